@@ -1,0 +1,28 @@
+/* The list of route tables and small helpers shared by the resource files. */
+#include "api/api.h"
+
+#include <string.h>
+
+const struct http_route_table *const api_route_tables[] = {
+    &api_health_routes,
+    NULL,
+};
+
+struct app_actor api_actor(struct http_request *req)
+{
+    struct app_actor a = {0};
+    a.user_id = req->principal.user_id;
+    a.is_platform_admin = req->principal.is_platform_admin;
+    a.source_ip = req->remote_addr;
+    const char *ua = http_header(req, "User-Agent");
+    if (ua && strlen(ua) > 256)
+        ua = arena_strndup(&req->arena, ua, 256);
+    a.user_agent = ua;
+    a.request_id = req->request_id;
+    return a;
+}
+
+const char *api_param(struct http_request *req, size_t i)
+{
+    return i < req->param_count ? req->params[i] : "";
+}

@@ -1,0 +1,19 @@
+/* The HTTP API: one file per resource, each exporting its route table. */
+#ifndef USHER_API_API_H
+#define USHER_API_API_H
+
+#include "app/app.h"
+#include "http/http.h"
+
+extern const struct http_route_table api_health_routes;
+
+/* Every table, NULL-terminated, in match order. */
+extern const struct http_route_table *const api_route_tables[];
+
+/* The actor of a request: the signed-in principal, address, user agent and request id. */
+struct app_actor api_actor(struct http_request *req);
+
+/* The i-th {param} of the matched pattern. */
+const char *api_param(struct http_request *req, size_t i);
+
+#endif

@@ -1,0 +1,103 @@
+/* Opening and closing the service context. */
+#include "app/app.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base/log.h"
+#include "config/config.h"
+#include "store/store.h"
+
+static int mkdir_p(const char *path, struct usher_error *err)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+        return usher_error_set(err, USHER_EINVAL, NULL, "data_dir", "data_dir is too long");
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+            return usher_error_set(err, USHER_EINVAL, NULL, "data_dir", "cannot create %s: %s", buf,
+                                   strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+        return usher_error_set(err, USHER_EINVAL, NULL, "data_dir", "cannot create %s: %s", buf,
+                               strerror(errno));
+    return 0;
+}
+
+void app_public_url_set(struct app *app, const char *url)
+{
+    free(app->public_url);
+    app->public_url = xstrdup(url);
+    size_t len = strlen(app->public_url);
+    while (len > 0 && app->public_url[len - 1] == '/')
+        app->public_url[--len] = '\0';
+}
+
+/* Browsers treat loopback as a secure context, so the __Host- cookie works there over plain
+ * HTTP; elsewhere plain HTTP cannot carry a Secure cookie. */
+static bool url_is_loopback(const char *url)
+{
+    const char *host = strstr(url, "://");
+    host = host ? host + 3 : url;
+    return strncmp(host, "127.", 4) == 0 || strncmp(host, "localhost", 9) == 0 ||
+           strncmp(host, "[::1]", 5) == 0;
+}
+
+static void app_cookie_settings(struct app *app)
+{
+    const char *mode = app->cfg->cookie_secure;
+    if (strcmp(mode, "on") == 0)
+        app->cookie_secure = true;
+    else if (strcmp(mode, "off") == 0)
+        app->cookie_secure = false;
+    else
+        app->cookie_secure =
+            strncmp(app->public_url, "https://", 8) == 0 || url_is_loopback(app->public_url);
+    app->cookie_name = app->cookie_secure ? "__Host-usher_session" : "usher_session";
+}
+
+int app_open(struct app *app, const struct config *cfg, bool migrate, struct usher_error *err)
+{
+    memset(app, 0, sizeof(*app));
+    app->cfg = cfg;
+    int rc = mkdir_p(cfg->data_dir, err);
+    if (rc)
+        return rc;
+    rc = store_open(&app->store, cfg->database_url, cfg->data_dir, (int)cfg->db_pool, err);
+    if (rc)
+        return rc;
+    if (migrate) {
+        rc = store_migrate(app->store, NULL, err);
+        if (rc)
+            return rc;
+    }
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/secret", cfg->data_dir);
+    rc = crypto_secret_load(app->secret, path, err);
+    if (rc)
+        return rc;
+    if (*cfg->public_url) {
+        app_public_url_set(app, cfg->public_url);
+    } else {
+        char url[300];
+        snprintf(url, sizeof(url), "http://%s", cfg->listen);
+        app_public_url_set(app, url);
+    }
+    app_cookie_settings(app);
+    return 0;
+}
+
+void app_close(struct app *app)
+{
+    store_free(app->store);
+    app->store = NULL;
+    free(app->public_url);
+    app->public_url = NULL;
+}

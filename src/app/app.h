@@ -1,0 +1,53 @@
+/* The service context shared by every request, and the actor of a change.
+ *
+ * src/app holds the rules (accounts, agencies, grants, decisions). It knows nothing of HTTP
+ * or SQL text: it talks to the store's record functions and returns USHER_E* codes with the
+ * detail in a struct usher_error. */
+#ifndef USHER_APP_APP_H
+#define USHER_APP_APP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/crypto.h"
+
+struct config;
+struct store;
+struct app_hash_pool;
+struct app_throttle;
+
+struct app {
+    const struct config *cfg;
+    struct store *store;
+    unsigned char secret[CRYPTO_SECRET_BYTES]; /* server secret: token hashes, CSRF tokens */
+    char *public_url;                          /* without trailing slash */
+    bool cookie_secure;                        /* Secure attribute and __Host- prefix */
+    const char *cookie_name;                   /* "__Host-usher_session" or "usher_session" */
+    struct app_hash_pool *hash_pool;           /* bounded argon2id workers */
+    struct app_throttle *throttle;             /* sign-in failure counters */
+};
+
+/* Who makes a change, for rules and for the audit row. Strings are borrowed. */
+struct app_actor {
+    const char *user_id; /* NULL for an anonymous caller or a CLI operator */
+    bool is_platform_admin;
+    const char *impersonator_id; /* set while impersonating */
+    const char *source_ip;
+    const char *user_agent;
+    const char *request_id;
+};
+
+struct usher_error;
+
+/* Prepares app from cfg (already finished): creates the data dir, opens the store, applies
+ * migrations when migrate is true, loads or creates the server secret, derives the public URL
+ * and cookie settings, and starts the hashing pool and throttle. */
+int app_open(struct app *app, const struct config *cfg, bool migrate, struct usher_error *err);
+
+/* Releases everything app_open made; accepts a zeroed app. */
+void app_close(struct app *app);
+
+/* Sets the public URL (without trailing slash) once the listen port is known. */
+void app_public_url_set(struct app *app, const char *url);
+
+#endif

@@ -1,0 +1,22 @@
+/* Wall-clock and monotonic time, and RFC 3339 formatting. Times in the model are Unix
+ * milliseconds (int64). */
+#ifndef USHER_BASE_CLOCK_H
+#define USHER_BASE_CLOCK_H
+
+#include <stdint.h>
+
+#include "base/arena.h"
+
+/* Milliseconds since the Unix epoch. Tests may shift it with clock_set_offset_ms. */
+int64_t clock_now_ms(void);
+
+/* Monotonic nanoseconds, for durations. */
+int64_t clock_mono_ns(void);
+
+/* Adds offset to clock_now_ms (for tests of expiry). */
+void clock_set_offset_ms(int64_t offset);
+
+/* "2026-11-26T06:46:26.123Z" in the arena; 0 or negative gives NULL. */
+char *clock_format_ms(struct arena *a, int64_t ms);
+
+#endif

@@ -1,0 +1,84 @@
+/* libsodium wrappers: ids, tokens, keyed hashes, constant-time comparison, the server secret. */
+#include "base/crypto.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/error.h"
+
+int crypto_setup(void)
+{
+    return sodium_init() < 0 ? USHER_EINTERNAL : 0;
+}
+
+char *crypto_id_new(struct arena *a, const char *prefix)
+{
+    unsigned char raw[16];
+    randombytes_buf(raw, sizeof(raw));
+    char enc[32];
+    sodium_bin2base64(enc, sizeof(enc), raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    return arena_printf(a, "%s_%s", prefix, enc);
+}
+
+void crypto_token_new(char out[CRYPTO_TOKEN_CHARS + 1])
+{
+    unsigned char raw[CRYPTO_TOKEN_BYTES];
+    randombytes_buf(raw, sizeof(raw));
+    sodium_bin2base64(out, CRYPTO_TOKEN_CHARS + 1, raw, sizeof(raw),
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero(raw, sizeof(raw));
+}
+
+void crypto_hmac_hex(char out[CRYPTO_HASH_HEX + 1], const unsigned char *key, size_t key_len,
+                     const char *data, size_t data_len)
+{
+    unsigned char mac[crypto_auth_hmacsha256_BYTES];
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, key, key_len);
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)data, data_len);
+    crypto_auth_hmacsha256_final(&st, mac);
+    sodium_bin2hex(out, CRYPTO_HASH_HEX + 1, mac, sizeof(mac));
+}
+
+bool crypto_str_equal(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    /* Compare keyed digests so the time does not depend on where the strings differ or on
+     * their lengths. */
+    unsigned char ka[32], kb[32];
+    crypto_generichash(ka, sizeof(ka), (const unsigned char *)a, la, NULL, 0);
+    crypto_generichash(kb, sizeof(kb), (const unsigned char *)b, lb, NULL, 0);
+    return sodium_memcmp(ka, kb, sizeof(ka)) == 0 && la == lb;
+}
+
+int crypto_secret_load(unsigned char out[CRYPTO_SECRET_BYTES], const char *path,
+                       struct usher_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t n = read(fd, out, CRYPTO_SECRET_BYTES);
+        close(fd);
+        if (n != CRYPTO_SECRET_BYTES)
+            return usher_error_set(err, USHER_EINTERNAL, NULL, NULL,
+                                   "server secret file %s is truncated", path);
+        return 0;
+    }
+    if (errno != ENOENT)
+        return usher_error_set(err, USHER_EINTERNAL, NULL, NULL, "cannot read %s: %s", path,
+                               strerror(errno));
+    randombytes_buf(out, CRYPTO_SECRET_BYTES);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return usher_error_set(err, USHER_EINTERNAL, NULL, NULL, "cannot create %s: %s", path,
+                               strerror(errno));
+    ssize_t w = write(fd, out, CRYPTO_SECRET_BYTES);
+    int sync_rc = fsync(fd);
+    close(fd);
+    if (w != CRYPTO_SECRET_BYTES || sync_rc != 0)
+        return usher_error_set(err, USHER_EINTERNAL, NULL, NULL, "cannot write %s", path);
+    return 0;
+}

@@ -1,0 +1,167 @@
+/* The HTTP layer: requests, responses, route tables and the server.
+ *
+ * A handler receives a request whose arena lives until the response is sent, and fills a
+ * response. It returns 0, or a negative USHER_E* code with req->err set, in which case the
+ * one error mapping (http_problem) writes the problem+json answer. */
+#ifndef USHER_HTTP_HTTP_H
+#define USHER_HTTP_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/error.h"
+
+#define HTTP_PARAMS_MAX       4
+#define HTTP_HEADERS_MAX      12
+#define HTTP_QUERY_VALUE_MAX  1024
+#define HTTP_HEADER_VALUE_MAX 8192
+
+struct app;
+struct MHD_Connection;
+
+/* Who is calling, filled by the authenticator before the handler runs. */
+struct http_principal {
+    bool is_authenticated;
+    bool via_cookie; /* authenticated by the session cookie, not a Bearer token */
+    bool is_platform_admin;
+    const char *user_id;      /* arena-owned */
+    const char *email;        /* arena-owned */
+    const char *session_hash; /* keyed hash of the presented session token, arena-owned */
+};
+
+struct http_request {
+    struct arena arena;
+    struct app *app;
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *path;
+    const char *route; /* the matched pattern, "unmatched" otherwise (metrics, logs) */
+    const char *params[HTTP_PARAMS_MAX]; /* {…} segments of the pattern, in order */
+    size_t param_count;
+    char *body;
+    size_t body_len;
+    bool body_too_large;
+    char request_id[24];
+    char remote_addr[64];
+    struct http_principal principal;
+    struct usher_error err;
+    int64_t started_ns;
+    json_t *json; /* the parsed body, released with the request */
+};
+
+struct http_header {
+    const char *name;
+    const char *value;
+};
+
+struct http_response {
+    int status;
+    const char *content_type;
+    const char *body; /* arena-owned or static */
+    size_t body_len;
+    struct http_header headers[HTTP_HEADERS_MAX];
+    size_t header_count;
+    bool is_cacheable; /* default false: Cache-Control: no-store */
+};
+
+typedef int (*http_handler)(struct http_request *req, struct http_response *res);
+
+enum http_access {
+    HTTP_PUBLIC = 0,        /* anyone */
+    HTTP_AUTHENTICATED = 1, /* a valid session or token; 401 otherwise */
+};
+
+struct http_route {
+    const char *method;
+    const char *pattern; /* "/api/v1/agencies/{id}/environments" */
+    http_handler handler;
+    enum http_access access;
+};
+
+/* A route table ends with an entry whose method is NULL. */
+struct http_route_table {
+    const char *name;
+    const struct http_route *routes;
+};
+
+/* Fills req->principal from the Authorization header or the session cookie. Returns 0 when the
+ * request may go on (authenticated or anonymous), or an error (bad CSRF token: 403). */
+typedef int (*http_authenticator)(struct http_request *req);
+
+/* --- request helpers --- */
+
+/* A query-string value, NULL if absent; values longer than HTTP_QUERY_VALUE_MAX give
+ * USHER_EINVAL naming the parameter. */
+int http_query(const char **out, struct http_request *req, const char *name);
+
+/* A request header, NULL if absent or longer than HTTP_HEADER_VALUE_MAX. */
+const char *http_header(struct http_request *req, const char *name);
+
+/* A cookie value, NULL if absent. */
+const char *http_cookie(struct http_request *req, const char *name);
+
+/* Parses the body as a JSON object once (req->json); refuses fields not in allowed. */
+int http_json_body(json_t **out, struct http_request *req, const char *const *allowed);
+
+/* True for POST, PUT, PATCH and DELETE. */
+bool http_method_is_unsafe(const char *method);
+
+/* --- response helpers --- */
+
+/* Serialises value into the response and releases the reference. */
+void http_response_json(struct http_response *res, struct http_request *req, int status,
+                        json_t *value);
+
+/* A response without body. */
+void http_response_empty(struct http_response *res, int status);
+
+/* Plain text body (copied into the arena). */
+void http_response_text(struct http_response *res, struct http_request *req, int status,
+                        const char *content_type, const char *text, size_t len);
+
+/* Adds a header; name and value are copied into the arena. Extra headers past the cap are
+ * dropped with an assertion. */
+void http_response_header(struct http_response *res, struct http_request *req, const char *name,
+                          const char *value);
+
+/* The one mapping from req->err (or code, when err is unset) to a problem+json response. */
+void http_problem(struct http_response *res, struct http_request *req, int code);
+
+/* --- router --- */
+
+/* Finds the route for method and path among tables (a NULL-terminated array). Fills params.
+ * Returns the route, or NULL; *method_mismatch tells 405 from 404. */
+const struct http_route *http_route_match(const struct http_route_table *const *tables,
+                                          const char *method, const char *path, const char **params,
+                                          size_t *param_count, struct arena *a,
+                                          bool *method_mismatch);
+
+/* --- server --- */
+
+struct http_server_options {
+    const char *listen; /* host:port */
+    int threads;
+    int max_connections;
+    int connection_timeout_seconds;
+    size_t max_body_bytes;
+    struct app *app;
+    const struct http_route_table *const *tables;
+    http_authenticator authenticate;
+};
+
+struct http_server;
+
+/* Binds and starts serving. Returns 0 or USHER_EUNAVAIL (cannot bind) / USHER_EINVAL. */
+int http_server_start(struct http_server **out, const struct http_server_options *opts,
+                      struct usher_error *err);
+
+/* The port actually bound (useful with port 0). */
+int http_server_port(const struct http_server *s);
+
+/* Stops accepting, waits up to grace_ms for in-flight requests, then stops. Accepts NULL. */
+void http_server_stop(struct http_server *s, int grace_ms);
+
+#endif

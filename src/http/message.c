@@ -1,0 +1,135 @@
+/* Request accessors, response builders and the single error-to-problem+json mapping. */
+#include <microhttpd.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "base/log.h"
+#include "http/http.h"
+#include "http/metrics.h"
+
+int http_query(const char **out, struct http_request *req, const char *name)
+{
+    *out = NULL;
+    const char *v = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+    if (!v)
+        return 0;
+    if (strlen(v) > HTTP_QUERY_VALUE_MAX)
+        return usher_error_set(&req->err, USHER_EINVAL, NULL, name, "%s is too long", name);
+    *out = v;
+    return 0;
+}
+
+const char *http_header(struct http_request *req, const char *name)
+{
+    const char *v = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+    if (v && strlen(v) > HTTP_HEADER_VALUE_MAX)
+        return NULL;
+    return v;
+}
+
+const char *http_cookie(struct http_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
+}
+
+int http_json_body(json_t **out, struct http_request *req, const char *const *allowed)
+{
+    *out = NULL;
+    if (!req->json) {
+        const char *ct = http_header(req, "Content-Type");
+        if (ct && strncasecmp(ct, "application/json", 16) != 0)
+            return usher_error_set(&req->err, USHER_EINVAL, NULL, NULL,
+                                   "request body must be application/json");
+        int rc = json_body_parse(&req->json, req->body, req->body_len, &req->err);
+        if (rc)
+            return rc;
+    }
+    if (allowed) {
+        int rc = json_fields_check(req->json, allowed, NULL, &req->err);
+        if (rc)
+            return rc;
+    }
+    *out = req->json;
+    return 0;
+}
+
+bool http_method_is_unsafe(const char *method)
+{
+    return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
+           strcmp(method, "OPTIONS") != 0;
+}
+
+void http_response_json(struct http_response *res, struct http_request *req, int status,
+                        json_t *value)
+{
+    char *text = json_dump_compact(value);
+    json_decref(value);
+    res->status = status;
+    res->content_type = "application/json";
+    if (!text) {
+        res->status = 500;
+        res->body = "{}";
+        res->body_len = 2;
+        return;
+    }
+    size_t len = strlen(text);
+    res->body = arena_strndup(&req->arena, text, len);
+    res->body_len = len;
+    free(text);
+}
+
+void http_response_empty(struct http_response *res, int status)
+{
+    res->status = status;
+    res->body = "";
+    res->body_len = 0;
+    res->content_type = NULL;
+}
+
+void http_response_text(struct http_response *res, struct http_request *req, int status,
+                        const char *content_type, const char *text, size_t len)
+{
+    res->status = status;
+    res->content_type = content_type;
+    res->body = arena_strndup(&req->arena, text, len);
+    res->body_len = len;
+}
+
+void http_response_header(struct http_response *res, struct http_request *req, const char *name,
+                          const char *value)
+{
+    USHER_ASSERT(res->header_count < HTTP_HEADERS_MAX);
+    if (res->header_count >= HTTP_HEADERS_MAX)
+        return;
+    res->headers[res->header_count].name = arena_strdup(&req->arena, name);
+    res->headers[res->header_count].value = arena_strdup(&req->arena, value);
+    res->header_count++;
+}
+
+void http_problem(struct http_response *res, struct http_request *req, int code)
+{
+    struct usher_error *e = &req->err;
+    if (e->code == 0)
+        usher_error_set(e, code ? code : USHER_EINTERNAL, NULL, NULL, "%s",
+                        usher_error_default_problem(code ? code : USHER_EINTERNAL));
+    int status = e->http_status ? e->http_status : usher_error_http_status(e->code);
+    if (status == 500) {
+        /* Internal detail goes to the log only. */
+        log_msg(LOG_ERROR, "http.internal_error", "{s:s, s:s, s:s}", "request_id", req->request_id,
+                "route", req->route ? req->route : "", "message", e->message);
+        snprintf(e->message, sizeof(e->message), "an internal error occurred");
+    }
+    json_t *body = json_object();
+    json_object_set_new(body, "type", json_string("about:blank"));
+    json_object_set_new(body, "title", json_string(e->problem));
+    json_object_set_new(body, "status", json_integer(status));
+    json_object_set_new(body, "code", json_string(e->problem));
+    json_object_set_new(body, "detail", json_string(e->message));
+    if (e->field[0])
+        json_object_set_new(body, "field", json_string(e->field));
+    json_object_set_new(body, "request_id", json_string(req->request_id));
+    http_response_json(res, req, status, body);
+    res->content_type = "application/problem+json";
+    metrics_error_observe(e->problem);
+}

@@ -1,0 +1,304 @@
+/* The listener: libmicrohttpd with epoll and a thread pool, request assembly with capped bodies,
+ * dispatch through the route tables, security headers, one log line and metrics per request,
+ * and a draining stop. */
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "http/http.h"
+#include "http/metrics.h"
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    struct http_server_options opts;
+    int port;
+    atomic_long connections;
+    atomic_long in_flight; /* requests started and not yet completed */
+};
+
+static void request_free(struct http_request *req)
+{
+    if (!req)
+        return;
+    json_decref(req->json);
+    free(req->body);
+    arena_dispose(&req->arena);
+    free(req);
+}
+
+static void request_id_new(char out[24])
+{
+    unsigned char raw[8];
+    randombytes_buf(raw, sizeof(raw));
+    sodium_bin2hex(out, 17, raw, sizeof(raw));
+}
+
+static void remote_addr_fill(struct http_request *req)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(req->remote_addr, sizeof(req->remote_addr), "unknown");
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+                  req->remote_addr, sizeof(req->remote_addr));
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+                  req->remote_addr, sizeof(req->remote_addr));
+}
+
+static enum MHD_Result send_response(struct http_request *req, struct http_response *res)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(res->body_len, (void *)res->body, MHD_RESPMEM_MUST_COPY);
+    if (!r)
+        return MHD_NO;
+    if (res->content_type)
+        MHD_add_response_header(r, "Content-Type", res->content_type);
+    MHD_add_response_header(r, "X-Request-Id", req->request_id);
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    if (!res->is_cacheable) {
+        MHD_add_response_header(r, "Cache-Control", "no-store");
+        MHD_add_response_header(r, "Content-Security-Policy",
+                                "default-src 'none'; frame-ancestors 'none'");
+    }
+    for (size_t i = 0; i < res->header_count; i++)
+        MHD_add_response_header(r, res->headers[i].name, res->headers[i].value);
+    enum MHD_Result ok = MHD_queue_response(req->conn, (unsigned int)res->status, r);
+    MHD_destroy_response(r);
+
+    double seconds = (double)(clock_mono_ns() - req->started_ns) / 1e9;
+    const char *route = req->route ? req->route : "unmatched";
+    metrics_request_observe(route, req->method, res->status, seconds);
+    log_msg(res->status >= 500 ? LOG_ERROR : LOG_INFO, "http.request",
+            "{s:s, s:s, s:s, s:s, s:i, s:f, s:s?, s:s?}", "request_id", req->request_id, "method",
+            req->method, "route", route, "remote", req->remote_addr, "status", res->status,
+            "duration_ms", seconds * 1000.0, "error", res->status >= 400 ? req->err.problem : NULL,
+            "user_id", req->principal.user_id);
+    return ok;
+}
+
+static enum MHD_Result dispatch(struct http_server *s, struct http_request *req)
+{
+    struct http_response res = {0};
+    res.status = 200;
+    int rc = 0;
+    if (req->body_too_large) {
+        usher_error_set(&req->err, USHER_ELIMIT, "payload_too_large", NULL,
+                        "request body exceeds %zu bytes", s->opts.max_body_bytes);
+        req->err.http_status = 413;
+        http_problem(&res, req, USHER_ELIMIT);
+        return send_response(req, &res);
+    }
+    bool method_mismatch = false;
+    const struct http_route *route =
+        http_route_match(s->opts.tables, req->method, req->path, req->params, &req->param_count,
+                         &req->arena, &method_mismatch);
+    if (!route) {
+        if (method_mismatch) {
+            usher_error_set(&req->err, USHER_EINVAL, "method_not_allowed", NULL,
+                            "method %s is not allowed here", req->method);
+            req->err.http_status = 405;
+        } else {
+            usher_error_set(&req->err, USHER_ENOTFOUND, NULL, NULL, "no such resource");
+        }
+        http_problem(&res, req, req->err.code);
+        return send_response(req, &res);
+    }
+    req->route = route->pattern;
+    if (s->opts.authenticate)
+        rc = s->opts.authenticate(req);
+    if (rc == 0 && route->access == HTTP_AUTHENTICATED && !req->principal.is_authenticated)
+        rc = usher_error_set(&req->err, USHER_EUNAUTH, NULL, NULL, "sign in first");
+    if (rc == 0)
+        rc = route->handler(req, &res);
+    if (rc != 0)
+        http_problem(&res, req, rc);
+    if (req->principal.is_authenticated)
+        res.is_cacheable = false;
+    return send_response(req, &res);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    struct http_server *s = cls;
+    struct http_request *req = *con_cls;
+    if (!req) {
+        req = xcalloc(1, sizeof(*req));
+        arena_init(&req->arena);
+        req->app = s->opts.app;
+        req->conn = conn;
+        req->started_ns = clock_mono_ns();
+        req->method = arena_strdup(&req->arena, method);
+        req->path = arena_strdup(&req->arena, url);
+        request_id_new(req->request_id);
+        remote_addr_fill(req);
+        *con_cls = req;
+        atomic_fetch_add(&s->in_flight, 1);
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        if (cl) {
+            char *end;
+            unsigned long long n = strtoull(cl, &end, 10);
+            if (*end || n > s->opts.max_body_bytes)
+                req->body_too_large = true;
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (req->body_too_large || req->body_len + n > s->opts.max_body_bytes) {
+            req->body_too_large = true;
+            return MHD_YES;
+        }
+        req->body = xrealloc(req->body, req->body_len + n + 1);
+        memcpy(req->body + req->body_len, upload_data, n);
+        req->body_len += n;
+        req->body[req->body_len] = '\0';
+        return MHD_YES;
+    }
+    return dispatch(s, req);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct http_server *s = cls;
+    (void)conn;
+    (void)toe;
+    if (*con_cls)
+        atomic_fetch_sub(&s->in_flight, 1);
+    request_free(*con_cls);
+    *con_cls = NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    (void)conn;
+    (void)socket_context;
+    struct http_server *s = cls;
+    long open = toe == MHD_CONNECTION_NOTIFY_STARTED ? atomic_fetch_add(&s->connections, 1) + 1
+                                                     : atomic_fetch_sub(&s->connections, 1) - 1;
+    metrics_connections_set(open);
+}
+
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t len = strlen(msg);
+    while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == '\r'))
+        msg[--len] = '\0';
+    log_msg(LOG_WARN, "http.server", "{s:s}", "message", msg);
+}
+
+static int parse_listen(const char *listen, struct sockaddr_storage *out, socklen_t *out_len,
+                        struct usher_error *err)
+{
+    const char *colon = strrchr(listen, ':');
+    if (!colon)
+        return usher_error_set(err, USHER_EINVAL, NULL, "listen", "listen must be host:port");
+    char host[128];
+    size_t hlen = (size_t)(colon - listen);
+    if (hlen >= sizeof(host))
+        return usher_error_set(err, USHER_EINVAL, NULL, "listen", "listen host is too long");
+    memcpy(host, listen, hlen);
+    host[hlen] = '\0';
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || port < 0 || port > 65535 || colon[1] == '\0')
+        return usher_error_set(err, USHER_EINVAL, NULL, "listen", "listen port must be 0..65535");
+    memset(out, 0, sizeof(*out));
+    if (host[0] == '[' && hlen > 2 && host[hlen - 1] == ']') {
+        host[hlen - 1] = '\0';
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)out;
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) != 1)
+            return usher_error_set(err, USHER_EINVAL, NULL, "listen", "bad IPv6 address");
+        *out_len = sizeof(*a6);
+        return 0;
+    }
+    struct sockaddr_in *a4 = (struct sockaddr_in *)out;
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons((uint16_t)port);
+    if (strcmp(host, "localhost") == 0)
+        snprintf(host, sizeof(host), "127.0.0.1");
+    if (host[0] == '\0' || strcmp(host, "*") == 0)
+        a4->sin_addr.s_addr = htonl(INADDR_ANY);
+    else if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
+        return usher_error_set(err, USHER_EINVAL, NULL, "listen",
+                               "listen host must be an IP address, got \"%s\"", host);
+    *out_len = sizeof(*a4);
+    return 0;
+}
+
+int http_server_start(struct http_server **out, const struct http_server_options *opts,
+                      struct usher_error *err)
+{
+    *out = NULL;
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    int rc = parse_listen(opts->listen, &addr, &addr_len, err);
+    if (rc)
+        return rc;
+    struct http_server *s = xcalloc(1, sizeof(*s));
+    s->opts = *opts;
+    unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (addr.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    s->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned int)opts->threads, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned int)opts->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned int)opts->connection_timeout_seconds, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+        MHD_OPTION_END);
+    if (!s->daemon) {
+        free(s);
+        return usher_error_set(err, USHER_EUNAVAIL, NULL, "listen", "cannot listen on %s",
+                               opts->listen);
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info ? info->port : 0;
+    *out = s;
+    return 0;
+}
+
+int http_server_port(const struct http_server *s)
+{
+    return s->port;
+}
+
+void http_server_stop(struct http_server *s, int grace_ms)
+{
+    if (!s)
+        return;
+    MHD_socket listen_fd = MHD_quiesce_daemon(s->daemon);
+    int64_t deadline = clock_mono_ns() + (int64_t)grace_ms * 1000000;
+    while (atomic_load(&s->in_flight) > 0 && clock_mono_ns() < deadline)
+        usleep(10000);
+    MHD_stop_daemon(s->daemon);
+    if (listen_fd != MHD_INVALID_SOCKET)
+        close(listen_fd);
+    free(s);
+}

@@ -1,0 +1,99 @@
+/* The store: usher's only way to its database.
+ *
+ * A struct store is a pool of connections to one database, behind a driver chosen from the
+ * URL (SQLite now; PostgreSQL is another driver file). SQL text uses $1, $2 ... placeholders
+ * and the common subset of both dialects; dialect-specific SQL lives only in the drivers and
+ * in sql/<dialect>/. Record functions (store_user_*, store_agency_*, ...) take a checked-out
+ * connection so a change, its audit row and its outbox row commit in one transaction.
+ *
+ * Errors: USHER_ENOTFOUND (no row), USHER_ECONFLICT (unique or foreign-key violation),
+ * USHER_EUNAVAIL (database busy or unreachable), USHER_EINTERNAL (anything else). */
+#ifndef USHER_STORE_STORE_H
+#define USHER_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/error.h"
+
+struct store;
+struct store_conn;
+
+enum store_type { STORE_NULL = 0, STORE_INT, STORE_TEXT };
+
+/* A parameter or a result cell. Text is borrowed (parameters) or arena-owned (results). */
+struct store_value {
+    enum store_type type;
+    int64_t i;
+    const char *s;
+};
+
+static inline struct store_value store_text(const char *s)
+{
+    struct store_value v = {s ? STORE_TEXT : STORE_NULL, 0, s};
+    return v;
+}
+
+static inline struct store_value store_int(int64_t i)
+{
+    struct store_value v = {STORE_INT, i, NULL};
+    return v;
+}
+
+static inline struct store_value store_null(void)
+{
+    struct store_value v = {STORE_NULL, 0, NULL};
+    return v;
+}
+
+/* Rows of a query: cell (r, c) is cells[r * cols + c]; everything lives in the arena. */
+struct store_rows {
+    size_t count;
+    size_t cols;
+    struct store_value *cells;
+};
+
+static inline const struct store_value *store_cell(const struct store_rows *rows, size_t r,
+                                                   size_t c)
+{
+    return &rows->cells[r * rows->cols + c];
+}
+
+/* Opens a pool of pool_size connections. url is "" or "sqlite:PATH" (empty means
+ * data_dir/usher.db) or "postgres://...". */
+int store_open(struct store **out, const char *url, const char *data_dir, int pool_size,
+               struct usher_error *err);
+
+/* Closes every connection; accepts NULL. */
+void store_free(struct store *s);
+
+/* "sqlite" or "postgres". */
+const char *store_dialect(const struct store *s);
+
+/* Applies every embedded migration not yet recorded, each in its own transaction.
+ * *applied (may be NULL) receives how many ran. */
+int store_migrate(struct store *s, int *applied, struct usher_error *err);
+
+/* Checks out a connection, waiting for one if all are busy. */
+int store_conn_get(struct store *s, struct store_conn **out, struct usher_error *err);
+
+/* Returns a connection to the pool, rolling back any transaction left open. Accepts NULL. */
+void store_conn_put(struct store_conn *c);
+
+/* Transactions. write=true takes the write lock at once (BEGIN IMMEDIATE on SQLite). */
+int store_begin(struct store_conn *c, bool write, struct usher_error *err);
+int store_commit(struct store_conn *c, struct usher_error *err);
+void store_rollback(struct store_conn *c);
+
+/* Runs one statement with n parameters. rows may be NULL for statements without results;
+ * changes (may be NULL) receives the number of rows changed. */
+int store_exec(struct store_conn *c, struct arena *a, const char *sql,
+               const struct store_value *params, size_t n, struct store_rows *rows,
+               int64_t *changes, struct usher_error *err);
+
+/* Checks that the database answers (SELECT 1). */
+int store_ping(struct store *s, struct usher_error *err);
+
+#endif

@@ -1,0 +1,251 @@
+/* The SQLite driver: one sqlite3 handle per pooled connection, WAL with synchronous=FULL,
+ * foreign keys on, a busy timeout, and a small per-connection cache of prepared statements. */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base/log.h"
+#include "store/store_int.h"
+
+#define SQLITE_STMT_CACHE      96
+#define SQLITE_BUSY_TIMEOUT_MS 5000
+
+struct sqlite_stmt_slot {
+    const char *sql; /* the caller's static text, compared by address first */
+    sqlite3_stmt *stmt;
+};
+
+struct sqlite_conn {
+    sqlite3 *db;
+    struct sqlite_stmt_slot cache[SQLITE_STMT_CACHE];
+    size_t cached;
+};
+
+static int sqlite_error(sqlite3 *db, int rc, struct usher_error *err)
+{
+    int ext = db ? sqlite3_extended_errcode(db) : rc;
+    const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    switch (rc & 0xff) {
+    case SQLITE_CONSTRAINT:
+        return usher_error_set(err, USHER_ECONFLICT, NULL, NULL, "constraint violated (%d)", ext);
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return usher_error_set(err, USHER_EUNAVAIL, NULL, NULL, "database busy");
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+        log_msg(LOG_ERROR, "store.sqlite_error", "{s:i, s:s}", "code", ext, "message", msg);
+        return usher_error_set(err, USHER_EUNAVAIL, NULL, NULL, "database unavailable");
+    default:
+        log_msg(LOG_ERROR, "store.sqlite_error", "{s:i, s:s}", "code", ext, "message", msg);
+        return usher_error_set(err, USHER_EINTERNAL, NULL, NULL, "database error");
+    }
+}
+
+static int sqlite_script(sqlite3 *db, const char *sql, struct usher_error *err)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        if (msg)
+            log_msg(LOG_ERROR, "store.sqlite_script", "{s:s}", "message", msg);
+        sqlite3_free(msg);
+        return sqlite_error(db, rc, err);
+    }
+    return 0;
+}
+
+static int sqlite_connect(void **out, const char *url, struct usher_error *err)
+{
+    const char *path = url + strlen("sqlite:");
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(
+        path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        int code = usher_error_set(err, USHER_EUNAVAIL, NULL, "database_url",
+                                   "cannot open database %s: %s", path,
+                                   db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close(db);
+        return code;
+    }
+    sqlite3_busy_timeout(db, SQLITE_BUSY_TIMEOUT_MS);
+    rc = sqlite_script(db,
+                       "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                       "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
+                       err);
+    if (rc) {
+        sqlite3_close(db);
+        return rc;
+    }
+    chmod(path, 0600);
+    struct sqlite_conn *c = xcalloc(1, sizeof(*c));
+    c->db = db;
+    *out = c;
+    return 0;
+}
+
+static void sqlite_disconnect(void *handle)
+{
+    struct sqlite_conn *c = handle;
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->cached; i++)
+        sqlite3_finalize(c->cache[i].stmt);
+    sqlite3_close(c->db);
+    free(c);
+}
+
+static int sqlite_begin(void *handle, bool write, struct usher_error *err)
+{
+    struct sqlite_conn *c = handle;
+    return sqlite_script(c->db, write ? "BEGIN IMMEDIATE" : "BEGIN", err);
+}
+
+static int sqlite_commit(void *handle, struct usher_error *err)
+{
+    struct sqlite_conn *c = handle;
+    return sqlite_script(c->db, "COMMIT", err);
+}
+
+static void sqlite_rollback(void *handle)
+{
+    struct sqlite_conn *c = handle;
+    if (!sqlite3_get_autocommit(c->db))
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int sqlite_prepare(struct sqlite_conn *c, const char *sql, sqlite3_stmt **out, bool *cached,
+                          struct usher_error *err)
+{
+    for (size_t i = 0; i < c->cached; i++) {
+        if (c->cache[i].sql == sql && strcmp(sqlite3_sql(c->cache[i].stmt), sql) == 0) {
+            *out = c->cache[i].stmt;
+            *cached = true;
+            return 0;
+        }
+    }
+    int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL);
+    if (rc != SQLITE_OK)
+        return sqlite_error(c->db, rc, err);
+    *cached = false;
+    if (c->cached < SQLITE_STMT_CACHE) {
+        c->cache[c->cached].sql = sql;
+        c->cache[c->cached].stmt = *out;
+        c->cached++;
+        *cached = true;
+    }
+    return 0;
+}
+
+static int sqlite_bind(sqlite3_stmt *stmt, const struct store_value *params, size_t n)
+{
+    char name[24];
+    for (size_t i = 0; i < n; i++) {
+        snprintf(name, sizeof(name), "$%zu", i + 1);
+        int idx = sqlite3_bind_parameter_index(stmt, name);
+        if (idx == 0)
+            continue; /* the statement does not use this parameter */
+        int rc;
+        switch (params[i].type) {
+        case STORE_INT:
+            rc = sqlite3_bind_int64(stmt, idx, params[i].i);
+            break;
+        case STORE_TEXT:
+            rc = sqlite3_bind_text(stmt, idx, params[i].s, -1, SQLITE_STATIC);
+            break;
+        default:
+            rc = sqlite3_bind_null(stmt, idx);
+            break;
+        }
+        if (rc != SQLITE_OK)
+            return rc;
+    }
+    return SQLITE_OK;
+}
+
+static int sqlite_exec(void *handle, struct arena *a, const char *sql,
+                       const struct store_value *params, size_t n, struct store_rows *rows,
+                       int64_t *changes, struct usher_error *err)
+{
+    struct sqlite_conn *c = handle;
+    sqlite3_stmt *stmt = NULL;
+    bool cached = false;
+    int rc = sqlite_prepare(c, sql, &stmt, &cached, err);
+    if (rc)
+        return rc;
+    int src = sqlite_bind(stmt, params, n);
+    size_t cols = (size_t)sqlite3_column_count(stmt);
+    size_t cap = 0, count = 0;
+    struct store_value *cells = NULL;
+    while (src == SQLITE_OK || src == SQLITE_ROW) {
+        src = sqlite3_step(stmt);
+        if (src != SQLITE_ROW)
+            break;
+        if (!rows)
+            continue;
+        if (count == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            struct store_value *grown = arena_alloc(a, ncap * cols * sizeof(*grown));
+            if (cells)
+                memcpy(grown, cells, count * cols * sizeof(*grown));
+            cells = grown;
+            cap = ncap;
+        }
+        for (size_t k = 0; k < cols; k++) {
+            struct store_value *v = &cells[count * cols + k];
+            switch (sqlite3_column_type(stmt, (int)k)) {
+            case SQLITE_INTEGER:
+                v->type = STORE_INT;
+                v->i = sqlite3_column_int64(stmt, (int)k);
+                break;
+            case SQLITE_NULL:
+                v->type = STORE_NULL;
+                break;
+            default: {
+                const unsigned char *t = sqlite3_column_text(stmt, (int)k);
+                int len = sqlite3_column_bytes(stmt, (int)k);
+                v->type = STORE_TEXT;
+                v->s = arena_strndup(a, (const char *)t, (size_t)len);
+                break;
+            }
+            }
+        }
+        count++;
+    }
+    int result = 0;
+    if (src != SQLITE_DONE)
+        result = sqlite_error(c->db, src, err);
+    else if (changes)
+        *changes = sqlite3_changes64(c->db);
+    if (rows && result == 0) {
+        rows->count = count;
+        rows->cols = cols;
+        rows->cells = cells;
+    }
+    if (cached) {
+        sqlite3_reset(stmt);
+        sqlite3_clear_bindings(stmt);
+    } else {
+        sqlite3_finalize(stmt);
+    }
+    return result;
+}
+
+static int sqlite_exec_script(void *handle, const char *sql, struct usher_error *err)
+{
+    struct sqlite_conn *c = handle;
+    return sqlite_script(c->db, sql, err);
+}
+
+const struct store_driver store_sqlite_driver = {
+    .dialect = "sqlite",
+    .connect = sqlite_connect,
+    .disconnect = sqlite_disconnect,
+    .begin = sqlite_begin,
+    .commit = sqlite_commit,
+    .rollback = sqlite_rollback,
+    .exec = sqlite_exec,
+    .exec_script = sqlite_exec_script,
+};
