@@ -67,7 +67,7 @@ static const struct setting settings[] = {
     S_INT("session_idle_seconds", NULL, "USHER_SESSION_IDLE_SECONDS", session_idle_seconds, "7200",
           60, 2592000, "a session unused this long ends"),
     S_INT("session_absolute_seconds", NULL, "USHER_SESSION_ABSOLUTE_SECONDS",
-          session_absolute_seconds, "86400", 60, 31536000,
+          session_absolute_seconds, "86400", 1, 31536000,
           "a session ends this long after sign-in"),
     S_INT("hash_workers", NULL, "USHER_HASH_WORKERS", hash_workers, "0", 0, 64,
           "concurrent password hashes (19 MiB each); 0 means one per core"),
