@@ -65,7 +65,7 @@ static const struct setting settings[] = {
     S_INT("max_body_bytes", NULL, "USHER_MAX_BODY_BYTES", max_body_bytes, "1048576", 1024, 67108864,
           "largest request body accepted"),
     S_INT("session_idle_seconds", NULL, "USHER_SESSION_IDLE_SECONDS", session_idle_seconds, "7200",
-          60, 2592000, "a session unused this long ends"),
+          1, 2592000, "a session unused this long ends"),
     S_INT("session_absolute_seconds", NULL, "USHER_SESSION_ABSOLUTE_SECONDS",
           session_absolute_seconds, "86400", 1, 31536000,
           "a session ends this long after sign-in"),
