@@ -1,0 +1,76 @@
+/* Agencies: create (platform admins), list the ones the caller may see, read one. */
+#include "api/api.h"
+#include "app/tenancy.h"
+#include "base/clock.h"
+#include "base/json.h"
+
+static json_t *agency_json(struct http_request *req, const struct store_agency *agency)
+{
+    return json_pack("{s:s, s:s, s:s?}", "id", agency->id, "name", agency->name, "created_at",
+                     clock_format_ms(&req->arena, agency->created_at));
+}
+
+static int agencies_create(struct http_request *req, struct http_response *res)
+{
+    static const char *const allowed[] = {"name", NULL};
+    json_t *body;
+    const char *name;
+    int rc = http_json_body(&body, req, allowed);
+    if (rc == 0)
+        rc = json_member_string(&name, body, "name", true, JSON_STRING_MAX, &req->err);
+    if (rc)
+        return rc;
+    struct app_actor actor = api_actor(req);
+    struct store_agency agency;
+    rc = app_agency_create(&agency, req->app, &req->arena, &actor, name, &req->err);
+    if (rc)
+        return rc;
+    http_response_header(res, req, "Location",
+                         arena_printf(&req->arena, "/api/v1/agencies/%s", agency.id));
+    http_response_json(res, req, 201, agency_json(req, &agency));
+    return 0;
+}
+
+static int agencies_list(struct http_request *req, struct http_response *res)
+{
+    const char *limit, *cursor;
+    struct app_page page;
+    int rc = http_query(&limit, req, "limit");
+    if (rc == 0)
+        rc = http_query(&cursor, req, "cursor");
+    if (rc == 0)
+        rc = app_page_parse(&page, &req->arena, limit, cursor, &req->err);
+    if (rc)
+        return rc;
+    struct app_actor actor = api_actor(req);
+    struct app_agency_page list;
+    rc = app_agency_list(&list, req->app, &req->arena, &actor, &page, &req->err);
+    if (rc)
+        return rc;
+    json_t *items = json_array();
+    for (size_t i = 0; i < list.count; i++)
+        json_array_append_new(items, agency_json(req, &list.items[i]));
+    http_response_json(res, req, 200,
+                       json_pack("{s:o, s:s?}", "items", items, "next_cursor", list.next_cursor));
+    return 0;
+}
+
+static int agencies_get(struct http_request *req, struct http_response *res)
+{
+    struct app_actor actor = api_actor(req);
+    struct store_agency agency;
+    int rc = app_agency_get(&agency, req->app, &req->arena, &actor, api_param(req, 0), &req->err);
+    if (rc)
+        return rc;
+    http_response_json(res, req, 200, agency_json(req, &agency));
+    return 0;
+}
+
+static const struct http_route routes[] = {
+    {"POST", "/api/v1/agencies", agencies_create, HTTP_AUTHENTICATED},
+    {"GET", "/api/v1/agencies", agencies_list, HTTP_AUTHENTICATED},
+    {"GET", "/api/v1/agencies/{id}", agencies_get, HTTP_AUTHENTICATED},
+    {NULL, NULL, NULL, HTTP_PUBLIC},
+};
+
+const struct http_route_table api_agency_routes = {"agencies", routes};

@@ -1,0 +1,77 @@
+/* Bots of an environment: create, list (each with its "shared" badge), read one. */
+#include "api/api.h"
+#include "app/tenancy.h"
+#include "base/clock.h"
+#include "base/json.h"
+
+static json_t *bot_json(struct http_request *req, const struct store_bot *bot)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:b, s:s?}", "id", bot->id, "agency_id", bot->agency_id,
+                     "environment_id", bot->environment_id, "name", bot->name, "shared",
+                     bot->is_shared, "created_at", clock_format_ms(&req->arena, bot->created_at));
+}
+
+static int bots_create(struct http_request *req, struct http_response *res)
+{
+    static const char *const allowed[] = {"name", NULL};
+    json_t *body;
+    const char *name;
+    int rc = http_json_body(&body, req, allowed);
+    if (rc == 0)
+        rc = json_member_string(&name, body, "name", true, JSON_STRING_MAX, &req->err);
+    if (rc)
+        return rc;
+    struct app_actor actor = api_actor(req);
+    struct store_bot bot;
+    rc = app_bot_create(&bot, req->app, &req->arena, &actor, api_param(req, 0), name, &req->err);
+    if (rc)
+        return rc;
+    http_response_header(res, req, "Location",
+                         arena_printf(&req->arena, "/api/v1/bots/%s", bot.id));
+    http_response_json(res, req, 201, bot_json(req, &bot));
+    return 0;
+}
+
+static int bots_list(struct http_request *req, struct http_response *res)
+{
+    const char *limit, *cursor;
+    struct app_page page;
+    int rc = http_query(&limit, req, "limit");
+    if (rc == 0)
+        rc = http_query(&cursor, req, "cursor");
+    if (rc == 0)
+        rc = app_page_parse(&page, &req->arena, limit, cursor, &req->err);
+    if (rc)
+        return rc;
+    struct app_actor actor = api_actor(req);
+    struct app_bot_page list;
+    rc = app_bot_list(&list, req->app, &req->arena, &actor, api_param(req, 0), &page, &req->err);
+    if (rc)
+        return rc;
+    json_t *items = json_array();
+    for (size_t i = 0; i < list.count; i++)
+        json_array_append_new(items, bot_json(req, &list.items[i]));
+    http_response_json(res, req, 200,
+                       json_pack("{s:o, s:s?}", "items", items, "next_cursor", list.next_cursor));
+    return 0;
+}
+
+static int bots_get(struct http_request *req, struct http_response *res)
+{
+    struct app_actor actor = api_actor(req);
+    struct store_bot bot;
+    int rc = app_bot_get(&bot, req->app, &req->arena, &actor, api_param(req, 0), &req->err);
+    if (rc)
+        return rc;
+    http_response_json(res, req, 200, bot_json(req, &bot));
+    return 0;
+}
+
+static const struct http_route routes[] = {
+    {"POST", "/api/v1/environments/{id}/bots", bots_create, HTTP_AUTHENTICATED},
+    {"GET", "/api/v1/environments/{id}/bots", bots_list, HTTP_AUTHENTICATED},
+    {"GET", "/api/v1/bots/{id}", bots_get, HTTP_AUTHENTICATED},
+    {NULL, NULL, NULL, HTTP_PUBLIC},
+};
+
+const struct http_route_table api_bot_routes = {"bots", routes};

@@ -1,0 +1,68 @@
+/* The role and permission catalogue: built-in roles with their scopes and permissions, the
+ * permissions with their descriptions, and the roles an agency can grant. */
+#include "api/api.h"
+#include "app/catalogue.h"
+#include "app/tenancy.h"
+
+static json_t *role_json(const struct app_catalogue_role *role)
+{
+    json_t *scopes = json_array();
+    for (int s = 0; s < APP_SCOPE_COUNT; s++) {
+        if (app_catalogue_role_allowed_at(role, (enum app_scope)s))
+            json_array_append_new(scopes, json_string(app_catalogue_scope_name(s)));
+    }
+    json_t *perms = json_array();
+    for (size_t i = 0; i < APP_PERM_COUNT; i++) {
+        if (role->permissions & APP_BIT(i))
+            json_array_append_new(perms, json_string(app_catalogue_permission_at(i)->name));
+    }
+    return json_pack("{s:s, s:s, s:b, s:o, s:o}", "name", role->name, "description",
+                     role->description, "built_in", 1, "scopes", scopes, "permissions", perms);
+}
+
+static json_t *built_in_roles_json(void)
+{
+    json_t *items = json_array();
+    for (size_t i = 0; i < APP_ROLE_COUNT; i++)
+        json_array_append_new(items, role_json(app_catalogue_role_at(i)));
+    return items;
+}
+
+static int catalogue_roles(struct http_request *req, struct http_response *res)
+{
+    http_response_json(res, req, 200,
+                       json_pack("{s:o, s:n}", "items", built_in_roles_json(), "next_cursor"));
+    return 0;
+}
+
+static int catalogue_permissions(struct http_request *req, struct http_response *res)
+{
+    json_t *items = json_array();
+    for (size_t i = 0; i < APP_PERM_COUNT; i++) {
+        const struct app_catalogue_permission *p = app_catalogue_permission_at(i);
+        json_array_append_new(
+            items, json_pack("{s:s, s:s}", "name", p->name, "description", p->description));
+    }
+    http_response_json(res, req, 200, json_pack("{s:o, s:n}", "items", items, "next_cursor"));
+    return 0;
+}
+
+static int catalogue_agency_roles(struct http_request *req, struct http_response *res)
+{
+    struct app_actor actor = api_actor(req);
+    int rc = app_agency_check_visible(req->app, &req->arena, &actor, api_param(req, 0), &req->err);
+    if (rc)
+        return rc;
+    http_response_json(res, req, 200,
+                       json_pack("{s:o, s:n}", "items", built_in_roles_json(), "next_cursor"));
+    return 0;
+}
+
+static const struct http_route routes[] = {
+    {"GET", "/api/v1/roles", catalogue_roles, HTTP_AUTHENTICATED},
+    {"GET", "/api/v1/permissions", catalogue_permissions, HTTP_AUTHENTICATED},
+    {"GET", "/api/v1/agencies/{id}/roles", catalogue_agency_roles, HTTP_AUTHENTICATED},
+    {NULL, NULL, NULL, HTTP_PUBLIC},
+};
+
+const struct http_route_table api_catalogue_routes = {"catalogue", routes};

@@ -1,0 +1,78 @@
+/* Environments of an agency: create, list the ones the caller may see, read one. */
+#include "api/api.h"
+#include "app/tenancy.h"
+#include "base/clock.h"
+#include "base/json.h"
+
+static json_t *environment_json(struct http_request *req, const struct store_environment *env)
+{
+    return json_pack("{s:s, s:s, s:s, s:s?}", "id", env->id, "agency_id", env->agency_id, "name",
+                     env->name, "created_at", clock_format_ms(&req->arena, env->created_at));
+}
+
+static int environments_create(struct http_request *req, struct http_response *res)
+{
+    static const char *const allowed[] = {"name", NULL};
+    json_t *body;
+    const char *name;
+    int rc = http_json_body(&body, req, allowed);
+    if (rc == 0)
+        rc = json_member_string(&name, body, "name", true, JSON_STRING_MAX, &req->err);
+    if (rc)
+        return rc;
+    struct app_actor actor = api_actor(req);
+    struct store_environment env;
+    rc = app_environment_create(&env, req->app, &req->arena, &actor, api_param(req, 0), name,
+                                &req->err);
+    if (rc)
+        return rc;
+    http_response_header(res, req, "Location",
+                         arena_printf(&req->arena, "/api/v1/environments/%s", env.id));
+    http_response_json(res, req, 201, environment_json(req, &env));
+    return 0;
+}
+
+static int environments_list(struct http_request *req, struct http_response *res)
+{
+    const char *limit, *cursor;
+    struct app_page page;
+    int rc = http_query(&limit, req, "limit");
+    if (rc == 0)
+        rc = http_query(&cursor, req, "cursor");
+    if (rc == 0)
+        rc = app_page_parse(&page, &req->arena, limit, cursor, &req->err);
+    if (rc)
+        return rc;
+    struct app_actor actor = api_actor(req);
+    struct app_environment_page list;
+    rc = app_environment_list(&list, req->app, &req->arena, &actor, api_param(req, 0), &page,
+                              &req->err);
+    if (rc)
+        return rc;
+    json_t *items = json_array();
+    for (size_t i = 0; i < list.count; i++)
+        json_array_append_new(items, environment_json(req, &list.items[i]));
+    http_response_json(res, req, 200,
+                       json_pack("{s:o, s:s?}", "items", items, "next_cursor", list.next_cursor));
+    return 0;
+}
+
+static int environments_get(struct http_request *req, struct http_response *res)
+{
+    struct app_actor actor = api_actor(req);
+    struct store_environment env;
+    int rc = app_environment_get(&env, req->app, &req->arena, &actor, api_param(req, 0), &req->err);
+    if (rc)
+        return rc;
+    http_response_json(res, req, 200, environment_json(req, &env));
+    return 0;
+}
+
+static const struct http_route routes[] = {
+    {"POST", "/api/v1/agencies/{id}/environments", environments_create, HTTP_AUTHENTICATED},
+    {"GET", "/api/v1/agencies/{id}/environments", environments_list, HTTP_AUTHENTICATED},
+    {"GET", "/api/v1/environments/{id}", environments_get, HTTP_AUTHENTICATED},
+    {NULL, NULL, NULL, HTTP_PUBLIC},
+};
+
+const struct http_route_table api_environment_routes = {"environments", routes};

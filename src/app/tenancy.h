@@ -1,0 +1,111 @@
+/* The rules for agencies, environments and bots (SPEC §2, §3, §8).
+ *
+ * Only platform admins create agencies. A user sees the agencies they are a member of; any
+ * other agency, and everything inside it, is USHER_ENOTFOUND (404, never 403). Inside a
+ * visible agency, missing permissions give USHER_EFORBIDDEN. Every change writes its audit row
+ * in the same transaction. Results live in the caller's arena. */
+#ifndef USHER_APP_TENANCY_H
+#define USHER_APP_TENANCY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "app/app.h"
+#include "app/decide.h"
+#include "store/store_tenancy.h"
+
+/* Which page of a list to return. */
+struct app_page {
+    size_t limit; /* 1 .. STORE_PAGE_LIMIT_MAX */
+    struct store_cursor after;
+};
+
+/* Parses the limit and cursor query values (each may be NULL): limit is a decimal integer
+ * 1..200 (default 50), else USHER_EINVAL naming "limit"; a bad cursor gives USHER_EINVAL
+ * naming "cursor". */
+int app_page_parse(struct app_page *out, struct arena *a, const char *limit, const char *cursor,
+                   struct usher_error *err);
+
+struct app_agency_page {
+    struct store_agency *items;
+    size_t count;
+    const char *next_cursor; /* NULL on the last page */
+};
+
+struct app_environment_page {
+    struct store_environment *items;
+    size_t count;
+    const char *next_cursor;
+};
+
+struct app_bot_page {
+    struct store_bot *items;
+    size_t count;
+    const char *next_cursor;
+};
+
+/* Creates an agency named name (validated and trimmed: 400 naming "name"). Only a platform
+ * admin (or a command-line operator, whose actor has no user id) may: others get
+ * USHER_EFORBIDDEN. Audited as agency.created. */
+int app_agency_create(struct store_agency *out, struct app *app, struct arena *a,
+                      const struct app_actor *actor, const char *name, struct usher_error *err);
+
+/* Reads an agency the actor may see; USHER_ENOTFOUND otherwise. */
+int app_agency_get(struct store_agency *out, struct app *app, struct arena *a,
+                   const struct app_actor *actor, const char *agency_id, struct usher_error *err);
+
+/* Lists the agencies the actor may see: all for platform admins, else those they are a
+ * member of. */
+int app_agency_list(struct app_agency_page *out, struct app *app, struct arena *a,
+                    const struct app_actor *actor, const struct app_page *page,
+                    struct usher_error *err);
+
+/* Creates an environment in an agency. Needs a platform admin or environments.create at
+ * agency scope (USHER_EFORBIDDEN); an agency the actor cannot see is USHER_ENOTFOUND.
+ * Audited as environment.created. */
+int app_environment_create(struct store_environment *out, struct app *app, struct arena *a,
+                           const struct app_actor *actor, const char *agency_id, const char *name,
+                           struct usher_error *err);
+
+/* Reads an environment. Platform admins see every one; members see those where they hold
+ * any effective permission or a grant on one of its bots, and get USHER_EFORBIDDEN for the
+ * others; everybody else gets USHER_ENOTFOUND. */
+int app_environment_get(struct store_environment *out, struct app *app, struct arena *a,
+                        const struct app_actor *actor, const char *environment_id,
+                        struct usher_error *err);
+
+/* Lists an agency's environments the actor may see (as app_environment_get). */
+int app_environment_list(struct app_environment_page *out, struct app *app, struct arena *a,
+                         const struct app_actor *actor, const char *agency_id,
+                         const struct app_page *page, struct usher_error *err);
+
+/* Creates a bot in an environment. Needs a platform admin or bot.develop effective in that
+ * environment (USHER_EFORBIDDEN); an environment the actor cannot see is USHER_ENOTFOUND.
+ * Audited as bot.created. */
+int app_bot_create(struct store_bot *out, struct app *app, struct arena *a,
+                   const struct app_actor *actor, const char *environment_id, const char *name,
+                   struct usher_error *err);
+
+/* Reads a bot: platform admins, or bot.read effective on the bot; other members of its agency
+ * get USHER_EFORBIDDEN, everybody else USHER_ENOTFOUND. */
+int app_bot_get(struct store_bot *out, struct app *app, struct arena *a,
+                const struct app_actor *actor, const char *bot_id, struct usher_error *err);
+
+/* Lists an environment's bots: all of them for platform admins and holders of bot.read in
+ * the environment; only the bots where they hold bot.read for those whose access comes from
+ * bot grants; USHER_EFORBIDDEN for other members of the agency. */
+int app_bot_list(struct app_bot_page *out, struct app *app, struct arena *a,
+                 const struct app_actor *actor, const char *environment_id,
+                 const struct app_page *page, struct usher_error *err);
+
+/* Succeeds when the actor may see agency_id (platform admin or member), else
+ * USHER_ENOTFOUND. */
+int app_agency_check_visible(struct app *app, struct arena *a, const struct app_actor *actor,
+                             const char *agency_id, struct usher_error *err);
+
+/* Reads user_id's grants in agency_id from the store into decision input (arena-owned).
+ * Role and permission names the catalogue does not know grant nothing. */
+int app_grants_load(struct app_decide_grants *out, struct store_conn *c, struct arena *a,
+                    const char *agency_id, const char *user_id, struct usher_error *err);
+
+#endif

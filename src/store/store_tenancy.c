@@ -1,0 +1,362 @@
+/* Record functions for agencies, environments, bots, memberships and grants, with keyset
+ * pagination on (created_at, id) and its opaque cursors. */
+#include "store/store_tenancy.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#define CURSOR_ID_MAX 200
+
+char *store_cursor_encode(struct arena *a, int64_t created_at, const char *id)
+{
+    char plain[CURSOR_ID_MAX + 32];
+    int len = snprintf(plain, sizeof(plain), "%lld.%.*s", (long long)created_at, CURSOR_ID_MAX, id);
+    size_t cap = sodium_base64_ENCODED_LEN((size_t)len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    char *out = arena_alloc(a, cap);
+    sodium_bin2base64(out, cap, (const unsigned char *)plain, (size_t)len,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    return out;
+}
+
+static int cursor_invalid(struct usher_error *err)
+{
+    return usher_error_set(err, USHER_EINVAL, NULL, "cursor", "cursor is not valid");
+}
+
+int store_cursor_decode(struct store_cursor *out, struct arena *a, const char *text,
+                        struct usher_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (!text || !*text)
+        return 0;
+    size_t text_len = strlen(text);
+    if (text_len > STORE_CURSOR_MAX)
+        return cursor_invalid(err);
+    unsigned char plain[STORE_CURSOR_MAX];
+    size_t len = 0;
+    if (sodium_base642bin(plain, sizeof(plain) - 1, text, text_len, NULL, &len, NULL,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+        return cursor_invalid(err);
+    plain[len] = '\0';
+    /* "<created_at>.<id>": 1..18 digits, a dot, then 1..200 printable ASCII characters. */
+    size_t digits = 0;
+    int64_t created_at = 0;
+    while (digits < len && plain[digits] >= '0' && plain[digits] <= '9') {
+        if (digits == 18)
+            return cursor_invalid(err);
+        created_at = created_at * 10 + (plain[digits] - '0');
+        digits++;
+    }
+    if (digits == 0 || digits >= len || plain[digits] != '.')
+        return cursor_invalid(err);
+    const unsigned char *id = plain + digits + 1;
+    size_t id_len = len - digits - 1;
+    if (id_len == 0 || id_len > CURSOR_ID_MAX)
+        return cursor_invalid(err);
+    for (size_t i = 0; i < id_len; i++) {
+        if (id[i] <= 0x20 || id[i] >= 0x7F)
+            return cursor_invalid(err);
+    }
+    out->is_set = true;
+    out->created_at = created_at;
+    out->id = arena_strndup(a, (const char *)id, id_len);
+    return 0;
+}
+
+/* Runs the first-page or the resume form of a list query with limit + 1 rows, so that one
+ * extra row tells whether more follow. Parameters: [$1 = key when key is set], then the
+ * cursor's created_at and id for the resume form, then the row limit. */
+static int page_query(struct store_rows *rows, bool *has_more, struct store_conn *c,
+                      struct arena *a, const char *first_sql, const char *after_sql,
+                      const char *key, const struct store_cursor *after, size_t limit,
+                      struct usher_error *err)
+{
+    if (limit == 0 || limit > STORE_PAGE_LIMIT_MAX)
+        limit = limit == 0 ? STORE_PAGE_LIMIT_DEFAULT : STORE_PAGE_LIMIT_MAX;
+    struct store_value p[4];
+    size_t n = 0;
+    const char *sql = first_sql;
+    if (key)
+        p[n++] = store_text(key);
+    if (after && after->is_set) {
+        p[n++] = store_int(after->created_at);
+        p[n++] = store_text(after->id);
+        sql = after_sql;
+    }
+    p[n++] = store_int((int64_t)limit + 1);
+    int rc = store_exec(c, a, sql, p, n, rows, NULL, err);
+    if (rc)
+        return rc;
+    *has_more = rows->count > limit;
+    if (*has_more)
+        rows->count = limit;
+    return 0;
+}
+
+static const char *cell_text(const struct store_rows *rows, size_t r, size_t col)
+{
+    const struct store_value *v = store_cell(rows, r, col);
+    return v->type == STORE_NULL ? NULL : v->s;
+}
+
+static int64_t cell_int(const struct store_rows *rows, size_t r, size_t col)
+{
+    return store_cell(rows, r, col)->i;
+}
+
+/* --- agencies --- */
+
+#define AGENCY_COLUMNS "a.id, a.name, a.created_at, a.created_by"
+
+static void agency_from_row(struct store_agency *out, const struct store_rows *rows, size_t r)
+{
+    out->id = cell_text(rows, r, 0);
+    out->name = cell_text(rows, r, 1);
+    out->created_at = cell_int(rows, r, 2);
+    out->created_by = cell_text(rows, r, 3);
+}
+
+static struct store_agency *agencies_from_rows(struct arena *a, const struct store_rows *rows)
+{
+    if (rows->count == 0)
+        return NULL;
+    struct store_agency *items = arena_alloc(a, rows->count * sizeof(*items));
+    for (size_t i = 0; i < rows->count; i++)
+        agency_from_row(&items[i], rows, i);
+    return items;
+}
+
+int store_agency_insert(struct store_conn *c, struct arena *a, const struct store_agency *agency,
+                        struct usher_error *err)
+{
+    static const char sql[] =
+        "INSERT INTO agencies (id, name, created_at, created_by) VALUES ($1, $2, $3, $4)";
+    struct store_value p[] = {store_text(agency->id), store_text(agency->name),
+                              store_int(agency->created_at), store_text(agency->created_by)};
+    return store_exec(c, a, sql, p, 4, NULL, NULL, err);
+}
+
+int store_agency_get(struct store_agency *out, struct store_conn *c, struct arena *a,
+                     const char *id, struct usher_error *err)
+{
+    static const char sql[] = "SELECT " AGENCY_COLUMNS " FROM agencies a WHERE a.id = $1";
+    struct store_value p[] = {store_text(id)};
+    struct store_rows rows;
+    int rc = store_exec(c, a, sql, p, 1, &rows, NULL, err);
+    if (rc)
+        return rc;
+    if (rows.count == 0)
+        return usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "agency not found");
+    agency_from_row(out, &rows, 0);
+    return 0;
+}
+
+int store_agency_list(struct store_agency **out, size_t *count, bool *has_more,
+                      struct store_conn *c, struct arena *a, const struct store_cursor *after,
+                      size_t limit, struct usher_error *err)
+{
+    static const char first[] =
+        "SELECT " AGENCY_COLUMNS " FROM agencies a ORDER BY a.created_at, a.id LIMIT $1";
+    static const char resume[] = "SELECT " AGENCY_COLUMNS " FROM agencies a "
+                                 "WHERE a.created_at > $1 OR (a.created_at = $1 AND a.id > $2) "
+                                 "ORDER BY a.created_at, a.id LIMIT $3";
+    struct store_rows rows;
+    int rc = page_query(&rows, has_more, c, a, first, resume, NULL, after, limit, err);
+    if (rc)
+        return rc;
+    *out = agencies_from_rows(a, &rows);
+    *count = rows.count;
+    return 0;
+}
+
+int store_agency_list_for_user(struct store_agency **out, size_t *count, bool *has_more,
+                               struct store_conn *c, struct arena *a, const char *user_id,
+                               const struct store_cursor *after, size_t limit,
+                               struct usher_error *err)
+{
+    static const char first[] = "SELECT " AGENCY_COLUMNS " FROM agencies a "
+                                "JOIN memberships m ON m.agency_id = a.id AND m.user_id = $1 "
+                                "ORDER BY a.created_at, a.id LIMIT $2";
+    static const char resume[] = "SELECT " AGENCY_COLUMNS " FROM agencies a "
+                                 "JOIN memberships m ON m.agency_id = a.id AND m.user_id = $1 "
+                                 "WHERE a.created_at > $2 OR (a.created_at = $2 AND a.id > $3) "
+                                 "ORDER BY a.created_at, a.id LIMIT $4";
+    struct store_rows rows;
+    int rc = page_query(&rows, has_more, c, a, first, resume, user_id, after, limit, err);
+    if (rc)
+        return rc;
+    *out = agencies_from_rows(a, &rows);
+    *count = rows.count;
+    return 0;
+}
+
+int store_agency_has_member(bool *out, struct store_conn *c, struct arena *a, const char *agency_id,
+                            const char *user_id, struct usher_error *err)
+{
+    static const char sql[] = "SELECT 1 FROM memberships WHERE agency_id = $1 AND user_id = $2";
+    struct store_value p[] = {store_text(agency_id), store_text(user_id)};
+    struct store_rows rows;
+    int rc = store_exec(c, a, sql, p, 2, &rows, NULL, err);
+    if (rc)
+        return rc;
+    *out = rows.count > 0;
+    return 0;
+}
+
+/* --- environments --- */
+
+#define ENVIRONMENT_COLUMNS "e.id, e.agency_id, e.name, e.created_at"
+
+static void environment_from_row(struct store_environment *out, const struct store_rows *rows,
+                                 size_t r)
+{
+    out->id = cell_text(rows, r, 0);
+    out->agency_id = cell_text(rows, r, 1);
+    out->name = cell_text(rows, r, 2);
+    out->created_at = cell_int(rows, r, 3);
+}
+
+int store_environment_insert(struct store_conn *c, struct arena *a,
+                             const struct store_environment *env, struct usher_error *err)
+{
+    static const char sql[] =
+        "INSERT INTO environments (id, agency_id, name, created_at) VALUES ($1, $2, $3, $4)";
+    struct store_value p[] = {store_text(env->id), store_text(env->agency_id),
+                              store_text(env->name), store_int(env->created_at)};
+    return store_exec(c, a, sql, p, 4, NULL, NULL, err);
+}
+
+int store_environment_get(struct store_environment *out, struct store_conn *c, struct arena *a,
+                          const char *id, struct usher_error *err)
+{
+    static const char sql[] = "SELECT " ENVIRONMENT_COLUMNS " FROM environments e WHERE e.id = $1";
+    struct store_value p[] = {store_text(id)};
+    struct store_rows rows;
+    int rc = store_exec(c, a, sql, p, 1, &rows, NULL, err);
+    if (rc)
+        return rc;
+    if (rows.count == 0)
+        return usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "environment not found");
+    environment_from_row(out, &rows, 0);
+    return 0;
+}
+
+int store_environment_list(struct store_environment **out, size_t *count, bool *has_more,
+                           struct store_conn *c, struct arena *a, const char *agency_id,
+                           const struct store_cursor *after, size_t limit, struct usher_error *err)
+{
+    static const char first[] = "SELECT " ENVIRONMENT_COLUMNS " FROM environments e "
+                                "WHERE e.agency_id = $1 ORDER BY e.created_at, e.id LIMIT $2";
+    static const char resume[] =
+        "SELECT " ENVIRONMENT_COLUMNS " FROM environments e WHERE e.agency_id = $1 "
+        "AND (e.created_at > $2 OR (e.created_at = $2 AND e.id > $3)) "
+        "ORDER BY e.created_at, e.id LIMIT $4";
+    struct store_rows rows;
+    int rc = page_query(&rows, has_more, c, a, first, resume, agency_id, after, limit, err);
+    if (rc)
+        return rc;
+    *out = rows.count ? arena_alloc(a, rows.count * sizeof(**out)) : NULL;
+    for (size_t i = 0; i < rows.count; i++)
+        environment_from_row(&(*out)[i], &rows, i);
+    *count = rows.count;
+    return 0;
+}
+
+/* --- bots --- */
+
+/* A bot is shared when a grant on it holds bot_manager; roles are stored comma-separated, so
+ * the list is wrapped in commas and matched whole ("!" escapes LIKE's "_" wildcard). */
+#define BOT_COLUMNS                                                                                \
+    "b.id, b.agency_id, b.environment_id, b.name, b.created_at, "                                  \
+    "CASE WHEN EXISTS (SELECT 1 FROM grants g WHERE g.agency_id = b.agency_id "                    \
+    "AND g.bot_id = b.id AND (',' || g.roles || ',') LIKE '%,bot!_manager,%' ESCAPE '!') "         \
+    "THEN 1 ELSE 0 END"
+
+static void bot_from_row(struct store_bot *out, const struct store_rows *rows, size_t r)
+{
+    out->id = cell_text(rows, r, 0);
+    out->agency_id = cell_text(rows, r, 1);
+    out->environment_id = cell_text(rows, r, 2);
+    out->name = cell_text(rows, r, 3);
+    out->created_at = cell_int(rows, r, 4);
+    out->is_shared = cell_int(rows, r, 5) != 0;
+}
+
+int store_bot_insert(struct store_conn *c, struct arena *a, const struct store_bot *bot,
+                     struct usher_error *err)
+{
+    static const char sql[] = "INSERT INTO bots (id, agency_id, environment_id, name, created_at) "
+                              "VALUES ($1, $2, $3, $4, $5)";
+    struct store_value p[] = {store_text(bot->id), store_text(bot->agency_id),
+                              store_text(bot->environment_id), store_text(bot->name),
+                              store_int(bot->created_at)};
+    return store_exec(c, a, sql, p, 5, NULL, NULL, err);
+}
+
+int store_bot_get(struct store_bot *out, struct store_conn *c, struct arena *a, const char *id,
+                  struct usher_error *err)
+{
+    static const char sql[] = "SELECT " BOT_COLUMNS " FROM bots b WHERE b.id = $1";
+    struct store_value p[] = {store_text(id)};
+    struct store_rows rows;
+    int rc = store_exec(c, a, sql, p, 1, &rows, NULL, err);
+    if (rc)
+        return rc;
+    if (rows.count == 0)
+        return usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "bot not found");
+    bot_from_row(out, &rows, 0);
+    return 0;
+}
+
+int store_bot_list(struct store_bot **out, size_t *count, bool *has_more, struct store_conn *c,
+                   struct arena *a, const char *environment_id, const struct store_cursor *after,
+                   size_t limit, struct usher_error *err)
+{
+    static const char first[] = "SELECT " BOT_COLUMNS " FROM bots b "
+                                "WHERE b.environment_id = $1 ORDER BY b.created_at, b.id LIMIT $2";
+    static const char resume[] = "SELECT " BOT_COLUMNS " FROM bots b WHERE b.environment_id = $1 "
+                                 "AND (b.created_at > $2 OR (b.created_at = $2 AND b.id > $3)) "
+                                 "ORDER BY b.created_at, b.id LIMIT $4";
+    struct store_rows rows;
+    int rc = page_query(&rows, has_more, c, a, first, resume, environment_id, after, limit, err);
+    if (rc)
+        return rc;
+    *out = rows.count ? arena_alloc(a, rows.count * sizeof(**out)) : NULL;
+    for (size_t i = 0; i < rows.count; i++)
+        bot_from_row(&(*out)[i], &rows, i);
+    *count = rows.count;
+    return 0;
+}
+
+/* --- grants --- */
+
+int store_grant_list_in_agency(struct store_grant **out, size_t *count, struct store_conn *c,
+                               struct arena *a, const char *agency_id, const char *user_id,
+                               struct usher_error *err)
+{
+    /* A bot grant's environment is the bot's, whatever the grant row says. */
+    static const char sql[] =
+        "SELECT g.id, CASE WHEN g.bot_id IS NULL THEN g.environment_id ELSE b.environment_id END, "
+        "g.bot_id, g.scope_id, g.roles, g.extra_permissions, g.created_at "
+        "FROM grants g LEFT JOIN bots b ON b.id = g.bot_id "
+        "WHERE g.agency_id = $1 AND g.user_id = $2 ORDER BY g.created_at, g.id";
+    struct store_value p[] = {store_text(agency_id), store_text(user_id)};
+    struct store_rows rows;
+    int rc = store_exec(c, a, sql, p, 2, &rows, NULL, err);
+    if (rc)
+        return rc;
+    *out = rows.count ? arena_alloc(a, rows.count * sizeof(**out)) : NULL;
+    for (size_t i = 0; i < rows.count; i++) {
+        struct store_grant *g = &(*out)[i];
+        g->id = cell_text(&rows, i, 0);
+        g->environment_id = cell_text(&rows, i, 1);
+        g->bot_id = cell_text(&rows, i, 2);
+        g->scope_id = cell_text(&rows, i, 3);
+        g->roles = cell_text(&rows, i, 4);
+        g->extra_permissions = cell_text(&rows, i, 5);
+        g->created_at = cell_int(&rows, i, 6);
+    }
+    *count = rows.count;
+    return 0;
+}
