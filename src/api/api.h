@@ -6,6 +6,8 @@
 #include "http/http.h"
 
 extern const struct http_route_table api_health_routes;
+extern const struct http_route_table api_sessions_routes;
+extern const struct http_route_table api_me_routes;
 extern const struct http_route_table api_agency_routes;
 extern const struct http_route_table api_environment_routes;
 extern const struct http_route_table api_bot_routes;
@@ -19,5 +21,11 @@ struct app_actor api_actor(struct http_request *req);
 
 /* The i-th {param} of the matched pattern. */
 const char *api_param(struct http_request *req, size_t i);
+
+struct store_user;
+
+/* A user as the API shows it: {id, email, first_name, last_name, status, created_at,
+ * last_active_at} with RFC 3339 times (last_active_at null when never). New reference. */
+json_t *api_user_json(struct http_request *req, const struct store_user *u);
 
 #endif

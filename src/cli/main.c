@@ -5,7 +5,8 @@
 #include "cli/cli.h"
 
 static const struct cli_command *const commands[] = {
-    &cli_cmd_serve, &cli_cmd_migrate, &cli_cmd_version, &cli_cmd_agency_create, NULL,
+    &cli_cmd_serve,        &cli_cmd_migrate,       &cli_cmd_version,
+    &cli_cmd_admin_create, &cli_cmd_agency_create, NULL,
 };
 
 static void usage(FILE *out)
