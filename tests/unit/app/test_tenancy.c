@@ -437,9 +437,9 @@ static void test_bot_create__needs_bot_develop_in_the_environment(void **state)
     struct store_bot out;
     struct arena *ar = &f->arena;
     struct app_actor dev = user("usr_dev");
-    assert_int_equal(app_bot_create(&out, &f->app, ar, &dev, f->e1.id, "  Helper bot ", &f->err),
+    assert_int_equal(app_bot_create(&out, &f->app, ar, &dev, f->e1.id, "  Support bot ", &f->err),
                      0);
-    assert_string_equal(out.name, "Helper bot");
+    assert_string_equal(out.name, "Support bot");
     assert_string_equal(out.environment_id, f->e1.id);
     assert_string_equal(out.agency_id, f->a.id);
     assert_false(out.is_shared);
