@@ -9,6 +9,7 @@
 
 #include "base/arena.h"
 #include "base/error.h"
+#include "base/log.h"
 
 enum setting_type { SETTING_STRING, SETTING_INT };
 
@@ -67,8 +68,7 @@ static const struct setting settings[] = {
     S_INT("session_idle_seconds", NULL, "USHER_SESSION_IDLE_SECONDS", session_idle_seconds, "7200",
           1, 2592000, "a session unused this long ends"),
     S_INT("session_absolute_seconds", NULL, "USHER_SESSION_ABSOLUTE_SECONDS",
-          session_absolute_seconds, "86400", 1, 31536000,
-          "a session ends this long after sign-in"),
+          session_absolute_seconds, "86400", 1, 31536000, "a session ends this long after sign-in"),
     S_INT("hash_workers", NULL, "USHER_HASH_WORKERS", hash_workers, "0", 0, 64,
           "concurrent password hashes (19 MiB each); 0 means one per core"),
     S_INT("hash_queue", NULL, "USHER_HASH_QUEUE", hash_queue, "64", 0, 100000,
@@ -222,6 +222,10 @@ int config_finish(struct config *cfg, struct usher_error *err)
                                "listen must be host:port, got \"%s\"", cfg->listen);
     if (!*cfg->data_dir)
         return usher_error_set(err, USHER_EINVAL, NULL, "data_dir", "data_dir must not be empty");
+    enum log_level level;
+    if (log_level_parse(&level, cfg->log_level) != 0)
+        return usher_error_set(err, USHER_EINVAL, NULL, "log_level",
+                               "log_level must be debug, info, warn or error");
     if (strcmp(cfg->cookie_secure, "auto") != 0 && strcmp(cfg->cookie_secure, "on") != 0 &&
         strcmp(cfg->cookie_secure, "off") != 0)
         return usher_error_set(err, USHER_EINVAL, NULL, "cookie_secure",

@@ -29,7 +29,14 @@ static int sqlite_error(sqlite3 *db, int rc, struct usher_error *err)
     const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     switch (rc & 0xff) {
     case SQLITE_CONSTRAINT:
-        return usher_error_set(err, USHER_ECONFLICT, NULL, NULL, "constraint violated (%d)", ext);
+        /* Unique and foreign keys are conflicts with stored state; NOT NULL and CHECK
+         * violations are the caller's bug. */
+        if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY ||
+            ext == SQLITE_CONSTRAINT_FOREIGNKEY || ext == SQLITE_CONSTRAINT_TRIGGER)
+            return usher_error_set(err, USHER_ECONFLICT, NULL, NULL, "constraint violated (%d)",
+                                   ext);
+        log_msg(LOG_ERROR, "store.sqlite_error", "{s:i, s:s}", "code", ext, "message", msg);
+        return usher_error_set(err, USHER_EINTERNAL, NULL, NULL, "database error");
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
         return usher_error_set(err, USHER_EUNAVAIL, NULL, NULL, "database busy");
@@ -139,30 +146,42 @@ static int sqlite_prepare(struct sqlite_conn *c, const char *sql, sqlite3_stmt *
     return 0;
 }
 
-static int sqlite_bind(sqlite3_stmt *stmt, const struct store_value *params, size_t n)
+/* Binds every placeholder of stmt. Only $1..$n are portable and given, so any other
+ * placeholder (?, :name, $0, $n+1) is a bug in the caller's SQL and is refused rather than
+ * silently bound to NULL. Parameters the statement does not use are fine. */
+static int sqlite_bind(sqlite3_stmt *stmt, const struct store_value *params, size_t n,
+                       struct usher_error *err)
 {
-    char name[24];
-    for (size_t i = 0; i < n; i++) {
-        snprintf(name, sizeof(name), "$%zu", i + 1);
-        int idx = sqlite3_bind_parameter_index(stmt, name);
-        if (idx == 0)
-            continue; /* the statement does not use this parameter */
+    int count = sqlite3_bind_parameter_count(stmt);
+    for (int idx = 1; idx <= count; idx++) {
+        const char *name = sqlite3_bind_parameter_name(stmt, idx);
+        char *end = NULL;
+        unsigned long k = 0;
+        if (name && name[0] == '$' && name[1] >= '1' && name[1] <= '9')
+            k = strtoul(name + 1, &end, 10);
+        if (k == 0 || *end || k > n) {
+            log_msg(LOG_ERROR, "store.bad_parameter", "{s:s, s:s, s:i}", "sql", sqlite3_sql(stmt),
+                    "parameter", name ? name : "?", "given", (int)n);
+            return usher_error_set(err, USHER_EINTERNAL, NULL, NULL,
+                                   "statement parameter %s has no value", name ? name : "?");
+        }
+        const struct store_value *v = &params[k - 1];
         int rc;
-        switch (params[i].type) {
+        switch (v->type) {
         case STORE_INT:
-            rc = sqlite3_bind_int64(stmt, idx, params[i].i);
+            rc = sqlite3_bind_int64(stmt, idx, v->i);
             break;
         case STORE_TEXT:
-            rc = sqlite3_bind_text(stmt, idx, params[i].s, -1, SQLITE_STATIC);
+            rc = sqlite3_bind_text(stmt, idx, v->s, -1, SQLITE_STATIC);
             break;
         default:
             rc = sqlite3_bind_null(stmt, idx);
             break;
         }
         if (rc != SQLITE_OK)
-            return rc;
+            return sqlite_error(sqlite3_db_handle(stmt), rc, err);
     }
-    return SQLITE_OK;
+    return 0;
 }
 
 static int sqlite_exec(void *handle, struct arena *a, const char *sql,
@@ -175,7 +194,8 @@ static int sqlite_exec(void *handle, struct arena *a, const char *sql,
     int rc = sqlite_prepare(c, sql, &stmt, &cached, err);
     if (rc)
         return rc;
-    int src = sqlite_bind(stmt, params, n);
+    int result = sqlite_bind(stmt, params, n, err);
+    int src = result == 0 ? SQLITE_OK : SQLITE_MISUSE;
     size_t cols = (size_t)sqlite3_column_count(stmt);
     size_t cap = 0, count = 0;
     struct store_value *cells = NULL;
@@ -214,8 +234,7 @@ static int sqlite_exec(void *handle, struct arena *a, const char *sql,
         }
         count++;
     }
-    int result = 0;
-    if (src != SQLITE_DONE)
+    if (result == 0 && src != SQLITE_DONE)
         result = sqlite_error(c->db, src, err);
     else if (changes)
         *changes = sqlite3_changes64(c->db);

@@ -1,0 +1,518 @@
+/* The store on SQLite: migrations, parameter binding, error mapping, transactions, the pool
+ * under several threads, and the durability settings of every connection. */
+#include "../unit.h"
+
+#include <pthread.h>
+#include <sys/stat.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "store/migrations.h"
+#include "store/store.h"
+#include "store/store_audit.h"
+
+struct fixture {
+    char *dir;
+    struct store *store;
+    struct store_conn *conn;
+    struct arena arena;
+    struct usher_error err;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    f->dir = unit_tempdir_new();
+    arena_init(&f->arena);
+    if (store_open(&f->store, "", f->dir, 4, &f->err) != 0)
+        return -1;
+    if (store_migrate(f->store, NULL, &f->err) != 0)
+        return -1;
+    if (store_conn_get(f->store, &f->conn, &f->err) != 0)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    store_conn_put(f->conn);
+    store_free(f->store);
+    arena_dispose(&f->arena);
+    unit_tempdir_remove(f->dir);
+    free(f);
+    return 0;
+}
+
+static int exec(struct fixture *f, struct store_conn *c, const char *sql,
+                const struct store_value *params, size_t n, struct store_rows *rows)
+{
+    usher_error_clear(&f->err);
+    return store_exec(c, &f->arena, sql, params, n, rows, NULL, &f->err);
+}
+
+static int64_t count_rows(struct fixture *f, struct store_conn *c, const char *table_sql)
+{
+    struct store_rows rows;
+    assert_int_equal(exec(f, c, table_sql, NULL, 0, &rows), 0);
+    assert_int_equal(rows.count, 1);
+    return store_cell(&rows, 0, 0)->i;
+}
+
+static int insert_user(struct fixture *f, struct store_conn *c, const char *id, const char *email)
+{
+    static const char sql[] = "INSERT INTO users (id, email, created_at) VALUES ($1, $2, $3)";
+    struct store_value p[] = {store_text(id), store_text(email), store_int(clock_now_ms())};
+    return exec(f, c, sql, p, 3, NULL);
+}
+
+static int sqlite_migration_count(void)
+{
+    int n = 0;
+    for (const struct store_migration *m = store_migrations; m->name; m++)
+        n += strcmp(m->dialect, "sqlite") == 0;
+    return n;
+}
+
+static void test_store_migrate__applies_each_migration_once(void **state)
+{
+    (void)state;
+    char *dir = unit_tempdir_new();
+    struct store *s = NULL;
+    struct usher_error err = {0};
+    assert_int_equal(store_open(&s, "", dir, 2, &err), 0);
+    int applied = -1;
+    assert_int_equal(store_migrate(s, &applied, &err), 0);
+    assert_true(sqlite_migration_count() >= 1);
+    assert_int_equal(applied, sqlite_migration_count());
+    assert_int_equal(store_migrate(s, &applied, &err), 0);
+    assert_int_equal(applied, 0);
+    store_free(s);
+
+    /* A restart finds every migration recorded. */
+    assert_int_equal(store_open(&s, "", dir, 2, &err), 0);
+    assert_int_equal(store_migrate(s, &applied, &err), 0);
+    assert_int_equal(applied, 0);
+    struct store_conn *c;
+    assert_int_equal(store_conn_get(s, &c, &err), 0);
+    struct arena a;
+    arena_init(&a);
+    struct store_rows rows;
+    assert_int_equal(store_exec(c, &a, "SELECT name FROM schema_migrations ORDER BY name", NULL, 0,
+                                &rows, NULL, &err),
+                     0);
+    assert_int_equal(rows.count, (size_t)sqlite_migration_count());
+    assert_string_equal(store_cell(&rows, 0, 0)->s, "0001_init.sql");
+    arena_dispose(&a);
+    store_conn_put(c);
+    store_free(s);
+    unit_tempdir_remove(dir);
+}
+
+static void test_store_open__names_the_dialect_and_answers_ping(void **state)
+{
+    struct fixture *f = *state;
+    assert_string_equal(store_dialect(f->store), "sqlite");
+    assert_int_equal(store_ping(f->store, &f->err), 0);
+}
+
+static void test_store_open__refuses_an_unknown_driver(void **state)
+{
+    (void)state;
+    struct store *s = (struct store *)1;
+    struct usher_error err = {0};
+    assert_int_equal(store_open(&s, "mysql://db/usher", "/tmp", 1, &err), USHER_EINVAL);
+    assert_null(s);
+    assert_string_equal(err.field, "database_url");
+}
+
+static void test_store_open__reports_an_unopenable_database(void **state)
+{
+    (void)state;
+    struct store *s = NULL;
+    struct usher_error err = {0};
+    assert_int_equal(store_open(&s, "sqlite:/nonexistent/dir/usher.db", "/tmp", 2, &err),
+                     USHER_EUNAVAIL);
+    assert_null(s);
+    assert_non_null(strstr(err.message, "cannot open database"));
+}
+
+static void test_store_exec__binds_parameters_by_number_in_any_order(void **state)
+{
+    struct fixture *f = *state;
+    struct store_value p[] = {store_text("first"), store_int(2)};
+    struct store_rows rows;
+    assert_int_equal(exec(f, f->conn, "SELECT $2, $1, $2 + 1", p, 2, &rows), 0);
+    assert_int_equal(rows.count, 1);
+    assert_int_equal(rows.cols, 3);
+    assert_int_equal(store_cell(&rows, 0, 0)->type, STORE_INT);
+    assert_int_equal(store_cell(&rows, 0, 0)->i, 2);
+    assert_int_equal(store_cell(&rows, 0, 1)->type, STORE_TEXT);
+    assert_string_equal(store_cell(&rows, 0, 1)->s, "first");
+    assert_int_equal(store_cell(&rows, 0, 2)->i, 3);
+
+    /* Ten and more parameters: $1 must not be mistaken for $10. */
+    struct store_value many[12];
+    for (int i = 0; i < 12; i++)
+        many[i] = store_int(100 + i);
+    assert_int_equal(exec(f, f->conn, "SELECT $12, $10, $1", many, 12, &rows), 0);
+    assert_int_equal(store_cell(&rows, 0, 0)->i, 111);
+    assert_int_equal(store_cell(&rows, 0, 1)->i, 109);
+    assert_int_equal(store_cell(&rows, 0, 2)->i, 100);
+}
+
+static void test_store_exec__binds_null_and_reuses_a_parameter(void **state)
+{
+    struct fixture *f = *state;
+    struct store_value p[] = {store_null(), store_text("ab"), store_text(NULL)};
+    struct store_rows rows;
+    assert_int_equal(exec(f, f->conn, "SELECT $1 IS NULL, $2 || $2, $3", p, 3, &rows), 0);
+    assert_int_equal(store_cell(&rows, 0, 0)->i, 1);
+    assert_string_equal(store_cell(&rows, 0, 1)->s, "abab");
+    assert_int_equal(store_cell(&rows, 0, 2)->type, STORE_NULL);
+}
+
+static void test_store_exec__ignores_parameters_the_statement_does_not_use(void **state)
+{
+    struct fixture *f = *state;
+    struct store_value p[] = {store_int(1), store_int(2)};
+    struct store_rows rows;
+    assert_int_equal(exec(f, f->conn, "SELECT $2", p, 2, &rows), 0);
+    assert_int_equal(store_cell(&rows, 0, 0)->i, 2);
+}
+
+static void test_store_exec__refuses_a_placeholder_without_value(void **state)
+{
+    struct fixture *f = *state;
+    struct store_value p[] = {store_int(1), store_int(2)};
+    struct store_rows rows;
+    assert_int_equal(exec(f, f->conn, "SELECT $1, $3", p, 2, &rows), USHER_EINTERNAL);
+    assert_string_equal(f->err.message, "statement parameter $3 has no value");
+    assert_int_equal(exec(f, f->conn, "SELECT ?", p, 2, &rows), USHER_EINTERNAL);
+    assert_int_equal(exec(f, f->conn, "SELECT :name", p, 2, &rows), USHER_EINTERNAL);
+    assert_int_equal(exec(f, f->conn, "SELECT $0", p, 2, &rows), USHER_EINTERNAL);
+    /* The connection stays usable. */
+    assert_int_equal(exec(f, f->conn, "SELECT $1", p, 2, &rows), 0);
+}
+
+static void test_store_exec__returns_rows_and_changes(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(insert_user(f, f->conn, "usr_a", "a@x.io"), 0);
+    assert_int_equal(insert_user(f, f->conn, "usr_b", "b@x.io"), 0);
+    assert_int_equal(insert_user(f, f->conn, "usr_c", "c@x.io"), 0);
+    struct store_rows rows;
+    assert_int_equal(exec(f, f->conn,
+                          "SELECT id, email, last_active_at FROM users ORDER BY id DESC", NULL, 0,
+                          &rows),
+                     0);
+    assert_int_equal(rows.count, 3);
+    assert_int_equal(rows.cols, 3);
+    assert_string_equal(store_cell(&rows, 0, 0)->s, "usr_c");
+    assert_string_equal(store_cell(&rows, 2, 1)->s, "a@x.io");
+    assert_int_equal(store_cell(&rows, 1, 2)->type, STORE_NULL);
+
+    struct store_value p[] = {store_text("disabled"), store_text("b@x.io")};
+    int64_t changes = -1;
+    assert_int_equal(store_exec(f->conn, &f->arena,
+                                "UPDATE users SET status = $1 WHERE email <> $2", p, 2, NULL,
+                                &changes, &f->err),
+                     0);
+    assert_int_equal(changes, 2);
+
+    assert_int_equal(exec(f, f->conn, "SELECT id FROM users WHERE id = 'none'", NULL, 0, &rows), 0);
+    assert_int_equal(rows.count, 0);
+}
+
+static void test_store_exec__returns_many_rows(void **state)
+{
+    struct fixture *f = *state;
+    struct store_rows rows;
+    assert_int_equal(exec(f, f->conn,
+                          "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                          "WHERE i < 5000) SELECT i, 'row' || i FROM n",
+                          NULL, 0, &rows),
+                     0);
+    assert_int_equal(rows.count, 5000);
+    assert_int_equal(store_cell(&rows, 4999, 0)->i, 5000);
+    assert_string_equal(store_cell(&rows, 1234, 1)->s, "row1235");
+}
+
+static void test_store_exec__maps_a_unique_violation_to_conflict(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(insert_user(f, f->conn, "usr_1", "same@x.io"), 0);
+    assert_int_equal(insert_user(f, f->conn, "usr_2", "same@x.io"), USHER_ECONFLICT);
+    assert_string_equal(f->err.problem, "conflict");
+    assert_int_equal(insert_user(f, f->conn, "usr_1", "other@x.io"), USHER_ECONFLICT);
+    assert_int_equal(count_rows(f, f->conn, "SELECT count(*) FROM users"), 1);
+}
+
+static void test_store_exec__enforces_foreign_keys(void **state)
+{
+    struct fixture *f = *state;
+    static const char session_sql[] = "INSERT INTO sessions (token_hash, user_id, created_at, "
+                                      "last_seen_at, expires_at) VALUES ($1, $2, 1, 1, 2)";
+    struct store_value p[] = {store_text("hash1"), store_text("usr_missing")};
+    assert_int_equal(exec(f, f->conn, session_sql, p, 2, NULL), USHER_ECONFLICT);
+
+    assert_int_equal(insert_user(f, f->conn, "usr_real", "real@x.io"), 0);
+    p[1] = store_text("usr_real");
+    assert_int_equal(exec(f, f->conn, session_sql, p, 2, NULL), 0);
+    /* ON DELETE CASCADE works only with foreign keys on. */
+    assert_int_equal(exec(f, f->conn, "DELETE FROM users WHERE id = 'usr_real'", NULL, 0, NULL), 0);
+    assert_int_equal(count_rows(f, f->conn, "SELECT count(*) FROM sessions"), 0);
+}
+
+static void test_store_exec__maps_a_not_null_violation_to_internal(void **state)
+{
+    struct fixture *f = *state;
+    struct store_value p[] = {store_text("usr_x"), store_null(), store_int(1)};
+    assert_int_equal(exec(f, f->conn,
+                          "INSERT INTO users (id, email, created_at) VALUES ($1, $2, $3)", p, 3,
+                          NULL),
+                     USHER_EINTERNAL);
+    p[1] = store_text("x@x.io");
+    assert_int_equal(exec(f, f->conn,
+                          "INSERT INTO users (id, email, created_at, status) "
+                          "VALUES ($1, $2, $3, 'frozen')",
+                          p, 3, NULL),
+                     USHER_EINTERNAL);
+}
+
+static void test_store_exec__keeps_statements_apart_in_a_reused_buffer(void **state)
+{
+    struct fixture *f = *state;
+    char sql[64];
+    struct store_rows rows;
+    /* Same address, different text: each must run as written. */
+    for (int i = 0; i < 300; i++) {
+        snprintf(sql, sizeof(sql), "SELECT %d", i);
+        assert_int_equal(exec(f, f->conn, sql, NULL, 0, &rows), 0);
+        assert_int_equal(store_cell(&rows, 0, 0)->i, i);
+    }
+    /* Past the statement cache's size, a static statement still runs. */
+    assert_int_equal(exec(f, f->conn, "SELECT 'static'", NULL, 0, &rows), 0);
+    assert_string_equal(store_cell(&rows, 0, 0)->s, "static");
+}
+
+static void test_store_exec__reports_bad_sql_as_internal(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(exec(f, f->conn, "SELEKT 1", NULL, 0, NULL), USHER_EINTERNAL);
+    assert_int_equal(exec(f, f->conn, "SELECT * FROM no_such_table", NULL, 0, NULL),
+                     USHER_EINTERNAL);
+    assert_string_equal(f->err.message, "database error");
+}
+
+static void test_store_tx__commit_makes_changes_visible_to_other_connections(void **state)
+{
+    struct fixture *f = *state;
+    struct store_conn *other;
+    assert_int_equal(store_conn_get(f->store, &other, &f->err), 0);
+    assert_int_equal(store_begin(f->conn, true, &f->err), 0);
+    assert_int_equal(insert_user(f, f->conn, "usr_tx", "tx@x.io"), 0);
+    assert_int_equal(count_rows(f, f->conn, "SELECT count(*) FROM users"), 1);
+    assert_int_equal(count_rows(f, other, "SELECT count(*) FROM users"), 0);
+    assert_int_equal(store_commit(f->conn, &f->err), 0);
+    assert_int_equal(count_rows(f, other, "SELECT count(*) FROM users"), 1);
+    store_conn_put(other);
+}
+
+static void test_store_tx__rollback_discards_changes(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(store_begin(f->conn, true, &f->err), 0);
+    assert_int_equal(insert_user(f, f->conn, "usr_rb", "rb@x.io"), 0);
+    store_rollback(f->conn);
+    assert_int_equal(count_rows(f, f->conn, "SELECT count(*) FROM users"), 0);
+    /* Rolling back twice, or with no transaction, is harmless. */
+    store_rollback(f->conn);
+    assert_int_equal(store_begin(f->conn, false, &f->err), 0);
+    assert_int_equal(store_commit(f->conn, &f->err), 0);
+}
+
+static void test_store_tx__failed_statement_leaves_the_transaction_to_the_caller(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(store_begin(f->conn, true, &f->err), 0);
+    assert_int_equal(insert_user(f, f->conn, "usr_1", "one@x.io"), 0);
+    assert_int_equal(insert_user(f, f->conn, "usr_2", "one@x.io"), USHER_ECONFLICT);
+    assert_int_equal(store_commit(f->conn, &f->err), 0);
+    assert_int_equal(count_rows(f, f->conn, "SELECT count(*) FROM users"), 1);
+}
+
+static void test_store_conn_put__rolls_back_an_open_transaction(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(store_begin(f->conn, true, &f->err), 0);
+    assert_int_equal(insert_user(f, f->conn, "usr_left", "left@x.io"), 0);
+    store_conn_put(f->conn);
+    f->conn = NULL;
+    assert_int_equal(store_conn_get(f->store, &f->conn, &f->err), 0);
+    assert_int_equal(count_rows(f, f->conn, "SELECT count(*) FROM users"), 0);
+    /* Every pooled connection can take the write lock again. */
+    struct store_conn *all[4];
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(store_conn_get(f->store, &all[i], &f->err), 0);
+    all[3] = f->conn;
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(store_begin(all[i], true, &f->err), 0);
+        assert_int_equal(store_commit(all[i], &f->err), 0);
+    }
+    for (int i = 0; i < 3; i++)
+        store_conn_put(all[i]);
+}
+
+static void test_store_audit__rolls_back_with_its_transaction(void **state)
+{
+    struct fixture *f = *state;
+    struct store_audit_entry e = {.at = clock_now_ms(), .action = "test.done", .request_id = "r1"};
+    assert_int_equal(store_begin(f->conn, true, &f->err), 0);
+    assert_int_equal(store_audit_insert(f->conn, &f->arena, &e, &f->err), 0);
+    store_rollback(f->conn);
+    assert_int_equal(count_rows(f, f->conn, "SELECT count(*) FROM audit_log"), 0);
+    assert_int_equal(store_begin(f->conn, true, &f->err), 0);
+    assert_int_equal(store_audit_insert(f->conn, &f->arena, &e, &f->err), 0);
+    assert_int_equal(store_commit(f->conn, &f->err), 0);
+    struct store_rows rows;
+    assert_int_equal(
+        exec(f, f->conn, "SELECT action, details, agency_id FROM audit_log", NULL, 0, &rows), 0);
+    assert_int_equal(rows.count, 1);
+    assert_string_equal(store_cell(&rows, 0, 0)->s, "test.done");
+    assert_string_equal(store_cell(&rows, 0, 1)->s, "{}");
+    assert_int_equal(store_cell(&rows, 0, 2)->type, STORE_NULL);
+}
+
+struct worker {
+    struct store *store;
+    int index;
+    int failures;
+};
+
+#define WORKERS          6
+#define WORKER_WRITES    25
+#define POOL_CONNECTIONS 3
+
+static void *pool_worker(void *arg)
+{
+    struct worker *w = arg;
+    struct usher_error err;
+    for (int i = 0; i < WORKER_WRITES; i++) {
+        usher_error_clear(&err);
+        struct store_conn *c = NULL;
+        struct arena a;
+        arena_init(&a);
+        char id[32], email[48];
+        snprintf(id, sizeof(id), "usr_%d_%d", w->index, i);
+        snprintf(email, sizeof(email), "w%d.%d@x.io", w->index, i);
+        struct store_value p[] = {store_text(id), store_text(email), store_int(i + 1)};
+        struct store_rows rows;
+        int rc = store_conn_get(w->store, &c, &err);
+        if (rc == 0)
+            rc = store_begin(c, true, &err);
+        if (rc == 0)
+            rc = store_exec(c, &a, "INSERT INTO users (id, email, created_at) VALUES ($1, $2, $3)",
+                            p, 3, NULL, NULL, &err);
+        if (rc == 0)
+            rc = store_exec(c, &a, "SELECT count(*) FROM users WHERE id = $1", p, 1, &rows, NULL,
+                            &err);
+        if (rc == 0 && store_cell(&rows, 0, 0)->i != 1)
+            rc = -100;
+        if (rc == 0)
+            rc = store_commit(c, &err);
+        if (rc != 0)
+            w->failures++;
+        store_conn_put(c);
+        arena_dispose(&a);
+    }
+    return NULL;
+}
+
+static void test_store_pool__serves_more_threads_than_connections(void **state)
+{
+    (void)state;
+    char *dir = unit_tempdir_new();
+    struct store *s = NULL;
+    struct usher_error err = {0};
+    assert_int_equal(store_open(&s, "", dir, POOL_CONNECTIONS, &err), 0);
+    assert_int_equal(store_migrate(s, NULL, &err), 0);
+    pthread_t threads[WORKERS];
+    struct worker workers[WORKERS];
+    for (int i = 0; i < WORKERS; i++) {
+        workers[i] = (struct worker){s, i, 0};
+        assert_int_equal(pthread_create(&threads[i], NULL, pool_worker, &workers[i]), 0);
+    }
+    for (int i = 0; i < WORKERS; i++) {
+        pthread_join(threads[i], NULL);
+        assert_int_equal(workers[i].failures, 0);
+    }
+    struct store_conn *c;
+    assert_int_equal(store_conn_get(s, &c, &err), 0);
+    struct arena a;
+    arena_init(&a);
+    struct store_rows rows;
+    assert_int_equal(store_exec(c, &a, "SELECT count(*) FROM users", NULL, 0, &rows, NULL, &err),
+                     0);
+    assert_int_equal(store_cell(&rows, 0, 0)->i, WORKERS * WORKER_WRITES);
+    arena_dispose(&a);
+    store_conn_put(c);
+    store_free(s);
+    unit_tempdir_remove(dir);
+}
+
+static void test_store_sqlite__sets_wal_full_sync_and_foreign_keys_on_every_connection(void **state)
+{
+    struct fixture *f = *state;
+    struct store_conn *all[4] = {f->conn};
+    for (int i = 1; i < 4; i++)
+        assert_int_equal(store_conn_get(f->store, &all[i], &f->err), 0);
+    for (int i = 0; i < 4; i++) {
+        struct store_rows rows;
+        assert_int_equal(exec(f, all[i], "PRAGMA journal_mode", NULL, 0, &rows), 0);
+        assert_string_equal(store_cell(&rows, 0, 0)->s, "wal");
+        assert_int_equal(exec(f, all[i], "PRAGMA synchronous", NULL, 0, &rows), 0);
+        assert_int_equal(store_cell(&rows, 0, 0)->i, 2); /* FULL */
+        assert_int_equal(exec(f, all[i], "PRAGMA foreign_keys", NULL, 0, &rows), 0);
+        assert_int_equal(store_cell(&rows, 0, 0)->i, 1);
+    }
+    for (int i = 1; i < 4; i++)
+        store_conn_put(all[i]);
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/usher.db", f->dir);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0077, 0);
+}
+
+int main(void)
+{
+    log_set_level(LOG_WARN);
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_store_migrate__applies_each_migration_once),
+        T(test_store_open__names_the_dialect_and_answers_ping),
+        cmocka_unit_test(test_store_open__refuses_an_unknown_driver),
+        cmocka_unit_test(test_store_open__reports_an_unopenable_database),
+        T(test_store_exec__binds_parameters_by_number_in_any_order),
+        T(test_store_exec__binds_null_and_reuses_a_parameter),
+        T(test_store_exec__ignores_parameters_the_statement_does_not_use),
+        T(test_store_exec__refuses_a_placeholder_without_value),
+        T(test_store_exec__returns_rows_and_changes),
+        T(test_store_exec__returns_many_rows),
+        T(test_store_exec__maps_a_unique_violation_to_conflict),
+        T(test_store_exec__enforces_foreign_keys),
+        T(test_store_exec__maps_a_not_null_violation_to_internal),
+        T(test_store_exec__keeps_statements_apart_in_a_reused_buffer),
+        T(test_store_exec__reports_bad_sql_as_internal),
+        T(test_store_tx__commit_makes_changes_visible_to_other_connections),
+        T(test_store_tx__rollback_discards_changes),
+        T(test_store_tx__failed_statement_leaves_the_transaction_to_the_caller),
+        T(test_store_conn_put__rolls_back_an_open_transaction),
+        T(test_store_audit__rolls_back_with_its_transaction),
+        cmocka_unit_test(test_store_pool__serves_more_threads_than_connections),
+        T(test_store_sqlite__sets_wal_full_sync_and_foreign_keys_on_every_connection),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
