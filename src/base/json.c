@@ -36,7 +36,9 @@ int json_body_parse(json_t **out, const char *body, size_t len, struct usher_err
     if (!body || len == 0)
         return usher_error_set(err, USHER_EINVAL, NULL, NULL, "request body must be a JSON object");
     json_error_t jerr;
-    json_t *v = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    /* Scalars are decoded too, so that `1` or `"x"` is told it is not an object rather than
+     * that it is malformed. */
+    json_t *v = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!v)
         return usher_error_set(err, USHER_EINVAL, NULL, NULL, "malformed JSON at line %d column %d",
                                jerr.line, jerr.column);

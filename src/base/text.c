@@ -75,7 +75,9 @@ int text_name_check(const char **out, struct arena *a, const char *in, const cha
                                field, max_chars);
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)t[i];
-        if (c < 0x20 || c == 0x7F)
+        /* C0 controls, DEL, and the C1 controls U+0080..U+009F (encoded C2 80..C2 9F). */
+        bool is_c1 = c == 0xC2 && i + 1 < len && (unsigned char)t[i + 1] <= 0x9F;
+        if (c < 0x20 || c == 0x7F || is_c1)
             return usher_error_set(err, USHER_EINVAL, NULL, field,
                                    "%s must not contain control characters", field);
     }
@@ -113,8 +115,12 @@ int text_email_normalize(const char **out, struct arena *a, const char *in, cons
     const char *domain = at + 1;
     const char *dot = strchr(domain, '.');
     size_t dlen = strlen(domain);
+    size_t local_len = (size_t)(at - t);
     if (!dot || domain[0] == '.' || domain[dlen - 1] == '.' || strstr(domain, "..") ||
-        (size_t)(at - t) > 64)
+        local_len > 64)
+        return usher_error_set(err, USHER_EINVAL, NULL, field, "%s is not a valid address", field);
+    /* RFC 5321 dot-string: no leading, trailing or doubled dot in the local part. */
+    if (t[0] == '.' || at[-1] == '.' || memmem(t, local_len, "..", 2))
         return usher_error_set(err, USHER_EINVAL, NULL, field, "%s is not a valid address", field);
     *out = t;
     return 0;

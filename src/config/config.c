@@ -9,6 +9,7 @@
 
 #include "base/arena.h"
 #include "base/error.h"
+#include "base/log.h"
 
 enum setting_type { SETTING_STRING, SETTING_INT };
 
@@ -222,6 +223,10 @@ int config_finish(struct config *cfg, struct usher_error *err)
                                "listen must be host:port, got \"%s\"", cfg->listen);
     if (!*cfg->data_dir)
         return usher_error_set(err, USHER_EINVAL, NULL, "data_dir", "data_dir must not be empty");
+    enum log_level level;
+    if (log_level_parse(&level, cfg->log_level) != 0)
+        return usher_error_set(err, USHER_EINVAL, NULL, "log_level",
+                               "log_level must be debug, info, warn or error");
     if (strcmp(cfg->cookie_secure, "auto") != 0 && strcmp(cfg->cookie_secure, "on") != 0 &&
         strcmp(cfg->cookie_secure, "off") != 0)
         return usher_error_set(err, USHER_EINVAL, NULL, "cookie_secure",

@@ -133,11 +133,16 @@ void http_problem(struct http_response *res, struct http_request *req, int code)
 /* --- router --- */
 
 /* Finds the route for method and path among tables (a NULL-terminated array). Fills params.
- * Returns the route, or NULL; *method_mismatch tells 405 from 404. */
+ * HEAD matches a GET route. Returns the route, or NULL; *method_mismatch tells 405 from 404. */
 const struct http_route *http_route_match(const struct http_route_table *const *tables,
                                           const char *method, const char *path, const char **params,
                                           size_t *param_count, struct arena *a,
                                           bool *method_mismatch);
+
+/* The methods routed for path, as an Allow header value ("GET, HEAD, POST"), in the arena;
+ * NULL when no route has this path. HEAD is listed whenever GET is. */
+const char *http_route_allow(const struct http_route_table *const *tables, const char *path,
+                             struct arena *a);
 
 /* --- server --- */
 

@@ -32,6 +32,13 @@ static bool pattern_match(const char *pattern, const char *path, const char **pa
     return true;
 }
 
+/* HEAD is answered by the GET route; the server sends the headers without the body. */
+static bool route_method_matches(const char *route_method, const char *method)
+{
+    return strcmp(route_method, method) == 0 ||
+           (strcmp(method, "HEAD") == 0 && strcmp(route_method, "GET") == 0);
+}
+
 const struct http_route *http_route_match(const struct http_route_table *const *tables,
                                           const char *method, const char *path, const char **params,
                                           size_t *param_count, struct arena *a,
@@ -45,7 +52,7 @@ const struct http_route *http_route_match(const struct http_route_table *const *
             const char *captured[HTTP_PARAMS_MAX];
             if (!pattern_match(r->pattern, path, captured, &n, a))
                 continue;
-            if (strcmp(r->method, method) != 0) {
+            if (!route_method_matches(r->method, method)) {
                 *method_mismatch = true;
                 continue;
             }
@@ -55,4 +62,52 @@ const struct http_route *http_route_match(const struct http_route_table *const *
         }
     }
     return NULL;
+}
+
+/* True when the comma-separated list holds method as a whole item. */
+static bool allow_has(const char *list, const char *method)
+{
+    size_t mlen = strlen(method);
+    for (const char *p = list; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == mlen && strncmp(p, method, mlen) == 0)
+            return true;
+        if (!end)
+            break;
+        p = end + 2;
+    }
+    return false;
+}
+
+const char *http_route_allow(const struct http_route_table *const *tables, const char *path,
+                             struct arena *a)
+{
+    char allow[128] = "";
+    size_t len = 0;
+    bool has_get = false, has_head = false;
+    for (const struct http_route_table *const *t = tables; *t; t++) {
+        for (const struct http_route *r = (*t)->routes; r->method; r++) {
+            const char *captured[HTTP_PARAMS_MAX];
+            size_t n = 0;
+            if (!pattern_match(r->pattern, path, captured, &n, a))
+                continue;
+            has_get = has_get || strcmp(r->method, "GET") == 0;
+            has_head = has_head || strcmp(r->method, "HEAD") == 0;
+            size_t mlen = strlen(r->method);
+            if (allow_has(allow, r->method) || len + mlen + 3 > sizeof(allow))
+                continue;
+            if (len > 0) {
+                memcpy(allow + len, ", ", 2);
+                len += 2;
+            }
+            memcpy(allow + len, r->method, mlen + 1);
+            len += mlen;
+        }
+    }
+    if (has_get && !has_head && len + 7 < sizeof(allow)) {
+        memcpy(allow + len, ", HEAD", 7);
+        len += 6;
+    }
+    return len ? arena_strndup(a, allow, len) : NULL;
 }

@@ -115,6 +115,10 @@ static enum MHD_Result dispatch(struct http_server *s, struct http_request *req)
             usher_error_set(&req->err, USHER_ENOTFOUND, NULL, NULL, "no such resource");
         }
         http_problem(&res, req, req->err.code);
+        const char *allow =
+            method_mismatch ? http_route_allow(s->opts.tables, req->path, &req->arena) : NULL;
+        if (allow)
+            http_response_header(&res, req, "Allow", allow);
         return send_response(req, &res);
     }
     req->route = route->pattern;

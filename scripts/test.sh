@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Runs every test suite and ends with one line "N passed, N failed" (", N skipped" when some
+# were skipped). Suites: the cmocka unit tests under ctest in the sanitizer build, the
+# black-box API tests against the sanitizer binary, the clang-format check and the static
+# source checks. A suite that crashes counts as a failure, never as zero tests. Exits non-zero
+# when anything failed. Set USHER_TEST_JOBS to change ctest's parallelism (default 2).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+ASAN_BUILD=build-asan
+JOBS="${USHER_TEST_JOBS:-2}"
+LOGS="$ASAN_BUILD/test-logs"
+
+total_pass=0
+total_fail=0
+total_skip=0
+
+# Adds one suite's counts to the totals and prints its summary line.
+record() {
+    local suite=$1 pass=$2 fail=$3 skip=$4 note=${5:-}
+    total_pass=$((total_pass + pass))
+    total_fail=$((total_fail + fail))
+    total_skip=$((total_skip + skip))
+    local line="$suite: $pass passed, $fail failed"
+    if [ "$skip" -gt 0 ]; then line="$line, $skip skipped"; fi
+    if [ -n "$note" ]; then line="$line ($note)"; fi
+    echo "== $line"
+}
+
+# The last integer following a prefix on a line of file, or empty.
+count_after() {
+    local prefix=$1 file=$2
+    grep -E "^${prefix}[0-9]+" "$file" 2>/dev/null | tail -n 1 | sed -E "s/^${prefix}([0-9]+).*/\1/"
+}
+
+finish() {
+    local line="$total_pass passed, $total_fail failed"
+    if [ "$total_skip" -gt 0 ]; then line="$line, $total_skip skipped"; fi
+    echo "$line"
+    if [ "$total_fail" -gt 0 ]; then exit 1; fi
+    exit 0
+}
+
+export ASAN_OPTIONS="halt_on_error=1:abort_on_error=0:detect_leaks=1:strict_string_checks=1"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+
+# --- builds -------------------------------------------------------------------------------
+echo "== building $ASAN_BUILD (AddressSanitizer + UndefinedBehaviorSanitizer, Debug)"
+build_ok=1
+if [ ! -f "$ASAN_BUILD/CMakeCache.txt" ]; then
+    cmake -S . -B "$ASAN_BUILD" -DUSHER_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DUSHER_TESTS=ON \
+        >/dev/null || build_ok=0
+fi
+if [ "$build_ok" = 1 ]; then
+    cmake --build "$ASAN_BUILD" -j2 >/dev/null 2>"$ASAN_BUILD.err" || build_ok=0
+fi
+if [ "$build_ok" = 0 ]; then
+    cat "$ASAN_BUILD.err" >&2 2>/dev/null
+    record "build $ASAN_BUILD" 0 1 0
+fi
+rm -f "$ASAN_BUILD.err"
+
+echo "== building build/usher"
+if make --no-print-directory build >/dev/null 2>build.err; then
+    rm -f build.err
+else
+    cat build.err >&2
+    rm -f build.err
+    record "build build/usher" 0 1 0
+fi
+mkdir -p "$LOGS"
+
+# --- unit tests -----------------------------------------------------------------------------
+if [ "$build_ok" = 1 ]; then
+    echo "== unit tests (ctest, $ASAN_BUILD)"
+    log="$LOGS/ctest.log"
+    (cd "$ASAN_BUILD" && ctest --output-on-failure --timeout 300 -j"$JOBS") >"$log" 2>&1
+    rc=$?
+    cat "$log"
+    # "100% tests passed, 0 tests failed out of 9" or "No tests were found!!!"
+    summary=$(grep -E '[0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1)
+    if [ -n "$summary" ]; then
+        failed=$(echo "$summary" | sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/')
+        all=$(echo "$summary" | sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\2/')
+        passed=$((all - failed))
+        if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+        record unit "$passed" "$failed" 0
+    elif grep -q 'No tests were found' "$log" && [ "$rc" -eq 0 ]; then
+        record unit 0 0 0 "no unit tests"
+    else
+        record unit 0 1 0 "ctest did not report, exit $rc"
+    fi
+else
+    record unit 0 1 0 "not built"
+fi
+
+# --- black-box API tests ------------------------------------------------------------------
+api_files=()
+for f in tests/api/*.test.mjs; do
+    [ -e "$f" ] && api_files+=("$f")
+done
+if [ ${#api_files[@]} -eq 0 ]; then
+    record api 0 0 0 "no test files"
+elif [ "$build_ok" = 0 ]; then
+    record api 0 1 0 "not built"
+else
+    echo "== API tests (node --test, USHER_BIN=$ASAN_BUILD/usher)"
+    tap="$LOGS/api.tap"
+    rm -f "$tap"
+    USHER_BIN="$PWD/$ASAN_BUILD/usher" node --test \
+        --test-reporter=spec --test-reporter-destination=stdout \
+        --test-reporter=tap --test-reporter-destination="$tap" \
+        "${api_files[@]}"
+    rc=$?
+    pass=$(count_after '# pass ' "$tap")
+    fail=$(count_after '# fail ' "$tap")
+    cancelled=$(count_after '# cancelled ' "$tap")
+    skipped=$(count_after '# skipped ' "$tap")
+    todo=$(count_after '# todo ' "$tap")
+    if [ -z "$pass" ] || [ -z "$fail" ]; then
+        record api 0 1 0 "node did not report, exit $rc"
+    else
+        fail=$((fail + ${cancelled:-0}))
+        if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then fail=1; fi
+        record api "$pass" "$fail" "$((${skipped:-0} + ${todo:-0}))"
+    fi
+fi
+
+# --- formatting -------------------------------------------------------------------------------
+echo "== clang-format"
+fmt_pass=0
+fmt_fail=0
+while IFS= read -r f; do
+    if clang-format --dry-run -Werror "$f" >/dev/null 2>"$LOGS/format.err"; then
+        fmt_pass=$((fmt_pass + 1))
+    else
+        fmt_fail=$((fmt_fail + 1))
+        echo "not formatted: $f (run: make format)"
+        head -n 20 "$LOGS/format.err"
+    fi
+done < <(git ls-files -co --exclude-standard -- '*.c' '*.h' | grep -E '^(src|tests)/')
+record format "$fmt_pass" "$fmt_fail" 0
+
+# --- static checks -------------------------------------------------------------------------------
+echo "== static checks"
+st_pass=0
+st_fail=0
+banned='\b(sprintf|strcpy|strcat|strtok|atoi|gets)[[:space:]]*\('
+if hits=$(grep -rnE "$banned" src/ --include='*.c' --include='*.h'); then
+    echo "banned functions in src/:"
+    echo "$hits"
+    st_fail=$((st_fail + 1))
+else
+    st_pass=$((st_pass + 1))
+fi
+if hits=$(grep -rniE '\b(TODO|FIXME|XXX)\b|\bstub\b|not implemented' src/); then
+    echo "unfinished-work markers in src/:"
+    echo "$hits"
+    st_fail=$((st_fail + 1))
+else
+    st_pass=$((st_pass + 1))
+fi
+record static "$st_pass" "$st_fail" 0
+
+finish
