@@ -1,13 +1,8 @@
 /* Accounts and sessions against a real SQLite database in a temporary directory: creation,
  * sign-in answers that do not reveal whether an email exists, throttling, re-hashing, session
  * timeouts, sign-out, CSRF tokens, audit rows and the bootstrap admin. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
+#include "../unit.h"
 
-#include <cmocka.h>
-#include <ftw.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,20 +18,12 @@
 #define PASSWORD "a long and correct password"
 
 struct fixture {
-    char dir[64];
+    char *dir;
     struct config cfg;
     struct app app;
     struct arena arena;
     struct app_actor actor;
 };
-
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static void config_string(char **slot, const char *value)
 {
@@ -47,8 +34,7 @@ static void config_string(char **slot, const char *value)
 static int setup_with(void **state, const char *admin_email, const char *admin_password)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "/tmp/usher-account-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    f->dir = unit_tempdir_new();
     struct usher_error err = {0};
     config_init(&f->cfg);
     config_string(&f->cfg.data_dir, f->dir);
@@ -79,7 +65,7 @@ static int teardown(void **state)
     app_close(&f->app);
     config_dispose(&f->cfg);
     arena_dispose(&f->arena);
-    nftw(f->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    unit_tempdir_remove(f->dir);
     free(f);
     return 0;
 }

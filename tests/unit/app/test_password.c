@@ -1,11 +1,7 @@
 /* The argon2id hashing pool: parameters, verification, the dummy hash, re-hash detection,
  * input rules and the bound on concurrent and waiting hashes. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
+#include "../unit.h"
 
-#include <cmocka.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>

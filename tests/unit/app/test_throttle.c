@@ -1,11 +1,7 @@
 /* Sign-in throttling: per-account and per-address sliding windows, expiry without a lasting
  * lockout, clearing on success, IPv6 grouping, bounded memory and thread safety. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
+#include "../unit.h"
 
-#include <cmocka.h>
 #include <pthread.h>
 #include <stdio.h>
 

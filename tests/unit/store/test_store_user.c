@@ -1,11 +1,6 @@
 /* User and session records on a real SQLite database in a temporary directory. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
+#include "../unit.h"
 
-#include <cmocka.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,26 +13,17 @@
 #include "store/store_user.h"
 
 struct fixture {
-    char dir[64];
+    char *dir;
     struct store *store;
     struct store_conn *conn;
     struct arena arena;
     struct usher_error err;
 };
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "/tmp/usher-store-user-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    f->dir = unit_tempdir_new();
     assert_int_equal(store_open(&f->store, "", f->dir, 2, &f->err), 0);
     assert_int_equal(store_migrate(f->store, NULL, &f->err), 0);
     assert_int_equal(store_conn_get(f->store, &f->conn, &f->err), 0);
@@ -52,7 +38,7 @@ static int teardown(void **state)
     store_conn_put(f->conn);
     store_free(f->store);
     arena_dispose(&f->arena);
-    nftw(f->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    unit_tempdir_remove(f->dir);
     free(f);
     return 0;
 }
