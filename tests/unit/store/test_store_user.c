@@ -162,7 +162,7 @@ static void test_store_user__lists_memberships_with_their_grants(void **state)
         NULL, 0);
     sql(f,
         "INSERT INTO bots (id, agency_id, environment_id, name, created_at) VALUES "
-        "('bot_1', 'agy_a', 'env_1', 'Helper', 1)",
+        "('bot_1', 'agy_a', 'env_1', 'Support bot', 1)",
         NULL, 0);
     sql(f,
         "INSERT INTO memberships (agency_id, user_id, shortcode, created_at) VALUES "
