@@ -1,0 +1,598 @@
+/* Accounts and sessions against a real SQLite database in a temporary directory: creation,
+ * sign-in answers that do not reveal whether an email exists, throttling, re-hashing, session
+ * timeouts, sign-out, CSRF tokens, audit rows and the bootstrap admin. */
+#include "../unit.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/account.h"
+#include "app/password.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "config/config.h"
+#include "store/store_session.h"
+
+#define PASSWORD "a long and correct password"
+
+struct fixture {
+    char *dir;
+    struct config cfg;
+    struct app app;
+    struct arena arena;
+    struct app_actor actor;
+};
+
+static void config_string(char **slot, const char *value)
+{
+    free(*slot);
+    *slot = strdup(value);
+}
+
+static int setup_with(void **state, const char *admin_email, const char *admin_password)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    f->dir = unit_tempdir_new();
+    struct usher_error err = {0};
+    config_init(&f->cfg);
+    config_string(&f->cfg.data_dir, f->dir);
+    config_string(&f->cfg.listen, "127.0.0.1:0");
+    config_string(&f->cfg.admin_email, admin_email);
+    config_string(&f->cfg.admin_password, admin_password);
+    f->cfg.hash_workers = 2;
+    f->cfg.session_idle_seconds = 600;
+    f->cfg.session_absolute_seconds = 3600;
+    assert_int_equal(config_finish(&f->cfg, &err), 0);
+    assert_int_equal(app_open(&f->app, &f->cfg, true, &err), 0);
+    arena_init(&f->arena);
+    f->actor.source_ip = "203.0.113.5";
+    f->actor.request_id = "req-test";
+    *state = f;
+    return 0;
+}
+
+static int setup(void **state)
+{
+    return setup_with(state, "", "");
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    clock_set_offset_ms(0);
+    app_close(&f->app);
+    config_dispose(&f->cfg);
+    arena_dispose(&f->arena);
+    unit_tempdir_remove(f->dir);
+    free(f);
+    return 0;
+}
+
+static struct store_user user_create(struct fixture *f, const char *email, bool admin)
+{
+    struct app_account_new in = {
+        .email = email,
+        .password = PASSWORD,
+        .first_name = " Ann ",
+        .last_name = "Lee",
+        .is_platform_admin = admin,
+        .via = "test",
+    };
+    struct store_user u;
+    struct usher_error err = {0};
+    assert_int_equal(app_account_create(&u, &f->app, &f->arena, &f->actor, &in, &err), 0);
+    return u;
+}
+
+/* Runs one query and returns the first cell of the first row as text ("" when none). */
+static const char *query_text(struct fixture *f, const char *sql, const char *param)
+{
+    struct store_conn *c;
+    struct usher_error err = {0};
+    struct store_rows rows;
+    struct store_value p[] = {store_text(param)};
+    assert_int_equal(store_conn_get(f->app.store, &c, &err), 0);
+    assert_int_equal(store_exec(c, &f->arena, sql, p, param ? 1 : 0, &rows, NULL, &err), 0);
+    store_conn_put(c);
+    if (rows.count == 0)
+        return "";
+    const struct store_value *v = store_cell(&rows, 0, 0);
+    if (v->type == STORE_INT)
+        return arena_printf(&f->arena, "%lld", (long long)v->i);
+    return v->s ? v->s : "";
+}
+
+static int sign_in(struct fixture *f, struct app_session_new *out, struct usher_error *err,
+                   const char *email, const char *password)
+{
+    int64_t retry = 0;
+    return app_account_sign_in(out, &retry, &f->app, &f->arena, &f->actor, email, password, err);
+}
+
+static void test_account_create__stores_a_normalised_email_and_an_argon2id_hash(void **state)
+{
+    struct fixture *f = *state;
+    struct store_user u = user_create(f, "  Ann.Lee@Example.COM ", false);
+    assert_string_equal(u.email, "ann.lee@example.com");
+    assert_string_equal(u.first_name, "Ann");
+    assert_true(strncmp(u.id, "usr_", 4) == 0);
+    const char *hash = query_text(f, "SELECT password_hash FROM users WHERE id = $1", u.id);
+    assert_true(strncmp(hash, "$argon2id$v=19$m=19456,t=2,p=1$", 31) == 0);
+    const char *details =
+        query_text(f, "SELECT details FROM audit_log WHERE action = 'user.created'", NULL);
+    assert_non_null(strstr(details, "ann.lee@example.com"));
+    assert_null(strstr(details, PASSWORD));
+}
+
+static void test_account_create__refuses_an_email_that_already_has_an_account(void **state)
+{
+    struct fixture *f = *state;
+    user_create(f, "ann@example.com", false);
+    struct app_account_new in = {.email = "ANN@example.com ", .password = PASSWORD};
+    struct usher_error err = {0};
+    assert_int_equal(app_account_create(NULL, &f->app, &f->arena, NULL, &in, &err),
+                     USHER_ECONFLICT);
+    assert_string_equal(err.problem, "account_exists");
+}
+
+static void test_account_create__names_the_bad_field(void **state)
+{
+    struct fixture *f = *state;
+    struct usher_error err = {0};
+    struct app_account_new in = {.email = "a@b", .password = PASSWORD};
+    assert_int_equal(app_account_create(NULL, &f->app, &f->arena, NULL, &in, &err), USHER_EINVAL);
+    assert_string_equal(err.field, "email");
+    usher_error_clear(&err);
+    in.email = "ok@example.com";
+    in.password = "short";
+    assert_int_equal(app_account_create(NULL, &f->app, &f->arena, NULL, &in, &err), USHER_EINVAL);
+    assert_string_equal(err.field, "password");
+    usher_error_clear(&err);
+    in.password = PASSWORD;
+    in.last_name = "bad\x01name";
+    assert_int_equal(app_account_create(NULL, &f->app, &f->arena, NULL, &in, &err), USHER_EINVAL);
+    assert_string_equal(err.field, "last_name");
+}
+
+static void test_sign_in__returns_a_session_whose_token_resolves(void **state)
+{
+    struct fixture *f = *state;
+    struct store_user u = user_create(f, "ann@example.com", true);
+    struct app_session_new s;
+    struct usher_error err = {0};
+    assert_int_equal(sign_in(f, &s, &err, "Ann@Example.com", PASSWORD), 0);
+    assert_string_equal(s.user.id, u.id);
+    assert_int_equal(strlen(s.token), CRYPTO_TOKEN_CHARS);
+    assert_true(s.expires_at > clock_now_ms() + 3590 * 1000);
+    struct store_user who;
+    char hash[CRYPTO_HASH_HEX + 1];
+    assert_int_equal(app_account_session_resolve(&who, hash, &f->app, &f->arena, s.token, &err), 0);
+    assert_string_equal(who.id, u.id);
+    assert_true(who.is_platform_admin);
+    assert_string_equal(hash, s.token_hash);
+}
+
+static void test_sign_in__stores_only_a_keyed_hash_of_the_token(void **state)
+{
+    struct fixture *f = *state;
+    user_create(f, "ann@example.com", false);
+    struct app_session_new s;
+    struct usher_error err = {0};
+    assert_int_equal(sign_in(f, &s, &err, "ann@example.com", PASSWORD), 0);
+    const char *stored = query_text(f, "SELECT token_hash FROM sessions", NULL);
+    char expected[CRYPTO_HASH_HEX + 1];
+    crypto_hmac_hex(expected, f->app.secret, sizeof(f->app.secret), s.token, strlen(s.token));
+    assert_string_equal(stored, expected);
+    assert_string_equal(
+        query_text(f, "SELECT COUNT(*) FROM sessions WHERE token_hash = $1", s.token), "0");
+}
+
+static void test_sign_in__makes_a_new_session_every_time(void **state)
+{
+    struct fixture *f = *state;
+    user_create(f, "ann@example.com", false);
+    struct app_session_new a, b;
+    struct usher_error err = {0};
+    assert_int_equal(sign_in(f, &a, &err, "ann@example.com", PASSWORD), 0);
+    assert_int_equal(sign_in(f, &b, &err, "ann@example.com", PASSWORD), 0);
+    assert_string_not_equal(a.token, b.token);
+    assert_string_not_equal(a.csrf_token, b.csrf_token);
+    assert_string_equal(query_text(f, "SELECT COUNT(*) FROM sessions", NULL), "2");
+}
+
+static void test_sign_in__same_answer_for_unknown_email(void **state)
+{
+    struct fixture *f = *state;
+    user_create(f, "ann@example.com", false);
+    struct app_session_new s;
+    struct usher_error wrong = {0}, unknown = {0};
+    int64_t t0 = clock_mono_ns();
+    int rc_wrong = sign_in(f, &s, &wrong, "ann@example.com", "not the password");
+    int64_t t1 = clock_mono_ns();
+    int rc_unknown = sign_in(f, &s, &unknown, "nobody@example.com", "not the password");
+    int64_t t2 = clock_mono_ns();
+    assert_int_equal(rc_wrong, USHER_EUNAUTH);
+    assert_int_equal(rc_unknown, USHER_EUNAUTH);
+    assert_memory_equal(&wrong, &unknown, sizeof(wrong));
+    assert_string_equal(wrong.problem, "invalid_credentials");
+    /* Both verify one argon2id hash: the times are of the same order. */
+    assert_true((t2 - t1) * 4 > (t1 - t0));
+    assert_true((t1 - t0) * 4 > (t2 - t1));
+}
+
+static void test_sign_in__disabled_user_fails_like_a_wrong_password(void **state)
+{
+    struct fixture *f = *state;
+    struct store_user u = user_create(f, "ann@example.com", false);
+    struct app_session_new s;
+    struct usher_error before = {0};
+    assert_int_equal(sign_in(f, &s, &before, "ann@example.com", PASSWORD), 0);
+    struct store_conn *c;
+    struct usher_error err = {0};
+    assert_int_equal(store_conn_get(f->app.store, &c, &err), 0);
+    assert_int_equal(store_user_status_set(c, &f->arena, u.id, STORE_USER_DISABLED, &err), 0);
+    store_conn_put(c);
+    /* The live session stops working on the very next request. */
+    struct store_user who;
+    char hash[CRYPTO_HASH_HEX + 1];
+    assert_int_equal(app_account_session_resolve(&who, hash, &f->app, &f->arena, s.token, &err),
+                     USHER_EUNAUTH);
+    struct usher_error disabled = {0}, wrong = {0};
+    assert_int_equal(sign_in(f, &s, &disabled, "ann@example.com", PASSWORD), USHER_EUNAUTH);
+    assert_int_equal(sign_in(f, &s, &wrong, "ann@example.com", "a wrong password"), USHER_EUNAUTH);
+    assert_memory_equal(&disabled, &wrong, sizeof(wrong));
+}
+
+static void test_sign_in__upgrades_a_hash_made_with_weaker_parameters(void **state)
+{
+    struct fixture *f = *state;
+    struct store_user u = user_create(f, "ann@example.com", false);
+    char weak[crypto_pwhash_STRBYTES];
+    assert_int_equal(crypto_pwhash_str_alg(weak, PASSWORD, strlen(PASSWORD), 1, 8u * 1024 * 1024,
+                                           crypto_pwhash_ALG_ARGON2ID13),
+                     0);
+    struct store_conn *c;
+    struct usher_error err = {0};
+    assert_int_equal(store_conn_get(f->app.store, &c, &err), 0);
+    assert_int_equal(store_user_password_set(c, &f->arena, u.id, weak, &err), 0);
+    store_conn_put(c);
+    assert_true(strncmp(query_text(f, "SELECT password_hash FROM users", NULL),
+                        "$argon2id$v=19$m=8192,t=1,p=1$", 30) == 0);
+    struct app_session_new s;
+    assert_int_equal(sign_in(f, &s, &err, "ann@example.com", PASSWORD), 0);
+    const char *now = query_text(f, "SELECT password_hash FROM users", NULL);
+    assert_true(strncmp(now, "$argon2id$v=19$m=19456,t=2,p=1$", 31) == 0);
+    /* The upgraded hash still takes the same password. */
+    assert_int_equal(sign_in(f, &s, &err, "ann@example.com", PASSWORD), 0);
+}
+
+static void test_sign_in__throttles_an_account_after_repeated_failures(void **state)
+{
+    struct fixture *f = *state;
+    user_create(f, "ann@example.com", false);
+    struct app_session_new s;
+    for (int i = 0; i < 10; i++) {
+        struct usher_error err = {0};
+        assert_int_equal(sign_in(f, &s, &err, "ann@example.com", "guess number one"),
+                         USHER_EUNAUTH);
+    }
+    /* Even the right password waits: the answer must not confirm a guess. */
+    struct usher_error err = {0};
+    int64_t retry = 0;
+    assert_int_equal(app_account_sign_in(&s, &retry, &f->app, &f->arena, &f->actor,
+                                         "ann@example.com", PASSWORD, &err),
+                     USHER_ELIMIT);
+    assert_string_equal(err.problem, "rate_limited");
+    assert_true(retry > 0 && retry <= 15 * 60);
+    /* An unknown email is throttled just the same, so the limit reveals nothing either. */
+    for (int i = 0; i < 10; i++) {
+        usher_error_clear(&err);
+        sign_in(f, &s, &err, "nobody@example.com", "guess number one");
+    }
+    usher_error_clear(&err);
+    assert_int_equal(sign_in(f, &s, &err, "nobody@example.com", "guess number one"), USHER_ELIMIT);
+    /* The block ends by itself once the window has passed. */
+    clock_set_offset_ms(15 * 60 * 1000 + 1000);
+    usher_error_clear(&err);
+    assert_int_equal(sign_in(f, &s, &err, "ann@example.com", PASSWORD), 0);
+}
+
+static void test_sign_in__records_audit_rows_without_secrets(void **state)
+{
+    struct fixture *f = *state;
+    struct store_user u = user_create(f, "ann@example.com", false);
+    struct app_session_new s;
+    struct usher_error err = {0};
+    assert_int_equal(sign_in(f, &s, &err, "ann@example.com", PASSWORD), 0);
+    usher_error_clear(&err);
+    sign_in(f, &s, &err, "ann@example.com", "the canary password");
+    usher_error_clear(&err);
+    sign_in(f, &s, &err, "ghost@example.com", "the canary password");
+    assert_string_equal(
+        query_text(f, "SELECT actor_id FROM audit_log WHERE action = 'session.created'", NULL),
+        u.id);
+    assert_string_equal(
+        query_text(f, "SELECT COUNT(*) FROM audit_log WHERE action = 'session.failed'", NULL), "2");
+    assert_string_equal(query_text(f,
+                                   "SELECT COUNT(*) FROM audit_log WHERE action = "
+                                   "'session.failed' AND subject_user_id IS NULL AND "
+                                   "details LIKE '%ghost@example.com%'",
+                                   NULL),
+                        "1");
+    assert_string_equal(
+        query_text(f, "SELECT COUNT(*) FROM audit_log WHERE agency_id IS NOT NULL", NULL), "0");
+    assert_string_equal(query_text(f,
+                                   "SELECT COUNT(*) FROM audit_log WHERE details LIKE '%canary%' "
+                                   "OR details LIKE '%' || $1 || '%'",
+                                   s.token),
+                        "0");
+    assert_string_equal(
+        query_text(f, "SELECT source_ip FROM audit_log WHERE action = 'session.failed'", NULL),
+        "203.0.113.5");
+}
+
+static void test_session__ends_after_the_idle_timeout(void **state)
+{
+    struct fixture *f = *state;
+    user_create(f, "ann@example.com", false);
+    struct app_session_new s;
+    struct usher_error err = {0};
+    assert_int_equal(sign_in(f, &s, &err, "ann@example.com", PASSWORD), 0);
+    struct store_user who;
+    char hash[CRYPTO_HASH_HEX + 1];
+    /* Used every five minutes, it lives on past the ten-minute idle timeout. */
+    for (int i = 1; i <= 4; i++) {
+        clock_set_offset_ms(i * 5 * 60 * 1000);
+        assert_int_equal(app_account_session_resolve(&who, hash, &f->app, &f->arena, s.token, &err),
+                         0);
+    }
+    clock_set_offset_ms(4 * 5 * 60 * 1000 + 10 * 60 * 1000);
+    assert_int_equal(app_account_session_resolve(&who, hash, &f->app, &f->arena, s.token, &err),
+                     USHER_EUNAUTH);
+    /* An ended session's row is gone. */
+    assert_string_equal(query_text(f, "SELECT COUNT(*) FROM sessions", NULL), "0");
+}
+
+static void test_session__ends_at_the_absolute_timeout_even_when_in_use(void **state)
+{
+    struct fixture *f = *state;
+    user_create(f, "ann@example.com", false);
+    struct app_session_new s;
+    struct usher_error err = {0};
+    assert_int_equal(sign_in(f, &s, &err, "ann@example.com", PASSWORD), 0);
+    struct store_user who;
+    char hash[CRYPTO_HASH_HEX + 1];
+    int64_t step = 5 * 60 * 1000;
+    int64_t offset = 0;
+    while (offset + step < 3600 * 1000) {
+        offset += step;
+        clock_set_offset_ms(offset);
+        assert_int_equal(app_account_session_resolve(&who, hash, &f->app, &f->arena, s.token, &err),
+                         0);
+    }
+    clock_set_offset_ms(3600 * 1000);
+    assert_int_equal(app_account_session_resolve(&who, hash, &f->app, &f->arena, s.token, &err),
+                     USHER_EUNAUTH);
+}
+
+static void test_session__touches_last_seen_at_most_once_a_minute(void **state)
+{
+    struct fixture *f = *state;
+    struct store_user u = user_create(f, "ann@example.com", false);
+    struct app_session_new s;
+    struct usher_error err = {0};
+    assert_int_equal(sign_in(f, &s, &err, "ann@example.com", PASSWORD), 0);
+    const char *first = query_text(f, "SELECT last_seen_at FROM sessions", NULL);
+    struct store_user who;
+    char hash[CRYPTO_HASH_HEX + 1];
+    clock_set_offset_ms(30 * 1000);
+    assert_int_equal(app_account_session_resolve(&who, hash, &f->app, &f->arena, s.token, &err), 0);
+    assert_string_equal(query_text(f, "SELECT last_seen_at FROM sessions", NULL), first);
+    clock_set_offset_ms(61 * 1000);
+    assert_int_equal(app_account_session_resolve(&who, hash, &f->app, &f->arena, s.token, &err), 0);
+    assert_string_not_equal(query_text(f, "SELECT last_seen_at FROM sessions", NULL), first);
+    assert_string_equal(query_text(f, "SELECT last_active_at FROM users WHERE id = $1", u.id),
+                        query_text(f, "SELECT last_seen_at FROM sessions", NULL));
+}
+
+static void test_session__unknown_and_empty_tokens_are_refused(void **state)
+{
+    struct fixture *f = *state;
+    struct store_user who;
+    char hash[CRYPTO_HASH_HEX + 1];
+    struct usher_error err = {0};
+    char forged[CRYPTO_TOKEN_CHARS + 1];
+    crypto_token_new(forged);
+    assert_int_equal(app_account_session_resolve(&who, hash, &f->app, &f->arena, forged, &err),
+                     USHER_EUNAUTH);
+    assert_int_equal(app_account_session_resolve(&who, hash, &f->app, &f->arena, "", &err),
+                     USHER_EUNAUTH);
+}
+
+static void test_sign_out__ends_the_session_on_the_server(void **state)
+{
+    struct fixture *f = *state;
+    user_create(f, "ann@example.com", false);
+    struct app_session_new a, b;
+    struct usher_error err = {0};
+    assert_int_equal(sign_in(f, &a, &err, "ann@example.com", PASSWORD), 0);
+    assert_int_equal(sign_in(f, &b, &err, "ann@example.com", PASSWORD), 0);
+    assert_int_equal(app_account_sign_out(&f->app, &f->arena, &f->actor, a.token_hash, &err), 0);
+    struct store_user who;
+    char hash[CRYPTO_HASH_HEX + 1];
+    assert_int_equal(app_account_session_resolve(&who, hash, &f->app, &f->arena, a.token, &err),
+                     USHER_EUNAUTH);
+    usher_error_clear(&err);
+    /* Only that session: the other one goes on. */
+    assert_int_equal(app_account_session_resolve(&who, hash, &f->app, &f->arena, b.token, &err), 0);
+    assert_string_equal(
+        query_text(f, "SELECT COUNT(*) FROM audit_log WHERE action = 'session.ended'", NULL), "1");
+    /* Signing out twice is harmless and writes nothing more. */
+    assert_int_equal(app_account_sign_out(&f->app, &f->arena, &f->actor, a.token_hash, &err), 0);
+    assert_string_equal(
+        query_text(f, "SELECT COUNT(*) FROM audit_log WHERE action = 'session.ended'", NULL), "1");
+}
+
+static void test_csrf__token_is_bound_to_its_session(void **state)
+{
+    struct fixture *f = *state;
+    user_create(f, "ann@example.com", false);
+    struct app_session_new a, b;
+    struct usher_error err = {0};
+    assert_int_equal(sign_in(f, &a, &err, "ann@example.com", PASSWORD), 0);
+    assert_int_equal(sign_in(f, &b, &err, "ann@example.com", PASSWORD), 0);
+    assert_true(app_account_csrf_valid(&f->app, a.token_hash, a.csrf_token));
+    assert_false(app_account_csrf_valid(&f->app, a.token_hash, b.csrf_token));
+    assert_false(app_account_csrf_valid(&f->app, a.token_hash, NULL));
+    assert_false(app_account_csrf_valid(&f->app, a.token_hash, ""));
+    assert_false(app_account_csrf_valid(&f->app, a.token_hash, a.token_hash));
+    assert_int_equal(strlen(a.csrf_token), CRYPTO_HASH_HEX);
+}
+
+static void test_sessions_purge__removes_ended_sessions(void **state)
+{
+    struct fixture *f = *state;
+    user_create(f, "ann@example.com", false);
+    struct app_session_new s;
+    struct usher_error err = {0};
+    assert_int_equal(sign_in(f, &s, &err, "ann@example.com", PASSWORD), 0);
+    int64_t deleted = -1;
+    assert_int_equal(app_account_sessions_purge(&deleted, &f->app, &err), 0);
+    assert_int_equal(deleted, 0);
+    clock_set_offset_ms(11 * 60 * 1000);
+    assert_int_equal(app_account_sessions_purge(&deleted, &f->app, &err), 0);
+    assert_int_equal(deleted, 1);
+}
+
+static void test_profile__lists_agencies_and_grants(void **state)
+{
+    struct fixture *f = *state;
+    struct store_user u = user_create(f, "ann@example.com", false);
+    struct store_conn *c;
+    struct usher_error err = {0};
+    assert_int_equal(store_conn_get(f->app.store, &c, &err), 0);
+    struct store_value p[] = {store_text(u.id)};
+    assert_int_equal(store_exec(c, &f->arena,
+                                "INSERT INTO agencies (id, name, created_at) VALUES ('agy_1', "
+                                "'Acme', 1)",
+                                NULL, 0, NULL, NULL, &err),
+                     0);
+    assert_int_equal(store_exec(c, &f->arena,
+                                "INSERT INTO memberships (agency_id, user_id, created_at) VALUES "
+                                "('agy_1', $1, 1)",
+                                p, 1, NULL, NULL, &err),
+                     0);
+    assert_int_equal(store_exec(c, &f->arena,
+                                "INSERT INTO grants (id, agency_id, user_id, scope_id, roles, "
+                                "created_at) VALUES ('g1', 'agy_1', $1, 'agy_1', 'owner', 1)",
+                                p, 1, NULL, NULL, &err),
+                     0);
+    store_conn_put(c);
+    struct store_user got;
+    struct store_user_membership *m = NULL;
+    size_t count = 0;
+    assert_int_equal(app_account_profile(&got, &m, &count, &f->app, &f->arena, u.id, &err), 0);
+    assert_string_equal(got.email, "ann@example.com");
+    assert_int_equal(count, 1);
+    assert_string_equal(m[0].agency_name, "Acme");
+    assert_string_equal(m[0].grants[0].roles, "owner");
+}
+
+static int setup_bootstrap(void **state)
+{
+    return setup_with(state, " Root@Example.com", "bootstrap password");
+}
+
+static void test_bootstrap__creates_the_admin_once(void **state)
+{
+    struct fixture *f = *state;
+    struct usher_error err = {0};
+    assert_int_equal(app_account_bootstrap(&f->app, &err), 0);
+    assert_int_equal(app_account_bootstrap(&f->app, &err), 0);
+    assert_string_equal(query_text(f,
+                                   "SELECT COUNT(*) FROM users WHERE is_platform_admin = 1 "
+                                   "AND email = 'root@example.com'",
+                                   NULL),
+                        "1");
+    assert_string_equal(query_text(f,
+                                   "SELECT details FROM audit_log WHERE action = 'user.created' "
+                                   "AND agency_id IS NULL",
+                                   NULL),
+                        "{\"email\":\"root@example.com\",\"is_platform_admin\":true,"
+                        "\"via\":\"bootstrap\"}");
+    struct app_session_new s;
+    assert_int_equal(sign_in(f, &s, &err, "root@example.com", "bootstrap password"), 0);
+    assert_true(s.user.is_platform_admin);
+}
+
+static void test_bootstrap__never_promotes_an_existing_user(void **state)
+{
+    struct fixture *f = *state;
+    user_create(f, "root@example.com", false);
+    struct usher_error err = {0};
+    log_set_level(LOG_ERROR + 1); /* the refusal is logged as an error on purpose */
+    assert_int_equal(app_account_bootstrap(&f->app, &err), 0);
+    log_set_level(LOG_WARN);
+    assert_string_equal(
+        query_text(f, "SELECT COUNT(*) FROM users WHERE is_platform_admin = 1", NULL), "0");
+}
+
+static void test_bootstrap__does_nothing_when_an_admin_exists(void **state)
+{
+    struct fixture *f = *state;
+    user_create(f, "first@example.com", true);
+    struct usher_error err = {0};
+    assert_int_equal(app_account_bootstrap(&f->app, &err), 0);
+    assert_string_equal(query_text(f, "SELECT COUNT(*) FROM users", NULL), "1");
+}
+
+static int setup_bootstrap_bad_password(void **state)
+{
+    return setup_with(state, "root@example.com", "short");
+}
+
+static void test_bootstrap__refuses_an_unusable_password(void **state)
+{
+    struct fixture *f = *state;
+    struct usher_error err = {0};
+    assert_int_equal(app_account_bootstrap(&f->app, &err), USHER_EINVAL);
+    assert_string_equal(err.field, "USHER_ADMIN_PASSWORD");
+    assert_null(strstr(err.message, "short"));
+}
+
+#define T(name)     cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define TB(name, s) cmocka_unit_test_setup_teardown(name, s, teardown)
+
+int main(void)
+{
+    crypto_setup();
+    log_set_level(LOG_WARN);
+    const struct CMUnitTest tests[] = {
+        T(test_account_create__stores_a_normalised_email_and_an_argon2id_hash),
+        T(test_account_create__refuses_an_email_that_already_has_an_account),
+        T(test_account_create__names_the_bad_field),
+        T(test_sign_in__returns_a_session_whose_token_resolves),
+        T(test_sign_in__stores_only_a_keyed_hash_of_the_token),
+        T(test_sign_in__makes_a_new_session_every_time),
+        T(test_sign_in__same_answer_for_unknown_email),
+        T(test_sign_in__disabled_user_fails_like_a_wrong_password),
+        T(test_sign_in__upgrades_a_hash_made_with_weaker_parameters),
+        T(test_sign_in__throttles_an_account_after_repeated_failures),
+        T(test_sign_in__records_audit_rows_without_secrets),
+        T(test_session__ends_after_the_idle_timeout),
+        T(test_session__ends_at_the_absolute_timeout_even_when_in_use),
+        T(test_session__touches_last_seen_at_most_once_a_minute),
+        T(test_session__unknown_and_empty_tokens_are_refused),
+        T(test_sign_out__ends_the_session_on_the_server),
+        T(test_csrf__token_is_bound_to_its_session),
+        T(test_sessions_purge__removes_ended_sessions),
+        T(test_profile__lists_agencies_and_grants),
+        TB(test_bootstrap__creates_the_admin_once, setup_bootstrap),
+        TB(test_bootstrap__never_promotes_an_existing_user, setup_bootstrap),
+        TB(test_bootstrap__does_nothing_when_an_admin_exists, setup_bootstrap),
+        TB(test_bootstrap__refuses_an_unusable_password, setup_bootstrap_bad_password),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

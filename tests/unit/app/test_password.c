@@ -1,0 +1,250 @@
+/* The argon2id hashing pool: parameters, verification, the dummy hash, re-hash detection,
+ * input rules and the bound on concurrent and waiting hashes. */
+#include "../unit.h"
+
+#include <pthread.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app/password.h"
+#include "base/clock.h"
+#include "base/crypto.h"
+#include "base/error.h"
+
+static struct app_hash_pool *pool_new(int workers, int queue)
+{
+    struct app_hash_pool *pool = NULL;
+    struct usher_error err = {0};
+    assert_int_equal(app_hash_pool_new(&pool, workers, queue, &err), 0);
+    return pool;
+}
+
+static void test_password_hash__uses_argon2id_with_owasp_parameters(void **state)
+{
+    (void)state;
+    struct app_hash_pool *pool = pool_new(1, 0);
+    char hash[APP_PASSWORD_HASH_MAX];
+    struct usher_error err = {0};
+    assert_int_equal(app_password_hash(pool, hash, "correct horse", &err), 0);
+    assert_true(strncmp(hash, "$argon2id$v=19$m=19456,t=2,p=1$", 31) == 0);
+    assert_null(strstr(hash, "correct horse"));
+    char again[APP_PASSWORD_HASH_MAX];
+    assert_int_equal(app_password_hash(pool, again, "correct horse", &err), 0);
+    assert_string_not_equal(hash, again); /* a fresh salt every time */
+    app_hash_pool_free(pool);
+}
+
+static void test_password_verify__accepts_the_right_password_only(void **state)
+{
+    (void)state;
+    struct app_hash_pool *pool = pool_new(2, 4);
+    char hash[APP_PASSWORD_HASH_MAX];
+    struct usher_error err = {0};
+    assert_int_equal(app_password_hash(pool, hash, "pässwörd-ünïcode", &err), 0);
+    bool ok = false, rehash = true;
+    assert_int_equal(app_password_verify(pool, &ok, &rehash, hash, "pässwörd-ünïcode", &err), 0);
+    assert_true(ok);
+    assert_false(rehash);
+    assert_int_equal(app_password_verify(pool, &ok, &rehash, hash, "pässwörd-ünïcodE", &err), 0);
+    assert_false(ok);
+    assert_int_equal(err.code, 0); /* a wrong password is an answer, not an error */
+    app_hash_pool_free(pool);
+}
+
+static void test_password_verify__without_a_hash_costs_the_same_and_fails(void **state)
+{
+    (void)state;
+    struct app_hash_pool *pool = pool_new(1, 0);
+    char hash[APP_PASSWORD_HASH_MAX];
+    struct usher_error err = {0};
+    assert_int_equal(app_password_hash(pool, hash, "the real one", &err), 0);
+    bool ok = true;
+    int64_t real_ns = 0, dummy_ns = 0;
+    for (int i = 0; i < 3; i++) {
+        int64_t t0 = clock_mono_ns();
+        assert_int_equal(app_password_verify(pool, &ok, NULL, hash, "a wrong one", &err), 0);
+        assert_false(ok);
+        int64_t t1 = clock_mono_ns();
+        assert_int_equal(app_password_verify(pool, &ok, NULL, NULL, "a wrong one", &err), 0);
+        assert_false(ok);
+        int64_t t2 = clock_mono_ns();
+        real_ns += t1 - t0;
+        dummy_ns += t2 - t1;
+    }
+    /* Same parameters, same work: allow generous scheduling noise. */
+    assert_true(dummy_ns * 3 > real_ns);
+    assert_true(real_ns * 3 > dummy_ns);
+    /* A value that is not an argon2id string is treated like no hash at all. */
+    assert_int_equal(app_password_verify(pool, &ok, NULL, "plain-text", "plain-text", &err), 0);
+    assert_false(ok);
+    app_hash_pool_free(pool);
+}
+
+static void test_password_verify__flags_weaker_parameters_for_rehash(void **state)
+{
+    (void)state;
+    struct app_hash_pool *pool = pool_new(1, 0);
+    char weak[crypto_pwhash_STRBYTES];
+    const char *pw = "upgrade me please";
+    assert_int_equal(crypto_pwhash_str_alg(weak, pw, strlen(pw), 1, 8u * 1024 * 1024,
+                                           crypto_pwhash_ALG_ARGON2ID13),
+                     0);
+    struct usher_error err = {0};
+    bool ok = false, rehash = false;
+    assert_int_equal(app_password_verify(pool, &ok, &rehash, weak, pw, &err), 0);
+    assert_true(ok);
+    assert_true(rehash);
+    /* A wrong password never reports a re-hash (nothing to upgrade with). */
+    assert_int_equal(app_password_verify(pool, &ok, &rehash, weak, "not the one", &err), 0);
+    assert_false(ok);
+    assert_false(rehash);
+    app_hash_pool_free(pool);
+}
+
+static void test_password_check__takes_8_to_1024_bytes_of_utf8(void **state)
+{
+    (void)state;
+    struct usher_error err = {0};
+    assert_int_equal(app_password_check("12345678", "password", &err), 0);
+    assert_int_equal(app_password_check("ééééé", "password", &err), 0); /* 10 bytes */
+    char longest[APP_PASSWORD_MAX_BYTES + 2];
+    memset(longest, 'x', APP_PASSWORD_MAX_BYTES);
+    longest[APP_PASSWORD_MAX_BYTES] = '\0';
+    assert_int_equal(app_password_check(longest, "password", &err), 0);
+
+    longest[APP_PASSWORD_MAX_BYTES] = 'x';
+    longest[APP_PASSWORD_MAX_BYTES + 1] = '\0';
+    assert_int_equal(app_password_check(longest, "password", &err), USHER_EINVAL);
+    assert_string_equal(err.field, "password");
+    assert_string_equal(err.problem, "invalid_input");
+
+    usher_error_clear(&err);
+    assert_int_equal(app_password_check("1234567", "password", &err), USHER_EINVAL);
+    assert_string_equal(err.field, "password");
+
+    usher_error_clear(&err);
+    assert_int_equal(app_password_check("abcdefg\xff", "new_password", &err), USHER_EINVAL);
+    assert_string_equal(err.field, "new_password");
+
+    usher_error_clear(&err);
+    assert_int_equal(app_password_check(NULL, "password", &err), USHER_EINVAL);
+}
+
+struct hasher {
+    struct app_hash_pool *pool;
+    atomic_bool stop;
+    atomic_int done;
+    atomic_int failed;
+    int rounds; /* 0: until stop */
+};
+
+static void *hasher_run(void *arg)
+{
+    struct hasher *h = arg;
+    for (int i = 0; h->rounds == 0 ? !atomic_load(&h->stop) : i < h->rounds; i++) {
+        char hash[APP_PASSWORD_HASH_MAX];
+        struct usher_error err = {0};
+        if (app_password_hash(h->pool, hash, "storm of sign-ins", &err) == 0)
+            atomic_fetch_add(&h->done, 1);
+        else
+            atomic_fetch_add(&h->failed, 1);
+    }
+    return NULL;
+}
+
+static void test_hash_pool__refuses_callers_beyond_the_queue(void **state)
+{
+    (void)state;
+    struct hasher h = {.pool = pool_new(1, 0)};
+    pthread_t t;
+    pthread_create(&t, NULL, hasher_run, &h);
+    bool refused = false;
+    for (int attempt = 0; attempt < 200 && !refused; attempt++) {
+        int running = 0, waiting = 0;
+        app_hash_pool_load(h.pool, &running, &waiting);
+        if (running == 0) {
+            usleep(1000);
+            continue;
+        }
+        char hash[APP_PASSWORD_HASH_MAX];
+        struct usher_error err = {0};
+        int rc = app_password_hash(h.pool, hash, "one too many", &err);
+        if (rc == USHER_EUNAVAIL) {
+            refused = true;
+            assert_string_equal(err.problem, "unavailable");
+        }
+    }
+    atomic_store(&h.stop, true);
+    pthread_join(t, NULL);
+    assert_true(refused);
+    assert_int_equal(atomic_load(&h.failed), 0);
+    app_hash_pool_free(h.pool);
+}
+
+struct monitor {
+    struct app_hash_pool *pool;
+    atomic_bool stop;
+    int max_running;
+};
+
+static void *monitor_run(void *arg)
+{
+    struct monitor *m = arg;
+    while (!atomic_load(&m->stop)) {
+        int running = 0, waiting = 0;
+        app_hash_pool_load(m->pool, &running, &waiting);
+        if (running > m->max_running)
+            m->max_running = running;
+        usleep(200);
+    }
+    return NULL;
+}
+
+static void test_hash_pool__runs_at_most_workers_at_once_and_queues_the_rest(void **state)
+{
+    (void)state;
+    enum { THREADS = 6 };
+    struct hasher h = {.pool = pool_new(2, THREADS), .rounds = 2};
+    struct monitor m = {.pool = h.pool};
+    pthread_t mon, t[THREADS];
+    pthread_create(&mon, NULL, monitor_run, &m);
+    for (int i = 0; i < THREADS; i++)
+        pthread_create(&t[i], NULL, hasher_run, &h);
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(t[i], NULL);
+    atomic_store(&m.stop, true);
+    pthread_join(mon, NULL);
+    assert_int_equal(atomic_load(&h.done), THREADS * 2);
+    assert_int_equal(atomic_load(&h.failed), 0);
+    assert_true(m.max_running >= 1);
+    assert_true(m.max_running <= 2);
+    app_hash_pool_free(h.pool);
+}
+
+static void test_hash_pool__refuses_bad_sizes(void **state)
+{
+    (void)state;
+    struct app_hash_pool *pool = NULL;
+    struct usher_error err = {0};
+    assert_int_equal(app_hash_pool_new(&pool, 0, 1, &err), USHER_EINVAL);
+    assert_null(pool);
+    app_hash_pool_free(NULL);
+}
+
+int main(void)
+{
+    crypto_setup();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_password_hash__uses_argon2id_with_owasp_parameters),
+        cmocka_unit_test(test_password_verify__accepts_the_right_password_only),
+        cmocka_unit_test(test_password_verify__without_a_hash_costs_the_same_and_fails),
+        cmocka_unit_test(test_password_verify__flags_weaker_parameters_for_rehash),
+        cmocka_unit_test(test_password_check__takes_8_to_1024_bytes_of_utf8),
+        cmocka_unit_test(test_hash_pool__refuses_callers_beyond_the_queue),
+        cmocka_unit_test(test_hash_pool__runs_at_most_workers_at_once_and_queues_the_rest),
+        cmocka_unit_test(test_hash_pool__refuses_bad_sizes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
