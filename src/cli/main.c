@@ -5,10 +5,7 @@
 #include "cli/cli.h"
 
 static const struct cli_command *const commands[] = {
-    &cli_cmd_serve,
-    &cli_cmd_migrate,
-    &cli_cmd_version,
-    NULL,
+    &cli_cmd_serve, &cli_cmd_migrate, &cli_cmd_mail_test, &cli_cmd_version, NULL,
 };
 
 static void usage(FILE *out)
