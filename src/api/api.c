@@ -5,6 +5,8 @@
 
 const struct http_route_table *const api_route_tables[] = {
     &api_health_routes,
+    &api_sessions_routes,
+    &api_me_routes,
     NULL,
 };
 

@@ -6,6 +6,8 @@
 #include "http/http.h"
 
 extern const struct http_route_table api_health_routes;
+extern const struct http_route_table api_sessions_routes;
+extern const struct http_route_table api_me_routes;
 
 /* Every table, NULL-terminated, in match order. */
 extern const struct http_route_table *const api_route_tables[];
@@ -15,5 +17,11 @@ struct app_actor api_actor(struct http_request *req);
 
 /* The i-th {param} of the matched pattern. */
 const char *api_param(struct http_request *req, size_t i);
+
+struct store_user;
+
+/* A user as the API shows it: {id, email, first_name, last_name, status, created_at,
+ * last_active_at} with RFC 3339 times (last_active_at null when never). New reference. */
+json_t *api_user_json(struct http_request *req, const struct store_user *u);
 
 #endif

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "app/password.h"
+#include "app/throttle.h"
 #include "base/log.h"
 #include "config/config.h"
 #include "store/store.h"
@@ -91,11 +93,19 @@ int app_open(struct app *app, const struct config *cfg, bool migrate, struct ush
         app_public_url_set(app, url);
     }
     app_cookie_settings(app);
+    rc = app_hash_pool_new(&app->hash_pool, (int)cfg->hash_workers, (int)cfg->hash_queue, err);
+    if (rc)
+        return rc;
+    app->throttle = app_throttle_new(NULL);
     return 0;
 }
 
 void app_close(struct app *app)
 {
+    app_hash_pool_free(app->hash_pool);
+    app->hash_pool = NULL;
+    app_throttle_free(app->throttle);
+    app->throttle = NULL;
     store_free(app->store);
     app->store = NULL;
     free(app->public_url);

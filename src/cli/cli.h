@@ -15,6 +15,7 @@ extern const struct cli_command cli_cmd_serve;
 extern const struct cli_command cli_cmd_migrate;
 extern const struct cli_command cli_cmd_version;
 extern const struct cli_command cli_cmd_mail_test;
+extern const struct cli_command cli_cmd_admin_create;
 
 /* Reports an error on standard error as "usher <cmd>: message" and returns 1 (or 2 for usage
  * errors). */

@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "app/account.h"
 #include "app/app.h"
+#include "app/auth.h"
 #include "base/crypto.h"
 #include "base/log.h"
 #include "cli/cli.h"
@@ -65,6 +67,15 @@ static int serve_run(int argc, char **argv)
         status = cli_fail("serve", &err);
         goto done;
     }
+    if (app_account_bootstrap(&app, &err)) {
+        log_msg(LOG_ERROR, "serve.start_failed", "{s:s}", "message", err.message);
+        status = cli_fail("serve", &err);
+        goto done;
+    }
+    int64_t purged = 0;
+    if (app_account_sessions_purge(&purged, &app, &err) == 0 && purged > 0)
+        log_msg(LOG_INFO, "serve.sessions_purged", "{s:I}", "count", (json_int_t)purged);
+    usher_error_clear(&err);
     struct http_server_options opts = {
         .listen = cfg.listen,
         .threads = (int)cfg.threads,
@@ -73,7 +84,7 @@ static int serve_run(int argc, char **argv)
         .max_body_bytes = (size_t)cfg.max_body_bytes,
         .app = &app,
         .tables = api_route_tables,
-        .authenticate = NULL,
+        .authenticate = app_auth_authenticate,
     };
     if (http_server_start(&server, &opts, &err)) {
         log_msg(LOG_ERROR, "serve.start_failed", "{s:s}", "message", err.message);

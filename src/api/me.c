@@ -1,0 +1,92 @@
+/* The signed-in user: GET /api/v1/me with their agencies, grants and pending invitations, and
+ * the JSON shape of a user shared by the other resources. */
+#include <string.h>
+
+#include "api/api.h"
+#include "app/account.h"
+#include "base/clock.h"
+#include "store/store_user.h"
+
+json_t *api_user_json(struct http_request *req, const struct store_user *u)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(u->id));
+    json_object_set_new(o, "email", json_string(u->email));
+    json_object_set_new(o, "first_name", json_string(u->first_name ? u->first_name : ""));
+    json_object_set_new(o, "last_name", json_string(u->last_name ? u->last_name : ""));
+    json_object_set_new(o, "status", json_string(u->status));
+    json_object_set_new(o, "created_at", json_string(clock_format_ms(&req->arena, u->created_at)));
+    const char *active = clock_format_ms(&req->arena, u->last_active_at);
+    json_object_set_new(o, "last_active_at", active ? json_string(active) : json_null());
+    return o;
+}
+
+/* "a,b,c" as ["a","b","c"]; "" as []. */
+static json_t *names_json(const char *list)
+{
+    json_t *arr = json_array();
+    const char *p = list ? list : "";
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len > 0)
+            json_array_append_new(arr, json_stringn(p, len));
+        p += len + (comma ? 1 : 0);
+    }
+    return arr;
+}
+
+static json_t *grant_json(const struct store_user_grant *g)
+{
+    json_t *o = json_object();
+    if (g->bot_id)
+        json_object_set_new(o, "bot_id", json_string(g->bot_id));
+    else if (g->environment_id)
+        json_object_set_new(o, "environment_id", json_string(g->environment_id));
+    json_object_set_new(o, "roles", names_json(g->roles));
+    json_object_set_new(o, "extra_permissions", names_json(g->extra_permissions));
+    return o;
+}
+
+static int me_get(struct http_request *req, struct http_response *res)
+{
+    struct store_user user;
+    struct store_user_membership *members = NULL;
+    size_t count = 0;
+    int rc = app_account_profile(&user, &members, &count, req->app, &req->arena,
+                                 req->principal.user_id, &req->err);
+    if (rc)
+        return rc;
+    json_t *agencies = json_array();
+    for (size_t i = 0; i < count; i++) {
+        const struct store_user_membership *m = &members[i];
+        json_t *grants = json_array();
+        for (size_t g = 0; g < m->grant_count; g++)
+            json_array_append_new(grants, grant_json(&m->grants[g]));
+        json_array_append_new(
+            agencies, json_pack("{s:s, s:s, s:o, s:o}", "id", m->agency_id, "name", m->agency_name,
+                                "shortcode", m->shortcode ? json_string(m->shortcode) : json_null(),
+                                "grants", grants));
+    }
+    json_t *out = json_object();
+    json_object_set_new(out, "user", api_user_json(req, &user));
+    json_object_set_new(out, "is_platform_admin", json_boolean(user.is_platform_admin));
+    json_object_set_new(out, "agencies", agencies);
+    json_object_set_new(out, "pending_invitations", json_array());
+    /* The console keeps its CSRF token in memory; after a reload it recovers it here. A page
+     * on another origin cannot read this answer. */
+    if (req->principal.via_cookie) {
+        char csrf[CRYPTO_HASH_HEX + 1];
+        app_account_csrf_token(csrf, req->app, req->principal.session_hash);
+        json_object_set_new(out, "csrf_token", json_string(csrf));
+    }
+    http_response_json(res, req, 200, out);
+    return 0;
+}
+
+static const struct http_route routes[] = {
+    {"GET", "/api/v1/me", me_get, HTTP_AUTHENTICATED},
+    {NULL, NULL, NULL, HTTP_PUBLIC},
+};
+
+const struct http_route_table api_me_routes = {"me", routes};

@@ -1,0 +1,92 @@
+/* Sign-in and sign-out: POST /api/v1/sessions and DELETE /api/v1/sessions/current. The
+ * session token goes to the client twice, in the body (for API clients) and in an HttpOnly
+ * cookie (for the console), and is never logged. */
+#include <stdio.h>
+
+#include "api/api.h"
+#include "app/account.h"
+#include "app/password.h"
+#include "base/clock.h"
+#include "base/json.h"
+#include "config/config.h"
+
+#define SIGN_IN_EMAIL_MAX 1024 /* raw bytes before trimming; the address itself is capped later */
+
+static const char *const sign_in_fields[] = {"email", "password", NULL};
+
+static const char *cookie_attributes(const struct app *app)
+{
+    return app->cookie_secure ? "Path=/; HttpOnly; SameSite=Lax; Secure"
+                              : "Path=/; HttpOnly; SameSite=Lax";
+}
+
+static int sessions_create(struct http_request *req, struct http_response *res)
+{
+    struct app *app = req->app;
+    json_t *body;
+    const char *email, *password;
+    int rc = http_json_body(&body, req, sign_in_fields);
+    if (rc == 0)
+        rc = json_member_string(&email, body, "email", true, SIGN_IN_EMAIL_MAX, &req->err);
+    if (rc == 0)
+        rc = json_member_string(&password, body, "password", true, APP_PASSWORD_MAX_BYTES,
+                                &req->err);
+    if (rc)
+        return rc;
+    struct app_actor actor = api_actor(req);
+    struct app_session_new s;
+    int64_t retry_after = 0;
+    rc =
+        app_account_sign_in(&s, &retry_after, app, &req->arena, &actor, email, password, &req->err);
+    if (rc == USHER_ELIMIT || rc == USHER_EUNAVAIL) {
+        char seconds[24];
+        snprintf(seconds, sizeof(seconds), "%lld", (long long)(retry_after > 0 ? retry_after : 1));
+        http_response_header(res, req, "Retry-After", seconds);
+    }
+    if (rc)
+        return rc;
+
+    /* The cookie is about to be replaced: the session it carried ends now rather than
+     * lingering until its timeout. */
+    if (req->principal.via_cookie && req->principal.session_hash) {
+        struct usher_error ignored = {0};
+        app_account_sign_out(app, &req->arena, &actor, req->principal.session_hash, &ignored);
+    }
+
+    char *cookie =
+        arena_printf(&req->arena, "%s=%s; %s; Max-Age=%lld", app->cookie_name, s.token,
+                     cookie_attributes(app), (long long)app->cfg->session_absolute_seconds);
+    http_response_header(res, req, "Set-Cookie", cookie);
+    json_t *out = json_object();
+    json_object_set_new(out, "token", json_string(s.token));
+    json_object_set_new(out, "csrf_token", json_string(s.csrf_token));
+    json_object_set_new(out, "expires_at", json_string(clock_format_ms(&req->arena, s.expires_at)));
+    json_object_set_new(out, "user", api_user_json(req, &s.user));
+    http_response_json(res, req, 201, out);
+    return 0;
+}
+
+static int sessions_delete_current(struct http_request *req, struct http_response *res)
+{
+    struct app *app = req->app;
+    if (!req->principal.session_hash)
+        return usher_error_set(&req->err, USHER_EINVAL, NULL, NULL,
+                               "this credential is not a session");
+    struct app_actor actor = api_actor(req);
+    int rc = app_account_sign_out(app, &req->arena, &actor, req->principal.session_hash, &req->err);
+    if (rc)
+        return rc;
+    char *cookie =
+        arena_printf(&req->arena, "%s=; %s; Max-Age=0", app->cookie_name, cookie_attributes(app));
+    http_response_header(res, req, "Set-Cookie", cookie);
+    http_response_empty(res, 204);
+    return 0;
+}
+
+static const struct http_route routes[] = {
+    {"POST", "/api/v1/sessions", sessions_create, HTTP_PUBLIC},
+    {"DELETE", "/api/v1/sessions/current", sessions_delete_current, HTTP_AUTHENTICATED},
+    {NULL, NULL, NULL, HTTP_PUBLIC},
+};
+
+const struct http_route_table api_sessions_routes = {"sessions", routes};

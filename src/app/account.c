@@ -1,0 +1,474 @@
+/* Accounts and sessions: user creation, password sign-in with throttling and a constant-cost
+ * answer, session tokens stored as keyed hashes with idle and absolute timeouts, CSRF tokens
+ * derived from the session, and the first platform admin. */
+#include "app/account.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "app/audit.h"
+#include "app/password.h"
+#include "app/throttle.h"
+#include "base/clock.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "base/text.h"
+#include "config/config.h"
+#include "store/store_session.h"
+
+#define SESSION_TOUCH_MS            60000 /* last_seen_at is written at most this often */
+#define SESSION_TOKEN_MAX           512   /* longer presented tokens are refused unread */
+#define ACCOUNT_NAME_MAX            TEXT_NAME_MAX_CHARS
+#define INVALID_CREDENTIALS         "invalid_credentials"
+#define INVALID_CREDENTIALS_MESSAGE "the email address or the password is not correct"
+
+static int64_t session_idle_ms(const struct app *app)
+{
+    return app->cfg->session_idle_seconds * 1000;
+}
+
+/* Writes are spread out for long idle timeouts; a short one (tests) is tracked closely so a
+ * session in use never looks idle. */
+static int64_t session_touch_ms(const struct app *app)
+{
+    int64_t quarter = session_idle_ms(app) / 4;
+    return quarter < SESSION_TOUCH_MS ? quarter : SESSION_TOUCH_MS;
+}
+
+static int name_optional(const char **out, struct arena *a, const char *in, const char *field,
+                         struct usher_error *err)
+{
+    *out = "";
+    if (!in)
+        return 0;
+    const char *trimmed = text_trim(a, in);
+    if (!*trimmed)
+        return 0;
+    return text_name_check(out, a, trimmed, field, ACCOUNT_NAME_MAX, err);
+}
+
+int app_account_insert(struct store_user *out, struct store_conn *c, struct arena *a,
+                       const struct app_actor *actor, const char *email, const char *first_name,
+                       const char *last_name, const char *password_hash, bool is_platform_admin,
+                       const char *via, struct usher_error *err)
+{
+    struct store_user u = {
+        .id = crypto_id_new(a, "usr"),
+        .email = email,
+        .first_name = first_name ? first_name : "",
+        .last_name = last_name ? last_name : "",
+        .password_hash = password_hash,
+        .status = STORE_USER_ACTIVE,
+        .is_platform_admin = is_platform_admin,
+        .created_at = clock_now_ms(),
+    };
+    struct store_user existing;
+    struct usher_error lookup = {0};
+    int rc = store_user_by_email(&existing, c, a, email, &lookup);
+    if (rc == 0)
+        return usher_error_set(err, USHER_ECONFLICT, "account_exists", "email",
+                               "an account with this email address already exists");
+    if (rc != USHER_ENOTFOUND)
+        return usher_error_set(err, rc, NULL, NULL, "%s", lookup.message);
+    struct usher_error insert = {0};
+    rc = store_user_insert(c, a, &u, &insert);
+    if (rc == USHER_ECONFLICT)
+        return usher_error_set(err, USHER_ECONFLICT, "account_exists", "email",
+                               "an account with this email address already exists");
+    if (rc)
+        return usher_error_set(err, rc, NULL, NULL, "%s", insert.message);
+    struct app_audit_event ev = {
+        .action = "user.created",
+        .subject_user_id = u.id,
+        .details = json_pack("{s:s, s:b, s:s}", "email", email, "is_platform_admin",
+                             is_platform_admin, "via", via ? via : "api"),
+    };
+    rc = app_audit_record(c, a, actor, &ev, err);
+    if (rc)
+        return rc;
+    if (out)
+        *out = u;
+    return 0;
+}
+
+int app_account_create(struct store_user *out, struct app *app, struct arena *a,
+                       const struct app_actor *actor, const struct app_account_new *in,
+                       struct usher_error *err)
+{
+    const char *email, *first, *last;
+    int rc = text_email_normalize(&email, a, in->email ? in->email : "", "email", err);
+    if (rc == 0)
+        rc = app_password_check(in->password, "password", err);
+    if (rc == 0)
+        rc = name_optional(&first, a, in->first_name, "first_name", err);
+    if (rc == 0)
+        rc = name_optional(&last, a, in->last_name, "last_name", err);
+    if (rc)
+        return rc;
+    char hash[APP_PASSWORD_HASH_MAX];
+    rc = app_password_hash(app->hash_pool, hash, in->password, err);
+    if (rc)
+        return rc;
+    struct store_conn *c = NULL;
+    rc = store_conn_get(app->store, &c, err);
+    if (rc == 0)
+        rc = store_begin(c, true, err);
+    if (rc == 0)
+        rc = app_account_insert(out, c, a, actor, email, first, last, arena_strdup(a, hash),
+                                in->is_platform_admin, in->via, err);
+    if (rc == 0)
+        rc = store_commit(c, err);
+    store_conn_put(c);
+    return rc;
+}
+
+void app_account_csrf_token(char out[CRYPTO_HASH_HEX + 1], const struct app *app,
+                            const char *session_hash)
+{
+    char input[8 + CRYPTO_HASH_HEX + 1];
+    int len = snprintf(input, sizeof(input), "csrf:%s", session_hash);
+    crypto_hmac_hex(out, app->secret, sizeof(app->secret), input, (size_t)len);
+}
+
+bool app_account_csrf_valid(const struct app *app, const char *session_hash, const char *presented)
+{
+    if (!session_hash || !presented)
+        return false;
+    char expected[CRYPTO_HASH_HEX + 1];
+    app_account_csrf_token(expected, app, session_hash);
+    return crypto_str_equal(expected, presented);
+}
+
+int app_account_session_start(struct app_session_new *out, struct app *app, struct store_conn *c,
+                              struct arena *a, const struct app_actor *actor,
+                              const struct store_user *user, struct usher_error *err)
+{
+    int64_t now = clock_now_ms();
+    crypto_token_new(out->token);
+    crypto_hmac_hex(out->token_hash, app->secret, sizeof(app->secret), out->token,
+                    strlen(out->token));
+    app_account_csrf_token(out->csrf_token, app, out->token_hash);
+    out->expires_at = now + app->cfg->session_absolute_seconds * 1000;
+    out->user = *user;
+    out->user.last_active_at = now;
+    struct store_session s = {
+        .token_hash = out->token_hash,
+        .user_id = user->id,
+        .created_at = now,
+        .last_seen_at = now,
+        .expires_at = out->expires_at,
+    };
+    int rc = store_session_insert(c, a, &s, err);
+    if (rc == 0)
+        rc = store_user_touch(c, a, user->id, now, err);
+    /* Ended sessions of this user go now, so a user's rows stay few without a sweeper. */
+    if (rc == 0)
+        rc = store_session_purge(NULL, c, a, user->id, now, session_idle_ms(app), err);
+    if (rc)
+        return rc;
+    struct app_actor who = actor ? *actor : (struct app_actor){0};
+    who.user_id = user->id;
+    struct app_audit_event ev = {
+        .action = "session.created",
+        .subject_user_id = user->id,
+        .details = json_pack("{s:s}", "method", "password"),
+    };
+    return app_audit_record(c, a, &who, &ev, err);
+}
+
+/* The failure path: one audit row, one throttle mark, one answer for every cause. */
+static int sign_in_failed(struct app *app, struct arena *a, const struct app_actor *actor,
+                          const char *email, const struct store_user *user, const char *reason,
+                          struct usher_error *err)
+{
+    app_throttle_failure(app->throttle, email, actor ? actor->source_ip : NULL, clock_now_ms());
+    struct store_conn *c = NULL;
+    int rc = store_conn_get(app->store, &c, err);
+    if (rc == 0)
+        rc = store_begin(c, true, err);
+    if (rc == 0) {
+        struct app_audit_event ev = {
+            .action = "session.failed",
+            .subject_user_id = user ? user->id : NULL,
+            .details = json_pack("{s:s, s:s}", "email", email, "reason", reason),
+        };
+        rc = app_audit_record(c, a, actor, &ev, err);
+    }
+    if (rc == 0)
+        rc = store_commit(c, err);
+    store_conn_put(c);
+    if (rc)
+        return rc;
+    return usher_error_set(err, USHER_EUNAUTH, INVALID_CREDENTIALS, NULL,
+                           INVALID_CREDENTIALS_MESSAGE);
+}
+
+int app_account_sign_in(struct app_session_new *out, int64_t *out_retry_after, struct app *app,
+                        struct arena *a, const struct app_actor *actor, const char *email,
+                        const char *password, struct usher_error *err)
+{
+    int64_t retry_after = 0;
+    if (out_retry_after)
+        *out_retry_after = 0;
+    const char *normal;
+    int rc = text_email_normalize(&normal, a, email ? email : "", "email", err);
+    if (rc == 0)
+        rc = app_password_check(password, "password", err);
+    if (rc)
+        return rc;
+    const char *address = actor ? actor->source_ip : NULL;
+    rc = app_throttle_check(app->throttle, &retry_after, normal, address, clock_now_ms(), err);
+    if (rc) {
+        if (out_retry_after)
+            *out_retry_after = retry_after;
+        log_msg(LOG_WARN, "account.sign_in_throttled", "{s:s?, s:I}", "remote", address,
+                "retry_after", (json_int_t)retry_after);
+        return rc;
+    }
+
+    /* The connection is not held while hashing: a hash takes tens of milliseconds. */
+    struct store_user user;
+    bool found = false;
+    struct store_conn *c = NULL;
+    struct usher_error lookup = {0};
+    rc = store_conn_get(app->store, &c, err);
+    if (rc)
+        return rc;
+    rc = store_user_by_email(&user, c, a, normal, &lookup);
+    store_conn_put(c);
+    c = NULL;
+    if (rc == 0)
+        found = true;
+    else if (rc != USHER_ENOTFOUND)
+        return usher_error_set(err, rc, NULL, NULL, "%s", lookup.message);
+
+    bool ok = false, needs_rehash = false;
+    rc = app_password_verify(app->hash_pool, &ok, &needs_rehash, found ? user.password_hash : NULL,
+                             password, err);
+    if (rc)
+        return rc;
+    if (!found)
+        return sign_in_failed(app, a, actor, normal, NULL, "unknown_email", err);
+    if (!user.password_hash)
+        return sign_in_failed(app, a, actor, normal, &user, "no_password", err);
+    if (!ok)
+        return sign_in_failed(app, a, actor, normal, &user, "wrong_password", err);
+    if (strcmp(user.status, STORE_USER_ACTIVE) != 0)
+        return sign_in_failed(app, a, actor, normal, &user, "disabled", err);
+
+    char rehashed[APP_PASSWORD_HASH_MAX] = "";
+    if (needs_rehash && app_password_hash(app->hash_pool, rehashed, password, NULL) != 0)
+        rehashed[0] = '\0'; /* upgrading can wait for the next sign-in */
+    rc = store_conn_get(app->store, &c, err);
+    if (rc == 0)
+        rc = store_begin(c, true, err);
+    if (rc == 0 && rehashed[0]) {
+        rc = store_user_password_set(c, a, user.id, rehashed, err);
+        if (rc == 0)
+            log_msg(LOG_INFO, "account.password_rehashed", "{s:s}", "user_id", user.id);
+    }
+    if (rc == 0)
+        rc = app_account_session_start(out, app, c, a, actor, &user, err);
+    if (rc == 0)
+        rc = store_commit(c, err);
+    store_conn_put(c);
+    sodium_memzero(rehashed, sizeof(rehashed));
+    if (rc)
+        return rc;
+    app_throttle_success(app->throttle, normal);
+    return 0;
+}
+
+int app_account_sign_out(struct app *app, struct arena *a, const struct app_actor *actor,
+                         const char *session_hash, struct usher_error *err)
+{
+    struct store_conn *c = NULL;
+    struct store_session s;
+    struct usher_error lookup = {0};
+    int rc = store_conn_get(app->store, &c, err);
+    if (rc == 0)
+        rc = store_begin(c, true, err);
+    if (rc)
+        goto done;
+    rc = store_session_get(&s, c, a, session_hash, &lookup);
+    if (rc == USHER_ENOTFOUND) {
+        rc = 0;
+        goto done;
+    }
+    if (rc) {
+        rc = usher_error_set(err, rc, NULL, NULL, "%s", lookup.message);
+        goto done;
+    }
+    rc = store_session_delete(NULL, c, a, session_hash, err);
+    if (rc == 0) {
+        struct app_audit_event ev = {
+            .action = "session.ended",
+            .subject_user_id = s.user_id,
+            .details = json_pack("{s:s}", "reason", "sign_out"),
+        };
+        rc = app_audit_record(c, a, actor, &ev, err);
+    }
+    if (rc == 0)
+        rc = store_commit(c, err);
+done:
+    store_conn_put(c);
+    return rc;
+}
+
+static bool session_is_live(const struct app *app, const struct store_session *s, int64_t now)
+{
+    return s->expires_at > now && s->last_seen_at + session_idle_ms(app) > now;
+}
+
+int app_account_session_resolve(struct store_user *out_user, char out_hash[CRYPTO_HASH_HEX + 1],
+                                struct app *app, struct arena *a, const char *token,
+                                struct usher_error *err)
+{
+    size_t len = token ? strlen(token) : 0;
+    if (len == 0 || len > SESSION_TOKEN_MAX)
+        return usher_error_set(err, USHER_EUNAUTH, NULL, NULL, "unknown session");
+    crypto_hmac_hex(out_hash, app->secret, sizeof(app->secret), token, len);
+    struct store_conn *c = NULL;
+    struct store_session s;
+    struct usher_error inner = {0};
+    int64_t now = clock_now_ms();
+    int rc = store_conn_get(app->store, &c, err);
+    if (rc)
+        return rc;
+    rc = store_session_get(&s, c, a, out_hash, &inner);
+    if (rc == USHER_ENOTFOUND) {
+        rc = usher_error_set(err, USHER_EUNAUTH, NULL, NULL, "unknown session");
+        goto done;
+    }
+    if (rc) {
+        rc = usher_error_set(err, rc, NULL, NULL, "%s", inner.message);
+        goto done;
+    }
+    if (!session_is_live(app, &s, now)) {
+        store_session_delete(NULL, c, a, out_hash, &inner);
+        rc = usher_error_set(err, USHER_EUNAUTH, NULL, NULL, "session expired");
+        goto done;
+    }
+    rc = store_user_get(out_user, c, a, s.user_id, &inner);
+    if (rc == USHER_ENOTFOUND || (rc == 0 && strcmp(out_user->status, STORE_USER_ACTIVE) != 0)) {
+        rc = usher_error_set(err, USHER_EUNAUTH, NULL, NULL, "account not active");
+        goto done;
+    }
+    if (rc) {
+        rc = usher_error_set(err, rc, NULL, NULL, "%s", inner.message);
+        goto done;
+    }
+    if (now - s.last_seen_at >= session_touch_ms(app)) {
+        /* A failed refresh only shortens the idle window; the request goes on. */
+        struct usher_error touch = {0};
+        int trc = store_begin(c, true, &touch);
+        if (trc == 0)
+            trc = store_session_touch(c, a, out_hash, now, &touch);
+        if (trc == 0)
+            trc = store_user_touch(c, a, s.user_id, now, &touch);
+        if (trc == 0)
+            trc = store_commit(c, &touch);
+        if (trc) {
+            store_rollback(c);
+            log_msg(LOG_WARN, "account.session_touch_failed", "{s:s}", "message", touch.message);
+        } else {
+            out_user->last_active_at = now;
+        }
+    }
+done:
+    store_conn_put(c);
+    return rc;
+}
+
+int app_account_sessions_purge(int64_t *out_deleted, struct app *app, struct usher_error *err)
+{
+    struct store_conn *c = NULL;
+    struct arena a;
+    arena_init(&a);
+    int rc = store_conn_get(app->store, &c, err);
+    if (rc == 0)
+        rc = store_session_purge(out_deleted, c, &a, NULL, clock_now_ms(), session_idle_ms(app),
+                                 err);
+    store_conn_put(c);
+    arena_dispose(&a);
+    return rc;
+}
+
+int app_account_profile(struct store_user *out_user, struct store_user_membership **out_members,
+                        size_t *out_count, struct app *app, struct arena *a, const char *user_id,
+                        struct usher_error *err)
+{
+    struct store_conn *c = NULL;
+    int rc = store_conn_get(app->store, &c, err);
+    if (rc == 0)
+        rc = store_begin(c, false, err);
+    if (rc == 0)
+        rc = store_user_get(out_user, c, a, user_id, err);
+    if (rc == 0)
+        rc = store_user_memberships(out_members, out_count, c, a, user_id, err);
+    if (rc == 0)
+        rc = store_commit(c, err);
+    store_conn_put(c);
+    return rc;
+}
+
+int app_account_bootstrap(struct app *app, struct usher_error *err)
+{
+    const struct config *cfg = app->cfg;
+    if (!*cfg->admin_email)
+        return 0;
+    struct arena a;
+    arena_init(&a);
+    struct store_conn *c = NULL;
+    int64_t admins = 0;
+    int rc = store_conn_get(app->store, &c, err);
+    if (rc == 0)
+        rc = store_user_admin_count(&admins, c, &a, err);
+    store_conn_put(c);
+    if (rc || admins > 0)
+        goto done;
+    struct usher_error check = {0};
+    const char *email;
+    if (text_email_normalize(&email, &a, cfg->admin_email, "USHER_ADMIN_EMAIL", &check) != 0 ||
+        app_password_check(cfg->admin_password, "USHER_ADMIN_PASSWORD", &check) != 0) {
+        rc = usher_error_set(err, USHER_EINVAL, NULL, check.field, "%s", check.message);
+        goto done;
+    }
+    struct app_account_new in = {
+        .email = email,
+        .password = cfg->admin_password,
+        .is_platform_admin = true,
+        .via = "bootstrap",
+    };
+    struct store_user admin;
+    struct usher_error create = {0};
+    rc = app_account_create(&admin, app, &a, NULL, &in, &create);
+    if (rc == USHER_ECONFLICT) {
+        /* Another instance may have made the same admin a moment ago; anyone else with the
+         * address is never promoted, which would hand the platform to whoever registered it
+         * first. */
+        struct store_user existing;
+        struct usher_error lookup = {0};
+        rc = store_conn_get(app->store, &c, err);
+        if (rc == 0)
+            rc = store_user_by_email(&existing, c, &a, email, &lookup);
+        store_conn_put(c);
+        if (rc == 0 && existing.is_platform_admin)
+            goto done;
+        rc = 0;
+        log_msg(LOG_ERROR, "account.bootstrap_refused", "{s:s, s:s}", "email", email, "message",
+                "a user with this email address exists and is not a platform admin; "
+                "create the admin with `usher admin-create` and another address");
+        goto done;
+    }
+    if (rc) {
+        rc = usher_error_set(err, rc, NULL, create.field, "%s", create.message);
+        goto done;
+    }
+    log_msg(LOG_INFO, "account.admin_bootstrapped", "{s:s, s:s}", "user_id", admin.id, "email",
+            admin.email);
+done:
+    arena_dispose(&a);
+    return rc;
+}

@@ -1,0 +1,109 @@
+/* Accounts and sessions: creating users, signing in and out, resolving a presented session
+ * token, CSRF tokens, and the platform admin created at first start.
+ *
+ * A session token is 256 random bits shown once to the client; the database holds only its
+ * keyed hash (crypto_hmac_hex under the server secret). A session ends after
+ * cfg->session_idle_seconds without use or cfg->session_absolute_seconds after sign-in,
+ * whichever comes first, and at sign-out. Every sign-in makes a new token. */
+#ifndef USHER_APP_ACCOUNT_H
+#define USHER_APP_ACCOUNT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "app/app.h"
+#include "base/crypto.h"
+#include "store/store_user.h"
+
+struct usher_error;
+struct store_conn;
+
+/* A new session, as returned once to the client. */
+struct app_session_new {
+    char token[CRYPTO_TOKEN_CHARS + 1];   /* the secret; never logged or stored */
+    char token_hash[CRYPTO_HASH_HEX + 1]; /* what the sessions table holds */
+    char csrf_token[CRYPTO_HASH_HEX + 1]; /* required on cookie-authenticated writes */
+    int64_t expires_at;                   /* absolute end, Unix ms */
+    struct store_user user;               /* the signed-in user (arena strings) */
+};
+
+/* What a new account is made of. */
+struct app_account_new {
+    const char *email;      /* as typed; validated and normalised here */
+    const char *password;   /* checked with app_password_check, then hashed */
+    const char *first_name; /* may be NULL or "" */
+    const char *last_name;  /* may be NULL or "" */
+    bool is_platform_admin;
+    const char *via; /* how it was made, for the audit row: "cli", "bootstrap", ... */
+};
+
+/* Creates a user with a password in its own transaction, with a "user.created" audit row
+ * (agency NULL). *out (may be NULL) receives the row, strings in a. Errors: USHER_EINVAL
+ * naming email, password, first_name or last_name; USHER_ECONFLICT "account_exists" when the
+ * email already has an account; USHER_EUNAVAIL (hashing pool saturated, database busy). */
+int app_account_create(struct store_user *out, struct app *app, struct arena *a,
+                       const struct app_actor *actor, const struct app_account_new *in,
+                       struct usher_error *err);
+
+/* Inserts a user inside the caller's transaction on c, with its "user.created" audit row.
+ * email must be normalised and password_hash made by app_password_hash (or NULL). Fills
+ * *out. Errors: USHER_ECONFLICT "account_exists". */
+int app_account_insert(struct store_user *out, struct store_conn *c, struct arena *a,
+                       const struct app_actor *actor, const char *email, const char *first_name,
+                       const char *last_name, const char *password_hash, bool is_platform_admin,
+                       const char *via, struct usher_error *err);
+
+/* Signs in: validates email (field "email") and password (field "password"), applies the
+ * sign-in throttle (per account and per actor->source_ip), verifies the password (against a
+ * dummy hash when the email is unknown, so the answer and its time do not tell whether the
+ * account exists), re-hashes a password stored with older parameters, and on success starts a
+ * session. Failures write a "session.failed" audit row. Errors: USHER_EINVAL;
+ * USHER_EUNAUTH "invalid_credentials" (unknown email, wrong password, disabled account, no
+ * password: all alike); USHER_ELIMIT "rate_limited" with *out_retry_after in seconds;
+ * USHER_EUNAVAIL. out_retry_after may be NULL. */
+int app_account_sign_in(struct app_session_new *out, int64_t *out_retry_after, struct app *app,
+                        struct arena *a, const struct app_actor *actor, const char *email,
+                        const char *password, struct usher_error *err);
+
+/* Starts a session for user inside the caller's transaction on c: a fresh token, its row and
+ * a "session.created" audit row; the user's last_active_at is set. Used by sign-in and by
+ * flows that sign a user in (accepting an invitation). */
+int app_account_session_start(struct app_session_new *out, struct app *app, struct store_conn *c,
+                              struct arena *a, const struct app_actor *actor,
+                              const struct store_user *user, struct usher_error *err);
+
+/* Ends the session whose token hash is session_hash, with a "session.ended" audit row.
+ * Ending a session that is already gone is not an error. */
+int app_account_sign_out(struct app *app, struct arena *a, const struct app_actor *actor,
+                         const char *session_hash, struct usher_error *err);
+
+/* Resolves a presented session token to its active user. On success fills *out_user and
+ * out_hash and refreshes last-seen times (at most once a minute). Errors: USHER_EUNAUTH when
+ * the token is unknown, expired, or its user is disabled or gone (an expired session's row is
+ * deleted); USHER_EUNAVAIL / USHER_EINTERNAL when the store fails. */
+int app_account_session_resolve(struct store_user *out_user, char out_hash[CRYPTO_HASH_HEX + 1],
+                                struct app *app, struct arena *a, const char *token,
+                                struct usher_error *err);
+
+/* Deletes every session that has ended (idle or absolute); *out_deleted may be NULL. */
+int app_account_sessions_purge(int64_t *out_deleted, struct app *app, struct usher_error *err);
+
+/* The CSRF token of a session: HMAC(secret, "csrf:" + session_hash) as hex. */
+void app_account_csrf_token(char out[CRYPTO_HASH_HEX + 1], const struct app *app,
+                            const char *session_hash);
+
+/* Compares a presented CSRF token with the session's, in constant time. NULL is false. */
+bool app_account_csrf_valid(const struct app *app, const char *session_hash, const char *presented);
+
+/* The user and their agencies with grants, for GET /me. Errors: USHER_ENOTFOUND. */
+int app_account_profile(struct store_user *out_user, struct store_user_membership **out_members,
+                        size_t *out_count, struct app *app, struct arena *a, const char *user_id,
+                        struct usher_error *err);
+
+/* At start: when no platform admin exists and cfg->admin_email and cfg->admin_password are
+ * set, creates that admin. An existing user with that email is never promoted: the start
+ * goes on and an error is logged. Errors: USHER_EINVAL when the configured email or password
+ * is unusable; store errors. */
+int app_account_bootstrap(struct app *app, struct usher_error *err);
+
+#endif

@@ -1,0 +1,82 @@
+/* The authenticator plugged into the HTTP server: Bearer token or session cookie to a
+ * principal, with the CSRF check for browsers. A bad credential never raises an error by
+ * itself: the request goes on anonymous and the route decides. */
+#include "app/auth.h"
+
+#include <string.h>
+
+#include "app/account.h"
+#include "http/http.h"
+
+#define AUTH_TOKEN_MAX 512
+
+/* Token characters of RFC 6750's b64token. */
+static bool bearer_token_is_well_formed(const char *t)
+{
+    size_t len = strlen(t);
+    if (len == 0 || len > AUTH_TOKEN_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = t[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+        if (!ok && !(c == '=' && i > 0))
+            return false;
+    }
+    return true;
+}
+
+/* Returns the token of a well-formed "Bearer <token>" header, or NULL. */
+static const char *bearer_token(const char *header)
+{
+    if (strncasecmp(header, "Bearer ", 7) != 0)
+        return NULL;
+    const char *t = header + 7;
+    while (*t == ' ')
+        t++;
+    return bearer_token_is_well_formed(t) ? t : NULL;
+}
+
+int app_auth_authenticate(struct http_request *req)
+{
+    struct app *app = req->app;
+    memset(&req->principal, 0, sizeof(req->principal));
+    const char *token = NULL;
+    bool via_cookie = false;
+    const char *authorization = http_header(req, "Authorization");
+    if (authorization) {
+        token = bearer_token(authorization);
+        if (!token)
+            return usher_error_set(&req->err, USHER_EUNAUTH, NULL, NULL,
+                                   "the Authorization header must be \"Bearer <token>\"");
+    } else {
+        token = http_cookie(req, app->cookie_name);
+        via_cookie = token != NULL;
+    }
+    if (!token)
+        return 0;
+
+    struct store_user user;
+    char hash[CRYPTO_HASH_HEX + 1];
+    struct usher_error inner = {0};
+    int rc = app_account_session_resolve(&user, hash, app, &req->arena, token, &inner);
+    if (rc == USHER_EUNAUTH)
+        return 0;
+    if (rc)
+        return usher_error_set(&req->err, rc, NULL, NULL, "%s", inner.message);
+
+    if (via_cookie && http_method_is_unsafe(req->method) &&
+        !app_account_csrf_valid(app, hash, http_header(req, APP_AUTH_CSRF_HEADER)))
+        return usher_error_set(&req->err, USHER_EFORBIDDEN, "csrf_failed", APP_AUTH_CSRF_HEADER,
+                               "a cookie-authenticated %s needs the session's X-CSRF-Token "
+                               "header",
+                               req->method);
+
+    req->principal.is_authenticated = true;
+    req->principal.via_cookie = via_cookie;
+    req->principal.is_platform_admin = user.is_platform_admin;
+    req->principal.user_id = user.id;
+    req->principal.email = user.email;
+    req->principal.session_hash = arena_strdup(&req->arena, hash);
+    return 0;
+}

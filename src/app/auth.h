@@ -1,0 +1,20 @@
+/* Request authentication: turns the Authorization header or the session cookie into the
+ * request's principal, and enforces the CSRF token on cookie-authenticated writes. */
+#ifndef USHER_APP_AUTH_H
+#define USHER_APP_AUTH_H
+
+struct http_request;
+
+#define APP_AUTH_CSRF_HEADER "X-CSRF-Token"
+
+/* The server's http_authenticator. Reads `Authorization: Bearer <token>` first, then the
+ * session cookie (req->app->cookie_name), and fills req->principal for an active session of
+ * an active user. An unknown, expired or disabled session leaves the request anonymous (a
+ * route needing a user then answers 401). Errors, with req->err set: USHER_EUNAUTH for an
+ * Authorization header that is not a well-formed Bearer token (401); USHER_EFORBIDDEN
+ * "csrf_failed" when a cookie-authenticated POST, PUT, PATCH or DELETE lacks the session's
+ * X-CSRF-Token (403); USHER_EUNAVAIL / USHER_EINTERNAL when the store fails (never
+ * anonymous by accident). */
+int app_auth_authenticate(struct http_request *req);
+
+#endif

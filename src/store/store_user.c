@@ -1,0 +1,171 @@
+/* User rows and the read of a user's memberships and grants. */
+#include "store/store_user.h"
+
+#include <string.h>
+
+#define COUNT(x) (sizeof(x) / sizeof((x)[0]))
+
+#define USER_COLUMNS                                                                               \
+    "id, email, first_name, last_name, password_hash, status, is_platform_admin, created_at, "     \
+    "last_active_at"
+
+static void user_from_row(struct store_user *out, const struct store_rows *rows, size_t r)
+{
+    out->id = store_cell(rows, r, 0)->s;
+    out->email = store_cell(rows, r, 1)->s;
+    out->first_name = store_cell(rows, r, 2)->s;
+    out->last_name = store_cell(rows, r, 3)->s;
+    out->password_hash = store_cell(rows, r, 4)->s;
+    out->status = store_cell(rows, r, 5)->s;
+    out->is_platform_admin = store_cell(rows, r, 6)->i != 0;
+    out->created_at = store_cell(rows, r, 7)->i;
+    out->last_active_at = store_cell(rows, r, 8)->type == STORE_INT ? store_cell(rows, r, 8)->i : 0;
+}
+
+static int user_read(struct store_user *out, struct store_conn *c, struct arena *a, const char *sql,
+                     const char *key, struct usher_error *err)
+{
+    struct store_value p[] = {store_text(key)};
+    struct store_rows rows;
+    int rc = store_exec(c, a, sql, p, COUNT(p), &rows, NULL, err);
+    if (rc)
+        return rc;
+    if (rows.count == 0)
+        return usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "no such user");
+    user_from_row(out, &rows, 0);
+    return 0;
+}
+
+int store_user_insert(struct store_conn *c, struct arena *a, const struct store_user *u,
+                      struct usher_error *err)
+{
+    static const char sql[] = "INSERT INTO users (" USER_COLUMNS ") "
+                              "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+    struct store_value p[] = {
+        store_text(u->id),
+        store_text(u->email),
+        store_text(u->first_name ? u->first_name : ""),
+        store_text(u->last_name ? u->last_name : ""),
+        store_text(u->password_hash),
+        store_text(u->status ? u->status : STORE_USER_ACTIVE),
+        store_int(u->is_platform_admin ? 1 : 0),
+        store_int(u->created_at),
+        u->last_active_at > 0 ? store_int(u->last_active_at) : store_null(),
+    };
+    return store_exec(c, a, sql, p, COUNT(p), NULL, NULL, err);
+}
+
+int store_user_get(struct store_user *out, struct store_conn *c, struct arena *a, const char *id,
+                   struct usher_error *err)
+{
+    static const char sql[] = "SELECT " USER_COLUMNS " FROM users WHERE id = $1";
+    return user_read(out, c, a, sql, id, err);
+}
+
+int store_user_by_email(struct store_user *out, struct store_conn *c, struct arena *a,
+                        const char *email, struct usher_error *err)
+{
+    static const char sql[] = "SELECT " USER_COLUMNS " FROM users WHERE email = $1";
+    return user_read(out, c, a, sql, email, err);
+}
+
+static int user_update(struct store_conn *c, struct arena *a, const char *sql, const char *id,
+                       struct store_value value, struct usher_error *err)
+{
+    struct store_value p[] = {store_text(id), value};
+    int64_t changes = 0;
+    int rc = store_exec(c, a, sql, p, COUNT(p), NULL, &changes, err);
+    if (rc)
+        return rc;
+    if (changes == 0)
+        return usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "no such user");
+    return 0;
+}
+
+int store_user_password_set(struct store_conn *c, struct arena *a, const char *id,
+                            const char *password_hash, struct usher_error *err)
+{
+    static const char sql[] = "UPDATE users SET password_hash = $2 WHERE id = $1";
+    return user_update(c, a, sql, id, store_text(password_hash), err);
+}
+
+int store_user_status_set(struct store_conn *c, struct arena *a, const char *id, const char *status,
+                          struct usher_error *err)
+{
+    static const char sql[] = "UPDATE users SET status = $2 WHERE id = $1";
+    return user_update(c, a, sql, id, store_text(status), err);
+}
+
+int store_user_admin_count(int64_t *out, struct store_conn *c, struct arena *a,
+                           struct usher_error *err)
+{
+    static const char sql[] = "SELECT COUNT(*) FROM users WHERE is_platform_admin = 1";
+    struct store_rows rows;
+    *out = 0;
+    int rc = store_exec(c, a, sql, NULL, 0, &rows, NULL, err);
+    if (rc)
+        return rc;
+    if (rows.count == 1 && store_cell(&rows, 0, 0)->type == STORE_INT)
+        *out = store_cell(&rows, 0, 0)->i;
+    return 0;
+}
+
+int store_user_touch(struct store_conn *c, struct arena *a, const char *id, int64_t at,
+                     struct usher_error *err)
+{
+    static const char sql[] = "UPDATE users SET last_active_at = $2 WHERE id = $1";
+    struct store_value p[] = {store_text(id), store_int(at)};
+    return store_exec(c, a, sql, p, COUNT(p), NULL, NULL, err);
+}
+
+int store_user_memberships(struct store_user_membership **out, size_t *out_count,
+                           struct store_conn *c, struct arena *a, const char *user_id,
+                           struct usher_error *err)
+{
+    static const char members_sql[] =
+        "SELECT m.agency_id, ag.name, m.shortcode FROM memberships m "
+        "JOIN agencies ag ON ag.id = m.agency_id WHERE m.user_id = $1 "
+        "ORDER BY ag.name, m.agency_id";
+    static const char grants_sql[] =
+        "SELECT agency_id, environment_id, bot_id, roles, extra_permissions FROM grants "
+        "WHERE user_id = $1 ORDER BY agency_id, "
+        "CASE WHEN bot_id IS NOT NULL THEN 2 WHEN environment_id IS NOT NULL THEN 1 ELSE 0 END, "
+        "scope_id";
+    *out = NULL;
+    *out_count = 0;
+    struct store_value p[] = {store_text(user_id)};
+    struct store_rows members, grants;
+    int rc = store_exec(c, a, members_sql, p, COUNT(p), &members, NULL, err);
+    if (rc)
+        return rc;
+    rc = store_exec(c, a, grants_sql, p, COUNT(p), &grants, NULL, err);
+    if (rc)
+        return rc;
+    if (members.count == 0)
+        return 0;
+    struct store_user_membership *list = arena_alloc(a, members.count * sizeof(*list));
+    for (size_t i = 0; i < members.count; i++) {
+        struct store_user_membership *m = &list[i];
+        m->agency_id = store_cell(&members, i, 0)->s;
+        m->agency_name = store_cell(&members, i, 1)->s;
+        m->shortcode = store_cell(&members, i, 2)->s;
+        size_t n = 0;
+        for (size_t g = 0; g < grants.count; g++) {
+            if (strcmp(store_cell(&grants, g, 0)->s, m->agency_id) == 0)
+                n++;
+        }
+        m->grants = n ? arena_alloc(a, n * sizeof(*m->grants)) : NULL;
+        for (size_t g = 0; g < grants.count; g++) {
+            if (strcmp(store_cell(&grants, g, 0)->s, m->agency_id) != 0)
+                continue;
+            struct store_user_grant *out_g = &m->grants[m->grant_count++];
+            out_g->environment_id = store_cell(&grants, g, 1)->s;
+            out_g->bot_id = store_cell(&grants, g, 2)->s;
+            out_g->roles = store_cell(&grants, g, 3)->s;
+            out_g->extra_permissions = store_cell(&grants, g, 4)->s;
+        }
+    }
+    *out = list;
+    *out_count = members.count;
+    return 0;
+}

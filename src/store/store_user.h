@@ -1,0 +1,80 @@
+/* User records: global identities keyed by id and by normalised email, and the agencies and
+ * grants a user holds (read from the memberships and grants tables). Every function works on
+ * a checked-out connection so it can join the caller's transaction; strings in results live in
+ * the arena. Errors are those listed in store.h. */
+#ifndef USHER_STORE_STORE_USER_H
+#define USHER_STORE_STORE_USER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+#define STORE_USER_ACTIVE   "active"
+#define STORE_USER_DISABLED "disabled"
+
+struct store_user {
+    const char *id;
+    const char *email; /* normalised: trimmed, lower case */
+    const char *first_name;
+    const char *last_name;
+    const char *password_hash; /* argon2id PHC string, NULL when the user has no password */
+    const char *status;        /* STORE_USER_ACTIVE or STORE_USER_DISABLED */
+    bool is_platform_admin;
+    int64_t created_at;
+    int64_t last_active_at; /* 0 when never active */
+};
+
+/* One grant of a user: scope, comma-separated roles and extra permissions. */
+struct store_user_grant {
+    const char *environment_id; /* NULL unless environment scope */
+    const char *bot_id;         /* NULL unless bot scope */
+    const char *roles;
+    const char *extra_permissions;
+};
+
+/* One agency a user belongs to, with the user's grants in it. */
+struct store_user_membership {
+    const char *agency_id;
+    const char *agency_name;
+    const char *shortcode; /* NULL when none */
+    struct store_user_grant *grants;
+    size_t grant_count;
+};
+
+/* Inserts u (every field used; the email must already be normalised). Errors:
+ * USHER_ECONFLICT when the id or the email is taken. */
+int store_user_insert(struct store_conn *c, struct arena *a, const struct store_user *u,
+                      struct usher_error *err);
+
+/* Reads the user with this id. Errors: USHER_ENOTFOUND. */
+int store_user_get(struct store_user *out, struct store_conn *c, struct arena *a, const char *id,
+                   struct usher_error *err);
+
+/* Reads the user with this normalised email. Errors: USHER_ENOTFOUND. */
+int store_user_by_email(struct store_user *out, struct store_conn *c, struct arena *a,
+                        const char *email, struct usher_error *err);
+
+/* Replaces the user's password hash. Errors: USHER_ENOTFOUND. */
+int store_user_password_set(struct store_conn *c, struct arena *a, const char *id,
+                            const char *password_hash, struct usher_error *err);
+
+/* Sets the status to STORE_USER_ACTIVE or STORE_USER_DISABLED. Errors: USHER_ENOTFOUND. */
+int store_user_status_set(struct store_conn *c, struct arena *a, const char *id, const char *status,
+                          struct usher_error *err);
+
+/* Counts the platform admins (any status). */
+int store_user_admin_count(int64_t *out, struct store_conn *c, struct arena *a,
+                           struct usher_error *err);
+
+/* Sets last_active_at to at. A missing user is not an error. */
+int store_user_touch(struct store_conn *c, struct arena *a, const char *id, int64_t at,
+                     struct usher_error *err);
+
+/* Lists the user's memberships ordered by agency name, each with its grants (agency scope
+ * first, then environments, then bots). *out is an arena array of *out_count entries. */
+int store_user_memberships(struct store_user_membership **out, size_t *out_count,
+                           struct store_conn *c, struct arena *a, const char *user_id,
+                           struct usher_error *err);
+
+#endif
