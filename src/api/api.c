@@ -4,8 +4,16 @@
 #include <string.h>
 
 const struct http_route_table *const api_route_tables[] = {
-    &api_health_routes,      &api_sessions_routes, &api_me_routes,        &api_agency_routes,
-    &api_environment_routes, &api_bot_routes,      &api_catalogue_routes, NULL,
+    /* clang-format off */
+    &api_health_routes,
+    &api_sessions_routes,
+    &api_me_routes,
+    &api_agency_routes,
+    &api_environment_routes,
+    &api_bot_routes,
+    &api_catalogue_routes,
+    NULL,
+    /* clang-format on */
 };
 
 struct app_actor api_actor(struct http_request *req)

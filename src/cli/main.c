@@ -5,8 +5,15 @@
 #include "cli/cli.h"
 
 static const struct cli_command *const commands[] = {
-    &cli_cmd_serve,        &cli_cmd_migrate,       &cli_cmd_version,
-    &cli_cmd_admin_create, &cli_cmd_agency_create, NULL,
+    /* clang-format off */
+    &cli_cmd_serve,
+    &cli_cmd_migrate,
+    &cli_cmd_admin_create,
+    &cli_cmd_agency_create,
+    &cli_cmd_mail_test,
+    &cli_cmd_version,
+    NULL,
+    /* clang-format on */
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,17 @@
+/* Choosing the mail transport from the settings and naming the Message-ID domain. */
+#ifndef USHER_APP_APP_MAIL_H
+#define USHER_APP_APP_MAIL_H
+
+#include "app/app.h"
+#include "base/arena.h"
+#include "mail/mail.h"
+
+/* SMTP when smtp_url is set, otherwise .eml files under data_dir/mail. The caller frees the
+ * transport with mail_transport_free. */
+int app_mail_transport_new(struct mail_transport **out, const struct app *app,
+                           struct usher_error *err);
+
+/* The host of the public URL (without scheme, port or path), for Message-ID right-hand sides. */
+const char *app_public_host(const struct app *app, struct arena *a);
+
+#endif

@@ -1,0 +1,89 @@
+/* The in-memory decision index: users (status, platform admin), their grants, the agency of
+ * every environment and bot, and custom roles, loaded from the store at start and updated in
+ * this process right after a change commits. /check and route enforcement ask it through
+ * app_decide_check, so a check never touches SQL and a change is visible to the very next one.
+ *
+ * Readers take a shared lock and never wait for each other; a writer replaces one user's
+ * grants (or one environment, bot or role) under the exclusive lock. */
+#ifndef USHER_AUTHZ_AUTHZ_H
+#define USHER_AUTHZ_AUTHZ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "app/decide.h"
+#include "base/arena.h"
+#include "base/error.h"
+
+struct store;
+struct store_conn;
+struct authz_index;
+
+/* An empty index. */
+struct authz_index *authz_index_new(void);
+
+/* Frees the index; accepts NULL. */
+void authz_index_free(struct authz_index *ix);
+
+/* Loads everything from the store, replacing the content. */
+int authz_index_load(struct authz_index *ix, struct store *store, struct usher_error *err);
+
+/* Re-reads one user (status, admin flag, every grant) from conn; a user no longer in the
+ * store is removed. Call after the change that touched the user has committed. */
+int authz_index_refresh_user(struct authz_index *ix, struct store_conn *c, const char *user_id,
+                             struct usher_error *err);
+
+/* Records an agency, an environment or a bot (after its creation committed). */
+void authz_index_put_agency(struct authz_index *ix, const char *agency_id);
+void authz_index_put_environment(struct authz_index *ix, const char *environment_id,
+                                 const char *agency_id);
+void authz_index_put_bot(struct authz_index *ix, const char *bot_id, const char *environment_id,
+                         const char *agency_id);
+
+/* Records a custom role's permissions (replacing), or forgets it (permissions ignored when
+ * is_deleted). Grants holding the role pick up the change on the next check. */
+void authz_index_put_custom_role(struct authz_index *ix, const char *role_id, const char *agency_id,
+                                 uint64_t permissions, bool is_deleted);
+
+/* A question for the index. Exactly one scope kind. */
+struct authz_question {
+    const char *user_id;
+    const char *permission;
+    enum app_scope scope;
+    const char *scope_id;
+    const char *limit_agency_id; /* when set, scopes outside this agency are unknown */
+};
+
+/* The answer, with where it comes from (explain). */
+struct authz_answer {
+    bool allowed;
+    bool is_platform_admin; /* allowed because the user is a platform admin */
+    enum app_decide_source source;
+    const char *roles[APP_ROLE_COUNT + 16]; /* effective role names (built-in and custom ids) */
+    size_t role_count;
+    const char *agency_id; /* the agency the scope belongs to, NULL when unknown */
+};
+
+/* Answers q. Deny by default: unknown or disabled user, unknown scope, unknown permission.
+ * Role names in *out are copied into a (may be NULL when the caller needs no names). */
+void authz_check(struct authz_answer *out, struct authz_index *ix, const struct authz_question *q,
+                 struct arena *a);
+
+/* The effective roles and permissions of a user at a scope (for /users/{id}/effective and for
+ * route enforcement). Returns false when the user or scope is unknown. */
+bool authz_effective(struct app_decide_effective *out, bool *out_is_admin, struct authz_index *ix,
+                     const char *user_id, enum app_scope scope, const char *scope_id,
+                     const char **out_agency_id, struct arena *a);
+
+/* The agency of a scope, copied into a; NULL when unknown. */
+const char *authz_scope_agency(struct authz_index *ix, enum app_scope scope, const char *scope_id,
+                               struct arena *a);
+
+/* Counts for metrics and docs. */
+struct authz_stats {
+    size_t users, grants, agencies, environments, bots, custom_roles;
+};
+void authz_index_stats(struct authz_stats *out, struct authz_index *ix);
+
+#endif

@@ -1,0 +1,67 @@
+/* SQL behind the decision index. */
+#include "store/store_authz.h"
+
+#define GRANT_SELECT                                                                               \
+    "SELECT g.user_id, g.agency_id, g.environment_id, g.bot_id, g.scope_id, g.roles, "             \
+    "g.extra_permissions, b.environment_id FROM grants g LEFT JOIN bots b ON b.id = g.bot_id "
+
+static int all(struct store_rows *out, struct store_conn *c, struct arena *a, const char *sql,
+               struct usher_error *err)
+{
+    return store_exec(c, a, sql, NULL, 0, out, NULL, err);
+}
+
+int store_authz_agencies(struct store_rows *out, struct store_conn *c, struct arena *a,
+                         struct usher_error *err)
+{
+    static const char sql[] = "SELECT id FROM agencies";
+    return all(out, c, a, sql, err);
+}
+
+int store_authz_environments(struct store_rows *out, struct store_conn *c, struct arena *a,
+                             struct usher_error *err)
+{
+    static const char sql[] = "SELECT id, agency_id FROM environments";
+    return all(out, c, a, sql, err);
+}
+
+int store_authz_bots(struct store_rows *out, struct store_conn *c, struct arena *a,
+                     struct usher_error *err)
+{
+    static const char sql[] = "SELECT id, environment_id, agency_id FROM bots";
+    return all(out, c, a, sql, err);
+}
+
+int store_authz_custom_roles(struct store_rows *out, struct store_conn *c, struct arena *a,
+                             struct usher_error *err)
+{
+    static const char sql[] = "SELECT id, agency_id, permissions FROM custom_roles";
+    return all(out, c, a, sql, err);
+}
+
+int store_authz_users(struct store_rows *out, struct store_conn *c, struct arena *a,
+                      struct usher_error *err)
+{
+    static const char sql[] = "SELECT id, is_platform_admin, status FROM users";
+    return all(out, c, a, sql, err);
+}
+
+int store_authz_grants(struct store_rows *out, struct store_conn *c, struct arena *a,
+                       struct usher_error *err)
+{
+    static const char sql[] = GRANT_SELECT "ORDER BY g.user_id";
+    return all(out, c, a, sql, err);
+}
+
+int store_authz_user(struct store_rows *out_user, struct store_rows *out_grants,
+                     struct store_conn *c, struct arena *a, const char *user_id,
+                     struct usher_error *err)
+{
+    static const char user_sql[] = "SELECT id, is_platform_admin, status FROM users WHERE id = $1";
+    static const char grants_sql[] = GRANT_SELECT "WHERE g.user_id = $1";
+    struct store_value p[] = {store_text(user_id)};
+    int rc = store_exec(c, a, user_sql, p, 1, out_user, NULL, err);
+    if (rc == 0)
+        rc = store_exec(c, a, grants_sql, p, 1, out_grants, NULL, err);
+    return rc;
+}

@@ -1,0 +1,49 @@
+/* Reads for the in-memory decision index: whole tables at start, one user after a change. */
+#ifndef USHER_STORE_STORE_AUTHZ_H
+#define USHER_STORE_STORE_AUTHZ_H
+
+#include "store/store.h"
+
+/* Column order of grant rows: user_id, agency_id, environment_id, bot_id, scope_id, roles,
+ * extra_permissions, bot's environment_id. */
+enum {
+    STORE_AUTHZ_GRANT_USER,
+    STORE_AUTHZ_GRANT_AGENCY,
+    STORE_AUTHZ_GRANT_ENVIRONMENT,
+    STORE_AUTHZ_GRANT_BOT,
+    STORE_AUTHZ_GRANT_SCOPE,
+    STORE_AUTHZ_GRANT_ROLES,
+    STORE_AUTHZ_GRANT_EXTRA,
+    STORE_AUTHZ_GRANT_BOT_ENVIRONMENT,
+};
+
+/* Every agency id. */
+int store_authz_agencies(struct store_rows *out, struct store_conn *c, struct arena *a,
+                         struct usher_error *err);
+
+/* Every environment: id, agency_id. */
+int store_authz_environments(struct store_rows *out, struct store_conn *c, struct arena *a,
+                             struct usher_error *err);
+
+/* Every bot: id, environment_id, agency_id. */
+int store_authz_bots(struct store_rows *out, struct store_conn *c, struct arena *a,
+                     struct usher_error *err);
+
+/* Every custom role: id, agency_id, permissions. */
+int store_authz_custom_roles(struct store_rows *out, struct store_conn *c, struct arena *a,
+                             struct usher_error *err);
+
+/* Every user: id, is_platform_admin, status. */
+int store_authz_users(struct store_rows *out, struct store_conn *c, struct arena *a,
+                      struct usher_error *err);
+
+/* Every grant, ordered by user (columns as above). */
+int store_authz_grants(struct store_rows *out, struct store_conn *c, struct arena *a,
+                       struct usher_error *err);
+
+/* One user (id, is_platform_admin, status; no row when absent) and their grants. */
+int store_authz_user(struct store_rows *out_user, struct store_rows *out_grants,
+                     struct store_conn *c, struct arena *a, const char *user_id,
+                     struct usher_error *err);
+
+#endif

@@ -1,0 +1,192 @@
+/* SQL for invitations. */
+#include "store/store_invitation.h"
+
+#include <string.h>
+
+#define INVITATION_COLUMNS                                                                         \
+    "id, agency_id, email, first_name, last_name, shortcode, grants, status, token_nonce, "        \
+    "token_hash, generation, sign_in, oauth_subject, created_by, created_at, "                     \
+    "expires_in_seconds, expires_at, last_sent_at, send_count, decided_at, decided_by"
+
+static const char *text_at(const struct store_rows *rows, size_t r, size_t k)
+{
+    const struct store_value *v = store_cell(rows, r, k);
+    return v->type == STORE_TEXT ? v->s : NULL;
+}
+
+static int64_t int_at(const struct store_rows *rows, size_t r, size_t k)
+{
+    const struct store_value *v = store_cell(rows, r, k);
+    return v->type == STORE_INT ? v->i : 0;
+}
+
+static void row_read(struct store_invitation *out, const struct store_rows *rows, size_t r)
+{
+    out->id = text_at(rows, r, 0);
+    out->agency_id = text_at(rows, r, 1);
+    out->email = text_at(rows, r, 2);
+    out->first_name = text_at(rows, r, 3);
+    out->last_name = text_at(rows, r, 4);
+    out->shortcode = text_at(rows, r, 5);
+    out->grants_json = text_at(rows, r, 6);
+    out->status = text_at(rows, r, 7);
+    out->token_nonce = text_at(rows, r, 8);
+    out->token_hash = text_at(rows, r, 9);
+    out->generation = int_at(rows, r, 10);
+    out->sign_in = text_at(rows, r, 11);
+    out->oauth_subject = text_at(rows, r, 12);
+    out->created_by = text_at(rows, r, 13);
+    out->created_at = int_at(rows, r, 14);
+    out->expires_in_seconds = int_at(rows, r, 15);
+    out->expires_at = int_at(rows, r, 16);
+    out->last_sent_at = int_at(rows, r, 17);
+    out->send_count = int_at(rows, r, 18);
+    out->decided_at = int_at(rows, r, 19);
+    out->decided_by = text_at(rows, r, 20);
+}
+
+static int rows_read(struct store_invitation **out, size_t *count, struct arena *a,
+                     const struct store_rows *rows)
+{
+    struct store_invitation *items = arena_alloc(a, (rows->count + 1) * sizeof(*items));
+    for (size_t r = 0; r < rows->count; r++)
+        row_read(&items[r], rows, r);
+    *out = items;
+    *count = rows->count;
+    return 0;
+}
+
+int store_invitation_insert(struct store_conn *c, struct arena *a,
+                            const struct store_invitation *inv, struct usher_error *err)
+{
+    static const char sql[] =
+        "INSERT INTO invitations (" INVITATION_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7, "
+        "$8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)";
+    struct store_value p[] = {
+        store_text(inv->id),
+        store_text(inv->agency_id),
+        store_text(inv->email),
+        store_text(inv->first_name),
+        store_text(inv->last_name),
+        store_text(inv->shortcode),
+        store_text(inv->grants_json),
+        store_text(inv->status ? inv->status : "pending"),
+        store_text(inv->token_nonce),
+        store_text(inv->token_hash),
+        store_int(inv->generation ? inv->generation : 1),
+        store_text(inv->sign_in ? inv->sign_in : "password"),
+        store_text(inv->oauth_subject),
+        store_text(inv->created_by),
+        store_int(inv->created_at),
+        store_int(inv->expires_in_seconds),
+        store_int(inv->expires_at),
+        inv->last_sent_at ? store_int(inv->last_sent_at) : store_null(),
+        store_int(inv->send_count),
+        inv->decided_at ? store_int(inv->decided_at) : store_null(),
+        store_text(inv->decided_by),
+    };
+    return store_exec(c, a, sql, p, sizeof(p) / sizeof(p[0]), NULL, NULL, err);
+}
+
+static int get_one(struct store_invitation *out, struct store_conn *c, struct arena *a,
+                   const char *sql, const char *key, struct usher_error *err)
+{
+    struct store_value p[] = {store_text(key)};
+    struct store_rows rows;
+    int rc = store_exec(c, a, sql, p, 1, &rows, NULL, err);
+    if (rc)
+        return rc;
+    if (rows.count == 0)
+        return usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "no such invitation");
+    row_read(out, &rows, 0);
+    return 0;
+}
+
+int store_invitation_get(struct store_invitation *out, struct store_conn *c, struct arena *a,
+                         const char *id, struct usher_error *err)
+{
+    static const char sql[] = "SELECT " INVITATION_COLUMNS " FROM invitations WHERE id = $1";
+    return get_one(out, c, a, sql, id, err);
+}
+
+int store_invitation_by_token_hash(struct store_invitation *out, struct store_conn *c,
+                                   struct arena *a, const char *token_hash, struct usher_error *err)
+{
+    static const char sql[] =
+        "SELECT " INVITATION_COLUMNS " FROM invitations WHERE token_hash = $1";
+    return get_one(out, c, a, sql, token_hash, err);
+}
+
+int store_invitation_list(struct store_invitation **out, size_t *count, struct store_conn *c,
+                          struct arena *a, const char *agency_id, const char *status,
+                          int64_t before_at, const char *before_id, int limit,
+                          struct usher_error *err)
+{
+    static const char sql[] = "SELECT " INVITATION_COLUMNS " FROM invitations WHERE agency_id = $1 "
+                              "AND ($2 IS NULL OR status = $2) "
+                              "AND ($3 <= 0 OR created_at < $3 OR (created_at = $3 AND id < $4)) "
+                              "ORDER BY created_at DESC, id DESC LIMIT $5";
+    struct store_value p[] = {store_text(agency_id), store_text(status), store_int(before_at),
+                              store_text(before_id ? before_id : ""), store_int(limit)};
+    struct store_rows rows;
+    int rc = store_exec(c, a, sql, p, 5, &rows, NULL, err);
+    if (rc)
+        return rc;
+    return rows_read(out, count, a, &rows);
+}
+
+int store_invitation_pending_for_email(struct store_invitation **out, size_t *count,
+                                       struct store_conn *c, struct arena *a, const char *email,
+                                       int64_t now, struct usher_error *err)
+{
+    static const char sql[] =
+        "SELECT " INVITATION_COLUMNS " FROM invitations WHERE email = $1 "
+        "AND status = 'pending' AND expires_at > $2 ORDER BY created_at DESC, id DESC LIMIT 100";
+    struct store_value p[] = {store_text(email), store_int(now)};
+    struct store_rows rows;
+    int rc = store_exec(c, a, sql, p, 2, &rows, NULL, err);
+    if (rc)
+        return rc;
+    return rows_read(out, count, a, &rows);
+}
+
+int store_invitation_decide(bool *changed, struct store_conn *c, struct arena *a, const char *id,
+                            const char *status, const char *decided_by, int64_t now,
+                            struct usher_error *err)
+{
+    static const char sql[] =
+        "UPDATE invitations SET status = $2, decided_at = $3, decided_by = $4 "
+        "WHERE id = $1 AND status = 'pending'";
+    struct store_value p[] = {store_text(id), store_text(status), store_int(now),
+                              store_text(decided_by)};
+    int64_t changes = 0;
+    int rc = store_exec(c, a, sql, p, 4, NULL, &changes, err);
+    *changed = rc == 0 && changes == 1;
+    return rc;
+}
+
+int store_invitation_rotate(bool *changed, struct store_conn *c, struct arena *a, const char *id,
+                            const char *nonce, const char *token_hash, int64_t expires_at,
+                            int64_t now, struct usher_error *err)
+{
+    static const char sql[] =
+        "UPDATE invitations SET token_nonce = $2, token_hash = $3, generation = generation + 1, "
+        "expires_at = $4, last_sent_at = $5, send_count = send_count + 1 "
+        "WHERE id = $1 AND status = 'pending'";
+    struct store_value p[] = {store_text(id), store_text(nonce), store_text(token_hash),
+                              store_int(expires_at), store_int(now)};
+    int64_t changes = 0;
+    int rc = store_exec(c, a, sql, p, 5, NULL, &changes, err);
+    *changed = rc == 0 && changes == 1;
+    return rc;
+}
+
+int store_invitation_expire_due(struct store_conn *c, struct arena *a, const char *agency_id,
+                                const char *email, int64_t now, struct usher_error *err)
+{
+    static const char sql[] = "UPDATE invitations SET status = 'expired', decided_at = expires_at "
+                              "WHERE status = 'pending' AND expires_at <= $1 "
+                              "AND ($2 IS NULL OR agency_id = $2) AND ($3 IS NULL OR email = $3)";
+    struct store_value p[] = {store_int(now), store_text(agency_id), store_text(email)};
+    return store_exec(c, a, sql, p, 3, NULL, NULL, err);
+}

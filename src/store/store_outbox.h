@@ -1,0 +1,47 @@
+/* Rows of the mail outbox (see sql/<dialect>/0002_outbox.sql). */
+#ifndef USHER_STORE_STORE_OUTBOX_H
+#define USHER_STORE_STORE_OUTBOX_H
+
+#include "store/store.h"
+
+struct store_outbox_row {
+    const char *id;
+    int64_t created_at;
+    const char *recipient;
+    const char *subject;
+    const char *body_text;
+    const char *body_html;
+    const char *link_kind; /* NULL when the bodies hold no link placeholder */
+    const char *link_ref;
+    int64_t link_generation;
+    int64_t attempts;
+};
+
+/* Inserts a row due at next_attempt_at, in the caller's transaction. */
+int store_outbox_insert(struct store_conn *c, struct arena *a, const struct store_outbox_row *r,
+                        int64_t next_attempt_at, struct usher_error *err);
+
+/* Rows not sent, not dropped, due by now and not claimed by a live worker; oldest first, at
+ * most limit. *out is an arena array of *count rows. */
+int store_outbox_due(struct store_outbox_row **out, size_t *count, struct store_conn *c,
+                     struct arena *a, int64_t now, int limit, struct usher_error *err);
+
+/* Claims row id for worker until `until` unless another live worker holds it or it is done.
+ * *claimed tells whether this worker got it. */
+int store_outbox_claim(bool *claimed, struct store_conn *c, struct arena *a, const char *id,
+                       const char *worker, int64_t now, int64_t until, struct usher_error *err);
+
+/* Marks a row delivered. */
+int store_outbox_mark_sent(struct store_conn *c, struct arena *a, const char *id, int64_t now,
+                           struct usher_error *err);
+
+/* Records a failed attempt and when to try again. error_text names no secret. */
+int store_outbox_mark_failed(struct store_conn *c, struct arena *a, const char *id,
+                             int64_t next_attempt_at, const char *error_text,
+                             struct usher_error *err);
+
+/* Gives a row up (superseded link, or failing for too long). */
+int store_outbox_mark_dropped(struct store_conn *c, struct arena *a, const char *id, int64_t now,
+                              const char *reason, struct usher_error *err);
+
+#endif

@@ -1,0 +1,259 @@
+/* Unit tests of the decision index on a real SQLite store: loading, ripple-down through the
+ * index, bots, custom roles, disabled users, platform admins, agency limits, refreshes after
+ * changes, and readers running while a writer changes grants. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "authz/authz.h"
+#include "base/crypto.h"
+#include "store/store.h"
+
+struct fixture {
+    char dir[64];
+    struct store *store;
+    struct authz_index *ix;
+};
+
+static void sql(struct fixture *f, const char *text)
+{
+    struct store_conn *c;
+    struct usher_error err = {0};
+    struct arena a;
+    arena_init(&a);
+    assert_int_equal(store_conn_get(f->store, &c, &err), 0);
+    int rc = store_exec(c, &a, text, NULL, 0, NULL, NULL, &err);
+    if (rc)
+        fail_msg("%s: %s", text, err.message);
+    store_conn_put(c);
+    arena_dispose(&a);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    crypto_setup();
+    snprintf(f->dir, sizeof(f->dir), "/tmp/usher-authz-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    struct usher_error err = {0};
+    assert_int_equal(store_open(&f->store, "", f->dir, 2, &err), 0);
+    assert_int_equal(store_migrate(f->store, NULL, &err), 0);
+    sql(f, "INSERT INTO users (id, email, created_at, is_platform_admin) VALUES "
+           "('u_admin', 'admin@x.test', 1, 1), ('u_ann', 'ann@x.test', 1, 0), "
+           "('u_bob', 'bob@x.test', 1, 0), ('u_cy', 'cy@x.test', 1, 0)");
+    sql(f, "INSERT INTO agencies (id, name, created_at) VALUES ('ag_a', 'A', 1), ('ag_b', 'B', 1)");
+    sql(f, "INSERT INTO environments (id, agency_id, name, created_at) VALUES "
+           "('env_prod', 'ag_a', 'prod', 1), ('env_test', 'ag_a', 'test', 1), "
+           "('env_b', 'ag_b', 'b', 1)");
+    sql(f, "INSERT INTO bots (id, agency_id, environment_id, name, created_at) VALUES "
+           "('bot_1', 'ag_a', 'env_prod', 'one', 1), ('bot_2', 'ag_a', 'env_test', 'two', 1)");
+    sql(f, "INSERT INTO custom_roles (id, agency_id, name, permissions, created_at) VALUES "
+           "('crl_reviewer', 'ag_a', 'reviewer', 'cms.read,analytics.read', 1)");
+    /* ann: operator at agency A, lowered to analyst in prod, explicit no access in test. */
+    sql(f, "INSERT INTO grants (id, agency_id, user_id, environment_id, bot_id, scope_id, roles, "
+           "extra_permissions, created_at) VALUES "
+           "('g1', 'ag_a', 'u_ann', NULL, NULL, 'ag_a', 'operator', '', 1), "
+           "('g2', 'ag_a', 'u_ann', 'env_prod', NULL, 'env_prod', 'analyst', '', 1), "
+           "('g3', 'ag_a', 'u_ann', 'env_test', NULL, 'env_test', '', '', 1), "
+           "('g4', 'ag_a', 'u_bob', NULL, 'bot_2', 'bot_2', 'bot_manager', '', 1), "
+           "('g5', 'ag_a', 'u_cy', 'env_prod', NULL, 'env_prod', 'crl_reviewer', 'crm.read', 1)");
+    f->ix = authz_index_new();
+    assert_int_equal(authz_index_load(f->ix, f->store, &err), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    authz_index_free(f->ix);
+    store_free(f->store);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+static bool ask(struct fixture *f, const char *user, const char *perm, enum app_scope scope,
+                const char *id)
+{
+    struct authz_question q = {user, perm, scope, id, NULL};
+    struct authz_answer ans;
+    authz_check(&ans, f->ix, &q, NULL);
+    return ans.allowed;
+}
+
+static void test_index__agency_grant_ripples_down_unless_overridden(void **state)
+{
+    struct fixture *f = *state;
+    assert_true(ask(f, "u_ann", "inbox.start", APP_SCOPE_AGENCY, "ag_a"));
+    /* prod lowers ann to analyst. */
+    assert_false(ask(f, "u_ann", "inbox.start", APP_SCOPE_ENVIRONMENT, "env_prod"));
+    assert_true(ask(f, "u_ann", "analytics.read", APP_SCOPE_ENVIRONMENT, "env_prod"));
+    /* test is an explicit "no access". */
+    assert_false(ask(f, "u_ann", "inbox.reply", APP_SCOPE_ENVIRONMENT, "env_test"));
+    assert_false(ask(f, "u_ann", "bot.read", APP_SCOPE_BOT, "bot_2"));
+    /* The bot in prod follows prod. */
+    assert_true(ask(f, "u_ann", "analytics.read", APP_SCOPE_BOT, "bot_1"));
+}
+
+static void test_index__bot_grant_adds_to_environment(void **state)
+{
+    struct fixture *f = *state;
+    assert_true(ask(f, "u_bob", "bot.develop", APP_SCOPE_BOT, "bot_2"));
+    assert_false(ask(f, "u_bob", "bot.develop", APP_SCOPE_BOT, "bot_1"));
+    assert_false(ask(f, "u_bob", "bot.read", APP_SCOPE_ENVIRONMENT, "env_test"));
+}
+
+static void test_index__custom_role_permissions_apply(void **state)
+{
+    struct fixture *f = *state;
+    assert_true(ask(f, "u_cy", "cms.read", APP_SCOPE_ENVIRONMENT, "env_prod"));
+    assert_true(ask(f, "u_cy", "crm.read", APP_SCOPE_ENVIRONMENT, "env_prod"));
+    assert_false(ask(f, "u_cy", "cms.write", APP_SCOPE_ENVIRONMENT, "env_prod"));
+    /* Changing the role's permissions is seen by the next check. */
+    authz_index_put_custom_role(f->ix, "crl_reviewer", "ag_a", 0, true);
+    assert_false(ask(f, "u_cy", "cms.read", APP_SCOPE_ENVIRONMENT, "env_prod"));
+}
+
+static void test_index__denies_unknowns(void **state)
+{
+    struct fixture *f = *state;
+    assert_false(ask(f, "u_nobody", "bot.read", APP_SCOPE_AGENCY, "ag_a"));
+    assert_false(ask(f, "u_ann", "bot.read", APP_SCOPE_ENVIRONMENT, "env_nowhere"));
+    assert_false(ask(f, "u_ann", "no.such.permission", APP_SCOPE_AGENCY, "ag_a"));
+    assert_false(ask(f, "u_ann", "bot.read", APP_SCOPE_AGENCY, "ag_b"));
+    assert_false(ask(f, NULL, "bot.read", APP_SCOPE_AGENCY, "ag_a"));
+}
+
+static void test_index__platform_admin_may_do_everything_on_known_scopes(void **state)
+{
+    struct fixture *f = *state;
+    assert_true(ask(f, "u_admin", "agency.manage", APP_SCOPE_AGENCY, "ag_b"));
+    assert_false(ask(f, "u_admin", "agency.manage", APP_SCOPE_AGENCY, "ag_missing"));
+}
+
+static void test_index__agency_limit_hides_other_agencies(void **state)
+{
+    struct fixture *f = *state;
+    struct authz_question q = {"u_admin", "bot.read", APP_SCOPE_ENVIRONMENT, "env_b", "ag_a"};
+    struct authz_answer ans;
+    authz_check(&ans, f->ix, &q, NULL);
+    assert_false(ans.allowed);
+}
+
+static void test_index__refresh_sees_removed_grants_and_disabled_users(void **state)
+{
+    struct fixture *f = *state;
+    struct store_conn *c;
+    struct usher_error err = {0};
+    assert_true(ask(f, "u_ann", "inbox.start", APP_SCOPE_AGENCY, "ag_a"));
+    sql(f, "DELETE FROM grants WHERE id = 'g1'");
+    assert_int_equal(store_conn_get(f->store, &c, &err), 0);
+    assert_int_equal(authz_index_refresh_user(f->ix, c, "u_ann", &err), 0);
+    assert_false(ask(f, "u_ann", "inbox.start", APP_SCOPE_AGENCY, "ag_a"));
+    sql(f, "UPDATE users SET status = 'disabled' WHERE id = 'u_bob'");
+    assert_int_equal(authz_index_refresh_user(f->ix, c, "u_bob", &err), 0);
+    assert_false(ask(f, "u_bob", "bot.develop", APP_SCOPE_BOT, "bot_2"));
+    sql(f, "DELETE FROM users WHERE id = 'u_cy'");
+    assert_int_equal(authz_index_refresh_user(f->ix, c, "u_cy", &err), 0);
+    assert_false(ask(f, "u_cy", "crm.read", APP_SCOPE_ENVIRONMENT, "env_prod"));
+    store_conn_put(c);
+}
+
+static void test_index__explain_names_source_and_roles(void **state)
+{
+    struct fixture *f = *state;
+    struct authz_question q = {"u_ann", "analytics.read", APP_SCOPE_ENVIRONMENT, "env_prod", NULL};
+    struct authz_answer ans;
+    authz_check(&ans, f->ix, &q, NULL);
+    assert_true(ans.allowed);
+    assert_int_equal(ans.source, APP_DECIDE_ENVIRONMENT);
+    assert_int_equal(ans.role_count, 1);
+    assert_string_equal(ans.roles[0], "analyst");
+}
+
+struct race {
+    struct fixture *f;
+    volatile int stop;
+    long checks;
+    long wrong;
+};
+
+static void *reader(void *arg)
+{
+    struct race *r = arg;
+    while (!r->stop) {
+        /* bob's bot grant is toggled by the writer; either answer is valid, but the bot in
+         * another environment must never be allowed. */
+        if (ask(r->f, "u_bob", "bot.develop", APP_SCOPE_BOT, "bot_1"))
+            __atomic_add_fetch(&r->wrong, 1, __ATOMIC_RELAXED);
+        ask(r->f, "u_bob", "bot.develop", APP_SCOPE_BOT, "bot_2");
+        __atomic_add_fetch(&r->checks, 2, __ATOMIC_RELAXED);
+    }
+    return NULL;
+}
+
+static void test_index__readers_run_while_grants_change(void **state)
+{
+    struct fixture *f = *state;
+    struct race r = {f, 0, 0, 0};
+    pthread_t threads[3];
+    for (int i = 0; i < 3; i++)
+        pthread_create(&threads[i], NULL, reader, &r);
+    struct store_conn *c;
+    struct usher_error err = {0};
+    assert_int_equal(store_conn_get(f->store, &c, &err), 0);
+    for (int i = 0; i < 100; i++) {
+        sql(f, i % 2 ? "UPDATE grants SET roles = 'bot_manager' WHERE id = 'g4'"
+                     : "UPDATE grants SET roles = '' WHERE id = 'g4'");
+        assert_int_equal(authz_index_refresh_user(f->ix, c, "u_bob", &err), 0);
+        bool allowed = ask(f, "u_bob", "bot.develop", APP_SCOPE_BOT, "bot_2");
+        assert_int_equal(allowed, i % 2 == 1);
+    }
+    store_conn_put(c);
+    r.stop = 1;
+    for (int i = 0; i < 3; i++)
+        pthread_join(threads[i], NULL);
+    assert_int_equal(r.wrong, 0);
+    assert_true(r.checks > 0);
+}
+
+static void test_index__stats_count_what_was_loaded(void **state)
+{
+    struct fixture *f = *state;
+    struct authz_stats st;
+    authz_index_stats(&st, f->ix);
+    assert_int_equal(st.users, 4);
+    assert_int_equal(st.grants, 5);
+    assert_int_equal(st.agencies, 2);
+    assert_int_equal(st.environments, 3);
+    assert_int_equal(st.bots, 2);
+    assert_int_equal(st.custom_roles, 1);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_index__agency_grant_ripples_down_unless_overridden),
+        T(test_index__bot_grant_adds_to_environment),
+        T(test_index__custom_role_permissions_apply),
+        T(test_index__denies_unknowns),
+        T(test_index__platform_admin_may_do_everything_on_known_scopes),
+        T(test_index__agency_limit_hides_other_agencies),
+        T(test_index__refresh_sees_removed_grants_and_disabled_users),
+        T(test_index__explain_names_source_and_roles),
+        T(test_index__readers_run_while_grants_change),
+        T(test_index__stats_count_what_was_loaded),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
