@@ -9,6 +9,8 @@
 
 #include "app/password.h"
 #include "app/throttle.h"
+#include "app/app_mail.h"
+#include "authz/authz.h"
 #include "base/log.h"
 #include "config/config.h"
 #include "store/store.h"
@@ -97,11 +99,38 @@ int app_open(struct app *app, const struct config *cfg, bool migrate, struct ush
     if (rc)
         return rc;
     app->throttle = app_throttle_new(NULL);
-    return 0;
+    app->authz = authz_index_new();
+    if (migrate) {
+        rc = authz_index_load(app->authz, app->store, err);
+        if (rc)
+            return rc;
+    }
+    rc = app_mail_transport_new(&app->mail_transport, app, err);
+    if (rc)
+        return rc;
+    struct arena a;
+    arena_init(&a);
+    struct mail_sender_options mo = {
+        .store = app->store,
+        .transport = app->mail_transport,
+        .from = cfg->smtp_from,
+        .message_id_domain = app_public_host(app, &a),
+        .resolve = app_mail_link_resolve,
+        .resolve_ctx = app,
+    };
+    rc = mail_sender_new(&app->mail, &mo, err);
+    arena_dispose(&a);
+    return rc;
 }
 
 void app_close(struct app *app)
 {
+    mail_sender_free(app->mail);
+    app->mail = NULL;
+    mail_transport_free(app->mail_transport);
+    app->mail_transport = NULL;
+    authz_index_free(app->authz);
+    app->authz = NULL;
     app_hash_pool_free(app->hash_pool);
     app->hash_pool = NULL;
     app_throttle_free(app->throttle);

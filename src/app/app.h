@@ -15,6 +15,9 @@ struct config;
 struct store;
 struct app_hash_pool;
 struct app_throttle;
+struct authz_index;
+struct mail_transport;
+struct mail_sender;
 
 struct app {
     const struct config *cfg;
@@ -25,6 +28,9 @@ struct app {
     const char *cookie_name;                   /* "__Host-usher_session" or "usher_session" */
     struct app_hash_pool *hash_pool;           /* bounded argon2id workers */
     struct app_throttle *throttle;             /* sign-in failure counters */
+    struct authz_index *authz;                 /* in-memory decision index */
+    struct mail_transport *mail_transport;     /* SMTP or .eml files */
+    struct mail_sender *mail;                  /* outbox sender (started by serve) */
 };
 
 /* Who makes a change, for rules and for the audit row. Strings are borrowed. */
@@ -41,7 +47,9 @@ struct usher_error;
 
 /* Prepares app from cfg (already finished): creates the data dir, opens the store, applies
  * migrations when migrate is true, loads or creates the server secret, derives the public URL
- * and cookie settings, and starts the hashing pool and throttle. */
+ * and cookie settings, starts the hashing pool and throttle, loads the decision index (when
+ * migrate is true: the schema is then current) and prepares the mail sender without starting
+ * its thread. */
 int app_open(struct app *app, const struct config *cfg, bool migrate, struct usher_error *err);
 
 /* Releases everything app_open made; accepts a zeroed app. */

@@ -14,4 +14,9 @@ int app_mail_transport_new(struct mail_transport **out, const struct app *app,
 /* The host of the public URL (without scheme, port or path), for Message-ID right-hand sides. */
 const char *app_public_host(const struct app *app, struct arena *a);
 
+/* The mail link resolver: derives the current URL of a link reference at send time
+ * (invitations), or USHER_ENOTFOUND when the link is superseded. ctx is the struct app. */
+int app_mail_link_resolve(void *ctx, struct arena *a, const char *kind, const char *ref,
+                          int64_t generation, const char **out_url, struct usher_error *err);
+
 #endif

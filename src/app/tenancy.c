@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "app/audit.h"
+#include "authz/authz.h"
 #include "base/clock.h"
 #include "base/text.h"
 #include "store/store.h"
@@ -195,6 +196,8 @@ int app_agency_create(struct store_agency *out, struct app *app, struct arena *a
     rc = store_commit(c, err);
     if (rc)
         goto done;
+    if (app->authz)
+        authz_index_put_agency(app->authz, agency.id);
     *out = agency;
 done:
     store_conn_put(c);
@@ -310,6 +313,8 @@ int app_environment_create(struct store_environment *out, struct app *app, struc
     rc = store_commit(c, err);
     if (rc)
         goto done;
+    if (app->authz)
+        authz_index_put_environment(app->authz, env.id, env.agency_id);
     *out = env;
 done:
     store_conn_put(c);
@@ -447,6 +452,8 @@ int app_bot_create(struct store_bot *out, struct app *app, struct arena *a,
     rc = store_commit(c, err);
     if (rc)
         goto done;
+    if (app->authz)
+        authz_index_put_bot(app->authz, bot.id, bot.environment_id, bot.agency_id);
     *out = bot;
 done:
     store_conn_put(c);

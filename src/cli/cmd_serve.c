@@ -8,6 +8,8 @@
 #include "api/api.h"
 #include "app/account.h"
 #include "app/app.h"
+#include "authz/authz.h"
+#include "mail/mail.h"
 #include "app/auth.h"
 #include "base/crypto.h"
 #include "base/log.h"
@@ -68,6 +70,12 @@ static int serve_run(int argc, char **argv)
         goto done;
     }
     if (app_account_bootstrap(&app, &err)) {
+        log_msg(LOG_ERROR, "serve.start_failed", "{s:s}", "message", err.message);
+        status = cli_fail("serve", &err);
+        goto done;
+    }
+    /* The bootstrap may have added the platform admin: load the index after it. */
+    if (authz_index_load(app.authz, app.store, &err) || mail_sender_start(app.mail, &err)) {
         log_msg(LOG_ERROR, "serve.start_failed", "{s:s}", "message", err.message);
         status = cli_fail("serve", &err);
         goto done;
