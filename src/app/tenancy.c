@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "app/audit.h"
+#include "app/grants.h"
 #include "authz/authz.h"
 #include "base/clock.h"
 #include "base/text.h"
@@ -44,6 +45,10 @@ int app_grants_load(struct app_decide_grants *out, struct store_conn *c, struct 
     int rc = store_grant_list_in_agency(&rows, &count, c, a, agency_id, user_id, err);
     if (rc)
         return rc;
+    struct app_role_set custom;
+    rc = app_role_set_load(&custom, c, a, agency_id, err);
+    if (rc)
+        return rc;
     struct app_decide_grant *agency = NULL;
     struct app_decide_grant *envs = count ? arena_alloc(a, count * sizeof(*envs)) : NULL;
     struct app_decide_grant *bots = count ? arena_alloc(a, count * sizeof(*bots)) : NULL;
@@ -51,9 +56,13 @@ int app_grants_load(struct app_decide_grants *out, struct store_conn *c, struct 
         struct app_decide_grant g = {
             .scope_id = rows[i].scope_id,
             .environment_id = rows[i].environment_id,
-            .roles = app_catalogue_roles_parse(rows[i].roles, NULL),
             .extra = app_catalogue_permissions_parse(rows[i].extra_permissions, NULL),
         };
+        /* Custom roles count at agency and environment scope, as extra permissions. */
+        uint64_t custom_perms = 0;
+        app_roles_csv_masks(&g.roles, &custom_perms, rows[i].roles, &custom);
+        if (!rows[i].bot_id)
+            g.extra |= custom_perms;
         /* A row that fits none of the three shapes grants nothing. */
         if (rows[i].bot_id) {
             g.scope_id = rows[i].bot_id;

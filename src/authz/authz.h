@@ -34,6 +34,9 @@ int authz_index_load(struct authz_index *ix, struct store *store, struct usher_e
 int authz_index_refresh_user(struct authz_index *ix, struct store_conn *c, const char *user_id,
                              struct usher_error *err);
 
+/* Drops a user from the index: every check for them is denied until the next refresh. */
+void authz_index_forget_user(struct authz_index *ix, const char *user_id);
+
 /* Records an agency, an environment or a bot (after its creation committed). */
 void authz_index_put_agency(struct authz_index *ix, const char *agency_id);
 void authz_index_put_environment(struct authz_index *ix, const char *environment_id,

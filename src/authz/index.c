@@ -122,6 +122,13 @@ void ix_put_user_locked(struct authz_index *ix, const char *user_id, struct ix_u
     ix_user_free(u ? hmap_put(&ix->users, user_id, u) : hmap_remove(&ix->users, user_id));
 }
 
+void authz_index_forget_user(struct authz_index *ix, const char *user_id)
+{
+    pthread_rwlock_wrlock(&ix->lock);
+    ix_put_user_locked(ix, user_id, NULL);
+    pthread_rwlock_unlock(&ix->lock);
+}
+
 void authz_index_put_agency(struct authz_index *ix, const char *agency_id)
 {
     pthread_rwlock_wrlock(&ix->lock);

@@ -122,9 +122,9 @@ static void test_store_user__updates_hash_status_and_last_active(void **state)
     assert_string_equal(got.password_hash, "$argon2id$new");
     assert_string_equal(got.status, "disabled");
     assert_int_equal(got.last_active_at, 4242);
-    /* The schema refuses any other status. */
+    /* The schema refuses any other status: a CHECK violation is a bug, not a conflict. */
     assert_int_equal(store_user_status_set(f->conn, &f->arena, "usr_u", "deleted", &f->err),
-                     USHER_ECONFLICT);
+                     USHER_EINTERNAL);
 }
 
 static void test_store_user__counts_platform_admins(void **state)

@@ -1,0 +1,409 @@
+/* Grants: validation against the catalogue and the agency, the ceiling, writes and JSON. */
+#include "app/grants.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "app/catalogue.h"
+#include "app/tenancy.h"
+#include "authz/authz.h"
+#include "base/clock.h"
+#include "base/crypto.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "store/store_tenancy.h"
+
+int app_role_set_load(struct app_role_set *out, struct store_conn *c, struct arena *a,
+                      const char *agency_id, struct usher_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    int rc = store_custom_role_list(&out->items, &out->count, c, a, agency_id, err);
+    if (rc)
+        return rc;
+    out->permissions = arena_alloc(a, (out->count + 1) * sizeof(uint64_t));
+    for (size_t i = 0; i < out->count; i++)
+        out->permissions[i] = app_catalogue_permissions_parse(out->items[i].permissions, NULL);
+    return 0;
+}
+
+const struct store_custom_role *app_role_set_find(const struct app_role_set *set,
+                                                  const char *id_or_name, uint64_t *out_perms)
+{
+    for (size_t i = 0; set && i < set->count; i++) {
+        if (strcmp(set->items[i].id, id_or_name) == 0 ||
+            strcmp(set->items[i].name, id_or_name) == 0) {
+            if (out_perms)
+                *out_perms = set->permissions[i];
+            return &set->items[i];
+        }
+    }
+    return NULL;
+}
+
+void app_roles_csv_masks(uint64_t *out_roles, uint64_t *out_custom_perms, const char *csv,
+                         const struct app_role_set *set)
+{
+    *out_roles = 0;
+    *out_custom_perms = 0;
+    for (const char *p = csv; p && *p;) {
+        size_t len = strcspn(p, ",");
+        char name[128];
+        if (len > 0 && len < sizeof(name)) {
+            memcpy(name, p, len);
+            name[len] = '\0';
+            int idx = app_catalogue_role_index(name);
+            uint64_t perms = 0;
+            if (idx >= 0)
+                *out_roles |= APP_BIT(idx);
+            else if (strncmp(name, "crl_", 4) == 0 && app_role_set_find(set, name, &perms))
+                *out_custom_perms |= perms;
+        }
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+}
+
+/* Reads an optional array of strings; every item must be a string of at most 128 bytes. */
+static int string_array(json_t **out, json_t *obj, const char *key, const char *field, size_t max,
+                        struct arena *a, struct usher_error *err)
+{
+    *out = NULL;
+    json_t *v = json_object_get(obj, key);
+    if (!v || json_is_null(v))
+        return 0;
+    const char *name = arena_printf(a, "%s.%s", field, key);
+    if (!json_is_array(v))
+        return usher_error_set(err, USHER_EINVAL, NULL, name, "%s must be an array of strings",
+                               name);
+    if (json_array_size(v) > max)
+        return usher_error_set(err, USHER_EINVAL, NULL, name, "%s holds more than %zu items", name,
+                               max);
+    size_t i;
+    json_t *item;
+    json_array_foreach(v, i, item)
+    {
+        if (!json_is_string(item) || json_string_length(item) > 128)
+            return usher_error_set(err, USHER_EINVAL, NULL, arena_printf(a, "%s[%zu]", name, i),
+                                   "%s[%zu] must be a role or permission name", name, i);
+    }
+    *out = v;
+    return 0;
+}
+
+/* Resolves the scope of one requested grant against the agency. */
+static int grant_scope(struct app_grant *g, struct store_conn *c, struct arena *a,
+                       const char *agency_id, json_t *obj, const char *field,
+                       struct usher_error *err)
+{
+    const char *env_id = NULL, *bot_id = NULL;
+    int rc = json_member_string(&env_id, obj, "environment_id", false, 128, err);
+    if (rc == 0)
+        rc = json_member_string(&bot_id, obj, "bot_id", false, 128, err);
+    if (rc) {
+        /* Name the field with its position in the list. */
+        char inner[40];
+        snprintf(inner, sizeof(inner), "%.39s", err->field);
+        snprintf(err->field, sizeof(err->field), "%.50s.%s", field, inner);
+        return rc;
+    }
+    if (env_id && bot_id)
+        return usher_error_set(err, USHER_EINVAL, NULL, field,
+                               "%s names both an environment and a bot", field);
+    if (bot_id) {
+        struct store_bot bot;
+        struct usher_error e2 = {0};
+        rc = store_bot_get(&bot, c, a, bot_id, &e2);
+        if (rc == USHER_ENOTFOUND || (rc == 0 && strcmp(bot.agency_id, agency_id) != 0))
+            return usher_error_set(err, USHER_EINVAL, "unknown_scope",
+                                   arena_printf(a, "%s.bot_id", field),
+                                   "%s.bot_id is not a bot of this agency", field);
+        if (rc)
+            return usher_error_set(err, rc, NULL, NULL, "%s", e2.message);
+        g->scope = APP_SCOPE_BOT;
+        g->scope_id = bot.id;
+        g->bot_id = bot.id;
+        g->environment_id = bot.environment_id;
+        return 0;
+    }
+    if (env_id) {
+        struct store_environment env;
+        struct usher_error e2 = {0};
+        rc = store_environment_get(&env, c, a, env_id, &e2);
+        if (rc == USHER_ENOTFOUND || (rc == 0 && strcmp(env.agency_id, agency_id) != 0))
+            return usher_error_set(err, USHER_EINVAL, "unknown_scope",
+                                   arena_printf(a, "%s.environment_id", field),
+                                   "%s.environment_id is not an environment of this agency", field);
+        if (rc)
+            return usher_error_set(err, rc, NULL, NULL, "%s", e2.message);
+        g->scope = APP_SCOPE_ENVIRONMENT;
+        g->scope_id = env.id;
+        g->environment_id = env.id;
+        return 0;
+    }
+    g->scope = APP_SCOPE_AGENCY;
+    g->scope_id = arena_strdup(a, agency_id);
+    return 0;
+}
+
+static int grant_roles(struct app_grant *g, struct arena *a, const struct app_role_set *roles,
+                       json_t *list, const char *field, struct usher_error *err)
+{
+    size_t n = list ? json_array_size(list) : 0;
+    g->custom_ids = arena_alloc(a, (n + 1) * sizeof(char *));
+    for (size_t i = 0; i < n; i++) {
+        const char *name = json_string_value(json_array_get(list, i));
+        const char *where = arena_printf(a, "%s.roles[%zu]", field, i);
+        const struct app_catalogue_role *role = app_catalogue_role_find(name);
+        if (role) {
+            if (!app_catalogue_role_allowed_at(role, g->scope))
+                return usher_error_set(err, USHER_EINVAL, "role_scope", where,
+                                       "role %s cannot be granted at %s scope", name,
+                                       app_catalogue_scope_name(g->scope));
+            g->roles |= APP_BIT(app_catalogue_role_index(name));
+            g->permissions |= role->permissions;
+            continue;
+        }
+        uint64_t perms = 0;
+        const struct store_custom_role *custom = app_role_set_find(roles, name, &perms);
+        if (!custom)
+            return usher_error_set(err, USHER_EINVAL, "unknown_role", where, "unknown role %s",
+                                   name);
+        if (g->scope == APP_SCOPE_BOT)
+            return usher_error_set(err, USHER_EINVAL, "role_scope", where,
+                                   "custom role %s cannot be granted on a bot", name);
+        bool dup = false;
+        for (size_t k = 0; k < g->custom_count; k++)
+            dup = dup || strcmp(g->custom_ids[k], custom->id) == 0;
+        if (!dup)
+            g->custom_ids[g->custom_count++] = custom->id;
+        g->permissions |= perms;
+    }
+    return 0;
+}
+
+static int grant_extras(struct app_grant *g, struct arena *a, json_t *list, const char *field,
+                        struct usher_error *err)
+{
+    size_t i;
+    json_t *item;
+    json_array_foreach(list, i, item)
+    {
+        const char *name = json_string_value(item);
+        uint64_t bit = app_catalogue_permission_bit(name);
+        if (!bit)
+            return usher_error_set(err, USHER_EINVAL, "unknown_permission",
+                                   arena_printf(a, "%s.extra_permissions[%zu]", field, i),
+                                   "unknown permission %s", name);
+        g->extra |= bit;
+    }
+    g->permissions |= g->extra;
+    return 0;
+}
+
+int app_grants_parse(struct app_grant **out, size_t *count, struct store_conn *c, struct arena *a,
+                     const char *agency_id, const struct app_role_set *roles, json_t *array,
+                     const char *field, bool allow_empty, struct usher_error *err)
+{
+    static const char *const allowed[] = {"environment_id", "bot_id", "roles", "extra_permissions",
+                                          NULL};
+    *out = NULL;
+    *count = 0;
+    if (!array || json_is_null(array)) {
+        if (allow_empty)
+            return 0;
+        return usher_error_set(err, USHER_EINVAL, NULL, field, "%s is required", field);
+    }
+    if (!json_is_array(array))
+        return usher_error_set(err, USHER_EINVAL, NULL, field, "%s must be an array", field);
+    size_t n = json_array_size(array);
+    if (n == 0 && !allow_empty)
+        return usher_error_set(err, USHER_EINVAL, NULL, field, "%s must hold at least one grant",
+                               field);
+    if (n > APP_GRANTS_MAX)
+        return usher_error_set(err, USHER_EINVAL, NULL, field, "%s holds more than %d grants",
+                               field, APP_GRANTS_MAX);
+    struct app_grant *grants = arena_alloc(a, (n + 1) * sizeof(*grants));
+    for (size_t i = 0; i < n; i++) {
+        json_t *obj = json_array_get(array, i);
+        const char *where = arena_printf(a, "%s[%zu]", field, i);
+        if (!json_is_object(obj))
+            return usher_error_set(err, USHER_EINVAL, NULL, where, "%s must be an object", where);
+        int rc = json_fields_check(obj, allowed, where, err);
+        json_t *role_list = NULL, *extra_list = NULL;
+        if (rc == 0)
+            rc = grant_scope(&grants[i], c, a, agency_id, obj, where, err);
+        if (rc == 0)
+            rc = string_array(&role_list, obj, "roles", where, APP_GRANT_ROLES_MAX, a, err);
+        if (rc == 0)
+            rc = string_array(&extra_list, obj, "extra_permissions", where, APP_PERM_COUNT, a, err);
+        if (rc == 0)
+            rc = grant_roles(&grants[i], a, roles, role_list, where, err);
+        if (rc == 0)
+            rc = grant_extras(&grants[i], a, extra_list, where, err);
+        if (rc)
+            return rc;
+        if (grants[i].permissions == 0 && grants[i].roles == 0 && grants[i].custom_count == 0 &&
+            grants[i].scope != APP_SCOPE_ENVIRONMENT)
+            return usher_error_set(err, USHER_EINVAL, NULL, where,
+                                   "%s must hold a role or a permission", where);
+        for (size_t k = 0; k < i; k++) {
+            if (strcmp(grants[k].scope_id, grants[i].scope_id) == 0)
+                return usher_error_set(err, USHER_EINVAL, "duplicate_scope", where,
+                                       "%s repeats the scope of %s[%zu]", where, field, k);
+        }
+    }
+    *out = grants;
+    *count = n;
+    return 0;
+}
+
+int app_grants_ceiling(struct app *app, struct store_conn *c, struct arena *a,
+                       const struct app_actor *actor, const char *agency_id,
+                       const struct app_grant *grants, size_t count, const char *needed,
+                       const char *field, struct usher_error *err)
+{
+    (void)app;
+    if (actor->is_platform_admin)
+        return 0;
+    if (!actor->user_id)
+        return usher_error_set(err, USHER_EFORBIDDEN, NULL, NULL, "sign in first");
+    struct app_decide_grants mine;
+    int rc = app_grants_load(&mine, c, a, agency_id, actor->user_id, err);
+    if (rc)
+        return rc;
+    uint64_t needed_bit = app_catalogue_permission_bit(needed);
+    for (size_t i = 0; i < count; i++) {
+        const struct app_grant *g = &grants[i];
+        struct app_decide_target t = {g->scope, g->scope_id, g->environment_id};
+        struct app_decide_effective eff;
+        app_decide_effective(&eff, &mine, &t);
+        const char *where = arena_printf(a, "%s[%zu]", field, i);
+        if (!(eff.permissions & needed_bit))
+            return usher_error_set(err, USHER_EFORBIDDEN, "grant_ceiling", where,
+                                   "you need %s at the scope of %s", needed, where);
+        uint64_t missing = g->permissions & ~eff.permissions;
+        if (missing) {
+            const char *first = "";
+            for (size_t b = 0; b < APP_PERM_COUNT; b++) {
+                if (missing & APP_BIT(b)) {
+                    first = app_catalogue_permission_at(b)->name;
+                    break;
+                }
+            }
+            return usher_error_set(err, USHER_EFORBIDDEN, "grant_ceiling", where,
+                                   "%s gives %s, which you do not hold there", where, first);
+        }
+    }
+    return 0;
+}
+
+/* The stored role list of a grant: built-in names in catalogue order, then custom role ids. */
+static char *roles_csv(struct arena *a, const struct app_grant *g)
+{
+    size_t cap = 16;
+    for (size_t i = 0; i < APP_ROLE_COUNT; i++)
+        cap += (g->roles & APP_BIT(i)) ? strlen(app_catalogue_role_at(i)->name) + 1 : 0;
+    for (size_t i = 0; i < g->custom_count; i++)
+        cap += strlen(g->custom_ids[i]) + 1;
+    char *out = arena_alloc(a, cap);
+    size_t len = 0;
+    for (size_t i = 0; i < APP_ROLE_COUNT; i++) {
+        if (g->roles & APP_BIT(i))
+            len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? "," : "",
+                                    app_catalogue_role_at(i)->name);
+    }
+    for (size_t i = 0; i < g->custom_count; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? "," : "", g->custom_ids[i]);
+    return out;
+}
+
+static char *perms_csv(struct arena *a, uint64_t mask)
+{
+    size_t cap = 16;
+    for (size_t i = 0; i < APP_PERM_COUNT; i++)
+        cap += (mask & APP_BIT(i)) ? strlen(app_catalogue_permission_at(i)->name) + 1 : 0;
+    char *out = arena_alloc(a, cap);
+    size_t len = 0;
+    for (size_t i = 0; i < APP_PERM_COUNT; i++) {
+        if (mask & APP_BIT(i))
+            len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? "," : "",
+                                    app_catalogue_permission_at(i)->name);
+    }
+    return out;
+}
+
+int app_grants_write(struct store_conn *c, struct arena *a, const char *agency_id,
+                     const char *user_id, const char *shortcode, const struct app_grant *grants,
+                     size_t count, bool replace_all, struct usher_error *err)
+{
+    int64_t now = clock_now_ms();
+    int rc = store_member_ensure(c, a, agency_id, user_id, shortcode, now, err);
+    if (rc == 0 && replace_all)
+        rc = store_grant_delete_all(c, a, agency_id, user_id, err);
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        const struct app_grant *g = &grants[i];
+        struct store_grant_write w = {
+            .id = crypto_id_new(a, "grt"),
+            .agency_id = agency_id,
+            .user_id = user_id,
+            .environment_id = g->scope == APP_SCOPE_ENVIRONMENT ? g->environment_id : NULL,
+            .bot_id = g->bot_id,
+            .scope_id = g->scope_id,
+            .roles = roles_csv(a, g),
+            .extra_permissions = perms_csv(a, g->extra),
+            .created_at = now,
+        };
+        rc = store_grant_upsert(c, a, &w, err);
+    }
+    return rc;
+}
+
+json_t *app_grants_json(const struct app_grant *grants, size_t count,
+                        const struct app_role_set *roles)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < count; i++) {
+        const struct app_grant *g = &grants[i];
+        json_t *obj = json_object();
+        if (g->scope == APP_SCOPE_ENVIRONMENT)
+            json_object_set_new(obj, "environment_id", json_string(g->environment_id));
+        if (g->scope == APP_SCOPE_BOT)
+            json_object_set_new(obj, "bot_id", json_string(g->bot_id));
+        json_t *names = json_array();
+        for (size_t r = 0; r < APP_ROLE_COUNT; r++) {
+            if (g->roles & APP_BIT(r))
+                json_array_append_new(names, json_string(app_catalogue_role_at(r)->name));
+        }
+        for (size_t k = 0; k < g->custom_count; k++) {
+            const struct store_custom_role *cr =
+                roles ? app_role_set_find(roles, g->custom_ids[k], NULL) : NULL;
+            if (roles && !cr)
+                continue; /* a deleted custom role grants nothing and is not shown */
+            json_array_append_new(names, json_string(cr ? cr->name : g->custom_ids[k]));
+        }
+        json_object_set_new(obj, "roles", names);
+        json_t *extras = json_array();
+        for (size_t p = 0; p < APP_PERM_COUNT; p++) {
+            if (g->extra & APP_BIT(p))
+                json_array_append_new(extras, json_string(app_catalogue_permission_at(p)->name));
+        }
+        json_object_set_new(obj, "extra_permissions", extras);
+        json_array_append_new(list, obj);
+    }
+    return list;
+}
+
+void app_grants_refresh(struct app *app, struct store_conn *c, const char *user_id)
+{
+    if (!app->authz)
+        return;
+    struct usher_error err = {0};
+    if (authz_index_refresh_user(app->authz, c, user_id, &err) != 0) {
+        /* Never leave stale grants behind: an unknown user is denied everything until the
+         * next successful refresh or start. */
+        authz_index_forget_user(app->authz, user_id);
+        log_msg(LOG_ERROR, "authz.refresh_failed", "{s:s, s:s}", "user_id", user_id, "error",
+                err.message);
+    }
+}

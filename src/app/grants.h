@@ -1,0 +1,90 @@
+/* Grants as the rules see them (SPEC §3): parsing and validating requested grants against the
+ * catalogue, the agency's custom roles and its environments and bots; the grant ceiling
+ * (nobody grants what they do not hold); writing a member's grants; and the JSON shape of
+ * grants in requests, responses and stored invitations.
+ *
+ * A role reference is a built-in role name, a custom role name of the agency (requests), or a
+ * custom role id "crl_..." (stored form). Custom roles apply at agency and environment scope. */
+#ifndef USHER_APP_GRANTS_H
+#define USHER_APP_GRANTS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "app/app.h"
+#include "app/decide.h"
+#include "store/store.h"
+#include "store/store_member.h"
+
+#define APP_GRANTS_MAX      200 /* grants in one request */
+#define APP_GRANT_ROLES_MAX 32  /* roles in one grant */
+
+/* The custom roles of one agency. */
+struct app_role_set {
+    struct store_custom_role *items;
+    size_t count;
+    uint64_t *permissions; /* parsed permissions of items[i] */
+};
+
+/* Loads the custom roles of agency_id. */
+int app_role_set_load(struct app_role_set *out, struct store_conn *c, struct arena *a,
+                      const char *agency_id, struct usher_error *err);
+
+/* The custom role with this id or name, or NULL. */
+const struct store_custom_role *app_role_set_find(const struct app_role_set *set,
+                                                  const char *id_or_name, uint64_t *out_perms);
+
+/* Splits a stored role list into built-in roles and the permissions of the custom roles it
+ * names (unknown entries grant nothing). */
+void app_roles_csv_masks(uint64_t *out_roles, uint64_t *out_custom_perms, const char *csv,
+                         const struct app_role_set *set);
+
+/* One grant, resolved. Strings are arena-owned. */
+struct app_grant {
+    enum app_scope scope;
+    const char *scope_id;       /* agency, environment or bot id */
+    const char *environment_id; /* environment grants: the environment; bot grants: the bot's */
+    const char *bot_id;         /* bot grants only */
+    uint64_t roles;             /* built-in roles */
+    const char **custom_ids;    /* custom role ids */
+    size_t custom_count;
+    uint64_t extra;       /* extra permissions */
+    uint64_t permissions; /* everything the grant gives: roles, custom roles, extras */
+};
+
+/* Parses a JSON array of grants for agency_id. Each item is an object with optional
+ * "environment_id" or "bot_id" (not both; neither means the agency) and optional "roles" and
+ * "extra_permissions" arrays. Errors (USHER_EINVAL naming the field, e.g.
+ * "grants[1].roles[0]"): not an array or object, unknown fields, unknown roles or permissions,
+ * a role that does not fit the scope, an environment or bot outside the agency, two grants on
+ * one scope, more than APP_GRANTS_MAX, an empty grant at agency or bot scope (an empty
+ * environment grant is the explicit "no access"), and an empty list unless allow_empty. */
+int app_grants_parse(struct app_grant **out, size_t *count, struct store_conn *c, struct arena *a,
+                     const char *agency_id, const struct app_role_set *roles, json_t *array,
+                     const char *field, bool allow_empty, struct usher_error *err);
+
+/* Checks the grant ceiling for actor in agency_id: for every grant at scope S the actor must
+ * hold `needed` at S (users.invite, users.manage or bot.delegate) and every permission the
+ * grant gives. Platform admins pass. USHER_EFORBIDDEN "grant_ceiling" naming the grant. */
+int app_grants_ceiling(struct app *app, struct store_conn *c, struct arena *a,
+                       const struct app_actor *actor, const char *agency_id,
+                       const struct app_grant *grants, size_t count, const char *needed,
+                       const char *field, struct usher_error *err);
+
+/* Writes grants for user_id in agency_id inside the caller's transaction: ensures the
+ * membership (with shortcode when new), then, when replace_all, removes the user's other grants
+ * in the agency, and inserts or replaces each grant. */
+int app_grants_write(struct store_conn *c, struct arena *a, const char *agency_id,
+                     const char *user_id, const char *shortcode, const struct app_grant *grants,
+                     size_t count, bool replace_all, struct usher_error *err);
+
+/* The JSON array of grants: response form (custom roles by name) when roles is not NULL,
+ * stored form (custom roles by id) otherwise. */
+json_t *app_grants_json(const struct app_grant *grants, size_t count,
+                        const struct app_role_set *roles);
+
+/* Re-reads user_id into the decision index after a change committed (on conn c). A failure
+ * is logged; the index is reloaded from the store on the next start. */
+void app_grants_refresh(struct app *app, struct store_conn *c, const char *user_id);
+
+#endif

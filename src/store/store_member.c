@@ -1,0 +1,127 @@
+/* SQL for memberships, grant writes and custom-role reads. */
+#include "store/store_member.h"
+
+#include <string.h>
+
+/* A unique violation on a membership can only be the shortcode (the key is checked first). */
+static int shortcode_conflict(int rc, struct usher_error *err)
+{
+    if (rc == USHER_ECONFLICT) {
+        usher_error_clear(err);
+        return usher_error_set(err, USHER_ECONFLICT, "shortcode_taken", "shortcode",
+                               "shortcode is already used by another member of this agency");
+    }
+    return rc;
+}
+
+int store_member_ensure(struct store_conn *c, struct arena *a, const char *agency_id,
+                        const char *user_id, const char *shortcode, int64_t now,
+                        struct usher_error *err)
+{
+    static const char find[] = "SELECT 1 FROM memberships WHERE agency_id = $1 AND user_id = $2";
+    static const char insert[] =
+        "INSERT INTO memberships (agency_id, user_id, shortcode, created_at) "
+        "VALUES ($1, $2, $3, $4)";
+    struct store_value p[] = {store_text(agency_id), store_text(user_id), store_text(shortcode),
+                              store_int(now)};
+    struct store_rows rows;
+    int rc = store_exec(c, a, find, p, 2, &rows, NULL, err);
+    if (rc || rows.count > 0)
+        return rc;
+    return shortcode_conflict(store_exec(c, a, insert, p, 4, NULL, NULL, err), err);
+}
+
+int store_member_shortcode_set(struct store_conn *c, struct arena *a, const char *agency_id,
+                               const char *user_id, const char *shortcode, struct usher_error *err)
+{
+    static const char sql[] =
+        "UPDATE memberships SET shortcode = $3 WHERE agency_id = $1 AND user_id = $2";
+    struct store_value p[] = {store_text(agency_id), store_text(user_id), store_text(shortcode)};
+    int64_t changes = 0;
+    int rc = shortcode_conflict(store_exec(c, a, sql, p, 3, NULL, &changes, err), err);
+    if (rc == 0 && changes == 0)
+        return usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "member not found");
+    return rc;
+}
+
+int store_member_remove(bool *out_removed, struct store_conn *c, struct arena *a,
+                        const char *agency_id, const char *user_id, struct usher_error *err)
+{
+    static const char sql[] = "DELETE FROM memberships WHERE agency_id = $1 AND user_id = $2";
+    struct store_value p[] = {store_text(agency_id), store_text(user_id)};
+    int64_t changes = 0;
+    int rc = store_grant_delete_all(c, a, agency_id, user_id, err);
+    if (rc == 0)
+        rc = store_exec(c, a, sql, p, 2, NULL, &changes, err);
+    if (out_removed)
+        *out_removed = changes > 0;
+    return rc;
+}
+
+int store_grant_upsert(struct store_conn *c, struct arena *a, const struct store_grant_write *g,
+                       struct usher_error *err)
+{
+    static const char sql[] =
+        "INSERT INTO grants (id, agency_id, user_id, environment_id, bot_id, scope_id, roles, "
+        "extra_permissions, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+        "ON CONFLICT (user_id, scope_id) DO UPDATE SET roles = excluded.roles, "
+        "extra_permissions = excluded.extra_permissions";
+    struct store_value p[] = {
+        store_text(g->id),
+        store_text(g->agency_id),
+        store_text(g->user_id),
+        store_text(g->environment_id),
+        store_text(g->bot_id),
+        store_text(g->scope_id),
+        store_text(g->roles ? g->roles : ""),
+        store_text(g->extra_permissions ? g->extra_permissions : ""),
+        store_int(g->created_at),
+    };
+    return store_exec(c, a, sql, p, sizeof(p) / sizeof(p[0]), NULL, NULL, err);
+}
+
+int store_grant_delete(bool *out_deleted, struct store_conn *c, struct arena *a,
+                       const char *user_id, const char *scope_id, struct usher_error *err)
+{
+    static const char sql[] = "DELETE FROM grants WHERE user_id = $1 AND scope_id = $2";
+    struct store_value p[] = {store_text(user_id), store_text(scope_id)};
+    int64_t changes = 0;
+    int rc = store_exec(c, a, sql, p, 2, NULL, &changes, err);
+    if (out_deleted)
+        *out_deleted = changes > 0;
+    return rc;
+}
+
+int store_grant_delete_all(struct store_conn *c, struct arena *a, const char *agency_id,
+                           const char *user_id, struct usher_error *err)
+{
+    static const char sql[] = "DELETE FROM grants WHERE agency_id = $1 AND user_id = $2";
+    struct store_value p[] = {store_text(agency_id), store_text(user_id)};
+    return store_exec(c, a, sql, p, 2, NULL, NULL, err);
+}
+
+int store_custom_role_list(struct store_custom_role **out, size_t *count, struct store_conn *c,
+                           struct arena *a, const char *agency_id, struct usher_error *err)
+{
+    static const char sql[] =
+        "SELECT id, agency_id, name, permissions, created_at FROM custom_roles "
+        "WHERE agency_id = $1 ORDER BY name, id";
+    struct store_value p[] = {store_text(agency_id)};
+    struct store_rows rows;
+    *out = NULL;
+    *count = 0;
+    int rc = store_exec(c, a, sql, p, 1, &rows, NULL, err);
+    if (rc)
+        return rc;
+    struct store_custom_role *items = arena_alloc(a, (rows.count + 1) * sizeof(*items));
+    for (size_t r = 0; r < rows.count; r++) {
+        items[r].id = store_cell(&rows, r, 0)->s;
+        items[r].agency_id = store_cell(&rows, r, 1)->s;
+        items[r].name = store_cell(&rows, r, 2)->s;
+        items[r].permissions = store_cell(&rows, r, 3)->s;
+        items[r].created_at = store_cell(&rows, r, 4)->i;
+    }
+    *out = items;
+    *count = rows.count;
+    return 0;
+}
