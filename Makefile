@@ -14,7 +14,7 @@ setup:
 	@scripts/setup.sh
 
 build:
-	@pkg-config --exists libmicrohttpd jansson sqlite3 libsodium inih 2>/dev/null \
+	@pkg-config --exists libmicrohttpd jansson sqlite3 libsodium inih libcurl 2>/dev/null \
 		&& command -v cmake >/dev/null 2>&1 || scripts/setup.sh
 	@test -f $(BUILD)/CMakeCache.txt || \
 		cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DUSHER_TESTS=OFF
