@@ -12,6 +12,9 @@ const struct http_route_table *const api_route_tables[] = {
     &api_environment_routes,
     &api_bot_routes,
     &api_catalogue_routes,
+    &api_token_routes,
+    &api_check_routes,
+    &api_audit_routes,
     NULL,
     /* clang-format on */
 };

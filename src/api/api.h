@@ -12,6 +12,9 @@ extern const struct http_route_table api_agency_routes;
 extern const struct http_route_table api_environment_routes;
 extern const struct http_route_table api_bot_routes;
 extern const struct http_route_table api_catalogue_routes;
+extern const struct http_route_table api_token_routes;
+extern const struct http_route_table api_check_routes;
+extern const struct http_route_table api_audit_routes;
 
 /* Every table, NULL-terminated, in match order. */
 extern const struct http_route_table *const api_route_tables[];

@@ -124,8 +124,11 @@ static enum MHD_Result dispatch(struct http_server *s, struct http_request *req)
     req->route = route->pattern;
     if (s->opts.authenticate)
         rc = s->opts.authenticate(req);
-    if (rc == 0 && route->access == HTTP_AUTHENTICATED && !req->principal.is_authenticated)
+    if (rc == 0 && route->access != HTTP_PUBLIC && !req->principal.is_authenticated)
         rc = usher_error_set(&req->err, USHER_EUNAUTH, NULL, NULL, "sign in first");
+    if (rc == 0 && req->principal.is_service && route->access != HTTP_SERVICE)
+        rc = usher_error_set(&req->err, USHER_EFORBIDDEN, NULL, NULL,
+                             "API tokens may only call the decision endpoints");
     if (rc == 0)
         rc = route->handler(req, &res);
     if (rc != 0)
