@@ -329,8 +329,10 @@ static void test_token_revoke__stops_the_token_at_once(void **state)
     struct app_token_page list;
     assert_int_equal(app_token_list(&list, &f->app, &f->arena, &owner, f->a.id, &page, &f->err), 0);
     assert_int_equal(list.count, 2);
-    assert_true(list.items[0].revoked_at > 0);
-    assert_int_equal(list.items[1].revoked_at, 0);
+    for (size_t i = 0; i < list.count; i++) {
+        bool is_revoked = strcmp(list.items[i].id, made.token.id) == 0;
+        assert_int_equal(list.items[i].revoked_at > 0, is_revoked);
+    }
 }
 
 static void test_token_revoke__other_agencies_tokens_are_not_found(void **state)
@@ -365,7 +367,7 @@ static void test_token_list__pages_and_keeps_agencies_apart(void **state)
     struct app_token_new made;
     for (int i = 0; i < 5; i++) {
         clock_set_offset_ms(i * 10);
-        char name[16];
+        char name[32];
         snprintf(name, sizeof(name), "a%d", i);
         assert_int_equal(app_token_create(&made, &f->app, &f->arena, &adm, f->a.id, name, &f->err),
                          0);
@@ -391,7 +393,7 @@ static void test_token_list__pages_and_keeps_agencies_apart(void **state)
     }
     assert_int_equal(n, 5);
     for (size_t i = 0; i < n; i++) {
-        char name[16];
+        char name[32];
         snprintf(name, sizeof(name), "a%zu", i);
         assert_string_equal(seen[i], name);
     }
