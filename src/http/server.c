@@ -83,10 +83,11 @@ static enum MHD_Result send_response(struct http_request *req, struct http_respo
     const char *route = req->route ? req->route : "unmatched";
     metrics_request_observe(route, req->method, res->status, seconds);
     log_msg(res->status >= 500 ? LOG_ERROR : LOG_INFO, "http.request",
-            "{s:s, s:s, s:s, s:s, s:i, s:f, s:s?, s:s?}", "request_id", req->request_id, "method",
-            req->method, "route", route, "remote", req->remote_addr, "status", res->status,
-            "duration_ms", seconds * 1000.0, "error", res->status >= 400 ? req->err.problem : NULL,
-            "user_id", req->principal.user_id);
+            "{s:s, s:s, s:s, s:s, s:i, s:f, s:s?, s:s?, s:s?}", "request_id", req->request_id,
+            "method", req->method, "route", route, "remote", req->remote_addr, "status",
+            res->status, "duration_ms", seconds * 1000.0, "error",
+            res->status >= 400 ? req->err.problem : NULL, "user_id", req->principal.user_id,
+            "token_id", req->principal.token_id);
     return ok;
 }
 

@@ -451,9 +451,12 @@ describe('decisions, API tokens and the audit log', () => {
       assert.equal(sql(`SELECT COUNT(*) FROM agencies WHERE name = 'Sneaky'`).trim(), '0');
     });
 
-    it('records its last use', async () => {
+    it('records its last use and names it in the request log', async () => {
       const used = sql(`SELECT last_used_at IS NOT NULL FROM api_tokens WHERE id = '${agencyToken.id}'`).trim();
       assert.equal(used, '1');
+      const lines = usher.findLogs('http.request', (l) => l.token_id === agencyToken.id);
+      assert.ok(lines.some((l) => l.route === '/api/v1/check' && l.status === 200));
+      assert.ok(lines.every((l) => l.user_id === null || l.user_id === undefined));
     });
 
     it('needs agency.manage to be created, listed or revoked', async () => {
