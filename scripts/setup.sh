@@ -11,8 +11,17 @@ DEBIAN_PACKAGES=(
     libcurl4-openssl-dev libjose-dev libcmocka-dev sqlite3 curl nodejs npm
 )
 
+# A node installed another way (NodeSource's nodejs package ships its own npm and conflicts
+# with Debian's npm package) is used as it is.
+present_commands=()
+command -v node >/dev/null 2>&1 && present_commands+=(nodejs)
+command -v npm >/dev/null 2>&1 && present_commands+=(npm)
+
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
+    if [[ " ${present_commands[*]} " == *" $pkg "* ]]; then
+        continue
+    fi
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
         missing+=("$pkg")
     fi
