@@ -205,6 +205,50 @@ describe('a running server', () => {
   });
 });
 
+describe('connection limits', () => {
+  function connect(port) {
+    return new Promise((resolve, reject) => {
+      const sock = net.connect(port, '127.0.0.1', () => resolve(sock));
+      sock.once('error', reject);
+    });
+  }
+
+  it('closes a connection that stalls mid-request after the idle timeout', async () => {
+    const usher = await startUsher({ env: { USHER_CONNECTION_TIMEOUT_SECONDS: '1' } });
+    try {
+      const sock = await connect(usher.port);
+      const closed = new Promise((resolve) => sock.on('close', resolve));
+      const started = Date.now();
+      sock.write('GET /healthz HTTP/1.1\r\nHost: usher\r\n'); // the headers never end
+      await closed;
+      const elapsed = Date.now() - started;
+      assert.ok(elapsed >= 500 && elapsed < 5000, `closed after ${elapsed} ms`);
+    } finally {
+      assert.equal(await usher.stop(), 0);
+    }
+  });
+
+  it('holds connections past USHER_MAX_CONNECTIONS until a slot frees', async () => {
+    const usher = await startUsher({
+      env: { USHER_MAX_CONNECTIONS: '2', USHER_CONNECTION_TIMEOUT_SECONDS: '1' },
+      args: ['--threads', '1'],
+    });
+    try {
+      const idle = [await connect(usher.port), await connect(usher.port)];
+      for (const sock of idle) sock.on('error', () => {});
+      await new Promise((r) => setTimeout(r, 100));
+      const started = Date.now();
+      const res = await usher.api('GET', '/healthz');
+      const elapsed = Date.now() - started;
+      assert.equal(res.status, 200);
+      assert.ok(elapsed >= 500, `answered after ${elapsed} ms, before an idle slot timed out`);
+      for (const sock of idle) sock.destroy();
+    } finally {
+      assert.equal(await usher.stop(), 0);
+    }
+  });
+});
+
 describe('stopping', () => {
   it('finishes a request in flight on SIGTERM and exits 0', async () => {
     const usher = await startUsher();
