@@ -1,4 +1,4 @@
-/* The region allocator: alignment, zeroing, growth, oversized requests, string helpers and
+/* The region allocator: alignment, zeroing, growth, oversized requests, string copies and
  * reuse after dispose. */
 #include "../unit.h"
 
@@ -128,7 +128,7 @@ static void test_arena_printf__formats_short_and_long_text(void **state)
     arena_dispose(&a);
 }
 
-static void test_xalloc__helpers_return_usable_memory(void **state)
+static void test_xalloc__returns_usable_memory(void **state)
 {
     (void)state;
     char *p = xmalloc(0);
@@ -190,7 +190,7 @@ int main(void)
         cmocka_unit_test(test_arena_strndup__stops_at_len_and_terminates),
         cmocka_unit_test(test_arena_printf__formats_short_and_long_text),
         cmocka_unit_test(test_arena_alloc__aborts_on_a_size_that_cannot_fit),
-        cmocka_unit_test(test_xalloc__helpers_return_usable_memory),
+        cmocka_unit_test(test_xalloc__returns_usable_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-/* The HTTP server with routes of its own: request helpers (params, query, JSON body), the
+/* The HTTP server with routes of its own: request accessors (params, query, JSON body), the
  * error mapping, the authenticator hook, security headers and body caps, over real sockets. */
 #include "../unit.h"
 
