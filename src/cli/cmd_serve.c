@@ -37,7 +37,7 @@ static int serve_run(int argc, char **argv)
     bool help = false;
     int status = 0;
     config_init(&cfg);
-    if (config_load(&cfg, argc, argv, &help, &err) || config_finish(&cfg, &err)) {
+    if (config_load(&cfg, argc, argv, &help, &err) || (!help && config_finish(&cfg, &err))) {
         status = cli_fail("serve", &err);
         goto done;
     }
