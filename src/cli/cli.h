@@ -15,6 +15,7 @@ extern const struct cli_command cli_cmd_serve;
 extern const struct cli_command cli_cmd_migrate;
 extern const struct cli_command cli_cmd_version;
 extern const struct cli_command cli_cmd_mail_test;
+extern const struct cli_command cli_cmd_audit;
 extern const struct cli_command cli_cmd_admin_create;
 extern const struct cli_command cli_cmd_agency_create;
 
