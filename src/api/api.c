@@ -13,6 +13,8 @@ const struct http_route_table *const api_route_tables[] = {
     &api_bot_routes,
     &api_catalogue_routes,
     &api_role_routes,
+    &api_invitation_routes,
+    &api_bot_manager_routes,
     NULL,
     /* clang-format on */
 };

@@ -13,6 +13,8 @@ extern const struct http_route_table api_environment_routes;
 extern const struct http_route_table api_bot_routes;
 extern const struct http_route_table api_catalogue_routes;
 extern const struct http_route_table api_role_routes;
+extern const struct http_route_table api_invitation_routes;
+extern const struct http_route_table api_bot_manager_routes;
 
 /* Every table, NULL-terminated, in match order. */
 extern const struct http_route_table *const api_route_tables[];
@@ -32,5 +34,15 @@ struct store_user;
 /* A user as the API shows it: {id, email, first_name, last_name, status, created_at,
  * last_active_at} with RFC 3339 times (last_active_at null when never). New reference. */
 json_t *api_user_json(struct http_request *req, const struct store_user *u);
+
+/* Sets the session cookie on res and returns {token, csrf_token, expires_at, user} for a
+ * session just started (sign-in, or accepting an invitation as a new user). */
+struct app_session_new;
+json_t *api_session_json(struct http_request *req, struct http_response *res,
+                         const struct app_session_new *s);
+
+/* The JSON of an invitation for those who manage it (consumes the view's grants). */
+struct app_invitation_view;
+json_t *api_invitation_json(struct http_request *req, struct app_invitation_view *v);
 
 #endif
