@@ -334,17 +334,40 @@ describe('custom roles', () => {
       sql(`DELETE FROM grants WHERE user_id = '${users.holder}'`);
     });
 
-    it('refuses while a pending invitation would grant the role', async () => {
+    it('refuses while a pending invitation would grant the role, until it is revoked', async () => {
       const role = await create('owner', fx.A.id, { name: 'Offered', permissions: ['cms.read'] });
-      const grants = JSON.stringify([{ environment_id: fx.E1.id, roles: [role.id], extra_permissions: [] }]);
-      sql(`INSERT INTO invitations (id, agency_id, email, grants, status, token_nonce, token_hash,
-                                    created_at, expires_in_seconds, expires_at)
-           VALUES ('inv_test_offered', '${fx.A.id}', 'new@acme.example', '${grants}', 'pending',
-                   'nonce', 'hash-offered', 1, 604800, 9999999999999)`);
+      const inv = await as('owner')('POST', `/api/v1/agencies/${fx.A.id}/invitations`, {
+        email: 'offered@acme.example', send_email: false,
+        grants: [{ environment_id: fx.E1.id, roles: ['Offered'] }],
+      });
+      assert.equal(inv.status, 201, inv.text);
+      assert.deepEqual(inv.json.grants[0].roles, ['Offered']);
       const url = `${rolesPath(fx.A.id)}/${role.id}`;
       assertProblem(await as('owner')('DELETE', url), 409, 'role_in_use');
-      sql("UPDATE invitations SET status = 'revoked' WHERE id = 'inv_test_offered'");
+      // A rename shows in the pending invitation: it holds the id, not the name.
+      assert.equal((await as('owner')('PATCH', url, { name: 'Offered later' })).status, 200);
+      const shown = await as('owner')('GET', `/api/v1/invitations/${inv.json.id}`);
+      assert.deepEqual(shown.json.grants[0].roles, ['Offered later']);
+      assert.equal((await as('owner')('DELETE', `/api/v1/invitations/${inv.json.id}`)).status, 204);
       assert.equal((await as('owner')('DELETE', url)).status, 204);
+    });
+
+    it('refuses while a member who accepted an invitation holds the role', async () => {
+      const role = await create('owner', fx.A.id, { name: 'Accepted', permissions: ['environments.create'] });
+      const inv = await as('owner')('POST', `/api/v1/agencies/${fx.A.id}/invitations`, {
+        email: 'accepted@acme.example', send_email: false, grants: [{ roles: ['Accepted'] }],
+      });
+      assert.equal(inv.status, 201, inv.text);
+      const token = new URL(inv.json.url).hash.replace(/^#token=/, '');
+      const acc = await usher.api('POST', '/api/v1/invitations/accept', { body: { token, password: PASSWORD } });
+      assert.equal(acc.status, 201, `accept: ${acc.status} ${acc.json?.code}`);
+      // The new member holds what the role gives.
+      const env = await usher.api('POST', `/api/v1/agencies/${fx.A.id}/environments`, {
+        token: acc.json.token, body: { name: 'Made by an invitee' },
+      });
+      assert.equal(env.status, 201, env.text);
+      assertProblem(await as('owner')('DELETE', `${rolesPath(fx.A.id)}/${role.id}`), 409, 'role_in_use');
+      assert.ok((await customRoles('owner', fx.A.id)).some((r) => r.id === role.id));
     });
 
     it('looks only at the agency of the role', async () => {
