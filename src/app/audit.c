@@ -165,3 +165,38 @@ int app_audit_verify(struct app_audit_verdict *out, struct store *store, struct 
     store_conn_put(c);
     return rc;
 }
+
+int app_audit_prune(int64_t *out_deleted, struct store *store, int64_t retention_days,
+                    struct usher_error *err)
+{
+    if (out_deleted)
+        *out_deleted = 0;
+    if (retention_days <= 0)
+        return 0;
+    struct store_conn *c = NULL;
+    struct arena a;
+    arena_init(&a);
+    int64_t deleted = 0;
+    int64_t before = clock_now_ms() - retention_days * 86400 * 1000;
+    int rc = store_conn_get(store, &c, err);
+    if (rc == 0)
+        rc = store_begin(c, true, err);
+    if (rc == 0)
+        rc = store_audit_prune(&deleted, c, &a, before, err);
+    if (rc == 0 && deleted > 0) {
+        struct app_audit_event ev = {
+            .action = "audit.pruned",
+            .details = json_pack("{s:I, s:I}", "deleted", (json_int_t)deleted, "retention_days",
+                                 (json_int_t)retention_days),
+        };
+        rc = app_audit_record(c, &a, NULL, &ev, err);
+    }
+    if (rc == 0)
+        rc = store_commit(c, err);
+    if (c)
+        store_conn_put(c);
+    arena_dispose(&a);
+    if (rc == 0 && out_deleted)
+        *out_deleted = deleted;
+    return rc;
+}

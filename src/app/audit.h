@@ -45,4 +45,9 @@ struct app_audit_verdict {
 int app_audit_verify(struct app_audit_verdict *out, struct store *store, struct arena *a,
                      struct usher_error *err);
 
+/* Applies the retention setting: deletes entries older than retention_days (nothing when 0) and
+ * records an "audit.pruned" entry with the count. *out_deleted may be NULL. */
+int app_audit_prune(int64_t *out_deleted, struct store *store, int64_t retention_days,
+                    struct usher_error *err);
+
 #endif

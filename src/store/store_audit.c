@@ -98,3 +98,14 @@ int store_audit_chains(struct store_rows *out, struct store_conn *c, struct aren
         "SELECT chain, last_id, last_hash FROM audit_chain_heads ORDER BY chain";
     return store_exec(c, a, sql, NULL, 0, out, NULL, err);
 }
+
+int store_audit_prune(int64_t *out_deleted, struct store_conn *c, struct arena *a, int64_t before,
+                      struct usher_error *err)
+{
+    /* Each chain keeps its newest entry, so its head always names an entry that exists. */
+    static const char sql[] = "DELETE FROM audit_log WHERE at < $1 "
+                              "AND id NOT IN (SELECT last_id FROM audit_chain_heads)";
+    struct store_value p[] = {store_int(before)};
+    *out_deleted = 0;
+    return store_exec(c, a, sql, p, 1, NULL, out_deleted, err);
+}

@@ -43,4 +43,9 @@ int store_audit_chain_read(struct store_audit_entry **out, size_t *count, struct
 int store_audit_chains(struct store_rows *out, struct store_conn *c, struct arena *a,
                        struct usher_error *err);
 
+/* Deletes entries older than before (Unix ms) except each chain's newest; *out_deleted gets
+ * how many. Each chain stays verifiable from its oldest remaining entry. */
+int store_audit_prune(int64_t *out_deleted, struct store_conn *c, struct arena *a, int64_t before,
+                      struct usher_error *err);
+
 #endif

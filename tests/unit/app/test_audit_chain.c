@@ -3,6 +3,7 @@
 #include "../unit.h"
 
 #include "app/audit.h"
+#include "base/clock.h"
 #include "base/crypto.h"
 #include "store/store.h"
 #include "store/store_audit.h"
@@ -154,6 +155,34 @@ static void test_audit_chain__a_rehashed_forgery_without_the_secret_fails(void *
     assert_int_equal(v.broken_id, 1);
 }
 
+static void test_audit_chain__retention_prunes_old_entries_and_keeps_chains_verifiable(void **state)
+{
+    struct fixture *f = *state;
+    clock_set_offset_ms(-40LL * 86400 * 1000);
+    write_entries(f, 6);
+    /* A chain whose entries are all old keeps its newest one. */
+    struct store_conn *c;
+    struct usher_error e0 = {0};
+    assert_int_equal(store_conn_get(f->store, &c, &e0), 0);
+    struct app_audit_event ev = {.agency_id = "agy_c", .action = "thing.done"};
+    assert_int_equal(app_audit_record(c, &f->arena, NULL, &ev, &e0), 0);
+    assert_int_equal(app_audit_record(c, &f->arena, NULL, &ev, &e0), 0);
+    store_conn_put(c);
+    clock_set_offset_ms(0);
+    write_entries(f, 4);
+    struct usher_error err = {0};
+    int64_t deleted = 0;
+    assert_int_equal(app_audit_prune(&deleted, f->store, 0, &err), 0);
+    assert_int_equal(deleted, 0);
+    assert_int_equal(app_audit_prune(&deleted, f->store, 30, &err), 0);
+    assert_int_equal(deleted, 7);
+    struct app_audit_verdict v;
+    verify(f, &v);
+    assert_true(v.is_intact);
+    /* Four recent entries, agency C's newest, and the record of the pruning itself. */
+    assert_int_equal(v.entries, 6);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -163,6 +192,7 @@ int main(void)
         T(test_audit_chain__names_the_entry_after_a_removed_one),
         T(test_audit_chain__notices_removed_newest_entries),
         T(test_audit_chain__a_rehashed_forgery_without_the_secret_fails),
+        T(test_audit_chain__retention_prunes_old_entries_and_keeps_chains_verifiable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
