@@ -15,14 +15,13 @@ static json_t *details_json(const char *text)
     return v;
 }
 
-static json_t *entry_json(struct http_request *req, const struct store_audit_row *row)
+static json_t *entry_json(struct http_request *req, const struct store_audit_entry *e)
 {
-    const struct store_audit_entry *e = &row->entry;
     json_t *scope = e->scope_type
                         ? json_pack("{s:s, s:s?}", "type", e->scope_type, "id", e->scope_id)
                         : json_null();
     return json_pack("{s:s, s:s, s:s?, s:s?, s:s, s:s?, s:o, s:s?, s:s?, s:o}", "id",
-                     arena_printf(&req->arena, "%lld", (long long)row->id), "at",
+                     arena_printf(&req->arena, "%lld", (long long)e->id), "at",
                      clock_format_ms(&req->arena, e->at), "actor_id", e->actor_id,
                      "impersonator_id", e->impersonator_id, "action", e->action, "subject_user_id",
                      e->subject_user_id, "scope", scope, "source_ip", e->source_ip, "user_agent",

@@ -23,7 +23,7 @@ struct app_audit_query {
 
 /* One page of entries. */
 struct app_audit_page {
-    struct store_audit_row *items;
+    struct store_audit_entry *items;
     size_t count;
     const char *next_cursor; /* NULL on the last page */
 };

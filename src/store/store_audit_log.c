@@ -13,7 +13,7 @@ static const char *cell_text(const struct store_rows *rows, size_t r, size_t col
     return v->type == STORE_NULL ? NULL : v->s;
 }
 
-int store_audit_list(struct store_audit_row **out, size_t *count, bool *has_more,
+int store_audit_list(struct store_audit_entry **out, size_t *count, bool *has_more,
                      struct store_conn *c, struct arena *a, const struct store_audit_filter *f,
                      struct usher_error *err)
 {
@@ -60,9 +60,9 @@ int store_audit_list(struct store_audit_row **out, size_t *count, bool *has_more
         rows.count = limit;
     *out = rows.count ? arena_alloc(a, rows.count * sizeof(**out)) : NULL;
     for (size_t i = 0; i < rows.count; i++) {
-        struct store_audit_row *r = &(*out)[i];
-        struct store_audit_entry *e = &r->entry;
-        r->id = store_cell(&rows, i, 0)->i;
+        struct store_audit_entry *e = &(*out)[i];
+        memset(e, 0, sizeof(*e));
+        e->id = store_cell(&rows, i, 0)->i;
         e->at = store_cell(&rows, i, 1)->i;
         e->agency_id = cell_text(&rows, i, 2);
         e->actor_id = cell_text(&rows, i, 3);

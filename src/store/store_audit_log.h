@@ -11,12 +11,6 @@
 #include "store/store.h"
 #include "store/store_audit.h"
 
-/* One stored entry with its id. */
-struct store_audit_row {
-    int64_t id;
-    struct store_audit_entry entry; /* details_json is the stored JSON object text */
-};
-
 /* What to read. */
 struct store_audit_filter {
     const char *agency_id; /* required */
@@ -27,9 +21,10 @@ struct store_audit_filter {
     size_t limit;          /* 1 .. STORE_PAGE_LIMIT_MAX */
 };
 
-/* Lists up to f->limit entries matching f, newest (highest id) first. *out is an arena array
- * of *count rows; *has_more tells whether older matching rows follow. */
-int store_audit_list(struct store_audit_row **out, size_t *count, bool *has_more,
+/* Lists up to f->limit entries matching f, newest (highest id) first, with their ids (the
+ * chain fields are left NULL). *out is an arena array of *count rows; *has_more tells whether
+ * older matching rows follow. */
+int store_audit_list(struct store_audit_entry **out, size_t *count, bool *has_more,
                      struct store_conn *c, struct arena *a, const struct store_audit_filter *f,
                      struct usher_error *err);
 

@@ -4,6 +4,7 @@
 #include "../unit.h"
 
 #include "app/app.h"
+#include "app/audit.h"
 #include "app/audit_log.h"
 #include "authz/authz.h"
 #include "base/crypto.h"
@@ -37,18 +38,19 @@ static void entry_add(struct fixture *f, const char *agency, const char *actor, 
                       const char *subject)
 {
     struct store_conn *c = NULL;
-    struct store_audit_entry e = {
-        .at = 1000,
+    struct app_actor who = {.user_id = actor};
+    struct app_audit_event ev = {
         .agency_id = agency,
-        .actor_id = actor,
         .action = action,
         .subject_user_id = subject,
         .scope_type = agency ? "agency" : NULL,
         .scope_id = agency,
-        .details_json = "{\"n\":1}",
+        .details = json_pack("{s:i}", "n", 1),
     };
     assert_int_equal(store_conn_get(f->app.store, &c, &f->err), 0);
-    assert_int_equal(store_audit_insert(c, &f->arena, &e, &f->err), 0);
+    assert_int_equal(store_begin(c, true, &f->err), 0);
+    assert_int_equal(app_audit_record(c, &f->arena, &who, &ev, &f->err), 0);
+    assert_int_equal(store_commit(c, &f->err), 0);
     store_conn_put(c);
 }
 
@@ -135,8 +137,8 @@ static void test_audit_list__newest_first_in_pages(void **state)
     assert_int_equal(list(f, &page, "usr_auditor", NULL, NULL, NULL, NULL), 0);
     assert_string_equal(ids(f, &page), "7,6,4,2,1");
     assert_null(page.next_cursor);
-    assert_string_equal(page.items[0].entry.action, "invitation_x.created");
-    assert_string_equal(page.items[0].entry.details_json, "{\"n\":1}");
+    assert_string_equal(page.items[0].action, "invitation_x.created");
+    assert_string_equal(page.items[0].details_json, "{\"n\":1}");
     assert_int_equal(list(f, &page, "usr_auditor", NULL, NULL, "2", NULL), 0);
     assert_string_equal(ids(f, &page), "7,6");
     assert_non_null(page.next_cursor);
