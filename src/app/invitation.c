@@ -882,6 +882,15 @@ int app_invitation_decline(struct app *app, struct arena *a, const struct app_ac
     rc = store_begin(c, true, err);
     if (rc == 0)
         rc = load_for_decision(&inv, c, a, app, actor, token, id, err);
+    if (rc == 0 && token && actor->user_id) {
+        /* Signed in, the decision is recorded as that user's: it must be their invitation. A
+         * link alone (signed out) may still decline. */
+        struct store_user me;
+        rc = store_user_get(&me, c, a, actor->user_id, err);
+        if (rc == 0 && strcmp(me.email, inv.email) != 0)
+            rc = usher_error_set(err, USHER_EFORBIDDEN, "email_mismatch", NULL,
+                                 "this invitation is for another email address");
+    }
     if (rc == 0)
         rc = not_pending(&inv, err);
     bool changed = false;

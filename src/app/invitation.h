@@ -96,7 +96,8 @@ int app_invitation_accept(struct app_invitation_accepted *out, struct app *app, 
                           const char *password, const char *first_name, const char *last_name,
                           struct usher_error *err);
 
-/* Declines by token or (signed in, matching email) by id. */
+/* Declines by token (signed out, or signed in with the invited email, else USHER_EFORBIDDEN
+ * "email_mismatch") or, signed in with the invited email, by id. */
 int app_invitation_decline(struct app *app, struct arena *a, const struct app_actor *actor,
                            const char *token, const char *id, struct usher_error *err);
 

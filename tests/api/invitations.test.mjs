@@ -254,8 +254,11 @@ describe('invitations', () => {
     assertProblem(await accept({ token, password: 'bob-wants-in-1' }, tok.bob), 403, 'email_mismatch');
     assertProblem(await w.as(tok.bob)('POST', `/api/v1/me/invitations/${res.json.id}/accept`), 404, 'not_found');
     assertProblem(await w.as(tok.bob)('POST', `/api/v1/me/invitations/${res.json.id}/decline`), 404, 'not_found');
+    // Nor may B decline it as B: the decision would be recorded as B's.
+    assertProblem(await w.as(tok.bob)('POST', '/api/v1/invitations/decline', { token }), 403, 'email_mismatch');
     assert.deepEqual(grantsOf(fx.A.id, 'bob@elsewhere.example').filter((g) => g.startsWith(fx.E1.id)), []);
     assert.equal(statusOf(res.json.id), 'pending');
+    assert.equal(count(`SELECT COUNT(*) FROM audit_log WHERE details LIKE '%${res.json.id}%'`), 1, 'only the creation is audited');
     const me = await w.as(tok.bob)('GET', '/api/v1/me');
     assert.ok(!me.json.pending_invitations.some((p) => p.id === res.json.id));
     // The invited person still can.
