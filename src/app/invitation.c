@@ -182,6 +182,11 @@ static int name_member(const char **out, json_t *body, const char *key, struct a
     return text_name_check(out, a, trimmed, key, INVITATION_NAME_MAX, err);
 }
 
+static bool is_blank(struct arena *a, const char *value)
+{
+    return !value || !*text_trim(a, value);
+}
+
 /* A name that may be absent or blank (then ""), else 1..200 characters. */
 static int optional_name(const char **out, struct arena *a, const char *value, const char *field,
                          struct usher_error *err)
@@ -771,12 +776,13 @@ int app_invitation_accept(struct app_invitation_accepted *out, struct app *app, 
         } else {
             is_new = true;
             rc = app_password_check(password, "password", err);
+            /* A blank name in the form keeps the one the inviter gave. */
             if (rc == 0)
-                rc = optional_name(&first, a, first_name ? first_name : inv.first_name,
+                rc = optional_name(&first, a, is_blank(a, first_name) ? inv.first_name : first_name,
                                    "first_name", err);
             if (rc == 0)
-                rc = optional_name(&last, a, last_name ? last_name : inv.last_name, "last_name",
-                                   err);
+                rc = optional_name(&last, a, is_blank(a, last_name) ? inv.last_name : last_name,
+                                   "last_name", err);
             if (rc == 0)
                 rc = app_password_hash(app->hash_pool, hash, password, err);
         }
