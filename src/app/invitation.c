@@ -539,8 +539,9 @@ int app_invitation_resend(struct app_invitation_view *out, int64_t *out_retry_af
     if (rc == 0)
         rc = load_managed(&inv, c, a, actor, id, err);
     int64_t now = clock_now_ms();
-    /* An expired invitation may be sent again: resend restarts its expiry. */
-    if (rc == 0 && strcmp(inv.status, "pending") != 0)
+    /* An expired invitation may be sent again: resend restarts its expiry, whether or not the
+     * expiry was already recorded (listing the agency's invitations records it). */
+    if (rc == 0 && strcmp(inv.status, "pending") != 0 && strcmp(inv.status, "expired") != 0)
         rc = usher_error_set(err, USHER_ECONFLICT, "invitation_not_pending", NULL,
                              "this invitation is %s", inv.status);
     if (rc == 0 && inv.last_sent_at &&
@@ -563,9 +564,18 @@ int app_invitation_resend(struct app_invitation_view *out, int64_t *out_retry_af
         inv.expires_at = now + inv.expires_in_seconds * 1000;
         rc = store_invitation_rotate(&changed, c, a, inv.id, inv.token_nonce, inv.token_hash,
                                      inv.expires_at, now, err);
+        if (rc == USHER_ECONFLICT) {
+            /* Pending again, it would be a second pending invitation for the address. */
+            usher_error_clear(err);
+            rc = usher_error_set(err, USHER_ECONFLICT, NULL, "email",
+                                 "%s has a newer pending invitation to this agency; resend that "
+                                 "one",
+                                 inv.email);
+        }
         if (rc == 0 && !changed)
             rc = usher_error_set(err, USHER_ECONFLICT, "invitation_not_pending", NULL,
                                  "this invitation is no longer pending");
+        inv.status = "pending";
         inv.generation++;
         inv.last_sent_at = now;
         inv.send_count++;

@@ -61,7 +61,10 @@ int app_invitation_get(struct app_invitation_view *out, struct app *app, struct 
                        struct usher_error *err);
 
 /* Resend: a new token (older links stop working), expiry restarted, the email queued again.
- * Rate-limited per invitation and by the send limits (USHER_ELIMIT, *out_retry_after). */
+ * A pending or expired invitation (then pending again) may be resent; accepted, declined or
+ * revoked ones: USHER_ECONFLICT "invitation_not_pending"; an expired one whose address has a
+ * newer pending invitation: USHER_ECONFLICT. Rate-limited per invitation and by the send
+ * limits (USHER_ELIMIT, *out_retry_after). */
 int app_invitation_resend(struct app_invitation_view *out, int64_t *out_retry_after,
                           struct app *app, struct arena *a, const struct app_actor *actor,
                           const char *id, struct usher_error *err);
