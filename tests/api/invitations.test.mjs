@@ -212,6 +212,12 @@ describe('invitations', () => {
     assert.equal(res.status, 201, res.text);
     const token = tokenOf(res.json.url);
     assert.ok(Date.parse(res.json.expires_at) - Date.parse(res.json.created_at) <= 1000);
+    const short = (email) => w.invite(tok.owner, fx.A.id, {
+      email, expires_in_seconds: 1, send_email: false, grants: [{ roles: ['agent'] }],
+    });
+    const late2 = await short('late2@customer.example');
+    const late3 = await short('late3@customer.example');
+    const late4 = await short('late4@customer.example');
     await sleep(1300);
     const r = await w.acceptNew(token, 'too-late-password');
     assertProblem(r, 410, 'invitation_expired');
@@ -225,6 +231,30 @@ describe('invitations', () => {
       email: 'bob@elsewhere.example', expires_in_seconds: 1, send_email: false, grants: [{ roles: ['agent'] }],
     });
     assertProblem(res2, 409, 'already_member', 'email');
+
+    // Resend restarts the expiry of an expired invitation, whether or not a listing already
+    // recorded it as expired.
+    const owner = w.as(tok.owner);
+    // (A longer validity for the next period, so the resent email cannot expire in the outbox.)
+    w.sql(`UPDATE invitations SET expires_in_seconds = 3600 WHERE id IN ('${late2.json.id}', '${late3.json.id}')`);
+    const resent2 = await owner('POST', `/api/v1/invitations/${late2.json.id}/resend`);
+    assert.equal(resent2.status, 200, resent2.text);
+    const listed = await owner('GET', `/api/v1/agencies/${fx.A.id}/invitations?status=expired`);
+    const expiredIds = listed.json.items.map((i) => i.id);
+    assert.ok(expiredIds.includes(late3.json.id) && !expiredIds.includes(late2.json.id));
+    const resent3 = await owner('POST', `/api/v1/invitations/${late3.json.id}/resend`);
+    assert.equal(resent3.status, 200, resent3.text);
+    assert.equal(statusOf(late3.json.id), 'pending');
+    for (const [r, email] of [[resent2, 'late2@customer.example'], [resent3, 'late3@customer.example']]) {
+      w.secrets.add(tokenOf(r.json.url));
+      assert.equal((await w.mailLink(email)).url, r.json.url);
+    }
+    // An expired invitation whose address was invited again stays expired.
+    const fresh4 = await w.invite(tok.owner, fx.A.id, { email: 'late4@customer.example', send_email: false, grants: [{ roles: ['agent'] }] });
+    assert.equal(fresh4.status, 201, fresh4.text);
+    assertProblem(await owner('POST', `/api/v1/invitations/${late4.json.id}/resend`), 409, 'conflict', 'email');
+    assert.equal(statusOf(late4.json.id), 'expired');
+    assert.equal(outboxTo('late4@customer.example'), 0);
 
     for (const bad of [2592001, 0, -5, 1.5, '3600', true]) {
       const out = await w.invite(tok.owner, fx.A.id, {
