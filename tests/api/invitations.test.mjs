@@ -144,6 +144,22 @@ describe('invitations', () => {
     assert.equal(usersWith('nora.new@customer.example'), 1);
   });
 
+  it('sends a refused invitation email again with the same Message-ID and a working link', async () => {
+    w.smtp.refuseNext(1);
+    const res = await w.invite(tok.owner, fx.A.id, {
+      email: 'retry@customer.example', grants: [{ environment_id: fx.E2.id, roles: ['analyst'] }],
+    });
+    assert.equal(res.status, 201, res.text);
+    await w.usher.waitForLog('mail.retry');
+    const first = w.smtp.rejected.find((m) => m.parsed.to.text === 'retry@customer.example');
+    assert.ok(first, 'the first attempt reached the SMTP server');
+    const { message, url } = await w.mailLink('retry@customer.example');
+    assert.equal(message.parsed.messageId, first.parsed.messageId, 'the retry keeps the Message-ID');
+    assert.equal(linkIn(first.parsed), url, 'and the link');
+    assert.equal(url, res.json.url);
+    assert.equal((await lookup(tokenOf(url))).json.status, 'pending');
+  });
+
   it('keeps the token out of the database and the log (SECURITY 1)', async () => {
     const res = await w.invite(tok.owner, fx.A.id, {
       email: 'dora@customer.example',

@@ -4,11 +4,14 @@
 import { SMTPServer } from 'smtp-server';
 import { simpleParser } from 'mailparser';
 
-// Starts the server. Resolves {port, url, messages, waitFor, count, close}: messages are
-// {to, from, raw, parsed} in arrival order; url is the value for USHER_SMTP_URL.
+// Starts the server. Resolves {port, url, messages, rejected, to, waitFor, refuseNext, close}:
+// messages are {to, from, raw, parsed} in arrival order; rejected holds the messages refused
+// with a temporary failure (see refuseNext); url is the value for USHER_SMTP_URL.
 export async function startSmtp() {
   const messages = [];
+  const rejected = [];
   const waiters = new Set();
+  let refusals = 0;
   const server = new SMTPServer({
     disabledCommands: ['STARTTLS', 'AUTH'],
     logger: false,
@@ -20,6 +23,15 @@ export async function startSmtp() {
         const raw = Buffer.concat(chunks).toString('utf8');
         try {
           const parsed = await simpleParser(raw);
+          if (refusals > 0) {
+            refusals--;
+            rejected.push({ raw, parsed });
+            for (const w of waiters) w();
+            const e = new Error('mailbox busy, try again later');
+            e.responseCode = 451;
+            callback(e);
+            return;
+          }
           messages.push({
             from: session.envelope.mailFrom.address,
             to: session.envelope.rcptTo.map((r) => r.address),
@@ -67,6 +79,11 @@ export async function startSmtp() {
     port,
     url: `smtp://127.0.0.1:${port}`,
     messages,
+    rejected,
+    // The next n messages are refused with "451" after their data was read.
+    refuseNext: (n) => {
+      refusals = n;
+    },
     to,
     waitFor,
     close: () => new Promise((resolve) => server.close(resolve)),
