@@ -434,10 +434,20 @@ describe('invitations', () => {
       email: 'bob@elsewhere.example', send_email: false, grants: [{ environment_id: fx.E1.id, roles: ['agent'] }],
     });
     assertProblem(byLeaver2, 409, 'already_member');
+    const byLeaver3 = await w.invite(leaver, fx.A.id, {
+      email: 'demoted@customer.example', send_email: false, grants: [{ environment_id: fx.E1.id, roles: ['operator'] }],
+    });
+    assert.equal(byLeaver3.status, 201, byLeaver3.text);
+    // First the inviter is demoted to operator (no users.invite any more), then removed.
+    w.sql(`UPDATE grants SET roles = 'operator' WHERE user_id = '${leaverId}'`);
+    assertProblem(await w.acceptNew(tokenOf(byLeaver3.json.url)), 403, 'invitation_invalid');
+    assert.equal(usersWith('demoted@customer.example'), 0);
     w.removeMember(leaverId, fx.A.id);
     assertProblem(await w.acceptNew(tokenOf(byLeaver.json.url)), 403, 'invitation_invalid');
     assert.equal(usersWith('orphan@customer.example'), 0);
     assert.equal(statusOf(byLeaver.json.id), 'pending');
+    // The invitation is still there for the agency's other managers to revoke.
+    assert.equal((await owner('DELETE', `/api/v1/invitations/${byLeaver.json.id}`)).status, 204);
   });
 
   it('keeps every grant within what the inviter holds and takes roles only from the invitation (SECURITY 8)', async () => {
@@ -629,5 +639,36 @@ describe('invitations', () => {
     assert.equal(count(`SELECT COUNT(*) FROM invitations WHERE email = 'x9@customer.example'`), 0);
     // The unknown id answers the same way.
     assertProblem(await globex('GET', '/api/v1/invitations/inv_doesnotexist'), 404, 'not_found');
+  });
+});
+
+describe('invitation links and email under a public URL', () => {
+  let w;
+  before(async () => {
+    w = await startWorld({ env: { USHER_PUBLIC_URL: 'https://studio.example/console/' } });
+  });
+  after(async () => {
+    assert.equal(await w.stop(), 0);
+  });
+
+  it('builds the link on the public URL and escapes names in the HTML part', async () => {
+    const admin = await w.signIn(ADMIN_EMAIL);
+    const agency = await w.agencyNew(admin, 'Smith & <Jones> – Zoë');
+    w.sql(`UPDATE users SET first_name = '<img src=x>', last_name = 'O''Neil' WHERE email = '${ADMIN_EMAIL}'`);
+    const res = await w.invite(admin, agency.id, { email: 'esc@customer.example', grants: [{ roles: ['agent'] }] });
+    assert.equal(res.status, 201, res.text);
+    assert.match(res.json.url, /^https:\/\/studio\.example\/console\/invitations\/accept#token=[A-Za-z0-9_-]{43,}$/);
+    const { message, url, token } = await w.mailLink('esc@customer.example');
+    assert.equal(url, res.json.url);
+    assert.match(message.parsed.messageId, /^<msg_[A-Za-z0-9_-]+@studio\.example>$/);
+    assert.equal(message.parsed.subject, "<img src=x> O'Neil invited you to Smith & <Jones> – Zoë");
+    const { html, text } = message.parsed;
+    assert.ok(text.includes("<img src=x> O'Neil invited you"), 'the text part is plain');
+    assert.ok(!html.includes('<img'), 'no markup from a name reaches the HTML part');
+    assert.ok(!html.includes('<Jones>'));
+    assert.ok(html.includes('&lt;img src=x&gt;'));
+    assert.ok(html.includes('Smith &amp; &lt;Jones&gt; – Zoë'));
+    const facts = await w.as(undefined)('POST', '/api/v1/invitations/lookup', { token });
+    assert.equal(facts.json.agency.name, 'Smith & <Jones> – Zoë');
   });
 });
