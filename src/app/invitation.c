@@ -332,7 +332,9 @@ int app_invitation_create(struct app_invitation_view *out, int64_t *out_retry_af
         bool member = false;
         if (store_user_by_email(&existing, c, a, email, &e2) == 0)
             rc = store_agency_has_member(&member, c, a, agency_id, existing.id, err);
-        if (rc == 0 && member)
+        /* Bot managers are invited even when already members: they accept from their
+         * control panel (seed 001). */
+        if (rc == 0 && member && strcmp(authority, "bot.delegate") != 0)
             rc = usher_error_set(err, USHER_ECONFLICT, "already_member", "email",
                                  "%s is already a member of this agency", email);
     }

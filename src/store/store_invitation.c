@@ -223,3 +223,20 @@ int store_invitation_send_counts(int64_t *out_recipient, int64_t *out_actor, int
     }
     return 0;
 }
+
+int store_invitation_pending_for_bot(struct store_invitation **out, size_t *count,
+                                     struct store_conn *c, struct arena *a, const char *agency_id,
+                                     const char *bot_id, struct usher_error *err)
+{
+    /* Stored grants are compact JSON, so a bot grant reads "bot_id":"<id>". */
+    static const char sql[] = "SELECT " INVITATION_COLUMNS " FROM invitations "
+                              "WHERE agency_id = $1 AND status = 'pending' AND grants LIKE $2 "
+                              "ORDER BY created_at DESC, id DESC LIMIT 200";
+    struct store_value p[] = {store_text(agency_id),
+                              store_text(arena_printf(a, "%%\"bot_id\":\"%s\"%%", bot_id))};
+    struct store_rows rows;
+    int rc = store_exec(c, a, sql, p, 2, &rows, NULL, err);
+    if (rc)
+        return rc;
+    return rows_read(out, count, a, &rows);
+}

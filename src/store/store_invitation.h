@@ -56,6 +56,11 @@ int store_invitation_pending_for_email(struct store_invitation **out, size_t *co
                                        struct store_conn *c, struct arena *a, const char *email,
                                        int64_t now, struct usher_error *err);
 
+/* Pending invitations of agency_id whose grants name bot_id, newest first. */
+int store_invitation_pending_for_bot(struct store_invitation **out, size_t *count,
+                                     struct store_conn *c, struct arena *a, const char *agency_id,
+                                     const char *bot_id, struct usher_error *err);
+
 /* Moves a pending invitation to status (accepted, declined, revoked, expired). *changed tells
  * whether this call did it (false: it was no longer pending). */
 int store_invitation_decide(bool *changed, struct store_conn *c, struct arena *a, const char *id,
