@@ -522,14 +522,25 @@ describe('invitations', () => {
     assertProblem(await owner('POST', `/api/v1/invitations/${quiet.json.id}/resend`), 429, 'rate_limited');
     assert.equal(outboxTo(email), 5);
 
-    // Per inviter: 100 sends in the last hour (written as audit rows) stop the 101st.
-    w.sql(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100)
-           INSERT INTO audit_log (at, agency_id, actor_id, action, details)
-           SELECT CAST(strftime('%s','now') AS INTEGER) * 1000, '${fx.B.id}', '${ids.globex}',
-                  'invitation.created', '{}' FROM n`);
+    // Per inviter and per agency: past sends are simulated by audit rows of the last hour, on a
+    // chain of their own so the agencies' audit chains stay intact.
+    const simulate = (n, agencyId, actorId) => w.sql(`
+      WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${n})
+      INSERT INTO audit_log (at, agency_id, actor_id, action, details, chain)
+      SELECT CAST(strftime('%s','now') AS INTEGER) * 1000, '${agencyId}', ${actorId ? `'${actorId}'` : 'NULL'},
+             'invitation.created', '{}', 'simulated' FROM n`);
+    simulate(100, fx.B.id, ids.globex);
     const r8 = await w.invite(tok.globex, fx.B.id, { email: 'fresh@globex.example', grants: [{ roles: ['agent'] }] });
     assertProblem(r8, 429, 'rate_limited');
     assert.equal(outboxTo('fresh@globex.example'), 0);
+    const busy = await w.agencyNew(tok.admin, 'Busy Agency');
+    const r9 = await w.invite(tok.admin, busy.id, { email: 'fresh@busy.example', send_email: false, grants: [{ roles: ['agent'] }] });
+    assert.equal(r9.status, 201, r9.text);
+    simulate(500, busy.id, null);
+    const r10 = await w.invite(tok.admin, busy.id, { email: 'fresh2@busy.example', grants: [{ roles: ['agent'] }] });
+    assertProblem(r10, 429, 'rate_limited');
+    assertProblem(await w.as(tok.admin)('POST', `/api/v1/invitations/${r9.json.id}/resend`), 429, 'rate_limited');
+    assert.equal(outboxTo('fresh@busy.example') + outboxTo('fresh2@busy.example'), 0);
     await sleep(300);
     assert.equal(w.smtp.to(email).length, 5, 'the SMTP server got no sixth message');
     assert.equal(w.smtp.to('fresh@globex.example').length, 0);
