@@ -494,7 +494,8 @@ static int load_managed(struct store_invitation *out, struct store_conn *c, stru
 
 static int not_pending(const struct store_invitation *inv, struct usher_error *err)
 {
-    if (is_expired(inv, clock_now_ms())) {
+    /* Expired answers the same whether or not the expiry was recorded yet. */
+    if (is_expired(inv, clock_now_ms()) || strcmp(inv->status, "expired") == 0) {
         int rc = usher_error_set(err, USHER_EINVAL, "invitation_expired", NULL,
                                  "this invitation has expired");
         err->http_status = 410;

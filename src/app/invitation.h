@@ -55,7 +55,8 @@ int app_invitation_list(struct app_invitation_view **out, size_t *count, const c
                         const char *cursor, struct usher_error *err);
 
 /* One invitation; with_link adds the current link (copy link: pending only, else
- * USHER_ECONFLICT "invitation_not_pending"). Not visible: USHER_ENOTFOUND. */
+ * USHER_EINVAL "invitation_expired" (410) or USHER_ECONFLICT "invitation_not_pending"). Not
+ * visible: USHER_ENOTFOUND. */
 int app_invitation_get(struct app_invitation_view *out, struct app *app, struct arena *a,
                        const struct app_actor *actor, const char *id, bool with_link,
                        struct usher_error *err);
