@@ -621,6 +621,8 @@ int app_invitation_revoke(struct app *app, struct arena *a, const struct app_act
     rc = store_begin(c, true, err);
     if (rc == 0)
         rc = load_managed(&inv, c, a, actor, id, err);
+    if (rc == 0)
+        rc = not_pending(&inv, err);
     bool changed = false;
     if (rc == 0)
         rc = store_invitation_decide(&changed, c, a, inv.id, "revoked", actor->user_id,

@@ -70,8 +70,9 @@ int app_invitation_resend(struct app_invitation_view *out, int64_t *out_retry_af
                           struct app *app, struct arena *a, const struct app_actor *actor,
                           const char *id, struct usher_error *err);
 
-/* Revoke: the link stops working at once. Only pending invitations (else
- * USHER_ECONFLICT "invitation_not_pending"). */
+/* Revoke: the link stops working at once. Only pending invitations: an expired one answers
+ * USHER_EINVAL "invitation_expired" (410), the others USHER_ECONFLICT
+ * "invitation_not_pending". */
 int app_invitation_revoke(struct app *app, struct arena *a, const struct app_actor *actor,
                           const char *id, struct usher_error *err);
 
