@@ -242,22 +242,23 @@ describe('invitations', () => {
     assertProblem(await anon('POST', '/api/v1/invitations/decline', { token }), 410, 'invitation_expired');
     assertProblem(await w.as(tok.owner)('GET', `/api/v1/invitations/${res.json.id}/link`), 410, 'invitation_expired');
 
-    // An existing account is refused the same way.
-    const res2 = await w.invite(tok.owner, fx.A.id, {
-      email: 'bob@elsewhere.example', expires_in_seconds: 1, send_email: false, grants: [{ roles: ['agent'] }],
-    });
-    assertProblem(res2, 409, 'already_member', 'email');
-
     // Resend restarts the expiry of an expired invitation, whether or not a listing already
     // recorded it as expired.
     const owner = w.as(tok.owner);
     // (A longer validity for the next period, so the resent email cannot expire in the outbox.)
     w.sql(`UPDATE invitations SET expires_in_seconds = 3600 WHERE id IN ('${late2.json.id}', '${late3.json.id}')`);
+    assertProblem(await owner('DELETE', `/api/v1/invitations/${res.json.id}`), 410, 'invitation_expired');
     const resent2 = await owner('POST', `/api/v1/invitations/${late2.json.id}/resend`);
     assert.equal(resent2.status, 200, resent2.text);
     const listed = await owner('GET', `/api/v1/agencies/${fx.A.id}/invitations?status=expired`);
     const expiredIds = listed.json.items.map((i) => i.id);
     assert.ok(expiredIds.includes(late3.json.id) && !expiredIds.includes(late2.json.id));
+    // Once recorded, the expiry is still reported as such, not as some other final state.
+    assert.equal(statusOf(res.json.id), 'expired');
+    assertProblem(await w.acceptNew(token, 'too-late-password'), 410, 'invitation_expired');
+    assertProblem(await anon('POST', '/api/v1/invitations/decline', { token }), 410, 'invitation_expired');
+    assertProblem(await owner('GET', `/api/v1/invitations/${res.json.id}/link`), 410, 'invitation_expired');
+    assert.equal((await lookup(token)).json.status, 'expired');
     const resent3 = await owner('POST', `/api/v1/invitations/${late3.json.id}/resend`);
     assert.equal(resent3.status, 200, resent3.text);
     assert.equal(statusOf(late3.json.id), 'pending');
@@ -270,6 +271,7 @@ describe('invitations', () => {
     assert.equal(fresh4.status, 201, fresh4.text);
     assertProblem(await owner('POST', `/api/v1/invitations/${late4.json.id}/resend`), 409, 'conflict', 'email');
     assert.equal(statusOf(late4.json.id), 'expired');
+    assertProblem(await owner('DELETE', `/api/v1/invitations/${late4.json.id}`), 410, 'invitation_expired');
     assert.equal(outboxTo('late4@customer.example'), 0);
 
     for (const bad of [2592001, 0, -5, 1.5, '3600', true]) {
@@ -431,9 +433,9 @@ describe('invitations', () => {
     });
     assert.equal(byLeaver.status, 201, byLeaver.text);
     const byLeaver2 = await w.invite(leaver, fx.A.id, {
-      email: 'bob@elsewhere.example', send_email: false, grants: [{ environment_id: fx.E1.id, roles: ['agent'] }],
+      email: 'olly@acme.example', send_email: false, grants: [{ environment_id: fx.E1.id, roles: ['agent'] }],
     });
-    assertProblem(byLeaver2, 409, 'already_member');
+    assertProblem(byLeaver2, 409, 'already_member', 'email');
     const byLeaver3 = await w.invite(leaver, fx.A.id, {
       email: 'demoted@customer.example', send_email: false, grants: [{ environment_id: fx.E1.id, roles: ['operator'] }],
     });
