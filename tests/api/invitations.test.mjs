@@ -34,7 +34,8 @@ describe('invitations', () => {
   const accept = (body, token) => w.as(token)('POST', '/api/v1/invitations/accept', body);
 
   before(async () => {
-    w = await startWorld();
+    // Enough HTTP threads that the concurrent accepts below really run side by side.
+    w = await startWorld({ env: { USHER_THREADS: 8 } });
     anon = w.as(undefined);
     tok.admin = await w.signIn(ADMIN_EMAIL);
     fx.A = await w.agencyNew(tok.admin, 'Acme');
@@ -196,6 +197,7 @@ describe('invitations', () => {
     assert.equal(usersWith('race@customer.example'), 1);
     assert.equal(memberships(fx.A.id, 'race@customer.example'), 1);
     assert.deepEqual(grantsOf(fx.A.id, 'race@customer.example'), [`${fx.E2.id}:agent:`]);
+    assert.equal(count(`SELECT COUNT(*) FROM audit_log WHERE action = 'invitation.accepted' AND details LIKE '%${res.json.id}%'`), 1);
 
     // The same race for a signed-in user, by token and from the console at once.
     const inv = await w.invite(tok.owner, fx.A.id, {
