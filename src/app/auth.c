@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "app/account.h"
+#include "app/impersonation.h"
 #include "app/tokens.h"
 #include "http/http.h"
 
@@ -55,6 +56,51 @@ static int authenticate_api_token(struct http_request *req, const char *token)
     return 0;
 }
 
+/* Unsafe requests a "view as" session may still make: leaving it, and signing out. */
+static bool impersonation_may_write(const struct http_request *req)
+{
+    return strcmp(req->method, "DELETE") == 0 && req->route &&
+           (strcmp(req->route, "/api/v1/impersonation") == 0 ||
+            strcmp(req->route, "/api/v1/sessions/current") == 0);
+}
+
+/* A "view as" session: the impersonator must still be allowed, the session only reads, and
+ * every request is recorded with both people. */
+static int authenticate_impersonation(struct http_request *req, const struct store_session *s)
+{
+    req->principal.impersonator_id = s->impersonator_id;
+    req->principal.impersonation_agency_id = s->impersonation_agency_id;
+    req->principal.is_platform_admin = false;
+    struct app_actor actor = {
+        .user_id = req->principal.user_id,
+        .impersonator_id = s->impersonator_id,
+        .source_ip = req->remote_addr,
+        .user_agent = http_header(req, "User-Agent"),
+        .request_id = req->request_id,
+    };
+    if (actor.user_agent && strlen(actor.user_agent) > 256)
+        actor.user_agent = arena_strndup(&req->arena, actor.user_agent, 256);
+    int rc = app_impersonation_recheck(req->app, &req->arena, s, &actor, &req->err);
+    if (rc) {
+        memset(&req->principal, 0, sizeof(req->principal));
+        return rc;
+    }
+    if (strcmp(req->method, "POST") == 0 && req->route &&
+        strcmp(req->route, "/api/v1/impersonation") == 0)
+        rc = usher_error_set(&req->err, USHER_ECONFLICT, "impersonation_nested", NULL,
+                             "you are already viewing as someone; exit first");
+    else if (http_method_is_unsafe(req->method) && !impersonation_may_write(req))
+        rc = usher_error_set(&req->err, USHER_EFORBIDDEN, "impersonation_read_only", NULL,
+                             "a view-as session cannot change anything; exit it first");
+    struct usher_error ignored = {0};
+    if (app_impersonation_record_request(req->app, &req->arena, &actor, s->impersonation_agency_id,
+                                         req->method, req->route, &ignored) != 0 &&
+        rc == 0)
+        /* Every request while impersonating is on the record, or it does not happen. */
+        rc = usher_error_set(&req->err, USHER_EUNAVAIL, NULL, NULL, "%s", ignored.message);
+    return rc;
+}
+
 int app_auth_authenticate(struct http_request *req)
 {
     struct app *app = req->app;
@@ -77,9 +123,10 @@ int app_auth_authenticate(struct http_request *req)
         return authenticate_api_token(req, token);
 
     struct store_user user;
+    struct store_session session;
     char hash[CRYPTO_HASH_HEX + 1];
     struct usher_error inner = {0};
-    int rc = app_account_session_resolve(&user, hash, app, &req->arena, token, &inner);
+    int rc = app_account_session_lookup(&user, &session, hash, app, &req->arena, token, &inner);
     if (rc == USHER_EUNAUTH)
         return 0;
     if (rc)
@@ -98,5 +145,7 @@ int app_auth_authenticate(struct http_request *req)
     req->principal.user_id = user.id;
     req->principal.email = user.email;
     req->principal.session_hash = arena_strdup(&req->arena, hash);
+    if (session.impersonator_id)
+        return authenticate_impersonation(req, &session);
     return 0;
 }

@@ -33,6 +33,8 @@ struct http_principal {
     bool is_service;             /* an API token, not a person: only HTTP_SERVICE routes */
     const char *token_id;        /* the API token's id, arena-owned */
     const char *token_agency_id; /* the API token's agency; NULL for a platform token */
+    const char *impersonator_id; /* "view as": the person viewing as user_id, else NULL */
+    const char *impersonation_agency_id; /* "view as": the one agency the session sees */
 };
 
 struct http_request {
