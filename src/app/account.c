@@ -330,8 +330,8 @@ int app_account_session_resolve(struct store_user *out_user, char out_hash[CRYPT
 }
 
 int app_account_session_lookup(struct store_user *out_user, struct store_session *out_session,
-                               char out_hash[CRYPTO_HASH_HEX + 1], struct app *app,
-                               struct arena *a, const char *token, struct usher_error *err)
+                               char out_hash[CRYPTO_HASH_HEX + 1], struct app *app, struct arena *a,
+                               const char *token, struct usher_error *err)
 {
     size_t len = token ? strlen(token) : 0;
     if (len == 0 || len > SESSION_TOKEN_MAX)

@@ -47,9 +47,8 @@ int store_session_get(struct store_session *out, struct store_conn *c, struct ar
     return 0;
 }
 
-int store_session_delete_impersonations(int64_t *out_deleted, struct store_conn *c,
-                                        struct arena *a, const char *impersonator_id,
-                                        struct usher_error *err)
+int store_session_delete_impersonations(int64_t *out_deleted, struct store_conn *c, struct arena *a,
+                                        const char *impersonator_id, struct usher_error *err)
 {
     static const char sql[] = "DELETE FROM sessions WHERE impersonator_id = $1";
     struct store_value p[] = {store_text(impersonator_id)};

@@ -13,7 +13,7 @@ struct store_session {
     const char *user_id;
     int64_t created_at;
     int64_t last_seen_at;
-    int64_t expires_at; /* absolute end: created_at + the absolute timeout */
+    int64_t expires_at;                  /* absolute end: created_at + the absolute timeout */
     const char *impersonator_id;         /* set on a "view as" session, else NULL */
     const char *impersonation_agency_id; /* the one agency such a session sees */
     const char *impersonation_reason;    /* NULL when none was given */
@@ -36,9 +36,8 @@ int store_session_delete(int64_t *out_deleted, struct store_conn *c, struct aren
                          const char *token_hash, struct usher_error *err);
 
 /* Deletes every impersonation session started by impersonator_id. */
-int store_session_delete_impersonations(int64_t *out_deleted, struct store_conn *c,
-                                        struct arena *a, const char *impersonator_id,
-                                        struct usher_error *err);
+int store_session_delete_impersonations(int64_t *out_deleted, struct store_conn *c, struct arena *a,
+                                        const char *impersonator_id, struct usher_error *err);
 
 /* Deletes every session of a user; *out_deleted (may be NULL) receives how many. */
 int store_session_delete_user(int64_t *out_deleted, struct store_conn *c, struct arena *a,
