@@ -12,6 +12,7 @@ extern const struct http_route_table api_agency_routes;
 extern const struct http_route_table api_environment_routes;
 extern const struct http_route_table api_bot_routes;
 extern const struct http_route_table api_catalogue_routes;
+extern const struct http_route_table api_member_routes;
 
 /* Every table, NULL-terminated, in match order. */
 extern const struct http_route_table *const api_route_tables[];
