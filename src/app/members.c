@@ -17,8 +17,9 @@
 struct caller {
     const char *user_id;
     bool is_admin;
-    bool is_owner;  /* the agency grant holds the owner role */
-    bool reads_all; /* platform admin, or users.read at agency scope */
+    bool is_owner;    /* the agency grant holds the owner role */
+    bool reads_all;   /* platform admin, or users.read at agency scope */
+    bool manages_any; /* users.manage at agency scope or in some environment */
     struct app_decide_grants grants;
     bool *reads_env; /* per environment of the agency: users.read there */
     size_t readable_count;
@@ -53,6 +54,11 @@ const char *app_member_access_name(enum app_member_access access)
     default:
         return "none";
     }
+}
+
+static int forbidden(struct usher_error *err, const char *what)
+{
+    return usher_error_set(err, USHER_EFORBIDDEN, NULL, NULL, "%s", what);
 }
 
 static bool is_allowed(const struct app_decide_grants *g, enum app_scope scope,
@@ -111,7 +117,11 @@ static int ctx_open(struct ctx *x, struct app *app, struct arena *a, const struc
         cl->reads_env[i] = cl->reads_all || is_allowed(&cl->grants, APP_SCOPE_ENVIRONMENT,
                                                        x->envs[i].id, NULL, "users.read");
         cl->readable_count += cl->reads_env[i];
+        cl->manages_any = cl->manages_any || is_allowed(&cl->grants, APP_SCOPE_ENVIRONMENT,
+                                                        x->envs[i].id, NULL, "users.manage");
     }
+    cl->manages_any = cl->manages_any || cl->is_admin ||
+                      is_allowed(&cl->grants, APP_SCOPE_AGENCY, agency.id, NULL, "users.manage");
     return 0;
 }
 
@@ -382,11 +392,6 @@ static bool caller_manages(const struct ctx *x, const struct person_grants *pg)
     return true;
 }
 
-static int forbidden(struct usher_error *err, const char *what)
-{
-    return usher_error_set(err, USHER_EFORBIDDEN, NULL, NULL, "%s", what);
-}
-
 /* Owners are changed only by owners and platform admins (an owner may leave on their own). */
 static int owner_guard(const struct ctx *x, const char *user_id, const struct person_grants *pg,
                        struct usher_error *err)
@@ -463,10 +468,13 @@ static void detail_build(struct app_member_detail *out, const struct ctx *x,
     }
 }
 
-/* Loads a member the caller may see, with their grants. */
+/* Loads a member the caller may see, with their grants. A caller who may neither read nor
+ * manage users anywhere in the agency is told so before anything about the member. */
 static int member_load(struct store_directory_person *out_person, struct person_grants *out_grants,
                        struct ctx *x, const char *user_id, struct usher_error *err)
 {
+    if (!x->caller.reads_all && x->caller.readable_count == 0 && !x->caller.manages_any)
+        return forbidden(err, "users.read is required in this agency");
     int rc = store_directory_member_get(out_person, x->c, x->a, x->agency_id, user_id, err);
     if (rc == 0)
         rc = member_grants_load(out_grants, x, user_id, err);
