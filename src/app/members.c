@@ -417,26 +417,41 @@ static int last_owner_guard(struct ctx *x, const char *user_id, struct usher_err
 
 /* --- building what the caller sees --- */
 
+/* Orders grants for display: negative when x comes before y. */
+static int grant_order(const struct ctx *x, const struct app_grant *g1, const struct app_grant *g2)
+{
+    if (g1->scope != g2->scope)
+        return (int)g1->scope - (int)g2->scope;
+    if (g1->scope == APP_SCOPE_AGENCY)
+        return 0;
+    long e1 = env_index(x, g1->environment_id), e2 = env_index(x, g2->environment_id);
+    if (e1 != e2)
+        return e1 < e2 ? -1 : 1;
+    return strcmp(g1->scope_id, g2->scope_id);
+}
+
 /* Fills out for person p with grants pg, keeping only what the caller may see. */
 static void member_build(struct app_member *out, const struct ctx *x,
                          const struct store_directory_person *p, const struct person_grants *pg)
 {
     memset(out, 0, sizeof(*out));
     out->person = *p;
-    /* Agency grant first, then environments, then bots, each in stored order. */
     out->grants = arena_alloc(x->a, (pg->count + 1) * sizeof(*out->grants));
-    for (int scope = APP_SCOPE_AGENCY; scope < APP_SCOPE_COUNT; scope++) {
-        for (size_t i = 0; i < pg->count; i++) {
-            const struct app_grant *g = &pg->items[i];
-            if ((int)g->scope != scope)
+    for (size_t i = 0; i < pg->count; i++) {
+        const struct app_grant *g = &pg->items[i];
+        if (!x->caller.reads_all && g->scope != APP_SCOPE_AGENCY) {
+            long k = env_index(x, g->environment_id);
+            if (k < 0 || !x->caller.reads_env[k])
                 continue;
-            if (!x->caller.reads_all && g->scope != APP_SCOPE_AGENCY) {
-                long k = env_index(x, g->environment_id);
-                if (k < 0 || !x->caller.reads_env[k])
-                    continue;
-            }
-            out->grants[out->grant_count++] = *g;
         }
+        /* Insertion in display order: the agency grant, then environments in the agency's
+         * order, then bots by environment and id. */
+        size_t at = out->grant_count++;
+        while (at > 0 && grant_order(x, &out->grants[at - 1], g) > 0) {
+            out->grants[at] = out->grants[at - 1];
+            at--;
+        }
+        out->grants[at] = *g;
     }
     out->environments = arena_alloc(x->a, (x->env_count + 1) * sizeof(*out->environments));
     for (size_t i = 0; i < x->env_count; i++) {
