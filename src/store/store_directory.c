@@ -166,48 +166,58 @@ int store_directory_cursor_decode(struct store_directory_key *out, struct arena 
     "lower(substr(CASE WHEN trim(" first " || ' ' || " last ") = '' THEN " email                   \
     " ELSE trim(" first " || ' ' || " last ") END, 1, 64))"
 
-/* Members: $1 agency, $2 shortcode, $3 search pattern, $4 environment ids (comma-separated),
- * $5 role pattern, $6 row limit; resuming adds $7 sort value and $8 user id. A member has
- * access to environment E through a grant on E that is not empty, through the agency grant when
- * there is no grant on E, or through a grant on one of E's bots. */
+/* Members: $1 agency, $2 shortcode, $3 search pattern (over memberships.search_text),
+ * $4 environment ids (comma-separated), $5 role pattern, $6 row limit; resuming adds $7 sort
+ * value and $8 user id. A member has access to environment E through a grant on E that is not
+ * empty, through a grant on one of E's bots, or through the agency grant when they hold no
+ * grant on E. The environment and role filters are uncorrelated IN lists, built once per
+ * query through indexes, so a rare match costs no more than a common one. */
+#define E_IN_SET "(',' || $4 || ',') LIKE ('%,' || replace(e.id, '_', '!_') || ',%') ESCAPE '!' "
+
 #define MEMBER_SELECT                                                                              \
     "SELECT m.user_id, u.email, u.first_name, u.last_name, m.shortcode, u.status, m.created_at, "  \
     "u.last_active_at, m.sort_name, m.sort_active "                                                \
     "FROM memberships m JOIN users u ON u.id = m.user_id "                                         \
     "WHERE m.agency_id = $1 AND ($2 IS NULL OR m.shortcode = $2) "                                 \
-    "AND ($3 IS NULL OR lower(u.first_name || ' ' || u.last_name) LIKE $3 ESCAPE '!' "             \
-    "OR lower(u.email) LIKE $3 ESCAPE '!') "                                                       \
-    "AND ($4 IS NULL OR EXISTS (SELECT 1 FROM environments e WHERE e.agency_id = $1 "              \
-    "AND (',' || $4 || ',') LIKE ('%,' || replace(e.id, '_', '!_') || ',%') ESCAPE '!' "           \
-    "AND (EXISTS (SELECT 1 FROM grants ge WHERE ge.user_id = m.user_id AND ge.scope_id = e.id "    \
-    "AND (ge.roles <> '' OR ge.extra_permissions <> '')) "                                         \
-    "OR (NOT EXISTS (SELECT 1 FROM grants gn WHERE gn.user_id = m.user_id "                        \
-    "AND gn.scope_id = e.id) "                                                                     \
-    "AND EXISTS (SELECT 1 FROM grants ga WHERE ga.user_id = m.user_id AND ga.scope_id = $1)) "     \
-    "OR EXISTS (SELECT 1 FROM grants gb JOIN bots b ON b.id = gb.bot_id "                          \
-    "WHERE gb.agency_id = $1 AND gb.user_id = m.user_id AND b.environment_id = e.id "              \
-    "AND (gb.roles <> '' OR gb.extra_permissions <> ''))))) "                                      \
-    "AND ($5 IS NULL OR EXISTS (SELECT 1 FROM grants gr WHERE gr.agency_id = $1 "                  \
-    "AND gr.user_id = m.user_id AND (',' || gr.roles || ',') LIKE $5 ESCAPE '!')) "
+    "AND ($3 IS NULL OR m.search_text LIKE $3 ESCAPE '!') "                                        \
+    "AND ($4 IS NULL OR m.user_id IN ("                                                            \
+    "SELECT g.user_id FROM environments e JOIN grants g ON g.scope_id = e.id "                     \
+    "WHERE e.agency_id = $1 AND " E_IN_SET "AND (g.roles <> '' OR g.extra_permissions <> '') "     \
+    "UNION ALL SELECT g.user_id FROM environments e JOIN bots b ON b.environment_id = e.id "       \
+    "JOIN grants g ON g.scope_id = b.id "                                                          \
+    "WHERE e.agency_id = $1 AND " E_IN_SET "AND (g.roles <> '' OR g.extra_permissions <> '') "     \
+    "UNION ALL SELECT ga.user_id FROM grants ga JOIN environments e ON e.agency_id = $1 "          \
+    "WHERE ga.scope_id = $1 AND " E_IN_SET                                                         \
+    "AND NOT EXISTS (SELECT 1 FROM grants gn WHERE gn.user_id = ga.user_id "                       \
+    "AND gn.scope_id = e.id))) "                                                                   \
+    "AND ($5 IS NULL OR m.user_id IN (SELECT gr.user_id FROM grants gr WHERE gr.agency_id = $1 "   \
+    "AND (',' || gr.roles || ',') LIKE $5 ESCAPE '!')) "
 
-#define MEMBER_FIRST(col, dir) MEMBER_SELECT "ORDER BY " col dir ", m.user_id" dir " LIMIT $6"
-#define MEMBER_RESUME(col, op, dir)                                                                \
-    MEMBER_SELECT "AND (" col ", m.user_id) " op " ($7, $8) "                                      \
-                  "ORDER BY " col dir ", m.user_id" dir " LIMIT $6"
-#define MEMBER_QUERIES(col)                                                                        \
+/* An exact shortcode names at most one member: the extra equality lets the planner read it
+ * through memberships_shortcode instead of walking the agency in sort order. */
+#define BY_SHORTCODE "AND m.shortcode = $2 "
+
+#define MEMBER_FIRST(extra, col, dir)                                                              \
+    MEMBER_SELECT extra "ORDER BY " col dir ", m.user_id" dir " LIMIT $6"
+#define MEMBER_RESUME(extra, col, op, dir)                                                         \
+    MEMBER_SELECT extra "AND (" col ", m.user_id) " op " ($7, $8) "                                \
+                        "ORDER BY " col dir ", m.user_id" dir " LIMIT $6"
+#define MEMBER_QUERIES(extra, col)                                                                 \
     {                                                                                              \
-        {MEMBER_FIRST(col, ""), MEMBER_RESUME(col, ">", "")},                                      \
+        {MEMBER_FIRST(extra, col, ""), MEMBER_RESUME(extra, col, ">", "")},                        \
         {                                                                                          \
-            MEMBER_FIRST(col, " DESC"), MEMBER_RESUME(col, "<", " DESC")                           \
+            MEMBER_FIRST(extra, col, " DESC"), MEMBER_RESUME(extra, col, "<", " DESC")             \
         }                                                                                          \
     }
+#define MEMBER_SORTS(extra)                                                                        \
+    {                                                                                              \
+        [STORE_DIRECTORY_BY_NAME] = MEMBER_QUERIES(extra, "m.sort_name"),                          \
+        [STORE_DIRECTORY_BY_CREATED] = MEMBER_QUERIES(extra, "m.created_at"),                      \
+        [STORE_DIRECTORY_BY_ACTIVE] = MEMBER_QUERIES(extra, "m.sort_active")                       \
+    }
 
-/* [sort][descending][resuming] */
-static const char *const member_sql[3][2][2] = {
-    [STORE_DIRECTORY_BY_NAME] = MEMBER_QUERIES("m.sort_name"),
-    [STORE_DIRECTORY_BY_CREATED] = MEMBER_QUERIES("m.created_at"),
-    [STORE_DIRECTORY_BY_ACTIVE] = MEMBER_QUERIES("m.sort_active"),
-};
+/* [by shortcode][sort][descending][resuming] */
+static const char *const member_sql[2][3][2][2] = {MEMBER_SORTS(""), MEMBER_SORTS(BY_SHORTCODE)};
 
 /* Invited people: $1 agency, $2 now, $3 shortcode, $4 search pattern, $5 row limit; resuming
  * adds $6 sort value and $7 invitation id. */
@@ -220,8 +230,8 @@ static const char *const member_sql[3][2][2] = {
     "AND NOT EXISTS (SELECT 1 FROM users u JOIN memberships mm ON mm.user_id = u.id "              \
     "AND mm.agency_id = i.agency_id WHERE u.email = i.email) "                                     \
     "AND ($3 IS NULL OR i.shortcode = $3) "                                                        \
-    "AND ($4 IS NULL OR lower(coalesce(i.first_name, '') || ' ' || coalesce(i.last_name, '')) "    \
-    "LIKE $4 ESCAPE '!' OR lower(i.email) LIKE $4 ESCAPE '!') "
+    "AND ($4 IS NULL OR lower(coalesce(i.first_name, '') || ' ' || coalesce(i.last_name, '') "     \
+    "|| ' ' || i.email) LIKE $4 ESCAPE '!') "
 
 #define INVITED_FIRST(key, dir) INVITED_SELECT(key) "ORDER BY sort_key" dir ", i.id" dir " LIMIT $5"
 #define INVITED_RESUME(key, op, dir)                                                               \
@@ -385,7 +395,8 @@ int store_directory_members(struct store_directory_person **out, size_t *count, 
     *has_more = false;
     limit = limit_clamp(limit);
     bool resume = after && after->is_set;
-    const char *sql = member_sql[order->by][order->is_desc][resume];
+    bool by_shortcode = filter->shortcode != NULL;
+    const char *sql = member_sql[by_shortcode][order->by][order->is_desc][resume];
     struct store_value p[8] = {
         store_text(agency_id),
         store_text(filter->shortcode),

@@ -3,9 +3,9 @@
  *
  * Members and invited people are read by two queries that page through the same order, so the
  * caller merges them (store_directory_key_compare) and resumes both after one cursor. Every
- * order ends with the id, so ties never repeat or skip a row. The sort keys of members are
- * copied onto memberships by triggers (sql/<dialect>/0004_directory.sql) so each page is an
- * index range, also for agencies of 100,000 members. Strings live in the caller's arena.
+ * order ends with the id, so ties never repeat or skip a row. The sort and search keys of
+ * members are copied onto memberships by triggers (sql/<dialect>/0004_directory.sql) so each page
+ * is an index range, also for agencies of 100,000 members. Strings live in the caller's arena.
  * Errors are those of store.h. */
 #ifndef USHER_STORE_STORE_DIRECTORY_H
 #define USHER_STORE_STORE_DIRECTORY_H
@@ -42,7 +42,7 @@ struct store_directory_key {
 
 /* Which people to list. Every member may be NULL (no filter). */
 struct store_directory_filter {
-    const char *search;          /* case-insensitive substring of "first last" or the email */
+    const char *search;          /* case-insensitive substring of "first last email" */
     const char *shortcode;       /* exact */
     const char *environment_ids; /* comma-separated: members with access to any of them */
     const char *role;            /* a stored role reference: built-in name or custom role id */
