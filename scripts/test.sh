@@ -45,30 +45,25 @@ export ASAN_OPTIONS="halt_on_error=1:abort_on_error=0:detect_leaks=1:strict_stri
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 
 # --- builds -------------------------------------------------------------------------------
+mkdir -p "$LOGS"
 echo "== building $ASAN_BUILD (AddressSanitizer + UndefinedBehaviorSanitizer, Debug)"
 build_ok=1
-if [ ! -f "$ASAN_BUILD/CMakeCache.txt" ]; then
-    cmake -S . -B "$ASAN_BUILD" -DUSHER_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DUSHER_TESTS=ON \
-        >/dev/null || build_ok=0
-fi
+# Configured every time, so a build-asan made by hand with other options is put right.
+cmake -S . -B "$ASAN_BUILD" -DUSHER_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DUSHER_TESTS=ON \
+    >"$LOGS/configure.log" 2>&1 || build_ok=0
 if [ "$build_ok" = 1 ]; then
-    cmake --build "$ASAN_BUILD" -j2 >/dev/null 2>"$ASAN_BUILD.err" || build_ok=0
+    cmake --build "$ASAN_BUILD" -j2 >"$LOGS/build.log" 2>&1 || build_ok=0
 fi
 if [ "$build_ok" = 0 ]; then
-    cat "$ASAN_BUILD.err" >&2 2>/dev/null
-    record "build $ASAN_BUILD" 0 1 0
+    grep -hE 'error|Error|ERROR' "$LOGS/configure.log" "$LOGS/build.log" 2>/dev/null | head -n 40
+    record "build $ASAN_BUILD" 0 1 0 "logs in $LOGS"
 fi
-rm -f "$ASAN_BUILD.err"
 
 echo "== building build/usher"
-if make --no-print-directory build >/dev/null 2>build.err; then
-    rm -f build.err
-else
-    cat build.err >&2
-    rm -f build.err
-    record "build build/usher" 0 1 0
+if ! make --no-print-directory build >"$LOGS/make.log" 2>&1; then
+    grep -hE 'error|Error|ERROR' "$LOGS/make.log" | head -n 40
+    record "build build/usher" 0 1 0 "log in $LOGS/make.log"
 fi
-mkdir -p "$LOGS"
 
 # --- unit tests -----------------------------------------------------------------------------
 if [ "$build_ok" = 1 ]; then

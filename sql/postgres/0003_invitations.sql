@@ -18,6 +18,9 @@ CREATE TABLE invitations (
     token_hash TEXT NOT NULL UNIQUE,
     generation INTEGER NOT NULL DEFAULT 1,
     sign_in TEXT NOT NULL DEFAULT 'password' CHECK (sign_in IN ('password', 'oauth')),
+    -- The permission the inviter used (users.invite, or bot.delegate for bot managers); it is
+    -- checked again at accept, so an inviter who lost it cannot bring anyone in.
+    authority TEXT NOT NULL DEFAULT 'users.invite',
     oauth_subject TEXT,
     created_by TEXT REFERENCES users(id) ON DELETE SET NULL,
     created_at BIGINT NOT NULL,

@@ -12,6 +12,9 @@ const struct http_route_table *const api_route_tables[] = {
     &api_environment_routes,
     &api_bot_routes,
     &api_catalogue_routes,
+    &api_role_routes,
+    &api_invitation_routes,
+    &api_bot_manager_routes,
     &api_member_routes,
     NULL,
     /* clang-format on */

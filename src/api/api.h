@@ -12,6 +12,9 @@ extern const struct http_route_table api_agency_routes;
 extern const struct http_route_table api_environment_routes;
 extern const struct http_route_table api_bot_routes;
 extern const struct http_route_table api_catalogue_routes;
+extern const struct http_route_table api_role_routes;
+extern const struct http_route_table api_invitation_routes;
+extern const struct http_route_table api_bot_manager_routes;
 extern const struct http_route_table api_member_routes;
 
 /* Every table, NULL-terminated, in match order. */
@@ -23,10 +26,24 @@ struct app_actor api_actor(struct http_request *req);
 /* The i-th {param} of the matched pattern. */
 const char *api_param(struct http_request *req, size_t i);
 
+/* The built-in roles as the API shows them: [{name, description, built_in: true, scopes,
+ * permissions}] in catalogue order. New reference. */
+json_t *api_catalogue_roles_json(void);
+
 struct store_user;
 
 /* A user as the API shows it: {id, email, first_name, last_name, status, created_at,
  * last_active_at} with RFC 3339 times (last_active_at null when never). New reference. */
 json_t *api_user_json(struct http_request *req, const struct store_user *u);
+
+/* Sets the session cookie on res and returns {token, csrf_token, expires_at, user} for a
+ * session just started (sign-in, or accepting an invitation as a new user). */
+struct app_session_new;
+json_t *api_session_json(struct http_request *req, struct http_response *res,
+                         const struct app_session_new *s);
+
+/* The JSON of an invitation for those who manage it (consumes the view's grants). */
+struct app_invitation_view;
+json_t *api_invitation_json(struct http_request *req, struct app_invitation_view *v);
 
 #endif

@@ -4,6 +4,7 @@
 
 #include "api/api.h"
 #include "app/account.h"
+#include "app/invitation.h"
 #include "base/clock.h"
 #include "store/store_user.h"
 
@@ -72,7 +73,18 @@ static int me_get(struct http_request *req, struct http_response *res)
     json_object_set_new(out, "user", api_user_json(req, &user));
     json_object_set_new(out, "is_platform_admin", json_boolean(user.is_platform_admin));
     json_object_set_new(out, "agencies", agencies);
-    json_object_set_new(out, "pending_invitations", json_array());
+    struct app_invitation_view *pending = NULL;
+    size_t pending_count = 0;
+    rc = app_invitation_pending_for_user(&pending, &pending_count, req->app, &req->arena,
+                                         user.email, &req->err);
+    if (rc) {
+        json_decref(out);
+        return rc;
+    }
+    json_t *invitations = json_array();
+    for (size_t i = 0; i < pending_count; i++)
+        json_array_append_new(invitations, api_invitation_json(req, &pending[i]));
+    json_object_set_new(out, "pending_invitations", invitations);
     /* The console keeps its CSRF token in memory; after a reload it recovers it here. A page
      * on another origin cannot read this answer. */
     if (req->principal.via_cookie) {

@@ -20,6 +20,23 @@ static const char *cookie_attributes(const struct app *app)
                               : "Path=/; HttpOnly; SameSite=Lax";
 }
 
+json_t *api_session_json(struct http_request *req, struct http_response *res,
+                         const struct app_session_new *s)
+{
+    const struct app *app = req->app;
+    char *cookie =
+        arena_printf(&req->arena, "%s=%s; %s; Max-Age=%lld", app->cookie_name, s->token,
+                     cookie_attributes(app), (long long)app->cfg->session_absolute_seconds);
+    http_response_header(res, req, "Set-Cookie", cookie);
+    json_t *out = json_object();
+    json_object_set_new(out, "token", json_string(s->token));
+    json_object_set_new(out, "csrf_token", json_string(s->csrf_token));
+    json_object_set_new(out, "expires_at",
+                        json_string(clock_format_ms(&req->arena, s->expires_at)));
+    json_object_set_new(out, "user", api_user_json(req, &s->user));
+    return out;
+}
+
 static int sessions_create(struct http_request *req, struct http_response *res)
 {
     struct app *app = req->app;
@@ -53,16 +70,7 @@ static int sessions_create(struct http_request *req, struct http_response *res)
         app_account_sign_out(app, &req->arena, &actor, req->principal.session_hash, &ignored);
     }
 
-    char *cookie =
-        arena_printf(&req->arena, "%s=%s; %s; Max-Age=%lld", app->cookie_name, s.token,
-                     cookie_attributes(app), (long long)app->cfg->session_absolute_seconds);
-    http_response_header(res, req, "Set-Cookie", cookie);
-    json_t *out = json_object();
-    json_object_set_new(out, "token", json_string(s.token));
-    json_object_set_new(out, "csrf_token", json_string(s.csrf_token));
-    json_object_set_new(out, "expires_at", json_string(clock_format_ms(&req->arena, s.expires_at)));
-    json_object_set_new(out, "user", api_user_json(req, &s.user));
-    http_response_json(res, req, 201, out);
+    http_response_json(res, req, 201, api_session_json(req, res, &s));
     return 0;
 }
 

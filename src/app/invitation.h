@@ -3,9 +3,107 @@
 #ifndef USHER_APP_INVITATION_H
 #define USHER_APP_INVITATION_H
 
+#include <jansson.h>
+
+#include "app/account.h"
 #include "app/app.h"
+#include "app/grants.h"
 #include "base/arena.h"
 #include "base/crypto.h"
+#include "store/store_invitation.h"
+
+#define APP_INVITATION_EXPIRY_DEFAULT_S 604800  /* 7 days */
+#define APP_INVITATION_EXPIRY_MAX_S     2592000 /* 30 days */
+#define APP_INVITATION_RESEND_GAP_S     60      /* between two sends of one invitation */
+#define APP_INVITATION_SENDS_MAX        10      /* sends of one invitation */
+#define APP_INVITATION_LIMIT_WINDOW_S   3600
+#define APP_INVITATION_LIMIT_RECIPIENT  5   /* emails to one address per window */
+#define APP_INVITATION_LIMIT_ACTOR      100 /* sends by one inviter per window */
+#define APP_INVITATION_LIMIT_AGENCY     500 /* sends in one agency per window */
+
+/* An invitation with what its views need. Strings are arena-owned. */
+struct app_invitation_view {
+    struct store_invitation inv;
+    const char *status; /* as stored, but "expired" once past expires_at */
+    const char *agency_name;
+    const char *inviter_name; /* first and last name, or email; NULL when the inviter is gone */
+    json_t *grants;           /* response shape (custom roles by name); new reference */
+    const char *url;          /* the current link, only where the operation returns it */
+    bool account_exists;      /* lookup: the invited email already has an account */
+};
+
+/* Releases the JSON held by a view; accepts a zeroed view. */
+void app_invitation_view_dispose(struct app_invitation_view *v);
+
+/* Creates an invitation in agency_id from a request body {email, first_name?, last_name?,
+ * shortcode?, grants, expires_in_seconds?, send_email?, sign_in?, oauth_subject?}. The actor
+ * needs `authority` (users.invite, or bot.delegate for bot managers) at every granted scope,
+ * and the grant ceiling applies. Queues the email unless send_email is false. The view carries
+ * the link. Errors: USHER_EINVAL naming the field; USHER_ENOTFOUND (agency not visible);
+ * USHER_EFORBIDDEN; USHER_ECONFLICT (pending invitation for the email: "conflict", or
+ * "already_member"); USHER_ELIMIT (send limits: *out_retry_after seconds). */
+int app_invitation_create(struct app_invitation_view *out, int64_t *out_retry_after,
+                          struct app *app, struct arena *a, const struct app_actor *actor,
+                          const char *agency_id, json_t *body, const char *authority,
+                          struct usher_error *err);
+
+/* Invitations of an agency the actor may manage, newest first; status filters (pending,
+ * accepted, declined, revoked, expired). */
+int app_invitation_list(struct app_invitation_view **out, size_t *count, const char **next_cursor,
+                        struct app *app, struct arena *a, const struct app_actor *actor,
+                        const char *agency_id, const char *status, const char *limit,
+                        const char *cursor, struct usher_error *err);
+
+/* One invitation; with_link adds the current link (copy link: pending only, else
+ * USHER_ECONFLICT "invitation_not_pending"). Not visible: USHER_ENOTFOUND. */
+int app_invitation_get(struct app_invitation_view *out, struct app *app, struct arena *a,
+                       const struct app_actor *actor, const char *id, bool with_link,
+                       struct usher_error *err);
+
+/* Resend: a new token (older links stop working), expiry restarted, the email queued again.
+ * Rate-limited per invitation and by the send limits (USHER_ELIMIT, *out_retry_after). */
+int app_invitation_resend(struct app_invitation_view *out, int64_t *out_retry_after,
+                          struct app *app, struct arena *a, const struct app_actor *actor,
+                          const char *id, struct usher_error *err);
+
+/* Revoke: the link stops working at once. Only pending invitations (else
+ * USHER_ECONFLICT "invitation_not_pending"). */
+int app_invitation_revoke(struct app *app, struct arena *a, const struct app_actor *actor,
+                          const char *id, struct usher_error *err);
+
+/* The public facts of a link for the landing page. Unknown token: USHER_ENOTFOUND; a missing
+ * or empty token: USHER_EINVAL field "token". */
+int app_invitation_lookup(struct app_invitation_view *out, struct app *app, struct arena *a,
+                          const char *token, struct usher_error *err);
+
+/* What accepting gives back. */
+struct app_invitation_accepted {
+    struct app_invitation_view view;
+    struct store_user user;
+    bool is_new_user;
+    struct app_session_new session; /* set when is_new_user */
+};
+
+/* Accepts by token (token non-NULL) or by id from the signed-in user's pending list. A
+ * signed-in actor must have the invited email (else USHER_EFORBIDDEN "email_mismatch"). An
+ * anonymous actor creates the account with password (and names if missing) unless the email
+ * has one (USHER_ECONFLICT "account_exists"). Consumes the invitation and writes the grants in
+ * one transaction: of concurrent accepts exactly one succeeds. Errors besides: USHER_EINVAL
+ * "invitation_expired" (410), USHER_ECONFLICT "invitation_not_pending", USHER_EFORBIDDEN
+ * "invitation_invalid" (the inviter lost the right, or a granted scope is gone). */
+int app_invitation_accept(struct app_invitation_accepted *out, struct app *app, struct arena *a,
+                          const struct app_actor *actor, const char *token, const char *id,
+                          const char *password, const char *first_name, const char *last_name,
+                          struct usher_error *err);
+
+/* Declines by token or (signed in, matching email) by id. */
+int app_invitation_decline(struct app *app, struct arena *a, const struct app_actor *actor,
+                           const char *token, const char *id, struct usher_error *err);
+
+/* The pending, unexpired invitations addressed to the signed-in user's email. */
+int app_invitation_pending_for_user(struct app_invitation_view **out, size_t *count,
+                                    struct app *app, struct arena *a, const char *email,
+                                    struct usher_error *err);
 
 /* The link token of invitation id with nonce: base64url HMAC under the server secret. */
 void app_invitation_token(char out[CRYPTO_TOKEN_CHARS + 1], const struct app *app, const char *id,

@@ -29,6 +29,17 @@ void authz_index_free(struct authz_index *ix);
 /* Loads everything from the store, replacing the content. */
 int authz_index_load(struct authz_index *ix, struct store *store, struct usher_error *err);
 
+/* Applies the changes recorded after *cursor (audit rows: every change writes one in its own
+ * transaction) to the index, and advances *cursor. This is how changes made by other
+ * processes on the same database (admin commands, other instances) reach this index; changes
+ * made here are applied at once after their commit as well. *out_applied (may be NULL) gets
+ * how many rows were read. */
+int authz_index_sync(struct authz_index *ix, struct store_conn *c, int64_t *cursor,
+                     int *out_applied, struct usher_error *err);
+
+/* The cursor to start syncing from: the newest change now (call before authz_index_load). */
+int authz_index_sync_cursor(int64_t *out, struct store *store, struct usher_error *err);
+
 /* Re-reads one user (status, admin flag, every grant) from conn; a user no longer in the
  * store is removed. Call after the change that touched the user has committed. */
 int authz_index_refresh_user(struct authz_index *ix, struct store_conn *c, const char *user_id,

@@ -52,6 +52,9 @@ void ix_put_place_locked(struct authz_index *ix, struct hmap *map, const char *i
                          const char *agency_id, const char *env_id);
 void ix_put_role_locked(struct authz_index *ix, const char *role_id, const char *agency_id,
                         uint64_t permissions);
+void ix_remove_place_locked(struct authz_index *ix, struct hmap *map, const char *id);
+/* Forgets every custom role of agency_id. */
+void ix_remove_agency_roles_locked(struct authz_index *ix, const char *agency_id);
 /* Replaces (u non-NULL) or removes (u NULL) a user; frees the previous entry. */
 void ix_put_user_locked(struct authz_index *ix, const char *user_id, struct ix_user *u);
 

@@ -108,6 +108,34 @@ void ix_put_place_locked(struct authz_index *ix, struct hmap *map, const char *i
     place_free(hmap_put(map, id, p));
 }
 
+void ix_remove_place_locked(struct authz_index *ix, struct hmap *map, const char *id)
+{
+    (void)ix; /* the caller holds ix's write lock; map is one of its tables */
+    place_free(hmap_remove(map, id));
+}
+
+void ix_remove_agency_roles_locked(struct authz_index *ix, const char *agency_id)
+{
+    size_t pos = 0;
+    const char *k;
+    void *v;
+    /* Collect first: removing while iterating would skip entries after a tombstone. */
+    size_t n = 0, cap = 8;
+    char **ids = xmalloc(cap * sizeof(char *));
+    while (hmap_next(&ix->roles, &pos, &k, &v)) {
+        if (strcmp(((struct ix_role *)v)->agency_id, agency_id) != 0)
+            continue;
+        if (n == cap)
+            ids = xrealloc(ids, (cap *= 2) * sizeof(char *));
+        ids[n++] = xstrdup(k);
+    }
+    for (size_t i = 0; i < n; i++) {
+        role_free(hmap_remove(&ix->roles, ids[i]));
+        free(ids[i]);
+    }
+    free(ids);
+}
+
 void ix_put_role_locked(struct authz_index *ix, const char *role_id, const char *agency_id,
                         uint64_t permissions)
 {

@@ -75,7 +75,9 @@ void arena_dispose(struct arena *a)
 void *arena_alloc(struct arena *a, size_t size)
 {
     size_t need = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
-    if (need < size) {
+    /* Both the rounding and the block header must fit in a size_t, or the block would be
+     * smaller than the request. */
+    if (need < size || need > SIZE_MAX - sizeof(struct arena_block)) {
         fputs("usher: arena request overflows\n", stderr);
         abort();
     }

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -55,30 +57,81 @@ bool crypto_str_equal(const char *a, const char *b)
     return sodium_memcmp(ka, kb, sizeof(ka)) == 0 && la == lb;
 }
 
-int crypto_secret_load(unsigned char out[CRYPTO_SECRET_BYTES], const char *path,
+/* Reads the secret at path: 0 when read, 1 when there is no file yet, or an error. */
+static int secret_read(unsigned char out[CRYPTO_SECRET_BYTES], const char *path,
                        struct usher_error *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        ssize_t n = read(fd, out, CRYPTO_SECRET_BYTES);
-        close(fd);
-        if (n != CRYPTO_SECRET_BYTES)
-            return usher_error_set(err, USHER_EINTERNAL, NULL, NULL,
-                                   "server secret file %s is truncated", path);
-        return 0;
-    }
-    if (errno != ENOENT)
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return 1;
         return usher_error_set(err, USHER_EINTERNAL, NULL, NULL, "cannot read %s: %s", path,
                                strerror(errno));
-    randombytes_buf(out, CRYPTO_SECRET_BYTES);
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return usher_error_set(err, USHER_EINTERNAL, NULL, NULL, "cannot create %s: %s", path,
-                               strerror(errno));
-    ssize_t w = write(fd, out, CRYPTO_SECRET_BYTES);
-    int sync_rc = fsync(fd);
+    }
+    ssize_t n = read(fd, out, CRYPTO_SECRET_BYTES);
     close(fd);
-    if (w != CRYPTO_SECRET_BYTES || sync_rc != 0)
-        return usher_error_set(err, USHER_EINTERNAL, NULL, NULL, "cannot write %s", path);
+    if (n != CRYPTO_SECRET_BYTES)
+        return usher_error_set(err, USHER_EINTERNAL, NULL, NULL,
+                               "server secret file %s is truncated", path);
     return 0;
+}
+
+/* Makes the directory entries of path's directory durable. */
+static void dir_sync(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    if (!slash)
+        snprintf(dir, sizeof(dir), ".");
+    else
+        snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+int crypto_secret_load(unsigned char out[CRYPTO_SECRET_BYTES], const char *path,
+                       struct usher_error *err)
+{
+    int rc = secret_read(out, path, err);
+    if (rc <= 0)
+        return rc;
+    /* The new secret is written under a temporary name and linked into place, so the file
+     * appears whole or not at all (a crash cannot leave a short one), and of two processes
+     * starting together the second finds the first one's secret and uses it. */
+    unsigned char fresh[CRYPTO_SECRET_BYTES];
+    randombytes_buf(fresh, sizeof(fresh));
+    size_t len = strlen(path) + 8;
+    char *tmp = xmalloc(len);
+    snprintf(tmp, len, "%s.XXXXXX", path);
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) {
+        rc = usher_error_set(err, USHER_EINTERNAL, NULL, NULL, "cannot create %s: %s", path,
+                             strerror(errno));
+        goto done;
+    }
+    ssize_t w = write(fd, fresh, sizeof(fresh));
+    int ok = w == (ssize_t)sizeof(fresh) && fchmod(fd, 0600) == 0 && fsync(fd) == 0;
+    close(fd);
+    if (!ok) {
+        rc = usher_error_set(err, USHER_EINTERNAL, NULL, NULL, "cannot write %s", path);
+        goto done;
+    }
+    if (link(tmp, path) != 0 && errno != EEXIST) {
+        rc = usher_error_set(err, USHER_EINTERNAL, NULL, NULL, "cannot create %s: %s", path,
+                             strerror(errno));
+        goto done;
+    }
+    dir_sync(path);
+    rc = secret_read(out, path, err);
+    if (rc > 0)
+        rc = usher_error_set(err, USHER_EINTERNAL, NULL, NULL, "%s vanished", path);
+done:
+    if (fd >= 0)
+        unlink(tmp);
+    free(tmp);
+    sodium_memzero(fresh, sizeof(fresh));
+    return rc;
 }

@@ -65,7 +65,8 @@ void log_msg(enum log_level level, const char *event, const char *fields_fmt, ..
     json_object_set_new(line, "ts", json_string(ts));
     json_object_set_new(line, "level", json_string(level_names[level]));
     json_object_set_new(line, "event", json_string(event));
-    char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    /* Six significant digits keep durations readable (0.0507, not 0.050695999999999998). */
+    char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
     json_decref(line);
     if (!text)
         return;

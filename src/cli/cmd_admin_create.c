@@ -113,7 +113,8 @@ static int admin_create_run(int argc, char **argv)
     status = admin_args_split(&opts, &rest_count, rest, argc, argv);
     if (status)
         goto done;
-    if (config_load(&cfg, rest_count, rest, &help, &err) || config_finish(&cfg, &err)) {
+    if (config_load(&cfg, rest_count, rest, &help, &err) ||
+        (!help && !cli_wants_help(argc, argv) && config_finish(&cfg, &err))) {
         status = cli_fail("admin-create", &err);
         goto done;
     }

@@ -15,7 +15,7 @@ static int migrate_run(int argc, char **argv)
     bool help = false;
     config_init(&cfg);
     int status = 0;
-    if (config_load(&cfg, argc, argv, &help, &err) || config_finish(&cfg, &err)) {
+    if (config_load(&cfg, argc, argv, &help, &err) || (!help && config_finish(&cfg, &err))) {
         status = cli_fail("migrate", &err);
         goto done;
     }

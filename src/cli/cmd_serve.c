@@ -11,6 +11,7 @@
 #include "authz/authz.h"
 #include "mail/mail.h"
 #include "app/auth.h"
+#include "app/sync.h"
 #include "base/crypto.h"
 #include "base/log.h"
 #include "cli/cli.h"
@@ -32,10 +33,11 @@ static int serve_run(int argc, char **argv)
     struct usher_error err = {0};
     struct app app = {0};
     struct http_server *server = NULL;
+    struct app_sync *sync = NULL;
     bool help = false;
     int status = 0;
     config_init(&cfg);
-    if (config_load(&cfg, argc, argv, &help, &err) || config_finish(&cfg, &err)) {
+    if (config_load(&cfg, argc, argv, &help, &err) || (!help && config_finish(&cfg, &err))) {
         status = cli_fail("serve", &err);
         goto done;
     }
@@ -74,8 +76,12 @@ static int serve_run(int argc, char **argv)
         status = cli_fail("serve", &err);
         goto done;
     }
-    /* The bootstrap may have added the platform admin: load the index after it. */
-    if (authz_index_load(app.authz, app.store, &err) || mail_sender_start(app.mail, &err)) {
+    /* The bootstrap may have added the platform admin: load the index after it, and from
+     * then on follow the change feed for what other processes change. */
+    int64_t cursor = 0;
+    if (authz_index_sync_cursor(&cursor, app.store, &err) ||
+        authz_index_load(app.authz, app.store, &err) || app_sync_start(&sync, &app, cursor, &err) ||
+        mail_sender_start(app.mail, &err)) {
         log_msg(LOG_ERROR, "serve.start_failed", "{s:s}", "message", err.message);
         status = cli_fail("serve", &err);
         goto done;
@@ -118,6 +124,7 @@ static int serve_run(int argc, char **argv)
     log_msg(LOG_INFO, "serve.stopped", NULL);
 done:
     http_server_stop(server, 0);
+    app_sync_stop(sync);
     app_close(&app);
     config_dispose(&cfg);
     return status;

@@ -93,8 +93,8 @@ typedef int (*http_authenticator)(struct http_request *req);
 
 /* --- request helpers --- */
 
-/* A query-string value, NULL if absent; values longer than HTTP_QUERY_VALUE_MAX give
- * USHER_EINVAL naming the parameter. */
+/* A query-string value, NULL if absent; a parameter given more than once, or a value longer
+ * than HTTP_QUERY_VALUE_MAX, gives USHER_EINVAL naming the parameter. */
 int http_query(const char **out, struct http_request *req, const char *name);
 
 /* A request header, NULL if absent or longer than HTTP_HEADER_VALUE_MAX. */

@@ -47,8 +47,22 @@ static unsigned long long hash_count;
 static double hash_wait_sum, hash_sum;
 static atomic_long connections_open;
 
+/* The method as a label: one of the standard methods, else "other". The method is the
+ * client's text, so passing it through would let anyone add series without bound or break
+ * the exposition format with a quote. */
+static const char *method_label(const char *method)
+{
+    static const char *const known[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+        if (strcmp(method, known[i]) == 0)
+            return known[i];
+    }
+    return "other";
+}
+
 void metrics_request_observe(const char *route, const char *method, int status, double seconds)
 {
+    method = method_label(method);
     pthread_mutex_lock(&metrics_lock);
     struct request_series *rs = NULL;
     for (size_t i = 0; i < request_count; i++) {

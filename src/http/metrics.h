@@ -5,7 +5,8 @@
 
 #include <stddef.h>
 
-/* Counts one finished request. route is a static pattern string. */
+/* Counts one finished request. route is a static pattern string; a method other than the
+ * seven standard ones is counted as "other". */
 void metrics_request_observe(const char *route, const char *method, int status, double seconds);
 
 /* Counts one error answer by its problem code. */

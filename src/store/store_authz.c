@@ -1,6 +1,8 @@
 /* SQL behind the decision index. */
 #include "store/store_authz.h"
 
+#include <string.h>
+
 #define GRANT_SELECT                                                                               \
     "SELECT g.user_id, g.agency_id, g.environment_id, g.bot_id, g.scope_id, g.roles, "             \
     "g.extra_permissions, b.environment_id FROM grants g LEFT JOIN bots b ON b.id = g.bot_id "
@@ -64,4 +66,48 @@ int store_authz_user(struct store_rows *out_user, struct store_rows *out_grants,
     if (rc == 0)
         rc = store_exec(c, a, grants_sql, p, 1, out_grants, NULL, err);
     return rc;
+}
+
+int store_authz_change_cursor(int64_t *out, struct store_conn *c, struct arena *a,
+                              struct usher_error *err)
+{
+    static const char sql[] = "SELECT COALESCE(MAX(id), 0) FROM audit_log";
+    struct store_rows rows;
+    *out = 0;
+    int rc = store_exec(c, a, sql, NULL, 0, &rows, NULL, err);
+    if (rc == 0 && rows.count == 1)
+        *out = store_cell(&rows, 0, 0)->i;
+    return rc;
+}
+
+int store_authz_changes(struct store_rows *out, struct store_conn *c, struct arena *a,
+                        int64_t after, int limit, struct usher_error *err)
+{
+    static const char sql[] =
+        "SELECT id, agency_id, subject_user_id, scope_type, scope_id, action FROM audit_log "
+        "WHERE id > $1 ORDER BY id LIMIT $2";
+    struct store_value p[] = {store_int(after), store_int(limit)};
+    return store_exec(c, a, sql, p, 2, out, NULL, err);
+}
+
+int store_authz_place(struct store_rows *out, struct store_conn *c, struct arena *a,
+                      const char *scope_type, const char *id, struct usher_error *err)
+{
+    static const char agency[] = "SELECT id FROM agencies WHERE id = $1";
+    static const char env[] = "SELECT id, agency_id FROM environments WHERE id = $1";
+    static const char bot[] = "SELECT id, environment_id, agency_id FROM bots WHERE id = $1";
+    const char *sql = strcmp(scope_type, "agency") == 0        ? agency
+                      : strcmp(scope_type, "environment") == 0 ? env
+                                                               : bot;
+    struct store_value p[] = {store_text(id)};
+    return store_exec(c, a, sql, p, 1, out, NULL, err);
+}
+
+int store_authz_agency_roles(struct store_rows *out, struct store_conn *c, struct arena *a,
+                             const char *agency_id, struct usher_error *err)
+{
+    static const char sql[] =
+        "SELECT id, agency_id, permissions FROM custom_roles WHERE agency_id = $1";
+    struct store_value p[] = {store_text(agency_id)};
+    return store_exec(c, a, sql, p, 1, out, NULL, err);
 }

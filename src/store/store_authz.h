@@ -46,4 +46,23 @@ int store_authz_user(struct store_rows *out_user, struct store_rows *out_grants,
                      struct store_conn *c, struct arena *a, const char *user_id,
                      struct usher_error *err);
 
+/* The highest audit row id (0 when empty). */
+int store_authz_change_cursor(int64_t *out, struct store_conn *c, struct arena *a,
+                              struct usher_error *err);
+
+/* Audit rows after `after` in id order, at most limit: id, agency_id, subject_user_id,
+ * scope_type, scope_id, action. Every change writes one in its own transaction, so they are
+ * the feed from which other processes' changes reach this process's index. */
+int store_authz_changes(struct store_rows *out, struct store_conn *c, struct arena *a,
+                        int64_t after, int limit, struct usher_error *err);
+
+/* One place by id: an agency (id), an environment (id, agency_id) or a bot (id,
+ * environment_id, agency_id); no row when it is gone. */
+int store_authz_place(struct store_rows *out, struct store_conn *c, struct arena *a,
+                      const char *scope_type, const char *id, struct usher_error *err);
+
+/* The custom roles of one agency: id, agency_id, permissions. */
+int store_authz_agency_roles(struct store_rows *out, struct store_conn *c, struct arena *a,
+                             const char *agency_id, struct usher_error *err);
+
 #endif

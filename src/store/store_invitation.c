@@ -5,7 +5,7 @@
 
 #define INVITATION_COLUMNS                                                                         \
     "id, agency_id, email, first_name, last_name, shortcode, grants, status, token_nonce, "        \
-    "token_hash, generation, sign_in, oauth_subject, created_by, created_at, "                     \
+    "token_hash, generation, sign_in, oauth_subject, authority, created_by, created_at, "          \
     "expires_in_seconds, expires_at, last_sent_at, send_count, decided_at, decided_by"
 
 static const char *text_at(const struct store_rows *rows, size_t r, size_t k)
@@ -35,14 +35,15 @@ static void row_read(struct store_invitation *out, const struct store_rows *rows
     out->generation = int_at(rows, r, 10);
     out->sign_in = text_at(rows, r, 11);
     out->oauth_subject = text_at(rows, r, 12);
-    out->created_by = text_at(rows, r, 13);
-    out->created_at = int_at(rows, r, 14);
-    out->expires_in_seconds = int_at(rows, r, 15);
-    out->expires_at = int_at(rows, r, 16);
-    out->last_sent_at = int_at(rows, r, 17);
-    out->send_count = int_at(rows, r, 18);
-    out->decided_at = int_at(rows, r, 19);
-    out->decided_by = text_at(rows, r, 20);
+    out->authority = text_at(rows, r, 13);
+    out->created_by = text_at(rows, r, 14);
+    out->created_at = int_at(rows, r, 15);
+    out->expires_in_seconds = int_at(rows, r, 16);
+    out->expires_at = int_at(rows, r, 17);
+    out->last_sent_at = int_at(rows, r, 18);
+    out->send_count = int_at(rows, r, 19);
+    out->decided_at = int_at(rows, r, 20);
+    out->decided_by = text_at(rows, r, 21);
 }
 
 static int rows_read(struct store_invitation **out, size_t *count, struct arena *a,
@@ -61,7 +62,7 @@ int store_invitation_insert(struct store_conn *c, struct arena *a,
 {
     static const char sql[] =
         "INSERT INTO invitations (" INVITATION_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7, "
-        "$8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)";
+        "$8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)";
     struct store_value p[] = {
         store_text(inv->id),
         store_text(inv->agency_id),
@@ -76,6 +77,7 @@ int store_invitation_insert(struct store_conn *c, struct arena *a,
         store_int(inv->generation ? inv->generation : 1),
         store_text(inv->sign_in ? inv->sign_in : "password"),
         store_text(inv->oauth_subject),
+        store_text(inv->authority ? inv->authority : "users.invite"),
         store_text(inv->created_by),
         store_int(inv->created_at),
         store_int(inv->expires_in_seconds),
@@ -189,4 +191,51 @@ int store_invitation_expire_due(struct store_conn *c, struct arena *a, const cha
                               "AND ($2 IS NULL OR agency_id = $2) AND ($3 IS NULL OR email = $3)";
     struct store_value p[] = {store_int(now), store_text(agency_id), store_text(email)};
     return store_exec(c, a, sql, p, 3, NULL, NULL, err);
+}
+
+int store_invitation_send_counts(int64_t *out_recipient, int64_t *out_actor, int64_t *out_agency,
+                                 struct store_conn *c, struct arena *a, const char *recipient,
+                                 const char *actor_id, const char *agency_id, int64_t since,
+                                 struct usher_error *err)
+{
+    static const char by_recipient[] =
+        "SELECT COUNT(*) FROM mail_outbox WHERE recipient = $1 AND created_at > $2";
+    static const char by_actor[] = "SELECT COUNT(*) FROM audit_log WHERE actor_id = $1 AND at > $2 "
+                                   "AND action IN ('invitation.created', 'invitation.resent')";
+    static const char by_agency[] =
+        "SELECT COUNT(*) FROM audit_log WHERE agency_id = $1 AND at > $2 "
+        "AND action IN ('invitation.created', 'invitation.resent')";
+    const char *const sqls[3] = {by_recipient, by_actor, by_agency};
+    const char *const keys[3] = {recipient, actor_id, agency_id};
+    int64_t *const outs[3] = {out_recipient, out_actor, out_agency};
+    for (int i = 0; i < 3; i++) {
+        *outs[i] = 0;
+        if (!keys[i])
+            continue;
+        struct store_value p[] = {store_text(keys[i]), store_int(since)};
+        struct store_rows rows;
+        int rc = store_exec(c, a, sqls[i], p, 2, &rows, NULL, err);
+        if (rc)
+            return rc;
+        if (rows.count == 1)
+            *outs[i] = store_cell(&rows, 0, 0)->i;
+    }
+    return 0;
+}
+
+int store_invitation_pending_for_bot(struct store_invitation **out, size_t *count,
+                                     struct store_conn *c, struct arena *a, const char *agency_id,
+                                     const char *bot_id, struct usher_error *err)
+{
+    /* Stored grants are compact JSON, so a bot grant reads "bot_id":"<id>". */
+    static const char sql[] = "SELECT " INVITATION_COLUMNS " FROM invitations "
+                              "WHERE agency_id = $1 AND status = 'pending' AND grants LIKE $2 "
+                              "ORDER BY created_at DESC, id DESC LIMIT 200";
+    struct store_value p[] = {store_text(agency_id),
+                              store_text(arena_printf(a, "%%\"bot_id\":\"%s\"%%", bot_id))};
+    struct store_rows rows;
+    int rc = store_exec(c, a, sql, p, 2, &rows, NULL, err);
+    if (rc)
+        return rc;
+    return rows_read(out, count, a, &rows);
 }

@@ -19,6 +19,7 @@ struct store_invitation {
     int64_t generation;
     const char *sign_in; /* password | oauth */
     const char *oauth_subject;
+    const char *authority; /* users.invite or bot.delegate */
     const char *created_by;
     int64_t created_at;
     int64_t expires_in_seconds;
@@ -55,6 +56,11 @@ int store_invitation_pending_for_email(struct store_invitation **out, size_t *co
                                        struct store_conn *c, struct arena *a, const char *email,
                                        int64_t now, struct usher_error *err);
 
+/* Pending invitations of agency_id whose grants name bot_id, newest first. */
+int store_invitation_pending_for_bot(struct store_invitation **out, size_t *count,
+                                     struct store_conn *c, struct arena *a, const char *agency_id,
+                                     const char *bot_id, struct usher_error *err);
+
 /* Moves a pending invitation to status (accepted, declined, revoked, expired). *changed tells
  * whether this call did it (false: it was no longer pending). */
 int store_invitation_decide(bool *changed, struct store_conn *c, struct arena *a, const char *id,
@@ -66,6 +72,13 @@ int store_invitation_decide(bool *changed, struct store_conn *c, struct arena *a
 int store_invitation_rotate(bool *changed, struct store_conn *c, struct arena *a, const char *id,
                             const char *nonce, const char *token_hash, int64_t expires_at,
                             int64_t now, struct usher_error *err);
+
+/* Emails queued in the last window: to recipient (any agency), and invitation sends (created
+ * or resent) by actor_id and in agency_id, counted from the outbox and the audit log. */
+int store_invitation_send_counts(int64_t *out_recipient, int64_t *out_actor, int64_t *out_agency,
+                                 struct store_conn *c, struct arena *a, const char *recipient,
+                                 const char *actor_id, const char *agency_id, int64_t since,
+                                 struct usher_error *err);
 
 /* Marks pending invitations past their expiry as expired, for one agency and email (before a
  * new invitation to the same address) or for all when agency_id is NULL. */

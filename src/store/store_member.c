@@ -125,3 +125,43 @@ int store_custom_role_list(struct store_custom_role **out, size_t *count, struct
     *count = rows.count;
     return 0;
 }
+
+int store_bot_managers_list(struct store_bot_manager **out, size_t *count, struct store_conn *c,
+                            struct arena *a, const char *bot_id, struct usher_error *err)
+{
+    static const char sql[] =
+        "SELECT u.id, u.email, u.first_name, u.last_name, u.status FROM grants g "
+        "JOIN users u ON u.id = g.user_id WHERE g.bot_id = $1 "
+        "AND (',' || g.roles || ',') LIKE '%,bot_manager,%' ORDER BY u.email";
+    struct store_value p[] = {store_text(bot_id)};
+    struct store_rows rows;
+    *out = NULL;
+    *count = 0;
+    int rc = store_exec(c, a, sql, p, 1, &rows, NULL, err);
+    if (rc)
+        return rc;
+    struct store_bot_manager *items = arena_alloc(a, (rows.count + 1) * sizeof(*items));
+    for (size_t r = 0; r < rows.count; r++) {
+        items[r].user_id = store_cell(&rows, r, 0)->s;
+        items[r].email = store_cell(&rows, r, 1)->s;
+        items[r].first_name = store_cell(&rows, r, 2)->s;
+        items[r].last_name = store_cell(&rows, r, 3)->s;
+        items[r].status = store_cell(&rows, r, 4)->s;
+    }
+    *out = items;
+    *count = rows.count;
+    return 0;
+}
+
+int store_grant_count(int64_t *out, struct store_conn *c, struct arena *a, const char *agency_id,
+                      const char *user_id, struct usher_error *err)
+{
+    static const char sql[] = "SELECT COUNT(*) FROM grants WHERE agency_id = $1 AND user_id = $2";
+    struct store_value p[] = {store_text(agency_id), store_text(user_id)};
+    struct store_rows rows;
+    *out = 0;
+    int rc = store_exec(c, a, sql, p, 2, &rows, NULL, err);
+    if (rc == 0 && rows.count == 1)
+        *out = store_cell(&rows, 0, 0)->i;
+    return rc;
+}

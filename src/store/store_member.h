@@ -62,4 +62,21 @@ struct store_custom_role {
 int store_custom_role_list(struct store_custom_role **out, size_t *count, struct store_conn *c,
                            struct arena *a, const char *agency_id, struct usher_error *err);
 
+/* A person holding the bot_manager role on a bot. */
+struct store_bot_manager {
+    const char *user_id;
+    const char *email;
+    const char *first_name;
+    const char *last_name;
+    const char *status;
+};
+
+/* The bot managers of bot_id (grants on the bot holding bot_manager), by email. */
+int store_bot_managers_list(struct store_bot_manager **out, size_t *count, struct store_conn *c,
+                            struct arena *a, const char *bot_id, struct usher_error *err);
+
+/* Counts the grants user_id holds in agency_id. */
+int store_grant_count(int64_t *out, struct store_conn *c, struct arena *a, const char *agency_id,
+                      const char *user_id, struct usher_error *err);
+
 #endif

@@ -102,6 +102,30 @@ describe('a running server', () => {
     assert.ok(sample(now, 'usher_http_connections') >= 0);
   });
 
+  it('counts an unknown method as "other" and keeps the exposition parseable', async () => {
+    // A quote in the method must not reach a label; node refuses to send one, so use a socket.
+    const raw = await new Promise((resolve, reject) => {
+      const sock = net.connect(usher.port, '127.0.0.1', () => {
+        sock.end('BR"EW /healthz HTTP/1.1\r\nHost: usher\r\nConnection: close\r\n\r\n');
+      });
+      let text = '';
+      sock.setEncoding('utf8');
+      sock.on('data', (c) => (text += c));
+      sock.on('end', () => resolve(text));
+      sock.on('error', reject);
+    });
+    assert.match(raw, /^HTTP\/1\.1 [45]\d\d /);
+    for (let i = 0; i < 3; i++) await usher.api(`FOOBAR${i}`, '/healthz');
+    const text = (await usher.api('GET', '/metrics')).text;
+    assert.ok(!/method="(BR|FOOBAR)/.test(text), 'no client method text in a label');
+    assert.ok(sample(text, 'usher_http_requests_total', 'route="unmatched",method="other",status="405"') >= 3);
+    const sampleLine = /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"\\\n]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"\\\n]*")*\})? [-+0-9.eE]+(Inf)?$/;
+    for (const line of text.split('\n')) {
+      if (line === '' || line.startsWith('# ')) continue;
+      assert.match(line, sampleLine);
+    }
+  });
+
   it('answers an unknown path with 404 problem+json', async () => {
     const res = await usher.api('GET', '/api/v1/nothing-here');
     assertProblem(res, 404, 'not_found');
@@ -178,6 +202,50 @@ describe('a running server', () => {
     assert.equal(line.status, 404);
     assert.equal(line.error, 'not_found');
     assert.equal(line.route, 'unmatched');
+  });
+});
+
+describe('connection limits', () => {
+  function connect(port) {
+    return new Promise((resolve, reject) => {
+      const sock = net.connect(port, '127.0.0.1', () => resolve(sock));
+      sock.once('error', reject);
+    });
+  }
+
+  it('closes a connection that stalls mid-request after the idle timeout', async () => {
+    const usher = await startUsher({ env: { USHER_CONNECTION_TIMEOUT_SECONDS: '1' } });
+    try {
+      const sock = await connect(usher.port);
+      const closed = new Promise((resolve) => sock.on('close', resolve));
+      const started = Date.now();
+      sock.write('GET /healthz HTTP/1.1\r\nHost: usher\r\n'); // the headers never end
+      await closed;
+      const elapsed = Date.now() - started;
+      assert.ok(elapsed >= 500 && elapsed < 5000, `closed after ${elapsed} ms`);
+    } finally {
+      assert.equal(await usher.stop(), 0);
+    }
+  });
+
+  it('holds connections past USHER_MAX_CONNECTIONS until a slot frees', async () => {
+    const usher = await startUsher({
+      env: { USHER_MAX_CONNECTIONS: '2', USHER_CONNECTION_TIMEOUT_SECONDS: '1' },
+      args: ['--threads', '1'],
+    });
+    try {
+      const idle = [await connect(usher.port), await connect(usher.port)];
+      for (const sock of idle) sock.on('error', () => {});
+      await new Promise((r) => setTimeout(r, 100));
+      const started = Date.now();
+      const res = await usher.api('GET', '/healthz');
+      const elapsed = Date.now() - started;
+      assert.equal(res.status, 200);
+      assert.ok(elapsed >= 500, `answered after ${elapsed} ms, before an idle slot timed out`);
+      for (const sock of idle) sock.destroy();
+    } finally {
+      assert.equal(await usher.stop(), 0);
+    }
   });
 });
 

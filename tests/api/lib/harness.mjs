@@ -18,10 +18,17 @@ export const usherBin = process.env.USHER_BIN
 const running = new Set();
 const tempDirs = new Set();
 
-process.on('exit', () => {
+function cleanup() {
   for (const child of running) child.kill('SIGKILL');
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-});
+}
+process.on('exit', cleanup);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    cleanup();
+    process.exit(128 + os.constants.signals[signal]);
+  });
+}
 
 // A new empty directory that is removed when the test process exits.
 export function tempDir(prefix = 'usher-test-') {
@@ -151,6 +158,11 @@ export async function startUsher({ env = {}, args = [], dataDir, listen = '127.0
     }
   });
   child.stdout.resume();
+  // A server a failed test forgot to stop must not keep the test process alive; the exit
+  // handler above kills it. Every wait below holds its own timer, so nothing waits forever.
+  child.unref();
+  child.stderr.unref();
+  child.stdout.unref();
 
   // Resolves with the first log line matching event and pred, waiting up to ms.
   function waitForLog(event, pred = () => true, ms = timeoutMs) {

@@ -227,6 +227,49 @@ static void test_index__readers_run_while_grants_change(void **state)
     assert_true(r.checks > 0);
 }
 
+static void test_index__sync_applies_changes_made_elsewhere(void **state)
+{
+    struct fixture *f = *state;
+    struct store_conn *c;
+    struct usher_error err = {0};
+    int64_t cursor = 0;
+    int applied = 0;
+    assert_int_equal(authz_index_sync_cursor(&cursor, f->store, &err), 0);
+    /* Another process adds an environment, gives bob a grant there, and drops the custom
+     * role: each change writes its audit row. */
+    sql(f, "INSERT INTO environments (id, agency_id, name, created_at) VALUES "
+           "('env_new', 'ag_a', 'new', 2)");
+    sql(f, "INSERT INTO audit_log (at, agency_id, action, scope_type, scope_id) VALUES "
+           "(2, 'ag_a', 'environment.created', 'environment', 'env_new')");
+    sql(f, "INSERT INTO grants (id, agency_id, user_id, environment_id, bot_id, scope_id, roles, "
+           "extra_permissions, created_at) VALUES "
+           "('g9', 'ag_a', 'u_bob', 'env_new', NULL, 'env_new', 'developer', '', 2)");
+    sql(f, "INSERT INTO audit_log (at, agency_id, action, subject_user_id) VALUES "
+           "(2, 'ag_a', 'member.grants_replaced', 'u_bob')");
+    sql(f, "DELETE FROM custom_roles WHERE id = 'crl_reviewer'");
+    sql(f, "INSERT INTO audit_log (at, agency_id, action) VALUES (2, 'ag_a', 'role.deleted')");
+    assert_false(ask(f, "u_bob", "bot.develop", APP_SCOPE_ENVIRONMENT, "env_new"));
+    assert_true(ask(f, "u_cy", "cms.read", APP_SCOPE_ENVIRONMENT, "env_prod"));
+    assert_int_equal(store_conn_get(f->store, &c, &err), 0);
+    assert_int_equal(authz_index_sync(f->ix, c, &cursor, &applied, &err), 0);
+    assert_int_equal(applied, 3);
+    assert_true(ask(f, "u_bob", "bot.develop", APP_SCOPE_ENVIRONMENT, "env_new"));
+    assert_false(ask(f, "u_cy", "cms.read", APP_SCOPE_ENVIRONMENT, "env_prod"));
+    /* A deleted environment is dropped from the index. */
+    sql(f, "DELETE FROM environments WHERE id = 'env_new'");
+    sql(f, "INSERT INTO audit_log (at, agency_id, action, scope_type, scope_id) VALUES "
+           "(3, 'ag_a', 'environment.deleted', 'environment', 'env_new')");
+    assert_int_equal(authz_index_sync(f->ix, c, &cursor, &applied, &err), 0);
+    assert_int_equal(applied, 1);
+    assert_false(ask(f, "u_bob", "bot.develop", APP_SCOPE_ENVIRONMENT, "env_new"));
+    /* Nothing new: nothing applied, cursor unchanged. */
+    int64_t before = cursor;
+    assert_int_equal(authz_index_sync(f->ix, c, &cursor, &applied, &err), 0);
+    assert_int_equal(applied, 0);
+    assert_int_equal(cursor, before);
+    store_conn_put(c);
+}
+
 static void test_index__stats_count_what_was_loaded(void **state)
 {
     struct fixture *f = *state;
@@ -253,6 +296,7 @@ int main(void)
         T(test_index__refresh_sees_removed_grants_and_disabled_users),
         T(test_index__explain_names_source_and_roles),
         T(test_index__readers_run_while_grants_change),
+        T(test_index__sync_applies_changes_made_elsewhere),
         T(test_index__stats_count_what_was_loaded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,9 @@
-/* The region allocator: alignment, zeroing, growth, oversized requests, string helpers and
+/* The region allocator: alignment, zeroing, growth, oversized requests, string copies and
  * reuse after dispose. */
 #include "../unit.h"
+
+#include <signal.h>
+#include <sys/wait.h>
 
 #include "base/arena.h"
 
@@ -125,7 +128,7 @@ static void test_arena_printf__formats_short_and_long_text(void **state)
     arena_dispose(&a);
 }
 
-static void test_xalloc__helpers_return_usable_memory(void **state)
+static void test_xalloc__returns_usable_memory(void **state)
 {
     (void)state;
     char *p = xmalloc(0);
@@ -143,6 +146,38 @@ static void test_xalloc__helpers_return_usable_memory(void **state)
     free(s);
 }
 
+/* Runs arena_alloc(size) in a child and returns how it ended (a wait status). */
+static int alloc_in_child(size_t size)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* Silence the expected message and the sanitizer's report of the abort. */
+        if (!freopen("/dev/null", "w", stderr))
+            _exit(99);
+        struct arena a;
+        arena_init(&a);
+        char *p = arena_alloc(&a, size);
+        p[0] = 1;
+        _exit(0);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return status;
+}
+
+static void test_arena_alloc__aborts_on_a_size_that_cannot_fit(void **state)
+{
+    (void)state;
+    const size_t sizes[] = {SIZE_MAX, SIZE_MAX - 8, SIZE_MAX - 40, SIZE_MAX - 46};
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        int status = alloc_in_child(sizes[i]);
+        assert_true(WIFSIGNALED(status));
+        assert_int_equal(WTERMSIG(status), SIGABRT);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -154,7 +189,8 @@ int main(void)
         cmocka_unit_test(test_arena_strdup__copies_and_passes_null_through),
         cmocka_unit_test(test_arena_strndup__stops_at_len_and_terminates),
         cmocka_unit_test(test_arena_printf__formats_short_and_long_text),
-        cmocka_unit_test(test_xalloc__helpers_return_usable_memory),
+        cmocka_unit_test(test_arena_alloc__aborts_on_a_size_that_cannot_fit),
+        cmocka_unit_test(test_xalloc__returns_usable_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

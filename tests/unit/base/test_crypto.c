@@ -1,6 +1,8 @@
 /* Randomness, ids, tokens, keyed hashes, constant-time comparison and the server secret. */
 #include "../unit.h"
 
+#include <dirent.h>
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include "base/crypto.h"
@@ -146,6 +148,55 @@ static void test_crypto_secret__reports_an_unwritable_place(void **state)
     unit_tempdir_remove(dir);
 }
 
+struct racer {
+    const char *path;
+    unsigned char secret[CRYPTO_SECRET_BYTES];
+    int rc;
+};
+
+static void *race_load(void *arg)
+{
+    struct racer *r = arg;
+    struct usher_error err = {0};
+    r->rc = crypto_secret_load(r->secret, r->path, &err);
+    return NULL;
+}
+
+static void test_crypto_secret__gives_racing_starters_one_secret_and_no_leftovers(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 20; round++) {
+        char *dir = unit_tempdir_new();
+        char path[4200];
+        snprintf(path, sizeof(path), "%s/secret", dir);
+        enum { RACERS = 4 };
+        pthread_t threads[RACERS];
+        struct racer racers[RACERS];
+        for (int i = 0; i < RACERS; i++) {
+            racers[i] = (struct racer){.path = path};
+            assert_int_equal(pthread_create(&threads[i], NULL, race_load, &racers[i]), 0);
+        }
+        for (int i = 0; i < RACERS; i++) {
+            pthread_join(threads[i], NULL);
+            assert_int_equal(racers[i].rc, 0);
+            assert_memory_equal(racers[i].secret, racers[0].secret, CRYPTO_SECRET_BYTES);
+        }
+        /* Only the secret itself is left in the directory. */
+        DIR *d = opendir(dir);
+        assert_non_null(d);
+        int entries = 0;
+        for (struct dirent *e = readdir(d); e; e = readdir(d)) {
+            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+                assert_string_equal(e->d_name, "secret");
+                entries++;
+            }
+        }
+        closedir(d);
+        assert_int_equal(entries, 1);
+        unit_tempdir_remove(dir);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -158,6 +209,7 @@ int main(void)
         cmocka_unit_test(test_crypto_secret__is_created_once_with_mode_0600),
         cmocka_unit_test(test_crypto_secret__refuses_a_truncated_file),
         cmocka_unit_test(test_crypto_secret__reports_an_unwritable_place),
+        cmocka_unit_test(test_crypto_secret__gives_racing_starters_one_secret_and_no_leftovers),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

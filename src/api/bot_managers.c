@@ -1,0 +1,76 @@
+/* Per-bot delegation over HTTP: invite, list and remove the managers of one bot. */
+#include <stdio.h>
+
+#include "api/api.h"
+#include "app/delegation.h"
+
+static json_t *manager_json(const struct store_bot_manager *m)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:s}", "user_id", m->user_id, "email", m->email,
+                     "first_name", m->first_name ? m->first_name : "", "last_name",
+                     m->last_name ? m->last_name : "", "status", m->status);
+}
+
+static int managers_invite(struct http_request *req, struct http_response *res)
+{
+    json_t *body;
+    int rc = http_json_body(&body, req, NULL);
+    if (rc)
+        return rc;
+    struct app_actor actor = api_actor(req);
+    struct app_invitation_view v;
+    int64_t wait = 0;
+    rc = app_bot_manager_invite(&v, &wait, req->app, &req->arena, &actor, api_param(req, 0), body,
+                                &req->err);
+    if (rc == USHER_ELIMIT) {
+        char text[24];
+        snprintf(text, sizeof(text), "%lld", (long long)(wait > 0 ? wait : 60));
+        http_response_header(res, req, "Retry-After", text);
+    }
+    if (rc)
+        return rc;
+    http_response_json(res, req, 201, api_invitation_json(req, &v));
+    return 0;
+}
+
+static int managers_list(struct http_request *req, struct http_response *res)
+{
+    struct app_actor actor = api_actor(req);
+    struct store_bot_manager *managers = NULL;
+    struct app_invitation_view *pending = NULL;
+    size_t manager_count = 0, pending_count = 0;
+    int rc = app_bot_managers_list(&managers, &manager_count, &pending, &pending_count, req->app,
+                                   &req->arena, &actor, api_param(req, 0), &req->err);
+    if (rc)
+        return rc;
+    json_t *items = json_array();
+    for (size_t i = 0; i < manager_count; i++)
+        json_array_append_new(items, manager_json(&managers[i]));
+    json_t *invited = json_array();
+    for (size_t i = 0; i < pending_count; i++)
+        json_array_append_new(invited, api_invitation_json(req, &pending[i]));
+    http_response_json(res, req, 200,
+                       json_pack("{s:o, s:o, s:b}", "items", items, "pending_invitations", invited,
+                                 "shared", manager_count > 0));
+    return 0;
+}
+
+static int managers_remove(struct http_request *req, struct http_response *res)
+{
+    struct app_actor actor = api_actor(req);
+    int rc = app_bot_manager_remove(req->app, &req->arena, &actor, api_param(req, 0),
+                                    api_param(req, 1), &req->err);
+    if (rc)
+        return rc;
+    http_response_empty(res, 204);
+    return 0;
+}
+
+static const struct http_route routes[] = {
+    {"POST", "/api/v1/bots/{id}/managers", managers_invite, HTTP_AUTHENTICATED},
+    {"GET", "/api/v1/bots/{id}/managers", managers_list, HTTP_AUTHENTICATED},
+    {"DELETE", "/api/v1/bots/{id}/managers/{user_id}", managers_remove, HTTP_AUTHENTICATED},
+    {NULL, NULL, NULL, HTTP_PUBLIC},
+};
+
+const struct http_route_table api_bot_manager_routes = {"bot_managers", routes};

@@ -1,0 +1,308 @@
+/* Invitations over HTTP: create and list per agency, show, copy link, resend, revoke, the
+ * public lookup for the landing page, accept and decline (by token, or from the signed-in
+ * user's pending list). The token travels only in request bodies, never in a URL. */
+#include <stdio.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "app/account.h"
+#include "app/invitation.h"
+#include "base/clock.h"
+#include "base/json.h"
+
+static const char *const token_fields[] = {"token", NULL};
+static const char *const accept_fields[] = {"token", "password", "first_name", "last_name", NULL};
+
+static json_t *time_json(struct http_request *req, int64_t ms)
+{
+    const char *t = clock_format_ms(&req->arena, ms);
+    return t ? json_string(t) : json_null();
+}
+
+static json_t *text_or_null(const char *s)
+{
+    return s && *s ? json_string(s) : json_null();
+}
+
+/* The JSON of an invitation for those who manage it. Takes the view's grants. */
+json_t *api_invitation_json(struct http_request *req, struct app_invitation_view *v)
+{
+    const struct store_invitation *inv = &v->inv;
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(inv->id));
+    json_object_set_new(o, "agency",
+                        json_pack("{s:s, s:s}", "id", inv->agency_id, "name", v->agency_name));
+    json_object_set_new(o, "email", json_string(inv->email));
+    json_object_set_new(o, "first_name", text_or_null(inv->first_name));
+    json_object_set_new(o, "last_name", text_or_null(inv->last_name));
+    json_object_set_new(o, "shortcode", text_or_null(inv->shortcode));
+    json_object_set_new(o, "status", json_string(v->status));
+    json_object_set_new(o, "grants", v->grants ? json_incref(v->grants) : json_array());
+    json_object_set_new(
+        o, "invited_by",
+        inv->created_by ? json_pack("{s:s, s:s?}", "id", inv->created_by, "name", v->inviter_name)
+                        : json_null());
+    json_object_set_new(o, "created_at", time_json(req, inv->created_at));
+    json_object_set_new(o, "expires_at", time_json(req, inv->expires_at));
+    json_object_set_new(o, "last_sent_at", time_json(req, inv->last_sent_at));
+    json_object_set_new(o, "send_count", json_integer(inv->send_count));
+    if (v->url)
+        json_object_set_new(o, "url", json_string(v->url));
+    app_invitation_view_dispose(v);
+    return o;
+}
+
+static void retry_after(struct http_request *req, struct http_response *res, int64_t seconds)
+{
+    char text[24];
+    snprintf(text, sizeof(text), "%lld", (long long)(seconds > 0 ? seconds : 60));
+    http_response_header(res, req, "Retry-After", text);
+}
+
+static int invitations_create(struct http_request *req, struct http_response *res)
+{
+    json_t *body;
+    int rc = http_json_body(&body, req, NULL);
+    if (rc)
+        return rc;
+    struct app_actor actor = api_actor(req);
+    struct app_invitation_view v;
+    int64_t wait = 0;
+    rc = app_invitation_create(&v, &wait, req->app, &req->arena, &actor, api_param(req, 0), body,
+                               "users.invite", &req->err);
+    if (rc == USHER_ELIMIT)
+        retry_after(req, res, wait);
+    if (rc)
+        return rc;
+    http_response_header(res, req, "Location",
+                         arena_printf(&req->arena, "/api/v1/invitations/%s", v.inv.id));
+    http_response_json(res, req, 201, api_invitation_json(req, &v));
+    return 0;
+}
+
+static int invitations_list(struct http_request *req, struct http_response *res)
+{
+    const char *status, *limit, *cursor;
+    int rc = http_query(&status, req, "status");
+    if (rc == 0)
+        rc = http_query(&limit, req, "limit");
+    if (rc == 0)
+        rc = http_query(&cursor, req, "cursor");
+    if (rc)
+        return rc;
+    struct app_actor actor = api_actor(req);
+    struct app_invitation_view *items = NULL;
+    size_t count = 0;
+    const char *next = NULL;
+    rc = app_invitation_list(&items, &count, &next, req->app, &req->arena, &actor,
+                             api_param(req, 0), status, limit, cursor, &req->err);
+    if (rc)
+        return rc;
+    json_t *list = json_array();
+    for (size_t i = 0; i < count; i++)
+        json_array_append_new(list, api_invitation_json(req, &items[i]));
+    http_response_json(res, req, 200,
+                       json_pack("{s:o, s:o}", "items", list, "next_cursor",
+                                 next ? json_string(next) : json_null()));
+    return 0;
+}
+
+static int invitations_get(struct http_request *req, struct http_response *res)
+{
+    struct app_actor actor = api_actor(req);
+    struct app_invitation_view v;
+    int rc =
+        app_invitation_get(&v, req->app, &req->arena, &actor, api_param(req, 0), false, &req->err);
+    if (rc)
+        return rc;
+    http_response_json(res, req, 200, api_invitation_json(req, &v));
+    return 0;
+}
+
+static int invitations_link(struct http_request *req, struct http_response *res)
+{
+    struct app_actor actor = api_actor(req);
+    struct app_invitation_view v;
+    int rc =
+        app_invitation_get(&v, req->app, &req->arena, &actor, api_param(req, 0), true, &req->err);
+    if (rc)
+        return rc;
+    json_t *out =
+        json_pack("{s:s, s:o}", "url", v.url, "expires_at", time_json(req, v.inv.expires_at));
+    app_invitation_view_dispose(&v);
+    http_response_json(res, req, 200, out);
+    return 0;
+}
+
+static int invitations_resend(struct http_request *req, struct http_response *res)
+{
+    if (req->body_len > 0) {
+        json_t *body;
+        static const char *const none[] = {NULL};
+        int rc = http_json_body(&body, req, none);
+        if (rc)
+            return rc;
+    }
+    struct app_actor actor = api_actor(req);
+    struct app_invitation_view v;
+    int64_t wait = 0;
+    int rc = app_invitation_resend(&v, &wait, req->app, &req->arena, &actor, api_param(req, 0),
+                                   &req->err);
+    if (rc == USHER_ELIMIT)
+        retry_after(req, res, wait);
+    if (rc)
+        return rc;
+    json_t *out =
+        json_pack("{s:s, s:o}", "url", v.url, "expires_at", time_json(req, v.inv.expires_at));
+    app_invitation_view_dispose(&v);
+    http_response_json(res, req, 200, out);
+    return 0;
+}
+
+static int invitations_revoke(struct http_request *req, struct http_response *res)
+{
+    struct app_actor actor = api_actor(req);
+    int rc = app_invitation_revoke(req->app, &req->arena, &actor, api_param(req, 0), &req->err);
+    if (rc)
+        return rc;
+    http_response_empty(res, 204);
+    return 0;
+}
+
+/* Reads {token}: a missing, empty, null or non-string token is refused. */
+static int token_body(const char **out, struct http_request *req, const char *const *fields)
+{
+    json_t *body;
+    int rc = http_json_body(&body, req, fields);
+    if (rc == 0)
+        rc = json_member_string(out, body, "token", true, 256, &req->err);
+    if (rc == 0 && !**out)
+        rc = usher_error_set(&req->err, USHER_EINVAL, NULL, "token", "token is required");
+    return rc;
+}
+
+static int invitations_lookup(struct http_request *req, struct http_response *res)
+{
+    const char *token;
+    int rc = token_body(&token, req, token_fields);
+    if (rc)
+        return rc;
+    struct app_invitation_view v;
+    rc = app_invitation_lookup(&v, req->app, &req->arena, token, &req->err);
+    if (rc)
+        return rc;
+    json_t *out = json_object();
+    json_object_set_new(out, "agency",
+                        json_pack("{s:s, s:s}", "id", v.inv.agency_id, "name", v.agency_name));
+    json_object_set_new(out, "inviter",
+                        v.inviter_name ? json_pack("{s:s}", "name", v.inviter_name) : json_null());
+    json_object_set_new(out, "email", json_string(v.inv.email));
+    json_object_set_new(out, "first_name", text_or_null(v.inv.first_name));
+    json_object_set_new(out, "last_name", text_or_null(v.inv.last_name));
+    json_object_set_new(out, "status", json_string(v.status));
+    json_object_set_new(out, "expires_at", time_json(req, v.inv.expires_at));
+    json_object_set_new(out, "account_exists", json_boolean(v.account_exists));
+    json_object_set_new(out, "sign_in", json_string(v.inv.sign_in));
+    json_object_set_new(out, "grants", json_incref(v.grants));
+    app_invitation_view_dispose(&v);
+    http_response_json(res, req, 200, out);
+    return 0;
+}
+
+static int accept_common(struct http_request *req, struct http_response *res, const char *token,
+                         const char *id, const char *password, const char *first, const char *last)
+{
+    struct app_actor actor = api_actor(req);
+    struct app_invitation_accepted acc;
+    int rc = app_invitation_accept(&acc, req->app, &req->arena, &actor, token, id, password, first,
+                                   last, &req->err);
+    if (rc == USHER_EUNAVAIL)
+        retry_after(req, res, 1);
+    if (rc)
+        return rc;
+    json_t *out = acc.is_new_user ? api_session_json(req, res, &acc.session) : json_object();
+    if (!acc.is_new_user)
+        json_object_set_new(out, "user", api_user_json(req, &acc.user));
+    json_object_set_new(out, "invitation", api_invitation_json(req, &acc.view));
+    http_response_json(res, req, acc.is_new_user ? 201 : 200, out);
+    return 0;
+}
+
+static int invitations_accept(struct http_request *req, struct http_response *res)
+{
+    json_t *body;
+    const char *token, *password = NULL, *first = NULL, *last = NULL;
+    int rc = token_body(&token, req, accept_fields);
+    if (rc == 0)
+        rc = http_json_body(&body, req, accept_fields);
+    if (rc == 0)
+        rc = json_member_string(&password, body, "password", false, 4096, &req->err);
+    if (rc == 0)
+        rc = json_member_string(&first, body, "first_name", false, 1024, &req->err);
+    if (rc == 0)
+        rc = json_member_string(&last, body, "last_name", false, 1024, &req->err);
+    if (rc)
+        return rc;
+    return accept_common(req, res, token, NULL, password, first, last);
+}
+
+static int invitations_decline(struct http_request *req, struct http_response *res)
+{
+    const char *token;
+    int rc = token_body(&token, req, token_fields);
+    if (rc)
+        return rc;
+    struct app_actor actor = api_actor(req);
+    rc = app_invitation_decline(req->app, &req->arena, &actor, token, NULL, &req->err);
+    if (rc)
+        return rc;
+    http_response_empty(res, 204);
+    return 0;
+}
+
+static int no_body(struct http_request *req)
+{
+    if (req->body_len == 0)
+        return 0;
+    json_t *body;
+    static const char *const none[] = {NULL};
+    return http_json_body(&body, req, none);
+}
+
+static int me_invitation_accept(struct http_request *req, struct http_response *res)
+{
+    int rc = no_body(req);
+    if (rc)
+        return rc;
+    return accept_common(req, res, NULL, api_param(req, 0), NULL, NULL, NULL);
+}
+
+static int me_invitation_decline(struct http_request *req, struct http_response *res)
+{
+    int rc = no_body(req);
+    if (rc)
+        return rc;
+    struct app_actor actor = api_actor(req);
+    rc = app_invitation_decline(req->app, &req->arena, &actor, NULL, api_param(req, 0), &req->err);
+    if (rc)
+        return rc;
+    http_response_empty(res, 204);
+    return 0;
+}
+
+static const struct http_route routes[] = {
+    {"POST", "/api/v1/invitations/lookup", invitations_lookup, HTTP_PUBLIC},
+    {"POST", "/api/v1/invitations/accept", invitations_accept, HTTP_PUBLIC},
+    {"POST", "/api/v1/invitations/decline", invitations_decline, HTTP_PUBLIC},
+    {"POST", "/api/v1/agencies/{id}/invitations", invitations_create, HTTP_AUTHENTICATED},
+    {"GET", "/api/v1/agencies/{id}/invitations", invitations_list, HTTP_AUTHENTICATED},
+    {"GET", "/api/v1/invitations/{id}", invitations_get, HTTP_AUTHENTICATED},
+    {"DELETE", "/api/v1/invitations/{id}", invitations_revoke, HTTP_AUTHENTICATED},
+    {"GET", "/api/v1/invitations/{id}/link", invitations_link, HTTP_AUTHENTICATED},
+    {"POST", "/api/v1/invitations/{id}/resend", invitations_resend, HTTP_AUTHENTICATED},
+    {"POST", "/api/v1/me/invitations/{id}/accept", me_invitation_accept, HTTP_AUTHENTICATED},
+    {"POST", "/api/v1/me/invitations/{id}/decline", me_invitation_decline, HTTP_AUTHENTICATED},
+    {NULL, NULL, NULL, HTTP_PUBLIC},
+};
+
+const struct http_route_table api_invitation_routes = {"invitations", routes};

@@ -1,0 +1,28 @@
+/* Per-bot delegation (seed 001): a bot's owner invites bot managers by email; a bot with at
+ * least one accepted manager is shared. Needs bot.delegate on the bot. */
+#ifndef USHER_APP_DELEGATION_H
+#define USHER_APP_DELEGATION_H
+
+#include "app/invitation.h"
+#include "store/store_member.h"
+
+/* Invites email to manage bot_id: an invitation with one bot grant (bot_manager), created with
+ * the bot.delegate authority. Errors as app_invitation_create; an unknown or foreign bot is
+ * USHER_ENOTFOUND. */
+int app_bot_manager_invite(struct app_invitation_view *out, int64_t *out_retry_after,
+                           struct app *app, struct arena *a, const struct app_actor *actor,
+                           const char *bot_id, json_t *body, struct usher_error *err);
+
+/* The bot's managers and its pending manager invitations. */
+int app_bot_managers_list(struct store_bot_manager **out_managers, size_t *manager_count,
+                          struct app_invitation_view **out_pending, size_t *pending_count,
+                          struct app *app, struct arena *a, const struct app_actor *actor,
+                          const char *bot_id, struct usher_error *err);
+
+/* Takes the bot_manager role on bot_id away from user_id (the grant on the bot goes; a user
+ * left without grants in the agency stops being a member). USHER_ENOTFOUND when the user is
+ * not a manager of the bot. */
+int app_bot_manager_remove(struct app *app, struct arena *a, const struct app_actor *actor,
+                           const char *bot_id, const char *user_id, struct usher_error *err);
+
+#endif

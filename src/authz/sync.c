@@ -1,0 +1,107 @@
+/* Keeping the index in step with the database: every change writes an audit row in its own
+ * transaction, so reading the rows after a cursor tells which users, places and custom roles
+ * to read again. A row's subject user is re-read, its scope re-read (or dropped when gone),
+ * and a custom-role change re-reads the agency's roles. */
+#include <string.h>
+
+#include "app/catalogue.h"
+#include "authz/authz_int.h"
+#include "store/store_authz.h"
+
+#define SYNC_BATCH 500
+
+static const char *text_of(const struct store_rows *rows, size_t r, size_t k)
+{
+    const struct store_value *v = store_cell(rows, r, k);
+    return v->type == STORE_TEXT ? v->s : NULL;
+}
+
+static int place_sync(struct authz_index *ix, struct store_conn *c, struct arena *a,
+                      const char *type, const char *id, struct usher_error *err)
+{
+    if (strcmp(type, "agency") != 0 && strcmp(type, "environment") != 0 && strcmp(type, "bot") != 0)
+        return 0;
+    struct store_rows rows;
+    int rc = store_authz_place(&rows, c, a, type, id, err);
+    if (rc)
+        return rc;
+    pthread_rwlock_wrlock(&ix->lock);
+    if (strcmp(type, "agency") == 0) {
+        if (rows.count)
+            ix_put_agency_locked(ix, id);
+        else
+            hmap_remove(&ix->agencies, id);
+    } else if (strcmp(type, "environment") == 0) {
+        if (rows.count)
+            ix_put_place_locked(ix, &ix->envs, id, text_of(&rows, 0, 1), NULL);
+        else
+            ix_remove_place_locked(ix, &ix->envs, id);
+    } else {
+        if (rows.count)
+            ix_put_place_locked(ix, &ix->bots, id, text_of(&rows, 0, 2), text_of(&rows, 0, 1));
+        else
+            ix_remove_place_locked(ix, &ix->bots, id);
+    }
+    pthread_rwlock_unlock(&ix->lock);
+    return 0;
+}
+
+static int roles_sync(struct authz_index *ix, struct store_conn *c, struct arena *a,
+                      const char *agency_id, struct usher_error *err)
+{
+    struct store_rows rows;
+    int rc = store_authz_agency_roles(&rows, c, a, agency_id, err);
+    if (rc)
+        return rc;
+    pthread_rwlock_wrlock(&ix->lock);
+    ix_remove_agency_roles_locked(ix, agency_id);
+    for (size_t r = 0; r < rows.count; r++)
+        ix_put_role_locked(ix, text_of(&rows, r, 0), agency_id,
+                           app_catalogue_permissions_parse(text_of(&rows, r, 2), NULL));
+    pthread_rwlock_unlock(&ix->lock);
+    return 0;
+}
+
+int authz_index_sync(struct authz_index *ix, struct store_conn *c, int64_t *cursor,
+                     int *out_applied, struct usher_error *err)
+{
+    struct arena a;
+    arena_init(&a);
+    struct store_rows rows;
+    int applied = 0;
+    int rc = store_authz_changes(&rows, c, &a, *cursor, SYNC_BATCH, err);
+    for (size_t r = 0; rc == 0 && r < rows.count; r++) {
+        const char *agency = text_of(&rows, r, 1);
+        const char *subject = text_of(&rows, r, 2);
+        const char *scope_type = text_of(&rows, r, 3);
+        const char *scope_id = text_of(&rows, r, 4);
+        const char *action = text_of(&rows, r, 5);
+        if (subject)
+            rc = authz_index_refresh_user(ix, c, subject, err);
+        if (rc == 0 && scope_type && scope_id)
+            rc = place_sync(ix, c, &a, scope_type, scope_id, err);
+        if (rc == 0 && agency && action && strncmp(action, "role.", 5) == 0)
+            rc = roles_sync(ix, c, &a, agency, err);
+        if (rc == 0) {
+            *cursor = store_cell(&rows, r, 0)->i;
+            applied++;
+        }
+    }
+    arena_dispose(&a);
+    if (out_applied)
+        *out_applied = applied;
+    return rc;
+}
+
+int authz_index_sync_cursor(int64_t *out, struct store *store, struct usher_error *err)
+{
+    struct store_conn *c = NULL;
+    struct arena a;
+    arena_init(&a);
+    int rc = store_conn_get(store, &c, err);
+    if (rc == 0)
+        rc = store_authz_change_cursor(out, c, &a, err);
+    store_conn_put(c);
+    arena_dispose(&a);
+    return rc;
+}
