@@ -890,6 +890,15 @@ int app_member_update(struct app_member_detail *out, struct app *app, struct are
     if (names_changed)
         rc = store_directory_names_set(x.c, a, user_id, first ? first : person.first_name,
                                        last ? last : person.last_name, err);
+    if (rc == 0 && shortcode_changed && patch->shortcode) {
+        /* A pending invitation keeps its shortcode for its invitee, as members keep theirs. */
+        bool reserved = false;
+        rc = store_directory_shortcode_reserved(&reserved, x.c, a, x.agency_id, patch->shortcode,
+                                                person.email, err);
+        if (rc == 0 && reserved)
+            rc = usher_error_set(err, USHER_ECONFLICT, "shortcode_taken", "shortcode",
+                                 "shortcode is already used in this agency");
+    }
     if (rc == 0 && shortcode_changed)
         rc = store_member_shortcode_set(x.c, a, x.agency_id, user_id, patch->shortcode, err);
     if (rc == 0 && (names_changed || shortcode_changed)) {
@@ -986,7 +995,9 @@ int app_member_remove(struct app *app, struct arena *a, const struct app_actor *
             rc = member_grants_load(&pg, &x, user_id, err);
     } else if (rc == 0) {
         rc = member_load(&person, &pg, &x, user_id, err);
-        if (rc == 0 && !caller_manages(&x, &pg))
+        /* users.manage at agency scope removes anyone; otherwise at every scope they hold. */
+        if (rc == 0 && !caller_manages(&x, &pg) &&
+            !is_allowed(&x.caller.grants, APP_SCOPE_AGENCY, x.agency_id, NULL, "users.manage"))
             rc = forbidden(err, "users.manage is required at every scope the member holds");
         if (rc == 0)
             rc = owner_guard(&x, user_id, &pg, err);

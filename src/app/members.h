@@ -5,7 +5,8 @@
  *   holders of users.read in some environments only see the people with access to those
  *   environments, and only their grants there (plus the agency grant that ripples down);
  * - change names, shortcode or grants, remove: users.manage at every scope the member holds
- *   (agency scope for a member without grants); new grants are within the caller's own
+ *   (agency scope for a member without grants; for removal from the agency, users.manage at
+ *   agency scope is enough); new grants are within the caller's own
  *   (the grant ceiling); members holding the owner role are changed only by owners and
  *   platform admins; nobody removes or demotes the last owner (USHER_ECONFLICT "last_owner");
  *   anyone may leave an agency unless they are its last owner;
@@ -107,8 +108,8 @@ int app_member_get(struct app_member_detail *out, struct app *app, struct arena 
 
 /* Changes a member's names (they belong to the user, so every agency sees them) and
  * shortcode. Bad values: USHER_EINVAL naming the field; a shortcode another member of the
- * agency holds: USHER_ECONFLICT "shortcode_taken". Audited as member.updated. *out is the
- * member afterwards. */
+ * agency holds, or a pending invitation to someone else: USHER_ECONFLICT "shortcode_taken". Audited
+ * as member.updated. *out is the member afterwards. */
 int app_member_update(struct app_member_detail *out, struct app *app, struct arena *a,
                       const struct app_actor *actor, const char *agency_id, const char *user_id,
                       const struct app_member_patch *patch, struct usher_error *err);

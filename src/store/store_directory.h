@@ -137,6 +137,12 @@ int store_directory_names_set(struct store_conn *c, struct arena *a, const char 
                               const char *first_name, const char *last_name,
                               struct usher_error *err);
 
+/* Sets *out to whether a pending invitation of agency_id not addressed to except_email (may be
+ * NULL) reserves shortcode, as invitations keep a shortcode for their invitee. */
+int store_directory_shortcode_reserved(bool *out, struct store_conn *c, struct arena *a,
+                                       const char *agency_id, const char *shortcode,
+                                       const char *except_email, struct usher_error *err);
+
 /* Deletes user_id's grants on the bots of environment_id; *out_deleted (may be NULL) counts
  * them. */
 int store_directory_bot_grants_delete(int64_t *out_deleted, struct store_conn *c, struct arena *a,

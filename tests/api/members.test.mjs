@@ -34,35 +34,40 @@ describe('users overview and member management', () => {
 
   const q = (v) => (v === null || v === undefined ? 'NULL' : `'${String(v).replaceAll("'", "''")}'`);
 
-  // Every person the tests need is written here, straight into the server's SQLite file with the
-  // sqlite3 shell (WAL lets it run beside the server): users get the admin's password hash so
-  // they can sign in without another slow hash, and memberships and grants are rows as the
-  // service writes them. Invitations are rows too, as an invitation API would store them.
+  // Every person the tests need comes from here. The named people are invited by the platform
+  // admin and accept through the link, as in production. The thirty bulk members (and one
+  // pending invitation to an existing member, which the API refuses to create) are written
+  // straight into the server's SQLite file with the sqlite3 shell (WAL lets it run beside the
+  // server), as rows the service itself writes; bulk users have no password.
   const seed = {
-    user(key, { email = `${key}@acme.example`, first = '', last = '', createdAt = 1, activeAt = null } = {}) {
+    async person(key, agencyId, grants, { first = '', last = '', email = `${key}@acme.example` } = {}) {
+      const inv = await as('admin')('POST', `/api/v1/agencies/${agencyId}/invitations`, {
+        email, first_name: first, last_name: last, grants, send_email: false,
+      });
+      assert.equal(inv.status, 201, inv.text);
+      const token = new URL(inv.json.url).hash.replace(/^#token=/, '');
+      const acc = await usher.api('POST', '/api/v1/invitations/accept', { body: { token, password: PASSWORD } });
+      assert.equal(acc.status, 201, `accepting as ${email}: ${acc.status} ${acc.json?.code}`);
+      tokens[key] = acc.json.token;
+      return acc.json.user.id;
+    },
+    bulkMember(key, agencyId, { email, first, last, createdAt, activeAt, shortcode, environmentId = null, roles }) {
       const id = `usr_test_${key}`;
-      sql(`INSERT INTO users (id, email, first_name, last_name, password_hash, created_at, last_active_at)
-           SELECT ${q(id)}, ${q(email)}, ${q(first)}, ${q(last)}, password_hash, ${createdAt}, ${q(activeAt)}
-           FROM users WHERE email = '${ADMIN_EMAIL}'`);
+      const scope = environmentId || agencyId;
+      sql(`INSERT INTO users (id, email, first_name, last_name, created_at, last_active_at)
+             VALUES (${q(id)}, ${q(email)}, ${q(first)}, ${q(last)}, 1, ${q(activeAt)});
+           INSERT INTO memberships (agency_id, user_id, shortcode, created_at)
+             VALUES (${q(agencyId)}, ${q(id)}, ${q(shortcode)}, ${createdAt});
+           INSERT INTO grants (id, agency_id, user_id, environment_id, scope_id, roles, created_at)
+             VALUES ('grt_${id}', ${q(agencyId)}, ${q(id)}, ${q(environmentId)}, ${q(scope)}, ${q(roles)}, 1);`);
       return id;
     },
-    member(userId, agencyId, { createdAt = 1, shortcode = null } = {}) {
-      sql(`INSERT OR IGNORE INTO memberships (agency_id, user_id, shortcode, created_at)
-           VALUES (${q(agencyId)}, ${q(userId)}, ${q(shortcode)}, ${createdAt})`);
-    },
-    grant(userId, agencyId, { environmentId = null, botId = null, roles = '' } = {}) {
-      this.member(userId, agencyId);
-      const scope = botId || environmentId || agencyId;
-      sql(`INSERT INTO grants (id, agency_id, user_id, environment_id, bot_id, scope_id, roles, created_at)
-           VALUES ('grt_${userId}_${scope}', ${q(agencyId)}, ${q(userId)}, ${q(botId ? null : environmentId)},
-                   ${q(botId)}, ${q(scope)}, ${q(roles)}, 1)`);
-    },
-    invitation(id, agencyId, { email, first = null, last = null, grants = [] }) {
+    invitationRow(id, agencyId, { email, grants }) {
       const now = Date.now();
-      sql(`INSERT INTO invitations (id, agency_id, email, first_name, last_name, grants, token_nonce,
-                                    token_hash, created_at, expires_in_seconds, expires_at)
-           VALUES (${q(id)}, ${q(agencyId)}, ${q(email)}, ${q(first)}, ${q(last)}, ${q(JSON.stringify(grants))},
-                   'nonce', 'hash_${id}', ${now}, 3600, ${now + 3600000})`);
+      sql(`INSERT INTO invitations (id, agency_id, email, grants, token_nonce, token_hash, created_at,
+                                    expires_in_seconds, expires_at)
+           VALUES (${q(id)}, ${q(agencyId)}, ${q(email)}, ${q(JSON.stringify(grants))}, 'nonce', 'hash_${id}',
+                   ${now}, 3600, ${now + 3600000})`);
     },
   };
 
@@ -107,44 +112,35 @@ describe('users overview and member management', () => {
     fx.B1 = await make(`/api/v1/environments/${fx.E1.id}/bots`, 'Support bot');
 
     const A = fx.A.id;
-    fx.owner = seed.user('owner', { first: 'Olga', last: 'Owner', createdAt: 5 });
-    fx.org = seed.user('org', { first: 'Oscar', last: 'Organiser' });
-    fx.em1 = seed.user('em1', { first: 'Emma', last: 'Envman' });
-    fx.agent = seed.user('agent', { first: 'Alan', last: 'Agent' });
-    fx.prod = seed.user('prod', { first: 'Pat', last: 'Producer' });
-    fx.e1only = seed.user('e1only', { first: 'Ian', last: 'Only' });
-    fx.botmgr = seed.user('botmgr', { first: 'Bea', last: 'Botman' });
-    fx.leaver = seed.user('leaver', { first: 'Lee', last: 'Leaver' });
-    fx.globex = seed.user('globex', { email: 'owner@globex.example', first: 'Gus', last: 'Globex' });
-    seed.grant(fx.owner, A, { roles: 'owner' });
-    seed.grant(fx.org, A, { roles: 'organisation_manager' });
-    seed.grant(fx.em1, A, { environmentId: fx.E1.id, roles: 'environment_manager' });
-    seed.grant(fx.agent, A, { roles: 'agent' });
-    seed.grant(fx.prod, A, { environmentId: fx.E2.id, roles: 'producer' });
-    seed.grant(fx.e1only, A, { environmentId: fx.E1.id, roles: 'agent' });
-    seed.grant(fx.botmgr, A, { botId: fx.B1.id, roles: 'bot_manager' });
-    seed.grant(fx.leaver, A, { roles: 'analyst' });
-    seed.grant(fx.globex, fx.B.id, { roles: 'owner' });
+    const E1 = fx.E1.id;
+    const E2 = fx.E2.id;
+    fx.owner = await seed.person('owner', A, [{ roles: ['owner'] }], { first: 'Olga', last: 'Owner' });
+    fx.org = await seed.person('org', A, [{ roles: ['organisation_manager'] }], { first: 'Oscar', last: 'Organiser' });
+    fx.em1 = await seed.person('em1', A, [{ environment_id: E1, roles: ['environment_manager'] }], { first: 'Emma', last: 'Envman' });
+    fx.agent = await seed.person('agent', A, [{ roles: ['agent'] }], { first: 'Alan', last: 'Agent' });
+    fx.prod = await seed.person('prod', A, [{ environment_id: E2, roles: ['producer'] }], { first: 'Pat', last: 'Producer' });
+    fx.e1only = await seed.person('e1only', A, [{ environment_id: E1, roles: ['agent'] }], { first: 'Ian', last: 'Only' });
+    fx.botmgr = await seed.person('botmgr', A, [{ bot_id: fx.B1.id, roles: ['bot_manager'] }], { first: 'Bea', last: 'Botman' });
+    fx.leaver = await seed.person('leaver', A, [{ roles: ['analyst'] }], { first: 'Lee', last: 'Leaver' });
+    fx.globex = await seed.person('globex', fx.B.id, [{ roles: ['owner'] }], { first: 'Gus', last: 'Globex', email: 'owner@globex.example' });
     // Thirty more members: names that collide, one creation time for every five, some active.
     fx.bulk = [];
     const firsts = ['Zoe', 'yann', 'Xia', 'Will', 'vera'];
     for (let i = 0; i < BULK; i++) {
       const n = String(i).padStart(2, '0');
-      const id = seed.user(`bulk${n}`, {
-        email: `bulk${n}@bulk.example`, first: firsts[i % 5], last: 'Bulk', activeAt: i % 3 === 0 ? null : 1000 + (i % 4),
-      });
-      seed.member(id, A, { createdAt: 100 + Math.floor(i / 5), shortcode: `BULK-${n}` });
-      if (i % 2 === 0) seed.grant(id, A, { roles: 'analyst' });
-      else seed.grant(id, A, { environmentId: fx.E1.id, roles: 'content_manager' });
-      fx.bulk.push(id);
+      fx.bulk.push(seed.bulkMember(`bulk${n}`, A, {
+        email: `bulk${n}@bulk.example`, first: firsts[i % 5], last: 'Bulk', createdAt: 100 + Math.floor(i / 5),
+        activeAt: i % 3 === 0 ? null : 1000 + (i % 4), shortcode: `BULK-${n}`,
+        environmentId: i % 2 === 0 ? null : E1, roles: i % 2 === 0 ? 'analyst' : 'content_manager',
+      }));
     }
-    seed.invitation('inv_test_penny', A, {
-      email: 'penny@acme.example', first: 'Penny', last: 'Pending', grants: [{ environment_id: fx.E2.id, roles: ['agent'] }],
+    // Penny stays invited: a pending invitation with a grant on E2.
+    const penny = await as('admin')('POST', `/api/v1/agencies/${A}/invitations`, {
+      email: 'penny@acme.example', first_name: 'Penny', last_name: 'Pending', send_email: false,
+      grants: [{ environment_id: E2, roles: ['agent'] }],
     });
-    for (const who of ['owner', 'org', 'em1', 'agent', 'prod', 'e1only', 'leaver']) {
-      tokens[who] = await signIn(`${who}@acme.example`);
-    }
-    tokens.globex = await signIn('owner@globex.example');
+    assert.equal(penny.status, 201, penny.text);
+    fx.penny = penny.json.id;
   });
 
   after(async () => {
@@ -171,9 +167,9 @@ describe('users overview and member management', () => {
       assert.deepEqual(agent.grants, [{ roles: ['agent'], extra_permissions: [] }]);
       assert.deepEqual(agent.environments, [{ id: fx.E1.id, name: fx.E1.name }, { id: fx.E2.id, name: fx.E2.name }]);
       assert.ok(!Number.isNaN(Date.parse(agent.created_at)));
-      const penny = items.find((i) => i.id === 'inv_test_penny');
+      const penny = items.find((i) => i.id === fx.penny);
       assert.equal(penny.status, 'invited');
-      assert.equal(penny.invitation_id, 'inv_test_penny');
+      assert.equal(penny.invitation_id, fx.penny);
       assert.equal(penny.last_active_at, null);
       assert.deepEqual(penny.grants, [{ environment_id: fx.E2.id, roles: ['agent'], extra_permissions: [] }]);
       assert.deepEqual(penny.environments, [{ id: fx.E2.id, name: fx.E2.name }]);
@@ -212,7 +208,7 @@ describe('users overview and member management', () => {
       assert.deepEqual(ids(await listAll('owner', 'q=alan%20ag')), [fx.agent]);
       assert.deepEqual(ids(await listAll('owner', 'q=envMAN')), [fx.em1]);
       assert.deepEqual(ids(await listAll('owner', 'q=bulk07%40bulk')), [fx.bulk[7]]);
-      assert.deepEqual(ids(await listAll('owner', 'q=PENDING')), ['inv_test_penny']);
+      assert.deepEqual(ids(await listAll('owner', 'q=PENDING')), [fx.penny]);
       assert.equal((await listAll('owner', 'q=yann&limit=2')).length, BULK / 5);
       assert.deepEqual(await listAll('owner', 'q=%25'), []);
     });
@@ -223,16 +219,16 @@ describe('users overview and member management', () => {
       const e1ids = ids(e1);
       for (const id of [fx.owner, fx.org, fx.em1, fx.agent, fx.e1only, fx.botmgr, ...fx.bulk]) assert.ok(e1ids.includes(id), id);
       assert.ok(!e1ids.includes(fx.prod));
-      assert.ok(!e1ids.includes('inv_test_penny'));
+      assert.ok(!e1ids.includes(fx.penny));
       const e2 = ids(await listAll('owner', `environment_id=${fx.E2.id}`));
-      assert.ok(e2.includes(fx.prod) && e2.includes('inv_test_penny') && e2.includes(fx.agent));
+      assert.ok(e2.includes(fx.prod) && e2.includes(fx.penny) && e2.includes(fx.agent));
       assert.ok(!e2.includes(fx.e1only) && !e2.includes(fx.botmgr) && !e2.includes(fx.bulk[1]));
 
       const analysts = await listAll('owner', 'role=analyst&limit=4');
       assert.equal(analysts.length, BULK / 2 + 1);
       for (const item of analysts) assert.ok(item.grants.some((g) => g.roles.includes('analyst')), item.id);
       assert.deepEqual(ids(await listAll('owner', 'role=bot_manager')), [fx.botmgr]);
-      assert.deepEqual(ids(await listAll('owner', 'role=agent')).sort(), [fx.agent, fx.e1only, 'inv_test_penny'].sort());
+      assert.deepEqual(ids(await listAll('owner', 'role=agent')).sort(), [fx.agent, fx.e1only, fx.penny].sort());
       assert.deepEqual(ids(await listAll('owner', 'shortcode=BULK-03')), [fx.bulk[3]]);
       assert.deepEqual(await listAll('owner', 'shortcode=bulk-03'), []);
       assert.deepEqual(ids(await listAll('owner', `role=content_manager&environment_id=${fx.E1.id}&q=xia`)), [fx.bulk[7], fx.bulk[17], fx.bulk[27]]);
@@ -243,7 +239,7 @@ describe('users overview and member management', () => {
       const seen = ids(items);
       assert.ok(seen.includes(fx.e1only) && seen.includes(fx.agent) && seen.includes(fx.botmgr));
       assert.ok(!seen.includes(fx.prod));
-      assert.ok(!seen.includes('inv_test_penny'));
+      assert.ok(!seen.includes(fx.penny));
       for (const item of items) {
         assert.deepEqual(item.environments.map((e) => e.id), [fx.E1.id], item.id);
         for (const g of item.grants) assert.ok(!g.environment_id || g.environment_id === fx.E1.id, item.id);
@@ -269,6 +265,38 @@ describe('users overview and member management', () => {
       assertProblem(await as('owner')('GET', `${users()}?limit=2&sort=name&cursor=${first.json.next_cursor}`),
         400, 'invalid_input', 'cursor');
       assertProblem(await as('owner')('GET', `${users()}?environment_id=${fx.EB.id}`), 400, 'unknown_scope', 'environment_id');
+    });
+  });
+
+  describe('invited people', () => {
+    it('are listed as invited until they accept, then as the member, with one row throughout', async () => {
+      const inv = await as('admin')('POST', `/api/v1/agencies/${fx.A.id}/invitations`, {
+        email: 'nina@acme.example', first_name: 'Nina', last_name: 'New', shortcode: 'NINA', send_email: false,
+        grants: [{ environment_id: fx.E1.id, roles: ['agent'] }],
+      });
+      assert.equal(inv.status, 201, inv.text);
+      const invited = await listAll('owner', 'q=nina');
+      assert.equal(invited.length, 1);
+      assert.equal(invited[0].id, inv.json.id);
+      assert.equal(invited[0].status, 'invited');
+      assert.equal(invited[0].shortcode, 'NINA');
+      assert.equal(invited[0].email, 'nina@acme.example');
+      // The invitation keeps the shortcode for Nina.
+      assertProblem(await as('org')('PATCH', `${users()}/${fx.e1only}`, { shortcode: 'NINA' }), 409, 'shortcode_taken', 'shortcode');
+      // An environment manager of E1 sees her too; the detail route knows members only.
+      assert.ok(ids(await listAll('em1', 'q=nina')).includes(inv.json.id));
+      assertProblem(await as('owner')('GET', `${users()}/${inv.json.id}`), 404, 'not_found');
+
+      const token = new URL(inv.json.url).hash.replace(/^#token=/, '');
+      const acc = await usher.api('POST', '/api/v1/invitations/accept', { body: { token, password: PASSWORD } });
+      assert.equal(acc.status, 201, acc.text);
+      const member = await listAll('owner', 'q=nina');
+      assert.equal(member.length, 1);
+      assert.equal(member[0].id, acc.json.user.id);
+      assert.equal(member[0].status, 'active');
+      assert.equal(member[0].shortcode, 'NINA');
+      assert.equal(member[0].invitation_id, undefined);
+      assert.deepEqual(member[0].grants, [{ environment_id: fx.E1.id, roles: ['agent'], extra_permissions: [] }]);
     });
   });
 
@@ -473,7 +501,7 @@ describe('users overview and member management', () => {
     });
 
     it('removes a member: their grants and pending invitations go, and they lose the agency', async () => {
-      seed.invitation('inv_test_agent', fx.A.id, { email: 'agent@acme.example', grants: [{ roles: ['operator'] }] });
+      seed.invitationRow('inv_test_agent', fx.A.id, { email: 'agent@acme.example', grants: [{ roles: ['operator'] }] });
       assert.equal((await as('agent')('GET', `/api/v1/agencies/${fx.A.id}`)).status, 200);
       const res = await as('org')('DELETE', `${users()}/${fx.agent}`);
       assert.equal(res.status, 204, res.text);

@@ -426,6 +426,12 @@ static void test_member_update__names_and_shortcode(void **state)
     expect_error(
         f, app_member_update(&d, &f->app, &f->arena, &org, f->a.id, "usr_e2", &taken, &f->err),
         USHER_ECONFLICT, "shortcode_taken", "shortcode");
+    /* A pending invitation keeps its shortcode for its invitee. */
+    sql_ok(f, "UPDATE invitations SET shortcode = 'PEN' WHERE id = 'inv_p'", NULL, 0);
+    struct app_member_patch pen = {.has_shortcode = true, .shortcode = "PEN"};
+    expect_error(
+        f, app_member_update(&d, &f->app, &f->arena, &org, f->a.id, "usr_agent", &pen, &f->err),
+        USHER_ECONFLICT, "shortcode_taken", "shortcode");
     struct app_member_patch cleared = {.has_shortcode = true, .shortcode = NULL};
     assert_int_equal(
         app_member_update(&d, &f->app, &f->arena, &org, f->a.id, "usr_agent", &cleared, &f->err),

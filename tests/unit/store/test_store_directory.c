@@ -527,6 +527,21 @@ static void test_store_directory__revokes_and_deletes(void **state)
                      0);
     assert_string_equal(store_cell(&rows, 0, 0)->s, "pending");
 
+    /* inv_6 (ZED) is pending, inv_1 (NIA) revoked now, inv_5 (NIA) is another agency's. */
+    bool reserved = false;
+    assert_int_equal(store_directory_shortcode_reserved(&reserved, f->conn, &f->arena, "agy_a",
+                                                        "ZED", NULL, &f->err),
+                     0);
+    assert_true(reserved);
+    assert_int_equal(store_directory_shortcode_reserved(&reserved, f->conn, &f->arena, "agy_a",
+                                                        "ZED", "zed@example.com", &f->err),
+                     0);
+    assert_false(reserved);
+    assert_int_equal(store_directory_shortcode_reserved(&reserved, f->conn, &f->arena, "agy_a",
+                                                        "NIA", NULL, &f->err),
+                     0);
+    assert_false(reserved);
+
     assert_int_equal(store_directory_bot_grants_delete(&n, f->conn, &f->arena, "agy_a", "usr_di",
                                                        "env_2", &f->err),
                      0);
