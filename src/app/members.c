@@ -27,10 +27,8 @@ struct caller {
 
 /* What one call works with: a connection inside a transaction and the agency's facts. */
 struct ctx {
-    struct app *app;
     struct arena *a;
     struct store_conn *c;
-    const struct app_actor *actor;
     const char *agency_id;
     struct store_environment *envs;
     size_t env_count;
@@ -76,9 +74,7 @@ static int ctx_open(struct ctx *x, struct app *app, struct arena *a, const struc
                     const char *agency_id, bool write, struct usher_error *err)
 {
     memset(x, 0, sizeof(*x));
-    x->app = app;
     x->a = a;
-    x->actor = actor;
     struct store_agency agency;
     int rc = store_conn_get(app->store, &x->c, err);
     if (rc == 0)
@@ -652,6 +648,8 @@ static int query_prepare(struct store_directory_filter *out, struct invited_filt
 {
     memset(out, 0, sizeof(*out));
     memset(inv, 0, sizeof(*inv));
+    if (!x->caller.reads_all && x->caller.readable_count == 0)
+        return forbidden(err, "users.read is required in this agency");
     if (q->q) {
         const char *trimmed = text_trim(x->a, q->q);
         long chars = text_utf8_count(trimmed, strlen(trimmed));
@@ -688,8 +686,6 @@ static int query_prepare(struct store_directory_filter *out, struct invited_filt
                                    "environment_id is not an environment of this agency");
         if (!x->caller.reads_env[wanted])
             return forbidden(err, "users.read is required in this environment");
-    } else if (!x->caller.reads_all && x->caller.readable_count == 0) {
-        return forbidden(err, "users.read is required in this agency");
     }
     if (wanted < 0 && x->caller.reads_all)
         return 0;
@@ -787,7 +783,10 @@ int app_member_list(struct app_member_page *out, struct app *app, struct arena *
     for (size_t i = 0; i < n; i++) {
         if (!is_member[i])
             continue;
-        struct person_grants pg = {arena_alloc(a, (row_count + 1) * sizeof(struct app_grant)), 0};
+        size_t held = 0;
+        for (size_t r = 0; r < row_count; r++)
+            held += strcmp(rows[r].user_id, out->items[i].person.id) == 0;
+        struct person_grants pg = {arena_alloc(a, (held + 1) * sizeof(struct app_grant)), 0};
         for (size_t r = 0; r < row_count; r++) {
             if (strcmp(rows[r].user_id, out->items[i].person.id) == 0 &&
                 grant_from_row(&pg.items[pg.count], a, &rows[r].grant, x.agency_id, &x.roles))
