@@ -15,6 +15,9 @@ const struct http_route_table *const api_route_tables[] = {
     &api_role_routes,
     &api_invitation_routes,
     &api_bot_manager_routes,
+    &api_token_routes,
+    &api_check_routes,
+    &api_audit_routes,
     &api_member_routes,
     NULL,
     /* clang-format on */

@@ -15,6 +15,9 @@ extern const struct http_route_table api_catalogue_routes;
 extern const struct http_route_table api_role_routes;
 extern const struct http_route_table api_invitation_routes;
 extern const struct http_route_table api_bot_manager_routes;
+extern const struct http_route_table api_token_routes;
+extern const struct http_route_table api_check_routes;
+extern const struct http_route_table api_audit_routes;
 extern const struct http_route_table api_member_routes;
 
 /* Every table, NULL-terminated, in match order. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "app/account.h"
+#include "app/tokens.h"
 #include "http/http.h"
 
 #define AUTH_TOKEN_MAX 512
@@ -37,6 +38,23 @@ static const char *bearer_token(const char *header)
     return bearer_token_is_well_formed(t) ? t : NULL;
 }
 
+/* An API token makes a service principal: no user, only the decision endpoints. */
+static int authenticate_api_token(struct http_request *req, const char *token)
+{
+    struct store_token t;
+    struct usher_error inner = {0};
+    int rc = app_token_resolve(&t, req->app, &req->arena, token, &inner);
+    if (rc == USHER_EUNAUTH)
+        return 0;
+    if (rc)
+        return usher_error_set(&req->err, rc, NULL, NULL, "%s", inner.message);
+    req->principal.is_authenticated = true;
+    req->principal.is_service = true;
+    req->principal.token_id = t.id;
+    req->principal.token_agency_id = t.agency_id;
+    return 0;
+}
+
 int app_auth_authenticate(struct http_request *req)
 {
     struct app *app = req->app;
@@ -55,6 +73,8 @@ int app_auth_authenticate(struct http_request *req)
     }
     if (!token)
         return 0;
+    if (!via_cookie && app_token_is_api_token(token))
+        return authenticate_api_token(req, token);
 
     struct store_user user;
     char hash[CRYPTO_HASH_HEX + 1];

@@ -27,9 +27,12 @@ struct http_principal {
     bool is_authenticated;
     bool via_cookie; /* authenticated by the session cookie, not a Bearer token */
     bool is_platform_admin;
-    const char *user_id;      /* arena-owned */
-    const char *email;        /* arena-owned */
-    const char *session_hash; /* keyed hash of the presented session token, arena-owned */
+    const char *user_id;         /* arena-owned */
+    const char *email;           /* arena-owned */
+    const char *session_hash;    /* keyed hash of the presented session token, arena-owned */
+    bool is_service;             /* an API token, not a person: only HTTP_SERVICE routes */
+    const char *token_id;        /* the API token's id, arena-owned */
+    const char *token_agency_id; /* the API token's agency; NULL for a platform token */
 };
 
 struct http_request {
@@ -69,9 +72,12 @@ struct http_response {
 
 typedef int (*http_handler)(struct http_request *req, struct http_response *res);
 
+/* Who may call a route. An API token (a service principal) may call only HTTP_SERVICE routes:
+ * anything else answers 403. */
 enum http_access {
     HTTP_PUBLIC = 0,        /* anyone */
-    HTTP_AUTHENTICATED = 1, /* a valid session or token; 401 otherwise */
+    HTTP_AUTHENTICATED = 1, /* a signed-in user; 401 otherwise */
+    HTTP_SERVICE = 2,       /* a signed-in user or an API token; 401 otherwise */
 };
 
 struct http_route {

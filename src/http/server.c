@@ -83,10 +83,11 @@ static enum MHD_Result send_response(struct http_request *req, struct http_respo
     const char *route = req->route ? req->route : "unmatched";
     metrics_request_observe(route, req->method, res->status, seconds);
     log_msg(res->status >= 500 ? LOG_ERROR : LOG_INFO, "http.request",
-            "{s:s, s:s, s:s, s:s, s:i, s:f, s:s?, s:s?}", "request_id", req->request_id, "method",
-            req->method, "route", route, "remote", req->remote_addr, "status", res->status,
-            "duration_ms", seconds * 1000.0, "error", res->status >= 400 ? req->err.problem : NULL,
-            "user_id", req->principal.user_id);
+            "{s:s, s:s, s:s, s:s, s:i, s:f, s:s?, s:s?, s:s?}", "request_id", req->request_id,
+            "method", req->method, "route", route, "remote", req->remote_addr, "status",
+            res->status, "duration_ms", seconds * 1000.0, "error",
+            res->status >= 400 ? req->err.problem : NULL, "user_id", req->principal.user_id,
+            "token_id", req->principal.token_id);
     return ok;
 }
 
@@ -124,8 +125,11 @@ static enum MHD_Result dispatch(struct http_server *s, struct http_request *req)
     req->route = route->pattern;
     if (s->opts.authenticate)
         rc = s->opts.authenticate(req);
-    if (rc == 0 && route->access == HTTP_AUTHENTICATED && !req->principal.is_authenticated)
+    if (rc == 0 && route->access != HTTP_PUBLIC && !req->principal.is_authenticated)
         rc = usher_error_set(&req->err, USHER_EUNAUTH, NULL, NULL, "sign in first");
+    if (rc == 0 && req->principal.is_service && route->access != HTTP_SERVICE)
+        rc = usher_error_set(&req->err, USHER_EFORBIDDEN, NULL, NULL,
+                             "API tokens may only call the decision endpoints");
     if (rc == 0)
         rc = route->handler(req, &res);
     if (rc != 0)
