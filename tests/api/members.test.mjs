@@ -1,7 +1,8 @@
 // The users overview and member management through the real binary (SPEC §6, seeds 000, 003,
 // 004): listing with search, filters, sorts and cursors; one member with inherited and
 // overridden access; names and shortcodes; replacing grants within the ceiling; removal from an
-// environment and from the agency; owners; other agencies' objects; strict input.
+// environment and from the agency, each seen by the very next POST /check; owners; other
+// agencies' objects; strict input.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -79,6 +80,13 @@ describe('users overview and member management', () => {
 
   const as = (who) => (method, urlPath, body) => usher.api(method, urlPath, { token: tokens[who], body });
   const users = (agency = fx.A.id) => `/api/v1/agencies/${agency}/users`;
+
+  // The decision the studio's services get from POST /check (the platform admin may ask).
+  async function allowed(userId, permission, scope) {
+    const res = await as('admin')('POST', '/api/v1/check', { user_id: userId, permission, ...scope });
+    assert.equal(res.status, 200, res.text);
+    return res.json.allowed;
+  }
 
   // Every page of a listing, following next_cursor.
   async function listAll(who, query = '') {
@@ -393,6 +401,11 @@ describe('users overview and member management', () => {
         { environment_id: fx.E2.id, roles: ['environment_manager'], extra_permissions: ['environments.create'] },
       ]);
       assert.equal(sql(`SELECT count(*) FROM grants WHERE user_id = '${fx.bulk[0]}'`).trim(), '2');
+      // The very next check sees the new grants.
+      assert.equal(await allowed(fx.bulk[0], 'users.manage', { environment_id: fx.E1.id }), true);
+      assert.equal(await allowed(fx.bulk[0], 'environments.create', { environment_id: fx.E2.id }), true);
+      assert.equal(await allowed(fx.bulk[0], 'analytics.read', { environment_id: fx.E2.id }), false);
+      assert.equal(await allowed(fx.bulk[0], 'analytics.read', { agency_id: fx.A.id }), false);
       const audit = sql(`SELECT count(*) FROM audit_log WHERE action = 'member.grants_replaced' AND subject_user_id = '${fx.bulk[0]}'`);
       assert.equal(audit.trim(), '1');
     });
@@ -430,6 +443,7 @@ describe('users overview and member management', () => {
   describe('DELETE /environments/{id}/users/{user_id}', () => {
     it('removes the member from one environment although the agency grant would ripple down', async () => {
       assert.equal((await as('agent')('GET', `/api/v1/environments/${fx.E1.id}`)).status, 200);
+      assert.equal(await allowed(fx.agent, 'inbox.reply', { environment_id: fx.E1.id }), true);
       const res = await as('em1')('DELETE', `/api/v1/environments/${fx.E1.id}/users/${fx.agent}`);
       assert.equal(res.status, 204, res.text);
       const got = await as('owner')('GET', `${users()}/${fx.agent}`);
@@ -438,7 +452,10 @@ describe('users overview and member management', () => {
       assert.equal(e1.removed, true);
       assert.equal(got.json.access.find((a) => a.environment_id === fx.E2.id).access, 'inherited');
       assert.deepEqual(got.json.environments.map((e) => e.id), [fx.E2.id]);
-      // The agent's own requests see it at once.
+      // The very next check and the agent's own requests see it at once.
+      assert.equal(await allowed(fx.agent, 'inbox.reply', { environment_id: fx.E1.id }), false);
+      assert.equal(await allowed(fx.agent, 'inbox.reply', { environment_id: fx.E2.id }), true);
+      assert.equal(await allowed(fx.agent, 'inbox.reply', { agency_id: fx.A.id }), true);
       assertProblem(await as('agent')('GET', `/api/v1/environments/${fx.E1.id}`), 403, 'forbidden');
       assert.equal((await as('agent')('GET', `/api/v1/environments/${fx.E2.id}`)).status, 200);
       assert.ok(!ids(await listAll('owner', `environment_id=${fx.E1.id}&limit=200`)).includes(fx.agent));
@@ -449,9 +466,11 @@ describe('users overview and member management', () => {
     });
 
     it('takes bot grants in the environment too', async () => {
+      assert.equal(await allowed(fx.botmgr, 'bot.develop', { bot_id: fx.B1.id }), true);
       const res = await as('owner')('DELETE', `/api/v1/environments/${fx.E1.id}/users/${fx.botmgr}`);
       assert.equal(res.status, 204, res.text);
       assert.equal(sql(`SELECT count(*) FROM grants WHERE user_id = '${fx.botmgr}' AND bot_id IS NOT NULL`).trim(), '0');
+      assert.equal(await allowed(fx.botmgr, 'bot.develop', { bot_id: fx.B1.id }), false);
       const bot = await as('admin')('GET', `/api/v1/bots/${fx.B1.id}`);
       assert.equal(bot.json.shared, false);
     });
@@ -505,6 +524,8 @@ describe('users overview and member management', () => {
       assert.equal((await as('agent')('GET', `/api/v1/agencies/${fx.A.id}`)).status, 200);
       const res = await as('org')('DELETE', `${users()}/${fx.agent}`);
       assert.equal(res.status, 204, res.text);
+      assert.equal(await allowed(fx.agent, 'inbox.reply', { environment_id: fx.E2.id }), false);
+      assert.equal(await allowed(fx.agent, 'bot.read', { agency_id: fx.A.id }), false);
       assertProblem(await as('agent')('GET', `/api/v1/agencies/${fx.A.id}`), 404, 'not_found');
       assertProblem(await as('agent')('GET', `/api/v1/environments/${fx.E2.id}`), 404, 'not_found');
       assertProblem(await as('owner')('GET', `${users()}/${fx.agent}`), 404, 'not_found');
