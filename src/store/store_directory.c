@@ -283,7 +283,7 @@ static void batch_sql_build(void)
     placeholders_append(bots_batch_sql, sizeof(bots_batch_sql));
 }
 
-/* --- helpers --- */
+/* --- values and patterns --- */
 
 static const char *cell_text(const struct store_rows *rows, size_t r, size_t col)
 {
