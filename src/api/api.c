@@ -19,6 +19,7 @@ const struct http_route_table *const api_route_tables[] = {
     &api_token_routes,
     &api_check_routes,
     &api_audit_routes,
+    &api_member_routes,
     NULL,
     /* clang-format on */
 };
