@@ -12,6 +12,7 @@ static struct app_check_caller check_caller(struct http_request *req)
         .user_id = req->principal.is_service ? NULL : req->principal.user_id,
         .is_platform_admin = !req->principal.is_service && req->principal.is_platform_admin,
         .is_service = req->principal.is_service,
+        .agency_limit = req->principal.impersonation_agency_id,
         .token_agency_id = req->principal.token_agency_id,
     };
     return caller;

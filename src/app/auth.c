@@ -56,10 +56,16 @@ static int authenticate_api_token(struct http_request *req, const char *token)
     return 0;
 }
 
-/* Unsafe requests a "view as" session may still make: leaving it, and signing out. */
+/* Unsafe requests a "view as" session may still make: decisions, leaving it, signing out. */
 static bool impersonation_may_write(const struct http_request *req)
 {
-    return strcmp(req->method, "DELETE") == 0 && req->route &&
+    if (!req->route)
+        return false;
+    if (strcmp(req->method, "POST") == 0)
+        /* Decisions are questions, not changes. */
+        return strcmp(req->route, "/api/v1/check") == 0 ||
+               strcmp(req->route, "/api/v1/check/batch") == 0;
+    return strcmp(req->method, "DELETE") == 0 &&
            (strcmp(req->route, "/api/v1/impersonation") == 0 ||
             strcmp(req->route, "/api/v1/sessions/current") == 0);
 }

@@ -148,7 +148,7 @@ int app_check_may_ask(const struct app_check_caller *caller, const struct app_ch
 /* The agency an agency token is limited to; NULL for everyone else. */
 static const char *caller_limit(const struct app_check_caller *caller)
 {
-    return caller->is_service ? caller->token_agency_id : NULL;
+    return caller->is_service ? caller->token_agency_id : caller->agency_limit;
 }
 
 static void roles_names(struct app_check_answer *out, uint64_t roles)
@@ -210,6 +210,8 @@ int app_check_require(struct app *app, struct store_conn *c, struct arena *a,
                       const char *scope_id, const char *permission, const char *what,
                       struct usher_error *err)
 {
+    if (actor->agency_limit && strcmp(actor->agency_limit, agency_id) != 0)
+        return usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "%s not found", what);
     if (actor->is_platform_admin)
         return 0;
     if (actor->user_id && app->authz) {
@@ -239,6 +241,7 @@ static struct app_actor caller_actor(const struct app_check_caller *caller)
     struct app_actor actor = {0};
     actor.user_id = caller->is_service ? NULL : caller->user_id;
     actor.is_platform_admin = caller->is_platform_admin;
+    actor.agency_limit = caller->agency_limit;
     return actor;
 }
 
@@ -250,6 +253,8 @@ static int effective_visible(struct app *app, struct store_conn *c, struct arena
 {
     if (caller_sees_all(caller))
         return 0;
+    if (caller->agency_limit && strcmp(caller->agency_limit, agency_id) != 0)
+        return usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "scope not found");
     bool is_self = !caller->is_service && caller->user_id && strcmp(caller->user_id, user_id) == 0;
     bool member = false;
     int rc = 0;

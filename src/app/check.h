@@ -32,6 +32,7 @@ struct app_check_caller {
     bool is_platform_admin;
     bool is_service;             /* an API token */
     const char *token_agency_id; /* agency tokens: their agency; NULL for platform tokens */
+    const char *agency_limit;    /* a "view as" session: the one agency it sees */
 };
 
 /* One question. Strings are borrowed from the parsed body. */

@@ -106,9 +106,7 @@ static int manage_check(struct store_conn *c, struct arena *a, const struct app_
     if (actor->is_platform_admin)
         return 0;
     bool member = false;
-    int rc = actor->user_id
-                 ? store_agency_has_member(&member, c, a, inv->agency_id, actor->user_id, err)
-                 : 0;
+    int rc = app_actor_is_member(&member, c, a, actor, inv->agency_id, err);
     if (rc)
         return rc;
     if (!member)

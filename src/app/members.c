@@ -90,7 +90,7 @@ static int ctx_open(struct ctx *x, struct app *app, struct arena *a, const struc
     if (!cl->is_admin) {
         bool member = false;
         if (actor->user_id)
-            rc = store_agency_has_member(&member, x->c, a, agency.id, actor->user_id, err);
+            rc = app_actor_is_member(&member, x->c, a, actor, agency.id, err);
         if (rc)
             return rc;
         if (!member)

@@ -114,7 +114,7 @@ static int agency_visible(struct store_conn *c, struct arena *a, const struct ap
         return rc;
     bool member = false;
     if (actor->user_id) {
-        rc = store_agency_has_member(&member, c, a, agency_id, actor->user_id, err);
+        rc = app_actor_is_member(&member, c, a, actor, agency_id, err);
         if (rc)
             return rc;
     }

@@ -568,3 +568,13 @@ done:
     store_conn_put(c);
     return rc;
 }
+
+int app_actor_is_member(bool *out, struct store_conn *c, struct arena *a,
+                        const struct app_actor *actor, const char *agency_id,
+                        struct usher_error *err)
+{
+    *out = false;
+    if (!actor->user_id || (actor->agency_limit && strcmp(actor->agency_limit, agency_id) != 0))
+        return 0;
+    return store_agency_has_member(out, c, a, agency_id, actor->user_id, err);
+}

@@ -70,6 +70,13 @@ struct http_response {
     struct http_header headers[HTTP_HEADERS_MAX];
     size_t header_count;
     bool is_cacheable; /* default false: Cache-Control: no-store */
+    /* A streamed body instead of body: stream writes up to max bytes into buf and returns how
+     * many, 0 at the end, or a negative value on failure (the connection is then closed).
+     * It runs after the handler returned, on the server's thread, while the request (and its
+     * arena) lives; stream_free releases stream_ctx once the answer is done. */
+    long (*stream)(void *ctx, char *buf, size_t max);
+    void *stream_ctx;
+    void (*stream_free)(void *ctx);
 };
 
 typedef int (*http_handler)(struct http_request *req, struct http_response *res);
@@ -134,6 +141,12 @@ void http_response_text(struct http_response *res, struct http_request *req, int
  * dropped with an assertion. */
 void http_response_header(struct http_response *res, struct http_request *req, const char *name,
                           const char *value);
+
+/* Answers with a streamed body (see struct http_response); stream_free is called exactly once,
+ * also when the answer never starts. */
+void http_response_stream(struct http_response *res, int status, const char *content_type,
+                          long (*stream)(void *ctx, char *buf, size_t max), void *ctx,
+                          void (*stream_free)(void *ctx));
 
 /* The one mapping from req->err (or code, when err is unset) to a problem+json response. */
 void http_problem(struct http_response *res, struct http_request *req, int code);

@@ -31,8 +31,9 @@ int store_audit_list(struct store_audit_entry **out, size_t *count, bool *has_mo
     p[n++] = store_text(f->agency_id);
     if (f->user_id) {
         p[n++] = store_text(f->user_id);
-        len += (size_t)snprintf(sql + len, sizeof(sql) - len,
-                                " AND (actor_id = $%zu OR subject_user_id = $%zu)", n, n);
+        len += (size_t)snprintf(
+            sql + len, sizeof(sql) - len,
+            " AND (actor_id = $%zu OR subject_user_id = $%zu OR impersonator_id = $%zu)", n, n, n);
     }
     if (f->action && f->is_action_prefix) {
         /* substr rather than LIKE: exact, case-sensitive and the same in both dialects. */

@@ -14,7 +14,8 @@
 /* What to read. */
 struct store_audit_filter {
     const char *agency_id; /* required */
-    const char *user_id;   /* entries where this user is the actor or the subject; NULL: all */
+    const char *user_id;   /* entries where this user acted (also while viewing as someone) or
+                              was acted upon; NULL: all */
     const char *action;    /* NULL: every action */
     bool is_action_prefix; /* action is a prefix ("invitation.") rather than an exact name */
     int64_t before_id;     /* only entries with a smaller id; 0: from the newest */
