@@ -50,6 +50,7 @@ echo "== building $ASAN_BUILD (AddressSanitizer + UndefinedBehaviorSanitizer, De
 build_ok=1
 # Configured every time, so a build-asan made by hand with other options is put right.
 cmake -S . -B "$ASAN_BUILD" -DUSHER_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DUSHER_TESTS=ON \
+    -DUSHER_FAULTS=ON \
     >"$LOGS/configure.log" 2>&1 || build_ok=0
 if [ "$build_ok" = 1 ]; then
     cmake --build "$ASAN_BUILD" -j2 >"$LOGS/build.log" 2>&1 || build_ok=0
@@ -123,6 +124,48 @@ else
         if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then fail=1; fi
         record api "$pass" "$fail" "$((${skipped:-0} + ${todo:-0}))"
     fi
+fi
+
+# --- fuzz corpora and past crashes ---------------------------------------------------------------
+# Every fuzz target, built with a replay main in the sanitizer build, runs once over each input of
+# its committed corpus and of its past crashes. One target is one test.
+fuzz_targets=()
+for f in tests/fuzz/*.c; do
+    [ -e "$f" ] && fuzz_targets+=("$(basename "$f" .c)")
+done
+if [ ${#fuzz_targets[@]} -eq 0 ]; then
+    record fuzz 0 0 0 "no fuzz targets"
+elif [ "$build_ok" = 0 ]; then
+    record fuzz 0 1 0 "not built"
+else
+    echo "== fuzz corpora and past crashes (replay, $ASAN_BUILD)"
+    fz_pass=0
+    fz_fail=0
+    fz_inputs=0
+    for t in "${fuzz_targets[@]}"; do
+        bin="$ASAN_BUILD/fuzz/${t}_replay"
+        dirs=()
+        for d in "tests/fuzz/corpus/$t" "tests/fuzz/crashes/$t"; do
+            [ -d "$d" ] && dirs+=("$d")
+        done
+        log="$LOGS/fuzz-$t.log"
+        if [ ! -x "$bin" ]; then
+            echo "fuzz $t: $bin was not built"
+            fz_fail=$((fz_fail + 1))
+        elif [ ${#dirs[@]} -eq 0 ]; then
+            echo "fuzz $t: no corpus in tests/fuzz/corpus/$t"
+            fz_fail=$((fz_fail + 1))
+        elif timeout --kill-after=10 600 "$bin" "${dirs[@]}" >"$log" 2>&1; then
+            n=$(sed -nE 's/^replayed ([0-9]+) inputs$/\1/p' "$log" | tail -n 1)
+            fz_inputs=$((fz_inputs + ${n:-0}))
+            fz_pass=$((fz_pass + 1))
+        else
+            echo "fuzz $t: replay failed (log $log):"
+            grep -E 'ERROR|SUMMARY|property failed|runtime error' "$log" | head -n 10
+            fz_fail=$((fz_fail + 1))
+        fi
+    done
+    record fuzz "$fz_pass" "$fz_fail" 0 "$fz_inputs inputs replayed"
 fi
 
 # --- formatting -------------------------------------------------------------------------------

@@ -28,8 +28,7 @@ static bool bearer_token_is_well_formed(const char *t)
     return true;
 }
 
-/* Returns the token of a well-formed "Bearer <token>" header, or NULL. */
-static const char *bearer_token(const char *header)
+const char *app_auth_bearer_token(const char *header)
 {
     if (strncasecmp(header, "Bearer ", 7) != 0)
         return NULL;
@@ -115,7 +114,7 @@ int app_auth_authenticate(struct http_request *req)
     bool via_cookie = false;
     const char *authorization = http_header(req, "Authorization");
     if (authorization) {
-        token = bearer_token(authorization);
+        token = app_auth_bearer_token(authorization);
         if (!token)
             return usher_error_set(&req->err, USHER_EUNAUTH, NULL, NULL,
                                    "the Authorization header must be \"Bearer <token>\"");

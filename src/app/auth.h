@@ -19,4 +19,8 @@ struct http_request;
  * anonymous by accident). */
 int app_auth_authenticate(struct http_request *req);
 
+/* The token of a well-formed "Bearer <token>" header value (scheme in any case, then spaces,
+ * then 1..512 characters of RFC 6750's b64token), pointing into header; NULL otherwise. */
+const char *app_auth_bearer_token(const char *header);
+
 #endif

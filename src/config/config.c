@@ -139,6 +139,11 @@ static int config_ini_entry(void *user, const char *section, const char *name, c
                                   "unknown config section [%s]", section);
         return 0;
     }
+    if (!name || !*name) {
+        ctx->rc = usher_error_set(ctx->err, USHER_EINVAL, NULL, "config",
+                                  "config file has a line with an empty key");
+        return 0;
+    }
     for (size_t i = 0; i < SETTINGS_COUNT; i++) {
         if (strcmp(settings[i].name, name) == 0 && settings[i].in_file) {
             int rc = setting_apply(ctx->cfg, &settings[i], value, "config file", ctx->err);

@@ -99,9 +99,13 @@ static void out_subject(struct out_buf *b, const char *subject)
     size_t len = strlen(subject), i = 0;
     while (i < len) {
         size_t chunk = len - i > 45 ? 45 : len - i;
-        /* Never split a UTF-8 sequence across encoded words. */
-        while (i + chunk < len && ((unsigned char)subject[i + chunk] & 0xC0) == 0x80)
-            chunk--;
+        /* Never split a UTF-8 sequence across encoded words; a run of continuation bytes
+         * longer than a chunk (not UTF-8 at all) is cut where it falls. */
+        size_t whole = chunk;
+        while (whole > 0 && i + whole < len && ((unsigned char)subject[i + whole] & 0xC0) == 0x80)
+            whole--;
+        if (whole > 0)
+            chunk = whole;
         char enc[80];
         sodium_bin2base64(enc, sizeof(enc), (const unsigned char *)subject + i, chunk,
                           sodium_base64_VARIANT_ORIGINAL);

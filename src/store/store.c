@@ -9,6 +9,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "store/migrations.h"
+#include "store/store_fault.h"
 #include "store/store_int.h"
 
 struct store {
@@ -126,7 +127,10 @@ bool store_in_transaction(const struct store_conn *c)
 int store_begin(struct store_conn *c, bool write, struct usher_error *err)
 {
     USHER_ASSERT(!c->in_tx);
-    int rc = c->store->driver->begin(c->handle, write, err);
+    int rc = store_fault_hit(STORE_FAULT_BEGIN, NULL, err);
+    if (rc)
+        return rc;
+    rc = c->store->driver->begin(c->handle, write, err);
     if (rc == 0)
         c->in_tx = true;
     return rc;
@@ -135,7 +139,9 @@ int store_begin(struct store_conn *c, bool write, struct usher_error *err)
 int store_commit(struct store_conn *c, struct usher_error *err)
 {
     USHER_ASSERT(c->in_tx);
-    int rc = c->store->driver->commit(c->handle, err);
+    int rc = store_fault_hit(STORE_FAULT_COMMIT, NULL, err);
+    if (rc == 0)
+        rc = c->store->driver->commit(c->handle, err);
     if (rc)
         c->store->driver->rollback(c->handle);
     c->in_tx = false;
@@ -156,6 +162,9 @@ int store_exec(struct store_conn *c, struct arena *a, const char *sql,
 {
     if (rows)
         memset(rows, 0, sizeof(*rows));
+    int rc = store_fault_hit(STORE_FAULT_EXEC, sql, err);
+    if (rc)
+        return rc;
     return c->store->driver->exec(c->handle, a, sql, params, n, rows, changes, err);
 }
 

@@ -1,0 +1,54 @@
+/* Fault injection for the store, compiled in only when USHER_FAULTS is defined (the test and
+ * sanitizer builds; never a release build). It makes store calls fail the way a busy, broken
+ * or full database would, so the tests can prove that writes fail cleanly and that the
+ * decision path denies.
+ *
+ * The rules come from USHER_FAULT_FILE (a file re-read whenever it changes, so a test can turn
+ * faults on and off while usher runs) or else USHER_FAULT_STORE. Rules are separated by commas:
+ *
+ *     kind:probability[:where]
+ *
+ * kind is busy (SQLITE_BUSY), ioerr (SQLITE_IOERR) or full (SQLITE_FULL); probability is 0..1;
+ * where is any (default), read (SELECT), write (INSERT, UPDATE, DELETE), begin, commit, or
+ * sql=TEXT (statements containing TEXT). Every injected fault is logged as store.fault. */
+#ifndef USHER_STORE_STORE_FAULT_H
+#define USHER_STORE_STORE_FAULT_H
+
+#include <stdbool.h>
+
+#include "base/error.h"
+
+enum store_fault_point { STORE_FAULT_EXEC, STORE_FAULT_BEGIN, STORE_FAULT_COMMIT };
+
+#ifdef USHER_FAULTS
+
+/* Decides whether the store call at point (with sql for STORE_FAULT_EXEC, else NULL) fails.
+ * Returns 0, or the error the driver gives for the injected condition (USHER_EUNAVAIL) with
+ * err set. Thread-safe. */
+int store_fault_hit(enum store_fault_point point, const char *sql, struct usher_error *err);
+
+/* True when this build can inject faults. */
+static inline bool store_fault_is_built(void)
+{
+    return true;
+}
+
+#else
+
+static inline int store_fault_hit(enum store_fault_point point, const char *sql,
+                                  struct usher_error *err)
+{
+    (void)point;
+    (void)sql;
+    (void)err;
+    return 0;
+}
+
+static inline bool store_fault_is_built(void)
+{
+    return false;
+}
+
+#endif
+
+#endif
