@@ -38,6 +38,13 @@ static int mkdir_p(const char *path, struct usher_error *err)
 
 void app_public_url_set(struct app *app, const char *url)
 {
+    /* Serving threads may be reading the URL: an unchanged one is left in place. */
+    size_t want = strlen(url);
+    while (want > 0 && url[want - 1] == '/')
+        want--;
+    if (app->public_url && strlen(app->public_url) == want &&
+        strncmp(app->public_url, url, want) == 0)
+        return;
     free(app->public_url);
     app->public_url = xstrdup(url);
     size_t len = strlen(app->public_url);

@@ -80,8 +80,7 @@ static int serve_run(int argc, char **argv)
      * then on follow the change feed for what other processes change. */
     int64_t cursor = 0;
     if (authz_index_sync_cursor(&cursor, app.store, &err) ||
-        authz_index_load(app.authz, app.store, &err) || app_sync_start(&sync, &app, cursor, &err) ||
-        mail_sender_start(app.mail, &err)) {
+        authz_index_load(app.authz, app.store, &err) || app_sync_start(&sync, &app, cursor, &err)) {
         log_msg(LOG_ERROR, "serve.start_failed", "{s:s}", "message", err.message);
         status = cli_fail("serve", &err);
         goto done;
@@ -111,6 +110,12 @@ static int serve_run(int argc, char **argv)
         const char *colon = strrchr(cfg.listen, ':');
         snprintf(url, sizeof(url), "http://%.*s:%d", (int)(colon - cfg.listen), cfg.listen, port);
         app_public_url_set(&app, url);
+    }
+    /* The sender derives links from the public URL: it starts once the URL is final. */
+    if (mail_sender_start(app.mail, &err)) {
+        log_msg(LOG_ERROR, "serve.start_failed", "{s:s}", "message", err.message);
+        status = cli_fail("serve", &err);
+        goto done;
     }
     log_msg(LOG_INFO, "serve.listening", "{s:s, s:i, s:s, s:i, s:s}", "listen", cfg.listen, "port",
             port, "public_url", app.public_url, "threads", (int)cfg.threads, "database",

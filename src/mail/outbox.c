@@ -1,13 +1,17 @@
 /* The outbox and its sender: rows queued in the caller's transaction are claimed, rendered
  * with their link derived at send time, delivered through the transport, and marked sent;
  * failures back off exponentially. A crash between delivery and marking re-sends with the same
- * Message-ID, so delivery is at least once and duplicates are recognisable. */
+ * Message-ID, so delivery is at least once and duplicates are recognisable; claims left by a
+ * crashed process on this host are released when the next sender starts. */
+#include <errno.h>
 #include <jansson.h>
+#include <signal.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/clock.h"
 #include "base/crypto.h"
@@ -22,7 +26,7 @@ struct mail_sender {
     struct mail_sender_options opts;
     char *from;
     char *domain;
-    char worker[48];
+    char worker[96]; /* wrk_<random>@<host>:<pid>, the claimant of rows being sent */
     pthread_t thread;
     bool is_running;
     bool stop;
@@ -213,9 +217,53 @@ int mail_sender_run_once(struct mail_sender *s, int *out_sent, struct usher_erro
     return rc;
 }
 
+/* True when worker names a sender of an earlier process on this host that no longer runs. */
+static bool claimant_is_gone(const struct mail_sender *s, const char *worker)
+{
+    const char *at = strrchr(worker, '@'), *colon = strrchr(worker, ':');
+    const char *mine = strrchr(s->worker, '@'), *my_colon = strrchr(s->worker, ':');
+    if (!at || !colon || colon < at || !mine || !my_colon || strcmp(worker, s->worker) == 0)
+        return false;
+    if ((size_t)(colon - at) != (size_t)(my_colon - mine) || strncmp(at, mine, colon - at) != 0)
+        return false; /* another host: its lease runs out instead */
+    char *end = NULL;
+    long pid = strtol(colon + 1, &end, 10);
+    if (*end || pid <= 0)
+        return false;
+    /* This pid is now ours, or no process has it: the claimant died. */
+    return pid == (long)getpid() || (kill((pid_t)pid, 0) != 0 && errno == ESRCH);
+}
+
+/* Releases the claims of senders that died mid-send (a crash), so their messages go out now
+ * rather than when the lease runs out. Delivery stays at least once: a message the dead sender
+ * had delivered but not marked goes again with the same Message-ID. */
+static void claims_release(struct mail_sender *s)
+{
+    struct arena a;
+    arena_init(&a);
+    struct usher_error err = {0};
+    const char **workers = NULL;
+    size_t count = 0;
+    int rc = 0;
+    WITH_CONN(s, &err, store_outbox_claimants(&workers, &count, conn_, &a, clock_now_ms(), &err));
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        if (!claimant_is_gone(s, workers[i]))
+            continue;
+        int64_t released = 0;
+        WITH_CONN(s, &err, store_outbox_release(&released, conn_, &a, workers[i], &err));
+        if (rc == 0)
+            log_msg(LOG_INFO, "mail.claims_released", "{s:s, s:I}", "worker", workers[i],
+                    "messages", (json_int_t)released);
+    }
+    if (rc)
+        log_msg(LOG_WARN, "mail.outbox_unavailable", "{s:s}", "error", err.message);
+    arena_dispose(&a);
+}
+
 static void *sender_main(void *arg)
 {
     struct mail_sender *s = arg;
+    claims_release(s);
     pthread_mutex_lock(&s->lock);
     while (!s->stop) {
         s->wake = false;
@@ -271,7 +319,10 @@ int mail_sender_new(struct mail_sender **out, const struct mail_sender_options *
         s->opts.give_up_ms = 3LL * 24 * 3600 * 1000;
     struct arena a;
     arena_init(&a);
-    snprintf(s->worker, sizeof(s->worker), "%s", crypto_id_new(&a, "wrk"));
+    char host[64] = "";
+    gethostname(host, sizeof(host) - 1);
+    snprintf(s->worker, sizeof(s->worker), "%s@%.40s:%ld", crypto_id_new(&a, "wrk"), host,
+             (long)getpid());
     arena_dispose(&a);
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);

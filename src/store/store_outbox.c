@@ -72,6 +72,40 @@ int store_outbox_claim(bool *claimed, struct store_conn *c, struct arena *a, con
     return rc;
 }
 
+int store_outbox_claimants(const char ***out, size_t *count, struct store_conn *c, struct arena *a,
+                           int64_t now, struct usher_error *err)
+{
+    static const char sql[] = "SELECT DISTINCT claimed_by FROM mail_outbox WHERE sent_at IS NULL "
+                              "AND dropped_at IS NULL AND claimed_by IS NOT NULL "
+                              "AND claimed_until >= $1";
+    struct store_value p[] = {store_int(now)};
+    struct store_rows rows;
+    *out = NULL;
+    *count = 0;
+    int rc = store_exec(c, a, sql, p, 1, &rows, NULL, err);
+    if (rc)
+        return rc;
+    const char **items = rows.count ? arena_alloc(a, rows.count * sizeof(*items)) : NULL;
+    for (size_t r = 0; r < rows.count; r++)
+        items[r] = store_cell(&rows, r, 0)->s;
+    *out = items;
+    *count = rows.count;
+    return 0;
+}
+
+int store_outbox_release(int64_t *out_released, struct store_conn *c, struct arena *a,
+                         const char *worker, struct usher_error *err)
+{
+    static const char sql[] = "UPDATE mail_outbox SET claimed_by = NULL, claimed_until = NULL "
+                              "WHERE claimed_by = $1 AND sent_at IS NULL AND dropped_at IS NULL";
+    struct store_value p[] = {store_text(worker)};
+    int64_t changes = 0;
+    int rc = store_exec(c, a, sql, p, 1, NULL, &changes, err);
+    if (out_released)
+        *out_released = rc == 0 ? changes : 0;
+    return rc;
+}
+
 int store_outbox_mark_sent(struct store_conn *c, struct arena *a, const char *id, int64_t now,
                            struct usher_error *err)
 {

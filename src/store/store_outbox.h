@@ -31,6 +31,16 @@ int store_outbox_due(struct store_outbox_row **out, size_t *count, struct store_
 int store_outbox_claim(bool *claimed, struct store_conn *c, struct arena *a, const char *id,
                        const char *worker, int64_t now, int64_t until, struct usher_error *err);
 
+/* The distinct workers holding a live claim (claimed_until >= now) on a row not yet sent or
+ * dropped. *out is an arena array of *count strings. */
+int store_outbox_claimants(const char ***out, size_t *count, struct store_conn *c, struct arena *a,
+                           int64_t now, struct usher_error *err);
+
+/* Releases every claim worker holds on rows not yet sent or dropped (the worker is gone), so
+ * they are due again at once. *out_released (may be NULL) gets how many. */
+int store_outbox_release(int64_t *out_released, struct store_conn *c, struct arena *a,
+                         const char *worker, struct usher_error *err);
+
 /* Marks a row delivered. */
 int store_outbox_mark_sent(struct store_conn *c, struct arena *a, const char *id, int64_t now,
                            struct usher_error *err);

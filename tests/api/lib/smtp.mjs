@@ -4,7 +4,8 @@
 import { SMTPServer } from 'smtp-server';
 import { simpleParser } from 'mailparser';
 
-// Starts the server. Resolves {port, url, messages, rejected, to, waitFor, refuseNext, close}:
+// Starts the server. Resolves {port, url, messages, rejected, errors, to, waitFor, refuseNext,
+// close}:
 // messages are {to, from, raw, parsed} in arrival order; rejected holds the messages refused
 // with a temporary failure (see refuseNext); url is the value for USHER_SMTP_URL.
 export async function startSmtp() {
@@ -46,6 +47,9 @@ export async function startSmtp() {
       });
     },
   });
+  // A client that goes away mid-message (a killed server) is the client's problem, not ours.
+  const errors = [];
+  server.on('error', (e) => errors.push(e));
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = server.server.address().port;
 
@@ -80,6 +84,7 @@ export async function startSmtp() {
     url: `smtp://127.0.0.1:${port}`,
     messages,
     rejected,
+    errors,
     // The next n messages are refused with "451" after their data was read.
     refuseNext: (n) => {
       refusals = n;

@@ -183,7 +183,7 @@ static void test_index__explain_names_source_and_roles(void **state)
 
 struct race {
     struct fixture *f;
-    volatile int stop;
+    int stop; /* read and written atomically */
     long checks;
     long wrong;
 };
@@ -191,7 +191,7 @@ struct race {
 static void *reader(void *arg)
 {
     struct race *r = arg;
-    while (!r->stop) {
+    while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
         /* bob's bot grant is toggled by the writer; either answer is valid, but the bot in
          * another environment must never be allowed. */
         if (ask(r->f, "u_bob", "bot.develop", APP_SCOPE_BOT, "bot_1"))
@@ -220,7 +220,7 @@ static void test_index__readers_run_while_grants_change(void **state)
         assert_int_equal(allowed, i % 2 == 1);
     }
     store_conn_put(c);
-    r.stop = 1;
+    __atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
     for (int i = 0; i < 3; i++)
         pthread_join(threads[i], NULL);
     assert_int_equal(r.wrong, 0);

@@ -1,0 +1,378 @@
+/* Races over the real service (SQLite store, decision index, mail sender thread), run under
+ * ASan here and under ThreadSanitizer by scripts/test.sh: many threads accepting one
+ * invitation, checks answered while a member's grants change, and the sender delivering while
+ * changes queue mail. */
+#include "../unit.h"
+
+#include <dirent.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "app/app.h"
+#include "app/catalogue.h"
+#include "app/invitation.h"
+#include "app/members.h"
+#include "app/tenancy.h"
+#include "authz/authz.h"
+#include "base/crypto.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "config/config.h"
+#include "mail/mail.h"
+#include "store/store.h"
+
+/* Agency A with environment E1. usr_owner is its owner; usr_joiner (joiner@example.com) is
+ * invited; usr_subject is an agent on E1 whose grants the writer changes. */
+struct fixture {
+    char *dir;
+    struct config cfg;
+    struct app app;
+    struct arena arena;
+    struct usher_error err;
+    struct store_agency a;
+    struct store_environment e1;
+};
+
+static void sql_ok(struct fixture *f, const char *sql, const struct store_value *p, size_t n)
+{
+    struct store_conn *c = NULL;
+    usher_error_clear(&f->err);
+    int rc = store_conn_get(f->app.store, &c, &f->err);
+    if (rc == 0)
+        rc = store_exec(c, &f->arena, sql, p, n, NULL, NULL, &f->err);
+    store_conn_put(c);
+    if (rc)
+        fail_msg("%s: %s", sql, f->err.message);
+}
+
+static int64_t sql_count(struct fixture *f, const char *sql, const struct store_value *p, size_t n)
+{
+    struct store_conn *c = NULL;
+    struct store_rows rows = {0};
+    assert_int_equal(store_conn_get(f->app.store, &c, &f->err), 0);
+    assert_int_equal(store_exec(c, &f->arena, sql, p, n, &rows, NULL, &f->err), 0);
+    store_conn_put(c);
+    return store_cell(&rows, 0, 0)->i;
+}
+
+static void user_add(struct fixture *f, const char *id, const char *email, bool admin)
+{
+    struct store_value p[] = {store_text(id), store_text(email), store_int(admin)};
+    sql_ok(f,
+           "INSERT INTO users (id, email, first_name, last_name, is_platform_admin, created_at) "
+           "VALUES ($1, $2, 'Race', 'Person', $3, 1)",
+           p, 3);
+}
+
+static void grant_add(struct fixture *f, const char *user_id, const char *environment_id,
+                      const char *roles)
+{
+    const char *scope = environment_id ? environment_id : f->a.id;
+    char id[128];
+    snprintf(id, sizeof(id), "grt_%s", user_id);
+    struct store_value p[] = {store_text(id),      store_text(f->a.id),
+                              store_text(user_id), store_text(environment_id),
+                              store_text(scope),   store_text(roles)};
+    sql_ok(f, "INSERT INTO memberships (agency_id, user_id, created_at) VALUES ($2, $3, 1)", p, 3);
+    sql_ok(f,
+           "INSERT INTO grants (id, agency_id, user_id, environment_id, scope_id, roles, "
+           "created_at) VALUES ($1, $2, $3, $4, $5, $6, 1)",
+           p, 6);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    f->dir = unit_tempdir_new();
+    log_set_level(LOG_ERROR);
+    assert_int_equal(crypto_setup(), 0);
+    config_init(&f->cfg);
+    free(f->cfg.data_dir);
+    f->cfg.data_dir = strdup(f->dir);
+    f->cfg.hash_workers = 1;
+    f->cfg.threads = 8;
+    assert_int_equal(config_finish(&f->cfg, &f->err), 0);
+    assert_int_equal(app_open(&f->app, &f->cfg, true, &f->err), 0);
+    arena_init(&f->arena);
+    user_add(f, "usr_admin", "admin@example.com", true);
+    struct app_actor adm = {.user_id = "usr_admin", .is_platform_admin = true};
+    assert_int_equal(app_agency_create(&f->a, &f->app, &f->arena, &adm, "Agency A", &f->err), 0);
+    assert_int_equal(
+        app_environment_create(&f->e1, &f->app, &f->arena, &adm, f->a.id, "E1", &f->err), 0);
+    user_add(f, "usr_owner", "owner@example.com", false);
+    user_add(f, "usr_joiner", "joiner@example.com", false);
+    user_add(f, "usr_subject", "subject@example.com", false);
+    grant_add(f, "usr_owner", NULL, "owner");
+    grant_add(f, "usr_subject", f->e1.id, "agent");
+    struct store_conn *c = NULL;
+    assert_int_equal(store_conn_get(f->app.store, &c, &f->err), 0);
+    app_grants_refresh(&f->app, c, "usr_owner");
+    app_grants_refresh(&f->app, c, "usr_subject");
+    store_conn_put(c);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    app_close(&f->app);
+    config_dispose(&f->cfg);
+    arena_dispose(&f->arena);
+    unit_tempdir_remove(f->dir);
+    free(f);
+    return 0;
+}
+
+/* --- concurrent accepts ---------------------------------------------------------------------- */
+
+enum { ACCEPTERS = 8 };
+
+struct accepter {
+    struct fixture *f;
+    const char *token;
+    atomic_int *ready;
+    int rc;
+    char problem[USHER_ERROR_CODE_MAX];
+};
+
+static void *accept_run(void *arg)
+{
+    struct accepter *w = arg;
+    struct arena a;
+    arena_init(&a);
+    struct app_actor actor = {.user_id = "usr_joiner"};
+    /* Start together, so the accepts overlap. */
+    atomic_fetch_add(w->ready, 1);
+    while (atomic_load(w->ready) < ACCEPTERS)
+        ;
+    struct app_invitation_accepted out;
+    struct usher_error err = {0};
+    w->rc =
+        app_invitation_accept(&out, &w->f->app, &a, &actor, w->token, NULL, NULL, NULL, NULL, &err);
+    snprintf(w->problem, sizeof(w->problem), "%s", err.problem);
+    if (w->rc == 0)
+        app_invitation_view_dispose(&out.view);
+    arena_dispose(&a);
+    return NULL;
+}
+
+static void test_races__concurrent_accepts_admit_exactly_one(void **state)
+{
+    struct fixture *f = *state;
+    struct app_actor owner = {.user_id = "usr_owner"};
+    char body_text[256];
+    snprintf(body_text, sizeof(body_text),
+             "{\"email\":\"joiner@example.com\",\"send_email\":false,"
+             "\"grants\":[{\"environment_id\":\"%s\",\"roles\":[\"agent\"]}]}",
+             f->e1.id);
+    json_t *body = NULL;
+    assert_int_equal(json_body_parse(&body, body_text, strlen(body_text), &f->err), 0);
+    struct app_invitation_view v;
+    int64_t retry = 0;
+    int rc = app_invitation_create(&v, &retry, &f->app, &f->arena, &owner, f->a.id, body,
+                                   "users.invite", &f->err);
+    json_decref(body);
+    if (rc)
+        fail_msg("create: %s", f->err.message);
+    const char *token = strstr(v.url, "#token=") + 7;
+    app_invitation_view_dispose(&v);
+
+    atomic_int ready = 0;
+    struct accepter w[ACCEPTERS];
+    pthread_t t[ACCEPTERS];
+    for (int i = 0; i < ACCEPTERS; i++) {
+        w[i] = (struct accepter){.f = f, .token = token, .ready = &ready};
+        assert_int_equal(pthread_create(&t[i], NULL, accept_run, &w[i]), 0);
+    }
+    int won = 0;
+    for (int i = 0; i < ACCEPTERS; i++) {
+        pthread_join(t[i], NULL);
+        if (w[i].rc == 0)
+            won++;
+        else
+            assert_string_equal(w[i].problem, "invitation_not_pending");
+    }
+    assert_int_equal(won, 1);
+    struct store_value p[] = {store_text(f->a.id)};
+    assert_int_equal(sql_count(f,
+                               "SELECT COUNT(*) FROM memberships WHERE agency_id = $1 AND "
+                               "user_id = 'usr_joiner'",
+                               p, 1),
+                     1);
+    assert_int_equal(sql_count(f,
+                               "SELECT COUNT(*) FROM audit_log WHERE agency_id = $1 AND "
+                               "action = 'invitation.accepted'",
+                               p, 1),
+                     1);
+    struct authz_question q = {"usr_joiner", "bot.read", APP_SCOPE_ENVIRONMENT, f->e1.id, NULL};
+    struct authz_answer ans;
+    authz_check(&ans, f->app.authz, &q, &f->arena);
+    assert_true(ans.allowed);
+}
+
+/* --- checks during grant changes ---------------------------------------------------------- */
+
+struct reader {
+    struct fixture *f;
+    atomic_bool *stop;
+    uint64_t agent, analyst;
+    long reads, torn;
+};
+
+static void *reader_run(void *arg)
+{
+    struct reader *r = arg;
+    while (!atomic_load(r->stop)) {
+        struct arena a;
+        arena_init(&a);
+        struct app_decide_effective eff;
+        bool admin = false;
+        const char *agency = NULL;
+        bool known = authz_effective(&eff, &admin, r->f->app.authz, "usr_subject",
+                                     APP_SCOPE_ENVIRONMENT, r->f->e1.id, &agency, &a);
+        /* Whole grants only: exactly the old role or exactly the new one, never both or none. */
+        if (!known || (eff.roles != r->agent && eff.roles != r->analyst))
+            r->torn++;
+        r->reads++;
+        arena_dispose(&a);
+    }
+    return NULL;
+}
+
+static void test_races__checks_see_whole_grant_changes(void **state)
+{
+    struct fixture *f = *state;
+    enum { READERS = 3, CHANGES = 30 };
+    atomic_bool stop = false;
+    uint64_t agent = 1ULL << app_catalogue_role_index("agent");
+    uint64_t analyst = 1ULL << app_catalogue_role_index("analyst");
+    struct reader r[READERS];
+    pthread_t t[READERS];
+    for (int i = 0; i < READERS; i++) {
+        r[i] = (struct reader){.f = f, .stop = &stop, .agent = agent, .analyst = analyst};
+        assert_int_equal(pthread_create(&t[i], NULL, reader_run, &r[i]), 0);
+    }
+    struct app_actor owner = {.user_id = "usr_owner"};
+    for (int i = 0; i < CHANGES; i++) {
+        char text[256];
+        snprintf(text, sizeof(text), "[{\"environment_id\":\"%s\",\"roles\":[\"%s\"]}]", f->e1.id,
+                 i % 2 ? "agent" : "analyst");
+        json_t *grants = json_loads(text, 0, NULL);
+        struct app_member_detail out;
+        struct arena a;
+        arena_init(&a);
+        struct usher_error err = {0};
+        int rc = app_member_grants_replace(&out, &f->app, &a, &owner, f->a.id, "usr_subject",
+                                           grants, &err);
+        json_decref(grants);
+        arena_dispose(&a);
+        if (rc)
+            fail_msg("grants replace %d: %s", i, err.message);
+    }
+    atomic_store(&stop, true);
+    long reads = 0;
+    for (int i = 0; i < READERS; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(r[i].torn, 0);
+        reads += r[i].reads;
+    }
+    assert_true(reads > 0);
+    /* The last change (i = 29, odd: agent) is what the index holds. */
+    struct authz_question q = {"usr_subject", "bot.read", APP_SCOPE_ENVIRONMENT, f->e1.id, NULL};
+    struct authz_answer ans;
+    authz_check(&ans, f->app.authz, &q, &f->arena);
+    struct app_decide_effective eff;
+    bool admin = false;
+    const char *agency = NULL;
+    assert_true(authz_effective(&eff, &admin, f->app.authz, "usr_subject", APP_SCOPE_ENVIRONMENT,
+                                f->e1.id, &agency, &f->arena));
+    assert_int_equal(eff.roles, agent);
+}
+
+/* --- the sender thread while changes queue mail -------------------------------------------- */
+
+enum { QUEUERS = 4, PER_QUEUER = 10 };
+
+struct queuer {
+    struct fixture *f;
+    int index;
+    int failures;
+};
+
+static void *queue_run(void *arg)
+{
+    struct queuer *q = arg;
+    for (int i = 0; i < PER_QUEUER; i++) {
+        struct arena a;
+        arena_init(&a);
+        struct usher_error err = {0};
+        struct store_conn *c = NULL;
+        char to[64];
+        snprintf(to, sizeof(to), "r%d-%d@example.com", q->index, i);
+        struct mail_outbox_item item = {
+            .recipient = to, .subject = "Race", .text = "text", .html = "<p>html</p>"};
+        int rc = store_conn_get(q->f->app.store, &c, &err);
+        if (rc == 0)
+            rc = store_begin(c, true, &err);
+        if (rc == 0)
+            rc = mail_outbox_enqueue(NULL, c, &a, &item, &err);
+        if (rc == 0)
+            rc = store_commit(c, &err);
+        store_conn_put(c);
+        if (rc == 0)
+            mail_sender_wake(q->f->app.mail);
+        else
+            q->failures++;
+        arena_dispose(&a);
+    }
+    return NULL;
+}
+
+static int eml_count(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        n += strstr(e->d_name, ".eml") != NULL;
+    closedir(d);
+    return n;
+}
+
+static void test_races__sender_delivers_while_changes_queue_mail(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(mail_sender_start(f->app.mail, &f->err), 0);
+    struct queuer q[QUEUERS];
+    pthread_t t[QUEUERS];
+    for (int i = 0; i < QUEUERS; i++) {
+        q[i] = (struct queuer){.f = f, .index = i};
+        assert_int_equal(pthread_create(&t[i], NULL, queue_run, &q[i]), 0);
+    }
+    for (int i = 0; i < QUEUERS; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(q[i].failures, 0);
+    }
+    char maildir[4200];
+    snprintf(maildir, sizeof(maildir), "%s/mail", f->dir);
+    for (int i = 0; i < 1000 && eml_count(maildir) < QUEUERS * PER_QUEUER; i++)
+        usleep(10000);
+    assert_int_equal(eml_count(maildir), QUEUERS * PER_QUEUER);
+    assert_int_equal(sql_count(f, "SELECT COUNT(*) FROM mail_outbox WHERE sent_at IS NULL", NULL, 0), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_races__concurrent_accepts_admit_exactly_one, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_races__checks_see_whole_grant_changes, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_races__sender_delivers_while_changes_queue_mail, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
