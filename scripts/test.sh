@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Runs every test suite and ends with one line "N passed, N failed" (", N skipped" when some
-# were skipped). Suites: the cmocka unit tests under ctest in the sanitizer build, the
-# black-box API tests against the sanitizer binary, the clang-format check and the static
-# source checks. A suite that crashes counts as a failure, never as zero tests. Exits non-zero
-# when anything failed. Set USHER_TEST_JOBS to change ctest's parallelism (default 2).
+# were skipped). Suites: the cmocka unit tests under ctest in the sanitizer build (ASan, UBSan,
+# with store fault injection compiled in), the black-box API tests against the sanitizer
+# binary, the ThreadSanitizer build's concurrency tests and server load, a short crash test
+# (SIGKILL and restart), the replay of every fuzz corpus and past crash, the clang-format
+# check and the static source checks. A suite that crashes counts as a failure, never as zero
+# tests. Exits non-zero when anything failed. Set USHER_TEST_JOBS to change ctest's
+# parallelism (default 2) and USHER_CRASH_CYCLES the crash test's cycles (default 5).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -123,6 +126,72 @@ else
         fail=$((fail + ${cancelled:-0}))
         if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then fail=1; fi
         record api "$pass" "$fail" "$((${skipped:-0} + ${todo:-0}))"
+    fi
+fi
+
+# --- ThreadSanitizer -------------------------------------------------------------------------
+# The concurrency tests (decision index readers against writers, the store pool, the hashing
+# pool, the throttle, the mail sender, concurrent accepts and grant changes during checks) and
+# a short concurrent crash-test load on the server, built with clang -fsanitize=thread.
+TSAN_BUILD=build-tsan
+TSAN_TESTS=(test_races test_authz test_store test_password test_throttle test_mail test_crypto
+    test_log)
+echo "== building $TSAN_BUILD (ThreadSanitizer, clang)"
+tsan_ok=1
+{ CC=clang cmake -S . -B "$TSAN_BUILD" -DUSHER_TSAN=ON -DCMAKE_BUILD_TYPE=Debug -DUSHER_TESTS=ON \
+    >"$LOGS/tsan-configure.log" 2>&1 &&
+    cmake --build "$TSAN_BUILD" -j2 --target usher "${TSAN_TESTS[@]}" >"$LOGS/tsan-build.log" 2>&1; } ||
+    tsan_ok=0
+if [ "$tsan_ok" = 0 ]; then
+    grep -hE 'error' "$LOGS/tsan-configure.log" "$LOGS/tsan-build.log" 2>/dev/null | head -n 40
+    record tsan 0 1 0 "build failed, logs in $LOGS"
+else
+    echo "== ThreadSanitizer: concurrency unit tests and a concurrent load on the server"
+    ts_pass=0
+    ts_fail=0
+    for t in "${TSAN_TESTS[@]}"; do
+        log="$LOGS/tsan-$t.log"
+        if TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" CMOCKA_MESSAGE_OUTPUT=STDOUT \
+            timeout --kill-after=10 600 "$TSAN_BUILD/tests/$t" >"$log" 2>&1 &&
+            ! grep -q 'ThreadSanitizer' "$log"; then
+            ts_pass=$((ts_pass + 1))
+        else
+            echo "tsan $t failed (log $log):"
+            grep -E 'WARNING: ThreadSanitizer|SUMMARY|FAILED|\[  ERROR' "$log" | head -n 10
+            ts_fail=$((ts_fail + 1))
+        fi
+    done
+    log="$LOGS/tsan-server.log"
+    if TSAN_OPTIONS="halt_on_error=0" USHER_BIN="$PWD/$TSAN_BUILD/usher" \
+        timeout --kill-after=10 900 node tests/crash/crash.mjs --cycles 3 --quiet >"$log" 2>&1; then
+        ts_pass=$((ts_pass + 1))
+    else
+        echo "tsan server load failed (log $log):"
+        grep -E 'FAIL|WARNING: ThreadSanitizer|SUMMARY' "$log" | head -n 10
+        ts_fail=$((ts_fail + 1))
+    fi
+    record tsan "$ts_pass" "$ts_fail" 0
+fi
+
+# --- crash test ------------------------------------------------------------------------------
+# Kills the sanitizer binary with SIGKILL under concurrent changes, restarts it and checks that
+# nothing acknowledged was lost, nothing applied twice, the audit log matches and every
+# invitation email arrives. `make crash-test CYCLES=N` is the long run.
+if [ "$build_ok" = 0 ]; then
+    record crash 0 1 0 "not built"
+else
+    echo "== crash test (SIGKILL and restart, $ASAN_BUILD)"
+    log="$LOGS/crash.log"
+    USHER_BIN="$PWD/$ASAN_BUILD/usher" timeout --kill-after=10 900 \
+        node tests/crash/crash.mjs --cycles "${USHER_CRASH_CYCLES:-5}" --quiet >"$log" 2>&1
+    rc=$?
+    summary=$(grep -E '^crash: [0-9]+ cycles' "$log" | tail -n 1)
+    if [ "$rc" -eq 0 ] && [ -n "$summary" ]; then
+        echo "$summary"
+        record crash 1 0 0
+    else
+        grep -E 'FAIL|Error|crash:' "$log" | head -n 20
+        record crash 0 1 0 "log in $log"
     fi
 fi
 

@@ -495,18 +495,16 @@ static int member_load(struct store_directory_person *out_person, struct person_
 }
 
 /* Re-reads the member after a committed change, in a new read transaction. */
-static int detail_reload(struct app_member_detail *out, struct ctx *x, const char *user_id,
+/* Reads the member as a change left it, inside the change's own transaction: once the change
+ * commits nothing can fail any more, so an answer other than success means nothing changed. */
+static int detail_reread(struct app_member_detail *out, struct ctx *x, const char *user_id,
                          struct usher_error *err)
 {
     struct store_directory_person person;
     struct person_grants pg;
-    int rc = store_begin(x->c, false, err);
-    if (rc == 0)
-        rc = store_directory_member_get(&person, x->c, x->a, x->agency_id, user_id, err);
+    int rc = store_directory_member_get(&person, x->c, x->a, x->agency_id, user_id, err);
     if (rc == 0)
         rc = member_grants_load(&pg, x, user_id, err);
-    if (rc == 0)
-        rc = store_commit(x->c, err);
     if (rc == 0)
         detail_build(out, x, &person, &pg);
     return rc;
@@ -914,11 +912,12 @@ int app_member_update(struct app_member_detail *out, struct app *app, struct are
     }
     json_decref(details);
     if (rc == 0)
+        rc = detail_reread(out, &x, user_id, err);
+    if (rc == 0)
         rc = store_commit(x.c, err);
     if (rc)
         goto done;
     app_grants_refresh(app, x.c, user_id);
-    rc = detail_reload(out, &x, user_id, err);
 done:
     ctx_close(&x);
     return rc;
@@ -969,11 +968,12 @@ int app_member_grants_replace(struct app_member_detail *out, struct app *app, st
     };
     rc = app_audit_record(x.c, a, actor, &ev, err);
     if (rc == 0)
+        rc = detail_reread(out, &x, user_id, err);
+    if (rc == 0)
         rc = store_commit(x.c, err);
     if (rc)
         goto done;
     app_grants_refresh(app, x.c, user_id);
-    rc = detail_reload(out, &x, user_id, err);
 done:
     ctx_close(&x);
     return rc;

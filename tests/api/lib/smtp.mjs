@@ -7,8 +7,9 @@ import { simpleParser } from 'mailparser';
 // Starts the server. Resolves {port, url, messages, rejected, errors, to, waitFor, refuseNext,
 // close}:
 // messages are {to, from, raw, parsed} in arrival order; rejected holds the messages refused
-// with a temporary failure (see refuseNext); url is the value for USHER_SMTP_URL.
-export async function startSmtp() {
+// with a temporary failure (see refuseNext); url is the value for USHER_SMTP_URL. port (default
+// 0: any free port) lets a test bring a stopped server back on the address usher knows.
+export async function startSmtp({ port: wantPort = 0 } = {}) {
   const messages = [];
   const rejected = [];
   const waiters = new Set();
@@ -50,7 +51,7 @@ export async function startSmtp() {
   // A client that goes away mid-message (a killed server) is the client's problem, not ours.
   const errors = [];
   server.on('error', (e) => errors.push(e));
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise((resolve) => server.listen(wantPort, '127.0.0.1', resolve));
   const port = server.server.address().port;
 
   // The messages to one address (all when to is omitted).
