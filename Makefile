@@ -6,7 +6,15 @@ BUILD_TYPE ?= RelWithDebInfo
 USHER_DATA_DIR ?= ./data
 export USHER_DATA_DIR
 
-.PHONY: all setup build run test format clean
+# The long hardening runs, one command each: `make fuzz SECONDS=N` runs every fuzz target for N
+# seconds (clang, libFuzzer, ASan+UBSan, in build-fuzz) and `make fuzz-merge` folds what it
+# found into tests/fuzz/corpus; `make crash-test CYCLES=N` kills and restarts build/usher N
+# times under load; `make soak MINUTES=N` runs mixed load on it and reports memory growth.
+SECONDS ?= 60
+CYCLES  ?= 100
+MINUTES ?= 10
+
+.PHONY: all setup build run test format clean fuzz fuzz-merge crash-test soak
 
 all: build
 
@@ -26,8 +34,20 @@ run: setup build
 test: setup
 	@scripts/test.sh
 
+fuzz: setup
+	@scripts/fuzz.sh $(SECONDS)
+
+fuzz-merge: setup
+	@scripts/fuzz.sh --merge
+
+crash-test: setup build
+	node tests/crash/crash.mjs --cycles $(CYCLES)
+
+soak: setup build
+	node tests/soak/soak.mjs --minutes $(MINUTES)
+
 format:
 	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'tests/*.h')
 
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz

@@ -94,6 +94,8 @@ static int serve_run(int argc, char **argv)
         .threads = (int)cfg.threads,
         .max_connections = (int)cfg.max_connections,
         .connection_timeout_seconds = (int)cfg.connection_timeout_seconds,
+        .max_connections_per_address = (int)cfg.max_connections_per_address,
+        .request_timeout_seconds = (int)cfg.request_timeout_seconds,
         .max_body_bytes = (size_t)cfg.max_body_bytes,
         .app = &app,
         .tables = api_route_tables,

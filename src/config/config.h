@@ -24,6 +24,8 @@ struct config {
     int64_t threads; /* HTTP worker threads; 0 = number of cores */
     int64_t max_connections;
     int64_t connection_timeout_seconds;
+    int64_t max_connections_per_address; /* 0 = no limit */
+    int64_t request_timeout_seconds;     /* to send a whole request */
     int64_t max_body_bytes;
     int64_t session_idle_seconds;
     int64_t session_absolute_seconds;

@@ -172,6 +172,8 @@ struct http_server_options {
     int threads;
     int max_connections;
     int connection_timeout_seconds;
+    int max_connections_per_address; /* 0: no limit */
+    int request_timeout_seconds;     /* to send a whole request; 0: no deadline */
     size_t max_body_bytes;
     struct app *app;
     const struct http_route_table *const *tables;

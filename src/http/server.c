@@ -15,11 +15,13 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "http/http.h"
+#include "http/http_int.h"
 #include "http/metrics.h"
 
 struct http_server {
     struct MHD_Daemon *daemon;
     struct http_server_options opts;
+    struct http_deadlines *deadlines; /* request_timeout_seconds */
     int port;
     atomic_long connections;
     atomic_long in_flight; /* requests started and not yet completed */
@@ -133,6 +135,14 @@ static enum MHD_Result send_response(struct http_request *req, struct http_respo
     return ok;
 }
 
+/* The request deadline slot of conn (NULL without deadlines). */
+static struct http_deadline_slot *deadline_slot(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
 static enum MHD_Result dispatch(struct http_server *s, struct http_request *req)
 {
     struct http_response res = {0};
@@ -227,6 +237,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req->body[req->body_len] = '\0';
         return MHD_YES;
     }
+    http_deadline_answering(s->deadlines, deadline_slot(conn), true);
     return dispatch(s, req);
 }
 
@@ -234,10 +245,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     struct http_server *s = cls;
-    (void)conn;
     (void)toe;
     if (*con_cls)
         atomic_fetch_sub(&s->in_flight, 1);
+    http_deadline_answering(s->deadlines, deadline_slot(conn), false);
     request_free(*con_cls);
     *con_cls = NULL;
 }
@@ -245,9 +256,15 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                           enum MHD_ConnectionNotificationCode toe)
 {
-    (void)conn;
-    (void)socket_context;
     struct http_server *s = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = ci ? http_deadline_open(s->deadlines, ci->connect_fd) : NULL;
+    } else {
+        http_deadline_close(s->deadlines, *socket_context);
+        *socket_context = NULL;
+    }
     long open = toe == MHD_CONNECTION_NOTIFY_STARTED ? atomic_fetch_add(&s->connections, 1) + 1
                                                      : atomic_fetch_sub(&s->connections, 1) - 1;
     metrics_connections_set(open);
@@ -316,6 +333,7 @@ int http_server_start(struct http_server **out, const struct http_server_options
         return rc;
     struct http_server *s = xcalloc(1, sizeof(*s));
     s->opts = *opts;
+    s->deadlines = http_deadlines_new(opts->request_timeout_seconds);
     unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
@@ -324,11 +342,13 @@ int http_server_start(struct http_server **out, const struct http_server_options
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned int)opts->threads, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned int)opts->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned int)opts->connection_timeout_seconds, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (unsigned int)opts->connection_timeout_seconds, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned int)opts->max_connections_per_address, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
         MHD_OPTION_END);
     if (!s->daemon) {
+        http_deadlines_free(s->deadlines);
         free(s);
         return usher_error_set(err, USHER_EUNAVAIL, NULL, "listen", "cannot listen on %s",
                                opts->listen);
@@ -355,5 +375,6 @@ void http_server_stop(struct http_server *s, int grace_ms)
     MHD_stop_daemon(s->daemon);
     if (listen_fd != MHD_INVALID_SOCKET)
         close(listen_fd);
+    http_deadlines_free(s->deadlines);
     free(s);
 }
