@@ -85,8 +85,18 @@ static void stream_done(void *cls)
     free(box);
 }
 
-static struct MHD_Response *response_new(struct http_response *res)
+static struct MHD_Response *response_new(const struct http_request *req, struct http_response *res)
 {
+    if (res->stream && strcmp(req->method, "HEAD") == 0) {
+        /* libmicrohttpd would end a streamed answer to HEAD with a chunk terminator: a body
+         * where none may be, which desynchronises a kept-alive connection. */
+        if (res->stream_free)
+            res->stream_free(res->stream_ctx);
+        res->stream = NULL;
+        res->stream_free = NULL;
+        res->body = "";
+        res->body_len = 0;
+    }
     if (!res->stream)
         return MHD_create_response_from_buffer(res->body_len, (void *)res->body,
                                                MHD_RESPMEM_MUST_COPY);
@@ -105,7 +115,7 @@ static struct MHD_Response *response_new(struct http_response *res)
 
 static enum MHD_Result send_response(struct http_request *req, struct http_response *res)
 {
-    struct MHD_Response *r = response_new(res);
+    struct MHD_Response *r = response_new(req, res);
     if (!r)
         return MHD_NO;
     if (res->content_type)

@@ -361,7 +361,8 @@ static void test_races__sender_delivers_while_changes_queue_mail(void **state)
     for (int i = 0; i < 1000 && eml_count(maildir) < QUEUERS * PER_QUEUER; i++)
         usleep(10000);
     assert_int_equal(eml_count(maildir), QUEUERS * PER_QUEUER);
-    assert_int_equal(sql_count(f, "SELECT COUNT(*) FROM mail_outbox WHERE sent_at IS NULL", NULL, 0), 0);
+    assert_int_equal(
+        sql_count(f, "SELECT COUNT(*) FROM mail_outbox WHERE sent_at IS NULL", NULL, 0), 0);
 }
 
 int main(void)
