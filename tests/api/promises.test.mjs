@@ -1,7 +1,7 @@
 // Promises that hold for every route at once, checked over the whole route table as
 // `usher routes` prints it, so a route added later is covered without a new test:
 // deny by default (SECURITY 19), the CSRF token on every unsafe cookie request and no state
-// change by GET (SECURITY 15).
+// change by GET (SECURITY 15); and the end of a disabled user's access (SECURITY 17).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
@@ -89,6 +89,17 @@ describe('every route', () => {
     }
     assert.ok(unsafe > 20);
     assert.equal(w.sql('SELECT COUNT(*) FROM audit_log').trim(), before, 'a refused request left an audit row');
+  });
+
+  it("ends a disabled user's session and member access on the very next request (SECURITY 17)", async () => {
+    const id = w.addUser('leaving@routes.example');
+    w.grant(id, fx.agency, { environmentId: fx.environment, roles: 'agent' });
+    const token = await w.signIn('leaving@routes.example');
+    assert.equal((await w.as(token)('GET', '/api/v1/me')).status, 200);
+    assert.equal((await w.as(token)('GET', `/api/v1/environments/${fx.environment}`)).status, 200);
+    w.sql(`UPDATE users SET status = 'disabled' WHERE id = '${id}'`);
+    assert.equal((await w.as(token)('GET', '/api/v1/me')).status, 401);
+    assert.equal((await w.as(token)('GET', `/api/v1/environments/${fx.environment}`)).status, 401);
   });
 
   it('changes nothing through GET or HEAD on any route (SECURITY 15)', async () => {
