@@ -165,7 +165,7 @@ seeds.http_request = {
   agency_create: req('POST', '/api/v1/agencies', { ...admin, body: '{"name":"Fuzz Co"}' }),
   env_create: req('POST', `/api/v1/agencies/${AGENCY}/environments`, { ...owner, body: '{"name":"Staging"}' }),
   env_list: req('GET', `/api/v1/agencies/${AGENCY}/environments`, owner),
-  bot_create: req('POST', `/api/v1/environments/${ENV}/bots`, { ...owner, body: '{"name":"Helper"}' }),
+  bot_create: req('POST', `/api/v1/environments/${ENV}/bots`, { ...owner, body: '{"name":"Greeter"}' }),
   bot_get: req('GET', `/api/v1/bots/${BOT}`, agent),
   foreign: req('GET', `/api/v1/agencies/${OTHER}`, owner),
   roles: req('GET', '/api/v1/roles'),

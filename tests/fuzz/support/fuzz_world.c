@@ -1,4 +1,4 @@
-/* The helpers of fuzz.h: checks, input splitting, and the seeded service of the stateful
+/* What fuzz.h declares: checks, input splitting, and the seeded service of the stateful
  * targets (a temporary data directory with a migrated SQLite store and fixed rows). */
 #include "fuzz.h"
 
