@@ -272,7 +272,7 @@ static void test_store_session__deleting_a_user_deletes_their_sessions(void **st
     struct fixture *f = *state;
     struct store_user u = user_make("usr_d", "d@example.com");
     assert_int_equal(store_user_insert(f->conn, &f->arena, &u, &f->err), 0);
-    struct store_session s = {"hash-d", "usr_d", 1, 1, 2};
+    struct store_session s = {"hash-d", "usr_d", 1, 1, 2, NULL, NULL, NULL};
     assert_int_equal(store_session_insert(f->conn, &f->arena, &s, &f->err), 0);
     struct store_value p[] = {store_text("usr_d")};
     sql(f, "DELETE FROM users WHERE id = $1", p, 1);
