@@ -17,6 +17,7 @@
 #include "cli/cli.h"
 #include "config/config.h"
 #include "http/http.h"
+#include "http/static.h"
 
 #define SERVE_DRAIN_MS 10000
 
@@ -99,6 +100,7 @@ static int serve_run(int argc, char **argv)
         .app = &app,
         .tables = api_route_tables,
         .authenticate = app_auth_authenticate,
+        .fallback = http_static_serve,
     };
     if (http_server_start(&server, &opts, &err)) {
         log_msg(LOG_ERROR, "serve.start_failed", "{s:s}", "message", err.message);
