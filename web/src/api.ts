@@ -24,6 +24,17 @@ export class ApiError extends Error {
 }
 
 let csrfToken: string | null = null;
+
+// Unsafe requests wait until the first GET /me has answered: a page opened with a session
+// cookie needs that answer's CSRF token before it may POST anything, even to a public route.
+let markSettled: () => void = () => undefined;
+const settled = new Promise<void>((resolve) => {
+  markSettled = resolve;
+});
+
+export function sessionSettled(): void {
+  markSettled();
+}
 let onUnauthenticated: (() => void) | null = null;
 
 // Remembers the session's CSRF token (from sign-in, accept, or GET /me after a reload).
@@ -44,7 +55,8 @@ export function withQuery(path: string, query: Query): string {
     if (v !== undefined && v !== null && v !== '') params.set(k, String(v));
   }
   const s = params.toString();
-  return s ? `${path}?${s}` : path;
+  if (!s) return path;
+  return `${path}${path.includes('?') ? '&' : '?'}${s}`;
 }
 
 export async function api<T = unknown>(
@@ -56,6 +68,7 @@ export async function api<T = unknown>(
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const unsafe = !['GET', 'HEAD', 'OPTIONS'].includes(method);
+  if (unsafe) await settled;
   if (unsafe && csrfToken) headers['X-CSRF-Token'] = csrfToken;
   let res: Response;
   try {

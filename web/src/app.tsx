@@ -29,7 +29,7 @@ function Header() {
   const { path } = useLocation();
   return (
     <header class="top">
-      <Link href="/" class="brand" aria-label="usher, control panel">
+      <Link href="/" class="brand">
         <span class="brand-mark" aria-hidden="true">u</span>
         <span>usher</span>
       </Link>

@@ -3,7 +3,7 @@
 import { ComponentChildren, createContext } from 'preact';
 import { useCallback, useContext, useEffect, useMemo, useState } from 'preact/hooks';
 import { Access } from './access';
-import { ApiError, del, get, setCsrfToken, setUnauthenticatedHandler } from './api';
+import { ApiError, del, get, sessionSettled, setCsrfToken, setUnauthenticatedHandler } from './api';
 import { navigate } from './router';
 import type { Me, Page, Permission, Role } from './types';
 
@@ -73,7 +73,7 @@ export function SessionProvider({ children }: { children: ComponentChildren }) {
       setStatus('signed-out');
       if (!location.pathname.startsWith('/invitations/accept')) navigate(signInPath(), { replace: true });
     });
-    refresh();
+    refresh().finally(sessionSettled);
   }, [refresh]);
 
   const started = useCallback(

@@ -61,7 +61,7 @@ function Ended({ facts }: { facts: InvitationFacts }) {
 
 export function AcceptInvitation() {
   const session = useSession();
-  const [token] = useState(tokenFromFragment);
+  const [token, setToken] = useState(tokenFromFragment);
   const [facts, setFacts] = useState<InvitationFacts | null>(null);
   const [lookupError, setLookupError] = useState<ApiError | null>(null);
   const [first, setFirst] = useState('');
@@ -73,7 +73,22 @@ export function AcceptInvitation() {
   const [busy, setBusy] = useState(false);
   const [declined, setDeclined] = useState(false);
 
+  // Another link pasted into this tab changes only the fragment: no page load, a new token.
   useEffect(() => {
+    const onHash = () => {
+      const t = tokenFromFragment();
+      if (t) setToken(t);
+    };
+    window.addEventListener('hashchange', onHash);
+    return () => window.removeEventListener('hashchange', onHash);
+  }, []);
+
+  useEffect(() => {
+    setFacts(null);
+    setLookupError(null);
+    setError(null);
+    setDeclined(false);
+    setBusy(false);
     if (!token) return;
     post<InvitationFacts>('/invitations/lookup', { token }, { quietAuth: true }).then(
       (f) => {
