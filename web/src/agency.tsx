@@ -49,7 +49,8 @@ type Section = 'environments' | 'users' | 'roles' | 'tokens' | 'audit';
 interface ShellProps {
   agencyId: string;
   section: Section;
-  crumbs?: { href?: string; label: string }[];
+  // Trail below the agency; environmentId shows that environment's name.
+  crumbs?: { href?: string; label?: string; environmentId?: string }[];
   children: ComponentChildren;
 }
 
@@ -109,9 +110,10 @@ export function AgencyShell({ agencyId, section, crumbs = [], children }: ShellP
                 <li>
                   <Link href={base}>{agency.data.name}</Link>
                 </li>
-                {crumbs.map((c, i) => (
-                  <li key={i}>{c.href ? <Link href={c.href}>{c.label}</Link> : <span aria-current="page">{c.label}</span>}</li>
-                ))}
+                {crumbs.map((c, i) => {
+                  const label = c.environmentId ? environmentName(envs.data!, c.environmentId) : c.label || '';
+                  return <li key={i}>{c.href ? <Link href={c.href}>{label}</Link> : <span aria-current="page">{label}</span>}</li>;
+                })}
               </ol>
             </nav>
           ) : null}

@@ -123,7 +123,7 @@ export function ErrorNote({ error }: { error: unknown }) {
 export function NotAvailable({ what }: { what: string }) {
   return (
     <p class="note note-info" role="status">
-      {what} is not available on this usher server yet.
+      {what}: not available on this usher server yet.
     </p>
   );
 }

@@ -169,7 +169,7 @@ export function BotScreen({ botId, tab }: { botId: string; tab: 'overview' | 'op
     <AgencyShell
       agencyId={b.agency_id}
       section="environments"
-      crumbs={[{ href: `/environments/${encodeURIComponent(b.environment_id)}`, label: 'Environment' }, { label: b.name }]}
+      crumbs={[{ href: `/environments/${encodeURIComponent(b.environment_id)}`, environmentId: b.environment_id }, { label: b.name }]}
     >
       <BotBody bot={b} tab={tab} />
     </AgencyShell>

@@ -286,7 +286,7 @@ function Overview({ openUser, openInvitation }: { openUser?: string; openInvitat
         </div>
       </form>
       {membersMissing ? (
-        <NotAvailable what="The member list (GET /agencies/{id}/users)" />
+        <NotAvailable what="The list of members who accepted" />
       ) : members.error ? (
         <LoadProblem error={members.error} what="The member list" />
       ) : null}
@@ -297,7 +297,7 @@ function Overview({ openUser, openInvitation }: { openUser?: string; openInvitat
         <p class="muted">{q || env || role ? 'Nobody matches these filters.' : 'Nobody here yet.'}</p>
       ) : (
         <div class="table-wrap" tabIndex={0} role="region" aria-label="Users table">
-          <table class="table">
+          <table class="table table-cards">
             <caption class="visually-hidden">Users of {agency.name}, sorted by {SORTS[sort].label.toLowerCase()}</caption>
             <thead>
               <tr>
@@ -325,9 +325,9 @@ function Overview({ openUser, openInvitation }: { openUser?: string; openInvitat
                     <th scope="row">
                       <Link href={href}>{label}</Link>
                     </th>
-                    <td>{r.email}</td>
-                    <td>{r.shortcode || <span class="muted">—</span>}</td>
-                    <td>
+                    <td data-label="Email">{r.email}</td>
+                    <td data-label="Shortcode">{r.shortcode || <span class="muted">—</span>}</td>
+                    <td data-label="Roles">
                       <ul class="cell-list">
                         {r.grants.map((g, i) => (
                           <li key={i}>
@@ -336,12 +336,14 @@ function Overview({ openUser, openInvitation }: { openUser?: string; openInvitat
                         ))}
                       </ul>
                     </td>
-                    <td>{r.environmentIds.length ? r.environmentIds.map((id) => environmentName(environments, id)).join(', ') : <span class="muted">none</span>}</td>
-                    <td>
+                    <td data-label="Environments">{r.environmentIds.length ? r.environmentIds.map((id) => environmentName(environments, id)).join(', ') : <span class="muted">none</span>}</td>
+                    <td data-label="Status">
                       <StatusBadge status={r.status} />
                     </td>
-                    <td>{r.kind === 'invitation' ? <span class="muted">—</span> : when(r.lastActive)}</td>
-                    <td>{day(r.created)}</td>
+                    <td data-label="Last active">{r.kind === 'invitation' ? <span class="muted">—</span> : when(r.lastActive)}</td>
+                    <td data-label="Created" class="nowrap">
+                      {day(r.created)}
+                    </td>
                     <td class="row-actions">
                       {r.kind === 'invitation' && canInvite ? (
                         <button type="button" class="icon-button" aria-label={`Copy the invitation link for ${r.email}`} title="Copy invitation link" onClick={() => copyLink(r)}>
