@@ -12,8 +12,14 @@ extern const struct http_route_table api_agency_routes;
 extern const struct http_route_table api_environment_routes;
 extern const struct http_route_table api_bot_routes;
 extern const struct http_route_table api_catalogue_routes;
+extern const struct http_route_table api_role_routes;
 extern const struct http_route_table api_invitation_routes;
 extern const struct http_route_table api_bot_manager_routes;
+extern const struct http_route_table api_impersonation_routes;
+extern const struct http_route_table api_token_routes;
+extern const struct http_route_table api_check_routes;
+extern const struct http_route_table api_audit_routes;
+extern const struct http_route_table api_member_routes;
 
 /* Every table, NULL-terminated, in match order. */
 extern const struct http_route_table *const api_route_tables[];
@@ -23,6 +29,10 @@ struct app_actor api_actor(struct http_request *req);
 
 /* The i-th {param} of the matched pattern. */
 const char *api_param(struct http_request *req, size_t i);
+
+/* The built-in roles as the API shows them: [{name, description, built_in: true, scopes,
+ * permissions}] in catalogue order. New reference. */
+json_t *api_catalogue_roles_json(void);
 
 struct store_user;
 

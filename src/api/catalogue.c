@@ -1,8 +1,7 @@
-/* The role and permission catalogue: built-in roles with their scopes and permissions, the
- * permissions with their descriptions, and the roles an agency can grant. */
+/* The role and permission catalogue: built-in roles with their scopes and permissions, and the
+ * permissions with their descriptions. An agency's own roles are in roles.c. */
 #include "api/api.h"
 #include "app/catalogue.h"
-#include "app/tenancy.h"
 
 static json_t *role_json(const struct app_catalogue_role *role)
 {
@@ -20,7 +19,7 @@ static json_t *role_json(const struct app_catalogue_role *role)
                      role->description, "built_in", 1, "scopes", scopes, "permissions", perms);
 }
 
-static json_t *built_in_roles_json(void)
+json_t *api_catalogue_roles_json(void)
 {
     json_t *items = json_array();
     for (size_t i = 0; i < APP_ROLE_COUNT; i++)
@@ -31,7 +30,7 @@ static json_t *built_in_roles_json(void)
 static int catalogue_roles(struct http_request *req, struct http_response *res)
 {
     http_response_json(res, req, 200,
-                       json_pack("{s:o, s:n}", "items", built_in_roles_json(), "next_cursor"));
+                       json_pack("{s:o, s:n}", "items", api_catalogue_roles_json(), "next_cursor"));
     return 0;
 }
 
@@ -47,21 +46,9 @@ static int catalogue_permissions(struct http_request *req, struct http_response 
     return 0;
 }
 
-static int catalogue_agency_roles(struct http_request *req, struct http_response *res)
-{
-    struct app_actor actor = api_actor(req);
-    int rc = app_agency_check_visible(req->app, &req->arena, &actor, api_param(req, 0), &req->err);
-    if (rc)
-        return rc;
-    http_response_json(res, req, 200,
-                       json_pack("{s:o, s:n}", "items", built_in_roles_json(), "next_cursor"));
-    return 0;
-}
-
 static const struct http_route routes[] = {
     {"GET", "/api/v1/roles", catalogue_roles, HTTP_AUTHENTICATED},
     {"GET", "/api/v1/permissions", catalogue_permissions, HTTP_AUTHENTICATED},
-    {"GET", "/api/v1/agencies/{id}/roles", catalogue_agency_roles, HTTP_AUTHENTICATED},
     {NULL, NULL, NULL, HTTP_PUBLIC},
 };
 

@@ -58,9 +58,13 @@ static int me_get(struct http_request *req, struct http_response *res)
                                  req->principal.user_id, &req->err);
     if (rc)
         return rc;
+    /* Viewing as someone shows their one agency, and the person viewing. */
+    const char *only = req->principal.impersonation_agency_id;
     json_t *agencies = json_array();
     for (size_t i = 0; i < count; i++) {
         const struct store_user_membership *m = &members[i];
+        if (only && strcmp(m->agency_id, only) != 0)
+            continue;
         json_t *grants = json_array();
         for (size_t g = 0; g < m->grant_count; g++)
             json_array_append_new(grants, grant_json(&m->grants[g]));
@@ -73,10 +77,26 @@ static int me_get(struct http_request *req, struct http_response *res)
     json_object_set_new(out, "user", api_user_json(req, &user));
     json_object_set_new(out, "is_platform_admin", json_boolean(user.is_platform_admin));
     json_object_set_new(out, "agencies", agencies);
+    if (req->principal.impersonator_id) {
+        struct store_user viewer;
+        struct store_user_membership *ignored = NULL;
+        size_t ignored_count = 0;
+        rc = app_account_profile(&viewer, &ignored, &ignored_count, req->app, &req->arena,
+                                 req->principal.impersonator_id, &req->err);
+        if (rc) {
+            json_decref(out);
+            return rc;
+        }
+        json_object_set_new(out, "impersonator", api_user_json(req, &viewer));
+        json_object_set_new(out, "impersonation",
+                            json_pack("{s:s, s:b}", "agency_id", only, "read_only", 1));
+    }
     struct app_invitation_view *pending = NULL;
     size_t pending_count = 0;
-    rc = app_invitation_pending_for_user(&pending, &pending_count, req->app, &req->arena,
-                                         user.email, &req->err);
+    rc = req->principal.impersonator_id
+             ? 0
+             : app_invitation_pending_for_user(&pending, &pending_count, req->app, &req->arena,
+                                               user.email, &req->err);
     if (rc) {
         json_decref(out);
         return rc;

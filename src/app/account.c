@@ -325,6 +325,14 @@ int app_account_session_resolve(struct store_user *out_user, char out_hash[CRYPT
                                 struct app *app, struct arena *a, const char *token,
                                 struct usher_error *err)
 {
+    struct store_session session;
+    return app_account_session_lookup(out_user, &session, out_hash, app, a, token, err);
+}
+
+int app_account_session_lookup(struct store_user *out_user, struct store_session *out_session,
+                               char out_hash[CRYPTO_HASH_HEX + 1], struct app *app, struct arena *a,
+                               const char *token, struct usher_error *err)
+{
     size_t len = token ? strlen(token) : 0;
     if (len == 0 || len > SESSION_TOKEN_MAX)
         return usher_error_set(err, USHER_EUNAUTH, NULL, NULL, "unknown session");
@@ -359,20 +367,22 @@ int app_account_session_resolve(struct store_user *out_user, char out_hash[CRYPT
         rc = usher_error_set(err, rc, NULL, NULL, "%s", inner.message);
         goto done;
     }
+    *out_session = s;
     if (now - s.last_seen_at >= session_touch_ms(app)) {
-        /* A failed refresh only shortens the idle window; the request goes on. */
+        /* A failed refresh only shortens the idle window; the request goes on. Someone
+         * viewing as this user does not make the user active. */
         struct usher_error touch = {0};
         int trc = store_begin(c, true, &touch);
         if (trc == 0)
             trc = store_session_touch(c, a, out_hash, now, &touch);
-        if (trc == 0)
+        if (trc == 0 && !s.impersonator_id)
             trc = store_user_touch(c, a, s.user_id, now, &touch);
         if (trc == 0)
             trc = store_commit(c, &touch);
         if (trc) {
             store_rollback(c);
             log_msg(LOG_WARN, "account.session_touch_failed", "{s:s}", "message", touch.message);
-        } else {
+        } else if (!s.impersonator_id) {
             out_user->last_active_at = now;
         }
     }

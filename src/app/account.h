@@ -85,6 +85,12 @@ int app_account_session_resolve(struct store_user *out_user, char out_hash[CRYPT
                                 struct app *app, struct arena *a, const char *token,
                                 struct usher_error *err);
 
+/* As app_account_session_resolve, and fills *out_session (impersonation fields included). */
+struct store_session;
+int app_account_session_lookup(struct store_user *out_user, struct store_session *out_session,
+                               char out_hash[CRYPTO_HASH_HEX + 1], struct app *app, struct arena *a,
+                               const char *token, struct usher_error *err);
+
 /* Deletes every session that has ended (idle or absolute); *out_deleted may be NULL. */
 int app_account_sessions_purge(int64_t *out_deleted, struct app *app, struct usher_error *err);
 

@@ -10,6 +10,7 @@
 #include "app/password.h"
 #include "app/throttle.h"
 #include "app/app_mail.h"
+#include "app/audit.h"
 #include "authz/authz.h"
 #include "base/log.h"
 #include "config/config.h"
@@ -87,6 +88,7 @@ int app_open(struct app *app, const struct config *cfg, bool migrate, struct ush
     rc = crypto_secret_load(app->secret, path, err);
     if (rc)
         return rc;
+    app_audit_key_set(app->secret, sizeof(app->secret));
     if (*cfg->public_url) {
         app_public_url_set(app, cfg->public_url);
     } else {

@@ -38,6 +38,7 @@ struct app_actor {
     const char *user_id; /* NULL for an anonymous caller or a CLI operator */
     bool is_platform_admin;
     const char *impersonator_id; /* set while impersonating */
+    const char *agency_limit;    /* while impersonating: the only agency the actor may see */
     const char *source_ip;
     const char *user_agent;
     const char *request_id;

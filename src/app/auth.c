@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "app/account.h"
+#include "app/impersonation.h"
+#include "app/tokens.h"
 #include "http/http.h"
 
 #define AUTH_TOKEN_MAX 512
@@ -37,6 +39,74 @@ static const char *bearer_token(const char *header)
     return bearer_token_is_well_formed(t) ? t : NULL;
 }
 
+/* An API token makes a service principal: no user, only the decision endpoints. */
+static int authenticate_api_token(struct http_request *req, const char *token)
+{
+    struct store_token t;
+    struct usher_error inner = {0};
+    int rc = app_token_resolve(&t, req->app, &req->arena, token, &inner);
+    if (rc == USHER_EUNAUTH)
+        return 0;
+    if (rc)
+        return usher_error_set(&req->err, rc, NULL, NULL, "%s", inner.message);
+    req->principal.is_authenticated = true;
+    req->principal.is_service = true;
+    req->principal.token_id = t.id;
+    req->principal.token_agency_id = t.agency_id;
+    return 0;
+}
+
+/* Unsafe requests a "view as" session may still make: decisions, leaving it, signing out. */
+static bool impersonation_may_write(const struct http_request *req)
+{
+    if (!req->route)
+        return false;
+    if (strcmp(req->method, "POST") == 0)
+        /* Decisions are questions, not changes. */
+        return strcmp(req->route, "/api/v1/check") == 0 ||
+               strcmp(req->route, "/api/v1/check/batch") == 0;
+    return strcmp(req->method, "DELETE") == 0 &&
+           (strcmp(req->route, "/api/v1/impersonation") == 0 ||
+            strcmp(req->route, "/api/v1/sessions/current") == 0);
+}
+
+/* A "view as" session: the impersonator must still be allowed, the session only reads, and
+ * every request is recorded with both people. */
+static int authenticate_impersonation(struct http_request *req, const struct store_session *s)
+{
+    req->principal.impersonator_id = s->impersonator_id;
+    req->principal.impersonation_agency_id = s->impersonation_agency_id;
+    req->principal.is_platform_admin = false;
+    struct app_actor actor = {
+        .user_id = req->principal.user_id,
+        .impersonator_id = s->impersonator_id,
+        .source_ip = req->remote_addr,
+        .user_agent = http_header(req, "User-Agent"),
+        .request_id = req->request_id,
+    };
+    if (actor.user_agent && strlen(actor.user_agent) > 256)
+        actor.user_agent = arena_strndup(&req->arena, actor.user_agent, 256);
+    int rc = app_impersonation_recheck(req->app, &req->arena, s, &actor, &req->err);
+    if (rc) {
+        memset(&req->principal, 0, sizeof(req->principal));
+        return rc;
+    }
+    if (strcmp(req->method, "POST") == 0 && req->route &&
+        strcmp(req->route, "/api/v1/impersonation") == 0)
+        rc = usher_error_set(&req->err, USHER_ECONFLICT, "impersonation_nested", NULL,
+                             "you are already viewing as someone; exit first");
+    else if (http_method_is_unsafe(req->method) && !impersonation_may_write(req))
+        rc = usher_error_set(&req->err, USHER_EFORBIDDEN, "impersonation_read_only", NULL,
+                             "a view-as session cannot change anything; exit it first");
+    struct usher_error ignored = {0};
+    if (app_impersonation_record_request(req->app, &req->arena, &actor, s->impersonation_agency_id,
+                                         req->method, req->route, &ignored) != 0 &&
+        rc == 0)
+        /* Every request while impersonating is on the record, or it does not happen. */
+        rc = usher_error_set(&req->err, USHER_EUNAVAIL, NULL, NULL, "%s", ignored.message);
+    return rc;
+}
+
 int app_auth_authenticate(struct http_request *req)
 {
     struct app *app = req->app;
@@ -55,11 +125,14 @@ int app_auth_authenticate(struct http_request *req)
     }
     if (!token)
         return 0;
+    if (!via_cookie && app_token_is_api_token(token))
+        return authenticate_api_token(req, token);
 
     struct store_user user;
+    struct store_session session;
     char hash[CRYPTO_HASH_HEX + 1];
     struct usher_error inner = {0};
-    int rc = app_account_session_resolve(&user, hash, app, &req->arena, token, &inner);
+    int rc = app_account_session_lookup(&user, &session, hash, app, &req->arena, token, &inner);
     if (rc == USHER_EUNAUTH)
         return 0;
     if (rc)
@@ -78,5 +151,7 @@ int app_auth_authenticate(struct http_request *req)
     req->principal.user_id = user.id;
     req->principal.email = user.email;
     req->principal.session_hash = arena_strdup(&req->arena, hash);
+    if (session.impersonator_id)
+        return authenticate_impersonation(req, &session);
     return 0;
 }

@@ -9,8 +9,10 @@ struct http_request;
 
 /* The server's http_authenticator. Reads `Authorization: Bearer <token>` first, then the
  * session cookie (req->app->cookie_name), and fills req->principal for an active session of
- * an active user. An unknown, expired or disabled session leaves the request anonymous (a
- * route needing a user then answers 401). Errors, with req->err set: USHER_EUNAUTH for an
+ * an active user. A Bearer token starting "usk_" is an API token: a working one makes a
+ * service principal (is_service, token_id, token_agency_id; no user). An unknown, expired or
+ * disabled session, or an unknown or revoked API token, leaves the request anonymous (a
+ * route needing a caller then answers 401). Errors, with req->err set: USHER_EUNAUTH for an
  * Authorization header that is not a well-formed Bearer token (401); USHER_EFORBIDDEN
  * "csrf_failed" when a cookie-authenticated POST, PUT, PATCH or DELETE lacks the session's
  * X-CSRF-Token (403); USHER_EUNAVAIL / USHER_EINTERNAL when the store fails (never

@@ -106,9 +106,7 @@ static int manage_check(struct store_conn *c, struct arena *a, const struct app_
     if (actor->is_platform_admin)
         return 0;
     bool member = false;
-    int rc = actor->user_id
-                 ? store_agency_has_member(&member, c, a, inv->agency_id, actor->user_id, err)
-                 : 0;
+    int rc = app_actor_is_member(&member, c, a, actor, inv->agency_id, err);
     if (rc)
         return rc;
     if (!member)
@@ -180,6 +178,11 @@ static int name_member(const char **out, json_t *body, const char *key, struct a
     if (!*trimmed)
         return 0;
     return text_name_check(out, a, trimmed, key, INVITATION_NAME_MAX, err);
+}
+
+static bool is_blank(struct arena *a, const char *value)
+{
+    return !value || !*text_trim(a, value);
 }
 
 /* A name that may be absent or blank (then ""), else 1..200 characters. */
@@ -489,7 +492,8 @@ static int load_managed(struct store_invitation *out, struct store_conn *c, stru
 
 static int not_pending(const struct store_invitation *inv, struct usher_error *err)
 {
-    if (is_expired(inv, clock_now_ms())) {
+    /* Expired answers the same whether or not the expiry was recorded yet. */
+    if (is_expired(inv, clock_now_ms()) || strcmp(inv->status, "expired") == 0) {
         int rc = usher_error_set(err, USHER_EINVAL, "invitation_expired", NULL,
                                  "this invitation has expired");
         err->http_status = 410;
@@ -536,8 +540,9 @@ int app_invitation_resend(struct app_invitation_view *out, int64_t *out_retry_af
     if (rc == 0)
         rc = load_managed(&inv, c, a, actor, id, err);
     int64_t now = clock_now_ms();
-    /* An expired invitation may be sent again: resend restarts its expiry. */
-    if (rc == 0 && strcmp(inv.status, "pending") != 0)
+    /* An expired invitation may be sent again: resend restarts its expiry, whether or not the
+     * expiry was already recorded (listing the agency's invitations records it). */
+    if (rc == 0 && strcmp(inv.status, "pending") != 0 && strcmp(inv.status, "expired") != 0)
         rc = usher_error_set(err, USHER_ECONFLICT, "invitation_not_pending", NULL,
                              "this invitation is %s", inv.status);
     if (rc == 0 && inv.last_sent_at &&
@@ -560,9 +565,18 @@ int app_invitation_resend(struct app_invitation_view *out, int64_t *out_retry_af
         inv.expires_at = now + inv.expires_in_seconds * 1000;
         rc = store_invitation_rotate(&changed, c, a, inv.id, inv.token_nonce, inv.token_hash,
                                      inv.expires_at, now, err);
+        if (rc == USHER_ECONFLICT) {
+            /* Pending again, it would be a second pending invitation for the address. */
+            usher_error_clear(err);
+            rc = usher_error_set(err, USHER_ECONFLICT, NULL, "email",
+                                 "%s has a newer pending invitation to this agency; resend that "
+                                 "one",
+                                 inv.email);
+        }
         if (rc == 0 && !changed)
             rc = usher_error_set(err, USHER_ECONFLICT, "invitation_not_pending", NULL,
                                  "this invitation is no longer pending");
+        inv.status = "pending";
         inv.generation++;
         inv.last_sent_at = now;
         inv.send_count++;
@@ -605,6 +619,8 @@ int app_invitation_revoke(struct app *app, struct arena *a, const struct app_act
     rc = store_begin(c, true, err);
     if (rc == 0)
         rc = load_managed(&inv, c, a, actor, id, err);
+    if (rc == 0)
+        rc = not_pending(&inv, err);
     bool changed = false;
     if (rc == 0)
         rc = store_invitation_decide(&changed, c, a, inv.id, "revoked", actor->user_id,
@@ -773,12 +789,13 @@ int app_invitation_accept(struct app_invitation_accepted *out, struct app *app, 
         } else {
             is_new = true;
             rc = app_password_check(password, "password", err);
+            /* A blank name in the form keeps the one the inviter gave. */
             if (rc == 0)
-                rc = optional_name(&first, a, first_name ? first_name : inv.first_name,
+                rc = optional_name(&first, a, is_blank(a, first_name) ? inv.first_name : first_name,
                                    "first_name", err);
             if (rc == 0)
-                rc = optional_name(&last, a, last_name ? last_name : inv.last_name, "last_name",
-                                   err);
+                rc = optional_name(&last, a, is_blank(a, last_name) ? inv.last_name : last_name,
+                                   "last_name", err);
             if (rc == 0)
                 rc = app_password_hash(app->hash_pool, hash, password, err);
         }
@@ -884,6 +901,15 @@ int app_invitation_decline(struct app *app, struct arena *a, const struct app_ac
     rc = store_begin(c, true, err);
     if (rc == 0)
         rc = load_for_decision(&inv, c, a, app, actor, token, id, err);
+    if (rc == 0 && token && actor->user_id) {
+        /* Signed in, the decision is recorded as that user's: it must be their invitation. A
+         * link alone (signed out) may still decline. */
+        struct store_user me;
+        rc = store_user_get(&me, c, a, actor->user_id, err);
+        if (rc == 0 && strcmp(me.email, inv.email) != 0)
+            rc = usher_error_set(err, USHER_EFORBIDDEN, "email_mismatch", NULL,
+                                 "this invitation is for another email address");
+    }
     if (rc == 0)
         rc = not_pending(&inv, err);
     bool changed = false;

@@ -55,19 +55,24 @@ int app_invitation_list(struct app_invitation_view **out, size_t *count, const c
                         const char *cursor, struct usher_error *err);
 
 /* One invitation; with_link adds the current link (copy link: pending only, else
- * USHER_ECONFLICT "invitation_not_pending"). Not visible: USHER_ENOTFOUND. */
+ * USHER_EINVAL "invitation_expired" (410) or USHER_ECONFLICT "invitation_not_pending"). Not
+ * visible: USHER_ENOTFOUND. */
 int app_invitation_get(struct app_invitation_view *out, struct app *app, struct arena *a,
                        const struct app_actor *actor, const char *id, bool with_link,
                        struct usher_error *err);
 
 /* Resend: a new token (older links stop working), expiry restarted, the email queued again.
- * Rate-limited per invitation and by the send limits (USHER_ELIMIT, *out_retry_after). */
+ * A pending or expired invitation (then pending again) may be resent; accepted, declined or
+ * revoked ones: USHER_ECONFLICT "invitation_not_pending"; an expired one whose address has a
+ * newer pending invitation: USHER_ECONFLICT. Rate-limited per invitation and by the send
+ * limits (USHER_ELIMIT, *out_retry_after). */
 int app_invitation_resend(struct app_invitation_view *out, int64_t *out_retry_after,
                           struct app *app, struct arena *a, const struct app_actor *actor,
                           const char *id, struct usher_error *err);
 
-/* Revoke: the link stops working at once. Only pending invitations (else
- * USHER_ECONFLICT "invitation_not_pending"). */
+/* Revoke: the link stops working at once. Only pending invitations: an expired one answers
+ * USHER_EINVAL "invitation_expired" (410), the others USHER_ECONFLICT
+ * "invitation_not_pending". */
 int app_invitation_revoke(struct app *app, struct arena *a, const struct app_actor *actor,
                           const char *id, struct usher_error *err);
 
@@ -96,7 +101,8 @@ int app_invitation_accept(struct app_invitation_accepted *out, struct app *app, 
                           const char *password, const char *first_name, const char *last_name,
                           struct usher_error *err);
 
-/* Declines by token or (signed in, matching email) by id. */
+/* Declines by token (signed out, or signed in with the invited email, else USHER_EFORBIDDEN
+ * "email_mismatch") or, signed in with the invited email, by id. */
 int app_invitation_decline(struct app *app, struct arena *a, const struct app_actor *actor,
                            const char *token, const char *id, struct usher_error *err);
 

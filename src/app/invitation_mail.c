@@ -1,6 +1,6 @@
 /* The invitation email: who invites, to which agency, environments and bots, with which roles,
- * until when, and the link (a placeholder the sender fills at send time). Names come from
- * users, so the HTML part escapes them. */
+ * until when, whether to sign in or choose a password, and the link (a placeholder the sender
+ * fills at send time). Names come from users, so the HTML part escapes them. */
 #include <string.h>
 
 #include "app/invitation.h"
@@ -8,6 +8,7 @@
 #include "base/clock.h"
 #include "mail/mail.h"
 #include "store/store_tenancy.h"
+#include "store/store_user.h"
 
 struct text_buf {
     struct arena *a;
@@ -137,15 +138,27 @@ int app_invitation_mail_queue(struct store_conn *c, struct arena *a,
         buf_html(&html, line);
         buf_add(&html, "</li>");
     }
-    buf_add(&text, "\nAccept the invitation here (you will set a password, or sign in if you\n"
-                   "already have an account with this address):\n\n" MAIL_LINK_PLACEHOLDER
-                   "\n\nThe link works once and expires at ");
+    /* Seed 002: someone with an account joins without new credentials; seed 003: nobody is
+     * ever emailed a password, the link lets a new user choose one. */
+    struct store_user existing;
+    struct usher_error ignored = {0};
+    bool has_account = store_user_by_email(&existing, c, a, v->inv.email, &ignored) == 0;
+    const char *how = has_account
+                          ? "You already have an account with this address, so no new password "
+                            "is needed: open the link and sign in to accept. The invitation also "
+                            "waits in your console."
+                          : "Open the link to accept; you will choose your password there.";
+    buf_add(&text, "\n");
+    buf_add(&text, how);
+    buf_add(&text, "\n\n" MAIL_LINK_PLACEHOLDER "\n\nThe link works once and expires at ");
     buf_add(&text, expires);
     buf_add(&text, " (UTC). If it has expired, ask ");
     buf_add(&text, inviter);
     buf_add(&text,
             " for a new one.\nIf you did not expect this invitation, ignore this message.\n");
-    buf_add(&html, "</ul><p><a href=\"" MAIL_LINK_PLACEHOLDER "\">Accept the invitation</a></p>"
+    buf_add(&html, "</ul><p>");
+    buf_html(&html, how);
+    buf_add(&html, "</p><p><a href=\"" MAIL_LINK_PLACEHOLDER "\">Accept the invitation</a></p>"
                    "<p>The link works once and expires at ");
     buf_html(&html, expires);
     buf_add(&html, " (UTC). If it has expired, ask ");

@@ -7,18 +7,35 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "app/audit.h"
 #include "authz/authz.h"
+#include "base/clock.h"
+#include "config/config.h"
 #include "base/log.h"
 #include "store/store.h"
+
+#define SYNC_PRUNE_EVERY_MS (3600 * 1000)
 
 struct app_sync {
     struct app *app;
     int64_t cursor;
+    int64_t next_prune_ms;
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t cond;
     bool stop;
 };
+
+/* The audit retention runs on this thread too: once at start and hourly. */
+static void prune(struct app *app)
+{
+    struct usher_error err = {0};
+    int64_t deleted = 0;
+    if (app_audit_prune(&deleted, app->store, app->cfg->audit_retention_days, &err) != 0)
+        log_msg(LOG_WARN, "audit.prune_failed", "{s:s}", "error", err.message);
+    else if (deleted > 0)
+        log_msg(LOG_INFO, "audit.pruned", "{s:I}", "deleted", (json_int_t)deleted);
+}
 
 static void *sync_main(void *arg)
 {
@@ -41,6 +58,10 @@ static void *sync_main(void *arg)
         if (rc != 0 && !failing)
             log_msg(LOG_WARN, "authz.sync_failed", "{s:s}", "error", err.message);
         failing = rc != 0;
+        if (clock_now_ms() >= s->next_prune_ms) {
+            s->next_prune_ms = clock_now_ms() + SYNC_PRUNE_EVERY_MS;
+            prune(s->app);
+        }
         pthread_mutex_lock(&s->lock);
         if (s->stop)
             break;

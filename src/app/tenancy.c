@@ -96,6 +96,9 @@ static int access_load(struct access *out, struct store_conn *c, struct arena *a
                        struct usher_error *err)
 {
     memset(out, 0, sizeof(*out));
+    /* A "view as" session sees one agency only. */
+    if (actor->agency_limit && strcmp(actor->agency_limit, agency_id) != 0)
+        return usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "%s not found", what);
     if (actor->is_platform_admin) {
         out->is_admin = true;
         return 0;
@@ -264,6 +267,25 @@ int app_agency_list(struct app_agency_page *out, struct app *app, struct arena *
     if (has_more && out->count > 0) {
         const struct store_agency *last = &out->items[out->count - 1];
         out->next_cursor = store_cursor_encode(a, last->created_at, last->id);
+    }
+    if (actor->agency_limit) {
+        /* A "view as" session lists its one agency, wherever it fell in the page. */
+        size_t kept = 0;
+        for (size_t i = 0; i < out->count; i++) {
+            if (strcmp(out->items[i].id, actor->agency_limit) == 0)
+                out->items[kept++] = out->items[i];
+        }
+        out->count = kept;
+        out->next_cursor = NULL;
+        if (kept == 0) {
+            struct store_agency one;
+            struct usher_error e2 = {0};
+            if (store_agency_get(&one, c, a, actor->agency_limit, &e2) == 0) {
+                out->items = arena_alloc(a, sizeof(*out->items));
+                out->items[0] = one;
+                out->count = 1;
+            }
+        }
     }
 done:
     store_conn_put(c);
@@ -545,4 +567,14 @@ int app_bot_list(struct app_bot_page *out, struct app *app, struct arena *a,
 done:
     store_conn_put(c);
     return rc;
+}
+
+int app_actor_is_member(bool *out, struct store_conn *c, struct arena *a,
+                        const struct app_actor *actor, const char *agency_id,
+                        struct usher_error *err)
+{
+    *out = false;
+    if (!actor->user_id || (actor->agency_limit && strcmp(actor->agency_limit, agency_id) != 0))
+        return 0;
+    return store_agency_has_member(out, c, a, agency_id, actor->user_id, err);
 }

@@ -15,8 +15,11 @@ extern const struct cli_command cli_cmd_serve;
 extern const struct cli_command cli_cmd_migrate;
 extern const struct cli_command cli_cmd_version;
 extern const struct cli_command cli_cmd_mail_test;
+extern const struct cli_command cli_cmd_audit;
 extern const struct cli_command cli_cmd_admin_create;
 extern const struct cli_command cli_cmd_agency_create;
+extern const struct cli_command cli_cmd_routes;
+extern const struct cli_command cli_cmd_token_create;
 
 /* Reports an error on standard error as "usher <cmd>: message" and returns 1 (or 2 for usage
  * errors). */

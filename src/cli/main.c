@@ -10,7 +10,10 @@ static const struct cli_command *const commands[] = {
     &cli_cmd_migrate,
     &cli_cmd_admin_create,
     &cli_cmd_agency_create,
+    &cli_cmd_token_create,
     &cli_cmd_mail_test,
+    &cli_cmd_audit,
+    &cli_cmd_routes,
     &cli_cmd_version,
     NULL,
     /* clang-format on */

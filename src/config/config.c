@@ -75,6 +75,8 @@ static const struct setting settings[] = {
           "sign-ins that may wait for a hashing slot before 503"),
     S_INT("db_pool", NULL, "USHER_DB_POOL", db_pool, "0", 0, 256,
           "database connections; 0 means threads + 2"),
+    S_INT("audit_retention_days", NULL, "USHER_AUDIT_RETENTION_DAYS", audit_retention_days, "0", 0,
+          36500, "audit entries older than this are deleted; 0 keeps them forever"),
 };
 
 #define SETTINGS_COUNT (sizeof(settings) / sizeof(settings[0]))

@@ -27,9 +27,10 @@ struct config {
     int64_t max_body_bytes;
     int64_t session_idle_seconds;
     int64_t session_absolute_seconds;
-    int64_t hash_workers; /* concurrent argon2id computations; 0 = number of cores */
-    int64_t hash_queue;   /* requests allowed to wait for a hashing slot */
-    int64_t db_pool;      /* store connections */
+    int64_t hash_workers;         /* concurrent argon2id computations; 0 = number of cores */
+    int64_t hash_queue;           /* requests allowed to wait for a hashing slot */
+    int64_t db_pool;              /* store connections */
+    int64_t audit_retention_days; /* 0 keeps audit entries forever */
 };
 
 /* Fills cfg with defaults. */

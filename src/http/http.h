@@ -27,9 +27,14 @@ struct http_principal {
     bool is_authenticated;
     bool via_cookie; /* authenticated by the session cookie, not a Bearer token */
     bool is_platform_admin;
-    const char *user_id;      /* arena-owned */
-    const char *email;        /* arena-owned */
-    const char *session_hash; /* keyed hash of the presented session token, arena-owned */
+    const char *user_id;         /* arena-owned */
+    const char *email;           /* arena-owned */
+    const char *session_hash;    /* keyed hash of the presented session token, arena-owned */
+    bool is_service;             /* an API token, not a person: only HTTP_SERVICE routes */
+    const char *token_id;        /* the API token's id, arena-owned */
+    const char *token_agency_id; /* the API token's agency; NULL for a platform token */
+    const char *impersonator_id; /* "view as": the person viewing as user_id, else NULL */
+    const char *impersonation_agency_id; /* "view as": the one agency the session sees */
 };
 
 struct http_request {
@@ -65,13 +70,23 @@ struct http_response {
     struct http_header headers[HTTP_HEADERS_MAX];
     size_t header_count;
     bool is_cacheable; /* default false: Cache-Control: no-store */
+    /* A streamed body instead of body: stream writes up to max bytes into buf and returns how
+     * many, 0 at the end, or a negative value on failure (the connection is then closed).
+     * It runs after the handler returned, on the server's thread, while the request (and its
+     * arena) lives; stream_free releases stream_ctx once the answer is done. */
+    long (*stream)(void *ctx, char *buf, size_t max);
+    void *stream_ctx;
+    void (*stream_free)(void *ctx);
 };
 
 typedef int (*http_handler)(struct http_request *req, struct http_response *res);
 
+/* Who may call a route. An API token (a service principal) may call only HTTP_SERVICE routes:
+ * anything else answers 403. */
 enum http_access {
     HTTP_PUBLIC = 0,        /* anyone */
-    HTTP_AUTHENTICATED = 1, /* a valid session or token; 401 otherwise */
+    HTTP_AUTHENTICATED = 1, /* a signed-in user; 401 otherwise */
+    HTTP_SERVICE = 2,       /* a signed-in user or an API token; 401 otherwise */
 };
 
 struct http_route {
@@ -126,6 +141,12 @@ void http_response_text(struct http_response *res, struct http_request *req, int
  * dropped with an assertion. */
 void http_response_header(struct http_response *res, struct http_request *req, const char *name,
                           const char *value);
+
+/* Answers with a streamed body (see struct http_response); stream_free is called exactly once,
+ * also when the answer never starts. */
+void http_response_stream(struct http_response *res, int status, const char *content_type,
+                          long (*stream)(void *ctx, char *buf, size_t max), void *ctx,
+                          void (*stream_free)(void *ctx));
 
 /* The one mapping from req->err (or code, when err is unset) to a problem+json response. */
 void http_problem(struct http_response *res, struct http_request *req, int code);

@@ -102,6 +102,19 @@ void http_response_json(struct http_response *res, struct http_request *req, int
     free(text);
 }
 
+void http_response_stream(struct http_response *res, int status, const char *content_type,
+                          long (*stream)(void *ctx, char *buf, size_t max), void *ctx,
+                          void (*stream_free)(void *ctx))
+{
+    res->status = status;
+    res->content_type = content_type;
+    res->body = "";
+    res->body_len = 0;
+    res->stream = stream;
+    res->stream_ctx = ctx;
+    res->stream_free = stream_free;
+}
+
 void http_response_empty(struct http_response *res, int status)
 {
     res->status = status;

@@ -58,10 +58,52 @@ static void remote_addr_fill(struct http_request *req)
                   req->remote_addr, sizeof(req->remote_addr));
 }
 
+/* Adapts a streamed body to libmicrohttpd's reader callback. */
+struct stream_box {
+    long (*stream)(void *ctx, char *buf, size_t max);
+    void *ctx;
+    void (*free)(void *ctx);
+};
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    struct stream_box *box = cls;
+    long n = box->stream(box->ctx, buf, max);
+    if (n > 0)
+        return (ssize_t)n;
+    return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void stream_done(void *cls)
+{
+    struct stream_box *box = cls;
+    if (box->free)
+        box->free(box->ctx);
+    free(box);
+}
+
+static struct MHD_Response *response_new(struct http_response *res)
+{
+    if (!res->stream)
+        return MHD_create_response_from_buffer(res->body_len, (void *)res->body,
+                                               MHD_RESPMEM_MUST_COPY);
+    struct stream_box *box = xmalloc(sizeof(*box));
+    box->stream = res->stream;
+    box->ctx = res->stream_ctx;
+    box->free = res->stream_free;
+    res->stream = NULL;
+    res->stream_free = NULL;
+    struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024,
+                                                               stream_read, box, stream_done);
+    if (!r)
+        stream_done(box);
+    return r;
+}
+
 static enum MHD_Result send_response(struct http_request *req, struct http_response *res)
 {
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(res->body_len, (void *)res->body, MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *r = response_new(res);
     if (!r)
         return MHD_NO;
     if (res->content_type)
@@ -83,10 +125,11 @@ static enum MHD_Result send_response(struct http_request *req, struct http_respo
     const char *route = req->route ? req->route : "unmatched";
     metrics_request_observe(route, req->method, res->status, seconds);
     log_msg(res->status >= 500 ? LOG_ERROR : LOG_INFO, "http.request",
-            "{s:s, s:s, s:s, s:s, s:i, s:f, s:s?, s:s?}", "request_id", req->request_id, "method",
-            req->method, "route", route, "remote", req->remote_addr, "status", res->status,
-            "duration_ms", seconds * 1000.0, "error", res->status >= 400 ? req->err.problem : NULL,
-            "user_id", req->principal.user_id);
+            "{s:s, s:s, s:s, s:s, s:i, s:f, s:s?, s:s?, s:s?}", "request_id", req->request_id,
+            "method", req->method, "route", route, "remote", req->remote_addr, "status",
+            res->status, "duration_ms", seconds * 1000.0, "error",
+            res->status >= 400 ? req->err.problem : NULL, "user_id", req->principal.user_id,
+            "token_id", req->principal.token_id);
     return ok;
 }
 
@@ -133,12 +176,20 @@ static enum MHD_Result dispatch(struct http_server *s, struct http_request *req)
     req->route = route->pattern;
     if (s->opts.authenticate)
         rc = s->opts.authenticate(req);
-    if (rc == 0 && route->access == HTTP_AUTHENTICATED && !req->principal.is_authenticated)
+    if (rc == 0 && route->access != HTTP_PUBLIC && !req->principal.is_authenticated)
         rc = usher_error_set(&req->err, USHER_EUNAUTH, NULL, NULL, "sign in first");
+    if (rc == 0 && req->principal.is_service && route->access != HTTP_SERVICE)
+        rc = usher_error_set(&req->err, USHER_EFORBIDDEN, NULL, NULL,
+                             "API tokens may only call the decision endpoints");
     if (rc == 0)
         rc = route->handler(req, &res);
-    if (rc != 0)
+    if (rc != 0) {
+        if (res.stream_free)
+            res.stream_free(res.stream_ctx);
+        res.stream = NULL;
+        res.stream_free = NULL;
         http_problem(&res, req, rc);
+    }
     if (req->principal.is_authenticated)
         res.is_cacheable = false;
     return send_response(req, &res);

@@ -118,6 +118,11 @@ void store_conn_put(struct store_conn *c)
     pthread_mutex_unlock(&s->lock);
 }
 
+bool store_in_transaction(const struct store_conn *c)
+{
+    return c->in_tx;
+}
+
 int store_begin(struct store_conn *c, bool write, struct usher_error *err)
 {
     USHER_ASSERT(!c->in_tx);

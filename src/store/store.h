@@ -87,6 +87,9 @@ int store_begin(struct store_conn *c, bool write, struct usher_error *err);
 int store_commit(struct store_conn *c, struct usher_error *err);
 void store_rollback(struct store_conn *c);
 
+/* True while c holds an open transaction. */
+bool store_in_transaction(const struct store_conn *c);
+
 /* Runs one statement with n parameters. rows may be NULL for statements without results;
  * changes (may be NULL) receives the number of rows changed. */
 int store_exec(struct store_conn *c, struct arena *a, const char *sql,

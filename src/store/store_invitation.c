@@ -172,9 +172,10 @@ int store_invitation_rotate(bool *changed, struct store_conn *c, struct arena *a
                             int64_t now, struct usher_error *err)
 {
     static const char sql[] =
-        "UPDATE invitations SET token_nonce = $2, token_hash = $3, generation = generation + 1, "
-        "expires_at = $4, last_sent_at = $5, send_count = send_count + 1 "
-        "WHERE id = $1 AND status = 'pending'";
+        "UPDATE invitations SET status = 'pending', decided_at = NULL, decided_by = NULL, "
+        "token_nonce = $2, token_hash = $3, generation = generation + 1, expires_at = $4, "
+        "last_sent_at = $5, send_count = send_count + 1 "
+        "WHERE id = $1 AND status IN ('pending', 'expired')";
     struct store_value p[] = {store_text(id), store_text(nonce), store_text(token_hash),
                               store_int(expires_at), store_int(now)};
     int64_t changes = 0;

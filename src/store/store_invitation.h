@@ -67,8 +67,10 @@ int store_invitation_decide(bool *changed, struct store_conn *c, struct arena *a
                             const char *status, const char *decided_by, int64_t now,
                             struct usher_error *err);
 
-/* Gives a pending invitation a new token (nonce, hash, generation + 1) and a new expiry, and
- * counts a send. *changed is false when it was no longer pending. */
+/* Gives a pending or expired invitation a new token (nonce, hash, generation + 1) and a new
+ * expiry, makes it pending, and counts a send. *changed is false when it was accepted,
+ * declined or revoked. USHER_ECONFLICT when an expired one would be a second pending
+ * invitation for its address in the agency. */
 int store_invitation_rotate(bool *changed, struct store_conn *c, struct arena *a, const char *id,
                             const char *nonce, const char *token_hash, int64_t expires_at,
                             int64_t now, struct usher_error *err);

@@ -165,3 +165,16 @@ int store_grant_count(int64_t *out, struct store_conn *c, struct arena *a, const
         *out = store_cell(&rows, 0, 0)->i;
     return rc;
 }
+
+int store_agency_scopes(struct store_rows *out_envs, struct store_rows *out_bots,
+                        struct store_conn *c, struct arena *a, const char *agency_id,
+                        struct usher_error *err)
+{
+    static const char envs[] = "SELECT id FROM environments WHERE agency_id = $1";
+    static const char bots[] = "SELECT id, environment_id FROM bots WHERE agency_id = $1";
+    struct store_value p[] = {store_text(agency_id)};
+    int rc = store_exec(c, a, envs, p, 1, out_envs, NULL, err);
+    if (rc == 0)
+        rc = store_exec(c, a, bots, p, 1, out_bots, NULL, err);
+    return rc;
+}

@@ -79,4 +79,10 @@ int store_bot_managers_list(struct store_bot_manager **out, size_t *count, struc
 int store_grant_count(int64_t *out, struct store_conn *c, struct arena *a, const char *agency_id,
                       const char *user_id, struct usher_error *err);
 
+/* Every environment (id, NULL) and bot (id, environment_id) of an agency, for checks that must
+ * compare two users at every scope. */
+int store_agency_scopes(struct store_rows *out_envs, struct store_rows *out_bots,
+                        struct store_conn *c, struct arena *a, const char *agency_id,
+                        struct usher_error *err);
+
 #endif

@@ -6,11 +6,19 @@
 int store_session_insert(struct store_conn *c, struct arena *a, const struct store_session *s,
                          struct usher_error *err)
 {
-    static const char sql[] = "INSERT INTO sessions (token_hash, user_id, created_at, "
-                              "last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5)";
+    static const char sql[] =
+        "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at, "
+        "impersonator_id, impersonation_agency_id, impersonation_reason) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
     struct store_value p[] = {
-        store_text(s->token_hash),  store_text(s->user_id),   store_int(s->created_at),
-        store_int(s->last_seen_at), store_int(s->expires_at),
+        store_text(s->token_hash),
+        store_text(s->user_id),
+        store_int(s->created_at),
+        store_int(s->last_seen_at),
+        store_int(s->expires_at),
+        store_text(s->impersonator_id),
+        store_text(s->impersonation_agency_id),
+        store_text(s->impersonation_reason),
     };
     return store_exec(c, a, sql, p, COUNT(p), NULL, NULL, err);
 }
@@ -18,8 +26,9 @@ int store_session_insert(struct store_conn *c, struct arena *a, const struct sto
 int store_session_get(struct store_session *out, struct store_conn *c, struct arena *a,
                       const char *token_hash, struct usher_error *err)
 {
-    static const char sql[] = "SELECT token_hash, user_id, created_at, last_seen_at, expires_at "
-                              "FROM sessions WHERE token_hash = $1";
+    static const char sql[] =
+        "SELECT token_hash, user_id, created_at, last_seen_at, expires_at, impersonator_id, "
+        "impersonation_agency_id, impersonation_reason FROM sessions WHERE token_hash = $1";
     struct store_value p[] = {store_text(token_hash)};
     struct store_rows rows;
     int rc = store_exec(c, a, sql, p, COUNT(p), &rows, NULL, err);
@@ -32,7 +41,22 @@ int store_session_get(struct store_session *out, struct store_conn *c, struct ar
     out->created_at = store_cell(&rows, 0, 2)->i;
     out->last_seen_at = store_cell(&rows, 0, 3)->i;
     out->expires_at = store_cell(&rows, 0, 4)->i;
+    out->impersonator_id = store_cell(&rows, 0, 5)->s;
+    out->impersonation_agency_id = store_cell(&rows, 0, 6)->s;
+    out->impersonation_reason = store_cell(&rows, 0, 7)->s;
     return 0;
+}
+
+int store_session_delete_impersonations(int64_t *out_deleted, struct store_conn *c, struct arena *a,
+                                        const char *impersonator_id, struct usher_error *err)
+{
+    static const char sql[] = "DELETE FROM sessions WHERE impersonator_id = $1";
+    struct store_value p[] = {store_text(impersonator_id)};
+    int64_t changes = 0;
+    int rc = store_exec(c, a, sql, p, COUNT(p), NULL, &changes, err);
+    if (out_deleted)
+        *out_deleted = rc ? 0 : changes;
+    return rc;
 }
 
 int store_session_touch(struct store_conn *c, struct arena *a, const char *token_hash, int64_t at,

@@ -13,7 +13,10 @@ struct store_session {
     const char *user_id;
     int64_t created_at;
     int64_t last_seen_at;
-    int64_t expires_at; /* absolute end: created_at + the absolute timeout */
+    int64_t expires_at;                  /* absolute end: created_at + the absolute timeout */
+    const char *impersonator_id;         /* set on a "view as" session, else NULL */
+    const char *impersonation_agency_id; /* the one agency such a session sees */
+    const char *impersonation_reason;    /* NULL when none was given */
 };
 
 /* Inserts s. Errors: USHER_ECONFLICT (hash taken, or no such user). */
@@ -31,6 +34,10 @@ int store_session_touch(struct store_conn *c, struct arena *a, const char *token
 /* Deletes one session; *out_deleted (may be NULL) receives 1 or 0. */
 int store_session_delete(int64_t *out_deleted, struct store_conn *c, struct arena *a,
                          const char *token_hash, struct usher_error *err);
+
+/* Deletes every impersonation session started by impersonator_id. */
+int store_session_delete_impersonations(int64_t *out_deleted, struct store_conn *c, struct arena *a,
+                                        const char *impersonator_id, struct usher_error *err);
 
 /* Deletes every session of a user; *out_deleted (may be NULL) receives how many. */
 int store_session_delete_user(int64_t *out_deleted, struct store_conn *c, struct arena *a,

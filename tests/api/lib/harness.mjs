@@ -2,8 +2,8 @@
 // directory, reads its JSON log lines, and talks HTTP to it. The binary is $USHER_BIN, or
 // build/usher in the repository. Every server and data directory a test file makes is killed
 // and removed when that file's process exits, even after a failed assertion.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +16,48 @@ export const usherBin = process.env.USHER_BIN
   : path.join(repoRoot, 'build/usher');
 
 const running = new Set();
+
+// The secret canary (SECURITY 29): every password, session, CSRF, invitation and API token
+// that passes through this harness is remembered, and when a server stops, its log and its
+// audit table must hold none of them.
+const secrets = new Set();
+
+function remember(value) {
+  if (typeof value === 'string' && value.length >= 8) secrets.add(value);
+}
+
+function rememberFrom(body, json, headers) {
+  if (body && typeof body === 'object') {
+    remember(body.password);
+    remember(body.token);
+  }
+  if (json && typeof json === 'object') {
+    remember(json.token);
+    remember(json.csrf_token);
+    remember(json.secret);
+    const link = typeof json.url === 'string' ? /#token=([A-Za-z0-9_-]+)/.exec(json.url) : null;
+    if (link) remember(link[1]);
+  }
+  for (const cookie of [].concat(headers?.['set-cookie'] || [])) {
+    const value = /^[^=]+=([^;]+)/.exec(cookie);
+    if (value) remember(value[1]);
+  }
+}
+
+// Adds a secret the tests made themselves (a password set elsewhere, an SMTP password).
+export function rememberSecret(value) {
+  remember(value);
+}
+
+// The secrets found in text, if any (their position only, never the value).
+export function canaryFindings(text) {
+  const found = [];
+  for (const secret of secrets) {
+    const at = text.indexOf(secret);
+    if (at >= 0) found.push(at);
+  }
+  return found;
+}
 const tempDirs = new Set();
 
 function cleanup() {
@@ -100,6 +142,7 @@ export function request(host, port, method, urlPath, { body, raw, token, headers
             json = null;
           }
         }
+        rememberFrom(body, json, res.headers);
         resolve({ status: res.statusCode, headers: res.headers, text, json });
       });
     });
@@ -117,6 +160,9 @@ export async function startUsher({ env = {}, args = [], dataDir, listen = '127.0
   const argv = ['serve'];
   if (listen !== null) argv.push('--listen', listen);
   argv.push('--data-dir', dir, ...args);
+  remember(env.USHER_ADMIN_PASSWORD);
+  const smtpPassword = /^smtps?:\/\/[^:@/]+:([^@/]+)@/.exec(env.USHER_SMTP_URL || '');
+  if (smtpPassword) remember(decodeURIComponent(smtpPassword[1]));
   const child = spawn(usherBin, argv, { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
 
@@ -203,6 +249,25 @@ export async function startUsher({ env = {}, args = [], dataDir, listen = '127.0
   const host = hostOf(listening.listen || '127.0.0.1:0');
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
+  // The canary: the log and the audit table of this server hold no secret the harness saw.
+  function canaryCheck() {
+    const logText = logs.map((l) => JSON.stringify(l)).join('\n') + stderrText.join('\n');
+    const inLog = canaryFindings(logText);
+    if (inLog.length > 0) throw new Error(`canary: ${inLog.length} secret(s) in the server log`);
+    const db = path.join(dir, 'usher.db');
+    if (!existsSync(db)) return;
+    let audit = '';
+    try {
+      audit = execFileSync('sqlite3', ['-cmd', '.timeout 5000', db, 'SELECT * FROM audit_log'], {
+        encoding: 'utf8', maxBuffer: 256 * 1024 * 1024,
+      });
+    } catch {
+      return; /* no audit table yet (a server stopped before migrating) */
+    }
+    const inAudit = canaryFindings(audit);
+    if (inAudit.length > 0) throw new Error(`canary: ${inAudit.length} secret(s) in the audit log`);
+  }
+
   async function finish(signal) {
     if (exitCode === undefined && exitSignal === undefined) child.kill(signal);
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
@@ -211,6 +276,7 @@ export async function startUsher({ env = {}, args = [], dataDir, listen = '127.0
     if (code !== 0 && stderrText.length > 0) {
       process.stderr.write(`usher exited with ${code}:\n${stderrText.join('\n')}\n`);
     }
+    canaryCheck();
     return code;
   }
 

@@ -368,7 +368,12 @@ static void test_store_conn_put__rolls_back_an_open_transaction(void **state)
 static void test_store_audit__rolls_back_with_its_transaction(void **state)
 {
     struct fixture *f = *state;
-    struct store_audit_entry e = {.at = clock_now_ms(), .action = "test.done", .request_id = "r1"};
+    struct store_audit_entry e = {.at = clock_now_ms(),
+                                  .action = "test.done",
+                                  .request_id = "r1",
+                                  .chain = "platform",
+                                  .prev_hash = "",
+                                  .hash = "h1"};
     assert_int_equal(store_begin(f->conn, true, &f->err), 0);
     assert_int_equal(store_audit_insert(f->conn, &f->arena, &e, &f->err), 0);
     store_rollback(f->conn);

@@ -1,0 +1,100 @@
+/* The audit log of an agency: GET /agencies/{id}/audit, newest first, filtered by user (actor
+ * or subject) and action. Entries are read-only: no route changes or deletes one. */
+#include "api/api.h"
+#include "app/audit_log.h"
+#include "base/clock.h"
+
+/* The stored details object; text that does not parse (never written by usher) shows as {}. */
+static json_t *details_json(const char *text)
+{
+    json_t *v = text ? json_loads(text, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    if (!json_is_object(v)) {
+        json_decref(v);
+        v = json_object();
+    }
+    return v;
+}
+
+/* Shown to agency managers; everyone else sees that the value exists, not what it is. */
+static json_t *source_json(const char *value, bool can_see)
+{
+    if (!value)
+        return json_null();
+    return json_string(can_see ? value : "redacted");
+}
+
+static json_t *entry_json(struct http_request *req, const struct store_audit_entry *e,
+                          bool can_see_sources)
+{
+    json_t *scope = e->scope_type
+                        ? json_pack("{s:s, s:s?}", "type", e->scope_type, "id", e->scope_id)
+                        : json_null();
+    return json_pack(
+        "{s:s, s:s, s:s?, s:s?, s:s, s:s?, s:o, s:o, s:o, s:o}", "id",
+        arena_printf(&req->arena, "%lld", (long long)e->id), "at",
+        clock_format_ms(&req->arena, e->at), "actor_id", e->actor_id, "impersonator_id",
+        e->impersonator_id, "action", e->action, "subject_user_id", e->subject_user_id, "scope",
+        scope, "source_ip", source_json(e->source_ip, can_see_sources), "user_agent",
+        source_json(e->user_agent, can_see_sources), "details", details_json(e->details_json));
+}
+
+static int agency_audit_list(struct http_request *req, struct http_response *res)
+{
+    struct app_audit_query q = {0};
+    int rc = http_query(&q.user_id, req, "user_id");
+    if (rc == 0)
+        rc = http_query(&q.action, req, "action");
+    if (rc == 0)
+        rc = http_query(&q.limit, req, "limit");
+    if (rc == 0)
+        rc = http_query(&q.cursor, req, "cursor");
+    if (rc)
+        return rc;
+    struct app_actor actor = api_actor(req);
+    struct app_audit_page page;
+    rc = app_audit_list(&page, req->app, &req->arena, &actor, api_param(req, 0), &q, &req->err);
+    if (rc)
+        return rc;
+    json_t *items = json_array();
+    for (size_t i = 0; i < page.count; i++)
+        json_array_append_new(items, entry_json(req, &page.items[i], page.can_see_sources));
+    http_response_json(res, req, 200,
+                       json_pack("{s:o, s:s?}", "items", items, "next_cursor", page.next_cursor));
+    return 0;
+}
+
+/* Every matching entry as one streamed CSV or NDJSON download, read in batches as it goes. */
+static int agency_audit_export(struct http_request *req, struct http_response *res)
+{
+    struct app_audit_query q = {0};
+    const char *format = NULL;
+    int rc = http_query(&q.user_id, req, "user_id");
+    if (rc == 0)
+        rc = http_query(&q.action, req, "action");
+    if (rc == 0)
+        rc = http_query(&format, req, "format");
+    if (rc)
+        return rc;
+    if (!format)
+        format = "ndjson";
+    struct app_actor actor = api_actor(req);
+    struct app_audit_export *x = NULL;
+    rc = app_audit_export_open(&x, req->app, &req->arena, &actor, api_param(req, 0), &q, format,
+                               &req->err);
+    if (rc)
+        return rc;
+    http_response_header(res, req, "Content-Disposition",
+                         arena_printf(&req->arena, "attachment; filename=\"audit-%s.%s\"",
+                                      api_param(req, 0), format));
+    http_response_stream(res, 200, app_audit_export_type(format), app_audit_export_read, x,
+                         app_audit_export_free);
+    return 0;
+}
+
+static const struct http_route routes[] = {
+    {"GET", "/api/v1/agencies/{id}/audit", agency_audit_list, HTTP_AUTHENTICATED},
+    {"GET", "/api/v1/agencies/{id}/audit/export", agency_audit_export, HTTP_AUTHENTICATED},
+    {NULL, NULL, NULL, HTTP_PUBLIC},
+};
+
+const struct http_route_table api_audit_routes = {"audit", routes};

@@ -1,0 +1,61 @@
+/* Reading an agency's audit log (SPEC §7): per agency, per user (actor or subject), per action
+ * or action prefix, newest first. Needs a platform admin or audit.read at agency scope; another
+ * agency is USHER_ENOTFOUND. There is no way to change or delete an entry. */
+#ifndef USHER_APP_AUDIT_LOG_H
+#define USHER_APP_AUDIT_LOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "app/app.h"
+#include "store/store_audit_log.h"
+
+#define APP_AUDIT_ACTION_MAX 100 /* longest action filter */
+#define APP_AUDIT_ID_MAX     128 /* longest user id filter */
+
+/* The filters of one query, as given (each may be NULL). */
+struct app_audit_query {
+    const char *user_id; /* actor or subject */
+    const char *action;  /* "invitation.accepted", or a prefix with a trailing '*' */
+    const char *limit;   /* decimal 1..200, default 50 */
+    const char *cursor;  /* next_cursor of the previous page */
+};
+
+/* One page of entries. */
+struct app_audit_page {
+    struct store_audit_entry *items;
+    size_t count;
+    const char *next_cursor; /* NULL on the last page */
+    bool can_see_sources;    /* the reader holds agency.manage: addresses and user agents shown */
+};
+
+/* Lists agency_id's entries matching q, newest first. Errors: USHER_EINVAL naming user_id,
+ * action (lower-case letters, digits, '.', '_' and '-', at most APP_AUDIT_ACTION_MAX, with an
+ * optional trailing '*'), limit or cursor; USHER_ENOTFOUND for an agency the actor cannot see;
+ * USHER_EFORBIDDEN for a member without audit.read at agency scope. */
+int app_audit_list(struct app_audit_page *out, struct app *app, struct arena *a,
+                   const struct app_actor *actor, const char *agency_id,
+                   const struct app_audit_query *q, struct usher_error *err);
+
+/* An export in progress: every entry matching the filters, newest first, as CSV or NDJSON. */
+struct app_audit_export;
+
+/* Checks access (as app_audit_list) and prepares an export of agency_id; format is "csv" or
+ * "ndjson" (else USHER_EINVAL naming format). limit and cursor of q are ignored. The export
+ * reads the store in batches as it is written; free it with app_audit_export_free. */
+int app_audit_export_open(struct app_audit_export **out, struct app *app, struct arena *a,
+                          const struct app_actor *actor, const char *agency_id,
+                          const struct app_audit_query *q, const char *format,
+                          struct usher_error *err);
+
+/* Writes up to max bytes of the export into buf; returns how many, 0 at the end, -1 when the
+ * store fails midway. */
+long app_audit_export_read(void *export, char *buf, size_t max);
+
+/* Releases an export; accepts NULL. */
+void app_audit_export_free(void *export);
+
+/* The content type of an export format. */
+const char *app_audit_export_type(const char *format);
+
+#endif

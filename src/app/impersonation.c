@@ -1,0 +1,295 @@
+/* Impersonation: the rights check (users.manage over every scope the target holds, and every
+ * permission the target holds at every scope of the agency), the session that carries both
+ * people, and its end. */
+#include "app/impersonation.h"
+
+#include <string.h>
+
+#include "app/audit.h"
+#include "app/catalogue.h"
+#include "app/decide.h"
+#include "app/tenancy.h"
+#include "base/clock.h"
+#include "config/config.h"
+#include "store/store_member.h"
+#include "store/store_tenancy.h"
+
+static int forbidden(struct usher_error *err, const char *why)
+{
+    return usher_error_set(err, USHER_EFORBIDDEN, "impersonation_forbidden", NULL, "%s", why);
+}
+
+/* May impersonator (a user row) view as target in agency_id? Reads on c. */
+static int allowed(struct store_conn *c, struct arena *a, const struct store_user *impersonator,
+                   const struct store_user *target, const char *agency_id, struct usher_error *err)
+{
+    if (strcmp(impersonator->status, STORE_USER_ACTIVE) != 0)
+        return forbidden(err, "your account is not active");
+    if (strcmp(impersonator->id, target->id) == 0)
+        return forbidden(err, "you cannot view as yourself");
+    if (target->is_platform_admin)
+        return forbidden(err, "a platform admin cannot be impersonated");
+    if (strcmp(target->status, STORE_USER_ACTIVE) != 0)
+        return forbidden(err, "a disabled user cannot be impersonated");
+    bool member = false;
+    int rc = store_agency_has_member(&member, c, a, agency_id, target->id, err);
+    if (rc)
+        return rc;
+    if (!member)
+        return usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "member not found");
+    if (impersonator->is_platform_admin)
+        return 0;
+    rc = store_agency_has_member(&member, c, a, agency_id, impersonator->id, err);
+    if (rc)
+        return rc;
+    if (!member)
+        return usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "agency not found");
+    struct app_decide_grants mine, theirs;
+    rc = app_grants_load(&mine, c, a, agency_id, impersonator->id, err);
+    if (rc == 0)
+        rc = app_grants_load(&theirs, c, a, agency_id, target->id, err);
+    struct store_rows envs, bots;
+    if (rc == 0)
+        rc = store_agency_scopes(&envs, &bots, c, a, agency_id, err);
+    if (rc)
+        return rc;
+    uint64_t manage = app_catalogue_permission_bit("users.manage");
+    size_t total = 1 + envs.count + bots.count;
+    bool manages_some = false;
+    for (size_t i = 0; i < total; i++) {
+        struct app_decide_target t = {APP_SCOPE_AGENCY, agency_id, NULL};
+        if (i > 0 && i <= envs.count) {
+            t.scope = APP_SCOPE_ENVIRONMENT;
+            t.scope_id = store_cell(&envs, i - 1, 0)->s;
+        } else if (i > envs.count) {
+            t.scope = APP_SCOPE_BOT;
+            t.scope_id = store_cell(&bots, i - 1 - envs.count, 0)->s;
+            t.environment_id = store_cell(&bots, i - 1 - envs.count, 1)->s;
+        }
+        struct app_decide_effective me, them;
+        app_decide_effective(&me, &mine, &t);
+        app_decide_effective(&them, &theirs, &t);
+        /* Wherever the target holds anything, the impersonator must manage users there and
+         * hold all of it. */
+        if (them.permissions == 0)
+            continue;
+        if (!(me.permissions & manage))
+            return forbidden(err, "you do not manage users everywhere this user has access");
+        if (them.permissions & ~me.permissions)
+            return forbidden(err, "this user holds permissions you do not hold");
+        manages_some = true;
+    }
+    if (!manages_some) {
+        /* A member with no access anywhere: only an agency-level manager may look. */
+        struct app_decide_target t = {APP_SCOPE_AGENCY, agency_id, NULL};
+        struct app_decide_effective me;
+        app_decide_effective(&me, &mine, &t);
+        if (!(me.permissions & manage))
+            return forbidden(err, "you do not manage this user");
+    }
+    return 0;
+}
+
+/* An impersonation session: the target's, naming the impersonator and the agency. */
+static int session_insert(struct app_session_new *out, struct app *app, struct store_conn *c,
+                          struct arena *a, const struct store_user *target,
+                          const char *impersonator_id, const char *agency_id, const char *reason,
+                          struct usher_error *err)
+{
+    int64_t now = clock_now_ms();
+    crypto_token_new(out->token);
+    crypto_hmac_hex(out->token_hash, app->secret, sizeof(app->secret), out->token,
+                    strlen(out->token));
+    app_account_csrf_token(out->csrf_token, app, out->token_hash);
+    int64_t limit = app->cfg->session_absolute_seconds < APP_IMPERSONATION_MAX_S
+                        ? app->cfg->session_absolute_seconds
+                        : APP_IMPERSONATION_MAX_S;
+    out->expires_at = now + limit * 1000;
+    out->user = *target;
+    struct store_session s = {
+        .token_hash = out->token_hash,
+        .user_id = target->id,
+        .created_at = now,
+        .last_seen_at = now,
+        .expires_at = out->expires_at,
+        .impersonator_id = impersonator_id,
+        .impersonation_agency_id = agency_id,
+        .impersonation_reason = reason,
+    };
+    return store_session_insert(c, a, &s, err);
+}
+
+int app_impersonation_start(struct app_impersonation *out, struct app *app, struct arena *a,
+                            const struct app_actor *actor, const char *current_session_hash,
+                            const char *target_id, const char *agency_id, const char *reason,
+                            struct usher_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (actor->impersonator_id)
+        return usher_error_set(err, USHER_ECONFLICT, "impersonation_nested", NULL,
+                               "you are already viewing as someone; exit first");
+    if (!actor->user_id)
+        return usher_error_set(err, USHER_EFORBIDDEN, NULL, NULL, "sign in as a person first");
+    int rc = app_agency_check_visible(app, a, actor, agency_id, err);
+    if (rc)
+        return rc;
+    struct store_conn *c = NULL;
+    rc = store_conn_get(app->store, &c, err);
+    if (rc)
+        return rc;
+    struct store_user target;
+    rc = store_begin(c, true, err);
+    if (rc == 0)
+        rc = store_user_get(&out->impersonator, c, a, actor->user_id, err);
+    if (rc == 0) {
+        rc = store_user_get(&target, c, a, target_id, err);
+        if (rc == USHER_ENOTFOUND) {
+            usher_error_clear(err);
+            rc = usher_error_set(err, USHER_ENOTFOUND, NULL, "user_id", "member not found");
+        }
+    }
+    if (rc == 0)
+        rc = allowed(c, a, &out->impersonator, &target, agency_id, err);
+    if (rc == 0)
+        rc = session_insert(&out->session, app, c, a, &target, actor->user_id, agency_id, reason,
+                            err);
+    /* The session that asked ends: the impersonator returns with a fresh one. */
+    if (rc == 0 && current_session_hash)
+        rc = store_session_delete(NULL, c, a, current_session_hash, err);
+    if (rc == 0) {
+        struct app_actor who = *actor;
+        who.impersonator_id = actor->user_id;
+        struct app_audit_event ev = {
+            .agency_id = agency_id,
+            .action = "impersonation.started",
+            .subject_user_id = target.id,
+            .scope_type = "agency",
+            .scope_id = agency_id,
+            .details = json_pack("{s:s?, s:s}", "reason", reason, "expires_at",
+                                 clock_format_ms(a, out->session.expires_at)),
+        };
+        rc = app_audit_record(c, a, &who, &ev, err);
+    }
+    if (rc == 0)
+        rc = store_commit(c, err);
+    store_conn_put(c);
+    if (rc == 0)
+        out->agency_id = agency_id;
+    return rc;
+}
+
+int app_impersonation_end(struct app_session_new *out, struct app *app, struct arena *a,
+                          const struct app_actor *actor, const char *session_hash,
+                          struct usher_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (!actor->impersonator_id || !session_hash)
+        return usher_error_set(err, USHER_ECONFLICT, "not_impersonating", NULL,
+                               "this session is not viewing as anyone");
+    struct store_conn *c = NULL;
+    int rc = store_conn_get(app->store, &c, err);
+    if (rc)
+        return rc;
+    struct store_session s;
+    struct store_user impersonator;
+    rc = store_begin(c, true, err);
+    if (rc == 0)
+        rc = store_session_get(&s, c, a, session_hash, err);
+    if (rc == 0 && (!s.impersonator_id || strcmp(s.impersonator_id, actor->impersonator_id) != 0))
+        rc = usher_error_set(err, USHER_ECONFLICT, "not_impersonating", NULL,
+                             "this session is not viewing as anyone");
+    if (rc == 0)
+        rc = store_session_delete(NULL, c, a, session_hash, err);
+    if (rc == 0)
+        rc = store_user_get(&impersonator, c, a, s.impersonator_id, err);
+    if (rc == 0) {
+        struct app_audit_event ev = {
+            .agency_id = s.impersonation_agency_id,
+            .action = "impersonation.ended",
+            .subject_user_id = s.user_id,
+            .scope_type = "agency",
+            .scope_id = s.impersonation_agency_id,
+            .details = json_pack("{s:s}", "reason", "exit"),
+        };
+        struct app_actor who = *actor;
+        who.user_id = impersonator.id;
+        who.impersonator_id = impersonator.id;
+        rc = app_audit_record(c, a, &who, &ev, err);
+    }
+    if (rc == 0 && strcmp(impersonator.status, STORE_USER_ACTIVE) != 0)
+        rc = usher_error_set(err, USHER_EUNAUTH, NULL, NULL, "your account is not active");
+    if (rc == 0) {
+        struct app_actor who = *actor;
+        who.user_id = impersonator.id;
+        who.impersonator_id = NULL;
+        rc = app_account_session_start(out, app, c, a, &who, &impersonator, err);
+    }
+    if (rc == 0)
+        rc = store_commit(c, err);
+    store_conn_put(c);
+    return rc;
+}
+
+int app_impersonation_recheck(struct app *app, struct arena *a, const struct store_session *s,
+                              const struct app_actor *actor, struct usher_error *err)
+{
+    struct store_conn *c = NULL;
+    int rc = store_conn_get(app->store, &c, err);
+    if (rc)
+        return rc;
+    struct store_user impersonator, target;
+    struct usher_error why = {0};
+    int verdict = store_user_get(&impersonator, c, a, s->impersonator_id, &why);
+    if (verdict == 0)
+        verdict = store_user_get(&target, c, a, s->user_id, &why);
+    if (verdict == 0)
+        verdict = allowed(c, a, &impersonator, &target, s->impersonation_agency_id, &why);
+    if (verdict == USHER_EFORBIDDEN || verdict == USHER_ENOTFOUND) {
+        /* The right is gone: the session ends now, on the record. */
+        rc = store_begin(c, true, err);
+        if (rc == 0)
+            rc = store_session_delete(NULL, c, a, s->token_hash, err);
+        if (rc == 0) {
+            struct app_actor who = *actor;
+            who.user_id = s->impersonator_id;
+            who.impersonator_id = s->impersonator_id;
+            struct app_audit_event ev = {
+                .agency_id = s->impersonation_agency_id,
+                .action = "impersonation.ended",
+                .subject_user_id = s->user_id,
+                .scope_type = "agency",
+                .scope_id = s->impersonation_agency_id,
+                .details = json_pack("{s:s, s:s}", "reason", "right_lost", "detail", why.message),
+            };
+            rc = app_audit_record(c, a, &who, &ev, err);
+        }
+        if (rc == 0)
+            rc = store_commit(c, err);
+        if (rc == 0)
+            rc = usher_error_set(err, USHER_EUNAUTH, "impersonation_ended", NULL,
+                                 "the view-as session ended: its starter may no longer view "
+                                 "as this user");
+    } else if (verdict) {
+        rc = usher_error_set(err, verdict, NULL, NULL, "%s", why.message);
+    }
+    store_conn_put(c);
+    return rc;
+}
+
+int app_impersonation_record_request(struct app *app, struct arena *a,
+                                     const struct app_actor *actor, const char *agency_id,
+                                     const char *method, const char *route, struct usher_error *err)
+{
+    struct store_conn *c = NULL;
+    int rc = store_conn_get(app->store, &c, err);
+    if (rc)
+        return rc;
+    struct app_audit_event ev = {
+        .agency_id = agency_id,
+        .action = "impersonation.request",
+        .details = json_pack("{s:s, s:s}", "method", method, "route", route ? route : ""),
+    };
+    rc = app_audit_record(c, a, actor, &ev, err);
+    store_conn_put(c);
+    return rc;
+}

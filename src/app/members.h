@@ -1,0 +1,141 @@
+/* The users overview and member management of an agency (SPEC §6).
+ *
+ * Who may do what:
+ * - list and read: platform admins and holders of users.read at agency scope see everyone;
+ *   holders of users.read in some environments only see the people with access to those
+ *   environments, and only their grants there (plus the agency grant that ripples down);
+ * - change names, shortcode or grants, remove: users.manage at every scope the member holds
+ *   (agency scope for a member without grants; for removal from the agency, users.manage at
+ *   agency scope is enough); new grants are within the caller's own
+ *   (the grant ceiling); members holding the owner role are changed only by owners and
+ *   platform admins; nobody removes or demotes the last owner (USHER_ECONFLICT "last_owner");
+ *   anyone may leave an agency unless they are its last owner;
+ * - an agency the caller cannot see, a member of another agency, an unknown user, or a member
+ *   the caller may not see: USHER_ENOTFOUND; a visible member without the permission:
+ *   USHER_EFORBIDDEN.
+ * Each change commits with its audit row and is pushed into the decision index before the
+ * call returns, so the next check sees it. Results live in the caller's arena. */
+#ifndef USHER_APP_MEMBERS_H
+#define USHER_APP_MEMBERS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "app/app.h"
+#include "app/grants.h"
+#include "store/store_directory.h"
+#include "store/store_tenancy.h"
+
+#define APP_MEMBER_SEARCH_MAX    200 /* characters of a search */
+#define APP_MEMBER_SHORTCODE_MAX 32
+
+/* One person of the overview: a member or an invited person. */
+struct app_member {
+    struct store_directory_person person;
+    struct app_grant *grants; /* shown to the caller; stored grants that no longer resolve are
+                                 left out */
+    size_t grant_count;
+    const struct store_environment **environments; /* with access, as the caller may see */
+    size_t environment_count;
+};
+
+/* How a member stands in one environment. */
+enum app_member_access {
+    APP_MEMBER_INHERITED,  /* the agency grant ripples down */
+    APP_MEMBER_OVERRIDDEN, /* a grant on the environment replaces the agency grant */
+    APP_MEMBER_NONE,       /* no access (no grant at all, or an explicit empty one) */
+};
+
+struct app_member_environment {
+    const struct store_environment *environment;
+    enum app_member_access access;
+    bool is_removed;               /* an explicit empty grant: removed from the environment */
+    const struct app_grant *grant; /* the grant in force; NULL for APP_MEMBER_NONE */
+    uint64_t roles;                /* effective built-in roles there */
+    uint64_t permissions;          /* effective permissions there */
+};
+
+/* A member with their standing in each environment the caller may see. */
+struct app_member_detail {
+    struct app_member member;
+    struct app_member_environment *environments;
+    size_t environment_count;
+    struct app_role_set roles; /* the agency's custom roles, to show role names */
+};
+
+/* A page of the overview. */
+struct app_member_page {
+    struct app_member *items;
+    size_t count;
+    const char *next_cursor; /* NULL on the last page */
+    struct app_role_set roles;
+};
+
+/* What to list; every string may be NULL. */
+struct app_member_query {
+    const char *q;              /* case-insensitive substring of first name, last name, email */
+    const char *environment_id; /* people with access to this environment */
+    const char *role;           /* people holding this role (built-in or custom role name) */
+    const char *shortcode;      /* exact */
+    const char *sort;           /* see store_directory_order_parse; default "name" */
+    const char *cursor;
+    size_t limit; /* 1..STORE_PAGE_LIMIT_MAX; 0 means the default */
+};
+
+/* A change of names and shortcode; only the fields marked present change. */
+struct app_member_patch {
+    bool has_first_name;
+    const char *first_name; /* 0..200 characters after trimming */
+    bool has_last_name;
+    const char *last_name;
+    bool has_shortcode;
+    const char *shortcode; /* 1..32 of [A-Za-z0-9_-], or NULL to clear */
+};
+
+/* Lists the overview of agency_id. Bad q, sort, cursor, shortcode, role (USHER_EINVAL
+ * "unknown_role") or environment_id (USHER_EINVAL "unknown_scope") name their field; a member
+ * without users.read anywhere gets USHER_EFORBIDDEN, as does one filtering by an environment
+ * where they lack it. */
+int app_member_list(struct app_member_page *out, struct app *app, struct arena *a,
+                    const struct app_actor *actor, const char *agency_id,
+                    const struct app_member_query *query, struct usher_error *err);
+
+/* Reads one member of agency_id. */
+int app_member_get(struct app_member_detail *out, struct app *app, struct arena *a,
+                   const struct app_actor *actor, const char *agency_id, const char *user_id,
+                   struct usher_error *err);
+
+/* Changes a member's names (they belong to the user, so every agency sees them) and
+ * shortcode. Bad values: USHER_EINVAL naming the field; a shortcode another member of the
+ * agency holds, or a pending invitation to someone else: USHER_ECONFLICT "shortcode_taken". Audited
+ * as member.updated. *out is the member afterwards. */
+int app_member_update(struct app_member_detail *out, struct app *app, struct arena *a,
+                      const struct app_actor *actor, const char *agency_id, const char *user_id,
+                      const struct app_member_patch *patch, struct usher_error *err);
+
+/* Replaces every grant of a member in agency_id with the JSON array grants (field "grants"; an
+ * empty list is refused: removal is app_member_remove). Besides users.manage at the scopes of
+ * the current grants, the new ones must pass the grant ceiling for users.manage
+ * (USHER_EFORBIDDEN "grant_ceiling"). Audited as member.grants_replaced. */
+int app_member_grants_replace(struct app_member_detail *out, struct app *app, struct arena *a,
+                              const struct app_actor *actor, const char *agency_id,
+                              const char *user_id, json_t *grants, struct usher_error *err);
+
+/* Removes a member from agency_id: membership and grants go, and their pending invitations to
+ * the agency are revoked. Audited as member.removed. */
+int app_member_remove(struct app *app, struct arena *a, const struct app_actor *actor,
+                      const char *agency_id, const char *user_id, struct usher_error *err);
+
+/* Removes a member from one environment: an explicit empty grant on it (so the agency grant no
+ * longer ripples down) and no grants on its bots. Needs users.manage in the environment.
+ * Audited as member.removed_from_environment; a member already without access there is left
+ * as is. */
+int app_member_environment_remove(struct app *app, struct arena *a, const struct app_actor *actor,
+                                  const char *environment_id, const char *user_id,
+                                  struct usher_error *err);
+
+/* "inherited", "overridden" or "none". */
+const char *app_member_access_name(enum app_member_access access);
+
+#endif

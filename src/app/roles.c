@@ -1,0 +1,394 @@
+/* Custom roles: name and permission rules, who may define them (agency.manage, within the
+ * grant ceiling), and telling the decision index about every change once it has committed. */
+#include "app/roles.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "app/audit.h"
+#include "app/catalogue.h"
+#include "app/decide.h"
+#include "app/tenancy.h"
+#include "authz/authz.h"
+#include "base/clock.h"
+#include "base/crypto.h"
+#include "base/text.h"
+#include "store/store_role.h"
+#include "store/store_tenancy.h"
+
+#define ROLE_PERMISSIONS_MAX 64 /* items in a permissions array, repeats included */
+
+int app_role_name_check(const char **out, struct arena *a, const char *name, const char *field,
+                        struct usher_error *err)
+{
+    if (!name)
+        return usher_error_set(err, USHER_EINVAL, NULL, field, "%s is required", field);
+    const char *clean = NULL;
+    int rc = text_name_check(&clean, a, name, field, APP_ROLE_NAME_MAX_CHARS, err);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < APP_ROLE_COUNT; i++) {
+        if (strcasecmp(clean, app_catalogue_role_at(i)->name) == 0)
+            return usher_error_set(err, USHER_EINVAL, NULL, field,
+                                   "%s must not be the name of the built-in role %s", field,
+                                   app_catalogue_role_at(i)->name);
+    }
+    if (strncasecmp(clean, "crl_", 4) == 0)
+        return usher_error_set(err, USHER_EINVAL, NULL, field,
+                               "%s must not start with crl_, which marks role ids", field);
+    *out = clean;
+    return 0;
+}
+
+int app_role_permissions_parse(uint64_t *out, struct arena *a, json_t *list, const char *field,
+                               struct usher_error *err)
+{
+    *out = 0;
+    if (!list || json_is_null(list))
+        return usher_error_set(err, USHER_EINVAL, NULL, field, "%s is required", field);
+    if (!json_is_array(list))
+        return usher_error_set(err, USHER_EINVAL, NULL, field,
+                               "%s must be an array of permission names", field);
+    size_t n = json_array_size(list);
+    if (n == 0)
+        return usher_error_set(err, USHER_EINVAL, NULL, field,
+                               "%s must hold at least one permission", field);
+    if (n > ROLE_PERMISSIONS_MAX)
+        return usher_error_set(err, USHER_EINVAL, NULL, field, "%s holds more than %d items", field,
+                               ROLE_PERMISSIONS_MAX);
+    uint64_t mask = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *item = json_array_get(list, i);
+        const char *where = arena_printf(a, "%s[%zu]", field, i);
+        if (!json_is_string(item))
+            return usher_error_set(err, USHER_EINVAL, NULL, where, "%s must be a permission name",
+                                   where);
+        uint64_t bit = app_catalogue_permission_bit(json_string_value(item));
+        if (!bit)
+            return usher_error_set(err, USHER_EINVAL, "unknown_permission", where,
+                                   "%s is not a permission of the catalogue", where);
+        mask |= bit;
+    }
+    *out = mask;
+    return 0;
+}
+
+char *app_role_permissions_csv(struct arena *a, uint64_t permissions)
+{
+    size_t cap = 1;
+    for (size_t i = 0; i < APP_PERM_COUNT; i++) {
+        if (permissions & APP_BIT(i))
+            cap += strlen(app_catalogue_permission_at(i)->name) + 1;
+    }
+    char *out = arena_alloc(a, cap);
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < APP_PERM_COUNT; i++) {
+        if (permissions & APP_BIT(i))
+            len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? "," : "",
+                                    app_catalogue_permission_at(i)->name);
+    }
+    return out;
+}
+
+/* The permission names of a mask as a JSON array, in catalogue order. */
+static json_t *permissions_json(uint64_t permissions)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < APP_PERM_COUNT; i++) {
+        if (permissions & APP_BIT(i))
+            json_array_append_new(list, json_string(app_catalogue_permission_at(i)->name));
+    }
+    return list;
+}
+
+/* Checks that the agency exists and the actor may see it: platform admins and members pass,
+ * anyone else learns only that there is no such agency. */
+static int agency_visible(struct store_conn *c, struct arena *a, const struct app_actor *actor,
+                          const char *agency_id, struct usher_error *err)
+{
+    struct store_agency agency;
+    int rc = store_agency_get(&agency, c, a, agency_id, err);
+    if (rc || actor->is_platform_admin)
+        return rc;
+    bool member = false;
+    if (actor->user_id) {
+        rc = app_actor_is_member(&member, c, a, actor, agency_id, err);
+        if (rc)
+            return rc;
+    }
+    if (!member)
+        return usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "agency not found");
+    return 0;
+}
+
+/* Checks that the actor may manage the agency's roles and sets *out_held to what they hold at
+ * agency scope (everything for platform admins). */
+static int manager_load(uint64_t *out_held, struct store_conn *c, struct arena *a,
+                        const struct app_actor *actor, const char *agency_id,
+                        struct usher_error *err)
+{
+    *out_held = 0;
+    int rc = agency_visible(c, a, actor, agency_id, err);
+    if (rc)
+        return rc;
+    if (actor->is_platform_admin) {
+        *out_held = APP_PERMS_ALL;
+        return 0;
+    }
+    struct app_decide_grants grants;
+    rc = app_grants_load(&grants, c, a, agency_id, actor->user_id, err);
+    if (rc)
+        return rc;
+    struct app_decide_target t = {APP_SCOPE_AGENCY, agency_id, NULL};
+    struct app_decide_effective eff;
+    app_decide_effective(&eff, &grants, &t);
+    if (!(eff.permissions & APP_BIT(APP_PERM_AGENCY_MANAGE)))
+        return usher_error_set(err, USHER_EFORBIDDEN, NULL, NULL,
+                               "agency.manage is required in this agency");
+    *out_held = eff.permissions;
+    return 0;
+}
+
+/* Nobody defines a role with permissions they do not hold: names the first item of list that
+ * adds such a permission. */
+static int ceiling_check(struct arena *a, json_t *list, uint64_t added, uint64_t held,
+                         const char *field, struct usher_error *err)
+{
+    uint64_t missing = added & ~held;
+    if (!missing)
+        return 0;
+    size_t i;
+    json_t *item;
+    json_array_foreach(list, i, item)
+    {
+        const char *name = json_string_value(item);
+        if (app_catalogue_permission_bit(name) & missing)
+            return usher_error_set(
+                err, USHER_EFORBIDDEN, "grant_ceiling", arena_printf(a, "%s[%zu]", field, i),
+                "%s[%zu] gives %s, which you do not hold in this agency", field, i, name);
+    }
+    return usher_error_set(err, USHER_EFORBIDDEN, "grant_ceiling", field,
+                           "%s gives permissions you do not hold in this agency", field);
+}
+
+int app_role_list(struct app_role_set *out, struct app *app, struct arena *a,
+                  const struct app_actor *actor, const char *agency_id, struct usher_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    struct store_conn *c = NULL;
+    int rc = store_conn_get(app->store, &c, err);
+    if (rc == 0)
+        rc = agency_visible(c, a, actor, agency_id, err);
+    if (rc == 0)
+        rc = app_role_set_load(out, c, a, agency_id, err);
+    store_conn_put(c);
+    return rc;
+}
+
+int app_role_create(struct store_custom_role *out, struct app *app, struct arena *a,
+                    const struct app_actor *actor, const char *agency_id, const char *name,
+                    json_t *permissions, struct usher_error *err)
+{
+    struct store_conn *c = NULL;
+    uint64_t held = 0, perms = 0;
+    const char *clean = NULL;
+    struct app_role_set existing;
+    int rc = store_conn_get(app->store, &c, err);
+    if (rc)
+        goto done;
+    rc = store_begin(c, true, err);
+    if (rc)
+        goto done;
+    rc = manager_load(&held, c, a, actor, agency_id, err);
+    if (rc)
+        goto done;
+    rc = app_role_name_check(&clean, a, name, "name", err);
+    if (rc)
+        goto done;
+    rc = app_role_permissions_parse(&perms, a, permissions, "permissions", err);
+    if (rc)
+        goto done;
+    rc = ceiling_check(a, permissions, perms, held, "permissions", err);
+    if (rc)
+        goto done;
+    rc = app_role_set_load(&existing, c, a, agency_id, err);
+    if (rc)
+        goto done;
+    if (existing.count >= APP_ROLES_PER_AGENCY) {
+        rc = usher_error_set(err, USHER_ECONFLICT, "role_limit", NULL,
+                             "an agency may define at most %d custom roles", APP_ROLES_PER_AGENCY);
+        goto done;
+    }
+    struct store_custom_role role = {
+        .id = crypto_id_new(a, "crl"),
+        .agency_id = arena_strdup(a, agency_id),
+        .name = clean,
+        .permissions = app_role_permissions_csv(a, perms),
+        .created_at = clock_now_ms(),
+    };
+    rc = store_role_insert(c, a, &role, err);
+    if (rc)
+        goto done;
+    struct app_audit_event ev = {
+        .agency_id = role.agency_id,
+        .action = "role.created",
+        .scope_type = "agency",
+        .scope_id = role.agency_id,
+        .details = json_pack("{s:s, s:s, s:o}", "role_id", role.id, "name", role.name,
+                             "permissions", permissions_json(perms)),
+    };
+    rc = app_audit_record(c, a, actor, &ev, err);
+    if (rc)
+        goto done;
+    rc = store_commit(c, err);
+    if (rc)
+        goto done;
+    if (app->authz)
+        authz_index_put_custom_role(app->authz, role.id, role.agency_id, perms, false);
+    *out = role;
+done:
+    store_conn_put(c);
+    return rc;
+}
+
+int app_role_update(struct store_custom_role *out, struct app *app, struct arena *a,
+                    const struct app_actor *actor, const char *agency_id, const char *role_id,
+                    const struct app_role_change *change, struct usher_error *err)
+{
+    if (!change->name && !change->permissions)
+        return usher_error_set(err, USHER_EINVAL, NULL, NULL,
+                               "nothing to change: give name or permissions");
+    struct store_conn *c = NULL;
+    uint64_t held = 0, old_perms = 0, new_perms = 0;
+    const char *clean = NULL;
+    struct store_custom_role role;
+    int rc = store_conn_get(app->store, &c, err);
+    if (rc)
+        goto done;
+    rc = store_begin(c, true, err);
+    if (rc)
+        goto done;
+    rc = manager_load(&held, c, a, actor, agency_id, err);
+    if (rc)
+        goto done;
+    rc = store_role_get(&role, c, a, agency_id, role_id, err);
+    if (rc)
+        goto done;
+    old_perms = new_perms = app_catalogue_permissions_parse(role.permissions, NULL);
+    if (change->name) {
+        rc = app_role_name_check(&clean, a, change->name, "name", err);
+        if (rc)
+            goto done;
+    }
+    if (change->permissions) {
+        rc = app_role_permissions_parse(&new_perms, a, change->permissions, "permissions", err);
+        if (rc)
+            goto done;
+        /* Taking permissions away grants nothing; only what a change adds meets the ceiling. */
+        rc =
+            ceiling_check(a, change->permissions, new_perms & ~old_perms, held, "permissions", err);
+        if (rc)
+            goto done;
+    }
+    bool renamed = clean && strcmp(clean, role.name) != 0;
+    bool perms_changed = new_perms != old_perms;
+    if (!renamed && !perms_changed) {
+        *out = role;
+        goto done;
+    }
+    if (renamed) {
+        rc = store_role_rename(c, a, agency_id, role.id, clean, err);
+        if (rc)
+            goto done;
+    }
+    const char *csv = perms_changed ? app_role_permissions_csv(a, new_perms) : role.permissions;
+    if (perms_changed) {
+        rc = store_role_permissions_set(c, a, agency_id, role.id, csv, err);
+        if (rc)
+            goto done;
+    }
+    json_t *details =
+        json_pack("{s:s, s:s, s:o}", "role_id", role.id, "name", renamed ? clean : role.name,
+                  "permissions", permissions_json(new_perms));
+    if (renamed)
+        json_object_set_new(details, "previous_name", json_string(role.name));
+    if (perms_changed)
+        json_object_set_new(details, "previous_permissions", permissions_json(old_perms));
+    struct app_audit_event ev = {
+        .agency_id = role.agency_id,
+        .action = "role.updated",
+        .scope_type = "agency",
+        .scope_id = role.agency_id,
+        .details = details,
+    };
+    rc = app_audit_record(c, a, actor, &ev, err);
+    if (rc)
+        goto done;
+    rc = store_commit(c, err);
+    if (rc)
+        goto done;
+    if (perms_changed && app->authz)
+        authz_index_put_custom_role(app->authz, role.id, role.agency_id, new_perms, false);
+    if (renamed)
+        role.name = clean;
+    role.permissions = csv;
+    *out = role;
+done:
+    store_conn_put(c);
+    return rc;
+}
+
+int app_role_delete(struct app *app, struct arena *a, const struct app_actor *actor,
+                    const char *agency_id, const char *role_id, struct usher_error *err)
+{
+    struct store_conn *c = NULL;
+    uint64_t held = 0;
+    bool in_use = false;
+    struct store_custom_role role;
+    int rc = store_conn_get(app->store, &c, err);
+    if (rc)
+        goto done;
+    rc = store_begin(c, true, err);
+    if (rc)
+        goto done;
+    rc = manager_load(&held, c, a, actor, agency_id, err);
+    if (rc)
+        goto done;
+    rc = store_role_get(&role, c, a, agency_id, role_id, err);
+    if (rc)
+        goto done;
+    rc = store_role_in_use(&in_use, c, a, agency_id, role.id, err);
+    if (rc)
+        goto done;
+    if (in_use) {
+        rc = usher_error_set(err, USHER_ECONFLICT, "role_in_use", NULL,
+                             "role %s is held by a member or offered by a pending invitation",
+                             role.name);
+        goto done;
+    }
+    rc = store_role_delete(c, a, agency_id, role.id, err);
+    if (rc)
+        goto done;
+    struct app_audit_event ev = {
+        .agency_id = role.agency_id,
+        .action = "role.deleted",
+        .scope_type = "agency",
+        .scope_id = role.agency_id,
+        .details =
+            json_pack("{s:s, s:s, s:o}", "role_id", role.id, "name", role.name, "permissions",
+                      permissions_json(app_catalogue_permissions_parse(role.permissions, NULL))),
+    };
+    rc = app_audit_record(c, a, actor, &ev, err);
+    if (rc)
+        goto done;
+    rc = store_commit(c, err);
+    if (rc)
+        goto done;
+    if (app->authz)
+        authz_index_put_custom_role(app->authz, role.id, role.agency_id, 0, true);
+done:
+    store_conn_put(c);
+    return rc;
+}

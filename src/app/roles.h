@@ -1,0 +1,74 @@
+/* Custom roles of an agency (SPEC §3): a name and permissions from the catalogue, granted like
+ * a built-in role at agency or environment scope.
+ *
+ * Reading an agency's roles needs membership (or a platform admin); defining, changing and
+ * deleting them needs agency.manage at agency scope. Someone else's agency, and a role id of
+ * another agency, are USHER_ENOTFOUND. The grant ceiling applies to defining roles too: a
+ * non-admin may only add permissions they hold at agency scope. Grants refer to a role by id,
+ * so a rename touches no grant; a change of permissions applies to every holder at their very
+ * next check. Every change writes its audit row (role.created, role.updated, role.deleted) in
+ * the same transaction. Results live in the caller's arena. */
+#ifndef USHER_APP_ROLES_H
+#define USHER_APP_ROLES_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "app/app.h"
+#include "app/grants.h"
+#include "store/store_member.h"
+
+#define APP_ROLE_NAME_MAX_CHARS 64  /* longest custom role name, in code points */
+#define APP_ROLES_PER_AGENCY    200 /* custom roles one agency may define */
+
+/* Validates a custom role name: text_name_check with 1..APP_ROLE_NAME_MAX_CHARS code points,
+ * not a built-in role name and not starting with "crl_" (ignoring ASCII case), so a name in a
+ * request can never be mistaken for a built-in role or a role id. *out is the trimmed copy.
+ * USHER_EINVAL naming field. */
+int app_role_name_check(const char **out, struct arena *a, const char *name, const char *field,
+                        struct usher_error *err);
+
+/* Parses a non-empty JSON array of catalogue permission names into a mask (repeats are
+ * allowed and count once). USHER_EINVAL naming field when list is missing, not an array, empty
+ * or longer than 64 items; naming field[i] for an item that is not a string ("invalid_input")
+ * or not a catalogue permission ("unknown_permission"). */
+int app_role_permissions_parse(uint64_t *out, struct arena *a, json_t *list, const char *field,
+                               struct usher_error *err);
+
+/* The comma-separated stored form of a permission mask, in catalogue order, in the arena. */
+char *app_role_permissions_csv(struct arena *a, uint64_t permissions);
+
+/* The agency's custom roles by name, with their permission masks. Needs a platform admin or a
+ * member of the agency; USHER_ENOTFOUND otherwise. */
+int app_role_list(struct app_role_set *out, struct app *app, struct arena *a,
+                  const struct app_actor *actor, const char *agency_id, struct usher_error *err);
+
+/* Defines a custom role named name with the permissions in the JSON array permissions.
+ * Errors: USHER_ENOTFOUND (agency not visible), USHER_EFORBIDDEN (no agency.manage, or
+ * "grant_ceiling" naming permissions[i]), USHER_EINVAL (name, permissions), USHER_ECONFLICT
+ * ("conflict" naming name when the agency has a role of that name; "role_limit" past
+ * APP_ROLES_PER_AGENCY). */
+int app_role_create(struct store_custom_role *out, struct app *app, struct arena *a,
+                    const struct app_actor *actor, const char *agency_id, const char *name,
+                    json_t *permissions, struct usher_error *err);
+
+/* What a change of a role sets; NULL keeps the current value. */
+struct app_role_change {
+    const char *name;
+    json_t *permissions; /* JSON array of catalogue permission names */
+};
+
+/* Renames a role and/or replaces its permissions. The ceiling applies to the permissions added.
+ * Errors as app_role_create, plus USHER_ENOTFOUND for a role id that is not the agency's and
+ * USHER_EINVAL when change sets nothing. A change that changes nothing writes nothing. */
+int app_role_update(struct store_custom_role *out, struct app *app, struct arena *a,
+                    const struct app_actor *actor, const char *agency_id, const char *role_id,
+                    const struct app_role_change *change, struct usher_error *err);
+
+/* Deletes a role nobody uses. USHER_ECONFLICT "role_in_use" while a grant of the agency holds
+ * it or a pending invitation would grant it; USHER_ENOTFOUND and USHER_EFORBIDDEN as
+ * app_role_update. */
+int app_role_delete(struct app *app, struct arena *a, const struct app_actor *actor,
+                    const char *agency_id, const char *role_id, struct usher_error *err);
+
+#endif

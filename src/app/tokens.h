@@ -1,0 +1,70 @@
+/* API tokens (SPEC §5): named credentials for the studio's services that call the check API.
+ *
+ * A token belongs to one agency, or to the platform. Its secret is "usk_" followed by 256
+ * random bits, shown once when it is created; the database holds only its keyed hash under the
+ * server secret. Revoking sets revoked_at, and the token stops working on the very next
+ * request. Agency tokens are managed by holders of agency.manage at agency scope and by
+ * platform admins; platform tokens by platform admins (or a command-line operator, whose actor
+ * has no user id). Every change writes its audit row (token.created, token.revoked) in the same
+ * transaction, never with the secret. */
+#ifndef USHER_APP_TOKENS_H
+#define USHER_APP_TOKENS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "app/app.h"
+#include "app/tenancy.h"
+#include "base/crypto.h"
+#include "store/store_token.h"
+
+#define APP_TOKEN_PREFIX     "usk_"
+#define APP_TOKEN_PREFIX_LEN 4
+#define APP_TOKEN_CHARS      (APP_TOKEN_PREFIX_LEN + CRYPTO_TOKEN_CHARS)
+#define APP_TOKEN_NAME_MAX   200   /* characters of a token's name */
+#define APP_TOKEN_TOUCH_MS   60000 /* last_used_at is written at most this often */
+
+/* A new token as returned once to its creator. */
+struct app_token_new {
+    struct store_token token;         /* the stored row (arena strings) */
+    char secret[APP_TOKEN_CHARS + 1]; /* "usk_..."; never logged, stored or audited */
+};
+
+/* One page of tokens. */
+struct app_token_page {
+    struct store_token *items;
+    size_t count;
+    const char *next_cursor; /* NULL on the last page */
+};
+
+/* True when a presented bearer credential has the shape of an API token ("usk_" prefix). */
+bool app_token_is_api_token(const char *presented);
+
+/* Creates a token named name (trimmed, 1..APP_TOKEN_NAME_MAX characters: USHER_EINVAL naming
+ * "name") for agency_id, or for the platform when agency_id is NULL. Agency tokens need a
+ * platform admin or agency.manage at agency scope (USHER_EFORBIDDEN); an agency the actor
+ * cannot see is USHER_ENOTFOUND. Platform tokens need a platform admin (USHER_EFORBIDDEN).
+ * Audited as token.created. */
+int app_token_create(struct app_token_new *out, struct app *app, struct arena *a,
+                     const struct app_actor *actor, const char *agency_id, const char *name,
+                     struct usher_error *err);
+
+/* Lists the tokens of agency_id (NULL: platform tokens), revoked ones included, oldest first.
+ * Permissions and errors as app_token_create. */
+int app_token_list(struct app_token_page *out, struct app *app, struct arena *a,
+                   const struct app_actor *actor, const char *agency_id,
+                   const struct app_page *page, struct usher_error *err);
+
+/* Revokes token_id of agency_id (NULL: a platform token). A token of another agency, or of an
+ * agency the actor cannot see, is USHER_ENOTFOUND. Revoking a revoked token changes nothing.
+ * Permissions as app_token_create. Audited as token.revoked. */
+int app_token_revoke(struct app *app, struct arena *a, const struct app_actor *actor,
+                     const char *agency_id, const char *token_id, struct usher_error *err);
+
+/* Resolves a presented API token to its working row, and records its use (at most once per
+ * APP_TOKEN_TOUCH_MS). Errors: USHER_EUNAUTH when the token is malformed, unknown or revoked;
+ * USHER_EUNAVAIL / USHER_EINTERNAL when the store fails. */
+int app_token_resolve(struct store_token *out, struct app *app, struct arena *a,
+                      const char *presented, struct usher_error *err);
+
+#endif

@@ -1,0 +1,567 @@
+// The users overview and member management through the real binary (SPEC §6, seeds 000, 003,
+// 004): listing with search, filters, sorts and cursors; one member with inherited and
+// overridden access; names and shortcodes; replacing grants within the ceiling; removal from an
+// environment and from the agency, each seen by the very next POST /check; owners; other
+// agencies' objects; strict input.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+
+import { startUsher } from './lib/harness.mjs';
+
+const ADMIN_EMAIL = 'provider@example.com';
+const PASSWORD = 'correct horse battery staple';
+const BULK = 30;
+
+function assertProblem(res, status, code, field) {
+  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text}`);
+  assert.match(res.headers['content-type'] || '', /^application\/problem\+json/);
+  if (code !== undefined) assert.equal(res.json.code, code, res.text);
+  if (field !== undefined) assert.equal(res.json.field, field, res.text);
+}
+
+const ids = (items) => items.map((i) => i.id);
+
+describe('users overview and member management', () => {
+  let usher;
+  let db;
+  const tokens = {};
+  const fx = {};
+
+  function sql(text) {
+    return execFileSync('sqlite3', ['-cmd', '.timeout 5000', db, text], { encoding: 'utf8' });
+  }
+
+  const q = (v) => (v === null || v === undefined ? 'NULL' : `'${String(v).replaceAll("'", "''")}'`);
+
+  // Every person the tests need comes from here. The named people are invited by the platform
+  // admin and accept through the link, as in production. The thirty bulk members (and one
+  // pending invitation to an existing member, which the API refuses to create) are written
+  // straight into the server's SQLite file with the sqlite3 shell (WAL lets it run beside the
+  // server), as rows the service itself writes; bulk users have no password.
+  const seed = {
+    async person(key, agencyId, grants, { first = '', last = '', email = `${key}@acme.example` } = {}) {
+      const inv = await as('admin')('POST', `/api/v1/agencies/${agencyId}/invitations`, {
+        email, first_name: first, last_name: last, grants, send_email: false,
+      });
+      assert.equal(inv.status, 201, inv.text);
+      const token = new URL(inv.json.url).hash.replace(/^#token=/, '');
+      const acc = await usher.api('POST', '/api/v1/invitations/accept', { body: { token, password: PASSWORD } });
+      assert.equal(acc.status, 201, `accepting as ${email}: ${acc.status} ${acc.json?.code}`);
+      tokens[key] = acc.json.token;
+      return acc.json.user.id;
+    },
+    bulkMember(key, agencyId, { email, first, last, createdAt, activeAt, shortcode, environmentId = null, roles }) {
+      const id = `usr_test_${key}`;
+      const scope = environmentId || agencyId;
+      sql(`INSERT INTO users (id, email, first_name, last_name, created_at, last_active_at)
+             VALUES (${q(id)}, ${q(email)}, ${q(first)}, ${q(last)}, 1, ${q(activeAt)});
+           INSERT INTO memberships (agency_id, user_id, shortcode, created_at)
+             VALUES (${q(agencyId)}, ${q(id)}, ${q(shortcode)}, ${createdAt});
+           INSERT INTO grants (id, agency_id, user_id, environment_id, scope_id, roles, created_at)
+             VALUES ('grt_${id}', ${q(agencyId)}, ${q(id)}, ${q(environmentId)}, ${q(scope)}, ${q(roles)}, 1);`);
+      return id;
+    },
+    invitationRow(id, agencyId, { email, grants }) {
+      const now = Date.now();
+      sql(`INSERT INTO invitations (id, agency_id, email, grants, token_nonce, token_hash, created_at,
+                                    expires_in_seconds, expires_at)
+           VALUES (${q(id)}, ${q(agencyId)}, ${q(email)}, ${q(JSON.stringify(grants))}, 'nonce', 'hash_${id}',
+                   ${now}, 3600, ${now + 3600000})`);
+    },
+  };
+
+  async function signIn(email) {
+    const res = await usher.api('POST', '/api/v1/sessions', { body: { email, password: PASSWORD } });
+    assert.ok(res.status === 200 || res.status === 201, `sign-in as ${email}: ${res.status} ${res.json?.code}`);
+    return res.json.token;
+  }
+
+  const as = (who) => (method, urlPath, body) => usher.api(method, urlPath, { token: tokens[who], body });
+  const users = (agency = fx.A.id) => `/api/v1/agencies/${agency}/users`;
+
+  // The decision the studio's services get from POST /check (the platform admin may ask).
+  async function allowed(userId, permission, scope) {
+    const res = await as('admin')('POST', '/api/v1/check', { user_id: userId, permission, ...scope });
+    assert.equal(res.status, 200, res.text);
+    return res.json.allowed;
+  }
+
+  // Every page of a listing, following next_cursor.
+  async function listAll(who, query = '') {
+    const seen = [];
+    let cursor = null;
+    for (let guard = 0; guard < 100; guard++) {
+      const sep = query ? '&' : '';
+      const res = await as(who)('GET', `${users()}?${query}${cursor ? `${sep}cursor=${encodeURIComponent(cursor)}` : ''}`);
+      assert.equal(res.status, 200, res.text);
+      seen.push(...res.json.items);
+      if (!res.json.next_cursor) return seen;
+      cursor = res.json.next_cursor;
+    }
+    throw new Error('paging did not end');
+  }
+
+  before(async () => {
+    usher = await startUsher({ env: { USHER_ADMIN_EMAIL: ADMIN_EMAIL, USHER_ADMIN_PASSWORD: PASSWORD } });
+    db = path.join(usher.dataDir, 'usher.db');
+    tokens.admin = await signIn(ADMIN_EMAIL);
+    const make = async (urlPath, name) => {
+      const res = await as('admin')('POST', urlPath, { name });
+      assert.equal(res.status, 201, res.text);
+      return res.json;
+    };
+    fx.A = await make('/api/v1/agencies', 'Acme');
+    fx.B = await make('/api/v1/agencies', 'Globex');
+    fx.E1 = await make(`/api/v1/agencies/${fx.A.id}/environments`, 'Acme – production');
+    fx.E2 = await make(`/api/v1/agencies/${fx.A.id}/environments`, 'Acme – staging');
+    fx.EB = await make(`/api/v1/agencies/${fx.B.id}/environments`, 'Globex – production');
+    fx.B1 = await make(`/api/v1/environments/${fx.E1.id}/bots`, 'Support bot');
+
+    const A = fx.A.id;
+    const E1 = fx.E1.id;
+    const E2 = fx.E2.id;
+    fx.owner = await seed.person('owner', A, [{ roles: ['owner'] }], { first: 'Olga', last: 'Owner' });
+    fx.org = await seed.person('org', A, [{ roles: ['organisation_manager'] }], { first: 'Oscar', last: 'Organiser' });
+    fx.em1 = await seed.person('em1', A, [{ environment_id: E1, roles: ['environment_manager'] }], { first: 'Emma', last: 'Envman' });
+    fx.agent = await seed.person('agent', A, [{ roles: ['agent'] }], { first: 'Alan', last: 'Agent' });
+    fx.prod = await seed.person('prod', A, [{ environment_id: E2, roles: ['producer'] }], { first: 'Pat', last: 'Producer' });
+    fx.e1only = await seed.person('e1only', A, [{ environment_id: E1, roles: ['agent'] }], { first: 'Ian', last: 'Only' });
+    fx.botmgr = await seed.person('botmgr', A, [{ bot_id: fx.B1.id, roles: ['bot_manager'] }], { first: 'Bea', last: 'Botman' });
+    fx.leaver = await seed.person('leaver', A, [{ roles: ['analyst'] }], { first: 'Lee', last: 'Leaver' });
+    fx.globex = await seed.person('globex', fx.B.id, [{ roles: ['owner'] }], { first: 'Gus', last: 'Globex', email: 'owner@globex.example' });
+    // Thirty more members: names that collide, one creation time for every five, some active.
+    fx.bulk = [];
+    const firsts = ['Zoe', 'yann', 'Xia', 'Will', 'vera'];
+    for (let i = 0; i < BULK; i++) {
+      const n = String(i).padStart(2, '0');
+      fx.bulk.push(seed.bulkMember(`bulk${n}`, A, {
+        email: `bulk${n}@bulk.example`, first: firsts[i % 5], last: 'Bulk', createdAt: 100 + Math.floor(i / 5),
+        activeAt: i % 3 === 0 ? null : 1000 + (i % 4), shortcode: `BULK-${n}`,
+        environmentId: i % 2 === 0 ? null : E1, roles: i % 2 === 0 ? 'analyst' : 'content_manager',
+      }));
+    }
+    // Penny stays invited: a pending invitation with a grant on E2.
+    const penny = await as('admin')('POST', `/api/v1/agencies/${A}/invitations`, {
+      email: 'penny@acme.example', first_name: 'Penny', last_name: 'Pending', send_email: false,
+      grants: [{ environment_id: E2, roles: ['agent'] }],
+    });
+    assert.equal(penny.status, 201, penny.text);
+    fx.penny = penny.json.id;
+  });
+
+  after(async () => {
+    assert.equal(await usher.stop(), 0);
+  });
+
+  describe('GET /agencies/{id}/users', () => {
+    it('lists members and invited people, one row each, by name', async () => {
+      const res = await as('owner')('GET', `${users()}?limit=200`);
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.json.next_cursor, null);
+      const items = res.json.items;
+      assert.equal(items.length, 8 + BULK + 1);
+      assert.equal(new Set(ids(items)).size, items.length);
+      const names = items.map((i) => `${i.first_name} ${i.last_name}`.toLowerCase());
+      assert.deepEqual(names, [...names].sort());
+      const agent = items.find((i) => i.id === fx.agent);
+      assert.deepEqual(Object.keys(agent).sort(), [
+        'created_at', 'email', 'environments', 'first_name', 'grants', 'id', 'last_active_at', 'last_name',
+        'shortcode', 'status',
+      ]);
+      assert.equal(agent.status, 'active');
+      assert.equal(agent.email, 'agent@acme.example');
+      assert.deepEqual(agent.grants, [{ roles: ['agent'], extra_permissions: [] }]);
+      assert.deepEqual(agent.environments, [{ id: fx.E1.id, name: fx.E1.name }, { id: fx.E2.id, name: fx.E2.name }]);
+      assert.ok(!Number.isNaN(Date.parse(agent.created_at)));
+      const penny = items.find((i) => i.id === fx.penny);
+      assert.equal(penny.status, 'invited');
+      assert.equal(penny.invitation_id, fx.penny);
+      assert.equal(penny.last_active_at, null);
+      assert.deepEqual(penny.grants, [{ environment_id: fx.E2.id, roles: ['agent'], extra_permissions: [] }]);
+      assert.deepEqual(penny.environments, [{ id: fx.E2.id, name: fx.E2.name }]);
+      const bot = items.find((i) => i.id === fx.botmgr);
+      assert.deepEqual(bot.grants, [{ bot_id: fx.B1.id, roles: ['bot_manager'], extra_permissions: [] }]);
+      assert.deepEqual(bot.environments.map((e) => e.id), [fx.E1.id]);
+      assert.equal(items.find((i) => i.id === fx.bulk[3]).shortcode, 'BULK-03');
+      // Signing in counts as activity; never being active is null.
+      assert.ok(!Number.isNaN(Date.parse(items.find((i) => i.id === fx.owner).last_active_at)));
+      assert.equal(items.find((i) => i.id === fx.bulk[0]).last_active_at, null);
+      assert.ok(!ids(items).includes(fx.globex));
+    });
+
+    for (const sort of ['name', '-name', 'created', '-created', 'last_active', '-last_active']) {
+      it(`pages through sort=${sort} with cursors, without repeats or gaps`, async () => {
+        // As the platform admin, whose own activity is not part of the list.
+        const whole = (await as('admin')('GET', `${users()}?limit=200&sort=${sort}`)).json.items;
+        for (const limit of [1, 7, 13]) {
+          const paged = await listAll('admin', `sort=${sort}&limit=${limit}`);
+          assert.deepEqual(ids(paged), ids(whole), `limit ${limit}`);
+        }
+        const key = {
+          name: (i) => `${i.first_name} ${i.last_name}`.trim().toLowerCase() || i.email,
+          created: (i) => Date.parse(i.created_at),
+          last_active: (i) => (i.last_active_at ? Date.parse(i.last_active_at) : 0),
+        }[sort.replace('-', '')];
+        const keys = whole.map(key);
+        const expected = [...keys].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+        if (sort.startsWith('-')) expected.reverse();
+        assert.deepEqual(keys, expected);
+      });
+    }
+
+    it('searches first name, last name and email, ignoring case', async () => {
+      assert.deepEqual(ids(await listAll('owner', 'q=ALAN')), [fx.agent]);
+      assert.deepEqual(ids(await listAll('owner', 'q=alan%20ag')), [fx.agent]);
+      assert.deepEqual(ids(await listAll('owner', 'q=envMAN')), [fx.em1]);
+      assert.deepEqual(ids(await listAll('owner', 'q=bulk07%40bulk')), [fx.bulk[7]]);
+      assert.deepEqual(ids(await listAll('owner', 'q=PENDING')), [fx.penny]);
+      assert.equal((await listAll('owner', 'q=yann&limit=2')).length, BULK / 5);
+      assert.deepEqual(await listAll('owner', 'q=%25'), []);
+    });
+
+    it('filters by environment, role and shortcode', async () => {
+      const e1 = await listAll('owner', `environment_id=${fx.E1.id}&limit=9`);
+      for (const item of e1) assert.ok(item.environments.some((e) => e.id === fx.E1.id), item.id);
+      const e1ids = ids(e1);
+      for (const id of [fx.owner, fx.org, fx.em1, fx.agent, fx.e1only, fx.botmgr, ...fx.bulk]) assert.ok(e1ids.includes(id), id);
+      assert.ok(!e1ids.includes(fx.prod));
+      assert.ok(!e1ids.includes(fx.penny));
+      const e2 = ids(await listAll('owner', `environment_id=${fx.E2.id}`));
+      assert.ok(e2.includes(fx.prod) && e2.includes(fx.penny) && e2.includes(fx.agent));
+      assert.ok(!e2.includes(fx.e1only) && !e2.includes(fx.botmgr) && !e2.includes(fx.bulk[1]));
+
+      const analysts = await listAll('owner', 'role=analyst&limit=4');
+      assert.equal(analysts.length, BULK / 2 + 1);
+      for (const item of analysts) assert.ok(item.grants.some((g) => g.roles.includes('analyst')), item.id);
+      assert.deepEqual(ids(await listAll('owner', 'role=bot_manager')), [fx.botmgr]);
+      assert.deepEqual(ids(await listAll('owner', 'role=agent')).sort(), [fx.agent, fx.e1only, fx.penny].sort());
+      assert.deepEqual(ids(await listAll('owner', 'shortcode=BULK-03')), [fx.bulk[3]]);
+      assert.deepEqual(await listAll('owner', 'shortcode=bulk-03'), []);
+      assert.deepEqual(ids(await listAll('owner', `role=content_manager&environment_id=${fx.E1.id}&q=xia`)), [fx.bulk[7], fx.bulk[17], fx.bulk[27]]);
+    });
+
+    it('shows an environment manager only the people of their environment', async () => {
+      const items = await listAll('em1', 'limit=10');
+      const seen = ids(items);
+      assert.ok(seen.includes(fx.e1only) && seen.includes(fx.agent) && seen.includes(fx.botmgr));
+      assert.ok(!seen.includes(fx.prod));
+      assert.ok(!seen.includes(fx.penny));
+      for (const item of items) {
+        assert.deepEqual(item.environments.map((e) => e.id), [fx.E1.id], item.id);
+        for (const g of item.grants) assert.ok(!g.environment_id || g.environment_id === fx.E1.id, item.id);
+      }
+      assertProblem(await as('em1')('GET', `${users()}?environment_id=${fx.E2.id}`), 403, 'forbidden');
+      assertProblem(await as('agent')('GET', users()), 403, 'forbidden');
+    });
+
+    const bad = [
+      ['sort=bogus', 'sort'], ['sort=-', 'sort'], ['limit=0', 'limit'], ['limit=201', 'limit'], ['limit=ten', 'limit'],
+      ['cursor=not-a-cursor', 'cursor'], ['shortcode=a%20b', 'shortcode'],
+      [`q=${'x'.repeat(201)}`, 'q'],
+    ];
+    for (const [query, field] of bad) {
+      it(`refuses ${query.slice(0, 30)} naming ${field}`, async () => {
+        assertProblem(await as('owner')('GET', `${users()}?${query}`), 400, 'invalid_input', field);
+      });
+    }
+
+    it('refuses an unknown role, a cursor of another sort and an environment of another agency', async () => {
+      assertProblem(await as('owner')('GET', `${users()}?role=wizard`), 400, 'unknown_role', 'role');
+      const first = await as('owner')('GET', `${users()}?limit=2&sort=created`);
+      assertProblem(await as('owner')('GET', `${users()}?limit=2&sort=name&cursor=${first.json.next_cursor}`),
+        400, 'invalid_input', 'cursor');
+      assertProblem(await as('owner')('GET', `${users()}?environment_id=${fx.EB.id}`), 400, 'unknown_scope', 'environment_id');
+    });
+  });
+
+  describe('invited people', () => {
+    it('are listed as invited until they accept, then as the member, with one row throughout', async () => {
+      const inv = await as('admin')('POST', `/api/v1/agencies/${fx.A.id}/invitations`, {
+        email: 'nina@acme.example', first_name: 'Nina', last_name: 'New', shortcode: 'NINA', send_email: false,
+        grants: [{ environment_id: fx.E1.id, roles: ['agent'] }],
+      });
+      assert.equal(inv.status, 201, inv.text);
+      const invited = await listAll('owner', 'q=nina');
+      assert.equal(invited.length, 1);
+      assert.equal(invited[0].id, inv.json.id);
+      assert.equal(invited[0].status, 'invited');
+      assert.equal(invited[0].shortcode, 'NINA');
+      assert.equal(invited[0].email, 'nina@acme.example');
+      // The invitation keeps the shortcode for Nina.
+      assertProblem(await as('org')('PATCH', `${users()}/${fx.e1only}`, { shortcode: 'NINA' }), 409, 'shortcode_taken', 'shortcode');
+      // An environment manager of E1 sees her too; the detail route knows members only.
+      assert.ok(ids(await listAll('em1', 'q=nina')).includes(inv.json.id));
+      assertProblem(await as('owner')('GET', `${users()}/${inv.json.id}`), 404, 'not_found');
+
+      const token = new URL(inv.json.url).hash.replace(/^#token=/, '');
+      const acc = await usher.api('POST', '/api/v1/invitations/accept', { body: { token, password: PASSWORD } });
+      assert.equal(acc.status, 201, acc.text);
+      const member = await listAll('owner', 'q=nina');
+      assert.equal(member.length, 1);
+      assert.equal(member[0].id, acc.json.user.id);
+      assert.equal(member[0].status, 'active');
+      assert.equal(member[0].shortcode, 'NINA');
+      assert.equal(member[0].invitation_id, undefined);
+      assert.deepEqual(member[0].grants, [{ environment_id: fx.E1.id, roles: ['agent'], extra_permissions: [] }]);
+    });
+  });
+
+  describe('GET /agencies/{id}/users/{user_id}', () => {
+    it('shows per environment whether access is inherited, overridden or none', async () => {
+      const res = await as('owner')('PUT', `${users()}/${fx.leaver}/grants`, {
+        grants: [{ roles: ['analyst'] }, { environment_id: fx.E2.id, roles: ['environment_manager'] }],
+      });
+      assert.equal(res.status, 200, res.text);
+      const got = await as('owner')('GET', `${users()}/${fx.leaver}`);
+      assert.equal(got.status, 200, got.text);
+      const byEnv = Object.fromEntries(got.json.access.map((a) => [a.environment_id, a]));
+      assert.equal(byEnv[fx.E1.id].access, 'inherited');
+      assert.deepEqual(byEnv[fx.E1.id].roles, ['analyst']);
+      assert.ok(byEnv[fx.E1.id].permissions.includes('analytics.read'));
+      assert.equal(byEnv[fx.E2.id].access, 'overridden');
+      assert.deepEqual(byEnv[fx.E2.id].roles, ['environment_manager']);
+      assert.ok(!byEnv[fx.E2.id].permissions.includes('analytics.read'));
+      assert.equal(byEnv[fx.E2.id].name, fx.E2.name);
+      const prod = await as('owner')('GET', `${users()}/${fx.prod}`);
+      const prodE1 = prod.json.access.find((a) => a.environment_id === fx.E1.id);
+      assert.equal(prodE1.access, 'none');
+      assert.equal(prodE1.removed, false);
+      assert.deepEqual(prodE1.permissions, []);
+    });
+
+    it('answers 404 for people the caller cannot see', async () => {
+      assertProblem(await as('em1')('GET', `${users()}/${fx.prod}`), 404, 'not_found');
+      assertProblem(await as('owner')('GET', `${users()}/usr_nobody`), 404, 'not_found');
+      const visible = await as('em1')('GET', `${users()}/${fx.agent}`);
+      assert.equal(visible.status, 200);
+      assert.deepEqual(visible.json.access.map((a) => a.environment_id), [fx.E1.id]);
+    });
+  });
+
+  describe('PATCH /agencies/{id}/users/{user_id}', () => {
+    it('edits trimmed names and the shortcode, and records it', async () => {
+      const res = await as('org')('PATCH', `${users()}/${fx.e1only}`, { first_name: '  Iain ', last_name: 'Only', shortcode: 'IAN_1' });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.json.first_name, 'Iain');
+      assert.equal(res.json.shortcode, 'IAN_1');
+      const row = sql(`SELECT details FROM audit_log WHERE action = 'member.updated' AND subject_user_id = '${fx.e1only}'`);
+      assert.deepEqual(JSON.parse(row), { first_name: 'Iain', shortcode: 'IAN_1' });
+      const listed = await listAll('owner', 'shortcode=IAN_1');
+      assert.deepEqual(ids(listed), [fx.e1only]);
+    });
+
+    it('keeps shortcodes unique within the agency (seed 003)', async () => {
+      assertProblem(await as('org')('PATCH', `${users()}/${fx.agent}`, { shortcode: 'BULK-05' }), 409, 'shortcode_taken', 'shortcode');
+      const other = await as('org')('PATCH', `${users()}/${fx.agent}`, { shortcode: 'bulk-05' });
+      assert.equal(other.status, 200, other.text);
+      const cleared = await as('org')('PATCH', `${users()}/${fx.agent}`, { shortcode: null });
+      assert.equal(cleared.status, 200);
+      assert.equal(cleared.json.shortcode, null);
+      // Another agency may use the same code.
+      sql(`UPDATE memberships SET shortcode = 'BULK-05' WHERE user_id = '${fx.globex}'`);
+      assert.equal((await as('globex')('GET', `/api/v1/agencies/${fx.B.id}/users?shortcode=BULK-05`)).json.items.length, 1);
+    });
+
+    for (const [label, body, field] of [
+      ['an unknown field', { first_name: 'A', role: 'owner' }, 'role'],
+      ['an email change', { email: 'new@acme.example' }, 'email'],
+      ['a number as a name', { first_name: 5 }, 'first_name'],
+      ['null as a name', { last_name: null }, 'last_name'],
+      ['a name of 201 characters', { first_name: 'é'.repeat(201) }, 'first_name'],
+      ['an empty shortcode', { shortcode: '' }, 'shortcode'],
+      ['a shortcode with a space', { shortcode: 'A B' }, 'shortcode'],
+      ['a shortcode of 33 characters', { shortcode: 'x'.repeat(33) }, 'shortcode'],
+      ['a number as shortcode', { shortcode: 12 }, 'shortcode'],
+    ]) {
+      it(`refuses ${label}`, async () => {
+        assertProblem(await as('org')('PATCH', `${users()}/${fx.agent}`, body), 400, 'invalid_input', field);
+      });
+    }
+
+    it('needs users.manage at the member\'s scopes', async () => {
+      assertProblem(await as('agent')('PATCH', `${users()}/${fx.e1only}`, { first_name: 'X' }), 403, 'forbidden');
+      assertProblem(await as('em1')('PATCH', `${users()}/${fx.agent}`, { first_name: 'X' }), 403, 'forbidden');
+      assertProblem(await as('org')('PATCH', `${users()}/${fx.owner}`, { first_name: 'X' }), 403, 'forbidden');
+      const ok = await as('em1')('PATCH', `${users()}/${fx.e1only}`, { last_name: 'Onley' });
+      assert.equal(ok.status, 200, ok.text);
+      assert.equal(sql(`SELECT first_name, last_name FROM users WHERE id = '${fx.agent}'`).trim(), 'Alan|Agent');
+    });
+  });
+
+  describe('PUT /agencies/{id}/users/{user_id}/grants', () => {
+    it('replaces every grant of the member in the agency', async () => {
+      const res = await as('org')('PUT', `${users()}/${fx.bulk[0]}/grants`, {
+        grants: [{ environment_id: fx.E1.id, roles: ['environment_manager'] }, { environment_id: fx.E2.id, roles: ['environment_manager'], extra_permissions: ['environments.create'] }],
+      });
+      assert.equal(res.status, 200, res.text);
+      assert.deepEqual(res.json.grants, [
+        { environment_id: fx.E1.id, roles: ['environment_manager'], extra_permissions: [] },
+        { environment_id: fx.E2.id, roles: ['environment_manager'], extra_permissions: ['environments.create'] },
+      ]);
+      assert.equal(sql(`SELECT count(*) FROM grants WHERE user_id = '${fx.bulk[0]}'`).trim(), '2');
+      // The very next check sees the new grants.
+      assert.equal(await allowed(fx.bulk[0], 'users.manage', { environment_id: fx.E1.id }), true);
+      assert.equal(await allowed(fx.bulk[0], 'environments.create', { environment_id: fx.E2.id }), true);
+      assert.equal(await allowed(fx.bulk[0], 'analytics.read', { environment_id: fx.E2.id }), false);
+      assert.equal(await allowed(fx.bulk[0], 'analytics.read', { agency_id: fx.A.id }), false);
+      const audit = sql(`SELECT count(*) FROM audit_log WHERE action = 'member.grants_replaced' AND subject_user_id = '${fx.bulk[0]}'`);
+      assert.equal(audit.trim(), '1');
+    });
+
+    it('keeps an environment manager to their environment and their own permissions', async () => {
+      const put = (target, grants) => as('em1')('PUT', `${users()}/${target}/grants`, { grants });
+      assertProblem(await put(fx.e1only, [{ roles: ['organisation_manager'] }]), 403, 'grant_ceiling', 'grants[0]');
+      assertProblem(await put(fx.e1only, [{ roles: ['agent'] }]), 403, 'grant_ceiling', 'grants[0]');
+      assertProblem(await put(fx.e1only, [{ environment_id: fx.E2.id, roles: ['environment_manager'] }]), 403, 'grant_ceiling', 'grants[0]');
+      assertProblem(await put(fx.e1only, [{ environment_id: fx.E1.id, roles: ['producer'] }]), 403, 'grant_ceiling', 'grants[0]');
+      // Cannot strip what sits at a scope they do not manage (the agent's agency grant).
+      assertProblem(await put(fx.agent, [{ environment_id: fx.E1.id, roles: ['environment_manager'] }]), 403, 'forbidden');
+      assert.equal(sql(`SELECT roles FROM grants WHERE user_id = '${fx.agent}'`).trim(), 'agent');
+      const ok = await put(fx.e1only, [{ environment_id: fx.E1.id, roles: ['environment_manager'] }]);
+      assert.equal(ok.status, 200, ok.text);
+      assert.deepEqual(ok.json.grants, [{ environment_id: fx.E1.id, roles: ['environment_manager'], extra_permissions: [] }]);
+    });
+
+    for (const [label, body, field, code = 'invalid_input'] of [
+      ['an empty list', { grants: [] }, 'grants'],
+      ['a missing list', {}, 'grants'],
+      ['a list that is not an array', { grants: { roles: ['agent'] } }, 'grants'],
+      ['an unknown role', { grants: [{ roles: ['wizard'] }] }, 'grants[0].roles[0]', 'unknown_role'],
+      ['an unknown field in a grant', { grants: [{ roles: ['agent'], is_admin: true }] }, 'grants[0].is_admin'],
+      ['an unknown field in the body', { grants: [{ roles: ['agent'] }], user_id: 'usr_test_agent' }, 'user_id'],
+      ['a foreign environment', () => ({ grants: [{ environment_id: fx.EB.id, roles: ['agent'] }] }), 'grants[0].environment_id', 'unknown_scope'],
+    ]) {
+      it(`refuses ${label}`, async () => {
+        const payload = typeof body === 'function' ? body() : body;
+        assertProblem(await as('owner')('PUT', `${users()}/${fx.bulk[2]}/grants`, payload), 400, code, field);
+      });
+    }
+  });
+
+  describe('DELETE /environments/{id}/users/{user_id}', () => {
+    it('removes the member from one environment although the agency grant would ripple down', async () => {
+      assert.equal((await as('agent')('GET', `/api/v1/environments/${fx.E1.id}`)).status, 200);
+      assert.equal(await allowed(fx.agent, 'inbox.reply', { environment_id: fx.E1.id }), true);
+      const res = await as('em1')('DELETE', `/api/v1/environments/${fx.E1.id}/users/${fx.agent}`);
+      assert.equal(res.status, 204, res.text);
+      const got = await as('owner')('GET', `${users()}/${fx.agent}`);
+      const e1 = got.json.access.find((a) => a.environment_id === fx.E1.id);
+      assert.equal(e1.access, 'none');
+      assert.equal(e1.removed, true);
+      assert.equal(got.json.access.find((a) => a.environment_id === fx.E2.id).access, 'inherited');
+      assert.deepEqual(got.json.environments.map((e) => e.id), [fx.E2.id]);
+      // The very next check and the agent's own requests see it at once.
+      assert.equal(await allowed(fx.agent, 'inbox.reply', { environment_id: fx.E1.id }), false);
+      assert.equal(await allowed(fx.agent, 'inbox.reply', { environment_id: fx.E2.id }), true);
+      assert.equal(await allowed(fx.agent, 'inbox.reply', { agency_id: fx.A.id }), true);
+      assertProblem(await as('agent')('GET', `/api/v1/environments/${fx.E1.id}`), 403, 'forbidden');
+      assert.equal((await as('agent')('GET', `/api/v1/environments/${fx.E2.id}`)).status, 200);
+      assert.ok(!ids(await listAll('owner', `environment_id=${fx.E1.id}&limit=200`)).includes(fx.agent));
+      // The environment manager no longer sees the agent at all.
+      assertProblem(await as('em1')('GET', `${users()}/${fx.agent}`), 404, 'not_found');
+      const audit = sql(`SELECT scope_type, scope_id FROM audit_log WHERE action = 'member.removed_from_environment' AND subject_user_id = '${fx.agent}'`);
+      assert.equal(audit.trim(), `environment|${fx.E1.id}`);
+    });
+
+    it('takes bot grants in the environment too', async () => {
+      assert.equal(await allowed(fx.botmgr, 'bot.develop', { bot_id: fx.B1.id }), true);
+      const res = await as('owner')('DELETE', `/api/v1/environments/${fx.E1.id}/users/${fx.botmgr}`);
+      assert.equal(res.status, 204, res.text);
+      assert.equal(sql(`SELECT count(*) FROM grants WHERE user_id = '${fx.botmgr}' AND bot_id IS NOT NULL`).trim(), '0');
+      assert.equal(await allowed(fx.botmgr, 'bot.develop', { bot_id: fx.B1.id }), false);
+      const bot = await as('admin')('GET', `/api/v1/bots/${fx.B1.id}`);
+      assert.equal(bot.json.shared, false);
+    });
+
+    it('needs users.manage in that environment', async () => {
+      assertProblem(await as('em1')('DELETE', `/api/v1/environments/${fx.E2.id}/users/${fx.e1only}`), 403, 'forbidden');
+      assertProblem(await as('prod')('DELETE', `/api/v1/environments/${fx.E2.id}/users/${fx.leaver}`), 403, 'forbidden');
+      assert.equal(sql(`SELECT count(*) FROM grants WHERE user_id = '${fx.e1only}'`).trim(), '1');
+    });
+  });
+
+  describe('other agencies', () => {
+    it('answers 404 on every endpoint, with no side effect', async () => {
+      const before = sql('SELECT user_id, scope_id, roles FROM grants ORDER BY id') + sql('SELECT id, first_name FROM users ORDER BY id');
+      const probes = [
+        ['globex', 'GET', users(), undefined],
+        ['globex', 'GET', `${users()}/${fx.agent}`, undefined],
+        ['globex', 'PATCH', `${users()}/${fx.agent}`, { first_name: 'Pwned' }],
+        ['globex', 'PUT', `${users()}/${fx.agent}/grants`, { grants: [{ roles: ['owner'] }] }],
+        ['globex', 'DELETE', `${users()}/${fx.agent}`, undefined],
+        ['globex', 'DELETE', `/api/v1/environments/${fx.E2.id}/users/${fx.agent}`, undefined],
+        ['owner', 'GET', `${users()}/${fx.globex}`, undefined],
+        ['owner', 'PATCH', `${users()}/${fx.globex}`, { first_name: 'Pwned' }],
+        ['owner', 'PUT', `${users()}/${fx.globex}/grants`, { grants: [{ roles: ['agent'] }] }],
+        ['owner', 'DELETE', `${users()}/${fx.globex}`, undefined],
+        ['owner', 'GET', `${users(fx.B.id)}/${fx.globex}`, undefined],
+        ['owner', 'GET', users(fx.B.id), undefined],
+        ['owner', 'DELETE', `/api/v1/environments/${fx.EB.id}/users/${fx.globex}`, undefined],
+        ['owner', 'DELETE', `/api/v1/environments/${fx.E1.id}/users/${fx.globex}`, undefined],
+        ['owner', 'DELETE', `/api/v1/environments/env_unknown/users/${fx.agent}`, undefined],
+      ];
+      for (const [who, method, url, body] of probes) {
+        assertProblem(await as(who)(method, url, body), 404, 'not_found');
+      }
+      const afterwards = sql('SELECT user_id, scope_id, roles FROM grants ORDER BY id') + sql('SELECT id, first_name FROM users ORDER BY id');
+      assert.equal(afterwards, before);
+    });
+  });
+
+  describe('DELETE /agencies/{id}/users/{user_id}', () => {
+    it('never removes or demotes the last owner', async () => {
+      assertProblem(await as('owner')('DELETE', `${users()}/${fx.owner}`), 409, 'last_owner');
+      assertProblem(await as('admin')('DELETE', `${users()}/${fx.owner}`), 409, 'last_owner');
+      assertProblem(await as('owner')('PUT', `${users()}/${fx.owner}/grants`, { grants: [{ roles: ['agent'] }] }), 409, 'last_owner');
+      assertProblem(await as('org')('DELETE', `${users()}/${fx.owner}`), 403, 'forbidden');
+      assert.equal((await as('owner')('GET', `/api/v1/agencies/${fx.A.id}`)).status, 200);
+    });
+
+    it('removes a member: their grants and pending invitations go, and they lose the agency', async () => {
+      seed.invitationRow('inv_test_agent', fx.A.id, { email: 'agent@acme.example', grants: [{ roles: ['operator'] }] });
+      assert.equal((await as('agent')('GET', `/api/v1/agencies/${fx.A.id}`)).status, 200);
+      const res = await as('org')('DELETE', `${users()}/${fx.agent}`);
+      assert.equal(res.status, 204, res.text);
+      assert.equal(await allowed(fx.agent, 'inbox.reply', { environment_id: fx.E2.id }), false);
+      assert.equal(await allowed(fx.agent, 'bot.read', { agency_id: fx.A.id }), false);
+      assertProblem(await as('agent')('GET', `/api/v1/agencies/${fx.A.id}`), 404, 'not_found');
+      assertProblem(await as('agent')('GET', `/api/v1/environments/${fx.E2.id}`), 404, 'not_found');
+      assertProblem(await as('owner')('GET', `${users()}/${fx.agent}`), 404, 'not_found');
+      assert.equal(sql(`SELECT count(*) FROM grants WHERE user_id = '${fx.agent}'`).trim(), '0');
+      assert.equal(sql("SELECT status FROM invitations WHERE id = 'inv_test_agent'").trim(), 'revoked');
+      assert.ok(!ids(await listAll('owner', 'limit=200')).includes('inv_test_agent'));
+      const audit = sql(`SELECT count(*) FROM audit_log WHERE action = 'member.removed' AND subject_user_id = '${fx.agent}'`);
+      assert.equal(audit.trim(), '1');
+      assertProblem(await as('org')('DELETE', `${users()}/${fx.agent}`), 404, 'not_found');
+    });
+
+    it('lets anyone leave, and a second owner lets the first go', async () => {
+      assertProblem(await as('prod')('DELETE', `${users()}/${fx.leaver}`), 403, 'forbidden');
+      const left = await as('leaver')('DELETE', `${users()}/${fx.leaver}`);
+      assert.equal(left.status, 204, left.text);
+      assertProblem(await as('leaver')('GET', `/api/v1/agencies/${fx.A.id}`), 404, 'not_found');
+      const promoted = await as('owner')('PUT', `${users()}/${fx.org}/grants`, { grants: [{ roles: ['owner'] }] });
+      assert.equal(promoted.status, 200, promoted.text);
+      const gone = await as('owner')('DELETE', `${users()}/${fx.owner}`);
+      assert.equal(gone.status, 204, gone.text);
+      assertProblem(await as('org')('DELETE', `${users()}/${fx.org}`), 409, 'last_owner');
+    });
+  });
+
+  describe('last activity', () => {
+    it('is written at sign-in and at most once a minute afterwards', async () => {
+      const read = () => sql(`SELECT last_active_at FROM users WHERE id = '${fx.e1only}'`).trim();
+      const signedIn = read();
+      assert.match(signedIn, /^\d+$/);
+      // The first request may record activity when the sign-in is over a minute old.
+      await as('e1only')('GET', `/api/v1/agencies/${fx.A.id}`);
+      const first = read();
+      assert.ok(Number(first) >= Number(signedIn));
+      await as('e1only')('GET', `/api/v1/agencies/${fx.A.id}`);
+      await as('e1only')('GET', `/api/v1/agencies/${fx.A.id}/environments`);
+      assert.equal(read(), first);
+    });
+  });
+});

@@ -1,0 +1,228 @@
+/* Reading the audit log over a real SQLite store: newest first, keyset pages, the user filter
+ * (actor or subject), exact and prefix action filters, input validation, and who may read an
+ * agency's log. */
+#include "../unit.h"
+
+#include "app/app.h"
+#include "app/audit.h"
+#include "app/audit_log.h"
+#include "authz/authz.h"
+#include "base/crypto.h"
+#include "base/log.h"
+#include "config/config.h"
+#include "store/store.h"
+#include "store/store_audit.h"
+#include "store/store_tenancy.h"
+
+struct fixture {
+    char *dir;
+    struct config cfg;
+    struct app app;
+    struct arena arena;
+    struct usher_error err;
+};
+
+static void sql_ok(struct fixture *f, const char *sql)
+{
+    struct store_conn *c = NULL;
+    usher_error_clear(&f->err);
+    int rc = store_conn_get(f->app.store, &c, &f->err);
+    if (rc == 0)
+        rc = store_exec(c, &f->arena, sql, NULL, 0, NULL, NULL, &f->err);
+    store_conn_put(c);
+    if (rc)
+        fail_msg("%s: %s", sql, f->err.message);
+}
+
+static void entry_add(struct fixture *f, const char *agency, const char *actor, const char *action,
+                      const char *subject)
+{
+    struct store_conn *c = NULL;
+    struct app_actor who = {.user_id = actor};
+    struct app_audit_event ev = {
+        .agency_id = agency,
+        .action = action,
+        .subject_user_id = subject,
+        .scope_type = agency ? "agency" : NULL,
+        .scope_id = agency,
+        .details = json_pack("{s:i}", "n", 1),
+    };
+    assert_int_equal(store_conn_get(f->app.store, &c, &f->err), 0);
+    assert_int_equal(store_begin(c, true, &f->err), 0);
+    assert_int_equal(app_audit_record(c, &f->arena, &who, &ev, &f->err), 0);
+    assert_int_equal(store_commit(c, &f->err), 0);
+    store_conn_put(c);
+}
+
+/* Agency A: auditor (organisation_manager, holds audit.read), agent (agent). Agency B. */
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    f->dir = unit_tempdir_new();
+    log_set_level(LOG_ERROR);
+    assert_int_equal(crypto_setup(), 0);
+    config_init(&f->cfg);
+    free(f->cfg.data_dir);
+    f->cfg.data_dir = strdup(f->dir);
+    f->cfg.hash_workers = 1;
+    assert_int_equal(config_finish(&f->cfg, &f->err), 0);
+    assert_int_equal(app_open(&f->app, &f->cfg, true, &f->err), 0);
+    arena_init(&f->arena);
+    sql_ok(f, "INSERT INTO agencies (id, name, created_at) VALUES ('agy_a', 'A', 1), "
+              "('agy_b', 'B', 1)");
+    sql_ok(f, "INSERT INTO users (id, email, created_at) VALUES ('usr_auditor', 'au@x.test', 1), "
+              "('usr_agent', 'ag@x.test', 1), ('usr_bee', 'bee@x.test', 1)");
+    sql_ok(f, "INSERT INTO memberships (agency_id, user_id, created_at) VALUES "
+              "('agy_a', 'usr_auditor', 1), ('agy_a', 'usr_agent', 1), ('agy_b', 'usr_bee', 1)");
+    sql_ok(f, "INSERT INTO grants (id, agency_id, user_id, scope_id, roles, created_at) VALUES "
+              "('g1', 'agy_a', 'usr_auditor', 'agy_a', 'organisation_manager', 1), "
+              "('g2', 'agy_a', 'usr_agent', 'agy_a', 'agent', 1), "
+              "('g3', 'agy_b', 'usr_bee', 'agy_b', 'owner', 1)");
+    assert_int_equal(authz_index_load(f->app.authz, f->app.store, &f->err), 0);
+    /* Entries of A, oldest first: */
+    entry_add(f, "agy_a", "usr_auditor", "invitation.created", "usr_x");   /* 1 */
+    entry_add(f, "agy_a", "usr_x", "invitation.accepted", NULL);           /* 2 */
+    entry_add(f, "agy_b", "usr_x", "invitation.created", NULL);            /* 3: B */
+    entry_add(f, "agy_a", "usr_auditor", "grant.changed", "usr_agent");    /* 4 */
+    entry_add(f, NULL, "usr_x", "session.created", NULL);                  /* 5: no agency */
+    entry_add(f, "agy_a", "usr_agent", "invitations.purged", NULL);        /* 6 */
+    entry_add(f, "agy_a", "usr_auditor", "invitation_x.created", "usr_x"); /* 7 */
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    app_close(&f->app);
+    config_dispose(&f->cfg);
+    arena_dispose(&f->arena);
+    unit_tempdir_remove(f->dir);
+    free(f);
+    return 0;
+}
+
+static void expect_error(struct fixture *f, int rc, int code, const char *field)
+{
+    assert_int_equal(rc, code);
+    assert_int_equal(f->err.code, code);
+    assert_string_equal(f->err.field, field ? field : "");
+    usher_error_clear(&f->err);
+}
+
+/* The ids of one page as "7,6,4", for compact assertions. */
+static const char *ids(struct fixture *f, const struct app_audit_page *page)
+{
+    char buf[256];
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < page->count; i++)
+        len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%lld", i ? "," : "",
+                                (long long)page->items[i].id);
+    return arena_strdup(&f->arena, buf);
+}
+
+static int list(struct fixture *f, struct app_audit_page *out, const char *actor_id,
+                const char *user_id, const char *action, const char *limit, const char *cursor)
+{
+    struct app_actor actor = {.user_id = actor_id};
+    struct app_audit_query q = {user_id, action, limit, cursor};
+    return app_audit_list(out, &f->app, &f->arena, &actor, "agy_a", &q, &f->err);
+}
+
+static void test_audit_list__newest_first_in_pages(void **state)
+{
+    struct fixture *f = *state;
+    struct app_audit_page page;
+    assert_int_equal(list(f, &page, "usr_auditor", NULL, NULL, NULL, NULL), 0);
+    assert_string_equal(ids(f, &page), "7,6,4,2,1");
+    assert_null(page.next_cursor);
+    assert_string_equal(page.items[0].action, "invitation_x.created");
+    assert_string_equal(page.items[0].details_json, "{\"n\":1}");
+    assert_int_equal(list(f, &page, "usr_auditor", NULL, NULL, "2", NULL), 0);
+    assert_string_equal(ids(f, &page), "7,6");
+    assert_non_null(page.next_cursor);
+    assert_int_equal(list(f, &page, "usr_auditor", NULL, NULL, "2", page.next_cursor), 0);
+    assert_string_equal(ids(f, &page), "4,2");
+    assert_int_equal(list(f, &page, "usr_auditor", NULL, NULL, "2", page.next_cursor), 0);
+    assert_string_equal(ids(f, &page), "1");
+    assert_null(page.next_cursor);
+}
+
+static void test_audit_list__filters_by_user_and_action(void **state)
+{
+    struct fixture *f = *state;
+    struct app_audit_page page;
+    /* Actor or subject. */
+    assert_int_equal(list(f, &page, "usr_auditor", "usr_agent", NULL, NULL, NULL), 0);
+    assert_string_equal(ids(f, &page), "6,4");
+    assert_int_equal(list(f, &page, "usr_auditor", "usr_x", NULL, NULL, NULL), 0);
+    assert_string_equal(ids(f, &page), "7,2,1");
+    assert_int_equal(list(f, &page, "usr_auditor", NULL, "invitation.created", NULL, NULL), 0);
+    assert_string_equal(ids(f, &page), "1");
+    /* A prefix: "invitation." does not match "invitations." or "invitation_x.". */
+    assert_int_equal(list(f, &page, "usr_auditor", NULL, "invitation.*", NULL, NULL), 0);
+    assert_string_equal(ids(f, &page), "2,1");
+    assert_int_equal(list(f, &page, "usr_auditor", NULL, "invitation*", NULL, NULL), 0);
+    assert_string_equal(ids(f, &page), "7,6,2,1");
+    assert_int_equal(list(f, &page, "usr_auditor", NULL, "*", NULL, NULL), 0);
+    assert_string_equal(ids(f, &page), "7,6,4,2,1");
+    assert_int_equal(list(f, &page, "usr_auditor", "usr_x", "invitation.*", NULL, NULL), 0);
+    assert_string_equal(ids(f, &page), "2,1");
+    assert_int_equal(list(f, &page, "usr_auditor", NULL, "Invitation.created", NULL, NULL),
+                     USHER_EINVAL);
+    usher_error_clear(&f->err);
+    assert_int_equal(list(f, &page, "usr_auditor", NULL, "session.created", NULL, NULL), 0);
+    assert_int_equal(page.count, 0);
+}
+
+static void test_audit_list__validates_its_input(void **state)
+{
+    struct fixture *f = *state;
+    struct app_audit_page page;
+    const char *bad_actions[] = {"", "a b", "a*b", "**", "invitation.%", "x'--"};
+    for (size_t i = 0; i < sizeof(bad_actions) / sizeof(bad_actions[0]); i++)
+        expect_error(f, list(f, &page, "usr_auditor", NULL, bad_actions[i], NULL, NULL),
+                     USHER_EINVAL, "action");
+    char long_action[APP_AUDIT_ACTION_MAX + 2];
+    memset(long_action, 'a', sizeof(long_action) - 1);
+    long_action[sizeof(long_action) - 1] = '\0';
+    expect_error(f, list(f, &page, "usr_auditor", NULL, long_action, NULL, NULL), USHER_EINVAL,
+                 "action");
+    expect_error(f, list(f, &page, "usr_auditor", "", NULL, NULL, NULL), USHER_EINVAL, "user_id");
+    expect_error(f, list(f, &page, "usr_auditor", NULL, NULL, "0", NULL), USHER_EINVAL, "limit");
+    expect_error(f, list(f, &page, "usr_auditor", NULL, NULL, "201", NULL), USHER_EINVAL, "limit");
+    expect_error(f, list(f, &page, "usr_auditor", NULL, NULL, NULL, "nonsense"), USHER_EINVAL,
+                 "cursor");
+    /* A cursor of another list is refused, not misread. */
+    const char *other = store_cursor_encode(&f->arena, 5, "agy_a");
+    expect_error(f, list(f, &page, "usr_auditor", NULL, NULL, NULL, other), USHER_EINVAL, "cursor");
+}
+
+static void test_audit_list__needs_audit_read_in_the_agency(void **state)
+{
+    struct fixture *f = *state;
+    struct app_audit_page page;
+    expect_error(f, list(f, &page, "usr_agent", NULL, NULL, NULL, NULL), USHER_EFORBIDDEN, NULL);
+    expect_error(f, list(f, &page, "usr_bee", NULL, NULL, NULL, NULL), USHER_ENOTFOUND, NULL);
+    expect_error(f, list(f, &page, NULL, NULL, NULL, NULL, NULL), USHER_ENOTFOUND, NULL);
+    struct app_actor admin = {.user_id = "usr_root", .is_platform_admin = true};
+    struct app_audit_query q = {0};
+    assert_int_equal(app_audit_list(&page, &f->app, &f->arena, &admin, "agy_b", &q, &f->err), 0);
+    assert_string_equal(ids(f, &page), "3");
+    expect_error(f, app_audit_list(&page, &f->app, &f->arena, &admin, "agy_c", &q, &f->err),
+                 USHER_ENOTFOUND, NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_audit_list__newest_first_in_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_list__filters_by_user_and_action, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_audit_list__validates_its_input, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_list__needs_audit_read_in_the_agency, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

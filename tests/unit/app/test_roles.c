@@ -1,0 +1,547 @@
+/* The rules for custom roles over a real SQLite store and the decision index: names and
+ * permissions, who may define roles (agency.manage, within the ceiling), 404 outside the
+ * agency, deletion only when unused, and the index seeing every change at once. */
+#include "../unit.h"
+
+#include "app/app.h"
+#include "app/catalogue.h"
+#include "app/grants.h"
+#include "app/roles.h"
+#include "app/tenancy.h"
+#include "authz/authz.h"
+#include "base/crypto.h"
+#include "base/log.h"
+#include "config/config.h"
+#include "store/store.h"
+
+/* Agency A with environment E1; agency B. Users and their grants:
+ *   owner     owner at A
+ *   mgr       agent at A plus agency.manage as an extra permission
+ *   org       organisation_manager at A (no agency.manage)
+ *   envowner  owner on E1 only
+ *   holder    member of A; tests give it grants holding custom roles
+ *   outsider  owner at B */
+struct fixture {
+    char *dir;
+    struct config cfg;
+    struct app app;
+    struct arena arena;
+    struct usher_error err;
+    struct store_agency a, b;
+    struct store_environment e1;
+};
+
+static struct app_actor admin(void)
+{
+    struct app_actor actor = {.user_id = "usr_admin", .is_platform_admin = true};
+    return actor;
+}
+
+static struct app_actor user(const char *id)
+{
+    struct app_actor actor = {.user_id = id};
+    return actor;
+}
+
+static void sql_ok(struct fixture *f, const char *sql, const struct store_value *p, size_t n)
+{
+    struct store_conn *c = NULL;
+    usher_error_clear(&f->err);
+    int rc = store_conn_get(f->app.store, &c, &f->err);
+    if (rc == 0)
+        rc = store_exec(c, &f->arena, sql, p, n, NULL, NULL, &f->err);
+    store_conn_put(c);
+    if (rc)
+        fail_msg("%s: %s", sql, f->err.message);
+}
+
+static int64_t sql_count(struct fixture *f, const char *sql, const struct store_value *p, size_t n)
+{
+    struct store_conn *c = NULL;
+    struct store_rows rows = {0};
+    assert_int_equal(store_conn_get(f->app.store, &c, &f->err), 0);
+    assert_int_equal(store_exec(c, &f->arena, sql, p, n, &rows, NULL, &f->err), 0);
+    store_conn_put(c);
+    return store_cell(&rows, 0, 0)->i;
+}
+
+/* Tells the decision index about a user whose rows a test wrote directly. */
+static void refresh(struct fixture *f, const char *user_id)
+{
+    struct store_conn *c = NULL;
+    assert_int_equal(store_conn_get(f->app.store, &c, &f->err), 0);
+    app_grants_refresh(&f->app, c, user_id);
+    store_conn_put(c);
+}
+
+static void grant_set(struct fixture *f, const char *agency_id, const char *user_id,
+                      const char *environment_id, const char *roles, const char *extra)
+{
+    struct store_value m[] = {store_text(agency_id), store_text(user_id)};
+    sql_ok(f,
+           "INSERT INTO memberships (agency_id, user_id, created_at) VALUES ($1, $2, 1) "
+           "ON CONFLICT DO NOTHING",
+           m, 2);
+    const char *scope = environment_id ? environment_id : agency_id;
+    char id[96];
+    snprintf(id, sizeof(id), "grt_%s_%s", user_id, scope);
+    struct store_value p[] = {
+        store_text(id),    store_text(agency_id), store_text(user_id), store_text(environment_id),
+        store_text(scope), store_text(roles),     store_text(extra)};
+    sql_ok(f,
+           "INSERT INTO grants (id, agency_id, user_id, environment_id, scope_id, roles, "
+           "extra_permissions, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 1) "
+           "ON CONFLICT (user_id, scope_id) DO UPDATE SET roles = excluded.roles, "
+           "extra_permissions = excluded.extra_permissions",
+           p, 7);
+    refresh(f, user_id);
+}
+
+static void grants_clear(struct fixture *f, const char *user_id)
+{
+    struct store_value p[] = {store_text(user_id)};
+    sql_ok(f, "DELETE FROM grants WHERE user_id = $1", p, 1);
+    refresh(f, user_id);
+}
+
+/* Asks the decision index. */
+static bool allowed(struct fixture *f, const char *user_id, const char *permission,
+                    enum app_scope scope, const char *scope_id)
+{
+    struct authz_question q = {user_id, permission, scope, scope_id, NULL};
+    struct authz_answer ans;
+    authz_check(&ans, f->app.authz, &q, NULL);
+    return ans.allowed;
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    f->dir = unit_tempdir_new();
+    log_set_level(LOG_ERROR);
+    assert_int_equal(crypto_setup(), 0);
+    config_init(&f->cfg);
+    free(f->cfg.data_dir);
+    f->cfg.data_dir = strdup(f->dir);
+    f->cfg.hash_workers = 1;
+    assert_int_equal(config_finish(&f->cfg, &f->err), 0);
+    assert_int_equal(app_open(&f->app, &f->cfg, true, &f->err), 0);
+    arena_init(&f->arena);
+
+    static const char *const users[] = {"usr_admin",    "usr_owner",  "usr_mgr",     "usr_org",
+                                        "usr_envowner", "usr_holder", "usr_outsider"};
+    for (size_t i = 0; i < sizeof(users) / sizeof(users[0]); i++) {
+        char email[64];
+        snprintf(email, sizeof(email), "%s@example.com", users[i]);
+        struct store_value p[] = {store_text(users[i]), store_text(email)};
+        sql_ok(f, "INSERT INTO users (id, email, created_at) VALUES ($1, $2, 1)", p, 2);
+    }
+    struct app_actor adm = admin();
+    assert_int_equal(app_agency_create(&f->a, &f->app, &f->arena, &adm, "A", &f->err), 0);
+    assert_int_equal(app_agency_create(&f->b, &f->app, &f->arena, &adm, "B", &f->err), 0);
+    assert_int_equal(
+        app_environment_create(&f->e1, &f->app, &f->arena, &adm, f->a.id, "E1", &f->err), 0);
+    grant_set(f, f->a.id, "usr_owner", NULL, "owner", "");
+    grant_set(f, f->a.id, "usr_mgr", NULL, "agent", "agency.manage");
+    grant_set(f, f->a.id, "usr_org", NULL, "organisation_manager", "");
+    grant_set(f, f->a.id, "usr_envowner", f->e1.id, "owner", "");
+    grant_set(f, f->b.id, "usr_outsider", NULL, "owner", "");
+    struct store_value m[] = {store_text(f->a.id)};
+    sql_ok(f,
+           "INSERT INTO memberships (agency_id, user_id, created_at) VALUES ($1, 'usr_holder', 1)",
+           m, 1);
+    usher_error_clear(&f->err);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    app_close(&f->app);
+    config_dispose(&f->cfg);
+    arena_dispose(&f->arena);
+    unit_tempdir_remove(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Expects rc with the error slot's code, problem (when given) and field, then clears it. */
+static void expect_error(struct fixture *f, int rc, int code, const char *problem,
+                         const char *field)
+{
+    assert_int_equal(rc, code);
+    assert_int_equal(f->err.code, code);
+    if (problem)
+        assert_string_equal(f->err.problem, problem);
+    assert_string_equal(f->err.field, field ? field : "");
+    usher_error_clear(&f->err);
+}
+
+/* A JSON array from a JSON text; released by the caller. */
+static json_t *list(const char *text)
+{
+    json_error_t e;
+    json_t *v = json_loads(text, JSON_DECODE_ANY, &e);
+    if (!v)
+        fail_msg("bad test JSON %s: %s", text, e.text);
+    return v;
+}
+
+static struct store_custom_role create_ok(struct fixture *f, const char *actor_id,
+                                          const char *agency_id, const char *name,
+                                          const char *perms)
+{
+    struct app_actor actor = strcmp(actor_id, "usr_admin") == 0 ? admin() : user(actor_id);
+    json_t *p = list(perms);
+    struct store_custom_role r;
+    usher_error_clear(&f->err);
+    int rc = app_role_create(&r, &f->app, &f->arena, &actor, agency_id, name, p, &f->err);
+    json_decref(p);
+    if (rc)
+        fail_msg("create %s: %s", name, f->err.message);
+    return r;
+}
+
+static int64_t audit_count(struct fixture *f, const char *action, const char *role_id)
+{
+    char like[96];
+    snprintf(like, sizeof(like), "%%\"%s\"%%", role_id);
+    struct store_value p[] = {store_text(action), store_text(like)};
+    return sql_count(f, "SELECT COUNT(*) FROM audit_log WHERE action = $1 AND details LIKE $2", p,
+                     2);
+}
+
+static void test_role_name_check__refuses_built_in_names_and_id_prefixes(void **state)
+{
+    struct fixture *f = *state;
+    const char *out = NULL;
+    assert_int_equal(app_role_name_check(&out, &f->arena, "  Night shift\t", "name", &f->err), 0);
+    assert_string_equal(out, "Night shift");
+    assert_int_equal(app_role_name_check(&out, &f->arena, "ownerish", "name", &f->err), 0);
+    assert_int_equal(app_role_name_check(&out, &f->arena, "my crl_", "name", &f->err), 0);
+    for (size_t i = 0; i < APP_ROLE_COUNT; i++) {
+        const char *builtin = app_catalogue_role_at(i)->name;
+        expect_error(f, app_role_name_check(&out, &f->arena, builtin, "name", &f->err),
+                     USHER_EINVAL, "invalid_input", "name");
+        char upper[64];
+        size_t k = 0;
+        for (; builtin[k] && k + 1 < sizeof(upper); k++)
+            upper[k] =
+                (char)(builtin[k] >= 'a' && builtin[k] <= 'z' ? builtin[k] - 32 : builtin[k]);
+        upper[k] = '\0';
+        expect_error(f, app_role_name_check(&out, &f->arena, upper, "name", &f->err), USHER_EINVAL,
+                     "invalid_input", "name");
+    }
+    char long_name[80];
+    memset(long_name, 'x', 65);
+    long_name[65] = '\0';
+    expect_error(f, app_role_name_check(&out, &f->arena, long_name, "name", &f->err), USHER_EINVAL,
+                 "invalid_input", "name");
+    long_name[64] = '\0';
+    assert_int_equal(app_role_name_check(&out, &f->arena, long_name, "name", &f->err), 0);
+    const char *bad[] = {"crl_abc", "CRL_abc", "Crl_", "", "   ", "a\x01b", NULL};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        expect_error(f, app_role_name_check(&out, &f->arena, bad[i], "name", &f->err), USHER_EINVAL,
+                     "invalid_input", "name");
+}
+
+static void test_role_permissions_parse__names_the_bad_item(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t mask = 0;
+    json_t *ok = list("[\"bot.read\", \"inbox.reply\", \"bot.read\"]");
+    assert_int_equal(app_role_permissions_parse(&mask, &f->arena, ok, "permissions", &f->err), 0);
+    assert_int_equal(mask, APP_BIT(APP_PERM_BOT_READ) | APP_BIT(APP_PERM_INBOX_REPLY));
+    assert_string_equal(app_role_permissions_csv(&f->arena, mask), "inbox.reply,bot.read");
+    assert_string_equal(app_role_permissions_csv(&f->arena, 0), "");
+    json_decref(ok);
+
+    static const struct {
+        const char *json;
+        const char *problem;
+        const char *field;
+    } cases[] = {
+        {"[]", "invalid_input", "permissions"},
+        {"\"bot.read\"", "invalid_input", "permissions"},
+        {"{\"bot.read\": true}", "invalid_input", "permissions"},
+        {"null", "invalid_input", "permissions"},
+        {"[\"bot.read\", 3]", "invalid_input", "permissions[1]"},
+        {"[\"bot.read\", null]", "invalid_input", "permissions[1]"},
+        {"[\"bot.reads\"]", "unknown_permission", "permissions[0]"},
+        {"[\"cms.read\", \"owner\"]", "unknown_permission", "permissions[1]"},
+        {"[\"\"]", "unknown_permission", "permissions[0]"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *v = list(cases[i].json);
+        expect_error(f, app_role_permissions_parse(&mask, &f->arena, v, "permissions", &f->err),
+                     USHER_EINVAL, cases[i].problem, cases[i].field);
+        json_decref(v);
+    }
+    expect_error(f, app_role_permissions_parse(&mask, &f->arena, NULL, "permissions", &f->err),
+                 USHER_EINVAL, "invalid_input", "permissions");
+    json_t *many = json_array();
+    for (int i = 0; i < 65; i++)
+        json_array_append_new(many, json_string("bot.read"));
+    expect_error(f, app_role_permissions_parse(&mask, &f->arena, many, "permissions", &f->err),
+                 USHER_EINVAL, "invalid_input", "permissions");
+    json_decref(many);
+}
+
+static void test_role_create__defines_audits_and_reaches_the_index(void **state)
+{
+    struct fixture *f = *state;
+    struct store_custom_role r =
+        create_ok(f, "usr_owner", f->a.id, " Night shift ", "[\"crm.read\", \"inbox.reply\"]");
+    assert_int_equal(strncmp(r.id, "crl_", 4), 0);
+    assert_int_equal(strlen(r.id), 26);
+    assert_string_equal(r.agency_id, f->a.id);
+    assert_string_equal(r.name, "Night shift");
+    assert_string_equal(r.permissions, "inbox.reply,crm.read");
+    assert_int_equal(audit_count(f, "role.created", r.id), 1);
+
+    struct app_role_set set;
+    struct app_actor holder = user("usr_holder");
+    assert_int_equal(app_role_list(&set, &f->app, &f->arena, &holder, f->a.id, &f->err), 0);
+    assert_int_equal(set.count, 1);
+    assert_string_equal(set.items[0].id, r.id);
+    assert_int_equal(set.permissions[0],
+                     APP_BIT(APP_PERM_INBOX_REPLY) | APP_BIT(APP_PERM_CRM_READ));
+
+    /* A grant naming the new role gives its permissions, at agency and environment scope. */
+    assert_false(allowed(f, "usr_holder", "crm.read", APP_SCOPE_AGENCY, f->a.id));
+    grant_set(f, f->a.id, "usr_holder", NULL, r.id, "");
+    assert_true(allowed(f, "usr_holder", "crm.read", APP_SCOPE_AGENCY, f->a.id));
+    assert_true(allowed(f, "usr_holder", "inbox.reply", APP_SCOPE_ENVIRONMENT, f->e1.id));
+    assert_false(allowed(f, "usr_holder", "crm.write", APP_SCOPE_AGENCY, f->a.id));
+
+    /* Platform admins define roles in any agency. */
+    struct store_custom_role b =
+        create_ok(f, "usr_admin", f->b.id, "Night shift", "[\"cms.read\"]");
+    assert_string_equal(b.agency_id, f->b.id);
+}
+
+static void test_role_create__needs_agency_manage_within_the_ceiling(void **state)
+{
+    struct fixture *f = *state;
+    struct store_custom_role r;
+    json_t *p = list("[\"inbox.reply\", \"crm.read\"]");
+    struct app_actor org = user("usr_org"), envowner = user("usr_envowner");
+    struct app_actor mgr = user("usr_mgr"), outsider = user("usr_outsider");
+    struct app_actor holder = user("usr_holder"), anonymous = {0};
+    expect_error(f, app_role_create(&r, &f->app, &f->arena, &org, f->a.id, "X", p, &f->err),
+                 USHER_EFORBIDDEN, "forbidden", NULL);
+    expect_error(f, app_role_create(&r, &f->app, &f->arena, &envowner, f->a.id, "X", p, &f->err),
+                 USHER_EFORBIDDEN, "forbidden", NULL);
+    expect_error(f, app_role_create(&r, &f->app, &f->arena, &holder, f->a.id, "X", p, &f->err),
+                 USHER_EFORBIDDEN, "forbidden", NULL);
+    expect_error(f, app_role_create(&r, &f->app, &f->arena, &mgr, f->a.id, "X", p, &f->err),
+                 USHER_EFORBIDDEN, "grant_ceiling", "permissions[1]");
+    expect_error(f, app_role_create(&r, &f->app, &f->arena, &outsider, f->a.id, "X", p, &f->err),
+                 USHER_ENOTFOUND, "not_found", NULL);
+    expect_error(f, app_role_create(&r, &f->app, &f->arena, &anonymous, f->a.id, "X", p, &f->err),
+                 USHER_ENOTFOUND, "not_found", NULL);
+    struct app_actor adm = admin();
+    expect_error(f, app_role_create(&r, &f->app, &f->arena, &adm, "agy_nope", "X", p, &f->err),
+                 USHER_ENOTFOUND, "not_found", NULL);
+    json_decref(p);
+    struct store_value a[] = {store_text(f->a.id)};
+    assert_int_equal(sql_count(f, "SELECT COUNT(*) FROM custom_roles WHERE agency_id = $1", a, 1),
+                     0);
+    /* Within what the manager holds at agency scope. */
+    struct store_custom_role ok =
+        create_ok(f, "usr_mgr", f->a.id, "Agent-like", "[\"inbox.notify\", \"agency.manage\"]");
+    assert_string_equal(ok.permissions, "inbox.notify,agency.manage");
+}
+
+static void test_role_create__refuses_duplicates_and_past_the_limit(void **state)
+{
+    struct fixture *f = *state;
+    create_ok(f, "usr_owner", f->a.id, "Weekend", "[\"cms.read\"]");
+    struct store_custom_role r;
+    struct app_actor owner = user("usr_owner");
+    json_t *p = list("[\"cms.read\"]");
+    expect_error(f,
+                 app_role_create(&r, &f->app, &f->arena, &owner, f->a.id, "Weekend ", p, &f->err),
+                 USHER_ECONFLICT, "conflict", "name");
+    expect_error(f, app_role_create(&r, &f->app, &f->arena, &owner, f->a.id, "Owner", p, &f->err),
+                 USHER_EINVAL, "invalid_input", "name");
+    expect_error(f, app_role_create(&r, &f->app, &f->arena, &owner, f->a.id, NULL, p, &f->err),
+                 USHER_EINVAL, "invalid_input", "name");
+    expect_error(f, app_role_create(&r, &f->app, &f->arena, &owner, f->a.id, "Y", NULL, &f->err),
+                 USHER_EINVAL, "invalid_input", "permissions");
+
+    /* Fill the agency up to the limit in one transaction, then one more is refused. */
+    struct store_conn *c = NULL;
+    assert_int_equal(store_conn_get(f->app.store, &c, &f->err), 0);
+    assert_int_equal(store_begin(c, true, &f->err), 0);
+    for (int i = 1; i < APP_ROLES_PER_AGENCY; i++) {
+        char id[32], name[32];
+        snprintf(id, sizeof(id), "crl_fill%d", i);
+        snprintf(name, sizeof(name), "Fill %d", i);
+        struct store_value v[] = {store_text(id), store_text(f->a.id), store_text(name)};
+        assert_int_equal(store_exec(c, &f->arena,
+                                    "INSERT INTO custom_roles (id, agency_id, name, permissions, "
+                                    "created_at) VALUES ($1, $2, $3, 'cms.read', 1)",
+                                    v, 3, NULL, NULL, &f->err),
+                         0);
+    }
+    assert_int_equal(store_commit(c, &f->err), 0);
+    store_conn_put(c);
+    expect_error(f,
+                 app_role_create(&r, &f->app, &f->arena, &owner, f->a.id, "One more", p, &f->err),
+                 USHER_ECONFLICT, "role_limit", NULL);
+    json_decref(p);
+}
+
+static void test_role_update__renames_and_changes_at_once(void **state)
+{
+    struct fixture *f = *state;
+    struct store_custom_role r =
+        create_ok(f, "usr_owner", f->a.id, "Creators", "[\"environments.create\"]");
+    create_ok(f, "usr_owner", f->a.id, "Taken", "[\"cms.read\"]");
+    grant_set(f, f->a.id, "usr_holder", f->e1.id, r.id, "");
+    assert_false(allowed(f, "usr_holder", "bot.read", APP_SCOPE_ENVIRONMENT, f->e1.id));
+
+    struct app_actor owner = user("usr_owner");
+    struct store_custom_role out;
+    struct app_role_change rename = {.name = "Builders"};
+    assert_int_equal(
+        app_role_update(&out, &f->app, &f->arena, &owner, f->a.id, r.id, &rename, &f->err), 0);
+    assert_string_equal(out.id, r.id);
+    assert_string_equal(out.name, "Builders");
+    assert_string_equal(out.permissions, "environments.create");
+    assert_int_equal(audit_count(f, "role.updated", r.id), 1);
+
+    /* The holder's grant still names the id, and a change of permissions reaches the index
+     * without touching the holder. */
+    json_t *perms = list("[\"bot.read\"]");
+    struct app_role_change change = {.permissions = perms};
+    assert_int_equal(
+        app_role_update(&out, &f->app, &f->arena, &owner, f->a.id, r.id, &change, &f->err), 0);
+    assert_string_equal(out.name, "Builders");
+    assert_string_equal(out.permissions, "bot.read");
+    assert_true(allowed(f, "usr_holder", "bot.read", APP_SCOPE_ENVIRONMENT, f->e1.id));
+    assert_false(allowed(f, "usr_holder", "environments.create", APP_SCOPE_ENVIRONMENT, f->e1.id));
+    assert_int_equal(audit_count(f, "role.updated", r.id), 2);
+
+    /* The store's view (route enforcement) agrees. */
+    struct store_conn *c = NULL;
+    struct app_decide_grants g;
+    assert_int_equal(store_conn_get(f->app.store, &c, &f->err), 0);
+    assert_int_equal(app_grants_load(&g, c, &f->arena, f->a.id, "usr_holder", &f->err), 0);
+    store_conn_put(c);
+    assert_int_equal(g.environment_count, 1);
+    assert_int_equal(g.environments[0].extra, APP_BIT(APP_PERM_BOT_READ));
+
+    /* The same values again change nothing and write nothing. */
+    struct app_role_change same = {.name = "Builders", .permissions = perms};
+    assert_int_equal(
+        app_role_update(&out, &f->app, &f->arena, &owner, f->a.id, r.id, &same, &f->err), 0);
+    assert_int_equal(audit_count(f, "role.updated", r.id), 2);
+    json_decref(perms);
+
+    struct app_role_change none = {0};
+    expect_error(f,
+                 app_role_update(&out, &f->app, &f->arena, &owner, f->a.id, r.id, &none, &f->err),
+                 USHER_EINVAL, "invalid_input", NULL);
+    struct app_role_change taken = {.name = "Taken"};
+    expect_error(f,
+                 app_role_update(&out, &f->app, &f->arena, &owner, f->a.id, r.id, &taken, &f->err),
+                 USHER_ECONFLICT, "conflict", "name");
+}
+
+static void test_role_update__ceiling_counts_added_permissions_only(void **state)
+{
+    struct fixture *f = *state;
+    struct store_custom_role r =
+        create_ok(f, "usr_owner", f->a.id, "Wide", "[\"inbox.reply\", \"crm.write\"]");
+    struct app_actor mgr = user("usr_mgr"), org = user("usr_org");
+    struct store_custom_role out;
+    json_t *more = list("[\"crm.write\", \"inbox.reply\", \"cms.read\"]");
+    json_t *less = list("[\"inbox.reply\"]");
+    struct app_role_change add = {.permissions = more}, remove = {.permissions = less};
+    expect_error(f, app_role_update(&out, &f->app, &f->arena, &mgr, f->a.id, r.id, &add, &f->err),
+                 USHER_EFORBIDDEN, "grant_ceiling", "permissions[2]");
+    expect_error(f,
+                 app_role_update(&out, &f->app, &f->arena, &org, f->a.id, r.id, &remove, &f->err),
+                 USHER_EFORBIDDEN, "forbidden", NULL);
+    assert_int_equal(
+        app_role_update(&out, &f->app, &f->arena, &mgr, f->a.id, r.id, &remove, &f->err), 0);
+    assert_string_equal(out.permissions, "inbox.reply");
+    json_decref(more);
+    json_decref(less);
+}
+
+static void test_role_update__other_agencies_roles_are_not_found(void **state)
+{
+    struct fixture *f = *state;
+    struct store_custom_role theirs =
+        create_ok(f, "usr_outsider", f->b.id, "Theirs", "[\"cms.read\"]");
+    struct store_custom_role ours = create_ok(f, "usr_owner", f->a.id, "Ours", "[\"cms.read\"]");
+    struct app_actor owner = user("usr_owner"), outsider = user("usr_outsider");
+    struct store_custom_role out;
+    struct app_role_change rename = {.name = "Stolen"};
+    expect_error(
+        f, app_role_update(&out, &f->app, &f->arena, &owner, f->a.id, theirs.id, &rename, &f->err),
+        USHER_ENOTFOUND, "not_found", NULL);
+    expect_error(
+        f, app_role_update(&out, &f->app, &f->arena, &outsider, f->a.id, ours.id, &rename, &f->err),
+        USHER_ENOTFOUND, "not_found", NULL);
+    expect_error(
+        f, app_role_update(&out, &f->app, &f->arena, &outsider, f->b.id, ours.id, &rename, &f->err),
+        USHER_ENOTFOUND, "not_found", NULL);
+    expect_error(f, app_role_delete(&f->app, &f->arena, &owner, f->a.id, theirs.id, &f->err),
+                 USHER_ENOTFOUND, "not_found", NULL);
+    expect_error(f, app_role_delete(&f->app, &f->arena, &outsider, f->a.id, ours.id, &f->err),
+                 USHER_ENOTFOUND, "not_found", NULL);
+    struct app_role_set set;
+    expect_error(f, app_role_list(&set, &f->app, &f->arena, &outsider, f->a.id, &f->err),
+                 USHER_ENOTFOUND, "not_found", NULL);
+}
+
+static void test_role_delete__only_when_unused(void **state)
+{
+    struct fixture *f = *state;
+    struct store_custom_role r = create_ok(f, "usr_owner", f->a.id, "Held", "[\"cms.read\"]");
+    struct app_actor owner = user("usr_owner"), org = user("usr_org");
+    struct authz_stats before, after;
+    authz_index_stats(&before, f->app.authz);
+
+    grant_set(f, f->a.id, "usr_holder", f->e1.id, r.id, "");
+    expect_error(f, app_role_delete(&f->app, &f->arena, &owner, f->a.id, r.id, &f->err),
+                 USHER_ECONFLICT, "role_in_use", NULL);
+    expect_error(f, app_role_delete(&f->app, &f->arena, &org, f->a.id, r.id, &f->err),
+                 USHER_EFORBIDDEN, "forbidden", NULL);
+    grants_clear(f, "usr_holder");
+
+    assert_int_equal(app_role_delete(&f->app, &f->arena, &owner, f->a.id, r.id, &f->err), 0);
+    assert_int_equal(audit_count(f, "role.deleted", r.id), 1);
+    authz_index_stats(&after, f->app.authz);
+    assert_int_equal(after.custom_roles, before.custom_roles - 1);
+    expect_error(f, app_role_delete(&f->app, &f->arena, &owner, f->a.id, r.id, &f->err),
+                 USHER_ENOTFOUND, "not_found", NULL);
+
+    /* A stale grant naming the deleted id grants nothing. */
+    grant_set(f, f->a.id, "usr_holder", NULL, r.id, "");
+    assert_false(allowed(f, "usr_holder", "cms.read", APP_SCOPE_AGENCY, f->a.id));
+}
+
+int main(void)
+{
+    unit_env_clear();
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_role_name_check__refuses_built_in_names_and_id_prefixes),
+        T(test_role_permissions_parse__names_the_bad_item),
+        T(test_role_create__defines_audits_and_reaches_the_index),
+        T(test_role_create__needs_agency_manage_within_the_ceiling),
+        T(test_role_create__refuses_duplicates_and_past_the_limit),
+        T(test_role_update__renames_and_changes_at_once),
+        T(test_role_update__ceiling_counts_added_permissions_only),
+        T(test_role_update__other_agencies_roles_are_not_found),
+        T(test_role_delete__only_when_unused),
+    };
+#undef T
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

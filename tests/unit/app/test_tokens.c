@@ -1,0 +1,439 @@
+/* API tokens over a real SQLite store: only the keyed hash is stored, the secret never reaches
+ * the database or the audit log, who may create, list and revoke, and a revoked token stops
+ * resolving at once. */
+#include "../unit.h"
+
+#include "app/app.h"
+#include "app/tenancy.h"
+#include "app/tokens.h"
+#include "authz/authz.h"
+#include "base/clock.h"
+#include "base/crypto.h"
+#include "base/log.h"
+#include "config/config.h"
+#include "store/store.h"
+
+/* Agency A (owner, org = organisation_manager, agent) and agency B (outsider = owner of B). */
+struct fixture {
+    char *dir;
+    struct config cfg;
+    struct app app;
+    struct arena arena;
+    struct usher_error err;
+    struct store_agency a, b;
+};
+
+static struct app_actor user(const char *id)
+{
+    struct app_actor actor = {.user_id = id};
+    return actor;
+}
+
+static struct app_actor admin(void)
+{
+    struct app_actor actor = {.user_id = "usr_admin", .is_platform_admin = true};
+    return actor;
+}
+
+static void sql_ok(struct fixture *f, const char *sql, const struct store_value *p, size_t n)
+{
+    struct store_conn *c = NULL;
+    usher_error_clear(&f->err);
+    int rc = store_conn_get(f->app.store, &c, &f->err);
+    if (rc == 0)
+        rc = store_exec(c, &f->arena, sql, p, n, NULL, NULL, &f->err);
+    store_conn_put(c);
+    if (rc)
+        fail_msg("%s: %s", sql, f->err.message);
+}
+
+static struct store_rows sql_rows(struct fixture *f, const char *sql, const struct store_value *p,
+                                  size_t n)
+{
+    struct store_conn *c = NULL;
+    struct store_rows rows = {0};
+    usher_error_clear(&f->err);
+    int rc = store_conn_get(f->app.store, &c, &f->err);
+    if (rc == 0)
+        rc = store_exec(c, &f->arena, sql, p, n, &rows, NULL, &f->err);
+    store_conn_put(c);
+    if (rc)
+        fail_msg("%s: %s", sql, f->err.message);
+    return rows;
+}
+
+static void member_grant(struct fixture *f, const char *agency_id, const char *user_id,
+                         const char *roles)
+{
+    char email[64], id[96];
+    snprintf(email, sizeof(email), "%s@example.com", user_id);
+    snprintf(id, sizeof(id), "grt_%s", user_id);
+    struct store_value u[] = {store_text(user_id), store_text(email)};
+    sql_ok(f, "INSERT INTO users (id, email, created_at) VALUES ($1, $2, 1)", u, 2);
+    struct store_value m[] = {store_text(agency_id), store_text(user_id), store_text(id),
+                              store_text(roles)};
+    sql_ok(f, "INSERT INTO memberships (agency_id, user_id, created_at) VALUES ($1, $2, 1)", m, 2);
+    sql_ok(f,
+           "INSERT INTO grants (id, agency_id, user_id, scope_id, roles, created_at) "
+           "VALUES ($3, $1, $2, $1, $4, 1)",
+           m, 4);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    f->dir = unit_tempdir_new();
+    log_set_level(LOG_ERROR);
+    assert_int_equal(crypto_setup(), 0);
+    config_init(&f->cfg);
+    free(f->cfg.data_dir);
+    f->cfg.data_dir = strdup(f->dir);
+    f->cfg.hash_workers = 1;
+    assert_int_equal(config_finish(&f->cfg, &f->err), 0);
+    assert_int_equal(app_open(&f->app, &f->cfg, true, &f->err), 0);
+    arena_init(&f->arena);
+    struct store_value adm[] = {store_text("usr_admin")};
+    sql_ok(f,
+           "INSERT INTO users (id, email, is_platform_admin, created_at) "
+           "VALUES ($1, 'admin@example.com', 1, 1)",
+           adm, 1);
+    struct app_actor actor = admin();
+    assert_int_equal(app_agency_create(&f->a, &f->app, &f->arena, &actor, "A", &f->err), 0);
+    assert_int_equal(app_agency_create(&f->b, &f->app, &f->arena, &actor, "B", &f->err), 0);
+    member_grant(f, f->a.id, "usr_owner", "owner");
+    member_grant(f, f->a.id, "usr_org", "organisation_manager");
+    member_grant(f, f->b.id, "usr_outsider", "owner");
+    assert_int_equal(authz_index_load(f->app.authz, f->app.store, &f->err), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    app_close(&f->app);
+    config_dispose(&f->cfg);
+    arena_dispose(&f->arena);
+    unit_tempdir_remove(f->dir);
+    clock_set_offset_ms(0);
+    free(f);
+    return 0;
+}
+
+static void expect_error(struct fixture *f, int rc, int code, const char *field)
+{
+    assert_int_equal(rc, code);
+    assert_int_equal(f->err.code, code);
+    assert_string_equal(f->err.field, field ? field : "");
+    usher_error_clear(&f->err);
+}
+
+/* True when text occurs in any cell of any table that could hold it. */
+static bool stored_anywhere(struct fixture *f, const char *text)
+{
+    static const char *const queries[] = {
+        "SELECT COUNT(*) FROM api_tokens WHERE id = $1 OR name = $1 OR token_hash = $1 OR "
+        "instr(token_hash, $1) > 0",
+        "SELECT COUNT(*) FROM audit_log WHERE instr(details, $1) > 0 OR instr(action, $1) > 0",
+    };
+    for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
+        struct store_value p[] = {store_text(text)};
+        struct store_rows rows = sql_rows(f, queries[i], p, 1);
+        if (store_cell(&rows, 0, 0)->i != 0)
+            return true;
+    }
+    return false;
+}
+
+static void test_token_create__stores_only_the_keyed_hash(void **state)
+{
+    struct fixture *f = *state;
+    struct app_actor owner = user("usr_owner");
+    struct app_token_new made;
+    assert_int_equal(
+        app_token_create(&made, &f->app, &f->arena, &owner, f->a.id, " inbox ", &f->err), 0);
+    assert_int_equal(strlen(made.secret), APP_TOKEN_CHARS);
+    assert_memory_equal(made.secret, "usk_", 4);
+    assert_string_equal(made.token.name, "inbox");
+    assert_string_equal(made.token.agency_id, f->a.id);
+    assert_string_equal(made.token.created_by, "usr_owner");
+
+    char hash[CRYPTO_HASH_HEX + 1];
+    crypto_hmac_hex(hash, f->app.secret, sizeof(f->app.secret), made.secret, strlen(made.secret));
+    struct store_value p[] = {store_text(made.token.id)};
+    struct store_rows rows = sql_rows(
+        f, "SELECT token_hash, last_used_at, revoked_at FROM api_tokens WHERE id = $1", p, 1);
+    assert_int_equal(rows.count, 1);
+    assert_string_equal(store_cell(&rows, 0, 0)->s, hash);
+    assert_int_equal(store_cell(&rows, 0, 1)->type, STORE_NULL);
+    assert_int_equal(store_cell(&rows, 0, 2)->type, STORE_NULL);
+    /* Neither the secret nor its random part is stored or audited (the id is, which shows the
+     * search looks in the right places). */
+    assert_true(stored_anywhere(f, made.token.id));
+    assert_true(stored_anywhere(f, hash + 8));
+    assert_false(stored_anywhere(f, made.secret));
+    assert_false(stored_anywhere(f, made.secret + APP_TOKEN_PREFIX_LEN));
+    struct store_rows audit =
+        sql_rows(f,
+                 "SELECT agency_id, actor_id, scope_type, scope_id, details FROM audit_log "
+                 "WHERE action = 'token.created'",
+                 NULL, 0);
+    assert_int_equal(audit.count, 1);
+    assert_string_equal(store_cell(&audit, 0, 0)->s, f->a.id);
+    assert_string_equal(store_cell(&audit, 0, 1)->s, "usr_owner");
+    assert_string_equal(store_cell(&audit, 0, 2)->s, "agency");
+    assert_non_null(strstr(store_cell(&audit, 0, 4)->s, made.token.id));
+    assert_null(strstr(store_cell(&audit, 0, 4)->s, hash));
+}
+
+static void test_token_create__two_tokens_have_different_secrets(void **state)
+{
+    struct fixture *f = *state;
+    struct app_actor adm = admin();
+    struct app_token_new one, two;
+    assert_int_equal(app_token_create(&one, &f->app, &f->arena, &adm, f->a.id, "x", &f->err), 0);
+    assert_int_equal(app_token_create(&two, &f->app, &f->arena, &adm, f->a.id, "x", &f->err), 0);
+    assert_string_not_equal(one.secret, two.secret);
+    assert_string_not_equal(one.token.id, two.token.id);
+    assert_string_not_equal(one.token.token_hash, two.token.token_hash);
+}
+
+static void test_token_create__validates_the_name(void **state)
+{
+    struct fixture *f = *state;
+    struct app_actor adm = admin();
+    struct app_token_new made;
+    char long_name[202];
+    memset(long_name, 'n', 201);
+    long_name[201] = '\0';
+    const char *bad[] = {"", "  ", long_name, "a\nb", "\xff"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        expect_error(f, app_token_create(&made, &f->app, &f->arena, &adm, f->a.id, bad[i], &f->err),
+                     USHER_EINVAL, "name");
+    expect_error(f, app_token_create(&made, &f->app, &f->arena, &adm, f->a.id, NULL, &f->err),
+                 USHER_EINVAL, "name");
+    long_name[200] = '\0';
+    assert_int_equal(app_token_create(&made, &f->app, &f->arena, &adm, f->a.id, long_name, &f->err),
+                     0);
+    struct store_rows rows = sql_rows(f, "SELECT COUNT(*) FROM api_tokens", NULL, 0);
+    assert_int_equal(store_cell(&rows, 0, 0)->i, 1);
+}
+
+static void test_token_create__needs_agency_manage_and_hides_other_agencies(void **state)
+{
+    struct fixture *f = *state;
+    struct app_token_new made;
+    struct app_actor org = user("usr_org");
+    struct app_actor outsider = user("usr_outsider");
+    struct app_actor nobody = {0};
+    expect_error(f, app_token_create(&made, &f->app, &f->arena, &org, f->a.id, "x", &f->err),
+                 USHER_EFORBIDDEN, NULL);
+    expect_error(f, app_token_create(&made, &f->app, &f->arena, &outsider, f->a.id, "x", &f->err),
+                 USHER_ENOTFOUND, NULL);
+    expect_error(f, app_token_create(&made, &f->app, &f->arena, &nobody, f->a.id, "x", &f->err),
+                 USHER_ENOTFOUND, NULL);
+    struct app_actor adm = admin();
+    expect_error(f, app_token_create(&made, &f->app, &f->arena, &adm, "agy_nope", "x", &f->err),
+                 USHER_ENOTFOUND, NULL);
+    struct store_rows rows = sql_rows(f, "SELECT COUNT(*) FROM api_tokens", NULL, 0);
+    assert_int_equal(store_cell(&rows, 0, 0)->i, 0);
+    rows = sql_rows(f, "SELECT COUNT(*) FROM audit_log WHERE action LIKE 'token.%'", NULL, 0);
+    assert_int_equal(store_cell(&rows, 0, 0)->i, 0);
+}
+
+static void test_token_create__platform_tokens_need_a_platform_admin(void **state)
+{
+    struct fixture *f = *state;
+    struct app_token_new made;
+    struct app_actor owner = user("usr_owner");
+    expect_error(f, app_token_create(&made, &f->app, &f->arena, &owner, NULL, "x", &f->err),
+                 USHER_EFORBIDDEN, NULL);
+    struct app_actor cli = {.is_platform_admin = true, .source_ip = "cli"};
+    assert_int_equal(app_token_create(&made, &f->app, &f->arena, &cli, NULL, "svc", &f->err), 0);
+    assert_null(made.token.agency_id);
+    assert_null(made.token.created_by);
+    struct store_token t;
+    assert_int_equal(app_token_resolve(&t, &f->app, &f->arena, made.secret, &f->err), 0);
+    assert_null(t.agency_id);
+}
+
+static void test_token_resolve__finds_working_tokens_and_records_use(void **state)
+{
+    struct fixture *f = *state;
+    struct app_actor adm = admin();
+    struct app_token_new made;
+    assert_int_equal(app_token_create(&made, &f->app, &f->arena, &adm, f->a.id, "x", &f->err), 0);
+    struct store_token t;
+    assert_int_equal(app_token_resolve(&t, &f->app, &f->arena, made.secret, &f->err), 0);
+    assert_string_equal(t.id, made.token.id);
+    assert_string_equal(t.agency_id, f->a.id);
+    int64_t first_use = t.last_used_at;
+    assert_true(first_use > 0);
+    /* Within a minute the row is not written again; after it, it is. */
+    clock_set_offset_ms(30000);
+    assert_int_equal(app_token_resolve(&t, &f->app, &f->arena, made.secret, &f->err), 0);
+    assert_int_equal(t.last_used_at, first_use);
+    clock_set_offset_ms(61000);
+    assert_int_equal(app_token_resolve(&t, &f->app, &f->arena, made.secret, &f->err), 0);
+    assert_true(t.last_used_at >= first_use + 61000);
+    struct store_value p[] = {store_text(made.token.id)};
+    struct store_rows rows = sql_rows(f, "SELECT last_used_at FROM api_tokens WHERE id = $1", p, 1);
+    assert_int_equal(store_cell(&rows, 0, 0)->i, t.last_used_at);
+}
+
+static void test_token_resolve__refuses_unknown_and_malformed_tokens(void **state)
+{
+    struct fixture *f = *state;
+    struct app_actor adm = admin();
+    struct app_token_new made;
+    assert_int_equal(app_token_create(&made, &f->app, &f->arena, &adm, f->a.id, "x", &f->err), 0);
+    struct store_token t;
+    char altered[APP_TOKEN_CHARS + 1];
+    snprintf(altered, sizeof(altered), "%s", made.secret);
+    altered[10] = altered[10] == 'A' ? 'B' : 'A';
+    char *longer = arena_printf(&f->arena, "%sx", made.secret);
+    char *shorter = arena_strndup(&f->arena, made.secret, APP_TOKEN_CHARS - 1);
+    const char *bad[] = {altered, longer, shorter, "usk_", "", made.secret + 4};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        expect_error(f, app_token_resolve(&t, &f->app, &f->arena, bad[i], &f->err), USHER_EUNAUTH,
+                     NULL);
+    expect_error(f, app_token_resolve(&t, &f->app, &f->arena, NULL, &f->err), USHER_EUNAUTH, NULL);
+    /* The stored hash is not a credential. */
+    expect_error(f, app_token_resolve(&t, &f->app, &f->arena, made.token.token_hash, &f->err),
+                 USHER_EUNAUTH, NULL);
+}
+
+static void test_token_revoke__stops_the_token_at_once(void **state)
+{
+    struct fixture *f = *state;
+    struct app_actor owner = user("usr_owner");
+    struct app_token_new made, other;
+    assert_int_equal(app_token_create(&made, &f->app, &f->arena, &owner, f->a.id, "x", &f->err), 0);
+    assert_int_equal(app_token_create(&other, &f->app, &f->arena, &owner, f->a.id, "y", &f->err),
+                     0);
+    struct store_token t;
+    assert_int_equal(app_token_resolve(&t, &f->app, &f->arena, made.secret, &f->err), 0);
+    assert_int_equal(app_token_revoke(&f->app, &f->arena, &owner, f->a.id, made.token.id, &f->err),
+                     0);
+    expect_error(f, app_token_resolve(&t, &f->app, &f->arena, made.secret, &f->err), USHER_EUNAUTH,
+                 NULL);
+    /* Only that token. */
+    assert_int_equal(app_token_resolve(&t, &f->app, &f->arena, other.secret, &f->err), 0);
+    /* A second revoke changes nothing and writes no second audit row. */
+    assert_int_equal(app_token_revoke(&f->app, &f->arena, &owner, f->a.id, made.token.id, &f->err),
+                     0);
+    struct store_rows rows =
+        sql_rows(f, "SELECT COUNT(*) FROM audit_log WHERE action = 'token.revoked'", NULL, 0);
+    assert_int_equal(store_cell(&rows, 0, 0)->i, 1);
+    struct app_page page = {.limit = 50};
+    struct app_token_page list;
+    assert_int_equal(app_token_list(&list, &f->app, &f->arena, &owner, f->a.id, &page, &f->err), 0);
+    assert_int_equal(list.count, 2);
+    for (size_t i = 0; i < list.count; i++) {
+        bool is_revoked = strcmp(list.items[i].id, made.token.id) == 0;
+        assert_int_equal(list.items[i].revoked_at > 0, is_revoked);
+    }
+}
+
+static void test_token_revoke__other_agencies_tokens_are_not_found(void **state)
+{
+    struct fixture *f = *state;
+    struct app_actor adm = admin();
+    struct app_token_new in_b, platform;
+    assert_int_equal(app_token_create(&in_b, &f->app, &f->arena, &adm, f->b.id, "b", &f->err), 0);
+    assert_int_equal(app_token_create(&platform, &f->app, &f->arena, &adm, NULL, "p", &f->err), 0);
+    struct app_actor owner = user("usr_owner");
+    expect_error(f, app_token_revoke(&f->app, &f->arena, &owner, f->a.id, in_b.token.id, &f->err),
+                 USHER_ENOTFOUND, NULL);
+    expect_error(f,
+                 app_token_revoke(&f->app, &f->arena, &owner, f->a.id, platform.token.id, &f->err),
+                 USHER_ENOTFOUND, NULL);
+    expect_error(f, app_token_revoke(&f->app, &f->arena, &owner, f->b.id, in_b.token.id, &f->err),
+                 USHER_ENOTFOUND, NULL);
+    expect_error(f, app_token_revoke(&f->app, &f->arena, &adm, NULL, in_b.token.id, &f->err),
+                 USHER_ENOTFOUND, NULL);
+    struct app_actor org = user("usr_org");
+    struct store_token t;
+    expect_error(f, app_token_revoke(&f->app, &f->arena, &org, f->a.id, "tok_nope", &f->err),
+                 USHER_EFORBIDDEN, NULL);
+    assert_int_equal(app_token_resolve(&t, &f->app, &f->arena, in_b.secret, &f->err), 0);
+    assert_int_equal(app_token_resolve(&t, &f->app, &f->arena, platform.secret, &f->err), 0);
+}
+
+static void test_token_list__pages_and_keeps_agencies_apart(void **state)
+{
+    struct fixture *f = *state;
+    struct app_actor adm = admin();
+    struct app_token_new made;
+    for (int i = 0; i < 5; i++) {
+        clock_set_offset_ms(i * 10);
+        char name[32];
+        snprintf(name, sizeof(name), "a%d", i);
+        assert_int_equal(app_token_create(&made, &f->app, &f->arena, &adm, f->a.id, name, &f->err),
+                         0);
+    }
+    assert_int_equal(app_token_create(&made, &f->app, &f->arena, &adm, f->b.id, "b", &f->err), 0);
+    assert_int_equal(app_token_create(&made, &f->app, &f->arena, &adm, NULL, "p", &f->err), 0);
+    struct app_page page;
+    assert_int_equal(app_page_parse(&page, &f->arena, "2", NULL, &f->err), 0);
+    struct app_token_page list;
+    const char *seen[5];
+    size_t n = 0;
+    for (;;) {
+        assert_int_equal(app_token_list(&list, &f->app, &f->arena, &adm, f->a.id, &page, &f->err),
+                         0);
+        for (size_t i = 0; i < list.count; i++) {
+            assert_string_equal(list.items[i].agency_id, f->a.id);
+            assert_true(n < 5);
+            seen[n++] = list.items[i].name;
+        }
+        if (!list.next_cursor)
+            break;
+        assert_int_equal(app_page_parse(&page, &f->arena, "2", list.next_cursor, &f->err), 0);
+    }
+    assert_int_equal(n, 5);
+    for (size_t i = 0; i < n; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "a%zu", i);
+        assert_string_equal(seen[i], name);
+    }
+    page.limit = 50;
+    page.after.is_set = false;
+    assert_int_equal(app_token_list(&list, &f->app, &f->arena, &adm, NULL, &page, &f->err), 0);
+    assert_int_equal(list.count, 1);
+    assert_string_equal(list.items[0].name, "p");
+    struct app_actor org = user("usr_org");
+    struct app_actor outsider = user("usr_outsider");
+    expect_error(f, app_token_list(&list, &f->app, &f->arena, &org, f->a.id, &page, &f->err),
+                 USHER_EFORBIDDEN, NULL);
+    expect_error(f, app_token_list(&list, &f->app, &f->arena, &outsider, f->a.id, &page, &f->err),
+                 USHER_ENOTFOUND, NULL);
+    expect_error(f, app_token_list(&list, &f->app, &f->arena, &outsider, NULL, &page, &f->err),
+                 USHER_EFORBIDDEN, NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_token_create__stores_only_the_keyed_hash, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_token_create__two_tokens_have_different_secrets, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_token_create__validates_the_name, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_token_create__needs_agency_manage_and_hides_other_agencies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_create__platform_tokens_need_a_platform_admin,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_resolve__finds_working_tokens_and_records_use,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_resolve__refuses_unknown_and_malformed_tokens,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_revoke__stops_the_token_at_once, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_token_revoke__other_agencies_tokens_are_not_found,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_list__pages_and_keeps_agencies_apart, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
