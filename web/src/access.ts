@@ -13,6 +13,7 @@ export class Access {
   private readonly me: Me;
   private readonly roles: Map<string, Role>;
   private readonly all: string[];
+  private readonly readOnly: boolean;
 
   // roles: the built-in catalogue and an agency's custom roles (matched by name or id);
   // all: every permission of the catalogue.
@@ -24,6 +25,8 @@ export class Access {
       if (r.id) this.roles.set(r.id, r);
     }
     this.all = all;
+    // Viewing as someone changes nothing: only the reading permissions are of use.
+    this.readOnly = !!me.impersonation;
   }
 
   private grantPermissions(g: Grant | undefined, out: Set<string>): void {
@@ -38,6 +41,12 @@ export class Access {
 
   // The permissions at one scope of the agency (the agency itself when scope is empty).
   at(agencyId: string, scope: Scope = {}): Set<string> {
+    const out = this.held(agencyId, scope);
+    if (this.readOnly) for (const p of [...out]) if (!p.endsWith('.read')) out.delete(p);
+    return out;
+  }
+
+  private held(agencyId: string, scope: Scope): Set<string> {
     const out = new Set<string>();
     if (this.me.is_platform_admin) {
       for (const p of this.all) out.add(p);
@@ -59,8 +68,9 @@ export class Access {
   // Every permission held somewhere in the agency (agency, any environment or bot): enough to
   // show a screen whose rows the server then filters.
   anywhere(agencyId: string): Set<string> {
-    const out = this.at(agencyId);
+    const out = this.held(agencyId, {});
     for (const g of this.grants(agencyId)) this.grantPermissions(g, out);
+    if (this.readOnly) for (const p of [...out]) if (!p.endsWith('.read')) out.delete(p);
     return out;
   }
 

@@ -59,14 +59,15 @@ function Header() {
 
 // Shown on every screen while the signed-in person is seeing the studio as someone else.
 function ImpersonationBanner() {
-  const { me, refresh } = useSession();
-  const who = me?.impersonation?.impersonator || me?.impersonator;
-  if (!me || !who) return null;
+  const { me, started } = useSession();
+  if (!me || !me.impersonator) return null;
+  const agencyId = me.impersonation?.agency_id;
   async function exit() {
     try {
-      await del('/impersonation');
-      await refresh();
-      navigate('/');
+      // The answer is the viewer's own new session, with its CSRF token.
+      const answer = await del<{ csrf_token?: string }>('/impersonation');
+      await started(answer || {});
+      navigate(agencyId ? `/agencies/${encodeURIComponent(agencyId)}/users` : '/');
       announce('You are yourself again');
     } catch (e) {
       announce(messageOf(e), 'error');
@@ -75,8 +76,8 @@ function ImpersonationBanner() {
   return (
     <div class="banner" role="region" aria-label="Impersonation">
       <p>
-        You are seeing the studio as <strong>{fullName(me.user)}</strong> ({me.user.email}). Nothing can be changed
-        while you do.
+        {fullName(me.impersonator)}, you are seeing the studio as <strong>{fullName(me.user)}</strong> ({me.user.email}).
+        Nothing can be changed meanwhile.
       </p>
       <button type="button" class="button button-small" onClick={exit}>
         Exit

@@ -54,10 +54,10 @@ export interface InvitationFacts {
   grants: Grant[];
 }
 
-// Who an impersonation session belongs to; the API may name it either way.
+// Present while the signed-in person sees the studio as someone else (read-only).
 export interface Impersonation {
-  impersonator?: { id: string; email?: string; name?: string };
-  expires_at?: string;
+  agency_id: string;
+  read_only: boolean;
 }
 
 export interface Me {
@@ -67,7 +67,7 @@ export interface Me {
   pending_invitations: Invitation[];
   csrf_token?: string;
   impersonation?: Impersonation | null;
-  impersonator?: { id: string; email?: string; name?: string } | null;
+  impersonator?: User | null; // the person viewing, while impersonating
 }
 
 export interface Page<T> {
@@ -119,17 +119,32 @@ export interface BotManager {
   status: string;
 }
 
+// A person of the users overview: a member, or (status "invited") a pending invitation whose
+// id is the invitation's.
 export interface Member {
   id: string;
   email: string;
   first_name: string;
   last_name: string;
-  shortcode?: string | null;
+  shortcode: string | null;
   status: string;
   grants: Grant[];
-  environment_ids?: string[];
-  last_active_at?: string | null;
-  created_at?: string;
+  environments: { id: string; name: string }[];
+  last_active_at: string | null;
+  created_at: string | null;
+  invitation_id?: string;
+  access?: MemberAccess[]; // GET of one member only
+}
+
+// How a member stands in one environment.
+export interface MemberAccess {
+  environment_id: string;
+  name: string;
+  access: 'inherited' | 'overridden' | 'none';
+  removed: boolean;
+  roles: string[];
+  extra_permissions: string[];
+  permissions: string[];
 }
 
 export interface Effective {

@@ -1,11 +1,11 @@
 // The agency's audit log (SPEC §7): who did what, when, to whom, where; filtered by action and
-// user, a page at a time, and exported as JSON Lines for the records.
-import { useState } from 'preact/hooks';
+// user, a page at a time, and exported as CSV or NDJSON by the server.
+import { useMemo, useState } from 'preact/hooks';
 import { get, withQuery } from '../api';
-import { AgencyShell, environmentName, useAgency } from '../agency';
-import { when } from '../format';
-import type { AuditEntry, Page } from '../types';
-import { FormError, LoadProblem, Loading, PageTitle, TextField, announce, useLoad } from '../ui';
+import { AgencyShell, environmentName, getAll, useAgency } from '../agency';
+import { fullName, when } from '../format';
+import type { AuditEntry, Member, Page } from '../types';
+import { LoadProblem, Loading, PageTitle, TextField, useLoad } from '../ui';
 import { Pager } from './agencies';
 
 function scopeText(e: AuditEntry, envName: (id: string) => string): string {
@@ -19,9 +19,22 @@ function detailsText(d: Record<string, unknown>): string {
   return parts.join('; ');
 }
 
+// Names of the agency's people by id, for reading who did what; empty without users.read.
+function usePeopleNames(): Map<string, string> {
+  const { agency, access } = useAgency();
+  const may = access.canAnywhere('users.read', agency.id);
+  const people = useLoad(
+    () => (may ? getAll<Member>(`/agencies/${encodeURIComponent(agency.id)}/users`, 5) : Promise.resolve([])),
+    [agency.id, may],
+  );
+  return useMemo(() => new Map((people.data || []).map((p) => [p.id, fullName(p)])), [people.data]);
+}
+
 export function AuditTable({ entries, compact = false }: { entries: AuditEntry[]; compact?: boolean }) {
   const { environments } = useAgency();
+  const names = usePeopleNames();
   const envName = (id: string) => environmentName(environments, id);
+  const who = (id: string | null) => (id ? names.get(id) || id : '—');
   return (
     <div class="table-wrap" tabIndex={0} role="region" aria-label="Audit entries">
       <table class="table">
@@ -45,11 +58,11 @@ export function AuditTable({ entries, compact = false }: { entries: AuditEntry[]
               </td>
               {compact ? null : (
                 <td>
-                  {e.actor_id || '—'}
-                  {e.impersonator_id ? <span class="muted small"> (by {e.impersonator_id}, impersonating)</span> : null}
+                  {who(e.actor_id)}
+                  {e.impersonator_id ? <span class="muted small"> (viewed by {who(e.impersonator_id)})</span> : null}
                 </td>
               )}
-              {compact ? null : <td>{e.subject_user_id || '—'}</td>}
+              {compact ? null : <td>{who(e.subject_user_id)}</td>}
               <td>{scopeText(e, envName)}</td>
               {compact ? null : <td>{e.source_ip || '—'}</td>}
               <td class="small">{detailsText(e.details)}</td>
@@ -61,18 +74,6 @@ export function AuditTable({ entries, compact = false }: { entries: AuditEntry[]
   );
 }
 
-// Saves text as a file through a link to a blob: no server round trip, nothing inline.
-function download(name: string, text: string, type: string) {
-  const url = URL.createObjectURL(new Blob([text], { type }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
-}
-
 function AuditLog() {
   const { agency } = useAgency();
   const [action, setAction] = useState('');
@@ -80,42 +81,26 @@ function AuditLog() {
   const [filter, setFilter] = useState({ action: '', user_id: '' });
   const [cursor, setCursor] = useState<string | null>(null);
   const [trail, setTrail] = useState<(string | null)[]>([]);
-  const [exportError, setExportError] = useState<unknown>(null);
-  const [exporting, setExporting] = useState(false);
   const path = `/agencies/${encodeURIComponent(agency.id)}/audit`;
   const log = useLoad(() => get<Page<AuditEntry>>(withQuery(path, { ...filter, limit: 50, cursor })), [path, filter.action, filter.user_id, cursor]);
-
-  async function exportAll() {
-    setExporting(true);
-    setExportError(null);
-    try {
-      const lines: string[] = [];
-      let c: string | null = null;
-      for (let i = 0; i < 200; i++) {
-        const page: Page<AuditEntry> = await get<Page<AuditEntry>>(withQuery(path, { ...filter, limit: 200, cursor: c }));
-        for (const e of page.items) lines.push(JSON.stringify(e));
-        c = page.next_cursor;
-        if (!c) break;
-      }
-      download(`audit-${agency.name.replace(/[^A-Za-z0-9_-]+/g, '-')}.jsonl`, lines.join('\n') + '\n', 'application/x-ndjson');
-      announce(`Exported ${lines.length} entries`);
-    } catch (e) {
-      setExportError(e);
-    }
-    setExporting(false);
-  }
+  // The export streams every matching entry; the browser downloads it with the session cookie.
+  const exportHref = (format: string) => `/api/v1${withQuery(`${path}/export`, { ...filter, format })}`;
 
   return (
     <section class="page">
       <div class="page-head">
         <PageTitle text="Audit log" />
         {log.error ? null : (
-          <button type="button" class="button" disabled={exporting} onClick={exportAll}>
-            {exporting ? 'Exporting…' : 'Export (JSON Lines)'}
-          </button>
+          <div class="page-actions">
+            <a class="button" href={exportHref('csv')} download>
+              Export CSV
+            </a>
+            <a class="button" href={exportHref('ndjson')} download>
+              Export NDJSON
+            </a>
+          </div>
         )}
       </div>
-      <FormError error={exportError} fields={[]} />
       <form
         class="filters"
         onSubmit={(e) => {
@@ -126,14 +111,14 @@ function AuditLog() {
         }}
       >
         <TextField label="Action" name="action" value={action} onValue={setAction} hint="For example invitation.created" error={log.error} />
-        <TextField label="User id" name="user_id" value={userId} onValue={setUserId} hint="Actor or subject" error={log.error} />
+        <TextField label="User id" name="user_id" value={userId} onValue={setUserId} hint="Who acted or was acted on" error={log.error} />
         <div class="field field-button">
           <button type="submit" class="button">
             Filter
           </button>
         </div>
       </form>
-      {log.error ? <LoadProblem error={log.error} what="The audit log" /> : null}
+      {log.error && !['action', 'user_id'].includes(log.error.field || '') ? <LoadProblem error={log.error} what="The audit log" /> : null}
       {!log.data ? (
         log.error ? null : <Loading />
       ) : log.data.items.length === 0 ? (

@@ -1,17 +1,17 @@
-// The right panel of the users overview (seed 004): a member's details, their grants per
-// environment ("inherited from agency" or "overridden here"), edits, removal from one
-// environment, and their audit trail; or a pending invitation with its link, resend and revoke.
+// The right panel of the users overview (seed 004): a member's details, how they stand in each
+// environment ("inherited from agency" or "overridden here", with the permissions that gives),
+// edits, removal from one environment, and their audit trail; or a pending invitation with its
+// link, resend and revoke.
 import { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { del, get, patch, post, put, withQuery } from '../api';
 import { useAgency } from '../agency';
-import { day, fullName, when } from '../format';
-import type { AuditEntry, Effective, Environment, Grant, Invitation, Member, Page } from '../types';
-import { Badge, Confirm, FormError, IconClipboard, IconClose, IconPersonArrow, LoadProblem, Loading, NotAvailable, TextField, announce, useId, useLoad } from '../ui';
+import { day, fullName, roleLabel, when } from '../format';
+import type { AuditEntry, Invitation, Member, MemberAccess, Page } from '../types';
+import { Badge, Confirm, FormError, IconClipboard, IconClose, IconPersonArrow, LoadProblem, Loading, TextField, announce, useId, useLoad } from '../ui';
 import { AuditTable } from './audit';
-import { GrantList, rolesText } from './grants';
+import { GrantList } from './grants';
 import { GrantDraft, GrantsEditor, draftOf, grantOf } from './invite';
-import { LossList } from './users';
 
 function Panel({ title, onClose, children }: { title: string; onClose: () => void; children: ComponentChildren }) {
   const id = useId('panel');
@@ -41,31 +41,11 @@ function Panel({ title, onClose, children }: { title: string; onClose: () => voi
   );
 }
 
-interface EnvAccess {
-  env: Environment;
-  grant: Grant | undefined; // what is in force there
-  source: 'override' | 'agency' | 'none';
-}
-
-function accessPerEnvironment(grants: Grant[], envs: Environment[]): EnvAccess[] {
-  const agency = grants.find((g) => !g.environment_id && !g.bot_id);
-  return envs.map((env) => {
-    const own = grants.find((g) => g.environment_id === env.id);
-    if (own) return { env, grant: own, source: 'override' };
-    if (agency) return { env, grant: agency, source: 'agency' };
-    return { env, grant: undefined, source: 'none' };
-  });
-}
-
-function EffectiveRow({ userId, envId }: { userId: string; envId: string }) {
-  const eff = useLoad(() => get<Effective>(withQuery(`/users/${encodeURIComponent(userId)}/effective`, { environment_id: envId })), [userId, envId]);
-  if (eff.error) return eff.error.isMissingRoute ? <NotAvailable what="Effective permissions" /> : <LoadProblem error={eff.error} what="Effective permissions" />;
-  if (!eff.data) return <Loading />;
-  return (
-    <p class="small">
-      {eff.data.permissions.length ? eff.data.permissions.map((p) => <code key={p} class="perm">{p}</code>) : 'No permissions here.'}
-    </p>
-  );
+function standing(a: MemberAccess): string {
+  const parts = a.roles.map(roleLabel);
+  if (a.extra_permissions.length) parts.push(`+ ${a.extra_permissions.join(', ')}`);
+  if (parts.length) return parts.join(', ');
+  return a.removed ? 'No access: removed from this environment' : 'No access';
 }
 
 function Details({ member, onChanged }: { member: Member; onChanged: (m?: Member) => void }) {
@@ -78,7 +58,7 @@ function Details({ member, onChanged }: { member: Member; onChanged: (m?: Member
   const [drafts, setDrafts] = useState<GrantDraft[]>([]);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  const [removing, setRemoving] = useState<EnvAccess | null>(null);
+  const [removing, setRemoving] = useState<MemberAccess | null>(null);
   const [showPerms, setShowPerms] = useState<string | null>(null);
   const base = `/agencies/${encodeURIComponent(agency.id)}/users/${encodeURIComponent(member.id)}`;
 
@@ -92,9 +72,9 @@ function Details({ member, onChanged }: { member: Member; onChanged: (m?: Member
         announce('Saved');
         onChanged(m);
       } else {
-        const envGrants = drafts.map(grantOf);
+        // Bot grants are not edited here (the bot's Options tab delegates them): keep them.
         const bots = member.grants.filter((g) => g.bot_id);
-        await put(`${base}/grants`, { grants: [...envGrants, ...bots] });
+        await put(`${base}/grants`, { grants: [...drafts.map(grantOf), ...bots] });
         announce(`Access of ${fullName(member)} saved`);
         onChanged();
       }
@@ -105,7 +85,6 @@ function Details({ member, onChanged }: { member: Member; onChanged: (m?: Member
     setBusy(false);
   }
 
-  const perEnv = accessPerEnvironment(member.grants, environments);
   const botGrants = member.grants.filter((g) => g.bot_id);
   return (
     <div>
@@ -146,7 +125,7 @@ function Details({ member, onChanged }: { member: Member; onChanged: (m?: Member
       <h3>Access per environment</h3>
       {editing === 'grants' ? (
         <form onSubmit={save} noValidate class="panel-form">
-          <GrantsEditor value={drafts} onChange={setDrafts} error={error} authority="users.manage" allowEmpty />
+          <GrantsEditor value={drafts} onChange={setDrafts} error={error} authority="users.manage" />
           <FormError error={error} fields={['grants']} />
           <div class="actions">
             <button type="button" class="button" onClick={() => setEditing(null)}>
@@ -160,28 +139,43 @@ function Details({ member, onChanged }: { member: Member; onChanged: (m?: Member
       ) : (
         <>
           <ul class="env-access">
-            {perEnv.map((a) => (
-              <li key={a.env.id}>
+            {(member.access || []).map((a) => (
+              <li key={a.environment_id}>
                 <div class="env-access-head">
-                  <strong>{a.env.name}</strong>
-                  {a.source === 'override' ? (
+                  <strong>{a.name}</strong>
+                  {a.access === 'overridden' ? (
                     <Badge kind="info">overridden here</Badge>
-                  ) : a.source === 'agency' ? (
+                  ) : a.access === 'inherited' ? (
                     <Badge kind="neutral">inherited from agency</Badge>
                   ) : null}
                 </div>
-                <p class="small">{a.grant ? rolesText(a.grant) : 'No access'}</p>
+                <p class="small">{standing(a)}</p>
                 <div class="env-access-actions">
-                  <button type="button" class="button button-small button-quiet" aria-expanded={showPerms === a.env.id} onClick={() => setShowPerms(showPerms === a.env.id ? null : a.env.id)}>
-                    Permissions
-                  </button>
-                  {a.grant && rolesText(a.grant) !== 'No access' && access.can('users.manage', agency.id, { environmentId: a.env.id }) ? (
+                  {a.permissions.length ? (
+                    <button
+                      type="button"
+                      class="button button-small button-quiet"
+                      aria-expanded={showPerms === a.environment_id}
+                      onClick={() => setShowPerms(showPerms === a.environment_id ? null : a.environment_id)}
+                    >
+                      Permissions
+                    </button>
+                  ) : null}
+                  {a.access !== 'none' && access.can('users.manage', agency.id, { environmentId: a.environment_id }) ? (
                     <button type="button" class="button button-small button-quiet" onClick={() => setRemoving(a)}>
                       Remove from this environment
                     </button>
                   ) : null}
                 </div>
-                {showPerms === a.env.id ? <EffectiveRow userId={member.id} envId={a.env.id} /> : null}
+                {showPerms === a.environment_id ? (
+                  <p class="perms">
+                    {a.permissions.map((p) => (
+                      <code key={p} class="perm">
+                        {p}
+                      </code>
+                    ))}
+                  </p>
+                ) : null}
               </li>
             ))}
           </ul>
@@ -208,20 +202,19 @@ function Details({ member, onChanged }: { member: Member; onChanged: (m?: Member
       )}
       {removing ? (
         <Confirm
-          title={`Remove from ${removing.env.name}`}
+          title={`Remove from ${removing.name}`}
           confirm="Remove from environment"
           onClose={() => setRemoving(null)}
           onConfirm={async () => {
-            await del(`/environments/${encodeURIComponent(removing.env.id)}/users/${encodeURIComponent(member.id)}`);
-            announce(`${fullName(member)} no longer has access to ${removing.env.name}`);
+            await del(`/environments/${encodeURIComponent(removing.environment_id)}/users/${encodeURIComponent(member.id)}`);
+            announce(`${fullName(member)} no longer has access to ${removing.name}`);
             onChanged();
           }}
         >
           <p>
-            {fullName(member)} loses access to <strong>{removing.env.name}</strong>, even where an agency role would
-            ripple down. They keep their access elsewhere. They lose:
+            {fullName(member)} loses access to <strong>{removing.name}</strong> at once, even where an agency role would ripple
+            down, and keeps their access elsewhere. They lose: {standing(removing)}.
           </p>
-          {removing.grant ? <LossList grants={[removing.grant]} environments={environments} /> : null}
         </Confirm>
       ) : null}
     </div>
@@ -239,38 +232,55 @@ export function UserAudit({ userId }: { userId: string }) {
 
 interface UserPanelProps {
   userId: string;
-  row?: Member;
   onClose: () => void;
   onChanged: () => void;
-  onImpersonate?: () => void;
+  onImpersonate: (m: Member) => (() => void) | undefined;
 }
 
-export function UserPanel({ userId, row, onClose, onChanged, onImpersonate }: UserPanelProps) {
+export function UserPanel({ userId, onClose, onChanged, onImpersonate }: UserPanelProps) {
   const { agency, access } = useAgency();
   const member = useLoad(() => get<Member>(`/agencies/${encodeURIComponent(agency.id)}/users/${encodeURIComponent(userId)}`), [agency.id, userId]);
   const [tab, setTab] = useState<'details' | 'audit'>('details');
-  const m = member.data || (member.error?.isMissingRoute ? row : undefined);
-  const title = m ? fullName(m) : 'User';
+  const m = member.data;
   const tabsId = useId('tabs');
   const canAudit = access.canAnywhere('audit.read', agency.id);
+  const viewAs = m ? onImpersonate(m) : undefined;
   return (
-    <Panel title={title} onClose={onClose}>
-      {member.error && !m ? member.error.isMissingRoute ? <NotAvailable what="User details" /> : <LoadProblem error={member.error} what="This user" /> : null}
+    <Panel title={m ? fullName(m) : 'User'} onClose={onClose}>
+      {member.error ? <LoadProblem error={member.error} what="User details" /> : null}
       {!m ? (
         member.error ? null : <Loading />
       ) : (
         <>
-          {onImpersonate ? (
-            <button type="button" class="button button-small" onClick={onImpersonate}>
+          {viewAs ? (
+            <button type="button" class="button button-small" onClick={viewAs}>
               <IconPersonArrow /> See the studio as {fullName(m)}
             </button>
           ) : null}
           <div class="tabs" role="tablist" aria-label="User">
-            <button type="button" role="tab" id={`${tabsId}-d`} aria-controls={`${tabsId}-dp`} aria-selected={tab === 'details'} tabIndex={tab === 'details' ? 0 : -1} onClick={() => setTab('details')} onKeyDown={(e) => e.key === 'ArrowRight' && canAudit && setTab('audit')}>
+            <button
+              type="button"
+              role="tab"
+              id={`${tabsId}-d`}
+              aria-controls={`${tabsId}-dp`}
+              aria-selected={tab === 'details'}
+              tabIndex={tab === 'details' ? 0 : -1}
+              onClick={() => setTab('details')}
+              onKeyDown={(e) => e.key === 'ArrowRight' && canAudit && setTab('audit')}
+            >
               Details
             </button>
             {canAudit ? (
-              <button type="button" role="tab" id={`${tabsId}-a`} aria-controls={`${tabsId}-ap`} aria-selected={tab === 'audit'} tabIndex={tab === 'audit' ? 0 : -1} onClick={() => setTab('audit')} onKeyDown={(e) => e.key === 'ArrowLeft' && setTab('details')}>
+              <button
+                type="button"
+                role="tab"
+                id={`${tabsId}-a`}
+                aria-controls={`${tabsId}-ap`}
+                aria-selected={tab === 'audit'}
+                tabIndex={tab === 'audit' ? 0 : -1}
+                onClick={() => setTab('audit')}
+                onKeyDown={(e) => e.key === 'ArrowLeft' && setTab('details')}
+              >
                 Audit log
               </button>
             ) : null}
@@ -278,6 +288,7 @@ export function UserPanel({ userId, row, onClose, onChanged, onImpersonate }: Us
           {tab === 'details' ? (
             <div role="tabpanel" id={`${tabsId}-dp`} aria-labelledby={`${tabsId}-d`}>
               <Details
+                key={m.id}
                 member={m}
                 onChanged={(fresh) => {
                   if (fresh) member.set(fresh);
@@ -376,7 +387,7 @@ export function InvitationPanel({ invitationId, onClose, onChanged, onCopy }: In
               <p>
                 The link for <strong>{i.email}</strong> stops working at once. It would have given:
               </p>
-              <LossList grants={i.grants} environments={environments} />
+              <GrantList grants={i.grants} environments={environments} />
             </Confirm>
           ) : null}
         </>
