@@ -4,6 +4,7 @@ import { useMemo, useState } from 'preact/hooks';
 import { get, withQuery } from '../api';
 import { AgencyShell, environmentName, getAll, useAgency } from '../agency';
 import { fullName, when } from '../format';
+import { useSession } from '../session';
 import type { AuditEntry, Member, Page } from '../types';
 import { LoadProblem, Loading, PageTitle, TextField, useLoad } from '../ui';
 import { Pager } from './agencies';
@@ -22,12 +23,17 @@ function detailsText(d: Record<string, unknown>): string {
 // Names of the agency's people by id, for reading who did what; empty without users.read.
 function usePeopleNames(): Map<string, string> {
   const { agency, access } = useAgency();
+  const { me } = useSession();
   const may = access.canAnywhere('users.read', agency.id);
   const people = useLoad(
     () => (may ? getAll<Member>(`/agencies/${encodeURIComponent(agency.id)}/users`, 5) : Promise.resolve([])),
     [agency.id, may],
   );
-  return useMemo(() => new Map((people.data || []).map((p) => [p.id, fullName(p)])), [people.data]);
+  return useMemo(() => {
+    const names = new Map((people.data || []).map((p) => [p.id, fullName(p)]));
+    if (me) names.set(me.user.id, `${fullName(me.user)} (you)`);
+    return names;
+  }, [people.data, me]);
 }
 
 export function AuditTable({ entries, compact = false }: { entries: AuditEntry[]; compact?: boolean }) {
@@ -65,7 +71,7 @@ export function AuditTable({ entries, compact = false }: { entries: AuditEntry[]
               {compact ? null : <td>{who(e.subject_user_id)}</td>}
               <td>{scopeText(e, envName)}</td>
               {compact ? null : <td>{e.source_ip || '—'}</td>}
-              <td class="small">{detailsText(e.details)}</td>
+              <td class="small details">{detailsText(e.details)}</td>
             </tr>
           ))}
         </tbody>
