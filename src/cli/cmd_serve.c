@@ -24,7 +24,8 @@
 static void serve_help(void)
 {
     printf("Usage: usher serve [options]\n\n"
-           "Serves the HTTP API on the listen address until SIGTERM or SIGINT.\n\n");
+           "Serves the HTTP API and the web console on the listen address until SIGTERM or "
+           "SIGINT.\n\n");
     config_print_help(stdout);
 }
 
@@ -132,4 +133,5 @@ done:
     return status;
 }
 
-const struct cli_command cli_cmd_serve = {"serve", "serve the HTTP API", serve_run};
+const struct cli_command cli_cmd_serve = {"serve", "serve the HTTP API and the web console",
+                                          serve_run};
