@@ -154,8 +154,10 @@ static enum MHD_Result dispatch(struct http_server *s, struct http_request *req)
         /* Pages and their files: public, so no authentication and no store access. */
         req->route = "static";
         rc = s->opts.fallback(req, &res);
-        if (rc != 0)
+        if (rc != 0) {
+            req->route = "unmatched"; /* nothing answered it: counted as any unknown path */
             http_problem(&res, req, rc);
+        }
         return send_response(req, &res);
     }
     if (!route) {
