@@ -2,11 +2,11 @@
 // once and shared), what the signed-in user may do there, and the agency's navigation.
 import { ComponentChildren, createContext } from 'preact';
 import { useContext, useMemo } from 'preact/hooks';
-import { Access } from './access';
+import type { Access, Scope } from './access';
 import { get, withQuery } from './api';
 import { Link } from './router';
 import { useSession } from './session';
-import type { Agency, Environment, Page, Role } from './types';
+import type { Agency, Effective, Environment, Page, Role } from './types';
 import { LoadProblem, Loading, useLoad } from './ui';
 
 // Every page of a list, up to max pages of 200.
@@ -42,6 +42,27 @@ export function useAgency(): AgencyData {
 export function environmentName(envs: Environment[], id: string | undefined): string {
   if (!id) return 'Whole agency';
   return envs.find((e) => e.id === id)?.name || 'An environment you cannot see';
+}
+
+// What the signed-in user may do at one environment or bot: the server's own answer
+// (GET /users/{me}/effective), and until it arrives, or where it cannot be had, what GET /me
+// and the catalogue say. Read-only while viewing as someone else.
+export function useScopePermissions(scope: Scope): Set<string> {
+  const { agency, access } = useAgency();
+  const { me } = useSession();
+  const query = scope.bot ? { bot_id: scope.bot.id } : scope.environmentId ? { environment_id: scope.environmentId } : { agency_id: agency.id };
+  const key = JSON.stringify(query);
+  const eff = useLoad(
+    () => (me ? get<Effective>(withQuery(`/users/${encodeURIComponent(me.user.id)}/effective`, query)) : Promise.reject(new Error('signed out'))),
+    [me?.user.id, key],
+  );
+  return useMemo(() => {
+    if (!eff.data) return access.at(agency.id, scope);
+    const out = new Set(eff.data.permissions);
+    if (me?.impersonation) for (const p of [...out]) if (!p.endsWith('.read')) out.delete(p);
+    return out;
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [eff.data, access, agency.id, key, me]);
 }
 
 type Section = 'environments' | 'users' | 'roles' | 'tokens' | 'audit';

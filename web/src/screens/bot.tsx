@@ -2,7 +2,7 @@
 // (seed 001): invite by email, see who manages it and who is still invited, take access away.
 import { useState } from 'preact/hooks';
 import { del, get, post } from '../api';
-import { AgencyShell, environmentName, useAgency } from '../agency';
+import { AgencyShell, environmentName, useAgency, useScopePermissions } from '../agency';
 import { day, fullName } from '../format';
 import { Link } from '../router';
 import type { Bot, BotManager, Invitation } from '../types';
@@ -120,9 +120,9 @@ function Options({ bot, onShared }: { bot: Bot; onShared: (shared: boolean) => v
 }
 
 function BotBody({ bot, tab }: { bot: Bot; tab: 'overview' | 'options' }) {
-  const { agency, environments, access } = useAgency();
+  const { environments } = useAgency();
   const [shared, setShared] = useState(bot.shared);
-  const canDelegate = access.can('bot.delegate', agency.id, { bot });
+  const canDelegate = useScopePermissions({ bot }).has('bot.delegate');
   const base = `/bots/${encodeURIComponent(bot.id)}`;
   const showOptions = tab === 'options' && canDelegate;
   return (

@@ -2,7 +2,7 @@
 // users straight into this environment (seed 000: Admin → Environment → Invite user).
 import { useState } from 'preact/hooks';
 import { get, post } from '../api';
-import { AgencyShell, getAll, useAgency } from '../agency';
+import { AgencyShell, getAll, useAgency, useScopePermissions } from '../agency';
 import { day } from '../format';
 import { Link } from '../router';
 import type { Bot, Environment } from '../types';
@@ -11,12 +11,12 @@ import { CreateByName } from './agencies';
 import { InviteDialog } from './invite';
 
 function EnvironmentBody({ env }: { env: Environment }) {
-  const { agency, access } = useAgency();
+  const { agency } = useAgency();
   const bots = useLoad(() => getAll<Bot>(`/environments/${encodeURIComponent(env.id)}/bots`), [env.id]);
   const [inviting, setInviting] = useState(false);
-  const scope = { environmentId: env.id };
-  const canInvite = access.can('users.invite', agency.id, scope);
-  const canSeeUsers = access.can('users.read', agency.id, scope);
+  const here = useScopePermissions({ environmentId: env.id });
+  const canInvite = here.has('users.invite');
+  const canSeeUsers = here.has('users.read');
   return (
     <section class="page">
       <div class="page-head">
@@ -35,7 +35,7 @@ function EnvironmentBody({ env }: { env: Environment }) {
         </div>
       </div>
       <h2>Bots</h2>
-      {access.can('bot.develop', agency.id, scope) ? (
+      {here.has('bot.develop') ? (
         <CreateByName
           label="New bot name"
           button="Create bot"
