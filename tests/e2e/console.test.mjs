@@ -372,7 +372,7 @@ describe('the web console', () => {
     await row.getByRole('link', { name: 'Cleo Colleague' }).click();
     const panel = page.getByRole('complementary', { name: 'Cleo Colleague' });
     const prod = panel.getByRole('listitem').filter({ hasText: 'Acme production' });
-    await prod.getByText('overridden here').waitFor();
+    await prod.getByText('granted here').waitFor();
     assert.match(await prod.textContent(), /Operator/);
     assert.match(await panel.getByRole('listitem').filter({ hasText: 'Acme test' }).textContent(), /No access/);
     await screen(page, 'user-panel');

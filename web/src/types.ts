@@ -140,7 +140,7 @@ export interface Member {
 export interface MemberAccess {
   environment_id: string;
   name: string;
-  access: 'inherited' | 'overridden' | 'none';
+  access: 'inherited' | 'overridden' | 'granted' | 'none';
   removed: boolean;
   roles: string[];
   extra_permissions: string[];

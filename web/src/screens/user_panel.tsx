@@ -145,6 +145,8 @@ function Details({ member, onChanged }: { member: Member; onChanged: (m?: Member
                   <strong>{a.name}</strong>
                   {a.access === 'overridden' ? (
                     <Badge kind="info">overridden here</Badge>
+                  ) : a.access === 'granted' ? (
+                    <Badge kind="info">granted here</Badge>
                   ) : a.access === 'inherited' ? (
                     <Badge kind="neutral">inherited from agency</Badge>
                   ) : null}
