@@ -162,7 +162,7 @@ function Overview({ openUser, openInvitation }: { openUser?: string; openInvitat
             type="search"
             name="q"
             value={search}
-            placeholder="Name, email or shortcode"
+            placeholder="Name or email"
             aria-describedby={list.error?.field === 'q' ? `${searchId}-error` : undefined}
             onInput={(e) => setSearch((e.currentTarget as HTMLInputElement).value)}
           />
