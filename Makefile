@@ -1,5 +1,6 @@
-# The three verbs: `make` builds build/usher, `make run` starts it on SQLite, `make test` runs
-# every suite. Each sets up a fresh Debian 12 machine first when something is missing.
+# The three verbs: `make` builds build/usher (the web console included), `make run` starts it
+# on SQLite, `make test` runs every suite. Each sets up a fresh Debian 12 machine first when
+# something is missing.
 
 BUILD      ?= build
 BUILD_TYPE ?= RelWithDebInfo
@@ -23,7 +24,8 @@ setup:
 
 build:
 	@pkg-config --exists libmicrohttpd jansson sqlite3 libsodium inih libcurl 2>/dev/null \
-		&& command -v cmake >/dev/null 2>&1 || scripts/setup.sh
+		&& command -v cmake >/dev/null 2>&1 && test -x web/node_modules/.bin/vite \
+		|| scripts/setup.sh
 	@test -f $(BUILD)/CMakeCache.txt || \
 		cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DUSHER_TESTS=OFF
 	cmake --build $(BUILD) -j$$(nproc)
@@ -50,4 +52,4 @@ format:
 	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'tests/*.h')
 
 clean:
-	rm -rf $(BUILD) build-asan build-tsan build-fuzz
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz web/dist

@@ -9,6 +9,7 @@ DEBIAN_PACKAGES=(
     build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
     libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libinih-dev
     libcurl4-openssl-dev libjose-dev libcmocka-dev sqlite3 curl jq nodejs npm
+    chromium fonts-dejavu-core
 )
 
 # A node installed another way (NodeSource's nodejs package ships its own npm and conflicts
@@ -35,12 +36,18 @@ if [ ${#missing[@]} -gt 0 ]; then
         "${missing[@]}" >&2
 fi
 
-# The black-box tests use node's own test runner; npm packages are pinned in tests/package-lock.json.
-if [ -f tests/package.json ]; then
-    stamp=tests/node_modules/.usher-lock
-    if [ ! -f "$stamp" ] || ! cmp -s tests/package-lock.json "$stamp"; then
-        echo "setup: installing npm packages for the tests" >&2
-        (cd tests && npm ci --no-audit --no-fund --loglevel=error >&2)
-        cp tests/package-lock.json "$stamp"
+# npm packages, pinned in each folder's package-lock.json and installed again only when it
+# changes: web/ builds the console (make runs its build), tests/ holds the peers and the
+# browser driver of the black-box and console tests (node's own test runner runs them).
+npm_install() {
+    local dir=$1 what=$2
+    [ -f "$dir/package.json" ] || return 0
+    local stamp=$dir/node_modules/.usher-lock
+    if [ ! -f "$stamp" ] || ! cmp -s "$dir/package-lock.json" "$stamp"; then
+        echo "setup: installing npm packages for $what" >&2
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2)
+        cp "$dir/package-lock.json" "$stamp"
     fi
-fi
+}
+npm_install web "the web console"
+npm_install tests "the tests"

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test suite and ends with one line "N passed, N failed" (", N skipped" when some
 # were skipped). Suites: the cmocka unit tests under ctest in the sanitizer build (ASan, UBSan,
-# with store fault injection compiled in), the black-box API tests against the sanitizer
-# binary, the ThreadSanitizer build's concurrency tests and server load, a short crash test
-# (SIGKILL and restart), the replay of every fuzz corpus and past crash, the clang-format
-# check and the static source checks. A suite that crashes counts as a failure, never as zero
-# tests. Exits non-zero when anything failed. Set USHER_TEST_JOBS to change ctest's
-# parallelism (default 2) and USHER_CRASH_CYCLES the crash test's cycles (default 5).
+# with store fault injection compiled in), the black-box API tests and the web console tests
+# (headless Chromium) against the sanitizer binary, the ThreadSanitizer build's concurrency
+# tests and server load, a short crash test (SIGKILL and restart), the replay of every fuzz
+# corpus and past crash, the clang-format check and the static source checks. A suite that
+# crashes counts as a failure, never as zero tests. Exits non-zero when anything failed. Set
+# USHER_TEST_JOBS to change ctest's parallelism (default 2) and USHER_CRASH_CYCLES the crash
+# test's cycles (default 5).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -96,7 +97,37 @@ else
     record unit 0 1 0 "not built"
 fi
 
-# --- black-box API tests ------------------------------------------------------------------
+# --- black-box API tests and console tests ------------------------------------------------
+# Runs node's test runner over the files against the sanitizer binary and records the suite
+# from its TAP counts.
+node_suite() {
+    local suite=$1 title=$2
+    shift 2
+    local files=("$@")
+    echo "== $title (node --test, USHER_BIN=$ASAN_BUILD/usher)"
+    local tap="$LOGS/$suite.tap"
+    rm -f "$tap"
+    # The harness bounds each server; this bounds the whole suite should a test hang.
+    USHER_BIN="$PWD/$ASAN_BUILD/usher" timeout --kill-after=10 1800 node --test \
+        --test-reporter=spec --test-reporter-destination=stdout \
+        --test-reporter=tap --test-reporter-destination="$tap" \
+        "${files[@]}"
+    local rc=$?
+    local pass fail cancelled skipped todo
+    pass=$(count_after '# pass ' "$tap")
+    fail=$(count_after '# fail ' "$tap")
+    cancelled=$(count_after '# cancelled ' "$tap")
+    skipped=$(count_after '# skipped ' "$tap")
+    todo=$(count_after '# todo ' "$tap")
+    if [ -z "$pass" ] || [ -z "$fail" ]; then
+        record "$suite" 0 1 0 "node did not report, exit $rc"
+    else
+        fail=$((fail + ${cancelled:-0}))
+        if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then fail=1; fi
+        record "$suite" "$pass" "$fail" "$((${skipped:-0} + ${todo:-0}))"
+    fi
+}
+
 api_files=()
 for f in tests/api/*.test.mjs; do
     [ -e "$f" ] && api_files+=("$f")
@@ -106,27 +137,23 @@ if [ ${#api_files[@]} -eq 0 ]; then
 elif [ "$build_ok" = 0 ]; then
     record api 0 1 0 "not built"
 else
-    echo "== API tests (node --test, USHER_BIN=$ASAN_BUILD/usher)"
-    tap="$LOGS/api.tap"
-    rm -f "$tap"
-    # The harness bounds each server; this bounds the whole suite should a test hang.
-    USHER_BIN="$PWD/$ASAN_BUILD/usher" timeout --kill-after=10 1800 node --test \
-        --test-reporter=spec --test-reporter-destination=stdout \
-        --test-reporter=tap --test-reporter-destination="$tap" \
-        "${api_files[@]}"
-    rc=$?
-    pass=$(count_after '# pass ' "$tap")
-    fail=$(count_after '# fail ' "$tap")
-    cancelled=$(count_after '# cancelled ' "$tap")
-    skipped=$(count_after '# skipped ' "$tap")
-    todo=$(count_after '# todo ' "$tap")
-    if [ -z "$pass" ] || [ -z "$fail" ]; then
-        record api 0 1 0 "node did not report, exit $rc"
-    else
-        fail=$((fail + ${cancelled:-0}))
-        if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then fail=1; fi
-        record api "$pass" "$fail" "$((${skipped:-0} + ${todo:-0}))"
-    fi
+    node_suite api "API tests" "${api_files[@]}"
+fi
+
+# The console in headless Chromium (Debian's chromium, see scripts/setup.sh); screenshots of
+# every screen land in build/e2e-screenshots/.
+e2e_files=()
+for f in tests/e2e/*.test.mjs; do
+    [ -e "$f" ] && e2e_files+=("$f")
+done
+if [ ${#e2e_files[@]} -eq 0 ]; then
+    record e2e 0 0 0 "no test files"
+elif [ "$build_ok" = 0 ]; then
+    record e2e 0 1 0 "not built"
+elif [ ! -x /usr/bin/chromium ]; then
+    record e2e 0 1 0 "/usr/bin/chromium is missing: run scripts/setup.sh"
+else
+    node_suite e2e "console tests" "${e2e_files[@]}"
 fi
 
 # --- ThreadSanitizer -------------------------------------------------------------------------

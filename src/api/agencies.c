@@ -12,12 +12,8 @@ static json_t *agency_json(struct http_request *req, const struct store_agency *
 
 static int agencies_create(struct http_request *req, struct http_response *res)
 {
-    static const char *const allowed[] = {"name", NULL};
-    json_t *body;
     const char *name;
-    int rc = http_json_body(&body, req, allowed);
-    if (rc == 0)
-        rc = json_member_string(&name, body, "name", true, JSON_STRING_MAX, &req->err);
+    int rc = api_name_body(&name, req);
     if (rc)
         return rc;
     struct app_actor actor = api_actor(req);
@@ -33,13 +29,8 @@ static int agencies_create(struct http_request *req, struct http_response *res)
 
 static int agencies_list(struct http_request *req, struct http_response *res)
 {
-    const char *limit, *cursor;
     struct app_page page;
-    int rc = http_query(&limit, req, "limit");
-    if (rc == 0)
-        rc = http_query(&cursor, req, "cursor");
-    if (rc == 0)
-        rc = app_page_parse(&page, &req->arena, limit, cursor, &req->err);
+    int rc = api_page_query(&page, req);
     if (rc)
         return rc;
     struct app_actor actor = api_actor(req);
@@ -50,8 +41,7 @@ static int agencies_list(struct http_request *req, struct http_response *res)
     json_t *items = json_array();
     for (size_t i = 0; i < list.count; i++)
         json_array_append_new(items, agency_json(req, &list.items[i]));
-    http_response_json(res, req, 200,
-                       json_pack("{s:o, s:s?}", "items", items, "next_cursor", list.next_cursor));
+    api_list_response(res, req, items, list.next_cursor);
     return 0;
 }
 

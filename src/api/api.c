@@ -3,6 +3,9 @@
 
 #include <string.h>
 
+#include "app/tenancy.h"
+#include "base/json.h"
+
 const struct http_route_table *const api_route_tables[] = {
     /* clang-format off */
     &api_health_routes,
@@ -43,4 +46,32 @@ struct app_actor api_actor(struct http_request *req)
 const char *api_param(struct http_request *req, size_t i)
 {
     return i < req->param_count ? req->params[i] : "";
+}
+
+int api_page_query(struct app_page *out, struct http_request *req)
+{
+    const char *limit, *cursor;
+    int rc = http_query(&limit, req, "limit");
+    if (rc == 0)
+        rc = http_query(&cursor, req, "cursor");
+    if (rc == 0)
+        rc = app_page_parse(out, &req->arena, limit, cursor, &req->err);
+    return rc;
+}
+
+void api_list_response(struct http_response *res, struct http_request *req, json_t *items,
+                       const char *next_cursor)
+{
+    http_response_json(res, req, 200,
+                       json_pack("{s:o, s:s?}", "items", items, "next_cursor", next_cursor));
+}
+
+int api_name_body(const char **out, struct http_request *req)
+{
+    static const char *const allowed[] = {"name", NULL};
+    json_t *body;
+    int rc = http_json_body(&body, req, allowed);
+    if (rc == 0)
+        rc = json_member_string(out, body, "name", true, JSON_STRING_MAX, &req->err);
+    return rc;
 }

@@ -27,6 +27,17 @@ extern const struct http_route_table *const api_route_tables[];
 /* The actor of a request: the signed-in principal, address, user agent and request id. */
 struct app_actor api_actor(struct http_request *req);
 
+/* Reads the `limit` and `cursor` query parameters into a page. */
+struct app_page;
+int api_page_query(struct app_page *out, struct http_request *req);
+
+/* Answers 200 with {items, next_cursor}; takes the items reference. */
+void api_list_response(struct http_response *res, struct http_request *req, json_t *items,
+                       const char *next_cursor);
+
+/* Reads a body that is exactly {"name": "..."} (the name is validated by the rules). */
+int api_name_body(const char **out, struct http_request *req);
+
 /* The i-th {param} of the matched pattern. */
 const char *api_param(struct http_request *req, size_t i);
 

@@ -58,8 +58,7 @@ static int agency_audit_list(struct http_request *req, struct http_response *res
     json_t *items = json_array();
     for (size_t i = 0; i < page.count; i++)
         json_array_append_new(items, entry_json(req, &page.items[i], page.can_see_sources));
-    http_response_json(res, req, 200,
-                       json_pack("{s:o, s:s?}", "items", items, "next_cursor", page.next_cursor));
+    api_list_response(res, req, items, page.next_cursor);
     return 0;
 }
 

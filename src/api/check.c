@@ -158,13 +158,8 @@ static int users_effective(struct http_request *req, struct http_response *res)
 
 static int environment_recipients(struct http_request *req, struct http_response *res)
 {
-    const char *limit, *cursor;
     struct app_page page;
-    int rc = http_query(&limit, req, "limit");
-    if (rc == 0)
-        rc = http_query(&cursor, req, "cursor");
-    if (rc == 0)
-        rc = app_page_parse(&page, &req->arena, limit, cursor, &req->err);
+    int rc = api_page_query(&page, req);
     if (rc)
         return rc;
     struct app_check_caller caller = check_caller(req);
@@ -180,8 +175,7 @@ static int environment_recipients(struct http_request *req, struct http_response
                               json_pack("{s:s, s:s, s:s, s:s}", "id", r->id, "email", r->email,
                                         "first_name", r->first_name, "last_name", r->last_name));
     }
-    http_response_json(res, req, 200,
-                       json_pack("{s:o, s:s?}", "items", items, "next_cursor", list.next_cursor));
+    api_list_response(res, req, items, list.next_cursor);
     return 0;
 }
 

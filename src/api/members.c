@@ -107,8 +107,7 @@ static int members_list(struct http_request *req, struct http_response *res)
     json_t *items = json_array();
     for (size_t i = 0; i < list.count; i++)
         json_array_append_new(items, member_json(req, &list.items[i], &list.roles));
-    http_response_json(res, req, 200,
-                       json_pack("{s:o, s:s?}", "items", items, "next_cursor", list.next_cursor));
+    api_list_response(res, req, items, list.next_cursor);
     return 0;
 }
 

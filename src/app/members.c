@@ -49,6 +49,8 @@ const char *app_member_access_name(enum app_member_access access)
         return "inherited";
     case APP_MEMBER_OVERRIDDEN:
         return "overridden";
+    case APP_MEMBER_GRANTED:
+        return "granted";
     default:
         return "none";
     }
@@ -293,7 +295,7 @@ static enum app_member_access env_access(const struct person_grants *pg, const c
             return APP_MEMBER_NONE;
         }
         *in_force = own;
-        return APP_MEMBER_OVERRIDDEN;
+        return agency_grant(pg) ? APP_MEMBER_OVERRIDDEN : APP_MEMBER_GRANTED;
     }
     *in_force = agency_grant(pg);
     return *in_force ? APP_MEMBER_INHERITED : APP_MEMBER_NONE;

@@ -44,6 +44,7 @@ struct app_member {
 enum app_member_access {
     APP_MEMBER_INHERITED,  /* the agency grant ripples down */
     APP_MEMBER_OVERRIDDEN, /* a grant on the environment replaces the agency grant */
+    APP_MEMBER_GRANTED,    /* a grant on the environment, with no agency grant to replace */
     APP_MEMBER_NONE,       /* no access (no grant at all, or an explicit empty one) */
 };
 

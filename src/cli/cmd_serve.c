@@ -17,13 +17,15 @@
 #include "cli/cli.h"
 #include "config/config.h"
 #include "http/http.h"
+#include "http/static.h"
 
 #define SERVE_DRAIN_MS 10000
 
 static void serve_help(void)
 {
     printf("Usage: usher serve [options]\n\n"
-           "Serves the HTTP API on the listen address until SIGTERM or SIGINT.\n\n");
+           "Serves the HTTP API and the web console on the listen address until SIGTERM or "
+           "SIGINT.\n\n");
     config_print_help(stdout);
 }
 
@@ -100,6 +102,7 @@ static int serve_run(int argc, char **argv)
         .app = &app,
         .tables = api_route_tables,
         .authenticate = app_auth_authenticate,
+        .fallback = http_static_serve,
     };
     if (http_server_start(&server, &opts, &err)) {
         log_msg(LOG_ERROR, "serve.start_failed", "{s:s}", "message", err.message);
@@ -137,4 +140,5 @@ done:
     return status;
 }
 
-const struct cli_command cli_cmd_serve = {"serve", "serve the HTTP API", serve_run};
+const struct cli_command cli_cmd_serve = {"serve", "serve the HTTP API and the web console",
+                                          serve_run};

@@ -178,6 +178,9 @@ struct http_server_options {
     struct app *app;
     const struct http_route_table *const *tables;
     http_authenticator authenticate;
+    /* Answers GET and HEAD requests that match no route (the web console), without
+     * authentication; NULL answers them 404. */
+    http_handler fallback;
 };
 
 struct http_server;

@@ -169,6 +169,17 @@ static enum MHD_Result dispatch(struct http_server *s, struct http_request *req)
     const struct http_route *route =
         http_route_match(s->opts.tables, req->method, req->path, req->params, &req->param_count,
                          &req->arena, &method_mismatch);
+    if (!route && !method_mismatch && s->opts.fallback &&
+        (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0)) {
+        /* Pages and their files: public, so no authentication and no store access. */
+        req->route = "static";
+        rc = s->opts.fallback(req, &res);
+        if (rc != 0) {
+            req->route = "unmatched"; /* nothing answered it: counted as any unknown path */
+            http_problem(&res, req, rc);
+        }
+        return send_response(req, &res);
+    }
     if (!route) {
         if (method_mismatch) {
             usher_error_set(&req->err, USHER_EINVAL, "method_not_allowed", NULL,

@@ -177,7 +177,7 @@ int store_ping(struct store *s, struct usher_error *err)
     struct arena a;
     arena_init(&a);
     struct store_rows rows;
-    rc = store_exec(c, &a, "SELECT 1", NULL, 0, &rows, NULL, err);
+    rc = store_exec(c, &a, "SELECT COUNT(*) FROM schema_migrations", NULL, 0, &rows, NULL, err);
     arena_dispose(&a);
     store_conn_put(c);
     return rc;

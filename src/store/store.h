@@ -96,7 +96,8 @@ int store_exec(struct store_conn *c, struct arena *a, const char *sql,
                const struct store_value *params, size_t n, struct store_rows *rows,
                int64_t *changes, struct usher_error *err);
 
-/* Checks that the database answers (SELECT 1). */
+/* Checks that the database answers a read of its schema table (so an unreadable or removed
+ * database file is noticed). */
 int store_ping(struct store *s, struct usher_error *err);
 
 #endif

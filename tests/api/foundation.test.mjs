@@ -79,7 +79,7 @@ describe('a running server', () => {
   it('counts requests by route, method and status, and errors by code', async () => {
     const before = (await usher.api('GET', '/metrics')).text;
     for (let i = 0; i < 3; i++) assert.equal((await usher.api('GET', '/healthz')).status, 200);
-    assert.equal((await usher.api('GET', '/no/such/path')).status, 404);
+    assert.equal((await usher.api('GET', '/api/v1/no/such/path')).status, 404);
     assert.equal((await usher.api('DELETE', '/readyz')).status, 405);
     const now = (await usher.api('GET', '/metrics')).text;
 
@@ -160,7 +160,7 @@ describe('a running server', () => {
       await usher.api('GET', '/healthz'),
       await usher.api('GET', '/readyz'),
       await usher.api('GET', '/metrics'),
-      await usher.api('GET', '/missing'),
+      await usher.api('GET', '/api/v1/missing'),
       await usher.api('PUT', '/metrics', { body: {} }),
       await usher.api('POST', '/healthz', { raw: 'x'.repeat(5000) }),
     ];
@@ -196,7 +196,7 @@ describe('a running server', () => {
   });
 
   it('logs a failed request with its error code', async () => {
-    const res = await usher.api('GET', '/missing-too');
+    const res = await usher.api('GET', '/api/v1/missing-too');
     const id = res.headers['x-request-id'];
     const line = await usher.waitForLog('http.request', (l) => l.request_id === id, 5000);
     assert.equal(line.status, 404);

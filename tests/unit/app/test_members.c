@@ -375,6 +375,8 @@ static void test_member_get__shows_inherited_and_overridden_access(void **state)
     assert_int_equal(app_member_get(&d, &f->app, &f->arena, &owner, f->a.id, "usr_e2", &f->err), 0);
     assert_int_equal(env_of(&d, &f->e1)->access, APP_MEMBER_NONE);
     assert_false(env_of(&d, &f->e1)->is_removed);
+    /* A grant on E2 with no agency grant behind it replaces nothing: granted there. */
+    assert_int_equal(env_of(&d, &f->e2)->access, APP_MEMBER_GRANTED);
 
     /* Out of sight, another agency's member, an unknown id: not found. */
     struct app_actor em1 = as("usr_em1");
@@ -505,7 +507,8 @@ static void test_member_grants_replace__writes_and_reaches_the_index(void **stat
     json_decref(g);
     assert_int_equal(d.member.grant_count, 1);
     assert_int_equal(env_of(&d, &f->e1)->access, APP_MEMBER_NONE);
-    assert_int_equal(env_of(&d, &f->e2)->access, APP_MEMBER_OVERRIDDEN);
+    /* Only an environment grant is left: nothing to override. */
+    assert_int_equal(env_of(&d, &f->e2)->access, APP_MEMBER_GRANTED);
     /* The very next check sees it. */
     assert_false(check(f, "usr_agent", "inbox.reply", &f->e1));
     assert_true(check(f, "usr_agent", "cms.write", &f->e2));

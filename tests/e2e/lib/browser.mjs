@@ -1,0 +1,79 @@
+// Headless Chromium for the console tests (Debian's /usr/bin/chromium driven by
+// playwright-core): a fresh profile per person, axe-core run inside the page, screenshots at
+// 1280 px and at a phone's 390 px under build/e2e-screenshots/, and a record of every
+// Content-Security-Policy violation or script error a page reports.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+import { repoRoot, tempDir } from '../../api/lib/harness.mjs';
+
+const require = createRequire(import.meta.url);
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+export const screenshotDir = path.join(repoRoot, 'build/e2e-screenshots');
+export const DESKTOP = { width: 1280, height: 860 };
+export const PHONE = { width: 390, height: 844 };
+
+const ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+// A browser with its own new profile: one person. Resolves {context, page, problems, close}.
+// problems collects CSP violations, uncaught errors and failed console messages.
+export async function openBrowser(origin) {
+  const context = await chromium.launchPersistentContext(tempDir('usher-e2e-profile-'), {
+    executablePath: process.env.USHER_CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ARGS,
+    viewport: DESKTOP,
+    locale: 'en-GB',
+    timezoneId: 'UTC',
+  });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
+  context.setDefaultTimeout(10000);
+  const page = context.pages()[0] || (await context.newPage());
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    const text = m.text();
+    // A refused API call logs "Failed to load resource"; that is the test's business, not a fault.
+    if (m.type() === 'error' && !/Failed to load resource/.test(text)) problems.push(`console: ${text}`);
+  });
+  return { context, page, problems, close: () => context.close() };
+}
+
+// axe-core's findings of impact serious or critical on the page as it is now.
+export async function axeViolations(page) {
+  // Evaluated through the DevTools protocol, which the page's CSP does not govern.
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(() =>
+    // eslint-disable-next-line no-undef
+    axe.run(document, { resultTypes: ['violations'], runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } }),
+  );
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help}: ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
+}
+
+// Checks the screen with axe at both widths and saves a screenshot of each as <name>-1280.png
+// and <name>-390.png. Resolves with the violations found (empty when none).
+export async function captureScreen(page, name) {
+  mkdirSync(screenshotDir, { recursive: true });
+  await page.waitForLoadState('networkidle').catch(() => {});
+  const found = [];
+  for (const size of [DESKTOP, PHONE]) {
+    await page.setViewportSize(size);
+    await page.waitForTimeout(50);
+    for (const v of await axeViolations(page)) found.push(`${size.width}px ${v}`);
+    await page.screenshot({ path: path.join(screenshotDir, `${name}-${size.width}.png`), fullPage: true });
+  }
+  await page.setViewportSize(DESKTOP);
+  return found;
+}

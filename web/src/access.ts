@@ -1,0 +1,90 @@
+// What the signed-in user may do where, from GET /me and the role catalogue, by the rules of
+// SPEC §3: an environment grant replaces the agency grant in that environment; a bot adds its
+// own grant to its environment's; platform admins may do everything. The server decides every
+// request anyway: this only keeps the screens to what will be allowed.
+import type { Grant, Me, Role } from './types';
+
+export interface Scope {
+  environmentId?: string;
+  bot?: { id: string; environment_id: string };
+}
+
+export class Access {
+  private readonly me: Me;
+  private readonly roles: Map<string, Role>;
+  private readonly all: string[];
+  private readonly readOnly: boolean;
+
+  // roles: the built-in catalogue and an agency's custom roles (matched by name or id);
+  // all: every permission of the catalogue.
+  constructor(me: Me, roles: Role[], all: string[]) {
+    this.me = me;
+    this.roles = new Map();
+    for (const r of roles) {
+      this.roles.set(r.name, r);
+      if (r.id) this.roles.set(r.id, r);
+    }
+    this.all = all;
+    // Viewing as someone changes nothing: only the reading permissions are of use.
+    this.readOnly = !!me.impersonation;
+  }
+
+  private grantPermissions(g: Grant | undefined, out: Set<string>): void {
+    if (!g) return;
+    for (const name of g.roles) for (const p of this.roles.get(name)?.permissions || []) out.add(p);
+    for (const p of g.extra_permissions) out.add(p);
+  }
+
+  private grants(agencyId: string): Grant[] {
+    return this.me.agencies.find((a) => a.id === agencyId)?.grants || [];
+  }
+
+  // The permissions at one scope of the agency (the agency itself when scope is empty).
+  at(agencyId: string, scope: Scope = {}): Set<string> {
+    const out = this.held(agencyId, scope);
+    if (this.readOnly) for (const p of [...out]) if (!p.endsWith('.read')) out.delete(p);
+    return out;
+  }
+
+  private held(agencyId: string, scope: Scope): Set<string> {
+    const out = new Set<string>();
+    if (this.me.is_platform_admin) {
+      for (const p of this.all) out.add(p);
+      return out;
+    }
+    const grants = this.grants(agencyId);
+    const agencyGrant = grants.find((g) => !g.environment_id && !g.bot_id);
+    const envId = scope.environmentId || scope.bot?.environment_id;
+    if (envId) {
+      const envGrant = grants.find((g) => g.environment_id === envId);
+      this.grantPermissions(envGrant || agencyGrant, out);
+    } else {
+      this.grantPermissions(agencyGrant, out);
+    }
+    if (scope.bot) this.grantPermissions(grants.find((g) => g.bot_id === scope.bot!.id), out);
+    return out;
+  }
+
+  // Every permission held somewhere in the agency (agency, any environment or bot): enough to
+  // show a screen whose rows the server then filters.
+  anywhere(agencyId: string): Set<string> {
+    const out = this.held(agencyId, {});
+    for (const g of this.grants(agencyId)) this.grantPermissions(g, out);
+    if (this.readOnly) for (const p of [...out]) if (!p.endsWith('.read')) out.delete(p);
+    return out;
+  }
+
+  can(permission: string, agencyId: string, scope: Scope = {}): boolean {
+    return this.at(agencyId, scope).has(permission);
+  }
+
+  canAnywhere(permission: string, agencyId: string): boolean {
+    return this.anywhere(agencyId).has(permission);
+  }
+
+  // The roles the user may hand out at a scope: each role's permissions within their own.
+  grantable(agencyId: string, scope: Scope, scopeType: string, candidates: Role[]): Role[] {
+    const mine = this.at(agencyId, scope);
+    return candidates.filter((r) => r.scopes.includes(scopeType) && r.permissions.every((p) => mine.has(p)));
+  }
+}

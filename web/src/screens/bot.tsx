@@ -1,0 +1,177 @@
+// One bot: its overview, and the Options tab where its owner delegates it to bot managers
+// (seed 001): invite by email, see who manages it and who is still invited, take access away.
+import { useState } from 'preact/hooks';
+import { del, get, post } from '../api';
+import { AgencyShell, environmentName, useAgency, useScopePermissions } from '../agency';
+import { day, fullName } from '../format';
+import { Link } from '../router';
+import type { Bot, BotManager, Invitation } from '../types';
+import { Badge, Confirm, FormError, IconTrash, LoadProblem, Loading, PageTitle, TextField, announce, useLoad } from '../ui';
+
+interface Managers {
+  items: BotManager[];
+  pending_invitations: Invitation[];
+  shared: boolean;
+}
+
+function Options({ bot, onShared }: { bot: Bot; onShared: (shared: boolean) => void }) {
+  const path = `/bots/${encodeURIComponent(bot.id)}/managers`;
+  const managers = useLoad(() => get<Managers>(path), [bot.id]);
+  const [email, setEmail] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const [removing, setRemoving] = useState<BotManager | null>(null);
+
+  async function invite(e: Event) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const inv = await post<Invitation>(path, { email: email.trim() });
+      announce(`Invitation sent to ${inv.email}`);
+      setEmail('');
+      managers.reload();
+    } catch (err) {
+      setError(err);
+    }
+    setBusy(false);
+  }
+
+  return (
+    <section aria-labelledby="delegate-title" class="section">
+      <h2 id="delegate-title">Delegate access to managers</h2>
+      <p class="muted">
+        A bot manager can build and configure this bot only. They get an email with a link, register with that address,
+        and accept; then the bot shows the Shared badge.
+      </p>
+      <form class="inline-form" onSubmit={invite} noValidate>
+        <TextField label="Email of the new manager" name="email" type="email" value={email} onValue={setEmail} required error={error} />
+        <button type="submit" class="button button-primary" disabled={busy}>
+          Send invitation
+        </button>
+        <FormError error={error} fields={['email']} />
+      </form>
+      {managers.error ? <LoadProblem error={managers.error} what="The manager list" /> : null}
+      {!managers.data ? (
+        managers.error ? null : <Loading what="Loading managers" />
+      ) : (
+        <>
+          <h3>Managers</h3>
+          {managers.data.items.length === 0 ? (
+            <p class="muted">Nobody manages this bot yet.</p>
+          ) : (
+            <ul class="people">
+              {managers.data.items.map((m) => (
+                <li key={m.user_id}>
+                  <span>
+                    <strong>{fullName(m)}</strong> <span class="muted">{m.email}</span>
+                  </span>
+                  <button
+                    type="button"
+                    class="icon-button"
+                    aria-label={`Remove ${fullName(m)} as manager`}
+                    title="Remove manager"
+                    onClick={() => setRemoving(m)}
+                  >
+                    <IconTrash />
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
+          {managers.data.pending_invitations.length ? (
+            <>
+              <h3>Invited, not yet accepted</h3>
+              <ul class="people">
+                {managers.data.pending_invitations.map((inv) => (
+                  <li key={inv.id}>
+                    <span>
+                      {inv.email} <span class="muted">· valid until {day(inv.expires_at)}</span>
+                    </span>
+                    <Badge>Invited</Badge>
+                  </li>
+                ))}
+              </ul>
+            </>
+          ) : null}
+        </>
+      )}
+      {removing ? (
+        <Confirm
+          title="Remove bot manager"
+          confirm="Remove manager"
+          onClose={() => setRemoving(null)}
+          onConfirm={async () => {
+            await del(`${path}/${encodeURIComponent(removing.user_id)}`);
+            announce(`${fullName(removing)} no longer manages ${bot.name}`);
+            const fresh = await get<Managers>(path);
+            managers.set(fresh);
+            onShared(fresh.shared);
+          }}
+        >
+          <p>
+            {fullName(removing)} ({removing.email}) loses the Bot manager role on <strong>{bot.name}</strong> at once: they can
+            no longer see, build or configure it. You can invite them again later.
+          </p>
+        </Confirm>
+      ) : null}
+    </section>
+  );
+}
+
+function BotBody({ bot, tab }: { bot: Bot; tab: 'overview' | 'options' }) {
+  const { environments } = useAgency();
+  const [shared, setShared] = useState(bot.shared);
+  const canDelegate = useScopePermissions({ bot }).has('bot.delegate');
+  const base = `/bots/${encodeURIComponent(bot.id)}`;
+  const showOptions = tab === 'options' && canDelegate;
+  return (
+    <section class="page">
+      <div class="page-head">
+        <PageTitle text={bot.name}>
+          {bot.name} {shared ? <Badge kind="shared">Shared</Badge> : null}
+        </PageTitle>
+      </div>
+      <nav class="tabs" aria-label="Bot">
+        <Link href={base} aria-current={!showOptions ? 'page' : undefined}>
+          Overview
+        </Link>
+        {canDelegate ? (
+          <Link href={`${base}/options`} aria-current={showOptions ? 'page' : undefined}>
+            Options
+          </Link>
+        ) : null}
+      </nav>
+      {showOptions ? (
+        <Options bot={bot} onShared={setShared} />
+      ) : (
+        <dl class="facts">
+          <dt>Environment</dt>
+          <dd>
+            <Link href={`/environments/${encodeURIComponent(bot.environment_id)}`}>{environmentName(environments, bot.environment_id)}</Link>
+          </dd>
+          <dt>Shared</dt>
+          <dd>{shared ? 'Yes: bot managers work on it' : 'No'}</dd>
+          <dt>Created</dt>
+          <dd>{day(bot.created_at)}</dd>
+        </dl>
+      )}
+    </section>
+  );
+}
+
+export function BotScreen({ botId, tab }: { botId: string; tab: 'overview' | 'options' }) {
+  const bot = useLoad(() => get<Bot>(`/bots/${encodeURIComponent(botId)}`), [botId]);
+  if (bot.error) return <LoadProblem error={bot.error} what="This bot" />;
+  if (!bot.data) return <Loading />;
+  const b = bot.data;
+  return (
+    <AgencyShell
+      agencyId={b.agency_id}
+      section="environments"
+      crumbs={[{ href: `/environments/${encodeURIComponent(b.environment_id)}`, environmentId: b.environment_id }, { label: b.name }]}
+    >
+      <BotBody bot={b} tab={tab} />
+    </AgencyShell>
+  );
+}

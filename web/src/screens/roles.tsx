@@ -1,0 +1,160 @@
+// Roles an agency can grant: the built-in catalogue and the agency's custom roles (name and
+// permissions from the catalogue), which owners and organisation managers define.
+import { useState } from 'preact/hooks';
+import { del, patch, post } from '../api';
+import { AgencyShell, useAgency } from '../agency';
+import { roleLabel } from '../format';
+import { useSession } from '../session';
+import type { Role } from '../types';
+import { Badge, Confirm, FormError, IconPlus, PageTitle, TextField, announce, fieldMessage, useId } from '../ui';
+
+function RoleForm({ role, onDone }: { role?: Role; onDone: () => void }) {
+  const { agency, access, reloadRoles } = useAgency();
+  const { permissions } = useSession();
+  const mine = access.at(agency.id);
+  const [name, setName] = useState(role?.name || '');
+  const [perms, setPerms] = useState<string[]>(role?.permissions || []);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const groupId = useId('perms');
+  async function submit(e: Event) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const path = `/agencies/${encodeURIComponent(agency.id)}/roles`;
+      if (role?.id) await patch(`${path}/${encodeURIComponent(role.id)}`, { name: name.trim(), permissions: perms });
+      else await post(path, { name: name.trim(), permissions: perms });
+      announce(role ? `Role ${name} saved` : `Role ${name} created`);
+      reloadRoles();
+      onDone();
+    } catch (err) {
+      setError(err);
+      setBusy(false);
+    }
+  }
+  const msg = fieldMessage(error, 'permissions');
+  return (
+    <form class="card role-form" onSubmit={submit} noValidate>
+      <h2 class="h3">{role ? `Edit ${role.name}` : 'New custom role'}</h2>
+      <TextField label="Name" name="name" value={name} onValue={setName} required error={error} />
+      <fieldset class={`checks checks-compact${msg ? ' field-invalid' : ''}`} aria-describedby={msg ? `${groupId}-error` : undefined}>
+        <legend>Permissions</legend>
+        {permissions
+          .filter((p) => mine.has(p.name))
+          .map((p) => (
+            <label key={p.name} class="check">
+              <input
+                type="checkbox"
+                name="permissions"
+                value={p.name}
+                checked={perms.includes(p.name)}
+                onChange={(e) => {
+                  const on = (e.currentTarget as HTMLInputElement).checked;
+                  setPerms(on ? [...perms, p.name] : perms.filter((x) => x !== p.name));
+                }}
+              />
+              <span>
+                <code>{p.name}</code>
+                <span class="check-hint">{p.description}</span>
+              </span>
+            </label>
+          ))}
+      </fieldset>
+      {msg ? (
+        <p class="field-error" id={`${groupId}-error`}>
+          {msg}
+        </p>
+      ) : null}
+      <FormError error={error} fields={['name', 'permissions']} />
+      <div class="actions">
+        <button type="button" class="button" onClick={onDone}>
+          Cancel
+        </button>
+        <button type="submit" class="button button-primary" disabled={busy}>
+          {role ? 'Save role' : 'Create role'}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function RoleList() {
+  const { agency, roles, access, reloadRoles } = useAgency();
+  const [editing, setEditing] = useState<Role | 'new' | null>(null);
+  const [deleting, setDeleting] = useState<Role | null>(null);
+  const canManage = access.can('agency.manage', agency.id);
+  return (
+    <section class="page">
+      <div class="page-head">
+        <PageTitle text="Roles" />
+        {canManage && !editing ? (
+          <button type="button" class="button button-primary" onClick={() => setEditing('new')}>
+            <IconPlus /> New custom role
+          </button>
+        ) : null}
+      </div>
+      {editing ? <RoleForm role={editing === 'new' ? undefined : editing} onDone={() => setEditing(null)} /> : null}
+      <ul class="role-list">
+        {roles.map((r) => (
+          <li key={r.id || r.name} class="card">
+            <div class="role-head">
+              <h2 class="h3">{roleLabel(r.name)}</h2>
+              {r.built_in ? <Badge>built-in</Badge> : <Badge kind="info">custom</Badge>}
+              <span class="muted small">{r.scopes.join(', ')}</span>
+            </div>
+            {r.description ? <p class="small">{r.description}</p> : null}
+            <p class="perms">
+              {r.permissions.map((p) => (
+                <code key={p} class="perm">
+                  {p}
+                </code>
+              ))}
+            </p>
+            {!r.built_in && canManage ? (
+              <div class="actions actions-start">
+                <button type="button" class="button button-small" onClick={() => setEditing(r)}>
+                  Edit
+                </button>
+                <button type="button" class="button button-small button-danger" onClick={() => setDeleting(r)}>
+                  Delete
+                </button>
+              </div>
+            ) : null}
+          </li>
+        ))}
+      </ul>
+      {deleting ? (
+        <Confirm
+          title={`Delete ${deleting.name}`}
+          confirm="Delete role"
+          onClose={() => setDeleting(null)}
+          onConfirm={async () => {
+            await del(`/agencies/${encodeURIComponent(agency.id)}/roles/${encodeURIComponent(deleting.id || deleting.name)}`);
+            announce(`Role ${deleting.name} deleted`);
+            reloadRoles();
+          }}
+        >
+          <p>
+            Everyone who holds <strong>{deleting.name}</strong> loses its permissions at once:
+          </p>
+          <p class="perms">
+            {deleting.permissions.map((p) => (
+              <code key={p} class="perm">
+                {p}
+              </code>
+            ))}
+          </p>
+        </Confirm>
+      ) : null}
+    </section>
+  );
+}
+
+export function AgencyRoles({ agencyId }: { agencyId: string }) {
+  return (
+    <AgencyShell agencyId={agencyId} section="roles">
+      <RoleList />
+    </AgencyShell>
+  );
+}

@@ -1,0 +1,67 @@
+// Sign in with email and password (POST /sessions), then back to where the person was going.
+import { useEffect, useState } from 'preact/hooks';
+import { post } from '../api';
+import { navigate, useLocation } from '../router';
+import { useSession } from '../session';
+import { FormError, PageTitle, TextField } from '../ui';
+
+// Only a path of this console: never an address elsewhere.
+export function safeNext(next: string | null): string {
+  return next && next.startsWith('/') && !next.startsWith('//') ? next : '/';
+}
+
+export function SignIn() {
+  const session = useSession();
+  const { query } = useLocation();
+  const next = safeNext(query.get('next'));
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    if (session.status === 'ready') navigate(next, { replace: true });
+  }, [session.status, next]);
+
+  async function submit(e: Event) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const answer = await post<{ csrf_token: string }>('/sessions', { email, password }, { quietAuth: true });
+      await session.started(answer);
+      navigate(next, { replace: true });
+    } catch (err) {
+      setError(err);
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section class="page page-narrow">
+      <div class="card">
+        <PageTitle text="Sign in" />
+        <form onSubmit={submit} noValidate>
+          <TextField label="Email" name="email" type="email" value={email} onValue={setEmail} required autoComplete="username" error={error} />
+          <TextField
+            label="Password"
+            name="password"
+            type="password"
+            value={password}
+            onValue={setPassword}
+            required
+            autoComplete="current-password"
+            error={error}
+          />
+          <FormError error={error} fields={['email', 'password']} />
+          <div class="actions">
+            <button type="submit" class="button button-primary" disabled={busy}>
+              {busy ? 'Signing in…' : 'Sign in'}
+            </button>
+          </div>
+        </form>
+        <p class="muted small">Invited by email? Open the link in the invitation to set your password.</p>
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,399 @@
+// The right panel of the users overview (seed 004): a member's details, how they stand in each
+// environment ("inherited from agency" or "overridden here", with the permissions that gives),
+// edits, removal from one environment, and their audit trail; or a pending invitation with its
+// link, resend and revoke.
+import { ComponentChildren } from 'preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { del, get, patch, post, put, withQuery } from '../api';
+import { useAgency } from '../agency';
+import { day, fullName, roleLabel, when } from '../format';
+import type { AuditEntry, Invitation, Member, MemberAccess, Page } from '../types';
+import { Badge, Confirm, FormError, IconClipboard, IconClose, IconPersonArrow, LoadProblem, Loading, TextField, announce, useId, useLoad } from '../ui';
+import { AuditTable } from './audit';
+import { GrantList } from './grants';
+import { GrantDraft, GrantsEditor, draftOf, grantOf } from './invite';
+
+function Panel({ title, onClose, children }: { title: string; onClose: () => void; children: ComponentChildren }) {
+  const id = useId('panel');
+  const ref = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    ref.current?.focus();
+  }, [title]);
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape' && !document.querySelector('dialog[open]')) onClose();
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [onClose]);
+  return (
+    <aside class="panel" aria-labelledby={id}>
+      <div class="panel-head">
+        <h2 id={id} ref={ref} tabIndex={-1}>
+          {title}
+        </h2>
+        <button type="button" class="icon-button" aria-label="Close the panel" title="Close" onClick={onClose}>
+          <IconClose />
+        </button>
+      </div>
+      <div class="panel-body">{children}</div>
+    </aside>
+  );
+}
+
+function standing(a: MemberAccess): string {
+  const parts = a.roles.map(roleLabel);
+  if (a.extra_permissions.length) parts.push(`+ ${a.extra_permissions.join(', ')}`);
+  if (parts.length) return parts.join(', ');
+  return a.removed ? 'No access: removed from this environment' : 'No access';
+}
+
+function Details({ member, onChanged }: { member: Member; onChanged: (m?: Member) => void }) {
+  const { agency, environments, roles, access } = useAgency();
+  const canManage = access.canAnywhere('users.manage', agency.id);
+  const [editing, setEditing] = useState<'profile' | 'grants' | null>(null);
+  const [first, setFirst] = useState(member.first_name);
+  const [last, setLast] = useState(member.last_name);
+  const [shortcode, setShortcode] = useState(member.shortcode || '');
+  const [drafts, setDrafts] = useState<GrantDraft[]>([]);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const [removing, setRemoving] = useState<MemberAccess | null>(null);
+  const [showPerms, setShowPerms] = useState<string | null>(null);
+  const base = `/agencies/${encodeURIComponent(agency.id)}/users/${encodeURIComponent(member.id)}`;
+
+  async function save(e: Event) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      if (editing === 'profile') {
+        const m = await patch<Member>(base, { first_name: first.trim(), last_name: last.trim(), shortcode: shortcode.trim() || null });
+        announce('Saved');
+        onChanged(m);
+      } else {
+        // Bot grants are not edited here (the bot's Options tab delegates them): keep them.
+        const bots = member.grants.filter((g) => g.bot_id);
+        await put(`${base}/grants`, { grants: [...drafts.map(grantOf), ...bots] });
+        announce(`Access of ${fullName(member)} saved`);
+        onChanged();
+      }
+      setEditing(null);
+    } catch (err) {
+      setError(err);
+    }
+    setBusy(false);
+  }
+
+  const botGrants = member.grants.filter((g) => g.bot_id);
+  return (
+    <div>
+      <dl class="facts">
+        <dt>Email</dt>
+        <dd>{member.email}</dd>
+        <dt>Shortcode</dt>
+        <dd>{member.shortcode || '—'}</dd>
+        <dt>Status</dt>
+        <dd>{member.status}</dd>
+        <dt>Last active</dt>
+        <dd>{when(member.last_active_at)}</dd>
+        <dt>Created</dt>
+        <dd>{day(member.created_at)}</dd>
+      </dl>
+      {canManage && editing !== 'profile' ? (
+        <button type="button" class="button button-small" onClick={() => setEditing('profile')}>
+          Edit names and shortcode
+        </button>
+      ) : null}
+      {editing === 'profile' ? (
+        <form onSubmit={save} noValidate class="panel-form">
+          <TextField label="First name" name="first_name" value={first} onValue={setFirst} error={error} />
+          <TextField label="Last name" name="last_name" value={last} onValue={setLast} error={error} />
+          <TextField label="Shortcode" name="shortcode" value={shortcode} onValue={setShortcode} error={error} />
+          <FormError error={error} fields={['first_name', 'last_name', 'shortcode']} />
+          <div class="actions">
+            <button type="button" class="button" onClick={() => setEditing(null)}>
+              Cancel
+            </button>
+            <button type="submit" class="button button-primary" disabled={busy}>
+              Save
+            </button>
+          </div>
+        </form>
+      ) : null}
+
+      <h3>Access per environment</h3>
+      {editing === 'grants' ? (
+        <form onSubmit={save} noValidate class="panel-form">
+          <GrantsEditor value={drafts} onChange={setDrafts} error={error} authority="users.manage" />
+          <FormError error={error} fields={['grants']} />
+          <div class="actions">
+            <button type="button" class="button" onClick={() => setEditing(null)}>
+              Cancel
+            </button>
+            <button type="submit" class="button button-primary" disabled={busy}>
+              Save access
+            </button>
+          </div>
+        </form>
+      ) : (
+        <>
+          <ul class="env-access">
+            {(member.access || []).map((a) => (
+              <li key={a.environment_id}>
+                <div class="env-access-head">
+                  <strong>{a.name}</strong>
+                  {a.access === 'overridden' ? (
+                    <Badge kind="info">overridden here</Badge>
+                  ) : a.access === 'granted' ? (
+                    <Badge kind="info">granted here</Badge>
+                  ) : a.access === 'inherited' ? (
+                    <Badge kind="neutral">inherited from agency</Badge>
+                  ) : null}
+                </div>
+                <p class="small">{standing(a)}</p>
+                <div class="env-access-actions">
+                  {a.permissions.length ? (
+                    <button
+                      type="button"
+                      class="button button-small button-quiet"
+                      aria-expanded={showPerms === a.environment_id}
+                      onClick={() => setShowPerms(showPerms === a.environment_id ? null : a.environment_id)}
+                    >
+                      Permissions
+                    </button>
+                  ) : null}
+                  {a.access !== 'none' && access.can('users.manage', agency.id, { environmentId: a.environment_id }) ? (
+                    <button type="button" class="button button-small button-quiet" onClick={() => setRemoving(a)}>
+                      Remove from this environment
+                    </button>
+                  ) : null}
+                </div>
+                {showPerms === a.environment_id ? (
+                  <p class="perms">
+                    {a.permissions.map((p) => (
+                      <code key={p} class="perm">
+                        {p}
+                      </code>
+                    ))}
+                  </p>
+                ) : null}
+              </li>
+            ))}
+          </ul>
+          {botGrants.length ? (
+            <>
+              <h3>Bots</h3>
+              <GrantList grants={botGrants} environments={environments} />
+            </>
+          ) : null}
+          {canManage ? (
+            <button
+              type="button"
+              class="button button-small"
+              onClick={() => {
+                setDrafts(member.grants.filter((g) => !g.bot_id).map((g) => draftOf(g, roles)));
+                setError(null);
+                setEditing('grants');
+              }}
+            >
+              Edit access
+            </button>
+          ) : null}
+        </>
+      )}
+      {removing ? (
+        <Confirm
+          title={`Remove from ${removing.name}`}
+          confirm="Remove from environment"
+          onClose={() => setRemoving(null)}
+          onConfirm={async () => {
+            await del(`/environments/${encodeURIComponent(removing.environment_id)}/users/${encodeURIComponent(member.id)}`);
+            announce(`${fullName(member)} no longer has access to ${removing.name}`);
+            onChanged();
+          }}
+        >
+          <p>
+            {fullName(member)} loses access to <strong>{removing.name}</strong> at once, even where an agency role would ripple
+            down, and keeps their access elsewhere. They lose: {standing(removing)}.
+          </p>
+        </Confirm>
+      ) : null}
+    </div>
+  );
+}
+
+export function UserAudit({ userId }: { userId: string }) {
+  const { agency } = useAgency();
+  const audit = useLoad(() => get<Page<AuditEntry>>(withQuery(`/agencies/${encodeURIComponent(agency.id)}/audit`, { user_id: userId, limit: 50 })), [agency.id, userId]);
+  if (audit.error) return <LoadProblem error={audit.error} what="The audit log" />;
+  if (!audit.data) return <Loading />;
+  if (!audit.data.items.length) return <p class="muted">Nothing recorded yet.</p>;
+  return <AuditTable entries={audit.data.items} compact />;
+}
+
+interface UserPanelProps {
+  userId: string;
+  onClose: () => void;
+  onChanged: () => void;
+  onImpersonate: (m: Member) => (() => void) | undefined;
+}
+
+export function UserPanel({ userId, onClose, onChanged, onImpersonate }: UserPanelProps) {
+  const { agency, access } = useAgency();
+  const member = useLoad(() => get<Member>(`/agencies/${encodeURIComponent(agency.id)}/users/${encodeURIComponent(userId)}`), [agency.id, userId]);
+  const [tab, setTab] = useState<'details' | 'audit'>('details');
+  const m = member.data;
+  const tabsId = useId('tabs');
+  const canAudit = access.canAnywhere('audit.read', agency.id);
+  const viewAs = m ? onImpersonate(m) : undefined;
+  return (
+    <Panel title={m ? fullName(m) : 'User'} onClose={onClose}>
+      {member.error ? <LoadProblem error={member.error} what="User details" /> : null}
+      {!m ? (
+        member.error ? null : <Loading />
+      ) : (
+        <>
+          {viewAs ? (
+            <button type="button" class="button button-small" onClick={viewAs}>
+              <IconPersonArrow /> See the studio as {fullName(m)}
+            </button>
+          ) : null}
+          <div class="tabs" role="tablist" aria-label="User">
+            <button
+              type="button"
+              role="tab"
+              id={`${tabsId}-d`}
+              aria-controls={`${tabsId}-dp`}
+              aria-selected={tab === 'details'}
+              tabIndex={tab === 'details' ? 0 : -1}
+              onClick={() => setTab('details')}
+              onKeyDown={(e) => e.key === 'ArrowRight' && canAudit && setTab('audit')}
+            >
+              Details
+            </button>
+            {canAudit ? (
+              <button
+                type="button"
+                role="tab"
+                id={`${tabsId}-a`}
+                aria-controls={`${tabsId}-ap`}
+                aria-selected={tab === 'audit'}
+                tabIndex={tab === 'audit' ? 0 : -1}
+                onClick={() => setTab('audit')}
+                onKeyDown={(e) => e.key === 'ArrowLeft' && setTab('details')}
+              >
+                Audit log
+              </button>
+            ) : null}
+          </div>
+          {tab === 'details' ? (
+            <div role="tabpanel" id={`${tabsId}-dp`} aria-labelledby={`${tabsId}-d`}>
+              <Details
+                key={m.id}
+                member={m}
+                onChanged={(fresh) => {
+                  if (fresh) member.set(fresh);
+                  else member.reload();
+                  onChanged();
+                }}
+              />
+            </div>
+          ) : (
+            <div role="tabpanel" id={`${tabsId}-ap`} aria-labelledby={`${tabsId}-a`}>
+              <UserAudit userId={m.id} />
+            </div>
+          )}
+        </>
+      )}
+    </Panel>
+  );
+}
+
+interface InvitationPanelProps {
+  invitationId: string;
+  onClose: () => void;
+  onChanged: () => void;
+  onCopy: (inv: Invitation) => void;
+}
+
+export function InvitationPanel({ invitationId, onClose, onChanged, onCopy }: InvitationPanelProps) {
+  const { environments, agency, access } = useAgency();
+  const inv = useLoad(() => get<Invitation>(`/invitations/${encodeURIComponent(invitationId)}`), [invitationId]);
+  const [revoking, setRevoking] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const canInvite = access.canAnywhere('users.invite', agency.id);
+  async function resend() {
+    setError(null);
+    try {
+      const r = await post<{ expires_at: string }>(`/invitations/${encodeURIComponent(invitationId)}/resend`);
+      announce(`Invitation sent again; the new link is valid until ${day(r.expires_at)}`);
+      inv.reload();
+      onChanged();
+    } catch (e) {
+      setError(e);
+    }
+  }
+  const i = inv.data;
+  return (
+    <Panel title={i ? i.email : 'Invitation'} onClose={onClose}>
+      {inv.error ? <LoadProblem error={inv.error} what="This invitation" /> : null}
+      {!i ? (
+        inv.error ? null : <Loading />
+      ) : (
+        <>
+          <dl class="facts">
+            <dt>Status</dt>
+            <dd>{i.status}</dd>
+            <dt>Name</dt>
+            <dd>{fullName({ first_name: i.first_name, last_name: i.last_name }) || '—'}</dd>
+            <dt>Shortcode</dt>
+            <dd>{i.shortcode || '—'}</dd>
+            <dt>Invited by</dt>
+            <dd>{i.invited_by?.name || '—'}</dd>
+            <dt>Sent</dt>
+            <dd>
+              {i.send_count} time{i.send_count === 1 ? '' : 's'}, last {when(i.last_sent_at)}
+            </dd>
+            <dt>Valid until</dt>
+            <dd>{when(i.expires_at)}</dd>
+          </dl>
+          <h3>Access it gives</h3>
+          <GrantList grants={i.grants} environments={environments} />
+          <FormError error={error} fields={[]} />
+          {i.status === 'pending' && canInvite ? (
+            <div class="actions actions-start">
+              <button type="button" class="button button-small" onClick={() => onCopy(i)}>
+                <IconClipboard /> Copy link
+              </button>
+              <button type="button" class="button button-small" onClick={resend}>
+                Resend
+              </button>
+              <button type="button" class="button button-small button-danger" onClick={() => setRevoking(true)}>
+                Revoke
+              </button>
+            </div>
+          ) : null}
+          {revoking ? (
+            <Confirm
+              title="Revoke invitation"
+              confirm="Revoke invitation"
+              onClose={() => setRevoking(false)}
+              onConfirm={async () => {
+                await del(`/invitations/${encodeURIComponent(i.id)}`);
+                announce(`The invitation for ${i.email} was revoked`);
+                onChanged();
+                onClose();
+              }}
+            >
+              <p>
+                The link for <strong>{i.email}</strong> stops working at once. It would have given:
+              </p>
+              <GrantList grants={i.grants} environments={environments} />
+            </Confirm>
+          ) : null}
+        </>
+      )}
+    </Panel>
+  );
+}

@@ -1,0 +1,116 @@
+// The signed-in user for every screen: GET /me (which also hands back the CSRF token after a
+// reload), the role and permission catalogue, sign-in and sign-out.
+import { ComponentChildren, createContext } from 'preact';
+import { useCallback, useContext, useEffect, useMemo, useState } from 'preact/hooks';
+import { Access } from './access';
+import { ApiError, del, get, sessionSettled, setCsrfToken, setUnauthenticatedHandler } from './api';
+import { navigate } from './router';
+import type { Me, Page, Permission, Role } from './types';
+
+export interface Session {
+  me: Me | null;
+  status: 'loading' | 'signed-out' | 'ready' | 'error';
+  error: string | null;
+  builtInRoles: Role[];
+  permissions: Permission[];
+  // Access computed with the built-in roles plus the custom roles given.
+  access: (custom?: Role[]) => Access | null;
+  refresh: () => Promise<Me | null>;
+  // After POST /sessions or accepting as a new user: remembers the CSRF token, loads /me.
+  started: (answer: { csrf_token?: string }) => Promise<Me | null>;
+  signOut: () => Promise<void>;
+}
+
+const SessionContext = createContext<Session | null>(null);
+
+export function useSession(): Session {
+  const s = useContext(SessionContext);
+  if (!s) throw new Error('useSession outside SessionProvider');
+  return s;
+}
+
+// The path to come back to after signing in.
+export function signInPath(): string {
+  const here = location.pathname + location.search;
+  return here === '/' || here.startsWith('/signin') ? '/signin' : `/signin?next=${encodeURIComponent(here)}`;
+}
+
+export function SessionProvider({ children }: { children: ComponentChildren }) {
+  const [me, setMe] = useState<Me | null>(null);
+  const [status, setStatus] = useState<Session['status']>('loading');
+  const [error, setError] = useState<string | null>(null);
+  const [builtInRoles, setRoles] = useState<Role[]>([]);
+  const [permissions, setPermissions] = useState<Permission[]>([]);
+
+  const refresh = useCallback(async (): Promise<Me | null> => {
+    try {
+      const m = await get<Me>('/me', { quietAuth: true });
+      if (m.csrf_token) setCsrfToken(m.csrf_token);
+      const [roles, perms] = await Promise.all([get<Page<Role>>('/roles'), get<Page<Permission>>('/permissions')]);
+      setRoles(roles.items);
+      setPermissions(perms.items);
+      setMe(m);
+      setError(null);
+      setStatus('ready');
+      return m;
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) {
+        setCsrfToken(null);
+        setMe(null);
+        setStatus('signed-out');
+        return null;
+      }
+      setError(e instanceof Error ? e.message : String(e));
+      setStatus('error');
+      return null;
+    }
+  }, []);
+
+  useEffect(() => {
+    setUnauthenticatedHandler(() => {
+      setCsrfToken(null);
+      setMe(null);
+      setStatus('signed-out');
+      if (!location.pathname.startsWith('/invitations/accept')) navigate(signInPath(), { replace: true });
+    });
+    refresh().finally(sessionSettled);
+  }, [refresh]);
+
+  const started = useCallback(
+    async (answer: { csrf_token?: string }) => {
+      setCsrfToken(answer.csrf_token);
+      return refresh();
+    },
+    [refresh],
+  );
+
+  const signOut = useCallback(async () => {
+    try {
+      await del('/sessions/current');
+    } catch {
+      // The session may already be gone; signing out locally is what matters here.
+    }
+    setCsrfToken(null);
+    setMe(null);
+    setStatus('signed-out');
+    navigate('/signin');
+  }, []);
+
+  const access = useCallback(
+    (custom: Role[] = []) =>
+      me
+        ? new Access(
+            me,
+            [...builtInRoles, ...custom],
+            permissions.map((p) => p.name),
+          )
+        : null,
+    [me, builtInRoles, permissions],
+  );
+
+  const value = useMemo<Session>(
+    () => ({ me, status, error, builtInRoles, permissions, access, refresh, started, signOut }),
+    [me, status, error, builtInRoles, permissions, access, refresh, started, signOut],
+  );
+  return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
+}

@@ -1,0 +1,181 @@
+// The shapes of the API's answers that the console reads (SPEC §8).
+
+export interface User {
+  id: string;
+  email: string;
+  first_name: string;
+  last_name: string;
+  status: string;
+  created_at: string;
+  last_active_at: string | null;
+}
+
+export interface Grant {
+  environment_id?: string;
+  bot_id?: string;
+  roles: string[];
+  extra_permissions: string[];
+}
+
+export interface Membership {
+  id: string;
+  name: string;
+  shortcode: string | null;
+  grants: Grant[];
+}
+
+export interface Invitation {
+  id: string;
+  agency: { id: string; name: string };
+  email: string;
+  first_name: string | null;
+  last_name: string | null;
+  shortcode: string | null;
+  status: string;
+  grants: Grant[];
+  invited_by: { id: string; name?: string } | null;
+  created_at: string;
+  expires_at: string;
+  last_sent_at: string | null;
+  send_count: number;
+  url?: string;
+}
+
+export interface InvitationFacts {
+  agency: { id: string; name: string };
+  inviter: { name: string } | null;
+  email: string;
+  first_name: string | null;
+  last_name: string | null;
+  status: string;
+  expires_at: string;
+  account_exists: boolean;
+  sign_in: string;
+  grants: Grant[];
+}
+
+// Present while the signed-in person sees the studio as someone else (read-only).
+export interface Impersonation {
+  agency_id: string;
+  read_only: boolean;
+}
+
+export interface Me {
+  user: User;
+  is_platform_admin: boolean;
+  agencies: Membership[];
+  pending_invitations: Invitation[];
+  csrf_token?: string;
+  impersonation?: Impersonation | null;
+  impersonator?: User | null; // the person viewing, while impersonating
+}
+
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+export interface Role {
+  id?: string;
+  name: string;
+  description?: string;
+  built_in: boolean;
+  scopes: string[];
+  permissions: string[];
+}
+
+export interface Permission {
+  name: string;
+  description: string;
+}
+
+export interface Agency {
+  id: string;
+  name: string;
+  created_at?: string;
+}
+
+export interface Environment {
+  id: string;
+  agency_id: string;
+  name: string;
+  created_at?: string;
+}
+
+export interface Bot {
+  id: string;
+  agency_id: string;
+  environment_id: string;
+  name: string;
+  shared: boolean;
+  created_at?: string;
+}
+
+export interface BotManager {
+  user_id: string;
+  email: string;
+  first_name: string;
+  last_name: string;
+  status: string;
+}
+
+// A person of the users overview: a member, or (status "invited") a pending invitation whose
+// id is the invitation's.
+export interface Member {
+  id: string;
+  email: string;
+  first_name: string;
+  last_name: string;
+  shortcode: string | null;
+  status: string;
+  grants: Grant[];
+  environments: { id: string; name: string }[];
+  last_active_at: string | null;
+  created_at: string | null;
+  invitation_id?: string;
+  access?: MemberAccess[]; // GET of one member only
+}
+
+// How a member stands in one environment.
+export interface MemberAccess {
+  environment_id: string;
+  name: string;
+  access: 'inherited' | 'overridden' | 'granted' | 'none';
+  removed: boolean;
+  roles: string[];
+  extra_permissions: string[];
+  permissions: string[];
+}
+
+export interface Effective {
+  user_id: string;
+  scope: { type: string; id: string };
+  roles: string[];
+  permissions: string[];
+  source: string;
+  inherited: boolean;
+}
+
+export interface ApiToken {
+  id: string;
+  name: string;
+  agency_id?: string | null;
+  created_at: string;
+  created_by?: string | null;
+  last_used_at: string | null;
+  revoked_at: string | null;
+  token?: string;
+}
+
+export interface AuditEntry {
+  id: string;
+  at: string;
+  actor_id: string | null;
+  impersonator_id: string | null;
+  action: string;
+  subject_user_id: string | null;
+  scope: { type: string; id: string | null } | null;
+  source_ip: string | null;
+  user_agent: string | null;
+  details: Record<string, unknown>;
+}
