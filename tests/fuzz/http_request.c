@@ -1,11 +1,12 @@
 /* Fuzzes whole HTTP requests on the wire: the input is sent over a TCP connection to the real
  * server (libmicrohttpd, usher's request assembly and caps, the router, the authenticator with
- * Bearer tokens and cookies, every handler and its JSON validation) running on a seeded
- * store. Placeholders in the input are replaced before sending, so the corpus stays readable
- * and keeps working when tokens are derived differently: @ADMIN@, @OWNER@ and @AGENT@ (session
- * tokens), @ADMIN_CSRF@, @OWNER_CSRF@, @AGENT_CSRF@, @INVITE@ (an invitation's link token).
- * Properties: every answer is well-formed HTTP, never a 500, and never carries a session token
- * it was not given. FUZZ_SHOW=1 prints each request line with its status line. */
+ * Bearer tokens and cookies, every handler and its JSON validation, the console's files)
+ * running on a seeded store. Placeholders in the input are replaced before sending, so the
+ * corpus stays readable and keeps working when tokens are derived differently: @ADMIN@,
+ * @OWNER@ and @AGENT@ (session tokens), @ADMIN_CSRF@, @OWNER_CSRF@, @AGENT_CSRF@, @INVITE@ (an
+ * invitation's link token). Properties: every answer is well-formed HTTP, never a 500, and
+ * never carries a session token it was not given. FUZZ_SHOW=1 prints each request line with
+ * its status line. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -21,6 +22,7 @@
 #include "app/auth.h"
 #include "fuzz.h"
 #include "http/http.h"
+#include "http/static.h"
 
 #define ANSWER_MAX         (4 * 1024 * 1024)
 #define ANSWER_WAIT_MS     3000 /* silence after which a complete request's answer is over */
@@ -48,6 +50,7 @@ static void server_start(struct fuzz_world *w)
         .app = &w->app,
         .tables = api_route_tables,
         .authenticate = app_auth_authenticate,
+        .fallback = http_static_serve,
     };
     struct usher_error err = {0};
     if (http_server_start(&server, &opts, &err) != 0) {

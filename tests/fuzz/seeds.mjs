@@ -200,6 +200,9 @@ seeds.http_request = {
   pipelined: req('GET', '/healthz', { headers: ['Connection: keep-alive'] }) + req('GET', '/api/v1/me', agent),
   query: req('GET', `/api/v1/agencies/${AGENCY}/users?limit=1&limit=2&sort=%00`, owner),
   http10: 'GET /healthz HTTP/1.0\r\n\r\n',
+  console: req('GET', '/agencies/x/users'),
+  asset: req('HEAD', '/index.html'),
+  traversal: req('GET', '/assets/../../etc/passwd'),
   garbage: 'BREW /pot HTTP/9.9\r\nX: \x01\x02\r\n\r\n',
 };
 
