@@ -25,6 +25,8 @@ enum fault_where { WHERE_ANY, WHERE_READ, WHERE_WRITE, WHERE_BEGIN, WHERE_COMMIT
 struct fault_rule {
     const char *kind; /* "busy", "ioerr", "full" */
     uint32_t per_million;
+    long nth;  /* > 0: fail exactly the nth matching call instead of at random */
+    long seen; /* matching calls since the rules were read */
     enum fault_where where;
     char sql[FAULT_SQL_MAX];
 };
@@ -57,10 +59,16 @@ static bool rule_parse(struct fault_rule *out, char *text)
     if (where)
         *where++ = '\0';
     char *end = NULL;
-    double prob = strtod(p, &end);
-    if (end == p || *end || prob < 0.0 || prob > 1.0)
-        return false;
-    out->per_million = (uint32_t)(prob * 1000000.0 + 0.5);
+    if (*p == '@') {
+        out->nth = strtol(p + 1, &end, 10);
+        if (end == p + 1 || *end || out->nth < 1)
+            return false;
+    } else {
+        double prob = strtod(p, &end);
+        if (end == p || *end || prob < 0.0 || prob > 1.0)
+            return false;
+        out->per_million = (uint32_t)(prob * 1000000.0 + 0.5);
+    }
     if (!where || strcmp(where, "any") == 0)
         out->where = WHERE_ANY;
     else if (strcmp(where, "read") == 0)
@@ -173,9 +181,11 @@ int store_fault_hit(enum store_fault_point point, const char *sql, struct usher_
     pthread_mutex_lock(&fault_lock);
     rules_refresh();
     for (size_t i = 0; i < fault_rule_count && !kind; i++) {
-        const struct fault_rule *r = &fault_rules[i];
-        if (r->per_million > 0 && rule_matches(r, point, sql) &&
-            randombytes_uniform(1000000) < r->per_million)
+        struct fault_rule *r = &fault_rules[i];
+        if (!rule_matches(r, point, sql))
+            continue;
+        if (r->nth > 0 ? ++r->seen == r->nth
+                       : r->per_million > 0 && randombytes_uniform(1000000) < r->per_million)
             kind = r->kind;
     }
     pthread_mutex_unlock(&fault_lock);

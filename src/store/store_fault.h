@@ -6,11 +6,13 @@
  * The rules come from USHER_FAULT_FILE (a file re-read whenever it changes, so a test can turn
  * faults on and off while usher runs) or else USHER_FAULT_STORE. Rules are separated by commas:
  *
- *     kind:probability[:where]
+ *     kind:probability[:where]     or     kind:@N[:where]
  *
- * kind is busy (SQLITE_BUSY), ioerr (SQLITE_IOERR) or full (SQLITE_FULL); probability is 0..1;
- * where is any (default), read (SELECT), write (INSERT, UPDATE, DELETE), begin, commit, or
- * sql=TEXT (statements containing TEXT). Every injected fault is logged as store.fault. */
+ * kind is busy (SQLITE_BUSY), ioerr (SQLITE_IOERR) or full (SQLITE_FULL); probability is 0..1,
+ * or @N to fail exactly the Nth matching call after the rules were read (a test can then fail
+ * each step of a change in turn); where is any (default), read (SELECT), write (INSERT,
+ * UPDATE, DELETE), begin, commit, or sql=TEXT (statements containing TEXT). Every injected
+ * fault is logged as store.fault. */
 #ifndef USHER_STORE_STORE_FAULT_H
 #define USHER_STORE_STORE_FAULT_H
 

@@ -123,6 +123,65 @@ describe('store faults', () => {
     assert.equal(verify.code, 0, verify.stdout + verify.stderr);
   });
 
+  it('fails each write of every kind of change in turn, and each failure leaves the database as it was', async (t) => {
+    if (!supported) return t.skip('this binary has no fault injection (USHER_FAULTS)');
+    // A fresh session: its once-a-minute touch stays out of the sweep.
+    const token = await w.signIn(ADMIN_EMAIL);
+    const as2 = as(token);
+    const pending = () => count(`SELECT COUNT(*) FROM mail_outbox WHERE sent_at IS NULL AND dropped_at IS NULL`);
+    let failures = 0;
+    // Runs op with its 1st, 2nd, ... write failing (then its BEGIN and its COMMIT) until it
+    // succeeds; every failed attempt must answer 503 and leave the database unchanged.
+    async function sweep(name, op) {
+      for (const rule of ['ioerr:@1:begin', 'busy:@1:commit']) {
+        const before = w.sql('.dump');
+        faults(rule);
+        const res = await op();
+        faults('');
+        assert.equal(res.status, 503, `${name} under ${rule}: ${res.status} ${res.text}`);
+        assert.equal(w.sql('.dump'), before, `${name} under ${rule} left a change`);
+        failures++;
+      }
+      for (let k = 1; k <= 60; k++) {
+        for (let i = 0; i < 200 && pending() > 0; i++) await sleep(10);
+        const before = w.sql('.dump');
+        faults(`${k % 2 ? 'ioerr' : 'full'}:@${k}:write`);
+        const res = await op();
+        faults('');
+        if (res.status < 300) return res;
+        assert.equal(res.status, 503, `${name} with write ${k} failing: ${res.status} ${res.text}`);
+        assert.equal(w.sql('.dump'), before, `${name}: write ${k} failed and left a change`);
+        failures++;
+      }
+      throw new Error(`${name} never succeeded`);
+    }
+    const agency = await sweep('agency create', () => as2('POST', '/api/v1/agencies', { name: 'Swept' }));
+    const A = agency.json.id;
+    const env = await sweep('environment create', () =>
+      as2('POST', `/api/v1/agencies/${A}/environments`, { name: 'Swept – production' }));
+    const E = env.json.id;
+    const invite = await sweep('invitation create', () =>
+      w.invite(token, A, { email: 'swept@faulty.example', grants: [{ environment_id: E, roles: ['agent'] }] }));
+    const link = new URL(invite.json.url).hash.slice('#token='.length);
+    const accepted = await sweep('invitation accept', () =>
+      w.acceptNew(link, PASSWORD, { first_name: 'Swept', last_name: 'Member' }));
+    const member = accepted.json.user.id;
+    await sweep('grants replace', () =>
+      as2('PUT', `/api/v1/agencies/${A}/users/${member}/grants`, { grants: [{ environment_id: E, roles: ['analyst'] }] }));
+    await sweep('custom role create', () =>
+      as2('POST', `/api/v1/agencies/${A}/roles`, { name: 'Swept role', permissions: ['bot.read'] }));
+    await sweep('API token create', () => as2('POST', `/api/v1/agencies/${A}/tokens`, { name: 'swept' }));
+    const other = await w.invite(token, A, {
+      email: 'revoked@faulty.example', grants: [{ environment_id: E, roles: ['agent'] }], send_email: false,
+    });
+    await sweep('invitation revoke', () => as2('DELETE', `/api/v1/invitations/${other.json.id}`));
+    await sweep('member remove', () => as2('DELETE', `/api/v1/agencies/${A}/users/${member}`));
+    console.log(`# write sweep: ${failures} failed attempts, each answered 503 with nothing changed`);
+    assert.ok(failures > 40, `only ${failures} failure points`);
+    const verify = await runUsher(['audit', 'verify', '--data-dir', w.usher.dataDir]);
+    assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+  });
+
   it('answers 503 while the disk is full, reads still work, and writes work again after', async (t) => {
     if (!supported) return t.skip('this binary has no fault injection (USHER_FAULTS)');
     faults('full:1:write');
