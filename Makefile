@@ -6,7 +6,7 @@ BUILD_TYPE ?= RelWithDebInfo
 USHER_DATA_DIR ?= ./data
 export USHER_DATA_DIR
 
-.PHONY: all setup build run test format clean
+.PHONY: all setup build run test format clean bench bench-scale
 
 all: build
 
@@ -25,6 +25,14 @@ run: setup build
 
 test: setup
 	@scripts/test.sh
+
+# Benchmarks (bench/README.md): decisions against Cerbos and the HTTP ceiling, and the large
+# data set. Each installs what it needs and prints its table.
+bench:
+	@bench/run.sh
+
+bench-scale:
+	@bench/scale.sh
 
 format:
 	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'tests/*.h')
