@@ -13,9 +13,16 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/json_writer.h"
 #include "base/log.h"
 #include "http/http.h"
 #include "http/metrics.h"
+
+/* Memory libmicrohttpd gives each connection for the request line, headers and read buffer.
+ * It clears this memory between the requests of a keep-alive connection, so its size is paid
+ * on every request: 32 KiB (the library's default) holds headers well past
+ * HTTP_HEADER_VALUE_MAX, while bodies are copied out as they arrive. */
+#define HTTP_CONNECTION_MEMORY (32 * 1024)
 
 struct http_server {
     struct MHD_Daemon *daemon;
@@ -35,10 +42,20 @@ static void request_free(struct http_request *req)
     free(req);
 }
 
+/* 16 hex digits: a per-thread counter under a per-thread random key (SipHash), so ids are
+ * unpredictable and distinct without asking the kernel for randomness on every request. */
 static void request_id_new(char out[24])
 {
-    unsigned char raw[8];
-    randombytes_buf(raw, sizeof(raw));
+    static _Thread_local unsigned char key[crypto_shorthash_KEYBYTES];
+    static _Thread_local uint64_t counter;
+    static _Thread_local bool is_keyed;
+    if (!is_keyed) {
+        randombytes_buf(key, sizeof(key));
+        is_keyed = true;
+    }
+    unsigned char raw[crypto_shorthash_BYTES];
+    counter++;
+    crypto_shorthash(raw, (const unsigned char *)&counter, sizeof(counter), key);
     sodium_bin2hex(out, 17, raw, sizeof(raw));
 }
 
@@ -56,6 +73,38 @@ static void remote_addr_fill(struct http_request *req)
     else if (sa->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
                   req->remote_addr, sizeof(req->remote_addr));
+}
+
+/* The request's log line, written as text: it is written for every request. */
+static void request_log(const struct http_request *req, int status, const char *route,
+                        double seconds)
+{
+    enum log_level level = status >= 500 ? LOG_ERROR : LOG_INFO;
+    if (!log_enabled(level))
+        return;
+    char storage[1024];
+    struct json_writer w;
+    json_writer_init(&w, storage, sizeof(storage));
+    json_writer_lit(&w, "\"request_id\":");
+    json_writer_string(&w, req->request_id);
+    json_writer_lit(&w, ",\"method\":");
+    json_writer_string(&w, req->method);
+    json_writer_lit(&w, ",\"route\":");
+    json_writer_string(&w, route);
+    json_writer_lit(&w, ",\"remote\":");
+    json_writer_string(&w, req->remote_addr);
+    json_writer_lit(&w, ",\"status\":");
+    json_writer_int(&w, status);
+    json_writer_lit(&w, ",\"duration_ms\":");
+    json_writer_real(&w, seconds * 1000.0, 6);
+    json_writer_lit(&w, ",\"error\":");
+    json_writer_string(&w, status >= 400 ? req->err.problem : NULL);
+    json_writer_lit(&w, ",\"user_id\":");
+    json_writer_string(&w, req->principal.user_id);
+    json_writer_lit(&w, ",\"token_id\":");
+    json_writer_string(&w, req->principal.token_id);
+    log_line(level, "http.request", w.data, w.len);
+    json_writer_dispose(&w);
 }
 
 static enum MHD_Result send_response(struct http_request *req, struct http_response *res)
@@ -82,12 +131,7 @@ static enum MHD_Result send_response(struct http_request *req, struct http_respo
     double seconds = (double)(clock_mono_ns() - req->started_ns) / 1e9;
     const char *route = req->route ? req->route : "unmatched";
     metrics_request_observe(route, req->method, res->status, seconds);
-    log_msg(res->status >= 500 ? LOG_ERROR : LOG_INFO, "http.request",
-            "{s:s, s:s, s:s, s:s, s:i, s:f, s:s?, s:s?, s:s?}", "request_id", req->request_id,
-            "method", req->method, "route", route, "remote", req->remote_addr, "status",
-            res->status, "duration_ms", seconds * 1000.0, "error",
-            res->status >= 400 ? req->err.problem : NULL, "user_id", req->principal.user_id,
-            "token_id", req->principal.token_id);
+    request_log(req, res->status, route, seconds);
     return ok;
 }
 
@@ -278,7 +322,7 @@ int http_server_start(struct http_server **out, const struct http_server_options
         (unsigned int)opts->threads, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned int)opts->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned int)opts->connection_timeout_seconds, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        (size_t)HTTP_CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
         MHD_OPTION_END);
     if (!s->daemon) {
