@@ -3,7 +3,8 @@
 -- and permissions rather than one question asked again and again.
 --
 -- Settings come from the environment:
---   BENCH_MIX    the file, one JSON body (or one question) per line
+--   BENCH_MIX    the file, one JSON body (or one question) per line; without it every request
+--                is a GET of BENCH_PATH
 --   BENCH_PATH   the request path, e.g. /api/v1/check
 --   BENCH_TOKEN  when set, sent as "Authorization: Bearer <token>"
 --   BENCH_BATCH  when > 0, each body is {"checks":[...]} of that many lines (usher's batch)
@@ -23,15 +24,19 @@ function init(args)
     local path = setting("BENCH_PATH", "/")
     local batch = tonumber(setting("BENCH_BATCH", "0"))
     local token = setting("BENCH_TOKEN", nil)
+    local headers = {}
+    if token then headers["Authorization"] = "Bearer " .. token end
     local name = setting("BENCH_MIX", nil)
-    if name == nil then error("BENCH_MIX is not set") end
+    if name == nil then
+        requests[1] = wrk.format("GET", path, headers)
+        return
+    end
+    headers["Content-Type"] = "application/json"
     local file = assert(io.open(name, "r"))
     for line in file:lines() do
         if #line > 0 then bodies[#bodies + 1] = line end
     end
     file:close()
-    local headers = { ["Content-Type"] = "application/json" }
-    if token then headers["Authorization"] = "Bearer " .. token end
     if batch > 0 then
         for first = 1, #bodies - batch + 1, batch do
             local body = "{\"checks\":[" .. table.concat(bodies, ",", first, first + batch - 1) .. "]}"

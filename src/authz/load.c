@@ -1,11 +1,14 @@
 /* Filling the decision index from the store: everything at start (users and grants a page at a
  * time, so the rows of a large database are never all in memory at once), one user after a
  * change. */
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "app/catalogue.h"
 #include "authz/authz_int.h"
+#include "base/clock.h"
+#include "base/log.h"
 #include "store/store_authz.h"
 
 #define LOAD_PAGE 20000 /* rows read per query while loading */
@@ -100,9 +103,10 @@ static int load_users(struct ix_data *d, struct store_conn *c, struct usher_erro
     return rc;
 }
 
-/* The grants of one user, gathered across pages. */
+/* The grants of one user, gathered as a page is read; rows point into the page, or into arena
+ * for a user whose grants continue on the next page. */
 struct pending {
-    struct arena arena; /* the rows' strings */
+    struct arena arena; /* strings kept past their page */
     struct ix_grant_row *rows;
     size_t count, cap;
     char *user_id;
@@ -140,7 +144,19 @@ static void pending_add(struct ix_data *d, struct pending *p, const struct store
         p->cap = p->cap ? p->cap * 2 : 16;
         p->rows = xrealloc(p->rows, p->cap * sizeof(*p->rows));
     }
-    grant_row_read(&p->rows[p->count++], rows, r, &p->arena);
+    grant_row_read(&p->rows[p->count++], rows, r, NULL);
+}
+
+/* Before a page is released: copies the strings of the rows still pending. */
+static void pending_keep(struct pending *p)
+{
+    for (size_t i = 0; i < p->count; i++) {
+        struct ix_grant_row *row = &p->rows[i];
+        row->agency_id = arena_strdup(&p->arena, row->agency_id);
+        row->scope_id = arena_strdup(&p->arena, row->scope_id);
+        row->bot_env_id = arena_strdup(&p->arena, row->bot_env_id);
+        row->roles = arena_strdup(&p->arena, row->roles);
+    }
 }
 
 static int load_grants(struct ix_data *d, struct store_conn *c, struct usher_error *err)
@@ -165,12 +181,14 @@ static int load_grants(struct ix_data *d, struct store_conn *c, struct usher_err
             }
         }
         bool is_last = rc != 0 || grants.count < LOAD_PAGE;
+        if (rc == 0 && is_last)
+            pending_flush(d, &p);
+        else
+            pending_keep(&p);
         arena_dispose(&a);
         if (is_last)
             break;
     }
-    if (rc == 0)
-        pending_flush(d, &p);
     free(p.user_id);
     free(p.rows);
     arena_dispose(&p.arena);
@@ -181,6 +199,7 @@ static int load_grants(struct ix_data *d, struct store_conn *c, struct usher_err
 
 int authz_index_load(struct authz_index *ix, struct store *store, struct usher_error *err)
 {
+    int64_t started = clock_mono_ns();
     struct store_conn *c = NULL;
     struct ix_data fresh;
     ix_data_init(&fresh);
@@ -216,6 +235,11 @@ int authz_index_load(struct authz_index *ix, struct store *store, struct usher_e
     ix->cursor = cursor;
     pthread_rwlock_unlock(&ix->lock);
     ix_data_dispose(&old);
+    struct authz_stats st;
+    authz_index_stats(&st, ix);
+    log_msg(LOG_INFO, "authz.loaded", "{s:I, s:I, s:I, s:I, s:f}", "users", (json_int_t)st.users,
+            "grants", (json_int_t)st.grants, "environments", (json_int_t)st.environments, "bytes",
+            (json_int_t)st.bytes, "duration_ms", (double)(clock_mono_ns() - started) / 1e6);
     return 0;
 }
 

@@ -54,9 +54,12 @@ int store_authz_grants_page(struct store_rows *out, struct store_conn *c, struct
                             const char *after_user, const char *after_scope, int limit,
                             struct usher_error *err)
 {
-    /* A row value walks the (user_id, scope_id) unique index on both dialects. */
-    static const char sql[] = GRANT_SELECT "WHERE (g.user_id, g.scope_id) > ($1, $2) "
-                                           "ORDER BY g.user_id, g.scope_id LIMIT $3";
+    /* A row value walks the (user_id, scope_id) unique index on both dialects. The bots are
+     * read before the grants, so their environment is not joined in. */
+    static const char sql[] =
+        "SELECT g.user_id, g.agency_id, g.environment_id, g.bot_id, g.scope_id, g.roles, "
+        "g.extra_permissions, NULL FROM grants g WHERE (g.user_id, g.scope_id) > ($1, $2) "
+        "ORDER BY g.user_id, g.scope_id LIMIT $3";
     struct store_value p[] = {store_text(after_user), store_text(after_scope), store_int(limit)};
     return store_exec(c, a, sql, p, 3, out, NULL, err);
 }

@@ -40,7 +40,8 @@ int store_authz_users_page(struct store_rows *out, struct store_conn *c, struct 
                            const char *after_id, int limit, struct usher_error *err);
 
 /* Up to limit grants after (after_user, after_scope) ("", "" for the first page), ordered by
- * user id then scope id (columns as above), so a user's grants come together. */
+ * user id then scope id, so a user's grants come together. Columns as above, but the bot's
+ * environment is always NULL: read the bots first. */
 int store_authz_grants_page(struct store_rows *out, struct store_conn *c, struct arena *a,
                             const char *after_user, const char *after_scope, int limit,
                             struct usher_error *err);
