@@ -3,11 +3,17 @@
  * constant JSON object. Nothing is parsed, logged, counted or looked up, so its CPU per request
  * is what any server on this library pays before doing any work of its own.
  *
- * Usage: ceiling PORT [THREADS]   (listens on 127.0.0.1; SIGTERM or SIGINT stops it) */
+ * With --usher-headers it also sends the headers usher puts on every answer (a request id,
+ * nosniff, no-referrer, no-store and a content security policy), to show what that part of the
+ * HTTP contract costs by itself.
+ *
+ * Usage: ceiling PORT [THREADS] [--usher-headers]   (listens on 127.0.0.1; SIGTERM or SIGINT
+ * stops it) */
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +21,24 @@
 
 static const char answer[] = "{\"allowed\":true}";
 
+static bool with_usher_headers;
+
 struct body {
     size_t len;
 };
+
+static void usher_headers(struct MHD_Response *r)
+{
+    static _Thread_local unsigned long long counter;
+    char id[24];
+    snprintf(id, sizeof(id), "%016llx", ++counter * 0x9E3779B97F4A7C15ULL);
+    MHD_add_response_header(r, "X-Request-Id", id);
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "Content-Security-Policy",
+                            "default-src 'none'; frame-ancestors 'none'");
+}
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
@@ -42,6 +63,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!r)
         return MHD_NO;
     MHD_add_response_header(r, "Content-Type", "application/json");
+    if (with_usher_headers)
+        usher_headers(r);
     enum MHD_Result ok = MHD_queue_response(conn, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
     return ok;
@@ -50,11 +73,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: ceiling PORT [THREADS]\n");
+        fprintf(stderr, "usage: ceiling PORT [THREADS] [--usher-headers]\n");
         return 2;
     }
     long port = strtol(argv[1], NULL, 10);
     long threads = argc > 2 ? strtol(argv[2], NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+    with_usher_headers = argc > 3 && strcmp(argv[3], "--usher-headers") == 0;
     if (port <= 0 || port > 65535 || threads <= 0 || threads > 256) {
         fprintf(stderr, "ceiling: bad port or thread count\n");
         return 2;

@@ -16,6 +16,7 @@ const median = (values) => {
 
 const labels = {
     ceiling: 'ceiling: bare libmicrohttpd, 100-byte POST',
+    ceiling_headers: 'ceiling with usher\'s response headers',
     usher: 'usher POST /check',
     usher_batch: 'usher POST /check/batch (100 checks)',
     cerbos: 'Cerbos /api/check/resources (1 resource)',
@@ -56,7 +57,8 @@ const lines = [];
 lines.push('| target | req/s | decisions/s | p50 ms | p99 ms | server CPU µs/req | RSS MiB |');
 lines.push('|---|---:|---:|---:|---:|---:|---:|');
 for (const [target, f] of Object.entries(figures)) {
-    lines.push(`| ${labels[target]} | ${int(f.rps)} | ${target === 'ceiling' ? '–' : int(f.dps)} | ` +
+    const isCeiling = target.startsWith('ceiling');
+    lines.push(`| ${labels[target]} | ${int(f.rps)} | ${isCeiling ? '–' : int(f.dps)} | ` +
         `${fixed(f.p50, 2)} | ${fixed(f.p99, 2)} | ${fixed(f.cpu, 1)} | ${fixed(f.rss, 1)} |`);
 }
 const ratio = (a, b, k) => (figures[a] && figures[b] ? `${fixed(figures[a][k] / figures[b][k], 1)}×` : 'n/a');
@@ -68,6 +70,8 @@ lines.push(`| usher /check ÷ Cerbos single, req/s | ${ratio('usher', 'cerbos', 
 lines.push(`| usher /check/batch ÷ Cerbos batch, decisions/s | ${ratio('usher_batch', 'cerbos_batch', 'dps')} |`);
 lines.push(`| usher /check ÷ ceiling, req/s | ${ratio2('usher', 'ceiling', 'rps')} |`);
 lines.push(`| usher /check ÷ ceiling, CPU per request | ${ratio2('usher', 'ceiling', 'cpu')} |`);
+lines.push(`| usher /check ÷ ceiling with usher's headers, req/s | ` +
+    `${ratio2('usher', 'ceiling_headers', 'rps')} |`);
 
 if (stormPath && existsSync(stormPath)) {
     const s = JSON.parse(readFileSync(stormPath, 'utf8'));

@@ -37,6 +37,14 @@ ceiling_pid=$!
 started_pids+=("$ceiling_pid")
 wait_for_line "$data/ceiling.log" listening 30
 ceiling_url="http://127.0.0.1:$ceiling_port"
+# The same server sending the headers usher must put on every answer.
+headers_port=$(free_port)
+"${ON_SERVER_CPU[@]}" "$OUT/ceiling" "$headers_port" "$(nproc)" --usher-headers \
+    2>"$data/ceiling-headers.log" &
+headers_pid=$!
+started_pids+=("$headers_pid")
+wait_for_line "$data/ceiling-headers.log" listening 30
+headers_url="http://127.0.0.1:$headers_port"
 
 cerbos_port=$(free_port)
 cerbos_grpc=$(free_port)
@@ -59,6 +67,7 @@ USHER_TOKEN=$token node bench/verify.mjs "$data/mix" "$usher_url" "$cerbos_url" 
 # --- load --------------------------------------------------------------------------------
 mix=$data/mix
 measure_target ceiling "$ceiling_pid" "$ceiling_url" / "$mix/usher.jsonl" 1
+measure_target ceiling_headers "$headers_pid" "$headers_url" / "$mix/usher.jsonl" 1
 measure_target usher "$usher_pid" "$usher_url" /api/v1/check "$mix/usher.jsonl" 1 "$token"
 measure_target usher_batch "$usher_pid" "$usher_url" /api/v1/check/batch "$mix/usher.jsonl" 100 \
     "$token" 100
@@ -66,6 +75,7 @@ measure_target cerbos "$cerbos_pid" "$cerbos_url" /api/check/resources "$mix/cer
 measure_target cerbos_batch "$cerbos_pid" "$cerbos_url" /api/check/resources \
     "$mix/cerbos-batch.jsonl" 10
 stop_pid "$ceiling_pid"
+stop_pid "$headers_pid"
 stop_pid "$cerbos_pid"
 stop_pid "$usher_pid"
 

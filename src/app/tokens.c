@@ -23,14 +23,14 @@ struct token_entry {
     int64_t read_at;          /* when the row was read from the store */
 };
 
-#define CACHE_KEY_BYTES 32
+#define CACHE_KEY_BYTES crypto_shorthash_siphashx24_BYTES
 #define CACHE_KEY_HEX   (CACHE_KEY_BYTES * 2)
 
 struct app_token_cache {
     pthread_rwlock_t lock;
     struct hmap entries; /* cache key (hex) -> struct token_entry */
     uint64_t generation; /* bumped by every revocation, under the lock */
-    unsigned char key[crypto_generichash_KEYBYTES];
+    unsigned char key[crypto_shorthash_siphashx24_KEYBYTES];
 };
 
 static char *strdup_or_null(const char *s)
@@ -81,13 +81,13 @@ void app_token_cache_free(struct app_token_cache *cache)
     free(cache);
 }
 
-/* The entry key of a presented secret. */
+/* The entry key of a presented secret: a 128-bit keyed hash, so telling two secrets apart by
+ * it is as sure as by the secrets themselves, at a fraction of the HMAC's cost. */
 static void cache_key(char out[CACHE_KEY_HEX + 1], const struct app_token_cache *cache,
                       const char *presented, size_t len)
 {
     unsigned char raw[CACHE_KEY_BYTES];
-    crypto_generichash(raw, sizeof(raw), (const unsigned char *)presented, len, cache->key,
-                       sizeof(cache->key));
+    crypto_shorthash_siphashx24(raw, (const unsigned char *)presented, len, cache->key);
     sodium_bin2hex(out, CACHE_KEY_HEX + 1, raw, sizeof(raw));
 }
 

@@ -40,8 +40,9 @@ struct app_token_page {
 };
 
 /* Tokens resolved recently, so that a check does not read the store for its credential. An
- * entry is keyed by a BLAKE2b hash of the presented secret under a key derived from the server
- * secret (cheaper than the HMAC the store is searched by) and trusted for APP_TOKEN_CACHE_MS: a
+ * entry is keyed by a 128-bit SipHash of the presented secret under a key derived from the
+ * server secret (cheaper than the HMAC the store is searched by) and trusted for
+ * APP_TOKEN_CACHE_MS: a
  * revocation made by this process empties the cache at once, one made elsewhere (another
  * instance on the same database) is seen within that time, as the change feed sees other
  * changes. Thread-safe. */

@@ -1,6 +1,7 @@
 /* The flat-object reader: a hand-written scanner over the accepted subset of JSON. */
 #include "base/json_flat.h"
 
+#include <stdint.h>
 #include <string.h>
 
 static bool is_space(char c)
@@ -24,6 +25,15 @@ bool json_flat_char(char c, const char *text, size_t len, size_t *pos)
     return true;
 }
 
+/* Printable ASCII (0x20 to 0x7E) but the quote and the backslash, as a bitmap of the first 128
+ * byte values. */
+static const uint64_t plain_bytes[2] = {0xFFFFFFFB00000000ULL, 0x7FFFFFFFEFFFFFFFULL};
+
+static bool is_plain(unsigned char c)
+{
+    return c < 128 && ((plain_bytes[c >> 6] >> (c & 63)) & 1);
+}
+
 /* A string of printable ASCII without backslash; *pos is on the opening quote. */
 static bool plain_string(const char **out, size_t *out_len, const char *text, size_t len,
                          size_t *pos)
@@ -32,15 +42,9 @@ static bool plain_string(const char **out, size_t *out_len, const char *text, si
     if (p >= len || text[p] != '"')
         return false;
     size_t start = ++p;
-    while (p < len) {
-        unsigned char c = (unsigned char)text[p];
-        if (c == '"')
-            break;
-        if (c < 0x20 || c >= 0x7F || c == '\\')
-            return false;
+    while (p < len && is_plain((unsigned char)text[p]))
         p++;
-    }
-    if (p >= len)
+    if (p >= len || text[p] != '"')
         return false;
     *out = text + start;
     *out_len = p - start;

@@ -1,7 +1,6 @@
 /* A growable JSON text writer whose output matches jansson's compact dumps. */
 #include "base/json_writer.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,6 +84,15 @@ static size_t utf8_sequence(const unsigned char *s)
     return n;
 }
 
+/* Bytes written as they are inside a string: 0x20 to 0x7F but the quote and the backslash, as a
+ * bitmap of the first 128 byte values. */
+static const uint64_t plain_bytes[2] = {0xFFFFFFFB00000000ULL, 0xFFFFFFFFEFFFFFFFULL};
+
+static bool is_plain(unsigned char c)
+{
+    return c < 128 && ((plain_bytes[c >> 6] >> (c & 63)) & 1);
+}
+
 void json_writer_string(struct json_writer *w, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
@@ -98,7 +106,7 @@ void json_writer_string(struct json_writer *w, const char *s)
     while (*p) {
         /* Copy the longest run that needs no escaping in one go. */
         const unsigned char *run = p;
-        while (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+        while (is_plain(*p))
             p++;
         if (p > run)
             json_writer_raw(w, (const char *)run, (size_t)(p - run));
@@ -154,38 +162,33 @@ void json_writer_string(struct json_writer *w, const char *s)
 void json_writer_int(struct json_writer *w, int64_t v)
 {
     char buf[24];
-    int n = snprintf(buf, sizeof(buf), "%lld", (long long)v);
-    json_writer_raw(w, buf, (size_t)n);
+    size_t i = sizeof(buf);
+    /* Digits of the magnitude as unsigned, so INT64_MIN is written too. */
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        buf[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        buf[--i] = '-';
+    json_writer_raw(w, buf + i, sizeof(buf) - i);
 }
 
-void json_writer_real(struct json_writer *w, double v, int precision)
+void json_writer_decimal(struct json_writer *w, int64_t units, int decimals)
 {
-    char buf[40];
-    int n = snprintf(buf, sizeof(buf) - 3, "%.*g", precision, v);
-    if (n < 0 || (size_t)n >= sizeof(buf) - 3) {
-        json_writer_raw(w, "0.0", 3);
-        return;
+    int64_t scale = 1;
+    for (int i = 0; i < decimals; i++)
+        scale *= 10;
+    uint64_t magnitude = units < 0 ? 0 - (uint64_t)units : (uint64_t)units;
+    if (units < 0)
+        json_writer_raw(w, "-", 1);
+    json_writer_int(w, (int64_t)(magnitude / (uint64_t)scale));
+    char frac[10];
+    uint64_t rest = magnitude % (uint64_t)scale;
+    for (int i = decimals - 1; i >= 0; i--) {
+        frac[i] = (char)('0' + rest % 10);
+        rest /= 10;
     }
-    size_t len = (size_t)n;
-    /* As jansson: a real always shows a dot or an exponent, and the exponent carries no '+'
-     * and no leading zeros. */
-    if (!strchr(buf, '.') && !strchr(buf, 'e')) {
-        buf[len++] = '.';
-        buf[len++] = '0';
-        buf[len] = '\0';
-    }
-    char *start = strchr(buf, 'e');
-    if (start) {
-        start++;
-        char *end = start + 1;
-        if (*start == '-')
-            start++;
-        while (*end == '0')
-            end++;
-        if (end != start) {
-            memmove(start, end, len - (size_t)(end - buf) + 1);
-            len -= (size_t)(end - start);
-        }
-    }
-    json_writer_raw(w, buf, len);
+    json_writer_raw(w, ".", 1);
+    json_writer_raw(w, frac, (size_t)decimals);
 }

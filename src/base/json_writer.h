@@ -1,6 +1,6 @@
 /* Writing JSON text directly, for the few places that answer or log on every request and
- * cannot afford to build a jansson tree first. The output matches jansson's compact form:
- * strings escaped the same way, reals printed as json_dumps prints them.
+ * cannot afford to build a jansson tree first. Strings are escaped as jansson's compact dumps
+ * escape them.
  *
  * A writer starts on caller storage (usually on the stack) and moves to the heap when that is
  * too small, so it never truncates. */
@@ -38,8 +38,8 @@ void json_writer_string(struct json_writer *w, const char *s);
 /* Appends an integer. */
 void json_writer_int(struct json_writer *w, int64_t v);
 
-/* Appends a real with precision significant digits, as json_dumps with
- * JSON_REAL_PRECISION(precision) writes it. */
-void json_writer_real(struct json_writer *w, double v, int precision);
+/* Appends units / 10^decimals as a number with exactly decimals digits after the point
+ * (0 < decimals < 10): json_writer_decimal(w, 3469, 3) writes 3.469. */
+void json_writer_decimal(struct json_writer *w, int64_t units, int decimals);
 
 #endif

@@ -65,8 +65,17 @@ static void timestamp(char *out, size_t cap)
         cached_len = strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S", &tm);
         cached_sec = tv.tv_sec;
     }
+    long ms = (long)(tv.tv_usec / 1000);
+    if (cap < cached_len + 6)
+        return;
     memcpy(out, cached, cached_len);
-    snprintf(out + cached_len, cap - cached_len, ".%03ldZ", (long)(tv.tv_usec / 1000));
+    char *p = out + cached_len;
+    p[0] = '.';
+    p[1] = (char)('0' + ms / 100);
+    p[2] = (char)('0' + ms / 10 % 10);
+    p[3] = (char)('0' + ms % 10);
+    p[4] = 'Z';
+    p[5] = '\0';
 }
 
 /* Writes len bytes and a newline with one write(2) where possible. */
