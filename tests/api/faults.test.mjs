@@ -217,7 +217,7 @@ describe('store faults', () => {
       assert.equal(res.status, 503, `${p}: ${res.text}`);
       assert.notEqual(res.json?.allowed, true);
     }
-    faults('ioerr:0.5:read,busy:0.2:read');
+    faults('ioerr:0.25:read,busy:0.1:read');
     let answered = 0;
     for (let i = 0; i < 40; i++) {
       const p = Object.keys(truth)[i % 4];
