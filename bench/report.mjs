@@ -78,12 +78,14 @@ if (stormPath && existsSync(stormPath)) {
     const seconds = s.wrk.duration_us / 1e6;
     const ok = s.wrk.requests - s.wrk.errors_status;
     const boundMiB = s.workers * 19;
-    const growth = (s.peak_kb - s.idle_kb) / 1024;
+    const hashing = (s.peak_kb - s.connected_kb) / 1024;
     lines.push('');
     lines.push(`Sign-in storm, ${s.connections} connections for ${fixed(seconds, 0)} s: ` +
         `${int(ok / seconds)} sign-ins/s, ${int(s.wrk.errors_status)} answered busy, ` +
-        `p50 ${fixed(s.wrk.p50_us / 1000, 0)} ms; memory ${fixed(s.idle_kb / 1024, 1)} MiB idle, ` +
-        `${fixed(s.peak_kb / 1024, 1)} MiB at peak (+${fixed(growth, 1)} MiB; the hashing pool's ` +
-        `bound is ${s.workers} workers × 19 MiB = ${boundMiB} MiB).`);
+        `p50 ${fixed(s.wrk.p50_us / 1000, 0)} ms. Memory: ${fixed(s.idle_kb / 1024, 1)} MiB idle, ` +
+        `${fixed(s.connected_kb / 1024, 1)} MiB with ${s.connections} connections open, ` +
+        `${fixed(s.peak_kb / 1024, 1)} MiB at the storm's peak: hashing took ` +
+        `${fixed(hashing, 1)} MiB, within the pool's bound of ${s.workers} workers × 19 MiB = ` +
+        `${boundMiB} MiB (${hashing <= boundMiB ? 'met' : 'exceeded'}).`);
 }
 console.log(lines.join('\n'));

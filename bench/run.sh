@@ -65,33 +65,51 @@ say "Cerbos $("$CERBOS_BIN" --version | head -n 1) on $cerbos_url (pid $cerbos_p
 USHER_TOKEN=$token node bench/verify.mjs "$data/mix" "$usher_url" "$cerbos_url" 2000 >&2
 
 # --- load --------------------------------------------------------------------------------
+# Each target is warmed up, then the runs go round the targets: run 1 of each, run 2 of each,
+# and so on, so that whatever else the machine does weighs on every target alike.
 mix=$data/mix
-measure_target ceiling "$ceiling_pid" "$ceiling_url" / "$mix/usher.jsonl" 1
-measure_target ceiling_headers "$headers_pid" "$headers_url" / "$mix/usher.jsonl" 1
-measure_target usher "$usher_pid" "$usher_url" /api/v1/check "$mix/usher.jsonl" 1 "$token"
-measure_target usher_batch "$usher_pid" "$usher_url" /api/v1/check/batch "$mix/usher.jsonl" 100 \
-    "$token" 100
-measure_target cerbos "$cerbos_pid" "$cerbos_url" /api/check/resources "$mix/cerbos.jsonl" 1
-measure_target cerbos_batch "$cerbos_pid" "$cerbos_url" /api/check/resources \
-    "$mix/cerbos-batch.jsonl" 10
+targets=(
+    "ceiling|$ceiling_pid|$ceiling_url|/|$mix/usher.jsonl|1||0"
+    "ceiling_headers|$headers_pid|$headers_url|/|$mix/usher.jsonl|1||0"
+    "usher|$usher_pid|$usher_url|/api/v1/check|$mix/usher.jsonl|1|$token|0"
+    "usher_batch|$usher_pid|$usher_url|/api/v1/check/batch|$mix/usher.jsonl|100|$token|100"
+    "cerbos|$cerbos_pid|$cerbos_url|/api/check/resources|$mix/cerbos.jsonl|1||0"
+    "cerbos_batch|$cerbos_pid|$cerbos_url|/api/check/resources|$mix/cerbos-batch.jsonl|10||0"
+)
+for t in "${targets[@]}"; do
+    IFS='|' read -r name pid url path file per tok batch <<<"$t"
+    BENCH_MIX=$file BENCH_PATH=$path BENCH_TOKEN=$tok BENCH_BATCH=$batch \
+        "${ON_LOAD_CPU[@]}" wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" -s bench/mix.lua "$url" \
+        >/dev/null
+done
+for run in $(seq 1 "$RUNS"); do
+    for t in "${targets[@]}"; do
+        IFS='|' read -r name pid url path file per tok batch <<<"$t"
+        measure "$name" "$run" "$pid" "$url" "$path" "$file" "$per" "$tok" "$batch"
+    done
+done
 stop_pid "$ceiling_pid"
 stop_pid "$headers_pid"
 stop_pid "$cerbos_pid"
 stop_pid "$usher_pid"
 
 # --- sign-in storm -----------------------------------------------------------------------
-# A fresh usher, 200 connections signing in (argon2id, 19 MiB each) as long as a run lasts:
-# the peak memory must stay within the hashing pool's bound over the idle process.
+# A fresh usher; first 200 connections asking for /healthz (what 200 connections cost by
+# themselves), then 200 connections signing in (argon2id, 19 MiB each) for as long as a run
+# lasts. The growth of the peak between the two is what the hashing takes: the pool bounds it.
 for i in $(seq 0 999); do
     printf '{"email":"user%07d@bench.example","password":"bench-password-1"}\n' "$i"
 done >"$mix/sign-in.jsonl"
 start_usher "$data" "$data/usher-storm.log"
 workers=${USHER_HASH_WORKERS:-$(nproc)}
 idle_kb=$(rss_kb "$usher_pid")
+BENCH_PATH=/healthz "${ON_LOAD_CPU[@]}" wrk -t1 -c"$STORM_CONNECTIONS" -d"${WARMUP}s" \
+    -s bench/mix.lua "$usher_url" >/dev/null
+connected_kb=$(hwm_kb "$usher_pid")
 out=$(BENCH_MIX=$mix/sign-in.jsonl BENCH_PATH=/api/v1/sessions "${ON_LOAD_CPU[@]}" wrk -t1 \
     -c"$STORM_CONNECTIONS" -d"${DURATION}s" --timeout 30s -s bench/mix.lua "$usher_url")
 line=$(echo "$out" | sed -n 's/^WRK //p')
-echo "{\"connections\":$STORM_CONNECTIONS,\"idle_kb\":$idle_kb,\"peak_kb\":$(hwm_kb "$usher_pid"),\"workers\":$workers,\"wrk\":$line}" \
+echo "{\"connections\":$STORM_CONNECTIONS,\"idle_kb\":$idle_kb,\"connected_kb\":$connected_kb,\"peak_kb\":$(hwm_kb "$usher_pid"),\"workers\":$workers,\"wrk\":$line}" \
     >"$OUT/storm.json"
 stop_pid "$usher_pid"
 

@@ -42,19 +42,22 @@ median() {
 }
 
 # Starts usher on $1 STARTS times, recording the time to serve.listening; leaves the last one
-# running (usher_pid, usher_url) and sets startup_ms and load_ms (medians).
+# running (usher_pid, usher_url) and sets startup_ms, startup_cpu_ms (the CPU time it took) and
+# load_ms (medians).
 time_starts() {
-    local dir=$1 times=() loads=()
+    local dir=$1 times=() loads=() cpus=()
     for i in $(seq 1 "$STARTS"); do
         local t0 t1
         t0=$(date +%s%N)
         start_usher "$dir" "$dir/usher.log"
         t1=$(date +%s%N)
         times+=($(((t1 - t0) / 1000000)))
+        cpus+=($(($(cpu_ticks "$usher_pid") * 1000 / CLK_TCK)))
         loads+=("$(grep '"event":"authz.loaded"' "$dir/usher.log" | sed -E 's/.*"duration_ms":([0-9.]+).*/\1/')")
         if [ "$i" -lt "$STARTS" ]; then stop_pid "$usher_pid"; fi
     done
     startup_ms=$(printf '%s\n' "${times[@]}" | median)
+    startup_cpu_ms=$(printf '%s\n' "${cpus[@]}" | median)
     load_ms=$(printf '%s\n' "${loads[@]}" | median)
 }
 
@@ -62,41 +65,60 @@ record() {
     echo "$1" >>"$OUT/scale.jsonl"
 }
 
+declare -A pid url token
 for set in small scale; do
     dir=$OUT/scale-$set
     if [ "$set" = small ]; then seed_once "$dir" "${SMALL_FLAGS[@]}"; else seed_once "$dir" "${SCALE_FLAGS[@]}"; fi
-    token=$("$BUILD/usher" token-create --name bench-scale --data-dir "$dir" 2>/dev/null)
+    token[$set]=$("$BUILD/usher" token-create --name bench-scale --data-dir "$dir" 2>/dev/null)
     time_starts "$dir"
+    pid[$set]=$usher_pid
+    url[$set]=$usher_url
     grants=$(grep '"event":"authz.loaded"' "$dir/usher.log" | sed -E 's/.*"grants":([0-9]+).*/\1/')
     index_bytes=$(grep '"event":"authz.loaded"' "$dir/usher.log" | sed -E 's/.*"bytes":([0-9]+).*/\1/')
     rss_start=$(rss_kb "$usher_pid")
     say "$set: $grants grants, start-up $startup_ms ms (index $load_ms ms), RSS $rss_start KiB"
-    measure_target "check_$set" "$usher_pid" "$usher_url" /api/v1/check "$dir/mix/usher.jsonl" 1 \
-        "$token"
-    measure_target "batch_$set" "$usher_pid" "$usher_url" /api/v1/check/batch \
-        "$dir/mix/usher.jsonl" 100 "$token" 100
-    record "{\"set\":\"$set\",\"grants\":$grants,\"startup_ms\":$startup_ms,\"load_ms\":$load_ms,\"index_bytes\":$index_bytes,\"rss_start_kb\":$rss_start,\"rss_end_kb\":$(rss_kb "$usher_pid"),\"hwm_kb\":$(hwm_kb "$usher_pid")}"
+    record "{\"set\":\"$set\",\"grants\":$grants,\"startup_ms\":$startup_ms,\"startup_cpu_ms\":$startup_cpu_ms,\"load_ms\":$load_ms,\"index_bytes\":$index_bytes,\"rss_start_kb\":$rss_start,\"hwm_kb\":$(hwm_kb "$usher_pid")}"
+done
 
-    if [ "$set" = scale ]; then
-        # The users overview of the 100,000-member agency, as its owner sees it.
-        session=$(curl -sf -X POST -H 'Content-Type: application/json' \
-            -d '{"email":"user0000000@bench.example","password":"bench-password-1"}' \
-            "$usher_url/api/v1/sessions" | jq -r .token)
-        agency=$(curl -sf -H "Authorization: Bearer $session" "$usher_url/api/v1/me" |
-            jq -r '.agencies[0].id')
-        members="/api/v1/agencies/$agency/users"
-        cursor=""
-        for _ in $(seq 1 $((DEEP_ROWS / 200))); do
-            cursor=$(curl -sf -H "Authorization: Bearer $session" \
-                "$usher_url$members?limit=200${cursor:+&cursor=$cursor}" | jq -r .next_cursor)
-        done
-        [ -n "$cursor" ] && [ "$cursor" != null ] || die "no page after $DEEP_ROWS members"
-        CONNECTIONS=$OVERVIEW_CONNECTIONS measure_target overview_first "$usher_pid" "$usher_url" \
-            "$members" "" 1 "$session"
-        CONNECTIONS=$OVERVIEW_CONNECTIONS measure_target overview_deep "$usher_pid" "$usher_url" \
-            "$members?cursor=$cursor" "" 1 "$session"
-    fi
-    stop_pid "$usher_pid"
+# Both servers run side by side and their runs alternate, so that whatever else the machine
+# does weighs on both alike.
+mix() { echo "$OUT/scale-$1/mix/usher.jsonl"; }
+for set in small scale; do
+    BENCH_MIX=$(mix $set) BENCH_PATH=/api/v1/check BENCH_TOKEN=${token[$set]} \
+        "${ON_LOAD_CPU[@]}" wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" -s bench/mix.lua \
+        "${url[$set]}" >/dev/null
+done
+for run in $(seq 1 "$RUNS"); do
+    for set in small scale; do
+        measure "check_$set" "$run" "${pid[$set]}" "${url[$set]}" /api/v1/check "$(mix $set)" 1 \
+            "${token[$set]}"
+    done
+    for set in small scale; do
+        measure "batch_$set" "$run" "${pid[$set]}" "${url[$set]}" /api/v1/check/batch \
+            "$(mix $set)" 100 "${token[$set]}" 100
+    done
+done
+
+# The users overview of the 100,000-member agency, as its owner sees it.
+big=${url[scale]}
+session=$(curl -sf -X POST -H 'Content-Type: application/json' \
+    -d '{"email":"user0000000@bench.example","password":"bench-password-1"}' \
+    "$big/api/v1/sessions" | jq -r .token)
+agency=$(curl -sf -H "Authorization: Bearer $session" "$big/api/v1/me" | jq -r '.agencies[0].id')
+members="/api/v1/agencies/$agency/users"
+cursor=""
+for _ in $(seq 1 $((DEEP_ROWS / 200))); do
+    cursor=$(curl -sf -H "Authorization: Bearer $session" \
+        "$big$members?limit=200${cursor:+&cursor=$cursor}" | jq -r .next_cursor)
+done
+[ -n "$cursor" ] && [ "$cursor" != null ] || die "no page after $DEEP_ROWS members"
+CONNECTIONS=$OVERVIEW_CONNECTIONS measure_target overview_first "${pid[scale]}" "$big" \
+    "$members" "" 1 "$session"
+CONNECTIONS=$OVERVIEW_CONNECTIONS measure_target overview_deep "${pid[scale]}" "$big" \
+    "$members?cursor=$cursor" "" 1 "$session"
+for set in small scale; do
+    record "{\"set\":\"${set}_end\",\"rss_end_kb\":$(rss_kb "${pid[$set]}"),\"hwm_kb\":$(hwm_kb "${pid[$set]}")}"
+    stop_pid "${pid[$set]}"
 done
 
 node bench/report-scale.mjs "$OUT/scale.jsonl" "$OUT/results.jsonl"
