@@ -15,7 +15,7 @@ SECONDS ?= 60
 CYCLES  ?= 100
 MINUTES ?= 10
 
-.PHONY: all setup build run test format clean fuzz fuzz-merge crash-test soak
+.PHONY: all setup build run test format clean fuzz fuzz-merge crash-test soak bench bench-scale
 
 all: build
 
@@ -47,6 +47,14 @@ crash-test: setup build
 
 soak: setup build
 	node tests/soak/soak.mjs --minutes $(MINUTES)
+
+# Benchmarks (bench/README.md): decisions against Cerbos and the HTTP ceiling, and the large
+# data set. Each installs what it needs and prints its table.
+bench:
+	@bench/run.sh
+
+bench-scale:
+	@bench/scale.sh
 
 format:
 	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'tests/*.h')

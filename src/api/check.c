@@ -1,10 +1,19 @@
 /* The decision endpoints, the only ones API tokens may call: POST /check and /check/batch,
- * GET /users/{id}/effective and GET /environments/{id}/notification-recipients. */
+ * GET /users/{id}/effective and GET /environments/{id}/notification-recipients.
+ *
+ * The checks are the hottest requests usher serves, so their usual bodies (flat objects of
+ * plain strings) are read without building a jansson tree and the answers are written as text.
+ * Any other body takes the full parser, which reads it the same way or names the error. */
 #include <string.h>
+#include <strings.h>
 
 #include "api/api.h"
 #include "app/catalogue.h"
 #include "app/check.h"
+#include "base/json_flat.h"
+#include "base/json_writer.h"
+
+#define QUESTION_MEMBERS 5 /* user_id, permission and the three scope ids */
 
 static struct app_check_caller check_caller(struct http_request *req)
 {
@@ -36,17 +45,121 @@ static int explain_query(bool *out, struct http_request *req)
                            "explain must be 1, true, 0 or false");
 }
 
-static json_t *answer_json(const struct app_check_answer *ans, bool explain)
+/* --- reading questions without jansson --- */
+
+/* Whether the body may be read by the flat reader: http_json_body would accept its type. */
+static bool body_is_flat_candidate(struct http_request *req)
 {
-    json_t *out = json_pack("{s:b}", "allowed", ans->allowed);
-    if (!explain)
-        return out;
-    json_t *roles = json_array();
-    for (size_t i = 0; i < ans->role_count; i++)
-        json_array_append_new(roles, json_string(ans->roles[i]));
-    json_object_set_new(out, "source", json_string(ans->source));
-    json_object_set_new(out, "roles", roles);
-    return out;
+    if (!req->body || req->body_len == 0 || req->json)
+        return false;
+    const char *ct = http_header(req, "Content-Type");
+    return !ct || strncasecmp(ct, "application/json", 16) == 0;
+}
+
+/* One question from a flat object, as app_check_question_parse reads it from jansson. False
+ * whenever that parse would not succeed: an unknown, repeated or empty member, a value over its
+ * length cap, a missing user_id or permission, not exactly one scope. */
+static bool question_from_flat(struct app_check_question *out, const struct json_flat_member *m,
+                               size_t count, struct arena *a)
+{
+    static const struct {
+        const char *key;
+        size_t max;
+    } members[QUESTION_MEMBERS] = {
+        {"user_id", APP_CHECK_ID_MAX},        {"permission", APP_CHECK_NAME_MAX},
+        {"environment_id", APP_CHECK_ID_MAX}, {"bot_id", APP_CHECK_ID_MAX},
+        {"agency_id", APP_CHECK_ID_MAX},
+    };
+    const char *value[QUESTION_MEMBERS] = {NULL};
+    for (size_t i = 0; i < count; i++) {
+        size_t k = 0;
+        while (k < QUESTION_MEMBERS && (strlen(members[k].key) != m[i].key_len ||
+                                        memcmp(members[k].key, m[i].key, m[i].key_len) != 0))
+            k++;
+        if (k == QUESTION_MEMBERS || value[k] || m[i].value_len == 0 ||
+            m[i].value_len > members[k].max)
+            return false;
+        value[k] = arena_strndup(a, m[i].value, m[i].value_len);
+    }
+    int scopes = (value[2] != NULL) + (value[3] != NULL) + (value[4] != NULL);
+    if (!value[0] || !value[1] || scopes != 1)
+        return false;
+    out->user_id = value[0];
+    out->permission = value[1];
+    out->scope = value[2] ? APP_SCOPE_ENVIRONMENT : value[3] ? APP_SCOPE_BOT : APP_SCOPE_AGENCY;
+    out->scope_id = value[2] ? value[2] : value[3] ? value[3] : value[4];
+    return true;
+}
+
+/* POST /check's body {"user_id": …, "permission": …, "<scope>_id": …} read flat. */
+static bool check_one_flat(struct app_check_question *out, struct http_request *req)
+{
+    struct json_flat_member m[QUESTION_MEMBERS];
+    size_t count, pos = 0;
+    if (!body_is_flat_candidate(req) ||
+        !json_flat_object(m, QUESTION_MEMBERS, &count, req->body, req->body_len, &pos) ||
+        json_flat_space(req->body, req->body_len, pos) != req->body_len)
+        return false;
+    return question_from_flat(out, m, count, &req->arena);
+}
+
+/* POST /check/batch's body {"checks": [question, …]} read flat; *out is an arena array. */
+static bool check_batch_flat(struct app_check_question **out, size_t *out_count,
+                             struct http_request *req)
+{
+    const char *text = req->body;
+    size_t len = req->body_len, pos = 0, n = 0, cap = 64;
+    if (!body_is_flat_candidate(req) || !json_flat_char('{', text, len, &pos) ||
+        !json_flat_key("checks", text, len, &pos) || !json_flat_char('[', text, len, &pos))
+        return false;
+    struct app_check_question *qs = arena_alloc(&req->arena, cap * sizeof(*qs));
+    do {
+        struct json_flat_member m[QUESTION_MEMBERS];
+        size_t count;
+        if (n == APP_CHECK_BATCH_MAX ||
+            !json_flat_object(m, QUESTION_MEMBERS, &count, text, len, &pos))
+            return false;
+        if (n == cap) {
+            struct app_check_question *more = arena_alloc(&req->arena, 2 * cap * sizeof(*qs));
+            memcpy(more, qs, n * sizeof(*qs));
+            qs = more;
+            cap *= 2;
+        }
+        if (!question_from_flat(&qs[n++], m, count, &req->arena))
+            return false;
+    } while (json_flat_char(',', text, len, &pos));
+    if (!json_flat_char(']', text, len, &pos) || !json_flat_char('}', text, len, &pos) ||
+        json_flat_space(text, len, pos) != len)
+        return false;
+    *out = qs;
+    *out_count = n;
+    return true;
+}
+
+/* --- answers --- */
+
+/* {"allowed": …} and, with explain, "source" and "roles": what json_dumps wrote before. */
+static void answer_write(struct json_writer *w, const struct app_check_answer *ans, bool explain)
+{
+    json_writer_lit(w, ans->allowed ? "{\"allowed\":true" : "{\"allowed\":false");
+    if (explain) {
+        json_writer_lit(w, ",\"source\":");
+        json_writer_string(w, ans->source);
+        json_writer_lit(w, ",\"roles\":[");
+        for (size_t i = 0; i < ans->role_count; i++) {
+            if (i > 0)
+                json_writer_raw(w, ",", 1);
+            json_writer_string(w, ans->roles[i]);
+        }
+        json_writer_raw(w, "]", 1);
+    }
+    json_writer_raw(w, "}", 1);
+}
+
+static void respond_text(struct http_response *res, struct http_request *req, struct json_writer *w)
+{
+    http_response_text(res, req, 200, "application/json", w->data, w->len);
+    json_writer_dispose(w);
 }
 
 static int check_one(struct http_request *req, struct http_response *res)
@@ -58,17 +171,22 @@ static int check_one(struct http_request *req, struct http_response *res)
     struct app_check_question q;
     struct app_check_caller caller = check_caller(req);
     int rc = explain_query(&explain, req);
-    if (rc == 0)
+    if (rc == 0 && !check_one_flat(&q, req)) {
         rc = http_json_body(&body, req, allowed);
-    if (rc == 0)
-        rc = app_check_question_parse(&q, body, NULL, &req->arena, &req->err);
+        if (rc == 0)
+            rc = app_check_question_parse(&q, body, NULL, &req->arena, &req->err);
+    }
     if (rc == 0)
         rc = app_check_may_ask(&caller, &q, "user_id", &req->err);
     if (rc)
         return rc;
     struct app_check_answer ans;
     app_check_answer(&ans, req->app, &caller, &q, &req->arena);
-    http_response_json(res, req, 200, answer_json(&ans, explain));
+    char storage[512];
+    struct json_writer w;
+    json_writer_init(&w, storage, sizeof(storage));
+    answer_write(&w, &ans, explain);
+    respond_text(res, req, &w);
     return 0;
 }
 
@@ -81,25 +199,36 @@ static int check_batch(struct http_request *req, struct http_response *res)
     size_t count = 0;
     struct app_check_caller caller = check_caller(req);
     int rc = explain_query(&explain, req);
-    if (rc == 0)
+    if (rc == 0 && !check_batch_flat(&qs, &count, req)) {
         rc = http_json_body(&body, req, allowed);
-    if (rc == 0)
-        rc = app_check_batch_parse(&qs, &count, json_object_get(body, "checks"), &req->arena,
-                                   &req->err);
+        if (rc == 0)
+            rc = app_check_batch_parse(&qs, &count, json_object_get(body, "checks"), &req->arena,
+                                       &req->err);
+    }
     for (size_t i = 0; rc == 0 && i < count; i++) {
+        if (app_check_may_ask(&caller, &qs[i], NULL, &req->err) == 0)
+            continue;
+        /* Name the question only once one is refused. */
         char field[48];
         snprintf(field, sizeof(field), "checks[%zu].user_id", i);
+        usher_error_clear(&req->err);
         rc = app_check_may_ask(&caller, &qs[i], field, &req->err);
     }
     if (rc)
         return rc;
-    json_t *results = json_array();
+    char storage[8192];
+    struct json_writer w;
+    json_writer_init(&w, storage, sizeof(storage));
+    json_writer_lit(&w, "{\"results\":[");
     for (size_t i = 0; i < count; i++) {
         struct app_check_answer ans;
         app_check_answer(&ans, req->app, &caller, &qs[i], &req->arena);
-        json_array_append_new(results, answer_json(&ans, explain));
+        if (i > 0)
+            json_writer_raw(&w, ",", 1);
+        answer_write(&w, &ans, explain);
     }
-    http_response_json(res, req, 200, json_pack("{s:o}", "results", results));
+    json_writer_lit(&w, "]}");
+    respond_text(res, req, &w);
     return 0;
 }
 

@@ -9,6 +9,7 @@
 
 #include "app/password.h"
 #include "app/throttle.h"
+#include "app/tokens.h"
 #include "app/app_mail.h"
 #include "app/audit.h"
 #include "authz/authz.h"
@@ -108,6 +109,7 @@ int app_open(struct app *app, const struct config *cfg, bool migrate, struct ush
     if (rc)
         return rc;
     app->throttle = app_throttle_new(NULL);
+    app->token_cache = app_token_cache_new(app->secret, sizeof(app->secret));
     app->authz = authz_index_new();
     if (migrate) {
         rc = authz_index_load(app->authz, app->store, err);
@@ -140,6 +142,8 @@ void app_close(struct app *app)
     app->mail_transport = NULL;
     authz_index_free(app->authz);
     app->authz = NULL;
+    app_token_cache_free(app->token_cache);
+    app->token_cache = NULL;
     app_hash_pool_free(app->hash_pool);
     app->hash_pool = NULL;
     app_throttle_free(app->throttle);

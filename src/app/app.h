@@ -16,6 +16,7 @@ struct store;
 struct app_hash_pool;
 struct app_throttle;
 struct authz_index;
+struct app_token_cache;
 struct mail_transport;
 struct mail_sender;
 
@@ -29,6 +30,7 @@ struct app {
     struct app_hash_pool *hash_pool;           /* bounded argon2id workers */
     struct app_throttle *throttle;             /* sign-in failure counters */
     struct authz_index *authz;                 /* in-memory decision index */
+    struct app_token_cache *token_cache;       /* API tokens resolved recently */
     struct mail_transport *mail_transport;     /* SMTP or .eml files */
     struct mail_sender *mail;                  /* outbox sender (started by serve) */
 };

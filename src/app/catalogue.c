@@ -96,8 +96,9 @@ int app_catalogue_permission_index(const char *name)
 {
     if (!name)
         return -1;
+    /* Checks ask this on every question: the first byte rules out most names cheaply. */
     for (int i = 0; i < APP_PERM_COUNT; i++) {
-        if (strcmp(permissions[i].name, name) == 0)
+        if (permissions[i].name[0] == name[0] && strcmp(permissions[i].name, name) == 0)
             return i;
     }
     return -1;
@@ -124,7 +125,7 @@ int app_catalogue_role_index(const char *name)
     if (!name)
         return -1;
     for (int i = 0; i < APP_ROLE_COUNT; i++) {
-        if (strcmp(roles[i].name, name) == 0)
+        if (roles[i].name[0] == name[0] && strcmp(roles[i].name, name) == 0)
             return i;
     }
     return -1;

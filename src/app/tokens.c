@@ -1,16 +1,171 @@
 /* API tokens: creation with a secret shown once, lists, revocation, and resolving a presented
- * token for the authenticator. Only the keyed hash of a secret ever reaches the store. */
+ * token for the authenticator, through a short-lived cache of resolved rows. Only the keyed
+ * hash of a secret ever reaches the store or the cache. */
 #include "app/tokens.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "app/audit.h"
 #include "app/check.h"
 #include "base/clock.h"
+#include "base/hmap.h"
 #include "base/log.h"
 #include "base/text.h"
+
+/* --- the cache of resolved tokens --- */
+
+struct token_entry {
+    struct store_token token; /* strings owned by the entry */
+    int64_t read_at;          /* when the row was read from the store */
+};
+
+#define CACHE_KEY_BYTES crypto_shorthash_siphashx24_BYTES
+#define CACHE_KEY_HEX   (CACHE_KEY_BYTES * 2)
+
+struct app_token_cache {
+    pthread_rwlock_t lock;
+    struct hmap entries; /* cache key (hex) -> struct token_entry */
+    uint64_t generation; /* bumped by every revocation, under the lock */
+    unsigned char key[crypto_shorthash_siphashx24_KEYBYTES];
+};
+
+static char *strdup_or_null(const char *s)
+{
+    return s ? xstrdup(s) : NULL;
+}
+
+static void entry_free(struct token_entry *e)
+{
+    if (!e)
+        return;
+    free((char *)e->token.id);
+    free((char *)e->token.agency_id);
+    free((char *)e->token.name);
+    free((char *)e->token.token_hash);
+    free((char *)e->token.created_by);
+    free(e);
+}
+
+static void entries_clear(struct hmap *map)
+{
+    size_t pos = 0;
+    const char *key;
+    void *value;
+    while (hmap_next(map, &pos, &key, &value))
+        entry_free(value);
+    hmap_dispose(map);
+}
+
+struct app_token_cache *app_token_cache_new(const unsigned char *secret, size_t secret_len)
+{
+    static const char purpose[] = "usher api token cache";
+    struct app_token_cache *cache = xcalloc(1, sizeof(*cache));
+    pthread_rwlock_init(&cache->lock, NULL);
+    hmap_init(&cache->entries);
+    crypto_generichash(cache->key, sizeof(cache->key), (const unsigned char *)purpose,
+                       sizeof(purpose) - 1, secret, secret_len);
+    return cache;
+}
+
+void app_token_cache_free(struct app_token_cache *cache)
+{
+    if (!cache)
+        return;
+    entries_clear(&cache->entries);
+    pthread_rwlock_destroy(&cache->lock);
+    sodium_memzero(cache->key, sizeof(cache->key));
+    free(cache);
+}
+
+/* The entry key of a presented secret: a 128-bit keyed hash, so telling two secrets apart by
+ * it is as sure as by the secrets themselves, at a fraction of the HMAC's cost. */
+static void cache_key(char out[CACHE_KEY_HEX + 1], const struct app_token_cache *cache,
+                      const char *presented, size_t len)
+{
+    unsigned char raw[CACHE_KEY_BYTES];
+    crypto_shorthash_siphashx24(raw, (const unsigned char *)presented, len, cache->key);
+    sodium_bin2hex(out, CACHE_KEY_HEX + 1, raw, sizeof(raw));
+}
+
+/* Copies a fresh entry for key into *out (strings in a); false when there is none. */
+static bool cache_get(struct store_token *out, struct app_token_cache *cache, struct arena *a,
+                      const char *key, int64_t now)
+{
+    if (!cache)
+        return false;
+    bool found = false;
+    pthread_rwlock_rdlock(&cache->lock);
+    const struct token_entry *e = hmap_get(&cache->entries, key);
+    /* A clock that went back makes the entry stale rather than young. */
+    if (e && now >= e->read_at && now - e->read_at < APP_TOKEN_CACHE_MS) {
+        *out = e->token;
+        out->id = arena_strdup(a, e->token.id);
+        out->agency_id = arena_strdup(a, e->token.agency_id);
+        out->name = arena_strdup(a, e->token.name);
+        out->token_hash = arena_strdup(a, e->token.token_hash);
+        out->created_by = arena_strdup(a, e->token.created_by);
+        found = true;
+    }
+    pthread_rwlock_unlock(&cache->lock);
+    return found;
+}
+
+/* The generation to hand to cache_put after reading the store. */
+static uint64_t cache_generation(struct app_token_cache *cache)
+{
+    if (!cache)
+        return 0;
+    pthread_rwlock_rdlock(&cache->lock);
+    uint64_t g = cache->generation;
+    pthread_rwlock_unlock(&cache->lock);
+    return g;
+}
+
+/* Remembers t under key as read from the store at read_at, unless a revocation happened since
+ * generation was taken: the row may predate it. */
+static void cache_put(struct app_token_cache *cache, const char *key, const struct store_token *t,
+                      int64_t read_at, uint64_t generation)
+{
+    if (!cache)
+        return;
+    struct token_entry *e = xcalloc(1, sizeof(*e));
+    e->token = *t;
+    e->token.id = xstrdup(t->id);
+    e->token.agency_id = strdup_or_null(t->agency_id);
+    e->token.name = strdup_or_null(t->name);
+    e->token.token_hash = xstrdup(t->token_hash);
+    e->token.created_by = strdup_or_null(t->created_by);
+    e->read_at = read_at;
+    pthread_rwlock_wrlock(&cache->lock);
+    if (cache->generation != generation) {
+        pthread_rwlock_unlock(&cache->lock);
+        entry_free(e);
+        return;
+    }
+    /* Tokens are few; a cache this full is being fed made-up tokens, so start over. */
+    if (cache->entries.count >= APP_TOKEN_CACHE_MAX)
+        entries_clear(&cache->entries);
+    entry_free(hmap_put(&cache->entries, key, e));
+    pthread_rwlock_unlock(&cache->lock);
+}
+
+/* Forgets every entry: revocations are rare, and entries are keyed by what only the token's
+ * holder knows. */
+static void cache_clear(struct app_token_cache *cache)
+{
+    if (!cache)
+        return;
+    pthread_rwlock_wrlock(&cache->lock);
+    cache->generation++;
+    entries_clear(&cache->entries);
+    pthread_rwlock_unlock(&cache->lock);
+}
+
+/* --- tokens --- */
 
 bool app_token_is_api_token(const char *presented)
 {
@@ -151,6 +306,9 @@ int app_token_revoke(struct app *app, struct arena *a, const struct app_actor *a
     if (rc == 0)
         rc = store_commit(c, err);
     store_conn_put(c);
+    /* The very next request with this token is refused, here at least. */
+    if (rc == 0 && revoked)
+        cache_clear(app->token_cache);
     return rc;
 }
 
@@ -160,6 +318,19 @@ int app_token_resolve(struct store_token *out, struct app *app, struct arena *a,
     size_t len = presented ? strlen(presented) : 0;
     if (!app_token_is_api_token(presented) || len != APP_TOKEN_CHARS)
         return usher_error_set(err, USHER_EUNAUTH, NULL, NULL, "unknown token");
+    char key[CACHE_KEY_HEX + 1] = "";
+    if (app->token_cache)
+        cache_key(key, app->token_cache, presented, len);
+    int64_t now = clock_now_ms();
+    if (cache_get(out, app->token_cache, a, key, now)) {
+        if (out->revoked_at != 0)
+            return usher_error_set(err, USHER_EUNAUTH, NULL, NULL, "unknown or revoked token");
+        if (now - out->last_used_at < APP_TOKEN_TOUCH_MS)
+            return 0;
+        /* Time to record the use: read the row again and write it. */
+    }
+    uint64_t generation = cache_generation(app->token_cache);
+    int64_t read_at = now;
     char hash[CRYPTO_HASH_HEX + 1];
     crypto_hmac_hex(hash, app->secret, sizeof(app->secret), presented, len);
     struct store_conn *c = NULL;
@@ -168,6 +339,8 @@ int app_token_resolve(struct store_token *out, struct app *app, struct arena *a,
     if (rc)
         return rc;
     rc = store_token_by_hash(out, c, a, hash, &inner);
+    if (rc == 0 && out->revoked_at != 0)
+        cache_put(app->token_cache, key, out, read_at, generation);
     if (rc == USHER_ENOTFOUND || (rc == 0 && out->revoked_at != 0)) {
         rc = usher_error_set(err, USHER_EUNAUTH, NULL, NULL, "unknown or revoked token");
         goto done;
@@ -176,7 +349,6 @@ int app_token_resolve(struct store_token *out, struct app *app, struct arena *a,
         rc = usher_error_set(err, rc, NULL, NULL, "%s", inner.message);
         goto done;
     }
-    int64_t now = clock_now_ms();
     if (now - out->last_used_at >= APP_TOKEN_TOUCH_MS) {
         /* A failed touch only leaves last_used_at older; the request goes on. */
         struct usher_error touch = {0};
@@ -193,6 +365,7 @@ int app_token_resolve(struct store_token *out, struct app *app, struct arena *a,
             out->last_used_at = now;
         }
     }
+    cache_put(app->token_cache, key, out, read_at, generation);
 done:
     store_conn_put(c);
     return rc;

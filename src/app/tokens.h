@@ -23,6 +23,8 @@
 #define APP_TOKEN_CHARS      (APP_TOKEN_PREFIX_LEN + CRYPTO_TOKEN_CHARS)
 #define APP_TOKEN_NAME_MAX   200   /* characters of a token's name */
 #define APP_TOKEN_TOUCH_MS   60000 /* last_used_at is written at most this often */
+#define APP_TOKEN_CACHE_MS   50    /* a resolved token is trusted this long without the store */
+#define APP_TOKEN_CACHE_MAX  4096  /* tokens remembered at once; more empties the cache */
 
 /* A new token as returned once to its creator. */
 struct app_token_new {
@@ -36,6 +38,21 @@ struct app_token_page {
     size_t count;
     const char *next_cursor; /* NULL on the last page */
 };
+
+/* Tokens resolved recently, so that a check does not read the store for its credential. An
+ * entry is keyed by a 128-bit SipHash of the presented secret under a key derived from the
+ * server secret (cheaper than the HMAC the store is searched by) and trusted for
+ * APP_TOKEN_CACHE_MS: a
+ * revocation made by this process empties the cache at once, one made elsewhere (another
+ * instance on the same database) is seen within that time, as the change feed sees other
+ * changes. Thread-safe. */
+struct app_token_cache;
+
+/* An empty cache whose key is derived from the server secret. */
+struct app_token_cache *app_token_cache_new(const unsigned char *secret, size_t secret_len);
+
+/* Frees the cache; accepts NULL. */
+void app_token_cache_free(struct app_token_cache *cache);
 
 /* True when a presented bearer credential has the shape of an API token ("usk_" prefix). */
 bool app_token_is_api_token(const char *presented);
@@ -62,8 +79,10 @@ int app_token_revoke(struct app *app, struct arena *a, const struct app_actor *a
                      const char *agency_id, const char *token_id, struct usher_error *err);
 
 /* Resolves a presented API token to its working row, and records its use (at most once per
- * APP_TOKEN_TOUCH_MS). Errors: USHER_EUNAUTH when the token is malformed, unknown or revoked;
- * USHER_EUNAVAIL / USHER_EINTERNAL when the store fails. */
+ * APP_TOKEN_TOUCH_MS). The row comes from app->token_cache when it was read less than
+ * APP_TOKEN_CACHE_MS ago, else from the store. Strings in *out live in a. Errors:
+ * USHER_EUNAUTH when the token is malformed, unknown or revoked; USHER_EUNAVAIL /
+ * USHER_EINTERNAL when the store fails. */
 int app_token_resolve(struct store_token *out, struct app *app, struct arena *a,
                       const char *presented, struct usher_error *err);
 

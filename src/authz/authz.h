@@ -3,8 +3,10 @@
  * this process right after a change commits. /check and route enforcement ask it through
  * app_decide_check, so a check never touches SQL and a change is visible to the very next one.
  *
- * Readers take a shared lock and never wait for each other; a writer replaces one user's
- * grants (or one environment, bot or role) under the exclusive lock. */
+ * Every id is held once and grants are packed in 16 bytes (docs/internals/authz.md). Readers
+ * take a shared lock and never wait for each other; a writer replaces one user's grants (or
+ * one environment, bot or role) under the exclusive lock, and a load builds the new content
+ * beside the old and swaps it in. */
 #ifndef USHER_AUTHZ_AUTHZ_H
 #define USHER_AUTHZ_AUTHZ_H
 
@@ -26,8 +28,13 @@ struct authz_index *authz_index_new(void);
 /* Frees the index; accepts NULL. */
 void authz_index_free(struct authz_index *ix);
 
-/* Loads everything from the store, replacing the content. */
+/* Loads everything from the store, replacing the content, in one read transaction that also
+ * reads the change feed's position (authz_index_cursor). */
 int authz_index_load(struct authz_index *ix, struct store *store, struct usher_error *err);
+
+/* The change feed's position when the content was last loaded (0 before any load): sync from
+ * there and nothing committed since is missed. */
+int64_t authz_index_cursor(struct authz_index *ix);
 
 /* Applies the changes recorded after *cursor (audit rows: every change writes one in its own
  * transaction) to the index, and advances *cursor. This is how changes made by other
@@ -37,7 +44,7 @@ int authz_index_load(struct authz_index *ix, struct store *store, struct usher_e
 int authz_index_sync(struct authz_index *ix, struct store_conn *c, int64_t *cursor,
                      int *out_applied, struct usher_error *err);
 
-/* The cursor to start syncing from: the newest change now (call before authz_index_load). */
+/* The newest change in the store now. */
 int authz_index_sync_cursor(int64_t *out, struct store *store, struct usher_error *err);
 
 /* Re-reads one user (status, admin flag, every grant) from conn; a user no longer in the
@@ -94,9 +101,11 @@ bool authz_effective(struct app_decide_effective *out, bool *out_is_admin, struc
 const char *authz_scope_agency(struct authz_index *ix, enum app_scope scope, const char *scope_id,
                                struct arena *a);
 
-/* Counts for metrics and docs. */
+/* Counts for metrics and docs: what is present, and the bytes the index holds for it (its
+ * tables, strings and grants, without the allocator's own overhead). */
 struct authz_stats {
     size_t users, grants, agencies, environments, bots, custom_roles;
+    size_t bytes;
 };
 void authz_index_stats(struct authz_stats *out, struct authz_index *ix);
 

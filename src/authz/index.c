@@ -1,166 +1,463 @@
-/* The decision index: hash maps of users, places (agencies, environments, bots) and custom
- * roles under one reader-writer lock; each check gathers the user's grants in the target's
- * agency and hands them to app_decide_check. */
+/* The decision index: interned tables of users, places and custom roles under one reader-writer
+ * lock; each check gathers the user's grants in the target's agency and hands them to
+ * app_decide_check. */
 #include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
+#include "app/catalogue.h"
 #include "authz/authz_int.h"
+#include "base/hmap.h"
 
 #define GRANTS_ON_STACK 32
+#define CHUNK_FIRST     (16 * 1024)
+#define HUGE_BYTES      (2 * 1024 * 1024) /* a huge page; memory this large is mapped alone */
 
-static void grant_dispose(struct ix_grant *g)
+/* --- memory --- */
+
+static size_t huge_round(size_t bytes)
 {
-    free(g->agency_id);
-    free(g->scope_id);
-    free(g->env_id);
-    for (size_t i = 0; i < g->custom_count; i++)
-        free(g->custom[i]);
-    free(g->custom);
+    return (bytes + HUGE_BYTES - 1) & ~(size_t)(HUGE_BYTES - 1);
 }
 
-void ix_user_free(struct ix_user *u)
+/* Zeroed memory; from HUGE_BYTES on, a mapping of its own aligned for huge pages. */
+static void *big_alloc(size_t bytes)
 {
-    if (!u)
-        return;
-    for (size_t i = 0; i < u->count; i++)
-        grant_dispose(&u->grants[i]);
-    free(u->grants);
-    free(u);
+    if (bytes < HUGE_BYTES)
+        return xcalloc(1, bytes);
+    size_t len = huge_round(bytes);
+    unsigned char *p =
+        mmap(NULL, len + HUGE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        fputs("usher: out of memory\n", stderr);
+        abort();
+    }
+    unsigned char *start = (unsigned char *)huge_round((uintptr_t)p);
+    if (start > p)
+        munmap(p, (size_t)(start - p));
+    munmap(start + len, (size_t)(p + HUGE_BYTES - start));
+    /* Only advice: without huge pages the index works the same, a little slower. */
+    madvise(start, len, MADV_HUGEPAGE);
+    return start;
 }
 
-static void place_free(struct ix_place *p)
+/* Frees what big_alloc gave for the same number of bytes; accepts NULL. */
+static void big_free(void *p, size_t bytes)
 {
     if (!p)
         return;
-    free(p->agency_id);
-    free(p->env_id);
-    free(p);
+    if (bytes < HUGE_BYTES)
+        free(p);
+    else
+        munmap(p, huge_round(bytes));
 }
 
-static void role_free(struct ix_role *r)
+/* Grows a big_alloc block from old_bytes to new_bytes, keeping its content. */
+static void *big_grow(void *p, size_t old_bytes, size_t new_bytes)
 {
-    if (!r)
-        return;
-    free(r->agency_id);
-    free(r);
+    if (new_bytes < HUGE_BYTES)
+        return xrealloc(p, new_bytes);
+    void *q = big_alloc(new_bytes);
+    if (p)
+        memcpy(q, p, old_bytes);
+    big_free(p, old_bytes);
+    return q;
 }
+
+static void chunks_free(struct ix_chunk *c)
+{
+    while (c) {
+        struct ix_chunk *next = c->next;
+        big_free(c, sizeof(*c) + c->size);
+        c = next;
+    }
+}
+
+/* len bytes (aligned to 8 when is_aligned) from the chunk list; chunks double up to
+ * HUGE_BYTES. */
+static void *chunk_take(struct ix_chunk **list, size_t len, bool is_aligned)
+{
+    struct ix_chunk *c = *list;
+    size_t at = c ? (is_aligned ? (c->used + 7) & ~(size_t)7 : c->used) : 0;
+    if (!c || at + len > c->size) {
+        size_t size = c ? c->size * 2 : CHUNK_FIRST;
+        if (size > HUGE_BYTES - sizeof(*c))
+            size = HUGE_BYTES - sizeof(*c);
+        if (size < len)
+            size = len;
+        c = big_alloc(sizeof(*c) + size);
+        c->size = size;
+        c->used = 0;
+        c->next = *list;
+        *list = c;
+        at = 0;
+    }
+    c->used = at + len;
+    return c->data + at;
+}
+
+/* --- interned names --- */
+
+static uint32_t name_hash(const char *s)
+{
+    uint64_t h = hmap_hash(s);
+    return (uint32_t)(h ^ (h >> 32));
+}
+
+static void names_dispose(struct ix_names *n)
+{
+    chunks_free(n->chunks);
+    big_free(n->strs, (size_t)n->cap * sizeof(*n->strs));
+    big_free(n->slots, n->slot_count * sizeof(*n->slots));
+    memset(n, 0, sizeof(*n));
+}
+
+static uint32_t names_find(const struct ix_names *n, const char *id, uint32_t h)
+{
+    if (n->slot_count == 0)
+        return IX_NONE;
+    size_t mask = n->slot_count - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        uint64_t slot = n->slots[i];
+        if (slot == 0)
+            return IX_NONE;
+        uint32_t handle = (uint32_t)slot - 1;
+        if ((uint32_t)(slot >> 32) == h && strcmp(n->strs[handle], id) == 0)
+            return handle;
+    }
+}
+
+static void slots_insert(uint64_t *slots, size_t slot_count, uint64_t slot)
+{
+    size_t mask = slot_count - 1;
+    size_t i = (size_t)(slot >> 32) & mask;
+    while (slots[i])
+        i = (i + 1) & mask;
+    slots[i] = slot;
+}
+
+/* Keeps the hash table at most half full. */
+static void slots_reserve(struct ix_names *n)
+{
+    if ((size_t)(n->count + 1) * 2 <= n->slot_count)
+        return;
+    size_t count = n->slot_count ? n->slot_count * 2 : 64;
+    uint64_t *slots = big_alloc(count * sizeof(*slots));
+    for (size_t i = 0; i < n->slot_count; i++) {
+        if (n->slots[i])
+            slots_insert(slots, count, n->slots[i]);
+    }
+    big_free(n->slots, n->slot_count * sizeof(*n->slots));
+    n->slots = slots;
+    n->slot_count = count;
+}
+
+static char *chunk_copy(struct ix_names *n, const char *id)
+{
+    size_t len = strlen(id) + 1;
+    char *copy = chunk_take(&n->chunks, len, false);
+    memcpy(copy, id, len);
+    return copy;
+}
+
+/* --- tables --- */
+
+static void table_init(struct ix_table *t, size_t rec_size)
+{
+    memset(t, 0, sizeof(*t));
+    t->rec_size = rec_size;
+}
+
+static void table_dispose(struct ix_table *t)
+{
+    big_free(t->recs, (size_t)t->names.cap * t->rec_size);
+    t->recs = NULL;
+    names_dispose(&t->names);
+}
+
+uint32_t ix_find(const struct ix_table *t, const char *id)
+{
+    if (!id)
+        return IX_NONE;
+    return names_find(&t->names, id, name_hash(id));
+}
+
+uint32_t ix_intern(struct ix_table *t, const char *id)
+{
+    struct ix_names *n = &t->names;
+    uint32_t h = name_hash(id);
+    uint32_t found = names_find(n, id, h);
+    if (found != IX_NONE)
+        return found;
+    if (n->count == n->cap) {
+        uint32_t cap = n->cap ? n->cap * 2 : 16;
+        n->strs =
+            big_grow(n->strs, (size_t)n->cap * sizeof(*n->strs), (size_t)cap * sizeof(*n->strs));
+        t->recs = big_grow(t->recs, (size_t)n->cap * t->rec_size, (size_t)cap * t->rec_size);
+        n->cap = cap;
+    }
+    slots_reserve(n);
+    uint32_t handle = n->count++;
+    n->strs[handle] = chunk_copy(n, id);
+    memset(ix_rec(t, handle), 0, t->rec_size);
+    slots_insert(n->slots, n->slot_count, ((uint64_t)h << 32) | ((uint64_t)handle + 1));
+    return handle;
+}
+
+void ix_data_init(struct ix_data *d)
+{
+    d->sets = NULL;
+    table_init(&d->users, sizeof(struct ix_user));
+    table_init(&d->agencies, sizeof(struct ix_agency));
+    table_init(&d->envs, sizeof(struct ix_place));
+    table_init(&d->bots, sizeof(struct ix_place));
+    table_init(&d->roles, sizeof(struct ix_role));
+}
+
+void ix_data_dispose(struct ix_data *d)
+{
+    for (uint32_t h = 0; h < d->users.names.count; h++) {
+        struct ix_user *u = ix_rec(&d->users, h);
+        if (!(u->flags & IX_POOLED))
+            free(u->set);
+    }
+    chunks_free(d->sets);
+    d->sets = NULL;
+    table_dispose(&d->users);
+    table_dispose(&d->agencies);
+    table_dispose(&d->envs);
+    table_dispose(&d->bots);
+    table_dispose(&d->roles);
+}
+
+/* --- changes (callers hold the write lock, or own d alone) --- */
+
+/* A place named by a grant: its agency (and a bot's environment) are taken from the grant's
+ * row while the place itself has not been seen. */
+static uint32_t place_from_grant(struct ix_data *d, const struct ix_grant_row *row)
+{
+    switch (row->kind) {
+    case APP_SCOPE_AGENCY:
+        return ix_intern(&d->agencies, row->scope_id);
+    case APP_SCOPE_ENVIRONMENT:
+    case APP_SCOPE_BOT: {
+        struct ix_table *t = row->kind == APP_SCOPE_BOT ? &d->bots : &d->envs;
+        uint32_t h = ix_intern(t, row->scope_id);
+        if (((struct ix_place *)ix_rec(t, h))->flags & IX_KNOWN)
+            return h;
+        uint32_t agency = row->agency_id ? ix_intern(&d->agencies, row->agency_id) : IX_NONE;
+        uint32_t env = row->kind == APP_SCOPE_BOT && row->bot_env_id
+                           ? ix_intern(&d->envs, row->bot_env_id)
+                           : IX_NONE;
+        struct ix_place *p = ix_rec(t, h);
+        p->agency = agency;
+        p->env = env;
+        p->flags |= IX_KNOWN;
+        return h;
+    }
+    default:
+        return IX_NONE;
+    }
+}
+
+/* Calls fn for each name of a comma-separated role list shorter than 128 bytes. */
+static void roles_each(const char *csv, void (*fn)(void *ctx, const char *name), void *ctx)
+{
+    if (!csv)
+        return;
+    const char *p = csv;
+    while (*p) {
+        size_t len = strcspn(p, ",");
+        char name[128];
+        if (len > 0 && len < sizeof(name)) {
+            memcpy(name, p, len);
+            name[len] = '\0';
+            fn(ctx, name);
+        }
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+}
+
+static void count_custom(void *ctx, const char *name)
+{
+    if (app_catalogue_role_index(name) < 0 && strncmp(name, "crl_", 4) == 0)
+        (*(size_t *)ctx)++;
+}
+
+struct grant_fill {
+    struct ix_data *d;
+    struct ix_grant *g;
+    uint32_t *customs;
+    uint32_t custom_count;
+};
+
+static void fill_role(void *ctx, const char *name)
+{
+    struct grant_fill *f = ctx;
+    int idx = app_catalogue_role_index(name);
+    if (idx >= 0)
+        f->g->roles |= (uint16_t)APP_BIT(idx);
+    else if (strncmp(name, "crl_", 4) == 0)
+        f->customs[f->custom_count++] = ix_intern(&f->d->roles, name);
+}
+
+struct ix_grant_set *ix_grant_set_build(struct ix_data *d, const struct ix_grant_row *rows,
+                                        size_t count, bool is_pooled)
+{
+    if (count == 0)
+        return NULL;
+    size_t customs = 0;
+    for (size_t i = 0; i < count; i++)
+        roles_each(rows[i].roles, count_custom, &customs);
+    size_t bytes =
+        sizeof(struct ix_grant_set) + count * sizeof(struct ix_grant) + customs * sizeof(uint32_t);
+    struct ix_grant_set *set = is_pooled ? chunk_take(&d->sets, bytes, true) : xmalloc(bytes);
+    set->count = (uint32_t)count;
+    struct grant_fill f = {d, NULL, (uint32_t *)(void *)(set->grants + count), 0};
+    for (size_t i = 0; i < count; i++) {
+        struct ix_grant *g = &set->grants[i];
+        memset(g, 0, sizeof(*g));
+        g->kind = (uint8_t)rows[i].kind;
+        g->scope = place_from_grant(d, &rows[i]);
+        g->extra = (uint32_t)(rows[i].extra & APP_PERMS_ALL);
+        g->custom = f.custom_count;
+        f.g = g;
+        roles_each(rows[i].roles, fill_role, &f);
+    }
+    set->custom_count = f.custom_count;
+    return set;
+}
+
+void ix_user_set(struct ix_data *d, const char *user_id, uint32_t flags, struct ix_grant_set *set)
+{
+    uint32_t h = flags ? ix_intern(&d->users, user_id) : ix_find(&d->users, user_id);
+    if (h == IX_NONE) {
+        free(set);
+        return;
+    }
+    struct ix_user *u = ix_rec(&d->users, h);
+    if (!(u->flags & IX_POOLED))
+        free(u->set);
+    u->set = flags ? set : NULL;
+    u->flags = flags;
+    if (!flags)
+        free(set);
+}
+
+void ix_agency_set(struct ix_data *d, const char *agency_id, bool is_present)
+{
+    uint32_t h = is_present ? ix_intern(&d->agencies, agency_id) : ix_find(&d->agencies, agency_id);
+    if (h == IX_NONE)
+        return;
+    struct ix_agency *a = ix_rec(&d->agencies, h);
+    a->flags = is_present ? a->flags | IX_PRESENT : a->flags & ~IX_PRESENT;
+}
+
+static void place_set(struct ix_data *d, struct ix_table *t, const char *id, const char *env_id,
+                      const char *agency_id)
+{
+    if (!agency_id) {
+        uint32_t h = ix_find(t, id);
+        if (h != IX_NONE)
+            ((struct ix_place *)ix_rec(t, h))->flags &= ~IX_PRESENT;
+        return;
+    }
+    uint32_t h = ix_intern(t, id);
+    uint32_t agency = ix_intern(&d->agencies, agency_id);
+    uint32_t env = env_id ? ix_intern(&d->envs, env_id) : IX_NONE;
+    struct ix_place *p = ix_rec(t, h);
+    p->agency = agency;
+    p->env = env;
+    p->flags |= IX_PRESENT | IX_KNOWN;
+}
+
+void ix_env_set(struct ix_data *d, const char *env_id, const char *agency_id)
+{
+    place_set(d, &d->envs, env_id, NULL, agency_id);
+}
+
+void ix_bot_set(struct ix_data *d, const char *bot_id, const char *env_id, const char *agency_id)
+{
+    place_set(d, &d->bots, bot_id, env_id, agency_id);
+}
+
+void ix_role_set(struct ix_data *d, const char *role_id, const char *agency_id, uint64_t perms,
+                 bool is_present)
+{
+    if (!is_present) {
+        uint32_t h = ix_find(&d->roles, role_id);
+        if (h != IX_NONE)
+            ((struct ix_role *)ix_rec(&d->roles, h))->flags &= ~IX_PRESENT;
+        return;
+    }
+    uint32_t h = ix_intern(&d->roles, role_id);
+    uint32_t agency = ix_intern(&d->agencies, agency_id);
+    struct ix_role *r = ix_rec(&d->roles, h);
+    r->agency = agency;
+    r->perms = perms;
+    r->flags = IX_PRESENT;
+}
+
+void ix_roles_drop_agency(struct ix_data *d, const char *agency_id)
+{
+    uint32_t agency = ix_find(&d->agencies, agency_id);
+    if (agency == IX_NONE)
+        return;
+    for (uint32_t h = 0; h < d->roles.names.count; h++) {
+        struct ix_role *r = ix_rec(&d->roles, h);
+        if (r->agency == agency)
+            r->flags &= ~IX_PRESENT;
+    }
+}
+
+/* --- the public face --- */
 
 struct authz_index *authz_index_new(void)
 {
     struct authz_index *ix = xcalloc(1, sizeof(*ix));
-    pthread_rwlock_init(&ix->lock, NULL);
-    hmap_init(&ix->users);
-    hmap_init(&ix->agencies);
-    hmap_init(&ix->envs);
-    hmap_init(&ix->bots);
-    hmap_init(&ix->roles);
+    /* Writers go first, so a steady stream of checks never holds a change back. */
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&ix->lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
+    ix_data_init(&ix->d);
     return ix;
-}
-
-void ix_clear(struct authz_index *ix)
-{
-    size_t pos = 0;
-    const char *k;
-    void *v;
-    while (hmap_next(&ix->users, &pos, &k, &v))
-        ix_user_free(v);
-    pos = 0;
-    while (hmap_next(&ix->envs, &pos, &k, &v))
-        place_free(v);
-    pos = 0;
-    while (hmap_next(&ix->bots, &pos, &k, &v))
-        place_free(v);
-    pos = 0;
-    while (hmap_next(&ix->roles, &pos, &k, &v))
-        role_free(v);
-    hmap_dispose(&ix->users);
-    hmap_dispose(&ix->agencies);
-    hmap_dispose(&ix->envs);
-    hmap_dispose(&ix->bots);
-    hmap_dispose(&ix->roles);
 }
 
 void authz_index_free(struct authz_index *ix)
 {
     if (!ix)
         return;
-    ix_clear(ix);
+    ix_data_dispose(&ix->d);
     pthread_rwlock_destroy(&ix->lock);
     free(ix);
 }
 
-/* A sentinel value: the agencies map only records presence. */
-static char agency_present;
-
-void ix_put_agency_locked(struct authz_index *ix, const char *agency_id)
+int64_t authz_index_cursor(struct authz_index *ix)
 {
-    hmap_put(&ix->agencies, agency_id, &agency_present);
-}
-
-void ix_put_place_locked(struct authz_index *ix, struct hmap *map, const char *id,
-                         const char *agency_id, const char *env_id)
-{
-    (void)ix; /* the caller holds ix's write lock; map is one of its tables */
-    struct ix_place *p = xcalloc(1, sizeof(*p));
-    p->agency_id = xstrdup(agency_id);
-    p->env_id = env_id ? xstrdup(env_id) : NULL;
-    place_free(hmap_put(map, id, p));
-}
-
-void ix_remove_place_locked(struct authz_index *ix, struct hmap *map, const char *id)
-{
-    (void)ix; /* the caller holds ix's write lock; map is one of its tables */
-    place_free(hmap_remove(map, id));
-}
-
-void ix_remove_agency_roles_locked(struct authz_index *ix, const char *agency_id)
-{
-    size_t pos = 0;
-    const char *k;
-    void *v;
-    /* Collect first: removing while iterating would skip entries after a tombstone. */
-    size_t n = 0, cap = 8;
-    char **ids = xmalloc(cap * sizeof(char *));
-    while (hmap_next(&ix->roles, &pos, &k, &v)) {
-        if (strcmp(((struct ix_role *)v)->agency_id, agency_id) != 0)
-            continue;
-        if (n == cap)
-            ids = xrealloc(ids, (cap *= 2) * sizeof(char *));
-        ids[n++] = xstrdup(k);
-    }
-    for (size_t i = 0; i < n; i++) {
-        role_free(hmap_remove(&ix->roles, ids[i]));
-        free(ids[i]);
-    }
-    free(ids);
-}
-
-void ix_put_role_locked(struct authz_index *ix, const char *role_id, const char *agency_id,
-                        uint64_t permissions)
-{
-    struct ix_role *r = xcalloc(1, sizeof(*r));
-    r->agency_id = xstrdup(agency_id);
-    r->perms = permissions;
-    role_free(hmap_put(&ix->roles, role_id, r));
-}
-
-void ix_put_user_locked(struct authz_index *ix, const char *user_id, struct ix_user *u)
-{
-    ix_user_free(u ? hmap_put(&ix->users, user_id, u) : hmap_remove(&ix->users, user_id));
+    pthread_rwlock_rdlock(&ix->lock);
+    int64_t cursor = ix->cursor;
+    pthread_rwlock_unlock(&ix->lock);
+    return cursor;
 }
 
 void authz_index_forget_user(struct authz_index *ix, const char *user_id)
 {
     pthread_rwlock_wrlock(&ix->lock);
-    ix_put_user_locked(ix, user_id, NULL);
+    ix_user_set(&ix->d, user_id, 0, NULL);
     pthread_rwlock_unlock(&ix->lock);
 }
 
 void authz_index_put_agency(struct authz_index *ix, const char *agency_id)
 {
     pthread_rwlock_wrlock(&ix->lock);
-    ix_put_agency_locked(ix, agency_id);
+    ix_agency_set(&ix->d, agency_id, true);
     pthread_rwlock_unlock(&ix->lock);
 }
 
@@ -168,7 +465,7 @@ void authz_index_put_environment(struct authz_index *ix, const char *environment
                                  const char *agency_id)
 {
     pthread_rwlock_wrlock(&ix->lock);
-    ix_put_place_locked(ix, &ix->envs, environment_id, agency_id, NULL);
+    ix_env_set(&ix->d, environment_id, agency_id);
     pthread_rwlock_unlock(&ix->lock);
 }
 
@@ -176,7 +473,7 @@ void authz_index_put_bot(struct authz_index *ix, const char *bot_id, const char 
                          const char *agency_id)
 {
     pthread_rwlock_wrlock(&ix->lock);
-    ix_put_place_locked(ix, &ix->bots, bot_id, agency_id, environment_id);
+    ix_bot_set(&ix->d, bot_id, environment_id, agency_id);
     pthread_rwlock_unlock(&ix->lock);
 }
 
@@ -184,40 +481,47 @@ void authz_index_put_custom_role(struct authz_index *ix, const char *role_id, co
                                  uint64_t permissions, bool is_deleted)
 {
     pthread_rwlock_wrlock(&ix->lock);
-    if (is_deleted)
-        role_free(hmap_remove(&ix->roles, role_id));
-    else
-        ix_put_role_locked(ix, role_id, agency_id, permissions);
+    ix_role_set(&ix->d, role_id, agency_id, permissions, !is_deleted);
     pthread_rwlock_unlock(&ix->lock);
 }
 
-/* Resolves a scope to its agency (and a bot's environment); false when unknown. */
-static bool scope_resolve(struct authz_index *ix, enum app_scope scope, const char *scope_id,
-                          const char **out_agency, const char **out_env)
+/* --- questions (callers hold the read lock) --- */
+
+/* A scope a question may name, resolved to its agency (and a bot's environment). */
+struct target {
+    enum app_scope kind;
+    uint32_t scope;  /* handle in the table of its kind */
+    uint32_t agency; /* handle in agencies */
+    uint32_t env;    /* environments: the scope itself; bots: their environment; else IX_NONE */
+};
+
+static bool scope_resolve(struct target *out, const struct ix_data *d, enum app_scope scope,
+                          const char *scope_id)
 {
-    *out_agency = NULL;
-    *out_env = NULL;
+    out->kind = scope;
+    out->scope = out->agency = out->env = IX_NONE;
     if (!scope_id || !*scope_id)
         return false;
     switch (scope) {
-    case APP_SCOPE_AGENCY:
-        if (!hmap_get(&ix->agencies, scope_id))
+    case APP_SCOPE_AGENCY: {
+        uint32_t h = ix_find(&d->agencies, scope_id);
+        if (h == IX_NONE || !(((struct ix_agency *)ix_rec(&d->agencies, h))->flags & IX_PRESENT))
             return false;
-        *out_agency = scope_id;
-        return true;
-    case APP_SCOPE_ENVIRONMENT: {
-        struct ix_place *p = hmap_get(&ix->envs, scope_id);
-        if (!p)
-            return false;
-        *out_agency = p->agency_id;
+        out->scope = out->agency = h;
         return true;
     }
+    case APP_SCOPE_ENVIRONMENT:
     case APP_SCOPE_BOT: {
-        struct ix_place *p = hmap_get(&ix->bots, scope_id);
-        if (!p)
+        const struct ix_table *t = scope == APP_SCOPE_BOT ? &d->bots : &d->envs;
+        uint32_t h = ix_find(t, scope_id);
+        if (h == IX_NONE)
             return false;
-        *out_agency = p->agency_id;
-        *out_env = p->env_id;
+        const struct ix_place *p = ix_rec(t, h);
+        if (!(p->flags & IX_PRESENT) || p->agency == IX_NONE)
+            return false;
+        out->scope = h;
+        out->agency = p->agency;
+        out->env = scope == APP_SCOPE_BOT ? p->env : h;
         return true;
     }
     default:
@@ -225,35 +529,75 @@ static bool scope_resolve(struct authz_index *ix, enum app_scope scope, const ch
     }
 }
 
-/* Gathers the user's grants in one agency into decide's shape; custom roles of that agency
- * are folded into the extra permissions. The arrays hold at most u->count entries. */
+/* Whether grant g can matter at target t. The decision function only ever looks at the agency
+ * grant, the grant on the target's environment and the grant on the target bot, so the others
+ * are left out; what it answers is the same, and it reads less. */
+static bool grant_bears_on(const struct ix_grant *g, const struct target *t)
+{
+    switch (g->kind) {
+    case APP_SCOPE_AGENCY:
+        return g->scope == t->agency;
+    case APP_SCOPE_ENVIRONMENT:
+        return t->env != IX_NONE && g->scope == t->env;
+    case APP_SCOPE_BOT:
+        return t->kind == APP_SCOPE_BOT && g->scope == t->scope;
+    default:
+        return false;
+    }
+}
+
+static const char *scope_name(const struct ix_data *d, const struct ix_grant *g)
+{
+    switch (g->kind) {
+    case APP_SCOPE_AGENCY:
+        return ix_name(&d->agencies, g->scope);
+    case APP_SCOPE_ENVIRONMENT:
+        return ix_name(&d->envs, g->scope);
+    default:
+        return ix_name(&d->bots, g->scope);
+    }
+}
+
+/* Gathers the user's grants that bear on target t into decide's shape; custom roles of the
+ * target's agency are folded into the extra permissions. The arrays hold at most set->count
+ * entries. */
 static void grants_collect(struct app_decide_grants *out, struct app_decide_grant *agency_slot,
                            struct app_decide_grant *envs, struct app_decide_grant *bots,
-                           struct authz_index *ix, const struct ix_user *u, const char *agency_id)
+                           const struct ix_data *d, const struct ix_grant_set *set,
+                           const struct target *t)
 {
     memset(out, 0, sizeof(*out));
     out->environments = envs;
     out->bots = bots;
-    for (size_t i = 0; i < u->count; i++) {
-        const struct ix_grant *g = &u->grants[i];
-        if (strcmp(g->agency_id, agency_id) != 0)
+    if (!set)
+        return;
+    const uint32_t *customs = (const uint32_t *)(const void *)(set->grants + set->count);
+    for (uint32_t i = 0; i < set->count; i++) {
+        const struct ix_grant *g = &set->grants[i];
+        if (!grant_bears_on(g, t))
             continue;
-        struct app_decide_grant d = {g->scope_id, g->env_id, g->roles, g->extra};
-        for (size_t k = 0; k < g->custom_count; k++) {
-            const struct ix_role *r = hmap_get(&ix->roles, g->custom[k]);
-            if (r && strcmp(r->agency_id, agency_id) == 0 && g->scope != APP_SCOPE_BOT)
-                d.extra |= r->perms;
+        const char *env = NULL;
+        if (g->kind == APP_SCOPE_BOT) {
+            uint32_t h = ((const struct ix_place *)ix_rec(&d->bots, g->scope))->env;
+            env = h != IX_NONE ? ix_name(&d->envs, h) : NULL;
         }
-        switch (g->scope) {
+        struct app_decide_grant dg = {scope_name(d, g), env, g->roles, g->extra};
+        uint32_t end = i + 1 < set->count ? set->grants[i + 1].custom : set->custom_count;
+        for (uint32_t k = g->custom; k < end && g->kind != APP_SCOPE_BOT; k++) {
+            const struct ix_role *r = ix_rec(&d->roles, customs[k]);
+            if ((r->flags & IX_PRESENT) && r->agency == t->agency)
+                dg.extra |= r->perms;
+        }
+        switch (g->kind) {
         case APP_SCOPE_AGENCY:
-            *agency_slot = d;
+            *agency_slot = dg;
             out->agency = agency_slot;
             break;
         case APP_SCOPE_ENVIRONMENT:
-            envs[out->environment_count++] = d;
+            envs[out->environment_count++] = dg;
             break;
         case APP_SCOPE_BOT:
-            bots[out->bot_count++] = d;
+            bots[out->bot_count++] = dg;
             break;
         default:
             break;
@@ -261,23 +605,40 @@ static void grants_collect(struct app_decide_grants *out, struct app_decide_gran
     }
 }
 
-/* Runs fn with the user's grants in the agency gathered; handles the stack/heap choice. */
-static void with_grants(struct authz_index *ix, const struct ix_user *u, const char *agency_id,
+/* Runs fn with the user's grants at the target gathered; handles the stack/heap choice. */
+static void with_grants(const struct ix_data *d, const struct ix_grant_set *set,
+                        const struct target *t,
                         void (*fn)(void *ctx, const struct app_decide_grants *g), void *ctx)
 {
     struct app_decide_grant env_stack[GRANTS_ON_STACK], bot_stack[GRANTS_ON_STACK], agency_slot;
     struct app_decide_grant *envs = env_stack, *bots = bot_stack;
-    if (u->count > GRANTS_ON_STACK) {
-        envs = xcalloc(u->count, sizeof(*envs));
-        bots = xcalloc(u->count, sizeof(*bots));
+    if (set && set->count > GRANTS_ON_STACK) {
+        envs = xcalloc(set->count, sizeof(*envs));
+        bots = xcalloc(set->count, sizeof(*bots));
     }
     struct app_decide_grants g;
-    grants_collect(&g, &agency_slot, envs, bots, ix, u, agency_id);
+    grants_collect(&g, &agency_slot, envs, bots, d, set, t);
     fn(ctx, &g);
     if (envs != env_stack) {
         free(envs);
         free(bots);
     }
+}
+
+/* The environment decide is told about: a bot's (NULL when unknown), nothing otherwise. */
+static const char *target_env(const struct ix_data *d, const struct target *t)
+{
+    return t->kind == APP_SCOPE_BOT && t->env != IX_NONE ? ix_name(&d->envs, t->env) : NULL;
+}
+
+/* The active user named user_id, or NULL. */
+static const struct ix_user *user_find(const struct ix_data *d, const char *user_id)
+{
+    uint32_t h = ix_find(&d->users, user_id);
+    if (h == IX_NONE)
+        return NULL;
+    const struct ix_user *u = ix_rec(&d->users, h);
+    return (u->flags & IX_PRESENT) && (u->flags & IX_ACTIVE) ? u : NULL;
 }
 
 struct check_ctx {
@@ -299,21 +660,23 @@ void authz_check(struct authz_answer *out, struct authz_index *ix, const struct 
     if (!q->user_id || !q->permission || app_catalogue_permission_bit(q->permission) == 0)
         return;
     pthread_rwlock_rdlock(&ix->lock);
-    const struct ix_user *u = hmap_get(&ix->users, q->user_id);
-    const char *agency_id, *env_id;
-    if (!u || !u->is_active || !scope_resolve(ix, q->scope, q->scope_id, &agency_id, &env_id))
+    const struct ix_data *d = &ix->d;
+    const struct ix_user *u = user_find(d, q->user_id);
+    struct target t;
+    if (!u || !scope_resolve(&t, d, q->scope, q->scope_id))
         goto done;
+    const char *agency_id = ix_name(&d->agencies, t.agency);
     if (q->limit_agency_id && strcmp(q->limit_agency_id, agency_id) != 0)
         goto done;
     out->agency_id = a ? arena_strdup(a, agency_id) : NULL;
-    if (u->is_admin) {
+    if (u->flags & IX_ADMIN) {
         out->allowed = true;
         out->is_platform_admin = true;
         goto done;
     }
-    struct app_decide_target target = {q->scope, q->scope_id, env_id};
+    struct app_decide_target target = {q->scope, q->scope_id, target_env(d, &t)};
     struct check_ctx ctx = {&target, q->permission, {0}};
-    with_grants(ix, u, agency_id, check_fn, &ctx);
+    with_grants(d, u->set, &t, check_fn, &ctx);
     out->allowed = ctx.result.allowed;
     out->source = ctx.result.source;
     for (size_t i = 0; i < ctx.result.role_count; i++)
@@ -343,17 +706,18 @@ bool authz_effective(struct app_decide_effective *out, bool *out_is_admin, struc
         *out_agency_id = NULL;
     bool found = false;
     pthread_rwlock_rdlock(&ix->lock);
-    const struct ix_user *u = user_id ? hmap_get(&ix->users, user_id) : NULL;
-    const char *agency_id, *env_id;
-    if (!u || !u->is_active || !scope_resolve(ix, scope, scope_id, &agency_id, &env_id))
+    const struct ix_data *d = &ix->d;
+    const struct ix_user *u = user_id ? user_find(d, user_id) : NULL;
+    struct target t;
+    if (!u || !scope_resolve(&t, d, scope, scope_id))
         goto done;
     found = true;
     if (out_agency_id)
-        *out_agency_id = arena_strdup(a, agency_id);
-    *out_is_admin = u->is_admin;
-    struct app_decide_target target = {scope, scope_id, env_id};
+        *out_agency_id = arena_strdup(a, ix_name(&d->agencies, t.agency));
+    *out_is_admin = (u->flags & IX_ADMIN) != 0;
+    struct app_decide_target target = {scope, scope_id, target_env(d, &t)};
     struct effective_ctx ctx = {&target, out};
-    with_grants(ix, u, agency_id, effective_fn, &ctx);
+    with_grants(d, u->set, &t, effective_fn, &ctx);
 done:
     pthread_rwlock_unlock(&ix->lock);
     return found;
@@ -362,27 +726,55 @@ done:
 const char *authz_scope_agency(struct authz_index *ix, enum app_scope scope, const char *scope_id,
                                struct arena *a)
 {
-    const char *agency_id, *env_id, *copy = NULL;
+    const char *copy = NULL;
+    struct target t;
     pthread_rwlock_rdlock(&ix->lock);
-    if (scope_resolve(ix, scope, scope_id, &agency_id, &env_id))
-        copy = arena_strdup(a, agency_id);
+    if (scope_resolve(&t, &ix->d, scope, scope_id))
+        copy = arena_strdup(a, ix_name(&ix->d.agencies, t.agency));
     pthread_rwlock_unlock(&ix->lock);
     return copy;
+}
+
+static size_t present_count(const struct ix_table *t, size_t flags_offset)
+{
+    size_t n = 0;
+    for (uint32_t h = 0; h < t->names.count; h++) {
+        uint32_t flags;
+        memcpy(&flags, (const unsigned char *)ix_rec(t, h) + flags_offset, sizeof(flags));
+        n += (flags & IX_PRESENT) != 0;
+    }
+    return n;
+}
+
+/* Memory held by a table: its records, handles, hash slots and strings. */
+static size_t table_bytes(const struct ix_table *t)
+{
+    size_t bytes = (size_t)t->names.cap * (t->rec_size + sizeof(char *)) +
+                   t->names.slot_count * sizeof(uint64_t);
+    for (const struct ix_chunk *c = t->names.chunks; c; c = c->next)
+        bytes += sizeof(*c) + c->size;
+    return bytes;
 }
 
 void authz_index_stats(struct authz_stats *out, struct authz_index *ix)
 {
     memset(out, 0, sizeof(*out));
     pthread_rwlock_rdlock(&ix->lock);
-    out->users = ix->users.count;
-    out->agencies = ix->agencies.count;
-    out->environments = ix->envs.count;
-    out->bots = ix->bots.count;
-    out->custom_roles = ix->roles.count;
-    size_t pos = 0;
-    const char *k;
-    void *v;
-    while (hmap_next(&ix->users, &pos, &k, &v))
-        out->grants += ((struct ix_user *)v)->count;
+    const struct ix_data *d = &ix->d;
+    out->users = present_count(&d->users, offsetof(struct ix_user, flags));
+    out->agencies = present_count(&d->agencies, offsetof(struct ix_agency, flags));
+    out->environments = present_count(&d->envs, offsetof(struct ix_place, flags));
+    out->bots = present_count(&d->bots, offsetof(struct ix_place, flags));
+    out->custom_roles = present_count(&d->roles, offsetof(struct ix_role, flags));
+    out->bytes = table_bytes(&d->users) + table_bytes(&d->agencies) + table_bytes(&d->envs) +
+                 table_bytes(&d->bots) + table_bytes(&d->roles);
+    for (uint32_t h = 0; h < d->users.names.count; h++) {
+        const struct ix_user *u = ix_rec(&d->users, h);
+        if (!u->set)
+            continue;
+        out->grants += u->set->count;
+        out->bytes += sizeof(*u->set) + u->set->count * sizeof(struct ix_grant) +
+                      u->set->custom_count * sizeof(uint32_t);
+    }
     pthread_rwlock_unlock(&ix->lock);
 }

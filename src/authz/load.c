@@ -1,9 +1,17 @@
-/* Filling the decision index from the store: everything at start, one user after a change. */
+/* Filling the decision index from the store: everything at start (users and grants a page at a
+ * time, so the rows of a large database are never all in memory at once), one user after a
+ * change. */
+#include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "app/catalogue.h"
 #include "authz/authz_int.h"
+#include "base/clock.h"
+#include "base/log.h"
 #include "store/store_authz.h"
+
+#define LOAD_PAGE 20000 /* rows read per query while loading */
 
 static const char *text_of(const struct store_rows *rows, size_t r, size_t k)
 {
@@ -11,126 +19,227 @@ static const char *text_of(const struct store_rows *rows, size_t r, size_t k)
     return v->type == STORE_TEXT ? v->s : NULL;
 }
 
-/* Splits a stored role list into built-in roles and custom role ids. */
-static void roles_split(struct ix_grant *g, const char *csv)
+static uint32_t user_flags(const struct store_rows *users, size_t r)
 {
-    if (!csv)
-        return;
-    size_t n = 1;
-    for (const char *p = csv; *p; p++)
-        n += *p == ',';
-    g->custom = xcalloc(n, sizeof(char *));
-    const char *p = csv;
-    while (*p) {
-        size_t len = strcspn(p, ",");
-        char name[128];
-        if (len > 0 && len < sizeof(name)) {
-            memcpy(name, p, len);
-            name[len] = '\0';
-            int idx = app_catalogue_role_index(name);
-            if (idx >= 0)
-                g->roles |= APP_BIT(idx);
-            else if (strncmp(name, "crl_", 4) == 0)
-                g->custom[g->custom_count++] = xstrdup(name);
-        }
-        p += len;
-        if (*p == ',')
-            p++;
+    const char *status = text_of(users, r, 2);
+    uint32_t flags = IX_PRESENT;
+    if (store_cell(users, r, 1)->i != 0)
+        flags |= IX_ADMIN;
+    if (status && strcmp(status, "active") == 0)
+        flags |= IX_ACTIVE;
+    return flags;
+}
+
+/* Grant row r as the index reads it; strings are copied into a when a is not NULL. */
+static void grant_row_read(struct ix_grant_row *out, const struct store_rows *rows, size_t r,
+                           struct arena *a)
+{
+    const char *env = text_of(rows, r, STORE_AUTHZ_GRANT_ENVIRONMENT);
+    const char *bot = text_of(rows, r, STORE_AUTHZ_GRANT_BOT);
+    out->kind = bot ? APP_SCOPE_BOT : env ? APP_SCOPE_ENVIRONMENT : APP_SCOPE_AGENCY;
+    out->agency_id = text_of(rows, r, STORE_AUTHZ_GRANT_AGENCY);
+    out->scope_id = text_of(rows, r, STORE_AUTHZ_GRANT_SCOPE);
+    out->bot_env_id = bot ? text_of(rows, r, STORE_AUTHZ_GRANT_BOT_ENVIRONMENT) : NULL;
+    out->roles = text_of(rows, r, STORE_AUTHZ_GRANT_ROLES);
+    out->extra = app_catalogue_permissions_parse(text_of(rows, r, STORE_AUTHZ_GRANT_EXTRA), NULL);
+    if (a) {
+        out->agency_id = arena_strdup(a, out->agency_id);
+        out->scope_id = arena_strdup(a, out->scope_id);
+        out->bot_env_id = arena_strdup(a, out->bot_env_id);
+        out->roles = arena_strdup(a, out->roles);
     }
 }
 
-static void grant_read(struct ix_grant *g, const struct store_rows *rows, size_t r)
+static int load_places(struct ix_data *d, struct store_conn *c, struct usher_error *err)
 {
-    memset(g, 0, sizeof(*g));
-    const char *env = text_of(rows, r, STORE_AUTHZ_GRANT_ENVIRONMENT);
-    const char *bot = text_of(rows, r, STORE_AUTHZ_GRANT_BOT);
-    g->agency_id = xstrdup(text_of(rows, r, STORE_AUTHZ_GRANT_AGENCY));
-    g->scope_id = xstrdup(text_of(rows, r, STORE_AUTHZ_GRANT_SCOPE));
-    g->scope = bot ? APP_SCOPE_BOT : env ? APP_SCOPE_ENVIRONMENT : APP_SCOPE_AGENCY;
-    const char *bot_env = text_of(rows, r, STORE_AUTHZ_GRANT_BOT_ENVIRONMENT);
-    if (bot && bot_env)
-        g->env_id = xstrdup(bot_env);
-    roles_split(g, text_of(rows, r, STORE_AUTHZ_GRANT_ROLES));
-    g->extra = app_catalogue_permissions_parse(text_of(rows, r, STORE_AUTHZ_GRANT_EXTRA), NULL);
-}
-
-static struct ix_user *user_new(const struct store_rows *users, size_t r)
-{
-    struct ix_user *u = xcalloc(1, sizeof(*u));
-    u->is_admin = store_cell(users, r, 1)->i != 0;
-    const char *status = text_of(users, r, 2);
-    u->is_active = status && strcmp(status, "active") == 0;
-    return u;
-}
-
-/* Appends grant rows [from, to) to u. */
-static void user_add_grants(struct ix_user *u, const struct store_rows *grants, size_t from,
-                            size_t to)
-{
-    if (to <= from)
-        return;
-    u->grants = xrealloc(u->grants, (u->count + to - from) * sizeof(*u->grants));
-    for (size_t r = from; r < to; r++)
-        grant_read(&u->grants[u->count++], grants, r);
-}
-
-int authz_index_load(struct authz_index *ix, struct store *store, struct usher_error *err)
-{
-    struct store_conn *c = NULL;
     struct arena a;
     arena_init(&a);
-    struct store_rows agencies, envs, bots, roles, users, grants;
-    int rc = store_conn_get(store, &c, err);
-    if (rc == 0)
-        rc = store_begin(c, false, err);
-    if (rc == 0)
-        rc = store_authz_agencies(&agencies, c, &a, err);
+    struct store_rows agencies, envs, bots, roles;
+    int rc = store_authz_agencies(&agencies, c, &a, err);
     if (rc == 0)
         rc = store_authz_environments(&envs, c, &a, err);
     if (rc == 0)
         rc = store_authz_bots(&bots, c, &a, err);
     if (rc == 0)
         rc = store_authz_custom_roles(&roles, c, &a, err);
+    if (rc == 0) {
+        for (size_t r = 0; r < agencies.count; r++)
+            ix_agency_set(d, text_of(&agencies, r, 0), true);
+        for (size_t r = 0; r < envs.count; r++)
+            ix_env_set(d, text_of(&envs, r, 0), text_of(&envs, r, 1));
+        for (size_t r = 0; r < bots.count; r++)
+            ix_bot_set(d, text_of(&bots, r, 0), text_of(&bots, r, 1), text_of(&bots, r, 2));
+        for (size_t r = 0; r < roles.count; r++)
+            ix_role_set(d, text_of(&roles, r, 0), text_of(&roles, r, 1),
+                        app_catalogue_permissions_parse(text_of(&roles, r, 2), NULL), true);
+    }
+    arena_dispose(&a);
+    return rc;
+}
+
+static int load_users(struct ix_data *d, struct store_conn *c, struct usher_error *err)
+{
+    char *after = xstrdup("");
+    int rc = 0;
+    for (;;) {
+        struct arena a;
+        arena_init(&a);
+        struct store_rows users;
+        rc = store_authz_users_page(&users, c, &a, after, LOAD_PAGE, err);
+        if (rc == 0) {
+            for (size_t r = 0; r < users.count; r++)
+                ix_user_set(d, text_of(&users, r, 0), user_flags(&users, r), NULL);
+            if (users.count > 0) {
+                free(after);
+                after = xstrdup(text_of(&users, users.count - 1, 0));
+            }
+        }
+        bool is_last = rc != 0 || users.count < LOAD_PAGE;
+        arena_dispose(&a);
+        if (is_last)
+            break;
+    }
+    free(after);
+    return rc;
+}
+
+/* The grants of one user, gathered as a page is read; rows point into the page, or into arena
+ * for a user whose grants continue on the next page. */
+struct pending {
+    struct arena arena; /* strings kept past their page */
+    struct ix_grant_row *rows;
+    size_t count, cap;
+    char *user_id;
+};
+
+/* Gives the pending grants to their user, if the user was loaded (grants of a user who is not
+ * in the users table grant nothing). */
+static void pending_flush(struct ix_data *d, struct pending *p)
+{
+    if (p->user_id && p->count > 0) {
+        uint32_t h = ix_find(&d->users, p->user_id);
+        if (h != IX_NONE) {
+            /* Each user's grants are read once in a load: the set goes in the pool. */
+            struct ix_grant_set *set = ix_grant_set_build(d, p->rows, p->count, true);
+            struct ix_user *u = ix_rec(&d->users, h);
+            u->set = set;
+            u->flags |= IX_POOLED;
+        }
+    }
+    p->count = 0;
+    free(p->user_id);
+    p->user_id = NULL;
+    arena_dispose(&p->arena);
+}
+
+static void pending_add(struct ix_data *d, struct pending *p, const struct store_rows *rows,
+                        size_t r)
+{
+    const char *user_id = text_of(rows, r, STORE_AUTHZ_GRANT_USER);
+    if (!p->user_id || strcmp(p->user_id, user_id) != 0) {
+        pending_flush(d, p);
+        p->user_id = xstrdup(user_id);
+    }
+    if (p->count == p->cap) {
+        p->cap = p->cap ? p->cap * 2 : 16;
+        p->rows = xrealloc(p->rows, p->cap * sizeof(*p->rows));
+    }
+    grant_row_read(&p->rows[p->count++], rows, r, NULL);
+}
+
+/* Before a page is released: copies the strings of the rows still pending. */
+static void pending_keep(struct pending *p)
+{
+    for (size_t i = 0; i < p->count; i++) {
+        struct ix_grant_row *row = &p->rows[i];
+        row->agency_id = arena_strdup(&p->arena, row->agency_id);
+        row->scope_id = arena_strdup(&p->arena, row->scope_id);
+        row->bot_env_id = arena_strdup(&p->arena, row->bot_env_id);
+        row->roles = arena_strdup(&p->arena, row->roles);
+    }
+}
+
+static int load_grants(struct ix_data *d, struct store_conn *c, struct usher_error *err)
+{
+    struct pending p = {0};
+    arena_init(&p.arena);
+    char *after_user = xstrdup(""), *after_scope = xstrdup("");
+    int rc = 0;
+    for (;;) {
+        struct arena a;
+        arena_init(&a);
+        struct store_rows grants;
+        rc = store_authz_grants_page(&grants, c, &a, after_user, after_scope, LOAD_PAGE, err);
+        if (rc == 0) {
+            for (size_t r = 0; r < grants.count; r++)
+                pending_add(d, &p, &grants, r);
+            if (grants.count > 0) {
+                free(after_user);
+                free(after_scope);
+                after_user = xstrdup(text_of(&grants, grants.count - 1, STORE_AUTHZ_GRANT_USER));
+                after_scope = xstrdup(text_of(&grants, grants.count - 1, STORE_AUTHZ_GRANT_SCOPE));
+            }
+        }
+        bool is_last = rc != 0 || grants.count < LOAD_PAGE;
+        if (rc == 0 && is_last)
+            pending_flush(d, &p);
+        else
+            pending_keep(&p);
+        arena_dispose(&a);
+        if (is_last)
+            break;
+    }
+    free(p.user_id);
+    free(p.rows);
+    arena_dispose(&p.arena);
+    free(after_user);
+    free(after_scope);
+    return rc;
+}
+
+int authz_index_load(struct authz_index *ix, struct store *store, struct usher_error *err)
+{
+    int64_t started = clock_mono_ns();
+    struct store_conn *c = NULL;
+    struct ix_data fresh;
+    ix_data_init(&fresh);
+    int64_t cursor = 0;
+    struct arena a;
+    arena_init(&a);
+    /* One read transaction. The change feed's position is read first: a change committed
+     * while the rest is read is then applied again by the feed, which is harmless. */
+    int rc = store_conn_get(store, &c, err);
     if (rc == 0)
-        rc = store_authz_users(&users, c, &a, err);
+        rc = store_begin(c, false, err);
     if (rc == 0)
-        rc = store_authz_grants(&grants, c, &a, err);
+        rc = store_authz_change_cursor(&cursor, c, &a, err);
+    if (rc == 0)
+        rc = load_places(&fresh, c, err);
+    if (rc == 0)
+        rc = load_users(&fresh, c, err);
+    if (rc == 0)
+        rc = load_grants(&fresh, c, err);
     if (c) {
         store_rollback(c);
         store_conn_put(c);
     }
+    arena_dispose(&a);
     if (rc) {
-        arena_dispose(&a);
+        ix_data_dispose(&fresh);
         return rc;
     }
+    /* Readers wait only for the swap. */
     pthread_rwlock_wrlock(&ix->lock);
-    ix_clear(ix);
-    for (size_t r = 0; r < agencies.count; r++)
-        ix_put_agency_locked(ix, text_of(&agencies, r, 0));
-    for (size_t r = 0; r < envs.count; r++)
-        ix_put_place_locked(ix, &ix->envs, text_of(&envs, r, 0), text_of(&envs, r, 1), NULL);
-    for (size_t r = 0; r < bots.count; r++)
-        ix_put_place_locked(ix, &ix->bots, text_of(&bots, r, 0), text_of(&bots, r, 2),
-                            text_of(&bots, r, 1));
-    for (size_t r = 0; r < roles.count; r++)
-        ix_put_role_locked(ix, text_of(&roles, r, 0), text_of(&roles, r, 1),
-                           app_catalogue_permissions_parse(text_of(&roles, r, 2), NULL));
-    for (size_t r = 0; r < users.count; r++)
-        ix_put_user_locked(ix, text_of(&users, r, 0), user_new(&users, r));
-    /* Grants arrive ordered by user: attach each run to its user. */
-    for (size_t r = 0; r < grants.count;) {
-        const char *uid = text_of(&grants, r, STORE_AUTHZ_GRANT_USER);
-        size_t end = r + 1;
-        while (end < grants.count &&
-               strcmp(text_of(&grants, end, STORE_AUTHZ_GRANT_USER), uid) == 0)
-            end++;
-        struct ix_user *u = hmap_get(&ix->users, uid);
-        if (u)
-            user_add_grants(u, &grants, r, end);
-        r = end;
-    }
+    struct ix_data old = ix->d;
+    ix->d = fresh;
+    ix->cursor = cursor;
     pthread_rwlock_unlock(&ix->lock);
-    arena_dispose(&a);
+    ix_data_dispose(&old);
+    struct authz_stats st;
+    authz_index_stats(&st, ix);
+    log_msg(LOG_INFO, "authz.loaded", "{s:I, s:I, s:I, s:I, s:f}", "users", (json_int_t)st.users,
+            "grants", (json_int_t)st.grants, "environments", (json_int_t)st.environments, "bytes",
+            (json_int_t)st.bytes, "duration_ms", (double)(clock_mono_ns() - started) / 1e6);
     return 0;
 }
 
@@ -142,13 +251,15 @@ int authz_index_refresh_user(struct authz_index *ix, struct store_conn *c, const
     struct store_rows user, grants;
     int rc = store_authz_user(&user, &grants, c, &a, user_id, err);
     if (rc == 0) {
-        struct ix_user *u = NULL;
-        if (user.count == 1) {
-            u = user_new(&user, 0);
-            user_add_grants(u, &grants, 0, grants.count);
-        }
+        struct ix_grant_row *rows = arena_alloc(&a, (grants.count + 1) * sizeof(*rows));
+        for (size_t r = 0; r < grants.count; r++)
+            grant_row_read(&rows[r], &grants, r, NULL);
         pthread_rwlock_wrlock(&ix->lock);
-        ix_put_user_locked(ix, user_id, u);
+        if (user.count == 1)
+            ix_user_set(&ix->d, user_id, user_flags(&user, 0),
+                        ix_grant_set_build(&ix->d, rows, grants.count, false));
+        else
+            ix_user_set(&ix->d, user_id, 0, NULL);
         pthread_rwlock_unlock(&ix->lock);
     }
     arena_dispose(&a);

@@ -26,22 +26,13 @@ static int place_sync(struct authz_index *ix, struct store_conn *c, struct arena
     if (rc)
         return rc;
     pthread_rwlock_wrlock(&ix->lock);
-    if (strcmp(type, "agency") == 0) {
-        if (rows.count)
-            ix_put_agency_locked(ix, id);
-        else
-            hmap_remove(&ix->agencies, id);
-    } else if (strcmp(type, "environment") == 0) {
-        if (rows.count)
-            ix_put_place_locked(ix, &ix->envs, id, text_of(&rows, 0, 1), NULL);
-        else
-            ix_remove_place_locked(ix, &ix->envs, id);
-    } else {
-        if (rows.count)
-            ix_put_place_locked(ix, &ix->bots, id, text_of(&rows, 0, 2), text_of(&rows, 0, 1));
-        else
-            ix_remove_place_locked(ix, &ix->bots, id);
-    }
+    if (strcmp(type, "agency") == 0)
+        ix_agency_set(&ix->d, id, rows.count > 0);
+    else if (strcmp(type, "environment") == 0)
+        ix_env_set(&ix->d, id, rows.count ? text_of(&rows, 0, 1) : NULL);
+    else
+        ix_bot_set(&ix->d, id, rows.count ? text_of(&rows, 0, 1) : NULL,
+                   rows.count ? text_of(&rows, 0, 2) : NULL);
     pthread_rwlock_unlock(&ix->lock);
     return 0;
 }
@@ -54,10 +45,10 @@ static int roles_sync(struct authz_index *ix, struct store_conn *c, struct arena
     if (rc)
         return rc;
     pthread_rwlock_wrlock(&ix->lock);
-    ix_remove_agency_roles_locked(ix, agency_id);
+    ix_roles_drop_agency(&ix->d, agency_id);
     for (size_t r = 0; r < rows.count; r++)
-        ix_put_role_locked(ix, text_of(&rows, r, 0), agency_id,
-                           app_catalogue_permissions_parse(text_of(&rows, r, 2), NULL));
+        ix_role_set(&ix->d, text_of(&rows, r, 0), agency_id,
+                    app_catalogue_permissions_parse(text_of(&rows, r, 2), NULL), true);
     pthread_rwlock_unlock(&ix->lock);
     return 0;
 }

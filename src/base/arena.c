@@ -72,6 +72,26 @@ void arena_dispose(struct arena *a)
     a->total = 0;
 }
 
+void arena_reset(struct arena *a)
+{
+    /* Keep one block of the first size, whatever else the task needed. */
+    struct arena_block *b = a->head, *kept = NULL;
+    while (b) {
+        struct arena_block *next = b->next;
+        if (!kept && b->size == ARENA_FIRST_BLOCK)
+            kept = b;
+        else
+            free(b);
+        b = next;
+    }
+    if (kept) {
+        kept->used = 0;
+        kept->next = NULL;
+    }
+    a->head = kept;
+    a->total = 0;
+}
+
 void *arena_alloc(struct arena *a, size_t size)
 {
     size_t need = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);

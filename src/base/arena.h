@@ -19,6 +19,10 @@ void arena_init(struct arena *a);
 /* Releases every block; the arena may be used again afterwards. */
 void arena_dispose(struct arena *a);
 
+/* Forgets everything allocated but keeps the first block for the next use, so an arena reused
+ * for one small task after another stops calling malloc. */
+void arena_reset(struct arena *a);
+
 /* Zeroed memory aligned for any type, valid until arena_dispose. */
 void *arena_alloc(struct arena *a, size_t size);
 

@@ -18,6 +18,7 @@
 #include "config/config.h"
 #include "http/http.h"
 #include "http/static.h"
+#include "store/store.h"
 
 #define SERVE_DRAIN_MS 10000
 
@@ -27,6 +28,22 @@ static void serve_help(void)
            "Serves the HTTP API and the web console on the listen address until SIGTERM or "
            "SIGINT.\n\n");
     config_print_help(stdout);
+}
+
+/* Applies the changes made since the index was loaded (the bootstrap admin) before serving;
+ * from then on the sync thread follows the feed from *cursor. */
+static int index_catch_up(struct app *app, int64_t *cursor, struct usher_error *err)
+{
+    struct store_conn *c = NULL;
+    int applied = 0;
+    int rc = store_conn_get(app->store, &c, err);
+    while (rc == 0) {
+        rc = authz_index_sync(app->authz, c, cursor, &applied, err);
+        if (applied == 0)
+            break;
+    }
+    store_conn_put(c);
+    return rc;
 }
 
 static int serve_run(int argc, char **argv)
@@ -78,11 +95,10 @@ static int serve_run(int argc, char **argv)
         status = cli_fail("serve", &err);
         goto done;
     }
-    /* The bootstrap may have added the platform admin: load the index after it, and from
-     * then on follow the change feed for what other processes change. */
-    int64_t cursor = 0;
-    if (authz_index_sync_cursor(&cursor, app.store, &err) ||
-        authz_index_load(app.authz, app.store, &err) || app_sync_start(&sync, &app, cursor, &err)) {
+    /* app_open loaded the index; the bootstrap may have added the platform admin since. Apply
+     * that from the change feed, then follow the feed for what other processes change. */
+    int64_t cursor = authz_index_cursor(app.authz);
+    if (index_catch_up(&app, &cursor, &err) || app_sync_start(&sync, &app, cursor, &err)) {
         log_msg(LOG_ERROR, "serve.start_failed", "{s:s}", "message", err.message);
         status = cli_fail("serve", &err);
         goto done;

@@ -39,13 +39,47 @@ static bool route_method_matches(const char *route_method, const char *method)
            (strcmp(method, "HEAD") == 0 && strcmp(route_method, "GET") == 0);
 }
 
+/* Each thread remembers its last match of a route without parameters: services call the same
+ * endpoint over and over, and the tables never change, so the same method and path always find
+ * the same route. */
+#define ROUTE_MEMO_PATH 64
+
+struct route_memo {
+    const struct http_route_table *const *tables;
+    const struct http_route *route;
+    char method[8];
+    char path[ROUTE_MEMO_PATH];
+};
+
+static bool memo_hit(const struct route_memo *m, const struct http_route_table *const *tables,
+                     const char *method, const char *path)
+{
+    return m->route && m->tables == tables && strcmp(m->method, method) == 0 &&
+           strcmp(m->path, path) == 0;
+}
+
+static void memo_keep(struct route_memo *m, const struct http_route_table *const *tables,
+                      const char *method, const char *path, const struct http_route *route)
+{
+    size_t mlen = strlen(method), plen = strlen(path);
+    if (strchr(route->pattern, '{') || mlen >= sizeof(m->method) || plen >= sizeof(m->path))
+        return;
+    memcpy(m->method, method, mlen + 1);
+    memcpy(m->path, path, plen + 1);
+    m->tables = tables;
+    m->route = route;
+}
+
 const struct http_route *http_route_match(const struct http_route_table *const *tables,
                                           const char *method, const char *path, const char **params,
                                           size_t *param_count, struct arena *a,
                                           bool *method_mismatch)
 {
+    static _Thread_local struct route_memo memo;
     *method_mismatch = false;
     *param_count = 0;
+    if (memo_hit(&memo, tables, method, path))
+        return memo.route;
     for (const struct http_route_table *const *t = tables; *t; t++) {
         for (const struct http_route *r = (*t)->routes; r->method; r++) {
             size_t n = 0;
@@ -58,6 +92,7 @@ const struct http_route *http_route_match(const struct http_route_table *const *
             }
             memcpy(params, captured, n * sizeof(*params));
             *param_count = n;
+            memo_keep(&memo, tables, method, path, r);
             return r;
         }
     }

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -13,10 +14,17 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/json_writer.h"
 #include "base/log.h"
 #include "http/http.h"
 #include "http/http_int.h"
 #include "http/metrics.h"
+
+/* Memory libmicrohttpd gives each connection for the request line, headers and read buffer.
+ * It clears this memory between the requests of a keep-alive connection, so its size is paid
+ * on every request: 32 KiB (the library's default) holds headers well past
+ * HTTP_HEADER_VALUE_MAX, while bodies are copied out as they arrive. */
+#define HTTP_CONNECTION_MEMORY (32 * 1024)
 
 struct http_server {
     struct MHD_Daemon *daemon;
@@ -27,28 +35,103 @@ struct http_server {
     atomic_long in_flight; /* requests started and not yet completed */
 };
 
+/* Each worker thread keeps a few finished requests, arena first block included, for the next
+ * ones on its connections: a request then costs no allocation of its own. */
+#define REQUEST_POOL_MAX 16
+
+struct request_pool {
+    struct http_request *items[REQUEST_POOL_MAX];
+    size_t count;
+};
+
+static pthread_key_t pool_key;
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+
+static void pool_destroy(void *p)
+{
+    struct request_pool *pool = p;
+    for (size_t i = 0; i < pool->count; i++) {
+        arena_dispose(&pool->items[i]->arena);
+        free(pool->items[i]);
+    }
+    free(pool);
+}
+
+static void pool_key_make(void)
+{
+    pthread_key_create(&pool_key, pool_destroy);
+}
+
+static struct request_pool *pool_get(void)
+{
+    pthread_once(&pool_once, pool_key_make);
+    struct request_pool *pool = pthread_getspecific(pool_key);
+    if (!pool) {
+        pool = xcalloc(1, sizeof(*pool));
+        pthread_setspecific(pool_key, pool);
+    }
+    return pool;
+}
+
+/* A zeroed request with an empty arena. */
+static struct http_request *request_new(void)
+{
+    struct request_pool *pool = pool_get();
+    if (pool->count == 0) {
+        struct http_request *req = xcalloc(1, sizeof(*req));
+        arena_init(&req->arena);
+        return req;
+    }
+    struct http_request *req = pool->items[--pool->count];
+    struct arena kept = req->arena;
+    memset(req, 0, sizeof(*req));
+    req->arena = kept;
+    return req;
+}
+
 static void request_free(struct http_request *req)
 {
     if (!req)
         return;
     json_decref(req->json);
     free(req->body);
+    struct request_pool *pool = pool_get();
+    if (pool->count < REQUEST_POOL_MAX) {
+        arena_reset(&req->arena);
+        pool->items[pool->count++] = req;
+        return;
+    }
     arena_dispose(&req->arena);
     free(req);
 }
 
+/* 16 hex digits: a per-thread counter under a per-thread random key (SipHash), so ids are
+ * unpredictable and distinct without asking the kernel for randomness on every request. */
 static void request_id_new(char out[24])
 {
-    unsigned char raw[8];
-    randombytes_buf(raw, sizeof(raw));
-    sodium_bin2hex(out, 17, raw, sizeof(raw));
+    static _Thread_local unsigned char key[crypto_shorthash_KEYBYTES];
+    static _Thread_local uint64_t counter;
+    static _Thread_local bool is_keyed;
+    if (!is_keyed) {
+        randombytes_buf(key, sizeof(key));
+        is_keyed = true;
+    }
+    static const char hex[] = "0123456789abcdef";
+    unsigned char raw[crypto_shorthash_BYTES];
+    counter++;
+    crypto_shorthash(raw, (const unsigned char *)&counter, sizeof(counter), key);
+    for (size_t i = 0; i < sizeof(raw); i++) {
+        out[2 * i] = hex[raw[i] >> 4];
+        out[2 * i + 1] = hex[raw[i] & 15];
+    }
+    out[2 * sizeof(raw)] = '\0';
 }
 
 static void remote_addr_fill(struct http_request *req)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    snprintf(req->remote_addr, sizeof(req->remote_addr), "unknown");
+    memcpy(req->remote_addr, "unknown", sizeof("unknown"));
     if (!ci || !ci->client_addr)
         return;
     const struct sockaddr *sa = ci->client_addr;
@@ -113,6 +196,39 @@ static struct MHD_Response *response_new(const struct http_request *req, struct 
     return r;
 }
 
+/* The request's log line, written as text: it is written for every request. The duration is
+ * in milliseconds to the microsecond. */
+static void request_log(const struct http_request *req, int status, const char *route,
+                        int64_t elapsed_ns)
+{
+    enum log_level level = status >= 500 ? LOG_ERROR : LOG_INFO;
+    if (!log_enabled(level))
+        return;
+    char storage[1024];
+    struct json_writer w;
+    json_writer_init(&w, storage, sizeof(storage));
+    json_writer_lit(&w, "\"request_id\":");
+    json_writer_string(&w, req->request_id);
+    json_writer_lit(&w, ",\"method\":");
+    json_writer_string(&w, req->method);
+    json_writer_lit(&w, ",\"route\":");
+    json_writer_string(&w, route);
+    json_writer_lit(&w, ",\"remote\":");
+    json_writer_string(&w, req->remote_addr);
+    json_writer_lit(&w, ",\"status\":");
+    json_writer_int(&w, status);
+    json_writer_lit(&w, ",\"duration_ms\":");
+    json_writer_decimal(&w, (elapsed_ns + 500) / 1000, 3);
+    json_writer_lit(&w, ",\"error\":");
+    json_writer_string(&w, status >= 400 ? req->err.problem : NULL);
+    json_writer_lit(&w, ",\"user_id\":");
+    json_writer_string(&w, req->principal.user_id);
+    json_writer_lit(&w, ",\"token_id\":");
+    json_writer_string(&w, req->principal.token_id);
+    log_line(level, "http.request", w.data, w.len);
+    json_writer_dispose(&w);
+}
+
 static enum MHD_Result send_response(struct http_request *req, struct http_response *res)
 {
     struct MHD_Response *r = response_new(req, res);
@@ -133,15 +249,10 @@ static enum MHD_Result send_response(struct http_request *req, struct http_respo
     enum MHD_Result ok = MHD_queue_response(req->conn, (unsigned int)res->status, r);
     MHD_destroy_response(r);
 
-    double seconds = (double)(clock_mono_ns() - req->started_ns) / 1e9;
+    int64_t elapsed_ns = clock_mono_ns() - req->started_ns;
     const char *route = req->route ? req->route : "unmatched";
-    metrics_request_observe(route, req->method, res->status, seconds);
-    log_msg(res->status >= 500 ? LOG_ERROR : LOG_INFO, "http.request",
-            "{s:s, s:s, s:s, s:s, s:i, s:f, s:s?, s:s?, s:s?}", "request_id", req->request_id,
-            "method", req->method, "route", route, "remote", req->remote_addr, "status",
-            res->status, "duration_ms", seconds * 1000.0, "error",
-            res->status >= 400 ? req->err.problem : NULL, "user_id", req->principal.user_id,
-            "token_id", req->principal.token_id);
+    metrics_request_observe(route, req->method, res->status, (double)elapsed_ns / 1e9);
+    request_log(req, res->status, route, elapsed_ns);
     return ok;
 }
 
@@ -225,8 +336,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct http_server *s = cls;
     struct http_request *req = *con_cls;
     if (!req) {
-        req = xcalloc(1, sizeof(*req));
-        arena_init(&req->arena);
+        req = request_new();
         req->app = s->opts.app;
         req->conn = conn;
         req->started_ns = clock_mono_ns();
@@ -365,7 +475,7 @@ int http_server_start(struct http_server **out, const struct http_server_options
         (unsigned int)opts->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned int)opts->connection_timeout_seconds, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         (unsigned int)opts->max_connections_per_address, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        (size_t)HTTP_CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
         MHD_OPTION_END);
     if (!s->daemon) {

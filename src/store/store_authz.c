@@ -41,18 +41,27 @@ int store_authz_custom_roles(struct store_rows *out, struct store_conn *c, struc
     return all(out, c, a, sql, err);
 }
 
-int store_authz_users(struct store_rows *out, struct store_conn *c, struct arena *a,
-                      struct usher_error *err)
+int store_authz_users_page(struct store_rows *out, struct store_conn *c, struct arena *a,
+                           const char *after_id, int limit, struct usher_error *err)
 {
-    static const char sql[] = "SELECT id, is_platform_admin, status FROM users";
-    return all(out, c, a, sql, err);
+    static const char sql[] =
+        "SELECT id, is_platform_admin, status FROM users WHERE id > $1 ORDER BY id LIMIT $2";
+    struct store_value p[] = {store_text(after_id), store_int(limit)};
+    return store_exec(c, a, sql, p, 2, out, NULL, err);
 }
 
-int store_authz_grants(struct store_rows *out, struct store_conn *c, struct arena *a,
-                       struct usher_error *err)
+int store_authz_grants_page(struct store_rows *out, struct store_conn *c, struct arena *a,
+                            const char *after_user, const char *after_scope, int limit,
+                            struct usher_error *err)
 {
-    static const char sql[] = GRANT_SELECT "ORDER BY g.user_id";
-    return all(out, c, a, sql, err);
+    /* A row value walks the (user_id, scope_id) unique index on both dialects. The bots are
+     * read before the grants, so their environment is not joined in. */
+    static const char sql[] =
+        "SELECT g.user_id, g.agency_id, g.environment_id, g.bot_id, g.scope_id, g.roles, "
+        "g.extra_permissions, NULL FROM grants g WHERE (g.user_id, g.scope_id) > ($1, $2) "
+        "ORDER BY g.user_id, g.scope_id LIMIT $3";
+    struct store_value p[] = {store_text(after_user), store_text(after_scope), store_int(limit)};
+    return store_exec(c, a, sql, p, 3, out, NULL, err);
 }
 
 int store_authz_user(struct store_rows *out_user, struct store_rows *out_grants,

@@ -1,4 +1,5 @@
-/* Reads for the in-memory decision index: whole tables at start, one user after a change. */
+/* Reads for the in-memory decision index: whole tables (users and grants a page at a time) at
+ * start, one user after a change. */
 #ifndef USHER_STORE_STORE_AUTHZ_H
 #define USHER_STORE_STORE_AUTHZ_H
 
@@ -33,13 +34,17 @@ int store_authz_bots(struct store_rows *out, struct store_conn *c, struct arena 
 int store_authz_custom_roles(struct store_rows *out, struct store_conn *c, struct arena *a,
                              struct usher_error *err);
 
-/* Every user: id, is_platform_admin, status. */
-int store_authz_users(struct store_rows *out, struct store_conn *c, struct arena *a,
-                      struct usher_error *err);
+/* Up to limit users with an id after after_id ("" for the first page), by id: id,
+ * is_platform_admin, status. */
+int store_authz_users_page(struct store_rows *out, struct store_conn *c, struct arena *a,
+                           const char *after_id, int limit, struct usher_error *err);
 
-/* Every grant, ordered by user (columns as above). */
-int store_authz_grants(struct store_rows *out, struct store_conn *c, struct arena *a,
-                       struct usher_error *err);
+/* Up to limit grants after (after_user, after_scope) ("", "" for the first page), ordered by
+ * user id then scope id, so a user's grants come together. Columns as above, but the bot's
+ * environment is always NULL: read the bots first. */
+int store_authz_grants_page(struct store_rows *out, struct store_conn *c, struct arena *a,
+                            const char *after_user, const char *after_scope, int limit,
+                            struct usher_error *err);
 
 /* One user (id, is_platform_admin, status; no row when absent) and their grants. */
 int store_authz_user(struct store_rows *out_user, struct store_rows *out_grants,

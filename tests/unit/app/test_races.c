@@ -358,7 +358,12 @@ static void test_races__sender_delivers_while_changes_queue_mail(void **state)
     }
     char maildir[4200];
     snprintf(maildir, sizeof(maildir), "%s/mail", f->dir);
-    for (int i = 0; i < 1000 && eml_count(maildir) < QUEUERS * PER_QUEUER; i++)
+    /* A message's file appears before its row is marked sent: wait for both. */
+    for (int i = 0;
+         i < 1000 &&
+         (eml_count(maildir) < QUEUERS * PER_QUEUER ||
+          sql_count(f, "SELECT COUNT(*) FROM mail_outbox WHERE sent_at IS NULL", NULL, 0) > 0);
+         i++)
         usleep(10000);
     assert_int_equal(eml_count(maildir), QUEUERS * PER_QUEUER);
     /* A row is marked sent just after its file is written. */

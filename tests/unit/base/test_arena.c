@@ -90,6 +90,32 @@ static void test_arena_dispose__allows_reuse(void **state)
     arena_dispose(&a);
 }
 
+static void test_arena_reset__keeps_one_block_and_zeroes_what_it_hands_out(void **state)
+{
+    (void)state;
+    struct arena a;
+    arena_init(&a);
+    arena_reset(&a);
+    assert_null(a.head);
+    for (int round = 0; round < 3; round++) {
+        unsigned char *small = arena_alloc(&a, 64);
+        for (int i = 0; i < 64; i++)
+            assert_int_equal(small[i], 0);
+        memset(small, 0xAB, 64);
+        /* A large request and many small ones add blocks; a reset drops all but one. */
+        arena_alloc(&a, 100000);
+        for (int i = 0; i < 200; i++)
+            arena_strdup(&a, "a string that fills the first block over a few rounds");
+        arena_reset(&a);
+        assert_non_null(a.head);
+        assert_int_equal(a.total, 0);
+    }
+    unsigned char *again = arena_alloc(&a, 64);
+    for (int i = 0; i < 64; i++)
+        assert_int_equal(again[i], 0);
+    arena_dispose(&a);
+}
+
 static void test_arena_strdup__copies_and_passes_null_through(void **state)
 {
     (void)state;
@@ -186,6 +212,7 @@ int main(void)
         cmocka_unit_test(test_arena_alloc__serves_a_request_larger_than_any_block),
         cmocka_unit_test(test_arena_alloc__counts_bytes_handed_out),
         cmocka_unit_test(test_arena_dispose__allows_reuse),
+        cmocka_unit_test(test_arena_reset__keeps_one_block_and_zeroes_what_it_hands_out),
         cmocka_unit_test(test_arena_strdup__copies_and_passes_null_through),
         cmocka_unit_test(test_arena_strndup__stops_at_len_and_terminates),
         cmocka_unit_test(test_arena_printf__formats_short_and_long_text),

@@ -208,7 +208,11 @@ static void test_store_session__insert_read_touch_and_delete(void **state)
     struct fixture *f = *state;
     struct store_user u = user_make("usr_s", "s@example.com");
     assert_int_equal(store_user_insert(f->conn, &f->arena, &u, &f->err), 0);
-    struct store_session s = {"hash1", "usr_s", 100, 100, 10000, NULL, NULL, NULL};
+    struct store_session s = {.token_hash = "hash1",
+                              .user_id = "usr_s",
+                              .created_at = 100,
+                              .last_seen_at = 100,
+                              .expires_at = 10000};
     assert_int_equal(store_session_insert(f->conn, &f->arena, &s, &f->err), 0);
     assert_int_equal(store_session_insert(f->conn, &f->arena, &s, &f->err), USHER_ECONFLICT);
     usher_error_clear(&f->err);
@@ -232,7 +236,11 @@ static void test_store_session__insert_read_touch_and_delete(void **state)
 static void test_store_session__needs_an_existing_user(void **state)
 {
     struct fixture *f = *state;
-    struct store_session s = {"hash-orphan", "usr_missing", 1, 1, 2, NULL, NULL, NULL};
+    struct store_session s = {.token_hash = "hash-orphan",
+                              .user_id = "usr_missing",
+                              .created_at = 1,
+                              .last_seen_at = 1,
+                              .expires_at = 2};
     assert_int_equal(store_session_insert(f->conn, &f->arena, &s, &f->err), USHER_ECONFLICT);
 }
 
@@ -245,11 +253,26 @@ static void test_store_session__purge_removes_only_ended_sessions(void **state)
     assert_int_equal(store_user_insert(f->conn, &f->arena, &b, &f->err), 0);
     const int64_t now = 100000, idle = 1000;
     struct store_session rows[] = {
-        {"live", "usr_a", 0, now - 10, now + 5000, NULL, NULL, NULL}, /* in use, not expired */
-        {"idle", "usr_a", 0, now - idle, now + 5000, NULL, NULL,
-         NULL}, /* unused for the whole idle time */
-        {"absolute", "usr_a", 0, now - 10, now, NULL, NULL, NULL}, /* reached its absolute end */
-        {"b-idle", "usr_b", 0, now - 2 * idle, now + 5000, NULL, NULL, NULL}, /* another user's */
+        {.token_hash = "live",
+         .user_id = "usr_a",
+         .created_at = 0,
+         .last_seen_at = now - 10,
+         .expires_at = now + 5000}, /* in use, not expired */
+        {.token_hash = "idle",
+         .user_id = "usr_a",
+         .created_at = 0,
+         .last_seen_at = now - idle,
+         .expires_at = now + 5000}, /* unused for the whole idle time */
+        {.token_hash = "absolute",
+         .user_id = "usr_a",
+         .created_at = 0,
+         .last_seen_at = now - 10,
+         .expires_at = now}, /* reached its absolute end */
+        {.token_hash = "b-idle",
+         .user_id = "usr_b",
+         .created_at = 0,
+         .last_seen_at = now - 2 * idle,
+         .expires_at = now + 5000}, /* another user's */
     };
     for (size_t i = 0; i < 4; i++)
         assert_int_equal(store_session_insert(f->conn, &f->arena, &rows[i], &f->err), 0);
@@ -272,7 +295,11 @@ static void test_store_session__deleting_a_user_deletes_their_sessions(void **st
     struct fixture *f = *state;
     struct store_user u = user_make("usr_d", "d@example.com");
     assert_int_equal(store_user_insert(f->conn, &f->arena, &u, &f->err), 0);
-    struct store_session s = {"hash-d", "usr_d", 1, 1, 2, NULL, NULL, NULL};
+    struct store_session s = {.token_hash = "hash-d",
+                              .user_id = "usr_d",
+                              .created_at = 1,
+                              .last_seen_at = 1,
+                              .expires_at = 2};
     assert_int_equal(store_session_insert(f->conn, &f->arena, &s, &f->err), 0);
     struct store_value p[] = {store_text("usr_d")};
     sql(f, "DELETE FROM users WHERE id = $1", p, 1);
