@@ -103,10 +103,11 @@ int crypto_secret_load(unsigned char out[CRYPTO_SECRET_BYTES], const char *path,
      * starting together the second finds the first one's secret and uses it. */
     unsigned char fresh[CRYPTO_SECRET_BYTES];
     randombytes_buf(fresh, sizeof(fresh));
-    size_t len = strlen(path) + 8;
+    /* A random name created exclusively: no other process can hold the same one. */
+    size_t len = strlen(path) + 24;
     char *tmp = xmalloc(len);
-    snprintf(tmp, len, "%s.XXXXXX", path);
-    int fd = mkostemp(tmp, O_CLOEXEC);
+    snprintf(tmp, len, "%s.new-%08x%08x", path, randombytes_random(), randombytes_random());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
         rc = usher_error_set(err, USHER_EINTERNAL, NULL, NULL, "cannot create %s: %s", path,
                              strerror(errno));
