@@ -94,9 +94,10 @@ stop_pid "$cerbos_pid"
 stop_pid "$usher_pid"
 
 # --- sign-in storm -----------------------------------------------------------------------
-# A fresh usher; first 200 connections asking for /healthz (what 200 connections cost by
+# A fresh usher: first 200 connections asking for /healthz (what 200 connections cost by
 # themselves), then 200 connections signing in (argon2id, 19 MiB each) for as long as a run
-# lasts. The growth of the peak between the two is what the hashing takes: the pool bounds it.
+# lasts. Hashing runs on the HTTP threads behind the pool's semaphore, so however many sign-ins
+# wait, at most hash_workers argon2id buffers exist at once.
 for i in $(seq 0 999); do
     printf '{"email":"user%07d@bench.example","password":"bench-password-1"}\n' "$i"
 done >"$mix/sign-in.jsonl"

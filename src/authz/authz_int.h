@@ -1,4 +1,4 @@
-/* What the index's own files share: its tables and the helpers that change them under the
+/* What the index's own files share: its tables and the functions that change them under the
  * write lock.
  *
  * Every id is stored once. Each kind of thing (users, agencies, environments, bots, custom
