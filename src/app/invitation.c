@@ -258,6 +258,25 @@ static json_t *audit_grants(const struct app_grant *grants, size_t n)
     return app_grants_json(grants, n, NULL);
 }
 
+/* The end of a create or a resend: commit what rc says succeeded, hand back the current link,
+ * and wake the sender when an email was queued. Releases c; on failure, out's JSON too. */
+static int send_finish(struct app_invitation_view *out, struct app *app, struct store_conn *c,
+                       struct arena *a, const struct store_invitation *inv, bool sent, int rc,
+                       struct usher_error *err)
+{
+    if (rc == 0)
+        rc = store_commit(c, err);
+    store_conn_put(c);
+    if (rc) {
+        app_invitation_view_dispose(out);
+        return rc;
+    }
+    out->url = app_invitation_url(a, app, inv->id, inv->token_nonce);
+    if (sent)
+        mail_sender_wake(app->mail);
+    return 0;
+}
+
 int app_invitation_create(struct app_invitation_view *out, int64_t *out_retry_after,
                           struct app *app, struct arena *a, const struct app_actor *actor,
                           const char *agency_id, json_t *body, const char *authority,
@@ -394,17 +413,7 @@ int app_invitation_create(struct app_invitation_view *out, int64_t *out_retry_af
         };
         rc = app_audit_record(c, a, actor, &ev, err);
     }
-    if (rc == 0)
-        rc = store_commit(c, err);
-    store_conn_put(c);
-    if (rc) {
-        app_invitation_view_dispose(out);
-        return rc;
-    }
-    out->url = app_invitation_url(a, app, inv.id, inv.token_nonce);
-    if (send_email)
-        mail_sender_wake(app->mail);
-    return 0;
+    return send_finish(out, app, c, a, &inv, send_email, rc, err);
 }
 
 int app_invitation_list(struct app_invitation_view **out, size_t *count, const char **next_cursor,
@@ -596,16 +605,7 @@ int app_invitation_resend(struct app_invitation_view *out, int64_t *out_retry_af
         };
         rc = app_audit_record(c, a, actor, &ev, err);
     }
-    if (rc == 0)
-        rc = store_commit(c, err);
-    store_conn_put(c);
-    if (rc) {
-        app_invitation_view_dispose(out);
-        return rc;
-    }
-    out->url = app_invitation_url(a, app, inv.id, inv.token_nonce);
-    mail_sender_wake(app->mail);
-    return 0;
+    return send_finish(out, app, c, a, &inv, true, rc, err);
 }
 
 int app_invitation_revoke(struct app *app, struct arena *a, const struct app_actor *actor,
