@@ -8,7 +8,7 @@
 #include <strings.h>
 
 #include "api/api.h"
-#include "app/catalogue.h"
+#include "policy/catalogue.h"
 #include "app/check.h"
 #include "base/json_flat.h"
 #include "base/json_writer.h"
@@ -86,7 +86,9 @@ static bool question_from_flat(struct app_check_question *out, const struct json
         return false;
     out->user_id = value[0];
     out->permission = value[1];
-    out->scope = value[2] ? APP_SCOPE_ENVIRONMENT : value[3] ? APP_SCOPE_BOT : APP_SCOPE_AGENCY;
+    out->scope = value[2]   ? POLICY_SCOPE_ENVIRONMENT
+                 : value[3] ? POLICY_SCOPE_BOT
+                            : POLICY_SCOPE_AGENCY;
     out->scope_id = value[2] ? value[2] : value[3] ? value[3] : value[4];
     return true;
 }
@@ -233,7 +235,7 @@ static int check_batch(struct http_request *req, struct http_response *res)
 }
 
 /* The one scope named by ?environment_id=, ?bot_id= or ?agency_id=. */
-static int scope_query(enum app_scope *out_scope, const char **out_id, struct http_request *req)
+static int scope_query(enum policy_scope *out_scope, const char **out_id, struct http_request *req)
 {
     static const char *const keys[] = {"agency_id", "environment_id", "bot_id"};
     const char *v[3] = {NULL, NULL, NULL};
@@ -251,12 +253,12 @@ static int scope_query(enum app_scope *out_scope, const char **out_id, struct ht
 static json_t *names_json(uint64_t mask, bool roles)
 {
     json_t *list = json_array();
-    size_t n = roles ? APP_ROLE_COUNT : APP_PERM_COUNT;
+    size_t n = roles ? POLICY_ROLE_COUNT : POLICY_PERM_COUNT;
     for (size_t i = 0; i < n; i++) {
-        if (!(mask & APP_BIT(i)))
+        if (!(mask & POLICY_BIT(i)))
             continue;
         const char *name =
-            roles ? app_catalogue_role_at(i)->name : app_catalogue_permission_at(i)->name;
+            roles ? policy_catalogue_role_at(i)->name : policy_catalogue_permission_at(i)->name;
         json_array_append_new(list, json_string(name));
     }
     return list;
@@ -264,7 +266,7 @@ static json_t *names_json(uint64_t mask, bool roles)
 
 static int users_effective(struct http_request *req, struct http_response *res)
 {
-    enum app_scope scope;
+    enum policy_scope scope;
     const char *scope_id;
     int rc = scope_query(&scope, &scope_id, req);
     if (rc)
@@ -278,7 +280,7 @@ static int users_effective(struct http_request *req, struct http_response *res)
         return rc;
     json_t *out =
         json_pack("{s:s, s:{s:s, s:s}, s:o, s:o, s:s, s:b}", "user_id", user_id, "scope", "type",
-                  app_catalogue_scope_name(scope), "id", scope_id, "roles",
+                  policy_catalogue_scope_name(scope), "id", scope_id, "roles",
                   names_json(eff.roles, true), "permissions", names_json(eff.permissions, false),
                   "source", eff.source, "inherited", eff.is_inherited);
     http_response_json(res, req, 200, out);

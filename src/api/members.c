@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "app/catalogue.h"
+#include "policy/catalogue.h"
 #include "app/members.h"
 #include "app/tenancy.h"
 #include "base/clock.h"
@@ -18,9 +18,9 @@ static json_t *time_json(struct http_request *req, int64_t ms)
 static json_t *permissions_json(uint64_t mask)
 {
     json_t *list = json_array();
-    for (size_t i = 0; i < APP_PERM_COUNT; i++) {
-        if (mask & APP_BIT(i))
-            json_array_append_new(list, json_string(app_catalogue_permission_at(i)->name));
+    for (size_t i = 0; i < POLICY_PERM_COUNT; i++) {
+        if (mask & POLICY_BIT(i))
+            json_array_append_new(list, json_string(policy_catalogue_permission_at(i)->name));
     }
     return list;
 }

@@ -1,7 +1,7 @@
 /* The roles an agency can grant: GET lists the built-in roles and the agency's custom roles;
  * POST, PATCH and DELETE define, change and remove custom roles. */
 #include "api/api.h"
-#include "app/catalogue.h"
+#include "policy/catalogue.h"
 #include "app/roles.h"
 #include "base/clock.h"
 #include "base/json.h"
@@ -11,14 +11,14 @@ static const char *const role_fields[] = {"name", "permissions", NULL};
 /* A custom role: {id, name, built_in: false, scopes, permissions, created_at}. */
 static json_t *custom_role_json(struct http_request *req, const struct store_custom_role *role)
 {
-    uint64_t mask = app_catalogue_permissions_parse(role->permissions, NULL);
+    uint64_t mask = policy_catalogue_permissions_parse(role->permissions, NULL);
     json_t *perms = json_array();
-    for (size_t i = 0; i < APP_PERM_COUNT; i++) {
-        if (mask & APP_BIT(i))
-            json_array_append_new(perms, json_string(app_catalogue_permission_at(i)->name));
+    for (size_t i = 0; i < POLICY_PERM_COUNT; i++) {
+        if (mask & POLICY_BIT(i))
+            json_array_append_new(perms, json_string(policy_catalogue_permission_at(i)->name));
     }
-    json_t *scopes = json_pack("[s, s]", app_catalogue_scope_name(APP_SCOPE_AGENCY),
-                               app_catalogue_scope_name(APP_SCOPE_ENVIRONMENT));
+    json_t *scopes = json_pack("[s, s]", policy_catalogue_scope_name(POLICY_SCOPE_AGENCY),
+                               policy_catalogue_scope_name(POLICY_SCOPE_ENVIRONMENT));
     return json_pack("{s:s, s:s, s:b, s:o, s:o, s:s?}", "id", role->id, "name", role->name,
                      "built_in", 0, "scopes", scopes, "permissions", perms, "created_at",
                      clock_format_ms(&req->arena, role->created_at));

@@ -82,13 +82,13 @@ static int reader_check(bool *out_sources, struct app *app, struct store_conn *c
     struct store_agency agency;
     int rc = store_agency_get(&agency, c, a, agency_id, err);
     if (rc == 0)
-        rc = app_check_require(app, c, a, actor, agency_id, APP_SCOPE_AGENCY, agency_id,
+        rc = app_check_require(app, c, a, actor, agency_id, POLICY_SCOPE_AGENCY, agency_id,
                                "audit.read", "agency", err);
     if (rc == 0) {
         /* Addresses and user agents are personal data: only agency managers see them. */
         struct usher_error ignored = {0};
-        *out_sources = app_check_require(app, c, a, actor, agency_id, APP_SCOPE_AGENCY, agency_id,
-                                         "agency.manage", "agency", &ignored) == 0;
+        *out_sources = app_check_require(app, c, a, actor, agency_id, POLICY_SCOPE_AGENCY,
+                                         agency_id, "agency.manage", "agency", &ignored) == 0;
     }
     return rc;
 }

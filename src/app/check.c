@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "app/catalogue.h"
+#include "policy/catalogue.h"
 #include "app/tenancy.h"
 #include "authz/authz.h"
 #include "base/json.h"
@@ -42,7 +42,7 @@ static int member_text(const char **out, json_t *obj, const char *key, bool requ
     return 0;
 }
 
-int app_check_scope_pick(enum app_scope *out_scope, const char **out_id, const char *agency_id,
+int app_check_scope_pick(enum policy_scope *out_scope, const char **out_id, const char *agency_id,
                          const char *environment_id, const char *bot_id, const char *prefix,
                          struct usher_error *err)
 {
@@ -50,14 +50,14 @@ int app_check_scope_pick(enum app_scope *out_scope, const char **out_id, const c
     const struct {
         const char *key;
         const char *id;
-        enum app_scope scope;
+        enum policy_scope scope;
     } given[] = {
-        {"environment_id", environment_id, APP_SCOPE_ENVIRONMENT},
-        {"bot_id", bot_id, APP_SCOPE_BOT},
-        {"agency_id", agency_id, APP_SCOPE_AGENCY},
+        {"environment_id", environment_id, POLICY_SCOPE_ENVIRONMENT},
+        {"bot_id", bot_id, POLICY_SCOPE_BOT},
+        {"agency_id", agency_id, POLICY_SCOPE_AGENCY},
     };
     *out_id = NULL;
-    *out_scope = APP_SCOPE_AGENCY;
+    *out_scope = POLICY_SCOPE_AGENCY;
     char field[USHER_ERROR_FIELD_MAX];
     for (size_t i = 0; i < sizeof(given) / sizeof(given[0]); i++) {
         if (!given[i].id)
@@ -155,9 +155,9 @@ static const char *caller_limit(const struct app_check_caller *caller)
 static void roles_names(struct app_check_answer *out, uint64_t roles)
 {
     out->role_count = 0;
-    for (size_t i = 0; i < APP_ROLE_COUNT; i++) {
-        if (roles & APP_BIT(i))
-            out->roles[out->role_count++] = app_catalogue_role_at(i)->name;
+    for (size_t i = 0; i < POLICY_ROLE_COUNT; i++) {
+        if (roles & POLICY_BIT(i))
+            out->roles[out->role_count++] = policy_catalogue_role_at(i)->name;
     }
 }
 
@@ -166,7 +166,7 @@ void app_check_answer(struct app_check_answer *out, struct app *app,
                       struct arena *a)
 {
     memset(out, 0, sizeof(*out));
-    out->source = app_decide_source_name(APP_DECIDE_NONE);
+    out->source = policy_decide_source_name(POLICY_DECIDE_NONE);
     if (!app->authz)
         return;
     const char *limit = caller_limit(caller);
@@ -179,14 +179,14 @@ void app_check_answer(struct app_check_answer *out, struct app *app,
         return;
     }
     if (ans.allowed)
-        out->source = app_decide_source_name(ans.source);
-    for (size_t i = 0; i < ans.role_count && out->role_count < APP_ROLE_COUNT; i++)
+        out->source = policy_decide_source_name(ans.source);
+    for (size_t i = 0; i < ans.role_count && out->role_count < POLICY_ROLE_COUNT; i++)
         out->roles[out->role_count++] = ans.roles[i];
-    if (app_catalogue_permission_bit(q->permission) != 0)
+    if (policy_catalogue_permission_bit(q->permission) != 0)
         return;
     /* An unknown permission is denied before the index looks at grants; the explanation still
      * shows the roles in force there, as the decision function reports them. */
-    struct app_decide_effective eff;
+    struct policy_decide_effective eff;
     bool is_admin = false;
     const char *agency_id = NULL;
     if (authz_effective(&eff, &is_admin, app->authz, q->user_id, q->scope, q->scope_id, &agency_id,
@@ -207,7 +207,7 @@ static int member_of(bool *out, struct store_conn *c, struct arena *a, const cha
 }
 
 int app_check_require(struct app *app, struct store_conn *c, struct arena *a,
-                      const struct app_actor *actor, const char *agency_id, enum app_scope scope,
+                      const struct app_actor *actor, const char *agency_id, enum policy_scope scope,
                       const char *scope_id, const char *permission, const char *what,
                       struct usher_error *err)
 {
@@ -225,18 +225,18 @@ int app_check_require(struct app *app, struct store_conn *c, struct arena *a,
     /* Routes read the grants in the request's own transaction, so a change made by any
      * process is enforced on the very next request; the decision is the same function the
      * index uses for /check. */
-    struct app_decide_grants grants;
+    struct policy_decide_grants grants;
     rc = app_grants_load(&grants, c, a, agency_id, actor->user_id, err);
-    struct app_decide_target t = {scope, scope_id, NULL};
-    if (rc == 0 && scope == APP_SCOPE_BOT) {
+    struct policy_decide_target t = {scope, scope_id, NULL};
+    if (rc == 0 && scope == POLICY_SCOPE_BOT) {
         struct store_bot bot;
         rc = store_bot_get(&bot, c, a, scope_id, err);
         t.environment_id = rc == 0 ? bot.environment_id : NULL;
     }
     if (rc)
         return rc;
-    struct app_decide_result res;
-    app_decide_check(&res, &grants, &t, permission);
+    struct policy_decide_result res;
+    policy_decide_check(&res, &grants, &t, permission);
     if (res.allowed)
         return 0;
     return usher_error_set(err, USHER_EFORBIDDEN, NULL, NULL, "%s is required here", permission);
@@ -260,7 +260,7 @@ static struct app_actor caller_actor(const struct app_check_caller *caller)
 /* Whether caller may read about user_id at a scope of agency_id: see app_check_effective. */
 static int effective_visible(struct app *app, struct store_conn *c, struct arena *a,
                              const struct app_check_caller *caller, const char *user_id,
-                             const char *agency_id, enum app_scope scope, const char *scope_id,
+                             const char *agency_id, enum policy_scope scope, const char *scope_id,
                              struct usher_error *err)
 {
     if (caller_sees_all(caller))
@@ -292,18 +292,18 @@ static int effective_visible(struct app *app, struct store_conn *c, struct arena
 }
 
 /* Where an effective standing comes from, and whether a wider scope contributes. */
-static void effective_source(struct app_effective *out, const struct app_decide_effective *eff,
-                             enum app_scope scope)
+static void effective_source(struct app_effective *out, const struct policy_decide_effective *eff,
+                             enum policy_scope scope)
 {
-    out->source = app_decide_source_name(eff->base);
+    out->source = policy_decide_source_name(eff->base);
     switch (scope) {
-    case APP_SCOPE_ENVIRONMENT:
-        out->is_inherited = eff->base == APP_DECIDE_AGENCY;
+    case POLICY_SCOPE_ENVIRONMENT:
+        out->is_inherited = eff->base == POLICY_DECIDE_AGENCY;
         break;
-    case APP_SCOPE_BOT:
+    case POLICY_SCOPE_BOT:
         if (eff->has_bot_grant)
-            out->source = app_decide_source_name(APP_DECIDE_BOT);
-        out->is_inherited = eff->base != APP_DECIDE_NONE && eff->base_permissions != 0;
+            out->source = policy_decide_source_name(POLICY_DECIDE_BOT);
+        out->is_inherited = eff->base != POLICY_DECIDE_NONE && eff->base_permissions != 0;
         break;
     default:
         out->is_inherited = false;
@@ -313,10 +313,10 @@ static void effective_source(struct app_effective *out, const struct app_decide_
 
 int app_check_effective(struct app_effective *out, struct app *app, struct arena *a,
                         const struct app_check_caller *caller, const char *user_id,
-                        enum app_scope scope, const char *scope_id, struct usher_error *err)
+                        enum policy_scope scope, const char *scope_id, struct usher_error *err)
 {
     memset(out, 0, sizeof(*out));
-    out->source = app_decide_source_name(APP_DECIDE_NONE);
+    out->source = policy_decide_source_name(POLICY_DECIDE_NONE);
     if (!app->authz)
         return usher_error_set(err, USHER_EUNAVAIL, NULL, NULL, "the decision index is not ready");
     const char *agency_id = authz_scope_agency(app->authz, scope, scope_id, a);
@@ -332,13 +332,13 @@ int app_check_effective(struct app_effective *out, struct app *app, struct arena
     store_conn_put(c);
     if (rc)
         return rc;
-    struct app_decide_effective eff;
+    struct policy_decide_effective eff;
     bool is_admin = false;
     /* A disabled user holds nothing anywhere. */
     if (!authz_effective(&eff, &is_admin, app->authz, user_id, scope, scope_id, NULL, a))
         return 0;
     if (is_admin) {
-        out->permissions = APP_PERMS_ALL;
+        out->permissions = POLICY_PERMS_ALL;
         out->source = "platform_admin";
         return 0;
     }
@@ -369,7 +369,7 @@ int app_check_recipients(struct app_recipient_page *out, struct app *app, struct
             rc = usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "environment not found");
     } else if (!caller_sees_all(caller)) {
         struct app_actor actor = caller_actor(caller);
-        rc = app_check_require(app, c, a, &actor, env.agency_id, APP_SCOPE_ENVIRONMENT, env.id,
+        rc = app_check_require(app, c, a, &actor, env.agency_id, POLICY_SCOPE_ENVIRONMENT, env.id,
                                "users.read", "environment", err);
     }
     if (rc)
@@ -381,10 +381,10 @@ int app_check_recipients(struct app_recipient_page *out, struct app *app, struct
     if (has_more && count > 0)
         out->next_cursor = store_cursor_encode(a, rows[count - 1].created_at, rows[count - 1].id);
     /* The query matches role names as text; the catalogue has the last word. */
-    const uint64_t wanted = APP_BIT(APP_ROLE_AGENT) | APP_BIT(APP_ROLE_OPERATOR);
+    const uint64_t wanted = POLICY_BIT(POLICY_ROLE_AGENT) | POLICY_BIT(POLICY_ROLE_OPERATOR);
     out->items = rows;
     for (size_t i = 0; i < count; i++) {
-        if (app_catalogue_roles_parse(rows[i].roles, NULL) & wanted)
+        if (policy_catalogue_roles_parse(rows[i].roles, NULL) & wanted)
             out->items[out->count++] = rows[i];
     }
 done:

@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "app/app.h"
-#include "app/decide.h"
+#include "policy/decide.h"
 #include "app/tenancy.h"
 #include "store/store.h"
 #include "store/store_recipient.h"
@@ -39,13 +39,13 @@ struct app_check_caller {
 struct app_check_question {
     const char *user_id;
     const char *permission;
-    enum app_scope scope;
+    enum policy_scope scope;
     const char *scope_id;
 };
 
 /* Picks the one scope among three optional ids. None, or more than one: USHER_EINVAL naming
  * the field (prefixed with prefix and a dot when prefix is not NULL). */
-int app_check_scope_pick(enum app_scope *out_scope, const char **out_id, const char *agency_id,
+int app_check_scope_pick(enum policy_scope *out_scope, const char **out_id, const char *agency_id,
                          const char *environment_id, const char *bot_id, const char *prefix,
                          struct usher_error *err);
 
@@ -73,7 +73,7 @@ int app_check_may_ask(const struct app_check_caller *caller, const struct app_ch
 struct app_check_answer {
     bool allowed;
     const char *source;
-    const char *roles[APP_ROLE_COUNT]; /* effective built-in roles at the scope (static names) */
+    const char *roles[POLICY_ROLE_COUNT]; /* effective built-in roles at the scope (static names) */
     size_t role_count;
 };
 
@@ -86,7 +86,7 @@ void app_check_answer(struct app_check_answer *out, struct app *app,
 
 /* A user's effective standing at a scope. */
 struct app_effective {
-    uint64_t roles;       /* built-in roles in force (APP_BIT(APP_ROLE_*)) */
+    uint64_t roles;       /* built-in roles in force (POLICY_BIT(POLICY_ROLE_*)) */
     uint64_t permissions; /* every permission in force, custom roles included */
     const char *source;   /* "agency", "environment", "bot", "platform_admin" or "none" */
     bool is_inherited;    /* what is in force comes (at least partly) from a wider scope */
@@ -99,7 +99,7 @@ struct app_effective {
  * target user who is not a member of that agency (for tokens and members): USHER_ENOTFOUND. */
 int app_check_effective(struct app_effective *out, struct app *app, struct arena *a,
                         const struct app_check_caller *caller, const char *user_id,
-                        enum app_scope scope, const char *scope_id, struct usher_error *err);
+                        enum policy_scope scope, const char *scope_id, struct usher_error *err);
 
 /* One page of notification recipients. */
 struct app_recipient_page {
@@ -123,7 +123,7 @@ int app_check_recipients(struct app_recipient_page *out, struct app *app, struct
  * A member lacking it: USHER_EFORBIDDEN; anyone else (or another agency in a view-as
  * session): USHER_ENOTFOUND "<what> not found". */
 int app_check_require(struct app *app, struct store_conn *c, struct arena *a,
-                      const struct app_actor *actor, const char *agency_id, enum app_scope scope,
+                      const struct app_actor *actor, const char *agency_id, enum policy_scope scope,
                       const char *scope_id, const char *permission, const char *what,
                       struct usher_error *err);
 

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "app/audit.h"
-#include "app/catalogue.h"
+#include "policy/catalogue.h"
 #include "app/tenancy.h"
 #include "base/json.h"
 #include "store/store_tenancy.h"
@@ -23,14 +23,14 @@ static int delegable_bot(struct store_bot *out, struct app *app, struct arena *a
     rc = store_conn_get(app->store, &c, err);
     if (rc)
         return rc;
-    struct app_decide_grants mine;
+    struct policy_decide_grants mine;
     rc = app_grants_load(&mine, c, a, out->agency_id, actor->user_id, err);
     store_conn_put(c);
     if (rc)
         return rc;
-    struct app_decide_target t = {APP_SCOPE_BOT, out->id, out->environment_id};
-    struct app_decide_result res;
-    app_decide_check(&res, &mine, &t, "bot.delegate");
+    struct policy_decide_target t = {POLICY_SCOPE_BOT, out->id, out->environment_id};
+    struct policy_decide_result res;
+    policy_decide_check(&res, &mine, &t, "bot.delegate");
     if (!res.allowed)
         return usher_error_set(err, USHER_EFORBIDDEN, NULL, NULL, "you may not delegate this bot");
     return 0;

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "app/catalogue.h"
+#include "policy/catalogue.h"
 #include "app/tenancy.h"
 #include "authz/authz.h"
 #include "base/clock.h"
@@ -22,7 +22,7 @@ int app_role_set_load(struct app_role_set *out, struct store_conn *c, struct are
         return rc;
     out->permissions = arena_alloc(a, (out->count + 1) * sizeof(uint64_t));
     for (size_t i = 0; i < out->count; i++)
-        out->permissions[i] = app_catalogue_permissions_parse(out->items[i].permissions, NULL);
+        out->permissions[i] = policy_catalogue_permissions_parse(out->items[i].permissions, NULL);
     return 0;
 }
 
@@ -51,10 +51,10 @@ void app_roles_csv_masks(uint64_t *out_roles, uint64_t *out_custom_perms, const 
         if (len > 0 && len < sizeof(name)) {
             memcpy(name, p, len);
             name[len] = '\0';
-            int idx = app_catalogue_role_index(name);
+            int idx = policy_catalogue_role_index(name);
             uint64_t perms = 0;
             if (idx >= 0)
-                *out_roles |= APP_BIT(idx);
+                *out_roles |= POLICY_BIT(idx);
             else if (strncmp(name, "crl_", 4) == 0 && app_role_set_find(set, name, &perms))
                 *out_custom_perms |= perms;
         }
@@ -120,7 +120,7 @@ static int grant_scope(struct app_grant *g, struct store_conn *c, struct arena *
                                    "%s.bot_id is not a bot of this agency", field);
         if (rc)
             return usher_error_set(err, rc, NULL, NULL, "%s", e2.message);
-        g->scope = APP_SCOPE_BOT;
+        g->scope = POLICY_SCOPE_BOT;
         g->scope_id = bot.id;
         g->bot_id = bot.id;
         g->environment_id = bot.environment_id;
@@ -136,12 +136,12 @@ static int grant_scope(struct app_grant *g, struct store_conn *c, struct arena *
                                    "%s.environment_id is not an environment of this agency", field);
         if (rc)
             return usher_error_set(err, rc, NULL, NULL, "%s", e2.message);
-        g->scope = APP_SCOPE_ENVIRONMENT;
+        g->scope = POLICY_SCOPE_ENVIRONMENT;
         g->scope_id = env.id;
         g->environment_id = env.id;
         return 0;
     }
-    g->scope = APP_SCOPE_AGENCY;
+    g->scope = POLICY_SCOPE_AGENCY;
     g->scope_id = arena_strdup(a, agency_id);
     return 0;
 }
@@ -154,13 +154,13 @@ static int grant_roles(struct app_grant *g, struct arena *a, const struct app_ro
     for (size_t i = 0; i < n; i++) {
         const char *name = json_string_value(json_array_get(list, i));
         const char *where = arena_printf(a, "%s.roles[%zu]", field, i);
-        const struct app_catalogue_role *role = app_catalogue_role_find(name);
+        const struct policy_catalogue_role *role = policy_catalogue_role_find(name);
         if (role) {
-            if (!app_catalogue_role_allowed_at(role, g->scope))
+            if (!policy_catalogue_role_allowed_at(role, g->scope))
                 return usher_error_set(err, USHER_EINVAL, "role_scope", where,
                                        "role %s cannot be granted at %s scope", name,
-                                       app_catalogue_scope_name(g->scope));
-            g->roles |= APP_BIT(app_catalogue_role_index(name));
+                                       policy_catalogue_scope_name(g->scope));
+            g->roles |= POLICY_BIT(policy_catalogue_role_index(name));
             g->permissions |= role->permissions;
             continue;
         }
@@ -169,7 +169,7 @@ static int grant_roles(struct app_grant *g, struct arena *a, const struct app_ro
         if (!custom)
             return usher_error_set(err, USHER_EINVAL, "unknown_role", where, "unknown role %s",
                                    name);
-        if (g->scope == APP_SCOPE_BOT)
+        if (g->scope == POLICY_SCOPE_BOT)
             return usher_error_set(err, USHER_EINVAL, "role_scope", where,
                                    "custom role %s cannot be granted on a bot", name);
         bool dup = false;
@@ -190,7 +190,7 @@ static int grant_extras(struct app_grant *g, struct arena *a, json_t *list, cons
     json_array_foreach(list, i, item)
     {
         const char *name = json_string_value(item);
-        uint64_t bit = app_catalogue_permission_bit(name);
+        uint64_t bit = policy_catalogue_permission_bit(name);
         if (!bit)
             return usher_error_set(err, USHER_EINVAL, "unknown_permission",
                                    arena_printf(a, "%s.extra_permissions[%zu]", field, i),
@@ -236,7 +236,8 @@ int app_grants_parse(struct app_grant **out, size_t *count, struct store_conn *c
         if (rc == 0)
             rc = string_array(&role_list, obj, "roles", where, APP_GRANT_ROLES_MAX, a, err);
         if (rc == 0)
-            rc = string_array(&extra_list, obj, "extra_permissions", where, APP_PERM_COUNT, a, err);
+            rc = string_array(&extra_list, obj, "extra_permissions", where, POLICY_PERM_COUNT, a,
+                              err);
         if (rc == 0)
             rc = grant_roles(&grants[i], a, roles, role_list, where, err);
         if (rc == 0)
@@ -244,7 +245,7 @@ int app_grants_parse(struct app_grant **out, size_t *count, struct store_conn *c
         if (rc)
             return rc;
         if (grants[i].permissions == 0 && grants[i].roles == 0 && grants[i].custom_count == 0 &&
-            grants[i].scope != APP_SCOPE_ENVIRONMENT)
+            grants[i].scope != POLICY_SCOPE_ENVIRONMENT)
             return usher_error_set(err, USHER_EINVAL, NULL, where,
                                    "%s must hold a role or a permission", where);
         for (size_t k = 0; k < i; k++) {
@@ -268,16 +269,16 @@ int app_grants_ceiling(struct app *app, struct store_conn *c, struct arena *a,
         return 0;
     if (!actor->user_id)
         return usher_error_set(err, USHER_EFORBIDDEN, NULL, NULL, "sign in first");
-    struct app_decide_grants mine;
+    struct policy_decide_grants mine;
     int rc = app_grants_load(&mine, c, a, agency_id, actor->user_id, err);
     if (rc)
         return rc;
-    uint64_t needed_bit = app_catalogue_permission_bit(needed);
+    uint64_t needed_bit = policy_catalogue_permission_bit(needed);
     for (size_t i = 0; i < count; i++) {
         const struct app_grant *g = &grants[i];
-        struct app_decide_target t = {g->scope, g->scope_id, g->environment_id};
-        struct app_decide_effective eff;
-        app_decide_effective(&eff, &mine, &t);
+        struct policy_decide_target t = {g->scope, g->scope_id, g->environment_id};
+        struct policy_decide_effective eff;
+        policy_decide_effective(&eff, &mine, &t);
         const char *where = arena_printf(a, "%s[%zu]", field, i);
         if (!(eff.permissions & needed_bit))
             return usher_error_set(err, USHER_EFORBIDDEN, "grant_ceiling", where,
@@ -285,9 +286,9 @@ int app_grants_ceiling(struct app *app, struct store_conn *c, struct arena *a,
         uint64_t missing = g->permissions & ~eff.permissions;
         if (missing) {
             const char *first = "";
-            for (size_t b = 0; b < APP_PERM_COUNT; b++) {
-                if (missing & APP_BIT(b)) {
-                    first = app_catalogue_permission_at(b)->name;
+            for (size_t b = 0; b < POLICY_PERM_COUNT; b++) {
+                if (missing & POLICY_BIT(b)) {
+                    first = policy_catalogue_permission_at(b)->name;
                     break;
                 }
             }
@@ -302,16 +303,16 @@ int app_grants_ceiling(struct app *app, struct store_conn *c, struct arena *a,
 static char *roles_csv(struct arena *a, const struct app_grant *g)
 {
     size_t cap = 16;
-    for (size_t i = 0; i < APP_ROLE_COUNT; i++)
-        cap += (g->roles & APP_BIT(i)) ? strlen(app_catalogue_role_at(i)->name) + 1 : 0;
+    for (size_t i = 0; i < POLICY_ROLE_COUNT; i++)
+        cap += (g->roles & POLICY_BIT(i)) ? strlen(policy_catalogue_role_at(i)->name) + 1 : 0;
     for (size_t i = 0; i < g->custom_count; i++)
         cap += strlen(g->custom_ids[i]) + 1;
     char *out = arena_alloc(a, cap);
     size_t len = 0;
-    for (size_t i = 0; i < APP_ROLE_COUNT; i++) {
-        if (g->roles & APP_BIT(i))
+    for (size_t i = 0; i < POLICY_ROLE_COUNT; i++) {
+        if (g->roles & POLICY_BIT(i))
             len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? "," : "",
-                                    app_catalogue_role_at(i)->name);
+                                    policy_catalogue_role_at(i)->name);
     }
     for (size_t i = 0; i < g->custom_count; i++)
         len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? "," : "", g->custom_ids[i]);
@@ -321,14 +322,14 @@ static char *roles_csv(struct arena *a, const struct app_grant *g)
 static char *perms_csv(struct arena *a, uint64_t mask)
 {
     size_t cap = 16;
-    for (size_t i = 0; i < APP_PERM_COUNT; i++)
-        cap += (mask & APP_BIT(i)) ? strlen(app_catalogue_permission_at(i)->name) + 1 : 0;
+    for (size_t i = 0; i < POLICY_PERM_COUNT; i++)
+        cap += (mask & POLICY_BIT(i)) ? strlen(policy_catalogue_permission_at(i)->name) + 1 : 0;
     char *out = arena_alloc(a, cap);
     size_t len = 0;
-    for (size_t i = 0; i < APP_PERM_COUNT; i++) {
-        if (mask & APP_BIT(i))
+    for (size_t i = 0; i < POLICY_PERM_COUNT; i++) {
+        if (mask & POLICY_BIT(i))
             len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? "," : "",
-                                    app_catalogue_permission_at(i)->name);
+                                    policy_catalogue_permission_at(i)->name);
     }
     return out;
 }
@@ -347,7 +348,7 @@ int app_grants_write(struct store_conn *c, struct arena *a, const char *agency_i
             .id = crypto_id_new(a, "grt"),
             .agency_id = agency_id,
             .user_id = user_id,
-            .environment_id = g->scope == APP_SCOPE_ENVIRONMENT ? g->environment_id : NULL,
+            .environment_id = g->scope == POLICY_SCOPE_ENVIRONMENT ? g->environment_id : NULL,
             .bot_id = g->bot_id,
             .scope_id = g->scope_id,
             .roles = roles_csv(a, g),
@@ -366,14 +367,14 @@ json_t *app_grants_json(const struct app_grant *grants, size_t count,
     for (size_t i = 0; i < count; i++) {
         const struct app_grant *g = &grants[i];
         json_t *obj = json_object();
-        if (g->scope == APP_SCOPE_ENVIRONMENT)
+        if (g->scope == POLICY_SCOPE_ENVIRONMENT)
             json_object_set_new(obj, "environment_id", json_string(g->environment_id));
-        if (g->scope == APP_SCOPE_BOT)
+        if (g->scope == POLICY_SCOPE_BOT)
             json_object_set_new(obj, "bot_id", json_string(g->bot_id));
         json_t *names = json_array();
-        for (size_t r = 0; r < APP_ROLE_COUNT; r++) {
-            if (g->roles & APP_BIT(r))
-                json_array_append_new(names, json_string(app_catalogue_role_at(r)->name));
+        for (size_t r = 0; r < POLICY_ROLE_COUNT; r++) {
+            if (g->roles & POLICY_BIT(r))
+                json_array_append_new(names, json_string(policy_catalogue_role_at(r)->name));
         }
         for (size_t k = 0; k < g->custom_count; k++) {
             const struct store_custom_role *cr =
@@ -384,9 +385,9 @@ json_t *app_grants_json(const struct app_grant *grants, size_t count,
         }
         json_object_set_new(obj, "roles", names);
         json_t *extras = json_array();
-        for (size_t p = 0; p < APP_PERM_COUNT; p++) {
-            if (g->extra & APP_BIT(p))
-                json_array_append_new(extras, json_string(app_catalogue_permission_at(p)->name));
+        for (size_t p = 0; p < POLICY_PERM_COUNT; p++) {
+            if (g->extra & POLICY_BIT(p))
+                json_array_append_new(extras, json_string(policy_catalogue_permission_at(p)->name));
         }
         json_object_set_new(obj, "extra_permissions", extras);
         json_array_append_new(list, obj);

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 
 #include "app/app.h"
-#include "app/decide.h"
+#include "policy/decide.h"
 #include "store/store.h"
 #include "store/store_member.h"
 
@@ -41,7 +41,7 @@ void app_roles_csv_masks(uint64_t *out_roles, uint64_t *out_custom_perms, const 
 
 /* One grant, resolved. Strings are arena-owned. */
 struct app_grant {
-    enum app_scope scope;
+    enum policy_scope scope;
     const char *scope_id;       /* agency, environment or bot id */
     const char *environment_id; /* environment grants: the environment; bot grants: the bot's */
     const char *bot_id;         /* bot grants only */

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "app/audit.h"
-#include "app/catalogue.h"
-#include "app/decide.h"
+#include "policy/catalogue.h"
+#include "policy/decide.h"
 #include "app/tenancy.h"
 #include "base/clock.h"
 #include "config/config.h"
@@ -44,7 +44,7 @@ static int allowed(struct store_conn *c, struct arena *a, const struct store_use
         return rc;
     if (!member)
         return usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "agency not found");
-    struct app_decide_grants mine, theirs;
+    struct policy_decide_grants mine, theirs;
     rc = app_grants_load(&mine, c, a, agency_id, impersonator->id, err);
     if (rc == 0)
         rc = app_grants_load(&theirs, c, a, agency_id, target->id, err);
@@ -53,22 +53,22 @@ static int allowed(struct store_conn *c, struct arena *a, const struct store_use
         rc = store_agency_scopes(&envs, &bots, c, a, agency_id, err);
     if (rc)
         return rc;
-    uint64_t manage = app_catalogue_permission_bit("users.manage");
+    uint64_t manage = policy_catalogue_permission_bit("users.manage");
     size_t total = 1 + envs.count + bots.count;
     bool manages_some = false;
     for (size_t i = 0; i < total; i++) {
-        struct app_decide_target t = {APP_SCOPE_AGENCY, agency_id, NULL};
+        struct policy_decide_target t = {POLICY_SCOPE_AGENCY, agency_id, NULL};
         if (i > 0 && i <= envs.count) {
-            t.scope = APP_SCOPE_ENVIRONMENT;
+            t.scope = POLICY_SCOPE_ENVIRONMENT;
             t.scope_id = store_cell(&envs, i - 1, 0)->s;
         } else if (i > envs.count) {
-            t.scope = APP_SCOPE_BOT;
+            t.scope = POLICY_SCOPE_BOT;
             t.scope_id = store_cell(&bots, i - 1 - envs.count, 0)->s;
             t.environment_id = store_cell(&bots, i - 1 - envs.count, 1)->s;
         }
-        struct app_decide_effective me, them;
-        app_decide_effective(&me, &mine, &t);
-        app_decide_effective(&them, &theirs, &t);
+        struct policy_decide_effective me, them;
+        policy_decide_effective(&me, &mine, &t);
+        policy_decide_effective(&them, &theirs, &t);
         /* Wherever the target holds anything, the impersonator must manage users there and
          * hold all of it. */
         if (them.permissions == 0)
@@ -81,9 +81,9 @@ static int allowed(struct store_conn *c, struct arena *a, const struct store_use
     }
     if (!manages_some) {
         /* A member with no access anywhere: only an agency-level manager may look. */
-        struct app_decide_target t = {APP_SCOPE_AGENCY, agency_id, NULL};
-        struct app_decide_effective me;
-        app_decide_effective(&me, &mine, &t);
+        struct policy_decide_target t = {POLICY_SCOPE_AGENCY, agency_id, NULL};
+        struct policy_decide_effective me;
+        policy_decide_effective(&me, &mine, &t);
         if (!(me.permissions & manage))
             return forbidden(err, "you do not manage this user");
     }

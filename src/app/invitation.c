@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "app/audit.h"
-#include "app/catalogue.h"
+#include "policy/catalogue.h"
 #include "app/invitation_int.h"
 #include "app/password.h"
 #include "app/tenancy.h"
@@ -114,13 +114,13 @@ static int manage_check(struct store_conn *c, struct arena *a, const struct app_
     struct app_grant *grants = NULL;
     size_t n = 0;
     struct app_role_set roles;
-    struct app_decide_grants mine;
+    struct policy_decide_grants mine;
     rc = stored_grants(&grants, &n, &roles, c, a, inv, err);
     if (rc == USHER_EINVAL) {
         /* A scope is gone; only agency-level holders of the authority manage it. */
         usher_error_clear(err);
         grants = arena_alloc(a, sizeof(*grants));
-        grants[0].scope = APP_SCOPE_AGENCY;
+        grants[0].scope = POLICY_SCOPE_AGENCY;
         grants[0].scope_id = inv->agency_id;
         n = 1;
         rc = 0;
@@ -129,12 +129,13 @@ static int manage_check(struct store_conn *c, struct arena *a, const struct app_
         rc = app_grants_load(&mine, c, a, inv->agency_id, actor->user_id, err);
     if (rc)
         return rc;
-    uint64_t bit = app_catalogue_permission_bit(inv->authority ? inv->authority : "users.invite");
+    uint64_t bit =
+        policy_catalogue_permission_bit(inv->authority ? inv->authority : "users.invite");
     for (size_t i = 0; i < n; i++) {
-        struct app_decide_target t = {grants[i].scope, grants[i].scope_id,
-                                      grants[i].environment_id};
-        struct app_decide_effective eff;
-        app_decide_effective(&eff, &mine, &t);
+        struct policy_decide_target t = {grants[i].scope, grants[i].scope_id,
+                                         grants[i].environment_id};
+        struct policy_decide_effective eff;
+        policy_decide_effective(&eff, &mine, &t);
         if (!(eff.permissions & bit))
             return usher_error_set(err, USHER_EFORBIDDEN, NULL, NULL,
                                    "you may not manage this invitation");

@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "app/audit.h"
-#include "app/catalogue.h"
-#include "app/decide.h"
+#include "policy/catalogue.h"
+#include "policy/decide.h"
 #include "app/tenancy.h"
 #include "base/clock.h"
 #include "base/crypto.h"
@@ -20,7 +20,7 @@ struct caller {
     bool is_owner;    /* the agency grant holds the owner role */
     bool reads_all;   /* platform admin, or users.read at agency scope */
     bool manages_any; /* users.manage at agency scope or in some environment */
-    struct app_decide_grants grants;
+    struct policy_decide_grants grants;
     bool *reads_env; /* per environment of the agency: users.read there */
     size_t readable_count;
 };
@@ -61,12 +61,12 @@ static int forbidden(struct usher_error *err, const char *what)
     return usher_error_set(err, USHER_EFORBIDDEN, NULL, NULL, "%s", what);
 }
 
-static bool is_allowed(const struct app_decide_grants *g, enum app_scope scope,
+static bool is_allowed(const struct policy_decide_grants *g, enum policy_scope scope,
                        const char *scope_id, const char *environment_id, const char *permission)
 {
-    struct app_decide_target t = {scope, scope_id, environment_id};
-    struct app_decide_result res;
-    app_decide_check(&res, g, &t, permission);
+    struct policy_decide_target t = {scope, scope_id, environment_id};
+    struct policy_decide_result res;
+    policy_decide_check(&res, g, &t, permission);
     return res.allowed;
 }
 
@@ -108,18 +108,18 @@ static int ctx_open(struct ctx *x, struct app *app, struct arena *a, const struc
         return rc;
     cl->reads_env = arena_alloc(a, (x->env_count + 1) * sizeof(bool));
     cl->reads_all =
-        cl->is_admin || is_allowed(&cl->grants, APP_SCOPE_AGENCY, agency.id, NULL, "users.read");
-    cl->is_owner =
-        cl->is_admin || (cl->grants.agency && (cl->grants.agency->roles & APP_BIT(APP_ROLE_OWNER)));
+        cl->is_admin || is_allowed(&cl->grants, POLICY_SCOPE_AGENCY, agency.id, NULL, "users.read");
+    cl->is_owner = cl->is_admin || (cl->grants.agency &&
+                                    (cl->grants.agency->roles & POLICY_BIT(POLICY_ROLE_OWNER)));
     for (size_t i = 0; i < x->env_count; i++) {
-        cl->reads_env[i] = cl->reads_all || is_allowed(&cl->grants, APP_SCOPE_ENVIRONMENT,
+        cl->reads_env[i] = cl->reads_all || is_allowed(&cl->grants, POLICY_SCOPE_ENVIRONMENT,
                                                        x->envs[i].id, NULL, "users.read");
         cl->readable_count += cl->reads_env[i];
-        cl->manages_any = cl->manages_any || is_allowed(&cl->grants, APP_SCOPE_ENVIRONMENT,
+        cl->manages_any = cl->manages_any || is_allowed(&cl->grants, POLICY_SCOPE_ENVIRONMENT,
                                                         x->envs[i].id, NULL, "users.manage");
     }
     cl->manages_any = cl->manages_any || cl->is_admin ||
-                      is_allowed(&cl->grants, APP_SCOPE_AGENCY, agency.id, NULL, "users.manage");
+                      is_allowed(&cl->grants, POLICY_SCOPE_AGENCY, agency.id, NULL, "users.manage");
     return 0;
 }
 
@@ -144,17 +144,17 @@ static long env_index(const struct ctx *x, const char *environment_id)
  * the agency except on bots. Anything else grants nothing. */
 static void grant_role_add(struct app_grant *g, const char *name, const struct app_role_set *roles)
 {
-    const struct app_catalogue_role *role = app_catalogue_role_find(name);
+    const struct policy_catalogue_role *role = policy_catalogue_role_find(name);
     if (role) {
-        if (app_catalogue_role_allowed_at(role, g->scope)) {
-            g->roles |= APP_BIT(app_catalogue_role_index(name));
+        if (policy_catalogue_role_allowed_at(role, g->scope)) {
+            g->roles |= POLICY_BIT(policy_catalogue_role_index(name));
             g->permissions |= role->permissions;
         }
         return;
     }
     uint64_t perms = 0;
     const struct store_custom_role *custom = app_role_set_find(roles, name, &perms);
-    if (!custom || g->scope == APP_SCOPE_BOT)
+    if (!custom || g->scope == POLICY_SCOPE_BOT)
         return;
     for (size_t k = 0; k < g->custom_count; k++) {
         if (strcmp(g->custom_ids[k], custom->id) == 0)
@@ -170,16 +170,16 @@ static bool grant_from_row(struct app_grant *g, struct arena *a, const struct st
 {
     memset(g, 0, sizeof(*g));
     if (row->bot_id) {
-        g->scope = APP_SCOPE_BOT;
+        g->scope = POLICY_SCOPE_BOT;
         g->scope_id = row->bot_id;
         g->bot_id = row->bot_id;
         g->environment_id = row->environment_id;
     } else if (row->environment_id) {
-        g->scope = APP_SCOPE_ENVIRONMENT;
+        g->scope = POLICY_SCOPE_ENVIRONMENT;
         g->scope_id = row->environment_id;
         g->environment_id = row->environment_id;
     } else if (row->scope_id && strcmp(row->scope_id, agency_id) == 0) {
-        g->scope = APP_SCOPE_AGENCY;
+        g->scope = POLICY_SCOPE_AGENCY;
         g->scope_id = row->scope_id;
     } else {
         return false;
@@ -197,7 +197,7 @@ static bool grant_from_row(struct app_grant *g, struct arena *a, const struct st
         if (*p == ',')
             p++;
     }
-    g->extra = app_catalogue_permissions_parse(row->extra_permissions, NULL);
+    g->extra = policy_catalogue_permissions_parse(row->extra_permissions, NULL);
     g->permissions |= g->extra;
     return true;
 }
@@ -224,13 +224,13 @@ static void grants_from_json(struct person_grants *out, struct arena *a, const c
         const char *env = json_string_value(json_object_get(obj, "environment_id"));
         const char *bot = json_string_value(json_object_get(obj, "bot_id"));
         if (bot) {
-            g->scope = APP_SCOPE_BOT;
+            g->scope = POLICY_SCOPE_BOT;
             g->scope_id = g->bot_id = arena_strdup(a, bot);
         } else if (env) {
-            g->scope = APP_SCOPE_ENVIRONMENT;
+            g->scope = POLICY_SCOPE_ENVIRONMENT;
             g->scope_id = g->environment_id = arena_strdup(a, env);
         } else {
-            g->scope = APP_SCOPE_AGENCY;
+            g->scope = POLICY_SCOPE_AGENCY;
             g->scope_id = agency_id;
         }
         json_t *names = json_object_get(obj, "roles");
@@ -244,7 +244,7 @@ static void grants_from_json(struct person_grants *out, struct arena *a, const c
         }
         json_array_foreach(json_object_get(obj, "extra_permissions"), k, item)
         {
-            g->extra |= app_catalogue_permission_bit(json_string_value(item));
+            g->extra |= policy_catalogue_permission_bit(json_string_value(item));
         }
         g->permissions |= g->extra;
         out->count++;
@@ -257,7 +257,7 @@ static bool grant_is_empty(const struct app_grant *g)
     return g->roles == 0 && g->custom_count == 0 && g->extra == 0;
 }
 
-static const struct app_grant *grant_at(const struct person_grants *pg, enum app_scope scope,
+static const struct app_grant *grant_at(const struct person_grants *pg, enum policy_scope scope,
                                         const char *scope_id)
 {
     for (size_t i = 0; i < pg->count; i++) {
@@ -270,7 +270,7 @@ static const struct app_grant *grant_at(const struct person_grants *pg, enum app
 static const struct app_grant *agency_grant(const struct person_grants *pg)
 {
     for (size_t i = 0; i < pg->count; i++) {
-        if (pg->items[i].scope == APP_SCOPE_AGENCY)
+        if (pg->items[i].scope == POLICY_SCOPE_AGENCY)
             return &pg->items[i];
     }
     return NULL;
@@ -279,7 +279,7 @@ static const struct app_grant *agency_grant(const struct person_grants *pg)
 static bool holds_owner(const struct person_grants *pg)
 {
     const struct app_grant *g = agency_grant(pg);
-    return g && (g->roles & APP_BIT(APP_ROLE_OWNER));
+    return g && (g->roles & POLICY_BIT(POLICY_ROLE_OWNER));
 }
 
 /* Rule 1 for one environment: the grant on it (an empty one: removed), else the agency's. */
@@ -288,7 +288,7 @@ static enum app_member_access env_access(const struct person_grants *pg, const c
 {
     *in_force = NULL;
     *is_removed = false;
-    const struct app_grant *own = grant_at(pg, APP_SCOPE_ENVIRONMENT, env_id);
+    const struct app_grant *own = grant_at(pg, POLICY_SCOPE_ENVIRONMENT, env_id);
     if (own) {
         if (grant_is_empty(own)) {
             *is_removed = true;
@@ -310,7 +310,7 @@ static bool has_access(const struct person_grants *pg, const char *env_id)
         return true;
     for (size_t i = 0; i < pg->count; i++) {
         const struct app_grant *g = &pg->items[i];
-        if (g->scope == APP_SCOPE_BOT && g->environment_id &&
+        if (g->scope == POLICY_SCOPE_BOT && g->environment_id &&
             strcmp(g->environment_id, env_id) == 0 && !grant_is_empty(g))
             return true;
     }
@@ -318,21 +318,21 @@ static bool has_access(const struct person_grants *pg, const char *env_id)
 }
 
 /* The decision input for a person's grants (arena-owned). */
-static void decide_input(struct app_decide_grants *out, struct arena *a,
+static void decide_input(struct policy_decide_grants *out, struct arena *a,
                          const struct person_grants *pg)
 {
     memset(out, 0, sizeof(*out));
-    struct app_decide_grant *envs = arena_alloc(a, (pg->count + 1) * sizeof(*envs));
-    struct app_decide_grant *bots = arena_alloc(a, (pg->count + 1) * sizeof(*bots));
+    struct policy_decide_grant *envs = arena_alloc(a, (pg->count + 1) * sizeof(*envs));
+    struct policy_decide_grant *bots = arena_alloc(a, (pg->count + 1) * sizeof(*bots));
     for (size_t i = 0; i < pg->count; i++) {
         const struct app_grant *g = &pg->items[i];
         /* Custom roles count as extra permissions, as in app_grants_load. */
-        struct app_decide_grant d = {g->scope_id, NULL, g->roles, g->permissions};
-        if (g->scope == APP_SCOPE_AGENCY) {
-            struct app_decide_grant *ag = arena_alloc(a, sizeof(*ag));
+        struct policy_decide_grant d = {g->scope_id, NULL, g->roles, g->permissions};
+        if (g->scope == POLICY_SCOPE_AGENCY) {
+            struct policy_decide_grant *ag = arena_alloc(a, sizeof(*ag));
             *ag = d;
             out->agency = ag;
-        } else if (g->scope == APP_SCOPE_ENVIRONMENT) {
+        } else if (g->scope == POLICY_SCOPE_ENVIRONMENT) {
             envs[out->environment_count++] = d;
         } else {
             d.environment_id = g->environment_id;
@@ -380,7 +380,8 @@ static bool caller_manages(const struct ctx *x, const struct person_grants *pg)
     if (x->caller.is_admin)
         return true;
     if (pg->count == 0)
-        return is_allowed(&x->caller.grants, APP_SCOPE_AGENCY, x->agency_id, NULL, "users.manage");
+        return is_allowed(&x->caller.grants, POLICY_SCOPE_AGENCY, x->agency_id, NULL,
+                          "users.manage");
     for (size_t i = 0; i < pg->count; i++) {
         const struct app_grant *g = &pg->items[i];
         if (!is_allowed(&x->caller.grants, g->scope, g->scope_id, g->environment_id,
@@ -420,7 +421,7 @@ static int grant_order(const struct ctx *x, const struct app_grant *g1, const st
 {
     if (g1->scope != g2->scope)
         return (int)g1->scope - (int)g2->scope;
-    if (g1->scope == APP_SCOPE_AGENCY)
+    if (g1->scope == POLICY_SCOPE_AGENCY)
         return 0;
     long e1 = env_index(x, g1->environment_id), e2 = env_index(x, g2->environment_id);
     if (e1 != e2)
@@ -437,7 +438,7 @@ static void member_build(struct app_member *out, const struct ctx *x,
     out->grants = arena_alloc(x->a, (pg->count + 1) * sizeof(*out->grants));
     for (size_t i = 0; i < pg->count; i++) {
         const struct app_grant *g = &pg->items[i];
-        if (!x->caller.reads_all && g->scope != APP_SCOPE_AGENCY) {
+        if (!x->caller.reads_all && g->scope != POLICY_SCOPE_AGENCY) {
             long k = env_index(x, g->environment_id);
             if (k < 0 || !x->caller.reads_env[k])
                 continue;
@@ -464,7 +465,7 @@ static void detail_build(struct app_member_detail *out, const struct ctx *x,
     memset(out, 0, sizeof(*out));
     member_build(&out->member, x, p, pg);
     out->roles = x->roles;
-    struct app_decide_grants dg;
+    struct policy_decide_grants dg;
     decide_input(&dg, x->a, pg);
     out->environments = arena_alloc(x->a, (x->env_count + 1) * sizeof(*out->environments));
     for (size_t i = 0; i < x->env_count; i++) {
@@ -473,9 +474,9 @@ static void detail_build(struct app_member_detail *out, const struct ctx *x,
         struct app_member_environment *e = &out->environments[out->environment_count++];
         e->environment = &x->envs[i];
         e->access = env_access(pg, x->envs[i].id, &e->grant, &e->is_removed);
-        struct app_decide_target t = {APP_SCOPE_ENVIRONMENT, x->envs[i].id, NULL};
-        struct app_decide_effective eff;
-        app_decide_effective(&eff, &dg, &t);
+        struct policy_decide_target t = {POLICY_SCOPE_ENVIRONMENT, x->envs[i].id, NULL};
+        struct policy_decide_effective eff;
+        policy_decide_effective(&eff, &dg, &t);
         e->roles = eff.roles;
         e->permissions = eff.permissions;
     }
@@ -537,10 +538,10 @@ struct invited_filter {
 
 static bool grants_hold_role(const struct person_grants *pg, const char *role_ref)
 {
-    int idx = app_catalogue_role_index(role_ref);
+    int idx = policy_catalogue_role_index(role_ref);
     for (size_t i = 0; i < pg->count; i++) {
         const struct app_grant *g = &pg->items[i];
-        if (idx >= 0 && (g->roles & APP_BIT(idx)))
+        if (idx >= 0 && (g->roles & POLICY_BIT(idx)))
             return true;
         for (size_t k = 0; idx < 0 && k < g->custom_count; k++) {
             if (strcmp(g->custom_ids[k], role_ref) == 0)
@@ -571,7 +572,7 @@ static int bot_environments_fill(struct ctx *x, struct person_grants *pgs, size_
     size_t bots = 0;
     for (size_t i = 0; i < count; i++) {
         for (size_t k = 0; k < pgs[i].count; k++)
-            bots += pgs[i].items[k].scope == APP_SCOPE_BOT;
+            bots += pgs[i].items[k].scope == POLICY_SCOPE_BOT;
     }
     if (bots == 0)
         return 0;
@@ -579,7 +580,7 @@ static int bot_environments_fill(struct ctx *x, struct person_grants *pgs, size_
     size_t n = 0;
     for (size_t i = 0; i < count; i++) {
         for (size_t k = 0; k < pgs[i].count; k++) {
-            if (pgs[i].items[k].scope == APP_SCOPE_BOT)
+            if (pgs[i].items[k].scope == POLICY_SCOPE_BOT)
                 ids[n++] = pgs[i].items[k].bot_id;
         }
     }
@@ -590,7 +591,7 @@ static int bot_environments_fill(struct ctx *x, struct person_grants *pgs, size_
     n = 0;
     for (size_t i = 0; i < count; i++) {
         for (size_t k = 0; k < pgs[i].count; k++) {
-            if (pgs[i].items[k].scope == APP_SCOPE_BOT)
+            if (pgs[i].items[k].scope == POLICY_SCOPE_BOT)
                 pgs[i].items[k].environment_id = envs[n++];
         }
     }
@@ -667,7 +668,7 @@ static int query_prepare(struct store_directory_filter *out, struct invited_filt
         out->shortcode = q->shortcode;
     }
     if (q->role) {
-        if (app_catalogue_role_find(q->role)) {
+        if (policy_catalogue_role_find(q->role)) {
             out->role = q->role;
         } else {
             const struct store_custom_role *custom = app_role_set_find(&x->roles, q->role, NULL);
@@ -998,7 +999,7 @@ int app_member_remove(struct app *app, struct arena *a, const struct app_actor *
         rc = member_load(&person, &pg, &x, user_id, err);
         /* users.manage at agency scope removes anyone; otherwise at every scope they hold. */
         if (rc == 0 && !caller_manages(&x, &pg) &&
-            !is_allowed(&x.caller.grants, APP_SCOPE_AGENCY, x.agency_id, NULL, "users.manage"))
+            !is_allowed(&x.caller.grants, POLICY_SCOPE_AGENCY, x.agency_id, NULL, "users.manage"))
             rc = forbidden(err, "users.manage is required at every scope the member holds");
         if (rc == 0)
             rc = owner_guard(&x, user_id, &pg, err);
@@ -1053,19 +1054,19 @@ int app_member_environment_remove(struct app *app, struct arena *a, const struct
     if (rc == 0)
         rc = member_load(&person, &pg, &x, user_id, err);
     if (rc == 0 && !x.caller.is_admin &&
-        !is_allowed(&x.caller.grants, APP_SCOPE_ENVIRONMENT, env.id, NULL, "users.manage"))
+        !is_allowed(&x.caller.grants, POLICY_SCOPE_ENVIRONMENT, env.id, NULL, "users.manage"))
         rc = forbidden(err, "users.manage is required in this environment");
     if (rc == 0)
         rc = owner_guard(&x, user_id, &pg, err);
     if (rc)
         goto done;
 
-    const struct app_grant *own = grant_at(&pg, APP_SCOPE_ENVIRONMENT, env.id);
+    const struct app_grant *own = grant_at(&pg, POLICY_SCOPE_ENVIRONMENT, env.id);
     bool has_bot_grants = false;
     for (size_t i = 0; i < pg.count; i++) {
-        has_bot_grants =
-            has_bot_grants || (pg.items[i].scope == APP_SCOPE_BOT && pg.items[i].environment_id &&
-                               strcmp(pg.items[i].environment_id, env.id) == 0);
+        has_bot_grants = has_bot_grants ||
+                         (pg.items[i].scope == POLICY_SCOPE_BOT && pg.items[i].environment_id &&
+                          strcmp(pg.items[i].environment_id, env.id) == 0);
     }
     if (own && grant_is_empty(own) && !has_bot_grants) {
         /* Already removed: nothing changes, nothing to record. */

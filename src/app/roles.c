@@ -7,8 +7,8 @@
 #include <strings.h>
 
 #include "app/audit.h"
-#include "app/catalogue.h"
-#include "app/decide.h"
+#include "policy/catalogue.h"
+#include "policy/decide.h"
 #include "app/tenancy.h"
 #include "authz/authz.h"
 #include "base/clock.h"
@@ -25,14 +25,14 @@ int app_role_name_check(const char **out, struct arena *a, const char *name, con
     if (!name)
         return usher_error_set(err, USHER_EINVAL, NULL, field, "%s is required", field);
     const char *clean = NULL;
-    int rc = text_name_check(&clean, a, name, field, APP_ROLE_NAME_MAX_CHARS, err);
+    int rc = text_name_check(&clean, a, name, field, POLICY_ROLE_NAME_MAX_CHARS, err);
     if (rc)
         return rc;
-    for (size_t i = 0; i < APP_ROLE_COUNT; i++) {
-        if (strcasecmp(clean, app_catalogue_role_at(i)->name) == 0)
+    for (size_t i = 0; i < POLICY_ROLE_COUNT; i++) {
+        if (strcasecmp(clean, policy_catalogue_role_at(i)->name) == 0)
             return usher_error_set(err, USHER_EINVAL, NULL, field,
                                    "%s must not be the name of the built-in role %s", field,
-                                   app_catalogue_role_at(i)->name);
+                                   policy_catalogue_role_at(i)->name);
     }
     if (strncasecmp(clean, "crl_", 4) == 0)
         return usher_error_set(err, USHER_EINVAL, NULL, field,
@@ -64,7 +64,7 @@ int app_role_permissions_parse(uint64_t *out, struct arena *a, json_t *list, con
         if (!json_is_string(item))
             return usher_error_set(err, USHER_EINVAL, NULL, where, "%s must be a permission name",
                                    where);
-        uint64_t bit = app_catalogue_permission_bit(json_string_value(item));
+        uint64_t bit = policy_catalogue_permission_bit(json_string_value(item));
         if (!bit)
             return usher_error_set(err, USHER_EINVAL, "unknown_permission", where,
                                    "%s is not a permission of the catalogue", where);
@@ -77,17 +77,17 @@ int app_role_permissions_parse(uint64_t *out, struct arena *a, json_t *list, con
 char *app_role_permissions_csv(struct arena *a, uint64_t permissions)
 {
     size_t cap = 1;
-    for (size_t i = 0; i < APP_PERM_COUNT; i++) {
-        if (permissions & APP_BIT(i))
-            cap += strlen(app_catalogue_permission_at(i)->name) + 1;
+    for (size_t i = 0; i < POLICY_PERM_COUNT; i++) {
+        if (permissions & POLICY_BIT(i))
+            cap += strlen(policy_catalogue_permission_at(i)->name) + 1;
     }
     char *out = arena_alloc(a, cap);
     size_t len = 0;
     out[0] = '\0';
-    for (size_t i = 0; i < APP_PERM_COUNT; i++) {
-        if (permissions & APP_BIT(i))
+    for (size_t i = 0; i < POLICY_PERM_COUNT; i++) {
+        if (permissions & POLICY_BIT(i))
             len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? "," : "",
-                                    app_catalogue_permission_at(i)->name);
+                                    policy_catalogue_permission_at(i)->name);
     }
     return out;
 }
@@ -96,9 +96,9 @@ char *app_role_permissions_csv(struct arena *a, uint64_t permissions)
 static json_t *permissions_json(uint64_t permissions)
 {
     json_t *list = json_array();
-    for (size_t i = 0; i < APP_PERM_COUNT; i++) {
-        if (permissions & APP_BIT(i))
-            json_array_append_new(list, json_string(app_catalogue_permission_at(i)->name));
+    for (size_t i = 0; i < POLICY_PERM_COUNT; i++) {
+        if (permissions & POLICY_BIT(i))
+            json_array_append_new(list, json_string(policy_catalogue_permission_at(i)->name));
     }
     return list;
 }
@@ -134,17 +134,17 @@ static int manager_load(uint64_t *out_held, struct store_conn *c, struct arena *
     if (rc)
         return rc;
     if (actor->is_platform_admin) {
-        *out_held = APP_PERMS_ALL;
+        *out_held = POLICY_PERMS_ALL;
         return 0;
     }
-    struct app_decide_grants grants;
+    struct policy_decide_grants grants;
     rc = app_grants_load(&grants, c, a, agency_id, actor->user_id, err);
     if (rc)
         return rc;
-    struct app_decide_target t = {APP_SCOPE_AGENCY, agency_id, NULL};
-    struct app_decide_effective eff;
-    app_decide_effective(&eff, &grants, &t);
-    if (!(eff.permissions & APP_BIT(APP_PERM_AGENCY_MANAGE)))
+    struct policy_decide_target t = {POLICY_SCOPE_AGENCY, agency_id, NULL};
+    struct policy_decide_effective eff;
+    policy_decide_effective(&eff, &grants, &t);
+    if (!(eff.permissions & POLICY_BIT(POLICY_PERM_AGENCY_MANAGE)))
         return usher_error_set(err, USHER_EFORBIDDEN, NULL, NULL,
                                "agency.manage is required in this agency");
     *out_held = eff.permissions;
@@ -164,7 +164,7 @@ static int ceiling_check(struct arena *a, json_t *list, uint64_t added, uint64_t
     json_array_foreach(list, i, item)
     {
         const char *name = json_string_value(item);
-        if (app_catalogue_permission_bit(name) & missing)
+        if (policy_catalogue_permission_bit(name) & missing)
             return usher_error_set(
                 err, USHER_EFORBIDDEN, "grant_ceiling", arena_printf(a, "%s[%zu]", field, i),
                 "%s[%zu] gives %s, which you do not hold in this agency", field, i, name);
@@ -276,7 +276,7 @@ int app_role_update(struct store_custom_role *out, struct app *app, struct arena
     rc = store_role_get(&role, c, a, agency_id, role_id, err);
     if (rc)
         goto done;
-    old_perms = new_perms = app_catalogue_permissions_parse(role.permissions, NULL);
+    old_perms = new_perms = policy_catalogue_permissions_parse(role.permissions, NULL);
     if (change->name) {
         rc = app_role_name_check(&clean, a, change->name, "name", err);
         if (rc)
@@ -378,7 +378,7 @@ int app_role_delete(struct app *app, struct arena *a, const struct app_actor *ac
         .scope_id = role.agency_id,
         .details =
             json_pack("{s:s, s:s, s:o}", "role_id", role.id, "name", role.name, "permissions",
-                      permissions_json(app_catalogue_permissions_parse(role.permissions, NULL))),
+                      permissions_json(policy_catalogue_permissions_parse(role.permissions, NULL))),
     };
     rc = app_audit_record(c, a, actor, &ev, err);
     if (rc)

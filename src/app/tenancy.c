@@ -36,7 +36,7 @@ int app_page_parse(struct app_page *out, struct arena *a, const char *limit, con
     return store_cursor_decode(&out->after, a, cursor, err);
 }
 
-int app_grants_load(struct app_decide_grants *out, struct store_conn *c, struct arena *a,
+int app_grants_load(struct policy_decide_grants *out, struct store_conn *c, struct arena *a,
                     const char *agency_id, const char *user_id, struct usher_error *err)
 {
     memset(out, 0, sizeof(*out));
@@ -49,14 +49,14 @@ int app_grants_load(struct app_decide_grants *out, struct store_conn *c, struct 
     rc = app_role_set_load(&custom, c, a, agency_id, err);
     if (rc)
         return rc;
-    struct app_decide_grant *agency = NULL;
-    struct app_decide_grant *envs = count ? arena_alloc(a, count * sizeof(*envs)) : NULL;
-    struct app_decide_grant *bots = count ? arena_alloc(a, count * sizeof(*bots)) : NULL;
+    struct policy_decide_grant *agency = NULL;
+    struct policy_decide_grant *envs = count ? arena_alloc(a, count * sizeof(*envs)) : NULL;
+    struct policy_decide_grant *bots = count ? arena_alloc(a, count * sizeof(*bots)) : NULL;
     for (size_t i = 0; i < count; i++) {
-        struct app_decide_grant g = {
+        struct policy_decide_grant g = {
             .scope_id = rows[i].scope_id,
             .environment_id = rows[i].environment_id,
-            .extra = app_catalogue_permissions_parse(rows[i].extra_permissions, NULL),
+            .extra = policy_catalogue_permissions_parse(rows[i].extra_permissions, NULL),
         };
         /* Custom roles count at agency and environment scope, as extra permissions. */
         uint64_t custom_perms = 0;
@@ -86,7 +86,7 @@ int app_grants_load(struct app_decide_grants *out, struct store_conn *c, struct 
 /* The actor's standing in one agency. */
 struct access {
     bool is_admin;
-    struct app_decide_grants grants;
+    struct policy_decide_grants grants;
 };
 
 /* Admins pass; members get their grants loaded; anyone else learns only that the object they
@@ -114,14 +114,14 @@ static int access_load(struct access *out, struct store_conn *c, struct arena *a
     return app_grants_load(&out->grants, c, a, agency_id, actor->user_id, err);
 }
 
-static bool access_allows(const struct access *acc, enum app_scope scope, const char *scope_id,
+static bool access_allows(const struct access *acc, enum policy_scope scope, const char *scope_id,
                           const char *environment_id, const char *permission)
 {
     if (acc->is_admin)
         return true;
-    struct app_decide_target t = {scope, scope_id, environment_id};
-    struct app_decide_result res;
-    app_decide_check(&res, &acc->grants, &t, permission);
+    struct policy_decide_target t = {scope, scope_id, environment_id};
+    struct policy_decide_result res;
+    policy_decide_check(&res, &acc->grants, &t, permission);
     return res.allowed;
 }
 
@@ -131,17 +131,17 @@ static bool environment_visible(const struct access *acc, const char *environmen
 {
     if (acc->is_admin)
         return true;
-    struct app_decide_target t = {APP_SCOPE_ENVIRONMENT, environment_id, NULL};
-    struct app_decide_effective eff;
-    app_decide_effective(&eff, &acc->grants, &t);
+    struct policy_decide_target t = {POLICY_SCOPE_ENVIRONMENT, environment_id, NULL};
+    struct policy_decide_effective eff;
+    policy_decide_effective(&eff, &acc->grants, &t);
     if (eff.permissions)
         return true;
     for (size_t i = 0; i < acc->grants.bot_count; i++) {
-        const struct app_decide_grant *b = &acc->grants.bots[i];
+        const struct policy_decide_grant *b = &acc->grants.bots[i];
         if (!b->environment_id || strcmp(b->environment_id, environment_id) != 0)
             continue;
-        struct app_decide_target bt = {APP_SCOPE_BOT, b->scope_id, environment_id};
-        app_decide_effective(&eff, &acc->grants, &bt);
+        struct policy_decide_target bt = {POLICY_SCOPE_BOT, b->scope_id, environment_id};
+        policy_decide_effective(&eff, &acc->grants, &bt);
         if (eff.bot_permissions)
             return true;
     }
@@ -152,9 +152,9 @@ static bool environment_visible(const struct access *acc, const char *environmen
 static bool environment_has_readable_bot(const struct access *acc, const char *environment_id)
 {
     for (size_t i = 0; i < acc->grants.bot_count; i++) {
-        const struct app_decide_grant *b = &acc->grants.bots[i];
+        const struct policy_decide_grant *b = &acc->grants.bots[i];
         if (b->environment_id && strcmp(b->environment_id, environment_id) == 0 &&
-            access_allows(acc, APP_SCOPE_BOT, b->scope_id, environment_id, "bot.read"))
+            access_allows(acc, POLICY_SCOPE_BOT, b->scope_id, environment_id, "bot.read"))
             return true;
     }
     return false;
@@ -314,7 +314,7 @@ int app_environment_create(struct store_environment *out, struct app *app, struc
     rc = access_load(&acc, c, a, actor, agency_id, "agency", err);
     if (rc)
         goto done;
-    if (!access_allows(&acc, APP_SCOPE_AGENCY, agency_id, NULL, "environments.create")) {
+    if (!access_allows(&acc, POLICY_SCOPE_AGENCY, agency_id, NULL, "environments.create")) {
         rc = forbidden(err, "environments.create", "agency");
         goto done;
     }
@@ -451,7 +451,7 @@ int app_bot_create(struct store_bot *out, struct app *app, struct arena *a,
     rc = access_load(&acc, c, a, actor, env.agency_id, "environment", err);
     if (rc)
         goto done;
-    if (!access_allows(&acc, APP_SCOPE_ENVIRONMENT, env.id, NULL, "bot.develop")) {
+    if (!access_allows(&acc, POLICY_SCOPE_ENVIRONMENT, env.id, NULL, "bot.develop")) {
         rc = forbidden(err, "bot.develop", "environment");
         goto done;
     }
@@ -506,7 +506,7 @@ int app_bot_get(struct store_bot *out, struct app *app, struct arena *a,
     rc = access_load(&acc, c, a, actor, bot.agency_id, "bot", err);
     if (rc)
         goto done;
-    if (!access_allows(&acc, APP_SCOPE_BOT, bot.id, bot.environment_id, "bot.read")) {
+    if (!access_allows(&acc, POLICY_SCOPE_BOT, bot.id, bot.environment_id, "bot.read")) {
         rc = forbidden(err, "bot.read", "bot");
         goto done;
     }
@@ -534,7 +534,7 @@ int app_bot_list(struct app_bot_page *out, struct app *app, struct arena *a,
     rc = access_load(&acc, c, a, actor, env.agency_id, "environment", err);
     if (rc)
         goto done;
-    bool sees_all = access_allows(&acc, APP_SCOPE_ENVIRONMENT, env.id, NULL, "bot.read");
+    bool sees_all = access_allows(&acc, POLICY_SCOPE_ENVIRONMENT, env.id, NULL, "bot.read");
     if (!sees_all && !environment_has_readable_bot(&acc, env.id)) {
         rc = forbidden(err, "bot.read", "environment");
         goto done;
@@ -551,7 +551,7 @@ int app_bot_list(struct app_bot_page *out, struct app *app, struct arena *a,
         if (rc)
             goto done;
         for (size_t i = 0; i < batch_count && n <= limit; i++) {
-            if (sees_all || access_allows(&acc, APP_SCOPE_BOT, batch[i].id, env.id, "bot.read"))
+            if (sees_all || access_allows(&acc, POLICY_SCOPE_BOT, batch[i].id, env.id, "bot.read"))
                 items[n++] = batch[i];
         }
         if (n > limit || !more || batch_count == 0)

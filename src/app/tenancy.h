@@ -11,7 +11,7 @@
 #include <stddef.h>
 
 #include "app/app.h"
-#include "app/decide.h"
+#include "policy/decide.h"
 #include "store/store_tenancy.h"
 
 /* Which page of a list to return. */
@@ -111,7 +111,7 @@ int app_agency_check_visible(struct app *app, struct arena *a, const struct app_
 
 /* Reads user_id's grants in agency_id from the store into decision input (arena-owned).
  * Role and permission names the catalogue does not know grant nothing. */
-int app_grants_load(struct app_decide_grants *out, struct store_conn *c, struct arena *a,
+int app_grants_load(struct policy_decide_grants *out, struct store_conn *c, struct arena *a,
                     const char *agency_id, const char *user_id, struct usher_error *err);
 
 #endif

@@ -187,7 +187,7 @@ static int manage_check(struct app *app, struct store_conn *c, struct arena *a,
     int rc = store_agency_get(&agency, c, a, agency_id, err);
     if (rc)
         return rc;
-    return app_check_require(app, c, a, actor, agency_id, APP_SCOPE_AGENCY, agency_id,
+    return app_check_require(app, c, a, actor, agency_id, POLICY_SCOPE_AGENCY, agency_id,
                              "agency.manage", "agency", err);
 }
 

@@ -1,7 +1,7 @@
 /* The in-memory decision index: users (status, platform admin), their grants, the agency of
  * every environment and bot, and custom roles, loaded from the store at start and updated in
  * this process right after a change commits. /check and route enforcement ask it through
- * app_decide_check, so a check never touches SQL and a change is visible to the very next one.
+ * policy_decide_check, so a check never touches SQL and a change is visible to the very next one.
  *
  * Every id is held once and grants are packed in 16 bytes (docs/internals/authz.md). Readers
  * take a shared lock and never wait for each other; a writer replaces one user's grants (or
@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "app/decide.h"
+#include "policy/decide.h"
 #include "base/arena.h"
 #include "base/error.h"
 
@@ -71,7 +71,7 @@ void authz_index_put_custom_role(struct authz_index *ix, const char *role_id, co
 struct authz_question {
     const char *user_id;
     const char *permission;
-    enum app_scope scope;
+    enum policy_scope scope;
     const char *scope_id;
     const char *limit_agency_id; /* when set, scopes outside this agency are unknown */
 };
@@ -80,8 +80,8 @@ struct authz_question {
 struct authz_answer {
     bool allowed;
     bool is_platform_admin; /* allowed because the user is a platform admin */
-    enum app_decide_source source;
-    const char *roles[APP_ROLE_COUNT + 16]; /* effective role names (built-in and custom ids) */
+    enum policy_decide_source source;
+    const char *roles[POLICY_ROLE_COUNT + 16]; /* effective role names (built-in and custom ids) */
     size_t role_count;
     const char *agency_id; /* the agency the scope belongs to, NULL when unknown */
 };
@@ -93,13 +93,13 @@ void authz_check(struct authz_answer *out, struct authz_index *ix, const struct 
 
 /* The effective roles and permissions of a user at a scope (for /users/{id}/effective and for
  * route enforcement). Returns false when the user or scope is unknown. */
-bool authz_effective(struct app_decide_effective *out, bool *out_is_admin, struct authz_index *ix,
-                     const char *user_id, enum app_scope scope, const char *scope_id,
-                     const char **out_agency_id, struct arena *a);
+bool authz_effective(struct policy_decide_effective *out, bool *out_is_admin,
+                     struct authz_index *ix, const char *user_id, enum policy_scope scope,
+                     const char *scope_id, const char **out_agency_id, struct arena *a);
 
 /* The agency of a scope, copied into a; NULL when unknown. */
-const char *authz_scope_agency(struct authz_index *ix, enum app_scope scope, const char *scope_id,
-                               struct arena *a);
+const char *authz_scope_agency(struct authz_index *ix, enum policy_scope scope,
+                               const char *scope_id, struct arena *a);
 
 /* Counts for metrics and docs: what is present, and the bytes the index holds for it (its
  * tables, strings and grants, without the allocator's own overhead). */

@@ -23,8 +23,8 @@
 #define IX_ACTIVE  8u  /* users: status active */
 #define IX_POOLED  16u /* users: the grant set lives in the load's pool, not on its own */
 
-_Static_assert(APP_ROLE_COUNT <= 16, "built-in roles fit a grant's 16-bit mask");
-_Static_assert(APP_PERM_COUNT <= 32, "extra permissions fit a grant's 32-bit mask");
+_Static_assert(POLICY_ROLE_COUNT <= 16, "built-in roles fit a grant's 16-bit mask");
+_Static_assert(POLICY_PERM_COUNT <= 32, "extra permissions fit a grant's 32-bit mask");
 
 /* A chunk of interned strings or of grant sets built by a load. Chunks grow to 2 MiB, and
  * memory that large is mapped on its own and asked for huge pages: random reads across a
@@ -55,10 +55,10 @@ struct ix_table {
 /* One grant: 16 bytes. Its agency comes from its scope's record. */
 struct ix_grant {
     uint32_t scope;  /* handle in the table of its kind */
-    uint32_t extra;  /* extra permissions (APP_BIT(APP_PERM_*)) */
+    uint32_t extra;  /* extra permissions (POLICY_BIT(POLICY_PERM_*)) */
     uint32_t custom; /* index in its set's custom role list of its first custom role */
-    uint16_t roles;  /* built-in roles (APP_BIT(APP_ROLE_*)) */
-    uint8_t kind;    /* enum app_scope */
+    uint16_t roles;  /* built-in roles (POLICY_BIT(POLICY_ROLE_*)) */
+    uint8_t kind;    /* enum policy_scope */
     uint8_t reserved;
 };
 
@@ -136,7 +136,7 @@ struct ix_grant_row {
     const char *agency_id;
     const char *scope_id;
     const char *bot_env_id; /* bot grants: the bot's environment, NULL when unknown */
-    enum app_scope kind;
+    enum policy_scope kind;
     const char *roles; /* comma-separated built-in role names and custom role ids */
     uint64_t extra;    /* extra permissions */
 };

@@ -1,6 +1,6 @@
 /* The decision index: interned tables of users, places and custom roles under one reader-writer
  * lock; each check gathers the user's grants in the target's agency and hands them to
- * app_decide_check. */
+ * policy_decide_check. */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "app/catalogue.h"
+#include "policy/catalogue.h"
 #include "authz/authz_int.h"
 #include "base/hmap.h"
 
@@ -240,16 +240,16 @@ void ix_data_dispose(struct ix_data *d)
 static uint32_t place_from_grant(struct ix_data *d, const struct ix_grant_row *row)
 {
     switch (row->kind) {
-    case APP_SCOPE_AGENCY:
+    case POLICY_SCOPE_AGENCY:
         return ix_intern(&d->agencies, row->scope_id);
-    case APP_SCOPE_ENVIRONMENT:
-    case APP_SCOPE_BOT: {
-        struct ix_table *t = row->kind == APP_SCOPE_BOT ? &d->bots : &d->envs;
+    case POLICY_SCOPE_ENVIRONMENT:
+    case POLICY_SCOPE_BOT: {
+        struct ix_table *t = row->kind == POLICY_SCOPE_BOT ? &d->bots : &d->envs;
         uint32_t h = ix_intern(t, row->scope_id);
         if (((struct ix_place *)ix_rec(t, h))->flags & IX_KNOWN)
             return h;
         uint32_t agency = row->agency_id ? ix_intern(&d->agencies, row->agency_id) : IX_NONE;
-        uint32_t env = row->kind == APP_SCOPE_BOT && row->bot_env_id
+        uint32_t env = row->kind == POLICY_SCOPE_BOT && row->bot_env_id
                            ? ix_intern(&d->envs, row->bot_env_id)
                            : IX_NONE;
         struct ix_place *p = ix_rec(t, h);
@@ -285,7 +285,7 @@ static void roles_each(const char *csv, void (*fn)(void *ctx, const char *name),
 
 static void count_custom(void *ctx, const char *name)
 {
-    if (app_catalogue_role_index(name) < 0 && strncmp(name, "crl_", 4) == 0)
+    if (policy_catalogue_role_index(name) < 0 && strncmp(name, "crl_", 4) == 0)
         (*(size_t *)ctx)++;
 }
 
@@ -299,9 +299,9 @@ struct grant_fill {
 static void fill_role(void *ctx, const char *name)
 {
     struct grant_fill *f = ctx;
-    int idx = app_catalogue_role_index(name);
+    int idx = policy_catalogue_role_index(name);
     if (idx >= 0)
-        f->g->roles |= (uint16_t)APP_BIT(idx);
+        f->g->roles |= (uint16_t)POLICY_BIT(idx);
     else if (strncmp(name, "crl_", 4) == 0)
         f->customs[f->custom_count++] = ix_intern(&f->d->roles, name);
 }
@@ -324,7 +324,7 @@ struct ix_grant_set *ix_grant_set_build(struct ix_data *d, const struct ix_grant
         memset(g, 0, sizeof(*g));
         g->kind = (uint8_t)rows[i].kind;
         g->scope = place_from_grant(d, &rows[i]);
-        g->extra = (uint32_t)(rows[i].extra & APP_PERMS_ALL);
+        g->extra = (uint32_t)(rows[i].extra & POLICY_PERMS_ALL);
         g->custom = f.custom_count;
         f.g = g;
         roles_each(rows[i].roles, fill_role, &f);
@@ -489,13 +489,13 @@ void authz_index_put_custom_role(struct authz_index *ix, const char *role_id, co
 
 /* A scope a question may name, resolved to its agency (and a bot's environment). */
 struct target {
-    enum app_scope kind;
+    enum policy_scope kind;
     uint32_t scope;  /* handle in the table of its kind */
     uint32_t agency; /* handle in agencies */
     uint32_t env;    /* environments: the scope itself; bots: their environment; else IX_NONE */
 };
 
-static bool scope_resolve(struct target *out, const struct ix_data *d, enum app_scope scope,
+static bool scope_resolve(struct target *out, const struct ix_data *d, enum policy_scope scope,
                           const char *scope_id)
 {
     out->kind = scope;
@@ -503,16 +503,16 @@ static bool scope_resolve(struct target *out, const struct ix_data *d, enum app_
     if (!scope_id || !*scope_id)
         return false;
     switch (scope) {
-    case APP_SCOPE_AGENCY: {
+    case POLICY_SCOPE_AGENCY: {
         uint32_t h = ix_find(&d->agencies, scope_id);
         if (h == IX_NONE || !(((struct ix_agency *)ix_rec(&d->agencies, h))->flags & IX_PRESENT))
             return false;
         out->scope = out->agency = h;
         return true;
     }
-    case APP_SCOPE_ENVIRONMENT:
-    case APP_SCOPE_BOT: {
-        const struct ix_table *t = scope == APP_SCOPE_BOT ? &d->bots : &d->envs;
+    case POLICY_SCOPE_ENVIRONMENT:
+    case POLICY_SCOPE_BOT: {
+        const struct ix_table *t = scope == POLICY_SCOPE_BOT ? &d->bots : &d->envs;
         uint32_t h = ix_find(t, scope_id);
         if (h == IX_NONE)
             return false;
@@ -521,7 +521,7 @@ static bool scope_resolve(struct target *out, const struct ix_data *d, enum app_
             return false;
         out->scope = h;
         out->agency = p->agency;
-        out->env = scope == APP_SCOPE_BOT ? p->env : h;
+        out->env = scope == POLICY_SCOPE_BOT ? p->env : h;
         return true;
     }
     default:
@@ -535,12 +535,12 @@ static bool scope_resolve(struct target *out, const struct ix_data *d, enum app_
 static bool grant_bears_on(const struct ix_grant *g, const struct target *t)
 {
     switch (g->kind) {
-    case APP_SCOPE_AGENCY:
+    case POLICY_SCOPE_AGENCY:
         return g->scope == t->agency;
-    case APP_SCOPE_ENVIRONMENT:
+    case POLICY_SCOPE_ENVIRONMENT:
         return t->env != IX_NONE && g->scope == t->env;
-    case APP_SCOPE_BOT:
-        return t->kind == APP_SCOPE_BOT && g->scope == t->scope;
+    case POLICY_SCOPE_BOT:
+        return t->kind == POLICY_SCOPE_BOT && g->scope == t->scope;
     default:
         return false;
     }
@@ -549,9 +549,9 @@ static bool grant_bears_on(const struct ix_grant *g, const struct target *t)
 static const char *scope_name(const struct ix_data *d, const struct ix_grant *g)
 {
     switch (g->kind) {
-    case APP_SCOPE_AGENCY:
+    case POLICY_SCOPE_AGENCY:
         return ix_name(&d->agencies, g->scope);
-    case APP_SCOPE_ENVIRONMENT:
+    case POLICY_SCOPE_ENVIRONMENT:
         return ix_name(&d->envs, g->scope);
     default:
         return ix_name(&d->bots, g->scope);
@@ -561,8 +561,9 @@ static const char *scope_name(const struct ix_data *d, const struct ix_grant *g)
 /* Gathers the user's grants that bear on target t into decide's shape; custom roles of the
  * target's agency are folded into the extra permissions. The arrays hold at most set->count
  * entries. */
-static void grants_collect(struct app_decide_grants *out, struct app_decide_grant *agency_slot,
-                           struct app_decide_grant *envs, struct app_decide_grant *bots,
+static void grants_collect(struct policy_decide_grants *out,
+                           struct policy_decide_grant *agency_slot,
+                           struct policy_decide_grant *envs, struct policy_decide_grant *bots,
                            const struct ix_data *d, const struct ix_grant_set *set,
                            const struct target *t)
 {
@@ -577,26 +578,26 @@ static void grants_collect(struct app_decide_grants *out, struct app_decide_gran
         if (!grant_bears_on(g, t))
             continue;
         const char *env = NULL;
-        if (g->kind == APP_SCOPE_BOT) {
+        if (g->kind == POLICY_SCOPE_BOT) {
             uint32_t h = ((const struct ix_place *)ix_rec(&d->bots, g->scope))->env;
             env = h != IX_NONE ? ix_name(&d->envs, h) : NULL;
         }
-        struct app_decide_grant dg = {scope_name(d, g), env, g->roles, g->extra};
+        struct policy_decide_grant dg = {scope_name(d, g), env, g->roles, g->extra};
         uint32_t end = i + 1 < set->count ? set->grants[i + 1].custom : set->custom_count;
-        for (uint32_t k = g->custom; k < end && g->kind != APP_SCOPE_BOT; k++) {
+        for (uint32_t k = g->custom; k < end && g->kind != POLICY_SCOPE_BOT; k++) {
             const struct ix_role *r = ix_rec(&d->roles, customs[k]);
             if ((r->flags & IX_PRESENT) && r->agency == t->agency)
                 dg.extra |= r->perms;
         }
         switch (g->kind) {
-        case APP_SCOPE_AGENCY:
+        case POLICY_SCOPE_AGENCY:
             *agency_slot = dg;
             out->agency = agency_slot;
             break;
-        case APP_SCOPE_ENVIRONMENT:
+        case POLICY_SCOPE_ENVIRONMENT:
             envs[out->environment_count++] = dg;
             break;
-        case APP_SCOPE_BOT:
+        case POLICY_SCOPE_BOT:
             bots[out->bot_count++] = dg;
             break;
         default:
@@ -608,15 +609,15 @@ static void grants_collect(struct app_decide_grants *out, struct app_decide_gran
 /* Runs fn with the user's grants at the target gathered; handles the stack/heap choice. */
 static void with_grants(const struct ix_data *d, const struct ix_grant_set *set,
                         const struct target *t,
-                        void (*fn)(void *ctx, const struct app_decide_grants *g), void *ctx)
+                        void (*fn)(void *ctx, const struct policy_decide_grants *g), void *ctx)
 {
-    struct app_decide_grant env_stack[GRANTS_ON_STACK], bot_stack[GRANTS_ON_STACK], agency_slot;
-    struct app_decide_grant *envs = env_stack, *bots = bot_stack;
+    struct policy_decide_grant env_stack[GRANTS_ON_STACK], bot_stack[GRANTS_ON_STACK], agency_slot;
+    struct policy_decide_grant *envs = env_stack, *bots = bot_stack;
     if (set && set->count > GRANTS_ON_STACK) {
         envs = xcalloc(set->count, sizeof(*envs));
         bots = xcalloc(set->count, sizeof(*bots));
     }
-    struct app_decide_grants g;
+    struct policy_decide_grants g;
     grants_collect(&g, &agency_slot, envs, bots, d, set, t);
     fn(ctx, &g);
     if (envs != env_stack) {
@@ -628,7 +629,7 @@ static void with_grants(const struct ix_data *d, const struct ix_grant_set *set,
 /* The environment decide is told about: a bot's (NULL when unknown), nothing otherwise. */
 static const char *target_env(const struct ix_data *d, const struct target *t)
 {
-    return t->kind == APP_SCOPE_BOT && t->env != IX_NONE ? ix_name(&d->envs, t->env) : NULL;
+    return t->kind == POLICY_SCOPE_BOT && t->env != IX_NONE ? ix_name(&d->envs, t->env) : NULL;
 }
 
 /* The active user named user_id, or NULL. */
@@ -642,22 +643,22 @@ static const struct ix_user *user_find(const struct ix_data *d, const char *user
 }
 
 struct check_ctx {
-    const struct app_decide_target *target;
+    const struct policy_decide_target *target;
     const char *permission;
-    struct app_decide_result result;
+    struct policy_decide_result result;
 };
 
-static void check_fn(void *ctx, const struct app_decide_grants *g)
+static void check_fn(void *ctx, const struct policy_decide_grants *g)
 {
     struct check_ctx *c = ctx;
-    app_decide_check(&c->result, g, c->target, c->permission);
+    policy_decide_check(&c->result, g, c->target, c->permission);
 }
 
 void authz_check(struct authz_answer *out, struct authz_index *ix, const struct authz_question *q,
                  struct arena *a)
 {
     memset(out, 0, sizeof(*out));
-    if (!q->user_id || !q->permission || app_catalogue_permission_bit(q->permission) == 0)
+    if (!q->user_id || !q->permission || policy_catalogue_permission_bit(q->permission) == 0)
         return;
     pthread_rwlock_rdlock(&ix->lock);
     const struct ix_data *d = &ix->d;
@@ -674,7 +675,7 @@ void authz_check(struct authz_answer *out, struct authz_index *ix, const struct 
         out->is_platform_admin = true;
         goto done;
     }
-    struct app_decide_target target = {q->scope, q->scope_id, target_env(d, &t)};
+    struct policy_decide_target target = {q->scope, q->scope_id, target_env(d, &t)};
     struct check_ctx ctx = {&target, q->permission, {0}};
     with_grants(d, u->set, &t, check_fn, &ctx);
     out->allowed = ctx.result.allowed;
@@ -686,19 +687,19 @@ done:
 }
 
 struct effective_ctx {
-    const struct app_decide_target *target;
-    struct app_decide_effective *out;
+    const struct policy_decide_target *target;
+    struct policy_decide_effective *out;
 };
 
-static void effective_fn(void *ctx, const struct app_decide_grants *g)
+static void effective_fn(void *ctx, const struct policy_decide_grants *g)
 {
     struct effective_ctx *c = ctx;
-    app_decide_effective(c->out, g, c->target);
+    policy_decide_effective(c->out, g, c->target);
 }
 
-bool authz_effective(struct app_decide_effective *out, bool *out_is_admin, struct authz_index *ix,
-                     const char *user_id, enum app_scope scope, const char *scope_id,
-                     const char **out_agency_id, struct arena *a)
+bool authz_effective(struct policy_decide_effective *out, bool *out_is_admin,
+                     struct authz_index *ix, const char *user_id, enum policy_scope scope,
+                     const char *scope_id, const char **out_agency_id, struct arena *a)
 {
     memset(out, 0, sizeof(*out));
     *out_is_admin = false;
@@ -715,7 +716,7 @@ bool authz_effective(struct app_decide_effective *out, bool *out_is_admin, struc
     if (out_agency_id)
         *out_agency_id = arena_strdup(a, ix_name(&d->agencies, t.agency));
     *out_is_admin = (u->flags & IX_ADMIN) != 0;
-    struct app_decide_target target = {scope, scope_id, target_env(d, &t)};
+    struct policy_decide_target target = {scope, scope_id, target_env(d, &t)};
     struct effective_ctx ctx = {&target, out};
     with_grants(d, u->set, &t, effective_fn, &ctx);
 done:
@@ -723,8 +724,8 @@ done:
     return found;
 }
 
-const char *authz_scope_agency(struct authz_index *ix, enum app_scope scope, const char *scope_id,
-                               struct arena *a)
+const char *authz_scope_agency(struct authz_index *ix, enum policy_scope scope,
+                               const char *scope_id, struct arena *a)
 {
     const char *copy = NULL;
     struct target t;

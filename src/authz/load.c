@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app/catalogue.h"
+#include "policy/catalogue.h"
 #include "authz/authz_int.h"
 #include "base/clock.h"
 #include "base/log.h"
@@ -36,12 +36,13 @@ static void grant_row_read(struct ix_grant_row *out, const struct store_rows *ro
 {
     const char *env = text_of(rows, r, STORE_AUTHZ_GRANT_ENVIRONMENT);
     const char *bot = text_of(rows, r, STORE_AUTHZ_GRANT_BOT);
-    out->kind = bot ? APP_SCOPE_BOT : env ? APP_SCOPE_ENVIRONMENT : APP_SCOPE_AGENCY;
+    out->kind = bot ? POLICY_SCOPE_BOT : env ? POLICY_SCOPE_ENVIRONMENT : POLICY_SCOPE_AGENCY;
     out->agency_id = text_of(rows, r, STORE_AUTHZ_GRANT_AGENCY);
     out->scope_id = text_of(rows, r, STORE_AUTHZ_GRANT_SCOPE);
     out->bot_env_id = bot ? text_of(rows, r, STORE_AUTHZ_GRANT_BOT_ENVIRONMENT) : NULL;
     out->roles = text_of(rows, r, STORE_AUTHZ_GRANT_ROLES);
-    out->extra = app_catalogue_permissions_parse(text_of(rows, r, STORE_AUTHZ_GRANT_EXTRA), NULL);
+    out->extra =
+        policy_catalogue_permissions_parse(text_of(rows, r, STORE_AUTHZ_GRANT_EXTRA), NULL);
     if (a) {
         out->agency_id = arena_strdup(a, out->agency_id);
         out->scope_id = arena_strdup(a, out->scope_id);
@@ -71,7 +72,7 @@ static int load_places(struct ix_data *d, struct store_conn *c, struct usher_err
             ix_bot_set(d, text_of(&bots, r, 0), text_of(&bots, r, 1), text_of(&bots, r, 2));
         for (size_t r = 0; r < roles.count; r++)
             ix_role_set(d, text_of(&roles, r, 0), text_of(&roles, r, 1),
-                        app_catalogue_permissions_parse(text_of(&roles, r, 2), NULL), true);
+                        policy_catalogue_permissions_parse(text_of(&roles, r, 2), NULL), true);
     }
     arena_dispose(&a);
     return rc;

@@ -4,7 +4,7 @@
  * and a custom-role change re-reads the agency's roles. */
 #include <string.h>
 
-#include "app/catalogue.h"
+#include "policy/catalogue.h"
 #include "authz/authz_int.h"
 #include "store/store_authz.h"
 
@@ -48,7 +48,7 @@ static int roles_sync(struct authz_index *ix, struct store_conn *c, struct arena
     ix_roles_drop_agency(&ix->d, agency_id);
     for (size_t r = 0; r < rows.count; r++)
         ix_role_set(&ix->d, text_of(&rows, r, 0), agency_id,
-                    app_catalogue_permissions_parse(text_of(&rows, r, 2), NULL), true);
+                    policy_catalogue_permissions_parse(text_of(&rows, r, 2), NULL), true);
     pthread_rwlock_unlock(&ix->lock);
     return 0;
 }

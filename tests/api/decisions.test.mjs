@@ -1,5 +1,5 @@
 // The decision API, API tokens and the audit log through the real binary: the inheritance
-// matrix (tests/unit/app/inheritance_matrix.csv) asked row by row through POST /check, batches,
+// matrix (tests/unit/policy/inheritance_matrix.csv) asked row by row through POST /check, batches,
 // explanations, who may ask what, agency-token scoping and revocation, effective permissions,
 // notification recipients (SPEC §3 rule 3), the audit log's filters and pages, and malformed
 // bodies. Grants are written into the database and the server restarted, so the decision index
@@ -14,7 +14,7 @@ import { repoRoot, runUsher, startUsher } from './lib/harness.mjs';
 
 const ADMIN_EMAIL = 'provider@example.com';
 const PASSWORD = 'canary-decisions-password-5c1d';
-const MATRIX_PATH = path.join(repoRoot, 'tests/unit/app/inheritance_matrix.csv');
+const MATRIX_PATH = path.join(repoRoot, 'tests/unit/policy/inheritance_matrix.csv');
 
 // Every secret the tests handle; none may appear in the server's log.
 const secrets = new Set([PASSWORD]);

@@ -15,8 +15,8 @@ static void question_ok(const struct app_check_question *q)
     FUZZ_CHECK(q->user_id && *q->user_id && strlen(q->user_id) <= APP_CHECK_ID_MAX);
     FUZZ_CHECK(q->permission && *q->permission && strlen(q->permission) <= APP_CHECK_NAME_MAX);
     FUZZ_CHECK(q->scope_id && *q->scope_id && strlen(q->scope_id) <= APP_CHECK_ID_MAX);
-    FUZZ_CHECK(q->scope == APP_SCOPE_AGENCY || q->scope == APP_SCOPE_ENVIRONMENT ||
-               q->scope == APP_SCOPE_BOT);
+    FUZZ_CHECK(q->scope == POLICY_SCOPE_AGENCY || q->scope == POLICY_SCOPE_ENVIRONMENT ||
+               q->scope == POLICY_SCOPE_BOT);
     struct app_check_caller self = {.user_id = "usr_me"};
     struct usher_error err = {0};
     int rc = app_check_may_ask(&self, q, "user_id", &err);

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app/catalogue.h"
+#include "policy/catalogue.h"
 #include "app/grants.h"
 #include "base/json.h"
 #include "fuzz.h"
@@ -16,11 +16,11 @@
 static bool in_agency_a(const struct app_grant *g)
 {
     switch (g->scope) {
-    case APP_SCOPE_AGENCY:
+    case POLICY_SCOPE_AGENCY:
         return strcmp(g->scope_id, FUZZ_ID_AGENCY) == 0;
-    case APP_SCOPE_ENVIRONMENT:
+    case POLICY_SCOPE_ENVIRONMENT:
         return strcmp(g->scope_id, FUZZ_ID_ENV) == 0 || strcmp(g->scope_id, FUZZ_ID_ENV2) == 0;
-    case APP_SCOPE_BOT:
+    case POLICY_SCOPE_BOT:
         return strcmp(g->scope_id, FUZZ_ID_BOT) == 0 && g->environment_id &&
                strcmp(g->environment_id, FUZZ_ID_ENV) == 0;
     default:
@@ -35,10 +35,10 @@ static void grants_check(const struct app_grant *g, size_t n, const struct app_r
         FUZZ_CHECK(in_agency_a(&g[i]));
         for (size_t k = 0; k < i; k++)
             FUZZ_CHECK(strcmp(g[i].scope_id, g[k].scope_id) != 0);
-        uint64_t from_roles = app_catalogue_roles_permissions(g[i].roles);
+        uint64_t from_roles = policy_catalogue_roles_permissions(g[i].roles);
         FUZZ_CHECK((g[i].permissions & from_roles) == from_roles);
         FUZZ_CHECK((g[i].permissions & g[i].extra) == g[i].extra);
-        FUZZ_CHECK((g[i].roles & ~app_catalogue_roles_at(g[i].scope)) == 0);
+        FUZZ_CHECK((g[i].roles & ~policy_catalogue_roles_at(g[i].scope)) == 0);
         for (size_t k = 0; k < g[i].custom_count; k++)
             FUZZ_CHECK(app_role_set_find(roles, g[i].custom_ids[k], NULL) != NULL);
     }

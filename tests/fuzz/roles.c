@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app/catalogue.h"
+#include "policy/catalogue.h"
 #include "app/roles.h"
 #include "base/json.h"
 #include "fuzz.h"
@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (json_is_string(jname)) {
         if (app_role_name_check(&name, &a, json_string_value(jname), "name", &err) == 0) {
             FUZZ_CHECK(strncasecmp(name, "crl_", 4) != 0);
-            FUZZ_CHECK(app_catalogue_role_index(name) < 0);
+            FUZZ_CHECK(policy_catalogue_role_index(name) < 0);
         } else {
             FUZZ_CHECK(err.code == USHER_EINVAL && strcmp(err.field, "name") == 0);
         }
@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(mask != 0);
         char *csv = app_role_permissions_csv(&a, mask);
         size_t unknown = 0;
-        FUZZ_CHECK(app_catalogue_permissions_parse(csv, &unknown) == mask && unknown == 0);
+        FUZZ_CHECK(policy_catalogue_permissions_parse(csv, &unknown) == mask && unknown == 0);
     } else {
         FUZZ_CHECK(err.code == USHER_EINVAL && strncmp(err.field, "permissions", 11) == 0);
     }

@@ -4,7 +4,7 @@
 #include "../unit.h"
 
 #include "app/app.h"
-#include "app/catalogue.h"
+#include "policy/catalogue.h"
 #include "app/check.h"
 #include "app/tenancy.h"
 #include "authz/authz.h"
@@ -186,18 +186,18 @@ static void test_question_parse__reads_each_scope_kind(void **state)
     assert_int_equal(app_check_question_parse(&q, v, NULL, &f->arena, &f->err), 0);
     assert_string_equal(q.user_id, "u");
     assert_string_equal(q.permission, "bot.read");
-    assert_int_equal(q.scope, APP_SCOPE_BOT);
+    assert_int_equal(q.scope, POLICY_SCOPE_BOT);
     assert_string_equal(q.scope_id, "b");
     json_decref(v);
     v = parse_json("{\"user_id\":\"u\",\"permission\":\"p\",\"environment_id\":\"e\","
                    "\"agency_id\":null}");
     assert_int_equal(app_check_question_parse(&q, v, NULL, &f->arena, &f->err), 0);
-    assert_int_equal(q.scope, APP_SCOPE_ENVIRONMENT);
+    assert_int_equal(q.scope, POLICY_SCOPE_ENVIRONMENT);
     assert_string_equal(q.scope_id, "e");
     json_decref(v);
     v = parse_json("{\"agency_id\":\"a\",\"permission\":\"no.such\",\"user_id\":\"u\"}");
     assert_int_equal(app_check_question_parse(&q, v, NULL, &f->arena, &f->err), 0);
-    assert_int_equal(q.scope, APP_SCOPE_AGENCY);
+    assert_int_equal(q.scope, POLICY_SCOPE_AGENCY);
     assert_string_equal(q.scope_id, "a");
     json_decref(v);
 }
@@ -322,7 +322,7 @@ static void test_batch_parse__takes_1_to_1000_and_names_the_item(void **state)
 static void test_may_ask__users_ask_only_about_themselves(void **state)
 {
     struct fixture *f = *state;
-    struct app_check_question q = {"usr_agent", "inbox.reply", APP_SCOPE_AGENCY, A};
+    struct app_check_question q = {"usr_agent", "inbox.reply", POLICY_SCOPE_AGENCY, A};
     struct app_check_caller self = {.user_id = "usr_agent"};
     struct app_check_caller other = {.user_id = "usr_dev"};
     struct app_check_caller admin = {.user_id = "usr_admin", .is_platform_admin = true};
@@ -338,7 +338,7 @@ static void test_may_ask__users_ask_only_about_themselves(void **state)
 }
 
 static struct app_check_answer ask(struct fixture *f, const struct app_check_caller *caller,
-                                   const char *user, const char *perm, enum app_scope scope,
+                                   const char *user, const char *perm, enum policy_scope scope,
                                    const char *id)
 {
     struct app_check_question q = {user, perm, scope, id};
@@ -354,24 +354,24 @@ static void test_answer__agency_tokens_see_only_their_agency(void **state)
     struct app_check_caller token_b = {.is_service = true, .token_agency_id = B};
     struct app_check_caller platform = {.is_service = true};
     struct app_check_answer ans =
-        ask(f, &token_a, "usr_agent", "inbox.reply", APP_SCOPE_ENVIRONMENT, E2);
+        ask(f, &token_a, "usr_agent", "inbox.reply", POLICY_SCOPE_ENVIRONMENT, E2);
     assert_true(ans.allowed);
     assert_string_equal(ans.source, "agency");
-    ans = ask(f, &token_b, "usr_agent", "inbox.reply", APP_SCOPE_ENVIRONMENT, E2);
+    ans = ask(f, &token_b, "usr_agent", "inbox.reply", POLICY_SCOPE_ENVIRONMENT, E2);
     assert_false(ans.allowed);
     assert_string_equal(ans.source, "none");
     assert_int_equal(ans.role_count, 0);
     /* As unknown: no roles leak, even for an unknown permission. */
-    ans = ask(f, &token_b, "usr_agent", "inbox.fly", APP_SCOPE_AGENCY, A);
+    ans = ask(f, &token_b, "usr_agent", "inbox.fly", POLICY_SCOPE_AGENCY, A);
     assert_false(ans.allowed);
     assert_int_equal(ans.role_count, 0);
-    ans = ask(f, &token_b, "usr_admin", "inbox.reply", APP_SCOPE_AGENCY, A);
+    ans = ask(f, &token_b, "usr_admin", "inbox.reply", POLICY_SCOPE_AGENCY, A);
     assert_false(ans.allowed);
-    ans = ask(f, &platform, "usr_agent", "inbox.reply", APP_SCOPE_BOT, B3);
+    ans = ask(f, &platform, "usr_agent", "inbox.reply", POLICY_SCOPE_BOT, B3);
     assert_true(ans.allowed);
-    ans = ask(f, &platform, "usr_bee", "agency.manage", APP_SCOPE_AGENCY, B);
+    ans = ask(f, &platform, "usr_bee", "agency.manage", POLICY_SCOPE_AGENCY, B);
     assert_true(ans.allowed);
-    ans = ask(f, &token_b, "usr_bee", "agency.manage", APP_SCOPE_AGENCY, B);
+    ans = ask(f, &token_b, "usr_bee", "agency.manage", POLICY_SCOPE_AGENCY, B);
     assert_true(ans.allowed);
 }
 
@@ -380,46 +380,46 @@ static void test_answer__explains_source_and_roles(void **state)
     struct fixture *f = *state;
     struct app_check_caller platform = {.is_service = true};
     struct app_check_answer ans =
-        ask(f, &platform, "usr_admin", "agency.manage", APP_SCOPE_AGENCY, B);
+        ask(f, &platform, "usr_admin", "agency.manage", POLICY_SCOPE_AGENCY, B);
     assert_true(ans.allowed);
     assert_string_equal(ans.source, "platform_admin");
-    ans = ask(f, &platform, "usr_admin", "agency.manage", APP_SCOPE_AGENCY, "agy_nope");
+    ans = ask(f, &platform, "usr_admin", "agency.manage", POLICY_SCOPE_AGENCY, "agy_nope");
     assert_false(ans.allowed);
-    ans = ask(f, &platform, "usr_botmgr", "bot.develop", APP_SCOPE_BOT, B1);
+    ans = ask(f, &platform, "usr_botmgr", "bot.develop", POLICY_SCOPE_BOT, B1);
     assert_true(ans.allowed);
     assert_string_equal(ans.source, "bot");
     assert_int_equal(ans.role_count, 1);
     assert_string_equal(ans.roles[0], "bot_manager");
-    ans = ask(f, &platform, "usr_envop", "cms.write", APP_SCOPE_BOT, B2);
+    ans = ask(f, &platform, "usr_envop", "cms.write", POLICY_SCOPE_BOT, B2);
     assert_true(ans.allowed);
     assert_string_equal(ans.source, "environment");
     assert_int_equal(ans.role_count, 2);
     assert_string_equal(ans.roles[0], "operator");
     assert_string_equal(ans.roles[1], "content_manager");
-    ans = ask(f, &platform, "usr_mixed", "inbox.reply", APP_SCOPE_ENVIRONMENT, E1);
+    ans = ask(f, &platform, "usr_mixed", "inbox.reply", POLICY_SCOPE_ENVIRONMENT, E1);
     assert_false(ans.allowed);
     assert_string_equal(ans.source, "none");
     assert_int_equal(ans.role_count, 0);
     /* Denied, but the roles in force are still shown. */
-    ans = ask(f, &platform, "usr_agent", "cms.read", APP_SCOPE_AGENCY, A);
+    ans = ask(f, &platform, "usr_agent", "cms.read", POLICY_SCOPE_AGENCY, A);
     assert_false(ans.allowed);
     assert_int_equal(ans.role_count, 1);
     assert_string_equal(ans.roles[0], "agent");
-    ans = ask(f, &platform, "usr_agent", "inbox.fly", APP_SCOPE_AGENCY, A);
+    ans = ask(f, &platform, "usr_agent", "inbox.fly", POLICY_SCOPE_AGENCY, A);
     assert_false(ans.allowed);
     assert_int_equal(ans.role_count, 1);
     assert_string_equal(ans.roles[0], "agent");
     /* Disabled users and unknown users hold nothing. */
-    ans = ask(f, &platform, "usr_disabled", "inbox.reply", APP_SCOPE_ENVIRONMENT, E1);
+    ans = ask(f, &platform, "usr_disabled", "inbox.reply", POLICY_SCOPE_ENVIRONMENT, E1);
     assert_false(ans.allowed);
     assert_int_equal(ans.role_count, 0);
-    ans = ask(f, &platform, "usr_nobody", "inbox.reply", APP_SCOPE_ENVIRONMENT, E1);
+    ans = ask(f, &platform, "usr_nobody", "inbox.reply", POLICY_SCOPE_ENVIRONMENT, E1);
     assert_false(ans.allowed);
 }
 
 static int effective(struct fixture *f, struct app_effective *out,
-                     const struct app_check_caller *caller, const char *user, enum app_scope scope,
-                     const char *id)
+                     const struct app_check_caller *caller, const char *user,
+                     enum policy_scope scope, const char *id)
 {
     return app_check_effective(out, &f->app, &f->arena, caller, user, scope, id, &f->err);
 }
@@ -429,49 +429,50 @@ static void test_effective__tells_where_access_comes_from(void **state)
     struct fixture *f = *state;
     struct app_check_caller admin = {.user_id = "usr_admin", .is_platform_admin = true};
     struct app_effective eff;
-    assert_int_equal(effective(f, &eff, &admin, "usr_agent", APP_SCOPE_ENVIRONMENT, E1), 0);
-    assert_int_equal(eff.roles, APP_BIT(APP_ROLE_AGENT));
-    assert_int_equal(eff.permissions, app_catalogue_role_at(APP_ROLE_AGENT)->permissions);
+    assert_int_equal(effective(f, &eff, &admin, "usr_agent", POLICY_SCOPE_ENVIRONMENT, E1), 0);
+    assert_int_equal(eff.roles, POLICY_BIT(POLICY_ROLE_AGENT));
+    assert_int_equal(eff.permissions, policy_catalogue_role_at(POLICY_ROLE_AGENT)->permissions);
     assert_string_equal(eff.source, "agency");
     assert_true(eff.is_inherited);
-    assert_int_equal(effective(f, &eff, &admin, "usr_agent", APP_SCOPE_AGENCY, A), 0);
+    assert_int_equal(effective(f, &eff, &admin, "usr_agent", POLICY_SCOPE_AGENCY, A), 0);
     assert_string_equal(eff.source, "agency");
     assert_false(eff.is_inherited);
     /* The "no access" override. */
-    assert_int_equal(effective(f, &eff, &admin, "usr_mixed", APP_SCOPE_ENVIRONMENT, E1), 0);
+    assert_int_equal(effective(f, &eff, &admin, "usr_mixed", POLICY_SCOPE_ENVIRONMENT, E1), 0);
     assert_int_equal(eff.roles, 0);
     assert_int_equal(eff.permissions, 0);
     assert_string_equal(eff.source, "environment");
     assert_false(eff.is_inherited);
-    assert_int_equal(effective(f, &eff, &admin, "usr_mixed", APP_SCOPE_ENVIRONMENT, E2), 0);
-    assert_int_equal(eff.roles, APP_BIT(APP_ROLE_OPERATOR));
+    assert_int_equal(effective(f, &eff, &admin, "usr_mixed", POLICY_SCOPE_ENVIRONMENT, E2), 0);
+    assert_int_equal(eff.roles, POLICY_BIT(POLICY_ROLE_OPERATOR));
     assert_true(eff.is_inherited);
-    assert_int_equal(effective(f, &eff, &admin, "usr_botmgr", APP_SCOPE_BOT, B1), 0);
-    assert_int_equal(eff.roles, APP_BIT(APP_ROLE_BOT_MANAGER));
+    assert_int_equal(effective(f, &eff, &admin, "usr_botmgr", POLICY_SCOPE_BOT, B1), 0);
+    assert_int_equal(eff.roles, POLICY_BIT(POLICY_ROLE_BOT_MANAGER));
     assert_string_equal(eff.source, "bot");
     assert_false(eff.is_inherited);
-    assert_int_equal(effective(f, &eff, &admin, "usr_botmgr", APP_SCOPE_BOT, B2), 0);
+    assert_int_equal(effective(f, &eff, &admin, "usr_botmgr", POLICY_SCOPE_BOT, B2), 0);
     assert_string_equal(eff.source, "none");
     assert_int_equal(eff.permissions, 0);
-    assert_int_equal(effective(f, &eff, &admin, "usr_agent", APP_SCOPE_BOT, B1), 0);
+    assert_int_equal(effective(f, &eff, &admin, "usr_agent", POLICY_SCOPE_BOT, B1), 0);
     assert_string_equal(eff.source, "agency");
     assert_true(eff.is_inherited);
     /* Custom roles count in permissions. */
-    assert_int_equal(effective(f, &eff, &admin, "usr_custom", APP_SCOPE_ENVIRONMENT, E1), 0);
+    assert_int_equal(effective(f, &eff, &admin, "usr_custom", POLICY_SCOPE_ENVIRONMENT, E1), 0);
     assert_int_equal(eff.roles, 0);
-    assert_int_equal(eff.permissions, APP_BIT(APP_PERM_INBOX_NOTIFY) | APP_BIT(APP_PERM_CMS_READ));
-    assert_int_equal(effective(f, &eff, &admin, "usr_admin", APP_SCOPE_ENVIRONMENT, EB), 0);
+    assert_int_equal(eff.permissions,
+                     POLICY_BIT(POLICY_PERM_INBOX_NOTIFY) | POLICY_BIT(POLICY_PERM_CMS_READ));
+    assert_int_equal(effective(f, &eff, &admin, "usr_admin", POLICY_SCOPE_ENVIRONMENT, EB), 0);
     assert_string_equal(eff.source, "platform_admin");
-    assert_int_equal(eff.permissions, APP_PERMS_ALL);
-    assert_int_equal(effective(f, &eff, &admin, "usr_disabled", APP_SCOPE_ENVIRONMENT, E1), 0);
+    assert_int_equal(eff.permissions, POLICY_PERMS_ALL);
+    assert_int_equal(effective(f, &eff, &admin, "usr_disabled", POLICY_SCOPE_ENVIRONMENT, E1), 0);
     assert_int_equal(eff.permissions, 0);
     assert_string_equal(eff.source, "none");
-    expect_error(f, effective(f, &eff, &admin, "usr_nobody", APP_SCOPE_AGENCY, A), USHER_ENOTFOUND,
-                 NULL);
-    expect_error(f, effective(f, &eff, &admin, "usr_agent", APP_SCOPE_ENVIRONMENT, "env_nope"),
+    expect_error(f, effective(f, &eff, &admin, "usr_nobody", POLICY_SCOPE_AGENCY, A),
                  USHER_ENOTFOUND, NULL);
-    expect_error(f, effective(f, &eff, &admin, "usr_agent", APP_SCOPE_AGENCY, E1), USHER_ENOTFOUND,
-                 NULL);
+    expect_error(f, effective(f, &eff, &admin, "usr_agent", POLICY_SCOPE_ENVIRONMENT, "env_nope"),
+                 USHER_ENOTFOUND, NULL);
+    expect_error(f, effective(f, &eff, &admin, "usr_agent", POLICY_SCOPE_AGENCY, E1),
+                 USHER_ENOTFOUND, NULL);
 }
 
 static void test_effective__only_for_those_who_may_see_it(void **state)
@@ -484,29 +485,29 @@ static void test_effective__only_for_those_who_may_see_it(void **state)
     struct app_check_caller token_a = {.is_service = true, .token_agency_id = A};
     struct app_check_caller token_b = {.is_service = true, .token_agency_id = B};
     struct app_check_caller platform = {.is_service = true};
-    assert_int_equal(effective(f, &eff, &self, "usr_agent", APP_SCOPE_ENVIRONMENT, E1), 0);
-    expect_error(f, effective(f, &eff, &self, "usr_agent", APP_SCOPE_ENVIRONMENT, EB),
+    assert_int_equal(effective(f, &eff, &self, "usr_agent", POLICY_SCOPE_ENVIRONMENT, E1), 0);
+    expect_error(f, effective(f, &eff, &self, "usr_agent", POLICY_SCOPE_ENVIRONMENT, EB),
                  USHER_ENOTFOUND, NULL);
-    expect_error(f, effective(f, &eff, &self, "usr_dev", APP_SCOPE_ENVIRONMENT, E1),
+    expect_error(f, effective(f, &eff, &self, "usr_dev", POLICY_SCOPE_ENVIRONMENT, E1),
                  USHER_EFORBIDDEN, NULL);
     /* users.read on E2 only. */
-    assert_int_equal(effective(f, &eff, &reader, "usr_agent", APP_SCOPE_ENVIRONMENT, E2), 0);
+    assert_int_equal(effective(f, &eff, &reader, "usr_agent", POLICY_SCOPE_ENVIRONMENT, E2), 0);
     assert_string_equal(eff.source, "agency");
-    expect_error(f, effective(f, &eff, &reader, "usr_agent", APP_SCOPE_ENVIRONMENT, E1),
+    expect_error(f, effective(f, &eff, &reader, "usr_agent", POLICY_SCOPE_ENVIRONMENT, E1),
                  USHER_EFORBIDDEN, NULL);
-    expect_error(f, effective(f, &eff, &reader, "usr_agent", APP_SCOPE_AGENCY, A), USHER_EFORBIDDEN,
+    expect_error(f, effective(f, &eff, &reader, "usr_agent", POLICY_SCOPE_AGENCY, A),
+                 USHER_EFORBIDDEN, NULL);
+    expect_error(f, effective(f, &eff, &bee, "usr_agent", POLICY_SCOPE_AGENCY, A), USHER_ENOTFOUND,
                  NULL);
-    expect_error(f, effective(f, &eff, &bee, "usr_agent", APP_SCOPE_AGENCY, A), USHER_ENOTFOUND,
-                 NULL);
-    assert_int_equal(effective(f, &eff, &token_a, "usr_agent", APP_SCOPE_BOT, B3), 0);
-    expect_error(f, effective(f, &eff, &token_b, "usr_agent", APP_SCOPE_BOT, B3), USHER_ENOTFOUND,
-                 NULL);
-    /* A user who is not a member of the scope's agency is not found there. */
-    expect_error(f, effective(f, &eff, &token_a, "usr_bee", APP_SCOPE_AGENCY, A), USHER_ENOTFOUND,
-                 NULL);
-    expect_error(f, effective(f, &eff, &reader, "usr_bee", APP_SCOPE_ENVIRONMENT, E2),
+    assert_int_equal(effective(f, &eff, &token_a, "usr_agent", POLICY_SCOPE_BOT, B3), 0);
+    expect_error(f, effective(f, &eff, &token_b, "usr_agent", POLICY_SCOPE_BOT, B3),
                  USHER_ENOTFOUND, NULL);
-    assert_int_equal(effective(f, &eff, &platform, "usr_bee", APP_SCOPE_AGENCY, A), 0);
+    /* A user who is not a member of the scope's agency is not found there. */
+    expect_error(f, effective(f, &eff, &token_a, "usr_bee", POLICY_SCOPE_AGENCY, A),
+                 USHER_ENOTFOUND, NULL);
+    expect_error(f, effective(f, &eff, &reader, "usr_bee", POLICY_SCOPE_ENVIRONMENT, E2),
+                 USHER_ENOTFOUND, NULL);
+    assert_int_equal(effective(f, &eff, &platform, "usr_bee", POLICY_SCOPE_AGENCY, A), 0);
     assert_string_equal(eff.source, "none");
 }
 

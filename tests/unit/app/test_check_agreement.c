@@ -2,7 +2,7 @@
  * about random users (random agency, environment and bot grants, explicit "no access"
  * overrides, custom roles of their own and other agencies, unknown names, disabled accounts and
  * platform admins) are answered by the in-memory index (authz_check, what /check uses) and by
- * the store path (app_grants_load + app_decide_check, what the routes use); every answer must
+ * the store path (app_grants_load + policy_decide_check, what the routes use); every answer must
  * agree. Then random changes are made and refreshed, and the two must agree again. A failure
  * prints the sample, its seed and the user's grant rows. USHER_AGREEMENT_SEED replays a run. */
 #include "../unit.h"
@@ -10,8 +10,8 @@
 #include <inttypes.h>
 
 #include "app/app.h"
-#include "app/catalogue.h"
-#include "app/decide.h"
+#include "policy/catalogue.h"
+#include "policy/decide.h"
 #include "app/grants.h"
 #include "app/tenancy.h"
 #include "authz/authz.h"
@@ -113,10 +113,10 @@ static char *random_permissions(struct fixture *f, unsigned percent)
     char buf[1024];
     size_t len = 0;
     buf[0] = '\0';
-    for (size_t p = 0; p < APP_PERM_COUNT; p++) {
+    for (size_t p = 0; p < POLICY_PERM_COUNT; p++) {
         if (chance(f, percent))
             len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s", len ? "," : "",
-                                    app_catalogue_permission_at(p)->name);
+                                    policy_catalogue_permission_at(p)->name);
     }
     if (chance(f, 5))
         len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%sinbox.fly", len ? "," : "");
@@ -130,10 +130,10 @@ static char *random_roles(struct fixture *f, size_t agency)
     char buf[1024];
     size_t len = 0;
     buf[0] = '\0';
-    for (size_t r = 0; r < APP_ROLE_COUNT; r++) {
+    for (size_t r = 0; r < POLICY_ROLE_COUNT; r++) {
         if (chance(f, 12))
             len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s", len ? "," : "",
-                                    app_catalogue_role_at(r)->name);
+                                    policy_catalogue_role_at(r)->name);
     }
     for (size_t r = 0; r < ROLES_PER; r++) {
         if (chance(f, 12))
@@ -275,7 +275,7 @@ static int teardown(void **state)
 struct sample {
     const char *user_id;
     const char *permission;
-    enum app_scope scope;
+    enum policy_scope scope;
     const char *scope_id;
 };
 
@@ -283,9 +283,10 @@ static void sample_random(struct fixture *f, struct sample *s)
 {
     s->user_id = chance(f, 2) ? "usr_nobody" : user_id(rnd_below(f, USERS));
     static const char *const odd_permissions[] = {"inbox.fly", "", "Inbox.Reply", "crm.*"};
-    s->permission = chance(f, 5) ? odd_permissions[rnd_below(f, 4)]
-                                 : app_catalogue_permission_at(rnd_below(f, APP_PERM_COUNT))->name;
-    s->scope = (enum app_scope)rnd_below(f, APP_SCOPE_COUNT);
+    s->permission = chance(f, 5)
+                        ? odd_permissions[rnd_below(f, 4)]
+                        : policy_catalogue_permission_at(rnd_below(f, POLICY_PERM_COUNT))->name;
+    s->scope = (enum policy_scope)rnd_below(f, POLICY_SCOPE_COUNT);
     size_t a = rnd_below(f, AGENCIES), e = rnd_below(f, ENVS_PER), b = rnd_below(f, BOTS_PER_ENV);
     unsigned roll = (unsigned)rnd_below(f, 100);
     if (roll < 5) {
@@ -293,10 +294,11 @@ static void sample_random(struct fixture *f, struct sample *s)
         return;
     }
     /* One in ten asks about an id of another kind (an environment id as an agency, ...). */
-    enum app_scope kind = roll < 15 ? (enum app_scope)((s->scope + 1) % APP_SCOPE_COUNT) : s->scope;
-    s->scope_id = kind == APP_SCOPE_AGENCY        ? agency_id(a)
-                  : kind == APP_SCOPE_ENVIRONMENT ? env_id(a, e)
-                                                  : bot_id(a, e, b);
+    enum policy_scope kind =
+        roll < 15 ? (enum policy_scope)((s->scope + 1) % POLICY_SCOPE_COUNT) : s->scope;
+    s->scope_id = kind == POLICY_SCOPE_AGENCY        ? agency_id(a)
+                  : kind == POLICY_SCOPE_ENVIRONMENT ? env_id(a, e)
+                                                     : bot_id(a, e, b);
 }
 
 /* The store path, as the routes decide: resolve the user and the scope from the store, let a
@@ -304,7 +306,7 @@ static void sample_random(struct fixture *f, struct sample *s)
 struct store_answer {
     bool allowed;
     bool is_platform_admin;
-    struct app_decide_result result;
+    struct policy_decide_result result;
 };
 
 static int store_path(struct store_answer *out, struct store_conn *c, struct arena *a,
@@ -320,11 +322,11 @@ static int store_path(struct store_answer *out, struct store_conn *c, struct are
     if (strcmp(user.status, STORE_USER_ACTIVE) != 0)
         return 0;
     const char *agency = NULL, *environment = NULL;
-    if (s->scope == APP_SCOPE_AGENCY) {
+    if (s->scope == POLICY_SCOPE_AGENCY) {
         struct store_agency ag;
         rc = store_agency_get(&ag, c, a, s->scope_id, err);
         agency = rc == 0 ? ag.id : NULL;
-    } else if (s->scope == APP_SCOPE_ENVIRONMENT) {
+    } else if (s->scope == POLICY_SCOPE_ENVIRONMENT) {
         struct store_environment env;
         rc = store_environment_get(&env, c, a, s->scope_id, err);
         agency = rc == 0 ? env.agency_id : NULL;
@@ -338,19 +340,19 @@ static int store_path(struct store_answer *out, struct store_conn *c, struct are
         return 0;
     if (rc)
         return rc;
-    if (!app_catalogue_permission_exists(s->permission))
+    if (!policy_catalogue_permission_exists(s->permission))
         return 0;
     if (user.is_platform_admin) {
         out->allowed = true;
         out->is_platform_admin = true;
         return 0;
     }
-    struct app_decide_grants grants;
+    struct policy_decide_grants grants;
     rc = app_grants_load(&grants, c, a, agency, s->user_id, err);
     if (rc)
         return rc;
-    struct app_decide_target target = {s->scope, s->scope_id, environment};
-    app_decide_check(&out->result, &grants, &target, s->permission);
+    struct policy_decide_target target = {s->scope, s->scope_id, environment};
+    policy_decide_check(&out->result, &grants, &target, s->permission);
     out->allowed = out->result.allowed;
     return 0;
 }
@@ -390,10 +392,10 @@ static void disagreement(struct fixture *f, struct store_conn *c, size_t n, cons
             "%s sample %zu (seed 0x%016" PRIx64 "): user=%s permission=\"%s\" scope=%s:%s\n"
             "  index: allowed=%d admin=%d source=%s roles=%s\n"
             "  store: allowed=%d admin=%d source=%s roles=%s\n",
-            phase, n, f->seed, s->user_id, s->permission, app_catalogue_scope_name(s->scope),
-            s->scope_id, ix->allowed, ix->is_platform_admin, app_decide_source_name(ix->source),
-            ix_roles, st->allowed, st->is_platform_admin, app_decide_source_name(st->result.source),
-            st_roles);
+            phase, n, f->seed, s->user_id, s->permission, policy_catalogue_scope_name(s->scope),
+            s->scope_id, ix->allowed, ix->is_platform_admin, policy_decide_source_name(ix->source),
+            ix_roles, st->allowed, st->is_platform_admin,
+            policy_decide_source_name(st->result.source), st_roles);
     struct store_value p[] = {store_text(s->user_id)};
     struct store_rows rows;
     struct usher_error err = {0};

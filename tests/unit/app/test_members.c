@@ -225,7 +225,7 @@ static const struct app_member *find(const struct app_member_page *page, const c
 static bool check(struct fixture *f, const char *user_id, const char *permission,
                   const struct store_environment *env)
 {
-    struct authz_question q = {user_id, permission, APP_SCOPE_ENVIRONMENT, env->id, NULL};
+    struct authz_question q = {user_id, permission, POLICY_SCOPE_ENVIRONMENT, env->id, NULL};
     struct authz_answer ans;
     authz_check(&ans, f->app.authz, &q, &f->arena);
     return ans.allowed;
@@ -234,7 +234,7 @@ static bool check(struct fixture *f, const char *user_id, const char *permission
 static bool check_bot(struct fixture *f, const char *user_id, const char *permission,
                       const struct store_bot *bot)
 {
-    struct authz_question q = {user_id, permission, APP_SCOPE_BOT, bot->id, NULL};
+    struct authz_question q = {user_id, permission, POLICY_SCOPE_BOT, bot->id, NULL};
     struct authz_answer ans;
     authz_check(&ans, f->app.authz, &q, &f->arena);
     return ans.allowed;
@@ -267,12 +267,12 @@ static void test_member_list__merges_members_and_invited_people_on_every_page(vo
     assert_string_equal(inv->person.status, "invited");
     assert_string_equal(inv->person.first_name, "Quinn");
     assert_int_equal(inv->grant_count, 1);
-    assert_int_equal(inv->grants[0].scope, APP_SCOPE_AGENCY);
+    assert_int_equal(inv->grants[0].scope, POLICY_SCOPE_AGENCY);
     assert_int_equal(inv->environment_count, 2); /* the agency grant ripples to E1 and E2 */
     const struct app_member *agent = find(&page, "usr_agent");
     assert_string_equal(agent->person.status, "active");
     assert_int_equal(agent->grant_count, 2);
-    assert_int_equal(agent->grants[0].scope, APP_SCOPE_AGENCY);
+    assert_int_equal(agent->grants[0].scope, POLICY_SCOPE_AGENCY);
     assert_int_equal(agent->environment_count, 2);
     const struct app_member *bm = find(&page, "usr_bm");
     assert_int_equal(bm->grant_count, 1);
@@ -330,7 +330,7 @@ static void test_member_list__an_environment_manager_sees_only_their_environment
     const struct app_member *agent = find(&page, "usr_agent");
     /* The agent's grant on E2 and E2 itself stay hidden. */
     assert_int_equal(agent->grant_count, 1);
-    assert_int_equal(agent->grants[0].scope, APP_SCOPE_AGENCY);
+    assert_int_equal(agent->grants[0].scope, POLICY_SCOPE_AGENCY);
     assert_int_equal(agent->environment_count, 1);
     assert_string_equal(agent->environments[0]->id, f->e1.id);
 
@@ -366,11 +366,11 @@ static void test_member_get__shows_inherited_and_overridden_access(void **state)
                      0);
     const struct app_member_environment *e1 = env_of(&d, &f->e1), *e2 = env_of(&d, &f->e2);
     assert_int_equal(e1->access, APP_MEMBER_INHERITED);
-    assert_true(e1->roles & APP_BIT(APP_ROLE_AGENT));
-    assert_true(e1->permissions & APP_BIT(APP_PERM_INBOX_REPLY));
+    assert_true(e1->roles & POLICY_BIT(POLICY_ROLE_AGENT));
+    assert_true(e1->permissions & POLICY_BIT(POLICY_PERM_INBOX_REPLY));
     assert_int_equal(e2->access, APP_MEMBER_OVERRIDDEN);
-    assert_int_equal(e2->roles, APP_BIT(APP_ROLE_ANALYST));
-    assert_false(e2->permissions & APP_BIT(APP_PERM_INBOX_REPLY));
+    assert_int_equal(e2->roles, POLICY_BIT(POLICY_ROLE_ANALYST));
+    assert_false(e2->permissions & POLICY_BIT(POLICY_PERM_INBOX_REPLY));
 
     assert_int_equal(app_member_get(&d, &f->app, &f->arena, &owner, f->a.id, "usr_e2", &f->err), 0);
     assert_int_equal(env_of(&d, &f->e1)->access, APP_MEMBER_NONE);

@@ -9,7 +9,7 @@
 #include <stdatomic.h>
 
 #include "app/app.h"
-#include "app/catalogue.h"
+#include "policy/catalogue.h"
 #include "app/invitation.h"
 #include "app/members.h"
 #include "app/tenancy.h"
@@ -205,7 +205,7 @@ static void test_races__concurrent_accepts_admit_exactly_one(void **state)
                                "action = 'invitation.accepted'",
                                p, 1),
                      1);
-    struct authz_question q = {"usr_joiner", "bot.read", APP_SCOPE_ENVIRONMENT, f->e1.id, NULL};
+    struct authz_question q = {"usr_joiner", "bot.read", POLICY_SCOPE_ENVIRONMENT, f->e1.id, NULL};
     struct authz_answer ans;
     authz_check(&ans, f->app.authz, &q, &f->arena);
     assert_true(ans.allowed);
@@ -226,11 +226,11 @@ static void *reader_run(void *arg)
     while (!atomic_load(r->stop)) {
         struct arena a;
         arena_init(&a);
-        struct app_decide_effective eff;
+        struct policy_decide_effective eff;
         bool admin = false;
         const char *agency = NULL;
         bool known = authz_effective(&eff, &admin, r->f->app.authz, "usr_subject",
-                                     APP_SCOPE_ENVIRONMENT, r->f->e1.id, &agency, &a);
+                                     POLICY_SCOPE_ENVIRONMENT, r->f->e1.id, &agency, &a);
         /* Whole grants only: exactly the old role or exactly the new one, never both or none. */
         if (!known || (eff.roles != r->agent && eff.roles != r->analyst))
             r->torn++;
@@ -245,8 +245,8 @@ static void test_races__checks_see_whole_grant_changes(void **state)
     struct fixture *f = *state;
     enum { READERS = 3, CHANGES = 30 };
     atomic_bool stop = false;
-    uint64_t agent = 1ULL << app_catalogue_role_index("agent");
-    uint64_t analyst = 1ULL << app_catalogue_role_index("analyst");
+    uint64_t agent = 1ULL << policy_catalogue_role_index("agent");
+    uint64_t analyst = 1ULL << policy_catalogue_role_index("analyst");
     struct reader r[READERS];
     pthread_t t[READERS];
     for (int i = 0; i < READERS; i++) {
@@ -279,13 +279,13 @@ static void test_races__checks_see_whole_grant_changes(void **state)
     }
     assert_true(reads > 0);
     /* The last change (i = 29, odd: agent) is what the index holds. */
-    struct authz_question q = {"usr_subject", "bot.read", APP_SCOPE_ENVIRONMENT, f->e1.id, NULL};
+    struct authz_question q = {"usr_subject", "bot.read", POLICY_SCOPE_ENVIRONMENT, f->e1.id, NULL};
     struct authz_answer ans;
     authz_check(&ans, f->app.authz, &q, &f->arena);
-    struct app_decide_effective eff;
+    struct policy_decide_effective eff;
     bool admin = false;
     const char *agency = NULL;
-    assert_true(authz_effective(&eff, &admin, f->app.authz, "usr_subject", APP_SCOPE_ENVIRONMENT,
+    assert_true(authz_effective(&eff, &admin, f->app.authz, "usr_subject", POLICY_SCOPE_ENVIRONMENT,
                                 f->e1.id, &agency, &f->arena));
     assert_int_equal(eff.roles, agent);
 }

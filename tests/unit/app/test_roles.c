@@ -4,7 +4,7 @@
 #include "../unit.h"
 
 #include "app/app.h"
-#include "app/catalogue.h"
+#include "policy/catalogue.h"
 #include "app/grants.h"
 #include "app/roles.h"
 #include "app/tenancy.h"
@@ -106,7 +106,7 @@ static void grants_clear(struct fixture *f, const char *user_id)
 
 /* Asks the decision index. */
 static bool allowed(struct fixture *f, const char *user_id, const char *permission,
-                    enum app_scope scope, const char *scope_id)
+                    enum policy_scope scope, const char *scope_id)
 {
     struct authz_question q = {user_id, permission, scope, scope_id, NULL};
     struct authz_answer ans;
@@ -220,8 +220,8 @@ static void test_role_name_check__refuses_built_in_names_and_id_prefixes(void **
     assert_string_equal(out, "Night shift");
     assert_int_equal(app_role_name_check(&out, &f->arena, "ownerish", "name", &f->err), 0);
     assert_int_equal(app_role_name_check(&out, &f->arena, "my crl_", "name", &f->err), 0);
-    for (size_t i = 0; i < APP_ROLE_COUNT; i++) {
-        const char *builtin = app_catalogue_role_at(i)->name;
+    for (size_t i = 0; i < POLICY_ROLE_COUNT; i++) {
+        const char *builtin = policy_catalogue_role_at(i)->name;
         expect_error(f, app_role_name_check(&out, &f->arena, builtin, "name", &f->err),
                      USHER_EINVAL, "invalid_input", "name");
         char upper[64];
@@ -252,7 +252,7 @@ static void test_role_permissions_parse__names_the_bad_item(void **state)
     uint64_t mask = 0;
     json_t *ok = list("[\"bot.read\", \"inbox.reply\", \"bot.read\"]");
     assert_int_equal(app_role_permissions_parse(&mask, &f->arena, ok, "permissions", &f->err), 0);
-    assert_int_equal(mask, APP_BIT(APP_PERM_BOT_READ) | APP_BIT(APP_PERM_INBOX_REPLY));
+    assert_int_equal(mask, POLICY_BIT(POLICY_PERM_BOT_READ) | POLICY_BIT(POLICY_PERM_INBOX_REPLY));
     assert_string_equal(app_role_permissions_csv(&f->arena, mask), "inbox.reply,bot.read");
     assert_string_equal(app_role_permissions_csv(&f->arena, 0), "");
     json_decref(ok);
@@ -306,14 +306,14 @@ static void test_role_create__defines_audits_and_reaches_the_index(void **state)
     assert_int_equal(set.count, 1);
     assert_string_equal(set.items[0].id, r.id);
     assert_int_equal(set.permissions[0],
-                     APP_BIT(APP_PERM_INBOX_REPLY) | APP_BIT(APP_PERM_CRM_READ));
+                     POLICY_BIT(POLICY_PERM_INBOX_REPLY) | POLICY_BIT(POLICY_PERM_CRM_READ));
 
     /* A grant naming the new role gives its permissions, at agency and environment scope. */
-    assert_false(allowed(f, "usr_holder", "crm.read", APP_SCOPE_AGENCY, f->a.id));
+    assert_false(allowed(f, "usr_holder", "crm.read", POLICY_SCOPE_AGENCY, f->a.id));
     grant_set(f, f->a.id, "usr_holder", NULL, r.id, "");
-    assert_true(allowed(f, "usr_holder", "crm.read", APP_SCOPE_AGENCY, f->a.id));
-    assert_true(allowed(f, "usr_holder", "inbox.reply", APP_SCOPE_ENVIRONMENT, f->e1.id));
-    assert_false(allowed(f, "usr_holder", "crm.write", APP_SCOPE_AGENCY, f->a.id));
+    assert_true(allowed(f, "usr_holder", "crm.read", POLICY_SCOPE_AGENCY, f->a.id));
+    assert_true(allowed(f, "usr_holder", "inbox.reply", POLICY_SCOPE_ENVIRONMENT, f->e1.id));
+    assert_false(allowed(f, "usr_holder", "crm.write", POLICY_SCOPE_AGENCY, f->a.id));
 
     /* Platform admins define roles in any agency. */
     struct store_custom_role b =
@@ -401,7 +401,7 @@ static void test_role_update__renames_and_changes_at_once(void **state)
         create_ok(f, "usr_owner", f->a.id, "Creators", "[\"environments.create\"]");
     create_ok(f, "usr_owner", f->a.id, "Taken", "[\"cms.read\"]");
     grant_set(f, f->a.id, "usr_holder", f->e1.id, r.id, "");
-    assert_false(allowed(f, "usr_holder", "bot.read", APP_SCOPE_ENVIRONMENT, f->e1.id));
+    assert_false(allowed(f, "usr_holder", "bot.read", POLICY_SCOPE_ENVIRONMENT, f->e1.id));
 
     struct app_actor owner = user("usr_owner");
     struct store_custom_role out;
@@ -421,18 +421,19 @@ static void test_role_update__renames_and_changes_at_once(void **state)
         app_role_update(&out, &f->app, &f->arena, &owner, f->a.id, r.id, &change, &f->err), 0);
     assert_string_equal(out.name, "Builders");
     assert_string_equal(out.permissions, "bot.read");
-    assert_true(allowed(f, "usr_holder", "bot.read", APP_SCOPE_ENVIRONMENT, f->e1.id));
-    assert_false(allowed(f, "usr_holder", "environments.create", APP_SCOPE_ENVIRONMENT, f->e1.id));
+    assert_true(allowed(f, "usr_holder", "bot.read", POLICY_SCOPE_ENVIRONMENT, f->e1.id));
+    assert_false(
+        allowed(f, "usr_holder", "environments.create", POLICY_SCOPE_ENVIRONMENT, f->e1.id));
     assert_int_equal(audit_count(f, "role.updated", r.id), 2);
 
     /* The store's view (route enforcement) agrees. */
     struct store_conn *c = NULL;
-    struct app_decide_grants g;
+    struct policy_decide_grants g;
     assert_int_equal(store_conn_get(f->app.store, &c, &f->err), 0);
     assert_int_equal(app_grants_load(&g, c, &f->arena, f->a.id, "usr_holder", &f->err), 0);
     store_conn_put(c);
     assert_int_equal(g.environment_count, 1);
-    assert_int_equal(g.environments[0].extra, APP_BIT(APP_PERM_BOT_READ));
+    assert_int_equal(g.environments[0].extra, POLICY_BIT(POLICY_PERM_BOT_READ));
 
     /* The same values again change nothing and write nothing. */
     struct app_role_change same = {.name = "Builders", .permissions = perms};
@@ -524,7 +525,7 @@ static void test_role_delete__only_when_unused(void **state)
 
     /* A stale grant naming the deleted id grants nothing. */
     grant_set(f, f->a.id, "usr_holder", NULL, r.id, "");
-    assert_false(allowed(f, "usr_holder", "cms.read", APP_SCOPE_AGENCY, f->a.id));
+    assert_false(allowed(f, "usr_holder", "cms.read", POLICY_SCOPE_AGENCY, f->a.id));
 }
 
 int main(void)

@@ -532,11 +532,11 @@ static void test_grants_load__maps_rows_to_decision_input(void **state)
 {
     struct fixture *f = *state;
     struct store_conn *c = NULL;
-    struct app_decide_grants g;
+    struct policy_decide_grants g;
     assert_int_equal(store_conn_get(f->app.store, &c, &f->err), 0);
     assert_int_equal(app_grants_load(&g, c, &f->arena, f->a.id, "usr_noaccess", &f->err), 0);
     assert_non_null(g.agency);
-    assert_int_equal(g.agency->roles, APP_BIT(APP_ROLE_OPERATOR));
+    assert_int_equal(g.agency->roles, POLICY_BIT(POLICY_ROLE_OPERATOR));
     assert_int_equal(g.environment_count, 1);
     assert_string_equal(g.environments[0].scope_id, f->e1.id);
     assert_int_equal(g.environments[0].roles | g.environments[0].extra, 0);

@@ -82,7 +82,7 @@ static int teardown(void **state)
     return 0;
 }
 
-static bool ask(struct fixture *f, const char *user, const char *perm, enum app_scope scope,
+static bool ask(struct fixture *f, const char *user, const char *perm, enum policy_scope scope,
                 const char *id)
 {
     struct authz_question q = {user, perm, scope, id, NULL};
@@ -94,57 +94,57 @@ static bool ask(struct fixture *f, const char *user, const char *perm, enum app_
 static void test_index__agency_grant_ripples_down_unless_overridden(void **state)
 {
     struct fixture *f = *state;
-    assert_true(ask(f, "u_ann", "inbox.start", APP_SCOPE_AGENCY, "ag_a"));
+    assert_true(ask(f, "u_ann", "inbox.start", POLICY_SCOPE_AGENCY, "ag_a"));
     /* prod lowers ann to analyst. */
-    assert_false(ask(f, "u_ann", "inbox.start", APP_SCOPE_ENVIRONMENT, "env_prod"));
-    assert_true(ask(f, "u_ann", "analytics.read", APP_SCOPE_ENVIRONMENT, "env_prod"));
+    assert_false(ask(f, "u_ann", "inbox.start", POLICY_SCOPE_ENVIRONMENT, "env_prod"));
+    assert_true(ask(f, "u_ann", "analytics.read", POLICY_SCOPE_ENVIRONMENT, "env_prod"));
     /* test is an explicit "no access". */
-    assert_false(ask(f, "u_ann", "inbox.reply", APP_SCOPE_ENVIRONMENT, "env_test"));
-    assert_false(ask(f, "u_ann", "bot.read", APP_SCOPE_BOT, "bot_2"));
+    assert_false(ask(f, "u_ann", "inbox.reply", POLICY_SCOPE_ENVIRONMENT, "env_test"));
+    assert_false(ask(f, "u_ann", "bot.read", POLICY_SCOPE_BOT, "bot_2"));
     /* The bot in prod follows prod. */
-    assert_true(ask(f, "u_ann", "analytics.read", APP_SCOPE_BOT, "bot_1"));
+    assert_true(ask(f, "u_ann", "analytics.read", POLICY_SCOPE_BOT, "bot_1"));
 }
 
 static void test_index__bot_grant_adds_to_environment(void **state)
 {
     struct fixture *f = *state;
-    assert_true(ask(f, "u_bob", "bot.develop", APP_SCOPE_BOT, "bot_2"));
-    assert_false(ask(f, "u_bob", "bot.develop", APP_SCOPE_BOT, "bot_1"));
-    assert_false(ask(f, "u_bob", "bot.read", APP_SCOPE_ENVIRONMENT, "env_test"));
+    assert_true(ask(f, "u_bob", "bot.develop", POLICY_SCOPE_BOT, "bot_2"));
+    assert_false(ask(f, "u_bob", "bot.develop", POLICY_SCOPE_BOT, "bot_1"));
+    assert_false(ask(f, "u_bob", "bot.read", POLICY_SCOPE_ENVIRONMENT, "env_test"));
 }
 
 static void test_index__custom_role_permissions_apply(void **state)
 {
     struct fixture *f = *state;
-    assert_true(ask(f, "u_cy", "cms.read", APP_SCOPE_ENVIRONMENT, "env_prod"));
-    assert_true(ask(f, "u_cy", "crm.read", APP_SCOPE_ENVIRONMENT, "env_prod"));
-    assert_false(ask(f, "u_cy", "cms.write", APP_SCOPE_ENVIRONMENT, "env_prod"));
+    assert_true(ask(f, "u_cy", "cms.read", POLICY_SCOPE_ENVIRONMENT, "env_prod"));
+    assert_true(ask(f, "u_cy", "crm.read", POLICY_SCOPE_ENVIRONMENT, "env_prod"));
+    assert_false(ask(f, "u_cy", "cms.write", POLICY_SCOPE_ENVIRONMENT, "env_prod"));
     /* Changing the role's permissions is seen by the next check. */
     authz_index_put_custom_role(f->ix, "crl_reviewer", "ag_a", 0, true);
-    assert_false(ask(f, "u_cy", "cms.read", APP_SCOPE_ENVIRONMENT, "env_prod"));
+    assert_false(ask(f, "u_cy", "cms.read", POLICY_SCOPE_ENVIRONMENT, "env_prod"));
 }
 
 static void test_index__denies_unknowns(void **state)
 {
     struct fixture *f = *state;
-    assert_false(ask(f, "u_nobody", "bot.read", APP_SCOPE_AGENCY, "ag_a"));
-    assert_false(ask(f, "u_ann", "bot.read", APP_SCOPE_ENVIRONMENT, "env_nowhere"));
-    assert_false(ask(f, "u_ann", "no.such.permission", APP_SCOPE_AGENCY, "ag_a"));
-    assert_false(ask(f, "u_ann", "bot.read", APP_SCOPE_AGENCY, "ag_b"));
-    assert_false(ask(f, NULL, "bot.read", APP_SCOPE_AGENCY, "ag_a"));
+    assert_false(ask(f, "u_nobody", "bot.read", POLICY_SCOPE_AGENCY, "ag_a"));
+    assert_false(ask(f, "u_ann", "bot.read", POLICY_SCOPE_ENVIRONMENT, "env_nowhere"));
+    assert_false(ask(f, "u_ann", "no.such.permission", POLICY_SCOPE_AGENCY, "ag_a"));
+    assert_false(ask(f, "u_ann", "bot.read", POLICY_SCOPE_AGENCY, "ag_b"));
+    assert_false(ask(f, NULL, "bot.read", POLICY_SCOPE_AGENCY, "ag_a"));
 }
 
 static void test_index__platform_admin_may_do_everything_on_known_scopes(void **state)
 {
     struct fixture *f = *state;
-    assert_true(ask(f, "u_admin", "agency.manage", APP_SCOPE_AGENCY, "ag_b"));
-    assert_false(ask(f, "u_admin", "agency.manage", APP_SCOPE_AGENCY, "ag_missing"));
+    assert_true(ask(f, "u_admin", "agency.manage", POLICY_SCOPE_AGENCY, "ag_b"));
+    assert_false(ask(f, "u_admin", "agency.manage", POLICY_SCOPE_AGENCY, "ag_missing"));
 }
 
 static void test_index__agency_limit_hides_other_agencies(void **state)
 {
     struct fixture *f = *state;
-    struct authz_question q = {"u_admin", "bot.read", APP_SCOPE_ENVIRONMENT, "env_b", "ag_a"};
+    struct authz_question q = {"u_admin", "bot.read", POLICY_SCOPE_ENVIRONMENT, "env_b", "ag_a"};
     struct authz_answer ans;
     authz_check(&ans, f->ix, &q, NULL);
     assert_false(ans.allowed);
@@ -155,28 +155,29 @@ static void test_index__refresh_sees_removed_grants_and_disabled_users(void **st
     struct fixture *f = *state;
     struct store_conn *c;
     struct usher_error err = {0};
-    assert_true(ask(f, "u_ann", "inbox.start", APP_SCOPE_AGENCY, "ag_a"));
+    assert_true(ask(f, "u_ann", "inbox.start", POLICY_SCOPE_AGENCY, "ag_a"));
     sql(f, "DELETE FROM grants WHERE id = 'g1'");
     assert_int_equal(store_conn_get(f->store, &c, &err), 0);
     assert_int_equal(authz_index_refresh_user(f->ix, c, "u_ann", &err), 0);
-    assert_false(ask(f, "u_ann", "inbox.start", APP_SCOPE_AGENCY, "ag_a"));
+    assert_false(ask(f, "u_ann", "inbox.start", POLICY_SCOPE_AGENCY, "ag_a"));
     sql(f, "UPDATE users SET status = 'disabled' WHERE id = 'u_bob'");
     assert_int_equal(authz_index_refresh_user(f->ix, c, "u_bob", &err), 0);
-    assert_false(ask(f, "u_bob", "bot.develop", APP_SCOPE_BOT, "bot_2"));
+    assert_false(ask(f, "u_bob", "bot.develop", POLICY_SCOPE_BOT, "bot_2"));
     sql(f, "DELETE FROM users WHERE id = 'u_cy'");
     assert_int_equal(authz_index_refresh_user(f->ix, c, "u_cy", &err), 0);
-    assert_false(ask(f, "u_cy", "crm.read", APP_SCOPE_ENVIRONMENT, "env_prod"));
+    assert_false(ask(f, "u_cy", "crm.read", POLICY_SCOPE_ENVIRONMENT, "env_prod"));
     store_conn_put(c);
 }
 
 static void test_index__explain_names_source_and_roles(void **state)
 {
     struct fixture *f = *state;
-    struct authz_question q = {"u_ann", "analytics.read", APP_SCOPE_ENVIRONMENT, "env_prod", NULL};
+    struct authz_question q = {"u_ann", "analytics.read", POLICY_SCOPE_ENVIRONMENT, "env_prod",
+                               NULL};
     struct authz_answer ans;
     authz_check(&ans, f->ix, &q, NULL);
     assert_true(ans.allowed);
-    assert_int_equal(ans.source, APP_DECIDE_ENVIRONMENT);
+    assert_int_equal(ans.source, POLICY_DECIDE_ENVIRONMENT);
     assert_int_equal(ans.role_count, 1);
     assert_string_equal(ans.roles[0], "analyst");
 }
@@ -194,9 +195,9 @@ static void *reader(void *arg)
     while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
         /* bob's bot grant is toggled by the writer; either answer is valid, but the bot in
          * another environment must never be allowed. */
-        if (ask(r->f, "u_bob", "bot.develop", APP_SCOPE_BOT, "bot_1"))
+        if (ask(r->f, "u_bob", "bot.develop", POLICY_SCOPE_BOT, "bot_1"))
             __atomic_add_fetch(&r->wrong, 1, __ATOMIC_RELAXED);
-        ask(r->f, "u_bob", "bot.develop", APP_SCOPE_BOT, "bot_2");
+        ask(r->f, "u_bob", "bot.develop", POLICY_SCOPE_BOT, "bot_2");
         __atomic_add_fetch(&r->checks, 2, __ATOMIC_RELAXED);
     }
     return NULL;
@@ -216,7 +217,7 @@ static void test_index__readers_run_while_grants_change(void **state)
         sql(f, i % 2 ? "UPDATE grants SET roles = 'bot_manager' WHERE id = 'g4'"
                      : "UPDATE grants SET roles = '' WHERE id = 'g4'");
         assert_int_equal(authz_index_refresh_user(f->ix, c, "u_bob", &err), 0);
-        bool allowed = ask(f, "u_bob", "bot.develop", APP_SCOPE_BOT, "bot_2");
+        bool allowed = ask(f, "u_bob", "bot.develop", POLICY_SCOPE_BOT, "bot_2");
         assert_int_equal(allowed, i % 2 == 1);
     }
     store_conn_put(c);
@@ -248,20 +249,20 @@ static void test_index__sync_applies_changes_made_elsewhere(void **state)
            "(2, 'ag_a', 'member.grants_replaced', 'u_bob')");
     sql(f, "DELETE FROM custom_roles WHERE id = 'crl_reviewer'");
     sql(f, "INSERT INTO audit_log (at, agency_id, action) VALUES (2, 'ag_a', 'role.deleted')");
-    assert_false(ask(f, "u_bob", "bot.develop", APP_SCOPE_ENVIRONMENT, "env_new"));
-    assert_true(ask(f, "u_cy", "cms.read", APP_SCOPE_ENVIRONMENT, "env_prod"));
+    assert_false(ask(f, "u_bob", "bot.develop", POLICY_SCOPE_ENVIRONMENT, "env_new"));
+    assert_true(ask(f, "u_cy", "cms.read", POLICY_SCOPE_ENVIRONMENT, "env_prod"));
     assert_int_equal(store_conn_get(f->store, &c, &err), 0);
     assert_int_equal(authz_index_sync(f->ix, c, &cursor, &applied, &err), 0);
     assert_int_equal(applied, 3);
-    assert_true(ask(f, "u_bob", "bot.develop", APP_SCOPE_ENVIRONMENT, "env_new"));
-    assert_false(ask(f, "u_cy", "cms.read", APP_SCOPE_ENVIRONMENT, "env_prod"));
+    assert_true(ask(f, "u_bob", "bot.develop", POLICY_SCOPE_ENVIRONMENT, "env_new"));
+    assert_false(ask(f, "u_cy", "cms.read", POLICY_SCOPE_ENVIRONMENT, "env_prod"));
     /* A deleted environment is dropped from the index. */
     sql(f, "DELETE FROM environments WHERE id = 'env_new'");
     sql(f, "INSERT INTO audit_log (at, agency_id, action, scope_type, scope_id) VALUES "
            "(3, 'ag_a', 'environment.deleted', 'environment', 'env_new')");
     assert_int_equal(authz_index_sync(f->ix, c, &cursor, &applied, &err), 0);
     assert_int_equal(applied, 1);
-    assert_false(ask(f, "u_bob", "bot.develop", APP_SCOPE_ENVIRONMENT, "env_new"));
+    assert_false(ask(f, "u_bob", "bot.develop", POLICY_SCOPE_ENVIRONMENT, "env_new"));
     /* Nothing new: nothing applied, cursor unchanged. */
     int64_t before = cursor;
     assert_int_equal(authz_index_sync(f->ix, c, &cursor, &applied, &err), 0);

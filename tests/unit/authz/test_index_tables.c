@@ -75,7 +75,7 @@ static int teardown(void **state)
     return 0;
 }
 
-static bool ask(struct fixture *f, const char *user, const char *perm, enum app_scope scope,
+static bool ask(struct fixture *f, const char *user, const char *perm, enum policy_scope scope,
                 const char *id)
 {
     struct authz_question q = {user, perm, scope, id, NULL};
@@ -93,18 +93,18 @@ static void test_index__a_grant_read_before_its_environment_counts_once_it_arriv
            "created_at) VALUES ('g2', 'ag_a', 'u_ann', 'env_new', 'env_new', 'developer', 2)");
     /* The user is re-read before the index hears of the environment. */
     refresh(f, "u_ann");
-    assert_false(ask(f, "u_ann", "bot.develop", APP_SCOPE_ENVIRONMENT, "env_new"));
+    assert_false(ask(f, "u_ann", "bot.develop", POLICY_SCOPE_ENVIRONMENT, "env_new"));
     authz_index_put_environment(f->ix, "env_new", "ag_a");
-    assert_true(ask(f, "u_ann", "bot.develop", APP_SCOPE_ENVIRONMENT, "env_new"));
+    assert_true(ask(f, "u_ann", "bot.develop", POLICY_SCOPE_ENVIRONMENT, "env_new"));
     /* The environment grant replaces the agency grant there, and only there. */
-    assert_false(ask(f, "u_ann", "inbox.reply", APP_SCOPE_ENVIRONMENT, "env_new"));
-    assert_true(ask(f, "u_ann", "inbox.reply", APP_SCOPE_ENVIRONMENT, "env_a"));
+    assert_false(ask(f, "u_ann", "inbox.reply", POLICY_SCOPE_ENVIRONMENT, "env_new"));
+    assert_true(ask(f, "u_ann", "inbox.reply", POLICY_SCOPE_ENVIRONMENT, "env_a"));
 }
 
 static void test_index__a_removed_environment_is_denied_and_can_come_back(void **state)
 {
     struct fixture *f = *state;
-    assert_true(ask(f, "u_ann", "inbox.reply", APP_SCOPE_ENVIRONMENT, "env_a"));
+    assert_true(ask(f, "u_ann", "inbox.reply", POLICY_SCOPE_ENVIRONMENT, "env_a"));
     struct store_conn *c;
     struct usher_error err = {0};
     int64_t cursor = 0;
@@ -116,14 +116,14 @@ static void test_index__a_removed_environment_is_denied_and_can_come_back(void *
     assert_int_equal(store_conn_get(f->store, &c, &err), 0);
     assert_int_equal(authz_index_sync(f->ix, c, &cursor, &applied, &err), 0);
     store_conn_put(c);
-    assert_false(ask(f, "u_ann", "inbox.reply", APP_SCOPE_ENVIRONMENT, "env_a"));
+    assert_false(ask(f, "u_ann", "inbox.reply", POLICY_SCOPE_ENVIRONMENT, "env_a"));
     struct authz_stats st;
     authz_index_stats(&st, f->ix);
     assert_int_equal(st.environments, 1);
     authz_index_put_environment(f->ix, "env_a", "ag_a");
-    assert_true(ask(f, "u_ann", "inbox.reply", APP_SCOPE_ENVIRONMENT, "env_a"));
+    assert_true(ask(f, "u_ann", "inbox.reply", POLICY_SCOPE_ENVIRONMENT, "env_a"));
     /* Another agency's environment never takes ann's agency grant. */
-    assert_false(ask(f, "u_ann", "inbox.reply", APP_SCOPE_ENVIRONMENT, "env_b"));
+    assert_false(ask(f, "u_ann", "inbox.reply", POLICY_SCOPE_ENVIRONMENT, "env_b"));
 }
 
 static void test_index__a_user_created_again_under_the_same_id_starts_empty(void **state)
@@ -131,14 +131,14 @@ static void test_index__a_user_created_again_under_the_same_id_starts_empty(void
     struct fixture *f = *state;
     sql(f, "DELETE FROM users WHERE id = 'u_ann'");
     refresh(f, "u_ann");
-    assert_false(ask(f, "u_ann", "inbox.reply", APP_SCOPE_AGENCY, "ag_a"));
+    assert_false(ask(f, "u_ann", "inbox.reply", POLICY_SCOPE_AGENCY, "ag_a"));
     sql(f, "INSERT INTO users (id, email, created_at) VALUES ('u_ann', 'ann2@x.test', 3)");
     refresh(f, "u_ann");
-    assert_false(ask(f, "u_ann", "inbox.reply", APP_SCOPE_AGENCY, "ag_a"));
+    assert_false(ask(f, "u_ann", "inbox.reply", POLICY_SCOPE_AGENCY, "ag_a"));
     sql(f, "INSERT INTO grants (id, agency_id, user_id, scope_id, roles, created_at) VALUES "
            "('g3', 'ag_b', 'u_ann', 'ag_b', 'agent', 3)");
     refresh(f, "u_ann");
-    assert_true(ask(f, "u_ann", "inbox.reply", APP_SCOPE_AGENCY, "ag_b"));
+    assert_true(ask(f, "u_ann", "inbox.reply", POLICY_SCOPE_AGENCY, "ag_b"));
     struct authz_stats st;
     authz_index_stats(&st, f->ix);
     assert_int_equal(st.users, 1);
@@ -150,10 +150,10 @@ static void test_index__loading_again_replaces_everything(void **state)
     struct fixture *f = *state;
     authz_index_forget_user(f->ix, "u_ann");
     authz_index_put_environment(f->ix, "env_ghost", "ag_a");
-    assert_false(ask(f, "u_ann", "inbox.reply", APP_SCOPE_AGENCY, "ag_a"));
-    assert_false(ask(f, "u_ann", "inbox.reply", APP_SCOPE_ENVIRONMENT, "env_ghost"));
+    assert_false(ask(f, "u_ann", "inbox.reply", POLICY_SCOPE_AGENCY, "ag_a"));
+    assert_false(ask(f, "u_ann", "inbox.reply", POLICY_SCOPE_ENVIRONMENT, "env_ghost"));
     load(f);
-    assert_true(ask(f, "u_ann", "inbox.reply", APP_SCOPE_AGENCY, "ag_a"));
+    assert_true(ask(f, "u_ann", "inbox.reply", POLICY_SCOPE_AGENCY, "ag_a"));
     struct authz_stats st;
     authz_index_stats(&st, f->ix);
     assert_int_equal(st.users, 1);
@@ -212,16 +212,16 @@ static void test_index__a_large_index_answers_like_a_small_one(void **state)
         char id[32];
         snprintf(id, sizeof(id), "usr_many_%d", i);
         /* Even users ripple the agency's agent role down; odd ones are developers there. */
-        assert_int_equal(ask(f, id, "inbox.reply", APP_SCOPE_ENVIRONMENT, "env_a"), i % 2 == 0);
-        assert_int_equal(ask(f, id, "bot.develop", APP_SCOPE_ENVIRONMENT, "env_a"), i % 2 == 1);
-        assert_true(ask(f, id, "inbox.reply", APP_SCOPE_AGENCY, "ag_a"));
+        assert_int_equal(ask(f, id, "inbox.reply", POLICY_SCOPE_ENVIRONMENT, "env_a"), i % 2 == 0);
+        assert_int_equal(ask(f, id, "bot.develop", POLICY_SCOPE_ENVIRONMENT, "env_a"), i % 2 == 1);
+        assert_true(ask(f, id, "inbox.reply", POLICY_SCOPE_AGENCY, "ag_a"));
     }
-    assert_false(ask(f, "usr_many_150000", "inbox.reply", APP_SCOPE_AGENCY, "ag_a"));
+    assert_false(ask(f, "usr_many_150000", "inbox.reply", POLICY_SCOPE_AGENCY, "ag_a"));
     /* Changes after a load land in blocks of their own, beside the loaded ones. */
     sql(f, "UPDATE grants SET roles = 'operator' WHERE user_id = 'usr_many_2'");
     refresh(f, "usr_many_2");
-    assert_true(ask(f, "usr_many_2", "crm.write", APP_SCOPE_AGENCY, "ag_a"));
-    assert_false(ask(f, "usr_many_4", "crm.write", APP_SCOPE_AGENCY, "ag_a"));
+    assert_true(ask(f, "usr_many_2", "crm.write", POLICY_SCOPE_AGENCY, "ag_a"));
+    assert_false(ask(f, "usr_many_4", "crm.write", POLICY_SCOPE_AGENCY, "ag_a"));
 }
 
 int main(void)

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "app/decide.h"
+#include "policy/decide.h"
 #include "base/arena.h"
 
 #define MATRIX_COLUMNS  9
@@ -31,7 +31,7 @@ static FILE *matrix_open(void)
     char path[4096];
     const char *root = getenv("USHER_SOURCE_DIR");
     if (root && *root) {
-        snprintf(path, sizeof(path), "%s/tests/unit/app/inheritance_matrix.csv", root);
+        snprintf(path, sizeof(path), "%s/tests/unit/policy/inheritance_matrix.csv", root);
     } else {
         const char *here = __FILE__;
         const char *slash = strrchr(here, '/');
@@ -102,7 +102,8 @@ static void plus_to_comma(char *out, size_t cap, const char *in, size_t len)
 
 /* Parses a grant cell; returns false for "-". Unknown role names fail the row (a typo in the
  * matrix); unknown extra permissions are kept out of the mask, as the store reader does. */
-static bool grant_parse(struct app_decide_grant *out, const char *cell, const struct matrix_row *r)
+static bool grant_parse(struct policy_decide_grant *out, const char *cell,
+                        const struct matrix_row *r)
 {
     if (strcmp(cell, "-") == 0)
         return false;
@@ -112,33 +113,33 @@ static bool grant_parse(struct app_decide_grant *out, const char *cell, const st
     char buf[256];
     size_t unknown = 0;
     plus_to_comma(buf, sizeof(buf), cell, (size_t)(slash - cell));
-    out->roles = app_catalogue_roles_parse(buf, &unknown);
+    out->roles = policy_catalogue_roles_parse(buf, &unknown);
     if (unknown)
         fail_msg("line %d (%s): unknown role in \"%s\"", r->line, r->cells[0], cell);
     plus_to_comma(buf, sizeof(buf), slash + 1, strlen(slash + 1));
-    out->extra = app_catalogue_permissions_parse(buf, NULL);
+    out->extra = policy_catalogue_permissions_parse(buf, NULL);
     return true;
 }
 
-static void target_parse(struct app_decide_target *out, const char *scope,
+static void target_parse(struct policy_decide_target *out, const char *scope,
                          const struct matrix_row *r)
 {
     static const struct {
         const char *label;
-        enum app_scope scope;
+        enum policy_scope scope;
         const char *id;
         const char *environment_id;
     } fixture[] = {
-        {"agency", APP_SCOPE_AGENCY, "A", NULL},
-        {"A2", APP_SCOPE_AGENCY, "A2", NULL},
-        {"E1", APP_SCOPE_ENVIRONMENT, "E1", NULL},
-        {"E2", APP_SCOPE_ENVIRONMENT, "E2", NULL},
+        {"agency", POLICY_SCOPE_AGENCY, "A", NULL},
+        {"A2", POLICY_SCOPE_AGENCY, "A2", NULL},
+        {"E1", POLICY_SCOPE_ENVIRONMENT, "E1", NULL},
+        {"E2", POLICY_SCOPE_ENVIRONMENT, "E2", NULL},
         /* An environment or bot the store does not know reaches the decision unresolved. */
-        {"E9", APP_SCOPE_ENVIRONMENT, NULL, NULL},
-        {"B1", APP_SCOPE_BOT, "B1", "E1"},
-        {"B2", APP_SCOPE_BOT, "B2", "E1"},
-        {"B3", APP_SCOPE_BOT, "B3", "E2"},
-        {"B9", APP_SCOPE_BOT, "B9", NULL},
+        {"E9", POLICY_SCOPE_ENVIRONMENT, NULL, NULL},
+        {"B1", POLICY_SCOPE_BOT, "B1", "E1"},
+        {"B2", POLICY_SCOPE_BOT, "B2", "E1"},
+        {"B3", POLICY_SCOPE_BOT, "B3", "E2"},
+        {"B9", POLICY_SCOPE_BOT, "B9", NULL},
     };
     for (size_t i = 0; i < sizeof(fixture) / sizeof(fixture[0]); i++) {
         if (strcmp(fixture[i].label, scope) == 0) {
@@ -154,10 +155,10 @@ static void target_parse(struct app_decide_target *out, const char *scope,
 static void test_matrix_row(void **state)
 {
     const struct matrix_row *r = *state;
-    struct app_decide_grant agency = {.scope_id = "A"};
-    struct app_decide_grant environment = {.scope_id = "E1"};
-    struct app_decide_grant bot = {.scope_id = "B1", .environment_id = "E1"};
-    struct app_decide_grants grants = {0};
+    struct policy_decide_grant agency = {.scope_id = "A"};
+    struct policy_decide_grant environment = {.scope_id = "E1"};
+    struct policy_decide_grant bot = {.scope_id = "B1", .environment_id = "E1"};
+    struct policy_decide_grants grants = {0};
     if (grant_parse(&agency, r->cells[1], r))
         grants.agency = &agency;
     if (grant_parse(&environment, r->cells[2], r)) {
@@ -168,11 +169,11 @@ static void test_matrix_row(void **state)
         grants.bots = &bot;
         grants.bot_count = 1;
     }
-    struct app_decide_target target;
+    struct policy_decide_target target;
     target_parse(&target, r->cells[4], r);
 
-    struct app_decide_result res;
-    app_decide_check(&res, &grants, &target, r->cells[5]);
+    struct policy_decide_result res;
+    policy_decide_check(&res, &grants, &target, r->cells[5]);
 
     char roles[512] = "";
     size_t used = 0;
@@ -183,7 +184,7 @@ static void test_matrix_row(void **state)
         snprintf(roles, sizeof(roles), "-");
 
     const char *allowed = res.allowed ? "true" : "false";
-    const char *source = app_decide_source_name(res.source);
+    const char *source = policy_decide_source_name(res.source);
     if (strcmp(allowed, r->cells[6]) != 0 || strcmp(source, r->cells[7]) != 0 ||
         strcmp(roles, r->cells[8]) != 0)
         fail_msg("inheritance_matrix.csv line %d (%s): expected allowed=%s source=%s roles=%s, "
@@ -195,37 +196,37 @@ static void test_matrix_row(void **state)
 static void test_decide__null_grants_deny(void **state)
 {
     (void)state;
-    struct app_decide_target t = {APP_SCOPE_AGENCY, "A", NULL};
-    struct app_decide_result res;
-    app_decide_check(&res, NULL, &t, "bot.read");
+    struct policy_decide_target t = {POLICY_SCOPE_AGENCY, "A", NULL};
+    struct policy_decide_result res;
+    policy_decide_check(&res, NULL, &t, "bot.read");
     assert_false(res.allowed);
-    assert_int_equal(res.source, APP_DECIDE_NONE);
-    app_decide_check(&res, &(struct app_decide_grants){0}, NULL, "bot.read");
+    assert_int_equal(res.source, POLICY_DECIDE_NONE);
+    policy_decide_check(&res, &(struct policy_decide_grants){0}, NULL, "bot.read");
     assert_false(res.allowed);
 }
 
 static void test_decide__null_permission_denies(void **state)
 {
     (void)state;
-    struct app_decide_grant owner = {.scope_id = "A", .roles = APP_BIT(APP_ROLE_OWNER)};
-    struct app_decide_grants g = {.agency = &owner};
-    struct app_decide_target t = {APP_SCOPE_AGENCY, "A", NULL};
-    struct app_decide_result res;
-    app_decide_check(&res, &g, &t, NULL);
+    struct policy_decide_grant owner = {.scope_id = "A", .roles = POLICY_BIT(POLICY_ROLE_OWNER)};
+    struct policy_decide_grants g = {.agency = &owner};
+    struct policy_decide_target t = {POLICY_SCOPE_AGENCY, "A", NULL};
+    struct policy_decide_result res;
+    policy_decide_check(&res, &g, &t, NULL);
     assert_false(res.allowed);
-    app_decide_check(&res, &g, &t, "");
+    policy_decide_check(&res, &g, &t, "");
     assert_false(res.allowed);
 }
 
 static void test_decide__bits_outside_the_catalogue_grant_nothing(void **state)
 {
     (void)state;
-    struct app_decide_grant g1 = {
-        .scope_id = "A", .roles = ~APP_ROLES_ALL, .extra = ~APP_PERMS_ALL};
-    struct app_decide_grants g = {.agency = &g1};
-    struct app_decide_target t = {APP_SCOPE_AGENCY, "A", NULL};
-    struct app_decide_effective eff;
-    app_decide_effective(&eff, &g, &t);
+    struct policy_decide_grant g1 = {
+        .scope_id = "A", .roles = ~POLICY_ROLES_ALL, .extra = ~POLICY_PERMS_ALL};
+    struct policy_decide_grants g = {.agency = &g1};
+    struct policy_decide_target t = {POLICY_SCOPE_AGENCY, "A", NULL};
+    struct policy_decide_effective eff;
+    policy_decide_effective(&eff, &g, &t);
     assert_int_equal(eff.roles, 0);
     assert_int_equal(eff.permissions, 0);
 }
@@ -233,17 +234,17 @@ static void test_decide__bits_outside_the_catalogue_grant_nothing(void **state)
 static void test_decide__effective_splits_bot_and_base(void **state)
 {
     (void)state;
-    struct app_decide_grant agency = {.scope_id = "A", .roles = APP_BIT(APP_ROLE_AGENT)};
-    struct app_decide_grant bot = {
-        .scope_id = "B1", .environment_id = "E1", .roles = APP_BIT(APP_ROLE_BOT_MANAGER)};
-    struct app_decide_grants g = {.agency = &agency, .bots = &bot, .bot_count = 1};
-    struct app_decide_target t = {APP_SCOPE_BOT, "B1", "E1"};
-    struct app_decide_effective eff;
-    app_decide_effective(&eff, &g, &t);
-    assert_int_equal(eff.base, APP_DECIDE_AGENCY);
+    struct policy_decide_grant agency = {.scope_id = "A", .roles = POLICY_BIT(POLICY_ROLE_AGENT)};
+    struct policy_decide_grant bot = {
+        .scope_id = "B1", .environment_id = "E1", .roles = POLICY_BIT(POLICY_ROLE_BOT_MANAGER)};
+    struct policy_decide_grants g = {.agency = &agency, .bots = &bot, .bot_count = 1};
+    struct policy_decide_target t = {POLICY_SCOPE_BOT, "B1", "E1"};
+    struct policy_decide_effective eff;
+    policy_decide_effective(&eff, &g, &t);
+    assert_int_equal(eff.base, POLICY_DECIDE_AGENCY);
     assert_true(eff.has_bot_grant);
-    assert_int_equal(eff.base_permissions, app_catalogue_roles_permissions(agency.roles));
-    assert_int_equal(eff.bot_permissions, app_catalogue_roles_permissions(bot.roles));
+    assert_int_equal(eff.base_permissions, policy_catalogue_roles_permissions(agency.roles));
+    assert_int_equal(eff.bot_permissions, policy_catalogue_roles_permissions(bot.roles));
     assert_int_equal(eff.permissions, eff.base_permissions | eff.bot_permissions);
     assert_int_equal(eff.roles, agency.roles | bot.roles);
 }
@@ -253,17 +254,17 @@ static void test_decide__bot_in_another_environment_uses_that_environment(void *
     (void)state;
     /* A grant on B1 whose stored environment differs from the bot's: the store's answer
      * about the bot wins, so E2's override applies. */
-    struct app_decide_grant agency = {.scope_id = "A", .roles = APP_BIT(APP_ROLE_OWNER)};
-    struct app_decide_grant env = {.scope_id = "E2"};
-    struct app_decide_grant bot = {.scope_id = "B1", .environment_id = "E1"};
-    struct app_decide_grants g = {.agency = &agency,
-                                  .environments = &env,
-                                  .environment_count = 1,
-                                  .bots = &bot,
-                                  .bot_count = 1};
-    struct app_decide_target t = {APP_SCOPE_BOT, "B1", "E2"};
-    struct app_decide_result res;
-    app_decide_check(&res, &g, &t, "bot.read");
+    struct policy_decide_grant agency = {.scope_id = "A", .roles = POLICY_BIT(POLICY_ROLE_OWNER)};
+    struct policy_decide_grant env = {.scope_id = "E2"};
+    struct policy_decide_grant bot = {.scope_id = "B1", .environment_id = "E1"};
+    struct policy_decide_grants g = {.agency = &agency,
+                                     .environments = &env,
+                                     .environment_count = 1,
+                                     .bots = &bot,
+                                     .bot_count = 1};
+    struct policy_decide_target t = {POLICY_SCOPE_BOT, "B1", "E2"};
+    struct policy_decide_result res;
+    policy_decide_check(&res, &g, &t, "bot.read");
     assert_false(res.allowed);
 }
 
