@@ -25,7 +25,7 @@ int app_role_name_check(const char **out, struct arena *a, const char *name, con
     if (!name)
         return usher_error_set(err, USHER_EINVAL, NULL, field, "%s is required", field);
     const char *clean = NULL;
-    int rc = text_name_check(&clean, a, name, field, POLICY_ROLE_NAME_MAX_CHARS, err);
+    int rc = text_name_check(&clean, a, name, field, APP_ROLE_NAME_MAX_CHARS, err);
     if (rc)
         return rc;
     for (size_t i = 0; i < POLICY_ROLE_COUNT; i++) {

@@ -18,10 +18,10 @@
 #include "app/grants.h"
 #include "store/store_member.h"
 
-#define POLICY_ROLE_NAME_MAX_CHARS 64  /* longest custom role name, in code points */
-#define APP_ROLES_PER_AGENCY       200 /* custom roles one agency may define */
+#define APP_ROLE_NAME_MAX_CHARS 64  /* longest custom role name, in code points */
+#define APP_ROLES_PER_AGENCY    200 /* custom roles one agency may define */
 
-/* Validates a custom role name: text_name_check with 1..POLICY_ROLE_NAME_MAX_CHARS code points,
+/* Validates a custom role name: text_name_check with 1..APP_ROLE_NAME_MAX_CHARS code points,
  * not a built-in role name and not starting with "crl_" (ignoring ASCII case), so a name in a
  * request can never be mistaken for a built-in role or a role id. *out is the trimmed copy.
  * USHER_EINVAL naming field. */
