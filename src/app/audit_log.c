@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "app/access.h"
 #include "app/check.h"
 #include "app/tenancy.h"
 #include "base/clock.h"
@@ -75,21 +76,24 @@ static int filter_parse(struct store_audit_filter *f, struct app_page *page, str
 }
 
 /* Who may read: platform admins and audit.read at agency scope; sources for agency.manage. */
-static int reader_check(bool *out_sources, struct app *app, struct store_conn *c, struct arena *a,
+static int reader_check(bool *out_sources, struct store_conn *c, struct arena *a,
                         const struct app_actor *actor, const char *agency_id,
                         struct usher_error *err)
 {
     struct store_agency agency;
+    struct app_access acc;
     int rc = store_agency_get(&agency, c, a, agency_id, err);
-    if (rc == 0)
-        rc = app_check_require(app, c, a, actor, agency_id, POLICY_SCOPE_AGENCY, agency_id,
-                               "audit.read", "agency", err);
-    if (rc == 0) {
-        /* Addresses and user agents are personal data: only agency managers see them. */
-        struct usher_error ignored = {0};
-        *out_sources = app_check_require(app, c, a, actor, agency_id, POLICY_SCOPE_AGENCY,
-                                         agency_id, "agency.manage", "agency", &ignored) == 0;
-    }
+    if (rc)
+        goto done;
+    rc = app_access_load(&acc, c, a, actor, agency_id, "agency", err);
+    if (rc)
+        goto done;
+    rc = app_access_require(&acc, POLICY_SCOPE_AGENCY, agency_id, NULL, "audit.read", err);
+    if (rc)
+        goto done;
+    /* Addresses and user agents are personal data: only agency managers see them. */
+    *out_sources = app_access_allows(&acc, POLICY_SCOPE_AGENCY, agency_id, NULL, "agency.manage");
+done:
     return rc;
 }
 
@@ -107,7 +111,7 @@ int app_audit_list(struct app_audit_page *out, struct app *app, struct arena *a,
     bool has_more = false;
     rc = store_conn_get(app->store, &c, err);
     if (rc == 0)
-        rc = reader_check(&out->can_see_sources, app, c, a, actor, agency_id, err);
+        rc = reader_check(&out->can_see_sources, c, a, actor, agency_id, err);
     if (rc == 0)
         rc = store_audit_list(&out->items, &out->count, &has_more, c, a, &f, err);
     store_conn_put(c);
@@ -159,7 +163,7 @@ int app_audit_export_open(struct app_audit_export **out, struct app *app, struct
     bool sources = false;
     rc = store_conn_get(app->store, &c, err);
     if (rc == 0)
-        rc = reader_check(&sources, app, c, a, actor, agency_id, err);
+        rc = reader_check(&sources, c, a, actor, agency_id, err);
     store_conn_put(c);
     if (rc)
         return rc;

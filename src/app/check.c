@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "app/access.h"
 #include "policy/catalogue.h"
 #include "app/tenancy.h"
 #include "authz/authz.h"
@@ -197,51 +198,6 @@ void app_check_answer(struct app_check_answer *out, struct app *app,
 
 /* --- visibility --- */
 
-static int member_of(bool *out, struct store_conn *c, struct arena *a, const char *agency_id,
-                     const char *user_id, struct usher_error *err)
-{
-    *out = false;
-    if (!user_id)
-        return 0;
-    return store_agency_has_member(out, c, a, agency_id, user_id, err);
-}
-
-int app_check_require(struct app *app, struct store_conn *c, struct arena *a,
-                      const struct app_actor *actor, const char *agency_id, enum policy_scope scope,
-                      const char *scope_id, const char *permission, const char *what,
-                      struct usher_error *err)
-{
-    if (actor->agency_limit && strcmp(actor->agency_limit, agency_id) != 0)
-        return usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "%s not found", what);
-    (void)app;
-    if (actor->is_platform_admin)
-        return 0;
-    bool member = false;
-    int rc = member_of(&member, c, a, agency_id, actor->user_id, err);
-    if (rc)
-        return rc;
-    if (!member)
-        return usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "%s not found", what);
-    /* Routes read the grants in the request's own transaction, so a change made by any
-     * process is enforced on the very next request; the decision is the same function the
-     * index uses for /check. */
-    struct policy_decide_grants grants;
-    rc = app_grants_load(&grants, c, a, agency_id, actor->user_id, err);
-    struct policy_decide_target t = {scope, scope_id, NULL};
-    if (rc == 0 && scope == POLICY_SCOPE_BOT) {
-        struct store_bot bot;
-        rc = store_bot_get(&bot, c, a, scope_id, err);
-        t.environment_id = rc == 0 ? bot.environment_id : NULL;
-    }
-    if (rc)
-        return rc;
-    struct policy_decide_result res;
-    policy_decide_check(&res, &grants, &t, permission);
-    if (res.allowed)
-        return 0;
-    return usher_error_set(err, USHER_EFORBIDDEN, NULL, NULL, "%s is required here", permission);
-}
-
 /* Platform admins and platform tokens see every agency. */
 static bool caller_sees_all(const struct app_check_caller *caller)
 {
@@ -258,7 +214,7 @@ static struct app_actor caller_actor(const struct app_check_caller *caller)
 }
 
 /* Whether caller may read about user_id at a scope of agency_id: see app_check_effective. */
-static int effective_visible(struct app *app, struct store_conn *c, struct arena *a,
+static int effective_visible(struct store_conn *c, struct arena *a,
                              const struct app_check_caller *caller, const char *user_id,
                              const char *agency_id, enum policy_scope scope, const char *scope_id,
                              struct usher_error *err)
@@ -274,18 +230,18 @@ static int effective_visible(struct app *app, struct store_conn *c, struct arena
         if (strcmp(caller->token_agency_id, agency_id) != 0)
             return usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "scope not found");
     } else if (is_self) {
-        rc = member_of(&member, c, a, agency_id, user_id, err);
+        rc = store_agency_has_member(&member, c, a, agency_id, user_id, err);
         if (rc == 0 && !member)
             rc = usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "scope not found");
         return rc;
     } else {
         struct app_actor actor = caller_actor(caller);
-        rc = app_check_require(app, c, a, &actor, agency_id, scope, scope_id, "users.read", "scope",
-                               err);
+        rc =
+            app_access_demand(c, a, &actor, agency_id, scope, scope_id, "users.read", "scope", err);
         if (rc)
             return rc;
     }
-    rc = member_of(&member, c, a, agency_id, user_id, err);
+    rc = store_agency_has_member(&member, c, a, agency_id, user_id, err);
     if (rc == 0 && !member)
         rc = usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "user not found");
     return rc;
@@ -326,7 +282,7 @@ int app_check_effective(struct app_effective *out, struct app *app, struct arena
     struct store_user user;
     int rc = store_conn_get(app->store, &c, err);
     if (rc == 0)
-        rc = effective_visible(app, c, a, caller, user_id, agency_id, scope, scope_id, err);
+        rc = effective_visible(c, a, caller, user_id, agency_id, scope, scope_id, err);
     if (rc == 0)
         rc = store_user_get(&user, c, a, user_id, err);
     store_conn_put(c);
@@ -369,7 +325,7 @@ int app_check_recipients(struct app_recipient_page *out, struct app *app, struct
             rc = usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "environment not found");
     } else if (!caller_sees_all(caller)) {
         struct app_actor actor = caller_actor(caller);
-        rc = app_check_require(app, c, a, &actor, env.agency_id, POLICY_SCOPE_ENVIRONMENT, env.id,
+        rc = app_access_demand(c, a, &actor, env.agency_id, POLICY_SCOPE_ENVIRONMENT, env.id,
                                "users.read", "environment", err);
     }
     if (rc)

@@ -117,14 +117,4 @@ int app_check_recipients(struct app_recipient_page *out, struct app *app, struct
                          const struct app_check_caller *caller, const char *environment_id,
                          const struct app_page *page, struct usher_error *err);
 
-/* Succeeds when a signed-in actor may use permission at a scope of agency_id (the scope
- * already known to exist): platform admins always, members holding it according to their
- * grants read on c (so the answer is current on every instance) and the decision function.
- * A member lacking it: USHER_EFORBIDDEN; anyone else (or another agency in a view-as
- * session): USHER_ENOTFOUND "<what> not found". */
-int app_check_require(struct app *app, struct store_conn *c, struct arena *a,
-                      const struct app_actor *actor, const char *agency_id, enum policy_scope scope,
-                      const char *scope_id, const char *permission, const char *what,
-                      struct usher_error *err);
-
 #endif

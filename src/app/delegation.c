@@ -5,6 +5,7 @@
 
 #include "app/audit.h"
 #include "policy/catalogue.h"
+#include "app/access.h"
 #include "app/tenancy.h"
 #include "base/json.h"
 #include "store/store_tenancy.h"
@@ -20,20 +21,18 @@ static int delegable_bot(struct store_bot *out, struct app *app, struct arena *a
     if (rc || actor->is_platform_admin)
         return rc;
     struct store_conn *c = NULL;
+    struct app_access acc;
     rc = store_conn_get(app->store, &c, err);
     if (rc)
-        return rc;
-    struct policy_decide_grants mine;
-    rc = app_grants_load(&mine, c, a, out->agency_id, actor->user_id, err);
-    store_conn_put(c);
+        goto done;
+    rc = app_access_load(&acc, c, a, actor, out->agency_id, "bot", err);
     if (rc)
-        return rc;
-    struct policy_decide_target t = {POLICY_SCOPE_BOT, out->id, out->environment_id};
-    struct policy_decide_result res;
-    policy_decide_check(&res, &mine, &t, "bot.delegate");
-    if (!res.allowed)
-        return usher_error_set(err, USHER_EFORBIDDEN, NULL, NULL, "you may not delegate this bot");
-    return 0;
+        goto done;
+    if (!app_access_allows(&acc, POLICY_SCOPE_BOT, out->id, out->environment_id, "bot.delegate"))
+        rc = usher_error_set(err, USHER_EFORBIDDEN, NULL, NULL, "you may not delegate this bot");
+done:
+    store_conn_put(c);
+    return rc;
 }
 
 int app_bot_manager_invite(struct app_invitation_view *out, int64_t *out_retry_after,

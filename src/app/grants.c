@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "policy/catalogue.h"
+#include "app/access.h"
 #include "app/tenancy.h"
 #include "authz/authz.h"
 #include "base/clock.h"
@@ -256,46 +257,6 @@ int app_grants_parse(struct app_grant **out, size_t *count, struct store_conn *c
     }
     *out = grants;
     *count = n;
-    return 0;
-}
-
-int app_grants_ceiling(struct app *app, struct store_conn *c, struct arena *a,
-                       const struct app_actor *actor, const char *agency_id,
-                       const struct app_grant *grants, size_t count, const char *needed,
-                       const char *field, struct usher_error *err)
-{
-    (void)app;
-    if (actor->is_platform_admin)
-        return 0;
-    if (!actor->user_id)
-        return usher_error_set(err, USHER_EFORBIDDEN, NULL, NULL, "sign in first");
-    struct policy_decide_grants mine;
-    int rc = app_grants_load(&mine, c, a, agency_id, actor->user_id, err);
-    if (rc)
-        return rc;
-    uint64_t needed_bit = policy_catalogue_permission_bit(needed);
-    for (size_t i = 0; i < count; i++) {
-        const struct app_grant *g = &grants[i];
-        struct policy_decide_target t = {g->scope, g->scope_id, g->environment_id};
-        struct policy_decide_effective eff;
-        policy_decide_effective(&eff, &mine, &t);
-        const char *where = arena_printf(a, "%s[%zu]", field, i);
-        if (!(eff.permissions & needed_bit))
-            return usher_error_set(err, USHER_EFORBIDDEN, "grant_ceiling", where,
-                                   "you need %s at the scope of %s", needed, where);
-        uint64_t missing = g->permissions & ~eff.permissions;
-        if (missing) {
-            const char *first = "";
-            for (size_t b = 0; b < POLICY_PERM_COUNT; b++) {
-                if (missing & POLICY_BIT(b)) {
-                    first = policy_catalogue_permission_at(b)->name;
-                    break;
-                }
-            }
-            return usher_error_set(err, USHER_EFORBIDDEN, "grant_ceiling", where,
-                                   "%s gives %s, which you do not hold there", where, first);
-        }
-    }
     return 0;
 }
 

@@ -1,7 +1,7 @@
-/* Grants as the rules see them (SPEC §3): parsing and validating requested grants against the
- * catalogue, the agency's custom roles and its environments and bots; the grant ceiling
- * (nobody grants what they do not hold); writing a member's grants; and the JSON shape of
- * grants in requests, responses and stored invitations.
+/* Grants as the rules see them (docs/rules.md): parsing and validating requested grants against
+ * the catalogue, the agency's custom roles and its environments and bots; writing a member's
+ * grants; and the JSON shape of grants in requests, responses and stored invitations. Who may
+ * give grants (the grant ceiling) is asked of app/access.h.
  *
  * A role reference is a built-in role name, a custom role name of the agency (requests), or a
  * custom role id "crl_..." (stored form). Custom roles apply at agency and environment scope. */
@@ -62,14 +62,6 @@ struct app_grant {
 int app_grants_parse(struct app_grant **out, size_t *count, struct store_conn *c, struct arena *a,
                      const char *agency_id, const struct app_role_set *roles, json_t *array,
                      const char *field, bool allow_empty, struct usher_error *err);
-
-/* Checks the grant ceiling for actor in agency_id: for every grant at scope S the actor must
- * hold `needed` at S (users.invite, users.manage or bot.delegate) and every permission the
- * grant gives. Platform admins pass. USHER_EFORBIDDEN "grant_ceiling" naming the grant. */
-int app_grants_ceiling(struct app *app, struct store_conn *c, struct arena *a,
-                       const struct app_actor *actor, const char *agency_id,
-                       const struct app_grant *grants, size_t count, const char *needed,
-                       const char *field, struct usher_error *err);
 
 /* Writes grants for user_id in agency_id inside the caller's transaction: ensures the
  * membership (with shortcode when new), then, when replace_all, removes the user's other grants

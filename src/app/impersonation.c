@@ -1,6 +1,6 @@
-/* Impersonation: the rights check (users.manage over every scope the target holds, and every
- * permission the target holds at every scope of the agency), the session that carries both
- * people, and its end. */
+/* Impersonation: gathering what the rights check needs (the rule itself is in app/access.c:
+ * users.manage wherever the target has access and every authority permission the target holds),
+ * the session that carries both people, and its end. */
 #include "app/impersonation.h"
 
 #include <string.h>
@@ -8,6 +8,7 @@
 #include "app/audit.h"
 #include "policy/catalogue.h"
 #include "policy/decide.h"
+#include "app/access.h"
 #include "app/tenancy.h"
 #include "base/clock.h"
 #include "config/config.h"
@@ -19,75 +20,59 @@ static int forbidden(struct usher_error *err, const char *why)
     return usher_error_set(err, USHER_EFORBIDDEN, "impersonation_forbidden", NULL, "%s", why);
 }
 
-/* May impersonator (a user row) view as target in agency_id? Reads on c. */
+/* Every scope of the agency as a decision target (arena-owned). */
+static int agency_targets(struct policy_decide_target **out, size_t *count, struct store_conn *c,
+                          struct arena *a, const char *agency_id, struct usher_error *err)
+{
+    struct store_rows envs, bots;
+    int rc = store_agency_scopes(&envs, &bots, c, a, agency_id, err);
+    if (rc)
+        return rc;
+    size_t n = 0;
+    struct policy_decide_target *t = arena_alloc(a, (1 + envs.count + bots.count) * sizeof(*t));
+    t[n++] = (struct policy_decide_target){POLICY_SCOPE_AGENCY, agency_id, NULL};
+    for (size_t i = 0; i < envs.count; i++)
+        t[n++] = (struct policy_decide_target){POLICY_SCOPE_ENVIRONMENT, store_cell(&envs, i, 0)->s,
+                                               NULL};
+    for (size_t i = 0; i < bots.count; i++)
+        t[n++] = (struct policy_decide_target){POLICY_SCOPE_BOT, store_cell(&bots, i, 0)->s,
+                                               store_cell(&bots, i, 1)->s};
+    *out = t;
+    *count = n;
+    return 0;
+}
+
+/* May impersonator (a user row) view as target in agency_id? Reads on c; the rule itself is
+ * app_access_may_impersonate. */
 static int allowed(struct store_conn *c, struct arena *a, const struct store_user *impersonator,
                    const struct store_user *target, const char *agency_id, struct usher_error *err)
 {
     if (strcmp(impersonator->status, STORE_USER_ACTIVE) != 0)
         return forbidden(err, "your account is not active");
-    if (strcmp(impersonator->id, target->id) == 0)
-        return forbidden(err, "you cannot view as yourself");
-    if (target->is_platform_admin)
-        return forbidden(err, "a platform admin cannot be impersonated");
-    if (strcmp(target->status, STORE_USER_ACTIVE) != 0)
+    if (strcmp(target->status, STORE_USER_ACTIVE) != 0 && !target->is_platform_admin &&
+        strcmp(impersonator->id, target->id) != 0)
         return forbidden(err, "a disabled user cannot be impersonated");
     bool member = false;
     int rc = store_agency_has_member(&member, c, a, agency_id, target->id, err);
     if (rc)
         return rc;
-    if (!member)
+    if (!member && !target->is_platform_admin && strcmp(impersonator->id, target->id) != 0)
         return usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "member not found");
-    if (impersonator->is_platform_admin)
-        return 0;
-    rc = store_agency_has_member(&member, c, a, agency_id, impersonator->id, err);
-    if (rc)
-        return rc;
-    if (!member)
-        return usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "agency not found");
-    struct policy_decide_grants mine, theirs;
-    rc = app_grants_load(&mine, c, a, agency_id, impersonator->id, err);
+    struct app_actor as_impersonator = {.user_id = impersonator->id,
+                                        .is_platform_admin = impersonator->is_platform_admin};
+    struct app_access acc;
+    struct policy_decide_grants theirs;
+    struct policy_decide_target *targets = NULL;
+    size_t count = 0;
+    rc = app_access_load(&acc, c, a, &as_impersonator, agency_id, "agency", err);
     if (rc == 0)
-        rc = app_grants_load(&theirs, c, a, agency_id, target->id, err);
-    struct store_rows envs, bots;
+        rc = app_access_grants_load(&theirs, c, a, agency_id, target->id, err);
     if (rc == 0)
-        rc = store_agency_scopes(&envs, &bots, c, a, agency_id, err);
-    if (rc)
-        return rc;
-    uint64_t manage = policy_catalogue_permission_bit("users.manage");
-    size_t total = 1 + envs.count + bots.count;
-    bool manages_some = false;
-    for (size_t i = 0; i < total; i++) {
-        struct policy_decide_target t = {POLICY_SCOPE_AGENCY, agency_id, NULL};
-        if (i > 0 && i <= envs.count) {
-            t.scope = POLICY_SCOPE_ENVIRONMENT;
-            t.scope_id = store_cell(&envs, i - 1, 0)->s;
-        } else if (i > envs.count) {
-            t.scope = POLICY_SCOPE_BOT;
-            t.scope_id = store_cell(&bots, i - 1 - envs.count, 0)->s;
-            t.environment_id = store_cell(&bots, i - 1 - envs.count, 1)->s;
-        }
-        struct policy_decide_effective me, them;
-        policy_decide_effective(&me, &mine, &t);
-        policy_decide_effective(&them, &theirs, &t);
-        /* Wherever the target holds anything, the impersonator must manage users there and
-         * hold all of it. */
-        if (them.permissions == 0)
-            continue;
-        if (!(me.permissions & manage))
-            return forbidden(err, "you do not manage users everywhere this user has access");
-        if (them.permissions & ~me.permissions)
-            return forbidden(err, "this user holds permissions you do not hold");
-        manages_some = true;
-    }
-    if (!manages_some) {
-        /* A member with no access anywhere: only an agency-level manager may look. */
-        struct policy_decide_target t = {POLICY_SCOPE_AGENCY, agency_id, NULL};
-        struct policy_decide_effective me;
-        policy_decide_effective(&me, &mine, &t);
-        if (!(me.permissions & manage))
-            return forbidden(err, "you do not manage this user");
-    }
-    return 0;
+        rc = agency_targets(&targets, &count, c, a, agency_id, err);
+    if (rc == 0)
+        rc = app_access_may_impersonate(&acc, target->id, target->is_platform_admin, &theirs,
+                                        targets, count, err);
+    return rc;
 }
 
 /* An impersonation session: the target's, naming the impersonator and the agency. */

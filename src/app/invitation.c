@@ -11,6 +11,7 @@
 #include "policy/catalogue.h"
 #include "app/invitation_int.h"
 #include "app/password.h"
+#include "app/access.h"
 #include "app/tenancy.h"
 #include "base/clock.h"
 #include "base/json.h"
@@ -98,49 +99,68 @@ static int view_fill(struct app_invitation_view *v, struct store_conn *c, struct
     return 0;
 }
 
-/* The actor may manage inv when admin, or a member holding the invitation's authority at
- * every granted scope. A non-member learns nothing (404). */
+/* The actor may manage inv (list it, copy its link, resend or revoke it) with the authority it
+ * takes to create it: rule 4 over every grant it gives, so nobody hands out a link to more than
+ * they could grant. A non-member learns nothing (404). */
 static int manage_check(struct store_conn *c, struct arena *a, const struct app_actor *actor,
                         const struct store_invitation *inv, struct usher_error *err)
 {
-    if (actor->is_platform_admin)
-        return 0;
-    bool member = false;
-    int rc = app_actor_is_member(&member, c, a, actor, inv->agency_id, err);
-    if (rc)
-        return rc;
-    if (!member)
-        return usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "invitation not found");
+    struct app_access acc;
     struct app_grant *grants = NULL;
     size_t n = 0;
     struct app_role_set roles;
-    struct policy_decide_grants mine;
+    int rc = app_access_load(&acc, c, a, actor, inv->agency_id, "invitation", err);
+    if (rc || acc.is_admin)
+        goto done;
     rc = stored_grants(&grants, &n, &roles, c, a, inv, err);
     if (rc == USHER_EINVAL) {
         /* A scope is gone; only agency-level holders of the authority manage it. */
         usher_error_clear(err);
         grants = arena_alloc(a, sizeof(*grants));
+        memset(grants, 0, sizeof(*grants));
         grants[0].scope = POLICY_SCOPE_AGENCY;
         grants[0].scope_id = inv->agency_id;
         n = 1;
         rc = 0;
     }
-    if (rc == 0)
-        rc = app_grants_load(&mine, c, a, inv->agency_id, actor->user_id, err);
     if (rc)
-        return rc;
-    uint64_t bit =
-        policy_catalogue_permission_bit(inv->authority ? inv->authority : "users.invite");
+        goto done;
+    rc = app_access_may_grant(&acc, a, grants, n, inv->authority ? inv->authority : "users.invite",
+                              "grants", err);
+    if (rc == USHER_EFORBIDDEN) {
+        usher_error_clear(err);
+        rc = usher_error_set(err, USHER_EFORBIDDEN, NULL, NULL,
+                             "you may not manage this invitation: it grants more than you may "
+                             "grant");
+    }
+done:
+    return rc;
+}
+
+/* An invitation brings someone in: every grant it gives holds a role or a permission (an empty
+ * environment grant, "no access", means nothing to someone new). */
+static int grants_give_something(const struct app_grant *grants, size_t n, struct usher_error *err)
+{
     for (size_t i = 0; i < n; i++) {
-        struct policy_decide_target t = {grants[i].scope, grants[i].scope_id,
-                                         grants[i].environment_id};
-        struct policy_decide_effective eff;
-        policy_decide_effective(&eff, &mine, &t);
-        if (!(eff.permissions & bit))
-            return usher_error_set(err, USHER_EFORBIDDEN, NULL, NULL,
-                                   "you may not manage this invitation");
+        if (grants[i].roles == 0 && grants[i].custom_count == 0 && grants[i].permissions == 0)
+            return usher_error_set(err, USHER_EINVAL, "empty_grant", "grants",
+                                   "grants[%zu] gives no access: choose at least one role", i);
     }
     return 0;
+}
+
+/* Nobody invites themselves: that would change their own grants. */
+static int not_oneself(struct store_conn *c, struct arena *a, const struct app_actor *actor,
+                       const char *email, struct usher_error *err)
+{
+    if (!actor->user_id)
+        return 0;
+    struct store_user me;
+    int rc = store_user_get(&me, c, a, actor->user_id, err);
+    if (rc == 0 && strcmp(me.email, email) == 0)
+        rc = usher_error_set(err, USHER_EFORBIDDEN, "own_grants", "email",
+                             "you cannot invite yourself; ask another manager");
+    return rc;
 }
 
 /* Refuses when sending would pass the limits per recipient, inviter or agency. */
@@ -339,7 +359,14 @@ int app_invitation_create(struct app_invitation_view *out, int64_t *out_retry_af
         rc = app_grants_parse(&grants, &n, c, a, agency_id, &roles, json_object_get(body, "grants"),
                               "grants", false, err);
     if (rc == 0)
-        rc = app_grants_ceiling(app, c, a, actor, agency_id, grants, n, authority, "grants", err);
+        rc = grants_give_something(grants, n, err);
+    struct app_access acc;
+    if (rc == 0)
+        rc = app_access_load(&acc, c, a, actor, agency_id, "agency", err);
+    if (rc == 0)
+        rc = app_access_may_grant(&acc, a, grants, n, authority, "grants", err);
+    if (rc == 0)
+        rc = not_oneself(c, a, actor, email, err);
     int64_t now = clock_now_ms();
     if (rc == 0)
         rc = store_invitation_expire_due(c, a, agency_id, email, now, err);
@@ -692,9 +719,9 @@ int app_invitation_lookup(struct app_invitation_view *out, struct app *app, stru
     return rc;
 }
 
-/* The inviter must still hold the authority and every permission granted, at every scope;
- * a removed or disabled inviter brings nobody in. */
-static int inviter_still_allowed(struct app *app, struct store_conn *c, struct arena *a,
+/* The inviter must still be able to give every grant (rule 4), at every scope; a removed or
+ * disabled inviter brings nobody in. */
+static int inviter_still_allowed(struct store_conn *c, struct arena *a,
                                  const struct store_invitation *inv, const struct app_grant *grants,
                                  size_t n, struct usher_error *err)
 {
@@ -717,8 +744,11 @@ static int inviter_still_allowed(struct app *app, struct store_conn *c, struct a
                                    "the person who invited you is no longer in this agency; ask "
                                    "another manager for a new invitation");
     }
-    int rc = app_grants_ceiling(app, c, a, &as_creator, inv->agency_id, grants, n,
-                                inv->authority ? inv->authority : "users.invite", "grants", &e2);
+    struct app_access acc;
+    int rc = app_access_load(&acc, c, a, &as_creator, inv->agency_id, "agency", &e2);
+    if (rc == 0)
+        rc = app_access_may_grant(&acc, a, grants, n,
+                                  inv->authority ? inv->authority : "users.invite", "grants", &e2);
     if (rc == USHER_EFORBIDDEN)
         return usher_error_set(err, USHER_EFORBIDDEN, "invitation_invalid", NULL,
                                "the person who invited you can no longer grant these roles; ask "
@@ -828,7 +858,7 @@ int app_invitation_accept(struct app_invitation_accepted *out, struct app *app, 
             rc = usher_error_set(err, rc, NULL, NULL, "%s", e2.message);
     }
     if (rc == 0)
-        rc = inviter_still_allowed(app, c, a, &inv, grants, n, err);
+        rc = inviter_still_allowed(c, a, &inv, grants, n, err);
     if (rc == 0 && is_new) {
         struct app_actor creating = *actor;
         rc = app_account_insert(&user, c, a, &creating, inv.email, first, last, hash, false,

@@ -7,21 +7,19 @@
 #include "app/audit.h"
 #include "policy/catalogue.h"
 #include "policy/decide.h"
+#include "app/access.h"
 #include "app/tenancy.h"
 #include "base/clock.h"
 #include "base/crypto.h"
 #include "base/text.h"
 #include "store/store_member.h"
 
-/* The caller's standing in one agency. */
+/* The caller's standing in one agency, with what the overview asks of it again and again. */
 struct caller {
-    const char *user_id;
-    bool is_admin;
-    bool is_owner;    /* the agency grant holds the owner role */
+    struct app_access acc;
     bool reads_all;   /* platform admin, or users.read at agency scope */
     bool manages_any; /* users.manage at agency scope or in some environment */
-    struct policy_decide_grants grants;
-    bool *reads_env; /* per environment of the agency: users.read there */
+    bool *reads_env;  /* per environment of the agency: users.read there */
     size_t readable_count;
 };
 
@@ -61,15 +59,6 @@ static int forbidden(struct usher_error *err, const char *what)
     return usher_error_set(err, USHER_EFORBIDDEN, NULL, NULL, "%s", what);
 }
 
-static bool is_allowed(const struct policy_decide_grants *g, enum policy_scope scope,
-                       const char *scope_id, const char *environment_id, const char *permission)
-{
-    struct policy_decide_target t = {scope, scope_id, environment_id};
-    struct policy_decide_result res;
-    policy_decide_check(&res, g, &t, permission);
-    return res.allowed;
-}
-
 /* Opens a transaction and loads the agency, the caller's standing, the environments and the
  * custom roles. An agency the caller is not a member of is not found. */
 static int ctx_open(struct ctx *x, struct app *app, struct arena *a, const struct app_actor *actor,
@@ -87,39 +76,26 @@ static int ctx_open(struct ctx *x, struct app *app, struct arena *a, const struc
         return rc;
     x->agency_id = agency.id;
     struct caller *cl = &x->caller;
-    cl->user_id = actor->user_id;
-    cl->is_admin = actor->is_platform_admin;
-    if (!cl->is_admin) {
-        bool member = false;
-        if (actor->user_id)
-            rc = app_actor_is_member(&member, x->c, a, actor, agency.id, err);
-        if (rc)
-            return rc;
-        if (!member)
-            return usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "agency not found");
-        rc = app_grants_load(&cl->grants, x->c, a, agency.id, actor->user_id, err);
-        if (rc)
-            return rc;
-    }
+    rc = app_access_load(&cl->acc, x->c, a, actor, agency.id, "agency", err);
+    if (rc)
+        return rc;
     rc = store_directory_environments(&x->envs, &x->env_count, x->c, a, agency.id, err);
     if (rc == 0)
         rc = app_role_set_load(&x->roles, x->c, a, agency.id, err);
     if (rc)
         return rc;
     cl->reads_env = arena_alloc(a, (x->env_count + 1) * sizeof(bool));
-    cl->reads_all =
-        cl->is_admin || is_allowed(&cl->grants, POLICY_SCOPE_AGENCY, agency.id, NULL, "users.read");
-    cl->is_owner = cl->is_admin || (cl->grants.agency &&
-                                    (cl->grants.agency->roles & POLICY_BIT(POLICY_ROLE_OWNER)));
+    cl->reads_all = app_access_allows(&cl->acc, POLICY_SCOPE_AGENCY, agency.id, NULL, "users.read");
+    cl->manages_any =
+        app_access_allows(&cl->acc, POLICY_SCOPE_AGENCY, agency.id, NULL, "users.manage");
     for (size_t i = 0; i < x->env_count; i++) {
-        cl->reads_env[i] = cl->reads_all || is_allowed(&cl->grants, POLICY_SCOPE_ENVIRONMENT,
-                                                       x->envs[i].id, NULL, "users.read");
+        const char *env = x->envs[i].id;
+        cl->reads_env[i] = cl->reads_all || app_access_allows(&cl->acc, POLICY_SCOPE_ENVIRONMENT,
+                                                              env, NULL, "users.read");
         cl->readable_count += cl->reads_env[i];
-        cl->manages_any = cl->manages_any || is_allowed(&cl->grants, POLICY_SCOPE_ENVIRONMENT,
-                                                        x->envs[i].id, NULL, "users.manage");
+        cl->manages_any = cl->manages_any || app_access_allows(&cl->acc, POLICY_SCOPE_ENVIRONMENT,
+                                                               env, NULL, "users.manage");
     }
-    cl->manages_any = cl->manages_any || cl->is_admin ||
-                      is_allowed(&cl->grants, POLICY_SCOPE_AGENCY, agency.id, NULL, "users.manage");
     return 0;
 }
 
@@ -326,7 +302,7 @@ static void decide_input(struct policy_decide_grants *out, struct arena *a,
     struct policy_decide_grant *bots = arena_alloc(a, (pg->count + 1) * sizeof(*bots));
     for (size_t i = 0; i < pg->count; i++) {
         const struct app_grant *g = &pg->items[i];
-        /* Custom roles count as extra permissions, as in app_grants_load. */
+        /* Custom roles count as extra permissions, as in app_access_grants_load. */
         struct policy_decide_grant d = {g->scope_id, NULL, g->roles, g->permissions};
         if (g->scope == POLICY_SCOPE_AGENCY) {
             struct policy_decide_grant *ag = arena_alloc(a, sizeof(*ag));
@@ -374,31 +350,37 @@ static bool caller_sees(const struct ctx *x, const struct person_grants *pg)
     return false;
 }
 
-/* users.manage at the scope of every grant (agency scope for a member without grants). */
-static bool caller_manages(const struct ctx *x, const struct person_grants *pg)
+/* The caller's authority over a member (rule 4 in docs/rules.md): at every scope the member
+ * holds a grant, or only inside environment_id (which counts even where the member holds
+ * nothing of their own there). */
+static int member_authority(const struct ctx *x, const char *user_id,
+                            const struct person_grants *pg, const char *environment_id,
+                            struct usher_error *err)
 {
-    if (x->caller.is_admin)
-        return true;
-    if (pg->count == 0)
-        return is_allowed(&x->caller.grants, POLICY_SCOPE_AGENCY, x->agency_id, NULL,
-                          "users.manage");
-    for (size_t i = 0; i < pg->count; i++) {
-        const struct app_grant *g = &pg->items[i];
-        if (!is_allowed(&x->caller.grants, g->scope, g->scope_id, g->environment_id,
-                        "users.manage"))
-            return false;
+    struct policy_decide_grants member;
+    struct policy_decide_target *targets = NULL;
+    size_t count = 0;
+    decide_input(&member, x->a, pg);
+    app_access_member_targets(&targets, &count, x->a, x->agency_id, &member, environment_id);
+    if (environment_id) {
+        bool has_own = false;
+        for (size_t i = 0; i < count; i++)
+            has_own = has_own || targets[i].scope == POLICY_SCOPE_ENVIRONMENT;
+        if (!has_own) {
+            struct policy_decide_target *all = arena_alloc(x->a, (count + 1) * sizeof(*all));
+            all[0] = (struct policy_decide_target){POLICY_SCOPE_ENVIRONMENT, environment_id, NULL};
+            memcpy(all + 1, targets, count * sizeof(*all));
+            targets = all;
+            count++;
+        }
     }
-    return true;
+    return app_access_may_act_on(&x->caller.acc, user_id, &member, targets, count, err);
 }
 
-/* Owners are changed only by owners and platform admins (an owner may leave on their own). */
-static int owner_guard(const struct ctx *x, const char *user_id, const struct person_grants *pg,
-                       struct usher_error *err)
+static bool caller_manages(const struct ctx *x, const char *user_id, const struct person_grants *pg)
 {
-    if (!holds_owner(pg) || x->caller.is_owner ||
-        (x->caller.user_id && strcmp(x->caller.user_id, user_id) == 0))
-        return 0;
-    return forbidden(err, "only an owner changes or removes an owner");
+    struct usher_error ignored = {0};
+    return member_authority(x, user_id, pg, NULL, &ignored) == 0;
 }
 
 /* Refuses a change that leaves the agency without an active owner. */
@@ -487,12 +469,15 @@ static void detail_build(struct app_member_detail *out, const struct ctx *x,
 static int member_load(struct store_directory_person *out_person, struct person_grants *out_grants,
                        struct ctx *x, const char *user_id, struct usher_error *err)
 {
-    if (!x->caller.reads_all && x->caller.readable_count == 0 && !x->caller.manages_any)
+    const struct app_actor *actor = x->caller.acc.actor;
+    bool is_self = actor && actor->user_id && strcmp(actor->user_id, user_id) == 0;
+    if (!is_self && !x->caller.reads_all && x->caller.readable_count == 0 && !x->caller.manages_any)
         return forbidden(err, "users.read is required in this agency");
     int rc = store_directory_member_get(out_person, x->c, x->a, x->agency_id, user_id, err);
     if (rc == 0)
         rc = member_grants_load(out_grants, x, user_id, err);
-    if (rc == 0 && !caller_sees(x, out_grants) && !caller_manages(x, out_grants))
+    if (rc == 0 && !is_self && !caller_sees(x, out_grants) &&
+        !caller_manages(x, user_id, out_grants))
         rc = usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "member not found");
     return rc;
 }
@@ -857,10 +842,10 @@ int app_member_update(struct app_member_detail *out, struct app *app, struct are
     int rc = ctx_open(&x, app, a, actor, agency_id, true, err);
     if (rc == 0)
         rc = member_load(&person, &pg, &x, user_id, err);
-    if (rc == 0 && !caller_manages(&x, &pg))
-        rc = forbidden(err, "users.manage is required at every scope the member holds");
-    if (rc == 0)
-        rc = owner_guard(&x, user_id, &pg, err);
+    if (rc == 0 && (patch->has_first_name || patch->has_last_name) && !x.caller.acc.is_admin &&
+        !(actor->user_id && strcmp(actor->user_id, user_id) == 0))
+        rc = usher_error_set(err, USHER_EFORBIDDEN, "names_belong_to_person", NULL,
+                             "names belong to the person: only they change them, in their account");
     if (rc == 0 && patch->has_first_name)
         rc = name_check(&first, a, patch->first_name, "first_name", err);
     if (rc == 0 && patch->has_last_name)
@@ -869,6 +854,9 @@ int app_member_update(struct app_member_detail *out, struct app *app, struct are
         rc = usher_error_set(err, USHER_EINVAL, NULL, "shortcode",
                              "shortcode must be 1 to %d letters, digits, _ or -, or null",
                              APP_MEMBER_SHORTCODE_MAX);
+    /* The shortcode is the agency's: it takes authority over the member to change it. */
+    if (rc == 0 && patch->has_shortcode)
+        rc = member_authority(&x, user_id, &pg, NULL, err);
     if (rc)
         goto done;
 
@@ -939,16 +927,16 @@ int app_member_grants_replace(struct app_member_detail *out, struct app *app, st
     int rc = ctx_open(&x, app, a, actor, agency_id, true, err);
     if (rc == 0)
         rc = member_load(&person, &pg, &x, user_id, err);
-    if (rc == 0 && !caller_manages(&x, &pg))
-        rc = forbidden(err, "users.manage is required at every scope the member holds");
     if (rc == 0)
-        rc = owner_guard(&x, user_id, &pg, err);
+        rc = app_access_not_self(&x.caller.acc, user_id, err);
+    if (rc == 0)
+        rc = member_authority(&x, user_id, &pg, NULL, err);
     if (rc == 0)
         rc = app_grants_parse(&next, &next_count, x.c, a, x.agency_id, &x.roles, grants, "grants",
                               false, err);
     if (rc == 0)
-        rc = app_grants_ceiling(app, x.c, a, actor, x.agency_id, next, next_count, "users.manage",
-                                "grants", err);
+        rc =
+            app_access_may_grant(&x.caller.acc, a, next, next_count, "users.manage", "grants", err);
     if (rc)
         goto done;
     struct person_grants after = {next, next_count};
@@ -997,12 +985,8 @@ int app_member_remove(struct app *app, struct arena *a, const struct app_actor *
             rc = member_grants_load(&pg, &x, user_id, err);
     } else if (rc == 0) {
         rc = member_load(&person, &pg, &x, user_id, err);
-        /* users.manage at agency scope removes anyone; otherwise at every scope they hold. */
-        if (rc == 0 && !caller_manages(&x, &pg) &&
-            !is_allowed(&x.caller.grants, POLICY_SCOPE_AGENCY, x.agency_id, NULL, "users.manage"))
-            rc = forbidden(err, "users.manage is required at every scope the member holds");
         if (rc == 0)
-            rc = owner_guard(&x, user_id, &pg, err);
+            rc = member_authority(&x, user_id, &pg, NULL, err);
     }
     if (rc == 0 && holds_owner(&pg))
         rc = last_owner_guard(&x, user_id, err);
@@ -1053,11 +1037,13 @@ int app_member_environment_remove(struct app *app, struct arena *a, const struct
         rc = usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "environment not found");
     if (rc == 0)
         rc = member_load(&person, &pg, &x, user_id, err);
-    if (rc == 0 && !x.caller.is_admin &&
-        !is_allowed(&x.caller.grants, POLICY_SCOPE_ENVIRONMENT, env.id, NULL, "users.manage"))
-        rc = forbidden(err, "users.manage is required in this environment");
     if (rc == 0)
-        rc = owner_guard(&x, user_id, &pg, err);
+        rc = app_access_not_self(&x.caller.acc, user_id, err);
+    if (rc == 0)
+        rc = app_access_require(&x.caller.acc, POLICY_SCOPE_ENVIRONMENT, env.id, NULL,
+                                "users.manage", err);
+    if (rc == 0)
+        rc = member_authority(&x, user_id, &pg, env.id, err);
     if (rc)
         goto done;
 

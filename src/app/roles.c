@@ -9,6 +9,7 @@
 #include "app/audit.h"
 #include "policy/catalogue.h"
 #include "policy/decide.h"
+#include "app/access.h"
 #include "app/tenancy.h"
 #include "authz/authz.h"
 #include "base/clock.h"
@@ -103,24 +104,17 @@ static json_t *permissions_json(uint64_t permissions)
     return list;
 }
 
-/* Checks that the agency exists and the actor may see it: platform admins and members pass,
- * anyone else learns only that there is no such agency. */
-static int agency_visible(struct store_conn *c, struct arena *a, const struct app_actor *actor,
-                          const char *agency_id, struct usher_error *err)
+/* Checks that the agency exists and loads the actor's standing in it: platform admins and
+ * members pass, anyone else learns only that there is no such agency. */
+static int agency_visible(struct app_access *out, struct store_conn *c, struct arena *a,
+                          const struct app_actor *actor, const char *agency_id,
+                          struct usher_error *err)
 {
     struct store_agency agency;
     int rc = store_agency_get(&agency, c, a, agency_id, err);
-    if (rc || actor->is_platform_admin)
-        return rc;
-    bool member = false;
-    if (actor->user_id) {
-        rc = app_actor_is_member(&member, c, a, actor, agency_id, err);
-        if (rc)
-            return rc;
-    }
-    if (!member)
-        return usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "agency not found");
-    return 0;
+    if (rc == 0)
+        rc = app_access_load(out, c, a, actor, agency_id, "agency", err);
+    return rc;
 }
 
 /* Checks that the actor may manage the agency's roles and sets *out_held to what they hold at
@@ -130,25 +124,17 @@ static int manager_load(uint64_t *out_held, struct store_conn *c, struct arena *
                         struct usher_error *err)
 {
     *out_held = 0;
-    int rc = agency_visible(c, a, actor, agency_id, err);
-    if (rc)
-        return rc;
-    if (actor->is_platform_admin) {
-        *out_held = POLICY_PERMS_ALL;
-        return 0;
-    }
-    struct policy_decide_grants grants;
-    rc = app_grants_load(&grants, c, a, agency_id, actor->user_id, err);
-    if (rc)
-        return rc;
+    struct app_access acc;
     struct policy_decide_target t = {POLICY_SCOPE_AGENCY, agency_id, NULL};
-    struct policy_decide_effective eff;
-    policy_decide_effective(&eff, &grants, &t);
-    if (!(eff.permissions & POLICY_BIT(POLICY_PERM_AGENCY_MANAGE)))
-        return usher_error_set(err, USHER_EFORBIDDEN, NULL, NULL,
-                               "agency.manage is required in this agency");
-    *out_held = eff.permissions;
-    return 0;
+    int rc = agency_visible(&acc, c, a, actor, agency_id, err);
+    if (rc)
+        goto done;
+    rc = app_access_require(&acc, t.scope, t.scope_id, NULL, "agency.manage", err);
+    if (rc)
+        goto done;
+    *out_held = app_access_held(&acc, &t);
+done:
+    return rc;
 }
 
 /* Nobody defines a role with permissions they do not hold: names the first item of list that
@@ -178,9 +164,10 @@ int app_role_list(struct app_role_set *out, struct app *app, struct arena *a,
 {
     memset(out, 0, sizeof(*out));
     struct store_conn *c = NULL;
+    struct app_access acc;
     int rc = store_conn_get(app->store, &c, err);
     if (rc == 0)
-        rc = agency_visible(c, a, actor, agency_id, err);
+        rc = agency_visible(&acc, c, a, actor, agency_id, err);
     if (rc == 0)
         rc = app_role_set_load(out, c, a, agency_id, err);
     store_conn_put(c);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "app/audit.h"
+#include "app/access.h"
 #include "app/grants.h"
 #include "authz/authz.h"
 #include "base/clock.h"
@@ -34,130 +35,6 @@ int app_page_parse(struct app_page *out, struct arena *a, const char *limit, con
         out->limit = value;
     }
     return store_cursor_decode(&out->after, a, cursor, err);
-}
-
-int app_grants_load(struct policy_decide_grants *out, struct store_conn *c, struct arena *a,
-                    const char *agency_id, const char *user_id, struct usher_error *err)
-{
-    memset(out, 0, sizeof(*out));
-    struct store_grant *rows = NULL;
-    size_t count = 0;
-    int rc = store_grant_list_in_agency(&rows, &count, c, a, agency_id, user_id, err);
-    if (rc)
-        return rc;
-    struct app_role_set custom;
-    rc = app_role_set_load(&custom, c, a, agency_id, err);
-    if (rc)
-        return rc;
-    struct policy_decide_grant *agency = NULL;
-    struct policy_decide_grant *envs = count ? arena_alloc(a, count * sizeof(*envs)) : NULL;
-    struct policy_decide_grant *bots = count ? arena_alloc(a, count * sizeof(*bots)) : NULL;
-    for (size_t i = 0; i < count; i++) {
-        struct policy_decide_grant g = {
-            .scope_id = rows[i].scope_id,
-            .environment_id = rows[i].environment_id,
-            .extra = policy_catalogue_permissions_parse(rows[i].extra_permissions, NULL),
-        };
-        /* Custom roles count at agency and environment scope, as extra permissions. */
-        uint64_t custom_perms = 0;
-        app_roles_csv_masks(&g.roles, &custom_perms, rows[i].roles, &custom);
-        if (!rows[i].bot_id)
-            g.extra |= custom_perms;
-        /* A row that fits none of the three shapes grants nothing. */
-        if (rows[i].bot_id) {
-            g.scope_id = rows[i].bot_id;
-            bots[out->bot_count++] = g;
-        } else if (rows[i].environment_id) {
-            g.scope_id = rows[i].environment_id;
-            g.environment_id = NULL;
-            envs[out->environment_count++] = g;
-        } else if (rows[i].scope_id && strcmp(rows[i].scope_id, agency_id) == 0) {
-            agency = arena_alloc(a, sizeof(*agency));
-            *agency = g;
-            agency->environment_id = NULL;
-        }
-    }
-    out->agency = agency;
-    out->environments = envs;
-    out->bots = bots;
-    return 0;
-}
-
-/* The actor's standing in one agency. */
-struct access {
-    bool is_admin;
-    struct policy_decide_grants grants;
-};
-
-/* Admins pass; members get their grants loaded; anyone else learns only that the object they
- * asked for (named by what) does not exist. */
-static int access_load(struct access *out, struct store_conn *c, struct arena *a,
-                       const struct app_actor *actor, const char *agency_id, const char *what,
-                       struct usher_error *err)
-{
-    memset(out, 0, sizeof(*out));
-    /* A "view as" session sees one agency only. */
-    if (actor->agency_limit && strcmp(actor->agency_limit, agency_id) != 0)
-        return usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "%s not found", what);
-    if (actor->is_platform_admin) {
-        out->is_admin = true;
-        return 0;
-    }
-    bool member = false;
-    if (actor->user_id) {
-        int rc = store_agency_has_member(&member, c, a, agency_id, actor->user_id, err);
-        if (rc)
-            return rc;
-    }
-    if (!member)
-        return usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "%s not found", what);
-    return app_grants_load(&out->grants, c, a, agency_id, actor->user_id, err);
-}
-
-static bool access_allows(const struct access *acc, enum policy_scope scope, const char *scope_id,
-                          const char *environment_id, const char *permission)
-{
-    if (acc->is_admin)
-        return true;
-    struct policy_decide_target t = {scope, scope_id, environment_id};
-    struct policy_decide_result res;
-    policy_decide_check(&res, &acc->grants, &t, permission);
-    return res.allowed;
-}
-
-/* A member sees an environment where they hold any permission, or where a grant on one of its
- * bots gives them something. */
-static bool environment_visible(const struct access *acc, const char *environment_id)
-{
-    if (acc->is_admin)
-        return true;
-    struct policy_decide_target t = {POLICY_SCOPE_ENVIRONMENT, environment_id, NULL};
-    struct policy_decide_effective eff;
-    policy_decide_effective(&eff, &acc->grants, &t);
-    if (eff.permissions)
-        return true;
-    for (size_t i = 0; i < acc->grants.bot_count; i++) {
-        const struct policy_decide_grant *b = &acc->grants.bots[i];
-        if (!b->environment_id || strcmp(b->environment_id, environment_id) != 0)
-            continue;
-        struct policy_decide_target bt = {POLICY_SCOPE_BOT, b->scope_id, environment_id};
-        policy_decide_effective(&eff, &acc->grants, &bt);
-        if (eff.bot_permissions)
-            return true;
-    }
-    return false;
-}
-
-/* Whether a bot grant in the environment lets the member read at least one of its bots. */
-static bool environment_has_readable_bot(const struct access *acc, const char *environment_id)
-{
-    for (size_t i = 0; i < acc->grants.bot_count; i++) {
-        const struct policy_decide_grant *b = &acc->grants.bots[i];
-        if (b->environment_id && strcmp(b->environment_id, environment_id) == 0 &&
-            access_allows(acc, POLICY_SCOPE_BOT, b->scope_id, environment_id, "bot.read"))
-            return true;
-    }
-    return false;
 }
 
 static int forbidden(struct usher_error *err, const char *permission, const char *where)
@@ -220,7 +97,7 @@ int app_agency_get(struct store_agency *out, struct app *app, struct arena *a,
                    const struct app_actor *actor, const char *agency_id, struct usher_error *err)
 {
     struct store_conn *c = NULL;
-    struct access acc;
+    struct app_access acc;
     struct store_agency agency;
     int rc = store_conn_get(app->store, &c, err);
     if (rc)
@@ -228,7 +105,7 @@ int app_agency_get(struct store_agency *out, struct app *app, struct arena *a,
     rc = store_agency_get(&agency, c, a, agency_id, err);
     if (rc)
         goto done;
-    rc = access_load(&acc, c, a, actor, agency_id, "agency", err);
+    rc = app_access_load(&acc, c, a, actor, agency_id, "agency", err);
     if (rc)
         goto done;
     *out = agency;
@@ -300,7 +177,7 @@ int app_environment_create(struct store_environment *out, struct app *app, struc
 {
     struct store_conn *c = NULL;
     struct store_agency agency;
-    struct access acc;
+    struct app_access acc;
     const char *clean = NULL;
     int rc = store_conn_get(app->store, &c, err);
     if (rc)
@@ -311,10 +188,10 @@ int app_environment_create(struct store_environment *out, struct app *app, struc
     rc = store_agency_get(&agency, c, a, agency_id, err);
     if (rc)
         goto done;
-    rc = access_load(&acc, c, a, actor, agency_id, "agency", err);
+    rc = app_access_load(&acc, c, a, actor, agency_id, "agency", err);
     if (rc)
         goto done;
-    if (!access_allows(&acc, POLICY_SCOPE_AGENCY, agency_id, NULL, "environments.create")) {
+    if (!app_access_allows(&acc, POLICY_SCOPE_AGENCY, agency_id, NULL, "environments.create")) {
         rc = forbidden(err, "environments.create", "agency");
         goto done;
     }
@@ -358,17 +235,17 @@ int app_environment_get(struct store_environment *out, struct app *app, struct a
 {
     struct store_conn *c = NULL;
     struct store_environment env;
-    struct access acc;
+    struct app_access acc;
     int rc = store_conn_get(app->store, &c, err);
     if (rc)
         goto done;
     rc = store_environment_get(&env, c, a, environment_id, err);
     if (rc)
         goto done;
-    rc = access_load(&acc, c, a, actor, env.agency_id, "environment", err);
+    rc = app_access_load(&acc, c, a, actor, env.agency_id, "environment", err);
     if (rc)
         goto done;
-    if (!environment_visible(&acc, env.id)) {
+    if (!app_access_sees_environment(&acc, env.id)) {
         rc =
             usher_error_set(err, USHER_EFORBIDDEN, NULL, NULL, "no permission in this environment");
         goto done;
@@ -386,7 +263,7 @@ int app_environment_list(struct app_environment_page *out, struct app *app, stru
     memset(out, 0, sizeof(*out));
     struct store_conn *c = NULL;
     struct store_agency agency;
-    struct access acc;
+    struct app_access acc;
     size_t limit = page->limit ? page->limit : STORE_PAGE_LIMIT_DEFAULT;
     int rc = store_conn_get(app->store, &c, err);
     if (rc)
@@ -394,7 +271,7 @@ int app_environment_list(struct app_environment_page *out, struct app *app, stru
     rc = store_agency_get(&agency, c, a, agency_id, err);
     if (rc)
         goto done;
-    rc = access_load(&acc, c, a, actor, agency_id, "agency", err);
+    rc = app_access_load(&acc, c, a, actor, agency_id, "agency", err);
     if (rc)
         goto done;
     /* Members' lists are filtered, so pages are read until limit + 1 visible rows are found
@@ -411,7 +288,7 @@ int app_environment_list(struct app_environment_page *out, struct app *app, stru
         if (rc)
             goto done;
         for (size_t i = 0; i < batch_count && n <= limit; i++) {
-            if (environment_visible(&acc, batch[i].id))
+            if (app_access_sees_environment(&acc, batch[i].id))
                 items[n++] = batch[i];
         }
         if (n > limit || !more || batch_count == 0)
@@ -437,7 +314,7 @@ int app_bot_create(struct store_bot *out, struct app *app, struct arena *a,
 {
     struct store_conn *c = NULL;
     struct store_environment env;
-    struct access acc;
+    struct app_access acc;
     const char *clean = NULL;
     int rc = store_conn_get(app->store, &c, err);
     if (rc)
@@ -448,10 +325,10 @@ int app_bot_create(struct store_bot *out, struct app *app, struct arena *a,
     rc = store_environment_get(&env, c, a, environment_id, err);
     if (rc)
         goto done;
-    rc = access_load(&acc, c, a, actor, env.agency_id, "environment", err);
+    rc = app_access_load(&acc, c, a, actor, env.agency_id, "environment", err);
     if (rc)
         goto done;
-    if (!access_allows(&acc, POLICY_SCOPE_ENVIRONMENT, env.id, NULL, "bot.develop")) {
+    if (!app_access_allows(&acc, POLICY_SCOPE_ENVIRONMENT, env.id, NULL, "bot.develop")) {
         rc = forbidden(err, "bot.develop", "environment");
         goto done;
     }
@@ -496,17 +373,17 @@ int app_bot_get(struct store_bot *out, struct app *app, struct arena *a,
 {
     struct store_conn *c = NULL;
     struct store_bot bot;
-    struct access acc;
+    struct app_access acc;
     int rc = store_conn_get(app->store, &c, err);
     if (rc)
         goto done;
     rc = store_bot_get(&bot, c, a, bot_id, err);
     if (rc)
         goto done;
-    rc = access_load(&acc, c, a, actor, bot.agency_id, "bot", err);
+    rc = app_access_load(&acc, c, a, actor, bot.agency_id, "bot", err);
     if (rc)
         goto done;
-    if (!access_allows(&acc, POLICY_SCOPE_BOT, bot.id, bot.environment_id, "bot.read")) {
+    if (!app_access_allows(&acc, POLICY_SCOPE_BOT, bot.id, bot.environment_id, "bot.read")) {
         rc = forbidden(err, "bot.read", "bot");
         goto done;
     }
@@ -523,7 +400,7 @@ int app_bot_list(struct app_bot_page *out, struct app *app, struct arena *a,
     memset(out, 0, sizeof(*out));
     struct store_conn *c = NULL;
     struct store_environment env;
-    struct access acc;
+    struct app_access acc;
     size_t limit = page->limit ? page->limit : STORE_PAGE_LIMIT_DEFAULT;
     int rc = store_conn_get(app->store, &c, err);
     if (rc)
@@ -531,11 +408,11 @@ int app_bot_list(struct app_bot_page *out, struct app *app, struct arena *a,
     rc = store_environment_get(&env, c, a, environment_id, err);
     if (rc)
         goto done;
-    rc = access_load(&acc, c, a, actor, env.agency_id, "environment", err);
+    rc = app_access_load(&acc, c, a, actor, env.agency_id, "environment", err);
     if (rc)
         goto done;
-    bool sees_all = access_allows(&acc, POLICY_SCOPE_ENVIRONMENT, env.id, NULL, "bot.read");
-    if (!sees_all && !environment_has_readable_bot(&acc, env.id)) {
+    bool sees_all = app_access_allows(&acc, POLICY_SCOPE_ENVIRONMENT, env.id, NULL, "bot.read");
+    if (!sees_all && !app_access_reads_bot_in(&acc, env.id)) {
         rc = forbidden(err, "bot.read", "environment");
         goto done;
     }
@@ -551,7 +428,8 @@ int app_bot_list(struct app_bot_page *out, struct app *app, struct arena *a,
         if (rc)
             goto done;
         for (size_t i = 0; i < batch_count && n <= limit; i++) {
-            if (sees_all || access_allows(&acc, POLICY_SCOPE_BOT, batch[i].id, env.id, "bot.read"))
+            if (sees_all ||
+                app_access_allows(&acc, POLICY_SCOPE_BOT, batch[i].id, env.id, "bot.read"))
                 items[n++] = batch[i];
         }
         if (n > limit || !more || batch_count == 0)
@@ -567,14 +445,4 @@ int app_bot_list(struct app_bot_page *out, struct app *app, struct arena *a,
 done:
     store_conn_put(c);
     return rc;
-}
-
-int app_actor_is_member(bool *out, struct store_conn *c, struct arena *a,
-                        const struct app_actor *actor, const char *agency_id,
-                        struct usher_error *err)
-{
-    *out = false;
-    if (!actor->user_id || (actor->agency_limit && strcmp(actor->agency_limit, agency_id) != 0))
-        return 0;
-    return store_agency_has_member(out, c, a, agency_id, actor->user_id, err);
 }

@@ -98,20 +98,9 @@ int app_bot_list(struct app_bot_page *out, struct app *app, struct arena *a,
                  const struct app_actor *actor, const char *environment_id,
                  const struct app_page *page, struct usher_error *err);
 
-/* Sets *out to whether the actor (a person) is a member of agency_id as far as this request
- * goes: a "view as" session is a member of its one agency at most. */
-int app_actor_is_member(bool *out, struct store_conn *c, struct arena *a,
-                        const struct app_actor *actor, const char *agency_id,
-                        struct usher_error *err);
-
 /* Succeeds when the actor may see agency_id (platform admin or member), else
  * USHER_ENOTFOUND. */
 int app_agency_check_visible(struct app *app, struct arena *a, const struct app_actor *actor,
                              const char *agency_id, struct usher_error *err);
-
-/* Reads user_id's grants in agency_id from the store into decision input (arena-owned).
- * Role and permission names the catalogue does not know grant nothing. */
-int app_grants_load(struct policy_decide_grants *out, struct store_conn *c, struct arena *a,
-                    const char *agency_id, const char *user_id, struct usher_error *err);
 
 #endif

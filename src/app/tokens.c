@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/access.h"
 #include "app/audit.h"
 #include "app/check.h"
 #include "base/clock.h"
@@ -173,9 +174,8 @@ bool app_token_is_api_token(const char *presented)
 }
 
 /* The actor may manage the tokens of agency_id (NULL: the platform's). */
-static int manage_check(struct app *app, struct store_conn *c, struct arena *a,
-                        const struct app_actor *actor, const char *agency_id,
-                        struct usher_error *err)
+static int manage_check(struct store_conn *c, struct arena *a, const struct app_actor *actor,
+                        const char *agency_id, struct usher_error *err)
 {
     if (!agency_id) {
         if (!actor->is_platform_admin)
@@ -187,7 +187,7 @@ static int manage_check(struct app *app, struct store_conn *c, struct arena *a,
     int rc = store_agency_get(&agency, c, a, agency_id, err);
     if (rc)
         return rc;
-    return app_check_require(app, c, a, actor, agency_id, POLICY_SCOPE_AGENCY, agency_id,
+    return app_access_demand(c, a, actor, agency_id, POLICY_SCOPE_AGENCY, agency_id,
                              "agency.manage", "agency", err);
 }
 
@@ -233,7 +233,7 @@ int app_token_create(struct app_token_new *out, struct app *app, struct arena *a
     if (rc == 0)
         rc = store_begin(c, true, err);
     if (rc == 0)
-        rc = manage_check(app, c, a, actor, agency_id, err);
+        rc = manage_check(c, a, actor, agency_id, err);
     if (rc == 0)
         rc = store_token_insert(c, a, &t, err);
     if (rc == 0) {
@@ -260,7 +260,7 @@ int app_token_list(struct app_token_page *out, struct app *app, struct arena *a,
     bool has_more = false;
     int rc = store_conn_get(app->store, &c, err);
     if (rc == 0)
-        rc = manage_check(app, c, a, actor, agency_id, err);
+        rc = manage_check(c, a, actor, agency_id, err);
     if (rc == 0)
         rc = store_token_list(&out->items, &out->count, &has_more, c, a, agency_id, &page->after,
                               page->limit, err);
@@ -292,7 +292,7 @@ int app_token_revoke(struct app *app, struct arena *a, const struct app_actor *a
     if (rc == 0)
         rc = store_begin(c, true, err);
     if (rc == 0)
-        rc = manage_check(app, c, a, actor, agency_id, err);
+        rc = manage_check(c, a, actor, agency_id, err);
     if (rc == 0)
         rc = store_token_get(&t, c, a, token_id, err);
     if (rc == 0 && !token_in(&t, agency_id))

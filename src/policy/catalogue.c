@@ -95,6 +95,11 @@ const struct policy_catalogue_permission *policy_catalogue_permission_at(size_t 
     return i < POLICY_PERM_COUNT ? &permissions[i] : NULL;
 }
 
+bool policy_catalogue_permission_is_authority(size_t i)
+{
+    return i < POLICY_PERM_COUNT && (POLICY_PERMS_AUTHORITY & POLICY_BIT(i));
+}
+
 int policy_catalogue_permission_index(const char *name)
 {
     if (!name)

@@ -64,6 +64,15 @@ enum policy_scope {
 #define POLICY_ROLES_ALL     (POLICY_BIT(POLICY_ROLE_COUNT) - 1)
 #define POLICY_SCOPE_MASK(s) (1u << (s))
 
+/* The authority permissions: those that change who may do what (rule 4 in docs/rules.md). A
+ * person grants them only where they hold them; every other permission is a work permission,
+ * which comes with the right to manage people at a scope. */
+#define POLICY_PERMS_AUTHORITY                                                                     \
+    (POLICY_BIT(POLICY_PERM_USERS_INVITE) | POLICY_BIT(POLICY_PERM_USERS_MANAGE) |                 \
+     POLICY_BIT(POLICY_PERM_AUDIT_READ) | POLICY_BIT(POLICY_PERM_ENVIRONMENT_MANAGE) |             \
+     POLICY_BIT(POLICY_PERM_ENVIRONMENTS_CREATE) | POLICY_BIT(POLICY_PERM_AGENCY_MANAGE) |         \
+     POLICY_BIT(POLICY_PERM_BOT_DELEGATE))
+
 _Static_assert(POLICY_PERM_COUNT < 64, "one bit per permission in a uint64_t");
 _Static_assert(POLICY_ROLE_COUNT < 64, "one bit per role in a uint64_t");
 
@@ -84,6 +93,9 @@ const struct policy_catalogue_permission *policy_catalogue_permission_at(size_t 
 
 /* The index of a permission by exact name, or -1 for a name not in the catalogue. */
 int policy_catalogue_permission_index(const char *name);
+
+/* True when the permission with index i is an authority permission (POLICY_PERMS_AUTHORITY). */
+bool policy_catalogue_permission_is_authority(size_t i);
 
 /* True when name is a catalogue permission. */
 bool policy_catalogue_permission_exists(const char *name);

@@ -2,13 +2,14 @@
  * about random users (random agency, environment and bot grants, explicit "no access"
  * overrides, custom roles of their own and other agencies, unknown names, disabled accounts and
  * platform admins) are answered by the in-memory index (authz_check, what /check uses) and by
- * the store path (app_grants_load + policy_decide_check, what the routes use); every answer must
- * agree. Then random changes are made and refreshed, and the two must agree again. A failure
+ * the store path (app_access_grants_load + policy_decide_check, what the routes use); every answer
+ * must agree. Then random changes are made and refreshed, and the two must agree again. A failure
  * prints the sample, its seed and the user's grant rows. USHER_AGREEMENT_SEED replays a run. */
 #include "../unit.h"
 
 #include <inttypes.h>
 
+#include "app/access.h"
 #include "app/app.h"
 #include "policy/catalogue.h"
 #include "policy/decide.h"
@@ -348,7 +349,7 @@ static int store_path(struct store_answer *out, struct store_conn *c, struct are
         return 0;
     }
     struct policy_decide_grants grants;
-    rc = app_grants_load(&grants, c, a, agency, s->user_id, err);
+    rc = app_access_grants_load(&grants, c, a, agency, s->user_id, err);
     if (rc)
         return rc;
     struct policy_decide_target target = {s->scope, s->scope_id, environment};

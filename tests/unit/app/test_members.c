@@ -402,10 +402,21 @@ static void test_member_update__names_and_shortcode(void **state)
 {
     struct fixture *f = *state;
     struct app_actor org = as("usr_org");
+    struct app_actor agent = as("usr_agent");
     struct app_member_detail d;
+    /* Names belong to the person: a manager sets the shortcode, not the names. */
     struct app_member_patch p = {true, "  Alan  ", true, "", true, "AL-1"};
+    expect_error(f,
+                 app_member_update(&d, &f->app, &f->arena, &org, f->a.id, "usr_agent", &p, &f->err),
+                 USHER_EFORBIDDEN, "names_belong_to_person", NULL);
+    struct app_member_patch names = {true, "  Alan  ", true, "", false, NULL};
     assert_int_equal(
-        app_member_update(&d, &f->app, &f->arena, &org, f->a.id, "usr_agent", &p, &f->err), 0);
+        app_member_update(&d, &f->app, &f->arena, &agent, f->a.id, "usr_agent", &names, &f->err),
+        0);
+    struct app_member_patch code = {.has_shortcode = true, .shortcode = "AL-1"};
+    assert_int_equal(
+        app_member_update(&d, &f->app, &f->arena, &org, f->a.id, "usr_agent", &code, &f->err), 0);
+    p = code; /* one row for the names, one for the shortcode */
     assert_string_equal(d.member.person.first_name, "Alan");
     assert_string_equal(d.member.person.last_name, "");
     assert_string_equal(d.member.person.shortcode, "AL-1");
@@ -414,7 +425,7 @@ static void test_member_update__names_and_shortcode(void **state)
                                "SELECT count(*) FROM audit_log WHERE action = 'member.updated' "
                                "AND subject_user_id = $1",
                                audit, 1),
-                     1);
+                     2);
     /* The same values again change nothing and record nothing. */
     assert_int_equal(
         app_member_update(&d, &f->app, &f->arena, &org, f->a.id, "usr_agent", &p, &f->err), 0);
@@ -422,7 +433,7 @@ static void test_member_update__names_and_shortcode(void **state)
                                "SELECT count(*) FROM audit_log WHERE action = 'member.updated' "
                                "AND subject_user_id = $1",
                                audit, 1),
-                     1);
+                     2);
     /* Unique per agency. */
     struct app_member_patch taken = {.has_shortcode = true, .shortcode = "AL-1"};
     expect_error(
@@ -454,10 +465,16 @@ static void test_member_update__names_and_shortcode(void **state)
     };
     const char *fields[] = {"shortcode", "shortcode", "shortcode", "first_name", "last_name"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        expect_error(
-            f,
-            app_member_update(&d, &f->app, &f->arena, &org, f->a.id, "usr_agent", &bad[i], &f->err),
-            USHER_EINVAL, NULL, fields[i]);
+        expect_error(f,
+                     app_member_update(&d, &f->app, &f->arena, &agent, f->a.id, "usr_agent",
+                                       &bad[i], &f->err),
+                     USHER_EINVAL, NULL, fields[i]);
+    /* A platform admin may correct a person's names. */
+    struct app_actor adm = as("usr_admin");
+    struct app_member_patch fix = {.has_first_name = true, .first_name = "Alan B"};
+    assert_int_equal(
+        app_member_update(&d, &f->app, &f->arena, &adm, f->a.id, "usr_agent", &fix, &f->err), 0);
+    assert_string_equal(d.member.person.first_name, "Alan B");
 }
 
 static void test_member_update__needs_users_manage_where_the_member_is(void **state)
@@ -465,14 +482,14 @@ static void test_member_update__needs_users_manage_where_the_member_is(void **st
     struct fixture *f = *state;
     struct app_actor em1 = as("usr_em1");
     struct app_member_detail d;
-    struct app_member_patch p = {.has_first_name = true, .first_name = "Renamed"};
+    struct app_member_patch p = {.has_shortcode = true, .shortcode = "RN-1"};
     /* The agent's grants are at agency scope (and on E2): out of the E1 manager's reach. */
     expect_error(f,
                  app_member_update(&d, &f->app, &f->arena, &em1, f->a.id, "usr_agent", &p, &f->err),
                  USHER_EFORBIDDEN, NULL, NULL);
     assert_int_equal(
         app_member_update(&d, &f->app, &f->arena, &em1, f->a.id, "usr_e1only", &p, &f->err), 0);
-    assert_string_equal(d.member.person.first_name, "Renamed");
+    assert_string_equal(d.member.person.shortcode, "RN-1");
     /* Only owners change owners. */
     struct app_actor org = as("usr_org");
     expect_error(f,
@@ -543,9 +560,11 @@ static void test_member_grants_replace__keeps_to_the_ceiling(void **state)
                                            &f->err),
                  USHER_EFORBIDDEN, "grant_ceiling", "grants[0]");
     json_decref(org);
-    /* ... nor grant on E1 what they do not hold there ... */
+    /* ... nor give on E1 an authority they do not hold there ... */
     char text[256];
-    snprintf(text, sizeof(text), "[{\"environment_id\":\"%s\",\"roles\":[\"operator\"]}]",
+    snprintf(text, sizeof(text),
+             "[{\"environment_id\":\"%s\",\"roles\":[\"operator\"],"
+             "\"extra_permissions\":[\"environments.create\"]}]",
              f->e1.id);
     json_t *op = grants_json(text);
     expect_error(
@@ -553,6 +572,25 @@ static void test_member_grants_replace__keeps_to_the_ceiling(void **state)
         app_member_grants_replace(&d, &f->app, &f->arena, &em1, f->a.id, "usr_e1only", op, &f->err),
         USHER_EFORBIDDEN, "grant_ceiling", "grants[0]");
     json_decref(op);
+    /* ... while work they do not do themselves comes with managing people there ... */
+    snprintf(text, sizeof(text),
+             "[{\"environment_id\":\"%s\",\"roles\":[\"producer\",\"developer\"]}]", f->e1.id);
+    json_t *work = grants_json(text);
+    assert_int_equal(app_member_grants_replace(&d, &f->app, &f->arena, &em1, f->a.id, "usr_e1only",
+                                               work, &f->err),
+                     0);
+    json_decref(work);
+    assert_true(check(f, "usr_e1only", "cms.write", &f->e1));
+    /* ... and nobody changes their own grants. */
+    snprintf(text, sizeof(text),
+             "[{\"environment_id\":\"%s\",\"roles\":[\"environment_manager\",\"operator\"]}]",
+             f->e1.id);
+    json_t *self = grants_json(text);
+    expect_error(
+        f,
+        app_member_grants_replace(&d, &f->app, &f->arena, &em1, f->a.id, "usr_em1", self, &f->err),
+        USHER_EFORBIDDEN, "own_grants", NULL);
+    json_decref(self);
     /* ... nor strip grants at scopes they do not manage. */
     snprintf(text, sizeof(text),
              "[{\"environment_id\":\"%s\",\"roles\":[\"environment_manager\"]}]", f->e1.id);
@@ -587,17 +625,29 @@ static void test_member_grants_replace__protects_owners(void **state)
                                            agent, &f->err),
                  USHER_EFORBIDDEN, NULL, NULL);
     struct app_actor owner = as("usr_owner");
+    struct app_actor adm = as("usr_admin");
     expect_error(f,
                  app_member_grants_replace(&d, &f->app, &f->arena, &owner, f->a.id, "usr_owner",
                                            agent, &f->err),
+                 USHER_EFORBIDDEN, "own_grants", NULL);
+    expect_error(f,
+                 app_member_grants_replace(&d, &f->app, &f->arena, &adm, f->a.id, "usr_owner",
+                                           agent, &f->err),
                  USHER_ECONFLICT, "last_owner", NULL);
-    /* With a second owner, the first may step down. */
+    /* Only an owner makes an owner; with a second owner, the first may be stepped down. */
     json_t *own = grants_json("[{\"roles\":[\"owner\"]}]");
+    struct app_actor e1only = as("usr_em1");
+    expect_error(f,
+                 app_member_grants_replace(&d, &f->app, &f->arena, &org, f->a.id, "usr_e1only", own,
+                                           &f->err),
+                 USHER_EFORBIDDEN, "grant_ceiling", "grants[0]");
+    (void)e1only;
     assert_int_equal(
         app_member_grants_replace(&d, &f->app, &f->arena, &owner, f->a.id, "usr_org", own, &f->err),
         0);
-    assert_int_equal(app_member_grants_replace(&d, &f->app, &f->arena, &owner, f->a.id, "usr_owner",
-                                               agent, &f->err),
+    struct app_actor org_now_owner = as("usr_org");
+    assert_int_equal(app_member_grants_replace(&d, &f->app, &f->arena, &org_now_owner, f->a.id,
+                                               "usr_owner", agent, &f->err),
                      0);
     json_decref(own);
     json_decref(agent);

@@ -3,6 +3,7 @@
  * agency, deletion only when unused, and the index seeing every change at once. */
 #include "../unit.h"
 
+#include "app/access.h"
 #include "app/app.h"
 #include "policy/catalogue.h"
 #include "app/grants.h"
@@ -430,7 +431,7 @@ static void test_role_update__renames_and_changes_at_once(void **state)
     struct store_conn *c = NULL;
     struct policy_decide_grants g;
     assert_int_equal(store_conn_get(f->app.store, &c, &f->err), 0);
-    assert_int_equal(app_grants_load(&g, c, &f->arena, f->a.id, "usr_holder", &f->err), 0);
+    assert_int_equal(app_access_grants_load(&g, c, &f->arena, f->a.id, "usr_holder", &f->err), 0);
     store_conn_put(c);
     assert_int_equal(g.environment_count, 1);
     assert_int_equal(g.environments[0].extra, POLICY_BIT(POLICY_PERM_BOT_READ));

@@ -2,6 +2,7 @@
  * see and list what; foreign agencies are not found, missing permissions are forbidden. */
 #include "../unit.h"
 
+#include "app/access.h"
 #include "app/app.h"
 #include "app/tenancy.h"
 #include "base/clock.h"
@@ -534,18 +535,18 @@ static void test_grants_load__maps_rows_to_decision_input(void **state)
     struct store_conn *c = NULL;
     struct policy_decide_grants g;
     assert_int_equal(store_conn_get(f->app.store, &c, &f->err), 0);
-    assert_int_equal(app_grants_load(&g, c, &f->arena, f->a.id, "usr_noaccess", &f->err), 0);
+    assert_int_equal(app_access_grants_load(&g, c, &f->arena, f->a.id, "usr_noaccess", &f->err), 0);
     assert_non_null(g.agency);
     assert_int_equal(g.agency->roles, POLICY_BIT(POLICY_ROLE_OPERATOR));
     assert_int_equal(g.environment_count, 1);
     assert_string_equal(g.environments[0].scope_id, f->e1.id);
     assert_int_equal(g.environments[0].roles | g.environments[0].extra, 0);
-    assert_int_equal(app_grants_load(&g, c, &f->arena, f->a.id, "usr_botmgr", &f->err), 0);
+    assert_int_equal(app_access_grants_load(&g, c, &f->arena, f->a.id, "usr_botmgr", &f->err), 0);
     assert_null(g.agency);
     assert_int_equal(g.bot_count, 1);
     assert_string_equal(g.bots[0].scope_id, f->b1.id);
     assert_string_equal(g.bots[0].environment_id, f->e1.id);
-    assert_int_equal(app_grants_load(&g, c, &f->arena, f->b.id, "usr_botmgr", &f->err), 0);
+    assert_int_equal(app_access_grants_load(&g, c, &f->arena, f->b.id, "usr_botmgr", &f->err), 0);
     assert_null(g.agency);
     assert_int_equal(g.environment_count + g.bot_count, 0);
     store_conn_put(c);
