@@ -23,6 +23,7 @@ const struct http_route_table *const api_route_tables[] = {
     &api_check_routes,
     &api_audit_routes,
     &api_member_routes,
+    &api_grantable_routes,
     NULL,
     /* clang-format on */
 };

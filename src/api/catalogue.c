@@ -40,7 +40,9 @@ static int catalogue_permissions(struct http_request *req, struct http_response 
     for (size_t i = 0; i < POLICY_PERM_COUNT; i++) {
         const struct policy_catalogue_permission *p = policy_catalogue_permission_at(i);
         json_array_append_new(
-            items, json_pack("{s:s, s:s}", "name", p->name, "description", p->description));
+            items,
+            json_pack("{s:s, s:s, s:s}", "name", p->name, "description", p->description, "kind",
+                      policy_catalogue_permission_is_authority(i) ? "authority" : "work"));
     }
     http_response_json(res, req, 200, json_pack("{s:o, s:n}", "items", items, "next_cursor"));
     return 0;

@@ -170,35 +170,41 @@ static const char *scope_words(enum policy_scope scope)
     }
 }
 
+const char *app_access_grant_refusal(const struct app_access *acc, struct arena *a,
+                                     const struct app_grant *g, const char *needed)
+{
+    if (acc->is_admin)
+        return NULL;
+    if (!acc->actor || !acc->actor->user_id)
+        return "sign in first";
+    struct policy_decide_target t = {g->scope, g->scope_id, g->environment_id};
+    uint64_t held = app_access_held(acc, &t);
+    /* Bots are shared by whoever may delegate them; people are placed elsewhere by whoever may
+     * invite or manage them there. */
+    const char *right = g->scope == POLICY_SCOPE_BOT ? "bot.delegate" : needed;
+    uint64_t right_bit = policy_catalogue_permission_bit(right);
+    if (!right_bit || !(held & right_bit))
+        return arena_printf(a, "you need %s %s", right, scope_words(g->scope));
+    if ((g->roles & OWNER_BIT) && !acc->is_owner)
+        return "only an owner makes someone an owner";
+    uint64_t missing = g->permissions & POLICY_PERMS_AUTHORITY & ~held;
+    if (missing)
+        return arena_printf(a, "it gives %s, an authority you do not hold %s",
+                            first_permission(missing), scope_words(g->scope));
+    return NULL;
+}
+
 int app_access_may_grant(const struct app_access *acc, struct arena *a,
                          const struct app_grant *grants, size_t count, const char *needed,
                          const char *field, struct usher_error *err)
 {
-    if (acc->is_admin)
-        return 0;
-    if (!acc->actor || !acc->actor->user_id)
-        return usher_error_set(err, USHER_EFORBIDDEN, NULL, NULL, "sign in first");
     for (size_t i = 0; i < count; i++) {
-        const struct app_grant *g = &grants[i];
-        struct policy_decide_target t = {g->scope, g->scope_id, g->environment_id};
-        uint64_t held = app_access_held(acc, &t);
-        /* Bots are shared by whoever may delegate them; people are placed elsewhere by
-         * whoever may invite or manage them there. */
-        const char *right = g->scope == POLICY_SCOPE_BOT ? "bot.delegate" : needed;
-        uint64_t right_bit = policy_catalogue_permission_bit(right);
-        const char *where = arena_printf(a, "%s[%zu]", field, i);
-        if (!right_bit || !(held & right_bit))
-            return usher_error_set(err, USHER_EFORBIDDEN, "grant_ceiling", where,
-                                   "%s needs %s %s, which you do not hold", where, right,
-                                   scope_words(g->scope));
-        if ((g->roles & OWNER_BIT) && !acc->is_owner)
-            return usher_error_set(err, USHER_EFORBIDDEN, "grant_ceiling", where,
-                                   "only an owner makes someone an owner");
-        uint64_t missing = g->permissions & POLICY_PERMS_AUTHORITY & ~held;
-        if (missing)
-            return usher_error_set(err, USHER_EFORBIDDEN, "grant_ceiling", where,
-                                   "%s gives %s, an authority you do not hold %s", where,
-                                   first_permission(missing), scope_words(g->scope));
+        const char *why = app_access_grant_refusal(acc, a, &grants[i], needed);
+        if (why) {
+            const char *where = arena_printf(a, "%s[%zu]", field, i);
+            return usher_error_set(err, USHER_EFORBIDDEN, "grant_ceiling", where, "%s: %s", where,
+                                   why);
+        }
     }
     return 0;
 }

@@ -71,6 +71,11 @@ int app_access_demand(struct store_conn *c, struct arena *a, const struct app_ac
                       const char *agency_id, enum policy_scope scope, const char *scope_id,
                       const char *permission, const char *what, struct usher_error *err);
 
+/* Why the caller may not give grant g (rule 4, as for app_access_may_grant), in words for
+ * people (static or arena-owned), or NULL when they may. */
+const char *app_access_grant_refusal(const struct app_access *acc, struct arena *a,
+                                     const struct app_grant *g, const char *needed);
+
 /* Rule 4: may the caller give these grants? For each grant at scope S the caller needs
  * `needed` at S (users.invite to invite, users.manage to change grants; bot grants need
  * bot.delegate on the bot instead) and every authority permission the grant gives; only an

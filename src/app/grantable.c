@@ -1,0 +1,137 @@
+/* The roles and extra permissions one scope offers the caller, each asked of the access module
+ * exactly as a grant of it would be. */
+#include "app/grantable.h"
+
+#include <string.h>
+
+#include "app/access.h"
+#include "app/grants.h"
+#include "store/store_tenancy.h"
+
+/* Resolves the scope of the question within agency_id into g. */
+static int scope_resolve(struct app_grant *g, struct store_conn *c, struct arena *a,
+                         const char *agency_id, const char *environment_id, const char *bot_id,
+                         struct usher_error *err)
+{
+    memset(g, 0, sizeof(*g));
+    if (environment_id && bot_id)
+        return usher_error_set(err, USHER_EINVAL, "unknown_scope", "bot_id",
+                               "ask about an environment or a bot, not both");
+    struct usher_error e2 = {0};
+    int rc = 0;
+    if (bot_id) {
+        struct store_bot bot;
+        rc = store_bot_get(&bot, c, a, bot_id, &e2);
+        if (rc == USHER_ENOTFOUND || (rc == 0 && strcmp(bot.agency_id, agency_id) != 0))
+            return usher_error_set(err, USHER_EINVAL, "unknown_scope", "bot_id",
+                                   "bot_id is not a bot of this agency");
+        if (rc)
+            return usher_error_set(err, rc, NULL, NULL, "%s", e2.message);
+        *g = (struct app_grant){.scope = POLICY_SCOPE_BOT,
+                                .scope_id = bot.id,
+                                .bot_id = bot.id,
+                                .environment_id = bot.environment_id};
+        return 0;
+    }
+    if (environment_id) {
+        struct store_environment env;
+        rc = store_environment_get(&env, c, a, environment_id, &e2);
+        if (rc == USHER_ENOTFOUND || (rc == 0 && strcmp(env.agency_id, agency_id) != 0))
+            return usher_error_set(err, USHER_EINVAL, "unknown_scope", "environment_id",
+                                   "environment_id is not an environment of this agency");
+        if (rc)
+            return usher_error_set(err, rc, NULL, NULL, "%s", e2.message);
+        *g = (struct app_grant){
+            .scope = POLICY_SCOPE_ENVIRONMENT, .scope_id = env.id, .environment_id = env.id};
+        return 0;
+    }
+    *g = (struct app_grant){.scope = POLICY_SCOPE_AGENCY, .scope_id = agency_id};
+    return 0;
+}
+
+/* Why a built-in role cannot sit on this kind of scope at all. */
+static const char *scope_refusal(const struct policy_catalogue_role *role)
+{
+    if (policy_catalogue_role_allowed_at(role, POLICY_SCOPE_BOT))
+        return "is given on a single bot only";
+    if (!policy_catalogue_role_allowed_at(role, POLICY_SCOPE_ENVIRONMENT))
+        return "is given for the whole agency only";
+    return "is not given on a single bot";
+}
+
+int app_grantable_list(struct app_grantable *out, struct app *app, struct arena *a,
+                       const struct app_actor *actor, const char *agency_id,
+                       const char *environment_id, const char *bot_id, bool is_manage,
+                       struct usher_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    struct store_conn *c = NULL;
+    struct store_agency agency;
+    struct app_access acc;
+    struct app_role_set custom;
+    struct app_grant place;
+    int rc = store_conn_get(app->store, &c, err);
+    if (rc)
+        goto done;
+    rc = store_agency_get(&agency, c, a, agency_id, err);
+    if (rc)
+        goto done;
+    rc = app_access_load(&acc, c, a, actor, agency.id, "agency", err);
+    if (rc)
+        goto done;
+    rc = scope_resolve(&place, c, a, agency.id, environment_id, bot_id, err);
+    if (rc)
+        goto done;
+    rc = app_role_set_load(&custom, c, a, agency.id, err);
+    if (rc)
+        goto done;
+    out->scope = place.scope;
+    out->scope_id = place.scope_id;
+    out->needed = place.scope == POLICY_SCOPE_BOT ? "bot.delegate"
+                  : is_manage                     ? "users.manage"
+                                                  : "users.invite";
+    out->roles = arena_alloc(a, (POLICY_ROLE_COUNT + custom.count + 1) * sizeof(*out->roles));
+    for (size_t i = 0; i < POLICY_ROLE_COUNT; i++) {
+        const struct policy_catalogue_role *role = policy_catalogue_role_at(i);
+        struct app_grantable_role *r = &out->roles[out->role_count++];
+        *r = (struct app_grantable_role){.id = role->name, .name = role->name, .is_built_in = true};
+        if (!policy_catalogue_role_allowed_at(role, place.scope)) {
+            r->reason = scope_refusal(role);
+            continue;
+        }
+        struct app_grant g = place;
+        g.roles = POLICY_BIT(i);
+        g.permissions = role->permissions;
+        r->reason = app_access_grant_refusal(&acc, a, &g, out->needed);
+        r->is_grantable = r->reason == NULL;
+    }
+    for (size_t i = 0; i < custom.count; i++) {
+        struct app_grantable_role *r = &out->roles[out->role_count++];
+        *r = (struct app_grantable_role){.id = custom.items[i].id, .name = custom.items[i].name};
+        if (place.scope == POLICY_SCOPE_BOT) {
+            r->reason = "is not given on a single bot";
+            continue;
+        }
+        struct app_grant g = place;
+        g.permissions = custom.permissions[i];
+        r->reason = app_access_grant_refusal(&acc, a, &g, out->needed);
+        r->is_grantable = r->reason == NULL;
+    }
+    for (size_t i = 0; i < POLICY_PERM_COUNT; i++) {
+        const struct policy_catalogue_permission *p = policy_catalogue_permission_at(i);
+        struct app_grantable_permission *q = &out->permissions[i];
+        *q = (struct app_grantable_permission){
+            .name = p->name,
+            .description = p->description,
+            .is_authority = policy_catalogue_permission_is_authority(i),
+        };
+        struct app_grant g = place;
+        g.extra = POLICY_BIT(i);
+        g.permissions = g.extra;
+        q->reason = app_access_grant_refusal(&acc, a, &g, out->needed);
+        q->is_grantable = q->reason == NULL;
+    }
+done:
+    store_conn_put(c);
+    return rc;
+}
