@@ -103,12 +103,20 @@ describe('impersonation', () => {
       [ids.manager, ids.manager, ids.operator]);
   });
 
-  it('refuses targets whose permissions the impersonator does not hold', async () => {
-    const manager = w.as(await w.signIn('manager@acme.example'));
-    // A developer holds bot.develop, which an environment manager does not.
-    assertProblem(await manager('POST', '/api/v1/impersonation',
-      { user_id: ids.developer, agency_id: fx.A.id }), 403, 'impersonation_forbidden');
-    // An agency-level organisation manager holds more than an environment manager.
+  it('refuses targets whose authority the impersonator does not hold', async () => {
+    let manager = w.as(await w.signIn('manager@acme.example'));
+    // A developer's bot.develop is work, not authority: the environment manager may look, as
+    // they may grant it (rule 4).
+    const dev = await manager('POST', '/api/v1/impersonation',
+      { user_id: ids.developer, agency_id: fx.A.id });
+    assert.equal(dev.status, 201, dev.text);
+    w.secrets.add(dev.json.token);
+    const back = await w.as(dev.json.token)('DELETE', '/api/v1/impersonation');
+    assert.equal(back.status, 200, back.text);
+    w.secrets.add(back.json.token);
+    manager = w.as(back.json.token);
+    // An agency-level organisation manager holds environments.create, which an environment
+    // manager does not.
     assertProblem(await manager('POST', '/api/v1/impersonation',
       { user_id: ids.orgmgr, agency_id: fx.A.id }), 403, 'impersonation_forbidden');
     // A platform admin, never; oneself, never.

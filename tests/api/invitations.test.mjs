@@ -460,8 +460,8 @@ describe('invitations', () => {
       [{ roles: ['organisation_manager'] }, 'grants[0]'],
       [{ roles: ['operator'] }, 'grants[0]'],
       [{ environment_id: fx.E2.id, roles: ['operator'] }, 'grants[0]'],
-      [{ environment_id: fx.E1.id, roles: ['producer'] }, 'grants[0]'],
-      [{ environment_id: fx.E1.id, roles: ['operator'], extra_permissions: ['cms.write'] }, 'grants[0]'],
+      [{ environment_id: fx.E1.id, roles: ['operator'], extra_permissions: ['environments.create'] }, 'grants[0]'],
+      [{ environment_id: fx.E1.id, roles: ['agent'], extra_permissions: ['agency.manage'] }, 'grants[0]'],
     ];
     for (const [grant] of refused) {
       const r = await mgr({ grants: [grant] });

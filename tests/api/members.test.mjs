@@ -341,13 +341,18 @@ describe('users overview and member management', () => {
   });
 
   describe('PATCH /agencies/{id}/users/{user_id}', () => {
-    it('edits trimmed names and the shortcode, and records it', async () => {
-      const res = await as('org')('PATCH', `${users()}/${fx.e1only}`, { first_name: '  Iain ', last_name: 'Only', shortcode: 'IAN_1' });
+    it('edits trimmed names (the person\'s own) and the shortcode (the agency\'s), and records it', async () => {
+      // A manager sets the shortcode; names belong to the person.
+      assertProblem(await as('org')('PATCH', `${users()}/${fx.e1only}`, { first_name: 'Iain' }), 403, 'names_belong_to_person');
+      const code = await as('org')('PATCH', `${users()}/${fx.e1only}`, { shortcode: 'IAN_1' });
+      assert.equal(code.status, 200, code.text);
+      const res = await as('e1only')('PATCH', `${users()}/${fx.e1only}`, { first_name: '  Iain ', last_name: 'Only' });
       assert.equal(res.status, 200, res.text);
       assert.equal(res.json.first_name, 'Iain');
       assert.equal(res.json.shortcode, 'IAN_1');
-      const row = sql(`SELECT details FROM audit_log WHERE action = 'member.updated' AND subject_user_id = '${fx.e1only}'`);
-      assert.deepEqual(JSON.parse(row), { first_name: 'Iain', shortcode: 'IAN_1' });
+      const rows = sql(`SELECT details FROM audit_log WHERE action = 'member.updated' AND subject_user_id = '${fx.e1only}' ORDER BY id`)
+        .trim().split('\n').map((r) => JSON.parse(r));
+      assert.deepEqual(rows, [{ shortcode: 'IAN_1' }, { first_name: 'Iain' }]);
       const listed = await listAll('owner', 'shortcode=IAN_1');
       assert.deepEqual(ids(listed), [fx.e1only]);
     });
@@ -376,16 +381,23 @@ describe('users overview and member management', () => {
       ['a number as shortcode', { shortcode: 12 }, 'shortcode'],
     ]) {
       it(`refuses ${label}`, async () => {
-        assertProblem(await as('org')('PATCH', `${users()}/${fx.agent}`, body), 400, 'invalid_input', field);
+        // Names are checked as the person edits them, the shortcode as a manager does.
+        const who = field === 'shortcode' || field === 'role' || field === 'email' ? 'org' : 'e1only';
+        const target = who === 'org' ? fx.agent : fx.e1only;
+        assertProblem(await as(who)('PATCH', `${users()}/${target}`, body), 400, 'invalid_input', field);
       });
     }
 
-    it('needs users.manage at the member\'s scopes', async () => {
-      assertProblem(await as('agent')('PATCH', `${users()}/${fx.e1only}`, { first_name: 'X' }), 403, 'forbidden');
-      assertProblem(await as('em1')('PATCH', `${users()}/${fx.agent}`, { first_name: 'X' }), 403, 'forbidden');
-      assertProblem(await as('org')('PATCH', `${users()}/${fx.owner}`, { first_name: 'X' }), 403, 'forbidden');
-      const ok = await as('em1')('PATCH', `${users()}/${fx.e1only}`, { last_name: 'Onley' });
+    it('needs authority over the member at their scopes', async () => {
+      assertProblem(await as('agent')('PATCH', `${users()}/${fx.e1only}`, { shortcode: 'X1' }), 403, 'forbidden');
+      assertProblem(await as('em1')('PATCH', `${users()}/${fx.agent}`, { shortcode: 'X1' }), 403, 'forbidden');
+      assertProblem(await as('org')('PATCH', `${users()}/${fx.owner}`, { shortcode: 'X1' }), 403, 'forbidden');
+      // Names are nobody's but the person's (and a platform admin's).
+      assertProblem(await as('em1')('PATCH', `${users()}/${fx.e1only}`, { last_name: 'Onley' }), 403, 'names_belong_to_person');
+      const ok = await as('em1')('PATCH', `${users()}/${fx.e1only}`, { shortcode: 'ONLEY' });
       assert.equal(ok.status, 200, ok.text);
+      const fixed = await as('admin')('PATCH', `${users()}/${fx.agent}`, { last_name: 'Agent' });
+      assert.equal(fixed.status, 200, fixed.text);
       assert.equal(sql(`SELECT first_name, last_name FROM users WHERE id = '${fx.agent}'`).trim(), 'Alan|Agent');
     });
   });
@@ -415,7 +427,7 @@ describe('users overview and member management', () => {
       assertProblem(await put(fx.e1only, [{ roles: ['organisation_manager'] }]), 403, 'grant_ceiling', 'grants[0]');
       assertProblem(await put(fx.e1only, [{ roles: ['agent'] }]), 403, 'grant_ceiling', 'grants[0]');
       assertProblem(await put(fx.e1only, [{ environment_id: fx.E2.id, roles: ['environment_manager'] }]), 403, 'grant_ceiling', 'grants[0]');
-      assertProblem(await put(fx.e1only, [{ environment_id: fx.E1.id, roles: ['producer'] }]), 403, 'grant_ceiling', 'grants[0]');
+      assertProblem(await put(fx.e1only, [{ environment_id: fx.E1.id, roles: ['producer'], extra_permissions: ['environments.create'] }]), 403, 'grant_ceiling', 'grants[0]');
       // Cannot strip what sits at a scope they do not manage (the agent's agency grant).
       assertProblem(await put(fx.agent, [{ environment_id: fx.E1.id, roles: ['environment_manager'] }]), 403, 'forbidden');
       assert.equal(sql(`SELECT roles FROM grants WHERE user_id = '${fx.agent}'`).trim(), 'agent');
@@ -514,7 +526,8 @@ describe('users overview and member management', () => {
     it('never removes or demotes the last owner', async () => {
       assertProblem(await as('owner')('DELETE', `${users()}/${fx.owner}`), 409, 'last_owner');
       assertProblem(await as('admin')('DELETE', `${users()}/${fx.owner}`), 409, 'last_owner');
-      assertProblem(await as('owner')('PUT', `${users()}/${fx.owner}/grants`, { grants: [{ roles: ['agent'] }] }), 409, 'last_owner');
+      assertProblem(await as('owner')('PUT', `${users()}/${fx.owner}/grants`, { grants: [{ roles: ['agent'] }] }), 403, 'own_grants');
+      assertProblem(await as('admin')('PUT', `${users()}/${fx.owner}/grants`, { grants: [{ roles: ['agent'] }] }), 409, 'last_owner');
       assertProblem(await as('org')('DELETE', `${users()}/${fx.owner}`), 403, 'forbidden');
       assert.equal((await as('owner')('GET', `/api/v1/agencies/${fx.A.id}`)).status, 200);
     });

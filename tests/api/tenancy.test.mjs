@@ -465,14 +465,19 @@ describe('agencies, environments and bots', () => {
       }
     });
 
-    it('lists every permission with a description', async () => {
+    it('lists every permission with a description and its kind', async () => {
       const res = await as('dev')('GET', '/api/v1/permissions');
       assert.equal(res.status, 200);
       assert.deepEqual(res.json.items.map((p) => p.name), PERMISSIONS);
       for (const p of res.json.items) {
-        assert.deepEqual(Object.keys(p).sort(), ['description', 'name']);
+        assert.deepEqual(Object.keys(p).sort(), ['description', 'kind', 'name']);
         assert.ok(p.description.length > 0);
       }
+      // Authority permissions change who may do what (rule 4 in docs/rules.md).
+      assert.deepEqual(res.json.items.filter((p) => p.kind === 'authority').map((p) => p.name).sort(), [
+        'agency.manage', 'audit.read', 'bot.delegate', 'environment.manage', 'environments.create',
+        'users.invite', 'users.manage']);
+      assert.ok(res.json.items.every((p) => p.kind === 'authority' || p.kind === 'work'));
     });
 
     it("lists an agency's roles for its members only", async () => {
