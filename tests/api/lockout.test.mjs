@@ -209,7 +209,8 @@ describe('a stranger cannot lock a person out (SECURITY 38)', () => {
     assert.equal(res.status, 201, res.text);
     const me = await usher.api('GET', '/api/v1/me', { token: res.json.token });
     assert.equal(me.status, 200);
-    assert.equal(me.json.user?.email ?? me.json.email, ADMIN_EMAIL);
+    assert.equal(me.json.user.email, ADMIN_EMAIL);
+    assert.equal(me.json.is_platform_admin, true);
   });
 
   it('gives no help to a forged device cookie or one issued for another account (SECURITY 38)', async () => {
