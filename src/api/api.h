@@ -52,8 +52,9 @@ struct store_user;
  * last_active_at} with RFC 3339 times (last_active_at null when never). New reference. */
 json_t *api_user_json(struct http_request *req, const struct store_user *u);
 
-/* Sets the session cookie on res and returns {token, csrf_token, expires_at, user} for a
- * session just started (sign-in, or accepting an invitation as a new user). */
+/* Sets the session cookie on res (and the device cookie, when s carries one: a password
+ * sign-in) and returns {token, csrf_token, expires_at, user} for a session just started
+ * (sign-in, or accepting an invitation as a new user). */
 struct app_session_new;
 json_t *api_session_json(struct http_request *req, struct http_response *res,
                          const struct app_session_new *s);

@@ -1,6 +1,7 @@
 /* Sign-in and sign-out: POST /api/v1/sessions and DELETE /api/v1/sessions/current. The
  * session token goes to the client twice, in the body (for API clients) and in an HttpOnly
- * cookie (for the console), and is never logged. */
+ * cookie (for the console), and is never logged. A password sign-in also sets the device
+ * cookie that keeps this client's sign-ins apart from strangers' failures (app/device.h). */
 #include <stdio.h>
 
 #include "api/api.h"
@@ -28,6 +29,14 @@ json_t *api_session_json(struct http_request *req, struct http_response *res,
         arena_printf(&req->arena, "%s=%s; %s; Max-Age=%lld", app->cookie_name, s->token,
                      cookie_attributes(app), (long long)app->cfg->session_absolute_seconds);
     http_response_header(res, req, "Set-Cookie", cookie);
+    if (s->device_cookie[0]) {
+        /* Strict: the cookie only ever matters on the sign-in form of this site. */
+        char *device =
+            arena_printf(&req->arena, "%s=%s; Path=/; HttpOnly; SameSite=Strict%s; Max-Age=%lld",
+                         app->device_cookie_name, s->device_cookie,
+                         app->cookie_secure ? "; Secure" : "", (long long)APP_DEVICE_MAX_AGE);
+        http_response_header(res, req, "Set-Cookie", device);
+    }
     json_t *out = json_object();
     json_object_set_new(out, "token", json_string(s->token));
     json_object_set_new(out, "csrf_token", json_string(s->csrf_token));
@@ -51,10 +60,14 @@ static int sessions_create(struct http_request *req, struct http_response *res)
     if (rc)
         return rc;
     struct app_actor actor = api_actor(req);
+    struct app_sign_in in = {
+        .email = email,
+        .password = password,
+        .device_cookie = http_cookie(req, app->device_cookie_name),
+    };
     struct app_session_new s;
     int64_t retry_after = 0;
-    rc =
-        app_account_sign_in(&s, &retry_after, app, &req->arena, &actor, email, password, &req->err);
+    rc = app_account_sign_in(&s, &retry_after, app, &req->arena, &actor, &in, &req->err);
     if (rc == USHER_ELIMIT || rc == USHER_EUNAVAIL) {
         char seconds[24];
         snprintf(seconds, sizeof(seconds), "%lld", (long long)(retry_after > 0 ? retry_after : 1));

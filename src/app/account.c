@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "app/audit.h"
+#include "app/device.h"
 #include "app/password.h"
 #include "app/throttle.h"
 #include "base/clock.h"
@@ -152,6 +153,7 @@ int app_account_session_start(struct app_session_new *out, struct app *app, stru
     out->expires_at = now + app->cfg->session_absolute_seconds * 1000;
     out->user = *user;
     out->user.last_active_at = now;
+    out->device_cookie[0] = '\0';
     struct store_session s = {
         .token_hash = out->token_hash,
         .user_id = user->id,
@@ -177,12 +179,13 @@ int app_account_session_start(struct app_session_new *out, struct app *app, stru
     return app_audit_record(c, a, &who, &ev, err);
 }
 
-/* The failure path: one audit row, one throttle mark, one answer for every cause. */
+/* The failure path: one throttle mark, one audit row, one answer for every cause. */
 static int sign_in_failed(struct app *app, struct arena *a, const struct app_actor *actor,
-                          const char *email, const struct store_user *user, const char *reason,
+                          struct app_throttle_ticket *ticket, const char *email,
+                          const struct store_user *user, const char *reason,
                           struct usher_error *err)
 {
-    app_throttle_failure(app->throttle, email, actor ? actor->source_ip : NULL, clock_now_ms());
+    app_throttle_failure(app->throttle, ticket, clock_now_ms());
     struct store_conn *c = NULL;
     int rc = store_conn_get(app->store, &c, err);
     if (rc == 0)
@@ -204,80 +207,117 @@ static int sign_in_failed(struct app *app, struct arena *a, const struct app_act
                            INVALID_CREDENTIALS_MESSAGE);
 }
 
-int app_account_sign_in(struct app_session_new *out, int64_t *out_retry_after, struct app *app,
-                        struct arena *a, const struct app_actor *actor, const char *email,
-                        const char *password, struct usher_error *err)
+/* Reserves the attempt's place in the throttle: a device cookie made for this account makes
+ * it a trusted attempt, judged by that device alone. */
+static int sign_in_reserve(struct app_throttle_ticket *out, int64_t *out_retry_after,
+                           struct app *app, const struct app_actor *actor, const char *email,
+                           const char *device_cookie, struct usher_error *err)
 {
-    int64_t retry_after = 0;
-    if (out_retry_after)
-        *out_retry_after = 0;
-    const char *normal;
-    int rc = text_email_normalize(&normal, a, email ? email : "", "email", err);
-    if (rc == 0)
-        rc = app_password_check(password, "password", err);
+    char nonce[APP_DEVICE_NONCE_CHARS + 1];
+    struct app_throttle_attempt attempt = {
+        .account = email,
+        .address = actor ? actor->source_ip : NULL,
+    };
+    if (app_device_cookie_verify(nonce, app->secret, email, device_cookie))
+        attempt.device = nonce;
+    int rc =
+        app_throttle_reserve(out, out_retry_after, app->throttle, &attempt, clock_now_ms(), err);
     if (rc)
-        return rc;
-    const char *address = actor ? actor->source_ip : NULL;
-    rc = app_throttle_check(app->throttle, &retry_after, normal, address, clock_now_ms(), err);
-    if (rc) {
-        if (out_retry_after)
-            *out_retry_after = retry_after;
-        log_msg(LOG_WARN, "account.sign_in_throttled", "{s:s?, s:I}", "remote", address,
-                "retry_after", (json_int_t)retry_after);
-        return rc;
-    }
+        log_msg(LOG_WARN, "account.sign_in_throttled", "{s:s?, s:b, s:I}", "remote",
+                attempt.address, "trusted_device", attempt.device != NULL, "retry_after",
+                (json_int_t)*out_retry_after);
+    return rc;
+}
 
-    /* The connection is not held while hashing: a hash takes tens of milliseconds. */
-    struct store_user user;
-    bool found = false;
+/* The user with email, or *out_found false. The connection is not held while hashing: a hash
+ * takes tens of milliseconds. */
+static int sign_in_user_find(struct store_user *out, bool *out_found, struct app *app,
+                             struct arena *a, const char *email, struct usher_error *err)
+{
     struct store_conn *c = NULL;
     struct usher_error lookup = {0};
-    rc = store_conn_get(app->store, &c, err);
+    *out_found = false;
+    int rc = store_conn_get(app->store, &c, err);
     if (rc)
         return rc;
-    rc = store_user_by_email(&user, c, a, normal, &lookup);
+    rc = store_user_by_email(out, c, a, email, &lookup);
     store_conn_put(c);
-    c = NULL;
     if (rc == 0)
-        found = true;
-    else if (rc != USHER_ENOTFOUND)
-        return usher_error_set(err, rc, NULL, NULL, "%s", lookup.message);
+        *out_found = true;
+    else if (rc == USHER_ENOTFOUND)
+        rc = 0;
+    else
+        rc = usher_error_set(err, rc, NULL, NULL, "%s", lookup.message);
+    return rc;
+}
 
-    bool ok = false, needs_rehash = false;
-    rc = app_password_verify(app->hash_pool, &ok, &needs_rehash, found ? user.password_hash : NULL,
-                             password, err);
-    if (rc)
-        return rc;
-    if (!found)
-        return sign_in_failed(app, a, actor, normal, NULL, "unknown_email", err);
-    if (!user.password_hash)
-        return sign_in_failed(app, a, actor, normal, &user, "no_password", err);
-    if (!ok)
-        return sign_in_failed(app, a, actor, normal, &user, "wrong_password", err);
-    if (strcmp(user.status, STORE_USER_ACTIVE) != 0)
-        return sign_in_failed(app, a, actor, normal, &user, "disabled", err);
-
+/* After a verified password: the re-hash when due, then the session, in one transaction. */
+static int sign_in_session_start(struct app_session_new *out, struct app *app, struct arena *a,
+                                 const struct app_actor *actor, const struct store_user *user,
+                                 const char *password, bool needs_rehash, struct usher_error *err)
+{
     char rehashed[APP_PASSWORD_HASH_MAX] = "";
+    struct store_conn *c = NULL;
     if (needs_rehash && app_password_hash(app->hash_pool, rehashed, password, NULL) != 0)
         rehashed[0] = '\0'; /* upgrading can wait for the next sign-in */
-    rc = store_conn_get(app->store, &c, err);
+    int rc = store_conn_get(app->store, &c, err);
     if (rc == 0)
         rc = store_begin(c, true, err);
     if (rc == 0 && rehashed[0]) {
-        rc = store_user_password_set(c, a, user.id, rehashed, err);
+        rc = store_user_password_set(c, a, user->id, rehashed, err);
         if (rc == 0)
-            log_msg(LOG_INFO, "account.password_rehashed", "{s:s}", "user_id", user.id);
+            log_msg(LOG_INFO, "account.password_rehashed", "{s:s}", "user_id", user->id);
     }
     if (rc == 0)
-        rc = app_account_session_start(out, app, c, a, actor, &user, err);
+        rc = app_account_session_start(out, app, c, a, actor, user, err);
     if (rc == 0)
         rc = store_commit(c, err);
     store_conn_put(c);
     sodium_memzero(rehashed, sizeof(rehashed));
+    return rc;
+}
+
+int app_account_sign_in(struct app_session_new *out, int64_t *out_retry_after, struct app *app,
+                        struct arena *a, const struct app_actor *actor,
+                        const struct app_sign_in *in, struct usher_error *err)
+{
+    struct app_throttle_ticket ticket = {0};
+    struct store_user user;
+    const char *normal = NULL;
+    bool found = false, ok = false, needs_rehash = false;
+    int64_t retry_after = 0;
+    int rc = text_email_normalize(&normal, a, in->email ? in->email : "", "email", err);
+    if (rc == 0)
+        rc = app_password_check(in->password, "password", err);
+    if (rc == 0)
+        rc = sign_in_reserve(&ticket, &retry_after, app, actor, normal, in->device_cookie, err);
+    if (rc == 0)
+        rc = sign_in_user_find(&user, &found, app, a, normal, err);
+    if (rc == 0)
+        rc = app_password_verify(app->hash_pool, &ok, &needs_rehash,
+                                 found ? user.password_hash : NULL, in->password, err);
     if (rc)
-        return rc;
-    app_throttle_success(app->throttle, normal);
-    return 0;
+        goto done;
+    if (!found)
+        rc = sign_in_failed(app, a, actor, &ticket, normal, NULL, "unknown_email", err);
+    else if (!user.password_hash)
+        rc = sign_in_failed(app, a, actor, &ticket, normal, &user, "no_password", err);
+    else if (!ok)
+        rc = sign_in_failed(app, a, actor, &ticket, normal, &user, "wrong_password", err);
+    else if (strcmp(user.status, STORE_USER_ACTIVE) != 0)
+        rc = sign_in_failed(app, a, actor, &ticket, normal, &user, "disabled", err);
+    else
+        rc = sign_in_session_start(out, app, a, actor, &user, in->password, needs_rehash, err);
+    if (rc)
+        goto done;
+    app_throttle_success(app->throttle, &ticket);
+    app_device_cookie_new(out->device_cookie, app->secret, normal);
+done:
+    /* A reservation not ended above (store or hashing pool trouble) counts for nothing. */
+    app_throttle_release(app->throttle, &ticket);
+    if (out_retry_after)
+        *out_retry_after = retry_after;
+    return rc;
 }
 
 int app_account_sign_out(struct app *app, struct arena *a, const struct app_actor *actor,

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "app/app.h"
+#include "app/device.h"
 #include "base/crypto.h"
 #include "store/store_user.h"
 
@@ -20,11 +21,12 @@ struct store_conn;
 
 /* A new session, as returned once to the client. */
 struct app_session_new {
-    char token[CRYPTO_TOKEN_CHARS + 1];   /* the secret; never logged or stored */
-    char token_hash[CRYPTO_HASH_HEX + 1]; /* what the sessions table holds */
-    char csrf_token[CRYPTO_HASH_HEX + 1]; /* required on cookie-authenticated writes */
-    int64_t expires_at;                   /* absolute end, Unix ms */
-    struct store_user user;               /* the signed-in user (arena strings) */
+    char token[CRYPTO_TOKEN_CHARS + 1];              /* the secret; never logged or stored */
+    char token_hash[CRYPTO_HASH_HEX + 1];            /* what the sessions table holds */
+    char csrf_token[CRYPTO_HASH_HEX + 1];            /* required on cookie-authenticated writes */
+    int64_t expires_at;                              /* absolute end, Unix ms */
+    struct store_user user;                          /* the signed-in user (arena strings) */
+    char device_cookie[APP_DEVICE_COOKIE_CHARS + 1]; /* set by a password sign-in, else "" */
 };
 
 /* What a new account is made of. */
@@ -53,17 +55,26 @@ int app_account_insert(struct store_user *out, struct store_conn *c, struct aren
                        const char *last_name, const char *password_hash, bool is_platform_admin,
                        const char *via, struct usher_error *err);
 
-/* Signs in: validates email (field "email") and password (field "password"), applies the
- * sign-in throttle (per account and per actor->source_ip), verifies the password (against a
- * dummy hash when the email is unknown, so the answer and its time do not tell whether the
- * account exists), re-hashes a password stored with older parameters, and on success starts a
- * session. Failures write a "session.failed" audit row. Errors: USHER_EINVAL;
+/* What a sign-in presents. Strings are borrowed. */
+struct app_sign_in {
+    const char *email;         /* as typed */
+    const char *password;      /* as typed */
+    const char *device_cookie; /* the device cookie the client sent (app/device.h), or NULL */
+};
+
+/* Signs in: validates in->email (field "email") and in->password (field "password"), reserves
+ * a place in the sign-in throttle before any hashing (a valid device cookie for this account
+ * is judged by that device's failures; anyone else by the account's, the address's and the
+ * pair's), verifies the password (against a dummy hash when the email is unknown, so the
+ * answer and its time do not tell whether the account exists), re-hashes a password stored
+ * with older parameters, and on success starts a session and fills out->device_cookie with a
+ * new device cookie. Failures write a "session.failed" audit row. Errors: USHER_EINVAL;
  * USHER_EUNAUTH "invalid_credentials" (unknown email, wrong password, disabled account, no
  * password: all alike); USHER_ELIMIT "rate_limited" with *out_retry_after in seconds;
  * USHER_EUNAVAIL. out_retry_after may be NULL. */
 int app_account_sign_in(struct app_session_new *out, int64_t *out_retry_after, struct app *app,
-                        struct arena *a, const struct app_actor *actor, const char *email,
-                        const char *password, struct usher_error *err);
+                        struct arena *a, const struct app_actor *actor,
+                        const struct app_sign_in *in, struct usher_error *err);
 
 /* Starts a session for user inside the caller's transaction on c: a fresh token, its row and
  * a "session.created" audit row; the user's last_active_at is set. Used by sign-in and by

@@ -74,6 +74,7 @@ static void app_cookie_settings(struct app *app)
         app->cookie_secure =
             strncmp(app->public_url, "https://", 8) == 0 || url_is_loopback(app->public_url);
     app->cookie_name = app->cookie_secure ? "__Host-usher_session" : "usher_session";
+    app->device_cookie_name = app->cookie_secure ? "__Host-usher_device" : "usher_device";
 }
 
 int app_open(struct app *app, const struct config *cfg, bool migrate, struct usher_error *err)

@@ -27,6 +27,7 @@ struct app {
     char *public_url;                          /* without trailing slash */
     bool cookie_secure;                        /* Secure attribute and __Host- prefix */
     const char *cookie_name;                   /* "__Host-usher_session" or "usher_session" */
+    const char *device_cookie_name;            /* "__Host-usher_device" or "usher_device" */
     struct app_hash_pool *hash_pool;           /* bounded argon2id workers */
     struct app_throttle *throttle;             /* sign-in failure counters */
     struct authz_index *authz;                 /* in-memory decision index */

@@ -37,10 +37,12 @@ function parseSetCookie(header) {
   return { name: pair.slice(0, eq), value: pair.slice(eq + 1), attrs };
 }
 
+// The session cookie a sign-in sets (the device cookie beside it is tested in lockout.test.mjs).
 function setCookieOf(res) {
-  const all = res.headers['set-cookie'] || [];
-  assert.equal(all.length, 1, 'one Set-Cookie header');
-  return parseSetCookie(all[0]);
+  const all = (res.headers['set-cookie'] || []).map(parseSetCookie);
+  const sessions = all.filter((c) => /usher_session$/.test(c.name));
+  assert.equal(sessions.length, 1, 'one session cookie');
+  return sessions[0];
 }
 
 async function signIn(usher, email, password, opts = {}) {

@@ -108,7 +108,8 @@ static int sign_in(struct fixture *f, struct app_session_new *out, struct usher_
                    const char *email, const char *password)
 {
     int64_t retry = 0;
-    return app_account_sign_in(out, &retry, &f->app, &f->arena, &f->actor, email, password, err);
+    struct app_sign_in in = {.email = email, .password = password};
+    return app_account_sign_in(out, &retry, &f->app, &f->arena, &f->actor, &in, err);
 }
 
 static void test_account_create__stores_a_normalised_email_and_an_argon2id_hash(void **state)
@@ -281,8 +282,8 @@ static void test_sign_in__throttles_an_account_after_repeated_failures(void **st
     /* Even the right password waits: the answer must not confirm a guess. */
     struct usher_error err = {0};
     int64_t retry = 0;
-    assert_int_equal(app_account_sign_in(&s, &retry, &f->app, &f->arena, &f->actor,
-                                         "ann@example.com", PASSWORD, &err),
+    struct app_sign_in right = {.email = "ann@example.com", .password = PASSWORD};
+    assert_int_equal(app_account_sign_in(&s, &retry, &f->app, &f->arena, &f->actor, &right, &err),
                      USHER_ELIMIT);
     assert_string_equal(err.problem, "rate_limited");
     assert_true(retry > 0 && retry <= 15 * 60);
@@ -297,6 +298,50 @@ static void test_sign_in__throttles_an_account_after_repeated_failures(void **st
     clock_set_offset_ms(15 * 60 * 1000 + 1000);
     usher_error_clear(&err);
     assert_int_equal(sign_in(f, &s, &err, "ann@example.com", PASSWORD), 0);
+}
+
+/* One sign-in from the fixture's address as address, presenting cookie. */
+static int sign_in_from(struct fixture *f, struct app_session_new *out, const char *address,
+                        const char *email, const char *password, const char *cookie)
+{
+    struct app_actor actor = f->actor;
+    actor.source_ip = address;
+    struct app_sign_in in = {.email = email, .password = password, .device_cookie = cookie};
+    struct usher_error err = {0};
+    int64_t retry = 0;
+    return app_account_sign_in(out, &retry, &f->app, &f->arena, &actor, &in, &err);
+}
+
+static void test_sign_in__a_known_device_signs_in_while_strangers_are_throttled(void **state)
+{
+    struct fixture *f = *state;
+    user_create(f, "ann@example.com", false);
+    user_create(f, "bob@example.com", false);
+    struct app_session_new s, bob;
+    assert_int_equal(sign_in_from(f, &s, "203.0.113.5", "ann@example.com", PASSWORD, NULL), 0);
+    char device[APP_DEVICE_COOKIE_CHARS + 1];
+    assert_int_equal(strlen(s.device_cookie), APP_DEVICE_COOKIE_CHARS);
+    memcpy(device, s.device_cookie, sizeof(device));
+    assert_int_equal(sign_in_from(f, &bob, "203.0.113.5", "bob@example.com", PASSWORD, NULL), 0);
+    /* Strangers guess from Ann's own address and from elsewhere until the account is shut to
+     * every client without her cookie. */
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(
+            sign_in_from(f, &s, "203.0.113.5", "ann@example.com", "guess number one", NULL),
+            USHER_EUNAUTH);
+        assert_int_equal(sign_in_from(f, &s, "198.51.100.7", "ann@example.com", "guess number one",
+                                      bob.device_cookie),
+                         USHER_EUNAUTH);
+    }
+    assert_int_equal(sign_in_from(f, &s, "192.0.2.200", "ann@example.com", PASSWORD, NULL),
+                     USHER_ELIMIT);
+    assert_int_equal(
+        sign_in_from(f, &s, "192.0.2.200", "ann@example.com", PASSWORD, bob.device_cookie),
+        USHER_ELIMIT);
+    /* Ann's device is let through with the right password, and gets a new cookie. */
+    assert_int_equal(sign_in_from(f, &s, "203.0.113.5", "ann@example.com", PASSWORD, device), 0);
+    assert_string_not_equal(s.device_cookie, device);
+    assert_int_equal(strlen(s.device_cookie), APP_DEVICE_COOKIE_CHARS);
 }
 
 static void test_sign_in__records_audit_rows_without_secrets(void **state)
@@ -580,6 +625,7 @@ int main(void)
         T(test_sign_in__disabled_user_fails_like_a_wrong_password),
         T(test_sign_in__upgrades_a_hash_made_with_weaker_parameters),
         T(test_sign_in__throttles_an_account_after_repeated_failures),
+        T(test_sign_in__a_known_device_signs_in_while_strangers_are_throttled),
         T(test_sign_in__records_audit_rows_without_secrets),
         T(test_session__ends_after_the_idle_timeout),
         T(test_session__ends_at_the_absolute_timeout_even_when_in_use),

@@ -1,10 +1,15 @@
-/* Sign-in throttling: per-account and per-address sliding windows, expiry without a lasting
- * lockout, clearing on success, IPv6 grouping, bounded memory and thread safety. */
+/* Sign-in throttling: the untrusted windows per account, per account and address and per
+ * address; device windows that strangers' failures never touch; device cookies that only
+ * count for their own account; reservations that hold under concurrency; expiry without a
+ * lasting lockout, clearing on success, IPv6 grouping, bounded memory and thread safety. */
 #include "../unit.h"
 
 #include <pthread.h>
+#include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 
+#include "app/device.h"
 #include "app/throttle.h"
 #include "base/crypto.h"
 #include "base/error.h"
@@ -12,24 +17,80 @@
 #define MINUTE 60000
 #define T0     1800000000000LL
 
+/* Reserves and releases at once: whether an attempt would be let through now. */
+static int probe(struct app_throttle *t, int64_t *retry, const char *account, const char *address,
+                 const char *device, int64_t now)
+{
+    struct app_throttle_attempt at = {.account = account, .address = address, .device = device};
+    struct app_throttle_ticket ticket;
+    struct usher_error err = {0};
+    int rc = app_throttle_reserve(&ticket, retry, t, &at, now, &err);
+    if (rc)
+        assert_string_equal(err.problem, "rate_limited");
+    else
+        app_throttle_release(t, &ticket);
+    return rc;
+}
+
 static int check(struct app_throttle *t, int64_t *retry, const char *account, const char *address,
                  int64_t now)
 {
-    struct usher_error err = {0};
-    int rc = app_throttle_check(t, retry, account, address, now, &err);
-    if (rc)
-        assert_string_equal(err.problem, "rate_limited");
-    return rc;
+    return probe(t, retry, account, address, NULL, now);
+}
+
+/* n attempts that are each let through and fail. */
+static void fail_device_n(struct app_throttle *t, int n, const char *account, const char *address,
+                          const char *device, int64_t now)
+{
+    struct app_throttle_attempt at = {.account = account, .address = address, .device = device};
+    for (int i = 0; i < n; i++) {
+        struct app_throttle_ticket ticket;
+        int64_t retry = 0;
+        struct usher_error err = {0};
+        assert_int_equal(app_throttle_reserve(&ticket, &retry, t, &at, now, &err), 0);
+        app_throttle_failure(t, &ticket, now);
+    }
 }
 
 static void fail_n(struct app_throttle *t, int n, const char *account, const char *address,
                    int64_t now)
 {
-    for (int i = 0; i < n; i++)
-        app_throttle_failure(t, account, address, now);
+    fail_device_n(t, n, account, address, NULL, now);
 }
 
-static void test_throttle__blocks_an_account_after_ten_failures(void **state)
+static void succeed(struct app_throttle *t, const char *account, const char *address,
+                    const char *device, int64_t now)
+{
+    struct app_throttle_attempt at = {.account = account, .address = address, .device = device};
+    struct app_throttle_ticket ticket;
+    int64_t retry = 0;
+    struct usher_error err = {0};
+    assert_int_equal(app_throttle_reserve(&ticket, &retry, t, &at, now, &err), 0);
+    app_throttle_success(t, &ticket);
+}
+
+/* What a sign-in does with a presented cookie: a device attempt when the cookie verifies for
+ * the account, an untrusted one otherwise. */
+static int probe_with_cookie(struct app_throttle *t, const unsigned char *secret,
+                             const char *account, const char *address, const char *cookie,
+                             int64_t now)
+{
+    char nonce[APP_DEVICE_NONCE_CHARS + 1];
+    bool is_trusted = app_device_cookie_verify(nonce, secret, account, cookie);
+    int64_t retry = 0;
+    return probe(t, &retry, account, address, is_trusted ? nonce : NULL, now);
+}
+
+/* The nonce of a fresh device cookie for account. */
+static void device_new(char nonce[APP_DEVICE_NONCE_CHARS + 1], const unsigned char *secret,
+                       const char *account)
+{
+    char cookie[APP_DEVICE_COOKIE_CHARS + 1];
+    app_device_cookie_new(cookie, secret, account);
+    assert_true(app_device_cookie_verify(nonce, secret, account, cookie));
+}
+
+static void test_throttle__blocks_an_account_from_one_address_after_ten_failures(void **state)
 {
     (void)state;
     struct app_throttle *t = app_throttle_new(NULL);
@@ -37,12 +98,33 @@ static void test_throttle__blocks_an_account_after_ten_failures(void **state)
     fail_n(t, 9, "ann@example.com", "10.0.0.1", T0);
     assert_int_equal(check(t, &retry, "ann@example.com", "10.0.0.1", T0), 0);
     assert_int_equal(retry, 0);
-    app_throttle_failure(t, "ann@example.com", "10.0.0.2", T0);
-    /* Blocked whatever the address, and told when to come back. */
-    assert_int_equal(check(t, &retry, "ann@example.com", "10.9.9.9", T0 + 1000), USHER_ELIMIT);
+    fail_n(t, 1, "ann@example.com", "10.0.0.1", T0);
+    /* Blocked from that address, and told when to come back. */
+    assert_int_equal(check(t, &retry, "ann@example.com", "10.0.0.1", T0 + 1000), USHER_ELIMIT);
     assert_int_equal(retry, 15 * 60 - 1);
-    /* Other accounts are not affected. */
+    /* One address's failures do not block the account from elsewhere, nor other accounts. */
+    assert_int_equal(check(t, &retry, "ann@example.com", "10.0.0.2", T0 + 1000), 0);
     assert_int_equal(check(t, &retry, "bob@example.com", "10.0.0.1", T0 + 1000), 0);
+    app_throttle_free(t);
+}
+
+static void test_throttle__blocks_an_account_everywhere_after_twenty_failures(void **state)
+{
+    (void)state;
+    struct app_throttle *t = app_throttle_new(NULL);
+    int64_t retry = 0;
+    char address[64];
+    for (int i = 0; i < 19; i++) {
+        snprintf(address, sizeof(address), "10.1.0.%d", i + 1);
+        fail_n(t, 1, "ann@example.com", address, T0 + i);
+    }
+    assert_int_equal(check(t, &retry, "ann@example.com", "10.9.9.9", T0 + 100), 0);
+    fail_n(t, 1, "ann@example.com", "10.1.0.20", T0 + 100);
+    /* Spread over twenty addresses, the failures block every untrusted client. */
+    assert_int_equal(check(t, &retry, "ann@example.com", "10.9.9.9", T0 + 1000), USHER_ELIMIT);
+    assert_int_equal(check(t, &retry, "ann@example.com", NULL, T0 + 1000), USHER_ELIMIT);
+    assert_int_equal(retry, 15 * 60 - 1);
+    assert_int_equal(check(t, &retry, "bob@example.com", "10.9.9.9", T0 + 1000), 0);
     app_throttle_free(t);
 }
 
@@ -54,32 +136,43 @@ test_throttle__account_block_ends_when_the_oldest_failure_leaves_the_window(void
     int64_t retry = 0;
     /* Failures spread over ten minutes: the block lifts when the first one is 15 min old. */
     for (int i = 0; i < 10; i++)
-        app_throttle_failure(t, "ann@example.com", "10.0.0.1", T0 + i * MINUTE);
-    assert_int_equal(check(t, &retry, "ann@example.com", NULL, T0 + 10 * MINUTE), USHER_ELIMIT);
+        fail_n(t, 1, "ann@example.com", "10.0.0.1", T0 + i * MINUTE);
+    assert_int_equal(check(t, &retry, "ann@example.com", "10.0.0.1", T0 + 10 * MINUTE),
+                     USHER_ELIMIT);
     assert_int_equal(retry, 5 * 60);
     /* Refused attempts are not failures: asking again and again does not extend the block. */
     for (int i = 0; i < 100; i++)
-        check(t, &retry, "ann@example.com", NULL, T0 + 12 * MINUTE);
-    assert_int_equal(check(t, &retry, "ann@example.com", NULL, T0 + 15 * MINUTE - 1), USHER_ELIMIT);
+        check(t, &retry, "ann@example.com", "10.0.0.1", T0 + 12 * MINUTE);
+    assert_int_equal(check(t, &retry, "ann@example.com", "10.0.0.1", T0 + 15 * MINUTE - 1),
+                     USHER_ELIMIT);
     assert_int_equal(retry, 1);
-    assert_int_equal(check(t, &retry, "ann@example.com", NULL, T0 + 15 * MINUTE), 0);
+    assert_int_equal(check(t, &retry, "ann@example.com", "10.0.0.1", T0 + 15 * MINUTE), 0);
     /* One more failure fills the window again (the second failure is still within it). */
-    app_throttle_failure(t, "ann@example.com", "10.0.0.1", T0 + 15 * MINUTE);
-    assert_int_equal(check(t, &retry, "ann@example.com", NULL, T0 + 15 * MINUTE), USHER_ELIMIT);
+    fail_n(t, 1, "ann@example.com", "10.0.0.1", T0 + 15 * MINUTE);
+    assert_int_equal(check(t, &retry, "ann@example.com", "10.0.0.1", T0 + 15 * MINUTE),
+                     USHER_ELIMIT);
     assert_int_equal(retry, 60);
     app_throttle_free(t);
 }
 
-static void test_throttle__success_clears_the_account_window(void **state)
+static void test_throttle__success_clears_the_account_windows(void **state)
 {
     (void)state;
     struct app_throttle *t = app_throttle_new(NULL);
     int64_t retry = 0;
     fail_n(t, 9, "ann@example.com", "10.0.0.1", T0);
-    app_throttle_success(t, "ann@example.com");
+    fail_n(t, 10, "ann@example.com", "10.0.0.2", T0);
+    succeed(t, "ann@example.com", "10.0.0.1", NULL, T0 + 500);
     fail_n(t, 9, "ann@example.com", "10.0.0.1", T0 + 1000);
-    assert_int_equal(check(t, &retry, "ann@example.com", NULL, T0 + 2000), 0);
-    app_throttle_success(t, "never-failed@example.com"); /* harmless */
+    assert_int_equal(check(t, &retry, "ann@example.com", "10.0.0.1", T0 + 2000), 0);
+    /* The failures from another address stay with that address. */
+    assert_int_equal(check(t, &retry, "ann@example.com", "10.0.0.2", T0 + 2000), USHER_ELIMIT);
+    /* The account-wide window was cleared: 9 failures since, so 11 more fit. */
+    fail_n(t, 10, "ann@example.com", "10.0.0.4", T0 + 2000);
+    assert_int_equal(check(t, &retry, "ann@example.com", "10.0.0.5", T0 + 2000), 0);
+    fail_n(t, 1, "ann@example.com", "10.0.0.5", T0 + 2000);
+    assert_int_equal(check(t, &retry, "ann@example.com", "10.0.0.6", T0 + 2000), USHER_ELIMIT);
+    succeed(t, "never-failed@example.com", "10.0.0.1", NULL, T0); /* harmless */
     app_throttle_free(t);
 }
 
@@ -92,7 +185,7 @@ static void test_throttle__blocks_an_address_after_fifty_failures_across_account
     for (int i = 0; i < 50; i++) {
         snprintf(account, sizeof(account), "user%d@example.com", i);
         assert_int_equal(check(t, &retry, account, "192.0.2.7", T0 + i), 0);
-        app_throttle_failure(t, account, "192.0.2.7", T0 + i);
+        fail_n(t, 1, account, "192.0.2.7", T0 + i);
     }
     assert_int_equal(check(t, &retry, "fresh@example.com", "192.0.2.7", T0 + 100), USHER_ELIMIT);
     assert_true(retry > 14 * 60 && retry <= 15 * 60);
@@ -101,6 +194,9 @@ static void test_throttle__blocks_an_address_after_fifty_failures_across_account
     /* An IPv4-mapped IPv6 address is the same address. */
     assert_int_equal(check(t, &retry, "fresh@example.com", "::ffff:192.0.2.7", T0 + 100),
                      USHER_ELIMIT);
+    /* A success there leaves the address's count alone: it may be a spray. */
+    succeed(t, "user0@example.com", "192.0.2.8", NULL, T0 + 100);
+    assert_int_equal(check(t, &retry, "fresh@example.com", "192.0.2.7", T0 + 100), USHER_ELIMIT);
     app_throttle_free(t);
 }
 
@@ -113,7 +209,7 @@ static void test_throttle__groups_ipv6_addresses_by_their_64_prefix(void **state
     for (int i = 0; i < 50; i++) {
         snprintf(account, sizeof(account), "user%d@example.com", i);
         snprintf(address, sizeof(address), "2001:db8:1:2::%x", i + 1);
-        app_throttle_failure(t, account, address, T0);
+        fail_n(t, 1, account, address, T0);
     }
     assert_int_equal(check(t, &retry, "x@example.com", "2001:db8:1:2:ffff::1", T0), USHER_ELIMIT);
     assert_int_equal(check(t, &retry, "x@example.com", "2001:db8:1:3::1", T0), 0);
@@ -130,14 +226,207 @@ static void test_throttle__memory_is_bounded_and_the_stalest_entry_gives_way(voi
     char account[64];
     for (int i = 0; i < 8; i++) {
         snprintf(account, sizeof(account), "user%d@example.com", i);
-        fail_n(t, 10, account, NULL, T0 + i);
+        fail_n(t, 20, account, NULL, T0 + i);
         assert_int_equal(check(t, &retry, account, NULL, T0 + i), USHER_ELIMIT);
     }
     /* A ninth account takes the slot of the one whose last failure is oldest. */
-    app_throttle_failure(t, "user8@example.com", NULL, T0 + 100);
+    fail_n(t, 1, "user8@example.com", NULL, T0 + 100);
     assert_int_equal(check(t, &retry, "user0@example.com", NULL, T0 + 100), 0);
     assert_int_equal(check(t, &retry, "user7@example.com", NULL, T0 + 100), USHER_ELIMIT);
     app_throttle_free(t);
+}
+
+static void test_throttle__device_counters_are_independent_of_strangers(void **state)
+{
+    (void)state;
+    unsigned char secret[CRYPTO_SECRET_BYTES];
+    randombytes_buf(secret, sizeof(secret));
+    struct app_throttle *t = app_throttle_new(NULL);
+    int64_t retry = 0;
+    char device[APP_DEVICE_NONCE_CHARS + 1], other[APP_DEVICE_NONCE_CHARS + 1];
+    device_new(device, secret, "ann@example.com");
+    device_new(other, secret, "ann@example.com");
+    /* Strangers fill every untrusted window of the account, from the device's own address too
+     * (a shared network) and from elsewhere. */
+    fail_n(t, 10, "ann@example.com", "192.0.2.1", T0);
+    fail_n(t, 10, "ann@example.com", "198.51.100.9", T0);
+    assert_int_equal(check(t, &retry, "ann@example.com", "192.0.2.1", T0), USHER_ELIMIT);
+    assert_int_equal(check(t, &retry, "ann@example.com", "203.0.113.1", T0), USHER_ELIMIT);
+    /* The device that signed in before is not blocked by any of that. */
+    assert_int_equal(probe(t, &retry, "ann@example.com", "192.0.2.1", device, T0), 0);
+    assert_int_equal(retry, 0);
+    /* Its own failures lock it after ten, and only it. */
+    fail_device_n(t, 9, "ann@example.com", "192.0.2.1", device, T0 + 1000);
+    assert_int_equal(probe(t, &retry, "ann@example.com", "192.0.2.1", device, T0 + 1000), 0);
+    fail_device_n(t, 1, "ann@example.com", "192.0.2.1", device, T0 + 1000);
+    assert_int_equal(probe(t, &retry, "ann@example.com", "192.0.2.1", device, T0 + 2000),
+                     USHER_ELIMIT);
+    assert_int_equal(retry, 15 * 60 - 1);
+    assert_int_equal(probe(t, &retry, "ann@example.com", "192.0.2.1", other, T0 + 2000), 0);
+    /* A device nonce for another account is another device. */
+    assert_int_equal(probe(t, &retry, "bob@example.com", "192.0.2.1", device, T0 + 2000), 0);
+    app_throttle_free(t);
+
+    /* The other way round: a device's failures leave the untrusted windows alone. */
+    t = app_throttle_new(NULL);
+    fail_device_n(t, 10, "ann@example.com", "192.0.2.1", device, T0);
+    assert_int_equal(probe(t, &retry, "ann@example.com", "192.0.2.1", device, T0), USHER_ELIMIT);
+    for (int i = 0; i < 9; i++)
+        fail_n(t, 1, "ann@example.com", "192.0.2.1", T0);
+    assert_int_equal(check(t, &retry, "ann@example.com", "192.0.2.1", T0), 0);
+    app_throttle_free(t);
+}
+
+static void test_throttle__a_devices_success_resets_only_its_own_counter(void **state)
+{
+    (void)state;
+    unsigned char secret[CRYPTO_SECRET_BYTES];
+    randombytes_buf(secret, sizeof(secret));
+    struct app_throttle *t = app_throttle_new(NULL);
+    int64_t retry = 0;
+    char device[APP_DEVICE_NONCE_CHARS + 1];
+    device_new(device, secret, "ann@example.com");
+    fail_n(t, 10, "ann@example.com", "192.0.2.1", T0);
+    fail_device_n(t, 9, "ann@example.com", "192.0.2.1", device, T0);
+    succeed(t, "ann@example.com", "192.0.2.1", device, T0 + 100);
+    /* Nine more failures fit again on the device; strangers stay locked out. */
+    fail_device_n(t, 9, "ann@example.com", "192.0.2.1", device, T0 + 200);
+    assert_int_equal(probe(t, &retry, "ann@example.com", "192.0.2.1", device, T0 + 200), 0);
+    assert_int_equal(check(t, &retry, "ann@example.com", "192.0.2.1", T0 + 200), USHER_ELIMIT);
+    app_throttle_free(t);
+}
+
+static void test_throttle__a_forged_or_other_accounts_device_cookie_is_untrusted(void **state)
+{
+    (void)state;
+    unsigned char secret[CRYPTO_SECRET_BYTES], other_secret[CRYPTO_SECRET_BYTES];
+    randombytes_buf(secret, sizeof(secret));
+    randombytes_buf(other_secret, sizeof(other_secret));
+    struct app_throttle *t = app_throttle_new(NULL);
+    char ann[APP_DEVICE_COOKIE_CHARS + 1], bob[APP_DEVICE_COOKIE_CHARS + 1];
+    char elsewhere[APP_DEVICE_COOKIE_CHARS + 1], forged[APP_DEVICE_COOKIE_CHARS + 1];
+    app_device_cookie_new(ann, secret, "ann@example.com");
+    app_device_cookie_new(bob, secret, "bob@example.com");
+    app_device_cookie_new(elsewhere, other_secret, "ann@example.com");
+    memcpy(forged, ann, sizeof(ann));
+    forged[APP_DEVICE_NONCE_CHARS + 5] = forged[APP_DEVICE_NONCE_CHARS + 5] == 'A' ? 'B' : 'A';
+    char swapped_nonce[APP_DEVICE_COOKIE_CHARS + 1];
+    memcpy(swapped_nonce, bob, APP_DEVICE_NONCE_CHARS);
+    memcpy(swapped_nonce + APP_DEVICE_NONCE_CHARS, ann + APP_DEVICE_NONCE_CHARS,
+           sizeof(ann) - APP_DEVICE_NONCE_CHARS);
+    fail_n(t, 10, "ann@example.com", "192.0.2.1", T0);
+    fail_n(t, 10, "ann@example.com", "198.51.100.9", T0);
+    const char *untrusted[] = {bob, forged, elsewhere, swapped_nonce, "", "x.y", NULL};
+    for (size_t i = 0; i < sizeof(untrusted) / sizeof(untrusted[0]); i++)
+        assert_int_equal(
+            probe_with_cookie(t, secret, "ann@example.com", "192.0.2.1", untrusted[i], T0),
+            USHER_ELIMIT);
+    /* Bob's cookie is good for Bob, and Ann's for Ann from any address. */
+    assert_int_equal(probe_with_cookie(t, secret, "bob@example.com", "192.0.2.1", bob, T0), 0);
+    assert_int_equal(probe_with_cookie(t, secret, "ann@example.com", "192.0.2.1", ann, T0), 0);
+    assert_int_equal(probe_with_cookie(t, secret, "ann@example.com", "203.0.113.7", ann, T0), 0);
+    app_throttle_free(t);
+}
+
+static void test_throttle__a_reservation_holds_a_place_until_it_ends(void **state)
+{
+    (void)state;
+    struct app_throttle *t = app_throttle_new(NULL);
+    struct app_throttle_attempt at = {.account = "ann@example.com", .address = "10.0.0.1"};
+    struct app_throttle_ticket held[10];
+    int64_t retry = 0;
+    struct usher_error err = {0};
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(app_throttle_reserve(&held[i], &retry, t, &at, T0, &err), 0);
+    /* Ten attempts in flight fill the window: the eleventh waits about a second. */
+    struct app_throttle_ticket extra;
+    assert_int_equal(app_throttle_reserve(&extra, &retry, t, &at, T0, &err), USHER_ELIMIT);
+    assert_int_equal(retry, 1);
+    /* A refused reservation holds nothing: releasing it changes nothing. */
+    app_throttle_release(t, &extra);
+    assert_int_equal(check(t, &retry, "ann@example.com", "10.0.0.1", T0), USHER_ELIMIT);
+    for (int i = 0; i < 10; i++)
+        app_throttle_release(t, &held[i]);
+    assert_int_equal(check(t, &retry, "ann@example.com", "10.0.0.1", T0), 0);
+    app_throttle_free(t);
+
+    /* Released reservations count for nothing; failed ones are failures. */
+    t = app_throttle_new(NULL);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(app_throttle_reserve(&held[i], &retry, t, &at, T0, &err), 0);
+    for (int i = 0; i < 5; i++)
+        app_throttle_release(t, &held[i]);
+    for (int i = 5; i < 10; i++)
+        app_throttle_failure(t, &held[i], T0);
+    app_throttle_release(t, &held[9]); /* already ended: nothing happens */
+    fail_n(t, 4, "ann@example.com", "10.0.0.1", T0);
+    assert_int_equal(check(t, &retry, "ann@example.com", "10.0.0.1", T0), 0);
+    fail_n(t, 1, "ann@example.com", "10.0.0.1", T0);
+    assert_int_equal(check(t, &retry, "ann@example.com", "10.0.0.1", T0), USHER_ELIMIT);
+    assert_int_equal(retry, 15 * 60);
+    app_throttle_free(t);
+}
+
+#define RACERS 40
+
+struct race {
+    struct app_throttle *t;
+    pthread_barrier_t start;
+    const char *device;
+    atomic_int admitted;
+    atomic_int refused;
+    atomic_int bad_retry;
+};
+
+/* One attempt per thread, all released together: a wrong password that takes a while. */
+static void *race_run(void *arg)
+{
+    struct race *r = arg;
+    struct app_throttle_attempt at = {
+        .account = "ann@example.com", .address = "10.0.0.1", .device = r->device};
+    struct app_throttle_ticket ticket;
+    int64_t retry = 0;
+    struct usher_error err = {0};
+    pthread_barrier_wait(&r->start);
+    if (app_throttle_reserve(&ticket, &retry, r->t, &at, T0, &err) == 0) {
+        atomic_fetch_add(&r->admitted, 1);
+        usleep(2000); /* the password hash */
+        app_throttle_failure(r->t, &ticket, T0);
+    } else {
+        atomic_fetch_add(&r->refused, 1);
+        if (retry < 1 || retry > 15 * 60)
+            atomic_fetch_add(&r->bad_retry, 1);
+    }
+    return NULL;
+}
+
+static void race_once(const char *device)
+{
+    struct race r = {.t = app_throttle_new(NULL), .device = device};
+    pthread_barrier_init(&r.start, NULL, RACERS);
+    pthread_t threads[RACERS];
+    for (int i = 0; i < RACERS; i++)
+        pthread_create(&threads[i], NULL, race_run, &r);
+    for (int i = 0; i < RACERS; i++)
+        pthread_join(threads[i], NULL);
+    pthread_barrier_destroy(&r.start);
+    assert_int_equal(atomic_load(&r.admitted), 10);
+    assert_int_equal(atomic_load(&r.refused), RACERS - 10);
+    assert_int_equal(atomic_load(&r.bad_retry), 0);
+    int64_t retry = 0;
+    assert_int_equal(probe(r.t, &retry, "ann@example.com", "10.0.0.1", device, T0), USHER_ELIMIT);
+    app_throttle_free(r.t);
+}
+
+static void test_throttle__concurrent_attempts_never_exceed_the_limit(void **state)
+{
+    (void)state;
+    unsigned char secret[CRYPTO_SECRET_BYTES];
+    randombytes_buf(secret, sizeof(secret));
+    char device[APP_DEVICE_NONCE_CHARS + 1];
+    device_new(device, secret, "ann@example.com");
+    race_once(NULL);
+    race_once(device);
 }
 
 static void *storm_run(void *arg)
@@ -147,12 +436,19 @@ static void *storm_run(void *arg)
     for (int i = 0; i < 2000; i++) {
         snprintf(account, sizeof(account), "user%d@example.com", i % 97);
         snprintf(address, sizeof(address), "10.0.%d.%d", i % 7, i % 13);
+        struct app_throttle_attempt at = {
+            .account = account, .address = address, .device = i % 5 == 0 ? "dev" : NULL};
+        struct app_throttle_ticket ticket;
         int64_t retry = 0;
         struct usher_error err = {0};
-        if (app_throttle_check(t, &retry, account, address, T0 + i, &err) == 0)
-            app_throttle_failure(t, account, address, T0 + i);
+        if (app_throttle_reserve(&ticket, &retry, t, &at, T0 + i, &err) != 0)
+            continue;
         if (i % 50 == 0)
-            app_throttle_success(t, account);
+            app_throttle_success(t, &ticket);
+        else if (i % 11 == 0)
+            app_throttle_release(t, &ticket);
+        else
+            app_throttle_failure(t, &ticket, T0 + i);
     }
     return NULL;
 }
@@ -168,11 +464,16 @@ static void test_throttle__is_safe_under_concurrent_use(void **state)
         pthread_join(threads[i], NULL);
     /* The tables still count correctly after the storm. */
     int64_t retry = 0;
-    fail_n(t, 49, "after@example.org", "198.51.100.1", T0 + 3000);
+    fail_n(t, 9, "after@example.org", "198.51.100.1", T0 + 3000);
+    for (int i = 0; i < 40; i++) {
+        char account[64];
+        snprintf(account, sizeof(account), "spray%d@example.org", i);
+        fail_n(t, 1, account, "198.51.100.1", T0 + 3000);
+    }
     assert_int_equal(check(t, &retry, NULL, "198.51.100.1", T0 + 3000), 0);
-    app_throttle_failure(t, "other@example.org", "198.51.100.1", T0 + 3000);
+    fail_n(t, 1, "other@example.org", "198.51.100.1", T0 + 3000);
     assert_int_equal(check(t, &retry, NULL, "198.51.100.1", T0 + 3000), USHER_ELIMIT);
-    assert_int_equal(check(t, &retry, "after@example.org", NULL, T0 + 3000), USHER_ELIMIT);
+    assert_int_equal(check(t, &retry, "after@example.org", "198.51.100.2", T0 + 3000), 0);
     app_throttle_free(t);
     app_throttle_free(NULL);
 }
@@ -181,13 +482,19 @@ int main(void)
 {
     crypto_setup();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_throttle__blocks_an_account_after_ten_failures),
+        cmocka_unit_test(test_throttle__blocks_an_account_from_one_address_after_ten_failures),
+        cmocka_unit_test(test_throttle__blocks_an_account_everywhere_after_twenty_failures),
         cmocka_unit_test(
             test_throttle__account_block_ends_when_the_oldest_failure_leaves_the_window),
-        cmocka_unit_test(test_throttle__success_clears_the_account_window),
+        cmocka_unit_test(test_throttle__success_clears_the_account_windows),
         cmocka_unit_test(test_throttle__blocks_an_address_after_fifty_failures_across_accounts),
         cmocka_unit_test(test_throttle__groups_ipv6_addresses_by_their_64_prefix),
         cmocka_unit_test(test_throttle__memory_is_bounded_and_the_stalest_entry_gives_way),
+        cmocka_unit_test(test_throttle__device_counters_are_independent_of_strangers),
+        cmocka_unit_test(test_throttle__a_devices_success_resets_only_its_own_counter),
+        cmocka_unit_test(test_throttle__a_forged_or_other_accounts_device_cookie_is_untrusted),
+        cmocka_unit_test(test_throttle__a_reservation_holds_a_place_until_it_ends),
+        cmocka_unit_test(test_throttle__concurrent_attempts_never_exceed_the_limit),
         cmocka_unit_test(test_throttle__is_safe_under_concurrent_use),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
