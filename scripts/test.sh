@@ -298,6 +298,12 @@ if hits=$(grep -rniE '\b(TODO|FIXME|XXX)\b|\bstub\b|not implemented' src/); then
 else
     st_pass=$((st_pass + 1))
 fi
+if scripts/check_layers.sh; then
+    st_pass=$((st_pass + 1))
+else
+    echo "modules include headers above them (docs/ARCHITECTURE.md, layers):"
+    st_fail=$((st_fail + 1))
+fi
 record static "$st_pass" "$st_fail" 0
 
 finish
