@@ -206,6 +206,45 @@ seeds.http_request = {
   garbage: 'BREW /pot HTTP/9.9\r\nX: \x01\x02\r\n\r\n',
 };
 
+// The authority target reads bytes, not text: for the caller and then the member, four grants
+// (agency, E1, E2, bot B1 in E1), each a presence byte, a two-byte role mask and a four-byte
+// extra-permission mask (big-endian); then one byte that picks the requested grant's scope (low
+// two bits), users.manage over users.invite (0x40) and a platform admin caller (0x80); then the
+// requested grant's role and extra masks.
+const ROLE_BIT = Object.fromEntries(['agent', 'operator', 'content_manager', 'analyst', 'producer', 'developer',
+  'environment_manager', 'organisation_manager', 'owner', 'bot_manager'].map((r, i) => [r, 1 << i]));
+const ENVIRONMENTS_CREATE = 1 << 19;
+const CMS_WRITE = 1 << 7;
+function grantBytes(roles = null, extra = 0) {
+  const b = Buffer.alloc(7);
+  if (roles === null) return b;
+  b[0] = 1;
+  b.writeUInt16BE(roles, 1);
+  b.writeUInt32BE(extra >>> 0, 3);
+  return b;
+}
+function authority({ caller = [], member = [], pick = 0, roles = 0, extra = 0 }) {
+  const four = (list) => [0, 1, 2, 3].map((i) => grantBytes(...(list[i] || [null])));
+  const tail = Buffer.alloc(7);
+  tail[0] = pick;
+  tail.writeUInt16BE(roles, 1);
+  tail.writeUInt32BE(extra >>> 0, 3);
+  return Buffer.concat([...four(caller), ...four(member), tail]);
+}
+seeds.authority = {
+  // Seed 000: an environment manager (with Operator) on E1 invites a producer into E1 ...
+  envmgr_producer: authority({ caller: [null, [ROLE_BIT.environment_manager | ROLE_BIT.operator]], pick: 1, roles: ROLE_BIT.producer }),
+  // ... but not an organisation manager's authority, not at agency scope, not in E2.
+  envmgr_create: authority({ caller: [null, [ROLE_BIT.environment_manager]], pick: 1, roles: ROLE_BIT.agent, extra: ENVIRONMENTS_CREATE }),
+  envmgr_agency: authority({ caller: [null, [ROLE_BIT.environment_manager]], pick: 0, roles: ROLE_BIT.agent }),
+  envmgr_other_env: authority({ caller: [null, [ROLE_BIT.environment_manager]], pick: 2, roles: ROLE_BIT.content_manager, extra: CMS_WRITE }),
+  org_owner: authority({ caller: [[ROLE_BIT.organisation_manager]], member: [[ROLE_BIT.owner]], pick: 0x40, roles: ROLE_BIT.owner }),
+  owner_owner: authority({ caller: [[ROLE_BIT.owner]], member: [[ROLE_BIT.owner]], pick: 0x40, roles: ROLE_BIT.owner }),
+  bot_delegate: authority({ caller: [null, [ROLE_BIT.environment_manager]], member: [null, null, null, [ROLE_BIT.bot_manager]], pick: 3, roles: ROLE_BIT.bot_manager }),
+  admin: authority({ member: [[ROLE_BIT.owner]], pick: 0x80 | 0x40, roles: ROLE_BIT.owner }),
+  override_lowers: authority({ caller: [[ROLE_BIT.organisation_manager], [ROLE_BIT.agent]], member: [[ROLE_BIT.agent]], pick: 0x41, roles: ROLE_BIT.operator }),
+};
+
 let count = 0;
 for (const [target, inputs] of Object.entries(seeds)) {
   for (const [name, content] of Object.entries(inputs)) {
