@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "base/text.h"
 #include "mail/mail.h"
+#include "store/store_directory.h"
 #include "store/store_member.h"
 #include "store/store_tenancy.h"
 #include "store/store_user.h"
@@ -242,22 +243,6 @@ static int shortcode_check(const char **out, json_t *body, struct arena *a, stru
     return 0;
 }
 
-/* Is the shortcode free among the agency's members and pending invitations? */
-static int shortcode_free(bool *out, struct store_conn *c, struct arena *a, const char *agency_id,
-                          const char *shortcode, const char *except_email, struct usher_error *err)
-{
-    static const char sql[] =
-        "SELECT 1 FROM memberships WHERE agency_id = $1 AND shortcode = $2 UNION ALL "
-        "SELECT 1 FROM invitations WHERE agency_id = $1 AND shortcode = $2 "
-        "AND status = 'pending' AND email <> $3";
-    struct store_value p[] = {store_text(agency_id), store_text(shortcode),
-                              store_text(except_email ? except_email : "")};
-    struct store_rows rows;
-    int rc = store_exec(c, a, sql, p, 3, &rows, NULL, err);
-    *out = rc == 0 && rows.count == 0;
-    return rc;
-}
-
 static void new_token(struct store_invitation *inv, const struct app *app, struct arena *a)
 {
     unsigned char raw[16];
@@ -384,9 +369,9 @@ int app_invitation_create(struct app_invitation_view *out, int64_t *out_retry_af
                                  "%s is already a member of this agency", email);
     }
     if (rc == 0 && shortcode) {
-        bool free_code = false;
-        rc = shortcode_free(&free_code, c, a, agency_id, shortcode, NULL, err);
-        if (rc == 0 && !free_code)
+        bool taken = false;
+        rc = store_directory_shortcode_taken(&taken, c, a, agency_id, shortcode, NULL, err);
+        if (rc == 0 && taken)
             rc = usher_error_set(err, USHER_ECONFLICT, "shortcode_taken", "shortcode",
                                  "shortcode is already used in this agency");
     }
@@ -531,10 +516,8 @@ static int not_pending(const struct store_invitation *inv, struct usher_error *e
 {
     /* Expired answers the same whether or not the expiry was recorded yet. */
     if (is_expired(inv, clock_now_ms()) || strcmp(inv->status, "expired") == 0) {
-        int rc = usher_error_set(err, USHER_EINVAL, "invitation_expired", NULL,
-                                 "this invitation has expired");
-        err->http_status = 410;
-        return rc;
+        return usher_error_set(err, USHER_EEXPIRED, "invitation_expired", NULL,
+                               "this invitation has expired");
     }
     if (strcmp(inv->status, "pending") != 0)
         return usher_error_set(err, USHER_ECONFLICT, "invitation_not_pending", NULL,
@@ -878,9 +861,10 @@ int app_invitation_accept(struct app_invitation_accepted *out, struct app *app, 
                              "this invitation was already used");
     const char *shortcode = NULL;
     if (rc == 0 && inv.shortcode) {
-        bool free_code = false;
-        rc = shortcode_free(&free_code, c, a, inv.agency_id, inv.shortcode, inv.email, err);
-        shortcode = free_code ? inv.shortcode : NULL;
+        bool taken = false;
+        rc = store_directory_shortcode_taken(&taken, c, a, inv.agency_id, inv.shortcode, inv.email,
+                                             err);
+        shortcode = taken ? NULL : inv.shortcode;
     }
     if (rc == 0)
         rc = app_grants_write(c, a, inv.agency_id, user.id, shortcode, grants, n, false, err);

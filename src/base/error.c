@@ -31,6 +31,8 @@ const char *usher_error_default_problem(int code)
         return "rate_limited";
     case USHER_EUNAVAIL:
         return "unavailable";
+    case USHER_EEXPIRED:
+        return "expired";
     default:
         return "internal";
     }
@@ -53,6 +55,8 @@ int usher_error_http_status(int code)
         return 429;
     case USHER_EUNAVAIL:
         return 503;
+    case USHER_EEXPIRED:
+        return 410;
     default:
         return 500;
     }

@@ -18,6 +18,7 @@ enum {
     USHER_ELIMIT = -6,     /* rate or size limit: 429 or 413 */
     USHER_EUNAVAIL = -7,   /* a dependency is down or busy: 503 */
     USHER_EINTERNAL = -8,  /* a bug or an unexpected failure: 500 */
+    USHER_EEXPIRED = -9,   /* something that was valid has run out (a link, a token): 410 */
 };
 
 #define USHER_ERROR_CODE_MAX    48

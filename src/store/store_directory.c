@@ -627,6 +627,24 @@ int store_directory_shortcode_reserved(bool *out, struct store_conn *c, struct a
     return rc;
 }
 
+int store_directory_shortcode_taken(bool *out, struct store_conn *c, struct arena *a,
+                                    const char *agency_id, const char *shortcode,
+                                    const char *except_email, struct usher_error *err)
+{
+    static const char sql[] =
+        "SELECT 1 FROM memberships WHERE agency_id = $1 AND shortcode = $2 UNION ALL "
+        "SELECT 1 FROM invitations WHERE agency_id = $1 AND shortcode = $2 "
+        "AND status = 'pending' AND email <> $3";
+    struct store_value p[] = {store_text(agency_id), store_text(shortcode),
+                              store_text(except_email ? except_email : "")};
+    struct store_rows rows;
+    *out = false;
+    int rc = store_exec(c, a, sql, p, 3, &rows, NULL, err);
+    if (rc == 0)
+        *out = rows.count > 0;
+    return rc;
+}
+
 int store_directory_bot_grants_delete(int64_t *out_deleted, struct store_conn *c, struct arena *a,
                                       const char *agency_id, const char *user_id,
                                       const char *environment_id, struct usher_error *err)

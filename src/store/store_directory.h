@@ -143,6 +143,12 @@ int store_directory_shortcode_reserved(bool *out, struct store_conn *c, struct a
                                        const char *agency_id, const char *shortcode,
                                        const char *except_email, struct usher_error *err);
 
+/* Sets *out to whether shortcode is held in agency_id by a member or by a pending invitation
+ * for an address other than except_email (may be NULL). */
+int store_directory_shortcode_taken(bool *out, struct store_conn *c, struct arena *a,
+                                    const char *agency_id, const char *shortcode,
+                                    const char *except_email, struct usher_error *err);
+
 /* Deletes user_id's grants on the bots of environment_id; *out_deleted (may be NULL) counts
  * them. */
 int store_directory_bot_grants_delete(int64_t *out_deleted, struct store_conn *c, struct arena *a,
