@@ -1,6 +1,7 @@
 /* The decision API's rules over a real SQLite store and the decision index: parsing questions
  * and batches (errors name the field), who may ask what, agency-token limits, explanations,
- * effective permissions with their source, and notification recipients (SPEC §3 rule 3). */
+ * effective permissions with their source, and notification recipients (rule 3 in docs/rules.md).
+ */
 #include "../unit.h"
 
 #include "../fixture.h"
