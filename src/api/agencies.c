@@ -1,13 +1,12 @@
 /* Agencies: create (platform admins), list the ones the caller may see, read one. */
 #include "api/api.h"
 #include "app/tenancy.h"
-#include "base/clock.h"
 #include "base/json.h"
 
 static json_t *agency_json(struct http_request *req, const struct store_agency *agency)
 {
-    return json_pack("{s:s, s:s, s:s?}", "id", agency->id, "name", agency->name, "created_at",
-                     clock_format_ms(&req->arena, agency->created_at));
+    return json_pack("{s:s, s:s, s:o}", "id", agency->id, "name", agency->name, "created_at",
+                     json_time_ms(&req->arena, agency->created_at));
 }
 
 static int agencies_create(struct http_request *req, struct http_response *res)

@@ -2,7 +2,7 @@
  * or subject) and action. Entries are read-only: no route changes or deletes one. */
 #include "api/api.h"
 #include "app/audit_log.h"
-#include "base/clock.h"
+#include "base/json.h"
 
 /* The stored details object; text that does not parse (never written by usher) shows as {}. */
 static json_t *details_json(const char *text)
@@ -29,13 +29,13 @@ static json_t *entry_json(struct http_request *req, const struct store_audit_ent
     json_t *scope = e->scope_type
                         ? json_pack("{s:s, s:s?}", "type", e->scope_type, "id", e->scope_id)
                         : json_null();
-    return json_pack(
-        "{s:s, s:s, s:s?, s:s?, s:s, s:s?, s:o, s:o, s:o, s:o}", "id",
-        arena_printf(&req->arena, "%lld", (long long)e->id), "at",
-        clock_format_ms(&req->arena, e->at), "actor_id", e->actor_id, "impersonator_id",
-        e->impersonator_id, "action", e->action, "subject_user_id", e->subject_user_id, "scope",
-        scope, "source_ip", source_json(e->source_ip, can_see_sources), "user_agent",
-        source_json(e->user_agent, can_see_sources), "details", details_json(e->details_json));
+    return json_pack("{s:s, s:o, s:s?, s:s?, s:s, s:s?, s:o, s:o, s:o, s:o}", "id",
+                     arena_printf(&req->arena, "%lld", (long long)e->id), "at",
+                     json_time_ms(&req->arena, e->at), "actor_id", e->actor_id, "impersonator_id",
+                     e->impersonator_id, "action", e->action, "subject_user_id", e->subject_user_id,
+                     "scope", scope, "source_ip", source_json(e->source_ip, can_see_sources),
+                     "user_agent", source_json(e->user_agent, can_see_sources), "details",
+                     details_json(e->details_json));
 }
 
 static int agency_audit_list(struct http_request *req, struct http_response *res)

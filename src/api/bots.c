@@ -1,14 +1,13 @@
 /* Bots of an environment: create, list (each with its "shared" badge), read one. */
 #include "api/api.h"
 #include "app/tenancy.h"
-#include "base/clock.h"
 #include "base/json.h"
 
 static json_t *bot_json(struct http_request *req, const struct store_bot *bot)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:b, s:s?}", "id", bot->id, "agency_id", bot->agency_id,
+    return json_pack("{s:s, s:s, s:s, s:s, s:b, s:o}", "id", bot->id, "agency_id", bot->agency_id,
                      "environment_id", bot->environment_id, "name", bot->name, "shared",
-                     bot->is_shared, "created_at", clock_format_ms(&req->arena, bot->created_at));
+                     bot->is_shared, "created_at", json_time_ms(&req->arena, bot->created_at));
 }
 
 static int bots_create(struct http_request *req, struct http_response *res)

@@ -1,13 +1,12 @@
 /* Environments of an agency: create, list the ones the caller may see, read one. */
 #include "api/api.h"
 #include "app/tenancy.h"
-#include "base/clock.h"
 #include "base/json.h"
 
 static json_t *environment_json(struct http_request *req, const struct store_environment *env)
 {
-    return json_pack("{s:s, s:s, s:s, s:s?}", "id", env->id, "agency_id", env->agency_id, "name",
-                     env->name, "created_at", clock_format_ms(&req->arena, env->created_at));
+    return json_pack("{s:s, s:s, s:s, s:o}", "id", env->id, "agency_id", env->agency_id, "name",
+                     env->name, "created_at", json_time_ms(&req->arena, env->created_at));
 }
 
 static int environments_create(struct http_request *req, struct http_response *res)

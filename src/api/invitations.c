@@ -7,17 +7,10 @@
 #include "api/api.h"
 #include "app/account.h"
 #include "app/invitation.h"
-#include "base/clock.h"
 #include "base/json.h"
 
 static const char *const token_fields[] = {"token", NULL};
 static const char *const accept_fields[] = {"token", "password", "first_name", "last_name", NULL};
-
-static json_t *time_json(struct http_request *req, int64_t ms)
-{
-    const char *t = clock_format_ms(&req->arena, ms);
-    return t ? json_string(t) : json_null();
-}
 
 static json_t *text_or_null(const char *s)
 {
@@ -42,9 +35,9 @@ json_t *api_invitation_json(struct http_request *req, struct app_invitation_view
         o, "invited_by",
         inv->created_by ? json_pack("{s:s, s:s?}", "id", inv->created_by, "name", v->inviter_name)
                         : json_null());
-    json_object_set_new(o, "created_at", time_json(req, inv->created_at));
-    json_object_set_new(o, "expires_at", time_json(req, inv->expires_at));
-    json_object_set_new(o, "last_sent_at", time_json(req, inv->last_sent_at));
+    json_object_set_new(o, "created_at", json_time_ms(&req->arena, inv->created_at));
+    json_object_set_new(o, "expires_at", json_time_ms(&req->arena, inv->expires_at));
+    json_object_set_new(o, "last_sent_at", json_time_ms(&req->arena, inv->last_sent_at));
     json_object_set_new(o, "send_count", json_integer(inv->send_count));
     if (v->url)
         json_object_set_new(o, "url", json_string(v->url));
@@ -127,8 +120,8 @@ static int invitations_link(struct http_request *req, struct http_response *res)
         app_invitation_get(&v, req->app, &req->arena, &actor, api_param(req, 0), true, &req->err);
     if (rc)
         return rc;
-    json_t *out =
-        json_pack("{s:s, s:o}", "url", v.url, "expires_at", time_json(req, v.inv.expires_at));
+    json_t *out = json_pack("{s:s, s:o}", "url", v.url, "expires_at",
+                            json_time_ms(&req->arena, v.inv.expires_at));
     app_invitation_view_dispose(&v);
     http_response_json(res, req, 200, out);
     return 0;
@@ -152,8 +145,8 @@ static int invitations_resend(struct http_request *req, struct http_response *re
         retry_after(req, res, wait);
     if (rc)
         return rc;
-    json_t *out =
-        json_pack("{s:s, s:o}", "url", v.url, "expires_at", time_json(req, v.inv.expires_at));
+    json_t *out = json_pack("{s:s, s:o}", "url", v.url, "expires_at",
+                            json_time_ms(&req->arena, v.inv.expires_at));
     app_invitation_view_dispose(&v);
     http_response_json(res, req, 200, out);
     return 0;
@@ -200,7 +193,7 @@ static int invitations_lookup(struct http_request *req, struct http_response *re
     json_object_set_new(out, "first_name", text_or_null(v.inv.first_name));
     json_object_set_new(out, "last_name", text_or_null(v.inv.last_name));
     json_object_set_new(out, "status", json_string(v.status));
-    json_object_set_new(out, "expires_at", time_json(req, v.inv.expires_at));
+    json_object_set_new(out, "expires_at", json_time_ms(&req->arena, v.inv.expires_at));
     json_object_set_new(out, "account_exists", json_boolean(v.account_exists));
     json_object_set_new(out, "sign_in", json_string(v.inv.sign_in));
     json_object_set_new(out, "grants", json_incref(v.grants));

@@ -5,7 +5,7 @@
 #include "api/api.h"
 #include "app/account.h"
 #include "app/invitation.h"
-#include "base/clock.h"
+#include "base/json.h"
 #include "store/store_user.h"
 
 json_t *api_user_json(struct http_request *req, const struct store_user *u)
@@ -16,9 +16,8 @@ json_t *api_user_json(struct http_request *req, const struct store_user *u)
     json_object_set_new(o, "first_name", json_string(u->first_name ? u->first_name : ""));
     json_object_set_new(o, "last_name", json_string(u->last_name ? u->last_name : ""));
     json_object_set_new(o, "status", json_string(u->status));
-    json_object_set_new(o, "created_at", json_string(clock_format_ms(&req->arena, u->created_at)));
-    const char *active = clock_format_ms(&req->arena, u->last_active_at);
-    json_object_set_new(o, "last_active_at", active ? json_string(active) : json_null());
+    json_object_set_new(o, "created_at", json_time_ms(&req->arena, u->created_at));
+    json_object_set_new(o, "last_active_at", json_time_ms(&req->arena, u->last_active_at));
     return o;
 }
 

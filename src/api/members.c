@@ -6,14 +6,7 @@
 #include "policy/catalogue.h"
 #include "app/members.h"
 #include "app/tenancy.h"
-#include "base/clock.h"
 #include "base/json.h"
-
-static json_t *time_json(struct http_request *req, int64_t ms)
-{
-    const char *text = clock_format_ms(&req->arena, ms);
-    return text ? json_string(text) : json_null();
-}
 
 static json_t *permissions_json(uint64_t mask)
 {
@@ -42,8 +35,8 @@ static json_t *member_json(struct http_request *req, const struct app_member *m,
         json_array_append_new(envs, json_pack("{s:s, s:s}", "id", m->environments[i]->id, "name",
                                               m->environments[i]->name));
     json_object_set_new(o, "environments", envs);
-    json_object_set_new(o, "last_active_at", time_json(req, p->last_active_at));
-    json_object_set_new(o, "created_at", time_json(req, p->created_at));
+    json_object_set_new(o, "last_active_at", json_time_ms(&req->arena, p->last_active_at));
+    json_object_set_new(o, "created_at", json_time_ms(&req->arena, p->created_at));
     if (p->is_invited)
         json_object_set_new(o, "invitation_id", json_string(p->id));
     return o;

@@ -2,22 +2,16 @@
  * (/agencies/{id}/tokens) and for the platform (/tokens, platform admins). */
 #include "api/api.h"
 #include "app/tokens.h"
-#include "base/clock.h"
 #include "base/json.h"
-
-static json_t *time_or_null(struct http_request *req, int64_t at)
-{
-    return at ? json_string(clock_format_ms(&req->arena, at)) : json_null();
-}
 
 /* A token as the API shows it: never the secret or its hash. */
 static json_t *token_json(struct http_request *req, const struct store_token *t)
 {
-    return json_pack("{s:s, s:s, s:s?, s:s, s:s?, s:o, s:o}", "id", t->id, "name", t->name,
+    return json_pack("{s:s, s:s, s:s?, s:o, s:s?, s:o, s:o}", "id", t->id, "name", t->name,
                      "agency_id", t->agency_id, "created_at",
-                     clock_format_ms(&req->arena, t->created_at), "created_by", t->created_by,
-                     "last_used_at", time_or_null(req, t->last_used_at), "revoked_at",
-                     time_or_null(req, t->revoked_at));
+                     json_time_ms(&req->arena, t->created_at), "created_by", t->created_by,
+                     "last_used_at", json_time_ms(&req->arena, t->last_used_at), "revoked_at",
+                     json_time_ms(&req->arena, t->revoked_at));
 }
 
 static int tokens_create(struct http_request *req, struct http_response *res, const char *agency_id)

@@ -1,4 +1,4 @@
-/* Reading an agency's audit log (SPEC §7): per agency, per user (actor or subject), per action
+/* Reading an agency's audit log: per agency, per user (actor or subject), per action
  * or action prefix, newest first. Needs a platform admin or audit.read at agency scope; another
  * agency is USHER_ENOTFOUND. There is no way to change or delete an entry. */
 #ifndef USHER_APP_AUDIT_LOG_H

@@ -1,6 +1,7 @@
-/* Decisions for the studio's services and for people (SPEC §3, §8): "may this user do this
- * here?" one at a time or in batches, a user's effective roles and permissions at a scope, and
- * the recipients of incoming-chat notifications (rule 3).
+/* Decisions for the studio's services and for people (docs/rules.md, The rules that decide
+ * access): "may this user do this here?" one at a time or in batches, a user's effective roles
+ * and permissions at a scope, and the recipients of incoming-chat notifications (rule 3 in
+ * docs/rules.md).
  *
  * Checks and effective permissions are answered from the in-memory decision index
  * (app->authz), never from SQL, and deny by default: an unknown user, scope or permission, a

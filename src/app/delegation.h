@@ -1,5 +1,5 @@
-/* Per-bot delegation (seed 001): a bot's owner invites bot managers by email; a bot with at
- * least one accepted manager is shared. Needs bot.delegate on the bot. */
+/* Per-bot delegation (docs/rules.md, Invitations): a bot's owner invites bot managers by email; a
+ * bot with at least one accepted manager is shared. Needs bot.delegate on the bot. */
 #ifndef USHER_APP_DELEGATION_H
 #define USHER_APP_DELEGATION_H
 

@@ -1,7 +1,8 @@
-/* "View as" (SPEC §6, SECURITY 24-27): a separate, read-only, short-lived session that sees
- * exactly what another member sees in one agency, started only by someone holding
- * users.manage over that member and every permission the member holds, never toward a
- * platform admin, never nested, and ended at once when the impersonator loses the right. */
+/* "View as" (docs/rules.md, Impersonation; promises 24-27 of docs/SECURITY.md): a separate,
+ * read-only, short-lived session that sees exactly what another member sees in one agency, started
+ * only by someone holding users.manage over that member and every permission the member holds,
+ * never toward a platform admin, never nested, and ended at once when the impersonator loses the
+ * right. */
 #ifndef USHER_APP_IMPERSONATION_H
 #define USHER_APP_IMPERSONATION_H
 

@@ -1,4 +1,5 @@
-/* API tokens (SPEC §5): named credentials for the studio's services that call the check API.
+/* API tokens (docs/rules.md, API tokens): named credentials for the studio's services that
+ * call the check API.
  *
  * A token belongs to one agency, or to the platform. Its secret is "usk_" followed by 256
  * random bits, shown once when it is created; the database holds only its keyed hash under the

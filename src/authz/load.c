@@ -13,17 +13,11 @@
 
 #define LOAD_PAGE 20000 /* rows read per query while loading */
 
-static const char *text_of(const struct store_rows *rows, size_t r, size_t k)
-{
-    const struct store_value *v = store_cell(rows, r, k);
-    return v->type == STORE_TEXT ? v->s : NULL;
-}
-
 static uint32_t user_flags(const struct store_rows *users, size_t r)
 {
-    const char *status = text_of(users, r, 2);
+    const char *status = store_cell_text(users, r, 2);
     uint32_t flags = IX_PRESENT;
-    if (store_cell(users, r, 1)->i != 0)
+    if (store_cell_int(users, r, 1) != 0)
         flags |= IX_ADMIN;
     if (status && strcmp(status, "active") == 0)
         flags |= IX_ACTIVE;
@@ -34,15 +28,15 @@ static uint32_t user_flags(const struct store_rows *users, size_t r)
 static void grant_row_read(struct ix_grant_row *out, const struct store_rows *rows, size_t r,
                            struct arena *a)
 {
-    const char *env = text_of(rows, r, STORE_AUTHZ_GRANT_ENVIRONMENT);
-    const char *bot = text_of(rows, r, STORE_AUTHZ_GRANT_BOT);
+    const char *env = store_cell_text(rows, r, STORE_AUTHZ_GRANT_ENVIRONMENT);
+    const char *bot = store_cell_text(rows, r, STORE_AUTHZ_GRANT_BOT);
     out->kind = bot ? POLICY_SCOPE_BOT : env ? POLICY_SCOPE_ENVIRONMENT : POLICY_SCOPE_AGENCY;
-    out->agency_id = text_of(rows, r, STORE_AUTHZ_GRANT_AGENCY);
-    out->scope_id = text_of(rows, r, STORE_AUTHZ_GRANT_SCOPE);
-    out->bot_env_id = bot ? text_of(rows, r, STORE_AUTHZ_GRANT_BOT_ENVIRONMENT) : NULL;
-    out->roles = text_of(rows, r, STORE_AUTHZ_GRANT_ROLES);
+    out->agency_id = store_cell_text(rows, r, STORE_AUTHZ_GRANT_AGENCY);
+    out->scope_id = store_cell_text(rows, r, STORE_AUTHZ_GRANT_SCOPE);
+    out->bot_env_id = bot ? store_cell_text(rows, r, STORE_AUTHZ_GRANT_BOT_ENVIRONMENT) : NULL;
+    out->roles = store_cell_text(rows, r, STORE_AUTHZ_GRANT_ROLES);
     out->extra =
-        policy_catalogue_permissions_parse(text_of(rows, r, STORE_AUTHZ_GRANT_EXTRA), NULL);
+        policy_catalogue_permissions_parse(store_cell_text(rows, r, STORE_AUTHZ_GRANT_EXTRA), NULL);
     if (a) {
         out->agency_id = arena_strdup(a, out->agency_id);
         out->scope_id = arena_strdup(a, out->scope_id);
@@ -65,14 +59,16 @@ static int load_places(struct ix_data *d, struct store_conn *c, struct usher_err
         rc = store_authz_custom_roles(&roles, c, &a, err);
     if (rc == 0) {
         for (size_t r = 0; r < agencies.count; r++)
-            ix_agency_set(d, text_of(&agencies, r, 0), true);
+            ix_agency_set(d, store_cell_text(&agencies, r, 0), true);
         for (size_t r = 0; r < envs.count; r++)
-            ix_env_set(d, text_of(&envs, r, 0), text_of(&envs, r, 1));
+            ix_env_set(d, store_cell_text(&envs, r, 0), store_cell_text(&envs, r, 1));
         for (size_t r = 0; r < bots.count; r++)
-            ix_bot_set(d, text_of(&bots, r, 0), text_of(&bots, r, 1), text_of(&bots, r, 2));
+            ix_bot_set(d, store_cell_text(&bots, r, 0), store_cell_text(&bots, r, 1),
+                       store_cell_text(&bots, r, 2));
         for (size_t r = 0; r < roles.count; r++)
-            ix_role_set(d, text_of(&roles, r, 0), text_of(&roles, r, 1),
-                        policy_catalogue_permissions_parse(text_of(&roles, r, 2), NULL), true);
+            ix_role_set(d, store_cell_text(&roles, r, 0), store_cell_text(&roles, r, 1),
+                        policy_catalogue_permissions_parse(store_cell_text(&roles, r, 2), NULL),
+                        true);
     }
     arena_dispose(&a);
     return rc;
@@ -89,10 +85,10 @@ static int load_users(struct ix_data *d, struct store_conn *c, struct usher_erro
         rc = store_authz_users_page(&users, c, &a, after, LOAD_PAGE, err);
         if (rc == 0) {
             for (size_t r = 0; r < users.count; r++)
-                ix_user_set(d, text_of(&users, r, 0), user_flags(&users, r), NULL);
+                ix_user_set(d, store_cell_text(&users, r, 0), user_flags(&users, r), NULL);
             if (users.count > 0) {
                 free(after);
-                after = xstrdup(text_of(&users, users.count - 1, 0));
+                after = xstrdup(store_cell_text(&users, users.count - 1, 0));
             }
         }
         bool is_last = rc != 0 || users.count < LOAD_PAGE;
@@ -136,7 +132,7 @@ static void pending_flush(struct ix_data *d, struct pending *p)
 static void pending_add(struct ix_data *d, struct pending *p, const struct store_rows *rows,
                         size_t r)
 {
-    const char *user_id = text_of(rows, r, STORE_AUTHZ_GRANT_USER);
+    const char *user_id = store_cell_text(rows, r, STORE_AUTHZ_GRANT_USER);
     if (!p->user_id || strcmp(p->user_id, user_id) != 0) {
         pending_flush(d, p);
         p->user_id = xstrdup(user_id);
@@ -177,8 +173,10 @@ static int load_grants(struct ix_data *d, struct store_conn *c, struct usher_err
             if (grants.count > 0) {
                 free(after_user);
                 free(after_scope);
-                after_user = xstrdup(text_of(&grants, grants.count - 1, STORE_AUTHZ_GRANT_USER));
-                after_scope = xstrdup(text_of(&grants, grants.count - 1, STORE_AUTHZ_GRANT_SCOPE));
+                after_user =
+                    xstrdup(store_cell_text(&grants, grants.count - 1, STORE_AUTHZ_GRANT_USER));
+                after_scope =
+                    xstrdup(store_cell_text(&grants, grants.count - 1, STORE_AUTHZ_GRANT_SCOPE));
             }
         }
         bool is_last = rc != 0 || grants.count < LOAD_PAGE;

@@ -10,12 +10,6 @@
 
 #define SYNC_BATCH 500
 
-static const char *text_of(const struct store_rows *rows, size_t r, size_t k)
-{
-    const struct store_value *v = store_cell(rows, r, k);
-    return v->type == STORE_TEXT ? v->s : NULL;
-}
-
 static int place_sync(struct authz_index *ix, struct store_conn *c, struct arena *a,
                       const char *type, const char *id, struct usher_error *err)
 {
@@ -29,10 +23,10 @@ static int place_sync(struct authz_index *ix, struct store_conn *c, struct arena
     if (strcmp(type, "agency") == 0)
         ix_agency_set(&ix->d, id, rows.count > 0);
     else if (strcmp(type, "environment") == 0)
-        ix_env_set(&ix->d, id, rows.count ? text_of(&rows, 0, 1) : NULL);
+        ix_env_set(&ix->d, id, rows.count ? store_cell_text(&rows, 0, 1) : NULL);
     else
-        ix_bot_set(&ix->d, id, rows.count ? text_of(&rows, 0, 1) : NULL,
-                   rows.count ? text_of(&rows, 0, 2) : NULL);
+        ix_bot_set(&ix->d, id, rows.count ? store_cell_text(&rows, 0, 1) : NULL,
+                   rows.count ? store_cell_text(&rows, 0, 2) : NULL);
     pthread_rwlock_unlock(&ix->lock);
     return 0;
 }
@@ -47,8 +41,8 @@ static int roles_sync(struct authz_index *ix, struct store_conn *c, struct arena
     pthread_rwlock_wrlock(&ix->lock);
     ix_roles_drop_agency(&ix->d, agency_id);
     for (size_t r = 0; r < rows.count; r++)
-        ix_role_set(&ix->d, text_of(&rows, r, 0), agency_id,
-                    policy_catalogue_permissions_parse(text_of(&rows, r, 2), NULL), true);
+        ix_role_set(&ix->d, store_cell_text(&rows, r, 0), agency_id,
+                    policy_catalogue_permissions_parse(store_cell_text(&rows, r, 2), NULL), true);
     pthread_rwlock_unlock(&ix->lock);
     return 0;
 }
@@ -62,11 +56,11 @@ int authz_index_sync(struct authz_index *ix, struct store_conn *c, int64_t *curs
     int applied = 0;
     int rc = store_authz_changes(&rows, c, &a, *cursor, SYNC_BATCH, err);
     for (size_t r = 0; rc == 0 && r < rows.count; r++) {
-        const char *agency = text_of(&rows, r, 1);
-        const char *subject = text_of(&rows, r, 2);
-        const char *scope_type = text_of(&rows, r, 3);
-        const char *scope_id = text_of(&rows, r, 4);
-        const char *action = text_of(&rows, r, 5);
+        const char *agency = store_cell_text(&rows, r, 1);
+        const char *subject = store_cell_text(&rows, r, 2);
+        const char *scope_type = store_cell_text(&rows, r, 3);
+        const char *scope_id = store_cell_text(&rows, r, 4);
+        const char *action = store_cell_text(&rows, r, 5);
         if (subject)
             rc = authz_index_refresh_user(ix, c, subject, err);
         if (rc == 0 && scope_type && scope_id)
@@ -74,7 +68,7 @@ int authz_index_sync(struct authz_index *ix, struct store_conn *c, int64_t *curs
         if (rc == 0 && agency && action && strncmp(action, "role.", 5) == 0)
             rc = roles_sync(ix, c, &a, agency, err);
         if (rc == 0) {
-            *cursor = store_cell(&rows, r, 0)->i;
+            *cursor = store_cell_int(&rows, r, 0);
             applied++;
         }
     }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/error.h"
 
 static int json_depth_ok(const json_t *v, int depth)
@@ -138,6 +139,12 @@ int json_member_int(int64_t *out, bool *present, json_t *obj, const char *key, b
     if (present)
         *present = true;
     return 0;
+}
+
+json_t *json_time_ms(struct arena *a, int64_t ms)
+{
+    const char *text = clock_format_ms(a, ms);
+    return text ? json_string(text) : json_null();
 }
 
 char *json_dump_compact(const json_t *value)

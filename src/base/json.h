@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct arena;
 struct usher_error;
 
 #define JSON_STRING_MAX 4096 /* default cap on any string value */
@@ -36,6 +37,11 @@ int json_member_bool(bool *out, json_t *obj, const char *key, bool required,
  * *present to false (present may be NULL). */
 int json_member_int(int64_t *out, bool *present, json_t *obj, const char *key, bool required,
                     int64_t min, int64_t max, struct usher_error *err);
+
+/* An instant in milliseconds since the epoch as a new JSON string in UTC with milliseconds
+ * ("2024-05-01T09:30:00.000Z", formatted in a), or JSON null when ms is 0 or negative (the
+ * instant is not set). Returns a new reference. */
+json_t *json_time_ms(struct arena *a, int64_t ms);
 
 /* Serialises a value compactly into a malloc'ed string (caller frees). */
 char *json_dump_compact(const json_t *value);

@@ -3,24 +3,11 @@
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "app/account.h"
-#include "app/app.h"
 #include "app/password.h"
-#include "base/crypto.h"
-#include "base/log.h"
 #include "cli/cli.h"
-#include "config/config.h"
-
-#define ADMIN_ARGS_MAX 64
-
-struct admin_options {
-    const char *email;
-    const char *first_name;
-    const char *last_name;
-};
 
 static void admin_create_help(void)
 {
@@ -33,49 +20,6 @@ static void admin_create_help(void)
            "  printf '%%s\\n' \"$ADMIN_PASSWORD\" | usher admin-create --email ops@example.com\n\n"
            "The database is chosen by the same settings as `usher serve`:\n\n",
            APP_PASSWORD_MIN_BYTES, APP_PASSWORD_MAX_BYTES);
-    config_print_help(stdout);
-}
-
-/* Takes this command's own flags out of argv; the rest (argv[0] included) goes to *rest for
- * the settings parser. Returns 0, or 2 after printing a usage error. */
-static int admin_args_split(struct admin_options *out, int *rest_count, char **rest, int argc,
-                            char **argv)
-{
-    static const char *const names[] = {"--email", "--first-name", "--last-name"};
-    *rest_count = 0;
-    for (int i = 0; i < argc; i++) {
-        int which = -1;
-        const char *value = NULL;
-        for (int n = 0; n < 3 && i > 0; n++) {
-            size_t len = strlen(names[n]);
-            if (strcmp(argv[i], names[n]) == 0) {
-                which = n;
-                if (i + 1 >= argc) {
-                    fprintf(stderr, "usher admin-create: %s needs a value\n", names[n]);
-                    return 2;
-                }
-                value = argv[++i];
-            } else if (strncmp(argv[i], names[n], len) == 0 && argv[i][len] == '=') {
-                which = n;
-                value = argv[i] + len + 1;
-            }
-            if (which >= 0)
-                break;
-        }
-        if (which == 0)
-            out->email = value;
-        else if (which == 1)
-            out->first_name = value;
-        else if (which == 2)
-            out->last_name = value;
-        else if (*rest_count < ADMIN_ARGS_MAX)
-            rest[(*rest_count)++] = argv[i];
-        else {
-            fprintf(stderr, "usher admin-create: too many arguments\n");
-            return 2;
-        }
-    }
-    return 0;
 }
 
 /* Reads the first line of stdin into buf (without its line ending). Returns 0, or 2 after
@@ -98,78 +42,58 @@ static int password_read(char *buf, size_t size)
     return 0;
 }
 
-static int admin_create_run(int argc, char **argv)
+/* Creates the admin; returns the exit status. */
+static int admin_create(struct cli_run *run, const char *email, const char *first_name,
+                        const char *last_name, const char *password)
 {
-    struct admin_options opts = {0};
-    char *rest[ADMIN_ARGS_MAX];
-    int rest_count = 0;
-    struct config cfg;
-    struct usher_error err = {0};
-    struct app app = {0};
-    bool help = false, opened = false;
-    char password[APP_PASSWORD_MAX_BYTES + 3];
-    int status = 0;
-    config_init(&cfg);
-    status = admin_args_split(&opts, &rest_count, rest, argc, argv);
-    if (status)
-        goto done;
-    if (config_load(&cfg, rest_count, rest, &help, &err) ||
-        (!help && !cli_wants_help(argc, argv) && config_finish(&cfg, &err))) {
-        status = cli_fail("admin-create", &err);
-        goto done;
-    }
-    if (help || cli_wants_help(argc, argv)) {
-        admin_create_help();
-        goto done;
-    }
-    if (!opts.email) {
-        fprintf(stderr, "usher admin-create: --email is required (see --help)\n");
-        status = 2;
-        goto done;
-    }
-    status = password_read(password, sizeof(password));
-    if (status)
-        goto done;
-    log_set_level(LOG_WARN);
-    if (crypto_setup() != 0) {
-        fprintf(stderr, "usher admin-create: libsodium failed to initialise\n");
-        status = 1;
-        goto done;
-    }
-    if (app_open(&app, &cfg, true, &err)) {
-        status = cli_fail("admin-create", &err);
-        goto done;
-    }
-    opened = true;
     struct arena a;
     arena_init(&a);
     struct app_account_new in = {
-        .email = opts.email,
+        .email = email,
         .password = password,
-        .first_name = opts.first_name,
-        .last_name = opts.last_name,
+        .first_name = first_name,
+        .last_name = last_name,
         .is_platform_admin = true,
         .via = "cli",
     };
     struct app_actor actor = {.source_ip = "cli"};
     struct store_user user;
-    if (app_account_create(&user, &app, &a, &actor, &in, &err)) {
-        if (err.code == USHER_ECONFLICT)
+    if (app_account_create(&user, &run->app, &a, &actor, &in, &run->err)) {
+        if (run->err.code == USHER_ECONFLICT) {
             fprintf(stderr, "usher admin-create: a user with this email address already exists; "
                             "usher does not promote existing users\n");
-        else
-            cli_fail("admin-create", &err);
-        status = err.code == USHER_EINVAL ? 2 : 1;
+            run->status = 1;
+        } else {
+            cli_run_fail(run, &run->err);
+        }
     } else {
         printf("created platform admin %s (%s)\n", user.email, user.id);
     }
     arena_dispose(&a);
-done:
-    sodium_memzero(password, sizeof(password));
-    if (opened)
-        app_close(&app);
-    config_dispose(&cfg);
-    return status;
+    return run->status;
+}
+
+static int admin_create_run(int argc, char **argv)
+{
+    const char *email = NULL, *first_name = NULL, *last_name = NULL;
+    const struct cli_flag flags[] = {{"--email", &email, true},
+                                     {"--first-name", &first_name, false},
+                                     {"--last-name", &last_name, false},
+                                     {NULL, NULL, false}};
+    const struct cli_setup setup = {.cmd = "admin-create",
+                                    .flags = flags,
+                                    .help = admin_create_help,
+                                    .is_quiet = true,
+                                    .migrate = true};
+    char password[APP_PASSWORD_MAX_BYTES + 3];
+    struct cli_run run;
+    if (cli_run_start(&run, &setup, argc, argv)) {
+        run.status = password_read(password, sizeof(password));
+        if (run.status == 0)
+            admin_create(&run, email, first_name, last_name, password);
+        sodium_memzero(password, sizeof(password));
+    }
+    return cli_run_end(&run);
 }
 
 const struct cli_command cli_cmd_admin_create = {

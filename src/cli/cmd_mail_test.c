@@ -1,14 +1,10 @@
 /* `usher mail-test --to ADDRESS`: queues a test message in the outbox and delivers it at once
  * through the configured transport (SMTP, or an .eml file), to check the mail settings. */
-#include <stdbool.h>
-#include <stdlib.h>
-#include <string.h>
+#include <stdio.h>
 
-#include "app/app.h"
 #include "app/app_mail.h"
 #include "base/text.h"
 #include "cli/cli.h"
-#include "config/config.h"
 #include "mail/mail.h"
 #include "store/store.h"
 
@@ -64,53 +60,27 @@ done:
     return rc;
 }
 
+static void mail_test_help(void)
+{
+    printf("Usage: usher mail-test --to ADDRESS [options]\n\n"
+           "Queues a test message and delivers it at once with the configured mail\n"
+           "settings (USHER_SMTP_URL, USHER_SMTP_FROM), to check them.\n\n");
+}
+
 static int mail_test_run(int argc, char **argv)
 {
-    struct config cfg;
-    struct usher_error err = {0};
-    struct app app = {0};
     const char *to = NULL;
-    bool help = cli_wants_help(argc, argv);
-    int status = 0;
-    /* --to is this command's own; every other flag is a setting. */
-    char **rest = calloc((size_t)argc + 1, sizeof(char *));
-    int n = 0;
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--to") == 0 && i + 1 < argc)
-            to = argv[++i];
-        else if (strncmp(argv[i], "--to=", 5) == 0)
-            to = argv[i] + 5;
+    const struct cli_flag flags[] = {{"--to", &to, true}, {NULL, NULL, false}};
+    const struct cli_setup setup = {
+        .cmd = "mail-test", .flags = flags, .help = mail_test_help, .migrate = true};
+    struct cli_run run;
+    if (cli_run_start(&run, &setup, argc, argv)) {
+        if (mail_test_send(&run.app, to, &run.err))
+            cli_run_fail(&run, &run.err);
         else
-            rest[n++] = argv[i];
+            printf("test message delivered to %s\n", to);
     }
-    config_init(&cfg);
-    if (help) {
-        printf("Usage: usher mail-test --to ADDRESS [options]\n\n"
-               "Queues a test message and delivers it at once with the configured mail\n"
-               "settings (USHER_SMTP_URL, USHER_SMTP_FROM), to check them.\n\n");
-        config_print_help(stdout);
-        goto done;
-    }
-    if (config_load(&cfg, n, rest, NULL, &err) || config_finish(&cfg, &err)) {
-        status = cli_fail("mail-test", &err);
-        goto done;
-    }
-    if (!to) {
-        fprintf(stderr, "usher mail-test: --to ADDRESS is required\n");
-        status = 2;
-        goto done;
-    }
-    crypto_setup();
-    if (app_open(&app, &cfg, true, &err) || mail_test_send(&app, to, &err)) {
-        status = cli_fail("mail-test", &err);
-        goto done;
-    }
-    printf("test message delivered to %s\n", to);
-done:
-    app_close(&app);
-    config_dispose(&cfg);
-    free(rest);
-    return status;
+    return cli_run_end(&run);
 }
 
 const struct cli_command cli_cmd_mail_test = {

@@ -1,42 +1,26 @@
 /* `usher migrate`: applies the database migrations that have not run yet, then exits. */
-#include <stdbool.h>
+#include <stdio.h>
 
-#include "app/app.h"
-#include "base/crypto.h"
-#include "base/log.h"
 #include "cli/cli.h"
-#include "config/config.h"
 #include "store/store.h"
+
+static void migrate_help(void)
+{
+    printf("Usage: usher migrate [options]\n\nApplies pending database migrations.\n\n");
+}
 
 static int migrate_run(int argc, char **argv)
 {
-    struct config cfg;
-    struct usher_error err = {0};
-    bool help = false;
-    config_init(&cfg);
-    int status = 0;
-    if (config_load(&cfg, argc, argv, &help, &err) || (!help && config_finish(&cfg, &err))) {
-        status = cli_fail("migrate", &err);
-        goto done;
+    const struct cli_setup setup = {.cmd = "migrate", .help = migrate_help, .migrate = false};
+    struct cli_run run;
+    if (cli_run_start(&run, &setup, argc, argv)) {
+        int applied = 0;
+        if (store_migrate(run.app.store, &applied, &run.err))
+            cli_run_fail(&run, &run.err);
+        else
+            printf("%d migration(s) applied\n", applied);
     }
-    if (help) {
-        printf("Usage: usher migrate [options]\n\nApplies pending database migrations.\n\n");
-        config_print_help(stdout);
-        goto done;
-    }
-    crypto_setup();
-    struct app app;
-    int applied = 0;
-    if (app_open(&app, &cfg, false, &err) || store_migrate(app.store, &applied, &err)) {
-        app_close(&app);
-        status = cli_fail("migrate", &err);
-        goto done;
-    }
-    app_close(&app);
-    printf("%d migration(s) applied\n", applied);
-done:
-    config_dispose(&cfg);
-    return status;
+    return cli_run_end(&run);
 }
 
 const struct cli_command cli_cmd_migrate = {"migrate", "apply pending database migrations",

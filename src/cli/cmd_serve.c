@@ -10,7 +10,7 @@
 #include "app/app.h"
 #include "authz/authz.h"
 #include "mail/mail.h"
-#include "app/auth.h"
+#include "api/auth.h"
 #include "app/sync.h"
 #include "base/crypto.h"
 #include "base/log.h"
@@ -117,7 +117,7 @@ static int serve_run(int argc, char **argv)
         .max_body_bytes = (size_t)cfg.max_body_bytes,
         .app = &app,
         .tables = api_route_tables,
-        .authenticate = app_auth_authenticate,
+        .authenticate = api_auth_authenticate,
         .fallback = http_static_serve,
     };
     if (http_server_start(&server, &opts, &err)) {

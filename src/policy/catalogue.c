@@ -1,6 +1,6 @@
 /* The permission catalogue and built-in roles as static tables, and their lookups. A role's
- * permissions are a compile-time mask built from the permission bits, so the tables below are
- * the single place where SPEC §3 lives in code. */
+ * permissions are a compile-time mask built from the permission bits. These tables are the
+ * source of truth: docs/rules.md copies them, and tests/api/rules_doc.test.mjs checks the copy. */
 #include "policy/catalogue.h"
 
 #include <string.h>

@@ -1,4 +1,4 @@
-/* The permission catalogue and the built-in roles (SPEC §3), kept as data.
+/* The permission catalogue and the built-in roles (docs/rules.md, Permissions), kept as data.
  *
  * Every catalogue permission has one bit in a uint64_t mask (POLICY_PERM_*), and every built-in
  * role one bit in a role mask (POLICY_ROLE_*), so a grant's effective permissions are a few ORs.
@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The catalogue permissions, in the order of SPEC §3; the value is the bit position. */
+/* The catalogue permissions, in the order of docs/rules.md; the value is the bit position. */
 enum policy_perm {
     POLICY_PERM_INBOX_REPLY,
     POLICY_PERM_INBOX_NOTIFY,
@@ -36,7 +36,8 @@ enum policy_perm {
     POLICY_PERM_COUNT
 };
 
-/* The built-in roles, in the order of SPEC §3; the value is the bit position in a role mask. */
+/* The built-in roles, in the order of docs/rules.md; the value is the bit position in a role
+ * mask. */
 enum policy_role {
     POLICY_ROLE_AGENT,
     POLICY_ROLE_OPERATOR,

@@ -1,4 +1,4 @@
-/* The decision function: may this user do this here? (SPEC §3, rules 1, 2 and 5.)
+/* The decision function: may this user do this here? (rules 1, 2 and 5 in docs/rules.md)
  *
  * Pure: no SQL, no HTTP, no allocation. The caller hands over the user's grants in one agency
  * (already read from the store, as role and permission masks) and a target it has resolved

@@ -55,10 +55,26 @@ struct store_rows {
     struct store_value *cells;
 };
 
+/* Cell (r, c) of rows; r < rows->count and c < rows->cols. */
 static inline const struct store_value *store_cell(const struct store_rows *rows, size_t r,
                                                    size_t c)
 {
     return &rows->cells[r * rows->cols + c];
+}
+
+/* The text of cell (r, c), or NULL when the cell is NULL or not text. The string belongs to
+ * the arena the rows were read into. */
+static inline const char *store_cell_text(const struct store_rows *rows, size_t r, size_t c)
+{
+    const struct store_value *v = store_cell(rows, r, c);
+    return v->type == STORE_TEXT ? v->s : NULL;
+}
+
+/* The integer in cell (r, c), or 0 when the cell is NULL or not an integer. */
+static inline int64_t store_cell_int(const struct store_rows *rows, size_t r, size_t c)
+{
+    const struct store_value *v = store_cell(rows, r, c);
+    return v->type == STORE_INT ? v->i : 0;
 }
 
 /* Opens a pool of pool_size connections. url is "" or "sqlite:PATH" (empty means

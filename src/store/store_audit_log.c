@@ -7,12 +7,6 @@
 
 #include "store/store_tenancy.h"
 
-static const char *cell_text(const struct store_rows *rows, size_t r, size_t col)
-{
-    const struct store_value *v = store_cell(rows, r, col);
-    return v->type == STORE_NULL ? NULL : v->s;
-}
-
 int store_audit_list(struct store_audit_entry **out, size_t *count, bool *has_more,
                      struct store_conn *c, struct arena *a, const struct store_audit_filter *f,
                      struct usher_error *err)
@@ -63,19 +57,19 @@ int store_audit_list(struct store_audit_entry **out, size_t *count, bool *has_mo
     for (size_t i = 0; i < rows.count; i++) {
         struct store_audit_entry *e = &(*out)[i];
         memset(e, 0, sizeof(*e));
-        e->id = store_cell(&rows, i, 0)->i;
-        e->at = store_cell(&rows, i, 1)->i;
-        e->agency_id = cell_text(&rows, i, 2);
-        e->actor_id = cell_text(&rows, i, 3);
-        e->impersonator_id = cell_text(&rows, i, 4);
-        e->action = cell_text(&rows, i, 5);
-        e->subject_user_id = cell_text(&rows, i, 6);
-        e->scope_type = cell_text(&rows, i, 7);
-        e->scope_id = cell_text(&rows, i, 8);
-        e->source_ip = cell_text(&rows, i, 9);
-        e->user_agent = cell_text(&rows, i, 10);
-        e->request_id = cell_text(&rows, i, 11);
-        e->details_json = cell_text(&rows, i, 12);
+        e->id = store_cell_int(&rows, i, 0);
+        e->at = store_cell_int(&rows, i, 1);
+        e->agency_id = store_cell_text(&rows, i, 2);
+        e->actor_id = store_cell_text(&rows, i, 3);
+        e->impersonator_id = store_cell_text(&rows, i, 4);
+        e->action = store_cell_text(&rows, i, 5);
+        e->subject_user_id = store_cell_text(&rows, i, 6);
+        e->scope_type = store_cell_text(&rows, i, 7);
+        e->scope_id = store_cell_text(&rows, i, 8);
+        e->source_ip = store_cell_text(&rows, i, 9);
+        e->user_agent = store_cell_text(&rows, i, 10);
+        e->request_id = store_cell_text(&rows, i, 11);
+        e->details_json = store_cell_text(&rows, i, 12);
     }
     *count = rows.count;
     return 0;

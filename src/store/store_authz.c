@@ -85,7 +85,7 @@ int store_authz_change_cursor(int64_t *out, struct store_conn *c, struct arena *
     *out = 0;
     int rc = store_exec(c, a, sql, NULL, 0, &rows, NULL, err);
     if (rc == 0 && rows.count == 1)
-        *out = store_cell(&rows, 0, 0)->i;
+        *out = store_cell_int(&rows, 0, 0);
     return rc;
 }
 

@@ -285,18 +285,6 @@ static void batch_sql_build(void)
 
 /* --- values and patterns --- */
 
-static const char *cell_text(const struct store_rows *rows, size_t r, size_t col)
-{
-    const struct store_value *v = store_cell(rows, r, col);
-    return v->type == STORE_NULL ? NULL : v->s;
-}
-
-static int64_t cell_int(const struct store_rows *rows, size_t r, size_t col)
-{
-    const struct store_value *v = store_cell(rows, r, col);
-    return v->type == STORE_INT ? v->i : 0;
-}
-
 /* Copies s for a LIKE pattern with "!" as the escape character. */
 static size_t like_escape(char *out, const char *s, bool lower)
 {
@@ -363,23 +351,23 @@ static void member_from_row(struct store_directory_person *p, const struct store
                             size_t r, const struct store_directory_order *order)
 {
     memset(p, 0, sizeof(*p));
-    p->id = cell_text(rows, r, 0);
-    p->email = cell_text(rows, r, 1);
-    p->first_name = cell_text(rows, r, 2);
-    p->last_name = cell_text(rows, r, 3);
-    p->shortcode = cell_text(rows, r, 4);
-    p->status = cell_text(rows, r, 5);
-    p->created_at = cell_int(rows, r, 6);
-    p->last_active_at = cell_int(rows, r, 7);
+    p->id = store_cell_text(rows, r, 0);
+    p->email = store_cell_text(rows, r, 1);
+    p->first_name = store_cell_text(rows, r, 2);
+    p->last_name = store_cell_text(rows, r, 3);
+    p->shortcode = store_cell_text(rows, r, 4);
+    p->status = store_cell_text(rows, r, 5);
+    p->created_at = store_cell_int(rows, r, 6);
+    p->last_active_at = store_cell_int(rows, r, 7);
     p->key.is_set = true;
     p->key.id = p->id;
     if (order) {
         if (order->by == STORE_DIRECTORY_BY_NAME)
-            p->key.text = cell_text(rows, r, 8);
+            p->key.text = store_cell_text(rows, r, 8);
         else if (order->by == STORE_DIRECTORY_BY_CREATED)
             p->key.number = p->created_at;
         else
-            p->key.number = cell_int(rows, r, 9);
+            p->key.number = store_cell_int(rows, r, 9);
     }
 }
 
@@ -457,21 +445,21 @@ int store_directory_invited(struct store_directory_person **out, size_t *count, 
     struct store_directory_person *items = arena_alloc(a, (kept + 1) * sizeof(*items));
     for (size_t r = 0; r < kept; r++) {
         struct store_directory_person *item = &items[r];
-        item->id = cell_text(&rows, r, 0);
+        item->id = store_cell_text(&rows, r, 0);
         item->is_invited = true;
-        item->email = cell_text(&rows, r, 1);
-        item->first_name = cell_text(&rows, r, 2);
-        item->last_name = cell_text(&rows, r, 3);
-        item->shortcode = cell_text(&rows, r, 4);
+        item->email = store_cell_text(&rows, r, 1);
+        item->first_name = store_cell_text(&rows, r, 2);
+        item->last_name = store_cell_text(&rows, r, 3);
+        item->shortcode = store_cell_text(&rows, r, 4);
         item->status = STORE_DIRECTORY_INVITED;
-        item->created_at = cell_int(&rows, r, 5);
-        item->grants_json = cell_text(&rows, r, 6);
+        item->created_at = store_cell_int(&rows, r, 5);
+        item->grants_json = store_cell_text(&rows, r, 6);
         item->key.is_set = true;
         item->key.id = item->id;
         if (order->by == STORE_DIRECTORY_BY_NAME)
-            item->key.text = cell_text(&rows, r, 7);
+            item->key.text = store_cell_text(&rows, r, 7);
         else
-            item->key.number = cell_int(&rows, r, 7);
+            item->key.number = store_cell_int(&rows, r, 7);
     }
     *out = items;
     *count = kept;
@@ -528,14 +516,14 @@ int store_directory_grants(struct store_directory_grant **out, size_t *out_count
         }
         for (size_t r = 0; r < rows.count; r++) {
             struct store_directory_grant *g = &items[n++];
-            g->user_id = cell_text(&rows, r, 0);
-            g->grant.id = cell_text(&rows, r, 1);
-            g->grant.environment_id = cell_text(&rows, r, 2);
-            g->grant.bot_id = cell_text(&rows, r, 3);
-            g->grant.scope_id = cell_text(&rows, r, 4);
-            g->grant.roles = cell_text(&rows, r, 5);
-            g->grant.extra_permissions = cell_text(&rows, r, 6);
-            g->grant.created_at = cell_int(&rows, r, 7);
+            g->user_id = store_cell_text(&rows, r, 0);
+            g->grant.id = store_cell_text(&rows, r, 1);
+            g->grant.environment_id = store_cell_text(&rows, r, 2);
+            g->grant.bot_id = store_cell_text(&rows, r, 3);
+            g->grant.scope_id = store_cell_text(&rows, r, 4);
+            g->grant.roles = store_cell_text(&rows, r, 5);
+            g->grant.extra_permissions = store_cell_text(&rows, r, 6);
+            g->grant.created_at = store_cell_int(&rows, r, 7);
         }
     }
     *out = items;
@@ -560,10 +548,10 @@ int store_directory_bot_environments(const char ***out, struct store_conn *c, st
         if (rc)
             return rc;
         for (size_t r = 0; r < rows.count; r++) {
-            const char *bot = cell_text(&rows, r, 0);
+            const char *bot = store_cell_text(&rows, r, 0);
             for (size_t i = start; i < count && i < start + STORE_DIRECTORY_BATCH; i++) {
                 if (bot_ids[i] && strcmp(bot_ids[i], bot) == 0)
-                    envs[i] = cell_text(&rows, r, 1);
+                    envs[i] = store_cell_text(&rows, r, 1);
             }
         }
     }
@@ -585,10 +573,10 @@ int store_directory_environments(struct store_environment **out, size_t *count,
         return rc;
     struct store_environment *items = arena_alloc(a, (rows.count + 1) * sizeof(*items));
     for (size_t r = 0; r < rows.count; r++) {
-        items[r].id = cell_text(&rows, r, 0);
-        items[r].agency_id = cell_text(&rows, r, 1);
-        items[r].name = cell_text(&rows, r, 2);
-        items[r].created_at = cell_int(&rows, r, 3);
+        items[r].id = store_cell_text(&rows, r, 0);
+        items[r].agency_id = store_cell_text(&rows, r, 1);
+        items[r].name = store_cell_text(&rows, r, 2);
+        items[r].created_at = store_cell_int(&rows, r, 3);
     }
     *out = items;
     *count = rows.count;
@@ -675,7 +663,7 @@ int store_directory_owner_count(int64_t *out, struct store_conn *c, struct arena
     int rc = store_exec(c, a, sql, p, 2, &rows, NULL, err);
     if (rc)
         return rc;
-    *out = rows.count ? cell_int(&rows, 0, 0) : 0;
+    *out = rows.count ? store_cell_int(&rows, 0, 0) : 0;
     return 0;
 }
 

@@ -1,4 +1,4 @@
-/* The users overview of an agency (SPEC §6): its members and the people with a pending
+/* The users overview of an agency: its members and the people with a pending
  * invitation, one row per person, searched, filtered, sorted and paged by keyset.
  *
  * Members and invited people are read by two queries that page through the same order, so the

@@ -8,42 +8,30 @@
     "token_hash, generation, sign_in, oauth_subject, authority, created_by, created_at, "          \
     "expires_in_seconds, expires_at, last_sent_at, send_count, decided_at, decided_by"
 
-static const char *text_at(const struct store_rows *rows, size_t r, size_t k)
-{
-    const struct store_value *v = store_cell(rows, r, k);
-    return v->type == STORE_TEXT ? v->s : NULL;
-}
-
-static int64_t int_at(const struct store_rows *rows, size_t r, size_t k)
-{
-    const struct store_value *v = store_cell(rows, r, k);
-    return v->type == STORE_INT ? v->i : 0;
-}
-
 static void row_read(struct store_invitation *out, const struct store_rows *rows, size_t r)
 {
-    out->id = text_at(rows, r, 0);
-    out->agency_id = text_at(rows, r, 1);
-    out->email = text_at(rows, r, 2);
-    out->first_name = text_at(rows, r, 3);
-    out->last_name = text_at(rows, r, 4);
-    out->shortcode = text_at(rows, r, 5);
-    out->grants_json = text_at(rows, r, 6);
-    out->status = text_at(rows, r, 7);
-    out->token_nonce = text_at(rows, r, 8);
-    out->token_hash = text_at(rows, r, 9);
-    out->generation = int_at(rows, r, 10);
-    out->sign_in = text_at(rows, r, 11);
-    out->oauth_subject = text_at(rows, r, 12);
-    out->authority = text_at(rows, r, 13);
-    out->created_by = text_at(rows, r, 14);
-    out->created_at = int_at(rows, r, 15);
-    out->expires_in_seconds = int_at(rows, r, 16);
-    out->expires_at = int_at(rows, r, 17);
-    out->last_sent_at = int_at(rows, r, 18);
-    out->send_count = int_at(rows, r, 19);
-    out->decided_at = int_at(rows, r, 20);
-    out->decided_by = text_at(rows, r, 21);
+    out->id = store_cell_text(rows, r, 0);
+    out->agency_id = store_cell_text(rows, r, 1);
+    out->email = store_cell_text(rows, r, 2);
+    out->first_name = store_cell_text(rows, r, 3);
+    out->last_name = store_cell_text(rows, r, 4);
+    out->shortcode = store_cell_text(rows, r, 5);
+    out->grants_json = store_cell_text(rows, r, 6);
+    out->status = store_cell_text(rows, r, 7);
+    out->token_nonce = store_cell_text(rows, r, 8);
+    out->token_hash = store_cell_text(rows, r, 9);
+    out->generation = store_cell_int(rows, r, 10);
+    out->sign_in = store_cell_text(rows, r, 11);
+    out->oauth_subject = store_cell_text(rows, r, 12);
+    out->authority = store_cell_text(rows, r, 13);
+    out->created_by = store_cell_text(rows, r, 14);
+    out->created_at = store_cell_int(rows, r, 15);
+    out->expires_in_seconds = store_cell_int(rows, r, 16);
+    out->expires_at = store_cell_int(rows, r, 17);
+    out->last_sent_at = store_cell_int(rows, r, 18);
+    out->send_count = store_cell_int(rows, r, 19);
+    out->decided_at = store_cell_int(rows, r, 20);
+    out->decided_by = store_cell_text(rows, r, 21);
 }
 
 static int rows_read(struct store_invitation **out, size_t *count, struct arena *a,
@@ -219,7 +207,7 @@ int store_invitation_send_counts(int64_t *out_recipient, int64_t *out_actor, int
         if (rc)
             return rc;
         if (rows.count == 1)
-            *outs[i] = store_cell(&rows, 0, 0)->i;
+            *outs[i] = store_cell_int(&rows, 0, 0);
     }
     return 0;
 }

@@ -115,11 +115,11 @@ int store_custom_role_list(struct store_custom_role **out, size_t *count, struct
         return rc;
     struct store_custom_role *items = arena_alloc(a, (rows.count + 1) * sizeof(*items));
     for (size_t r = 0; r < rows.count; r++) {
-        items[r].id = store_cell(&rows, r, 0)->s;
-        items[r].agency_id = store_cell(&rows, r, 1)->s;
-        items[r].name = store_cell(&rows, r, 2)->s;
-        items[r].permissions = store_cell(&rows, r, 3)->s;
-        items[r].created_at = store_cell(&rows, r, 4)->i;
+        items[r].id = store_cell_text(&rows, r, 0);
+        items[r].agency_id = store_cell_text(&rows, r, 1);
+        items[r].name = store_cell_text(&rows, r, 2);
+        items[r].permissions = store_cell_text(&rows, r, 3);
+        items[r].created_at = store_cell_int(&rows, r, 4);
     }
     *out = items;
     *count = rows.count;
@@ -142,11 +142,11 @@ int store_bot_managers_list(struct store_bot_manager **out, size_t *count, struc
         return rc;
     struct store_bot_manager *items = arena_alloc(a, (rows.count + 1) * sizeof(*items));
     for (size_t r = 0; r < rows.count; r++) {
-        items[r].user_id = store_cell(&rows, r, 0)->s;
-        items[r].email = store_cell(&rows, r, 1)->s;
-        items[r].first_name = store_cell(&rows, r, 2)->s;
-        items[r].last_name = store_cell(&rows, r, 3)->s;
-        items[r].status = store_cell(&rows, r, 4)->s;
+        items[r].user_id = store_cell_text(&rows, r, 0);
+        items[r].email = store_cell_text(&rows, r, 1);
+        items[r].first_name = store_cell_text(&rows, r, 2);
+        items[r].last_name = store_cell_text(&rows, r, 3);
+        items[r].status = store_cell_text(&rows, r, 4);
     }
     *out = items;
     *count = rows.count;
@@ -162,7 +162,7 @@ int store_grant_count(int64_t *out, struct store_conn *c, struct arena *a, const
     *out = 0;
     int rc = store_exec(c, a, sql, p, 2, &rows, NULL, err);
     if (rc == 0 && rows.count == 1)
-        *out = store_cell(&rows, 0, 0)->i;
+        *out = store_cell_int(&rows, 0, 0);
     return rc;
 }
 

@@ -18,12 +18,6 @@ int store_outbox_insert(struct store_conn *c, struct arena *a, const struct stor
     return store_exec(c, a, sql, p, sizeof(p) / sizeof(p[0]), NULL, NULL, err);
 }
 
-static const char *cell_text(const struct store_rows *rows, size_t r, size_t k)
-{
-    const struct store_value *v = store_cell(rows, r, k);
-    return v->type == STORE_TEXT ? v->s : NULL;
-}
-
 int store_outbox_due(struct store_outbox_row **out, size_t *count, struct store_conn *c,
                      struct arena *a, int64_t now, int limit, struct usher_error *err)
 {
@@ -43,16 +37,16 @@ int store_outbox_due(struct store_outbox_row **out, size_t *count, struct store_
     struct store_outbox_row *items = arena_alloc(a, (rows.count + 1) * sizeof(*items));
     for (size_t r = 0; r < rows.count; r++) {
         struct store_outbox_row *it = &items[r];
-        it->id = cell_text(&rows, r, 0);
-        it->created_at = store_cell(&rows, r, 1)->i;
-        it->recipient = cell_text(&rows, r, 2);
-        it->subject = cell_text(&rows, r, 3);
-        it->body_text = cell_text(&rows, r, 4);
-        it->body_html = cell_text(&rows, r, 5);
-        it->link_kind = cell_text(&rows, r, 6);
-        it->link_ref = cell_text(&rows, r, 7);
-        it->link_generation = store_cell(&rows, r, 8)->i;
-        it->attempts = store_cell(&rows, r, 9)->i;
+        it->id = store_cell_text(&rows, r, 0);
+        it->created_at = store_cell_int(&rows, r, 1);
+        it->recipient = store_cell_text(&rows, r, 2);
+        it->subject = store_cell_text(&rows, r, 3);
+        it->body_text = store_cell_text(&rows, r, 4);
+        it->body_html = store_cell_text(&rows, r, 5);
+        it->link_kind = store_cell_text(&rows, r, 6);
+        it->link_ref = store_cell_text(&rows, r, 7);
+        it->link_generation = store_cell_int(&rows, r, 8);
+        it->attempts = store_cell_int(&rows, r, 9);
     }
     *out = items;
     *count = rows.count;
@@ -87,7 +81,7 @@ int store_outbox_claimants(const char ***out, size_t *count, struct store_conn *
         return rc;
     const char **items = rows.count ? arena_alloc(a, rows.count * sizeof(*items)) : NULL;
     for (size_t r = 0; r < rows.count; r++)
-        items[r] = store_cell(&rows, r, 0)->s;
+        items[r] = store_cell_text(&rows, r, 0);
     *out = items;
     *count = rows.count;
     return 0;

@@ -40,12 +40,12 @@ int store_recipient_list(struct store_recipient **out, size_t *count, bool *has_
     *out = rows.count ? arena_alloc(a, rows.count * sizeof(**out)) : NULL;
     for (size_t i = 0; i < rows.count; i++) {
         struct store_recipient *r = &(*out)[i];
-        r->id = store_cell(&rows, i, 0)->s;
-        r->email = store_cell(&rows, i, 1)->s;
-        r->first_name = store_cell(&rows, i, 2)->s;
-        r->last_name = store_cell(&rows, i, 3)->s;
-        r->created_at = store_cell(&rows, i, 4)->i;
-        r->roles = store_cell(&rows, i, 5)->s;
+        r->id = store_cell_text(&rows, i, 0);
+        r->email = store_cell_text(&rows, i, 1);
+        r->first_name = store_cell_text(&rows, i, 2);
+        r->last_name = store_cell_text(&rows, i, 3);
+        r->created_at = store_cell_int(&rows, i, 4);
+        r->roles = store_cell_text(&rows, i, 5);
     }
     *count = rows.count;
     return 0;

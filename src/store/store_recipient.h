@@ -1,6 +1,6 @@
-/* Candidates for incoming-chat notifications (SPEC §3 rule 3): active users whose own grant on
- * an environment names the agent or operator role. Strings live in the arena; errors are those
- * of store.h. */
+/* Candidates for incoming-chat notifications (rule 3 in docs/rules.md): active users whose own
+ * grant on an environment names the agent or operator role. Strings live in the arena; errors are
+ * those of store.h. */
 #ifndef USHER_STORE_STORE_RECIPIENT_H
 #define USHER_STORE_STORE_RECIPIENT_H
 

@@ -36,14 +36,14 @@ int store_session_get(struct store_session *out, struct store_conn *c, struct ar
         return rc;
     if (rows.count == 0)
         return usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "no such session");
-    out->token_hash = store_cell(&rows, 0, 0)->s;
-    out->user_id = store_cell(&rows, 0, 1)->s;
-    out->created_at = store_cell(&rows, 0, 2)->i;
-    out->last_seen_at = store_cell(&rows, 0, 3)->i;
-    out->expires_at = store_cell(&rows, 0, 4)->i;
-    out->impersonator_id = store_cell(&rows, 0, 5)->s;
-    out->impersonation_agency_id = store_cell(&rows, 0, 6)->s;
-    out->impersonation_reason = store_cell(&rows, 0, 7)->s;
+    out->token_hash = store_cell_text(&rows, 0, 0);
+    out->user_id = store_cell_text(&rows, 0, 1);
+    out->created_at = store_cell_int(&rows, 0, 2);
+    out->last_seen_at = store_cell_int(&rows, 0, 3);
+    out->expires_at = store_cell_int(&rows, 0, 4);
+    out->impersonator_id = store_cell_text(&rows, 0, 5);
+    out->impersonation_agency_id = store_cell_text(&rows, 0, 6);
+    out->impersonation_reason = store_cell_text(&rows, 0, 7);
     return 0;
 }
 

@@ -94,27 +94,16 @@ static int page_query(struct store_rows *rows, bool *has_more, struct store_conn
     return 0;
 }
 
-static const char *cell_text(const struct store_rows *rows, size_t r, size_t col)
-{
-    const struct store_value *v = store_cell(rows, r, col);
-    return v->type == STORE_NULL ? NULL : v->s;
-}
-
-static int64_t cell_int(const struct store_rows *rows, size_t r, size_t col)
-{
-    return store_cell(rows, r, col)->i;
-}
-
 /* --- agencies --- */
 
 #define AGENCY_COLUMNS "a.id, a.name, a.created_at, a.created_by"
 
 static void agency_from_row(struct store_agency *out, const struct store_rows *rows, size_t r)
 {
-    out->id = cell_text(rows, r, 0);
-    out->name = cell_text(rows, r, 1);
-    out->created_at = cell_int(rows, r, 2);
-    out->created_by = cell_text(rows, r, 3);
+    out->id = store_cell_text(rows, r, 0);
+    out->name = store_cell_text(rows, r, 1);
+    out->created_at = store_cell_int(rows, r, 2);
+    out->created_by = store_cell_text(rows, r, 3);
 }
 
 static struct store_agency *agencies_from_rows(struct arena *a, const struct store_rows *rows)
@@ -211,10 +200,10 @@ int store_agency_has_member(bool *out, struct store_conn *c, struct arena *a, co
 static void environment_from_row(struct store_environment *out, const struct store_rows *rows,
                                  size_t r)
 {
-    out->id = cell_text(rows, r, 0);
-    out->agency_id = cell_text(rows, r, 1);
-    out->name = cell_text(rows, r, 2);
-    out->created_at = cell_int(rows, r, 3);
+    out->id = store_cell_text(rows, r, 0);
+    out->agency_id = store_cell_text(rows, r, 1);
+    out->name = store_cell_text(rows, r, 2);
+    out->created_at = store_cell_int(rows, r, 3);
 }
 
 int store_environment_insert(struct store_conn *c, struct arena *a,
@@ -275,12 +264,12 @@ int store_environment_list(struct store_environment **out, size_t *count, bool *
 
 static void bot_from_row(struct store_bot *out, const struct store_rows *rows, size_t r)
 {
-    out->id = cell_text(rows, r, 0);
-    out->agency_id = cell_text(rows, r, 1);
-    out->environment_id = cell_text(rows, r, 2);
-    out->name = cell_text(rows, r, 3);
-    out->created_at = cell_int(rows, r, 4);
-    out->is_shared = cell_int(rows, r, 5) != 0;
+    out->id = store_cell_text(rows, r, 0);
+    out->agency_id = store_cell_text(rows, r, 1);
+    out->environment_id = store_cell_text(rows, r, 2);
+    out->name = store_cell_text(rows, r, 3);
+    out->created_at = store_cell_int(rows, r, 4);
+    out->is_shared = store_cell_int(rows, r, 5) != 0;
 }
 
 int store_bot_insert(struct store_conn *c, struct arena *a, const struct store_bot *bot,
@@ -349,13 +338,13 @@ int store_grant_list_in_agency(struct store_grant **out, size_t *count, struct s
     *out = rows.count ? arena_alloc(a, rows.count * sizeof(**out)) : NULL;
     for (size_t i = 0; i < rows.count; i++) {
         struct store_grant *g = &(*out)[i];
-        g->id = cell_text(&rows, i, 0);
-        g->environment_id = cell_text(&rows, i, 1);
-        g->bot_id = cell_text(&rows, i, 2);
-        g->scope_id = cell_text(&rows, i, 3);
-        g->roles = cell_text(&rows, i, 4);
-        g->extra_permissions = cell_text(&rows, i, 5);
-        g->created_at = cell_int(&rows, i, 6);
+        g->id = store_cell_text(&rows, i, 0);
+        g->environment_id = store_cell_text(&rows, i, 1);
+        g->bot_id = store_cell_text(&rows, i, 2);
+        g->scope_id = store_cell_text(&rows, i, 3);
+        g->roles = store_cell_text(&rows, i, 4);
+        g->extra_permissions = store_cell_text(&rows, i, 5);
+        g->created_at = store_cell_int(&rows, i, 6);
     }
     *count = rows.count;
     return 0;

@@ -6,28 +6,16 @@
 #define TOKEN_COLUMNS                                                                              \
     "id, agency_id, name, token_hash, created_by, created_at, last_used_at, revoked_at"
 
-static const char *cell_text(const struct store_rows *rows, size_t r, size_t col)
-{
-    const struct store_value *v = store_cell(rows, r, col);
-    return v->type == STORE_NULL ? NULL : v->s;
-}
-
-static int64_t cell_int(const struct store_rows *rows, size_t r, size_t col)
-{
-    const struct store_value *v = store_cell(rows, r, col);
-    return v->type == STORE_NULL ? 0 : v->i;
-}
-
 static void token_from_row(struct store_token *out, const struct store_rows *rows, size_t r)
 {
-    out->id = cell_text(rows, r, 0);
-    out->agency_id = cell_text(rows, r, 1);
-    out->name = cell_text(rows, r, 2);
-    out->token_hash = cell_text(rows, r, 3);
-    out->created_by = cell_text(rows, r, 4);
-    out->created_at = cell_int(rows, r, 5);
-    out->last_used_at = cell_int(rows, r, 6);
-    out->revoked_at = cell_int(rows, r, 7);
+    out->id = store_cell_text(rows, r, 0);
+    out->agency_id = store_cell_text(rows, r, 1);
+    out->name = store_cell_text(rows, r, 2);
+    out->token_hash = store_cell_text(rows, r, 3);
+    out->created_by = store_cell_text(rows, r, 4);
+    out->created_at = store_cell_int(rows, r, 5);
+    out->last_used_at = store_cell_int(rows, r, 6);
+    out->revoked_at = store_cell_int(rows, r, 7);
 }
 
 static struct store_value optional_time(int64_t at)

@@ -11,15 +11,15 @@
 
 static void user_from_row(struct store_user *out, const struct store_rows *rows, size_t r)
 {
-    out->id = store_cell(rows, r, 0)->s;
-    out->email = store_cell(rows, r, 1)->s;
-    out->first_name = store_cell(rows, r, 2)->s;
-    out->last_name = store_cell(rows, r, 3)->s;
-    out->password_hash = store_cell(rows, r, 4)->s;
-    out->status = store_cell(rows, r, 5)->s;
-    out->is_platform_admin = store_cell(rows, r, 6)->i != 0;
-    out->created_at = store_cell(rows, r, 7)->i;
-    out->last_active_at = store_cell(rows, r, 8)->type == STORE_INT ? store_cell(rows, r, 8)->i : 0;
+    out->id = store_cell_text(rows, r, 0);
+    out->email = store_cell_text(rows, r, 1);
+    out->first_name = store_cell_text(rows, r, 2);
+    out->last_name = store_cell_text(rows, r, 3);
+    out->password_hash = store_cell_text(rows, r, 4);
+    out->status = store_cell_text(rows, r, 5);
+    out->is_platform_admin = store_cell_int(rows, r, 6) != 0;
+    out->created_at = store_cell_int(rows, r, 7);
+    out->last_active_at = store_cell_int(rows, r, 8);
 }
 
 static int user_read(struct store_user *out, struct store_conn *c, struct arena *a, const char *sql,
@@ -106,7 +106,7 @@ int store_user_admin_count(int64_t *out, struct store_conn *c, struct arena *a,
     if (rc)
         return rc;
     if (rows.count == 1 && store_cell(&rows, 0, 0)->type == STORE_INT)
-        *out = store_cell(&rows, 0, 0)->i;
+        *out = store_cell_int(&rows, 0, 0);
     return 0;
 }
 
@@ -146,23 +146,23 @@ int store_user_memberships(struct store_user_membership **out, size_t *out_count
     struct store_user_membership *list = arena_alloc(a, members.count * sizeof(*list));
     for (size_t i = 0; i < members.count; i++) {
         struct store_user_membership *m = &list[i];
-        m->agency_id = store_cell(&members, i, 0)->s;
-        m->agency_name = store_cell(&members, i, 1)->s;
-        m->shortcode = store_cell(&members, i, 2)->s;
+        m->agency_id = store_cell_text(&members, i, 0);
+        m->agency_name = store_cell_text(&members, i, 1);
+        m->shortcode = store_cell_text(&members, i, 2);
         size_t n = 0;
         for (size_t g = 0; g < grants.count; g++) {
-            if (strcmp(store_cell(&grants, g, 0)->s, m->agency_id) == 0)
+            if (strcmp(store_cell_text(&grants, g, 0), m->agency_id) == 0)
                 n++;
         }
         m->grants = n ? arena_alloc(a, n * sizeof(*m->grants)) : NULL;
         for (size_t g = 0; g < grants.count; g++) {
-            if (strcmp(store_cell(&grants, g, 0)->s, m->agency_id) != 0)
+            if (strcmp(store_cell_text(&grants, g, 0), m->agency_id) != 0)
                 continue;
             struct store_user_grant *out_g = &m->grants[m->grant_count++];
-            out_g->environment_id = store_cell(&grants, g, 1)->s;
-            out_g->bot_id = store_cell(&grants, g, 2)->s;
-            out_g->roles = store_cell(&grants, g, 3)->s;
-            out_g->extra_permissions = store_cell(&grants, g, 4)->s;
+            out_g->environment_id = store_cell_text(&grants, g, 1);
+            out_g->bot_id = store_cell_text(&grants, g, 2);
+            out_g->roles = store_cell_text(&grants, g, 3);
+            out_g->extra_permissions = store_cell_text(&grants, g, 4);
         }
     }
     *out = list;

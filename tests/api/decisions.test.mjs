@@ -1,7 +1,7 @@
 // The decision API, API tokens and the audit log through the real binary: the inheritance
 // matrix (tests/unit/policy/inheritance_matrix.csv) asked row by row through POST /check, batches,
 // explanations, who may ask what, agency-token scoping and revocation, effective permissions,
-// notification recipients (SPEC §3 rule 3), the audit log's filters and pages, and malformed
+// notification recipients (rule 3 in docs/rules.md), the audit log's filters and pages, and malformed
 // bodies. Grants are written into the database and the server restarted, so the decision index
 // loads them the way it does on every start.
 import assert from 'node:assert/strict';

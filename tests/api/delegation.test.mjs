@@ -1,4 +1,4 @@
-// Per-bot delegation (seed 001): the bot's owner invites managers by email from the bot's
+// Per-bot delegation (docs/rules.md, Invitations): the bot's owner invites managers by email from the bot's
 // Options tab, each invitee registers with the invited address through the link (or, already
 // having an account, accepts from the control panel), the bot then shows the Shared badge,
 // and removing the last manager clears it. Through the real binary.

@@ -1,4 +1,4 @@
-// "View as" through the real binary (SPEC §6, SECURITY 24-27): who may start it, what the
+// "View as" through the real binary (docs/rules.md, Impersonation; docs/SECURITY.md 24-27): who may start it, what the
 // session sees and refuses, how it ends, and the sequences that went wrong elsewhere
 // (GitLab #196028, #20388): impersonating again from inside, losing the right midway, and the
 // target trying to see or end the session.

@@ -1,4 +1,4 @@
-// Invitations (SPEC §4, SECURITY.md 1–10, 20) through the real binary delivering to a real SMTP
+// Invitations (docs/rules.md, Invitations; docs/SECURITY.md 1–10, 20) through the real binary delivering to a real SMTP
 // server: the email and the link read from it, single use under 50 concurrent accepts,
 // expiry, the signed-in email check, the token's absence, resend versus copy link, revocation
 // and its cascades, the grant ceiling, send limits, one scalar recipient, and probes from

@@ -1,5 +1,5 @@
-// The users overview and member management through the real binary (SPEC §6, seeds 000, 003,
-// 004): listing with search, filters, sorts and cursors; one member with inherited and
+// The users overview and member management through the real binary (docs/rules.md, Acting on
+// a member; Names): listing with search, filters, sorts and cursors; one member with inherited and
 // overridden access; names and shortcodes; replacing grants within the ceiling; removal from an
 // environment and from the agency, each seen by the very next POST /check; owners; other
 // agencies' objects; strict input.
@@ -357,7 +357,7 @@ describe('users overview and member management', () => {
       assert.deepEqual(ids(listed), [fx.e1only]);
     });
 
-    it('keeps shortcodes unique within the agency (seed 003)', async () => {
+    it('keeps shortcodes unique within the agency', async () => {
       assertProblem(await as('org')('PATCH', `${users()}/${fx.agent}`, { shortcode: 'BULK-05' }), 409, 'shortcode_taken', 'shortcode');
       const other = await as('org')('PATCH', `${users()}/${fx.agent}`, { shortcode: 'bulk-05' });
       assert.equal(other.status, 200, other.text);

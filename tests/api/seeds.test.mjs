@@ -1,17 +1,18 @@
-// The invitation stories of the seed documents (/work/shared/seeds, SPEC §4) played through the
-// real binary with real email: every link is read from a message the SMTP server received.
-//   000: the service provider invites a customer's first environment manager, who invites a
-//        colleague, copies a link and revokes a pending invitation (the trashcan).
-//   002: an existing account joins a second agency without new credentials, from the console;
-//        re-inviting a removed user; one pending invitation per address; declining.
-//   003: first name, last name and shortcode travel from the invitation to the member; no
-//        password is ever emailed.
+// Three invitation stories as studios tell them to their customers (docs/rules.md,
+// Invitations), played through the real binary with real email: every link is read from a
+// message the SMTP server received.
+//   - the service provider invites a customer's first environment manager, who invites a
+//     colleague, copies a link and revokes a pending invitation (the trashcan);
+//   - an existing account joins a second agency without new credentials, from the console;
+//     re-inviting a removed user; one pending invitation per address; declining;
+//   - first name, last name and shortcode travel from the invitation to the member; no
+//     password is ever emailed.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import { ADMIN_EMAIL, PASSWORD, assertProblem, startWorld } from './lib/world.mjs';
 
-describe('seed stories', () => {
+describe('invitation stories', () => {
   let w;
   let anon;
   let admin;
@@ -31,7 +32,7 @@ describe('seed stories', () => {
     assert.equal(await w.stop(), 0);
   });
 
-  it('000: the provider invites the first environment manager, who invites a colleague', async () => {
+  it('the provider invites the first environment manager, who invites a colleague', async () => {
     // The service provider sets the customer up.
     const agency = await w.agencyNew(admin, 'Acme Support');
     const env = await w.environmentNew(admin, agency.id, 'Acme – production');
@@ -105,7 +106,7 @@ describe('seed stories', () => {
       ['carl@acme-customer.example', 'erin@acme-customer.example']);
   });
 
-  it('002: an existing account joins a second agency from the console without new credentials', async () => {
+  it('an existing account joins a second agency from the console without new credentials', async () => {
     const first = await w.agencyNew(admin, 'First Co');
     const second = await w.agencyNew(admin, 'Second Co');
     const env2 = await w.environmentNew(admin, second.id, 'Second – live');
@@ -180,7 +181,7 @@ describe('seed stories', () => {
     assert.equal(count(`SELECT COUNT(*) FROM memberships WHERE agency_id = '${second.id}' AND user_id = '${uId}'`), 0);
   });
 
-  it('003: names and shortcode reach the member, and the email holds no password', async () => {
+  it('names and shortcode reach the member, and the email holds no password', async () => {
     const agency = await w.agencyNew(admin, 'Audite Cloud');
     const env = await w.environmentNew(admin, agency.id, 'Audite – inbox');
     const ownerId = w.addUser('olga@audite.example');

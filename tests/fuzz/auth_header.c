@@ -1,5 +1,5 @@
 /* Fuzzes the credentials a request presents: the Authorization header
- * (app_auth_bearer_token), the API-token prefix, the session lookup behind a Bearer token or
+ * (api_auth_bearer_token), the API-token prefix, the session lookup behind a Bearer token or
  * cookie value (app_account_session_lookup against a seeded store) and the CSRF comparison.
  * Input: header value NUL CSRF token. Properties: an accepted Bearer token is a non-empty
  * b64token suffix of the header; only the seeded session tokens authenticate, and only as
@@ -9,7 +9,7 @@
 #include <strings.h>
 
 #include "app/account.h"
-#include "app/auth.h"
+#include "api/auth.h"
 #include "app/tokens.h"
 #include "fuzz.h"
 #include "store/store_session.h"
@@ -40,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct fuzz_world *w = fuzz_world_get();
     char *f[2];
     fuzz_fields_split(f, 2, data, size);
-    const char *token = app_auth_bearer_token(f[0]);
+    const char *token = api_auth_bearer_token(f[0]);
     if (token) {
         FUZZ_CHECK(strncasecmp(f[0], "Bearer ", 7) == 0);
         size_t len = strlen(token);

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
-#include "app/auth.h"
+#include "api/auth.h"
 #include "fuzz.h"
 #include "http/http.h"
 #include "http/static.h"
@@ -49,7 +49,7 @@ static void server_start(struct fuzz_world *w)
         .max_body_bytes = 65536,
         .app = &w->app,
         .tables = api_route_tables,
-        .authenticate = app_auth_authenticate,
+        .authenticate = api_auth_authenticate,
         .fallback = http_static_serve,
     };
     struct usher_error err = {0};

@@ -3,12 +3,12 @@
  * agency's log. */
 #include "../unit.h"
 
+#include "../fixture.h"
+
 #include "app/app.h"
 #include "app/audit.h"
 #include "app/audit_log.h"
 #include "authz/authz.h"
-#include "base/crypto.h"
-#include "base/log.h"
 #include "config/config.h"
 #include "store/store.h"
 #include "store/store_audit.h"
@@ -21,18 +21,6 @@ struct fixture {
     struct arena arena;
     struct usher_error err;
 };
-
-static void sql_ok(struct fixture *f, const char *sql)
-{
-    struct store_conn *c = NULL;
-    usher_error_clear(&f->err);
-    int rc = store_conn_get(f->app.store, &c, &f->err);
-    if (rc == 0)
-        rc = store_exec(c, &f->arena, sql, NULL, 0, NULL, NULL, &f->err);
-    store_conn_put(c);
-    if (rc)
-        fail_msg("%s: %s", sql, f->err.message);
-}
 
 static void entry_add(struct fixture *f, const char *agency, const char *actor, const char *action,
                       const char *subject)
@@ -58,26 +46,17 @@ static void entry_add(struct fixture *f, const char *agency, const char *actor, 
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    f->dir = unit_tempdir_new();
-    log_set_level(LOG_ERROR);
-    assert_int_equal(crypto_setup(), 0);
-    config_init(&f->cfg);
-    free(f->cfg.data_dir);
-    f->cfg.data_dir = strdup(f->dir);
-    f->cfg.hash_workers = 1;
-    assert_int_equal(config_finish(&f->cfg, &f->err), 0);
-    assert_int_equal(app_open(&f->app, &f->cfg, true, &f->err), 0);
+    fixture_config_init(&f->cfg, &f->dir);
+    fixture_app_open(&f->app, &f->cfg);
     arena_init(&f->arena);
-    sql_ok(f, "INSERT INTO agencies (id, name, created_at) VALUES ('agy_a', 'A', 1), "
-              "('agy_b', 'B', 1)");
-    sql_ok(f, "INSERT INTO users (id, email, created_at) VALUES ('usr_auditor', 'au@x.test', 1), "
-              "('usr_agent', 'ag@x.test', 1), ('usr_bee', 'bee@x.test', 1)");
-    sql_ok(f, "INSERT INTO memberships (agency_id, user_id, created_at) VALUES "
-              "('agy_a', 'usr_auditor', 1), ('agy_a', 'usr_agent', 1), ('agy_b', 'usr_bee', 1)");
-    sql_ok(f, "INSERT INTO grants (id, agency_id, user_id, scope_id, roles, created_at) VALUES "
-              "('g1', 'agy_a', 'usr_auditor', 'agy_a', 'organisation_manager', 1), "
-              "('g2', 'agy_a', 'usr_agent', 'agy_a', 'agent', 1), "
-              "('g3', 'agy_b', 'usr_bee', 'agy_b', 'owner', 1)");
+    fixture_agency_add(f->app.store, "agy_a", "A");
+    fixture_agency_add(f->app.store, "agy_b", "B");
+    fixture_user_add(f->app.store, "usr_auditor");
+    fixture_user_add(f->app.store, "usr_agent");
+    fixture_user_add(f->app.store, "usr_bee");
+    fixture_grant_set(f->app.store, "agy_a", "usr_auditor", NULL, "organisation_manager", NULL);
+    fixture_grant_set(f->app.store, "agy_a", "usr_agent", NULL, "agent", NULL);
+    fixture_grant_set(f->app.store, "agy_b", "usr_bee", NULL, "owner", NULL);
     assert_int_equal(authz_index_load(f->app.authz, f->app.store, &f->err), 0);
     /* Entries of A, oldest first: */
     entry_add(f, "agy_a", "usr_auditor", "invitation.created", "usr_x");   /* 1 */
@@ -94,10 +73,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    app_close(&f->app);
-    config_dispose(&f->cfg);
+    fixture_app_close(&f->app, &f->cfg, f->dir);
     arena_dispose(&f->arena);
-    unit_tempdir_remove(f->dir);
     free(f);
     return 0;
 }

@@ -1,15 +1,16 @@
 /* The decision API's rules over a real SQLite store and the decision index: parsing questions
  * and batches (errors name the field), who may ask what, agency-token limits, explanations,
- * effective permissions with their source, and notification recipients (SPEC §3 rule 3). */
+ * effective permissions with their source, and notification recipients (rule 3 in docs/rules.md).
+ */
 #include "../unit.h"
+
+#include "../fixture.h"
 
 #include "app/app.h"
 #include "policy/catalogue.h"
 #include "app/check.h"
 #include "app/tenancy.h"
 #include "authz/authz.h"
-#include "base/crypto.h"
-#include "base/log.h"
 #include "config/config.h"
 #include "store/store.h"
 
@@ -42,99 +43,55 @@ struct fixture {
 #define B2 "bot_2"
 #define B3 "bot_3"
 
-static void sql_ok(struct fixture *f, const char *sql, const struct store_value *p, size_t n)
-{
-    struct store_conn *c = NULL;
-    usher_error_clear(&f->err);
-    int rc = store_conn_get(f->app.store, &c, &f->err);
-    if (rc == 0)
-        rc = store_exec(c, &f->arena, sql, p, n, NULL, NULL, &f->err);
-    store_conn_put(c);
-    if (rc)
-        fail_msg("%s: %s", sql, f->err.message);
-}
-
-static void user_add(struct fixture *f, const char *id, int64_t created_at, const char *status,
-                     bool is_admin)
-{
-    char email[64];
-    snprintf(email, sizeof(email), "%s@example.com", id + 4);
-    struct store_value p[] = {store_text(id), store_text(email), store_int(created_at),
-                              store_text(status), store_int(is_admin)};
-    sql_ok(f,
-           "INSERT INTO users (id, email, first_name, last_name, created_at, status, "
-           "is_platform_admin) VALUES ($1, $2, 'First', 'Last', $3, $4, $5)",
-           p, 5);
-}
-
-static void grant_add(struct fixture *f, const char *agency_id, const char *user_id,
-                      const char *environment_id, const char *bot_id, const char *roles)
-{
-    const char *scope = bot_id ? bot_id : environment_id ? environment_id : agency_id;
-    char id[96];
-    snprintf(id, sizeof(id), "grt_%s_%s", user_id, scope);
-    struct store_value m[] = {store_text(agency_id), store_text(user_id)};
-    sql_ok(f,
-           "INSERT INTO memberships (agency_id, user_id, created_at) VALUES ($1, $2, 1) "
-           "ON CONFLICT DO NOTHING",
-           m, 2);
-    struct store_value p[] = {
-        store_text(id),     store_text(agency_id), store_text(user_id), store_text(environment_id),
-        store_text(bot_id), store_text(scope),     store_text(roles)};
-    sql_ok(f,
-           "INSERT INTO grants (id, agency_id, user_id, environment_id, bot_id, scope_id, roles, "
-           "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 1)",
-           p, 7);
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    f->dir = unit_tempdir_new();
-    log_set_level(LOG_ERROR);
-    assert_int_equal(crypto_setup(), 0);
-    config_init(&f->cfg);
-    free(f->cfg.data_dir);
-    f->cfg.data_dir = strdup(f->dir);
-    f->cfg.hash_workers = 1;
-    assert_int_equal(config_finish(&f->cfg, &f->err), 0);
-    assert_int_equal(app_open(&f->app, &f->cfg, true, &f->err), 0);
+    fixture_config_init(&f->cfg, &f->dir);
+    fixture_app_open(&f->app, &f->cfg);
     arena_init(&f->arena);
-    sql_ok(f,
-           "INSERT INTO agencies (id, name, created_at) VALUES ('agy_a', 'A', 1), "
-           "('agy_b', 'B', 1)",
-           NULL, 0);
-    sql_ok(f,
-           "INSERT INTO environments (id, agency_id, name, created_at) VALUES "
-           "('env_1', 'agy_a', 'E1', 1), ('env_2', 'agy_a', 'E2', 1), ('env_b', 'agy_b', 'EB', 1)",
-           NULL, 0);
-    sql_ok(f,
-           "INSERT INTO bots (id, agency_id, environment_id, name, created_at) VALUES "
-           "('bot_1', 'agy_a', 'env_1', 'B1', 1), ('bot_2', 'agy_a', 'env_1', 'B2', 1), "
-           "('bot_3', 'agy_a', 'env_2', 'B3', 1)",
-           NULL, 0);
-    sql_ok(f,
-           "INSERT INTO custom_roles (id, agency_id, name, permissions, created_at) VALUES "
-           "('crl_notified', 'agy_a', 'notified', 'inbox.notify,cms.read', 1)",
-           NULL, 0);
+    struct store *s = f->app.store;
+    fixture_agency_add(s, A, "A");
+    fixture_agency_add(s, B, "B");
+    fixture_environment_add(s, E1, A, "E1");
+    fixture_environment_add(s, E2, A, "E2");
+    fixture_environment_add(s, EB, B, "EB");
+    fixture_bot_add(s, B1, E1, "B1");
+    fixture_bot_add(s, B2, E1, "B2");
+    fixture_bot_add(s, B3, E2, "B3");
+    fixture_sql(s,
+                "INSERT INTO custom_roles (id, agency_id, name, permissions, created_at) VALUES "
+                "('crl_notified', 'agy_a', 'notified', 'inbox.notify,cms.read', 1)",
+                NULL, 0);
     static const char *const users[] = {"usr_agent",  "usr_envagent", "usr_envop",
                                         "usr_dev",    "usr_mixed",    "usr_reader",
                                         "usr_botmgr", "usr_custom",   "usr_bee"};
-    for (size_t i = 0; i < sizeof(users) / sizeof(users[0]); i++)
-        user_add(f, users[i], (int64_t)(10 + i), "active", false);
-    user_add(f, "usr_admin", 1, "active", true);
-    user_add(f, "usr_disabled", 5, "disabled", false);
-    grant_add(f, A, "usr_agent", NULL, NULL, "agent");
-    grant_add(f, A, "usr_envagent", E1, NULL, "agent");
-    grant_add(f, A, "usr_envop", E1, NULL, "content_manager,operator");
-    grant_add(f, A, "usr_disabled", E1, NULL, "operator");
-    grant_add(f, A, "usr_dev", E1, NULL, "developer");
-    grant_add(f, A, "usr_mixed", NULL, NULL, "operator");
-    grant_add(f, A, "usr_mixed", E1, NULL, "");
-    grant_add(f, A, "usr_reader", E2, NULL, "environment_manager");
-    grant_add(f, A, "usr_botmgr", NULL, B1, "bot_manager");
-    grant_add(f, A, "usr_custom", E1, NULL, "crl_notified");
-    grant_add(f, B, "usr_bee", NULL, NULL, "owner");
+    for (size_t i = 0; i < sizeof(users) / sizeof(users[0]); i++) {
+        struct fixture_user u = {.id = users[i],
+                                 .first_name = "First",
+                                 .last_name = "Last",
+                                 .created_at = (int64_t)(10 + i)};
+        fixture_user_add_with(s, &u);
+    }
+    struct fixture_user admin = {
+        .id = "usr_admin", .first_name = "First", .last_name = "Last", .is_platform_admin = true};
+    fixture_user_add_with(s, &admin);
+    struct fixture_user disabled = {.id = "usr_disabled",
+                                    .first_name = "First",
+                                    .last_name = "Last",
+                                    .status = "disabled",
+                                    .created_at = 5};
+    fixture_user_add_with(s, &disabled);
+    fixture_grant_set(s, A, "usr_agent", NULL, "agent", NULL);
+    fixture_grant_set(s, A, "usr_envagent", E1, "agent", NULL);
+    fixture_grant_set(s, A, "usr_envop", E1, "content_manager,operator", NULL);
+    fixture_grant_set(s, A, "usr_disabled", E1, "operator", NULL);
+    fixture_grant_set(s, A, "usr_dev", E1, "developer", NULL);
+    fixture_grant_set(s, A, "usr_mixed", NULL, "operator", NULL);
+    fixture_grant_set(s, A, "usr_mixed", E1, "", NULL);
+    fixture_grant_set(s, A, "usr_reader", E2, "environment_manager", NULL);
+    fixture_grant_set(s, A, "usr_botmgr", B1, "bot_manager", NULL);
+    fixture_grant_set(s, A, "usr_custom", E1, "crl_notified", NULL);
+    fixture_grant_set(s, B, "usr_bee", NULL, "owner", NULL);
     assert_int_equal(authz_index_load(f->app.authz, f->app.store, &f->err), 0);
     *state = f;
     return 0;
@@ -143,10 +100,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    app_close(&f->app);
-    config_dispose(&f->cfg);
+    fixture_app_close(&f->app, &f->cfg, f->dir);
     arena_dispose(&f->arena);
-    unit_tempdir_remove(f->dir);
     free(f);
     return 0;
 }

@@ -7,6 +7,8 @@
  * prints the sample, its seed and the user's grant rows. USHER_AGREEMENT_SEED replays a run. */
 #include "../unit.h"
 
+#include "../fixture.h"
+
 #include <inttypes.h>
 
 #include "app/access.h"
@@ -16,8 +18,6 @@
 #include "app/grants.h"
 #include "app/tenancy.h"
 #include "authz/authz.h"
-#include "base/crypto.h"
-#include "base/log.h"
 #include "config/config.h"
 #include "store/store.h"
 #include "store/store_tenancy.h"
@@ -59,18 +59,6 @@ static size_t rnd_below(struct fixture *f, size_t n)
 static bool chance(struct fixture *f, unsigned percent)
 {
     return rnd_below(f, 100) < percent;
-}
-
-static void sql_ok(struct fixture *f, const char *sql, const struct store_value *p, size_t n)
-{
-    struct store_conn *c = NULL;
-    usher_error_clear(&f->err);
-    int rc = store_conn_get(f->app.store, &c, &f->err);
-    if (rc == 0)
-        rc = store_exec(c, &f->arena, sql, p, n, NULL, NULL, &f->err);
-    store_conn_put(c);
-    if (rc)
-        fail_msg("%s: %s", sql, f->err.message);
 }
 
 static const char *agency_id(size_t a)
@@ -162,10 +150,11 @@ static void grant_insert(struct fixture *f, size_t a, size_t u, const char *envi
                               store_text(user_id(u)), store_text(environment_id),
                               store_text(bot),        store_text(scope),
                               store_text(roles),      store_text(extra)};
-    sql_ok(f,
-           "INSERT INTO grants (id, agency_id, user_id, environment_id, bot_id, scope_id, roles, "
-           "extra_permissions, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1)",
-           p, 8);
+    fixture_sql(
+        f->app.store,
+        "INSERT INTO grants (id, agency_id, user_id, environment_id, bot_id, scope_id, roles, "
+        "extra_permissions, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1)",
+        p, 8);
 }
 
 /* Gives user u random grants in every agency (membership with probability 1/2). */
@@ -174,11 +163,7 @@ static void user_grants_random(struct fixture *f, size_t u)
     for (size_t a = 0; a < AGENCIES; a++) {
         if (!chance(f, 50))
             continue;
-        struct store_value m[] = {store_text(agency_id(a)), store_text(user_id(u))};
-        sql_ok(f,
-               "INSERT INTO memberships (agency_id, user_id, created_at) VALUES ($1, $2, 1) "
-               "ON CONFLICT DO NOTHING",
-               m, 2);
+        fixture_member_add(f->app.store, agency_id(a), user_id(u));
         if (chance(f, 60))
             grant_insert(f, a, u, NULL, NULL, agency_id(a), false);
         for (size_t e = 0; e < ENVS_PER; e++) {
@@ -197,42 +182,27 @@ static void user_grants_random(struct fixture *f, size_t u)
 static void world_build(struct fixture *f)
 {
     for (size_t a = 0; a < AGENCIES; a++) {
-        struct store_value pa[] = {store_text(agency_id(a))};
-        sql_ok(f, "INSERT INTO agencies (id, name, created_at) VALUES ($1, $1, 1)", pa, 1);
+        fixture_agency_add(f->app.store, agency_id(a), agency_id(a));
         for (size_t r = 0; r < ROLES_PER; r++) {
             struct store_value pr[] = {store_text(role_id(a, r)), store_text(agency_id(a)),
                                        store_text(random_permissions(f, 20))};
-            sql_ok(f,
-                   "INSERT INTO custom_roles (id, agency_id, name, permissions, created_at) "
-                   "VALUES ($1, $2, $1, $3, 1)",
-                   pr, 3);
+            fixture_sql(f->app.store,
+                        "INSERT INTO custom_roles (id, agency_id, name, permissions, created_at) "
+                        "VALUES ($1, $2, $1, $3, 1)",
+                        pr, 3);
         }
         for (size_t e = 0; e < ENVS_PER; e++) {
-            struct store_value pe[] = {store_text(env_id(a, e)), store_text(agency_id(a))};
-            sql_ok(f,
-                   "INSERT INTO environments (id, agency_id, name, created_at) "
-                   "VALUES ($1, $2, $1, 1)",
-                   pe, 2);
+            fixture_environment_add(f->app.store, env_id(a, e), agency_id(a), env_id(a, e));
             for (size_t b = 0; b < BOTS_PER_ENV; b++) {
-                struct store_value pb[] = {store_text(bot_id(a, e, b)), store_text(agency_id(a)),
-                                           store_text(env_id(a, e))};
-                sql_ok(f,
-                       "INSERT INTO bots (id, agency_id, environment_id, name, created_at) "
-                       "VALUES ($1, $2, $3, $1, 1)",
-                       pb, 3);
+                fixture_bot_add(f->app.store, bot_id(a, e, b), env_id(a, e), bot_id(a, e, b));
             }
         }
     }
     for (size_t u = 0; u < USERS; u++) {
-        char email[64];
-        snprintf(email, sizeof(email), "%s@example.com", user_id(u));
-        struct store_value p[] = {store_text(user_id(u)), store_text(email),
-                                  store_text(chance(f, 8) ? "disabled" : "active"),
-                                  store_int(chance(f, 4))};
-        sql_ok(f,
-               "INSERT INTO users (id, email, status, is_platform_admin, created_at) "
-               "VALUES ($1, $2, $3, $4, 1)",
-               p, 4);
+        struct fixture_user user = {.id = user_id(u)};
+        user.status = chance(f, 8) ? "disabled" : "active";
+        user.is_platform_admin = chance(f, 4);
+        fixture_user_add_with(f->app.store, &user);
         user_grants_random(f, u);
     }
 }
@@ -240,15 +210,8 @@ static void world_build(struct fixture *f)
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    f->dir = unit_tempdir_new();
-    log_set_level(LOG_ERROR);
-    assert_int_equal(crypto_setup(), 0);
-    config_init(&f->cfg);
-    free(f->cfg.data_dir);
-    f->cfg.data_dir = strdup(f->dir);
-    f->cfg.hash_workers = 1;
-    assert_int_equal(config_finish(&f->cfg, &f->err), 0);
-    assert_int_equal(app_open(&f->app, &f->cfg, true, &f->err), 0);
+    fixture_config_init(&f->cfg, &f->dir);
+    fixture_app_open(&f->app, &f->cfg);
     arena_init(&f->arena);
     const char *seed = getenv("USHER_AGREEMENT_SEED");
     f->seed = UINT64_C(0x9E3779B97F4A7C15);
@@ -264,10 +227,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    app_close(&f->app);
-    config_dispose(&f->cfg);
+    fixture_app_close(&f->app, &f->cfg, f->dir);
     arena_dispose(&f->arena);
-    unit_tempdir_remove(f->dir);
     free(f);
     return 0;
 }
@@ -449,19 +410,20 @@ static void change_randomly(struct fixture *f)
         struct store_value p[] = {store_text(user_id(u))};
         unsigned what = (unsigned)rnd_below(f, 4);
         if (what == 0) {
-            sql_ok(f, "DELETE FROM grants WHERE user_id = $1", p, 1);
+            fixture_sql(f->app.store, "DELETE FROM grants WHERE user_id = $1", p, 1);
             user_grants_random(f, u);
         } else if (what == 1) {
-            sql_ok(f,
-                   "UPDATE users SET status = CASE status WHEN 'active' THEN 'disabled' "
-                   "ELSE 'active' END WHERE id = $1",
-                   p, 1);
+            fixture_sql(f->app.store,
+                        "UPDATE users SET status = CASE status WHEN 'active' THEN 'disabled' "
+                        "ELSE 'active' END WHERE id = $1",
+                        p, 1);
         } else if (what == 2) {
-            sql_ok(f, "UPDATE grants SET roles = '', extra_permissions = '' WHERE user_id = $1", p,
-                   1);
+            fixture_sql(f->app.store,
+                        "UPDATE grants SET roles = '', extra_permissions = '' WHERE user_id = $1",
+                        p, 1);
         } else {
-            sql_ok(f, "DELETE FROM memberships WHERE user_id = $1", p, 1);
-            sql_ok(f, "DELETE FROM grants WHERE user_id = $1", p, 1);
+            fixture_sql(f->app.store, "DELETE FROM memberships WHERE user_id = $1", p, 1);
+            fixture_sql(f->app.store, "DELETE FROM grants WHERE user_id = $1", p, 1);
         }
         assert_int_equal(store_conn_get(f->app.store, &c, &f->err), 0);
         app_grants_refresh(&f->app, c, user_id(u));

@@ -3,13 +3,13 @@
  * remove whom (ceiling, owners, the last owner, foreign agencies). */
 #include "../unit.h"
 
+#include "../fixture.h"
+
 #include "app/app.h"
 #include "app/members.h"
 #include "app/tenancy.h"
 #include "authz/authz.h"
 #include "base/clock.h"
-#include "base/crypto.h"
-#include "base/log.h"
 #include "config/config.h"
 #include "store/store.h"
 
@@ -40,71 +40,12 @@ static struct app_actor as(const char *id)
     return actor;
 }
 
-static void sql_ok(struct fixture *f, const char *sql, const struct store_value *p, size_t n)
+/* Adds a pending invitation to agency A made now. */
+static void invitation_add(struct fixture *f, struct fixture_invitation inv)
 {
-    struct store_conn *c = NULL;
-    usher_error_clear(&f->err);
-    int rc = store_conn_get(f->app.store, &c, &f->err);
-    if (rc == 0)
-        rc = store_exec(c, &f->arena, sql, p, n, NULL, NULL, &f->err);
-    store_conn_put(c);
-    if (rc)
-        fail_msg("%s: %s", sql, f->err.message);
-}
-
-static int64_t sql_count(struct fixture *f, const char *sql, const struct store_value *p, size_t n)
-{
-    struct store_conn *c = NULL;
-    struct store_rows rows = {0};
-    assert_int_equal(store_conn_get(f->app.store, &c, &f->err), 0);
-    assert_int_equal(store_exec(c, &f->arena, sql, p, n, &rows, NULL, &f->err), 0);
-    store_conn_put(c);
-    return store_cell(&rows, 0, 0)->i;
-}
-
-static void user_add(struct fixture *f, const char *id, const char *first, const char *last)
-{
-    char email[64];
-    snprintf(email, sizeof(email), "%s@example.com", id + 4);
-    struct store_value p[] = {store_text(id), store_text(email), store_text(first),
-                              store_text(last)};
-    sql_ok(f,
-           "INSERT INTO users (id, email, first_name, last_name, created_at) "
-           "VALUES ($1, $2, $3, $4, 1)",
-           p, 4);
-}
-
-static void grant_add(struct fixture *f, const char *agency_id, const char *user_id,
-                      const char *environment_id, const char *bot_id, const char *roles)
-{
-    const char *scope = bot_id ? bot_id : environment_id ? environment_id : agency_id;
-    char id[128];
-    snprintf(id, sizeof(id), "grt_%s_%s", user_id, scope);
-    struct store_value p[] = {store_text(id),      store_text(agency_id),
-                              store_text(user_id), store_text(bot_id ? NULL : environment_id),
-                              store_text(bot_id),  store_text(scope),
-                              store_text(roles)};
-    sql_ok(f,
-           "INSERT INTO memberships (agency_id, user_id, created_at) VALUES ($2, $3, 1) "
-           "ON CONFLICT DO NOTHING",
-           p, 3);
-    sql_ok(f,
-           "INSERT INTO grants (id, agency_id, user_id, environment_id, bot_id, scope_id, roles, "
-           "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 1)",
-           p, 7);
-}
-
-static void invitation_add(struct fixture *f, const char *id, const char *email, const char *first,
-                           const char *last, const char *grants)
-{
-    struct store_value p[] = {store_text(id),           store_text(f->a.id), store_text(email),
-                              store_text(first),        store_text(last),    store_text(grants),
-                              store_int(clock_now_ms())};
-    sql_ok(f,
-           "INSERT INTO invitations (id, agency_id, email, first_name, last_name, grants, "
-           "token_nonce, token_hash, created_at, expires_in_seconds, expires_at) "
-           "VALUES ($1, $2, $3, $4, $5, $6, 'n', 'h_' || $1, $7, 3600, $7 + 3600000)",
-           p, 7);
+    inv.agency_id = f->a.id;
+    inv.created_at = clock_now_ms();
+    fixture_invitation_add(f->app.store, &inv);
 }
 
 static const char *const seeded[] = {"usr_owner", "usr_org", "usr_em1",    "usr_agent",
@@ -113,18 +54,13 @@ static const char *const seeded[] = {"usr_owner", "usr_org", "usr_em1",    "usr_
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    f->dir = unit_tempdir_new();
-    log_set_level(LOG_ERROR);
-    assert_int_equal(crypto_setup(), 0);
-    config_init(&f->cfg);
-    free(f->cfg.data_dir);
-    f->cfg.data_dir = strdup(f->dir);
-    f->cfg.hash_workers = 1;
-    assert_int_equal(config_finish(&f->cfg, &f->err), 0);
-    assert_int_equal(app_open(&f->app, &f->cfg, true, &f->err), 0);
+    fixture_config_init(&f->cfg, &f->dir);
+    fixture_app_open(&f->app, &f->cfg);
     arena_init(&f->arena);
 
-    user_add(f, "usr_admin", "Ada", "Admin");
+    static const struct fixture_user admin = {
+        .id = "usr_admin", .first_name = "Ada", .last_name = "Admin"};
+    fixture_user_add_with(f->app.store, &admin);
     struct app_actor adm = as("usr_admin");
     struct arena *ar = &f->arena;
     assert_int_equal(app_agency_create(&f->a, &f->app, ar, &adm, "Agency A", &f->err), 0);
@@ -134,29 +70,40 @@ static int setup(void **state)
     assert_int_equal(app_environment_create(&f->eb, &f->app, ar, &adm, f->b.id, "EB", &f->err), 0);
     assert_int_equal(app_bot_create(&f->b1, &f->app, ar, &adm, f->e1.id, "B1", &f->err), 0);
 
-    user_add(f, "usr_owner", "Olive", "Owner");
-    user_add(f, "usr_org", "Oscar", "Org");
-    user_add(f, "usr_em1", "Emma", "Envman");
-    user_add(f, "usr_agent", "Alan", "Agent");
-    user_add(f, "usr_e2", "Pat", "Producer");
-    user_add(f, "usr_bm", "Bea", "Botman");
-    user_add(f, "usr_e1only", "Ian", "Only");
-    user_add(f, "usr_outsider", "Out", "Sider");
-    grant_add(f, f->a.id, "usr_owner", NULL, NULL, "owner");
-    grant_add(f, f->a.id, "usr_org", NULL, NULL, "organisation_manager");
-    grant_add(f, f->a.id, "usr_em1", f->e1.id, NULL, "environment_manager");
-    grant_add(f, f->a.id, "usr_agent", NULL, NULL, "agent");
-    grant_add(f, f->a.id, "usr_agent", f->e2.id, NULL, "analyst");
-    grant_add(f, f->a.id, "usr_e2", f->e2.id, NULL, "producer");
-    grant_add(f, f->a.id, "usr_bm", NULL, f->b1.id, "bot_manager");
-    grant_add(f, f->a.id, "usr_e1only", f->e1.id, NULL, "agent");
-    grant_add(f, f->b.id, "usr_outsider", NULL, NULL, "owner");
+    static const struct fixture_user people[] = {
+        {.id = "usr_owner", .first_name = "Olive", .last_name = "Owner"},
+        {.id = "usr_org", .first_name = "Oscar", .last_name = "Org"},
+        {.id = "usr_em1", .first_name = "Emma", .last_name = "Envman"},
+        {.id = "usr_agent", .first_name = "Alan", .last_name = "Agent"},
+        {.id = "usr_e2", .first_name = "Pat", .last_name = "Producer"},
+        {.id = "usr_bm", .first_name = "Bea", .last_name = "Botman"},
+        {.id = "usr_e1only", .first_name = "Ian", .last_name = "Only"},
+        {.id = "usr_outsider", .first_name = "Out", .last_name = "Sider"},
+    };
+    for (size_t i = 0; i < sizeof(people) / sizeof(people[0]); i++)
+        fixture_user_add_with(f->app.store, &people[i]);
+    fixture_grant_set(f->app.store, f->a.id, "usr_owner", NULL, "owner", NULL);
+    fixture_grant_set(f->app.store, f->a.id, "usr_org", NULL, "organisation_manager", NULL);
+    fixture_grant_set(f->app.store, f->a.id, "usr_em1", f->e1.id, "environment_manager", NULL);
+    fixture_grant_set(f->app.store, f->a.id, "usr_agent", NULL, "agent", NULL);
+    fixture_grant_set(f->app.store, f->a.id, "usr_agent", f->e2.id, "analyst", NULL);
+    fixture_grant_set(f->app.store, f->a.id, "usr_e2", f->e2.id, "producer", NULL);
+    fixture_grant_set(f->app.store, f->a.id, "usr_bm", f->b1.id, "bot_manager", NULL);
+    fixture_grant_set(f->app.store, f->a.id, "usr_e1only", f->e1.id, "agent", NULL);
+    fixture_grant_set(f->app.store, f->b.id, "usr_outsider", NULL, "owner", NULL);
     char grants[256];
     snprintf(grants, sizeof(grants), "[{\"environment_id\":\"%s\",\"roles\":[\"agent\"]}]",
              f->e2.id);
-    invitation_add(f, "inv_p", "pending@example.com", "Penny", "Pending", grants);
-    invitation_add(f, "inv_q", "quest@example.com", "Quinn", "Quest",
-                   "[{\"roles\":[\"analyst\"]}]");
+    invitation_add(f, (struct fixture_invitation){.id = "inv_p",
+                                                  .email = "pending@example.com",
+                                                  .first_name = "Penny",
+                                                  .last_name = "Pending",
+                                                  .grants = grants});
+    invitation_add(f, (struct fixture_invitation){.id = "inv_q",
+                                                  .email = "quest@example.com",
+                                                  .first_name = "Quinn",
+                                                  .last_name = "Quest",
+                                                  .grants = "[{\"roles\":[\"analyst\"]}]"});
 
     /* Rows written behind the service's back reach the decision index like a change would. */
     struct store_conn *c = NULL;
@@ -172,10 +119,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    app_close(&f->app);
-    config_dispose(&f->cfg);
+    fixture_app_close(&f->app, &f->cfg, f->dir);
     arena_dispose(&f->arena);
-    unit_tempdir_remove(f->dir);
     free(f);
     return 0;
 }
@@ -421,26 +366,29 @@ static void test_member_update__names_and_shortcode(void **state)
     assert_string_equal(d.member.person.last_name, "");
     assert_string_equal(d.member.person.shortcode, "AL-1");
     struct store_value audit[] = {store_text("usr_agent")};
-    assert_int_equal(sql_count(f,
-                               "SELECT count(*) FROM audit_log WHERE action = 'member.updated' "
-                               "AND subject_user_id = $1",
-                               audit, 1),
-                     2);
+    assert_int_equal(
+        fixture_sql_int(f->app.store,
+                        "SELECT count(*) FROM audit_log WHERE action = 'member.updated' "
+                        "AND subject_user_id = $1",
+                        audit, 1),
+        2);
     /* The same values again change nothing and record nothing. */
     assert_int_equal(
         app_member_update(&d, &f->app, &f->arena, &org, f->a.id, "usr_agent", &p, &f->err), 0);
-    assert_int_equal(sql_count(f,
-                               "SELECT count(*) FROM audit_log WHERE action = 'member.updated' "
-                               "AND subject_user_id = $1",
-                               audit, 1),
-                     2);
+    assert_int_equal(
+        fixture_sql_int(f->app.store,
+                        "SELECT count(*) FROM audit_log WHERE action = 'member.updated' "
+                        "AND subject_user_id = $1",
+                        audit, 1),
+        2);
     /* Unique per agency. */
     struct app_member_patch taken = {.has_shortcode = true, .shortcode = "AL-1"};
     expect_error(
         f, app_member_update(&d, &f->app, &f->arena, &org, f->a.id, "usr_e2", &taken, &f->err),
         USHER_ECONFLICT, "shortcode_taken", "shortcode");
     /* A pending invitation keeps its shortcode for its invitee. */
-    sql_ok(f, "UPDATE invitations SET shortcode = 'PEN' WHERE id = 'inv_p'", NULL, 0);
+    fixture_sql(f->app.store, "UPDATE invitations SET shortcode = 'PEN' WHERE id = 'inv_p'", NULL,
+                0);
     struct app_member_patch pen = {.has_shortcode = true, .shortcode = "PEN"};
     expect_error(
         f, app_member_update(&d, &f->app, &f->arena, &org, f->a.id, "usr_agent", &pen, &f->err),
@@ -530,10 +478,10 @@ static void test_member_grants_replace__writes_and_reaches_the_index(void **stat
     assert_false(check(f, "usr_agent", "inbox.reply", &f->e1));
     assert_true(check(f, "usr_agent", "cms.write", &f->e2));
     struct store_value audit[] = {store_text("usr_agent")};
-    assert_int_equal(sql_count(f,
-                               "SELECT count(*) FROM audit_log WHERE action = "
-                               "'member.grants_replaced' AND subject_user_id = $1",
-                               audit, 1),
+    assert_int_equal(fixture_sql_int(f->app.store,
+                                     "SELECT count(*) FROM audit_log WHERE action = "
+                                     "'member.grants_replaced' AND subject_user_id = $1",
+                                     audit, 1),
                      1);
 
     json_t *empty = grants_json("[]");
@@ -682,13 +630,16 @@ static void test_member_environment_remove__stops_the_ripple(void **state)
     struct store_value p[] = {store_text("usr_bm")};
     assert_false(check_bot(f, "usr_bm", "bot.develop", &f->b1));
     assert_int_equal(
-        sql_count(f, "SELECT count(*) FROM grants WHERE user_id = $1 AND bot_id IS NOT NULL", p, 1),
+        fixture_sql_int(f->app.store,
+                        "SELECT count(*) FROM grants WHERE user_id = $1 AND bot_id IS NOT NULL", p,
+                        1),
         0);
-    assert_int_equal(sql_count(f,
-                               "SELECT count(*) FROM audit_log WHERE subject_user_id = $1 AND "
-                               "action = 'member.removed_from_environment'",
-                               p, 1),
-                     1);
+    assert_int_equal(
+        fixture_sql_int(f->app.store,
+                        "SELECT count(*) FROM audit_log WHERE subject_user_id = $1 AND "
+                        "action = 'member.removed_from_environment'",
+                        p, 1),
+        1);
     /* The agent, no longer in E1, is out of the E1 manager's sight. */
     expect_error(
         f, app_member_environment_remove(&f->app, &f->arena, &em1, f->e2.id, "usr_agent", &f->err),
@@ -742,23 +693,30 @@ static void test_member_remove__rules(void **state)
     assert_true(check(f, "usr_agent", "inbox.reply", &f->e1));
 
     /* An invitation to the removed person is revoked with the membership. */
-    invitation_add(f, "inv_agent", "agent@example.com", "Alan", "Agent",
-                   "[{\"roles\":[\"agent\"]}]");
+    invitation_add(f, (struct fixture_invitation){.id = "inv_agent",
+                                                  .email = "agent@example.com",
+                                                  .first_name = "Alan",
+                                                  .last_name = "Agent",
+                                                  .grants = "[{\"roles\":[\"agent\"]}]"});
     assert_int_equal(app_member_remove(&f->app, &f->arena, &org, f->a.id, "usr_agent", &f->err), 0);
     assert_false(check(f, "usr_agent", "inbox.reply", &f->e1));
     expect_error(f, app_member_get(&d, &f->app, &f->arena, &owner, f->a.id, "usr_agent", &f->err),
                  USHER_ENOTFOUND, NULL, NULL);
     struct store_value p[] = {store_text("inv_agent")};
     assert_int_equal(
-        sql_count(f, "SELECT count(*) FROM invitations WHERE id = $1 AND status = 'revoked'", p, 1),
+        fixture_sql_int(f->app.store,
+                        "SELECT count(*) FROM invitations WHERE id = $1 AND status = 'revoked'", p,
+                        1),
         1);
     struct store_value s[] = {store_text("usr_agent")};
-    assert_int_equal(sql_count(f, "SELECT count(*) FROM grants WHERE user_id = $1", s, 1), 0);
-    assert_int_equal(sql_count(f,
-                               "SELECT count(*) FROM audit_log WHERE subject_user_id = $1 AND "
-                               "action = 'member.removed'",
-                               s, 1),
-                     1);
+    assert_int_equal(
+        fixture_sql_int(f->app.store, "SELECT count(*) FROM grants WHERE user_id = $1", s, 1), 0);
+    assert_int_equal(
+        fixture_sql_int(f->app.store,
+                        "SELECT count(*) FROM audit_log WHERE subject_user_id = $1 AND "
+                        "action = 'member.removed'",
+                        s, 1),
+        1);
 
     /* Anyone may leave. */
     struct app_actor e2 = as("usr_e2");

@@ -4,6 +4,8 @@
  * changes queue mail. */
 #include "../unit.h"
 
+#include "../fixture.h"
+
 #include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -14,9 +16,7 @@
 #include "app/members.h"
 #include "app/tenancy.h"
 #include "authz/authz.h"
-#include "base/crypto.h"
 #include "base/json.h"
-#include "base/log.h"
 #include "config/config.h"
 #include "mail/mail.h"
 #include "store/store.h"
@@ -33,77 +33,24 @@ struct fixture {
     struct store_environment e1;
 };
 
-static void sql_ok(struct fixture *f, const char *sql, const struct store_value *p, size_t n)
-{
-    struct store_conn *c = NULL;
-    usher_error_clear(&f->err);
-    int rc = store_conn_get(f->app.store, &c, &f->err);
-    if (rc == 0)
-        rc = store_exec(c, &f->arena, sql, p, n, NULL, NULL, &f->err);
-    store_conn_put(c);
-    if (rc)
-        fail_msg("%s: %s", sql, f->err.message);
-}
-
-static int64_t sql_count(struct fixture *f, const char *sql, const struct store_value *p, size_t n)
-{
-    struct store_conn *c = NULL;
-    struct store_rows rows = {0};
-    assert_int_equal(store_conn_get(f->app.store, &c, &f->err), 0);
-    assert_int_equal(store_exec(c, &f->arena, sql, p, n, &rows, NULL, &f->err), 0);
-    store_conn_put(c);
-    return store_cell(&rows, 0, 0)->i;
-}
-
-static void user_add(struct fixture *f, const char *id, const char *email, bool admin)
-{
-    struct store_value p[] = {store_text(id), store_text(email), store_int(admin)};
-    sql_ok(f,
-           "INSERT INTO users (id, email, first_name, last_name, is_platform_admin, created_at) "
-           "VALUES ($1, $2, 'Race', 'Person', $3, 1)",
-           p, 3);
-}
-
-static void grant_add(struct fixture *f, const char *user_id, const char *environment_id,
-                      const char *roles)
-{
-    const char *scope = environment_id ? environment_id : f->a.id;
-    char id[128];
-    snprintf(id, sizeof(id), "grt_%s", user_id);
-    struct store_value p[] = {store_text(id),      store_text(f->a.id),
-                              store_text(user_id), store_text(environment_id),
-                              store_text(scope),   store_text(roles)};
-    sql_ok(f, "INSERT INTO memberships (agency_id, user_id, created_at) VALUES ($2, $3, 1)", p, 3);
-    sql_ok(f,
-           "INSERT INTO grants (id, agency_id, user_id, environment_id, scope_id, roles, "
-           "created_at) VALUES ($1, $2, $3, $4, $5, $6, 1)",
-           p, 6);
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    f->dir = unit_tempdir_new();
-    log_set_level(LOG_ERROR);
-    assert_int_equal(crypto_setup(), 0);
-    config_init(&f->cfg);
-    free(f->cfg.data_dir);
-    f->cfg.data_dir = strdup(f->dir);
-    f->cfg.hash_workers = 1;
+    fixture_config_init(&f->cfg, &f->dir);
     f->cfg.threads = 8;
-    assert_int_equal(config_finish(&f->cfg, &f->err), 0);
-    assert_int_equal(app_open(&f->app, &f->cfg, true, &f->err), 0);
+    fixture_app_open(&f->app, &f->cfg);
     arena_init(&f->arena);
-    user_add(f, "usr_admin", "admin@example.com", true);
+    fixture_user_add_with(f->app.store,
+                          &(struct fixture_user){.id = "usr_admin", .is_platform_admin = true});
     struct app_actor adm = {.user_id = "usr_admin", .is_platform_admin = true};
     assert_int_equal(app_agency_create(&f->a, &f->app, &f->arena, &adm, "Agency A", &f->err), 0);
     assert_int_equal(
         app_environment_create(&f->e1, &f->app, &f->arena, &adm, f->a.id, "E1", &f->err), 0);
-    user_add(f, "usr_owner", "owner@example.com", false);
-    user_add(f, "usr_joiner", "joiner@example.com", false);
-    user_add(f, "usr_subject", "subject@example.com", false);
-    grant_add(f, "usr_owner", NULL, "owner");
-    grant_add(f, "usr_subject", f->e1.id, "agent");
+    fixture_user_add(f->app.store, "usr_owner");
+    fixture_user_add(f->app.store, "usr_joiner");
+    fixture_user_add(f->app.store, "usr_subject");
+    fixture_grant_set(f->app.store, f->a.id, "usr_owner", NULL, "owner", NULL);
+    fixture_grant_set(f->app.store, f->a.id, "usr_subject", f->e1.id, "agent", NULL);
     struct store_conn *c = NULL;
     assert_int_equal(store_conn_get(f->app.store, &c, &f->err), 0);
     app_grants_refresh(&f->app, c, "usr_owner");
@@ -116,10 +63,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    app_close(&f->app);
-    config_dispose(&f->cfg);
+    fixture_app_close(&f->app, &f->cfg, f->dir);
     arena_dispose(&f->arena);
-    unit_tempdir_remove(f->dir);
     free(f);
     return 0;
 }
@@ -195,15 +140,15 @@ static void test_races__concurrent_accepts_admit_exactly_one(void **state)
     }
     assert_int_equal(won, 1);
     struct store_value p[] = {store_text(f->a.id)};
-    assert_int_equal(sql_count(f,
-                               "SELECT COUNT(*) FROM memberships WHERE agency_id = $1 AND "
-                               "user_id = 'usr_joiner'",
-                               p, 1),
+    assert_int_equal(fixture_sql_int(f->app.store,
+                                     "SELECT COUNT(*) FROM memberships WHERE agency_id = $1 AND "
+                                     "user_id = 'usr_joiner'",
+                                     p, 1),
                      1);
-    assert_int_equal(sql_count(f,
-                               "SELECT COUNT(*) FROM audit_log WHERE agency_id = $1 AND "
-                               "action = 'invitation.accepted'",
-                               p, 1),
+    assert_int_equal(fixture_sql_int(f->app.store,
+                                     "SELECT COUNT(*) FROM audit_log WHERE agency_id = $1 AND "
+                                     "action = 'invitation.accepted'",
+                                     p, 1),
                      1);
     struct authz_question q = {"usr_joiner", "bot.read", POLICY_SCOPE_ENVIRONMENT, f->e1.id, NULL};
     struct authz_answer ans;
@@ -362,15 +307,16 @@ static void test_races__sender_delivers_while_changes_queue_mail(void **state)
     for (int i = 0;
          i < 1000 &&
          (eml_count(maildir) < QUEUERS * PER_QUEUER ||
-          sql_count(f, "SELECT COUNT(*) FROM mail_outbox WHERE sent_at IS NULL", NULL, 0) > 0);
+          fixture_sql_int(f->app.store, "SELECT COUNT(*) FROM mail_outbox WHERE sent_at IS NULL",
+                          NULL, 0) > 0);
          i++)
         usleep(10000);
     assert_int_equal(eml_count(maildir), QUEUERS * PER_QUEUER);
     /* A row is marked sent just after its file is written. */
     static const char unsent[] = "SELECT COUNT(*) FROM mail_outbox WHERE sent_at IS NULL";
-    for (int i = 0; i < 500 && sql_count(f, unsent, NULL, 0) > 0; i++)
+    for (int i = 0; i < 500 && fixture_sql_int(f->app.store, unsent, NULL, 0) > 0; i++)
         usleep(10000);
-    assert_int_equal(sql_count(f, unsent, NULL, 0), 0);
+    assert_int_equal(fixture_sql_int(f->app.store, unsent, NULL, 0), 0);
 }
 
 int main(void)

@@ -3,6 +3,8 @@
  * agency, deletion only when unused, and the index seeing every change at once. */
 #include "../unit.h"
 
+#include "../fixture.h"
+
 #include "app/access.h"
 #include "app/app.h"
 #include "policy/catalogue.h"
@@ -44,28 +46,6 @@ static struct app_actor user(const char *id)
     return actor;
 }
 
-static void sql_ok(struct fixture *f, const char *sql, const struct store_value *p, size_t n)
-{
-    struct store_conn *c = NULL;
-    usher_error_clear(&f->err);
-    int rc = store_conn_get(f->app.store, &c, &f->err);
-    if (rc == 0)
-        rc = store_exec(c, &f->arena, sql, p, n, NULL, NULL, &f->err);
-    store_conn_put(c);
-    if (rc)
-        fail_msg("%s: %s", sql, f->err.message);
-}
-
-static int64_t sql_count(struct fixture *f, const char *sql, const struct store_value *p, size_t n)
-{
-    struct store_conn *c = NULL;
-    struct store_rows rows = {0};
-    assert_int_equal(store_conn_get(f->app.store, &c, &f->err), 0);
-    assert_int_equal(store_exec(c, &f->arena, sql, p, n, &rows, NULL, &f->err), 0);
-    store_conn_put(c);
-    return store_cell(&rows, 0, 0)->i;
-}
-
 /* Tells the decision index about a user whose rows a test wrote directly. */
 static void refresh(struct fixture *f, const char *user_id)
 {
@@ -78,30 +58,14 @@ static void refresh(struct fixture *f, const char *user_id)
 static void grant_set(struct fixture *f, const char *agency_id, const char *user_id,
                       const char *environment_id, const char *roles, const char *extra)
 {
-    struct store_value m[] = {store_text(agency_id), store_text(user_id)};
-    sql_ok(f,
-           "INSERT INTO memberships (agency_id, user_id, created_at) VALUES ($1, $2, 1) "
-           "ON CONFLICT DO NOTHING",
-           m, 2);
-    const char *scope = environment_id ? environment_id : agency_id;
-    char id[96];
-    snprintf(id, sizeof(id), "grt_%s_%s", user_id, scope);
-    struct store_value p[] = {
-        store_text(id),    store_text(agency_id), store_text(user_id), store_text(environment_id),
-        store_text(scope), store_text(roles),     store_text(extra)};
-    sql_ok(f,
-           "INSERT INTO grants (id, agency_id, user_id, environment_id, scope_id, roles, "
-           "extra_permissions, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 1) "
-           "ON CONFLICT (user_id, scope_id) DO UPDATE SET roles = excluded.roles, "
-           "extra_permissions = excluded.extra_permissions",
-           p, 7);
+    fixture_grant_set(f->app.store, agency_id, user_id, environment_id, roles, extra);
     refresh(f, user_id);
 }
 
 static void grants_clear(struct fixture *f, const char *user_id)
 {
     struct store_value p[] = {store_text(user_id)};
-    sql_ok(f, "DELETE FROM grants WHERE user_id = $1", p, 1);
+    fixture_sql(f->app.store, "DELETE FROM grants WHERE user_id = $1", p, 1);
     refresh(f, user_id);
 }
 
@@ -135,7 +99,8 @@ static int setup(void **state)
         char email[64];
         snprintf(email, sizeof(email), "%s@example.com", users[i]);
         struct store_value p[] = {store_text(users[i]), store_text(email)};
-        sql_ok(f, "INSERT INTO users (id, email, created_at) VALUES ($1, $2, 1)", p, 2);
+        fixture_sql(f->app.store, "INSERT INTO users (id, email, created_at) VALUES ($1, $2, 1)", p,
+                    2);
     }
     struct app_actor adm = admin();
     assert_int_equal(app_agency_create(&f->a, &f->app, &f->arena, &adm, "A", &f->err), 0);
@@ -148,9 +113,10 @@ static int setup(void **state)
     grant_set(f, f->a.id, "usr_envowner", f->e1.id, "owner", "");
     grant_set(f, f->b.id, "usr_outsider", NULL, "owner", "");
     struct store_value m[] = {store_text(f->a.id)};
-    sql_ok(f,
-           "INSERT INTO memberships (agency_id, user_id, created_at) VALUES ($1, 'usr_holder', 1)",
-           m, 1);
+    fixture_sql(
+        f->app.store,
+        "INSERT INTO memberships (agency_id, user_id, created_at) VALUES ($1, 'usr_holder', 1)", m,
+        1);
     usher_error_clear(&f->err);
     *state = f;
     return 0;
@@ -209,8 +175,8 @@ static int64_t audit_count(struct fixture *f, const char *action, const char *ro
     char like[96];
     snprintf(like, sizeof(like), "%%\"%s\"%%", role_id);
     struct store_value p[] = {store_text(action), store_text(like)};
-    return sql_count(f, "SELECT COUNT(*) FROM audit_log WHERE action = $1 AND details LIKE $2", p,
-                     2);
+    return fixture_sql_int(
+        f->app.store, "SELECT COUNT(*) FROM audit_log WHERE action = $1 AND details LIKE $2", p, 2);
 }
 
 static void test_role_name_check__refuses_built_in_names_and_id_prefixes(void **state)
@@ -347,7 +313,9 @@ static void test_role_create__needs_agency_manage_within_the_ceiling(void **stat
                  USHER_ENOTFOUND, "not_found", NULL);
     json_decref(p);
     struct store_value a[] = {store_text(f->a.id)};
-    assert_int_equal(sql_count(f, "SELECT COUNT(*) FROM custom_roles WHERE agency_id = $1", a, 1),
+    assert_int_equal(fixture_sql_int(f->app.store,
+                                     "SELECT COUNT(*) FROM custom_roles WHERE agency_id = $1", a,
+                                     1),
                      0);
     /* Within what the manager holds at agency scope. */
     struct store_custom_role ok =

@@ -2,12 +2,12 @@
  * see and list what; foreign agencies are not found, missing permissions are forbidden. */
 #include "../unit.h"
 
+#include "../fixture.h"
+
 #include "app/access.h"
 #include "app/app.h"
 #include "app/tenancy.h"
 #include "base/clock.h"
-#include "base/crypto.h"
-#include "base/log.h"
 #include "config/config.h"
 #include "store/store.h"
 
@@ -53,72 +53,18 @@ static struct app_actor user(const char *id)
     return actor;
 }
 
-static void sql_ok(struct fixture *f, const char *sql, const struct store_value *p, size_t n)
-{
-    struct store_conn *c = NULL;
-    usher_error_clear(&f->err);
-    int rc = store_conn_get(f->app.store, &c, &f->err);
-    if (rc == 0)
-        rc = store_exec(c, &f->arena, sql, p, n, NULL, NULL, &f->err);
-    store_conn_put(c);
-    if (rc)
-        fail_msg("%s: %s", sql, f->err.message);
-}
-
-static void user_add(struct fixture *f, const char *id)
-{
-    char email[64];
-    snprintf(email, sizeof(email), "%s@example.com", id);
-    struct store_value p[] = {store_text(id), store_text(email)};
-    sql_ok(f, "INSERT INTO users (id, email, created_at) VALUES ($1, $2, 1)", p, 2);
-}
-
-static void member_add(struct fixture *f, const char *agency_id, const char *user_id)
-{
-    struct store_value p[] = {store_text(agency_id), store_text(user_id)};
-    sql_ok(f,
-           "INSERT INTO memberships (agency_id, user_id, created_at) VALUES ($1, $2, 1) "
-           "ON CONFLICT DO NOTHING",
-           p, 2);
-}
-
-/* Adds a grant (and the membership it implies). */
-static void grant_add(struct fixture *f, const char *agency_id, const char *user_id,
-                      const char *environment_id, const char *bot_id, const char *roles,
-                      const char *extra)
-{
-    member_add(f, agency_id, user_id);
-    const char *scope = bot_id ? bot_id : environment_id ? environment_id : agency_id;
-    char id[96];
-    snprintf(id, sizeof(id), "grt_%s_%s", user_id, scope);
-    struct store_value p[] = {
-        store_text(id),     store_text(agency_id), store_text(user_id), store_text(environment_id),
-        store_text(bot_id), store_text(scope),     store_text(roles),   store_text(extra)};
-    sql_ok(f,
-           "INSERT INTO grants (id, agency_id, user_id, environment_id, bot_id, scope_id, roles, "
-           "extra_permissions, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1)",
-           p, 8);
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    f->dir = unit_tempdir_new();
-    log_set_level(LOG_ERROR);
-    assert_int_equal(crypto_setup(), 0);
-    config_init(&f->cfg);
-    free(f->cfg.data_dir);
-    f->cfg.data_dir = strdup(f->dir);
-    f->cfg.hash_workers = 1;
-    assert_int_equal(config_finish(&f->cfg, &f->err), 0);
-    assert_int_equal(app_open(&f->app, &f->cfg, true, &f->err), 0);
+    fixture_config_init(&f->cfg, &f->dir);
+    fixture_app_open(&f->app, &f->cfg);
     arena_init(&f->arena);
 
     static const char *const users[] = {
         "usr_admin",  "usr_owner",   "usr_org",      "usr_agent",    "usr_dev",
         "usr_botmgr", "usr_nothing", "usr_noaccess", "usr_envextra", "usr_outsider"};
     for (size_t i = 0; i < sizeof(users) / sizeof(users[0]); i++)
-        user_add(f, users[i]);
+        fixture_user_add(f->app.store, users[i]);
 
     struct app_actor adm = admin();
     struct arena *ar = &f->arena;
@@ -143,16 +89,17 @@ static int setup(void **state)
     tick();
     assert_int_equal(app_bot_create(&f->bb, &f->app, ar, &adm, f->eb.id, "BB", &f->err), 0);
 
-    grant_add(f, f->a.id, "usr_owner", NULL, NULL, "owner", "");
-    grant_add(f, f->a.id, "usr_org", NULL, NULL, "organisation_manager", "");
-    grant_add(f, f->a.id, "usr_agent", NULL, NULL, "agent", "");
-    grant_add(f, f->a.id, "usr_dev", f->e1.id, NULL, "developer", "");
-    grant_add(f, f->a.id, "usr_botmgr", f->e1.id, f->b1.id, "bot_manager", "");
-    member_add(f, f->a.id, "usr_nothing");
-    grant_add(f, f->a.id, "usr_noaccess", NULL, NULL, "operator", "");
-    grant_add(f, f->a.id, "usr_noaccess", f->e1.id, NULL, "", "");
-    grant_add(f, f->a.id, "usr_envextra", f->e1.id, NULL, "", "environments.create,bot.read");
-    grant_add(f, f->b.id, "usr_outsider", NULL, NULL, "owner", "");
+    fixture_grant_set(f->app.store, f->a.id, "usr_owner", NULL, "owner", "");
+    fixture_grant_set(f->app.store, f->a.id, "usr_org", NULL, "organisation_manager", "");
+    fixture_grant_set(f->app.store, f->a.id, "usr_agent", NULL, "agent", "");
+    fixture_grant_set(f->app.store, f->a.id, "usr_dev", f->e1.id, "developer", "");
+    fixture_grant_set(f->app.store, f->a.id, "usr_botmgr", f->b1.id, "bot_manager", "");
+    fixture_member_add(f->app.store, f->a.id, "usr_nothing");
+    fixture_grant_set(f->app.store, f->a.id, "usr_noaccess", NULL, "operator", "");
+    fixture_grant_set(f->app.store, f->a.id, "usr_noaccess", f->e1.id, "", "");
+    fixture_grant_set(f->app.store, f->a.id, "usr_envextra", f->e1.id, "",
+                      "environments.create,bot.read");
+    fixture_grant_set(f->app.store, f->b.id, "usr_outsider", NULL, "owner", "");
     usher_error_clear(&f->err);
     *state = f;
     return 0;
@@ -161,10 +108,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    app_close(&f->app);
-    config_dispose(&f->cfg);
+    fixture_app_close(&f->app, &f->cfg, f->dir);
     arena_dispose(&f->arena);
-    unit_tempdir_remove(f->dir);
     free(f);
     return 0;
 }
@@ -384,8 +329,8 @@ static void test_environment_list__filtered_pages_are_full_and_complete(void **s
         assert_int_equal(
             app_environment_create(&extra[i], &f->app, ar, &adm, f->a.id, name, &f->err), 0);
     }
-    grant_add(f, f->a.id, "usr_noaccess", extra[1].id, NULL, "", "");
-    grant_add(f, f->a.id, "usr_noaccess", extra[2].id, NULL, "", "");
+    fixture_grant_set(f->app.store, f->a.id, "usr_noaccess", extra[1].id, "", "");
+    fixture_grant_set(f->app.store, f->a.id, "usr_noaccess", extra[2].id, "", "");
     const char *want[] = {f->e2.id, f->e3.id, extra[0].id, extra[3].id, extra[4].id, extra[5].id};
 
     struct app_actor noaccess = user("usr_noaccess");

@@ -3,12 +3,12 @@
  * time; one made here takes effect at once; an unknown token is never remembered. */
 #include "../unit.h"
 
+#include "../fixture.h"
+
 #include "app/app.h"
 #include "app/tenancy.h"
 #include "app/tokens.h"
 #include "base/clock.h"
-#include "base/crypto.h"
-#include "base/log.h"
 #include "config/config.h"
 #include "store/store.h"
 
@@ -21,30 +21,11 @@ struct fixture {
     struct app_token_new token;
 };
 
-static void sql_ok(struct fixture *f, const char *sql, const struct store_value *p, size_t n)
-{
-    struct store_conn *c = NULL;
-    usher_error_clear(&f->err);
-    int rc = store_conn_get(f->app.store, &c, &f->err);
-    if (rc == 0)
-        rc = store_exec(c, &f->arena, sql, p, n, NULL, NULL, &f->err);
-    store_conn_put(c);
-    if (rc)
-        fail_msg("%s: %s", sql, f->err.message);
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    f->dir = unit_tempdir_new();
-    log_set_level(LOG_ERROR);
-    assert_int_equal(crypto_setup(), 0);
-    config_init(&f->cfg);
-    free(f->cfg.data_dir);
-    f->cfg.data_dir = strdup(f->dir);
-    f->cfg.hash_workers = 1;
-    assert_int_equal(config_finish(&f->cfg, &f->err), 0);
-    assert_int_equal(app_open(&f->app, &f->cfg, true, &f->err), 0);
+    fixture_config_init(&f->cfg, &f->dir);
+    fixture_app_open(&f->app, &f->cfg);
     arena_init(&f->arena);
     struct app_actor cli = {.is_platform_admin = true, .source_ip = "cli"};
     assert_int_equal(
@@ -56,10 +37,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    app_close(&f->app);
-    config_dispose(&f->cfg);
+    fixture_app_close(&f->app, &f->cfg, f->dir);
     arena_dispose(&f->arena);
-    unit_tempdir_remove(f->dir);
     clock_set_offset_ms(0);
     free(f);
     return 0;
@@ -84,7 +63,7 @@ static void test_token_cache__answers_from_memory_until_the_entry_is_old(void **
     /* Another process revokes the token: the store says so, the cache not yet (unless this
      * machine is so slow that the entry already aged). */
     struct store_value p[] = {store_text(f->token.token.id)};
-    sql_ok(f, "UPDATE api_tokens SET revoked_at = 1 WHERE id = $1", p, 1);
+    fixture_sql(f->app.store, "UPDATE api_tokens SET revoked_at = 1 WHERE id = $1", p, 1);
     int rc = resolve(f, f->token.secret);
     if (clock_now_ms() - started < APP_TOKEN_CACHE_MS)
         assert_int_equal(rc, 0);
@@ -125,7 +104,7 @@ static void test_token_cache__a_deleted_row_stops_the_token_after_the_entry_ages
     clock_set_offset_ms(0);
     assert_int_equal(resolve(f, f->token.secret), 0);
     struct store_value p[] = {store_text(f->token.token.id)};
-    sql_ok(f, "DELETE FROM api_tokens WHERE id = $1", p, 1);
+    fixture_sql(f->app.store, "DELETE FROM api_tokens WHERE id = $1", p, 1);
     clock_set_offset_ms(APP_TOKEN_CACHE_MS + 1);
     assert_int_equal(resolve(f, f->token.secret), USHER_EUNAUTH);
 }

@@ -3,13 +3,14 @@
  * resolving at once. */
 #include "../unit.h"
 
+#include "../fixture.h"
+
 #include "app/app.h"
 #include "app/tenancy.h"
 #include "app/tokens.h"
 #include "authz/authz.h"
 #include "base/clock.h"
 #include "base/crypto.h"
-#include "base/log.h"
 #include "config/config.h"
 #include "store/store.h"
 
@@ -35,74 +36,23 @@ static struct app_actor admin(void)
     return actor;
 }
 
-static void sql_ok(struct fixture *f, const char *sql, const struct store_value *p, size_t n)
-{
-    struct store_conn *c = NULL;
-    usher_error_clear(&f->err);
-    int rc = store_conn_get(f->app.store, &c, &f->err);
-    if (rc == 0)
-        rc = store_exec(c, &f->arena, sql, p, n, NULL, NULL, &f->err);
-    store_conn_put(c);
-    if (rc)
-        fail_msg("%s: %s", sql, f->err.message);
-}
-
-static struct store_rows sql_rows(struct fixture *f, const char *sql, const struct store_value *p,
-                                  size_t n)
-{
-    struct store_conn *c = NULL;
-    struct store_rows rows = {0};
-    usher_error_clear(&f->err);
-    int rc = store_conn_get(f->app.store, &c, &f->err);
-    if (rc == 0)
-        rc = store_exec(c, &f->arena, sql, p, n, &rows, NULL, &f->err);
-    store_conn_put(c);
-    if (rc)
-        fail_msg("%s: %s", sql, f->err.message);
-    return rows;
-}
-
-static void member_grant(struct fixture *f, const char *agency_id, const char *user_id,
-                         const char *roles)
-{
-    char email[64], id[96];
-    snprintf(email, sizeof(email), "%s@example.com", user_id);
-    snprintf(id, sizeof(id), "grt_%s", user_id);
-    struct store_value u[] = {store_text(user_id), store_text(email)};
-    sql_ok(f, "INSERT INTO users (id, email, created_at) VALUES ($1, $2, 1)", u, 2);
-    struct store_value m[] = {store_text(agency_id), store_text(user_id), store_text(id),
-                              store_text(roles)};
-    sql_ok(f, "INSERT INTO memberships (agency_id, user_id, created_at) VALUES ($1, $2, 1)", m, 2);
-    sql_ok(f,
-           "INSERT INTO grants (id, agency_id, user_id, scope_id, roles, created_at) "
-           "VALUES ($3, $1, $2, $1, $4, 1)",
-           m, 4);
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    f->dir = unit_tempdir_new();
-    log_set_level(LOG_ERROR);
-    assert_int_equal(crypto_setup(), 0);
-    config_init(&f->cfg);
-    free(f->cfg.data_dir);
-    f->cfg.data_dir = strdup(f->dir);
-    f->cfg.hash_workers = 1;
-    assert_int_equal(config_finish(&f->cfg, &f->err), 0);
-    assert_int_equal(app_open(&f->app, &f->cfg, true, &f->err), 0);
+    fixture_config_init(&f->cfg, &f->dir);
+    fixture_app_open(&f->app, &f->cfg);
     arena_init(&f->arena);
-    struct store_value adm[] = {store_text("usr_admin")};
-    sql_ok(f,
-           "INSERT INTO users (id, email, is_platform_admin, created_at) "
-           "VALUES ($1, 'admin@example.com', 1, 1)",
-           adm, 1);
+    struct fixture_user adm = {.id = "usr_admin", .is_platform_admin = true};
+    fixture_user_add_with(f->app.store, &adm);
     struct app_actor actor = admin();
     assert_int_equal(app_agency_create(&f->a, &f->app, &f->arena, &actor, "A", &f->err), 0);
     assert_int_equal(app_agency_create(&f->b, &f->app, &f->arena, &actor, "B", &f->err), 0);
-    member_grant(f, f->a.id, "usr_owner", "owner");
-    member_grant(f, f->a.id, "usr_org", "organisation_manager");
-    member_grant(f, f->b.id, "usr_outsider", "owner");
+    fixture_user_add(f->app.store, "usr_owner");
+    fixture_grant_set(f->app.store, f->a.id, "usr_owner", NULL, "owner", NULL);
+    fixture_user_add(f->app.store, "usr_org");
+    fixture_grant_set(f->app.store, f->a.id, "usr_org", NULL, "organisation_manager", NULL);
+    fixture_user_add(f->app.store, "usr_outsider");
+    fixture_grant_set(f->app.store, f->b.id, "usr_outsider", NULL, "owner", NULL);
     assert_int_equal(authz_index_load(f->app.authz, f->app.store, &f->err), 0);
     *state = f;
     return 0;
@@ -111,10 +61,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    app_close(&f->app);
-    config_dispose(&f->cfg);
+    fixture_app_close(&f->app, &f->cfg, f->dir);
     arena_dispose(&f->arena);
-    unit_tempdir_remove(f->dir);
     clock_set_offset_ms(0);
     free(f);
     return 0;
@@ -138,7 +86,7 @@ static bool stored_anywhere(struct fixture *f, const char *text)
     };
     for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
         struct store_value p[] = {store_text(text)};
-        struct store_rows rows = sql_rows(f, queries[i], p, 1);
+        struct store_rows rows = fixture_sql_rows(f->app.store, &f->arena, queries[i], p, 1);
         if (store_cell(&rows, 0, 0)->i != 0)
             return true;
     }
@@ -161,8 +109,9 @@ static void test_token_create__stores_only_the_keyed_hash(void **state)
     char hash[CRYPTO_HASH_HEX + 1];
     crypto_hmac_hex(hash, f->app.secret, sizeof(f->app.secret), made.secret, strlen(made.secret));
     struct store_value p[] = {store_text(made.token.id)};
-    struct store_rows rows = sql_rows(
-        f, "SELECT token_hash, last_used_at, revoked_at FROM api_tokens WHERE id = $1", p, 1);
+    struct store_rows rows = fixture_sql_rows(
+        f->app.store, &f->arena,
+        "SELECT token_hash, last_used_at, revoked_at FROM api_tokens WHERE id = $1", p, 1);
     assert_int_equal(rows.count, 1);
     assert_string_equal(store_cell(&rows, 0, 0)->s, hash);
     assert_int_equal(store_cell(&rows, 0, 1)->type, STORE_NULL);
@@ -174,10 +123,10 @@ static void test_token_create__stores_only_the_keyed_hash(void **state)
     assert_false(stored_anywhere(f, made.secret));
     assert_false(stored_anywhere(f, made.secret + APP_TOKEN_PREFIX_LEN));
     struct store_rows audit =
-        sql_rows(f,
-                 "SELECT agency_id, actor_id, scope_type, scope_id, details FROM audit_log "
-                 "WHERE action = 'token.created'",
-                 NULL, 0);
+        fixture_sql_rows(f->app.store, &f->arena,
+                         "SELECT agency_id, actor_id, scope_type, scope_id, details FROM audit_log "
+                         "WHERE action = 'token.created'",
+                         NULL, 0);
     assert_int_equal(audit.count, 1);
     assert_string_equal(store_cell(&audit, 0, 0)->s, f->a.id);
     assert_string_equal(store_cell(&audit, 0, 1)->s, "usr_owner");
@@ -215,7 +164,8 @@ static void test_token_create__validates_the_name(void **state)
     long_name[200] = '\0';
     assert_int_equal(app_token_create(&made, &f->app, &f->arena, &adm, f->a.id, long_name, &f->err),
                      0);
-    struct store_rows rows = sql_rows(f, "SELECT COUNT(*) FROM api_tokens", NULL, 0);
+    struct store_rows rows =
+        fixture_sql_rows(f->app.store, &f->arena, "SELECT COUNT(*) FROM api_tokens", NULL, 0);
     assert_int_equal(store_cell(&rows, 0, 0)->i, 1);
 }
 
@@ -235,9 +185,11 @@ static void test_token_create__needs_agency_manage_and_hides_other_agencies(void
     struct app_actor adm = admin();
     expect_error(f, app_token_create(&made, &f->app, &f->arena, &adm, "agy_nope", "x", &f->err),
                  USHER_ENOTFOUND, NULL);
-    struct store_rows rows = sql_rows(f, "SELECT COUNT(*) FROM api_tokens", NULL, 0);
+    struct store_rows rows =
+        fixture_sql_rows(f->app.store, &f->arena, "SELECT COUNT(*) FROM api_tokens", NULL, 0);
     assert_int_equal(store_cell(&rows, 0, 0)->i, 0);
-    rows = sql_rows(f, "SELECT COUNT(*) FROM audit_log WHERE action LIKE 'token.%'", NULL, 0);
+    rows = fixture_sql_rows(f->app.store, &f->arena,
+                            "SELECT COUNT(*) FROM audit_log WHERE action LIKE 'token.%'", NULL, 0);
     assert_int_equal(store_cell(&rows, 0, 0)->i, 0);
 }
 
@@ -277,7 +229,8 @@ static void test_token_resolve__finds_working_tokens_and_records_use(void **stat
     assert_int_equal(app_token_resolve(&t, &f->app, &f->arena, made.secret, &f->err), 0);
     assert_true(t.last_used_at >= first_use + 61000);
     struct store_value p[] = {store_text(made.token.id)};
-    struct store_rows rows = sql_rows(f, "SELECT last_used_at FROM api_tokens WHERE id = $1", p, 1);
+    struct store_rows rows = fixture_sql_rows(
+        f->app.store, &f->arena, "SELECT last_used_at FROM api_tokens WHERE id = $1", p, 1);
     assert_int_equal(store_cell(&rows, 0, 0)->i, t.last_used_at);
 }
 
@@ -323,7 +276,8 @@ static void test_token_revoke__stops_the_token_at_once(void **state)
     assert_int_equal(app_token_revoke(&f->app, &f->arena, &owner, f->a.id, made.token.id, &f->err),
                      0);
     struct store_rows rows =
-        sql_rows(f, "SELECT COUNT(*) FROM audit_log WHERE action = 'token.revoked'", NULL, 0);
+        fixture_sql_rows(f->app.store, &f->arena,
+                         "SELECT COUNT(*) FROM audit_log WHERE action = 'token.revoked'", NULL, 0);
     assert_int_equal(store_cell(&rows, 0, 0)->i, 1);
     struct app_page page = {.limit = 50};
     struct app_token_page list;

@@ -1,69 +1,61 @@
 /* Unit tests of the decision index on a real SQLite store: loading, ripple-down through the
  * index, bots, custom roles, disabled users, platform admins, agency limits, refreshes after
  * changes, and readers running while a writer changes grants. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
+#include "../unit.h"
 
-#include <cmocka.h>
 #include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+
+#include "../fixture.h"
 
 #include "authz/authz.h"
 #include "base/crypto.h"
 #include "store/store.h"
 
 struct fixture {
-    char dir[64];
+    char *dir;
     struct store *store;
     struct authz_index *ix;
 };
-
-static void sql(struct fixture *f, const char *text)
-{
-    struct store_conn *c;
-    struct usher_error err = {0};
-    struct arena a;
-    arena_init(&a);
-    assert_int_equal(store_conn_get(f->store, &c, &err), 0);
-    int rc = store_exec(c, &a, text, NULL, 0, NULL, NULL, &err);
-    if (rc)
-        fail_msg("%s: %s", text, err.message);
-    store_conn_put(c);
-    arena_dispose(&a);
-}
 
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     crypto_setup();
-    snprintf(f->dir, sizeof(f->dir), "/tmp/usher-authz-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
     struct usher_error err = {0};
-    assert_int_equal(store_open(&f->store, "", f->dir, 2, &err), 0);
-    assert_int_equal(store_migrate(f->store, NULL, &err), 0);
-    sql(f, "INSERT INTO users (id, email, created_at, is_platform_admin) VALUES "
-           "('u_admin', 'admin@x.test', 1, 1), ('u_ann', 'ann@x.test', 1, 0), "
-           "('u_bob', 'bob@x.test', 1, 0), ('u_cy', 'cy@x.test', 1, 0)");
-    sql(f, "INSERT INTO agencies (id, name, created_at) VALUES ('ag_a', 'A', 1), ('ag_b', 'B', 1)");
-    sql(f, "INSERT INTO environments (id, agency_id, name, created_at) VALUES "
-           "('env_prod', 'ag_a', 'prod', 1), ('env_test', 'ag_a', 'test', 1), "
-           "('env_b', 'ag_b', 'b', 1)");
-    sql(f, "INSERT INTO bots (id, agency_id, environment_id, name, created_at) VALUES "
-           "('bot_1', 'ag_a', 'env_prod', 'one', 1), ('bot_2', 'ag_a', 'env_test', 'two', 1)");
-    sql(f, "INSERT INTO custom_roles (id, agency_id, name, permissions, created_at) VALUES "
-           "('crl_reviewer', 'ag_a', 'reviewer', 'cms.read,analytics.read', 1)");
+    fixture_store_open(&f->store, &f->dir);
+    fixture_sql(f->store,
+                "INSERT INTO users (id, email, created_at, is_platform_admin) VALUES "
+                "('u_admin', 'admin@x.test', 1, 1), ('u_ann', 'ann@x.test', 1, 0), "
+                "('u_bob', 'bob@x.test', 1, 0), ('u_cy', 'cy@x.test', 1, 0)",
+                NULL, 0);
+    fixture_sql(
+        f->store,
+        "INSERT INTO agencies (id, name, created_at) VALUES ('ag_a', 'A', 1), ('ag_b', 'B', 1)",
+        NULL, 0);
+    fixture_sql(f->store,
+                "INSERT INTO environments (id, agency_id, name, created_at) VALUES "
+                "('env_prod', 'ag_a', 'prod', 1), ('env_test', 'ag_a', 'test', 1), "
+                "('env_b', 'ag_b', 'b', 1)",
+                NULL, 0);
+    fixture_sql(f->store,
+                "INSERT INTO bots (id, agency_id, environment_id, name, created_at) VALUES "
+                "('bot_1', 'ag_a', 'env_prod', 'one', 1), ('bot_2', 'ag_a', 'env_test', 'two', 1)",
+                NULL, 0);
+    fixture_sql(f->store,
+                "INSERT INTO custom_roles (id, agency_id, name, permissions, created_at) VALUES "
+                "('crl_reviewer', 'ag_a', 'reviewer', 'cms.read,analytics.read', 1)",
+                NULL, 0);
     /* ann: operator at agency A, lowered to analyst in prod, explicit no access in test. */
-    sql(f, "INSERT INTO grants (id, agency_id, user_id, environment_id, bot_id, scope_id, roles, "
-           "extra_permissions, created_at) VALUES "
-           "('g1', 'ag_a', 'u_ann', NULL, NULL, 'ag_a', 'operator', '', 1), "
-           "('g2', 'ag_a', 'u_ann', 'env_prod', NULL, 'env_prod', 'analyst', '', 1), "
-           "('g3', 'ag_a', 'u_ann', 'env_test', NULL, 'env_test', '', '', 1), "
-           "('g4', 'ag_a', 'u_bob', NULL, 'bot_2', 'bot_2', 'bot_manager', '', 1), "
-           "('g5', 'ag_a', 'u_cy', 'env_prod', NULL, 'env_prod', 'crl_reviewer', 'crm.read', 1)");
+    fixture_sql(
+        f->store,
+        "INSERT INTO grants (id, agency_id, user_id, environment_id, bot_id, scope_id, roles, "
+        "extra_permissions, created_at) VALUES "
+        "('g1', 'ag_a', 'u_ann', NULL, NULL, 'ag_a', 'operator', '', 1), "
+        "('g2', 'ag_a', 'u_ann', 'env_prod', NULL, 'env_prod', 'analyst', '', 1), "
+        "('g3', 'ag_a', 'u_ann', 'env_test', NULL, 'env_test', '', '', 1), "
+        "('g4', 'ag_a', 'u_bob', NULL, 'bot_2', 'bot_2', 'bot_manager', '', 1), "
+        "('g5', 'ag_a', 'u_cy', 'env_prod', NULL, 'env_prod', 'crl_reviewer', 'crm.read', 1)",
+        NULL, 0);
     f->ix = authz_index_new();
     assert_int_equal(authz_index_load(f->ix, f->store, &err), 0);
     *state = f;
@@ -74,10 +66,7 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     authz_index_free(f->ix);
-    store_free(f->store);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
+    fixture_store_close(f->store, f->dir);
     free(f);
     return 0;
 }
@@ -156,14 +145,14 @@ static void test_index__refresh_sees_removed_grants_and_disabled_users(void **st
     struct store_conn *c;
     struct usher_error err = {0};
     assert_true(ask(f, "u_ann", "inbox.start", POLICY_SCOPE_AGENCY, "ag_a"));
-    sql(f, "DELETE FROM grants WHERE id = 'g1'");
+    fixture_sql(f->store, "DELETE FROM grants WHERE id = 'g1'", NULL, 0);
     assert_int_equal(store_conn_get(f->store, &c, &err), 0);
     assert_int_equal(authz_index_refresh_user(f->ix, c, "u_ann", &err), 0);
     assert_false(ask(f, "u_ann", "inbox.start", POLICY_SCOPE_AGENCY, "ag_a"));
-    sql(f, "UPDATE users SET status = 'disabled' WHERE id = 'u_bob'");
+    fixture_sql(f->store, "UPDATE users SET status = 'disabled' WHERE id = 'u_bob'", NULL, 0);
     assert_int_equal(authz_index_refresh_user(f->ix, c, "u_bob", &err), 0);
     assert_false(ask(f, "u_bob", "bot.develop", POLICY_SCOPE_BOT, "bot_2"));
-    sql(f, "DELETE FROM users WHERE id = 'u_cy'");
+    fixture_sql(f->store, "DELETE FROM users WHERE id = 'u_cy'", NULL, 0);
     assert_int_equal(authz_index_refresh_user(f->ix, c, "u_cy", &err), 0);
     assert_false(ask(f, "u_cy", "crm.read", POLICY_SCOPE_ENVIRONMENT, "env_prod"));
     store_conn_put(c);
@@ -214,8 +203,10 @@ static void test_index__readers_run_while_grants_change(void **state)
     struct usher_error err = {0};
     assert_int_equal(store_conn_get(f->store, &c, &err), 0);
     for (int i = 0; i < 100; i++) {
-        sql(f, i % 2 ? "UPDATE grants SET roles = 'bot_manager' WHERE id = 'g4'"
-                     : "UPDATE grants SET roles = '' WHERE id = 'g4'");
+        fixture_sql(f->store,
+                    i % 2 ? "UPDATE grants SET roles = 'bot_manager' WHERE id = 'g4'"
+                          : "UPDATE grants SET roles = '' WHERE id = 'g4'",
+                    NULL, 0);
         assert_int_equal(authz_index_refresh_user(f->ix, c, "u_bob", &err), 0);
         bool allowed = ask(f, "u_bob", "bot.develop", POLICY_SCOPE_BOT, "bot_2");
         assert_int_equal(allowed, i % 2 == 1);
@@ -238,17 +229,28 @@ static void test_index__sync_applies_changes_made_elsewhere(void **state)
     assert_int_equal(authz_index_sync_cursor(&cursor, f->store, &err), 0);
     /* Another process adds an environment, gives bob a grant there, and drops the custom
      * role: each change writes its audit row. */
-    sql(f, "INSERT INTO environments (id, agency_id, name, created_at) VALUES "
-           "('env_new', 'ag_a', 'new', 2)");
-    sql(f, "INSERT INTO audit_log (at, agency_id, action, scope_type, scope_id) VALUES "
-           "(2, 'ag_a', 'environment.created', 'environment', 'env_new')");
-    sql(f, "INSERT INTO grants (id, agency_id, user_id, environment_id, bot_id, scope_id, roles, "
-           "extra_permissions, created_at) VALUES "
-           "('g9', 'ag_a', 'u_bob', 'env_new', NULL, 'env_new', 'developer', '', 2)");
-    sql(f, "INSERT INTO audit_log (at, agency_id, action, subject_user_id) VALUES "
-           "(2, 'ag_a', 'member.grants_replaced', 'u_bob')");
-    sql(f, "DELETE FROM custom_roles WHERE id = 'crl_reviewer'");
-    sql(f, "INSERT INTO audit_log (at, agency_id, action) VALUES (2, 'ag_a', 'role.deleted')");
+    fixture_sql(f->store,
+                "INSERT INTO environments (id, agency_id, name, created_at) VALUES "
+                "('env_new', 'ag_a', 'new', 2)",
+                NULL, 0);
+    fixture_sql(f->store,
+                "INSERT INTO audit_log (at, agency_id, action, scope_type, scope_id) VALUES "
+                "(2, 'ag_a', 'environment.created', 'environment', 'env_new')",
+                NULL, 0);
+    fixture_sql(
+        f->store,
+        "INSERT INTO grants (id, agency_id, user_id, environment_id, bot_id, scope_id, roles, "
+        "extra_permissions, created_at) VALUES "
+        "('g9', 'ag_a', 'u_bob', 'env_new', NULL, 'env_new', 'developer', '', 2)",
+        NULL, 0);
+    fixture_sql(f->store,
+                "INSERT INTO audit_log (at, agency_id, action, subject_user_id) VALUES "
+                "(2, 'ag_a', 'member.grants_replaced', 'u_bob')",
+                NULL, 0);
+    fixture_sql(f->store, "DELETE FROM custom_roles WHERE id = 'crl_reviewer'", NULL, 0);
+    fixture_sql(f->store,
+                "INSERT INTO audit_log (at, agency_id, action) VALUES (2, 'ag_a', 'role.deleted')",
+                NULL, 0);
     assert_false(ask(f, "u_bob", "bot.develop", POLICY_SCOPE_ENVIRONMENT, "env_new"));
     assert_true(ask(f, "u_cy", "cms.read", POLICY_SCOPE_ENVIRONMENT, "env_prod"));
     assert_int_equal(store_conn_get(f->store, &c, &err), 0);
@@ -257,9 +259,11 @@ static void test_index__sync_applies_changes_made_elsewhere(void **state)
     assert_true(ask(f, "u_bob", "bot.develop", POLICY_SCOPE_ENVIRONMENT, "env_new"));
     assert_false(ask(f, "u_cy", "cms.read", POLICY_SCOPE_ENVIRONMENT, "env_prod"));
     /* A deleted environment is dropped from the index. */
-    sql(f, "DELETE FROM environments WHERE id = 'env_new'");
-    sql(f, "INSERT INTO audit_log (at, agency_id, action, scope_type, scope_id) VALUES "
-           "(3, 'ag_a', 'environment.deleted', 'environment', 'env_new')");
+    fixture_sql(f->store, "DELETE FROM environments WHERE id = 'env_new'", NULL, 0);
+    fixture_sql(f->store,
+                "INSERT INTO audit_log (at, agency_id, action, scope_type, scope_id) VALUES "
+                "(3, 'ag_a', 'environment.deleted', 'environment', 'env_new')",
+                NULL, 0);
     assert_int_equal(authz_index_sync(f->ix, c, &cursor, &applied, &err), 0);
     assert_int_equal(applied, 1);
     assert_false(ask(f, "u_bob", "bot.develop", POLICY_SCOPE_ENVIRONMENT, "env_new"));

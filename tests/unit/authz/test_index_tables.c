@@ -4,9 +4,10 @@
  * their own. */
 #include "../unit.h"
 
+#include "../fixture.h"
+
 #include "authz/authz.h"
 #include "base/crypto.h"
-#include "base/log.h"
 #include "store/store.h"
 
 struct fixture {
@@ -14,20 +15,6 @@ struct fixture {
     struct store *store;
     struct authz_index *ix;
 };
-
-static void sql(struct fixture *f, const char *text)
-{
-    struct store_conn *c;
-    struct usher_error err = {0};
-    struct arena a;
-    arena_init(&a);
-    assert_int_equal(store_conn_get(f->store, &c, &err), 0);
-    int rc = store_exec(c, &a, text, NULL, 0, NULL, NULL, &err);
-    if (rc)
-        fail_msg("%s: %s", text, err.message);
-    store_conn_put(c);
-    arena_dispose(&a);
-}
 
 static void refresh(struct fixture *f, const char *user_id)
 {
@@ -47,18 +34,23 @@ static void load(struct fixture *f)
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    f->dir = unit_tempdir_new();
-    log_set_level(LOG_ERROR);
     crypto_setup();
-    struct usher_error err = {0};
-    assert_int_equal(store_open(&f->store, "", f->dir, 2, &err), 0);
-    assert_int_equal(store_migrate(f->store, NULL, &err), 0);
-    sql(f, "INSERT INTO users (id, email, created_at) VALUES ('u_ann', 'ann@x.test', 1)");
-    sql(f, "INSERT INTO agencies (id, name, created_at) VALUES ('ag_a', 'A', 1), ('ag_b', 'B', 1)");
-    sql(f, "INSERT INTO environments (id, agency_id, name, created_at) VALUES "
-           "('env_a', 'ag_a', 'a', 1), ('env_b', 'ag_b', 'b', 1)");
-    sql(f, "INSERT INTO grants (id, agency_id, user_id, scope_id, roles, created_at) VALUES "
-           "('g1', 'ag_a', 'u_ann', 'ag_a', 'agent', 1)");
+    fixture_store_open(&f->store, &f->dir);
+    fixture_sql(f->store,
+                "INSERT INTO users (id, email, created_at) VALUES ('u_ann', 'ann@x.test', 1)", NULL,
+                0);
+    fixture_sql(
+        f->store,
+        "INSERT INTO agencies (id, name, created_at) VALUES ('ag_a', 'A', 1), ('ag_b', 'B', 1)",
+        NULL, 0);
+    fixture_sql(f->store,
+                "INSERT INTO environments (id, agency_id, name, created_at) VALUES "
+                "('env_a', 'ag_a', 'a', 1), ('env_b', 'ag_b', 'b', 1)",
+                NULL, 0);
+    fixture_sql(f->store,
+                "INSERT INTO grants (id, agency_id, user_id, scope_id, roles, created_at) VALUES "
+                "('g1', 'ag_a', 'u_ann', 'ag_a', 'agent', 1)",
+                NULL, 0);
     f->ix = authz_index_new();
     load(f);
     *state = f;
@@ -69,8 +61,7 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     authz_index_free(f->ix);
-    store_free(f->store);
-    unit_tempdir_remove(f->dir);
+    fixture_store_close(f->store, f->dir);
     free(f);
     return 0;
 }
@@ -87,10 +78,14 @@ static bool ask(struct fixture *f, const char *user, const char *perm, enum poli
 static void test_index__a_grant_read_before_its_environment_counts_once_it_arrives(void **state)
 {
     struct fixture *f = *state;
-    sql(f, "INSERT INTO environments (id, agency_id, name, created_at) VALUES "
-           "('env_new', 'ag_a', 'new', 2)");
-    sql(f, "INSERT INTO grants (id, agency_id, user_id, environment_id, scope_id, roles, "
-           "created_at) VALUES ('g2', 'ag_a', 'u_ann', 'env_new', 'env_new', 'developer', 2)");
+    fixture_sql(f->store,
+                "INSERT INTO environments (id, agency_id, name, created_at) VALUES "
+                "('env_new', 'ag_a', 'new', 2)",
+                NULL, 0);
+    fixture_sql(f->store,
+                "INSERT INTO grants (id, agency_id, user_id, environment_id, scope_id, roles, "
+                "created_at) VALUES ('g2', 'ag_a', 'u_ann', 'env_new', 'env_new', 'developer', 2)",
+                NULL, 0);
     /* The user is re-read before the index hears of the environment. */
     refresh(f, "u_ann");
     assert_false(ask(f, "u_ann", "bot.develop", POLICY_SCOPE_ENVIRONMENT, "env_new"));
@@ -110,9 +105,11 @@ static void test_index__a_removed_environment_is_denied_and_can_come_back(void *
     int64_t cursor = 0;
     int applied = 0;
     assert_int_equal(authz_index_sync_cursor(&cursor, f->store, &err), 0);
-    sql(f, "DELETE FROM environments WHERE id = 'env_a'");
-    sql(f, "INSERT INTO audit_log (at, agency_id, action, scope_type, scope_id) VALUES "
-           "(2, 'ag_a', 'environment.deleted', 'environment', 'env_a')");
+    fixture_sql(f->store, "DELETE FROM environments WHERE id = 'env_a'", NULL, 0);
+    fixture_sql(f->store,
+                "INSERT INTO audit_log (at, agency_id, action, scope_type, scope_id) VALUES "
+                "(2, 'ag_a', 'environment.deleted', 'environment', 'env_a')",
+                NULL, 0);
     assert_int_equal(store_conn_get(f->store, &c, &err), 0);
     assert_int_equal(authz_index_sync(f->ix, c, &cursor, &applied, &err), 0);
     store_conn_put(c);
@@ -129,14 +126,18 @@ static void test_index__a_removed_environment_is_denied_and_can_come_back(void *
 static void test_index__a_user_created_again_under_the_same_id_starts_empty(void **state)
 {
     struct fixture *f = *state;
-    sql(f, "DELETE FROM users WHERE id = 'u_ann'");
+    fixture_sql(f->store, "DELETE FROM users WHERE id = 'u_ann'", NULL, 0);
     refresh(f, "u_ann");
     assert_false(ask(f, "u_ann", "inbox.reply", POLICY_SCOPE_AGENCY, "ag_a"));
-    sql(f, "INSERT INTO users (id, email, created_at) VALUES ('u_ann', 'ann2@x.test', 3)");
+    fixture_sql(f->store,
+                "INSERT INTO users (id, email, created_at) VALUES ('u_ann', 'ann2@x.test', 3)",
+                NULL, 0);
     refresh(f, "u_ann");
     assert_false(ask(f, "u_ann", "inbox.reply", POLICY_SCOPE_AGENCY, "ag_a"));
-    sql(f, "INSERT INTO grants (id, agency_id, user_id, scope_id, roles, created_at) VALUES "
-           "('g3', 'ag_b', 'u_ann', 'ag_b', 'agent', 3)");
+    fixture_sql(f->store,
+                "INSERT INTO grants (id, agency_id, user_id, scope_id, roles, created_at) VALUES "
+                "('g3', 'ag_b', 'u_ann', 'ag_b', 'agent', 3)",
+                NULL, 0);
     refresh(f, "u_ann");
     assert_true(ask(f, "u_ann", "inbox.reply", POLICY_SCOPE_AGENCY, "ag_b"));
     struct authz_stats st;
@@ -164,7 +165,9 @@ static void test_index__loading_again_replaces_everything(void **state)
 static void test_index__a_load_records_the_feed_position(void **state)
 {
     struct fixture *f = *state;
-    sql(f, "INSERT INTO audit_log (at, action) VALUES (5, 'test.one'), (6, 'test.two')");
+    fixture_sql(f->store,
+                "INSERT INTO audit_log (at, action) VALUES (5, 'test.one'), (6, 'test.two')", NULL,
+                0);
     load(f);
     int64_t newest = 0;
     struct usher_error err = {0};
@@ -182,20 +185,20 @@ static void many_users(struct fixture *f, int n)
              "INSERT INTO users (id, email, created_at) SELECT 'usr_many_' || n, "
              "'m' || n || '@x.test', 1 FROM i",
              n - 1);
-    sql(f, text);
+    fixture_sql(f->store, text, NULL, 0);
     snprintf(text, sizeof(text),
              "WITH RECURSIVE i(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM i WHERE n < %d) "
              "INSERT INTO grants (id, agency_id, user_id, scope_id, roles, created_at) "
              "SELECT 'ga_' || n, 'ag_a', 'usr_many_' || n, 'ag_a', 'agent', 1 FROM i",
              n - 1);
-    sql(f, text);
+    fixture_sql(f->store, text, NULL, 0);
     snprintf(text, sizeof(text),
              "WITH RECURSIVE i(n) AS (SELECT 1 UNION ALL SELECT n + 2 FROM i WHERE n < %d) "
              "INSERT INTO grants (id, agency_id, user_id, environment_id, scope_id, roles, "
              "created_at) SELECT 'ge_' || n, 'ag_a', 'usr_many_' || n, 'env_a', 'env_a', "
              "'developer', 1 FROM i",
              n - 2);
-    sql(f, text);
+    fixture_sql(f->store, text, NULL, 0);
 }
 
 static void test_index__a_large_index_answers_like_a_small_one(void **state)
@@ -218,7 +221,8 @@ static void test_index__a_large_index_answers_like_a_small_one(void **state)
     }
     assert_false(ask(f, "usr_many_150000", "inbox.reply", POLICY_SCOPE_AGENCY, "ag_a"));
     /* Changes after a load land in blocks of their own, beside the loaded ones. */
-    sql(f, "UPDATE grants SET roles = 'operator' WHERE user_id = 'usr_many_2'");
+    fixture_sql(f->store, "UPDATE grants SET roles = 'operator' WHERE user_id = 'usr_many_2'", NULL,
+                0);
     refresh(f, "usr_many_2");
     assert_true(ask(f, "usr_many_2", "crm.write", POLICY_SCOPE_AGENCY, "ag_a"));
     assert_false(ask(f, "usr_many_4", "crm.write", POLICY_SCOPE_AGENCY, "ag_a"));

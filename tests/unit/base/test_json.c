@@ -1,7 +1,8 @@
 /* Strict JSON input: one object per body, no duplicate keys, a depth cap, unknown fields and
- * wrong types refused with the field named. */
+ * wrong types refused with the field named, and instants as JSON. */
 #include "../unit.h"
 
+#include "base/arena.h"
 #include "base/error.h"
 #include "base/json.h"
 
@@ -297,6 +298,24 @@ static void test_json_dump__is_compact_and_keeps_key_order(void **state)
     json_decref(s);
 }
 
+static void test_json_time__formats_utc_milliseconds_and_null_when_unset(void **state)
+{
+    (void)state;
+    struct arena a;
+    arena_init(&a);
+    json_t *t = json_time_ms(&a, INT64_C(1714555800123));
+    assert_true(json_is_string(t));
+    assert_string_equal(json_string_value(t), "2024-05-01T09:30:00.123Z");
+    json_decref(t);
+    json_t *none = json_time_ms(&a, 0);
+    assert_true(json_is_null(none));
+    json_decref(none);
+    none = json_time_ms(&a, -5);
+    assert_true(json_is_null(none));
+    json_decref(none);
+    arena_dispose(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -314,6 +333,7 @@ int main(void)
         cmocka_unit_test(test_json_bool__reads_and_names_wrong_types),
         cmocka_unit_test(test_json_int__reads_within_range_and_names_wrong_types),
         cmocka_unit_test(test_json_dump__is_compact_and_keeps_key_order),
+        cmocka_unit_test(test_json_time__formats_utc_milliseconds_and_null_when_unset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,5 @@
-/* The permission catalogue and built-in roles against an independent transcription of SPEC §3. */
+/* The permission catalogue and built-in roles against an independent transcription of their
+ * tables in docs/rules.md. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -3,9 +3,10 @@
  * member management. */
 #include "../unit.h"
 
+#include "../fixture.h"
+
 #include "base/arena.h"
 #include "base/error.h"
-#include "base/log.h"
 #include "store/store.h"
 #include "store/store_directory.h"
 #include "store/store_user.h"
@@ -20,55 +21,16 @@ struct fixture {
     struct usher_error err;
 };
 
-static void exec_ok(struct fixture *f, const char *sql, const struct store_value *p, size_t n)
-{
-    usher_error_clear(&f->err);
-    int rc = store_exec(f->conn, &f->arena, sql, p, n, NULL, NULL, &f->err);
-    if (rc)
-        fail_msg("%s: %s", sql, f->err.message);
-}
-
+/* Adds a user and makes them a member of agency_id since created_at. */
 static void person_add(struct fixture *f, const char *agency_id, const char *id, const char *first,
                        const char *last, const char *email, int64_t created_at)
 {
-    struct store_value p[] = {store_text(id),   store_text(email),     store_text(first),
-                              store_text(last), store_text(agency_id), store_int(created_at)};
-    exec_ok(f,
-            "INSERT INTO users (id, email, first_name, last_name, created_at) "
-            "VALUES ($1, $2, $3, $4, 1)",
-            p, 4);
-    exec_ok(f, "INSERT INTO memberships (agency_id, user_id, created_at) VALUES ($5, $1, $6)", p,
-            6);
-}
-
-static void grant_add(struct fixture *f, const char *agency_id, const char *user_id,
-                      const char *environment_id, const char *bot_id, const char *roles)
-{
-    const char *scope = bot_id ? bot_id : environment_id ? environment_id : agency_id;
-    char id[128];
-    snprintf(id, sizeof(id), "grt_%s_%s", user_id, scope);
-    struct store_value p[] = {store_text(id),      store_text(agency_id),
-                              store_text(user_id), store_text(bot_id ? NULL : environment_id),
-                              store_text(bot_id),  store_text(scope),
-                              store_text(roles)};
-    exec_ok(f,
-            "INSERT INTO grants (id, agency_id, user_id, environment_id, bot_id, scope_id, roles, "
-            "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 1)",
-            p, 7);
-}
-
-static void invitation_add(struct fixture *f, const char *agency_id, const char *id,
-                           const char *email, const char *first, const char *status,
-                           int64_t created_at, int64_t expires_at, const char *grants)
-{
-    struct store_value p[] = {store_text(id),        store_text(agency_id), store_text(email),
-                              store_text(first),     store_text(status),    store_int(created_at),
-                              store_int(expires_at), store_text(grants)};
-    exec_ok(f,
-            "INSERT INTO invitations (id, agency_id, email, first_name, shortcode, grants, status, "
-            "token_nonce, token_hash, created_at, expires_in_seconds, expires_at) "
-            "VALUES ($1, $2, $3, $4, upper($4), $8, $5, 'n', 'h_' || $1, $6, 60, $7)",
-            p, 8);
+    struct fixture_user u = {.id = id, .email = email, .first_name = first, .last_name = last};
+    fixture_user_add_with(f->store, &u);
+    struct store_value p[] = {store_text(agency_id), store_text(id), store_int(created_at)};
+    fixture_sql(f->store,
+                "INSERT INTO memberships (agency_id, user_id, created_at) VALUES ($1, $2, $3)", p,
+                3);
 }
 
 /* Agency A: environments env_1 (bot bot_1) and env_2. Agency B: environment env_b, bot bot_b.
@@ -82,39 +44,38 @@ static void invitation_add(struct fixture *f, const char *agency_id, const char 
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    f->dir = unit_tempdir_new();
-    log_set_level(LOG_ERROR);
     arena_init(&f->arena);
-    assert_int_equal(store_open(&f->store, "", f->dir, 2, &f->err), 0);
-    assert_int_equal(store_migrate(f->store, NULL, &f->err), 0);
+    fixture_store_open(&f->store, &f->dir);
     assert_int_equal(store_conn_get(f->store, &f->conn, &f->err), 0);
-    exec_ok(f,
-            "INSERT INTO agencies (id, name, created_at) VALUES ('agy_a', 'A', 1), "
-            "('agy_b', 'B', 1);"
-            "",
-            NULL, 0);
-    exec_ok(f,
-            "INSERT INTO environments (id, agency_id, name, created_at) VALUES "
-            "('env_1', 'agy_a', 'E1', 1), ('env_2', 'agy_a', 'E2', 2), ('env_b', 'agy_b', 'EB', 1)",
-            NULL, 0);
-    exec_ok(f,
-            "INSERT INTO bots (id, agency_id, environment_id, name, created_at) VALUES "
-            "('bot_1', 'agy_a', 'env_1', 'B1', 1), ('bot_b', 'agy_b', 'env_b', 'BB', 1)",
-            NULL, 0);
+    fixture_sql(f->store,
+                "INSERT INTO agencies (id, name, created_at) VALUES ('agy_a', 'A', 1), "
+                "('agy_b', 'B', 1);"
+                "",
+                NULL, 0);
+    fixture_sql(
+        f->store,
+        "INSERT INTO environments (id, agency_id, name, created_at) VALUES "
+        "('env_1', 'agy_a', 'E1', 1), ('env_2', 'agy_a', 'E2', 2), ('env_b', 'agy_b', 'EB', 1)",
+        NULL, 0);
+    fixture_sql(f->store,
+                "INSERT INTO bots (id, agency_id, environment_id, name, created_at) VALUES "
+                "('bot_1', 'agy_a', 'env_1', 'B1', 1), ('bot_b', 'agy_b', 'env_b', 'BB', 1)",
+                NULL, 0);
     person_add(f, "agy_a", "usr_ada", "Ada", "Lovelace", "ada@math.example", 10);
     person_add(f, "agy_a", "usr_bob", "Bob", "Smith_Jr", "bob@example.com", 20);
     person_add(f, "agy_a", "usr_cy", "Cy", "Percent%", "cy@example.com", 30);
     person_add(f, "agy_a", "usr_di", "", "", "di@example.com", 40);
     person_add(f, "agy_a", "usr_ed", "Ed", "Stone", "ed@example.com", 50);
     person_add(f, "agy_b", "usr_fo", "Ada", "Other", "fo@example.com", 10);
-    exec_ok(f, "UPDATE memberships SET shortcode = 'ADA' WHERE user_id = 'usr_ada'", NULL, 0);
-    exec_ok(f, "UPDATE users SET status = 'disabled' WHERE id = 'usr_ed'", NULL, 0);
-    grant_add(f, "agy_a", "usr_ada", NULL, NULL, "operator");
-    grant_add(f, "agy_a", "usr_bob", "env_1", NULL, "content_manager");
-    grant_add(f, "agy_a", "usr_cy", NULL, NULL, "agent");
-    grant_add(f, "agy_a", "usr_cy", "env_1", NULL, "");
-    grant_add(f, "agy_a", "usr_di", NULL, "bot_1", "bot_manager");
-    grant_add(f, "agy_b", "usr_fo", NULL, NULL, "owner");
+    fixture_sql(f->store, "UPDATE memberships SET shortcode = 'ADA' WHERE user_id = 'usr_ada'",
+                NULL, 0);
+    fixture_sql(f->store, "UPDATE users SET status = 'disabled' WHERE id = 'usr_ed'", NULL, 0);
+    fixture_grant_set(f->store, "agy_a", "usr_ada", NULL, "operator", NULL);
+    fixture_grant_set(f->store, "agy_a", "usr_bob", "env_1", "content_manager", NULL);
+    fixture_grant_set(f->store, "agy_a", "usr_cy", NULL, "agent", NULL);
+    fixture_grant_set(f->store, "agy_a", "usr_cy", "env_1", "", NULL);
+    fixture_grant_set(f->store, "agy_a", "usr_di", "bot_1", "bot_manager", NULL);
+    fixture_grant_set(f->store, "agy_b", "usr_fo", NULL, "owner", NULL);
     *state = f;
     return 0;
 }
@@ -123,9 +84,8 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     store_conn_put(f->conn);
-    store_free(f->store);
+    fixture_store_close(f->store, f->dir);
     arena_dispose(&f->arena);
-    unit_tempdir_remove(f->dir);
     free(f);
     return 0;
 }
@@ -214,10 +174,10 @@ static void test_store_directory__pages_are_stable_under_ties(void **state)
         person_add(f, "agy_b", id, "Sam", "Same", email, 100);
         if ((i * 7) % 23 % 2 == 0) {
             struct store_value p[] = {store_text(id)};
-            exec_ok(f, "UPDATE users SET last_active_at = 5 WHERE id = $1", p, 1);
+            fixture_sql(f->store, "UPDATE users SET last_active_at = 5 WHERE id = $1", p, 1);
         }
     }
-    exec_ok(f, "DELETE FROM memberships WHERE user_id = 'usr_fo'", NULL, 0);
+    fixture_sql(f->store, "DELETE FROM memberships WHERE user_id = 'usr_fo'", NULL, 0);
     for (int i = 0; i < 23; i++) {
         char id[32];
         snprintf(id, sizeof(id), "%susr_t%02d", i ? " " : "", i);
@@ -320,15 +280,54 @@ static void test_store_directory__filters_by_environment_access(void **state)
  * inv_6 pending (Zed, created first); of B: inv_5. */
 static void invited_fixture(struct fixture *f)
 {
-    invitation_add(f, "agy_a", "inv_1", "new@example.com", "Nia", "pending", 500, NOW + 1000,
-                   "[{\"environment_id\":\"env_2\",\"roles\":[\"agent\"]}]");
-    invitation_add(f, "agy_a", "inv_2", "old@example.com", "Old", "pending", 400, NOW - 1, "[]");
-    invitation_add(f, "agy_a", "inv_3", "gone@example.com", "Gone", "revoked", 400, NOW + 1000,
-                   "[]");
-    invitation_add(f, "agy_a", "inv_4", "ada@math.example", "Ada", "pending", 400, NOW + 1000,
-                   "[]");
-    invitation_add(f, "agy_b", "inv_5", "new@example.com", "Nia", "pending", 400, NOW + 1000, "[]");
-    invitation_add(f, "agy_a", "inv_6", "zed@example.com", "Zed", "pending", 300, NOW + 1000, "[]");
+    static const struct fixture_invitation invitations[] = {
+        {.id = "inv_1",
+         .agency_id = "agy_a",
+         .email = "new@example.com",
+         .first_name = "Nia",
+         .shortcode = "NIA",
+         .created_at = 500,
+         .expires_at = NOW + 1000,
+         .grants = "[{\"environment_id\":\"env_2\",\"roles\":[\"agent\"]}]"},
+        {.id = "inv_2",
+         .agency_id = "agy_a",
+         .email = "old@example.com",
+         .first_name = "Old",
+         .shortcode = "OLD",
+         .created_at = 400,
+         .expires_at = NOW - 1},
+        {.id = "inv_3",
+         .agency_id = "agy_a",
+         .email = "gone@example.com",
+         .first_name = "Gone",
+         .shortcode = "GONE",
+         .status = "revoked",
+         .created_at = 400,
+         .expires_at = NOW + 1000},
+        {.id = "inv_4",
+         .agency_id = "agy_a",
+         .email = "ada@math.example",
+         .first_name = "Ada",
+         .shortcode = "ADA",
+         .created_at = 400,
+         .expires_at = NOW + 1000},
+        {.id = "inv_5",
+         .agency_id = "agy_b",
+         .email = "new@example.com",
+         .first_name = "Nia",
+         .shortcode = "NIA",
+         .created_at = 400,
+         .expires_at = NOW + 1000},
+        {.id = "inv_6",
+         .agency_id = "agy_a",
+         .email = "zed@example.com",
+         .first_name = "Zed",
+         .shortcode = "ZED",
+         .created_at = 300,
+         .expires_at = NOW + 1000},
+    };
+    for (size_t i = 0; i < sizeof(invitations) / sizeof(invitations[0]); i++)
+        fixture_invitation_add(f->store, &invitations[i]);
 }
 
 static const char *invited_all(struct fixture *f, const struct store_directory_order *order,
@@ -417,8 +416,8 @@ static void test_store_directory__keeps_sort_keys_current(void **state)
     /* A membership made later takes the user's current keys. */
     person_add(f, "agy_b", "usr_gil", "Gil", "Late", "gil@example.com", 7);
     assert_int_equal(store_user_touch(f->conn, &f->arena, "usr_gil", 77, &f->err), 0);
-    exec_ok(
-        f,
+    fixture_sql(
+        f->store,
         "INSERT INTO memberships (agency_id, user_id, created_at) VALUES ('agy_a', 'usr_gil', 7)",
         NULL, 0);
     assert_string_equal(members_all(f, "agy_a", &active, &none, 3),
@@ -436,7 +435,7 @@ static void test_store_directory__reads_the_grants_of_many_users_at_once(void **
         snprintf(id, sizeof(id), "usr_m%03d", i);
         snprintf(email, sizeof(email), "m%03d@example.com", i);
         person_add(f, "agy_a", id, "M", "M", email, 60 + i);
-        grant_add(f, "agy_a", id, NULL, NULL, "agent");
+        fixture_grant_set(f->store, "agy_a", id, NULL, "agent", NULL);
         ids[i] = arena_strdup(&f->arena, id);
     }
     ids[250] = "usr_di";
@@ -487,12 +486,12 @@ static void test_store_directory__counts_active_owners(void **state)
     assert_int_equal(store_directory_owner_count(&n, f->conn, &f->arena, "agy_a", NULL, &f->err),
                      0);
     assert_int_equal(n, 0);
-    exec_ok(
-        f,
+    fixture_sql(
+        f->store,
         "UPDATE grants SET roles = 'agent,owner' WHERE user_id = 'usr_cy' AND scope_id = 'agy_a'",
         NULL, 0);
-    grant_add(f, "agy_a", "usr_ed", NULL, NULL, "owner");
-    grant_add(f, "agy_a", "usr_bob", NULL, NULL, "owner_like");
+    fixture_grant_set(f->store, "agy_a", "usr_ed", NULL, "owner", NULL);
+    fixture_grant_set(f->store, "agy_a", "usr_bob", NULL, "owner_like", NULL);
     assert_int_equal(store_directory_owner_count(&n, f->conn, &f->arena, "agy_a", NULL, &f->err),
                      0);
     assert_int_equal(n, 1); /* usr_ed is disabled; owner_like is not owner */

@@ -3,9 +3,10 @@
  * invitations. */
 #include "../unit.h"
 
+#include "../fixture.h"
+
 #include "base/arena.h"
 #include "base/error.h"
-#include "base/log.h"
 #include "store/store.h"
 #include "store/store_role.h"
 
@@ -17,14 +18,6 @@ struct fixture {
     struct usher_error err;
 };
 
-static void exec_ok(struct fixture *f, const char *sql, const struct store_value *p, size_t n)
-{
-    usher_error_clear(&f->err);
-    int rc = store_exec(f->conn, &f->arena, sql, p, n, NULL, NULL, &f->err);
-    if (rc)
-        fail_msg("%s: %s", sql, f->err.message);
-}
-
 static void role_add(struct fixture *f, const char *id, const char *agency_id, const char *name,
                      const char *permissions)
 {
@@ -34,51 +27,17 @@ static void role_add(struct fixture *f, const char *id, const char *agency_id, c
         fail_msg("insert %s: %s", id, f->err.message);
 }
 
-static void grant_add(struct fixture *f, const char *id, const char *agency_id, const char *user_id,
-                      const char *environment_id, const char *roles)
-{
-    const char *scope = environment_id ? environment_id : agency_id;
-    struct store_value p[] = {store_text(id),    store_text(agency_id),      store_text(user_id),
-                              store_text(scope), store_text(environment_id), store_text(roles)};
-    exec_ok(f,
-            "INSERT INTO grants (id, agency_id, user_id, scope_id, environment_id, roles, "
-            "created_at) VALUES ($1, $2, $3, $4, $5, $6, 1)",
-            p, 6);
-}
-
-static void invitation_add(struct fixture *f, const char *id, const char *agency_id,
-                           const char *status, const char *grants)
-{
-    struct store_value p[] = {store_text(id), store_text(agency_id), store_text(status),
-                              store_text(grants)};
-    exec_ok(f,
-            "INSERT INTO invitations (id, agency_id, email, grants, status, token_nonce, "
-            "token_hash, created_at, expires_in_seconds, expires_at) "
-            "VALUES ($1, $2, $1 || '@example.com', $4, $3, 'n', 'h-' || $1, 1, 60, 60001)",
-            p, 4);
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    f->dir = unit_tempdir_new();
-    log_set_level(LOG_ERROR);
     arena_init(&f->arena);
-    assert_int_equal(store_open(&f->store, "", f->dir, 2, &f->err), 0);
-    assert_int_equal(store_migrate(f->store, NULL, &f->err), 0);
+    fixture_store_open(&f->store, &f->dir);
     assert_int_equal(store_conn_get(f->store, &f->conn, &f->err), 0);
-    exec_ok(f,
-            "INSERT INTO agencies (id, name, created_at) VALUES ('agy_a', 'A', 1), "
-            "('agy_b', 'B', 1)",
-            NULL, 0);
-    exec_ok(f,
-            "INSERT INTO environments (id, agency_id, name, created_at) "
-            "VALUES ('env_a', 'agy_a', 'E', 1)",
-            NULL, 0);
-    exec_ok(f,
-            "INSERT INTO users (id, email, created_at) VALUES ('usr_1', '1@example.com', 1), "
-            "('usr_2', '2@example.com', 1)",
-            NULL, 0);
+    fixture_agency_add(f->store, "agy_a", "A");
+    fixture_agency_add(f->store, "agy_b", "B");
+    fixture_environment_add(f->store, "env_a", "agy_a", "E");
+    fixture_user_add(f->store, "usr_1");
+    fixture_user_add(f->store, "usr_2");
     *state = f;
     return 0;
 }
@@ -87,9 +46,8 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     store_conn_put(f->conn);
-    store_free(f->store);
+    fixture_store_close(f->store, f->dir);
     arena_dispose(&f->arena);
-    unit_tempdir_remove(f->dir);
     free(f);
     return 0;
 }
@@ -204,13 +162,22 @@ static void test_role_in_use__matches_whole_items_of_grants(void **state)
 
     /* Ids that only contain, start or end like the role, or match it through LIKE's
      * wildcards ('_' matches any character), are not the role. */
-    grant_add(f, "grt_1", "agy_a", "usr_1", NULL, "agent,crl_x_yz,acrl_x_y");
-    grant_add(f, "grt_2", "agy_a", "usr_1", "env_a", "crl_xAy,operator");
+    fixture_grant_add_with(f->store, &(struct fixture_grant){.id = "grt_1",
+                                                             .agency_id = "agy_a",
+                                                             .user_id = "usr_1",
+                                                             .roles = "agent,crl_x_yz,acrl_x_y"});
+    fixture_grant_add_with(f->store, &(struct fixture_grant){.id = "grt_2",
+                                                             .agency_id = "agy_a",
+                                                             .user_id = "usr_1",
+                                                             .environment_id = "env_a",
+                                                             .roles = "crl_xAy,operator"});
     assert_false(in_use(f, "agy_a", "crl_x_y"));
     assert_false(in_use(f, "agy_a", "crl_x%"));
 
     /* The same id in another agency's grant does not count. */
-    grant_add(f, "grt_3", "agy_b", "usr_2", NULL, "crl_x_y");
+    fixture_grant_add_with(
+        f->store, &(struct fixture_grant){
+                      .id = "grt_3", .agency_id = "agy_b", .user_id = "usr_2", .roles = "crl_x_y"});
     assert_false(in_use(f, "agy_a", "crl_x_y"));
 
     /* Alone, first, middle or last in the list. */
@@ -218,7 +185,7 @@ static void test_role_in_use__matches_whole_items_of_grants(void **state)
                                         "agent,crl_x_y"};
     for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
         struct store_value p[] = {store_text(lists[i])};
-        exec_ok(f, "UPDATE grants SET roles = $1 WHERE id = 'grt_2'", p, 1);
+        fixture_sql(f->store, "UPDATE grants SET roles = $1 WHERE id = 'grt_2'", p, 1);
         assert_true(in_use(f, "agy_a", "crl_x_y"));
     }
 }
@@ -227,16 +194,37 @@ static void test_role_in_use__counts_pending_invitations_only(void **state)
 {
     struct fixture *f = *state;
     role_add(f, "crl_one", "agy_a", "One", "inbox.reply");
-    invitation_add(f, "inv_1", "agy_a", "revoked",
-                   "[{\"environment_id\":\"env_a\",\"roles\":[\"crl_one\"],"
-                   "\"extra_permissions\":[]}]");
-    invitation_add(f, "inv_2", "agy_a", "accepted", "[{\"roles\":[\"crl_one\"]}]");
-    invitation_add(f, "inv_3", "agy_a", "pending", "[{\"roles\":[\"crl_one2\",\"agent\"]}]");
-    invitation_add(f, "inv_4", "agy_b", "pending", "[{\"roles\":[\"crl_one\"]}]");
+    fixture_invitation_add(f->store,
+                           &(struct fixture_invitation){
+                               .id = "inv_1",
+                               .agency_id = "agy_a",
+                               .status = "revoked",
+                               .grants = "[{\"environment_id\":\"env_a\",\"roles\":[\"crl_one\"],"
+                                         "\"extra_permissions\":[]}]"});
+    fixture_invitation_add(f->store,
+                           &(struct fixture_invitation){.id = "inv_2",
+                                                        .agency_id = "agy_a",
+                                                        .status = "accepted",
+                                                        .grants = "[{\"roles\":[\"crl_one\"]}]"});
+    fixture_invitation_add(
+        f->store, &(struct fixture_invitation){.id = "inv_3",
+                                               .agency_id = "agy_a",
+                                               .status = "pending",
+                                               .grants = "[{\"roles\":[\"crl_one2\",\"agent\"]}]"});
+    fixture_invitation_add(f->store,
+                           &(struct fixture_invitation){.id = "inv_4",
+                                                        .agency_id = "agy_b",
+                                                        .status = "pending",
+                                                        .grants = "[{\"roles\":[\"crl_one\"]}]"});
     assert_false(in_use(f, "agy_a", "crl_one"));
-    invitation_add(f, "inv_5", "agy_a", "pending",
-                   "[{\"roles\":[\"agent\"]},{\"environment_id\":\"env_a\",\"roles\":[\"crl_"
-                   "one\"]}]");
+    fixture_invitation_add(
+        f->store,
+        &(struct fixture_invitation){
+            .id = "inv_5",
+            .agency_id = "agy_a",
+            .status = "pending",
+            .grants = "[{\"roles\":[\"agent\"]},{\"environment_id\":\"env_a\",\"roles\":[\"crl_"
+                      "one\"]}]"});
     assert_true(in_use(f, "agy_a", "crl_one"));
 }
 

@@ -2,6 +2,8 @@
  * and keyset pagination with its cursors. */
 #include "../unit.h"
 
+#include "../fixture.h"
+
 #include "base/arena.h"
 #include "base/error.h"
 #include "store/store.h"
@@ -18,10 +20,8 @@ struct fixture {
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    f->dir = unit_tempdir_new();
     arena_init(&f->arena);
-    assert_int_equal(store_open(&f->store, "", f->dir, 2, &f->err), 0);
-    assert_int_equal(store_migrate(f->store, NULL, &f->err), 0);
+    fixture_store_open(&f->store, &f->dir);
     assert_int_equal(store_conn_get(f->store, &f->conn, &f->err), 0);
     *state = f;
     return 0;
@@ -31,47 +31,10 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     store_conn_put(f->conn);
-    store_free(f->store);
+    fixture_store_close(f->store, f->dir);
     arena_dispose(&f->arena);
-    unit_tempdir_remove(f->dir);
     free(f);
     return 0;
-}
-
-static void exec_ok(struct fixture *f, const char *sql, const struct store_value *p, size_t n)
-{
-    usher_error_clear(&f->err);
-    int rc = store_exec(f->conn, &f->arena, sql, p, n, NULL, NULL, &f->err);
-    if (rc)
-        fail_msg("%s: %s", sql, f->err.message);
-}
-
-static void user_add(struct fixture *f, const char *id)
-{
-    char email[64];
-    snprintf(email, sizeof(email), "%s@example.com", id);
-    struct store_value p[] = {store_text(id), store_text(email)};
-    exec_ok(f, "INSERT INTO users (id, email, created_at) VALUES ($1, $2, 1)", p, 2);
-}
-
-static void member_add(struct fixture *f, const char *agency_id, const char *user_id)
-{
-    struct store_value p[] = {store_text(agency_id), store_text(user_id)};
-    exec_ok(f, "INSERT INTO memberships (agency_id, user_id, created_at) VALUES ($1, $2, 1)", p, 2);
-}
-
-static void grant_add(struct fixture *f, const char *id, const char *agency_id, const char *user_id,
-                      const char *environment_id, const char *bot_id, const char *roles,
-                      const char *extra)
-{
-    const char *scope = bot_id ? bot_id : environment_id ? environment_id : agency_id;
-    struct store_value p[] = {
-        store_text(id),     store_text(agency_id), store_text(user_id), store_text(environment_id),
-        store_text(bot_id), store_text(scope),     store_text(roles),   store_text(extra)};
-    exec_ok(f,
-            "INSERT INTO grants (id, agency_id, user_id, environment_id, bot_id, scope_id, roles, "
-            "extra_permissions, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1)",
-            p, 8);
 }
 
 static void agency_add(struct fixture *f, const char *id, int64_t created_at)
@@ -100,7 +63,7 @@ static void bot_add(struct fixture *f, const char *id, const char *agency_id,
 static void test_store_agency__insert_then_get(void **state)
 {
     struct fixture *f = *state;
-    user_add(f, "usr_1");
+    fixture_user_add(f->store, "usr_1");
     struct store_agency in = {"agy_1", "Acme", 1000, "usr_1"};
     assert_int_equal(store_agency_insert(f->conn, &f->arena, &in, &f->err), 0);
     struct store_agency out;
@@ -180,16 +143,16 @@ static void test_store_agency__list_pages_in_created_order_with_ties(void **stat
 static void test_store_agency__list_for_user_shows_memberships_only(void **state)
 {
     struct fixture *f = *state;
-    user_add(f, "usr_1");
-    user_add(f, "usr_2");
+    fixture_user_add(f->store, "usr_1");
+    fixture_user_add(f->store, "usr_2");
     agency_add(f, "agy_1", 1);
     agency_add(f, "agy_2", 2);
     agency_add(f, "agy_3", 3);
     agency_add(f, "agy_4", 4);
-    member_add(f, "agy_1", "usr_1");
-    member_add(f, "agy_3", "usr_1");
-    member_add(f, "agy_4", "usr_1");
-    member_add(f, "agy_2", "usr_2");
+    fixture_member_add(f->store, "agy_1", "usr_1");
+    fixture_member_add(f->store, "agy_3", "usr_1");
+    fixture_member_add(f->store, "agy_4", "usr_1");
+    fixture_member_add(f->store, "agy_2", "usr_2");
     static const char *const want[] = {"agy_1", "agy_3", "agy_4"};
     page_all_agencies(f, "usr_1", 2, want, 3);
     page_all_agencies(f, "usr_1", 50, want, 3);
@@ -253,8 +216,8 @@ static void test_store_environment__unknown_agency_conflicts(void **state)
 static void test_store_bot__shared_needs_a_bot_manager_grant(void **state)
 {
     struct fixture *f = *state;
-    user_add(f, "usr_1");
-    user_add(f, "usr_2");
+    fixture_user_add(f->store, "usr_1");
+    fixture_user_add(f->store, "usr_2");
     agency_add(f, "agy_1", 1);
     environment_add(f, "env_1", "agy_1", 1);
     environment_add(f, "env_2", "agy_1", 1);
@@ -263,11 +226,32 @@ static void test_store_bot__shared_needs_a_bot_manager_grant(void **state)
     bot_add(f, "bot_3", "agy_1", "env_1", 3);
     bot_add(f, "bot_4", "agy_1", "env_1", 4);
     bot_add(f, "bot_9", "agy_1", "env_2", 1);
-    grant_add(f, "grt_1", "agy_1", "usr_1", "env_1", "bot_1", "bot_manager", "");
+    fixture_grant_add_with(f->store, &(struct fixture_grant){.id = "grt_1",
+                                                             .agency_id = "agy_1",
+                                                             .user_id = "usr_1",
+                                                             .environment_id = "env_1",
+                                                             .bot_id = "bot_1",
+                                                             .roles = "bot_manager"});
     /* Names that only look like bot_manager do not count. */
-    grant_add(f, "grt_2", "agy_1", "usr_1", "env_1", "bot_2", "botXmanager,bot_managers", "");
-    grant_add(f, "grt_3", "agy_1", "usr_2", "env_1", "bot_3", "developer,bot_manager", "");
-    grant_add(f, "grt_4", "agy_1", "usr_2", "env_1", "bot_4", "", "bot.read");
+    fixture_grant_add_with(f->store, &(struct fixture_grant){.id = "grt_2",
+                                                             .agency_id = "agy_1",
+                                                             .user_id = "usr_1",
+                                                             .environment_id = "env_1",
+                                                             .bot_id = "bot_2",
+                                                             .roles = "botXmanager,bot_managers"});
+    fixture_grant_add_with(f->store, &(struct fixture_grant){.id = "grt_3",
+                                                             .agency_id = "agy_1",
+                                                             .user_id = "usr_2",
+                                                             .environment_id = "env_1",
+                                                             .bot_id = "bot_3",
+                                                             .roles = "developer,bot_manager"});
+    fixture_grant_add_with(f->store, &(struct fixture_grant){.id = "grt_4",
+                                                             .agency_id = "agy_1",
+                                                             .user_id = "usr_2",
+                                                             .environment_id = "env_1",
+                                                             .bot_id = "bot_4",
+                                                             .roles = "",
+                                                             .extra_permissions = "bot.read"});
 
     struct store_bot *items;
     size_t count;
@@ -305,20 +289,38 @@ static void test_store_bot__unknown_environment_conflicts(void **state)
 static void test_store_grant__lists_a_users_grants_in_one_agency(void **state)
 {
     struct fixture *f = *state;
-    user_add(f, "usr_1");
-    user_add(f, "usr_2");
+    fixture_user_add(f->store, "usr_1");
+    fixture_user_add(f->store, "usr_2");
     agency_add(f, "agy_1", 1);
     agency_add(f, "agy_2", 1);
     environment_add(f, "env_1", "agy_1", 1);
     environment_add(f, "env_2", "agy_1", 1);
     environment_add(f, "env_9", "agy_2", 1);
     bot_add(f, "bot_1", "agy_1", "env_2", 1);
-    grant_add(f, "grt_a", "agy_1", "usr_1", NULL, NULL, "agent", "cms.read");
-    grant_add(f, "grt_b", "agy_1", "usr_1", "env_1", NULL, "operator", "");
+    fixture_grant_add_with(f->store, &(struct fixture_grant){.id = "grt_a",
+                                                             .agency_id = "agy_1",
+                                                             .user_id = "usr_1",
+                                                             .roles = "agent",
+                                                             .extra_permissions = "cms.read"});
+    fixture_grant_add_with(f->store, &(struct fixture_grant){.id = "grt_b",
+                                                             .agency_id = "agy_1",
+                                                             .user_id = "usr_1",
+                                                             .environment_id = "env_1",
+                                                             .roles = "operator"});
     /* A bot grant row without its environment takes the bot's. */
-    grant_add(f, "grt_c", "agy_1", "usr_1", NULL, "bot_1", "bot_manager", "");
-    grant_add(f, "grt_d", "agy_2", "usr_1", "env_9", NULL, "agent", "");
-    grant_add(f, "grt_e", "agy_1", "usr_2", NULL, NULL, "owner", "");
+    fixture_grant_add_with(f->store, &(struct fixture_grant){.id = "grt_c",
+                                                             .agency_id = "agy_1",
+                                                             .user_id = "usr_1",
+                                                             .bot_id = "bot_1",
+                                                             .roles = "bot_manager"});
+    fixture_grant_add_with(f->store, &(struct fixture_grant){.id = "grt_d",
+                                                             .agency_id = "agy_2",
+                                                             .user_id = "usr_1",
+                                                             .environment_id = "env_9",
+                                                             .roles = "agent"});
+    fixture_grant_add_with(
+        f->store, &(struct fixture_grant){
+                      .id = "grt_e", .agency_id = "agy_1", .user_id = "usr_2", .roles = "owner"});
 
     struct store_grant *g;
     size_t count;

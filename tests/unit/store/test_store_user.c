@@ -1,6 +1,8 @@
 /* User and session records on a real SQLite database in a temporary directory. */
 #include "../unit.h"
 
+#include "../fixture.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +25,7 @@ struct fixture {
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    f->dir = unit_tempdir_new();
-    assert_int_equal(store_open(&f->store, "", f->dir, 2, &f->err), 0);
-    assert_int_equal(store_migrate(f->store, NULL, &f->err), 0);
+    fixture_store_open(&f->store, &f->dir);
     assert_int_equal(store_conn_get(f->store, &f->conn, &f->err), 0);
     arena_init(&f->arena);
     *state = f;
@@ -36,16 +36,10 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     store_conn_put(f->conn);
-    store_free(f->store);
+    fixture_store_close(f->store, f->dir);
     arena_dispose(&f->arena);
-    unit_tempdir_remove(f->dir);
     free(f);
     return 0;
-}
-
-static void sql(struct fixture *f, const char *text, const struct store_value *p, size_t n)
-{
-    assert_int_equal(store_exec(f->conn, &f->arena, text, p, n, NULL, NULL, &f->err), 0);
 }
 
 static struct store_user user_make(const char *id, const char *email)
@@ -152,23 +146,25 @@ static void test_store_user__lists_memberships_with_their_grants(void **state)
     struct store_user other = user_make("usr_o", "other@example.com");
     assert_int_equal(store_user_insert(f->conn, &f->arena, &u, &f->err), 0);
     assert_int_equal(store_user_insert(f->conn, &f->arena, &other, &f->err), 0);
-    sql(f,
-        "INSERT INTO agencies (id, name, created_at) VALUES ('agy_b', 'Beta', 1), "
-        "('agy_a', 'Acme', 1), ('agy_c', 'Gamma', 1)",
-        NULL, 0);
-    sql(f,
-        "INSERT INTO environments (id, agency_id, name, created_at) VALUES "
-        "('env_1', 'agy_a', 'Acme production', 1)",
-        NULL, 0);
-    sql(f,
-        "INSERT INTO bots (id, agency_id, environment_id, name, created_at) VALUES "
-        "('bot_1', 'agy_a', 'env_1', 'Support bot', 1)",
-        NULL, 0);
-    sql(f,
+    fixture_sql(f->store,
+                "INSERT INTO agencies (id, name, created_at) VALUES ('agy_b', 'Beta', 1), "
+                "('agy_a', 'Acme', 1), ('agy_c', 'Gamma', 1)",
+                NULL, 0);
+    fixture_sql(f->store,
+                "INSERT INTO environments (id, agency_id, name, created_at) VALUES "
+                "('env_1', 'agy_a', 'Acme production', 1)",
+                NULL, 0);
+    fixture_sql(f->store,
+                "INSERT INTO bots (id, agency_id, environment_id, name, created_at) VALUES "
+                "('bot_1', 'agy_a', 'env_1', 'Support bot', 1)",
+                NULL, 0);
+    fixture_sql(
+        f->store,
         "INSERT INTO memberships (agency_id, user_id, shortcode, created_at) VALUES "
         "('agy_a', 'usr_m', 'AL', 1), ('agy_b', 'usr_m', NULL, 1), ('agy_c', 'usr_o', NULL, 1)",
         NULL, 0);
-    sql(f,
+    fixture_sql(
+        f->store,
         "INSERT INTO grants (id, agency_id, user_id, environment_id, bot_id, scope_id, roles, "
         "extra_permissions, created_at) VALUES "
         "('g1', 'agy_a', 'usr_m', NULL, 'bot_1', 'bot_1', 'bot_manager', '', 1), "
@@ -302,7 +298,7 @@ static void test_store_session__deleting_a_user_deletes_their_sessions(void **st
                               .expires_at = 2};
     assert_int_equal(store_session_insert(f->conn, &f->arena, &s, &f->err), 0);
     struct store_value p[] = {store_text("usr_d")};
-    sql(f, "DELETE FROM users WHERE id = $1", p, 1);
+    fixture_sql(f->store, "DELETE FROM users WHERE id = $1", p, 1);
     struct store_session got;
     assert_int_equal(store_session_get(&got, f->conn, &f->arena, "hash-d", &f->err),
                      USHER_ENOTFOUND);

@@ -1,11 +1,11 @@
 /* Request authentication: turns the Authorization header or the session cookie into the
  * request's principal, and enforces the CSRF token on cookie-authenticated writes. */
-#ifndef USHER_APP_AUTH_H
-#define USHER_APP_AUTH_H
+#ifndef USHER_API_AUTH_H
+#define USHER_API_AUTH_H
 
 struct http_request;
 
-#define APP_AUTH_CSRF_HEADER "X-CSRF-Token"
+#define API_AUTH_CSRF_HEADER "X-CSRF-Token"
 
 /* The server's http_authenticator. Reads `Authorization: Bearer <token>` first, then the
  * session cookie (req->app->cookie_name), and fills req->principal for an active session of
@@ -17,10 +17,10 @@ struct http_request;
  * "csrf_failed" when a cookie-authenticated POST, PUT, PATCH or DELETE lacks the session's
  * X-CSRF-Token (403); USHER_EUNAVAIL / USHER_EINTERNAL when the store fails (never
  * anonymous by accident). */
-int app_auth_authenticate(struct http_request *req);
+int api_auth_authenticate(struct http_request *req);
 
 /* The token of a well-formed "Bearer <token>" header value (scheme in any case, then spaces,
  * then 1..512 characters of RFC 6750's b64token), pointing into header; NULL otherwise. */
-const char *app_auth_bearer_token(const char *header);
+const char *api_auth_bearer_token(const char *header);
 
 #endif

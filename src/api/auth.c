@@ -1,7 +1,7 @@
 /* The authenticator plugged into the HTTP server: Bearer token or session cookie to a
  * principal, with the CSRF check for browsers. A bad credential never raises an error by
  * itself: the request goes on anonymous and the route decides. */
-#include "app/auth.h"
+#include "api/auth.h"
 
 #include <string.h>
 
@@ -28,7 +28,7 @@ static bool bearer_token_is_well_formed(const char *t)
     return true;
 }
 
-const char *app_auth_bearer_token(const char *header)
+const char *api_auth_bearer_token(const char *header)
 {
     if (strncasecmp(header, "Bearer ", 7) != 0)
         return NULL;
@@ -106,7 +106,7 @@ static int authenticate_impersonation(struct http_request *req, const struct sto
     return rc;
 }
 
-int app_auth_authenticate(struct http_request *req)
+int api_auth_authenticate(struct http_request *req)
 {
     struct app *app = req->app;
     memset(&req->principal, 0, sizeof(req->principal));
@@ -114,7 +114,7 @@ int app_auth_authenticate(struct http_request *req)
     bool via_cookie = false;
     const char *authorization = http_header(req, "Authorization");
     if (authorization) {
-        token = app_auth_bearer_token(authorization);
+        token = api_auth_bearer_token(authorization);
         if (!token)
             return usher_error_set(&req->err, USHER_EUNAUTH, NULL, NULL,
                                    "the Authorization header must be \"Bearer <token>\"");
@@ -138,8 +138,8 @@ int app_auth_authenticate(struct http_request *req)
         return usher_error_set(&req->err, rc, NULL, NULL, "%s", inner.message);
 
     if (via_cookie && http_method_is_unsafe(req->method) &&
-        !app_account_csrf_valid(app, hash, http_header(req, APP_AUTH_CSRF_HEADER)))
-        return usher_error_set(&req->err, USHER_EFORBIDDEN, "csrf_failed", APP_AUTH_CSRF_HEADER,
+        !app_account_csrf_valid(app, hash, http_header(req, API_AUTH_CSRF_HEADER)))
+        return usher_error_set(&req->err, USHER_EFORBIDDEN, "csrf_failed", API_AUTH_CSRF_HEADER,
                                "a cookie-authenticated %s needs the session's X-CSRF-Token "
                                "header",
                                req->method);
