@@ -1,15 +1,18 @@
-/* The users overview and member management of an agency (SPEC §6).
+/* The users overview and member management of an agency (docs/rules.md, "Acting on a member").
  *
- * Who may do what:
+ * Who may do what (the questions are asked of app/access.h):
  * - list and read: platform admins and holders of users.read at agency scope see everyone;
  *   holders of users.read in some environments only see the people with access to those
  *   environments, and only their grants there (plus the agency grant that ripples down);
- * - change names, shortcode or grants, remove: users.manage at every scope the member holds
- *   (agency scope for a member without grants; for removal from the agency, users.manage at
- *   agency scope is enough); new grants are within the caller's own
- *   (the grant ceiling); members holding the owner role are changed only by owners and
- *   platform admins; nobody removes or demotes the last owner (USHER_ECONFLICT "last_owner");
- *   anyone may leave an agency unless they are its last owner;
+ * - change the shortcode or grants, remove: authority over the member, that is users.manage
+ *   and every authority permission the member holds at every scope concerned (for a removal
+ *   from an environment, that environment and the member's bots in it); new grants follow
+ *   rule 4 (app_access_may_grant); owners are acted on only by owners and platform admins;
+ *   nobody changes their own grants (USHER_EFORBIDDEN "own_grants"), and nobody removes or
+ *   demotes the last owner (USHER_ECONFLICT "last_owner"); anyone may leave an agency unless
+ *   they are its last owner;
+ * - names belong to the person: only they and platform admins change them
+ *   (USHER_EFORBIDDEN "names_belong_to_person" for anyone else);
  * - an agency the caller cannot see, a member of another agency, an unknown user, or a member
  *   the caller may not see: USHER_ENOTFOUND; a visible member without the permission:
  *   USHER_EFORBIDDEN.
@@ -107,18 +110,21 @@ int app_member_get(struct app_member_detail *out, struct app *app, struct arena 
                    const struct app_actor *actor, const char *agency_id, const char *user_id,
                    struct usher_error *err);
 
-/* Changes a member's names (they belong to the user, so every agency sees them) and
- * shortcode. Bad values: USHER_EINVAL naming the field; a shortcode another member of the
- * agency holds, or a pending invitation to someone else: USHER_ECONFLICT "shortcode_taken". Audited
- * as member.updated. *out is the member afterwards. */
+/* Changes a member's names (they belong to the person, so every agency sees them: only the
+ * person and platform admins change them, else USHER_EFORBIDDEN "names_belong_to_person") and
+ * shortcode (the agency's: it takes authority over the member). Bad values: USHER_EINVAL naming
+ * the field; a shortcode another member of the agency holds, or a pending invitation to someone
+ * else: USHER_ECONFLICT "shortcode_taken". Audited as member.updated. *out is the member
+ * afterwards. */
 int app_member_update(struct app_member_detail *out, struct app *app, struct arena *a,
                       const struct app_actor *actor, const char *agency_id, const char *user_id,
                       const struct app_member_patch *patch, struct usher_error *err);
 
 /* Replaces every grant of a member in agency_id with the JSON array grants (field "grants"; an
- * empty list is refused: removal is app_member_remove). Besides users.manage at the scopes of
- * the current grants, the new ones must pass the grant ceiling for users.manage
- * (USHER_EFORBIDDEN "grant_ceiling"). Audited as member.grants_replaced. */
+ * empty list is refused: removal is app_member_remove). Besides authority over the member at
+ * the scopes of the current grants, the new ones must pass rule 4 for users.manage
+ * (USHER_EFORBIDDEN "grant_ceiling"); one's own grants are refused (USHER_EFORBIDDEN
+ * "own_grants"). Audited as member.grants_replaced. */
 int app_member_grants_replace(struct app_member_detail *out, struct app *app, struct arena *a,
                               const struct app_actor *actor, const char *agency_id,
                               const char *user_id, json_t *grants, struct usher_error *err);
@@ -129,7 +135,8 @@ int app_member_remove(struct app *app, struct arena *a, const struct app_actor *
                       const char *agency_id, const char *user_id, struct usher_error *err);
 
 /* Removes a member from one environment: an explicit empty grant on it (so the agency grant no
- * longer ripples down) and no grants on its bots. Needs users.manage in the environment.
+ * longer ripples down) and no grants on its bots. Needs users.manage in the environment and
+ * every authority permission the member holds there and on its bots; not oneself.
  * Audited as member.removed_from_environment; a member already without access there is left
  * as is. */
 int app_member_environment_remove(struct app *app, struct arena *a, const struct app_actor *actor,

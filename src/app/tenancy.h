@@ -1,4 +1,4 @@
-/* The rules for agencies, environments and bots (SPEC §2, §3, §8).
+/* The rules for agencies, environments and bots (docs/rules.md, "The model").
  *
  * Only platform admins create agencies. A user sees the agencies they are a member of; any
  * other agency, and everything inside it, is USHER_ENOTFOUND (404, never 403). Inside a
