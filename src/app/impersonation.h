@@ -1,8 +1,9 @@
 /* "View as" (docs/rules.md, Impersonation; promises 24-27 of docs/SECURITY.md): a separate,
  * read-only, short-lived session that sees exactly what another member sees in one agency, started
- * only by someone holding users.manage over that member and every permission the member holds,
- * never toward a platform admin, never nested, and ended at once when the impersonator loses the
- * right. */
+ * only by someone holding users.manage wherever that member has access and every authority
+ * permission the member holds there (app_access_may_impersonate), never toward a platform admin,
+ * toward an owner only by an owner, never nested, and ended at once when the impersonator loses
+ * the right. */
 #ifndef USHER_APP_IMPERSONATION_H
 #define USHER_APP_IMPERSONATION_H
 
@@ -24,8 +25,9 @@ struct app_impersonation {
  * token, not already impersonating); current_session_hash (may be NULL) is that session, which
  * ends here: the impersonator comes back with a fresh session at the end. Errors:
  * USHER_ENOTFOUND (agency or member not visible), USHER_EFORBIDDEN "impersonation_forbidden"
- * (no users.manage over the target, the target holds permissions the actor does not, a
- * platform admin or disabled target, oneself), USHER_ECONFLICT "impersonation_nested". */
+ * (no users.manage over the target, the target holds authority the actor does not, an owner
+ * for a non-owner, a platform admin or disabled target, oneself), USHER_ECONFLICT
+ * "impersonation_nested". */
 int app_impersonation_start(struct app_impersonation *out, struct app *app, struct arena *a,
                             const struct app_actor *actor, const char *current_session_hash,
                             const char *target_id, const char *agency_id, const char *reason,
