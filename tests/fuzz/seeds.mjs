@@ -232,7 +232,7 @@ function authority({ caller = [], member = [], pick = 0, roles = 0, extra = 0 })
   return Buffer.concat([...four(caller), ...four(member), tail]);
 }
 seeds.authority = {
-  // Seed 000: an environment manager (with Operator) on E1 invites a producer into E1 ...
+  // An environment manager (with Operator) on E1 invites a producer into E1 (rule 4) ...
   envmgr_producer: authority({ caller: [null, [ROLE_BIT.environment_manager | ROLE_BIT.operator]], pick: 1, roles: ROLE_BIT.producer }),
   // ... but not an organisation manager's authority, not at agency scope, not in E2.
   envmgr_create: authority({ caller: [null, [ROLE_BIT.environment_manager]], pick: 1, roles: ROLE_BIT.agent, extra: ENVIRONMENTS_CREATE }),
