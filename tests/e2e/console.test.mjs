@@ -13,9 +13,9 @@ import { startUsher } from '../api/lib/harness.mjs';
 import { captureScreen, openBrowser, screenshotDir } from './lib/browser.mjs';
 import { linkIn, startSmtp } from './lib/smtp.mjs';
 
-const ADMIN = { email: 'admin@studio.test', password: 'admin-password-1' };
-const MANAGER = { email: 'mia@acme.test', password: 'manager-password-1' };
-const COLLEAGUE = { email: 'cleo@acme.test', password: 'colleague-password-1' };
+const ADMIN = { email: 'admin@studio.test', password: 'quiet-lantern-orbit-1' };
+const MANAGER = { email: 'mia@acme.test', password: 'copper-meadow-keys-1' };
+const COLLEAGUE = { email: 'cleo@acme.test', password: 'harbor-violet-tiles-1' };
 const BOT_DEV = { email: 'bob@freelance.test', password: 'botdev-password-1' };
 
 describe('the web console', () => {
