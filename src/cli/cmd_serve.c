@@ -8,16 +8,18 @@
 #include "api/api.h"
 #include "app/account.h"
 #include "app/app.h"
-#include "authz/authz.h"
-#include "mail/mail.h"
 #include "app/auth.h"
+#include "app/password.h"
 #include "app/sync.h"
+#include "authz/authz.h"
 #include "base/crypto.h"
 #include "base/log.h"
 #include "cli/cli.h"
 #include "config/config.h"
 #include "http/http.h"
+#include "http/metrics.h"
 #include "http/static.h"
+#include "mail/mail.h"
 #include "store/store.h"
 
 #define SERVE_DRAIN_MS 10000
@@ -28,6 +30,13 @@ static void serve_help(void)
            "Serves the HTTP API and the web console on the listen address until SIGTERM or "
            "SIGINT.\n\n");
     config_print_help(stdout);
+}
+
+/* The hashing pool's figures go to the metrics. */
+static void serve_hash_observed(void *ctx, double wait_seconds, double hash_seconds)
+{
+    (void)ctx;
+    metrics_hash_observe(wait_seconds, hash_seconds);
 }
 
 /* Applies the changes made since the index was loaded (the bootstrap admin) before serving;
@@ -90,6 +99,7 @@ static int serve_run(int argc, char **argv)
         status = cli_fail("serve", &err);
         goto done;
     }
+    app_hash_pool_observe(app.hash_pool, serve_hash_observed, NULL);
     if (app_account_bootstrap(&app, &err)) {
         log_msg(LOG_ERROR, "serve.start_failed", "{s:s}", "message", err.message);
         status = cli_fail("serve", &err);
