@@ -16,8 +16,8 @@
 #define WORDS_MAX     32 /* user-dictionary entries, the NULL end included */
 #define WORD_MIN_LEN  3  /* shorter pieces ("io", "co") would match inside any password */
 #define INPUT_MAX_LEN 1024
-#define PART_MIN_LEN  3 /* a shorter match ("1" read as leet for "l") is told as added characters  \
-                         */
+/* A shorter match (a "1" read as leet for "l") is told as added characters. */
+#define PART_MIN_LEN 3
 
 /* The kinds of patterns the reason speaks of, in the order they are preferred when they cover
  * the same number of characters. */
