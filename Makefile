@@ -24,7 +24,7 @@ setup:
 
 build:
 	@pkg-config --exists libmicrohttpd jansson sqlite3 libsodium inih libcurl 2>/dev/null \
-		&& command -v cmake >/dev/null 2>&1 && test -x web/node_modules/.bin/vite \
+		&& test -f /usr/include/zxcvbn.h && command -v cmake >/dev/null 2>&1 && test -x web/node_modules/.bin/vite \
 		|| scripts/setup.sh
 	@test -f $(BUILD)/CMakeCache.txt || \
 		cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DUSHER_TESTS=OFF

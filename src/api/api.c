@@ -6,27 +6,25 @@
 #include "app/tenancy.h"
 #include "base/json.h"
 
-const struct http_route_table *const api_route_tables[] = {
-    /* clang-format off */
-    &api_health_routes,
-    &api_sessions_routes,
-    &api_me_routes,
-    &api_agency_routes,
-    &api_environment_routes,
-    &api_bot_routes,
-    &api_catalogue_routes,
-    &api_role_routes,
-    &api_invitation_routes,
-    &api_bot_manager_routes,
-    &api_impersonation_routes,
-    &api_token_routes,
-    &api_check_routes,
-    &api_audit_routes,
-    &api_member_routes,
-    &api_grantable_routes,
-    NULL,
-    /* clang-format on */
-};
+/* Every table but the metrics, in match order. */
+#define API_TABLES_AFTER_METRICS                                                                   \
+    &api_health_routes, &api_sessions_routes, &api_me_routes, &api_agency_routes,                  \
+        &api_environment_routes, &api_bot_routes, &api_catalogue_routes, &api_role_routes,         \
+        &api_invitation_routes, &api_bot_manager_routes, &api_impersonation_routes,                \
+        &api_token_routes, &api_check_routes, &api_audit_routes, &api_member_routes,               \
+        &api_grantable_routes, NULL
+
+const struct http_route_table *const api_route_tables[] = {&api_metrics_routes,
+                                                           API_TABLES_AFTER_METRICS};
+
+/* Without a route, GET /metrics would fall through to the console, which draws any page. */
+static const struct http_route_table *const tables_metrics_elsewhere[] = {
+    &api_metrics_elsewhere_routes, API_TABLES_AFTER_METRICS};
+
+const struct http_route_table *const *api_route_tables_main(bool metrics_elsewhere)
+{
+    return metrics_elsewhere ? tables_metrics_elsewhere : api_route_tables;
+}
 
 struct app_actor api_actor(struct http_request *req)
 {

@@ -5,7 +5,10 @@
 #include "app/app.h"
 #include "http/http.h"
 
-extern const struct http_route_table api_health_routes;
+extern const struct http_route_table api_health_routes;  /* /healthz, /readyz */
+extern const struct http_route_table api_metrics_routes; /* /metrics */
+/* GET /metrics answering 404, for the main listener when metrics are served elsewhere. */
+extern const struct http_route_table api_metrics_elsewhere_routes;
 extern const struct http_route_table api_sessions_routes;
 extern const struct http_route_table api_me_routes;
 extern const struct http_route_table api_agency_routes;
@@ -24,6 +27,13 @@ extern const struct http_route_table api_grantable_routes;
 
 /* Every table, NULL-terminated, in match order. */
 extern const struct http_route_table *const api_route_tables[];
+
+/* The main listener's tables: api_route_tables, or, when metrics have a listener of their own
+ * (metrics_elsewhere), the same with GET /metrics answering 404. Static; never NULL. */
+const struct http_route_table *const *api_route_tables_main(bool metrics_elsewhere);
+
+/* The tables of that metrics listener: GET /metrics and GET /healthz. */
+extern const struct http_route_table *const api_metrics_listener_tables[];
 
 /* The actor of a request: the signed-in principal, address, user agent and request id. */
 struct app_actor api_actor(struct http_request *req);

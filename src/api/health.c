@@ -1,4 +1,5 @@
-/* Liveness, readiness and metrics, outside /api/v1. */
+/* Liveness, readiness and metrics, outside /api/v1, and the table of the listener that serves
+ * metrics alone when USHER_METRICS_LISTEN is set. */
 #include <stdlib.h>
 
 #include "api/api.h"
@@ -34,11 +35,44 @@ static int health_metrics(struct http_request *req, struct http_response *res)
     return 0;
 }
 
+/* The metrics count requests by the route's pattern pointer: a route served by both
+ * listeners names the same string in both tables, so that it stays one series. */
+static const char path_healthz[] = "/healthz";
+static const char path_metrics[] = "/metrics";
+
 static const struct http_route routes[] = {
-    {"GET", "/healthz", health_live, HTTP_PUBLIC},
+    {"GET", path_healthz, health_live, HTTP_PUBLIC},
     {"GET", "/readyz", health_ready, HTTP_PUBLIC},
-    {"GET", "/metrics", health_metrics, HTTP_PUBLIC},
+    {NULL, NULL, NULL, HTTP_PUBLIC},
+};
+
+static const struct http_route metrics_routes[] = {
+    {"GET", path_metrics, health_metrics, HTTP_PUBLIC},
+    {NULL, NULL, NULL, HTTP_PUBLIC},
+};
+
+/* As for any path nothing serves: the main listener does not tell where metrics went. */
+static int health_metrics_elsewhere(struct http_request *req, struct http_response *res)
+{
+    (void)res;
+    return usher_error_set(&req->err, USHER_ENOTFOUND, NULL, NULL, "no such resource");
+}
+
+static const struct http_route metrics_elsewhere_routes[] = {
+    {"GET", path_metrics, health_metrics_elsewhere, HTTP_PUBLIC},
+    {NULL, NULL, NULL, HTTP_PUBLIC},
+};
+
+static const struct http_route metrics_listener_routes[] = {
+    {"GET", path_metrics, health_metrics, HTTP_PUBLIC},
+    {"GET", path_healthz, health_live, HTTP_PUBLIC},
     {NULL, NULL, NULL, HTTP_PUBLIC},
 };
 
 const struct http_route_table api_health_routes = {"health", routes};
+const struct http_route_table api_metrics_routes = {"metrics", metrics_routes};
+const struct http_route_table api_metrics_elsewhere_routes = {"metrics", metrics_elsewhere_routes};
+
+static const struct http_route_table metrics_listener_table = {"metrics", metrics_listener_routes};
+const struct http_route_table *const api_metrics_listener_tables[] = {&metrics_listener_table,
+                                                                      NULL};

@@ -10,6 +10,7 @@
 #include "app/audit.h"
 #include "app/device.h"
 #include "app/password.h"
+#include "app/password_strength.h"
 #include "app/throttle.h"
 #include "base/clock.h"
 #include "base/error.h"
@@ -97,7 +98,7 @@ int app_account_create(struct store_user *out, struct app *app, struct arena *a,
                        const struct app_actor *actor, const struct app_account_new *in,
                        struct usher_error *err)
 {
-    const char *email, *first, *last;
+    const char *email = NULL, *first = NULL, *last = NULL;
     int rc = text_email_normalize(&email, a, in->email ? in->email : "", "email", err);
     if (rc == 0)
         rc = app_password_check(in->password, "password", err);
@@ -105,6 +106,9 @@ int app_account_create(struct store_user *out, struct app *app, struct arena *a,
         rc = name_optional(&first, a, in->first_name, "first_name", err);
     if (rc == 0)
         rc = name_optional(&last, a, in->last_name, "last_name", err);
+    struct app_password_inputs known = {email, first, last};
+    if (rc == 0)
+        rc = app_password_strength_check(in->password, "password", &known, err);
     if (rc)
         return rc;
     char hash[APP_PASSWORD_HASH_MAX];
@@ -479,10 +483,18 @@ int app_account_bootstrap(struct app *app, struct usher_error *err)
     if (rc || admins > 0)
         goto done;
     struct usher_error check = {0};
-    const char *email;
-    if (text_email_normalize(&email, &a, cfg->admin_email, "USHER_ADMIN_EMAIL", &check) != 0 ||
-        app_password_check(cfg->admin_password, "USHER_ADMIN_PASSWORD", &check) != 0) {
-        rc = usher_error_set(err, USHER_EINVAL, NULL, check.field, "%s", check.message);
+    const char *email = NULL;
+    rc = text_email_normalize(&email, &a, cfg->admin_email, "USHER_ADMIN_EMAIL", &check);
+    if (rc == 0)
+        rc = app_password_check(cfg->admin_password, "USHER_ADMIN_PASSWORD", &check);
+    /* A new admin gets a password that holds; an admin made earlier is never checked again,
+     * so a start with an old weak USHER_ADMIN_PASSWORD goes on once the admin exists. */
+    struct app_password_inputs known = {.email = email};
+    if (rc == 0)
+        rc = app_password_strength_check(cfg->admin_password, "USHER_ADMIN_PASSWORD", &known,
+                                         &check);
+    if (rc) {
+        rc = usher_error_set(err, USHER_EINVAL, check.problem, check.field, "%s", check.message);
         goto done;
     }
     struct app_account_new in = {

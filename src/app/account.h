@@ -32,7 +32,7 @@ struct app_session_new {
 /* What a new account is made of. */
 struct app_account_new {
     const char *email;      /* as typed; validated and normalised here */
-    const char *password;   /* checked with app_password_check, then hashed */
+    const char *password;   /* checked for length and strength, then hashed */
     const char *first_name; /* may be NULL or "" */
     const char *last_name;  /* may be NULL or "" */
     bool is_platform_admin;
@@ -41,7 +41,8 @@ struct app_account_new {
 
 /* Creates a user with a password in its own transaction, with a "user.created" audit row
  * (agency NULL). *out (may be NULL) receives the row, strings in a. Errors: USHER_EINVAL
- * naming email, password, first_name or last_name; USHER_ECONFLICT "account_exists" when the
+ * naming email, password, first_name or last_name ("weak_password" for a password easy to
+ * guess, judged with the email and names); USHER_ECONFLICT "account_exists" when the
  * email already has an account; USHER_EUNAVAIL (hashing pool saturated, database busy). */
 int app_account_create(struct store_user *out, struct app *app, struct arena *a,
                        const struct app_actor *actor, const struct app_account_new *in,
@@ -120,7 +121,8 @@ int app_account_profile(struct store_user *out_user, struct store_user_membershi
 /* At start: when no platform admin exists and cfg->admin_email and cfg->admin_password are
  * set, creates that admin. An existing user with that email is never promoted: the start
  * goes on and an error is logged. Errors: USHER_EINVAL when the configured email or password
- * is unusable; store errors. */
+ * is unusable ("weak_password" when the password is easy to guess; never checked once an admin
+ * exists); store errors. */
 int app_account_bootstrap(struct app *app, struct usher_error *err);
 
 #endif

@@ -12,6 +12,7 @@
 #include "app/invitation_int.h"
 #include "app/password.h"
 #include "app/access.h"
+#include "app/password_strength.h"
 #include "app/tenancy.h"
 #include "base/clock.h"
 #include "base/json.h"
@@ -810,6 +811,9 @@ int app_invitation_accept(struct app_invitation_accepted *out, struct app *app, 
             if (rc == 0)
                 rc = optional_name(&last, a, is_blank(a, last_name) ? inv.last_name : last_name,
                                    "last_name", err);
+            struct app_password_inputs known = {inv.email, first, last};
+            if (rc == 0)
+                rc = app_password_strength_check(password, "password", &known, err);
             if (rc == 0)
                 rc = app_password_hash(app->hash_pool, hash, password, err);
         }

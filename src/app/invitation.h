@@ -92,10 +92,12 @@ struct app_invitation_accepted {
 /* Accepts by token (token non-NULL) or by id from the signed-in user's pending list. A
  * signed-in actor must have the invited email (else USHER_EFORBIDDEN "email_mismatch"). An
  * anonymous actor creates the account with password (and names if missing) unless the email
- * has one (USHER_ECONFLICT "account_exists"). Consumes the invitation and writes the grants in
- * one transaction: of concurrent accepts exactly one succeeds. Errors besides: USHER_EINVAL
- * "invitation_expired" (410), USHER_ECONFLICT "invitation_not_pending", USHER_EFORBIDDEN
- * "invitation_invalid" (the inviter lost the right, or a granted scope is gone). */
+ * has one (USHER_ECONFLICT "account_exists"); a password easy to guess, judged with the
+ * invited email and the names, is refused (USHER_EINVAL "weak_password"). Consumes the
+ * invitation and writes the grants in one transaction: of concurrent accepts exactly one
+ * succeeds. Errors besides: USHER_EINVAL "invitation_expired" (410), USHER_ECONFLICT
+ * "invitation_not_pending", USHER_EFORBIDDEN "invitation_invalid" (the inviter lost the right, or a
+ * granted scope is gone). */
 int app_invitation_accept(struct app_invitation_accepted *out, struct app *app, struct arena *a,
                           const struct app_actor *actor, const char *token, const char *id,
                           const char *password, const char *first_name, const char *last_name,

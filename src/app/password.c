@@ -14,7 +14,6 @@
 #include "base/clock.h"
 #include "base/error.h"
 #include "base/text.h"
-#include "http/metrics.h"
 
 _Static_assert(APP_PASSWORD_HASH_MAX == crypto_pwhash_STRBYTES, "PHC string buffer size");
 
@@ -25,6 +24,8 @@ struct app_hash_pool {
     int queue;   /* most callers allowed to wait */
     int running;
     int waiting;
+    app_hash_observer observer; /* set before use, read without the lock */
+    void *observer_ctx;
     char dummy[APP_PASSWORD_HASH_MAX];
 };
 
@@ -69,10 +70,13 @@ static void pool_release(struct app_hash_pool *pool)
     pthread_mutex_unlock(&pool->lock);
 }
 
-static void hash_observe(int64_t asked_ns, int64_t started_ns)
+static void hash_observe(const struct app_hash_pool *pool, int64_t asked_ns, int64_t started_ns)
 {
+    if (!pool->observer)
+        return;
     int64_t now = clock_mono_ns();
-    metrics_hash_observe((double)(started_ns - asked_ns) / 1e9, (double)(now - started_ns) / 1e9);
+    pool->observer(pool->observer_ctx, (double)(started_ns - asked_ns) / 1e9,
+                   (double)(now - started_ns) / 1e9);
 }
 
 static int hash_compute(char out[APP_PASSWORD_HASH_MAX], const char *password, size_t len,
@@ -118,6 +122,12 @@ int app_hash_pool_new(struct app_hash_pool **out, int workers, int queue, struct
     return 0;
 }
 
+void app_hash_pool_observe(struct app_hash_pool *pool, app_hash_observer observer, void *ctx)
+{
+    pool->observer = observer;
+    pool->observer_ctx = ctx;
+}
+
 void app_hash_pool_free(struct app_hash_pool *pool)
 {
     if (!pool)
@@ -152,7 +162,7 @@ int app_password_hash(struct app_hash_pool *pool, char out[APP_PASSWORD_HASH_MAX
     int64_t started = clock_mono_ns();
     rc = hash_compute(out, password, strlen(password), err);
     pool_release(pool);
-    hash_observe(asked, started);
+    hash_observe(pool, asked, started);
     return rc;
 }
 
@@ -175,7 +185,7 @@ int app_password_verify(struct app_hash_pool *pool, bool *out_ok, bool *out_need
     int64_t started = clock_mono_ns();
     bool match = crypto_pwhash_str_verify(target, password, strlen(password)) == 0;
     pool_release(pool);
-    hash_observe(asked, started);
+    hash_observe(pool, asked, started);
     if (!is_real)
         return 0;
     *out_ok = match;

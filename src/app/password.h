@@ -25,6 +25,16 @@ struct app_hash_pool;
  * dummy hash could not be computed). */
 int app_hash_pool_new(struct app_hash_pool **out, int workers, int queue, struct usher_error *err);
 
+/* Receives the figures of one hash or verification once its slot is released: the seconds it
+ * waited for a slot and the seconds it spent hashing. It runs on the calling thread, possibly
+ * on many threads at once, so it must be thread-safe and quick. */
+typedef void (*app_hash_observer)(void *ctx, double wait_seconds, double hash_seconds);
+
+/* Sets the observer of every later hash and verification (NULL: none), with ctx passed back
+ * to it. Call before the pool is shared between threads: it is read without a lock. The
+ * server wires it to its metrics; app itself knows nothing of them. */
+void app_hash_pool_observe(struct app_hash_pool *pool, app_hash_observer observer, void *ctx);
+
 /* Releases the pool; accepts NULL. No call may be running. */
 void app_hash_pool_free(struct app_hash_pool *pool);
 

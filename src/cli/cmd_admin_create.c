@@ -14,8 +14,9 @@ static void admin_create_help(void)
     printf("Usage: usher admin-create --email EMAIL [--first-name NAME] [--last-name NAME]\n"
            "                          [options] < password\n\n"
            "Creates a platform admin. The password is the first line of standard input\n"
-           "(%d to %d bytes). An email that already has an account is refused: usher never\n"
-           "promotes an existing user from the command line.\n\n"
+           "(%d to %d bytes); one easy to guess (a common word, a keyboard run, the email or\n"
+           "the names given) is refused with the reason. An email that already has an account\n"
+           "is refused: usher never promotes an existing user from the command line.\n\n"
            "Example:\n"
            "  printf '%%s\\n' \"$ADMIN_PASSWORD\" | usher admin-create --email ops@example.com\n\n"
            "The database is chosen by the same settings as `usher serve`:\n\n",

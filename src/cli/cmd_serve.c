@@ -6,28 +6,69 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/auth.h"
 #include "app/account.h"
 #include "app/app.h"
-#include "authz/authz.h"
-#include "mail/mail.h"
-#include "api/auth.h"
+#include "app/password.h"
 #include "app/sync.h"
+#include "authz/authz.h"
 #include "base/crypto.h"
 #include "base/log.h"
 #include "cli/cli.h"
 #include "config/config.h"
 #include "http/http.h"
+#include "http/metrics.h"
 #include "http/static.h"
+#include "mail/mail.h"
 #include "store/store.h"
 
 #define SERVE_DRAIN_MS 10000
+
+/* The metrics listener answers a scraper or two: a thread and a few connections are enough. */
+#define METRICS_THREADS         1
+#define METRICS_MAX_CONNECTIONS 16
+#define METRICS_MAX_BODY_BYTES  1024
 
 static void serve_help(void)
 {
     printf("Usage: usher serve [options]\n\n"
            "Serves the HTTP API and the web console on the listen address until SIGTERM or "
-           "SIGINT.\n\n");
+           "SIGINT.\nWith --metrics-listen, /metrics is served on that address only.\n\n");
     config_print_help(stdout);
+}
+
+/* The hashing pool's figures go to the metrics. */
+static void serve_hash_observed(void *ctx, double wait_seconds, double hash_seconds)
+{
+    (void)ctx;
+    metrics_hash_observe(wait_seconds, hash_seconds);
+}
+
+/* Starts the listener for /metrics (and /healthz) alone, when cfg->metrics_listen is set, and
+ * logs the address it bound. *out stays NULL when it is not set. */
+static int metrics_listener_start(struct http_server **out, struct app *app,
+                                  const struct config *cfg, struct usher_error *err)
+{
+    *out = NULL;
+    if (!*cfg->metrics_listen)
+        return 0;
+    struct http_server_options opts = {
+        .listen = cfg->metrics_listen,
+        .threads = METRICS_THREADS,
+        .max_connections = METRICS_MAX_CONNECTIONS,
+        .connection_timeout_seconds = (int)cfg->connection_timeout_seconds,
+        .max_connections_per_address = 0,
+        .request_timeout_seconds = (int)cfg->request_timeout_seconds,
+        .max_body_bytes = METRICS_MAX_BODY_BYTES,
+        .app = app,
+        .tables = api_metrics_listener_tables,
+    };
+    int rc = http_server_start(out, &opts, err);
+    if (rc)
+        return rc;
+    log_msg(LOG_INFO, "serve.metrics_listening", "{s:s, s:i}", "listen", cfg->metrics_listen,
+            "port", http_server_port(*out));
+    return 0;
 }
 
 /* Applies the changes made since the index was loaded (the bootstrap admin) before serving;
@@ -52,6 +93,7 @@ static int serve_run(int argc, char **argv)
     struct usher_error err = {0};
     struct app app = {0};
     struct http_server *server = NULL;
+    struct http_server *metrics_server = NULL;
     struct app_sync *sync = NULL;
     bool help = false;
     int status = 0;
@@ -90,6 +132,7 @@ static int serve_run(int argc, char **argv)
         status = cli_fail("serve", &err);
         goto done;
     }
+    app_hash_pool_observe(app.hash_pool, serve_hash_observed, NULL);
     if (app_account_bootstrap(&app, &err)) {
         log_msg(LOG_ERROR, "serve.start_failed", "{s:s}", "message", err.message);
         status = cli_fail("serve", &err);
@@ -116,11 +159,12 @@ static int serve_run(int argc, char **argv)
         .request_timeout_seconds = (int)cfg.request_timeout_seconds,
         .max_body_bytes = (size_t)cfg.max_body_bytes,
         .app = &app,
-        .tables = api_route_tables,
+        .tables = api_route_tables_main(*cfg.metrics_listen != '\0'),
         .authenticate = api_auth_authenticate,
         .fallback = http_static_serve,
     };
-    if (http_server_start(&server, &opts, &err)) {
+    if (metrics_listener_start(&metrics_server, &app, &cfg, &err) ||
+        http_server_start(&server, &opts, &err)) {
         log_msg(LOG_ERROR, "serve.start_failed", "{s:s}", "message", err.message);
         status = cli_fail("serve", &err);
         goto done;
@@ -147,9 +191,12 @@ static int serve_run(int argc, char **argv)
     log_msg(LOG_INFO, "serve.stopping", "{s:s}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     http_server_stop(server, SERVE_DRAIN_MS);
     server = NULL;
+    http_server_stop(metrics_server, 0);
+    metrics_server = NULL;
     log_msg(LOG_INFO, "serve.stopped", NULL);
 done:
     http_server_stop(server, 0);
+    http_server_stop(metrics_server, 0);
     app_sync_stop(sync);
     app_close(&app);
     config_dispose(&cfg);

@@ -37,6 +37,8 @@ struct setting {
 static const struct setting settings[] = {
     S_STR("listen", "--listen", "USHER_LISTEN", listen, "127.0.0.1:8080", true,
           "address and port to serve on; port 0 picks a free port"),
+    S_STR("metrics_listen", "--metrics-listen", "USHER_METRICS_LISTEN", metrics_listen, "", true,
+          "address and port to serve /metrics on; empty serves it on the main listener"),
     S_STR("data_dir", "--data-dir", "USHER_DATA_DIR", data_dir, "./data", true,
           "directory for the SQLite file, the server secret and mail files"),
     S_STR("database_url", "--database", "USHER_DATABASE_URL", database_url, "", true,
@@ -227,11 +229,34 @@ int config_load(struct config *cfg, int argc, char **argv, bool *help, struct us
     return 0;
 }
 
+/* Whether value is host:port with a port of 0..65535 (the host is checked when binding). */
+static bool address_is_host_port(const char *value)
+{
+    const char *colon = strrchr(value, ':');
+    if (!colon || colon[1] == '\0' || strlen(colon + 1) > 5)
+        return false;
+    for (const char *p = colon + 1; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return false;
+    }
+    return strtol(colon + 1, NULL, 10) <= 65535;
+}
+
 int config_finish(struct config *cfg, struct usher_error *err)
 {
     if (!*cfg->listen || !strrchr(cfg->listen, ':'))
         return usher_error_set(err, USHER_EINVAL, NULL, "listen",
                                "listen must be host:port, got \"%s\"", cfg->listen);
+    if (*cfg->metrics_listen && !address_is_host_port(cfg->metrics_listen))
+        return usher_error_set(err, USHER_EINVAL, NULL, "metrics_listen",
+                               "metrics_listen must be host:port with a port of 0..65535, got "
+                               "\"%s\"",
+                               cfg->metrics_listen);
+    /* Port 0 picks a free port for each, so only a fixed port can clash. */
+    if (*cfg->metrics_listen && strcmp(cfg->metrics_listen, cfg->listen) == 0 &&
+        strtol(strrchr(cfg->listen, ':') + 1, NULL, 10) != 0)
+        return usher_error_set(err, USHER_EINVAL, NULL, "metrics_listen",
+                               "metrics_listen must differ from listen");
     if (!*cfg->data_dir)
         return usher_error_set(err, USHER_EINVAL, NULL, "data_dir", "data_dir must not be empty");
     enum log_level level;

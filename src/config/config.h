@@ -10,11 +10,12 @@
 struct usher_error;
 
 struct config {
-    char *listen;       /* host:port; port 0 picks a free port */
-    char *data_dir;     /* SQLite file, server secret, mail files */
-    char *database_url; /* "" = SQLite in data_dir; sqlite:PATH; postgres://... */
-    char *public_url;   /* base of every emailed link; "" = http:// + listen */
-    char *smtp_url;     /* "" = write .eml files under data_dir/mail */
+    char *listen;         /* host:port; port 0 picks a free port */
+    char *metrics_listen; /* host:port of a listener for /metrics only; "" = on listen */
+    char *data_dir;       /* SQLite file, server secret, mail files */
+    char *database_url;   /* "" = SQLite in data_dir; sqlite:PATH; postgres://... */
+    char *public_url;     /* base of every emailed link; "" = http:// + listen */
+    char *smtp_url;       /* "" = write .eml files under data_dir/mail */
     char *smtp_from;
     char *admin_email;    /* bootstrap platform admin (variable only) */
     char *admin_password; /* bootstrap password (variable only; never logged) */

@@ -179,9 +179,9 @@ void metrics_hash_observe(double wait_seconds, double hash_seconds)
     pthread_mutex_unlock(&metrics_lock);
 }
 
-void metrics_connections_set(long open)
+void metrics_connections_add(long delta)
 {
-    atomic_store(&connections_open, open);
+    atomic_fetch_add(&connections_open, delta);
 }
 
 struct text {

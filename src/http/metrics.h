@@ -15,8 +15,8 @@ void metrics_error_observe(const char *problem);
 /* Counts one password hash (for the hashing pool's figures). */
 void metrics_hash_observe(double wait_seconds, double hash_seconds);
 
-/* Sets the number of open connections. */
-void metrics_connections_set(long open);
+/* Counts connections opened (delta 1) and closed (-1), over every listener. */
+void metrics_connections_add(long delta);
 
 /* The exposition text in a malloc'ed string (caller frees); *len gets its length. */
 char *metrics_render(size_t *len);

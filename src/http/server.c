@@ -31,7 +31,6 @@ struct http_server {
     struct http_server_options opts;
     struct http_deadlines *deadlines; /* request_timeout_seconds */
     int port;
-    atomic_long connections;
     atomic_long in_flight; /* requests started and not yet completed */
 };
 
@@ -396,9 +395,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
         http_deadline_close(s->deadlines, *socket_context);
         *socket_context = NULL;
     }
-    long open = toe == MHD_CONNECTION_NOTIFY_STARTED ? atomic_fetch_add(&s->connections, 1) + 1
-                                                     : atomic_fetch_sub(&s->connections, 1) - 1;
-    metrics_connections_set(open);
+    metrics_connections_add(toe == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
 }
 
 __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)

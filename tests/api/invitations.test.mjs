@@ -186,7 +186,7 @@ describe('invitations', () => {
     assert.equal(res.status, 201, res.text);
     const token = tokenOf(res.json.url);
     const answers = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => w.acceptNew(token, `race-password-${i}`)),
+      Array.from({ length: 50 }, (_, i) => w.acceptNew(token, `contender-${i}-takes-the-link`)),
     );
     const statuses = answers.map((r) => r.status);
     assert.equal(statuses.filter((s) => s === 201).length, 1, `statuses: ${statuses}`);

@@ -1,6 +1,7 @@
 // The web console in headless Chromium against the real binary and a real SMTP server: a
 // manager signs in and invites a colleague from the dialog, the colleague follows the emailed
-// link, sets a password and lands in the console; copy link; revoke; expired and used links;
+// link, sees a password made of her name judged weak by the meter and refused by the server,
+// sets a good one and lands in the console; copy link; revoke; expired and used links;
 // delegating a bot and its Shared badge; an existing user accepting from the control panel;
 // impersonation and member removal once the server has their routes. Every screen is checked
 // with axe-core (no serious or critical finding) and photographed at 1280 and 390 px.
@@ -13,9 +14,9 @@ import { startUsher } from '../api/lib/harness.mjs';
 import { captureScreen, openBrowser, screenshotDir } from './lib/browser.mjs';
 import { linkIn, startSmtp } from './lib/smtp.mjs';
 
-const ADMIN = { email: 'admin@studio.test', password: 'admin-password-1' };
-const MANAGER = { email: 'mia@acme.test', password: 'manager-password-1' };
-const COLLEAGUE = { email: 'cleo@acme.test', password: 'colleague-password-1' };
+const ADMIN = { email: 'admin@studio.test', password: 'quiet-lantern-orbit-1' };
+const MANAGER = { email: 'mia@acme.test', password: 'copper-meadow-keys-1' };
+const COLLEAGUE = { email: 'cleo@acme.test', password: 'harbor-violet-tiles-1' };
 const BOT_DEV = { email: 'bob@freelance.test', password: 'botdev-password-1' };
 
 describe('the web console', () => {
@@ -200,7 +201,27 @@ describe('the web console', () => {
     assert.match(text, /Operator/);
     assert.match(text, /Valid until/);
     await screen(page, 'accept-new-user');
-    await page.getByLabel('Password', { exact: true }).fill(COLLEAGUE.password);
+
+    // A password made of her own name: the meter says why as she types, and the server, which
+    // judges again, refuses it; its answer is shown at the field.
+    const password = page.getByLabel('Password', { exact: true });
+    await password.fill('Cleo2024!');
+    const meterText = page.locator('.strength-text');
+    await meterText.getByText('Too easy to guess: it contains your name or email address').waitFor();
+    const meter = page.getByRole('meter', { name: 'Password strength' });
+    assert.match(await meter.getAttribute('aria-valuetext'), /^Too easy to guess/);
+    assert.equal(await meterText.getAttribute('aria-live'), 'polite');
+    const meterId = await meterText.getAttribute('id');
+    assert.ok((await password.getAttribute('aria-describedby')).split(' ').includes(meterId), 'the field points at the meter');
+    await screen(page, 'accept-weak-password');
+    await page.getByLabel('Repeat the password').fill('Cleo2024!');
+    await page.getByRole('button', { name: 'Create account and accept' }).click();
+    await page.getByText('password is too easy to guess: it contains your name or email address').waitFor();
+    assert.equal(await password.getAttribute('aria-invalid'), 'true');
+    assert.equal(new URL(page.url()).pathname, '/invitations/accept', 'no account, still on the invitation');
+
+    await password.fill(COLLEAGUE.password);
+    await meterText.getByText(/^Strong/).waitFor();
     await page.getByLabel('Repeat the password').fill('something else');
     await page.getByRole('button', { name: 'Create account and accept' }).click();
     await page.getByText('the two passwords differ').waitFor();

@@ -173,12 +173,13 @@ interface TextFieldProps {
   readOnly?: boolean;
   inputMode?: JSX.HTMLAttributes['inputMode'];
   minLength?: number;
+  describedBy?: string; // the id of more text about the field (a strength meter)
 }
 
 export function TextField(p: TextFieldProps) {
   const id = useId(p.name);
   const msg = fieldMessage(p.error, p.name);
-  const described = [p.hint ? `${id}-hint` : '', msg ? `${id}-error` : ''].filter(Boolean).join(' ');
+  const described = [p.hint ? `${id}-hint` : '', p.describedBy || '', msg ? `${id}-error` : ''].filter(Boolean).join(' ');
   return (
     <div class={`field${msg ? ' field-invalid' : ''}`}>
       <label for={id}>

@@ -1,6 +1,7 @@
 /* Accounts and sessions against a real SQLite database in a temporary directory: creation,
  * sign-in answers that do not reveal whether an email exists, throttling, re-hashing, session
- * timeouts, sign-out, CSRF tokens, audit rows and the bootstrap admin. */
+ * timeouts, sign-out, CSRF tokens, audit rows, the bootstrap admin, and the strength rule
+ * where a password is set (and not at sign-in). */
 #include "../unit.h"
 
 #include <sodium.h>
@@ -15,7 +16,8 @@
 #include "config/config.h"
 #include "store/store_session.h"
 
-#define PASSWORD "a long and correct password"
+#define PASSWORD           "a long and correct password"
+#define BOOTSTRAP_PASSWORD "a bootstrap passphrase kept in a vault"
 
 struct fixture {
     char *dir;
@@ -155,6 +157,47 @@ static void test_account_create__names_the_bad_field(void **state)
     in.last_name = "bad\x01name";
     assert_int_equal(app_account_create(NULL, &f->app, &f->arena, NULL, &in, &err), USHER_EINVAL);
     assert_string_equal(err.field, "last_name");
+}
+
+static void test_account_create__refuses_a_weak_password_with_its_reason(void **state)
+{
+    struct fixture *f = *state;
+    struct usher_error err = {0};
+    struct app_account_new in = {
+        .email = "ops@example.com", .password = "Olga2024!", .first_name = "Olga", .via = "cli"};
+    assert_int_equal(app_account_create(NULL, &f->app, &f->arena, NULL, &in, &err), USHER_EINVAL);
+    assert_string_equal(err.problem, "weak_password");
+    assert_string_equal(err.field, "password");
+    assert_string_equal(err.message,
+                        "password is too easy to guess: it contains your name or email address");
+    usher_error_clear(&err);
+    in.password = "password1";
+    assert_int_equal(app_account_create(NULL, &f->app, &f->arena, NULL, &in, &err), USHER_EINVAL);
+    assert_string_equal(err.problem, "weak_password");
+    assert_string_equal(query_text(f, "SELECT COUNT(*) FROM users", NULL), "0");
+    /* Without the name, the same first password is no longer about the person. */
+    in.password = "Olga2024!";
+    in.first_name = NULL;
+    usher_error_clear(&err);
+    assert_int_equal(app_account_create(NULL, &f->app, &f->arena, NULL, &in, &err), USHER_EINVAL);
+    assert_null(strstr(err.message, "your name"));
+}
+
+static void test_sign_in__does_not_judge_the_strength_of_a_stored_password(void **state)
+{
+    struct fixture *f = *state;
+    struct store_user u = user_create(f, "ann@example.com", false);
+    /* A password set before strength was checked, as an older usher stored it. */
+    char old[APP_PASSWORD_HASH_MAX];
+    struct usher_error err = {0};
+    assert_int_equal(app_password_hash(f->app.hash_pool, old, "password1", &err), 0);
+    struct store_conn *c;
+    assert_int_equal(store_conn_get(f->app.store, &c, &err), 0);
+    assert_int_equal(store_user_password_set(c, &f->arena, u.id, old, &err), 0);
+    store_conn_put(c);
+    struct app_session_new s;
+    assert_int_equal(sign_in(f, &s, &err, "ann@example.com", "password1"), 0);
+    assert_string_equal(s.user.id, u.id);
 }
 
 static void test_sign_in__returns_a_session_whose_token_resolves(void **state)
@@ -547,7 +590,7 @@ static void test_profile__lists_agencies_and_grants(void **state)
 
 static int setup_bootstrap(void **state)
 {
-    return setup_with(state, " Root@Example.com", "bootstrap password");
+    return setup_with(state, " Root@Example.com", BOOTSTRAP_PASSWORD);
 }
 
 static void test_bootstrap__creates_the_admin_once(void **state)
@@ -568,7 +611,7 @@ static void test_bootstrap__creates_the_admin_once(void **state)
                         "{\"email\":\"root@example.com\",\"is_platform_admin\":true,"
                         "\"via\":\"bootstrap\"}");
     struct app_session_new s;
-    assert_int_equal(sign_in(f, &s, &err, "root@example.com", "bootstrap password"), 0);
+    assert_int_equal(sign_in(f, &s, &err, "root@example.com", BOOTSTRAP_PASSWORD), 0);
     assert_true(s.user.is_platform_admin);
 }
 
@@ -607,6 +650,32 @@ static void test_bootstrap__refuses_an_unusable_password(void **state)
     assert_null(strstr(err.message, "short"));
 }
 
+static int setup_bootstrap_weak_password(void **state)
+{
+    return setup_with(state, "root@example.com", "password2024");
+}
+
+static void test_bootstrap__refuses_a_weak_password_for_a_new_admin(void **state)
+{
+    struct fixture *f = *state;
+    struct usher_error err = {0};
+    assert_int_equal(app_account_bootstrap(&f->app, &err), USHER_EINVAL);
+    assert_string_equal(err.problem, "weak_password");
+    assert_string_equal(err.field, "USHER_ADMIN_PASSWORD");
+    assert_string_equal(err.message, "USHER_ADMIN_PASSWORD is too easy to guess: it is a common "
+                                     "word with a number added");
+    assert_string_equal(query_text(f, "SELECT COUNT(*) FROM users", NULL), "0");
+}
+
+static void test_bootstrap__leaves_a_weak_password_alone_once_an_admin_exists(void **state)
+{
+    struct fixture *f = *state;
+    user_create(f, "first@example.com", true);
+    struct usher_error err = {0};
+    assert_int_equal(app_account_bootstrap(&f->app, &err), 0);
+    assert_string_equal(query_text(f, "SELECT COUNT(*) FROM users", NULL), "1");
+}
+
 #define T(name)     cmocka_unit_test_setup_teardown(name, setup, teardown)
 #define TB(name, s) cmocka_unit_test_setup_teardown(name, s, teardown)
 
@@ -618,6 +687,8 @@ int main(void)
         T(test_account_create__stores_a_normalised_email_and_an_argon2id_hash),
         T(test_account_create__refuses_an_email_that_already_has_an_account),
         T(test_account_create__names_the_bad_field),
+        T(test_account_create__refuses_a_weak_password_with_its_reason),
+        T(test_sign_in__does_not_judge_the_strength_of_a_stored_password),
         T(test_sign_in__returns_a_session_whose_token_resolves),
         T(test_sign_in__stores_only_a_keyed_hash_of_the_token),
         T(test_sign_in__makes_a_new_session_every_time),
@@ -639,6 +710,9 @@ int main(void)
         TB(test_bootstrap__never_promotes_an_existing_user, setup_bootstrap),
         TB(test_bootstrap__does_nothing_when_an_admin_exists, setup_bootstrap),
         TB(test_bootstrap__refuses_an_unusable_password, setup_bootstrap_bad_password),
+        TB(test_bootstrap__refuses_a_weak_password_for_a_new_admin, setup_bootstrap_weak_password),
+        TB(test_bootstrap__leaves_a_weak_password_alone_once_an_admin_exists,
+           setup_bootstrap_weak_password),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,7 @@
 /* The argon2id hashing pool: parameters, verification, the dummy hash, re-hash detection,
- * input rules and the bound on concurrent and waiting hashes. */
+ * input rules, the bound on concurrent and waiting hashes and the figures it reports; and the
+ * strength rule: weak passwords refused with their reason, the person's email and names
+ * counted as easy guesses. */
 #include "../unit.h"
 
 #include <pthread.h>
@@ -9,16 +11,28 @@
 #include <unistd.h>
 
 #include "app/password.h"
-#include "http/metrics.h"
+#include "app/password_strength.h"
 #include "base/clock.h"
 #include "base/crypto.h"
 #include "base/error.h"
+
+/* What the observer of every pool made here has seen. */
+static atomic_llong observed_count;
+static _Atomic double observed_wait, observed_hash;
+
+static void observe(void *ctx, double wait_seconds, double hash_seconds)
+{
+    atomic_fetch_add((atomic_llong *)ctx, 1);
+    observed_wait = wait_seconds;
+    observed_hash = hash_seconds;
+}
 
 static struct app_hash_pool *pool_new(int workers, int queue)
 {
     struct app_hash_pool *pool = NULL;
     struct usher_error err = {0};
     assert_int_equal(app_hash_pool_new(&pool, workers, queue, &err), 0);
+    app_hash_pool_observe(pool, observe, &observed_count);
     return pool;
 }
 
@@ -54,15 +68,10 @@ static void test_password_verify__accepts_the_right_password_only(void **state)
     app_hash_pool_free(pool);
 }
 
-/* The number of argon2id computations the pool has run, from the metrics it keeps. */
+/* The number of argon2id computations the pools have run, as their observer was told. */
 static long long hashes_done(void)
 {
-    size_t len = 0;
-    char *text = metrics_render(&len);
-    const char *line = strstr(text, "\nusher_password_hashes_total ");
-    long long n = line ? strtoll(line + strlen("\nusher_password_hashes_total "), NULL, 10) : -1;
-    free(text);
-    return n;
+    return atomic_load(&observed_count);
 }
 
 static void test_password_verify__without_a_hash_costs_the_same_and_fails(void **state)
@@ -242,6 +251,131 @@ static void test_hash_pool__refuses_bad_sizes(void **state)
     app_hash_pool_free(NULL);
 }
 
+static void test_hash_pool__reports_each_hash_to_its_observer(void **state)
+{
+    (void)state;
+    struct app_hash_pool *pool = pool_new(1, 0);
+    long long before = hashes_done();
+    char hash[APP_PASSWORD_HASH_MAX];
+    struct usher_error err = {0};
+    assert_int_equal(app_password_hash(pool, hash, "counted once", &err), 0);
+    assert_int_equal(hashes_done() - before, 1);
+    /* argon2id with 19 MiB takes milliseconds, never nothing; an idle pool hardly waits. */
+    assert_true(observed_hash > 0 && observed_hash < 60);
+    assert_true(observed_wait >= 0 && observed_wait < 60);
+    bool ok = false;
+    assert_int_equal(app_password_verify(pool, &ok, NULL, hash, "counted once", &err), 0);
+    assert_true(ok);
+    assert_int_equal(hashes_done() - before, 2);
+    /* Without an observer the pool works the same and reports nothing. */
+    app_hash_pool_observe(pool, NULL, NULL);
+    assert_int_equal(app_password_hash(pool, hash, "counted once", &err), 0);
+    assert_int_equal(hashes_done() - before, 2);
+    app_hash_pool_free(pool);
+}
+
+/* The reason app_password_strength_check gives for password (NULL when it is accepted). */
+static const char *refusal(const char *password, const struct app_password_inputs *in)
+{
+    static struct usher_error err;
+    usher_error_clear(&err);
+    int rc = app_password_strength_check(password, "password", in, &err);
+    if (rc == 0) {
+        assert_int_equal(err.code, 0);
+        return NULL;
+    }
+    assert_int_equal(rc, USHER_EINVAL);
+    assert_string_equal(err.problem, "weak_password");
+    assert_string_equal(err.field, "password");
+    const char *prefix = "password is too easy to guess: ";
+    assert_true(strncmp(err.message, prefix, strlen(prefix)) == 0);
+    return err.message + strlen(prefix);
+}
+
+static void test_password_strength__refuses_guessable_passwords_saying_why(void **state)
+{
+    (void)state;
+    assert_string_equal(refusal("12345678", NULL), "it is a common word or password");
+    assert_string_equal(refusal("password1", NULL), "it is a common word with a number added");
+    assert_string_equal(refusal("qwertyui", NULL), "it is a common word or password");
+    assert_string_equal(refusal("poiuytre", NULL), "it is a keyboard pattern");
+    assert_string_equal(refusal("abcdefgh", NULL), "it is a sequence such as abcd or 1234");
+    assert_string_equal(refusal("aaaaaaaa", NULL), "it repeats characters or a short pattern");
+    assert_string_equal(refusal("18/05/1990", NULL), "it is a date or a year");
+    assert_string_equal(refusal("iloveyou!", NULL),
+                        "it is a common word with a few characters added");
+    assert_string_equal(refusal("P@ssw0rd", NULL), "it is a common word or password");
+    /* Messages follow the house style: lower case, no final period. */
+    const char *reason = refusal("Summer2024", NULL);
+    assert_non_null(reason);
+    assert_true(reason[strlen(reason) - 1] != '.');
+}
+
+static void test_password_strength__accepts_passphrases_and_random_strings(void **state)
+{
+    (void)state;
+    struct app_password_inputs ann = {"ann.lee@example.com", "Ann", "Lee"};
+    const char *const strong[] = {
+        "correct horse battery staple",
+        "canary-password-invite-5c1d",
+        "botdev-password-1",
+        "bob-wants-in-1",
+        "mia has a long password",
+        "x7#kq9ZB",
+        "tapestry-of-ravens",
+    };
+    for (size_t i = 0; i < sizeof(strong) / sizeof(strong[0]); i++) {
+        assert_null(refusal(strong[i], NULL));
+        assert_null(refusal(strong[i], &ann));
+    }
+    struct app_password_strength s;
+    app_password_strength_estimate(&s, "correct horse battery staple", &ann);
+    assert_false(s.is_weak);
+    assert_true(s.guesses_log10 >= APP_PASSWORD_GUESSES_LOG10_MIN);
+    assert_string_equal(s.reason, "");
+}
+
+static void test_password_strength__counts_the_persons_email_and_names(void **state)
+{
+    (void)state;
+    struct app_password_inputs nora = {"nora.new@customer.example", "Gwendolyn", "Marchetti"};
+    /* Each is accepted, or refused for another reason, when nothing is known of the person. */
+    assert_null(refusal("nora.new@customer.example", NULL));
+    assert_null(refusal("gwendolyn-marchetti", NULL));
+    const char *personal = "it contains your name or email address";
+    assert_string_equal(refusal("nora.new@customer.example", &nora), personal);
+    assert_string_equal(refusal("gwendolyn-marchetti", &nora), personal);
+    assert_string_equal(refusal("Gwendolyn2024", &nora), personal); /* first name + year */
+    assert_string_equal(refusal("nora.new2024", &nora), personal);  /* the local part */
+    assert_string_equal(refusal("customer2024!", &nora), personal); /* a domain label */
+    assert_string_equal(refusal("Marchetti1987", &nora), personal);
+    struct app_password_strength alone, known;
+    app_password_strength_estimate(&alone, "gwendolyn-marchetti", NULL);
+    app_password_strength_estimate(&known, "gwendolyn-marchetti", &nora);
+    assert_true(known.guesses_log10 < alone.guesses_log10);
+    /* Blank and missing inputs are no words at all. */
+    struct app_password_inputs blank = {"", "", NULL};
+    assert_null(refusal("tapestry-of-ravens", &blank));
+}
+
+static void test_password_strength__refuses_below_ten_to_the_eighth_guesses(void **state)
+{
+    (void)state;
+    const char *const samples[] = {"password1",
+                                   "poiuytre",
+                                   "Summer2024",
+                                   "gwendolyn-marchetti",
+                                   "correct horse battery staple",
+                                   "monkey-dragon-7"};
+    for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
+        struct app_password_strength s;
+        app_password_strength_estimate(&s, samples[i], NULL);
+        assert_true(s.guesses_log10 >= 0);
+        assert_int_equal(s.is_weak, s.guesses_log10 < 8.0);
+        assert_int_equal(refusal(samples[i], NULL) != NULL, s.is_weak);
+    }
+}
+
 int main(void)
 {
     crypto_setup();
@@ -254,6 +388,11 @@ int main(void)
         cmocka_unit_test(test_hash_pool__refuses_callers_beyond_the_queue),
         cmocka_unit_test(test_hash_pool__runs_at_most_workers_at_once_and_queues_the_rest),
         cmocka_unit_test(test_hash_pool__refuses_bad_sizes),
+        cmocka_unit_test(test_hash_pool__reports_each_hash_to_its_observer),
+        cmocka_unit_test(test_password_strength__refuses_guessable_passwords_saying_why),
+        cmocka_unit_test(test_password_strength__accepts_passphrases_and_random_strings),
+        cmocka_unit_test(test_password_strength__counts_the_persons_email_and_names),
+        cmocka_unit_test(test_password_strength__refuses_below_ten_to_the_eighth_guesses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

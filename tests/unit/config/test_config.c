@@ -285,6 +285,48 @@ static void test_config_finish__refuses_inconsistent_values(void **state)
     }
 }
 
+static void test_config_metrics_listen__is_empty_by_default_and_validated(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(load(f, NULL), 0);
+    assert_string_equal(f->cfg.metrics_listen, "");
+    assert_int_equal(config_finish(&f->cfg, &f->err), 0);
+
+    const char *bad[] = {"9100",         "127.0.0.1:",      "127.0.0.1:http", "127.0.0.1:65536",
+                         "127.0.0.1:-1", "127.0.0.1:123456"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        setenv("USHER_METRICS_LISTEN", bad[i], 1);
+        assert_int_equal(load(f, NULL), 0);
+        assert_int_equal(config_finish(&f->cfg, &f->err), USHER_EINVAL);
+        assert_string_equal(f->err.field, "metrics_listen");
+    }
+    /* The same fixed port as the API cannot work; two port-0 listeners each get their own. */
+    setenv("USHER_LISTEN", "127.0.0.1:8080", 1);
+    setenv("USHER_METRICS_LISTEN", "127.0.0.1:8080", 1);
+    assert_int_equal(load(f, NULL), 0);
+    usher_error_clear(&f->err);
+    assert_int_equal(config_finish(&f->cfg, &f->err), USHER_EINVAL);
+    assert_string_equal(f->err.message, "metrics_listen must differ from listen");
+    setenv("USHER_LISTEN", "127.0.0.1:0", 1);
+    setenv("USHER_METRICS_LISTEN", "127.0.0.1:0", 1);
+    assert_int_equal(load(f, NULL), 0);
+    assert_int_equal(config_finish(&f->cfg, &f->err), 0);
+
+    /* Flag beats variable; the file takes the key too. */
+    const char *flags[] = {"--metrics-listen", "[::1]:9100", NULL};
+    assert_int_equal(load(f, flags), 0);
+    assert_string_equal(f->cfg.metrics_listen, "[::1]:9100");
+    assert_int_equal(config_finish(&f->cfg, &f->err), 0);
+    unsetenv("USHER_METRICS_LISTEN");
+    char *path = ini(f, "[usher]\nmetrics_listen = 0.0.0.0:9100\n");
+    setenv("USHER_CONFIG", path, 1);
+    config_dispose(&f->cfg);
+    config_init(&f->cfg);
+    assert_int_equal(load(f, NULL), 0);
+    assert_string_equal(f->cfg.metrics_listen, "0.0.0.0:9100");
+    free(path);
+}
+
 static void test_config_finish__accepts_every_documented_form(void **state)
 {
     struct fixture *f = *state;
@@ -349,6 +391,7 @@ int main(void)
         T(test_config_validation__refuses_bad_integers_naming_the_source),
         T(test_config_validation__refuses_bad_config_files),
         T(test_config_finish__refuses_inconsistent_values),
+        T(test_config_metrics_listen__is_empty_by_default_and_validated),
         T(test_config_finish__accepts_every_documented_form),
         T(test_config_help__lists_every_flag_and_variable),
     };

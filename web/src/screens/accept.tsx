@@ -5,10 +5,11 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, post } from '../api';
 import { day, when } from '../format';
+import { PasswordStrength } from '../password_strength';
 import { Link, navigate } from '../router';
 import { useSession } from '../session';
 import type { InvitationFacts } from '../types';
-import { FormError, Loading, PageTitle, TextField, announce } from '../ui';
+import { FormError, Loading, PageTitle, TextField, announce, useId } from '../ui';
 import { GrantList } from './grants';
 
 function tokenFromFragment(): string {
@@ -72,6 +73,7 @@ export function AcceptInvitation() {
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const [declined, setDeclined] = useState(false);
+  const strengthId = useId('password-strength');
 
   // Another link pasted into this tab changes only the fragment: no page load, a new token.
   useEffect(() => {
@@ -299,8 +301,10 @@ export function AcceptInvitation() {
               minLength={8}
               autoComplete="new-password"
               hint="At least 8 characters. A long phrase is easier to remember and harder to guess."
+              describedBy={strengthId}
               error={error}
             />
+            <PasswordStrength id={strengthId} password={password} email={facts.email} names={[first, last]} />
             <TextField
               label="Repeat the password"
               name="password_repeat"
