@@ -52,7 +52,8 @@ interface CheckProps {
 function ExtraCheck({ index, permission: p, draft, given, onChange }: CheckProps) {
   const id = useId('extra');
   const picked = draft.extra.includes(p.name);
-  const note = given && !picked ? 'Given by a role chosen above.' : p.grantable ? null : sentence(p.reason || 'you may not give it here');
+  const fromRole = given && !picked;
+  const note = fromRole ? 'Given by a role chosen above.' : p.grantable ? null : sentence(p.reason || 'you may not give it here');
   const toggle = (on: boolean) => onChange({ extra: on ? [...draft.extra, p.name] : draft.extra.filter((x) => x !== p.name) });
   return (
     <div class={`check${!picked && (given || !p.grantable) ? ' check-off' : ''}`}>
@@ -70,7 +71,7 @@ function ExtraCheck({ index, permission: p, draft, given, onChange }: CheckProps
         <label for={id}>{sentence(p.description).replace(/\.$/, '')}</label>
         <code class="check-hint">{p.name}</code>
         {note ? (
-          <span class="check-reason" id={`${id}-note`}>
+          <span class={fromRole ? 'check-hint' : 'check-reason'} id={`${id}-note`}>
             {note}
           </span>
         ) : null}
