@@ -18,6 +18,10 @@ const ADMIN = { email: 'admin@studio.test', password: 'quiet-lantern-orbit-1' };
 const MANAGER = { email: 'mia@acme.test', password: 'copper-meadow-keys-1' };
 const COLLEAGUE = { email: 'cleo@acme.test', password: 'harbor-violet-tiles-1' };
 const BOT_DEV = { email: 'bob@freelance.test', password: 'botdev-password-1' };
+// A customer of the studio: its first environment manager and a colleague they invite.
+const ENV_MANAGER = { email: 'erin@northwind.test', password: 'envmanager-password-1' };
+const CONTENT = { email: 'carl@northwind.test', password: 'content-password-1' };
+const ENV_MANAGER_ROLES = ['agent', 'analyst', 'content_manager', 'developer', 'environment_manager', 'operator', 'producer'];
 
 describe('the web console', () => {
   let smtp;
@@ -43,6 +47,35 @@ describe('the web console', () => {
     const b = await openBrowser(usher.url);
     browsers.push(b);
     return b;
+  }
+
+  async function signIn(page, who) {
+    await page.goto(`${usher.url}/signin`);
+    await page.getByLabel('Email').fill(who.email);
+    await page.getByLabel('Password').fill(who.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Control panel' }).waitFor();
+  }
+
+  // Follows an emailed invitation as someone new: names, password, and into the console.
+  async function acceptAsNew(page, link, who, first, last) {
+    await page.goto(link);
+    await page.getByRole('heading', { name: /^Join / }).waitFor();
+    const said = await page.locator('main').textContent();
+    await page.getByLabel('First name').fill(first);
+    await page.getByLabel('Last name').fill(last);
+    await page.getByLabel('Password', { exact: true }).fill(who.password);
+    await page.getByLabel('Repeat the password').fill(who.password);
+    await page.getByRole('button', { name: 'Create account and accept' }).click();
+    await page.getByRole('heading', { name: 'Control panel' }).waitFor();
+    return said;
+  }
+
+  // The values of the role checkboxes of the first grant a dialog or panel offers, sorted.
+  async function offeredRoles(where) {
+    const roles = where.getByRole('group', { name: 'Roles', exact: true });
+    await roles.getByRole('checkbox').first().waitFor();
+    return (await roles.locator('input[type=checkbox]:not([disabled])').evaluateAll((els) => els.map((e) => e.value))).sort();
   }
 
   async function screen(page, name) {
@@ -338,11 +371,7 @@ describe('the web console', () => {
   step('shows the roles, API tokens, audit log and agencies screens to a platform admin', async () => {
     const admin = await browser();
     const { page } = admin;
-    await page.goto(`${usher.url}/signin`);
-    await page.getByLabel('Email').fill(ADMIN.email);
-    await page.getByLabel('Password').fill(ADMIN.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Control panel' }).waitFor();
+    await signIn(page, ADMIN);
     await page.goto(`${usher.url}/agencies`);
     await page.getByRole('link', { name: 'Globex' }).waitFor();
     await screen(page, 'agencies');
@@ -398,7 +427,11 @@ describe('the web console', () => {
     assert.match(await panel.getByRole('listitem').filter({ hasText: 'Acme test' }).textContent(), /No access/);
     await screen(page, 'user-panel');
 
-    await panel.getByRole('button', { name: 'Edit names and shortcode' }).click();
+    // Names belong to the person: an organisation manager changes the shortcode only.
+    assert.equal(await panel.getByRole('button', { name: 'Edit names and shortcode' }).count(), 0);
+    await panel.getByRole('button', { name: 'Edit shortcode' }).click();
+    await panel.getByText('Names belong to the person').waitFor();
+    assert.equal(await panel.getByRole('textbox', { name: /First name/ }).count(), 0);
     await panel.getByLabel('Shortcode').fill('MIA');
     await panel.getByRole('button', { name: 'Save', exact: true }).click();
     const shortcode = panel.getByLabel('Shortcode');
@@ -446,5 +479,159 @@ describe('the web console', () => {
     await row.waitFor({ state: 'detached' });
     const left = await ok('GET', `/agencies/${ids.agency}/users?q=cleo`);
     assert.deepEqual(left.items, [], 'Cleo is no longer a member');
+  });
+
+  // A new customer from the start: the platform admin brings in their first environment
+  // manager, who then invites colleagues into their own environment, and no further.
+  step('lets the platform admin invite a customer\'s first environment manager, with Operator, from the console', async () => {
+    ids.nw = (await ok('POST', '/agencies', { body: { name: 'Northwind' } })).id;
+    ids.nwWeb = (await ok('POST', `/agencies/${ids.nw}/environments`, { body: { name: 'Northwind web' } })).id;
+    ids.nwIntranet = (await ok('POST', `/agencies/${ids.nw}/environments`, { body: { name: 'Northwind intranet' } })).id;
+    const admin = await browser();
+    const { page } = admin;
+    await signIn(page, ADMIN);
+    await page.goto(`${usher.url}/environments/${ids.nwWeb}`);
+    await page.getByRole('button', { name: 'Invite user' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Invite user' });
+    await dialog.getByRole('checkbox', { name: /^Environment manager/ }).check();
+    await dialog.getByRole('checkbox', { name: /^Operator/ }).check();
+    await dialog.getByLabel('Email', { exact: true }).fill(ENV_MANAGER.email);
+    await dialog.getByLabel('First name').fill('Erin');
+    await dialog.getByLabel('Last name').fill('Northwind');
+    await dialog.getByRole('button', { name: 'Send invitation' }).click();
+    await page.getByText(`Invitation sent to ${ENV_MANAGER.email}`).waitFor();
+    await dialog.waitFor({ state: 'detached' });
+    const inv = (await ok('GET', `/agencies/${ids.nw}/invitations?status=pending`)).items.find((i) => i.email === ENV_MANAGER.email);
+    assert.deepEqual(
+      inv.grants.map((g) => ({ ...g, roles: [...g.roles].sort() })),
+      [{ environment_id: ids.nwWeb, roles: ['environment_manager', 'operator'], extra_permissions: [] }],
+    );
+  });
+
+  step('lets the environment manager accept from the emailed link, then sign in to the console', async () => {
+    const link = linkIn(await smtp.waitFor(ENV_MANAGER.email));
+    const b = await browser();
+    const said = await acceptAsNew(b.page, link, ENV_MANAGER, 'Erin', 'Northwind');
+    assert.match(said, /Join Northwind/);
+    assert.match(said, /Environment manager/);
+    assert.match(said, /Operator/);
+    await b.page.getByRole('button', { name: 'Sign out' }).click();
+    await b.page.waitForURL(/\/signin/);
+    await signIn(b.page, ENV_MANAGER);
+    await b.page.getByRole('link', { name: 'Northwind', exact: true }).waitFor();
+    ids.envManagerBrowser = browsers.length - 1;
+    ids.envManager = (await ok('GET', `/agencies/${ids.nw}/users?q=erin`)).items[0].id;
+  });
+
+  step('offers the environment manager exactly what they may give in their environment, and says why the rest is missing', async () => {
+    const { page } = browsers[ids.envManagerBrowser];
+    await page.goto(`${usher.url}/environments/${ids.nwWeb}`);
+    await page.getByRole('button', { name: 'Invite user' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Invite user' });
+    // Their environment only: never the whole agency, never the other environment.
+    assert.deepEqual(await dialog.getByLabel('Where').locator('option').allTextContents(), ['Northwind web']);
+    assert.deepEqual(await offeredRoles(dialog), ENV_MANAGER_ROLES);
+    for (const name of ['Organisation manager', 'Owner']) {
+      assert.equal(await dialog.getByRole('checkbox', { name: new RegExp(`^${name}`) }).count(), 0, `${name} is not offered`);
+    }
+    const missing = await dialog.getByRole('list', { name: 'Not available here' }).textContent();
+    assert.match(missing, /Organisation manager is given for the whole agency only/);
+    assert.match(missing, /Owner is given for the whole agency only/);
+
+    // With no role ticked there is nothing to send, and the dialog says so.
+    const send = dialog.getByRole('button', { name: 'Send invitation' });
+    assert.equal(await send.isDisabled(), true);
+    const hint = dialog.getByText('Choose at least one role');
+    await hint.waitFor();
+    assert.equal(await send.getAttribute('aria-describedby'), await hint.getAttribute('id'));
+    await screen(page, 'invite-dialog-environment-manager');
+
+    // Extra permissions by their description and kind: work may be given, authority not held may not.
+    await dialog.getByText('Extra permissions').click();
+    const create = dialog.getByRole('group', { name: 'Authority' }).getByRole('checkbox', { name: 'Create environments in the agency' });
+    assert.equal(await create.isDisabled(), true);
+    const why = await page.locator(`[id="${await create.getAttribute('aria-describedby')}"]`).textContent();
+    assert.match(why, /environments\.create, an authority you do not hold in this environment/);
+    assert.equal(await dialog.getByRole('group', { name: 'Work' }).getByRole('checkbox', { name: 'Reply to incoming conversations' }).isDisabled(), false);
+    await screen(page, 'invite-dialog-extras');
+    await dialog.getByText('Extra permissions').click();
+
+    const roles = dialog.getByRole('group', { name: 'Roles', exact: true });
+    await roles.getByRole('checkbox', { name: /^Content manager/ }).check();
+    await roles.getByRole('checkbox', { name: /^Analyst/ }).check();
+    assert.equal(await send.isDisabled(), false);
+    assert.equal(await hint.count(), 0);
+
+    // Inviting oneself is refused beside the email, and the focus goes there.
+    const email = dialog.getByLabel('Email', { exact: true });
+    await email.fill(ENV_MANAGER.email);
+    await send.click();
+    await page.waitForFunction(() => document.activeElement?.getAttribute('name') === 'email' && document.activeElement.getAttribute('aria-invalid') === 'true');
+    const emailError = (await email.getAttribute('aria-describedby')).split(' ').pop();
+    assert.match(await page.locator(`[id="${emailError}"]`).textContent(), /cannot invite yourself/);
+
+    // A refusal that comes anyway (their authority went while the dialog was open) appears
+    // beside the grant it is about, with the focus inside it.
+    await email.fill(CONTENT.email);
+    const grantsPath = `/agencies/${ids.nw}/users/${ids.envManager}/grants`;
+    await ok('PUT', grantsPath, { body: { grants: [{ environment_id: ids.nwWeb, roles: ['operator'] }] } });
+    await send.click();
+    const row = dialog.getByRole('group', { name: 'Access 1' });
+    await row.getByText('You need users.invite in this environment.').waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('name')), 'grants[0].scope');
+    assert.equal(await row.getAttribute('aria-describedby'), await row.getByText('You need users.invite in this environment.').getAttribute('id'));
+    await ok('PUT', grantsPath, { body: { grants: [{ environment_id: ids.nwWeb, roles: ['environment_manager', 'operator'] }] } });
+
+    await send.click();
+    await page.getByText(`Invitation sent to ${CONTENT.email}`).waitFor();
+    await dialog.waitFor({ state: 'detached' });
+    const inv = (await ok('GET', `/agencies/${ids.nw}/invitations?status=pending`)).items.find((i) => i.email === CONTENT.email);
+    assert.deepEqual(
+      inv.grants.map((g) => ({ ...g, roles: [...g.roles].sort() })),
+      [{ environment_id: ids.nwWeb, roles: ['analyst', 'content_manager'], extra_permissions: [] }],
+    );
+  });
+
+  step('lets the invited content manager accept from the emailed link and land in the console', async () => {
+    const link = linkIn(await smtp.waitFor(CONTENT.email));
+    const b = await browser();
+    const said = await acceptAsNew(b.page, link, CONTENT, 'Carl', 'Content');
+    assert.match(said, /Erin Northwind/);
+    assert.match(said, /Content manager/);
+    assert.match(said, /Analyst/);
+    await b.page.getByRole('link', { name: 'Northwind', exact: true }).click();
+    await b.page.getByRole('link', { name: 'Northwind web' }).waitFor();
+    assert.equal(await b.page.getByRole('link', { name: 'Northwind intranet' }).count(), 0);
+    assert.equal(await b.page.getByRole('button', { name: 'Invite user' }).count(), 0);
+  });
+
+  step('lets the environment manager change a colleague\'s shortcode and access but not their names, nor their own access', async () => {
+    const { page } = browsers[ids.envManagerBrowser];
+    await page.goto(`${usher.url}/agencies/${ids.nw}/users`);
+    await page.getByRole('row', { name: /Carl Content/ }).getByRole('link', { name: 'Carl Content' }).click();
+    const panel = page.getByRole('complementary', { name: 'Carl Content' });
+    assert.equal(await panel.getByRole('button', { name: 'Edit names and shortcode' }).count(), 0);
+    await panel.getByRole('button', { name: 'Edit shortcode' }).click();
+    await panel.getByText('Names belong to the person').waitFor();
+    assert.equal(await panel.getByRole('textbox', { name: /First name|Last name/ }).count(), 0);
+    await screen(page, 'user-panel-names-belong-to-person');
+    await panel.getByLabel('Shortcode').fill('NW1');
+    await panel.getByRole('button', { name: 'Save', exact: true }).click();
+    await panel.getByText('NW1', { exact: true }).waitFor();
+    const carl = (await ok('GET', `/agencies/${ids.nw}/users?q=carl`)).items[0];
+    assert.deepEqual([carl.first_name, carl.last_name, carl.shortcode], ['Carl', 'Content', 'NW1']);
+
+    // Changing a colleague's access offers what the server allows for managing people.
+    await panel.getByRole('button', { name: 'Edit access' }).click();
+    assert.deepEqual(await offeredRoles(panel), ENV_MANAGER_ROLES);
+    assert.match(await panel.getByRole('list', { name: 'Not available here' }).textContent(), /Owner is given for the whole agency only/);
+    await panel.getByRole('button', { name: 'Cancel' }).click();
+    await panel.getByRole('button', { name: 'Close the panel' }).click();
+
+    await page.getByRole('row', { name: /Erin Northwind/ }).getByRole('link', { name: 'Erin Northwind' }).click();
+    const own = page.getByRole('complementary', { name: 'Erin Northwind' });
+    await own.getByText('Nobody changes their own access').waitFor();
+    assert.equal(await own.getByRole('button', { name: 'Edit access' }).count(), 0);
+    await own.getByRole('button', { name: 'Close the panel' }).click();
   });
 });

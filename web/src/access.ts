@@ -1,7 +1,8 @@
-// What the signed-in user may do where, from GET /me and the role catalogue, by the rules of
-// SPEC §3: an environment grant replaces the agency grant in that environment; a bot adds its
-// own grant to its environment's; platform admins may do everything. The server decides every
-// request anyway: this only keeps the screens to what will be allowed.
+// What the signed-in user may do where, from GET /me and the role catalogue: an environment
+// grant replaces the agency grant in that environment; a bot adds its own grant to its
+// environment's; platform admins may do everything. The server decides every request anyway:
+// this only keeps the screens and buttons to what will be allowed. What may be granted to
+// others is the server's answer alone (GET /agencies/{id}/grantable, see grantable.ts).
 import type { Grant, Me, Role } from './types';
 
 export interface Scope {
@@ -80,11 +81,5 @@ export class Access {
 
   canAnywhere(permission: string, agencyId: string): boolean {
     return this.anywhere(agencyId).has(permission);
-  }
-
-  // The roles the user may hand out at a scope: each role's permissions within their own.
-  grantable(agencyId: string, scope: Scope, scopeType: string, candidates: Role[]): Role[] {
-    const mine = this.at(agencyId, scope);
-    return candidates.filter((r) => r.scopes.includes(scopeType) && r.permissions.every((p) => mine.has(p)));
   }
 }

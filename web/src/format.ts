@@ -17,6 +17,14 @@ export function roleLabel(name: string): string {
   return ROLE_WORDS[name] || name;
 }
 
+// A sentence from the API's words: capital first letter, full stop.
+export function sentence(s: string): string {
+  const t = s.trim();
+  if (!t) return t;
+  const c = t[0].toUpperCase() + t.slice(1);
+  return /[.!?]$/.test(c) ? c : `${c}.`;
+}
+
 export function fullName(p: { first_name?: string | null; last_name?: string | null; email?: string }): string {
   const n = [p.first_name, p.last_name].filter(Boolean).join(' ');
   return n || p.email || '';

@@ -87,6 +87,32 @@ export interface Role {
 export interface Permission {
   name: string;
   description: string;
+  kind?: 'authority' | 'work';
+}
+
+// GET /agencies/{id}/grantable: every role and extra permission at one scope, whether the
+// signed-in person may give it there and, when not, why (reason, in words).
+export interface GrantableRole {
+  id: string;
+  name: string;
+  built_in: boolean;
+  grantable: boolean;
+  reason: string | null;
+}
+
+export interface GrantablePermission {
+  name: string;
+  description: string;
+  kind: 'authority' | 'work';
+  grantable: boolean;
+  reason: string | null;
+}
+
+export interface Grantable {
+  scope: { type: string; id: string };
+  needs: string;
+  roles: GrantableRole[];
+  extra_permissions: GrantablePermission[];
 }
 
 export interface Agency {

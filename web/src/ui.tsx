@@ -153,6 +153,42 @@ export function FormError({ error, fields }: { error: unknown; fields: string[] 
   );
 }
 
+export interface Submission {
+  busy: boolean;
+  error: unknown;
+  submit: (e?: Event) => Promise<void>;
+}
+
+// The state of a form sent to the API: busy while it is on its way, the refusal when it fails.
+export function useSubmit(send: () => Promise<void>): Submission {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const submit = async (e?: Event) => {
+    e?.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await send();
+    } catch (err) {
+      setError(err);
+    }
+    setBusy(false);
+  };
+  return { busy, error, submit };
+}
+
+// Once per new error, moves the focus to the first field of the form it marks invalid, so a
+// keyboard or screen reader user lands on what to put right.
+export function useFocusFirstError(form: { current: HTMLElement | null }, error: unknown): void {
+  useEffect(() => {
+    if (!error || !form.current) return;
+    const first = form.current.querySelector<HTMLElement>(
+      '[aria-invalid="true"], .field-invalid input:not([disabled]), .field-invalid select:not([disabled])',
+    );
+    first?.focus();
+  }, [error, form]);
+}
+
 let nextId = 0;
 export function useId(prefix: string): string {
   const ref = useRef<string>('');

@@ -4,14 +4,15 @@
 // link, resend and revoke.
 import { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { del, get, patch, post, put, withQuery } from '../api';
+import { del, get, post, withQuery } from '../api';
 import { useAgency } from '../agency';
 import { day, fullName, roleLabel, when } from '../format';
 import type { AuditEntry, Invitation, Member, MemberAccess, Page } from '../types';
-import { Badge, Confirm, FormError, IconClipboard, IconClose, IconPersonArrow, LoadProblem, Loading, TextField, announce, useId, useLoad } from '../ui';
+import { useSession } from '../session';
+import { Badge, Confirm, FormError, IconClipboard, IconClose, IconPersonArrow, LoadProblem, Loading, announce, useId, useLoad } from '../ui';
 import { AuditTable } from './audit';
 import { GrantList } from './grants';
-import { GrantDraft, GrantsEditor, draftOf, grantOf } from './invite';
+import { AccessForm, ProfileForm, useNamesEditable } from './member_edit';
 
 function Panel({ title, onClose, children }: { title: string; onClose: () => void; children: ComponentChildren }) {
   const id = useId('panel');
@@ -49,41 +50,14 @@ function standing(a: MemberAccess): string {
 }
 
 function Details({ member, onChanged }: { member: Member; onChanged: (m?: Member) => void }) {
-  const { agency, environments, roles, access } = useAgency();
+  const { agency, environments, access } = useAgency();
+  const { me } = useSession();
   const canManage = access.canAnywhere('users.manage', agency.id);
+  const namesEditable = useNamesEditable(member);
+  const self = me?.user.id === member.id;
   const [editing, setEditing] = useState<'profile' | 'grants' | null>(null);
-  const [first, setFirst] = useState(member.first_name);
-  const [last, setLast] = useState(member.last_name);
-  const [shortcode, setShortcode] = useState(member.shortcode || '');
-  const [drafts, setDrafts] = useState<GrantDraft[]>([]);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
   const [removing, setRemoving] = useState<MemberAccess | null>(null);
   const [showPerms, setShowPerms] = useState<string | null>(null);
-  const base = `/agencies/${encodeURIComponent(agency.id)}/users/${encodeURIComponent(member.id)}`;
-
-  async function save(e: Event) {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      if (editing === 'profile') {
-        const m = await patch<Member>(base, { first_name: first.trim(), last_name: last.trim(), shortcode: shortcode.trim() || null });
-        announce('Saved');
-        onChanged(m);
-      } else {
-        // Bot grants are not edited here (the bot's Options tab delegates them): keep them.
-        const bots = member.grants.filter((g) => g.bot_id);
-        await put(`${base}/grants`, { grants: [...drafts.map(grantOf), ...bots] });
-        announce(`Access of ${fullName(member)} saved`);
-        onChanged();
-      }
-      setEditing(null);
-    } catch (err) {
-      setError(err);
-    }
-    setBusy(false);
-  }
 
   const botGrants = member.grants.filter((g) => g.bot_id);
   return (
@@ -102,40 +76,30 @@ function Details({ member, onChanged }: { member: Member; onChanged: (m?: Member
       </dl>
       {canManage && editing !== 'profile' ? (
         <button type="button" class="button button-small" onClick={() => setEditing('profile')}>
-          Edit names and shortcode
+          {namesEditable ? 'Edit names and shortcode' : 'Edit shortcode'}
         </button>
       ) : null}
       {editing === 'profile' ? (
-        <form onSubmit={save} noValidate class="panel-form">
-          <TextField label="First name" name="first_name" value={first} onValue={setFirst} error={error} />
-          <TextField label="Last name" name="last_name" value={last} onValue={setLast} error={error} />
-          <TextField label="Shortcode" name="shortcode" value={shortcode} onValue={setShortcode} error={error} />
-          <FormError error={error} fields={['first_name', 'last_name', 'shortcode']} />
-          <div class="actions">
-            <button type="button" class="button" onClick={() => setEditing(null)}>
-              Cancel
-            </button>
-            <button type="submit" class="button button-primary" disabled={busy}>
-              Save
-            </button>
-          </div>
-        </form>
+        <ProfileForm
+          member={member}
+          onCancel={() => setEditing(null)}
+          onSaved={(m) => {
+            setEditing(null);
+            onChanged(m);
+          }}
+        />
       ) : null}
 
       <h3>Access per environment</h3>
       {editing === 'grants' ? (
-        <form onSubmit={save} noValidate class="panel-form">
-          <GrantsEditor value={drafts} onChange={setDrafts} error={error} authority="users.manage" />
-          <FormError error={error} fields={['grants']} />
-          <div class="actions">
-            <button type="button" class="button" onClick={() => setEditing(null)}>
-              Cancel
-            </button>
-            <button type="submit" class="button button-primary" disabled={busy}>
-              Save access
-            </button>
-          </div>
-        </form>
+        <AccessForm
+          member={member}
+          onCancel={() => setEditing(null)}
+          onSaved={() => {
+            setEditing(null);
+            onChanged();
+          }}
+        />
       ) : (
         <>
           <ul class="env-access">
@@ -163,7 +127,7 @@ function Details({ member, onChanged }: { member: Member; onChanged: (m?: Member
                       Permissions
                     </button>
                   ) : null}
-                  {a.access !== 'none' && access.can('users.manage', agency.id, { environmentId: a.environment_id }) ? (
+                  {!self && a.access !== 'none' && access.can('users.manage', agency.id, { environmentId: a.environment_id }) ? (
                     <button type="button" class="button button-small button-quiet" onClick={() => setRemoving(a)}>
                       Remove from this environment
                     </button>
@@ -187,16 +151,10 @@ function Details({ member, onChanged }: { member: Member; onChanged: (m?: Member
               <GrantList grants={botGrants} environments={environments} />
             </>
           ) : null}
-          {canManage ? (
-            <button
-              type="button"
-              class="button button-small"
-              onClick={() => {
-                setDrafts(member.grants.filter((g) => !g.bot_id).map((g) => draftOf(g, roles)));
-                setError(null);
-                setEditing('grants');
-              }}
-            >
+          {canManage && self ? (
+            <p class="hint">Nobody changes their own access: ask another manager to change yours.</p>
+          ) : canManage ? (
+            <button type="button" class="button button-small" onClick={() => setEditing('grants')}>
               Edit access
             </button>
           ) : null}

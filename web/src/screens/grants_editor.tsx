@@ -1,0 +1,103 @@
+// The grants editor of the invite dialog and the user panel: one row per scope, each offering
+// exactly the roles and extra permissions the server says the signed-in person may give there,
+// and saying why the others are missing.
+import { ApiError } from '../api';
+import { environmentName, useAgency } from '../agency';
+import { sentence } from '../format';
+import { GrantPurpose, useGrantable } from '../grantable';
+import type { Grant, Role } from '../types';
+import { IconPlus, fieldMessage } from '../ui';
+import { GrantRow } from './grant_row';
+
+export interface GrantDraft {
+  scope: string; // '' for the whole agency, else an environment id
+  roles: string[];
+  extra: string[];
+}
+
+export function draftOf(g: Grant, roles: Role[]): GrantDraft {
+  // Custom roles may come back by name: keep the value the checkboxes use (id when known).
+  const ids = g.roles.map((r) => roles.find((x) => !x.built_in && (x.name === r || x.id === r))?.id || r);
+  return { scope: g.environment_id || '', roles: ids, extra: [...g.extra_permissions] };
+}
+
+export function grantOf(d: GrantDraft): Grant {
+  const g: Grant = { roles: d.roles, extra_permissions: d.extra };
+  if (d.scope) g.environment_id = d.scope;
+  return g;
+}
+
+// A grant that gives nothing: no role and no extra permission.
+export const isEmptyDraft = (d: GrantDraft) => d.roles.length === 0 && d.extra.length === 0;
+
+const GRANT_AT = /^grants\[(\d+)\]/;
+
+// The words of an API error about grant i (its field is grants[i]…, or "grants" with words
+// naming grants[i]), without the field's code name; null when it is about something else.
+export function grantMessage(err: unknown, i: number): string | null {
+  if (!(err instanceof ApiError) || !err.field) return null;
+  const at = GRANT_AT.exec(err.field)?.[1] ?? (err.field === 'grants' ? GRANT_AT.exec(err.message)?.[1] : undefined);
+  if (at === undefined || Number(at) !== i) return null;
+  if (err.code === 'empty_grant') return 'This access gives nothing: choose at least one role.';
+  return sentence(err.message.replace(/^grants\[\d+\]\S*?[:\s]+/, ''));
+}
+
+interface EditorProps {
+  value: GrantDraft[];
+  onChange: (v: GrantDraft[]) => void;
+  error: unknown;
+  purpose: GrantPurpose; // invite: for an invitation (users.invite); manage: changing grants
+  allowEmpty?: boolean;
+}
+
+export function GrantsEditor({ value, onChange, error, purpose, allowEmpty }: EditorProps) {
+  const { agency, environments, roles, access } = useAgency();
+  const authority = purpose === 'invite' ? 'users.invite' : 'users.manage';
+  const grantable = useGrantable(
+    agency.id,
+    purpose,
+    value.map((g) => g.scope),
+  );
+  const scopes = [
+    ...(access.can(authority, agency.id) ? [{ id: '', name: 'Whole agency (ripples down to every environment)' }] : []),
+    ...environments.filter((e) => access.can(authority, agency.id, { environmentId: e.id })),
+  ];
+  const update = (i: number, d: Partial<GrantDraft>) => onChange(value.map((g, k) => (k === i ? { ...g, ...d } : g)));
+  const unused = scopes.filter((s) => !value.some((g) => g.scope === s.id));
+  const groupMessage = fieldMessage(error, 'grants');
+  const shownInRow = value.some((_, i) => grantMessage(error, i));
+  return (
+    <div class="grants-editor">
+      {value.map((g, i) => {
+        // A grant the member already holds where the editor may not act stays nameable.
+        const choices = scopes.filter((s) => s.id === g.scope || !value.some((o) => o.scope === s.id));
+        if (!choices.some((s) => s.id === g.scope)) choices.unshift({ id: g.scope, name: environmentName(environments, g.scope) });
+        return (
+          <GrantRow
+            key={i}
+            index={i}
+            draft={g}
+            scopes={choices}
+            offer={grantable.offer(g.scope)}
+            onRetry={() => grantable.retry(g.scope)}
+            catalogue={roles}
+            message={grantMessage(error, i)}
+            canRemove={allowEmpty || value.length > 1}
+            onChange={(d) => update(i, d)}
+            onRemove={() => onChange(value.filter((_, k) => k !== i))}
+          />
+        );
+      })}
+      {groupMessage && !shownInRow ? <p class="field-error">{groupMessage}</p> : null}
+      {unused.length ? (
+        <button
+          type="button"
+          class="button button-small"
+          onClick={() => onChange([...value, { scope: unused[0].id, roles: [], extra: [] }])}
+        >
+          <IconPlus /> Add another scope
+        </button>
+      ) : null}
+    </div>
+  );
+}
