@@ -164,6 +164,9 @@ static int audit_run(int argc, char **argv)
                   : app_audit_verify(&v, app.store, &a, &err);
     if (rc) {
         status = cli_fail("audit", &err);
+        /* A checkpoint that does not hold is a failed verification, not a usage error. */
+        if (text)
+            status = 1;
         goto done;
     }
     verdict_print(stdout, &v, &a, text != NULL);
