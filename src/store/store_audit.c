@@ -71,6 +71,38 @@ int store_audit_head_get(struct store_audit_head *out, bool *found, struct store
     return rc;
 }
 
+int store_audit_tip_get(struct store_audit_registry *reg, bool *has_reg,
+                        struct store_audit_head *head, bool *has_head, struct store_conn *c,
+                        struct arena *a, const char *chain, struct usher_error *err)
+{
+    static const char sql[] =
+        "SELECT r.chains, r.entries, r.last_chain, r.mac, h.chain, h.ordinal, h.prev_chain, "
+        "h.entries, h.seq, h.last_id, h.last_hash, h.mac FROM audit_registry r "
+        "LEFT JOIN audit_chain_heads h ON h.chain = $1 WHERE r.id = 1";
+    struct store_value p[] = {store_text(chain)};
+    struct store_rows rows;
+    memset(reg, 0, sizeof(*reg));
+    *has_reg = false;
+    int rc = store_exec(c, a, sql, p, 1, &rows, NULL, err);
+    if (rc)
+        return rc;
+    if (rows.count == 0)
+        return store_audit_head_get(head, has_head, c, a, chain, err);
+    reg->chains = store_cell(&rows, 0, 0)->i;
+    reg->entries = store_cell(&rows, 0, 1)->i;
+    reg->last_chain = text_or_empty(&rows, 0, 2);
+    reg->mac = text_or_empty(&rows, 0, 3);
+    *has_reg = true;
+    memset(head, 0, sizeof(*head));
+    *has_head = store_cell(&rows, 0, 4)->type == STORE_TEXT;
+    if (*has_head) {
+        struct store_rows shifted = rows;
+        shifted.cells = rows.cells + 4;
+        head_from_row(head, &shifted, 0);
+    }
+    return 0;
+}
+
 int store_audit_head_put(struct store_conn *c, struct arena *a, const struct store_audit_head *h,
                          struct usher_error *err)
 {

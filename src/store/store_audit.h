@@ -52,6 +52,12 @@ struct store_audit_registry {
 int store_audit_head_get(struct store_audit_head *out, bool *found, struct store_conn *c,
                          struct arena *a, const char *chain, struct usher_error *err);
 
+/* The registry and chain's head in one read (what every write needs): *has_reg and *has_head
+ * say which exist. */
+int store_audit_tip_get(struct store_audit_registry *reg, bool *has_reg,
+                        struct store_audit_head *head, bool *has_head, struct store_conn *c,
+                        struct arena *a, const char *chain, struct usher_error *err);
+
 /* Inserts or replaces the head of h->chain with every field of h. */
 int store_audit_head_put(struct store_conn *c, struct arena *a, const struct store_audit_head *h,
                          struct usher_error *err);
