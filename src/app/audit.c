@@ -254,30 +254,14 @@ static int seal_refusal(const char **out, struct store_conn *c, struct arena *a,
     return 0;
 }
 
-/* Signs a log written before migration 0007: its heads as they are (a head that does not match
- * its chain stays evident to verification), in the order the chains began. A chain whose
- * oldest entries retention removed before then gets an "audit.pruned" entry naming the hash
- * its first entry links to, and the platform chain an "audit.sealed" entry. */
-static int seal(struct store_conn *c, struct arena *a, struct usher_error *err)
+/* Signs the heads as they are, in the order the chains began, and the registry with the
+ * totals; *out_total gets the entries counted. */
+static int seal_heads(int64_t *out_total, struct store_conn *c, struct arena *a,
+                      const struct store_audit_legacy_head *old, size_t count,
+                      struct usher_error *err)
 {
-    struct store_audit_registry reg;
-    bool has_reg = false;
-    struct store_audit_legacy_head *old = NULL;
-    size_t count = 0;
-    const char *refusal = NULL;
-    int rc = store_audit_registry_get(&reg, &has_reg, c, a, err);
-    if (rc || !has_reg || strcmp(reg.mac, APP_AUDIT_UNSEALED) != 0)
-        goto done;
-    rc = store_audit_legacy_heads(&old, &count, c, a, err);
-    if (rc == 0)
-        rc = seal_refusal(&refusal, c, a, count, err);
-    if (rc)
-        goto done;
-    if (refusal) {
-        log_msg(LOG_ERROR, "audit.seal_refused", "{s:s}", "reason", refusal);
-        goto done;
-    }
     int64_t total = 0;
+    int rc = 0;
     for (size_t i = 0; i < count; i++)
         total += old[i].rows;
     const char *prev = "";
@@ -304,6 +288,17 @@ static int seal(struct store_conn *c, struct arena *a, struct usher_error *err)
     sealed.mac = reg_mac;
     if (rc == 0)
         rc = store_audit_registry_put(c, a, &sealed, err);
+    *out_total = total;
+    return rc;
+}
+
+/* The entries a sealing leaves: an "audit.pruned" entry for each chain whose oldest entries an
+ * earlier retention removed (naming the hash its first entry links to), and "audit.sealed". */
+static int seal_records(struct store_conn *c, struct arena *a,
+                        const struct store_audit_legacy_head *old, size_t count, int64_t total,
+                        struct usher_error *err)
+{
+    int rc = 0;
     for (size_t i = 0; rc == 0 && i < count; i++) {
         if (old[i].rows == 0 || old[i].first_prev_hash[0] == '\0')
             continue;
@@ -329,6 +324,34 @@ static int seal(struct store_conn *c, struct arena *a, struct usher_error *err)
         };
         rc = app_audit_append(c, a, &e, err);
     }
+    return rc;
+}
+
+/* Signs a log written before migration 0007 (or a fresh one), unless refused. A head that does
+ * not match its chain stays evident to verification: sealing signs heads, not chains. */
+static int seal(struct store_conn *c, struct arena *a, struct usher_error *err)
+{
+    struct store_audit_registry reg;
+    bool has_reg = false;
+    struct store_audit_legacy_head *old = NULL;
+    size_t count = 0;
+    int64_t total = 0;
+    const char *refusal = NULL;
+    int rc = store_audit_registry_get(&reg, &has_reg, c, a, err);
+    if (rc || !has_reg || strcmp(reg.mac, APP_AUDIT_UNSEALED) != 0)
+        goto done;
+    rc = store_audit_legacy_heads(&old, &count, c, a, err);
+    if (rc == 0)
+        rc = seal_refusal(&refusal, c, a, count, err);
+    if (rc)
+        goto done;
+    if (refusal) {
+        log_msg(LOG_ERROR, "audit.seal_refused", "{s:s}", "reason", refusal);
+        goto done;
+    }
+    rc = seal_heads(&total, c, a, old, count, err);
+    if (rc == 0)
+        rc = seal_records(c, a, old, count, total, err);
     if (rc == 0)
         log_msg(LOG_INFO, "audit.sealed", "{s:I, s:I}", "chains", (json_int_t)count, "entries",
                 (json_int_t)total);
