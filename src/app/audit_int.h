@@ -46,6 +46,13 @@ void app_audit_public_key(unsigned char out[APP_AUDIT_PUBLIC_KEY_BYTES]);
 void app_audit_sign(unsigned char out[APP_AUDIT_SIGNATURE_BYTES], const unsigned char *msg,
                     size_t len);
 
+/* Whether a chain whose first entry links to a hash (rather than "") lost its oldest entries
+ * to retention: its newest "audit.pruned" entry (the first entry itself, when retention took
+ * every other) must name that hash, and an earlier id. That entry's own hash is the caller's
+ * to check. */
+int app_audit_start_is_recorded(bool *out, struct store_conn *c, struct arena *a, const char *chain,
+                                const struct store_audit_entry *first, struct usher_error *err);
+
 /* app_audit_verify inside the caller's (read) transaction on c. */
 int app_audit_verify_in_tx(struct app_audit_verdict *out, struct store_conn *c, struct arena *a,
                            struct usher_error *err);

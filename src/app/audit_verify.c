@@ -27,12 +27,8 @@ static void broken(struct app_audit_verdict *out, struct arena *a, const char *c
     out->reason = arena_strdup(a, buf);
 }
 
-/* Whether a chain whose first entry links to prev_hash (rather than "") lost its oldest entries
- * to retention: its newest "audit.pruned" entry (the first entry itself, when retention took
- * every other) must name that hash, and an earlier id. That entry's own hash is checked when
- * the walk reaches it. */
-static int start_is_recorded(bool *out, struct store_conn *c, struct arena *a, const char *chain,
-                             const struct store_audit_entry *first, struct usher_error *err)
+int app_audit_start_is_recorded(bool *out, struct store_conn *c, struct arena *a, const char *chain,
+                                const struct store_audit_entry *first, struct usher_error *err)
 {
     struct store_audit_entry rec;
     bool found = false;
@@ -71,7 +67,7 @@ static int entry_check(struct app_audit_verdict *out, struct store_conn *c, stru
     }
     if (!prev && *link) {
         bool recorded = false;
-        int rc = start_is_recorded(&recorded, c, a, chain, e, err);
+        int rc = app_audit_start_is_recorded(&recorded, c, a, chain, e, err);
         if (rc)
             return rc;
         if (!recorded)
@@ -86,7 +82,10 @@ static int chain_walk(struct app_audit_verdict *out, struct store_conn *c, struc
                       const struct store_audit_head *h, struct usher_error *err)
 {
     int64_t after = 0, last_id = 0;
-    const char *prev = NULL; /* NULL until the first entry */
+    /* The hash of the entry before, NULL until the first entry. Only a verified hash (64
+     * characters) is kept: the walk stops at the first that does not hold. */
+    char prev_buf[CRYPTO_HASH_HEX + 1];
+    const char *prev = NULL;
     for (;;) {
         struct arena batch;
         arena_init(&batch);
@@ -95,7 +94,8 @@ static int chain_walk(struct app_audit_verdict *out, struct store_conn *c, struc
         int rc = store_audit_chain_read(&rows, &n, c, &batch, h->chain, after, VERIFY_BATCH, err);
         for (size_t i = 0; rc == 0 && out->is_intact && i < n; i++) {
             rc = entry_check(out, c, a, h->chain, &rows[i], prev, err);
-            prev = arena_strdup(a, rows[i].hash);
+            snprintf(prev_buf, sizeof(prev_buf), "%s", rows[i].hash ? rows[i].hash : "");
+            prev = prev_buf;
             last_id = after = rows[i].id;
             out->entries++;
         }

@@ -410,6 +410,32 @@ static void test_audit_chain__refuses_an_edited_pruning_record(void **state)
     expect_broken(f, "agency:agy_a", "altered");
 }
 
+static void test_audit_chain__retention_does_not_sign_over_damage(void **state)
+{
+    struct fixture *f = *state;
+    write_old_and_new(f);
+    /* Agency A's recent entry 9 is made to look old, to have retention delete it and sign
+     * the deletion; agency B's oldest entry is deleted outright, to have retention make the
+     * missing start look recorded. */
+    sql(f, "UPDATE audit_log SET at = 1 WHERE id = 9");
+    sql(f, "DELETE FROM audit_log WHERE id = 2");
+    struct usher_error err = {0};
+    int64_t deleted = 0;
+    assert_int_equal(app_audit_prune(&deleted, f->store, 30, &err), 0);
+    /* Only agency C's two old entries went. */
+    assert_int_equal(deleted, 2);
+    assert_string_equal(sql_value(f, "SELECT COUNT(*) FROM audit_log WHERE id IN (1, 3, 5, 9)"),
+                        "4");
+    assert_string_equal(
+        sql_value(f, "SELECT COUNT(*) FROM audit_log WHERE action = 'audit.pruned'"), "1");
+    struct app_audit_verdict v;
+    verify(f, &v);
+    assert_false(v.is_intact);
+    assert_string_equal(v.chain, "agency:agy_a");
+    assert_int_equal(v.broken_id, 9);
+    assert_non_null(strstr(v.reason, "altered"));
+}
+
 /* Makes a checkpoint of f's log; the caller frees it. */
 static char *checkpoint(struct fixture *f)
 {
@@ -635,6 +661,7 @@ int main(void)
         T(test_audit_chain__refuses_oldest_entries_removed_without_a_record),
         T(test_audit_chain__refuses_more_removed_after_a_pruning),
         T(test_audit_chain__refuses_an_edited_pruning_record),
+        T(test_audit_chain__retention_does_not_sign_over_damage),
         T(test_audit_chain__a_log_that_grew_extends_its_checkpoint),
         T(test_audit_chain__a_checkpoint_reveals_a_rollback_of_the_database),
         T(test_audit_chain__refuses_an_edited_checkpoint),
