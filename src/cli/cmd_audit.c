@@ -7,11 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app/app.h"
 #include "app/audit.h"
 #include "base/clock.h"
 #include "cli/cli.h"
-#include "config/config.h"
 
 #define CHECKPOINT_FILE_MAX (64 * 1024 * 1024)
 
@@ -32,7 +30,6 @@ static void audit_help(void)
            "for instance). Exits 1 without a checkpoint when the log is broken.\n\n"
            "  --checkpoint FILE                 (verify) a checkpoint printed by usher audit "
            "checkpoint\n\n");
-    config_print_help(stdout);
 }
 
 /* Reads the file at path (at most CHECKPOINT_FILE_MAX bytes) into a malloc'ed buffer. */
@@ -89,95 +86,77 @@ static void verdict_print(FILE *out, const struct app_audit_verdict *v, struct a
                clock_format_ms(a, v->checkpoint_at), (long long)v->checkpoint_chains);
 }
 
+/* Prints a checkpoint of the log, or says why there is none. */
+static void checkpoint_run(struct cli_run *run, struct arena *a)
+{
+    struct app_audit_verdict v;
+    char *json = NULL;
+    if (app_audit_checkpoint_make(&json, &v, run->app.store, a, &run->err)) {
+        cli_run_fail(run, &run->err);
+    } else if (json) {
+        printf("%s\n", json);
+        free(json);
+    } else {
+        /* On standard error: standard output is where a checkpoint is expected. */
+        fprintf(stderr, "usher audit: no checkpoint of a broken log\n");
+        verdict_print(stderr, &v, a, false);
+        run->status = 1;
+    }
+}
+
+/* Verifies the log, against the checkpoint at path when it is not NULL. */
+static void verify_run(struct cli_run *run, struct arena *a, const char *path)
+{
+    struct app_audit_verdict v;
+    size_t len = 0;
+    char *text = NULL;
+    if (path && !(text = file_read(&len, path))) {
+        fprintf(stderr, "usher audit: cannot read %s: %s\n", path, strerror(errno));
+        run->status = 1;
+        return;
+    }
+    int rc = text ? app_audit_checkpoint_check(&v, run->app.store, a, text, len, &run->err)
+                  : app_audit_verify(&v, run->app.store, a, &run->err);
+    free(text);
+    if (rc) {
+        cli_run_fail(run, &run->err);
+        /* A checkpoint that does not hold is a failed verification, not a usage error. */
+        if (path)
+            run->status = 1;
+        return;
+    }
+    verdict_print(stdout, &v, a, path != NULL);
+    run->status = v.is_intact ? 0 : 1;
+}
+
 static int audit_run(int argc, char **argv)
 {
-    struct config cfg;
-    struct usher_error err = {0};
-    struct app app = {0};
-    struct arena a;
     const char *checkpoint_path = NULL;
-    char *text = NULL;
-    char **rest = xcalloc((size_t)argc + 1, sizeof(*rest));
-    int rest_count = 0, status = 0;
-    config_init(&cfg);
-    arena_init(&a);
-    if (cli_wants_help(argc, argv)) {
-        audit_help();
-        goto done;
-    }
+    const struct cli_flag verify_flags[] = {{"--checkpoint", &checkpoint_path, false},
+                                            {NULL, NULL, false}};
     const char *sub = argc >= 2 ? argv[1] : "";
-    if (strcmp(sub, "verify") != 0 && strcmp(sub, "checkpoint") != 0) {
+    bool is_verify = strcmp(sub, "verify") == 0, is_checkpoint = strcmp(sub, "checkpoint") == 0;
+    if (!is_verify && !is_checkpoint && !cli_wants_help(argc, argv)) {
         fprintf(stderr, "usher audit: expected \"verify\" or \"checkpoint\" (see --help)\n");
-        status = 2;
-        goto done;
+        return 2;
     }
-    /* argv[1] stands where config_load expects the program name. */
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (i > 1 && strcmp(sub, "verify") == 0 && strcmp(arg, "--checkpoint") == 0) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "usher audit: --checkpoint needs a file\n");
-                status = 2;
-                goto done;
-            }
-            checkpoint_path = argv[++i];
-        } else if (i > 1 && strcmp(sub, "verify") == 0 && strncmp(arg, "--checkpoint=", 13) == 0) {
-            checkpoint_path = arg + 13;
-        } else {
-            rest[rest_count++] = argv[i];
-        }
+    const struct cli_setup setup = {.cmd = "audit",
+                                    .flags = is_verify ? verify_flags : NULL,
+                                    .help = audit_help,
+                                    .migrate = true};
+    struct cli_run run;
+    /* The subcommand stands where the settings expect the program name. */
+    int skip = is_verify || is_checkpoint ? 1 : 0;
+    if (cli_run_start(&run, &setup, argc - skip, argv + skip)) {
+        struct arena a;
+        arena_init(&a);
+        if (is_checkpoint)
+            checkpoint_run(&run, &a);
+        else
+            verify_run(&run, &a, checkpoint_path);
+        arena_dispose(&a);
     }
-    if (config_load(&cfg, rest_count, rest, NULL, &err) || config_finish(&cfg, &err)) {
-        status = cli_fail("audit", &err);
-        goto done;
-    }
-    size_t text_len = 0;
-    if (checkpoint_path && !(text = file_read(&text_len, checkpoint_path))) {
-        fprintf(stderr, "usher audit: cannot read %s: %s\n", checkpoint_path, strerror(errno));
-        status = 1;
-        goto done;
-    }
-    crypto_setup();
-    if (app_open(&app, &cfg, true, &err)) {
-        status = cli_fail("audit", &err);
-        goto done;
-    }
-    struct app_audit_verdict v;
-    if (strcmp(sub, "checkpoint") == 0) {
-        char *json = NULL;
-        if (app_audit_checkpoint_make(&json, &v, app.store, &a, &err)) {
-            status = cli_fail("audit", &err);
-            goto done;
-        }
-        if (json) {
-            printf("%s\n", json);
-            free(json);
-        } else {
-            /* On standard error: standard output is where a checkpoint is expected. */
-            fprintf(stderr, "usher audit: no checkpoint of a broken log\n");
-            verdict_print(stderr, &v, &a, false);
-            status = 1;
-        }
-        goto done;
-    }
-    int rc = text ? app_audit_checkpoint_check(&v, app.store, &a, text, text_len, &err)
-                  : app_audit_verify(&v, app.store, &a, &err);
-    if (rc) {
-        status = cli_fail("audit", &err);
-        /* A checkpoint that does not hold is a failed verification, not a usage error. */
-        if (text)
-            status = 1;
-        goto done;
-    }
-    verdict_print(stdout, &v, &a, text != NULL);
-    status = v.is_intact ? 0 : 1;
-done:
-    app_close(&app);
-    free(text);
-    free(rest);
-    arena_dispose(&a);
-    config_dispose(&cfg);
-    return status;
+    return cli_run_end(&run);
 }
 
 const struct cli_command cli_cmd_audit = {
