@@ -87,17 +87,18 @@ int app_open(struct app *app, const struct config *cfg, bool migrate, struct ush
     rc = store_open(&app->store, cfg->database_url, cfg->data_dir, (int)cfg->db_pool, err);
     if (rc)
         return rc;
-    if (migrate) {
-        rc = store_migrate(app->store, NULL, err);
-        if (rc)
-            return rc;
-    }
+    /* The secret first: migration 0007 signs the audit heads with a key derived from it. */
     char path[4096];
     snprintf(path, sizeof(path), "%s/secret", cfg->data_dir);
     rc = crypto_secret_load(app->secret, path, err);
     if (rc)
         return rc;
     app_audit_key_set(app->secret, sizeof(app->secret));
+    if (migrate) {
+        rc = store_migrate_hooked(app->store, NULL, &app_audit_migrate_hook, err);
+        if (rc)
+            return rc;
+    }
     if (*cfg->public_url) {
         app_public_url_set(app, cfg->public_url);
     } else {

@@ -1,28 +1,59 @@
-/* Audit recording and verification. Entries form one hash chain per agency (and one for
- * platform-level events): each holds the previous entry's hash and an HMAC under the server
- * secret over its own fields and that hash, so editing, removing or inserting an entry is
- * evident to `usher audit verify`, even for someone who can write to the database but has no
- * secret. */
+/* Audit recording. Entries form one hash chain per agency (and one for platform-level events):
+ * each holds the previous entry's hash and an HMAC under the server secret over its own fields
+ * and that hash. Each chain's head and the registry of all chains carry a MAC under a key
+ * derived from the secret, so without it nobody can move a head back, drop a chain, or make
+ * the heads agree with a log they cut short. */
 #include "app/audit.h"
 
+#include <sodium.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/audit_int.h"
 #include "base/clock.h"
 #include "base/json.h"
+#include "base/log.h"
 #include "store/store_audit.h"
 
-#define VERIFY_BATCH 1000
+#define AUDIT_KDF_CONTEXT "usheraud"
+#define AUDIT_KDF_HEADS   1
+#define AUDIT_KDF_SIGN    2
 
-static unsigned char audit_key[CRYPTO_SECRET_BYTES];
-static size_t audit_key_len;
+static unsigned char entry_key[CRYPTO_SECRET_BYTES];
+static size_t entry_key_len;
+static unsigned char head_key[crypto_auth_hmacsha256_KEYBYTES];
+static unsigned char sign_pk[crypto_sign_PUBLICKEYBYTES];
+static unsigned char sign_sk[crypto_sign_SECRETKEYBYTES];
 
 void app_audit_key_set(const unsigned char *key, size_t len)
 {
-    if (len > sizeof(audit_key))
-        len = sizeof(audit_key);
-    memcpy(audit_key, key, len);
-    audit_key_len = len;
+    if (len > sizeof(entry_key))
+        len = sizeof(entry_key);
+    memcpy(entry_key, key, len);
+    entry_key_len = len;
+    /* The entries' HMAC keeps the secret itself as its key (existing hashes depend on it);
+     * the heads' MAC and the checkpoint signatures use subkeys, each for one purpose. */
+    unsigned char master[crypto_kdf_KEYBYTES];
+    crypto_generichash(master, sizeof(master), key, len, NULL, 0);
+    crypto_kdf_derive_from_key(head_key, sizeof(head_key), AUDIT_KDF_HEADS, AUDIT_KDF_CONTEXT,
+                               master);
+    unsigned char seed[crypto_sign_SEEDBYTES];
+    crypto_kdf_derive_from_key(seed, sizeof(seed), AUDIT_KDF_SIGN, AUDIT_KDF_CONTEXT, master);
+    crypto_sign_seed_keypair(sign_pk, sign_sk, seed);
+    sodium_memzero(seed, sizeof(seed));
+    sodium_memzero(master, sizeof(master));
+}
+
+void app_audit_public_key(unsigned char out[APP_AUDIT_PUBLIC_KEY_BYTES])
+{
+    memcpy(out, sign_pk, APP_AUDIT_PUBLIC_KEY_BYTES);
+}
+
+void app_audit_sign(unsigned char out[APP_AUDIT_SIGNATURE_BYTES], const unsigned char *msg,
+                    size_t len)
+{
+    crypto_sign_detached(out, NULL, msg, len, sign_sk);
 }
 
 void app_audit_entry_hash(char out[CRYPTO_HASH_HEX + 1], const struct store_audit_entry *e)
@@ -34,22 +65,133 @@ void app_audit_entry_hash(char out[CRYPTO_HASH_HEX + 1], const struct store_audi
         e->scope_id, e->source_ip, e->user_agent, e->request_id, e->details_json, e->prev_hash);
     char *text = json_dump_compact(fields);
     json_decref(fields);
-    crypto_hmac_hex(out, audit_key, audit_key_len, text ? text : "", text ? strlen(text) : 0);
+    crypto_hmac_hex(out, entry_key, entry_key_len, text ? text : "", text ? strlen(text) : 0);
     free(text);
 }
 
-static int record_in_tx(struct store_conn *c, struct arena *a, struct store_audit_entry *e,
-                        struct usher_error *err)
+/* The heads' and registry's MACs take their fields length-prefixed, straight into the HMAC:
+ * as unambiguous as JSON and cheaper, since one runs for every entry written. */
+static void mac_text(crypto_auth_hmacsha256_state *st, const char *s)
 {
-    const char *prev = "";
-    int rc = store_audit_chain_head(&prev, c, a, e->chain, err);
+    uint64_t len = s ? (uint64_t)strlen(s) : UINT64_MAX;
+    unsigned char prefix[9] = {'s'};
+    for (int i = 0; i < 8; i++)
+        prefix[1 + i] = (unsigned char)(len >> (8 * i));
+    crypto_auth_hmacsha256_update(st, prefix, sizeof(prefix));
+    if (s)
+        crypto_auth_hmacsha256_update(st, (const unsigned char *)s, strlen(s));
+}
+
+static void mac_int(crypto_auth_hmacsha256_state *st, int64_t v)
+{
+    unsigned char bytes[9] = {'i'};
+    for (int i = 0; i < 8; i++)
+        bytes[1 + i] = (unsigned char)((uint64_t)v >> (8 * i));
+    crypto_auth_hmacsha256_update(st, bytes, sizeof(bytes));
+}
+
+static void mac_final(char out[CRYPTO_HASH_HEX + 1], crypto_auth_hmacsha256_state *st)
+{
+    unsigned char mac[crypto_auth_hmacsha256_BYTES];
+    crypto_auth_hmacsha256_final(st, mac);
+    sodium_bin2hex(out, CRYPTO_HASH_HEX + 1, mac, sizeof(mac));
+}
+
+void app_audit_head_mac(char out[CRYPTO_HASH_HEX + 1], const struct store_audit_head *h)
+{
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, head_key, sizeof(head_key));
+    mac_text(&st, "usher-audit-head-1");
+    mac_text(&st, h->chain);
+    mac_int(&st, h->ordinal);
+    mac_text(&st, h->prev_chain);
+    mac_int(&st, h->entries);
+    mac_int(&st, h->seq);
+    mac_int(&st, h->last_id);
+    mac_text(&st, h->last_hash);
+    mac_final(out, &st);
+}
+
+void app_audit_registry_mac(char out[CRYPTO_HASH_HEX + 1], const struct store_audit_registry *r)
+{
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, head_key, sizeof(head_key));
+    mac_text(&st, "usher-audit-registry-1");
+    mac_int(&st, r->chains);
+    mac_int(&st, r->entries);
+    mac_text(&st, r->last_chain);
+    mac_final(out, &st);
+}
+
+bool app_audit_head_is_signed(const struct store_audit_head *h)
+{
+    char expect[CRYPTO_HASH_HEX + 1];
+    app_audit_head_mac(expect, h);
+    return h->mac && crypto_str_equal(h->mac, expect);
+}
+
+bool app_audit_registry_is_signed(const struct store_audit_registry *r)
+{
+    char expect[CRYPTO_HASH_HEX + 1];
+    app_audit_registry_mac(expect, r);
+    return r->mac && crypto_str_equal(r->mac, expect);
+}
+
+const char *app_audit_chain_agency(struct arena *a, const char *chain)
+{
+    static const char prefix[] = "agency:";
+    if (!chain || strncmp(chain, prefix, sizeof(prefix) - 1) != 0)
+        return NULL;
+    return arena_strdup(a, chain + sizeof(prefix) - 1);
+}
+
+int app_audit_append(struct store_conn *c, struct arena *a, struct store_audit_entry *e,
+                     struct usher_error *err)
+{
+    struct store_audit_head head;
+    struct store_audit_registry reg;
+    bool has_head = false, has_reg = false;
+    int rc = store_audit_tip_get(&reg, &has_reg, &head, &has_head, c, a, e->chain, err);
     if (rc)
-        return rc;
-    e->prev_hash = prev;
+        goto done;
+    /* Checked before extending: signing the next state of a head someone rewrote would make
+     * their change look like ours. */
+    bool head_ok = !has_head || app_audit_head_is_signed(&head);
+    bool reg_ok = has_reg && app_audit_registry_is_signed(&reg);
+    e->prev_hash = has_head ? head.last_hash : "";
     char hash[CRYPTO_HASH_HEX + 1];
     app_audit_entry_hash(hash, e);
     e->hash = arena_strdup(a, hash);
-    return store_audit_insert(c, a, e, err);
+    rc = store_audit_insert(c, a, e, err);
+    if (rc)
+        goto done;
+    if (!has_head) {
+        head.chain = e->chain;
+        head.ordinal = reg.chains + 1;
+        head.prev_chain = reg.last_chain ? reg.last_chain : "";
+        head.entries = 0;
+        reg.chains++;
+        reg.last_chain = e->chain;
+    }
+    reg.entries++;
+    head.entries++;
+    head.seq = reg.entries;
+    head.last_id = e->id;
+    head.last_hash = e->hash;
+    char head_mac[CRYPTO_HASH_HEX + 1], reg_mac[CRYPTO_HASH_HEX + 1];
+    app_audit_head_mac(head_mac, &head);
+    app_audit_registry_mac(reg_mac, &reg);
+    head.mac = head_ok ? head_mac : APP_AUDIT_INVALID;
+    if (!reg_ok)
+        reg.mac = has_reg && strcmp(reg.mac, APP_AUDIT_UNSEALED) == 0 ? APP_AUDIT_UNSEALED
+                                                                      : APP_AUDIT_INVALID;
+    else
+        reg.mac = reg_mac;
+    rc = store_audit_head_put(c, a, &head, err);
+    if (rc == 0 && has_reg)
+        rc = store_audit_registry_put(c, a, &reg, err);
+done:
+    return rc;
 }
 
 int app_audit_record(struct store_conn *c, struct arena *a, const struct app_actor *actor,
@@ -77,11 +219,11 @@ int app_audit_record(struct store_conn *c, struct arena *a, const struct app_act
     };
     free(details);
     if (store_in_transaction(c))
-        return record_in_tx(c, a, &e, err);
+        return app_audit_append(c, a, &e, err);
     /* The chain's head is read and moved under the write lock. */
     int rc = store_begin(c, true, err);
     if (rc == 0)
-        rc = record_in_tx(c, a, &e, err);
+        rc = app_audit_append(c, a, &e, err);
     if (rc == 0)
         rc = store_commit(c, err);
     else
@@ -89,114 +231,144 @@ int app_audit_record(struct store_conn *c, struct arena *a, const struct app_act
     return rc;
 }
 
-static int verify_chain(struct app_audit_verdict *out, struct store_conn *c, struct arena *a,
-                        const char *chain, int64_t head_id, const char *head_hash,
+/* Why the log may not be sealed now, or NULL. Only entries are proof here: everything else in
+ * the database can be rewritten by whoever could reset the registry. */
+static int seal_refusal(const char **out, struct store_conn *c, struct arena *a, size_t heads,
                         struct usher_error *err)
 {
-    int64_t after = 0, last_id = 0;
-    const char *prev = NULL; /* NULL until the first entry: its own prev_hash anchors it */
-    for (;;) {
-        struct arena batch;
-        arena_init(&batch);
-        struct store_audit_entry *rows = NULL;
-        size_t n = 0;
-        int rc = store_audit_chain_read(&rows, &n, c, &batch, chain, after, VERIFY_BATCH, err);
-        if (rc) {
-            arena_dispose(&batch);
-            return rc;
-        }
-        for (size_t i = 0; i < n; i++) {
-            const struct store_audit_entry *e = &rows[i];
-            char expect[CRYPTO_HASH_HEX + 1];
-            app_audit_entry_hash(expect, e);
-            const char *why = NULL;
-            if (prev && strcmp(e->prev_hash ? e->prev_hash : "", prev) != 0)
-                why = "its previous-hash does not match the entry before it (an entry was "
-                      "removed or inserted)";
-            else if (!e->hash || strcmp(e->hash, expect) != 0)
-                why = "its hash does not match its contents (the entry was altered)";
-            if (why) {
-                out->is_intact = false;
-                out->chain = arena_strdup(a, chain);
-                out->broken_id = e->id;
-                out->reason = arena_strdup(a, why);
-                arena_dispose(&batch);
-                return 0;
-            }
-            prev = arena_strdup(a, e->hash);
-            last_id = e->id;
-            after = e->id;
-            out->entries++;
-        }
-        arena_dispose(&batch);
-        if (n < VERIFY_BATCH)
-            break;
-    }
-    if (last_id != head_id || strcmp(prev ? prev : "", head_hash) != 0) {
-        out->is_intact = false;
-        out->chain = arena_strdup(a, chain);
-        out->broken_id = last_id;
-        out->reason = arena_strdup(a, "the chain's last entries were removed (its head names a "
-                                      "later entry)");
-    }
+    bool sealed_before = false;
+    int64_t entries = 0, people = 0;
+    *out = NULL;
+    int rc = store_audit_action_exists(&sealed_before, c, a, APP_AUDIT_SEALED, NULL, err);
+    if (rc == 0 && !sealed_before)
+        rc = store_audit_action_exists(&sealed_before, c, a, APP_AUDIT_PRUNED, "%\"through_hash\"%",
+                                       err);
+    if (rc == 0)
+        rc = store_audit_population(&entries, &people, c, a, err);
+    if (rc)
+        return rc;
+    if (sealed_before)
+        *out = "the log holds entries written after an earlier sealing: its registry was reset";
+    else if (heads == 0 && entries == 0 && people > 0)
+        *out = "the log is empty but the database holds accounts or agencies: it was deleted";
     return 0;
 }
 
-int app_audit_verify(struct app_audit_verdict *out, struct store *store, struct arena *a,
-                     struct usher_error *err)
+/* Signs the heads as they are, in the order the chains began, and the registry with the
+ * totals; *out_total gets the entries counted. */
+static int seal_heads(int64_t *out_total, struct store_conn *c, struct arena *a,
+                      const struct store_audit_legacy_head *old, size_t count,
+                      struct usher_error *err)
 {
-    memset(out, 0, sizeof(*out));
-    out->is_intact = true;
-    struct store_conn *c = NULL;
-    int rc = store_conn_get(store, &c, err);
-    if (rc)
-        return rc;
-    /* One read transaction: a consistent snapshot while writers go on. */
-    rc = store_begin(c, false, err);
-    struct store_rows chains = {0};
-    if (rc == 0)
-        rc = store_audit_chains(&chains, c, a, err);
-    for (size_t i = 0; rc == 0 && out->is_intact && i < chains.count; i++) {
-        rc = verify_chain(out, c, a, store_cell(&chains, i, 0)->s, store_cell(&chains, i, 1)->i,
-                          store_cell(&chains, i, 2)->s, err);
-        out->chains++;
+    int64_t total = 0;
+    int rc = 0;
+    for (size_t i = 0; i < count; i++)
+        total += old[i].rows;
+    const char *prev = "";
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        struct store_audit_head h = {
+            .chain = old[i].chain,
+            .ordinal = (int64_t)i + 1,
+            .prev_chain = prev,
+            .entries = old[i].rows,
+            .seq = total,
+            .last_id = old[i].last_id,
+            .last_hash = old[i].last_hash,
+        };
+        char mac[CRYPTO_HASH_HEX + 1];
+        app_audit_head_mac(mac, &h);
+        h.mac = mac;
+        rc = store_audit_head_put(c, a, &h, err);
+        prev = old[i].chain;
     }
-    store_rollback(c);
-    store_conn_put(c);
+    struct store_audit_registry sealed = {
+        .chains = (int64_t)count, .entries = total, .last_chain = prev};
+    char reg_mac[CRYPTO_HASH_HEX + 1];
+    app_audit_registry_mac(reg_mac, &sealed);
+    sealed.mac = reg_mac;
+    if (rc == 0)
+        rc = store_audit_registry_put(c, a, &sealed, err);
+    *out_total = total;
     return rc;
 }
 
-int app_audit_prune(int64_t *out_deleted, struct store *store, int64_t retention_days,
-                    struct usher_error *err)
+/* The entries a sealing leaves: an "audit.pruned" entry for each chain whose oldest entries an
+ * earlier retention removed (naming the hash its first entry links to), and "audit.sealed". */
+static int seal_records(struct store_conn *c, struct arena *a,
+                        const struct store_audit_legacy_head *old, size_t count, int64_t total,
+                        struct usher_error *err)
 {
-    if (out_deleted)
-        *out_deleted = 0;
-    if (retention_days <= 0)
-        return 0;
-    struct store_conn *c = NULL;
-    struct arena a;
-    arena_init(&a);
-    int64_t deleted = 0;
-    int64_t before = clock_now_ms() - retention_days * 86400 * 1000;
-    int rc = store_conn_get(store, &c, err);
-    if (rc == 0)
-        rc = store_begin(c, true, err);
-    if (rc == 0)
-        rc = store_audit_prune(&deleted, c, &a, before, err);
-    if (rc == 0 && deleted > 0) {
-        struct app_audit_event ev = {
-            .action = "audit.pruned",
-            .details = json_pack("{s:I, s:I}", "deleted", (json_int_t)deleted, "retention_days",
-                                 (json_int_t)retention_days),
-        };
-        rc = app_audit_record(c, &a, NULL, &ev, err);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        if (old[i].rows == 0 || old[i].first_prev_hash[0] == '\0')
+            continue;
+        json_t *details = json_pack("{s:I, s:s, s:b}", "through_id", (json_int_t)0, "through_hash",
+                                    old[i].first_prev_hash, "before_sealing", 1);
+        char *text = json_dump_compact(details);
+        json_decref(details);
+        struct store_audit_entry e = {.at = clock_now_ms(),
+                                      .agency_id = app_audit_chain_agency(a, old[i].chain),
+                                      .action = APP_AUDIT_PRUNED,
+                                      .details_json = arena_strdup(a, text),
+                                      .chain = old[i].chain};
+        free(text);
+        rc = app_audit_append(c, a, &e, err);
     }
-    if (rc == 0)
-        rc = store_commit(c, err);
-    if (c)
-        store_conn_put(c);
-    arena_dispose(&a);
-    if (rc == 0 && out_deleted)
-        *out_deleted = deleted;
+    if (rc == 0 && count > 0) {
+        struct store_audit_entry e = {
+            .at = clock_now_ms(),
+            .action = APP_AUDIT_SEALED,
+            .details_json =
+                arena_printf(a, "{\"chains\":%zu,\"entries\":%lld}", count, (long long)total),
+            .chain = "platform",
+        };
+        rc = app_audit_append(c, a, &e, err);
+    }
     return rc;
 }
+
+/* Signs a log written before migration 0007 (or a fresh one), unless refused. A head that does
+ * not match its chain stays evident to verification: sealing signs heads, not chains. */
+static int seal(struct store_conn *c, struct arena *a, struct usher_error *err)
+{
+    struct store_audit_registry reg;
+    bool has_reg = false;
+    struct store_audit_legacy_head *old = NULL;
+    size_t count = 0;
+    int64_t total = 0;
+    const char *refusal = NULL;
+    int rc = store_audit_registry_get(&reg, &has_reg, c, a, err);
+    if (rc || !has_reg || strcmp(reg.mac, APP_AUDIT_UNSEALED) != 0)
+        goto done;
+    rc = store_audit_legacy_heads(&old, &count, c, a, err);
+    if (rc == 0)
+        rc = seal_refusal(&refusal, c, a, count, err);
+    if (rc)
+        goto done;
+    if (refusal) {
+        log_msg(LOG_ERROR, "audit.seal_refused", "{s:s}", "reason", refusal);
+        goto done;
+    }
+    rc = seal_heads(&total, c, a, old, count, err);
+    if (rc == 0)
+        rc = seal_records(c, a, old, count, total, err);
+    if (rc == 0)
+        log_msg(LOG_INFO, "audit.sealed", "{s:I, s:I}", "chains", (json_int_t)count, "entries",
+                (json_int_t)total);
+done:
+    return rc;
+}
+
+static int migrated(void *ctx, struct store_conn *c, const char *name, struct usher_error *err)
+{
+    (void)ctx;
+    if (strcmp(name, "0007_audit_heads.sql") != 0)
+        return 0;
+    struct arena a;
+    arena_init(&a);
+    int rc = seal(c, &a, err);
+    arena_dispose(&a);
+    return rc;
+}
+
+const struct store_migrate_hook app_audit_migrate_hook = {migrated, NULL};

@@ -1,5 +1,7 @@
-/* Recording changes in the audit log, inside the change's own transaction: if the audit row
- * cannot be written, the change fails with it. */
+/* Recording changes in the audit log, inside the change's own transaction (if the audit row
+ * cannot be written, the change fails with it), and proving the log whole: verification,
+ * retention that leaves a signed record, and signed checkpoints an operator keeps elsewhere.
+ * See docs/internals/audit.md. */
 #ifndef USHER_APP_AUDIT_H
 #define USHER_APP_AUDIT_H
 
@@ -19,35 +21,67 @@ struct app_audit_event {
 };
 
 /* Writes one row for actor on conn, inside the caller's transaction (or in one of its own when
- * conn has none), extending the agency's hash chain. */
+ * conn has none), extending the agency's hash chain, its signed head and the registry. A head
+ * or registry whose MAC does not hold is never signed again: the damage stays evident. Errors
+ * are the store's. */
 int app_audit_record(struct store_conn *c, struct arena *a, const struct app_actor *actor,
                      const struct app_audit_event *ev, struct usher_error *err);
 
-/* Sets the key of the chain's HMAC (the server secret), once at start. */
+/* Sets the server secret, once at start, before migrating: entries are HMACed under it, and
+ * the keys of the heads' MACs and of checkpoint signatures are derived from it. */
 void app_audit_key_set(const unsigned char *key, size_t len);
 
 /* The hash of an entry over its fields and prev_hash, as hex, in out. */
 struct store_audit_entry;
 void app_audit_entry_hash(char out[CRYPTO_HASH_HEX + 1], const struct store_audit_entry *e);
 
+/* The migration hook (for store_migrate_hooked): when migration 0007 has just run, signs the
+ * existing heads and the registry in the same transaction. It refuses (and logs
+ * "audit.seal_refused", leaving the registry unsealed, which verification reports) when the
+ * log shows it was sealed before, or is empty while the database holds accounts or agencies.
+ * Needs app_audit_key_set first. */
+extern const struct store_migrate_hook app_audit_migrate_hook;
+
 /* What verification found. */
 struct app_audit_verdict {
     int64_t entries; /* entries checked */
     int64_t chains;  /* chains checked */
     bool is_intact;
-    const char *chain;  /* the first broken chain, arena-owned */
-    int64_t broken_id;  /* the first entry whose link or hash does not hold (0: the head) */
-    const char *reason; /* why, arena-owned */
+    const char *chain;         /* the first broken chain, arena-owned; NULL when the fault is the
+                                  log's as a whole (its registry) */
+    int64_t broken_id;         /* the first entry whose link or hash does not hold (0: none in
+                                  particular) */
+    const char *reason;        /* why, arena-owned */
+    int64_t checkpoint_at;     /* with a checkpoint: when it was made (Unix ms) */
+    int64_t checkpoint_chains; /* with a checkpoint: its chains found in the log */
 };
 
-/* Walks every chain from its first entry and checks each link and hash, and that the chain's
- * head names its last entry. */
+/* Checks the registry's and every head's MAC, that no chain is missing or headless and no head
+ * was put back, then walks every chain from its first entry: each link and hash, a retention
+ * record for a chain whose oldest entries are gone, and that the chain ends at its head. An
+ * empty log is broken when the database holds accounts or agencies. Errors are the store's. */
 int app_audit_verify(struct app_audit_verdict *out, struct store *store, struct arena *a,
                      struct usher_error *err);
 
-/* Applies the retention setting: deletes entries older than retention_days (nothing when 0) and
- * records an "audit.pruned" entry with the count. *out_deleted may be NULL. */
+/* Applies the retention setting: in each chain, deletes the oldest entries older than
+ * retention_days (never the chain's newest; nothing when 0) and appends an "audit.pruned"
+ * entry naming the id and hash of the last one deleted, which verification accepts as the
+ * chain's new start. One transaction per chain. *out_deleted (may be NULL) gets the total. */
 int app_audit_prune(int64_t *out_deleted, struct store *store, int64_t retention_days,
                     struct usher_error *err);
+
+/* Verifies the log and, when intact, writes a checkpoint of it into *out_json (malloc'ed JSON
+ * text, the caller frees; NULL when the log is broken, with *v saying why): every chain's
+ * head (chain, last_id, last_hash, entries), the registry's entry count, the time, the public
+ * key and an Ed25519 signature under a key derived from the server secret. */
+int app_audit_checkpoint_make(char **out_json, struct app_audit_verdict *v, struct store *store,
+                              struct arena *a, struct usher_error *err);
+
+/* Verifies the log and that it extends the checkpoint in text (len bytes): every chain of the
+ * checkpoint is still there with the checkpoint's newest entry at the same id with the same
+ * hash (or pruned by retention since) and at least as many entries. A checkpoint that does not
+ * parse, or whose signature does not hold under this server's key, is USHER_EINVAL. */
+int app_audit_checkpoint_check(struct app_audit_verdict *out, struct store *store, struct arena *a,
+                               const char *text, size_t len, struct usher_error *err);
 
 #endif

@@ -188,6 +188,12 @@ static const char migrations_table[] = "CREATE TABLE IF NOT EXISTS schema_migrat
 
 int store_migrate(struct store *s, int *applied, struct usher_error *err)
 {
+    return store_migrate_hooked(s, applied, NULL, err);
+}
+
+int store_migrate_hooked(struct store *s, int *applied, const struct store_migrate_hook *hook,
+                         struct usher_error *err)
+{
     if (applied)
         *applied = 0;
     struct store_conn *c;
@@ -209,6 +215,8 @@ int store_migrate(struct store *s, int *applied, struct usher_error *err)
                         NULL, err);
         if (rc == 0 && rows.count == 0) {
             rc = s->driver->exec_script(c->handle, m->sql, err);
+            if (rc == 0 && hook && hook->run)
+                rc = hook->run(hook->ctx, c, m->name, err);
             if (rc == 0)
                 rc = store_exec(c, &a,
                                 "INSERT INTO schema_migrations (name, applied_at) VALUES ($1, $2)",

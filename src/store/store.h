@@ -92,6 +92,18 @@ const char *store_dialect(const struct store *s);
  * *applied (may be NULL) receives how many ran. */
 int store_migrate(struct store *s, int *applied, struct usher_error *err);
 
+/* Work that must commit with a migration: run is called inside the transaction of each
+ * migration just applied (name is its file name, "0007_audit_heads.sql"), after its SQL and
+ * before its commit. An error rolls the migration back. */
+struct store_migrate_hook {
+    int (*run)(void *ctx, struct store_conn *c, const char *name, struct usher_error *err);
+    void *ctx;
+};
+
+/* store_migrate, calling hook (may be NULL) for each migration it applies. */
+int store_migrate_hooked(struct store *s, int *applied, const struct store_migrate_hook *hook,
+                         struct usher_error *err);
+
 /* Checks out a connection, waiting for one if all are busy. */
 int store_conn_get(struct store *s, struct store_conn **out, struct usher_error *err);
 

@@ -1,17 +1,170 @@
-/* Insertion and reading of chained audit rows. */
+/* Insertion, reading and retention of chained audit rows, and the chain heads and registry
+ * that sign where each chain ends. */
 #include "store/store_audit.h"
 
-int store_audit_chain_head(const char **out_hash, struct store_conn *c, struct arena *a,
-                           const char *chain, struct usher_error *err)
+#include <stdint.h>
+#include <string.h>
+
+#define ENTRY_COLUMNS                                                                              \
+    "id, at, agency_id, actor_id, impersonator_id, action, subject_user_id, scope_type, "          \
+    "scope_id, source_ip, user_agent, request_id, details, chain, prev_hash, hash"
+
+#define HEAD_COLUMNS "chain, ordinal, prev_chain, entries, seq, last_id, last_hash, mac"
+
+static const char *text_at(const struct store_rows *rows, size_t r, size_t k)
 {
-    static const char sql[] = "SELECT last_hash FROM audit_chain_heads WHERE chain = $1";
+    const struct store_value *v = store_cell(rows, r, k);
+    return v->type == STORE_TEXT ? v->s : NULL;
+}
+
+static const char *text_or_empty(const struct store_rows *rows, size_t r, size_t k)
+{
+    const char *s = text_at(rows, r, k);
+    return s ? s : "";
+}
+
+static void entry_from_row(struct store_audit_entry *e, const struct store_rows *rows, size_t r)
+{
+    e->id = store_cell(rows, r, 0)->i;
+    e->at = store_cell(rows, r, 1)->i;
+    e->agency_id = text_at(rows, r, 2);
+    e->actor_id = text_at(rows, r, 3);
+    e->impersonator_id = text_at(rows, r, 4);
+    e->action = text_at(rows, r, 5);
+    e->subject_user_id = text_at(rows, r, 6);
+    e->scope_type = text_at(rows, r, 7);
+    e->scope_id = text_at(rows, r, 8);
+    e->source_ip = text_at(rows, r, 9);
+    e->user_agent = text_at(rows, r, 10);
+    e->request_id = text_at(rows, r, 11);
+    e->details_json = text_at(rows, r, 12);
+    e->chain = text_at(rows, r, 13);
+    e->prev_hash = text_at(rows, r, 14);
+    e->hash = text_at(rows, r, 15);
+}
+
+static void head_from_row(struct store_audit_head *h, const struct store_rows *rows, size_t r)
+{
+    h->chain = text_or_empty(rows, r, 0);
+    h->ordinal = store_cell(rows, r, 1)->i;
+    h->prev_chain = text_or_empty(rows, r, 2);
+    h->entries = store_cell(rows, r, 3)->i;
+    h->seq = store_cell(rows, r, 4)->i;
+    h->last_id = store_cell(rows, r, 5)->i;
+    h->last_hash = text_or_empty(rows, r, 6);
+    h->mac = text_or_empty(rows, r, 7);
+}
+
+int store_audit_head_get(struct store_audit_head *out, bool *found, struct store_conn *c,
+                         struct arena *a, const char *chain, struct usher_error *err)
+{
+    static const char sql[] = "SELECT " HEAD_COLUMNS " FROM audit_chain_heads WHERE chain = $1";
     struct store_value p[] = {store_text(chain)};
     struct store_rows rows;
-    *out_hash = "";
+    memset(out, 0, sizeof(*out));
+    *found = false;
     int rc = store_exec(c, a, sql, p, 1, &rows, NULL, err);
-    if (rc == 0 && rows.count == 1)
-        *out_hash = store_cell(&rows, 0, 0)->s;
+    if (rc == 0 && rows.count == 1) {
+        head_from_row(out, &rows, 0);
+        *found = true;
+    }
     return rc;
+}
+
+int store_audit_tip_get(struct store_audit_registry *reg, bool *has_reg,
+                        struct store_audit_head *head, bool *has_head, struct store_conn *c,
+                        struct arena *a, const char *chain, struct usher_error *err)
+{
+    static const char sql[] =
+        "SELECT r.chains, r.entries, r.last_chain, r.mac, h.chain, h.ordinal, h.prev_chain, "
+        "h.entries, h.seq, h.last_id, h.last_hash, h.mac FROM audit_registry r "
+        "LEFT JOIN audit_chain_heads h ON h.chain = $1 WHERE r.id = 1";
+    struct store_value p[] = {store_text(chain)};
+    struct store_rows rows;
+    memset(reg, 0, sizeof(*reg));
+    *has_reg = false;
+    int rc = store_exec(c, a, sql, p, 1, &rows, NULL, err);
+    if (rc)
+        return rc;
+    if (rows.count == 0)
+        return store_audit_head_get(head, has_head, c, a, chain, err);
+    reg->chains = store_cell(&rows, 0, 0)->i;
+    reg->entries = store_cell(&rows, 0, 1)->i;
+    reg->last_chain = text_or_empty(&rows, 0, 2);
+    reg->mac = text_or_empty(&rows, 0, 3);
+    *has_reg = true;
+    memset(head, 0, sizeof(*head));
+    *has_head = store_cell(&rows, 0, 4)->type == STORE_TEXT;
+    if (*has_head) {
+        struct store_rows shifted = rows;
+        shifted.cells = rows.cells + 4;
+        head_from_row(head, &shifted, 0);
+    }
+    return 0;
+}
+
+int store_audit_head_put(struct store_conn *c, struct arena *a, const struct store_audit_head *h,
+                         struct usher_error *err)
+{
+    static const char sql[] =
+        "INSERT INTO audit_chain_heads (" HEAD_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+        "ON CONFLICT (chain) DO UPDATE SET ordinal = excluded.ordinal, "
+        "prev_chain = excluded.prev_chain, entries = excluded.entries, seq = excluded.seq, "
+        "last_id = excluded.last_id, last_hash = excluded.last_hash, mac = excluded.mac";
+    struct store_value p[] = {
+        store_text(h->chain),     store_int(h->ordinal), store_text(h->prev_chain),
+        store_int(h->entries),    store_int(h->seq),     store_int(h->last_id),
+        store_text(h->last_hash), store_text(h->mac),
+    };
+    return store_exec(c, a, sql, p, sizeof(p) / sizeof(p[0]), NULL, NULL, err);
+}
+
+int store_audit_heads(struct store_audit_head **out, size_t *count, struct store_conn *c,
+                      struct arena *a, struct usher_error *err)
+{
+    static const char sql[] =
+        "SELECT " HEAD_COLUMNS " FROM audit_chain_heads ORDER BY ordinal, chain";
+    struct store_rows rows;
+    *out = NULL;
+    *count = 0;
+    int rc = store_exec(c, a, sql, NULL, 0, &rows, NULL, err);
+    if (rc)
+        return rc;
+    struct store_audit_head *items = arena_alloc(a, (rows.count + 1) * sizeof(*items));
+    for (size_t r = 0; r < rows.count; r++)
+        head_from_row(&items[r], &rows, r);
+    *out = items;
+    *count = rows.count;
+    return 0;
+}
+
+int store_audit_registry_get(struct store_audit_registry *out, bool *found, struct store_conn *c,
+                             struct arena *a, struct usher_error *err)
+{
+    static const char sql[] =
+        "SELECT chains, entries, last_chain, mac FROM audit_registry WHERE id = 1";
+    struct store_rows rows;
+    memset(out, 0, sizeof(*out));
+    *found = false;
+    int rc = store_exec(c, a, sql, NULL, 0, &rows, NULL, err);
+    if (rc == 0 && rows.count == 1) {
+        out->chains = store_cell(&rows, 0, 0)->i;
+        out->entries = store_cell(&rows, 0, 1)->i;
+        out->last_chain = text_or_empty(&rows, 0, 2);
+        out->mac = text_or_empty(&rows, 0, 3);
+        *found = true;
+    }
+    return rc;
+}
+
+int store_audit_registry_put(struct store_conn *c, struct arena *a,
+                             const struct store_audit_registry *r, struct usher_error *err)
+{
+    static const char sql[] = "UPDATE audit_registry SET chains = $1, entries = $2, "
+                              "last_chain = $3, mac = $4 WHERE id = 1";
+    struct store_value p[] = {store_int(r->chains), store_int(r->entries),
+                              store_text(r->last_chain), store_text(r->mac)};
+    return store_exec(c, a, sql, p, 4, NULL, NULL, err);
 }
 
 int store_audit_insert(struct store_conn *c, struct arena *a, struct store_audit_entry *e,
@@ -22,10 +175,6 @@ int store_audit_insert(struct store_conn *c, struct arena *a, struct store_audit
         "subject_user_id, scope_type, scope_id, source_ip, user_agent, request_id, details, "
         "chain, prev_hash, hash) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id";
-    static const char head[] =
-        "INSERT INTO audit_chain_heads (chain, last_id, last_hash) VALUES ($1, $2, $3) "
-        "ON CONFLICT (chain) DO UPDATE SET last_id = excluded.last_id, "
-        "last_hash = excluded.last_hash";
     struct store_value p[] = {
         store_int(e->at),          store_text(e->agency_id),
         store_text(e->actor_id),   store_text(e->impersonator_id),
@@ -41,71 +190,172 @@ int store_audit_insert(struct store_conn *c, struct arena *a, struct store_audit
     if (rc)
         return rc;
     e->id = rows.count == 1 ? store_cell(&rows, 0, 0)->i : 0;
-    struct store_value hp[] = {store_text(e->chain), store_int(e->id), store_text(e->hash)};
-    return store_exec(c, a, head, hp, 3, NULL, NULL, err);
+    return 0;
 }
 
-static const char *text_at(const struct store_rows *rows, size_t r, size_t k)
+static int entries_read(struct store_audit_entry **out, size_t *count, struct store_conn *c,
+                        struct arena *a, const char *sql, const struct store_value *p, size_t n,
+                        struct usher_error *err)
 {
-    const struct store_value *v = store_cell(rows, r, k);
-    return v->type == STORE_TEXT ? v->s : NULL;
+    struct store_rows rows;
+    *out = NULL;
+    *count = 0;
+    int rc = store_exec(c, a, sql, p, n, &rows, NULL, err);
+    if (rc)
+        return rc;
+    struct store_audit_entry *items = arena_alloc(a, (rows.count + 1) * sizeof(*items));
+    for (size_t r = 0; r < rows.count; r++)
+        entry_from_row(&items[r], &rows, r);
+    *out = items;
+    *count = rows.count;
+    return 0;
 }
 
 int store_audit_chain_read(struct store_audit_entry **out, size_t *count, struct store_conn *c,
                            struct arena *a, const char *chain, int64_t after, int limit,
                            struct usher_error *err)
 {
-    static const char sql[] =
-        "SELECT id, at, agency_id, actor_id, impersonator_id, action, subject_user_id, "
-        "scope_type, scope_id, source_ip, user_agent, request_id, details, chain, prev_hash, "
-        "hash FROM audit_log WHERE chain = $1 AND id > $2 ORDER BY id LIMIT $3";
+    static const char sql[] = "SELECT " ENTRY_COLUMNS " FROM audit_log WHERE chain = $1 "
+                              "AND id > $2 ORDER BY id LIMIT $3";
     struct store_value p[] = {store_text(chain), store_int(after), store_int(limit)};
+    return entries_read(out, count, c, a, sql, p, 3, err);
+}
+
+static int entry_one(struct store_audit_entry *out, bool *found, struct store_conn *c,
+                     struct arena *a, const char *sql, const struct store_value *p, size_t n,
+                     struct usher_error *err)
+{
+    struct store_audit_entry *items;
+    size_t count;
+    memset(out, 0, sizeof(*out));
+    *found = false;
+    int rc = entries_read(&items, &count, c, a, sql, p, n, err);
+    if (rc == 0 && count > 0) {
+        *out = items[0];
+        *found = true;
+    }
+    return rc;
+}
+
+int store_audit_entry_get(struct store_audit_entry *out, bool *found, struct store_conn *c,
+                          struct arena *a, int64_t id, struct usher_error *err)
+{
+    static const char sql[] = "SELECT " ENTRY_COLUMNS " FROM audit_log WHERE id = $1";
+    struct store_value p[] = {store_int(id)};
+    return entry_one(out, found, c, a, sql, p, 1, err);
+}
+
+int store_audit_newest_action(struct store_audit_entry *out, bool *found, struct store_conn *c,
+                              struct arena *a, const char *chain, const char *action,
+                              struct usher_error *err)
+{
+    static const char sql[] = "SELECT " ENTRY_COLUMNS " FROM audit_log WHERE chain = $1 "
+                              "AND action = $2 ORDER BY id DESC LIMIT 1";
+    struct store_value p[] = {store_text(chain), store_text(action)};
+    return entry_one(out, found, c, a, sql, p, 2, err);
+}
+
+int store_audit_action_exists(bool *out, struct store_conn *c, struct arena *a, const char *action,
+                              const char *details_like, struct usher_error *err)
+{
+    static const char sql[] =
+        "SELECT id FROM audit_log WHERE action = $1 AND details LIKE $2 LIMIT 1";
+    struct store_value p[] = {store_text(action), store_text(details_like ? details_like : "%")};
+    struct store_rows rows;
+    *out = false;
+    int rc = store_exec(c, a, sql, p, 2, &rows, NULL, err);
+    if (rc == 0)
+        *out = rows.count > 0;
+    return rc;
+}
+
+int store_audit_headless_chain(const char **out, struct store_conn *c, struct arena *a,
+                               struct usher_error *err)
+{
+    static const char sql[] = "SELECT DISTINCT chain FROM audit_log WHERE chain NOT IN "
+                              "(SELECT chain FROM audit_chain_heads) ORDER BY chain LIMIT 1";
+    struct store_rows rows;
+    *out = NULL;
+    int rc = store_exec(c, a, sql, NULL, 0, &rows, NULL, err);
+    if (rc == 0 && rows.count == 1)
+        *out = text_or_empty(&rows, 0, 0);
+    return rc;
+}
+
+int store_audit_population(int64_t *out_entries, int64_t *out_people, struct store_conn *c,
+                           struct arena *a, struct usher_error *err)
+{
+    static const char sql[] = "SELECT (SELECT COUNT(*) FROM audit_log), "
+                              "(SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM agencies)";
+    struct store_rows rows;
+    *out_entries = 0;
+    *out_people = 0;
+    int rc = store_exec(c, a, sql, NULL, 0, &rows, NULL, err);
+    if (rc == 0 && rows.count == 1) {
+        *out_entries = store_cell(&rows, 0, 0)->i;
+        *out_people = store_cell(&rows, 0, 1)->i;
+    }
+    return rc;
+}
+
+int store_audit_prune_point(struct store_audit_entry *out, bool *found, struct store_conn *c,
+                            struct arena *a, const char *chain, int64_t before,
+                            struct usher_error *err)
+{
+    /* A prefix of the chain only: an old entry after a recent one (the clock went back) stays,
+     * so the chain never has a hole. */
+    static const char sql[] =
+        "SELECT id, hash FROM audit_log WHERE chain = $1 AND at < $2 "
+        "AND id < COALESCE((SELECT id FROM audit_log WHERE chain = $1 AND at >= $2 "
+        "ORDER BY id LIMIT 1), $3) ORDER BY id DESC LIMIT 1";
+    struct store_value p[] = {store_text(chain), store_int(before), store_int(INT64_MAX)};
+    struct store_rows rows;
+    memset(out, 0, sizeof(*out));
+    *found = false;
+    int rc = store_exec(c, a, sql, p, 3, &rows, NULL, err);
+    if (rc == 0 && rows.count == 1) {
+        out->id = store_cell(&rows, 0, 0)->i;
+        out->hash = text_or_empty(&rows, 0, 1);
+        out->chain = chain;
+        *found = true;
+    }
+    return rc;
+}
+
+int store_audit_chain_cut(int64_t *out_deleted, struct store_conn *c, struct arena *a,
+                          const char *chain, int64_t through_id, struct usher_error *err)
+{
+    static const char sql[] = "DELETE FROM audit_log WHERE chain = $1 AND id <= $2";
+    struct store_value p[] = {store_text(chain), store_int(through_id)};
+    *out_deleted = 0;
+    return store_exec(c, a, sql, p, 2, NULL, out_deleted, err);
+}
+
+int store_audit_legacy_heads(struct store_audit_legacy_head **out, size_t *count,
+                             struct store_conn *c, struct arena *a, struct usher_error *err)
+{
+    static const char sql[] =
+        "SELECT h.chain, h.last_id, h.last_hash, "
+        "(SELECT COUNT(*) FROM audit_log l WHERE l.chain = h.chain), "
+        "COALESCE((SELECT MIN(id) FROM audit_log l WHERE l.chain = h.chain), 0) AS first_id, "
+        "(SELECT prev_hash FROM audit_log l WHERE l.chain = h.chain ORDER BY id LIMIT 1) "
+        "FROM audit_chain_heads h ORDER BY first_id, h.chain";
     struct store_rows rows;
     *out = NULL;
     *count = 0;
-    int rc = store_exec(c, a, sql, p, 3, &rows, NULL, err);
+    int rc = store_exec(c, a, sql, NULL, 0, &rows, NULL, err);
     if (rc)
         return rc;
-    struct store_audit_entry *items = arena_alloc(a, (rows.count + 1) * sizeof(*items));
+    struct store_audit_legacy_head *items = arena_alloc(a, (rows.count + 1) * sizeof(*items));
     for (size_t r = 0; r < rows.count; r++) {
-        struct store_audit_entry *e = &items[r];
-        e->id = store_cell(&rows, r, 0)->i;
-        e->at = store_cell(&rows, r, 1)->i;
-        e->agency_id = text_at(&rows, r, 2);
-        e->actor_id = text_at(&rows, r, 3);
-        e->impersonator_id = text_at(&rows, r, 4);
-        e->action = text_at(&rows, r, 5);
-        e->subject_user_id = text_at(&rows, r, 6);
-        e->scope_type = text_at(&rows, r, 7);
-        e->scope_id = text_at(&rows, r, 8);
-        e->source_ip = text_at(&rows, r, 9);
-        e->user_agent = text_at(&rows, r, 10);
-        e->request_id = text_at(&rows, r, 11);
-        e->details_json = text_at(&rows, r, 12);
-        e->chain = text_at(&rows, r, 13);
-        e->prev_hash = text_at(&rows, r, 14);
-        e->hash = text_at(&rows, r, 15);
+        items[r].chain = text_or_empty(&rows, r, 0);
+        items[r].last_id = store_cell(&rows, r, 1)->i;
+        items[r].last_hash = text_or_empty(&rows, r, 2);
+        items[r].rows = store_cell(&rows, r, 3)->i;
+        items[r].first_id = store_cell(&rows, r, 4)->i;
+        items[r].first_prev_hash = text_or_empty(&rows, r, 5);
     }
     *out = items;
     *count = rows.count;
     return 0;
-}
-
-int store_audit_chains(struct store_rows *out, struct store_conn *c, struct arena *a,
-                       struct usher_error *err)
-{
-    static const char sql[] =
-        "SELECT chain, last_id, last_hash FROM audit_chain_heads ORDER BY chain";
-    return store_exec(c, a, sql, NULL, 0, out, NULL, err);
-}
-
-int store_audit_prune(int64_t *out_deleted, struct store_conn *c, struct arena *a, int64_t before,
-                      struct usher_error *err)
-{
-    /* Each chain keeps its newest entry, so its head always names an entry that exists. */
-    static const char sql[] = "DELETE FROM audit_log WHERE at < $1 "
-                              "AND id NOT IN (SELECT last_id FROM audit_chain_heads)";
-    struct store_value p[] = {store_int(before)};
-    *out_deleted = 0;
-    return store_exec(c, a, sql, p, 1, NULL, out_deleted, err);
 }

@@ -1,7 +1,11 @@
-/* Audit rows: written in the caller's transaction, never updated or deleted by the API, and
- * chained per agency (see sql/<dialect>/0005_audit_chain.sql). */
+/* Audit rows: written in the caller's transaction, never updated by the API, and chained per
+ * agency (see sql/<dialect>/0005_audit_chain.sql), with a signed head per chain and one signed
+ * registry row for the whole log (0007_audit_heads.sql). Only retention deletes rows, oldest
+ * first. Strings live in the caller's arena; errors are those of store.h. */
 #ifndef USHER_STORE_STORE_AUDIT_H
 #define USHER_STORE_STORE_AUDIT_H
+
+#include <stdbool.h>
 
 #include "store/store.h"
 
@@ -24,13 +28,54 @@ struct store_audit_entry {
     const char *hash;         /* this entry's hash */
 };
 
-/* The last hash of chain ("" when the chain is empty). Must run in the write transaction that
- * then inserts the entry, so no other writer extends the chain in between. */
-int store_audit_chain_head(const char **out_hash, struct store_conn *c, struct arena *a,
-                           const char *chain, struct usher_error *err);
+/* One chain's head: where the chain ends, how long it is, and its MAC. */
+struct store_audit_head {
+    const char *chain;
+    int64_t ordinal;        /* 1 for the first chain created, 2 for the next, ... */
+    const char *prev_chain; /* the chain created just before this one, "" for the first */
+    int64_t entries;        /* entries ever written to the chain, pruned ones included */
+    int64_t seq;            /* the registry's entry count right after the chain's last write */
+    int64_t last_id;
+    const char *last_hash;
+    const char *mac;
+};
 
-/* Inserts one entry (chain, prev_hash and hash set by the caller), moves the chain's head to
- * it, and sets e->id. */
+/* The registry: the log as a whole. */
+struct store_audit_registry {
+    int64_t chains;         /* chains ever created */
+    int64_t entries;        /* entries ever written to any chain */
+    const char *last_chain; /* the chain created last, "" before the first */
+    const char *mac;        /* "unsealed" until usher has signed it once */
+};
+
+/* Reads chain's head into *out; *found is false (and *out zeroed) when it has none. */
+int store_audit_head_get(struct store_audit_head *out, bool *found, struct store_conn *c,
+                         struct arena *a, const char *chain, struct usher_error *err);
+
+/* The registry and chain's head in one read (what every write needs): *has_reg and *has_head
+ * say which exist. */
+int store_audit_tip_get(struct store_audit_registry *reg, bool *has_reg,
+                        struct store_audit_head *head, bool *has_head, struct store_conn *c,
+                        struct arena *a, const char *chain, struct usher_error *err);
+
+/* Inserts or replaces the head of h->chain with every field of h. */
+int store_audit_head_put(struct store_conn *c, struct arena *a, const struct store_audit_head *h,
+                         struct usher_error *err);
+
+/* Every head, by ordinal then name; *out is an arena array of *count heads. */
+int store_audit_heads(struct store_audit_head **out, size_t *count, struct store_conn *c,
+                      struct arena *a, struct usher_error *err);
+
+/* Reads the registry row; *found is false when it is missing. */
+int store_audit_registry_get(struct store_audit_registry *out, bool *found, struct store_conn *c,
+                             struct arena *a, struct usher_error *err);
+
+/* Overwrites the registry row (a missing row stays missing). */
+int store_audit_registry_put(struct store_conn *c, struct arena *a,
+                             const struct store_audit_registry *r, struct usher_error *err);
+
+/* Inserts one entry (chain, prev_hash and hash set by the caller) and sets e->id. The caller
+ * moves the chain's head in the same transaction. */
 int store_audit_insert(struct store_conn *c, struct arena *a, struct store_audit_entry *e,
                        struct usher_error *err);
 
@@ -39,13 +84,51 @@ int store_audit_chain_read(struct store_audit_entry **out, size_t *count, struct
                            struct arena *a, const char *chain, int64_t after, int limit,
                            struct usher_error *err);
 
-/* Every chain name with its head (for verification). */
-int store_audit_chains(struct store_rows *out, struct store_conn *c, struct arena *a,
-                       struct usher_error *err);
+/* The entry with this id; *found is false when there is none. */
+int store_audit_entry_get(struct store_audit_entry *out, bool *found, struct store_conn *c,
+                          struct arena *a, int64_t id, struct usher_error *err);
 
-/* Deletes entries older than before (Unix ms) except each chain's newest; *out_deleted gets
- * how many. Each chain stays verifiable from its oldest remaining entry. */
-int store_audit_prune(int64_t *out_deleted, struct store_conn *c, struct arena *a, int64_t before,
-                      struct usher_error *err);
+/* The newest entry of chain with this action; *found is false when there is none. */
+int store_audit_newest_action(struct store_audit_entry *out, bool *found, struct store_conn *c,
+                              struct arena *a, const char *chain, const char *action,
+                              struct usher_error *err);
+
+/* Whether any entry of any chain has this action (and, when details_like is not NULL, details
+ * matching that LIKE pattern). Reads the whole log: for rare checks only. */
+int store_audit_action_exists(bool *out, struct store_conn *c, struct arena *a, const char *action,
+                              const char *details_like, struct usher_error *err);
+
+/* The first chain name (in name order) that has entries but no head, or NULL. */
+int store_audit_headless_chain(const char **out, struct store_conn *c, struct arena *a,
+                               struct usher_error *err);
+
+/* How many entries the log holds, and how many accounts and agencies the database holds. */
+int store_audit_population(int64_t *out_entries, int64_t *out_people, struct store_conn *c,
+                           struct arena *a, struct usher_error *err);
+
+/* Where retention may cut chain: its newest entry older than before (Unix ms) such that every
+ * entry up to it is older too. *found is false when nothing is that old. out->id and
+ * out->hash are set. */
+int store_audit_prune_point(struct store_audit_entry *out, bool *found, struct store_conn *c,
+                            struct arena *a, const char *chain, int64_t before,
+                            struct usher_error *err);
+
+/* Deletes the entries of chain up to and including through_id; *out_deleted gets how many. */
+int store_audit_chain_cut(int64_t *out_deleted, struct store_conn *c, struct arena *a,
+                          const char *chain, int64_t through_id, struct usher_error *err);
+
+/* For every head, the number of entries its chain holds now, its first entry's id and
+ * previous-hash (0 and "" when it holds none), by first id: what sealing a log written before
+ * migration 0007 needs. */
+struct store_audit_legacy_head {
+    const char *chain;
+    int64_t last_id;
+    const char *last_hash;
+    int64_t rows;
+    int64_t first_id;
+    const char *first_prev_hash;
+};
+int store_audit_legacy_heads(struct store_audit_legacy_head **out, size_t *count,
+                             struct store_conn *c, struct arena *a, struct usher_error *err);
 
 #endif

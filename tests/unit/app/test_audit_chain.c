@@ -1,12 +1,17 @@
 /* Unit tests of the audit hash chain: entries chain per agency, and verification names the
- * first entry that was altered, removed or inserted, or a chain whose newest entries went. */
+ * first entry that was altered, removed, inserted or reordered, a head rewritten or put back,
+ * a chain deleted whole, an emptied log, oldest entries removed without a retention record; a
+ * signed checkpoint reveals a rollback of the whole database and refuses to be edited. */
 #include "../unit.h"
 
 #include "app/audit.h"
 #include "base/clock.h"
 #include "base/crypto.h"
+#include "base/error.h"
 #include "store/store.h"
 #include "store/store_audit.h"
+
+static const unsigned char test_key[32] = {7, 7, 7};
 
 struct fixture {
     char *dir;
@@ -20,10 +25,9 @@ static int setup(void **state)
     crypto_setup();
     f->dir = unit_tempdir_new();
     struct usher_error err = {0};
+    app_audit_key_set(test_key, sizeof(test_key));
     assert_int_equal(store_open(&f->store, "", f->dir, 2, &err), 0);
-    assert_int_equal(store_migrate(f->store, NULL, &err), 0);
-    static const unsigned char key[32] = {7, 7, 7};
-    app_audit_key_set(key, sizeof(key));
+    assert_int_equal(store_migrate_hooked(f->store, NULL, &app_audit_migrate_hook, &err), 0);
     arena_init(&f->arena);
     *state = f;
     return 0;
@@ -39,17 +43,40 @@ static int teardown(void **state)
     return 0;
 }
 
-static void sql(struct fixture *f, const char *text)
+static void sql_on(struct fixture *f, struct store *store, const char *text)
 {
     struct store_conn *c;
     struct usher_error err = {0};
-    assert_int_equal(store_conn_get(f->store, &c, &err), 0);
+    assert_int_equal(store_conn_get(store, &c, &err), 0);
     assert_int_equal(store_exec(c, &f->arena, text, NULL, 0, NULL, NULL, &err), 0);
     store_conn_put(c);
 }
 
+static void sql(struct fixture *f, const char *text)
+{
+    sql_on(f, f->store, text);
+}
+
+/* The first cell of a query's first row, as text ("" for none, NULL or an integer's digits). */
+static const char *sql_value(struct fixture *f, const char *text)
+{
+    struct store_conn *c;
+    struct usher_error err = {0};
+    struct store_rows rows;
+    assert_int_equal(store_conn_get(f->store, &c, &err), 0);
+    assert_int_equal(store_exec(c, &f->arena, text, NULL, 0, &rows, NULL, &err), 0);
+    store_conn_put(c);
+    if (rows.count == 0)
+        return "";
+    const struct store_value *v = store_cell(&rows, 0, 0);
+    if (v->type == STORE_INT)
+        return arena_printf(&f->arena, "%lld", (long long)v->i);
+    return v->type == STORE_TEXT ? v->s : "";
+}
+
 /* Writes n entries: agency A gets the even ones, agency B the odd ones, each in its own
- * transaction or (for every third) with none, as some callers do. */
+ * transaction or (for every third) with none, as some callers do. On a fresh log, A's entries
+ * are ids 1, 3, 5, ... and B's 2, 4, 6, ... */
 static void write_entries(struct fixture *f, int n)
 {
     struct store_conn *c;
@@ -72,10 +99,41 @@ static void write_entries(struct fixture *f, int n)
     store_conn_put(c);
 }
 
-static void verify(struct fixture *f, struct app_audit_verdict *v)
+static void write_to(struct fixture *f, const char *agency_id, int n)
+{
+    struct store_conn *c;
+    struct usher_error err = {0};
+    assert_int_equal(store_conn_get(f->store, &c, &err), 0);
+    for (int i = 0; i < n; i++) {
+        struct app_audit_event ev = {.agency_id = agency_id, .action = "thing.done"};
+        assert_int_equal(app_audit_record(c, &f->arena, NULL, &ev, &err), 0);
+    }
+    store_conn_put(c);
+}
+
+static void verify_on(struct fixture *f, struct store *store, struct app_audit_verdict *v)
 {
     struct usher_error err = {0};
-    assert_int_equal(app_audit_verify(v, f->store, &f->arena, &err), 0);
+    assert_int_equal(app_audit_verify(v, store, &f->arena, &err), 0);
+}
+
+static void verify(struct fixture *f, struct app_audit_verdict *v)
+{
+    verify_on(f, f->store, v);
+}
+
+/* Verification fails on chain (NULL: the log as a whole) with a reason containing word. */
+static void expect_broken(struct fixture *f, const char *chain, const char *word)
+{
+    struct app_audit_verdict v;
+    verify(f, &v);
+    assert_false(v.is_intact);
+    if (chain)
+        assert_string_equal(v.chain, chain);
+    else
+        assert_null(v.chain);
+    if (!strstr(v.reason, word))
+        fail_msg("reason \"%s\" does not say \"%s\"", v.reason, word);
 }
 
 static void test_audit_chain__intact_after_writes(void **state)
@@ -115,6 +173,21 @@ static void test_audit_chain__names_the_entry_after_a_removed_one(void **state)
     assert_non_null(strstr(v.reason, "removed"));
 }
 
+static void test_audit_chain__notices_reordered_entries(void **state)
+{
+    struct fixture *f = *state;
+    write_entries(f, 10);
+    /* Entries 3 and 7 of agency A swap places; each is intact by itself. */
+    sql(f, "UPDATE audit_log SET id = -7 WHERE id = 7");
+    sql(f, "UPDATE audit_log SET id = 7 WHERE id = 3");
+    sql(f, "UPDATE audit_log SET id = 3 WHERE id = -7");
+    struct app_audit_verdict v;
+    verify(f, &v);
+    assert_false(v.is_intact);
+    assert_string_equal(v.chain, "agency:agy_a");
+    assert_int_equal(v.broken_id, 3);
+}
+
 static void test_audit_chain__notices_removed_newest_entries(void **state)
 {
     struct fixture *f = *state;
@@ -123,6 +196,106 @@ static void test_audit_chain__notices_removed_newest_entries(void **state)
     struct app_audit_verdict v;
     verify(f, &v);
     assert_false(v.is_intact);
+}
+
+static void
+test_audit_chain__refuses_a_head_rewritten_after_cutting_the_newest_entries(void **state)
+{
+    struct fixture *f = *state;
+    write_entries(f, 10);
+    /* Agency B's last two entries go, and its head is made to name the new last one, with
+     * every field right but the MAC, which takes the secret. */
+    sql(f, "DELETE FROM audit_log WHERE id IN (8, 10)");
+    sql(f, "UPDATE audit_chain_heads SET last_id = 6, entries = entries - 2, "
+           "last_hash = (SELECT hash FROM audit_log WHERE id = 6) WHERE chain = 'agency:agy_b'");
+    expect_broken(f, "agency:agy_b", "head does not match its MAC");
+    /* The next change to agency B does not make it whole again: usher does not sign a head it
+     * did not write. */
+    write_to(f, "agy_b", 1);
+    expect_broken(f, "agency:agy_b", "head does not match its MAC");
+}
+
+static void test_audit_chain__refuses_a_head_put_back_to_an_earlier_state(void **state)
+{
+    struct fixture *f = *state;
+    write_entries(f, 6);
+    /* Someone keeps agency B's head (a valid MAC) as it is after entry 6 ... */
+    sql(f, "CREATE TABLE kept AS SELECT * FROM audit_chain_heads WHERE chain = 'agency:agy_b'");
+    write_entries(f, 4);
+    /* ... and later deletes B's newer entries and puts that head back. */
+    sql(f, "DELETE FROM audit_log WHERE chain = 'agency:agy_b' AND id > 6");
+    sql(f, "DELETE FROM audit_chain_heads WHERE chain = 'agency:agy_b'");
+    sql(f, "INSERT INTO audit_chain_heads SELECT * FROM kept");
+    expect_broken(f, NULL, "a head was put back to an earlier state");
+}
+
+static void test_audit_chain__names_a_chain_deleted_whole(void **state)
+{
+    struct fixture *f = *state;
+    write_entries(f, 10);
+    write_to(f, "agy_c", 2);
+    /* A chain in the middle: named by the head of the chain created after it. */
+    sql(f, "DELETE FROM audit_log WHERE chain = 'agency:agy_b'");
+    sql(f, "DELETE FROM audit_chain_heads WHERE chain = 'agency:agy_b'");
+    expect_broken(f, "agency:agy_b", "missing");
+    /* The newest chain: named by the registry. */
+    sql(f, "DELETE FROM audit_log WHERE chain = 'agency:agy_c'");
+    sql(f, "DELETE FROM audit_chain_heads WHERE chain = 'agency:agy_c'");
+    struct app_audit_verdict v;
+    verify(f, &v);
+    assert_false(v.is_intact);
+    assert_non_null(strstr(v.reason, "missing"));
+    sql(f, "DELETE FROM audit_log WHERE chain = 'agency:agy_a'");
+    sql(f, "DELETE FROM audit_chain_heads WHERE chain = 'agency:agy_a'");
+    expect_broken(f, "agency:agy_c", "missing");
+}
+
+static void test_audit_chain__names_a_chain_whose_head_alone_was_deleted(void **state)
+{
+    struct fixture *f = *state;
+    write_entries(f, 10);
+    sql(f, "DELETE FROM audit_chain_heads WHERE chain = 'agency:agy_b'");
+    expect_broken(f, "agency:agy_b", "missing");
+}
+
+static void test_audit_chain__refuses_entries_of_a_chain_without_head(void **state)
+{
+    struct fixture *f = *state;
+    write_entries(f, 4);
+    sql(f, "INSERT INTO audit_log (at, action, details, chain) VALUES (1, 'x', '{}', 'other')");
+    expect_broken(f, "other", "no head");
+}
+
+static void test_audit_chain__refuses_an_emptied_log(void **state)
+{
+    struct fixture *f = *state;
+    /* The registry of a fresh log: properly signed, and older than everything. */
+    sql(f, "CREATE TABLE kept AS SELECT * FROM audit_registry");
+    sql(f, "INSERT INTO users (id, email, created_at) VALUES ('usr_1', 'a@x.test', 1)");
+    write_entries(f, 6);
+    /* Every entry and head goes: the registry still counts the chains. */
+    sql(f, "DELETE FROM audit_log");
+    sql(f, "DELETE FROM audit_chain_heads");
+    sql(f, "CREATE TABLE kept_now AS SELECT * FROM audit_registry");
+    expect_broken(f, NULL, "log is empty");
+    sql(f, "UPDATE audit_registry SET chains = 0, entries = 0, last_chain = ''");
+    expect_broken(f, NULL, "log is empty");
+    /* Without the account, the remaining checks still hold: the registry is missing, rewritten,
+     * or counts chains that are not there. */
+    sql(f, "DELETE FROM users");
+    expect_broken(f, NULL, "registry of chains does not match its MAC");
+    sql(f, "DELETE FROM audit_registry");
+    expect_broken(f, NULL, "registry of chains (audit_registry) was deleted");
+    sql(f, "INSERT INTO audit_registry SELECT * FROM kept_now");
+    expect_broken(f, "agency:agy_b", "missing");
+    /* The registry of the fresh log put back, with no account either: nothing says anything
+     * happened. Only a checkpoint shows this rollback (see the checkpoint tests). */
+    sql(f, "DELETE FROM audit_registry");
+    sql(f, "INSERT INTO audit_registry SELECT * FROM kept");
+    struct app_audit_verdict v;
+    verify(f, &v);
+    assert_true(v.is_intact);
+    assert_int_equal(v.entries, 0);
 }
 
 static void test_audit_chain__a_rehashed_forgery_without_the_secret_fails(void **state)
@@ -141,8 +314,7 @@ static void test_audit_chain__a_rehashed_forgery_without_the_secret_fails(void *
                                   .prev_hash = ""};
     char forged[CRYPTO_HASH_HEX + 1];
     app_audit_entry_hash(forged, &e);
-    static const unsigned char key[32] = {7, 7, 7};
-    app_audit_key_set(key, sizeof(key));
+    app_audit_key_set(test_key, sizeof(test_key));
     char sql_text[512];
     snprintf(sql_text, sizeof(sql_text),
              "UPDATE audit_log SET at = 1, actor_id = NULL, source_ip = NULL, details = '{}', "
@@ -155,32 +327,318 @@ static void test_audit_chain__a_rehashed_forgery_without_the_secret_fails(void *
     assert_int_equal(v.broken_id, 1);
 }
 
+/* Entries 40 days old, then recent ones; agency C's entries are all old. */
+static void write_old_and_new(struct fixture *f)
+{
+    clock_set_offset_ms(-40LL * 86400 * 1000);
+    write_entries(f, 6);
+    write_to(f, "agy_c", 2);
+    clock_set_offset_ms(0);
+    write_entries(f, 4);
+}
+
 static void test_audit_chain__retention_prunes_old_entries_and_keeps_chains_verifiable(void **state)
 {
     struct fixture *f = *state;
-    clock_set_offset_ms(-40LL * 86400 * 1000);
-    write_entries(f, 6);
-    /* A chain whose entries are all old keeps its newest one. */
-    struct store_conn *c;
-    struct usher_error e0 = {0};
-    assert_int_equal(store_conn_get(f->store, &c, &e0), 0);
-    struct app_audit_event ev = {.agency_id = "agy_c", .action = "thing.done"};
-    assert_int_equal(app_audit_record(c, &f->arena, NULL, &ev, &e0), 0);
-    assert_int_equal(app_audit_record(c, &f->arena, NULL, &ev, &e0), 0);
-    store_conn_put(c);
-    clock_set_offset_ms(0);
-    write_entries(f, 4);
+    write_old_and_new(f);
     struct usher_error err = {0};
     int64_t deleted = 0;
     assert_int_equal(app_audit_prune(&deleted, f->store, 0, &err), 0);
     assert_int_equal(deleted, 0);
     assert_int_equal(app_audit_prune(&deleted, f->store, 30, &err), 0);
-    assert_int_equal(deleted, 7);
+    assert_int_equal(deleted, 8);
     struct app_audit_verdict v;
     verify(f, &v);
     assert_true(v.is_intact);
-    /* Four recent entries, agency C's newest, and the record of the pruning itself. */
-    assert_int_equal(v.entries, 6);
+    /* Four recent entries and one record of the pruning in each chain, which is all that is
+     * left of agency C. */
+    assert_int_equal(v.entries, 7);
+    assert_int_equal(v.chains, 3);
+    /* Each record names the last entry deleted, which the chain's new first entry links to. */
+    assert_string_equal(sql_value(f, "SELECT COUNT(*) FROM audit_log WHERE action = "
+                                     "'audit.pruned' AND details LIKE '%\"through_hash\"%'"),
+                        "3");
+    assert_string_equal(sql_value(f, "SELECT json_extract(details, '$.through_id') FROM audit_log "
+                                     "WHERE chain = 'agency:agy_c' AND action = 'audit.pruned'"),
+                        "8");
+    /* A second pass finds nothing more to delete and records nothing. */
+    assert_int_equal(app_audit_prune(&deleted, f->store, 30, &err), 0);
+    assert_int_equal(deleted, 0);
+    verify(f, &v);
+    assert_true(v.is_intact);
+    assert_int_equal(v.entries, 7);
+}
+
+static void test_audit_chain__refuses_oldest_entries_removed_without_a_record(void **state)
+{
+    struct fixture *f = *state;
+    write_entries(f, 10);
+    sql(f, "DELETE FROM audit_log WHERE id IN (1, 3)");
+    struct app_audit_verdict v;
+    verify(f, &v);
+    assert_false(v.is_intact);
+    assert_string_equal(v.chain, "agency:agy_a");
+    assert_int_equal(v.broken_id, 5);
+    assert_non_null(strstr(v.reason, "without a retention record"));
+}
+
+static void test_audit_chain__refuses_more_removed_after_a_pruning(void **state)
+{
+    struct fixture *f = *state;
+    write_old_and_new(f);
+    struct usher_error err = {0};
+    int64_t deleted = 0;
+    assert_int_equal(app_audit_prune(&deleted, f->store, 30, &err), 0);
+    /* The oldest remaining entry of agency A goes too, behind retention's back. */
+    sql(f, "DELETE FROM audit_log WHERE id = (SELECT MIN(id) FROM audit_log "
+           "WHERE chain = 'agency:agy_a')");
+    expect_broken(f, "agency:agy_a", "without a retention record");
+}
+
+static void test_audit_chain__refuses_an_edited_pruning_record(void **state)
+{
+    struct fixture *f = *state;
+    write_old_and_new(f);
+    struct usher_error err = {0};
+    int64_t deleted = 0;
+    assert_int_equal(app_audit_prune(&deleted, f->store, 30, &err), 0);
+    /* A record made to vouch for a later start, to hide one more deleted entry. */
+    sql(f, "DELETE FROM audit_log WHERE id = 9");
+    sql(f, "UPDATE audit_log SET details = json_set(details, '$.through_id', 9, "
+           "'$.through_hash', (SELECT prev_hash FROM audit_log WHERE id = 11)) "
+           "WHERE chain = 'agency:agy_a' AND action = 'audit.pruned'");
+    expect_broken(f, "agency:agy_a", "altered");
+}
+
+static void test_audit_chain__retention_does_not_sign_over_damage(void **state)
+{
+    struct fixture *f = *state;
+    write_old_and_new(f);
+    /* Agency A's recent entry 9 is made to look old, to have retention delete it and sign
+     * the deletion; agency B's oldest entry is deleted outright, to have retention make the
+     * missing start look recorded. */
+    sql(f, "UPDATE audit_log SET at = 1 WHERE id = 9");
+    sql(f, "DELETE FROM audit_log WHERE id = 2");
+    struct usher_error err = {0};
+    int64_t deleted = 0;
+    assert_int_equal(app_audit_prune(&deleted, f->store, 30, &err), 0);
+    /* Only agency C's two old entries went. */
+    assert_int_equal(deleted, 2);
+    assert_string_equal(sql_value(f, "SELECT COUNT(*) FROM audit_log WHERE id IN (1, 3, 5, 9)"),
+                        "4");
+    assert_string_equal(
+        sql_value(f, "SELECT COUNT(*) FROM audit_log WHERE action = 'audit.pruned'"), "1");
+    struct app_audit_verdict v;
+    verify(f, &v);
+    assert_false(v.is_intact);
+    assert_string_equal(v.chain, "agency:agy_a");
+    assert_int_equal(v.broken_id, 9);
+    assert_non_null(strstr(v.reason, "altered"));
+}
+
+/* Makes a checkpoint of f's log; the caller frees it. */
+static char *checkpoint(struct fixture *f)
+{
+    struct usher_error err = {0};
+    struct app_audit_verdict v;
+    char *json = NULL;
+    assert_int_equal(app_audit_checkpoint_make(&json, &v, f->store, &f->arena, &err), 0);
+    assert_true(v.is_intact);
+    assert_non_null(json);
+    return json;
+}
+
+static int checkpoint_check(struct fixture *f, struct store *store, struct app_audit_verdict *v,
+                            const char *json, struct usher_error *err)
+{
+    return app_audit_checkpoint_check(v, store, &f->arena, json, strlen(json), err);
+}
+
+static void test_audit_chain__a_log_that_grew_extends_its_checkpoint(void **state)
+{
+    struct fixture *f = *state;
+    write_entries(f, 6);
+    char *cp = checkpoint(f);
+    write_entries(f, 6);
+    write_to(f, "agy_c", 1);
+    struct usher_error err = {0};
+    struct app_audit_verdict v;
+    assert_int_equal(checkpoint_check(f, f->store, &v, cp, &err), 0);
+    assert_true(v.is_intact);
+    assert_int_equal(v.checkpoint_chains, 2);
+    assert_true(v.checkpoint_at > 0);
+    /* The layout of the file may change (pretty-printing, key order): the content is signed. */
+    json_t *doc = json_loads(cp, 0, NULL);
+    char *compact = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(doc);
+    assert_int_equal(checkpoint_check(f, f->store, &v, compact, &err), 0);
+    assert_true(v.is_intact);
+    free(compact);
+    free(cp);
+}
+
+static void test_audit_chain__a_checkpoint_reveals_a_rollback_of_the_database(void **state)
+{
+    struct fixture *f = *state;
+    write_entries(f, 6);
+    /* A copy of the database, taken now ... */
+    char *copy_dir = unit_tempdir_new();
+    char sql_text[4200];
+    snprintf(sql_text, sizeof(sql_text), "VACUUM INTO '%s/usher.db'", copy_dir);
+    sql(f, sql_text);
+    write_entries(f, 4);
+    /* ... and a checkpoint taken later. */
+    char *cp = checkpoint(f);
+    struct store *old = NULL;
+    struct usher_error err = {0};
+    assert_int_equal(store_open(&old, "", copy_dir, 2, &err), 0);
+    /* The old copy is consistent by itself ... */
+    struct app_audit_verdict v;
+    verify_on(f, old, &v);
+    assert_true(v.is_intact);
+    /* ... but not an extension of the checkpoint. */
+    assert_int_equal(checkpoint_check(f, old, &v, cp, &err), 0);
+    assert_false(v.is_intact);
+    assert_string_equal(v.chain, "agency:agy_a");
+    assert_non_null(strstr(v.reason, "rolled back"));
+    /* The database it was taken from extends it. */
+    assert_int_equal(checkpoint_check(f, f->store, &v, cp, &err), 0);
+    assert_true(v.is_intact);
+    assert_int_equal(v.checkpoint_chains, 2);
+    store_free(old);
+    unit_tempdir_remove(copy_dir);
+    free(cp);
+}
+
+static void test_audit_chain__refuses_an_edited_checkpoint(void **state)
+{
+    struct fixture *f = *state;
+    write_entries(f, 6);
+    char *cp = checkpoint(f);
+    write_entries(f, 2);
+    /* Claiming the log was shorter at the checkpoint, to excuse a later cut. */
+    json_t *doc = json_loads(cp, 0, NULL);
+    json_t *first = json_array_get(json_object_get(doc, "chains"), 0);
+    json_object_set_new(first, "entries", json_integer(1));
+    char *edited = json_dumps(doc, 0);
+    struct usher_error err = {0};
+    struct app_audit_verdict v;
+    assert_int_equal(checkpoint_check(f, f->store, &v, edited, &err), USHER_EINVAL);
+    assert_non_null(strstr(err.message, "edited"));
+    free(edited);
+    usher_error_clear(&err);
+    /* A chain left out. */
+    json_array_remove(json_object_get(doc, "chains"), 1);
+    edited = json_dumps(doc, 0);
+    assert_int_equal(checkpoint_check(f, f->store, &v, edited, &err), USHER_EINVAL);
+    free(edited);
+    usher_error_clear(&err);
+    json_decref(doc);
+    /* Not JSON, or not a checkpoint. */
+    assert_int_equal(checkpoint_check(f, f->store, &v, "{\"format\":\"other\"}", &err),
+                     USHER_EINVAL);
+    usher_error_clear(&err);
+    assert_int_equal(checkpoint_check(f, f->store, &v, "nonsense", &err), USHER_EINVAL);
+    usher_error_clear(&err);
+    /* A checkpoint signed under another server secret. */
+    static const unsigned char other[32] = {9};
+    app_audit_key_set(other, sizeof(other));
+    assert_int_equal(checkpoint_check(f, f->store, &v, cp, &err), USHER_EINVAL);
+    assert_non_null(strstr(err.message, "another secret"));
+    app_audit_key_set(test_key, sizeof(test_key));
+    usher_error_clear(&err);
+    assert_int_equal(checkpoint_check(f, f->store, &v, cp, &err), 0);
+    assert_true(v.is_intact);
+    free(cp);
+}
+
+static void test_audit_chain__a_checkpoint_survives_retention(void **state)
+{
+    struct fixture *f = *state;
+    write_old_and_new(f);
+    /* Agency C's newest entry (id 8) is in the checkpoint; retention later prunes it. */
+    char *cp = checkpoint(f);
+    struct usher_error err = {0};
+    int64_t deleted = 0;
+    assert_int_equal(app_audit_prune(&deleted, f->store, 30, &err), 0);
+    assert_string_equal(sql_value(f, "SELECT COUNT(*) FROM audit_log WHERE id = 8"), "0");
+    struct app_audit_verdict v;
+    assert_int_equal(checkpoint_check(f, f->store, &v, cp, &err), 0);
+    assert_true(v.is_intact);
+    assert_int_equal(v.checkpoint_chains, 3);
+    free(cp);
+}
+
+static void test_audit_chain__no_checkpoint_of_a_broken_log(void **state)
+{
+    struct fixture *f = *state;
+    write_entries(f, 4);
+    sql(f, "UPDATE audit_log SET action = 'other' WHERE id = 2");
+    struct usher_error err = {0};
+    struct app_audit_verdict v;
+    char *json = NULL;
+    assert_int_equal(app_audit_checkpoint_make(&json, &v, f->store, &f->arena, &err), 0);
+    assert_null(json);
+    assert_false(v.is_intact);
+    assert_int_equal(v.broken_id, 2);
+}
+
+/* Runs the sealing of migration 0007 again, as at an upgrade. */
+static void seal(struct fixture *f)
+{
+    struct store_conn *c;
+    struct usher_error err = {0};
+    assert_int_equal(store_conn_get(f->store, &c, &err), 0);
+    assert_int_equal(store_begin(c, true, &err), 0);
+    assert_int_equal(app_audit_migrate_hook.run(NULL, c, "0007_audit_heads.sql", &err), 0);
+    assert_int_equal(store_commit(c, &err), 0);
+    store_conn_put(c);
+}
+
+static void test_audit_chain__an_upgraded_log_is_sealed_once(void **state)
+{
+    struct fixture *f = *state;
+    write_entries(f, 10);
+    /* A log as versions before migration 0007 left it: heads without MACs, and a chain whose
+     * oldest entries the retention of then removed without a record. */
+    sql(f, "UPDATE audit_chain_heads SET ordinal = 0, prev_chain = '', entries = 0, seq = 0, "
+           "mac = ''");
+    sql(f, "UPDATE audit_registry SET chains = 0, entries = 0, last_chain = '', mac = 'unsealed'");
+    sql(f, "DELETE FROM audit_log WHERE id IN (2, 4)");
+    expect_broken(f, NULL, "never sealed");
+    seal(f);
+    struct app_audit_verdict v;
+    verify(f, &v);
+    assert_true(v.is_intact);
+    /* Eight old entries, B's new start recorded, and the sealing itself. */
+    assert_int_equal(v.entries, 10);
+    assert_int_equal(v.chains, 3);
+    assert_string_equal(
+        sql_value(f, "SELECT COUNT(*) FROM audit_log WHERE action = 'audit.sealed'"), "1");
+    write_entries(f, 2);
+    verify(f, &v);
+    assert_true(v.is_intact);
+    /* Resetting the registry and heads again to have a cut log sealed is refused: the log
+     * shows it was sealed before. */
+    sql(f, "DELETE FROM audit_log WHERE id = (SELECT MAX(id) FROM audit_log "
+           "WHERE chain = 'agency:agy_a')");
+    sql(f, "UPDATE audit_chain_heads SET last_id = (SELECT MAX(id) FROM audit_log l "
+           "WHERE l.chain = audit_chain_heads.chain), last_hash = (SELECT hash FROM audit_log "
+           "WHERE id = (SELECT MAX(id) FROM audit_log l WHERE l.chain = audit_chain_heads.chain))");
+    sql(f, "UPDATE audit_registry SET mac = 'unsealed'");
+    seal(f);
+    expect_broken(f, NULL, "never sealed");
+}
+
+static void test_audit_chain__an_emptied_log_is_not_sealed(void **state)
+{
+    struct fixture *f = *state;
+    sql(f, "INSERT INTO users (id, email, created_at) VALUES ('usr_1', 'a@x.test', 1)");
+    sql(f, "UPDATE audit_registry SET mac = 'unsealed'");
+    seal(f);
+    expect_broken(f, NULL, "log is empty");
+    sql(f, "DELETE FROM users");
+    expect_broken(f, NULL, "never sealed");
 }
 
 int main(void)
@@ -190,9 +648,27 @@ int main(void)
         T(test_audit_chain__intact_after_writes),
         T(test_audit_chain__names_an_altered_entry),
         T(test_audit_chain__names_the_entry_after_a_removed_one),
+        T(test_audit_chain__notices_reordered_entries),
         T(test_audit_chain__notices_removed_newest_entries),
+        T(test_audit_chain__refuses_a_head_rewritten_after_cutting_the_newest_entries),
+        T(test_audit_chain__refuses_a_head_put_back_to_an_earlier_state),
+        T(test_audit_chain__names_a_chain_deleted_whole),
+        T(test_audit_chain__names_a_chain_whose_head_alone_was_deleted),
+        T(test_audit_chain__refuses_entries_of_a_chain_without_head),
+        T(test_audit_chain__refuses_an_emptied_log),
         T(test_audit_chain__a_rehashed_forgery_without_the_secret_fails),
         T(test_audit_chain__retention_prunes_old_entries_and_keeps_chains_verifiable),
+        T(test_audit_chain__refuses_oldest_entries_removed_without_a_record),
+        T(test_audit_chain__refuses_more_removed_after_a_pruning),
+        T(test_audit_chain__refuses_an_edited_pruning_record),
+        T(test_audit_chain__retention_does_not_sign_over_damage),
+        T(test_audit_chain__a_log_that_grew_extends_its_checkpoint),
+        T(test_audit_chain__a_checkpoint_reveals_a_rollback_of_the_database),
+        T(test_audit_chain__refuses_an_edited_checkpoint),
+        T(test_audit_chain__a_checkpoint_survives_retention),
+        T(test_audit_chain__no_checkpoint_of_a_broken_log),
+        T(test_audit_chain__an_upgraded_log_is_sealed_once),
+        T(test_audit_chain__an_emptied_log_is_not_sealed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
