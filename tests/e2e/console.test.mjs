@@ -19,8 +19,8 @@ const MANAGER = { email: 'mia@acme.test', password: 'copper-meadow-keys-1' };
 const COLLEAGUE = { email: 'cleo@acme.test', password: 'harbor-violet-tiles-1' };
 const BOT_DEV = { email: 'bob@freelance.test', password: 'botdev-password-1' };
 // A customer of the studio: its first environment manager and a colleague they invite.
-const ENV_MANAGER = { email: 'erin@northwind.test', password: 'envmanager-password-1' };
-const CONTENT = { email: 'carl@northwind.test', password: 'content-password-1' };
+const ENV_MANAGER = { email: 'erin@northwind.test', password: 'granite-willow-ferry-7' };
+const CONTENT = { email: 'carl@northwind.test', password: 'saffron-pebble-dune-4' };
 const ENV_MANAGER_ROLES = ['agent', 'analyst', 'content_manager', 'developer', 'environment_manager', 'operator', 'producer'];
 
 describe('the web console', () => {
