@@ -4,7 +4,7 @@
 import { useState } from 'preact/hooks';
 import { post } from '../api';
 import { useAgency } from '../agency';
-import { roleLabel } from '../format';
+import { roleId, roleLabel } from '../format';
 import type { Grant, Invitation, Role } from '../types';
 import { Dialog, FormError, IconPlus, IconTrash, TextField, announce, fieldMessage, useId } from '../ui';
 
@@ -14,10 +14,8 @@ export interface GrantDraft {
   extra: string[];
 }
 
-export function draftOf(g: Grant, roles: Role[]): GrantDraft {
-  // Custom roles may come back by name: keep the value the checkboxes use (id when known).
-  const ids = g.roles.map((r) => roles.find((x) => !x.built_in && (x.name === r || x.id === r))?.id || r);
-  return { scope: g.environment_id || '', roles: ids, extra: [...g.extra_permissions] };
+export function draftOf(g: Grant): GrantDraft {
+  return { scope: g.environment_id || '', roles: [...g.roles], extra: [...g.extra_permissions] };
 }
 
 export function grantOf(d: GrantDraft): Grant {
@@ -25,8 +23,6 @@ export function grantOf(d: GrantDraft): Grant {
   if (d.scope) g.environment_id = d.scope;
   return g;
 }
-
-const roleValue = (r: Role) => (r.built_in ? r.name : r.id || r.name);
 
 interface EditorProps {
   value: GrantDraft[];
@@ -52,7 +48,7 @@ export function GrantsEditor({ value, onChange, error, authority, allowEmpty }: 
         const scope = g.scope ? { environmentId: g.scope } : {};
         const offered = access.grantable(agency.id, scope, scopeType, roles);
         const mine = access.at(agency.id, scope);
-        const fromRoles = new Set(roles.filter((r) => g.roles.includes(roleValue(r))).flatMap((r) => r.permissions));
+        const fromRoles = new Set(roles.filter((r) => g.roles.includes(roleId(r))).flatMap((r) => r.permissions));
         const extras = [...mine].filter((p) => !fromRoles.has(p)).sort();
         const msg = fieldMessage(error, `grants[${i}]`);
         return (
@@ -123,13 +119,13 @@ function GrantRow({ index, draft, scopes, offered, extras, message, canRemove, o
         <legend>Roles</legend>
         {offered.length === 0 ? <p class="muted small">You cannot grant any role here.</p> : null}
         {offered.map((r) => (
-          <label key={roleValue(r)} class="check">
+          <label key={roleId(r)} class="check">
             <input
               type="checkbox"
               name={`grants[${index}].roles`}
-              value={roleValue(r)}
-              checked={draft.roles.includes(roleValue(r))}
-              onChange={(e) => onChange({ roles: toggle(draft.roles, roleValue(r), (e.currentTarget as HTMLInputElement).checked) })}
+              value={roleId(r)}
+              checked={draft.roles.includes(roleId(r))}
+              onChange={(e) => onChange({ roles: toggle(draft.roles, roleId(r), (e.currentTarget as HTMLInputElement).checked) })}
             />
             <span>
               {roleLabel(r.name)}
