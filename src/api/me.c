@@ -5,7 +5,9 @@
 #include "api/api.h"
 #include "app/account.h"
 #include "app/invitation.h"
+#include "base/clock.h"
 #include "base/json.h"
+#include "policy/catalogue.h"
 #include "store/store_user.h"
 
 json_t *api_user_json(struct http_request *req, const struct store_user *u)
@@ -36,6 +38,22 @@ static json_t *names_json(const char *list)
     return arr;
 }
 
+static void role_id_add(void *ctx, int builtin, const char *custom_id)
+{
+    if (builtin >= 0)
+        json_array_append_new(ctx, json_string(policy_catalogue_role_at((size_t)builtin)->name));
+    else if (custom_id)
+        json_array_append_new(ctx, json_string(custom_id));
+}
+
+/* A stored role list as an array of role ids (policy_catalogue_roles_each). */
+static json_t *roles_json(const char *csv)
+{
+    json_t *arr = json_array();
+    policy_catalogue_roles_each(csv, role_id_add, arr);
+    return arr;
+}
+
 static json_t *grant_json(const struct store_user_grant *g)
 {
     json_t *o = json_object();
@@ -43,7 +61,7 @@ static json_t *grant_json(const struct store_user_grant *g)
         json_object_set_new(o, "bot_id", json_string(g->bot_id));
     else if (g->environment_id)
         json_object_set_new(o, "environment_id", json_string(g->environment_id));
-    json_object_set_new(o, "roles", names_json(g->roles));
+    json_object_set_new(o, "roles", roles_json(g->roles));
     json_object_set_new(o, "extra_permissions", names_json(g->extra_permissions));
     return o;
 }

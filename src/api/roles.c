@@ -6,7 +6,8 @@
 #include "base/clock.h"
 #include "base/json.h"
 
-static const char *const role_fields[] = {"name", "permissions", NULL};
+static const char *const create_fields[] = {"id", "name", "permissions", NULL};
+static const char *const update_fields[] = {"name", "permissions", NULL}; /* the id is fixed */
 
 /* A custom role: {id, name, built_in: false, scopes, permissions, created_at}. */
 static json_t *custom_role_json(struct http_request *req, const struct store_custom_role *role)
@@ -41,17 +42,19 @@ static int roles_list(struct http_request *req, struct http_response *res)
 static int roles_create(struct http_request *req, struct http_response *res)
 {
     json_t *body;
-    const char *name = NULL;
-    int rc = http_json_body(&body, req, role_fields);
+    struct app_role_draft draft = {0};
+    int rc = http_json_body(&body, req, create_fields);
     if (rc == 0)
-        rc = json_member_string(&name, body, "name", true, JSON_STRING_MAX, &req->err);
+        rc = json_member_string(&draft.id, body, "id", false, JSON_STRING_MAX, &req->err);
+    if (rc == 0)
+        rc = json_member_string(&draft.name, body, "name", true, JSON_STRING_MAX, &req->err);
     if (rc)
         return rc;
+    draft.permissions = json_object_get(body, "permissions");
     struct app_actor actor = api_actor(req);
     struct store_custom_role role;
     const char *agency_id = api_param(req, 0);
-    rc = app_role_create(&role, req->app, &req->arena, &actor, agency_id, name,
-                         json_object_get(body, "permissions"), &req->err);
+    rc = app_role_create(&role, req->app, &req->arena, &actor, agency_id, &draft, &req->err);
     if (rc)
         return rc;
     http_response_header(
@@ -65,7 +68,7 @@ static int roles_update(struct http_request *req, struct http_response *res)
 {
     json_t *body;
     struct app_role_change change = {0};
-    int rc = http_json_body(&body, req, role_fields);
+    int rc = http_json_body(&body, req, update_fields);
     if (rc == 0)
         rc = json_member_string(&change.name, body, "name", false, JSON_STRING_MAX, &req->err);
     if (rc)

@@ -21,7 +21,6 @@
 
 #define SESSION_TOUCH_MS            60000 /* last_seen_at is written at most this often */
 #define SESSION_TOKEN_MAX           512   /* longer presented tokens are refused unread */
-#define ACCOUNT_NAME_MAX            TEXT_NAME_MAX_CHARS
 #define INVALID_CREDENTIALS         "invalid_credentials"
 #define INVALID_CREDENTIALS_MESSAGE "the email address or the password is not correct"
 
@@ -36,18 +35,6 @@ static int64_t session_touch_ms(const struct app *app)
 {
     int64_t quarter = session_idle_ms(app) / 4;
     return quarter < SESSION_TOUCH_MS ? quarter : SESSION_TOUCH_MS;
-}
-
-static int name_optional(const char **out, struct arena *a, const char *in, const char *field,
-                         struct usher_error *err)
-{
-    *out = "";
-    if (!in)
-        return 0;
-    const char *trimmed = text_trim(a, in);
-    if (!*trimmed)
-        return 0;
-    return text_name_check(out, a, trimmed, field, ACCOUNT_NAME_MAX, err);
 }
 
 int app_account_insert(struct store_user *out, struct store_conn *c, struct arena *a,
@@ -103,9 +90,9 @@ int app_account_create(struct store_user *out, struct app *app, struct arena *a,
     if (rc == 0)
         rc = app_password_check(in->password, "password", err);
     if (rc == 0)
-        rc = name_optional(&first, a, in->first_name, "first_name", err);
+        rc = text_name_optional_check(&first, a, in->first_name, "first_name", err);
     if (rc == 0)
-        rc = name_optional(&last, a, in->last_name, "last_name", err);
+        rc = text_name_optional_check(&last, a, in->last_name, "last_name", err);
     struct app_password_inputs known = {email, first, last};
     if (rc == 0)
         rc = app_password_strength_check(in->password, "password", &known, err);

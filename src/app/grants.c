@@ -12,6 +12,7 @@
 #include "base/crypto.h"
 #include "base/json.h"
 #include "base/log.h"
+#include "base/text.h"
 #include "store/store_tenancy.h"
 
 int app_role_set_load(struct app_role_set *out, struct store_conn *c, struct arena *a,
@@ -27,12 +28,11 @@ int app_role_set_load(struct app_role_set *out, struct store_conn *c, struct are
     return 0;
 }
 
-const struct store_custom_role *app_role_set_find(const struct app_role_set *set,
-                                                  const char *id_or_name, uint64_t *out_perms)
+const struct store_custom_role *app_role_set_find(const struct app_role_set *set, const char *id,
+                                                  uint64_t *out_perms)
 {
-    for (size_t i = 0; set && i < set->count; i++) {
-        if (strcmp(set->items[i].id, id_or_name) == 0 ||
-            strcmp(set->items[i].name, id_or_name) == 0) {
+    for (size_t i = 0; set && id && i < set->count; i++) {
+        if (strcmp(set->items[i].id, id) == 0) {
             if (out_perms)
                 *out_perms = set->permissions[i];
             return &set->items[i];
@@ -41,28 +41,28 @@ const struct store_custom_role *app_role_set_find(const struct app_role_set *set
     return NULL;
 }
 
+struct csv_masks {
+    uint64_t roles, custom_perms;
+    const struct app_role_set *set;
+};
+
+static void csv_masks_add(void *ctx, int builtin, const char *custom_id)
+{
+    struct csv_masks *m = ctx;
+    uint64_t perms = 0;
+    if (builtin >= 0)
+        m->roles |= POLICY_BIT(builtin);
+    else if (app_role_set_find(m->set, custom_id, &perms))
+        m->custom_perms |= perms;
+}
+
 void app_roles_csv_masks(uint64_t *out_roles, uint64_t *out_custom_perms, const char *csv,
                          const struct app_role_set *set)
 {
-    *out_roles = 0;
-    *out_custom_perms = 0;
-    for (const char *p = csv; p && *p;) {
-        size_t len = strcspn(p, ",");
-        char name[128];
-        if (len > 0 && len < sizeof(name)) {
-            memcpy(name, p, len);
-            name[len] = '\0';
-            int idx = policy_catalogue_role_index(name);
-            uint64_t perms = 0;
-            if (idx >= 0)
-                *out_roles |= POLICY_BIT(idx);
-            else if (strncmp(name, "crl_", 4) == 0 && app_role_set_find(set, name, &perms))
-                *out_custom_perms |= perms;
-        }
-        p += len;
-        if (*p == ',')
-            p++;
-    }
+    struct csv_masks m = {0, 0, set};
+    policy_catalogue_roles_each(csv, csv_masks_add, &m);
+    *out_roles = m.roles;
+    *out_custom_perms = m.custom_perms;
 }
 
 /* Reads an optional array of strings; every item must be a string of at most 128 bytes. */
@@ -147,14 +147,33 @@ static int grant_scope(struct app_grant *g, struct store_conn *c, struct arena *
     return 0;
 }
 
+/* An unknown role reference; one that is a custom role's display name says which id to use. */
+static int unknown_role(const struct app_role_set *roles, const char *name, const char *where,
+                        struct usher_error *err)
+{
+    for (size_t i = 0; roles && i < roles->count; i++) {
+        if (strcmp(roles->items[i].name, name) == 0)
+            return usher_error_set(err, USHER_EINVAL, "unknown_role", where,
+                                   "%s is the name of a custom role; grants refer to it by its "
+                                   "id %s",
+                                   where, roles->items[i].id);
+    }
+    return usher_error_set(err, USHER_EINVAL, "unknown_role", where, "unknown role %s", name);
+}
+
 static int grant_roles(struct app_grant *g, struct arena *a, const struct app_role_set *roles,
                        json_t *list, const char *field, struct usher_error *err)
 {
     size_t n = list ? json_array_size(list) : 0;
     g->custom_ids = arena_alloc(a, (n + 1) * sizeof(char *));
     for (size_t i = 0; i < n; i++) {
-        const char *name = json_string_value(json_array_get(list, i));
+        json_t *item = json_array_get(list, i);
+        const char *name = json_string_value(item);
         const char *where = arena_printf(a, "%s.roles[%zu]", field, i);
+        /* Invisible characters in a role id are named as such rather than echoed back. */
+        int rc = text_chars_check(name, json_string_length(item), where, err);
+        if (rc)
+            return rc;
         const struct policy_catalogue_role *role = policy_catalogue_role_find(name);
         if (role) {
             if (!policy_catalogue_role_allowed_at(role, g->scope))
@@ -168,8 +187,7 @@ static int grant_roles(struct app_grant *g, struct arena *a, const struct app_ro
         uint64_t perms = 0;
         const struct store_custom_role *custom = app_role_set_find(roles, name, &perms);
         if (!custom)
-            return usher_error_set(err, USHER_EINVAL, "unknown_role", where, "unknown role %s",
-                                   name);
+            return unknown_role(roles, name, where, err);
         if (g->scope == POLICY_SCOPE_BOT)
             return usher_error_set(err, USHER_EINVAL, "role_scope", where,
                                    "custom role %s cannot be granted on a bot", name);
@@ -338,11 +356,9 @@ json_t *app_grants_json(const struct app_grant *grants, size_t count,
                 json_array_append_new(names, json_string(policy_catalogue_role_at(r)->name));
         }
         for (size_t k = 0; k < g->custom_count; k++) {
-            const struct store_custom_role *cr =
-                roles ? app_role_set_find(roles, g->custom_ids[k], NULL) : NULL;
-            if (roles && !cr)
+            if (roles && !app_role_set_find(roles, g->custom_ids[k], NULL))
                 continue; /* a deleted custom role grants nothing and is not shown */
-            json_array_append_new(names, json_string(cr ? cr->name : g->custom_ids[k]));
+            json_array_append_new(names, json_string(g->custom_ids[k]));
         }
         json_object_set_new(obj, "roles", names);
         json_t *extras = json_array();

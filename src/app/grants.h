@@ -3,8 +3,9 @@
  * grants; and the JSON shape of grants in requests, responses and stored invitations. Who may
  * give grants (the grant ceiling) is asked of app/access.h.
  *
- * A role reference is a built-in role name, a custom role name of the agency (requests), or a
- * custom role id "crl_..." (stored form). Custom roles apply at agency and environment scope. */
+ * A role reference is a role id, in requests, responses and storage alike: a built-in role's
+ * name or a custom role id of the agency (policy_catalogue_custom_id_valid), never a display
+ * name. Custom roles apply at agency and environment scope. */
 #ifndef USHER_APP_GRANTS_H
 #define USHER_APP_GRANTS_H
 
@@ -30,12 +31,12 @@ struct app_role_set {
 int app_role_set_load(struct app_role_set *out, struct store_conn *c, struct arena *a,
                       const char *agency_id, struct usher_error *err);
 
-/* The custom role with this id or name, or NULL. */
-const struct store_custom_role *app_role_set_find(const struct app_role_set *set,
-                                                  const char *id_or_name, uint64_t *out_perms);
+/* The custom role with this id, or NULL (also for a NULL set or id). */
+const struct store_custom_role *app_role_set_find(const struct app_role_set *set, const char *id,
+                                                  uint64_t *out_perms);
 
-/* Splits a stored role list into built-in roles and the permissions of the custom roles it
- * names (unknown entries grant nothing). */
+/* Splits a stored role list (policy_catalogue_roles_each) into built-in roles and the
+ * permissions of the custom roles of set it names; anything else grants nothing. */
 void app_roles_csv_masks(uint64_t *out_roles, uint64_t *out_custom_perms, const char *csv,
                          const struct app_role_set *set);
 
@@ -70,8 +71,8 @@ int app_grants_write(struct store_conn *c, struct arena *a, const char *agency_i
                      const char *user_id, const char *shortcode, const struct app_grant *grants,
                      size_t count, bool replace_all, struct usher_error *err);
 
-/* The JSON array of grants: response form (custom roles by name) when roles is not NULL,
- * stored form (custom roles by id) otherwise. */
+/* The JSON array of grants, roles by id. With roles, custom roles no longer in the set (deleted)
+ * are left out, as they grant nothing; without, every stored id is kept. */
 json_t *app_grants_json(const struct app_grant *grants, size_t count,
                         const struct app_role_set *roles);
 

@@ -24,9 +24,6 @@
 #include "store/store_tenancy.h"
 #include "store/store_user.h"
 
-#define INVITATION_NAME_MAX      200
-#define INVITATION_SHORTCODE_MAX 32
-
 static const char *const create_fields[] = {
     "email",      "first_name",         "last_name", "shortcode",     "grants",
     "send_email", "expires_in_seconds", "sign_in",   "oauth_subject", NULL,
@@ -189,18 +186,16 @@ static int send_limits(int64_t *out_retry_after, struct store_conn *c, struct ar
                            "too many invitation emails %s in the last hour; try again later", what);
 }
 
+/* An optional name of the body (absent or blank: none). */
 static int name_member(const char **out, json_t *body, const char *key, struct arena *a,
                        struct usher_error *err)
 {
     const char *raw = NULL;
     *out = NULL;
     int rc = json_member_string(&raw, body, key, false, 1024, err);
-    if (rc || !raw)
+    if (rc || !raw || !*text_trim(a, raw))
         return rc;
-    const char *trimmed = text_trim(a, raw);
-    if (!*trimmed)
-        return 0;
-    return text_name_check(out, a, trimmed, key, INVITATION_NAME_MAX, err);
+    return text_name_check(out, a, raw, key, TEXT_NAME_MAX_CHARS, err);
 }
 
 static bool is_blank(struct arena *a, const char *value)
@@ -208,40 +203,15 @@ static bool is_blank(struct arena *a, const char *value)
     return !value || !*text_trim(a, value);
 }
 
-/* A name that may be absent or blank (then ""), else 1..200 characters. */
-static int optional_name(const char **out, struct arena *a, const char *value, const char *field,
-                         struct usher_error *err)
-{
-    *out = "";
-    if (!value || !*text_trim(a, value))
-        return 0;
-    return text_name_check(out, a, value, field, INVITATION_NAME_MAX, err);
-}
-
-/* A shortcode: 1..32 of letters, digits, '-' and '_'. */
+/* An optional shortcode (absent or blank: none), checked by text_shortcode_check. */
 static int shortcode_check(const char **out, json_t *body, struct arena *a, struct usher_error *err)
 {
     const char *raw = NULL;
     *out = NULL;
     int rc = json_member_string(&raw, body, "shortcode", false, 256, err);
-    if (rc || !raw)
+    if (rc || !raw || !*text_trim(a, raw))
         return rc;
-    const char *s = text_trim(a, raw);
-    size_t len = strlen(s);
-    if (len == 0)
-        return 0;
-    bool ok = len <= INVITATION_SHORTCODE_MAX;
-    for (size_t i = 0; ok && i < len; i++) {
-        char ch = s[i];
-        ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-             ch == '-' || ch == '_';
-    }
-    if (!ok)
-        return usher_error_set(err, USHER_EINVAL, NULL, "shortcode",
-                               "shortcode must be 1 to %d letters, digits, '-' or '_'",
-                               INVITATION_SHORTCODE_MAX);
-    *out = s;
-    return 0;
+    return text_shortcode_check(out, a, raw, "shortcode", err);
 }
 
 static void new_token(struct store_invitation *inv, const struct app *app, struct arena *a)
@@ -806,11 +776,12 @@ int app_invitation_accept(struct app_invitation_accepted *out, struct app *app, 
             rc = app_password_check(password, "password", err);
             /* A blank name in the form keeps the one the inviter gave. */
             if (rc == 0)
-                rc = optional_name(&first, a, is_blank(a, first_name) ? inv.first_name : first_name,
-                                   "first_name", err);
+                rc = text_name_optional_check(&first, a,
+                                              is_blank(a, first_name) ? inv.first_name : first_name,
+                                              "first_name", err);
             if (rc == 0)
-                rc = optional_name(&last, a, is_blank(a, last_name) ? inv.last_name : last_name,
-                                   "last_name", err);
+                rc = text_name_optional_check(
+                    &last, a, is_blank(a, last_name) ? inv.last_name : last_name, "last_name", err);
             struct app_password_inputs known = {inv.email, first, last};
             if (rc == 0)
                 rc = app_password_strength_check(password, "password", &known, err);

@@ -140,6 +140,21 @@ static void grant_role_add(struct app_grant *g, const char *name, const struct a
     g->permissions |= perms;
 }
 
+struct row_roles {
+    struct app_grant *g;
+    const struct app_role_set *roles;
+};
+
+/* Adds one item of a stored role list (policy_catalogue_roles_each) to a grant. */
+static void row_role_add(void *ctx, int builtin, const char *custom_id)
+{
+    struct row_roles *rr = ctx;
+    if (builtin >= 0)
+        grant_role_add(rr->g, policy_catalogue_role_at((size_t)builtin)->name, rr->roles);
+    else if (custom_id)
+        grant_role_add(rr->g, custom_id, rr->roles);
+}
+
 /* A grants row as a struct app_grant; false for a row of no known shape. */
 static bool grant_from_row(struct app_grant *g, struct arena *a, const struct store_grant *row,
                            const char *agency_id, const struct app_role_set *roles)
@@ -165,14 +180,8 @@ static bool grant_from_row(struct app_grant *g, struct arena *a, const struct st
     for (const char *p = csv; *p; p++)
         tokens += *p == ',';
     g->custom_ids = arena_alloc(a, (tokens + 1) * sizeof(char *));
-    for (const char *p = csv; *p;) {
-        size_t len = strcspn(p, ",");
-        if (len > 0)
-            grant_role_add(g, arena_strndup(a, p, len), roles);
-        p += len;
-        if (*p == ',')
-            p++;
-    }
+    struct row_roles rr = {g, roles};
+    policy_catalogue_roles_each(csv, row_role_add, &rr);
     g->extra = policy_catalogue_permissions_parse(row->extra_permissions, NULL);
     g->permissions |= g->extra;
     return true;
@@ -500,21 +509,6 @@ static int detail_reread(struct app_member_detail *out, struct ctx *x, const cha
 
 /* --- the overview --- */
 
-static bool shortcode_valid(const char *s)
-{
-    size_t len = strlen(s);
-    if (len < 1 || len > APP_MEMBER_SHORTCODE_MAX)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char ch = s[i];
-        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                  (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
-        if (!ok)
-            return false;
-    }
-    return true;
-}
-
 /* What an invited person must match besides search and shortcode (SQL does those). */
 struct invited_filter {
     const char *role_ref;   /* built-in role name or custom role id; NULL for any */
@@ -646,11 +640,9 @@ static int query_prepare(struct store_directory_filter *out, struct invited_filt
         out->search = *trimmed ? trimmed : NULL;
     }
     if (q->shortcode) {
-        if (!shortcode_valid(q->shortcode))
-            return usher_error_set(err, USHER_EINVAL, NULL, "shortcode",
-                                   "shortcode must be 1 to %d letters, digits, _ or -",
-                                   APP_MEMBER_SHORTCODE_MAX);
-        out->shortcode = q->shortcode;
+        int rc = text_shortcode_check(&out->shortcode, x->a, q->shortcode, "shortcode", err);
+        if (rc)
+            return rc;
     }
     if (q->role) {
         if (policy_catalogue_role_find(q->role)) {
@@ -813,18 +805,6 @@ int app_member_get(struct app_member_detail *out, struct app *app, struct arena 
     return rc;
 }
 
-/* Trims and checks an optional name: 0..200 characters, no control characters. */
-static int name_check(const char **out, struct arena *a, const char *in, const char *field,
-                      struct usher_error *err)
-{
-    const char *trimmed = text_trim(a, in ? in : "");
-    if (!*trimmed) {
-        *out = "";
-        return 0;
-    }
-    return text_name_check(out, a, trimmed, field, TEXT_NAME_MAX_CHARS, err);
-}
-
 static bool text_equal(const char *x, const char *y)
 {
     return (!x && !y) || (x && y && strcmp(x, y) == 0);
@@ -838,7 +818,7 @@ int app_member_update(struct app_member_detail *out, struct app *app, struct are
     struct ctx x;
     struct store_directory_person person;
     struct person_grants pg;
-    const char *first = NULL, *last = NULL;
+    const char *first = NULL, *last = NULL, *shortcode = NULL;
     int rc = ctx_open(&x, app, a, actor, agency_id, true, err);
     if (rc == 0)
         rc = member_load(&person, &pg, &x, user_id, err);
@@ -847,13 +827,11 @@ int app_member_update(struct app_member_detail *out, struct app *app, struct are
         rc = usher_error_set(err, USHER_EFORBIDDEN, "names_belong_to_person", NULL,
                              "names belong to the person: only they change them, in their account");
     if (rc == 0 && patch->has_first_name)
-        rc = name_check(&first, a, patch->first_name, "first_name", err);
+        rc = text_name_optional_check(&first, a, patch->first_name, "first_name", err);
     if (rc == 0 && patch->has_last_name)
-        rc = name_check(&last, a, patch->last_name, "last_name", err);
-    if (rc == 0 && patch->has_shortcode && patch->shortcode && !shortcode_valid(patch->shortcode))
-        rc = usher_error_set(err, USHER_EINVAL, NULL, "shortcode",
-                             "shortcode must be 1 to %d letters, digits, _ or -, or null",
-                             APP_MEMBER_SHORTCODE_MAX);
+        rc = text_name_optional_check(&last, a, patch->last_name, "last_name", err);
+    if (rc == 0 && patch->has_shortcode && patch->shortcode)
+        rc = text_shortcode_check(&shortcode, a, patch->shortcode, "shortcode", err);
     /* The shortcode is the agency's: it takes authority over the member to change it. */
     if (rc == 0 && patch->has_shortcode)
         rc = member_authority(&x, user_id, &pg, NULL, err);
@@ -870,25 +848,23 @@ int app_member_update(struct app_member_detail *out, struct app *app, struct are
         json_object_set_new(details, "last_name", json_string(last));
         names_changed = true;
     }
-    bool shortcode_changed =
-        patch->has_shortcode && !text_equal(patch->shortcode, person.shortcode);
+    bool shortcode_changed = patch->has_shortcode && !text_equal(shortcode, person.shortcode);
     if (shortcode_changed)
-        json_object_set_new(details, "shortcode",
-                            patch->shortcode ? json_string(patch->shortcode) : json_null());
+        json_object_set_new(details, "shortcode", shortcode ? json_string(shortcode) : json_null());
     if (names_changed)
         rc = store_directory_names_set(x.c, a, user_id, first ? first : person.first_name,
                                        last ? last : person.last_name, err);
-    if (rc == 0 && shortcode_changed && patch->shortcode) {
+    if (rc == 0 && shortcode_changed && shortcode) {
         /* A pending invitation keeps its shortcode for its invitee, as members keep theirs. */
         bool reserved = false;
-        rc = store_directory_shortcode_reserved(&reserved, x.c, a, x.agency_id, patch->shortcode,
+        rc = store_directory_shortcode_reserved(&reserved, x.c, a, x.agency_id, shortcode,
                                                 person.email, err);
         if (rc == 0 && reserved)
             rc = usher_error_set(err, USHER_ECONFLICT, "shortcode_taken", "shortcode",
                                  "shortcode is already used in this agency");
     }
     if (rc == 0 && shortcode_changed)
-        rc = store_member_shortcode_set(x.c, a, x.agency_id, user_id, patch->shortcode, err);
+        rc = store_member_shortcode_set(x.c, a, x.agency_id, user_id, shortcode, err);
     if (rc == 0 && (names_changed || shortcode_changed)) {
         struct app_audit_event ev = {
             .agency_id = x.agency_id,

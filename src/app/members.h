@@ -30,8 +30,7 @@
 #include "store/store_directory.h"
 #include "store/store_tenancy.h"
 
-#define APP_MEMBER_SEARCH_MAX    200 /* characters of a search */
-#define APP_MEMBER_SHORTCODE_MAX 32
+#define APP_MEMBER_SEARCH_MAX 200 /* characters of a search */
 
 /* One person of the overview: a member or an invited person. */
 struct app_member {
@@ -90,11 +89,11 @@ struct app_member_query {
 /* A change of names and shortcode; only the fields marked present change. */
 struct app_member_patch {
     bool has_first_name;
-    const char *first_name; /* 0..200 characters after trimming */
+    const char *first_name; /* text_name_optional_check: blank clears */
     bool has_last_name;
     const char *last_name;
     bool has_shortcode;
-    const char *shortcode; /* 1..32 of [A-Za-z0-9_-], or NULL to clear */
+    const char *shortcode; /* text_shortcode_check, or NULL to clear */
 };
 
 /* Lists the overview of agency_id. Bad q, sort, cursor, shortcode, role (USHER_EINVAL

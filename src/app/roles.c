@@ -1,10 +1,9 @@
-/* Custom roles: name and permission rules, who may define them (agency.manage, within the
+/* Custom roles: id, name and permission rules, who may define them (agency.manage, within the
  * grant ceiling), and telling the decision index about every change once it has committed. */
 #include "app/roles.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "app/audit.h"
 #include "policy/catalogue.h"
@@ -13,12 +12,85 @@
 #include "app/tenancy.h"
 #include "authz/authz.h"
 #include "base/clock.h"
-#include "base/crypto.h"
 #include "base/text.h"
 #include "store/store_role.h"
 #include "store/store_tenancy.h"
 
 #define ROLE_PERMISSIONS_MAX 64 /* items in a permissions array, repeats included */
+
+int app_role_id_check(const char *id, const char *field, struct usher_error *err)
+{
+    if (!id || !*id)
+        return usher_error_set(err, USHER_EINVAL, NULL, field, "%s must not be empty", field);
+    size_t len = strlen(id);
+    int rc = text_chars_check(id, len, field, err);
+    if (rc)
+        return rc;
+    if (policy_catalogue_role_index(id) >= 0)
+        return usher_error_set(err, USHER_EINVAL, NULL, field,
+                               "%s must not be the id of the built-in role %s", field, id);
+    if (!policy_catalogue_custom_id_valid(id, len))
+        return usher_error_set(err, USHER_EINVAL, NULL, field,
+                               "%s must be 2 to %d lowercase ASCII letters, digits or '_', "
+                               "starting with a letter",
+                               field, POLICY_ROLE_ID_MAX);
+    return 0;
+}
+
+int app_role_id_derive(const char **out, struct arena *a, const char *name, struct usher_error *err)
+{
+    char id[POLICY_ROLE_ID_MAX + 1];
+    size_t len = 0;
+    bool gap = false;
+    bool is_ascii = true;
+    for (const unsigned char *p = (const unsigned char *)(name ? name : ""); *p; p++) {
+        unsigned char c = *p;
+        is_ascii = is_ascii && c < 0x80;
+        if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c - 'A' + 'a');
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) {
+            gap = true;
+            continue;
+        }
+        if (len + (gap && len > 0) + 1 > POLICY_ROLE_ID_MAX)
+            break;
+        if (gap && len > 0)
+            id[len++] = '_';
+        id[len++] = (char)c;
+        gap = false;
+    }
+    id[len] = '\0';
+    if (!is_ascii || !policy_catalogue_custom_id_valid(id, len))
+        return usher_error_set(err, USHER_EINVAL, NULL, "id",
+                               "id is required: the name does not make one (an id is 2 to %d "
+                               "lowercase ASCII letters, digits or '_', starts with a letter "
+                               "and is not a built-in role)",
+                               POLICY_ROLE_ID_MAX);
+    *out = arena_strdup(a, id);
+    return 0;
+}
+
+/* The built-in role name reads as, or NULL: its name or its words, ignoring ASCII case, with
+ * spaces and '-' taken for '_' ("Content manager" is content_manager). */
+static const char *builtin_look_alike(const char *name)
+{
+    for (size_t i = 0; i < POLICY_ROLE_COUNT; i++) {
+        const char *b = policy_catalogue_role_at(i)->name;
+        size_t k = 0;
+        for (; name[k] && b[k]; k++) {
+            char c = name[k];
+            if (c >= 'A' && c <= 'Z')
+                c = (char)(c - 'A' + 'a');
+            if (c == ' ' || c == '-')
+                c = '_';
+            if (c != b[k])
+                break;
+        }
+        if (!name[k] && !b[k])
+            return b;
+    }
+    return NULL;
+}
 
 int app_role_name_check(const char **out, struct arena *a, const char *name, const char *field,
                         struct usher_error *err)
@@ -29,15 +101,10 @@ int app_role_name_check(const char **out, struct arena *a, const char *name, con
     int rc = text_name_check(&clean, a, name, field, APP_ROLE_NAME_MAX_CHARS, err);
     if (rc)
         return rc;
-    for (size_t i = 0; i < POLICY_ROLE_COUNT; i++) {
-        if (strcasecmp(clean, policy_catalogue_role_at(i)->name) == 0)
-            return usher_error_set(err, USHER_EINVAL, NULL, field,
-                                   "%s must not be the name of the built-in role %s", field,
-                                   policy_catalogue_role_at(i)->name);
-    }
-    if (strncasecmp(clean, "crl_", 4) == 0)
+    const char *builtin = builtin_look_alike(clean);
+    if (builtin)
         return usher_error_set(err, USHER_EINVAL, NULL, field,
-                               "%s must not start with crl_, which marks role ids", field);
+                               "%s must not be the name of the built-in role %s", field, builtin);
     *out = clean;
     return 0;
 }
@@ -174,13 +241,46 @@ int app_role_list(struct app_role_set *out, struct app *app, struct arena *a,
     return rc;
 }
 
+/* Whether x and y are equal ignoring the case of ASCII letters only (as the unique index on
+ * lower(name) does in SQLite, and with the C collation in PostgreSQL). */
+static bool ascii_case_equal(const char *x, const char *y)
+{
+    for (;; x++, y++) {
+        char cx = *x >= 'A' && *x <= 'Z' ? (char)(*x - 'A' + 'a') : *x;
+        char cy = *y >= 'A' && *y <= 'Z' ? (char)(*y - 'A' + 'a') : *y;
+        if (cx != cy)
+            return false;
+        if (!cx)
+            return true;
+    }
+}
+
+/* A conflict with a role of set other than except_id: the same id, or the same name ignoring
+ * ASCII case. */
+static int role_taken(const struct app_role_set *set, const char *id, const char *name,
+                      const char *except_id, struct usher_error *err)
+{
+    for (size_t i = 0; i < set->count; i++) {
+        const struct store_custom_role *r = &set->items[i];
+        if (except_id && strcmp(r->id, except_id) == 0)
+            continue;
+        if (id && strcmp(r->id, id) == 0)
+            return usher_error_set(err, USHER_ECONFLICT, "conflict", "id",
+                                   "this agency already has a role with id %s", id);
+        if (name && ascii_case_equal(r->name, name))
+            return usher_error_set(err, USHER_ECONFLICT, "conflict", "name",
+                                   "this agency already has a role of that name");
+    }
+    return 0;
+}
+
 int app_role_create(struct store_custom_role *out, struct app *app, struct arena *a,
-                    const struct app_actor *actor, const char *agency_id, const char *name,
-                    json_t *permissions, struct usher_error *err)
+                    const struct app_actor *actor, const char *agency_id,
+                    const struct app_role_draft *draft, struct usher_error *err)
 {
     struct store_conn *c = NULL;
     uint64_t held = 0, perms = 0;
-    const char *clean = NULL;
+    const char *clean = NULL, *id = draft->id;
     struct app_role_set existing;
     int rc = store_conn_get(app->store, &c, err);
     if (rc)
@@ -191,16 +291,22 @@ int app_role_create(struct store_custom_role *out, struct app *app, struct arena
     rc = manager_load(&held, c, a, actor, agency_id, err);
     if (rc)
         goto done;
-    rc = app_role_name_check(&clean, a, name, "name", err);
+    rc = app_role_name_check(&clean, a, draft->name, "name", err);
     if (rc)
         goto done;
-    rc = app_role_permissions_parse(&perms, a, permissions, "permissions", err);
+    rc = id ? app_role_id_check(id, "id", err) : app_role_id_derive(&id, a, clean, err);
     if (rc)
         goto done;
-    rc = ceiling_check(a, permissions, perms, held, "permissions", err);
+    rc = app_role_permissions_parse(&perms, a, draft->permissions, "permissions", err);
+    if (rc)
+        goto done;
+    rc = ceiling_check(a, draft->permissions, perms, held, "permissions", err);
     if (rc)
         goto done;
     rc = app_role_set_load(&existing, c, a, agency_id, err);
+    if (rc)
+        goto done;
+    rc = role_taken(&existing, id, clean, NULL, err);
     if (rc)
         goto done;
     if (existing.count >= APP_ROLES_PER_AGENCY) {
@@ -209,7 +315,7 @@ int app_role_create(struct store_custom_role *out, struct app *app, struct arena
         goto done;
     }
     struct store_custom_role role = {
-        .id = crypto_id_new(a, "crl"),
+        .id = arena_strdup(a, id),
         .agency_id = arena_strdup(a, agency_id),
         .name = clean,
         .permissions = app_role_permissions_csv(a, perms),
@@ -266,6 +372,13 @@ int app_role_update(struct store_custom_role *out, struct app *app, struct arena
     old_perms = new_perms = policy_catalogue_permissions_parse(role.permissions, NULL);
     if (change->name) {
         rc = app_role_name_check(&clean, a, change->name, "name", err);
+        if (rc)
+            goto done;
+        struct app_role_set existing;
+        rc = app_role_set_load(&existing, c, a, agency_id, err);
+        if (rc)
+            goto done;
+        rc = role_taken(&existing, NULL, clean, role.id, err);
         if (rc)
             goto done;
     }
@@ -352,7 +465,7 @@ int app_role_delete(struct app *app, struct arena *a, const struct app_actor *ac
     if (in_use) {
         rc = usher_error_set(err, USHER_ECONFLICT, "role_in_use", NULL,
                              "role %s is held by a member or offered by a pending invitation",
-                             role.name);
+                             role.id);
         goto done;
     }
     rc = store_role_delete(c, a, agency_id, role.id, err);

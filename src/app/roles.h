@@ -1,13 +1,19 @@
-/* Custom roles of an agency (SPEC §3): a name and permissions from the catalogue, granted like
- * a built-in role at agency or environment scope.
+/* Custom roles of an agency: an id, a display name and permissions from the catalogue,
+ * granted like a built-in role at agency or environment scope.
+ *
+ * The id is what grants, requests and responses use: a lowercase ASCII identifier chosen by
+ * the agency (or made from the name), never a built-in role's name, unique in the agency and
+ * fixed for the role's life. The display name is free text for people, unique in the agency
+ * ignoring ASCII case, and can change at any time without touching a grant.
  *
  * Reading an agency's roles needs membership (or a platform admin); defining, changing and
  * deleting them needs agency.manage at agency scope. Someone else's agency, and a role id of
  * another agency, are USHER_ENOTFOUND. The grant ceiling applies to defining roles too: a
- * non-admin may only add permissions they hold at agency scope. Grants refer to a role by id,
- * so a rename touches no grant; a change of permissions applies to every holder at their very
- * next check. Every change writes its audit row (role.created, role.updated, role.deleted) in
- * the same transaction. Results live in the caller's arena. */
+ * non-admin may only add permissions they hold at agency scope. A change of permissions
+ * applies to every holder at their very next check. A role is deleted only when no grant and
+ * no pending invitation refers to it, so a later role given the same id inherits nothing.
+ * Every change writes its audit row (role.created, role.updated, role.deleted) in the same
+ * transaction. Results live in the caller's arena. */
 #ifndef USHER_APP_ROLES_H
 #define USHER_APP_ROLES_H
 
@@ -21,10 +27,25 @@
 #define APP_ROLE_NAME_MAX_CHARS 64  /* longest custom role name, in code points */
 #define APP_ROLES_PER_AGENCY    200 /* custom roles one agency may define */
 
-/* Validates a custom role name: text_name_check with 1..APP_ROLE_NAME_MAX_CHARS code points,
- * not a built-in role name and not starting with "crl_" (ignoring ASCII case), so a name in a
- * request can never be mistaken for a built-in role or a role id. *out is the trimmed copy.
- * USHER_EINVAL naming field. */
+/* Validates a custom role id as given: text_chars_check, then policy_catalogue_custom_id_valid
+ * ([a-z][a-z0-9_]{1,39}, not a built-in role's name), with a message that says which rule it
+ * breaks. Nothing is trimmed or folded: an id is compared byte for byte. USHER_EINVAL naming
+ * field. */
+int app_role_id_check(const char *id, const char *field, struct usher_error *err);
+
+/* Makes an id from a display name: ASCII letters lower-cased, digits kept, every run of other
+ * ASCII characters one '_', none at either end, cut to POLICY_ROLE_ID_MAX bytes ("Night
+ * shift" gives night_shift). A name with a character past ASCII, or one that gives no valid id
+ * (empty, starting with a digit, a built-in role's name), is USHER_EINVAL naming "id": the
+ * caller must choose one. *out lives in a. */
+int app_role_id_derive(const char **out, struct arena *a, const char *name,
+                       struct usher_error *err);
+
+/* Validates a display name: text_name_check with 1..APP_ROLE_NAME_MAX_CHARS code points, and
+ * not a built-in role's name or its words ("owner", "Owner", "Content manager",
+ * "content-manager": ASCII case ignored, spaces and '-' read as '_'). Any script is allowed,
+ * since grants never refer to a role by name. *out is the trimmed copy. USHER_EINVAL naming
+ * field. */
 int app_role_name_check(const char **out, struct arena *a, const char *name, const char *field,
                         struct usher_error *err);
 
@@ -43,14 +64,20 @@ char *app_role_permissions_csv(struct arena *a, uint64_t permissions);
 int app_role_list(struct app_role_set *out, struct app *app, struct arena *a,
                   const struct app_actor *actor, const char *agency_id, struct usher_error *err);
 
-/* Defines a custom role named name with the permissions in the JSON array permissions.
- * Errors: USHER_ENOTFOUND (agency not visible), USHER_EFORBIDDEN (no agency.manage, or
- * "grant_ceiling" naming permissions[i]), USHER_EINVAL (name, permissions), USHER_ECONFLICT
- * ("conflict" naming name when the agency has a role of that name; "role_limit" past
- * APP_ROLES_PER_AGENCY). */
+/* What defining a role takes. */
+struct app_role_draft {
+    const char *id;      /* NULL: app_role_id_derive from name */
+    const char *name;    /* display name */
+    json_t *permissions; /* JSON array of catalogue permission names */
+};
+
+/* Defines a custom role. Errors: USHER_ENOTFOUND (agency not visible), USHER_EFORBIDDEN (no
+ * agency.manage, or "grant_ceiling" naming permissions[i]), USHER_EINVAL (id, name,
+ * permissions), USHER_ECONFLICT ("conflict" naming id or name when the agency has a role of
+ * that id, or of that name ignoring ASCII case; "role_limit" past APP_ROLES_PER_AGENCY). */
 int app_role_create(struct store_custom_role *out, struct app *app, struct arena *a,
-                    const struct app_actor *actor, const char *agency_id, const char *name,
-                    json_t *permissions, struct usher_error *err);
+                    const struct app_actor *actor, const char *agency_id,
+                    const struct app_role_draft *draft, struct usher_error *err);
 
 /* What a change of a role sets; NULL keeps the current value. */
 struct app_role_change {
@@ -58,7 +85,8 @@ struct app_role_change {
     json_t *permissions; /* JSON array of catalogue permission names */
 };
 
-/* Renames a role and/or replaces its permissions. The ceiling applies to the permissions added.
+/* Renames a role and/or replaces its permissions; the id never changes. The ceiling applies to
+ * the permissions added.
  * Errors as app_role_create, plus USHER_ENOTFOUND for a role id that is not the agency's and
  * USHER_EINVAL when change sets nothing. A change that changes nothing writes nothing. */
 int app_role_update(struct store_custom_role *out, struct app *app, struct arena *a,

@@ -137,7 +137,7 @@ struct ix_grant_row {
     const char *scope_id;
     const char *bot_env_id; /* bot grants: the bot's environment, NULL when unknown */
     enum policy_scope kind;
-    const char *roles; /* comma-separated built-in role names and custom role ids */
+    const char *roles; /* stored role list: built-in role names and the agency's custom role ids */
     uint64_t extra;    /* extra permissions */
 };
 
@@ -160,7 +160,8 @@ void ix_env_set(struct ix_data *d, const char *env_id, const char *agency_id);
 /* Records a bot of env_id in agency_id, or marks it gone when agency_id is NULL. */
 void ix_bot_set(struct ix_data *d, const char *bot_id, const char *env_id, const char *agency_id);
 
-/* Records a custom role (or marks it gone when is_present is false). */
+/* Records custom role role_id of agency_id (or marks it gone when is_present is false). The
+ * roles table keys a custom role by agency and id, as ids are unique only within an agency. */
 void ix_role_set(struct ix_data *d, const char *role_id, const char *agency_id, uint64_t perms,
                  bool is_present);
 

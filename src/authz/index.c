@@ -263,47 +263,38 @@ static uint32_t place_from_grant(struct ix_data *d, const struct ix_grant_row *r
     }
 }
 
-/* Calls fn for each name of a comma-separated role list shorter than 128 bytes. */
-static void roles_each(const char *csv, void (*fn)(void *ctx, const char *name), void *ctx)
+/* Custom role ids are unique only within their agency, so the roles table interns them as
+ * "<agency id>/<role id>" (agency ids hold no '/'). False when the key does not fit out. */
+static bool role_key(char *out, size_t size, const char *agency_id, const char *role_id)
 {
-    if (!csv)
-        return;
-    const char *p = csv;
-    while (*p) {
-        size_t len = strcspn(p, ",");
-        char name[128];
-        if (len > 0 && len < sizeof(name)) {
-            memcpy(name, p, len);
-            name[len] = '\0';
-            fn(ctx, name);
-        }
-        p += len;
-        if (*p == ',')
-            p++;
-    }
+    int n = snprintf(out, size, "%s/%s", agency_id ? agency_id : "", role_id);
+    return agency_id && n > 0 && (size_t)n < size;
 }
 
-static void count_custom(void *ctx, const char *name)
+#define ROLE_KEY_MAX 192
+
+static void count_custom(void *ctx, int builtin, const char *custom_id)
 {
-    if (policy_catalogue_role_index(name) < 0 && strncmp(name, "crl_", 4) == 0)
+    if (builtin < 0 && custom_id)
         (*(size_t *)ctx)++;
 }
 
 struct grant_fill {
     struct ix_data *d;
     struct ix_grant *g;
+    const char *agency_id; /* the agency of the row being filled */
     uint32_t *customs;
     uint32_t custom_count;
 };
 
-static void fill_role(void *ctx, const char *name)
+static void fill_role(void *ctx, int builtin, const char *custom_id)
 {
     struct grant_fill *f = ctx;
-    int idx = policy_catalogue_role_index(name);
-    if (idx >= 0)
-        f->g->roles |= (uint16_t)POLICY_BIT(idx);
-    else if (strncmp(name, "crl_", 4) == 0)
-        f->customs[f->custom_count++] = ix_intern(&f->d->roles, name);
+    char key[ROLE_KEY_MAX];
+    if (builtin >= 0)
+        f->g->roles |= (uint16_t)POLICY_BIT(builtin);
+    else if (custom_id && role_key(key, sizeof(key), f->agency_id, custom_id))
+        f->customs[f->custom_count++] = ix_intern(&f->d->roles, key);
 }
 
 struct ix_grant_set *ix_grant_set_build(struct ix_data *d, const struct ix_grant_row *rows,
@@ -313,12 +304,12 @@ struct ix_grant_set *ix_grant_set_build(struct ix_data *d, const struct ix_grant
         return NULL;
     size_t customs = 0;
     for (size_t i = 0; i < count; i++)
-        roles_each(rows[i].roles, count_custom, &customs);
+        policy_catalogue_roles_each(rows[i].roles, count_custom, &customs);
     size_t bytes =
         sizeof(struct ix_grant_set) + count * sizeof(struct ix_grant) + customs * sizeof(uint32_t);
     struct ix_grant_set *set = is_pooled ? chunk_take(&d->sets, bytes, true) : xmalloc(bytes);
     set->count = (uint32_t)count;
-    struct grant_fill f = {d, NULL, (uint32_t *)(void *)(set->grants + count), 0};
+    struct grant_fill f = {d, NULL, NULL, (uint32_t *)(void *)(set->grants + count), 0};
     for (size_t i = 0; i < count; i++) {
         struct ix_grant *g = &set->grants[i];
         memset(g, 0, sizeof(*g));
@@ -327,7 +318,8 @@ struct ix_grant_set *ix_grant_set_build(struct ix_data *d, const struct ix_grant
         g->extra = (uint32_t)(rows[i].extra & POLICY_PERMS_ALL);
         g->custom = f.custom_count;
         f.g = g;
-        roles_each(rows[i].roles, fill_role, &f);
+        f.agency_id = rows[i].agency_id;
+        policy_catalogue_roles_each(rows[i].roles, fill_role, &f);
     }
     set->custom_count = f.custom_count;
     return set;
@@ -389,13 +381,16 @@ void ix_bot_set(struct ix_data *d, const char *bot_id, const char *env_id, const
 void ix_role_set(struct ix_data *d, const char *role_id, const char *agency_id, uint64_t perms,
                  bool is_present)
 {
+    char key[ROLE_KEY_MAX];
+    if (!role_key(key, sizeof(key), agency_id, role_id))
+        return;
     if (!is_present) {
-        uint32_t h = ix_find(&d->roles, role_id);
+        uint32_t h = ix_find(&d->roles, key);
         if (h != IX_NONE)
             ((struct ix_role *)ix_rec(&d->roles, h))->flags &= ~IX_PRESENT;
         return;
     }
-    uint32_t h = ix_intern(&d->roles, role_id);
+    uint32_t h = ix_intern(&d->roles, key);
     uint32_t agency = ix_intern(&d->agencies, agency_id);
     struct ix_role *r = ix_rec(&d->roles, h);
     r->agency = agency;

@@ -210,9 +210,70 @@ static uint64_t csv_parse(const char *csv, int (*index_of)(const char *), size_t
     return mask;
 }
 
+bool policy_catalogue_custom_id_valid(const char *id, size_t len)
+{
+    if (!id || len < 2 || len > POLICY_ROLE_ID_MAX || id[0] < 'a' || id[0] > 'z')
+        return false;
+    for (size_t i = 1; i < len; i++) {
+        char c = id[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+            return false;
+    }
+    for (int i = 0; i < POLICY_ROLE_COUNT; i++) {
+        if (strlen(roles[i].name) == len && memcmp(roles[i].name, id, len) == 0)
+            return false;
+    }
+    return true;
+}
+
+void policy_catalogue_roles_each(const char *csv,
+                                 void (*fn)(void *ctx, int builtin, const char *custom_id),
+                                 void *ctx)
+{
+    const char *p = csv ? csv : "";
+    while (*p) {
+        size_t len = strcspn(p, ",");
+        /* Built-in names are shorter than the longest custom id, so one buffer fits both. */
+        char item[POLICY_ROLE_ID_MAX + 1];
+        if (len > POLICY_ROLE_ID_MAX) {
+            fn(ctx, -1, NULL);
+        } else if (len > 0) {
+            memcpy(item, p, len);
+            item[len] = '\0';
+            int builtin = policy_catalogue_role_index(item);
+            if (builtin >= 0)
+                fn(ctx, builtin, NULL);
+            else
+                fn(ctx, -1, policy_catalogue_custom_id_valid(item, len) ? item : NULL);
+        }
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+}
+
+struct roles_mask {
+    uint64_t mask;
+    size_t unknown;
+};
+
+static void roles_mask_add(void *ctx, int builtin, const char *custom_id)
+{
+    struct roles_mask *m = ctx;
+    (void)custom_id;
+    if (builtin >= 0)
+        m->mask |= POLICY_BIT(builtin);
+    else
+        m->unknown++;
+}
+
 uint64_t policy_catalogue_roles_parse(const char *csv, size_t *unknown)
 {
-    return csv_parse(csv, policy_catalogue_role_index, unknown);
+    struct roles_mask m = {0, 0};
+    policy_catalogue_roles_each(csv, roles_mask_add, &m);
+    if (unknown)
+        *unknown = m.unknown;
+    return m.mask;
 }
 
 uint64_t policy_catalogue_permissions_parse(const char *csv, size_t *unknown)

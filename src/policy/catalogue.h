@@ -128,9 +128,27 @@ uint64_t policy_catalogue_roles_permissions(uint64_t role_mask);
 /* "agency", "environment" or "bot"; NULL for a value out of range. */
 const char *policy_catalogue_scope_name(enum policy_scope scope);
 
-/* Parses a comma-separated list of role names (as stored in a grant) into a role mask. Empty
- * items are skipped; names that are not built-in roles are skipped too and counted in
- * *unknown (may be NULL), so a stored name the catalogue no longer knows grants nothing. */
+/* Role ids. A built-in role's id is its name; a custom role's id is a lowercase ASCII
+ * identifier, [a-z][a-z0-9_]{1,39}, that is not a built-in role's name and is unique only
+ * within its agency. The two kinds never collide, so an id says by itself which kind it is. */
+#define POLICY_ROLE_ID_MAX 40 /* bytes of a custom role id */
+
+/* True when id[0..len) has the form of a custom role id and is not a built-in role's name. */
+bool policy_catalogue_custom_id_valid(const char *id, size_t len);
+
+/* The stored form of a grant's roles is a comma-separated list of role ids. Calls fn once per
+ * non-empty item of csv, in order: for a built-in role with its index and custom_id NULL; for
+ * a custom role id with builtin -1 and the id (a NUL-terminated copy that lives until fn
+ * returns); for an item of any other form with builtin -1 and custom_id NULL (it grants
+ * nothing). A custom role id names a role of the grant's own agency; resolving it is the
+ * caller's business. This is the one reader of stored role lists. */
+void policy_catalogue_roles_each(const char *csv,
+                                 void (*fn)(void *ctx, int builtin, const char *custom_id),
+                                 void *ctx);
+
+/* The built-in roles of a stored role list as a role mask (policy_catalogue_roles_each);
+ * *unknown (may be NULL) counts the items that are not built-in roles, custom role ids
+ * included. */
 uint64_t policy_catalogue_roles_parse(const char *csv, size_t *unknown);
 
 /* Parses a comma-separated list of permission names into a permission mask, skipping and

@@ -4,13 +4,15 @@
 
 #include <string.h>
 
-/* A unique violation on custom_roles can only be the name: ids are fresh random strings. */
-static int name_conflict(int rc, struct usher_error *err)
+/* A unique violation on custom_roles is the id or the name (ignoring ASCII case); field says
+ * which the statement could have hit. */
+static int role_conflict(int rc, const char *field, struct usher_error *err)
 {
     if (rc == USHER_ECONFLICT) {
         usher_error_clear(err);
-        return usher_error_set(err, USHER_ECONFLICT, "conflict", "name",
-                               "this agency already has a role of that name");
+        return usher_error_set(err, USHER_ECONFLICT, "conflict", field,
+                               "this agency already has a role of that %s",
+                               field ? field : "id or name");
     }
     return rc;
 }
@@ -28,7 +30,7 @@ int store_role_insert(struct store_conn *c, struct arena *a, const struct store_
     struct store_value p[] = {store_text(role->id), store_text(role->agency_id),
                               store_text(role->name), store_text(role->permissions),
                               store_int(role->created_at)};
-    return name_conflict(store_exec(c, a, sql, p, 5, NULL, NULL, err), err);
+    return role_conflict(store_exec(c, a, sql, p, 5, NULL, NULL, err), NULL, err);
 }
 
 int store_role_get(struct store_custom_role *out, struct store_conn *c, struct arena *a,
@@ -57,7 +59,7 @@ int store_role_rename(struct store_conn *c, struct arena *a, const char *agency_
     static const char sql[] = "UPDATE custom_roles SET name = $3 WHERE agency_id = $1 AND id = $2";
     struct store_value p[] = {store_text(agency_id), store_text(role_id), store_text(name)};
     int64_t changes = 0;
-    int rc = name_conflict(store_exec(c, a, sql, p, 3, NULL, &changes, err), err);
+    int rc = role_conflict(store_exec(c, a, sql, p, 3, NULL, &changes, err), "name", err);
     if (rc == 0 && changes == 0)
         return role_missing(err);
     return rc;
@@ -89,23 +91,25 @@ int store_role_delete(struct store_conn *c, struct arena *a, const char *agency_
     return rc;
 }
 
-/* A LIKE pattern matching text that holds s between open and close, with LIKE's wildcards in s
- * escaped by '!' (role ids are base64url and hold '_'). */
-static char *like_pattern(struct arena *a, const char *open, const char *s, const char *close)
+/* "%,<s>,%" with LIKE's wildcards in s escaped by '!' (role ids hold '_'), and s between the
+ * quotes when is_quoted. */
+static char *like_item(struct arena *a, const char *s, bool is_quoted)
 {
     size_t len = strlen(s);
-    char *out = arena_alloc(a, 2 * len + strlen(open) + strlen(close) + 3);
+    char *out = arena_alloc(a, 2 * len + 7);
     char *p = out;
     *p++ = '%';
-    for (const char *o = open; *o; o++)
-        *p++ = *o;
+    *p++ = ',';
+    if (is_quoted)
+        *p++ = '"';
     for (size_t i = 0; i < len; i++) {
         if (s[i] == '%' || s[i] == '_' || s[i] == '!')
             *p++ = '!';
         *p++ = s[i];
     }
-    for (const char *o = close; *o; o++)
-        *p++ = *o;
+    if (is_quoted)
+        *p++ = '"';
+    *p++ = ',';
     *p++ = '%';
     *p = '\0';
     return out;
@@ -114,18 +118,21 @@ static char *like_pattern(struct arena *a, const char *open, const char *s, cons
 int store_role_in_use(bool *out, struct store_conn *c, struct arena *a, const char *agency_id,
                       const char *role_id, struct usher_error *err)
 {
-    /* Grants hold "name,crl_id,..." so the id is matched as a whole item between commas;
-     * invitations hold JSON, where the id is a whole string between quotes. SQLite's LIKE
-     * ignores ASCII case, which can only over-report use (a refusal to delete), never hide
+    /* Grants hold "agent,night_shift,..." so the id is matched as a whole item between commas.
+     * Invitations hold compact JSON whose only arrays are role ids and permission names: with
+     * every bracket turned into a comma, an item of an array is a quoted string between two
+     * commas, which neither a key (followed by ':') nor a scope id (after ':') ever is. LIKE
+     * may ignore ASCII case, which can only over-report use (a refusal to delete), never hide
      * it. */
-    static const char sql[] = "SELECT 1 FROM grants WHERE agency_id = $1 "
-                              "AND ',' || roles || ',' LIKE $2 ESCAPE '!' "
-                              "UNION ALL "
-                              "SELECT 1 FROM invitations WHERE agency_id = $1 "
-                              "AND status = 'pending' AND grants LIKE $3 ESCAPE '!' "
-                              "LIMIT 1";
-    struct store_value p[] = {store_text(agency_id), store_text(like_pattern(a, ",", role_id, ",")),
-                              store_text(like_pattern(a, "\"", role_id, "\""))};
+    static const char sql[] =
+        "SELECT 1 FROM grants WHERE agency_id = $1 "
+        "AND ',' || roles || ',' LIKE $2 ESCAPE '!' "
+        "UNION ALL "
+        "SELECT 1 FROM invitations WHERE agency_id = $1 AND status = 'pending' "
+        "AND ',' || replace(replace(grants, '[', ','), ']', ',') LIKE $3 ESCAPE '!' "
+        "LIMIT 1";
+    struct store_value p[] = {store_text(agency_id), store_text(like_item(a, role_id, false)),
+                              store_text(like_item(a, role_id, true))};
     struct store_rows rows;
     *out = false;
     int rc = store_exec(c, a, sql, p, 3, &rows, NULL, err);

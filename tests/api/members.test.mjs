@@ -9,6 +9,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { startUsher } from './lib/harness.mjs';
+import { CYRILLIC_OWNER, INVISIBLE, invisibleDetail } from './lib/lookalikes.mjs';
 
 const ADMIN_EMAIL = 'provider@example.com';
 const PASSWORD = 'correct horse battery staple';
@@ -399,6 +400,93 @@ describe('users overview and member management', () => {
       const fixed = await as('admin')('PATCH', `${users()}/${fx.agent}`, { last_name: 'Agent' });
       assert.equal(fixed.status, 200, fixed.text);
       assert.equal(sql(`SELECT first_name, last_name FROM users WHERE id = '${fx.agent}'`).trim(), 'Alan|Agent');
+    });
+  });
+
+  describe('look-alike and invisible characters (SECURITY 43)', () => {
+    const count = (text) => Number(sql(text).trim());
+
+    for (const c of INVISIBLE) {
+      it(`refuses ${c.code} (${c.what}) in the email, names and shortcode of an invitation`, async () => {
+        const before = count(`SELECT COUNT(*) FROM invitations WHERE agency_id = '${fx.A.id}'`);
+        const good = { email: 'lookalike@acme.example', first_name: 'Jean', last_name: 'Luc', shortcode: 'JL-1', send_email: false, grants: [{ roles: ['agent'] }] };
+        for (const [field, value] of [
+          ['email', `look${c.char}alike@acme.example`],
+          ['email', `lookalike@acme${c.char}.example`],
+          ['first_name', `Je${c.char}an`],
+          ['last_name', `Luc${c.char}`],
+          ['shortcode', `JL${c.char}1`],
+        ]) {
+          const res = await as('owner')('POST', `/api/v1/agencies/${fx.A.id}/invitations`, { ...good, [field]: value });
+          assertProblem(res, 400, 'invalid_input', field);
+          assert.equal(res.json.detail, invisibleDetail(field, c));
+        }
+        assert.equal(count(`SELECT COUNT(*) FROM invitations WHERE agency_id = '${fx.A.id}'`), before);
+      });
+
+      it(`refuses ${c.code} (${c.what}) in a member's names and shortcode, changing nothing`, async () => {
+        for (const [field, value] of [['first_name', `Al${c.char}an`], ['last_name', `${c.char}Agent`], ['shortcode', `AG${c.char}`]]) {
+          const res = await as('org')('PATCH', `${users()}/${fx.leaver}`, { [field]: value });
+          assertProblem(res, 400, 'invalid_input', field);
+          assert.equal(res.json.detail, invisibleDetail(field, c));
+        }
+        assert.equal(sql(`SELECT first_name || '|' || last_name FROM users WHERE id = '${fx.leaver}'`).trim(), 'Lee|Leaver');
+        assert.equal(sql(`SELECT COALESCE(shortcode, 'none') FROM memberships WHERE user_id = '${fx.leaver}'`).trim(), 'none');
+      });
+
+      it(`refuses ${c.code} (${c.what}) in agency, environment and bot names`, async () => {
+        for (const [urlPath, table] of [
+          ['/api/v1/agencies', 'agencies'],
+          [`/api/v1/agencies/${fx.A.id}/environments`, 'environments'],
+          [`/api/v1/environments/${fx.E1.id}/bots`, 'bots'],
+        ]) {
+          const name = `Acme${c.char} support`;
+          const res = await as('admin')('POST', urlPath, { name });
+          assertProblem(res, 400, 'invalid_input', 'name');
+          assert.equal(res.json.detail, invisibleDetail('name', c));
+          assert.equal(count(`SELECT COUNT(*) FROM ${table} WHERE name LIKE 'Acme%support'`), 0);
+        }
+      });
+    }
+
+    it('refuses invisible characters in the names given when accepting, creating no account', async () => {
+      const inv = await as('owner')('POST', `/api/v1/agencies/${fx.A.id}/invitations`, {
+        email: 'accept.lookalike@acme.example', send_email: false, grants: [{ roles: ['agent'] }],
+      });
+      assert.equal(inv.status, 201, inv.text);
+      const token = new URL(inv.json.url).hash.replace(/^#token=/, '');
+      for (const c of INVISIBLE) {
+        for (const field of ['first_name', 'last_name']) {
+          const res = await usher.api('POST', '/api/v1/invitations/accept', {
+            body: { token, password: PASSWORD, [field]: `Ann${c.char}a` },
+          });
+          assertProblem(res, 400, 'invalid_input', field);
+        }
+      }
+      assert.equal(count("SELECT COUNT(*) FROM users WHERE email = 'accept.lookalike@acme.example'"), 0);
+      assert.equal(sql(`SELECT status FROM invitations WHERE id = '${inv.json.id}'`).trim(), 'pending');
+    });
+
+    it('keeps the names people have: accents, other scripts, apostrophes and hyphens', async () => {
+      for (const [first, last] of [["Seán", "O'Brien"], ['Jean-Luc', 'Picard-Żółć'], ['山田', '太郎'], ['Анна', 'Каренина']]) {
+        const res = await as('org')('PATCH', `${users()}/${fx.leaver}`, { first_name: first, last_name: last });
+        assert.equal(res.status, 200, res.text);
+        assert.equal(res.json.first_name, first);
+        assert.equal(res.json.last_name, last);
+      }
+      const back = await as('org')('PATCH', `${users()}/${fx.leaver}`, { first_name: 'Lee', last_name: 'Leaver' });
+      assert.equal(back.status, 200, back.text);
+    });
+
+    it('refuses a look-alike of a role id in grants, naming the item', async () => {
+      const grantsBefore = sql(`SELECT scope_id, roles FROM grants WHERE user_id = '${fx.leaver}' ORDER BY scope_id`);
+      for (const role of [CYRILLIC_OWNER, 'owner\u200b', 'Owner', ' agent']) {
+        assertProblem(await as('owner')('PUT', `${users()}/${fx.leaver}/grants`, { grants: [{ roles: ['analyst', role] }] }),
+          400, undefined, 'grants[0].roles[1]');
+      }
+      const res = await as('owner')('PUT', `${users()}/${fx.leaver}/grants`, { grants: [{ roles: ['owner\u202e'] }] });
+      assert.equal(res.json.detail, 'grants[0].roles[0] must not contain invisible or control characters (U+202E)');
+      assert.equal(sql(`SELECT scope_id, roles FROM grants WHERE user_id = '${fx.leaver}' ORDER BY scope_id`), grantsBefore);
     });
   });
 

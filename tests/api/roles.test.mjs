@@ -1,13 +1,16 @@
 // Custom roles of an agency through the real binary: define, list, rename, change and delete
-// them; names and permissions are validated; the grant ceiling applies to defining roles; a
-// role held by a member or offered by a pending invitation cannot be deleted; a change of
-// permissions takes effect on the very next request; other agencies see nothing (404).
+// them; ids (lowercase ASCII identifiers, given or made from the name), display names and
+// permissions are validated, look-alike and invisible characters included; grants refer to
+// custom roles by id only; the grant ceiling applies to defining roles; a role held by a member
+// or offered by a pending invitation cannot be deleted; a change of permissions takes effect on
+// the very next request; other agencies see nothing (404).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { startUsher } from './lib/harness.mjs';
+import { CYRILLIC_OWNER, INVISIBLE, invisibleDetail } from './lib/lookalikes.mjs';
 
 const ADMIN_EMAIL = 'provider@example.com';
 const PASSWORD = 'correct horse battery staple';
@@ -115,7 +118,7 @@ describe('custom roles', () => {
       assert.equal(res.status, 201, res.text);
       assert.deepEqual(Object.keys(res.json).sort(),
         ['built_in', 'created_at', 'id', 'name', 'permissions', 'scopes']);
-      assert.match(res.json.id, /^crl_[A-Za-z0-9_-]{22}$/);
+      assert.equal(res.json.id, 'night_shift', 'the id is made from the name');
       assert.equal(res.json.name, 'Night shift');
       assert.equal(res.json.built_in, false);
       assert.deepEqual(res.json.scopes, ['agency', 'environment']);
@@ -141,24 +144,54 @@ describe('custom roles', () => {
         JSON.stringify({ role_id: role.id, name: 'Audited', permissions: ['cms.read'] }));
     });
 
-    it('refuses a second role of the same name in the agency, but not in another one', async () => {
-      await create('owner', fx.A.id, { name: 'Weekend', permissions: ['inbox.reply'] });
-      assertProblem(await as('owner')('POST', rolesPath(fx.A.id), { name: ' Weekend ', permissions: ['cms.read'] }),
+    it('refuses a second role of the same id, or of the same name in any case, in the agency but not in another one', async () => {
+      const first = await create('owner', fx.A.id, { name: 'Weekend', permissions: ['inbox.reply'] });
+      assert.equal(first.id, 'weekend');
+      assertProblem(await as('owner')('POST', rolesPath(fx.A.id), { name: ' WEEKEND ', id: 'weekend_2', permissions: ['cms.read'] }),
         409, 'conflict', 'name');
+      assertProblem(await as('owner')('POST', rolesPath(fx.A.id), { name: 'Saturday', id: 'weekend', permissions: ['cms.read'] }),
+        409, 'conflict', 'id');
+      // The id made from a new name can be taken too: then it must be chosen.
+      assertProblem(await as('owner')('POST', rolesPath(fx.A.id), { name: 'Weekend!', permissions: ['cms.read'] }),
+        409, 'conflict', 'id');
       const other = await create('globex', fx.B.id, { name: 'Weekend', permissions: ['cms.read'] });
       assert.equal(other.name, 'Weekend');
-      assert.equal((await customRoles('owner', fx.A.id)).filter((r) => r.name === 'Weekend').length, 1);
+      assert.equal(other.id, 'weekend', 'ids are unique per agency only');
+      assert.equal((await customRoles('owner', fx.A.id)).filter((r) => r.id === 'weekend').length, 1);
+      assert.deepEqual((await customRoles('globex', fx.B.id)).find((r) => r.id === 'weekend').permissions, ['cms.read']);
     });
 
-    for (const name of ['owner', 'Owner', 'AGENT', ' bot_manager ', 'crl_abc', 'CRL_x']) {
-      it(`refuses the name ${JSON.stringify(name)}`, async () => {
-        assertProblem(await as('owner')('POST', rolesPath(fx.A.id), { name, permissions: ['cms.read'] }),
+    for (const name of ['owner', 'Owner', 'AGENT', ' bot_manager ', 'Content manager', 'environment-manager', 'BOT MANAGER']) {
+      it(`refuses the name ${JSON.stringify(name)}, which reads as a built-in role`, async () => {
+        assertProblem(await as('owner')('POST', rolesPath(fx.A.id), { name, id: 'lookalike', permissions: ['cms.read'] }),
           400, 'invalid_input', 'name');
       });
     }
 
+    it('takes a chosen id, checked as given', async () => {
+      const role = await create('owner', fx.A.id, { id: 'late_2', name: 'Late shift (2nd line)', permissions: ['cms.read'] });
+      assert.equal(role.id, 'late_2');
+      assert.equal(role.name, 'Late shift (2nd line)');
+      assert.equal(sql(`SELECT name FROM custom_roles WHERE agency_id = '${fx.A.id}' AND id = 'late_2'`).trim(), role.name);
+      for (const id of ['Late', 'late shift', 'late-shift', '2nd', 'l', '_late', 'x'.repeat(41), 'owner', 'operator', '', 7]) {
+        assertProblem(await as('owner')('POST', rolesPath(fx.A.id), { id, name: 'Any', permissions: ['cms.read'] }),
+          400, 'invalid_input', 'id');
+      }
+      assert.equal((await create('owner', fx.A.id, { id: 'x'.repeat(40), name: 'Forty', permissions: ['cms.read'] })).id, 'x'.repeat(40));
+    });
+
+    it('asks for an id when the name does not make one', async () => {
+      for (const name of ['Ночная смена', 'Café', '24/7', '!!']) {
+        const res = await as('owner')('POST', rolesPath(fx.A.id), { name, permissions: ['cms.read'] });
+        assertProblem(res, 400, 'invalid_input', 'id');
+        assert.match(res.json.detail, /^id is required/);
+      }
+      const night = await create('owner', fx.A.id, { id: 'nochnaya', name: 'Ночная смена', permissions: ['cms.read'] });
+      assert.equal(night.name, 'Ночная смена');
+    });
+
     it('accepts 64 characters and refuses 65, empty, blank and control characters', async () => {
-      const ok = await create('owner', fx.A.id, { name: 'é'.repeat(64), permissions: ['cms.read'] });
+      const ok = await create('owner', fx.A.id, { id: 'accents', name: 'é'.repeat(64), permissions: ['cms.read'] });
       assert.equal(ok.name, 'é'.repeat(64));
       for (const name of ['x'.repeat(65), '', '   ', 'Night\nshift', 42, null]) {
         assertProblem(await as('owner')('POST', rolesPath(fx.A.id), { name, permissions: ['cms.read'] }),
@@ -182,7 +215,7 @@ describe('custom roles', () => {
       assert.equal((await customRoles('owner', fx.A.id)).filter((r) => r.name === 'Bad').length, 0);
     });
 
-    for (const field of ['id', 'agency_id', 'built_in', 'scopes']) {
+    for (const field of ['agency_id', 'built_in', 'scopes', 'created_at']) {
       it(`refuses the unknown field ${field}`, async () => {
         assertProblem(await as('owner')('POST', rolesPath(fx.A.id), { name: 'Extra', permissions: ['cms.read'], [field]: 'x' }),
           400, 'invalid_input', field);
@@ -222,6 +255,64 @@ describe('custom roles', () => {
       assertProblem(await usher.api('POST', rolesPath(fx.A.id), { body: { name: 'Anon', permissions: ['cms.read'] } }),
         401, 'unauthenticated');
       assertProblem(await usher.api('GET', rolesPath(fx.A.id)), 401, 'unauthenticated');
+    });
+  });
+
+  describe('look-alike and invisible characters (SECURITY 43)', () => {
+    for (const c of INVISIBLE) {
+      it(`refuses ${c.code} (${c.what}) in a role's id and name, on creation and rename`, async () => {
+        let res = await as('owner')('POST', rolesPath(fx.A.id), { name: `Night${c.char} shift`, id: 'night_lookalike', permissions: ['cms.read'] });
+        assertProblem(res, 400, 'invalid_input', 'name');
+        assert.equal(res.json.detail, invisibleDetail('name', c));
+        res = await as('owner')('POST', rolesPath(fx.A.id), { name: 'Night look-alike', id: `night${c.char}`, permissions: ['cms.read'] });
+        assertProblem(res, 400, 'invalid_input', 'id');
+        assert.equal(res.json.detail, invisibleDetail('id', c));
+        res = await as('owner')('POST', rolesPath(fx.A.id), { name: `${c.char}Owner`, permissions: ['cms.read'] });
+        assertProblem(res, 400, 'invalid_input', 'name');
+        const role = await create('owner', fx.A.id, { name: `Visible ${c.code}`, permissions: ['cms.read'] });
+        res = await as('owner')('PATCH', `${rolesPath(fx.A.id)}/${role.id}`, { name: `Visible${c.char}` });
+        assertProblem(res, 400, 'invalid_input', 'name');
+        assert.equal((await customRoles('owner', fx.A.id)).find((r) => r.id === role.id).name, `Visible ${c.code}`);
+        assert.equal((await as('owner')('DELETE', `${rolesPath(fx.A.id)}/${role.id}`)).status, 204);
+      });
+    }
+
+    it('refuses a Cyrillic "оwner" as an id, and never takes it for the built-in owner', async () => {
+      const res = await as('owner')('POST', rolesPath(fx.A.id), { id: CYRILLIC_OWNER, name: 'Boss', permissions: ['cms.read'] });
+      assertProblem(res, 400, 'invalid_input', 'id');
+      // Without an id, the name does not make one either: it is not ASCII.
+      assertProblem(await as('owner')('POST', rolesPath(fx.A.id), { name: CYRILLIC_OWNER, permissions: ['cms.read'] }),
+        400, 'invalid_input', 'id');
+      assert.equal(sql(`SELECT COUNT(*) FROM custom_roles WHERE name = 'Boss'`).trim(), '0');
+    });
+
+    it('takes "оwner" with a Cyrillic о as a display name only: grants refer to the ASCII id', async () => {
+      // Display names may be in any script; what a grant names is the id.
+      const role = await create('owner', fx.A.id, { id: 'owner_lookalike', name: CYRILLIC_OWNER, permissions: ['cms.read'] });
+      assert.equal(role.name, CYRILLIC_OWNER);
+      assert.equal(role.id, 'owner_lookalike');
+      const url = `/api/v1/agencies/${fx.A.id}/users/${users.holder}/grants`;
+      grant(users.holder, fx.A.id, { roles: 'agent' });
+      // The look-alike is no role at all, and the display name is not a reference.
+      let res = await as('owner')('PUT', url, { grants: [{ roles: [CYRILLIC_OWNER] }] });
+      assertProblem(res, 400, 'unknown_role', 'grants[0].roles[0]');
+      assert.match(res.json.detail, /custom role; grants refer to it by its id owner_lookalike$/);
+      res = await as('owner')('POST', `/api/v1/agencies/${fx.A.id}/invitations`, {
+        email: 'lookalike@acme.example', send_email: false, grants: [{ roles: ['agent', CYRILLIC_OWNER] }],
+      });
+      assertProblem(res, 400, 'unknown_role', 'grants[0].roles[1]');
+      assert.equal(sql(`SELECT roles FROM grants WHERE user_id = '${users.holder}'`).trim(), 'agent');
+      // By its id it is granted, and gives what the role gives: not what owner gives.
+      res = await as('owner')('PUT', url, { grants: [{ roles: ['owner_lookalike'] }] });
+      assert.equal(res.status, 200, res.text);
+      assert.deepEqual(res.json.grants[0].roles, ['owner_lookalike']);
+      assert.equal(sql(`SELECT roles FROM grants WHERE user_id = '${users.holder}'`).trim(), 'owner_lookalike');
+      const check = await as('admin')('POST', '/api/v1/check', { user_id: users.holder, permission: 'agency.manage', agency_id: fx.A.id });
+      assert.equal(check.json.allowed, false);
+      const read = await as('admin')('POST', '/api/v1/check', { user_id: users.holder, permission: 'cms.read', agency_id: fx.A.id });
+      assert.equal(read.json.allowed, true);
+      sql(`DELETE FROM grants WHERE user_id = '${users.holder}'`);
+      sql(`DELETE FROM memberships WHERE user_id = '${users.holder}'`);
     });
   });
 
@@ -271,7 +362,10 @@ describe('custom roles', () => {
       assertProblem(await as('owner')('PATCH', url, { name: '' }), 400, 'invalid_input', 'name');
       assertProblem(await as('owner')('PATCH', url, { permissions: ['cms.read', 'nope'] }), 400, 'unknown_permission', 'permissions[1]');
       assertProblem(await as('owner')('PATCH', url, { permissions: [] }), 400, 'invalid_input', 'permissions');
+      assertProblem(await as('owner')('PATCH', url, { name: 'TAKEN' }), 409, 'conflict', 'name');
       assertProblem(await as('owner')('PATCH', url, { agency_id: fx.B.id }), 400, 'invalid_input', 'agency_id');
+      // The id is fixed for the role's life.
+      assertProblem(await as('owner')('PATCH', url, { id: 'renamed' }), 400, 'invalid_input', 'id');
       assertProblem(await as('owner')('PATCH', url, {}), 400, 'invalid_input');
       const same = await as('owner')('PATCH', url, { name: 'Patched', permissions: ['cms.read'] });
       assert.equal(same.status, 200);
@@ -294,12 +388,18 @@ describe('custom roles', () => {
     it('answers 404 for unknown roles, roles of another agency and foreign callers', async () => {
       const theirs = await create('globex', fx.B.id, { name: 'Theirs', permissions: ['cms.read'] });
       const ours = await create('owner', fx.A.id, { name: 'Ours', permissions: ['cms.read'] });
-      assertProblem(await as('owner')('PATCH', `${rolesPath(fx.A.id)}/crl_nope`, { name: 'X' }), 404, 'not_found');
+      assertProblem(await as('owner')('PATCH', `${rolesPath(fx.A.id)}/nope`, { name: 'X' }), 404, 'not_found');
       assertProblem(await as('owner')('PATCH', `${rolesPath(fx.A.id)}/${theirs.id}`, { name: 'Stolen' }), 404, 'not_found');
       assertProblem(await as('owner')('PATCH', `${rolesPath(fx.B.id)}/${theirs.id}`, { name: 'Stolen' }), 404, 'not_found');
       assertProblem(await as('globex')('PATCH', `${rolesPath(fx.A.id)}/${ours.id}`, { name: 'Stolen' }), 404, 'not_found');
       assertProblem(await as('globex')('PATCH', `${rolesPath(fx.B.id)}/${ours.id}`, { name: 'Stolen' }), 404, 'not_found');
       assert.equal(sql("SELECT COUNT(*) FROM custom_roles WHERE name = 'Stolen'").trim(), '0');
+      // The same id in two agencies: each agency reaches only its own.
+      const mine = await create('owner', fx.A.id, { name: 'Theirs', permissions: ['cms.write'] });
+      assert.equal(mine.id, theirs.id);
+      assert.equal((await as('owner')('PATCH', `${rolesPath(fx.A.id)}/${mine.id}`, { name: 'Mine' })).status, 200);
+      assert.equal((await customRoles('globex', fx.B.id)).find((r) => r.id === theirs.id).name, 'Theirs');
+      assert.deepEqual((await customRoles('globex', fx.B.id)).find((r) => r.id === theirs.id).permissions, ['cms.read']);
     });
   });
 
@@ -338,16 +438,16 @@ describe('custom roles', () => {
       const role = await create('owner', fx.A.id, { name: 'Offered', permissions: ['cms.read'] });
       const inv = await as('owner')('POST', `/api/v1/agencies/${fx.A.id}/invitations`, {
         email: 'offered@acme.example', send_email: false,
-        grants: [{ environment_id: fx.E1.id, roles: ['Offered'] }],
+        grants: [{ environment_id: fx.E1.id, roles: [role.id] }],
       });
       assert.equal(inv.status, 201, inv.text);
-      assert.deepEqual(inv.json.grants[0].roles, ['Offered']);
+      assert.deepEqual(inv.json.grants[0].roles, ['offered']);
       const url = `${rolesPath(fx.A.id)}/${role.id}`;
       assertProblem(await as('owner')('DELETE', url), 409, 'role_in_use');
-      // A rename shows in the pending invitation: it holds the id, not the name.
+      // A rename leaves the pending invitation as it was: it holds the id, not the name.
       assert.equal((await as('owner')('PATCH', url, { name: 'Offered later' })).status, 200);
       const shown = await as('owner')('GET', `/api/v1/invitations/${inv.json.id}`);
-      assert.deepEqual(shown.json.grants[0].roles, ['Offered later']);
+      assert.deepEqual(shown.json.grants[0].roles, ['offered']);
       assert.equal((await as('owner')('DELETE', `/api/v1/invitations/${inv.json.id}`)).status, 204);
       assert.equal((await as('owner')('DELETE', url)).status, 204);
     });
@@ -355,7 +455,7 @@ describe('custom roles', () => {
     it('refuses while a member who accepted an invitation holds the role', async () => {
       const role = await create('owner', fx.A.id, { name: 'Accepted', permissions: ['environments.create'] });
       const inv = await as('owner')('POST', `/api/v1/agencies/${fx.A.id}/invitations`, {
-        email: 'accepted@acme.example', send_email: false, grants: [{ roles: ['Accepted'] }],
+        email: 'accepted@acme.example', send_email: false, grants: [{ roles: [role.id] }],
       });
       assert.equal(inv.status, 201, inv.text);
       const token = new URL(inv.json.url).hash.replace(/^#token=/, '');

@@ -379,13 +379,30 @@ describe('the web console', () => {
     await page.getByRole('heading', { name: 'Organisation manager' }).waitFor();
     await page.getByRole('button', { name: 'New custom role' }).click();
     await page.getByLabel('Name', { exact: true }).fill('Night shift');
+    // The identifier grants use is made from the name as it is typed, and may be changed.
+    const identifier = page.getByLabel(/^Identifier/);
+    assert.equal(await identifier.inputValue(), 'night_shift');
     await page.getByRole('checkbox', { name: /inbox\.reply/ }).check();
     await page.getByRole('checkbox', { name: /crm\.read/ }).check();
     await screen(page, 'roles-new');
     await page.getByRole('button', { name: 'Create role' }).click();
     const custom = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'Night shift' }) });
     await custom.getByText('custom', { exact: true }).waitFor();
+    await custom.getByText('night_shift', { exact: true }).waitFor();
     await screen(page, 'roles');
+    // A name that makes no identifier: the console asks for one, and the server names the field.
+    await page.getByRole('button', { name: 'New custom role' }).click();
+    await page.getByLabel('Name', { exact: true }).fill('Ночная смена');
+    assert.equal(await identifier.inputValue(), '');
+    await page.getByRole('checkbox', { name: /inbox\.reply/ }).check();
+    await page.getByRole('button', { name: 'Create role' }).click();
+    await page.locator('.field-invalid').filter({ has: identifier }).getByText(/^id is required/).waitFor();
+    await identifier.fill('night_ru');
+    await page.getByRole('button', { name: 'Create role' }).click();
+    await page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'Ночная смена' }) }).getByText('night_ru').waitFor();
+    const listed = await admin.context.request.get(`${usher.url}/api/v1/agencies/${ids.agency}/roles`);
+    const customIds = (await listed.json()).items.filter((r) => !r.built_in).map((r) => [r.id, r.name]);
+    assert.deepEqual(customIds, [['night_shift', 'Night shift'], ['night_ru', 'Ночная смена']]);
 
     await page.goto(`${usher.url}/agencies/${ids.agency}/tokens`);
     await page.getByRole('heading', { name: 'API tokens', level: 1 }).waitFor();
@@ -442,6 +459,15 @@ describe('the web console', () => {
     await panel.getByRole('button', { name: 'Save', exact: true }).click();
     await panel.getByText('CC2', { exact: true }).waitFor();
 
+    // A custom role is offered by its display name, sent by its identifier, shown by name.
+    await panel.getByRole('button', { name: 'Edit access' }).click();
+    await panel.getByRole('checkbox', { name: /^Night shift/ }).check();
+    const sent = page.waitForRequest((r) => r.method() === 'PUT' && r.url().endsWith('/grants'));
+    await panel.getByRole('button', { name: 'Save access' }).click();
+    const body = (await sent).postDataJSON();
+    assert.deepEqual(body.grants.find((g) => g.environment_id === ids.env).roles.sort(), ['night_shift', 'operator']);
+    await prod.getByText('Operator, Night shift').waitFor();
+
     await panel.getByRole('tab', { name: 'Audit log' }).click();
     await panel.getByRole('tabpanel').getByRole('cell', { name: 'member.updated' }).waitFor();
     await screen(page, 'user-panel-audit');
@@ -472,7 +498,7 @@ describe('the web console', () => {
     const row = page.getByRole('row', { name: /Cleo Colleague/ });
     await row.getByRole('button', { name: 'Remove Cleo Colleague' }).click();
     const dialog = page.getByRole('dialog', { name: 'Remove Cleo Colleague' });
-    assert.match(await dialog.textContent(), /Acme production: Operator/);
+    assert.match(await dialog.textContent(), /Acme production: Operator, Night shift/);
     await screen(page, 'confirm-remove');
     await dialog.getByRole('button', { name: 'Remove from agency' }).click();
     await page.getByText('Cleo Colleague was removed from Acme').waitFor();

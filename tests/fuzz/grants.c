@@ -1,9 +1,10 @@
 /* Fuzzes the grant lists of invitations and member changes: app_grants_parse against a seeded
- * store (agency A with environments A1 and A2, bot A1, custom role Reviewer; agency B with
- * environment B1), then the response and stored forms. The input is a JSON body whose "grants"
- * member is parsed. Properties: every accepted grant is in agency A (never B), no two grants
- * share a scope, each grant's permissions include its roles' and extras, and the stored form
- * parses back to the same grants. */
+ * store (agency A with environments A1 and A2, bot A1, custom role "reviewer" named Reviewer;
+ * agency B with environment B1), then the response and stored forms. The input is a JSON body
+ * whose "grants" member is parsed. Properties: every accepted grant is in agency A (never B),
+ * no two grants share a scope, each grant's permissions include its roles' and extras, every
+ * custom role it holds is one of A's by a valid id, the response form is the stored form (roles
+ * by id), and the stored form parses back to the same grants. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,8 +40,11 @@ static void grants_check(const struct app_grant *g, size_t n, const struct app_r
         FUZZ_CHECK((g[i].permissions & from_roles) == from_roles);
         FUZZ_CHECK((g[i].permissions & g[i].extra) == g[i].extra);
         FUZZ_CHECK((g[i].roles & ~policy_catalogue_roles_at(g[i].scope)) == 0);
-        for (size_t k = 0; k < g[i].custom_count; k++)
-            FUZZ_CHECK(app_role_set_find(roles, g[i].custom_ids[k], NULL) != NULL);
+        for (size_t k = 0; k < g[i].custom_count; k++) {
+            const char *id = g[i].custom_ids[k];
+            FUZZ_CHECK(app_role_set_find(roles, id, NULL) != NULL);
+            FUZZ_CHECK(policy_catalogue_custom_id_valid(id, strlen(id)));
+        }
     }
 }
 
@@ -68,6 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         json_t *stored = app_grants_json(g, n, NULL);
         json_t *shown = app_grants_json(g, n, &roles);
         FUZZ_CHECK(stored && shown && json_array_size(stored) == n);
+        FUZZ_CHECK(json_equal(stored, shown));
         struct app_grant *g2 = NULL;
         size_t n2 = 0;
         struct usher_error err2 = {0};

@@ -15,7 +15,7 @@ const ENV2 = 'env_fuzzEnvA2000000000000';
 const ENVB = 'env_fuzzEnvB1000000000000';
 const BOT = 'bot_fuzzBotA1000000000000';
 const INVITE = 'inv_fuzzInviteA0000000000';
-const ROLE = 'crl_fuzzRoleA00000000000';
+const ROLE = 'reviewer';
 const OWNER = 'usr_fuzzOwner0000000000000';
 const AGENT = 'usr_fuzzAgent0000000000000';
 
@@ -52,6 +52,17 @@ const seeds = {
     surrogate: Buffer.from([0xed, 0xa0, 0x80]),
     nul: Buffer.from('a@b.co\u0000x@y.co'),
     name: '  Production 2  ',
+    linesep: 'Jean\u2028Luc',
+    nel: 'ali\u0085ce@example.com',
+    zwsp: 'o\u200bwner',
+    rlo: 'Invoice \u202egpj.exe',
+    bom: '\ufeffalice@example.com',
+    shy: 'Jean\u00adLuc',
+    tag: 'Acme\u{e0041}\u{e007f}',
+    nonchar: 'Acme\ufffe',
+    nbsp: 'alice\u00a0@example.com',
+    cyrillic: '\u043ewner',
+    shortcode: ' JD-42_x ',
   },
   cursor: {
     empty: `${NUL}${NUL}${NUL}`,
@@ -72,7 +83,12 @@ const seeds = {
   },
   roles: {
     ok: '{"name":"Reviewer","permissions":["bot.read","users.read"]}',
+    withid: '{"id":"night_shift","name":"Night shift","permissions":["inbox.reply"]}',
     builtin: '{"name":"Owner","permissions":["bot.read"]}',
+    builtinid: '{"id":"owner","name":"Boss","permissions":["bot.read"]}',
+    words: '{"name":"Content Manager","permissions":["cms.read"]}',
+    cyrillic: '{"id":"\\u043ewner","name":"\\u043ewner","permissions":["bot.read"]}',
+    invisible: '{"id":"owner\\u200b","name":"Night\\u2028shift","permissions":["bot.read"]}',
     idlike: '{"name":"CRL_abc","permissions":["bot.read","bot.read"]}',
     unknown: '{"name":"x","permissions":["nope",1,null]}',
     empty: '{"name":"  ","permissions":[]}',
@@ -82,6 +98,7 @@ const seeds = {
     env: `{"grants":[{"environment_id":"${ENV}","roles":["producer"],"extra_permissions":["bot.read"]}]}`,
     bot: `{"grants":[{"bot_id":"${BOT}","roles":["bot_manager"]}]}`,
     custom: `{"grants":[{"roles":["${ROLE}","Reviewer"]}]}`,
+    lookalike: '{"grants":[{"roles":["\\u043ewner","owner\\u200b","agent"]}]}',
     foreign: `{"grants":[{"environment_id":"${ENVB}","roles":["agent"]}]}`,
     both: `{"grants":[{"environment_id":"${ENV}","bot_id":"${BOT}","roles":["agent"]}]}`,
     dup: `{"grants":[{"environment_id":"${ENV}","roles":["agent"]},{"environment_id":"${ENV}","roles":[]}]}`,

@@ -3,6 +3,7 @@
 // environment's; platform admins may do everything. The server decides every request anyway:
 // this only keeps the screens and buttons to what will be allowed. What may be granted to
 // others is the server's answer alone (GET /agencies/{id}/grantable, see grantable.ts).
+import { roleId } from './format';
 import type { Grant, Me, Role } from './types';
 
 export interface Scope {
@@ -16,15 +17,13 @@ export class Access {
   private readonly all: string[];
   private readonly readOnly: boolean;
 
-  // roles: the built-in catalogue and an agency's custom roles (matched by name or id);
+  // roles: the built-in catalogue and an agency's custom roles, by the id grants use (a
+  // built-in role's name, a custom role's id; a display name never matches);
   // all: every permission of the catalogue.
   constructor(me: Me, roles: Role[], all: string[]) {
     this.me = me;
     this.roles = new Map();
-    for (const r of roles) {
-      this.roles.set(r.name, r);
-      if (r.id) this.roles.set(r.id, r);
-    }
+    for (const r of roles) this.roles.set(roleId(r), r);
     this.all = all;
     // Viewing as someone changes nothing: only the reading permissions are of use.
     this.readOnly = !!me.impersonation;

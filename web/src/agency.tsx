@@ -39,6 +39,11 @@ export function useAgency(): AgencyData {
   return a;
 }
 
+// The agency's roles inside an agency's screens, none elsewhere (the control panel, a link).
+export function useAgencyRoles(): Role[] {
+  return useContext(AgencyContext)?.roles || [];
+}
+
 export function environmentName(envs: Environment[], id: string | undefined): string {
   if (!id) return 'Whole agency';
   return envs.find((e) => e.id === id)?.name || 'An environment you cannot see';

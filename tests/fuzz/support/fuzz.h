@@ -46,7 +46,7 @@ void fuzz_fields_free(char **fields, size_t count);
 #define FUZZ_ID_ENVB   "env_fuzzEnvB1000000000000"
 #define FUZZ_ID_BOT    "bot_fuzzBotA1000000000000"
 #define FUZZ_ID_INVITE "inv_fuzzInviteA0000000000"
-#define FUZZ_ID_ROLE   "crl_fuzzRoleA00000000000"
+#define FUZZ_ID_ROLE   "reviewer"
 
 struct fuzz_world {
     char *dir;

@@ -155,17 +155,25 @@ static json_t *list(const char *text)
     return v;
 }
 
+/* Runs app_role_create with draft {id, name, perms} (id NULL: made from the name). */
+static int create(struct store_custom_role *out, struct fixture *f, const char *actor_id,
+                  const char *agency_id, const char *id, const char *name, const char *perms)
+{
+    struct app_actor actor = strcmp(actor_id, "usr_admin") == 0 ? admin() : user(actor_id);
+    json_t *p = perms ? list(perms) : NULL;
+    struct app_role_draft draft = {id, name, p};
+    usher_error_clear(&f->err);
+    int rc = app_role_create(out, &f->app, &f->arena, &actor, agency_id, &draft, &f->err);
+    json_decref(p);
+    return rc;
+}
+
 static struct store_custom_role create_ok(struct fixture *f, const char *actor_id,
                                           const char *agency_id, const char *name,
                                           const char *perms)
 {
-    struct app_actor actor = strcmp(actor_id, "usr_admin") == 0 ? admin() : user(actor_id);
-    json_t *p = list(perms);
     struct store_custom_role r;
-    usher_error_clear(&f->err);
-    int rc = app_role_create(&r, &f->app, &f->arena, &actor, agency_id, name, p, &f->err);
-    json_decref(p);
-    if (rc)
+    if (create(&r, f, actor_id, agency_id, NULL, name, perms))
         fail_msg("create %s: %s", name, f->err.message);
     return r;
 }
@@ -179,27 +187,38 @@ static int64_t audit_count(struct fixture *f, const char *action, const char *ro
         f->app.store, "SELECT COUNT(*) FROM audit_log WHERE action = $1 AND details LIKE $2", p, 2);
 }
 
-static void test_role_name_check__refuses_built_in_names_and_id_prefixes(void **state)
+static void test_role_name_check__refuses_built_in_names_and_their_words(void **state)
 {
     struct fixture *f = *state;
     const char *out = NULL;
     assert_int_equal(app_role_name_check(&out, &f->arena, "  Night shift\t", "name", &f->err), 0);
     assert_string_equal(out, "Night shift");
     assert_int_equal(app_role_name_check(&out, &f->arena, "ownerish", "name", &f->err), 0);
-    assert_int_equal(app_role_name_check(&out, &f->arena, "my crl_", "name", &f->err), 0);
+    /* Display names may be in any script: grants never refer to a role by name. */
+    assert_int_equal(app_role_name_check(&out, &f->arena, "\xD0\xBEwner", "name", &f->err), 0);
+    assert_int_equal(app_role_name_check(&out, &f->arena, "crl_abc", "name", &f->err), 0);
     for (size_t i = 0; i < POLICY_ROLE_COUNT; i++) {
         const char *builtin = policy_catalogue_role_at(i)->name;
         expect_error(f, app_role_name_check(&out, &f->arena, builtin, "name", &f->err),
                      USHER_EINVAL, "invalid_input", "name");
-        char upper[64];
+        /* In capitals with spaces for underscores ("CONTENT MANAGER"), and with hyphens. */
+        char words[64], hyphens[64];
         size_t k = 0;
-        for (; builtin[k] && k + 1 < sizeof(upper); k++)
-            upper[k] =
-                (char)(builtin[k] >= 'a' && builtin[k] <= 'z' ? builtin[k] - 32 : builtin[k]);
-        upper[k] = '\0';
-        expect_error(f, app_role_name_check(&out, &f->arena, upper, "name", &f->err), USHER_EINVAL,
+        for (; builtin[k] && k + 1 < sizeof(words); k++) {
+            words[k] = builtin[k] == '_' ? ' ' : (char)(builtin[k] - 'a' + 'A');
+            hyphens[k] = builtin[k] == '_' ? '-' : builtin[k];
+        }
+        words[k] = hyphens[k] = '\0';
+        expect_error(f, app_role_name_check(&out, &f->arena, words, "name", &f->err), USHER_EINVAL,
                      "invalid_input", "name");
+        expect_error(f, app_role_name_check(&out, &f->arena, hyphens, "name", &f->err),
+                     USHER_EINVAL, "invalid_input", "name");
     }
+    assert_int_equal(app_role_name_check(&out, &f->arena, "Content manager", "name", &f->err),
+                     USHER_EINVAL);
+    assert_string_equal(f->err.message,
+                        "name must not be the name of the built-in role content_manager");
+    usher_error_clear(&f->err);
     char long_name[80];
     memset(long_name, 'x', 65);
     long_name[65] = '\0';
@@ -207,10 +226,98 @@ static void test_role_name_check__refuses_built_in_names_and_id_prefixes(void **
                  "invalid_input", "name");
     long_name[64] = '\0';
     assert_int_equal(app_role_name_check(&out, &f->arena, long_name, "name", &f->err), 0);
-    const char *bad[] = {"crl_abc", "CRL_abc", "Crl_", "", "   ", "a\x01b", NULL};
+    const char *bad[] = {"",
+                         "   ",
+                         "a\x01"
+                         "b",
+                         "Night\xE2\x80\xA8shift",
+                         "\xE2\x80\xAEtfihs",
+                         "Night\xE2\x80\x8Bshift",
+                         NULL};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         expect_error(f, app_role_name_check(&out, &f->arena, bad[i], "name", &f->err), USHER_EINVAL,
                      "invalid_input", "name");
+}
+
+static void test_role_id_check__takes_lowercase_ascii_identifiers_only(void **state)
+{
+    struct fixture *f = *state;
+    const char *good[] = {"night_shift", "ab", "a1", "crl_abc", "x_2024_q1", "a__b_"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        assert_int_equal(app_role_id_check(good[i], "id", &f->err), 0);
+    char forty[41];
+    memset(forty, 'a', 40);
+    forty[40] = '\0';
+    assert_int_equal(app_role_id_check(forty, "id", &f->err), 0);
+    char forty_one[42];
+    memset(forty_one, 'a', 41);
+    forty_one[41] = '\0';
+    expect_error(f, app_role_id_check(forty_one, "id", &f->err), USHER_EINVAL, "invalid_input",
+                 "id");
+    const char *bad[] = {
+        "",
+        "a",
+        "Night_shift",
+        "night shift",
+        "night-shift",
+        "1st_line",
+        "_night",
+        "\xD0\xBEwner",      /* Cyrillic o, then "wner": looks like owner */
+        "owner\xE2\x80\x8B", /* owner and a zero width space */
+        "nigh\xC5\xA3",      /* t with cedilla */
+        NULL,
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        expect_error(f, app_role_id_check(bad[i], "id", &f->err), USHER_EINVAL, "invalid_input",
+                     "id");
+    for (size_t i = 0; i < POLICY_ROLE_COUNT; i++) {
+        expect_error(f, app_role_id_check(policy_catalogue_role_at(i)->name, "id", &f->err),
+                     USHER_EINVAL, "invalid_input", "id");
+    }
+    assert_int_equal(app_role_id_check("owner\xE2\x80\x8B", "id", &f->err), USHER_EINVAL);
+    assert_string_equal(f->err.message, "id must not contain invisible or control characters "
+                                        "(U+200B)");
+    usher_error_clear(&f->err);
+}
+
+static void test_role_id_derive__makes_an_identifier_from_plain_names(void **state)
+{
+    struct fixture *f = *state;
+    static const struct {
+        const char *name, *id;
+    } cases[] = {
+        {"Night shift", "night_shift"},
+        {"  Night   shift  ", "night_shift"},
+        {"Night-shift (weekend)", "night_shift_weekend"},
+        {"Tier 2 support", "tier_2_support"},
+        {"Q1_2024", "q1_2024"},
+        {"crl_abc", "crl_abc"},
+        {"An extremely long role name that goes past forty",
+         "an_extremely_long_role_name_that_goes_pa"},
+        {"An extremely long role name that goes p -- xyz",
+         "an_extremely_long_role_name_that_goes_p"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *id = NULL;
+        assert_int_equal(app_role_id_derive(&id, &f->arena, cases[i].name, &f->err), 0);
+        assert_string_equal(id, cases[i].id);
+        assert_int_equal(app_role_id_check(id, "id", &f->err), 0);
+    }
+    /* Nothing valid comes out: the caller must choose the id. */
+    const char *none[] = {"",
+                          "!!!",
+                          "x",
+                          "24h support",
+                          "Owner!",
+                          "Caf\xC3\xA9 staff",
+                          "\xD0\x9D\xD0\xBE\xD1\x87\xD1\x8C",
+                          "\xD0\xBEwner"};
+    for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+        const char *id = "unchanged";
+        expect_error(f, app_role_id_derive(&id, &f->arena, none[i], &f->err), USHER_EINVAL,
+                     "invalid_input", "id");
+        assert_string_equal(id, "unchanged");
+    }
 }
 
 static void test_role_permissions_parse__names_the_bad_item(void **state)
@@ -260,8 +367,7 @@ static void test_role_create__defines_audits_and_reaches_the_index(void **state)
     struct fixture *f = *state;
     struct store_custom_role r =
         create_ok(f, "usr_owner", f->a.id, " Night shift ", "[\"crm.read\", \"inbox.reply\"]");
-    assert_int_equal(strncmp(r.id, "crl_", 4), 0);
-    assert_int_equal(strlen(r.id), 26);
+    assert_string_equal(r.id, "night_shift");
     assert_string_equal(r.agency_id, f->a.id);
     assert_string_equal(r.name, "Night shift");
     assert_string_equal(r.permissions, "inbox.reply,crm.read");
@@ -282,36 +388,69 @@ static void test_role_create__defines_audits_and_reaches_the_index(void **state)
     assert_true(allowed(f, "usr_holder", "inbox.reply", POLICY_SCOPE_ENVIRONMENT, f->e1.id));
     assert_false(allowed(f, "usr_holder", "crm.write", POLICY_SCOPE_AGENCY, f->a.id));
 
-    /* Platform admins define roles in any agency. */
+    /* Platform admins define roles in any agency; the same id in another agency is another
+     * role, which gives the holder nothing in A. */
     struct store_custom_role b =
-        create_ok(f, "usr_admin", f->b.id, "Night shift", "[\"cms.read\"]");
+        create_ok(f, "usr_admin", f->b.id, "Night shift", "[\"cms.read\", \"crm.write\"]");
     assert_string_equal(b.agency_id, f->b.id);
+    assert_string_equal(b.id, "night_shift");
+    assert_false(allowed(f, "usr_holder", "crm.write", POLICY_SCOPE_AGENCY, f->a.id));
+    assert_false(allowed(f, "usr_holder", "cms.read", POLICY_SCOPE_AGENCY, f->a.id));
+}
+
+static void test_role_create__takes_a_chosen_id(void **state)
+{
+    struct fixture *f = *state;
+    struct store_custom_role r, out;
+    assert_int_equal(create(&r, f, "usr_owner", f->a.id, "nights", "Nachtschicht \xE2\x80\x93 Team",
+                            "[\"cms.read\"]"),
+                     0);
+    assert_string_equal(r.id, "nights");
+    assert_string_equal(r.name, "Nachtschicht \xE2\x80\x93 Team");
+    /* A name that makes no id needs one chosen. */
+    expect_error(f, create(&out, f, "usr_owner", f->a.id, NULL, "Caf\xC3\xA9", "[\"cms.read\"]"),
+                 USHER_EINVAL, "invalid_input", "id");
+    assert_int_equal(create(&out, f, "usr_owner", f->a.id, "cafe", "Caf\xC3\xA9", "[\"cms.read\"]"),
+                     0);
+    /* Ids are checked as given, never folded, and are unique in the agency. */
+    const char *bad[] = {"Nights", "owner", "\xD0\xBEwner", "o", "night shift", ""};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        expect_error(f, create(&out, f, "usr_owner", f->a.id, bad[i], "Other", "[\"cms.read\"]"),
+                     USHER_EINVAL, "invalid_input", "id");
+    expect_error(f, create(&out, f, "usr_owner", f->a.id, "nights", "Other", "[\"cms.read\"]"),
+                 USHER_ECONFLICT, "conflict", "id");
+    /* Made from the name, the id may collide too. */
+    create_ok(f, "usr_owner", f->a.id, "Other", "[\"cms.read\"]");
+    expect_error(f, create(&out, f, "usr_owner", f->a.id, NULL, "other!", "[\"cms.read\"]"),
+                 USHER_ECONFLICT, "conflict", "id");
+    struct store_value a[] = {store_text(f->a.id)};
+    assert_int_equal(sql_count(f, "SELECT COUNT(*) FROM custom_roles WHERE agency_id = $1", a, 1),
+                     3);
 }
 
 static void test_role_create__needs_agency_manage_within_the_ceiling(void **state)
 {
     struct fixture *f = *state;
     struct store_custom_role r;
-    json_t *p = list("[\"inbox.reply\", \"crm.read\"]");
-    struct app_actor org = user("usr_org"), envowner = user("usr_envowner");
-    struct app_actor mgr = user("usr_mgr"), outsider = user("usr_outsider");
-    struct app_actor holder = user("usr_holder"), anonymous = {0};
-    expect_error(f, app_role_create(&r, &f->app, &f->arena, &org, f->a.id, "X", p, &f->err),
-                 USHER_EFORBIDDEN, "forbidden", NULL);
-    expect_error(f, app_role_create(&r, &f->app, &f->arena, &envowner, f->a.id, "X", p, &f->err),
-                 USHER_EFORBIDDEN, "forbidden", NULL);
-    expect_error(f, app_role_create(&r, &f->app, &f->arena, &holder, f->a.id, "X", p, &f->err),
-                 USHER_EFORBIDDEN, "forbidden", NULL);
-    expect_error(f, app_role_create(&r, &f->app, &f->arena, &mgr, f->a.id, "X", p, &f->err),
-                 USHER_EFORBIDDEN, "grant_ceiling", "permissions[1]");
-    expect_error(f, app_role_create(&r, &f->app, &f->arena, &outsider, f->a.id, "X", p, &f->err),
+    const char *p = "[\"inbox.reply\", \"crm.read\"]";
+    expect_error(f, create(&r, f, "usr_org", f->a.id, NULL, "Xy", p), USHER_EFORBIDDEN, "forbidden",
+                 NULL);
+    expect_error(f, create(&r, f, "usr_envowner", f->a.id, NULL, "Xy", p), USHER_EFORBIDDEN,
+                 "forbidden", NULL);
+    expect_error(f, create(&r, f, "usr_holder", f->a.id, NULL, "Xy", p), USHER_EFORBIDDEN,
+                 "forbidden", NULL);
+    expect_error(f, create(&r, f, "usr_mgr", f->a.id, NULL, "Xy", p), USHER_EFORBIDDEN,
+                 "grant_ceiling", "permissions[1]");
+    expect_error(f, create(&r, f, "usr_outsider", f->a.id, NULL, "Xy", p), USHER_ENOTFOUND,
+                 "not_found", NULL);
+    struct app_actor anonymous = {0};
+    json_t *perms = list(p);
+    struct app_role_draft draft = {NULL, "Xy", perms};
+    expect_error(f, app_role_create(&r, &f->app, &f->arena, &anonymous, f->a.id, &draft, &f->err),
                  USHER_ENOTFOUND, "not_found", NULL);
-    expect_error(f, app_role_create(&r, &f->app, &f->arena, &anonymous, f->a.id, "X", p, &f->err),
-                 USHER_ENOTFOUND, "not_found", NULL);
-    struct app_actor adm = admin();
-    expect_error(f, app_role_create(&r, &f->app, &f->arena, &adm, "agy_nope", "X", p, &f->err),
-                 USHER_ENOTFOUND, "not_found", NULL);
-    json_decref(p);
+    json_decref(perms);
+    expect_error(f, create(&r, f, "usr_admin", "agy_nope", NULL, "Xy", p), USHER_ENOTFOUND,
+                 "not_found", NULL);
     struct store_value a[] = {store_text(f->a.id)};
     assert_int_equal(fixture_sql_int(f->app.store,
                                      "SELECT COUNT(*) FROM custom_roles WHERE agency_id = $1", a,
@@ -328,17 +467,16 @@ static void test_role_create__refuses_duplicates_and_past_the_limit(void **state
     struct fixture *f = *state;
     create_ok(f, "usr_owner", f->a.id, "Weekend", "[\"cms.read\"]");
     struct store_custom_role r;
-    struct app_actor owner = user("usr_owner");
-    json_t *p = list("[\"cms.read\"]");
-    expect_error(f,
-                 app_role_create(&r, &f->app, &f->arena, &owner, f->a.id, "Weekend ", p, &f->err),
+    const char *p = "[\"cms.read\"]";
+    /* The same name, ignoring ASCII case, is taken even under another id. */
+    expect_error(f, create(&r, f, "usr_owner", f->a.id, "weekend_2", "WEEKEND ", p),
                  USHER_ECONFLICT, "conflict", "name");
-    expect_error(f, app_role_create(&r, &f->app, &f->arena, &owner, f->a.id, "Owner", p, &f->err),
-                 USHER_EINVAL, "invalid_input", "name");
-    expect_error(f, app_role_create(&r, &f->app, &f->arena, &owner, f->a.id, NULL, p, &f->err),
-                 USHER_EINVAL, "invalid_input", "name");
-    expect_error(f, app_role_create(&r, &f->app, &f->arena, &owner, f->a.id, "Y", NULL, &f->err),
-                 USHER_EINVAL, "invalid_input", "permissions");
+    expect_error(f, create(&r, f, "usr_owner", f->a.id, "boss", "Owner", p), USHER_EINVAL,
+                 "invalid_input", "name");
+    expect_error(f, create(&r, f, "usr_owner", f->a.id, "boss", NULL, p), USHER_EINVAL,
+                 "invalid_input", "name");
+    expect_error(f, create(&r, f, "usr_owner", f->a.id, NULL, "Yz", NULL), USHER_EINVAL,
+                 "invalid_input", "permissions");
 
     /* Fill the agency up to the limit in one transaction, then one more is refused. */
     struct store_conn *c = NULL;
@@ -346,7 +484,7 @@ static void test_role_create__refuses_duplicates_and_past_the_limit(void **state
     assert_int_equal(store_begin(c, true, &f->err), 0);
     for (int i = 1; i < APP_ROLES_PER_AGENCY; i++) {
         char id[32], name[32];
-        snprintf(id, sizeof(id), "crl_fill%d", i);
+        snprintf(id, sizeof(id), "fill_%d", i);
         snprintf(name, sizeof(name), "Fill %d", i);
         struct store_value v[] = {store_text(id), store_text(f->a.id), store_text(name)};
         assert_int_equal(store_exec(c, &f->arena,
@@ -357,10 +495,8 @@ static void test_role_create__refuses_duplicates_and_past_the_limit(void **state
     }
     assert_int_equal(store_commit(c, &f->err), 0);
     store_conn_put(c);
-    expect_error(f,
-                 app_role_create(&r, &f->app, &f->arena, &owner, f->a.id, "One more", p, &f->err),
-                 USHER_ECONFLICT, "role_limit", NULL);
-    json_decref(p);
+    expect_error(f, create(&r, f, "usr_owner", f->a.id, NULL, "One more", p), USHER_ECONFLICT,
+                 "role_limit", NULL);
 }
 
 static void test_role_update__renames_and_changes_at_once(void **state)
@@ -415,10 +551,19 @@ static void test_role_update__renames_and_changes_at_once(void **state)
     expect_error(f,
                  app_role_update(&out, &f->app, &f->arena, &owner, f->a.id, r.id, &none, &f->err),
                  USHER_EINVAL, "invalid_input", NULL);
-    struct app_role_change taken = {.name = "Taken"};
+    struct app_role_change taken = {.name = "Taken"}, shouted = {.name = "TAKEN"};
     expect_error(f,
                  app_role_update(&out, &f->app, &f->arena, &owner, f->a.id, r.id, &taken, &f->err),
                  USHER_ECONFLICT, "conflict", "name");
+    expect_error(
+        f, app_role_update(&out, &f->app, &f->arena, &owner, f->a.id, r.id, &shouted, &f->err),
+        USHER_ECONFLICT, "conflict", "name");
+    /* A role may change the case of its own name. */
+    struct app_role_change recased = {.name = "BUILDERS"};
+    assert_int_equal(
+        app_role_update(&out, &f->app, &f->arena, &owner, f->a.id, r.id, &recased, &f->err), 0);
+    assert_string_equal(out.name, "BUILDERS");
+    assert_string_equal(out.id, "creators");
 }
 
 static void test_role_update__ceiling_counts_added_permissions_only(void **state)
@@ -502,9 +647,12 @@ int main(void)
     unit_env_clear();
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(test_role_name_check__refuses_built_in_names_and_id_prefixes),
+        T(test_role_name_check__refuses_built_in_names_and_their_words),
+        T(test_role_id_check__takes_lowercase_ascii_identifiers_only),
+        T(test_role_id_derive__makes_an_identifier_from_plain_names),
         T(test_role_permissions_parse__names_the_bad_item),
         T(test_role_create__defines_audits_and_reaches_the_index),
+        T(test_role_create__takes_a_chosen_id),
         T(test_role_create__needs_agency_manage_within_the_ceiling),
         T(test_role_create__refuses_duplicates_and_past_the_limit),
         T(test_role_update__renames_and_changes_at_once),

@@ -41,9 +41,11 @@ static int setup(void **state)
                 "INSERT INTO bots (id, agency_id, environment_id, name, created_at) VALUES "
                 "('bot_1', 'ag_a', 'env_prod', 'one', 1), ('bot_2', 'ag_a', 'env_test', 'two', 1)",
                 NULL, 0);
+    /* The same custom role id in two agencies: two roles. */
     fixture_sql(f->store,
                 "INSERT INTO custom_roles (id, agency_id, name, permissions, created_at) VALUES "
-                "('crl_reviewer', 'ag_a', 'reviewer', 'cms.read,analytics.read', 1)",
+                "('reviewer', 'ag_a', 'Reviewer', 'cms.read,analytics.read', 1), "
+                "('reviewer', 'ag_b', 'Reviewer', 'cms.read,cms.write,crm.write', 1)",
                 NULL, 0);
     /* ann: operator at agency A, lowered to analyst in prod, explicit no access in test. */
     fixture_sql(
@@ -54,7 +56,7 @@ static int setup(void **state)
         "('g2', 'ag_a', 'u_ann', 'env_prod', NULL, 'env_prod', 'analyst', '', 1), "
         "('g3', 'ag_a', 'u_ann', 'env_test', NULL, 'env_test', '', '', 1), "
         "('g4', 'ag_a', 'u_bob', NULL, 'bot_2', 'bot_2', 'bot_manager', '', 1), "
-        "('g5', 'ag_a', 'u_cy', 'env_prod', NULL, 'env_prod', 'crl_reviewer', 'crm.read', 1)",
+        "('g5', 'ag_a', 'u_cy', 'env_prod', NULL, 'env_prod', 'reviewer', 'crm.read', 1)",
         NULL, 0);
     f->ix = authz_index_new();
     assert_int_equal(authz_index_load(f->ix, f->store, &err), 0);
@@ -107,9 +109,15 @@ static void test_index__custom_role_permissions_apply(void **state)
     struct fixture *f = *state;
     assert_true(ask(f, "u_cy", "cms.read", POLICY_SCOPE_ENVIRONMENT, "env_prod"));
     assert_true(ask(f, "u_cy", "crm.read", POLICY_SCOPE_ENVIRONMENT, "env_prod"));
+    /* B's role of the same id gives nothing in A, and changing it changes nothing in A. */
+    assert_false(ask(f, "u_cy", "cms.write", POLICY_SCOPE_ENVIRONMENT, "env_prod"));
+    assert_false(ask(f, "u_cy", "crm.write", POLICY_SCOPE_ENVIRONMENT, "env_prod"));
+    authz_index_put_custom_role(f->ix, "reviewer", "ag_b", 0, true);
+    assert_true(ask(f, "u_cy", "cms.read", POLICY_SCOPE_ENVIRONMENT, "env_prod"));
+    authz_index_put_custom_role(f->ix, "reviewer", "ag_b", POLICY_PERMS_ALL, false);
     assert_false(ask(f, "u_cy", "cms.write", POLICY_SCOPE_ENVIRONMENT, "env_prod"));
     /* Changing the role's permissions is seen by the next check. */
-    authz_index_put_custom_role(f->ix, "crl_reviewer", "ag_a", 0, true);
+    authz_index_put_custom_role(f->ix, "reviewer", "ag_a", 0, true);
     assert_false(ask(f, "u_cy", "cms.read", POLICY_SCOPE_ENVIRONMENT, "env_prod"));
 }
 
@@ -247,7 +255,8 @@ static void test_index__sync_applies_changes_made_elsewhere(void **state)
                 "INSERT INTO audit_log (at, agency_id, action, subject_user_id) VALUES "
                 "(2, 'ag_a', 'member.grants_replaced', 'u_bob')",
                 NULL, 0);
-    fixture_sql(f->store, "DELETE FROM custom_roles WHERE id = 'crl_reviewer'", NULL, 0);
+    fixture_sql(f->store, "DELETE FROM custom_roles WHERE agency_id = 'ag_a' AND id = 'reviewer'",
+                NULL, 0);
     fixture_sql(f->store,
                 "INSERT INTO audit_log (at, agency_id, action) VALUES (2, 'ag_a', 'role.deleted')",
                 NULL, 0);
@@ -285,7 +294,7 @@ static void test_index__stats_count_what_was_loaded(void **state)
     assert_int_equal(st.agencies, 2);
     assert_int_equal(st.environments, 3);
     assert_int_equal(st.bots, 2);
-    assert_int_equal(st.custom_roles, 1);
+    assert_int_equal(st.custom_roles, 2);
 }
 
 int main(void)

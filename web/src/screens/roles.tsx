@@ -1,9 +1,11 @@
-// Roles an agency can grant: the built-in catalogue and the agency's custom roles (name and
-// permissions from the catalogue), which owners and organisation managers define.
+// Roles an agency can grant: the built-in catalogue and the agency's custom roles (an
+// identifier, a display name and permissions from the catalogue), which owners and
+// organisation managers define. Grants refer to a custom role by its identifier, which is made
+// from the name unless given and never changes; the name can.
 import { useState } from 'preact/hooks';
 import { del, patch, post } from '../api';
 import { AgencyShell, useAgency } from '../agency';
-import { roleLabel } from '../format';
+import { roleId, roleIdFromName, roleLabel } from '../format';
 import { useSession } from '../session';
 import type { Role } from '../types';
 import { Badge, Confirm, FormError, IconPlus, PageTitle, TextField, announce, fieldMessage, useId } from '../ui';
@@ -13,6 +15,8 @@ function RoleForm({ role, onDone }: { role?: Role; onDone: () => void }) {
   const { permissions } = useSession();
   const mine = access.at(agency.id);
   const [name, setName] = useState(role?.name || '');
+  const [id, setId] = useState<string | null>(null); // null: made from the name
+  const shownId = role?.id || (id ?? roleIdFromName(name));
   const [perms, setPerms] = useState<string[]>(role?.permissions || []);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -24,7 +28,7 @@ function RoleForm({ role, onDone }: { role?: Role; onDone: () => void }) {
     try {
       const path = `/agencies/${encodeURIComponent(agency.id)}/roles`;
       if (role?.id) await patch(`${path}/${encodeURIComponent(role.id)}`, { name: name.trim(), permissions: perms });
-      else await post(path, { name: name.trim(), permissions: perms });
+      else await post(path, { ...(shownId.trim() ? { id: shownId.trim() } : {}), name: name.trim(), permissions: perms });
       announce(role ? `Role ${name} saved` : `Role ${name} created`);
       reloadRoles();
       onDone();
@@ -38,6 +42,20 @@ function RoleForm({ role, onDone }: { role?: Role; onDone: () => void }) {
     <form class="card role-form" onSubmit={submit} noValidate>
       <h2 class="h3">{role ? `Edit ${role.name}` : 'New custom role'}</h2>
       <TextField label="Name" name="name" value={name} onValue={setName} required error={error} />
+      {role ? (
+        <p class="small">
+          Identifier <code>{role.id}</code>: grants and the API refer to the role by it, and it does not change.
+        </p>
+      ) : (
+        <TextField
+          label="Identifier"
+          name="id"
+          value={shownId}
+          onValue={setId}
+          error={error}
+          hint="What grants and the API use: lowercase letters, digits and _, starting with a letter. Made from the name unless you change it; it cannot change later."
+        />
+      )}
       <fieldset class={`checks checks-compact${msg ? ' field-invalid' : ''}`} aria-describedby={msg ? `${groupId}-error` : undefined}>
         <legend>Permissions</legend>
         {permissions
@@ -66,7 +84,7 @@ function RoleForm({ role, onDone }: { role?: Role; onDone: () => void }) {
           {msg}
         </p>
       ) : null}
-      <FormError error={error} fields={['name', 'permissions']} />
+      <FormError error={error} fields={['id', 'name', 'permissions']} />
       <div class="actions">
         <button type="button" class="button" onClick={onDone}>
           Cancel
@@ -97,9 +115,10 @@ function RoleList() {
       {editing ? <RoleForm role={editing === 'new' ? undefined : editing} onDone={() => setEditing(null)} /> : null}
       <ul class="role-list">
         {roles.map((r) => (
-          <li key={r.id || r.name} class="card">
+          <li key={roleId(r)} class="card">
             <div class="role-head">
               <h2 class="h3">{roleLabel(r.name)}</h2>
+              {r.built_in ? null : <code class="small">{r.id}</code>}
               {r.built_in ? <Badge>built-in</Badge> : <Badge kind="info">custom</Badge>}
               <span class="muted small">{r.scopes.join(', ')}</span>
             </div>
@@ -130,7 +149,7 @@ function RoleList() {
           confirm="Delete role"
           onClose={() => setDeleting(null)}
           onConfirm={async () => {
-            await del(`/agencies/${encodeURIComponent(agency.id)}/roles/${encodeURIComponent(deleting.id || deleting.name)}`);
+            await del(`/agencies/${encodeURIComponent(agency.id)}/roles/${encodeURIComponent(roleId(deleting))}`);
             announce(`Role ${deleting.name} deleted`);
             reloadRoles();
           }}

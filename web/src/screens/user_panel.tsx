@@ -6,8 +6,8 @@ import { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { del, get, post, withQuery } from '../api';
 import { useAgency } from '../agency';
-import { day, fullName, roleLabel, when } from '../format';
-import type { AuditEntry, Invitation, Member, MemberAccess, Page } from '../types';
+import { day, fullName, roleName, when } from '../format';
+import type { AuditEntry, Invitation, Member, MemberAccess, Page, Role } from '../types';
 import { useSession } from '../session';
 import { Badge, Confirm, FormError, IconClipboard, IconClose, IconPersonArrow, LoadProblem, Loading, announce, useId, useLoad } from '../ui';
 import { AuditTable } from './audit';
@@ -42,15 +42,15 @@ function Panel({ title, onClose, children }: { title: string; onClose: () => voi
   );
 }
 
-function standing(a: MemberAccess): string {
-  const parts = a.roles.map(roleLabel);
+function standing(a: MemberAccess, roles: Role[]): string {
+  const parts = a.roles.map((id) => roleName(id, roles));
   if (a.extra_permissions.length) parts.push(`+ ${a.extra_permissions.join(', ')}`);
   if (parts.length) return parts.join(', ');
   return a.removed ? 'No access: removed from this environment' : 'No access';
 }
 
 function Details({ member, onChanged }: { member: Member; onChanged: (m?: Member) => void }) {
-  const { agency, environments, access } = useAgency();
+  const { agency, environments, roles, access } = useAgency();
   const { me } = useSession();
   const canManage = access.canAnywhere('users.manage', agency.id);
   const namesEditable = useNamesEditable(member);
@@ -115,7 +115,7 @@ function Details({ member, onChanged }: { member: Member; onChanged: (m?: Member
                     <Badge kind="neutral">inherited from agency</Badge>
                   ) : null}
                 </div>
-                <p class="small">{standing(a)}</p>
+                <p class="small">{standing(a, roles)}</p>
                 <div class="env-access-actions">
                   {a.permissions.length ? (
                     <button
@@ -173,7 +173,7 @@ function Details({ member, onChanged }: { member: Member; onChanged: (m?: Member
         >
           <p>
             {fullName(member)} loses access to <strong>{removing.name}</strong> at once, even where an agency role would ripple
-            down, and keeps their access elsewhere. They lose: {standing(removing)}.
+            down, and keeps their access elsewhere. They lose: {standing(removing, roles)}.
           </p>
         </Confirm>
       ) : null}

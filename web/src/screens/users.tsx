@@ -4,8 +4,8 @@
 // and audit log.
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, del, get, messageOf, post, withQuery } from '../api';
-import { AgencyShell, useAgency } from '../agency';
-import { day, fullName, roleLabel, when } from '../format';
+import { AgencyShell, useAgency, useAgencyRoles } from '../agency';
+import { day, fullName, roleId, roleLabel, when } from '../format';
 import { Link, navigate, useLocation } from '../router';
 import { useSession } from '../session';
 import type { Environment, Grant, Member, Page } from '../types';
@@ -48,12 +48,13 @@ function StatusBadge({ status }: { status: string }) {
 
 // What removing takes away, in words, for the confirmation.
 export function LossList({ grants, environments }: { grants: Grant[]; environments: Environment[] }) {
+  const roles = useAgencyRoles();
   if (!grants.length) return null;
   return (
     <ul class="loss-list">
       {grants.map((g, i) => (
         <li key={i}>
-          <strong>{scopeLabel(g, environments)}</strong>: {rolesText(g)}
+          <strong>{scopeLabel(g, environments)}</strong>: {rolesText(g, roles)}
         </li>
       ))}
     </ul>
@@ -78,7 +79,7 @@ function Overview({ openUser, openInvitation }: { openUser?: string; openInvitat
   const [showLink, setShowLink] = useState<{ email: string; url: string } | null>(null);
   const searchId = useId('search');
   const envId = useId('env');
-  const roleId = useId('role');
+  const roleFieldId = useId('role');
   const sortId = useId('sort');
 
   const canInvite = access.canAnywhere('users.invite', agency.id);
@@ -184,11 +185,11 @@ function Overview({ openUser, openInvitation }: { openUser?: string; openInvitat
           </select>
         </div>
         <div class="field">
-          <label for={roleId}>Role</label>
-          <select id={roleId} name="role" value={role} onChange={(e) => setQuery({ role: (e.currentTarget as HTMLSelectElement).value })}>
+          <label for={roleFieldId}>Role</label>
+          <select id={roleFieldId} name="role" value={role} onChange={(e) => setQuery({ role: (e.currentTarget as HTMLSelectElement).value })}>
             <option value="">All roles</option>
             {roles.map((r) => (
-              <option key={r.id || r.name} value={r.name}>
+              <option key={roleId(r)} value={roleId(r)}>
                 {roleLabel(r.name)}
               </option>
             ))}
@@ -250,7 +251,7 @@ function Overview({ openUser, openInvitation }: { openUser?: string; openInvitat
                       <ul class="cell-list">
                         {m.grants.map((g, i) => (
                           <li key={i}>
-                            <span class="muted">{scopeLabel(g, environments)}:</span> {rolesText(g)}
+                            <span class="muted">{scopeLabel(g, environments)}:</span> {rolesText(g, roles)}
                           </li>
                         ))}
                       </ul>
