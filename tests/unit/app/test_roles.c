@@ -424,7 +424,9 @@ static void test_role_create__takes_a_chosen_id(void **state)
     expect_error(f, create(&out, f, "usr_owner", f->a.id, NULL, "other!", "[\"cms.read\"]"),
                  USHER_ECONFLICT, "conflict", "id");
     struct store_value a[] = {store_text(f->a.id)};
-    assert_int_equal(sql_count(f, "SELECT COUNT(*) FROM custom_roles WHERE agency_id = $1", a, 1),
+    assert_int_equal(fixture_sql_int(f->app.store,
+                                     "SELECT COUNT(*) FROM custom_roles WHERE agency_id = $1", a,
+                                     1),
                      3);
 }
 
