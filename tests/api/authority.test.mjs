@@ -254,9 +254,11 @@ describe('authority, not work: who may grant and act on whom', () => {
         grants: [{ environment_id: env.id, roles: ['environment_manager', 'operator', 'producer'] }],
       }), 403, 'own_grants');
       problem(await asErin('DELETE', `/api/v1/environments/${env.id}/users/${erinId}`), 403, 'own_grants');
-      problem(await w.invite(erin, agency.id, {
-        email: 'erin@harbour.example', grants: [{ environment_id: env.id, roles: ['producer'] }],
-      }), 403, 'own_grants', 'email');
+      for (const email of ['erin@harbour.example', ' Erin@Harbour.EXAMPLE ']) {
+        problem(await w.invite(erin, agency.id, {
+          email, grants: [{ environment_id: env.id, roles: ['producer'] }],
+        }), 403, 'own_grants', 'email');
+      }
       problem(await w.invite(erin, agency.id, {
         email: 'erin@harbour.example', grants: [{ environment_id: other.id, roles: ['producer'] }],
       }), 403, 'grant_ceiling', 'grants[0]');
@@ -675,6 +677,42 @@ describe('authority, not work: who may grant and act on whom', () => {
           else problem(res, 403, 'grant_ceiling', 'grants[0]');
         }
       }
+    });
+  });
+
+  describe('the same hole on the bot managers route', () => {
+    it('(h) keeps an organisation manager\'s and an owner\'s bot grants from an environment manager who delegates the bot', async () => {
+      const A = fx.A.id;
+      const B1 = fx.B1.id;
+      // The owner and the organisation manager also manage the support bot, at the
+      // environment manager's invitation (bot managers are invited even when already members).
+      for (const key of ['org', 'owner']) {
+        const inv = await w.as(tok.em)('POST', `/api/v1/bots/${B1}/managers`, { email: `${key}@acme.example`, send_email: false });
+        assert.equal(inv.status, 201, shown(inv));
+        w.secrets.add(tokenOf(inv.json.url));
+        const acc = await w.as(tok[key])('POST', '/api/v1/invitations/accept', { token: tokenOf(inv.json.url) });
+        assert.equal(acc.status, 200, shown(acc));
+      }
+      assert.equal(await allowed(ids.org, 'bot.develop', { bot_id: B1 }), true);
+      problem(await w.as(tok.em)('POST', `/api/v1/bots/${B1}/managers`, { email: 'EM@acme.example', send_email: false }),
+        403, 'own_grants', 'email');
+      // Acting on a member takes every authority they hold there; an owner only by an owner.
+      const em = w.as(tok.em);
+      problem(await em('DELETE', `/api/v1/bots/${B1}/managers/${ids.org}`), 403, 'forbidden');
+      problem(await em('DELETE', `/api/v1/bots/${B1}/managers/${ids.owner}`), 403, 'forbidden');
+      assert.equal(await allowed(ids.org, 'bot.develop', { bot_id: B1 }), true, 'the organisation manager keeps the bot');
+      assert.deepEqual(grantsOf(A, ids.org), [`${A}:organisation_manager:`, `${B1}:bot_manager:`].sort());
+      assert.deepEqual(grantsOf(A, ids.owner), [`${A}:owner:`, `${B1}:bot_manager:`].sort());
+      // Without bot.delegate, nobody's bot grant is one's to remove.
+      const botty = w.sql(`SELECT id FROM users WHERE email = 'botty@freelance.example'`).trim();
+      problem(await w.as(tok.lim)('DELETE', `/api/v1/bots/${B1}/managers/${botty}`), 403, 'forbidden');
+      // A plain bot manager is the environment manager's to remove, and the owner removes the
+      // organisation manager's bot grant.
+      assert.equal(await allowed(botty, 'bot.develop', { bot_id: B1 }), true);
+      assert.equal((await em('DELETE', `/api/v1/bots/${B1}/managers/${botty}`)).status, 204);
+      assert.equal(await allowed(botty, 'bot.develop', { bot_id: B1 }), false);
+      assert.equal((await w.as(tok.owner)('DELETE', `/api/v1/bots/${B1}/managers/${ids.org}`)).status, 204);
+      assert.equal(await allowed(ids.org, 'bot.develop', { bot_id: B1 }), false);
     });
   });
 
