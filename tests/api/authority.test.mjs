@@ -677,6 +677,24 @@ describe('authority, not work: who may grant and act on whom', () => {
           else problem(res, 403, 'grant_ceiling', 'grants[0]');
         }
       }
+
+      // And for=manage is exactly what PUT grants does to a member of the environment.
+      const put = (grant) => em('PUT', `/api/v1/agencies/${A}/users/${ids.racer}/grants`, { grants: [grant] });
+      for (const r of manage.roles) {
+        const res = await put({ environment_id: E1, roles: [r.id] });
+        const what = `manage role ${r.id}: ${shown(res)}`;
+        if (r.grantable) assert.equal(res.status, 200, what);
+        else if (scopesOf[r.id].includes('environment')) problem(res, 403, 'grant_ceiling', 'grants[0]');
+        else problem(res, 400, 'role_scope', 'grants[0].roles[0]');
+      }
+      for (const p of manage.extra_permissions) {
+        const res = await put({ environment_id: E1, roles: [], extra_permissions: [p.name] });
+        const what = `manage permission ${p.name}: ${shown(res)}`;
+        if (p.grantable) assert.equal(res.status, 200, what);
+        else problem(res, 403, 'grant_ceiling', 'grants[0]');
+      }
+      assert.equal((await put({ environment_id: E1, roles: ['producer'] })).status, 200);
+      assert.deepEqual(grantsOf(A, ids.racer), [`${E1}:producer:`]);
     });
   });
 
