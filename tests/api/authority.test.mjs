@@ -9,7 +9,8 @@
 // provider invites a customer's first environment manager, who brings in the colleagues of the
 // environment and nothing beyond it. The second reproduces, one by one, the holes an outside
 // review found, each as the attack it was and now refused, with a control that the legitimate
-// request still works. The third runs the races and replays around those requests.
+// request still works, and the same hole on the bot managers route. The last part runs the races
+// and replays around those requests.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -34,6 +35,7 @@ const AUTHORITY = ['users.invite', 'users.manage', 'audit.read', 'environment.ma
   'environments.create', 'agency.manage', 'bot.delegate'];
 
 const sorted = (xs) => [...xs].sort();
+const union = (...roles) => sorted(new Set(roles.flatMap((r) => ROLE_PERMS[r])));
 
 // A response for assertion messages, with link tokens, session and API tokens blanked: a failing
 // test prints no secret.
@@ -51,7 +53,6 @@ function problem(res, status, code, field) {
   assert.equal(res.json.code, code, `code of ${shown(res)}`);
   if (field !== undefined) assert.equal(res.json.field, field, `field of ${shown(res)}`);
 }
-const union = (...roles) => sorted(new Set(roles.flatMap((r) => ROLE_PERMS[r])));
 
 describe('authority, not work: who may grant and act on whom', () => {
   let w;
@@ -271,7 +272,7 @@ describe('authority, not work: who may grant and act on whom', () => {
   });
 
   describe('the holes, each reproduced as the attack and now refused', () => {
-    it('(a) keeps an organisation manager in the environment when an environment manager tries to remove them', async () => {
+    it('keeps an organisation manager in the environment when an environment manager tries to remove them', async () => {
       const E1 = fx.E1.id;
       const A = fx.A.id;
       assert.equal(await allowed(ids.org, 'users.manage', { environment_id: E1 }), true);
@@ -339,7 +340,7 @@ describe('authority, not work: who may grant and act on whom', () => {
       assert.equal(await allowed(ids.racer, 'users.invite', { environment_id: E1 }), false);
     });
 
-    it('(b) refuses copying the link of, resending and revoking an invitation that grants more than the manager may, and leaves it working for its invitee', async () => {
+    it('refuses copying the link of, resending and revoking an invitation that grants more than the manager may, and leaves it working for its invitee', async () => {
       const A = fx.A.id;
       const E1 = fx.E1.id;
       const owner = w.as(tok.owner);
@@ -442,7 +443,7 @@ describe('authority, not work: who may grant and act on whom', () => {
       assert.equal(count(`SELECT COUNT(*) FROM users WHERE email = 'fair@customer.example'`), 0);
     });
 
-    it('(c) refuses a manager renaming a member, who also works elsewhere, and lets the person and a platform admin do it', async () => {
+    it('refuses a manager renaming a member, who also works elsewhere, and lets the person and a platform admin do it', async () => {
       const A = fx.A.id;
       const url = `/api/v1/agencies/${A}/users/${ids.sam}`;
       const inB = async () => {
@@ -481,7 +482,7 @@ describe('authority, not work: who may grant and act on whom', () => {
       assert.deepEqual(await own(), ['Samantha', 'Shared-Smith']);
     });
 
-    it('(d) refuses an invitation whose grant gives nothing, and sends no email', async () => {
+    it('refuses an invitation whose grant gives nothing, and sends no email', async () => {
       const A = fx.A.id;
       const E1 = fx.E1.id;
       for (const [token, grants] of [
@@ -499,7 +500,7 @@ describe('authority, not work: who may grant and act on whom', () => {
       assert.equal(w.smtp.to('nobody@customer.example').length, 0);
     });
 
-    it('(e) lets an environment manager view as a producer of their environment but not as an organisation manager, an owner, a platform admin, someone with more authority or someone with access elsewhere', async () => {
+    it('lets an environment manager view as a producer of their environment but not as an organisation manager, an owner, a platform admin, someone with more authority or someone with access elsewhere', async () => {
       const A = fx.A.id;
       const start = (token, userId) => w.as(token)('POST', '/api/v1/impersonation', { user_id: userId, agency_id: A });
       const emToken = await w.signIn('em@acme.example');
@@ -533,7 +534,7 @@ describe('authority, not work: who may grant and act on whom', () => {
       w.secrets.add(tok.org);
     });
 
-    it('(f) answers 404 to another agency\'s ids and shows a member without authority nothing they may grant', async () => {
+    it('answers 404 to another agency\'s ids and shows a member without authority nothing they may grant', async () => {
       const A = fx.A.id;
       const E1 = fx.E1.id;
       const pending = await w.invite(tok.owner, A, {
@@ -573,7 +574,7 @@ describe('authority, not work: who may grant and act on whom', () => {
       }), 403, 'grant_ceiling', 'grants[0]');
     });
 
-    it('(g) offers an environment manager exactly the roles and permissions of their environment, and POST invitations accepts exactly what grantable offers', async () => {
+    it('offers an environment manager exactly the roles and permissions of their environment, and POST invitations accepts exactly what grantable offers', async () => {
       const A = fx.A.id;
       const E1 = fx.E1.id;
       const E2 = fx.E2.id;
@@ -699,7 +700,7 @@ describe('authority, not work: who may grant and act on whom', () => {
   });
 
   describe('the same hole on the bot managers route', () => {
-    it('(h) keeps an organisation manager\'s and an owner\'s bot grants from an environment manager who delegates the bot', async () => {
+    it('keeps an organisation manager\'s and an owner\'s bot grants from an environment manager who delegates the bot', async () => {
       const A = fx.A.id;
       const B1 = fx.B1.id;
       // The owner and the organisation manager also manage the support bot, at the
