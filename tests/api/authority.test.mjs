@@ -480,6 +480,18 @@ describe('authority, not work: who may grant and act on whom', () => {
       const admin = await w.as(tok.admin)('PATCH', url, { last_name: 'Shared-Smith' });
       assert.equal(admin.status, 200, shown(admin));
       assert.deepEqual(await own(), ['Samantha', 'Shared-Smith']);
+
+      // Nor does an invitation rename someone who already has an account: its names are for
+      // a new person only.
+      const botInv = await w.as(tok.em)('POST', `/api/v1/bots/${fx.B1.id}/managers`, {
+        email: 'sam@acme.example', first_name: 'Hijacked', last_name: 'ByInvite', send_email: false,
+      });
+      assert.equal(botInv.status, 201, shown(botInv));
+      w.secrets.add(tokenOf(botInv.json.url));
+      const joined = await w.as(tok.sam)('POST', '/api/v1/invitations/accept', { token: tokenOf(botInv.json.url) });
+      assert.equal(joined.status, 200, shown(joined));
+      assert.deepEqual(await own(), ['Samantha', 'Shared-Smith']);
+      assert.deepEqual(await inB(), ['Samantha', 'Shared-Smith']);
     });
 
     it('refuses an invitation whose grant gives nothing, and sends no email', async () => {
