@@ -112,7 +112,7 @@ int app_bot_manager_remove(struct app *app, struct arena *a, const struct app_ac
                            const char *bot_id, const char *user_id, struct usher_error *err)
 {
     struct store_bot bot;
-    int rc = delegable_bot(&bot, app, a, actor, bot_id, err);
+    int rc = app_bot_get(&bot, app, a, actor, bot_id, err);
     if (rc)
         return rc;
     struct store_conn *c = NULL;
@@ -120,6 +120,12 @@ int app_bot_manager_remove(struct app *app, struct arena *a, const struct app_ac
     if (rc)
         return rc;
     rc = store_begin(c, true, err);
+    struct app_access acc;
+    if (rc == 0)
+        rc = app_access_load(&acc, c, a, actor, bot.agency_id, "bot", err);
+    if (rc == 0 &&
+        !app_access_allows(&acc, POLICY_SCOPE_BOT, bot.id, bot.environment_id, "bot.delegate"))
+        rc = usher_error_set(err, USHER_EFORBIDDEN, NULL, NULL, "you may not delegate this bot");
     struct store_bot_manager *managers = NULL;
     size_t count = 0;
     bool found = false;
@@ -130,6 +136,16 @@ int app_bot_manager_remove(struct app *app, struct arena *a, const struct app_ac
     if (rc == 0 && !found)
         rc = usher_error_set(err, USHER_ENOTFOUND, NULL, NULL,
                              "this person does not manage this bot");
+    /* Taking a bot away from someone is acting on them: it takes every authority they hold on
+     * the bot (rule 4), unless they are leaving it themselves. */
+    bool is_self = actor->user_id && strcmp(actor->user_id, user_id) == 0;
+    struct policy_decide_grants theirs;
+    if (rc == 0 && !is_self)
+        rc = app_access_grants_load(&theirs, c, a, bot.agency_id, user_id, err);
+    if (rc == 0 && !is_self) {
+        struct policy_decide_target t = {POLICY_SCOPE_BOT, bot.id, bot.environment_id};
+        rc = app_access_may_act_on(&acc, user_id, &theirs, &t, 1, err);
+    }
     if (rc == 0)
         rc = store_grant_delete(NULL, c, a, user_id, bot.id, err);
     int64_t left = 0;

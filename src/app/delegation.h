@@ -20,8 +20,10 @@ int app_bot_managers_list(struct store_bot_manager **out_managers, size_t *manag
                           const char *bot_id, struct usher_error *err);
 
 /* Takes the bot_manager role on bot_id away from user_id (the grant on the bot goes; a user
- * left without grants in the agency stops being a member). USHER_ENOTFOUND when the user is
- * not a manager of the bot. */
+ * left without grants in the agency stops being a member). Needs bot.delegate on the bot and,
+ * toward someone else, authority over them on the bot (app_access_may_act_on: every authority
+ * permission they hold there; an owner only by an owner): USHER_EFORBIDDEN. USHER_ENOTFOUND
+ * when the user is not a manager of the bot. */
 int app_bot_manager_remove(struct app *app, struct arena *a, const struct app_actor *actor,
                            const char *bot_id, const char *user_id, struct usher_error *err);
 
