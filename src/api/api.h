@@ -69,6 +69,14 @@ struct app_session_new;
 json_t *api_session_json(struct http_request *req, struct http_response *res,
                          const struct app_session_new *s);
 
+/* Reads an invitation body: refuses fields not in fields (NULL-terminated), validates the email
+ * (normalised), names, shortcode, send_email, expires_in_seconds and sign_in, and leaves the
+ * grants array for the rules to read against the agency. Strings live in the request's arena.
+ * USHER_EINVAL naming the field, in req->err. */
+struct app_invitation_new;
+int api_invitation_new_parse(struct app_invitation_new *out, struct http_request *req, json_t *body,
+                             const char *const *fields);
+
 /* The JSON of an invitation for those who manage it (consumes the view's grants). */
 struct app_invitation_view;
 json_t *api_invitation_json(struct http_request *req, struct app_invitation_view *v);

@@ -11,16 +11,22 @@ static json_t *manager_json(const struct store_bot_manager *m)
                      m->last_name ? m->last_name : "", "status", m->status);
 }
 
+static const char *const invite_fields[] = {"email",      "first_name",         "last_name",
+                                            "send_email", "expires_in_seconds", NULL};
+
 static int managers_invite(struct http_request *req, struct http_response *res)
 {
     json_t *body;
+    struct app_invitation_new in;
     int rc = http_json_body(&body, req, NULL);
+    if (rc == 0)
+        rc = api_invitation_new_parse(&in, req, body, invite_fields);
     if (rc)
         return rc;
     struct app_actor actor = api_actor(req);
     struct app_invitation_view v;
     int64_t wait = 0;
-    rc = app_bot_manager_invite(&v, &wait, req->app, &req->arena, &actor, api_param(req, 0), body,
+    rc = app_bot_manager_invite(&v, &wait, req->app, &req->arena, &actor, api_param(req, 0), &in,
                                 &req->err);
     if (rc == USHER_ELIMIT) {
         char text[24];

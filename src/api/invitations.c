@@ -8,6 +8,7 @@
 #include "app/account.h"
 #include "app/invitation.h"
 #include "base/json.h"
+#include "base/text.h"
 
 static const char *const token_fields[] = {"token", NULL};
 static const char *const accept_fields[] = {"token", "password", "first_name", "last_name", NULL};
@@ -52,16 +53,71 @@ static void retry_after(struct http_request *req, struct http_response *res, int
     http_response_header(res, req, "Retry-After", text);
 }
 
+int api_invitation_new_parse(struct app_invitation_new *out, struct http_request *req, json_t *body,
+                             const char *const *fields)
+{
+    memset(out, 0, sizeof(*out));
+    struct arena *a = &req->arena;
+    struct usher_error *err = &req->err;
+    const char *email_raw = NULL, *first = NULL, *last = NULL, *shortcode = NULL;
+    bool has_expiry = false;
+    out->send_email = true;
+    out->expires_in_seconds = APP_INVITATION_EXPIRY_DEFAULT_S;
+    int rc = json_fields_check(body, fields, NULL, err);
+    if (rc == 0)
+        rc = json_member_string(&email_raw, body, "email", true, 320, err);
+    if (rc == 0)
+        rc = text_email_normalize(&out->email, a, email_raw, "email", err);
+    if (rc == 0)
+        rc = json_member_string(&first, body, "first_name", false, 1024, err);
+    if (rc == 0 && first && *text_trim(a, first))
+        rc = text_name_check(&out->first_name, a, first, "first_name", TEXT_NAME_MAX_CHARS, err);
+    if (rc == 0)
+        rc = json_member_string(&last, body, "last_name", false, 1024, err);
+    if (rc == 0 && last && *text_trim(a, last))
+        rc = text_name_check(&out->last_name, a, last, "last_name", TEXT_NAME_MAX_CHARS, err);
+    if (rc == 0)
+        rc = json_member_string(&shortcode, body, "shortcode", false, 256, err);
+    if (rc == 0 && shortcode && *text_trim(a, shortcode))
+        rc = text_shortcode_check(&out->shortcode, a, shortcode, "shortcode", err);
+    if (rc == 0)
+        rc = json_member_bool(&out->send_email, body, "send_email", false, err);
+    if (rc == 0)
+        rc = json_member_int(&out->expires_in_seconds, &has_expiry, body, "expires_in_seconds",
+                             false, 1, APP_INVITATION_EXPIRY_MAX_S, err);
+    if (rc == 0)
+        rc = json_member_string(&out->sign_in, body, "sign_in", false, 16, err);
+    if (rc == 0)
+        rc = json_member_string(&out->oauth_subject, body, "oauth_subject", false, 255, err);
+    if (rc)
+        return rc;
+    if (!has_expiry)
+        out->expires_in_seconds = APP_INVITATION_EXPIRY_DEFAULT_S;
+    if (out->sign_in && strcmp(out->sign_in, "password") != 0 && strcmp(out->sign_in, "oauth") != 0)
+        return usher_error_set(err, USHER_EINVAL, NULL, "sign_in",
+                               "sign_in must be \"password\" or \"oauth\"");
+    out->grants = json_object_get(body, "grants");
+    return 0;
+}
+
+static const char *const create_fields[] = {
+    "email",      "first_name",         "last_name", "shortcode",     "grants",
+    "send_email", "expires_in_seconds", "sign_in",   "oauth_subject", NULL,
+};
+
 static int invitations_create(struct http_request *req, struct http_response *res)
 {
     json_t *body;
+    struct app_invitation_new in;
     int rc = http_json_body(&body, req, NULL);
+    if (rc == 0)
+        rc = api_invitation_new_parse(&in, req, body, create_fields);
     if (rc)
         return rc;
     struct app_actor actor = api_actor(req);
     struct app_invitation_view v;
     int64_t wait = 0;
-    rc = app_invitation_create(&v, &wait, req->app, &req->arena, &actor, api_param(req, 0), body,
+    rc = app_invitation_create(&v, &wait, req->app, &req->arena, &actor, api_param(req, 0), &in,
                                "users.invite", &req->err);
     if (rc == USHER_ELIMIT)
         retry_after(req, res, wait);

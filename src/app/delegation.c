@@ -10,9 +10,6 @@
 #include "base/json.h"
 #include "store/store_tenancy.h"
 
-static const char *const invite_fields[] = {"email",      "first_name",         "last_name",
-                                            "send_email", "expires_in_seconds", NULL};
-
 /* The bot, visible to the actor (else 404), and whether the actor may delegate it (else 403). */
 static int delegable_bot(struct store_bot *out, struct app *app, struct arena *a,
                          const struct app_actor *actor, const char *bot_id, struct usher_error *err)
@@ -37,22 +34,20 @@ done:
 
 int app_bot_manager_invite(struct app_invitation_view *out, int64_t *out_retry_after,
                            struct app *app, struct arena *a, const struct app_actor *actor,
-                           const char *bot_id, json_t *body, struct usher_error *err)
+                           const char *bot_id, const struct app_invitation_new *in,
+                           struct usher_error *err)
 {
     memset(out, 0, sizeof(*out));
     struct store_bot bot;
-    int rc = json_fields_check(body, invite_fields, NULL, err);
-    if (rc == 0)
-        rc = delegable_bot(&bot, app, a, actor, bot_id, err);
+    int rc = delegable_bot(&bot, app, a, actor, bot_id, err);
     if (rc)
         return rc;
-    /* The invitation body is built here: the role is always bot_manager on this bot. */
-    json_t *inv = json_deep_copy(body);
-    json_object_set_new(inv, "grants",
-                        json_pack("[{s:s, s:[s]}]", "bot_id", bot.id, "roles", "bot_manager"));
-    rc = app_invitation_create(out, out_retry_after, app, a, actor, bot.agency_id, inv,
+    /* The grant is set here: the role is always bot_manager on this bot. */
+    struct app_invitation_new mine = *in;
+    mine.grants = json_pack("[{s:s, s:[s]}]", "bot_id", bot.id, "roles", "bot_manager");
+    rc = app_invitation_create(out, out_retry_after, app, a, actor, bot.agency_id, &mine,
                                "bot.delegate", err);
-    json_decref(inv);
+    json_decref(mine.grants);
     return rc;
 }
 

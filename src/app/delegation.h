@@ -6,12 +6,13 @@
 #include "app/invitation.h"
 #include "store/store_member.h"
 
-/* Invites email to manage bot_id: an invitation with one bot grant (bot_manager), created with
- * the bot.delegate authority. Errors as app_invitation_create; an unknown or foreign bot is
- * USHER_ENOTFOUND. */
+/* Invites in->email to manage bot_id: an invitation with one bot grant (bot_manager), created
+ * with the bot.delegate authority; in->grants is ignored. Errors as app_invitation_create; an
+ * unknown or foreign bot is USHER_ENOTFOUND. */
 int app_bot_manager_invite(struct app_invitation_view *out, int64_t *out_retry_after,
                            struct app *app, struct arena *a, const struct app_actor *actor,
-                           const char *bot_id, json_t *body, struct usher_error *err);
+                           const char *bot_id, const struct app_invitation_new *in,
+                           struct usher_error *err);
 
 /* The bot's managers and its pending manager invitations. */
 int app_bot_managers_list(struct store_bot_manager **out_managers, size_t *manager_count,

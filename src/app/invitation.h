@@ -1,4 +1,4 @@
-/* Invitations (SPEC §4): create, list, show, copy link, resend, revoke, look up, accept as a
+/* Invitations (docs/rules.md, Invitations): create, list, show, copy link, resend, revoke, look up, accept as a
  * new or an existing user, decline. */
 #ifndef USHER_APP_INVITATION_H
 #define USHER_APP_INVITATION_H
@@ -35,17 +35,31 @@ struct app_invitation_view {
 /* Releases the JSON held by a view; accepts a zeroed view. */
 void app_invitation_view_dispose(struct app_invitation_view *v);
 
-/* Creates an invitation in agency_id from a request body {email, first_name?, last_name?,
- * shortcode?, grants, expires_in_seconds?, send_email?, sign_in?, oauth_subject?}. The actor
- * needs `authority` (users.invite, or bot.delegate for bot managers) at every granted scope,
- * and the grant ceiling applies. Queues the email unless send_email is false. The view carries
- * the link. Errors: USHER_EINVAL naming the field; USHER_ENOTFOUND (agency not visible);
- * USHER_EFORBIDDEN; USHER_ECONFLICT (pending invitation for the email: "conflict", or
- * "already_member"); USHER_ELIMIT (send limits: *out_retry_after seconds). */
+/* What a new invitation asks for, read and checked by the API layer: each string validated
+ * (text_email_normalize, text_name_check, text_shortcode_check) and borrowed. */
+struct app_invitation_new {
+    const char *email;          /* normalised */
+    const char *first_name;     /* NULL when not given */
+    const char *last_name;      /* NULL when not given */
+    const char *shortcode;      /* NULL when not given */
+    json_t *grants;             /* borrowed JSON array of grants, read against the agency */
+    bool send_email;            /* queue the email */
+    int64_t expires_in_seconds; /* 1 .. APP_INVITATION_EXPIRY_MAX_S */
+    const char *sign_in;        /* "password", "oauth" or NULL (password) */
+    const char *oauth_subject;  /* NULL when not given */
+};
+
+/* Creates an invitation in agency_id. The actor needs `authority` (users.invite, or
+ * bot.delegate for bot managers) and rule 4 over every grant (app_access_may_grant); every
+ * grant must give something ("empty_grant"); nobody invites themselves ("own_grants"). Queues
+ * the email unless in->send_email is false. The view carries the link. Errors: USHER_EINVAL
+ * naming the field; USHER_ENOTFOUND (agency not visible); USHER_EFORBIDDEN; USHER_ECONFLICT
+ * (pending invitation for the email: "conflict", or "already_member"); USHER_ELIMIT (send
+ * limits: *out_retry_after seconds). */
 int app_invitation_create(struct app_invitation_view *out, int64_t *out_retry_after,
                           struct app *app, struct arena *a, const struct app_actor *actor,
-                          const char *agency_id, json_t *body, const char *authority,
-                          struct usher_error *err);
+                          const char *agency_id, const struct app_invitation_new *in,
+                          const char *authority, struct usher_error *err);
 
 /* Invitations of an agency the actor may manage, newest first; status filters (pending,
  * accepted, declined, revoked, expired). */
@@ -55,7 +69,7 @@ int app_invitation_list(struct app_invitation_view **out, size_t *count, const c
                         const char *cursor, struct usher_error *err);
 
 /* One invitation; with_link adds the current link (copy link: pending only, else
- * USHER_EINVAL "invitation_expired" (410) or USHER_ECONFLICT "invitation_not_pending"). Not
+ * USHER_EEXPIRED "invitation_expired" (410) or USHER_ECONFLICT "invitation_not_pending"). Not
  * visible: USHER_ENOTFOUND. */
 int app_invitation_get(struct app_invitation_view *out, struct app *app, struct arena *a,
                        const struct app_actor *actor, const char *id, bool with_link,
@@ -71,7 +85,7 @@ int app_invitation_resend(struct app_invitation_view *out, int64_t *out_retry_af
                           const char *id, struct usher_error *err);
 
 /* Revoke: the link stops working at once. Only pending invitations: an expired one answers
- * USHER_EINVAL "invitation_expired" (410), the others USHER_ECONFLICT
+ * USHER_EEXPIRED "invitation_expired" (410), the others USHER_ECONFLICT
  * "invitation_not_pending". */
 int app_invitation_revoke(struct app *app, struct arena *a, const struct app_actor *actor,
                           const char *id, struct usher_error *err);
@@ -95,7 +109,7 @@ struct app_invitation_accepted {
  * has one (USHER_ECONFLICT "account_exists"); a password easy to guess, judged with the
  * invited email and the names, is refused (USHER_EINVAL "weak_password"). Consumes the
  * invitation and writes the grants in one transaction: of concurrent accepts exactly one
- * succeeds. Errors besides: USHER_EINVAL "invitation_expired" (410), USHER_ECONFLICT
+ * succeeds. Errors besides: USHER_EEXPIRED "invitation_expired" (410), USHER_ECONFLICT
  * "invitation_not_pending", USHER_EFORBIDDEN "invitation_invalid" (the inviter lost the right, or a
  * granted scope is gone). */
 int app_invitation_accept(struct app_invitation_accepted *out, struct app *app, struct arena *a,

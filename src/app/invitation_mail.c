@@ -138,8 +138,8 @@ int app_invitation_mail_queue(struct store_conn *c, struct arena *a,
         buf_html(&html, line);
         buf_add(&html, "</li>");
     }
-    /* Seed 002: someone with an account joins without new credentials; seed 003: nobody is
-     * ever emailed a password, the link lets a new user choose one. */
+    /* Someone with an account joins without new credentials; nobody is ever emailed a
+     * password: the link lets a new user choose one (docs/rules.md, Invitations). */
     struct store_user existing;
     struct usher_error ignored = {0};
     bool has_account = store_user_by_email(&existing, c, a, v->inv.email, &ignored) == 0;

@@ -141,9 +141,4 @@ describe('citations of docs/rules.md', () => {
 
 // Files that still cite the outside specification because other work on them is under way;
 // each is to cite docs/rules.md instead and leave this list.
-const PENDING = [
-  'src/app/invitation.c',
-  'src/app/invitation.h',
-  'src/app/invitation_mail.c',
-  'src/app/roles.h',
-];
+const PENDING = [];

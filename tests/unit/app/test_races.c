@@ -106,18 +106,16 @@ static void test_races__concurrent_accepts_admit_exactly_one(void **state)
 {
     struct fixture *f = *state;
     struct app_actor owner = {.user_id = "usr_owner"};
-    char body_text[256];
-    snprintf(body_text, sizeof(body_text),
-             "{\"email\":\"joiner@example.com\",\"send_email\":false,"
-             "\"grants\":[{\"environment_id\":\"%s\",\"roles\":[\"agent\"]}]}",
-             f->e1.id);
-    json_t *body = NULL;
-    assert_int_equal(json_body_parse(&body, body_text, strlen(body_text), &f->err), 0);
+    struct app_invitation_new in = {
+        .email = "joiner@example.com",
+        .grants = json_pack("[{s:s, s:[s]}]", "environment_id", f->e1.id, "roles", "agent"),
+        .expires_in_seconds = APP_INVITATION_EXPIRY_DEFAULT_S,
+    };
     struct app_invitation_view v;
     int64_t retry = 0;
-    int rc = app_invitation_create(&v, &retry, &f->app, &f->arena, &owner, f->a.id, body,
+    int rc = app_invitation_create(&v, &retry, &f->app, &f->arena, &owner, f->a.id, &in,
                                    "users.invite", &f->err);
-    json_decref(body);
+    json_decref(in.grants);
     if (rc)
         fail_msg("create: %s", f->err.message);
     const char *token = strstr(v.url, "#token=") + 7;

@@ -1,0 +1,150 @@
+/* Managing invitations: listing those the caller may manage, one with its current link (copy
+ * link), and revoking. Each takes the authority it takes to create the invitation. */
+#include "app/invitation.h"
+
+#include <string.h>
+
+#include "app/access.h"
+#include "app/audit.h"
+#include "app/invitation_int.h"
+#include "app/tenancy.h"
+#include "base/clock.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "base/text.h"
+#include "mail/mail.h"
+#include "policy/catalogue.h"
+#include "store/store_directory.h"
+#include "store/store_member.h"
+#include "store/store_tenancy.h"
+#include "store/store_user.h"
+
+int app_invitation_list(struct app_invitation_view **out, size_t *count, const char **next_cursor,
+                        struct app *app, struct arena *a, const struct app_actor *actor,
+                        const char *agency_id, const char *status, const char *limit,
+                        const char *cursor, struct usher_error *err)
+{
+    *out = NULL;
+    *count = 0;
+    *next_cursor = NULL;
+    static const char *const statuses[] = {"pending", "accepted", "declined",
+                                           "revoked", "expired",  NULL};
+    if (status) {
+        bool known = false;
+        for (const char *const *s = statuses; *s; s++)
+            known = known || strcmp(*s, status) == 0;
+        if (!known)
+            return usher_error_set(err, USHER_EINVAL, NULL, "status",
+                                   "status must be pending, accepted, declined, revoked or "
+                                   "expired");
+    }
+    struct app_page page;
+    int rc = app_page_parse(&page, a, limit, cursor, err);
+    if (rc)
+        return rc;
+    rc = app_agency_check_visible(app, a, actor, agency_id, err);
+    if (rc)
+        return rc;
+    struct store_conn *c = NULL;
+    rc = store_conn_get(app->store, &c, err);
+    if (rc)
+        return rc;
+    int64_t now = clock_now_ms();
+    /* Expired invitations are stored as such before listing, so the status filter is exact. */
+    rc = store_invitation_expire_due(c, a, agency_id, NULL, now, err);
+    struct app_invitation_view *items = arena_alloc(a, (page.limit + 1) * sizeof(*items));
+    size_t n = 0;
+    int64_t before_at = page.after.is_set ? page.after.created_at : 0;
+    const char *before_id = page.after.is_set ? page.after.id : NULL;
+    bool more = true;
+    /* Rows the actor may not manage are skipped; keep reading until the page is full. */
+    while (rc == 0 && more && n < page.limit) {
+        struct store_invitation *rows = NULL;
+        size_t got = 0;
+        int batch = (int)page.limit + 1;
+        rc = store_invitation_list(&rows, &got, c, a, agency_id, status, before_at, before_id,
+                                   batch, err);
+        if (rc)
+            break;
+        more = got == (size_t)batch;
+        for (size_t i = 0; i < got && n < page.limit; i++) {
+            before_at = rows[i].created_at;
+            before_id = rows[i].id;
+            struct usher_error e2 = {0};
+            if (app_invitation_manage_check(c, a, actor, &rows[i], &e2) != 0)
+                continue;
+            rc = app_invitation_view_fill(&items[n], c, a, &rows[i], err);
+            if (rc)
+                break;
+            n++;
+            if (n == page.limit && (i + 1 < got || more))
+                *next_cursor = store_cursor_encode(a, rows[i].created_at, rows[i].id);
+        }
+    }
+    store_conn_put(c);
+    if (rc) {
+        for (size_t i = 0; i < n; i++)
+            app_invitation_view_dispose(&items[i]);
+        return rc;
+    }
+    *out = items;
+    *count = n;
+    return 0;
+}
+
+int app_invitation_get(struct app_invitation_view *out, struct app *app, struct arena *a,
+                       const struct app_actor *actor, const char *id, bool with_link,
+                       struct usher_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    struct store_conn *c = NULL;
+    int rc = store_conn_get(app->store, &c, err);
+    if (rc)
+        return rc;
+    struct store_invitation inv;
+    rc = app_invitation_load_managed(&inv, c, a, actor, id, err);
+    if (rc == 0 && with_link)
+        rc = app_invitation_not_pending(&inv, err);
+    if (rc == 0)
+        rc = app_invitation_view_fill(out, c, a, &inv, err);
+    store_conn_put(c);
+    if (rc == 0 && with_link)
+        out->url = app_invitation_url(a, app, inv.id, inv.token_nonce);
+    return rc;
+}
+
+int app_invitation_revoke(struct app *app, struct arena *a, const struct app_actor *actor,
+                          const char *id, struct usher_error *err)
+{
+    struct store_conn *c = NULL;
+    int rc = store_conn_get(app->store, &c, err);
+    if (rc)
+        return rc;
+    struct store_invitation inv;
+    rc = store_begin(c, true, err);
+    if (rc == 0)
+        rc = app_invitation_load_managed(&inv, c, a, actor, id, err);
+    if (rc == 0)
+        rc = app_invitation_not_pending(&inv, err);
+    bool changed = false;
+    if (rc == 0)
+        rc = store_invitation_decide(&changed, c, a, inv.id, "revoked", actor->user_id,
+                                     clock_now_ms(), err);
+    if (rc == 0 && !changed)
+        rc = usher_error_set(err, USHER_ECONFLICT, "invitation_not_pending", NULL,
+                             "this invitation is %s", inv.status);
+    if (rc == 0) {
+        struct app_audit_event ev = {
+            .agency_id = inv.agency_id,
+            .action = "invitation.revoked",
+            .scope_type = "agency",
+            .scope_id = inv.agency_id,
+            .details = json_pack("{s:s, s:s}", "invitation_id", inv.id, "email", inv.email),
+        };
+        rc = app_audit_record(c, a, actor, &ev, err);
+    }
+    if (rc == 0)
+        rc = store_commit(c, err);
+    store_conn_put(c);
+    return rc;
+}

@@ -1,0 +1,300 @@
+/* Creating an invitation (rule 4 over its grants, send limits, one email) and sending it again
+ * (a new link, a new expiry, the same id). */
+#include "app/invitation.h"
+
+#include <sodium.h>
+
+#include <string.h>
+
+#include "app/access.h"
+#include "app/audit.h"
+#include "app/invitation_int.h"
+#include "app/tenancy.h"
+#include "base/clock.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "base/text.h"
+#include "mail/mail.h"
+#include "policy/catalogue.h"
+#include "store/store_directory.h"
+#include "store/store_member.h"
+#include "store/store_tenancy.h"
+#include "store/store_user.h"
+
+/* An invitation brings someone in: every grant it gives holds a role or a permission (an empty
+ * environment grant, "no access", means nothing to someone new). */
+static int grants_give_something(const struct app_grant *grants, size_t n, struct usher_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (grants[i].roles == 0 && grants[i].custom_count == 0 && grants[i].permissions == 0)
+            return usher_error_set(err, USHER_EINVAL, "empty_grant", "grants",
+                                   "grants[%zu] gives no access: choose at least one role", i);
+    }
+    return 0;
+}
+
+/* Nobody invites themselves: that would change their own grants. */
+static int not_oneself(struct store_conn *c, struct arena *a, const struct app_actor *actor,
+                       const char *email, struct usher_error *err)
+{
+    if (!actor->user_id)
+        return 0;
+    struct store_user me;
+    int rc = store_user_get(&me, c, a, actor->user_id, err);
+    if (rc == 0 && strcmp(me.email, email) == 0)
+        rc = usher_error_set(err, USHER_EFORBIDDEN, "own_grants", "email",
+                             "you cannot invite yourself; ask another manager");
+    return rc;
+}
+
+/* Refuses when sending would pass the limits per recipient, inviter or agency. */
+static int send_limits(int64_t *out_retry_after, struct store_conn *c, struct arena *a,
+                       const struct app_actor *actor, const char *agency_id, const char *email,
+                       struct usher_error *err)
+{
+    int64_t now = clock_now_ms();
+    int64_t to_recipient, by_actor, in_agency;
+    int rc = store_invitation_send_counts(&to_recipient, &by_actor, &in_agency, c, a, email,
+                                          actor->user_id, agency_id,
+                                          now - APP_INVITATION_LIMIT_WINDOW_S * 1000, err);
+    if (rc)
+        return rc;
+    const char *what = to_recipient >= APP_INVITATION_LIMIT_RECIPIENT ? "to this address"
+                       : by_actor >= APP_INVITATION_LIMIT_ACTOR       ? "by you"
+                       : in_agency >= APP_INVITATION_LIMIT_AGENCY     ? "in this agency"
+                                                                      : NULL;
+    if (!what)
+        return 0;
+    if (out_retry_after)
+        *out_retry_after = APP_INVITATION_LIMIT_WINDOW_S / 4;
+    return usher_error_set(err, USHER_ELIMIT, "rate_limited", "email",
+                           "too many invitation emails %s in the last hour; try again later", what);
+}
+
+static void new_token(struct store_invitation *inv, const struct app *app, struct arena *a)
+{
+    unsigned char raw[16];
+    randombytes_buf(raw, sizeof(raw));
+    char nonce[40];
+    sodium_bin2base64(nonce, sizeof(nonce), raw, sizeof(raw),
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    inv->token_nonce = arena_strdup(a, nonce);
+    char token[CRYPTO_TOKEN_CHARS + 1];
+    char hash[CRYPTO_HASH_HEX + 1];
+    app_invitation_token(token, app, inv->id, inv->token_nonce);
+    app_invitation_token_hash(hash, app, token);
+    sodium_memzero(token, sizeof(token));
+    inv->token_hash = arena_strdup(a, hash);
+}
+
+/* The end of a create or a resend: commit what rc says succeeded, hand back the current link,
+ * and wake the sender when an email was queued. Releases c; on failure, out's JSON too. */
+static int send_finish(struct app_invitation_view *out, struct app *app, struct store_conn *c,
+                       struct arena *a, const struct store_invitation *inv, bool sent, int rc,
+                       struct usher_error *err)
+{
+    if (rc == 0)
+        rc = store_commit(c, err);
+    store_conn_put(c);
+    if (rc) {
+        app_invitation_view_dispose(out);
+        return rc;
+    }
+    out->url = app_invitation_url(a, app, inv->id, inv->token_nonce);
+    if (sent)
+        mail_sender_wake(app->mail);
+    return 0;
+}
+
+int app_invitation_create(struct app_invitation_view *out, int64_t *out_retry_after,
+                          struct app *app, struct arena *a, const struct app_actor *actor,
+                          const char *agency_id, const struct app_invitation_new *in,
+                          const char *authority, struct usher_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    const char *email = in->email, *first = in->first_name, *last = in->last_name;
+    const char *shortcode = in->shortcode;
+    bool send_email = in->send_email;
+    int64_t expires_in = in->expires_in_seconds;
+    if (in->sign_in && strcmp(in->sign_in, "oauth") == 0)
+        return usher_error_set(err, USHER_EINVAL, "sign_in_unavailable", "sign_in",
+                               "no OAuth 2.0 sign-in is set up for this agency");
+    if (in->oauth_subject)
+        return usher_error_set(err, USHER_EINVAL, NULL, "oauth_subject",
+                               "oauth_subject needs sign_in \"oauth\"");
+
+    int rc;
+    rc = app_agency_check_visible(app, a, actor, agency_id, err);
+    if (rc)
+        return rc;
+    struct store_conn *c = NULL;
+    rc = store_conn_get(app->store, &c, err);
+    if (rc)
+        return rc;
+    rc = store_begin(c, true, err);
+    struct app_role_set roles;
+    struct app_grant *grants = NULL;
+    size_t n = 0;
+    if (rc == 0)
+        rc = app_role_set_load(&roles, c, a, agency_id, err);
+    if (rc == 0)
+        rc = app_grants_parse(&grants, &n, c, a, agency_id, &roles, in->grants, "grants", false,
+                              err);
+    if (rc == 0)
+        rc = grants_give_something(grants, n, err);
+    struct app_access acc;
+    if (rc == 0)
+        rc = app_access_load(&acc, c, a, actor, agency_id, "agency", err);
+    if (rc == 0)
+        rc = app_access_may_grant(&acc, a, grants, n, authority, "grants", err);
+    if (rc == 0)
+        rc = not_oneself(c, a, actor, email, err);
+    int64_t now = clock_now_ms();
+    if (rc == 0)
+        rc = store_invitation_expire_due(c, a, agency_id, email, now, err);
+    if (rc == 0) {
+        /* Someone who is already a member is given grants, not invited again. */
+        struct store_user existing;
+        struct usher_error e2 = {0};
+        bool member = false;
+        if (store_user_by_email(&existing, c, a, email, &e2) == 0)
+            rc = store_agency_has_member(&member, c, a, agency_id, existing.id, err);
+        /* Bot managers are invited even when already members: they accept from their
+         * control panel (docs/rules.md, Invitations). */
+        if (rc == 0 && member && strcmp(authority, "bot.delegate") != 0)
+            rc = usher_error_set(err, USHER_ECONFLICT, "already_member", "email",
+                                 "%s is already a member of this agency", email);
+    }
+    if (rc == 0 && shortcode) {
+        bool taken = false;
+        rc = store_directory_shortcode_taken(&taken, c, a, agency_id, shortcode, NULL, err);
+        if (rc == 0 && taken)
+            rc = usher_error_set(err, USHER_ECONFLICT, "shortcode_taken", "shortcode",
+                                 "shortcode is already used in this agency");
+    }
+    if (rc == 0 && send_email)
+        rc = send_limits(out_retry_after, c, a, actor, agency_id, email, err);
+    struct store_invitation inv = {0};
+    if (rc == 0) {
+        inv.id = crypto_id_new(a, "inv");
+        inv.agency_id = agency_id;
+        inv.email = email;
+        inv.first_name = first;
+        inv.last_name = last;
+        inv.shortcode = shortcode;
+        json_t *stored = app_grants_json(grants, n, NULL);
+        char *text = json_dump_compact(stored);
+        json_decref(stored);
+        inv.grants_json = arena_strdup(a, text);
+        free(text);
+        inv.status = "pending";
+        inv.generation = 1;
+        inv.sign_in = "password";
+        inv.authority = authority;
+        inv.created_by = actor->user_id;
+        inv.created_at = now;
+        inv.expires_in_seconds = expires_in;
+        inv.expires_at = now + expires_in * 1000;
+        inv.last_sent_at = send_email ? now : 0;
+        inv.send_count = send_email ? 1 : 0;
+        new_token(&inv, app, a);
+        rc = store_invitation_insert(c, a, &inv, err);
+        if (rc == USHER_ECONFLICT) {
+            usher_error_clear(err);
+            rc = usher_error_set(err, USHER_ECONFLICT, NULL, "email",
+                                 "%s already has a pending invitation to this agency; revoke it "
+                                 "or resend it",
+                                 email);
+        }
+    }
+    if (rc == 0)
+        rc = app_invitation_view_fill(out, c, a, &inv, err);
+    if (rc == 0 && send_email)
+        rc = app_invitation_mail_queue(c, a, out, err);
+    if (rc == 0) {
+        struct app_audit_event ev = {
+            .agency_id = agency_id,
+            .action = "invitation.created",
+            .scope_type = "agency",
+            .scope_id = agency_id,
+            .details = json_pack("{s:s, s:s, s:o, s:b, s:I}", "invitation_id", inv.id, "email",
+                                 email, "grants", app_grants_json(grants, n, NULL), "send_email",
+                                 send_email, "expires_in_seconds", (json_int_t)expires_in),
+        };
+        rc = app_audit_record(c, a, actor, &ev, err);
+    }
+    return send_finish(out, app, c, a, &inv, send_email, rc, err);
+}
+
+int app_invitation_resend(struct app_invitation_view *out, int64_t *out_retry_after,
+                          struct app *app, struct arena *a, const struct app_actor *actor,
+                          const char *id, struct usher_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    struct store_conn *c = NULL;
+    int rc = store_conn_get(app->store, &c, err);
+    if (rc)
+        return rc;
+    struct store_invitation inv;
+    rc = store_begin(c, true, err);
+    if (rc == 0)
+        rc = app_invitation_load_managed(&inv, c, a, actor, id, err);
+    int64_t now = clock_now_ms();
+    /* An expired invitation may be sent again: resend restarts its expiry, whether or not the
+     * expiry was already recorded (listing the agency's invitations records it). */
+    if (rc == 0 && strcmp(inv.status, "pending") != 0 && strcmp(inv.status, "expired") != 0)
+        rc = usher_error_set(err, USHER_ECONFLICT, "invitation_not_pending", NULL,
+                             "this invitation is %s", inv.status);
+    if (rc == 0 && inv.last_sent_at &&
+        now - inv.last_sent_at < APP_INVITATION_RESEND_GAP_S * 1000) {
+        if (out_retry_after)
+            *out_retry_after =
+                (APP_INVITATION_RESEND_GAP_S * 1000 - (now - inv.last_sent_at)) / 1000 + 1;
+        rc = usher_error_set(err, USHER_ELIMIT, "rate_limited", NULL,
+                             "this invitation was sent less than a minute ago");
+    }
+    if (rc == 0 && inv.send_count >= APP_INVITATION_SENDS_MAX)
+        rc = usher_error_set(err, USHER_ELIMIT, "rate_limited", NULL,
+                             "this invitation was sent %d times; revoke it and invite again",
+                             APP_INVITATION_SENDS_MAX);
+    if (rc == 0)
+        rc = send_limits(out_retry_after, c, a, actor, inv.agency_id, inv.email, err);
+    bool changed = false;
+    if (rc == 0) {
+        new_token(&inv, app, a);
+        inv.expires_at = now + inv.expires_in_seconds * 1000;
+        rc = store_invitation_rotate(&changed, c, a, inv.id, inv.token_nonce, inv.token_hash,
+                                     inv.expires_at, now, err);
+        if (rc == USHER_ECONFLICT) {
+            /* Pending again, it would be a second pending invitation for the address. */
+            usher_error_clear(err);
+            rc = usher_error_set(err, USHER_ECONFLICT, NULL, "email",
+                                 "%s has a newer pending invitation to this agency; resend that "
+                                 "one",
+                                 inv.email);
+        }
+        if (rc == 0 && !changed)
+            rc = usher_error_set(err, USHER_ECONFLICT, "invitation_not_pending", NULL,
+                                 "this invitation is no longer pending");
+        inv.status = "pending";
+        inv.generation++;
+        inv.last_sent_at = now;
+        inv.send_count++;
+    }
+    if (rc == 0)
+        rc = app_invitation_view_fill(out, c, a, &inv, err);
+    if (rc == 0)
+        rc = app_invitation_mail_queue(c, a, out, err);
+    if (rc == 0) {
+        struct app_audit_event ev = {
+            .agency_id = inv.agency_id,
+            .action = "invitation.resent",
+            .scope_type = "agency",
+            .scope_id = inv.agency_id,
+            .details = json_pack("{s:s, s:s, s:I}", "invitation_id", inv.id, "email", inv.email,
+                                 "send_count", (json_int_t)inv.send_count),
+        };
+        rc = app_audit_record(c, a, actor, &ev, err);
+    }
+    return send_finish(out, app, c, a, &inv, true, rc, err);
+}
