@@ -385,3 +385,182 @@ void app_grants_refresh(struct app *app, struct store_conn *c, const char *user_
                 err.message);
     }
 }
+
+/* --- grants as stored, read back as the rules see them --- */
+
+/* Adds one stored role reference to g: built-in roles that fit the scope, and custom roles of
+ * the agency except on bots. Anything else grants nothing. */
+static void grant_role_add(struct app_grant *g, const char *name, const struct app_role_set *roles)
+{
+    const struct policy_catalogue_role *role = policy_catalogue_role_find(name);
+    if (role) {
+        if (policy_catalogue_role_allowed_at(role, g->scope)) {
+            g->roles |= POLICY_BIT(policy_catalogue_role_index(name));
+            g->permissions |= role->permissions;
+        }
+        return;
+    }
+    uint64_t perms = 0;
+    const struct store_custom_role *custom = app_role_set_find(roles, name, &perms);
+    if (!custom || g->scope == POLICY_SCOPE_BOT)
+        return;
+    for (size_t k = 0; k < g->custom_count; k++) {
+        if (strcmp(g->custom_ids[k], custom->id) == 0)
+            return;
+    }
+    g->custom_ids[g->custom_count++] = custom->id;
+    g->permissions |= perms;
+}
+
+struct row_roles {
+    struct app_grant *g;
+    const struct app_role_set *roles;
+};
+
+/* Adds one item of a stored role list (policy_catalogue_roles_each) to a grant. */
+static void row_role_add(void *ctx, int builtin, const char *custom_id)
+{
+    struct row_roles *rr = ctx;
+    if (builtin >= 0)
+        grant_role_add(rr->g, policy_catalogue_role_at((size_t)builtin)->name, rr->roles);
+    else if (custom_id)
+        grant_role_add(rr->g, custom_id, rr->roles);
+}
+
+/* A grants row as a struct app_grant; false for a row of no known shape. */
+bool app_grant_from_row(struct app_grant *g, struct arena *a, const struct store_grant *row,
+                        const char *agency_id, const struct app_role_set *roles)
+{
+    memset(g, 0, sizeof(*g));
+    if (row->bot_id) {
+        g->scope = POLICY_SCOPE_BOT;
+        g->scope_id = row->bot_id;
+        g->bot_id = row->bot_id;
+        g->environment_id = row->environment_id;
+    } else if (row->environment_id) {
+        g->scope = POLICY_SCOPE_ENVIRONMENT;
+        g->scope_id = row->environment_id;
+        g->environment_id = row->environment_id;
+    } else if (row->scope_id && strcmp(row->scope_id, agency_id) == 0) {
+        g->scope = POLICY_SCOPE_AGENCY;
+        g->scope_id = row->scope_id;
+    } else {
+        return false;
+    }
+    const char *csv = row->roles ? row->roles : "";
+    size_t tokens = 1;
+    for (const char *p = csv; *p; p++)
+        tokens += *p == ',';
+    g->custom_ids = arena_alloc(a, (tokens + 1) * sizeof(char *));
+    struct row_roles rr = {g, roles};
+    policy_catalogue_roles_each(csv, row_role_add, &rr);
+    g->extra = policy_catalogue_permissions_parse(row->extra_permissions, NULL);
+    g->permissions |= g->extra;
+    return true;
+}
+
+/* The grants of an invitation (stored JSON) as struct app_grant; bots' environments are filled
+ * in later. Items of no known shape are skipped. */
+void app_grant_list_from_json(struct app_grant_list *out, struct arena *a, const char *text,
+                              const char *agency_id, const struct app_role_set *roles)
+{
+    memset(out, 0, sizeof(*out));
+    json_t *list = text ? json_loads(text, 0, NULL) : NULL;
+    if (!json_is_array(list)) {
+        json_decref(list);
+        return;
+    }
+    size_t n = json_array_size(list);
+    out->items = arena_alloc(a, (n + 1) * sizeof(*out->items));
+    for (size_t i = 0; i < n; i++) {
+        json_t *obj = json_array_get(list, i);
+        if (!json_is_object(obj))
+            continue;
+        struct app_grant *g = &out->items[out->count];
+        memset(g, 0, sizeof(*g));
+        const char *env = json_string_value(json_object_get(obj, "environment_id"));
+        const char *bot = json_string_value(json_object_get(obj, "bot_id"));
+        if (bot) {
+            g->scope = POLICY_SCOPE_BOT;
+            g->scope_id = g->bot_id = arena_strdup(a, bot);
+        } else if (env) {
+            g->scope = POLICY_SCOPE_ENVIRONMENT;
+            g->scope_id = g->environment_id = arena_strdup(a, env);
+        } else {
+            g->scope = POLICY_SCOPE_AGENCY;
+            g->scope_id = agency_id;
+        }
+        json_t *names = json_object_get(obj, "roles");
+        g->custom_ids = arena_alloc(a, (json_array_size(names) + 1) * sizeof(char *));
+        size_t k;
+        json_t *item;
+        json_array_foreach(names, k, item)
+        {
+            if (json_is_string(item))
+                grant_role_add(g, arena_strdup(a, json_string_value(item)), roles);
+        }
+        json_array_foreach(json_object_get(obj, "extra_permissions"), k, item)
+        {
+            g->extra |= policy_catalogue_permission_bit(json_string_value(item));
+        }
+        g->permissions |= g->extra;
+        out->count++;
+    }
+    json_decref(list);
+}
+
+bool app_grant_is_empty(const struct app_grant *g)
+{
+    return g->roles == 0 && g->custom_count == 0 && g->extra == 0;
+}
+
+const struct app_grant *app_grant_list_at(const struct app_grant_list *pg, enum policy_scope scope,
+                                          const char *scope_id)
+{
+    for (size_t i = 0; i < pg->count; i++) {
+        if (pg->items[i].scope == scope && strcmp(pg->items[i].scope_id, scope_id) == 0)
+            return &pg->items[i];
+    }
+    return NULL;
+}
+
+const struct app_grant *app_grant_list_agency(const struct app_grant_list *pg)
+{
+    for (size_t i = 0; i < pg->count; i++) {
+        if (pg->items[i].scope == POLICY_SCOPE_AGENCY)
+            return &pg->items[i];
+    }
+    return NULL;
+}
+
+bool app_grant_list_holds_owner(const struct app_grant_list *pg)
+{
+    const struct app_grant *g = app_grant_list_agency(pg);
+    return g && (g->roles & POLICY_BIT(POLICY_ROLE_OWNER));
+}
+
+/* The decision input for a person's grants (arena-owned). */
+void app_grant_list_decide(struct policy_decide_grants *out, struct arena *a,
+                           const struct app_grant_list *pg)
+{
+    memset(out, 0, sizeof(*out));
+    struct policy_decide_grant *envs = arena_alloc(a, (pg->count + 1) * sizeof(*envs));
+    struct policy_decide_grant *bots = arena_alloc(a, (pg->count + 1) * sizeof(*bots));
+    for (size_t i = 0; i < pg->count; i++) {
+        const struct app_grant *g = &pg->items[i];
+        /* Custom roles count as extra permissions, as in app_access_grants_load. */
+        struct policy_decide_grant d = {g->scope_id, NULL, g->roles, g->permissions};
+        if (g->scope == POLICY_SCOPE_AGENCY) {
+            struct policy_decide_grant *ag = arena_alloc(a, sizeof(*ag));
+            *ag = d;
+            out->agency = ag;
+        } else if (g->scope == POLICY_SCOPE_ENVIRONMENT) {
+            envs[out->environment_count++] = d;
+        } else {
+            d.environment_id = g->environment_id;
+            bots[out->bot_count++] = d;
+        }
+    }
+    out->environments = envs;
+    out->bots = bots;
+}

@@ -16,6 +16,7 @@
 #include "policy/decide.h"
 #include "store/store.h"
 #include "store/store_member.h"
+#include "store/store_tenancy.h"
 
 #define APP_GRANTS_MAX      200 /* grants in one request */
 #define APP_GRANT_ROLES_MAX 32  /* roles in one grant */
@@ -79,5 +80,39 @@ json_t *app_grants_json(const struct app_grant *grants, size_t count,
 /* Re-reads user_id into the decision index after a change committed (on conn c). A failure
  * is logged; the index is reloaded from the store on the next start. */
 void app_grants_refresh(struct app *app, struct store_conn *c, const char *user_id);
+
+/* One person's grants in an agency, resolved. Arena-owned. */
+struct app_grant_list {
+    struct app_grant *items;
+    size_t count;
+};
+
+/* A stored grants row of agency_id as g (roles read with the agency's custom roles; names the
+ * catalogue or the agency does not know grant nothing); false for a row of no known shape. */
+bool app_grant_from_row(struct app_grant *g, struct arena *a, const struct store_grant *row,
+                        const char *agency_id, const struct app_role_set *roles);
+
+/* The grants of an invitation (its stored JSON) as a list; bots' environments are left for the
+ * caller to fill in. Items of no known shape are skipped. */
+void app_grant_list_from_json(struct app_grant_list *out, struct arena *a, const char *text,
+                              const char *agency_id, const struct app_role_set *roles);
+
+/* True when g holds no role and no permission (on an environment: an explicit "no access"). */
+bool app_grant_is_empty(const struct app_grant *g);
+
+/* The grant of list at one scope, or NULL. */
+const struct app_grant *app_grant_list_at(const struct app_grant_list *list,
+                                          enum policy_scope scope, const char *scope_id);
+
+/* The agency grant of list, or NULL. */
+const struct app_grant *app_grant_list_agency(const struct app_grant_list *list);
+
+/* True when list's agency grant holds the owner role. */
+bool app_grant_list_holds_owner(const struct app_grant_list *list);
+
+/* list as input of the decision function (arena-owned); custom roles count as extra
+ * permissions, as in app_access_grants_load. */
+void app_grant_list_decide(struct policy_decide_grants *out, struct arena *a,
+                           const struct app_grant_list *list);
 
 #endif

@@ -1,0 +1,294 @@
+/* Changes to a member: the shortcode (and names, the person's own), their grants, removal from
+ * the agency or from one environment; each with its audit row, in one transaction. */
+#include "app/members.h"
+
+#include <string.h>
+
+#include "app/access.h"
+#include "app/audit.h"
+#include "app/members_int.h"
+#include "base/clock.h"
+#include "base/crypto.h"
+#include "base/text.h"
+#include "policy/catalogue.h"
+#include "store/store_member.h"
+
+static bool text_equal(const char *x, const char *y)
+{
+    return (!x && !y) || (x && y && strcmp(x, y) == 0);
+}
+
+/* Refuses a change that leaves the agency without an active owner. */
+static int last_owner_guard(struct app_members_ctx *x, const char *user_id, struct usher_error *err)
+{
+    int64_t others = 0;
+    int rc = store_directory_owner_count(&others, x->c, x->a, x->agency_id, user_id, err);
+    if (rc)
+        return rc;
+    if (others == 0)
+        return usher_error_set(err, USHER_ECONFLICT, "last_owner", NULL,
+                               "the agency would be left without an owner");
+    return 0;
+}
+
+int app_member_update(struct app_member_detail *out, struct app *app, struct arena *a,
+                      const struct app_actor *actor, const char *agency_id, const char *user_id,
+                      const struct app_member_patch *patch, struct usher_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    struct app_members_ctx x;
+    struct store_directory_person person;
+    struct app_grant_list pg;
+    const char *first = NULL, *last = NULL, *shortcode = NULL;
+    int rc = app_members_ctx_open(&x, app, a, actor, agency_id, true, err);
+    if (rc == 0)
+        rc = app_members_load(&person, &pg, &x, user_id, err);
+    if (rc == 0 && (patch->has_first_name || patch->has_last_name) && !x.caller.acc.is_admin &&
+        !(actor->user_id && strcmp(actor->user_id, user_id) == 0))
+        rc = usher_error_set(err, USHER_EFORBIDDEN, "names_belong_to_person", NULL,
+                             "names belong to the person: only they change them, in their account");
+    if (rc == 0 && patch->has_first_name)
+        rc = text_name_optional_check(&first, a, patch->first_name, "first_name", err);
+    if (rc == 0 && patch->has_last_name)
+        rc = text_name_optional_check(&last, a, patch->last_name, "last_name", err);
+    if (rc == 0 && patch->has_shortcode && patch->shortcode)
+        rc = text_shortcode_check(&shortcode, a, patch->shortcode, "shortcode", err);
+    /* The shortcode is the agency's: it takes authority over the member to change it. */
+    if (rc == 0 && patch->has_shortcode)
+        rc = app_members_authority(&x, user_id, &pg, NULL, err);
+    if (rc)
+        goto done;
+
+    json_t *details = json_object();
+    bool names_changed = false;
+    if (first && strcmp(first, person.first_name) != 0) {
+        json_object_set_new(details, "first_name", json_string(first));
+        names_changed = true;
+    }
+    if (last && strcmp(last, person.last_name) != 0) {
+        json_object_set_new(details, "last_name", json_string(last));
+        names_changed = true;
+    }
+    bool shortcode_changed = patch->has_shortcode && !text_equal(shortcode, person.shortcode);
+    if (shortcode_changed)
+        json_object_set_new(details, "shortcode", shortcode ? json_string(shortcode) : json_null());
+    if (names_changed)
+        rc = store_directory_names_set(x.c, a, user_id, first ? first : person.first_name,
+                                       last ? last : person.last_name, err);
+    if (rc == 0 && shortcode_changed && shortcode) {
+        /* A pending invitation keeps its shortcode for its invitee, as members keep theirs. */
+        bool reserved = false;
+        rc = store_directory_shortcode_reserved(&reserved, x.c, a, x.agency_id, shortcode,
+                                                person.email, err);
+        if (rc == 0 && reserved)
+            rc = usher_error_set(err, USHER_ECONFLICT, "shortcode_taken", "shortcode",
+                                 "shortcode is already used in this agency");
+    }
+    if (rc == 0 && shortcode_changed)
+        rc = store_member_shortcode_set(x.c, a, x.agency_id, user_id, shortcode, err);
+    if (rc == 0 && (names_changed || shortcode_changed)) {
+        struct app_audit_event ev = {
+            .agency_id = x.agency_id,
+            .action = "member.updated",
+            .subject_user_id = user_id,
+            .scope_type = "agency",
+            .scope_id = x.agency_id,
+            .details = details,
+        };
+        details = NULL;
+        rc = app_audit_record(x.c, a, actor, &ev, err);
+    }
+    json_decref(details);
+    if (rc == 0)
+        rc = app_members_detail_reread(out, &x, user_id, err);
+    if (rc == 0)
+        rc = store_commit(x.c, err);
+    if (rc)
+        goto done;
+    app_grants_refresh(app, x.c, user_id);
+done:
+    app_members_ctx_close(&x);
+    return rc;
+}
+
+int app_member_grants_replace(struct app_member_detail *out, struct app *app, struct arena *a,
+                              const struct app_actor *actor, const char *agency_id,
+                              const char *user_id, json_t *grants, struct usher_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    struct app_members_ctx x;
+    struct store_directory_person person;
+    struct app_grant_list pg;
+    struct app_grant *next = NULL;
+    size_t next_count = 0;
+    int rc = app_members_ctx_open(&x, app, a, actor, agency_id, true, err);
+    if (rc == 0)
+        rc = app_members_load(&person, &pg, &x, user_id, err);
+    if (rc == 0)
+        rc = app_access_not_self(&x.caller.acc, user_id, err);
+    if (rc == 0)
+        rc = app_members_authority(&x, user_id, &pg, NULL, err);
+    if (rc == 0)
+        rc = app_grants_parse(&next, &next_count, x.c, a, x.agency_id, &x.roles, grants, "grants",
+                              false, err);
+    if (rc == 0)
+        rc =
+            app_access_may_grant(&x.caller.acc, a, next, next_count, "users.manage", "grants", err);
+    if (rc)
+        goto done;
+    struct app_grant_list after = {next, next_count};
+    if (app_grant_list_holds_owner(&pg) && !app_grant_list_holds_owner(&after)) {
+        rc = last_owner_guard(&x, user_id, err);
+        if (rc)
+            goto done;
+    }
+    rc = app_grants_write(x.c, a, x.agency_id, user_id, NULL, next, next_count, true, err);
+    if (rc)
+        goto done;
+    struct app_audit_event ev = {
+        .agency_id = x.agency_id,
+        .action = "member.grants_replaced",
+        .subject_user_id = user_id,
+        .scope_type = "agency",
+        .scope_id = x.agency_id,
+        .details = json_pack("{s:o, s:o}", "previous", app_grants_json(pg.items, pg.count, NULL),
+                             "grants", app_grants_json(next, next_count, NULL)),
+    };
+    rc = app_audit_record(x.c, a, actor, &ev, err);
+    if (rc == 0)
+        rc = app_members_detail_reread(out, &x, user_id, err);
+    if (rc == 0)
+        rc = store_commit(x.c, err);
+    if (rc)
+        goto done;
+    app_grants_refresh(app, x.c, user_id);
+done:
+    app_members_ctx_close(&x);
+    return rc;
+}
+
+int app_member_remove(struct app *app, struct arena *a, const struct app_actor *actor,
+                      const char *agency_id, const char *user_id, struct usher_error *err)
+{
+    struct app_members_ctx x;
+    struct store_directory_person person;
+    struct app_grant_list pg;
+    int64_t revoked = 0;
+    int rc = app_members_ctx_open(&x, app, a, actor, agency_id, true, err);
+    bool is_self = actor->user_id && strcmp(actor->user_id, user_id) == 0;
+    if (rc == 0 && is_self) {
+        rc = store_directory_member_get(&person, x.c, a, x.agency_id, user_id, err);
+        if (rc == 0)
+            rc = app_members_grants_load(&pg, &x, user_id, err);
+    } else if (rc == 0) {
+        rc = app_members_load(&person, &pg, &x, user_id, err);
+        if (rc == 0)
+            rc = app_members_authority(&x, user_id, &pg, NULL, err);
+    }
+    if (rc == 0 && app_grant_list_holds_owner(&pg))
+        rc = last_owner_guard(&x, user_id, err);
+    if (rc == 0)
+        rc = store_member_remove(NULL, x.c, a, x.agency_id, user_id, err);
+    if (rc == 0)
+        rc = store_directory_invitations_revoke(&revoked, x.c, a, x.agency_id, person.email,
+                                                actor->user_id, clock_now_ms(), err);
+    if (rc == 0) {
+        struct app_audit_event ev = {
+            .agency_id = x.agency_id,
+            .action = "member.removed",
+            .subject_user_id = user_id,
+            .scope_type = "agency",
+            .scope_id = x.agency_id,
+            .details =
+                json_pack("{s:o, s:I, s:b}", "previous", app_grants_json(pg.items, pg.count, NULL),
+                          "revoked_invitations", (json_int_t)revoked, "left", is_self),
+        };
+        rc = app_audit_record(x.c, a, actor, &ev, err);
+    }
+    if (rc == 0)
+        rc = store_commit(x.c, err);
+    if (rc == 0)
+        app_grants_refresh(app, x.c, user_id);
+    app_members_ctx_close(&x);
+    return rc;
+}
+
+int app_member_environment_remove(struct app *app, struct arena *a, const struct app_actor *actor,
+                                  const char *environment_id, const char *user_id,
+                                  struct usher_error *err)
+{
+    struct app_members_ctx x;
+    memset(&x, 0, sizeof(x));
+    struct store_environment env;
+    struct store_directory_person person;
+    struct app_grant_list pg;
+    struct store_conn *probe = NULL;
+    /* The environment names the agency; a foreign one is not found like any other object. */
+    int rc = store_conn_get(app->store, &probe, err);
+    if (rc == 0)
+        rc = store_environment_get(&env, probe, a, environment_id, err);
+    store_conn_put(probe);
+    if (rc == 0)
+        rc = app_members_ctx_open(&x, app, a, actor, env.agency_id, true, err);
+    if (rc == 0 && app_members_env_index(&x, env.id) < 0)
+        rc = usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "environment not found");
+    if (rc == 0)
+        rc = app_members_load(&person, &pg, &x, user_id, err);
+    if (rc == 0)
+        rc = app_access_not_self(&x.caller.acc, user_id, err);
+    if (rc == 0)
+        rc = app_access_require(&x.caller.acc, POLICY_SCOPE_ENVIRONMENT, env.id, NULL,
+                                "users.manage", err);
+    if (rc == 0)
+        rc = app_members_authority(&x, user_id, &pg, env.id, err);
+    if (rc)
+        goto done;
+
+    const struct app_grant *own = app_grant_list_at(&pg, POLICY_SCOPE_ENVIRONMENT, env.id);
+    bool has_bot_grants = false;
+    for (size_t i = 0; i < pg.count; i++) {
+        has_bot_grants = has_bot_grants ||
+                         (pg.items[i].scope == POLICY_SCOPE_BOT && pg.items[i].environment_id &&
+                          strcmp(pg.items[i].environment_id, env.id) == 0);
+    }
+    if (own && app_grant_is_empty(own) && !has_bot_grants) {
+        /* Already removed: nothing changes, nothing to record. */
+        rc = store_commit(x.c, err);
+        goto done;
+    }
+    struct store_grant_write none = {
+        .id = crypto_id_new(a, "grt"),
+        .agency_id = x.agency_id,
+        .user_id = user_id,
+        .environment_id = env.id,
+        .scope_id = env.id,
+        .roles = "",
+        .extra_permissions = "",
+        .created_at = clock_now_ms(),
+    };
+    int64_t bot_grants = 0;
+    rc = store_grant_upsert(x.c, a, &none, err);
+    if (rc == 0)
+        rc = store_directory_bot_grants_delete(&bot_grants, x.c, a, x.agency_id, user_id, env.id,
+                                               err);
+    if (rc == 0) {
+        struct app_audit_event ev = {
+            .agency_id = x.agency_id,
+            .action = "member.removed_from_environment",
+            .subject_user_id = user_id,
+            .scope_type = "environment",
+            .scope_id = env.id,
+            .details =
+                json_pack("{s:o, s:I}", "previous", app_grants_json(pg.items, pg.count, NULL),
+                          "bot_grants_removed", (json_int_t)bot_grants),
+        };
+        rc = app_audit_record(x.c, a, actor, &ev, err);
+    }
+    if (rc == 0)
+        rc = store_commit(x.c, err);
+    if (rc == 0)
+        app_grants_refresh(app, x.c, user_id);
+done:
+    app_members_ctx_close(&x);
+    return rc;
+}
