@@ -598,13 +598,12 @@ int store_directory_names_set(struct store_conn *c, struct arena *a, const char 
     return rc;
 }
 
-int store_directory_shortcode_reserved(bool *out, struct store_conn *c, struct arena *a,
-                                       const char *agency_id, const char *shortcode,
-                                       const char *except_email, struct usher_error *err)
+/* Whether one of the statements below finds shortcode in agency_id (not counting invitations
+ * to except_email). */
+static int shortcode_found(bool *out, struct store_conn *c, struct arena *a, const char *sql,
+                           const char *agency_id, const char *shortcode, const char *except_email,
+                           struct usher_error *err)
 {
-    static const char sql[] =
-        "SELECT 1 FROM invitations WHERE agency_id = $1 AND shortcode = $2 AND status = 'pending' "
-        "AND email <> $3";
     struct store_value p[] = {store_text(agency_id), store_text(shortcode),
                               store_text(except_email ? except_email : "")};
     struct store_rows rows;
@@ -615,6 +614,16 @@ int store_directory_shortcode_reserved(bool *out, struct store_conn *c, struct a
     return rc;
 }
 
+int store_directory_shortcode_reserved(bool *out, struct store_conn *c, struct arena *a,
+                                       const char *agency_id, const char *shortcode,
+                                       const char *except_email, struct usher_error *err)
+{
+    static const char sql[] =
+        "SELECT 1 FROM invitations WHERE agency_id = $1 AND shortcode = $2 AND status = 'pending' "
+        "AND email <> $3";
+    return shortcode_found(out, c, a, sql, agency_id, shortcode, except_email, err);
+}
+
 int store_directory_shortcode_taken(bool *out, struct store_conn *c, struct arena *a,
                                     const char *agency_id, const char *shortcode,
                                     const char *except_email, struct usher_error *err)
@@ -623,14 +632,7 @@ int store_directory_shortcode_taken(bool *out, struct store_conn *c, struct aren
         "SELECT 1 FROM memberships WHERE agency_id = $1 AND shortcode = $2 UNION ALL "
         "SELECT 1 FROM invitations WHERE agency_id = $1 AND shortcode = $2 "
         "AND status = 'pending' AND email <> $3";
-    struct store_value p[] = {store_text(agency_id), store_text(shortcode),
-                              store_text(except_email ? except_email : "")};
-    struct store_rows rows;
-    *out = false;
-    int rc = store_exec(c, a, sql, p, 3, &rows, NULL, err);
-    if (rc == 0)
-        *out = rows.count > 0;
-    return rc;
+    return shortcode_found(out, c, a, sql, agency_id, shortcode, except_email, err);
 }
 
 int store_directory_bot_grants_delete(int64_t *out_deleted, struct store_conn *c, struct arena *a,

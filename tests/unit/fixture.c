@@ -248,3 +248,88 @@ void fixture_invitation_add(struct store *s, const struct fixture_invitation *in
                 "$10)",
                 p, 10);
 }
+
+static FILE *csv_open(const char *rel)
+{
+    char path[4096];
+    const char *root = getenv("USHER_SOURCE_DIR");
+    if (root && *root) {
+        snprintf(path, sizeof(path), "%s/tests/unit/%s", root, rel);
+    } else {
+        const char *here = __FILE__;
+        const char *slash = strrchr(here, '/');
+        int dir_len = slash ? (int)(slash - here) : 1;
+        snprintf(path, sizeof(path), "%.*s/%s", dir_len, slash ? here : ".", rel);
+    }
+    FILE *f = fopen(path, "r");
+    if (!f)
+        fprintf(stderr, "cannot open %s\n", path);
+    return f;
+}
+
+long fixture_csv_load(struct fixture_csv_row **out, const char *rel, size_t columns)
+{
+    *out = NULL;
+    if (columns == 0 || columns > FIXTURE_CSV_COLUMNS_MAX)
+        return -1;
+    FILE *f = csv_open(rel);
+    if (!f)
+        return -1;
+    char line[2048];
+    int number = 0;
+    bool header_seen = false;
+    long count = 0, cap = 0;
+    struct fixture_csv_row *rows = NULL;
+    while (fgets(line, sizeof(line), f)) {
+        number++;
+        line[strcspn(line, "\r\n")] = '\0';
+        if (line[0] == '#' || line[0] == '\0')
+            continue;
+        if (!header_seen) {
+            header_seen = true;
+            continue;
+        }
+        if (count == cap) {
+            cap = cap ? cap * 2 : 64;
+            rows = realloc(rows, (size_t)cap * sizeof(*rows));
+            if (!rows)
+                abort();
+        }
+        struct fixture_csv_row *r = &rows[count];
+        memset(r, 0, sizeof(*r));
+        r->line = number;
+        char *p = line;
+        for (size_t c = 0; c < columns; c++) {
+            char *comma = strchr(p, ',');
+            if (c + 1 < columns && !comma) {
+                fprintf(stderr, "%s line %d: expected %zu columns\n", rel, number, columns);
+                fixture_csv_free(rows, count + 1, columns);
+                fclose(f);
+                return -1;
+            }
+            if (comma)
+                *comma = '\0';
+            r->cells[c] = xstrdup(p);
+            p = comma ? comma + 1 : p + strlen(p);
+        }
+        if (*p) {
+            fprintf(stderr, "%s line %d: too many columns\n", rel, number);
+            fixture_csv_free(rows, count + 1, columns);
+            fclose(f);
+            return -1;
+        }
+        count++;
+    }
+    fclose(f);
+    *out = rows;
+    return count;
+}
+
+void fixture_csv_free(struct fixture_csv_row *rows, long count, size_t columns)
+{
+    for (long i = 0; rows && i < count; i++) {
+        for (size_t c = 0; c < columns; c++)
+            free(rows[i].cells[c]);
+    }
+    free(rows);
+}

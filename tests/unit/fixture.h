@@ -127,4 +127,24 @@ struct fixture_invitation {
 /* Adds the invitation inv describes. */
 void fixture_invitation_add(struct store *s, const struct fixture_invitation *inv);
 
+/* --- data files ------------------------------------------------------------------------------ */
+
+#define FIXTURE_CSV_COLUMNS_MAX 16
+
+/* One row of a data file: its line number and its cells (heap strings). */
+struct fixture_csv_row {
+    int line;
+    char *cells[FIXTURE_CSV_COLUMNS_MAX];
+};
+
+/* Reads the comma-separated data file at path, relative to tests/unit/ (USHER_SOURCE_DIR, when
+ * set, names the source tree instead of the one this was built from), into *out (heap; free
+ * with fixture_csv_free): lines starting with '#' and blank lines are skipped, the first other
+ * line is the header, every row must have exactly columns cells. Returns the row count, or -1
+ * (saying why on standard error) when the file is missing or malformed. */
+long fixture_csv_load(struct fixture_csv_row **out, const char *path, size_t columns);
+
+/* Frees rows read by fixture_csv_load. */
+void fixture_csv_free(struct fixture_csv_row *rows, long count, size_t columns);
+
 #endif

@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include "../fixture.h"
+
 #include "app/access.h"
 #include "policy/catalogue.h"
 
@@ -18,67 +20,10 @@
 #define ENV2   "env_2"
 #define BOT1   "bot_1"
 
-#define COLUMNS  9
-#define ROWS_MAX 256
+#define COLUMNS 9 /* case, caller, member, action, scope, needed, roles, extras, expected */
 
-struct row {
-    int line;
-    char *cells[COLUMNS]; /* case, caller, member, action, scope, needed, roles, extras, expected */
-};
-
-static struct row rows[ROWS_MAX];
-static size_t row_count;
-
-static FILE *matrix_open(void)
-{
-    char path[4096];
-    const char *root = getenv("USHER_SOURCE_DIR");
-    if (root && *root) {
-        snprintf(path, sizeof(path), "%s/tests/unit/app/authority_matrix.csv", root);
-    } else {
-        const char *here = __FILE__;
-        const char *slash = strrchr(here, '/');
-        int dir_len = slash ? (int)(slash - here) : 1;
-        snprintf(path, sizeof(path), "%.*s/authority_matrix.csv", dir_len, slash ? here : ".");
-    }
-    FILE *f = fopen(path, "r");
-    if (!f)
-        fprintf(stderr, "cannot open %s\n", path);
-    return f;
-}
-
-static int matrix_load(void)
-{
-    FILE *f = matrix_open();
-    if (!f)
-        return -1;
-    char line[2048];
-    int number = 0;
-    bool header_seen = false;
-    while (fgets(line, sizeof(line), f) && row_count < ROWS_MAX) {
-        number++;
-        line[strcspn(line, "\r\n")] = '\0';
-        if (line[0] == '#' || line[0] == '\0')
-            continue;
-        if (!header_seen) {
-            header_seen = true;
-            continue;
-        }
-        struct row *r = &rows[row_count];
-        r->line = number;
-        char *p = line;
-        for (size_t i = 0; i < COLUMNS; i++) {
-            size_t len = strcspn(p, ",");
-            r->cells[i] = strndup(p, len);
-            p += len;
-            if (*p == ',')
-                p++;
-        }
-        row_count++;
-    }
-    fclose(f);
-    return 0;
-}
+static struct fixture_csv_row *rows;
+static long row_count;
 
 static uint64_t roles_of(const char *list)
 {
@@ -171,7 +116,7 @@ static void grants_parse(struct policy_decide_grants *out, struct policy_decide_
 
 static void test_matrix_row(void **state)
 {
-    const struct row *r = *state;
+    const struct fixture_csv_row *r = *state;
     const char *name = r->cells[0];
     struct policy_decide_grant mine_store[4] = {0}, theirs_store[4] = {0};
     struct policy_decide_grants mine, theirs;
@@ -239,21 +184,19 @@ static void test_matrix_row(void **state)
 
 int main(void)
 {
-    if (matrix_load() != 0 || row_count < 40) {
-        fprintf(stderr, "authority matrix missing or too small (%zu rows)\n", row_count);
+    row_count = fixture_csv_load(&rows, "app/authority_matrix.csv", COLUMNS);
+    if (row_count < 40) {
+        fprintf(stderr, "authority matrix missing or too small (%ld rows)\n", row_count);
         return 1;
     }
-    struct CMUnitTest *tests = calloc(row_count, sizeof(*tests));
-    for (size_t i = 0; i < row_count; i++) {
+    struct CMUnitTest *tests = calloc((size_t)row_count, sizeof(*tests));
+    for (long i = 0; i < row_count; i++) {
         tests[i].name = rows[i].cells[0];
         tests[i].test_func = test_matrix_row;
         tests[i].initial_state = &rows[i];
     }
-    int failed = _cmocka_run_group_tests("authority_matrix", tests, row_count, NULL, NULL);
-    for (size_t i = 0; i < row_count; i++) {
-        for (size_t k = 0; k < COLUMNS; k++)
-            free(rows[i].cells[k]);
-    }
+    int failed = _cmocka_run_group_tests("authority_matrix", tests, (size_t)row_count, NULL, NULL);
     free(tests);
+    fixture_csv_free(rows, row_count, COLUMNS);
     return failed;
 }

@@ -10,86 +10,15 @@
 
 #include <cmocka.h>
 
+#include "../fixture.h"
+
 #include "policy/decide.h"
 #include "base/arena.h"
 
-#define MATRIX_COLUMNS  9
-#define MATRIX_ROWS_MAX 1000
+#define MATRIX_COLUMNS 9
 
-struct matrix_row {
-    int line;
-    char *cells[MATRIX_COLUMNS]; /* case, agency, environment, bot, scope, permission, allowed,
-                                    source, roles */
-};
-
-static struct matrix_row rows[MATRIX_ROWS_MAX];
-static size_t row_count;
-
-/* The matrix lives next to this file; USHER_SOURCE_DIR overrides the source tree root. */
-static FILE *matrix_open(void)
-{
-    char path[4096];
-    const char *root = getenv("USHER_SOURCE_DIR");
-    if (root && *root) {
-        snprintf(path, sizeof(path), "%s/tests/unit/policy/inheritance_matrix.csv", root);
-    } else {
-        const char *here = __FILE__;
-        const char *slash = strrchr(here, '/');
-        int dir_len = slash ? (int)(slash - here) : 1;
-        snprintf(path, sizeof(path), "%.*s/inheritance_matrix.csv", dir_len, slash ? here : ".");
-    }
-    FILE *f = fopen(path, "r");
-    if (!f)
-        fprintf(stderr, "cannot open %s\n", path);
-    return f;
-}
-
-static int matrix_load(void)
-{
-    FILE *f = matrix_open();
-    if (!f)
-        return -1;
-    char line[1024];
-    int number = 0;
-    bool header_seen = false;
-    while (fgets(line, sizeof(line), f)) {
-        number++;
-        line[strcspn(line, "\r\n")] = '\0';
-        if (line[0] == '#' || line[0] == '\0')
-            continue;
-        if (!header_seen) {
-            header_seen = true;
-            continue;
-        }
-        if (row_count >= MATRIX_ROWS_MAX) {
-            fclose(f);
-            return -1;
-        }
-        struct matrix_row *r = &rows[row_count];
-        r->line = number;
-        char *p = line;
-        for (int c = 0; c < MATRIX_COLUMNS; c++) {
-            char *comma = strchr(p, ',');
-            if (c < MATRIX_COLUMNS - 1 && !comma) {
-                fprintf(stderr, "line %d: expected %d columns\n", number, MATRIX_COLUMNS);
-                fclose(f);
-                return -1;
-            }
-            if (comma)
-                *comma = '\0';
-            r->cells[c] = xstrdup(p);
-            p = comma ? comma + 1 : p + strlen(p);
-        }
-        if (*p) {
-            fprintf(stderr, "line %d: too many columns\n", number);
-            fclose(f);
-            return -1;
-        }
-        row_count++;
-    }
-    fclose(f);
-    return 0;
-}
+static struct fixture_csv_row *rows;
+static long row_count;
 
 /* "operator+agent" -> "operator,agent" for the catalogue's list parsers. */
 static void plus_to_comma(char *out, size_t cap, const char *in, size_t len)
@@ -103,7 +32,7 @@ static void plus_to_comma(char *out, size_t cap, const char *in, size_t len)
 /* Parses a grant cell; returns false for "-". Unknown role names fail the row (a typo in the
  * matrix); unknown extra permissions are kept out of the mask, as the store reader does. */
 static bool grant_parse(struct policy_decide_grant *out, const char *cell,
-                        const struct matrix_row *r)
+                        const struct fixture_csv_row *r)
 {
     if (strcmp(cell, "-") == 0)
         return false;
@@ -122,7 +51,7 @@ static bool grant_parse(struct policy_decide_grant *out, const char *cell,
 }
 
 static void target_parse(struct policy_decide_target *out, const char *scope,
-                         const struct matrix_row *r)
+                         const struct fixture_csv_row *r)
 {
     static const struct {
         const char *label;
@@ -154,7 +83,7 @@ static void target_parse(struct policy_decide_target *out, const char *scope,
 
 static void test_matrix_row(void **state)
 {
-    const struct matrix_row *r = *state;
+    const struct fixture_csv_row *r = *state;
     struct policy_decide_grant agency = {.scope_id = "A"};
     struct policy_decide_grant environment = {.scope_id = "E1"};
     struct policy_decide_grant bot = {.scope_id = "B1", .environment_id = "E1"};
@@ -270,8 +199,9 @@ static void test_decide__bot_in_another_environment_uses_that_environment(void *
 
 int main(void)
 {
-    if (matrix_load() != 0 || row_count < 60) {
-        fprintf(stderr, "inheritance matrix missing or too small (%zu rows)\n", row_count);
+    row_count = fixture_csv_load(&rows, "policy/inheritance_matrix.csv", MATRIX_COLUMNS);
+    if (row_count < 60) {
+        fprintf(stderr, "inheritance matrix missing or too small (%ld rows)\n", row_count);
         return 1;
     }
     static const struct CMUnitTest fixed[] = {
@@ -282,19 +212,16 @@ int main(void)
         cmocka_unit_test(test_decide__bot_in_another_environment_uses_that_environment),
     };
     size_t n_fixed = sizeof(fixed) / sizeof(fixed[0]);
-    size_t total = n_fixed + row_count;
+    size_t total = n_fixed + (size_t)row_count;
     struct CMUnitTest *tests = xcalloc(total, sizeof(*tests));
     memcpy(tests, fixed, sizeof(fixed));
-    for (size_t i = 0; i < row_count; i++) {
+    for (size_t i = 0; i < (size_t)row_count; i++) {
         tests[n_fixed + i].name = rows[i].cells[0];
         tests[n_fixed + i].test_func = test_matrix_row;
         tests[n_fixed + i].initial_state = &rows[i];
     }
     int failed = _cmocka_run_group_tests("decide", tests, total, NULL, NULL);
     free(tests);
-    for (size_t i = 0; i < row_count; i++) {
-        for (int c = 0; c < MATRIX_COLUMNS; c++)
-            free(rows[i].cells[c]);
-    }
+    fixture_csv_free(rows, row_count, MATRIX_COLUMNS);
     return failed;
 }
