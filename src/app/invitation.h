@@ -1,5 +1,5 @@
-/* Invitations (docs/rules.md, Invitations): create, list, show, copy link, resend, revoke, look up, accept as a
- * new or an existing user, decline. */
+/* Invitations (docs/rules.md, Invitations): create, list, show, copy link, resend, revoke, look up,
+ * accept as a new or an existing user, decline. */
 #ifndef USHER_APP_INVITATION_H
 #define USHER_APP_INVITATION_H
 

@@ -604,7 +604,8 @@ describe('the web console', () => {
     await send.click();
     const row = dialog.getByRole('group', { name: 'Access 1' });
     await row.getByText('You need users.invite in this environment.').waitFor();
-    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('name')), 'grants[0].scope');
+    // The focus moves once the refusal is drawn: wait for it rather than read it at once.
+    await page.waitForFunction(() => document.activeElement?.getAttribute('name') === 'grants[0].scope');
     assert.equal(await row.getAttribute('aria-describedby'), await row.getByText('You need users.invite in this environment.').getAttribute('id'));
     await ok('PUT', grantsPath, { body: { grants: [{ environment_id: ids.nwWeb, roles: ['environment_manager', 'operator'] }] } });
 
