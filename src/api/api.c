@@ -42,6 +42,17 @@ struct app_actor api_actor(struct http_request *req)
     return a;
 }
 
+struct app_call api_call(struct http_request *req, struct app_actor *actor_storage)
+{
+    *actor_storage = api_actor(req);
+    return (struct app_call){
+        .app = req->app,
+        .arena = &req->arena,
+        .actor = actor_storage,
+        .err = &req->err,
+    };
+}
+
 const char *api_param(struct http_request *req, size_t i)
 {
     return i < req->param_count ? req->params[i] : "";

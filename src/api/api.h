@@ -38,6 +38,10 @@ extern const struct http_route_table *const api_metrics_listener_tables[];
 /* The actor of a request: the signed-in principal, address, user agent and request id. */
 struct app_actor api_actor(struct http_request *req);
 
+/* The call context of a request for app_* operations: req->app, the request's arena and error
+ * slot, and the actor (api_actor) written into *actor_storage, which must outlive the call. */
+struct app_call api_call(struct http_request *req, struct app_actor *actor_storage);
+
 /* Reads the `limit` and `cursor` query parameters into a page. */
 struct app_page;
 int api_page_query(struct app_page *out, struct http_request *req);

@@ -92,9 +92,10 @@ static int members_list(struct http_request *req, struct http_response *res)
     if (rc)
         return rc;
     q.limit = page.limit;
-    struct app_actor actor = api_actor(req);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
     struct app_member_page list;
-    rc = app_member_list(&list, req->app, &req->arena, &actor, api_param(req, 0), &q, &req->err);
+    rc = app_member_list(&list, &call, api_param(req, 0), &q);
     if (rc)
         return rc;
     json_t *items = json_array();
@@ -106,10 +107,10 @@ static int members_list(struct http_request *req, struct http_response *res)
 
 static int members_get(struct http_request *req, struct http_response *res)
 {
-    struct app_actor actor = api_actor(req);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
     struct app_member_detail d;
-    int rc = app_member_get(&d, req->app, &req->arena, &actor, api_param(req, 0), api_param(req, 1),
-                            &req->err);
+    int rc = app_member_get(&d, &call, api_param(req, 0), api_param(req, 1));
     if (rc)
         return rc;
     http_response_json(res, req, 200, detail_json(req, &d));
@@ -147,10 +148,10 @@ static int members_patch(struct http_request *req, struct http_response *res)
         rc = optional_string(&patch.has_shortcode, &patch.shortcode, body, "shortcode", true, req);
     if (rc)
         return rc;
-    struct app_actor actor = api_actor(req);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
     struct app_member_detail d;
-    rc = app_member_update(&d, req->app, &req->arena, &actor, api_param(req, 0), api_param(req, 1),
-                           &patch, &req->err);
+    rc = app_member_update(&d, &call, api_param(req, 0), api_param(req, 1), &patch);
     if (rc)
         return rc;
     http_response_json(res, req, 200, detail_json(req, &d));
@@ -164,10 +165,11 @@ static int members_grants_put(struct http_request *req, struct http_response *re
     int rc = http_json_body(&body, req, allowed);
     if (rc)
         return rc;
-    struct app_actor actor = api_actor(req);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
     struct app_member_detail d;
-    rc = app_member_grants_replace(&d, req->app, &req->arena, &actor, api_param(req, 0),
-                                   api_param(req, 1), json_object_get(body, "grants"), &req->err);
+    rc = app_member_grants_replace(&d, &call, api_param(req, 0), api_param(req, 1),
+                                   json_object_get(body, "grants"));
     if (rc)
         return rc;
     http_response_json(res, req, 200, detail_json(req, &d));
@@ -176,9 +178,9 @@ static int members_grants_put(struct http_request *req, struct http_response *re
 
 static int members_delete(struct http_request *req, struct http_response *res)
 {
-    struct app_actor actor = api_actor(req);
-    int rc = app_member_remove(req->app, &req->arena, &actor, api_param(req, 0), api_param(req, 1),
-                               &req->err);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
+    int rc = app_member_remove(&call, api_param(req, 0), api_param(req, 1));
     if (rc)
         return rc;
     http_response_empty(res, 204);
@@ -187,9 +189,9 @@ static int members_delete(struct http_request *req, struct http_response *res)
 
 static int environment_members_delete(struct http_request *req, struct http_response *res)
 {
-    struct app_actor actor = api_actor(req);
-    int rc = app_member_environment_remove(req->app, &req->arena, &actor, api_param(req, 0),
-                                           api_param(req, 1), &req->err);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
+    int rc = app_member_environment_remove(&call, api_param(req, 0), api_param(req, 1));
     if (rc)
         return rc;
     http_response_empty(res, 204);

@@ -11,6 +11,7 @@
 
 #include "base/crypto.h"
 
+struct arena;
 struct config;
 struct store;
 struct app_hash_pool;
@@ -48,6 +49,18 @@ struct app_actor {
 };
 
 struct usher_error;
+
+/* What one call into the rules works with: the service, the caller's arena (results live in
+ * it), who acts, and the error slot (first error wins). Built by the caller (api_call in the
+ * API layer, the CLI commands, tests); borrowed, never freed by app. An operation taking one
+ * acts for call->actor, allocates what it returns in call->arena and, when it fails, returns
+ * the USHER_E* code with the detail in call->err. */
+struct app_call {
+    struct app *app;
+    struct arena *arena;
+    const struct app_actor *actor;
+    struct usher_error *err;
+};
 
 /* Prepares app from cfg (already finished): creates the data dir, opens the store, applies
  * migrations when migrate is true, loads or creates the server secret, derives the public URL

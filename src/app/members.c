@@ -37,31 +37,31 @@ int app_members_forbidden(struct usher_error *err, const char *what)
 
 /* Opens a transaction and loads the agency, the caller's standing, the environments and the
  * custom roles. An agency the caller is not a member of is not found. */
-int app_members_ctx_open(struct app_members_ctx *x, struct app *app, struct arena *a,
-                         const struct app_actor *actor, const char *agency_id, bool write,
-                         struct usher_error *err)
+int app_members_ctx_open(struct app_members_ctx *x, const struct app_call *call,
+                         const char *agency_id, bool write)
 {
     memset(x, 0, sizeof(*x));
-    x->a = a;
+    x->a = call->arena;
     struct store_agency agency;
-    int rc = store_conn_get(app->store, &x->c, err);
+    int rc = store_conn_get(call->app->store, &x->c, call->err);
     if (rc == 0)
-        rc = store_begin(x->c, write, err);
+        rc = store_begin(x->c, write, call->err);
     if (rc == 0)
-        rc = store_agency_get(&agency, x->c, a, agency_id, err);
+        rc = store_agency_get(&agency, x->c, call->arena, agency_id, call->err);
     if (rc)
         return rc;
     x->agency_id = agency.id;
     struct app_members_caller *cl = &x->caller;
-    rc = app_access_load(&cl->acc, x->c, a, actor, agency.id, "agency", err);
+    rc = app_access_load(&cl->acc, x->c, call->arena, call->actor, agency.id, "agency", call->err);
     if (rc)
         return rc;
-    rc = store_directory_environments(&x->envs, &x->env_count, x->c, a, agency.id, err);
+    rc = store_directory_environments(&x->envs, &x->env_count, x->c, call->arena, agency.id,
+                                      call->err);
     if (rc == 0)
-        rc = app_role_set_load(&x->roles, x->c, a, agency.id, err);
+        rc = app_role_set_load(&x->roles, x->c, call->arena, agency.id, call->err);
     if (rc)
         return rc;
-    cl->reads_env = arena_alloc(a, (x->env_count + 1) * sizeof(bool));
+    cl->reads_env = arena_alloc(call->arena, (x->env_count + 1) * sizeof(bool));
     cl->reads_all = app_access_allows(&cl->acc, POLICY_SCOPE_AGENCY, agency.id, NULL, "users.read");
     cl->manages_any =
         app_access_allows(&cl->acc, POLICY_SCOPE_AGENCY, agency.id, NULL, "users.manage");
@@ -293,21 +293,20 @@ int app_members_detail_reread(struct app_member_detail *out, struct app_members_
     return rc;
 }
 
-int app_member_get(struct app_member_detail *out, struct app *app, struct arena *a,
-                   const struct app_actor *actor, const char *agency_id, const char *user_id,
-                   struct usher_error *err)
+int app_member_get(struct app_member_detail *out, const struct app_call *call,
+                   const char *agency_id, const char *user_id)
 {
     memset(out, 0, sizeof(*out));
     struct app_members_ctx x;
     struct store_directory_person person;
     struct app_grant_list pg;
-    int rc = app_members_ctx_open(&x, app, a, actor, agency_id, false, err);
+    int rc = app_members_ctx_open(&x, call, agency_id, false);
     if (rc == 0 && !x.caller.reads_all && x.caller.readable_count == 0)
-        rc = app_members_forbidden(err, "users.read is required in this agency");
+        rc = app_members_forbidden(call->err, "users.read is required in this agency");
     if (rc == 0)
-        rc = app_members_load(&person, &pg, &x, user_id, err);
+        rc = app_members_load(&person, &pg, &x, user_id, call->err);
     if (rc == 0)
-        rc = store_commit(x.c, err);
+        rc = store_commit(x.c, call->err);
     if (rc == 0)
         detail_build(out, &x, &person, &pg);
     app_members_ctx_close(&x);

@@ -17,7 +17,8 @@
  *   the caller may not see: USHER_ENOTFOUND; a visible member without the permission:
  *   USHER_EFORBIDDEN.
  * Each change commits with its audit row and is pushed into the decision index before the
- * call returns, so the next check sees it. Results live in the caller's arena. */
+ * call returns, so the next check sees it. Each operation takes the call context of app/app.h:
+ * the caller is call->actor and results live in call->arena. */
 #ifndef USHER_APP_MEMBERS_H
 #define USHER_APP_MEMBERS_H
 
@@ -100,14 +101,12 @@ struct app_member_patch {
  * "unknown_role") or environment_id (USHER_EINVAL "unknown_scope") name their field; a member
  * without users.read anywhere gets USHER_EFORBIDDEN, as does one filtering by an environment
  * where they lack it. */
-int app_member_list(struct app_member_page *out, struct app *app, struct arena *a,
-                    const struct app_actor *actor, const char *agency_id,
-                    const struct app_member_query *query, struct usher_error *err);
+int app_member_list(struct app_member_page *out, const struct app_call *call, const char *agency_id,
+                    const struct app_member_query *query);
 
 /* Reads one member of agency_id. */
-int app_member_get(struct app_member_detail *out, struct app *app, struct arena *a,
-                   const struct app_actor *actor, const char *agency_id, const char *user_id,
-                   struct usher_error *err);
+int app_member_get(struct app_member_detail *out, const struct app_call *call,
+                   const char *agency_id, const char *user_id);
 
 /* Changes a member's names (they belong to the person, so every agency sees them: only the
  * person and platform admins change them, else USHER_EFORBIDDEN "names_belong_to_person") and
@@ -115,32 +114,29 @@ int app_member_get(struct app_member_detail *out, struct app *app, struct arena 
  * the field; a shortcode another member of the agency holds, or a pending invitation to someone
  * else: USHER_ECONFLICT "shortcode_taken". Audited as member.updated. *out is the member
  * afterwards. */
-int app_member_update(struct app_member_detail *out, struct app *app, struct arena *a,
-                      const struct app_actor *actor, const char *agency_id, const char *user_id,
-                      const struct app_member_patch *patch, struct usher_error *err);
+int app_member_update(struct app_member_detail *out, const struct app_call *call,
+                      const char *agency_id, const char *user_id,
+                      const struct app_member_patch *patch);
 
 /* Replaces every grant of a member in agency_id with the JSON array grants (field "grants"; an
  * empty list is refused: removal is app_member_remove). Besides authority over the member at
  * the scopes of the current grants, the new ones must pass rule 4 for users.manage
  * (USHER_EFORBIDDEN "grant_ceiling"); one's own grants are refused (USHER_EFORBIDDEN
  * "own_grants"). Audited as member.grants_replaced. */
-int app_member_grants_replace(struct app_member_detail *out, struct app *app, struct arena *a,
-                              const struct app_actor *actor, const char *agency_id,
-                              const char *user_id, json_t *grants, struct usher_error *err);
+int app_member_grants_replace(struct app_member_detail *out, const struct app_call *call,
+                              const char *agency_id, const char *user_id, json_t *grants);
 
 /* Removes a member from agency_id: membership and grants go, and their pending invitations to
  * the agency are revoked. Audited as member.removed. */
-int app_member_remove(struct app *app, struct arena *a, const struct app_actor *actor,
-                      const char *agency_id, const char *user_id, struct usher_error *err);
+int app_member_remove(const struct app_call *call, const char *agency_id, const char *user_id);
 
 /* Removes a member from one environment: an explicit empty grant on it (so the agency grant no
  * longer ripples down) and no grants on its bots. Needs users.manage in the environment and
  * every authority permission the member holds there and on its bots; not oneself.
  * Audited as member.removed_from_environment; a member already without access there is left
  * as is. */
-int app_member_environment_remove(struct app *app, struct arena *a, const struct app_actor *actor,
-                                  const char *environment_id, const char *user_id,
-                                  struct usher_error *err);
+int app_member_environment_remove(const struct app_call *call, const char *environment_id,
+                                  const char *user_id);
 
 /* "inherited", "overridden" or "none". */
 const char *app_member_access_name(enum app_member_access access);

@@ -31,31 +31,33 @@ static int last_owner_guard(struct app_members_ctx *x, const char *user_id, stru
     return 0;
 }
 
-int app_member_update(struct app_member_detail *out, struct app *app, struct arena *a,
-                      const struct app_actor *actor, const char *agency_id, const char *user_id,
-                      const struct app_member_patch *patch, struct usher_error *err)
+int app_member_update(struct app_member_detail *out, const struct app_call *call,
+                      const char *agency_id, const char *user_id,
+                      const struct app_member_patch *patch)
 {
     memset(out, 0, sizeof(*out));
     struct app_members_ctx x;
     struct store_directory_person person;
     struct app_grant_list pg;
     const char *first = NULL, *last = NULL, *shortcode = NULL;
-    int rc = app_members_ctx_open(&x, app, a, actor, agency_id, true, err);
+    int rc = app_members_ctx_open(&x, call, agency_id, true);
     if (rc == 0)
-        rc = app_members_load(&person, &pg, &x, user_id, err);
+        rc = app_members_load(&person, &pg, &x, user_id, call->err);
     if (rc == 0 && (patch->has_first_name || patch->has_last_name) && !x.caller.acc.is_admin &&
-        !(actor->user_id && strcmp(actor->user_id, user_id) == 0))
-        rc = usher_error_set(err, USHER_EFORBIDDEN, "names_belong_to_person", NULL,
+        !(call->actor->user_id && strcmp(call->actor->user_id, user_id) == 0))
+        rc = usher_error_set(call->err, USHER_EFORBIDDEN, "names_belong_to_person", NULL,
                              "names belong to the person: only they change them, in their account");
     if (rc == 0 && patch->has_first_name)
-        rc = text_name_optional_check(&first, a, patch->first_name, "first_name", err);
+        rc = text_name_optional_check(&first, call->arena, patch->first_name, "first_name",
+                                      call->err);
     if (rc == 0 && patch->has_last_name)
-        rc = text_name_optional_check(&last, a, patch->last_name, "last_name", err);
+        rc = text_name_optional_check(&last, call->arena, patch->last_name, "last_name", call->err);
     if (rc == 0 && patch->has_shortcode && patch->shortcode)
-        rc = text_shortcode_check(&shortcode, a, patch->shortcode, "shortcode", err);
+        rc =
+            text_shortcode_check(&shortcode, call->arena, patch->shortcode, "shortcode", call->err);
     /* The shortcode is the agency's: it takes authority over the member to change it. */
     if (rc == 0 && patch->has_shortcode)
-        rc = app_members_authority(&x, user_id, &pg, NULL, err);
+        rc = app_members_authority(&x, user_id, &pg, NULL, call->err);
     if (rc)
         goto done;
 
@@ -73,19 +75,20 @@ int app_member_update(struct app_member_detail *out, struct app *app, struct are
     if (shortcode_changed)
         json_object_set_new(details, "shortcode", shortcode ? json_string(shortcode) : json_null());
     if (names_changed)
-        rc = store_directory_names_set(x.c, a, user_id, first ? first : person.first_name,
-                                       last ? last : person.last_name, err);
+        rc = store_directory_names_set(x.c, call->arena, user_id, first ? first : person.first_name,
+                                       last ? last : person.last_name, call->err);
     if (rc == 0 && shortcode_changed && shortcode) {
         /* A pending invitation keeps its shortcode for its invitee, as members keep theirs. */
         bool reserved = false;
-        rc = store_directory_shortcode_reserved(&reserved, x.c, a, x.agency_id, shortcode,
-                                                person.email, err);
+        rc = store_directory_shortcode_reserved(&reserved, x.c, call->arena, x.agency_id, shortcode,
+                                                person.email, call->err);
         if (rc == 0 && reserved)
-            rc = usher_error_set(err, USHER_ECONFLICT, "shortcode_taken", "shortcode",
+            rc = usher_error_set(call->err, USHER_ECONFLICT, "shortcode_taken", "shortcode",
                                  "shortcode is already used in this agency");
     }
     if (rc == 0 && shortcode_changed)
-        rc = store_member_shortcode_set(x.c, a, x.agency_id, user_id, shortcode, err);
+        rc = store_member_shortcode_set(x.c, call->arena, x.agency_id, user_id, shortcode,
+                                        call->err);
     if (rc == 0 && (names_changed || shortcode_changed)) {
         struct app_audit_event ev = {
             .agency_id = x.agency_id,
@@ -96,24 +99,23 @@ int app_member_update(struct app_member_detail *out, struct app *app, struct are
             .details = details,
         };
         details = NULL;
-        rc = app_audit_record(x.c, a, actor, &ev, err);
+        rc = app_audit_record(x.c, call->arena, call->actor, &ev, call->err);
     }
     json_decref(details);
     if (rc == 0)
-        rc = app_members_detail_reread(out, &x, user_id, err);
+        rc = app_members_detail_reread(out, &x, user_id, call->err);
     if (rc == 0)
-        rc = store_commit(x.c, err);
+        rc = store_commit(x.c, call->err);
     if (rc)
         goto done;
-    app_grants_refresh(app, x.c, user_id);
+    app_grants_refresh(call->app, x.c, user_id);
 done:
     app_members_ctx_close(&x);
     return rc;
 }
 
-int app_member_grants_replace(struct app_member_detail *out, struct app *app, struct arena *a,
-                              const struct app_actor *actor, const char *agency_id,
-                              const char *user_id, json_t *grants, struct usher_error *err)
+int app_member_grants_replace(struct app_member_detail *out, const struct app_call *call,
+                              const char *agency_id, const char *user_id, json_t *grants)
 {
     memset(out, 0, sizeof(*out));
     struct app_members_ctx x;
@@ -121,28 +123,29 @@ int app_member_grants_replace(struct app_member_detail *out, struct app *app, st
     struct app_grant_list pg;
     struct app_grant *next = NULL;
     size_t next_count = 0;
-    int rc = app_members_ctx_open(&x, app, a, actor, agency_id, true, err);
+    int rc = app_members_ctx_open(&x, call, agency_id, true);
     if (rc == 0)
-        rc = app_members_load(&person, &pg, &x, user_id, err);
+        rc = app_members_load(&person, &pg, &x, user_id, call->err);
     if (rc == 0)
-        rc = app_access_not_self(&x.caller.acc, user_id, err);
+        rc = app_access_not_self(&x.caller.acc, user_id, call->err);
     if (rc == 0)
-        rc = app_members_authority(&x, user_id, &pg, NULL, err);
+        rc = app_members_authority(&x, user_id, &pg, NULL, call->err);
     if (rc == 0)
-        rc = app_grants_parse(&next, &next_count, x.c, a, x.agency_id, &x.roles, grants, "grants",
-                              false, err);
+        rc = app_grants_parse(&next, &next_count, x.c, call->arena, x.agency_id, &x.roles, grants,
+                              "grants", false, call->err);
     if (rc == 0)
-        rc =
-            app_access_may_grant(&x.caller.acc, a, next, next_count, "users.manage", "grants", err);
+        rc = app_access_may_grant(&x.caller.acc, call->arena, next, next_count, "users.manage",
+                                  "grants", call->err);
     if (rc)
         goto done;
     struct app_grant_list after = {next, next_count};
     if (app_grant_list_holds_owner(&pg) && !app_grant_list_holds_owner(&after)) {
-        rc = last_owner_guard(&x, user_id, err);
+        rc = last_owner_guard(&x, user_id, call->err);
         if (rc)
             goto done;
     }
-    rc = app_grants_write(x.c, a, x.agency_id, user_id, NULL, next, next_count, true, err);
+    rc = app_grants_write(x.c, call->arena, x.agency_id, user_id, NULL, next, next_count, true,
+                          call->err);
     if (rc)
         goto done;
     struct app_audit_event ev = {
@@ -154,44 +157,44 @@ int app_member_grants_replace(struct app_member_detail *out, struct app *app, st
         .details = json_pack("{s:o, s:o}", "previous", app_grants_json(pg.items, pg.count, NULL),
                              "grants", app_grants_json(next, next_count, NULL)),
     };
-    rc = app_audit_record(x.c, a, actor, &ev, err);
+    rc = app_audit_record(x.c, call->arena, call->actor, &ev, call->err);
     if (rc == 0)
-        rc = app_members_detail_reread(out, &x, user_id, err);
+        rc = app_members_detail_reread(out, &x, user_id, call->err);
     if (rc == 0)
-        rc = store_commit(x.c, err);
+        rc = store_commit(x.c, call->err);
     if (rc)
         goto done;
-    app_grants_refresh(app, x.c, user_id);
+    app_grants_refresh(call->app, x.c, user_id);
 done:
     app_members_ctx_close(&x);
     return rc;
 }
 
-int app_member_remove(struct app *app, struct arena *a, const struct app_actor *actor,
-                      const char *agency_id, const char *user_id, struct usher_error *err)
+int app_member_remove(const struct app_call *call, const char *agency_id, const char *user_id)
 {
     struct app_members_ctx x;
     struct store_directory_person person;
     struct app_grant_list pg;
     int64_t revoked = 0;
-    int rc = app_members_ctx_open(&x, app, a, actor, agency_id, true, err);
-    bool is_self = actor->user_id && strcmp(actor->user_id, user_id) == 0;
+    int rc = app_members_ctx_open(&x, call, agency_id, true);
+    bool is_self = call->actor->user_id && strcmp(call->actor->user_id, user_id) == 0;
     if (rc == 0 && is_self) {
-        rc = store_directory_member_get(&person, x.c, a, x.agency_id, user_id, err);
+        rc = store_directory_member_get(&person, x.c, call->arena, x.agency_id, user_id, call->err);
         if (rc == 0)
-            rc = app_members_grants_load(&pg, &x, user_id, err);
+            rc = app_members_grants_load(&pg, &x, user_id, call->err);
     } else if (rc == 0) {
-        rc = app_members_load(&person, &pg, &x, user_id, err);
+        rc = app_members_load(&person, &pg, &x, user_id, call->err);
         if (rc == 0)
-            rc = app_members_authority(&x, user_id, &pg, NULL, err);
+            rc = app_members_authority(&x, user_id, &pg, NULL, call->err);
     }
     if (rc == 0 && app_grant_list_holds_owner(&pg))
-        rc = last_owner_guard(&x, user_id, err);
+        rc = last_owner_guard(&x, user_id, call->err);
     if (rc == 0)
-        rc = store_member_remove(NULL, x.c, a, x.agency_id, user_id, err);
+        rc = store_member_remove(NULL, x.c, call->arena, x.agency_id, user_id, call->err);
     if (rc == 0)
-        rc = store_directory_invitations_revoke(&revoked, x.c, a, x.agency_id, person.email,
-                                                actor->user_id, clock_now_ms(), err);
+        rc = store_directory_invitations_revoke(&revoked, x.c, call->arena, x.agency_id,
+                                                person.email, call->actor->user_id, clock_now_ms(),
+                                                call->err);
     if (rc == 0) {
         struct app_audit_event ev = {
             .agency_id = x.agency_id,
@@ -203,19 +206,18 @@ int app_member_remove(struct app *app, struct arena *a, const struct app_actor *
                 json_pack("{s:o, s:I, s:b}", "previous", app_grants_json(pg.items, pg.count, NULL),
                           "revoked_invitations", (json_int_t)revoked, "left", is_self),
         };
-        rc = app_audit_record(x.c, a, actor, &ev, err);
+        rc = app_audit_record(x.c, call->arena, call->actor, &ev, call->err);
     }
     if (rc == 0)
-        rc = store_commit(x.c, err);
+        rc = store_commit(x.c, call->err);
     if (rc == 0)
-        app_grants_refresh(app, x.c, user_id);
+        app_grants_refresh(call->app, x.c, user_id);
     app_members_ctx_close(&x);
     return rc;
 }
 
-int app_member_environment_remove(struct app *app, struct arena *a, const struct app_actor *actor,
-                                  const char *environment_id, const char *user_id,
-                                  struct usher_error *err)
+int app_member_environment_remove(const struct app_call *call, const char *environment_id,
+                                  const char *user_id)
 {
     struct app_members_ctx x;
     memset(&x, 0, sizeof(x));
@@ -224,23 +226,23 @@ int app_member_environment_remove(struct app *app, struct arena *a, const struct
     struct app_grant_list pg;
     struct store_conn *probe = NULL;
     /* The environment names the agency; a foreign one is not found like any other object. */
-    int rc = store_conn_get(app->store, &probe, err);
+    int rc = store_conn_get(call->app->store, &probe, call->err);
     if (rc == 0)
-        rc = store_environment_get(&env, probe, a, environment_id, err);
+        rc = store_environment_get(&env, probe, call->arena, environment_id, call->err);
     store_conn_put(probe);
     if (rc == 0)
-        rc = app_members_ctx_open(&x, app, a, actor, env.agency_id, true, err);
+        rc = app_members_ctx_open(&x, call, env.agency_id, true);
     if (rc == 0 && app_members_env_index(&x, env.id) < 0)
-        rc = usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "environment not found");
+        rc = usher_error_set(call->err, USHER_ENOTFOUND, NULL, NULL, "environment not found");
     if (rc == 0)
-        rc = app_members_load(&person, &pg, &x, user_id, err);
+        rc = app_members_load(&person, &pg, &x, user_id, call->err);
     if (rc == 0)
-        rc = app_access_not_self(&x.caller.acc, user_id, err);
+        rc = app_access_not_self(&x.caller.acc, user_id, call->err);
     if (rc == 0)
         rc = app_access_require(&x.caller.acc, POLICY_SCOPE_ENVIRONMENT, env.id, NULL,
-                                "users.manage", err);
+                                "users.manage", call->err);
     if (rc == 0)
-        rc = app_members_authority(&x, user_id, &pg, env.id, err);
+        rc = app_members_authority(&x, user_id, &pg, env.id, call->err);
     if (rc)
         goto done;
 
@@ -253,11 +255,11 @@ int app_member_environment_remove(struct app *app, struct arena *a, const struct
     }
     if (own && app_grant_is_empty(own) && !has_bot_grants) {
         /* Already removed: nothing changes, nothing to record. */
-        rc = store_commit(x.c, err);
+        rc = store_commit(x.c, call->err);
         goto done;
     }
     struct store_grant_write none = {
-        .id = crypto_id_new(a, "grt"),
+        .id = crypto_id_new(call->arena, "grt"),
         .agency_id = x.agency_id,
         .user_id = user_id,
         .environment_id = env.id,
@@ -267,10 +269,10 @@ int app_member_environment_remove(struct app *app, struct arena *a, const struct
         .created_at = clock_now_ms(),
     };
     int64_t bot_grants = 0;
-    rc = store_grant_upsert(x.c, a, &none, err);
+    rc = store_grant_upsert(x.c, call->arena, &none, call->err);
     if (rc == 0)
-        rc = store_directory_bot_grants_delete(&bot_grants, x.c, a, x.agency_id, user_id, env.id,
-                                               err);
+        rc = store_directory_bot_grants_delete(&bot_grants, x.c, call->arena, x.agency_id, user_id,
+                                               env.id, call->err);
     if (rc == 0) {
         struct app_audit_event ev = {
             .agency_id = x.agency_id,
@@ -282,12 +284,12 @@ int app_member_environment_remove(struct app *app, struct arena *a, const struct
                 json_pack("{s:o, s:I}", "previous", app_grants_json(pg.items, pg.count, NULL),
                           "bot_grants_removed", (json_int_t)bot_grants),
         };
-        rc = app_audit_record(x.c, a, actor, &ev, err);
+        rc = app_audit_record(x.c, call->arena, call->actor, &ev, call->err);
     }
     if (rc == 0)
-        rc = store_commit(x.c, err);
+        rc = store_commit(x.c, call->err);
     if (rc == 0)
-        app_grants_refresh(app, x.c, user_id);
+        app_grants_refresh(call->app, x.c, user_id);
 done:
     app_members_ctx_close(&x);
     return rc;

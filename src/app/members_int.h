@@ -16,7 +16,8 @@ struct app_members_caller {
     size_t readable_count;
 };
 
-/* What one call works with: a connection inside a transaction and the agency's facts. */
+/* What one member operation works with besides its call context: a connection inside a
+ * transaction and the agency's facts. */
 struct app_members_ctx {
     struct arena *a;
     struct store_conn *c;
@@ -30,11 +31,11 @@ struct app_members_ctx {
 /* USHER_EFORBIDDEN with the message what. */
 int app_members_forbidden(struct usher_error *err, const char *what);
 
-/* Opens a transaction (write or read) and loads the agency, the caller's standing, the
- * environments and the custom roles. An agency the caller is not a member of is not found. */
-int app_members_ctx_open(struct app_members_ctx *x, struct app *app, struct arena *a,
-                         const struct app_actor *actor, const char *agency_id, bool write,
-                         struct usher_error *err);
+/* Opens a transaction (write or read) and loads the agency, the standing of call->actor, the
+ * environments and the custom roles, all in call->arena. An agency the caller is not a member
+ * of is not found (in call->err). */
+int app_members_ctx_open(struct app_members_ctx *x, const struct app_call *call,
+                         const char *agency_id, bool write);
 
 /* Gives the connection back (a transaction still open is rolled back). */
 void app_members_ctx_close(struct app_members_ctx *x);

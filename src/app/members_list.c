@@ -196,16 +196,15 @@ static int query_prepare(struct store_directory_filter *out, struct invited_filt
     return 0;
 }
 
-int app_member_list(struct app_member_page *out, struct app *app, struct arena *a,
-                    const struct app_actor *actor, const char *agency_id,
-                    const struct app_member_query *query, struct usher_error *err)
+int app_member_list(struct app_member_page *out, const struct app_call *call, const char *agency_id,
+                    const struct app_member_query *query)
 {
     memset(out, 0, sizeof(*out));
     struct store_directory_order order;
     struct store_directory_key after;
-    int rc = store_directory_order_parse(&order, query->sort, err);
+    int rc = store_directory_order_parse(&order, query->sort, call->err);
     if (rc == 0)
-        rc = store_directory_cursor_decode(&after, a, &order, query->cursor, err);
+        rc = store_directory_cursor_decode(&after, call->arena, &order, query->cursor, call->err);
     if (rc)
         return rc;
     size_t limit = query->limit ? query->limit : STORE_PAGE_LIMIT_DEFAULT;
@@ -215,9 +214,9 @@ int app_member_list(struct app_member_page *out, struct app *app, struct arena *
     struct app_members_ctx x;
     struct store_directory_filter filter;
     struct invited_filter inv_filter;
-    rc = app_members_ctx_open(&x, app, a, actor, agency_id, false, err);
+    rc = app_members_ctx_open(&x, call, agency_id, false);
     if (rc == 0)
-        rc = query_prepare(&filter, &inv_filter, &x, query, err);
+        rc = query_prepare(&filter, &inv_filter, &x, query, call->err);
     if (rc)
         goto done;
 
@@ -225,19 +224,19 @@ int app_member_list(struct app_member_page *out, struct app *app, struct arena *
     struct app_grant_list *invited_grants = NULL;
     size_t member_count = 0, invited_count = 0;
     bool members_more = false;
-    rc = store_directory_members(&members, &member_count, &members_more, x.c, a, x.agency_id,
-                                 &order, &filter, &after, limit, err);
+    rc = store_directory_members(&members, &member_count, &members_more, x.c, call->arena,
+                                 x.agency_id, &order, &filter, &after, limit, call->err);
     if (rc == 0)
         rc = invited_collect(&invited, &invited_grants, &invited_count, &x, &order, &filter,
-                             &inv_filter, &after, limit, err);
+                             &inv_filter, &after, limit, call->err);
     if (rc)
         goto done;
 
     /* Merge both sorted lists into one page. */
-    out->items = arena_alloc(a, (limit + 1) * sizeof(*out->items));
-    const char **member_ids = arena_alloc(a, (limit + 1) * sizeof(*member_ids));
+    out->items = arena_alloc(call->arena, (limit + 1) * sizeof(*out->items));
+    const char **member_ids = arena_alloc(call->arena, (limit + 1) * sizeof(*member_ids));
     size_t mi = 0, ii = 0, n = 0, ids = 0;
-    bool *is_member = arena_alloc(a, (limit + 1) * sizeof(bool));
+    bool *is_member = arena_alloc(call->arena, (limit + 1) * sizeof(bool));
     while (n < limit && (mi < member_count || ii < invited_count)) {
         bool take_member =
             ii >= invited_count ||
@@ -255,12 +254,14 @@ int app_member_list(struct app_member_page *out, struct app *app, struct arena *
     }
     out->count = n;
     if (n == limit && (mi < member_count || members_more || ii < invited_count))
-        out->next_cursor = store_directory_cursor_encode(a, &order, &out->items[n - 1].person.key);
+        out->next_cursor =
+            store_directory_cursor_encode(call->arena, &order, &out->items[n - 1].person.key);
 
     /* The members' grants, in one query for the page. */
     struct store_directory_grant *rows = NULL;
     size_t row_count = 0;
-    rc = store_directory_grants(&rows, &row_count, x.c, a, x.agency_id, member_ids, ids, err);
+    rc = store_directory_grants(&rows, &row_count, x.c, call->arena, x.agency_id, member_ids, ids,
+                                call->err);
     if (rc)
         goto done;
     for (size_t i = 0; i < n; i++) {
@@ -269,17 +270,19 @@ int app_member_list(struct app_member_page *out, struct app *app, struct arena *
         size_t held = 0;
         for (size_t r = 0; r < row_count; r++)
             held += strcmp(rows[r].user_id, out->items[i].person.id) == 0;
-        struct app_grant_list pg = {arena_alloc(a, (held + 1) * sizeof(struct app_grant)), 0};
+        struct app_grant_list pg = {arena_alloc(call->arena, (held + 1) * sizeof(struct app_grant)),
+                                    0};
         for (size_t r = 0; r < row_count; r++) {
             if (strcmp(rows[r].user_id, out->items[i].person.id) == 0 &&
-                app_grant_from_row(&pg.items[pg.count], a, &rows[r].grant, x.agency_id, &x.roles))
+                app_grant_from_row(&pg.items[pg.count], call->arena, &rows[r].grant, x.agency_id,
+                                   &x.roles))
                 pg.count++;
         }
         struct store_directory_person person = out->items[i].person;
         app_members_build(&out->items[i], &x, &person, &pg);
     }
     out->roles = x.roles;
-    rc = store_commit(x.c, err);
+    rc = store_commit(x.c, call->err);
 done:
     app_members_ctx_close(&x);
     if (rc)

@@ -39,6 +39,14 @@ void fixture_store_open(struct store **out, char **dir);
 /* Frees s and removes dir with everything in it. Accepts NULL for either. */
 void fixture_store_close(struct store *s, char *dir);
 
+/* The call context of one app_* operation, as a pointer to a compound literal that lives until
+ * the end of the enclosing block: FIXTURE_CALL(&f->app, &f->arena, &actor, &f->err). */
+#define FIXTURE_CALL(app, arena, actor, err) (&(struct app_call){(app), (arena), (actor), (err)})
+
+/* The same on a test's own fixture f, whose members app, arena and err it borrows:
+ * FIXTURE_AS(f, &owner). */
+#define FIXTURE_AS(f, actor) FIXTURE_CALL(&(f)->app, &(f)->arena, (actor), &(f)->err)
+
 /* --- statements -------------------------------------------------------------------------- */
 
 /* Runs one statement with n parameters on a connection of s. */

@@ -144,7 +144,7 @@ static const char *list_all(struct fixture *f, const char *who, struct app_membe
     for (int guard = 0; guard < 100; guard++) {
         struct app_member_page page;
         usher_error_clear(&f->err);
-        int rc = app_member_list(&page, &f->app, &f->arena, &actor, f->a.id, &q, &f->err);
+        int rc = app_member_list(&page, FIXTURE_AS(f, &actor), f->a.id, &q);
         if (rc)
             fail_msg("list as %s: %s", who, f->err.message);
         for (size_t i = 0; i < page.count; i++)
@@ -205,7 +205,7 @@ static void test_member_list__merges_members_and_invited_people_on_every_page(vo
     struct app_member_page page;
     struct app_actor owner = as("usr_owner");
     struct app_member_query q = {0};
-    assert_int_equal(app_member_list(&page, &f->app, &f->arena, &owner, f->a.id, &q, &f->err), 0);
+    assert_int_equal(app_member_list(&page, FIXTURE_AS(f, &owner), f->a.id, &q), 0);
     const struct app_member *inv = find(&page, "inv_q");
     assert_non_null(inv);
     assert_true(inv->person.is_invited);
@@ -250,16 +250,14 @@ static void test_member_list__filters(void **state)
     };
     const char *fields[] = {"role", "environment_id", "shortcode", "sort", "cursor"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        expect_error(f,
-                     app_member_list(&page, &f->app, &f->arena, &owner, f->a.id, &bad[i], &f->err),
+        expect_error(f, app_member_list(&page, FIXTURE_AS(f, &owner), f->a.id, &bad[i]),
                      USHER_EINVAL, NULL, fields[i]);
     /* A cursor of one order does not resume another. */
     struct app_member_query first = {.limit = 2};
-    assert_int_equal(app_member_list(&page, &f->app, &f->arena, &owner, f->a.id, &first, &f->err),
-                     0);
+    assert_int_equal(app_member_list(&page, FIXTURE_AS(f, &owner), f->a.id, &first), 0);
     struct app_member_query other = {.limit = 2, .sort = "created", .cursor = page.next_cursor};
-    expect_error(f, app_member_list(&page, &f->app, &f->arena, &owner, f->a.id, &other, &f->err),
-                 USHER_EINVAL, NULL, "cursor");
+    expect_error(f, app_member_list(&page, FIXTURE_AS(f, &owner), f->a.id, &other), USHER_EINVAL,
+                 NULL, "cursor");
 }
 
 static void test_member_list__an_environment_manager_sees_only_their_environment(void **state)
@@ -271,7 +269,7 @@ static void test_member_list__an_environment_manager_sees_only_their_environment
     struct app_actor em1 = as("usr_em1");
     struct app_member_page page;
     struct app_member_query q = {0};
-    assert_int_equal(app_member_list(&page, &f->app, &f->arena, &em1, f->a.id, &q, &f->err), 0);
+    assert_int_equal(app_member_list(&page, FIXTURE_AS(f, &em1), f->a.id, &q), 0);
     const struct app_member *agent = find(&page, "usr_agent");
     /* The agent's grant on E2 and E2 itself stay hidden. */
     assert_int_equal(agent->grant_count, 1);
@@ -280,16 +278,16 @@ static void test_member_list__an_environment_manager_sees_only_their_environment
     assert_string_equal(agent->environments[0]->id, f->e1.id);
 
     struct app_member_query e2 = {.environment_id = f->e2.id};
-    expect_error(f, app_member_list(&page, &f->app, &f->arena, &em1, f->a.id, &e2, &f->err),
-                 USHER_EFORBIDDEN, NULL, NULL);
+    expect_error(f, app_member_list(&page, FIXTURE_AS(f, &em1), f->a.id, &e2), USHER_EFORBIDDEN,
+                 NULL, NULL);
     struct app_actor agent_actor = as("usr_agent");
-    expect_error(f, app_member_list(&page, &f->app, &f->arena, &agent_actor, f->a.id, &q, &f->err),
+    expect_error(f, app_member_list(&page, FIXTURE_AS(f, &agent_actor), f->a.id, &q),
                  USHER_EFORBIDDEN, NULL, NULL);
     struct app_actor outsider = as("usr_outsider");
-    expect_error(f, app_member_list(&page, &f->app, &f->arena, &outsider, f->a.id, &q, &f->err),
-                 USHER_ENOTFOUND, NULL, NULL);
-    expect_error(f, app_member_list(&page, &f->app, &f->arena, &em1, "agy_unknown", &q, &f->err),
-                 USHER_ENOTFOUND, NULL, NULL);
+    expect_error(f, app_member_list(&page, FIXTURE_AS(f, &outsider), f->a.id, &q), USHER_ENOTFOUND,
+                 NULL, NULL);
+    expect_error(f, app_member_list(&page, FIXTURE_AS(f, &em1), "agy_unknown", &q), USHER_ENOTFOUND,
+                 NULL, NULL);
 }
 
 static const struct app_member_environment *env_of(const struct app_member_detail *d,
@@ -307,8 +305,7 @@ static void test_member_get__shows_inherited_and_overridden_access(void **state)
     struct fixture *f = *state;
     struct app_actor owner = as("usr_owner");
     struct app_member_detail d;
-    assert_int_equal(app_member_get(&d, &f->app, &f->arena, &owner, f->a.id, "usr_agent", &f->err),
-                     0);
+    assert_int_equal(app_member_get(&d, FIXTURE_AS(f, &owner), f->a.id, "usr_agent"), 0);
     const struct app_member_environment *e1 = env_of(&d, &f->e1), *e2 = env_of(&d, &f->e2);
     assert_int_equal(e1->access, APP_MEMBER_INHERITED);
     assert_true(e1->roles & POLICY_BIT(POLICY_ROLE_AGENT));
@@ -317,7 +314,7 @@ static void test_member_get__shows_inherited_and_overridden_access(void **state)
     assert_int_equal(e2->roles, POLICY_BIT(POLICY_ROLE_ANALYST));
     assert_false(e2->permissions & POLICY_BIT(POLICY_PERM_INBOX_REPLY));
 
-    assert_int_equal(app_member_get(&d, &f->app, &f->arena, &owner, f->a.id, "usr_e2", &f->err), 0);
+    assert_int_equal(app_member_get(&d, FIXTURE_AS(f, &owner), f->a.id, "usr_e2"), 0);
     assert_int_equal(env_of(&d, &f->e1)->access, APP_MEMBER_NONE);
     assert_false(env_of(&d, &f->e1)->is_removed);
     /* A grant on E2 with no agency grant behind it replaces nothing: granted there. */
@@ -325,20 +322,17 @@ static void test_member_get__shows_inherited_and_overridden_access(void **state)
 
     /* Out of sight, another agency's member, an unknown id: not found. */
     struct app_actor em1 = as("usr_em1");
-    expect_error(f, app_member_get(&d, &f->app, &f->arena, &em1, f->a.id, "usr_e2", &f->err),
+    expect_error(f, app_member_get(&d, FIXTURE_AS(f, &em1), f->a.id, "usr_e2"), USHER_ENOTFOUND,
+                 NULL, NULL);
+    expect_error(f, app_member_get(&d, FIXTURE_AS(f, &owner), f->a.id, "usr_outsider"),
                  USHER_ENOTFOUND, NULL, NULL);
-    expect_error(f,
-                 app_member_get(&d, &f->app, &f->arena, &owner, f->a.id, "usr_outsider", &f->err),
-                 USHER_ENOTFOUND, NULL, NULL);
-    expect_error(f, app_member_get(&d, &f->app, &f->arena, &owner, f->a.id, "usr_none", &f->err),
-                 USHER_ENOTFOUND, NULL, NULL);
+    expect_error(f, app_member_get(&d, FIXTURE_AS(f, &owner), f->a.id, "usr_none"), USHER_ENOTFOUND,
+                 NULL, NULL);
     struct app_actor outsider = as("usr_outsider");
-    expect_error(f,
-                 app_member_get(&d, &f->app, &f->arena, &outsider, f->a.id, "usr_agent", &f->err),
+    expect_error(f, app_member_get(&d, FIXTURE_AS(f, &outsider), f->a.id, "usr_agent"),
                  USHER_ENOTFOUND, NULL, NULL);
     /* The environment manager sees the agent in E1 only. */
-    assert_int_equal(app_member_get(&d, &f->app, &f->arena, &em1, f->a.id, "usr_agent", &f->err),
-                     0);
+    assert_int_equal(app_member_get(&d, FIXTURE_AS(f, &em1), f->a.id, "usr_agent"), 0);
     assert_int_equal(d.environment_count, 1);
     assert_null(env_of(&d, &f->e2));
 }
@@ -351,16 +345,12 @@ static void test_member_update__names_and_shortcode(void **state)
     struct app_member_detail d;
     /* Names belong to the person: a manager sets the shortcode, not the names. */
     struct app_member_patch p = {true, "  Alan  ", true, "", true, "AL-1"};
-    expect_error(f,
-                 app_member_update(&d, &f->app, &f->arena, &org, f->a.id, "usr_agent", &p, &f->err),
+    expect_error(f, app_member_update(&d, FIXTURE_AS(f, &org), f->a.id, "usr_agent", &p),
                  USHER_EFORBIDDEN, "names_belong_to_person", NULL);
     struct app_member_patch names = {true, "  Alan  ", true, "", false, NULL};
-    assert_int_equal(
-        app_member_update(&d, &f->app, &f->arena, &agent, f->a.id, "usr_agent", &names, &f->err),
-        0);
+    assert_int_equal(app_member_update(&d, FIXTURE_AS(f, &agent), f->a.id, "usr_agent", &names), 0);
     struct app_member_patch code = {.has_shortcode = true, .shortcode = "AL-1"};
-    assert_int_equal(
-        app_member_update(&d, &f->app, &f->arena, &org, f->a.id, "usr_agent", &code, &f->err), 0);
+    assert_int_equal(app_member_update(&d, FIXTURE_AS(f, &org), f->a.id, "usr_agent", &code), 0);
     p = code; /* one row for the names, one for the shortcode */
     assert_string_equal(d.member.person.first_name, "Alan");
     assert_string_equal(d.member.person.last_name, "");
@@ -373,8 +363,7 @@ static void test_member_update__names_and_shortcode(void **state)
                         audit, 1),
         2);
     /* The same values again change nothing and record nothing. */
-    assert_int_equal(
-        app_member_update(&d, &f->app, &f->arena, &org, f->a.id, "usr_agent", &p, &f->err), 0);
+    assert_int_equal(app_member_update(&d, FIXTURE_AS(f, &org), f->a.id, "usr_agent", &p), 0);
     assert_int_equal(
         fixture_sql_int(f->app.store,
                         "SELECT count(*) FROM audit_log WHERE action = 'member.updated' "
@@ -383,23 +372,18 @@ static void test_member_update__names_and_shortcode(void **state)
         2);
     /* Unique per agency. */
     struct app_member_patch taken = {.has_shortcode = true, .shortcode = "AL-1"};
-    expect_error(
-        f, app_member_update(&d, &f->app, &f->arena, &org, f->a.id, "usr_e2", &taken, &f->err),
-        USHER_ECONFLICT, "shortcode_taken", "shortcode");
+    expect_error(f, app_member_update(&d, FIXTURE_AS(f, &org), f->a.id, "usr_e2", &taken),
+                 USHER_ECONFLICT, "shortcode_taken", "shortcode");
     /* A pending invitation keeps its shortcode for its invitee. */
     fixture_sql(f->app.store, "UPDATE invitations SET shortcode = 'PEN' WHERE id = 'inv_p'", NULL,
                 0);
     struct app_member_patch pen = {.has_shortcode = true, .shortcode = "PEN"};
-    expect_error(
-        f, app_member_update(&d, &f->app, &f->arena, &org, f->a.id, "usr_agent", &pen, &f->err),
-        USHER_ECONFLICT, "shortcode_taken", "shortcode");
+    expect_error(f, app_member_update(&d, FIXTURE_AS(f, &org), f->a.id, "usr_agent", &pen),
+                 USHER_ECONFLICT, "shortcode_taken", "shortcode");
     struct app_member_patch cleared = {.has_shortcode = true, .shortcode = NULL};
-    assert_int_equal(
-        app_member_update(&d, &f->app, &f->arena, &org, f->a.id, "usr_agent", &cleared, &f->err),
-        0);
+    assert_int_equal(app_member_update(&d, FIXTURE_AS(f, &org), f->a.id, "usr_agent", &cleared), 0);
     assert_null(d.member.person.shortcode);
-    assert_int_equal(
-        app_member_update(&d, &f->app, &f->arena, &org, f->a.id, "usr_e2", &taken, &f->err), 0);
+    assert_int_equal(app_member_update(&d, FIXTURE_AS(f, &org), f->a.id, "usr_e2", &taken), 0);
 
     char long_name[260];
     memset(long_name, 'x', 201);
@@ -413,15 +397,12 @@ static void test_member_update__names_and_shortcode(void **state)
     };
     const char *fields[] = {"shortcode", "shortcode", "shortcode", "first_name", "last_name"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        expect_error(f,
-                     app_member_update(&d, &f->app, &f->arena, &agent, f->a.id, "usr_agent",
-                                       &bad[i], &f->err),
+        expect_error(f, app_member_update(&d, FIXTURE_AS(f, &agent), f->a.id, "usr_agent", &bad[i]),
                      USHER_EINVAL, NULL, fields[i]);
     /* A platform admin may correct a person's names. */
     struct app_actor adm = as("usr_admin");
     struct app_member_patch fix = {.has_first_name = true, .first_name = "Alan B"};
-    assert_int_equal(
-        app_member_update(&d, &f->app, &f->arena, &adm, f->a.id, "usr_agent", &fix, &f->err), 0);
+    assert_int_equal(app_member_update(&d, FIXTURE_AS(f, &adm), f->a.id, "usr_agent", &fix), 0);
     assert_string_equal(d.member.person.first_name, "Alan B");
 }
 
@@ -432,21 +413,17 @@ static void test_member_update__needs_users_manage_where_the_member_is(void **st
     struct app_member_detail d;
     struct app_member_patch p = {.has_shortcode = true, .shortcode = "RN-1"};
     /* The agent's grants are at agency scope (and on E2): out of the E1 manager's reach. */
-    expect_error(f,
-                 app_member_update(&d, &f->app, &f->arena, &em1, f->a.id, "usr_agent", &p, &f->err),
+    expect_error(f, app_member_update(&d, FIXTURE_AS(f, &em1), f->a.id, "usr_agent", &p),
                  USHER_EFORBIDDEN, NULL, NULL);
-    assert_int_equal(
-        app_member_update(&d, &f->app, &f->arena, &em1, f->a.id, "usr_e1only", &p, &f->err), 0);
+    assert_int_equal(app_member_update(&d, FIXTURE_AS(f, &em1), f->a.id, "usr_e1only", &p), 0);
     assert_string_equal(d.member.person.shortcode, "RN-1");
     /* Only owners change owners. */
     struct app_actor org = as("usr_org");
-    expect_error(f,
-                 app_member_update(&d, &f->app, &f->arena, &org, f->a.id, "usr_owner", &p, &f->err),
+    expect_error(f, app_member_update(&d, FIXTURE_AS(f, &org), f->a.id, "usr_owner", &p),
                  USHER_EFORBIDDEN, NULL, NULL);
     struct app_actor outsider = as("usr_outsider");
-    expect_error(
-        f, app_member_update(&d, &f->app, &f->arena, &outsider, f->a.id, "usr_agent", &p, &f->err),
-        USHER_ENOTFOUND, NULL, NULL);
+    expect_error(f, app_member_update(&d, FIXTURE_AS(f, &outsider), f->a.id, "usr_agent", &p),
+                 USHER_ENOTFOUND, NULL, NULL);
 }
 
 static json_t *grants_json(const char *text)
@@ -466,9 +443,8 @@ static void test_member_grants_replace__writes_and_reaches_the_index(void **stat
     snprintf(text, sizeof(text), "[{\"environment_id\":\"%s\",\"roles\":[\"producer\"]}]",
              f->e2.id);
     json_t *g = grants_json(text);
-    assert_int_equal(
-        app_member_grants_replace(&d, &f->app, &f->arena, &owner, f->a.id, "usr_agent", g, &f->err),
-        0);
+    assert_int_equal(app_member_grants_replace(&d, FIXTURE_AS(f, &owner), f->a.id, "usr_agent", g),
+                     0);
     json_decref(g);
     assert_int_equal(d.member.grant_count, 1);
     assert_int_equal(env_of(&d, &f->e1)->access, APP_MEMBER_NONE);
@@ -486,13 +462,11 @@ static void test_member_grants_replace__writes_and_reaches_the_index(void **stat
 
     json_t *empty = grants_json("[]");
     expect_error(f,
-                 app_member_grants_replace(&d, &f->app, &f->arena, &owner, f->a.id, "usr_agent",
-                                           empty, &f->err),
+                 app_member_grants_replace(&d, FIXTURE_AS(f, &owner), f->a.id, "usr_agent", empty),
                  USHER_EINVAL, NULL, "grants");
     json_decref(empty);
     expect_error(f,
-                 app_member_grants_replace(&d, &f->app, &f->arena, &owner, f->a.id, "usr_agent",
-                                           NULL, &f->err),
+                 app_member_grants_replace(&d, FIXTURE_AS(f, &owner), f->a.id, "usr_agent", NULL),
                  USHER_EINVAL, NULL, "grants");
 }
 
@@ -503,9 +477,7 @@ static void test_member_grants_replace__keeps_to_the_ceiling(void **state)
     struct app_member_detail d;
     /* An environment manager cannot act at agency scope ... */
     json_t *org = grants_json("[{\"roles\":[\"organisation_manager\"]}]");
-    expect_error(f,
-                 app_member_grants_replace(&d, &f->app, &f->arena, &em1, f->a.id, "usr_e1only", org,
-                                           &f->err),
+    expect_error(f, app_member_grants_replace(&d, FIXTURE_AS(f, &em1), f->a.id, "usr_e1only", org),
                  USHER_EFORBIDDEN, "grant_ceiling", "grants[0]");
     json_decref(org);
     /* ... nor give on E1 an authority they do not hold there ... */
@@ -515,18 +487,15 @@ static void test_member_grants_replace__keeps_to_the_ceiling(void **state)
              "\"extra_permissions\":[\"environments.create\"]}]",
              f->e1.id);
     json_t *op = grants_json(text);
-    expect_error(
-        f,
-        app_member_grants_replace(&d, &f->app, &f->arena, &em1, f->a.id, "usr_e1only", op, &f->err),
-        USHER_EFORBIDDEN, "grant_ceiling", "grants[0]");
+    expect_error(f, app_member_grants_replace(&d, FIXTURE_AS(f, &em1), f->a.id, "usr_e1only", op),
+                 USHER_EFORBIDDEN, "grant_ceiling", "grants[0]");
     json_decref(op);
     /* ... while work they do not do themselves comes with managing people there ... */
     snprintf(text, sizeof(text),
              "[{\"environment_id\":\"%s\",\"roles\":[\"producer\",\"developer\"]}]", f->e1.id);
     json_t *work = grants_json(text);
-    assert_int_equal(app_member_grants_replace(&d, &f->app, &f->arena, &em1, f->a.id, "usr_e1only",
-                                               work, &f->err),
-                     0);
+    assert_int_equal(
+        app_member_grants_replace(&d, FIXTURE_AS(f, &em1), f->a.id, "usr_e1only", work), 0);
     json_decref(work);
     assert_true(check(f, "usr_e1only", "cms.write", &f->e1));
     /* ... and nobody changes their own grants. */
@@ -534,30 +503,23 @@ static void test_member_grants_replace__keeps_to_the_ceiling(void **state)
              "[{\"environment_id\":\"%s\",\"roles\":[\"environment_manager\",\"operator\"]}]",
              f->e1.id);
     json_t *self = grants_json(text);
-    expect_error(
-        f,
-        app_member_grants_replace(&d, &f->app, &f->arena, &em1, f->a.id, "usr_em1", self, &f->err),
-        USHER_EFORBIDDEN, "own_grants", NULL);
+    expect_error(f, app_member_grants_replace(&d, FIXTURE_AS(f, &em1), f->a.id, "usr_em1", self),
+                 USHER_EFORBIDDEN, "own_grants", NULL);
     json_decref(self);
     /* ... nor strip grants at scopes they do not manage. */
     snprintf(text, sizeof(text),
              "[{\"environment_id\":\"%s\",\"roles\":[\"environment_manager\"]}]", f->e1.id);
     json_t *em = grants_json(text);
-    expect_error(
-        f,
-        app_member_grants_replace(&d, &f->app, &f->arena, &em1, f->a.id, "usr_agent", em, &f->err),
-        USHER_EFORBIDDEN, NULL, NULL);
+    expect_error(f, app_member_grants_replace(&d, FIXTURE_AS(f, &em1), f->a.id, "usr_agent", em),
+                 USHER_EFORBIDDEN, NULL, NULL);
     /* Within E1 it works. */
-    assert_int_equal(
-        app_member_grants_replace(&d, &f->app, &f->arena, &em1, f->a.id, "usr_e1only", em, &f->err),
-        0);
+    assert_int_equal(app_member_grants_replace(&d, FIXTURE_AS(f, &em1), f->a.id, "usr_e1only", em),
+                     0);
     json_decref(em);
     assert_true(check(f, "usr_e1only", "users.manage", &f->e1));
     /* Bad input names the field. */
     json_t *bad = grants_json("[{\"roles\":[\"wizard\"]}]");
-    expect_error(f,
-                 app_member_grants_replace(&d, &f->app, &f->arena, &em1, f->a.id, "usr_e1only", bad,
-                                           &f->err),
+    expect_error(f, app_member_grants_replace(&d, FIXTURE_AS(f, &em1), f->a.id, "usr_e1only", bad),
                  USHER_EINVAL, "unknown_role", "grants[0].roles[0]");
     json_decref(bad);
 }
@@ -568,35 +530,27 @@ static void test_member_grants_replace__protects_owners(void **state)
     struct app_member_detail d;
     json_t *agent = grants_json("[{\"roles\":[\"agent\"]}]");
     struct app_actor org = as("usr_org");
-    expect_error(f,
-                 app_member_grants_replace(&d, &f->app, &f->arena, &org, f->a.id, "usr_owner",
-                                           agent, &f->err),
+    expect_error(f, app_member_grants_replace(&d, FIXTURE_AS(f, &org), f->a.id, "usr_owner", agent),
                  USHER_EFORBIDDEN, NULL, NULL);
     struct app_actor owner = as("usr_owner");
     struct app_actor adm = as("usr_admin");
     expect_error(f,
-                 app_member_grants_replace(&d, &f->app, &f->arena, &owner, f->a.id, "usr_owner",
-                                           agent, &f->err),
+                 app_member_grants_replace(&d, FIXTURE_AS(f, &owner), f->a.id, "usr_owner", agent),
                  USHER_EFORBIDDEN, "own_grants", NULL);
-    expect_error(f,
-                 app_member_grants_replace(&d, &f->app, &f->arena, &adm, f->a.id, "usr_owner",
-                                           agent, &f->err),
+    expect_error(f, app_member_grants_replace(&d, FIXTURE_AS(f, &adm), f->a.id, "usr_owner", agent),
                  USHER_ECONFLICT, "last_owner", NULL);
     /* Only an owner makes an owner; with a second owner, the first may be stepped down. */
     json_t *own = grants_json("[{\"roles\":[\"owner\"]}]");
     struct app_actor e1only = as("usr_em1");
-    expect_error(f,
-                 app_member_grants_replace(&d, &f->app, &f->arena, &org, f->a.id, "usr_e1only", own,
-                                           &f->err),
+    expect_error(f, app_member_grants_replace(&d, FIXTURE_AS(f, &org), f->a.id, "usr_e1only", own),
                  USHER_EFORBIDDEN, "grant_ceiling", "grants[0]");
     (void)e1only;
-    assert_int_equal(
-        app_member_grants_replace(&d, &f->app, &f->arena, &owner, f->a.id, "usr_org", own, &f->err),
-        0);
-    struct app_actor org_now_owner = as("usr_org");
-    assert_int_equal(app_member_grants_replace(&d, &f->app, &f->arena, &org_now_owner, f->a.id,
-                                               "usr_owner", agent, &f->err),
+    assert_int_equal(app_member_grants_replace(&d, FIXTURE_AS(f, &owner), f->a.id, "usr_org", own),
                      0);
+    struct app_actor org_now_owner = as("usr_org");
+    assert_int_equal(
+        app_member_grants_replace(&d, FIXTURE_AS(f, &org_now_owner), f->a.id, "usr_owner", agent),
+        0);
     json_decref(own);
     json_decref(agent);
 }
@@ -609,24 +563,18 @@ static void test_member_environment_remove__stops_the_ripple(void **state)
     struct app_member_detail d;
     /* The agent's agency grant ripples into E1 until removed from it. */
     struct app_actor producer = as("usr_e2");
-    expect_error(f,
-                 app_member_environment_remove(&f->app, &f->arena, &producer, f->e1.id, "usr_agent",
-                                               &f->err),
+    expect_error(f, app_member_environment_remove(FIXTURE_AS(f, &producer), f->e1.id, "usr_agent"),
                  USHER_EFORBIDDEN, NULL, NULL);
-    assert_int_equal(
-        app_member_environment_remove(&f->app, &f->arena, &em1, f->e1.id, "usr_agent", &f->err), 0);
+    assert_int_equal(app_member_environment_remove(FIXTURE_AS(f, &em1), f->e1.id, "usr_agent"), 0);
     assert_false(check(f, "usr_agent", "inbox.reply", &f->e1));
     assert_true(check(f, "usr_agent", "analytics.read", &f->e2));
-    assert_int_equal(app_member_get(&d, &f->app, &f->arena, &owner, f->a.id, "usr_agent", &f->err),
-                     0);
+    assert_int_equal(app_member_get(&d, FIXTURE_AS(f, &owner), f->a.id, "usr_agent"), 0);
     assert_int_equal(env_of(&d, &f->e1)->access, APP_MEMBER_NONE);
     assert_true(env_of(&d, &f->e1)->is_removed);
     /* Bot grants in the environment go too; a second removal changes nothing. */
     assert_true(check_bot(f, "usr_bm", "bot.develop", &f->b1));
-    assert_int_equal(
-        app_member_environment_remove(&f->app, &f->arena, &em1, f->e1.id, "usr_bm", &f->err), 0);
-    assert_int_equal(
-        app_member_environment_remove(&f->app, &f->arena, &em1, f->e1.id, "usr_bm", &f->err), 0);
+    assert_int_equal(app_member_environment_remove(FIXTURE_AS(f, &em1), f->e1.id, "usr_bm"), 0);
+    assert_int_equal(app_member_environment_remove(FIXTURE_AS(f, &em1), f->e1.id, "usr_bm"), 0);
     struct store_value p[] = {store_text("usr_bm")};
     assert_false(check_bot(f, "usr_bm", "bot.develop", &f->b1));
     assert_int_equal(
@@ -641,28 +589,19 @@ static void test_member_environment_remove__stops_the_ripple(void **state)
                         p, 1),
         1);
     /* The agent, no longer in E1, is out of the E1 manager's sight. */
-    expect_error(
-        f, app_member_environment_remove(&f->app, &f->arena, &em1, f->e2.id, "usr_agent", &f->err),
-        USHER_ENOTFOUND, NULL, NULL);
+    expect_error(f, app_member_environment_remove(FIXTURE_AS(f, &em1), f->e2.id, "usr_agent"),
+                 USHER_ENOTFOUND, NULL, NULL);
     /* Out of reach: E2 for the E1 manager, owners for non-owners, other agencies. */
-    expect_error(
-        f, app_member_environment_remove(&f->app, &f->arena, &em1, f->e2.id, "usr_e1only", &f->err),
-        USHER_EFORBIDDEN, NULL, NULL);
-    expect_error(
-        f, app_member_environment_remove(&f->app, &f->arena, &em1, f->e1.id, "usr_owner", &f->err),
-        USHER_EFORBIDDEN, NULL, NULL);
+    expect_error(f, app_member_environment_remove(FIXTURE_AS(f, &em1), f->e2.id, "usr_e1only"),
+                 USHER_EFORBIDDEN, NULL, NULL);
+    expect_error(f, app_member_environment_remove(FIXTURE_AS(f, &em1), f->e1.id, "usr_owner"),
+                 USHER_EFORBIDDEN, NULL, NULL);
     struct app_actor outsider = as("usr_outsider");
-    expect_error(f,
-                 app_member_environment_remove(&f->app, &f->arena, &outsider, f->e1.id,
-                                               "usr_e1only", &f->err),
+    expect_error(f, app_member_environment_remove(FIXTURE_AS(f, &outsider), f->e1.id, "usr_e1only"),
                  USHER_ENOTFOUND, NULL, NULL);
-    expect_error(f,
-                 app_member_environment_remove(&f->app, &f->arena, &owner, f->eb.id, "usr_outsider",
-                                               &f->err),
+    expect_error(f, app_member_environment_remove(FIXTURE_AS(f, &owner), f->eb.id, "usr_outsider"),
                  USHER_ENOTFOUND, NULL, NULL);
-    expect_error(f,
-                 app_member_environment_remove(&f->app, &f->arena, &owner, f->e1.id, "usr_outsider",
-                                               &f->err),
+    expect_error(f, app_member_environment_remove(FIXTURE_AS(f, &owner), f->e1.id, "usr_outsider"),
                  USHER_ENOTFOUND, NULL, NULL);
     assert_true(check(f, "usr_e1only", "inbox.reply", &f->e1));
 }
@@ -674,22 +613,22 @@ static void test_member_remove__rules(void **state)
     struct app_actor org = as("usr_org");
     struct app_member_detail d;
     /* Nobody removes the last owner, not even the owner; non-owners never remove owners. */
-    expect_error(f, app_member_remove(&f->app, &f->arena, &owner, f->a.id, "usr_owner", &f->err),
-                 USHER_ECONFLICT, "last_owner", NULL);
-    expect_error(f, app_member_remove(&f->app, &f->arena, &org, f->a.id, "usr_owner", &f->err),
-                 USHER_EFORBIDDEN, NULL, NULL);
+    expect_error(f, app_member_remove(FIXTURE_AS(f, &owner), f->a.id, "usr_owner"), USHER_ECONFLICT,
+                 "last_owner", NULL);
+    expect_error(f, app_member_remove(FIXTURE_AS(f, &org), f->a.id, "usr_owner"), USHER_EFORBIDDEN,
+                 NULL, NULL);
     struct app_actor adm = as("usr_admin");
-    expect_error(f, app_member_remove(&f->app, &f->arena, &adm, f->a.id, "usr_owner", &f->err),
-                 USHER_ECONFLICT, "last_owner", NULL);
+    expect_error(f, app_member_remove(FIXTURE_AS(f, &adm), f->a.id, "usr_owner"), USHER_ECONFLICT,
+                 "last_owner", NULL);
     /* Another agency's member or an outsider's attempt: not found, nothing changes. */
-    expect_error(f, app_member_remove(&f->app, &f->arena, &owner, f->a.id, "usr_outsider", &f->err),
+    expect_error(f, app_member_remove(FIXTURE_AS(f, &owner), f->a.id, "usr_outsider"),
                  USHER_ENOTFOUND, NULL, NULL);
     struct app_actor outsider = as("usr_outsider");
-    expect_error(f, app_member_remove(&f->app, &f->arena, &outsider, f->a.id, "usr_agent", &f->err),
+    expect_error(f, app_member_remove(FIXTURE_AS(f, &outsider), f->a.id, "usr_agent"),
                  USHER_ENOTFOUND, NULL, NULL);
     struct app_actor em1 = as("usr_em1");
-    expect_error(f, app_member_remove(&f->app, &f->arena, &em1, f->a.id, "usr_agent", &f->err),
-                 USHER_EFORBIDDEN, NULL, NULL);
+    expect_error(f, app_member_remove(FIXTURE_AS(f, &em1), f->a.id, "usr_agent"), USHER_EFORBIDDEN,
+                 NULL, NULL);
     assert_true(check(f, "usr_agent", "inbox.reply", &f->e1));
 
     /* An invitation to the removed person is revoked with the membership. */
@@ -698,9 +637,9 @@ static void test_member_remove__rules(void **state)
                                                   .first_name = "Alan",
                                                   .last_name = "Agent",
                                                   .grants = "[{\"roles\":[\"agent\"]}]"});
-    assert_int_equal(app_member_remove(&f->app, &f->arena, &org, f->a.id, "usr_agent", &f->err), 0);
+    assert_int_equal(app_member_remove(FIXTURE_AS(f, &org), f->a.id, "usr_agent"), 0);
     assert_false(check(f, "usr_agent", "inbox.reply", &f->e1));
-    expect_error(f, app_member_get(&d, &f->app, &f->arena, &owner, f->a.id, "usr_agent", &f->err),
+    expect_error(f, app_member_get(&d, FIXTURE_AS(f, &owner), f->a.id, "usr_agent"),
                  USHER_ENOTFOUND, NULL, NULL);
     struct store_value p[] = {store_text("inv_agent")};
     assert_int_equal(
@@ -720,11 +659,11 @@ static void test_member_remove__rules(void **state)
 
     /* Anyone may leave. */
     struct app_actor e2 = as("usr_e2");
-    assert_int_equal(app_member_remove(&f->app, &f->arena, &e2, f->a.id, "usr_e2", &f->err), 0);
+    assert_int_equal(app_member_remove(FIXTURE_AS(f, &e2), f->a.id, "usr_e2"), 0);
     struct app_member_page page;
     struct app_member_query q = {0};
-    expect_error(f, app_member_list(&page, &f->app, &f->arena, &e2, f->a.id, &q, &f->err),
-                 USHER_ENOTFOUND, NULL, NULL);
+    expect_error(f, app_member_list(&page, FIXTURE_AS(f, &e2), f->a.id, &q), USHER_ENOTFOUND, NULL,
+                 NULL);
     assert_string_equal(list_all(f, "usr_owner", (struct app_member_query){0}),
                         "usr_bm usr_em1 usr_e1only usr_owner usr_org inv_p inv_q");
 }
