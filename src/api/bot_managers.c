@@ -23,11 +23,11 @@ static int managers_invite(struct http_request *req, struct http_response *res)
         rc = api_invitation_new_parse(&in, req, body, invite_fields);
     if (rc)
         return rc;
-    struct app_actor actor = api_actor(req);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
     struct app_invitation_view v;
     int64_t wait = 0;
-    rc = app_bot_manager_invite(&v, &wait, req->app, &req->arena, &actor, api_param(req, 0), &in,
-                                &req->err);
+    rc = app_bot_manager_invite(&v, &wait, &call, api_param(req, 0), &in);
     if (rc == USHER_ELIMIT) {
         char text[24];
         snprintf(text, sizeof(text), "%lld", (long long)(wait > 0 ? wait : 60));
@@ -41,12 +41,13 @@ static int managers_invite(struct http_request *req, struct http_response *res)
 
 static int managers_list(struct http_request *req, struct http_response *res)
 {
-    struct app_actor actor = api_actor(req);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
     struct store_bot_manager *managers = NULL;
     struct app_invitation_view *pending = NULL;
     size_t manager_count = 0, pending_count = 0;
-    int rc = app_bot_managers_list(&managers, &manager_count, &pending, &pending_count, req->app,
-                                   &req->arena, &actor, api_param(req, 0), &req->err);
+    int rc = app_bot_managers_list(&managers, &manager_count, &pending, &pending_count, &call,
+                                   api_param(req, 0));
     if (rc)
         return rc;
     json_t *items = json_array();
@@ -63,9 +64,9 @@ static int managers_list(struct http_request *req, struct http_response *res)
 
 static int managers_remove(struct http_request *req, struct http_response *res)
 {
-    struct app_actor actor = api_actor(req);
-    int rc = app_bot_manager_remove(req->app, &req->arena, &actor, api_param(req, 0),
-                                    api_param(req, 1), &req->err);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
+    int rc = app_bot_manager_remove(&call, api_param(req, 0), api_param(req, 1));
     if (rc)
         return rc;
     http_response_empty(res, 204);

@@ -114,11 +114,11 @@ static int invitations_create(struct http_request *req, struct http_response *re
         rc = api_invitation_new_parse(&in, req, body, create_fields);
     if (rc)
         return rc;
-    struct app_actor actor = api_actor(req);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
     struct app_invitation_view v;
     int64_t wait = 0;
-    rc = app_invitation_create(&v, &wait, req->app, &req->arena, &actor, api_param(req, 0), &in,
-                               "users.invite", &req->err);
+    rc = app_invitation_create(&v, &wait, &call, api_param(req, 0), &in, "users.invite");
     if (rc == USHER_ELIMIT)
         retry_after(req, res, wait);
     if (rc)
@@ -139,12 +139,13 @@ static int invitations_list(struct http_request *req, struct http_response *res)
         rc = http_query(&cursor, req, "cursor");
     if (rc)
         return rc;
-    struct app_actor actor = api_actor(req);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
     struct app_invitation_view *items = NULL;
     size_t count = 0;
     const char *next = NULL;
-    rc = app_invitation_list(&items, &count, &next, req->app, &req->arena, &actor,
-                             api_param(req, 0), status, limit, cursor, &req->err);
+    rc =
+        app_invitation_list(&items, &count, &next, &call, api_param(req, 0), status, limit, cursor);
     if (rc)
         return rc;
     json_t *list = json_array();
@@ -158,10 +159,10 @@ static int invitations_list(struct http_request *req, struct http_response *res)
 
 static int invitations_get(struct http_request *req, struct http_response *res)
 {
-    struct app_actor actor = api_actor(req);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
     struct app_invitation_view v;
-    int rc =
-        app_invitation_get(&v, req->app, &req->arena, &actor, api_param(req, 0), false, &req->err);
+    int rc = app_invitation_get(&v, &call, api_param(req, 0), false);
     if (rc)
         return rc;
     http_response_json(res, req, 200, api_invitation_json(req, &v));
@@ -170,10 +171,10 @@ static int invitations_get(struct http_request *req, struct http_response *res)
 
 static int invitations_link(struct http_request *req, struct http_response *res)
 {
-    struct app_actor actor = api_actor(req);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
     struct app_invitation_view v;
-    int rc =
-        app_invitation_get(&v, req->app, &req->arena, &actor, api_param(req, 0), true, &req->err);
+    int rc = app_invitation_get(&v, &call, api_param(req, 0), true);
     if (rc)
         return rc;
     json_t *out = json_pack("{s:s, s:o}", "url", v.url, "expires_at",
@@ -192,11 +193,11 @@ static int invitations_resend(struct http_request *req, struct http_response *re
         if (rc)
             return rc;
     }
-    struct app_actor actor = api_actor(req);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
     struct app_invitation_view v;
     int64_t wait = 0;
-    int rc = app_invitation_resend(&v, &wait, req->app, &req->arena, &actor, api_param(req, 0),
-                                   &req->err);
+    int rc = app_invitation_resend(&v, &wait, &call, api_param(req, 0));
     if (rc == USHER_ELIMIT)
         retry_after(req, res, wait);
     if (rc)
@@ -210,8 +211,9 @@ static int invitations_resend(struct http_request *req, struct http_response *re
 
 static int invitations_revoke(struct http_request *req, struct http_response *res)
 {
-    struct app_actor actor = api_actor(req);
-    int rc = app_invitation_revoke(req->app, &req->arena, &actor, api_param(req, 0), &req->err);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
+    int rc = app_invitation_revoke(&call, api_param(req, 0));
     if (rc)
         return rc;
     http_response_empty(res, 204);
@@ -236,8 +238,10 @@ static int invitations_lookup(struct http_request *req, struct http_response *re
     int rc = token_body(&token, req, token_fields);
     if (rc)
         return rc;
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
     struct app_invitation_view v;
-    rc = app_invitation_lookup(&v, req->app, &req->arena, token, &req->err);
+    rc = app_invitation_lookup(&v, &call, token);
     if (rc)
         return rc;
     json_t *out = json_object();
@@ -261,10 +265,10 @@ static int invitations_lookup(struct http_request *req, struct http_response *re
 static int accept_common(struct http_request *req, struct http_response *res, const char *token,
                          const char *id, const char *password, const char *first, const char *last)
 {
-    struct app_actor actor = api_actor(req);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
     struct app_invitation_accepted acc;
-    int rc = app_invitation_accept(&acc, req->app, &req->arena, &actor, token, id, password, first,
-                                   last, &req->err);
+    int rc = app_invitation_accept(&acc, &call, token, id, password, first, last);
     if (rc == USHER_EUNAVAIL)
         retry_after(req, res, 1);
     if (rc)
@@ -301,8 +305,9 @@ static int invitations_decline(struct http_request *req, struct http_response *r
     int rc = token_body(&token, req, token_fields);
     if (rc)
         return rc;
-    struct app_actor actor = api_actor(req);
-    rc = app_invitation_decline(req->app, &req->arena, &actor, token, NULL, &req->err);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
+    rc = app_invitation_decline(&call, token, NULL);
     if (rc)
         return rc;
     http_response_empty(res, 204);
@@ -331,8 +336,9 @@ static int me_invitation_decline(struct http_request *req, struct http_response 
     int rc = no_body(req);
     if (rc)
         return rc;
-    struct app_actor actor = api_actor(req);
-    rc = app_invitation_decline(req->app, &req->arena, &actor, NULL, api_param(req, 0), &req->err);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
+    rc = app_invitation_decline(&call, NULL, api_param(req, 0));
     if (rc)
         return rc;
     http_response_empty(res, 204);

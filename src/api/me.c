@@ -68,6 +68,8 @@ static json_t *grant_json(const struct store_user_grant *g)
 
 static int me_get(struct http_request *req, struct http_response *res)
 {
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
     struct store_user user;
     struct store_user_membership *members = NULL;
     size_t count = 0;
@@ -112,8 +114,7 @@ static int me_get(struct http_request *req, struct http_response *res)
     size_t pending_count = 0;
     rc = req->principal.impersonator_id
              ? 0
-             : app_invitation_pending_for_user(&pending, &pending_count, req->app, &req->arena,
-                                               user.email, &req->err);
+             : app_invitation_pending_for_user(&pending, &pending_count, &call, user.email);
     if (rc) {
         json_decref(out);
         return rc;

@@ -1,5 +1,6 @@
 /* Per-bot delegation (docs/rules.md, Invitations): a bot's owner invites bot managers by email; a
- * bot with at least one accepted manager is shared. Needs bot.delegate on the bot. */
+ * bot with at least one accepted manager is shared. Needs bot.delegate on the bot. Each
+ * operation takes the call context of app/app.h (call->actor is the one delegating). */
 #ifndef USHER_APP_DELEGATION_H
 #define USHER_APP_DELEGATION_H
 
@@ -10,22 +11,19 @@
  * with the bot.delegate authority; in->grants is ignored. Errors as app_invitation_create; an
  * unknown or foreign bot is USHER_ENOTFOUND. */
 int app_bot_manager_invite(struct app_invitation_view *out, int64_t *out_retry_after,
-                           struct app *app, struct arena *a, const struct app_actor *actor,
-                           const char *bot_id, const struct app_invitation_new *in,
-                           struct usher_error *err);
+                           const struct app_call *call, const char *bot_id,
+                           const struct app_invitation_new *in);
 
 /* The bot's managers and its pending manager invitations. */
 int app_bot_managers_list(struct store_bot_manager **out_managers, size_t *manager_count,
                           struct app_invitation_view **out_pending, size_t *pending_count,
-                          struct app *app, struct arena *a, const struct app_actor *actor,
-                          const char *bot_id, struct usher_error *err);
+                          const struct app_call *call, const char *bot_id);
 
 /* Takes the bot_manager role on bot_id away from user_id (the grant on the bot goes; a user
  * left without grants in the agency stops being a member). Needs bot.delegate on the bot and,
  * toward someone else, authority over them on the bot (app_access_may_act_on: every authority
  * permission they hold there; an owner only by an owner): USHER_EFORBIDDEN. USHER_ENOTFOUND
  * when the user is not a manager of the bot. */
-int app_bot_manager_remove(struct app *app, struct arena *a, const struct app_actor *actor,
-                           const char *bot_id, const char *user_id, struct usher_error *err);
+int app_bot_manager_remove(const struct app_call *call, const char *bot_id, const char *user_id);
 
 #endif

@@ -1,5 +1,8 @@
 /* Invitations (docs/rules.md, Invitations): create, list, show, copy link, resend, revoke, look up,
- * accept as a new or an existing user, decline. */
+ * accept as a new or an existing user, decline.
+ *
+ * Each operation takes the call context of app/app.h: "the actor" below is call->actor, views
+ * and their strings live in call->arena, and errors are detailed in call->err. */
 #ifndef USHER_APP_INVITATION_H
 #define USHER_APP_INVITATION_H
 
@@ -57,23 +60,20 @@ struct app_invitation_new {
  * (pending invitation for the email: "conflict", or "already_member"); USHER_ELIMIT (send
  * limits: *out_retry_after seconds). */
 int app_invitation_create(struct app_invitation_view *out, int64_t *out_retry_after,
-                          struct app *app, struct arena *a, const struct app_actor *actor,
-                          const char *agency_id, const struct app_invitation_new *in,
-                          const char *authority, struct usher_error *err);
+                          const struct app_call *call, const char *agency_id,
+                          const struct app_invitation_new *in, const char *authority);
 
 /* Invitations of an agency the actor may manage, newest first; status filters (pending,
  * accepted, declined, revoked, expired). */
 int app_invitation_list(struct app_invitation_view **out, size_t *count, const char **next_cursor,
-                        struct app *app, struct arena *a, const struct app_actor *actor,
-                        const char *agency_id, const char *status, const char *limit,
-                        const char *cursor, struct usher_error *err);
+                        const struct app_call *call, const char *agency_id, const char *status,
+                        const char *limit, const char *cursor);
 
 /* One invitation; with_link adds the current link (copy link: pending only, else
  * USHER_EEXPIRED "invitation_expired" (410) or USHER_ECONFLICT "invitation_not_pending"). Not
  * visible: USHER_ENOTFOUND. */
-int app_invitation_get(struct app_invitation_view *out, struct app *app, struct arena *a,
-                       const struct app_actor *actor, const char *id, bool with_link,
-                       struct usher_error *err);
+int app_invitation_get(struct app_invitation_view *out, const struct app_call *call, const char *id,
+                       bool with_link);
 
 /* Resend: a new token (older links stop working), expiry restarted, the email queued again.
  * A pending or expired invitation (then pending again) may be resent; accepted, declined or
@@ -81,19 +81,17 @@ int app_invitation_get(struct app_invitation_view *out, struct app *app, struct 
  * newer pending invitation: USHER_ECONFLICT. Rate-limited per invitation and by the send
  * limits (USHER_ELIMIT, *out_retry_after). */
 int app_invitation_resend(struct app_invitation_view *out, int64_t *out_retry_after,
-                          struct app *app, struct arena *a, const struct app_actor *actor,
-                          const char *id, struct usher_error *err);
+                          const struct app_call *call, const char *id);
 
 /* Revoke: the link stops working at once. Only pending invitations: an expired one answers
  * USHER_EEXPIRED "invitation_expired" (410), the others USHER_ECONFLICT
  * "invitation_not_pending". */
-int app_invitation_revoke(struct app *app, struct arena *a, const struct app_actor *actor,
-                          const char *id, struct usher_error *err);
+int app_invitation_revoke(const struct app_call *call, const char *id);
 
 /* The public facts of a link for the landing page. Unknown token: USHER_ENOTFOUND; a missing
  * or empty token: USHER_EINVAL field "token". */
-int app_invitation_lookup(struct app_invitation_view *out, struct app *app, struct arena *a,
-                          const char *token, struct usher_error *err);
+int app_invitation_lookup(struct app_invitation_view *out, const struct app_call *call,
+                          const char *token);
 
 /* What accepting gives back. */
 struct app_invitation_accepted {
@@ -112,20 +110,17 @@ struct app_invitation_accepted {
  * succeeds. Errors besides: USHER_EEXPIRED "invitation_expired" (410), USHER_ECONFLICT
  * "invitation_not_pending", USHER_EFORBIDDEN "invitation_invalid" (the inviter lost the right, or a
  * granted scope is gone). */
-int app_invitation_accept(struct app_invitation_accepted *out, struct app *app, struct arena *a,
-                          const struct app_actor *actor, const char *token, const char *id,
-                          const char *password, const char *first_name, const char *last_name,
-                          struct usher_error *err);
+int app_invitation_accept(struct app_invitation_accepted *out, const struct app_call *call,
+                          const char *token, const char *id, const char *password,
+                          const char *first_name, const char *last_name);
 
 /* Declines by token (signed out, or signed in with the invited email, else USHER_EFORBIDDEN
  * "email_mismatch") or, signed in with the invited email, by id. */
-int app_invitation_decline(struct app *app, struct arena *a, const struct app_actor *actor,
-                           const char *token, const char *id, struct usher_error *err);
+int app_invitation_decline(const struct app_call *call, const char *token, const char *id);
 
-/* The pending, unexpired invitations addressed to the signed-in user's email. */
+/* The pending, unexpired invitations addressed to email (the signed-in user's). */
 int app_invitation_pending_for_user(struct app_invitation_view **out, size_t *count,
-                                    struct app *app, struct arena *a, const char *email,
-                                    struct usher_error *err);
+                                    const struct app_call *call, const char *email);
 
 /* The link token of invitation id with nonce: base64url HMAC under the server secret. */
 void app_invitation_token(char out[CRYPTO_TOKEN_CHARS + 1], const struct app *app, const char *id,

@@ -47,25 +47,25 @@ static int by_token(struct store_invitation *out, struct store_conn *c, struct a
     return rc;
 }
 
-int app_invitation_lookup(struct app_invitation_view *out, struct app *app, struct arena *a,
-                          const char *token, struct usher_error *err)
+int app_invitation_lookup(struct app_invitation_view *out, const struct app_call *call,
+                          const char *token)
 {
     memset(out, 0, sizeof(*out));
-    int rc = token_valid(token, err);
+    int rc = token_valid(token, call->err);
     if (rc)
         return rc;
     struct store_conn *c = NULL;
-    rc = store_conn_get(app->store, &c, err);
+    rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
         return rc;
     struct store_invitation inv;
-    rc = by_token(&inv, c, a, app, token, err);
+    rc = by_token(&inv, c, call->arena, call->app, token, call->err);
     if (rc == 0)
-        rc = app_invitation_view_fill(out, c, a, &inv, err);
+        rc = app_invitation_view_fill(out, c, call->arena, &inv, call->err);
     if (rc == 0) {
         struct store_user u;
         struct usher_error e2 = {0};
-        out->account_exists = store_user_by_email(&u, c, a, inv.email, &e2) == 0;
+        out->account_exists = store_user_by_email(&u, c, call->arena, inv.email, &e2) == 0;
     }
     store_conn_put(c);
     return rc;
@@ -143,111 +143,115 @@ static bool is_blank(struct arena *a, const char *value)
     return !value || !*text_trim(a, value);
 }
 
-int app_invitation_accept(struct app_invitation_accepted *out, struct app *app, struct arena *a,
-                          const struct app_actor *actor, const char *token, const char *id,
-                          const char *password, const char *first_name, const char *last_name,
-                          struct usher_error *err)
+int app_invitation_accept(struct app_invitation_accepted *out, const struct app_call *call,
+                          const char *token, const char *id, const char *password,
+                          const char *first_name, const char *last_name)
 {
     memset(out, 0, sizeof(*out));
     struct store_conn *c = NULL;
-    int rc = store_conn_get(app->store, &c, err);
+    int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
         return rc;
     /* First a read without the write lock: validate and hash the password (slow) before the
      * transaction, which then checks everything again. */
     struct store_invitation inv;
-    rc = load_for_decision(&inv, c, a, app, actor, token, id, err);
+    rc = load_for_decision(&inv, c, call->arena, call->app, call->actor, token, id, call->err);
     if (rc == 0)
-        rc = app_invitation_not_pending(&inv, err);
+        rc = app_invitation_not_pending(&inv, call->err);
     struct store_user user = {0};
     bool is_new = false;
     char hash[APP_PASSWORD_HASH_MAX] = "";
     const char *first = NULL, *last = NULL;
-    if (rc == 0 && actor->user_id) {
-        rc = store_user_get(&user, c, a, actor->user_id, err);
+    if (rc == 0 && call->actor->user_id) {
+        rc = store_user_get(&user, c, call->arena, call->actor->user_id, call->err);
         if (rc == 0 && strcmp(user.email, inv.email) != 0)
-            rc = usher_error_set(err, USHER_EFORBIDDEN, "email_mismatch", NULL,
+            rc = usher_error_set(call->err, USHER_EFORBIDDEN, "email_mismatch", NULL,
                                  "this invitation is for another email address; sign in with "
                                  "that address or ask for an invitation to yours");
     } else if (rc == 0) {
         struct usher_error e2 = {0};
-        if (store_user_by_email(&user, c, a, inv.email, &e2) == 0) {
-            rc = usher_error_set(err, USHER_ECONFLICT, "account_exists", NULL,
+        if (store_user_by_email(&user, c, call->arena, inv.email, &e2) == 0) {
+            rc = usher_error_set(call->err, USHER_ECONFLICT, "account_exists", NULL,
                                  "an account with this email exists; sign in to accept");
         } else {
             is_new = true;
-            rc = app_password_check(password, "password", err);
+            rc = app_password_check(password, "password", call->err);
             /* A blank name in the form keeps the one the inviter gave. */
             if (rc == 0)
-                rc = text_name_optional_check(&first, a,
-                                              is_blank(a, first_name) ? inv.first_name : first_name,
-                                              "first_name", err);
+                rc = text_name_optional_check(&first, call->arena,
+                                              is_blank(call->arena, first_name) ? inv.first_name
+                                                                                : first_name,
+                                              "first_name", call->err);
             if (rc == 0)
-                rc = text_name_optional_check(
-                    &last, a, is_blank(a, last_name) ? inv.last_name : last_name, "last_name", err);
+                rc = text_name_optional_check(&last, call->arena,
+                                              is_blank(call->arena, last_name) ? inv.last_name
+                                                                               : last_name,
+                                              "last_name", call->err);
             struct app_password_inputs known = {inv.email, first, last};
             if (rc == 0)
-                rc = app_password_strength_check(password, "password", &known, err);
+                rc = app_password_strength_check(password, "password", &known, call->err);
             if (rc == 0)
-                rc = app_password_hash(app->hash_pool, hash, password, err);
+                rc = app_password_hash(call->app->hash_pool, hash, password, call->err);
         }
     }
     if (rc == 0)
-        rc = store_begin(c, true, err);
+        rc = store_begin(c, true, call->err);
     if (rc == 0) {
         /* Again inside the transaction: the row may have changed meanwhile. */
         struct store_invitation again;
-        rc = store_invitation_get(&again, c, a, inv.id, err);
+        rc = store_invitation_get(&again, c, call->arena, inv.id, call->err);
         if (rc == 0 &&
             (again.generation != inv.generation || strcmp(again.token_hash, inv.token_hash) != 0))
-            rc = usher_error_set(err, USHER_ENOTFOUND, "invitation_not_found", NULL,
+            rc = usher_error_set(call->err, USHER_ENOTFOUND, "invitation_not_found", NULL,
                                  "this link was replaced by a newer one");
         if (rc == 0)
-            rc = app_invitation_not_pending(&again, err);
+            rc = app_invitation_not_pending(&again, call->err);
     }
     struct app_grant *grants = NULL;
     size_t n = 0;
     struct app_role_set roles;
     if (rc == 0) {
         struct usher_error e2 = {0};
-        rc = app_invitation_stored_grants(&grants, &n, &roles, c, a, &inv, &e2);
+        rc = app_invitation_stored_grants(&grants, &n, &roles, c, call->arena, &inv, &e2);
         if (rc == USHER_EINVAL)
-            rc = usher_error_set(err, USHER_EFORBIDDEN, "invitation_invalid", NULL,
+            rc = usher_error_set(call->err, USHER_EFORBIDDEN, "invitation_invalid", NULL,
                                  "an environment or bot of this invitation no longer exists; "
                                  "ask for a new invitation");
         else if (rc)
-            rc = usher_error_set(err, rc, NULL, NULL, "%s", e2.message);
+            rc = usher_error_set(call->err, rc, NULL, NULL, "%s", e2.message);
     }
     if (rc == 0)
-        rc = inviter_still_allowed(c, a, &inv, grants, n, err);
+        rc = inviter_still_allowed(c, call->arena, &inv, grants, n, call->err);
     if (rc == 0 && is_new) {
-        struct app_actor creating = *actor;
-        rc = app_account_insert(&user, c, a, &creating, inv.email, first, last, hash, false,
-                                "invitation", err);
+        struct app_actor creating = *call->actor;
+        rc = app_account_insert(&user, c, call->arena, &creating, inv.email, first, last, hash,
+                                false, "invitation", call->err);
         if (rc == USHER_ECONFLICT) {
-            usher_error_clear(err);
-            rc = usher_error_set(err, USHER_ECONFLICT, "account_exists", NULL,
+            usher_error_clear(call->err);
+            rc = usher_error_set(call->err, USHER_ECONFLICT, "account_exists", NULL,
                                  "an account with this email exists; sign in to accept");
         }
     }
     bool changed = false;
     int64_t now = clock_now_ms();
     if (rc == 0)
-        rc = store_invitation_decide(&changed, c, a, inv.id, "accepted", user.id, now, err);
+        rc = store_invitation_decide(&changed, c, call->arena, inv.id, "accepted", user.id, now,
+                                     call->err);
     if (rc == 0 && !changed)
-        rc = usher_error_set(err, USHER_ECONFLICT, "invitation_not_pending", NULL,
+        rc = usher_error_set(call->err, USHER_ECONFLICT, "invitation_not_pending", NULL,
                              "this invitation was already used");
     const char *shortcode = NULL;
     if (rc == 0 && inv.shortcode) {
         bool taken = false;
-        rc = store_directory_shortcode_taken(&taken, c, a, inv.agency_id, inv.shortcode, inv.email,
-                                             err);
+        rc = store_directory_shortcode_taken(&taken, c, call->arena, inv.agency_id, inv.shortcode,
+                                             inv.email, call->err);
         shortcode = taken ? NULL : inv.shortcode;
     }
     if (rc == 0)
-        rc = app_grants_write(c, a, inv.agency_id, user.id, shortcode, grants, n, false, err);
+        rc = app_grants_write(c, call->arena, inv.agency_id, user.id, shortcode, grants, n, false,
+                              call->err);
     if (rc == 0) {
-        struct app_actor who = *actor;
+        struct app_actor who = *call->actor;
         who.user_id = user.id;
         struct app_audit_event ev = {
             .agency_id = inv.agency_id,
@@ -259,20 +263,21 @@ int app_invitation_accept(struct app_invitation_accepted *out, struct app *app, 
                                  inv.email, "new_account", is_new, "grants",
                                  app_grants_json(grants, n, NULL), "shortcode", shortcode),
         };
-        rc = app_audit_record(c, a, &who, &ev, err);
+        rc = app_audit_record(c, call->arena, &who, &ev, call->err);
     }
     if (rc == 0 && is_new) {
-        struct app_actor who = *actor;
+        struct app_actor who = *call->actor;
         who.user_id = user.id;
-        rc = app_account_session_start(&out->session, app, c, a, &who, &user, err);
+        rc = app_account_session_start(&out->session, call->app, c, call->arena, &who, &user,
+                                       call->err);
     }
     if (rc == 0)
-        rc = store_commit(c, err);
+        rc = store_commit(c, call->err);
     if (rc == 0)
-        app_grants_refresh(app, c, user.id);
+        app_grants_refresh(call->app, c, user.id);
     if (rc == 0) {
         inv.status = "accepted";
-        rc = app_invitation_view_fill(&out->view, c, a, &inv, err);
+        rc = app_invitation_view_fill(&out->view, c, call->arena, &inv, call->err);
     }
     store_conn_put(c);
     sodium_memzero(hash, sizeof(hash));
@@ -283,69 +288,68 @@ int app_invitation_accept(struct app_invitation_accepted *out, struct app *app, 
     return 0;
 }
 
-int app_invitation_decline(struct app *app, struct arena *a, const struct app_actor *actor,
-                           const char *token, const char *id, struct usher_error *err)
+int app_invitation_decline(const struct app_call *call, const char *token, const char *id)
 {
     struct store_conn *c = NULL;
-    int rc = store_conn_get(app->store, &c, err);
+    int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
         return rc;
     struct store_invitation inv;
-    rc = store_begin(c, true, err);
+    rc = store_begin(c, true, call->err);
     if (rc == 0)
-        rc = load_for_decision(&inv, c, a, app, actor, token, id, err);
-    if (rc == 0 && token && actor->user_id) {
+        rc = load_for_decision(&inv, c, call->arena, call->app, call->actor, token, id, call->err);
+    if (rc == 0 && token && call->actor->user_id) {
         /* Signed in, the decision is recorded as that user's: it must be their invitation. A
          * link alone (signed out) may still decline. */
         struct store_user me;
-        rc = store_user_get(&me, c, a, actor->user_id, err);
+        rc = store_user_get(&me, c, call->arena, call->actor->user_id, call->err);
         if (rc == 0 && strcmp(me.email, inv.email) != 0)
-            rc = usher_error_set(err, USHER_EFORBIDDEN, "email_mismatch", NULL,
+            rc = usher_error_set(call->err, USHER_EFORBIDDEN, "email_mismatch", NULL,
                                  "this invitation is for another email address");
     }
     if (rc == 0)
-        rc = app_invitation_not_pending(&inv, err);
+        rc = app_invitation_not_pending(&inv, call->err);
     bool changed = false;
     if (rc == 0)
-        rc = store_invitation_decide(&changed, c, a, inv.id, "declined", actor->user_id,
-                                     clock_now_ms(), err);
+        rc = store_invitation_decide(&changed, c, call->arena, inv.id, "declined",
+                                     call->actor->user_id, clock_now_ms(), call->err);
     if (rc == 0 && !changed)
-        rc = usher_error_set(err, USHER_ECONFLICT, "invitation_not_pending", NULL,
+        rc = usher_error_set(call->err, USHER_ECONFLICT, "invitation_not_pending", NULL,
                              "this invitation was already used");
     if (rc == 0) {
         struct app_audit_event ev = {
             .agency_id = inv.agency_id,
             .action = "invitation.declined",
-            .subject_user_id = actor->user_id,
+            .subject_user_id = call->actor->user_id,
             .scope_type = "agency",
             .scope_id = inv.agency_id,
             .details = json_pack("{s:s, s:s}", "invitation_id", inv.id, "email", inv.email),
         };
-        rc = app_audit_record(c, a, actor, &ev, err);
+        rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
     }
     if (rc == 0)
-        rc = store_commit(c, err);
+        rc = store_commit(c, call->err);
     store_conn_put(c);
     return rc;
 }
 
 int app_invitation_pending_for_user(struct app_invitation_view **out, size_t *count,
-                                    struct app *app, struct arena *a, const char *email,
-                                    struct usher_error *err)
+                                    const struct app_call *call, const char *email)
 {
     *out = NULL;
     *count = 0;
     struct store_conn *c = NULL;
-    int rc = store_conn_get(app->store, &c, err);
+    int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
         return rc;
     struct store_invitation *rows = NULL;
     size_t n = 0;
-    rc = store_invitation_pending_for_email(&rows, &n, c, a, email, clock_now_ms(), err);
-    struct app_invitation_view *items = arena_alloc(a, (n + 1) * sizeof(*items));
+    rc = store_invitation_pending_for_email(&rows, &n, c, call->arena, email, clock_now_ms(),
+                                            call->err);
+    struct app_invitation_view *items = arena_alloc(call->arena, (n + 1) * sizeof(*items));
     size_t filled = 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        rc = app_invitation_view_fill(&items[i], c, a, &rows[i], err);
+        rc = app_invitation_view_fill(&items[i], c, call->arena, &rows[i], call->err);
         if (rc == 0)
             filled++;
     }

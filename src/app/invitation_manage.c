@@ -20,9 +20,8 @@
 #include "store/store_user.h"
 
 int app_invitation_list(struct app_invitation_view **out, size_t *count, const char **next_cursor,
-                        struct app *app, struct arena *a, const struct app_actor *actor,
-                        const char *agency_id, const char *status, const char *limit,
-                        const char *cursor, struct usher_error *err)
+                        const struct app_call *call, const char *agency_id, const char *status,
+                        const char *limit, const char *cursor)
 {
     *out = NULL;
     *count = 0;
@@ -34,25 +33,25 @@ int app_invitation_list(struct app_invitation_view **out, size_t *count, const c
         for (const char *const *s = statuses; *s; s++)
             known = known || strcmp(*s, status) == 0;
         if (!known)
-            return usher_error_set(err, USHER_EINVAL, NULL, "status",
+            return usher_error_set(call->err, USHER_EINVAL, NULL, "status",
                                    "status must be pending, accepted, declined, revoked or "
                                    "expired");
     }
     struct app_page page;
-    int rc = app_page_parse(&page, a, limit, cursor, err);
+    int rc = app_page_parse(&page, call->arena, limit, cursor, call->err);
     if (rc)
         return rc;
-    rc = app_agency_check_visible(app, a, actor, agency_id, err);
+    rc = app_agency_check_visible(call->app, call->arena, call->actor, agency_id, call->err);
     if (rc)
         return rc;
     struct store_conn *c = NULL;
-    rc = store_conn_get(app->store, &c, err);
+    rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
         return rc;
     int64_t now = clock_now_ms();
     /* Expired invitations are stored as such before listing, so the status filter is exact. */
-    rc = store_invitation_expire_due(c, a, agency_id, NULL, now, err);
-    struct app_invitation_view *items = arena_alloc(a, (page.limit + 1) * sizeof(*items));
+    rc = store_invitation_expire_due(c, call->arena, agency_id, NULL, now, call->err);
+    struct app_invitation_view *items = arena_alloc(call->arena, (page.limit + 1) * sizeof(*items));
     size_t n = 0;
     int64_t before_at = page.after.is_set ? page.after.created_at : 0;
     const char *before_id = page.after.is_set ? page.after.id : NULL;
@@ -62,8 +61,8 @@ int app_invitation_list(struct app_invitation_view **out, size_t *count, const c
         struct store_invitation *rows = NULL;
         size_t got = 0;
         int batch = (int)page.limit + 1;
-        rc = store_invitation_list(&rows, &got, c, a, agency_id, status, before_at, before_id,
-                                   batch, err);
+        rc = store_invitation_list(&rows, &got, c, call->arena, agency_id, status, before_at,
+                                   before_id, batch, call->err);
         if (rc)
             break;
         more = got == (size_t)batch;
@@ -71,14 +70,14 @@ int app_invitation_list(struct app_invitation_view **out, size_t *count, const c
             before_at = rows[i].created_at;
             before_id = rows[i].id;
             struct usher_error e2 = {0};
-            if (app_invitation_manage_check(c, a, actor, &rows[i], &e2) != 0)
+            if (app_invitation_manage_check(c, call->arena, call->actor, &rows[i], &e2) != 0)
                 continue;
-            rc = app_invitation_view_fill(&items[n], c, a, &rows[i], err);
+            rc = app_invitation_view_fill(&items[n], c, call->arena, &rows[i], call->err);
             if (rc)
                 break;
             n++;
             if (n == page.limit && (i + 1 < got || more))
-                *next_cursor = store_cursor_encode(a, rows[i].created_at, rows[i].id);
+                *next_cursor = store_cursor_encode(call->arena, rows[i].created_at, rows[i].id);
         }
     }
     store_conn_put(c);
@@ -92,46 +91,44 @@ int app_invitation_list(struct app_invitation_view **out, size_t *count, const c
     return 0;
 }
 
-int app_invitation_get(struct app_invitation_view *out, struct app *app, struct arena *a,
-                       const struct app_actor *actor, const char *id, bool with_link,
-                       struct usher_error *err)
+int app_invitation_get(struct app_invitation_view *out, const struct app_call *call, const char *id,
+                       bool with_link)
 {
     memset(out, 0, sizeof(*out));
     struct store_conn *c = NULL;
-    int rc = store_conn_get(app->store, &c, err);
+    int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
         return rc;
     struct store_invitation inv;
-    rc = app_invitation_load_managed(&inv, c, a, actor, id, err);
+    rc = app_invitation_load_managed(&inv, c, call->arena, call->actor, id, call->err);
     if (rc == 0 && with_link)
-        rc = app_invitation_not_pending(&inv, err);
+        rc = app_invitation_not_pending(&inv, call->err);
     if (rc == 0)
-        rc = app_invitation_view_fill(out, c, a, &inv, err);
+        rc = app_invitation_view_fill(out, c, call->arena, &inv, call->err);
     store_conn_put(c);
     if (rc == 0 && with_link)
-        out->url = app_invitation_url(a, app, inv.id, inv.token_nonce);
+        out->url = app_invitation_url(call->arena, call->app, inv.id, inv.token_nonce);
     return rc;
 }
 
-int app_invitation_revoke(struct app *app, struct arena *a, const struct app_actor *actor,
-                          const char *id, struct usher_error *err)
+int app_invitation_revoke(const struct app_call *call, const char *id)
 {
     struct store_conn *c = NULL;
-    int rc = store_conn_get(app->store, &c, err);
+    int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
         return rc;
     struct store_invitation inv;
-    rc = store_begin(c, true, err);
+    rc = store_begin(c, true, call->err);
     if (rc == 0)
-        rc = app_invitation_load_managed(&inv, c, a, actor, id, err);
+        rc = app_invitation_load_managed(&inv, c, call->arena, call->actor, id, call->err);
     if (rc == 0)
-        rc = app_invitation_not_pending(&inv, err);
+        rc = app_invitation_not_pending(&inv, call->err);
     bool changed = false;
     if (rc == 0)
-        rc = store_invitation_decide(&changed, c, a, inv.id, "revoked", actor->user_id,
-                                     clock_now_ms(), err);
+        rc = store_invitation_decide(&changed, c, call->arena, inv.id, "revoked",
+                                     call->actor->user_id, clock_now_ms(), call->err);
     if (rc == 0 && !changed)
-        rc = usher_error_set(err, USHER_ECONFLICT, "invitation_not_pending", NULL,
+        rc = usher_error_set(call->err, USHER_ECONFLICT, "invitation_not_pending", NULL,
                              "this invitation is %s", inv.status);
     if (rc == 0) {
         struct app_audit_event ev = {
@@ -141,10 +138,10 @@ int app_invitation_revoke(struct app *app, struct arena *a, const struct app_act
             .scope_id = inv.agency_id,
             .details = json_pack("{s:s, s:s}", "invitation_id", inv.id, "email", inv.email),
         };
-        rc = app_audit_record(c, a, actor, &ev, err);
+        rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
     }
     if (rc == 0)
-        rc = store_commit(c, err);
+        rc = store_commit(c, call->err);
     store_conn_put(c);
     return rc;
 }

@@ -89,27 +89,25 @@ static void new_token(struct store_invitation *inv, const struct app *app, struc
 
 /* The end of a create or a resend: commit what rc says succeeded, hand back the current link,
  * and wake the sender when an email was queued. Releases c; on failure, out's JSON too. */
-static int send_finish(struct app_invitation_view *out, struct app *app, struct store_conn *c,
-                       struct arena *a, const struct store_invitation *inv, bool sent, int rc,
-                       struct usher_error *err)
+static int send_finish(struct app_invitation_view *out, const struct app_call *call,
+                       struct store_conn *c, const struct store_invitation *inv, bool sent, int rc)
 {
     if (rc == 0)
-        rc = store_commit(c, err);
+        rc = store_commit(c, call->err);
     store_conn_put(c);
     if (rc) {
         app_invitation_view_dispose(out);
         return rc;
     }
-    out->url = app_invitation_url(a, app, inv->id, inv->token_nonce);
+    out->url = app_invitation_url(call->arena, call->app, inv->id, inv->token_nonce);
     if (sent)
-        mail_sender_wake(app->mail);
+        mail_sender_wake(call->app->mail);
     return 0;
 }
 
 int app_invitation_create(struct app_invitation_view *out, int64_t *out_retry_after,
-                          struct app *app, struct arena *a, const struct app_actor *actor,
-                          const char *agency_id, const struct app_invitation_new *in,
-                          const char *authority, struct usher_error *err)
+                          const struct app_call *call, const char *agency_id,
+                          const struct app_invitation_new *in, const char *authority)
 {
     memset(out, 0, sizeof(*out));
     const char *email = in->email, *first = in->first_name, *last = in->last_name;
@@ -117,66 +115,68 @@ int app_invitation_create(struct app_invitation_view *out, int64_t *out_retry_af
     bool send_email = in->send_email;
     int64_t expires_in = in->expires_in_seconds;
     if (in->sign_in && strcmp(in->sign_in, "oauth") == 0)
-        return usher_error_set(err, USHER_EINVAL, "sign_in_unavailable", "sign_in",
+        return usher_error_set(call->err, USHER_EINVAL, "sign_in_unavailable", "sign_in",
                                "no OAuth 2.0 sign-in is set up for this agency");
     if (in->oauth_subject)
-        return usher_error_set(err, USHER_EINVAL, NULL, "oauth_subject",
+        return usher_error_set(call->err, USHER_EINVAL, NULL, "oauth_subject",
                                "oauth_subject needs sign_in \"oauth\"");
 
     int rc;
-    rc = app_agency_check_visible(app, a, actor, agency_id, err);
+    rc = app_agency_check_visible(call->app, call->arena, call->actor, agency_id, call->err);
     if (rc)
         return rc;
     struct store_conn *c = NULL;
-    rc = store_conn_get(app->store, &c, err);
+    rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
         return rc;
-    rc = store_begin(c, true, err);
+    rc = store_begin(c, true, call->err);
     struct app_role_set roles;
     struct app_grant *grants = NULL;
     size_t n = 0;
     if (rc == 0)
-        rc = app_role_set_load(&roles, c, a, agency_id, err);
+        rc = app_role_set_load(&roles, c, call->arena, agency_id, call->err);
     if (rc == 0)
-        rc = app_grants_parse(&grants, &n, c, a, agency_id, &roles, in->grants, "grants", false,
-                              err);
+        rc = app_grants_parse(&grants, &n, c, call->arena, agency_id, &roles, in->grants, "grants",
+                              false, call->err);
     if (rc == 0)
-        rc = grants_give_something(grants, n, err);
+        rc = grants_give_something(grants, n, call->err);
     struct app_access acc;
     if (rc == 0)
-        rc = app_access_load(&acc, c, a, actor, agency_id, "agency", err);
+        rc = app_access_load(&acc, c, call->arena, call->actor, agency_id, "agency", call->err);
     if (rc == 0)
-        rc = app_access_may_grant(&acc, a, grants, n, authority, "grants", err);
+        rc = app_access_may_grant(&acc, call->arena, grants, n, authority, "grants", call->err);
     if (rc == 0)
-        rc = not_oneself(c, a, actor, email, err);
+        rc = not_oneself(c, call->arena, call->actor, email, call->err);
     int64_t now = clock_now_ms();
     if (rc == 0)
-        rc = store_invitation_expire_due(c, a, agency_id, email, now, err);
+        rc = store_invitation_expire_due(c, call->arena, agency_id, email, now, call->err);
     if (rc == 0) {
         /* Someone who is already a member is given grants, not invited again. */
         struct store_user existing;
         struct usher_error e2 = {0};
         bool member = false;
-        if (store_user_by_email(&existing, c, a, email, &e2) == 0)
-            rc = store_agency_has_member(&member, c, a, agency_id, existing.id, err);
+        if (store_user_by_email(&existing, c, call->arena, email, &e2) == 0)
+            rc =
+                store_agency_has_member(&member, c, call->arena, agency_id, existing.id, call->err);
         /* Bot managers are invited even when already members: they accept from their
          * control panel (docs/rules.md, Invitations). */
         if (rc == 0 && member && strcmp(authority, "bot.delegate") != 0)
-            rc = usher_error_set(err, USHER_ECONFLICT, "already_member", "email",
+            rc = usher_error_set(call->err, USHER_ECONFLICT, "already_member", "email",
                                  "%s is already a member of this agency", email);
     }
     if (rc == 0 && shortcode) {
         bool taken = false;
-        rc = store_directory_shortcode_taken(&taken, c, a, agency_id, shortcode, NULL, err);
+        rc = store_directory_shortcode_taken(&taken, c, call->arena, agency_id, shortcode, NULL,
+                                             call->err);
         if (rc == 0 && taken)
-            rc = usher_error_set(err, USHER_ECONFLICT, "shortcode_taken", "shortcode",
+            rc = usher_error_set(call->err, USHER_ECONFLICT, "shortcode_taken", "shortcode",
                                  "shortcode is already used in this agency");
     }
     if (rc == 0 && send_email)
-        rc = send_limits(out_retry_after, c, a, actor, agency_id, email, err);
+        rc = send_limits(out_retry_after, c, call->arena, call->actor, agency_id, email, call->err);
     struct store_invitation inv = {0};
     if (rc == 0) {
-        inv.id = crypto_id_new(a, "inv");
+        inv.id = crypto_id_new(call->arena, "inv");
         inv.agency_id = agency_id;
         inv.email = email;
         inv.first_name = first;
@@ -185,32 +185,32 @@ int app_invitation_create(struct app_invitation_view *out, int64_t *out_retry_af
         json_t *stored = app_grants_json(grants, n, NULL);
         char *text = json_dump_compact(stored);
         json_decref(stored);
-        inv.grants_json = arena_strdup(a, text);
+        inv.grants_json = arena_strdup(call->arena, text);
         free(text);
         inv.status = "pending";
         inv.generation = 1;
         inv.sign_in = "password";
         inv.authority = authority;
-        inv.created_by = actor->user_id;
+        inv.created_by = call->actor->user_id;
         inv.created_at = now;
         inv.expires_in_seconds = expires_in;
         inv.expires_at = now + expires_in * 1000;
         inv.last_sent_at = send_email ? now : 0;
         inv.send_count = send_email ? 1 : 0;
-        new_token(&inv, app, a);
-        rc = store_invitation_insert(c, a, &inv, err);
+        new_token(&inv, call->app, call->arena);
+        rc = store_invitation_insert(c, call->arena, &inv, call->err);
         if (rc == USHER_ECONFLICT) {
-            usher_error_clear(err);
-            rc = usher_error_set(err, USHER_ECONFLICT, NULL, "email",
+            usher_error_clear(call->err);
+            rc = usher_error_set(call->err, USHER_ECONFLICT, NULL, "email",
                                  "%s already has a pending invitation to this agency; revoke it "
                                  "or resend it",
                                  email);
         }
     }
     if (rc == 0)
-        rc = app_invitation_view_fill(out, c, a, &inv, err);
+        rc = app_invitation_view_fill(out, c, call->arena, &inv, call->err);
     if (rc == 0 && send_email)
-        rc = app_invitation_mail_queue(c, a, out, err);
+        rc = app_invitation_mail_queue(c, call->arena, out, call->err);
     if (rc == 0) {
         struct app_audit_event ev = {
             .agency_id = agency_id,
@@ -221,60 +221,60 @@ int app_invitation_create(struct app_invitation_view *out, int64_t *out_retry_af
                                  email, "grants", app_grants_json(grants, n, NULL), "send_email",
                                  send_email, "expires_in_seconds", (json_int_t)expires_in),
         };
-        rc = app_audit_record(c, a, actor, &ev, err);
+        rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
     }
-    return send_finish(out, app, c, a, &inv, send_email, rc, err);
+    return send_finish(out, call, c, &inv, send_email, rc);
 }
 
 int app_invitation_resend(struct app_invitation_view *out, int64_t *out_retry_after,
-                          struct app *app, struct arena *a, const struct app_actor *actor,
-                          const char *id, struct usher_error *err)
+                          const struct app_call *call, const char *id)
 {
     memset(out, 0, sizeof(*out));
     struct store_conn *c = NULL;
-    int rc = store_conn_get(app->store, &c, err);
+    int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
         return rc;
     struct store_invitation inv;
-    rc = store_begin(c, true, err);
+    rc = store_begin(c, true, call->err);
     if (rc == 0)
-        rc = app_invitation_load_managed(&inv, c, a, actor, id, err);
+        rc = app_invitation_load_managed(&inv, c, call->arena, call->actor, id, call->err);
     int64_t now = clock_now_ms();
     /* An expired invitation may be sent again: resend restarts its expiry, whether or not the
      * expiry was already recorded (listing the agency's invitations records it). */
     if (rc == 0 && strcmp(inv.status, "pending") != 0 && strcmp(inv.status, "expired") != 0)
-        rc = usher_error_set(err, USHER_ECONFLICT, "invitation_not_pending", NULL,
+        rc = usher_error_set(call->err, USHER_ECONFLICT, "invitation_not_pending", NULL,
                              "this invitation is %s", inv.status);
     if (rc == 0 && inv.last_sent_at &&
         now - inv.last_sent_at < APP_INVITATION_RESEND_GAP_S * 1000) {
         if (out_retry_after)
             *out_retry_after =
                 (APP_INVITATION_RESEND_GAP_S * 1000 - (now - inv.last_sent_at)) / 1000 + 1;
-        rc = usher_error_set(err, USHER_ELIMIT, "rate_limited", NULL,
+        rc = usher_error_set(call->err, USHER_ELIMIT, "rate_limited", NULL,
                              "this invitation was sent less than a minute ago");
     }
     if (rc == 0 && inv.send_count >= APP_INVITATION_SENDS_MAX)
-        rc = usher_error_set(err, USHER_ELIMIT, "rate_limited", NULL,
+        rc = usher_error_set(call->err, USHER_ELIMIT, "rate_limited", NULL,
                              "this invitation was sent %d times; revoke it and invite again",
                              APP_INVITATION_SENDS_MAX);
     if (rc == 0)
-        rc = send_limits(out_retry_after, c, a, actor, inv.agency_id, inv.email, err);
+        rc = send_limits(out_retry_after, c, call->arena, call->actor, inv.agency_id, inv.email,
+                         call->err);
     bool changed = false;
     if (rc == 0) {
-        new_token(&inv, app, a);
+        new_token(&inv, call->app, call->arena);
         inv.expires_at = now + inv.expires_in_seconds * 1000;
-        rc = store_invitation_rotate(&changed, c, a, inv.id, inv.token_nonce, inv.token_hash,
-                                     inv.expires_at, now, err);
+        rc = store_invitation_rotate(&changed, c, call->arena, inv.id, inv.token_nonce,
+                                     inv.token_hash, inv.expires_at, now, call->err);
         if (rc == USHER_ECONFLICT) {
             /* Pending again, it would be a second pending invitation for the address. */
-            usher_error_clear(err);
-            rc = usher_error_set(err, USHER_ECONFLICT, NULL, "email",
+            usher_error_clear(call->err);
+            rc = usher_error_set(call->err, USHER_ECONFLICT, NULL, "email",
                                  "%s has a newer pending invitation to this agency; resend that "
                                  "one",
                                  inv.email);
         }
         if (rc == 0 && !changed)
-            rc = usher_error_set(err, USHER_ECONFLICT, "invitation_not_pending", NULL,
+            rc = usher_error_set(call->err, USHER_ECONFLICT, "invitation_not_pending", NULL,
                                  "this invitation is no longer pending");
         inv.status = "pending";
         inv.generation++;
@@ -282,9 +282,9 @@ int app_invitation_resend(struct app_invitation_view *out, int64_t *out_retry_af
         inv.send_count++;
     }
     if (rc == 0)
-        rc = app_invitation_view_fill(out, c, a, &inv, err);
+        rc = app_invitation_view_fill(out, c, call->arena, &inv, call->err);
     if (rc == 0)
-        rc = app_invitation_mail_queue(c, a, out, err);
+        rc = app_invitation_mail_queue(c, call->arena, out, call->err);
     if (rc == 0) {
         struct app_audit_event ev = {
             .agency_id = inv.agency_id,
@@ -294,7 +294,7 @@ int app_invitation_resend(struct app_invitation_view *out, int64_t *out_retry_af
             .details = json_pack("{s:s, s:s, s:I}", "invitation_id", inv.id, "email", inv.email,
                                  "send_count", (json_int_t)inv.send_count),
         };
-        rc = app_audit_record(c, a, actor, &ev, err);
+        rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
     }
-    return send_finish(out, app, c, a, &inv, true, rc, err);
+    return send_finish(out, call, c, &inv, true, rc);
 }

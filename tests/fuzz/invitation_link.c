@@ -31,7 +31,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     struct app_invitation_view v;
     struct usher_error err = {0};
-    int rc = app_invitation_lookup(&v, &w->app, &a, f[2], &err);
+    struct app_actor anonymous = {0};
+    struct app_call call = {&w->app, &a, &anonymous, &err};
+    int rc = app_invitation_lookup(&v, &call, f[2]);
     if (strcmp(f[2], w->invite_token) == 0) {
         FUZZ_CHECK(rc == 0 && strcmp(v.inv.id, FUZZ_ID_INVITE) == 0);
     } else {

@@ -93,8 +93,8 @@ static void *accept_run(void *arg)
         ;
     struct app_invitation_accepted out;
     struct usher_error err = {0};
-    w->rc =
-        app_invitation_accept(&out, &w->f->app, &a, &actor, w->token, NULL, NULL, NULL, NULL, &err);
+    w->rc = app_invitation_accept(&out, FIXTURE_CALL(&w->f->app, &a, &actor, &err), w->token, NULL,
+                                  NULL, NULL, NULL);
     snprintf(w->problem, sizeof(w->problem), "%s", err.problem);
     if (w->rc == 0)
         app_invitation_view_dispose(&out.view);
@@ -113,8 +113,7 @@ static void test_races__concurrent_accepts_admit_exactly_one(void **state)
     };
     struct app_invitation_view v;
     int64_t retry = 0;
-    int rc = app_invitation_create(&v, &retry, &f->app, &f->arena, &owner, f->a.id, &in,
-                                   "users.invite", &f->err);
+    int rc = app_invitation_create(&v, &retry, FIXTURE_AS(f, &owner), f->a.id, &in, "users.invite");
     json_decref(in.grants);
     if (rc)
         fail_msg("create: %s", f->err.message);
