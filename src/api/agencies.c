@@ -15,9 +15,10 @@ static int agencies_create(struct http_request *req, struct http_response *res)
     int rc = api_name_body(&name, req);
     if (rc)
         return rc;
-    struct app_actor actor = api_actor(req);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
     struct store_agency agency;
-    rc = app_agency_create(&agency, req->app, &req->arena, &actor, name, &req->err);
+    rc = app_agency_create(&agency, &call, name);
     if (rc)
         return rc;
     http_response_header(res, req, "Location",
@@ -32,9 +33,10 @@ static int agencies_list(struct http_request *req, struct http_response *res)
     int rc = api_page_query(&page, req);
     if (rc)
         return rc;
-    struct app_actor actor = api_actor(req);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
     struct app_agency_page list;
-    rc = app_agency_list(&list, req->app, &req->arena, &actor, &page, &req->err);
+    rc = app_agency_list(&list, &call, &page);
     if (rc)
         return rc;
     json_t *items = json_array();
@@ -46,9 +48,10 @@ static int agencies_list(struct http_request *req, struct http_response *res)
 
 static int agencies_get(struct http_request *req, struct http_response *res)
 {
-    struct app_actor actor = api_actor(req);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
     struct store_agency agency;
-    int rc = app_agency_get(&agency, req->app, &req->arena, &actor, api_param(req, 0), &req->err);
+    int rc = app_agency_get(&agency, &call, api_param(req, 0));
     if (rc)
         return rc;
     http_response_json(res, req, 200, agency_json(req, &agency));

@@ -50,9 +50,10 @@ static int agency_audit_list(struct http_request *req, struct http_response *res
         rc = http_query(&q.cursor, req, "cursor");
     if (rc)
         return rc;
-    struct app_actor actor = api_actor(req);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
     struct app_audit_page page;
-    rc = app_audit_list(&page, req->app, &req->arena, &actor, api_param(req, 0), &q, &req->err);
+    rc = app_audit_list(&page, &call, api_param(req, 0), &q);
     if (rc)
         return rc;
     json_t *items = json_array();
@@ -76,10 +77,10 @@ static int agency_audit_export(struct http_request *req, struct http_response *r
         return rc;
     if (!format)
         format = "ndjson";
-    struct app_actor actor = api_actor(req);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
     struct app_audit_export *x = NULL;
-    rc = app_audit_export_open(&x, req->app, &req->arena, &actor, api_param(req, 0), &q, format,
-                               &req->err);
+    rc = app_audit_export_open(&x, &call, api_param(req, 0), &q, format);
     if (rc)
         return rc;
     http_response_header(res, req, "Content-Disposition",

@@ -85,7 +85,8 @@ static int authenticate_impersonation(struct http_request *req, const struct sto
     };
     if (actor.user_agent && strlen(actor.user_agent) > 256)
         actor.user_agent = arena_strndup(&req->arena, actor.user_agent, 256);
-    int rc = app_impersonation_recheck(req->app, &req->arena, s, &actor, &req->err);
+    struct app_call call = {req->app, &req->arena, &actor, &req->err};
+    int rc = app_impersonation_recheck(&call, s);
     if (rc) {
         memset(&req->principal, 0, sizeof(req->principal));
         return rc;
@@ -98,8 +99,9 @@ static int authenticate_impersonation(struct http_request *req, const struct sto
         rc = usher_error_set(&req->err, USHER_EFORBIDDEN, "impersonation_read_only", NULL,
                              "a view-as session cannot change anything; exit it first");
     struct usher_error ignored = {0};
-    if (app_impersonation_record_request(req->app, &req->arena, &actor, s->impersonation_agency_id,
-                                         req->method, req->route, &ignored) != 0 &&
+    struct app_call record = {req->app, &req->arena, &actor, &ignored};
+    if (app_impersonation_record_request(&record, s->impersonation_agency_id, req->method,
+                                         req->route) != 0 &&
         rc == 0)
         /* Every request while impersonating is on the record, or it does not happen. */
         rc = usher_error_set(&req->err, USHER_EUNAVAIL, NULL, NULL, "%s", ignored.message);

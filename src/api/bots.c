@@ -16,9 +16,10 @@ static int bots_create(struct http_request *req, struct http_response *res)
     int rc = api_name_body(&name, req);
     if (rc)
         return rc;
-    struct app_actor actor = api_actor(req);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
     struct store_bot bot;
-    rc = app_bot_create(&bot, req->app, &req->arena, &actor, api_param(req, 0), name, &req->err);
+    rc = app_bot_create(&bot, &call, api_param(req, 0), name);
     if (rc)
         return rc;
     http_response_header(res, req, "Location",
@@ -33,9 +34,10 @@ static int bots_list(struct http_request *req, struct http_response *res)
     int rc = api_page_query(&page, req);
     if (rc)
         return rc;
-    struct app_actor actor = api_actor(req);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
     struct app_bot_page list;
-    rc = app_bot_list(&list, req->app, &req->arena, &actor, api_param(req, 0), &page, &req->err);
+    rc = app_bot_list(&list, &call, api_param(req, 0), &page);
     if (rc)
         return rc;
     json_t *items = json_array();
@@ -47,9 +49,10 @@ static int bots_list(struct http_request *req, struct http_response *res)
 
 static int bots_get(struct http_request *req, struct http_response *res)
 {
-    struct app_actor actor = api_actor(req);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
     struct store_bot bot;
-    int rc = app_bot_get(&bot, req->app, &req->arena, &actor, api_param(req, 0), &req->err);
+    int rc = app_bot_get(&bot, &call, api_param(req, 0));
     if (rc)
         return rc;
     http_response_json(res, req, 200, bot_json(req, &bot));

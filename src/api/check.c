@@ -271,11 +271,12 @@ static int users_effective(struct http_request *req, struct http_response *res)
     int rc = scope_query(&scope, &scope_id, req);
     if (rc)
         return rc;
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
     struct app_check_caller caller = check_caller(req);
     struct app_effective eff;
     const char *user_id = api_param(req, 0);
-    rc = app_check_effective(&eff, req->app, &req->arena, &caller, user_id, scope, scope_id,
-                             &req->err);
+    rc = app_check_effective(&eff, &call, &caller, user_id, scope, scope_id);
     if (rc)
         return rc;
     json_t *out =
@@ -293,10 +294,11 @@ static int environment_recipients(struct http_request *req, struct http_response
     int rc = api_page_query(&page, req);
     if (rc)
         return rc;
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
     struct app_check_caller caller = check_caller(req);
     struct app_recipient_page list;
-    rc = app_check_recipients(&list, req->app, &req->arena, &caller, api_param(req, 0), &page,
-                              &req->err);
+    rc = app_check_recipients(&list, &call, &caller, api_param(req, 0), &page);
     if (rc)
         return rc;
     json_t *items = json_array();

@@ -15,10 +15,10 @@ static int environments_create(struct http_request *req, struct http_response *r
     int rc = api_name_body(&name, req);
     if (rc)
         return rc;
-    struct app_actor actor = api_actor(req);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
     struct store_environment env;
-    rc = app_environment_create(&env, req->app, &req->arena, &actor, api_param(req, 0), name,
-                                &req->err);
+    rc = app_environment_create(&env, &call, api_param(req, 0), name);
     if (rc)
         return rc;
     http_response_header(res, req, "Location",
@@ -33,10 +33,10 @@ static int environments_list(struct http_request *req, struct http_response *res
     int rc = api_page_query(&page, req);
     if (rc)
         return rc;
-    struct app_actor actor = api_actor(req);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
     struct app_environment_page list;
-    rc = app_environment_list(&list, req->app, &req->arena, &actor, api_param(req, 0), &page,
-                              &req->err);
+    rc = app_environment_list(&list, &call, api_param(req, 0), &page);
     if (rc)
         return rc;
     json_t *items = json_array();
@@ -48,9 +48,10 @@ static int environments_list(struct http_request *req, struct http_response *res
 
 static int environments_get(struct http_request *req, struct http_response *res)
 {
-    struct app_actor actor = api_actor(req);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
     struct store_environment env;
-    int rc = app_environment_get(&env, req->app, &req->arena, &actor, api_param(req, 0), &req->err);
+    int rc = app_environment_get(&env, &call, api_param(req, 0));
     if (rc)
         return rc;
     http_response_json(res, req, 200, environment_json(req, &env));

@@ -26,10 +26,10 @@ static int grantable_get(struct http_request *req, struct http_response *res)
     else if (purpose && strcmp(purpose, "invite") != 0)
         return usher_error_set(&req->err, USHER_EINVAL, NULL, "for",
                                "for must be \"invite\" or \"manage\"");
-    struct app_actor actor = api_actor(req);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
     struct app_grantable g;
-    rc = app_grantable_list(&g, req->app, &req->arena, &actor, api_param(req, 0), environment_id,
-                            bot_id, is_manage, &req->err);
+    rc = app_grantable_list(&g, &call, api_param(req, 0), environment_id, bot_id, is_manage);
     if (rc)
         return rc;
     json_t *roles = json_array();

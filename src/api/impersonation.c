@@ -31,10 +31,11 @@ static int impersonation_start(struct http_request *req, struct http_response *r
     if (req->principal.is_service)
         return usher_error_set(&req->err, USHER_EFORBIDDEN, NULL, NULL,
                                "an API token cannot view as anyone");
-    struct app_actor actor = api_actor(req);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
     struct app_impersonation imp;
-    rc = app_impersonation_start(&imp, req->app, &req->arena, &actor, req->principal.session_hash,
-                                 user_id, agency_id, reason, &req->err);
+    rc = app_impersonation_start(&imp, &call, req->principal.session_hash, user_id, agency_id,
+                                 reason);
     if (rc)
         return rc;
     json_t *out = api_session_json(req, res, &imp.session);
@@ -46,10 +47,10 @@ static int impersonation_start(struct http_request *req, struct http_response *r
 
 static int impersonation_end(struct http_request *req, struct http_response *res)
 {
-    struct app_actor actor = api_actor(req);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
     struct app_session_new s;
-    int rc = app_impersonation_end(&s, req->app, &req->arena, &actor, req->principal.session_hash,
-                                   &req->err);
+    int rc = app_impersonation_end(&s, &call, req->principal.session_hash);
     if (rc)
         return rc;
     http_response_json(res, req, 200, api_session_json(req, res, &s));

@@ -73,8 +73,7 @@ static int me_get(struct http_request *req, struct http_response *res)
     struct store_user user;
     struct store_user_membership *members = NULL;
     size_t count = 0;
-    int rc = app_account_profile(&user, &members, &count, req->app, &req->arena,
-                                 req->principal.user_id, &req->err);
+    int rc = app_account_profile(&user, &members, &count, &call, req->principal.user_id);
     if (rc)
         return rc;
     /* Viewing as someone shows their one agency, and the person viewing. */
@@ -100,8 +99,8 @@ static int me_get(struct http_request *req, struct http_response *res)
         struct store_user viewer;
         struct store_user_membership *ignored = NULL;
         size_t ignored_count = 0;
-        rc = app_account_profile(&viewer, &ignored, &ignored_count, req->app, &req->arena,
-                                 req->principal.impersonator_id, &req->err);
+        rc = app_account_profile(&viewer, &ignored, &ignored_count, &call,
+                                 req->principal.impersonator_id);
         if (rc) {
             json_decref(out);
             return rc;

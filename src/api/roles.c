@@ -27,9 +27,10 @@ static json_t *custom_role_json(struct http_request *req, const struct store_cus
 
 static int roles_list(struct http_request *req, struct http_response *res)
 {
-    struct app_actor actor = api_actor(req);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
     struct app_role_set set;
-    int rc = app_role_list(&set, req->app, &req->arena, &actor, api_param(req, 0), &req->err);
+    int rc = app_role_list(&set, &call, api_param(req, 0));
     if (rc)
         return rc;
     json_t *items = api_catalogue_roles_json();
@@ -51,10 +52,11 @@ static int roles_create(struct http_request *req, struct http_response *res)
     if (rc)
         return rc;
     draft.permissions = json_object_get(body, "permissions");
-    struct app_actor actor = api_actor(req);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
     struct store_custom_role role;
     const char *agency_id = api_param(req, 0);
-    rc = app_role_create(&role, req->app, &req->arena, &actor, agency_id, &draft, &req->err);
+    rc = app_role_create(&role, &call, agency_id, &draft);
     if (rc)
         return rc;
     http_response_header(
@@ -75,10 +77,10 @@ static int roles_update(struct http_request *req, struct http_response *res)
         return rc;
     json_t *perms = json_object_get(body, "permissions");
     change.permissions = json_is_null(perms) ? NULL : perms;
-    struct app_actor actor = api_actor(req);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
     struct store_custom_role role;
-    rc = app_role_update(&role, req->app, &req->arena, &actor, api_param(req, 0), api_param(req, 1),
-                         &change, &req->err);
+    rc = app_role_update(&role, &call, api_param(req, 0), api_param(req, 1), &change);
     if (rc)
         return rc;
     http_response_json(res, req, 200, custom_role_json(req, &role));
@@ -87,9 +89,9 @@ static int roles_update(struct http_request *req, struct http_response *res)
 
 static int roles_delete(struct http_request *req, struct http_response *res)
 {
-    struct app_actor actor = api_actor(req);
-    int rc = app_role_delete(req->app, &req->arena, &actor, api_param(req, 0), api_param(req, 1),
-                             &req->err);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
+    int rc = app_role_delete(&call, api_param(req, 0), api_param(req, 1));
     if (rc)
         return rc;
     http_response_empty(res, 204);

@@ -59,7 +59,8 @@ static int sessions_create(struct http_request *req, struct http_response *res)
                                 &req->err);
     if (rc)
         return rc;
-    struct app_actor actor = api_actor(req);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
     struct app_sign_in in = {
         .email = email,
         .password = password,
@@ -67,7 +68,7 @@ static int sessions_create(struct http_request *req, struct http_response *res)
     };
     struct app_session_new s;
     int64_t retry_after = 0;
-    rc = app_account_sign_in(&s, &retry_after, app, &req->arena, &actor, &in, &req->err);
+    rc = app_account_sign_in(&s, &retry_after, &call, &in);
     if (rc == USHER_ELIMIT || rc == USHER_EUNAVAIL) {
         char seconds[24];
         snprintf(seconds, sizeof(seconds), "%lld", (long long)(retry_after > 0 ? retry_after : 1));
@@ -80,7 +81,9 @@ static int sessions_create(struct http_request *req, struct http_response *res)
      * lingering until its timeout. */
     if (req->principal.via_cookie && req->principal.session_hash) {
         struct usher_error ignored = {0};
-        app_account_sign_out(app, &req->arena, &actor, req->principal.session_hash, &ignored);
+        struct app_call quiet = call;
+        quiet.err = &ignored;
+        app_account_sign_out(&quiet, req->principal.session_hash);
     }
 
     http_response_json(res, req, 201, api_session_json(req, res, &s));
@@ -93,8 +96,9 @@ static int sessions_delete_current(struct http_request *req, struct http_respons
     if (!req->principal.session_hash)
         return usher_error_set(&req->err, USHER_EINVAL, NULL, NULL,
                                "this credential is not a session");
-    struct app_actor actor = api_actor(req);
-    int rc = app_account_sign_out(app, &req->arena, &actor, req->principal.session_hash, &req->err);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
+    int rc = app_account_sign_out(&call, req->principal.session_hash);
     if (rc)
         return rc;
     char *cookie =

@@ -20,9 +20,10 @@ static int tokens_create(struct http_request *req, struct http_response *res, co
     int rc = api_name_body(&name, req);
     if (rc)
         return rc;
-    struct app_actor actor = api_actor(req);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
     struct app_token_new made;
-    rc = app_token_create(&made, req->app, &req->arena, &actor, agency_id, name, &req->err);
+    rc = app_token_create(&made, &call, agency_id, name);
     if (rc)
         return rc;
     json_t *out = token_json(req, &made.token);
@@ -42,9 +43,10 @@ static int tokens_list(struct http_request *req, struct http_response *res, cons
     int rc = api_page_query(&page, req);
     if (rc)
         return rc;
-    struct app_actor actor = api_actor(req);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
     struct app_token_page list;
-    rc = app_token_list(&list, req->app, &req->arena, &actor, agency_id, &page, &req->err);
+    rc = app_token_list(&list, &call, agency_id, &page);
     if (rc)
         return rc;
     json_t *items = json_array();
@@ -57,8 +59,9 @@ static int tokens_list(struct http_request *req, struct http_response *res, cons
 static int tokens_revoke(struct http_request *req, struct http_response *res, const char *agency_id,
                          const char *token_id)
 {
-    struct app_actor actor = api_actor(req);
-    int rc = app_token_revoke(req->app, &req->arena, &actor, agency_id, token_id, &req->err);
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
+    int rc = app_token_revoke(&call, agency_id, token_id);
     if (rc)
         return rc;
     http_response_empty(res, 204);

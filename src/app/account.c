@@ -81,36 +81,37 @@ int app_account_insert(struct store_user *out, struct store_conn *c, struct aren
     return 0;
 }
 
-int app_account_create(struct store_user *out, struct app *app, struct arena *a,
-                       const struct app_actor *actor, const struct app_account_new *in,
-                       struct usher_error *err)
+int app_account_create(struct store_user *out, const struct app_call *call,
+                       const struct app_account_new *in)
 {
     const char *email = NULL, *first = NULL, *last = NULL;
-    int rc = text_email_normalize(&email, a, in->email ? in->email : "", "email", err);
+    int rc =
+        text_email_normalize(&email, call->arena, in->email ? in->email : "", "email", call->err);
     if (rc == 0)
-        rc = app_password_check(in->password, "password", err);
+        rc = app_password_check(in->password, "password", call->err);
     if (rc == 0)
-        rc = text_name_optional_check(&first, a, in->first_name, "first_name", err);
+        rc = text_name_optional_check(&first, call->arena, in->first_name, "first_name", call->err);
     if (rc == 0)
-        rc = text_name_optional_check(&last, a, in->last_name, "last_name", err);
+        rc = text_name_optional_check(&last, call->arena, in->last_name, "last_name", call->err);
     struct app_password_inputs known = {email, first, last};
     if (rc == 0)
-        rc = app_password_strength_check(in->password, "password", &known, err);
+        rc = app_password_strength_check(in->password, "password", &known, call->err);
     if (rc)
         return rc;
     char hash[APP_PASSWORD_HASH_MAX];
-    rc = app_password_hash(app->hash_pool, hash, in->password, err);
+    rc = app_password_hash(call->app->hash_pool, hash, in->password, call->err);
     if (rc)
         return rc;
     struct store_conn *c = NULL;
-    rc = store_conn_get(app->store, &c, err);
+    rc = store_conn_get(call->app->store, &c, call->err);
     if (rc == 0)
-        rc = store_begin(c, true, err);
+        rc = store_begin(c, true, call->err);
     if (rc == 0)
-        rc = app_account_insert(out, c, a, actor, email, first, last, arena_strdup(a, hash),
-                                in->is_platform_admin, in->via, err);
+        rc = app_account_insert(out, c, call->arena, call->actor, email, first, last,
+                                arena_strdup(call->arena, hash), in->is_platform_admin, in->via,
+                                call->err);
     if (rc == 0)
-        rc = store_commit(c, err);
+        rc = store_commit(c, call->err);
     store_conn_put(c);
     return rc;
 }
@@ -171,48 +172,46 @@ int app_account_session_start(struct app_session_new *out, struct app *app, stru
 }
 
 /* The failure path: one throttle mark, one audit row, one answer for every cause. */
-static int sign_in_failed(struct app *app, struct arena *a, const struct app_actor *actor,
-                          struct app_throttle_ticket *ticket, const char *email,
-                          const struct store_user *user, const char *reason,
-                          struct usher_error *err)
+static int sign_in_failed(const struct app_call *call, struct app_throttle_ticket *ticket,
+                          const char *email, const struct store_user *user, const char *reason)
 {
-    app_throttle_failure(app->throttle, ticket, clock_now_ms());
+    app_throttle_failure(call->app->throttle, ticket, clock_now_ms());
     struct store_conn *c = NULL;
-    int rc = store_conn_get(app->store, &c, err);
+    int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc == 0)
-        rc = store_begin(c, true, err);
+        rc = store_begin(c, true, call->err);
     if (rc == 0) {
         struct app_audit_event ev = {
             .action = "session.failed",
             .subject_user_id = user ? user->id : NULL,
             .details = json_pack("{s:s, s:s}", "email", email, "reason", reason),
         };
-        rc = app_audit_record(c, a, actor, &ev, err);
+        rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
     }
     if (rc == 0)
-        rc = store_commit(c, err);
+        rc = store_commit(c, call->err);
     store_conn_put(c);
     if (rc)
         return rc;
-    return usher_error_set(err, USHER_EUNAUTH, INVALID_CREDENTIALS, NULL,
+    return usher_error_set(call->err, USHER_EUNAUTH, INVALID_CREDENTIALS, NULL,
                            INVALID_CREDENTIALS_MESSAGE);
 }
 
 /* Reserves the attempt's place in the throttle: a device cookie made for this account makes
  * it a trusted attempt, judged by that device alone. */
 static int sign_in_reserve(struct app_throttle_ticket *out, int64_t *out_retry_after,
-                           struct app *app, const struct app_actor *actor, const char *email,
-                           const char *device_cookie, struct usher_error *err)
+                           const struct app_call *call, const char *email,
+                           const char *device_cookie)
 {
     char nonce[APP_DEVICE_NONCE_CHARS + 1];
     struct app_throttle_attempt attempt = {
         .account = email,
-        .address = actor ? actor->source_ip : NULL,
+        .address = call->actor ? call->actor->source_ip : NULL,
     };
-    if (app_device_cookie_verify(nonce, app->secret, email, device_cookie))
+    if (app_device_cookie_verify(nonce, call->app->secret, email, device_cookie))
         attempt.device = nonce;
-    int rc =
-        app_throttle_reserve(out, out_retry_after, app->throttle, &attempt, clock_now_ms(), err);
+    int rc = app_throttle_reserve(out, out_retry_after, call->app->throttle, &attempt,
+                                  clock_now_ms(), call->err);
     if (rc)
         log_msg(LOG_WARN, "account.sign_in_throttled", "{s:s?, s:b, s:I}", "remote",
                 attempt.address, "trusted_device", attempt.device != NULL, "retry_after",
@@ -222,126 +221,126 @@ static int sign_in_reserve(struct app_throttle_ticket *out, int64_t *out_retry_a
 
 /* The user with email, or *out_found false. The connection is not held while hashing: a hash
  * takes tens of milliseconds. */
-static int sign_in_user_find(struct store_user *out, bool *out_found, struct app *app,
-                             struct arena *a, const char *email, struct usher_error *err)
+static int sign_in_user_find(struct store_user *out, bool *out_found, const struct app_call *call,
+                             const char *email)
 {
     struct store_conn *c = NULL;
     struct usher_error lookup = {0};
     *out_found = false;
-    int rc = store_conn_get(app->store, &c, err);
+    int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
         return rc;
-    rc = store_user_by_email(out, c, a, email, &lookup);
+    rc = store_user_by_email(out, c, call->arena, email, &lookup);
     store_conn_put(c);
     if (rc == 0)
         *out_found = true;
     else if (rc == USHER_ENOTFOUND)
         rc = 0;
     else
-        rc = usher_error_set(err, rc, NULL, NULL, "%s", lookup.message);
+        rc = usher_error_set(call->err, rc, NULL, NULL, "%s", lookup.message);
     return rc;
 }
 
 /* After a verified password: the re-hash when due, then the session, in one transaction. */
-static int sign_in_session_start(struct app_session_new *out, struct app *app, struct arena *a,
-                                 const struct app_actor *actor, const struct store_user *user,
-                                 const char *password, bool needs_rehash, struct usher_error *err)
+static int sign_in_session_start(struct app_session_new *out, const struct app_call *call,
+                                 const struct store_user *user, const char *password,
+                                 bool needs_rehash)
 {
     char rehashed[APP_PASSWORD_HASH_MAX] = "";
     struct store_conn *c = NULL;
-    if (needs_rehash && app_password_hash(app->hash_pool, rehashed, password, NULL) != 0)
+    if (needs_rehash && app_password_hash(call->app->hash_pool, rehashed, password, NULL) != 0)
         rehashed[0] = '\0'; /* upgrading can wait for the next sign-in */
-    int rc = store_conn_get(app->store, &c, err);
+    int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc == 0)
-        rc = store_begin(c, true, err);
+        rc = store_begin(c, true, call->err);
     if (rc == 0 && rehashed[0]) {
-        rc = store_user_password_set(c, a, user->id, rehashed, err);
+        rc = store_user_password_set(c, call->arena, user->id, rehashed, call->err);
         if (rc == 0)
             log_msg(LOG_INFO, "account.password_rehashed", "{s:s}", "user_id", user->id);
     }
     if (rc == 0)
-        rc = app_account_session_start(out, app, c, a, actor, user, err);
+        rc =
+            app_account_session_start(out, call->app, c, call->arena, call->actor, user, call->err);
     if (rc == 0)
-        rc = store_commit(c, err);
+        rc = store_commit(c, call->err);
     store_conn_put(c);
     sodium_memzero(rehashed, sizeof(rehashed));
     return rc;
 }
 
-int app_account_sign_in(struct app_session_new *out, int64_t *out_retry_after, struct app *app,
-                        struct arena *a, const struct app_actor *actor,
-                        const struct app_sign_in *in, struct usher_error *err)
+int app_account_sign_in(struct app_session_new *out, int64_t *out_retry_after,
+                        const struct app_call *call, const struct app_sign_in *in)
 {
     struct app_throttle_ticket ticket = {0};
     struct store_user user;
     const char *normal = NULL;
     bool found = false, ok = false, needs_rehash = false;
     int64_t retry_after = 0;
-    int rc = text_email_normalize(&normal, a, in->email ? in->email : "", "email", err);
+    int rc =
+        text_email_normalize(&normal, call->arena, in->email ? in->email : "", "email", call->err);
     if (rc == 0)
-        rc = app_password_check(in->password, "password", err);
+        rc = app_password_check(in->password, "password", call->err);
     if (rc == 0)
-        rc = sign_in_reserve(&ticket, &retry_after, app, actor, normal, in->device_cookie, err);
+        rc = sign_in_reserve(&ticket, &retry_after, call, normal, in->device_cookie);
     if (rc == 0)
-        rc = sign_in_user_find(&user, &found, app, a, normal, err);
+        rc = sign_in_user_find(&user, &found, call, normal);
     if (rc == 0)
-        rc = app_password_verify(app->hash_pool, &ok, &needs_rehash,
-                                 found ? user.password_hash : NULL, in->password, err);
+        rc = app_password_verify(call->app->hash_pool, &ok, &needs_rehash,
+                                 found ? user.password_hash : NULL, in->password, call->err);
     if (rc)
         goto done;
     if (!found)
-        rc = sign_in_failed(app, a, actor, &ticket, normal, NULL, "unknown_email", err);
+        rc = sign_in_failed(call, &ticket, normal, NULL, "unknown_email");
     else if (!user.password_hash)
-        rc = sign_in_failed(app, a, actor, &ticket, normal, &user, "no_password", err);
+        rc = sign_in_failed(call, &ticket, normal, &user, "no_password");
     else if (!ok)
-        rc = sign_in_failed(app, a, actor, &ticket, normal, &user, "wrong_password", err);
+        rc = sign_in_failed(call, &ticket, normal, &user, "wrong_password");
     else if (strcmp(user.status, STORE_USER_ACTIVE) != 0)
-        rc = sign_in_failed(app, a, actor, &ticket, normal, &user, "disabled", err);
+        rc = sign_in_failed(call, &ticket, normal, &user, "disabled");
     else
-        rc = sign_in_session_start(out, app, a, actor, &user, in->password, needs_rehash, err);
+        rc = sign_in_session_start(out, call, &user, in->password, needs_rehash);
     if (rc)
         goto done;
-    app_throttle_success(app->throttle, &ticket);
-    app_device_cookie_new(out->device_cookie, app->secret, normal);
+    app_throttle_success(call->app->throttle, &ticket);
+    app_device_cookie_new(out->device_cookie, call->app->secret, normal);
 done:
     /* A reservation not ended above (store or hashing pool trouble) counts for nothing. */
-    app_throttle_release(app->throttle, &ticket);
+    app_throttle_release(call->app->throttle, &ticket);
     if (out_retry_after)
         *out_retry_after = retry_after;
     return rc;
 }
 
-int app_account_sign_out(struct app *app, struct arena *a, const struct app_actor *actor,
-                         const char *session_hash, struct usher_error *err)
+int app_account_sign_out(const struct app_call *call, const char *session_hash)
 {
     struct store_conn *c = NULL;
     struct store_session s;
     struct usher_error lookup = {0};
-    int rc = store_conn_get(app->store, &c, err);
+    int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc == 0)
-        rc = store_begin(c, true, err);
+        rc = store_begin(c, true, call->err);
     if (rc)
         goto done;
-    rc = store_session_get(&s, c, a, session_hash, &lookup);
+    rc = store_session_get(&s, c, call->arena, session_hash, &lookup);
     if (rc == USHER_ENOTFOUND) {
         rc = 0;
         goto done;
     }
     if (rc) {
-        rc = usher_error_set(err, rc, NULL, NULL, "%s", lookup.message);
+        rc = usher_error_set(call->err, rc, NULL, NULL, "%s", lookup.message);
         goto done;
     }
-    rc = store_session_delete(NULL, c, a, session_hash, err);
+    rc = store_session_delete(NULL, c, call->arena, session_hash, call->err);
     if (rc == 0) {
         struct app_audit_event ev = {
             .action = "session.ended",
             .subject_user_id = s.user_id,
             .details = json_pack("{s:s}", "reason", "sign_out"),
         };
-        rc = app_audit_record(c, a, actor, &ev, err);
+        rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
     }
     if (rc == 0)
-        rc = store_commit(c, err);
+        rc = store_commit(c, call->err);
 done:
     store_conn_put(c);
     return rc;
@@ -437,19 +436,18 @@ int app_account_sessions_purge(int64_t *out_deleted, struct app *app, struct ush
 }
 
 int app_account_profile(struct store_user *out_user, struct store_user_membership **out_members,
-                        size_t *out_count, struct app *app, struct arena *a, const char *user_id,
-                        struct usher_error *err)
+                        size_t *out_count, const struct app_call *call, const char *user_id)
 {
     struct store_conn *c = NULL;
-    int rc = store_conn_get(app->store, &c, err);
+    int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc == 0)
-        rc = store_begin(c, false, err);
+        rc = store_begin(c, false, call->err);
     if (rc == 0)
-        rc = store_user_get(out_user, c, a, user_id, err);
+        rc = store_user_get(out_user, c, call->arena, user_id, call->err);
     if (rc == 0)
-        rc = store_user_memberships(out_members, out_count, c, a, user_id, err);
+        rc = store_user_memberships(out_members, out_count, c, call->arena, user_id, call->err);
     if (rc == 0)
-        rc = store_commit(c, err);
+        rc = store_commit(c, call->err);
     store_conn_put(c);
     return rc;
 }
@@ -492,7 +490,9 @@ int app_account_bootstrap(struct app *app, struct usher_error *err)
     };
     struct store_user admin;
     struct usher_error create = {0};
-    rc = app_account_create(&admin, app, &a, NULL, &in, &create);
+    struct app_actor service = {0}; /* the service itself: no user, no request */
+    struct app_call call = {app, &a, &service, &create};
+    rc = app_account_create(&admin, &call, &in);
     if (rc == USHER_ECONFLICT) {
         /* Another instance may have made the same admin a moment ago; anyone else with the
          * address is never promoted, which would hand the platform to whoever registered it

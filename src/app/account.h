@@ -4,7 +4,12 @@
  * A session token is 256 random bits shown once to the client; the database holds only its
  * keyed hash (crypto_hmac_hex under the server secret). A session ends after
  * cfg->session_idle_seconds without use or cfg->session_absolute_seconds after sign-in,
- * whichever comes first, and at sign-out. Every sign-in makes a new token. */
+ * whichever comes first, and at sign-out. Every sign-in makes a new token.
+ *
+ * The operations a caller makes (create, sign in and out, profile) take the call context of
+ * app/app.h: call->actor is who acts (its address keys the sign-in throttle) and results live
+ * in call->arena. Resolving a presented token comes before there is an actor, and what runs
+ * inside a caller's transaction takes its connection: those keep their own arguments. */
 #ifndef USHER_APP_ACCOUNT_H
 #define USHER_APP_ACCOUNT_H
 
@@ -40,13 +45,12 @@ struct app_account_new {
 };
 
 /* Creates a user with a password in its own transaction, with a "user.created" audit row
- * (agency NULL). *out (may be NULL) receives the row, strings in a. Errors: USHER_EINVAL
+ * (agency NULL). *out (may be NULL) receives the row, strings in call->arena. Errors: USHER_EINVAL
  * naming email, password, first_name or last_name ("weak_password" for a password easy to
  * guess, judged with the email and names); USHER_ECONFLICT "account_exists" when the
  * email already has an account; USHER_EUNAVAIL (hashing pool saturated, database busy). */
-int app_account_create(struct store_user *out, struct app *app, struct arena *a,
-                       const struct app_actor *actor, const struct app_account_new *in,
-                       struct usher_error *err);
+int app_account_create(struct store_user *out, const struct app_call *call,
+                       const struct app_account_new *in);
 
 /* Inserts a user inside the caller's transaction on c, with its "user.created" audit row.
  * email must be normalised and password_hash made by app_password_hash (or NULL). Fills
@@ -73,9 +77,8 @@ struct app_sign_in {
  * USHER_EUNAUTH "invalid_credentials" (unknown email, wrong password, disabled account, no
  * password: all alike); USHER_ELIMIT "rate_limited" with *out_retry_after in seconds;
  * USHER_EUNAVAIL. out_retry_after may be NULL. */
-int app_account_sign_in(struct app_session_new *out, int64_t *out_retry_after, struct app *app,
-                        struct arena *a, const struct app_actor *actor,
-                        const struct app_sign_in *in, struct usher_error *err);
+int app_account_sign_in(struct app_session_new *out, int64_t *out_retry_after,
+                        const struct app_call *call, const struct app_sign_in *in);
 
 /* Starts a session for user inside the caller's transaction on c: a fresh token, its row and
  * a "session.created" audit row; the user's last_active_at is set. Used by sign-in and by
@@ -86,8 +89,7 @@ int app_account_session_start(struct app_session_new *out, struct app *app, stru
 
 /* Ends the session whose token hash is session_hash, with a "session.ended" audit row.
  * Ending a session that is already gone is not an error. */
-int app_account_sign_out(struct app *app, struct arena *a, const struct app_actor *actor,
-                         const char *session_hash, struct usher_error *err);
+int app_account_sign_out(const struct app_call *call, const char *session_hash);
 
 /* Resolves a presented session token to its active user. On success fills *out_user and
  * out_hash and refreshes last-seen times (at most once a minute). Errors: USHER_EUNAUTH when
@@ -113,10 +115,10 @@ void app_account_csrf_token(char out[CRYPTO_HASH_HEX + 1], const struct app *app
 /* Compares a presented CSRF token with the session's, in constant time. NULL is false. */
 bool app_account_csrf_valid(const struct app *app, const char *session_hash, const char *presented);
 
-/* The user and their agencies with grants, for GET /me. Errors: USHER_ENOTFOUND. */
+/* The user user_id and their agencies with grants, for GET /me, in call->arena. Errors:
+ * USHER_ENOTFOUND. */
 int app_account_profile(struct store_user *out_user, struct store_user_membership **out_members,
-                        size_t *out_count, struct app *app, struct arena *a, const char *user_id,
-                        struct usher_error *err);
+                        size_t *out_count, const struct app_call *call, const char *user_id);
 
 /* At start: when no platform admin exists and cfg->admin_email and cfg->admin_password are
  * set, creates that admin. An existing user with that email is never promoted: the start

@@ -97,28 +97,28 @@ done:
     return rc;
 }
 
-int app_audit_list(struct app_audit_page *out, struct app *app, struct arena *a,
-                   const struct app_actor *actor, const char *agency_id,
-                   const struct app_audit_query *q, struct usher_error *err)
+int app_audit_list(struct app_audit_page *out, const struct app_call *call, const char *agency_id,
+                   const struct app_audit_query *q)
 {
     memset(out, 0, sizeof(*out));
     struct store_audit_filter f;
     struct app_page page;
-    int rc = filter_parse(&f, &page, a, agency_id, q, err);
+    int rc = filter_parse(&f, &page, call->arena, agency_id, q, call->err);
     if (rc)
         return rc;
     struct store_conn *c = NULL;
     bool has_more = false;
-    rc = store_conn_get(app->store, &c, err);
+    rc = store_conn_get(call->app->store, &c, call->err);
     if (rc == 0)
-        rc = reader_check(&out->can_see_sources, c, a, actor, agency_id, err);
+        rc = reader_check(&out->can_see_sources, c, call->arena, call->actor, agency_id, call->err);
     if (rc == 0)
-        rc = store_audit_list(&out->items, &out->count, &has_more, c, a, &f, err);
+        rc = store_audit_list(&out->items, &out->count, &has_more, c, call->arena, &f, call->err);
     store_conn_put(c);
     if (rc)
         return rc;
     if (has_more && out->count > 0)
-        out->next_cursor = store_cursor_encode(a, out->items[out->count - 1].id, AUDIT_CURSOR_MARK);
+        out->next_cursor =
+            store_cursor_encode(call->arena, out->items[out->count - 1].id, AUDIT_CURSOR_MARK);
     return 0;
 }
 
@@ -147,28 +147,28 @@ const char *app_audit_export_type(const char *format)
     return strcmp(format, "csv") == 0 ? "text/csv; charset=utf-8" : "application/x-ndjson";
 }
 
-int app_audit_export_open(struct app_audit_export **out, struct app *app, struct arena *a,
-                          const struct app_actor *actor, const char *agency_id,
-                          const struct app_audit_query *q, const char *format,
-                          struct usher_error *err)
+int app_audit_export_open(struct app_audit_export **out, const struct app_call *call,
+                          const char *agency_id, const struct app_audit_query *q,
+                          const char *format)
 {
     *out = NULL;
     if (!format || (strcmp(format, "csv") != 0 && strcmp(format, "ndjson") != 0))
-        return usher_error_set(err, USHER_EINVAL, NULL, "format", "format must be csv or ndjson");
+        return usher_error_set(call->err, USHER_EINVAL, NULL, "format",
+                               "format must be csv or ndjson");
     struct store_audit_filter f;
-    int rc = filter_parse(&f, NULL, a, agency_id, q, err);
+    int rc = filter_parse(&f, NULL, call->arena, agency_id, q, call->err);
     if (rc)
         return rc;
     struct store_conn *c = NULL;
     bool sources = false;
-    rc = store_conn_get(app->store, &c, err);
+    rc = store_conn_get(call->app->store, &c, call->err);
     if (rc == 0)
-        rc = reader_check(&sources, c, a, actor, agency_id, err);
+        rc = reader_check(&sources, c, call->arena, call->actor, agency_id, call->err);
     store_conn_put(c);
     if (rc)
         return rc;
     struct app_audit_export *x = xcalloc(1, sizeof(*x));
-    x->app = app;
+    x->app = call->app;
     x->is_csv = strcmp(format, "csv") == 0;
     x->can_see_sources = sources;
     x->agency_id = xstrdup(agency_id);

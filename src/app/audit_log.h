@@ -1,6 +1,7 @@
 /* Reading an agency's audit log: per agency, per user (actor or subject), per action
  * or action prefix, newest first. Needs a platform admin or audit.read at agency scope; another
- * agency is USHER_ENOTFOUND. There is no way to change or delete an entry. */
+ * agency is USHER_ENOTFOUND. There is no way to change or delete an entry. Both operations take
+ * the call context of app/app.h: the reader is call->actor, pages live in call->arena. */
 #ifndef USHER_APP_AUDIT_LOG_H
 #define USHER_APP_AUDIT_LOG_H
 
@@ -33,9 +34,8 @@ struct app_audit_page {
  * action (lower-case letters, digits, '.', '_' and '-', at most APP_AUDIT_ACTION_MAX, with an
  * optional trailing '*'), limit or cursor; USHER_ENOTFOUND for an agency the actor cannot see;
  * USHER_EFORBIDDEN for a member without audit.read at agency scope. */
-int app_audit_list(struct app_audit_page *out, struct app *app, struct arena *a,
-                   const struct app_actor *actor, const char *agency_id,
-                   const struct app_audit_query *q, struct usher_error *err);
+int app_audit_list(struct app_audit_page *out, const struct app_call *call, const char *agency_id,
+                   const struct app_audit_query *q);
 
 /* An export in progress: every entry matching the filters, newest first, as CSV or NDJSON. */
 struct app_audit_export;
@@ -43,10 +43,9 @@ struct app_audit_export;
 /* Checks access (as app_audit_list) and prepares an export of agency_id; format is "csv" or
  * "ndjson" (else USHER_EINVAL naming format). limit and cursor of q are ignored. The export
  * reads the store in batches as it is written; free it with app_audit_export_free. */
-int app_audit_export_open(struct app_audit_export **out, struct app *app, struct arena *a,
-                          const struct app_actor *actor, const char *agency_id,
-                          const struct app_audit_query *q, const char *format,
-                          struct usher_error *err);
+int app_audit_export_open(struct app_audit_export **out, const struct app_call *call,
+                          const char *agency_id, const struct app_audit_query *q,
+                          const char *format);
 
 /* Writes up to max bytes of the export into buf; returns how many, 0 at the end, -1 when the
  * store fails midway. */

@@ -267,31 +267,34 @@ static void effective_source(struct app_effective *out, const struct policy_deci
     }
 }
 
-int app_check_effective(struct app_effective *out, struct app *app, struct arena *a,
+int app_check_effective(struct app_effective *out, const struct app_call *call,
                         const struct app_check_caller *caller, const char *user_id,
-                        enum policy_scope scope, const char *scope_id, struct usher_error *err)
+                        enum policy_scope scope, const char *scope_id)
 {
     memset(out, 0, sizeof(*out));
     out->source = policy_decide_source_name(POLICY_DECIDE_NONE);
-    if (!app->authz)
-        return usher_error_set(err, USHER_EUNAVAIL, NULL, NULL, "the decision index is not ready");
-    const char *agency_id = authz_scope_agency(app->authz, scope, scope_id, a);
+    if (!call->app->authz)
+        return usher_error_set(call->err, USHER_EUNAVAIL, NULL, NULL,
+                               "the decision index is not ready");
+    const char *agency_id = authz_scope_agency(call->app->authz, scope, scope_id, call->arena);
     if (!agency_id)
-        return usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "scope not found");
+        return usher_error_set(call->err, USHER_ENOTFOUND, NULL, NULL, "scope not found");
     struct store_conn *c = NULL;
     struct store_user user;
-    int rc = store_conn_get(app->store, &c, err);
+    int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc == 0)
-        rc = effective_visible(c, a, caller, user_id, agency_id, scope, scope_id, err);
+        rc = effective_visible(c, call->arena, caller, user_id, agency_id, scope, scope_id,
+                               call->err);
     if (rc == 0)
-        rc = store_user_get(&user, c, a, user_id, err);
+        rc = store_user_get(&user, c, call->arena, user_id, call->err);
     store_conn_put(c);
     if (rc)
         return rc;
     struct policy_decide_effective eff;
     bool is_admin = false;
     /* A disabled user holds nothing anywhere. */
-    if (!authz_effective(&eff, &is_admin, app->authz, user_id, scope, scope_id, NULL, a))
+    if (!authz_effective(&eff, &is_admin, call->app->authz, user_id, scope, scope_id, NULL,
+                         call->arena))
         return 0;
     if (is_admin) {
         out->permissions = POLICY_PERMS_ALL;
@@ -304,9 +307,9 @@ int app_check_effective(struct app_effective *out, struct app *app, struct arena
     return 0;
 }
 
-int app_check_recipients(struct app_recipient_page *out, struct app *app, struct arena *a,
+int app_check_recipients(struct app_recipient_page *out, const struct app_call *call,
                          const struct app_check_caller *caller, const char *environment_id,
-                         const struct app_page *page, struct usher_error *err)
+                         const struct app_page *page)
 {
     memset(out, 0, sizeof(*out));
     struct store_conn *c = NULL;
@@ -314,28 +317,29 @@ int app_check_recipients(struct app_recipient_page *out, struct app *app, struct
     struct store_recipient *rows = NULL;
     size_t count = 0;
     bool has_more = false;
-    int rc = store_conn_get(app->store, &c, err);
+    int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
         goto done;
-    rc = store_environment_get(&env, c, a, environment_id, err);
+    rc = store_environment_get(&env, c, call->arena, environment_id, call->err);
     if (rc)
         goto done;
     if (caller->is_service && caller->token_agency_id) {
         if (strcmp(caller->token_agency_id, env.agency_id) != 0)
-            rc = usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "environment not found");
+            rc = usher_error_set(call->err, USHER_ENOTFOUND, NULL, NULL, "environment not found");
     } else if (!caller_sees_all(caller)) {
         struct app_actor actor = caller_actor(caller);
-        rc = app_access_demand(c, a, &actor, env.agency_id, POLICY_SCOPE_ENVIRONMENT, env.id,
-                               "users.read", "environment", err);
+        rc = app_access_demand(c, call->arena, &actor, env.agency_id, POLICY_SCOPE_ENVIRONMENT,
+                               env.id, "users.read", "environment", call->err);
     }
     if (rc)
         goto done;
-    rc = store_recipient_list(&rows, &count, &has_more, c, a, env.id, &page->after, page->limit,
-                              err);
+    rc = store_recipient_list(&rows, &count, &has_more, c, call->arena, env.id, &page->after,
+                              page->limit, call->err);
     if (rc)
         goto done;
     if (has_more && count > 0)
-        out->next_cursor = store_cursor_encode(a, rows[count - 1].created_at, rows[count - 1].id);
+        out->next_cursor =
+            store_cursor_encode(call->arena, rows[count - 1].created_at, rows[count - 1].id);
     /* The query matches role names as text; the catalogue has the last word. */
     const uint64_t wanted = POLICY_BIT(POLICY_ROLE_AGENT) | POLICY_BIT(POLICY_ROLE_OPERATOR);
     out->items = rows;

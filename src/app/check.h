@@ -8,7 +8,13 @@
  * disabled user or a missing index all answer "not allowed". Who may ask what:
  * - platform admins and platform API tokens: anything;
  * - agency API tokens: scopes of their own agency (others are answered as unknown);
- * - a signed-in user: about themselves only. */
+ * - a signed-in user: about themselves only.
+ *
+ * Who asks is a struct app_check_caller, since an API token is nobody's session. The questions
+ * that read the store (app_check_effective, app_check_recipients) also take the call context
+ * of app/app.h for the service, the arena their answers live in and the error slot; they do
+ * not read call->actor. app_check_answer, on the path of every POST /check, takes only what it
+ * needs and never fails. */
 #ifndef USHER_APP_CHECK_H
 #define USHER_APP_CHECK_H
 
@@ -98,9 +104,9 @@ struct app_effective {
  * agency, and members holding users.read at that scope (USHER_EFORBIDDEN for other members of
  * the agency). An unknown user or scope, a scope in an agency the caller cannot see, or a
  * target user who is not a member of that agency (for tokens and members): USHER_ENOTFOUND. */
-int app_check_effective(struct app_effective *out, struct app *app, struct arena *a,
+int app_check_effective(struct app_effective *out, const struct app_call *call,
                         const struct app_check_caller *caller, const char *user_id,
-                        enum policy_scope scope, const char *scope_id, struct usher_error *err);
+                        enum policy_scope scope, const char *scope_id);
 
 /* One page of notification recipients. */
 struct app_recipient_page {
@@ -114,8 +120,8 @@ struct app_recipient_page {
  * platform admins, platform tokens, agency tokens of the environment's agency and members
  * holding users.read on the environment (USHER_EFORBIDDEN for other members). An unknown
  * environment or one the caller cannot see: USHER_ENOTFOUND. */
-int app_check_recipients(struct app_recipient_page *out, struct app *app, struct arena *a,
+int app_check_recipients(struct app_recipient_page *out, const struct app_call *call,
                          const struct app_check_caller *caller, const char *environment_id,
-                         const struct app_page *page, struct usher_error *err);
+                         const struct app_page *page);
 
 #endif

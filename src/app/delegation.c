@@ -13,7 +13,7 @@
 /* The bot, visible to the actor (else 404), and whether the actor may delegate it (else 403). */
 static int delegable_bot(struct store_bot *out, const struct app_call *call, const char *bot_id)
 {
-    int rc = app_bot_get(out, call->app, call->arena, call->actor, bot_id, call->err);
+    int rc = app_bot_get(out, call, bot_id);
     if (rc || call->actor->is_platform_admin)
         return rc;
     struct store_conn *c = NULL;
@@ -104,7 +104,7 @@ int app_bot_managers_list(struct store_bot_manager **out_managers, size_t *manag
 int app_bot_manager_remove(const struct app_call *call, const char *bot_id, const char *user_id)
 {
     struct store_bot bot;
-    int rc = app_bot_get(&bot, call->app, call->arena, call->actor, bot_id, call->err);
+    int rc = app_bot_get(&bot, call, bot_id);
     if (rc)
         return rc;
     struct store_conn *c = NULL;

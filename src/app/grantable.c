@@ -59,10 +59,9 @@ static const char *scope_refusal(const struct policy_catalogue_role *role)
     return "is not given on a single bot";
 }
 
-int app_grantable_list(struct app_grantable *out, struct app *app, struct arena *a,
-                       const struct app_actor *actor, const char *agency_id,
-                       const char *environment_id, const char *bot_id, bool is_manage,
-                       struct usher_error *err)
+int app_grantable_list(struct app_grantable *out, const struct app_call *call,
+                       const char *agency_id, const char *environment_id, const char *bot_id,
+                       bool is_manage)
 {
     memset(out, 0, sizeof(*out));
     struct store_conn *c = NULL;
@@ -70,19 +69,19 @@ int app_grantable_list(struct app_grantable *out, struct app *app, struct arena 
     struct app_access acc;
     struct app_role_set custom;
     struct app_grant place;
-    int rc = store_conn_get(app->store, &c, err);
+    int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
         goto done;
-    rc = store_agency_get(&agency, c, a, agency_id, err);
+    rc = store_agency_get(&agency, c, call->arena, agency_id, call->err);
     if (rc)
         goto done;
-    rc = app_access_load(&acc, c, a, actor, agency.id, "agency", err);
+    rc = app_access_load(&acc, c, call->arena, call->actor, agency.id, "agency", call->err);
     if (rc)
         goto done;
-    rc = scope_resolve(&place, c, a, agency.id, environment_id, bot_id, err);
+    rc = scope_resolve(&place, c, call->arena, agency.id, environment_id, bot_id, call->err);
     if (rc)
         goto done;
-    rc = app_role_set_load(&custom, c, a, agency.id, err);
+    rc = app_role_set_load(&custom, c, call->arena, agency.id, call->err);
     if (rc)
         goto done;
     out->scope = place.scope;
@@ -90,7 +89,8 @@ int app_grantable_list(struct app_grantable *out, struct app *app, struct arena 
     out->needed = place.scope == POLICY_SCOPE_BOT ? "bot.delegate"
                   : is_manage                     ? "users.manage"
                                                   : "users.invite";
-    out->roles = arena_alloc(a, (POLICY_ROLE_COUNT + custom.count + 1) * sizeof(*out->roles));
+    out->roles =
+        arena_alloc(call->arena, (POLICY_ROLE_COUNT + custom.count + 1) * sizeof(*out->roles));
     for (size_t i = 0; i < POLICY_ROLE_COUNT; i++) {
         const struct policy_catalogue_role *role = policy_catalogue_role_at(i);
         struct app_grantable_role *r = &out->roles[out->role_count++];
@@ -102,7 +102,7 @@ int app_grantable_list(struct app_grantable *out, struct app *app, struct arena 
         struct app_grant g = place;
         g.roles = POLICY_BIT(i);
         g.permissions = role->permissions;
-        r->reason = app_access_grant_refusal(&acc, a, &g, out->needed);
+        r->reason = app_access_grant_refusal(&acc, call->arena, &g, out->needed);
         r->is_grantable = r->reason == NULL;
     }
     for (size_t i = 0; i < custom.count; i++) {
@@ -114,7 +114,7 @@ int app_grantable_list(struct app_grantable *out, struct app *app, struct arena 
         }
         struct app_grant g = place;
         g.permissions = custom.permissions[i];
-        r->reason = app_access_grant_refusal(&acc, a, &g, out->needed);
+        r->reason = app_access_grant_refusal(&acc, call->arena, &g, out->needed);
         r->is_grantable = r->reason == NULL;
     }
     for (size_t i = 0; i < POLICY_PERM_COUNT; i++) {
@@ -128,7 +128,7 @@ int app_grantable_list(struct app_grantable *out, struct app *app, struct arena 
         struct app_grant g = place;
         g.extra = POLICY_BIT(i);
         g.permissions = g.extra;
-        q->reason = app_access_grant_refusal(&acc, a, &g, out->needed);
+        q->reason = app_access_grant_refusal(&acc, call->arena, &g, out->needed);
         q->is_grantable = q->reason == NULL;
     }
 done:

@@ -39,14 +39,13 @@ struct app_grantable {
     struct app_grantable_permission permissions[POLICY_PERM_COUNT];
 };
 
-/* What actor may grant in agency_id at the scope named by environment_id or bot_id (neither:
+/* What call->actor may grant in agency_id at the scope named by environment_id or bot_id (neither:
  * the agency), to invite (is_manage false: users.invite) or to change grants (users.manage);
  * bot scope always asks bot.delegate. Errors: USHER_ENOTFOUND (agency not visible),
  * USHER_EINVAL "unknown_scope" naming environment_id or bot_id (not a place of this agency,
- * or both given). */
-int app_grantable_list(struct app_grantable *out, struct app *app, struct arena *a,
-                       const struct app_actor *actor, const char *agency_id,
-                       const char *environment_id, const char *bot_id, bool is_manage,
-                       struct usher_error *err);
+ * or both given). The answer lives in call->arena. */
+int app_grantable_list(struct app_grantable *out, const struct app_call *call,
+                       const char *agency_id, const char *environment_id, const char *bot_id,
+                       bool is_manage);
 
 #endif

@@ -104,46 +104,46 @@ static int session_insert(struct app_session_new *out, struct app *app, struct s
     return store_session_insert(c, a, &s, err);
 }
 
-int app_impersonation_start(struct app_impersonation *out, struct app *app, struct arena *a,
-                            const struct app_actor *actor, const char *current_session_hash,
-                            const char *target_id, const char *agency_id, const char *reason,
-                            struct usher_error *err)
+int app_impersonation_start(struct app_impersonation *out, const struct app_call *call,
+                            const char *current_session_hash, const char *target_id,
+                            const char *agency_id, const char *reason)
 {
     memset(out, 0, sizeof(*out));
-    if (actor->impersonator_id)
-        return usher_error_set(err, USHER_ECONFLICT, "impersonation_nested", NULL,
+    if (call->actor->impersonator_id)
+        return usher_error_set(call->err, USHER_ECONFLICT, "impersonation_nested", NULL,
                                "you are already viewing as someone; exit first");
-    if (!actor->user_id)
-        return usher_error_set(err, USHER_EFORBIDDEN, NULL, NULL, "sign in as a person first");
-    int rc = app_agency_check_visible(app, a, actor, agency_id, err);
+    if (!call->actor->user_id)
+        return usher_error_set(call->err, USHER_EFORBIDDEN, NULL, NULL,
+                               "sign in as a person first");
+    int rc = app_agency_check_visible(call, agency_id);
     if (rc)
         return rc;
     struct store_conn *c = NULL;
-    rc = store_conn_get(app->store, &c, err);
+    rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
         return rc;
     struct store_user target;
-    rc = store_begin(c, true, err);
+    rc = store_begin(c, true, call->err);
     if (rc == 0)
-        rc = store_user_get(&out->impersonator, c, a, actor->user_id, err);
+        rc = store_user_get(&out->impersonator, c, call->arena, call->actor->user_id, call->err);
     if (rc == 0) {
-        rc = store_user_get(&target, c, a, target_id, err);
+        rc = store_user_get(&target, c, call->arena, target_id, call->err);
         if (rc == USHER_ENOTFOUND) {
-            usher_error_clear(err);
-            rc = usher_error_set(err, USHER_ENOTFOUND, NULL, "user_id", "member not found");
+            usher_error_clear(call->err);
+            rc = usher_error_set(call->err, USHER_ENOTFOUND, NULL, "user_id", "member not found");
         }
     }
     if (rc == 0)
-        rc = allowed(c, a, &out->impersonator, &target, agency_id, err);
+        rc = allowed(c, call->arena, &out->impersonator, &target, agency_id, call->err);
     if (rc == 0)
-        rc = session_insert(&out->session, app, c, a, &target, actor->user_id, agency_id, reason,
-                            err);
+        rc = session_insert(&out->session, call->app, c, call->arena, &target, call->actor->user_id,
+                            agency_id, reason, call->err);
     /* The session that asked ends: the impersonator returns with a fresh one. */
     if (rc == 0 && current_session_hash)
-        rc = store_session_delete(NULL, c, a, current_session_hash, err);
+        rc = store_session_delete(NULL, c, call->arena, current_session_hash, call->err);
     if (rc == 0) {
-        struct app_actor who = *actor;
-        who.impersonator_id = actor->user_id;
+        struct app_actor who = *call->actor;
+        who.impersonator_id = call->actor->user_id;
         struct app_audit_event ev = {
             .agency_id = agency_id,
             .action = "impersonation.started",
@@ -151,42 +151,42 @@ int app_impersonation_start(struct app_impersonation *out, struct app *app, stru
             .scope_type = "agency",
             .scope_id = agency_id,
             .details = json_pack("{s:s?, s:s}", "reason", reason, "expires_at",
-                                 clock_format_ms(a, out->session.expires_at)),
+                                 clock_format_ms(call->arena, out->session.expires_at)),
         };
-        rc = app_audit_record(c, a, &who, &ev, err);
+        rc = app_audit_record(c, call->arena, &who, &ev, call->err);
     }
     if (rc == 0)
-        rc = store_commit(c, err);
+        rc = store_commit(c, call->err);
     store_conn_put(c);
     if (rc == 0)
         out->agency_id = agency_id;
     return rc;
 }
 
-int app_impersonation_end(struct app_session_new *out, struct app *app, struct arena *a,
-                          const struct app_actor *actor, const char *session_hash,
-                          struct usher_error *err)
+int app_impersonation_end(struct app_session_new *out, const struct app_call *call,
+                          const char *session_hash)
 {
     memset(out, 0, sizeof(*out));
-    if (!actor->impersonator_id || !session_hash)
-        return usher_error_set(err, USHER_ECONFLICT, "not_impersonating", NULL,
+    if (!call->actor->impersonator_id || !session_hash)
+        return usher_error_set(call->err, USHER_ECONFLICT, "not_impersonating", NULL,
                                "this session is not viewing as anyone");
     struct store_conn *c = NULL;
-    int rc = store_conn_get(app->store, &c, err);
+    int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
         return rc;
     struct store_session s;
     struct store_user impersonator;
-    rc = store_begin(c, true, err);
+    rc = store_begin(c, true, call->err);
     if (rc == 0)
-        rc = store_session_get(&s, c, a, session_hash, err);
-    if (rc == 0 && (!s.impersonator_id || strcmp(s.impersonator_id, actor->impersonator_id) != 0))
-        rc = usher_error_set(err, USHER_ECONFLICT, "not_impersonating", NULL,
+        rc = store_session_get(&s, c, call->arena, session_hash, call->err);
+    if (rc == 0 &&
+        (!s.impersonator_id || strcmp(s.impersonator_id, call->actor->impersonator_id) != 0))
+        rc = usher_error_set(call->err, USHER_ECONFLICT, "not_impersonating", NULL,
                              "this session is not viewing as anyone");
     if (rc == 0)
-        rc = store_session_delete(NULL, c, a, session_hash, err);
+        rc = store_session_delete(NULL, c, call->arena, session_hash, call->err);
     if (rc == 0)
-        rc = store_user_get(&impersonator, c, a, s.impersonator_id, err);
+        rc = store_user_get(&impersonator, c, call->arena, s.impersonator_id, call->err);
     if (rc == 0) {
         struct app_audit_event ev = {
             .agency_id = s.impersonation_agency_id,
@@ -196,46 +196,46 @@ int app_impersonation_end(struct app_session_new *out, struct app *app, struct a
             .scope_id = s.impersonation_agency_id,
             .details = json_pack("{s:s}", "reason", "exit"),
         };
-        struct app_actor who = *actor;
+        struct app_actor who = *call->actor;
         who.user_id = impersonator.id;
         who.impersonator_id = impersonator.id;
-        rc = app_audit_record(c, a, &who, &ev, err);
+        rc = app_audit_record(c, call->arena, &who, &ev, call->err);
     }
     if (rc == 0 && strcmp(impersonator.status, STORE_USER_ACTIVE) != 0)
-        rc = usher_error_set(err, USHER_EUNAUTH, NULL, NULL, "your account is not active");
+        rc = usher_error_set(call->err, USHER_EUNAUTH, NULL, NULL, "your account is not active");
     if (rc == 0) {
-        struct app_actor who = *actor;
+        struct app_actor who = *call->actor;
         who.user_id = impersonator.id;
         who.impersonator_id = NULL;
-        rc = app_account_session_start(out, app, c, a, &who, &impersonator, err);
+        rc = app_account_session_start(out, call->app, c, call->arena, &who, &impersonator,
+                                       call->err);
     }
     if (rc == 0)
-        rc = store_commit(c, err);
+        rc = store_commit(c, call->err);
     store_conn_put(c);
     return rc;
 }
 
-int app_impersonation_recheck(struct app *app, struct arena *a, const struct store_session *s,
-                              const struct app_actor *actor, struct usher_error *err)
+int app_impersonation_recheck(const struct app_call *call, const struct store_session *s)
 {
     struct store_conn *c = NULL;
-    int rc = store_conn_get(app->store, &c, err);
+    int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
         return rc;
     struct store_user impersonator, target;
     struct usher_error why = {0};
-    int verdict = store_user_get(&impersonator, c, a, s->impersonator_id, &why);
+    int verdict = store_user_get(&impersonator, c, call->arena, s->impersonator_id, &why);
     if (verdict == 0)
-        verdict = store_user_get(&target, c, a, s->user_id, &why);
+        verdict = store_user_get(&target, c, call->arena, s->user_id, &why);
     if (verdict == 0)
-        verdict = allowed(c, a, &impersonator, &target, s->impersonation_agency_id, &why);
+        verdict = allowed(c, call->arena, &impersonator, &target, s->impersonation_agency_id, &why);
     if (verdict == USHER_EFORBIDDEN || verdict == USHER_ENOTFOUND) {
         /* The right is gone: the session ends now, on the record. */
-        rc = store_begin(c, true, err);
+        rc = store_begin(c, true, call->err);
         if (rc == 0)
-            rc = store_session_delete(NULL, c, a, s->token_hash, err);
+            rc = store_session_delete(NULL, c, call->arena, s->token_hash, call->err);
         if (rc == 0) {
-            struct app_actor who = *actor;
+            struct app_actor who = *call->actor;
             who.user_id = s->impersonator_id;
             who.impersonator_id = s->impersonator_id;
             struct app_audit_event ev = {
@@ -246,27 +246,26 @@ int app_impersonation_recheck(struct app *app, struct arena *a, const struct sto
                 .scope_id = s->impersonation_agency_id,
                 .details = json_pack("{s:s, s:s}", "reason", "right_lost", "detail", why.message),
             };
-            rc = app_audit_record(c, a, &who, &ev, err);
+            rc = app_audit_record(c, call->arena, &who, &ev, call->err);
         }
         if (rc == 0)
-            rc = store_commit(c, err);
+            rc = store_commit(c, call->err);
         if (rc == 0)
-            rc = usher_error_set(err, USHER_EUNAUTH, "impersonation_ended", NULL,
+            rc = usher_error_set(call->err, USHER_EUNAUTH, "impersonation_ended", NULL,
                                  "the view-as session ended: its starter may no longer view "
                                  "as this user");
     } else if (verdict) {
-        rc = usher_error_set(err, verdict, NULL, NULL, "%s", why.message);
+        rc = usher_error_set(call->err, verdict, NULL, NULL, "%s", why.message);
     }
     store_conn_put(c);
     return rc;
 }
 
-int app_impersonation_record_request(struct app *app, struct arena *a,
-                                     const struct app_actor *actor, const char *agency_id,
-                                     const char *method, const char *route, struct usher_error *err)
+int app_impersonation_record_request(const struct app_call *call, const char *agency_id,
+                                     const char *method, const char *route)
 {
     struct store_conn *c = NULL;
-    int rc = store_conn_get(app->store, &c, err);
+    int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
         return rc;
     struct app_audit_event ev = {
@@ -274,7 +273,7 @@ int app_impersonation_record_request(struct app *app, struct arena *a,
         .action = "impersonation.request",
         .details = json_pack("{s:s, s:s}", "method", method, "route", route ? route : ""),
     };
-    rc = app_audit_record(c, a, actor, &ev, err);
+    rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
     store_conn_put(c);
     return rc;
 }

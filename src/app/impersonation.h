@@ -21,34 +21,31 @@ struct app_impersonation {
     const char *agency_id;
 };
 
-/* Starts viewing as target_id in agency_id. actor must be a person's own session (not an API
+/* Starts viewing as target_id in agency_id. call->actor must be a person's own session (not an API
  * token, not already impersonating); current_session_hash (may be NULL) is that session, which
  * ends here: the impersonator comes back with a fresh session at the end. Errors:
  * USHER_ENOTFOUND (agency or member not visible), USHER_EFORBIDDEN "impersonation_forbidden"
  * (no users.manage over the target, the target holds authority the actor does not, an owner
  * for a non-owner, a platform admin or disabled target, oneself), USHER_ECONFLICT
  * "impersonation_nested". */
-int app_impersonation_start(struct app_impersonation *out, struct app *app, struct arena *a,
-                            const struct app_actor *actor, const char *current_session_hash,
-                            const char *target_id, const char *agency_id, const char *reason,
-                            struct usher_error *err);
+int app_impersonation_start(struct app_impersonation *out, const struct app_call *call,
+                            const char *current_session_hash, const char *target_id,
+                            const char *agency_id, const char *reason);
 
 /* Ends the impersonation session session_hash and starts a fresh session for the impersonator.
  * USHER_ECONFLICT "not_impersonating" when the session is not one. */
-int app_impersonation_end(struct app_session_new *out, struct app *app, struct arena *a,
-                          const struct app_actor *actor, const char *session_hash,
-                          struct usher_error *err);
+int app_impersonation_end(struct app_session_new *out, const struct app_call *call,
+                          const char *session_hash);
 
 /* Checked on every request of an impersonation session: the impersonator must still be
  * allowed. When not, the session is deleted, an "impersonation.ended" entry written, and
- * USHER_EUNAUTH "impersonation_ended" returned. */
-int app_impersonation_recheck(struct app *app, struct arena *a, const struct store_session *s,
-                              const struct app_actor *actor, struct usher_error *err);
+ * USHER_EUNAUTH "impersonation_ended" returned. call->actor is the request as the session
+ * makes it (for the audit row). */
+int app_impersonation_recheck(const struct app_call *call, const struct store_session *s);
 
-/* Records one request made while impersonating (both people, the route and method). */
-int app_impersonation_record_request(struct app *app, struct arena *a,
-                                     const struct app_actor *actor, const char *agency_id,
-                                     const char *method, const char *route,
-                                     struct usher_error *err);
+/* Records one request made while impersonating (call->actor names both people), the route
+ * and method. */
+int app_impersonation_record_request(const struct app_call *call, const char *agency_id,
+                                     const char *method, const char *route);
 
 #endif

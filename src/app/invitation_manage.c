@@ -41,7 +41,7 @@ int app_invitation_list(struct app_invitation_view **out, size_t *count, const c
     int rc = app_page_parse(&page, call->arena, limit, cursor, call->err);
     if (rc)
         return rc;
-    rc = app_agency_check_visible(call->app, call->arena, call->actor, agency_id, call->err);
+    rc = app_agency_check_visible(call, agency_id);
     if (rc)
         return rc;
     struct store_conn *c = NULL;

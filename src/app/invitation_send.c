@@ -122,7 +122,7 @@ int app_invitation_create(struct app_invitation_view *out, int64_t *out_retry_af
                                "oauth_subject needs sign_in \"oauth\"");
 
     int rc;
-    rc = app_agency_check_visible(call->app, call->arena, call->actor, agency_id, call->err);
+    rc = app_agency_check_visible(call, agency_id);
     if (rc)
         return rc;
     struct store_conn *c = NULL;

@@ -226,17 +226,16 @@ static int ceiling_check(struct arena *a, json_t *list, uint64_t added, uint64_t
                            "%s gives permissions you do not hold in this agency", field);
 }
 
-int app_role_list(struct app_role_set *out, struct app *app, struct arena *a,
-                  const struct app_actor *actor, const char *agency_id, struct usher_error *err)
+int app_role_list(struct app_role_set *out, const struct app_call *call, const char *agency_id)
 {
     memset(out, 0, sizeof(*out));
     struct store_conn *c = NULL;
     struct app_access acc;
-    int rc = store_conn_get(app->store, &c, err);
+    int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc == 0)
-        rc = agency_visible(&acc, c, a, actor, agency_id, err);
+        rc = agency_visible(&acc, c, call->arena, call->actor, agency_id, call->err);
     if (rc == 0)
-        rc = app_role_set_load(out, c, a, agency_id, err);
+        rc = app_role_set_load(out, c, call->arena, agency_id, call->err);
     store_conn_put(c);
     return rc;
 }
@@ -274,54 +273,55 @@ static int role_taken(const struct app_role_set *set, const char *id, const char
     return 0;
 }
 
-int app_role_create(struct store_custom_role *out, struct app *app, struct arena *a,
-                    const struct app_actor *actor, const char *agency_id,
-                    const struct app_role_draft *draft, struct usher_error *err)
+int app_role_create(struct store_custom_role *out, const struct app_call *call,
+                    const char *agency_id, const struct app_role_draft *draft)
 {
     struct store_conn *c = NULL;
     uint64_t held = 0, perms = 0;
     const char *clean = NULL, *id = draft->id;
     struct app_role_set existing;
-    int rc = store_conn_get(app->store, &c, err);
+    int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
         goto done;
-    rc = store_begin(c, true, err);
+    rc = store_begin(c, true, call->err);
     if (rc)
         goto done;
-    rc = manager_load(&held, c, a, actor, agency_id, err);
+    rc = manager_load(&held, c, call->arena, call->actor, agency_id, call->err);
     if (rc)
         goto done;
-    rc = app_role_name_check(&clean, a, draft->name, "name", err);
+    rc = app_role_name_check(&clean, call->arena, draft->name, "name", call->err);
     if (rc)
         goto done;
-    rc = id ? app_role_id_check(id, "id", err) : app_role_id_derive(&id, a, clean, err);
+    rc = id ? app_role_id_check(id, "id", call->err)
+            : app_role_id_derive(&id, call->arena, clean, call->err);
     if (rc)
         goto done;
-    rc = app_role_permissions_parse(&perms, a, draft->permissions, "permissions", err);
+    rc = app_role_permissions_parse(&perms, call->arena, draft->permissions, "permissions",
+                                    call->err);
     if (rc)
         goto done;
-    rc = ceiling_check(a, draft->permissions, perms, held, "permissions", err);
+    rc = ceiling_check(call->arena, draft->permissions, perms, held, "permissions", call->err);
     if (rc)
         goto done;
-    rc = app_role_set_load(&existing, c, a, agency_id, err);
+    rc = app_role_set_load(&existing, c, call->arena, agency_id, call->err);
     if (rc)
         goto done;
-    rc = role_taken(&existing, id, clean, NULL, err);
+    rc = role_taken(&existing, id, clean, NULL, call->err);
     if (rc)
         goto done;
     if (existing.count >= APP_ROLES_PER_AGENCY) {
-        rc = usher_error_set(err, USHER_ECONFLICT, "role_limit", NULL,
+        rc = usher_error_set(call->err, USHER_ECONFLICT, "role_limit", NULL,
                              "an agency may define at most %d custom roles", APP_ROLES_PER_AGENCY);
         goto done;
     }
     struct store_custom_role role = {
-        .id = arena_strdup(a, id),
-        .agency_id = arena_strdup(a, agency_id),
+        .id = arena_strdup(call->arena, id),
+        .agency_id = arena_strdup(call->arena, agency_id),
         .name = clean,
-        .permissions = app_role_permissions_csv(a, perms),
+        .permissions = app_role_permissions_csv(call->arena, perms),
         .created_at = clock_now_ms(),
     };
-    rc = store_role_insert(c, a, &role, err);
+    rc = store_role_insert(c, call->arena, &role, call->err);
     if (rc)
         goto done;
     struct app_audit_event ev = {
@@ -332,63 +332,64 @@ int app_role_create(struct store_custom_role *out, struct app *app, struct arena
         .details = json_pack("{s:s, s:s, s:o}", "role_id", role.id, "name", role.name,
                              "permissions", permissions_json(perms)),
     };
-    rc = app_audit_record(c, a, actor, &ev, err);
+    rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
     if (rc)
         goto done;
-    rc = store_commit(c, err);
+    rc = store_commit(c, call->err);
     if (rc)
         goto done;
-    if (app->authz)
-        authz_index_put_custom_role(app->authz, role.id, role.agency_id, perms, false);
+    if (call->app->authz)
+        authz_index_put_custom_role(call->app->authz, role.id, role.agency_id, perms, false);
     *out = role;
 done:
     store_conn_put(c);
     return rc;
 }
 
-int app_role_update(struct store_custom_role *out, struct app *app, struct arena *a,
-                    const struct app_actor *actor, const char *agency_id, const char *role_id,
-                    const struct app_role_change *change, struct usher_error *err)
+int app_role_update(struct store_custom_role *out, const struct app_call *call,
+                    const char *agency_id, const char *role_id,
+                    const struct app_role_change *change)
 {
     if (!change->name && !change->permissions)
-        return usher_error_set(err, USHER_EINVAL, NULL, NULL,
+        return usher_error_set(call->err, USHER_EINVAL, NULL, NULL,
                                "nothing to change: give name or permissions");
     struct store_conn *c = NULL;
     uint64_t held = 0, old_perms = 0, new_perms = 0;
     const char *clean = NULL;
     struct store_custom_role role;
-    int rc = store_conn_get(app->store, &c, err);
+    int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
         goto done;
-    rc = store_begin(c, true, err);
+    rc = store_begin(c, true, call->err);
     if (rc)
         goto done;
-    rc = manager_load(&held, c, a, actor, agency_id, err);
+    rc = manager_load(&held, c, call->arena, call->actor, agency_id, call->err);
     if (rc)
         goto done;
-    rc = store_role_get(&role, c, a, agency_id, role_id, err);
+    rc = store_role_get(&role, c, call->arena, agency_id, role_id, call->err);
     if (rc)
         goto done;
     old_perms = new_perms = policy_catalogue_permissions_parse(role.permissions, NULL);
     if (change->name) {
-        rc = app_role_name_check(&clean, a, change->name, "name", err);
+        rc = app_role_name_check(&clean, call->arena, change->name, "name", call->err);
         if (rc)
             goto done;
         struct app_role_set existing;
-        rc = app_role_set_load(&existing, c, a, agency_id, err);
+        rc = app_role_set_load(&existing, c, call->arena, agency_id, call->err);
         if (rc)
             goto done;
-        rc = role_taken(&existing, NULL, clean, role.id, err);
+        rc = role_taken(&existing, NULL, clean, role.id, call->err);
         if (rc)
             goto done;
     }
     if (change->permissions) {
-        rc = app_role_permissions_parse(&new_perms, a, change->permissions, "permissions", err);
+        rc = app_role_permissions_parse(&new_perms, call->arena, change->permissions, "permissions",
+                                        call->err);
         if (rc)
             goto done;
         /* Taking permissions away grants nothing; only what a change adds meets the ceiling. */
-        rc =
-            ceiling_check(a, change->permissions, new_perms & ~old_perms, held, "permissions", err);
+        rc = ceiling_check(call->arena, change->permissions, new_perms & ~old_perms, held,
+                           "permissions", call->err);
         if (rc)
             goto done;
     }
@@ -399,13 +400,14 @@ int app_role_update(struct store_custom_role *out, struct app *app, struct arena
         goto done;
     }
     if (renamed) {
-        rc = store_role_rename(c, a, agency_id, role.id, clean, err);
+        rc = store_role_rename(c, call->arena, agency_id, role.id, clean, call->err);
         if (rc)
             goto done;
     }
-    const char *csv = perms_changed ? app_role_permissions_csv(a, new_perms) : role.permissions;
+    const char *csv =
+        perms_changed ? app_role_permissions_csv(call->arena, new_perms) : role.permissions;
     if (perms_changed) {
-        rc = store_role_permissions_set(c, a, agency_id, role.id, csv, err);
+        rc = store_role_permissions_set(c, call->arena, agency_id, role.id, csv, call->err);
         if (rc)
             goto done;
     }
@@ -423,14 +425,14 @@ int app_role_update(struct store_custom_role *out, struct app *app, struct arena
         .scope_id = role.agency_id,
         .details = details,
     };
-    rc = app_audit_record(c, a, actor, &ev, err);
+    rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
     if (rc)
         goto done;
-    rc = store_commit(c, err);
+    rc = store_commit(c, call->err);
     if (rc)
         goto done;
-    if (perms_changed && app->authz)
-        authz_index_put_custom_role(app->authz, role.id, role.agency_id, new_perms, false);
+    if (perms_changed && call->app->authz)
+        authz_index_put_custom_role(call->app->authz, role.id, role.agency_id, new_perms, false);
     if (renamed)
         role.name = clean;
     role.permissions = csv;
@@ -440,35 +442,34 @@ done:
     return rc;
 }
 
-int app_role_delete(struct app *app, struct arena *a, const struct app_actor *actor,
-                    const char *agency_id, const char *role_id, struct usher_error *err)
+int app_role_delete(const struct app_call *call, const char *agency_id, const char *role_id)
 {
     struct store_conn *c = NULL;
     uint64_t held = 0;
     bool in_use = false;
     struct store_custom_role role;
-    int rc = store_conn_get(app->store, &c, err);
+    int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
         goto done;
-    rc = store_begin(c, true, err);
+    rc = store_begin(c, true, call->err);
     if (rc)
         goto done;
-    rc = manager_load(&held, c, a, actor, agency_id, err);
+    rc = manager_load(&held, c, call->arena, call->actor, agency_id, call->err);
     if (rc)
         goto done;
-    rc = store_role_get(&role, c, a, agency_id, role_id, err);
+    rc = store_role_get(&role, c, call->arena, agency_id, role_id, call->err);
     if (rc)
         goto done;
-    rc = store_role_in_use(&in_use, c, a, agency_id, role.id, err);
+    rc = store_role_in_use(&in_use, c, call->arena, agency_id, role.id, call->err);
     if (rc)
         goto done;
     if (in_use) {
-        rc = usher_error_set(err, USHER_ECONFLICT, "role_in_use", NULL,
+        rc = usher_error_set(call->err, USHER_ECONFLICT, "role_in_use", NULL,
                              "role %s is held by a member or offered by a pending invitation",
                              role.id);
         goto done;
     }
-    rc = store_role_delete(c, a, agency_id, role.id, err);
+    rc = store_role_delete(c, call->arena, agency_id, role.id, call->err);
     if (rc)
         goto done;
     struct app_audit_event ev = {
@@ -480,14 +481,14 @@ int app_role_delete(struct app *app, struct arena *a, const struct app_actor *ac
             json_pack("{s:s, s:s, s:o}", "role_id", role.id, "name", role.name, "permissions",
                       permissions_json(policy_catalogue_permissions_parse(role.permissions, NULL))),
     };
-    rc = app_audit_record(c, a, actor, &ev, err);
+    rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
     if (rc)
         goto done;
-    rc = store_commit(c, err);
+    rc = store_commit(c, call->err);
     if (rc)
         goto done;
-    if (app->authz)
-        authz_index_put_custom_role(app->authz, role.id, role.agency_id, 0, true);
+    if (call->app->authz)
+        authz_index_put_custom_role(call->app->authz, role.id, role.agency_id, 0, true);
 done:
     store_conn_put(c);
     return rc;

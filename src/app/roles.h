@@ -13,7 +13,8 @@
  * applies to every holder at their very next check. A role is deleted only when no grant and
  * no pending invitation refers to it, so a later role given the same id inherits nothing.
  * Every change writes its audit row (role.created, role.updated, role.deleted) in the same
- * transaction. Results live in the caller's arena. */
+ * transaction. The operations take the call context of app/app.h: call->actor is the caller
+ * and results live in call->arena. */
 #ifndef USHER_APP_ROLES_H
 #define USHER_APP_ROLES_H
 
@@ -61,8 +62,7 @@ char *app_role_permissions_csv(struct arena *a, uint64_t permissions);
 
 /* The agency's custom roles by name, with their permission masks. Needs a platform admin or a
  * member of the agency; USHER_ENOTFOUND otherwise. */
-int app_role_list(struct app_role_set *out, struct app *app, struct arena *a,
-                  const struct app_actor *actor, const char *agency_id, struct usher_error *err);
+int app_role_list(struct app_role_set *out, const struct app_call *call, const char *agency_id);
 
 /* What defining a role takes. */
 struct app_role_draft {
@@ -75,9 +75,8 @@ struct app_role_draft {
  * agency.manage, or "grant_ceiling" naming permissions[i]), USHER_EINVAL (id, name,
  * permissions), USHER_ECONFLICT ("conflict" naming id or name when the agency has a role of
  * that id, or of that name ignoring ASCII case; "role_limit" past APP_ROLES_PER_AGENCY). */
-int app_role_create(struct store_custom_role *out, struct app *app, struct arena *a,
-                    const struct app_actor *actor, const char *agency_id,
-                    const struct app_role_draft *draft, struct usher_error *err);
+int app_role_create(struct store_custom_role *out, const struct app_call *call,
+                    const char *agency_id, const struct app_role_draft *draft);
 
 /* What a change of a role sets; NULL keeps the current value. */
 struct app_role_change {
@@ -89,14 +88,13 @@ struct app_role_change {
  * the permissions added.
  * Errors as app_role_create, plus USHER_ENOTFOUND for a role id that is not the agency's and
  * USHER_EINVAL when change sets nothing. A change that changes nothing writes nothing. */
-int app_role_update(struct store_custom_role *out, struct app *app, struct arena *a,
-                    const struct app_actor *actor, const char *agency_id, const char *role_id,
-                    const struct app_role_change *change, struct usher_error *err);
+int app_role_update(struct store_custom_role *out, const struct app_call *call,
+                    const char *agency_id, const char *role_id,
+                    const struct app_role_change *change);
 
 /* Deletes a role nobody uses. USHER_ECONFLICT "role_in_use" while a grant of the agency holds
  * it or a pending invitation would grant it; USHER_ENOTFOUND and USHER_EFORBIDDEN as
  * app_role_update. */
-int app_role_delete(struct app *app, struct arena *a, const struct app_actor *actor,
-                    const char *agency_id, const char *role_id, struct usher_error *err);
+int app_role_delete(const struct app_call *call, const char *agency_id, const char *role_id);
 
 #endif

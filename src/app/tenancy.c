@@ -45,31 +45,31 @@ static int forbidden(struct usher_error *err, const char *permission, const char
 
 /* --- agencies --- */
 
-int app_agency_create(struct store_agency *out, struct app *app, struct arena *a,
-                      const struct app_actor *actor, const char *name, struct usher_error *err)
+int app_agency_create(struct store_agency *out, const struct app_call *call, const char *name)
 {
-    if (!actor->is_platform_admin)
-        return usher_error_set(err, USHER_EFORBIDDEN, NULL, NULL,
+    if (!call->actor->is_platform_admin)
+        return usher_error_set(call->err, USHER_EFORBIDDEN, NULL, NULL,
                                "only platform admins create agencies");
     const char *clean = NULL;
-    int rc = name ? text_name_check(&clean, a, name, "name", TEXT_NAME_MAX_CHARS, err)
-                  : usher_error_set(err, USHER_EINVAL, NULL, "name", "name is required");
+    int rc =
+        name ? text_name_check(&clean, call->arena, name, "name", TEXT_NAME_MAX_CHARS, call->err)
+             : usher_error_set(call->err, USHER_EINVAL, NULL, "name", "name is required");
     if (rc)
         return rc;
     struct store_agency agency = {
-        .id = crypto_id_new(a, "agy"),
+        .id = crypto_id_new(call->arena, "agy"),
         .name = clean,
         .created_at = clock_now_ms(),
-        .created_by = actor->user_id,
+        .created_by = call->actor->user_id,
     };
     struct store_conn *c = NULL;
-    rc = store_conn_get(app->store, &c, err);
+    rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
         goto done;
-    rc = store_begin(c, true, err);
+    rc = store_begin(c, true, call->err);
     if (rc)
         goto done;
-    rc = store_agency_insert(c, a, &agency, err);
+    rc = store_agency_insert(c, call->arena, &agency, call->err);
     if (rc)
         goto done;
     struct app_audit_event ev = {
@@ -79,33 +79,32 @@ int app_agency_create(struct store_agency *out, struct app *app, struct arena *a
         .scope_id = agency.id,
         .details = json_pack("{s:s}", "name", agency.name),
     };
-    rc = app_audit_record(c, a, actor, &ev, err);
+    rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
     if (rc)
         goto done;
-    rc = store_commit(c, err);
+    rc = store_commit(c, call->err);
     if (rc)
         goto done;
-    if (app->authz)
-        authz_index_put_agency(app->authz, agency.id);
+    if (call->app->authz)
+        authz_index_put_agency(call->app->authz, agency.id);
     *out = agency;
 done:
     store_conn_put(c);
     return rc;
 }
 
-int app_agency_get(struct store_agency *out, struct app *app, struct arena *a,
-                   const struct app_actor *actor, const char *agency_id, struct usher_error *err)
+int app_agency_get(struct store_agency *out, const struct app_call *call, const char *agency_id)
 {
     struct store_conn *c = NULL;
     struct app_access acc;
     struct store_agency agency;
-    int rc = store_conn_get(app->store, &c, err);
+    int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
         goto done;
-    rc = store_agency_get(&agency, c, a, agency_id, err);
+    rc = store_agency_get(&agency, c, call->arena, agency_id, call->err);
     if (rc)
         goto done;
-    rc = app_access_load(&acc, c, a, actor, agency_id, "agency", err);
+    rc = app_access_load(&acc, c, call->arena, call->actor, agency_id, "agency", call->err);
     if (rc)
         goto done;
     *out = agency;
@@ -114,42 +113,40 @@ done:
     return rc;
 }
 
-int app_agency_check_visible(struct app *app, struct arena *a, const struct app_actor *actor,
-                             const char *agency_id, struct usher_error *err)
+int app_agency_check_visible(const struct app_call *call, const char *agency_id)
 {
     struct store_agency agency;
-    return app_agency_get(&agency, app, a, actor, agency_id, err);
+    return app_agency_get(&agency, call, agency_id);
 }
 
-int app_agency_list(struct app_agency_page *out, struct app *app, struct arena *a,
-                    const struct app_actor *actor, const struct app_page *page,
-                    struct usher_error *err)
+int app_agency_list(struct app_agency_page *out, const struct app_call *call,
+                    const struct app_page *page)
 {
     memset(out, 0, sizeof(*out));
-    if (!actor->is_platform_admin && !actor->user_id)
+    if (!call->actor->is_platform_admin && !call->actor->user_id)
         return 0;
     struct store_conn *c = NULL;
     bool has_more = false;
-    int rc = store_conn_get(app->store, &c, err);
+    int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
         goto done;
-    if (actor->is_platform_admin)
-        rc = store_agency_list(&out->items, &out->count, &has_more, c, a, &page->after, page->limit,
-                               err);
+    if (call->actor->is_platform_admin)
+        rc = store_agency_list(&out->items, &out->count, &has_more, c, call->arena, &page->after,
+                               page->limit, call->err);
     else
-        rc = store_agency_list_for_user(&out->items, &out->count, &has_more, c, a, actor->user_id,
-                                        &page->after, page->limit, err);
+        rc = store_agency_list_for_user(&out->items, &out->count, &has_more, c, call->arena,
+                                        call->actor->user_id, &page->after, page->limit, call->err);
     if (rc)
         goto done;
     if (has_more && out->count > 0) {
         const struct store_agency *last = &out->items[out->count - 1];
-        out->next_cursor = store_cursor_encode(a, last->created_at, last->id);
+        out->next_cursor = store_cursor_encode(call->arena, last->created_at, last->id);
     }
-    if (actor->agency_limit) {
+    if (call->actor->agency_limit) {
         /* A "view as" session lists its one agency, wherever it fell in the page. */
         size_t kept = 0;
         for (size_t i = 0; i < out->count; i++) {
-            if (strcmp(out->items[i].id, actor->agency_limit) == 0)
+            if (strcmp(out->items[i].id, call->actor->agency_limit) == 0)
                 out->items[kept++] = out->items[i];
         }
         out->count = kept;
@@ -157,8 +154,8 @@ int app_agency_list(struct app_agency_page *out, struct app *app, struct arena *
         if (kept == 0) {
             struct store_agency one;
             struct usher_error e2 = {0};
-            if (store_agency_get(&one, c, a, actor->agency_limit, &e2) == 0) {
-                out->items = arena_alloc(a, sizeof(*out->items));
+            if (store_agency_get(&one, c, call->arena, call->actor->agency_limit, &e2) == 0) {
+                out->items = arena_alloc(call->arena, sizeof(*out->items));
                 out->items[0] = one;
                 out->count = 1;
             }
@@ -171,41 +168,40 @@ done:
 
 /* --- environments --- */
 
-int app_environment_create(struct store_environment *out, struct app *app, struct arena *a,
-                           const struct app_actor *actor, const char *agency_id, const char *name,
-                           struct usher_error *err)
+int app_environment_create(struct store_environment *out, const struct app_call *call,
+                           const char *agency_id, const char *name)
 {
     struct store_conn *c = NULL;
     struct store_agency agency;
     struct app_access acc;
     const char *clean = NULL;
-    int rc = store_conn_get(app->store, &c, err);
+    int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
         goto done;
-    rc = store_begin(c, true, err);
+    rc = store_begin(c, true, call->err);
     if (rc)
         goto done;
-    rc = store_agency_get(&agency, c, a, agency_id, err);
+    rc = store_agency_get(&agency, c, call->arena, agency_id, call->err);
     if (rc)
         goto done;
-    rc = app_access_load(&acc, c, a, actor, agency_id, "agency", err);
+    rc = app_access_load(&acc, c, call->arena, call->actor, agency_id, "agency", call->err);
     if (rc)
         goto done;
     if (!app_access_allows(&acc, POLICY_SCOPE_AGENCY, agency_id, NULL, "environments.create")) {
-        rc = forbidden(err, "environments.create", "agency");
+        rc = forbidden(call->err, "environments.create", "agency");
         goto done;
     }
-    rc = name ? text_name_check(&clean, a, name, "name", TEXT_NAME_MAX_CHARS, err)
-              : usher_error_set(err, USHER_EINVAL, NULL, "name", "name is required");
+    rc = name ? text_name_check(&clean, call->arena, name, "name", TEXT_NAME_MAX_CHARS, call->err)
+              : usher_error_set(call->err, USHER_EINVAL, NULL, "name", "name is required");
     if (rc)
         goto done;
     struct store_environment env = {
-        .id = crypto_id_new(a, "env"),
+        .id = crypto_id_new(call->arena, "env"),
         .agency_id = agency.id,
         .name = clean,
         .created_at = clock_now_ms(),
     };
-    rc = store_environment_insert(c, a, &env, err);
+    rc = store_environment_insert(c, call->arena, &env, call->err);
     if (rc)
         goto done;
     struct app_audit_event ev = {
@@ -215,39 +211,39 @@ int app_environment_create(struct store_environment *out, struct app *app, struc
         .scope_id = env.id,
         .details = json_pack("{s:s}", "name", env.name),
     };
-    rc = app_audit_record(c, a, actor, &ev, err);
+    rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
     if (rc)
         goto done;
-    rc = store_commit(c, err);
+    rc = store_commit(c, call->err);
     if (rc)
         goto done;
-    if (app->authz)
-        authz_index_put_environment(app->authz, env.id, env.agency_id);
+    if (call->app->authz)
+        authz_index_put_environment(call->app->authz, env.id, env.agency_id);
     *out = env;
 done:
     store_conn_put(c);
     return rc;
 }
 
-int app_environment_get(struct store_environment *out, struct app *app, struct arena *a,
-                        const struct app_actor *actor, const char *environment_id,
-                        struct usher_error *err)
+int app_environment_get(struct store_environment *out, const struct app_call *call,
+                        const char *environment_id)
 {
     struct store_conn *c = NULL;
     struct store_environment env;
     struct app_access acc;
-    int rc = store_conn_get(app->store, &c, err);
+    int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
         goto done;
-    rc = store_environment_get(&env, c, a, environment_id, err);
+    rc = store_environment_get(&env, c, call->arena, environment_id, call->err);
     if (rc)
         goto done;
-    rc = app_access_load(&acc, c, a, actor, env.agency_id, "environment", err);
+    rc =
+        app_access_load(&acc, c, call->arena, call->actor, env.agency_id, "environment", call->err);
     if (rc)
         goto done;
     if (!app_access_sees_environment(&acc, env.id)) {
-        rc =
-            usher_error_set(err, USHER_EFORBIDDEN, NULL, NULL, "no permission in this environment");
+        rc = usher_error_set(call->err, USHER_EFORBIDDEN, NULL, NULL,
+                             "no permission in this environment");
         goto done;
     }
     *out = env;
@@ -256,35 +252,34 @@ done:
     return rc;
 }
 
-int app_environment_list(struct app_environment_page *out, struct app *app, struct arena *a,
-                         const struct app_actor *actor, const char *agency_id,
-                         const struct app_page *page, struct usher_error *err)
+int app_environment_list(struct app_environment_page *out, const struct app_call *call,
+                         const char *agency_id, const struct app_page *page)
 {
     memset(out, 0, sizeof(*out));
     struct store_conn *c = NULL;
     struct store_agency agency;
     struct app_access acc;
     size_t limit = page->limit ? page->limit : STORE_PAGE_LIMIT_DEFAULT;
-    int rc = store_conn_get(app->store, &c, err);
+    int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
         goto done;
-    rc = store_agency_get(&agency, c, a, agency_id, err);
+    rc = store_agency_get(&agency, c, call->arena, agency_id, call->err);
     if (rc)
         goto done;
-    rc = app_access_load(&acc, c, a, actor, agency_id, "agency", err);
+    rc = app_access_load(&acc, c, call->arena, call->actor, agency_id, "agency", call->err);
     if (rc)
         goto done;
     /* Members' lists are filtered, so pages are read until limit + 1 visible rows are found
      * (the extra one proves that a next page exists) or the environments run out. */
-    struct store_environment *items = arena_alloc(a, (limit + 1) * sizeof(*items));
+    struct store_environment *items = arena_alloc(call->arena, (limit + 1) * sizeof(*items));
     size_t n = 0;
     struct store_cursor after = page->after;
     for (;;) {
         struct store_environment *batch = NULL;
         size_t batch_count = 0;
         bool more = false;
-        rc = store_environment_list(&batch, &batch_count, &more, c, a, agency_id, &after, limit,
-                                    err);
+        rc = store_environment_list(&batch, &batch_count, &more, c, call->arena, agency_id, &after,
+                                    limit, call->err);
         if (rc)
             goto done;
         for (size_t i = 0; i < batch_count && n <= limit; i++) {
@@ -300,7 +295,8 @@ int app_environment_list(struct app_environment_page *out, struct app *app, stru
     out->items = items;
     out->count = n > limit ? limit : n;
     if (n > limit)
-        out->next_cursor = store_cursor_encode(a, items[limit - 1].created_at, items[limit - 1].id);
+        out->next_cursor =
+            store_cursor_encode(call->arena, items[limit - 1].created_at, items[limit - 1].id);
 done:
     store_conn_put(c);
     return rc;
@@ -308,43 +304,43 @@ done:
 
 /* --- bots --- */
 
-int app_bot_create(struct store_bot *out, struct app *app, struct arena *a,
-                   const struct app_actor *actor, const char *environment_id, const char *name,
-                   struct usher_error *err)
+int app_bot_create(struct store_bot *out, const struct app_call *call, const char *environment_id,
+                   const char *name)
 {
     struct store_conn *c = NULL;
     struct store_environment env;
     struct app_access acc;
     const char *clean = NULL;
-    int rc = store_conn_get(app->store, &c, err);
+    int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
         goto done;
-    rc = store_begin(c, true, err);
+    rc = store_begin(c, true, call->err);
     if (rc)
         goto done;
-    rc = store_environment_get(&env, c, a, environment_id, err);
+    rc = store_environment_get(&env, c, call->arena, environment_id, call->err);
     if (rc)
         goto done;
-    rc = app_access_load(&acc, c, a, actor, env.agency_id, "environment", err);
+    rc =
+        app_access_load(&acc, c, call->arena, call->actor, env.agency_id, "environment", call->err);
     if (rc)
         goto done;
     if (!app_access_allows(&acc, POLICY_SCOPE_ENVIRONMENT, env.id, NULL, "bot.develop")) {
-        rc = forbidden(err, "bot.develop", "environment");
+        rc = forbidden(call->err, "bot.develop", "environment");
         goto done;
     }
-    rc = name ? text_name_check(&clean, a, name, "name", TEXT_NAME_MAX_CHARS, err)
-              : usher_error_set(err, USHER_EINVAL, NULL, "name", "name is required");
+    rc = name ? text_name_check(&clean, call->arena, name, "name", TEXT_NAME_MAX_CHARS, call->err)
+              : usher_error_set(call->err, USHER_EINVAL, NULL, "name", "name is required");
     if (rc)
         goto done;
     struct store_bot bot = {
-        .id = crypto_id_new(a, "bot"),
+        .id = crypto_id_new(call->arena, "bot"),
         .agency_id = env.agency_id,
         .environment_id = env.id,
         .name = clean,
         .created_at = clock_now_ms(),
         .is_shared = false,
     };
-    rc = store_bot_insert(c, a, &bot, err);
+    rc = store_bot_insert(c, call->arena, &bot, call->err);
     if (rc)
         goto done;
     struct app_audit_event ev = {
@@ -354,37 +350,36 @@ int app_bot_create(struct store_bot *out, struct app *app, struct arena *a,
         .scope_id = bot.id,
         .details = json_pack("{s:s, s:s}", "name", bot.name, "environment_id", env.id),
     };
-    rc = app_audit_record(c, a, actor, &ev, err);
+    rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
     if (rc)
         goto done;
-    rc = store_commit(c, err);
+    rc = store_commit(c, call->err);
     if (rc)
         goto done;
-    if (app->authz)
-        authz_index_put_bot(app->authz, bot.id, bot.environment_id, bot.agency_id);
+    if (call->app->authz)
+        authz_index_put_bot(call->app->authz, bot.id, bot.environment_id, bot.agency_id);
     *out = bot;
 done:
     store_conn_put(c);
     return rc;
 }
 
-int app_bot_get(struct store_bot *out, struct app *app, struct arena *a,
-                const struct app_actor *actor, const char *bot_id, struct usher_error *err)
+int app_bot_get(struct store_bot *out, const struct app_call *call, const char *bot_id)
 {
     struct store_conn *c = NULL;
     struct store_bot bot;
     struct app_access acc;
-    int rc = store_conn_get(app->store, &c, err);
+    int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
         goto done;
-    rc = store_bot_get(&bot, c, a, bot_id, err);
+    rc = store_bot_get(&bot, c, call->arena, bot_id, call->err);
     if (rc)
         goto done;
-    rc = app_access_load(&acc, c, a, actor, bot.agency_id, "bot", err);
+    rc = app_access_load(&acc, c, call->arena, call->actor, bot.agency_id, "bot", call->err);
     if (rc)
         goto done;
     if (!app_access_allows(&acc, POLICY_SCOPE_BOT, bot.id, bot.environment_id, "bot.read")) {
-        rc = forbidden(err, "bot.read", "bot");
+        rc = forbidden(call->err, "bot.read", "bot");
         goto done;
     }
     *out = bot;
@@ -393,38 +388,39 @@ done:
     return rc;
 }
 
-int app_bot_list(struct app_bot_page *out, struct app *app, struct arena *a,
-                 const struct app_actor *actor, const char *environment_id,
-                 const struct app_page *page, struct usher_error *err)
+int app_bot_list(struct app_bot_page *out, const struct app_call *call, const char *environment_id,
+                 const struct app_page *page)
 {
     memset(out, 0, sizeof(*out));
     struct store_conn *c = NULL;
     struct store_environment env;
     struct app_access acc;
     size_t limit = page->limit ? page->limit : STORE_PAGE_LIMIT_DEFAULT;
-    int rc = store_conn_get(app->store, &c, err);
+    int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
         goto done;
-    rc = store_environment_get(&env, c, a, environment_id, err);
+    rc = store_environment_get(&env, c, call->arena, environment_id, call->err);
     if (rc)
         goto done;
-    rc = app_access_load(&acc, c, a, actor, env.agency_id, "environment", err);
+    rc =
+        app_access_load(&acc, c, call->arena, call->actor, env.agency_id, "environment", call->err);
     if (rc)
         goto done;
     bool sees_all = app_access_allows(&acc, POLICY_SCOPE_ENVIRONMENT, env.id, NULL, "bot.read");
     if (!sees_all && !app_access_reads_bot_in(&acc, env.id)) {
-        rc = forbidden(err, "bot.read", "environment");
+        rc = forbidden(call->err, "bot.read", "environment");
         goto done;
     }
     /* As for environments: members whose access comes from bot grants see only those bots. */
-    struct store_bot *items = arena_alloc(a, (limit + 1) * sizeof(*items));
+    struct store_bot *items = arena_alloc(call->arena, (limit + 1) * sizeof(*items));
     size_t n = 0;
     struct store_cursor after = page->after;
     for (;;) {
         struct store_bot *batch = NULL;
         size_t batch_count = 0;
         bool more = false;
-        rc = store_bot_list(&batch, &batch_count, &more, c, a, env.id, &after, limit, err);
+        rc = store_bot_list(&batch, &batch_count, &more, c, call->arena, env.id, &after, limit,
+                            call->err);
         if (rc)
             goto done;
         for (size_t i = 0; i < batch_count && n <= limit; i++) {
@@ -441,7 +437,8 @@ int app_bot_list(struct app_bot_page *out, struct app *app, struct arena *a,
     out->items = items;
     out->count = n > limit ? limit : n;
     if (n > limit)
-        out->next_cursor = store_cursor_encode(a, items[limit - 1].created_at, items[limit - 1].id);
+        out->next_cursor =
+            store_cursor_encode(call->arena, items[limit - 1].created_at, items[limit - 1].id);
 done:
     store_conn_put(c);
     return rc;

@@ -3,7 +3,8 @@
  * Only platform admins create agencies. A user sees the agencies they are a member of; any
  * other agency, and everything inside it, is USHER_ENOTFOUND (404, never 403). Inside a
  * visible agency, missing permissions give USHER_EFORBIDDEN. Every change writes its audit row
- * in the same transaction. Results live in the caller's arena. */
+ * in the same transaction. The operations take the call context of app/app.h: "the actor" below
+ * is call->actor, and results live in call->arena. */
 #ifndef USHER_APP_TENANCY_H
 #define USHER_APP_TENANCY_H
 
@@ -47,60 +48,50 @@ struct app_bot_page {
 /* Creates an agency named name (validated and trimmed: 400 naming "name"). Only a platform
  * admin (or a command-line operator, whose actor has no user id) may: others get
  * USHER_EFORBIDDEN. Audited as agency.created. */
-int app_agency_create(struct store_agency *out, struct app *app, struct arena *a,
-                      const struct app_actor *actor, const char *name, struct usher_error *err);
+int app_agency_create(struct store_agency *out, const struct app_call *call, const char *name);
 
 /* Reads an agency the actor may see; USHER_ENOTFOUND otherwise. */
-int app_agency_get(struct store_agency *out, struct app *app, struct arena *a,
-                   const struct app_actor *actor, const char *agency_id, struct usher_error *err);
+int app_agency_get(struct store_agency *out, const struct app_call *call, const char *agency_id);
 
 /* Lists the agencies the actor may see: all for platform admins, else those they are a
  * member of. */
-int app_agency_list(struct app_agency_page *out, struct app *app, struct arena *a,
-                    const struct app_actor *actor, const struct app_page *page,
-                    struct usher_error *err);
+int app_agency_list(struct app_agency_page *out, const struct app_call *call,
+                    const struct app_page *page);
 
 /* Creates an environment in an agency. Needs a platform admin or environments.create at
  * agency scope (USHER_EFORBIDDEN); an agency the actor cannot see is USHER_ENOTFOUND.
  * Audited as environment.created. */
-int app_environment_create(struct store_environment *out, struct app *app, struct arena *a,
-                           const struct app_actor *actor, const char *agency_id, const char *name,
-                           struct usher_error *err);
+int app_environment_create(struct store_environment *out, const struct app_call *call,
+                           const char *agency_id, const char *name);
 
 /* Reads an environment. Platform admins see every one; members see those where they hold
  * any effective permission or a grant on one of its bots, and get USHER_EFORBIDDEN for the
  * others; everybody else gets USHER_ENOTFOUND. */
-int app_environment_get(struct store_environment *out, struct app *app, struct arena *a,
-                        const struct app_actor *actor, const char *environment_id,
-                        struct usher_error *err);
+int app_environment_get(struct store_environment *out, const struct app_call *call,
+                        const char *environment_id);
 
 /* Lists an agency's environments the actor may see (as app_environment_get). */
-int app_environment_list(struct app_environment_page *out, struct app *app, struct arena *a,
-                         const struct app_actor *actor, const char *agency_id,
-                         const struct app_page *page, struct usher_error *err);
+int app_environment_list(struct app_environment_page *out, const struct app_call *call,
+                         const char *agency_id, const struct app_page *page);
 
 /* Creates a bot in an environment. Needs a platform admin or bot.develop effective in that
  * environment (USHER_EFORBIDDEN); an environment the actor cannot see is USHER_ENOTFOUND.
  * Audited as bot.created. */
-int app_bot_create(struct store_bot *out, struct app *app, struct arena *a,
-                   const struct app_actor *actor, const char *environment_id, const char *name,
-                   struct usher_error *err);
+int app_bot_create(struct store_bot *out, const struct app_call *call, const char *environment_id,
+                   const char *name);
 
 /* Reads a bot: platform admins, or bot.read effective on the bot; other members of its agency
  * get USHER_EFORBIDDEN, everybody else USHER_ENOTFOUND. */
-int app_bot_get(struct store_bot *out, struct app *app, struct arena *a,
-                const struct app_actor *actor, const char *bot_id, struct usher_error *err);
+int app_bot_get(struct store_bot *out, const struct app_call *call, const char *bot_id);
 
 /* Lists an environment's bots: all of them for platform admins and holders of bot.read in
  * the environment; only the bots where they hold bot.read for those whose access comes from
  * bot grants; USHER_EFORBIDDEN for other members of the agency. */
-int app_bot_list(struct app_bot_page *out, struct app *app, struct arena *a,
-                 const struct app_actor *actor, const char *environment_id,
-                 const struct app_page *page, struct usher_error *err);
+int app_bot_list(struct app_bot_page *out, const struct app_call *call, const char *environment_id,
+                 const struct app_page *page);
 
 /* Succeeds when the actor may see agency_id (platform admin or member), else
  * USHER_ENOTFOUND. */
-int app_agency_check_visible(struct app *app, struct arena *a, const struct app_actor *actor,
-                             const char *agency_id, struct usher_error *err);
+int app_agency_check_visible(const struct app_call *call, const char *agency_id);
 
 #endif

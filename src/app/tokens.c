@@ -204,14 +204,14 @@ static struct app_audit_event token_event(const struct store_token *t, const cha
     return ev;
 }
 
-int app_token_create(struct app_token_new *out, struct app *app, struct arena *a,
-                     const struct app_actor *actor, const char *agency_id, const char *name,
-                     struct usher_error *err)
+int app_token_create(struct app_token_new *out, const struct app_call *call, const char *agency_id,
+                     const char *name)
 {
     memset(out, 0, sizeof(*out));
     const char *clean = NULL;
-    int rc = name ? text_name_check(&clean, a, name, "name", APP_TOKEN_NAME_MAX, err)
-                  : usher_error_set(err, USHER_EINVAL, NULL, "name", "name is required");
+    int rc = name
+                 ? text_name_check(&clean, call->arena, name, "name", APP_TOKEN_NAME_MAX, call->err)
+                 : usher_error_set(call->err, USHER_EINVAL, NULL, "name", "name is required");
     if (rc)
         return rc;
     char raw[CRYPTO_TOKEN_CHARS + 1];
@@ -219,29 +219,30 @@ int app_token_create(struct app_token_new *out, struct app *app, struct arena *a
     crypto_token_new(raw);
     snprintf(out->secret, sizeof(out->secret), "%s%s", APP_TOKEN_PREFIX, raw);
     sodium_memzero(raw, sizeof(raw));
-    crypto_hmac_hex(hash, app->secret, sizeof(app->secret), out->secret, strlen(out->secret));
+    crypto_hmac_hex(hash, call->app->secret, sizeof(call->app->secret), out->secret,
+                    strlen(out->secret));
     struct store_token t = {
-        .id = crypto_id_new(a, "tok"),
-        .agency_id = agency_id ? arena_strdup(a, agency_id) : NULL,
+        .id = crypto_id_new(call->arena, "tok"),
+        .agency_id = agency_id ? arena_strdup(call->arena, agency_id) : NULL,
         .name = clean,
-        .token_hash = arena_strdup(a, hash),
-        .created_by = actor->user_id ? arena_strdup(a, actor->user_id) : NULL,
+        .token_hash = arena_strdup(call->arena, hash),
+        .created_by = call->actor->user_id ? arena_strdup(call->arena, call->actor->user_id) : NULL,
         .created_at = clock_now_ms(),
     };
     struct store_conn *c = NULL;
-    rc = store_conn_get(app->store, &c, err);
+    rc = store_conn_get(call->app->store, &c, call->err);
     if (rc == 0)
-        rc = store_begin(c, true, err);
+        rc = store_begin(c, true, call->err);
     if (rc == 0)
-        rc = manage_check(c, a, actor, agency_id, err);
+        rc = manage_check(c, call->arena, call->actor, agency_id, call->err);
     if (rc == 0)
-        rc = store_token_insert(c, a, &t, err);
+        rc = store_token_insert(c, call->arena, &t, call->err);
     if (rc == 0) {
         struct app_audit_event ev = token_event(&t, "token.created");
-        rc = app_audit_record(c, a, actor, &ev, err);
+        rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
     }
     if (rc == 0)
-        rc = store_commit(c, err);
+        rc = store_commit(c, call->err);
     store_conn_put(c);
     if (rc) {
         sodium_memzero(out->secret, sizeof(out->secret));
@@ -251,25 +252,24 @@ int app_token_create(struct app_token_new *out, struct app *app, struct arena *a
     return 0;
 }
 
-int app_token_list(struct app_token_page *out, struct app *app, struct arena *a,
-                   const struct app_actor *actor, const char *agency_id,
-                   const struct app_page *page, struct usher_error *err)
+int app_token_list(struct app_token_page *out, const struct app_call *call, const char *agency_id,
+                   const struct app_page *page)
 {
     memset(out, 0, sizeof(*out));
     struct store_conn *c = NULL;
     bool has_more = false;
-    int rc = store_conn_get(app->store, &c, err);
+    int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc == 0)
-        rc = manage_check(c, a, actor, agency_id, err);
+        rc = manage_check(c, call->arena, call->actor, agency_id, call->err);
     if (rc == 0)
-        rc = store_token_list(&out->items, &out->count, &has_more, c, a, agency_id, &page->after,
-                              page->limit, err);
+        rc = store_token_list(&out->items, &out->count, &has_more, c, call->arena, agency_id,
+                              &page->after, page->limit, call->err);
     store_conn_put(c);
     if (rc)
         return rc;
     if (has_more && out->count > 0) {
         const struct store_token *last = &out->items[out->count - 1];
-        out->next_cursor = store_cursor_encode(a, last->created_at, last->id);
+        out->next_cursor = store_cursor_encode(call->arena, last->created_at, last->id);
     }
     return 0;
 }
@@ -282,33 +282,32 @@ static bool token_in(const struct store_token *t, const char *agency_id)
     return strcmp(agency_id, t->agency_id) == 0;
 }
 
-int app_token_revoke(struct app *app, struct arena *a, const struct app_actor *actor,
-                     const char *agency_id, const char *token_id, struct usher_error *err)
+int app_token_revoke(const struct app_call *call, const char *agency_id, const char *token_id)
 {
     struct store_conn *c = NULL;
     struct store_token t;
     bool revoked = false;
-    int rc = store_conn_get(app->store, &c, err);
+    int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc == 0)
-        rc = store_begin(c, true, err);
+        rc = store_begin(c, true, call->err);
     if (rc == 0)
-        rc = manage_check(c, a, actor, agency_id, err);
+        rc = manage_check(c, call->arena, call->actor, agency_id, call->err);
     if (rc == 0)
-        rc = store_token_get(&t, c, a, token_id, err);
+        rc = store_token_get(&t, c, call->arena, token_id, call->err);
     if (rc == 0 && !token_in(&t, agency_id))
-        rc = usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "token not found");
+        rc = usher_error_set(call->err, USHER_ENOTFOUND, NULL, NULL, "token not found");
     if (rc == 0)
-        rc = store_token_revoke(&revoked, c, a, t.id, clock_now_ms(), err);
+        rc = store_token_revoke(&revoked, c, call->arena, t.id, clock_now_ms(), call->err);
     if (rc == 0 && revoked) {
         struct app_audit_event ev = token_event(&t, "token.revoked");
-        rc = app_audit_record(c, a, actor, &ev, err);
+        rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
     }
     if (rc == 0)
-        rc = store_commit(c, err);
+        rc = store_commit(c, call->err);
     store_conn_put(c);
     /* The very next request with this token is refused, here at least. */
     if (rc == 0 && revoked)
-        cache_clear(app->token_cache);
+        cache_clear(call->app->token_cache);
     return rc;
 }
 

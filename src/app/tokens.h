@@ -7,7 +7,9 @@
  * request. Agency tokens are managed by holders of agency.manage at agency scope and by
  * platform admins; platform tokens by platform admins (or a command-line operator, whose actor
  * has no user id). Every change writes its audit row (token.created, token.revoked) in the same
- * transaction, never with the secret. */
+ * transaction, never with the secret. Creating, listing and revoking take the call context of
+ * app/app.h (call->actor is who manages the tokens); resolving a presented token comes before
+ * there is an actor. */
 #ifndef USHER_APP_TOKENS_H
 #define USHER_APP_TOKENS_H
 
@@ -63,21 +65,18 @@ bool app_token_is_api_token(const char *presented);
  * platform admin or agency.manage at agency scope (USHER_EFORBIDDEN); an agency the actor
  * cannot see is USHER_ENOTFOUND. Platform tokens need a platform admin (USHER_EFORBIDDEN).
  * Audited as token.created. */
-int app_token_create(struct app_token_new *out, struct app *app, struct arena *a,
-                     const struct app_actor *actor, const char *agency_id, const char *name,
-                     struct usher_error *err);
+int app_token_create(struct app_token_new *out, const struct app_call *call, const char *agency_id,
+                     const char *name);
 
 /* Lists the tokens of agency_id (NULL: platform tokens), revoked ones included, oldest first.
  * Permissions and errors as app_token_create. */
-int app_token_list(struct app_token_page *out, struct app *app, struct arena *a,
-                   const struct app_actor *actor, const char *agency_id,
-                   const struct app_page *page, struct usher_error *err);
+int app_token_list(struct app_token_page *out, const struct app_call *call, const char *agency_id,
+                   const struct app_page *page);
 
 /* Revokes token_id of agency_id (NULL: a platform token). A token of another agency, or of an
  * agency the actor cannot see, is USHER_ENOTFOUND. Revoking a revoked token changes nothing.
  * Permissions as app_token_create. Audited as token.revoked. */
-int app_token_revoke(struct app *app, struct arena *a, const struct app_actor *actor,
-                     const char *agency_id, const char *token_id, struct usher_error *err);
+int app_token_revoke(const struct app_call *call, const char *agency_id, const char *token_id);
 
 /* Resolves a presented API token to its working row, and records its use (at most once per
  * APP_TOKEN_TOUCH_MS). The row comes from app->token_cache when it was read less than

@@ -58,8 +58,9 @@ static int admin_create(struct cli_run *run, const char *email, const char *firs
         .via = "cli",
     };
     struct app_actor actor = {.source_ip = "cli"};
+    struct app_call call = {&run->app, &a, &actor, &run->err};
     struct store_user user;
-    if (app_account_create(&user, &run->app, &a, &actor, &in, &run->err)) {
+    if (app_account_create(&user, &call, &in)) {
         if (run->err.code == USHER_ECONFLICT) {
             fprintf(stderr, "usher admin-create: a user with this email address already exists; "
                             "usher does not promote existing users\n");

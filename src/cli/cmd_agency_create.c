@@ -24,8 +24,9 @@ static int agency_create_run(int argc, char **argv)
         struct arena arena;
         arena_init(&arena);
         struct app_actor actor = {.is_platform_admin = true, .source_ip = "cli"};
+        struct app_call call = {&run.app, &arena, &actor, &run.err};
         struct store_agency agency;
-        if (app_agency_create(&agency, &run.app, &arena, &actor, name, &run.err))
+        if (app_agency_create(&agency, &call, name))
             cli_run_fail(&run, &run.err);
         else
             printf("%s\n", agency.id);

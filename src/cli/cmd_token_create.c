@@ -30,8 +30,9 @@ static int token_create_run(int argc, char **argv)
         struct arena arena;
         arena_init(&arena);
         struct app_actor actor = {.is_platform_admin = true, .source_ip = "cli"};
+        struct app_call call = {&run.app, &arena, &actor, &run.err};
         struct app_token_new made;
-        if (app_token_create(&made, &run.app, &arena, &actor, agency_id, name, &run.err)) {
+        if (app_token_create(&made, &call, agency_id, name)) {
             cli_run_fail(&run, &run.err);
         } else {
             printf("%s\n", made.secret);

@@ -4,6 +4,8 @@
  * where a password is set (and not at sign-in). */
 #include "../unit.h"
 
+#include "../fixture.h"
+
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,7 +86,8 @@ static struct store_user user_create(struct fixture *f, const char *email, bool 
     };
     struct store_user u;
     struct usher_error err = {0};
-    assert_int_equal(app_account_create(&u, &f->app, &f->arena, &f->actor, &in, &err), 0);
+    assert_int_equal(app_account_create(&u, FIXTURE_CALL(&f->app, &f->arena, &f->actor, &err), &in),
+                     0);
     return u;
 }
 
@@ -111,7 +114,7 @@ static int sign_in(struct fixture *f, struct app_session_new *out, struct usher_
 {
     int64_t retry = 0;
     struct app_sign_in in = {.email = email, .password = password};
-    return app_account_sign_in(out, &retry, &f->app, &f->arena, &f->actor, &in, err);
+    return app_account_sign_in(out, &retry, FIXTURE_CALL(&f->app, &f->arena, &f->actor, err), &in);
 }
 
 static void test_account_create__stores_a_normalised_email_and_an_argon2id_hash(void **state)
@@ -135,7 +138,7 @@ static void test_account_create__refuses_an_email_that_already_has_an_account(vo
     user_create(f, "ann@example.com", false);
     struct app_account_new in = {.email = "ANN@example.com ", .password = PASSWORD};
     struct usher_error err = {0};
-    assert_int_equal(app_account_create(NULL, &f->app, &f->arena, NULL, &in, &err),
+    assert_int_equal(app_account_create(NULL, FIXTURE_CALL(&f->app, &f->arena, NULL, &err), &in),
                      USHER_ECONFLICT);
     assert_string_equal(err.problem, "account_exists");
 }
@@ -145,17 +148,20 @@ static void test_account_create__names_the_bad_field(void **state)
     struct fixture *f = *state;
     struct usher_error err = {0};
     struct app_account_new in = {.email = "a@b", .password = PASSWORD};
-    assert_int_equal(app_account_create(NULL, &f->app, &f->arena, NULL, &in, &err), USHER_EINVAL);
+    assert_int_equal(app_account_create(NULL, FIXTURE_CALL(&f->app, &f->arena, NULL, &err), &in),
+                     USHER_EINVAL);
     assert_string_equal(err.field, "email");
     usher_error_clear(&err);
     in.email = "ok@example.com";
     in.password = "short";
-    assert_int_equal(app_account_create(NULL, &f->app, &f->arena, NULL, &in, &err), USHER_EINVAL);
+    assert_int_equal(app_account_create(NULL, FIXTURE_CALL(&f->app, &f->arena, NULL, &err), &in),
+                     USHER_EINVAL);
     assert_string_equal(err.field, "password");
     usher_error_clear(&err);
     in.password = PASSWORD;
     in.last_name = "bad\x01name";
-    assert_int_equal(app_account_create(NULL, &f->app, &f->arena, NULL, &in, &err), USHER_EINVAL);
+    assert_int_equal(app_account_create(NULL, FIXTURE_CALL(&f->app, &f->arena, NULL, &err), &in),
+                     USHER_EINVAL);
     assert_string_equal(err.field, "last_name");
 }
 
@@ -165,21 +171,24 @@ static void test_account_create__refuses_a_weak_password_with_its_reason(void **
     struct usher_error err = {0};
     struct app_account_new in = {
         .email = "ops@example.com", .password = "Olga2024!", .first_name = "Olga", .via = "cli"};
-    assert_int_equal(app_account_create(NULL, &f->app, &f->arena, NULL, &in, &err), USHER_EINVAL);
+    assert_int_equal(app_account_create(NULL, FIXTURE_CALL(&f->app, &f->arena, NULL, &err), &in),
+                     USHER_EINVAL);
     assert_string_equal(err.problem, "weak_password");
     assert_string_equal(err.field, "password");
     assert_string_equal(err.message,
                         "password is too easy to guess: it contains your name or email address");
     usher_error_clear(&err);
     in.password = "password1";
-    assert_int_equal(app_account_create(NULL, &f->app, &f->arena, NULL, &in, &err), USHER_EINVAL);
+    assert_int_equal(app_account_create(NULL, FIXTURE_CALL(&f->app, &f->arena, NULL, &err), &in),
+                     USHER_EINVAL);
     assert_string_equal(err.problem, "weak_password");
     assert_string_equal(query_text(f, "SELECT COUNT(*) FROM users", NULL), "0");
     /* Without the name, the same first password is no longer about the person. */
     in.password = "Olga2024!";
     in.first_name = NULL;
     usher_error_clear(&err);
-    assert_int_equal(app_account_create(NULL, &f->app, &f->arena, NULL, &in, &err), USHER_EINVAL);
+    assert_int_equal(app_account_create(NULL, FIXTURE_CALL(&f->app, &f->arena, NULL, &err), &in),
+                     USHER_EINVAL);
     assert_null(strstr(err.message, "your name"));
 }
 
@@ -326,8 +335,9 @@ static void test_sign_in__throttles_an_account_after_repeated_failures(void **st
     struct usher_error err = {0};
     int64_t retry = 0;
     struct app_sign_in right = {.email = "ann@example.com", .password = PASSWORD};
-    assert_int_equal(app_account_sign_in(&s, &retry, &f->app, &f->arena, &f->actor, &right, &err),
-                     USHER_ELIMIT);
+    assert_int_equal(
+        app_account_sign_in(&s, &retry, FIXTURE_CALL(&f->app, &f->arena, &f->actor, &err), &right),
+        USHER_ELIMIT);
     assert_string_equal(err.problem, "rate_limited");
     assert_true(retry > 0 && retry <= 15 * 60);
     /* An unknown email is throttled just the same, so the limit reveals nothing either. */
@@ -352,7 +362,7 @@ static int sign_in_from(struct fixture *f, struct app_session_new *out, const ch
     struct app_sign_in in = {.email = email, .password = password, .device_cookie = cookie};
     struct usher_error err = {0};
     int64_t retry = 0;
-    return app_account_sign_in(out, &retry, &f->app, &f->arena, &actor, &in, &err);
+    return app_account_sign_in(out, &retry, FIXTURE_CALL(&f->app, &f->arena, &actor, &err), &in);
 }
 
 static void test_sign_in__a_known_device_signs_in_while_strangers_are_throttled(void **state)
@@ -507,7 +517,8 @@ static void test_sign_out__ends_the_session_on_the_server(void **state)
     struct usher_error err = {0};
     assert_int_equal(sign_in(f, &a, &err, "ann@example.com", PASSWORD), 0);
     assert_int_equal(sign_in(f, &b, &err, "ann@example.com", PASSWORD), 0);
-    assert_int_equal(app_account_sign_out(&f->app, &f->arena, &f->actor, a.token_hash, &err), 0);
+    assert_int_equal(
+        app_account_sign_out(FIXTURE_CALL(&f->app, &f->arena, &f->actor, &err), a.token_hash), 0);
     struct store_user who;
     char hash[CRYPTO_HASH_HEX + 1];
     assert_int_equal(app_account_session_resolve(&who, hash, &f->app, &f->arena, a.token, &err),
@@ -518,7 +529,8 @@ static void test_sign_out__ends_the_session_on_the_server(void **state)
     assert_string_equal(
         query_text(f, "SELECT COUNT(*) FROM audit_log WHERE action = 'session.ended'", NULL), "1");
     /* Signing out twice is harmless and writes nothing more. */
-    assert_int_equal(app_account_sign_out(&f->app, &f->arena, &f->actor, a.token_hash, &err), 0);
+    assert_int_equal(
+        app_account_sign_out(FIXTURE_CALL(&f->app, &f->arena, &f->actor, &err), a.token_hash), 0);
     assert_string_equal(
         query_text(f, "SELECT COUNT(*) FROM audit_log WHERE action = 'session.ended'", NULL), "1");
 }
@@ -581,7 +593,9 @@ static void test_profile__lists_agencies_and_grants(void **state)
     struct store_user got;
     struct store_user_membership *m = NULL;
     size_t count = 0;
-    assert_int_equal(app_account_profile(&got, &m, &count, &f->app, &f->arena, u.id, &err), 0);
+    assert_int_equal(
+        app_account_profile(&got, &m, &count, FIXTURE_CALL(&f->app, &f->arena, NULL, &err), u.id),
+        0);
     assert_string_equal(got.email, "ann@example.com");
     assert_int_equal(count, 1);
     assert_string_equal(m[0].agency_name, "Acme");

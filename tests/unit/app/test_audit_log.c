@@ -104,7 +104,7 @@ static int list(struct fixture *f, struct app_audit_page *out, const char *actor
 {
     struct app_actor actor = {.user_id = actor_id};
     struct app_audit_query q = {user_id, action, limit, cursor};
-    return app_audit_list(out, &f->app, &f->arena, &actor, "agy_a", &q, &f->err);
+    return app_audit_list(out, FIXTURE_AS(f, &actor), "agy_a", &q);
 }
 
 static void test_audit_list__newest_first_in_pages(void **state)
@@ -185,10 +185,10 @@ static void test_audit_list__needs_audit_read_in_the_agency(void **state)
     expect_error(f, list(f, &page, NULL, NULL, NULL, NULL, NULL), USHER_ENOTFOUND, NULL);
     struct app_actor admin = {.user_id = "usr_root", .is_platform_admin = true};
     struct app_audit_query q = {0};
-    assert_int_equal(app_audit_list(&page, &f->app, &f->arena, &admin, "agy_b", &q, &f->err), 0);
+    assert_int_equal(app_audit_list(&page, FIXTURE_AS(f, &admin), "agy_b", &q), 0);
     assert_string_equal(ids(f, &page), "3");
-    expect_error(f, app_audit_list(&page, &f->app, &f->arena, &admin, "agy_c", &q, &f->err),
-                 USHER_ENOTFOUND, NULL);
+    expect_error(f, app_audit_list(&page, FIXTURE_AS(f, &admin), "agy_c", &q), USHER_ENOTFOUND,
+                 NULL);
 }
 
 int main(void)

@@ -376,7 +376,7 @@ static int effective(struct fixture *f, struct app_effective *out,
                      const struct app_check_caller *caller, const char *user,
                      enum policy_scope scope, const char *id)
 {
-    return app_check_effective(out, &f->app, &f->arena, caller, user, scope, id, &f->err);
+    return app_check_effective(out, FIXTURE_AS(f, NULL), caller, user, scope, id);
 }
 
 static void test_effective__tells_where_access_comes_from(void **state)
@@ -472,7 +472,7 @@ static int recipients(struct fixture *f, struct app_recipient_page *out,
 {
     struct app_page page;
     assert_int_equal(app_page_parse(&page, &f->arena, limit, cursor, &f->err), 0);
-    return app_check_recipients(out, &f->app, &f->arena, caller, env, &page, &f->err);
+    return app_check_recipients(out, FIXTURE_AS(f, NULL), caller, env, &page);
 }
 
 static void test_recipients__are_active_agents_and_operators_of_the_environment(void **state)

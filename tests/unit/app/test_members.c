@@ -62,13 +62,12 @@ static int setup(void **state)
         .id = "usr_admin", .first_name = "Ada", .last_name = "Admin"};
     fixture_user_add_with(f->app.store, &admin);
     struct app_actor adm = as("usr_admin");
-    struct arena *ar = &f->arena;
-    assert_int_equal(app_agency_create(&f->a, &f->app, ar, &adm, "Agency A", &f->err), 0);
-    assert_int_equal(app_agency_create(&f->b, &f->app, ar, &adm, "Agency B", &f->err), 0);
-    assert_int_equal(app_environment_create(&f->e1, &f->app, ar, &adm, f->a.id, "E1", &f->err), 0);
-    assert_int_equal(app_environment_create(&f->e2, &f->app, ar, &adm, f->a.id, "E2", &f->err), 0);
-    assert_int_equal(app_environment_create(&f->eb, &f->app, ar, &adm, f->b.id, "EB", &f->err), 0);
-    assert_int_equal(app_bot_create(&f->b1, &f->app, ar, &adm, f->e1.id, "B1", &f->err), 0);
+    assert_int_equal(app_agency_create(&f->a, FIXTURE_AS(f, &adm), "Agency A"), 0);
+    assert_int_equal(app_agency_create(&f->b, FIXTURE_AS(f, &adm), "Agency B"), 0);
+    assert_int_equal(app_environment_create(&f->e1, FIXTURE_AS(f, &adm), f->a.id, "E1"), 0);
+    assert_int_equal(app_environment_create(&f->e2, FIXTURE_AS(f, &adm), f->a.id, "E2"), 0);
+    assert_int_equal(app_environment_create(&f->eb, FIXTURE_AS(f, &adm), f->b.id, "EB"), 0);
+    assert_int_equal(app_bot_create(&f->b1, FIXTURE_AS(f, &adm), f->e1.id, "B1"), 0);
 
     static const struct fixture_user people[] = {
         {.id = "usr_owner", .first_name = "Olive", .last_name = "Owner"},

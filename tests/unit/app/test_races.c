@@ -43,9 +43,8 @@ static int setup(void **state)
     fixture_user_add_with(f->app.store,
                           &(struct fixture_user){.id = "usr_admin", .is_platform_admin = true});
     struct app_actor adm = {.user_id = "usr_admin", .is_platform_admin = true};
-    assert_int_equal(app_agency_create(&f->a, &f->app, &f->arena, &adm, "Agency A", &f->err), 0);
-    assert_int_equal(
-        app_environment_create(&f->e1, &f->app, &f->arena, &adm, f->a.id, "E1", &f->err), 0);
+    assert_int_equal(app_agency_create(&f->a, FIXTURE_AS(f, &adm), "Agency A"), 0);
+    assert_int_equal(app_environment_create(&f->e1, FIXTURE_AS(f, &adm), f->a.id, "E1"), 0);
     fixture_user_add(f->app.store, "usr_owner");
     fixture_user_add(f->app.store, "usr_joiner");
     fixture_user_add(f->app.store, "usr_subject");

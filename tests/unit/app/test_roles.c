@@ -103,10 +103,9 @@ static int setup(void **state)
                     2);
     }
     struct app_actor adm = admin();
-    assert_int_equal(app_agency_create(&f->a, &f->app, &f->arena, &adm, "A", &f->err), 0);
-    assert_int_equal(app_agency_create(&f->b, &f->app, &f->arena, &adm, "B", &f->err), 0);
-    assert_int_equal(
-        app_environment_create(&f->e1, &f->app, &f->arena, &adm, f->a.id, "E1", &f->err), 0);
+    assert_int_equal(app_agency_create(&f->a, FIXTURE_AS(f, &adm), "A"), 0);
+    assert_int_equal(app_agency_create(&f->b, FIXTURE_AS(f, &adm), "B"), 0);
+    assert_int_equal(app_environment_create(&f->e1, FIXTURE_AS(f, &adm), f->a.id, "E1"), 0);
     grant_set(f, f->a.id, "usr_owner", NULL, "owner", "");
     grant_set(f, f->a.id, "usr_mgr", NULL, "agent", "agency.manage");
     grant_set(f, f->a.id, "usr_org", NULL, "organisation_manager", "");
@@ -163,7 +162,7 @@ static int create(struct store_custom_role *out, struct fixture *f, const char *
     json_t *p = perms ? list(perms) : NULL;
     struct app_role_draft draft = {id, name, p};
     usher_error_clear(&f->err);
-    int rc = app_role_create(out, &f->app, &f->arena, &actor, agency_id, &draft, &f->err);
+    int rc = app_role_create(out, FIXTURE_AS(f, &actor), agency_id, &draft);
     json_decref(p);
     return rc;
 }
@@ -375,7 +374,7 @@ static void test_role_create__defines_audits_and_reaches_the_index(void **state)
 
     struct app_role_set set;
     struct app_actor holder = user("usr_holder");
-    assert_int_equal(app_role_list(&set, &f->app, &f->arena, &holder, f->a.id, &f->err), 0);
+    assert_int_equal(app_role_list(&set, FIXTURE_AS(f, &holder), f->a.id), 0);
     assert_int_equal(set.count, 1);
     assert_string_equal(set.items[0].id, r.id);
     assert_int_equal(set.permissions[0],
@@ -448,7 +447,7 @@ static void test_role_create__needs_agency_manage_within_the_ceiling(void **stat
     struct app_actor anonymous = {0};
     json_t *perms = list(p);
     struct app_role_draft draft = {NULL, "Xy", perms};
-    expect_error(f, app_role_create(&r, &f->app, &f->arena, &anonymous, f->a.id, &draft, &f->err),
+    expect_error(f, app_role_create(&r, FIXTURE_AS(f, &anonymous), f->a.id, &draft),
                  USHER_ENOTFOUND, "not_found", NULL);
     json_decref(perms);
     expect_error(f, create(&r, f, "usr_admin", "agy_nope", NULL, "Xy", p), USHER_ENOTFOUND,
@@ -513,8 +512,7 @@ static void test_role_update__renames_and_changes_at_once(void **state)
     struct app_actor owner = user("usr_owner");
     struct store_custom_role out;
     struct app_role_change rename = {.name = "Builders"};
-    assert_int_equal(
-        app_role_update(&out, &f->app, &f->arena, &owner, f->a.id, r.id, &rename, &f->err), 0);
+    assert_int_equal(app_role_update(&out, FIXTURE_AS(f, &owner), f->a.id, r.id, &rename), 0);
     assert_string_equal(out.id, r.id);
     assert_string_equal(out.name, "Builders");
     assert_string_equal(out.permissions, "environments.create");
@@ -524,8 +522,7 @@ static void test_role_update__renames_and_changes_at_once(void **state)
      * without touching the holder. */
     json_t *perms = list("[\"bot.read\"]");
     struct app_role_change change = {.permissions = perms};
-    assert_int_equal(
-        app_role_update(&out, &f->app, &f->arena, &owner, f->a.id, r.id, &change, &f->err), 0);
+    assert_int_equal(app_role_update(&out, FIXTURE_AS(f, &owner), f->a.id, r.id, &change), 0);
     assert_string_equal(out.name, "Builders");
     assert_string_equal(out.permissions, "bot.read");
     assert_true(allowed(f, "usr_holder", "bot.read", POLICY_SCOPE_ENVIRONMENT, f->e1.id));
@@ -544,26 +541,21 @@ static void test_role_update__renames_and_changes_at_once(void **state)
 
     /* The same values again change nothing and write nothing. */
     struct app_role_change same = {.name = "Builders", .permissions = perms};
-    assert_int_equal(
-        app_role_update(&out, &f->app, &f->arena, &owner, f->a.id, r.id, &same, &f->err), 0);
+    assert_int_equal(app_role_update(&out, FIXTURE_AS(f, &owner), f->a.id, r.id, &same), 0);
     assert_int_equal(audit_count(f, "role.updated", r.id), 2);
     json_decref(perms);
 
     struct app_role_change none = {0};
-    expect_error(f,
-                 app_role_update(&out, &f->app, &f->arena, &owner, f->a.id, r.id, &none, &f->err),
+    expect_error(f, app_role_update(&out, FIXTURE_AS(f, &owner), f->a.id, r.id, &none),
                  USHER_EINVAL, "invalid_input", NULL);
     struct app_role_change taken = {.name = "Taken"}, shouted = {.name = "TAKEN"};
-    expect_error(f,
-                 app_role_update(&out, &f->app, &f->arena, &owner, f->a.id, r.id, &taken, &f->err),
+    expect_error(f, app_role_update(&out, FIXTURE_AS(f, &owner), f->a.id, r.id, &taken),
                  USHER_ECONFLICT, "conflict", "name");
-    expect_error(
-        f, app_role_update(&out, &f->app, &f->arena, &owner, f->a.id, r.id, &shouted, &f->err),
-        USHER_ECONFLICT, "conflict", "name");
+    expect_error(f, app_role_update(&out, FIXTURE_AS(f, &owner), f->a.id, r.id, &shouted),
+                 USHER_ECONFLICT, "conflict", "name");
     /* A role may change the case of its own name. */
     struct app_role_change recased = {.name = "BUILDERS"};
-    assert_int_equal(
-        app_role_update(&out, &f->app, &f->arena, &owner, f->a.id, r.id, &recased, &f->err), 0);
+    assert_int_equal(app_role_update(&out, FIXTURE_AS(f, &owner), f->a.id, r.id, &recased), 0);
     assert_string_equal(out.name, "BUILDERS");
     assert_string_equal(out.id, "creators");
 }
@@ -578,13 +570,11 @@ static void test_role_update__ceiling_counts_added_permissions_only(void **state
     json_t *more = list("[\"crm.write\", \"inbox.reply\", \"cms.read\"]");
     json_t *less = list("[\"inbox.reply\"]");
     struct app_role_change add = {.permissions = more}, remove = {.permissions = less};
-    expect_error(f, app_role_update(&out, &f->app, &f->arena, &mgr, f->a.id, r.id, &add, &f->err),
+    expect_error(f, app_role_update(&out, FIXTURE_AS(f, &mgr), f->a.id, r.id, &add),
                  USHER_EFORBIDDEN, "grant_ceiling", "permissions[2]");
-    expect_error(f,
-                 app_role_update(&out, &f->app, &f->arena, &org, f->a.id, r.id, &remove, &f->err),
+    expect_error(f, app_role_update(&out, FIXTURE_AS(f, &org), f->a.id, r.id, &remove),
                  USHER_EFORBIDDEN, "forbidden", NULL);
-    assert_int_equal(
-        app_role_update(&out, &f->app, &f->arena, &mgr, f->a.id, r.id, &remove, &f->err), 0);
+    assert_int_equal(app_role_update(&out, FIXTURE_AS(f, &mgr), f->a.id, r.id, &remove), 0);
     assert_string_equal(out.permissions, "inbox.reply");
     json_decref(more);
     json_decref(less);
@@ -599,22 +589,19 @@ static void test_role_update__other_agencies_roles_are_not_found(void **state)
     struct app_actor owner = user("usr_owner"), outsider = user("usr_outsider");
     struct store_custom_role out;
     struct app_role_change rename = {.name = "Stolen"};
-    expect_error(
-        f, app_role_update(&out, &f->app, &f->arena, &owner, f->a.id, theirs.id, &rename, &f->err),
-        USHER_ENOTFOUND, "not_found", NULL);
-    expect_error(
-        f, app_role_update(&out, &f->app, &f->arena, &outsider, f->a.id, ours.id, &rename, &f->err),
-        USHER_ENOTFOUND, "not_found", NULL);
-    expect_error(
-        f, app_role_update(&out, &f->app, &f->arena, &outsider, f->b.id, ours.id, &rename, &f->err),
-        USHER_ENOTFOUND, "not_found", NULL);
-    expect_error(f, app_role_delete(&f->app, &f->arena, &owner, f->a.id, theirs.id, &f->err),
+    expect_error(f, app_role_update(&out, FIXTURE_AS(f, &owner), f->a.id, theirs.id, &rename),
                  USHER_ENOTFOUND, "not_found", NULL);
-    expect_error(f, app_role_delete(&f->app, &f->arena, &outsider, f->a.id, ours.id, &f->err),
+    expect_error(f, app_role_update(&out, FIXTURE_AS(f, &outsider), f->a.id, ours.id, &rename),
                  USHER_ENOTFOUND, "not_found", NULL);
+    expect_error(f, app_role_update(&out, FIXTURE_AS(f, &outsider), f->b.id, ours.id, &rename),
+                 USHER_ENOTFOUND, "not_found", NULL);
+    expect_error(f, app_role_delete(FIXTURE_AS(f, &owner), f->a.id, theirs.id), USHER_ENOTFOUND,
+                 "not_found", NULL);
+    expect_error(f, app_role_delete(FIXTURE_AS(f, &outsider), f->a.id, ours.id), USHER_ENOTFOUND,
+                 "not_found", NULL);
     struct app_role_set set;
-    expect_error(f, app_role_list(&set, &f->app, &f->arena, &outsider, f->a.id, &f->err),
-                 USHER_ENOTFOUND, "not_found", NULL);
+    expect_error(f, app_role_list(&set, FIXTURE_AS(f, &outsider), f->a.id), USHER_ENOTFOUND,
+                 "not_found", NULL);
 }
 
 static void test_role_delete__only_when_unused(void **state)
@@ -626,18 +613,18 @@ static void test_role_delete__only_when_unused(void **state)
     authz_index_stats(&before, f->app.authz);
 
     grant_set(f, f->a.id, "usr_holder", f->e1.id, r.id, "");
-    expect_error(f, app_role_delete(&f->app, &f->arena, &owner, f->a.id, r.id, &f->err),
-                 USHER_ECONFLICT, "role_in_use", NULL);
-    expect_error(f, app_role_delete(&f->app, &f->arena, &org, f->a.id, r.id, &f->err),
-                 USHER_EFORBIDDEN, "forbidden", NULL);
+    expect_error(f, app_role_delete(FIXTURE_AS(f, &owner), f->a.id, r.id), USHER_ECONFLICT,
+                 "role_in_use", NULL);
+    expect_error(f, app_role_delete(FIXTURE_AS(f, &org), f->a.id, r.id), USHER_EFORBIDDEN,
+                 "forbidden", NULL);
     grants_clear(f, "usr_holder");
 
-    assert_int_equal(app_role_delete(&f->app, &f->arena, &owner, f->a.id, r.id, &f->err), 0);
+    assert_int_equal(app_role_delete(FIXTURE_AS(f, &owner), f->a.id, r.id), 0);
     assert_int_equal(audit_count(f, "role.deleted", r.id), 1);
     authz_index_stats(&after, f->app.authz);
     assert_int_equal(after.custom_roles, before.custom_roles - 1);
-    expect_error(f, app_role_delete(&f->app, &f->arena, &owner, f->a.id, r.id, &f->err),
-                 USHER_ENOTFOUND, "not_found", NULL);
+    expect_error(f, app_role_delete(FIXTURE_AS(f, &owner), f->a.id, r.id), USHER_ENOTFOUND,
+                 "not_found", NULL);
 
     /* A stale grant naming the deleted id grants nothing. */
     grant_set(f, f->a.id, "usr_holder", NULL, r.id, "");

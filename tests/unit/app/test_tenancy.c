@@ -67,27 +67,26 @@ static int setup(void **state)
         fixture_user_add(f->app.store, users[i]);
 
     struct app_actor adm = admin();
-    struct arena *ar = &f->arena;
     tick();
-    assert_int_equal(app_agency_create(&f->a, &f->app, ar, &adm, "Agency A", &f->err), 0);
+    assert_int_equal(app_agency_create(&f->a, FIXTURE_AS(f, &adm), "Agency A"), 0);
     tick();
-    assert_int_equal(app_agency_create(&f->b, &f->app, ar, &adm, "Agency B", &f->err), 0);
+    assert_int_equal(app_agency_create(&f->b, FIXTURE_AS(f, &adm), "Agency B"), 0);
     tick();
-    assert_int_equal(app_environment_create(&f->e1, &f->app, ar, &adm, f->a.id, "E1", &f->err), 0);
+    assert_int_equal(app_environment_create(&f->e1, FIXTURE_AS(f, &adm), f->a.id, "E1"), 0);
     tick();
-    assert_int_equal(app_environment_create(&f->e2, &f->app, ar, &adm, f->a.id, "E2", &f->err), 0);
+    assert_int_equal(app_environment_create(&f->e2, FIXTURE_AS(f, &adm), f->a.id, "E2"), 0);
     tick();
-    assert_int_equal(app_environment_create(&f->e3, &f->app, ar, &adm, f->a.id, "E3", &f->err), 0);
+    assert_int_equal(app_environment_create(&f->e3, FIXTURE_AS(f, &adm), f->a.id, "E3"), 0);
     tick();
-    assert_int_equal(app_environment_create(&f->eb, &f->app, ar, &adm, f->b.id, "EB", &f->err), 0);
+    assert_int_equal(app_environment_create(&f->eb, FIXTURE_AS(f, &adm), f->b.id, "EB"), 0);
     tick();
-    assert_int_equal(app_bot_create(&f->b1, &f->app, ar, &adm, f->e1.id, "B1", &f->err), 0);
+    assert_int_equal(app_bot_create(&f->b1, FIXTURE_AS(f, &adm), f->e1.id, "B1"), 0);
     tick();
-    assert_int_equal(app_bot_create(&f->b2, &f->app, ar, &adm, f->e1.id, "B2", &f->err), 0);
+    assert_int_equal(app_bot_create(&f->b2, FIXTURE_AS(f, &adm), f->e1.id, "B2"), 0);
     tick();
-    assert_int_equal(app_bot_create(&f->b3, &f->app, ar, &adm, f->e2.id, "B3", &f->err), 0);
+    assert_int_equal(app_bot_create(&f->b3, FIXTURE_AS(f, &adm), f->e2.id, "B3"), 0);
     tick();
-    assert_int_equal(app_bot_create(&f->bb, &f->app, ar, &adm, f->eb.id, "BB", &f->err), 0);
+    assert_int_equal(app_bot_create(&f->bb, FIXTURE_AS(f, &adm), f->eb.id, "BB"), 0);
 
     fixture_grant_set(f->app.store, f->a.id, "usr_owner", NULL, "owner", "");
     fixture_grant_set(f->app.store, f->a.id, "usr_org", NULL, "organisation_manager", "");
@@ -144,8 +143,7 @@ static void test_agency_create__needs_a_platform_admin(void **state)
     struct fixture *f = *state;
     struct store_agency out;
     struct app_actor owner = user("usr_owner");
-    expect_error(f, app_agency_create(&out, &f->app, &f->arena, &owner, "Mine", &f->err),
-                 USHER_EFORBIDDEN, NULL);
+    expect_error(f, app_agency_create(&out, FIXTURE_AS(f, &owner), "Mine"), USHER_EFORBIDDEN, NULL);
 }
 
 static void test_agency_create__trims_and_audits(void **state)
@@ -153,12 +151,12 @@ static void test_agency_create__trims_and_audits(void **state)
     struct fixture *f = *state;
     struct store_agency out;
     struct app_actor adm = admin();
-    assert_int_equal(app_agency_create(&out, &f->app, &f->arena, &adm, "  Acme  ", &f->err), 0);
+    assert_int_equal(app_agency_create(&out, FIXTURE_AS(f, &adm), "  Acme  "), 0);
     assert_string_equal(out.name, "Acme");
     assert_string_equal(out.created_by, "usr_admin");
     assert_int_equal(audit_count(f, "agency.created", "agency", out.id), 1);
     struct store_agency read;
-    assert_int_equal(app_agency_get(&read, &f->app, &f->arena, &adm, out.id, &f->err), 0);
+    assert_int_equal(app_agency_get(&read, FIXTURE_AS(f, &adm), out.id), 0);
     assert_string_equal(read.name, "Acme");
 }
 
@@ -172,12 +170,10 @@ static void test_agency_create__validates_the_name(void **state)
     long_name[201] = '\0';
     const char *bad[] = {"", "   ", long_name, "a\tb", "a\x7f", "\xff"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        expect_error(f, app_agency_create(&out, &f->app, &f->arena, &adm, bad[i], &f->err),
-                     USHER_EINVAL, "name");
-    expect_error(f, app_agency_create(&out, &f->app, &f->arena, &adm, NULL, &f->err), USHER_EINVAL,
-                 "name");
+        expect_error(f, app_agency_create(&out, FIXTURE_AS(f, &adm), bad[i]), USHER_EINVAL, "name");
+    expect_error(f, app_agency_create(&out, FIXTURE_AS(f, &adm), NULL), USHER_EINVAL, "name");
     long_name[200] = '\0';
-    assert_int_equal(app_agency_create(&out, &f->app, &f->arena, &adm, long_name, &f->err), 0);
+    assert_int_equal(app_agency_create(&out, FIXTURE_AS(f, &adm), long_name), 0);
 }
 
 static void test_agency_get__foreign_and_unknown_agencies_are_not_found(void **state)
@@ -185,19 +181,18 @@ static void test_agency_get__foreign_and_unknown_agencies_are_not_found(void **s
     struct fixture *f = *state;
     struct store_agency out;
     struct app_actor outsider = user("usr_outsider");
-    expect_error(f, app_agency_get(&out, &f->app, &f->arena, &outsider, f->a.id, &f->err),
-                 USHER_ENOTFOUND, NULL);
-    assert_int_equal(app_agency_get(&out, &f->app, &f->arena, &outsider, f->b.id, &f->err), 0);
-    int rc = app_agency_get(&out, &f->app, &f->arena, &outsider, f->a.id, &f->err);
+    expect_error(f, app_agency_get(&out, FIXTURE_AS(f, &outsider), f->a.id), USHER_ENOTFOUND, NULL);
+    assert_int_equal(app_agency_get(&out, FIXTURE_AS(f, &outsider), f->b.id), 0);
+    int rc = app_agency_get(&out, FIXTURE_AS(f, &outsider), f->a.id);
     char foreign_message[USHER_ERROR_MESSAGE_MAX];
     snprintf(foreign_message, sizeof(foreign_message), "%s", f->err.message);
     expect_error(f, rc, USHER_ENOTFOUND, NULL);
-    rc = app_agency_get(&out, &f->app, &f->arena, &outsider, "agy_unknown", &f->err);
+    rc = app_agency_get(&out, FIXTURE_AS(f, &outsider), "agy_unknown");
     assert_string_equal(f->err.message, foreign_message);
     expect_error(f, rc, USHER_ENOTFOUND, NULL);
     struct app_actor anonymous = {0};
-    expect_error(f, app_agency_get(&out, &f->app, &f->arena, &anonymous, f->a.id, &f->err),
-                 USHER_ENOTFOUND, NULL);
+    expect_error(f, app_agency_get(&out, FIXTURE_AS(f, &anonymous), f->a.id), USHER_ENOTFOUND,
+                 NULL);
 }
 
 static void test_agency_get__members_without_grants_see_their_agency(void **state)
@@ -205,11 +200,11 @@ static void test_agency_get__members_without_grants_see_their_agency(void **stat
     struct fixture *f = *state;
     struct store_agency out;
     struct app_actor nothing = user("usr_nothing");
-    assert_int_equal(app_agency_get(&out, &f->app, &f->arena, &nothing, f->a.id, &f->err), 0);
+    assert_int_equal(app_agency_get(&out, FIXTURE_AS(f, &nothing), f->a.id), 0);
     assert_string_equal(out.id, f->a.id);
-    assert_int_equal(app_agency_check_visible(&f->app, &f->arena, &nothing, f->a.id, &f->err), 0);
-    expect_error(f, app_agency_check_visible(&f->app, &f->arena, &nothing, f->b.id, &f->err),
-                 USHER_ENOTFOUND, NULL);
+    assert_int_equal(app_agency_check_visible(FIXTURE_AS(f, &nothing), f->a.id), 0);
+    expect_error(f, app_agency_check_visible(FIXTURE_AS(f, &nothing), f->b.id), USHER_ENOTFOUND,
+                 NULL);
 }
 
 static void test_agency_list__admins_see_all_members_their_own(void **state)
@@ -218,24 +213,24 @@ static void test_agency_list__admins_see_all_members_their_own(void **state)
     struct app_page page = {.limit = 1};
     struct app_agency_page list;
     struct app_actor adm = admin();
-    assert_int_equal(app_agency_list(&list, &f->app, &f->arena, &adm, &page, &f->err), 0);
+    assert_int_equal(app_agency_list(&list, FIXTURE_AS(f, &adm), &page), 0);
     assert_int_equal(list.count, 1);
     assert_string_equal(list.items[0].id, f->a.id);
     assert_non_null(list.next_cursor);
     assert_int_equal(store_cursor_decode(&page.after, &f->arena, list.next_cursor, &f->err), 0);
-    assert_int_equal(app_agency_list(&list, &f->app, &f->arena, &adm, &page, &f->err), 0);
+    assert_int_equal(app_agency_list(&list, FIXTURE_AS(f, &adm), &page), 0);
     assert_int_equal(list.count, 1);
     assert_string_equal(list.items[0].id, f->b.id);
     assert_null(list.next_cursor);
 
     struct app_page first = {.limit = 50};
     struct app_actor outsider = user("usr_outsider");
-    assert_int_equal(app_agency_list(&list, &f->app, &f->arena, &outsider, &first, &f->err), 0);
+    assert_int_equal(app_agency_list(&list, FIXTURE_AS(f, &outsider), &first), 0);
     assert_int_equal(list.count, 1);
     assert_string_equal(list.items[0].id, f->b.id);
     assert_null(list.next_cursor);
     struct app_actor stranger = user("usr_admin_not");
-    assert_int_equal(app_agency_list(&list, &f->app, &f->arena, &stranger, &first, &f->err), 0);
+    assert_int_equal(app_agency_list(&list, FIXTURE_AS(f, &stranger), &first), 0);
     assert_int_equal(list.count, 0);
 }
 
@@ -243,29 +238,27 @@ static void test_environment_create__needs_environments_create_at_agency_scope(v
 {
     struct fixture *f = *state;
     struct store_environment out;
-    struct arena *ar = &f->arena;
     static const char *const forbidden[] = {"usr_agent", "usr_dev", "usr_botmgr", "usr_nothing",
                                             "usr_envextra"};
     for (size_t i = 0; i < sizeof(forbidden) / sizeof(forbidden[0]); i++) {
         struct app_actor u = user(forbidden[i]);
-        expect_error(f, app_environment_create(&out, &f->app, ar, &u, f->a.id, "New", &f->err),
+        expect_error(f, app_environment_create(&out, FIXTURE_AS(f, &u), f->a.id, "New"),
                      USHER_EFORBIDDEN, NULL);
     }
     struct app_actor outsider = user("usr_outsider");
-    expect_error(f, app_environment_create(&out, &f->app, ar, &outsider, f->a.id, "New", &f->err),
+    expect_error(f, app_environment_create(&out, FIXTURE_AS(f, &outsider), f->a.id, "New"),
                  USHER_ENOTFOUND, NULL);
-    expect_error(
-        f, app_environment_create(&out, &f->app, ar, &outsider, "agy_unknown", "New", &f->err),
-        USHER_ENOTFOUND, NULL);
+    expect_error(f, app_environment_create(&out, FIXTURE_AS(f, &outsider), "agy_unknown", "New"),
+                 USHER_ENOTFOUND, NULL);
     struct app_actor org = user("usr_org");
-    expect_error(f, app_environment_create(&out, &f->app, ar, &org, f->a.id, " ", &f->err),
-                 USHER_EINVAL, "name");
-    assert_int_equal(app_environment_create(&out, &f->app, ar, &org, f->a.id, " New ", &f->err), 0);
+    expect_error(f, app_environment_create(&out, FIXTURE_AS(f, &org), f->a.id, " "), USHER_EINVAL,
+                 "name");
+    assert_int_equal(app_environment_create(&out, FIXTURE_AS(f, &org), f->a.id, " New "), 0);
     assert_string_equal(out.name, "New");
     assert_string_equal(out.agency_id, f->a.id);
     assert_int_equal(audit_count(f, "environment.created", "environment", out.id), 1);
     struct app_actor owner = user("usr_owner");
-    assert_int_equal(app_environment_create(&out, &f->app, ar, &owner, f->a.id, "Two", &f->err), 0);
+    assert_int_equal(app_environment_create(&out, FIXTURE_AS(f, &owner), f->a.id, "Two"), 0);
 }
 
 /* The ids of a listed page, for comparisons. */
@@ -282,43 +275,39 @@ static void test_environment_list__shows_where_the_caller_has_access(void **stat
     struct fixture *f = *state;
     struct app_page page = {.limit = 50};
     struct app_environment_page list;
-    struct arena *ar = &f->arena;
     const char *all[] = {f->e1.id, f->e2.id, f->e3.id};
 
     struct app_actor agent = user("usr_agent");
-    assert_int_equal(app_environment_list(&list, &f->app, ar, &agent, f->a.id, &page, &f->err), 0);
+    assert_int_equal(app_environment_list(&list, FIXTURE_AS(f, &agent), f->a.id, &page), 0);
     expect_environments(&list, all, 3);
     struct app_actor adm = admin();
-    assert_int_equal(app_environment_list(&list, &f->app, ar, &adm, f->a.id, &page, &f->err), 0);
+    assert_int_equal(app_environment_list(&list, FIXTURE_AS(f, &adm), f->a.id, &page), 0);
     expect_environments(&list, all, 3);
 
     struct app_actor dev = user("usr_dev");
-    assert_int_equal(app_environment_list(&list, &f->app, ar, &dev, f->a.id, &page, &f->err), 0);
+    assert_int_equal(app_environment_list(&list, FIXTURE_AS(f, &dev), f->a.id, &page), 0);
     expect_environments(&list, all, 1);
     struct app_actor botmgr = user("usr_botmgr");
-    assert_int_equal(app_environment_list(&list, &f->app, ar, &botmgr, f->a.id, &page, &f->err), 0);
+    assert_int_equal(app_environment_list(&list, FIXTURE_AS(f, &botmgr), f->a.id, &page), 0);
     expect_environments(&list, all, 1);
 
     struct app_actor noaccess = user("usr_noaccess");
-    assert_int_equal(app_environment_list(&list, &f->app, ar, &noaccess, f->a.id, &page, &f->err),
-                     0);
+    assert_int_equal(app_environment_list(&list, FIXTURE_AS(f, &noaccess), f->a.id, &page), 0);
     expect_environments(&list, all + 1, 2);
 
     struct app_actor nothing = user("usr_nothing");
-    assert_int_equal(app_environment_list(&list, &f->app, ar, &nothing, f->a.id, &page, &f->err),
-                     0);
+    assert_int_equal(app_environment_list(&list, FIXTURE_AS(f, &nothing), f->a.id, &page), 0);
     assert_int_equal(list.count, 0);
     assert_null(list.next_cursor);
 
     struct app_actor outsider = user("usr_outsider");
-    expect_error(f, app_environment_list(&list, &f->app, ar, &outsider, f->a.id, &page, &f->err),
+    expect_error(f, app_environment_list(&list, FIXTURE_AS(f, &outsider), f->a.id, &page),
                  USHER_ENOTFOUND, NULL);
 }
 
 static void test_environment_list__filtered_pages_are_full_and_complete(void **state)
 {
     struct fixture *f = *state;
-    struct arena *ar = &f->arena;
     struct app_actor adm = admin();
     /* Six more environments; usr_noaccess is shut out of E1 and two of the new ones. */
     struct store_environment extra[6];
@@ -326,8 +315,7 @@ static void test_environment_list__filtered_pages_are_full_and_complete(void **s
         char name[16];
         snprintf(name, sizeof(name), "X%d", i);
         tick();
-        assert_int_equal(
-            app_environment_create(&extra[i], &f->app, ar, &adm, f->a.id, name, &f->err), 0);
+        assert_int_equal(app_environment_create(&extra[i], FIXTURE_AS(f, &adm), f->a.id, name), 0);
     }
     fixture_grant_set(f->app.store, f->a.id, "usr_noaccess", extra[1].id, "", "");
     fixture_grant_set(f->app.store, f->a.id, "usr_noaccess", extra[2].id, "", "");
@@ -336,20 +324,17 @@ static void test_environment_list__filtered_pages_are_full_and_complete(void **s
     struct app_actor noaccess = user("usr_noaccess");
     struct app_page page = {.limit = 4};
     struct app_environment_page list;
-    assert_int_equal(app_environment_list(&list, &f->app, ar, &noaccess, f->a.id, &page, &f->err),
-                     0);
+    assert_int_equal(app_environment_list(&list, FIXTURE_AS(f, &noaccess), f->a.id, &page), 0);
     expect_environments(&list, want, 4);
     assert_non_null(list.next_cursor);
-    assert_int_equal(store_cursor_decode(&page.after, ar, list.next_cursor, &f->err), 0);
-    assert_int_equal(app_environment_list(&list, &f->app, ar, &noaccess, f->a.id, &page, &f->err),
-                     0);
+    assert_int_equal(store_cursor_decode(&page.after, &f->arena, list.next_cursor, &f->err), 0);
+    assert_int_equal(app_environment_list(&list, FIXTURE_AS(f, &noaccess), f->a.id, &page), 0);
     expect_environments(&list, want + 4, 2);
     assert_null(list.next_cursor);
 
     /* Exactly a page's worth: no next cursor. */
     struct app_page six = {.limit = 6};
-    assert_int_equal(app_environment_list(&list, &f->app, ar, &noaccess, f->a.id, &six, &f->err),
-                     0);
+    assert_int_equal(app_environment_list(&list, FIXTURE_AS(f, &noaccess), f->a.id, &six), 0);
     expect_environments(&list, want, 6);
     assert_null(list.next_cursor);
 }
@@ -358,55 +343,52 @@ static void test_environment_get__forbidden_inside_not_found_outside(void **stat
 {
     struct fixture *f = *state;
     struct store_environment out;
-    struct arena *ar = &f->arena;
     struct app_actor dev = user("usr_dev");
-    assert_int_equal(app_environment_get(&out, &f->app, ar, &dev, f->e1.id, &f->err), 0);
+    assert_int_equal(app_environment_get(&out, FIXTURE_AS(f, &dev), f->e1.id), 0);
     assert_string_equal(out.name, "E1");
-    expect_error(f, app_environment_get(&out, &f->app, ar, &dev, f->e2.id, &f->err),
-                 USHER_EFORBIDDEN, NULL);
+    expect_error(f, app_environment_get(&out, FIXTURE_AS(f, &dev), f->e2.id), USHER_EFORBIDDEN,
+                 NULL);
     struct app_actor noaccess = user("usr_noaccess");
-    expect_error(f, app_environment_get(&out, &f->app, ar, &noaccess, f->e1.id, &f->err),
-                 USHER_EFORBIDDEN, NULL);
-    assert_int_equal(app_environment_get(&out, &f->app, ar, &noaccess, f->e2.id, &f->err), 0);
+    expect_error(f, app_environment_get(&out, FIXTURE_AS(f, &noaccess), f->e1.id), USHER_EFORBIDDEN,
+                 NULL);
+    assert_int_equal(app_environment_get(&out, FIXTURE_AS(f, &noaccess), f->e2.id), 0);
     struct app_actor outsider = user("usr_outsider");
-    expect_error(f, app_environment_get(&out, &f->app, ar, &outsider, f->e1.id, &f->err),
-                 USHER_ENOTFOUND, NULL);
-    expect_error(f, app_environment_get(&out, &f->app, ar, &outsider, "env_unknown", &f->err),
+    expect_error(f, app_environment_get(&out, FIXTURE_AS(f, &outsider), f->e1.id), USHER_ENOTFOUND,
+                 NULL);
+    expect_error(f, app_environment_get(&out, FIXTURE_AS(f, &outsider), "env_unknown"),
                  USHER_ENOTFOUND, NULL);
     struct app_actor adm = admin();
-    assert_int_equal(app_environment_get(&out, &f->app, ar, &adm, f->eb.id, &f->err), 0);
+    assert_int_equal(app_environment_get(&out, FIXTURE_AS(f, &adm), f->eb.id), 0);
 }
 
 static void test_bot_create__needs_bot_develop_in_the_environment(void **state)
 {
     struct fixture *f = *state;
     struct store_bot out;
-    struct arena *ar = &f->arena;
     struct app_actor dev = user("usr_dev");
-    assert_int_equal(app_bot_create(&out, &f->app, ar, &dev, f->e1.id, "  Support bot ", &f->err),
-                     0);
+    assert_int_equal(app_bot_create(&out, FIXTURE_AS(f, &dev), f->e1.id, "  Support bot "), 0);
     assert_string_equal(out.name, "Support bot");
     assert_string_equal(out.environment_id, f->e1.id);
     assert_string_equal(out.agency_id, f->a.id);
     assert_false(out.is_shared);
     assert_int_equal(audit_count(f, "bot.created", "bot", out.id), 1);
-    expect_error(f, app_bot_create(&out, &f->app, ar, &dev, f->e2.id, "No", &f->err),
-                 USHER_EFORBIDDEN, NULL);
+    expect_error(f, app_bot_create(&out, FIXTURE_AS(f, &dev), f->e2.id, "No"), USHER_EFORBIDDEN,
+                 NULL);
     /* bot_manager gives bot.develop on the one bot, not in its environment. */
     struct app_actor botmgr = user("usr_botmgr");
-    expect_error(f, app_bot_create(&out, &f->app, ar, &botmgr, f->e1.id, "No", &f->err),
-                 USHER_EFORBIDDEN, NULL);
+    expect_error(f, app_bot_create(&out, FIXTURE_AS(f, &botmgr), f->e1.id, "No"), USHER_EFORBIDDEN,
+                 NULL);
     struct app_actor agent = user("usr_agent");
-    expect_error(f, app_bot_create(&out, &f->app, ar, &agent, f->e1.id, "No", &f->err),
-                 USHER_EFORBIDDEN, NULL);
+    expect_error(f, app_bot_create(&out, FIXTURE_AS(f, &agent), f->e1.id, "No"), USHER_EFORBIDDEN,
+                 NULL);
     struct app_actor owner = user("usr_owner");
-    expect_error(f, app_bot_create(&out, &f->app, ar, &owner, f->e1.id, "", &f->err), USHER_EINVAL,
+    expect_error(f, app_bot_create(&out, FIXTURE_AS(f, &owner), f->e1.id, ""), USHER_EINVAL,
                  "name");
-    assert_int_equal(app_bot_create(&out, &f->app, ar, &owner, f->e3.id, "Yes", &f->err), 0);
+    assert_int_equal(app_bot_create(&out, FIXTURE_AS(f, &owner), f->e3.id, "Yes"), 0);
     struct app_actor outsider = user("usr_outsider");
-    expect_error(f, app_bot_create(&out, &f->app, ar, &outsider, f->e1.id, "No", &f->err),
-                 USHER_ENOTFOUND, NULL);
-    expect_error(f, app_bot_create(&out, &f->app, ar, &owner, "env_unknown", "No", &f->err),
+    expect_error(f, app_bot_create(&out, FIXTURE_AS(f, &outsider), f->e1.id, "No"), USHER_ENOTFOUND,
+                 NULL);
+    expect_error(f, app_bot_create(&out, FIXTURE_AS(f, &owner), "env_unknown", "No"),
                  USHER_ENOTFOUND, NULL);
 }
 
@@ -415,10 +397,9 @@ static void test_bot_list__bot_managers_see_just_their_bots(void **state)
     struct fixture *f = *state;
     struct app_page page = {.limit = 50};
     struct app_bot_page list;
-    struct arena *ar = &f->arena;
 
     struct app_actor agent = user("usr_agent");
-    assert_int_equal(app_bot_list(&list, &f->app, ar, &agent, f->e1.id, &page, &f->err), 0);
+    assert_int_equal(app_bot_list(&list, FIXTURE_AS(f, &agent), f->e1.id, &page), 0);
     assert_int_equal(list.count, 2);
     assert_string_equal(list.items[0].id, f->b1.id);
     assert_true(list.items[0].is_shared);
@@ -426,29 +407,29 @@ static void test_bot_list__bot_managers_see_just_their_bots(void **state)
     assert_false(list.items[1].is_shared);
 
     struct app_actor botmgr = user("usr_botmgr");
-    assert_int_equal(app_bot_list(&list, &f->app, ar, &botmgr, f->e1.id, &page, &f->err), 0);
+    assert_int_equal(app_bot_list(&list, FIXTURE_AS(f, &botmgr), f->e1.id, &page), 0);
     assert_int_equal(list.count, 1);
     assert_string_equal(list.items[0].id, f->b1.id);
-    expect_error(f, app_bot_list(&list, &f->app, ar, &botmgr, f->e2.id, &page, &f->err),
-                 USHER_EFORBIDDEN, NULL);
+    expect_error(f, app_bot_list(&list, FIXTURE_AS(f, &botmgr), f->e2.id, &page), USHER_EFORBIDDEN,
+                 NULL);
 
     struct app_actor nothing = user("usr_nothing");
-    expect_error(f, app_bot_list(&list, &f->app, ar, &nothing, f->e1.id, &page, &f->err),
-                 USHER_EFORBIDDEN, NULL);
+    expect_error(f, app_bot_list(&list, FIXTURE_AS(f, &nothing), f->e1.id, &page), USHER_EFORBIDDEN,
+                 NULL);
     struct app_actor noaccess = user("usr_noaccess");
-    expect_error(f, app_bot_list(&list, &f->app, ar, &noaccess, f->e1.id, &page, &f->err),
+    expect_error(f, app_bot_list(&list, FIXTURE_AS(f, &noaccess), f->e1.id, &page),
                  USHER_EFORBIDDEN, NULL);
     struct app_actor outsider = user("usr_outsider");
-    expect_error(f, app_bot_list(&list, &f->app, ar, &outsider, f->e1.id, &page, &f->err),
-                 USHER_ENOTFOUND, NULL);
+    expect_error(f, app_bot_list(&list, FIXTURE_AS(f, &outsider), f->e1.id, &page), USHER_ENOTFOUND,
+                 NULL);
 
     struct app_page one = {.limit = 1};
     struct app_actor adm = admin();
-    assert_int_equal(app_bot_list(&list, &f->app, ar, &adm, f->e1.id, &one, &f->err), 0);
+    assert_int_equal(app_bot_list(&list, FIXTURE_AS(f, &adm), f->e1.id, &one), 0);
     assert_int_equal(list.count, 1);
     assert_non_null(list.next_cursor);
-    assert_int_equal(store_cursor_decode(&one.after, ar, list.next_cursor, &f->err), 0);
-    assert_int_equal(app_bot_list(&list, &f->app, ar, &adm, f->e1.id, &one, &f->err), 0);
+    assert_int_equal(store_cursor_decode(&one.after, &f->arena, list.next_cursor, &f->err), 0);
+    assert_int_equal(app_bot_list(&list, FIXTURE_AS(f, &adm), f->e1.id, &one), 0);
     assert_int_equal(list.count, 1);
     assert_string_equal(list.items[0].id, f->b2.id);
     assert_null(list.next_cursor);
@@ -458,20 +439,16 @@ static void test_bot_get__needs_bot_read_on_the_bot(void **state)
 {
     struct fixture *f = *state;
     struct store_bot out;
-    struct arena *ar = &f->arena;
     struct app_actor botmgr = user("usr_botmgr");
-    assert_int_equal(app_bot_get(&out, &f->app, ar, &botmgr, f->b1.id, &f->err), 0);
+    assert_int_equal(app_bot_get(&out, FIXTURE_AS(f, &botmgr), f->b1.id), 0);
     assert_true(out.is_shared);
-    expect_error(f, app_bot_get(&out, &f->app, ar, &botmgr, f->b2.id, &f->err), USHER_EFORBIDDEN,
-                 NULL);
+    expect_error(f, app_bot_get(&out, FIXTURE_AS(f, &botmgr), f->b2.id), USHER_EFORBIDDEN, NULL);
     struct app_actor agent = user("usr_agent");
-    assert_int_equal(app_bot_get(&out, &f->app, ar, &agent, f->b3.id, &f->err), 0);
+    assert_int_equal(app_bot_get(&out, FIXTURE_AS(f, &agent), f->b3.id), 0);
     struct app_actor outsider = user("usr_outsider");
-    expect_error(f, app_bot_get(&out, &f->app, ar, &outsider, f->b1.id, &f->err), USHER_ENOTFOUND,
-                 NULL);
-    assert_int_equal(app_bot_get(&out, &f->app, ar, &outsider, f->bb.id, &f->err), 0);
-    expect_error(f, app_bot_get(&out, &f->app, ar, &agent, "bot_unknown", &f->err), USHER_ENOTFOUND,
-                 NULL);
+    expect_error(f, app_bot_get(&out, FIXTURE_AS(f, &outsider), f->b1.id), USHER_ENOTFOUND, NULL);
+    assert_int_equal(app_bot_get(&out, FIXTURE_AS(f, &outsider), f->bb.id), 0);
+    expect_error(f, app_bot_get(&out, FIXTURE_AS(f, &agent), "bot_unknown"), USHER_ENOTFOUND, NULL);
 }
 
 static void test_grants_load__maps_rows_to_decision_input(void **state)

@@ -28,8 +28,7 @@ static int setup(void **state)
     fixture_app_open(&f->app, &f->cfg);
     arena_init(&f->arena);
     struct app_actor cli = {.is_platform_admin = true, .source_ip = "cli"};
-    assert_int_equal(
-        app_token_create(&f->token, &f->app, &f->arena, &cli, NULL, "service", &f->err), 0);
+    assert_int_equal(app_token_create(&f->token, FIXTURE_AS(f, &cli), NULL, "service"), 0);
     *state = f;
     return 0;
 }
@@ -78,8 +77,7 @@ static void test_token_cache__a_revocation_here_takes_effect_at_once(void **stat
     struct fixture *f = *state;
     struct app_actor cli = {.is_platform_admin = true, .source_ip = "cli"};
     assert_int_equal(resolve(f, f->token.secret), 0);
-    assert_int_equal(app_token_revoke(&f->app, &f->arena, &cli, NULL, f->token.token.id, &f->err),
-                     0);
+    assert_int_equal(app_token_revoke(FIXTURE_AS(f, &cli), NULL, f->token.token.id), 0);
     assert_int_equal(resolve(f, f->token.secret), USHER_EUNAUTH);
 }
 
@@ -89,7 +87,7 @@ static void test_token_cache__never_remembers_an_unknown_token(void **state)
     struct app_actor cli = {.is_platform_admin = true, .source_ip = "cli"};
     /* A secret nobody holds yet is refused; once a token with it exists it works at once. */
     struct app_token_new other;
-    assert_int_equal(app_token_create(&other, &f->app, &f->arena, &cli, NULL, "other", &f->err), 0);
+    assert_int_equal(app_token_create(&other, FIXTURE_AS(f, &cli), NULL, "other"), 0);
     char unknown[APP_TOKEN_CHARS + 1];
     snprintf(unknown, sizeof(unknown), "%s", other.secret);
     unknown[10] = unknown[10] == 'A' ? 'B' : 'A';

@@ -45,8 +45,8 @@ static int setup(void **state)
     struct fixture_user adm = {.id = "usr_admin", .is_platform_admin = true};
     fixture_user_add_with(f->app.store, &adm);
     struct app_actor actor = admin();
-    assert_int_equal(app_agency_create(&f->a, &f->app, &f->arena, &actor, "A", &f->err), 0);
-    assert_int_equal(app_agency_create(&f->b, &f->app, &f->arena, &actor, "B", &f->err), 0);
+    assert_int_equal(app_agency_create(&f->a, FIXTURE_AS(f, &actor), "A"), 0);
+    assert_int_equal(app_agency_create(&f->b, FIXTURE_AS(f, &actor), "B"), 0);
     fixture_user_add(f->app.store, "usr_owner");
     fixture_grant_set(f->app.store, f->a.id, "usr_owner", NULL, "owner", NULL);
     fixture_user_add(f->app.store, "usr_org");
@@ -98,8 +98,7 @@ static void test_token_create__stores_only_the_keyed_hash(void **state)
     struct fixture *f = *state;
     struct app_actor owner = user("usr_owner");
     struct app_token_new made;
-    assert_int_equal(
-        app_token_create(&made, &f->app, &f->arena, &owner, f->a.id, " inbox ", &f->err), 0);
+    assert_int_equal(app_token_create(&made, FIXTURE_AS(f, &owner), f->a.id, " inbox "), 0);
     assert_int_equal(strlen(made.secret), APP_TOKEN_CHARS);
     assert_memory_equal(made.secret, "usk_", 4);
     assert_string_equal(made.token.name, "inbox");
@@ -140,8 +139,8 @@ static void test_token_create__two_tokens_have_different_secrets(void **state)
     struct fixture *f = *state;
     struct app_actor adm = admin();
     struct app_token_new one, two;
-    assert_int_equal(app_token_create(&one, &f->app, &f->arena, &adm, f->a.id, "x", &f->err), 0);
-    assert_int_equal(app_token_create(&two, &f->app, &f->arena, &adm, f->a.id, "x", &f->err), 0);
+    assert_int_equal(app_token_create(&one, FIXTURE_AS(f, &adm), f->a.id, "x"), 0);
+    assert_int_equal(app_token_create(&two, FIXTURE_AS(f, &adm), f->a.id, "x"), 0);
     assert_string_not_equal(one.secret, two.secret);
     assert_string_not_equal(one.token.id, two.token.id);
     assert_string_not_equal(one.token.token_hash, two.token.token_hash);
@@ -157,13 +156,12 @@ static void test_token_create__validates_the_name(void **state)
     long_name[201] = '\0';
     const char *bad[] = {"", "  ", long_name, "a\nb", "\xff"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        expect_error(f, app_token_create(&made, &f->app, &f->arena, &adm, f->a.id, bad[i], &f->err),
-                     USHER_EINVAL, "name");
-    expect_error(f, app_token_create(&made, &f->app, &f->arena, &adm, f->a.id, NULL, &f->err),
-                 USHER_EINVAL, "name");
+        expect_error(f, app_token_create(&made, FIXTURE_AS(f, &adm), f->a.id, bad[i]), USHER_EINVAL,
+                     "name");
+    expect_error(f, app_token_create(&made, FIXTURE_AS(f, &adm), f->a.id, NULL), USHER_EINVAL,
+                 "name");
     long_name[200] = '\0';
-    assert_int_equal(app_token_create(&made, &f->app, &f->arena, &adm, f->a.id, long_name, &f->err),
-                     0);
+    assert_int_equal(app_token_create(&made, FIXTURE_AS(f, &adm), f->a.id, long_name), 0);
     struct store_rows rows =
         fixture_sql_rows(f->app.store, &f->arena, "SELECT COUNT(*) FROM api_tokens", NULL, 0);
     assert_int_equal(store_cell(&rows, 0, 0)->i, 1);
@@ -176,15 +174,15 @@ static void test_token_create__needs_agency_manage_and_hides_other_agencies(void
     struct app_actor org = user("usr_org");
     struct app_actor outsider = user("usr_outsider");
     struct app_actor nobody = {0};
-    expect_error(f, app_token_create(&made, &f->app, &f->arena, &org, f->a.id, "x", &f->err),
-                 USHER_EFORBIDDEN, NULL);
-    expect_error(f, app_token_create(&made, &f->app, &f->arena, &outsider, f->a.id, "x", &f->err),
+    expect_error(f, app_token_create(&made, FIXTURE_AS(f, &org), f->a.id, "x"), USHER_EFORBIDDEN,
+                 NULL);
+    expect_error(f, app_token_create(&made, FIXTURE_AS(f, &outsider), f->a.id, "x"),
                  USHER_ENOTFOUND, NULL);
-    expect_error(f, app_token_create(&made, &f->app, &f->arena, &nobody, f->a.id, "x", &f->err),
-                 USHER_ENOTFOUND, NULL);
+    expect_error(f, app_token_create(&made, FIXTURE_AS(f, &nobody), f->a.id, "x"), USHER_ENOTFOUND,
+                 NULL);
     struct app_actor adm = admin();
-    expect_error(f, app_token_create(&made, &f->app, &f->arena, &adm, "agy_nope", "x", &f->err),
-                 USHER_ENOTFOUND, NULL);
+    expect_error(f, app_token_create(&made, FIXTURE_AS(f, &adm), "agy_nope", "x"), USHER_ENOTFOUND,
+                 NULL);
     struct store_rows rows =
         fixture_sql_rows(f->app.store, &f->arena, "SELECT COUNT(*) FROM api_tokens", NULL, 0);
     assert_int_equal(store_cell(&rows, 0, 0)->i, 0);
@@ -198,10 +196,10 @@ static void test_token_create__platform_tokens_need_a_platform_admin(void **stat
     struct fixture *f = *state;
     struct app_token_new made;
     struct app_actor owner = user("usr_owner");
-    expect_error(f, app_token_create(&made, &f->app, &f->arena, &owner, NULL, "x", &f->err),
-                 USHER_EFORBIDDEN, NULL);
+    expect_error(f, app_token_create(&made, FIXTURE_AS(f, &owner), NULL, "x"), USHER_EFORBIDDEN,
+                 NULL);
     struct app_actor cli = {.is_platform_admin = true, .source_ip = "cli"};
-    assert_int_equal(app_token_create(&made, &f->app, &f->arena, &cli, NULL, "svc", &f->err), 0);
+    assert_int_equal(app_token_create(&made, FIXTURE_AS(f, &cli), NULL, "svc"), 0);
     assert_null(made.token.agency_id);
     assert_null(made.token.created_by);
     struct store_token t;
@@ -214,7 +212,7 @@ static void test_token_resolve__finds_working_tokens_and_records_use(void **stat
     struct fixture *f = *state;
     struct app_actor adm = admin();
     struct app_token_new made;
-    assert_int_equal(app_token_create(&made, &f->app, &f->arena, &adm, f->a.id, "x", &f->err), 0);
+    assert_int_equal(app_token_create(&made, FIXTURE_AS(f, &adm), f->a.id, "x"), 0);
     struct store_token t;
     assert_int_equal(app_token_resolve(&t, &f->app, &f->arena, made.secret, &f->err), 0);
     assert_string_equal(t.id, made.token.id);
@@ -239,7 +237,7 @@ static void test_token_resolve__refuses_unknown_and_malformed_tokens(void **stat
     struct fixture *f = *state;
     struct app_actor adm = admin();
     struct app_token_new made;
-    assert_int_equal(app_token_create(&made, &f->app, &f->arena, &adm, f->a.id, "x", &f->err), 0);
+    assert_int_equal(app_token_create(&made, FIXTURE_AS(f, &adm), f->a.id, "x"), 0);
     struct store_token t;
     char altered[APP_TOKEN_CHARS + 1];
     snprintf(altered, sizeof(altered), "%s", made.secret);
@@ -261,27 +259,24 @@ static void test_token_revoke__stops_the_token_at_once(void **state)
     struct fixture *f = *state;
     struct app_actor owner = user("usr_owner");
     struct app_token_new made, other;
-    assert_int_equal(app_token_create(&made, &f->app, &f->arena, &owner, f->a.id, "x", &f->err), 0);
-    assert_int_equal(app_token_create(&other, &f->app, &f->arena, &owner, f->a.id, "y", &f->err),
-                     0);
+    assert_int_equal(app_token_create(&made, FIXTURE_AS(f, &owner), f->a.id, "x"), 0);
+    assert_int_equal(app_token_create(&other, FIXTURE_AS(f, &owner), f->a.id, "y"), 0);
     struct store_token t;
     assert_int_equal(app_token_resolve(&t, &f->app, &f->arena, made.secret, &f->err), 0);
-    assert_int_equal(app_token_revoke(&f->app, &f->arena, &owner, f->a.id, made.token.id, &f->err),
-                     0);
+    assert_int_equal(app_token_revoke(FIXTURE_AS(f, &owner), f->a.id, made.token.id), 0);
     expect_error(f, app_token_resolve(&t, &f->app, &f->arena, made.secret, &f->err), USHER_EUNAUTH,
                  NULL);
     /* Only that token. */
     assert_int_equal(app_token_resolve(&t, &f->app, &f->arena, other.secret, &f->err), 0);
     /* A second revoke changes nothing and writes no second audit row. */
-    assert_int_equal(app_token_revoke(&f->app, &f->arena, &owner, f->a.id, made.token.id, &f->err),
-                     0);
+    assert_int_equal(app_token_revoke(FIXTURE_AS(f, &owner), f->a.id, made.token.id), 0);
     struct store_rows rows =
         fixture_sql_rows(f->app.store, &f->arena,
                          "SELECT COUNT(*) FROM audit_log WHERE action = 'token.revoked'", NULL, 0);
     assert_int_equal(store_cell(&rows, 0, 0)->i, 1);
     struct app_page page = {.limit = 50};
     struct app_token_page list;
-    assert_int_equal(app_token_list(&list, &f->app, &f->arena, &owner, f->a.id, &page, &f->err), 0);
+    assert_int_equal(app_token_list(&list, FIXTURE_AS(f, &owner), f->a.id, &page), 0);
     assert_int_equal(list.count, 2);
     for (size_t i = 0; i < list.count; i++) {
         bool is_revoked = strcmp(list.items[i].id, made.token.id) == 0;
@@ -294,22 +289,21 @@ static void test_token_revoke__other_agencies_tokens_are_not_found(void **state)
     struct fixture *f = *state;
     struct app_actor adm = admin();
     struct app_token_new in_b, platform;
-    assert_int_equal(app_token_create(&in_b, &f->app, &f->arena, &adm, f->b.id, "b", &f->err), 0);
-    assert_int_equal(app_token_create(&platform, &f->app, &f->arena, &adm, NULL, "p", &f->err), 0);
+    assert_int_equal(app_token_create(&in_b, FIXTURE_AS(f, &adm), f->b.id, "b"), 0);
+    assert_int_equal(app_token_create(&platform, FIXTURE_AS(f, &adm), NULL, "p"), 0);
     struct app_actor owner = user("usr_owner");
-    expect_error(f, app_token_revoke(&f->app, &f->arena, &owner, f->a.id, in_b.token.id, &f->err),
+    expect_error(f, app_token_revoke(FIXTURE_AS(f, &owner), f->a.id, in_b.token.id),
                  USHER_ENOTFOUND, NULL);
-    expect_error(f,
-                 app_token_revoke(&f->app, &f->arena, &owner, f->a.id, platform.token.id, &f->err),
+    expect_error(f, app_token_revoke(FIXTURE_AS(f, &owner), f->a.id, platform.token.id),
                  USHER_ENOTFOUND, NULL);
-    expect_error(f, app_token_revoke(&f->app, &f->arena, &owner, f->b.id, in_b.token.id, &f->err),
+    expect_error(f, app_token_revoke(FIXTURE_AS(f, &owner), f->b.id, in_b.token.id),
                  USHER_ENOTFOUND, NULL);
-    expect_error(f, app_token_revoke(&f->app, &f->arena, &adm, NULL, in_b.token.id, &f->err),
-                 USHER_ENOTFOUND, NULL);
+    expect_error(f, app_token_revoke(FIXTURE_AS(f, &adm), NULL, in_b.token.id), USHER_ENOTFOUND,
+                 NULL);
     struct app_actor org = user("usr_org");
     struct store_token t;
-    expect_error(f, app_token_revoke(&f->app, &f->arena, &org, f->a.id, "tok_nope", &f->err),
-                 USHER_EFORBIDDEN, NULL);
+    expect_error(f, app_token_revoke(FIXTURE_AS(f, &org), f->a.id, "tok_nope"), USHER_EFORBIDDEN,
+                 NULL);
     assert_int_equal(app_token_resolve(&t, &f->app, &f->arena, in_b.secret, &f->err), 0);
     assert_int_equal(app_token_resolve(&t, &f->app, &f->arena, platform.secret, &f->err), 0);
 }
@@ -323,19 +317,17 @@ static void test_token_list__pages_and_keeps_agencies_apart(void **state)
         clock_set_offset_ms(i * 10);
         char name[32];
         snprintf(name, sizeof(name), "a%d", i);
-        assert_int_equal(app_token_create(&made, &f->app, &f->arena, &adm, f->a.id, name, &f->err),
-                         0);
+        assert_int_equal(app_token_create(&made, FIXTURE_AS(f, &adm), f->a.id, name), 0);
     }
-    assert_int_equal(app_token_create(&made, &f->app, &f->arena, &adm, f->b.id, "b", &f->err), 0);
-    assert_int_equal(app_token_create(&made, &f->app, &f->arena, &adm, NULL, "p", &f->err), 0);
+    assert_int_equal(app_token_create(&made, FIXTURE_AS(f, &adm), f->b.id, "b"), 0);
+    assert_int_equal(app_token_create(&made, FIXTURE_AS(f, &adm), NULL, "p"), 0);
     struct app_page page;
     assert_int_equal(app_page_parse(&page, &f->arena, "2", NULL, &f->err), 0);
     struct app_token_page list;
     const char *seen[5];
     size_t n = 0;
     for (;;) {
-        assert_int_equal(app_token_list(&list, &f->app, &f->arena, &adm, f->a.id, &page, &f->err),
-                         0);
+        assert_int_equal(app_token_list(&list, FIXTURE_AS(f, &adm), f->a.id, &page), 0);
         for (size_t i = 0; i < list.count; i++) {
             assert_string_equal(list.items[i].agency_id, f->a.id);
             assert_true(n < 5);
@@ -353,17 +345,17 @@ static void test_token_list__pages_and_keeps_agencies_apart(void **state)
     }
     page.limit = 50;
     page.after.is_set = false;
-    assert_int_equal(app_token_list(&list, &f->app, &f->arena, &adm, NULL, &page, &f->err), 0);
+    assert_int_equal(app_token_list(&list, FIXTURE_AS(f, &adm), NULL, &page), 0);
     assert_int_equal(list.count, 1);
     assert_string_equal(list.items[0].name, "p");
     struct app_actor org = user("usr_org");
     struct app_actor outsider = user("usr_outsider");
-    expect_error(f, app_token_list(&list, &f->app, &f->arena, &org, f->a.id, &page, &f->err),
-                 USHER_EFORBIDDEN, NULL);
-    expect_error(f, app_token_list(&list, &f->app, &f->arena, &outsider, f->a.id, &page, &f->err),
+    expect_error(f, app_token_list(&list, FIXTURE_AS(f, &org), f->a.id, &page), USHER_EFORBIDDEN,
+                 NULL);
+    expect_error(f, app_token_list(&list, FIXTURE_AS(f, &outsider), f->a.id, &page),
                  USHER_ENOTFOUND, NULL);
-    expect_error(f, app_token_list(&list, &f->app, &f->arena, &outsider, NULL, &page, &f->err),
-                 USHER_EFORBIDDEN, NULL);
+    expect_error(f, app_token_list(&list, FIXTURE_AS(f, &outsider), NULL, &page), USHER_EFORBIDDEN,
+                 NULL);
 }
 
 int main(void)
