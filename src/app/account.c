@@ -85,33 +85,41 @@ int app_account_create(struct store_user *out, const struct app_call *call,
                        const struct app_account_new *in)
 {
     const char *email = NULL, *first = NULL, *last = NULL;
+    struct store_conn *c = NULL;
+    char hash[APP_PASSWORD_HASH_MAX];
     int rc =
         text_email_normalize(&email, call->arena, in->email ? in->email : "", "email", call->err);
-    if (rc == 0)
-        rc = app_password_check(in->password, "password", call->err);
-    if (rc == 0)
-        rc = text_name_optional_check(&first, call->arena, in->first_name, "first_name", call->err);
-    if (rc == 0)
-        rc = text_name_optional_check(&last, call->arena, in->last_name, "last_name", call->err);
-    struct app_password_inputs known = {email, first, last};
-    if (rc == 0)
-        rc = app_password_strength_check(in->password, "password", &known, call->err);
     if (rc)
-        return rc;
-    char hash[APP_PASSWORD_HASH_MAX];
+        goto done;
+    rc = app_password_check(in->password, "password", call->err);
+    if (rc)
+        goto done;
+    rc = text_name_optional_check(&first, call->arena, in->first_name, "first_name", call->err);
+    if (rc)
+        goto done;
+    rc = text_name_optional_check(&last, call->arena, in->last_name, "last_name", call->err);
+    if (rc)
+        goto done;
+    struct app_password_inputs known = {email, first, last};
+    rc = app_password_strength_check(in->password, "password", &known, call->err);
+    if (rc)
+        goto done;
     rc = app_password_hash(call->app->hash_pool, hash, in->password, call->err);
     if (rc)
-        return rc;
-    struct store_conn *c = NULL;
+        goto done;
     rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc == 0)
-        rc = store_begin(c, true, call->err);
-    if (rc == 0)
-        rc = app_account_insert(out, c, call->arena, call->actor, email, first, last,
-                                arena_strdup(call->arena, hash), in->is_platform_admin, in->via,
-                                call->err);
-    if (rc == 0)
-        rc = store_commit(c, call->err);
+    if (rc)
+        goto done;
+    rc = store_begin(c, true, call->err);
+    if (rc)
+        goto done;
+    rc = app_account_insert(out, c, call->arena, call->actor, email, first, last,
+                            arena_strdup(call->arena, hash), in->is_platform_admin, in->via,
+                            call->err);
+    if (rc)
+        goto done;
+    rc = store_commit(c, call->err);
+done:
     store_conn_put(c);
     return rc;
 }
@@ -154,11 +162,13 @@ int app_account_session_start(struct app_session_new *out, struct app *app, stru
         .expires_at = out->expires_at,
     };
     int rc = store_session_insert(c, a, &s, err);
-    if (rc == 0)
-        rc = store_user_touch(c, a, user->id, now, err);
+    if (rc)
+        return rc;
+    rc = store_user_touch(c, a, user->id, now, err);
+    if (rc)
+        return rc;
     /* Ended sessions of this user go now, so a user's rows stay few without a sweeper. */
-    if (rc == 0)
-        rc = store_session_purge(NULL, c, a, user->id, now, session_idle_ms(app), err);
+    rc = store_session_purge(NULL, c, a, user->id, now, session_idle_ms(app), err);
     if (rc)
         return rc;
     struct app_actor who = actor ? *actor : (struct app_actor){0};
@@ -178,23 +188,27 @@ static int sign_in_failed(const struct app_call *call, struct app_throttle_ticke
     app_throttle_failure(call->app->throttle, ticket, clock_now_ms());
     struct store_conn *c = NULL;
     int rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc == 0)
-        rc = store_begin(c, true, call->err);
-    if (rc == 0) {
-        struct app_audit_event ev = {
-            .action = "session.failed",
-            .subject_user_id = user ? user->id : NULL,
-            .details = json_pack("{s:s, s:s}", "email", email, "reason", reason),
-        };
-        rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
-    }
-    if (rc == 0)
-        rc = store_commit(c, call->err);
-    store_conn_put(c);
     if (rc)
-        return rc;
-    return usher_error_set(call->err, USHER_EUNAUTH, INVALID_CREDENTIALS, NULL,
-                           INVALID_CREDENTIALS_MESSAGE);
+        goto done;
+    rc = store_begin(c, true, call->err);
+    if (rc)
+        goto done;
+    struct app_audit_event ev = {
+        .action = "session.failed",
+        .subject_user_id = user ? user->id : NULL,
+        .details = json_pack("{s:s, s:s}", "email", email, "reason", reason),
+    };
+    rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
+    if (rc)
+        goto done;
+    rc = store_commit(c, call->err);
+    if (rc)
+        goto done;
+    rc = usher_error_set(call->err, USHER_EUNAUTH, INVALID_CREDENTIALS, NULL,
+                         INVALID_CREDENTIALS_MESSAGE);
+done:
+    store_conn_put(c);
+    return rc;
 }
 
 /* Reserves the attempt's place in the throttle: a device cookie made for this account makes
@@ -229,15 +243,16 @@ static int sign_in_user_find(struct store_user *out, bool *out_found, const stru
     *out_found = false;
     int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
-        return rc;
+        goto done;
     rc = store_user_by_email(out, c, call->arena, email, &lookup);
-    store_conn_put(c);
     if (rc == 0)
         *out_found = true;
     else if (rc == USHER_ENOTFOUND)
         rc = 0;
     else
         rc = usher_error_set(call->err, rc, NULL, NULL, "%s", lookup.message);
+done:
+    store_conn_put(c);
     return rc;
 }
 
@@ -251,18 +266,22 @@ static int sign_in_session_start(struct app_session_new *out, const struct app_c
     if (needs_rehash && app_password_hash(call->app->hash_pool, rehashed, password, NULL) != 0)
         rehashed[0] = '\0'; /* upgrading can wait for the next sign-in */
     int rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc == 0)
-        rc = store_begin(c, true, call->err);
-    if (rc == 0 && rehashed[0]) {
+    if (rc)
+        goto done;
+    rc = store_begin(c, true, call->err);
+    if (rc)
+        goto done;
+    if (rehashed[0]) {
         rc = store_user_password_set(c, call->arena, user->id, rehashed, call->err);
-        if (rc == 0)
-            log_msg(LOG_INFO, "account.password_rehashed", "{s:s}", "user_id", user->id);
+        if (rc)
+            goto done;
+        log_msg(LOG_INFO, "account.password_rehashed", "{s:s}", "user_id", user->id);
     }
-    if (rc == 0)
-        rc =
-            app_account_session_start(out, call->app, c, call->arena, call->actor, user, call->err);
-    if (rc == 0)
-        rc = store_commit(c, call->err);
+    rc = app_account_session_start(out, call->app, c, call->arena, call->actor, user, call->err);
+    if (rc)
+        goto done;
+    rc = store_commit(c, call->err);
+done:
     store_conn_put(c);
     sodium_memzero(rehashed, sizeof(rehashed));
     return rc;
@@ -278,15 +297,19 @@ int app_account_sign_in(struct app_session_new *out, int64_t *out_retry_after,
     int64_t retry_after = 0;
     int rc =
         text_email_normalize(&normal, call->arena, in->email ? in->email : "", "email", call->err);
-    if (rc == 0)
-        rc = app_password_check(in->password, "password", call->err);
-    if (rc == 0)
-        rc = sign_in_reserve(&ticket, &retry_after, call, normal, in->device_cookie);
-    if (rc == 0)
-        rc = sign_in_user_find(&user, &found, call, normal);
-    if (rc == 0)
-        rc = app_password_verify(call->app->hash_pool, &ok, &needs_rehash,
-                                 found ? user.password_hash : NULL, in->password, call->err);
+    if (rc)
+        goto done;
+    rc = app_password_check(in->password, "password", call->err);
+    if (rc)
+        goto done;
+    rc = sign_in_reserve(&ticket, &retry_after, call, normal, in->device_cookie);
+    if (rc)
+        goto done;
+    rc = sign_in_user_find(&user, &found, call, normal);
+    if (rc)
+        goto done;
+    rc = app_password_verify(call->app->hash_pool, &ok, &needs_rehash,
+                             found ? user.password_hash : NULL, in->password, call->err);
     if (rc)
         goto done;
     if (!found)
@@ -317,8 +340,9 @@ int app_account_sign_out(const struct app_call *call, const char *session_hash)
     struct store_session s;
     struct usher_error lookup = {0};
     int rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc == 0)
-        rc = store_begin(c, true, call->err);
+    if (rc)
+        goto done;
+    rc = store_begin(c, true, call->err);
     if (rc)
         goto done;
     rc = store_session_get(&s, c, call->arena, session_hash, &lookup);
@@ -331,16 +355,17 @@ int app_account_sign_out(const struct app_call *call, const char *session_hash)
         goto done;
     }
     rc = store_session_delete(NULL, c, call->arena, session_hash, call->err);
-    if (rc == 0) {
-        struct app_audit_event ev = {
-            .action = "session.ended",
-            .subject_user_id = s.user_id,
-            .details = json_pack("{s:s}", "reason", "sign_out"),
-        };
-        rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
-    }
-    if (rc == 0)
-        rc = store_commit(c, call->err);
+    if (rc)
+        goto done;
+    struct app_audit_event ev = {
+        .action = "session.ended",
+        .subject_user_id = s.user_id,
+        .details = json_pack("{s:s}", "reason", "sign_out"),
+    };
+    rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
+    if (rc)
+        goto done;
+    rc = store_commit(c, call->err);
 done:
     store_conn_put(c);
     return rc;
@@ -349,6 +374,34 @@ done:
 static bool session_is_live(const struct app *app, const struct store_session *s, int64_t now)
 {
     return s->expires_at > now && s->last_seen_at + session_idle_ms(app) > now;
+}
+
+/* Refreshes the last-seen times of session s, stored under hash, in a transaction of its own,
+ * and those of its user unless someone is viewing as them: that does not make the user active.
+ * A failure only shortens the idle window: it is logged and the request goes on. */
+static void session_touch(struct store_user *user, struct store_conn *c, struct arena *a,
+                          const struct store_session *s, const char *hash, int64_t now)
+{
+    struct usher_error touch = {0};
+    int rc = store_begin(c, true, &touch);
+    if (rc)
+        goto done;
+    rc = store_session_touch(c, a, hash, now, &touch);
+    if (rc)
+        goto done;
+    if (!s->impersonator_id) {
+        rc = store_user_touch(c, a, s->user_id, now, &touch);
+        if (rc)
+            goto done;
+    }
+    rc = store_commit(c, &touch);
+done:
+    if (rc) {
+        store_rollback(c);
+        log_msg(LOG_WARN, "account.session_touch_failed", "{s:s}", "message", touch.message);
+    } else if (!s->impersonator_id) {
+        user->last_active_at = now;
+    }
 }
 
 int app_account_session_resolve(struct store_user *out_user, char out_hash[CRYPTO_HASH_HEX + 1],
@@ -363,17 +416,20 @@ int app_account_session_lookup(struct store_user *out_user, struct store_session
                                char out_hash[CRYPTO_HASH_HEX + 1], struct app *app, struct arena *a,
                                const char *token, struct usher_error *err)
 {
-    size_t len = token ? strlen(token) : 0;
-    if (len == 0 || len > SESSION_TOKEN_MAX)
-        return usher_error_set(err, USHER_EUNAUTH, NULL, NULL, "unknown session");
-    crypto_hmac_hex(out_hash, app->secret, sizeof(app->secret), token, len);
     struct store_conn *c = NULL;
     struct store_session s;
     struct usher_error inner = {0};
+    int rc = 0;
+    size_t len = token ? strlen(token) : 0;
+    if (len == 0 || len > SESSION_TOKEN_MAX) {
+        rc = usher_error_set(err, USHER_EUNAUTH, NULL, NULL, "unknown session");
+        goto done;
+    }
+    crypto_hmac_hex(out_hash, app->secret, sizeof(app->secret), token, len);
     int64_t now = clock_now_ms();
-    int rc = store_conn_get(app->store, &c, err);
+    rc = store_conn_get(app->store, &c, err);
     if (rc)
-        return rc;
+        goto done;
     rc = store_session_get(&s, c, a, out_hash, &inner);
     if (rc == USHER_ENOTFOUND) {
         rc = usher_error_set(err, USHER_EUNAUTH, NULL, NULL, "unknown session");
@@ -398,24 +454,8 @@ int app_account_session_lookup(struct store_user *out_user, struct store_session
         goto done;
     }
     *out_session = s;
-    if (now - s.last_seen_at >= session_touch_ms(app)) {
-        /* A failed refresh only shortens the idle window; the request goes on. Someone
-         * viewing as this user does not make the user active. */
-        struct usher_error touch = {0};
-        int trc = store_begin(c, true, &touch);
-        if (trc == 0)
-            trc = store_session_touch(c, a, out_hash, now, &touch);
-        if (trc == 0 && !s.impersonator_id)
-            trc = store_user_touch(c, a, s.user_id, now, &touch);
-        if (trc == 0)
-            trc = store_commit(c, &touch);
-        if (trc) {
-            store_rollback(c);
-            log_msg(LOG_WARN, "account.session_touch_failed", "{s:s}", "message", touch.message);
-        } else if (!s.impersonator_id) {
-            out_user->last_active_at = now;
-        }
-    }
+    if (now - s.last_seen_at >= session_touch_ms(app))
+        session_touch(out_user, c, a, &s, out_hash, now);
 done:
     store_conn_put(c);
     return rc;
@@ -427,9 +467,10 @@ int app_account_sessions_purge(int64_t *out_deleted, struct app *app, struct ush
     struct arena a;
     arena_init(&a);
     int rc = store_conn_get(app->store, &c, err);
-    if (rc == 0)
-        rc = store_session_purge(out_deleted, c, &a, NULL, clock_now_ms(), session_idle_ms(app),
-                                 err);
+    if (rc)
+        goto done;
+    rc = store_session_purge(out_deleted, c, &a, NULL, clock_now_ms(), session_idle_ms(app), err);
+done:
     store_conn_put(c);
     arena_dispose(&a);
     return rc;
@@ -440,48 +481,68 @@ int app_account_profile(struct store_user *out_user, struct store_user_membershi
 {
     struct store_conn *c = NULL;
     int rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc == 0)
-        rc = store_begin(c, false, call->err);
-    if (rc == 0)
-        rc = store_user_get(out_user, c, call->arena, user_id, call->err);
-    if (rc == 0)
-        rc = store_user_memberships(out_members, out_count, c, call->arena, user_id, call->err);
-    if (rc == 0)
-        rc = store_commit(c, call->err);
+    if (rc)
+        goto done;
+    rc = store_begin(c, false, call->err);
+    if (rc)
+        goto done;
+    rc = store_user_get(out_user, c, call->arena, user_id, call->err);
+    if (rc)
+        goto done;
+    rc = store_user_memberships(out_members, out_count, c, call->arena, user_id, call->err);
+    if (rc)
+        goto done;
+    rc = store_commit(c, call->err);
+done:
     store_conn_put(c);
+    return rc;
+}
+
+/* The configured admin's email (normalised into *out_email) and password, checked as for any
+ * new account: USHER_EINVAL naming the setting. */
+static int bootstrap_settings_check(const char **out_email, struct arena *a,
+                                    const struct config *cfg, struct usher_error *err)
+{
+    struct usher_error check = {0};
+    int rc = text_email_normalize(out_email, a, cfg->admin_email, "USHER_ADMIN_EMAIL", &check);
+    if (rc)
+        goto done;
+    rc = app_password_check(cfg->admin_password, "USHER_ADMIN_PASSWORD", &check);
+    if (rc)
+        goto done;
+    /* A new admin gets a password that holds; an admin made earlier is never checked again,
+     * so a start with an old weak USHER_ADMIN_PASSWORD goes on once the admin exists. */
+    struct app_password_inputs known = {.email = *out_email};
+    rc = app_password_strength_check(cfg->admin_password, "USHER_ADMIN_PASSWORD", &known, &check);
+done:
+    if (rc)
+        rc = usher_error_set(err, USHER_EINVAL, check.problem, check.field, "%s", check.message);
     return rc;
 }
 
 int app_account_bootstrap(struct app *app, struct usher_error *err)
 {
     const struct config *cfg = app->cfg;
-    if (!*cfg->admin_email)
-        return 0;
     struct arena a;
     arena_init(&a);
     struct store_conn *c = NULL;
     int64_t admins = 0;
-    int rc = store_conn_get(app->store, &c, err);
-    if (rc == 0)
-        rc = store_user_admin_count(&admins, c, &a, err);
-    store_conn_put(c);
+    int rc = 0;
+    if (!*cfg->admin_email)
+        goto done;
+    rc = store_conn_get(app->store, &c, err);
+    if (rc)
+        goto done;
+    rc = store_user_admin_count(&admins, c, &a, err);
     if (rc || admins > 0)
         goto done;
-    struct usher_error check = {0};
+    /* No connection is held while the password is hashed. */
+    store_conn_put(c);
+    c = NULL;
     const char *email = NULL;
-    rc = text_email_normalize(&email, &a, cfg->admin_email, "USHER_ADMIN_EMAIL", &check);
-    if (rc == 0)
-        rc = app_password_check(cfg->admin_password, "USHER_ADMIN_PASSWORD", &check);
-    /* A new admin gets a password that holds; an admin made earlier is never checked again,
-     * so a start with an old weak USHER_ADMIN_PASSWORD goes on once the admin exists. */
-    struct app_password_inputs known = {.email = email};
-    if (rc == 0)
-        rc = app_password_strength_check(cfg->admin_password, "USHER_ADMIN_PASSWORD", &known,
-                                         &check);
-    if (rc) {
-        rc = usher_error_set(err, USHER_EINVAL, check.problem, check.field, "%s", check.message);
+    rc = bootstrap_settings_check(&email, &a, cfg, err);
+    if (rc)
         goto done;
-    }
     struct app_account_new in = {
         .email = email,
         .password = cfg->admin_password,
@@ -496,19 +557,17 @@ int app_account_bootstrap(struct app *app, struct usher_error *err)
     if (rc == USHER_ECONFLICT) {
         /* Another instance may have made the same admin a moment ago; anyone else with the
          * address is never promoted, which would hand the platform to whoever registered it
-         * first. */
+         * first. Either way the start goes on. */
         struct store_user existing;
         struct usher_error lookup = {0};
-        rc = store_conn_get(app->store, &c, err);
-        if (rc == 0)
-            rc = store_user_by_email(&existing, c, &a, email, &lookup);
-        store_conn_put(c);
-        if (rc == 0 && existing.is_platform_admin)
-            goto done;
+        bool made_elsewhere = store_conn_get(app->store, &c, err) == 0 &&
+                              store_user_by_email(&existing, c, &a, email, &lookup) == 0 &&
+                              existing.is_platform_admin;
         rc = 0;
-        log_msg(LOG_ERROR, "account.bootstrap_refused", "{s:s, s:s}", "email", email, "message",
-                "a user with this email address exists and is not a platform admin; "
-                "create the admin with `usher admin-create` and another address");
+        if (!made_elsewhere)
+            log_msg(LOG_ERROR, "account.bootstrap_refused", "{s:s, s:s}", "email", email, "message",
+                    "a user with this email address exists and is not a platform admin; "
+                    "create the admin with `usher admin-create` and another address");
         goto done;
     }
     if (rc) {
@@ -518,6 +577,7 @@ int app_account_bootstrap(struct app *app, struct usher_error *err)
     log_msg(LOG_INFO, "account.admin_bootstrapped", "{s:s, s:s}", "user_id", admin.id, "email",
             admin.email);
 done:
+    store_conn_put(c);
     arena_dispose(&a);
     return rc;
 }

@@ -153,7 +153,7 @@ int app_audit_append(struct store_conn *c, struct arena *a, struct store_audit_e
     bool has_head = false, has_reg = false;
     int rc = store_audit_tip_get(&reg, &has_reg, &head, &has_head, c, a, e->chain, err);
     if (rc)
-        goto done;
+        return rc;
     /* Checked before extending: signing the next state of a head someone rewrote would make
      * their change look like ours. */
     bool head_ok = !has_head || app_audit_head_is_signed(&head);
@@ -164,7 +164,7 @@ int app_audit_append(struct store_conn *c, struct arena *a, struct store_audit_e
     e->hash = arena_strdup(a, hash);
     rc = store_audit_insert(c, a, e, err);
     if (rc)
-        goto done;
+        return rc;
     if (!has_head) {
         head.chain = e->chain;
         head.ordinal = reg.chains + 1;
@@ -188,10 +188,9 @@ int app_audit_append(struct store_conn *c, struct arena *a, struct store_audit_e
     else
         reg.mac = reg_mac;
     rc = store_audit_head_put(c, a, &head, err);
-    if (rc == 0 && has_reg)
-        rc = store_audit_registry_put(c, a, &reg, err);
-done:
-    return rc;
+    if (rc)
+        return rc;
+    return has_reg ? store_audit_registry_put(c, a, &reg, err) : 0;
 }
 
 int app_audit_record(struct store_conn *c, struct arena *a, const struct app_actor *actor,
@@ -220,13 +219,16 @@ int app_audit_record(struct store_conn *c, struct arena *a, const struct app_act
     free(details);
     if (store_in_transaction(c))
         return app_audit_append(c, a, &e, err);
-    /* The chain's head is read and moved under the write lock. */
+    /* The chain's head is read and moved under the write lock, in a transaction of its own. */
     int rc = store_begin(c, true, err);
-    if (rc == 0)
-        rc = app_audit_append(c, a, &e, err);
-    if (rc == 0)
-        rc = store_commit(c, err);
-    else
+    if (rc)
+        goto done;
+    rc = app_audit_append(c, a, &e, err);
+    if (rc)
+        goto done;
+    rc = store_commit(c, err);
+done:
+    if (rc)
         store_rollback(c);
     return rc;
 }
@@ -240,11 +242,15 @@ static int seal_refusal(const char **out, struct store_conn *c, struct arena *a,
     int64_t entries = 0, people = 0;
     *out = NULL;
     int rc = store_audit_action_exists(&sealed_before, c, a, APP_AUDIT_SEALED, NULL, err);
-    if (rc == 0 && !sealed_before)
+    if (rc)
+        return rc;
+    if (!sealed_before) {
         rc = store_audit_action_exists(&sealed_before, c, a, APP_AUDIT_PRUNED, "%\"through_hash\"%",
                                        err);
-    if (rc == 0)
-        rc = store_audit_population(&entries, &people, c, a, err);
+        if (rc)
+            return rc;
+    }
+    rc = store_audit_population(&entries, &people, c, a, err);
     if (rc)
         return rc;
     if (sealed_before)
@@ -265,7 +271,7 @@ static int seal_heads(int64_t *out_total, struct store_conn *c, struct arena *a,
     for (size_t i = 0; i < count; i++)
         total += old[i].rows;
     const char *prev = "";
-    for (size_t i = 0; rc == 0 && i < count; i++) {
+    for (size_t i = 0; i < count; i++) {
         struct store_audit_head h = {
             .chain = old[i].chain,
             .ordinal = (int64_t)i + 1,
@@ -279,6 +285,8 @@ static int seal_heads(int64_t *out_total, struct store_conn *c, struct arena *a,
         app_audit_head_mac(mac, &h);
         h.mac = mac;
         rc = store_audit_head_put(c, a, &h, err);
+        if (rc)
+            goto done;
         prev = old[i].chain;
     }
     struct store_audit_registry sealed = {
@@ -286,8 +294,8 @@ static int seal_heads(int64_t *out_total, struct store_conn *c, struct arena *a,
     char reg_mac[CRYPTO_HASH_HEX + 1];
     app_audit_registry_mac(reg_mac, &sealed);
     sealed.mac = reg_mac;
-    if (rc == 0)
-        rc = store_audit_registry_put(c, a, &sealed, err);
+    rc = store_audit_registry_put(c, a, &sealed, err);
+done:
     *out_total = total;
     return rc;
 }
@@ -298,8 +306,7 @@ static int seal_records(struct store_conn *c, struct arena *a,
                         const struct store_audit_legacy_head *old, size_t count, int64_t total,
                         struct usher_error *err)
 {
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < count; i++) {
+    for (size_t i = 0; i < count; i++) {
         if (old[i].rows == 0 || old[i].first_prev_hash[0] == '\0')
             continue;
         json_t *details = json_pack("{s:I, s:s, s:b}", "through_id", (json_int_t)0, "through_hash",
@@ -312,19 +319,20 @@ static int seal_records(struct store_conn *c, struct arena *a,
                                       .details_json = arena_strdup(a, text),
                                       .chain = old[i].chain};
         free(text);
-        rc = app_audit_append(c, a, &e, err);
+        int rc = app_audit_append(c, a, &e, err);
+        if (rc)
+            return rc;
     }
-    if (rc == 0 && count > 0) {
-        struct store_audit_entry e = {
-            .at = clock_now_ms(),
-            .action = APP_AUDIT_SEALED,
-            .details_json =
-                arena_printf(a, "{\"chains\":%zu,\"entries\":%lld}", count, (long long)total),
-            .chain = "platform",
-        };
-        rc = app_audit_append(c, a, &e, err);
-    }
-    return rc;
+    if (count == 0)
+        return 0;
+    struct store_audit_entry e = {
+        .at = clock_now_ms(),
+        .action = APP_AUDIT_SEALED,
+        .details_json =
+            arena_printf(a, "{\"chains\":%zu,\"entries\":%lld}", count, (long long)total),
+        .chain = "platform",
+    };
+    return app_audit_append(c, a, &e, err);
 }
 
 /* Signs a log written before migration 0007 (or a fresh one), unless refused. A head that does
@@ -339,24 +347,26 @@ static int seal(struct store_conn *c, struct arena *a, struct usher_error *err)
     const char *refusal = NULL;
     int rc = store_audit_registry_get(&reg, &has_reg, c, a, err);
     if (rc || !has_reg || strcmp(reg.mac, APP_AUDIT_UNSEALED) != 0)
-        goto done;
+        return rc;
     rc = store_audit_legacy_heads(&old, &count, c, a, err);
-    if (rc == 0)
-        rc = seal_refusal(&refusal, c, a, count, err);
     if (rc)
-        goto done;
+        return rc;
+    rc = seal_refusal(&refusal, c, a, count, err);
+    if (rc)
+        return rc;
     if (refusal) {
         log_msg(LOG_ERROR, "audit.seal_refused", "{s:s}", "reason", refusal);
-        goto done;
+        return 0;
     }
     rc = seal_heads(&total, c, a, old, count, err);
-    if (rc == 0)
-        rc = seal_records(c, a, old, count, total, err);
-    if (rc == 0)
-        log_msg(LOG_INFO, "audit.sealed", "{s:I, s:I}", "chains", (json_int_t)count, "entries",
-                (json_int_t)total);
-done:
-    return rc;
+    if (rc)
+        return rc;
+    rc = seal_records(c, a, old, count, total, err);
+    if (rc)
+        return rc;
+    log_msg(LOG_INFO, "audit.sealed", "{s:I, s:I}", "chains", (json_int_t)count, "entries",
+            (json_int_t)total);
+    return 0;
 }
 
 static int migrated(void *ctx, struct store_conn *c, const char *name, struct usher_error *err)

@@ -67,31 +67,44 @@ static json_t *checkpoint_json(const struct checkpoint *cp)
                      "public_key", cp->public_key, "signature", cp->signature);
 }
 
-int app_audit_checkpoint_make(char **out_json, struct app_audit_verdict *v, struct store *store,
-                              struct arena *a, struct usher_error *err)
+/* Verifies the log and, when intact, reads what a checkpoint of it signs (the registry's entry
+ * count and every chain's head) in the same read transaction: one snapshot. */
+static int checkpoint_read(struct checkpoint *cp, struct app_audit_verdict *v, struct store *store,
+                           struct arena *a, struct usher_error *err)
 {
     struct store_conn *c = NULL;
     struct store_audit_registry reg;
     bool has_reg = false;
-    struct checkpoint cp = {0};
-    *out_json = NULL;
     int rc = store_conn_get(store, &c, err);
     if (rc)
-        return rc;
-    /* The heads signed are the heads just verified: one snapshot. */
+        goto done;
     rc = store_begin(c, false, err);
-    if (rc == 0)
-        rc = app_audit_verify_in_tx(v, c, a, err);
-    if (rc == 0 && v->is_intact)
-        rc = store_audit_registry_get(&reg, &has_reg, c, a, err);
-    if (rc == 0 && v->is_intact)
-        rc = store_audit_heads(&cp.heads, &cp.count, c, a, err);
-    store_rollback(c);
-    store_conn_put(c);
+    if (rc)
+        goto done;
+    rc = app_audit_verify_in_tx(v, c, a, err);
+    if (rc || !v->is_intact)
+        goto done;
+    rc = store_audit_registry_get(&reg, &has_reg, c, a, err);
+    if (rc)
+        goto done;
+    rc = store_audit_heads(&cp->heads, &cp->count, c, a, err);
+    if (rc)
+        goto done;
+    cp->entries = reg.entries;
+done:
+    store_conn_put(c); /* rolls the read transaction back */
+    return rc;
+}
+
+int app_audit_checkpoint_make(char **out_json, struct app_audit_verdict *v, struct store *store,
+                              struct arena *a, struct usher_error *err)
+{
+    struct checkpoint cp = {0};
+    *out_json = NULL;
+    int rc = checkpoint_read(&cp, v, store, a, err);
     if (rc || !v->is_intact)
         return rc;
     cp.at = clock_now_ms();
-    cp.entries = reg.entries;
     cp.public_key = public_key_b64(a);
     char *message = checkpoint_message(&cp);
     unsigned char sig[APP_AUDIT_SIGNATURE_BYTES];
@@ -144,14 +157,18 @@ static int chains_parse(struct checkpoint *cp, struct arena *a, json_t *chains,
         if (!json_is_object(h))
             return bad(err, "chains", "each chain must be an object");
         int rc = json_fields_check(h, fields, "chains", err);
-        if (rc == 0)
-            rc = str_member(&out->chain, a, h, "chain", err);
-        if (rc == 0)
-            rc = int_member(&out->last_id, h, "last_id", err);
-        if (rc == 0)
-            rc = str_member(&out->last_hash, a, h, "last_hash", err);
-        if (rc == 0)
-            rc = int_member(&out->entries, h, "entries", err);
+        if (rc)
+            return rc;
+        rc = str_member(&out->chain, a, h, "chain", err);
+        if (rc)
+            return rc;
+        rc = int_member(&out->last_id, h, "last_id", err);
+        if (rc)
+            return rc;
+        rc = str_member(&out->last_hash, a, h, "last_hash", err);
+        if (rc)
+            return rc;
+        rc = int_member(&out->entries, h, "entries", err);
         if (rc)
             return rc;
     }
@@ -167,23 +184,34 @@ static int checkpoint_parse(struct checkpoint *cp, struct arena *a, const char *
     const char *format = NULL;
     memset(cp, 0, sizeof(*cp));
     int rc = json_body_parse(&doc, text, len, err);
-    if (rc)
-        return usher_error_set(err, USHER_EINVAL, NULL, NULL, "checkpoint: not a JSON object");
+    if (rc) {
+        rc = usher_error_set(err, USHER_EINVAL, NULL, NULL, "checkpoint: not a JSON object");
+        goto done;
+    }
     rc = json_fields_check(doc, fields, NULL, err);
-    if (rc == 0)
-        rc = str_member(&format, a, doc, "format", err);
-    if (rc == 0 && strcmp(format, CHECKPOINT_FORMAT) != 0)
+    if (rc)
+        goto done;
+    rc = str_member(&format, a, doc, "format", err);
+    if (rc)
+        goto done;
+    if (strcmp(format, CHECKPOINT_FORMAT) != 0) {
         rc = bad(err, "format", "not an usher audit checkpoint (format " CHECKPOINT_FORMAT ")");
-    if (rc == 0)
-        rc = int_member(&cp->at, doc, "at", err);
-    if (rc == 0)
-        rc = int_member(&cp->entries, doc, "entries", err);
-    if (rc == 0)
-        rc = str_member(&cp->public_key, a, doc, "public_key", err);
-    if (rc == 0)
-        rc = str_member(&cp->signature, a, doc, "signature", err);
-    if (rc == 0)
-        rc = chains_parse(cp, a, json_object_get(doc, "chains"), err);
+        goto done;
+    }
+    rc = int_member(&cp->at, doc, "at", err);
+    if (rc)
+        goto done;
+    rc = int_member(&cp->entries, doc, "entries", err);
+    if (rc)
+        goto done;
+    rc = str_member(&cp->public_key, a, doc, "public_key", err);
+    if (rc)
+        goto done;
+    rc = str_member(&cp->signature, a, doc, "signature", err);
+    if (rc)
+        goto done;
+    rc = chains_parse(cp, a, json_object_get(doc, "chains"), err);
+done:
     json_decref(doc);
     return rc;
 }
@@ -220,10 +248,13 @@ static int chain_extends(struct app_audit_verdict *out, struct store_conn *c, st
     struct store_audit_entry e;
     bool has_head = false, found = false;
     int rc = store_audit_head_get(&now, &has_head, c, a, was->chain, err);
-    if (rc == 0 && has_head)
-        rc = store_audit_entry_get(&e, &found, c, a, was->last_id, err);
     if (rc)
         return rc;
+    if (has_head) {
+        rc = store_audit_entry_get(&e, &found, c, a, was->last_id, err);
+        if (rc)
+            return rc;
+    }
     const char *why = NULL;
     if (!has_head)
         why = "the chain is in the checkpoint but not in the log (the database was rolled back "
@@ -265,26 +296,37 @@ int app_audit_checkpoint_check(struct app_audit_verdict *out, struct store *stor
     bool has_reg = false;
     memset(out, 0, sizeof(*out));
     int rc = checkpoint_parse(&cp, a, text, len, err);
-    if (rc == 0)
-        rc = signature_check(&cp, a, err);
-    if (rc == 0)
-        rc = store_conn_get(store, &c, err);
     if (rc)
-        return rc;
+        goto done;
+    rc = signature_check(&cp, a, err);
+    if (rc)
+        goto done;
+    rc = store_conn_get(store, &c, err);
+    if (rc)
+        goto done;
     rc = store_begin(c, false, err);
-    if (rc == 0)
-        rc = app_audit_verify_in_tx(out, c, a, err);
-    out->checkpoint_at = cp.at;
-    for (size_t i = 0; rc == 0 && out->is_intact && i < cp.count; i++)
+    if (rc)
+        goto done;
+    rc = app_audit_verify_in_tx(out, c, a, err);
+    out->checkpoint_at = cp.at; /* after verification, which starts the verdict afresh */
+    if (rc)
+        goto done;
+    for (size_t i = 0; out->is_intact && i < cp.count; i++) {
         rc = chain_extends(out, c, a, &cp.heads[i], err);
-    if (rc == 0 && out->is_intact)
-        rc = store_audit_registry_get(&reg, &has_reg, c, a, err);
-    if (rc == 0 && out->is_intact && (!has_reg || reg.entries < cp.entries)) {
+        if (rc)
+            goto done;
+    }
+    if (!out->is_intact)
+        goto done;
+    rc = store_audit_registry_get(&reg, &has_reg, c, a, err);
+    if (rc)
+        goto done;
+    if (!has_reg || reg.entries < cp.entries) {
         out->is_intact = false;
         out->reason = "the log has fewer entries than at the checkpoint (the database was rolled "
                       "back)";
     }
-    store_rollback(c);
-    store_conn_put(c);
+done:
+    store_conn_put(c); /* rolls the read transaction back */
     return rc;
 }

@@ -103,23 +103,26 @@ int app_audit_list(struct app_audit_page *out, const struct app_call *call, cons
     memset(out, 0, sizeof(*out));
     struct store_audit_filter f;
     struct app_page page;
-    int rc = filter_parse(&f, &page, call->arena, agency_id, q, call->err);
-    if (rc)
-        return rc;
     struct store_conn *c = NULL;
     bool has_more = false;
-    rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc == 0)
-        rc = reader_check(&out->can_see_sources, c, call->arena, call->actor, agency_id, call->err);
-    if (rc == 0)
-        rc = store_audit_list(&out->items, &out->count, &has_more, c, call->arena, &f, call->err);
-    store_conn_put(c);
+    int rc = filter_parse(&f, &page, call->arena, agency_id, q, call->err);
     if (rc)
-        return rc;
+        goto done;
+    rc = store_conn_get(call->app->store, &c, call->err);
+    if (rc)
+        goto done;
+    rc = reader_check(&out->can_see_sources, c, call->arena, call->actor, agency_id, call->err);
+    if (rc)
+        goto done;
+    rc = store_audit_list(&out->items, &out->count, &has_more, c, call->arena, &f, call->err);
+    if (rc)
+        goto done;
     if (has_more && out->count > 0)
         out->next_cursor =
             store_cursor_encode(call->arena, out->items[out->count - 1].id, AUDIT_CURSOR_MARK);
-    return 0;
+done:
+    store_conn_put(c);
+    return rc;
 }
 
 #define EXPORT_BATCH 500
@@ -152,21 +155,24 @@ int app_audit_export_open(struct app_audit_export **out, const struct app_call *
                           const char *format)
 {
     *out = NULL;
-    if (!format || (strcmp(format, "csv") != 0 && strcmp(format, "ndjson") != 0))
-        return usher_error_set(call->err, USHER_EINVAL, NULL, "format",
-                               "format must be csv or ndjson");
     struct store_audit_filter f;
-    int rc = filter_parse(&f, NULL, call->arena, agency_id, q, call->err);
-    if (rc)
-        return rc;
     struct store_conn *c = NULL;
     bool sources = false;
-    rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc == 0)
-        rc = reader_check(&sources, c, call->arena, call->actor, agency_id, call->err);
-    store_conn_put(c);
+    int rc = 0;
+    if (!format || (strcmp(format, "csv") != 0 && strcmp(format, "ndjson") != 0)) {
+        rc = usher_error_set(call->err, USHER_EINVAL, NULL, "format",
+                             "format must be csv or ndjson");
+        goto done;
+    }
+    rc = filter_parse(&f, NULL, call->arena, agency_id, q, call->err);
     if (rc)
-        return rc;
+        goto done;
+    rc = store_conn_get(call->app->store, &c, call->err);
+    if (rc)
+        goto done;
+    rc = reader_check(&sources, c, call->arena, call->actor, agency_id, call->err);
+    if (rc)
+        goto done;
     struct app_audit_export *x = xcalloc(1, sizeof(*x));
     x->app = call->app;
     x->is_csv = strcmp(format, "csv") == 0;
@@ -176,7 +182,9 @@ int app_audit_export_open(struct app_audit_export **out, const struct app_call *
     x->action = dup_or_null(f.action);
     x->is_action_prefix = f.is_action_prefix;
     *out = x;
-    return 0;
+done:
+    store_conn_put(c);
+    return rc;
 }
 
 void app_audit_export_free(void *export)
@@ -269,6 +277,30 @@ static void render(struct grow *g, const struct app_audit_export *x,
     }
 }
 
+/* Reads the next batch of entries of x into a. The connection goes back before the batch is
+ * rendered. */
+static int export_batch_read(struct store_audit_entry **out, size_t *count, bool *out_more,
+                             const struct app_audit_export *x, struct arena *a,
+                             struct usher_error *err)
+{
+    struct store_conn *c = NULL;
+    struct store_audit_filter f = {
+        .agency_id = x->agency_id,
+        .user_id = x->user_id,
+        .action = x->action,
+        .is_action_prefix = x->is_action_prefix,
+        .before_id = x->before_id,
+        .limit = EXPORT_BATCH,
+    };
+    int rc = store_conn_get(x->app->store, &c, err);
+    if (rc)
+        goto done;
+    rc = store_audit_list(out, count, out_more, c, a, &f, err);
+done:
+    store_conn_put(c);
+    return rc;
+}
+
 /* Renders the next batch into x->pending; sets is_done after the last. */
 static int export_fill(struct app_audit_export *x)
 {
@@ -285,28 +317,19 @@ static int export_fill(struct app_audit_export *x)
     struct arena a;
     arena_init(&a);
     struct usher_error err = {0};
-    struct store_conn *c = NULL;
-    struct store_audit_filter f = {
-        .agency_id = x->agency_id,
-        .user_id = x->user_id,
-        .action = x->action,
-        .is_action_prefix = x->is_action_prefix,
-        .before_id = x->before_id,
-        .limit = EXPORT_BATCH,
-    };
     struct store_audit_entry *rows = NULL;
     size_t n = 0;
     bool more = false;
-    int rc = store_conn_get(x->app->store, &c, &err);
-    if (rc == 0)
-        rc = store_audit_list(&rows, &n, &more, c, &a, &f, &err);
-    store_conn_put(c);
-    for (size_t i = 0; rc == 0 && i < n; i++) {
+    int rc = export_batch_read(&rows, &n, &more, x, &a, &err);
+    if (rc)
+        goto done;
+    for (size_t i = 0; i < n; i++) {
         render(&g, x, &rows[i], &a);
         x->before_id = rows[i].id;
     }
-    if (rc == 0 && !more)
+    if (!more)
         x->is_done = true;
+done:
     arena_dispose(&a);
     free(x->pending);
     x->pending = g.data;

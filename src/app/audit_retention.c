@@ -22,44 +22,61 @@ static int prefix_check(const char **out_why, struct store_conn *c, struct arena
                         struct usher_error *err)
 {
     struct store_audit_head head;
-    bool has_head = false, recorded = true, done = false;
+    bool has_head = false, recorded = true;
     char prev_buf[CRYPTO_HASH_HEX + 1];
     const char *prev = NULL;
     int64_t after = 0;
-    int rc = store_audit_head_get(&head, &has_head, c, a, chain, err);
+    struct arena batch; /* one batch of entries at a time */
+    arena_init(&batch);
     *out_why = NULL;
-    if (rc == 0 && (!has_head || !app_audit_head_is_signed(&head)))
+    int rc = store_audit_head_get(&head, &has_head, c, a, chain, err);
+    if (rc)
+        goto done;
+    if (!has_head || !app_audit_head_is_signed(&head)) {
         *out_why = "its head does not match its MAC";
-    while (rc == 0 && !*out_why && !done) {
-        struct arena batch;
+        goto done;
+    }
+    for (;;) {
+        arena_dispose(&batch);
         arena_init(&batch);
         struct store_audit_entry *rows = NULL;
         size_t n = 0;
         rc = store_audit_chain_read(&rows, &n, c, &batch, chain, after, PRUNE_BATCH, err);
-        for (size_t i = 0; rc == 0 && !*out_why && !done && i < n; i++) {
+        if (rc)
+            goto done;
+        for (size_t i = 0; i < n; i++) {
             const struct store_audit_entry *e = &rows[i];
             char expect[CRYPTO_HASH_HEX + 1];
             app_audit_entry_hash(expect, e);
             const char *link = e->prev_hash ? e->prev_hash : "";
-            if (!prev && *link)
+            if (!prev && *link) {
                 rc = app_audit_start_is_recorded(&recorded, c, a, chain, e, err);
-            if (rc == 0 && (!recorded || (prev && strcmp(link, prev) != 0)))
+                if (rc)
+                    goto done;
+            }
+            if (!recorded || (prev && strcmp(link, prev) != 0)) {
                 *out_why = "an entry before it is missing";
-            else if (rc == 0 && e->id <= point->id && (!e->hash || strcmp(e->hash, expect) != 0))
+                goto done;
+            }
+            if (e->id <= point->id && (!e->hash || strcmp(e->hash, expect) != 0)) {
                 *out_why = "an entry does not match its hash";
-            done = e->id > point->id;
-            /* Kept only once verified (64 characters): a failure ends the loop. */
+                goto done;
+            }
+            /* The entry after point links to it: the prefix holds. */
+            if (e->id > point->id)
+                goto done;
+            /* Kept only once verified (64 characters): a failure ends the walk. */
             snprintf(prev_buf, sizeof(prev_buf), "%s", e->hash ? e->hash : "");
             prev = prev_buf;
             after = e->id;
         }
-        arena_dispose(&batch);
         if (n < PRUNE_BATCH)
             break;
     }
-    if (rc == 0 && !*out_why && !done &&
-        (head.last_id != point->id || strcmp(head.last_hash, point->hash) != 0))
+    if (head.last_id != point->id || strcmp(head.last_hash, point->hash) != 0)
         *out_why = "its head does not name its last entry";
+done:
+    arena_dispose(&batch);
     return rc;
 }
 
@@ -75,16 +92,24 @@ static int chain_prune(int64_t *out_deleted, struct store_conn *c, struct arena 
     *out_deleted = 0;
     int rc = store_begin(c, true, err);
     if (rc)
-        return rc;
+        goto done;
     /* Every old entry may go, the newest too: the record appended below becomes the head. */
     rc = store_audit_prune_point(&point, &found, c, a, chain, before, err);
-    if (rc == 0 && found)
+    if (rc)
+        goto done;
+    if (found) {
         rc = prefix_check(&why, c, a, chain, &point, err);
-    if (rc == 0 && why)
+        if (rc)
+            goto done;
+    }
+    if (why) {
         log_msg(LOG_WARN, "audit.prune_refused", "{s:s, s:s}", "chain", chain, "reason", why);
-    if (rc == 0 && found && !why)
+    } else if (found) {
         rc = store_audit_chain_cut(&deleted, c, a, chain, point.id, err);
-    if (rc == 0 && deleted > 0) {
+        if (rc)
+            goto done;
+    }
+    if (deleted > 0) {
         json_t *details = json_pack("{s:I, s:I, s:I, s:s}", "deleted", (json_int_t)deleted,
                                     "retention_days", (json_int_t)retention_days, "through_id",
                                     (json_int_t)point.id, "through_hash", point.hash);
@@ -97,41 +122,48 @@ static int chain_prune(int64_t *out_deleted, struct store_conn *c, struct arena 
                                       .chain = chain};
         free(text);
         rc = app_audit_append(c, a, &e, err);
+        if (rc)
+            goto done;
     }
-    if (rc == 0)
-        rc = store_commit(c, err);
-    else
+    rc = store_commit(c, err);
+    if (rc)
+        goto done;
+    *out_deleted = deleted;
+done:
+    if (rc)
         store_rollback(c);
-    if (rc == 0)
-        *out_deleted = deleted;
     return rc;
 }
 
 int app_audit_prune(int64_t *out_deleted, struct store *store, int64_t retention_days,
                     struct usher_error *err)
 {
-    if (out_deleted)
-        *out_deleted = 0;
-    if (retention_days <= 0)
-        return 0;
     struct store_conn *c = NULL;
     struct arena a;
     arena_init(&a);
     struct store_audit_head *heads = NULL;
     size_t count = 0;
     int64_t total = 0;
+    int rc = 0;
+    if (retention_days <= 0)
+        goto done;
     int64_t before = clock_now_ms() - retention_days * 86400 * 1000;
-    int rc = store_conn_get(store, &c, err);
-    if (rc == 0)
-        rc = store_audit_heads(&heads, &count, c, &a, err);
+    rc = store_conn_get(store, &c, err);
+    if (rc)
+        goto done;
+    rc = store_audit_heads(&heads, &count, c, &a, err);
+    if (rc)
+        goto done;
     /* One chain at a time: writers wait for one chain's deletion, not the whole log's. */
-    for (size_t i = 0; rc == 0 && i < count; i++) {
+    for (size_t i = 0; i < count; i++) {
         int64_t deleted = 0;
         rc = chain_prune(&deleted, c, &a, heads[i].chain, before, retention_days, err);
         total += deleted;
+        if (rc)
+            goto done;
     }
-    if (c)
-        store_conn_put(c);
+done:
+    store_conn_put(c);
     arena_dispose(&a);
     if (out_deleted)
         *out_deleted = total;

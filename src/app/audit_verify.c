@@ -86,22 +86,28 @@ static int chain_walk(struct app_audit_verdict *out, struct store_conn *c, struc
      * characters) is kept: the walk stops at the first that does not hold. */
     char prev_buf[CRYPTO_HASH_HEX + 1];
     const char *prev = NULL;
+    struct arena batch; /* one batch of entries at a time */
+    arena_init(&batch);
+    int rc = 0;
     for (;;) {
-        struct arena batch;
+        arena_dispose(&batch);
         arena_init(&batch);
         struct store_audit_entry *rows = NULL;
         size_t n = 0;
-        int rc = store_audit_chain_read(&rows, &n, c, &batch, h->chain, after, VERIFY_BATCH, err);
-        for (size_t i = 0; rc == 0 && out->is_intact && i < n; i++) {
+        rc = store_audit_chain_read(&rows, &n, c, &batch, h->chain, after, VERIFY_BATCH, err);
+        if (rc)
+            goto done;
+        for (size_t i = 0; out->is_intact && i < n; i++) {
             rc = entry_check(out, c, a, h->chain, &rows[i], prev, err);
             snprintf(prev_buf, sizeof(prev_buf), "%s", rows[i].hash ? rows[i].hash : "");
             prev = prev_buf;
             last_id = after = rows[i].id;
             out->entries++;
+            if (rc)
+                goto done;
         }
-        arena_dispose(&batch);
-        if (rc || !out->is_intact)
-            return rc;
+        if (!out->is_intact)
+            goto done;
         if (n < VERIFY_BATCH)
             break;
     }
@@ -113,7 +119,9 @@ static int chain_walk(struct app_audit_verdict *out, struct store_conn *c, struc
         broken(out, a, h->chain, last_id,
                "the chain's last entries were removed (its head names entry %lld)",
                (long long)h->last_id);
-    return 0;
+done:
+    arena_dispose(&batch);
+    return rc;
 }
 
 /* The name of the chain with this ordinal, from the head after it or the registry, or NULL. */
@@ -245,9 +253,11 @@ int app_audit_verify_in_tx(struct app_audit_verdict *out, struct store_conn *c, 
                "it has entries but no head (its head was deleted, or the entries inserted)");
         goto done;
     }
-    for (size_t i = 0; rc == 0 && out->is_intact && i < count; i++) {
+    for (size_t i = 0; out->is_intact && i < count; i++) {
         rc = chain_walk(out, c, a, &heads[i], err);
         out->chains++;
+        if (rc)
+            goto done;
     }
 done:
     return rc;
@@ -260,12 +270,13 @@ int app_audit_verify(struct app_audit_verdict *out, struct store *store, struct 
     memset(out, 0, sizeof(*out));
     int rc = store_conn_get(store, &c, err);
     if (rc)
-        return rc;
+        goto done;
     /* One read transaction: a consistent snapshot while writers go on. */
     rc = store_begin(c, false, err);
-    if (rc == 0)
-        rc = app_audit_verify_in_tx(out, c, a, err);
-    store_rollback(c);
-    store_conn_put(c);
+    if (rc)
+        goto done;
+    rc = app_audit_verify_in_tx(out, c, a, err);
+done:
+    store_conn_put(c); /* rolls the read transaction back */
     return rc;
 }
