@@ -37,8 +37,7 @@ static int prefix_check(const char **out_why, struct store_conn *c, struct arena
         goto done;
     }
     for (;;) {
-        arena_dispose(&batch);
-        arena_init(&batch);
+        arena_dispose(&batch); /* the batch before, if any */
         struct store_audit_entry *rows = NULL;
         size_t n = 0;
         rc = store_audit_chain_read(&rows, &n, c, &batch, chain, after, PRUNE_BATCH, err);

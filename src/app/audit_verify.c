@@ -90,8 +90,7 @@ static int chain_walk(struct app_audit_verdict *out, struct store_conn *c, struc
     arena_init(&batch);
     int rc = 0;
     for (;;) {
-        arena_dispose(&batch);
-        arena_init(&batch);
+        arena_dispose(&batch); /* the batch before, if any */
         struct store_audit_entry *rows = NULL;
         size_t n = 0;
         rc = store_audit_chain_read(&rows, &n, c, &batch, h->chain, after, VERIFY_BATCH, err);

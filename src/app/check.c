@@ -93,22 +93,26 @@ int app_check_question_parse(struct app_check_question *out, json_t *obj, const 
     }
     const char *agency_id, *environment_id, *bot_id;
     int rc = json_fields_check(obj, allowed, prefix, err);
-    if (rc == 0)
-        rc = member_text(&out->user_id, obj, "user_id", true, APP_CHECK_ID_MAX, prefix, a, err);
-    if (rc == 0)
-        rc = member_text(&out->permission, obj, "permission", true, APP_CHECK_NAME_MAX, prefix, a,
-                         err);
-    if (rc == 0)
-        rc = member_text(&environment_id, obj, "environment_id", false, APP_CHECK_ID_MAX, prefix, a,
-                         err);
-    if (rc == 0)
-        rc = member_text(&bot_id, obj, "bot_id", false, APP_CHECK_ID_MAX, prefix, a, err);
-    if (rc == 0)
-        rc = member_text(&agency_id, obj, "agency_id", false, APP_CHECK_ID_MAX, prefix, a, err);
-    if (rc == 0)
-        rc = app_check_scope_pick(&out->scope, &out->scope_id, agency_id, environment_id, bot_id,
-                                  prefix, err);
-    return rc;
+    if (rc)
+        return rc;
+    rc = member_text(&out->user_id, obj, "user_id", true, APP_CHECK_ID_MAX, prefix, a, err);
+    if (rc)
+        return rc;
+    rc = member_text(&out->permission, obj, "permission", true, APP_CHECK_NAME_MAX, prefix, a, err);
+    if (rc)
+        return rc;
+    rc = member_text(&environment_id, obj, "environment_id", false, APP_CHECK_ID_MAX, prefix, a,
+                     err);
+    if (rc)
+        return rc;
+    rc = member_text(&bot_id, obj, "bot_id", false, APP_CHECK_ID_MAX, prefix, a, err);
+    if (rc)
+        return rc;
+    rc = member_text(&agency_id, obj, "agency_id", false, APP_CHECK_ID_MAX, prefix, a, err);
+    if (rc)
+        return rc;
+    return app_check_scope_pick(&out->scope, &out->scope_id, agency_id, environment_id, bot_id,
+                                prefix, err);
 }
 
 int app_check_batch_parse(struct app_check_question **out, size_t *count, json_t *checks,
@@ -231,9 +235,9 @@ static int effective_visible(struct store_conn *c, struct arena *a,
             return usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "scope not found");
     } else if (is_self) {
         rc = store_agency_has_member(&member, c, a, agency_id, user_id, err);
-        if (rc == 0 && !member)
-            rc = usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "scope not found");
-        return rc;
+        if (rc)
+            return rc;
+        return member ? 0 : usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "scope not found");
     } else {
         struct app_actor actor = caller_actor(caller);
         rc =
@@ -242,9 +246,9 @@ static int effective_visible(struct store_conn *c, struct arena *a,
             return rc;
     }
     rc = store_agency_has_member(&member, c, a, agency_id, user_id, err);
-    if (rc == 0 && !member)
-        rc = usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "user not found");
-    return rc;
+    if (rc)
+        return rc;
+    return member ? 0 : usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "user not found");
 }
 
 /* Where an effective standing comes from, and whether a wider scope contributes. */
@@ -267,6 +271,26 @@ static void effective_source(struct app_effective *out, const struct policy_deci
     }
 }
 
+/* Whether caller may read about user_id at the scope (effective_visible), and that the user
+ * exists, from the store. */
+static int effective_readable(const struct app_call *call, const struct app_check_caller *caller,
+                              const char *user_id, const char *agency_id, enum policy_scope scope,
+                              const char *scope_id)
+{
+    struct store_conn *c = NULL;
+    struct store_user user;
+    int rc = store_conn_get(call->app->store, &c, call->err);
+    if (rc)
+        goto done;
+    rc = effective_visible(c, call->arena, caller, user_id, agency_id, scope, scope_id, call->err);
+    if (rc)
+        goto done;
+    rc = store_user_get(&user, c, call->arena, user_id, call->err);
+done:
+    store_conn_put(c);
+    return rc;
+}
+
 int app_check_effective(struct app_effective *out, const struct app_call *call,
                         const struct app_check_caller *caller, const char *user_id,
                         enum policy_scope scope, const char *scope_id)
@@ -279,15 +303,7 @@ int app_check_effective(struct app_effective *out, const struct app_call *call,
     const char *agency_id = authz_scope_agency(call->app->authz, scope, scope_id, call->arena);
     if (!agency_id)
         return usher_error_set(call->err, USHER_ENOTFOUND, NULL, NULL, "scope not found");
-    struct store_conn *c = NULL;
-    struct store_user user;
-    int rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc == 0)
-        rc = effective_visible(c, call->arena, caller, user_id, agency_id, scope, scope_id,
-                               call->err);
-    if (rc == 0)
-        rc = store_user_get(&user, c, call->arena, user_id, call->err);
-    store_conn_put(c);
+    int rc = effective_readable(call, caller, user_id, agency_id, scope, scope_id);
     if (rc)
         return rc;
     struct policy_decide_effective eff;
@@ -324,15 +340,17 @@ int app_check_recipients(struct app_recipient_page *out, const struct app_call *
     if (rc)
         goto done;
     if (caller->is_service && caller->token_agency_id) {
-        if (strcmp(caller->token_agency_id, env.agency_id) != 0)
+        if (strcmp(caller->token_agency_id, env.agency_id) != 0) {
             rc = usher_error_set(call->err, USHER_ENOTFOUND, NULL, NULL, "environment not found");
+            goto done;
+        }
     } else if (!caller_sees_all(caller)) {
         struct app_actor actor = caller_actor(caller);
         rc = app_access_demand(c, call->arena, &actor, env.agency_id, POLICY_SCOPE_ENVIRONMENT,
                                env.id, "users.read", "environment", call->err);
+        if (rc)
+            goto done;
     }
-    if (rc)
-        goto done;
     rc = store_recipient_list(&rows, &count, &has_more, c, call->arena, env.id, &page->after,
                               page->limit, call->err);
     if (rc)

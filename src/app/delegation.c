@@ -13,11 +13,11 @@
 /* The bot, visible to the actor (else 404), and whether the actor may delegate it (else 403). */
 static int delegable_bot(struct store_bot *out, const struct app_call *call, const char *bot_id)
 {
-    int rc = app_bot_get(out, call, bot_id);
-    if (rc || call->actor->is_platform_admin)
-        return rc;
     struct store_conn *c = NULL;
     struct app_access acc;
+    int rc = app_bot_get(out, call, bot_id);
+    if (rc || call->actor->is_platform_admin)
+        goto done;
     rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
         goto done;
@@ -49,6 +49,25 @@ int app_bot_manager_invite(struct app_invitation_view *out, int64_t *out_retry_a
     return rc;
 }
 
+/* The bot's managers and the pending invitations of its agency that name it, read in one go. */
+static int managers_read(struct store_bot_manager **out_managers, size_t *manager_count,
+                         struct store_invitation **out_rows, size_t *row_count,
+                         const struct app_call *call, const struct store_bot *bot)
+{
+    struct store_conn *c = NULL;
+    int rc = store_conn_get(call->app->store, &c, call->err);
+    if (rc)
+        goto done;
+    rc = store_bot_managers_list(out_managers, manager_count, c, call->arena, bot->id, call->err);
+    if (rc)
+        goto done;
+    rc = store_invitation_pending_for_bot(out_rows, row_count, c, call->arena, bot->agency_id,
+                                          bot->id, call->err);
+done:
+    store_conn_put(c);
+    return rc;
+}
+
 int app_bot_managers_list(struct store_bot_manager **out_managers, size_t *manager_count,
                           struct app_invitation_view **out_pending, size_t *pending_count,
                           const struct app_call *call, const char *bot_id)
@@ -58,25 +77,18 @@ int app_bot_managers_list(struct store_bot_manager **out_managers, size_t *manag
     *out_pending = NULL;
     *pending_count = 0;
     struct store_bot bot;
-    int rc = delegable_bot(&bot, call, bot_id);
-    if (rc)
-        return rc;
-    struct store_conn *c = NULL;
-    rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc)
-        return rc;
     struct store_invitation *rows = NULL;
     size_t n = 0;
-    rc = store_bot_managers_list(out_managers, manager_count, c, call->arena, bot.id, call->err);
-    if (rc == 0)
-        rc = store_invitation_pending_for_bot(&rows, &n, c, call->arena, bot.agency_id, bot.id,
-                                              call->err);
-    store_conn_put(c);
-    if (rc)
-        return rc;
-    const char *needle = arena_printf(call->arena, "\"bot_id\":\"%s\"", bot.id);
-    struct app_invitation_view *views = arena_alloc(call->arena, (n + 1) * sizeof(*views));
+    struct app_invitation_view *views = NULL;
     size_t kept = 0;
+    int rc = delegable_bot(&bot, call, bot_id);
+    if (rc)
+        goto done;
+    rc = managers_read(out_managers, manager_count, &rows, &n, call, &bot);
+    if (rc)
+        goto done;
+    const char *needle = arena_printf(call->arena, "\"bot_id\":\"%s\"", bot.id);
+    views = arena_alloc(call->arena, (n + 1) * sizeof(*views));
     for (size_t i = 0; i < n; i++) {
         if (!rows[i].grants_json || !strstr(rows[i].grants_json, needle))
             continue;
@@ -88,79 +100,95 @@ int app_bot_managers_list(struct store_bot_manager **out_managers, size_t *manag
             continue;
         }
         if (rc)
-            break;
+            goto done;
         views[kept++] = v;
-    }
-    if (rc) {
-        for (size_t i = 0; i < kept; i++)
-            app_invitation_view_dispose(&views[i]);
-        return rc;
     }
     *out_pending = views;
     *pending_count = kept;
-    return 0;
+done:
+    if (rc) {
+        for (size_t i = 0; i < kept; i++)
+            app_invitation_view_dispose(&views[i]);
+    }
+    return rc;
 }
 
 int app_bot_manager_remove(const struct app_call *call, const char *bot_id, const char *user_id)
 {
     struct store_bot bot;
-    int rc = app_bot_get(&bot, call, bot_id);
-    if (rc)
-        return rc;
     struct store_conn *c = NULL;
-    rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc)
-        return rc;
-    rc = store_begin(c, true, call->err);
     struct app_access acc;
-    if (rc == 0)
-        rc = app_access_load(&acc, c, call->arena, call->actor, bot.agency_id, "bot", call->err);
-    if (rc == 0 &&
-        !app_access_allows(&acc, POLICY_SCOPE_BOT, bot.id, bot.environment_id, "bot.delegate"))
-        rc = usher_error_set(call->err, USHER_EFORBIDDEN, NULL, NULL,
-                             "you may not delegate this bot");
     struct store_bot_manager *managers = NULL;
     size_t count = 0;
     bool found = false;
-    if (rc == 0)
-        rc = store_bot_managers_list(&managers, &count, c, call->arena, bot.id, call->err);
-    for (size_t i = 0; rc == 0 && i < count; i++)
+    int64_t left = 0;
+    int rc = app_bot_get(&bot, call, bot_id);
+    if (rc)
+        goto done;
+    rc = store_conn_get(call->app->store, &c, call->err);
+    if (rc)
+        goto done;
+    rc = store_begin(c, true, call->err);
+    if (rc)
+        goto done;
+    rc = app_access_load(&acc, c, call->arena, call->actor, bot.agency_id, "bot", call->err);
+    if (rc)
+        goto done;
+    if (!app_access_allows(&acc, POLICY_SCOPE_BOT, bot.id, bot.environment_id, "bot.delegate")) {
+        rc = usher_error_set(call->err, USHER_EFORBIDDEN, NULL, NULL,
+                             "you may not delegate this bot");
+        goto done;
+    }
+    rc = store_bot_managers_list(&managers, &count, c, call->arena, bot.id, call->err);
+    if (rc)
+        goto done;
+    for (size_t i = 0; i < count; i++)
         found = found || strcmp(managers[i].user_id, user_id) == 0;
-    if (rc == 0 && !found)
+    if (!found) {
         rc = usher_error_set(call->err, USHER_ENOTFOUND, NULL, NULL,
                              "this person does not manage this bot");
+        goto done;
+    }
     /* Taking a bot away from someone is acting on them: it takes every authority they hold on
      * the bot (rule 4), unless they are leaving it themselves. */
     bool is_self = call->actor->user_id && strcmp(call->actor->user_id, user_id) == 0;
-    struct policy_decide_grants theirs;
-    if (rc == 0 && !is_self)
+    if (!is_self) {
+        struct policy_decide_grants theirs;
         rc = app_access_grants_load(&theirs, c, call->arena, bot.agency_id, user_id, call->err);
-    if (rc == 0 && !is_self) {
+        if (rc)
+            goto done;
         struct policy_decide_target t = {POLICY_SCOPE_BOT, bot.id, bot.environment_id};
         rc = app_access_may_act_on(&acc, user_id, &theirs, &t, 1, call->err);
+        if (rc)
+            goto done;
     }
-    if (rc == 0)
-        rc = store_grant_delete(NULL, c, call->arena, user_id, bot.id, call->err);
-    int64_t left = 0;
-    if (rc == 0)
-        rc = store_grant_count(&left, c, call->arena, bot.agency_id, user_id, call->err);
-    if (rc == 0 && left == 0)
+    rc = store_grant_delete(NULL, c, call->arena, user_id, bot.id, call->err);
+    if (rc)
+        goto done;
+    rc = store_grant_count(&left, c, call->arena, bot.agency_id, user_id, call->err);
+    if (rc)
+        goto done;
+    if (left == 0) {
         rc = store_member_remove(NULL, c, call->arena, bot.agency_id, user_id, call->err);
-    if (rc == 0) {
-        struct app_audit_event ev = {
-            .agency_id = bot.agency_id,
-            .action = "bot.manager_removed",
-            .subject_user_id = user_id,
-            .scope_type = "bot",
-            .scope_id = bot.id,
-            .details = json_pack("{s:b}", "membership_ended", left == 0),
-        };
-        rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
+        if (rc)
+            goto done;
     }
-    if (rc == 0)
-        rc = store_commit(c, call->err);
-    if (rc == 0)
-        app_grants_refresh(call->app, c, user_id);
+    struct app_audit_event ev = {
+        .agency_id = bot.agency_id,
+        .action = "bot.manager_removed",
+        .subject_user_id = user_id,
+        .scope_type = "bot",
+        .scope_id = bot.id,
+        .details = json_pack("{s:b}", "membership_ended", left == 0),
+    };
+    rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
+    if (rc)
+        goto done;
+    rc = store_commit(c, call->err);
+    if (rc)
+        goto done;
+    app_grants_refresh(call->app, c, user_id);
+done:
     store_conn_put(c);
     return rc;
 }

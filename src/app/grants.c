@@ -92,6 +92,15 @@ static int string_array(json_t **out, json_t *obj, const char *key, const char *
     return 0;
 }
 
+/* Names err's field with its place in the list (field, as "grants[1]"); returns rc. */
+static int field_in_list(struct usher_error *err, const char *field, int rc)
+{
+    char inner[40];
+    snprintf(inner, sizeof(inner), "%.39s", err->field);
+    snprintf(err->field, sizeof(err->field), "%.50s.%s", field, inner);
+    return rc;
+}
+
 /* Resolves the scope of one requested grant against the agency. */
 static int grant_scope(struct app_grant *g, struct store_conn *c, struct arena *a,
                        const char *agency_id, json_t *obj, const char *field,
@@ -99,15 +108,11 @@ static int grant_scope(struct app_grant *g, struct store_conn *c, struct arena *
 {
     const char *env_id = NULL, *bot_id = NULL;
     int rc = json_member_string(&env_id, obj, "environment_id", false, 128, err);
-    if (rc == 0)
-        rc = json_member_string(&bot_id, obj, "bot_id", false, 128, err);
-    if (rc) {
-        /* Name the field with its position in the list. */
-        char inner[40];
-        snprintf(inner, sizeof(inner), "%.39s", err->field);
-        snprintf(err->field, sizeof(err->field), "%.50s.%s", field, inner);
-        return rc;
-    }
+    if (rc)
+        return field_in_list(err, field, rc);
+    rc = json_member_string(&bot_id, obj, "bot_id", false, 128, err);
+    if (rc)
+        return field_in_list(err, field, rc);
     if (env_id && bot_id)
         return usher_error_set(err, USHER_EINVAL, NULL, field,
                                "%s names both an environment and a bot", field);
@@ -220,12 +225,45 @@ static int grant_extras(struct app_grant *g, struct arena *a, json_t *list, cons
     return 0;
 }
 
+/* Parses one requested grant, the element obj of the list named where, into g (zeroed). */
+static int grant_parse(struct app_grant *g, struct store_conn *c, struct arena *a,
+                       const char *agency_id, const struct app_role_set *roles, json_t *obj,
+                       const char *where, struct usher_error *err)
+{
+    static const char *const allowed[] = {"environment_id", "bot_id", "roles", "extra_permissions",
+                                          NULL};
+    json_t *role_list = NULL, *extra_list = NULL;
+    if (!json_is_object(obj))
+        return usher_error_set(err, USHER_EINVAL, NULL, where, "%s must be an object", where);
+    int rc = json_fields_check(obj, allowed, where, err);
+    if (rc)
+        return rc;
+    rc = grant_scope(g, c, a, agency_id, obj, where, err);
+    if (rc)
+        return rc;
+    rc = string_array(&role_list, obj, "roles", where, APP_GRANT_ROLES_MAX, a, err);
+    if (rc)
+        return rc;
+    rc = string_array(&extra_list, obj, "extra_permissions", where, POLICY_PERM_COUNT, a, err);
+    if (rc)
+        return rc;
+    rc = grant_roles(g, a, roles, role_list, where, err);
+    if (rc)
+        return rc;
+    rc = grant_extras(g, a, extra_list, where, err);
+    if (rc)
+        return rc;
+    if (g->permissions == 0 && g->roles == 0 && g->custom_count == 0 &&
+        g->scope != POLICY_SCOPE_ENVIRONMENT)
+        return usher_error_set(err, USHER_EINVAL, NULL, where,
+                               "%s must hold a role or a permission", where);
+    return 0;
+}
+
 int app_grants_parse(struct app_grant **out, size_t *count, struct store_conn *c, struct arena *a,
                      const char *agency_id, const struct app_role_set *roles, json_t *array,
                      const char *field, bool allow_empty, struct usher_error *err)
 {
-    static const char *const allowed[] = {"environment_id", "bot_id", "roles", "extra_permissions",
-                                          NULL};
     *out = NULL;
     *count = 0;
     if (!array || json_is_null(array)) {
@@ -244,29 +282,11 @@ int app_grants_parse(struct app_grant **out, size_t *count, struct store_conn *c
                                field, APP_GRANTS_MAX);
     struct app_grant *grants = arena_alloc(a, (n + 1) * sizeof(*grants));
     for (size_t i = 0; i < n; i++) {
-        json_t *obj = json_array_get(array, i);
         const char *where = arena_printf(a, "%s[%zu]", field, i);
-        if (!json_is_object(obj))
-            return usher_error_set(err, USHER_EINVAL, NULL, where, "%s must be an object", where);
-        int rc = json_fields_check(obj, allowed, where, err);
-        json_t *role_list = NULL, *extra_list = NULL;
-        if (rc == 0)
-            rc = grant_scope(&grants[i], c, a, agency_id, obj, where, err);
-        if (rc == 0)
-            rc = string_array(&role_list, obj, "roles", where, APP_GRANT_ROLES_MAX, a, err);
-        if (rc == 0)
-            rc = string_array(&extra_list, obj, "extra_permissions", where, POLICY_PERM_COUNT, a,
-                              err);
-        if (rc == 0)
-            rc = grant_roles(&grants[i], a, roles, role_list, where, err);
-        if (rc == 0)
-            rc = grant_extras(&grants[i], a, extra_list, where, err);
+        int rc =
+            grant_parse(&grants[i], c, a, agency_id, roles, json_array_get(array, i), where, err);
         if (rc)
             return rc;
-        if (grants[i].permissions == 0 && grants[i].roles == 0 && grants[i].custom_count == 0 &&
-            grants[i].scope != POLICY_SCOPE_ENVIRONMENT)
-            return usher_error_set(err, USHER_EINVAL, NULL, where,
-                                   "%s must hold a role or a permission", where);
         for (size_t k = 0; k < i; k++) {
             if (strcmp(grants[k].scope_id, grants[i].scope_id) == 0)
                 return usher_error_set(err, USHER_EINVAL, "duplicate_scope", where,
@@ -319,9 +339,14 @@ int app_grants_write(struct store_conn *c, struct arena *a, const char *agency_i
 {
     int64_t now = clock_now_ms();
     int rc = store_member_ensure(c, a, agency_id, user_id, shortcode, now, err);
-    if (rc == 0 && replace_all)
+    if (rc)
+        return rc;
+    if (replace_all) {
         rc = store_grant_delete_all(c, a, agency_id, user_id, err);
-    for (size_t i = 0; rc == 0 && i < count; i++) {
+        if (rc)
+            return rc;
+    }
+    for (size_t i = 0; i < count; i++) {
         const struct app_grant *g = &grants[i];
         struct store_grant_write w = {
             .id = crypto_id_new(a, "grt"),
@@ -335,8 +360,10 @@ int app_grants_write(struct store_conn *c, struct arena *a, const char *agency_i
             .created_at = now,
         };
         rc = store_grant_upsert(c, a, &w, err);
+        if (rc)
+            return rc;
     }
-    return rc;
+    return 0;
 }
 
 json_t *app_grants_json(const struct app_grant *grants, size_t count,

@@ -65,14 +65,16 @@ static int allowed(struct store_conn *c, struct arena *a, const struct store_use
     struct policy_decide_target *targets = NULL;
     size_t count = 0;
     rc = app_access_load(&acc, c, a, &as_impersonator, agency_id, "agency", err);
-    if (rc == 0)
-        rc = app_access_grants_load(&theirs, c, a, agency_id, target->id, err);
-    if (rc == 0)
-        rc = agency_targets(&targets, &count, c, a, agency_id, err);
-    if (rc == 0)
-        rc = app_access_may_impersonate(&acc, target->id, target->is_platform_admin, &theirs,
-                                        targets, count, err);
-    return rc;
+    if (rc)
+        return rc;
+    rc = app_access_grants_load(&theirs, c, a, agency_id, target->id, err);
+    if (rc)
+        return rc;
+    rc = agency_targets(&targets, &count, c, a, agency_id, err);
+    if (rc)
+        return rc;
+    return app_access_may_impersonate(&acc, target->id, target->is_platform_admin, &theirs, targets,
+                                      count, err);
 }
 
 /* An impersonation session: the target's, naming the impersonator and the agency. */
@@ -109,57 +111,70 @@ int app_impersonation_start(struct app_impersonation *out, const struct app_call
                             const char *agency_id, const char *reason)
 {
     memset(out, 0, sizeof(*out));
-    if (call->actor->impersonator_id)
-        return usher_error_set(call->err, USHER_ECONFLICT, "impersonation_nested", NULL,
-                               "you are already viewing as someone; exit first");
-    if (!call->actor->user_id)
-        return usher_error_set(call->err, USHER_EFORBIDDEN, NULL, NULL,
-                               "sign in as a person first");
-    int rc = app_agency_check_visible(call, agency_id);
-    if (rc)
-        return rc;
     struct store_conn *c = NULL;
+    struct store_user target;
+    int rc = 0;
+    if (call->actor->impersonator_id) {
+        rc = usher_error_set(call->err, USHER_ECONFLICT, "impersonation_nested", NULL,
+                             "you are already viewing as someone; exit first");
+        goto done;
+    }
+    if (!call->actor->user_id) {
+        rc = usher_error_set(call->err, USHER_EFORBIDDEN, NULL, NULL, "sign in as a person first");
+        goto done;
+    }
+    rc = app_agency_check_visible(call, agency_id);
+    if (rc)
+        goto done;
     rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
-        return rc;
-    struct store_user target;
+        goto done;
     rc = store_begin(c, true, call->err);
-    if (rc == 0)
-        rc = store_user_get(&out->impersonator, c, call->arena, call->actor->user_id, call->err);
-    if (rc == 0) {
-        rc = store_user_get(&target, c, call->arena, target_id, call->err);
-        if (rc == USHER_ENOTFOUND) {
-            usher_error_clear(call->err);
-            rc = usher_error_set(call->err, USHER_ENOTFOUND, NULL, "user_id", "member not found");
-        }
+    if (rc)
+        goto done;
+    rc = store_user_get(&out->impersonator, c, call->arena, call->actor->user_id, call->err);
+    if (rc)
+        goto done;
+    rc = store_user_get(&target, c, call->arena, target_id, call->err);
+    if (rc == USHER_ENOTFOUND) {
+        usher_error_clear(call->err);
+        rc = usher_error_set(call->err, USHER_ENOTFOUND, NULL, "user_id", "member not found");
     }
-    if (rc == 0)
-        rc = allowed(c, call->arena, &out->impersonator, &target, agency_id, call->err);
-    if (rc == 0)
-        rc = session_insert(&out->session, call->app, c, call->arena, &target, call->actor->user_id,
-                            agency_id, reason, call->err);
+    if (rc)
+        goto done;
+    rc = allowed(c, call->arena, &out->impersonator, &target, agency_id, call->err);
+    if (rc)
+        goto done;
+    rc = session_insert(&out->session, call->app, c, call->arena, &target, call->actor->user_id,
+                        agency_id, reason, call->err);
+    if (rc)
+        goto done;
     /* The session that asked ends: the impersonator returns with a fresh one. */
-    if (rc == 0 && current_session_hash)
+    if (current_session_hash) {
         rc = store_session_delete(NULL, c, call->arena, current_session_hash, call->err);
-    if (rc == 0) {
-        struct app_actor who = *call->actor;
-        who.impersonator_id = call->actor->user_id;
-        struct app_audit_event ev = {
-            .agency_id = agency_id,
-            .action = "impersonation.started",
-            .subject_user_id = target.id,
-            .scope_type = "agency",
-            .scope_id = agency_id,
-            .details = json_pack("{s:s?, s:s}", "reason", reason, "expires_at",
-                                 clock_format_ms(call->arena, out->session.expires_at)),
-        };
-        rc = app_audit_record(c, call->arena, &who, &ev, call->err);
+        if (rc)
+            goto done;
     }
-    if (rc == 0)
-        rc = store_commit(c, call->err);
+    struct app_actor who = *call->actor;
+    who.impersonator_id = call->actor->user_id;
+    struct app_audit_event ev = {
+        .agency_id = agency_id,
+        .action = "impersonation.started",
+        .subject_user_id = target.id,
+        .scope_type = "agency",
+        .scope_id = agency_id,
+        .details = json_pack("{s:s?, s:s}", "reason", reason, "expires_at",
+                             clock_format_ms(call->arena, out->session.expires_at)),
+    };
+    rc = app_audit_record(c, call->arena, &who, &ev, call->err);
+    if (rc)
+        goto done;
+    rc = store_commit(c, call->err);
+    if (rc)
+        goto done;
+    out->agency_id = agency_id;
+done:
     store_conn_put(c);
-    if (rc == 0)
-        out->agency_id = agency_id;
     return rc;
 }
 
@@ -167,96 +182,120 @@ int app_impersonation_end(struct app_session_new *out, const struct app_call *ca
                           const char *session_hash)
 {
     memset(out, 0, sizeof(*out));
-    if (!call->actor->impersonator_id || !session_hash)
-        return usher_error_set(call->err, USHER_ECONFLICT, "not_impersonating", NULL,
-                               "this session is not viewing as anyone");
     struct store_conn *c = NULL;
-    int rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc)
-        return rc;
     struct store_session s;
     struct store_user impersonator;
-    rc = store_begin(c, true, call->err);
-    if (rc == 0)
-        rc = store_session_get(&s, c, call->arena, session_hash, call->err);
-    if (rc == 0 &&
-        (!s.impersonator_id || strcmp(s.impersonator_id, call->actor->impersonator_id) != 0))
+    int rc = 0;
+    if (!call->actor->impersonator_id || !session_hash) {
         rc = usher_error_set(call->err, USHER_ECONFLICT, "not_impersonating", NULL,
                              "this session is not viewing as anyone");
-    if (rc == 0)
-        rc = store_session_delete(NULL, c, call->arena, session_hash, call->err);
-    if (rc == 0)
-        rc = store_user_get(&impersonator, c, call->arena, s.impersonator_id, call->err);
-    if (rc == 0) {
-        struct app_audit_event ev = {
-            .agency_id = s.impersonation_agency_id,
-            .action = "impersonation.ended",
-            .subject_user_id = s.user_id,
-            .scope_type = "agency",
-            .scope_id = s.impersonation_agency_id,
-            .details = json_pack("{s:s}", "reason", "exit"),
-        };
-        struct app_actor who = *call->actor;
-        who.user_id = impersonator.id;
-        who.impersonator_id = impersonator.id;
-        rc = app_audit_record(c, call->arena, &who, &ev, call->err);
+        goto done;
     }
-    if (rc == 0 && strcmp(impersonator.status, STORE_USER_ACTIVE) != 0)
+    rc = store_conn_get(call->app->store, &c, call->err);
+    if (rc)
+        goto done;
+    rc = store_begin(c, true, call->err);
+    if (rc)
+        goto done;
+    rc = store_session_get(&s, c, call->arena, session_hash, call->err);
+    if (rc)
+        goto done;
+    if (!s.impersonator_id || strcmp(s.impersonator_id, call->actor->impersonator_id) != 0) {
+        rc = usher_error_set(call->err, USHER_ECONFLICT, "not_impersonating", NULL,
+                             "this session is not viewing as anyone");
+        goto done;
+    }
+    rc = store_session_delete(NULL, c, call->arena, session_hash, call->err);
+    if (rc)
+        goto done;
+    rc = store_user_get(&impersonator, c, call->arena, s.impersonator_id, call->err);
+    if (rc)
+        goto done;
+    struct app_audit_event ev = {
+        .agency_id = s.impersonation_agency_id,
+        .action = "impersonation.ended",
+        .subject_user_id = s.user_id,
+        .scope_type = "agency",
+        .scope_id = s.impersonation_agency_id,
+        .details = json_pack("{s:s}", "reason", "exit"),
+    };
+    struct app_actor ending = *call->actor;
+    ending.user_id = impersonator.id;
+    ending.impersonator_id = impersonator.id;
+    rc = app_audit_record(c, call->arena, &ending, &ev, call->err);
+    if (rc)
+        goto done;
+    if (strcmp(impersonator.status, STORE_USER_ACTIVE) != 0) {
         rc = usher_error_set(call->err, USHER_EUNAUTH, NULL, NULL, "your account is not active");
-    if (rc == 0) {
-        struct app_actor who = *call->actor;
-        who.user_id = impersonator.id;
-        who.impersonator_id = NULL;
-        rc = app_account_session_start(out, call->app, c, call->arena, &who, &impersonator,
-                                       call->err);
+        goto done;
     }
-    if (rc == 0)
-        rc = store_commit(c, call->err);
+    struct app_actor back = *call->actor;
+    back.user_id = impersonator.id;
+    back.impersonator_id = NULL;
+    rc = app_account_session_start(out, call->app, c, call->arena, &back, &impersonator, call->err);
+    if (rc)
+        goto done;
+    rc = store_commit(c, call->err);
+done:
     store_conn_put(c);
     return rc;
+}
+
+/* Whether the impersonator of session s may still view as its user: 0, USHER_EFORBIDDEN or
+ * USHER_ENOTFOUND when the right is gone, or another error, with the reason in why. */
+static int recheck_verdict(struct store_conn *c, struct arena *a, const struct store_session *s,
+                           struct usher_error *why)
+{
+    struct store_user impersonator, target;
+    int rc = store_user_get(&impersonator, c, a, s->impersonator_id, why);
+    if (rc)
+        return rc;
+    rc = store_user_get(&target, c, a, s->user_id, why);
+    if (rc)
+        return rc;
+    return allowed(c, a, &impersonator, &target, s->impersonation_agency_id, why);
 }
 
 int app_impersonation_recheck(const struct app_call *call, const struct store_session *s)
 {
     struct store_conn *c = NULL;
+    struct usher_error why = {0};
     int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
-        return rc;
-    struct store_user impersonator, target;
-    struct usher_error why = {0};
-    int verdict = store_user_get(&impersonator, c, call->arena, s->impersonator_id, &why);
-    if (verdict == 0)
-        verdict = store_user_get(&target, c, call->arena, s->user_id, &why);
-    if (verdict == 0)
-        verdict = allowed(c, call->arena, &impersonator, &target, s->impersonation_agency_id, &why);
-    if (verdict == USHER_EFORBIDDEN || verdict == USHER_ENOTFOUND) {
-        /* The right is gone: the session ends now, on the record. */
-        rc = store_begin(c, true, call->err);
-        if (rc == 0)
-            rc = store_session_delete(NULL, c, call->arena, s->token_hash, call->err);
-        if (rc == 0) {
-            struct app_actor who = *call->actor;
-            who.user_id = s->impersonator_id;
-            who.impersonator_id = s->impersonator_id;
-            struct app_audit_event ev = {
-                .agency_id = s->impersonation_agency_id,
-                .action = "impersonation.ended",
-                .subject_user_id = s->user_id,
-                .scope_type = "agency",
-                .scope_id = s->impersonation_agency_id,
-                .details = json_pack("{s:s, s:s}", "reason", "right_lost", "detail", why.message),
-            };
-            rc = app_audit_record(c, call->arena, &who, &ev, call->err);
-        }
-        if (rc == 0)
-            rc = store_commit(c, call->err);
-        if (rc == 0)
-            rc = usher_error_set(call->err, USHER_EUNAUTH, "impersonation_ended", NULL,
-                                 "the view-as session ended: its starter may no longer view "
-                                 "as this user");
-    } else if (verdict) {
-        rc = usher_error_set(call->err, verdict, NULL, NULL, "%s", why.message);
+        goto done;
+    int verdict = recheck_verdict(c, call->arena, s, &why);
+    if (verdict != USHER_EFORBIDDEN && verdict != USHER_ENOTFOUND) {
+        if (verdict)
+            rc = usher_error_set(call->err, verdict, NULL, NULL, "%s", why.message);
+        goto done;
     }
+    /* The right is gone: the session ends now, on the record. */
+    rc = store_begin(c, true, call->err);
+    if (rc)
+        goto done;
+    rc = store_session_delete(NULL, c, call->arena, s->token_hash, call->err);
+    if (rc)
+        goto done;
+    struct app_actor who = *call->actor;
+    who.user_id = s->impersonator_id;
+    who.impersonator_id = s->impersonator_id;
+    struct app_audit_event ev = {
+        .agency_id = s->impersonation_agency_id,
+        .action = "impersonation.ended",
+        .subject_user_id = s->user_id,
+        .scope_type = "agency",
+        .scope_id = s->impersonation_agency_id,
+        .details = json_pack("{s:s, s:s}", "reason", "right_lost", "detail", why.message),
+    };
+    rc = app_audit_record(c, call->arena, &who, &ev, call->err);
+    if (rc)
+        goto done;
+    rc = store_commit(c, call->err);
+    if (rc)
+        goto done;
+    rc = usher_error_set(call->err, USHER_EUNAUTH, "impersonation_ended", NULL,
+                         "the view-as session ended: its starter may no longer view as this user");
+done:
     store_conn_put(c);
     return rc;
 }
@@ -267,13 +306,14 @@ int app_impersonation_record_request(const struct app_call *call, const char *ag
     struct store_conn *c = NULL;
     int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
-        return rc;
+        goto done;
     struct app_audit_event ev = {
         .agency_id = agency_id,
         .action = "impersonation.request",
         .details = json_pack("{s:s, s:s}", "method", method, "route", route ? route : ""),
     };
     rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
+done:
     store_conn_put(c);
     return rc;
 }
