@@ -131,29 +131,26 @@ static int invitations_create(struct http_request *req, struct http_response *re
 
 static int invitations_list(struct http_request *req, struct http_response *res)
 {
-    const char *status, *limit, *cursor;
-    int rc = http_query(&status, req, "status");
+    struct app_invitation_query q;
+    int rc = http_query(&q.status, req, "status");
     if (rc == 0)
-        rc = http_query(&limit, req, "limit");
+        rc = http_query(&q.limit, req, "limit");
     if (rc == 0)
-        rc = http_query(&cursor, req, "cursor");
+        rc = http_query(&q.cursor, req, "cursor");
     if (rc)
         return rc;
     struct app_actor actor;
     struct app_call call = api_call(req, &actor);
-    struct app_invitation_view *items = NULL;
-    size_t count = 0;
-    const char *next = NULL;
-    rc =
-        app_invitation_list(&items, &count, &next, &call, api_param(req, 0), status, limit, cursor);
+    struct app_invitation_page page;
+    rc = app_invitation_list(&page, &call, api_param(req, 0), &q);
     if (rc)
         return rc;
     json_t *list = json_array();
-    for (size_t i = 0; i < count; i++)
-        json_array_append_new(list, api_invitation_json(req, &items[i]));
+    for (size_t i = 0; i < page.count; i++)
+        json_array_append_new(list, api_invitation_json(req, &page.items[i]));
     http_response_json(res, req, 200,
                        json_pack("{s:o, s:o}", "items", list, "next_cursor",
-                                 next ? json_string(next) : json_null()));
+                                 page.next_cursor ? json_string(page.next_cursor) : json_null()));
     return 0;
 }
 

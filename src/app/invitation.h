@@ -63,11 +63,24 @@ int app_invitation_create(struct app_invitation_view *out, int64_t *out_retry_af
                           const struct app_call *call, const char *agency_id,
                           const struct app_invitation_new *in, const char *authority);
 
-/* Invitations of an agency the actor may manage, newest first; status filters (pending,
- * accepted, declined, revoked, expired). */
-int app_invitation_list(struct app_invitation_view **out, size_t *count, const char **next_cursor,
-                        const struct app_call *call, const char *agency_id, const char *status,
-                        const char *limit, const char *cursor);
+/* A page of invitations; the views' JSON is released with app_invitation_view_dispose. */
+struct app_invitation_page {
+    struct app_invitation_view *items;
+    size_t count;
+    const char *next_cursor; /* NULL on the last page */
+};
+
+/* What to list, as given (each may be NULL). */
+struct app_invitation_query {
+    const char *status; /* pending, accepted, declined, revoked or expired */
+    const char *limit;  /* decimal 1..200, default 50 */
+    const char *cursor; /* next_cursor of the previous page */
+};
+
+/* Invitations of agency_id the actor may manage, newest first, filtered by q->status. Errors:
+ * USHER_EINVAL naming status, limit or cursor; USHER_ENOTFOUND (agency not visible). */
+int app_invitation_list(struct app_invitation_page *out, const struct app_call *call,
+                        const char *agency_id, const struct app_invitation_query *q);
 
 /* One invitation; with_link adds the current link (copy link: pending only, else
  * USHER_EEXPIRED "invitation_expired" (410) or USHER_ECONFLICT "invitation_not_pending"). Not

@@ -51,24 +51,41 @@ int app_invitation_lookup(struct app_invitation_view *out, const struct app_call
                           const char *token)
 {
     memset(out, 0, sizeof(*out));
+    struct store_conn *c = NULL;
+    struct store_invitation inv;
     int rc = token_valid(token, call->err);
     if (rc)
-        return rc;
-    struct store_conn *c = NULL;
+        goto done;
     rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
-        return rc;
-    struct store_invitation inv;
+        goto done;
     rc = by_token(&inv, c, call->arena, call->app, token, call->err);
-    if (rc == 0)
-        rc = app_invitation_view_fill(out, c, call->arena, &inv, call->err);
-    if (rc == 0) {
-        struct store_user u;
-        struct usher_error e2 = {0};
-        out->account_exists = store_user_by_email(&u, c, call->arena, inv.email, &e2) == 0;
-    }
+    if (rc)
+        goto done;
+    rc = app_invitation_view_fill(out, c, call->arena, &inv, call->err);
+    if (rc)
+        goto done;
+    struct store_user u;
+    struct usher_error e2 = {0};
+    out->account_exists = store_user_by_email(&u, c, call->arena, inv.email, &e2) == 0;
+done:
     store_conn_put(c);
     return rc;
+}
+
+/* Rule 4 for the inviter as they stand now: may creator still give grants in inv's agency? */
+static int creator_may_grant(struct store_conn *c, struct arena *a,
+                             const struct store_user *creator, const struct store_invitation *inv,
+                             const struct app_grant *grants, size_t n, struct usher_error *err)
+{
+    struct app_actor as_creator = {.user_id = creator->id,
+                                   .is_platform_admin = creator->is_platform_admin};
+    struct app_access acc;
+    int rc = app_access_load(&acc, c, a, &as_creator, inv->agency_id, "agency", err);
+    if (rc)
+        return rc;
+    return app_access_may_grant(&acc, a, grants, n,
+                                inv->authority ? inv->authority : "users.invite", "grants", err);
 }
 
 /* The inviter must still be able to give every grant (rule 4), at every scope; a removed or
@@ -84,8 +101,6 @@ static int inviter_still_allowed(struct store_conn *c, struct arena *a,
         return usher_error_set(err, USHER_EFORBIDDEN, "invitation_invalid", NULL,
                                "the person who invited you can no longer do so; ask them or "
                                "another manager for a new invitation");
-    struct app_actor as_creator = {.user_id = creator.id,
-                                   .is_platform_admin = creator.is_platform_admin};
     if (!creator.is_platform_admin) {
         bool member = false;
         int rc = store_agency_has_member(&member, c, a, inv->agency_id, creator.id, err);
@@ -96,11 +111,7 @@ static int inviter_still_allowed(struct store_conn *c, struct arena *a,
                                    "the person who invited you is no longer in this agency; ask "
                                    "another manager for a new invitation");
     }
-    struct app_access acc;
-    int rc = app_access_load(&acc, c, a, &as_creator, inv->agency_id, "agency", &e2);
-    if (rc == 0)
-        rc = app_access_may_grant(&acc, a, grants, n,
-                                  inv->authority ? inv->authority : "users.invite", "grants", &e2);
+    int rc = creator_may_grant(c, a, &creator, inv, grants, n, &e2);
     if (rc == USHER_EFORBIDDEN)
         return usher_error_set(err, USHER_EFORBIDDEN, "invitation_invalid", NULL,
                                "the person who invited you can no longer grant these roles; ask "
@@ -133,9 +144,9 @@ static int load_for_decision(struct store_invitation *out, struct store_conn *c,
         return 0;
     }
     int rc = token_valid(token, err);
-    if (rc == 0)
-        rc = by_token(out, c, a, app, token, err);
-    return rc;
+    if (rc)
+        return rc;
+    return by_token(out, c, a, app, token, err);
 }
 
 static bool is_blank(struct arena *a, const char *value)
@@ -143,192 +154,258 @@ static bool is_blank(struct arena *a, const char *value)
     return !value || !*text_trim(a, value);
 }
 
-int app_invitation_accept(struct app_invitation_accepted *out, const struct app_call *call,
-                          const char *token, const char *id, const char *password,
-                          const char *first_name, const char *last_name)
+/* What accepting is asked, and what it works out before its transaction and inside it. */
+struct acceptance {
+    const char *token, *id;           /* which invitation: by link, or by id when signed in */
+    const char *password;             /* for a new account, as typed */
+    const char *first_name;           /* as typed; blank keeps the inviter's */
+    const char *last_name;            /* as typed; blank keeps the inviter's */
+    struct store_invitation inv;      /* as read before the transaction */
+    struct store_user user;           /* the signed-in user, or the account made here */
+    bool is_new;                      /* the account is made here */
+    const char *new_first_name;       /* a new account's names, checked */
+    const char *new_last_name;        /* (NULL when none) */
+    char hash[APP_PASSWORD_HASH_MAX]; /* a new account's password hash; wiped at the end */
+    struct app_grant *grants;         /* the invitation's grants as they resolve now */
+    size_t grant_count;
+};
+
+/* Before the transaction, without the write lock: the invitation, and either the signed-in
+ * user, who must have the invited email, or a new account's names and password, checked and
+ * hashed (slow). */
+static int accept_prepare(struct acceptance *x, struct store_conn *c, const struct app_call *call)
 {
-    memset(out, 0, sizeof(*out));
-    struct store_conn *c = NULL;
-    int rc = store_conn_get(call->app->store, &c, call->err);
+    int rc = load_for_decision(&x->inv, c, call->arena, call->app, call->actor, x->token, x->id,
+                               call->err);
     if (rc)
         return rc;
-    /* First a read without the write lock: validate and hash the password (slow) before the
-     * transaction, which then checks everything again. */
-    struct store_invitation inv;
-    rc = load_for_decision(&inv, c, call->arena, call->app, call->actor, token, id, call->err);
-    if (rc == 0)
-        rc = app_invitation_not_pending(&inv, call->err);
-    struct store_user user = {0};
-    bool is_new = false;
-    char hash[APP_PASSWORD_HASH_MAX] = "";
-    const char *first = NULL, *last = NULL;
-    if (rc == 0 && call->actor->user_id) {
-        rc = store_user_get(&user, c, call->arena, call->actor->user_id, call->err);
-        if (rc == 0 && strcmp(user.email, inv.email) != 0)
-            rc = usher_error_set(call->err, USHER_EFORBIDDEN, "email_mismatch", NULL,
-                                 "this invitation is for another email address; sign in with "
-                                 "that address or ask for an invitation to yours");
-    } else if (rc == 0) {
-        struct usher_error e2 = {0};
-        if (store_user_by_email(&user, c, call->arena, inv.email, &e2) == 0) {
-            rc = usher_error_set(call->err, USHER_ECONFLICT, "account_exists", NULL,
-                                 "an account with this email exists; sign in to accept");
-        } else {
-            is_new = true;
-            rc = app_password_check(password, "password", call->err);
-            /* A blank name in the form keeps the one the inviter gave. */
-            if (rc == 0)
-                rc = text_name_optional_check(&first, call->arena,
-                                              is_blank(call->arena, first_name) ? inv.first_name
-                                                                                : first_name,
-                                              "first_name", call->err);
-            if (rc == 0)
-                rc = text_name_optional_check(&last, call->arena,
-                                              is_blank(call->arena, last_name) ? inv.last_name
-                                                                               : last_name,
-                                              "last_name", call->err);
-            struct app_password_inputs known = {inv.email, first, last};
-            if (rc == 0)
-                rc = app_password_strength_check(password, "password", &known, call->err);
-            if (rc == 0)
-                rc = app_password_hash(call->app->hash_pool, hash, password, call->err);
-        }
+    rc = app_invitation_not_pending(&x->inv, call->err);
+    if (rc)
+        return rc;
+    if (call->actor->user_id) {
+        rc = store_user_get(&x->user, c, call->arena, call->actor->user_id, call->err);
+        if (rc)
+            return rc;
+        if (strcmp(x->user.email, x->inv.email) != 0)
+            return usher_error_set(call->err, USHER_EFORBIDDEN, "email_mismatch", NULL,
+                                   "this invitation is for another email address; sign in with "
+                                   "that address or ask for an invitation to yours");
+        return 0;
     }
-    if (rc == 0)
-        rc = store_begin(c, true, call->err);
-    if (rc == 0) {
-        /* Again inside the transaction: the row may have changed meanwhile. */
-        struct store_invitation again;
-        rc = store_invitation_get(&again, c, call->arena, inv.id, call->err);
-        if (rc == 0 &&
-            (again.generation != inv.generation || strcmp(again.token_hash, inv.token_hash) != 0))
-            rc = usher_error_set(call->err, USHER_ENOTFOUND, "invitation_not_found", NULL,
-                                 "this link was replaced by a newer one");
-        if (rc == 0)
-            rc = app_invitation_not_pending(&again, call->err);
-    }
-    struct app_grant *grants = NULL;
-    size_t n = 0;
+    struct usher_error e2 = {0};
+    if (store_user_by_email(&x->user, c, call->arena, x->inv.email, &e2) == 0)
+        return usher_error_set(call->err, USHER_ECONFLICT, "account_exists", NULL,
+                               "an account with this email exists; sign in to accept");
+    x->is_new = true;
+    rc = app_password_check(x->password, "password", call->err);
+    if (rc)
+        return rc;
+    /* A blank name in the form keeps the one the inviter gave. */
+    rc = text_name_optional_check(&x->new_first_name, call->arena,
+                                  is_blank(call->arena, x->first_name) ? x->inv.first_name
+                                                                       : x->first_name,
+                                  "first_name", call->err);
+    if (rc)
+        return rc;
+    rc = text_name_optional_check(&x->new_last_name, call->arena,
+                                  is_blank(call->arena, x->last_name) ? x->inv.last_name
+                                                                      : x->last_name,
+                                  "last_name", call->err);
+    if (rc)
+        return rc;
+    struct app_password_inputs known = {x->inv.email, x->new_first_name, x->new_last_name};
+    rc = app_password_strength_check(x->password, "password", &known, call->err);
+    if (rc)
+        return rc;
+    return app_password_hash(call->app->hash_pool, x->hash, x->password, call->err);
+}
+
+/* Inside the transaction, everything again: the invitation may have changed meanwhile, its
+ * grants must still resolve in the agency and its inviter still be allowed to give them. */
+static int accept_recheck(struct acceptance *x, struct store_conn *c, const struct app_call *call)
+{
+    struct store_invitation again;
+    int rc = store_invitation_get(&again, c, call->arena, x->inv.id, call->err);
+    if (rc)
+        return rc;
+    if (again.generation != x->inv.generation || strcmp(again.token_hash, x->inv.token_hash) != 0)
+        return usher_error_set(call->err, USHER_ENOTFOUND, "invitation_not_found", NULL,
+                               "this link was replaced by a newer one");
+    rc = app_invitation_not_pending(&again, call->err);
+    if (rc)
+        return rc;
     struct app_role_set roles;
-    if (rc == 0) {
-        struct usher_error e2 = {0};
-        rc = app_invitation_stored_grants(&grants, &n, &roles, c, call->arena, &inv, &e2);
-        if (rc == USHER_EINVAL)
-            rc = usher_error_set(call->err, USHER_EFORBIDDEN, "invitation_invalid", NULL,
-                                 "an environment or bot of this invitation no longer exists; "
-                                 "ask for a new invitation");
-        else if (rc)
-            rc = usher_error_set(call->err, rc, NULL, NULL, "%s", e2.message);
-    }
-    if (rc == 0)
-        rc = inviter_still_allowed(c, call->arena, &inv, grants, n, call->err);
-    if (rc == 0 && is_new) {
+    struct usher_error e2 = {0};
+    rc = app_invitation_stored_grants(&x->grants, &x->grant_count, &roles, c, call->arena, &x->inv,
+                                      &e2);
+    if (rc == USHER_EINVAL)
+        return usher_error_set(call->err, USHER_EFORBIDDEN, "invitation_invalid", NULL,
+                               "an environment or bot of this invitation no longer exists; "
+                               "ask for a new invitation");
+    if (rc)
+        return usher_error_set(call->err, rc, NULL, NULL, "%s", e2.message);
+    return inviter_still_allowed(c, call->arena, &x->inv, x->grants, x->grant_count, call->err);
+}
+
+/* The acceptance, in the transaction: the new account, the invitation consumed (of concurrent
+ * accepts, one changes it), the grants and the shortcode, the audit row, and a new account's
+ * session in out. */
+static int accept_write(struct app_invitation_accepted *out, struct acceptance *x,
+                        struct store_conn *c, const struct app_call *call)
+{
+    int rc = 0;
+    if (x->is_new) {
         struct app_actor creating = *call->actor;
-        rc = app_account_insert(&user, c, call->arena, &creating, inv.email, first, last, hash,
-                                false, "invitation", call->err);
+        rc =
+            app_account_insert(&x->user, c, call->arena, &creating, x->inv.email, x->new_first_name,
+                               x->new_last_name, x->hash, false, "invitation", call->err);
         if (rc == USHER_ECONFLICT) {
             usher_error_clear(call->err);
             rc = usher_error_set(call->err, USHER_ECONFLICT, "account_exists", NULL,
                                  "an account with this email exists; sign in to accept");
         }
+        if (rc)
+            return rc;
     }
     bool changed = false;
-    int64_t now = clock_now_ms();
-    if (rc == 0)
-        rc = store_invitation_decide(&changed, c, call->arena, inv.id, "accepted", user.id, now,
-                                     call->err);
-    if (rc == 0 && !changed)
-        rc = usher_error_set(call->err, USHER_ECONFLICT, "invitation_not_pending", NULL,
-                             "this invitation was already used");
-    const char *shortcode = NULL;
-    if (rc == 0 && inv.shortcode) {
-        bool taken = false;
-        rc = store_directory_shortcode_taken(&taken, c, call->arena, inv.agency_id, inv.shortcode,
-                                             inv.email, call->err);
-        shortcode = taken ? NULL : inv.shortcode;
-    }
-    if (rc == 0)
-        rc = app_grants_write(c, call->arena, inv.agency_id, user.id, shortcode, grants, n, false,
-                              call->err);
-    if (rc == 0) {
-        struct app_actor who = *call->actor;
-        who.user_id = user.id;
-        struct app_audit_event ev = {
-            .agency_id = inv.agency_id,
-            .action = "invitation.accepted",
-            .subject_user_id = user.id,
-            .scope_type = "agency",
-            .scope_id = inv.agency_id,
-            .details = json_pack("{s:s, s:s, s:b, s:o, s:s?}", "invitation_id", inv.id, "email",
-                                 inv.email, "new_account", is_new, "grants",
-                                 app_grants_json(grants, n, NULL), "shortcode", shortcode),
-        };
-        rc = app_audit_record(c, call->arena, &who, &ev, call->err);
-    }
-    if (rc == 0 && is_new) {
-        struct app_actor who = *call->actor;
-        who.user_id = user.id;
-        rc = app_account_session_start(&out->session, call->app, c, call->arena, &who, &user,
-                                       call->err);
-    }
-    if (rc == 0)
-        rc = store_commit(c, call->err);
-    if (rc == 0)
-        app_grants_refresh(call->app, c, user.id);
-    if (rc == 0) {
-        inv.status = "accepted";
-        rc = app_invitation_view_fill(&out->view, c, call->arena, &inv, call->err);
-    }
-    store_conn_put(c);
-    sodium_memzero(hash, sizeof(hash));
+    rc = store_invitation_decide(&changed, c, call->arena, x->inv.id, "accepted", x->user.id,
+                                 clock_now_ms(), call->err);
     if (rc)
         return rc;
-    out->user = user;
-    out->is_new_user = is_new;
-    return 0;
+    if (!changed)
+        return usher_error_set(call->err, USHER_ECONFLICT, "invitation_not_pending", NULL,
+                               "this invitation was already used");
+    const char *shortcode = NULL;
+    if (x->inv.shortcode) {
+        bool taken = false;
+        rc = store_directory_shortcode_taken(&taken, c, call->arena, x->inv.agency_id,
+                                             x->inv.shortcode, x->inv.email, call->err);
+        if (rc)
+            return rc;
+        shortcode = taken ? NULL : x->inv.shortcode;
+    }
+    rc = app_grants_write(c, call->arena, x->inv.agency_id, x->user.id, shortcode, x->grants,
+                          x->grant_count, false, call->err);
+    if (rc)
+        return rc;
+    struct app_actor who = *call->actor;
+    who.user_id = x->user.id;
+    struct app_audit_event ev = {
+        .agency_id = x->inv.agency_id,
+        .action = "invitation.accepted",
+        .subject_user_id = x->user.id,
+        .scope_type = "agency",
+        .scope_id = x->inv.agency_id,
+        .details =
+            json_pack("{s:s, s:s, s:b, s:o, s:s?}", "invitation_id", x->inv.id, "email",
+                      x->inv.email, "new_account", x->is_new, "grants",
+                      app_grants_json(x->grants, x->grant_count, NULL), "shortcode", shortcode),
+    };
+    rc = app_audit_record(c, call->arena, &who, &ev, call->err);
+    if (rc || !x->is_new)
+        return rc;
+    return app_account_session_start(&out->session, call->app, c, call->arena, &who, &x->user,
+                                     call->err);
+}
+
+int app_invitation_accept(struct app_invitation_accepted *out, const struct app_call *call,
+                          const char *token, const char *id, const char *password,
+                          const char *first_name, const char *last_name)
+{
+    memset(out, 0, sizeof(*out));
+    struct acceptance x = {
+        .token = token,
+        .id = id,
+        .password = password,
+        .first_name = first_name,
+        .last_name = last_name,
+    };
+    struct store_conn *c = NULL;
+    int rc = store_conn_get(call->app->store, &c, call->err);
+    if (rc)
+        goto done;
+    /* First a read without the write lock: validate and hash the password (slow) before the
+     * transaction, which then checks everything again. */
+    rc = accept_prepare(&x, c, call);
+    if (rc)
+        goto done;
+    rc = store_begin(c, true, call->err);
+    if (rc)
+        goto done;
+    rc = accept_recheck(&x, c, call);
+    if (rc)
+        goto done;
+    rc = accept_write(out, &x, c, call);
+    if (rc)
+        goto done;
+    rc = store_commit(c, call->err);
+    if (rc)
+        goto done;
+    app_grants_refresh(call->app, c, x.user.id);
+    x.inv.status = "accepted";
+    rc = app_invitation_view_fill(&out->view, c, call->arena, &x.inv, call->err);
+    if (rc)
+        goto done;
+    out->user = x.user;
+    out->is_new_user = x.is_new;
+done:
+    store_conn_put(c);
+    sodium_memzero(x.hash, sizeof(x.hash));
+    return rc;
 }
 
 int app_invitation_decline(const struct app_call *call, const char *token, const char *id)
 {
     struct store_conn *c = NULL;
+    struct store_invitation inv;
+    bool changed = false;
     int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
-        return rc;
-    struct store_invitation inv;
+        goto done;
     rc = store_begin(c, true, call->err);
-    if (rc == 0)
-        rc = load_for_decision(&inv, c, call->arena, call->app, call->actor, token, id, call->err);
-    if (rc == 0 && token && call->actor->user_id) {
+    if (rc)
+        goto done;
+    rc = load_for_decision(&inv, c, call->arena, call->app, call->actor, token, id, call->err);
+    if (rc)
+        goto done;
+    if (token && call->actor->user_id) {
         /* Signed in, the decision is recorded as that user's: it must be their invitation. A
          * link alone (signed out) may still decline. */
         struct store_user me;
         rc = store_user_get(&me, c, call->arena, call->actor->user_id, call->err);
-        if (rc == 0 && strcmp(me.email, inv.email) != 0)
+        if (rc)
+            goto done;
+        if (strcmp(me.email, inv.email) != 0) {
             rc = usher_error_set(call->err, USHER_EFORBIDDEN, "email_mismatch", NULL,
                                  "this invitation is for another email address");
+            goto done;
+        }
     }
-    if (rc == 0)
-        rc = app_invitation_not_pending(&inv, call->err);
-    bool changed = false;
-    if (rc == 0)
-        rc = store_invitation_decide(&changed, c, call->arena, inv.id, "declined",
-                                     call->actor->user_id, clock_now_ms(), call->err);
-    if (rc == 0 && !changed)
+    rc = app_invitation_not_pending(&inv, call->err);
+    if (rc)
+        goto done;
+    rc = store_invitation_decide(&changed, c, call->arena, inv.id, "declined", call->actor->user_id,
+                                 clock_now_ms(), call->err);
+    if (rc)
+        goto done;
+    if (!changed) {
         rc = usher_error_set(call->err, USHER_ECONFLICT, "invitation_not_pending", NULL,
                              "this invitation was already used");
-    if (rc == 0) {
-        struct app_audit_event ev = {
-            .agency_id = inv.agency_id,
-            .action = "invitation.declined",
-            .subject_user_id = call->actor->user_id,
-            .scope_type = "agency",
-            .scope_id = inv.agency_id,
-            .details = json_pack("{s:s, s:s}", "invitation_id", inv.id, "email", inv.email),
-        };
-        rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
+        goto done;
     }
-    if (rc == 0)
-        rc = store_commit(c, call->err);
+    struct app_audit_event ev = {
+        .agency_id = inv.agency_id,
+        .action = "invitation.declined",
+        .subject_user_id = call->actor->user_id,
+        .scope_type = "agency",
+        .scope_id = inv.agency_id,
+        .details = json_pack("{s:s, s:s}", "invitation_id", inv.id, "email", inv.email),
+    };
+    rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
+    if (rc)
+        goto done;
+    rc = store_commit(c, call->err);
+done:
     store_conn_put(c);
     return rc;
 }
@@ -339,27 +416,30 @@ int app_invitation_pending_for_user(struct app_invitation_view **out, size_t *co
     *out = NULL;
     *count = 0;
     struct store_conn *c = NULL;
+    struct store_invitation *rows = NULL;
+    size_t n = 0, filled = 0;
+    struct app_invitation_view *items = NULL;
     int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
-        return rc;
-    struct store_invitation *rows = NULL;
-    size_t n = 0;
+        goto done;
     rc = store_invitation_pending_for_email(&rows, &n, c, call->arena, email, clock_now_ms(),
                                             call->err);
-    struct app_invitation_view *items = arena_alloc(call->arena, (n + 1) * sizeof(*items));
-    size_t filled = 0;
-    for (size_t i = 0; rc == 0 && i < n; i++) {
+    if (rc)
+        goto done;
+    items = arena_alloc(call->arena, (n + 1) * sizeof(*items));
+    for (size_t i = 0; i < n; i++) {
         rc = app_invitation_view_fill(&items[i], c, call->arena, &rows[i], call->err);
-        if (rc == 0)
-            filled++;
+        if (rc)
+            goto done;
+        filled++;
     }
+    *out = items;
+    *count = n;
+done:
     store_conn_put(c);
     if (rc) {
         for (size_t i = 0; i < filled; i++)
             app_invitation_view_dispose(&items[i]);
-        return rc;
     }
-    *out = items;
-    *count = n;
-    return 0;
+    return rc;
 }
