@@ -217,18 +217,19 @@ int app_audit_record(struct store_conn *c, struct arena *a, const struct app_act
         .chain = ev->agency_id ? arena_printf(a, "agency:%s", ev->agency_id) : "platform",
     };
     free(details);
-    if (store_in_transaction(c))
-        return app_audit_append(c, a, &e, err);
-    /* The chain's head is read and moved under the write lock, in a transaction of its own. */
-    int rc = store_begin(c, true, err);
+    /* Without the caller's transaction, the chain's head is read and moved under the write lock
+     * in one of its own. */
+    bool own = !store_in_transaction(c);
+    int rc = own ? store_begin(c, true, err) : 0;
     if (rc)
         goto done;
     rc = app_audit_append(c, a, &e, err);
     if (rc)
         goto done;
-    rc = store_commit(c, err);
+    if (own)
+        rc = store_commit(c, err);
 done:
-    if (rc)
+    if (rc && own)
         store_rollback(c);
     return rc;
 }

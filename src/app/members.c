@@ -44,10 +44,12 @@ int app_members_ctx_open(struct app_members_ctx *x, const struct app_call *call,
     x->a = call->arena;
     struct store_agency agency;
     int rc = store_conn_get(call->app->store, &x->c, call->err);
-    if (rc == 0)
-        rc = store_begin(x->c, write, call->err);
-    if (rc == 0)
-        rc = store_agency_get(&agency, x->c, call->arena, agency_id, call->err);
+    if (rc)
+        return rc;
+    rc = store_begin(x->c, write, call->err);
+    if (rc)
+        return rc;
+    rc = store_agency_get(&agency, x->c, call->arena, agency_id, call->err);
     if (rc)
         return rc;
     x->agency_id = agency.id;
@@ -57,8 +59,9 @@ int app_members_ctx_open(struct app_members_ctx *x, const struct app_call *call,
         return rc;
     rc = store_directory_environments(&x->envs, &x->env_count, x->c, call->arena, agency.id,
                                       call->err);
-    if (rc == 0)
-        rc = app_role_set_load(&x->roles, x->c, call->arena, agency.id, call->err);
+    if (rc)
+        return rc;
+    rc = app_role_set_load(&x->roles, x->c, call->arena, agency.id, call->err);
     if (rc)
         return rc;
     cl->reads_env = arena_alloc(call->arena, (x->env_count + 1) * sizeof(bool));
@@ -269,15 +272,16 @@ int app_members_load(struct store_directory_person *out_person, struct app_grant
     if (!is_self && !x->caller.reads_all && x->caller.readable_count == 0 && !x->caller.manages_any)
         return app_members_forbidden(err, "users.read is required in this agency");
     int rc = store_directory_member_get(out_person, x->c, x->a, x->agency_id, user_id, err);
-    if (rc == 0)
-        rc = app_members_grants_load(out_grants, x, user_id, err);
-    if (rc == 0 && !is_self && !caller_sees(x, out_grants) &&
-        !caller_manages(x, user_id, out_grants))
-        rc = usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "member not found");
-    return rc;
+    if (rc)
+        return rc;
+    rc = app_members_grants_load(out_grants, x, user_id, err);
+    if (rc)
+        return rc;
+    if (!is_self && !caller_sees(x, out_grants) && !caller_manages(x, user_id, out_grants))
+        return usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "member not found");
+    return 0;
 }
 
-/* Re-reads the member after a committed change, in a new read transaction. */
 /* Reads the member as a change left it, inside the change's own transaction: once the change
  * commits nothing can fail any more, so an answer other than success means nothing changed. */
 int app_members_detail_reread(struct app_member_detail *out, struct app_members_ctx *x,
@@ -286,11 +290,13 @@ int app_members_detail_reread(struct app_member_detail *out, struct app_members_
     struct store_directory_person person;
     struct app_grant_list pg;
     int rc = store_directory_member_get(&person, x->c, x->a, x->agency_id, user_id, err);
-    if (rc == 0)
-        rc = app_members_grants_load(&pg, x, user_id, err);
-    if (rc == 0)
-        detail_build(out, x, &person, &pg);
-    return rc;
+    if (rc)
+        return rc;
+    rc = app_members_grants_load(&pg, x, user_id, err);
+    if (rc)
+        return rc;
+    detail_build(out, x, &person, &pg);
+    return 0;
 }
 
 int app_member_get(struct app_member_detail *out, const struct app_call *call,
@@ -301,14 +307,20 @@ int app_member_get(struct app_member_detail *out, const struct app_call *call,
     struct store_directory_person person;
     struct app_grant_list pg;
     int rc = app_members_ctx_open(&x, call, agency_id, false);
-    if (rc == 0 && !x.caller.reads_all && x.caller.readable_count == 0)
+    if (rc)
+        goto done;
+    if (!x.caller.reads_all && x.caller.readable_count == 0) {
         rc = app_members_forbidden(call->err, "users.read is required in this agency");
-    if (rc == 0)
-        rc = app_members_load(&person, &pg, &x, user_id, call->err);
-    if (rc == 0)
-        rc = store_commit(x.c, call->err);
-    if (rc == 0)
-        detail_build(out, &x, &person, &pg);
+        goto done;
+    }
+    rc = app_members_load(&person, &pg, &x, user_id, call->err);
+    if (rc)
+        goto done;
+    rc = store_commit(x.c, call->err);
+    if (rc)
+        goto done;
+    detail_build(out, &x, &person, &pg);
+done:
     app_members_ctx_close(&x);
     return rc;
 }

@@ -31,6 +31,115 @@ static int last_owner_guard(struct app_members_ctx *x, const char *user_id, stru
     return 0;
 }
 
+/* A member's names and shortcode as a change checked them (NULL: not given, or for the
+ * shortcode, cleared when has_shortcode). */
+struct patch_values {
+    const char *first_name;
+    const char *last_name;
+    bool has_shortcode;
+    const char *shortcode;
+};
+
+/* Checks patch for user_id into v: names belong to the person (only they and platform admins
+ * change them), and the shortcode is the agency's, so changing it takes authority over them. */
+static int patch_check(struct patch_values *v, struct app_members_ctx *x,
+                       const struct app_call *call, const char *user_id,
+                       const struct app_grant_list *pg, const struct app_member_patch *patch)
+{
+    if ((patch->has_first_name || patch->has_last_name) && !x->caller.acc.is_admin &&
+        !(call->actor->user_id && strcmp(call->actor->user_id, user_id) == 0))
+        return usher_error_set(call->err, USHER_EFORBIDDEN, "names_belong_to_person", NULL,
+                               "names belong to the person: only they change them, in their "
+                               "account");
+    int rc = 0;
+    if (patch->has_first_name) {
+        rc = text_name_optional_check(&v->first_name, call->arena, patch->first_name, "first_name",
+                                      call->err);
+        if (rc)
+            return rc;
+    }
+    if (patch->has_last_name) {
+        rc = text_name_optional_check(&v->last_name, call->arena, patch->last_name, "last_name",
+                                      call->err);
+        if (rc)
+            return rc;
+    }
+    if (patch->has_shortcode && patch->shortcode) {
+        rc = text_shortcode_check(&v->shortcode, call->arena, patch->shortcode, "shortcode",
+                                  call->err);
+        if (rc)
+            return rc;
+    }
+    if (!patch->has_shortcode)
+        return 0;
+    return app_members_authority(x, user_id, pg, NULL, call->err);
+}
+
+/* Writes what v changes of person (user_id), with its member.updated audit row; nothing when
+ * nothing changes. A shortcode another member holds, or that a pending invitation to someone
+ * else keeps: USHER_ECONFLICT "shortcode_taken". */
+static int patch_write(struct app_members_ctx *x, const struct app_call *call,
+                       const struct store_directory_person *person, const char *user_id,
+                       const struct patch_values *v)
+{
+    json_t *details = json_object();
+    bool names_changed = false;
+    if (v->first_name && strcmp(v->first_name, person->first_name) != 0) {
+        json_object_set_new(details, "first_name", json_string(v->first_name));
+        names_changed = true;
+    }
+    if (v->last_name && strcmp(v->last_name, person->last_name) != 0) {
+        json_object_set_new(details, "last_name", json_string(v->last_name));
+        names_changed = true;
+    }
+    bool shortcode_changed = v->has_shortcode && !text_equal(v->shortcode, person->shortcode);
+    if (shortcode_changed)
+        json_object_set_new(details, "shortcode",
+                            v->shortcode ? json_string(v->shortcode) : json_null());
+    int rc = 0;
+    if (names_changed) {
+        rc = store_directory_names_set(x->c, call->arena, user_id,
+                                       v->first_name ? v->first_name : person->first_name,
+                                       v->last_name ? v->last_name : person->last_name, call->err);
+        if (rc)
+            goto done;
+    }
+    if (shortcode_changed && v->shortcode) {
+        /* A pending invitation keeps its shortcode for its invitee, as members keep theirs. */
+        bool reserved = false;
+        rc = store_directory_shortcode_reserved(&reserved, x->c, call->arena, x->agency_id,
+                                                v->shortcode, person->email, call->err);
+        if (rc)
+            goto done;
+        if (reserved) {
+            rc = usher_error_set(call->err, USHER_ECONFLICT, "shortcode_taken", "shortcode",
+                                 "shortcode is already used in this agency");
+            goto done;
+        }
+    }
+    if (shortcode_changed) {
+        rc = store_member_shortcode_set(x->c, call->arena, x->agency_id, user_id, v->shortcode,
+                                        call->err);
+        if (rc)
+            goto done;
+    }
+    if (names_changed || shortcode_changed) {
+        struct app_audit_event ev = {
+            .agency_id = x->agency_id,
+            .action = "member.updated",
+            .subject_user_id = user_id,
+            .scope_type = "agency",
+            .scope_id = x->agency_id,
+            .details = details,
+        };
+        details = NULL; /* the audit row takes it */
+        rc = app_audit_record(x->c, call->arena, call->actor, &ev, call->err);
+    }
+done:
+    json_decref(details);
+    return rc;
+}
+
 int app_member_update(struct app_member_detail *out, const struct app_call *call,
                       const char *agency_id, const char *user_id,
                       const struct app_member_patch *patch)
@@ -39,73 +148,23 @@ int app_member_update(struct app_member_detail *out, const struct app_call *call
     struct app_members_ctx x;
     struct store_directory_person person;
     struct app_grant_list pg;
-    const char *first = NULL, *last = NULL, *shortcode = NULL;
+    struct patch_values v = {.has_shortcode = patch->has_shortcode};
     int rc = app_members_ctx_open(&x, call, agency_id, true);
-    if (rc == 0)
-        rc = app_members_load(&person, &pg, &x, user_id, call->err);
-    if (rc == 0 && (patch->has_first_name || patch->has_last_name) && !x.caller.acc.is_admin &&
-        !(call->actor->user_id && strcmp(call->actor->user_id, user_id) == 0))
-        rc = usher_error_set(call->err, USHER_EFORBIDDEN, "names_belong_to_person", NULL,
-                             "names belong to the person: only they change them, in their account");
-    if (rc == 0 && patch->has_first_name)
-        rc = text_name_optional_check(&first, call->arena, patch->first_name, "first_name",
-                                      call->err);
-    if (rc == 0 && patch->has_last_name)
-        rc = text_name_optional_check(&last, call->arena, patch->last_name, "last_name", call->err);
-    if (rc == 0 && patch->has_shortcode && patch->shortcode)
-        rc =
-            text_shortcode_check(&shortcode, call->arena, patch->shortcode, "shortcode", call->err);
-    /* The shortcode is the agency's: it takes authority over the member to change it. */
-    if (rc == 0 && patch->has_shortcode)
-        rc = app_members_authority(&x, user_id, &pg, NULL, call->err);
     if (rc)
         goto done;
-
-    json_t *details = json_object();
-    bool names_changed = false;
-    if (first && strcmp(first, person.first_name) != 0) {
-        json_object_set_new(details, "first_name", json_string(first));
-        names_changed = true;
-    }
-    if (last && strcmp(last, person.last_name) != 0) {
-        json_object_set_new(details, "last_name", json_string(last));
-        names_changed = true;
-    }
-    bool shortcode_changed = patch->has_shortcode && !text_equal(shortcode, person.shortcode);
-    if (shortcode_changed)
-        json_object_set_new(details, "shortcode", shortcode ? json_string(shortcode) : json_null());
-    if (names_changed)
-        rc = store_directory_names_set(x.c, call->arena, user_id, first ? first : person.first_name,
-                                       last ? last : person.last_name, call->err);
-    if (rc == 0 && shortcode_changed && shortcode) {
-        /* A pending invitation keeps its shortcode for its invitee, as members keep theirs. */
-        bool reserved = false;
-        rc = store_directory_shortcode_reserved(&reserved, x.c, call->arena, x.agency_id, shortcode,
-                                                person.email, call->err);
-        if (rc == 0 && reserved)
-            rc = usher_error_set(call->err, USHER_ECONFLICT, "shortcode_taken", "shortcode",
-                                 "shortcode is already used in this agency");
-    }
-    if (rc == 0 && shortcode_changed)
-        rc = store_member_shortcode_set(x.c, call->arena, x.agency_id, user_id, shortcode,
-                                        call->err);
-    if (rc == 0 && (names_changed || shortcode_changed)) {
-        struct app_audit_event ev = {
-            .agency_id = x.agency_id,
-            .action = "member.updated",
-            .subject_user_id = user_id,
-            .scope_type = "agency",
-            .scope_id = x.agency_id,
-            .details = details,
-        };
-        details = NULL;
-        rc = app_audit_record(x.c, call->arena, call->actor, &ev, call->err);
-    }
-    json_decref(details);
-    if (rc == 0)
-        rc = app_members_detail_reread(out, &x, user_id, call->err);
-    if (rc == 0)
-        rc = store_commit(x.c, call->err);
+    rc = app_members_load(&person, &pg, &x, user_id, call->err);
+    if (rc)
+        goto done;
+    rc = patch_check(&v, &x, call, user_id, &pg, patch);
+    if (rc)
+        goto done;
+    rc = patch_write(&x, call, &person, user_id, &v);
+    if (rc)
+        goto done;
+    rc = app_members_detail_reread(out, &x, user_id, call->err);
+    if (rc)
+        goto done;
+    rc = store_commit(x.c, call->err);
     if (rc)
         goto done;
     app_grants_refresh(call->app, x.c, user_id);
@@ -124,18 +183,23 @@ int app_member_grants_replace(struct app_member_detail *out, const struct app_ca
     struct app_grant *next = NULL;
     size_t next_count = 0;
     int rc = app_members_ctx_open(&x, call, agency_id, true);
-    if (rc == 0)
-        rc = app_members_load(&person, &pg, &x, user_id, call->err);
-    if (rc == 0)
-        rc = app_access_not_self(&x.caller.acc, user_id, call->err);
-    if (rc == 0)
-        rc = app_members_authority(&x, user_id, &pg, NULL, call->err);
-    if (rc == 0)
-        rc = app_grants_parse(&next, &next_count, x.c, call->arena, x.agency_id, &x.roles, grants,
-                              "grants", false, call->err);
-    if (rc == 0)
-        rc = app_access_may_grant(&x.caller.acc, call->arena, next, next_count, "users.manage",
-                                  "grants", call->err);
+    if (rc)
+        goto done;
+    rc = app_members_load(&person, &pg, &x, user_id, call->err);
+    if (rc)
+        goto done;
+    rc = app_access_not_self(&x.caller.acc, user_id, call->err);
+    if (rc)
+        goto done;
+    rc = app_members_authority(&x, user_id, &pg, NULL, call->err);
+    if (rc)
+        goto done;
+    rc = app_grants_parse(&next, &next_count, x.c, call->arena, x.agency_id, &x.roles, grants,
+                          "grants", false, call->err);
+    if (rc)
+        goto done;
+    rc = app_access_may_grant(&x.caller.acc, call->arena, next, next_count, "users.manage",
+                              "grants", call->err);
     if (rc)
         goto done;
     struct app_grant_list after = {next, next_count};
@@ -158,10 +222,12 @@ int app_member_grants_replace(struct app_member_detail *out, const struct app_ca
                              "grants", app_grants_json(next, next_count, NULL)),
     };
     rc = app_audit_record(x.c, call->arena, call->actor, &ev, call->err);
-    if (rc == 0)
-        rc = app_members_detail_reread(out, &x, user_id, call->err);
-    if (rc == 0)
-        rc = store_commit(x.c, call->err);
+    if (rc)
+        goto done;
+    rc = app_members_detail_reread(out, &x, user_id, call->err);
+    if (rc)
+        goto done;
+    rc = store_commit(x.c, call->err);
     if (rc)
         goto done;
     app_grants_refresh(call->app, x.c, user_id);
@@ -176,44 +242,109 @@ int app_member_remove(const struct app_call *call, const char *agency_id, const 
     struct store_directory_person person;
     struct app_grant_list pg;
     int64_t revoked = 0;
-    int rc = app_members_ctx_open(&x, call, agency_id, true);
     bool is_self = call->actor->user_id && strcmp(call->actor->user_id, user_id) == 0;
-    if (rc == 0 && is_self) {
+    int rc = app_members_ctx_open(&x, call, agency_id, true);
+    if (rc)
+        goto done;
+    if (is_self) {
+        /* Anyone may leave: no authority over oneself is asked. */
         rc = store_directory_member_get(&person, x.c, call->arena, x.agency_id, user_id, call->err);
-        if (rc == 0)
-            rc = app_members_grants_load(&pg, &x, user_id, call->err);
-    } else if (rc == 0) {
+        if (rc)
+            goto done;
+        rc = app_members_grants_load(&pg, &x, user_id, call->err);
+        if (rc)
+            goto done;
+    } else {
         rc = app_members_load(&person, &pg, &x, user_id, call->err);
-        if (rc == 0)
-            rc = app_members_authority(&x, user_id, &pg, NULL, call->err);
+        if (rc)
+            goto done;
+        rc = app_members_authority(&x, user_id, &pg, NULL, call->err);
+        if (rc)
+            goto done;
     }
-    if (rc == 0 && app_grant_list_holds_owner(&pg))
+    if (app_grant_list_holds_owner(&pg)) {
         rc = last_owner_guard(&x, user_id, call->err);
-    if (rc == 0)
-        rc = store_member_remove(NULL, x.c, call->arena, x.agency_id, user_id, call->err);
-    if (rc == 0)
-        rc = store_directory_invitations_revoke(&revoked, x.c, call->arena, x.agency_id,
-                                                person.email, call->actor->user_id, clock_now_ms(),
-                                                call->err);
-    if (rc == 0) {
-        struct app_audit_event ev = {
-            .agency_id = x.agency_id,
-            .action = "member.removed",
-            .subject_user_id = user_id,
-            .scope_type = "agency",
-            .scope_id = x.agency_id,
-            .details =
-                json_pack("{s:o, s:I, s:b}", "previous", app_grants_json(pg.items, pg.count, NULL),
-                          "revoked_invitations", (json_int_t)revoked, "left", is_self),
-        };
-        rc = app_audit_record(x.c, call->arena, call->actor, &ev, call->err);
+        if (rc)
+            goto done;
     }
-    if (rc == 0)
-        rc = store_commit(x.c, call->err);
-    if (rc == 0)
-        app_grants_refresh(call->app, x.c, user_id);
+    rc = store_member_remove(NULL, x.c, call->arena, x.agency_id, user_id, call->err);
+    if (rc)
+        goto done;
+    rc = store_directory_invitations_revoke(&revoked, x.c, call->arena, x.agency_id, person.email,
+                                            call->actor->user_id, clock_now_ms(), call->err);
+    if (rc)
+        goto done;
+    struct app_audit_event ev = {
+        .agency_id = x.agency_id,
+        .action = "member.removed",
+        .subject_user_id = user_id,
+        .scope_type = "agency",
+        .scope_id = x.agency_id,
+        .details =
+            json_pack("{s:o, s:I, s:b}", "previous", app_grants_json(pg.items, pg.count, NULL),
+                      "revoked_invitations", (json_int_t)revoked, "left", is_self),
+    };
+    rc = app_audit_record(x.c, call->arena, call->actor, &ev, call->err);
+    if (rc)
+        goto done;
+    rc = store_commit(x.c, call->err);
+    if (rc)
+        goto done;
+    app_grants_refresh(call->app, x.c, user_id);
+done:
     app_members_ctx_close(&x);
     return rc;
+}
+
+/* The environment environment_id, read on a connection of its own: it names the agency whose
+ * context the removal opens. A foreign one is not found like any other object. */
+static int environment_read(struct store_environment *out, const struct app_call *call,
+                            const char *environment_id)
+{
+    struct store_conn *c = NULL;
+    int rc = store_conn_get(call->app->store, &c, call->err);
+    if (rc)
+        goto done;
+    rc = store_environment_get(out, c, call->arena, environment_id, call->err);
+done:
+    store_conn_put(c);
+    return rc;
+}
+
+/* Takes user_id's access to environment_id away, in x's transaction: an explicit empty grant
+ * on it, no grants on its bots, and the member.removed_from_environment audit row. */
+static int environment_access_remove(struct app_members_ctx *x, const struct app_call *call,
+                                     const char *environment_id, const char *user_id,
+                                     const struct app_grant_list *pg)
+{
+    struct store_grant_write none = {
+        .id = crypto_id_new(call->arena, "grt"),
+        .agency_id = x->agency_id,
+        .user_id = user_id,
+        .environment_id = environment_id,
+        .scope_id = environment_id,
+        .roles = "",
+        .extra_permissions = "",
+        .created_at = clock_now_ms(),
+    };
+    int64_t bot_grants = 0;
+    int rc = store_grant_upsert(x->c, call->arena, &none, call->err);
+    if (rc)
+        return rc;
+    rc = store_directory_bot_grants_delete(&bot_grants, x->c, call->arena, x->agency_id, user_id,
+                                           environment_id, call->err);
+    if (rc)
+        return rc;
+    struct app_audit_event ev = {
+        .agency_id = x->agency_id,
+        .action = "member.removed_from_environment",
+        .subject_user_id = user_id,
+        .scope_type = "environment",
+        .scope_id = environment_id,
+        .details = json_pack("{s:o, s:I}", "previous", app_grants_json(pg->items, pg->count, NULL),
+                             "bot_grants_removed", (json_int_t)bot_grants),
+    };
+    return app_audit_record(x->c, call->arena, call->actor, &ev, call->err);
 }
 
 int app_member_environment_remove(const struct app_call *call, const char *environment_id,
@@ -224,28 +355,29 @@ int app_member_environment_remove(const struct app_call *call, const char *envir
     struct store_environment env;
     struct store_directory_person person;
     struct app_grant_list pg;
-    struct store_conn *probe = NULL;
-    /* The environment names the agency; a foreign one is not found like any other object. */
-    int rc = store_conn_get(call->app->store, &probe, call->err);
-    if (rc == 0)
-        rc = store_environment_get(&env, probe, call->arena, environment_id, call->err);
-    store_conn_put(probe);
-    if (rc == 0)
-        rc = app_members_ctx_open(&x, call, env.agency_id, true);
-    if (rc == 0 && app_members_env_index(&x, env.id) < 0)
-        rc = usher_error_set(call->err, USHER_ENOTFOUND, NULL, NULL, "environment not found");
-    if (rc == 0)
-        rc = app_members_load(&person, &pg, &x, user_id, call->err);
-    if (rc == 0)
-        rc = app_access_not_self(&x.caller.acc, user_id, call->err);
-    if (rc == 0)
-        rc = app_access_require(&x.caller.acc, POLICY_SCOPE_ENVIRONMENT, env.id, NULL,
-                                "users.manage", call->err);
-    if (rc == 0)
-        rc = app_members_authority(&x, user_id, &pg, env.id, call->err);
+    int rc = environment_read(&env, call, environment_id);
     if (rc)
         goto done;
-
+    rc = app_members_ctx_open(&x, call, env.agency_id, true);
+    if (rc)
+        goto done;
+    if (app_members_env_index(&x, env.id) < 0) {
+        rc = usher_error_set(call->err, USHER_ENOTFOUND, NULL, NULL, "environment not found");
+        goto done;
+    }
+    rc = app_members_load(&person, &pg, &x, user_id, call->err);
+    if (rc)
+        goto done;
+    rc = app_access_not_self(&x.caller.acc, user_id, call->err);
+    if (rc)
+        goto done;
+    rc = app_access_require(&x.caller.acc, POLICY_SCOPE_ENVIRONMENT, env.id, NULL, "users.manage",
+                            call->err);
+    if (rc)
+        goto done;
+    rc = app_members_authority(&x, user_id, &pg, env.id, call->err);
+    if (rc)
+        goto done;
     const struct app_grant *own = app_grant_list_at(&pg, POLICY_SCOPE_ENVIRONMENT, env.id);
     bool has_bot_grants = false;
     for (size_t i = 0; i < pg.count; i++) {
@@ -253,43 +385,17 @@ int app_member_environment_remove(const struct app_call *call, const char *envir
                          (pg.items[i].scope == POLICY_SCOPE_BOT && pg.items[i].environment_id &&
                           strcmp(pg.items[i].environment_id, env.id) == 0);
     }
-    if (own && app_grant_is_empty(own) && !has_bot_grants) {
-        /* Already removed: nothing changes, nothing to record. */
-        rc = store_commit(x.c, call->err);
+    /* Already removed: nothing changes, nothing to record. */
+    bool is_removed = own && app_grant_is_empty(own) && !has_bot_grants;
+    if (!is_removed) {
+        rc = environment_access_remove(&x, call, env.id, user_id, &pg);
+        if (rc)
+            goto done;
+    }
+    rc = store_commit(x.c, call->err);
+    if (rc || is_removed)
         goto done;
-    }
-    struct store_grant_write none = {
-        .id = crypto_id_new(call->arena, "grt"),
-        .agency_id = x.agency_id,
-        .user_id = user_id,
-        .environment_id = env.id,
-        .scope_id = env.id,
-        .roles = "",
-        .extra_permissions = "",
-        .created_at = clock_now_ms(),
-    };
-    int64_t bot_grants = 0;
-    rc = store_grant_upsert(x.c, call->arena, &none, call->err);
-    if (rc == 0)
-        rc = store_directory_bot_grants_delete(&bot_grants, x.c, call->arena, x.agency_id, user_id,
-                                               env.id, call->err);
-    if (rc == 0) {
-        struct app_audit_event ev = {
-            .agency_id = x.agency_id,
-            .action = "member.removed_from_environment",
-            .subject_user_id = user_id,
-            .scope_type = "environment",
-            .scope_id = env.id,
-            .details =
-                json_pack("{s:o, s:I}", "previous", app_grants_json(pg.items, pg.count, NULL),
-                          "bot_grants_removed", (json_int_t)bot_grants),
-        };
-        rc = app_audit_record(x.c, call->arena, call->actor, &ev, call->err);
-    }
-    if (rc == 0)
-        rc = store_commit(x.c, call->err);
-    if (rc == 0)
-        app_grants_refresh(call->app, x.c, user_id);
+    app_grants_refresh(call->app, x.c, user_id);
 done:
     app_members_ctx_close(&x);
     return rc;

@@ -196,75 +196,63 @@ static int query_prepare(struct store_directory_filter *out, struct invited_filt
     return 0;
 }
 
-int app_member_list(struct app_member_page *out, const struct app_call *call, const char *agency_id,
-                    const struct app_member_query *query)
+/* The two sorted sources of a page: members, and invited people with their invitation's
+ * grants. */
+struct page_sources {
+    struct store_directory_person *members;
+    size_t member_count;
+    bool members_more; /* more members follow */
+    struct store_directory_person *invited;
+    struct app_grant_list *invited_grants;
+    size_t invited_count;
+};
+
+/* Merges both sorted sources into out, up to limit people, and sets the next cursor. Invited
+ * people are built at once; members (is_member[i]) get their grants afterwards. */
+static void page_merge(struct app_member_page *out, bool *is_member,
+                       const struct app_members_ctx *x, const struct page_sources *s,
+                       const struct store_directory_order *order, size_t limit)
 {
-    memset(out, 0, sizeof(*out));
-    struct store_directory_order order;
-    struct store_directory_key after;
-    int rc = store_directory_order_parse(&order, query->sort, call->err);
-    if (rc == 0)
-        rc = store_directory_cursor_decode(&after, call->arena, &order, query->cursor, call->err);
-    if (rc)
-        return rc;
-    size_t limit = query->limit ? query->limit : STORE_PAGE_LIMIT_DEFAULT;
-    if (limit > STORE_PAGE_LIMIT_MAX)
-        limit = STORE_PAGE_LIMIT_MAX;
-
-    struct app_members_ctx x;
-    struct store_directory_filter filter;
-    struct invited_filter inv_filter;
-    rc = app_members_ctx_open(&x, call, agency_id, false);
-    if (rc == 0)
-        rc = query_prepare(&filter, &inv_filter, &x, query, call->err);
-    if (rc)
-        goto done;
-
-    struct store_directory_person *members = NULL, *invited = NULL;
-    struct app_grant_list *invited_grants = NULL;
-    size_t member_count = 0, invited_count = 0;
-    bool members_more = false;
-    rc = store_directory_members(&members, &member_count, &members_more, x.c, call->arena,
-                                 x.agency_id, &order, &filter, &after, limit, call->err);
-    if (rc == 0)
-        rc = invited_collect(&invited, &invited_grants, &invited_count, &x, &order, &filter,
-                             &inv_filter, &after, limit, call->err);
-    if (rc)
-        goto done;
-
-    /* Merge both sorted lists into one page. */
-    out->items = arena_alloc(call->arena, (limit + 1) * sizeof(*out->items));
-    const char **member_ids = arena_alloc(call->arena, (limit + 1) * sizeof(*member_ids));
-    size_t mi = 0, ii = 0, n = 0, ids = 0;
-    bool *is_member = arena_alloc(call->arena, (limit + 1) * sizeof(bool));
-    while (n < limit && (mi < member_count || ii < invited_count)) {
+    out->items = arena_alloc(x->a, (limit + 1) * sizeof(*out->items));
+    size_t mi = 0, ii = 0, n = 0;
+    while (n < limit && (mi < s->member_count || ii < s->invited_count)) {
         bool take_member =
-            ii >= invited_count ||
-            (mi < member_count &&
-             store_directory_key_compare(&members[mi].key, &invited[ii].key, &order) < 0);
+            ii >= s->invited_count ||
+            (mi < s->member_count &&
+             store_directory_key_compare(&s->members[mi].key, &s->invited[ii].key, order) < 0);
         if (take_member) {
-            out->items[n].person = members[mi++];
-            member_ids[ids++] = out->items[n].person.id;
+            out->items[n].person = s->members[mi++];
             is_member[n] = true;
         } else {
-            app_members_build(&out->items[n], &x, &invited[ii], &invited_grants[ii]);
+            app_members_build(&out->items[n], x, &s->invited[ii], &s->invited_grants[ii]);
             ii++;
         }
         n++;
     }
     out->count = n;
-    if (n == limit && (mi < member_count || members_more || ii < invited_count))
+    if (n == limit && (mi < s->member_count || s->members_more || ii < s->invited_count))
         out->next_cursor =
-            store_directory_cursor_encode(call->arena, &order, &out->items[n - 1].person.key);
+            store_directory_cursor_encode(x->a, order, &out->items[n - 1].person.key);
+}
 
-    /* The members' grants, in one query for the page. */
+/* Reads the grants of the page's members (is_member[i]) in one query, and builds each member as
+ * the caller may see them. */
+static int page_member_grants(struct app_member_page *out, const bool *is_member,
+                              struct app_members_ctx *x, const struct app_call *call)
+{
+    const char **member_ids = arena_alloc(call->arena, (out->count + 1) * sizeof(*member_ids));
+    size_t ids = 0;
+    for (size_t i = 0; i < out->count; i++) {
+        if (is_member[i])
+            member_ids[ids++] = out->items[i].person.id;
+    }
     struct store_directory_grant *rows = NULL;
     size_t row_count = 0;
-    rc = store_directory_grants(&rows, &row_count, x.c, call->arena, x.agency_id, member_ids, ids,
-                                call->err);
+    int rc = store_directory_grants(&rows, &row_count, x->c, call->arena, x->agency_id, member_ids,
+                                    ids, call->err);
     if (rc)
-        goto done;
-    for (size_t i = 0; i < n; i++) {
+        return rc;
+    for (size_t i = 0; i < out->count; i++) {
         if (!is_member[i])
             continue;
         size_t held = 0;
@@ -274,13 +262,56 @@ int app_member_list(struct app_member_page *out, const struct app_call *call, co
                                     0};
         for (size_t r = 0; r < row_count; r++) {
             if (strcmp(rows[r].user_id, out->items[i].person.id) == 0 &&
-                app_grant_from_row(&pg.items[pg.count], call->arena, &rows[r].grant, x.agency_id,
-                                   &x.roles))
+                app_grant_from_row(&pg.items[pg.count], call->arena, &rows[r].grant, x->agency_id,
+                                   &x->roles))
                 pg.count++;
         }
         struct store_directory_person person = out->items[i].person;
-        app_members_build(&out->items[i], &x, &person, &pg);
+        app_members_build(&out->items[i], x, &person, &pg);
     }
+    return 0;
+}
+
+int app_member_list(struct app_member_page *out, const struct app_call *call, const char *agency_id,
+                    const struct app_member_query *query)
+{
+    memset(out, 0, sizeof(*out));
+    struct app_members_ctx x;
+    memset(&x, 0, sizeof(x));
+    struct store_directory_order order;
+    struct store_directory_key after;
+    struct store_directory_filter filter;
+    struct invited_filter inv_filter;
+    struct page_sources src = {0};
+    size_t limit = query->limit ? query->limit : STORE_PAGE_LIMIT_DEFAULT;
+    if (limit > STORE_PAGE_LIMIT_MAX)
+        limit = STORE_PAGE_LIMIT_MAX;
+    int rc = store_directory_order_parse(&order, query->sort, call->err);
+    if (rc)
+        goto done;
+    rc = store_directory_cursor_decode(&after, call->arena, &order, query->cursor, call->err);
+    if (rc)
+        goto done;
+    rc = app_members_ctx_open(&x, call, agency_id, false);
+    if (rc)
+        goto done;
+    rc = query_prepare(&filter, &inv_filter, &x, query, call->err);
+    if (rc)
+        goto done;
+    rc = store_directory_members(&src.members, &src.member_count, &src.members_more, x.c,
+                                 call->arena, x.agency_id, &order, &filter, &after, limit,
+                                 call->err);
+    if (rc)
+        goto done;
+    rc = invited_collect(&src.invited, &src.invited_grants, &src.invited_count, &x, &order, &filter,
+                         &inv_filter, &after, limit, call->err);
+    if (rc)
+        goto done;
+    bool *is_member = arena_alloc(call->arena, (limit + 1) * sizeof(bool));
+    page_merge(out, is_member, &x, &src, &order, limit);
+    rc = page_member_grants(out, is_member, &x, call);
+    if (rc)
+        goto done;
     out->roles = x.roles;
     rc = store_commit(x.c, call->err);
 done:
