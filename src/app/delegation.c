@@ -113,14 +113,40 @@ done:
     return rc;
 }
 
+/* Whether user_id manages bot and whether acc's holder may take that away: taking a bot away
+ * from someone is acting on them, which takes every authority they hold on the bot (rule 4),
+ * unless they are leaving it themselves. */
+static int manager_removal_check(struct store_conn *c, const struct app_call *call,
+                                 const struct app_access *acc, const struct store_bot *bot,
+                                 const char *user_id)
+{
+    struct store_bot_manager *managers = NULL;
+    size_t count = 0;
+    bool found = false;
+    int rc = store_bot_managers_list(&managers, &count, c, call->arena, bot->id, call->err);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < count; i++)
+        found = found || strcmp(managers[i].user_id, user_id) == 0;
+    if (!found)
+        return usher_error_set(call->err, USHER_ENOTFOUND, NULL, NULL,
+                               "this person does not manage this bot");
+    bool is_self = call->actor->user_id && strcmp(call->actor->user_id, user_id) == 0;
+    if (is_self)
+        return 0;
+    struct policy_decide_grants theirs;
+    rc = app_access_grants_load(&theirs, c, call->arena, bot->agency_id, user_id, call->err);
+    if (rc)
+        return rc;
+    struct policy_decide_target t = {POLICY_SCOPE_BOT, bot->id, bot->environment_id};
+    return app_access_may_act_on(acc, user_id, &theirs, &t, 1, call->err);
+}
+
 int app_bot_manager_remove(const struct app_call *call, const char *bot_id, const char *user_id)
 {
     struct store_bot bot;
     struct store_conn *c = NULL;
     struct app_access acc;
-    struct store_bot_manager *managers = NULL;
-    size_t count = 0;
-    bool found = false;
     int64_t left = 0;
     int rc = app_bot_get(&bot, call, bot_id);
     if (rc)
@@ -139,29 +165,9 @@ int app_bot_manager_remove(const struct app_call *call, const char *bot_id, cons
                              "you may not delegate this bot");
         goto done;
     }
-    rc = store_bot_managers_list(&managers, &count, c, call->arena, bot.id, call->err);
+    rc = manager_removal_check(c, call, &acc, &bot, user_id);
     if (rc)
         goto done;
-    for (size_t i = 0; i < count; i++)
-        found = found || strcmp(managers[i].user_id, user_id) == 0;
-    if (!found) {
-        rc = usher_error_set(call->err, USHER_ENOTFOUND, NULL, NULL,
-                             "this person does not manage this bot");
-        goto done;
-    }
-    /* Taking a bot away from someone is acting on them: it takes every authority they hold on
-     * the bot (rule 4), unless they are leaving it themselves. */
-    bool is_self = call->actor->user_id && strcmp(call->actor->user_id, user_id) == 0;
-    if (!is_self) {
-        struct policy_decide_grants theirs;
-        rc = app_access_grants_load(&theirs, c, call->arena, bot.agency_id, user_id, call->err);
-        if (rc)
-            goto done;
-        struct policy_decide_target t = {POLICY_SCOPE_BOT, bot.id, bot.environment_id};
-        rc = app_access_may_act_on(&acc, user_id, &theirs, &t, 1, call->err);
-        if (rc)
-            goto done;
-    }
     rc = store_grant_delete(NULL, c, call->arena, user_id, bot.id, call->err);
     if (rc)
         goto done;

@@ -179,9 +179,9 @@ static int agency_visible(struct app_access *out, struct store_conn *c, struct a
 {
     struct store_agency agency;
     int rc = store_agency_get(&agency, c, a, agency_id, err);
-    if (rc == 0)
-        rc = app_access_load(out, c, a, actor, agency_id, "agency", err);
-    return rc;
+    if (rc)
+        return rc;
+    return app_access_load(out, c, a, actor, agency_id, "agency", err);
 }
 
 /* Checks that the actor may manage the agency's roles and sets *out_held to what they hold at
@@ -232,10 +232,13 @@ int app_role_list(struct app_role_set *out, const struct app_call *call, const c
     struct store_conn *c = NULL;
     struct app_access acc;
     int rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc == 0)
-        rc = agency_visible(&acc, c, call->arena, call->actor, agency_id, call->err);
-    if (rc == 0)
-        rc = app_role_set_load(out, c, call->arena, agency_id, call->err);
+    if (rc)
+        goto done;
+    rc = agency_visible(&acc, c, call->arena, call->actor, agency_id, call->err);
+    if (rc)
+        goto done;
+    rc = app_role_set_load(out, c, call->arena, agency_id, call->err);
+done:
     store_conn_put(c);
     return rc;
 }
@@ -346,18 +349,65 @@ done:
     return rc;
 }
 
+/* Renames role to new_name (NULL: the name stays) and/or sets its permissions from old_perms to
+ * new_perms, with the role.updated audit row, in the caller's transaction on c. role then reads
+ * as changed. */
+static int role_change_write(struct store_conn *c, const struct app_call *call,
+                             struct store_custom_role *role, const char *new_name,
+                             uint64_t old_perms, uint64_t new_perms)
+{
+    bool perms_changed = new_perms != old_perms;
+    int rc = 0;
+    if (new_name) {
+        rc = store_role_rename(c, call->arena, role->agency_id, role->id, new_name, call->err);
+        if (rc)
+            return rc;
+    }
+    const char *csv =
+        perms_changed ? app_role_permissions_csv(call->arena, new_perms) : role->permissions;
+    if (perms_changed) {
+        rc = store_role_permissions_set(c, call->arena, role->agency_id, role->id, csv, call->err);
+        if (rc)
+            return rc;
+    }
+    json_t *details =
+        json_pack("{s:s, s:s, s:o}", "role_id", role->id, "name", new_name ? new_name : role->name,
+                  "permissions", permissions_json(new_perms));
+    if (new_name)
+        json_object_set_new(details, "previous_name", json_string(role->name));
+    if (perms_changed)
+        json_object_set_new(details, "previous_permissions", permissions_json(old_perms));
+    struct app_audit_event ev = {
+        .agency_id = role->agency_id,
+        .action = "role.updated",
+        .scope_type = "agency",
+        .scope_id = role->agency_id,
+        .details = details,
+    };
+    rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
+    if (rc)
+        return rc;
+    if (new_name)
+        role->name = new_name;
+    role->permissions = csv;
+    return 0;
+}
+
 int app_role_update(struct store_custom_role *out, const struct app_call *call,
                     const char *agency_id, const char *role_id,
                     const struct app_role_change *change)
 {
-    if (!change->name && !change->permissions)
-        return usher_error_set(call->err, USHER_EINVAL, NULL, NULL,
-                               "nothing to change: give name or permissions");
     struct store_conn *c = NULL;
     uint64_t held = 0, old_perms = 0, new_perms = 0;
     const char *clean = NULL;
     struct store_custom_role role;
-    int rc = store_conn_get(call->app->store, &c, call->err);
+    int rc = 0;
+    if (!change->name && !change->permissions) {
+        rc = usher_error_set(call->err, USHER_EINVAL, NULL, NULL,
+                             "nothing to change: give name or permissions");
+        goto done;
+    }
+    rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
         goto done;
     rc = store_begin(c, true, call->err);
@@ -395,47 +445,18 @@ int app_role_update(struct store_custom_role *out, const struct app_call *call,
     }
     bool renamed = clean && strcmp(clean, role.name) != 0;
     bool perms_changed = new_perms != old_perms;
-    if (!renamed && !perms_changed) {
-        *out = role;
-        goto done;
-    }
-    if (renamed) {
-        rc = store_role_rename(c, call->arena, agency_id, role.id, clean, call->err);
+    /* A change that changes nothing writes nothing. */
+    if (renamed || perms_changed) {
+        rc = role_change_write(c, call, &role, renamed ? clean : NULL, old_perms, new_perms);
         if (rc)
             goto done;
-    }
-    const char *csv =
-        perms_changed ? app_role_permissions_csv(call->arena, new_perms) : role.permissions;
-    if (perms_changed) {
-        rc = store_role_permissions_set(c, call->arena, agency_id, role.id, csv, call->err);
+        rc = store_commit(c, call->err);
         if (rc)
             goto done;
+        if (perms_changed && call->app->authz)
+            authz_index_put_custom_role(call->app->authz, role.id, role.agency_id, new_perms,
+                                        false);
     }
-    json_t *details =
-        json_pack("{s:s, s:s, s:o}", "role_id", role.id, "name", renamed ? clean : role.name,
-                  "permissions", permissions_json(new_perms));
-    if (renamed)
-        json_object_set_new(details, "previous_name", json_string(role.name));
-    if (perms_changed)
-        json_object_set_new(details, "previous_permissions", permissions_json(old_perms));
-    struct app_audit_event ev = {
-        .agency_id = role.agency_id,
-        .action = "role.updated",
-        .scope_type = "agency",
-        .scope_id = role.agency_id,
-        .details = details,
-    };
-    rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
-    if (rc)
-        goto done;
-    rc = store_commit(c, call->err);
-    if (rc)
-        goto done;
-    if (perms_changed && call->app->authz)
-        authz_index_put_custom_role(call->app->authz, role.id, role.agency_id, new_perms, false);
-    if (renamed)
-        role.name = clean;
-    role.permissions = csv;
     *out = role;
 done:
     store_conn_put(c);

@@ -37,6 +37,23 @@ static void prune(struct app *app)
         log_msg(LOG_INFO, "audit.pruned", "{s:I}", "deleted", (json_int_t)deleted);
 }
 
+/* Applies what other processes changed since the cursor, draining a burst in several batches
+ * before the thread sleeps. */
+static int sync_drain(struct app_sync *s, struct usher_error *err)
+{
+    struct store_conn *c = NULL;
+    int applied = 0;
+    int rc = store_conn_get(s->app->store, &c, err);
+    if (rc)
+        goto done;
+    do {
+        rc = authz_index_sync(s->app->authz, c, &s->cursor, &applied, err);
+    } while (rc == 0 && applied > 0);
+done:
+    store_conn_put(c);
+    return rc;
+}
+
 static void *sync_main(void *arg)
 {
     struct app_sync *s = arg;
@@ -45,16 +62,7 @@ static void *sync_main(void *arg)
     while (!s->stop) {
         pthread_mutex_unlock(&s->lock);
         struct usher_error err = {0};
-        struct store_conn *c = NULL;
-        int applied = 0;
-        int rc = store_conn_get(s->app->store, &c, &err);
-        if (rc == 0) {
-            /* Drain a burst in several batches before sleeping. */
-            do {
-                rc = authz_index_sync(s->app->authz, c, &s->cursor, &applied, &err);
-            } while (rc == 0 && applied > 0);
-            store_conn_put(c);
-        }
+        int rc = sync_drain(s, &err);
         if (rc != 0 && !failing)
             log_msg(LOG_WARN, "authz.sync_failed", "{s:s}", "error", err.message);
         failing = rc != 0;

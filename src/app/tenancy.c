@@ -47,22 +47,24 @@ static int forbidden(struct usher_error *err, const char *permission, const char
 
 int app_agency_create(struct store_agency *out, const struct app_call *call, const char *name)
 {
-    if (!call->actor->is_platform_admin)
-        return usher_error_set(call->err, USHER_EFORBIDDEN, NULL, NULL,
-                               "only platform admins create agencies");
+    struct store_conn *c = NULL;
     const char *clean = NULL;
-    int rc =
-        name ? text_name_check(&clean, call->arena, name, "name", TEXT_NAME_MAX_CHARS, call->err)
-             : usher_error_set(call->err, USHER_EINVAL, NULL, "name", "name is required");
+    int rc = 0;
+    if (!call->actor->is_platform_admin) {
+        rc = usher_error_set(call->err, USHER_EFORBIDDEN, NULL, NULL,
+                             "only platform admins create agencies");
+        goto done;
+    }
+    rc = name ? text_name_check(&clean, call->arena, name, "name", TEXT_NAME_MAX_CHARS, call->err)
+              : usher_error_set(call->err, USHER_EINVAL, NULL, "name", "name is required");
     if (rc)
-        return rc;
+        goto done;
     struct store_agency agency = {
         .id = crypto_id_new(call->arena, "agy"),
         .name = clean,
         .created_at = clock_now_ms(),
         .created_by = call->actor->user_id,
     };
-    struct store_conn *c = NULL;
     rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
         goto done;
@@ -123,11 +125,13 @@ int app_agency_list(struct app_agency_page *out, const struct app_call *call,
                     const struct app_page *page)
 {
     memset(out, 0, sizeof(*out));
-    if (!call->actor->is_platform_admin && !call->actor->user_id)
-        return 0;
     struct store_conn *c = NULL;
     bool has_more = false;
-    int rc = store_conn_get(call->app->store, &c, call->err);
+    int rc = 0;
+    /* Someone who is neither a platform admin nor a person sees no agency. */
+    if (!call->actor->is_platform_admin && !call->actor->user_id)
+        goto done;
+    rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
         goto done;
     if (call->actor->is_platform_admin)

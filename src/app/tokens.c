@@ -209,11 +209,12 @@ int app_token_create(struct app_token_new *out, const struct app_call *call, con
 {
     memset(out, 0, sizeof(*out));
     const char *clean = NULL;
+    struct store_conn *c = NULL;
     int rc = name
                  ? text_name_check(&clean, call->arena, name, "name", APP_TOKEN_NAME_MAX, call->err)
                  : usher_error_set(call->err, USHER_EINVAL, NULL, "name", "name is required");
     if (rc)
-        return rc;
+        goto done;
     char raw[CRYPTO_TOKEN_CHARS + 1];
     char hash[CRYPTO_HASH_HEX + 1];
     crypto_token_new(raw);
@@ -229,27 +230,31 @@ int app_token_create(struct app_token_new *out, const struct app_call *call, con
         .created_by = call->actor->user_id ? arena_strdup(call->arena, call->actor->user_id) : NULL,
         .created_at = clock_now_ms(),
     };
-    struct store_conn *c = NULL;
     rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc == 0)
-        rc = store_begin(c, true, call->err);
-    if (rc == 0)
-        rc = manage_check(c, call->arena, call->actor, agency_id, call->err);
-    if (rc == 0)
-        rc = store_token_insert(c, call->arena, &t, call->err);
-    if (rc == 0) {
-        struct app_audit_event ev = token_event(&t, "token.created");
-        rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
-    }
-    if (rc == 0)
-        rc = store_commit(c, call->err);
-    store_conn_put(c);
-    if (rc) {
-        sodium_memzero(out->secret, sizeof(out->secret));
-        return rc;
-    }
+    if (rc)
+        goto done;
+    rc = store_begin(c, true, call->err);
+    if (rc)
+        goto done;
+    rc = manage_check(c, call->arena, call->actor, agency_id, call->err);
+    if (rc)
+        goto done;
+    rc = store_token_insert(c, call->arena, &t, call->err);
+    if (rc)
+        goto done;
+    struct app_audit_event ev = token_event(&t, "token.created");
+    rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
+    if (rc)
+        goto done;
+    rc = store_commit(c, call->err);
+    if (rc)
+        goto done;
     out->token = t;
-    return 0;
+done:
+    store_conn_put(c);
+    if (rc)
+        sodium_memzero(out->secret, sizeof(out->secret));
+    return rc;
 }
 
 int app_token_list(struct app_token_page *out, const struct app_call *call, const char *agency_id,
@@ -259,19 +264,22 @@ int app_token_list(struct app_token_page *out, const struct app_call *call, cons
     struct store_conn *c = NULL;
     bool has_more = false;
     int rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc == 0)
-        rc = manage_check(c, call->arena, call->actor, agency_id, call->err);
-    if (rc == 0)
-        rc = store_token_list(&out->items, &out->count, &has_more, c, call->arena, agency_id,
-                              &page->after, page->limit, call->err);
-    store_conn_put(c);
     if (rc)
-        return rc;
+        goto done;
+    rc = manage_check(c, call->arena, call->actor, agency_id, call->err);
+    if (rc)
+        goto done;
+    rc = store_token_list(&out->items, &out->count, &has_more, c, call->arena, agency_id,
+                          &page->after, page->limit, call->err);
+    if (rc)
+        goto done;
     if (has_more && out->count > 0) {
         const struct store_token *last = &out->items[out->count - 1];
         out->next_cursor = store_cursor_encode(call->arena, last->created_at, last->id);
     }
-    return 0;
+done:
+    store_conn_put(c);
+    return rc;
 }
 
 /* Whether token t belongs where the request says: agency_id, or the platform for NULL. */
@@ -288,26 +296,102 @@ int app_token_revoke(const struct app_call *call, const char *agency_id, const c
     struct store_token t;
     bool revoked = false;
     int rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc == 0)
-        rc = store_begin(c, true, call->err);
-    if (rc == 0)
-        rc = manage_check(c, call->arena, call->actor, agency_id, call->err);
-    if (rc == 0)
-        rc = store_token_get(&t, c, call->arena, token_id, call->err);
-    if (rc == 0 && !token_in(&t, agency_id))
+    if (rc)
+        goto done;
+    rc = store_begin(c, true, call->err);
+    if (rc)
+        goto done;
+    rc = manage_check(c, call->arena, call->actor, agency_id, call->err);
+    if (rc)
+        goto done;
+    rc = store_token_get(&t, c, call->arena, token_id, call->err);
+    if (rc)
+        goto done;
+    if (!token_in(&t, agency_id)) {
         rc = usher_error_set(call->err, USHER_ENOTFOUND, NULL, NULL, "token not found");
-    if (rc == 0)
-        rc = store_token_revoke(&revoked, c, call->arena, t.id, clock_now_ms(), call->err);
-    if (rc == 0 && revoked) {
+        goto done;
+    }
+    rc = store_token_revoke(&revoked, c, call->arena, t.id, clock_now_ms(), call->err);
+    if (rc)
+        goto done;
+    if (revoked) {
         struct app_audit_event ev = token_event(&t, "token.revoked");
         rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
+        if (rc)
+            goto done;
     }
-    if (rc == 0)
-        rc = store_commit(c, call->err);
+    rc = store_commit(c, call->err);
+    if (rc)
+        goto done;
     store_conn_put(c);
+    c = NULL;
     /* The very next request with this token is refused, here at least. */
-    if (rc == 0 && revoked)
+    if (revoked)
         cache_clear(call->app->token_cache);
+done:
+    store_conn_put(c);
+    return rc;
+}
+
+/* What a presented token is looked up by. */
+struct token_lookup {
+    char cache_key[CACHE_KEY_HEX + 1]; /* in app->token_cache ("" without a cache) */
+    char hash[CRYPTO_HASH_HEX + 1];    /* the keyed hash the store is searched by */
+    int64_t now;
+    uint64_t generation; /* of the cache before the store is read: see cache_put */
+};
+
+/* Records the use of token t at now, in a transaction of its own. A failed touch only leaves
+ * last_used_at older: it is logged and the request goes on. */
+static void token_touch(struct store_token *t, struct store_conn *c, struct arena *a, int64_t now)
+{
+    struct usher_error touch = {0};
+    int rc = store_begin(c, true, &touch);
+    if (rc)
+        goto done;
+    rc = store_token_touch(c, a, t->id, now, &touch);
+    if (rc)
+        goto done;
+    rc = store_commit(c, &touch);
+done:
+    if (rc) {
+        store_rollback(c);
+        log_msg(LOG_WARN, "token.touch_failed", "{s:s, s:s}", "token_id", t->id, "message",
+                touch.message);
+    } else {
+        t->last_used_at = now;
+    }
+}
+
+/* Reads the token q names from the store, records its use when due and remembers the row in
+ * the cache (a revoked one too, so that it is refused without the store for a while). */
+static int token_read(struct store_token *out, struct app *app, struct arena *a,
+                      const struct token_lookup *q, struct usher_error *err)
+{
+    struct store_conn *c = NULL;
+    struct usher_error inner = {0};
+    int rc = store_conn_get(app->store, &c, err);
+    if (rc)
+        goto done;
+    rc = store_token_by_hash(out, c, a, q->hash, &inner);
+    if (rc == USHER_ENOTFOUND) {
+        rc = usher_error_set(err, USHER_EUNAUTH, NULL, NULL, "unknown or revoked token");
+        goto done;
+    }
+    if (rc) {
+        rc = usher_error_set(err, rc, NULL, NULL, "%s", inner.message);
+        goto done;
+    }
+    if (out->revoked_at != 0) {
+        cache_put(app->token_cache, q->cache_key, out, q->now, q->generation);
+        rc = usher_error_set(err, USHER_EUNAUTH, NULL, NULL, "unknown or revoked token");
+        goto done;
+    }
+    if (q->now - out->last_used_at >= APP_TOKEN_TOUCH_MS)
+        token_touch(out, c, a, q->now);
+    cache_put(app->token_cache, q->cache_key, out, q->now, q->generation);
+done:
+    store_conn_put(c);
     return rc;
 }
 
@@ -317,55 +401,18 @@ int app_token_resolve(struct store_token *out, struct app *app, struct arena *a,
     size_t len = presented ? strlen(presented) : 0;
     if (!app_token_is_api_token(presented) || len != APP_TOKEN_CHARS)
         return usher_error_set(err, USHER_EUNAUTH, NULL, NULL, "unknown token");
-    char key[CACHE_KEY_HEX + 1] = "";
+    struct token_lookup q = {.cache_key = ""};
     if (app->token_cache)
-        cache_key(key, app->token_cache, presented, len);
-    int64_t now = clock_now_ms();
-    if (cache_get(out, app->token_cache, a, key, now)) {
+        cache_key(q.cache_key, app->token_cache, presented, len);
+    q.now = clock_now_ms();
+    if (cache_get(out, app->token_cache, a, q.cache_key, q.now)) {
         if (out->revoked_at != 0)
             return usher_error_set(err, USHER_EUNAUTH, NULL, NULL, "unknown or revoked token");
-        if (now - out->last_used_at < APP_TOKEN_TOUCH_MS)
+        if (q.now - out->last_used_at < APP_TOKEN_TOUCH_MS)
             return 0;
         /* Time to record the use: read the row again and write it. */
     }
-    uint64_t generation = cache_generation(app->token_cache);
-    int64_t read_at = now;
-    char hash[CRYPTO_HASH_HEX + 1];
-    crypto_hmac_hex(hash, app->secret, sizeof(app->secret), presented, len);
-    struct store_conn *c = NULL;
-    struct usher_error inner = {0};
-    int rc = store_conn_get(app->store, &c, err);
-    if (rc)
-        return rc;
-    rc = store_token_by_hash(out, c, a, hash, &inner);
-    if (rc == 0 && out->revoked_at != 0)
-        cache_put(app->token_cache, key, out, read_at, generation);
-    if (rc == USHER_ENOTFOUND || (rc == 0 && out->revoked_at != 0)) {
-        rc = usher_error_set(err, USHER_EUNAUTH, NULL, NULL, "unknown or revoked token");
-        goto done;
-    }
-    if (rc) {
-        rc = usher_error_set(err, rc, NULL, NULL, "%s", inner.message);
-        goto done;
-    }
-    if (now - out->last_used_at >= APP_TOKEN_TOUCH_MS) {
-        /* A failed touch only leaves last_used_at older; the request goes on. */
-        struct usher_error touch = {0};
-        int trc = store_begin(c, true, &touch);
-        if (trc == 0)
-            trc = store_token_touch(c, a, out->id, now, &touch);
-        if (trc == 0)
-            trc = store_commit(c, &touch);
-        if (trc) {
-            store_rollback(c);
-            log_msg(LOG_WARN, "token.touch_failed", "{s:s, s:s}", "token_id", out->id, "message",
-                    touch.message);
-        } else {
-            out->last_used_at = now;
-        }
-    }
-    cache_put(app->token_cache, key, out, read_at, generation);
-done:
-    store_conn_put(c);
-    return rc;
+    q.generation = cache_generation(app->token_cache);
+    crypto_hmac_hex(q.hash, app->secret, sizeof(app->secret), presented, len);
+    return token_read(out, app, a, &q, err);
 }
