@@ -298,6 +298,17 @@ if hits=$(grep -rniE '\b(TODO|FIXME|XXX)\b|\bstub\b|not implemented' src/); then
 else
     st_pass=$((st_pass + 1))
 fi
+# The rules check each call's result where it is made (if (rc) goto done; or, without cleanup,
+# if (rc) return rc;), never by carrying rc through "if (rc == 0) rc = ..." chains.
+chains=$(awk 'p ~ /if \(rc == 0|; rc == 0 &&/ && $0 ~ /^[[:space:]]*rc = / {
+    print FILENAME ":" FNR - 1 ": " p } { p = $0 }' src/app/*.c)
+if [ -n "$chains" ]; then
+    echo "rc == 0 chains in src/app/ (write: rc = ...; if (rc) goto done;):"
+    echo "$chains"
+    st_fail=$((st_fail + 1))
+else
+    st_pass=$((st_pass + 1))
+fi
 if scripts/check_layers.sh; then
     st_pass=$((st_pass + 1))
 else

@@ -401,7 +401,8 @@ int app_token_resolve(struct store_token *out, struct app *app, struct arena *a,
     size_t len = presented ? strlen(presented) : 0;
     if (!app_token_is_api_token(presented) || len != APP_TOKEN_CHARS)
         return usher_error_set(err, USHER_EUNAUTH, NULL, NULL, "unknown token");
-    struct token_lookup q = {.cache_key = ""};
+    struct token_lookup q;
+    q.cache_key[0] = '\0';
     if (app->token_cache)
         cache_key(q.cache_key, app->token_cache, presented, len);
     q.now = clock_now_ms();
