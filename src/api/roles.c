@@ -20,9 +20,9 @@ static json_t *custom_role_json(struct http_request *req, const struct store_cus
     }
     json_t *scopes = json_pack("[s, s]", policy_catalogue_scope_name(POLICY_SCOPE_AGENCY),
                                policy_catalogue_scope_name(POLICY_SCOPE_ENVIRONMENT));
-    return json_pack("{s:s, s:s, s:b, s:o, s:o, s:s?}", "id", role->id, "name", role->name,
+    return json_pack("{s:s, s:s, s:b, s:o, s:o, s:o}", "id", role->id, "name", role->name,
                      "built_in", 0, "scopes", scopes, "permissions", perms, "created_at",
-                     clock_format_ms(&req->arena, role->created_at));
+                     json_time_ms(&req->arena, role->created_at));
 }
 
 static int roles_list(struct http_request *req, struct http_response *res)

@@ -40,8 +40,7 @@ json_t *api_session_json(struct http_request *req, struct http_response *res,
     json_t *out = json_object();
     json_object_set_new(out, "token", json_string(s->token));
     json_object_set_new(out, "csrf_token", json_string(s->csrf_token));
-    json_object_set_new(out, "expires_at",
-                        json_string(clock_format_ms(&req->arena, s->expires_at)));
+    json_object_set_new(out, "expires_at", json_time_ms(&req->arena, s->expires_at));
     json_object_set_new(out, "user", api_user_json(req, &s->user));
     return out;
 }

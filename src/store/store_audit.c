@@ -11,15 +11,9 @@
 
 #define HEAD_COLUMNS "chain, ordinal, prev_chain, entries, seq, last_id, last_hash, mac"
 
-static const char *text_at(const struct store_rows *rows, size_t r, size_t k)
-{
-    const struct store_value *v = store_cell(rows, r, k);
-    return v->type == STORE_TEXT ? v->s : NULL;
-}
-
 static const char *text_or_empty(const struct store_rows *rows, size_t r, size_t k)
 {
-    const char *s = text_at(rows, r, k);
+    const char *s = store_cell_text(rows, r, k);
     return s ? s : "";
 }
 
@@ -27,20 +21,20 @@ static void entry_from_row(struct store_audit_entry *e, const struct store_rows 
 {
     e->id = store_cell(rows, r, 0)->i;
     e->at = store_cell(rows, r, 1)->i;
-    e->agency_id = text_at(rows, r, 2);
-    e->actor_id = text_at(rows, r, 3);
-    e->impersonator_id = text_at(rows, r, 4);
-    e->action = text_at(rows, r, 5);
-    e->subject_user_id = text_at(rows, r, 6);
-    e->scope_type = text_at(rows, r, 7);
-    e->scope_id = text_at(rows, r, 8);
-    e->source_ip = text_at(rows, r, 9);
-    e->user_agent = text_at(rows, r, 10);
-    e->request_id = text_at(rows, r, 11);
-    e->details_json = text_at(rows, r, 12);
-    e->chain = text_at(rows, r, 13);
-    e->prev_hash = text_at(rows, r, 14);
-    e->hash = text_at(rows, r, 15);
+    e->agency_id = store_cell_text(rows, r, 2);
+    e->actor_id = store_cell_text(rows, r, 3);
+    e->impersonator_id = store_cell_text(rows, r, 4);
+    e->action = store_cell_text(rows, r, 5);
+    e->subject_user_id = store_cell_text(rows, r, 6);
+    e->scope_type = store_cell_text(rows, r, 7);
+    e->scope_id = store_cell_text(rows, r, 8);
+    e->source_ip = store_cell_text(rows, r, 9);
+    e->user_agent = store_cell_text(rows, r, 10);
+    e->request_id = store_cell_text(rows, r, 11);
+    e->details_json = store_cell_text(rows, r, 12);
+    e->chain = store_cell_text(rows, r, 13);
+    e->prev_hash = store_cell_text(rows, r, 14);
+    e->hash = store_cell_text(rows, r, 15);
 }
 
 static void head_from_row(struct store_audit_head *h, const struct store_rows *rows, size_t r)
