@@ -107,10 +107,7 @@ int app_account_create(struct store_user *out, const struct app_call *call,
     rc = app_password_hash(call->app->hash_pool, hash, in->password, call->err);
     if (rc)
         goto done;
-    rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc)
-        goto done;
-    rc = store_begin(c, true, call->err);
+    rc = app_call_begin(&c, call, true);
     if (rc)
         goto done;
     rc = app_account_insert(out, c, call->arena, call->actor, email, first, last,
@@ -187,10 +184,7 @@ static int sign_in_failed(const struct app_call *call, struct app_throttle_ticke
 {
     app_throttle_failure(call->app->throttle, ticket, clock_now_ms());
     struct store_conn *c = NULL;
-    int rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc)
-        goto done;
-    rc = store_begin(c, true, call->err);
+    int rc = app_call_begin(&c, call, true);
     if (rc)
         goto done;
     struct app_audit_event ev = {
@@ -265,10 +259,7 @@ static int sign_in_session_start(struct app_session_new *out, const struct app_c
     struct store_conn *c = NULL;
     if (needs_rehash && app_password_hash(call->app->hash_pool, rehashed, password, NULL) != 0)
         rehashed[0] = '\0'; /* upgrading can wait for the next sign-in */
-    int rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc)
-        goto done;
-    rc = store_begin(c, true, call->err);
+    int rc = app_call_begin(&c, call, true);
     if (rc)
         goto done;
     if (rehashed[0]) {
@@ -339,10 +330,7 @@ int app_account_sign_out(const struct app_call *call, const char *session_hash)
     struct store_conn *c = NULL;
     struct store_session s;
     struct usher_error lookup = {0};
-    int rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc)
-        goto done;
-    rc = store_begin(c, true, call->err);
+    int rc = app_call_begin(&c, call, true);
     if (rc)
         goto done;
     rc = store_session_get(&s, c, call->arena, session_hash, &lookup);
@@ -480,10 +468,7 @@ int app_account_profile(struct store_user *out_user, struct store_user_membershi
                         size_t *out_count, const struct app_call *call, const char *user_id)
 {
     struct store_conn *c = NULL;
-    int rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc)
-        goto done;
-    rc = store_begin(c, false, call->err);
+    int rc = app_call_begin(&c, call, false);
     if (rc)
         goto done;
     rc = store_user_get(out_user, c, call->arena, user_id, call->err);

@@ -155,3 +155,19 @@ void app_close(struct app *app)
     free(app->public_url);
     app->public_url = NULL;
 }
+
+int app_call_begin(struct store_conn **out, const struct app_call *call, bool write)
+{
+    *out = NULL;
+    struct store_conn *c = NULL;
+    int rc = store_conn_get(call->app->store, &c, call->err);
+    if (rc)
+        return rc;
+    rc = store_begin(c, write, call->err);
+    if (rc) {
+        store_conn_put(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}

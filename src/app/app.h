@@ -62,6 +62,13 @@ struct app_call {
     struct usher_error *err;
 };
 
+struct store_conn;
+
+/* Checks out a store connection for call and begins a transaction on it (write or read).
+ * *out is the connection to give back with store_conn_put (NULL when none was checked out; a
+ * connection whose BEGIN failed is given back here). Store errors in call->err. */
+int app_call_begin(struct store_conn **out, const struct app_call *call, bool write);
+
 /* Prepares app from cfg (already finished): creates the data dir, opens the store, applies
  * migrations when migrate is true, loads or creates the server secret, derives the public URL
  * and cookie settings, starts the hashing pool and throttle, loads the decision index (when

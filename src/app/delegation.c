@@ -151,10 +151,7 @@ int app_bot_manager_remove(const struct app_call *call, const char *bot_id, cons
     int rc = app_bot_get(&bot, call, bot_id);
     if (rc)
         goto done;
-    rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc)
-        goto done;
-    rc = store_begin(c, true, call->err);
+    rc = app_call_begin(&c, call, true);
     if (rc)
         goto done;
     rc = app_access_load(&acc, c, call->arena, call->actor, bot.agency_id, "bot", call->err);

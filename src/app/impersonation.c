@@ -126,10 +126,7 @@ int app_impersonation_start(struct app_impersonation *out, const struct app_call
     rc = app_agency_check_visible(call, agency_id);
     if (rc)
         goto done;
-    rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc)
-        goto done;
-    rc = store_begin(c, true, call->err);
+    rc = app_call_begin(&c, call, true);
     if (rc)
         goto done;
     rc = store_user_get(&out->impersonator, c, call->arena, call->actor->user_id, call->err);
@@ -191,10 +188,7 @@ int app_impersonation_end(struct app_session_new *out, const struct app_call *ca
                              "this session is not viewing as anyone");
         goto done;
     }
-    rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc)
-        goto done;
-    rc = store_begin(c, true, call->err);
+    rc = app_call_begin(&c, call, true);
     if (rc)
         goto done;
     rc = store_session_get(&s, c, call->arena, session_hash, call->err);

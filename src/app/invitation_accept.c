@@ -359,10 +359,7 @@ int app_invitation_decline(const struct app_call *call, const char *token, const
     struct store_conn *c = NULL;
     struct store_invitation inv;
     bool changed = false;
-    int rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc)
-        goto done;
-    rc = store_begin(c, true, call->err);
+    int rc = app_call_begin(&c, call, true);
     if (rc)
         goto done;
     rc = load_for_decision(&inv, c, call->arena, call->app, call->actor, token, id, call->err);

@@ -133,10 +133,7 @@ int app_invitation_revoke(const struct app_call *call, const char *id)
     struct store_conn *c = NULL;
     struct store_invitation inv;
     bool changed = false;
-    int rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc)
-        goto done;
-    rc = store_begin(c, true, call->err);
+    int rc = app_call_begin(&c, call, true);
     if (rc)
         goto done;
     rc = app_invitation_load_managed(&inv, c, call->arena, call->actor, id, call->err);

@@ -237,10 +237,7 @@ int app_invitation_create(struct app_invitation_view *out, int64_t *out_retry_af
     rc = app_agency_check_visible(call, agency_id);
     if (rc)
         goto done;
-    rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc)
-        goto done;
-    rc = store_begin(c, true, call->err);
+    rc = app_call_begin(&c, call, true);
     if (rc)
         goto done;
     rc = create_check(&x, out_retry_after, c, call);
@@ -337,10 +334,7 @@ int app_invitation_resend(struct app_invitation_view *out, int64_t *out_retry_af
     memset(out, 0, sizeof(*out));
     struct store_conn *c = NULL;
     struct store_invitation inv;
-    int rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc)
-        goto done;
-    rc = store_begin(c, true, call->err);
+    int rc = app_call_begin(&c, call, true);
     if (rc)
         goto done;
     rc = app_invitation_load_managed(&inv, c, call->arena, call->actor, id, call->err);

@@ -283,10 +283,7 @@ int app_role_create(struct store_custom_role *out, const struct app_call *call,
     uint64_t held = 0, perms = 0;
     const char *clean = NULL, *id = draft->id;
     struct app_role_set existing;
-    int rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc)
-        goto done;
-    rc = store_begin(c, true, call->err);
+    int rc = app_call_begin(&c, call, true);
     if (rc)
         goto done;
     rc = manager_load(&held, c, call->arena, call->actor, agency_id, call->err);
@@ -407,10 +404,7 @@ int app_role_update(struct store_custom_role *out, const struct app_call *call,
                              "nothing to change: give name or permissions");
         goto done;
     }
-    rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc)
-        goto done;
-    rc = store_begin(c, true, call->err);
+    rc = app_call_begin(&c, call, true);
     if (rc)
         goto done;
     rc = manager_load(&held, c, call->arena, call->actor, agency_id, call->err);
@@ -469,10 +463,7 @@ int app_role_delete(const struct app_call *call, const char *agency_id, const ch
     uint64_t held = 0;
     bool in_use = false;
     struct store_custom_role role;
-    int rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc)
-        goto done;
-    rc = store_begin(c, true, call->err);
+    int rc = app_call_begin(&c, call, true);
     if (rc)
         goto done;
     rc = manager_load(&held, c, call->arena, call->actor, agency_id, call->err);

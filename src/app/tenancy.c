@@ -65,10 +65,7 @@ int app_agency_create(struct store_agency *out, const struct app_call *call, con
         .created_at = clock_now_ms(),
         .created_by = call->actor->user_id,
     };
-    rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc)
-        goto done;
-    rc = store_begin(c, true, call->err);
+    rc = app_call_begin(&c, call, true);
     if (rc)
         goto done;
     rc = store_agency_insert(c, call->arena, &agency, call->err);
@@ -179,10 +176,7 @@ int app_environment_create(struct store_environment *out, const struct app_call 
     struct store_agency agency;
     struct app_access acc;
     const char *clean = NULL;
-    int rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc)
-        goto done;
-    rc = store_begin(c, true, call->err);
+    int rc = app_call_begin(&c, call, true);
     if (rc)
         goto done;
     rc = store_agency_get(&agency, c, call->arena, agency_id, call->err);
@@ -315,10 +309,7 @@ int app_bot_create(struct store_bot *out, const struct app_call *call, const cha
     struct store_environment env;
     struct app_access acc;
     const char *clean = NULL;
-    int rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc)
-        goto done;
-    rc = store_begin(c, true, call->err);
+    int rc = app_call_begin(&c, call, true);
     if (rc)
         goto done;
     rc = store_environment_get(&env, c, call->arena, environment_id, call->err);

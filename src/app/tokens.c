@@ -230,10 +230,7 @@ int app_token_create(struct app_token_new *out, const struct app_call *call, con
         .created_by = call->actor->user_id ? arena_strdup(call->arena, call->actor->user_id) : NULL,
         .created_at = clock_now_ms(),
     };
-    rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc)
-        goto done;
-    rc = store_begin(c, true, call->err);
+    rc = app_call_begin(&c, call, true);
     if (rc)
         goto done;
     rc = manage_check(c, call->arena, call->actor, agency_id, call->err);
@@ -295,10 +292,7 @@ int app_token_revoke(const struct app_call *call, const char *agency_id, const c
     struct store_conn *c = NULL;
     struct store_token t;
     bool revoked = false;
-    int rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc)
-        goto done;
-    rc = store_begin(c, true, call->err);
+    int rc = app_call_begin(&c, call, true);
     if (rc)
         goto done;
     rc = manage_check(c, call->arena, call->actor, agency_id, call->err);
