@@ -13,6 +13,22 @@
 #include "policy/catalogue.h"
 #include "store/store_member.h"
 
+/* The end of a change that answers with the member: read them back inside the change's own
+ * transaction (once it commits nothing can fail any more), commit, and push the change into the
+ * decision index. */
+static int change_finish(struct app_member_detail *out, struct app_members_ctx *x,
+                         const struct app_call *call, const char *user_id)
+{
+    int rc = app_members_detail_reread(out, x, user_id, call->err);
+    if (rc)
+        return rc;
+    rc = store_commit(x->c, call->err);
+    if (rc)
+        return rc;
+    app_grants_refresh(call->app, x->c, user_id);
+    return 0;
+}
+
 static bool text_equal(const char *x, const char *y)
 {
     return (!x && !y) || (x && y && strcmp(x, y) == 0);
@@ -161,13 +177,7 @@ int app_member_update(struct app_member_detail *out, const struct app_call *call
     rc = patch_write(&x, call, &person, user_id, &v);
     if (rc)
         goto done;
-    rc = app_members_detail_reread(out, &x, user_id, call->err);
-    if (rc)
-        goto done;
-    rc = store_commit(x.c, call->err);
-    if (rc)
-        goto done;
-    app_grants_refresh(call->app, x.c, user_id);
+    rc = change_finish(out, &x, call, user_id);
 done:
     app_members_ctx_close(&x);
     return rc;
@@ -224,13 +234,7 @@ int app_member_grants_replace(struct app_member_detail *out, const struct app_ca
     rc = app_audit_record(x.c, call->arena, call->actor, &ev, call->err);
     if (rc)
         goto done;
-    rc = app_members_detail_reread(out, &x, user_id, call->err);
-    if (rc)
-        goto done;
-    rc = store_commit(x.c, call->err);
-    if (rc)
-        goto done;
-    app_grants_refresh(call->app, x.c, user_id);
+    rc = change_finish(out, &x, call, user_id);
 done:
     app_members_ctx_close(&x);
     return rc;
