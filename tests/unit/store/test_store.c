@@ -1,6 +1,9 @@
-/* The store on SQLite: migrations, parameter binding, error mapping, transactions, the pool
- * under several threads, and the durability settings of every connection. */
+/* The store on SQLite (or on PostgreSQL with USHER_TEST_PG_URL): migrations, parameter binding,
+ * error mapping, transactions, the pool under several threads, and the durability settings of
+ * every SQLite connection. */
 #include "../unit.h"
+
+#include "../fixture.h"
 
 #include <pthread.h>
 #include <sys/stat.h>
@@ -24,7 +27,10 @@ static int setup(void **state)
     struct fixture *f = calloc(1, sizeof(*f));
     f->dir = unit_tempdir_new();
     arena_init(&f->arena);
-    if (store_open(&f->store, "", f->dir, 4, &f->err) != 0)
+    char *url = fixture_db_url(f->dir);
+    int rc = store_open(&f->store, url, f->dir, 4, &f->err);
+    free(url);
+    if (rc != 0)
         return -1;
     if (store_migrate(f->store, NULL, &f->err) != 0)
         return -1;
@@ -40,6 +46,7 @@ static int teardown(void **state)
     store_conn_put(f->conn);
     store_free(f->store);
     arena_dispose(&f->arena);
+    fixture_db_drop(f->dir);
     unit_tempdir_remove(f->dir);
     free(f);
     return 0;
@@ -67,11 +74,16 @@ static int insert_user(struct fixture *f, struct store_conn *c, const char *id, 
     return exec(f, c, sql, p, 3, NULL);
 }
 
-static int sqlite_migration_count(void)
+static const char *dialect(void)
+{
+    return fixture_pg_url() ? "postgres" : "sqlite";
+}
+
+static int dialect_migration_count(void)
 {
     int n = 0;
     for (const struct store_migration *m = store_migrations; m->name; m++)
-        n += strcmp(m->dialect, "sqlite") == 0;
+        n += strcmp(m->dialect, dialect()) == 0;
     return n;
 }
 
@@ -79,19 +91,20 @@ static void test_store_migrate__applies_each_migration_once(void **state)
 {
     (void)state;
     char *dir = unit_tempdir_new();
+    char *url = fixture_db_url(dir);
     struct store *s = NULL;
     struct usher_error err = {0};
-    assert_int_equal(store_open(&s, "", dir, 2, &err), 0);
+    assert_int_equal(store_open(&s, url, dir, 2, &err), 0);
     int applied = -1;
     assert_int_equal(store_migrate(s, &applied, &err), 0);
-    assert_true(sqlite_migration_count() >= 1);
-    assert_int_equal(applied, sqlite_migration_count());
+    assert_true(dialect_migration_count() >= 1);
+    assert_int_equal(applied, dialect_migration_count());
     assert_int_equal(store_migrate(s, &applied, &err), 0);
     assert_int_equal(applied, 0);
     store_free(s);
 
     /* A restart finds every migration recorded. */
-    assert_int_equal(store_open(&s, "", dir, 2, &err), 0);
+    assert_int_equal(store_open(&s, url, dir, 2, &err), 0);
     assert_int_equal(store_migrate(s, &applied, &err), 0);
     assert_int_equal(applied, 0);
     struct store_conn *c;
@@ -102,18 +115,20 @@ static void test_store_migrate__applies_each_migration_once(void **state)
     assert_int_equal(store_exec(c, &a, "SELECT name FROM schema_migrations ORDER BY name", NULL, 0,
                                 &rows, NULL, &err),
                      0);
-    assert_int_equal(rows.count, (size_t)sqlite_migration_count());
+    assert_int_equal(rows.count, (size_t)dialect_migration_count());
     assert_string_equal(store_cell(&rows, 0, 0)->s, "0001_init.sql");
     arena_dispose(&a);
     store_conn_put(c);
     store_free(s);
+    free(url);
+    fixture_db_drop(dir);
     unit_tempdir_remove(dir);
 }
 
 static void test_store_open__names_the_dialect_and_answers_ping(void **state)
 {
     struct fixture *f = *state;
-    assert_string_equal(store_dialect(f->store), "sqlite");
+    assert_string_equal(store_dialect(f->store), dialect());
     assert_int_equal(store_ping(f->store, &f->err), 0);
 }
 
@@ -167,7 +182,11 @@ static void test_store_exec__binds_null_and_reuses_a_parameter(void **state)
     struct fixture *f = *state;
     struct store_value p[] = {store_null(), store_text("ab"), store_text(NULL)};
     struct store_rows rows;
-    assert_int_equal(exec(f, f->conn, "SELECT $1 IS NULL, $2 || $2, $3", p, 3, &rows), 0);
+    assert_int_equal(
+        exec(f, f->conn,
+             "SELECT CAST($1 AS TEXT) IS NULL, CAST($2 AS TEXT) || $2, CAST($3 AS TEXT)", p, 3,
+             &rows),
+        0);
     assert_int_equal(store_cell(&rows, 0, 0)->i, 1);
     assert_string_equal(store_cell(&rows, 0, 1)->s, "abab");
     assert_int_equal(store_cell(&rows, 0, 2)->type, STORE_NULL);
@@ -439,9 +458,11 @@ static void test_store_pool__serves_more_threads_than_connections(void **state)
 {
     (void)state;
     char *dir = unit_tempdir_new();
+    char *url = fixture_db_url(dir);
     struct store *s = NULL;
     struct usher_error err = {0};
-    assert_int_equal(store_open(&s, "", dir, POOL_CONNECTIONS, &err), 0);
+    assert_int_equal(store_open(&s, url, dir, POOL_CONNECTIONS, &err), 0);
+    free(url);
     assert_int_equal(store_migrate(s, NULL, &err), 0);
     pthread_t threads[WORKERS];
     struct worker workers[WORKERS];
@@ -464,12 +485,14 @@ static void test_store_pool__serves_more_threads_than_connections(void **state)
     arena_dispose(&a);
     store_conn_put(c);
     store_free(s);
+    fixture_db_drop(dir);
     unit_tempdir_remove(dir);
 }
 
 static void test_store_sqlite__sets_wal_full_sync_and_foreign_keys_on_every_connection(void **state)
 {
     struct fixture *f = *state;
+    FIXTURE_SQLITE_ONLY("checks SQLite pragmas and the database file's mode");
     struct store_conn *all[4] = {f->conn};
     for (int i = 1; i < 4; i++)
         assert_int_equal(store_conn_get(f->store, &all[i], &f->err), 0);
