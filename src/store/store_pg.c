@@ -17,8 +17,8 @@
 #define PG_OID_TEXT    25
 #define PG_OID_NUMERIC 1700
 
-/* The most parameters one statement may have; usher's largest has 15. */
-#define PG_PARAMS_MAX 64
+/* The most parameters one statement may have (PostgreSQL's protocol limit). */
+#define PG_PARAMS_MAX 65535
 
 struct pg_conn {
     PGconn *db;
@@ -163,11 +163,13 @@ static void pg_rollback(void *handle)
         pg_script(c, "ROLLBACK", NULL);
 }
 
-/* Records in used[k] each $k the statement refers to, outside string literals, quoted names
- * and comments, and in *max the highest. */
-static void pg_params_scan(const char *sql, bool used[PG_PARAMS_MAX + 1], unsigned long *max)
+/* Records in *max the highest $k the statement refers to, outside string literals, quoted
+ * names and comments, and, when used is not NULL, sets used[k] for each (used has max + 1
+ * entries from an earlier call). */
+static void pg_params_scan(const char *sql, bool *used, unsigned long *max)
 {
-    *max = 0;
+    if (!used)
+        *max = 0;
     for (const char *p = sql; *p;) {
         if (*p == '\'' || *p == '"') {
             char q = *p++;
@@ -184,10 +186,10 @@ static void pg_params_scan(const char *sql, bool used[PG_PARAMS_MAX + 1], unsign
         } else if (*p == '$' && p[1] >= '0' && p[1] <= '9') {
             char *end;
             unsigned long k = strtoul(p + 1, &end, 10);
-            if (k > *max)
-                *max = k;
-            if (k <= PG_PARAMS_MAX)
+            if (used)
                 used[k] = true;
+            else if (k > *max)
+                *max = k;
             p = end;
         } else {
             p++;
@@ -235,32 +237,44 @@ static int pg_exec(void *handle, struct arena *a, const char *sql, const struct 
                    size_t n, struct store_rows *rows, int64_t *changes, struct usher_error *err)
 {
     struct pg_conn *c = handle;
-    bool used[PG_PARAMS_MAX + 1] = {false};
+    PGresult *res = NULL;
+    bool *used = NULL;
+    Oid *types = NULL;
+    const char **values = NULL;
+    char(*ints)[24] = NULL;
+    bool guard = false;
+    int rc = 0;
     unsigned long max = 0;
-    pg_params_scan(sql, used, &max);
-    if (used[0] || max > n || n > PG_PARAMS_MAX) {
-        log_msg(LOG_ERROR, "store.bad_parameter", "{s:s, s:i, s:i}", "sql", sql, "parameter",
-                (int)max, "given", (int)n);
-        return usher_error_set(err, USHER_EINTERNAL, NULL, NULL,
-                               "statement parameter $%lu has no value", used[0] ? 0 : max);
+    pg_params_scan(sql, NULL, &max);
+    if (max <= n && n <= PG_PARAMS_MAX) {
+        used = xcalloc(max + 1, sizeof(*used));
+        pg_params_scan(sql, used, &max);
     }
-    int rc = pg_ready(c, err);
+    if (!used || used[0]) {
+        log_msg(LOG_ERROR, "store.bad_parameter", "{s:s, s:i, s:i}", "sql", sql, "parameter",
+                used ? 0 : (int)max, "given", (int)n);
+        rc = usher_error_set(err, USHER_EINTERNAL, NULL, NULL,
+                             "statement parameter $%lu has no value", used ? 0 : max);
+        goto done;
+    }
+    rc = pg_ready(c, err);
     if (rc)
-        return rc;
+        goto done;
     /* Integers are sent as int8; text and NULL take the type their place in the statement
      * gives them; a parameter the statement does not use is sent as text so PostgreSQL need
      * not infer a type for it. */
-    Oid types[PG_PARAMS_MAX];
-    const char *values[PG_PARAMS_MAX];
-    char ints[PG_PARAMS_MAX][24];
+    size_t slots = n ? n : 1;
+    types = xcalloc(slots, sizeof(*types));
+    values = xcalloc(slots, sizeof(*values));
+    ints = xcalloc(slots, sizeof(*ints));
     for (size_t k = 0; k < n; k++) {
         const struct store_value *v = &params[k];
-        types[k] = used[k + 1] ? 0 : PG_OID_TEXT;
-        values[k] = NULL;
+        bool referenced = k + 1 <= max && used[k + 1];
+        types[k] = referenced ? 0 : PG_OID_TEXT;
         if (v->type == STORE_INT) {
             snprintf(ints[k], sizeof(ints[k]), "%lld", (long long)v->i);
             values[k] = ints[k];
-            if (used[k + 1])
+            if (referenced)
                 types[k] = PG_OID_INT8;
         } else if (v->type == STORE_TEXT) {
             values[k] = v->s;
@@ -269,25 +283,23 @@ static int pg_exec(void *handle, struct arena *a, const char *sql, const struct 
     /* In a transaction, a failed statement must not abort the whole transaction (SQLite undoes
      * only the statement, and callers carry on after a conflict), so each change runs under a
      * savepoint. */
-    bool in_tx = PQtransactionStatus(c->db) == PQTRANS_INTRANS;
-    bool guard = in_tx && !pg_is_query(sql);
+    guard = PQtransactionStatus(c->db) == PQTRANS_INTRANS && !pg_is_query(sql);
     if (guard) {
         rc = pg_script(c,
                        c->savepoint ? "RELEASE SAVEPOINT usher_stmt; SAVEPOINT usher_stmt"
                                     : "SAVEPOINT usher_stmt",
                        err);
         if (rc)
-            return rc;
+            goto done;
         c->savepoint = true;
     }
-    PGresult *res = PQexecParams(c->db, sql, (int)n, types, values, NULL, NULL, 0);
+    res = PQexecParams(c->db, sql, (int)n, types, values, NULL, NULL, 0);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         rc = pg_error(c, res, err);
-        PQclear(res);
         if (guard && PQstatus(c->db) == CONNECTION_OK)
             pg_script(c, "ROLLBACK TO SAVEPOINT usher_stmt", NULL);
-        return rc;
+        goto done;
     }
     if (changes) {
         const char *t = PQcmdTuples(res);
@@ -306,8 +318,13 @@ static int pg_exec(void *handle, struct arena *a, const char *sql, const struct 
         rows->cols = cols;
         rows->cells = cells;
     }
+done:
     PQclear(res);
-    return 0;
+    free(ints);
+    free(values);
+    free(types);
+    free(used);
+    return rc;
 }
 
 static int pg_exec_script(void *handle, const char *sql, struct usher_error *err)
