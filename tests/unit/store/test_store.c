@@ -514,6 +514,142 @@ static void test_store_sqlite__sets_wal_full_sync_and_foreign_keys_on_every_conn
     assert_int_equal(st.st_mode & 0077, 0);
 }
 
+static void test_store_exec__returns_integers_of_every_width_as_integers(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(insert_user(f, f->conn, "usr_a", "a@x.io"), 0);
+    assert_int_equal(insert_user(f, f->conn, "usr_b", "b@x.io"), 0);
+    struct store_rows rows;
+    /* is_platform_admin is INTEGER, created_at BIGINT, SUM of BIGINT numeric in PostgreSQL. */
+    assert_int_equal(exec(f, f->conn,
+                          "SELECT MAX(is_platform_admin), COUNT(*), SUM(created_at) - "
+                          "SUM(created_at) + 7, MAX(created_at) > 0 FROM users",
+                          NULL, 0, &rows),
+                     0);
+    for (size_t c = 0; c < 4; c++)
+        assert_int_equal(store_cell(&rows, 0, c)->type, STORE_INT);
+    assert_int_equal(store_cell(&rows, 0, 0)->i, 0);
+    assert_int_equal(store_cell(&rows, 0, 1)->i, 2);
+    assert_int_equal(store_cell(&rows, 0, 2)->i, 7);
+    assert_int_equal(store_cell(&rows, 0, 3)->i, 1);
+}
+
+struct writer {
+    struct store *store;
+    int64_t began_ms;
+    int rc;
+};
+
+static void *second_writer(void *arg)
+{
+    struct writer *w = arg;
+    struct usher_error err = {0};
+    struct store_conn *c = NULL;
+    w->rc = store_conn_get(w->store, &c, &err);
+    if (w->rc == 0)
+        w->rc = store_begin(c, true, &err);
+    w->began_ms = clock_now_ms();
+    if (w->rc == 0)
+        w->rc = store_commit(c, &err);
+    store_conn_put(c);
+    return NULL;
+}
+
+static void test_store_tx__a_second_writer_waits_for_the_first(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(store_begin(f->conn, true, &f->err), 0);
+    int64_t held_until = 0;
+    struct writer w = {f->store, 0, -1};
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, second_writer, &w), 0);
+    usleep(400 * 1000);
+    assert_int_equal(insert_user(f, f->conn, "usr_first", "first@x.io"), 0);
+    held_until = clock_now_ms();
+    assert_int_equal(store_commit(f->conn, &f->err), 0);
+    pthread_join(thread, NULL);
+    assert_int_equal(w.rc, 0);
+    /* The second write transaction began only once the first had ended. */
+    assert_true(w.began_ms >= held_until);
+}
+
+struct migrator {
+    struct store *store;
+    int applied;
+    int rc;
+};
+
+static void *migrate_one(void *arg)
+{
+    struct migrator *m = arg;
+    struct usher_error err = {0};
+    m->rc = store_migrate(m->store, &m->applied, &err);
+    return NULL;
+}
+
+static void test_store_migrate__instances_starting_together_migrate_once(void **state)
+{
+    (void)state;
+    char *dir = unit_tempdir_new();
+    char *url = fixture_db_url(dir);
+    struct usher_error err = {0};
+    struct migrator m[3] = {{0}};
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(store_open(&m[i].store, url, dir, 1, &err), 0);
+    pthread_t threads[3];
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(pthread_create(&threads[i], NULL, migrate_one, &m[i]), 0);
+    int applied = 0;
+    for (int i = 0; i < 3; i++) {
+        pthread_join(threads[i], NULL);
+        assert_int_equal(m[i].rc, 0);
+        applied += m[i].applied;
+    }
+    assert_int_equal(applied, dialect_migration_count());
+    struct store_conn *c;
+    assert_int_equal(store_conn_get(m[0].store, &c, &err), 0);
+    struct arena a;
+    arena_init(&a);
+    struct store_rows rows;
+    assert_int_equal(
+        store_exec(c, &a, "SELECT COUNT(*) FROM schema_migrations", NULL, 0, &rows, NULL, &err), 0);
+    assert_int_equal(store_cell(&rows, 0, 0)->i, dialect_migration_count());
+    arena_dispose(&a);
+    store_conn_put(c);
+    for (int i = 0; i < 3; i++)
+        store_free(m[i].store);
+    free(url);
+    fixture_db_drop(dir);
+    unit_tempdir_remove(dir);
+}
+
+static void test_store_pg__a_lost_connection_is_unavailable_then_reopened(void **state)
+{
+    struct fixture *f = *state;
+    if (!fixture_pg_url()) {
+        print_message("[     SKIP ] PostgreSQL only: ends a server backend\n");
+        skip();
+    }
+    struct store_conn *other;
+    assert_int_equal(store_conn_get(f->store, &other, &f->err), 0);
+    struct store_rows rows;
+    assert_int_equal(exec(f, f->conn, "SELECT pg_backend_pid()", NULL, 0, &rows), 0);
+    struct store_value p[] = {store_int(store_cell(&rows, 0, 0)->i)};
+    assert_int_equal(
+        exec(f, other, "SELECT pg_terminate_backend(CAST($1 AS INTEGER))", p, 1, &rows), 0);
+    assert_int_equal(store_cell(&rows, 0, 0)->i, 1);
+    store_conn_put(other);
+    /* The server ends the backend shortly after answering. */
+    usleep(200 * 1000);
+    assert_int_equal(exec(f, f->conn, "SELECT 1", NULL, 0, &rows), USHER_EUNAVAIL);
+    /* The next use opens the connection again. */
+    assert_int_equal(exec(f, f->conn, "SELECT 1", NULL, 0, &rows), 0);
+    assert_int_equal(store_cell(&rows, 0, 0)->i, 1);
+    assert_int_equal(store_begin(f->conn, true, &f->err), 0);
+    assert_int_equal(insert_user(f, f->conn, "usr_back", "back@x.io"), 0);
+    assert_int_equal(store_commit(f->conn, &f->err), 0);
+}
+
 int main(void)
 {
     log_set_level(LOG_WARN);
@@ -540,6 +676,10 @@ int main(void)
         T(test_store_conn_put__rolls_back_an_open_transaction),
         T(test_store_audit__rolls_back_with_its_transaction),
         cmocka_unit_test(test_store_pool__serves_more_threads_than_connections),
+        T(test_store_exec__returns_integers_of_every_width_as_integers),
+        T(test_store_tx__a_second_writer_waits_for_the_first),
+        cmocka_unit_test(test_store_migrate__instances_starting_together_migrate_once),
+        T(test_store_pg__a_lost_connection_is_unavailable_then_reopened),
         T(test_store_sqlite__sets_wal_full_sync_and_foreign_keys_on_every_connection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
