@@ -132,7 +132,7 @@ static int pg_begin(void *handle, bool write, struct usher_error *err)
     rc = pg_script(c,
                    write ? "BEGIN ISOLATION LEVEL READ COMMITTED; "
                            "SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ")"
-                         : "BEGIN ISOLATION LEVEL REPEATABLE READ",
+                         : "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
                    err);
     if (rc && PQtransactionStatus(c->db) != PQTRANS_IDLE)
         pg_script(c, "ROLLBACK", NULL);

@@ -650,6 +650,21 @@ static void test_store_pg__a_lost_connection_is_unavailable_then_reopened(void *
     assert_int_equal(store_commit(f->conn, &f->err), 0);
 }
 
+static void test_store_pg__a_read_transaction_refuses_writes(void **state)
+{
+    struct fixture *f = *state;
+    if (!fixture_pg_url()) {
+        print_message("[     SKIP ] PostgreSQL only: SQLite lets a read transaction write\n");
+        skip();
+    }
+    /* A write outside the write lock could break the rules the lock keeps, so PostgreSQL read
+     * transactions are READ ONLY. */
+    assert_int_equal(store_begin(f->conn, false, &f->err), 0);
+    assert_int_equal(insert_user(f, f->conn, "usr_r", "r@x.io"), USHER_EINTERNAL);
+    store_rollback(f->conn);
+    assert_int_equal(count_rows(f, f->conn, "SELECT count(*) FROM users"), 0);
+}
+
 int main(void)
 {
     log_set_level(LOG_WARN);
@@ -680,6 +695,7 @@ int main(void)
         T(test_store_tx__a_second_writer_waits_for_the_first),
         cmocka_unit_test(test_store_migrate__instances_starting_together_migrate_once),
         T(test_store_pg__a_lost_connection_is_unavailable_then_reopened),
+        T(test_store_pg__a_read_transaction_refuses_writes),
         T(test_store_sqlite__sets_wal_full_sync_and_foreign_keys_on_every_connection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
