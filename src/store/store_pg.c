@@ -129,12 +129,22 @@ static int pg_begin(void *handle, bool write, struct usher_error *err)
     c->savepoint = false;
     /* Writers queue on one lock, as SQLite's BEGIN IMMEDIATE makes them; readers see one
      * snapshot for the whole transaction, as SQLite's deferred BEGIN gives them. */
-    rc = pg_script(c,
-                   write ? "BEGIN ISOLATION LEVEL READ COMMITTED; "
-                           "SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ")"
-                         : "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
-                   err);
-    if (rc && PQtransactionStatus(c->db) != PQTRANS_IDLE)
+    const char *sql = write ? "BEGIN ISOLATION LEVEL READ COMMITTED; "
+                              "SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ")"
+                            : "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+    struct usher_error first = {0};
+    rc = pg_script(c, sql, &first);
+    if (rc && PQstatus(c->db) != CONNECTION_OK) {
+        /* The connection broke while idle in the pool (a server restart): nothing had been
+         * done on it yet, so reopen it and begin again once. */
+        rc = pg_ready(c, err);
+        if (rc)
+            return rc;
+        rc = pg_script(c, sql, err);
+    } else if (rc && err && err->code == 0) {
+        *err = first;
+    }
+    if (rc && PQstatus(c->db) == CONNECTION_OK && PQtransactionStatus(c->db) != PQTRANS_IDLE)
         pg_script(c, "ROLLBACK", NULL);
     return rc;
 }

@@ -648,6 +648,18 @@ static void test_store_pg__a_lost_connection_is_unavailable_then_reopened(void *
     assert_int_equal(store_begin(f->conn, true, &f->err), 0);
     assert_int_equal(insert_user(f, f->conn, "usr_back", "back@x.io"), 0);
     assert_int_equal(store_commit(f->conn, &f->err), 0);
+    /* A connection lost while idle is reopened by the next transaction, which then begins. */
+    assert_int_equal(exec(f, f->conn, "SELECT pg_backend_pid()", NULL, 0, &rows), 0);
+    p[0] = store_int(store_cell(&rows, 0, 0)->i);
+    assert_int_equal(store_conn_get(f->store, &other, &f->err), 0);
+    assert_int_equal(
+        exec(f, other, "SELECT pg_terminate_backend(CAST($1 AS INTEGER))", p, 1, &rows), 0);
+    store_conn_put(other);
+    usleep(200 * 1000);
+    assert_int_equal(store_begin(f->conn, true, &f->err), 0);
+    assert_int_equal(insert_user(f, f->conn, "usr_again", "again@x.io"), 0);
+    assert_int_equal(store_commit(f->conn, &f->err), 0);
+    assert_int_equal(count_rows(f, f->conn, "SELECT count(*) FROM users"), 2);
 }
 
 static void test_store_pg__a_read_transaction_refuses_writes(void **state)
