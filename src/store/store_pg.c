@@ -20,10 +20,35 @@
 /* The most parameters one statement may have (PostgreSQL's protocol limit). */
 #define PG_PARAMS_MAX 65535
 
+/* The most statements one connection keeps prepared, as the SQLite driver does. */
+#define PG_STMT_CACHE 96
+
+/* A statement prepared on one connection for one combination of parameter types. */
+struct pg_stmt_slot {
+    const char *sql; /* the caller's text, compared by address first, then by content */
+    char *text;      /* a copy of the text it was prepared from */
+    Oid *types;      /* the parameter types it was prepared with */
+    size_t n;
+    char name[16];
+};
+
 struct pg_conn {
     PGconn *db;
     bool savepoint; /* a statement savepoint is open in the current transaction */
+    struct pg_stmt_slot cache[PG_STMT_CACHE];
+    size_t cached;
+    unsigned long prepared; /* statements prepared on this connection, for their names */
 };
+
+/* Forgets every prepared statement (the server forgets them when the connection ends). */
+static void pg_cache_clear(struct pg_conn *c)
+{
+    for (size_t i = 0; i < c->cached; i++) {
+        free(c->cache[i].text);
+        free(c->cache[i].types);
+    }
+    c->cached = 0;
+}
 
 static void pg_notice_drop(void *arg, const char *message)
 {
@@ -64,6 +89,7 @@ static int pg_ready(struct pg_conn *c, struct usher_error *err)
         return 0;
     PQreset(c->db);
     c->savepoint = false;
+    pg_cache_clear(c);
     if (PQstatus(c->db) == CONNECTION_OK)
         return 0;
     log_msg(LOG_ERROR, "store.pg_error", "{s:s, s:s}", "sqlstate", "08000", "message",
@@ -113,6 +139,7 @@ static void pg_disconnect(void *handle)
     struct pg_conn *c = handle;
     if (!c)
         return;
+    pg_cache_clear(c);
     PQfinish(c->db);
     free(c);
 }
@@ -236,6 +263,42 @@ static void pg_cell(const PGresult *res, int r, int k, struct arena *a, struct s
     v->s = arena_strndup(a, t, (size_t)PQgetlength(res, r, k));
 }
 
+/* Finds or makes the prepared statement for sql with these parameter types: *name is its name,
+ * or NULL when the cache is full and the statement is to run unprepared. */
+static int pg_prepare(struct pg_conn *c, const char *sql, const Oid *types, size_t n,
+                      const char **name, struct usher_error *err)
+{
+    *name = NULL;
+    for (size_t i = 0; i < c->cached; i++) {
+        struct pg_stmt_slot *slot = &c->cache[i];
+        if (slot->sql == sql && slot->n == n && strcmp(slot->text, sql) == 0 &&
+            (n == 0 || memcmp(slot->types, types, n * sizeof(*types)) == 0)) {
+            *name = slot->name;
+            return 0;
+        }
+    }
+    if (c->cached == PG_STMT_CACHE)
+        return 0;
+    struct pg_stmt_slot *slot = &c->cache[c->cached];
+    snprintf(slot->name, sizeof(slot->name), "u%lu", ++c->prepared);
+    PGresult *res = PQprepare(c->db, slot->name, sql, (int)n, types);
+    int rc = 0;
+    if (!res || PQresultStatus(res) != PGRES_COMMAND_OK)
+        rc = pg_error(c, res, err);
+    PQclear(res);
+    if (rc)
+        return rc;
+    slot->sql = sql;
+    slot->text = xstrdup(sql);
+    slot->n = n;
+    slot->types = xcalloc(n ? n : 1, sizeof(*slot->types));
+    if (n)
+        memcpy(slot->types, types, n * sizeof(*types));
+    c->cached++;
+    *name = slot->name;
+    return 0;
+}
+
 static bool pg_is_query(const char *sql)
 {
     while (*sql == ' ' || *sql == '\n' || *sql == '\t')
@@ -303,10 +366,15 @@ static int pg_exec(void *handle, struct arena *a, const char *sql, const struct 
             goto done;
         c->savepoint = true;
     }
-    res = PQexecParams(c->db, sql, (int)n, types, values, NULL, NULL, 0);
+    const char *name = NULL;
+    rc = pg_prepare(c, sql, types, n, &name, err);
+    if (rc == 0)
+        res = name ? PQexecPrepared(c->db, name, (int)n, values, NULL, NULL, 0)
+                   : PQexecParams(c->db, sql, (int)n, types, values, NULL, NULL, 0);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        rc = pg_error(c, res, err);
+    if (rc || (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)) {
+        if (rc == 0)
+            rc = pg_error(c, res, err);
         if (guard && PQstatus(c->db) == CONNECTION_OK)
             pg_script(c, "ROLLBACK TO SAVEPOINT usher_stmt", NULL);
         goto done;

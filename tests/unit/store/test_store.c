@@ -677,6 +677,38 @@ static void test_store_pg__a_read_transaction_refuses_writes(void **state)
     assert_int_equal(count_rows(f, f->conn, "SELECT count(*) FROM users"), 0);
 }
 
+static void
+test_store_tx__a_statement_that_does_not_compile_leaves_the_transaction_usable(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(store_begin(f->conn, true, &f->err), 0);
+    assert_int_equal(insert_user(f, f->conn, "usr_1", "one@x.io"), 0);
+    assert_int_equal(exec(f, f->conn, "UPDATE no_such_table SET a = 1", NULL, 0, NULL),
+                     USHER_EINTERNAL);
+    assert_int_equal(insert_user(f, f->conn, "usr_2", "two@x.io"), 0);
+    assert_int_equal(store_commit(f->conn, &f->err), 0);
+    assert_int_equal(count_rows(f, f->conn, "SELECT count(*) FROM users"), 2);
+}
+
+static void test_store_exec__reuses_a_statement_with_other_kinds_of_values(void **state)
+{
+    struct fixture *f = *state;
+    static const char sql[] = "SELECT CAST($1 AS TEXT), $2";
+    struct store_rows rows;
+    for (int round = 0; round < 2; round++) {
+        struct store_value a[] = {store_int(42), store_int(1)};
+        assert_int_equal(exec(f, f->conn, sql, a, 2, &rows), 0);
+        assert_string_equal(store_cell(&rows, 0, 0)->s, "42");
+        struct store_value b[] = {store_text("forty-two"), store_int(2)};
+        assert_int_equal(exec(f, f->conn, sql, b, 2, &rows), 0);
+        assert_string_equal(store_cell(&rows, 0, 0)->s, "forty-two");
+        struct store_value c[] = {store_null(), store_int(3)};
+        assert_int_equal(exec(f, f->conn, sql, c, 2, &rows), 0);
+        assert_int_equal(store_cell(&rows, 0, 0)->type, STORE_NULL);
+        assert_int_equal(store_cell(&rows, 0, 1)->i, 3);
+    }
+}
+
 int main(void)
 {
     log_set_level(LOG_WARN);
@@ -708,6 +740,8 @@ int main(void)
         cmocka_unit_test(test_store_migrate__instances_starting_together_migrate_once),
         T(test_store_pg__a_lost_connection_is_unavailable_then_reopened),
         T(test_store_pg__a_read_transaction_refuses_writes),
+        T(test_store_tx__a_statement_that_does_not_compile_leaves_the_transaction_usable),
+        T(test_store_exec__reuses_a_statement_with_other_kinds_of_values),
         T(test_store_sqlite__sets_wal_full_sync_and_foreign_keys_on_every_connection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
