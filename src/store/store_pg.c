@@ -60,7 +60,11 @@ static void pg_notice_drop(void *arg, const char *message)
 static int pg_error(struct pg_conn *c, const PGresult *res, struct usher_error *err)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(c->db);
+    /* Only the primary message: the server's DETAIL repeats the failing row or key, which may
+     * hold an email, a hash or a token, and the log never holds those. */
+    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    if (!msg)
+        msg = PQerrorMessage(c->db);
     if (!state)
         state = "";
     if (PQstatus(c->db) != CONNECTION_OK || strncmp(state, "08", 2) == 0 ||
@@ -220,6 +224,9 @@ static void pg_params_scan(const char *sql, bool *used, unsigned long *max)
         } else if (p[0] == '-' && p[1] == '-') {
             while (*p && *p != '\n')
                 p++;
+        } else if (p[0] == '/' && p[1] == '*') {
+            const char *end = strstr(p + 2, "*/");
+            p = end ? end + 2 : p + strlen(p);
         } else if (*p == '$' && p[1] >= '0' && p[1] <= '9') {
             char *end;
             unsigned long k = strtoul(p + 1, &end, 10);

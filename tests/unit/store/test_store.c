@@ -5,6 +5,7 @@
 
 #include "../fixture.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sys/stat.h>
 
@@ -709,6 +710,51 @@ static void test_store_exec__reuses_a_statement_with_other_kinds_of_values(void 
     }
 }
 
+static void test_store_exec__logs_no_value_of_a_failing_row(void **state)
+{
+    struct fixture *f = *state;
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/log.txt", f->dir);
+    int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    log_set_fd(fd);
+    /* A NOT NULL and a CHECK violation on rows holding a secret-like hash, and a duplicate
+     * key whose value is the secret itself. */
+    struct store_value p[] = {store_text("usr_x"), store_null(), store_text("hash-SECRET-1")};
+    int rc1 =
+        exec(f, f->conn,
+             "INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, 1)", p,
+             3, NULL);
+    p[1] = store_text("x@x.io");
+    int rc2 = exec(f, f->conn,
+                   "INSERT INTO users (id, email, password_hash, created_at, status) "
+                   "VALUES ($1, $2, $3, 1, 'frozen')",
+                   p, 3, NULL);
+    int rc3 =
+        exec(f, f->conn,
+             "INSERT INTO users (id, email, password_hash, created_at) VALUES ($3, $2, $3, 1)", p,
+             3, NULL);
+    int rc4 =
+        exec(f, f->conn,
+             "INSERT INTO users (id, email, password_hash, created_at) VALUES ($3, $2, $3, 1)", p,
+             3, NULL);
+    log_set_fd(2);
+    assert_int_equal(rc1, USHER_EINTERNAL);
+    assert_int_equal(rc2, USHER_EINTERNAL);
+    assert_int_equal(rc3, 0);
+    assert_int_equal(rc4, USHER_ECONFLICT);
+    char text[8192] = "";
+    assert_true(lseek(fd, 0, SEEK_SET) == 0);
+    ssize_t len = read(fd, text, sizeof(text) - 1);
+    close(fd);
+    assert_true(len > 0);
+    text[len] = '\0';
+    /* The failures were logged, without the row. */
+    assert_non_null(strstr(text, "users"));
+    assert_null(strstr(text, "SECRET"));
+    assert_null(strstr(text, "x@x.io"));
+}
+
 int main(void)
 {
     log_set_level(LOG_WARN);
@@ -742,6 +788,7 @@ int main(void)
         T(test_store_pg__a_read_transaction_refuses_writes),
         T(test_store_tx__a_statement_that_does_not_compile_leaves_the_transaction_usable),
         T(test_store_exec__reuses_a_statement_with_other_kinds_of_values),
+        T(test_store_exec__logs_no_value_of_a_failing_row),
         T(test_store_sqlite__sets_wal_full_sync_and_foreign_keys_on_every_connection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
