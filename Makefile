@@ -23,7 +23,7 @@ setup:
 	@scripts/setup.sh
 
 build:
-	@pkg-config --exists libmicrohttpd jansson sqlite3 libsodium inih libcurl 2>/dev/null \
+	@pkg-config --exists libmicrohttpd jansson sqlite3 libpq libsodium inih libcurl 2>/dev/null \
 		&& test -f /usr/include/zxcvbn.h && command -v cmake >/dev/null 2>&1 && test -x web/node_modules/.bin/vite \
 		|| scripts/setup.sh
 	@test -f $(BUILD)/CMakeCache.txt || \

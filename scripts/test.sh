@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test suite and ends with one line "N passed, N failed" (", N skipped" when some
 # were skipped). Suites: the cmocka unit tests under ctest in the sanitizer build (ASan, UBSan,
-# with store fault injection compiled in), the black-box API tests and the web console tests
+# with store fault injection compiled in), on SQLite and again on a throwaway PostgreSQL 15, the
+# black-box API tests and the web console tests
 # (headless Chromium) against the sanitizer binary, the ThreadSanitizer build's concurrency
 # tests and server load, a short crash test (SIGKILL and restart), the replay of every fuzz
 # corpus and past crash, the clang-format check and the static source checks. A suite that
@@ -71,13 +72,14 @@ if ! make --no-print-directory build >"$LOGS/make.log" 2>&1; then
 fi
 
 # --- unit tests -----------------------------------------------------------------------------
-if [ "$build_ok" = 1 ]; then
-    echo "== unit tests (ctest, $ASAN_BUILD)"
-    log="$LOGS/ctest.log"
+# Runs ctest in the sanitizer build into log and records the suite from its counts.
+ctest_suite() {
+    local suite=$1 log=$2
     (cd "$ASAN_BUILD" && ctest --output-on-failure --timeout 300 -j"$JOBS") >"$log" 2>&1
-    rc=$?
+    local rc=$?
     cat "$log"
     # "100% tests passed, 0 tests failed out of 9" or "No tests were found!!!"
+    local summary failed all passed cases skipped note
     summary=$(grep -E '[0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1)
     if [ -n "$summary" ]; then
         failed=$(echo "$summary" | sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/')
@@ -87,14 +89,48 @@ if [ "$build_ok" = 1 ]; then
         # ctest counts executables; cmocka's own lines say how many cases they held.
         cases=$(grep -hE '^\[  PASSED  \] [0-9]+ test' "$ASAN_BUILD/Testing/Temporary/LastTest.log" \
             2>/dev/null | awk '{ n += $4 } END { print n + 0 }')
-        record unit "$passed" "$failed" 0 "$cases cmocka cases"
+        skipped=$(grep -hE '^\[  SKIPPED \] [0-9]+ test' "$ASAN_BUILD/Testing/Temporary/LastTest.log" \
+            2>/dev/null | awk '{ n += $4 } END { print n + 0 }')
+        note="$cases cmocka cases"
+        if [ "$skipped" -gt 0 ]; then note="$note, $skipped cases skipped"; fi
+        record "$suite" "$passed" "$failed" 0 "$note"
     elif grep -q 'No tests were found' "$log" && [ "$rc" -eq 0 ]; then
-        record unit 0 0 0 "no unit tests"
+        record "$suite" 0 0 0 "no unit tests"
     else
-        record unit 0 1 0 "ctest did not report, exit $rc"
+        record "$suite" 0 1 0 "ctest did not report, exit $rc"
     fi
+}
+
+if [ "$build_ok" = 1 ]; then
+    echo "== unit tests (ctest, $ASAN_BUILD)"
+    USHER_TEST_PG_URL='' ctest_suite unit "$LOGS/ctest.log"
 else
     record unit 0 1 0 "not built"
+fi
+
+# The same unit tests on PostgreSQL 15: a throwaway cluster (scripts/pg_cluster.sh) on a free
+# port, each test in a database of its own. Missing PostgreSQL tools are a failure:
+# scripts/setup.sh installs them.
+PG_DIR=""
+pg_cleanup() {
+    if [ -n "$PG_DIR" ]; then
+        scripts/pg_cluster.sh stop "$PG_DIR" >/dev/null 2>&1 || true
+        PG_DIR=""
+    fi
+}
+trap pg_cleanup EXIT
+if [ "$build_ok" = 1 ]; then
+    echo "== unit tests on PostgreSQL (ctest, $ASAN_BUILD, throwaway cluster)"
+    PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/usher-pg.XXXXXX")
+    if pg_url=$(scripts/pg_cluster.sh start "$PG_DIR" 2>"$LOGS/pg-cluster.log"); then
+        USHER_TEST_PG_URL="$pg_url" ctest_suite unit-pg "$LOGS/ctest-pg.log"
+    else
+        cat "$LOGS/pg-cluster.log"
+        record unit-pg 0 1 0 "could not start PostgreSQL, log in $LOGS/pg-cluster.log"
+    fi
+    pg_cleanup
+else
+    record unit-pg 0 1 0 "not built"
 fi
 
 # --- black-box API tests and console tests ------------------------------------------------

@@ -26,6 +26,8 @@ static const struct store_driver *driver_for(const char *url)
 {
     if (strncmp(url, "sqlite:", 7) == 0)
         return &store_sqlite_driver;
+    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
+        return &store_pg_driver;
     return NULL;
 }
 
@@ -183,6 +185,9 @@ int store_ping(struct store *s, struct usher_error *err)
     return rc;
 }
 
+/* The PostgreSQL advisory lock key the migration runner holds (distinct from the writers'). */
+#define STORE_MIGRATE_LOCK "7587236154720002"
+
 static const char migrations_table[] = "CREATE TABLE IF NOT EXISTS schema_migrations ("
                                        " name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)";
 
@@ -202,7 +207,16 @@ int store_migrate_hooked(struct store *s, int *applied, const struct store_migra
         return rc;
     struct arena a;
     arena_init(&a);
-    rc = store_exec(c, &a, migrations_table, NULL, 0, NULL, NULL, err);
+    /* On PostgreSQL several instances may start at once: a session lock makes one of them
+     * migrate while the others wait, then find nothing left to apply. */
+    bool locked = false;
+    if (strcmp(s->driver->dialect, "postgres") == 0) {
+        rc = store_exec(c, &a, "SELECT pg_advisory_lock(" STORE_MIGRATE_LOCK ")", NULL, 0, NULL,
+                        NULL, err);
+        locked = rc == 0;
+    }
+    if (rc == 0)
+        rc = store_exec(c, &a, migrations_table, NULL, 0, NULL, NULL, err);
     for (const struct store_migration *m = store_migrations; rc == 0 && m->name; m++) {
         if (strcmp(m->dialect, s->driver->dialect) != 0)
             continue;
@@ -233,6 +247,11 @@ int store_migrate_hooked(struct store *s, int *applied, const struct store_migra
             }
         }
         store_rollback(c);
+    }
+    if (locked) {
+        struct usher_error ignored = {0};
+        store_exec(c, &a, "SELECT pg_advisory_unlock(" STORE_MIGRATE_LOCK ")", NULL, 0, NULL, NULL,
+                   &ignored);
     }
     arena_dispose(&a);
     store_conn_put(c);

@@ -33,8 +33,8 @@ int store_audit_list(struct store_audit_entry **out, size_t *count, bool *has_mo
         /* substr rather than LIKE: exact, case-sensitive and the same in both dialects. */
         p[n++] = store_int((int64_t)strlen(f->action));
         p[n++] = store_text(f->action);
-        len += (size_t)snprintf(sql + len, sizeof(sql) - len, " AND substr(action, 1, $%zu) = $%zu",
-                                n - 1, n);
+        len += (size_t)snprintf(sql + len, sizeof(sql) - len,
+                                " AND substr(action, 1, CAST($%zu AS INTEGER)) = $%zu", n - 1, n);
     } else if (f->action) {
         p[n++] = store_text(f->action);
         len += (size_t)snprintf(sql + len, sizeof(sql) - len, " AND action = $%zu", n);

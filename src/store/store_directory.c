@@ -178,9 +178,9 @@ int store_directory_cursor_decode(struct store_directory_key *out, struct arena 
     "SELECT m.user_id, u.email, u.first_name, u.last_name, m.shortcode, u.status, m.created_at, "  \
     "u.last_active_at, m.sort_name, m.sort_active "                                                \
     "FROM memberships m JOIN users u ON u.id = m.user_id "                                         \
-    "WHERE m.agency_id = $1 AND ($2 IS NULL OR m.shortcode = $2) "                                 \
-    "AND ($3 IS NULL OR m.search_text LIKE $3 ESCAPE '!') "                                        \
-    "AND ($4 IS NULL OR m.user_id IN ("                                                            \
+    "WHERE m.agency_id = $1 AND (CAST($2 AS TEXT) IS NULL OR m.shortcode = $2) "                   \
+    "AND (CAST($3 AS TEXT) IS NULL OR m.search_text LIKE $3 ESCAPE '!') "                          \
+    "AND (CAST($4 AS TEXT) IS NULL OR m.user_id IN ("                                              \
     "SELECT g.user_id FROM environments e JOIN grants g ON g.scope_id = e.id "                     \
     "WHERE e.agency_id = $1 AND " E_IN_SET "AND (g.roles <> '' OR g.extra_permissions <> '') "     \
     "UNION ALL SELECT g.user_id FROM environments e JOIN bots b ON b.environment_id = e.id "       \
@@ -190,7 +190,8 @@ int store_directory_cursor_decode(struct store_directory_key *out, struct arena 
     "WHERE ga.scope_id = $1 AND " E_IN_SET                                                         \
     "AND NOT EXISTS (SELECT 1 FROM grants gn WHERE gn.user_id = ga.user_id "                       \
     "AND gn.scope_id = e.id))) "                                                                   \
-    "AND ($5 IS NULL OR m.user_id IN (SELECT gr.user_id FROM grants gr WHERE gr.agency_id = $1 "   \
+    "AND (CAST($5 AS TEXT) IS NULL OR m.user_id IN (SELECT gr.user_id FROM grants gr WHERE "       \
+    "gr.agency_id = $1 "                                                                           \
     "AND (',' || gr.roles || ',') LIKE $5 ESCAPE '!')) "
 
 /* An exact shortcode names at most one member: the extra equality lets the planner read it
@@ -229,8 +230,9 @@ static const char *const member_sql[2][3][2][2] = {MEMBER_SORTS(""), MEMBER_SORT
     "WHERE i.agency_id = $1 AND i.status = 'pending' AND i.expires_at > $2 "                       \
     "AND NOT EXISTS (SELECT 1 FROM users u JOIN memberships mm ON mm.user_id = u.id "              \
     "AND mm.agency_id = i.agency_id WHERE u.email = i.email) "                                     \
-    "AND ($3 IS NULL OR i.shortcode = $3) "                                                        \
-    "AND ($4 IS NULL OR lower(coalesce(i.first_name, '') || ' ' || coalesce(i.last_name, '') "     \
+    "AND (CAST($3 AS TEXT) IS NULL OR i.shortcode = $3) "                                          \
+    "AND (CAST($4 AS TEXT) IS NULL OR lower(coalesce(i.first_name, '') || ' ' || "                 \
+    "coalesce(i.last_name, '') "                                                                   \
     "|| ' ' || i.email) LIKE $4 ESCAPE '!') "
 
 #define INVITED_FIRST(key, dir) INVITED_SELECT(key) "ORDER BY sort_key" dir ", i.id" dir " LIMIT $5"
@@ -655,10 +657,10 @@ int store_directory_owner_count(int64_t *out, struct store_conn *c, struct arena
                                 const char *agency_id, const char *except_user_id,
                                 struct usher_error *err)
 {
-    static const char sql[] =
-        "SELECT count(*) FROM grants g JOIN users u ON u.id = g.user_id "
-        "WHERE g.agency_id = $1 AND g.scope_id = $1 AND u.status = 'active' "
-        "AND (',' || g.roles || ',') LIKE '%,owner,%' AND ($2 IS NULL OR g.user_id <> $2)";
+    static const char sql[] = "SELECT count(*) FROM grants g JOIN users u ON u.id = g.user_id "
+                              "WHERE g.agency_id = $1 AND g.scope_id = $1 AND u.status = 'active' "
+                              "AND (',' || g.roles || ',') LIKE '%,owner,%' AND (CAST($2 AS TEXT) "
+                              "IS NULL OR g.user_id <> $2)";
     struct store_value p[] = {store_text(agency_id), store_text(except_user_id)};
     struct store_rows rows;
     *out = 0;

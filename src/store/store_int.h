@@ -20,6 +20,7 @@ struct store_driver {
 };
 
 extern const struct store_driver store_sqlite_driver;
+extern const struct store_driver store_pg_driver;
 
 struct store_conn {
     struct store *store;

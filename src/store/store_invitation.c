@@ -113,7 +113,7 @@ int store_invitation_list(struct store_invitation **out, size_t *count, struct s
                           struct usher_error *err)
 {
     static const char sql[] = "SELECT " INVITATION_COLUMNS " FROM invitations WHERE agency_id = $1 "
-                              "AND ($2 IS NULL OR status = $2) "
+                              "AND (CAST($2 AS TEXT) IS NULL OR status = $2) "
                               "AND ($3 <= 0 OR created_at < $3 OR (created_at = $3 AND id < $4)) "
                               "ORDER BY created_at DESC, id DESC LIMIT $5";
     struct store_value p[] = {store_text(agency_id), store_text(status), store_int(before_at),
@@ -177,7 +177,8 @@ int store_invitation_expire_due(struct store_conn *c, struct arena *a, const cha
 {
     static const char sql[] = "UPDATE invitations SET status = 'expired', decided_at = expires_at "
                               "WHERE status = 'pending' AND expires_at <= $1 "
-                              "AND ($2 IS NULL OR agency_id = $2) AND ($3 IS NULL OR email = $3)";
+                              "AND (CAST($2 AS TEXT) IS NULL OR agency_id = $2) AND (CAST($3 AS "
+                              "TEXT) IS NULL OR email = $3)";
     struct store_value p[] = {store_int(now), store_text(agency_id), store_text(email)};
     return store_exec(c, a, sql, p, 3, NULL, NULL, err);
 }

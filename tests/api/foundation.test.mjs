@@ -341,6 +341,14 @@ describe('settings', () => {
     assert.match(r.stderr, /unknown option --bogus/);
   });
 
+  it('refuses a PostgreSQL database URL at start, as the settings say', async () => {
+    for (const cmd of ['serve', 'migrate']) {
+      const r = await runUsher([cmd, '--data-dir', tempDir(), '--database', 'postgres://u@127.0.0.1:1/usher']);
+      assert.equal(r.code, 2, cmd);
+      assert.match(r.stderr, /PostgreSQL is not supported yet/, cmd);
+    }
+  });
+
   it('refuses a bad value in a variable with exit 2', async () => {
     const r = await runUsher(['serve', '--data-dir', tempDir()], { env: { USHER_THREADS: 'abc' } });
     assert.equal(r.code, 2);

@@ -1,14 +1,94 @@
-/* The unit tests' shared fixture: usher or its store on SQLite in a temporary directory, and
+/* The unit tests' shared fixture: usher or its store on SQLite in a temporary directory (or on
+ * a fresh PostgreSQL database with USHER_TEST_PG_URL), and
  * the row writers tests seed their worlds with (see fixture.h). */
 #include "unit.h"
 
 #include "fixture.h"
+
+#include <ctype.h>
+#include <libpq-fe.h>
 
 #include "base/crypto.h"
 #include "base/error.h"
 #include "base/log.h"
 
 /* --- opening and closing ----------------------------------------------------------------- */
+
+const char *fixture_pg_url(void)
+{
+    const char *url = getenv("USHER_TEST_PG_URL");
+    return url && *url ? url : NULL;
+}
+
+/* The database name for a test directory: "usher_t_" and the directory's random suffix. */
+static void db_name(const char *dir, char *out, size_t size)
+{
+    const char *base = strrchr(dir, '/');
+    base = base ? base + 1 : dir;
+    const char *dash = strrchr(base, '-');
+    snprintf(out, size, "usher_t_%s", dash ? dash + 1 : base);
+    for (char *p = out; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+}
+
+/* Runs one statement on the admin database, failing the test on error. */
+static void pg_admin(const char *sql)
+{
+    PGconn *db = PQconnectdb(fixture_pg_url());
+    if (PQstatus(db) != CONNECTION_OK) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), "%s", PQerrorMessage(db));
+        PQfinish(db);
+        fail_msg("connecting to USHER_TEST_PG_URL: %s", msg);
+    }
+    PGresult *res = PQexec(db, sql);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), "%s", PQresultErrorMessage(res));
+        PQclear(res);
+        PQfinish(db);
+        fail_msg("%s: %s", sql, msg);
+    }
+    PQclear(res);
+    PQfinish(db);
+}
+
+char *fixture_db_url(const char *dir)
+{
+    const char *admin = fixture_pg_url();
+    if (!admin) {
+        char *empty = strdup("");
+        assert_non_null(empty);
+        return empty;
+    }
+    char name[128], sql[256];
+    db_name(dir, name, sizeof(name));
+    snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
+    pg_admin(sql);
+    /* The admin URL with its path (the database) replaced, its query kept. */
+    const char *scheme = strstr(admin, "://");
+    const char *host = scheme ? scheme + 3 : admin;
+    const char *query = strchr(host, '?');
+    const char *path = strchr(host, '/');
+    if (path && query && path > query)
+        path = NULL;
+    size_t prefix = path ? (size_t)(path - admin) : query ? (size_t)(query - admin) : strlen(admin);
+    size_t len = prefix + strlen(name) + (query ? strlen(query) : 0) + 2;
+    char *url = malloc(len);
+    assert_non_null(url);
+    snprintf(url, len, "%.*s/%s%s", (int)prefix, admin, name, query ? query : "");
+    return url;
+}
+
+void fixture_db_drop(const char *dir)
+{
+    if (!fixture_pg_url() || !dir)
+        return;
+    char name[128], sql[256];
+    db_name(dir, name, sizeof(name));
+    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
+    pg_admin(sql);
+}
 
 void fixture_config_init(struct config *cfg, char **dir)
 {
@@ -19,6 +99,8 @@ void fixture_config_init(struct config *cfg, char **dir)
     free(cfg->data_dir);
     cfg->data_dir = strdup(*dir);
     assert_non_null(cfg->data_dir);
+    free(cfg->database_url);
+    cfg->database_url = fixture_db_url(*dir);
     cfg->hash_workers = 1;
 }
 
@@ -33,6 +115,7 @@ void fixture_app_close(struct app *app, struct config *cfg, char *dir)
 {
     app_close(app);
     config_dispose(cfg);
+    fixture_db_drop(dir);
     unit_tempdir_remove(dir);
 }
 
@@ -41,13 +124,17 @@ void fixture_store_open(struct store **out, char **dir)
     struct usher_error err = {0};
     *dir = unit_tempdir_new();
     log_set_level(LOG_ERROR);
-    if (store_open(out, "", *dir, 2, &err) || store_migrate(*out, NULL, &err))
+    char *url = fixture_db_url(*dir);
+    int rc = store_open(out, url, *dir, 2, &err);
+    free(url);
+    if (rc || store_migrate(*out, NULL, &err))
         fail_msg("opening the store: %s", err.message);
 }
 
 void fixture_store_close(struct store *s, char *dir)
 {
     store_free(s);
+    fixture_db_drop(dir);
     unit_tempdir_remove(dir);
 }
 

@@ -19,6 +19,29 @@
 
 /* --- opening and closing ----------------------------------------------------------------- */
 
+/* The admin URL of the PostgreSQL server the tests run on (USHER_TEST_PG_URL), or NULL when
+ * they run on SQLite. */
+const char *fixture_pg_url(void);
+
+/* The database URL a test whose temporary directory is dir opens: "" (SQLite in dir) without
+ * USHER_TEST_PG_URL, else the URL of a new empty PostgreSQL database named after dir, created
+ * now. Heap-allocated; fixture_db_drop removes the database. */
+char *fixture_db_url(const char *dir);
+
+/* Drops the PostgreSQL database fixture_db_url made for dir (nothing on SQLite). Every
+ * connection to it must be closed first. */
+void fixture_db_drop(const char *dir);
+
+/* Skips the running test, with the reason printed, when the tests run on PostgreSQL: for tests
+ * of SQLite itself (its files, pragmas, raw handles, fault injection on its statements). */
+#define FIXTURE_SQLITE_ONLY(reason)                                                                \
+    do {                                                                                           \
+        if (fixture_pg_url()) {                                                                    \
+            print_message("[     SKIP ] SQLite only: %s\n", (reason));                             \
+            skip();                                                                                \
+        }                                                                                          \
+    } while (0)
+
 /* Fills cfg with the settings the unit tests run usher with: the defaults, a new temporary
  * data directory (*dir, heap-allocated; fixture_app_close removes it) and one hashing worker.
  * Also lowers the log to errors and sets up libsodium. The caller may change more settings
@@ -32,8 +55,8 @@ void fixture_app_open(struct app *app, struct config *cfg);
  * NULL dir. */
 void fixture_app_close(struct app *app, struct config *cfg, char *dir);
 
-/* Opens a migrated SQLite store with a pool of two connections in a new temporary directory
- * (*dir, heap-allocated). */
+/* Opens a migrated store with a pool of two connections: SQLite in a new temporary directory
+ * (*dir, heap-allocated), or a new PostgreSQL database when USHER_TEST_PG_URL is set. */
 void fixture_store_open(struct store **out, char **dir);
 
 /* Frees s and removes dir with everything in it. Accepts NULL for either. */

@@ -64,13 +64,14 @@ static inline char *unit_file_write(const char *dir, const char *name, const cha
     return path;
 }
 
-/* Unsets every USHER_* variable so the caller's shell cannot change a test's outcome. */
+/* Unsets every USHER_* variable so the caller's shell cannot change a test's outcome, except
+ * the test harness's own USHER_TEST_* (USHER_TEST_PG_URL picks the database the tests use). */
 static inline void unit_env_clear(void)
 {
     for (;;) {
         char name[128] = "";
         for (char **e = environ; *e; e++) {
-            if (strncmp(*e, "USHER_", 6) == 0) {
+            if (strncmp(*e, "USHER_", 6) == 0 && strncmp(*e, "USHER_TEST_", 11) != 0) {
                 const char *eq = strchr(*e, '=');
                 size_t n = eq ? (size_t)(eq - *e) : strlen(*e);
                 if (n < sizeof(name)) {

@@ -42,6 +42,8 @@ static int setup_with(void **state, const char *admin_email, const char *admin_p
     struct usher_error err = {0};
     config_init(&f->cfg);
     config_string(&f->cfg.data_dir, f->dir);
+    free(f->cfg.database_url);
+    f->cfg.database_url = fixture_db_url(f->dir);
     config_string(&f->cfg.listen, "127.0.0.1:0");
     config_string(&f->cfg.admin_email, admin_email);
     config_string(&f->cfg.admin_password, admin_password);
@@ -69,6 +71,7 @@ static int teardown(void **state)
     app_close(&f->app);
     config_dispose(&f->cfg);
     arena_dispose(&f->arena);
+    fixture_db_drop(f->dir);
     unit_tempdir_remove(f->dir);
     free(f);
     return 0;

@@ -4,6 +4,8 @@
  * signed checkpoint reveals a rollback of the whole database and refuses to be edited. */
 #include "../unit.h"
 
+#include "../fixture.h"
+
 #include "app/audit.h"
 #include "base/clock.h"
 #include "base/crypto.h"
@@ -26,7 +28,9 @@ static int setup(void **state)
     f->dir = unit_tempdir_new();
     struct usher_error err = {0};
     app_audit_key_set(test_key, sizeof(test_key));
-    assert_int_equal(store_open(&f->store, "", f->dir, 2, &err), 0);
+    char *url = fixture_db_url(f->dir);
+    assert_int_equal(store_open(&f->store, url, f->dir, 2, &err), 0);
+    free(url);
     assert_int_equal(store_migrate_hooked(f->store, NULL, &app_audit_migrate_hook, &err), 0);
     arena_init(&f->arena);
     *state = f;
@@ -38,6 +42,7 @@ static int teardown(void **state)
     struct fixture *f = *state;
     arena_dispose(&f->arena);
     store_free(f->store);
+    fixture_db_drop(f->dir);
     unit_tempdir_remove(f->dir);
     free(f);
     return 0;
@@ -358,8 +363,13 @@ static void test_audit_chain__retention_prunes_old_entries_and_keeps_chains_veri
     assert_string_equal(sql_value(f, "SELECT COUNT(*) FROM audit_log WHERE action = "
                                      "'audit.pruned' AND details LIKE '%\"through_hash\"%'"),
                         "3");
-    assert_string_equal(sql_value(f, "SELECT json_extract(details, '$.through_id') FROM audit_log "
-                                     "WHERE chain = 'agency:agy_c' AND action = 'audit.pruned'"),
+    assert_string_equal(sql_value(f, fixture_pg_url()
+                                         ? "SELECT CAST(details AS json) ->> 'through_id' FROM "
+                                           "audit_log WHERE chain = 'agency:agy_c' AND action = "
+                                           "'audit.pruned'"
+                                         : "SELECT json_extract(details, '$.through_id') FROM "
+                                           "audit_log WHERE chain = 'agency:agy_c' AND action = "
+                                           "'audit.pruned'"),
                         "8");
     /* A second pass finds nothing more to delete and records nothing. */
     assert_int_equal(app_audit_prune(&deleted, f->store, 30, &err), 0);
@@ -404,9 +414,15 @@ static void test_audit_chain__refuses_an_edited_pruning_record(void **state)
     assert_int_equal(app_audit_prune(&deleted, f->store, 30, &err), 0);
     /* A record made to vouch for a later start, to hide one more deleted entry. */
     sql(f, "DELETE FROM audit_log WHERE id = 9");
-    sql(f, "UPDATE audit_log SET details = json_set(details, '$.through_id', 9, "
-           "'$.through_hash', (SELECT prev_hash FROM audit_log WHERE id = 11)) "
-           "WHERE chain = 'agency:agy_a' AND action = 'audit.pruned'");
+    if (fixture_pg_url())
+        sql(f, "UPDATE audit_log SET details = CAST(jsonb_set(jsonb_set(CAST(details AS jsonb), "
+               "'{through_id}', '9'), '{through_hash}', to_jsonb((SELECT prev_hash FROM "
+               "audit_log WHERE id = 11))) AS text) "
+               "WHERE chain = 'agency:agy_a' AND action = 'audit.pruned'");
+    else
+        sql(f, "UPDATE audit_log SET details = json_set(details, '$.through_id', 9, "
+               "'$.through_hash', (SELECT prev_hash FROM audit_log WHERE id = 11)) "
+               "WHERE chain = 'agency:agy_a' AND action = 'audit.pruned'");
     expect_broken(f, "agency:agy_a", "altered");
 }
 
@@ -480,6 +496,7 @@ static void test_audit_chain__a_log_that_grew_extends_its_checkpoint(void **stat
 static void test_audit_chain__a_checkpoint_reveals_a_rollback_of_the_database(void **state)
 {
     struct fixture *f = *state;
+    FIXTURE_SQLITE_ONLY("copies the database file with VACUUM INTO");
     write_entries(f, 6);
     /* A copy of the database, taken now ... */
     char *copy_dir = unit_tempdir_new();

@@ -88,6 +88,8 @@ static int setup(void **state)
     config_init(&f->cfg);
     free(f->cfg.data_dir);
     f->cfg.data_dir = strdup(f->dir);
+    free(f->cfg.database_url);
+    f->cfg.database_url = fixture_db_url(f->dir);
     f->cfg.hash_workers = 1;
     assert_int_equal(config_finish(&f->cfg, &f->err), 0);
     assert_int_equal(app_open(&f->app, &f->cfg, true, &f->err), 0);
@@ -127,6 +129,7 @@ static int teardown(void **state)
     app_close(&f->app);
     config_dispose(&f->cfg);
     arena_dispose(&f->arena);
+    fixture_db_drop(f->dir);
     unit_tempdir_remove(f->dir);
     free(f);
     return 0;

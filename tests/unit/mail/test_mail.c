@@ -17,6 +17,8 @@
 #include "mail/mail.h"
 #include "store/store.h"
 
+#include "../fixture.h"
+
 struct fixture {
     char dir[64];
     char maildir[128];
@@ -32,7 +34,9 @@ static int setup(void **state)
     assert_non_null(mkdtemp(f->dir));
     snprintf(f->maildir, sizeof(f->maildir), "%s/mail", f->dir);
     struct usher_error err = {0};
-    assert_int_equal(store_open(&f->store, "", f->dir, 2, &err), 0);
+    char *url = fixture_db_url(f->dir);
+    assert_int_equal(store_open(&f->store, url, f->dir, 2, &err), 0);
+    free(url);
     assert_int_equal(store_migrate(f->store, NULL, &err), 0);
     assert_int_equal(mail_transport_file_new(&f->files, f->maildir, &err), 0);
     *state = f;
@@ -44,6 +48,7 @@ static int teardown(void **state)
     struct fixture *f = *state;
     mail_transport_free(f->files);
     store_free(f->store);
+    fixture_db_drop(f->dir);
     char cmd[200];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
     assert_int_equal(system(cmd), 0);

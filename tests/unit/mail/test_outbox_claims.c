@@ -2,6 +2,8 @@
  * dead processes on this host at once and leaves the others to their lease. */
 #include "../unit.h"
 
+#include "../fixture.h"
+
 #include <dirent.h>
 #include <sys/wait.h>
 
@@ -27,7 +29,9 @@ static int setup(void **state)
     assert_int_equal(crypto_setup(), 0);
     snprintf(f->maildir, sizeof(f->maildir), "%s/mail", f->dir);
     struct usher_error err = {0};
-    assert_int_equal(store_open(&f->store, "", f->dir, 2, &err), 0);
+    char *url = fixture_db_url(f->dir);
+    assert_int_equal(store_open(&f->store, url, f->dir, 2, &err), 0);
+    free(url);
     assert_int_equal(store_migrate(f->store, NULL, &err), 0);
     assert_int_equal(mail_transport_file_new(&f->files, f->maildir, &err), 0);
     arena_init(&f->arena);
@@ -41,6 +45,7 @@ static int teardown(void **state)
     mail_transport_free(f->files);
     store_free(f->store);
     arena_dispose(&f->arena);
+    fixture_db_drop(f->dir);
     unit_tempdir_remove(f->dir);
     free(f);
     return 0;

@@ -1,7 +1,11 @@
-/* The store on SQLite: migrations, parameter binding, error mapping, transactions, the pool
- * under several threads, and the durability settings of every connection. */
+/* The store on SQLite (or on PostgreSQL with USHER_TEST_PG_URL): migrations, parameter binding,
+ * error mapping, transactions, the pool under several threads, and the durability settings of
+ * every SQLite connection. */
 #include "../unit.h"
 
+#include "../fixture.h"
+
+#include <fcntl.h>
 #include <pthread.h>
 #include <sys/stat.h>
 
@@ -24,7 +28,10 @@ static int setup(void **state)
     struct fixture *f = calloc(1, sizeof(*f));
     f->dir = unit_tempdir_new();
     arena_init(&f->arena);
-    if (store_open(&f->store, "", f->dir, 4, &f->err) != 0)
+    char *url = fixture_db_url(f->dir);
+    int rc = store_open(&f->store, url, f->dir, 4, &f->err);
+    free(url);
+    if (rc != 0)
         return -1;
     if (store_migrate(f->store, NULL, &f->err) != 0)
         return -1;
@@ -40,6 +47,7 @@ static int teardown(void **state)
     store_conn_put(f->conn);
     store_free(f->store);
     arena_dispose(&f->arena);
+    fixture_db_drop(f->dir);
     unit_tempdir_remove(f->dir);
     free(f);
     return 0;
@@ -67,11 +75,16 @@ static int insert_user(struct fixture *f, struct store_conn *c, const char *id, 
     return exec(f, c, sql, p, 3, NULL);
 }
 
-static int sqlite_migration_count(void)
+static const char *dialect(void)
+{
+    return fixture_pg_url() ? "postgres" : "sqlite";
+}
+
+static int dialect_migration_count(void)
 {
     int n = 0;
     for (const struct store_migration *m = store_migrations; m->name; m++)
-        n += strcmp(m->dialect, "sqlite") == 0;
+        n += strcmp(m->dialect, dialect()) == 0;
     return n;
 }
 
@@ -79,19 +92,20 @@ static void test_store_migrate__applies_each_migration_once(void **state)
 {
     (void)state;
     char *dir = unit_tempdir_new();
+    char *url = fixture_db_url(dir);
     struct store *s = NULL;
     struct usher_error err = {0};
-    assert_int_equal(store_open(&s, "", dir, 2, &err), 0);
+    assert_int_equal(store_open(&s, url, dir, 2, &err), 0);
     int applied = -1;
     assert_int_equal(store_migrate(s, &applied, &err), 0);
-    assert_true(sqlite_migration_count() >= 1);
-    assert_int_equal(applied, sqlite_migration_count());
+    assert_true(dialect_migration_count() >= 1);
+    assert_int_equal(applied, dialect_migration_count());
     assert_int_equal(store_migrate(s, &applied, &err), 0);
     assert_int_equal(applied, 0);
     store_free(s);
 
     /* A restart finds every migration recorded. */
-    assert_int_equal(store_open(&s, "", dir, 2, &err), 0);
+    assert_int_equal(store_open(&s, url, dir, 2, &err), 0);
     assert_int_equal(store_migrate(s, &applied, &err), 0);
     assert_int_equal(applied, 0);
     struct store_conn *c;
@@ -102,18 +116,20 @@ static void test_store_migrate__applies_each_migration_once(void **state)
     assert_int_equal(store_exec(c, &a, "SELECT name FROM schema_migrations ORDER BY name", NULL, 0,
                                 &rows, NULL, &err),
                      0);
-    assert_int_equal(rows.count, (size_t)sqlite_migration_count());
+    assert_int_equal(rows.count, (size_t)dialect_migration_count());
     assert_string_equal(store_cell(&rows, 0, 0)->s, "0001_init.sql");
     arena_dispose(&a);
     store_conn_put(c);
     store_free(s);
+    free(url);
+    fixture_db_drop(dir);
     unit_tempdir_remove(dir);
 }
 
 static void test_store_open__names_the_dialect_and_answers_ping(void **state)
 {
     struct fixture *f = *state;
-    assert_string_equal(store_dialect(f->store), "sqlite");
+    assert_string_equal(store_dialect(f->store), dialect());
     assert_int_equal(store_ping(f->store, &f->err), 0);
 }
 
@@ -167,7 +183,11 @@ static void test_store_exec__binds_null_and_reuses_a_parameter(void **state)
     struct fixture *f = *state;
     struct store_value p[] = {store_null(), store_text("ab"), store_text(NULL)};
     struct store_rows rows;
-    assert_int_equal(exec(f, f->conn, "SELECT $1 IS NULL, $2 || $2, $3", p, 3, &rows), 0);
+    assert_int_equal(
+        exec(f, f->conn,
+             "SELECT CAST($1 AS TEXT) IS NULL, CAST($2 AS TEXT) || $2, CAST($3 AS TEXT)", p, 3,
+             &rows),
+        0);
     assert_int_equal(store_cell(&rows, 0, 0)->i, 1);
     assert_string_equal(store_cell(&rows, 0, 1)->s, "abab");
     assert_int_equal(store_cell(&rows, 0, 2)->type, STORE_NULL);
@@ -439,9 +459,11 @@ static void test_store_pool__serves_more_threads_than_connections(void **state)
 {
     (void)state;
     char *dir = unit_tempdir_new();
+    char *url = fixture_db_url(dir);
     struct store *s = NULL;
     struct usher_error err = {0};
-    assert_int_equal(store_open(&s, "", dir, POOL_CONNECTIONS, &err), 0);
+    assert_int_equal(store_open(&s, url, dir, POOL_CONNECTIONS, &err), 0);
+    free(url);
     assert_int_equal(store_migrate(s, NULL, &err), 0);
     pthread_t threads[WORKERS];
     struct worker workers[WORKERS];
@@ -464,12 +486,14 @@ static void test_store_pool__serves_more_threads_than_connections(void **state)
     arena_dispose(&a);
     store_conn_put(c);
     store_free(s);
+    fixture_db_drop(dir);
     unit_tempdir_remove(dir);
 }
 
 static void test_store_sqlite__sets_wal_full_sync_and_foreign_keys_on_every_connection(void **state)
 {
     struct fixture *f = *state;
+    FIXTURE_SQLITE_ONLY("checks SQLite pragmas and the database file's mode");
     struct store_conn *all[4] = {f->conn};
     for (int i = 1; i < 4; i++)
         assert_int_equal(store_conn_get(f->store, &all[i], &f->err), 0);
@@ -489,6 +513,246 @@ static void test_store_sqlite__sets_wal_full_sync_and_foreign_keys_on_every_conn
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 0077, 0);
+}
+
+static void test_store_exec__returns_integers_of_every_width_as_integers(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(insert_user(f, f->conn, "usr_a", "a@x.io"), 0);
+    assert_int_equal(insert_user(f, f->conn, "usr_b", "b@x.io"), 0);
+    struct store_rows rows;
+    /* is_platform_admin is INTEGER, created_at BIGINT, SUM of BIGINT numeric in PostgreSQL. */
+    assert_int_equal(exec(f, f->conn,
+                          "SELECT MAX(is_platform_admin), COUNT(*), SUM(created_at) - "
+                          "SUM(created_at) + 7, MAX(created_at) > 0 FROM users",
+                          NULL, 0, &rows),
+                     0);
+    for (size_t c = 0; c < 4; c++)
+        assert_int_equal(store_cell(&rows, 0, c)->type, STORE_INT);
+    assert_int_equal(store_cell(&rows, 0, 0)->i, 0);
+    assert_int_equal(store_cell(&rows, 0, 1)->i, 2);
+    assert_int_equal(store_cell(&rows, 0, 2)->i, 7);
+    assert_int_equal(store_cell(&rows, 0, 3)->i, 1);
+}
+
+struct writer {
+    struct store *store;
+    int64_t began_ms;
+    int rc;
+};
+
+static void *second_writer(void *arg)
+{
+    struct writer *w = arg;
+    struct usher_error err = {0};
+    struct store_conn *c = NULL;
+    w->rc = store_conn_get(w->store, &c, &err);
+    if (w->rc == 0)
+        w->rc = store_begin(c, true, &err);
+    w->began_ms = clock_now_ms();
+    if (w->rc == 0)
+        w->rc = store_commit(c, &err);
+    store_conn_put(c);
+    return NULL;
+}
+
+static void test_store_tx__a_second_writer_waits_for_the_first(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(store_begin(f->conn, true, &f->err), 0);
+    int64_t held_until = 0;
+    struct writer w = {f->store, 0, -1};
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, second_writer, &w), 0);
+    usleep(400 * 1000);
+    assert_int_equal(insert_user(f, f->conn, "usr_first", "first@x.io"), 0);
+    held_until = clock_now_ms();
+    assert_int_equal(store_commit(f->conn, &f->err), 0);
+    pthread_join(thread, NULL);
+    assert_int_equal(w.rc, 0);
+    /* The second write transaction began only once the first had ended. */
+    assert_true(w.began_ms >= held_until);
+}
+
+struct migrator {
+    struct store *store;
+    int applied;
+    int rc;
+};
+
+static void *migrate_one(void *arg)
+{
+    struct migrator *m = arg;
+    struct usher_error err = {0};
+    m->rc = store_migrate(m->store, &m->applied, &err);
+    return NULL;
+}
+
+static void test_store_migrate__instances_starting_together_migrate_once(void **state)
+{
+    (void)state;
+    char *dir = unit_tempdir_new();
+    char *url = fixture_db_url(dir);
+    struct usher_error err = {0};
+    struct migrator m[3] = {{0}};
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(store_open(&m[i].store, url, dir, 1, &err), 0);
+    pthread_t threads[3];
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(pthread_create(&threads[i], NULL, migrate_one, &m[i]), 0);
+    int applied = 0;
+    for (int i = 0; i < 3; i++) {
+        pthread_join(threads[i], NULL);
+        assert_int_equal(m[i].rc, 0);
+        applied += m[i].applied;
+    }
+    assert_int_equal(applied, dialect_migration_count());
+    struct store_conn *c;
+    assert_int_equal(store_conn_get(m[0].store, &c, &err), 0);
+    struct arena a;
+    arena_init(&a);
+    struct store_rows rows;
+    assert_int_equal(
+        store_exec(c, &a, "SELECT COUNT(*) FROM schema_migrations", NULL, 0, &rows, NULL, &err), 0);
+    assert_int_equal(store_cell(&rows, 0, 0)->i, dialect_migration_count());
+    arena_dispose(&a);
+    store_conn_put(c);
+    for (int i = 0; i < 3; i++)
+        store_free(m[i].store);
+    free(url);
+    fixture_db_drop(dir);
+    unit_tempdir_remove(dir);
+}
+
+static void test_store_pg__a_lost_connection_is_unavailable_then_reopened(void **state)
+{
+    struct fixture *f = *state;
+    if (!fixture_pg_url()) {
+        print_message("[     SKIP ] PostgreSQL only: ends a server backend\n");
+        skip();
+    }
+    struct store_conn *other;
+    assert_int_equal(store_conn_get(f->store, &other, &f->err), 0);
+    struct store_rows rows;
+    assert_int_equal(exec(f, f->conn, "SELECT pg_backend_pid()", NULL, 0, &rows), 0);
+    struct store_value p[] = {store_int(store_cell(&rows, 0, 0)->i)};
+    assert_int_equal(
+        exec(f, other, "SELECT pg_terminate_backend(CAST($1 AS INTEGER))", p, 1, &rows), 0);
+    assert_int_equal(store_cell(&rows, 0, 0)->i, 1);
+    store_conn_put(other);
+    /* The server ends the backend shortly after answering. */
+    usleep(200 * 1000);
+    assert_int_equal(exec(f, f->conn, "SELECT 1", NULL, 0, &rows), USHER_EUNAVAIL);
+    /* The next use opens the connection again. */
+    assert_int_equal(exec(f, f->conn, "SELECT 1", NULL, 0, &rows), 0);
+    assert_int_equal(store_cell(&rows, 0, 0)->i, 1);
+    assert_int_equal(store_begin(f->conn, true, &f->err), 0);
+    assert_int_equal(insert_user(f, f->conn, "usr_back", "back@x.io"), 0);
+    assert_int_equal(store_commit(f->conn, &f->err), 0);
+    /* A connection lost while idle is reopened by the next transaction, which then begins. */
+    assert_int_equal(exec(f, f->conn, "SELECT pg_backend_pid()", NULL, 0, &rows), 0);
+    p[0] = store_int(store_cell(&rows, 0, 0)->i);
+    assert_int_equal(store_conn_get(f->store, &other, &f->err), 0);
+    assert_int_equal(
+        exec(f, other, "SELECT pg_terminate_backend(CAST($1 AS INTEGER))", p, 1, &rows), 0);
+    store_conn_put(other);
+    usleep(200 * 1000);
+    assert_int_equal(store_begin(f->conn, true, &f->err), 0);
+    assert_int_equal(insert_user(f, f->conn, "usr_again", "again@x.io"), 0);
+    assert_int_equal(store_commit(f->conn, &f->err), 0);
+    assert_int_equal(count_rows(f, f->conn, "SELECT count(*) FROM users"), 2);
+}
+
+static void test_store_pg__a_read_transaction_refuses_writes(void **state)
+{
+    struct fixture *f = *state;
+    if (!fixture_pg_url()) {
+        print_message("[     SKIP ] PostgreSQL only: SQLite lets a read transaction write\n");
+        skip();
+    }
+    /* A write outside the write lock could break the rules the lock keeps, so PostgreSQL read
+     * transactions are READ ONLY. */
+    assert_int_equal(store_begin(f->conn, false, &f->err), 0);
+    assert_int_equal(insert_user(f, f->conn, "usr_r", "r@x.io"), USHER_EINTERNAL);
+    store_rollback(f->conn);
+    assert_int_equal(count_rows(f, f->conn, "SELECT count(*) FROM users"), 0);
+}
+
+static void
+test_store_tx__a_statement_that_does_not_compile_leaves_the_transaction_usable(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(store_begin(f->conn, true, &f->err), 0);
+    assert_int_equal(insert_user(f, f->conn, "usr_1", "one@x.io"), 0);
+    assert_int_equal(exec(f, f->conn, "UPDATE no_such_table SET a = 1", NULL, 0, NULL),
+                     USHER_EINTERNAL);
+    assert_int_equal(insert_user(f, f->conn, "usr_2", "two@x.io"), 0);
+    assert_int_equal(store_commit(f->conn, &f->err), 0);
+    assert_int_equal(count_rows(f, f->conn, "SELECT count(*) FROM users"), 2);
+}
+
+static void test_store_exec__reuses_a_statement_with_other_kinds_of_values(void **state)
+{
+    struct fixture *f = *state;
+    static const char sql[] = "SELECT CAST($1 AS TEXT), $2";
+    struct store_rows rows;
+    for (int round = 0; round < 2; round++) {
+        struct store_value a[] = {store_int(42), store_int(1)};
+        assert_int_equal(exec(f, f->conn, sql, a, 2, &rows), 0);
+        assert_string_equal(store_cell(&rows, 0, 0)->s, "42");
+        struct store_value b[] = {store_text("forty-two"), store_int(2)};
+        assert_int_equal(exec(f, f->conn, sql, b, 2, &rows), 0);
+        assert_string_equal(store_cell(&rows, 0, 0)->s, "forty-two");
+        struct store_value c[] = {store_null(), store_int(3)};
+        assert_int_equal(exec(f, f->conn, sql, c, 2, &rows), 0);
+        assert_int_equal(store_cell(&rows, 0, 0)->type, STORE_NULL);
+        assert_int_equal(store_cell(&rows, 0, 1)->i, 3);
+    }
+}
+
+static void test_store_exec__logs_no_value_of_a_failing_row(void **state)
+{
+    struct fixture *f = *state;
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/log.txt", f->dir);
+    int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    log_set_fd(fd);
+    /* A NOT NULL and a CHECK violation on rows holding a secret-like hash, and a duplicate
+     * key whose value is the secret itself. */
+    struct store_value p[] = {store_text("usr_x"), store_null(), store_text("hash-SECRET-1")};
+    int rc1 =
+        exec(f, f->conn,
+             "INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, 1)", p,
+             3, NULL);
+    p[1] = store_text("x@x.io");
+    int rc2 = exec(f, f->conn,
+                   "INSERT INTO users (id, email, password_hash, created_at, status) "
+                   "VALUES ($1, $2, $3, 1, 'frozen')",
+                   p, 3, NULL);
+    int rc3 =
+        exec(f, f->conn,
+             "INSERT INTO users (id, email, password_hash, created_at) VALUES ($3, $2, $3, 1)", p,
+             3, NULL);
+    int rc4 =
+        exec(f, f->conn,
+             "INSERT INTO users (id, email, password_hash, created_at) VALUES ($3, $2, $3, 1)", p,
+             3, NULL);
+    log_set_fd(2);
+    assert_int_equal(rc1, USHER_EINTERNAL);
+    assert_int_equal(rc2, USHER_EINTERNAL);
+    assert_int_equal(rc3, 0);
+    assert_int_equal(rc4, USHER_ECONFLICT);
+    char text[8192] = "";
+    assert_true(lseek(fd, 0, SEEK_SET) == 0);
+    ssize_t len = read(fd, text, sizeof(text) - 1);
+    close(fd);
+    assert_true(len > 0);
+    text[len] = '\0';
+    /* The failures were logged, without the row. */
+    assert_non_null(strstr(text, "users"));
+    assert_null(strstr(text, "SECRET"));
+    assert_null(strstr(text, "x@x.io"));
 }
 
 int main(void)
@@ -517,6 +781,14 @@ int main(void)
         T(test_store_conn_put__rolls_back_an_open_transaction),
         T(test_store_audit__rolls_back_with_its_transaction),
         cmocka_unit_test(test_store_pool__serves_more_threads_than_connections),
+        T(test_store_exec__returns_integers_of_every_width_as_integers),
+        T(test_store_tx__a_second_writer_waits_for_the_first),
+        cmocka_unit_test(test_store_migrate__instances_starting_together_migrate_once),
+        T(test_store_pg__a_lost_connection_is_unavailable_then_reopened),
+        T(test_store_pg__a_read_transaction_refuses_writes),
+        T(test_store_tx__a_statement_that_does_not_compile_leaves_the_transaction_usable),
+        T(test_store_exec__reuses_a_statement_with_other_kinds_of_values),
+        T(test_store_exec__logs_no_value_of_a_failing_row),
         T(test_store_sqlite__sets_wal_full_sync_and_foreign_keys_on_every_connection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,6 +4,8 @@
  * made from names, rewriting grants and invitations. */
 #include "../unit.h"
 
+#include "../fixture.h"
+
 #include <sqlite3.h>
 
 #include "base/arena.h"
@@ -69,7 +71,9 @@ static int setup(void **state)
     f->dir = unit_tempdir_new();
     log_set_level(LOG_ERROR);
     arena_init(&f->arena);
-    assert_int_equal(store_open(&f->store, "", f->dir, 2, &f->err), 0);
+    char *url = fixture_db_url(f->dir);
+    assert_int_equal(store_open(&f->store, url, f->dir, 2, &f->err), 0);
+    free(url);
     assert_int_equal(store_migrate(f->store, NULL, &f->err), 0);
     assert_int_equal(store_conn_get(f->store, &f->conn, &f->err), 0);
     exec_ok(f,
@@ -94,6 +98,7 @@ static int teardown(void **state)
     store_conn_put(f->conn);
     store_free(f->store);
     arena_dispose(&f->arena);
+    fixture_db_drop(f->dir);
     unit_tempdir_remove(f->dir);
     free(f);
     return 0;
@@ -310,6 +315,7 @@ static void db_lines(sqlite3 *db, const char *sql, char *out, size_t size)
 static void test_migration_0008__makes_ids_from_names_and_rewrites_references(void **state)
 {
     struct fixture *f = *state;
+    FIXTURE_SQLITE_ONLY("runs the SQLite migration on a raw sqlite3 handle");
     char path[512];
     snprintf(path, sizeof(path), "%s/old.db", f->dir);
     sqlite3 *db = NULL;
