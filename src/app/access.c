@@ -13,17 +13,15 @@
 
 #define OWNER_BIT POLICY_BIT(POLICY_ROLE_OWNER)
 
-int app_access_grants_load(struct policy_decide_grants *out, struct store_conn *c, struct arena *a,
-                           const char *agency_id, const char *user_id, struct usher_error *err)
+/* user_id's grants in agency_id, their custom roles read with the agency's set custom. */
+static int grants_read(struct policy_decide_grants *out, struct store_conn *c, struct arena *a,
+                       const char *agency_id, const char *user_id,
+                       const struct app_role_set *custom, struct usher_error *err)
 {
     memset(out, 0, sizeof(*out));
     struct store_grant *rows = NULL;
     size_t count = 0;
-    struct app_role_set custom;
     int rc = store_grant_list_in_agency(&rows, &count, c, a, agency_id, user_id, err);
-    if (rc)
-        goto done;
-    rc = app_role_set_load(&custom, c, a, agency_id, err);
     if (rc)
         goto done;
     struct policy_decide_grant *envs = arena_alloc(a, (count + 1) * sizeof(*envs));
@@ -34,7 +32,7 @@ int app_access_grants_load(struct policy_decide_grants *out, struct store_conn *
             .extra = policy_catalogue_permissions_parse(rows[i].extra_permissions, NULL),
         };
         uint64_t custom_perms = 0;
-        app_roles_csv_masks(&g.roles, &custom_perms, rows[i].roles, &custom);
+        app_roles_csv_masks(&g.roles, &custom_perms, rows[i].roles, custom);
         /* A row that fits none of the three shapes grants nothing. */
         if (rows[i].bot_id) {
             g.scope_id = rows[i].bot_id;
@@ -58,6 +56,25 @@ done:
     return rc;
 }
 
+int app_access_grants_load(struct policy_decide_grants *out, struct store_conn *c, struct arena *a,
+                           const char *agency_id, const char *user_id, struct usher_error *err)
+{
+    struct app_role_set custom;
+    int rc = app_role_set_load(&custom, c, a, agency_id, err);
+    if (rc) {
+        memset(out, 0, sizeof(*out));
+        return rc;
+    }
+    return grants_read(out, c, a, agency_id, user_id, &custom, err);
+}
+
+int app_access_member_grants(struct policy_decide_grants *out, const struct app_access *acc,
+                             struct store_conn *c, struct arena *a, const char *user_id,
+                             struct usher_error *err)
+{
+    return grants_read(out, c, a, acc->agency_id, user_id, &acc->roles, err);
+}
+
 int app_access_load(struct app_access *out, struct store_conn *c, struct arena *a,
                     const struct app_actor *actor, const char *agency_id, const char *what,
                     struct usher_error *err)
@@ -68,20 +85,23 @@ int app_access_load(struct app_access *out, struct store_conn *c, struct arena *
     /* A "view as" session sees one agency only. */
     if (actor->agency_limit && strcmp(actor->agency_limit, agency_id) != 0)
         return usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "%s not found", what);
-    if (actor->is_platform_admin) {
-        out->is_admin = true;
-        out->is_owner = true;
-        return 0;
-    }
-    bool member = false;
+    bool member = actor->is_platform_admin;
     int rc = 0;
-    if (actor->user_id)
+    if (!member && actor->user_id)
         rc = store_agency_has_member(&member, c, a, agency_id, actor->user_id, err);
     if (rc)
         return rc;
     if (!member)
         return usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "%s not found", what);
-    rc = app_access_grants_load(&out->grants, c, a, agency_id, actor->user_id, err);
+    rc = app_role_set_load(&out->roles, c, a, agency_id, err);
+    if (rc)
+        return rc;
+    if (actor->is_platform_admin) {
+        out->is_admin = true;
+        out->is_owner = true;
+        return 0;
+    }
+    rc = grants_read(&out->grants, c, a, agency_id, actor->user_id, &out->roles, err);
     if (rc)
         return rc;
     out->is_owner = out->grants.agency && (out->grants.agency->roles & OWNER_BIT);
@@ -251,13 +271,15 @@ void app_access_member_targets(struct policy_decide_target **out, size_t *count,
     size_t cap = 1 + member->environment_count + member->bot_count;
     struct policy_decide_target *t = arena_alloc(a, cap * sizeof(*t));
     size_t n = 0;
-    if (member->agency && !environment_id)
+    /* Inside one environment, the environment itself is concerned even where the member only
+     * inherits access there; their own grant on it adds nothing to it. */
+    if (environment_id)
+        t[n++] = (struct policy_decide_target){POLICY_SCOPE_ENVIRONMENT, environment_id, NULL};
+    else if (member->agency)
         t[n++] = (struct policy_decide_target){POLICY_SCOPE_AGENCY, agency_id, NULL};
-    for (size_t i = 0; i < member->environment_count; i++) {
-        const char *env = member->environments[i].scope_id;
-        if (!environment_id || strcmp(env, environment_id) == 0)
-            t[n++] = (struct policy_decide_target){POLICY_SCOPE_ENVIRONMENT, env, NULL};
-    }
+    for (size_t i = 0; !environment_id && i < member->environment_count; i++)
+        t[n++] = (struct policy_decide_target){POLICY_SCOPE_ENVIRONMENT,
+                                               member->environments[i].scope_id, NULL};
     for (size_t i = 0; i < member->bot_count; i++) {
         const struct policy_decide_grant *b = &member->bots[i];
         if (!environment_id ||

@@ -30,6 +30,7 @@ struct app_access {
     bool is_admin; /* a platform admin: every permission everywhere */
     bool is_owner; /* holds the owner role at agency scope (platform admins count as owners) */
     struct policy_decide_grants grants; /* the caller's grants in the agency */
+    struct app_role_set roles;          /* the agency's custom roles, read once with them */
 };
 
 /* Reads user_id's grants in agency_id into decision input (arena-owned). Custom roles count as
@@ -38,8 +39,15 @@ struct app_access {
 int app_access_grants_load(struct policy_decide_grants *out, struct store_conn *c, struct arena *a,
                            const char *agency_id, const char *user_id, struct usher_error *err);
 
-/* Loads the actor's standing in agency_id on c. Platform admins pass without reading grants;
- * members get their grants loaded. Anyone else, and a "view as" session outside its agency,
+/* Reads another person's grants in the caller's agency, with the custom roles already loaded
+ * in acc (no second read of them). */
+int app_access_member_grants(struct policy_decide_grants *out, const struct app_access *acc,
+                             struct store_conn *c, struct arena *a, const char *user_id,
+                             struct usher_error *err);
+
+/* Loads the actor's standing in agency_id on c, with the agency's custom roles (acc->roles,
+ * for callers that read grants or role references too). Platform admins pass without reading
+ * grants; members get their grants loaded. Anyone else, and a "view as" session outside its agency,
  * learns only that the object they asked for does not exist: USHER_ENOTFOUND "<what> not
  * found". Store errors pass through. */
 int app_access_load(struct app_access *out, struct store_conn *c, struct arena *a,
@@ -96,9 +104,9 @@ int app_access_may_act_on(const struct app_access *acc, const char *member_id,
                           const struct policy_decide_target *targets, size_t count,
                           struct usher_error *err);
 
-/* The scopes a member's grants sit on, as targets (arena-owned), optionally only those inside
- * environment_id (its environment grant and its bots' grants); the agency grant is left out
- * when environment_id is set. */
+/* The scopes concerned when acting on a member, as targets (arena-owned): every scope their
+ * grants sit on; or, with environment_id (a removal from it), that environment (whether or not
+ * they hold a grant of their own there) and their bots in it. */
 void app_access_member_targets(struct policy_decide_target **out, size_t *count, struct arena *a,
                                const char *agency_id, const struct policy_decide_grants *member,
                                const char *environment_id);

@@ -10,24 +10,32 @@
 #include "base/json.h"
 #include "store/store_tenancy.h"
 
-/* The bot, visible to the actor (else 404), and whether the actor may delegate it (else 403). */
-static int delegable_bot(struct store_bot *out, const struct app_call *call, const char *bot_id)
+/* Reads bot_id on c and the actor's standing in its agency into *acc: a bot outside the actor's
+ * agencies is not found (404); one they may not delegate is forbidden (403). */
+static int delegable_bot(struct store_bot *out, struct app_access *acc, struct store_conn *c,
+                         const struct app_call *call, const char *bot_id)
 {
-    struct store_conn *c = NULL;
+    int rc = store_bot_get(out, c, call->arena, bot_id, call->err);
+    if (rc)
+        return rc;
+    rc = app_access_load(acc, c, call->arena, call->actor, out->agency_id, "bot", call->err);
+    if (rc)
+        return rc;
+    if (!app_access_allows(acc, POLICY_SCOPE_BOT, out->id, out->environment_id, "bot.delegate"))
+        return usher_error_set(call->err, USHER_EFORBIDDEN, NULL, NULL,
+                               "you may not delegate this bot");
+    return 0;
+}
+
+/* delegable_bot on a connection of its own. */
+static int delegable_bot_read(struct store_bot *out, const struct app_call *call,
+                              const char *bot_id)
+{
     struct app_access acc;
-    int rc = app_bot_get(out, call, bot_id);
-    if (rc || call->actor->is_platform_admin)
-        goto done;
-    rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc)
-        goto done;
-    rc = app_access_load(&acc, c, call->arena, call->actor, out->agency_id, "bot", call->err);
-    if (rc)
-        goto done;
-    if (!app_access_allows(&acc, POLICY_SCOPE_BOT, out->id, out->environment_id, "bot.delegate"))
-        rc = usher_error_set(call->err, USHER_EFORBIDDEN, NULL, NULL,
-                             "you may not delegate this bot");
-done:
+    struct store_conn *c = NULL;
+    int rc = store_conn_get(call->app->store, &c, call->err);
+    if (rc == 0)
+        rc = delegable_bot(out, &acc, c, call, bot_id);
     store_conn_put(c);
     return rc;
 }
@@ -38,7 +46,7 @@ int app_bot_manager_invite(struct app_invitation_view *out, int64_t *out_retry_a
 {
     memset(out, 0, sizeof(*out));
     struct store_bot bot;
-    int rc = delegable_bot(&bot, call, bot_id);
+    int rc = delegable_bot_read(&bot, call, bot_id);
     if (rc)
         return rc;
     /* The grant is set here: the role is always bot_manager on this bot. */
@@ -81,7 +89,7 @@ int app_bot_managers_list(struct store_bot_manager **out_managers, size_t *manag
     size_t n = 0;
     struct app_invitation_view *views = NULL;
     size_t kept = 0;
-    int rc = delegable_bot(&bot, call, bot_id);
+    int rc = delegable_bot_read(&bot, call, bot_id);
     if (rc)
         goto done;
     rc = managers_read(out_managers, manager_count, &rows, &n, call, &bot);
@@ -135,7 +143,7 @@ static int manager_removal_check(struct store_conn *c, const struct app_call *ca
     if (is_self)
         return 0;
     struct policy_decide_grants theirs;
-    rc = app_access_grants_load(&theirs, c, call->arena, bot->agency_id, user_id, call->err);
+    rc = app_access_member_grants(&theirs, acc, c, call->arena, user_id, call->err);
     if (rc)
         return rc;
     struct policy_decide_target t = {POLICY_SCOPE_BOT, bot->id, bot->environment_id};
@@ -148,20 +156,12 @@ int app_bot_manager_remove(const struct app_call *call, const char *bot_id, cons
     struct store_conn *c = NULL;
     struct app_access acc;
     int64_t left = 0;
-    int rc = app_bot_get(&bot, call, bot_id);
+    int rc = app_call_begin(&c, call, true);
     if (rc)
         goto done;
-    rc = app_call_begin(&c, call, true);
+    rc = delegable_bot(&bot, &acc, c, call, bot_id);
     if (rc)
         goto done;
-    rc = app_access_load(&acc, c, call->arena, call->actor, bot.agency_id, "bot", call->err);
-    if (rc)
-        goto done;
-    if (!app_access_allows(&acc, POLICY_SCOPE_BOT, bot.id, bot.environment_id, "bot.delegate")) {
-        rc = usher_error_set(call->err, USHER_EFORBIDDEN, NULL, NULL,
-                             "you may not delegate this bot");
-        goto done;
-    }
     rc = manager_removal_check(c, call, &acc, &bot, user_id);
     if (rc)
         goto done;

@@ -81,9 +81,7 @@ int app_grantable_list(struct app_grantable *out, const struct app_call *call,
     rc = scope_resolve(&place, c, call->arena, agency.id, environment_id, bot_id, call->err);
     if (rc)
         goto done;
-    rc = app_role_set_load(&custom, c, call->arena, agency.id, call->err);
-    if (rc)
-        goto done;
+    custom = acc.roles;
     out->scope = place.scope;
     out->scope_id = place.scope_id;
     out->needed = place.scope == POLICY_SCOPE_BOT ? "bot.delegate"

@@ -120,19 +120,19 @@ static int create_check(struct creation *x, int64_t *out_retry_after, struct sto
                         const struct app_call *call)
 {
     const struct app_invitation_new *in = x->in;
-    struct app_role_set roles;
+    struct store_agency agency;
     struct app_access acc;
-    int rc = app_role_set_load(&roles, c, call->arena, x->agency_id, call->err);
+    int rc = store_agency_get(&agency, c, call->arena, x->agency_id, call->err);
     if (rc)
         return rc;
-    rc = app_grants_parse(&x->grants, &x->grant_count, c, call->arena, x->agency_id, &roles,
+    rc = app_access_load(&acc, c, call->arena, call->actor, x->agency_id, "agency", call->err);
+    if (rc)
+        return rc;
+    rc = app_grants_parse(&x->grants, &x->grant_count, c, call->arena, x->agency_id, &acc.roles,
                           in->grants, "grants", false, call->err);
     if (rc)
         return rc;
     rc = grants_give_something(x->grants, x->grant_count, call->err);
-    if (rc)
-        return rc;
-    rc = app_access_load(&acc, c, call->arena, call->actor, x->agency_id, "agency", call->err);
     if (rc)
         return rc;
     rc = app_access_may_grant(&acc, call->arena, x->grants, x->grant_count, x->authority, "grants",
@@ -234,9 +234,6 @@ int app_invitation_create(struct app_invitation_view *out, int64_t *out_retry_af
                              "oauth_subject needs sign_in \"oauth\"");
         goto done;
     }
-    rc = app_agency_check_visible(call, agency_id);
-    if (rc)
-        goto done;
     rc = app_call_begin(&c, call, true);
     if (rc)
         goto done;

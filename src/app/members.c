@@ -61,9 +61,7 @@ int app_members_ctx_open(struct app_members_ctx *x, const struct app_call *call,
                                       call->err);
     if (rc)
         return rc;
-    rc = app_role_set_load(&x->roles, x->c, call->arena, agency.id, call->err);
-    if (rc)
-        return rc;
+    x->roles = cl->acc.roles;
     cl->reads_env = arena_alloc(call->arena, (x->env_count + 1) * sizeof(bool));
     cl->reads_all = app_access_allows(&cl->acc, POLICY_SCOPE_AGENCY, agency.id, NULL, "users.read");
     cl->manages_any =
@@ -172,18 +170,6 @@ int app_members_authority(const struct app_members_ctx *x, const char *user_id,
     size_t count = 0;
     app_grant_list_decide(&member, x->a, pg);
     app_access_member_targets(&targets, &count, x->a, x->agency_id, &member, environment_id);
-    if (environment_id) {
-        bool has_own = false;
-        for (size_t i = 0; i < count; i++)
-            has_own = has_own || targets[i].scope == POLICY_SCOPE_ENVIRONMENT;
-        if (!has_own) {
-            struct policy_decide_target *all = arena_alloc(x->a, (count + 1) * sizeof(*all));
-            all[0] = (struct policy_decide_target){POLICY_SCOPE_ENVIRONMENT, environment_id, NULL};
-            memcpy(all + 1, targets, count * sizeof(*all));
-            targets = all;
-            count++;
-        }
-    }
     return app_access_may_act_on(&x->caller.acc, user_id, &member, targets, count, err);
 }
 

@@ -156,15 +156,6 @@ static void test_matrix_row(void **state)
         bool in_env = strcmp(r->cells[4], "all") != 0;
         app_access_member_targets(&targets, &count, &a, AGENCY, &theirs,
                                   in_env ? scope_id(r->cells[4]) : NULL);
-        if (in_env) {
-            /* A removal from an environment concerns it even where the member holds nothing of
-             * their own, as app_member_environment_remove asks it. */
-            struct policy_decide_target *all = arena_alloc(&a, (count + 1) * sizeof(*all));
-            all[0] = target_of(r->cells[4]);
-            memcpy(all + 1, targets, count * sizeof(*all));
-            targets = all;
-            count++;
-        }
         rc = app_access_may_act_on(&acc, "usr_member", &theirs, targets, count, &err);
     } else {
         struct policy_decide_target all[] = {target_of("A"), target_of("E1"), target_of("E2"),
