@@ -34,8 +34,10 @@ static int delegable_bot_read(struct store_bot *out, const struct app_call *call
     struct app_access acc;
     struct store_conn *c = NULL;
     int rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc == 0)
-        rc = delegable_bot(out, &acc, c, call, bot_id);
+    if (rc)
+        goto done;
+    rc = delegable_bot(out, &acc, c, call, bot_id);
+done:
     store_conn_put(c);
     return rc;
 }

@@ -8,47 +8,6 @@
 #include "app/grants.h"
 #include "store/store_tenancy.h"
 
-/* Resolves the scope of the question within agency_id into g. */
-static int scope_resolve(struct app_grant *g, struct store_conn *c, struct arena *a,
-                         const char *agency_id, const char *environment_id, const char *bot_id,
-                         struct usher_error *err)
-{
-    memset(g, 0, sizeof(*g));
-    if (environment_id && bot_id)
-        return usher_error_set(err, USHER_EINVAL, "unknown_scope", "bot_id",
-                               "ask about an environment or a bot, not both");
-    struct usher_error e2 = {0};
-    int rc = 0;
-    if (bot_id) {
-        struct store_bot bot;
-        rc = store_bot_get(&bot, c, a, bot_id, &e2);
-        if (rc == USHER_ENOTFOUND || (rc == 0 && strcmp(bot.agency_id, agency_id) != 0))
-            return usher_error_set(err, USHER_EINVAL, "unknown_scope", "bot_id",
-                                   "bot_id is not a bot of this agency");
-        if (rc)
-            return usher_error_set(err, rc, NULL, NULL, "%s", e2.message);
-        *g = (struct app_grant){.scope = POLICY_SCOPE_BOT,
-                                .scope_id = bot.id,
-                                .bot_id = bot.id,
-                                .environment_id = bot.environment_id};
-        return 0;
-    }
-    if (environment_id) {
-        struct store_environment env;
-        rc = store_environment_get(&env, c, a, environment_id, &e2);
-        if (rc == USHER_ENOTFOUND || (rc == 0 && strcmp(env.agency_id, agency_id) != 0))
-            return usher_error_set(err, USHER_EINVAL, "unknown_scope", "environment_id",
-                                   "environment_id is not an environment of this agency");
-        if (rc)
-            return usher_error_set(err, rc, NULL, NULL, "%s", e2.message);
-        *g = (struct app_grant){
-            .scope = POLICY_SCOPE_ENVIRONMENT, .scope_id = env.id, .environment_id = env.id};
-        return 0;
-    }
-    *g = (struct app_grant){.scope = POLICY_SCOPE_AGENCY, .scope_id = agency_id};
-    return 0;
-}
-
 /* Why a built-in role cannot sit on this kind of scope at all. */
 static const char *scope_refusal(const struct policy_catalogue_role *role)
 {
@@ -78,7 +37,13 @@ int app_grantable_list(struct app_grantable *out, const struct app_call *call,
     rc = app_access_load(&acc, c, call->arena, call->actor, agency.id, "agency", call->err);
     if (rc)
         goto done;
-    rc = scope_resolve(&place, c, call->arena, agency.id, environment_id, bot_id, call->err);
+    if (environment_id && bot_id) {
+        rc = usher_error_set(call->err, USHER_EINVAL, "unknown_scope", "bot_id",
+                             "ask about an environment or a bot, not both");
+        goto done;
+    }
+    rc =
+        app_grant_place(&place, c, call->arena, agency.id, environment_id, bot_id, NULL, call->err);
     if (rc)
         goto done;
     custom = acc.roles;

@@ -116,14 +116,29 @@ static int grant_scope(struct app_grant *g, struct store_conn *c, struct arena *
     if (env_id && bot_id)
         return usher_error_set(err, USHER_EINVAL, NULL, field,
                                "%s names both an environment and a bot", field);
+    return app_grant_place(g, c, a, agency_id, env_id, bot_id, field, err);
+}
+
+/* field.key, or key alone when field is NULL. */
+static const char *field_of(struct arena *a, const char *field, const char *key)
+{
+    return field ? arena_printf(a, "%s.%s", field, key) : key;
+}
+
+int app_grant_place(struct app_grant *g, struct store_conn *c, struct arena *a,
+                    const char *agency_id, const char *environment_id, const char *bot_id,
+                    const char *field, struct usher_error *err)
+{
+    memset(g, 0, sizeof(*g));
+    struct usher_error e2 = {0};
+    int rc = 0;
     if (bot_id) {
         struct store_bot bot;
-        struct usher_error e2 = {0};
+        const char *where = field_of(a, field, "bot_id");
         rc = store_bot_get(&bot, c, a, bot_id, &e2);
         if (rc == USHER_ENOTFOUND || (rc == 0 && strcmp(bot.agency_id, agency_id) != 0))
-            return usher_error_set(err, USHER_EINVAL, "unknown_scope",
-                                   arena_printf(a, "%s.bot_id", field),
-                                   "%s.bot_id is not a bot of this agency", field);
+            return usher_error_set(err, USHER_EINVAL, "unknown_scope", where,
+                                   "%s is not a bot of this agency", where);
         if (rc)
             return usher_error_set(err, rc, NULL, NULL, "%s", e2.message);
         g->scope = POLICY_SCOPE_BOT;
@@ -132,14 +147,13 @@ static int grant_scope(struct app_grant *g, struct store_conn *c, struct arena *
         g->environment_id = bot.environment_id;
         return 0;
     }
-    if (env_id) {
+    if (environment_id) {
         struct store_environment env;
-        struct usher_error e2 = {0};
-        rc = store_environment_get(&env, c, a, env_id, &e2);
+        const char *where = field_of(a, field, "environment_id");
+        rc = store_environment_get(&env, c, a, environment_id, &e2);
         if (rc == USHER_ENOTFOUND || (rc == 0 && strcmp(env.agency_id, agency_id) != 0))
-            return usher_error_set(err, USHER_EINVAL, "unknown_scope",
-                                   arena_printf(a, "%s.environment_id", field),
-                                   "%s.environment_id is not an environment of this agency", field);
+            return usher_error_set(err, USHER_EINVAL, "unknown_scope", where,
+                                   "%s is not an environment of this agency", where);
         if (rc)
             return usher_error_set(err, rc, NULL, NULL, "%s", e2.message);
         g->scope = POLICY_SCOPE_ENVIRONMENT;

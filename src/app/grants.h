@@ -54,6 +54,14 @@ struct app_grant {
     uint64_t permissions; /* everything the grant gives: roles, custom roles, extras */
 };
 
+/* Places a grant in agency_id: on bot_id, else on environment_id, else on the agency (g is
+ * reset and gets the scope; roles and permissions are the caller's). A bot or environment of
+ * another agency, or none, is USHER_EINVAL "unknown_scope" naming field.bot_id or
+ * field.environment_id (bot_id or environment_id when field is NULL). */
+int app_grant_place(struct app_grant *g, struct store_conn *c, struct arena *a,
+                    const char *agency_id, const char *environment_id, const char *bot_id,
+                    const char *field, struct usher_error *err);
+
 /* Parses a JSON array of grants for agency_id. Each item is an object with optional
  * "environment_id" or "bot_id" (not both; neither means the agency) and optional "roles" and
  * "extra_permissions" arrays. Errors (USHER_EINVAL naming the field, e.g.
