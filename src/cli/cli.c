@@ -15,16 +15,6 @@ int cli_fail(const char *cmd, const struct usher_error *err)
     return err->code == USHER_EINVAL ? 2 : 1;
 }
 
-int cli_database_check(const struct config *cfg, struct usher_error *err)
-{
-    if (strncmp(cfg->database_url, "postgres://", 11) == 0 ||
-        strncmp(cfg->database_url, "postgresql://", 13) == 0)
-        return usher_error_set(err, USHER_EINVAL, NULL, "database_url",
-                               "PostgreSQL is not supported yet: database_url must be empty or "
-                               "sqlite:PATH");
-    return 0;
-}
-
 int cli_wants_help(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
@@ -98,9 +88,8 @@ bool cli_run_start(struct cli_run *run, const struct cli_setup *s, int argc, cha
     char **rest = xcalloc((size_t)argc + 1, sizeof(*rest));
     int rest_count = 0;
     run->status = flags_split(run, s->flags, &rest_count, rest, argc, argv);
-    if (run->status == 0 &&
-        (config_load(&run->cfg, rest_count, rest, NULL, &run->err) ||
-         config_finish(&run->cfg, &run->err) || cli_database_check(&run->cfg, &run->err)))
+    if (run->status == 0 && (config_load(&run->cfg, rest_count, rest, NULL, &run->err) ||
+                             config_finish(&run->cfg, &run->err)))
         cli_run_fail(run, &run->err);
     free(rest);
     if (run->status == 0)

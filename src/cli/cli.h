@@ -32,11 +32,6 @@ extern const struct cli_command cli_cmd_token_create;
  * errors). */
 int cli_fail(const char *cmd, const struct usher_error *err);
 
-/* Refuses a PostgreSQL database_url with USHER_EINVAL naming database_url: the store has a
- * PostgreSQL driver, exercised by the unit tests, but usher's commands do not offer it until
- * the rest of usher has been proven on it (docs/internals/store.md). */
-int cli_database_check(const struct config *cfg, struct usher_error *err);
-
 /* True when argv holds --help or -h. */
 int cli_wants_help(int argc, char **argv);
 

@@ -98,8 +98,7 @@ static int serve_run(int argc, char **argv)
     bool help = false;
     int status = 0;
     config_init(&cfg);
-    if (config_load(&cfg, argc, argv, &help, &err) ||
-        (!help && (config_finish(&cfg, &err) || cli_database_check(&cfg, &err)))) {
+    if (config_load(&cfg, argc, argv, &help, &err) || (!help && (config_finish(&cfg, &err)))) {
         status = cli_fail("serve", &err);
         goto done;
     }

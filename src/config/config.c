@@ -42,7 +42,8 @@ static const struct setting settings[] = {
     S_STR("data_dir", "--data-dir", "USHER_DATA_DIR", data_dir, "./data", true,
           "directory for the SQLite file, the server secret and mail files"),
     S_STR("database_url", "--database", "USHER_DATABASE_URL", database_url, "", true,
-          "database; empty means SQLite in the data dir (PostgreSQL is not supported yet)"),
+          "database: empty means SQLite in the data dir, sqlite:PATH another SQLite file, "
+          "postgres://... a PostgreSQL database"),
     S_STR("public_url", "--public-url", "USHER_PUBLIC_URL", public_url, "", true,
           "base URL of every emailed link; default http:// + the listen address"),
     S_STR("smtp_url", "--smtp", "USHER_SMTP_URL", smtp_url, "", true,

@@ -341,11 +341,12 @@ describe('settings', () => {
     assert.match(r.stderr, /unknown option --bogus/);
   });
 
-  it('refuses a PostgreSQL database URL at start, as the settings say', async () => {
+  it('fails at start with exit 1 when the PostgreSQL server cannot be reached, without the password', async () => {
     for (const cmd of ['serve', 'migrate']) {
-      const r = await runUsher([cmd, '--data-dir', tempDir(), '--database', 'postgres://u@127.0.0.1:1/usher']);
-      assert.equal(r.code, 2, cmd);
-      assert.match(r.stderr, /PostgreSQL is not supported yet/, cmd);
+      const r = await runUsher([cmd, '--data-dir', tempDir(), '--database', 'postgres://u:pw-canary-7f3a@127.0.0.1:1/usher']);
+      assert.equal(r.code, 1, cmd);
+      assert.match(r.stderr, /cannot connect to PostgreSQL/, cmd);
+      assert.doesNotMatch(r.stderr, /pw-canary-7f3a/, cmd);
     }
   });
 
