@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "api/api.h"
+#include "authz/authz.h"
 #include "http/metrics.h"
 #include "store/store.h"
 
@@ -20,6 +21,9 @@ static int health_ready(struct http_request *req, struct http_response *res)
         return usher_error_set(&req->err, USHER_EUNAVAIL, "not_ready", NULL,
                                "database unreachable");
     }
+    if (req->app->authz && !authz_index_is_current(req->app->authz))
+        return usher_error_set(&req->err, USHER_EUNAVAIL, "not_ready", NULL,
+                               "catching up with changes made elsewhere");
     http_response_json(
         res, req, 200,
         json_pack("{s:s, s:s}", "status", "ready", "database", store_dialect(req->app->store)));

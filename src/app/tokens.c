@@ -154,9 +154,7 @@ static void cache_put(struct app_token_cache *cache, const char *key, const stru
     pthread_rwlock_unlock(&cache->lock);
 }
 
-/* Forgets every entry: revocations are rare, and entries are keyed by what only the token's
- * holder knows. */
-static void cache_clear(struct app_token_cache *cache)
+void app_token_cache_clear(struct app_token_cache *cache)
 {
     if (!cache)
         return;
@@ -321,7 +319,7 @@ int app_token_revoke(const struct app_call *call, const char *agency_id, const c
     c = NULL;
     /* The very next request with this token is refused, here at least. */
     if (revoked)
-        cache_clear(call->app->token_cache);
+        app_token_cache_clear(call->app->token_cache);
 done:
     store_conn_put(c);
     return rc;

@@ -57,6 +57,11 @@ struct app_token_cache *app_token_cache_new(const unsigned char *secret, size_t 
 /* Frees the cache; accepts NULL. */
 void app_token_cache_free(struct app_token_cache *cache);
 
+/* Forgets every entry, so the next use of each token reads the store: after a revocation
+ * here, and after the change feed brought changes made elsewhere. Entries are keyed by what
+ * only the token's holder knows, so nothing finer is possible. Accepts NULL. */
+void app_token_cache_clear(struct app_token_cache *cache);
+
 /* True when a presented bearer credential has the shape of an API token ("usk_" prefix). */
 bool app_token_is_api_token(const char *presented);
 

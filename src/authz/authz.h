@@ -32,6 +32,15 @@ void authz_index_free(struct authz_index *ix);
  * reads the change feed's position (authz_index_cursor). */
 int authz_index_load(struct authz_index *ix, struct store *store, struct usher_error *err);
 
+/* Sets until when (clock_mono_ns) the index answers: past it, authz_check denies everything
+ * and authz_effective finds nothing, because the index may have missed changes made elsewhere.
+ * The sync that follows the change feed keeps pushing it forward while it hears from the
+ * database; 0 stops answers at once; INT64_MAX (the default) never expires. */
+void authz_index_current_until(struct authz_index *ix, int64_t mono_ns);
+
+/* Whether the index answers now (see authz_index_current_until). */
+bool authz_index_is_current(struct authz_index *ix);
+
 /* The change feed's position when the content was last loaded (0 before any load): sync from
  * there and nothing committed since is missed. */
 int64_t authz_index_cursor(struct authz_index *ix);

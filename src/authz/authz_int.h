@@ -11,6 +11,7 @@
 #define USHER_AUTHZ_AUTHZ_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "authz/authz.h"
 
@@ -107,7 +108,8 @@ struct ix_data {
 struct authz_index {
     pthread_rwlock_t lock;
     struct ix_data d;
-    int64_t cursor; /* the change feed's position when the content was loaded */
+    int64_t cursor;                   /* the change feed's position when the content was loaded */
+    _Atomic int64_t current_until_ns; /* answers are given until then (clock_mono_ns) */
 };
 
 void ix_data_init(struct ix_data *d);

@@ -10,6 +10,7 @@
 
 #include "policy/catalogue.h"
 #include "authz/authz_int.h"
+#include "base/clock.h"
 #include "base/hmap.h"
 
 #define GRANTS_ON_STACK 32
@@ -422,7 +423,19 @@ struct authz_index *authz_index_new(void)
     pthread_rwlock_init(&ix->lock, &attr);
     pthread_rwlockattr_destroy(&attr);
     ix_data_init(&ix->d);
+    atomic_init(&ix->current_until_ns, INT64_MAX);
     return ix;
+}
+
+void authz_index_current_until(struct authz_index *ix, int64_t mono_ns)
+{
+    atomic_store_explicit(&ix->current_until_ns, mono_ns, memory_order_release);
+}
+
+bool authz_index_is_current(struct authz_index *ix)
+{
+    int64_t until = atomic_load_explicit(&ix->current_until_ns, memory_order_acquire);
+    return until == INT64_MAX || clock_mono_ns() < until;
 }
 
 void authz_index_free(struct authz_index *ix)
@@ -653,7 +666,8 @@ void authz_check(struct authz_answer *out, struct authz_index *ix, const struct 
                  struct arena *a)
 {
     memset(out, 0, sizeof(*out));
-    if (!q->user_id || !q->permission || policy_catalogue_permission_bit(q->permission) == 0)
+    if (!q->user_id || !q->permission || policy_catalogue_permission_bit(q->permission) == 0 ||
+        !authz_index_is_current(ix))
         return;
     pthread_rwlock_rdlock(&ix->lock);
     const struct ix_data *d = &ix->d;
@@ -700,6 +714,8 @@ bool authz_effective(struct policy_decide_effective *out, bool *out_is_admin,
     *out_is_admin = false;
     if (out_agency_id)
         *out_agency_id = NULL;
+    if (!authz_index_is_current(ix))
+        return false;
     bool found = false;
     pthread_rwlock_rdlock(&ix->lock);
     const struct ix_data *d = &ix->d;

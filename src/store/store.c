@@ -257,3 +257,44 @@ int store_migrate_hooked(struct store *s, int *applied, const struct store_migra
     store_conn_put(c);
     return rc;
 }
+
+struct store_listener {
+    const struct store_driver *driver;
+    void *handle;
+};
+
+bool store_notifies(const struct store *s)
+{
+    return s->driver->listen_open != NULL;
+}
+
+int store_listener_open(struct store_listener **out, struct store *s, struct usher_error *err)
+{
+    if (!store_notifies(s))
+        return usher_error_set(err, USHER_EINVAL, NULL, NULL, "%s sends no change notices",
+                               s->driver->dialect);
+    void *handle = NULL;
+    int rc = s->driver->listen_open(&handle, s->url, err);
+    if (rc)
+        return rc;
+    struct store_listener *l = xcalloc(1, sizeof(*l));
+    l->driver = s->driver;
+    l->handle = handle;
+    *out = l;
+    return 0;
+}
+
+int store_listener_wait(struct store_listener *l, int timeout_ms, bool *changed,
+                        struct usher_error *err)
+{
+    *changed = false;
+    return l->driver->listen_wait(l->handle, timeout_ms, changed, err);
+}
+
+void store_listener_close(struct store_listener *l)
+{
+    if (!l)
+        return;
+    l->driver->listen_close(l->handle);
+    free(l);
+}

@@ -124,6 +124,27 @@ int store_exec(struct store_conn *c, struct arena *a, const char *sql,
                const struct store_value *params, size_t n, struct store_rows *rows,
                int64_t *changes, struct usher_error *err);
 
+/* Change notices between processes. On PostgreSQL every write transaction sends one notice
+ * as it commits (NOTIFY, without payload), and a listener, a connection of its own outside
+ * the pool, hears them; SQLite has none, and processes sharing a file poll instead. */
+struct store_listener;
+
+/* True when the database sends change notices (PostgreSQL). */
+bool store_notifies(const struct store *s);
+
+/* Opens a listener on a database that notifies (USHER_EINVAL otherwise); USHER_EUNAVAIL when
+ * the database cannot be reached. Only changes committed after it returns are heard. */
+int store_listener_open(struct store_listener **out, struct store *s, struct usher_error *err);
+
+/* Waits up to timeout_ms for notices; *changed is true when at least one arrived (all that
+ * arrived are consumed). USHER_EUNAVAIL when the connection is lost: notices may have been
+ * missed, and the listener must be closed and opened again. */
+int store_listener_wait(struct store_listener *l, int timeout_ms, bool *changed,
+                        struct usher_error *err);
+
+/* Closes a listener; accepts NULL. */
+void store_listener_close(struct store_listener *l);
+
 /* Checks that the database answers a read of its schema table (so an unreadable or removed
  * database file is noticed). */
 int store_ping(struct store *s, struct usher_error *err);

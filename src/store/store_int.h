@@ -17,6 +17,11 @@ struct store_driver {
                 size_t n, struct store_rows *rows, int64_t *changes, struct usher_error *err);
     /* Runs a script of several statements without parameters (migrations). */
     int (*exec_script)(void *handle, const char *sql, struct usher_error *err);
+    /* Change notices (NULL when the database has none, as SQLite): a connection of its own
+     * that hears of every write transaction other connections commit. */
+    int (*listen_open)(void **out, const char *url, struct usher_error *err);
+    int (*listen_wait)(void *handle, int timeout_ms, bool *changed, struct usher_error *err);
+    void (*listen_close)(void *handle);
 };
 
 extern const struct store_driver store_sqlite_driver;

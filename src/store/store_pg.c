@@ -1,7 +1,9 @@
 /* The PostgreSQL driver on libpq: one PGconn per pooled connection, text parameters through
  * PQexecParams, rows typed by column OID, SQLSTATEs mapped to usher's codes, and writers
  * serialised by a transaction-scoped advisory lock (see docs/internals/store.md). */
+#include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +37,7 @@ struct pg_stmt_slot {
 struct pg_conn {
     PGconn *db;
     bool savepoint; /* a statement savepoint is open in the current transaction */
+    bool writing;   /* the current transaction is a write transaction */
     struct pg_stmt_slot cache[PG_STMT_CACHE];
     size_t cached;
     unsigned long prepared; /* statements prepared on this connection, for their names */
@@ -158,6 +161,7 @@ static int pg_begin(void *handle, bool write, struct usher_error *err)
     if (rc)
         return rc;
     c->savepoint = false;
+    c->writing = write;
     /* Writers queue on one lock, as SQLite's BEGIN IMMEDIATE makes them; readers see one
      * snapshot for the whole transaction, as SQLite's deferred BEGIN gives them. */
     const char *sql = write ? "BEGIN ISOLATION LEVEL READ COMMITTED; "
@@ -180,10 +184,17 @@ static int pg_begin(void *handle, bool write, struct usher_error *err)
     return rc;
 }
 
+/* The channel every write transaction notifies as it commits (see pg_listen_open). */
+#define PG_CHANNEL "usher_changes"
+
 static int pg_commit(void *handle, struct usher_error *err)
 {
     struct pg_conn *c = handle;
-    PGresult *res = PQexec(c->db, "COMMIT");
+    /* A write tells every listener, in the same round trip as its COMMIT; the notice is
+     * delivered only if the transaction commits. A transaction an earlier error aborted only
+     * rolls back, and is reported below. */
+    bool notify = c->writing && PQtransactionStatus(c->db) == PQTRANS_INTRANS;
+    PGresult *res = PQexec(c->db, notify ? "NOTIFY " PG_CHANNEL "; COMMIT" : "COMMIT");
     int rc = 0;
     if (!res || PQresultStatus(res) != PGRES_COMMAND_OK)
         rc = pg_error(c, res, err);
@@ -193,6 +204,7 @@ static int pg_commit(void *handle, struct usher_error *err)
                              "transaction was aborted by an earlier error");
     PQclear(res);
     c->savepoint = false;
+    c->writing = false;
     return rc;
 }
 
@@ -200,6 +212,7 @@ static void pg_rollback(void *handle)
 {
     struct pg_conn *c = handle;
     c->savepoint = false;
+    c->writing = false;
     if (PQstatus(c->db) == CONNECTION_OK && PQtransactionStatus(c->db) != PQTRANS_IDLE)
         pg_script(c, "ROLLBACK", NULL);
 }
@@ -421,6 +434,76 @@ static int pg_exec_script(void *handle, const char *sql, struct usher_error *err
     return pg_script(c, sql, err);
 }
 
+/* --- change notices --- */
+
+/* A listener is a plain connection that has run LISTEN, named usher_listener in
+ * pg_stat_activity. TCP keepalives are turned on so that a server or network that vanished
+ * without closing the connection is noticed within about 15 s rather than the system's two
+ * hours. */
+static int pg_listen_open(void **out, const char *url, struct usher_error *err)
+{
+    const char *const keys[] = {
+        "dbname", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", NULL};
+    const char *const values[] = {url, "1", "5", "2", "3", NULL};
+    PGconn *db = PQconnectdbParams(keys, values, 1);
+    if (!db || PQstatus(db) != CONNECTION_OK) {
+        int code = usher_error_set(err, USHER_EUNAVAIL, NULL, "database_url",
+                                   "cannot connect to PostgreSQL: %s",
+                                   db ? PQerrorMessage(db) : "out of memory");
+        PQfinish(db);
+        return code;
+    }
+    PQsetNoticeProcessor(db, pg_notice_drop, NULL);
+    struct pg_conn *c = xcalloc(1, sizeof(*c));
+    c->db = db;
+    int rc = pg_script(c, "SET application_name = 'usher_listener'; LISTEN " PG_CHANNEL, err);
+    if (rc) {
+        PQfinish(db);
+        free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+/* Takes every notice that has arrived; false when the connection is lost. */
+static bool pg_listen_drain(struct pg_conn *c, bool *changed)
+{
+    if (!PQconsumeInput(c->db) || PQstatus(c->db) != CONNECTION_OK)
+        return false;
+    PGnotify *n;
+    while ((n = PQnotifies(c->db)) != NULL) {
+        *changed = true;
+        PQfreemem(n);
+    }
+    return true;
+}
+
+static int pg_listen_wait(void *handle, int timeout_ms, bool *changed, struct usher_error *err)
+{
+    struct pg_conn *c = handle;
+    int fd = PQsocket(c->db);
+    if (fd < 0 || !pg_listen_drain(c, changed))
+        goto lost;
+    if (*changed)
+        return 0;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int n = poll(&p, 1, timeout_ms);
+    if (n < 0 && errno != EINTR)
+        goto lost;
+    if (n > 0 && !pg_listen_drain(c, changed))
+        goto lost;
+    return 0;
+lost:
+    log_msg(LOG_WARN, "store.pg_listen_lost", "{s:s}", "message", PQerrorMessage(c->db));
+    return usher_error_set(err, USHER_EUNAVAIL, NULL, NULL, "change notices lost");
+}
+
+static void pg_listen_close(void *handle)
+{
+    pg_disconnect(handle);
+}
+
 const struct store_driver store_pg_driver = {
     .dialect = "postgres",
     .connect = pg_connect,
@@ -430,4 +513,7 @@ const struct store_driver store_pg_driver = {
     .rollback = pg_rollback,
     .exec = pg_exec,
     .exec_script = pg_exec_script,
+    .listen_open = pg_listen_open,
+    .listen_wait = pg_listen_wait,
+    .listen_close = pg_listen_close,
 };

@@ -678,6 +678,71 @@ static void test_store_pg__a_read_transaction_refuses_writes(void **state)
     assert_int_equal(count_rows(f, f->conn, "SELECT count(*) FROM users"), 0);
 }
 
+/* Waits up to a second for notices on l; true when one came. */
+static bool heard(struct store_listener *l, struct usher_error *err)
+{
+    bool changed = false;
+    for (int i = 0; i < 10 && !changed; i++)
+        assert_int_equal(store_listener_wait(l, 100, &changed, err), 0);
+    return changed;
+}
+
+static void test_store_notices__a_committed_write_is_heard_and_nothing_else(void **state)
+{
+    struct fixture *f = *state;
+    struct store_listener *l = NULL;
+    if (!fixture_pg_url()) {
+        /* SQLite has no notices: processes sharing a file poll. */
+        assert_false(store_notifies(f->store));
+        assert_int_equal(store_listener_open(&l, f->store, &f->err), USHER_EINVAL);
+        return;
+    }
+    assert_true(store_notifies(f->store));
+    assert_int_equal(store_listener_open(&l, f->store, &f->err), 0);
+    bool changed = true;
+    assert_int_equal(store_listener_wait(l, 50, &changed, &f->err), 0);
+    assert_false(changed);
+    /* A read transaction, a rolled-back write and a write that failed to commit say nothing. */
+    assert_int_equal(store_begin(f->conn, false, &f->err), 0);
+    assert_int_equal(store_commit(f->conn, &f->err), 0);
+    assert_int_equal(store_begin(f->conn, true, &f->err), 0);
+    assert_int_equal(insert_user(f, f->conn, "usr_gone", "gone@x.io"), 0);
+    store_rollback(f->conn);
+    assert_int_equal(store_begin(f->conn, true, &f->err), 0);
+    assert_int_equal(exec(f, f->conn, "SELECT no_such_column FROM users", NULL, 0, NULL),
+                     USHER_EINTERNAL);
+    assert_int_not_equal(store_commit(f->conn, &f->err), 0);
+    assert_int_equal(store_listener_wait(l, 200, &changed, &f->err), 0);
+    assert_false(changed);
+    /* A committed write is heard once, however many rows it changed. */
+    assert_int_equal(store_begin(f->conn, true, &f->err), 0);
+    assert_int_equal(insert_user(f, f->conn, "usr_a", "a@x.io"), 0);
+    assert_int_equal(insert_user(f, f->conn, "usr_b", "b@x.io"), 0);
+    assert_int_equal(store_commit(f->conn, &f->err), 0);
+    assert_true(heard(l, &f->err));
+    assert_int_equal(store_listener_wait(l, 100, &changed, &f->err), 0);
+    assert_false(changed);
+    /* A listener whose connection ends says so, and a new one hears again. */
+    struct store_rows rows;
+    assert_int_equal(exec(f, f->conn,
+                          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                          "application_name = 'usher_listener' AND datname = current_database()",
+                          NULL, 0, &rows),
+                     0);
+    assert_int_equal(rows.count, 1);
+    int rc = 0;
+    for (int i = 0; i < 20 && rc == 0; i++)
+        rc = store_listener_wait(l, 100, &changed, &f->err);
+    assert_int_equal(rc, USHER_EUNAVAIL);
+    store_listener_close(l);
+    assert_int_equal(store_listener_open(&l, f->store, &f->err), 0);
+    assert_int_equal(store_begin(f->conn, true, &f->err), 0);
+    assert_int_equal(insert_user(f, f->conn, "usr_c", "c@x.io"), 0);
+    assert_int_equal(store_commit(f->conn, &f->err), 0);
+    assert_true(heard(l, &f->err));
+    store_listener_close(l);
+}
+
 static void
 test_store_tx__a_statement_that_does_not_compile_leaves_the_transaction_usable(void **state)
 {
@@ -786,6 +851,7 @@ int main(void)
         cmocka_unit_test(test_store_migrate__instances_starting_together_migrate_once),
         T(test_store_pg__a_lost_connection_is_unavailable_then_reopened),
         T(test_store_pg__a_read_transaction_refuses_writes),
+        T(test_store_notices__a_committed_write_is_heard_and_nothing_else),
         T(test_store_tx__a_statement_that_does_not_compile_leaves_the_transaction_usable),
         T(test_store_exec__reuses_a_statement_with_other_kinds_of_values),
         T(test_store_exec__logs_no_value_of_a_failing_row),
