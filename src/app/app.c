@@ -13,9 +13,12 @@
 #include "app/app_mail.h"
 #include "app/audit.h"
 #include "authz/authz.h"
+#include "base/clock.h"
+#include "base/crypto.h"
 #include "base/log.h"
 #include "config/config.h"
 #include "store/store.h"
+#include "store/store_secret.h"
 
 static int mkdir_p(const char *path, struct usher_error *err)
 {
@@ -77,6 +80,46 @@ static void app_cookie_settings(struct app *app)
     app->device_cookie_name = app->cookie_secure ? "__Host-usher_device" : "usher_device";
 }
 
+/* Compares the server secret with the check value the database keeps, writing it on first
+ * use: every process on one database must hold the same secret. */
+static int secret_check(struct app *app, struct usher_error *err)
+{
+    static const char text[] = "usher server secret check 1";
+    char mac[CRYPTO_HASH_HEX + 1];
+    crypto_hmac_hex(mac, app->secret, sizeof(app->secret), text, sizeof(text) - 1);
+    struct store_conn *c = NULL;
+    struct arena a;
+    arena_init(&a);
+    const char *kept = NULL;
+    bool found = false;
+    int rc = store_conn_get(app->store, &c, err);
+    if (rc)
+        goto done;
+    rc = store_begin(c, true, err);
+    if (rc)
+        goto done;
+    rc = store_secret_check_get(&kept, &found, c, &a, err);
+    if (rc)
+        goto done;
+    if (!found) {
+        rc = store_secret_check_put(c, &a, mac, clock_now_ms(), err);
+        if (rc)
+            goto done;
+    } else if (!kept || !crypto_str_equal(kept, mac)) {
+        rc = usher_error_set(err, USHER_EINVAL, "secret_mismatch", "data_dir",
+                             "the server secret in %s/secret is not the one this database was "
+                             "first used with: every process on one database needs a copy of "
+                             "the same secret file (docs/operations.md)",
+                             app->cfg->data_dir);
+        goto done;
+    }
+    rc = store_commit(c, err);
+done:
+    store_conn_put(c);
+    arena_dispose(&a);
+    return rc;
+}
+
 int app_open(struct app *app, const struct config *cfg, bool migrate, struct usher_error *err)
 {
     memset(app, 0, sizeof(*app));
@@ -96,6 +139,9 @@ int app_open(struct app *app, const struct config *cfg, bool migrate, struct ush
     app_audit_key_set(app->secret, sizeof(app->secret));
     if (migrate) {
         rc = store_migrate_hooked(app->store, NULL, &app_audit_migrate_hook, err);
+        if (rc)
+            return rc;
+        rc = secret_check(app, err);
         if (rc)
             return rc;
     }

@@ -442,3 +442,21 @@ describe('the command line', () => {
     }
   });
 });
+
+describe('one database, one secret', () => {
+  it('refuses to start with a secret other than the one the database was first used with', async () => {
+    const db = path.join(tempDir(), 'shared.db');
+    const first = await startUsher({ args: ['--database', `sqlite:${db}`] });
+    // A second data directory makes a new secret of its own.
+    const r = await runUsher(['serve', '--listen', '127.0.0.1:0', '--data-dir', tempDir(), '--database', `sqlite:${db}`]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /server secret .* is not the one this database was first used with/);
+    // With a copy of the first one's secret it starts.
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'secret'), readFileSync(path.join(first.dataDir, 'secret')), { mode: 0o600 });
+    const second = await startUsher({ dataDir: dir, args: ['--database', `sqlite:${db}`] });
+    assert.equal((await second.api('GET', '/readyz')).status, 200);
+    assert.equal(await second.stop(), 0);
+    assert.equal(await first.stop(), 0);
+  });
+});

@@ -8,6 +8,7 @@
 #include "../fixture.h"
 
 #include "authz/authz.h"
+#include "base/clock.h"
 #include "base/crypto.h"
 #include "store/store.h"
 
@@ -145,6 +146,29 @@ static void test_index__agency_limit_hides_other_agencies(void **state)
     struct authz_answer ans;
     authz_check(&ans, f->ix, &q, NULL);
     assert_false(ans.allowed);
+}
+
+static void test_index__answers_nothing_once_it_is_no_longer_current(void **state)
+{
+    struct fixture *f = *state;
+    struct policy_decide_effective eff;
+    bool is_admin = false;
+    assert_true(authz_index_is_current(f->ix));
+    assert_true(ask(f, "u_ann", "inbox.start", POLICY_SCOPE_AGENCY, "ag_a"));
+    /* Stopped: every check denies, the platform admin's too, and nothing is effective. */
+    authz_index_current_until(f->ix, 0);
+    assert_false(authz_index_is_current(f->ix));
+    assert_false(ask(f, "u_ann", "inbox.start", POLICY_SCOPE_AGENCY, "ag_a"));
+    assert_false(ask(f, "u_admin", "agency.manage", POLICY_SCOPE_AGENCY, "ag_b"));
+    assert_false(
+        authz_effective(&eff, &is_admin, f->ix, "u_ann", POLICY_SCOPE_AGENCY, "ag_a", NULL, NULL));
+    /* A deadline in the future answers until it passes. */
+    authz_index_current_until(f->ix, clock_mono_ns() + 60LL * 1000000000LL);
+    assert_true(ask(f, "u_ann", "inbox.start", POLICY_SCOPE_AGENCY, "ag_a"));
+    assert_true(
+        authz_effective(&eff, &is_admin, f->ix, "u_ann", POLICY_SCOPE_AGENCY, "ag_a", NULL, NULL));
+    authz_index_current_until(f->ix, clock_mono_ns() - 1);
+    assert_false(ask(f, "u_ann", "inbox.start", POLICY_SCOPE_AGENCY, "ag_a"));
 }
 
 static void test_index__refresh_sees_removed_grants_and_disabled_users(void **state)
@@ -307,6 +331,7 @@ int main(void)
         T(test_index__denies_unknowns),
         T(test_index__platform_admin_may_do_everything_on_known_scopes),
         T(test_index__agency_limit_hides_other_agencies),
+        T(test_index__answers_nothing_once_it_is_no_longer_current),
         T(test_index__refresh_sees_removed_grants_and_disabled_users),
         T(test_index__explain_names_source_and_roles),
         T(test_index__readers_run_while_grants_change),
