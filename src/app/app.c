@@ -80,9 +80,7 @@ static void app_cookie_settings(struct app *app)
     app->device_cookie_name = app->cookie_secure ? "__Host-usher_device" : "usher_device";
 }
 
-/* Compares the server secret with the check value the database keeps, writing it on first
- * use: every process on one database must hold the same secret. */
-static int secret_check(struct app *app, struct usher_error *err)
+int app_secret_check(struct app *app, struct usher_error *err)
 {
     static const char text[] = "usher server secret check 1";
     char mac[CRYPTO_HASH_HEX + 1];
@@ -141,7 +139,7 @@ int app_open(struct app *app, const struct config *cfg, bool migrate, struct ush
         rc = store_migrate_hooked(app->store, NULL, &app_audit_migrate_hook, err);
         if (rc)
             return rc;
-        rc = secret_check(app, err);
+        rc = app_secret_check(app, err);
         if (rc)
             return rc;
     }

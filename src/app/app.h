@@ -69,6 +69,12 @@ struct store_conn;
  * connection whose BEGIN failed is given back here). Store errors in call->err. */
 int app_call_begin(struct store_conn **out, const struct app_call *call, bool write);
 
+/* Compares the server secret with the check value the database keeps (table secret_check),
+ * writing it on first use: every process on one database must hold the same secret.
+ * USHER_EINVAL (problem secret_mismatch, naming data_dir) when they differ. app_open runs it
+ * after migrating; a command that migrates by itself runs it after. */
+int app_secret_check(struct app *app, struct usher_error *err);
+
 /* Prepares app from cfg (already finished): creates the data dir, opens the store, applies
  * migrations when migrate is true, loads or creates the server secret, derives the public URL
  * and cookie settings, starts the hashing pool and throttle, loads the decision index (when

@@ -1,6 +1,7 @@
 /* `usher migrate`: applies the database migrations that have not run yet, then exits. */
 #include <stdio.h>
 
+#include "app/app.h"
 #include "app/audit.h"
 #include "cli/cli.h"
 #include "store/store.h"
@@ -16,7 +17,8 @@ static int migrate_run(int argc, char **argv)
     struct cli_run run;
     if (cli_run_start(&run, &setup, argc, argv)) {
         int applied = 0;
-        if (store_migrate_hooked(run.app.store, &applied, &app_audit_migrate_hook, &run.err))
+        if (store_migrate_hooked(run.app.store, &applied, &app_audit_migrate_hook, &run.err) ||
+            app_secret_check(&run.app, &run.err))
             cli_run_fail(&run, &run.err);
         else
             printf("%d migration(s) applied\n", applied);

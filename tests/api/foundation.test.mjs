@@ -448,9 +448,11 @@ describe('one database, one secret', () => {
     const db = path.join(tempDir(), 'shared.db');
     const first = await startUsher({ args: ['--database', `sqlite:${db}`] });
     // A second data directory makes a new secret of its own.
-    const r = await runUsher(['serve', '--listen', '127.0.0.1:0', '--data-dir', tempDir(), '--database', `sqlite:${db}`]);
-    assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /server secret .* is not the one this database was first used with/);
+    for (const cmd of [['serve', '--listen', '127.0.0.1:0'], ['migrate']]) {
+      const r = await runUsher([...cmd, '--data-dir', tempDir(), '--database', `sqlite:${db}`]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /server secret .* is not the one this database was first used with/);
+    }
     // With a copy of the first one's secret it starts.
     const dir = tempDir();
     writeFileSync(path.join(dir, 'secret'), readFileSync(path.join(first.dataDir, 'secret')), { mode: 0o600 });

@@ -5,10 +5,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { repoRoot, startUsher } from './lib/harness.mjs';
+import { repoRoot, startUsher, tempDir } from './lib/harness.mjs';
 
 function tourBlocks() {
   const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
@@ -51,5 +52,61 @@ describe('the README tour', () => {
     assert.match(out, /"code":"invalid_input"/);
     assert.match(out, /usher_http_requests_total/);
     assert.match(out.trim(), /204$/);
+  });
+});
+
+// The README's "Several instances on one PostgreSQL" section, run as written on the throwaway
+// cluster of scripts/test.sh: its role, database, port, binary and listen ports are replaced by
+// the test's own, and a wait for both instances to be ready joins the two blocks.
+function clusterBlocks() {
+  const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+  const start = readme.indexOf('## Several instances on one PostgreSQL');
+  assert.ok(start >= 0, 'README has the several-instances section');
+  const end = readme.indexOf('\n## ', start + 5);
+  return [...readme.slice(start, end).matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const PG = process.env.USHER_TEST_PG_URL;
+
+describe('the README on several instances', { skip: PG ? false : 'USHER_TEST_PG_URL is not set' }, () => {
+  const name = `usher_readme_${process.pid}`;
+
+  after(() => {
+    spawnSync('psql', ['-X', '-q', PG, '-c', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`, '-c', `DROP ROLE IF EXISTS ${name}`]);
+  });
+
+  it('starts two instances on one database, and a change made through one is enforced by the other', async () => {
+    const [setup, steps] = clusterBlocks();
+    const pg = new URL(PG);
+    const ports = [await freePort(), await freePort()];
+    const bin = process.env.USHER_BIN ? path.resolve(process.env.USHER_BIN) : path.join(repoRoot, 'build/usher');
+    const swap = (text) => text
+      .replaceAll('sudo -u postgres psql', `psql -X "${PG}"`)
+      .replaceAll(/\busher\b(?=[ :'"/]|$)/gm, (m, at, all) => (all.slice(at - 6, at) === 'build/' ? m : name))
+      .replaceAll('127.0.0.1:5432', `${pg.hostname}:${pg.port}`)
+      .replaceAll('build/usher', bin)
+      .replaceAll('8081', String(ports[0]))
+      .replaceAll('8082', String(ports[1]));
+    const ready = ports.map((p) => `for _ in $(seq 300); do curl -sf http://127.0.0.1:${p}/readyz >/dev/null && break; sleep 0.1; done`).join('\n');
+    // The promise is "within 100 ms": the revocation is given that long before the last step.
+    const bounded = swap(steps).replace(/(curl -s -X DELETE[^\n]*\n)/, '$1sleep 0.1\n');
+    assert.notEqual(bounded, swap(steps), 'the README revokes the token');
+    const script = `set -euo pipefail\ntrap 'kill $(jobs -p) 2>/dev/null; wait' EXIT\n${swap(setup)}\n${ready}\n${bounded}`;
+    const run = spawnSync('bash', ['-c', script], { encoding: 'utf8', cwd: tempDir() });
+    assert.equal(run.status, 0, `steps failed:\n${run.stderr.slice(-3000)}\n${run.stdout.slice(-2000)}`);
+    const lines = run.stdout.trim().split('\n');
+    assert.ok(lines.includes('{"allowed":true}'), `the second instance did not allow:\n${run.stdout}`);
+    assert.equal(lines.at(-1), '401', 'the revoked token still works on the second instance');
   });
 });
