@@ -205,8 +205,9 @@ done:
     return rc;
 }
 
-/* Reserves the attempt's place in the throttle: a device cookie made for this account makes
- * it a trusted attempt, judged by that device alone. */
+/* Reserves the attempt's place in the throttle (shared by every instance on the database): a
+ * device cookie made for this account makes it a trusted attempt, judged by that device
+ * alone. A database that cannot take the reservation answers USHER_EUNAVAIL. */
 static int sign_in_reserve(struct app_throttle_ticket *out, int64_t *out_retry_after,
                            const struct app_call *call, const char *email,
                            const char *device_cookie)
@@ -220,7 +221,7 @@ static int sign_in_reserve(struct app_throttle_ticket *out, int64_t *out_retry_a
         attempt.device = nonce;
     int rc = app_throttle_reserve(out, out_retry_after, call->app->throttle, &attempt,
                                   clock_now_ms(), call->err);
-    if (rc)
+    if (rc == USHER_ELIMIT)
         log_msg(LOG_WARN, "account.sign_in_throttled", "{s:s?, s:b, s:I}", "remote",
                 attempt.address, "trusted_device", attempt.device != NULL, "retry_after",
                 (json_int_t)*out_retry_after);

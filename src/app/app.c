@@ -154,7 +154,7 @@ int app_open(struct app *app, const struct config *cfg, bool migrate, struct ush
     rc = app_hash_pool_new(&app->hash_pool, (int)cfg->hash_workers, (int)cfg->hash_queue, err);
     if (rc)
         return rc;
-    app->throttle = app_throttle_new(NULL);
+    app->throttle = app_throttle_new(NULL, app->store, app->secret);
     app->token_cache = app_token_cache_new(app->secret, sizeof(app->secret));
     app->authz = authz_index_new();
     if (migrate) {

@@ -1,11 +1,11 @@
-/* Fixed-size tables of recent sign-in failures and of attempts in flight. Each entry keeps
- * the times of its last `limit` failures in a ring, which gives an exact sliding window and an
- * exact Retry-After, and a count of reservations not yet ended. Keys are keyed hashes (random
- * per process), so memory holds no email, address or cookie and cannot be steered into one
- * bucket. One mutex guards every table, so a reservation across several is atomic. */
+/* The sign-in throttle's windows as rows of throttle_events (see store/store_throttle.h): a
+ * reservation is a write transaction that counts every window of the attempt and holds a place
+ * in each, all or none; the end of a reservation is one statement. Writers run one at a time
+ * across every instance on the database, so two instances never both take the last place. */
 #include "app/throttle.h"
 
 #include <arpa/inet.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -13,11 +13,15 @@
 
 #include "base/arena.h"
 #include "base/error.h"
+#include "base/log.h"
+#include "store/store.h"
+#include "store/store_throttle.h"
 
-#define THROTTLE_PROBE     8    /* slots searched from a key's home slot */
 #define THROTTLE_INFLIGHT  1000 /* retry delay when only attempts in flight fill a window */
 #define THROTTLE_KEY_BYTES APP_THROTTLE_KEY_BYTES
+#define THROTTLE_DOMAIN    "usher sign-in throttle v1"
 
+/* The window kinds, as stored in throttle_events.kind. */
 enum throttle_window {
     WINDOW_ACCOUNT, /* untrusted failures of an account, from everywhere */
     WINDOW_PAIR,    /* untrusted failures of an account from one address */
@@ -31,129 +35,20 @@ const struct app_throttle_limits app_throttle_defaults = {
     .address_failures = 50,
     .device_failures = 10,
     .window_ms = 15 * 60 * 1000,
-    .slots = 4096,
-};
-
-struct window_entry {
-    unsigned char key[THROTTLE_KEY_BYTES];
-    bool is_used;
-    unsigned count;   /* failures held in the ring, at most the table's limit */
-    unsigned head;    /* next ring position; the oldest failure once the ring is full */
-    unsigned pending; /* reservations not yet ended */
-    int64_t last_ms;  /* the newest failure, or when the entry was taken */
-    int64_t *times;   /* ring of `limit` failure times */
-};
-
-struct window_table {
-    struct window_entry *entries;
-    int64_t *times;
-    size_t mask;
-    unsigned limit; /* 0 turns the window off */
-    int64_t window_ms;
+    .lease_ms = 60 * 1000,
+    .prune_every_ms = 60 * 1000,
 };
 
 struct app_throttle {
-    pthread_mutex_t lock;
+    struct store *store;
     unsigned char hash_key[crypto_generichash_KEYBYTES];
-    struct window_table tables[APP_THROTTLE_WINDOWS];
+    unsigned limits[APP_THROTTLE_WINDOWS]; /* 0 turns a window off */
+    int64_t window_ms;
+    int64_t lease_ms;
+    int64_t prune_every_ms;
+    pthread_mutex_t lock; /* guards next_prune_ms */
+    int64_t next_prune_ms;
 };
-
-static void table_init(struct window_table *t, size_t slots, unsigned limit, int64_t window_ms)
-{
-    t->limit = limit;
-    t->window_ms = window_ms;
-    t->mask = slots - 1;
-    if (limit == 0)
-        return;
-    t->entries = xcalloc(slots, sizeof(*t->entries));
-    t->times = xcalloc(slots * limit, sizeof(*t->times));
-    for (size_t i = 0; i < slots; i++)
-        t->entries[i].times = t->times + i * limit;
-}
-
-static void table_dispose(struct window_table *t)
-{
-    free(t->entries);
-    free(t->times);
-}
-
-static bool entry_is_idle(const struct window_table *t, const struct window_entry *e,
-                          int64_t now_ms)
-{
-    return !e->is_used || (e->pending == 0 && e->last_ms + t->window_ms <= now_ms);
-}
-
-/* Finds the entry for key; with create, claims a free or expired slot near the key's home
- * slot, else the least recently failing one, preferring entries with no attempt in flight.
- * Returns NULL when absent and not created. */
-static struct window_entry *table_find(struct window_table *t, const unsigned char *key,
-                                       int64_t now_ms, bool create)
-{
-    uint64_t home;
-    memcpy(&home, key, sizeof(home));
-    for (size_t i = 0; i < THROTTLE_PROBE; i++) {
-        struct window_entry *e = &t->entries[(home + i) & t->mask];
-        if (e->is_used && memcmp(e->key, key, THROTTLE_KEY_BYTES) == 0)
-            return e;
-    }
-    if (!create)
-        return NULL;
-    struct window_entry *victim = NULL;
-    for (size_t i = 0; i < THROTTLE_PROBE; i++) {
-        struct window_entry *e = &t->entries[(home + i) & t->mask];
-        if (entry_is_idle(t, e, now_ms)) {
-            victim = e;
-            break;
-        }
-        bool is_better =
-            !victim || (victim->pending > 0 && e->pending == 0) ||
-            ((victim->pending > 0) == (e->pending > 0) && e->last_ms < victim->last_ms);
-        if (is_better)
-            victim = e;
-    }
-    memcpy(victim->key, key, THROTTLE_KEY_BYTES);
-    victim->is_used = true;
-    victim->count = 0;
-    victim->head = 0;
-    victim->pending = 0;
-    victim->last_ms = now_ms;
-    return victim;
-}
-
-/* The time at which the entry has room for one more attempt, or 0 when it has room now. Room
- * means fewer than `limit` failures within the window plus attempts in flight. */
-static int64_t entry_blocked_until(const struct window_table *t, const struct window_entry *e,
-                                   int64_t now_ms)
-{
-    if (e->pending >= t->limit)
-        return now_ms + THROTTLE_INFLIGHT;
-    unsigned allowed = t->limit - e->pending; /* failures the window may hold */
-    if (e->count < allowed)
-        return 0;
-    /* The allowed-th newest failure: once it leaves the window there is room. */
-    int64_t until = e->times[(e->head + t->limit - allowed) % t->limit] + t->window_ms;
-    return until > now_ms ? until : 0;
-}
-
-static void entry_record(const struct window_table *t, struct window_entry *e, int64_t now_ms)
-{
-    e->times[e->head] = now_ms;
-    e->head = (e->head + 1) % t->limit;
-    if (e->count < t->limit)
-        e->count++;
-    e->last_ms = now_ms;
-}
-
-/* Ends one reservation on the entry; an entry that holds nothing any more frees its slot. */
-static void entry_unreserve(struct window_entry *e)
-{
-    if (e->pending > 0)
-        e->pending--;
-    if (e->pending == 0 && e->count == 0) {
-        memset(e->key, 0, sizeof(e->key));
-        e->is_used = false;
-    }
-}
 
 static void key_derive(unsigned char out[THROTTLE_KEY_BYTES], const struct app_throttle *t,
                        char kind, const void *data, size_t len, const void *more, size_t more_len)
@@ -222,20 +117,24 @@ static void ticket_plan(struct app_throttle_ticket *out, const struct app_thrott
     }
 }
 
-struct app_throttle *app_throttle_new(const struct app_throttle_limits *limits)
+struct app_throttle *app_throttle_new(const struct app_throttle_limits *limits, struct store *store,
+                                      const unsigned char secret[CRYPTO_SECRET_BYTES])
 {
     if (!limits)
         limits = &app_throttle_defaults;
-    size_t slots = THROTTLE_PROBE;
-    while (slots < limits->slots)
-        slots *= 2;
     struct app_throttle *t = xcalloc(1, sizeof(*t));
+    t->store = store;
+    /* Every instance derives the same key, and it serves nothing else. */
+    crypto_generichash(t->hash_key, sizeof(t->hash_key), (const unsigned char *)THROTTLE_DOMAIN,
+                       strlen(THROTTLE_DOMAIN), secret, CRYPTO_SECRET_BYTES);
+    t->limits[WINDOW_ACCOUNT] = limits->account_failures;
+    t->limits[WINDOW_PAIR] = limits->pair_failures;
+    t->limits[WINDOW_ADDRESS] = limits->address_failures;
+    t->limits[WINDOW_DEVICE] = limits->device_failures;
+    t->window_ms = limits->window_ms;
+    t->lease_ms = limits->lease_ms > 0 ? limits->lease_ms : app_throttle_defaults.lease_ms;
+    t->prune_every_ms = limits->prune_every_ms;
     pthread_mutex_init(&t->lock, NULL);
-    randombytes_buf(t->hash_key, sizeof(t->hash_key));
-    table_init(&t->tables[WINDOW_ACCOUNT], slots, limits->account_failures, limits->window_ms);
-    table_init(&t->tables[WINDOW_PAIR], slots, limits->pair_failures, limits->window_ms);
-    table_init(&t->tables[WINDOW_ADDRESS], slots, limits->address_failures, limits->window_ms);
-    table_init(&t->tables[WINDOW_DEVICE], slots, limits->device_failures, limits->window_ms);
     return t;
 }
 
@@ -243,39 +142,143 @@ void app_throttle_free(struct app_throttle *t)
 {
     if (!t)
         return;
-    for (int w = 0; w < APP_THROTTLE_WINDOWS; w++)
-        table_dispose(&t->tables[w]);
+    sodium_memzero(t->hash_key, sizeof(t->hash_key));
     pthread_mutex_destroy(&t->lock);
     free(t);
+}
+
+static bool ticket_is_holding(const struct app_throttle_ticket *ticket)
+{
+    for (int w = 0; w < APP_THROTTLE_WINDOWS; w++)
+        if (ticket->is_held[w])
+            return true;
+    return false;
+}
+
+static const char *key_hex(struct arena *a, const unsigned char key[THROTTLE_KEY_BYTES])
+{
+    char *hex = arena_alloc(a, THROTTLE_KEY_BYTES * 2 + 1);
+    sodium_bin2hex(hex, THROTTLE_KEY_BYTES * 2 + 1, key, THROTTLE_KEY_BYTES);
+    return hex;
+}
+
+/* True when this instance should prune now (at most once per prune_every_ms). */
+static bool prune_is_due(struct app_throttle *t, int64_t now_ms)
+{
+    pthread_mutex_lock(&t->lock);
+    bool is_due = now_ms >= t->next_prune_ms || now_ms + t->prune_every_ms < t->next_prune_ms;
+    if (is_due)
+        t->next_prune_ms = now_ms + t->prune_every_ms;
+    pthread_mutex_unlock(&t->lock);
+    return is_due;
+}
+
+/* The time at which window w of ticket has room for one more attempt, or 0 when it has room
+ * now. Room means fewer than the limit of failures within the window plus attempts in
+ * flight. */
+static int window_blocked_until(int64_t *out, struct app_throttle *t, struct store_conn *c,
+                                struct arena *a, int w, const char *hash, int64_t now_ms,
+                                struct usher_error *err)
+{
+    int64_t since = now_ms - t->window_ms, failures = 0, holds = 0;
+    *out = 0;
+    int rc = store_throttle_count(&failures, &holds, c, a, w, hash, since, now_ms, err);
+    if (rc)
+        return rc;
+    int64_t limit = t->limits[w];
+    if (holds >= limit) {
+        *out = now_ms + THROTTLE_INFLIGHT;
+        return 0;
+    }
+    int64_t allowed = limit - holds; /* failures the window may hold */
+    if (failures < allowed)
+        return 0;
+    /* The allowed-th newest failure: once it leaves the window there is room. */
+    int64_t at = 0;
+    bool found = false;
+    rc = store_throttle_failure_at(&at, &found, c, a, w, hash, since, allowed - 1, err);
+    if (rc)
+        return rc;
+    *out = found && at + t->window_ms > now_ms ? at + t->window_ms : now_ms + THROTTLE_INFLIGHT;
+    return 0;
+}
+
+/* In one write transaction: prunes when due, finds the latest time at which a window of the
+ * ticket is full (*out_until, 0 when none is) and, when none is, holds a place in each. */
+static int reserve_run(int64_t *out_until, struct app_throttle *t,
+                       const struct app_throttle_ticket *ticket, struct arena *a, int64_t now_ms,
+                       struct usher_error *err)
+{
+    struct store_conn *c = NULL;
+    const char *hashes[APP_THROTTLE_WINDOWS] = {0};
+    *out_until = 0;
+    int rc = store_conn_get(t->store, &c, err);
+    if (rc)
+        goto done;
+    rc = store_begin(c, true, err);
+    if (rc)
+        goto done;
+    if (t->prune_every_ms > 0 && prune_is_due(t, now_ms)) {
+        int64_t removed = 0;
+        rc = store_throttle_prune(&removed, c, a, now_ms - t->window_ms, err);
+        if (rc)
+            goto done;
+        if (removed > 0)
+            log_msg(LOG_DEBUG, "throttle.pruned", "{s:I}", "rows", (json_int_t)removed);
+    }
+    for (int w = 0; w < APP_THROTTLE_WINDOWS; w++) {
+        if (!ticket->is_held[w])
+            continue;
+        hashes[w] = key_hex(a, ticket->keys[w]);
+        int64_t blocked = 0;
+        rc = window_blocked_until(&blocked, t, c, a, w, hashes[w], now_ms, err);
+        if (rc)
+            goto done;
+        if (blocked > *out_until)
+            *out_until = blocked;
+    }
+    if (*out_until) {
+        store_rollback(c);
+        goto done;
+    }
+    for (int w = 0; w < APP_THROTTLE_WINDOWS; w++) {
+        if (!ticket->is_held[w])
+            continue;
+        rc = store_throttle_hold(c, a, w, hashes[w], ticket->hold_id, now_ms, now_ms + t->lease_ms,
+                                 err);
+        if (rc)
+            goto done;
+    }
+    rc = store_commit(c, err);
+done:
+    store_conn_put(c);
+    return rc;
 }
 
 int app_throttle_reserve(struct app_throttle_ticket *out, int64_t *out_retry_after,
                          struct app_throttle *t, const struct app_throttle_attempt *attempt,
                          int64_t now_ms, struct usher_error *err)
 {
+    struct arena a;
+    int64_t until = 0;
     *out_retry_after = 0;
     ticket_plan(out, t, attempt);
     for (int w = 0; w < APP_THROTTLE_WINDOWS; w++)
-        if (t->tables[w].limit == 0)
+        if (t->limits[w] == 0)
             out->is_held[w] = false;
-    int64_t until = 0;
-    pthread_mutex_lock(&t->lock);
-    for (int w = 0; w < APP_THROTTLE_WINDOWS; w++) {
-        if (!out->is_held[w])
-            continue;
-        struct window_entry *e = table_find(&t->tables[w], out->keys[w], now_ms, false);
-        int64_t blocked = e ? entry_blocked_until(&t->tables[w], e, now_ms) : 0;
-        if (blocked > until)
-            until = blocked;
-    }
-    if (until == 0)
-        for (int w = 0; w < APP_THROTTLE_WINDOWS; w++)
-            if (out->is_held[w])
-                table_find(&t->tables[w], out->keys[w], now_ms, true)->pending++;
-    pthread_mutex_unlock(&t->lock);
-    if (until == 0)
+    if (!ticket_is_holding(out))
+        return 0;
+    unsigned char id[APP_THROTTLE_HOLD_CHARS / 2];
+    randombytes_buf(id, sizeof(id));
+    sodium_bin2hex(out->hold_id, sizeof(out->hold_id), id, sizeof(id));
+    arena_init(&a);
+    int rc = reserve_run(&until, t, out, &a, now_ms, err);
+    arena_dispose(&a);
+    if (rc == 0 && until == 0)
         return 0;
     memset(out, 0, sizeof(*out));
+    if (rc)
+        return rc;
     int64_t seconds = (until - now_ms + 999) / 1000;
     *out_retry_after = seconds < 1 ? 1 : seconds;
     return usher_error_set(err, USHER_ELIMIT, "rate_limited", NULL,
@@ -283,57 +286,60 @@ int app_throttle_reserve(struct app_throttle_ticket *out, int64_t *out_retry_aft
                            (long long)*out_retry_after);
 }
 
+/* How an ended reservation is written: a failure, a success (clearing) or a release. */
+enum ticket_end { END_FAILURE, END_SUCCESS, END_RELEASE };
+
+/* Ends ticket in one autocommitted statement; a store failure is logged, and the reservation
+ * then counts until its lease ends. */
+static void ticket_end(struct app_throttle *t, struct app_throttle_ticket *ticket,
+                       enum ticket_end how, int64_t now_ms)
+{
+    if (!ticket_is_holding(ticket))
+        return;
+    struct arena a;
+    struct usher_error err = {0};
+    struct store_conn *c = NULL;
+    arena_init(&a);
+    int rc = store_conn_get(t->store, &c, &err);
+    if (rc)
+        goto done;
+    if (how == END_FAILURE) {
+        rc = store_throttle_fail(c, &a, ticket->hold_id, now_ms, &err);
+        goto done;
+    }
+    /* A success forgets the account's (or the device's) failures; the address keeps its
+     * count, which may be a spray across other accounts. A release forgets nothing. */
+    int kinds[3];
+    const char *hashes[3];
+    int n = 0;
+    for (int w = 0; how == END_SUCCESS && w < APP_THROTTLE_WINDOWS; w++) {
+        if (!ticket->is_held[w] || w == WINDOW_ADDRESS)
+            continue;
+        kinds[n] = w;
+        hashes[n] = key_hex(&a, ticket->keys[w]);
+        n++;
+    }
+    rc = store_throttle_clear(c, &a, ticket->hold_id, kinds, hashes, n, &err);
+done:
+    if (rc)
+        log_msg(LOG_WARN, "throttle.store_failed", "{s:s}", "error", err.message);
+    store_conn_put(c);
+    arena_dispose(&a);
+    memset(ticket, 0, sizeof(*ticket));
+}
+
 void app_throttle_failure(struct app_throttle *t, struct app_throttle_ticket *ticket,
                           int64_t now_ms)
 {
-    pthread_mutex_lock(&t->lock);
-    for (int w = 0; w < APP_THROTTLE_WINDOWS; w++) {
-        if (!ticket->is_held[w])
-            continue;
-        /* An entry pushed out while the attempt was in flight comes back with this failure. */
-        struct window_entry *e = table_find(&t->tables[w], ticket->keys[w], now_ms, true);
-        if (e->pending > 0)
-            e->pending--;
-        entry_record(&t->tables[w], e, now_ms);
-        ticket->is_held[w] = false;
-    }
-    pthread_mutex_unlock(&t->lock);
+    ticket_end(t, ticket, END_FAILURE, now_ms);
 }
 
 void app_throttle_success(struct app_throttle *t, struct app_throttle_ticket *ticket)
 {
-    pthread_mutex_lock(&t->lock);
-    for (int w = 0; w < APP_THROTTLE_WINDOWS; w++) {
-        if (!ticket->is_held[w])
-            continue;
-        struct window_entry *e = table_find(&t->tables[w], ticket->keys[w], 0, false);
-        /* The address keeps its failures: they may be a spray across other accounts. */
-        if (e && w != WINDOW_ADDRESS) {
-            e->count = 0;
-            e->head = 0;
-        }
-        if (e)
-            entry_unreserve(e);
-        ticket->is_held[w] = false;
-    }
-    pthread_mutex_unlock(&t->lock);
+    ticket_end(t, ticket, END_SUCCESS, 0);
 }
 
 void app_throttle_release(struct app_throttle *t, struct app_throttle_ticket *ticket)
 {
-    bool is_holding = false;
-    for (int w = 0; w < APP_THROTTLE_WINDOWS; w++)
-        is_holding = is_holding || ticket->is_held[w];
-    if (!is_holding)
-        return;
-    pthread_mutex_lock(&t->lock);
-    for (int w = 0; w < APP_THROTTLE_WINDOWS; w++) {
-        if (!ticket->is_held[w])
-            continue;
-        struct window_entry *e = table_find(&t->tables[w], ticket->keys[w], 0, false);
-        if (e)
-            entry_unreserve(e);
-        ticket->is_held[w] = false;
-    }
-    pthread_mutex_unlock(&t->lock);
+    ticket_end(t, ticket, END_RELEASE, 0);
 }

@@ -1,6 +1,6 @@
-/* Sign-in failure throttling, in memory: sliding windows of recent failures, kept apart for
- * clients that proved they signed in to the account before (a device cookie, see
- * app/device.h) and for everyone else.
+/* Sign-in failure throttling, in the database so every instance on it shares the limits:
+ * sliding windows of recent failures, kept apart for clients that proved they signed in to the
+ * account before (a device cookie, see app/device.h) and for everyone else.
  *
  * An untrusted attempt is judged by three windows: the account's untrusted failures from
  * everywhere, the account's failures from the attempt's address, and the address's failures
@@ -8,16 +8,16 @@
  * window, so failures from elsewhere never block a device that signed in before.
  *
  * An attempt reserves its place in every window it is judged by before the password is
- * hashed, under one lock, and is refused when a window is full counting the attempts still in
- * flight: concurrent attempts cannot overshoot a limit. The reservation then ends in exactly
- * one of app_throttle_failure, app_throttle_success or app_throttle_release. Refused attempts
- * are not counted, so nobody is blocked for longer than one window after the last real
- * failure.
+ * hashed, in one write transaction (writers run one at a time across every instance), and is
+ * refused when a window is full counting the attempts still in flight: concurrent attempts on
+ * any instance cannot overshoot a limit. The reservation then ends in exactly one of
+ * app_throttle_failure, app_throttle_success or app_throttle_release; one left by a crashed
+ * process stops counting when its lease runs out. Refused attempts are not counted, so nobody
+ * is blocked for longer than one window after the last real failure.
  *
- * The four calls are the whole contract, so the windows could live in a shared database
- * (reserve being a conditional increment) without changing their callers. Memory is fixed:
- * each window table has a set number of slots and the least recently failing entry gives way
- * to a new one. Keys are keyed hashes, so memory holds no email, address or cookie. */
+ * Keys are keyed hashes under a key derived from the server secret, so every instance agrees
+ * on them and the database holds no email, address or cookie. Rows older than the window are
+ * pruned; nothing is kept in memory. */
 #ifndef USHER_APP_THROTTLE_H
 #define USHER_APP_THROTTLE_H
 
@@ -25,11 +25,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/crypto.h"
+
 struct app_throttle;
+struct store;
 struct usher_error;
 
-#define APP_THROTTLE_KEY_BYTES 16
-#define APP_THROTTLE_WINDOWS   4 /* account, account from an address, address, device */
+#define APP_THROTTLE_KEY_BYTES  16
+#define APP_THROTTLE_WINDOWS    4  /* account, account from an address, address, device */
+#define APP_THROTTLE_HOLD_CHARS 32 /* a reservation's id: 16 random bytes in hex */
 
 struct app_throttle_limits {
     unsigned account_failures; /* untrusted failures per account, from every address */
@@ -37,11 +41,12 @@ struct app_throttle_limits {
     unsigned address_failures; /* untrusted failures per address, across accounts */
     unsigned device_failures;  /* failures per trusted device */
     int64_t window_ms;         /* how long a failure counts */
-    size_t slots;              /* entries per table, rounded up to a power of two */
+    int64_t lease_ms;          /* how long a reservation counts unless it ends first */
+    int64_t prune_every_ms;    /* how often an instance deletes rows older than the window */
 };
 
 /* The defaults, in 15 minutes: 20 untrusted failures per account, 10 per account from one
- * address, 50 per address, 10 per device; 4096 slots. */
+ * address, 50 per address, 10 per device; a 60-second lease; pruning every minute. */
 extern const struct app_throttle_limits app_throttle_defaults;
 
 /* What a sign-in attempt is judged by. Strings are borrowed for the call. */
@@ -57,28 +62,35 @@ struct app_throttle_attempt {
 struct app_throttle_ticket {
     unsigned char keys[APP_THROTTLE_WINDOWS][APP_THROTTLE_KEY_BYTES];
     bool is_held[APP_THROTTLE_WINDOWS];
+    char hold_id[APP_THROTTLE_HOLD_CHARS + 1];
 };
 
-/* Creates the tables (limits NULL means app_throttle_defaults). Free with app_throttle_free. */
-struct app_throttle *app_throttle_new(const struct app_throttle_limits *limits);
+/* Creates a throttle whose windows live in store (borrowed; it must outlive the throttle),
+ * keyed under a key derived from secret (copied). limits NULL means app_throttle_defaults.
+ * Free with app_throttle_free. */
+struct app_throttle *app_throttle_new(const struct app_throttle_limits *limits, struct store *store,
+                                      const unsigned char secret[CRYPTO_SECRET_BYTES]);
 
-/* Releases the tables; accepts NULL. */
+/* Releases the throttle (the windows stay in the database); accepts NULL. */
 void app_throttle_free(struct app_throttle *t);
 
 /* Reserves a place for attempt at now_ms in every window it is judged by, all or none, and
  * fills *out. Returns 0 (the caller must end the ticket), or USHER_ELIMIT (problem
  * "rate_limited", *out holds nothing) with *out_retry_after the whole seconds until a place
- * frees (at least 1; 1 when only attempts in flight fill a window). Thread-safe. */
+ * frees (at least 1; 1 when only attempts in flight fill a window), or the store's error
+ * (USHER_EUNAVAIL when the database is busy or unreachable; *out holds nothing). Takes a
+ * connection of the store for the call, so the caller must hold none. Thread-safe. */
 int app_throttle_reserve(struct app_throttle_ticket *out, int64_t *out_retry_after,
                          struct app_throttle *t, const struct app_throttle_attempt *attempt,
                          int64_t now_ms, struct usher_error *err);
 
-/* Ends the ticket as one failed sign-in at now_ms in each of its windows. Thread-safe. */
+/* Ends the ticket as one failed sign-in at now_ms in each of its windows (one statement). A
+ * store failure is logged; the reservation then counts until its lease ends. Thread-safe. */
 void app_throttle_failure(struct app_throttle *t, struct app_throttle_ticket *ticket,
                           int64_t now_ms);
 
 /* Ends the ticket after a successful sign-in: the account's (or the device's) failures are
- * forgotten; the address keeps its count. Thread-safe. */
+ * forgotten; the address keeps its count (one statement). Thread-safe. */
 void app_throttle_success(struct app_throttle *t, struct app_throttle_ticket *ticket);
 
 /* Ends the ticket without counting anything (the attempt could not be judged: the hashing

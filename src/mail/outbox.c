@@ -1,8 +1,10 @@
-/* The outbox and its sender: rows queued in the caller's transaction are claimed, rendered
- * with their link derived at send time, delivered through the transport, and marked sent;
- * failures back off exponentially. A crash between delivery and marking re-sends with the same
- * Message-ID, so delivery is at least once and duplicates are recognisable; claims left by a
- * crashed process on this host are released when the next sender starts. */
+/* The outbox and its sender: rows queued in the caller's transaction are claimed one at a
+ * time with a lease (several instances on one database take different rows), rendered with
+ * their link derived at send time, delivered through the transport outside any transaction,
+ * and marked sent; failures back off exponentially. A crash between delivery and marking
+ * re-sends with the same Message-ID, so delivery is at least once and duplicates are
+ * recognisable. Claims left by a crashed process on this host are released when the next
+ * sender starts; those of a process on another host end with their lease. */
 #include <errno.h>
 #include <jansson.h>
 #include <signal.h>
@@ -19,7 +21,9 @@
 #include "mail/mail.h"
 #include "store/store_outbox.h"
 
-#define OUTBOX_BATCH    20
+#define OUTBOX_BATCH 20
+/* A claim's lease: longer than one delivery can take (the SMTP transport gives up after
+ * 60 s), so a live sender never loses a row it is sending. */
 #define OUTBOX_LEASE_MS 120000
 
 struct mail_sender {
@@ -122,19 +126,14 @@ static int64_t backoff_ms(const struct mail_sender_options *o, int64_t attempts)
         }                                                                                          \
     } while (0)
 
+/* Delivers row, which this sender has claimed, and records the outcome. */
 static int deliver_one(struct mail_sender *s, struct arena *a, const struct store_outbox_row *row,
                        bool *sent)
 {
     struct usher_error err = {0};
     int rc = 0;
     int64_t now = clock_now_ms();
-    bool claimed = false;
     *sent = false;
-    WITH_CONN(s, &err,
-              store_outbox_claim(&claimed, conn_, a, row->id, s->worker, now, now + OUTBOX_LEASE_MS,
-                                 &err));
-    if (rc || !claimed)
-        return rc;
     const char *text = row->body_text, *html = row->body_html;
     if (row->link_kind) {
         const char *url = NULL;
@@ -202,13 +201,16 @@ int mail_sender_run_once(struct mail_sender *s, int *out_sent, struct usher_erro
     struct arena a;
     arena_init(&a);
     int sent = 0, rc = 0;
-    struct store_outbox_row *rows = NULL;
-    size_t count = 0;
-    WITH_CONN(s, err,
-              store_outbox_due(&rows, &count, conn_, &a, clock_now_ms(), OUTBOX_BATCH, err));
-    for (size_t i = 0; rc == 0 && i < count; i++) {
-        bool ok = false;
-        deliver_one(s, &a, &rows[i], &ok);
+    for (int i = 0; rc == 0 && i < OUTBOX_BATCH; i++) {
+        struct store_outbox_row row;
+        bool found = false, ok = false;
+        int64_t now = clock_now_ms();
+        WITH_CONN(s, err,
+                  store_outbox_claim_next(&row, &found, conn_, &a, s->worker, now,
+                                          now + OUTBOX_LEASE_MS, err));
+        if (rc || !found)
+            break;
+        deliver_one(s, &a, &row, &ok);
         sent += ok;
     }
     arena_dispose(&a);

@@ -93,6 +93,11 @@ const char *store_dialect(const struct store *s)
     return s->driver->dialect;
 }
 
+const char *store_conn_dialect(const struct store_conn *c)
+{
+    return c->store->driver->dialect;
+}
+
 int store_conn_get(struct store *s, struct store_conn **out, struct usher_error *err)
 {
     (void)err;

@@ -88,6 +88,9 @@ void store_free(struct store *s);
 /* "sqlite" or "postgres". */
 const char *store_dialect(const struct store *s);
 
+/* The dialect of the store c belongs to: "sqlite" or "postgres". */
+const char *store_conn_dialect(const struct store_conn *c);
+
 /* Applies every embedded migration not yet recorded, each in its own transaction.
  * *applied (may be NULL) receives how many ran. */
 int store_migrate(struct store *s, int *applied, struct usher_error *err);

@@ -2,6 +2,8 @@
 #ifndef USHER_STORE_STORE_OUTBOX_H
 #define USHER_STORE_STORE_OUTBOX_H
 
+#include <stdbool.h>
+
 #include "store/store.h"
 
 struct store_outbox_row {
@@ -21,15 +23,14 @@ struct store_outbox_row {
 int store_outbox_insert(struct store_conn *c, struct arena *a, const struct store_outbox_row *r,
                         int64_t next_attempt_at, struct usher_error *err);
 
-/* Rows not sent, not dropped, due by now and not claimed by a live worker; oldest first, at
- * most limit. *out is an arena array of *count rows. */
-int store_outbox_due(struct store_outbox_row **out, size_t *count, struct store_conn *c,
-                     struct arena *a, int64_t now, int limit, struct usher_error *err);
-
-/* Claims row id for worker until `until` unless another live worker holds it or it is done.
- * *claimed tells whether this worker got it. */
-int store_outbox_claim(bool *claimed, struct store_conn *c, struct arena *a, const char *id,
-                       const char *worker, int64_t now, int64_t until, struct usher_error *err);
+/* Claims for worker, until `until`, the oldest row that is not sent, not dropped, due by now
+ * and not claimed by a live worker (no claim, or one whose lease ended before now), and reads
+ * it into *out (strings in a). *out_found is false when no row is free. Run it outside a
+ * transaction: on PostgreSQL it locks only the row it takes (FOR UPDATE SKIP LOCKED), so
+ * concurrent senders take different rows without waiting for each other or for writers. */
+int store_outbox_claim_next(struct store_outbox_row *out, bool *out_found, struct store_conn *c,
+                            struct arena *a, const char *worker, int64_t now, int64_t until,
+                            struct usher_error *err);
 
 /* The distinct workers holding a live claim (claimed_until >= now) on a row not yet sent or
  * dropped. *out is an arena array of *count strings. */

@@ -8,8 +8,10 @@ import { simpleParser } from 'mailparser';
 // close}:
 // messages are {to, from, raw, parsed} in arrival order; rejected holds the messages refused
 // with a temporary failure (see refuseNext); url is the value for USHER_SMTP_URL. port (default
-// 0: any free port) lets a test bring a stopped server back on the address usher knows.
-export async function startSmtp({ port: wantPort = 0 } = {}) {
+// 0: any free port) lets a test bring a stopped server back on the address usher knows;
+// delayMs (default 0) holds every message that long after its data arrived before accepting it,
+// as a slow mail server does, so a test can stop a sender in the middle of a delivery.
+export async function startSmtp({ port: wantPort = 0, delayMs = 0 } = {}) {
   const messages = [];
   const rejected = [];
   const waiters = new Set();
@@ -23,6 +25,7 @@ export async function startSmtp({ port: wantPort = 0 } = {}) {
       stream.on('error', callback);
       stream.on('end', async () => {
         const raw = Buffer.concat(chunks).toString('utf8');
+        if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
         try {
           const parsed = await simpleParser(raw);
           if (refusals > 0) {

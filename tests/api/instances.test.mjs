@@ -1,0 +1,234 @@
+// Several usher instances on one database, as behind a load balancer, through the real binary:
+// the sign-in throttle and the invitation send limits hold for the whole deployment (two
+// servers on one PostgreSQL database, and two on one SQLite file), and three servers on one
+// PostgreSQL database deliver every queued invitation email exactly once per Message-ID while
+// one of them is killed mid-run and started again. The instances share the server secret, as a
+// deployment must (sessions, links and throttle keys derive from it).
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, copyFileSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+
+import { rememberSecret, startUsher, tempDir } from './lib/harness.mjs';
+import { startSmtp, tokenOf } from './lib/smtp.mjs';
+
+const ADMIN_EMAIL = 'owner@instances.example';
+const PASSWORD = 'canary-instances-password-7e31';
+const WRONG = 'canary-instances-wrong-guess-2c9a';
+const LIMIT_PER_ADDRESS = 10; // untrusted failures per account from one address
+const LIMIT_PER_RECIPIENT = 5; // invitation emails to one address per hour
+
+const PG_URL = process.env.USHER_TEST_PG_URL;
+const PG_SKIP = PG_URL ? false : 'USHER_TEST_PG_URL is not set: no PostgreSQL server to share';
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function assertProblem(res, status, code) {
+  assert.equal(res.status, status, `expected ${status} ${code}, got ${res.status}: ${res.text}`);
+  assert.equal(res.json?.code, code, `code of ${res.text}`);
+}
+
+// A new database of its own on the PostgreSQL server: {url, drop}.
+function pgDatabase() {
+  const name = `usher_${randomBytes(6).toString('hex')}`;
+  execFileSync('psql', [PG_URL, '-qAt', '-c', `CREATE DATABASE ${name}`]);
+  const url = new URL(PG_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: () => execFileSync('psql', [PG_URL, '-qAt', '-c', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]),
+  };
+}
+
+// A SQLite file that several servers open with --database sqlite:PATH: {url, drop}.
+function sqliteDatabase() {
+  return { url: `sqlite:${path.join(tempDir(), 'shared.db')}`, drop: () => {} };
+}
+
+// Starts a server on database; with first, in a new data directory holding first's secret (or
+// in dataDir, the directory of a server that stopped).
+function startInstance(database, env, { first, dataDir } = {}) {
+  let dir = dataDir;
+  if (!dir && first) {
+    dir = tempDir();
+    copyFileSync(path.join(first.dataDir, 'secret'), path.join(dir, 'secret'));
+    chmodSync(path.join(dir, 'secret'), 0o600);
+  }
+  return startUsher({ env, args: ['--database', database.url], dataDir: dir });
+}
+
+async function startInstances(n, database, env) {
+  const first = await startInstance(database, env);
+  const servers = [first];
+  for (let i = 1; i < n; i++) servers.push(await startInstance(database, env, { first }));
+  return servers;
+}
+
+// POST /api/v1/sessions to server from a chosen loopback address.
+function signIn(server, { email, password, from }) {
+  const payload = JSON.stringify({ email, password });
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: '127.0.0.1', port: server.port, path: '/api/v1/sessions', method: 'POST', localAddress: from, agent: false,
+      headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) },
+    }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json = null;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = null;
+        }
+        if (json?.token) rememberSecret(json.token);
+        if (json?.csrf_token) rememberSecret(json.csrf_token);
+        for (const c of res.headers['set-cookie'] || []) rememberSecret(c.split(';')[0].split('=').slice(1).join('='));
+        resolve({ status: res.statusCode, headers: res.headers, text, json });
+      });
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+async function adminToken(server, from) {
+  const res = await signIn(server, { email: ADMIN_EMAIL, password: PASSWORD, from });
+  assert.equal(res.status, 201, res.text);
+  return res.json.token;
+}
+
+async function invite(server, token, agencyId, email) {
+  const res = await server.api('POST', `/api/v1/agencies/${agencyId}/invitations`, {
+    token, body: { email, grants: [{ roles: ['agent'] }] },
+  });
+  if (res.json?.url) rememberSecret(tokenOf(res.json.url));
+  return res;
+}
+
+// The limits of one deployment of two servers on database.
+async function sharedLimits(t, database, label) {
+  const env = { USHER_ADMIN_EMAIL: ADMIN_EMAIL, USHER_ADMIN_PASSWORD: PASSWORD, USHER_THREADS: '32' };
+  const [a, b] = await startInstances(2, database, env);
+  try {
+    await t.test('refuses failing sign-ins spread over both servers at the shared limit', async () => {
+      const email = `ghost-${label}@instances.example`;
+      const statuses = [];
+      for (let i = 0; i < LIMIT_PER_ADDRESS; i++) {
+        statuses.push((await signIn(i % 2 ? b : a, { email, password: WRONG, from: '127.0.0.21' })).status);
+      }
+      assert.deepEqual(statuses, Array(LIMIT_PER_ADDRESS).fill(401));
+      // Each server saw five: limits kept per process would let both go on.
+      const onA = await signIn(a, { email, password: WRONG, from: '127.0.0.21' });
+      assertProblem(onA, 429, 'rate_limited');
+      assert.ok(Number(onA.headers['retry-after']) > 60, `Retry-After ${onA.headers['retry-after']}`);
+      assertProblem(await signIn(b, { email, password: WRONG, from: '127.0.0.21' }), 429, 'rate_limited');
+    });
+
+    await t.test('lets no more concurrent attempts through both servers than the shared limit', async () => {
+      const email = `rush-${label}@instances.example`;
+      const all = await Promise.all(Array.from({ length: 24 }, (_, i) =>
+        signIn(i % 2 ? b : a, { email, password: WRONG, from: '127.0.0.22' })));
+      const statuses = all.map((r) => r.status);
+      assert.equal(statuses.filter((s) => s === 401).length, LIMIT_PER_ADDRESS, statuses.join(','));
+      assert.equal(statuses.filter((s) => s === 429).length, 24 - LIMIT_PER_ADDRESS, statuses.join(','));
+    });
+
+    await t.test('refuses invitation emails to one address past the send limit on either server', async () => {
+      const token = await adminToken(a, '127.0.0.23');
+      const agency = await b.api('POST', '/api/v1/agencies', { token, body: { name: `Shared ${label}` } });
+      assert.equal(agency.status, 201, agency.text);
+      const email = `flood-${label}@customer.example`;
+      for (let i = 0; i < LIMIT_PER_RECIPIENT; i++) {
+        const here = i % 2 ? b : a;
+        const there = i % 2 ? a : b;
+        const res = await invite(here, token, agency.json.id, email);
+        assert.equal(res.status, 201, res.text);
+        assert.equal((await there.api('DELETE', `/api/v1/invitations/${res.json.id}`, { token })).status, 204);
+      }
+      // Each server sent two or three: limits kept per process would let both send more.
+      assertProblem(await invite(a, token, agency.json.id, email), 429, 'rate_limited');
+      assertProblem(await invite(b, token, agency.json.id, email), 429, 'rate_limited');
+    });
+  } finally {
+    assert.equal(await a.stop(), 0);
+    assert.equal(await b.stop(), 0);
+  }
+}
+
+describe('two servers on one database share the sign-in and invitation limits', () => {
+  it('on one PostgreSQL database', { skip: PG_SKIP }, async (t) => {
+    const db = pgDatabase();
+    try {
+      await sharedLimits(t, db, 'pg');
+    } finally {
+      db.drop();
+    }
+  });
+
+  it('on one SQLite file', async (t) => {
+    await sharedLimits(t, sqliteDatabase(), 'sqlite');
+  });
+});
+
+describe('three servers on one PostgreSQL database send each invitation email once', () => {
+  it('delivers every email, once per Message-ID, while one server is killed mid-run and restarted', { skip: PG_SKIP }, async (t) => {
+    const INVITATIONS = 90;
+    const db = pgDatabase();
+    // A slow mail server: each delivery takes a while, so the kill lands in the middle of one.
+    const smtp = await startSmtp({ delayMs: 150 });
+    const env = {
+      USHER_ADMIN_EMAIL: ADMIN_EMAIL, USHER_ADMIN_PASSWORD: PASSWORD, USHER_THREADS: '8',
+      USHER_SMTP_URL: smtp.url, USHER_SMTP_FROM: 'studio@instances.example',
+    };
+    const servers = await startInstances(3, db, env);
+    try {
+      const token = await adminToken(servers[0], '127.0.0.31');
+      const agency = await servers[1].api('POST', '/api/v1/agencies', { token, body: { name: 'Mail Agency' } });
+      assert.equal(agency.status, 201, agency.text);
+      const recipients = Array.from({ length: INVITATIONS }, (_, i) => `mail${i}@customer.example`);
+      const created = await Promise.all(recipients.map((email, i) => invite(servers[i % 3], token, agency.json.id, email)));
+      for (const res of created) assert.equal(res.status, 201, res.text);
+
+      // Kill the second server in the middle of the run, then start it again on its directory.
+      while (smtp.messages.length < 20) await sleep(10);
+      const victim = servers[1];
+      assert.equal(await victim.kill(), 137);
+      const atKill = smtp.messages.length;
+      assert.ok(atKill < INVITATIONS, `the kill came after every email (${atKill}) had arrived`);
+      servers[1] = await startInstance(db, env, { dataDir: victim.dataDir });
+
+      // Well before the claims' two-minute lease: the restarted server lets go of the dead
+      // process's claim when it starts.
+      const deadline = Date.now() + 60000;
+      const missing = () => recipients.filter((r) => smtp.to(r).length === 0);
+      while (missing().length > 0 && Date.now() < deadline) await sleep(50);
+      assert.deepEqual(missing(), [], 'every invitation email arrived');
+      await sleep(1000); // nothing more comes
+
+      // One Message-ID per invitation, and every copy of an email carries its Message-ID.
+      const ids = new Map();
+      for (const r of recipients) {
+        const seen = new Set(smtp.to(r).map((m) => m.parsed.messageId));
+        assert.equal(seen.size, 1, `${r} got ${seen.size} different Message-IDs`);
+        const [id] = seen;
+        assert.match(id, /^<msg_[A-Za-z0-9_-]+@[^>]+>$/);
+        assert.ok(!ids.has(id), `${id} went to two recipients`);
+        ids.set(id, r);
+      }
+      const duplicates = smtp.messages.length - INVITATIONS;
+      t.diagnostic(`duplicates seen: ${duplicates} of ${smtp.messages.length} messages (${atKill} before the kill)`);
+      // A sender has one message in flight at a time: only that one may go twice.
+      assert.ok(duplicates <= 1, `${duplicates} duplicates; only the killed server's message in flight may repeat`);
+    } finally {
+      for (const s of servers) await s.stop();
+      await smtp.close();
+      db.drop();
+    }
+  });
+});
