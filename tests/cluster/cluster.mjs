@@ -201,7 +201,9 @@ export async function startNginx(ports, { port: wantPort } = {}) {
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (c) => (stderr += c));
   const exited = new Promise((resolve) => child.on('close', (code, signal) => resolve(code ?? signal)));
-  const killOnExit = () => child.kill('SIGKILL');
+  // TERM, not KILL: the master then takes its worker down with it (a killed master would
+  // leave the worker serving the port).
+  const killOnExit = () => child.kill('SIGTERM');
   process.on('exit', killOnExit);
   child.unref();
   child.stderr.unref();
@@ -218,7 +220,7 @@ export async function startNginx(ports, { port: wantPort } = {}) {
     });
     if (up) break;
     if (Date.now() > deadline) {
-      child.kill('SIGKILL');
+      child.kill('SIGTERM');
       throw new Error(`nginx did not listen on ${port} within 15 s: ${stderr}`);
     }
     await sleep(50);
@@ -228,10 +230,11 @@ export async function startNginx(ports, { port: wantPort } = {}) {
     port,
     dir,
     stderr: () => stderr,
-    // Stops nginx (QUIT: finish in-flight requests) and resolves once it is gone.
+    // Stops nginx (QUIT: finish in-flight requests; TERM after 10 s) and resolves once it is
+    // gone.
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGQUIT');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
+      const timer = setTimeout(() => child.kill('SIGTERM'), 10000);
       await exited;
       clearTimeout(timer);
       process.off('exit', killOnExit);
