@@ -69,7 +69,7 @@ const ROLE_SETS = [['agent'], ['analyst'], ['producer'], ['agent', 'analyst'], [
 const THINK_MS = 40;
 // Invitations are limited to 100 per inviter and 500 per agency an hour: enough owners for the
 // run, four to an agency.
-const OWNERS = Math.max(2, Math.ceil((SECONDS * 25) / 80));
+const OWNERS = Math.max(2, Math.ceil((SECONDS * 40) / 80));
 const OWNERS_PER_AGENCY = 4;
 const AGENCIES = Math.ceil(OWNERS / OWNERS_PER_AGENCY);
 
