@@ -9,7 +9,7 @@ DEBIAN_PACKAGES=(
     build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
     libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev postgresql-15 libsodium-dev libinih-dev
     libcurl4-openssl-dev libjose-dev libzxcvbn-dev libcmocka-dev sqlite3 curl jq nodejs npm
-    chromium fonts-dejavu-core
+    chromium fonts-dejavu-core nginx
 )
 
 # A node installed another way (NodeSource's nodejs package ships its own npm and conflicts
@@ -27,13 +27,26 @@ for pkg in "${DEBIAN_PACKAGES[@]}"; do
         missing+=("$pkg")
     fi
 done
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 if [ ${#missing[@]} -gt 0 ]; then
-    SUDO=""
-    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
     echo "setup: installing ${missing[*]}" >&2
     $SUDO apt-get update -q >&2
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends \
         "${missing[@]}" >&2
+fi
+
+# Debian's nginx package starts a web server on port 80 and enables it at boot. The cluster
+# test runs its own nginx (its own configuration, port and files, as the current user) and
+# never uses that one, so when this script installed nginx it stops the packaged server and
+# keeps it from starting again. An nginx that was installed before is left as it is.
+if [[ " ${missing[*]} " == *" nginx "* ]]; then
+    if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+        $SUDO systemctl disable --now nginx >&2 || true
+    else
+        $SUDO update-rc.d nginx disable >/dev/null 2>&1 || true
+        if [ -f /run/nginx.pid ]; then $SUDO /usr/sbin/nginx -s quit >&2 || true; fi
+    fi
 fi
 
 # npm packages, pinned in each folder's package-lock.json and installed again only when it

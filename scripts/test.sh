@@ -4,7 +4,8 @@
 # with store fault injection compiled in), on SQLite and again on a throwaway PostgreSQL 15, the
 # black-box API tests and the web console tests
 # (headless Chromium) against the sanitizer binary, the ThreadSanitizer build's concurrency
-# tests and server load, a short crash test (SIGKILL and restart), the replay of every fuzz
+# tests and server load, a short crash test (SIGKILL and restart), a short deployment test
+# (three instances on PostgreSQL behind nginx, one killed and restarted), the replay of every fuzz
 # corpus and past crash, the clang-format check and the static source checks. A suite that
 # crashes counts as a failure, never as zero tests. Exits non-zero when anything failed. Set
 # USHER_TEST_JOBS to change ctest's parallelism (default 2) and USHER_CRASH_CYCLES the crash
@@ -255,6 +256,36 @@ else
     else
         grep -E 'FAIL|Error|crash:' "$log" | head -n 20
         record crash 0 1 0 "log in $log"
+    fi
+fi
+
+# --- cluster -----------------------------------------------------------------------------------
+# Three instances of the sanitizer binary on one PostgreSQL database behind nginx, one killed
+# and restarted under a mixed load: nothing acknowledged lost, nothing applied twice, every
+# email delivered, the audit log intact, every revocation denied on every instance within
+# 100 ms. On the cluster of USHER_TEST_PG_URL when it is set, else on one started for it.
+# `make cluster-test` is the long run.
+if [ "$build_ok" = 0 ]; then
+    record cluster 0 1 0 "not built"
+elif [ ! -x /usr/sbin/nginx ]; then
+    record cluster 0 1 0 "/usr/sbin/nginx is missing: run scripts/setup.sh"
+else
+    echo "== cluster (3 instances on PostgreSQL behind nginx, SIGKILL and restart, $ASAN_BUILD)"
+    log="$LOGS/cluster.log"
+    USHER_BIN="$PWD/$ASAN_BUILD/usher" timeout --kill-after=10 600 \
+        scripts/with_pg.sh node tests/cluster/deploy.mjs --seconds 20 --kills 1 --probes 3 --quiet \
+        >"$log" 2>&1
+    rc=$?
+    summary=$(grep -E '^cluster: ' "$log" | tail -n 1)
+    if [ "$rc" -eq 0 ] && [ -n "$summary" ]; then
+        echo "$summary"
+        record cluster 1 0 0
+    elif [ "$rc" -eq 77 ]; then
+        echo "$summary"
+        record cluster 0 0 1 "skipped"
+    else
+        grep -E 'FAIL|Error|cluster:' "$log" | head -n 20
+        record cluster 0 1 0 "log in $log"
     fi
 fi
 
