@@ -155,18 +155,54 @@ static int audit_check(struct app_audit_verdict *out, struct store_conn *c, stru
     return 0;
 }
 
-/* Runs the copy on the two open transactions of d. */
-static int copy_run(struct app_data_migrate_result *out, struct data_copy *d, struct arena *a,
-                    struct usher_error *err)
+/* Refuses a database whose migrations are not exactly this usher's. */
+static int migrations_check(struct store *s, const char *side, struct usher_error *err)
 {
-    struct app_audit_verdict before, after;
+    int pending = 0, unknown = 0;
+    int rc = store_copy_migrations_compare(&pending, &unknown, s, err);
+    if (rc)
+        return rc;
+    if (unknown)
+        return usher_error_set(err, USHER_EINVAL, "schema_mismatch", NULL,
+                               "the %s database has %d migration(s) this usher does not know: "
+                               "use the usher that wrote them",
+                               side, unknown);
+    if (pending)
+        return usher_error_set(err, USHER_EINVAL, "schema_mismatch", NULL,
+                               "the %s database lacks %d migration(s): run usher migrate on it "
+                               "first",
+                               side, pending);
+    return 0;
+}
+
+/* Reads the source's snapshot: its tables, and its audit log verified under the secret. */
+static int source_read(struct app_audit_verdict *out, struct data_copy *d, struct store *store,
+                       struct arena *a, struct usher_error *err)
+{
     int rc = store_copy_tables(&d->source, d->from, a, err);
     if (rc)
         goto done;
-    rc = audit_check(&before, d->from, a, "source", err);
+    if (!store_copy_table_find(&d->source, migrations_table)) {
+        rc = usher_error_set(err, USHER_EINVAL, "schema_mismatch", "from",
+                             "the source is not a usher database (it has no %s table)",
+                             migrations_table);
+        goto done;
+    }
+    rc = migrations_check(store, "source", err);
     if (rc)
         goto done;
-    rc = store_copy_tables(&d->target, d->to, a, err);
+    rc = audit_check(out, d->from, a, "source", err);
+done:
+    return rc;
+}
+
+/* Runs the copy on the two open transactions of d, the source already read. */
+static int copy_run(struct app_data_migrate_result *out, struct data_copy *d,
+                    const struct app_audit_verdict *before, struct arena *a,
+                    struct usher_error *err)
+{
+    struct app_audit_verdict after;
+    int rc = store_copy_tables(&d->target, d->to, a, err);
     if (rc)
         goto done;
     rc = schemas_check(d, err);
@@ -190,12 +226,12 @@ static int copy_run(struct app_data_migrate_result *out, struct data_copy *d, st
     rc = audit_check(&after, d->to, a, "copy", err);
     if (rc)
         goto done;
-    if (after.entries != before.entries || after.chains != before.chains) {
+    if (after.entries != before->entries || after.chains != before->chains) {
         rc = usher_error_set(err, USHER_EINTERNAL, NULL, NULL,
                              "the copy's audit log has %lld entries in %lld chains, the "
                              "source's %lld in %lld",
                              (long long)after.entries, (long long)after.chains,
-                             (long long)before.entries, (long long)before.chains);
+                             (long long)before->entries, (long long)before->chains);
         goto done;
     }
     out->audit_entries = after.entries;
@@ -204,32 +240,13 @@ done:
     return rc;
 }
 
-/* Refuses a database whose migrations are not exactly this usher's. */
-static int migrations_check(struct store *s, const char *side, struct usher_error *err)
-{
-    int pending = 0, unknown = 0;
-    int rc = store_copy_migrations_compare(&pending, &unknown, s, err);
-    if (rc)
-        return rc;
-    if (unknown)
-        return usher_error_set(err, USHER_EINVAL, "schema_mismatch", NULL,
-                               "the %s database has %d migration(s) this usher does not know: "
-                               "use the usher that wrote them",
-                               side, unknown);
-    if (pending)
-        return usher_error_set(err, USHER_EINVAL, "schema_mismatch", NULL,
-                               "the %s database lacks %d migration(s): run usher migrate on it "
-                               "first",
-                               side, pending);
-    return 0;
-}
-
 int app_data_migrate(struct app_data_migrate_result *out, struct app *app, const char *to_url,
                      struct arena *a, struct usher_error *err)
 {
     memset(out, 0, sizeof(*out));
     struct store *target = NULL;
     struct data_copy d = {0};
+    struct app_audit_verdict before;
     int rc = 0;
     if (strcmp(store_dialect(app->store), "sqlite") != 0) {
         rc = usher_error_set(err, USHER_EINVAL, NULL, "from",
@@ -241,7 +258,16 @@ int app_data_migrate(struct app_data_migrate_result *out, struct app *app, const
                              "the target must be a PostgreSQL database (postgres://...)");
         goto done;
     }
-    rc = migrations_check(app->store, "source", err);
+    /* The source first, in the snapshot the copy reads: a source that is not usher's, or
+     * whose audit log does not verify under this secret, is refused before the target is
+     * touched. */
+    rc = store_conn_get(app->store, &d.from, err);
+    if (rc)
+        goto done;
+    rc = store_begin(d.from, false, err);
+    if (rc)
+        goto done;
+    rc = source_read(&before, &d, app->store, a, err);
     if (rc)
         goto done;
     rc = store_open(&target, to_url, app->cfg->data_dir, 1, err);
@@ -253,19 +279,13 @@ int app_data_migrate(struct app_data_migrate_result *out, struct app *app, const
     rc = migrations_check(target, "target", err);
     if (rc)
         goto done;
-    rc = store_conn_get(app->store, &d.from, err);
-    if (rc)
-        goto done;
-    rc = store_begin(d.from, false, err);
-    if (rc)
-        goto done;
     rc = store_conn_get(target, &d.to, err);
     if (rc)
         goto done;
     rc = store_begin(d.to, true, err);
     if (rc)
         goto done;
-    rc = copy_run(out, &d, a, err);
+    rc = copy_run(out, &d, &before, a, err);
     if (rc)
         goto done;
     rc = store_commit(d.to, err);

@@ -63,8 +63,8 @@ int store_copy_sequences(struct store_conn *c, struct usher_error *err);
 
 /* Writes a consistent copy of s's database into the file at path (which must exist and be
  * empty, or be a database to overwrite) with SQLite's online backup, in one step so writers
- * on other connections and processes cannot make it restart; the copy is left in rollback
- * journal mode with no -wal file beside it, and checked with quick_check. USHER_EINVAL when
+ * on other connections and processes cannot make it restart; the copy is whole in its one file
+ * (no -wal file beside it) and checked with quick_check. USHER_EINVAL when
  * the database is not SQLite; USHER_EUNAVAIL when the file cannot be written; USHER_EINTERNAL
  * when the copy does not check. */
 int store_copy_backup(struct store *s, const char *path, struct usher_error *err);

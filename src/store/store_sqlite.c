@@ -277,7 +277,9 @@ static int sqlite_pragma_word(char *out, size_t cap, sqlite3 *db, const char *sq
 
 /* The online backup API in a single step: the whole copy is read under one read lock, so it
  * is one consistent snapshot, and writers on other connections never make it start over
- * (they would between smaller steps). In WAL mode the writers are not held up meanwhile. */
+ * (they would between smaller steps). In WAL mode the writers are not held up meanwhile. The
+ * copy is written through a rollback journal, so it is whole in its one file, with no -wal
+ * file to keep beside it; its header keeps the source's WAL mode, which usher uses anyway. */
 static int sqlite_backup(void *handle, const char *path, struct usher_error *err)
 {
     struct sqlite_conn *c = handle;
@@ -304,16 +306,6 @@ static int sqlite_backup(void *handle, const char *path, struct usher_error *err
     }
     if (finish != SQLITE_OK) {
         result = sqlite_error(dest, finish, err);
-        goto done;
-    }
-    /* The copy carries the source's WAL flag; a file in rollback mode stands alone, with no
-     * -wal file to keep beside it. usher switches it back to WAL when it opens it. */
-    result = sqlite_pragma_word(word, sizeof(word), dest, "PRAGMA journal_mode=DELETE", err);
-    if (result)
-        goto done;
-    if (strcmp(word, "delete") != 0) {
-        result = usher_error_set(err, USHER_EINTERNAL, NULL, NULL,
-                                 "the copy stayed in journal mode %s", word);
         goto done;
     }
     result = sqlite_pragma_word(word, sizeof(word), dest, "PRAGMA quick_check", err);
