@@ -95,11 +95,14 @@ int app_backup_write(struct app *app, const char *path, bool force, struct usher
     }
     close(fd);
     rc = store_copy_backup(app->store, tmp, err);
-    if (rc == 0 && chmod(tmp, 0600) != 0)
+    if (rc)
+        goto done;
+    if (chmod(tmp, 0600) != 0) {
         rc = usher_error_set(err, USHER_EUNAVAIL, NULL, "file", "cannot set the mode of %s: %s",
                              tmp, strerror(errno));
-    if (rc == 0)
-        rc = path_sync(tmp, err);
+        goto done;
+    }
+    rc = path_sync(tmp, err);
     if (rc)
         goto done;
     if (force) {
