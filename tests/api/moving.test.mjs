@@ -47,7 +47,13 @@ function pgState(url) {
   return state;
 }
 
-describe('moving a deployment: usher backup and usher migrate-data', () => {
+// The deployment copied here is built on SQLite on purpose: with USHER_TEST_DB=postgres (every
+// server on PostgreSQL) the source would not be SQLite, and these tests run in the SQLite pass.
+const SOURCE_SKIP = process.env.USHER_TEST_DB === 'postgres'
+  ? 'the source deployment must be SQLite; these tests run when USHER_TEST_DB is not postgres'
+  : false;
+
+describe('moving a deployment: usher backup and usher migrate-data', { skip: SOURCE_SKIP }, () => {
   let w;
   const tok = {};
   const ids = {};
@@ -381,6 +387,30 @@ describe('moving a deployment: usher backup and usher migrate-data', () => {
       assert.equal(twice.code, 3, twice.stderr);
       assert.match(twice.stderr, /not empty/);
       assert.deepEqual(pgState(target), filled);
+    });
+
+    it('keeps nothing on the target when the copy fails part-way or at its commit', async (t) => {
+      const target = pgDatabaseNew();
+      const rules = ['ioerr:@1:sql=INSERT INTO "sessions"', 'ioerr:@1:commit'];
+      for (const rule of rules) {
+        const res = await runUsher(['migrate-data', '--from', `sqlite:${w.db}`, '--to', target, '--data-dir', w.usher.dataDir],
+          { env: { USHER_FAULT_STORE: rule }, timeoutMs: 120000 });
+        if (!/"event":"store\.fault_rules"/.test(res.stderr)) return t.skip('this binary has no fault injection (USHER_FAULTS)');
+        assert.match(res.stderr, /"event":"store\.fault"/, `${rule} was injected`);
+        assert.equal(res.code, 1, `${rule}: ${res.stderr}`);
+        assert.match(res.stderr, /^usher migrate-data: database/m);
+        // Only the schema is left: every table empty but the migrations' own rows.
+        for (const table of pgTables(target)) {
+          const rows = Number(psql(target, `SELECT count(*) FROM "${table}"`).trim());
+          if (table === 'schema_migrations') assert.ok(rows >= 8);
+          else if (table === 'audit_registry') assert.equal(psql(target, 'SELECT chains || \':\' || entries FROM audit_registry').trim(), '0:0');
+          else assert.equal(rows, 0, `${rule} left rows in ${table}`);
+        }
+      }
+      // The failed runs leave a target the command accepts.
+      const res = await migrateData(target);
+      assert.equal(res.code, 0, res.stderr);
+      assert.equal(Number(psql(target, 'SELECT count(*) FROM sessions').trim()), count('SELECT count(*) FROM sessions'));
     });
 
     it('refuses a bad --from, or the wrong secret, before touching the target', async () => {
