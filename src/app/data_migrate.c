@@ -12,6 +12,7 @@
 #include "store/store.h"
 #include "store/store_audit.h"
 #include "store/store_copy.h"
+#include "store/store_secret.h"
 
 /* Rows per INSERT on the target. */
 #define DATA_BATCH_ROWS 500
@@ -66,8 +67,39 @@ static int schemas_check(const struct data_copy *d, struct usher_error *err)
     return 0;
 }
 
-/* Refuses a target that holds data. Migrations write one row themselves, the registry of the
- * empty audit log; it is replaced by the source's. */
+/* True when the target's one row of table t is one a usher opening it with this secret wrote
+ * by itself: the registry of an empty audit log (written by migrations), or the secret's check
+ * value equal to the source's (written by usher migrate or serve on the target). The copy
+ * replaces such a row with the source's. */
+static int row_is_seeded(bool *out, struct data_copy *d, const struct store_table *t,
+                         struct arena *a, struct usher_error *err)
+{
+    *out = false;
+    int rc = 0;
+    if (strcmp(t->name, "audit_registry") == 0) {
+        struct store_audit_registry reg;
+        bool found = false;
+        rc = store_audit_registry_get(&reg, &found, d->to, a, err);
+        if (rc)
+            goto done;
+        *out = found && reg.chains == 0 && reg.entries == 0;
+    } else if (strcmp(t->name, "secret_check") == 0) {
+        const char *target_mac = NULL, *source_mac = NULL;
+        bool target_found = false, source_found = false;
+        rc = store_secret_check_get(&target_mac, &target_found, d->to, a, err);
+        if (rc)
+            goto done;
+        rc = store_secret_check_get(&source_mac, &source_found, d->from, a, err);
+        if (rc)
+            goto done;
+        *out = target_found && source_found && target_mac && source_mac &&
+               strcmp(target_mac, source_mac) == 0;
+    }
+done:
+    return rc;
+}
+
+/* Refuses a target that holds data, rows usher writes by itself aside (row_is_seeded). */
 static int target_empty_check(struct data_copy *d, struct arena *a, struct usher_error *err)
 {
     d->seeded = arena_alloc(a, (d->target.count ? d->target.count : 1) * sizeof(*d->seeded));
@@ -82,16 +114,12 @@ static int target_empty_check(struct data_copy *d, struct arena *a, struct usher
             return rc;
         if (rows == 0)
             continue;
-        if (strcmp(t->name, "audit_registry") == 0 && rows == 1) {
-            struct store_audit_registry reg;
-            bool found = false;
-            rc = store_audit_registry_get(&reg, &found, d->to, a, err);
+        if (rows == 1) {
+            rc = row_is_seeded(&d->seeded[i], d, t, a, err);
             if (rc)
                 return rc;
-            if (found && reg.chains == 0 && reg.entries == 0) {
-                d->seeded[i] = true;
+            if (d->seeded[i])
                 continue;
-            }
         }
         return usher_error_set(err, USHER_ECONFLICT, "target_not_empty", NULL,
                                "the target database is not empty: table %s holds %lld row(s); "

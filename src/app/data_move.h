@@ -52,10 +52,10 @@ struct app_data_migrate_result {
  * nothing is kept on the target but its migrated schema. Results live in a.
  * Errors: USHER_EINVAL when to_url is not PostgreSQL, app's database is not SQLite, or either
  * database's migrations are not this usher's (problem "schema_mismatch"); USHER_ECONFLICT with
- * problem "target_not_empty" when a table of the target holds a row (the migrations table and
- * the registry of an empty audit log aside), or problem "audit_broken" when the source's audit
- * log does not verify under the secret; USHER_EINTERNAL when the schemas differ or a check of
- * the copy fails; the store's errors. */
+ * problem "target_not_empty" when a table of the target holds a row (the migrations table,
+ * the registry of an empty audit log and a secret check value equal to the source's aside), or
+ * problem "audit_broken" when the source's audit log does not verify under the secret;
+ * USHER_EINTERNAL when the schemas differ or a check of the copy fails; the store's errors. */
 int app_data_migrate(struct app_data_migrate_result *out, struct app *app, const char *to_url,
                      struct arena *a, struct usher_error *err);
 

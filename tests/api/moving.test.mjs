@@ -372,6 +372,7 @@ describe('moving a deployment: usher backup and usher migrate-data', { skip: SOU
       const target = pgDatabaseNew();
       const migrated = await runUsher(['migrate', '--database', target, '--data-dir', dataDirWithSecret()]);
       assert.equal(migrated.code, 0, migrated.stderr);
+      assert.equal(psql(target, 'SELECT count(*) FROM secret_check').trim(), '1', 'usher migrate wrote the check value of the secret');
       psql(target, `INSERT INTO agencies (id, name, created_at) VALUES ('agy_already_here', 'Already here', 1)`);
       const state = pgState(target);
       const refused = await migrateData(target);
@@ -380,8 +381,19 @@ describe('moving a deployment: usher backup and usher migrate-data', { skip: SOU
       assert.deepEqual(pgState(target), state);
 
       psql(target, `DELETE FROM agencies`);
+      // A usher started on the target with another secret left its check value there.
+      const mac = psql(target, 'SELECT mac FROM secret_check').trim();
+      psql(target, `UPDATE secret_check SET mac = md5(mac)`);
+      const other = pgState(target);
+      const mismatch = await migrateData(target);
+      assert.equal(mismatch.code, 3, mismatch.stderr);
+      assert.match(mismatch.stderr, /table secret_check holds 1 row/);
+      assert.deepEqual(pgState(target), other);
+      // With the same secret's check value (as usher migrate left it), the copy goes ahead.
+      psql(target, `UPDATE secret_check SET mac = '${mac}'`);
       const copied = await migrateData(target);
       assert.equal(copied.code, 0, copied.stderr);
+      assert.equal(psql(target, 'SELECT mac FROM secret_check'), w.sql('SELECT mac FROM secret_check'));
       const filled = pgState(target);
       const twice = await migrateData(target);
       assert.equal(twice.code, 3, twice.stderr);
