@@ -26,7 +26,7 @@ struct data_copy {
     struct store_conn *to;   /* in the write transaction the copy commits with */
     struct store_schema source;
     struct store_schema target;
-    bool *seeded; /* per target table: holds only rows its migrations wrote, to replace */
+    bool *seeded; /* per target table: its one row is one usher wrote by itself, to replace */
 };
 
 /* True when the two tables have the same columns, in any order. */
