@@ -94,6 +94,8 @@ bool cli_run_start(struct cli_run *run, const struct cli_setup *s, int argc, cha
     free(rest);
     if (run->status == 0)
         run->status = flags_check(run, s->flags);
+    if (run->status == 0 && s->prepare)
+        run->status = s->prepare(run);
     if (run->status)
         return false;
     if (s->is_quiet)

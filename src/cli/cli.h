@@ -27,6 +27,8 @@ extern const struct cli_command cli_cmd_admin_create;
 extern const struct cli_command cli_cmd_agency_create;
 extern const struct cli_command cli_cmd_routes;
 extern const struct cli_command cli_cmd_token_create;
+extern const struct cli_command cli_cmd_backup;
+extern const struct cli_command cli_cmd_migrate_data;
 
 /* Reports an error on standard error as "usher <cmd>: message" and returns 1 (or 2 for usage
  * errors). */
@@ -43,6 +45,8 @@ struct cli_flag {
     bool is_required;   /* absent: a usage error naming the flag */
 };
 
+struct cli_run;
+
 /* How a command starts. */
 struct cli_setup {
     const char *cmd;              /* "agency-create": starts every message on standard error */
@@ -50,6 +54,10 @@ struct cli_setup {
     void (*help)(void);           /* prints the usage; the settings table follows it */
     bool is_quiet;                /* log only warnings and errors */
     bool migrate;                 /* app_open applies pending migrations */
+    /* Called (when not NULL) once the flags and settings are read, before the app opens: it
+     * may check the command's flags and adjust run->cfg (the database to open). Returns 0, or
+     * the exit status to stop with after printing why on standard error. */
+    int (*prepare)(struct cli_run *run);
 };
 
 /* A started command: its settings, its app and the exit status it will return. */

@@ -8,6 +8,8 @@ static const struct cli_command *const commands[] = {
     /* clang-format off */
     &cli_cmd_serve,
     &cli_cmd_migrate,
+    &cli_cmd_migrate_data,
+    &cli_cmd_backup,
     &cli_cmd_admin_create,
     &cli_cmd_agency_create,
     &cli_cmd_token_create,

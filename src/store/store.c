@@ -88,6 +88,11 @@ void store_free(struct store *s)
     free(s);
 }
 
+const struct store_driver *store_conn_driver(const struct store_conn *c)
+{
+    return c->store->driver;
+}
+
 const char *store_dialect(const struct store *s)
 {
     return s->driver->dialect;

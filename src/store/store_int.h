@@ -22,6 +22,17 @@ struct store_driver {
     int (*listen_open)(void **out, const char *url, struct usher_error *err);
     int (*listen_wait)(void *handle, int timeout_ms, bool *changed, struct usher_error *err);
     void (*listen_close)(void *handle);
+    /* What store_copy reads the schema with. columns_sql answers (table, column, the column's
+     * place in the primary key or 0) for every table, columns in table order; parents_sql
+     * answers (table, table its foreign key refers to). */
+    const char *columns_sql;
+    const char *parents_sql;
+    /* A script that moves every sequence past the largest value of its column; NULL when the
+     * dialect takes new ids from the table itself. */
+    const char *sequences_sql;
+    /* Copies the database into the file at path (an online backup); NULL when the dialect
+     * has none. */
+    int (*backup)(void *handle, const char *path, struct usher_error *err);
 };
 
 extern const struct store_driver store_sqlite_driver;
@@ -33,5 +44,8 @@ struct store_conn {
     bool in_tx;
     struct store_conn *next_free;
 };
+
+/* The driver of c's store. */
+const struct store_driver *store_conn_driver(const struct store_conn *c);
 
 #endif

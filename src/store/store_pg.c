@@ -516,4 +516,30 @@ const struct store_driver store_pg_driver = {
     .listen_open = pg_listen_open,
     .listen_wait = pg_listen_wait,
     .listen_close = pg_listen_close,
+    .columns_sql = "SELECT c.relname, a.attname, coalesce(array_position(k.conkey, a.attnum), 0)"
+                   " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                   " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0"
+                   " AND NOT a.attisdropped"
+                   " LEFT JOIN pg_constraint k ON k.conrelid = c.oid AND k.contype = 'p'"
+                   " WHERE n.nspname = current_schema() AND c.relkind = 'r'"
+                   " ORDER BY c.relname, a.attnum",
+    .parents_sql = "SELECT DISTINCT c.relname, p.relname FROM pg_constraint k"
+                   " JOIN pg_class c ON c.oid = k.conrelid JOIN pg_class p ON p.oid = k.confrelid"
+                   " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                   " WHERE k.contype = 'f' AND n.nspname = current_schema() ORDER BY 1, 2",
+    /* Serial and identity columns: the next id is one past the largest copied (1 when the
+     * table is empty). */
+    .sequences_sql =
+        "DO $body$ DECLARE r record; top bigint; BEGIN"
+        " FOR r IN SELECT c.relname AS tab, a.attname AS col,"
+        " pg_get_serial_sequence(format('%I.%I', n.nspname, c.relname), a.attname) AS seq"
+        " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
+        " WHERE n.nspname = current_schema() AND c.relkind = 'r' LOOP"
+        " CONTINUE WHEN r.seq IS NULL;"
+        " EXECUTE format('SELECT max(%I) FROM %I', r.col, r.tab) INTO top;"
+        " IF top IS NULL THEN PERFORM setval(r.seq, 1, false);"
+        " ELSE PERFORM setval(r.seq, top, true); END IF;"
+        " END LOOP; END $body$",
+    .backup = NULL,
 };
