@@ -4,8 +4,6 @@
 // environment and from the agency, each seen by the very next POST /check; owners; other
 // agencies' objects; strict input.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { startUsher } from './lib/harness.mjs';
@@ -26,21 +24,18 @@ const ids = (items) => items.map((i) => i.id);
 
 describe('users overview and member management', () => {
   let usher;
-  let db;
   const tokens = {};
   const fx = {};
 
-  function sql(text) {
-    return execFileSync('sqlite3', ['-cmd', '.timeout 5000', db, text], { encoding: 'utf8' });
-  }
+  const sql = (text) => usher.sql(text);
 
   const q = (v) => (v === null || v === undefined ? 'NULL' : `'${String(v).replaceAll("'", "''")}'`);
 
   // Every person the tests need comes from here. The named people are invited by the platform
   // admin and accept through the link, as in production. The thirty bulk members (and one
   // pending invitation to an existing member, which the API refuses to create) are written
-  // straight into the server's SQLite file with the sqlite3 shell (WAL lets it run beside the
-  // server), as rows the service itself writes; bulk users have no password.
+  // straight into the server's database while it runs, as rows the service itself writes;
+  // bulk users have no password.
   const seed = {
     async person(key, agencyId, grants, { first = '', last = '', email = `${key}@acme.example` } = {}) {
       const inv = await as('admin')('POST', `/api/v1/agencies/${agencyId}/invitations`, {
@@ -106,7 +101,6 @@ describe('users overview and member management', () => {
 
   before(async () => {
     usher = await startUsher({ env: { USHER_ADMIN_EMAIL: ADMIN_EMAIL, USHER_ADMIN_PASSWORD: PASSWORD } });
-    db = path.join(usher.dataDir, 'usher.db');
     tokens.admin = await signIn(ADMIN_EMAIL);
     const make = async (urlPath, name) => {
       const res = await as('admin')('POST', urlPath, { name });
