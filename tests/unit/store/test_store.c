@@ -678,6 +678,54 @@ static void test_store_pg__a_read_transaction_refuses_writes(void **state)
     assert_int_equal(count_rows(f, f->conn, "SELECT count(*) FROM users"), 0);
 }
 
+static void test_store_pg__a_statement_prepared_before_a_schema_change_runs_after_it(void **state)
+{
+    struct fixture *f = *state;
+    if (!fixture_pg_url()) {
+        print_message("[     SKIP ] PostgreSQL only: SQLite prepares a changed statement again\n");
+        skip();
+    }
+    /* Another connection (another instance's migration) changes the collation of a column the
+     * statements return, which PostgreSQL refuses to run a prepared plan across. */
+    static const char query[] = "SELECT id, status FROM users WHERE id = $1";
+    static const char change[] = "UPDATE users SET status = status WHERE id = $1 RETURNING status";
+    static const char *const collations[] = {"ALTER TABLE users ALTER COLUMN status TYPE TEXT "
+                                             "COLLATE \"POSIX\"",
+                                             "ALTER TABLE users ALTER COLUMN status TYPE TEXT "
+                                             "COLLATE \"C\""};
+    struct store_conn *other;
+    assert_int_equal(store_conn_get(f->store, &other, &f->err), 0);
+    assert_int_equal(insert_user(f, f->conn, "usr_s", "s@x.io"), 0);
+    struct store_value p[] = {store_text("usr_s")};
+    struct store_rows rows;
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(exec(f, f->conn, query, p, 1, &rows), 0);
+        assert_int_equal(exec(f, f->conn, change, p, 1, &rows), 0);
+        assert_int_equal(exec(f, other, collations[round], NULL, 0, NULL), 0);
+        /* Outside a transaction the statement is prepared again and runs. */
+        assert_int_equal(exec(f, f->conn, query, p, 1, &rows), 0);
+        assert_int_equal(rows.count, 1);
+        assert_string_equal(store_cell(&rows, 0, 1)->s, "active");
+        /* A change runs under its savepoint, so it too runs again in its transaction. */
+        assert_int_equal(store_begin(f->conn, true, &f->err), 0);
+        assert_int_equal(exec(f, f->conn, change, p, 1, &rows), 0);
+        assert_int_equal(rows.count, 1);
+        assert_int_equal(store_commit(f->conn, &f->err), 0);
+    }
+    /* A query inside a transaction aborts it: busy, and the next attempt runs. */
+    assert_int_equal(exec(f, other, collations[0], NULL, 0, NULL), 0);
+    assert_int_equal(store_begin(f->conn, false, &f->err), 0);
+    assert_int_equal(exec(f, f->conn, query, p, 1, &rows), USHER_EUNAVAIL);
+    store_rollback(f->conn);
+    f->err = (struct usher_error){0};
+    assert_int_equal(store_begin(f->conn, false, &f->err), 0);
+    assert_int_equal(exec(f, f->conn, query, p, 1, &rows), 0);
+    assert_int_equal(rows.count, 1);
+    assert_int_equal(store_commit(f->conn, &f->err), 0);
+    assert_int_equal(exec(f, other, collations[1], NULL, 0, NULL), 0);
+    store_conn_put(other);
+}
+
 static void
 test_store_tx__a_statement_that_does_not_compile_leaves_the_transaction_usable(void **state)
 {
@@ -789,6 +837,7 @@ int main(void)
         T(test_store_tx__a_statement_that_does_not_compile_leaves_the_transaction_usable),
         T(test_store_exec__reuses_a_statement_with_other_kinds_of_values),
         T(test_store_exec__logs_no_value_of_a_failing_row),
+        T(test_store_pg__a_statement_prepared_before_a_schema_change_runs_after_it),
         T(test_store_sqlite__sets_wal_full_sync_and_foreign_keys_on_every_connection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
