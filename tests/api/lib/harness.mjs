@@ -97,11 +97,15 @@ function pgNameOf(url) {
 }
 
 // Creates an empty PostgreSQL database (from template, when given: a copy of it, which must
-// have no one connected) and returns its URL; it is dropped when the process exits.
+// have no one connected) and returns its URL; it is dropped when the process exits. A new
+// database's default collation is ICU's en-US, a linguistic order like the en_US.UTF-8 most
+// installations have, rather than the throwaway cluster's C: usher must not depend on it.
 export function createPgDatabase(template) {
   if (pgAdminUrl === '') throw new Error('USHER_TEST_PG_URL is not set');
   const name = `usher_t_${randomBytes(6).toString('hex')}`;
-  const from = template ? ` TEMPLATE "${pgNameOf(template)}"` : '';
+  const from = template
+    ? ` TEMPLATE "${pgNameOf(template)}"`
+    : " TEMPLATE template0 ENCODING 'UTF8' LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.utf8'";
   execFileSync('psql', psqlArgs(pgAdminUrl), { input: `CREATE DATABASE "${name}"${from};\n`, encoding: 'utf8' });
   createdDatabases.add(name);
   return pgUrlOf(name);

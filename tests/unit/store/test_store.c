@@ -726,6 +726,44 @@ static void test_store_pg__a_statement_prepared_before_a_schema_change_runs_afte
     store_conn_put(other);
 }
 
+static void test_store_exec__compares_and_lower_cases_text_bytewise(void **state)
+{
+    struct fixture *f = *state;
+    /* Byte order, which a linguistic collation (en_US and most others) would not give: upper
+     * case before lower, '-' before digits, '_' between the cases, accented letters last. */
+    static const char *const ids[] = {"A-1", "A1", "B", "Z_", "a", "e", "\xc3\x89mile"};
+    static const char *const emails[] = {"A-1@X.IO", "a1@x.io", "b@x.io",           "z_@x.io",
+                                         "a@x.io",   "e@x.io",  "\xc3\x89MILE@X.IO"};
+    size_t n = sizeof(ids) / sizeof(ids[0]);
+    for (size_t i = n; i-- > 0;)
+        assert_int_equal(insert_user(f, f->conn, ids[i], emails[i]), 0);
+    struct store_rows rows;
+    assert_int_equal(
+        exec(f, f->conn, "SELECT id, lower(email) FROM users ORDER BY id", NULL, 0, &rows), 0);
+    assert_int_equal(rows.count, n);
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(store_cell(&rows, i, 0)->s, ids[i]);
+    /* lower() changes ASCII letters only, as SQLite's does. */
+    assert_string_equal(store_cell(&rows, 6, 1)->s, "\xc3\x89mile@x.io");
+    struct store_value p[] = {store_text("a")};
+    assert_int_equal(count_rows(f, f->conn, "SELECT count(*) FROM users WHERE id > 'Z_'"), 3);
+    assert_int_equal(exec(f, f->conn, "SELECT count(*) FROM users WHERE id < $1", p, 1, &rows), 0);
+    assert_int_equal(store_cell(&rows, 0, 0)->i, 4);
+    if (!fixture_pg_url())
+        return;
+    /* On PostgreSQL the database's default collation may be any; every text column of the
+     * schema is COLLATE "C" so none of this depends on it. */
+    assert_int_equal(exec(f, f->conn,
+                          "SELECT table_name || '.' || column_name FROM information_schema.columns "
+                          "WHERE table_schema = current_schema() AND data_type = 'text' "
+                          "AND coalesce(collation_name, '') <> 'C' ORDER BY 1",
+                          NULL, 0, &rows),
+                     0);
+    for (size_t i = 0; i < rows.count; i++)
+        print_message("text column without COLLATE \"C\": %s\n", store_cell(&rows, i, 0)->s);
+    assert_int_equal(rows.count, 0);
+}
+
 static void
 test_store_tx__a_statement_that_does_not_compile_leaves_the_transaction_usable(void **state)
 {
@@ -837,6 +875,7 @@ int main(void)
         T(test_store_tx__a_statement_that_does_not_compile_leaves_the_transaction_usable),
         T(test_store_exec__reuses_a_statement_with_other_kinds_of_values),
         T(test_store_exec__logs_no_value_of_a_failing_row),
+        T(test_store_exec__compares_and_lower_cases_text_bytewise),
         T(test_store_pg__a_statement_prepared_before_a_schema_change_runs_after_it),
         T(test_store_sqlite__sets_wal_full_sync_and_foreign_keys_on_every_connection),
     };
