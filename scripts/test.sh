@@ -67,6 +67,7 @@ PG_NOTE=""
 pg_cleanup() {
     if [ -n "$PG_DIR" ]; then
         scripts/pg_cluster.sh stop "$PG_DIR" >/dev/null 2>&1 || true
+        rm -rf "$PG_DIR"
         PG_DIR=""
     fi
 }
