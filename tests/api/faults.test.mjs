@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { repoRoot, request, runUsher, tempDir } from './lib/harness.mjs';
+import { databaseOf, repoRoot, request, runUsher, tempDir } from './lib/harness.mjs';
 import { startSmtp } from './lib/smtp.mjs';
 import { ADMIN_EMAIL, PASSWORD, startWorld } from './lib/world.mjs';
 
@@ -326,10 +326,14 @@ describe('release build', () => {
   });
 });
 
-// Starts bin serving on a fresh data directory with only PATH and env in its environment.
+// Starts bin serving on a fresh data directory (and its database: see the harness) with only
+// PATH and env in its environment.
 async function startUsherWith(bin, env) {
   const dir = tempDir();
-  const child = spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dir], {
+  const database = databaseOf(dir);
+  const args = ['serve', '--listen', '127.0.0.1:0', '--data-dir', dir];
+  if (database !== '') args.push('--database', database);
+  const child = spawn(bin, args, {
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
