@@ -162,8 +162,12 @@ node_suite() {
     echo "== $title (node --test, USHER_BIN=$ASAN_BUILD/usher)"
     local tap="$LOGS/$suite.tap"
     rm -f "$tap"
+    # At most NODE_TEST_FILES test files at once when set (node's default is one per core
+    # but one).
+    local concurrency=()
+    if [ -n "${NODE_TEST_FILES:-}" ]; then concurrency=(--test-concurrency="$NODE_TEST_FILES"); fi
     # The harness bounds each server; this bounds the whole suite should a test hang.
-    USHER_BIN="$PWD/$ASAN_BUILD/usher" timeout --kill-after=10 1800 node --test \
+    USHER_BIN="$PWD/$ASAN_BUILD/usher" timeout --kill-after=10 1800 node --test "${concurrency[@]}" \
         --test-reporter=spec --test-reporter-destination=stdout \
         --test-reporter=tap --test-reporter-destination="$tap" \
         "${files[@]}"
@@ -204,7 +208,9 @@ elif [ "$build_ok" = 0 ]; then
 elif [ -z "$PG_URL" ]; then
     record api-pg 0 1 0 "$PG_NOTE"
 else
-    USHER_TEST_DB=postgres node_suite api-pg "API tests on PostgreSQL" "${api_files[@]}"
+    # Every server holds threads + 2 connections (threads: one per core): four files at a
+    # time stay within the cluster's 200 connections on a machine with many cores.
+    USHER_TEST_DB=postgres NODE_TEST_FILES=4 node_suite api-pg "API tests on PostgreSQL" "${api_files[@]}"
 fi
 
 # The console in headless Chromium (Debian's chromium, see scripts/setup.sh); screenshots of
