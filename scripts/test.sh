@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Runs every test suite and ends with one line "N passed, N failed" (", N skipped" when some
 # were skipped). Suites: the cmocka unit tests under ctest in the sanitizer build (ASan, UBSan,
-# with store fault injection compiled in), on SQLite and again on a throwaway PostgreSQL 15, the
-# black-box API tests and the web console tests
-# (headless Chromium) against the sanitizer binary, the ThreadSanitizer build's concurrency
-# tests and server load, a short crash test (SIGKILL and restart), a short deployment test
+# with store fault injection compiled in), on SQLite and again on PostgreSQL 15, the black-box
+# API tests against the sanitizer binary on SQLite and again on PostgreSQL, the web console
+# tests (headless Chromium), the ThreadSanitizer build's concurrency tests and server load, a
+# short crash test (SIGKILL and restart) on SQLite and on PostgreSQL, a short deployment test
 # (three instances on PostgreSQL behind nginx, one killed and restarted), the replay of every fuzz
-# corpus and past crash, the clang-format check and the static source checks. A suite that
-# crashes counts as a failure, never as zero tests. Exits non-zero when anything failed. Set
-# USHER_TEST_JOBS to change ctest's parallelism (default 2) and USHER_CRASH_CYCLES the crash
-# test's cycles (default 5).
+# corpus and past crash, the clang-format check and the static source checks. One throwaway
+# PostgreSQL cluster (scripts/pg_cluster.sh) serves the whole run: its admin URL is exported as
+# USHER_TEST_PG_URL to every suite (tests that need a PostgreSQL database of their own make it
+# there), and it is removed on exit; the -pg suites set USHER_TEST_DB=postgres as well. A
+# cluster that cannot start fails the suites that need it. A suite that crashes counts as a
+# failure, never as zero tests. Exits non-zero when anything failed. Set USHER_TEST_JOBS to
+# change ctest's parallelism (default 2) and USHER_CRASH_CYCLES the crash tests' cycles
+# (default 5).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,8 +54,38 @@ finish() {
 export ASAN_OPTIONS="halt_on_error=1:abort_on_error=0:detect_leaks=1:strict_string_checks=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 
-# --- builds -------------------------------------------------------------------------------
+# The database of every suite is chosen below, never by the caller's shell.
+unset USHER_TEST_DB USHER_TEST_PG_URL
+
 mkdir -p "$LOGS"
+
+# --- the PostgreSQL cluster -------------------------------------------------------------------
+# PostgreSQL 15 on a free loopback port, each test in a database of its own. Missing
+# PostgreSQL tools are a failure of the suites that need them: scripts/setup.sh installs them.
+PG_DIR=""
+PG_URL=""
+PG_NOTE=""
+pg_cleanup() {
+    if [ -n "$PG_DIR" ]; then
+        scripts/pg_cluster.sh stop "$PG_DIR" >/dev/null 2>&1 || true
+        rm -rf "$PG_DIR"
+        PG_DIR=""
+    fi
+}
+trap pg_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+echo "== starting a throwaway PostgreSQL cluster (scripts/pg_cluster.sh)"
+PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/usher-pg.XXXXXX")
+if PG_URL=$(scripts/pg_cluster.sh start "$PG_DIR" 2>"$LOGS/pg-cluster.log"); then
+    export USHER_TEST_PG_URL="$PG_URL"
+else
+    cat "$LOGS/pg-cluster.log"
+    PG_URL=""
+    PG_NOTE="could not start PostgreSQL, log in $LOGS/pg-cluster.log"
+fi
+
+# --- builds -------------------------------------------------------------------------------
 echo "== building $ASAN_BUILD (AddressSanitizer + UndefinedBehaviorSanitizer, Debug)"
 build_ok=1
 # Configured every time, so a build-asan made by hand with other options is put right.
@@ -109,29 +143,14 @@ else
     record unit 0 1 0 "not built"
 fi
 
-# The same unit tests on PostgreSQL 15: a throwaway cluster (scripts/pg_cluster.sh) on a free
-# port, each test in a database of its own. Missing PostgreSQL tools are a failure:
-# scripts/setup.sh installs them.
-PG_DIR=""
-pg_cleanup() {
-    if [ -n "$PG_DIR" ]; then
-        scripts/pg_cluster.sh stop "$PG_DIR" >/dev/null 2>&1 || true
-        PG_DIR=""
-    fi
-}
-trap pg_cleanup EXIT
-if [ "$build_ok" = 1 ]; then
-    echo "== unit tests on PostgreSQL (ctest, $ASAN_BUILD, throwaway cluster)"
-    PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/usher-pg.XXXXXX")
-    if pg_url=$(scripts/pg_cluster.sh start "$PG_DIR" 2>"$LOGS/pg-cluster.log"); then
-        USHER_TEST_PG_URL="$pg_url" ctest_suite unit-pg "$LOGS/ctest-pg.log"
-    else
-        cat "$LOGS/pg-cluster.log"
-        record unit-pg 0 1 0 "could not start PostgreSQL, log in $LOGS/pg-cluster.log"
-    fi
-    pg_cleanup
-else
+# The same unit tests on PostgreSQL, each test in a database of its own.
+if [ "$build_ok" = 0 ]; then
     record unit-pg 0 1 0 "not built"
+elif [ -z "$PG_URL" ]; then
+    record unit-pg 0 1 0 "$PG_NOTE"
+else
+    echo "== unit tests on PostgreSQL (ctest, $ASAN_BUILD, throwaway cluster)"
+    ctest_suite unit-pg "$LOGS/ctest-pg.log"
 fi
 
 # --- black-box API tests and console tests ------------------------------------------------
@@ -144,8 +163,12 @@ node_suite() {
     echo "== $title (node --test, USHER_BIN=$ASAN_BUILD/usher)"
     local tap="$LOGS/$suite.tap"
     rm -f "$tap"
+    # At most NODE_TEST_FILES test files at once when set (node's default is one per core
+    # but one).
+    local concurrency=()
+    if [ -n "${NODE_TEST_FILES:-}" ]; then concurrency=(--test-concurrency="$NODE_TEST_FILES"); fi
     # The harness bounds each server; this bounds the whole suite should a test hang.
-    USHER_BIN="$PWD/$ASAN_BUILD/usher" timeout --kill-after=10 1800 node --test \
+    USHER_BIN="$PWD/$ASAN_BUILD/usher" timeout --kill-after=10 1800 node --test "${concurrency[@]}" \
         --test-reporter=spec --test-reporter-destination=stdout \
         --test-reporter=tap --test-reporter-destination="$tap" \
         "${files[@]}"
@@ -175,6 +198,20 @@ elif [ "$build_ok" = 0 ]; then
     record api 0 1 0 "not built"
 else
     node_suite api "API tests" "${api_files[@]}"
+fi
+
+# The same API tests with every server on a PostgreSQL database of its own
+# (tests/api/lib/harness.mjs makes one per data directory on the cluster).
+if [ ${#api_files[@]} -eq 0 ]; then
+    record api-pg 0 0 0 "no test files"
+elif [ "$build_ok" = 0 ]; then
+    record api-pg 0 1 0 "not built"
+elif [ -z "$PG_URL" ]; then
+    record api-pg 0 1 0 "$PG_NOTE"
+else
+    # Every server holds threads + 2 connections (threads: one per core): four files at a
+    # time stay within the cluster's 200 connections on a machine with many cores.
+    USHER_TEST_DB=postgres NODE_TEST_FILES=4 node_suite api-pg "API tests on PostgreSQL" "${api_files[@]}"
 fi
 
 # The console in headless Chromium (Debian's chromium, see scripts/setup.sh); screenshots of
@@ -240,22 +277,35 @@ fi
 # --- crash test ------------------------------------------------------------------------------
 # Kills the sanitizer binary with SIGKILL under concurrent changes, restarts it and checks that
 # nothing acknowledged was lost, nothing applied twice, the audit log matches and every
-# invitation email arrives. `make crash-test CYCLES=N` is the long run.
-if [ "$build_ok" = 0 ]; then
-    record crash 0 1 0 "not built"
-else
-    echo "== crash test (SIGKILL and restart, $ASAN_BUILD)"
-    log="$LOGS/crash.log"
+# invitation email arrives: on SQLite, then on a PostgreSQL database (the restart reopens the
+# same one). `make crash-test CYCLES=N` is the long run.
+crash_suite() {
+    local suite=$1 title=$2
+    echo "== $title (SIGKILL and restart, $ASAN_BUILD)"
+    local log="$LOGS/$suite.log"
     USHER_BIN="$PWD/$ASAN_BUILD/usher" timeout --kill-after=10 900 \
         node tests/crash/crash.mjs --cycles "${USHER_CRASH_CYCLES:-5}" --quiet >"$log" 2>&1
-    rc=$?
+    local rc=$?
+    local summary
     summary=$(grep -E '^crash: [0-9]+ cycles' "$log" | tail -n 1)
     if [ "$rc" -eq 0 ] && [ -n "$summary" ]; then
         echo "$summary"
-        record crash 1 0 0
+        record "$suite" 1 0 0
     else
         grep -E 'FAIL|Error|crash:' "$log" | head -n 20
-        record crash 0 1 0 "log in $log"
+        record "$suite" 0 1 0 "log in $log"
+    fi
+}
+
+if [ "$build_ok" = 0 ]; then
+    record crash 0 1 0 "not built"
+    record crash-pg 0 1 0 "not built"
+else
+    crash_suite crash "crash test"
+    if [ -z "$PG_URL" ]; then
+        record crash-pg 0 1 0 "$PG_NOTE"
+    else
+        USHER_TEST_DB=postgres crash_suite crash-pg "crash test on PostgreSQL"
     fi
 fi
 

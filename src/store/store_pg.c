@@ -53,6 +53,38 @@ static void pg_cache_clear(struct pg_conn *c)
     c->cached = 0;
 }
 
+/* Forgets the prepared statement called name, on the server too when the transaction can
+ * still run commands (in an aborted one it stays until the connection ends: names are never
+ * reused). */
+static void pg_cache_forget(struct pg_conn *c, const char *name)
+{
+    for (size_t i = 0; i < c->cached; i++) {
+        struct pg_stmt_slot *slot = &c->cache[i];
+        if (strcmp(slot->name, name) != 0)
+            continue;
+        if (PQtransactionStatus(c->db) != PQTRANS_INERROR) {
+            char sql[32];
+            snprintf(sql, sizeof(sql), "DEALLOCATE %s", slot->name);
+            PQclear(PQexec(c->db, sql));
+        }
+        free(slot->text);
+        free(slot->types);
+        c->cache[i] = c->cache[--c->cached];
+        return;
+    }
+}
+
+/* True when res, the failure of a statement prepared by an earlier call, failed because it was
+ * planned for a schema that has changed since: a migration altered the type or collation of a
+ * column it returns. PostgreSQL re-plans such statements by itself except when their result
+ * columns change, and then refuses to run them (SQLSTATE 0A000, "cached plan must not change
+ * result type"); a statement prepared just now cannot be stale. */
+static bool pg_plan_is_stale(const PGresult *res)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    return state && strcmp(state, "0A000") == 0;
+}
+
 static void pg_notice_drop(void *arg, const char *message)
 {
     (void)arg;
@@ -284,16 +316,19 @@ static void pg_cell(const PGresult *res, int r, int k, struct arena *a, struct s
 }
 
 /* Finds or makes the prepared statement for sql with these parameter types: *name is its name,
- * or NULL when the cache is full and the statement is to run unprepared. */
+ * or NULL when the cache is full and the statement is to run unprepared; *cached tells whether
+ * it was prepared by an earlier call. */
 static int pg_prepare(struct pg_conn *c, const char *sql, const Oid *types, size_t n,
-                      const char **name, struct usher_error *err)
+                      const char **name, bool *cached, struct usher_error *err)
 {
     *name = NULL;
+    *cached = false;
     for (size_t i = 0; i < c->cached; i++) {
         struct pg_stmt_slot *slot = &c->cache[i];
         if (slot->sql == sql && slot->n == n && strcmp(slot->text, sql) == 0 &&
             (n == 0 || memcmp(slot->types, types, n * sizeof(*types)) == 0)) {
             *name = slot->name;
+            *cached = true;
             return 0;
         }
     }
@@ -387,11 +422,32 @@ static int pg_exec(void *handle, struct arena *a, const char *sql, const struct 
         c->savepoint = true;
     }
     const char *name = NULL;
-    rc = pg_prepare(c, sql, types, n, &name, err);
-    if (rc == 0)
-        res = name ? PQexecPrepared(c->db, name, (int)n, values, NULL, NULL, 0)
-                   : PQexecParams(c->db, sql, (int)n, types, values, NULL, NULL, 0);
-    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    bool cached = false;
+    ExecStatusType st = PGRES_FATAL_ERROR;
+    for (int attempt = 0;; attempt++) {
+        rc = pg_prepare(c, sql, types, n, &name, &cached, err);
+        if (rc == 0)
+            res = name ? PQexecPrepared(c->db, name, (int)n, values, NULL, NULL, 0)
+                       : PQexecParams(c->db, sql, (int)n, types, values, NULL, NULL, 0);
+        st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+        if (rc || st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || !cached ||
+            !pg_plan_is_stale(res))
+            break;
+        /* The statement was prepared before a schema change (this instance's migration on
+         * another connection, or another instance's): prepare it again. It runs again at once
+         * unless its failure aborted the transaction, which the caller then sees end as busy. */
+        pg_cache_forget(c, name);
+        if (attempt > 0 || (!guard && PQtransactionStatus(c->db) != PQTRANS_IDLE)) {
+            log_msg(LOG_WARN, "store.pg_stale_plan", "{s:s}", "sql", sql);
+            rc = usher_error_set(err, USHER_EUNAVAIL, NULL, NULL,
+                                 "the database schema changed during the transaction");
+            goto done;
+        }
+        if (guard)
+            pg_script(c, "ROLLBACK TO SAVEPOINT usher_stmt", NULL);
+        PQclear(res);
+        res = NULL;
+    }
     if (rc || (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)) {
         if (rc == 0)
             rc = pg_error(c, res, err);
@@ -431,7 +487,12 @@ static int pg_exec_script(void *handle, const char *sql, struct usher_error *err
     int rc = pg_ready(c, err);
     if (rc)
         return rc;
-    return pg_script(c, sql, err);
+    rc = pg_script(c, sql, err);
+    /* A script is a migration and may change the schema under this connection's prepared
+     * statements; a SELECT among them would then fail inside the next transaction. */
+    pg_cache_clear(c);
+    PQclear(PQexec(c->db, "DEALLOCATE ALL"));
+    return rc;
 }
 
 /* --- change notices --- */

@@ -1,29 +1,18 @@
 // Tamper evidence of the audit log through the real binary (SECURITY 30): changes are made
-// through the API, then someone with write access to a copy of usher.db but not the server
-// secret cuts a chain and rewrites its head, deletes a whole agency's chain, empties the log,
-// reorders or removes the oldest entries, or puts the whole database back to an older copy;
-// `usher audit verify` (with `--checkpoint` for the rollback) must say so, naming the chain.
+// through the API, then someone with write access to a copy of the database (usher.db, or a
+// PostgreSQL database) but not the server secret cuts a chain and rewrites its head, deletes a
+// whole agency's chain, empties the log, reorders or removes the oldest entries, or puts the
+// whole database back to an older copy; `usher audit verify` (with `--checkpoint` for the
+// rollback) must say so, naming the chain.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { runUsher, tempDir } from './lib/harness.mjs';
+// sqlIn runs SQL on a data dir's database, as someone with write access to it would;
+// copyData makes a consistent copy of the database (while the server writes) with its secret.
+import { copyData as copyOf, runUsher, sqlIn, tempDir } from './lib/harness.mjs';
 import { startWorld } from './lib/world.mjs';
-
-// SQL on the database in dir, as someone with write access to the file would run it.
-function sqlIn(dir, text) {
-  return execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(dir, 'usher.db'), text], { encoding: 'utf8' });
-}
-
-// A copy of the data dir's database (consistent while the server writes) and its secret.
-function copyOf(dataDir) {
-  const dir = tempDir('usher-audit-copy-');
-  execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(dataDir, 'usher.db'), `.backup '${path.join(dir, 'usher.db')}'`]);
-  copyFileSync(path.join(dataDir, 'secret'), path.join(dir, 'secret'));
-  return dir;
-}
 
 const verify = (dir, extra = []) => runUsher(['audit', 'verify', '--data-dir', dir, ...extra]);
 

@@ -61,14 +61,18 @@ describe('authority, not work: who may grant and act on whom', () => {
   const fx = {};
 
   const count = (text) => Number(w.sql(text).trim());
-  // One SQL row as an object (the query selects a single json_object(...)).
-  const row = (text) => {
-    const out = w.sql(text).trim();
-    return out ? JSON.parse(out) : null;
+  // An invitation's state as an object, or null when there is no such invitation.
+  const invitationState = (id) => {
+    const out = w.sql(`SELECT status, substr(token_hash, 1, 12), generation, send_count, last_sent_at, expires_at
+        FROM invitations WHERE id = '${id}'`).trim();
+    if (!out) return null;
+    const [status, prefix, ...numbers] = out.split('|');
+    const [generation, sendCount, lastSentAt, expiresAt] = numbers.map((v) => (v === '' ? null : Number(v)));
+    return {
+      status, token_hash_prefix: prefix, generation, send_count: sendCount, last_sent_at: lastSentAt,
+      expires_at: expiresAt,
+    };
   };
-  const invitationState = (id) => row(`SELECT json_object('status', status, 'token_hash_prefix', substr(token_hash, 1, 12),
-      'generation', generation, 'send_count', send_count, 'last_sent_at', last_sent_at,
-      'expires_at', expires_at) FROM invitations WHERE id = '${id}'`);
   const invitationsTo = (email) => count(`SELECT COUNT(*) FROM invitations WHERE email = '${email}'`);
   const outboxTo = (email) => count(`SELECT COUNT(*) FROM mail_outbox WHERE recipient = '${email}'`);
   // A member's grants in an agency as "scope:roles:extras", sorted.
@@ -752,10 +756,14 @@ describe('authority, not work: who may grant and act on whom', () => {
       const A = fx.A.id;
       const E1 = fx.E1.id;
       const url = `/api/v1/agencies/${A}/users/${ids.racer}/grants`;
-      const mine = () => w.sql(`SELECT json_group_array(json_object('actor', actor_id, 'details', json(details)))
-          FROM (SELECT actor_id, details FROM audit_log WHERE subject_user_id = '${ids.racer}'
-                AND action = 'member.grants_replaced' ORDER BY id)`);
-      const already = JSON.parse(mine()).length;
+      // The grant-change audit rows of the racer, oldest first, as {actor, details}.
+      const mine = () => w.sql(`SELECT actor_id || '|' || details FROM audit_log
+          WHERE subject_user_id = '${ids.racer}' AND action = 'member.grants_replaced' ORDER BY id`)
+        .split('\n').filter(Boolean).map((line) => {
+          const bar = line.indexOf('|');
+          return { actor: line.slice(0, bar), details: JSON.parse(line.slice(bar + 1)) };
+        });
+      const already = mine().length;
       const choices = [['analyst'], ['content_manager']];
       let ok = 0;
       for (let round = 0; round < 8; round++) {
@@ -769,7 +777,7 @@ describe('authority, not work: who may grant and act on whom', () => {
         }
       }
       assert.ok(ok >= 8, `at least one change per round went through (${ok})`);
-      const rows = JSON.parse(mine()).slice(already);
+      const rows = mine().slice(already);
       assert.equal(rows.length, ok, 'one audit row per change that answered 200');
       for (const r of rows) assert.ok([ids.em, ids.em2].includes(r.actor));
       // Each change starts from what the one before it left: no update was lost.

@@ -4,11 +4,9 @@
 // fast reader leaves alone still gets the full parser's answer or error, and batches mixing
 // both read every question.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { runUsher, startUsher, tempDir } from './lib/harness.mjs';
+import { runUsher, sqlIn, startUsher, tempDir } from './lib/harness.mjs';
 
 function assertProblem(res, status, code, field) {
   assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text}`);
@@ -28,7 +26,7 @@ describe('check bodies read without jansson', () => {
     const migrated = await runUsher(['migrate', '--data-dir', dir]);
     assert.equal(migrated.code, 0, migrated.stderr);
     // ann: operator at agency ag_1, lowered to analyst in env_1, bot manager of bot_1.
-    execFileSync('sqlite3', [path.join(dir, 'usher.db'), `
+    sqlIn(dir, `
       INSERT INTO users (id, email, created_at) VALUES ('usr_ann', 'ann@bodies.example', 1);
       INSERT INTO agencies (id, name, created_at) VALUES ('ag_1', 'One', 1);
       INSERT INTO environments (id, agency_id, name, created_at) VALUES ('env_1', 'ag_1', 'e', 1),
@@ -39,7 +37,7 @@ describe('check bodies read without jansson', () => {
       INSERT INTO grants (id, agency_id, user_id, environment_id, bot_id, scope_id, roles, created_at)
         VALUES ('g1', 'ag_1', 'usr_ann', NULL, NULL, 'ag_1', 'operator', 1),
                ('g2', 'ag_1', 'usr_ann', 'env_1', NULL, 'env_1', 'analyst', 1),
-               ('g3', 'ag_1', 'usr_ann', NULL, 'bot_1', 'bot_1', 'bot_manager', 1);`]);
+               ('g3', 'ag_1', 'usr_ann', NULL, 'bot_1', 'bot_1', 'bot_manager', 1);`);
     const made = await runUsher(['token-create', '--name', 'bodies', '--data-dir', dir]);
     assert.equal(made.code, 0, made.stderr);
     token = made.stdout.trim();

@@ -5,7 +5,6 @@
 // bodies. Grants are written into the database and the server restarted, so the decision index
 // loads them the way it does on every start.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -63,16 +62,13 @@ const q = (v) => (v === null || v === undefined ? 'NULL' : `'${String(v).replace
 
 describe('decisions, API tokens and the audit log', () => {
   let usher;
-  let db;
   const fx = {}; // agencies, environments and bots by matrix name
   const ids = {}; // user ids by key
   const tokens = {}; // session tokens by key
   const matrix = readMatrix();
   const sqlScript = [];
 
-  function sql(text) {
-    return execFileSync('sqlite3', ['-cmd', '.timeout 5000', db, text], { encoding: 'utf8' });
-  }
+  const sql = (text) => usher.sql(text);
 
   // A user with the admin's password hash, so sign-in works without another slow hash.
   function addUser(key, { status = 'active', first = 'First', last = key, createdAt = 1 } = {}) {
@@ -86,8 +82,8 @@ describe('decisions, API tokens and the audit log', () => {
 
   function addGrant(userId, agencyId, { environmentId = null, botId = null, roles = [], extra = [] }) {
     const scope = botId || environmentId || agencyId;
-    sqlScript.push(`INSERT OR IGNORE INTO memberships (agency_id, user_id, created_at)
-        VALUES ('${agencyId}', '${userId}', 1);
+    sqlScript.push(`INSERT INTO memberships (agency_id, user_id, created_at)
+        VALUES ('${agencyId}', '${userId}', 1) ON CONFLICT DO NOTHING;
       INSERT INTO grants (id, agency_id, user_id, environment_id, bot_id, scope_id, roles,
                           extra_permissions, created_at)
         VALUES ('grt_${userId}_${scope}', '${agencyId}', '${userId}', ${q(environmentId)},
@@ -129,7 +125,6 @@ describe('decisions, API tokens and the audit log', () => {
 
   before(async () => {
     usher = await startUsher({ env: { USHER_ADMIN_EMAIL: ADMIN_EMAIL, USHER_ADMIN_PASSWORD: PASSWORD } });
-    db = path.join(usher.dataDir, 'usher.db');
     tokens.admin = await signIn(ADMIN_EMAIL);
     ids.admin = (await admin('GET', '/api/v1/me')).json.user.id;
     const make = async (urlPath, name) => {
@@ -452,7 +447,7 @@ describe('decisions, API tokens and the audit log', () => {
     });
 
     it('records its last use and names it in the request log', async () => {
-      const used = sql(`SELECT last_used_at IS NOT NULL FROM api_tokens WHERE id = '${agencyToken.id}'`).trim();
+      const used = sql(`SELECT COUNT(*) FROM api_tokens WHERE id = '${agencyToken.id}' AND last_used_at IS NOT NULL`).trim();
       assert.equal(used, '1');
       const lines = usher.findLogs('http.request', (l) => l.token_id === agencyToken.id);
       assert.ok(lines.some((l) => l.route === '/api/v1/check' && l.status === 200));

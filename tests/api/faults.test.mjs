@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { repoRoot, request, runUsher, tempDir } from './lib/harness.mjs';
+import { databaseOf, repoRoot, request, runUsher, tempDir } from './lib/harness.mjs';
 import { startSmtp } from './lib/smtp.mjs';
 import { ADMIN_EMAIL, PASSWORD, startWorld } from './lib/world.mjs';
 
@@ -96,7 +96,7 @@ describe('store faults', () => {
       const rows = count(`SELECT COUNT(*) FROM invitations WHERE email = ${q(r.email)}`);
       const mail = count(`SELECT COUNT(*) FROM mail_outbox WHERE recipient = ${q(r.email)}`);
       const audit = count(`SELECT COUNT(*) FROM audit_log WHERE action = 'invitation.created'
-                           AND json_extract(details, '$.email') = ${q(r.email)}`);
+                           AND details LIKE ${q(`%"email":"${r.email}"%`)}`);
       const want = r.status < 300 ? 1 : 0;
       assert.deepEqual([rows, mail, audit], [want, want, want], `invitation to ${r.email} (${r.status})`);
     }
@@ -136,23 +136,23 @@ describe('store faults', () => {
       for (const rule of ['ioerr:@1:begin', 'busy:@1:commit']) {
         // The mail sender must not deliver the previous step's email during the comparison.
         for (let i = 0; i < 200 && pending() > 0; i++) await sleep(10);
-        const before = w.sql('.dump');
+        const before = w.snapshot();
         faults(rule);
         const res = await op();
         faults('');
         assert.equal(res.status, 503, `${name} under ${rule}: ${res.status} ${res.text}`);
-        assert.equal(w.sql('.dump'), before, `${name} under ${rule} left a change`);
+        assert.equal(w.snapshot(), before, `${name} under ${rule} left a change`);
         failures++;
       }
       for (let k = 1; k <= 60; k++) {
         for (let i = 0; i < 200 && pending() > 0; i++) await sleep(10);
-        const before = w.sql('.dump');
+        const before = w.snapshot();
         faults(`${k % 2 ? 'ioerr' : 'full'}:@${k}:write`);
         const res = await op();
         faults('');
         if (res.status < 300) return res;
         assert.equal(res.status, 503, `${name} with write ${k} failing: ${res.status} ${res.text}`);
-        assert.equal(w.sql('.dump'), before, `${name}: write ${k} failed and left a change`);
+        assert.equal(w.snapshot(), before, `${name}: write ${k} failed and left a change`);
         failures++;
       }
       throw new Error(`${name} never succeeded`);
@@ -326,10 +326,14 @@ describe('release build', () => {
   });
 });
 
-// Starts bin serving on a fresh data directory with only PATH and env in its environment.
+// Starts bin serving on a fresh data directory (and its database: see the harness) with only
+// PATH and env in its environment.
 async function startUsherWith(bin, env) {
   const dir = tempDir();
-  const child = spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dir], {
+  const database = databaseOf(dir);
+  const args = ['serve', '--listen', '127.0.0.1:0', '--data-dir', dir];
+  if (database !== '') args.push('--database', database);
+  const child = spawn(bin, args, {
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { repoRoot, runUsher, startUsher, tempDir } from './lib/harness.mjs';
+import { repoRoot, runUsher, startUsher, tempDir, testDb } from './lib/harness.mjs';
 
 // The value of the sample `name{labels}` in a Prometheus text exposition, or 0 when absent.
 function sample(text, name, labels = '') {
@@ -51,7 +51,7 @@ describe('a running server', () => {
   it('answers /readyz with 200 and names the database', async () => {
     const res = await usher.api('GET', '/readyz');
     assert.equal(res.status, 200);
-    assert.deepEqual(res.json, { status: 'ready', database: 'sqlite' });
+    assert.deepEqual(res.json, { status: 'ready', database: testDb });
   });
 
   it('answers HEAD like GET, without a body', async () => {

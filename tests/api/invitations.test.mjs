@@ -65,7 +65,7 @@ describe('invitations', () => {
     // SECURITY 1 and 29 over the whole file: no link token, session token or password in the
     // server's log, and no link token in the database.
     const log = w.logText();
-    const dump = w.sql('.dump');
+    const dump = w.snapshot();
     for (const secret of w.secrets) {
       assert.ok(!log.includes(secret), 'a secret reached the server log');
     }
@@ -171,7 +171,7 @@ describe('invitations', () => {
     const copy = await w.as(tok.owner)('GET', `/api/v1/invitations/${res.json.id}/link`);
     assert.equal(copy.json.url, res.json.url);
     assert.equal((await lookup(token)).status, 200);
-    const dump = w.sql('.dump');
+    const dump = w.snapshot();
     assert.ok(dump.includes(res.json.id), 'the dump holds the invitation');
     assert.ok(!dump.includes(token), 'the database holds no token');
     assert.ok(!w.logText().includes(token), 'the log holds no token');
@@ -531,7 +531,7 @@ describe('invitations', () => {
     const simulate = (n, agencyId, actorId) => w.sql(`
       WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${n})
       INSERT INTO audit_log (at, agency_id, actor_id, action, details, chain)
-      SELECT CAST(strftime('%s','now') AS INTEGER) * 1000, '${agencyId}', ${actorId ? `'${actorId}'` : 'NULL'},
+      SELECT ${Date.now()}, '${agencyId}', ${actorId ? `'${actorId}'` : 'NULL'},
              'invitation.created', '{}', 'simulated' FROM n`);
     simulate(100, fx.B.id, ids.globex);
     const r8 = await w.invite(tok.globex, fx.B.id, { email: 'fresh@globex.example', grants: [{ roles: ['agent'] }] });

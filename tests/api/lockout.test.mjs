@@ -6,9 +6,7 @@
 // (127.0.0.0/8 all reaches the server), so the per-address windows of one test do not leak
 // into the next.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import http from 'node:http';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { rememberSecret, startUsher } from './lib/harness.mjs';
@@ -100,10 +98,9 @@ describe('a stranger cannot lock a person out (SECURITY 38)', () => {
   let usher;
   function addUser(email) {
     // The admin's hash is copied: the same password, without a slow hash here.
-    execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(usher.dataDir, 'usher.db'),
-      `INSERT INTO users (id, email, password_hash, created_at)
+    usher.sql(`INSERT INTO users (id, email, password_hash, created_at)
        SELECT 'usr_t_${email.replace(/[^a-z0-9]/g, '_')}', '${email}', password_hash, 1
-       FROM users WHERE email = '${ADMIN_EMAIL}'`]);
+       FROM users WHERE email = '${ADMIN_EMAIL}'`);
   }
 
   before(async () => {

@@ -4,8 +4,6 @@
 // environment and from the agency, each seen by the very next POST /check; owners; other
 // agencies' objects; strict input.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { startUsher } from './lib/harness.mjs';
@@ -26,21 +24,18 @@ const ids = (items) => items.map((i) => i.id);
 
 describe('users overview and member management', () => {
   let usher;
-  let db;
   const tokens = {};
   const fx = {};
 
-  function sql(text) {
-    return execFileSync('sqlite3', ['-cmd', '.timeout 5000', db, text], { encoding: 'utf8' });
-  }
+  const sql = (text) => usher.sql(text);
 
   const q = (v) => (v === null || v === undefined ? 'NULL' : `'${String(v).replaceAll("'", "''")}'`);
 
   // Every person the tests need comes from here. The named people are invited by the platform
   // admin and accept through the link, as in production. The thirty bulk members (and one
   // pending invitation to an existing member, which the API refuses to create) are written
-  // straight into the server's SQLite file with the sqlite3 shell (WAL lets it run beside the
-  // server), as rows the service itself writes; bulk users have no password.
+  // straight into the server's database while it runs, as rows the service itself writes;
+  // bulk users have no password.
   const seed = {
     async person(key, agencyId, grants, { first = '', last = '', email = `${key}@acme.example` } = {}) {
       const inv = await as('admin')('POST', `/api/v1/agencies/${agencyId}/invitations`, {
@@ -89,13 +84,13 @@ describe('users overview and member management', () => {
     return res.json.allowed;
   }
 
-  // Every page of a listing, following next_cursor.
-  async function listAll(who, query = '') {
+  // Every page of a listing of agency (A by default), following next_cursor.
+  async function listAll(who, query = '', agency = fx.A.id) {
     const seen = [];
     let cursor = null;
     for (let guard = 0; guard < 100; guard++) {
       const sep = query ? '&' : '';
-      const res = await as(who)('GET', `${users()}?${query}${cursor ? `${sep}cursor=${encodeURIComponent(cursor)}` : ''}`);
+      const res = await as(who)('GET', `${users(agency)}?${query}${cursor ? `${sep}cursor=${encodeURIComponent(cursor)}` : ''}`);
       assert.equal(res.status, 200, res.text);
       seen.push(...res.json.items);
       if (!res.json.next_cursor) return seen;
@@ -106,7 +101,6 @@ describe('users overview and member management', () => {
 
   before(async () => {
     usher = await startUsher({ env: { USHER_ADMIN_EMAIL: ADMIN_EMAIL, USHER_ADMIN_PASSWORD: PASSWORD } });
-    db = path.join(usher.dataDir, 'usher.db');
     tokens.admin = await signIn(ADMIN_EMAIL);
     const make = async (urlPath, name) => {
       const res = await as('admin')('POST', urlPath, { name });
@@ -211,6 +205,41 @@ describe('users overview and member management', () => {
         assert.deepEqual(keys, expected);
       });
     }
+
+    it('orders and pages accented, mixed-case and punctuated names byte by byte, members and invited alike', async () => {
+      // Names a linguistic collation orders otherwise ("Émile" between "eve" and "Fred"): the
+      // order must be the same on every database, and no page may skip or repeat anyone.
+      const agency = (await as('admin')('POST', '/api/v1/agencies', { name: 'Accents' })).json.id;
+      const people = [['Émile', 'Zola'], ['Zed', 'Zulu'], ['eve', 'Adams'], ['Ève', 'B'], ['Ab', 'c'],
+        ['Abb', 'x'], ['Fred', 'F'], ['_under', 'Score'], ['ünal', 'U'], ['a-b', 'Hyphen']];
+      for (const [i, [first, last]] of people.entries()) {
+        const email = `accent${i}@accents.example`;
+        if (i % 2 === 0) {
+          await seed.person(`accent${i}`, agency, [{ roles: ['agent'] }], { first, last, email });
+        } else {
+          const inv = await as('admin')('POST', `/api/v1/agencies/${agency}/invitations`, {
+            email, first_name: first, last_name: last, send_email: false, grants: [{ roles: ['agent'] }],
+          });
+          assert.equal(inv.status, 201, inv.text);
+        }
+      }
+      // The sort key: the name with ASCII letters lower-cased, compared by code point.
+      const key = (i) => `${i.first_name} ${i.last_name}`.trim().replace(/[A-Z]/g, (c) => c.toLowerCase());
+      for (const sort of ['name', '-name']) {
+        const whole = (await as('admin')('GET', `${users(agency)}?limit=200&sort=${sort}`)).json.items;
+        assert.equal(whole.length, people.length);
+        const keys = whole.map(key);
+        const expected = [...keys].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+        if (sort.startsWith('-')) expected.reverse();
+        assert.deepEqual(keys, expected);
+        for (const limit of [1, 2, 3]) {
+          const paged = await listAll('admin', `sort=${sort}&limit=${limit}`, agency);
+          assert.deepEqual(ids(paged), ids(whole), `sort=${sort}, limit ${limit}`);
+        }
+      }
+      // A search lower-cases ASCII letters only, the same on every database.
+      assert.deepEqual((await listAll('admin', `q=${encodeURIComponent('ÈVE')}`, agency)).map(key), ['Ève b']);
+    });
 
     it('searches first name, last name and email, ignoring case', async () => {
       assert.deepEqual(ids(await listAll('owner', 'q=ALAN')), [fx.agent]);

@@ -5,8 +5,6 @@
 // or offered by a pending invitation cannot be deleted; a change of permissions takes effect on
 // the very next request; other agencies see nothing (404).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { startUsher } from './lib/harness.mjs';
@@ -28,17 +26,14 @@ function assertProblem(res, status, code, field) {
 
 describe('custom roles', () => {
   let usher;
-  let db;
   const tokens = {};
   const users = {};
   const emails = {};
   const fx = {};
 
-  // Members and grants are written straight into the tables with the sqlite3 shell (WAL lets
-  // this happen while the server runs); the roles themselves only ever go through the API.
-  function sql(text) {
-    return execFileSync('sqlite3', ['-cmd', '.timeout 5000', db, text], { encoding: 'utf8' });
-  }
+  // Members and grants are written straight into the tables while the server runs; the roles
+  // themselves only ever go through the API.
+  const sql = (text) => usher.sql(text);
 
   function addUser(key, email) {
     const id = `usr_test_${key}`;
@@ -52,12 +47,14 @@ describe('custom roles', () => {
   function grant(userId, agencyId, { environmentId = null, roles = '', extra = '' }) {
     const scope = environmentId || agencyId;
     const q = (v) => (v === null ? 'NULL' : `'${v}'`);
-    sql(`INSERT OR IGNORE INTO memberships (agency_id, user_id, created_at)
-           VALUES ('${agencyId}', '${userId}', 1);
-         INSERT OR REPLACE INTO grants (id, agency_id, user_id, environment_id, bot_id, scope_id,
-                                        roles, extra_permissions, created_at)
+    sql(`INSERT INTO memberships (agency_id, user_id, created_at)
+           VALUES ('${agencyId}', '${userId}', 1) ON CONFLICT DO NOTHING;
+         INSERT INTO grants (id, agency_id, user_id, environment_id, bot_id, scope_id,
+                             roles, extra_permissions, created_at)
            VALUES ('grt_${userId}_${scope}', '${agencyId}', '${userId}', ${q(environmentId)},
-                   NULL, '${scope}', '${roles}', '${extra}', 1);`);
+                   NULL, '${scope}', '${roles}', '${extra}', 1)
+           ON CONFLICT (id) DO UPDATE SET roles = excluded.roles,
+                                          extra_permissions = excluded.extra_permissions;`);
   }
 
   async function signIn(email) {
@@ -83,7 +80,6 @@ describe('custom roles', () => {
 
   before(async () => {
     usher = await startUsher({ env: { USHER_ADMIN_EMAIL: ADMIN_EMAIL, USHER_ADMIN_PASSWORD: PASSWORD } });
-    db = path.join(usher.dataDir, 'usher.db');
     tokens.admin = await signIn(ADMIN_EMAIL);
     const make = async (urlPath, name) => {
       const res = await as('admin')('POST', urlPath, { name });

@@ -4,9 +4,7 @@
 // throttling, timeouts, `usher admin-create`, what lands in the database and what never
 // lands in the log.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { runUsher, startUsher, tempDir } from './lib/harness.mjs';
@@ -24,10 +22,6 @@ function assertProblem(res, status, code, field) {
   assert.match(res.headers['content-type'] || '', /^application\/problem\+json/);
   assert.equal(res.json.code, code, `code of ${res.text}`);
   if (field !== undefined) assert.equal(res.json.field, field, `field of ${res.text}`);
-}
-
-function sqlite(dataDir, query) {
-  return execFileSync('sqlite3', [path.join(dataDir, 'usher.db'), query], { encoding: 'utf8' });
 }
 
 // The cookie pair "name=value" and its attributes from one Set-Cookie header.
@@ -273,15 +267,15 @@ describe('sessions with the bootstrap admin', () => {
   });
 
   it('stores an argon2id hash with m=19 MiB, t=2, p=1 and no token in the database', async () => {
-    const hash = sqlite(usher.dataDir, `SELECT password_hash FROM users WHERE email = '${ADMIN_EMAIL}'`).trim();
+    const hash = usher.sql(`SELECT password_hash FROM users WHERE email = '${ADMIN_EMAIL}'`).trim();
     assert.ok(hash.startsWith('$argon2id$v=19$m=19456,t=2,p=1$'), hash);
-    const dump = execFileSync('sqlite3', [path.join(usher.dataDir, 'usher.db'), '.dump'], { encoding: 'utf8' });
+    const dump = usher.snapshot();
     for (const s of secrets) assert.ok(!dump.includes(s), 'a password or token is in the database');
-    assert.match(sqlite(usher.dataDir, 'SELECT COUNT(*) FROM sessions').trim(), /^[1-9]\d*$/);
+    assert.match(usher.sql('SELECT COUNT(*) FROM sessions').trim(), /^[1-9]\d*$/);
   });
 
   it('records sign-ins, failures and sign-outs in the audit log at platform level', async () => {
-    const rows = sqlite(usher.dataDir, "SELECT action || '|' || COALESCE(agency_id, '-') || '|' || details FROM audit_log")
+    const rows = usher.sql("SELECT action || '|' || COALESCE(agency_id, '-') || '|' || details FROM audit_log")
       .trim()
       .split('\n');
     const actions = new Set(rows.map((r) => r.split('|')[0]));
@@ -324,7 +318,7 @@ describe('the idle timeout, with USHER_COOKIE_SECURE=off', () => {
     await new Promise((r) => setTimeout(r, 2500));
     assertProblem(await usher.api('GET', '/api/v1/me', { token: json.token }), 401, 'unauthenticated');
     // The ended session's row is gone, not just ignored.
-    assert.equal(sqlite(usher.dataDir, 'SELECT COUNT(*) FROM sessions').trim(), '0');
+    assert.equal(usher.sql('SELECT COUNT(*) FROM sessions').trim(), '0');
   });
 
   it('names the cookie without the __Host- prefix and without Secure', async () => {

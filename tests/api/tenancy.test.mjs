@@ -2,8 +2,6 @@
 // listing with pagination, name validation, strict bodies, tenancy (404 outside one's agencies,
 // 403 inside without the permission) and the contents of /roles and /permissions.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { runUsher, startUsher, tempDir } from './lib/harness.mjs';
@@ -55,17 +53,13 @@ const ids = (items) => items.map((i) => i.id);
 
 describe('agencies, environments and bots', () => {
   let usher;
-  let db;
   const tokens = {};
   // Agency A ("Acme") holds E1 (bots B1, B2) and E2; agency B ("Globex") holds EB (bot BB).
   const fx = {};
 
-  // Runs SQL on the server's SQLite file with the sqlite3 shell. There is no API for grants
-  // yet, so members and their grants are written straight into the memberships and grants
-  // tables; WAL lets this happen while the server runs.
-  function sql(text) {
-    return execFileSync('sqlite3', ['-cmd', '.timeout 5000', db, text], { encoding: 'utf8' });
-  }
+  // Runs SQL on the server's database while it runs. Members and their grants are written
+  // straight into the memberships and grants tables.
+  const sql = (text) => usher.sql(text);
 
   // A user with the admin's password hash (so sign-in works without another slow hash).
   function addUser(key, email) {
@@ -78,8 +72,8 @@ describe('agencies, environments and bots', () => {
   function grant(userId, agencyId, { environmentId = null, botId = null, roles = '', extra = '' }) {
     const scope = botId || environmentId || agencyId;
     const q = (v) => (v === null ? 'NULL' : `'${v}'`);
-    sql(`INSERT OR IGNORE INTO memberships (agency_id, user_id, created_at)
-           VALUES ('${agencyId}', '${userId}', 1);
+    sql(`INSERT INTO memberships (agency_id, user_id, created_at)
+           VALUES ('${agencyId}', '${userId}', 1) ON CONFLICT DO NOTHING;
          INSERT INTO grants (id, agency_id, user_id, environment_id, bot_id, scope_id, roles,
                              extra_permissions, created_at)
            VALUES ('grt_${userId}_${scope}', '${agencyId}', '${userId}', ${q(environmentId)},
@@ -100,7 +94,6 @@ describe('agencies, environments and bots', () => {
     usher = await startUsher({
       env: { USHER_ADMIN_EMAIL: ADMIN_EMAIL, USHER_ADMIN_PASSWORD: PASSWORD },
     });
-    db = path.join(usher.dataDir, 'usher.db');
     tokens.admin = await signIn(ADMIN_EMAIL);
     const admin = as('admin');
     const make = async (urlPath, name) => {
@@ -155,7 +148,7 @@ describe('agencies, environments and bots', () => {
     it('writes an agency.created audit row with its scope', async () => {
       const res = await as('admin')('POST', '/api/v1/agencies', { name: 'Audited' });
       assert.equal(res.status, 201);
-      const row = sql(`SELECT agency_id, actor_id IS NOT NULL, scope_type, scope_id, details
+      const row = sql(`SELECT agency_id, CASE WHEN actor_id IS NOT NULL THEN 1 ELSE 0 END, scope_type, scope_id, details
                        FROM audit_log WHERE action = 'agency.created' AND scope_id = '${res.json.id}'`);
       assert.equal(row.trim(), `${res.json.id}|1|agency|${res.json.id}|{"name":"Audited"}`);
     });

@@ -1,10 +1,7 @@
 // A running usher with a platform admin, a real SMTP server it delivers to, and the steps the
-// invitation tests repeat: SQL on the server's SQLite file, signing in, creating agencies and
+// invitation tests repeat: SQL on the server's database (SQLite or PostgreSQL), signing in, creating agencies and
 // environments, inviting and reading the invitation email.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
-
 import { startUsher } from './harness.mjs';
 import { linkIn, startSmtp, tokenOf } from './smtp.mjs';
 
@@ -29,17 +26,14 @@ export async function startWorld({ env = {} } = {}) {
       ...env,
     },
   });
-  const db = path.join(usher.dataDir, 'usher.db');
   // Every session token, link token and password a test sees, for the log canary.
   const secrets = new Set([PASSWORD]);
 
   // Runs SQL on the server's database with foreign keys enforced (so deletes cascade as they
-  // would in the server); WAL lets this happen while the server runs.
-  function sql(text) {
-    return execFileSync('sqlite3', ['-cmd', '.timeout 5000', '-cmd', 'PRAGMA foreign_keys = ON', db, text], {
-      encoding: 'utf8',
-    });
-  }
+  // would in the server), while the server runs; the harness's sqlIn says what it returns.
+  const sql = (text) => usher.sql(text);
+  // Every table's rows, to compare before and after (see the harness's snapshotOf).
+  const snapshot = () => usher.snapshot();
 
   // A user who signs in with PASSWORD (the admin's hash is copied: no slow hash here).
   function addUser(email, key = email.replace(/[^a-z0-9]/gi, '_')) {
@@ -53,8 +47,8 @@ export async function startWorld({ env = {} } = {}) {
   function grant(userId, agencyId, { environmentId = null, roles = '' } = {}) {
     const scope = environmentId || agencyId;
     const q = (v) => (v === null ? 'NULL' : `'${v}'`);
-    sql(`INSERT OR IGNORE INTO memberships (agency_id, user_id, created_at)
-           VALUES ('${agencyId}', '${userId}', 1);
+    sql(`INSERT INTO memberships (agency_id, user_id, created_at)
+           VALUES ('${agencyId}', '${userId}', 1) ON CONFLICT DO NOTHING;
          INSERT INTO grants (id, agency_id, user_id, environment_id, bot_id, scope_id, roles,
                              extra_permissions, created_at)
            VALUES ('grt_${userId}_${scope}', '${agencyId}', '${userId}', ${q(environmentId)},
@@ -121,7 +115,7 @@ export async function startWorld({ env = {} } = {}) {
   }
 
   return {
-    usher, smtp, db, sql, addUser, grant, removeMember, signIn, as, agencyNew, environmentNew,
+    usher, smtp, sql, snapshot, addUser, grant, removeMember, signIn, as, agencyNew, environmentNew,
     invite, mailLink, acceptNew, secrets, logText, stop,
   };
 }

@@ -743,6 +743,92 @@ static void test_store_notices__a_committed_write_is_heard_and_nothing_else(void
     store_listener_close(l);
 }
 
+static void test_store_pg__a_statement_prepared_before_a_schema_change_runs_after_it(void **state)
+{
+    struct fixture *f = *state;
+    if (!fixture_pg_url()) {
+        print_message("[     SKIP ] PostgreSQL only: SQLite prepares a changed statement again\n");
+        skip();
+    }
+    /* Another connection (another instance's migration) changes the collation of a column the
+     * statements return, which PostgreSQL refuses to run a prepared plan across. */
+    static const char query[] = "SELECT id, status FROM users WHERE id = $1";
+    static const char change[] = "UPDATE users SET status = status WHERE id = $1 RETURNING status";
+    static const char *const collations[] = {"ALTER TABLE users ALTER COLUMN status TYPE TEXT "
+                                             "COLLATE \"POSIX\"",
+                                             "ALTER TABLE users ALTER COLUMN status TYPE TEXT "
+                                             "COLLATE \"C\""};
+    struct store_conn *other;
+    assert_int_equal(store_conn_get(f->store, &other, &f->err), 0);
+    assert_int_equal(insert_user(f, f->conn, "usr_s", "s@x.io"), 0);
+    struct store_value p[] = {store_text("usr_s")};
+    struct store_rows rows;
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(exec(f, f->conn, query, p, 1, &rows), 0);
+        assert_int_equal(exec(f, f->conn, change, p, 1, &rows), 0);
+        assert_int_equal(exec(f, other, collations[round], NULL, 0, NULL), 0);
+        /* Outside a transaction the statement is prepared again and runs. */
+        assert_int_equal(exec(f, f->conn, query, p, 1, &rows), 0);
+        assert_int_equal(rows.count, 1);
+        assert_string_equal(store_cell(&rows, 0, 1)->s, "active");
+        /* A change runs under its savepoint, so it too runs again in its transaction. */
+        assert_int_equal(store_begin(f->conn, true, &f->err), 0);
+        assert_int_equal(exec(f, f->conn, change, p, 1, &rows), 0);
+        assert_int_equal(rows.count, 1);
+        assert_int_equal(store_commit(f->conn, &f->err), 0);
+    }
+    /* A query inside a transaction aborts it: busy, and the next attempt runs. */
+    assert_int_equal(exec(f, other, collations[0], NULL, 0, NULL), 0);
+    assert_int_equal(store_begin(f->conn, false, &f->err), 0);
+    assert_int_equal(exec(f, f->conn, query, p, 1, &rows), USHER_EUNAVAIL);
+    store_rollback(f->conn);
+    f->err = (struct usher_error){0};
+    assert_int_equal(store_begin(f->conn, false, &f->err), 0);
+    assert_int_equal(exec(f, f->conn, query, p, 1, &rows), 0);
+    assert_int_equal(rows.count, 1);
+    assert_int_equal(store_commit(f->conn, &f->err), 0);
+    assert_int_equal(exec(f, other, collations[1], NULL, 0, NULL), 0);
+    store_conn_put(other);
+}
+
+static void test_store_exec__compares_and_lower_cases_text_bytewise(void **state)
+{
+    struct fixture *f = *state;
+    /* Byte order, which a linguistic collation (en_US and most others) would not give: upper
+     * case before lower, '-' before digits, '_' between the cases, accented letters last. */
+    static const char *const ids[] = {"A-1", "A1", "B", "Z_", "a", "e", "\xc3\x89mile"};
+    static const char *const emails[] = {"A-1@X.IO", "a1@x.io", "b@x.io",           "z_@x.io",
+                                         "a@x.io",   "e@x.io",  "\xc3\x89MILE@X.IO"};
+    size_t n = sizeof(ids) / sizeof(ids[0]);
+    for (size_t i = n; i-- > 0;)
+        assert_int_equal(insert_user(f, f->conn, ids[i], emails[i]), 0);
+    struct store_rows rows;
+    assert_int_equal(
+        exec(f, f->conn, "SELECT id, lower(email) FROM users ORDER BY id", NULL, 0, &rows), 0);
+    assert_int_equal(rows.count, n);
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(store_cell(&rows, i, 0)->s, ids[i]);
+    /* lower() changes ASCII letters only, as SQLite's does. */
+    assert_string_equal(store_cell(&rows, 6, 1)->s, "\xc3\x89mile@x.io");
+    struct store_value p[] = {store_text("a")};
+    assert_int_equal(count_rows(f, f->conn, "SELECT count(*) FROM users WHERE id > 'Z_'"), 3);
+    assert_int_equal(exec(f, f->conn, "SELECT count(*) FROM users WHERE id < $1", p, 1, &rows), 0);
+    assert_int_equal(store_cell(&rows, 0, 0)->i, 4);
+    if (!fixture_pg_url())
+        return;
+    /* On PostgreSQL the database's default collation may be any; every text column of the
+     * schema is COLLATE "C" so none of this depends on it. */
+    assert_int_equal(exec(f, f->conn,
+                          "SELECT table_name || '.' || column_name FROM information_schema.columns "
+                          "WHERE table_schema = current_schema() AND data_type = 'text' "
+                          "AND coalesce(collation_name, '') <> 'C' ORDER BY 1",
+                          NULL, 0, &rows),
+                     0);
+    for (size_t i = 0; i < rows.count; i++)
+        print_message("text column without COLLATE \"C\": %s\n", store_cell(&rows, i, 0)->s);
+    assert_int_equal(rows.count, 0);
+}
+
 static void
 test_store_tx__a_statement_that_does_not_compile_leaves_the_transaction_usable(void **state)
 {
@@ -855,6 +941,8 @@ int main(void)
         T(test_store_tx__a_statement_that_does_not_compile_leaves_the_transaction_usable),
         T(test_store_exec__reuses_a_statement_with_other_kinds_of_values),
         T(test_store_exec__logs_no_value_of_a_failing_row),
+        T(test_store_exec__compares_and_lower_cases_text_bytewise),
+        T(test_store_pg__a_statement_prepared_before_a_schema_change_runs_after_it),
         T(test_store_sqlite__sets_wal_full_sync_and_foreign_keys_on_every_connection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
