@@ -4,8 +4,10 @@
 -- reservation left by a crashed process stops counting then). kind is the window: 0 the
 -- account, 1 the account from an address, 2 the address, 3 a device. hash is a keyed hash
 -- (hex) under a key derived from the server secret, so the table holds no email, address or
--- cookie. Rows older than the window are pruned.
+-- cookie. Rows older than the window are pruned. id only gives each row a key (to be copied by
+-- usher migrate-data).
 CREATE TABLE throttle_events (
+    id BIGSERIAL PRIMARY KEY,
     kind INTEGER NOT NULL,
     hash TEXT NOT NULL,
     at BIGINT NOT NULL,
