@@ -9,6 +9,7 @@
 
 #include "base/arena.h"
 #include "base/error.h"
+#include "base/ipnet.h"
 #include "base/log.h"
 
 enum setting_type { SETTING_STRING, SETTING_INT };
@@ -58,6 +59,10 @@ static const struct setting settings[] = {
           "lowest level logged: debug, info, warn, error"),
     S_STR("cookie_secure", NULL, "USHER_COOKIE_SECURE", cookie_secure, "auto", true,
           "Secure cookie attribute: auto (on unless plain HTTP off loopback), on, off"),
+    S_STR("trusted_proxies", "--trusted-proxies", "USHER_TRUSTED_PROXIES", trusted_proxies, "",
+          true,
+          "comma-separated addresses and CIDR ranges of load balancers whose X-Forwarded-For "
+          "names the client; empty trusts none"),
     S_STR("config", "--config", "USHER_CONFIG", config_file, "", false,
           "optional INI config file with the keys of this table"),
     S_INT("threads", "--threads", "USHER_THREADS", threads, "0", 0, 256,
@@ -131,6 +136,8 @@ void config_dispose(struct config *cfg)
             *slot = NULL;
         }
     }
+    ipnet_list_free(cfg->proxies);
+    cfg->proxies = NULL;
 }
 
 struct ini_ctx {
@@ -284,6 +291,10 @@ int config_finish(struct config *cfg, struct usher_error *err)
     if (cfg->session_idle_seconds > cfg->session_absolute_seconds)
         return usher_error_set(err, USHER_EINVAL, NULL, "session_idle_seconds",
                                "session_idle_seconds must not exceed session_absolute_seconds");
+    ipnet_list_free(cfg->proxies);
+    int rc = ipnet_list_new(&cfg->proxies, cfg->trusted_proxies, "trusted_proxies", err);
+    if (rc)
+        return rc;
     if (cfg->threads == 0)
         cfg->threads = config_cores();
     if (cfg->hash_workers == 0)

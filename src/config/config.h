@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+struct ipnet_list;
 struct usher_error;
 
 struct config {
@@ -20,7 +21,8 @@ struct config {
     char *admin_email;    /* bootstrap platform admin (variable only) */
     char *admin_password; /* bootstrap password (variable only; never logged) */
     char *log_level;
-    char *cookie_secure; /* auto | on | off */
+    char *cookie_secure;   /* auto | on | off */
+    char *trusted_proxies; /* comma-separated addresses and CIDR ranges; "" = none */
     char *config_file;
     int64_t threads; /* HTTP worker threads; 0 = number of cores */
     int64_t max_connections;
@@ -34,12 +36,13 @@ struct config {
     int64_t hash_queue;           /* requests allowed to wait for a hashing slot */
     int64_t db_pool;              /* store connections */
     int64_t audit_retention_days; /* 0 keeps audit entries forever */
+    struct ipnet_list *proxies;   /* trusted_proxies parsed by config_finish; NULL = none */
 };
 
 /* Fills cfg with defaults. */
 void config_init(struct config *cfg);
 
-/* Releases the strings held by cfg. */
+/* Releases the strings and the proxy list held by cfg. */
 void config_dispose(struct config *cfg);
 
 /* Applies the config file (if named by --config or USHER_CONFIG), the environment and the
@@ -48,7 +51,8 @@ void config_dispose(struct config *cfg);
  * "--help" sets *help and returns 0. */
 int config_load(struct config *cfg, int argc, char **argv, bool *help, struct usher_error *err);
 
-/* Checks cross-setting rules and fills derived values (public_url from listen). */
+/* Checks cross-setting rules and fills derived values (public_url from listen, proxies from
+ * trusted_proxies). A bad value gives USHER_EINVAL naming the setting. */
 int config_finish(struct config *cfg, struct usher_error *err);
 
 /* Prints the settings table (flag, variable, default, description) for --help. */

@@ -19,7 +19,16 @@
 #define HTTP_QUERY_VALUE_MAX  1024
 #define HTTP_HEADER_VALUE_MAX 8192
 
+/* X-Forwarded-For from a trusted proxy: at most this many entries are examined, from the
+ * right, over at most this many header lines (the last ones) of at most this many bytes in
+ * all; past the byte cap the header is ignored. */
+#define HTTP_FORWARDED_ENTRIES_MAX 32
+#define HTTP_FORWARDED_LINES_MAX   16
+#define HTTP_FORWARDED_LEN_MAX     HTTP_HEADER_VALUE_MAX
+
 struct app;
+struct ipnet_addr;
+struct ipnet_list;
 struct MHD_Connection;
 
 /* Who is calling, filled by the authenticator before the handler runs. */
@@ -50,7 +59,8 @@ struct http_request {
     size_t body_len;
     bool body_too_large;
     char request_id[24];
-    char remote_addr[64];
+    char remote_addr[64]; /* the client: the TCP peer, or X-Forwarded-For's from a trusted peer */
+    char peer_addr[64]; /* the trusted proxy when remote_addr came from X-Forwarded-For, else "" */
     struct http_principal principal;
     struct usher_error err;
     int64_t started_ns;
@@ -151,6 +161,20 @@ void http_response_stream(struct http_response *res, int status, const char *con
 /* The one mapping from req->err (or code, when err is unset) to a problem+json response. */
 void http_problem(struct http_response *res, struct http_request *req, int code);
 
+/* --- client address --- */
+
+/* The client named by X-Forwarded-For, for a request whose TCP peer is a trusted proxy. lines
+ * are the header's values in the order received (several header lines form one list). The
+ * entries are walked from the right: entries that are trusted proxies are skipped; the first
+ * other entry is the client when it is an IPv4 or IPv6 address, and ends the walk either way
+ * (what lies left of it was written by the client and cannot be believed). Returns true and
+ * fills *out, or false when there is no such entry (the caller keeps the peer): no lines,
+ * only blank or trusted entries, a first untrusted entry that is not an address, more than
+ * HTTP_FORWARDED_ENTRIES_MAX entries examined, or more than HTTP_FORWARDED_LEN_MAX bytes in
+ * all. Makes no allocation. */
+bool http_forwarded_client(struct ipnet_addr *out, const struct ipnet_list *trusted,
+                           const char *const *lines, size_t count);
+
 /* --- router --- */
 
 /* Finds the route for method and path among tables (a NULL-terminated array). Fills params.
@@ -174,6 +198,9 @@ struct http_server_options {
     int connection_timeout_seconds;
     int max_connections_per_address; /* 0: no limit */
     int request_timeout_seconds;     /* to send a whole request; 0: no deadline */
+    /* Peers whose X-Forwarded-For names the client (http_forwarded_client); NULL trusts none.
+     * Owned by the caller; it must outlive the server. */
+    const struct ipnet_list *trusted_proxies;
     size_t max_body_bytes;
     struct app *app;
     const struct http_route_table *const *tables;

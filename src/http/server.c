@@ -10,10 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/ipnet.h"
 #include "base/json_writer.h"
 #include "base/log.h"
 #include "http/http.h"
@@ -126,11 +128,36 @@ static void request_id_new(char out[24])
     out[2 * sizeof(raw)] = '\0';
 }
 
-static void remote_addr_fill(struct http_request *req)
+/* The X-Forwarded-For lines of a request, the last HTTP_FORWARDED_LINES_MAX of them. */
+struct forwarded_lines {
+    const char *values[HTTP_FORWARDED_LINES_MAX];
+    size_t count;
+};
+
+static enum MHD_Result forwarded_line_add(void *cls, enum MHD_ValueKind kind, const char *key,
+                                          const char *value)
+{
+    (void)kind;
+    struct forwarded_lines *lines = cls;
+    if (!key || !value || strcasecmp(key, "X-Forwarded-For") != 0)
+        return MHD_YES;
+    /* The walk starts at the right, so the earliest lines are the ones to drop. */
+    if (lines->count == HTTP_FORWARDED_LINES_MAX) {
+        memmove(lines->values, lines->values + 1, sizeof(lines->values[0]) * (lines->count - 1));
+        lines->count--;
+    }
+    lines->values[lines->count++] = value;
+    return MHD_YES;
+}
+
+/* The client's address: the TCP peer, or the client a trusted peer names in X-Forwarded-For.
+ * With no trusted proxies (the default) nothing beyond the peer is looked at. */
+static void remote_addr_fill(struct http_request *req, const struct ipnet_list *trusted)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     memcpy(req->remote_addr, "unknown", sizeof("unknown"));
+    req->peer_addr[0] = '\0';
     if (!ci || !ci->client_addr)
         return;
     const struct sockaddr *sa = ci->client_addr;
@@ -140,6 +167,17 @@ static void remote_addr_fill(struct http_request *req)
     else if (sa->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
                   req->remote_addr, sizeof(req->remote_addr));
+    if (!trusted)
+        return;
+    struct ipnet_addr peer, client;
+    if (!ipnet_addr_from_sockaddr(&peer, sa) || !ipnet_list_contains(trusted, &peer))
+        return;
+    struct forwarded_lines lines = {.count = 0};
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, forwarded_line_add, &lines);
+    if (!http_forwarded_client(&client, trusted, lines.values, lines.count))
+        return;
+    memcpy(req->peer_addr, req->remote_addr, sizeof(req->peer_addr));
+    ipnet_addr_format(req->remote_addr, &client);
 }
 
 /* Adapts a streamed body to libmicrohttpd's reader callback. */
@@ -214,6 +252,10 @@ static void request_log(const struct http_request *req, int status, const char *
     json_writer_string(&w, route);
     json_writer_lit(&w, ",\"remote\":");
     json_writer_string(&w, req->remote_addr);
+    if (req->peer_addr[0]) {
+        json_writer_lit(&w, ",\"peer\":");
+        json_writer_string(&w, req->peer_addr);
+    }
     json_writer_lit(&w, ",\"status\":");
     json_writer_int(&w, status);
     json_writer_lit(&w, ",\"duration_ms\":");
@@ -342,7 +384,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req->method = arena_strdup(&req->arena, method);
         req->path = arena_strdup(&req->arena, url);
         request_id_new(req->request_id);
-        remote_addr_fill(req);
+        remote_addr_fill(req, s->opts.trusted_proxies);
         *con_cls = req;
         atomic_fetch_add(&s->in_flight, 1);
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");

@@ -3,6 +3,7 @@
 #include "../unit.h"
 
 #include "base/error.h"
+#include "base/ipnet.h"
 #include "config/config.h"
 
 struct fixture {
@@ -327,6 +328,61 @@ static void test_config_metrics_listen__is_empty_by_default_and_validated(void *
     free(path);
 }
 
+static bool proxies_have(const struct config *cfg, const char *text)
+{
+    struct ipnet_addr a;
+    assert_true(ipnet_addr_parse(&a, text, strlen(text)));
+    return ipnet_list_contains(cfg->proxies, &a);
+}
+
+static void test_config_trusted_proxies__trusts_nobody_by_default_and_parses_the_list(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(load(f, NULL), 0);
+    assert_string_equal(f->cfg.trusted_proxies, "");
+    assert_int_equal(config_finish(&f->cfg, &f->err), 0);
+    assert_null(f->cfg.proxies);
+
+    setenv("USHER_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8,fd00::/8", 1);
+    assert_int_equal(load(f, NULL), 0);
+    assert_int_equal(config_finish(&f->cfg, &f->err), 0);
+    assert_non_null(f->cfg.proxies);
+    assert_true(proxies_have(&f->cfg, "10.200.0.1"));
+    assert_true(proxies_have(&f->cfg, "::ffff:127.0.0.1"));
+    assert_true(proxies_have(&f->cfg, "fd00::10"));
+    assert_false(proxies_have(&f->cfg, "127.0.0.2"));
+
+    /* Flag beats variable; finishing again replaces the list. */
+    const char *flags[] = {"--trusted-proxies=192.0.2.0/24", NULL};
+    assert_int_equal(load(f, flags), 0);
+    assert_int_equal(config_finish(&f->cfg, &f->err), 0);
+    assert_true(proxies_have(&f->cfg, "192.0.2.77"));
+    assert_false(proxies_have(&f->cfg, "10.200.0.1"));
+
+    const char *bad[] = {"10.0.0.0/33", "10.0.0.1/8", "proxy.example", "127.0.0.1,", "1.2.3.4:80"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        setenv("USHER_TRUSTED_PROXIES", bad[i], 1);
+        config_dispose(&f->cfg);
+        config_init(&f->cfg);
+        usher_error_clear(&f->err);
+        assert_int_equal(load(f, NULL), 0);
+        assert_int_equal(config_finish(&f->cfg, &f->err), USHER_EINVAL);
+        assert_string_equal(f->err.field, "trusted_proxies");
+        assert_null(f->cfg.proxies);
+    }
+
+    unsetenv("USHER_TRUSTED_PROXIES");
+    char *path = ini(f, "[usher]\ntrusted_proxies = 10.1.0.0/16\n");
+    setenv("USHER_CONFIG", path, 1);
+    config_dispose(&f->cfg);
+    config_init(&f->cfg);
+    assert_int_equal(load(f, NULL), 0);
+    assert_int_equal(config_finish(&f->cfg, &f->err), 0);
+    assert_true(proxies_have(&f->cfg, "10.1.255.255"));
+    assert_false(proxies_have(&f->cfg, "10.2.0.0"));
+    free(path);
+}
+
 static void test_config_finish__accepts_every_documented_form(void **state)
 {
     struct fixture *f = *state;
@@ -365,6 +421,8 @@ static void test_config_help__lists_every_flag_and_variable(void **state)
                               "USHER_ADMIN_PASSWORD",
                               "--config",
                               "USHER_THREADS",
+                              "--trusted-proxies",
+                              "USHER_TRUSTED_PROXIES",
                               "default \"127.0.0.1:8080\""};
     for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++) {
         if (!strstr(text, expected[i]))
@@ -392,6 +450,7 @@ int main(void)
         T(test_config_validation__refuses_bad_config_files),
         T(test_config_finish__refuses_inconsistent_values),
         T(test_config_metrics_listen__is_empty_by_default_and_validated),
+        T(test_config_trusted_proxies__trusts_nobody_by_default_and_parses_the_list),
         T(test_config_finish__accepts_every_documented_form),
         T(test_config_help__lists_every_flag_and_variable),
     };
