@@ -210,7 +210,7 @@ elif [ -z "$PG_URL" ]; then
     record api-pg 0 1 0 "$PG_NOTE"
 else
     # Every server holds threads + 2 connections (threads: one per core): four files at a
-    # time stay within the cluster's 200 connections on a machine with many cores.
+    # time stay within the cluster's 500 connections on a machine with many cores.
     USHER_TEST_DB=postgres NODE_TEST_FILES=4 node_suite api-pg "API tests on PostgreSQL" "${api_files[@]}"
 fi
 

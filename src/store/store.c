@@ -2,6 +2,7 @@
 #include "store/store.h"
 
 #include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 struct store {
     const struct store_driver *driver;
     char *url;
+    char origin[STORE_ORIGIN_MAX + 1]; /* this store's notices carry it (store_listener_open) */
     pthread_mutex_t lock;
     pthread_cond_t available;
     struct store_conn *free_list;
@@ -57,6 +59,13 @@ int store_open(struct store **out, const char *url, const char *data_dir, int po
     s->size = pool_size;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->available, NULL);
+    static const char hex[] = "0123456789abcdef";
+    unsigned char raw[STORE_ORIGIN_MAX / 2];
+    randombytes_buf(raw, sizeof(raw));
+    for (size_t i = 0; i < sizeof(raw); i++) {
+        s->origin[2 * i] = hex[raw[i] >> 4];
+        s->origin[2 * i + 1] = hex[raw[i] & 15];
+    }
     s->conns = xcalloc((size_t)pool_size, sizeof(struct store_conn));
     for (int i = 0; i < pool_size; i++) {
         struct store_conn *c = &s->conns[i];
@@ -66,6 +75,8 @@ int store_open(struct store **out, const char *url, const char *data_dir, int po
             store_free(s);
             return rc;
         }
+        if (driver->origin_set)
+            driver->origin_set(c->handle, s->origin);
         c->next_free = s->free_list;
         s->free_list = c;
     }
@@ -284,7 +295,7 @@ int store_listener_open(struct store_listener **out, struct store *s, struct ush
         return usher_error_set(err, USHER_EINVAL, NULL, NULL, "%s sends no change notices",
                                s->driver->dialect);
     void *handle = NULL;
-    int rc = s->driver->listen_open(&handle, s->url, err);
+    int rc = s->driver->listen_open(&handle, s->url, s->origin, err);
     if (rc)
         return rc;
     struct store_listener *l = xcalloc(1, sizeof(*l));

@@ -4,6 +4,9 @@
 
 #include "store/store.h"
 
+/* The length of a store's origin: hex digits of a random id, the payload of its notices. */
+#define STORE_ORIGIN_MAX 16
+
 /* A database backend. Every function reports failures through err with the codes listed in
  * store.h. */
 struct store_driver {
@@ -17,9 +20,11 @@ struct store_driver {
                 size_t n, struct store_rows *rows, int64_t *changes, struct usher_error *err);
     /* Runs a script of several statements without parameters (migrations). */
     int (*exec_script)(void *handle, const char *sql, struct usher_error *err);
-    /* Change notices (NULL when the database has none, as SQLite): a connection of its own
-     * that hears of every write transaction other connections commit. */
-    int (*listen_open)(void **out, const char *url, struct usher_error *err);
+    /* Change notices (NULL when the database has none, as SQLite). origin_set gives a pooled
+     * connection its store's origin, which its commits' notices carry; a listener, a
+     * connection of its own, hears every write transaction other stores commit. */
+    void (*origin_set)(void *handle, const char *origin);
+    int (*listen_open)(void **out, const char *url, const char *origin, struct usher_error *err);
     int (*listen_wait)(void *handle, int timeout_ms, bool *changed, struct usher_error *err);
     void (*listen_close)(void *handle);
     /* What store_copy reads the schema with. columns_sql answers (table, column, the column's

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/log.h"
 #include "store/store_int.h"
@@ -38,6 +39,10 @@ struct pg_conn {
     PGconn *db;
     bool savepoint; /* a statement savepoint is open in the current transaction */
     bool writing;   /* the current transaction is a write transaction */
+    /* "NOTIFY ..., '<origin>'; COMMIT" for write transactions (pg_origin_set); a listener
+     * keeps the origin whose notices it skips */
+    char commit_notify[96];
+    char origin[STORE_ORIGIN_MAX + 1];
     struct pg_stmt_slot cache[PG_STMT_CACHE];
     size_t cached;
     unsigned long prepared; /* statements prepared on this connection, for their names */
@@ -219,14 +224,26 @@ static int pg_begin(void *handle, bool write, struct usher_error *err)
 /* The channel every write transaction notifies as it commits (see pg_listen_open). */
 #define PG_CHANNEL "usher_changes"
 
+/* Each notice carries the origin of the store that committed (a random id per store), so a
+ * store's listener skips the notices of its own commits: the writer has already applied
+ * them. */
+static void pg_origin_set(void *handle, const char *origin)
+{
+    struct pg_conn *c = handle;
+    snprintf(c->origin, sizeof(c->origin), "%s", origin);
+    snprintf(c->commit_notify, sizeof(c->commit_notify), "NOTIFY " PG_CHANNEL ", '%s'; COMMIT",
+             c->origin);
+}
+
 static int pg_commit(void *handle, struct usher_error *err)
 {
     struct pg_conn *c = handle;
     /* A write tells every listener, in the same round trip as its COMMIT; the notice is
      * delivered only if the transaction commits. A transaction an earlier error aborted only
      * rolls back, and is reported below. */
-    bool notify = c->writing && PQtransactionStatus(c->db) == PQTRANS_INTRANS;
-    PGresult *res = PQexec(c->db, notify ? "NOTIFY " PG_CHANNEL "; COMMIT" : "COMMIT");
+    bool notify =
+        c->writing && c->commit_notify[0] && PQtransactionStatus(c->db) == PQTRANS_INTRANS;
+    PGresult *res = PQexec(c->db, notify ? c->commit_notify : "COMMIT");
     int rc = 0;
     if (!res || PQresultStatus(res) != PGRES_COMMAND_OK)
         rc = pg_error(c, res, err);
@@ -501,7 +518,7 @@ static int pg_exec_script(void *handle, const char *sql, struct usher_error *err
  * pg_stat_activity. TCP keepalives are turned on so that a server or network that vanished
  * without closing the connection is noticed within about 15 s rather than the system's two
  * hours. */
-static int pg_listen_open(void **out, const char *url, struct usher_error *err)
+static int pg_listen_open(void **out, const char *url, const char *origin, struct usher_error *err)
 {
     const char *const keys[] = {
         "dbname", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", NULL};
@@ -517,6 +534,7 @@ static int pg_listen_open(void **out, const char *url, struct usher_error *err)
     PQsetNoticeProcessor(db, pg_notice_drop, NULL);
     struct pg_conn *c = xcalloc(1, sizeof(*c));
     c->db = db;
+    snprintf(c->origin, sizeof(c->origin), "%s", origin);
     int rc = pg_script(c, "SET application_name = 'usher_listener'; LISTEN " PG_CHANNEL, err);
     if (rc) {
         PQfinish(db);
@@ -527,14 +545,16 @@ static int pg_listen_open(void **out, const char *url, struct usher_error *err)
     return 0;
 }
 
-/* Takes every notice that has arrived; false when the connection is lost. */
+/* Takes every notice that has arrived, noting in *changed those of other stores; false when
+ * the connection is lost. */
 static bool pg_listen_drain(struct pg_conn *c, bool *changed)
 {
     if (!PQconsumeInput(c->db) || PQstatus(c->db) != CONNECTION_OK)
         return false;
     PGnotify *n;
     while ((n = PQnotifies(c->db)) != NULL) {
-        *changed = true;
+        if (!n->extra || strcmp(n->extra, c->origin) != 0)
+            *changed = true;
         PQfreemem(n);
     }
     return true;
@@ -546,14 +566,22 @@ static int pg_listen_wait(void *handle, int timeout_ms, bool *changed, struct us
     int fd = PQsocket(c->db);
     if (fd < 0 || !pg_listen_drain(c, changed))
         goto lost;
-    if (*changed)
-        return 0;
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    int n = poll(&p, 1, timeout_ms);
-    if (n < 0 && errno != EINTR)
-        goto lost;
-    if (n > 0 && !pg_listen_drain(c, changed))
-        goto lost;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t until = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + timeout_ms;
+    /* Notices of the store's own commits wake the poll but end no wait. */
+    while (!*changed) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        int64_t left = until - ((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+        if (left <= 0)
+            break;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int n = poll(&p, 1, (int)left);
+        if (n < 0 && errno != EINTR)
+            goto lost;
+        if (n > 0 && !pg_listen_drain(c, changed))
+            goto lost;
+    }
     return 0;
 lost:
     log_msg(LOG_WARN, "store.pg_listen_lost", "{s:s}", "message", PQerrorMessage(c->db));
@@ -574,6 +602,7 @@ const struct store_driver store_pg_driver = {
     .rollback = pg_rollback,
     .exec = pg_exec,
     .exec_script = pg_exec_script,
+    .origin_set = pg_origin_set,
     .listen_open = pg_listen_open,
     .listen_wait = pg_listen_wait,
     .listen_close = pg_listen_close,

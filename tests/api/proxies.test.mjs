@@ -5,9 +5,7 @@
 // server without the setting, is judged by its TCP address whatever the header says; and a
 // bad list stops the server with exit status 2.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import http from 'node:http';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { rememberSecret, runUsher, startUsher, tempDir } from './lib/harness.mjs';
@@ -77,8 +75,7 @@ async function statusesOf(usher, attempts) {
 }
 
 function auditSources(usher, action) {
-  const out = execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(usher.dataDir, 'usher.db'),
-    `SELECT DISTINCT source_ip FROM audit_log WHERE action = '${action}' ORDER BY 1`], { encoding: 'utf8' });
+  const out = usher.sql(`SELECT DISTINCT source_ip FROM audit_log WHERE action = '${action}' ORDER BY 1`);
   return out.split('\n').filter((l) => l.length > 0);
 }
 

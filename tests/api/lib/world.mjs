@@ -2,6 +2,8 @@
 // invitation tests repeat: SQL on the server's database (SQLite or PostgreSQL), signing in, creating agencies and
 // environments, inviting and reading the invitation email.
 import assert from 'node:assert/strict';
+import path from 'node:path';
+
 import { startUsher } from './harness.mjs';
 import { linkIn, startSmtp, tokenOf } from './smtp.mjs';
 
@@ -31,6 +33,8 @@ export async function startWorld({ env = {} } = {}) {
 
   // Runs SQL on the server's database with foreign keys enforced (so deletes cascade as they
   // would in the server), while the server runs; the harness's sqlIn says what it returns.
+  // The SQLite file of the server (on SQLite runs; PostgreSQL runs use usher.databaseUrl).
+  const db = path.join(usher.dataDir, 'usher.db');
   const sql = (text) => usher.sql(text);
   // Every table's rows, to compare before and after (see the harness's snapshotOf).
   const snapshot = () => usher.snapshot();
@@ -115,7 +119,7 @@ export async function startWorld({ env = {} } = {}) {
   }
 
   return {
-    usher, smtp, sql, snapshot, addUser, grant, removeMember, signIn, as, agencyNew, environmentNew,
+    usher, smtp, db, sql, snapshot, addUser, grant, removeMember, signIn, as, agencyNew, environmentNew,
     invite, mailLink, acceptNew, secrets, logText, stop,
   };
 }
