@@ -241,7 +241,8 @@ static void pg_params_scan(const char *sql, bool *used, unsigned long *max)
     }
 }
 
-/* Turns one result cell into a store_value in a. */
+/* Turns one result cell into a store_value: its text is copied into a, or, with a NULL, points
+ * into res (valid until PQclear). */
 static void pg_cell(const PGresult *res, int r, int k, struct arena *a, struct store_value *v)
 {
     if (PQgetisnull(res, r, k)) {
@@ -267,7 +268,7 @@ static void pg_cell(const PGresult *res, int r, int k, struct arena *a, struct s
         }
     }
     v->type = STORE_TEXT;
-    v->s = arena_strndup(a, t, (size_t)PQgetlength(res, r, k));
+    v->s = a ? arena_strndup(a, t, (size_t)PQgetlength(res, r, k)) : t;
 }
 
 /* Finds or makes the prepared statement for sql with these parameter types: *name is its name,
@@ -313,17 +314,26 @@ static bool pg_is_query(const char *sql)
     return strncmp(sql, "SELECT", 6) == 0 || strncmp(sql, "WITH", 4) == 0;
 }
 
-static int pg_exec(void *handle, struct arena *a, const char *sql, const struct store_value *params,
-                   size_t n, struct store_rows *rows, int64_t *changes, struct usher_error *err)
+/* A statement's parameters as libpq takes them. */
+struct pg_params {
+    Oid *types;
+    const char **values;
+    char (*ints)[24]; /* the text of integer parameters */
+};
+
+static void pg_params_dispose(struct pg_params *p)
 {
-    struct pg_conn *c = handle;
-    PGresult *res = NULL;
+    free(p->ints);
+    free(p->values);
+    free(p->types);
+}
+
+/* Checks that every placeholder of sql has a value and fills out for the n params. */
+static int pg_params_make(struct pg_params *out, const char *sql, const struct store_value *params,
+                          size_t n, struct usher_error *err)
+{
+    memset(out, 0, sizeof(*out));
     bool *used = NULL;
-    Oid *types = NULL;
-    const char **values = NULL;
-    char(*ints)[24] = NULL;
-    bool guard = false;
-    int rc = 0;
     unsigned long max = 0;
     pg_params_scan(sql, NULL, &max);
     if (max <= n && n <= PG_PARAMS_MAX) {
@@ -333,33 +343,66 @@ static int pg_exec(void *handle, struct arena *a, const char *sql, const struct 
     if (!used || used[0]) {
         log_msg(LOG_ERROR, "store.bad_parameter", "{s:s, s:i, s:i}", "sql", sql, "parameter",
                 used ? 0 : (int)max, "given", (int)n);
-        rc = usher_error_set(err, USHER_EINTERNAL, NULL, NULL,
-                             "statement parameter $%lu has no value", used ? 0 : max);
-        goto done;
+        int rc = usher_error_set(err, USHER_EINTERNAL, NULL, NULL,
+                                 "statement parameter $%lu has no value", used ? 0 : max);
+        free(used);
+        return rc;
     }
-    rc = pg_ready(c, err);
-    if (rc)
-        goto done;
     /* Integers are sent as int8; text and NULL take the type their place in the statement
      * gives them; a parameter the statement does not use is sent as text so PostgreSQL need
      * not infer a type for it. */
     size_t slots = n ? n : 1;
-    types = xcalloc(slots, sizeof(*types));
-    values = xcalloc(slots, sizeof(*values));
-    ints = xcalloc(slots, sizeof(*ints));
+    out->types = xcalloc(slots, sizeof(*out->types));
+    out->values = xcalloc(slots, sizeof(*out->values));
+    out->ints = xcalloc(slots, sizeof(*out->ints));
     for (size_t k = 0; k < n; k++) {
         const struct store_value *v = &params[k];
         bool referenced = k + 1 <= max && used[k + 1];
-        types[k] = referenced ? 0 : PG_OID_TEXT;
+        out->types[k] = referenced ? 0 : PG_OID_TEXT;
         if (v->type == STORE_INT) {
-            snprintf(ints[k], sizeof(ints[k]), "%lld", (long long)v->i);
-            values[k] = ints[k];
+            snprintf(out->ints[k], sizeof(out->ints[k]), "%lld", (long long)v->i);
+            out->values[k] = out->ints[k];
             if (referenced)
-                types[k] = PG_OID_INT8;
+                out->types[k] = PG_OID_INT8;
         } else if (v->type == STORE_TEXT) {
-            values[k] = v->s;
+            out->values[k] = v->s;
         }
     }
+    free(used);
+    return 0;
+}
+
+/* Reads the cells of res into rows, allocated in a; strings are copied into a, or, with
+ * is_view, point into res (valid until PQclear). */
+static void pg_rows_read(struct store_rows *rows, const PGresult *res, struct arena *a,
+                         bool is_view)
+{
+    size_t count = (size_t)PQntuples(res);
+    size_t cols = (size_t)PQnfields(res);
+    struct store_value *cells = NULL;
+    if (count && cols)
+        cells = arena_alloc(a, count * cols * sizeof(*cells));
+    for (size_t r = 0; r < count; r++)
+        for (size_t k = 0; k < cols; k++)
+            pg_cell(res, (int)r, (int)k, is_view ? NULL : a, &cells[r * cols + k]);
+    rows->count = count;
+    rows->cols = cols;
+    rows->cells = cells;
+}
+
+static int pg_exec(void *handle, struct arena *a, const char *sql, const struct store_value *params,
+                   size_t n, struct store_rows *rows, int64_t *changes, struct usher_error *err)
+{
+    struct pg_conn *c = handle;
+    PGresult *res = NULL;
+    struct pg_params p;
+    bool guard = false;
+    int rc = pg_params_make(&p, sql, params, n, err);
+    if (rc)
+        return rc;
+    rc = pg_ready(c, err);
+    if (rc)
+        goto done;
     /* In a transaction, a failed statement must not abort the whole transaction (SQLite undoes
      * only the statement, and callers carry on after a conflict), so each change runs under a
      * savepoint. */
@@ -374,10 +417,10 @@ static int pg_exec(void *handle, struct arena *a, const char *sql, const struct 
         c->savepoint = true;
     }
     const char *name = NULL;
-    rc = pg_prepare(c, sql, types, n, &name, err);
+    rc = pg_prepare(c, sql, p.types, n, &name, err);
     if (rc == 0)
-        res = name ? PQexecPrepared(c->db, name, (int)n, values, NULL, NULL, 0)
-                   : PQexecParams(c->db, sql, (int)n, types, values, NULL, NULL, 0);
+        res = name ? PQexecPrepared(c->db, name, (int)n, p.values, NULL, NULL, 0)
+                   : PQexecParams(c->db, sql, (int)n, p.types, p.values, NULL, NULL, 0);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (rc || (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)) {
         if (rc == 0)
@@ -390,25 +433,115 @@ static int pg_exec(void *handle, struct arena *a, const char *sql, const struct 
         const char *t = PQcmdTuples(res);
         *changes = *t ? strtoll(t, NULL, 10) : 0;
     }
-    if (rows) {
-        size_t count = (size_t)PQntuples(res);
-        size_t cols = (size_t)PQnfields(res);
-        struct store_value *cells = NULL;
-        if (count && cols)
-            cells = arena_alloc(a, count * cols * sizeof(*cells));
-        for (size_t r = 0; r < count; r++)
-            for (size_t k = 0; k < cols; k++)
-                pg_cell(res, (int)r, (int)k, a, &cells[r * cols + k]);
-        rows->count = count;
-        rows->cols = cols;
-        rows->cells = cells;
+    if (rows)
+        pg_rows_read(rows, res, a, false);
+done:
+    PQclear(res);
+    pg_params_dispose(&p);
+    return rc;
+}
+
+/* Waits for the answer to the query sent last: *out is its one result (NULL after an error). */
+static int pg_result_wait(PGresult **out, struct pg_conn *c, struct usher_error *err)
+{
+    *out = NULL;
+    int rc = 0;
+    PGresult *res;
+    while ((res = PQgetResult(c->db)) != NULL) {
+        if (rc == 0 && !*out && PQresultStatus(res) == PGRES_TUPLES_OK) {
+            *out = res;
+            continue;
+        }
+        if (rc == 0)
+            rc = pg_error(c, res, err);
+        PQclear(res);
+    }
+    if (rc == 0 && !*out)
+        rc = pg_error(c, NULL, err);
+    if (rc) {
+        PQclear(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/* The query runs as a cursor of the open transaction. The next FETCH is sent before the page
+ * just received is converted and handed over, so the server reads and sends one page while
+ * usher takes in the one before: loading a large table costs the larger of the two sides'
+ * work, not their sum, and one round trip a page. */
+#define PG_PAGES_DECLARE "DECLARE usher_pages NO SCROLL CURSOR FOR "
+
+static int pg_exec_pages(void *handle, const struct store_pages *q, struct usher_error *err)
+{
+    struct pg_conn *c = handle;
+    PGresult *res = NULL;
+    struct pg_params p;
+    struct arena a;
+    arena_init(&a);
+    char fetch[64];
+    bool declared = false, in_flight = false;
+    char *sql = NULL;
+    int rc = pg_params_make(&p, q->sql, q->params, q->n, err);
+    if (rc)
+        goto done;
+    if (PQstatus(c->db) != CONNECTION_OK || PQtransactionStatus(c->db) != PQTRANS_INTRANS) {
+        rc = pg_error(c, NULL, err);
+        goto done;
+    }
+    size_t len = strlen(PG_PAGES_DECLARE) + strlen(q->sql) + 1;
+    sql = xmalloc(len);
+    snprintf(sql, len, "%s%s", PG_PAGES_DECLARE, q->sql);
+    res = PQexecParams(c->db, sql, (int)q->n, p.types, p.values, NULL, NULL, 0);
+    if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+        rc = pg_error(c, res, err);
+        goto done;
+    }
+    PQclear(res);
+    res = NULL;
+    declared = true;
+    snprintf(fetch, sizeof(fetch), "FETCH FORWARD %zu FROM usher_pages", q->page_rows);
+    in_flight = PQsendQuery(c->db, fetch) == 1;
+    if (!in_flight)
+        rc = pg_error(c, NULL, err);
+    while (rc == 0) {
+        rc = pg_result_wait(&res, c, err);
+        in_flight = false;
+        if (rc)
+            break;
+        size_t got = (size_t)PQntuples(res);
+        if (got == q->page_rows) {
+            in_flight = PQsendQuery(c->db, fetch) == 1;
+            if (!in_flight) {
+                rc = pg_error(c, NULL, err);
+                break;
+            }
+        }
+        if (got > 0) {
+            /* The page's strings stay in libpq's result until each returns. */
+            struct store_rows page;
+            pg_rows_read(&page, res, &a, true);
+            rc = q->each(q->ctx, &page, err);
+            arena_reset(&a);
+        }
+        if (got < q->page_rows)
+            break;
+        PQclear(res);
+        res = NULL;
     }
 done:
     PQclear(res);
-    free(ints);
-    free(values);
-    free(types);
-    free(used);
+    if (in_flight) {
+        /* each stopped the reading: the page on its way is not wanted. */
+        PGresult *rest;
+        while ((rest = PQgetResult(c->db)) != NULL)
+            PQclear(rest);
+    }
+    if (declared && PQstatus(c->db) == CONNECTION_OK &&
+        PQtransactionStatus(c->db) == PQTRANS_INTRANS)
+        pg_script(c, "CLOSE usher_pages", NULL);
+    free(sql);
+    arena_dispose(&a);
+    pg_params_dispose(&p);
     return rc;
 }
 
@@ -429,5 +562,6 @@ const struct store_driver store_pg_driver = {
     .commit = pg_commit,
     .rollback = pg_rollback,
     .exec = pg_exec,
+    .exec_pages = pg_exec_pages,
     .exec_script = pg_exec_script,
 };
