@@ -131,19 +131,19 @@ struct store_pages {
     size_t n;
     size_t page_rows; /* the most rows handed over at once; at least 1 */
     /* Called with each page in the query's order: 1 to page_rows rows whose strings live
-     * until it returns. It must not use the connection (on PostgreSQL the next page is on its
-     * way while it runs). A non-zero return (a USHER_E* code, detail in err) stops the query
-     * and is what store_exec_pages returns. */
+     * until it returns. It must not use the connection (on PostgreSQL the rest of the rows
+     * are still arriving on it). A non-zero return (a USHER_E* code, detail in err) stops the
+     * calls and is what store_exec_pages returns. */
     int (*each)(void *ctx, const struct store_rows *page, struct usher_error *err);
     void *ctx;
 };
 
 /* Runs q->sql and hands its rows to q->each a page at a time, so that reading a whole table
- * never holds it in memory: at most two pages are held at once. Call it inside a transaction
- * (store_begin): PostgreSQL reads through a cursor in that transaction, fetching the next page
- * while each handles the current one, in one round trip a page instead of one query a page;
- * SQLite steps one statement. A query without rows never calls each. Errors: as store_exec,
- * USHER_EINTERNAL outside a transaction or with page_rows 0, or each's own. */
+ * never holds it in memory: one page is held at a time. Call it inside a transaction
+ * (store_begin), which gives the query its snapshot. SQLite steps one statement; PostgreSQL
+ * runs one query in libpq's single-row mode, the server sending rows while usher takes them
+ * in. A query without rows never calls each. Errors: as store_exec, USHER_EINTERNAL outside
+ * a transaction or with page_rows 0, or each's own. */
 int store_exec_pages(struct store_conn *c, const struct store_pages *q, struct usher_error *err);
 
 /* Checks that the database answers a read of its schema table (so an unreadable or removed

@@ -241,8 +241,7 @@ static void pg_params_scan(const char *sql, bool *used, unsigned long *max)
     }
 }
 
-/* Turns one result cell into a store_value: its text is copied into a, or, with a NULL, points
- * into res (valid until PQclear). */
+/* Turns one result cell into a store_value in a. */
 static void pg_cell(const PGresult *res, int r, int k, struct arena *a, struct store_value *v)
 {
     if (PQgetisnull(res, r, k)) {
@@ -268,7 +267,7 @@ static void pg_cell(const PGresult *res, int r, int k, struct arena *a, struct s
         }
     }
     v->type = STORE_TEXT;
-    v->s = a ? arena_strndup(a, t, (size_t)PQgetlength(res, r, k)) : t;
+    v->s = arena_strndup(a, t, (size_t)PQgetlength(res, r, k));
 }
 
 /* Finds or makes the prepared statement for sql with these parameter types: *name is its name,
@@ -372,10 +371,8 @@ static int pg_params_make(struct pg_params *out, const char *sql, const struct s
     return 0;
 }
 
-/* Reads the cells of res into rows, allocated in a; strings are copied into a, or, with
- * is_view, point into res (valid until PQclear). */
-static void pg_rows_read(struct store_rows *rows, const PGresult *res, struct arena *a,
-                         bool is_view)
+/* Copies the cells of res into rows, strings into a. */
+static void pg_rows_read(struct store_rows *rows, const PGresult *res, struct arena *a)
 {
     size_t count = (size_t)PQntuples(res);
     size_t cols = (size_t)PQnfields(res);
@@ -384,7 +381,7 @@ static void pg_rows_read(struct store_rows *rows, const PGresult *res, struct ar
         cells = arena_alloc(a, count * cols * sizeof(*cells));
     for (size_t r = 0; r < count; r++)
         for (size_t k = 0; k < cols; k++)
-            pg_cell(res, (int)r, (int)k, is_view ? NULL : a, &cells[r * cols + k]);
+            pg_cell(res, (int)r, (int)k, a, &cells[r * cols + k]);
     rows->count = count;
     rows->cols = cols;
     rows->cells = cells;
@@ -434,112 +431,68 @@ static int pg_exec(void *handle, struct arena *a, const char *sql, const struct 
         *changes = *t ? strtoll(t, NULL, 10) : 0;
     }
     if (rows)
-        pg_rows_read(rows, res, a, false);
+        pg_rows_read(rows, res, a);
 done:
     PQclear(res);
     pg_params_dispose(&p);
     return rc;
 }
 
-/* Waits for the answer to the query sent last: *out is its one result (NULL after an error). */
-static int pg_result_wait(PGresult **out, struct pg_conn *c, struct usher_error *err)
+/* Hands the page being filled to q->each and starts the next one. */
+static int pg_page_hand(const struct store_pages *q, struct arena *a, struct store_value **cells,
+                        size_t *count, size_t cols, struct usher_error *err)
 {
-    *out = NULL;
-    int rc = 0;
-    PGresult *res;
-    while ((res = PQgetResult(c->db)) != NULL) {
-        if (rc == 0 && !*out && PQresultStatus(res) == PGRES_TUPLES_OK) {
-            *out = res;
-            continue;
-        }
-        if (rc == 0)
-            rc = pg_error(c, res, err);
-        PQclear(res);
-    }
-    if (rc == 0 && !*out)
-        rc = pg_error(c, NULL, err);
-    if (rc) {
-        PQclear(*out);
-        *out = NULL;
-    }
+    struct store_rows page = {.count = *count, .cols = cols, .cells = *cells};
+    int rc = q->each(q->ctx, &page, err);
+    arena_reset(a);
+    *cells = NULL;
+    *count = 0;
     return rc;
 }
 
-/* The query runs as a cursor of the open transaction. The next FETCH is sent before the page
- * just received is converted and handed over, so the server reads and sends one page while
- * usher takes in the one before: loading a large table costs the larger of the two sides'
- * work, not their sum, and one round trip a page. */
-#define PG_PAGES_DECLARE "DECLARE usher_pages NO SCROLL CURSOR FOR "
-
+/* One plain query whose rows are read in libpq's single-row mode: the server sends them as fast
+ * as usher takes them in (the socket's buffers between the two), where a cursor costs the
+ * server a third more CPU for the same rows and a round trip per page. Each row is copied into
+ * the page's arena as it arrives. When each stops the reading, the rest of the rows are still
+ * read and dropped, which keeps the transaction usable (cancelling would abort it). */
 static int pg_exec_pages(void *handle, const struct store_pages *q, struct usher_error *err)
 {
     struct pg_conn *c = handle;
-    PGresult *res = NULL;
     struct pg_params p;
     struct arena a;
     arena_init(&a);
-    char fetch[64];
-    bool declared = false, in_flight = false;
-    char *sql = NULL;
+    struct store_value *cells = NULL;
+    size_t count = 0, cols = 0;
     int rc = pg_params_make(&p, q->sql, q->params, q->n, err);
     if (rc)
         goto done;
-    if (PQstatus(c->db) != CONNECTION_OK || PQtransactionStatus(c->db) != PQTRANS_INTRANS) {
+    if (PQstatus(c->db) != CONNECTION_OK || PQtransactionStatus(c->db) != PQTRANS_INTRANS ||
+        PQsendQueryParams(c->db, q->sql, (int)q->n, p.types, p.values, NULL, NULL, 0) != 1) {
         rc = pg_error(c, NULL, err);
         goto done;
     }
-    size_t len = strlen(PG_PAGES_DECLARE) + strlen(q->sql) + 1;
-    sql = xmalloc(len);
-    snprintf(sql, len, "%s%s", PG_PAGES_DECLARE, q->sql);
-    res = PQexecParams(c->db, sql, (int)q->n, p.types, p.values, NULL, NULL, 0);
-    if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
-        rc = pg_error(c, res, err);
-        goto done;
-    }
-    PQclear(res);
-    res = NULL;
-    declared = true;
-    snprintf(fetch, sizeof(fetch), "FETCH FORWARD %zu FROM usher_pages", q->page_rows);
-    in_flight = PQsendQuery(c->db, fetch) == 1;
-    if (!in_flight)
+    if (PQsetSingleRowMode(c->db) != 1)
         rc = pg_error(c, NULL, err);
-    while (rc == 0) {
-        rc = pg_result_wait(&res, c, err);
-        in_flight = false;
-        if (rc)
-            break;
-        size_t got = (size_t)PQntuples(res);
-        if (got == q->page_rows) {
-            in_flight = PQsendQuery(c->db, fetch) == 1;
-            if (!in_flight) {
-                rc = pg_error(c, NULL, err);
-                break;
+    PGresult *res;
+    while ((res = PQgetResult(c->db)) != NULL) {
+        ExecStatusType st = PQresultStatus(res);
+        if (rc == 0 && st == PGRES_SINGLE_TUPLE) {
+            if (!cells) {
+                cols = (size_t)PQnfields(res);
+                cells = arena_alloc(&a, q->page_rows * (cols ? cols : 1) * sizeof(*cells));
             }
+            for (size_t k = 0; k < cols; k++)
+                pg_cell(res, 0, (int)k, &a, &cells[count * cols + k]);
+            if (++count == q->page_rows)
+                rc = pg_page_hand(q, &a, &cells, &count, cols, err);
+        } else if (rc == 0 && st != PGRES_TUPLES_OK && st != PGRES_SINGLE_TUPLE) {
+            rc = pg_error(c, res, err);
         }
-        if (got > 0) {
-            /* The page's strings stay in libpq's result until each returns. */
-            struct store_rows page;
-            pg_rows_read(&page, res, &a, true);
-            rc = q->each(q->ctx, &page, err);
-            arena_reset(&a);
-        }
-        if (got < q->page_rows)
-            break;
         PQclear(res);
-        res = NULL;
     }
+    if (rc == 0 && count > 0)
+        rc = pg_page_hand(q, &a, &cells, &count, cols, err);
 done:
-    PQclear(res);
-    if (in_flight) {
-        /* each stopped the reading: the page on its way is not wanted. */
-        PGresult *rest;
-        while ((rest = PQgetResult(c->db)) != NULL)
-            PQclear(rest);
-    }
-    if (declared && PQstatus(c->db) == CONNECTION_OK &&
-        PQtransactionStatus(c->db) == PQTRANS_INTRANS)
-        pg_script(c, "CLOSE usher_pages", NULL);
-    free(sql);
     arena_dispose(&a);
     pg_params_dispose(&p);
     return rc;
