@@ -123,6 +123,8 @@ for i in $(seq 1 "$STARTS"); do
         if [ "$i" -lt "$STARTS" ]; then stop_settled "$usher_pid"; fi
     done
 done
+# The recorded lists are numbers separated by spaces, split on purpose.
+# shellcheck disable=SC2086
 for set in "${SETS[@]}"; do
     log=$(set_dir "$set")/usher.log
     grants=$(grep '"event":"authz.loaded"' "$log" | sed -E 's/.*"grants":([0-9]+).*/\1/')
@@ -140,18 +142,18 @@ done
 # does weighs on all alike.
 mix() { echo "$OUT/scale-${1%_pg}/mix/usher.jsonl"; }
 for set in "${SETS[@]}"; do
-    BENCH_MIX=$(mix $set) BENCH_PATH=/api/v1/check BENCH_TOKEN=${token[$set]} \
+    BENCH_MIX=$(mix "$set") BENCH_PATH=/api/v1/check BENCH_TOKEN=${token[$set]} \
         "${ON_LOAD_CPU[@]}" wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" -s bench/mix.lua \
         "${url[$set]}" >/dev/null
 done
 for run in $(seq 1 "$RUNS"); do
     for set in "${SETS[@]}"; do
-        measure "check_$set" "$run" "${pid[$set]}" "${url[$set]}" /api/v1/check "$(mix $set)" 1 \
+        measure "check_$set" "$run" "${pid[$set]}" "${url[$set]}" /api/v1/check "$(mix "$set")" 1 \
             "${token[$set]}"
     done
     for set in "${SETS[@]}"; do
         measure "batch_$set" "$run" "${pid[$set]}" "${url[$set]}" /api/v1/check/batch \
-            "$(mix $set)" 100 "${token[$set]}" 100
+            "$(mix "$set")" 100 "${token[$set]}" 100
     done
 done
 
