@@ -17,6 +17,8 @@ CERBOS_BIN=bench/node_modules/@cerbos/cerbos-linux-x64/cerbos-linux-x64
 CLK_TCK=$(getconf CLK_TCK)
 
 started_pids=()
+pg_dir=""      # the throwaway PostgreSQL cluster, once pg_start has begun making it
+pg_admin_url=""
 
 bench_cleanup() {
     for pid in "${started_pids[@]}"; do
@@ -26,6 +28,10 @@ bench_cleanup() {
         wait "$pid" 2>/dev/null || true
     done
     started_pids=()
+    if [ -n "$pg_dir" ]; then
+        scripts/pg_cluster.sh stop "$pg_dir" || true
+        pg_dir=""
+    fi
 }
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
@@ -72,6 +78,43 @@ bench_tools() {
     [ -x "$CERBOS_BIN" ] || die "the Cerbos package holds no binary for this machine"
 }
 
+# A throwaway PostgreSQL 15 cluster in $OUT/pg (scripts/pg_cluster.sh) with PostgreSQL's
+# durable defaults, so that a commit is on disk when it returns as with usher's SQLite
+# (synchronous=FULL). It runs on the servers' CPU (taskset's affinity passes to every process
+# the postmaster starts) and is stopped and removed on exit, however the bench ends. Sets
+# pg_admin_url.
+pg_start() {
+    local dir=$OUT/pg
+    case "$dir" in /*) ;; *) dir=$PWD/$dir ;; esac
+    scripts/pg_cluster.sh stop "$dir"
+    pg_dir=$dir
+    pg_admin_url=$(PG_CLUSTER_DURABLE=1 "${ON_SERVER_CPU[@]}" scripts/pg_cluster.sh start "$dir")
+    say "PostgreSQL $(psql "$pg_admin_url" -Atc 'SHOW server_version') on ${pg_admin_url#*@}"
+}
+
+# Creates database $1 in the cluster and prints its URL.
+pg_database() {
+    psql "$pg_admin_url" -qc "CREATE DATABASE $1" >&2
+    echo "${pg_admin_url%/*}/$1"
+}
+
+# CPU ticks (user + system) of the PostgreSQL cluster: the postmaster, the processes it ran that
+# have ended, and every process it runs now (usher's pooled connections keep their backends).
+pg_cpu_ticks() {
+    if [ -z "$pg_dir" ] || [ ! -f "$pg_dir/data/postmaster.pid" ]; then
+        echo 0
+        return
+    fi
+    local postmaster pid
+    postmaster=$(head -n 1 "$pg_dir/data/postmaster.pid")
+    {
+        awk '{ print $14 + $15 + $16 + $17 }' "/proc/$postmaster/stat"
+        for pid in $(ps -o pid= --ppid "$postmaster"); do
+            awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || true
+        done
+    } | awk '{ t += $1 } END { print t + 0 }'
+}
+
 # The release build of usher, the ceiling server and the data set generator.
 bench_build() {
     make --no-print-directory build >&2
@@ -81,7 +124,7 @@ bench_build() {
     cc $cflags -o "$OUT/ceiling" bench/ceiling.c $(pkg-config --cflags --libs libmicrohttpd) \
         -lpthread
     # shellcheck disable=SC2046,SC2086
-    cc $cflags -o "$OUT/seed" bench/seed.c $(pkg-config --cflags --libs sqlite3 libsodium)
+    cc $cflags -o "$OUT/seed" bench/seed.c $(pkg-config --cflags --libs sqlite3 libsodium libpq)
 }
 
 free_port() {
@@ -110,7 +153,8 @@ hwm_kb() {
     awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"
 }
 
-# Starts usher on data dir $1 (logs to $2); sets usher_pid and usher_url.
+# Starts usher on data dir $1 (logs to $2; more flags after, such as --database URL); sets
+# usher_pid and usher_url.
 start_usher() {
     local dir=$1 log=$2
     shift 2
@@ -134,20 +178,24 @@ stop_pid() {
     started_pids=("${kept[@]}")
 }
 
-# One measured wrk run against $url: appends a JSON line to $OUT/results.jsonl.
+# One measured wrk run against $url: appends a JSON line to $OUT/results.jsonl, with the
+# PostgreSQL cluster's CPU over the run when one is up. BENCH_METHOD and BENCH_TAG, when set,
+# go to mix.lua (the write mixes).
 #   measure TARGET RUN PID URL PATH MIX DECISIONS_PER_REQUEST [TOKEN] [BATCH]
 measure() {
     local target=$1 run=$2 pid=$3 url=$4 path=$5 mix=$6 per=$7 token=${8:-} batch=${9:-0}
-    local before after out line
+    local before after db_before db_after out line
     before=$(cpu_ticks "$pid")
+    db_before=$(pg_cpu_ticks)
     out=$(BENCH_MIX=$mix BENCH_PATH=$path BENCH_TOKEN=$token BENCH_BATCH=$batch \
         "${ON_LOAD_CPU[@]}" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s -s bench/mix.lua \
         "$url")
     after=$(cpu_ticks "$pid")
+    db_after=$(pg_cpu_ticks)
     line=$(echo "$out" | sed -n 's/^WRK //p')
     [ -n "$line" ] || die "wrk printed no summary for $target: $out"
     echo "$line" | grep -q '"errors_status":0,' || die "$target answered errors: $line"
-    echo "{\"target\":\"$target\",\"run\":$run,\"per_request\":$per,\"cpu_ticks\":$((after - before)),\"clk_tck\":$CLK_TCK,\"rss_kb\":$(rss_kb "$pid"),\"wrk\":$line}" \
+    echo "{\"target\":\"$target\",\"run\":$run,\"connections\":$CONNECTIONS,\"per_request\":$per,\"cpu_ticks\":$((after - before)),\"db_cpu_ticks\":$((db_after - db_before)),\"clk_tck\":$CLK_TCK,\"rss_kb\":$(rss_kb "$pid"),\"wrk\":$line}" \
         >>"$OUT/results.jsonl"
     say "$target run $run: $(echo "$line" | sed -E 's/.*"requests":([0-9]+).*"p99_us":([0-9]+).*/\1 requests, p99 \2 us/')"
 }

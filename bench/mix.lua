@@ -8,11 +8,20 @@
 --   BENCH_PATH   the request path, e.g. /api/v1/check
 --   BENCH_TOKEN  when set, sent as "Authorization: Bearer <token>"
 --   BENCH_BATCH  when > 0, each body is {"checks":[...]} of that many lines (usher's batch)
+--   BENCH_METHOD the method of a .tsv mix (default POST)
+-- A mix file whose name ends in .tsv holds "PATH<TAB>BODY" lines instead (the write mixes):
+-- each request goes to its line's path, and "{n}" in a body becomes BENCH_TAG, a dash and a
+-- number counted up per request, so that every request of a run names something new.
 -- When the run ends it prints one line: "WRK {json}" with the counts and latencies (µs).
 
 local bodies = {}
 local requests = {}
 local next_index = 1
+local templates = nil -- the .tsv mix: {path, body} pairs whose body holds {n}
+local method = "POST"
+local headers = {}
+local tag = ""
+local counter = 0
 
 local function setting(name, default)
     local v = os.getenv(name)
@@ -24,7 +33,6 @@ function init(args)
     local path = setting("BENCH_PATH", "/")
     local batch = tonumber(setting("BENCH_BATCH", "0"))
     local token = setting("BENCH_TOKEN", nil)
-    local headers = {}
     if token then headers["Authorization"] = "Bearer " .. token end
     local name = setting("BENCH_MIX", nil)
     if name == nil then
@@ -32,6 +40,25 @@ function init(args)
         return
     end
     headers["Content-Type"] = "application/json"
+    if name:sub(-4) == ".tsv" then
+        method = setting("BENCH_METHOD", "POST")
+        tag = setting("BENCH_TAG", tostring(os.time()))
+        local file = assert(io.open(name, "r"))
+        for line in file:lines() do
+            local p, b = line:match("^([^\t]+)\t(.*)$")
+            if p then
+                if b:find("{n}", 1, true) then
+                    templates = templates or {}
+                    templates[#templates + 1] = {p, b}
+                else
+                    requests[#requests + 1] = wrk.format(method, p, headers, b)
+                end
+            end
+        end
+        file:close()
+        next_index = math.random(templates and #templates or #requests)
+        return
+    end
     local file = assert(io.open(name, "r"))
     for line in file:lines() do
         if #line > 0 then bodies[#bodies + 1] = line end
@@ -51,6 +78,13 @@ function init(args)
 end
 
 function request()
+    if templates then
+        local t = templates[next_index]
+        next_index = next_index % #templates + 1
+        counter = counter + 1
+        local body = t[2]:gsub("{n}", tag .. "-" .. counter, 1)
+        return wrk.format(method, t[1], headers, body)
+    end
     local r = requests[next_index]
     next_index = next_index % #requests + 1
     return r

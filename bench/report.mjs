@@ -1,6 +1,6 @@
-// Prints the table of `make bench` from the JSON lines bench/run.sh recorded: per target the
-// median over its runs of each figure, then the ratios usher/Cerbos and usher/ceiling, then the
-// sign-in storm.
+// Prints the tables of `make bench` from the JSON lines bench/run.sh recorded: per target the
+// median over its runs of each figure, then the ratios usher/Cerbos and usher/ceiling, usher on
+// PostgreSQL against usher on SQLite (decisions and writes), then the sign-in storm.
 //
 // Usage: node report.mjs RESULTS.jsonl [STORM.json]
 import { existsSync, readFileSync } from 'node:fs';
@@ -19,12 +19,21 @@ const labels = {
     ceiling_headers: 'ceiling with usher\'s response headers',
     usher: 'usher POST /check',
     usher_batch: 'usher POST /check/batch (100 checks)',
+    usher_pg: 'usher on PostgreSQL POST /check',
+    usher_pg_batch: 'usher on PostgreSQL POST /check/batch (100 checks)',
     cerbos: 'Cerbos /api/check/resources (1 resource)',
     cerbos_batch: 'Cerbos /api/check/resources (10 resources)',
 };
 
+const writeLabels = {
+    invite: 'invitation create (POST /agencies/{id}/invitations)',
+    grants: 'grant replace (PUT /agencies/{id}/users/{id}/grants)',
+};
+
 const figures = {};
-for (const target of Object.keys(labels)) {
+const targets = [...Object.keys(labels)];
+for (const w of Object.keys(writeLabels)) targets.push(`${w}_sqlite`, `${w}_pg`);
+for (const target of targets) {
     const rs = runs.filter((r) => r.target === target);
     if (rs.length === 0) continue;
     const perRun = rs.map((r) => {
@@ -36,6 +45,7 @@ for (const target of Object.keys(labels)) {
             p50: r.wrk.p50_us / 1000,
             p99: r.wrk.p99_us / 1000,
             cpu: ((r.cpu_ticks / r.clk_tck) * 1e6) / r.wrk.requests,
+            dbCpu: (((r.db_cpu_ticks ?? 0) / r.clk_tck) * 1e6) / r.wrk.requests,
             rss: r.rss_kb / 1024,
         };
     });
@@ -47,6 +57,7 @@ for (const target of Object.keys(labels)) {
         p50: pick('p50'),
         p99: pick('p99'),
         cpu: pick('cpu'),
+        dbCpu: pick('dbCpu'),
         rss: pick('rss'),
     };
 }
@@ -57,6 +68,7 @@ const lines = [];
 lines.push('| target | req/s | decisions/s | p50 ms | p99 ms | server CPU µs/req | RSS MiB |');
 lines.push('|---|---:|---:|---:|---:|---:|---:|');
 for (const [target, f] of Object.entries(figures)) {
+    if (!labels[target]) continue;
     const isCeiling = target.startsWith('ceiling');
     lines.push(`| ${labels[target]} | ${int(f.rps)} | ${isCeiling ? '–' : int(f.dps)} | ` +
         `${fixed(f.p50, 2)} | ${fixed(f.p99, 2)} | ${fixed(f.cpu, 1)} | ${fixed(f.rss, 1)} |`);
@@ -72,6 +84,34 @@ lines.push(`| usher /check ÷ ceiling, req/s | ${ratio2('usher', 'ceiling', 'rps
 lines.push(`| usher /check ÷ ceiling, CPU per request | ${ratio2('usher', 'ceiling', 'cpu')} |`);
 lines.push(`| usher /check ÷ ceiling with usher's headers, req/s | ` +
     `${ratio2('usher', 'ceiling_headers', 'rps')} |`);
+lines.push(`| usher on PostgreSQL ÷ on SQLite, /check req/s | ${ratio2('usher_pg', 'usher', 'rps')} |`);
+lines.push(`| usher on PostgreSQL ÷ on SQLite, /check server CPU per request | ` +
+    `${ratio2('usher_pg', 'usher', 'cpu')} |`);
+lines.push(`| usher on PostgreSQL ÷ on SQLite, /check/batch decisions/s | ` +
+    `${ratio2('usher_pg_batch', 'usher_batch', 'dps')} |`);
+if (figures.usher_pg) {
+    lines.push('');
+    lines.push(`While usher on PostgreSQL answered /check the PostgreSQL server used ` +
+        `${fixed(figures.usher_pg.dbCpu, 2)} µs of CPU per request (the change feed's poll; ` +
+        `decisions never reach the database).`);
+}
+
+const writes = Object.keys(writeLabels).filter((w) => figures[`${w}_sqlite`] && figures[`${w}_pg`]);
+if (writes.length) {
+    const first = runs.find((r) => r.target === `${writes[0]}_sqlite`);
+    lines.push('');
+    lines.push(`| write (${first.connections} connections) | SQLite writes/s | PostgreSQL writes/s | ` +
+        'PostgreSQL ÷ SQLite | SQLite p50 ms | PostgreSQL p50 ms | usher CPU µs/write, SQLite | ' +
+        'usher CPU µs/write, PostgreSQL | PostgreSQL server CPU µs/write |');
+    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const w of writes) {
+        const a = figures[`${w}_sqlite`];
+        const b = figures[`${w}_pg`];
+        lines.push(`| ${writeLabels[w]} | ${int(a.rps)} | ${int(b.rps)} | ${fixed(b.rps / a.rps, 2)}× | ` +
+            `${fixed(a.p50, 2)} | ${fixed(b.p50, 2)} | ${fixed(a.cpu, 0)} | ${fixed(b.cpu, 0)} | ` +
+            `${fixed(b.dbCpu, 0)} |`);
+    }
+}
 
 if (stormPath && existsSync(stormPath)) {
     const s = JSON.parse(readFileSync(stormPath, 'utf8'));

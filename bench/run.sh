@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # `make bench`: usher's decision endpoints against Cerbos and against the HTTP ceiling, in one
-# run on this machine. Installs wrk and Cerbos when missing, builds usher, the ceiling server
-# and the data set generator, seeds a realistic data set, checks that usher and Cerbos answer
-# the same questions alike, measures every target (a warm-up, then BENCH_RUNS runs of
-# BENCH_DURATION seconds with wrk and 64 keep-alive connections), measures a sign-in storm,
-# and prints the table. Everything listens on 127.0.0.1 and is stopped on exit.
+# run on this machine, with usher on SQLite and on PostgreSQL side by side. Installs wrk and
+# Cerbos when missing, builds usher, the ceiling server and the data set generator, starts a
+# throwaway PostgreSQL cluster, seeds one data set into both databases, checks that usher (on
+# each) and Cerbos answer the same questions alike, measures every target (a warm-up, then
+# BENCH_RUNS runs of BENCH_DURATION seconds with wrk and 64 keep-alive connections), measures
+# two writes on each database (invitation create and grant replace, BENCH_WRITE_CONNECTIONS
+# connections for BENCH_WRITE_DURATION seconds a run), measures a sign-in storm, and prints the
+# tables. Everything listens on 127.0.0.1 and is stopped on exit, the cluster too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=bench/lib.sh
@@ -15,21 +18,44 @@ AGENCIES=${BENCH_AGENCIES:-100}
 ENVIRONMENTS=${BENCH_ENVIRONMENTS:-1000}
 GRANTS=${BENCH_GRANTS:-30000}
 STORM_CONNECTIONS=200
+WRITE_CONNECTIONS=${BENCH_WRITE_CONNECTIONS:-4}
+WRITE_DURATION=${BENCH_WRITE_DURATION:-5}
+# The platform admin who makes the writes (API tokens may only ask decisions).
+ADMIN_EMAIL=bench-admin@bench.example
+ADMIN_PASSWORD=Quartz-Lantern-Mosaic-42
 
 bench_tools
 bench_build
-rm -rf "$OUT/small" "$OUT/results.jsonl" "$OUT/storm.json"
-mkdir -p "$OUT/small/mix"
+rm -rf "$OUT/small" "$OUT/small-pg" "$OUT/results.jsonl" "$OUT/storm.json"
+mkdir -p "$OUT/small/mix" "$OUT/small-pg"
 data=$OUT/small
 say "seeding $USERS users, $AGENCIES agencies, $ENVIRONMENTS environments, $GRANTS grants"
 "$BUILD/usher" migrate --data-dir "$data" >/dev/null 2>&1
 "$OUT/seed" --db "$data/usher.db" --users "$USERS" --agencies "$AGENCIES" \
     --environments "$ENVIRONMENTS" --grants "$GRANTS" --mix-dir "$data/mix" --mix-count 10000
 token=$("$BUILD/usher" token-create --name bench --data-dir "$data" 2>/dev/null)
+printf '%s\n' "$ADMIN_PASSWORD" |
+    "$BUILD/usher" admin-create --email "$ADMIN_EMAIL" --data-dir "$data" >/dev/null 2>&1
+
+# The same data set in PostgreSQL (COPY), with its own data dir for the server secret.
+pg_start
+data_pg=$OUT/small-pg
+pg_url=$(pg_database usher_bench)
+"$BUILD/usher" migrate --data-dir "$data_pg" --database "$pg_url" >/dev/null 2>&1
+"$OUT/seed" --db "$pg_url" --users "$USERS" --agencies "$AGENCIES" \
+    --environments "$ENVIRONMENTS" --grants "$GRANTS"
+token_pg=$("$BUILD/usher" token-create --name bench --data-dir "$data_pg" --database "$pg_url" \
+    2>/dev/null)
+printf '%s\n' "$ADMIN_PASSWORD" | "$BUILD/usher" admin-create --email "$ADMIN_EMAIL" \
+    --data-dir "$data_pg" --database "$pg_url" >/dev/null 2>&1
 
 # --- servers -----------------------------------------------------------------------------
+start_usher "$data_pg" "$data_pg/usher.log" --database "$pg_url"
+pg_pid=$usher_pid
+pg_usher_url=$usher_url
+say "usher on PostgreSQL on $pg_usher_url (pid $pg_pid)"
 start_usher "$data" "$data/usher.log"
-say "usher on $usher_url (pid $usher_pid)"
+say "usher on SQLite on $usher_url (pid $usher_pid)"
 
 ceiling_port=$(free_port)
 "${ON_SERVER_CPU[@]}" "$OUT/ceiling" "$ceiling_port" "$(nproc)" 2>"$data/ceiling.log" &
@@ -63,6 +89,7 @@ say "Cerbos $("$CERBOS_BIN" --version | head -n 1) on $cerbos_url (pid $cerbos_p
 
 # --- same answers ------------------------------------------------------------------------
 USHER_TOKEN=$token node bench/verify.mjs "$data/mix" "$usher_url" "$cerbos_url" 2000 >&2
+USHER_TOKEN=$token_pg node bench/verify.mjs "$data/mix" "$pg_usher_url" "$cerbos_url" 2000 >&2
 
 # --- load --------------------------------------------------------------------------------
 # Each target is warmed up, then the runs go round the targets: run 1 of each, run 2 of each,
@@ -73,6 +100,8 @@ targets=(
     "ceiling_headers|$headers_pid|$headers_url|/|$mix/usher.jsonl|1||0"
     "usher|$usher_pid|$usher_url|/api/v1/check|$mix/usher.jsonl|1|$token|0"
     "usher_batch|$usher_pid|$usher_url|/api/v1/check/batch|$mix/usher.jsonl|100|$token|100"
+    "usher_pg|$pg_pid|$pg_usher_url|/api/v1/check|$mix/usher.jsonl|1|$token_pg|0"
+    "usher_pg_batch|$pg_pid|$pg_usher_url|/api/v1/check/batch|$mix/usher.jsonl|100|$token_pg|100"
     "cerbos|$cerbos_pid|$cerbos_url|/api/check/resources|$mix/cerbos.jsonl|1||0"
     "cerbos_batch|$cerbos_pid|$cerbos_url|/api/check/resources|$mix/cerbos-batch.jsonl|10||0"
 )
@@ -91,7 +120,41 @@ done
 stop_pid "$ceiling_pid"
 stop_pid "$headers_pid"
 stop_pid "$cerbos_pid"
+
+# --- writes ------------------------------------------------------------------------------
+# Invitation create (POST /agencies/{id}/invitations, a new address each time, no email) and
+# grant replace (PUT /agencies/{id}/users/{id}/grants, two grants, alternating shapes) by a
+# signed-in platform admin, on each database, with a few connections: each write is one
+# transaction behind the writers' lock, with its audit row. The runs alternate between the
+# databases like the decision runs.
+session_of() {
+    curl -sf -X POST -H 'Content-Type: application/json' \
+        -d "{\"email\":\"$ADMIN_EMAIL\",\"password\":\"$ADMIN_PASSWORD\"}" \
+        "$1/api/v1/sessions" | jq -r .token
+}
+session=$(session_of "$usher_url")
+session_pg=$(session_of "$pg_usher_url")
+writes=(
+    "invite_sqlite|$usher_pid|$usher_url|$mix/invitations.tsv|POST|$session"
+    "invite_pg|$pg_pid|$pg_usher_url|$mix/invitations.tsv|POST|$session_pg"
+    "grants_sqlite|$usher_pid|$usher_url|$mix/grant-puts.tsv|PUT|$session"
+    "grants_pg|$pg_pid|$pg_usher_url|$mix/grant-puts.tsv|PUT|$session_pg"
+)
+for t in "${writes[@]}"; do
+    IFS='|' read -r name pid url file method tok <<<"$t"
+    BENCH_MIX=$file BENCH_METHOD=$method BENCH_TAG=$name-warm BENCH_TOKEN=$tok \
+        "${ON_LOAD_CPU[@]}" wrk -t1 -c"$WRITE_CONNECTIONS" -d"${WARMUP}s" -s bench/mix.lua "$url" \
+        >/dev/null
+done
+for run in $(seq 1 "$RUNS"); do
+    for t in "${writes[@]}"; do
+        IFS='|' read -r name pid url file method tok <<<"$t"
+        BENCH_METHOD=$method BENCH_TAG=$name-$run CONNECTIONS=$WRITE_CONNECTIONS \
+            DURATION=$WRITE_DURATION measure "$name" "$run" "$pid" "$url" / "$file" 1 "$tok"
+    done
+done
 stop_pid "$usher_pid"
+stop_pid "$pg_pid"
 
 # --- sign-in storm -----------------------------------------------------------------------
 # A fresh usher: first 200 connections asking for /healthz (what 200 connections cost by

@@ -1,15 +1,17 @@
 /* The benchmark data set: writes agencies, environments, bots, users, memberships and grants
- * straight into an usher SQLite database (already migrated by `usher migrate`), in one
- * transaction with prepared statements, and writes the request mixes the load generator replays.
+ * straight into an usher database already migrated by `usher migrate` (a SQLite file, with
+ * prepared statements, or a PostgreSQL database named by a postgres:// URL, with COPY), in one
+ * transaction, and writes the request mixes the load generator replays.
  *
  * Everything derives from --seed, so two runs with the same flags write the same database and
  * the same mixes. Ids have the shape of usher's own (prefix, underscore, 22 URL-safe
  * characters); they are drawn so that they sort in creation order, which keeps the inserts
  * near the end of each B-tree. Every user shares one argon2id hash of BENCH_PASSWORD.
  *
- * Usage: seed --db PATH [--users N] [--agencies N] [--environments N] [--grants N]
+ * Usage: seed --db PATH|URL [--users N] [--agencies N] [--environments N] [--grants N]
  *             [--big-agency-members N] [--mix-dir DIR] [--mix-count N] [--seed N] */
 #include <errno.h>
+#include <libpq-fe.h>
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -253,16 +255,30 @@ static void user_grants_of(struct user_grants *out, const struct world *w, long 
 
 /* --- writing the database ---------------------------------------------------------------- */
 
+/* Rows go to one table at a time, either as prepared INSERTs into SQLite or as one
+ * COPY ... FROM STDIN per table into PostgreSQL (text format, sent in large chunks). */
 static sqlite3 *db;
+static PGconn *pg;
 
 static void die(const char *what)
 {
-    fprintf(stderr, "seed: %s: %s\n", what, db ? sqlite3_errmsg(db) : "no database");
+    fprintf(stderr, "seed: %s: %s\n", what,
+            pg   ? PQerrorMessage(pg)
+            : db ? sqlite3_errmsg(db)
+                 : "no database");
     exit(1);
 }
 
 static void exec(const char *sql)
 {
+    if (pg) {
+        PGresult *res = PQexec(pg, sql);
+        ExecStatusType st = PQresultStatus(res);
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+            die(sql);
+        PQclear(res);
+        return;
+    }
     char *msg = NULL;
     if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
         fprintf(stderr, "seed: %s: %s\n", sql, msg ? msg : "?");
@@ -270,24 +286,144 @@ static void exec(const char *sql)
     }
 }
 
-static sqlite3_stmt *prepare(const char *sql)
+#define COPY_CHUNK (1 << 20)
+
+/* One table being written: a prepared INSERT (SQLite) or an open COPY (PostgreSQL). */
+struct table {
+    const char *name;
+    sqlite3_stmt *st;
+    int col; /* the next column, from 1 */
+    char *buf;
+    size_t len;
+    long rows;
+};
+
+static void table_open(struct table *t, const char *name, const char *cols)
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+    char sql[512];
+    memset(t, 0, sizeof(*t));
+    t->name = name;
+    t->col = 1;
+    if (pg) {
+        snprintf(sql, sizeof(sql), "COPY %s (%s) FROM STDIN", name, cols);
+        PGresult *res = PQexec(pg, sql);
+        if (PQresultStatus(res) != PGRES_COPY_IN)
+            die(sql);
+        PQclear(res);
+        t->buf = malloc(COPY_CHUNK + 4096);
+        if (!t->buf)
+            die("out of memory");
+        return;
+    }
+    int n = 1;
+    for (const char *c = cols; *c; c++)
+        n += *c == ',';
+    size_t len = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO %s (%s) VALUES (", name, cols);
+    for (int i = 1; i <= n; i++)
+        len += (size_t)snprintf(sql + len, sizeof(sql) - len, "%s?%d", i > 1 ? ", " : "", i);
+    snprintf(sql + len, sizeof(sql) - len, ")");
+    if (sqlite3_prepare_v2(db, sql, -1, &t->st, NULL) != SQLITE_OK)
         die(sql);
-    return st;
 }
 
-static void step(sqlite3_stmt *st)
+static void copy_flush(struct table *t)
 {
-    if (sqlite3_step(st) != SQLITE_DONE)
-        die(sqlite3_sql(st));
-    sqlite3_reset(st);
+    if (t->len && PQputCopyData(pg, t->buf, (int)t->len) != 1)
+        die(t->name);
+    t->len = 0;
 }
 
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
+/* Appends raw bytes to the COPY buffer, sending it when full. */
+static void copy_raw(struct table *t, const char *s, size_t n)
 {
-    sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+    if (t->len + n > COPY_CHUNK)
+        copy_flush(t);
+    if (n > COPY_CHUNK) {
+        if (PQputCopyData(pg, s, (int)n) != 1)
+            die(t->name);
+        return;
+    }
+    memcpy(t->buf + t->len, s, n);
+    t->len += n;
+}
+
+static void copy_separator(struct table *t)
+{
+    if (t->col > 1)
+        copy_raw(t, "\t", 1);
+    t->col++;
+}
+
+static void put_text(struct table *t, const char *s)
+{
+    if (!pg) {
+        sqlite3_bind_text(t->st, t->col++, s, -1, SQLITE_TRANSIENT);
+        return;
+    }
+    copy_separator(t);
+    for (const char *p = s; *p; p++) {
+        /* COPY's text format: backslash escapes for the separator, line ends and itself. */
+        char e = *p == '\\' ? '\\' : *p == '\t' ? 't' : *p == '\n' ? 'n' : *p == '\r' ? 'r' : 0;
+        if (e) {
+            char esc[2] = {'\\', e};
+            copy_raw(t, esc, 2);
+        } else {
+            copy_raw(t, p, 1);
+        }
+    }
+}
+
+static void put_int(struct table *t, int64_t i)
+{
+    if (!pg) {
+        sqlite3_bind_int64(t->st, t->col++, i);
+        return;
+    }
+    char text[24];
+    int n = snprintf(text, sizeof(text), "%lld", (long long)i);
+    copy_separator(t);
+    copy_raw(t, text, (size_t)n);
+}
+
+static void put_null(struct table *t)
+{
+    if (!pg) {
+        sqlite3_bind_null(t->st, t->col++);
+        return;
+    }
+    copy_separator(t);
+    copy_raw(t, "\\N", 2);
+}
+
+static void row_end(struct table *t)
+{
+    t->rows++;
+    t->col = 1;
+    if (pg) {
+        copy_raw(t, "\n", 1);
+        return;
+    }
+    if (sqlite3_step(t->st) != SQLITE_DONE)
+        die(t->name);
+    sqlite3_reset(t->st);
+}
+
+static void table_close(struct table *t)
+{
+    if (!pg) {
+        sqlite3_finalize(t->st);
+        return;
+    }
+    copy_flush(t);
+    free(t->buf);
+    if (PQputCopyEnd(pg, NULL) != 1)
+        die(t->name);
+    PGresult *res;
+    while ((res = PQgetResult(pg)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+            die(t->name);
+        PQclear(res);
+    }
 }
 
 static const char *const first_names[] = {"Ada",  "Ben",  "Chloe", "Daan",  "Emma", "Finn",
@@ -316,117 +452,137 @@ static void progress(const char *what, long done, long total)
 static void write_places(const struct world *w, int64_t t0)
 {
     char id[ID_MAX], agency[ID_MAX], env[ID_MAX], name[64];
-    sqlite3_stmt *ins_agency =
-        prepare("INSERT INTO agencies (id, name, created_at) VALUES (?1, ?2, ?3)");
-    sqlite3_stmt *ins_env = prepare(
-        "INSERT INTO environments (id, agency_id, name, created_at) VALUES (?1, ?2, ?3, ?4)");
-    sqlite3_stmt *ins_bot = prepare("INSERT INTO bots (id, agency_id, environment_id, name, "
-                                    "created_at) VALUES (?1, ?2, ?3, ?4, ?5)");
+    struct table t;
+    long envs = w->o.agencies * w->envs_per_agency;
+    table_open(&t, "agencies", "id, name, created_at");
     for (long a = 0; a < w->o.agencies; a++) {
         id_make(agency, "agy", w->o.seed, (uint64_t)a);
         snprintf(name, sizeof(name), "Agency %ld", a);
-        bind_text(ins_agency, 1, agency);
-        bind_text(ins_agency, 2, name);
-        sqlite3_bind_int64(ins_agency, 3, t0 + a);
-        step(ins_agency);
+        put_text(&t, agency);
+        put_text(&t, name);
+        put_int(&t, t0 + a);
+        row_end(&t);
     }
-    for (long e = 0; e < w->o.agencies * w->envs_per_agency; e++) {
+    table_close(&t);
+    table_open(&t, "environments", "id, agency_id, name, created_at");
+    for (long e = 0; e < envs; e++) {
         id_make(env, "env", w->o.seed, (uint64_t)e);
         id_make(agency, "agy", w->o.seed, (uint64_t)(e / w->envs_per_agency));
         snprintf(name, sizeof(name), "Environment %ld", e % w->envs_per_agency);
-        bind_text(ins_env, 1, env);
-        bind_text(ins_env, 2, agency);
-        bind_text(ins_env, 3, name);
-        sqlite3_bind_int64(ins_env, 4, t0 + e);
-        step(ins_env);
-        id_make(id, "bot", w->o.seed, (uint64_t)e);
-        bind_text(ins_bot, 1, id);
-        bind_text(ins_bot, 2, agency);
-        bind_text(ins_bot, 3, env);
-        bind_text(ins_bot, 4, "Support bot");
-        sqlite3_bind_int64(ins_bot, 5, t0 + e);
-        step(ins_bot);
+        put_text(&t, env);
+        put_text(&t, agency);
+        put_text(&t, name);
+        put_int(&t, t0 + e);
+        row_end(&t);
     }
-    sqlite3_finalize(ins_agency);
-    sqlite3_finalize(ins_env);
-    sqlite3_finalize(ins_bot);
+    table_close(&t);
+    table_open(&t, "bots", "id, agency_id, environment_id, name, created_at");
+    for (long e = 0; e < envs; e++) {
+        id_make(id, "bot", w->o.seed, (uint64_t)e);
+        id_make(agency, "agy", w->o.seed, (uint64_t)(e / w->envs_per_agency));
+        id_make(env, "env", w->o.seed, (uint64_t)e);
+        put_text(&t, id);
+        put_text(&t, agency);
+        put_text(&t, env);
+        put_text(&t, "Support bot");
+        put_int(&t, t0 + e);
+        row_end(&t);
+    }
+    table_close(&t);
 }
 
+/* Users, then memberships, then grants: one pass over the users for each table (everything
+ * about a user derives from its number, so the passes agree). */
 static void write_people(const struct world *w, int64_t t0, const char *hash)
 {
     char user[ID_MAX], agency[ID_MAX], scope[ID_MAX], env[ID_MAX], grant[ID_MAX];
     char email[96], roles[ROLES_MAX];
-    sqlite3_stmt *ins_user = prepare(
-        "INSERT INTO users (id, email, first_name, last_name, password_hash, status, created_at, "
-        "last_active_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-    sqlite3_stmt *ins_member =
-        prepare("INSERT INTO memberships (agency_id, user_id, created_at) VALUES (?1, ?2, ?3)");
-    sqlite3_stmt *ins_grant =
-        prepare("INSERT INTO grants (id, agency_id, user_id, environment_id, bot_id, scope_id, "
-                "roles, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-    long grant_n = 0;
+    struct table t;
+    table_open(&t, "users",
+               "id, email, first_name, last_name, password_hash, status, created_at, "
+               "last_active_at");
     for (long u = 0; u < w->o.users; u++) {
         struct rng r;
         rng_init(&r, w->o.seed, 'u', (uint64_t)u);
         struct user_grants g;
         user_grants_of(&g, w, u);
         id_make(user, "usr", w->o.seed, (uint64_t)u);
-        id_make(agency, "agy", w->o.seed, (uint64_t)g.agency);
         snprintf(email, sizeof(email), "user%07ld@bench.example", u);
-        bind_text(ins_user, 1, user);
-        bind_text(ins_user, 2, email);
-        bind_text(ins_user, 3, first_names[rng_below(&r, NAMES(first_names))]);
-        bind_text(ins_user, 4, last_names[rng_below(&r, NAMES(last_names))]);
-        bind_text(ins_user, 5, hash);
-        bind_text(ins_user, 6, g.is_active ? "active" : "disabled");
-        sqlite3_bind_int64(ins_user, 7, t0 + u);
+        put_text(&t, user);
+        put_text(&t, email);
+        put_text(&t, first_names[rng_below(&r, NAMES(first_names))]);
+        put_text(&t, last_names[rng_below(&r, NAMES(last_names))]);
+        put_text(&t, hash);
+        put_text(&t, g.is_active ? "active" : "disabled");
+        put_int(&t, t0 + u);
         if (rng_below(&r, 100) < 80)
-            sqlite3_bind_int64(ins_user, 8, t0 + u + rng_below(&r, 86400000));
+            put_int(&t, t0 + u + rng_below(&r, 86400000));
         else
-            sqlite3_bind_null(ins_user, 8);
-        step(ins_user);
+            put_null(&t);
+        row_end(&t);
+        progress("users", u + 1, w->o.users);
+    }
+    table_close(&t);
 
-        bind_text(ins_member, 1, agency);
-        bind_text(ins_member, 2, user);
-        sqlite3_bind_int64(ins_member, 3, t0 + u);
-        step(ins_member);
+    /* The memberships' directory columns (sort name, search text) are filled by a trigger on
+     * PostgreSQL: it must run, so the foreign keys are checked here too. */
+    if (pg)
+        exec("SET session_replication_role = origin");
+    table_open(&t, "memberships", "agency_id, user_id, created_at");
+    for (long u = 0; u < w->o.users; u++) {
+        id_make(user, "usr", w->o.seed, (uint64_t)u);
+        id_make(agency, "agy", w->o.seed, (uint64_t)home_agency(w, u));
+        put_text(&t, agency);
+        put_text(&t, user);
+        put_int(&t, t0 + u);
+        row_end(&t);
+    }
+    table_close(&t);
+    if (pg)
+        exec("SET session_replication_role = replica");
 
+    table_open(&t, "grants",
+               "id, agency_id, user_id, environment_id, bot_id, scope_id, roles, created_at");
+    long grant_n = 0;
+    for (long u = 0; u < w->o.users; u++) {
+        struct user_grants g;
+        user_grants_of(&g, w, u);
+        id_make(user, "usr", w->o.seed, (uint64_t)u);
+        id_make(agency, "agy", w->o.seed, (uint64_t)g.agency);
         /* The agency grant, then environment grants, then perhaps a bot grant. */
         size_t total = 1 + g.env_count + (g.bot >= 0 ? 1 : 0);
         for (size_t k = 0; k < total; k++) {
             unsigned mask;
             id_make(grant, "grt", w->o.seed, (uint64_t)grant_n++);
-            bind_text(ins_grant, 1, grant);
-            bind_text(ins_grant, 2, agency);
-            bind_text(ins_grant, 3, user);
+            put_text(&t, grant);
+            put_text(&t, agency);
+            put_text(&t, user);
             if (k == 0) {
                 mask = g.agency_roles;
-                sqlite3_bind_null(ins_grant, 4);
-                sqlite3_bind_null(ins_grant, 5);
-                bind_text(ins_grant, 6, agency);
+                put_null(&t);
+                put_null(&t);
+                put_text(&t, agency);
             } else if (k <= g.env_count) {
                 mask = g.env_roles[k - 1];
                 id_make(env, "env", w->o.seed, (uint64_t)g.env[k - 1]);
-                bind_text(ins_grant, 4, env);
-                sqlite3_bind_null(ins_grant, 5);
-                bind_text(ins_grant, 6, env);
+                put_text(&t, env);
+                put_null(&t);
+                put_text(&t, env);
             } else {
                 mask = 1u << BOT_MANAGER;
                 id_make(scope, "bot", w->o.seed, (uint64_t)g.bot);
-                sqlite3_bind_null(ins_grant, 4);
-                bind_text(ins_grant, 5, scope);
-                bind_text(ins_grant, 6, scope);
+                put_null(&t);
+                put_text(&t, scope);
+                put_text(&t, scope);
             }
             roles_csv(roles, mask);
-            bind_text(ins_grant, 7, roles);
-            sqlite3_bind_int64(ins_grant, 8, t0 + u);
-            step(ins_grant);
+            put_text(&t, roles);
+            put_int(&t, t0 + u);
+            row_end(&t);
         }
-        progress("users", u + 1, w->o.users);
+        progress("grants of users", u + 1, w->o.users);
     }
-    sqlite3_finalize(ins_user);
-    sqlite3_finalize(ins_member);
-    sqlite3_finalize(ins_grant);
+    table_close(&t);
     fprintf(stderr, "seed: %ld grants\n", grant_n);
 }
 
@@ -538,6 +694,58 @@ static void write_mixes(const struct world *w)
     fclose(cerbos_batch);
 }
 
+/* The write mixes, one request a line as "PATH<TAB>BODY":
+ *  - grant-puts.tsv: PUT .../users/{id}/grants for up to WRITE_USERS active users without
+ *    owner or manager roles, first all of them with one set of grants, then all with another,
+ *    so that replayed in order every request changes what the user holds;
+ *  - invitations.tsv: POST .../invitations in agency after agency, without email, for an
+ *    address in which mix.lua replaces {n} by a fresh number on every request. */
+#define WRITE_USERS 2000
+
+static void write_write_mixes(const struct world *w)
+{
+    FILE *puts = mix_open(w, "grant-puts.tsv");
+    FILE *invites = mix_open(w, "invitations.tsv");
+    char user[ID_MAX], agency[ID_MAX], env[ID_MAX];
+    static const char *const shapes[2][2] = {{"agent", "operator"},
+                                             {"operator", "content_manager"}};
+    long chosen[WRITE_USERS];
+    long count = 0;
+    for (long u = 1; u < w->o.users && count < WRITE_USERS; u++) {
+        struct user_grants g;
+        user_grants_of(&g, w, u);
+        unsigned managers = 1u << OWNER | 1u << ORGANISATION_MANAGER;
+        if (g.is_active && !(g.agency_roles & managers))
+            chosen[count++] = u;
+    }
+    for (int shape = 0; shape < 2; shape++) {
+        for (long i = 0; i < count; i++) {
+            struct user_grants g;
+            user_grants_of(&g, w, chosen[i]);
+            id_make(user, "usr", w->o.seed, (uint64_t)chosen[i]);
+            id_make(agency, "agy", w->o.seed, (uint64_t)g.agency);
+            id_make(env, "env", w->o.seed,
+                    (uint64_t)(g.agency * w->envs_per_agency +
+                               (chosen[i] + shape) % w->envs_per_agency));
+            fprintf(puts,
+                    "/api/v1/agencies/%s/users/%s/grants\t{\"grants\":[{\"roles\":[\"%s\"]},"
+                    "{\"environment_id\":\"%s\",\"roles\":[\"%s\"]}]}\n",
+                    agency, user, shapes[shape][0], env, shapes[shape][1]);
+        }
+    }
+    for (long a = 0; a < w->o.agencies && a < WRITE_USERS; a++) {
+        id_make(agency, "agy", w->o.seed, (uint64_t)a);
+        id_make(env, "env", w->o.seed, (uint64_t)(a * w->envs_per_agency));
+        fprintf(invites,
+                "/api/v1/agencies/%s/invitations\t{\"email\":\"invitee-{n}@bench.example\","
+                "\"send_email\":false,\"grants\":[{\"environment_id\":\"%s\",\"roles\":"
+                "[\"agent\"]}]}\n",
+                agency, env);
+    }
+    fclose(puts);
+    fclose(invites);
+}
+
 /* --- main -------------------------------------------------------------------------------- */
 
 static long number_arg(const char *flag, const char *v)
@@ -593,9 +801,11 @@ static void options_parse(struct options *o, int argc, char **argv)
     }
     if (!o->db || o->users < 1 || o->agencies < 1 || o->environments < o->agencies ||
         o->grants < o->users || o->big > o->users || o->grants > o->users * (1 + ENV_GRANTS_MAX)) {
-        fprintf(stderr, "usage: seed --db PATH [--users N] [--agencies N] [--environments N] "
-                        "[--grants N] [--big-agency-members N] [--mix-dir DIR] [--mix-count N] "
-                        "[--seed N]\n(environments >= agencies, users <= grants <= 9 x users)\n");
+        fprintf(
+            stderr,
+            "usage: seed --db PATH|postgres://URL [--users N] [--agencies N] [--environments N] "
+            "[--grants N] [--big-agency-members N] [--mix-dir DIR] [--mix-count N] "
+            "[--seed N]\n(environments >= agencies, users <= grants <= 9 x users)\n");
         exit(2);
     }
 }
@@ -616,20 +826,43 @@ int main(int argc, char **argv)
         fprintf(stderr, "seed: argon2id failed\n");
         return 1;
     }
-    if (sqlite3_open(w.o.db, &db) != SQLITE_OK)
-        die("open");
     int64_t t0 = now_ms() - 400LL * 86400000LL;
-    /* A fresh file with nobody else on it: no journal, no syncs, a large cache. */
-    exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-1000000; "
-         "PRAGMA foreign_keys=OFF;");
-    exec("BEGIN");
-    write_places(&w, t0);
-    write_people(&w, t0, hash);
-    exec("COMMIT");
-    exec("PRAGMA journal_mode=WAL;");
-    sqlite3_close(db);
-    if (w.o.mix_dir)
+    if (strncmp(w.o.db, "postgres://", 11) == 0 || strncmp(w.o.db, "postgresql://", 13) == 0) {
+        pg = PQconnectdb(w.o.db);
+        if (PQstatus(pg) != CONNECTION_OK)
+            die("connect");
+        /* Nobody else is on the database yet: the foreign keys are not checked row by row
+         * (the generator keeps them), as SQLite's foreign_keys=OFF below, except where a
+         * trigger must run (write_people). This needs a superuser, as the URL of a throwaway
+         * cluster is. */
+        exec("SET client_min_messages = warning; SET session_replication_role = replica; "
+             "SET maintenance_work_mem = '256MB'");
+        exec("BEGIN");
+        write_places(&w, t0);
+        write_people(&w, t0, hash);
+        exec("COMMIT");
+        /* Fresh statistics, so the planner walks the indexes the way it will in production. */
+        exec("ANALYZE");
+        PQfinish(pg);
+        pg = NULL;
+    } else {
+        if (sqlite3_open(w.o.db, &db) != SQLITE_OK)
+            die("open");
+        /* A fresh file with nobody else on it: no journal, no syncs, a large cache. */
+        exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-1000000; "
+             "PRAGMA foreign_keys=OFF;");
+        exec("BEGIN");
+        write_places(&w, t0);
+        write_people(&w, t0, hash);
+        exec("COMMIT");
+        exec("PRAGMA journal_mode=WAL;");
+        sqlite3_close(db);
+        db = NULL;
+    }
+    if (w.o.mix_dir) {
         write_mixes(&w);
+        write_write_mixes(&w);
+    }
     fprintf(stderr,
             "seed: %ld users, %ld agencies, %ld environments (and as many bots), %ld grants\n",
             w.o.users, w.o.agencies, w.o.agencies * w.envs_per_agency, w.o.grants);

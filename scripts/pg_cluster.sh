@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL 15 cluster for the tests: `pg_cluster.sh start DIR` makes a new cluster
 # in DIR (trust authentication, bound to 127.0.0.1 on a free port chosen now, socket in DIR,
-# fsync off), starts it and prints its admin URL; `pg_cluster.sh stop DIR` stops it and removes
-# DIR. It never touches the packaged cluster on port 5432. Run as root (the server runs as the
+# fsync off unless PG_CLUSTER_DURABLE=1), starts it and prints its admin URL;
+# `pg_cluster.sh stop DIR` stops it and removes DIR. It never touches the packaged cluster on port 5432. Run as root (the server runs as the
 # postgres user) or as an ordinary user (the server runs as that user).
 set -euo pipefail
 
@@ -55,8 +55,14 @@ start)
         exit 1
     }
     port=$(free_port)
+    # Tests want speed; PG_CLUSTER_DURABLE=1 keeps PostgreSQL's durable defaults (a commit is
+    # on disk when it returns, as with usher's SQLite), for measurements of writes.
+    durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    if [ "${PG_CLUSTER_DURABLE:-0}" = 1 ]; then
+        durability=""
+    fi
     as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=500" \
+        -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$dir $durability -c max_connections=500" \
         start >/dev/null || {
         cat "$dir/server.log" >&2
         exit 1

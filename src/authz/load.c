@@ -1,6 +1,6 @@
-/* Filling the decision index from the store: everything at start (users and grants a page at a
- * time, so the rows of a large database are never all in memory at once), one user after a
- * change. */
+/* Filling the decision index from the store: everything at start (users and grants read by one
+ * query each and taken a page at a time, so the rows of a large database are never all in
+ * memory at once), one user after a change. */
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,30 +74,13 @@ static int load_places(struct ix_data *d, struct store_conn *c, struct usher_err
     return rc;
 }
 
-static int load_users(struct ix_data *d, struct store_conn *c, struct usher_error *err)
+static int users_page_take(void *ctx, const struct store_rows *users, struct usher_error *err)
 {
-    char *after = xstrdup("");
-    int rc = 0;
-    for (;;) {
-        struct arena a;
-        arena_init(&a);
-        struct store_rows users;
-        rc = store_authz_users_page(&users, c, &a, after, LOAD_PAGE, err);
-        if (rc == 0) {
-            for (size_t r = 0; r < users.count; r++)
-                ix_user_set(d, store_cell_text(&users, r, 0), user_flags(&users, r), NULL);
-            if (users.count > 0) {
-                free(after);
-                after = xstrdup(store_cell_text(&users, users.count - 1, 0));
-            }
-        }
-        bool is_last = rc != 0 || users.count < LOAD_PAGE;
-        arena_dispose(&a);
-        if (is_last)
-            break;
-    }
-    free(after);
-    return rc;
+    struct ix_data *d = ctx;
+    (void)err;
+    for (size_t r = 0; r < users->count; r++)
+        ix_user_set(d, store_cell_text(users, r, 0), user_flags(users, r), NULL);
+    return 0;
 }
 
 /* The grants of one user, gathered as a page is read; rows point into the page, or into arena
@@ -156,43 +139,32 @@ static void pending_keep(struct pending *p)
     }
 }
 
+/* The pending user and the index being filled, while the grants are read. */
+struct grants_load {
+    struct ix_data *d;
+    struct pending p;
+};
+
+static int grants_page_take(void *ctx, const struct store_rows *grants, struct usher_error *err)
+{
+    struct grants_load *g = ctx;
+    (void)err;
+    for (size_t r = 0; r < grants->count; r++)
+        pending_add(g->d, &g->p, grants, r);
+    pending_keep(&g->p);
+    return 0;
+}
+
 static int load_grants(struct ix_data *d, struct store_conn *c, struct usher_error *err)
 {
-    struct pending p = {0};
-    arena_init(&p.arena);
-    char *after_user = xstrdup(""), *after_scope = xstrdup("");
-    int rc = 0;
-    for (;;) {
-        struct arena a;
-        arena_init(&a);
-        struct store_rows grants;
-        rc = store_authz_grants_page(&grants, c, &a, after_user, after_scope, LOAD_PAGE, err);
-        if (rc == 0) {
-            for (size_t r = 0; r < grants.count; r++)
-                pending_add(d, &p, &grants, r);
-            if (grants.count > 0) {
-                free(after_user);
-                free(after_scope);
-                after_user =
-                    xstrdup(store_cell_text(&grants, grants.count - 1, STORE_AUTHZ_GRANT_USER));
-                after_scope =
-                    xstrdup(store_cell_text(&grants, grants.count - 1, STORE_AUTHZ_GRANT_SCOPE));
-            }
-        }
-        bool is_last = rc != 0 || grants.count < LOAD_PAGE;
-        if (rc == 0 && is_last)
-            pending_flush(d, &p);
-        else
-            pending_keep(&p);
-        arena_dispose(&a);
-        if (is_last)
-            break;
-    }
-    free(p.user_id);
-    free(p.rows);
-    arena_dispose(&p.arena);
-    free(after_user);
-    free(after_scope);
+    struct grants_load g = {.d = d};
+    arena_init(&g.p.arena);
+    int rc = store_authz_grants_each(c, LOAD_PAGE, grants_page_take, &g, err);
+    if (rc == 0)
+        pending_flush(d, &g.p);
+    free(g.p.user_id);
+    free(g.p.rows);
+    arena_dispose(&g.p.arena);
     return rc;
 }
 
@@ -215,7 +187,7 @@ int authz_index_load(struct authz_index *ix, struct store *store, struct usher_e
     if (rc == 0)
         rc = load_places(&fresh, c, err);
     if (rc == 0)
-        rc = load_users(&fresh, c, err);
+        rc = store_authz_users_each(c, LOAD_PAGE, users_page_take, &fresh, err);
     if (rc == 0)
         rc = load_grants(&fresh, c, err);
     if (c) {

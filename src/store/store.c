@@ -191,6 +191,17 @@ int store_exec(struct store_conn *c, struct arena *a, const char *sql,
     return c->store->driver->exec(c->handle, a, sql, params, n, rows, changes, err);
 }
 
+int store_exec_pages(struct store_conn *c, const struct store_pages *q, struct usher_error *err)
+{
+    if (!c->in_tx || q->page_rows == 0)
+        return usher_error_set(err, USHER_EINTERNAL, NULL, NULL,
+                               "a paged query needs a transaction and a page size");
+    int rc = store_fault_hit(STORE_FAULT_EXEC, q->sql, err);
+    if (rc)
+        return rc;
+    return c->store->driver->exec_pages(c->handle, q, err);
+}
+
 int store_ping(struct store *s, struct usher_error *err)
 {
     struct store_conn *c;

@@ -128,7 +128,7 @@ int store_exec(struct store_conn *c, struct arena *a, const char *sql,
                int64_t *changes, struct usher_error *err);
 
 /* Change notices between processes. On PostgreSQL every write transaction sends one notice
- * as it commits (NOTIFY, without payload), and a listener, a connection of its own outside
+ * as it commits (NOTIFY, with its store's origin), and a listener, a connection of its own outside
  * the pool, hears them; SQLite has none, and processes sharing a file poll instead. */
 struct store_listener;
 
@@ -147,6 +147,28 @@ int store_listener_wait(struct store_listener *l, int timeout_ms, bool *changed,
 
 /* Closes a listener; accepts NULL. */
 void store_listener_close(struct store_listener *l);
+
+/* A query whose rows are read a page at a time (store_exec_pages). */
+struct store_pages {
+    const char *sql;
+    const struct store_value *params; /* n parameters, as for store_exec */
+    size_t n;
+    size_t page_rows; /* the most rows handed over at once; at least 1 */
+    /* Called with each page in the query's order: 1 to page_rows rows whose strings live
+     * until it returns. It must not use the connection (on PostgreSQL the rest of the rows
+     * are still arriving on it). A non-zero return (a USHER_E* code, detail in err) stops the
+     * calls and is what store_exec_pages returns. */
+    int (*each)(void *ctx, const struct store_rows *page, struct usher_error *err);
+    void *ctx;
+};
+
+/* Runs q->sql and hands its rows to q->each a page at a time, so that reading a whole table
+ * never holds it in memory: one page is held at a time. Call it inside a transaction
+ * (store_begin), which gives the query its snapshot. SQLite steps one statement; PostgreSQL
+ * runs one query in libpq's single-row mode, the server sending rows while usher takes them
+ * in. A query without rows never calls each. Errors: as store_exec, USHER_EINTERNAL outside
+ * a transaction or with page_rows 0, or each's own. */
+int store_exec_pages(struct store_conn *c, const struct store_pages *q, struct usher_error *err);
 
 /* Checks that the database answers a read of its schema table (so an unreadable or removed
  * database file is noticed). */

@@ -41,27 +41,28 @@ int store_authz_custom_roles(struct store_rows *out, struct store_conn *c, struc
     return all(out, c, a, sql, err);
 }
 
-int store_authz_users_page(struct store_rows *out, struct store_conn *c, struct arena *a,
-                           const char *after_id, int limit, struct usher_error *err)
+int store_authz_users_each(struct store_conn *c, size_t page_rows,
+                           int (*each)(void *ctx, const struct store_rows *page,
+                                       struct usher_error *err),
+                           void *ctx, struct usher_error *err)
 {
-    static const char sql[] =
-        "SELECT id, is_platform_admin, status FROM users WHERE id > $1 ORDER BY id LIMIT $2";
-    struct store_value p[] = {store_text(after_id), store_int(limit)};
-    return store_exec(c, a, sql, p, 2, out, NULL, err);
+    /* No order: the index takes users in any order, and a table scan is the cheapest read. */
+    static const char sql[] = "SELECT id, is_platform_admin, status FROM users";
+    struct store_pages q = {.sql = sql, .page_rows = page_rows, .each = each, .ctx = ctx};
+    return store_exec_pages(c, &q, err);
 }
 
-int store_authz_grants_page(struct store_rows *out, struct store_conn *c, struct arena *a,
-                            const char *after_user, const char *after_scope, int limit,
-                            struct usher_error *err)
+int store_authz_grants_each(struct store_conn *c, size_t page_rows,
+                            int (*each)(void *ctx, const struct store_rows *page,
+                                        struct usher_error *err),
+                            void *ctx, struct usher_error *err)
 {
-    /* A row value walks the (user_id, scope_id) unique index on both dialects. The bots are
-     * read before the grants, so their environment is not joined in. */
+    /* The (user_id, scope_id) unique index gives the order on both dialects. */
     static const char sql[] =
         "SELECT g.user_id, g.agency_id, g.environment_id, g.bot_id, g.scope_id, g.roles, "
-        "g.extra_permissions, NULL FROM grants g WHERE (g.user_id, g.scope_id) > ($1, $2) "
-        "ORDER BY g.user_id, g.scope_id LIMIT $3";
-    struct store_value p[] = {store_text(after_user), store_text(after_scope), store_int(limit)};
-    return store_exec(c, a, sql, p, 3, out, NULL, err);
+        "g.extra_permissions, NULL FROM grants g ORDER BY g.user_id, g.scope_id";
+    struct store_pages q = {.sql = sql, .page_rows = page_rows, .each = each, .ctx = ctx};
+    return store_exec_pages(c, &q, err);
 }
 
 int store_authz_user(struct store_rows *out_user, struct store_rows *out_grants,

@@ -34,17 +34,21 @@ int store_authz_bots(struct store_rows *out, struct store_conn *c, struct arena 
 int store_authz_custom_roles(struct store_rows *out, struct store_conn *c, struct arena *a,
                              struct usher_error *err);
 
-/* Up to limit users with an id after after_id ("" for the first page), by id: id,
- * is_platform_admin, status. */
-int store_authz_users_page(struct store_rows *out, struct store_conn *c, struct arena *a,
-                           const char *after_id, int limit, struct usher_error *err);
+/* Every user (id, is_platform_admin, status), handed to each a page of at most page_rows at a
+ * time (store_exec_pages: inside a transaction, each must not use c). Errors: as
+ * store_exec_pages. */
+int store_authz_users_each(struct store_conn *c, size_t page_rows,
+                           int (*each)(void *ctx, const struct store_rows *page,
+                                       struct usher_error *err),
+                           void *ctx, struct usher_error *err);
 
-/* Up to limit grants after (after_user, after_scope) ("", "" for the first page), ordered by
- * user id then scope id, so a user's grants come together. Columns as above, but the bot's
+/* Every grant, ordered by user id then scope id so that a user's grants come together, handed
+ * to each a page at a time as store_authz_users_each does. Columns as above, but the bot's
  * environment is always NULL: read the bots first. */
-int store_authz_grants_page(struct store_rows *out, struct store_conn *c, struct arena *a,
-                            const char *after_user, const char *after_scope, int limit,
-                            struct usher_error *err);
+int store_authz_grants_each(struct store_conn *c, size_t page_rows,
+                            int (*each)(void *ctx, const struct store_rows *page,
+                                        struct usher_error *err),
+                            void *ctx, struct usher_error *err);
 
 /* One user (id, is_platform_admin, status; no row when absent) and their grants. */
 int store_authz_user(struct store_rows *out_user, struct store_rows *out_grants,

@@ -18,6 +18,9 @@ struct store_driver {
     void (*rollback)(void *handle);
     int (*exec)(void *handle, struct arena *a, const char *sql, const struct store_value *params,
                 size_t n, struct store_rows *rows, int64_t *changes, struct usher_error *err);
+    /* Runs a query inside the open transaction, handing its rows over a page at a time
+     * (store_exec_pages). */
+    int (*exec_pages)(void *handle, const struct store_pages *q, struct usher_error *err);
     /* Runs a script of several statements without parameters (migrations). */
     int (*exec_script)(void *handle, const char *sql, struct usher_error *err);
     /* Change notices (NULL when the database has none, as SQLite). origin_set gives a pooled

@@ -184,6 +184,31 @@ static int sqlite_bind(sqlite3_stmt *stmt, const struct store_value *params, siz
     return 0;
 }
 
+/* Copies the current row of stmt (cols columns) into cells, strings into a. */
+static void sqlite_row_read(struct store_value *cells, sqlite3_stmt *stmt, size_t cols,
+                            struct arena *a)
+{
+    for (size_t k = 0; k < cols; k++) {
+        struct store_value *v = &cells[k];
+        switch (sqlite3_column_type(stmt, (int)k)) {
+        case SQLITE_INTEGER:
+            v->type = STORE_INT;
+            v->i = sqlite3_column_int64(stmt, (int)k);
+            break;
+        case SQLITE_NULL:
+            v->type = STORE_NULL;
+            break;
+        default: {
+            const unsigned char *t = sqlite3_column_text(stmt, (int)k);
+            int len = sqlite3_column_bytes(stmt, (int)k);
+            v->type = STORE_TEXT;
+            v->s = arena_strndup(a, (const char *)t, (size_t)len);
+            break;
+        }
+        }
+    }
+}
+
 static int sqlite_exec(void *handle, struct arena *a, const char *sql,
                        const struct store_value *params, size_t n, struct store_rows *rows,
                        int64_t *changes, struct usher_error *err)
@@ -213,25 +238,7 @@ static int sqlite_exec(void *handle, struct arena *a, const char *sql,
             cells = grown;
             cap = ncap;
         }
-        for (size_t k = 0; k < cols; k++) {
-            struct store_value *v = &cells[count * cols + k];
-            switch (sqlite3_column_type(stmt, (int)k)) {
-            case SQLITE_INTEGER:
-                v->type = STORE_INT;
-                v->i = sqlite3_column_int64(stmt, (int)k);
-                break;
-            case SQLITE_NULL:
-                v->type = STORE_NULL;
-                break;
-            default: {
-                const unsigned char *t = sqlite3_column_text(stmt, (int)k);
-                int len = sqlite3_column_bytes(stmt, (int)k);
-                v->type = STORE_TEXT;
-                v->s = arena_strndup(a, (const char *)t, (size_t)len);
-                break;
-            }
-            }
-        }
+        sqlite_row_read(&cells[count * cols], stmt, cols, a);
         count++;
     }
     if (result == 0 && src != SQLITE_DONE)
@@ -250,6 +257,55 @@ static int sqlite_exec(void *handle, struct arena *a, const char *sql,
         sqlite3_finalize(stmt);
     }
     return result;
+}
+
+/* One statement stepped to the end; a page is handed over each time page_rows rows are read,
+ * and its memory reused for the next. */
+static int sqlite_exec_pages(void *handle, const struct store_pages *q, struct usher_error *err)
+{
+    struct sqlite_conn *c = handle;
+    sqlite3_stmt *stmt = NULL;
+    bool cached = false;
+    struct arena a;
+    arena_init(&a);
+    int rc = sqlite_prepare(c, q->sql, &stmt, &cached, err);
+    if (rc)
+        goto done;
+    rc = sqlite_bind(stmt, q->params, q->n, err);
+    size_t cols = (size_t)sqlite3_column_count(stmt);
+    struct store_value *cells = NULL;
+    size_t count = 0;
+    while (rc == 0) {
+        if (!cells)
+            cells = arena_alloc(&a, q->page_rows * (cols ? cols : 1) * sizeof(*cells));
+        int src = sqlite3_step(stmt);
+        if (src == SQLITE_ROW) {
+            sqlite_row_read(&cells[count * cols], stmt, cols, &a);
+            if (++count < q->page_rows)
+                continue;
+        } else if (src != SQLITE_DONE) {
+            rc = sqlite_error(c->db, src, err);
+            break;
+        }
+        if (count > 0) {
+            struct store_rows page = {.count = count, .cols = cols, .cells = cells};
+            rc = q->each(q->ctx, &page, err);
+        }
+        arena_reset(&a);
+        cells = NULL;
+        count = 0;
+        if (src == SQLITE_DONE)
+            break;
+    }
+done:
+    if (stmt && cached) {
+        sqlite3_reset(stmt);
+        sqlite3_clear_bindings(stmt);
+    } else if (stmt) {
+        sqlite3_finalize(stmt);
+    }
+    arena_dispose(&a);
+    return rc;
 }
 
 static int sqlite_exec_script(void *handle, const char *sql, struct usher_error *err)
@@ -326,6 +382,7 @@ const struct store_driver store_sqlite_driver = {
     .commit = sqlite_commit,
     .rollback = sqlite_rollback,
     .exec = sqlite_exec,
+    .exec_pages = sqlite_exec_pages,
     .exec_script = sqlite_exec_script,
     .columns_sql = "SELECT m.name, p.name, p.pk FROM sqlite_master m, pragma_table_info(m.name) p"
                    " WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite!_%' ESCAPE '!'"

@@ -260,6 +260,118 @@ static void test_store_exec__returns_many_rows(void **state)
     assert_string_equal(store_cell(&rows, 1234, 1)->s, "row1235");
 }
 
+/* What a paged query handed over: page sizes, and every row's number and text checked in
+ * order. */
+struct pages_seen {
+    size_t pages, rows, sizes[8];
+    bool is_in_order;
+    int fail_after; /* pages to take before answering USHER_ECONFLICT; 0 never */
+};
+
+static int pages_take(void *ctx, const struct store_rows *page, struct usher_error *err)
+{
+    struct pages_seen *seen = ctx;
+    if (seen->pages < 8)
+        seen->sizes[seen->pages] = page->count;
+    seen->pages++;
+    for (size_t r = 0; r < page->count; r++) {
+        int64_t i = store_cell_int(page, r, 0);
+        char want[32];
+        snprintf(want, sizeof(want), "row%lld", (long long)i);
+        const char *text = store_cell_text(page, r, 1);
+        if (i != (int64_t)++seen->rows || !text || strcmp(text, want) != 0)
+            seen->is_in_order = false;
+    }
+    if (seen->fail_after && (int)seen->pages == seen->fail_after)
+        return usher_error_set(err, USHER_ECONFLICT, NULL, NULL, "enough pages");
+    return 0;
+}
+
+static int pages_run(struct fixture *f, int64_t rows, size_t page_rows, struct pages_seen *seen)
+{
+    static const char sql[] = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                              "WHERE i < $1) SELECT i, 'row' || i FROM n WHERE i <= $1 ORDER BY i";
+    struct store_value p[] = {store_int(rows)};
+    struct store_pages q = {
+        .sql = sql, .params = p, .n = 1, .page_rows = page_rows, .each = pages_take, .ctx = seen};
+    seen->is_in_order = true;
+    usher_error_clear(&f->err);
+    return store_exec_pages(f->conn, &q, &f->err);
+}
+
+static void test_store_exec_pages__hands_every_row_over_a_page_at_a_time_in_order(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(store_begin(f->conn, false, &f->err), 0);
+    struct pages_seen seen = {0};
+    assert_int_equal(pages_run(f, 2500, 1000, &seen), 0);
+    assert_true(seen.is_in_order);
+    assert_int_equal(seen.rows, 2500);
+    assert_int_equal(seen.pages, 3);
+    assert_int_equal(seen.sizes[0], 1000);
+    assert_int_equal(seen.sizes[1], 1000);
+    assert_int_equal(seen.sizes[2], 500);
+    /* A last page that is full is not followed by an empty one. */
+    struct pages_seen exact = {0};
+    assert_int_equal(pages_run(f, 2000, 1000, &exact), 0);
+    assert_true(exact.is_in_order);
+    assert_int_equal(exact.rows, 2000);
+    assert_int_equal(exact.pages, 2);
+    /* No rows, no call; and the transaction goes on as usual afterwards. */
+    struct pages_seen none = {0};
+    assert_int_equal(pages_run(f, 0, 1000, &none), 0);
+    assert_int_equal(none.pages, 0);
+    assert_int_equal(count_rows(f, f->conn, "SELECT COUNT(*) FROM schema_migrations"),
+                     dialect_migration_count());
+    assert_int_equal(store_commit(f->conn, &f->err), 0);
+}
+
+static void test_store_exec_pages__stops_at_the_first_failing_page(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(store_begin(f->conn, false, &f->err), 0);
+    struct pages_seen seen = {.fail_after = 2};
+    assert_int_equal(pages_run(f, 5000, 1000, &seen), USHER_ECONFLICT);
+    assert_string_equal(f->err.message, "enough pages");
+    assert_int_equal(seen.pages, 2);
+    assert_int_equal(seen.rows, 2000);
+    /* The same transaction reads on, a paged query included. */
+    struct pages_seen again = {0};
+    assert_int_equal(pages_run(f, 1500, 1000, &again), 0);
+    assert_true(again.is_in_order);
+    assert_int_equal(again.rows, 1500);
+    assert_int_equal(count_rows(f, f->conn, "SELECT COUNT(*) FROM schema_migrations"),
+                     dialect_migration_count());
+    assert_int_equal(store_commit(f->conn, &f->err), 0);
+}
+
+static void test_store_exec_pages__refuses_to_run_outside_a_transaction(void **state)
+{
+    struct fixture *f = *state;
+    struct pages_seen seen = {0};
+    assert_int_equal(pages_run(f, 10, 5, &seen), USHER_EINTERNAL);
+    assert_int_equal(seen.pages, 0);
+    assert_int_equal(store_begin(f->conn, false, &f->err), 0);
+    assert_int_equal(pages_run(f, 10, 0, &seen), USHER_EINTERNAL);
+    assert_int_equal(pages_run(f, 10, 5, &seen), 0);
+    assert_int_equal(seen.pages, 2);
+    store_rollback(f->conn);
+}
+
+static void test_store_exec_pages__reports_bad_sql_as_internal(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(store_begin(f->conn, false, &f->err), 0);
+    struct pages_seen seen = {0};
+    struct store_pages q = {.sql = "SELECT nothing FROM no_such_table",
+                            .page_rows = 10,
+                            .each = pages_take,
+                            .ctx = &seen};
+    assert_int_equal(store_exec_pages(f->conn, &q, &f->err), USHER_EINTERNAL);
+    assert_int_equal(seen.pages, 0);
+    store_rollback(f->conn);
+}
+
 static void test_store_exec__maps_a_unique_violation_to_conflict(void **state)
 {
     struct fixture *f = *state;
@@ -936,6 +1048,10 @@ int main(void)
         T(test_store_exec__refuses_a_placeholder_without_value),
         T(test_store_exec__returns_rows_and_changes),
         T(test_store_exec__returns_many_rows),
+        T(test_store_exec_pages__hands_every_row_over_a_page_at_a_time_in_order),
+        T(test_store_exec_pages__stops_at_the_first_failing_page),
+        T(test_store_exec_pages__refuses_to_run_outside_a_transaction),
+        T(test_store_exec_pages__reports_bad_sql_as_internal),
         T(test_store_exec__maps_a_unique_violation_to_conflict),
         T(test_store_exec__enforces_foreign_keys),
         T(test_store_exec__maps_a_not_null_violation_to_internal),
