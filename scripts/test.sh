@@ -228,6 +228,11 @@ elif [ ! -x /usr/bin/chromium ]; then
     record e2e 0 1 0 "/usr/bin/chromium is missing: run scripts/setup.sh"
 else
     node_suite e2e "console tests" "${e2e_files[@]}"
+    if [ -z "$PG_URL" ]; then
+        record e2e-pg 0 1 0 "$PG_NOTE"
+    else
+        USHER_TEST_DB=postgres node_suite e2e-pg "console tests on PostgreSQL" "${e2e_files[@]}"
+    fi
 fi
 
 # --- ThreadSanitizer -------------------------------------------------------------------------
@@ -246,21 +251,32 @@ tsan_ok=1
 if [ "$tsan_ok" = 0 ]; then
     grep -hE 'error' "$LOGS/tsan-configure.log" "$LOGS/tsan-build.log" 2>/dev/null | head -n 40
     record tsan 0 1 0 "build failed, logs in $LOGS"
+    record tsan-pg 0 1 0 "build failed, logs in $LOGS"
 else
-    echo "== ThreadSanitizer: concurrency unit tests and a concurrent load on the server"
+    echo "== ThreadSanitizer: concurrency unit tests (SQLite, then PostgreSQL) and a concurrent load on the server"
     ts_pass=0
     ts_fail=0
-    for t in "${TSAN_TESTS[@]}"; do
-        log="$LOGS/tsan-$t.log"
-        if TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" CMOCKA_MESSAGE_OUTPUT=STDOUT \
-            timeout --kill-after=10 600 "$TSAN_BUILD/tests/$t" >"$log" 2>&1 &&
-            ! grep -q 'ThreadSanitizer' "$log"; then
-            ts_pass=$((ts_pass + 1))
-        else
-            echo "tsan $t failed (log $log):"
-            grep -E 'WARNING: ThreadSanitizer|SUMMARY|FAILED|\[  ERROR' "$log" | head -n 10
-            ts_fail=$((ts_fail + 1))
+    tspg_pass=0
+    tspg_fail=0
+    for db in sqlite postgres; do
+        if [ "$db" = postgres ] && [ -z "$PG_URL" ]; then
+            tspg_fail=1
+            break
         fi
+        for t in "${TSAN_TESTS[@]}"; do
+            log="$LOGS/tsan-$db-$t.log"
+            url=""
+            if [ "$db" = postgres ]; then url="$PG_URL"; fi
+            if USHER_TEST_PG_URL="$url" TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
+                CMOCKA_MESSAGE_OUTPUT=STDOUT timeout --kill-after=10 600 "$TSAN_BUILD/tests/$t" \
+                >"$log" 2>&1 && ! grep -q 'ThreadSanitizer' "$log"; then
+                if [ "$db" = sqlite ]; then ts_pass=$((ts_pass + 1)); else tspg_pass=$((tspg_pass + 1)); fi
+            else
+                echo "tsan $t on $db failed (log $log):"
+                grep -E 'WARNING: ThreadSanitizer|SUMMARY|FAILED|\[  ERROR' "$log" | head -n 10
+                if [ "$db" = sqlite ]; then ts_fail=$((ts_fail + 1)); else tspg_fail=$((tspg_fail + 1)); fi
+            fi
+        done
     done
     log="$LOGS/tsan-server.log"
     if TSAN_OPTIONS="halt_on_error=0" USHER_BIN="$PWD/$TSAN_BUILD/usher" \
@@ -272,6 +288,7 @@ else
         ts_fail=$((ts_fail + 1))
     fi
     record tsan "$ts_pass" "$ts_fail" 0
+    record tsan-pg "$tspg_pass" "$tspg_fail" 0
 fi
 
 # --- crash test ------------------------------------------------------------------------------
