@@ -153,9 +153,16 @@ static int pg_script(struct pg_conn *c, const char *sql, struct usher_error *err
     return rc;
 }
 
-static int pg_connect(void **out, const char *url, struct usher_error *err)
+/* Opens a connection and runs setup on it. TCP keepalives are on, so that a server or a
+ * network that vanished without closing the connection is noticed within about 15 s rather
+ * than the system's two hours. */
+static int pg_open(struct pg_conn **out, const char *url, const char *setup,
+                   struct usher_error *err)
 {
-    PGconn *db = PQconnectdb(url);
+    const char *const keys[] = {
+        "dbname", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", NULL};
+    const char *const values[] = {url, "1", "5", "2", "3", NULL};
+    PGconn *db = PQconnectdbParams(keys, values, 1);
     if (!db || PQstatus(db) != CONNECTION_OK) {
         /* libpq's message names the host and the reason, never the password. */
         int code = usher_error_set(err, USHER_EUNAVAIL, NULL, "database_url",
@@ -167,13 +174,23 @@ static int pg_connect(void **out, const char *url, struct usher_error *err)
     PQsetNoticeProcessor(db, pg_notice_drop, NULL);
     struct pg_conn *c = xcalloc(1, sizeof(*c));
     c->db = db;
-    /* A writer waits as long for the write lock as a SQLite writer waits while busy. */
-    int rc = pg_script(c, "SET lock_timeout = '5s'; SET client_min_messages = warning", err);
+    int rc = pg_script(c, setup, err);
     if (rc) {
         PQfinish(db);
         free(c);
         return rc;
     }
+    *out = c;
+    return 0;
+}
+
+static int pg_connect(void **out, const char *url, struct usher_error *err)
+{
+    /* A writer waits as long for the write lock as a SQLite writer waits while busy. */
+    struct pg_conn *c = NULL;
+    int rc = pg_open(&c, url, "SET lock_timeout = '5s'; SET client_min_messages = warning", err);
+    if (rc)
+        return rc;
     *out = c;
     return 0;
 }
@@ -601,32 +618,14 @@ static int pg_exec_script(void *handle, const char *sql, struct usher_error *err
 /* --- change notices --- */
 
 /* A listener is a plain connection that has run LISTEN, named usher_listener in
- * pg_stat_activity. TCP keepalives are turned on so that a server or network that vanished
- * without closing the connection is noticed within about 15 s rather than the system's two
- * hours. */
+ * pg_stat_activity. */
 static int pg_listen_open(void **out, const char *url, const char *origin, struct usher_error *err)
 {
-    const char *const keys[] = {
-        "dbname", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", NULL};
-    const char *const values[] = {url, "1", "5", "2", "3", NULL};
-    PGconn *db = PQconnectdbParams(keys, values, 1);
-    if (!db || PQstatus(db) != CONNECTION_OK) {
-        int code = usher_error_set(err, USHER_EUNAVAIL, NULL, "database_url",
-                                   "cannot connect to PostgreSQL: %s",
-                                   db ? PQerrorMessage(db) : "out of memory");
-        PQfinish(db);
-        return code;
-    }
-    PQsetNoticeProcessor(db, pg_notice_drop, NULL);
-    struct pg_conn *c = xcalloc(1, sizeof(*c));
-    c->db = db;
-    snprintf(c->origin, sizeof(c->origin), "%s", origin);
-    int rc = pg_script(c, "SET application_name = 'usher_listener'; LISTEN " PG_CHANNEL, err);
-    if (rc) {
-        PQfinish(db);
-        free(c);
+    struct pg_conn *c = NULL;
+    int rc = pg_open(&c, url, "SET application_name = 'usher_listener'; LISTEN " PG_CHANNEL, err);
+    if (rc)
         return rc;
-    }
+    snprintf(c->origin, sizeof(c->origin), "%s", origin);
     *out = c;
     return 0;
 }
