@@ -8,11 +8,10 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, copyFileSync } from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 
-import { rememberSecret, startUsher, tempDir } from './lib/harness.mjs';
+import { rememberSecret, request, startUsher, tempDir } from './lib/harness.mjs';
 import { startSmtp, tokenOf } from './lib/smtp.mjs';
 
 const ADMIN_EMAIL = 'owner@instances.example';
@@ -69,31 +68,8 @@ async function startInstances(n, database, env) {
 
 // POST /api/v1/sessions to server from a chosen loopback address.
 function signIn(server, { email, password, from }) {
-  const payload = JSON.stringify({ email, password });
-  return new Promise((resolve, reject) => {
-    const req = http.request({
-      host: '127.0.0.1', port: server.port, path: '/api/v1/sessions', method: 'POST', localAddress: from, agent: false,
-      headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) },
-    }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json = null;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = null;
-        }
-        if (json?.token) rememberSecret(json.token);
-        if (json?.csrf_token) rememberSecret(json.csrf_token);
-        for (const c of res.headers['set-cookie'] || []) rememberSecret(c.split(';')[0].split('=').slice(1).join('='));
-        resolve({ status: res.statusCode, headers: res.headers, text, json });
-      });
-    });
-    req.on('error', reject);
-    req.end(payload);
+  return request('127.0.0.1', server.port, 'POST', '/api/v1/sessions', {
+    body: { email, password }, localAddress: from,
   });
 }
 

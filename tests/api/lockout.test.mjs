@@ -6,10 +6,9 @@
 // (127.0.0.0/8 all reaches the server), so the per-address windows of one test do not leak
 // into the next.
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 
-import { rememberSecret, startUsher } from './lib/harness.mjs';
+import { request, startUsher } from './lib/harness.mjs';
 
 const ADMIN_EMAIL = 'owner@lockout.example';
 const PASSWORD = 'canary-lockout-password-4d2a';
@@ -33,34 +32,10 @@ function parseSetCookie(header) {
 
 // POST /api/v1/sessions from a chosen loopback address, with an optional Cookie header.
 function signIn(usher, { email, password, from = '127.0.0.1', cookie }) {
-  const payload = JSON.stringify({ email, password });
-  const headers = { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) };
-  if (cookie) headers.Cookie = cookie;
-  return new Promise((resolve, reject) => {
-    const req = http.request({
-      host: '127.0.0.1', port: usher.port, path: '/api/v1/sessions', method: 'POST', localAddress: from,
-      headers, agent: false,
-    }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json = null;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = null;
-        }
-        // Every token and cookie seen here must stay out of the server's log and audit rows.
-        if (json?.token) rememberSecret(json.token);
-        if (json?.csrf_token) rememberSecret(json.csrf_token);
-        for (const c of res.headers['set-cookie'] || []) rememberSecret(parseSetCookie(c).value);
-        resolve({ status: res.statusCode, headers: res.headers, text, json });
-      });
-    });
-    req.on('error', reject);
-    req.end(payload);
+  // The harness remembers every token and cookie it sees: they must stay out of the server's
+  // log and audit rows.
+  return request('127.0.0.1', usher.port, 'POST', '/api/v1/sessions', {
+    body: { email, password }, headers: cookie ? { Cookie: cookie } : {}, localAddress: from,
   });
 }
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 
-import { rememberSecret, runUsher, startUsher, tempDir } from './lib/harness.mjs';
+import { request, runUsher, startUsher, tempDir } from './lib/harness.mjs';
 
 const ADMIN_EMAIL = 'owner@proxies.example';
 const PASSWORD = 'canary-proxies-password-61c9';
@@ -19,34 +19,10 @@ const LIMIT_PER_ADDRESS = 50; // untrusted failures from one address, across acc
 // POST /api/v1/sessions from a loopback address, with X-Forwarded-For when xff is given (an
 // array sends one header line per element). Resolves {status, headers, json, requestId}.
 function signIn(usher, { email, password = WRONG, from = '127.0.0.1', xff }) {
-  const payload = JSON.stringify({ email, password });
-  const headers = { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) };
-  if (xff !== undefined) headers['X-Forwarded-For'] = xff;
-  return new Promise((resolve, reject) => {
-    const req = http.request({
-      host: '127.0.0.1', port: usher.port, path: '/api/v1/sessions', method: 'POST', localAddress: from,
-      headers, agent: false,
-    }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json = null;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = null;
-        }
-        if (json?.token) rememberSecret(json.token);
-        if (json?.csrf_token) rememberSecret(json.csrf_token);
-        for (const c of res.headers['set-cookie'] || []) rememberSecret(/^[^=]+=([^;]*)/.exec(c)[1]);
-        resolve({ status: res.statusCode, headers: res.headers, text, json, requestId: res.headers['x-request-id'] });
-      });
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
+  const headers = xff === undefined ? {} : { 'X-Forwarded-For': xff };
+  return request('127.0.0.1', usher.port, 'POST', '/api/v1/sessions', {
+    body: { email, password }, headers, localAddress: from,
+  }).then((res) => ({ ...res, requestId: res.headers['x-request-id'] }));
 }
 
 // GET /healthz with the given X-Forwarded-For, from a loopback address; resolves the log line

@@ -251,9 +251,10 @@ function hostOf(listen) {
 }
 
 // One HTTP request. body is sent as JSON; raw (a string or Buffer) is sent as-is; token
-// becomes "Authorization: Bearer <token>". Resolves {status, headers, text, json}; json is
-// the parsed body when the answer is JSON, else null.
-export function request(host, port, method, urlPath, { body, raw, token, headers = {} } = {}) {
+// becomes "Authorization: Bearer <token>"; localAddress picks the loopback address it comes
+// from (127.0.0.2, ...). Resolves {status, headers, text, json}; json is the parsed body when
+// the answer is JSON, else null.
+export function request(host, port, method, urlPath, { body, raw, token, headers = {}, localAddress } = {}) {
   const h = { ...headers };
   let payload;
   if (raw !== undefined) {
@@ -271,7 +272,7 @@ export function request(host, port, method, urlPath, { body, raw, token, headers
   }
   for (const k of Object.keys(h)) if (h[k] === undefined) delete h[k];
   return new Promise((resolve, reject) => {
-    const req = http.request({ host, port, method, path: urlPath, headers: h, agent: false }, (res) => {
+    const req = http.request({ host, port, method, path: urlPath, headers: h, agent: false, localAddress }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('error', reject);
