@@ -73,6 +73,9 @@ struct app_session_new;
 json_t *api_session_json(struct http_request *req, struct http_response *res,
                          const struct app_session_new *s);
 
+/* Sets the Set-Cookie header that removes the session cookie (sign-out). */
+void api_session_cookie_clear(struct http_request *req, struct http_response *res);
+
 /* Reads an invitation body: refuses fields not in fields (NULL-terminated), validates the email
  * (normalised), names, shortcode, send_email, expires_in_seconds and sign_in, and leaves the
  * grants array for the rules to read against the agency. Strings live in the request's arena.

@@ -1,13 +1,17 @@
 /* The signed-in user: GET /api/v1/me with their agencies, grants and pending invitations, and
- * the JSON shape of a user shared by the other resources. */
+ * the JSON shape of a user shared by the other resources; self-service: their names, their
+ * password, and their live sessions. */
+#include <stdio.h>
 #include <string.h>
 
 #include "api/api.h"
 #include "app/account.h"
 #include "app/invitation.h"
+#include "app/password.h"
 #include "base/clock.h"
 #include "base/json.h"
 #include "policy/catalogue.h"
+#include "store/store_session.h"
 #include "store/store_user.h"
 
 json_t *api_user_json(struct http_request *req, const struct store_user *u)
@@ -133,8 +137,137 @@ static int me_get(struct http_request *req, struct http_response *res)
     return 0;
 }
 
+/* Reads an optional string member: absent leaves *out NULL; anything but a string is refused. */
+static int optional_string(const char **out, json_t *body, const char *key,
+                           struct http_request *req)
+{
+    *out = NULL;
+    json_t *v = json_object_get(body, key);
+    if (!v)
+        return 0;
+    if (!json_is_string(v))
+        return usher_error_set(&req->err, USHER_EINVAL, NULL, key, "%s must be a string", key);
+    return json_member_string(out, body, key, false, JSON_STRING_MAX, &req->err);
+}
+
+static int me_patch(struct http_request *req, struct http_response *res)
+{
+    static const char *const allowed[] = {"first_name", "last_name", NULL};
+    json_t *body;
+    struct app_account_names names = {0};
+    int rc = http_json_body(&body, req, allowed);
+    if (rc == 0)
+        rc = optional_string(&names.first_name, body, "first_name", req);
+    if (rc == 0)
+        rc = optional_string(&names.last_name, body, "last_name", req);
+    if (rc)
+        return rc;
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
+    struct store_user user;
+    rc = app_account_names_set(&user, &call, &names);
+    if (rc)
+        return rc;
+    http_response_json(res, req, 200, json_pack("{s:o}", "user", api_user_json(req, &user)));
+    return 0;
+}
+
+static int me_password_post(struct http_request *req, struct http_response *res)
+{
+    static const char *const allowed[] = {"current_password", "new_password", NULL};
+    json_t *body;
+    struct app_password_change in = {
+        .session_hash = req->principal.session_hash,
+        .device_cookie = http_cookie(req, req->app->device_cookie_name),
+    };
+    int rc = http_json_body(&body, req, allowed);
+    if (rc == 0)
+        rc = json_member_string(&in.current_password, body, "current_password", true,
+                                APP_PASSWORD_MAX_BYTES, &req->err);
+    if (rc == 0)
+        rc = json_member_string(&in.new_password, body, "new_password", true,
+                                APP_PASSWORD_MAX_BYTES, &req->err);
+    if (rc)
+        return rc;
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
+    int64_t retry_after = 0;
+    rc = app_account_password_change(&retry_after, &call, &in);
+    if (rc == USHER_ELIMIT || rc == USHER_EUNAVAIL) {
+        char seconds[24];
+        snprintf(seconds, sizeof(seconds), "%lld", (long long)(retry_after > 0 ? retry_after : 1));
+        http_response_header(res, req, "Retry-After", seconds);
+    }
+    if (rc)
+        return rc;
+    http_response_empty(res, 204);
+    return 0;
+}
+
+/* A person's sessions show where they are signed in: not for someone viewing as them. */
+static int not_while_viewing_as(struct http_request *req)
+{
+    if (!req->principal.impersonator_id)
+        return 0;
+    return usher_error_set(&req->err, USHER_EFORBIDDEN, "impersonation_read_only", NULL,
+                           "a view-as session does not show the person's sessions");
+}
+
+static json_t *session_json(struct http_request *req, const struct store_session *s)
+{
+    bool current =
+        req->principal.session_hash && strcmp(s->token_hash, req->principal.session_hash) == 0;
+    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:b}", "id", s->public_id ? s->public_id : "",
+                     "created_at", json_time_ms(&req->arena, s->created_at), "last_used_at",
+                     json_time_ms(&req->arena, s->last_seen_at), "expires_at",
+                     json_time_ms(&req->arena, s->expires_at), "address",
+                     s->source_ip ? json_string(s->source_ip) : json_null(), "user_agent",
+                     s->user_agent ? json_string(s->user_agent) : json_null(), "current", current);
+}
+
+static int me_sessions_list(struct http_request *req, struct http_response *res)
+{
+    int rc = not_while_viewing_as(req);
+    if (rc)
+        return rc;
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
+    struct store_session *list = NULL;
+    size_t count = 0;
+    rc = app_account_sessions_list(&list, &count, &call);
+    if (rc)
+        return rc;
+    json_t *items = json_array();
+    for (size_t i = 0; i < count; i++)
+        json_array_append_new(items, session_json(req, &list[i]));
+    http_response_json(res, req, 200, json_pack("{s:o}", "items", items));
+    return 0;
+}
+
+static int me_sessions_delete(struct http_request *req, struct http_response *res)
+{
+    int rc = not_while_viewing_as(req);
+    if (rc)
+        return rc;
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
+    bool was_current = false;
+    rc = app_account_session_end(&was_current, &call, api_param(req, 0),
+                                 req->principal.session_hash);
+    if (rc)
+        return rc;
+    if (was_current && req->principal.via_cookie)
+        api_session_cookie_clear(req, res);
+    http_response_empty(res, 204);
+    return 0;
+}
+
 static const struct http_route routes[] = {
     {"GET", "/api/v1/me", me_get, HTTP_AUTHENTICATED},
+    {"PATCH", "/api/v1/me", me_patch, HTTP_AUTHENTICATED},
+    {"POST", "/api/v1/me/password", me_password_post, HTTP_AUTHENTICATED},
+    {"GET", "/api/v1/me/sessions", me_sessions_list, HTTP_AUTHENTICATED},
+    {"DELETE", "/api/v1/me/sessions/{id}", me_sessions_delete, HTTP_AUTHENTICATED},
     {NULL, NULL, NULL, HTTP_PUBLIC},
 };
 

@@ -89,9 +89,16 @@ static int sessions_create(struct http_request *req, struct http_response *res)
     return 0;
 }
 
+void api_session_cookie_clear(struct http_request *req, struct http_response *res)
+{
+    const struct app *app = req->app;
+    char *cookie =
+        arena_printf(&req->arena, "%s=; %s; Max-Age=0", app->cookie_name, cookie_attributes(app));
+    http_response_header(res, req, "Set-Cookie", cookie);
+}
+
 static int sessions_delete_current(struct http_request *req, struct http_response *res)
 {
-    struct app *app = req->app;
     if (!req->principal.session_hash)
         return usher_error_set(&req->err, USHER_EINVAL, NULL, NULL,
                                "this credential is not a session");
@@ -100,9 +107,7 @@ static int sessions_delete_current(struct http_request *req, struct http_respons
     int rc = app_account_sign_out(&call, req->principal.session_hash);
     if (rc)
         return rc;
-    char *cookie =
-        arena_printf(&req->arena, "%s=; %s; Max-Age=0", app->cookie_name, cookie_attributes(app));
-    http_response_header(res, req, "Set-Cookie", cookie);
+    api_session_cookie_clear(req, res);
     http_response_empty(res, 204);
     return 0;
 }

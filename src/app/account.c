@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "app/account_int.h"
 #include "app/audit.h"
 #include "app/device.h"
 #include "app/password.h"
@@ -24,9 +25,32 @@
 #define INVALID_CREDENTIALS         "invalid_credentials"
 #define INVALID_CREDENTIALS_MESSAGE "the email address or the password is not correct"
 
-static int64_t session_idle_ms(const struct app *app)
+#define SESSION_USER_AGENT_MAX 256 /* bytes of the User-Agent kept with a session */
+
+int64_t app_account_idle_ms(const struct app *app)
 {
     return app->cfg->session_idle_seconds * 1000;
+}
+
+static int64_t session_idle_ms(const struct app *app)
+{
+    return app_account_idle_ms(app);
+}
+
+/* The User-Agent as a session keeps it: at most SESSION_USER_AGENT_MAX bytes of printable
+ * ASCII, anything else shown as '?', so what is stored is valid text on every database. */
+static const char *session_user_agent(struct arena *a, const char *ua)
+{
+    if (!ua || !*ua)
+        return NULL;
+    size_t len = strnlen(ua, SESSION_USER_AGENT_MAX);
+    char *out = arena_alloc(a, len + 1);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)ua[i];
+        out[i] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+    }
+    out[len] = '\0';
+    return out;
 }
 
 /* Writes are spread out for long idle timeouts; a short one (tests) is tracked closely so a
@@ -157,6 +181,9 @@ int app_account_session_start(struct app_session_new *out, struct app *app, stru
         .created_at = now,
         .last_seen_at = now,
         .expires_at = out->expires_at,
+        .public_id = crypto_id_new(a, "ses"),
+        .source_ip = actor ? actor->source_ip : NULL,
+        .user_agent = session_user_agent(a, actor ? actor->user_agent : NULL),
     };
     int rc = store_session_insert(c, a, &s, err);
     if (rc)
@@ -208,9 +235,9 @@ done:
 /* Reserves the attempt's place in the throttle (shared by every instance on the database): a
  * device cookie made for this account makes it a trusted attempt, judged by that device
  * alone. A database that cannot take the reservation answers USHER_EUNAVAIL. */
-static int sign_in_reserve(struct app_throttle_ticket *out, int64_t *out_retry_after,
-                           const struct app_call *call, const char *email,
-                           const char *device_cookie)
+int app_account_throttle_reserve(struct app_throttle_ticket *out, int64_t *out_retry_after,
+                                 const struct app_call *call, const char *email,
+                                 const char *device_cookie)
 {
     char nonce[APP_DEVICE_NONCE_CHARS + 1];
     struct app_throttle_attempt attempt = {
@@ -294,7 +321,7 @@ int app_account_sign_in(struct app_session_new *out, int64_t *out_retry_after,
     rc = app_password_check(in->password, "password", call->err);
     if (rc)
         goto done;
-    rc = sign_in_reserve(&ticket, &retry_after, call, normal, in->device_cookie);
+    rc = app_account_throttle_reserve(&ticket, &retry_after, call, normal, in->device_cookie);
     if (rc)
         goto done;
     rc = sign_in_user_find(&user, &found, call, normal);
@@ -360,7 +387,7 @@ done:
     return rc;
 }
 
-static bool session_is_live(const struct app *app, const struct store_session *s, int64_t now)
+bool app_account_session_live(const struct app *app, const struct store_session *s, int64_t now)
 {
     return s->expires_at > now && s->last_seen_at + session_idle_ms(app) > now;
 }
@@ -428,7 +455,7 @@ int app_account_session_lookup(struct store_user *out_user, struct store_session
         rc = usher_error_set(err, rc, NULL, NULL, "%s", inner.message);
         goto done;
     }
-    if (!session_is_live(app, &s, now)) {
+    if (!app_account_session_live(app, &s, now)) {
         store_session_delete(NULL, c, a, out_hash, &inner);
         rc = usher_error_set(err, USHER_EUNAUTH, NULL, NULL, "session expired");
         goto done;

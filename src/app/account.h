@@ -120,6 +120,54 @@ bool app_account_csrf_valid(const struct app *app, const char *session_hash, con
 int app_account_profile(struct store_user *out_user, struct store_user_membership **out_members,
                         size_t *out_count, const struct app_call *call, const char *user_id);
 
+/* Names a person gives themselves: NULL leaves one as it is, "" clears it. */
+struct app_account_names {
+    const char *first_name;
+    const char *last_name;
+};
+
+/* The signed-in person (call->actor, never while viewing as someone) sets their own names,
+ * checked as everywhere (text_name_optional_check), with a "user.updated" audit row holding the
+ * names that changed; nothing is written when nothing changes. *out (may be NULL) receives the
+ * user, strings in call->arena. Errors: USHER_EINVAL naming first_name or last_name;
+ * USHER_EFORBIDDEN for no person or a "view as" actor; USHER_ENOTFOUND; store errors. */
+int app_account_names_set(struct store_user *out, const struct app_call *call,
+                          const struct app_account_names *in);
+
+/* A password change by the signed-in person. Strings are borrowed. */
+struct app_password_change {
+    const char *current_password;
+    const char *new_password;
+    const char *session_hash;  /* the session making the change: the one that stays */
+    const char *device_cookie; /* the device cookie the client sent, or NULL */
+};
+
+/* Changes call->actor's password: checks both (fields current_password, new_password) and the
+ * new one's strength (judged with the email and names), reserves a place in the sign-in
+ * throttle before any hashing, verifies the current password (a wrong one counts as a failed
+ * sign-in and writes "user.password_change_failed"), then in one transaction stores the new
+ * hash, ends every other session of the account (and any "view as" session they started),
+ * writes "user.password_changed" and queues the "your password was changed" email. Errors:
+ * USHER_EINVAL ("weak_password" for a guessable new password); USHER_EFORBIDDEN
+ * "invalid_credentials" for a wrong current password, or for no person / a "view as" actor /
+ * no session; USHER_ELIMIT "rate_limited" with *out_retry_after in seconds; USHER_EUNAVAIL.
+ * out_retry_after may be NULL. */
+int app_account_password_change(int64_t *out_retry_after, const struct app_call *call,
+                                const struct app_password_change *in);
+
+/* The live sessions of call->actor, newest first, without "view as" sessions. *out is an
+ * array in call->arena (NULL when none). Store errors. */
+struct store_session;
+int app_account_sessions_list(struct store_session **out, size_t *out_count,
+                              const struct app_call *call);
+
+/* Ends call->actor's live session with this public id, with a "session.ended" audit row;
+ * *out_was_current tells whether it was the one whose token hash is current_session_hash (may
+ * be NULL). Errors: USHER_ENOTFOUND for an unknown id, another person's session, a "view as"
+ * session or one already ended; store errors. */
+int app_account_session_end(bool *out_was_current, const struct app_call *call,
+                            const char *public_id, const char *current_session_hash);
+
 /* At start: when no platform admin exists and cfg->admin_email and cfg->admin_password are
  * set, creates that admin. An existing user with that email is never promoted: the start
  * goes on and an error is logged. Errors: USHER_EINVAL when the configured email or password

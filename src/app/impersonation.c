@@ -104,6 +104,7 @@ static int session_insert(struct app_session_new *out, struct app *app, struct s
         .impersonator_id = impersonator_id,
         .impersonation_agency_id = agency_id,
         .impersonation_reason = reason,
+        .public_id = crypto_id_new(a, "ses"),
     };
     return store_session_insert(c, a, &s, err);
 }

@@ -1,4 +1,5 @@
-/* Session rows: insert, lookup by token hash, touch, delete and purge. */
+/* Session rows: insert, lookup by token hash or public id, a user's live list, touch, delete
+ * and purge. */
 #include "store/store_session.h"
 
 #define COUNT(x) (sizeof(x) / sizeof((x)[0]))
@@ -8,8 +9,8 @@ int store_session_insert(struct store_conn *c, struct arena *a, const struct sto
 {
     static const char sql[] =
         "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at, "
-        "impersonator_id, impersonation_agency_id, impersonation_reason) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+        "impersonator_id, impersonation_agency_id, impersonation_reason, public_id, source_ip, "
+        "user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
     struct store_value p[] = {
         store_text(s->token_hash),
         store_text(s->user_id),
@@ -19,32 +20,97 @@ int store_session_insert(struct store_conn *c, struct arena *a, const struct sto
         store_text(s->impersonator_id),
         store_text(s->impersonation_agency_id),
         store_text(s->impersonation_reason),
+        store_text(s->public_id),
+        store_text(s->source_ip),
+        store_text(s->user_agent),
     };
     return store_exec(c, a, sql, p, COUNT(p), NULL, NULL, err);
 }
 
-int store_session_get(struct store_session *out, struct store_conn *c, struct arena *a,
-                      const char *token_hash, struct usher_error *err)
+#define SESSION_COLUMNS                                                                            \
+    "token_hash, user_id, created_at, last_seen_at, expires_at, impersonator_id, "                 \
+    "impersonation_agency_id, impersonation_reason, public_id, source_ip, user_agent"
+
+static void session_row(struct store_session *out, const struct store_rows *rows, size_t r)
 {
-    static const char sql[] =
-        "SELECT token_hash, user_id, created_at, last_seen_at, expires_at, impersonator_id, "
-        "impersonation_agency_id, impersonation_reason FROM sessions WHERE token_hash = $1";
-    struct store_value p[] = {store_text(token_hash)};
+    out->token_hash = store_cell_text(rows, r, 0);
+    out->user_id = store_cell_text(rows, r, 1);
+    out->created_at = store_cell_int(rows, r, 2);
+    out->last_seen_at = store_cell_int(rows, r, 3);
+    out->expires_at = store_cell_int(rows, r, 4);
+    out->impersonator_id = store_cell_text(rows, r, 5);
+    out->impersonation_agency_id = store_cell_text(rows, r, 6);
+    out->impersonation_reason = store_cell_text(rows, r, 7);
+    out->public_id = store_cell_text(rows, r, 8);
+    out->source_ip = store_cell_text(rows, r, 9);
+    out->user_agent = store_cell_text(rows, r, 10);
+}
+
+/* The one session matching sql with its one parameter, or USHER_ENOTFOUND. */
+static int session_get_by(struct store_session *out, struct store_conn *c, struct arena *a,
+                          const char *sql, const char *param, struct usher_error *err)
+{
+    struct store_value p[] = {store_text(param)};
     struct store_rows rows;
     int rc = store_exec(c, a, sql, p, COUNT(p), &rows, NULL, err);
     if (rc)
         return rc;
     if (rows.count == 0)
         return usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "no such session");
-    out->token_hash = store_cell_text(&rows, 0, 0);
-    out->user_id = store_cell_text(&rows, 0, 1);
-    out->created_at = store_cell_int(&rows, 0, 2);
-    out->last_seen_at = store_cell_int(&rows, 0, 3);
-    out->expires_at = store_cell_int(&rows, 0, 4);
-    out->impersonator_id = store_cell_text(&rows, 0, 5);
-    out->impersonation_agency_id = store_cell_text(&rows, 0, 6);
-    out->impersonation_reason = store_cell_text(&rows, 0, 7);
+    session_row(out, &rows, 0);
     return 0;
+}
+
+int store_session_get(struct store_session *out, struct store_conn *c, struct arena *a,
+                      const char *token_hash, struct usher_error *err)
+{
+    static const char sql[] = "SELECT " SESSION_COLUMNS " FROM sessions WHERE token_hash = $1";
+    return session_get_by(out, c, a, sql, token_hash, err);
+}
+
+int store_session_get_public(struct store_session *out, struct store_conn *c, struct arena *a,
+                             const char *public_id, struct usher_error *err)
+{
+    static const char sql[] = "SELECT " SESSION_COLUMNS " FROM sessions WHERE public_id = $1";
+    return session_get_by(out, c, a, sql, public_id, err);
+}
+
+int store_session_list_user(struct store_session **out, size_t *out_count, struct store_conn *c,
+                            struct arena *a, const char *user_id, int64_t now, int64_t idle_ms,
+                            struct usher_error *err)
+{
+    static const char sql[] = "SELECT " SESSION_COLUMNS " FROM sessions "
+                              "WHERE user_id = $1 AND impersonator_id IS NULL "
+                              "AND expires_at > $2 AND last_seen_at > $3 "
+                              "ORDER BY created_at DESC, public_id";
+    struct store_value p[] = {store_text(user_id), store_int(now), store_int(now - idle_ms)};
+    struct store_rows rows;
+    *out = NULL;
+    *out_count = 0;
+    int rc = store_exec(c, a, sql, p, COUNT(p), &rows, NULL, err);
+    if (rc)
+        return rc;
+    if (rows.count == 0)
+        return 0;
+    struct store_session *list = arena_alloc(a, rows.count * sizeof(*list));
+    for (size_t r = 0; r < rows.count; r++)
+        session_row(&list[r], &rows, r);
+    *out = list;
+    *out_count = rows.count;
+    return 0;
+}
+
+int store_session_delete_others(int64_t *out_deleted, struct store_conn *c, struct arena *a,
+                                const char *user_id, const char *keep_hash, struct usher_error *err)
+{
+    static const char sql[] = "DELETE FROM sessions WHERE (user_id = $1 OR impersonator_id = $1) "
+                              "AND token_hash <> $2";
+    struct store_value p[] = {store_text(user_id), store_text(keep_hash)};
+    int64_t changes = 0;
+    int rc = store_exec(c, a, sql, p, COUNT(p), NULL, &changes, err);
+    if (out_deleted)
+        *out_deleted = rc ? 0 : changes;
+    return rc;
 }
 
 int store_session_delete_impersonations(int64_t *out_deleted, struct store_conn *c, struct arena *a,

@@ -17,6 +17,9 @@ struct store_session {
     const char *impersonator_id;         /* set on a "view as" session, else NULL */
     const char *impersonation_agency_id; /* the one agency such a session sees */
     const char *impersonation_reason;    /* NULL when none was given */
+    const char *public_id;  /* "ses_…": shown to the owner, names the session to end it */
+    const char *source_ip;  /* the address it was started from, NULL when unknown */
+    const char *user_agent; /* the User-Agent it was started with (bounded), NULL when none */
 };
 
 /* Inserts s. Errors: USHER_ECONFLICT (hash taken, or no such user). */
@@ -26,6 +29,23 @@ int store_session_insert(struct store_conn *c, struct arena *a, const struct sto
 /* Reads the session with this token hash. Errors: USHER_ENOTFOUND. */
 int store_session_get(struct store_session *out, struct store_conn *c, struct arena *a,
                       const char *token_hash, struct usher_error *err);
+
+/* Reads the session with this public id. Errors: USHER_ENOTFOUND. */
+int store_session_get_public(struct store_session *out, struct store_conn *c, struct arena *a,
+                             const char *public_id, struct usher_error *err);
+
+/* The live sessions of user_id (not ended by now: before their absolute end and used within
+ * idle_ms), newest first, "view as" sessions left out. *out is an arena array (NULL when
+ * none). */
+int store_session_list_user(struct store_session **out, size_t *out_count, struct store_conn *c,
+                            struct arena *a, const char *user_id, int64_t now, int64_t idle_ms,
+                            struct usher_error *err);
+
+/* Deletes every session of user_id, and every "view as" session they started, except the one
+ * whose token hash is keep_hash; *out_deleted (may be NULL) receives how many. */
+int store_session_delete_others(int64_t *out_deleted, struct store_conn *c, struct arena *a,
+                                const char *user_id, const char *keep_hash,
+                                struct usher_error *err);
 
 /* Sets last_seen_at to at. A missing session is not an error. */
 int store_session_touch(struct store_conn *c, struct arena *a, const char *token_hash, int64_t at,

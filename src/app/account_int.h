@@ -1,0 +1,45 @@
+/* What the account files share inside app/: the sign-in throttle reservation, the session
+ * timeouts and the password-changed email. */
+#ifndef USHER_APP_ACCOUNT_INT_H
+#define USHER_APP_ACCOUNT_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "app/app.h"
+#include "app/throttle.h"
+
+struct store_conn;
+struct store_session;
+struct store_user;
+struct usher_error;
+
+/* The idle timeout in milliseconds. */
+int64_t app_account_idle_ms(const struct app *app);
+
+/* Whether s has not ended by now (absolute end and idle timeout). */
+bool app_account_session_live(const struct app *app, const struct store_session *s, int64_t now);
+
+/* Reserves a place in the sign-in throttle for an attempt on the account email (normalised)
+ * from call->actor's address: a device cookie made for this account makes it a trusted attempt,
+ * judged by that device alone. Errors: USHER_ELIMIT with *out_retry_after in seconds (logged);
+ * USHER_EUNAVAIL when the database cannot take the reservation. */
+int app_account_throttle_reserve(struct app_throttle_ticket *out, int64_t *out_retry_after,
+                                 const struct app_call *call, const char *email,
+                                 const char *device_cookie);
+
+/* When and from where a password was changed, for the email. Strings are borrowed. */
+struct app_account_mail_when {
+    int64_t at;             /* Unix ms */
+    const char *source_ip;  /* NULL when unknown */
+    const char *user_agent; /* NULL when none was sent */
+};
+
+/* Queues the "your password was changed" email (text and HTML) to user->email in the caller's
+ * transaction on c. Store errors. */
+int app_account_password_mail_queue(struct store_conn *c, struct arena *a,
+                                    const struct store_user *user,
+                                    const struct app_account_mail_when *when,
+                                    struct usher_error *err);
+
+#endif
