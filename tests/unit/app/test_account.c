@@ -1,7 +1,8 @@
 /* Accounts and sessions against a real SQLite database in a temporary directory: creation,
  * sign-in answers that do not reveal whether an email exists, throttling, re-hashing, session
  * timeouts, sign-out, CSRF tokens, audit rows, the bootstrap admin, and the strength rule
- * where a password is set (and not at sign-in). */
+ * where a password is set (and not at sign-in); self-service: own names, password change, own
+ * sessions listed and ended. */
 #include "../unit.h"
 
 #include "../fixture.h"
@@ -538,6 +539,201 @@ static void test_sign_out__ends_the_session_on_the_server(void **state)
         query_text(f, "SELECT COUNT(*) FROM audit_log WHERE action = 'session.ended'", NULL), "1");
 }
 
+/* f->actor as the signed-in user u (the fixture's actor has no user of its own). */
+static struct app_actor actor_for(struct fixture *f, const struct store_user *u)
+{
+    struct app_actor a = f->actor;
+    a.user_id = u->id;
+    return a;
+}
+
+static void test_names__sets_the_callers_own_names_and_audits_what_changed(void **state)
+{
+    struct fixture *f = *state;
+    struct store_user u = user_create(f, "ann@example.com", false);
+    struct app_actor me = actor_for(f, &u);
+    struct usher_error err = {0};
+    struct store_user out;
+    struct app_account_names names = {.first_name = "  Zoë ", .last_name = NULL};
+    assert_int_equal(
+        app_account_names_set(&out, FIXTURE_CALL(&f->app, &f->arena, &me, &err), &names), 0);
+    assert_string_equal(out.first_name, "Zoë");
+    assert_string_equal(out.last_name, "Lee");
+    assert_string_equal(query_text(f, "SELECT first_name FROM users WHERE id = $1", u.id), "Zoë");
+    assert_string_equal(
+        query_text(f, "SELECT details FROM audit_log WHERE action = 'user.updated'", NULL),
+        "{\"first_name\":\"Zoë\"}");
+    /* The same names again change nothing and write no row. */
+    assert_int_equal(
+        app_account_names_set(&out, FIXTURE_CALL(&f->app, &f->arena, &me, &err), &names), 0);
+    assert_string_equal(
+        query_text(f, "SELECT COUNT(*) FROM audit_log WHERE action = 'user.updated'", NULL), "1");
+    /* Checked as everywhere: a zero width space is refused, naming the field. */
+    struct app_account_names bad = {.last_name = "L\xe2\x80\x8b"
+                                                 "ee"};
+    assert_int_equal(app_account_names_set(&out, FIXTURE_CALL(&f->app, &f->arena, &me, &err), &bad),
+                     USHER_EINVAL);
+    assert_string_equal(err.field, "last_name");
+    /* Someone viewing as the person cannot rename them. */
+    struct app_actor viewer = me;
+    viewer.impersonator_id = "usr_someone_else";
+    usher_error_clear(&err);
+    struct app_account_names other = {.first_name = "Hijacked"};
+    assert_int_equal(
+        app_account_names_set(&out, FIXTURE_CALL(&f->app, &f->arena, &viewer, &err), &other),
+        USHER_EFORBIDDEN);
+    assert_string_equal(query_text(f, "SELECT first_name FROM users WHERE id = $1", u.id), "Zoë");
+}
+
+static int password_change(struct fixture *f, const struct app_actor *me, struct usher_error *err,
+                           const char *session_hash, const char *current, const char *next)
+{
+    struct app_password_change in = {
+        .current_password = current,
+        .new_password = next,
+        .session_hash = session_hash,
+    };
+    return app_account_password_change(NULL, FIXTURE_CALL(&f->app, &f->arena, me, err), &in);
+}
+
+#define NEW_PASSWORD "another long and quiet passphrase"
+
+static void test_password_change__keeps_this_session_ends_the_others_and_queues_mail(void **state)
+{
+    struct fixture *f = *state;
+    struct store_user u = user_create(f, "ann@example.com", false);
+    struct app_actor me = actor_for(f, &u);
+    struct app_session_new a, b, c;
+    struct usher_error err = {0};
+    assert_int_equal(sign_in(f, &a, &err, "ann@example.com", PASSWORD), 0);
+    assert_int_equal(sign_in(f, &b, &err, "ann@example.com", PASSWORD), 0);
+    assert_int_equal(sign_in(f, &c, &err, "ann@example.com", PASSWORD), 0);
+    assert_int_equal(password_change(f, &me, &err, a.token_hash, PASSWORD, NEW_PASSWORD), 0);
+    struct store_user who;
+    char hash[CRYPTO_HASH_HEX + 1];
+    assert_int_equal(app_account_session_resolve(&who, hash, &f->app, &f->arena, a.token, &err), 0);
+    assert_int_equal(app_account_session_resolve(&who, hash, &f->app, &f->arena, b.token, &err),
+                     USHER_EUNAUTH);
+    usher_error_clear(&err);
+    assert_int_equal(app_account_session_resolve(&who, hash, &f->app, &f->arena, c.token, &err),
+                     USHER_EUNAUTH);
+    usher_error_clear(&err);
+    assert_int_equal(sign_in(f, &b, &err, "ann@example.com", PASSWORD), USHER_EUNAUTH);
+    usher_error_clear(&err);
+    assert_int_equal(sign_in(f, &b, &err, "ann@example.com", NEW_PASSWORD), 0);
+    assert_string_equal(
+        query_text(f, "SELECT details FROM audit_log WHERE action = 'user.password_changed'", NULL),
+        "{\"via\":\"self_service\",\"sessions_ended\":2}");
+    assert_string_equal(
+        query_text(f, "SELECT subject FROM mail_outbox WHERE recipient = $1", "ann@example.com"),
+        "Your password was changed");
+    const char *text =
+        query_text(f, "SELECT body_text FROM mail_outbox WHERE recipient = $1", "ann@example.com");
+    assert_non_null(strstr(text, "203.0.113.5"));
+    assert_non_null(strstr(text, "If it was not you"));
+    assert_null(strstr(text, NEW_PASSWORD));
+}
+
+static void test_password_change__a_wrong_current_password_counts_as_a_failed_sign_in(void **state)
+{
+    struct fixture *f = *state;
+    struct store_user u = user_create(f, "ann@example.com", false);
+    struct app_actor me = actor_for(f, &u);
+    struct app_session_new a, b;
+    struct usher_error err = {0};
+    assert_int_equal(sign_in(f, &a, &err, "ann@example.com", PASSWORD), 0);
+    for (int i = 0; i < 10; i++) {
+        usher_error_clear(&err);
+        assert_int_equal(
+            password_change(f, &me, &err, a.token_hash, "a wrong guess at it", NEW_PASSWORD),
+            USHER_EFORBIDDEN);
+        assert_string_equal(err.problem, "invalid_credentials");
+    }
+    usher_error_clear(&err);
+    assert_int_equal(password_change(f, &me, &err, a.token_hash, PASSWORD, NEW_PASSWORD),
+                     USHER_ELIMIT);
+    usher_error_clear(&err);
+    assert_int_equal(sign_in(f, &b, &err, "ann@example.com", PASSWORD), USHER_ELIMIT);
+    assert_string_equal(
+        query_text(f, "SELECT COUNT(*) FROM audit_log WHERE action = 'user.password_change_failed'",
+                   NULL),
+        "10");
+    assert_string_equal(query_text(f, "SELECT COUNT(*) FROM mail_outbox", NULL), "0");
+}
+
+static void test_password_change__refuses_a_weak_new_password(void **state)
+{
+    struct fixture *f = *state;
+    struct store_user u = user_create(f, "ann@example.com", false);
+    struct app_actor me = actor_for(f, &u);
+    struct app_session_new a;
+    struct usher_error err = {0};
+    assert_int_equal(sign_in(f, &a, &err, "ann@example.com", PASSWORD), 0);
+    const char *before = query_text(f, "SELECT password_hash FROM users WHERE id = $1", u.id);
+    assert_int_equal(password_change(f, &me, &err, a.token_hash, PASSWORD, "ann@example.com"),
+                     USHER_EINVAL);
+    assert_string_equal(err.problem, "weak_password");
+    assert_string_equal(err.field, "new_password");
+    assert_string_equal(query_text(f, "SELECT password_hash FROM users WHERE id = $1", u.id),
+                        before);
+    /* A view-as actor may not change it either. */
+    struct app_actor viewer = me;
+    viewer.impersonator_id = "usr_someone_else";
+    usher_error_clear(&err);
+    assert_int_equal(password_change(f, &viewer, &err, a.token_hash, PASSWORD, NEW_PASSWORD),
+                     USHER_EFORBIDDEN);
+    assert_string_equal(query_text(f, "SELECT password_hash FROM users WHERE id = $1", u.id),
+                        before);
+}
+
+static void test_sessions__lists_own_live_sessions_and_ends_only_own(void **state)
+{
+    struct fixture *f = *state;
+    struct store_user ann = user_create(f, "ann@example.com", false);
+    struct store_user bob = user_create(f, "bob@example.com", false);
+    struct app_actor as_ann = actor_for(f, &ann);
+    struct app_actor as_bob = actor_for(f, &bob);
+    struct app_session_new a1, a2, b1;
+    struct usher_error err = {0};
+    f->actor.user_agent = "Browser/1.0 \x01\xc3\xa9";
+    assert_int_equal(sign_in(f, &a1, &err, "ann@example.com", PASSWORD), 0);
+    assert_int_equal(sign_in(f, &a2, &err, "ann@example.com", PASSWORD), 0);
+    assert_int_equal(sign_in(f, &b1, &err, "bob@example.com", PASSWORD), 0);
+    struct store_session *list = NULL;
+    size_t count = 0;
+    assert_int_equal(
+        app_account_sessions_list(&list, &count, FIXTURE_CALL(&f->app, &f->arena, &as_ann, &err)),
+        0);
+    assert_int_equal(count, 2);
+    assert_string_equal(list[0].user_agent, "Browser/1.0 ???");
+    assert_string_equal(list[0].source_ip, "203.0.113.5");
+    assert_int_equal(strncmp(list[0].public_id, "ses_", 4), 0);
+    const char *a2_id =
+        strcmp(list[0].token_hash, a2.token_hash) == 0 ? list[0].public_id : list[1].public_id;
+    /* Bob cannot end Ann's session: to him it does not exist. */
+    bool current = true;
+    assert_int_equal(app_account_session_end(&current,
+                                             FIXTURE_CALL(&f->app, &f->arena, &as_bob, &err), a2_id,
+                                             b1.token_hash),
+                     USHER_ENOTFOUND);
+    struct store_user who;
+    char hash[CRYPTO_HASH_HEX + 1];
+    usher_error_clear(&err);
+    assert_int_equal(app_account_session_resolve(&who, hash, &f->app, &f->arena, a2.token, &err),
+                     0);
+    /* Ann ends it from her other session. */
+    assert_int_equal(app_account_session_end(&current,
+                                             FIXTURE_CALL(&f->app, &f->arena, &as_ann, &err), a2_id,
+                                             a1.token_hash),
+                     0);
+    assert_false(current);
+    assert_int_equal(app_account_session_resolve(&who, hash, &f->app, &f->arena, a2.token, &err),
+                     USHER_EUNAUTH);
+    usher_error_clear(&err);
+    assert_int_equal(app_account_session_resolve(&who, hash, &f->app, &f->arena, a1.token, &err),
+                     0);
+}
+
 static void test_csrf__token_is_bound_to_its_session(void **state)
 {
     struct fixture *f = *state;
@@ -720,6 +916,11 @@ int main(void)
         T(test_session__touches_last_seen_at_most_once_a_minute),
         T(test_session__unknown_and_empty_tokens_are_refused),
         T(test_sign_out__ends_the_session_on_the_server),
+        T(test_names__sets_the_callers_own_names_and_audits_what_changed),
+        T(test_password_change__keeps_this_session_ends_the_others_and_queues_mail),
+        T(test_password_change__a_wrong_current_password_counts_as_a_failed_sign_in),
+        T(test_password_change__refuses_a_weak_new_password),
+        T(test_sessions__lists_own_live_sessions_and_ends_only_own),
         T(test_csrf__token_is_bound_to_its_session),
         T(test_sessions_purge__removes_ended_sessions),
         T(test_profile__lists_agencies_and_grants),
