@@ -1,4 +1,4 @@
-// Account self-service through the real binary (docs/rules.md, "Your own account"): a person
+// Account self-service through the real binary (docs/rules.md, Your own account): a person
 // changes their names (PATCH /api/v1/me) and password (POST /api/v1/me/password), lists their
 // live sessions and ends one (GET/DELETE /api/v1/me/sessions). A password change proves the
 // current password under the sign-in throttle, ends every other session, and is announced by
