@@ -37,9 +37,7 @@ static int64_t session_idle_ms(const struct app *app)
     return app_account_idle_ms(app);
 }
 
-/* The User-Agent as a session keeps it: at most SESSION_USER_AGENT_MAX bytes of printable
- * ASCII, anything else shown as '?', so what is stored is valid text on every database. */
-static const char *session_user_agent(struct arena *a, const char *ua)
+const char *app_account_user_agent_clean(struct arena *a, const char *ua)
 {
     if (!ua || !*ua)
         return NULL;
@@ -183,7 +181,7 @@ int app_account_session_start(struct app_session_new *out, struct app *app, stru
         .expires_at = out->expires_at,
         .public_id = crypto_id_new(a, "ses"),
         .source_ip = actor ? actor->source_ip : NULL,
-        .user_agent = session_user_agent(a, actor ? actor->user_agent : NULL),
+        .user_agent = app_account_user_agent_clean(a, actor ? actor->user_agent : NULL),
     };
     int rc = store_session_insert(c, a, &s, err);
     if (rc)

@@ -20,6 +20,11 @@ int64_t app_account_idle_ms(const struct app *app);
 /* Whether s has not ended by now (absolute end and idle timeout). */
 bool app_account_session_live(const struct app *app, const struct store_session *s, int64_t now);
 
+/* The User-Agent as a session and the password-changed email keep it: at most 256 bytes of
+ * printable ASCII, anything else shown as '?', so it is valid text on every database and in
+ * every mail part. NULL for NULL or "". The copy lives in a. */
+const char *app_account_user_agent_clean(struct arena *a, const char *ua);
+
 /* Reserves a place in the sign-in throttle for an attempt on the account email (normalised)
  * from call->actor's address: a device cookie made for this account makes it a trusted attempt,
  * judged by that device alone. Errors: USHER_ELIMIT with *out_retry_after in seconds (logged);

@@ -151,7 +151,7 @@ static int password_change_write(const struct app_call *call, const struct store
     struct app_account_mail_when when = {
         .at = clock_now_ms(),
         .source_ip = call->actor->source_ip,
-        .user_agent = call->actor->user_agent,
+        .user_agent = app_account_user_agent_clean(call->arena, call->actor->user_agent),
     };
     rc = app_account_password_mail_queue(c, call->arena, user, &when, call->err);
     if (rc)
