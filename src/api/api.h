@@ -24,6 +24,7 @@ extern const struct http_route_table api_check_routes;
 extern const struct http_route_table api_audit_routes;
 extern const struct http_route_table api_member_routes;
 extern const struct http_route_table api_grantable_routes;
+extern const struct http_route_table api_user_routes;
 
 /* Every table, NULL-terminated, in match order. */
 extern const struct http_route_table *const api_route_tables[];

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "store/store_tenancy.h"
+
 #define COUNT(x) (sizeof(x) / sizeof((x)[0]))
 
 #define USER_COLUMNS                                                                               \
@@ -107,6 +109,107 @@ int store_user_admin_count(int64_t *out, struct store_conn *c, struct arena *a,
         return rc;
     if (rows.count == 1 && store_cell(&rows, 0, 0)->type == STORE_INT)
         *out = store_cell_int(&rows, 0, 0);
+    return 0;
+}
+
+int store_user_active_admin_count(int64_t *out, struct store_conn *c, struct arena *a,
+                                  const char *except_id, struct usher_error *err)
+{
+    static const char sql[] = "SELECT COUNT(*) FROM users WHERE is_platform_admin = 1 "
+                              "AND status = 'active' AND (CAST($1 AS TEXT) IS NULL OR id <> $1)";
+    struct store_value p[] = {except_id ? store_text(except_id) : store_null()};
+    struct store_rows rows;
+    *out = 0;
+    int rc = store_exec(c, a, sql, p, COUNT(p), &rows, NULL, err);
+    if (rc)
+        return rc;
+    if (rows.count == 1 && store_cell(&rows, 0, 0)->type == STORE_INT)
+        *out = store_cell_int(&rows, 0, 0);
+    return 0;
+}
+
+/* The search over users u: $1 a LIKE pattern, or NULL for every user. */
+#define USER_MATCH                                                                                 \
+    "(CAST($1 AS TEXT) IS NULL OR lower(u.email) LIKE $1 ESCAPE '!' "                              \
+    "OR lower(u.first_name) LIKE $1 ESCAPE '!' OR lower(u.last_name) LIKE $1 ESCAPE '!') "
+
+/* After the position ($2 created_at, $3 id): the first page passes (-1, ""). */
+#define USER_AFTER "AND (u.created_at > $2 OR (u.created_at = $2 AND u.id > $3)) "
+
+#define USER_LIST_COLUMNS                                                                          \
+    "u.id, u.email, u.first_name, u.last_name, CAST(NULL AS TEXT), u.status, "                     \
+    "u.is_platform_admin, "                                                                        \
+    "u.created_at, u.last_active_at"
+
+int store_user_list(struct store_user **out, size_t *count, bool *has_more, struct store_conn *c,
+                    struct arena *a, const char *pattern, const struct store_cursor *after,
+                    size_t limit, struct usher_error *err)
+{
+    static const char sql[] =
+        "SELECT " USER_LIST_COLUMNS " FROM users u WHERE " USER_MATCH USER_AFTER
+        "ORDER BY u.created_at, u.id LIMIT $4";
+    *out = NULL;
+    *count = 0;
+    *has_more = false;
+    if (limit == 0 || limit > STORE_PAGE_LIMIT_MAX)
+        limit = limit == 0 ? STORE_PAGE_LIMIT_DEFAULT : STORE_PAGE_LIMIT_MAX;
+    bool resume = after && after->is_set;
+    struct store_value p[] = {
+        pattern ? store_text(pattern) : store_null(),
+        store_int(resume ? after->created_at : -1),
+        store_text(resume ? after->id : ""),
+        store_int((int64_t)limit + 1),
+    };
+    struct store_rows rows;
+    int rc = store_exec(c, a, sql, p, COUNT(p), &rows, NULL, err);
+    if (rc)
+        return rc;
+    *has_more = rows.count > limit;
+    if (*has_more)
+        rows.count = limit;
+    if (rows.count == 0)
+        return 0;
+    struct store_user *list = arena_alloc(a, rows.count * sizeof(*list));
+    for (size_t r = 0; r < rows.count; r++)
+        user_from_row(&list[r], &rows, r);
+    *out = list;
+    *count = rows.count;
+    return 0;
+}
+
+int store_user_list_agencies(struct store_user_agency **out, size_t *count, struct store_conn *c,
+                             struct arena *a, const char *pattern, const struct store_cursor *after,
+                             int64_t last_created_at, const char *last_id, struct usher_error *err)
+{
+    static const char sql[] =
+        "SELECT u.id, ag.id, ag.name FROM users u JOIN memberships m ON m.user_id = u.id "
+        "JOIN agencies ag ON ag.id = m.agency_id WHERE " USER_MATCH USER_AFTER
+        "AND (u.created_at < $4 OR (u.created_at = $4 AND u.id <= $5)) "
+        "ORDER BY u.created_at, u.id, ag.name, ag.id";
+    *out = NULL;
+    *count = 0;
+    bool resume = after && after->is_set;
+    struct store_value p[] = {
+        pattern ? store_text(pattern) : store_null(),
+        store_int(resume ? after->created_at : -1),
+        store_text(resume ? after->id : ""),
+        store_int(last_created_at),
+        store_text(last_id),
+    };
+    struct store_rows rows;
+    int rc = store_exec(c, a, sql, p, COUNT(p), &rows, NULL, err);
+    if (rc)
+        return rc;
+    if (rows.count == 0)
+        return 0;
+    struct store_user_agency *list = arena_alloc(a, rows.count * sizeof(*list));
+    for (size_t r = 0; r < rows.count; r++) {
+        list[r].user_id = store_cell_text(&rows, r, 0);
+        list[r].agency_id = store_cell_text(&rows, r, 1);
+        list[r].agency_name = store_cell_text(&rows, r, 2);
+    }
+    *out = list;
+    *count = rows.count;
     return 0;
 }
 

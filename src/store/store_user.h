@@ -67,6 +67,34 @@ int store_user_status_set(struct store_conn *c, struct arena *a, const char *id,
 int store_user_admin_count(int64_t *out, struct store_conn *c, struct arena *a,
                            struct usher_error *err);
 
+/* Counts the active platform admins other than except_id (NULL: all of them). */
+int store_user_active_admin_count(int64_t *out, struct store_conn *c, struct arena *a,
+                                  const char *except_id, struct usher_error *err);
+
+struct store_cursor;
+
+/* Up to limit (1..STORE_PAGE_LIMIT_MAX) users after *after (NULL or unset: from the first) in
+ * (created_at, id) order; pattern (NULL: every user) is a LIKE pattern with "!" as escape,
+ * matched against the lower-cased email, first name and last name. password_hash is NULL in
+ * the results. *has_more tells whether more follow. *out is an arena array. */
+int store_user_list(struct store_user **out, size_t *count, bool *has_more, struct store_conn *c,
+                    struct arena *a, const char *pattern, const struct store_cursor *after,
+                    size_t limit, struct usher_error *err);
+
+/* One agency a listed user belongs to. */
+struct store_user_agency {
+    const char *user_id;
+    const char *agency_id;
+    const char *agency_name;
+};
+
+/* The agencies of the users store_user_list returned for the same pattern and after, whose
+ * last row is (last_created_at, last_id): ordered like the users, then by agency name and id.
+ * *out is an arena array of *count entries. */
+int store_user_list_agencies(struct store_user_agency **out, size_t *count, struct store_conn *c,
+                             struct arena *a, const char *pattern, const struct store_cursor *after,
+                             int64_t last_created_at, const char *last_id, struct usher_error *err);
+
 /* Sets last_active_at to at. A missing user is not an error. */
 int store_user_touch(struct store_conn *c, struct arena *a, const char *id, int64_t at,
                      struct usher_error *err);

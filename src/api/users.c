@@ -1,0 +1,69 @@
+/* Every account on the platform, for platform admins: GET /api/v1/users lists them with their
+ * agencies; PATCH /api/v1/users/{id} disables or re-activates one. */
+#include "api/api.h"
+#include "app/users.h"
+#include "base/json.h"
+
+static json_t *entry_json(struct http_request *req, const struct app_user_entry *e)
+{
+    json_t *o = api_user_json(req, &e->user);
+    json_object_set_new(o, "is_platform_admin", json_boolean(e->user.is_platform_admin));
+    json_t *agencies = json_array();
+    for (size_t i = 0; i < e->agency_count; i++)
+        json_array_append_new(agencies, json_pack("{s:s, s:s}", "id", e->agencies[i].agency_id,
+                                                  "name", e->agencies[i].agency_name));
+    json_object_set_new(o, "agencies", agencies);
+    return o;
+}
+
+static int users_list(struct http_request *req, struct http_response *res)
+{
+    const char *q = NULL;
+    struct app_page page;
+    int rc = http_query(&q, req, "q");
+    if (rc == 0)
+        rc = api_page_query(&page, req);
+    if (rc)
+        return rc;
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
+    struct app_user_page list;
+    rc = app_users_list(&list, &call, q, &page);
+    if (rc)
+        return rc;
+    json_t *items = json_array();
+    for (size_t i = 0; i < list.count; i++)
+        json_array_append_new(items, entry_json(req, &list.items[i]));
+    api_list_response(res, req, items, list.next_cursor);
+    return 0;
+}
+
+static int users_patch(struct http_request *req, struct http_response *res)
+{
+    static const char *const allowed[] = {"status", NULL};
+    json_t *body;
+    const char *status = NULL;
+    int rc = http_json_body(&body, req, allowed);
+    if (rc == 0)
+        rc = json_member_string(&status, body, "status", true, JSON_STRING_MAX, &req->err);
+    if (rc)
+        return rc;
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
+    struct store_user user;
+    rc = app_user_status_set(&user, &call, api_param(req, 0), status);
+    if (rc)
+        return rc;
+    json_t *o = api_user_json(req, &user);
+    json_object_set_new(o, "is_platform_admin", json_boolean(user.is_platform_admin));
+    http_response_json(res, req, 200, o);
+    return 0;
+}
+
+static const struct http_route routes[] = {
+    {"GET", "/api/v1/users", users_list, HTTP_AUTHENTICATED},
+    {"PATCH", "/api/v1/users/{id}", users_patch, HTTP_AUTHENTICATED},
+    {NULL, NULL, NULL, HTTP_PUBLIC},
+};
+
+const struct http_route_table api_user_routes = {"users", routes};
