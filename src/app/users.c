@@ -122,16 +122,50 @@ static int disable_guard(const struct app_call *call, struct store_conn *c,
     return 0;
 }
 
+/* Writes the new status of target with what goes with it, inside the caller's transaction:
+ * the guards and the end of the sessions when disabling, and the audit row naming the person,
+ * which tells the other instances to read their decisions again. */
+static int status_write(const struct app_call *call, struct store_conn *c,
+                        const struct store_user *target, const char *status, bool disable)
+{
+    int64_t sessions = 0, views = 0;
+    int rc = 0;
+    if (disable) {
+        rc = disable_guard(call, c, target);
+        if (rc)
+            return rc;
+    }
+    rc = store_user_status_set(c, call->arena, target->id, status, call->err);
+    if (rc)
+        return rc;
+    if (disable) {
+        rc = store_session_delete_user(&sessions, c, call->arena, target->id, call->err);
+        if (rc)
+            return rc;
+        rc = store_session_delete_impersonations(&views, c, call->arena, target->id, call->err);
+        if (rc)
+            return rc;
+    }
+    struct app_audit_event ev = {
+        .action = disable ? "user.disabled" : "user.enabled",
+        .subject_user_id = target->id,
+        .details = disable ? json_pack("{s:s, s:I}", "email", target->email, "sessions_ended",
+                                       (json_int_t)(sessions + views))
+                           : json_pack("{s:s}", "email", target->email),
+    };
+    return app_audit_record(c, call->arena, call->actor, &ev, call->err);
+}
+
 int app_user_status_set(struct store_user *out, const struct app_call *call, const char *user_id,
                         const char *status)
 {
     struct store_conn *c = NULL;
     struct store_user target;
+    bool disable = status && strcmp(status, STORE_USER_DISABLED) == 0;
     bool changed = false;
     int rc = admins_only(call, "disable or re-activate accounts");
     if (rc)
         goto done;
-    bool disable = status && strcmp(status, STORE_USER_DISABLED) == 0;
     if (!status || (!disable && strcmp(status, STORE_USER_ACTIVE) != 0)) {
         rc = usher_error_set(call->err, USHER_EINVAL, NULL, "status",
                              "status must be \"active\" or \"disabled\"");
@@ -143,37 +177,13 @@ int app_user_status_set(struct store_user *out, const struct app_call *call, con
     rc = store_user_get(&target, c, call->arena, user_id, call->err);
     if (rc)
         goto done;
-    if (strcmp(target.status, status) == 0)
-        goto finish;
-    if (disable) {
-        rc = disable_guard(call, c, &target);
+    changed = strcmp(target.status, status) != 0;
+    if (changed) {
+        rc = status_write(call, c, &target, status, disable);
         if (rc)
             goto done;
+        target.status = status;
     }
-    rc = store_user_status_set(c, call->arena, target.id, status, call->err);
-    if (rc)
-        goto done;
-    int64_t sessions = 0, views = 0;
-    if (disable) {
-        rc = store_session_delete_user(&sessions, c, call->arena, target.id, call->err);
-        if (rc == 0)
-            rc = store_session_delete_impersonations(&views, c, call->arena, target.id, call->err);
-        if (rc)
-            goto done;
-    }
-    struct app_audit_event ev = {
-        .action = disable ? "user.disabled" : "user.enabled",
-        .subject_user_id = target.id,
-        .details = disable ? json_pack("{s:s, s:I}", "email", target.email, "sessions_ended",
-                                       (json_int_t)(sessions + views))
-                           : json_pack("{s:s}", "email", target.email),
-    };
-    rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
-    if (rc)
-        goto done;
-    target.status = status;
-    changed = true;
-finish:
     rc = store_commit(c, call->err);
     if (rc)
         goto done;
