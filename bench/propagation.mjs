@@ -7,7 +7,9 @@
 //   - member removed: B's check for the removed member denies;
 //   - API token revoked: a request on B with the token is answered 401 (the token in constant
 //     use on B until then, as a service uses it);
-//   - session ended: a sign-out through A, then a request on B with the session is answered 401.
+//   - session ended: a sign-out through A, then a request on B with the session is answered 401;
+//   - account disabled: a platform admin disables the member through A, B's check denies (the
+//     account is made active again, untimed, before the next one).
 // Whatever way B learns of changes (the change feed polled by the index sync, or a
 // notification), this measures what is there. Each change waits a random 0-100 ms after the
 // previous one was seen, so it lands at any moment of B's own cycles (a change made right after
@@ -46,12 +48,13 @@ if (skip) {
   process.exit(2);
 }
 
-// Half the changes are grants and revocations, a quarter token revocations, an eighth each
-// member removals and sign-outs (these two need a password hash each to set up).
+// Half the changes are grants and revocations, an eighth each token revocations, disabled
+// accounts, member removals and sign-outs (the last two need a password hash each to set up).
 const PLAN = {
   grant: Math.ceil(CHANGES / 4),
   revoke: Math.ceil(CHANGES / 4),
-  token: Math.ceil(CHANGES / 4),
+  token: Math.ceil(CHANGES / 8),
+  disabled: Math.ceil(CHANGES / 8),
   member: Math.ceil(CHANGES / 8),
   session: Math.ceil(CHANGES / 8),
 };
@@ -118,7 +121,7 @@ async function until(probe, since) {
   }
 }
 
-const results = { grant: [], revoke: [], token: [], member: [], session: [] };
+const results = { grant: [], revoke: [], token: [], disabled: [], member: [], session: [] };
 const jitter = () => sleep(Math.random() * 100);
 let missed = 0;
 function record(kind, ms) {
@@ -164,6 +167,17 @@ for (let i = 0; i < PLAN.token; i++) {
 }
 say(`propagation: ${PLAN.token} token revocations done`);
 
+// Accounts disabled by the platform admin, and made active again before the next one.
+for (let i = 0; i < PLAN.disabled; i++) {
+  await jitter();
+  const res = await A.call('PATCH', `/api/v1/users/${g.id}`, { token: admin, body: { status: 'disabled' } });
+  await ok(res, 'account disabled');
+  record('disabled', await until(async () => !(await allowedOnB(g.id)), res.at));
+  await ok(await A.call('PATCH', `/api/v1/users/${g.id}`, { token: admin, body: { status: 'active' } }), 'account active');
+  if ((await until(() => allowedOnB(g.id), performance.now())) === null) throw new Error('B never saw the account active');
+}
+say(`propagation: ${PLAN.disabled} disabled accounts done`);
+
 // Members removed.
 for (let i = 0; i < PLAN.member; i++) {
   const m = await newMember();
@@ -204,6 +218,7 @@ const rows = [
   ['grant revoked (B denies)', results.revoke],
   ['member removed (B denies)', results.member],
   ['API token revoked (B answers 401)', results.token],
+  ['account disabled (B denies)', results.disabled],
   ['session ended (B answers 401)', results.session],
 ];
 const f = (v) => (v === null ? '–' : v.toFixed(1));

@@ -12,7 +12,7 @@
 //   - every invitation email was delivered, copies of one only under one Message-ID;
 //   - `usher audit verify --database ...` passes and no secret reached the audit table or a log;
 //   - a revocation made through one instance (grant removed, member removed, API token
-//     revoked, session ended) denies through every instance within 100 ms, measured by polling
+//     revoked, session ended, account disabled) denies through every instance within 100 ms, measured by polling
 //     each instance directly from the moment the change was acknowledged.
 //
 //   node tests/cluster/deploy.mjs [--seconds N] [--kills N] [--workers N] [--probes N]
@@ -465,7 +465,7 @@ await instancesAgree();
 
 // --- revocations: each made through one instance, watched on every instance directly ----------
 // Latencies (ms) on the instances that did not make the change, and on the one that did.
-const revocation = { grant: [], member: [], token: [], session: [] };
+const revocation = { grant: [], member: [], token: [], session: [], disabled: [] };
 const ownInstance = [];
 let slow = 0;
 
@@ -558,6 +558,19 @@ for (let p = 0; p < PROBES; p++) {
   since = res.at;
   if (res.status !== 204 && res.status !== 200) throw new Error(`sign-out: ${res.status} ${res.text}`);
   await watch('session', sessionWorks(false), since, via(0));
+
+  // An account disabled by the platform admin: the member holds agent in staging now.
+  const stagingCheck = (want) => async (client) => {
+    const r = await client.call('POST', '/api/v1/check', {
+      token: adminToken, body: { ...checkBody(agency, g.id), environment_id: agency.environments[1] },
+    });
+    return r.status === 200 && r.json.allowed === want;
+  };
+  await allowedEverywhere('disabled', stagingCheck(true));
+  res = await via(1).call('PATCH', `/api/v1/users/${g.id}`, { token: adminToken, body: { status: 'disabled' } });
+  since = res.at;
+  await expect(res, 200, 'account disabled');
+  await watch('disabled', stagingCheck(false), since, via(1));
 }
 const rev = Object.fromEntries(Object.entries(revocation).map(([k, v]) => [k, summarize(v)]));
 say(`cluster: revocations (ms, every instance): ${Object.entries(rev).map(([k, s]) =>
@@ -620,7 +633,7 @@ console.log(
   `${figures.signIns} sign-ins, ${figures.checks} checks; ${figures.checked} facts checked; ` +
   `${figures.lost} lost, ${figures.doubled} applied twice; ${figures.emails} invitation emails delivered, ` +
   `${figures.duplicateEmails} duplicates (same Message-ID); revocation denied everywhere: ` +
-  `grant ${fmt(rev.grant)}, member ${fmt(rev.member)}, token ${fmt(rev.token)}, session ${fmt(rev.session)} ` +
+  `grant ${fmt(rev.grant)}, member ${fmt(rev.member)}, token ${fmt(rev.token)}, session ${fmt(rev.session)}, account disabled ${fmt(rev.disabled)} ` +
   `(other instances), ${fmt(summarize(ownInstance))} on the instance that made it; ` +
   `${slow} over ${LIMIT_MS} ms; audit verify ${verified.code === 0 ? 'ok' : 'FAILED'}; ${failures.length} failures`,
 );
