@@ -1,4 +1,4 @@
-/* Mail settings: the transport and the Message-ID domain. */
+/* Mail settings: the transport and the Message-ID domain; the text buffer emails are built in. */
 #include "app/app_mail.h"
 
 #include <stdio.h>
@@ -25,4 +25,50 @@ const char *app_public_host(const struct app *app, struct arena *a)
     if (host[0] == '[')
         len = strcspn(host, "]") + 1;
     return len ? arena_strndup(a, host, len) : "usher.invalid";
+}
+
+/* --- email bodies --- */
+
+void app_mail_buf_add(struct app_mail_buf *b, const char *s)
+{
+    size_t n = strlen(s);
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 1024;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *grown = arena_alloc(b->a, cap);
+        if (b->len)
+            memcpy(grown, b->data, b->len);
+        b->data = grown;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, s, n + 1);
+    b->len += n;
+}
+
+void app_mail_buf_html(struct app_mail_buf *b, const char *s)
+{
+    char one[2] = {0, 0};
+    for (; *s; s++) {
+        switch (*s) {
+        case '&':
+            app_mail_buf_add(b, "&amp;");
+            break;
+        case '<':
+            app_mail_buf_add(b, "&lt;");
+            break;
+        case '>':
+            app_mail_buf_add(b, "&gt;");
+            break;
+        case '"':
+            app_mail_buf_add(b, "&quot;");
+            break;
+        case '\'':
+            app_mail_buf_add(b, "&#39;");
+            break;
+        default:
+            one[0] = *s;
+            app_mail_buf_add(b, one);
+        }
+    }
 }

@@ -1,4 +1,5 @@
-/* Choosing the mail transport from the settings and naming the Message-ID domain. */
+/* Choosing the mail transport from the settings, naming the Message-ID domain, and the text
+ * buffer the emails' bodies are built in. */
 #ifndef USHER_APP_APP_MAIL_H
 #define USHER_APP_APP_MAIL_H
 
@@ -18,5 +19,19 @@ const char *app_public_host(const struct app *app, struct arena *a);
  * (invitations), or USHER_ENOTFOUND when the link is superseded. ctx is the struct app. */
 int app_mail_link_resolve(void *ctx, struct arena *a, const char *kind, const char *ref,
                           int64_t generation, const char **out_url, struct usher_error *err);
+
+/* Text grown in an arena, for building email bodies: start from {arena} (the rest zero);
+ * data is NUL-terminated once anything was added, and lives as long as the arena. */
+struct app_mail_buf {
+    struct arena *a;
+    char *data;
+    size_t len, cap;
+};
+
+/* Appends s. */
+void app_mail_buf_add(struct app_mail_buf *b, const char *s);
+
+/* Appends s escaped for HTML text and attribute values (& < > " '). */
+void app_mail_buf_html(struct app_mail_buf *b, const char *s);
 
 #endif

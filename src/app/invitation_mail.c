@@ -3,62 +3,13 @@
  * fills at send time). Names come from users, so the HTML part escapes them. */
 #include <string.h>
 
+#include "app/app_mail.h"
 #include "app/invitation.h"
 #include "app/invitation_int.h"
 #include "base/clock.h"
 #include "mail/mail.h"
 #include "store/store_tenancy.h"
 #include "store/store_user.h"
-
-struct text_buf {
-    struct arena *a;
-    char *data;
-    size_t len, cap;
-};
-
-static void buf_add(struct text_buf *b, const char *s)
-{
-    size_t n = strlen(s);
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 1024;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *grown = arena_alloc(b->a, cap);
-        if (b->len)
-            memcpy(grown, b->data, b->len);
-        b->data = grown;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, s, n + 1);
-    b->len += n;
-}
-
-static void buf_html(struct text_buf *b, const char *s)
-{
-    char one[2] = {0, 0};
-    for (; *s; s++) {
-        switch (*s) {
-        case '&':
-            buf_add(b, "&amp;");
-            break;
-        case '<':
-            buf_add(b, "&lt;");
-            break;
-        case '>':
-            buf_add(b, "&gt;");
-            break;
-        case '"':
-            buf_add(b, "&quot;");
-            break;
-        case '\'':
-            buf_add(b, "&#39;");
-            break;
-        default:
-            one[0] = *s;
-            buf_add(b, one);
-        }
-    }
-}
 
 /* "Acme – production: operator, content_manager" for one grant. */
 static const char *grant_line(struct arena *a, struct store_conn *c, const char *agency_name,
@@ -79,23 +30,23 @@ static const char *grant_line(struct arena *a, struct store_conn *c, const char 
     } else {
         where = arena_printf(a, "all of %s", agency_name);
     }
-    struct text_buf roles = {a, NULL, 0, 0};
-    buf_add(&roles, "");
+    struct app_mail_buf roles = {a, NULL, 0, 0};
+    app_mail_buf_add(&roles, "");
     json_t *list = json_object_get(grant, "roles");
     size_t i;
     json_t *item;
     json_array_foreach(list, i, item)
     {
         if (i)
-            buf_add(&roles, ", ");
-        buf_add(&roles, json_string_value(item));
+            app_mail_buf_add(&roles, ", ");
+        app_mail_buf_add(&roles, json_string_value(item));
     }
     json_t *extra = json_object_get(grant, "extra_permissions");
     json_array_foreach(extra, i, item)
     {
         if (roles.len)
-            buf_add(&roles, ", ");
-        buf_add(&roles, json_string_value(item));
+            app_mail_buf_add(&roles, ", ");
+        app_mail_buf_add(&roles, json_string_value(item));
     }
     return arena_printf(a, "%s: %s", where, roles.len ? roles.data : "no access");
 }
@@ -105,38 +56,38 @@ int app_invitation_mail_queue(struct store_conn *c, struct arena *a,
 {
     const char *inviter = v->inviter_name ? v->inviter_name : "Your service provider";
     const char *expires = clock_format_ms(a, v->inv.expires_at);
-    struct text_buf text = {a, NULL, 0, 0}, html = {a, NULL, 0, 0};
-    buf_add(&text, "Hello");
+    struct app_mail_buf text = {a, NULL, 0, 0}, html = {a, NULL, 0, 0};
+    app_mail_buf_add(&text, "Hello");
     if (v->inv.first_name && *v->inv.first_name) {
-        buf_add(&text, " ");
-        buf_add(&text, v->inv.first_name);
+        app_mail_buf_add(&text, " ");
+        app_mail_buf_add(&text, v->inv.first_name);
     }
-    buf_add(&text, ",\n\n");
-    buf_add(&text, inviter);
-    buf_add(&text, " invited you to work in ");
-    buf_add(&text, v->agency_name);
-    buf_add(&text, " with these roles:\n\n");
-    buf_add(&html, "<!DOCTYPE html><html><body><p>Hello");
+    app_mail_buf_add(&text, ",\n\n");
+    app_mail_buf_add(&text, inviter);
+    app_mail_buf_add(&text, " invited you to work in ");
+    app_mail_buf_add(&text, v->agency_name);
+    app_mail_buf_add(&text, " with these roles:\n\n");
+    app_mail_buf_add(&html, "<!DOCTYPE html><html><body><p>Hello");
     if (v->inv.first_name && *v->inv.first_name) {
-        buf_add(&html, " ");
-        buf_html(&html, v->inv.first_name);
+        app_mail_buf_add(&html, " ");
+        app_mail_buf_html(&html, v->inv.first_name);
     }
-    buf_add(&html, ",</p><p>");
-    buf_html(&html, inviter);
-    buf_add(&html, " invited you to work in <strong>");
-    buf_html(&html, v->agency_name);
-    buf_add(&html, "</strong> with these roles:</p><ul>");
+    app_mail_buf_add(&html, ",</p><p>");
+    app_mail_buf_html(&html, inviter);
+    app_mail_buf_add(&html, " invited you to work in <strong>");
+    app_mail_buf_html(&html, v->agency_name);
+    app_mail_buf_add(&html, "</strong> with these roles:</p><ul>");
     size_t i;
     json_t *grant;
     json_array_foreach(v->grants, i, grant)
     {
         const char *line = grant_line(a, c, v->agency_name, grant);
-        buf_add(&text, "  - ");
-        buf_add(&text, line);
-        buf_add(&text, "\n");
-        buf_add(&html, "<li>");
-        buf_html(&html, line);
-        buf_add(&html, "</li>");
+        app_mail_buf_add(&text, "  - ");
+        app_mail_buf_add(&text, line);
+        app_mail_buf_add(&text, "\n");
+        app_mail_buf_add(&html, "<li>");
+        app_mail_buf_html(&html, line);
+        app_mail_buf_add(&html, "</li>");
     }
     /* Someone with an account joins without new credentials; nobody is ever emailed a
      * password: the link lets a new user choose one (docs/rules.md, Invitations). */
@@ -148,23 +99,25 @@ int app_invitation_mail_queue(struct store_conn *c, struct arena *a,
                             "is needed: open the link and sign in to accept. The invitation also "
                             "waits in your console."
                           : "Open the link to accept; you will choose your password there.";
-    buf_add(&text, "\n");
-    buf_add(&text, how);
-    buf_add(&text, "\n\n" MAIL_LINK_PLACEHOLDER "\n\nThe link works once and expires at ");
-    buf_add(&text, expires);
-    buf_add(&text, " (UTC). If it has expired, ask ");
-    buf_add(&text, inviter);
-    buf_add(&text,
-            " for a new one.\nIf you did not expect this invitation, ignore this message.\n");
-    buf_add(&html, "</ul><p>");
-    buf_html(&html, how);
-    buf_add(&html, "</p><p><a href=\"" MAIL_LINK_PLACEHOLDER "\">Accept the invitation</a></p>"
-                   "<p>The link works once and expires at ");
-    buf_html(&html, expires);
-    buf_add(&html, " (UTC). If it has expired, ask ");
-    buf_html(&html, inviter);
-    buf_add(&html, " for a new one.</p><p>If you did not expect this invitation, ignore this "
-                   "message.</p></body></html>");
+    app_mail_buf_add(&text, "\n");
+    app_mail_buf_add(&text, how);
+    app_mail_buf_add(&text, "\n\n" MAIL_LINK_PLACEHOLDER "\n\nThe link works once and expires at ");
+    app_mail_buf_add(&text, expires);
+    app_mail_buf_add(&text, " (UTC). If it has expired, ask ");
+    app_mail_buf_add(&text, inviter);
+    app_mail_buf_add(
+        &text, " for a new one.\nIf you did not expect this invitation, ignore this message.\n");
+    app_mail_buf_add(&html, "</ul><p>");
+    app_mail_buf_html(&html, how);
+    app_mail_buf_add(&html,
+                     "</p><p><a href=\"" MAIL_LINK_PLACEHOLDER "\">Accept the invitation</a></p>"
+                     "<p>The link works once and expires at ");
+    app_mail_buf_html(&html, expires);
+    app_mail_buf_add(&html, " (UTC). If it has expired, ask ");
+    app_mail_buf_html(&html, inviter);
+    app_mail_buf_add(&html,
+                     " for a new one.</p><p>If you did not expect this invitation, ignore this "
+                     "message.</p></body></html>");
     struct mail_outbox_item item = {
         .recipient = v->inv.email,
         .subject = arena_printf(a, "%s invited you to %s", inviter, v->agency_name),
