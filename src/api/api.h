@@ -10,6 +10,7 @@ extern const struct http_route_table api_metrics_routes; /* /metrics */
 /* GET /metrics answering 404, for the main listener when metrics are served elsewhere. */
 extern const struct http_route_table api_metrics_elsewhere_routes;
 extern const struct http_route_table api_sessions_routes;
+extern const struct http_route_table api_password_reset_routes;
 extern const struct http_route_table api_me_routes;
 extern const struct http_route_table api_agency_routes;
 extern const struct http_route_table api_environment_routes;

@@ -6,6 +6,7 @@
 
 #include "app/app_mail.h"
 #include "app/invitation.h"
+#include "app/password_reset.h"
 #include "base/clock.h"
 #include "store/store_invitation.h"
 
@@ -45,6 +46,8 @@ int app_mail_link_resolve(void *ctx, struct arena *a, const char *kind, const ch
                           int64_t generation, const char **out_url, struct usher_error *err)
 {
     struct app *app = ctx;
+    if (strcmp(kind, "password_reset") == 0)
+        return app_password_reset_link(out_url, app, a, ref, err);
     if (strcmp(kind, "invitation") != 0)
         return USHER_ENOTFOUND;
     struct store_conn *c = NULL;

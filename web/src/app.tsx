@@ -10,6 +10,7 @@ import { AgencyEnvironments, Agencies } from './screens/agencies';
 import { BotScreen } from './screens/bot';
 import { ControlPanel } from './screens/home';
 import { EnvironmentScreen } from './screens/environment';
+import { PasswordReset } from './screens/password_reset';
 import { AgencyRoles } from './screens/roles';
 import { SignIn } from './screens/signin';
 import { AgencyTokens } from './screens/tokens';
@@ -89,7 +90,8 @@ function ImpersonationBanner() {
 function Screens() {
   const session = useSession();
   const { path } = useLocation();
-  const needsSession = !path.startsWith('/invitations/accept') && path !== '/signin';
+  // Pages for people who are not signed in (yet): signing in, invitations, password recovery.
+  const needsSession = !path.startsWith('/invitations/accept') && path !== '/signin' && path !== '/password-reset';
 
   useEffect(() => {
     if (needsSession && session.status === 'signed-out') navigate(signInPath(), { replace: true });
@@ -97,6 +99,7 @@ function Screens() {
 
   if (path === '/signin') return <SignIn />;
   if (path === '/invitations/accept') return <AcceptInvitation />;
+  if (path === '/password-reset') return <PasswordReset />;
   if (session.status === 'loading') return <Loading what="Signing in" />;
   if (session.status === 'error') return <ErrorNote error={session.error} />;
   if (session.status === 'signed-out') return <Loading what="Opening the sign-in page" />;

@@ -71,7 +71,8 @@ export function SessionProvider({ children }: { children: ComponentChildren }) {
       setCsrfToken(null);
       setMe(null);
       setStatus('signed-out');
-      if (!location.pathname.startsWith('/invitations/accept')) navigate(signInPath(), { replace: true });
+      const open = location.pathname.startsWith('/invitations/accept') || location.pathname === '/password-reset';
+      if (!open) navigate(signInPath(), { replace: true });
     });
     refresh().finally(sessionSettled);
   }, [refresh]);

@@ -1,7 +1,7 @@
 // Sign in with email and password (POST /sessions), then back to where the person was going.
 import { useEffect, useState } from 'preact/hooks';
 import { post } from '../api';
-import { navigate, useLocation } from '../router';
+import { Link, navigate, useLocation } from '../router';
 import { useSession } from '../session';
 import { FormError, PageTitle, TextField } from '../ui';
 
@@ -54,6 +54,9 @@ export function SignIn() {
             error={error}
           />
           <FormError error={error} fields={['email', 'password']} />
+          <p class="small">
+            <Link href="/password-reset">Forgot password?</Link>
+          </p>
           <div class="actions">
             <button type="submit" class="button button-primary" disabled={busy}>
               {busy ? 'Signing in…' : 'Sign in'}

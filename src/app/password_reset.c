@@ -1,0 +1,313 @@
+/* Password recovery: the "forgot password" request (same answer for every address, limits
+ * counted in the database), the email with its link, and the link's single use that sets the
+ * new password, ends every session and signs the person in. */
+#include "app/password_reset.h"
+
+#include <sodium.h>
+#include <string.h>
+
+#include "app/account_int.h"
+#include "app/app_mail.h"
+#include "app/audit.h"
+#include "app/password.h"
+#include "app/password_strength.h"
+#include "base/clock.h"
+#include "base/error.h"
+#include "base/text.h"
+#include "mail/mail.h"
+#include "store/store_password_reset.h"
+#include "store/store_session.h"
+#include "store/store_user.h"
+
+#define EXPIRED_MESSAGE "this password reset link has expired or was already used"
+
+static void reset_token(char out[CRYPTO_TOKEN_CHARS + 1], const struct app *app, const char *id,
+                        const char *nonce)
+{
+    unsigned char mac[crypto_auth_hmacsha256_BYTES];
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, app->secret, sizeof(app->secret));
+    static const char label[] = "password_reset:";
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)label, sizeof(label) - 1);
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)id, strlen(id));
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)":", 1);
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)nonce, strlen(nonce));
+    crypto_auth_hmacsha256_final(&st, mac);
+    sodium_bin2base64(out, CRYPTO_TOKEN_CHARS + 1, mac, sizeof(mac),
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero(mac, sizeof(mac));
+    sodium_memzero(&st, sizeof(st));
+}
+
+static void reset_token_hash(char out[CRYPTO_HASH_HEX + 1], const struct app *app,
+                             const char *token)
+{
+    crypto_hmac_hex(out, app->secret, sizeof(app->secret), token, strlen(token));
+}
+
+int app_password_reset_link(const char **out_url, struct app *app, struct arena *a, const char *id,
+                            struct usher_error *err)
+{
+    struct store_conn *c = NULL;
+    struct store_password_reset r;
+    int rc = store_conn_get(app->store, &c, err);
+    if (rc)
+        goto done;
+    rc = store_password_reset_get(&r, c, a, id, err);
+    if (rc)
+        goto done;
+    /* A used, voided or expired request's email is dropped, not sent. */
+    if (strcmp(r.status, "pending") != 0 || !r.user_id || r.expires_at <= clock_now_ms()) {
+        rc = USHER_ENOTFOUND;
+        goto done;
+    }
+    char token[CRYPTO_TOKEN_CHARS + 1];
+    reset_token(token, app, r.id, r.token_nonce);
+    *out_url = arena_printf(a, "%s/password-reset#token=%s", app->public_url, token);
+    sodium_memzero(token, sizeof(token));
+done:
+    store_conn_put(c);
+    return rc;
+}
+
+/* The email with the link (a placeholder the sender fills in at send time). */
+static int reset_mail_queue(struct store_conn *c, struct arena *a, const struct store_user *user,
+                            const struct store_password_reset *r, struct usher_error *err)
+{
+    struct app_mail_buf text = {a, NULL, 0, 0}, html = {a, NULL, 0, 0};
+    const char *until = clock_format_ms(a, r->expires_at);
+    app_mail_buf_add(&text, "Hello");
+    app_mail_buf_add(&html, "<!DOCTYPE html><html><body><p>Hello");
+    if (user->first_name && *user->first_name) {
+        app_mail_buf_add(&text, " ");
+        app_mail_buf_add(&html, " ");
+        app_mail_buf_add(&text, user->first_name);
+        app_mail_buf_html(&html, user->first_name);
+    }
+    app_mail_buf_add(&text, ",\n\nSomeone asked to reset the password of your account ");
+    app_mail_buf_add(&html, ",</p><p>Someone asked to reset the password of your account <strong>");
+    app_mail_buf_add(&text, user->email);
+    app_mail_buf_html(&html, user->email);
+    app_mail_buf_add(&text, ". Open this link to choose a new one:\n\n" MAIL_LINK_PLACEHOLDER
+                            "\n\nThe link works once and expires at ");
+    app_mail_buf_add(
+        &html,
+        "</strong>. Open this link to choose a new one:</p><p><a href=\"" MAIL_LINK_PLACEHOLDER
+        "\">Choose a new password</a></p><p>The link works once and expires at ");
+    app_mail_buf_add(&text, until);
+    app_mail_buf_html(&html, until);
+    app_mail_buf_add(&text, " (UTC). Choosing a new password signs out every session of the "
+                            "account.\n\nIf you did not ask for this, ignore this email: your "
+                            "password stays as it is.\n");
+    app_mail_buf_add(&html, " (UTC). Choosing a new password signs out every session of the "
+                            "account.</p><p>If you did not ask for this, ignore this email: your "
+                            "password stays as it is.</p></body></html>");
+    struct mail_outbox_item item = {
+        .recipient = user->email,
+        .subject = "Reset your password",
+        .text = text.data,
+        .html = html.data,
+        .link_kind = "password_reset",
+        .link_ref = r->id,
+        .link_generation = 1,
+    };
+    return mail_outbox_enqueue(NULL, c, a, &item, err);
+}
+
+int app_password_reset_request(const struct app_call *call, const char *email)
+{
+    struct store_conn *c = NULL;
+    struct store_user user;
+    struct usher_error lookup = {0};
+    const char *normal = NULL, *outcome = "sent";
+    int64_t by_email = 0, by_user = 0;
+    bool queued = false;
+    int rc = text_email_normalize(&normal, call->arena, email ? email : "", "email", call->err);
+    if (rc)
+        goto done;
+    rc = app_call_begin(&c, call, true);
+    if (rc)
+        goto done;
+    rc = store_user_by_email(&user, c, call->arena, normal, &lookup);
+    if (rc && rc != USHER_ENOTFOUND) {
+        rc = usher_error_set(call->err, rc, NULL, NULL, "%s", lookup.message);
+        goto done;
+    }
+    bool known = rc == 0 && strcmp(user.status, STORE_USER_ACTIVE) == 0;
+    int64_t now = clock_now_ms();
+    /* The same reads and writes whatever the address: the counts, the void, the row. */
+    rc = store_password_reset_counts(&by_email, &by_user, c, call->arena, normal,
+                                     known ? user.id : NULL, now - APP_PASSWORD_RESET_WINDOW_MS,
+                                     call->err);
+    if (rc)
+        goto done;
+    if (!known)
+        outcome = "no_active_account";
+    else if (by_email >= APP_PASSWORD_RESET_PER_ADDRESS ||
+             by_user >= APP_PASSWORD_RESET_PER_ACCOUNT)
+        outcome = "throttled";
+    bool send = strcmp(outcome, "sent") == 0;
+    rc = store_password_reset_void_user(NULL, c, call->arena, send ? user.id : "", call->err);
+    if (rc)
+        goto done;
+    char token[CRYPTO_TOKEN_CHARS + 1], hash[CRYPTO_HASH_HEX + 1];
+    struct store_password_reset r = {
+        .id = crypto_id_new(call->arena, "pwr"),
+        .email = normal,
+        .user_id = known ? user.id : NULL,
+        .status = strcmp(outcome, "throttled") == 0 ? "throttled" : "pending",
+        .token_nonce = crypto_id_new(call->arena, "n"),
+        .source_ip = call->actor->source_ip,
+        .created_at = now,
+        .expires_at = now + APP_PASSWORD_RESET_TTL_MS,
+    };
+    reset_token(token, call->app, r.id, r.token_nonce);
+    reset_token_hash(hash, call->app, token);
+    sodium_memzero(token, sizeof(token));
+    r.token_hash = hash;
+    rc = store_password_reset_insert(c, call->arena, &r, call->err);
+    if (rc)
+        goto done;
+    struct app_audit_event ev = {
+        .action = "user.password_reset_requested",
+        .subject_user_id = known ? user.id : NULL,
+        .details =
+            json_pack("{s:s, s:s, s:s}", "email", normal, "outcome", outcome, "request_id", r.id),
+    };
+    rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
+    if (rc)
+        goto done;
+    if (send) {
+        rc = reset_mail_queue(c, call->arena, &user, &r, call->err);
+        if (rc)
+            goto done;
+        queued = true;
+    }
+    rc = store_commit(c, call->err);
+    if (rc)
+        goto done;
+    if (queued)
+        mail_sender_wake(call->app->mail);
+done:
+    store_conn_put(c);
+    return rc;
+}
+
+/* The request and its active account for a presented token, or the uniform expired error. */
+static int reset_load(struct store_password_reset *out_r, struct store_user *out_user,
+                      const struct app_call *call, const char *token_hash)
+{
+    struct store_conn *c = NULL;
+    struct usher_error lookup = {0};
+    int rc = app_call_begin(&c, call, false);
+    if (rc)
+        goto done;
+    rc = store_password_reset_by_token_hash(out_r, c, call->arena, token_hash, &lookup);
+    if (rc == 0 && (strcmp(out_r->status, "pending") != 0 || !out_r->user_id ||
+                    out_r->expires_at <= clock_now_ms()))
+        rc = USHER_EEXPIRED;
+    if (rc == 0) {
+        rc = store_user_get(out_user, c, call->arena, out_r->user_id, &lookup);
+        if (rc == 0 && strcmp(out_user->status, STORE_USER_ACTIVE) != 0)
+            rc = USHER_EEXPIRED;
+    }
+    if (rc == USHER_ENOTFOUND || rc == USHER_EEXPIRED) {
+        rc = usher_error_set(call->err, USHER_EEXPIRED, "password_reset_expired", "token",
+                             EXPIRED_MESSAGE);
+        goto done;
+    }
+    if (rc) {
+        rc = usher_error_set(call->err, rc, NULL, NULL, "%s", lookup.message);
+        goto done;
+    }
+    rc = store_commit(c, call->err);
+done:
+    store_conn_put(c);
+    return rc;
+}
+
+/* The link used, the new hash, every session ended, a new one started, the audit row and the
+ * email, in one transaction. */
+static int reset_write(struct app_session_new *out, const struct app_call *call,
+                       const struct store_password_reset *r, const struct store_user *user,
+                       const char *hash)
+{
+    struct store_conn *c = NULL;
+    int64_t used = 0, ended = 0, ended_views = 0;
+    int64_t now = clock_now_ms();
+    int rc = app_call_begin(&c, call, true);
+    if (rc)
+        goto done;
+    /* Only one of two racing confirmations finds the link still pending. */
+    rc = store_password_reset_use(&used, c, call->arena, r->id, now, call->err);
+    if (rc)
+        goto done;
+    if (used != 1) {
+        rc = usher_error_set(call->err, USHER_EEXPIRED, "password_reset_expired", "token",
+                             EXPIRED_MESSAGE);
+        goto done;
+    }
+    rc = store_user_password_set(c, call->arena, user->id, hash, call->err);
+    if (rc)
+        goto done;
+    rc = store_session_delete_user(&ended, c, call->arena, user->id, call->err);
+    if (rc)
+        goto done;
+    rc = store_session_delete_impersonations(&ended_views, c, call->arena, user->id, call->err);
+    if (rc)
+        goto done;
+    struct app_audit_event ev = {
+        .action = "user.password_changed",
+        .subject_user_id = user->id,
+        .details = json_pack("{s:s, s:s, s:I}", "via", "password_reset", "request_id", r->id,
+                             "sessions_ended", (json_int_t)(ended + ended_views)),
+    };
+    rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
+    if (rc)
+        goto done;
+    rc = app_account_session_start(out, call->app, c, call->arena, call->actor, user, call->err);
+    if (rc)
+        goto done;
+    struct app_account_mail_when when = {
+        .at = now,
+        .source_ip = call->actor->source_ip,
+        .user_agent = app_account_user_agent_clean(call->arena, call->actor->user_agent),
+    };
+    rc = app_account_password_mail_queue(c, call->arena, user, &when, call->err);
+    if (rc)
+        goto done;
+    rc = store_commit(c, call->err);
+done:
+    store_conn_put(c);
+    return rc;
+}
+
+int app_password_reset_confirm(struct app_session_new *out, const struct app_call *call,
+                               const char *token, const char *password)
+{
+    struct store_password_reset r;
+    struct store_user user;
+    char token_hash[CRYPTO_HASH_HEX + 1];
+    char hash[APP_PASSWORD_HASH_MAX] = "";
+    reset_token_hash(token_hash, call->app, token ? token : "");
+    int rc = reset_load(&r, &user, call, token_hash);
+    if (rc)
+        goto done;
+    rc = app_password_check(password, "password", call->err);
+    if (rc)
+        goto done;
+    struct app_password_inputs known = {user.email, user.first_name, user.last_name};
+    rc = app_password_strength_check(password, "password", &known, call->err);
+    if (rc)
+        goto done;
+    rc = app_password_hash(call->app->hash_pool, hash, password, call->err);
+    if (rc)
+        goto done;
+    rc = reset_write(out, call, &r, &user, hash);
+    if (rc)
+        goto done;
+    mail_sender_wake(call->app->mail);
+done:
+    sodium_memzero(hash, sizeof(hash));
+    return rc;
+}
