@@ -17,6 +17,8 @@ const PUBLIC = new Set([
   'POST /api/v1/invitations/lookup',
   'POST /api/v1/invitations/accept',
   'POST /api/v1/invitations/decline',
+  'POST /api/v1/password-resets',
+  'POST /api/v1/password-resets/confirm',
 ]);
 
 describe('every route', () => {
