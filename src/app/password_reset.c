@@ -24,19 +24,7 @@
 static void reset_token(char out[CRYPTO_TOKEN_CHARS + 1], const struct app *app, const char *id,
                         const char *nonce)
 {
-    unsigned char mac[crypto_auth_hmacsha256_BYTES];
-    crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, app->secret, sizeof(app->secret));
-    static const char label[] = "password_reset:";
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)label, sizeof(label) - 1);
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)id, strlen(id));
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)":", 1);
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)nonce, strlen(nonce));
-    crypto_auth_hmacsha256_final(&st, mac);
-    sodium_bin2base64(out, CRYPTO_TOKEN_CHARS + 1, mac, sizeof(mac),
-                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    sodium_memzero(mac, sizeof(mac));
-    sodium_memzero(&st, sizeof(st));
+    crypto_link_token(out, app->secret, sizeof(app->secret), "password_reset", id, nonce);
 }
 
 static void reset_token_hash(char out[CRYPTO_HASH_HEX + 1], const struct app *app,

@@ -46,6 +46,24 @@ void crypto_hmac_hex(char out[CRYPTO_HASH_HEX + 1], const unsigned char *key, si
     sodium_bin2hex(out, CRYPTO_HASH_HEX + 1, mac, sizeof(mac));
 }
 
+void crypto_link_token(char out[CRYPTO_TOKEN_CHARS + 1], const unsigned char *key, size_t key_len,
+                       const char *label, const char *id, const char *nonce)
+{
+    unsigned char mac[crypto_auth_hmacsha256_BYTES];
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, key, key_len);
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)label, strlen(label));
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)":", 1);
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)id, strlen(id));
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)":", 1);
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)nonce, strlen(nonce));
+    crypto_auth_hmacsha256_final(&st, mac);
+    sodium_bin2base64(out, CRYPTO_TOKEN_CHARS + 1, mac, sizeof(mac),
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero(mac, sizeof(mac));
+    sodium_memzero(&st, sizeof(st));
+}
+
 bool crypto_str_equal(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);

@@ -26,6 +26,13 @@ void crypto_token_new(char out[CRYPTO_TOKEN_CHARS + 1]);
 void crypto_hmac_hex(char out[CRYPTO_HASH_HEX + 1], const unsigned char *key, size_t key_len,
                      const char *data, size_t data_len);
 
+/* A link token derived from a key: base64url (no padding) of HMAC-SHA-256 under key of
+ * "<label>:<id>:<nonce>", CRYPTO_TOKEN_CHARS chars + NUL in out. Emailed links (invitations,
+ * password resets) carry it; the database keeps only the nonce and the token's keyed hash, so
+ * the token is derived again at send time and a new nonce voids it. */
+void crypto_link_token(char out[CRYPTO_TOKEN_CHARS + 1], const unsigned char *key, size_t key_len,
+                       const char *label, const char *id, const char *nonce);
+
 /* Constant-time equality of two NUL-terminated strings of any length. */
 bool crypto_str_equal(const char *a, const char *b);
 

@@ -91,6 +91,24 @@ static void test_crypto_hmac__depends_on_key_and_data(void **state)
     assert_int_equal(strlen(a), CRYPTO_HASH_HEX);
 }
 
+static void test_crypto_link_token__is_the_hmac_of_label_id_and_nonce_in_base64url(void **state)
+{
+    (void)state;
+    unsigned char key[32];
+    for (size_t i = 0; i < sizeof(key); i++)
+        key[i] = (unsigned char)(i + 1);
+    char token[CRYPTO_TOKEN_CHARS + 1];
+    /* HMAC-SHA-256(key, "invitation:inv_x:n1"), computed elsewhere: links emailed before a
+     * change to this function must keep working. */
+    crypto_link_token(token, key, sizeof(key), "invitation", "inv_x", "n1");
+    assert_string_equal(token, "qUXReR1ENIAHHf1U2-gJiX4jIa4ESLWsEcktbcy0pKQ");
+    char other[CRYPTO_TOKEN_CHARS + 1];
+    crypto_link_token(other, key, sizeof(key), "password_reset", "inv_x", "n1");
+    assert_string_not_equal(token, other);
+    crypto_link_token(other, key, sizeof(key), "invitation", "inv_x", "n2");
+    assert_string_not_equal(token, other);
+}
+
 static void test_crypto_str_equal__compares_whole_strings(void **state)
 {
     (void)state;
@@ -205,6 +223,7 @@ int main(void)
         cmocka_unit_test(test_crypto_token__is_43_base64url_characters_and_fresh),
         cmocka_unit_test(test_crypto_hmac__matches_rfc_4231_vectors),
         cmocka_unit_test(test_crypto_hmac__depends_on_key_and_data),
+        cmocka_unit_test(test_crypto_link_token__is_the_hmac_of_label_id_and_nonce_in_base64url),
         cmocka_unit_test(test_crypto_str_equal__compares_whole_strings),
         cmocka_unit_test(test_crypto_secret__is_created_once_with_mode_0600),
         cmocka_unit_test(test_crypto_secret__refuses_a_truncated_file),
