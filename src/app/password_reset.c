@@ -182,6 +182,25 @@ done:
 }
 
 /* The request and its active account for a presented token, or the uniform expired error. */
+/* Reads the link and its account on c: USHER_EEXPIRED when the link is not pending, has no
+ * account or has run out, or the account is not active; the store's codes otherwise (detail
+ * in lookup). */
+static int reset_find(struct store_password_reset *out_r, struct store_user *out_user,
+                      struct store_conn *c, struct arena *a, const char *token_hash,
+                      struct usher_error *lookup)
+{
+    int rc = store_password_reset_by_token_hash(out_r, c, a, token_hash, lookup);
+    if (rc)
+        return rc;
+    if (strcmp(out_r->status, "pending") != 0 || !out_r->user_id ||
+        out_r->expires_at <= clock_now_ms())
+        return USHER_EEXPIRED;
+    rc = store_user_get(out_user, c, a, out_r->user_id, lookup);
+    if (rc)
+        return rc;
+    return strcmp(out_user->status, STORE_USER_ACTIVE) != 0 ? USHER_EEXPIRED : 0;
+}
+
 static int reset_load(struct store_password_reset *out_r, struct store_user *out_user,
                       const struct app_call *call, const char *token_hash)
 {
@@ -190,15 +209,7 @@ static int reset_load(struct store_password_reset *out_r, struct store_user *out
     int rc = app_call_begin(&c, call, false);
     if (rc)
         goto done;
-    rc = store_password_reset_by_token_hash(out_r, c, call->arena, token_hash, &lookup);
-    if (rc == 0 && (strcmp(out_r->status, "pending") != 0 || !out_r->user_id ||
-                    out_r->expires_at <= clock_now_ms()))
-        rc = USHER_EEXPIRED;
-    if (rc == 0) {
-        rc = store_user_get(out_user, c, call->arena, out_r->user_id, &lookup);
-        if (rc == 0 && strcmp(out_user->status, STORE_USER_ACTIVE) != 0)
-            rc = USHER_EEXPIRED;
-    }
+    rc = reset_find(out_r, out_user, c, call->arena, token_hash, &lookup);
     if (rc == USHER_ENOTFOUND || rc == USHER_EEXPIRED) {
         rc = usher_error_set(call->err, USHER_EEXPIRED, "password_reset_expired", "token",
                              EXPIRED_MESSAGE);
