@@ -68,6 +68,22 @@ export interface Me {
   csrf_token?: string;
   impersonation?: Impersonation | null;
   impersonator?: User | null; // the person viewing, while impersonating
+  // Present only on servers with those features (absent: the console does not offer them).
+  second_factor?: boolean;
+  second_factor_required?: boolean;
+  pending_email?: string | null;
+}
+
+// GET /me/sessions: where the person is signed in.
+export interface AccountSession {
+  id: string;
+  created_at: string;
+  last_used_at: string | null;
+  expires_at?: string;
+  address?: string | null;
+  source_ip?: string | null;
+  user_agent: string | null;
+  current: boolean;
 }
 
 export interface Page<T> {
