@@ -32,13 +32,21 @@ export function accountError(e: unknown, me: Me | null = null, fieldFor: Record<
     case 'invalid_credentials':
       return say('That is not your current password.', 'current_password');
     case 'rate_limited':
-      return say(`Too many attempts. Wait ${waitWords(e.retryAfter)} and try again.`, null);
+      return say(e.retryAfter ? `Too many attempts. Wait ${waitWords(e.retryAfter)} and try again.` : sentence(e.message), null);
     case 'invalid_code':
       return say('That code is not right. Use the newest code your app shows, or check that the time on your phone is correct.');
     case 'second_factor_on':
       return say('Two-step verification is already on for your account.', null);
     case 'email_taken':
       return say('Another account already uses this email address.', 'email');
+    case 'same_email':
+      return say('That is already your email address.', 'email');
+    case 'no_enrolment':
+      return say('This setup has expired or was started elsewhere. Cancel and turn it on again.', null);
+    case 'second_factor_off':
+      return say('Two-step verification is already off for your account.', null);
+    case 'last_platform_admin':
+      return say('You are the only platform admin. Make someone else a platform admin first, then delete your account.', null);
     case 'impersonation_read_only':
       return say('While you view the studio as someone else, their account cannot be changed.', null);
     case 'second_factor_required':

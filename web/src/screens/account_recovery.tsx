@@ -98,7 +98,7 @@ export function RecoveryCodes({ codes, email, onDone }: Props) {
         </p>
       ) : null}
       <div class="actions actions-start">
-        <button type="button" class="button button-primary" onClick={done} aria-disabled={saved ? undefined : 'true'}>
+        <button type="button" class="button button-primary" onClick={done}>
           Done
         </button>
       </div>

@@ -2,11 +2,11 @@
 // device in words, its address and times, this device marked; any other one can be signed out
 // (DELETE /me/sessions/{id}), or all of them at once.
 import { useEffect, useState } from 'preact/hooks';
-import { del, get } from '../api';
+import { del, get, messageOf } from '../api';
 import { deviceName } from '../device';
 import { plural, when } from '../format';
 import type { AccountSession, Me } from '../types';
-import { Badge, FormError, LoadProblem, Loading, announce, useLoad } from '../ui';
+import { Badge, LoadProblem, Loading, announce, useLoad } from '../ui';
 import { AccountSection, accountError, focusSoon } from './account_kit';
 
 function SessionRow({ s, onEnd, busy }: { s: AccountSession; onEnd: (s: AccountSession) => void; busy: boolean }) {
@@ -51,7 +51,7 @@ export function SessionsSection({ me, tick }: { me: Me; tick: number }) {
   const items = list.data?.items || [];
   const others = items.filter((s) => !s.current);
   useEffect(() => {
-    if (error) focusSoon('sessions-error');
+    if (error) focusSoon('sessions-error-note');
   }, [error]);
 
   async function end(ids: string[], said: string) {
@@ -98,9 +98,11 @@ export function SessionsSection({ me, tick }: { me: Me; tick: number }) {
               </tbody>
             </table>
           </div>
-          <div id="sessions-error">
-            <FormError error={error} fields={[]} />
-          </div>
+          {error ? (
+            <p class="note note-error" id="sessions-error-note" role="alert">
+              {messageOf(error)}
+            </p>
+          ) : null}
           <div class="actions actions-start">
             <p class="muted small actions-hint">
               {others.length ? `${plural(others.length, 'other session', 'other sessions')} besides this one.` : 'You are signed in only here.'}
