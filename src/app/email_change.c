@@ -203,7 +203,7 @@ static int request_write(int64_t *out_retry_after, const struct app_call *call,
     rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
     if (rc)
         goto done;
-    rc = app_email_change_link_mail_queue(c, call->arena, user, &e, call->err);
+    rc = app_email_change_link_mail_queue(c, call->arena, &e, call->err);
     if (rc)
         goto done;
     struct app_email_change_when when = {now, call->actor->source_ip};

@@ -18,9 +18,9 @@ struct app_email_change_when {
 };
 
 /* Queues the email with the confirmation link (a placeholder the sender fills in at send time)
- * to e->new_email, in the caller's transaction on c. Store errors. */
+ * to e->new_email, in the caller's transaction on c. It names neither the account nor its
+ * person: the new address may be mistyped. Store errors. */
 int app_email_change_link_mail_queue(struct store_conn *c, struct arena *a,
-                                     const struct store_user *user,
                                      const struct store_email_change *e, struct usher_error *err);
 
 /* Queues the notice that a change to e->new_email (masked) was asked for, to user->email (the

@@ -51,13 +51,14 @@ static void pair_break(struct mail_pair *m)
     app_mail_buf_add(&m->html, "</p><p>");
 }
 
-static void pair_hello(struct mail_pair *m, const struct store_user *user)
+/* "Hello <first name>," (just "Hello," when first_name is NULL or empty). */
+static void pair_hello(struct mail_pair *m, const char *first_name)
 {
     app_mail_buf_add(&m->html, "<!DOCTYPE html><html><body><p>");
     pair_add(m, "Hello");
-    if (user->first_name && *user->first_name) {
+    if (first_name && *first_name) {
         pair_add(m, " ");
-        pair_value(m, user->first_name);
+        pair_value(m, first_name);
     }
     pair_add(m, ",");
     pair_break(m);
@@ -96,12 +97,12 @@ static int pair_queue(struct store_conn *c, struct arena *a, struct mail_pair *m
 }
 
 int app_email_change_link_mail_queue(struct store_conn *c, struct arena *a,
-                                     const struct store_user *user,
                                      const struct store_email_change *e, struct usher_error *err)
 {
     struct mail_pair m;
     pair_init(&m, a);
-    pair_hello(&m, user);
+    /* The new address may be mistyped: its email tells nothing about the account. */
+    pair_hello(&m, NULL);
     pair_add(&m, "Someone asked to make this address, ");
     pair_strong(&m, e->new_email);
     pair_add(&m, ", the email address of their usher account. Open this link to confirm it:");
@@ -127,7 +128,7 @@ int app_email_change_asked_mail_queue(struct store_conn *c, struct arena *a,
 {
     struct mail_pair m;
     pair_init(&m, a);
-    pair_hello(&m, user);
+    pair_hello(&m, user->first_name);
     pair_add(&m, "A change of the email address of your account ");
     pair_strong(&m, user->email);
     pair_add(&m, " to ");
@@ -157,7 +158,7 @@ int app_email_change_done_mail_queue(struct store_conn *c, struct arena *a,
 {
     struct mail_pair m;
     pair_init(&m, a);
-    pair_hello(&m, user);
+    pair_hello(&m, user->first_name);
     pair_add(&m, "The email address of your account was changed from ");
     pair_strong(&m, user->email);
     pair_add(&m, " to ");

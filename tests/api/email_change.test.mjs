@@ -102,6 +102,8 @@ describe('email change', () => {
     assert.match(url, /\/email-change#token=[A-Za-z0-9_-]{20,}$/);
     assert.match(message.parsed.text, /expires in 24 hours/);
     assert.match(message.parsed.html, /email-change#token=/);
+    // The new address may be mistyped: its email does not name the account.
+    assert.ok(!message.parsed.text.includes(old) && !message.parsed.html.includes(old));
     const notice = await mailWith(old, ASKED_SUBJECT);
     assert.match(notice.parsed.text, /n…@e….example/);
     assert.ok(!notice.parsed.text.includes(neu), 'the notice names the new address in full');
