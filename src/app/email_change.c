@@ -271,20 +271,32 @@ done:
     return rc;
 }
 
-/* The change and its active account for a token hash: USHER_EINVAL "invalid_token" when the
- * change is unknown, not pending or expired, or its account is gone or not active. */
+/* Reads the change and its account on c: USHER_ENOTFOUND when the change is unknown, not
+ * pending or expired, or its account is gone or not active; the store's codes otherwise
+ * (detail in lookup). */
+static int confirm_read(struct store_email_change *out_e, struct store_user *out_user,
+                        struct store_conn *c, struct arena *a, const char *token_hash, int64_t now,
+                        struct usher_error *lookup)
+{
+    int rc = store_email_change_by_token_hash(out_e, c, a, token_hash, lookup);
+    if (rc)
+        return rc;
+    if (strcmp(out_e->status, "pending") != 0 || out_e->expires_at <= now)
+        return USHER_ENOTFOUND;
+    rc = store_user_get(out_user, c, a, out_e->user_id, lookup);
+    if (rc)
+        return rc;
+    return strcmp(out_user->status, STORE_USER_ACTIVE) != 0 ? USHER_ENOTFOUND : 0;
+}
+
+/* confirm_read with its answer for the caller: every kind of unusable link is the one
+ * USHER_EINVAL "invalid_token". */
 static int confirm_find(struct store_email_change *out_e, struct store_user *out_user,
                         struct store_conn *c, const struct app_call *call, const char *token_hash,
                         int64_t now)
 {
     struct usher_error lookup = {0};
-    int rc = store_email_change_by_token_hash(out_e, c, call->arena, token_hash, &lookup);
-    if (rc == 0 && (strcmp(out_e->status, "pending") != 0 || out_e->expires_at <= now))
-        rc = USHER_ENOTFOUND;
-    if (rc == 0)
-        rc = store_user_get(out_user, c, call->arena, out_e->user_id, &lookup);
-    if (rc == 0 && strcmp(out_user->status, STORE_USER_ACTIVE) != 0)
-        rc = USHER_ENOTFOUND;
+    int rc = confirm_read(out_e, out_user, c, call->arena, token_hash, now, &lookup);
     if (rc == USHER_ENOTFOUND)
         return usher_error_set(call->err, USHER_EINVAL, "invalid_token", "token", INVALID_MESSAGE);
     if (rc)
