@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
+import { startUsher } from './lib/harness.mjs';
 import { assertProblem, PASSWORD, startWorld } from './lib/world.mjs';
 
 const WRONG_PASSWORD = 'canary-wrong-email-change-61fd';
@@ -368,5 +369,36 @@ describe('email change', () => {
       await outboxSettled();
       assert.equal(w.smtp.to('disabled.reset@acme.example').length, 0);
     });
+  });
+});
+
+// The hourly housekeeping also runs when the server starts: rows written straight into the
+// database with old and recent dates show which go.
+describe('purge of old email-change and password-reset rows', () => {
+  it('deletes rows older than a week when the server starts and keeps newer ones', async () => {
+    const env = { USHER_ADMIN_EMAIL: 'purge@studio.example', USHER_ADMIN_PASSWORD: PASSWORD };
+    let usher = await startUsher({ env });
+    try {
+      const id = usher.sql("SELECT id FROM users WHERE email = 'purge@studio.example'").trim();
+      const day = 24 * 60 * 60 * 1000;
+      const now = Date.now();
+      const rows = [['old', now - 8 * day], ['recent', now - 6 * day], ['new', now]];
+      for (const [key, at] of rows) {
+        usher.sql(`INSERT INTO password_resets (id, email, user_id, status, token_nonce, token_hash, created_at, expires_at)
+                   VALUES ('pwr_${key}', 'purge@studio.example', '${id}', 'used', 'n', 'h_pwr_${key}', ${at}, ${at});
+                   INSERT INTO email_changes (id, user_id, new_email, status, token_nonce, token_hash, created_at, expires_at)
+                   VALUES ('emc_${key}', '${id}', 'purge@elsewhere.example', 'voided', 'n', 'h_emc_${key}', ${at}, ${at});`);
+      }
+      assert.equal(await usher.stop(), 0);
+      usher = await startUsher({ dataDir: usher.dataDir, env });
+      // The purge logs how many rows it deleted once it has committed.
+      for (let i = 0; i < 200 && usher.findLogs('account.links_purged').length === 0; i++)
+        await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(usher.findLogs('account.links_purged').map((l) => l.deleted), [2]);
+      const left = usher.sql('SELECT id FROM password_resets UNION ALL SELECT id FROM email_changes ORDER BY 1').trim();
+      assert.deepEqual(left.split('\n'), ['emc_new', 'emc_recent', 'pwr_new', 'pwr_recent']);
+    } finally {
+      assert.equal(await usher.stop(), 0);
+    }
   });
 });
