@@ -18,6 +18,7 @@
 #include "base/text.h"
 #include "mail/mail.h"
 #include "store/store_email_change.h"
+#include "store/store_password_reset.h"
 #include "store/store_session.h"
 
 #define INVALID_MESSAGE        "this email change link is not valid: it is unknown, used or expired"
@@ -432,17 +433,24 @@ int app_account_links_purge(int64_t *out_deleted, struct app *app, struct usher_
     struct store_conn *c = NULL;
     struct arena a;
     arena_init(&a);
+    int64_t before = clock_now_ms() - APP_ACCOUNT_LINKS_KEEP_MS, changes = 0, resets = 0;
     int rc = store_conn_get(app->store, &c, err);
     if (rc)
         goto done;
     rc = store_begin(c, true, err);
     if (rc)
         goto done;
-    rc = store_email_change_purge(out_deleted, c, &a, clock_now_ms() - APP_ACCOUNT_LINKS_KEEP_MS,
-                                  err);
+    rc = store_email_change_purge(&changes, c, &a, before, err);
+    if (rc)
+        goto done;
+    rc = store_password_reset_purge(&resets, c, &a, before, err);
     if (rc)
         goto done;
     rc = store_commit(c, err);
+    if (rc)
+        goto done;
+    if (out_deleted)
+        *out_deleted = changes + resets;
 done:
     store_conn_put(c);
     arena_dispose(&a);

@@ -1,4 +1,4 @@
-/* SQL for email changes, and the purge of old email-change and password-reset rows. */
+/* SQL for email changes. */
 #include "store/store_email_change.h"
 
 #define CHANGE_COLUMNS                                                                             \
@@ -111,16 +111,6 @@ int store_email_change_purge(int64_t *out_deleted, struct store_conn *c, struct 
                              int64_t before, struct usher_error *err)
 {
     struct store_value p[] = {store_int(before)};
-    int64_t changes = 0, resets = 0;
-    int rc = store_exec(c, a, "DELETE FROM email_changes WHERE created_at < $1", p, 1, NULL,
-                        &changes, err);
-    if (rc)
-        return rc;
-    rc = store_exec(c, a, "DELETE FROM password_resets WHERE created_at < $1", p, 1, NULL, &resets,
-                    err);
-    if (rc)
-        return rc;
-    if (out_deleted)
-        *out_deleted = changes + resets;
-    return 0;
+    return store_exec(c, a, "DELETE FROM email_changes WHERE created_at < $1", p, 1, NULL,
+                      out_deleted, err);
 }

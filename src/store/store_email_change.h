@@ -1,6 +1,5 @@
 /* Email changes: one row per request to change an account's email address, the count that
- * limits them, the single use of a confirmation link, and the purge of old rows (with those of
- * password_resets). */
+ * limits them, the single use of a confirmation link, and the purge of old rows. */
 #ifndef USHER_STORE_STORE_EMAIL_CHANGE_H
 #define USHER_STORE_STORE_EMAIL_CHANGE_H
 
@@ -55,8 +54,8 @@ int store_email_change_end_user(int64_t *out_changed, struct store_conn *c, stru
 int store_email_change_use(int64_t *out_used, struct store_conn *c, struct arena *a, const char *id,
                            int64_t at, struct usher_error *err);
 
-/* Deletes the rows of email_changes and of password_resets made before `before` (Unix ms),
- * one statement per table; *out_deleted (may be NULL) receives how many in all. */
+/* Deletes the rows made before `before` (Unix ms); *out_deleted (may be NULL) receives how
+ * many. */
 int store_email_change_purge(int64_t *out_deleted, struct store_conn *c, struct arena *a,
                              int64_t before, struct usher_error *err);
 
