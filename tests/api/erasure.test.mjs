@@ -219,6 +219,24 @@ describe('erasing an account', () => {
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
   });
 
+  it('clears the session cookie of a browser that deleted its account, which needs the CSRF token', async () => {
+    const email = 'cookie@acme.example';
+    w.addUser(email);
+    const signIn = await signInRaw(email);
+    assert.equal(signIn.status, 201, shown(signIn));
+    w.secrets.add(signIn.json.token);
+    const cookie = signIn.headers['set-cookie'].map((c) => c.split(';')[0]).join('; ');
+    const noCsrf = await w.usher.api('DELETE', '/api/v1/me', { headers: { Cookie: cookie }, body: { current_password: PASSWORD } });
+    assertProblem(noCsrf, 403, 'csrf_failed');
+    const headers = { Cookie: cookie, 'X-CSRF-Token': signIn.json.csrf_token };
+    const out = await w.usher.api('DELETE', '/api/v1/me', { headers, body: { current_password: PASSWORD } });
+    assert.equal(out.status, 204, out.text);
+    assert.ok((out.headers['set-cookie'] || []).some((c) => /usher_session=;.*Max-Age=0/.test(c)),
+      'the session cookie is removed');
+    assert.equal((await w.usher.api('GET', '/api/v1/me', { headers })).status, 401);
+    assert.equal(count(`SELECT COUNT(*) FROM users WHERE email = '${email}'`), 0);
+  });
+
   it('keeps the last platform admin', async () => {
     assertProblem(await deleteMe(tok.admin, { current_password: PASSWORD }), 409, 'last_platform_admin');
     assert.equal((await w.as(tok.admin)('GET', '/api/v1/me')).status, 200);
