@@ -7,7 +7,9 @@
 -- before this migration are format 1 (personal data inside their hash) until usher converts
 -- them at its next start.
 ALTER TABLE audit_log ADD COLUMN format INTEGER NOT NULL DEFAULT 1;
-ALTER TABLE audit_log ADD COLUMN personal_digest TEXT;
+ALTER TABLE audit_log ADD COLUMN personal_digest TEXT COLLATE "C";
+-- Finds the entries still to convert at each start without reading the whole log.
+CREATE INDEX audit_log_format1 ON audit_log(id) WHERE format = 1;
 
 CREATE TABLE audit_personal (
     entry_id BIGINT PRIMARY KEY REFERENCES audit_log(id) ON DELETE CASCADE,

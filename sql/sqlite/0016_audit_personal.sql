@@ -8,6 +8,8 @@
 -- them at its next start.
 ALTER TABLE audit_log ADD COLUMN format INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE audit_log ADD COLUMN personal_digest TEXT;
+-- Finds the entries still to convert at each start without reading the whole log.
+CREATE INDEX audit_log_format1 ON audit_log(id) WHERE format = 1;
 
 CREATE TABLE audit_personal (
     entry_id INTEGER PRIMARY KEY REFERENCES audit_log(id) ON DELETE CASCADE,

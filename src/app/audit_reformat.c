@@ -61,6 +61,9 @@ static int chain_reformat(int64_t *converted, struct store_conn *c, struct arena
             char hash[CRYPTO_HASH_HEX + 1];
             app_audit_entry_hash(hash, e);
             e->hash = hash;
+            /* An entry already of format 2 keeps its personal row as it is. */
+            if (!was_v1)
+                e->personal_data = NULL;
             rc = store_audit_reformat_put(c, &batch, e, err);
             if (rc)
                 goto done;

@@ -148,8 +148,8 @@ int store_audit_format1_count(int64_t *out, struct store_conn *c, struct arena *
                               struct usher_error *err);
 
 /* Rewrites entry e->id as converted: its format, details, personal_digest, prev_hash and hash,
- * and inserts its personal row when e->personal_data is set. Inside the caller's write
- * transaction. */
+ * and inserts its personal row when e->personal_data is set (only for an entry that has none
+ * yet). Inside the caller's write transaction. */
 int store_audit_reformat_put(struct store_conn *c, struct arena *a,
                              const struct store_audit_entry *e, struct usher_error *err);
 
