@@ -1,12 +1,14 @@
 /* The signed-in user: GET /api/v1/me with their agencies, grants, pending invitations and
  * pending change of email, and the JSON shape of a user shared by the other resources;
- * self-service: their names, their password, their email address and their live sessions. */
+ * self-service: their names, their password, their email address, their live sessions, and
+ * deleting their account. */
 #include <stdio.h>
 #include <string.h>
 
 #include "api/api.h"
 #include "app/account.h"
 #include "app/email_change.h"
+#include "app/erasure.h"
 #include "app/invitation.h"
 #include "app/password.h"
 #include "base/clock.h"
@@ -263,6 +265,38 @@ static int me_email_delete(struct http_request *req, struct http_response *res)
     return 0;
 }
 
+/* Deletes the signed-in person's account for good, once they give their password. */
+static int me_delete(struct http_request *req, struct http_response *res)
+{
+    static const char *const allowed[] = {"current_password", NULL};
+    json_t *body;
+    struct app_erasure_self in = {
+        .session_hash = req->principal.session_hash,
+        .device_cookie = http_cookie(req, req->app->device_cookie_name),
+    };
+    int rc = http_json_body(&body, req, allowed);
+    if (rc == 0)
+        rc = json_member_string(&in.current_password, body, "current_password", true,
+                                APP_PASSWORD_MAX_BYTES, &req->err);
+    if (rc)
+        return rc;
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
+    int64_t retry_after = 0;
+    rc = app_erasure_self(&retry_after, &call, &in);
+    if (rc == USHER_ELIMIT || rc == USHER_EUNAVAIL) {
+        char seconds[24];
+        snprintf(seconds, sizeof(seconds), "%lld", (long long)(retry_after > 0 ? retry_after : 1));
+        http_response_header(res, req, "Retry-After", seconds);
+    }
+    if (rc)
+        return rc;
+    if (req->principal.via_cookie)
+        api_session_cookie_clear(req, res);
+    http_response_empty(res, 204);
+    return 0;
+}
+
 /* A person's sessions show where they are signed in: not for someone viewing as them. */
 static int not_while_viewing_as(struct http_request *req)
 {
@@ -324,6 +358,7 @@ static int me_sessions_delete(struct http_request *req, struct http_response *re
 static const struct http_route routes[] = {
     {"GET", "/api/v1/me", me_get, HTTP_AUTHENTICATED},
     {"PATCH", "/api/v1/me", me_patch, HTTP_AUTHENTICATED},
+    {"DELETE", "/api/v1/me", me_delete, HTTP_AUTHENTICATED},
     {"POST", "/api/v1/me/password", me_password_post, HTTP_AUTHENTICATED},
     {"POST", "/api/v1/me/email", me_email_post, HTTP_AUTHENTICATED},
     {"DELETE", "/api/v1/me/email", me_email_delete, HTTP_AUTHENTICATED},
