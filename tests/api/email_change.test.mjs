@@ -61,12 +61,14 @@ describe('email change', () => {
   }
 
   function auditRows(action, subject) {
-    const rows = w.sql(`SELECT actor_id, details FROM audit_log
+    // Addresses and names are kept in the entry's personal row (audit_personal), not in details.
+    const rows = w.sql(`SELECT actor_id, details,
+                          (SELECT data FROM audit_personal p WHERE p.entry_id = audit_log.id)
+                        FROM audit_log
                         WHERE action = '${action}' AND subject_user_id = '${subject}' ORDER BY id`);
     return rows.trim().split('\n').filter(Boolean).map((line) => {
-      const [actor, ...rest] = line.split('|');
-      const details = rest.join('|');
-      return { actor, details: details ? JSON.parse(details) : null };
+      const [actor, details, personal] = line.split('|');
+      return { actor, details: { ...JSON.parse(details), ...(personal ? JSON.parse(personal) : {}) } };
     });
   }
 
