@@ -334,7 +334,7 @@ int app_account_sign_in(struct app_session_new *out, int64_t *out_retry_after,
     const char *normal = NULL;
     bool found = false, ok = false, needs_rehash = false;
     int64_t retry_after = 0;
-    memset(out, 0, sizeof(*out));
+    out->mfa_required = false; /* until a second factor asks for one */
     int rc =
         text_email_normalize(&normal, call->arena, in->email ? in->email : "", "email", call->err);
     if (rc)

@@ -299,7 +299,7 @@ int app_password_reset_confirm(struct app_session_new *out, const struct app_cal
     struct store_user user;
     char token_hash[CRYPTO_HASH_HEX + 1];
     char hash[APP_PASSWORD_HASH_MAX] = "";
-    memset(out, 0, sizeof(*out));
+    out->mfa_required = false; /* until a second factor asks for one */
     reset_token_hash(token_hash, call->app, token ? token : "");
     int rc = reset_load(&r, &user, call, token_hash);
     if (rc)

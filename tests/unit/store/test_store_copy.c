@@ -66,12 +66,13 @@ static void test_store_copy_tables__lists_every_table_parents_first_with_its_key
     struct store_schema s;
     schema_read(f, f->src, &s);
     const char *expected[] = {
-        "agencies",        "api_tokens",        "audit_chain_heads",
-        "audit_log",       "audit_registry",    "bots",
-        "custom_roles",    "environments",      "grants",
-        "invitations",     "mail_outbox",       "memberships",
-        "password_resets", "schema_migrations", "secret_check",
-        "sessions",        "throttle_events",   "users",
+        "agencies",          "api_tokens",      "audit_chain_heads",
+        "audit_log",         "audit_registry",  "bots",
+        "custom_roles",      "environments",    "grants",
+        "invitations",       "mail_outbox",     "memberships",
+        "mfa_tokens",        "password_resets", "recovery_codes",
+        "schema_migrations", "second_factors",  "secret_check",
+        "sessions",          "throttle_events", "users",
     };
     assert_int_equal(s.count, sizeof(expected) / sizeof(expected[0]));
     for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++)
