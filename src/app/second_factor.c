@@ -612,6 +612,9 @@ int app_second_factor_challenge(bool *out_challenged, struct app_session_new *ou
     rc = store_mfa_token_insert(c, a, &t, now, err);
     if (rc)
         return rc;
+    /* No session: nothing of one is left in out. */
+    out->token[0] = out->token_hash[0] = out->csrf_token[0] = out->device_cookie[0] = '\0';
+    out->expires_at = 0;
     out->mfa_required = true;
     out->mfa_expires_at = t.expires_at;
     out->user = *user;
