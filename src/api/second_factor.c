@@ -1,6 +1,7 @@
 /* The signed-in person's second factor: POST /api/v1/me/totp starts (or restarts) an enrolment,
  * POST /api/v1/me/totp/confirm turns it on with a first code and answers the recovery codes
- * once, DELETE /api/v1/me/totp turns it off. The secret and the codes are never logged. */
+ * once, POST /api/v1/me/totp/recovery-codes replaces the recovery codes, DELETE /api/v1/me/totp
+ * turns it off. The secret and the codes are never logged. */
 #include "api/api.h"
 #include "app/password.h"
 #include "app/second_factor.h"
@@ -108,10 +109,39 @@ static int totp_delete(struct http_request *req, struct http_response *res)
     return 0;
 }
 
+static int totp_codes_replace(struct http_request *req, struct http_response *res)
+{
+    static const char *const allowed[] = {"current_password", "code", NULL};
+    json_t *body;
+    const char *password = NULL, *code = NULL;
+    int rc = self_only(req);
+    if (rc == 0)
+        rc = http_json_body(&body, req, allowed);
+    if (rc == 0)
+        rc = json_member_string(&password, body, "current_password", true, APP_PASSWORD_MAX_BYTES,
+                                &req->err);
+    if (rc == 0)
+        rc = json_member_string(&code, body, "code", true, CODE_MAX, &req->err);
+    if (rc)
+        return rc;
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
+    const char **codes = NULL;
+    int64_t retry_after = 0;
+    rc = app_second_factor_codes_replace(&codes, &retry_after, &call, password, code,
+                                         http_cookie(req, req->app->device_cookie_name));
+    api_retry_after(req, res, rc, retry_after);
+    if (rc)
+        return rc;
+    http_response_json(res, req, 200, json_pack("{s:o}", "recovery_codes", codes_json(codes)));
+    return 0;
+}
+
 static const struct http_route routes[] = {
     {"POST", "/api/v1/me/totp", totp_enrol, HTTP_AUTHENTICATED},
     {"POST", "/api/v1/me/totp/confirm", totp_confirm, HTTP_AUTHENTICATED},
     {"DELETE", "/api/v1/me/totp", totp_delete, HTTP_AUTHENTICATED},
+    {"POST", "/api/v1/me/totp/recovery-codes", totp_codes_replace, HTTP_AUTHENTICATED},
     {NULL, NULL, NULL, HTTP_PUBLIC},
 };
 

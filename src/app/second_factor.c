@@ -306,25 +306,39 @@ static struct app_second_factor_mail when_now(const struct app_call *call,
 
 /* Turns the factor on with the matched code, makes the recovery codes (plain ones in *out),
  * writes the audit row and the email, in one transaction. */
-static int confirm_write(const char ***out, bool *out_taken, const struct app_call *call,
-                         const struct store_user *user, const struct proof_match *m)
+/* A new set of recovery codes for user_id: the plain codes (for the answer) and their hashes,
+ * in call->arena. */
+static const char **codes_make(const char **hashes, const struct app_call *call,
+                               const char *user_id)
 {
-    struct store_conn *c = NULL;
     const char **codes = arena_alloc(call->arena, APP_RECOVERY_CODE_COUNT * sizeof(*codes));
-    const char *hashes[APP_RECOVERY_CODE_COUNT];
     for (size_t i = 0; i < APP_RECOVERY_CODE_COUNT; i++) {
         char plain[APP_RECOVERY_CODE_CHARS + 1], normal[APP_RECOVERY_CODE_SYMBOLS + 1];
         char *hash = arena_alloc(call->arena, CRYPTO_HASH_HEX + 1);
         app_recovery_code_new(plain);
         app_recovery_code_normalize(normal, plain);
-        app_recovery_code_hash(hash, call->app->secret, user->id, normal);
+        app_recovery_code_hash(hash, call->app->secret, user_id, normal);
         codes[i] = arena_strdup(call->arena, plain);
         hashes[i] = hash;
+        sodium_memzero(plain, sizeof(plain));
+        sodium_memzero(normal, sizeof(normal));
     }
+    return codes;
+}
+
+/* Turns the factor on (enable) or keeps it on, taking the matched code, and replaces the
+ * recovery codes (plain ones in *out), with the audit row and, when turning it on, the email,
+ * in one transaction. */
+static int codes_write(const char ***out, bool *out_taken, const struct app_call *call,
+                       const struct store_user *user, const struct proof_match *m, bool enable)
+{
+    struct store_conn *c = NULL;
+    const char *hashes[APP_RECOVERY_CODE_COUNT];
+    const char **codes = codes_make(hashes, call, user->id);
     int rc = app_call_begin(&c, call, true);
     if (rc)
         goto done;
-    rc = proof_take(out_taken, c, call, user->id, m, true);
+    rc = proof_take(out_taken, c, call, user->id, m, enable);
     if (rc || !*out_taken)
         goto done;
     rc = store_recovery_codes_replace(c, call->arena, user->id, hashes, APP_RECOVERY_CODE_COUNT,
@@ -332,7 +346,7 @@ static int confirm_write(const char ***out, bool *out_taken, const struct app_ca
     if (rc)
         goto done;
     struct app_audit_event ev = {
-        .action = "second_factor.enabled",
+        .action = enable ? "second_factor.enabled" : "second_factor.recovery_codes_replaced",
         .subject_user_id = user->id,
         .details =
             json_pack("{s:s, s:i}", "method", "totp", "recovery_codes", APP_RECOVERY_CODE_COUNT),
@@ -340,10 +354,12 @@ static int confirm_write(const char ***out, bool *out_taken, const struct app_ca
     rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
     if (rc)
         goto done;
-    struct app_second_factor_mail mail = when_now(call, APP_SECOND_FACTOR_MAIL_ENABLED);
-    rc = app_second_factor_mail_queue(c, call->arena, user, &mail, call->err);
-    if (rc)
-        goto done;
+    if (enable) {
+        struct app_second_factor_mail mail = when_now(call, APP_SECOND_FACTOR_MAIL_ENABLED);
+        rc = app_second_factor_mail_queue(c, call->arena, user, &mail, call->err);
+        if (rc)
+            goto done;
+    }
     rc = store_commit(c, call->err);
     if (rc)
         goto done;
@@ -388,7 +404,7 @@ int app_second_factor_confirm(const char ***out_codes, int64_t *out_retry_after,
     if (rc)
         goto done;
     if (ok)
-        rc = confirm_write(out_codes, &taken, call, &user, &m);
+        rc = codes_write(out_codes, &taken, call, &user, &m, true);
     if (rc)
         goto done;
     if (!taken) {
@@ -398,6 +414,54 @@ int app_second_factor_confirm(const char ***out_codes, int64_t *out_retry_after,
     }
     app_throttle_success(call->app->throttle, &ticket);
     mail_sender_wake(call->app->mail);
+done:
+    app_throttle_release(call->app->throttle, &ticket);
+    if (out_retry_after)
+        *out_retry_after = retry_after;
+    return rc;
+}
+
+int app_second_factor_codes_replace(const char ***out_codes, int64_t *out_retry_after,
+                                    const struct app_call *call, const char *current_password,
+                                    const char *code, const char *device_cookie)
+{
+    struct app_throttle_ticket ticket = {0};
+    struct store_user user;
+    struct store_second_factor sf;
+    struct proof_match m;
+    bool has = false, ok = false, taken = false;
+    int64_t retry_after = 0;
+    int rc = only_the_person(call);
+    if (rc)
+        goto done;
+    rc = state_load(&user, &sf, &has, call, call->actor->user_id);
+    if (rc)
+        goto done;
+    if (!has || !sf.enabled_at) {
+        rc = usher_error_set(call->err, USHER_ECONFLICT, "second_factor_off", NULL,
+                             "two-step verification is not on");
+        goto done;
+    }
+    rc = app_account_throttle_reserve(&ticket, &retry_after, call, user.email, device_cookie);
+    if (rc)
+        goto done;
+    rc = password_prove(call, &ticket, &user, current_password);
+    if (rc)
+        goto done;
+    struct app_second_factor_proof proof = {.code = code};
+    rc = proof_check(&ok, &m, call, &sf, &proof);
+    if (rc)
+        goto done;
+    if (ok)
+        rc = codes_write(out_codes, &taken, call, &user, &m, false);
+    if (rc)
+        goto done;
+    if (!taken) {
+        attempt_failed(call, &ticket, "second_factor.change_failed", user.id, "wrong_code");
+        rc = wrong_code(call, USHER_EINVAL, &m);
+        goto done;
+    }
+    app_throttle_success(call->app->throttle, &ticket);
 done:
     app_throttle_release(call->app->throttle, &ticket);
     if (out_retry_after)

@@ -128,6 +128,14 @@ int app_second_factor_confirm(const char ***out_codes, int64_t *out_retry_after,
                               const struct app_call *call, const char *code,
                               const char *device_cookie);
 
+/* Replaces call->actor's recovery codes after proving current_password and a code, under the
+ * throttle: the old set stops working, the new one is returned once in *out_codes (call->arena),
+ * "second_factor.recovery_codes_replaced" is written. Errors: as app_second_factor_disable
+ * (a code only). */
+int app_second_factor_codes_replace(const char ***out_codes, int64_t *out_retry_after,
+                                    const struct app_call *call, const char *current_password,
+                                    const char *code, const char *device_cookie);
+
 /* Turns call->actor's factor off after proving current_password and the factor (a code or a
  * recovery code), under the throttle: deletes it with the recovery codes, writes
  * "second_factor.disabled" and queues the "turned off" email. Errors: as

@@ -346,6 +346,26 @@ describe('two-step verification', () => {
     assert.equal((await me(done.json.token)).json.user.id, p.id);
   });
 
+  it('replaces the recovery codes with the password and a code; the old ones stop working', async () => {
+    const p = await personWithFactor('newcodes');
+    const replace = (body) => w.as(p.token)('POST', '/api/v1/me/totp/recovery-codes', body);
+    assertProblem(await replace({ current_password: 'canary-wrong-password-x3', code: totp(p.secret, p.step) }), 403, 'invalid_credentials', 'current_password');
+    // The confirmation's step again: a replay.
+    assertProblem(await replace({ current_password: PASSWORD, code: totp(p.secret, p.step - 1) }), 400, 'invalid_code', 'code');
+    const res = await replace({ current_password: PASSWORD, code: totp(p.secret, p.step) });
+    assert.equal(res.status, 200, res.text);
+    const fresh = res.json.recovery_codes;
+    for (const code of fresh) w.secrets.add(code);
+    assert.equal(fresh.length, 10);
+    for (const code of fresh) assert.match(code, CODE_SHAPE);
+    assert.ok(!fresh.some((c) => p.codes.includes(c)));
+    assertProblem(await secondStep({ mfa_token: await mfaToken(p.email), recovery_code: p.codes[0] }), 401, 'invalid_code', 'recovery_code');
+    const ok = await secondStep({ mfa_token: await mfaToken(p.email), recovery_code: fresh[0] });
+    assert.equal(ok.status, 201, ok.text);
+    w.secrets.add(ok.json.token);
+    assert.ok(w.sql(`SELECT action FROM audit_log WHERE subject_user_id = '${p.id}'`).includes('second_factor.recovery_codes_replaced'));
+  });
+
   it('turns off with the password and a code or a recovery code, and says so by email', async () => {
     const p = await personWithFactor('disable');
     const off = (body) => w.as(p.token)('DELETE', '/api/v1/me/totp', body);
