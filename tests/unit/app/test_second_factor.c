@@ -13,6 +13,8 @@
 
 #include "app/account.h"
 #include "app/second_factor.h"
+#include "authz/authz.h"
+#include "store/store_tenancy.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "config/config.h"
@@ -303,6 +305,57 @@ static void test_sign_in__two_steps_with_a_code_then_a_recovery_code_once(void *
     assert_string_equal(err.field, "recovery_code");
 }
 
+static void test_policy__the_index_knows_it_after_a_load_and_through_the_change_feed(void **state)
+{
+    struct fixture *f = *state;
+    struct usher_error err = {0};
+    struct store_user ann = user_create(f, "ann@example.com");
+    struct store_user bob = user_create(f, "bob@example.com");
+    fixture_agency_add(f->app.store, "agy_1", "Acme");
+    fixture_environment_add(f->app.store, "env_1", "agy_1", "Prod");
+    fixture_member_add(f->app.store, "agy_1", ann.id);
+    fixture_member_add(f->app.store, "agy_1", bob.id);
+    fixture_grant_set(f->app.store, "agy_1", ann.id, "env_1", "agent", "");
+    fixture_grant_set(f->app.store, "agy_1", bob.id, "agy_1", "owner", "");
+    /* Another instance's index, loaded before the changes, follows the change feed. */
+    struct authz_index *other = authz_index_new();
+    assert_int_equal(authz_index_load(other, f->app.store, &err), 0);
+    assert_int_equal(authz_index_load(f->app.authz, f->app.store, &err), 0);
+    int64_t cursor = authz_index_cursor(other);
+    assert_false(app_second_factor_required(&f->app, ann.id));
+
+    struct app_actor owner = {.user_id = bob.id, .source_ip = "203.0.113.9"};
+    struct store_agency agency;
+    assert_int_equal(app_agency_second_factor_set(
+                         &agency, FIXTURE_CALL(&f->app, &f->arena, &owner, &err), "agy_1", true),
+                     0);
+    assert_true(agency.require_second_factor);
+    /* An environment grant counts for its agency; an owner is held back as anyone. */
+    assert_true(app_second_factor_required(&f->app, ann.id));
+    assert_true(app_second_factor_required(&f->app, bob.id));
+    const char **codes = NULL;
+    factor_on(f, &ann, &codes);
+    assert_false(app_second_factor_required(&f->app, ann.id));
+    assert_true(app_second_factor_on_cached(&f->app, ann.id));
+
+    struct store_conn *c = NULL;
+    assert_int_equal(store_conn_get(f->app.store, &c, &err), 0);
+    assert_int_equal(authz_index_sync(other, c, &cursor, NULL, &err), 0);
+    store_conn_put(c);
+    assert_true(authz_user_second_factor(other, ann.id));
+    assert_false(authz_second_factor_required(other, ann.id));
+    assert_true(authz_second_factor_required(other, bob.id));
+    authz_index_free(other);
+
+    /* A fresh load reads both flags from the tables. */
+    other = authz_index_new();
+    assert_int_equal(authz_index_load(other, f->app.store, &err), 0);
+    assert_true(authz_user_second_factor(other, ann.id));
+    assert_false(authz_user_second_factor(other, bob.id));
+    assert_true(authz_second_factor_required(other, bob.id));
+    authz_index_free(other);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -316,6 +369,7 @@ int main(void)
         cmocka_unit_test(test_otpauth_and_qr__encoded_and_self_contained),
         T(test_step_take__a_step_is_taken_once_and_never_an_older_one),
         T(test_sign_in__two_steps_with_a_code_then_a_recovery_code_once),
+        T(test_policy__the_index_knows_it_after_a_load_and_through_the_change_feed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
