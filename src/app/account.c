@@ -308,12 +308,10 @@ static int sign_in_session_start(struct app_session_new *out, const struct app_c
             goto done;
         log_msg(LOG_INFO, "account.password_rehashed", "{s:s}", "user_id", user->id);
     }
-    bool challenged = false;
-    rc = app_second_factor_challenge(&challenged, out, call->app, c, call->arena, user, "password",
-                                     call->err);
+    rc = app_second_factor_challenge(out, call->app, c, call->arena, user, "password", call->err);
     if (rc)
         goto done;
-    if (!challenged) {
+    if (!out->mfa_required) {
         rc =
             app_account_session_start(out, call->app, c, call->arena, call->actor, user, call->err);
         if (rc)

@@ -267,12 +267,11 @@ static int reset_write(struct app_session_new *out, const struct app_call *call,
         goto done;
     /* The link proves the mailbox, not the second factor: with one on, the new password
      * leads to the same second step as a sign-in. */
-    bool challenged = false;
-    rc = app_second_factor_challenge(&challenged, out, call->app, c, call->arena, user,
-                                     "password_reset", call->err);
+    rc = app_second_factor_challenge(out, call->app, c, call->arena, user, "password_reset",
+                                     call->err);
     if (rc)
         goto done;
-    if (!challenged) {
+    if (!out->mfa_required) {
         rc =
             app_account_session_start(out, call->app, c, call->arena, call->actor, user, call->err);
         if (rc)

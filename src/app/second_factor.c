@@ -1,8 +1,6 @@
-/* The second factor's operations: enrolment and its confirmation, turning it off (by the person
- * or by a platform admin), the two-step sign-in, and the agency policy that requires one. Every
- * code check reserves a place in the sign-in throttle first. */
-#include "app/second_factor.h"
-
+/* The second factor's shared steps (who may act, the state read, the password and the proof
+ * checked under the sign-in throttle) and the enrolment: starting it, confirming it with a first
+ * code, and replacing the recovery codes. */
 #include <liboath/oath.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -13,6 +11,7 @@
 #include "app/audit.h"
 #include "app/grants.h"
 #include "app/password.h"
+#include "app/second_factor.h"
 #include "app/second_factor_int.h"
 #include "app/throttle.h"
 #include "authz/authz.h"
@@ -26,9 +25,8 @@
 
 #define WRONG_PASSWORD_MESSAGE "the current password is not correct"
 #define WRONG_CODE_MESSAGE     "the code is not correct"
-#define TOKEN_INVALID_MESSAGE  "this sign-in has expired or was already completed; sign in again"
 
-static int only_the_person(const struct app_call *call)
+int app_second_factor_self_check(const struct app_call *call)
 {
     if (call->actor->user_id && !call->actor->impersonator_id)
         return 0;
@@ -36,10 +34,8 @@ static int only_the_person(const struct app_call *call)
                            "only the person themselves manages their second factor");
 }
 
-/* The user row and factor row of user_id (the factor's found flag in *out_has), without holding
- * a connection afterwards. */
-static int state_load(struct store_user *out_user, struct store_second_factor *out_sf,
-                      bool *out_has, const struct app_call *call, const char *user_id)
+int app_second_factor_state_load(struct store_user *out_user, struct store_second_factor *out_sf,
+                                 bool *out_has, const struct app_call *call, const char *user_id)
 {
     struct store_conn *c = NULL;
     struct usher_error lookup = {0};
@@ -62,9 +58,9 @@ done:
     return rc;
 }
 
-/* One failed attempt: a throttle mark and an audit row, then the error already chosen. */
-static int attempt_failed(const struct app_call *call, struct app_throttle_ticket *ticket,
-                          const char *action, const char *user_id, const char *reason)
+int app_second_factor_attempt_failed(const struct app_call *call,
+                                     struct app_throttle_ticket *ticket, const char *action,
+                                     const char *user_id, const char *reason)
 {
     app_throttle_failure(call->app->throttle, ticket, clock_now_ms());
     struct store_conn *c = NULL;
@@ -86,10 +82,9 @@ done:
     return rc;
 }
 
-/* Proves user's current password with a place already reserved in *ticket: a wrong one counts
- * as a failed sign-in and answers as a password change does. */
-static int password_prove(const struct app_call *call, struct app_throttle_ticket *ticket,
-                          const struct store_user *user, const char *password)
+int app_second_factor_password_prove(const struct app_call *call,
+                                     struct app_throttle_ticket *ticket,
+                                     const struct store_user *user, const char *password)
 {
     bool ok = false, needs_rehash = false;
     int rc = app_password_check(password, "current_password", call->err);
@@ -101,65 +96,68 @@ static int password_prove(const struct app_call *call, struct app_throttle_ticke
         return rc;
     if (user->password_hash && ok)
         return 0;
-    rc = attempt_failed(call, ticket, "second_factor.change_failed", user->id,
-                        user->password_hash ? "wrong_password" : "no_password");
+    rc = app_second_factor_attempt_failed(call, ticket, "second_factor.change_failed", user->id,
+                                          user->password_hash ? "wrong_password" : "no_password");
     if (rc)
         return usher_error_set(call->err, rc, NULL, NULL, "the attempt could not be recorded");
     return usher_error_set(call->err, USHER_EFORBIDDEN, "invalid_credentials", "current_password",
                            WRONG_PASSWORD_MESSAGE);
 }
 
-/* What a checked proof will take when the write commits. */
-struct proof_match {
-    bool is_recovery;
-    int64_t step;                   /* a code's time step */
-    char hash[CRYPTO_HASH_HEX + 1]; /* a recovery code's hash */
-};
-
-/* Checks proof against sf (code: liboath on the opened secret, after the last accepted step;
- * recovery code: its hash among the unused ones). False for a wrong, replayed or malformed one. */
-static int proof_check(bool *out_ok, struct proof_match *m, const struct app_call *call,
-                       const struct store_second_factor *sf,
-                       const struct app_second_factor_proof *proof)
+/* A recovery code against the account's unused ones, every hash compared in constant time. */
+static int recovery_check(bool *out_ok, struct app_second_factor_match *m,
+                          const struct app_call *call, const char *user_id, const char *typed)
 {
+    char normal[APP_RECOVERY_CODE_SYMBOLS + 1];
+    const char **hashes = NULL;
+    size_t count = 0, index = 0;
+    struct store_conn *c = NULL;
+    int rc = 0;
+    m->is_recovery = true;
+    if (!app_recovery_code_normalize(normal, typed))
+        goto done;
+    app_recovery_code_hash(m->hash, call->app->secret, user_id, normal);
+    rc = store_conn_get(call->app->store, &c, call->err);
+    if (rc)
+        goto done;
+    rc = store_recovery_codes_unused(&hashes, &count, c, call->arena, user_id, call->err);
+    if (rc)
+        goto done;
+    *out_ok = app_recovery_code_find(&index, m->hash, hashes, count);
+done:
+    store_conn_put(c);
+    sodium_memzero(normal, sizeof(normal));
+    return rc;
+}
+
+int app_second_factor_proof_check(bool *out_ok, struct app_second_factor_match *m,
+                                  const struct app_call *call, const struct store_second_factor *sf,
+                                  const struct app_second_factor_proof *proof)
+{
+    unsigned char secret[APP_SECOND_FACTOR_SECRET_BYTES];
+    int rc = 0;
     *out_ok = false;
     memset(m, 0, sizeof(*m));
     if (proof->recovery_code) {
-        char normal[APP_RECOVERY_CODE_SYMBOLS + 1];
-        if (!app_recovery_code_normalize(normal, proof->recovery_code))
-            return 0;
-        app_recovery_code_hash(m->hash, call->app->secret, sf->user_id, normal);
-        sodium_memzero(normal, sizeof(normal));
-        const char **hashes = NULL;
-        size_t count = 0, index = 0;
-        struct store_conn *c = NULL;
-        int rc = store_conn_get(call->app->store, &c, call->err);
-        if (rc == 0)
-            rc = store_recovery_codes_unused(&hashes, &count, c, call->arena, sf->user_id,
-                                             call->err);
-        store_conn_put(c);
-        if (rc)
-            return rc;
-        m->is_recovery = true;
-        *out_ok = app_recovery_code_find(&index, m->hash, hashes, count);
-        return 0;
+        rc = recovery_check(out_ok, m, call, sf->user_id, proof->recovery_code);
+        goto done;
     }
-    unsigned char secret[APP_SECOND_FACTOR_SECRET_BYTES];
     if (app_second_factor_open(secret, call->app->secret, sf->user_id, sf->secret_box) != 0) {
         log_msg(LOG_ERROR, "second_factor.secret_unreadable", "{s:s}", "user_id", sf->user_id);
-        return usher_error_set(call->err, USHER_EINTERNAL, NULL, NULL,
-                               "the second factor could not be read");
+        rc = usher_error_set(call->err, USHER_EINTERNAL, NULL, NULL,
+                             "the second factor could not be read");
+        goto done;
     }
     *out_ok = app_second_factor_code_check(&m->step, secret, proof->code, clock_now_ms()) &&
               m->step > sf->last_step;
+done:
     sodium_memzero(secret, sizeof(secret));
-    return 0;
+    return rc;
 }
 
-/* Takes the matched proof inside the write transaction on c: the step (only if still newer) or
- * the recovery code (only if still unused). *out_taken false when a concurrent use won. */
-static int proof_take(bool *out_taken, struct store_conn *c, const struct app_call *call,
-                      const char *user_id, const struct proof_match *m, bool enable)
+int app_second_factor_proof_take(bool *out_taken, struct store_conn *c, const struct app_call *call,
+                                 const char *user_id, const struct app_second_factor_match *m,
+                                 bool enable)
 {
     int64_t changed = 0;
     int rc = m->is_recovery
@@ -171,7 +169,8 @@ static int proof_take(bool *out_taken, struct store_conn *c, const struct app_ca
     return rc;
 }
 
-static int proof_shape(const struct app_call *call, const struct app_second_factor_proof *proof)
+int app_second_factor_proof_shape(const struct app_call *call,
+                                  const struct app_second_factor_proof *proof)
 {
     if ((proof->code != NULL) == (proof->recovery_code != NULL))
         return usher_error_set(call->err, USHER_EINVAL, NULL, "code",
@@ -179,7 +178,8 @@ static int proof_shape(const struct app_call *call, const struct app_second_fact
     return 0;
 }
 
-static int wrong_code(const struct app_call *call, int code, const struct proof_match *m)
+int app_second_factor_code_refused(const struct app_call *call, int code,
+                                   const struct app_second_factor_match *m)
 {
     return usher_error_set(call->err, code, "invalid_code",
                            m->is_recovery ? "recovery_code" : "code", WRONG_CODE_MESSAGE);
@@ -247,10 +247,10 @@ int app_second_factor_enrol(struct app_second_factor_enrolment *out, int64_t *ou
     char box[APP_SECOND_FACTOR_SECRET_BOX_MAX];
     bool has = false;
     int64_t retry_after = 0;
-    int rc = only_the_person(call);
+    int rc = app_second_factor_self_check(call);
     if (rc)
         goto done;
-    rc = state_load(&user, &sf, &has, call, call->actor->user_id);
+    rc = app_second_factor_state_load(&user, &sf, &has, call, call->actor->user_id);
     if (rc)
         goto done;
     if (has && sf.enabled_at) {
@@ -261,7 +261,7 @@ int app_second_factor_enrol(struct app_second_factor_enrolment *out, int64_t *ou
     rc = app_account_throttle_reserve(&ticket, &retry_after, call, user.email, device_cookie);
     if (rc)
         goto done;
-    rc = password_prove(call, &ticket, &user, current_password);
+    rc = app_second_factor_password_prove(call, &ticket, &user, current_password);
     if (rc)
         goto done;
     randombytes_buf(secret, sizeof(secret));
@@ -291,9 +291,8 @@ done:
     return rc;
 }
 
-/* When and from where, for the emails. */
-static struct app_second_factor_mail when_now(const struct app_call *call,
-                                              enum app_second_factor_mail_kind kind)
+struct app_second_factor_mail app_second_factor_mail_now(const struct app_call *call,
+                                                         enum app_second_factor_mail_kind kind)
 {
     struct app_second_factor_mail m = {
         .kind = kind,
@@ -304,8 +303,6 @@ static struct app_second_factor_mail when_now(const struct app_call *call,
     return m;
 }
 
-/* Turns the factor on with the matched code, makes the recovery codes (plain ones in *out),
- * writes the audit row and the email, in one transaction. */
 /* A new set of recovery codes for user_id: the plain codes (for the answer) and their hashes,
  * in call->arena. */
 static const char **codes_make(const char **hashes, const struct app_call *call,
@@ -330,7 +327,8 @@ static const char **codes_make(const char **hashes, const struct app_call *call,
  * recovery codes (plain ones in *out), with the audit row and, when turning it on, the email,
  * in one transaction. */
 static int codes_write(const char ***out, bool *out_taken, const struct app_call *call,
-                       const struct store_user *user, const struct proof_match *m, bool enable)
+                       const struct store_user *user, const struct app_second_factor_match *m,
+                       bool enable)
 {
     struct store_conn *c = NULL;
     const char *hashes[APP_RECOVERY_CODE_COUNT];
@@ -338,7 +336,7 @@ static int codes_write(const char ***out, bool *out_taken, const struct app_call
     int rc = app_call_begin(&c, call, true);
     if (rc)
         goto done;
-    rc = proof_take(out_taken, c, call, user->id, m, enable);
+    rc = app_second_factor_proof_take(out_taken, c, call, user->id, m, enable);
     if (rc || !*out_taken)
         goto done;
     rc = store_recovery_codes_replace(c, call->arena, user->id, hashes, APP_RECOVERY_CODE_COUNT,
@@ -355,7 +353,8 @@ static int codes_write(const char ***out, bool *out_taken, const struct app_call
     if (rc)
         goto done;
     if (enable) {
-        struct app_second_factor_mail mail = when_now(call, APP_SECOND_FACTOR_MAIL_ENABLED);
+        struct app_second_factor_mail mail =
+            app_second_factor_mail_now(call, APP_SECOND_FACTOR_MAIL_ENABLED);
         rc = app_second_factor_mail_queue(c, call->arena, user, &mail, call->err);
         if (rc)
             goto done;
@@ -377,13 +376,13 @@ int app_second_factor_confirm(const char ***out_codes, int64_t *out_retry_after,
     struct app_throttle_ticket ticket = {0};
     struct store_user user;
     struct store_second_factor sf;
-    struct proof_match m;
+    struct app_second_factor_match m;
     bool has = false, ok = false, taken = false;
     int64_t retry_after = 0;
-    int rc = only_the_person(call);
+    int rc = app_second_factor_self_check(call);
     if (rc)
         goto done;
-    rc = state_load(&user, &sf, &has, call, call->actor->user_id);
+    rc = app_second_factor_state_load(&user, &sf, &has, call, call->actor->user_id);
     if (rc)
         goto done;
     if (has && sf.enabled_at) {
@@ -400,7 +399,7 @@ int app_second_factor_confirm(const char ***out_codes, int64_t *out_retry_after,
     if (rc)
         goto done;
     struct app_second_factor_proof proof = {.code = code};
-    rc = proof_check(&ok, &m, call, &sf, &proof);
+    rc = app_second_factor_proof_check(&ok, &m, call, &sf, &proof);
     if (rc)
         goto done;
     if (ok)
@@ -408,8 +407,9 @@ int app_second_factor_confirm(const char ***out_codes, int64_t *out_retry_after,
     if (rc)
         goto done;
     if (!taken) {
-        attempt_failed(call, &ticket, "second_factor.change_failed", user.id, "wrong_code");
-        rc = wrong_code(call, USHER_EINVAL, &m);
+        app_second_factor_attempt_failed(call, &ticket, "second_factor.change_failed", user.id,
+                                         "wrong_code");
+        rc = app_second_factor_code_refused(call, USHER_EINVAL, &m);
         goto done;
     }
     app_throttle_success(call->app->throttle, &ticket);
@@ -428,13 +428,13 @@ int app_second_factor_codes_replace(const char ***out_codes, int64_t *out_retry_
     struct app_throttle_ticket ticket = {0};
     struct store_user user;
     struct store_second_factor sf;
-    struct proof_match m;
+    struct app_second_factor_match m;
     bool has = false, ok = false, taken = false;
     int64_t retry_after = 0;
-    int rc = only_the_person(call);
+    int rc = app_second_factor_self_check(call);
     if (rc)
         goto done;
-    rc = state_load(&user, &sf, &has, call, call->actor->user_id);
+    rc = app_second_factor_state_load(&user, &sf, &has, call, call->actor->user_id);
     if (rc)
         goto done;
     if (!has || !sf.enabled_at) {
@@ -445,11 +445,11 @@ int app_second_factor_codes_replace(const char ***out_codes, int64_t *out_retry_
     rc = app_account_throttle_reserve(&ticket, &retry_after, call, user.email, device_cookie);
     if (rc)
         goto done;
-    rc = password_prove(call, &ticket, &user, current_password);
+    rc = app_second_factor_password_prove(call, &ticket, &user, current_password);
     if (rc)
         goto done;
     struct app_second_factor_proof proof = {.code = code};
-    rc = proof_check(&ok, &m, call, &sf, &proof);
+    rc = app_second_factor_proof_check(&ok, &m, call, &sf, &proof);
     if (rc)
         goto done;
     if (ok)
@@ -457,8 +457,9 @@ int app_second_factor_codes_replace(const char ***out_codes, int64_t *out_retry_
     if (rc)
         goto done;
     if (!taken) {
-        attempt_failed(call, &ticket, "second_factor.change_failed", user.id, "wrong_code");
-        rc = wrong_code(call, USHER_EINVAL, &m);
+        app_second_factor_attempt_failed(call, &ticket, "second_factor.change_failed", user.id,
+                                         "wrong_code");
+        rc = app_second_factor_code_refused(call, USHER_EINVAL, &m);
         goto done;
     }
     app_throttle_success(call->app->throttle, &ticket);
@@ -466,415 +467,5 @@ done:
     app_throttle_release(call->app->throttle, &ticket);
     if (out_retry_after)
         *out_retry_after = retry_after;
-    return rc;
-}
-
-/* --- turning it off --- */
-
-/* Deletes user's factor with the audit row and the email, in the caller's transaction. */
-static int factor_remove(struct store_conn *c, const struct app_call *call,
-                         const struct store_user *user, const char *action,
-                         enum app_second_factor_mail_kind kind)
-{
-    int64_t deleted = 0;
-    int rc = store_second_factor_delete(&deleted, c, call->arena, user->id, call->err);
-    if (rc)
-        return rc;
-    struct app_audit_event ev = {
-        .action = action,
-        .subject_user_id = user->id,
-        .details = json_pack("{s:s}", "email", user->email),
-    };
-    rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
-    if (rc)
-        return rc;
-    struct app_second_factor_mail mail = when_now(call, kind);
-    return app_second_factor_mail_queue(c, call->arena, user, &mail, call->err);
-}
-
-static int disable_write(bool *out_taken, const struct app_call *call,
-                         const struct store_user *user, const struct proof_match *m)
-{
-    struct store_conn *c = NULL;
-    int rc = app_call_begin(&c, call, true);
-    if (rc)
-        goto done;
-    rc = proof_take(out_taken, c, call, user->id, m, false);
-    if (rc || !*out_taken)
-        goto done;
-    rc = factor_remove(c, call, user, "second_factor.disabled", APP_SECOND_FACTOR_MAIL_DISABLED);
-    if (rc)
-        goto done;
-    rc = store_commit(c, call->err);
-    if (rc)
-        goto done;
-    app_grants_refresh(call->app, c, user->id);
-done:
-    store_conn_put(c);
-    return rc;
-}
-
-int app_second_factor_disable(int64_t *out_retry_after, const struct app_call *call,
-                              const char *current_password,
-                              const struct app_second_factor_proof *proof,
-                              const char *device_cookie)
-{
-    struct app_throttle_ticket ticket = {0};
-    struct store_user user;
-    struct store_second_factor sf;
-    struct proof_match m;
-    bool has = false, ok = false, taken = false;
-    int64_t retry_after = 0;
-    int rc = only_the_person(call);
-    if (rc)
-        goto done;
-    rc = proof_shape(call, proof);
-    if (rc)
-        goto done;
-    rc = state_load(&user, &sf, &has, call, call->actor->user_id);
-    if (rc)
-        goto done;
-    if (!has || !sf.enabled_at) {
-        rc = usher_error_set(call->err, USHER_ECONFLICT, "second_factor_off", NULL,
-                             "two-step verification is not on");
-        goto done;
-    }
-    rc = app_account_throttle_reserve(&ticket, &retry_after, call, user.email, device_cookie);
-    if (rc)
-        goto done;
-    rc = password_prove(call, &ticket, &user, current_password);
-    if (rc)
-        goto done;
-    rc = proof_check(&ok, &m, call, &sf, proof);
-    if (rc)
-        goto done;
-    if (ok)
-        rc = disable_write(&taken, call, &user, &m);
-    if (rc)
-        goto done;
-    if (!taken) {
-        attempt_failed(call, &ticket, "second_factor.change_failed", user.id, "wrong_code");
-        rc = wrong_code(call, USHER_EINVAL, &m);
-        goto done;
-    }
-    app_throttle_success(call->app->throttle, &ticket);
-    mail_sender_wake(call->app->mail);
-done:
-    app_throttle_release(call->app->throttle, &ticket);
-    if (out_retry_after)
-        *out_retry_after = retry_after;
-    return rc;
-}
-
-int app_second_factor_reset(const struct app_call *call, const char *user_id)
-{
-    struct store_conn *c = NULL;
-    struct store_user user;
-    struct store_second_factor sf;
-    struct usher_error lookup = {0};
-    int rc = 0;
-    if (!call->actor->is_platform_admin || call->actor->impersonator_id) {
-        rc = usher_error_set(call->err, USHER_EFORBIDDEN, NULL, NULL,
-                             "only platform admins reset a second factor");
-        goto done;
-    }
-    rc = app_call_begin(&c, call, true);
-    if (rc)
-        goto done;
-    rc = store_user_get(&user, c, call->arena, user_id, call->err);
-    if (rc)
-        goto done;
-    rc = store_second_factor_get(&sf, c, call->arena, user_id, &lookup);
-    if (rc == USHER_ENOTFOUND || (rc == 0 && !sf.enabled_at)) {
-        rc = usher_error_set(call->err, USHER_ECONFLICT, "second_factor_off", NULL,
-                             "this account has no second factor");
-        goto done;
-    }
-    if (rc) {
-        rc = usher_error_set(call->err, rc, NULL, NULL, "%s", lookup.message);
-        goto done;
-    }
-    rc = factor_remove(c, call, &user, "second_factor.reset", APP_SECOND_FACTOR_MAIL_RESET);
-    if (rc)
-        goto done;
-    rc = store_commit(c, call->err);
-    if (rc)
-        goto done;
-    app_grants_refresh(call->app, c, user.id);
-    mail_sender_wake(call->app->mail);
-done:
-    store_conn_put(c);
-    return rc;
-}
-
-int app_second_factor_is_on(bool *out, const struct app_call *call, const char *user_id)
-{
-    struct store_conn *c = NULL;
-    struct store_second_factor sf;
-    struct usher_error lookup = {0};
-    *out = false;
-    int rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc)
-        goto done;
-    rc = store_second_factor_get(&sf, c, call->arena, user_id, &lookup);
-    if (rc == 0)
-        *out = sf.enabled_at != 0;
-    else if (rc == USHER_ENOTFOUND)
-        rc = 0;
-    else
-        rc = usher_error_set(call->err, rc, NULL, NULL, "%s", lookup.message);
-done:
-    store_conn_put(c);
-    return rc;
-}
-
-bool app_second_factor_on_cached(struct app *app, const char *user_id)
-{
-    return app->authz && user_id && authz_user_second_factor(app->authz, user_id);
-}
-
-bool app_second_factor_required(struct app *app, const char *user_id)
-{
-    return app->authz && user_id && authz_second_factor_required(app->authz, user_id);
-}
-
-/* --- two-step sign-in --- */
-
-/* The keyed hash a two-step token is stored as; the label keeps it apart from session hashes. */
-static void mfa_token_hash(char out[CRYPTO_HASH_HEX + 1], const struct app *app, struct arena *a,
-                           const char *token)
-{
-    const char *input = arena_printf(a, "mfa_sign_in:%s", token);
-    crypto_hmac_hex(out, app->secret, sizeof(app->secret), input, strlen(input));
-}
-
-int app_second_factor_challenge(bool *out_challenged, struct app_session_new *out, struct app *app,
-                                struct store_conn *c, struct arena *a,
-                                const struct store_user *user, const char *via,
-                                struct usher_error *err)
-{
-    struct store_second_factor sf;
-    struct usher_error lookup = {0};
-    *out_challenged = false;
-    int rc = store_second_factor_get(&sf, c, a, user->id, &lookup);
-    if (rc == USHER_ENOTFOUND || (rc == 0 && !sf.enabled_at))
-        return 0;
-    if (rc)
-        return usher_error_set(err, rc, NULL, NULL, "%s", lookup.message);
-    int64_t now = clock_now_ms();
-    char hash[CRYPTO_HASH_HEX + 1];
-    crypto_token_new(out->mfa_token);
-    mfa_token_hash(hash, app, a, out->mfa_token);
-    struct store_mfa_token t = {
-        .token_hash = hash,
-        .user_id = user->id,
-        .purpose = "sign_in",
-        .via = via,
-        .created_at = now,
-        .expires_at = now + APP_MFA_TOKEN_TTL_MS,
-    };
-    rc = store_mfa_token_insert(c, a, &t, now, err);
-    if (rc)
-        return rc;
-    /* No session: nothing of one is left in out. */
-    out->token[0] = out->token_hash[0] = out->csrf_token[0] = out->device_cookie[0] = '\0';
-    out->expires_at = 0;
-    out->mfa_required = true;
-    out->mfa_expires_at = t.expires_at;
-    out->user = *user;
-    *out_challenged = true;
-    return 0;
-}
-
-/* The token and its active account, or the uniform mfa_token_invalid. */
-static int mfa_load(struct store_mfa_token *out_t, struct store_user *out_user,
-                    struct store_second_factor *out_sf, const struct app_call *call,
-                    const char *token_hash)
-{
-    struct store_conn *c = NULL;
-    struct usher_error lookup = {0};
-    int rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc)
-        goto done;
-    rc = store_mfa_token_get(out_t, c, call->arena, token_hash, &lookup);
-    if (rc == 0 && (strcmp(out_t->purpose, "sign_in") != 0 || out_t->expires_at <= clock_now_ms()))
-        rc = USHER_ENOTFOUND;
-    if (rc == 0)
-        rc = store_user_get(out_user, c, call->arena, out_t->user_id, &lookup);
-    if (rc == 0 && strcmp(out_user->status, STORE_USER_ACTIVE) != 0)
-        rc = USHER_ENOTFOUND;
-    if (rc == 0)
-        rc = store_second_factor_get(out_sf, c, call->arena, out_t->user_id, &lookup);
-    if (rc == 0 && !out_sf->enabled_at)
-        rc = USHER_ENOTFOUND;
-    if (rc == USHER_ENOTFOUND)
-        rc = usher_error_set(call->err, USHER_EUNAUTH, "mfa_token_invalid", "mfa_token",
-                             TOKEN_INVALID_MESSAGE);
-    else if (rc)
-        rc = usher_error_set(call->err, rc, NULL, NULL, "%s", lookup.message);
-done:
-    store_conn_put(c);
-    return rc;
-}
-
-/* A wrong code on the second step: the throttle mark, one more failure on the token (gone at
- * the limit) and the "session.failed" row. */
-static void mfa_failed(const struct app_call *call, struct app_throttle_ticket *ticket,
-                       const struct store_mfa_token *t, const struct store_user *user)
-{
-    app_throttle_failure(call->app->throttle, ticket, clock_now_ms());
-    struct store_conn *c = NULL;
-    struct usher_error ignored = {0};
-    struct app_call quiet = *call;
-    quiet.err = &ignored;
-    int rc = app_call_begin(&c, &quiet, true);
-    if (rc == 0)
-        rc = store_mfa_token_fail(c, call->arena, t->token_hash, APP_MFA_TOKEN_MAX_FAILURES,
-                                  &ignored);
-    if (rc == 0) {
-        struct app_audit_event ev = {
-            .action = "session.failed",
-            .subject_user_id = user->id,
-            .details = json_pack("{s:s, s:s}", "email", user->email, "reason", "wrong_code"),
-        };
-        rc = app_audit_record(c, call->arena, call->actor, &ev, &ignored);
-    }
-    if (rc == 0)
-        rc = store_commit(c, &ignored);
-    if (rc)
-        log_msg(LOG_WARN, "second_factor.failure_unrecorded", "{s:s}", "message", ignored.message);
-    store_conn_put(c);
-}
-
-/* Uses the token and the proof and starts the session, in one transaction. *out_result: 0 done,
- * 1 the token was used meanwhile, 2 the proof was taken meanwhile. */
-static int mfa_write(struct app_session_new *out, int *out_result, const struct app_call *call,
-                     const struct store_mfa_token *t, const struct store_user *user,
-                     const struct proof_match *m)
-{
-    struct store_conn *c = NULL;
-    int64_t used = 0;
-    bool taken = false;
-    *out_result = 0;
-    int rc = app_call_begin(&c, call, true);
-    if (rc)
-        goto done;
-    rc = store_mfa_token_use(&used, c, call->arena, t->token_hash, clock_now_ms(), call->err);
-    if (rc)
-        goto done;
-    if (used != 1) {
-        *out_result = 1;
-        goto done;
-    }
-    rc = proof_take(&taken, c, call, user->id, m, false);
-    if (rc)
-        goto done;
-    if (!taken) {
-        *out_result = 2;
-        goto done;
-    }
-    rc = app_account_session_start_with(out, call->app, c, call->arena, call->actor, user,
-                                        m->is_recovery ? "recovery_code" : "totp", call->err);
-    if (rc)
-        goto done;
-    rc = store_commit(c, call->err);
-done:
-    store_conn_put(c);
-    return rc;
-}
-
-int app_second_factor_sign_in(struct app_session_new *out, int64_t *out_retry_after,
-                              const struct app_call *call, const char *mfa_token,
-                              const struct app_second_factor_proof *proof,
-                              const char *device_cookie)
-{
-    struct app_throttle_ticket ticket = {0};
-    struct store_mfa_token t;
-    struct store_user user;
-    struct store_second_factor sf;
-    struct proof_match m;
-    char token_hash[CRYPTO_HASH_HEX + 1];
-    bool ok = false;
-    int result = 0;
-    int64_t retry_after = 0;
-    memset(out, 0, sizeof(*out));
-    int rc = proof_shape(call, proof);
-    if (rc)
-        goto done;
-    mfa_token_hash(token_hash, call->app, call->arena, mfa_token ? mfa_token : "");
-    rc = mfa_load(&t, &user, &sf, call, token_hash);
-    if (rc)
-        goto done;
-    rc = app_account_throttle_reserve(&ticket, &retry_after, call, user.email, device_cookie);
-    if (rc)
-        goto done;
-    rc = proof_check(&ok, &m, call, &sf, proof);
-    if (rc)
-        goto done;
-    if (ok)
-        rc = mfa_write(out, &result, call, &t, &user, &m);
-    if (rc)
-        goto done;
-    if (ok && result == 1) {
-        rc = usher_error_set(call->err, USHER_EUNAUTH, "mfa_token_invalid", "mfa_token",
-                             TOKEN_INVALID_MESSAGE);
-        goto done;
-    }
-    if (!ok || result == 2) {
-        mfa_failed(call, &ticket, &t, &user);
-        rc = wrong_code(call, USHER_EUNAUTH, &m);
-        goto done;
-    }
-    app_throttle_success(call->app->throttle, &ticket);
-    app_device_cookie_new(out->device_cookie, call->app->secret, user.email);
-done:
-    app_throttle_release(call->app->throttle, &ticket);
-    sodium_memzero(token_hash, sizeof(token_hash));
-    if (out_retry_after)
-        *out_retry_after = retry_after;
-    return rc;
-}
-
-/* --- agency policy --- */
-
-int app_agency_second_factor_set(struct store_agency *out, const struct app_call *call,
-                                 const char *agency_id, bool required)
-{
-    struct store_conn *c = NULL;
-    struct store_agency agency;
-    int rc = app_call_begin(&c, call, true);
-    if (rc)
-        goto done;
-    rc = store_agency_get(&agency, c, call->arena, agency_id, call->err);
-    if (rc)
-        goto done;
-    rc = app_access_demand(c, call->arena, call->actor, agency_id, POLICY_SCOPE_AGENCY, agency_id,
-                           "agency.manage", "agency", call->err);
-    if (rc)
-        goto done;
-    if (agency.require_second_factor != required) {
-        rc = store_agency_second_factor_set(c, call->arena, agency_id, required, call->err);
-        if (rc)
-            goto done;
-        struct app_audit_event ev = {
-            .agency_id = agency_id,
-            .action = "agency.updated",
-            .scope_type = "agency",
-            .scope_id = agency_id,
-            .details = json_pack("{s:b}", "require_second_factor", required),
-        };
-        rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
-        if (rc)
-            goto done;
-    }
-    rc = store_commit(c, call->err);
-    if (rc)
-        goto done;
-    if (call->app->authz)
-        authz_index_put_agency_policy(call->app->authz, agency_id, required);
-    agency.require_second_factor = required;
-    *out = agency;
-done:
-    store_conn_put(c);
     return rc;
 }

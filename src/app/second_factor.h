@@ -166,12 +166,12 @@ bool app_second_factor_required(struct app *app, const char *user_id);
 /* --- two-step sign-in --- */
 
 /* Inside the caller's write transaction on c, after the first step proved who user is: when
- * user's factor is on, stores a new two-step token for them (purging expired ones), fills
- * out->mfa_required, out->mfa_token and out->mfa_expires_at, and sets *out_challenged. via
- * names the first step ("password", "password_reset"). Store errors. */
-int app_second_factor_challenge(bool *out_challenged, struct app_session_new *out, struct app *app,
-                                struct store_conn *c, struct arena *a,
-                                const struct store_user *user, const char *via,
+ * user's factor is on, stores a new two-step token for them (purging expired ones) and sets
+ * out->mfa_required, out->mfa_token and out->mfa_expires_at (the session fields emptied);
+ * otherwise out->mfa_required is false and nothing is written. via names the first step
+ * ("password", "password_reset"). Store errors. */
+int app_second_factor_challenge(struct app_session_new *out, struct app *app, struct store_conn *c,
+                                struct arena *a, const struct store_user *user, const char *via,
                                 struct usher_error *err);
 
 /* The second step: a two-step token and a code or recovery code. Reserves a place in the
