@@ -117,7 +117,7 @@ static bool second_factor_may_use(const struct http_request *req)
     if (!r || strcmp(r, "unmatched") == 0)
         return true; /* answers 404 anyway */
     if (strcmp(r, "/api/v1/me") == 0)
-        return strcmp(req->method, "GET") == 0;
+        return !http_method_is_unsafe(req->method);
     if (strcmp(r, "/api/v1/sessions/current") == 0)
         return strcmp(req->method, "DELETE") == 0;
     return strcmp(r, "/api/v1/me/totp") == 0 || strcmp(r, "/api/v1/me/totp/confirm") == 0;
