@@ -19,6 +19,8 @@ const PUBLIC = new Set([
   'POST /api/v1/invitations/decline',
   'POST /api/v1/password-resets',
   'POST /api/v1/password-resets/confirm',
+  'POST /api/v1/email-changes/confirm',
+  'POST /api/v1/sessions/mfa',
 ]);
 
 describe('every route', () => {
