@@ -1,21 +1,61 @@
 // The console's Account page in headless Chromium against the real binary and a real SMTP
 // server: reached from the person's name in the header, it changes their names, changes their
 // password (a wrong current one refused at its field, the other sessions ended), lists their
-// sessions with the device in words and ends one opened in another browser, and shows only the
-// sections whose API the server has. Every screen is checked with axe-core and photographed at
-// 1280 and 390 px.
+// sessions with the device in words and ends one opened in another browser, shows only the
+// sections whose API the server has, changes the email address through the link mailed to the
+// new one, turns two-step verification on with a code computed here from the key it shows (RFC
+// 6238) and off with a recovery code, and deletes the account once it is no longer an agency's
+// only owner. Every screen is checked with axe-core and photographed at 1280 and 390 px.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { startUsher } from '../api/lib/harness.mjs';
 import { captureScreen, openBrowser, screenshotDir } from './lib/browser.mjs';
-import { startSmtp } from './lib/smtp.mjs';
+import { linkIn, startSmtp } from './lib/smtp.mjs';
 
 const ADMIN = { email: 'admin@studio.test', password: 'quiet-lantern-orbit-1' };
 const PERSON = { email: 'nora@acme.test', password: 'amber-pylon-thistle-2' };
 const NEW_PASSWORD = 'juniper-canal-mosaic-velvet-8';
+const NEW_EMAIL = 'noor.vandijk@acme.test';
+const OTHER_OWNER = { email: 'otto@acme.test', password: 'walnut-harbour-signal-5' };
+
+// RFC 4648 base32, as authenticator apps read the key.
+function base32Bytes(text) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  const out = [];
+  let bits = 0;
+  let value = 0;
+  for (const c of text.replace(/[\s=]/g, '').toUpperCase()) {
+    const v = alphabet.indexOf(c);
+    assert.ok(v >= 0, `not base32: ${c}`);
+    value = ((value << 5) | v) & 0xfff;
+    bits += 5;
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(out);
+}
+
+// RFC 6238 TOTP (HMAC-SHA-1, 30-second steps, 6 digits) of the step at time ms.
+function totp(secret, ms = Date.now()) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(ms / 1000 / 30)));
+  const h = createHmac('sha1', base32Bytes(secret)).update(counter).digest();
+  const at = h[h.length - 1] & 0x0f;
+  return String((h.readUInt32BE(at) & 0x7fffffff) % 1000000).padStart(6, '0');
+}
+
+// A code that is none of the ones the server accepts now (this step and its neighbours).
+function wrongCode(secret) {
+  const now = Date.now();
+  const valid = [-30000, 0, 30000].map((d) => totp(secret, now + d));
+  return ['000000', '111111', '222222', '333333'].find((c) => !valid.includes(c));
+}
 
 describe('the Account page of the web console', () => {
   let smtp;
@@ -35,6 +75,17 @@ describe('the Account page of the web console', () => {
     return r.json;
   }
 
+  // The first message to addr whose subject matches, waiting up to 15 s for it.
+  async function mailTo(addr, subject) {
+    const until = Date.now() + 15000;
+    for (;;) {
+      const found = smtp.messages.find((m) => m.to.includes(addr.toLowerCase()) && subject.test(m.parsed.subject || ''));
+      if (found) return found;
+      assert.ok(Date.now() < until, `no message "${subject}" to ${addr}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   // A new API session of Nora's, as another device would have.
   async function noraSession(password = PERSON.password) {
     return (await ok('POST', '/sessions', { token: null, body: { email: PERSON.email, password } })).token;
@@ -52,6 +103,23 @@ describe('the Account page of the web console', () => {
     await page.getByLabel('Password').fill(who.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Control panel' }).waitFor();
+  }
+
+  // Nora's browser on the Account page, signed in again if her session was ended.
+  async function openAccount() {
+    const { page } = nora;
+    await page.goto(`${usher.url}/account`);
+    const title = page.getByRole('heading', { level: 1 });
+    await title.waitFor();
+    if ((await title.textContent()) === 'Sign in') {
+      await page.getByLabel('Email').fill(PERSON.email);
+      await page.getByLabel('Password').fill(PERSON.password);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+    }
+    await page.getByRole('heading', { name: 'Account', level: 1 }).waitFor();
+    await section(page, 'Sessions').getByRole('table').waitFor();
+    await page.waitForLoadState('networkidle');
+    return page;
   }
 
   async function screen(page, name) {
@@ -179,8 +247,7 @@ describe('the Account page of the web console', () => {
     PERSON.password = NEW_PASSWORD;
     await section(page, 'Sessions').getByText('You are signed in only here.').waitFor();
     await screen(page, 'account-password-changed');
-    const notice = await smtp.waitFor(PERSON.email);
-    assert.match(notice.parsed.subject, /password/i);
+    await mailTo(PERSON.email, /password/i);
   });
 
   step('lists the sessions with the device in words and signs out the one in another browser', async () => {
@@ -230,13 +297,188 @@ describe('the Account page of the web console', () => {
     if ('second_factor' in me) expected.push('Two-step verification');
     expected.push('Sessions');
     if (/\bDELETE\b/.test(allow)) expected.push('Delete account');
-    await page.reload();
-    await section(page, 'Sessions').getByRole('table').waitFor();
-    await page.waitForLoadState('networkidle');
+    await openAccount();
     const nav = page.getByRole('navigation', { name: 'Account sections' });
     assert.deepEqual(await nav.getByRole('link').allTextContents(), expected);
     assert.deepEqual(await page.locator('.account-sections > section h2').allTextContents(), expected);
     const changeEmail = await section(page, 'Profile').getByRole('button', { name: 'Change email' }).count();
     assert.equal(changeEmail, 'pending_email' in me ? 1 : 0);
+  });
+
+  step('changes the email address through the link mailed to the new one, after a cancelled try', async () => {
+    const page = await openAccount();
+    const profile = section(page, 'Profile');
+    const oldEmail = PERSON.email;
+    const ask = async (password) => {
+      await profile.getByRole('button', { name: /^Change / }).click();
+      const form = profile.getByRole('form', { name: 'Change email address' });
+      await form.getByLabel('New email address').fill(NEW_EMAIL);
+      await form.getByLabel('Current password').fill(password);
+      await form.getByRole('button', { name: 'Send confirmation link' }).click();
+      return form;
+    };
+
+    // A wrong password: said at its field, nothing sent.
+    const form = await ask('not-my-password-at-all');
+    await form.getByText('That is not your current password.').waitFor();
+    await focusOn(page, 'current_password');
+    await screen(page, 'account-email-wrong-password');
+    await form.getByLabel('Current password').fill(PERSON.password);
+    await form.getByRole('button', { name: 'Send confirmation link' }).click();
+    const pending = profile.locator('#email-pending');
+    await pending.getByText(`Confirmation sent to ${NEW_EMAIL}`).waitFor();
+    assert.match(await pending.textContent(), /pending/);
+    await screen(page, 'account-email-pending');
+    const firstMail = await smtp.waitFor(NEW_EMAIL, 1);
+    assert.equal(firstMail.parsed.subject, 'Confirm your new email address');
+    const first = linkIn(firstMail);
+
+    // Cancelled: the pending change is gone, and so is its link.
+    await pending.getByRole('button', { name: 'Cancel the change' }).click();
+    await pending.waitFor({ state: 'detached' });
+    await page.getByText('The change of email address was cancelled').waitFor();
+    const me = await ok('GET', '/me', { token: await noraSession() });
+    assert.equal(me.pending_email, null);
+
+    // Asked again: a new link; the first one no longer works, in any browser.
+    await ask(PERSON.password);
+    await pending.getByText(`Confirmation sent to ${NEW_EMAIL}`).waitFor();
+    const link = linkIn(await smtp.waitFor(NEW_EMAIL, 2));
+    assert.notEqual(link, first);
+    assert.equal(new URL(link).pathname, '/email-change');
+    const stranger = await browser();
+    await stranger.page.goto(first);
+    await stranger.page.getByRole('heading', { name: 'This link does not work any more' }).waitFor();
+    assert.equal(stranger.page.url(), `${usher.url}/email-change`, 'the token left the address bar');
+    await screen(stranger.page, 'email-change-ended');
+
+    await page.goto(link);
+    await page.getByRole('heading', { name: 'Your email address was changed' }).waitFor();
+    assert.equal(page.url(), `${usher.url}/email-change`, 'the token left the address bar');
+    assert.ok((await page.locator('main').textContent()).includes(NEW_EMAIL));
+    await page.getByRole('button', { name: 'Sign out' }).waitFor({ state: 'detached' });
+    await screen(page, 'email-change-done');
+    assert.equal((await call('POST', '/sessions', { token: null, body: { email: oldEmail, password: PERSON.password } })).status, 401);
+    PERSON.email = NEW_EMAIL;
+
+    await page.getByRole('link', { name: 'Go to sign in' }).click();
+    await page.getByLabel('Email').fill(PERSON.email);
+    await page.getByLabel('Password').fill(PERSON.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Control panel' }).waitFor();
+    await mailTo(oldEmail, /^Your email address was changed$/); // and the old address is told
+  });
+
+  step('turns two-step verification on with a code from the key, shows the recovery codes once, and off with one of them', async () => {
+    const page = await openAccount();
+    const twoStep = section(page, 'Two-step verification');
+    await twoStep.getByText('Off', { exact: true }).waitFor();
+    await twoStep.getByRole('button', { name: 'Turn on' }).click();
+
+    // Step 1: the password, refused at its field when wrong.
+    await twoStep.getByRole('heading', { name: /^Step 1 of 3/ }).waitFor();
+    await twoStep.getByLabel('Current password').fill('not-my-password-at-all');
+    await twoStep.getByRole('button', { name: 'Continue' }).click();
+    await twoStep.getByText('That is not your current password.').waitFor();
+    await focusOn(page, 'current_password');
+    await twoStep.getByLabel('Current password').fill(PERSON.password);
+    await twoStep.getByRole('button', { name: 'Continue' }).click();
+
+    // Step 2: the QR code as an image from a data: address, and the key in groups of four.
+    await twoStep.getByRole('heading', { name: /^Step 2 of 3/ }).waitFor();
+    const qr = twoStep.getByRole('img', { name: /^QR code that adds usher/ });
+    const src = await qr.getAttribute('src');
+    assert.match(src, /^data:image\/svg\+xml;base64,/);
+    assert.match(Buffer.from(src.split(',')[1], 'base64').toString('utf8'), /<svg[\s\S]*<\/svg>/);
+    assert.ok(await qr.evaluate((img) => img.complete && img.naturalWidth > 0), 'the QR code is drawn');
+    const grouped = (await twoStep.locator('.totp-secret').textContent()).trim();
+    assert.match(grouped, /^([A-Z2-7]{4} )*[A-Z2-7]{1,4}$/);
+    const secret = grouped.replace(/ /g, '');
+    await twoStep.getByRole('button', { name: 'Copy key' }).click();
+    await twoStep.getByText('Copied').waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), secret);
+    await screen(page, 'account-two-step-scan');
+
+    await twoStep.getByLabel('6-digit code from the app').fill(wrongCode(secret));
+    await twoStep.getByRole('button', { name: 'Turn on' }).click();
+    await twoStep.getByText(/^That code is not right/).waitFor();
+    await focusOn(page, 'code');
+    await twoStep.getByLabel('6-digit code from the app').fill(totp(secret));
+    await twoStep.getByRole('button', { name: 'Turn on' }).click();
+
+    // Step 3: ten recovery codes, to copy and download, kept until "I have saved them".
+    await twoStep.getByRole('heading', { name: 'Save your recovery codes' }).waitFor();
+    const codes = (await twoStep.getByRole('list', { name: 'Recovery codes' }).getByRole('listitem').allTextContents()).map((c) => c.trim());
+    assert.equal(codes.length, 10);
+    assert.equal(new Set(codes).size, 10);
+    await twoStep.getByRole('button', { name: 'Copy', exact: true }).click();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), codes.join('\n'));
+    const [download] = await Promise.all([page.waitForEvent('download'), twoStep.getByRole('link', { name: 'Download .txt' }).click()]);
+    assert.equal(download.suggestedFilename(), 'usher-recovery-codes.txt');
+    const file = readFileSync(await download.path(), 'utf8');
+    for (const c of codes) assert.ok(file.includes(c), 'every code is in the file');
+    await screen(page, 'account-two-step-codes');
+    await twoStep.getByRole('button', { name: 'Done' }).click();
+    await twoStep.getByText('Tick the box once the codes are saved: they cannot be shown again.').waitFor();
+    await page.waitForFunction(() => document.activeElement?.id === 'recovery-saved');
+    await twoStep.getByLabel('I have saved them').check();
+    await twoStep.getByRole('button', { name: 'Done' }).click();
+    await twoStep.getByText('On', { exact: true }).waitFor();
+    assert.equal(await twoStep.getByRole('list', { name: 'Recovery codes' }).count(), 0, 'the codes are shown only once');
+    const signIn = await call('POST', '/sessions', { token: null, body: PERSON });
+    assert.equal(signIn.json.mfa_required, true, 'signing in now asks for the second step');
+    await screen(page, 'account-two-step-on');
+
+    // Off, with the password and a recovery code.
+    await twoStep.getByRole('button', { name: 'Turn off' }).click();
+    await twoStep.getByLabel('Current password').fill(PERSON.password);
+    await twoStep.getByRole('button', { name: 'Use a recovery code instead' }).click();
+    await twoStep.getByLabel('Recovery code').fill(codes[0]);
+    await screen(page, 'account-two-step-off');
+    await twoStep.getByRole('button', { name: 'Turn off two-step verification' }).click();
+    await twoStep.getByText('Off', { exact: true }).waitFor();
+    await page.getByText('Two-step verification is off').waitFor();
+    const after = await call('POST', '/sessions', { token: null, body: PERSON });
+    assert.equal(after.status, 201, 'the password alone signs in again');
+  });
+
+  step('refuses to delete the only owner of an agency, naming it, then deletes the account', async () => {
+    const page = await openAccount();
+    const danger = section(page, 'Delete account');
+    assert.match(await danger.textContent(), /cannot be undone/);
+    await danger.getByRole('button', { name: 'Delete account…' }).click();
+    const form = danger.getByRole('form', { name: 'Delete account' });
+    await form.getByLabel('Current password').fill(PERSON.password);
+    await form.getByLabel('Type your email address to confirm').fill('someone@else.test');
+    await form.getByRole('button', { name: 'Delete my account' }).click();
+    await form.getByText(`Type your email address, ${PERSON.email}, exactly.`).waitFor();
+    await focusOn(page, 'confirm_email');
+    await form.getByLabel('Type your email address to confirm').fill(PERSON.email);
+    await form.getByLabel('Current password').fill('not-my-password-at-all');
+    await form.getByRole('button', { name: 'Delete my account' }).click();
+    await form.getByText('That is not your current password.').waitFor();
+    await focusOn(page, 'current_password');
+
+    await form.getByLabel('Current password').fill(PERSON.password);
+    await form.getByRole('button', { name: 'Delete my account' }).click();
+    const refusal = form.getByRole('alert');
+    await refusal.getByText(/^You are the only owner of Acme\./).waitFor();
+    assert.match(await refusal.textContent(), /Make someone else an owner of Acme first/);
+    assert.equal((await call('POST', '/sessions', { token: null, body: PERSON })).status, 201, 'nothing was deleted');
+    await screen(page, 'account-delete-last-owner');
+
+    // Someone else becomes an owner of Acme: now the account goes.
+    const inv = await ok('POST', `/agencies/${ids.agency}/invitations`, {
+      body: { email: OTHER_OWNER.email, first_name: 'Otto', last_name: 'Owner', grants: [{ roles: ['owner'] }], send_email: false },
+    });
+    await ok('POST', '/invitations/accept', { token: null, body: { token: new URL(inv.url).hash.replace('#token=', ''), password: OTHER_OWNER.password } });
+    await form.getByRole('button', { name: 'Delete my account' }).click();
+    await page.waitForURL(`${usher.url}/account-deleted`);
+    await page.getByRole('heading', { name: 'Your account was deleted' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Sign out' }).count(), 0, 'signed out');
+    await screen(page, 'account-deleted');
+    assert.equal((await call('POST', '/sessions', { token: null, body: PERSON })).status, 401, 'the account is gone');
+    await page.getByRole('link', { name: 'Go to sign in' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
   });
 });

@@ -136,7 +136,7 @@ function ScanStep({ me, enrolment, onConfirmed, onCancel }: { me: Me; enrolment:
       <img class="qr" src={svgDataUrl(enrolment.qr_svg)} alt={`QR code that adds usher (${me.user.email}) to an authenticator app`} width={200} height={200} />
       <p>Cannot scan it? Enter this key in the app instead (time-based):</p>
       <div class="secret">
-        <code class="totp-secret" aria-label="Key">
+        <code class="totp-secret">
           {groupedSecret(enrolment.secret)}
         </code>
         <button type="button" class="button button-small" onClick={copySecret}>
