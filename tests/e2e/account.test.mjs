@@ -369,7 +369,7 @@ describe('the Account page of the web console', () => {
     await mailTo(oldEmail, /^Your email address was changed$/); // and the old address is told
   });
 
-  step('turns two-step verification on with a code from the key, shows the recovery codes once, and off with one of them', async () => {
+  step('turns two-step verification on with a code from the key, shows the recovery codes once, replaces them, and turns it off with a new one', async () => {
     const page = await openAccount();
     const twoStep = section(page, 'Two-step verification');
     await twoStep.getByText('Off', { exact: true }).waitFor();
@@ -429,11 +429,31 @@ describe('the Account page of the web console', () => {
     assert.equal(signIn.json.mfa_required, true, 'signing in now asks for the second step');
     await screen(page, 'account-two-step-on');
 
-    // Off, with the password and a recovery code.
+    // New recovery codes, with the password and a code of a later step than the one used
+    // (a code is taken once; the server accepts the next step's code too).
+    await twoStep.getByRole('button', { name: 'New recovery codes' }).click();
+    const renew = twoStep.getByRole('form', { name: 'New recovery codes' });
+    await renew.getByLabel('Current password').fill(PERSON.password);
+    await renew.getByLabel('6-digit code from the app').fill(totp(secret, Date.now() + 30000));
+    await screen(page, 'account-two-step-renew');
+    await renew.getByRole('button', { name: 'Make new codes' }).click();
+    await twoStep.getByRole('heading', { name: 'Save your recovery codes' }).waitFor();
+    const fresh = (await twoStep.getByRole('list', { name: 'Recovery codes' }).getByRole('listitem').allTextContents()).map((c) => c.trim());
+    assert.equal(fresh.length, 10);
+    assert.ok(!fresh.some((c) => codes.includes(c)), 'the new codes are new');
+    await twoStep.getByLabel('I have saved them').check();
+    await twoStep.getByRole('button', { name: 'Done' }).click();
+    await twoStep.getByText('On', { exact: true }).waitFor();
+
+    // Off, with the password and a recovery code: an old one no longer works, a new one does.
     await twoStep.getByRole('button', { name: 'Turn off' }).click();
     await twoStep.getByLabel('Current password').fill(PERSON.password);
     await twoStep.getByRole('button', { name: 'Use a recovery code instead' }).click();
     await twoStep.getByLabel('Recovery code').fill(codes[0]);
+    await twoStep.getByRole('button', { name: 'Turn off two-step verification' }).click();
+    await twoStep.getByText('That recovery code is not right, or it was already used.').waitFor();
+    await focusOn(page, 'recovery_code');
+    await twoStep.getByLabel('Recovery code').fill(fresh[0]);
     await screen(page, 'account-two-step-off');
     await twoStep.getByRole('button', { name: 'Turn off two-step verification' }).click();
     await twoStep.getByText('Off', { exact: true }).waitFor();

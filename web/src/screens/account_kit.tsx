@@ -34,7 +34,9 @@ export function accountError(e: unknown, me: Me | null = null, fieldFor: Record<
     case 'rate_limited':
       return say(e.retryAfter ? `Too many attempts. Wait ${waitWords(e.retryAfter)} and try again.` : sentence(e.message), null);
     case 'invalid_code':
-      return say('That code is not right. Use the newest code your app shows, or check that the time on your phone is correct.');
+      return (fieldFor.invalid_code ?? e.field) === 'recovery_code'
+        ? say('That recovery code is not right, or it was already used.')
+        : say('That code is not right. Use the newest code your app shows, or check that the time on your phone is correct.');
     case 'second_factor_on':
       return say('Two-step verification is already on for your account.', null);
     case 'email_taken':

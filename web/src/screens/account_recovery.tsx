@@ -7,6 +7,7 @@ interface Props {
   codes: string[];
   email: string;
   onDone: () => void;
+  replaced?: boolean; // new codes for old ones, rather than the first ones
 }
 
 function fileText(codes: string[], email: string): string {
@@ -21,7 +22,7 @@ function fileText(codes: string[], email: string): string {
   ].join('\n');
 }
 
-export function RecoveryCodes({ codes, email, onDone }: Props) {
+export function RecoveryCodes({ codes, email, onDone, replaced }: Props) {
   const [saved, setSaved] = useState(false);
   const [copied, setCopied] = useState(false);
   const [nudge, setNudge] = useState(false);
@@ -36,7 +37,6 @@ export function RecoveryCodes({ codes, email, onDone }: Props) {
   async function copy() {
     if (await copyText(codes.join('\n'))) {
       setCopied(true);
-      announce('The recovery codes were copied');
     } else {
       announce('Copying is not available here: select the codes and copy them, or download them', 'error');
     }
@@ -57,8 +57,9 @@ export function RecoveryCodes({ codes, email, onDone }: Props) {
         Save your recovery codes
       </h3>
       <p>
-        Two-step verification is on. If you lose your phone, each of these codes signs you in once instead of a code from
-        the app. <strong>They are shown only now.</strong> Keep them somewhere safe and private.
+        {replaced ? 'Your old recovery codes no longer work.' : 'Two-step verification is on.'} If you lose your phone, each
+        of these codes signs you in once instead of a code from the app. <strong>They are shown only now.</strong> Keep them
+        somewhere safe and private.
       </p>
       <ol class="recovery-codes" aria-label="Recovery codes">
         {codes.map((c) => (

@@ -123,7 +123,6 @@ function ScanStep({ me, enrolment, onConfirmed, onCancel }: { me: Me; enrolment:
   async function copySecret() {
     if (await copyText(enrolment.secret)) {
       setCopied(true);
-      announce('The key was copied');
     } else announce('Copying is not available here: type the key into your app', 'error');
   }
 
@@ -182,10 +181,7 @@ export function TotpEnrol({ me, onFinished }: { me: Me; onFinished: (turnedOn: b
       <ScanStep
         me={me}
         enrolment={enrolment}
-        onConfirmed={(c) => {
-          announce('Two-step verification is on');
-          setCodes(c);
-        }}
+        onConfirmed={setCodes}
         onCancel={() => onFinished(false)}
       />
     );

@@ -1,6 +1,7 @@
 // The Account page's two-step verification: whether it is on, turning it on (the steps in
-// account_totp_enrol.tsx) and turning it off with the current password and a code from the app
-// or a recovery code (DELETE /me/totp). Shown only when GET /me carries second_factor.
+// account_totp_enrol.tsx), new recovery codes (account_two_step_codes.tsx), and turning it off
+// with the current password and a code from the app or a recovery code (DELETE /me/totp).
+// Shown only when GET /me carries second_factor.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, api } from '../api';
 import { useSession } from '../session';
@@ -8,6 +9,7 @@ import type { Me } from '../types';
 import { Badge, FormError, TextField, announce } from '../ui';
 import { AccountSection, accountError, focusSoon, useFocusError } from './account_kit';
 import { TotpEnrol } from './account_totp_enrol';
+import { NewRecoveryCodes } from './account_two_step_codes';
 
 function TurnOff({ me, onDone }: { me: Me; onDone: (off: boolean) => void }) {
   const session = useSession();
@@ -95,7 +97,7 @@ function TurnOff({ me, onDone }: { me: Me; onDone: (off: boolean) => void }) {
 
 export function TwoStepSection({ me }: { me: Me }) {
   const session = useSession();
-  const [mode, setMode] = useState<'status' | 'on' | 'off'>('status');
+  const [mode, setMode] = useState<'status' | 'on' | 'off' | 'codes'>('status');
   if (me.second_factor === undefined) return null;
   const on = me.second_factor;
 
@@ -123,9 +125,14 @@ export function TwoStepSection({ me }: { me: Me }) {
           ) : null}
           <div class="actions actions-start">
             {on ? (
-              <button type="button" class="button" onClick={() => setMode('off')}>
-                Turn off
-              </button>
+              <>
+                <button type="button" class="button" onClick={() => setMode('codes')}>
+                  New recovery codes
+                </button>
+                <button type="button" class="button" onClick={() => setMode('off')}>
+                  Turn off
+                </button>
+              </>
             ) : (
               <button type="button" class="button button-primary" onClick={() => setMode('on')}>
                 Turn on
@@ -135,6 +142,8 @@ export function TwoStepSection({ me }: { me: Me }) {
         </>
       ) : mode === 'on' ? (
         <TotpEnrol me={me} onFinished={(done) => finished(done, '')} />
+      ) : mode === 'codes' ? (
+        <NewRecoveryCodes me={me} onDone={() => finished(false, '')} />
       ) : (
         <TurnOff me={me} onDone={(done) => finished(done, 'Two-step verification is off')} />
       )}
