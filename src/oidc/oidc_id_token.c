@@ -143,6 +143,13 @@ static bool time_claim(int64_t *out, const json_t *payload, const char *key)
     return true;
 }
 
+/* Whether v is the JSON string s exactly (an embedded NUL makes it differ). */
+static bool json_string_is(const json_t *v, const char *s)
+{
+    return json_is_string(v) && json_string_length(v) == strlen(s) &&
+           memcmp(json_string_value(v), s, json_string_length(v)) == 0;
+}
+
 static int audience_check(const json_t *payload, const char *client_id, struct usher_error *err)
 {
     json_t *aud = json_object_get(payload, "aud");
@@ -150,7 +157,7 @@ static int audience_check(const json_t *payload, const char *client_id, struct u
     bool found = false;
     if (json_is_string(aud)) {
         count = 1;
-        found = strcmp(json_string_value(aud), client_id) == 0;
+        found = json_string_is(aud, client_id);
     } else if (json_is_array(aud) && json_array_size(aud) <= AUD_MAX) {
         size_t i;
         json_t *v;
@@ -158,7 +165,7 @@ static int audience_check(const json_t *payload, const char *client_id, struct u
         {
             if (!json_is_string(v))
                 return fail(err, "id_token_wrong_audience", "ID token has a bad aud");
-            found = found || strcmp(json_string_value(v), client_id) == 0;
+            found = found || json_string_is(v, client_id);
         }
         count = json_array_size(aud);
     }
@@ -226,7 +233,9 @@ static int claims_check(struct oidc_claims *out, struct arena *a, const json_t *
     json_t *nonce = json_object_get(payload, "nonce");
     if (!json_is_string(nonce))
         return fail(err, "id_token_nonce_missing", "ID token lacks the nonce");
-    if (!check->nonce || !crypto_str_equal(json_string_value(nonce), check->nonce))
+    /* Constant time over the bytes; an embedded NUL cannot cut the comparison short. */
+    if (!check->nonce || json_string_length(nonce) != strlen(check->nonce) ||
+        !crypto_str_equal(json_string_value(nonce), check->nonce))
         return fail(err, "id_token_wrong_nonce", "ID token's nonce is not the one sent");
     json_t *sub = json_object_get(payload, "sub");
     if (!json_is_string(sub) || json_string_length(sub) == 0 ||

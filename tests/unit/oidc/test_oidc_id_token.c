@@ -190,6 +190,9 @@ static void test_id_token_verify__refuses_another_audience(void **state)
     c = claims_new();
     json_object_del(c, "aud");
     refused(*state, sign(key_rs, "RS256", "rs", c), "id_token_wrong_audience");
+    c = claims_new();
+    json_object_set_new(c, "aud", json_stringn(CLIENT_ID "\0x", sizeof(CLIENT_ID) + 1));
+    refused(*state, sign(key_rs, "RS256", "rs", c), "id_token_malformed");
 }
 
 static void test_id_token_verify__wants_azp_equal_to_the_client_when_aud_has_several(void **state)
@@ -235,6 +238,11 @@ static void test_id_token_verify__refuses_a_missing_or_wrong_nonce(void **state)
     c = claims_new();
     json_object_set_new(c, "nonce", json_string(NONCE "x"));
     refused(*state, sign(key_rs, "RS256", "rs", c), "id_token_wrong_nonce");
+    /* An embedded NUL cannot cut the comparison short: a payload with \u0000 in a string is
+     * not read at all. */
+    c = claims_new();
+    json_object_set_new(c, "nonce", json_stringn(NONCE "\0x", sizeof(NONCE) + 1));
+    refused(*state, sign(key_rs, "RS256", "rs", c), "id_token_malformed");
 }
 
 static void test_id_token_verify__refuses_an_expired_token_beyond_the_skew(void **state)
