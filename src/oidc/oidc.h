@@ -192,7 +192,8 @@ void oidc_provider_free(struct oidc_provider *p);
 
 /* The discovery document, fetched when missing or past its max-age, copied into a. Errors:
  * those of oidc_http_get and oidc_discovery_parse; USHER_EUNAVAIL "oidc_http_status" or
- * "oidc_http_not_json" for a non-200 or non-JSON answer. A failed refresh keeps nothing. */
+ * "oidc_http_not_json" for a non-200 or non-JSON answer. A failed refresh returns its error;
+ * the next call tries again. */
 int oidc_provider_discovery(struct oidc_discovery *out, struct arena *a, struct oidc_provider *p,
                             struct usher_error *err);
 
