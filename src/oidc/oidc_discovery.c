@@ -57,6 +57,56 @@ static unsigned auth_from_name(const char *name)
     return 0;
 }
 
+static int endpoints_read(struct oidc_discovery *out, struct arena *a, const json_t *doc,
+                          bool allow_insecure_loopback, struct usher_error *err)
+{
+    int rc = endpoint_read(&out->authorization_endpoint, a, doc, "authorization_endpoint", true,
+                           allow_insecure_loopback, err);
+    if (rc)
+        return rc;
+    rc = endpoint_read(&out->token_endpoint, a, doc, "token_endpoint", true,
+                       allow_insecure_loopback, err);
+    if (rc)
+        return rc;
+    rc = endpoint_read(&out->jwks_uri, a, doc, "jwks_uri", true, allow_insecure_loopback, err);
+    if (rc)
+        return rc;
+    return endpoint_read(&out->end_session_endpoint, a, doc, "end_session_endpoint", false,
+                         allow_insecure_loopback, err);
+}
+
+/* The client authentication methods and signing algorithms, reduced to usher's. */
+static int capabilities_read(struct oidc_discovery *out, const json_t *doc, struct usher_error *err)
+{
+    bool present = false;
+    if (names_read(&out->auth_methods, &present, doc, "token_endpoint_auth_methods_supported",
+                   auth_from_name) != 0) {
+        return usher_error_set(
+            err, USHER_EINVAL, "oidc_discovery_invalid", "token_endpoint_auth_methods_supported",
+            "discovery document has a bad token_endpoint_auth_methods_supported");
+    }
+    if (!present)
+        out->auth_methods = OIDC_AUTH_BASIC; /* the default of OpenID Connect Discovery */
+    if (!out->auth_methods) {
+        return usher_error_set(err, USHER_EINVAL, "oidc_auth_unsupported",
+                               "token_endpoint_auth_methods_supported",
+                               "the IdP offers neither client_secret_basic nor client_secret_post");
+    }
+    if (names_read(&out->algs, &present, doc, "id_token_signing_alg_values_supported",
+                   oidc_alg_from_name) != 0 ||
+        !present) {
+        return usher_error_set(err, USHER_EINVAL, "oidc_discovery_invalid",
+                               "id_token_signing_alg_values_supported",
+                               "discovery document lacks id_token_signing_alg_values_supported");
+    }
+    if (!out->algs) {
+        return usher_error_set(err, USHER_EINVAL, "oidc_alg_unsupported",
+                               "id_token_signing_alg_values_supported",
+                               "the IdP signs ID tokens with none of RS256, PS256, ES256");
+    }
+    return 0;
+}
+
 int oidc_discovery_parse(struct oidc_discovery *out, struct arena *a, const char *body, size_t len,
                          const char *expected_issuer, bool allow_insecure_loopback,
                          struct usher_error *err)
@@ -88,51 +138,10 @@ int oidc_discovery_parse(struct oidc_discovery *out, struct arena *a, const char
         goto done;
     }
     out->issuer = arena_strdup(a, issuer);
-    rc = endpoint_read(&out->authorization_endpoint, a, doc, "authorization_endpoint", true,
-                       allow_insecure_loopback, err);
+    rc = endpoints_read(out, a, doc, allow_insecure_loopback, err);
     if (rc)
         goto done;
-    rc = endpoint_read(&out->token_endpoint, a, doc, "token_endpoint", true,
-                       allow_insecure_loopback, err);
-    if (rc)
-        goto done;
-    rc = endpoint_read(&out->jwks_uri, a, doc, "jwks_uri", true, allow_insecure_loopback, err);
-    if (rc)
-        goto done;
-    rc = endpoint_read(&out->end_session_endpoint, a, doc, "end_session_endpoint", false,
-                       allow_insecure_loopback, err);
-    if (rc)
-        goto done;
-    bool present = false;
-    if (names_read(&out->auth_methods, &present, doc, "token_endpoint_auth_methods_supported",
-                   auth_from_name) != 0) {
-        rc = usher_error_set(err, USHER_EINVAL, "oidc_discovery_invalid",
-                             "token_endpoint_auth_methods_supported",
-                             "discovery document has a bad token_endpoint_auth_methods_supported");
-        goto done;
-    }
-    if (!present)
-        out->auth_methods = OIDC_AUTH_BASIC; /* the default of OpenID Connect Discovery */
-    if (!out->auth_methods) {
-        rc = usher_error_set(err, USHER_EINVAL, "oidc_auth_unsupported",
-                             "token_endpoint_auth_methods_supported",
-                             "the IdP offers neither client_secret_basic nor client_secret_post");
-        goto done;
-    }
-    if (names_read(&out->algs, &present, doc, "id_token_signing_alg_values_supported",
-                   oidc_alg_from_name) != 0 ||
-        !present) {
-        rc = usher_error_set(err, USHER_EINVAL, "oidc_discovery_invalid",
-                             "id_token_signing_alg_values_supported",
-                             "discovery document lacks id_token_signing_alg_values_supported");
-        goto done;
-    }
-    if (!out->algs) {
-        rc = usher_error_set(err, USHER_EINVAL, "oidc_alg_unsupported",
-                             "id_token_signing_alg_values_supported",
-                             "the IdP signs ID tokens with none of RS256, PS256, ES256");
-        goto done;
-    }
+    rc = capabilities_read(out, doc, err);
 done:
     json_decref(doc);
     if (rc)

@@ -98,6 +98,42 @@ static bool content_type_is_json(const char *ct)
            strncasecmp(ct, "application/", 12) == 0;
 }
 
+/* Sets every option of one exchange on curl; returns the header list to free afterwards. */
+static struct curl_slist *curl_prepare(CURL *curl, struct arena *a, const char *url,
+                                       const char *form, const char *authorization,
+                                       const struct oidc_http_options *opt, struct sink *sink)
+{
+    struct curl_slist *headers = NULL;
+    bool loopback = opt && opt->allow_insecure_loopback;
+    headers = curl_slist_append(headers, "Accept: application/json");
+    if (authorization) {
+        char *line = arena_printf(a, "Authorization: %s", authorization);
+        headers = curl_slist_append(headers, line);
+    }
+    long connect_ms = opt && opt->connect_timeout_ms ? opt->connect_timeout_ms : 3000;
+    long total_ms = opt && opt->timeout_ms ? opt->timeout_ms : 5000;
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, loopback ? "http,https" : "https");
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, total_ms);
+    curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)sink->max);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, body_write);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, sink);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, header_read);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, sink);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, "usher");
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (form) {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, form);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(form));
+    }
+    return headers;
+}
+
 static int http_perform(struct oidc_http_response *out, struct arena *a, const char *url,
                         const char *form, const char *authorization,
                         const struct oidc_http_options *opt, struct usher_error *err)
@@ -120,32 +156,7 @@ static int http_perform(struct oidc_http_response *out, struct arena *a, const c
                              "cannot start an HTTP client");
         goto done;
     }
-    headers = curl_slist_append(headers, "Accept: application/json");
-    if (authorization) {
-        char *line = arena_printf(a, "Authorization: %s", authorization);
-        headers = curl_slist_append(headers, line);
-    }
-    long connect_ms = opt && opt->connect_timeout_ms ? opt->connect_timeout_ms : 3000;
-    long total_ms = opt && opt->timeout_ms ? opt->timeout_ms : 5000;
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, loopback ? "http,https" : "https");
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, total_ms);
-    curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)sink.max);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, body_write);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, header_read);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &sink);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "usher");
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (form) {
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, form);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(form));
-    }
+    headers = curl_prepare(curl, a, url, form, authorization, opt, &sink);
     CURLcode cc = curl_easy_perform(curl);
     if (sink.too_large || cc == CURLE_FILESIZE_EXCEEDED) {
         rc = usher_error_set(err, USHER_EUNAVAIL, "oidc_http_too_large", NULL,

@@ -101,6 +101,20 @@ static bool host_is_loopback(const char *host, size_t len)
     return parts == 4;
 }
 
+/* Whether s[0..len) is a decimal port of 1..65535. */
+static bool port_ok(const char *s, size_t len)
+{
+    if (len == 0 || len > 5)
+        return false;
+    long port = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        port = port * 10 + (s[i] - '0');
+    }
+    return port >= 1 && port <= 65535;
+}
+
 bool oidc_url_allowed(const char *url, bool allow_insecure_loopback)
 {
     if (!url)
@@ -140,18 +154,9 @@ bool oidc_url_allowed(const char *url, bool allow_insecure_loopback)
     }
     if (host_len == 0)
         return false;
-    if (host_len < auth_len) {
-        if (rest[host_len] != ':' || host_len + 1 == auth_len || auth_len - host_len - 1 > 5)
-            return false;
-        long port = 0;
-        for (size_t i = host_len + 1; i < auth_len; i++) {
-            if (rest[i] < '0' || rest[i] > '9')
-                return false;
-            port = port * 10 + (rest[i] - '0');
-        }
-        if (port < 1 || port > 65535)
-            return false;
-    }
+    if (host_len < auth_len &&
+        (rest[host_len] != ':' || !port_ok(rest + host_len + 1, auth_len - host_len - 1)))
+        return false;
     for (size_t i = 0; i < host_len; i++) {
         char c = rest[i];
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
