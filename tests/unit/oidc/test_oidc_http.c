@@ -198,6 +198,23 @@ static void test_provider__caches_discovery_and_refuses_another_issuer(void **st
     assert_string_equal(f->err.problem, "oidc_url_refused");
 }
 
+static void test_provider__wants_a_200_json_answer(void **state)
+{
+    struct fixture *f = *state;
+    struct oidc_provider *p = provider_new(f);
+    struct oidc_discovery d;
+    char body[1024];
+    snprintf(body, sizeof(body), "{\"issuer\":\"%s\"}", f->issuer);
+    route_text(f, "/.well-known/openid-configuration", 200, "Content-Type: text/html\r\n", body);
+    assert_int_equal(oidc_provider_discovery(&d, &f->a, p, &f->err), USHER_EUNAVAIL);
+    assert_string_equal(f->err.problem, "oidc_http_not_json");
+    usher_error_clear(&f->err);
+    route_text(f, "/.well-known/openid-configuration", 500, JSON_HEADERS, body);
+    assert_int_equal(oidc_provider_discovery(&d, &f->a, p, &f->err), USHER_EUNAVAIL);
+    assert_string_equal(f->err.problem, "oidc_http_status");
+    oidc_provider_free(p);
+}
+
 static char *token_new(const json_t *key, const char *kid, const char *issuer)
 {
     char header[128];
@@ -278,6 +295,64 @@ static void test_provider__refetches_the_jwks_for_an_unknown_kid_at_most_once_a_
     json_decref(old_key);
 }
 
+struct flood {
+    struct oidc_provider *p;
+    const char *token;
+    int refused;
+};
+
+static void *flood_main(void *arg)
+{
+    struct flood *fl = arg;
+    struct arena a;
+    arena_init(&a);
+    for (int i = 0; i < 20; i++) {
+        struct oidc_claims claims;
+        struct oidc_id_token_check check = {
+            .client_id = CLIENT_ID, .nonce = NONCE, .now_s = clock_now_ms() / 1000, .skew_s = 120};
+        struct usher_error err = {0};
+        if (oidc_provider_id_token_verify(&claims, &a, fl->p, fl->token, &check, &err) ==
+                USHER_EUNAUTH &&
+            strcmp(err.problem, "id_token_unknown_kid") == 0)
+            fl->refused++;
+    }
+    arena_dispose(&a);
+    return NULL;
+}
+
+static void test_provider__a_concurrent_flood_of_unknown_kids_fetches_once(void **state)
+{
+    struct fixture *f = *state;
+    json_t *key = test_key_new("RS256", "k1");
+    json_t *stranger = test_key_new("RS256", "made-up");
+    discovery_route(f, f->issuer);
+    json_t *keys[] = {key, NULL};
+    jwks_route(f, keys);
+    struct oidc_provider *p = provider_new(f);
+    char *token = token_new(stranger, "made-up", f->issuer);
+    /* Eight threads, 160 tokens with a kid the IdP never published, all at once and with an
+     * empty cache: one fetch of the set between them. */
+    struct flood fl[8];
+    pthread_t threads[8];
+    for (int i = 0; i < 8; i++) {
+        fl[i] = (struct flood){.p = p, .token = token};
+        assert_int_equal(pthread_create(&threads[i], NULL, flood_main, &fl[i]), 0);
+    }
+    int refused = 0;
+    for (int i = 0; i < 8; i++) {
+        pthread_join(threads[i], NULL);
+        refused += fl[i].refused;
+    }
+    assert_int_equal(refused, 160);
+    assert_int_equal(oidc_provider_jwks_fetches(p), 1);
+    assert_int_equal(test_server_hits(f->srv, "/jwks"), 1);
+    assert_int_equal(test_server_hits(f->srv, "/.well-known/openid-configuration"), 1);
+    free(token);
+    oidc_provider_free(p);
+    json_decref(stranger);
+    json_decref(key);
+}
+
 static void test_token_exchange__posts_the_grant_with_basic_auth_and_reads_the_answer(void **state)
 {
     struct fixture *f = *state;
@@ -322,7 +397,9 @@ int main(void)
         T(test_http_get__refuses_a_body_over_the_cap),
         T(test_http_get__gives_up_after_the_timeout),
         T(test_provider__caches_discovery_and_refuses_another_issuer),
+        T(test_provider__wants_a_200_json_answer),
         T(test_provider__refetches_the_jwks_for_an_unknown_kid_at_most_once_a_minute),
+        T(test_provider__a_concurrent_flood_of_unknown_kids_fetches_once),
         T(test_token_exchange__posts_the_grant_with_basic_auth_and_reads_the_answer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
