@@ -157,13 +157,18 @@ bool oidc_url_allowed(const char *url, bool allow_insecure_loopback)
     if (host_len < auth_len &&
         (rest[host_len] != ':' || !port_ok(rest + host_len + 1, auth_len - host_len - 1)))
         return false;
-    for (size_t i = 0; i < host_len; i++) {
+    /* A name or IPv4 address of letters, digits, '.' and '-', or an IPv6 address in brackets
+     * of hex digits, ':' and '.'. */
+    bool is_v6 = rest[0] == '[';
+    for (size_t i = is_v6; i < host_len - is_v6; i++) {
         char c = rest[i];
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '.' || c == '-' || c == '[' || c == ']' || c == ':';
-        if (!ok)
+                  c == '.' || (c == '-' && !is_v6) || (c == ':' && is_v6);
+        if (!ok || (is_v6 && c > 'f' && c <= 'z') || (is_v6 && c > 'F' && c <= 'Z'))
             return false;
     }
+    if (is_v6 && host_len < 4)
+        return false;
     if (is_http)
         return allow_insecure_loopback && host_is_loopback(rest, host_len);
     return true;

@@ -58,6 +58,11 @@ static void test_url_allowed__wants_https_and_loopback_http_only_when_allowed(vo
     assert_false(oidc_url_allowed("https://idp.example.org:0/", false));
     assert_false(oidc_url_allowed("https://idp.example.org:99999/", false));
     assert_false(oidc_url_allowed("ftp://idp.example.org/", false));
+    assert_true(oidc_url_allowed("https://[2001:db8::1]:8443/", false));
+    assert_false(oidc_url_allowed("https://[]/", false));
+    assert_false(oidc_url_allowed("https://idp[1]/", false));
+    assert_false(oidc_url_allowed("https://[::g]/", false));
+    assert_false(oidc_url_allowed("https://idp_example.org/", false));
     assert_false(oidc_url_allowed("javascript:alert(1)", true));
     assert_false(oidc_url_allowed("", true));
     assert_false(oidc_url_allowed(NULL, true));
