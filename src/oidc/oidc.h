@@ -197,8 +197,8 @@ void oidc_provider_free(struct oidc_provider *p);
 int oidc_provider_discovery(struct oidc_discovery *out, struct arena *a, struct oidc_provider *p,
                             struct usher_error *err);
 
-/* The JWKS to verify a token whose header names kid (NULL when it names none): *out is a new
- * reference (json_decref it). The set is fetched when missing or past its max-age, and
+/* The JWKS to verify a token whose header names kid (NULL when it names none): *out is the
+ * caller's own copy (json_decref it). The set is fetched when missing or past its max-age, and
  * fetched again when kid is not in it, but at most once per OIDC_REFETCH_MIN_MS for this
  * connection, so keys rotated at the IdP are picked up without a restart while a flood of
  * tokens with made-up kids cannot make usher hammer the IdP. When the kid is still unknown the

@@ -175,7 +175,9 @@ int oidc_provider_keys_for(json_t **out, struct oidc_provider *p, const char *ki
         if (rc)
             goto done;
     }
-    *out = json_incref(p->jwks);
+    /* A copy of its own for the caller: jansson's reference counts are not safe to share
+     * between threads, and a refetch may replace the set while the caller verifies. */
+    *out = json_deep_copy(p->jwks);
 done:
     pthread_mutex_unlock(&p->mu);
     return rc;
