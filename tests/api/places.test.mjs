@@ -3,13 +3,16 @@
 // (the preview's counts equal the deletion's; grants go, pending invitations are revoked, /check
 // denies at once), suspending and resuming an agency (checks, API tokens and members' sessions
 // refused, platform admins still in, everything back on resume), deleting a suspended agency
-// (typed confirmation; the audit log still verifies), and another agency's ids (404).
+// (typed confirmation; the audit log still verifies), another agency's ids (404), and the same
+// changes reaching a second server on the same database through the change feed.
 // Grants are written into the database and the server restarted, so the decision index loads
 // them the way it does on every start.
 import assert from 'node:assert/strict';
+import { chmodSync, copyFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { runUsher, startUsher } from './lib/harness.mjs';
+import { runUsher, startUsher, tempDir } from './lib/harness.mjs';
 
 const ADMIN_EMAIL = 'provider@example.com';
 const PASSWORD = 'canary-places-password-7e2a';
@@ -417,5 +420,100 @@ describe('places that live and die', () => {
       assert.equal((await check('agent', 'inbox.reply', { environment_id: fx.E2.id })).allowed, false);
       assert.equal((await check('globex', 'inbox.reply', { environment_id: fx.EG.id })).allowed, true);
     });
+  });
+});
+
+describe('places changed on one server, seen by another on the same database', () => {
+  const servers = [];
+  const secrets = new Set([PASSWORD]);
+  const env = { USHER_ADMIN_EMAIL: ADMIN_EMAIL, USHER_ADMIN_PASSWORD: PASSWORD };
+
+  after(async () => {
+    for (const s of servers) {
+      const code = await s.stop();
+      const log = JSON.stringify(s.logs) + s.stderr.join('\n');
+      for (const secret of secrets) assert.ok(!log.includes(secret), 'a secret appeared in the log');
+      assert.equal(code, 0);
+    }
+  });
+
+  // Polls fn until it returns true, for up to two seconds (the feed is read every 50 ms).
+  async function eventually(fn, what) {
+    const until = Date.now() + 2000;
+    for (;;) {
+      if (await fn()) return;
+      assert.ok(Date.now() < until, `not seen on the other server: ${what}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  it('denies deleted environments and bots and a suspended agency there too', async () => {
+    // Both servers share one database and the server secret, as a deployment must.
+    const database = `sqlite:${path.join(tempDir(), 'shared.db')}`;
+    const one = await startUsher({ env, args: ['--database', database] });
+    servers.push(one);
+    const dir = tempDir();
+    copyFileSync(path.join(one.dataDir, 'secret'), path.join(dir, 'secret'));
+    chmodSync(path.join(dir, 'secret'), 0o600);
+    const two = await startUsher({ env, args: ['--database', database], dataDir: dir });
+    servers.push(two);
+
+    const signed = await one.api('POST', '/api/v1/sessions', { body: { email: ADMIN_EMAIL, password: PASSWORD } });
+    assert.equal(signed.status, 201, signed.text);
+    const token = signed.json.token;
+    secrets.add(token);
+    const on = (server) => (method, urlPath, body) => server.api(method, urlPath, { token, body });
+    const adminId = (await on(one)('GET', '/api/v1/me')).json.user.id;
+    const made = async (urlPath, name) => {
+      const res = await on(one)('POST', urlPath, { name });
+      assert.equal(res.status, 201, res.text);
+      return res.json;
+    };
+    const agency = await made('/api/v1/agencies', 'Initech');
+    const kept = await made(`/api/v1/agencies/${agency.id}/environments`, 'Kept');
+    const doomed = await made(`/api/v1/agencies/${agency.id}/environments`, 'Doomed');
+    const doomedBot = await made(`/api/v1/environments/${doomed.id}/bots`, 'In doomed');
+    const bot = await made(`/api/v1/environments/${kept.id}/bots`, 'Kept bot');
+    const tok = await on(one)('POST', `/api/v1/agencies/${agency.id}/tokens`, { name: 'service' });
+    assert.equal(tok.status, 201, tok.text);
+    secrets.add(tok.json.token);
+
+    // A platform admin is allowed everything on a place the index knows.
+    const allowedOnTwo = async (scope) => {
+      const res = await on(two)('POST', '/api/v1/check?explain=1', { user_id: adminId, permission: 'bot.read', ...scope });
+      assert.equal(res.status, 200, res.text);
+      return res.json;
+    };
+    const tokenOnTwo = () => two.api('POST', '/api/v1/check', {
+      token: tok.json.token, body: { user_id: adminId, permission: 'bot.read', environment_id: kept.id },
+    });
+    await eventually(async () => (await allowedOnTwo({ bot_id: doomedBot.id })).allowed, 'the new bot');
+    await eventually(async () => (await allowedOnTwo({ bot_id: bot.id })).allowed, 'the kept bot');
+
+    assert.equal((await on(one)('DELETE', `/api/v1/environments/${doomed.id}`)).status, 200);
+    await eventually(async () => !(await allowedOnTwo({ environment_id: doomed.id })).allowed, 'the deleted environment');
+    // Its bot goes with it, though the feed names only the environment.
+    assert.equal((await allowedOnTwo({ bot_id: doomedBot.id })).allowed, false);
+    assert.equal((await allowedOnTwo({ environment_id: kept.id })).allowed, true);
+
+    assert.equal((await on(one)('DELETE', `/api/v1/bots/${bot.id}`)).status, 200);
+    await eventually(async () => !(await allowedOnTwo({ bot_id: bot.id })).allowed, 'the deleted bot');
+
+    assert.equal((await tokenOnTwo()).status, 200);
+    assert.equal((await on(one)('PATCH', `/api/v1/agencies/${agency.id}`, { status: 'suspended' })).status, 200);
+    await eventually(async () => (await allowedOnTwo({ environment_id: kept.id })).reason === 'agency_suspended', 'the suspension');
+    assert.equal((await tokenOnTwo()).status, 401);
+    assert.equal((await on(one)('PATCH', `/api/v1/agencies/${agency.id}`, { status: 'active' })).status, 200);
+    await eventually(async () => (await allowedOnTwo({ environment_id: kept.id })).allowed, 'the resumption');
+    assert.equal((await tokenOnTwo()).status, 200);
+
+    assert.equal((await on(one)('PATCH', `/api/v1/agencies/${agency.id}`, { status: 'suspended' })).status, 200);
+    const gone = await on(one)('DELETE', `/api/v1/agencies/${agency.id}`, { confirm: 'Initech' });
+    assert.equal(gone.status, 200, gone.text);
+    await eventually(async () => {
+      const res = await allowedOnTwo({ environment_id: kept.id });
+      return !res.allowed && res.reason === undefined;
+    }, 'the deleted agency');
+    assert.equal((await tokenOnTwo()).status, 401);
   });
 });
