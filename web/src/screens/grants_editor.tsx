@@ -1,12 +1,15 @@
 // The grants editor of the invite dialog and the user panel: one row per scope, each offering
 // exactly the roles and extra permissions the server says the signed-in person may give there,
-// and saying why the others are missing.
+// and saying why the others are missing. Choosing the whole agency as a scope asks first: it
+// gives access to every environment, those of today and those made later.
+import { useState } from 'preact/hooks';
 import { ApiError } from '../api';
 import { environmentName, useAgency } from '../agency';
 import { sentence } from '../format';
 import { GrantPurpose, useGrantable } from '../grantable';
 import type { Grant, Role } from '../types';
-import { IconPlus, fieldMessage } from '../ui';
+import { Confirm, IconPlus, fieldMessage } from '../ui';
+import { humanMessage } from '../messages';
 import { GrantRow } from './grant_row';
 
 export interface GrantDraft {
@@ -39,7 +42,8 @@ export function grantMessage(err: unknown, i: number): string | null {
   const at = GRANT_AT.exec(err.field)?.[1] ?? (err.field === 'grants' ? GRANT_AT.exec(err.message)?.[1] : undefined);
   if (at === undefined || Number(at) !== i) return null;
   if (err.code === 'empty_grant') return 'This access gives nothing: choose at least one role.';
-  return sentence(err.message.replace(/^grants\[\d+\]\S*?[:\s]+/, ''));
+  const rest = err.message.replace(/^grants\[\d+\]\S*?[:\s]+/, '');
+  return sentence(humanMessage(new ApiError(err.status, err.code, rest, err.field, err.requestId, err.retryAfter)));
 }
 
 interface EditorProps {
@@ -62,7 +66,11 @@ export function GrantsEditor({ value, onChange, error, purpose, allowEmpty }: Ed
     ...(access.can(authority, agency.id) ? [{ id: '', name: 'Whole agency (ripples down to every environment)' }] : []),
     ...environments.filter((e) => access.can(authority, agency.id, { environmentId: e.id })),
   ];
-  const update = (i: number, d: Partial<GrantDraft>) => onChange(value.map((g, k) => (k === i ? { ...g, ...d } : g)));
+  const apply = (i: number, d: Partial<GrantDraft>) => onChange(value.map((g, k) => (k === i ? { ...g, ...d } : g)));
+  // A scope changed to the whole agency waits for the confirmation.
+  const [asked, setAsked] = useState<{ i: number; d: Partial<GrantDraft> } | null>(null);
+  const update = (i: number, d: Partial<GrantDraft>) =>
+    d.scope === '' && value[i].scope !== '' ? setAsked({ i, d }) : apply(i, d);
   const unused = scopes.filter((s) => !value.some((g) => g.scope === s.id));
   const groupMessage = fieldMessage(error, 'grants');
   const shownInRow = value.some((_, i) => grantMessage(error, i));
@@ -89,6 +97,21 @@ export function GrantsEditor({ value, onChange, error, purpose, allowEmpty }: Ed
         );
       })}
       {groupMessage && !shownInRow ? <p class="field-error">{groupMessage}</p> : null}
+      {asked ? (
+        <Confirm
+          title="Give access to the whole agency?"
+          confirm="Yes, the whole agency"
+          danger={false}
+          onConfirm={async () => apply(asked.i, asked.d)}
+          onClose={() => setAsked(null)}
+        >
+          <p>
+            Access at agency level gives access to every environment of {agency.name}, now and in the future: also to
+            environments created later.
+          </p>
+          <p class="confirm-scope">To give access to one environment only, cancel and choose that environment.</p>
+        </Confirm>
+      ) : null}
       {unused.length ? (
         <button
           type="button"

@@ -9,6 +9,7 @@ import { useSession } from '../session';
 import type { Member } from '../types';
 import { FormError, TextField, announce, fieldMessage, useFocusFirstError, useSubmit } from '../ui';
 import { GrantDraft, GrantsEditor, draftOf, grantOf } from './grants_editor';
+import { NotifyNote } from './notify_note';
 
 const memberPath = (agencyId: string, userId: string) =>
   `/agencies/${encodeURIComponent(agencyId)}/users/${encodeURIComponent(userId)}`;
@@ -88,7 +89,8 @@ export function ProfileForm({ member, onCancel, onSaved }: EditProps & { onSaved
 
 export function AccessForm({ member, onCancel, onSaved }: EditProps & { onSaved: () => void }) {
   const { agency, roles } = useAgency();
-  const [drafts, setDrafts] = useState<GrantDraft[]>(() => member.grants.filter((g) => !g.bot_id).map((g) => draftOf(g, roles)));
+  const [held] = useState<GrantDraft[]>(() => member.grants.filter((g) => !g.bot_id).map((g) => draftOf(g, roles)));
+  const [drafts, setDrafts] = useState<GrantDraft[]>(held);
   const form = useRef<HTMLFormElement>(null);
   const { busy, error, submit } = useSubmit(async () => {
     // Bot grants are not edited here (the bot's Options tab delegates them): keep them.
@@ -101,6 +103,7 @@ export function AccessForm({ member, onCancel, onSaved }: EditProps & { onSaved:
   return (
     <form ref={form} onSubmit={submit} noValidate class="panel-form">
       <GrantsEditor value={drafts} onChange={setDrafts} error={error} purpose="manage" />
+      {member.status === 'active' || !member.status ? <NotifyNote before={held} after={drafts} who={fullName(member)} /> : null}
       <FormError error={error} fields={['grants']} />
       <div class="actions">
         <button type="button" class="button" onClick={onCancel}>

@@ -1,9 +1,9 @@
 // Sign in with email and password (POST /sessions), then back to where the person was going.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { post } from '../api';
 import { Link, navigate, useLocation } from '../router';
 import { useSession } from '../session';
-import { FormError, PageTitle, TextField } from '../ui';
+import { FormError, PageTitle, TextField, useFocusFirstError } from '../ui';
 
 // Only a path of this console: never an address elsewhere.
 export function safeNext(next: string | null): string {
@@ -18,6 +18,9 @@ export function SignIn() {
   const [password, setPassword] = useState('');
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  const form = useRef<HTMLFormElement>(null);
+  // A refusal takes the focus (its field, or the note that says it), so it is heard and seen.
+  useFocusFirstError(form, error);
 
   useEffect(() => {
     if (session.status === 'ready') navigate(next, { replace: true });
@@ -41,7 +44,7 @@ export function SignIn() {
     <section class="page page-narrow">
       <div class="card">
         <PageTitle text="Sign in" />
-        <form onSubmit={submit} noValidate>
+        <form ref={form} onSubmit={submit} noValidate>
           <TextField label="Email" name="email" type="email" value={email} onValue={setEmail} required autoComplete="username" error={error} />
           <TextField
             label="Password"
