@@ -396,7 +396,7 @@ describe('the web console', () => {
     assert.equal(await identifier.inputValue(), '');
     await page.getByRole('checkbox', { name: /inbox\.reply/ }).check();
     await page.getByRole('button', { name: 'Create role' }).click();
-    await page.locator('.field-invalid').filter({ has: identifier }).getByText(/^Identifier cannot be empty/).waitFor();
+    await page.locator('.field-invalid').filter({ has: identifier }).getByText(/^Identifier is required/).waitFor();
     await identifier.fill('night_ru');
     await page.getByRole('button', { name: 'Create role' }).click();
     await page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'Ночная смена' }) }).getByText('night_ru').waitFor();

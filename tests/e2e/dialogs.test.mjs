@@ -1,10 +1,11 @@
 // The console's dialogs in headless Chromium against the real binary: a refusal is in view with
 // the focus on it (the invite dialog's empty email at 1280 and 390 px, the sign-in page's wrong
-// or short password) and worded for people; the invite dialog opened from the agency page starts
-// at an environment, and access to the whole agency is confirmed first; extra permissions read
-// as descriptions; the notices in the corner can be dismissed, go after 5 seconds, never pile up
-// and leave the table's row actions uncovered; and the invite and edit dialogs say who becomes
-// or stops being notified of incoming chats. Each screen is checked with axe and photographed.
+// or short password, a confirmation's refusal) and worded for people; the invite dialog opened
+// from the agency page starts at an environment, and access to the whole agency is confirmed
+// first; extra permissions read as descriptions; the notices in the corner can be dismissed, go
+// after 5 seconds, never pile up and leave the table's row actions uncovered; and the invite and
+// edit dialogs say who becomes or stops being notified of incoming chats. Each screen is checked
+// with axe and photographed.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -286,6 +287,28 @@ describe('the console dialogs', () => {
     assert.deepEqual(after.grants, before.grants, 'Cancel changed nothing');
     const recipients = await ok('GET', `/environments/${ids.env}/notification-recipients`);
     assert.ok(recipients.items.some((r) => (r.user_id || r.id) === ids.colleague), 'Cleo is still notified');
+  });
+
+  step('puts a confirmation\'s refusal in view with the focus on it', async () => {
+    const inv = await ok('POST', `/agencies/${ids.agency}/invitations`, {
+      body: { email: 'gone@acme.test', grants: [{ environment_id: ids.env2, roles: ['agent'] }], send_email: false },
+    });
+    const { page } = manager;
+    await page.goto(`${usher.url}/agencies/${ids.agency}/users`);
+    const row = page.getByRole('row', { name: /gone@acme\.test/ });
+    await row.getByRole('button', { name: 'Revoke the invitation for gone@acme.test' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Revoke invitation' });
+    await dialog.waitFor();
+    // Someone else revokes it meanwhile: the refusal says so in words, and takes the focus.
+    await ok('DELETE', `/invitations/${inv.id}`);
+    await dialog.getByRole('button', { name: 'Revoke invitation' }).click();
+    const alert = dialog.getByRole('alert');
+    await alert.waitFor();
+    assert.equal(await alert.textContent(), 'This invitation was already accepted, declined or revoked.');
+    await page.waitForFunction(() => document.activeElement?.getAttribute('role') === 'alert');
+    assert.ok(await fullyInView(alert), 'the refusal is in view');
+    await screen(page, 'dialogs-confirm-refused');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
   });
 
   step('shows one dismissable notice at a time, gone after 5 seconds, clear of the row actions', async () => {

@@ -54,8 +54,6 @@ const BY_CODE: Record<string, (e: ApiError) => string> = {
       : 'The email address or the password is not right. Check both and try again.',
   rate_limited: (e) => `Too many attempts. Wait ${waitFor(e.retryAfter)} and try again.`,
   empty_grant: () => 'This access gives nothing: choose at least one role.',
-  weak_password: () =>
-    'This password is too easy to guess. Add a few more words or characters that are hard to guess.',
   email_taken: () => 'Another account already uses this email address.',
   names_belong_to_person: () => 'Names belong to the person: only they change them, in their own account.',
   impersonation_read_only: () => 'While you view the studio as someone else, nothing can be changed.',

@@ -309,10 +309,13 @@ interface ConfirmProps {
   danger?: boolean;
 }
 
-// Asks before a change that cannot be undone; the API's refusal appears inside.
+// Asks before a change that cannot be undone; the API's refusal appears inside, with the focus.
 export function Confirm({ title, children, confirm, onConfirm, onClose, danger = true }: ConfirmProps) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  const body = useRef<HTMLDivElement>(null);
+  // The confirm button is disabled while the request runs: a refusal takes the focus back.
+  useFocusFirstError(body, error);
   async function go() {
     setBusy(true);
     setError(null);
@@ -326,8 +329,10 @@ export function Confirm({ title, children, confirm, onConfirm, onClose, danger =
   }
   return (
     <Dialog title={title} onClose={onClose}>
-      <div class="confirm-text">{children}</div>
-      <FormError error={error} fields={[]} />
+      <div ref={body}>
+        <div class="confirm-text">{children}</div>
+        <FormError error={error} fields={[]} />
+      </div>
       <div class="actions">
         <button type="button" class="button" onClick={onClose}>
           Cancel
