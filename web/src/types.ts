@@ -68,6 +68,28 @@ export interface Me {
   csrf_token?: string;
   impersonation?: Impersonation | null;
   impersonator?: User | null; // the person viewing, while impersonating
+  // Two-step verification: absent on a server without it.
+  second_factor?: boolean;
+  // An agency of theirs requires two-step verification and they have none: until they set it
+  // up, the server answers nothing but GET /me, the /me/totp routes and signing out.
+  second_factor_required?: boolean;
+  pending_email?: string | null; // absent on a server without email change
+}
+
+// One account of GET /users (platform admins).
+export interface PlatformUser extends User {
+  is_platform_admin: boolean;
+  agencies: { id: string; name: string }[];
+  second_factor?: boolean; // absent on a server without two-step verification
+}
+
+// The answer of POST /sessions and of its second step, POST /sessions/mfa.
+export interface SessionAnswer {
+  csrf_token?: string;
+  // Set instead of a session when the account has two-step verification: the code goes to
+  // POST /sessions/mfa with this token.
+  mfa_required?: boolean;
+  mfa_token?: string;
 }
 
 export interface Page<T> {
@@ -119,6 +141,7 @@ export interface Agency {
   id: string;
   name: string;
   created_at?: string;
+  require_second_factor?: boolean; // absent on a server without two-step verification
 }
 
 export interface Environment {
@@ -160,6 +183,7 @@ export interface Member {
   created_at: string | null;
   invitation_id?: string;
   access?: MemberAccess[]; // GET of one member only
+  second_factor?: boolean; // absent on a server without two-step verification
 }
 
 // How a member stands in one environment.
