@@ -71,8 +71,8 @@ export function SecondFactorPolicy() {
                 authenticator app on their phone.
               </p>
               <p>
-                Members who have not set up two-step verification will have to set it up at their next sign-in before
-                they can do anything else in usher. The users list shows who has it (2-step).
+                Members who have not set it up will have to, before they can do anything else in usher: at their next
+                sign-in, or at once if they are signed in now. The users list shows who has it (2-step).
               </p>
             </>
           )}

@@ -47,13 +47,16 @@ function inWords(e: unknown, action: PersonAction, p: PlatformUser): Error {
       return new Error(`${LABELS[action]} is not available on this usher server yet.`);
     }
     if (e.code === 'last_owner') {
-      const id = [e.extra.agency_id, (e.extra.agency as { id?: string } | undefined)?.id].find((v) => typeof v === 'string');
-      const agency = p.agencies.find((a) => a.id === id)?.name;
+      // The refusal names the agency by its id, in a member of its own or in its message.
+      const named = [e.extra.agency_id, (e.extra.agency as { id?: string } | undefined)?.id].find((v) => typeof v === 'string');
+      const agency = p.agencies.find((a) => a.id === named || e.message.includes(a.id))?.name;
       const where = agency ? `the agency ${agency}` : 'one of their agencies';
       return new Error(
         `${nameOf(p)} is the only owner of ${where}, which would be left without an owner. Make someone else an owner of ${agency || 'that agency'} first, then erase the account.`,
       );
     }
+    if (e.code === 'last_platform_admin')
+      return new Error(`${nameOf(p)} is the last active platform admin. Make someone else a platform admin first.`);
     if (e.status === 404) return new Error('This account no longer exists. Reload the list to see the accounts as they are now.');
   }
   return new Error(messageOf(e));
