@@ -7,10 +7,10 @@ export class ApiError extends Error {
   readonly code: string;
   readonly field: string | null;
   readonly requestId: string | null;
-  // Seconds to wait before trying again, from a refusal's Retry-After header.
+  // Seconds to wait before trying again (the Retry-After of a 429), else null.
   readonly retryAfter: number | null;
-  // The problem body's other members (an agency id a refusal names, for example).
-  readonly extra: Record<string, unknown>;
+  // The whole problem body, for members beyond code, detail and field.
+  readonly body: Record<string, unknown>;
 
   constructor(
     status: number,
@@ -19,7 +19,7 @@ export class ApiError extends Error {
     field: string | null,
     requestId: string | null,
     retryAfter: number | null = null,
-    extra: Record<string, unknown> = {},
+    body: Record<string, unknown> = {},
   ) {
     super(detail);
     this.status = status;
@@ -27,7 +27,7 @@ export class ApiError extends Error {
     this.field = field;
     this.requestId = requestId;
     this.retryAfter = retryAfter;
-    this.extra = extra;
+    this.body = body;
   }
 
   // The route itself does not exist on this server (an older usher): the router answers
@@ -119,7 +119,7 @@ export async function api<T = unknown>(
     p.detail || `the request failed (${res.status})`,
     p.field || null,
     p.request_id || null,
-    Number.isFinite(wait) && wait > 0 ? wait : null,
+    Number.isFinite(wait) && wait >= 0 ? wait : null,
     data && typeof data === 'object' ? (data as Record<string, unknown>) : {},
   );
   if (res.status === 401 && !opts.quietAuth && onUnauthenticated) onUnauthenticated();
@@ -133,6 +133,23 @@ export const post = <T>(path: string, body?: unknown, opts?: { quietAuth?: boole
 export const patch = <T>(path: string, body: unknown) => api<T>('PATCH', path, body);
 export const put = <T>(path: string, body: unknown) => api<T>('PUT', path, body);
 export const del = <T = void>(path: string, body?: unknown) => api<T>('DELETE', path, body);
+
+// The methods this server answers at path (the Allow header of its 405 to OPTIONS), without
+// authentication; an empty list when it has no such route. Lets a screen offer an action only
+// when this server has it.
+export async function allowedMethods(path: string): Promise<string[]> {
+  try {
+    const res = await fetch(`/api/v1${path}`, { method: 'OPTIONS', credentials: 'same-origin', cache: 'no-store' });
+    const allow = res.headers.get('Allow') || '';
+    await res.text(); // read to the end, so the request is over
+    return allow
+      .split(',')
+      .map((m) => m.trim().toUpperCase())
+      .filter(Boolean);
+  } catch {
+    return [];
+  }
+}
 
 // The message of any error, for a status line.
 export function messageOf(e: unknown): string {

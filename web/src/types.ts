@@ -68,28 +68,10 @@ export interface Me {
   csrf_token?: string;
   impersonation?: Impersonation | null;
   impersonator?: User | null; // the person viewing, while impersonating
-  // Two-step verification: absent on a server without it.
+  // Present only on servers with those features (absent: the console does not offer them).
   second_factor?: boolean;
-  // An agency of theirs requires two-step verification and they have none: until they set it
-  // up, the server answers nothing but GET /me, the /me/totp routes and signing out.
   second_factor_required?: boolean;
-  pending_email?: string | null; // absent on a server without email change
-}
-
-// One account of GET /users (platform admins).
-export interface PlatformUser extends User {
-  is_platform_admin: boolean;
-  agencies: { id: string; name: string }[];
-  second_factor?: boolean; // absent on a server without two-step verification
-}
-
-// The answer of POST /sessions and of its second step, POST /sessions/mfa.
-export interface SessionAnswer {
-  csrf_token?: string;
-  // Set instead of a session when the account has two-step verification: the code goes to
-  // POST /sessions/mfa with this token.
-  mfa_required?: boolean;
-  mfa_token?: string;
+  pending_email?: string | null;
 }
 
 export interface Page<T> {
@@ -228,4 +210,20 @@ export interface AuditEntry {
   source_ip: string | null;
   user_agent: string | null;
   details: Record<string, unknown>;
+}
+
+// One account of GET /users (platform admins).
+export interface PlatformUser extends User {
+  is_platform_admin: boolean;
+  agencies: { id: string; name: string }[];
+  second_factor?: boolean; // absent on a server without two-step verification
+}
+
+// The answer of POST /sessions and of its second step, POST /sessions/mfa.
+export interface SessionAnswer {
+  csrf_token?: string;
+  // Set instead of a session when the account has two-step verification: the code goes to
+  // POST /sessions/mfa with this token.
+  mfa_required?: boolean;
+  mfa_token?: string;
 }

@@ -9,7 +9,7 @@ import { useSession } from '../session';
 import type { Page, PlatformUser } from '../types';
 import { Badge, LoadProblem, Loading, PageTitle, useId, useLoad } from '../ui';
 import { Pager } from './agencies';
-import { ActionDialog, PersonAction, actionsFor, actionLabel } from './people_actions';
+import { ActionDialog, PersonAction, actionsFor, actionLabel, serverActions } from './people_actions';
 
 function StatusBadge({ status }: { status: string }) {
   return <Badge kind={status === 'active' ? 'ok' : 'neutral'}>{status === 'active' ? 'Active' : status === 'disabled' ? 'Disabled' : status}</Badge>;
@@ -89,6 +89,7 @@ function PeopleList() {
   const [acting, setActing] = useState<{ person: PlatformUser; action: PersonAction } | null>(null);
   const searchId = useId('people-search');
   const list = useLoad(() => get<Page<PlatformUser>>(withQuery('/users', { q, limit: 50, cursor })), [q, cursor]);
+  const server = useLoad(serverActions, []);
 
   // The search lives in the address, so a search can be bookmarked, shared and gone back to.
   useEffect(() => {
@@ -196,7 +197,7 @@ function PeopleList() {
                   </td>
                   <td data-label="Last active">{when(p.last_active_at)}</td>
                   <td class="row-actions">
-                    <RowMenu person={p} actions={actionsFor(p, selfId)} onChoose={(action) => setActing({ person: p, action })} />
+                    <RowMenu person={p} actions={server.data ? actionsFor(p, selfId, server.data) : []} onChoose={(action) => setActing({ person: p, action })} />
                   </td>
                 </tr>
               ))}

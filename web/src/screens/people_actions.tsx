@@ -4,7 +4,7 @@
 // and erase the account with its personal data (DELETE /users/{id}, the email typed to confirm).
 // Each result is announced; refusals are put in words.
 import { useRef, useState } from 'preact/hooks';
-import { ApiError, del, messageOf, patch, post } from '../api';
+import { ApiError, allowedMethods, del, messageOf, patch, post } from '../api';
 import { fullName } from '../format';
 import type { PlatformUser } from '../types';
 import { Confirm, Dialog, FormError, TextField, announce, useFocusFirstError } from '../ui';
@@ -21,12 +21,25 @@ const LABELS: Record<PersonAction, string> = {
 
 export const actionLabel = (a: PersonAction) => LABELS[a];
 
-// Actions this server turned out not to have (an older usher): no longer offered.
-const unavailable = new Set<PersonAction>();
+// Which of the actions that newer servers have this one answers: asked once per page with
+// OPTIONS (the Allow header of the router's 405), so an older usher offers none of them.
+export async function serverActions(): Promise<Set<PersonAction>> {
+  const [user, link, totp] = await Promise.all([
+    allowedMethods('/users/-'),
+    allowedMethods('/users/-/password-reset'),
+    allowedMethods('/users/-/totp'),
+  ]);
+  const out = new Set<PersonAction>(['disable', 'enable']);
+  if (user.includes('DELETE')) out.add('erase');
+  if (link.includes('POST')) out.add('reset_link');
+  if (totp.includes('DELETE')) out.add('reset_totp');
+  return out;
+}
 
 // The actions offered for a person: none on oneself (the account page is for that), enable or
-// disable by status, a reset link to active accounts, a second-factor reset where one is on.
-export function actionsFor(p: PlatformUser, selfId: string): PersonAction[] {
+// disable by status, a reset link to active accounts, a second-factor reset where one is on,
+// and of those only what this server has.
+export function actionsFor(p: PlatformUser, selfId: string, server: Set<PersonAction>): PersonAction[] {
   if (p.id === selfId) return [];
   const out: PersonAction[] = [];
   if (p.status === 'disabled') out.push('enable');
@@ -34,21 +47,18 @@ export function actionsFor(p: PlatformUser, selfId: string): PersonAction[] {
   if (p.second_factor === true) out.push('reset_totp');
   if (p.status === 'active') out.push('disable');
   out.push('erase');
-  return out.filter((a) => !unavailable.has(a));
+  return out.filter((a) => server.has(a));
 }
 
 const nameOf = (p: PlatformUser) => fullName({ first_name: p.first_name, last_name: p.last_name }) || p.email;
 
-// The refusal in words; a route this server lacks takes the action off the menus.
+// The refusal in words.
 function inWords(e: unknown, action: PersonAction, p: PlatformUser): Error {
   if (e instanceof ApiError) {
-    if (e.isMissingRoute) {
-      unavailable.add(action);
-      return new Error(`${LABELS[action]} is not available on this usher server yet.`);
-    }
+    if (e.isMissingRoute) return new Error(`${LABELS[action]} is not available on this usher server yet.`);
     if (e.code === 'last_owner') {
       // The refusal names the agency by its id, in a member of its own or in its message.
-      const named = [e.extra.agency_id, (e.extra.agency as { id?: string } | undefined)?.id].find((v) => typeof v === 'string');
+      const named = [e.body.agency_id, (e.body.agency as { id?: string } | undefined)?.id].find((v) => typeof v === 'string');
       const agency = p.agencies.find((a) => a.id === named || e.message.includes(a.id))?.name;
       const where = agency ? `the agency ${agency}` : 'one of their agencies';
       return new Error(
@@ -76,9 +86,7 @@ export function ActionDialog({ person: p, action, onClose, onDone }: ActionDialo
     try {
       await send();
     } catch (e) {
-      const err = inWords(e, action, p);
-      onDone();
-      throw err;
+      throw inWords(e, action, p);
     }
     announce(done);
     onDone();
