@@ -178,16 +178,18 @@ function ScanStep({ enrolment, onConfirmed, onCancel }: { enrolment: Enrolment; 
           <IconClipboard /> Copy the key
         </button>
       </div>
-      <TextField
-        label="Enter the 6-digit code the app now shows"
-        name="code"
-        value={code}
-        onValue={setCode}
-        required
-        inputMode="numeric"
-        autoComplete="one-time-code"
-        error={error}
-      />
+      <div class="totp-code">
+        <TextField
+          label="Enter the 6-digit code the app now shows"
+          name="code"
+          value={code}
+          onValue={setCode}
+          required
+          inputMode="numeric"
+          autoComplete="one-time-code"
+          error={error}
+        />
+      </div>
       <FormError error={error} fields={['code']} />
       <div class="actions">
         {onCancel ? (
