@@ -2,13 +2,14 @@
 // real SMTP server. The test computes the authenticator app's codes itself (RFC 6238: HMAC-SHA-1,
 // 30-second steps, 6 digits) from the secret the server hands out when a person enrols.
 // A person with two-step verification signs in with a code (a wrong one is said beside the
-// field), with a recovery code (which then works no more), and after a password reset; an
-// owner makes their agency require it, and a member without it meets the enrolment page in
-// front of every screen, enrols from it (QR code, key in groups of four, code, ten recovery codes
-// to copy or download) and lands in the console; the users overview marks who has it; a
-// platform admin resets a lost second factor, sends a password reset link and erases an
-// account from the People page, and is told why the last owner of an agency cannot be erased.
-// Every screen is checked with axe-core and photographed at 1280 and 390 px.
+// field, and five of them end the sign-in), with a recovery code (which then works no more),
+// and after a password reset; an owner makes their agency require it, and a member without it
+// meets the enrolment page in front of every screen, enrols from it (QR code, key in groups of
+// four, code, ten recovery codes to copy or download) and lands in the console; the users
+// overview marks who has it; a platform admin resets a lost second factor, sends a password
+// reset link and erases an account from the People page, and is told why the last owner of an
+// agency cannot be erased. Every screen is checked with axe-core and photographed at 1280 and
+// 390 px.
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -225,6 +226,35 @@ describe('two-step verification in the web console', () => {
     await page.getByRole('button', { name: 'Verify' }).click();
     await page.getByRole('heading', { name: 'Control panel' }).waitFor();
     await page.getByRole('button', { name: 'Sign out' }).waitFor();
+  });
+
+  step('says when wrong codes have used up the sign-in, and starts again from the password', async () => {
+    const { page } = await browser();
+    await passwordStep(page, OWNER);
+    const field = page.getByLabel('Enter the 6-digit code from your authenticator app');
+    const ended = page.getByText(/^This sign-in has expired or was used up by too many wrong codes\./);
+    let tries = 0;
+    for (;;) {
+      tries += 1;
+      assert.ok(tries <= 6, 'the sign-in ends after five wrong codes');
+      await field.fill(totpAt(OWNER.secret, currentStep() - 200 - tries));
+      const [answer] = await Promise.all([
+        page.waitForResponse((r) => r.url().endsWith('/api/v1/sessions/mfa')),
+        page.getByRole('button', { name: 'Verify' }).click(),
+      ]);
+      assert.equal(answer.status(), 401);
+      const { code } = await answer.json();
+      if (code === 'mfa_token_invalid') break;
+      assert.equal(code, 'invalid_code');
+      await page.getByText(/^That code is not right\./).waitFor();
+    }
+    await ended.waitFor();
+    assert.ok(tries >= 5, `ended after ${tries} wrong codes`);
+    await focusReaches(page.locator('.note-error'));
+    assert.equal(await field.count(), 0, 'nothing to type into any more');
+    await screen(page, 'signin-code-ended');
+    await page.getByRole('button', { name: 'Start again' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
   });
 
   step('signs in with a recovery code, which then works no more', async () => {

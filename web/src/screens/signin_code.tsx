@@ -103,6 +103,23 @@ export function SecondStep({ mfaToken, onSignedIn, onRestart, restartLabel = 'St
     }
   }
 
+  // The sign-in is over: nothing to type any more, only the way back to the password.
+  if (problem?.restart) {
+    return (
+      <>
+        <PageTitle text="Two-step verification" />
+        <p ref={note} class="note note-error" role="alert" tabIndex={-1}>
+          {problem.text}
+        </p>
+        <div class="actions">
+          <button type="button" class="button button-primary" onClick={onRestart}>
+            {restartLabel}
+          </button>
+        </div>
+      </>
+    );
+  }
+
   const fieldError = problem?.at === 'field' ? problem.text : null;
   return (
     <>
@@ -153,20 +170,12 @@ export function SecondStep({ mfaToken, onSignedIn, onRestart, restartLabel = 'St
           </button>
         </p>
         <div class="actions">
-          {problem?.restart ? (
-            <button type="button" class="button button-primary" onClick={onRestart}>
-              {restartLabel}
-            </button>
-          ) : (
-            <>
-              <button type="button" class="button" onClick={onRestart}>
-                Cancel
-              </button>
-              <button type="submit" class="button button-primary" disabled={busy}>
-                {busy ? 'Checking…' : 'Verify'}
-              </button>
-            </>
-          )}
+          <button type="button" class="button" onClick={onRestart}>
+            Cancel
+          </button>
+          <button type="submit" class="button button-primary" disabled={busy}>
+            {busy ? 'Checking…' : 'Verify'}
+          </button>
         </div>
       </form>
     </>
