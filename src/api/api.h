@@ -11,6 +11,7 @@ extern const struct http_route_table api_metrics_routes; /* /metrics */
 extern const struct http_route_table api_metrics_elsewhere_routes;
 extern const struct http_route_table api_sessions_routes;
 extern const struct http_route_table api_password_reset_routes;
+extern const struct http_route_table api_email_change_routes;
 extern const struct http_route_table api_me_routes;
 extern const struct http_route_table api_agency_routes;
 extern const struct http_route_table api_environment_routes;

@@ -4,17 +4,6 @@
 #include "app/audit_log.h"
 #include "base/json.h"
 
-/* The stored details object; text that does not parse (never written by usher) shows as {}. */
-static json_t *details_json(const char *text)
-{
-    json_t *v = text ? json_loads(text, JSON_REJECT_DUPLICATES, NULL) : NULL;
-    if (!json_is_object(v)) {
-        json_decref(v);
-        v = json_object();
-    }
-    return v;
-}
-
 /* Shown to agency managers; everyone else sees that the value exists, not what it is. */
 static json_t *source_json(const char *value, bool can_see)
 {
@@ -29,13 +18,16 @@ static json_t *entry_json(struct http_request *req, const struct store_audit_ent
     json_t *scope = e->scope_type
                         ? json_pack("{s:s, s:s?}", "type", e->scope_type, "id", e->scope_id)
                         : json_null();
-    return json_pack("{s:s, s:o, s:s?, s:s?, s:s, s:s?, s:o, s:o, s:o, s:o}", "id",
+    /* An erased person stays as their pseudonymous id, marked deleted. */
+    return json_pack("{s:s, s:o, s:s?, s:s?, s:s, s:s?, s:o, s:o, s:o, s:o, s:b, s:b, s:b}", "id",
                      arena_printf(&req->arena, "%lld", (long long)e->id), "at",
                      json_time_ms(&req->arena, e->at), "actor_id", e->actor_id, "impersonator_id",
                      e->impersonator_id, "action", e->action, "subject_user_id", e->subject_user_id,
                      "scope", scope, "source_ip", source_json(e->source_ip, can_see_sources),
                      "user_agent", source_json(e->user_agent, can_see_sources), "details",
-                     details_json(e->details_json));
+                     app_audit_entry_details(e), "actor_deleted", e->is_actor_gone,
+                     "subject_deleted", e->is_subject_gone, "impersonator_deleted",
+                     e->is_impersonator_gone);
 }
 
 static int agency_audit_list(struct http_request *req, struct http_response *res)

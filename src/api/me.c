@@ -1,11 +1,14 @@
-/* The signed-in user: GET /api/v1/me with their agencies, grants and pending invitations, and
- * the JSON shape of a user shared by the other resources; self-service: their names, their
- * password, and their live sessions. */
+/* The signed-in user: GET /api/v1/me with their agencies, grants, pending invitations and
+ * pending change of email, and the JSON shape of a user shared by the other resources;
+ * self-service: their names, their password, their email address, their live sessions, and
+ * deleting their account. */
 #include <stdio.h>
 #include <string.h>
 
 #include "api/api.h"
 #include "app/account.h"
+#include "app/email_change.h"
+#include "app/erasure.h"
 #include "app/invitation.h"
 #include "app/password.h"
 #include "base/clock.h"
@@ -13,6 +16,8 @@
 #include "policy/catalogue.h"
 #include "store/store_session.h"
 #include "store/store_user.h"
+
+#define ME_EMAIL_MAX 1024 /* raw bytes before trimming; the address itself is capped later */
 
 json_t *api_user_json(struct http_request *req, const struct store_user *u)
 {
@@ -126,6 +131,16 @@ static int me_get(struct http_request *req, struct http_response *res)
     for (size_t i = 0; i < pending_count; i++)
         json_array_append_new(invitations, api_invitation_json(req, &pending[i]));
     json_object_set_new(out, "pending_invitations", invitations);
+    /* Like the invitations, a pending change of email is the person's own business. */
+    const char *pending_email = NULL;
+    rc = req->principal.impersonator_id ? 0
+                                        : app_email_change_pending(&pending_email, &call, user.id);
+    if (rc) {
+        json_decref(out);
+        return rc;
+    }
+    json_object_set_new(out, "pending_email",
+                        pending_email ? json_string(pending_email) : json_null());
     /* The console keeps its CSRF token in memory; after a reload it recovers it here. A page
      * on another origin cannot read this answer. */
     if (req->principal.via_cookie) {
@@ -172,6 +187,17 @@ static int me_patch(struct http_request *req, struct http_response *res)
     return 0;
 }
 
+/* Sets Retry-After on a refusal that has one (the throttle, the limit, a saturated store). */
+static void retry_after_header(struct http_request *req, struct http_response *res, int rc,
+                               int64_t retry_after)
+{
+    if (rc != USHER_ELIMIT && rc != USHER_EUNAVAIL)
+        return;
+    char seconds[24];
+    snprintf(seconds, sizeof(seconds), "%lld", (long long)(retry_after > 0 ? retry_after : 1));
+    http_response_header(res, req, "Retry-After", seconds);
+}
+
 static int me_password_post(struct http_request *req, struct http_response *res)
 {
     static const char *const allowed[] = {"current_password", "new_password", NULL};
@@ -193,6 +219,71 @@ static int me_password_post(struct http_request *req, struct http_response *res)
     struct app_call call = api_call(req, &actor);
     int64_t retry_after = 0;
     rc = app_account_password_change(&retry_after, &call, &in);
+    retry_after_header(req, res, rc, retry_after);
+    if (rc)
+        return rc;
+    http_response_empty(res, 204);
+    return 0;
+}
+
+static int me_email_post(struct http_request *req, struct http_response *res)
+{
+    static const char *const allowed[] = {"email", "current_password", NULL};
+    json_t *body;
+    struct app_email_change_request in = {
+        .session_hash = req->principal.session_hash,
+        .device_cookie = http_cookie(req, req->app->device_cookie_name),
+    };
+    int rc = http_json_body(&body, req, allowed);
+    if (rc == 0)
+        rc = json_member_string(&in.email, body, "email", true, ME_EMAIL_MAX, &req->err);
+    if (rc == 0)
+        rc = json_member_string(&in.current_password, body, "current_password", true,
+                                APP_PASSWORD_MAX_BYTES, &req->err);
+    if (rc)
+        return rc;
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
+    int64_t retry_after = 0;
+    const char *pending = NULL;
+    rc = app_email_change_request(&pending, &retry_after, &call, &in);
+    retry_after_header(req, res, rc, retry_after);
+    if (rc)
+        return rc;
+    http_response_json(res, req, 202, json_pack("{s:s}", "pending_email", pending));
+    return 0;
+}
+
+static int me_email_delete(struct http_request *req, struct http_response *res)
+{
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
+    int rc = app_email_change_cancel(&call, req->principal.session_hash);
+    if (rc)
+        return rc;
+    http_response_empty(res, 204);
+    return 0;
+}
+
+/* Deletes the signed-in person's account for good, once they give their password. */
+static int me_delete(struct http_request *req, struct http_response *res)
+{
+    static const char *const allowed[] = {"current_password", NULL};
+    json_t *body;
+    struct app_erasure_self in = {
+        .session_hash = req->principal.session_hash,
+        .device_cookie = http_cookie(req, req->app->device_cookie_name),
+    };
+    int rc = http_json_body(&body, req, allowed);
+    if (rc == 0)
+        rc = json_member_string(&in.current_password, body, "current_password", true,
+                                APP_PASSWORD_MAX_BYTES, &req->err);
+    if (rc)
+        return rc;
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
+    int64_t retry_after = 0;
+    rc = app_erasure_self(&retry_after, &call, &in);
     if (rc == USHER_ELIMIT || rc == USHER_EUNAVAIL) {
         char seconds[24];
         snprintf(seconds, sizeof(seconds), "%lld", (long long)(retry_after > 0 ? retry_after : 1));
@@ -200,6 +291,8 @@ static int me_password_post(struct http_request *req, struct http_response *res)
     }
     if (rc)
         return rc;
+    if (req->principal.via_cookie)
+        api_session_cookie_clear(req, res);
     http_response_empty(res, 204);
     return 0;
 }
@@ -265,7 +358,10 @@ static int me_sessions_delete(struct http_request *req, struct http_response *re
 static const struct http_route routes[] = {
     {"GET", "/api/v1/me", me_get, HTTP_AUTHENTICATED},
     {"PATCH", "/api/v1/me", me_patch, HTTP_AUTHENTICATED},
+    {"DELETE", "/api/v1/me", me_delete, HTTP_AUTHENTICATED},
     {"POST", "/api/v1/me/password", me_password_post, HTTP_AUTHENTICATED},
+    {"POST", "/api/v1/me/email", me_email_post, HTTP_AUTHENTICATED},
+    {"DELETE", "/api/v1/me/email", me_email_delete, HTTP_AUTHENTICATED},
     {"GET", "/api/v1/me/sessions", me_sessions_list, HTTP_AUTHENTICATED},
     {"DELETE", "/api/v1/me/sessions/{id}", me_sessions_delete, HTTP_AUTHENTICATED},
     {NULL, NULL, NULL, HTTP_PUBLIC},

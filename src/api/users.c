@@ -1,6 +1,9 @@
 /* Every account on the platform, for platform admins: GET /api/v1/users lists them with their
- * agencies; PATCH /api/v1/users/{id} disables or re-activates one. */
+ * agencies; PATCH /api/v1/users/{id} disables or re-activates one; DELETE /api/v1/users/{id}
+ * erases one; POST /api/v1/users/{id}/password-reset emails the person a password reset link. */
 #include "api/api.h"
+#include "app/erasure.h"
+#include "app/password_reset.h"
 #include "app/users.h"
 #include "base/json.h"
 
@@ -60,9 +63,51 @@ static int users_patch(struct http_request *req, struct http_response *res)
     return 0;
 }
 
+static int users_password_reset(struct http_request *req, struct http_response *res)
+{
+    /* No body, or an empty object. */
+    if (req->body_len > 0) {
+        json_t *body;
+        static const char *const none[] = {NULL};
+        int rc = http_json_body(&body, req, none);
+        if (rc)
+            return rc;
+    }
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
+    int rc = app_password_reset_send(&call, api_param(req, 0));
+    if (rc)
+        return rc;
+    http_response_json(res, req, 202,
+                       json_pack("{s:s}", "message",
+                                 "a link to choose a new password is on its way to the person"));
+    return 0;
+}
+
+static int users_delete(struct http_request *req, struct http_response *res)
+{
+    static const char *const allowed[] = {"confirm", NULL};
+    json_t *body;
+    const char *confirm = NULL;
+    int rc = http_json_body(&body, req, allowed);
+    if (rc == 0)
+        rc = json_member_string(&confirm, body, "confirm", true, JSON_STRING_MAX, &req->err);
+    if (rc)
+        return rc;
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
+    rc = app_erasure_user(&call, api_param(req, 0), confirm);
+    if (rc)
+        return rc;
+    http_response_empty(res, 204);
+    return 0;
+}
+
 static const struct http_route routes[] = {
     {"GET", "/api/v1/users", users_list, HTTP_AUTHENTICATED},
     {"PATCH", "/api/v1/users/{id}", users_patch, HTTP_AUTHENTICATED},
+    {"POST", "/api/v1/users/{id}/password-reset", users_password_reset, HTTP_AUTHENTICATED},
+    {"DELETE", "/api/v1/users/{id}", users_delete, HTTP_AUTHENTICATED},
     {NULL, NULL, NULL, HTTP_PUBLIC},
 };
 

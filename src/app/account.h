@@ -147,6 +147,7 @@ struct app_password_change {
  * throttle before any hashing, verifies the current password (a wrong one counts as a failed
  * sign-in and writes "user.password_change_failed"), then in one transaction stores the new
  * hash, ends every other session of the account (and any "view as" session they started),
+ * voids a pending change of email address,
  * writes "user.password_changed" and queues the "your password was changed" email. Errors:
  * USHER_EINVAL ("weak_password" for a guessable new password); USHER_EFORBIDDEN
  * "invalid_credentials" for a wrong current password, or for no person / a "view as" actor /

@@ -15,6 +15,7 @@
 #include "base/text.h"
 #include "mail/mail.h"
 #include "store/store_directory.h"
+#include "store/store_email_change.h"
 #include "store/store_session.h"
 
 #define WRONG_PASSWORD_MESSAGE "the current password is not correct"
@@ -137,6 +138,10 @@ static int password_change_write(const struct app_call *call, const struct store
         goto done;
     rc =
         store_session_delete_others(&ended, c, call->arena, user->id, keep_session_hash, call->err);
+    if (rc)
+        goto done;
+    /* A change of email asked for by whoever had the old password goes with it. */
+    rc = store_email_change_end_user(NULL, c, call->arena, user->id, "voided", call->err);
     if (rc)
         goto done;
     struct app_audit_event ev = {

@@ -142,6 +142,7 @@ int app_open(struct app *app, const struct config *cfg, bool migrate, struct ush
         rc = app_secret_check(app, err);
         if (rc)
             return rc;
+        app_audit_reformat_at_start(app->store);
     }
     if (*cfg->public_url) {
         app_public_url_set(app, cfg->public_url);

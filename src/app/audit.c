@@ -16,15 +16,20 @@
 #include "base/log.h"
 #include "store/store_audit.h"
 
-#define AUDIT_KDF_CONTEXT "usheraud"
-#define AUDIT_KDF_HEADS   1
-#define AUDIT_KDF_SIGN    2
+#define AUDIT_KDF_CONTEXT  "usheraud"
+#define AUDIT_KDF_HEADS    1
+#define AUDIT_KDF_SIGN     2
+#define AUDIT_KDF_PERSONAL 3
+
+/* What the hash input of a format-2 entry starts with, so it can never be read as format 1. */
+#define AUDIT_ENTRY_FORMAT_2 "usher-audit-entry-2"
 
 static unsigned char entry_key[CRYPTO_SECRET_BYTES];
 static size_t entry_key_len;
 static unsigned char head_key[crypto_auth_hmacsha256_KEYBYTES];
 static unsigned char sign_pk[crypto_sign_PUBLICKEYBYTES];
 static unsigned char sign_sk[crypto_sign_SECRETKEYBYTES];
+static unsigned char personal_key[crypto_generichash_KEYBYTES];
 
 void app_audit_key_set(const unsigned char *key, size_t len)
 {
@@ -41,6 +46,8 @@ void app_audit_key_set(const unsigned char *key, size_t len)
     unsigned char seed[crypto_sign_SEEDBYTES];
     crypto_kdf_derive_from_key(seed, sizeof(seed), AUDIT_KDF_SIGN, AUDIT_KDF_CONTEXT, master);
     crypto_sign_seed_keypair(sign_pk, sign_sk, seed);
+    crypto_kdf_derive_from_key(personal_key, sizeof(personal_key), AUDIT_KDF_PERSONAL,
+                               AUDIT_KDF_CONTEXT, master);
     sodium_memzero(seed, sizeof(seed));
     sodium_memzero(master, sizeof(master));
 }
@@ -56,17 +63,83 @@ void app_audit_sign(unsigned char out[APP_AUDIT_SIGNATURE_BYTES], const unsigned
     crypto_sign_detached(out, NULL, msg, len, sign_sk);
 }
 
+void app_audit_personal_digest(char out[CRYPTO_HASH_HEX + 1], const char *data)
+{
+    unsigned char digest[32];
+    crypto_generichash(digest, sizeof(digest), (const unsigned char *)data, strlen(data),
+                       personal_key, sizeof(personal_key));
+    sodium_bin2hex(out, CRYPTO_HASH_HEX + 1, digest, sizeof(digest));
+}
+
 void app_audit_entry_hash(char out[CRYPTO_HASH_HEX + 1], const struct store_audit_entry *e)
 {
-    /* A JSON array is an unambiguous encoding of the fields, NULLs included. */
-    json_t *fields = json_pack(
-        "[s?, I, s?, s?, s?, s?, s?, s?, s?, s?, s?, s?, s?, s?]", e->chain, (json_int_t)e->at,
-        e->agency_id, e->actor_id, e->impersonator_id, e->action, e->subject_user_id, e->scope_type,
-        e->scope_id, e->source_ip, e->user_agent, e->request_id, e->details_json, e->prev_hash);
+    /* A JSON array is an unambiguous encoding of the fields, NULLs included. Format 1 (entries
+     * written before migration 0016, until converted) keeps its original shape; format 2 leads
+     * with its name and covers the personal data only through its digest. */
+    json_t *fields =
+        e->format == 1
+            ? json_pack("[s?, I, s?, s?, s?, s?, s?, s?, s?, s?, s?, s?, s?, s?]", e->chain,
+                        (json_int_t)e->at, e->agency_id, e->actor_id, e->impersonator_id, e->action,
+                        e->subject_user_id, e->scope_type, e->scope_id, e->source_ip, e->user_agent,
+                        e->request_id, e->details_json, e->prev_hash)
+            : json_pack("[s, I, s?, I, s?, s?, s?, s?, s?, s?, s?, s?, s?, s?, s?, s?, s?]",
+                        AUDIT_ENTRY_FORMAT_2, (json_int_t)e->format, e->chain, (json_int_t)e->at,
+                        e->agency_id, e->actor_id, e->impersonator_id, e->action,
+                        e->subject_user_id, e->scope_type, e->scope_id, e->source_ip, e->user_agent,
+                        e->request_id, e->details_json, e->personal_digest, e->prev_hash);
     char *text = json_dump_compact(fields);
     json_decref(fields);
     crypto_hmac_hex(out, entry_key, entry_key_len, text ? text : "", text ? strlen(text) : 0);
     free(text);
+}
+
+static bool ends_with(const char *s, const char *end)
+{
+    size_t n = strlen(s), m = strlen(end);
+    return n > m && strcmp(s + n - m, end) == 0;
+}
+
+bool app_audit_personal_key(const char *key)
+{
+    return strcmp(key, "email") == 0 || strcmp(key, "first_name") == 0 ||
+           strcmp(key, "last_name") == 0 || ends_with(key, "_email") ||
+           ends_with(key, "_first_name") || ends_with(key, "_last_name");
+}
+
+void app_audit_personal_split(struct store_audit_entry *e, struct arena *a, json_t *details)
+{
+    json_t *personal = json_object();
+    const char *key;
+    json_t *value;
+    void *tmp;
+    json_object_foreach_safe(details, tmp, key, value)
+    {
+        if (!app_audit_personal_key(key))
+            continue;
+        json_object_set(personal, key, value);
+        json_object_del(details, key);
+    }
+    e->personal_data = NULL;
+    e->personal_email = NULL;
+    e->personal_digest = NULL;
+    if (json_object_size(personal) > 0) {
+        /* The address the entry concerns: "email", else the first "..._email". */
+        json_t *email = json_object_get(personal, "email");
+        json_object_foreach(personal, key, value)
+        {
+            if (!json_is_string(email) && json_is_string(value) && ends_with(key, "_email"))
+                email = value;
+        }
+        if (json_is_string(email))
+            e->personal_email = arena_strdup(a, json_string_value(email));
+        char *text = json_dump_compact(personal);
+        e->personal_data = arena_strdup(a, text ? text : "{}");
+        free(text);
+        char digest[CRYPTO_HASH_HEX + 1];
+        app_audit_personal_digest(digest, e->personal_data);
+        e->personal_digest = arena_strdup(a, digest);
+    }
+    json_decref(personal);
 }
 
 /* The heads' and registry's MACs take their fields length-prefixed, straight into the HMAC:
@@ -159,6 +232,8 @@ int app_audit_append(struct store_conn *c, struct arena *a, struct store_audit_e
     bool head_ok = !has_head || app_audit_head_is_signed(&head);
     bool reg_ok = has_reg && app_audit_registry_is_signed(&reg);
     e->prev_hash = has_head ? head.last_hash : "";
+    if (e->format == 0)
+        e->format = 2;
     char hash[CRYPTO_HASH_HEX + 1];
     app_audit_entry_hash(hash, e);
     e->hash = arena_strdup(a, hash);
@@ -196,11 +271,6 @@ int app_audit_append(struct store_conn *c, struct arena *a, struct store_audit_e
 int app_audit_record(struct store_conn *c, struct arena *a, const struct app_actor *actor,
                      const struct app_audit_event *ev, struct usher_error *err)
 {
-    char *details = NULL;
-    if (ev->details) {
-        details = json_dump_compact(ev->details);
-        json_decref(ev->details);
-    }
     struct store_audit_entry e = {
         .at = clock_now_ms(),
         .agency_id = ev->agency_id,
@@ -213,10 +283,19 @@ int app_audit_record(struct store_conn *c, struct arena *a, const struct app_act
         .source_ip = actor ? actor->source_ip : NULL,
         .user_agent = actor ? actor->user_agent : NULL,
         .request_id = actor ? actor->request_id : NULL,
-        .details_json = details ? arena_strdup(a, details) : "{}",
+        .details_json = "{}",
         .chain = ev->agency_id ? arena_printf(a, "agency:%s", ev->agency_id) : "platform",
+        .format = 2,
     };
-    free(details);
+    if (ev->details) {
+        /* Email addresses and names go to the entry's personal row, which erasure can blank. */
+        app_audit_personal_split(&e, a, ev->details);
+        char *details = json_dump_compact(ev->details);
+        json_decref(ev->details);
+        if (details)
+            e.details_json = arena_strdup(a, details);
+        free(details);
+    }
     /* Without the caller's transaction, the chain's head is read and moved under the write lock
      * in one of its own. */
     bool own = !store_in_transaction(c);
@@ -318,7 +397,8 @@ static int seal_records(struct store_conn *c, struct arena *a,
                                       .agency_id = app_audit_chain_agency(a, old[i].chain),
                                       .action = APP_AUDIT_PRUNED,
                                       .details_json = arena_strdup(a, text),
-                                      .chain = old[i].chain};
+                                      .chain = old[i].chain,
+                                      .format = 1};
         free(text);
         int rc = app_audit_append(c, a, &e, err);
         if (rc)
@@ -332,6 +412,7 @@ static int seal_records(struct store_conn *c, struct arena *a,
         .details_json =
             arena_printf(a, "{\"chains\":%zu,\"entries\":%lld}", count, (long long)total),
         .chain = "platform",
+        .format = 1, /* the columns of format 2 come with migration 0016 */
     };
     return app_audit_append(c, a, &e, err);
 }

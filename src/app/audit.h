@@ -31,9 +31,38 @@ int app_audit_record(struct store_conn *c, struct arena *a, const struct app_act
  * the keys of the heads' MACs and of checkpoint signatures are derived from it. */
 void app_audit_key_set(const unsigned char *key, size_t len);
 
-/* The hash of an entry over its fields and prev_hash, as hex, in out. */
+/* The hash of an entry over its fields and prev_hash, as hex, in out: for format 1 over every
+ * field (details with their personal values); for format 2 over a marker naming the format,
+ * the fields, the personal-free details and personal_digest. */
 struct store_audit_entry;
 void app_audit_entry_hash(char out[CRYPTO_HASH_HEX + 1], const struct store_audit_entry *e);
+
+/* The digest of a personal row's data (its stored JSON text) as hex: BLAKE2b keyed with a key
+ * derived from the server secret, so the digest alone confirms no guess of an address. */
+void app_audit_personal_digest(char out[CRYPTO_HASH_HEX + 1], const char *data);
+
+/* Whether a details key carries personal data: "email", "first_name", "last_name", or a key
+ * ending in "_email", "_first_name" or "_last_name". Audit details must name personal values
+ * by such keys, so that erasure can remove them. */
+bool app_audit_personal_key(const char *key);
+
+/* Moves the personal keys of details (kept by the caller) into e: personal_data (the compact
+ * JSON of those keys), personal_email (the "email" value, else the first "..._email" one) and
+ * personal_digest; all three NULL when details hold none. Strings in a. */
+void app_audit_personal_split(struct store_audit_entry *e, struct arena *a, json_t *details);
+
+/* Converts every format-1 entry to format 2 (see docs/internals/audit.md, "Format 2"): verifies
+ * the whole log first and, when intact, moves the personal values of each entry to its personal
+ * row, rehashes every chain that held one and relinks it, signs the heads again and appends an
+ * "audit.reformatted" entry to the platform chain, in one transaction. A broken log is left as
+ * it is, with the log line "audit.reformat_refused". Needs app_audit_key_set first. Runs at
+ * every start after migrating; does nothing when no format-1 entry is left. *out_converted
+ * (may be NULL) gets how many entries were converted. Errors are the store's. */
+int app_audit_reformat(int64_t *out_converted, struct store *store, struct usher_error *err);
+
+/* app_audit_reformat as start runs it: a failure is logged ("audit.reformat_failed") and the
+ * server starts anyway, with the format-1 entries as they were. */
+void app_audit_reformat_at_start(struct store *store);
 
 /* The migration hook (for store_migrate_hooked): when migration 0007 has just run, signs the
  * existing heads and the registry in the same transaction. It refuses (and logs

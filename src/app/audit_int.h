@@ -15,8 +15,9 @@
  * signs a state someone else wrote. */
 #define APP_AUDIT_INVALID "invalid"
 
-#define APP_AUDIT_PRUNED "audit.pruned"
-#define APP_AUDIT_SEALED "audit.sealed"
+#define APP_AUDIT_PRUNED      "audit.pruned"
+#define APP_AUDIT_SEALED      "audit.sealed"
+#define APP_AUDIT_REFORMATTED "audit.reformatted"
 
 #define APP_AUDIT_SIGNATURE_BYTES  64
 #define APP_AUDIT_PUBLIC_KEY_BYTES 32
@@ -52,6 +53,11 @@ void app_audit_sign(unsigned char out[APP_AUDIT_SIGNATURE_BYTES], const unsigned
  * to check. */
 int app_audit_start_is_recorded(bool *out, struct store_conn *c, struct arena *a, const char *chain,
                                 const struct store_audit_entry *first, struct usher_error *err);
+
+/* Why entry e's personal data does not hold, or NULL: for format 2, a row must exist exactly
+ * when the entry has a digest, and its data must match the digest unless the row was erased
+ * (data NULL and erased_at set). e's hash is the caller's to check. */
+const char *app_audit_personal_fault(const struct store_audit_entry *e);
 
 /* app_audit_verify inside the caller's (read) transaction on c. */
 int app_audit_verify_in_tx(struct app_audit_verdict *out, struct store_conn *c, struct arena *a,

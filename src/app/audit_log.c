@@ -125,6 +125,20 @@ done:
     return rc;
 }
 
+json_t *app_audit_entry_details(const struct store_audit_entry *e)
+{
+    json_t *details = e->details_json ? json_loads(e->details_json, 0, NULL) : NULL;
+    if (!json_is_object(details)) {
+        json_decref(details);
+        details = json_object();
+    }
+    json_t *personal = e->personal_data ? json_loads(e->personal_data, 0, NULL) : NULL;
+    if (json_is_object(personal))
+        json_object_update_missing(details, personal);
+    json_decref(personal);
+    return details;
+}
+
 #define EXPORT_BATCH 500
 
 struct app_audit_export {
@@ -241,7 +255,12 @@ static void render(struct grow *g, const struct app_audit_export *x,
 {
     const char *at = clock_format_ms(a, e->at);
     const char *id = arena_printf(a, "%lld", (long long)e->id);
+    json_t *details = app_audit_entry_details(e);
     if (x->is_csv) {
+        char *text = json_dump_compact(details);
+        json_decref(details);
+        const char *details_text = arena_strdup(a, text ? text : "{}");
+        free(text);
         const char *fields[] = {id,
                                 at,
                                 e->actor_id,
@@ -253,21 +272,19 @@ static void render(struct grow *g, const struct app_audit_export *x,
                                 source(x, e->source_ip),
                                 source(x, e->user_agent),
                                 e->request_id,
-                                e->details_json};
+                                details_text};
         size_t n = sizeof(fields) / sizeof(fields[0]);
         for (size_t i = 0; i < n; i++)
             csv_field(g, fields[i], i + 1 == n);
         return;
     }
-    json_t *details = e->details_json ? json_loads(e->details_json, 0, NULL) : NULL;
     json_t *o = json_pack(
-        "{s:s, s:s, s:s?, s:s?, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:o}", "id", id, "at", at,
-        "actor_id", e->actor_id, "impersonator_id", e->impersonator_id, "action", e->action,
-        "subject_user_id", e->subject_user_id, "scope_type", e->scope_type, "scope_id", e->scope_id,
-        "source_ip", source(x, e->source_ip), "user_agent", source(x, e->user_agent), "request_id",
-        e->request_id, "details", json_is_object(details) ? details : json_object());
-    if (!json_is_object(details))
-        json_decref(details);
+        "{s:s, s:s, s:s?, s:s?, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:o, s:b, s:b, s:b}", "id",
+        id, "at", at, "actor_id", e->actor_id, "impersonator_id", e->impersonator_id, "action",
+        e->action, "subject_user_id", e->subject_user_id, "scope_type", e->scope_type, "scope_id",
+        e->scope_id, "source_ip", source(x, e->source_ip), "user_agent", source(x, e->user_agent),
+        "request_id", e->request_id, "details", details, "actor_deleted", e->is_actor_gone,
+        "subject_deleted", e->is_subject_gone, "impersonator_deleted", e->is_impersonator_gone);
     char *line = json_dump_compact(o);
     json_decref(o);
     if (line) {

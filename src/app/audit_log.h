@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "app/app.h"
 #include "store/store_audit_log.h"
 
@@ -36,6 +38,11 @@ struct app_audit_page {
  * USHER_EFORBIDDEN for a member without audit.read at agency scope. */
 int app_audit_list(struct app_audit_page *out, const struct app_call *call, const char *agency_id,
                    const struct app_audit_query *q);
+
+/* The details of entry e as a reader sees them: the stored details with the entry's personal
+ * values (unless erased) merged back. A new object the caller releases; {} when the stored text
+ * is not an object. */
+json_t *app_audit_entry_details(const struct store_audit_entry *e);
 
 /* An export in progress: every entry matching the filters, newest first, as CSV or NDJSON. */
 struct app_audit_export;

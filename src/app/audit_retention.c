@@ -61,6 +61,10 @@ static int prefix_check(const char **out_why, struct store_conn *c, struct arena
                 *out_why = "an entry does not match its hash";
                 goto done;
             }
+            if (e->id <= point->id && app_audit_personal_fault(e)) {
+                *out_why = "an entry's personal data does not match its digest";
+                goto done;
+            }
             /* The entry after point links to it: the prefix holds. */
             if (e->id > point->id)
                 goto done;

@@ -46,6 +46,25 @@ int app_audit_start_is_recorded(bool *out, struct store_conn *c, struct arena *a
     return 0;
 }
 
+const char *app_audit_personal_fault(const struct store_audit_entry *e)
+{
+    if (e->format == 1)
+        return e->has_personal ? "a personal-data row was added to an entry of format 1" : NULL;
+    if (!e->personal_digest)
+        return e->has_personal ? "a personal-data row was added to an entry that had none" : NULL;
+    if (!e->has_personal)
+        return "its personal-data row was deleted without being marked erased";
+    if (!e->personal_data)
+        return e->personal_erased_at > 0
+                   ? NULL
+                   : "its personal data was removed without being marked erased";
+    char digest[CRYPTO_HASH_HEX + 1];
+    app_audit_personal_digest(digest, e->personal_data);
+    if (!crypto_str_equal(digest, e->personal_digest))
+        return "its personal data does not match its digest (the personal data was altered)";
+    return NULL;
+}
+
 /* Checks one entry against the one before it (prev, NULL for the chain's first). */
 static int entry_check(struct app_audit_verdict *out, struct store_conn *c, struct arena *a,
                        const char *chain, const struct store_audit_entry *e, const char *prev,
@@ -63,6 +82,11 @@ static int entry_check(struct app_audit_verdict *out, struct store_conn *c, stru
     if (!e->hash || strcmp(e->hash, expect) != 0) {
         broken(out, a, chain, e->id,
                "its hash does not match its contents (the entry was altered)");
+        return 0;
+    }
+    const char *personal = app_audit_personal_fault(e);
+    if (personal) {
+        broken(out, a, chain, e->id, "%s", personal);
         return 0;
     }
     if (!prev && *link) {

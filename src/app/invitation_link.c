@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "app/app_mail.h"
+#include "app/email_change.h"
 #include "app/invitation.h"
 #include "app/password_reset.h"
 #include "base/clock.h"
@@ -37,6 +38,8 @@ int app_mail_link_resolve(void *ctx, struct arena *a, const char *kind, const ch
     struct app *app = ctx;
     if (strcmp(kind, "password_reset") == 0)
         return app_password_reset_link(out_url, app, a, ref, err);
+    if (strcmp(kind, "email_change") == 0)
+        return app_email_change_link(out_url, app, a, ref, err);
     if (strcmp(kind, "invitation") != 0)
         return USHER_ENOTFOUND;
     struct store_conn *c = NULL;

@@ -15,6 +15,7 @@
 #include "base/error.h"
 #include "base/text.h"
 #include "mail/mail.h"
+#include "store/store_email_change.h"
 #include "store/store_password_reset.h"
 #include "store/store_session.h"
 #include "store/store_user.h"
@@ -58,9 +59,11 @@ done:
     return rc;
 }
 
-/* The email with the link (a placeholder the sender fills in at send time). */
+/* The email with the link (a placeholder the sender fills in at send time); by_admin when a
+ * platform admin sent it rather than someone asking with the address. */
 static int reset_mail_queue(struct store_conn *c, struct arena *a, const struct store_user *user,
-                            const struct store_password_reset *r, struct usher_error *err)
+                            const struct store_password_reset *r, bool by_admin,
+                            struct usher_error *err)
 {
     struct app_mail_buf text = {a, NULL, 0, 0}, html = {a, NULL, 0, 0};
     const char *until = clock_format_ms(a, r->expires_at);
@@ -72,8 +75,14 @@ static int reset_mail_queue(struct store_conn *c, struct arena *a, const struct 
         app_mail_buf_add(&text, user->first_name);
         app_mail_buf_html(&html, user->first_name);
     }
-    app_mail_buf_add(&text, ",\n\nSomeone asked to reset the password of your account ");
-    app_mail_buf_add(&html, ",</p><p>Someone asked to reset the password of your account <strong>");
+    const char *opening = by_admin ? "A platform administrator sent you a link to reset the "
+                                     "password of your account "
+                                   : "Someone asked to reset the password of your account ";
+    app_mail_buf_add(&text, ",\n\n");
+    app_mail_buf_add(&text, opening);
+    app_mail_buf_add(&html, ",</p><p>");
+    app_mail_buf_add(&html, opening);
+    app_mail_buf_add(&html, "<strong>");
     app_mail_buf_add(&text, user->email);
     app_mail_buf_html(&html, user->email);
     app_mail_buf_add(&text, ". Open this link to choose a new one:\n\n" MAIL_LINK_PLACEHOLDER
@@ -84,12 +93,18 @@ static int reset_mail_queue(struct store_conn *c, struct arena *a, const struct 
         "\">Choose a new password</a></p><p>The link works once and expires at ");
     app_mail_buf_add(&text, until);
     app_mail_buf_html(&html, until);
+    const char *closing = by_admin ? "If you do not need a new password, ignore this email: "
+                                     "your password stays as it is."
+                                   : "If you did not ask for this, ignore this email: your "
+                                     "password stays as it is.";
     app_mail_buf_add(&text, " (UTC). Choosing a new password signs out every session of the "
-                            "account.\n\nIf you did not ask for this, ignore this email: your "
-                            "password stays as it is.\n");
+                            "account.\n\n");
+    app_mail_buf_add(&text, closing);
+    app_mail_buf_add(&text, "\n");
     app_mail_buf_add(&html, " (UTC). Choosing a new password signs out every session of the "
-                            "account.</p><p>If you did not ask for this, ignore this email: your "
-                            "password stays as it is.</p></body></html>");
+                            "account.</p><p>");
+    app_mail_buf_add(&html, closing);
+    app_mail_buf_add(&html, "</p></body></html>");
     struct mail_outbox_item item = {
         .recipient = user->email,
         .subject = "Reset your password",
@@ -166,7 +181,7 @@ int app_password_reset_request(const struct app_call *call, const char *email)
     if (rc)
         goto done;
     if (send) {
-        rc = reset_mail_queue(c, call->arena, &user, &r, call->err);
+        rc = reset_mail_queue(c, call->arena, &user, &r, false, call->err);
         if (rc)
             goto done;
         queued = true;
@@ -255,6 +270,10 @@ static int reset_write(struct app_session_new *out, const struct app_call *call,
     rc = store_session_delete_impersonations(&ended_views, c, call->arena, user->id, call->err);
     if (rc)
         goto done;
+    /* A change of email asked for by whoever had the old password goes with it. */
+    rc = store_email_change_end_user(NULL, c, call->arena, user->id, "voided", call->err);
+    if (rc)
+        goto done;
     struct app_audit_event ev = {
         .action = "user.password_changed",
         .subject_user_id = user->id,
@@ -308,5 +327,82 @@ int app_password_reset_confirm(struct app_session_new *out, const struct app_cal
     mail_sender_wake(call->app->mail);
 done:
     sodium_memzero(hash, sizeof(hash));
+    return rc;
+}
+
+/* The checks and writes of an admin-sent link, in one transaction on c. */
+static int admin_send_write(struct store_conn *c, const struct app_call *call, const char *user_id)
+{
+    struct store_user user;
+    int64_t by_email = 0, by_user = 0;
+    int64_t now = clock_now_ms();
+    int rc = store_user_get(&user, c, call->arena, user_id, call->err);
+    if (rc)
+        return rc;
+    if (strcmp(user.status, STORE_USER_ACTIVE) != 0)
+        return usher_error_set(call->err, USHER_ECONFLICT, "account_disabled", NULL,
+                               "the account is disabled: enable it before sending a link");
+    rc = store_password_reset_counts(&by_email, &by_user, c, call->arena, user.email, user.id,
+                                     now - APP_PASSWORD_RESET_WINDOW_MS, call->err);
+    if (rc)
+        return rc;
+    if (by_user >= APP_PASSWORD_RESET_PER_ACCOUNT)
+        return usher_error_set(call->err, USHER_ELIMIT, "rate_limited", NULL,
+                               "too many password reset emails for this account in the last "
+                               "hour; try again later");
+    rc = store_password_reset_void_user(NULL, c, call->arena, user.id, call->err);
+    if (rc)
+        return rc;
+    char token[CRYPTO_TOKEN_CHARS + 1], hash[CRYPTO_HASH_HEX + 1];
+    struct store_password_reset r = {
+        .id = crypto_id_new(call->arena, "pwr"),
+        .email = user.email,
+        .user_id = user.id,
+        .status = "pending",
+        .token_nonce = crypto_id_new(call->arena, "n"),
+        .source_ip = call->actor->source_ip,
+        .created_at = now,
+        .expires_at = now + APP_PASSWORD_RESET_TTL_MS,
+    };
+    reset_token(token, call->app, r.id, r.token_nonce);
+    reset_token_hash(hash, call->app, token);
+    sodium_memzero(token, sizeof(token));
+    r.token_hash = hash;
+    rc = store_password_reset_insert(c, call->arena, &r, call->err);
+    if (rc)
+        return rc;
+    struct app_audit_event ev = {
+        .action = "user.password_reset_requested",
+        .subject_user_id = user.id,
+        .details = json_pack("{s:s, s:s, s:s, s:s}", "email", user.email, "outcome", "sent",
+                             "request_id", r.id, "via", "platform_admin"),
+    };
+    rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
+    if (rc)
+        return rc;
+    return reset_mail_queue(c, call->arena, &user, &r, true, call->err);
+}
+
+int app_password_reset_send(const struct app_call *call, const char *user_id)
+{
+    struct store_conn *c = NULL;
+    int rc = 0;
+    if (!call->actor->is_platform_admin || call->actor->impersonator_id) {
+        rc = usher_error_set(call->err, USHER_EFORBIDDEN, NULL, NULL,
+                             "only platform admins send a password reset link");
+        goto done;
+    }
+    rc = app_call_begin(&c, call, true);
+    if (rc)
+        goto done;
+    rc = admin_send_write(c, call, user_id);
+    if (rc)
+        goto done;
+    rc = store_commit(c, call->err);
+    if (rc)
+        goto done;
+    mail_sender_wake(call->app->mail);
+done:
+    store_conn_put(c);
     return rc;
 }

@@ -33,11 +33,21 @@ int app_password_reset_request(const struct app_call *call, const char *email);
  * is USHER_EEXPIRED "password_reset_expired" (all alike); a password that fails the length or
  * strength rules is USHER_EINVAL naming password ("weak_password" for a guessable one; the link
  * still works). On success, in one transaction: the new hash, the link used, every session of
- * the account ended (and any "view as" session it started), a new session started into *out,
+ * the account ended (and any "view as" session it started), a pending change of email voided,
+ * a new session started into *out,
  * a "user.password_reset" audit row and the "your password was changed" email. USHER_EUNAVAIL
  * when hashing or the store is saturated. */
 int app_password_reset_confirm(struct app_session_new *out, const struct app_call *call,
                                const char *token, const char *password);
+
+/* A platform admin (not viewing as someone: USHER_EFORBIDDEN otherwise) sends account user_id
+ * a reset link; the admin never sees the token. In one transaction: USHER_ENOTFOUND for no
+ * such account, USHER_ECONFLICT "account_disabled" for a disabled one, USHER_ELIMIT
+ * "rate_limited" past APP_PASSWORD_RESET_PER_ACCOUNT emails in the window (the same count as
+ * the person's own requests); else the account's older links are voided, the request written,
+ * "user.password_reset_requested" audited with the admin as actor (via "platform_admin") and
+ * the email queued. */
+int app_password_reset_send(const struct app_call *call, const char *user_id);
 
 /* The URL of reset request id (for the mail sender's link resolver): *out_url in a, or
  * USHER_ENOTFOUND when the request is no longer pending or has expired. */

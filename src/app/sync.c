@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "app/audit.h"
+#include "app/email_change.h"
 #include "app/tokens.h"
 #include "authz/authz.h"
 #include "base/clock.h"
@@ -32,7 +33,8 @@ struct app_sync {
     bool stop;
 };
 
-/* The audit retention runs on this thread too: once at start and hourly. */
+/* The audit retention and the purge of old email-change and password-reset rows run on this
+ * thread too: once at start and hourly. */
 static void prune(struct app *app)
 {
     struct usher_error err = {0};
@@ -41,6 +43,12 @@ static void prune(struct app *app)
         log_msg(LOG_WARN, "audit.prune_failed", "{s:s}", "error", err.message);
     else if (deleted > 0)
         log_msg(LOG_INFO, "audit.pruned", "{s:I}", "deleted", (json_int_t)deleted);
+    usher_error_clear(&err);
+    deleted = 0;
+    if (app_account_links_purge(&deleted, app, &err) != 0)
+        log_msg(LOG_WARN, "account.links_purge_failed", "{s:s}", "error", err.message);
+    else if (deleted > 0)
+        log_msg(LOG_INFO, "account.links_purged", "{s:I}", "deleted", (json_int_t)deleted);
 }
 
 /* Applies what other processes changed since the cursor, draining a burst in several batches.

@@ -20,8 +20,10 @@ static int migrate_run(int argc, char **argv)
         if (store_migrate_hooked(run.app.store, &applied, &app_audit_migrate_hook, &run.err) ||
             app_secret_check(&run.app, &run.err))
             cli_run_fail(&run, &run.err);
-        else
+        else {
+            app_audit_reformat_at_start(run.app.store);
             printf("%d migration(s) applied\n", applied);
+        }
     }
     return cli_run_end(&run);
 }

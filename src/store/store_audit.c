@@ -5,9 +5,12 @@
 #include <stdint.h>
 #include <string.h>
 
+/* An entry with its personal row (if any): read FROM ENTRY_FROM. */
 #define ENTRY_COLUMNS                                                                              \
-    "id, at, agency_id, actor_id, impersonator_id, action, subject_user_id, scope_type, "          \
-    "scope_id, source_ip, user_agent, request_id, details, chain, prev_hash, hash"
+    "l.id, l.at, l.agency_id, l.actor_id, l.impersonator_id, l.action, l.subject_user_id, "        \
+    "l.scope_type, l.scope_id, l.source_ip, l.user_agent, l.request_id, l.details, l.chain, "      \
+    "l.prev_hash, l.hash, l.format, l.personal_digest, p.entry_id, p.data, p.erased_at, p.email"
+#define ENTRY_FROM "audit_log l LEFT JOIN audit_personal p ON p.entry_id = l.id"
 
 #define HEAD_COLUMNS "chain, ordinal, prev_chain, entries, seq, last_id, last_hash, mac"
 
@@ -35,6 +38,13 @@ static void entry_from_row(struct store_audit_entry *e, const struct store_rows 
     e->chain = store_cell_text(rows, r, 13);
     e->prev_hash = store_cell_text(rows, r, 14);
     e->hash = store_cell_text(rows, r, 15);
+    e->format = store_cell(rows, r, 16)->i;
+    e->personal_digest = store_cell_text(rows, r, 17);
+    e->has_personal = store_cell(rows, r, 18)->type != STORE_NULL;
+    e->personal_data = store_cell_text(rows, r, 19);
+    e->personal_erased_at =
+        store_cell(rows, r, 20)->type == STORE_INT ? store_cell(rows, r, 20)->i : 0;
+    e->personal_email = store_cell_text(rows, r, 21);
 }
 
 static void head_from_row(struct store_audit_head *h, const struct store_rows *rows, size_t r)
@@ -161,30 +171,62 @@ int store_audit_registry_put(struct store_conn *c, struct arena *a,
     return store_exec(c, a, sql, p, 4, NULL, NULL, err);
 }
 
+/* Inserts e's personal row (e->personal_data set, e->id known). */
+static int personal_insert(struct store_conn *c, struct arena *a, const struct store_audit_entry *e,
+                           struct usher_error *err)
+{
+    static const char sql[] =
+        "INSERT INTO audit_personal (entry_id, email, data) VALUES ($1, $2, $3)";
+    struct store_value p[] = {store_int(e->id), store_text(e->personal_email),
+                              store_text(e->personal_data)};
+    return store_exec(c, a, sql, p, 3, NULL, NULL, err);
+}
+
 int store_audit_insert(struct store_conn *c, struct arena *a, struct store_audit_entry *e,
                        struct usher_error *err)
 {
-    static const char sql[] =
+    /* Format 1 is written only by the sealing of migration 0007, which runs before migration
+     * 0016 adds the format columns. */
+    static const char sql_v1[] =
         "INSERT INTO audit_log (at, agency_id, actor_id, impersonator_id, action, "
         "subject_user_id, scope_type, scope_id, source_ip, user_agent, request_id, details, "
         "chain, prev_hash, hash) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id";
+    static const char sql_v2[] =
+        "INSERT INTO audit_log (at, agency_id, actor_id, impersonator_id, action, "
+        "subject_user_id, scope_type, scope_id, source_ip, user_agent, request_id, details, "
+        "chain, prev_hash, hash, format, personal_digest) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) "
+        "RETURNING id";
+    bool v1 = e->format == 1;
     struct store_value p[] = {
-        store_int(e->at),          store_text(e->agency_id),
-        store_text(e->actor_id),   store_text(e->impersonator_id),
-        store_text(e->action),     store_text(e->subject_user_id),
-        store_text(e->scope_type), store_text(e->scope_id),
-        store_text(e->source_ip),  store_text(e->user_agent),
-        store_text(e->request_id), store_text(e->details_json ? e->details_json : "{}"),
-        store_text(e->chain),      store_text(e->prev_hash),
+        store_int(e->at),
+        store_text(e->agency_id),
+        store_text(e->actor_id),
+        store_text(e->impersonator_id),
+        store_text(e->action),
+        store_text(e->subject_user_id),
+        store_text(e->scope_type),
+        store_text(e->scope_id),
+        store_text(e->source_ip),
+        store_text(e->user_agent),
+        store_text(e->request_id),
+        store_text(e->details_json ? e->details_json : "{}"),
+        store_text(e->chain),
+        store_text(e->prev_hash),
         store_text(e->hash),
+        store_int(e->format),
+        store_text(e->personal_digest),
     };
     struct store_rows rows;
-    int rc = store_exec(c, a, sql, p, sizeof(p) / sizeof(p[0]), &rows, NULL, err);
+    size_t n = v1 ? 15 : sizeof(p) / sizeof(p[0]);
+    int rc = store_exec(c, a, v1 ? sql_v1 : sql_v2, p, n, &rows, NULL, err);
     if (rc)
         return rc;
     e->id = rows.count == 1 ? store_cell(&rows, 0, 0)->i : 0;
-    return 0;
+    if (!v1 && e->personal_data)
+        rc = personal_insert(c, a, e, err);
+    return rc;
 }
 
 static int entries_read(struct store_audit_entry **out, size_t *count, struct store_conn *c,
@@ -209,8 +251,8 @@ int store_audit_chain_read(struct store_audit_entry **out, size_t *count, struct
                            struct arena *a, const char *chain, int64_t after, int limit,
                            struct usher_error *err)
 {
-    static const char sql[] = "SELECT " ENTRY_COLUMNS " FROM audit_log WHERE chain = $1 "
-                              "AND id > $2 ORDER BY id LIMIT $3";
+    static const char sql[] = "SELECT " ENTRY_COLUMNS " FROM " ENTRY_FROM " WHERE l.chain = $1 "
+                              "AND l.id > $2 ORDER BY l.id LIMIT $3";
     struct store_value p[] = {store_text(chain), store_int(after), store_int(limit)};
     return entries_read(out, count, c, a, sql, p, 3, err);
 }
@@ -234,7 +276,7 @@ static int entry_one(struct store_audit_entry *out, bool *found, struct store_co
 int store_audit_entry_get(struct store_audit_entry *out, bool *found, struct store_conn *c,
                           struct arena *a, int64_t id, struct usher_error *err)
 {
-    static const char sql[] = "SELECT " ENTRY_COLUMNS " FROM audit_log WHERE id = $1";
+    static const char sql[] = "SELECT " ENTRY_COLUMNS " FROM " ENTRY_FROM " WHERE l.id = $1";
     struct store_value p[] = {store_int(id)};
     return entry_one(out, found, c, a, sql, p, 1, err);
 }
@@ -243,8 +285,8 @@ int store_audit_newest_action(struct store_audit_entry *out, bool *found, struct
                               struct arena *a, const char *chain, const char *action,
                               struct usher_error *err)
 {
-    static const char sql[] = "SELECT " ENTRY_COLUMNS " FROM audit_log WHERE chain = $1 "
-                              "AND action = $2 ORDER BY id DESC LIMIT 1";
+    static const char sql[] = "SELECT " ENTRY_COLUMNS " FROM " ENTRY_FROM " WHERE l.chain = $1 "
+                              "AND l.action = $2 ORDER BY l.id DESC LIMIT 1";
     struct store_value p[] = {store_text(chain), store_text(action)};
     return entry_one(out, found, c, a, sql, p, 2, err);
 }
@@ -352,4 +394,51 @@ int store_audit_legacy_heads(struct store_audit_legacy_head **out, size_t *count
     *out = items;
     *count = rows.count;
     return 0;
+}
+
+int store_audit_format1_count(int64_t *out, struct store_conn *c, struct arena *a,
+                              struct usher_error *err)
+{
+    static const char sql[] = "SELECT COUNT(*) FROM audit_log WHERE format = 1";
+    struct store_rows rows;
+    *out = 0;
+    int rc = store_exec(c, a, sql, NULL, 0, &rows, NULL, err);
+    if (rc == 0 && rows.count == 1)
+        *out = store_cell(&rows, 0, 0)->i;
+    return rc;
+}
+
+int store_audit_reformat_put(struct store_conn *c, struct arena *a,
+                             const struct store_audit_entry *e, struct usher_error *err)
+{
+    static const char sql[] = "UPDATE audit_log SET format = $2, details = $3, "
+                              "personal_digest = $4, prev_hash = $5, hash = $6 WHERE id = $1";
+    struct store_value p[] = {
+        store_int(e->id),
+        store_int(e->format),
+        store_text(e->details_json ? e->details_json : "{}"),
+        store_text(e->personal_digest),
+        store_text(e->prev_hash),
+        store_text(e->hash),
+    };
+    int rc = store_exec(c, a, sql, p, sizeof(p) / sizeof(p[0]), NULL, NULL, err);
+    if (rc == 0 && e->personal_data)
+        rc = personal_insert(c, a, e, err);
+    return rc;
+}
+
+int store_audit_personal_erase(int64_t *out_erased, struct store_conn *c, struct arena *a,
+                               const char *user_id, const char *email, int64_t now,
+                               struct usher_error *err)
+{
+    static const char sql[] =
+        "UPDATE audit_personal SET data = NULL, email = NULL, erased_at = $3 "
+        "WHERE erased_at IS NULL AND (email = $2 OR entry_id IN (SELECT id FROM audit_log "
+        "WHERE actor_id = $1 OR subject_user_id = $1 OR impersonator_id = $1))";
+    struct store_value p[] = {store_text(user_id), store_text(email), store_int(now)};
+    int64_t n = 0;
+    int rc = store_exec(c, a, sql, p, 3, NULL, &n, err);
+    if (out_erased)
+        *out_erased = n;
+    return rc;
 }

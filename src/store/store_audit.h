@@ -26,6 +26,18 @@ struct store_audit_entry {
     const char *chain;        /* "agency:<id>" or "platform" */
     const char *prev_hash;    /* the chain's previous hash, "" for the first entry */
     const char *hash;         /* this entry's hash */
+    /* 1: personal values inside details and so inside the hash (entries written before
+     * migration 0016); 2: personal values in audit_personal, their digest in the hash. 0 on an
+     * entry being written means 2. */
+    int64_t format;
+    const char *personal_digest; /* format 2: keyed digest of personal_data; NULL: none */
+    const char *personal_data;   /* JSON object of the personal values; NULL: none or erased */
+    const char *personal_email;  /* the address the entry concerns (indexed), or NULL */
+    bool has_personal;           /* read back: the entry has an audit_personal row */
+    int64_t personal_erased_at;  /* read back: when that row was erased, 0 if it was not */
+    bool is_actor_gone;          /* read by store_audit_list: the actor's account was erased */
+    bool is_subject_gone;        /* ... the subject's */
+    bool is_impersonator_gone;   /* ... the impersonator's */
 };
 
 /* One chain's head: where the chain ends, how long it is, and its MAC. */
@@ -130,5 +142,22 @@ struct store_audit_legacy_head {
 };
 int store_audit_legacy_heads(struct store_audit_legacy_head **out, size_t *count,
                              struct store_conn *c, struct arena *a, struct usher_error *err);
+
+/* How many entries are still of format 1. */
+int store_audit_format1_count(int64_t *out, struct store_conn *c, struct arena *a,
+                              struct usher_error *err);
+
+/* Rewrites entry e->id as converted: its format, details, personal_digest, prev_hash and hash,
+ * and inserts its personal row when e->personal_data is set (only for an entry that has none
+ * yet). Inside the caller's write transaction. */
+int store_audit_reformat_put(struct store_conn *c, struct arena *a,
+                             const struct store_audit_entry *e, struct usher_error *err);
+
+/* Erases the personal rows of every entry user_id acted in (also while viewing as someone) or
+ * was the subject of, and of every entry concerning email: data and email become NULL and
+ * erased_at is set to now. *out_erased (may be NULL) gets how many rows. */
+int store_audit_personal_erase(int64_t *out_erased, struct store_conn *c, struct arena *a,
+                               const char *user_id, const char *email, int64_t now,
+                               struct usher_error *err);
 
 #endif

@@ -7,6 +7,11 @@
 
 #include "store/store_tenancy.h"
 
+/* 1 when the entry names a person in column whose account is gone (erased), else 0. */
+#define GONE(column)                                                                               \
+    "CASE WHEN audit_log." column " IS NOT NULL AND NOT EXISTS (SELECT 1 FROM users u "            \
+    "WHERE u.id = audit_log." column ") THEN 1 ELSE 0 END"
+
 int store_audit_list(struct store_audit_entry **out, size_t *count, bool *has_more,
                      struct store_conn *c, struct arena *a, const struct store_audit_filter *f,
                      struct usher_error *err)
@@ -16,12 +21,17 @@ int store_audit_list(struct store_audit_entry **out, size_t *count, bool *has_mo
         limit = limit == 0 ? STORE_PAGE_LIMIT_DEFAULT : STORE_PAGE_LIMIT_MAX;
     struct store_value p[6];
     size_t n = 0;
-    char sql[1024];
+    char sql[2048];
     size_t len = 0;
-    len += (size_t)snprintf(sql + len, sizeof(sql) - len,
-                            "SELECT id, at, agency_id, actor_id, impersonator_id, action, "
-                            "subject_user_id, scope_type, scope_id, source_ip, user_agent, "
-                            "request_id, details FROM audit_log WHERE agency_id = $1");
+    len += (size_t)snprintf(
+        sql + len, sizeof(sql) - len,
+        "SELECT id, at, agency_id, actor_id, impersonator_id, action, "
+        "subject_user_id, scope_type, scope_id, source_ip, user_agent, "
+        "request_id, details, "
+        "(SELECT data FROM audit_personal p WHERE p.entry_id = audit_log.id), "
+        "(SELECT erased_at FROM audit_personal p "
+        "WHERE p.entry_id = audit_log.id), " GONE("actor_id") ", " GONE(
+            "subject_user_id") ", " GONE("impersonator_id") " FROM audit_log WHERE agency_id = $1");
     p[n++] = store_text(f->agency_id);
     if (f->user_id) {
         p[n++] = store_text(f->user_id);
@@ -70,6 +80,13 @@ int store_audit_list(struct store_audit_entry **out, size_t *count, bool *has_mo
         e->user_agent = store_cell_text(&rows, i, 10);
         e->request_id = store_cell_text(&rows, i, 11);
         e->details_json = store_cell_text(&rows, i, 12);
+        e->personal_data = store_cell_text(&rows, i, 13);
+        e->has_personal = e->personal_data || store_cell(&rows, i, 14)->type == STORE_INT;
+        e->personal_erased_at =
+            store_cell(&rows, i, 14)->type == STORE_INT ? store_cell_int(&rows, i, 14) : 0;
+        e->is_actor_gone = store_cell_int(&rows, i, 15) != 0;
+        e->is_subject_gone = store_cell_int(&rows, i, 16) != 0;
+        e->is_impersonator_gone = store_cell_int(&rows, i, 17) != 0;
     }
     *count = rows.count;
     return 0;

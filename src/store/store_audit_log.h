@@ -23,8 +23,9 @@ struct store_audit_filter {
 };
 
 /* Lists up to f->limit entries matching f, newest (highest id) first, with their ids (the
- * chain fields are left NULL). *out is an arena array of *count rows; *has_more tells whether
- * older matching rows follow. */
+ * chain fields are left NULL), each with its personal data (personal_data, personal_erased_at)
+ * and whether the accounts it names were erased (is_actor_gone, ...). *out is an arena array
+ * of *count rows; *has_more tells whether older matching rows follow. */
 int store_audit_list(struct store_audit_entry **out, size_t *count, bool *has_more,
                      struct store_conn *c, struct arena *a, const struct store_audit_filter *f,
                      struct usher_error *err);

@@ -97,3 +97,11 @@ int store_password_reset_use(int64_t *out_used, struct store_conn *c, struct are
                       "WHERE id = $1 AND status = 'pending' AND expires_at > $2",
                       p, 2, NULL, out_used, err);
 }
+
+int store_password_reset_purge(int64_t *out_deleted, struct store_conn *c, struct arena *a,
+                               int64_t before, struct usher_error *err)
+{
+    struct store_value p[] = {store_int(before)};
+    return store_exec(c, a, "DELETE FROM password_resets WHERE created_at < $1", p, 1, NULL,
+                      out_deleted, err);
+}

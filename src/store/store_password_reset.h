@@ -1,5 +1,5 @@
 /* Password reset requests: one row per "forgot password" request, the counts that throttle
- * them, and the single use of a link. */
+ * them, the single use of a link, and the purge of old rows. */
 #ifndef USHER_STORE_STORE_PASSWORD_RESET_H
 #define USHER_STORE_STORE_PASSWORD_RESET_H
 
@@ -47,5 +47,10 @@ int store_password_reset_void_user(int64_t *out_voided, struct store_conn *c, st
  * *out_used receives 1 when it was, 0 otherwise. */
 int store_password_reset_use(int64_t *out_used, struct store_conn *c, struct arena *a,
                              const char *id, int64_t at, struct usher_error *err);
+
+/* Deletes the requests made before `before` (Unix ms); *out_deleted (may be NULL) receives how
+ * many. */
+int store_password_reset_purge(int64_t *out_deleted, struct store_conn *c, struct arena *a,
+                               int64_t before, struct usher_error *err);
 
 #endif

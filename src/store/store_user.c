@@ -91,6 +91,13 @@ int store_user_password_set(struct store_conn *c, struct arena *a, const char *i
     return user_update(c, a, sql, id, store_text(password_hash), err);
 }
 
+int store_user_email_set(struct store_conn *c, struct arena *a, const char *id, const char *email,
+                         struct usher_error *err)
+{
+    static const char sql[] = "UPDATE users SET email = $2 WHERE id = $1";
+    return user_update(c, a, sql, id, store_text(email), err);
+}
+
 int store_user_status_set(struct store_conn *c, struct arena *a, const char *id, const char *status,
                           struct usher_error *err)
 {

@@ -59,6 +59,11 @@ int store_user_by_email(struct store_user *out, struct store_conn *c, struct are
 int store_user_password_set(struct store_conn *c, struct arena *a, const char *id,
                             const char *password_hash, struct usher_error *err);
 
+/* Replaces the user's email (already normalised). Errors: USHER_ENOTFOUND; USHER_ECONFLICT
+ * when another account has the address (the unique index decides). */
+int store_user_email_set(struct store_conn *c, struct arena *a, const char *id, const char *email,
+                         struct usher_error *err);
+
 /* Sets the status to STORE_USER_ACTIVE or STORE_USER_DISABLED. Errors: USHER_ENOTFOUND. */
 int store_user_status_set(struct store_conn *c, struct arena *a, const char *id, const char *status,
                           struct usher_error *err);

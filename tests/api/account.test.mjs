@@ -20,11 +20,14 @@ describe('account self-service', () => {
 
   // The audit rows with action for subject, oldest first, as {actor, impersonator, details}.
   function auditRows(action, subject) {
-    const rows = w.sql(`SELECT actor_id, impersonator_id, source_ip, details FROM audit_log
+    // Names and addresses are kept in the entry's personal row (audit_personal), not in details.
+    const rows = w.sql(`SELECT actor_id, impersonator_id, source_ip, details,
+                          (SELECT data FROM audit_personal p WHERE p.entry_id = audit_log.id)
+                        FROM audit_log
                         WHERE action = '${action}' AND subject_user_id = '${subject}' ORDER BY id`);
     return rows.trim().split('\n').filter(Boolean).map((line) => {
-      const [actor, impersonator, ip, details] = line.split('|');
-      return { actor, impersonator, ip, details: JSON.parse(details) };
+      const [actor, impersonator, ip, details, personal] = line.split('|');
+      return { actor, impersonator, ip, details: { ...JSON.parse(details), ...(personal ? JSON.parse(personal) : {}) } };
     });
   }
 

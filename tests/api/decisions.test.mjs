@@ -680,8 +680,9 @@ describe('decisions, API tokens and the audit log', () => {
       const numeric = items.map((e) => Number(e.id));
       assert.deepEqual(numeric, [...numeric].sort((x, y) => y - x));
       assert.equal(items[0].action, 'environment.created');
-      assert.deepEqual(Object.keys(items[0]).sort(), ['action', 'actor_id', 'at', 'details', 'id', 'impersonator_id',
-        'scope', 'source_ip', 'subject_user_id', 'user_agent']);
+      assert.deepEqual(Object.keys(items[0]).sort(), ['action', 'actor_deleted', 'actor_id', 'at', 'details', 'id',
+        'impersonator_deleted', 'impersonator_id', 'scope', 'source_ip', 'subject_deleted', 'subject_user_id',
+        'user_agent']);
       assert.equal(items[0].actor_id, ids.admin);
       assert.equal(items[0].scope.type, 'environment');
       assert.deepEqual(items[0].details, { name: 'Globex staging' });

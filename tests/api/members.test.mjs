@@ -380,8 +380,10 @@ describe('users overview and member management', () => {
       assert.equal(res.status, 200, res.text);
       assert.equal(res.json.first_name, 'Iain');
       assert.equal(res.json.shortcode, 'IAN_1');
-      const rows = sql(`SELECT details FROM audit_log WHERE action = 'member.updated' AND subject_user_id = '${fx.e1only}' ORDER BY id`)
-        .trim().split('\n').map((r) => JSON.parse(r));
+      // Names sit in the entry's personal row (audit_personal), apart from its details.
+      const rows = sql(`SELECT details, (SELECT data FROM audit_personal p WHERE p.entry_id = audit_log.id)
+                        FROM audit_log WHERE action = 'member.updated' AND subject_user_id = '${fx.e1only}' ORDER BY id`)
+        .trim().split('\n').map((r) => r.split('|')).map(([d, p]) => ({ ...JSON.parse(d), ...(p ? JSON.parse(p) : {}) }));
       assert.deepEqual(rows, [{ shortcode: 'IAN_1' }, { first_name: 'Iain' }]);
       const listed = await listAll('owner', 'shortcode=IAN_1');
       assert.deepEqual(ids(listed), [fx.e1only]);

@@ -19,6 +19,7 @@ const PUBLIC = new Set([
   'POST /api/v1/invitations/decline',
   'POST /api/v1/password-resets',
   'POST /api/v1/password-resets/confirm',
+  'POST /api/v1/email-changes/confirm',
 ]);
 
 describe('every route', () => {

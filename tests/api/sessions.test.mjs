@@ -275,7 +275,10 @@ describe('sessions with the bootstrap admin', () => {
   });
 
   it('records sign-ins, failures and sign-outs in the audit log at platform level', async () => {
-    const rows = usher.sql("SELECT action || '|' || COALESCE(agency_id, '-') || '|' || details FROM audit_log")
+    // Addresses sit in the entries' personal rows (audit_personal), apart from their details.
+    const rows = usher.sql(`SELECT action || '|' || COALESCE(agency_id, '-') || '|' || details || '|' ||
+                              COALESCE((SELECT data FROM audit_personal p WHERE p.entry_id = audit_log.id), '')
+                            FROM audit_log`)
       .trim()
       .split('\n');
     const actions = new Set(rows.map((r) => r.split('|')[0]));

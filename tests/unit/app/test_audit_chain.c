@@ -1,14 +1,20 @@
 /* Unit tests of the audit hash chain: entries chain per agency, and verification names the
  * first entry that was altered, removed, inserted or reordered, a head rewritten or put back,
  * a chain deleted whole, an emptied log, oldest entries removed without a retention record; a
- * signed checkpoint reveals a rollback of the whole database and refuses to be edited. */
+ * signed checkpoint reveals a rollback of the whole database and refuses to be edited; format-2
+ * entries keep personal values in a row checked against a keyed digest, which erasure blanks,
+ * and format-1 entries are converted once, only from a log that verifies. */
 #include "../unit.h"
+
+#include <sodium.h>
 
 #include "../fixture.h"
 
 #include "app/audit.h"
+#include "app/audit_int.h"
 #include "base/clock.h"
 #include "base/crypto.h"
+#include "base/json.h"
 #include "base/error.h"
 #include "store/store.h"
 #include "store/store_audit.h"
@@ -658,6 +664,208 @@ static void test_audit_chain__an_emptied_log_is_not_sealed(void **state)
     expect_broken(f, NULL, "never sealed");
 }
 
+/* Writes one entry to agency_id's chain (NULL: the platform's) in the given format, with
+ * details about a person, straight through app_audit_append: format 1 as entries were written
+ * before migration 0016. */
+static void write_personal(struct fixture *f, const char *agency_id, int64_t format,
+                           const char *email, const char *first)
+{
+    struct store_conn *c;
+    struct usher_error err = {0};
+    assert_int_equal(store_conn_get(f->store, &c, &err), 0);
+    assert_int_equal(store_begin(c, true, &err), 0);
+    json_t *details = json_pack("{s:s, s:s, s:s, s:i}", "email", email, "first_name", first,
+                                "invited_by_email", "boss@x.test", "n", 1);
+    struct store_audit_entry e = {
+        .at = clock_now_ms(),
+        .agency_id = agency_id,
+        .actor_id = "usr_1",
+        .subject_user_id = "usr_2",
+        .action = "user.created",
+        .chain = agency_id ? arena_printf(&f->arena, "agency:%s", agency_id) : "platform",
+        .format = format,
+    };
+    if (format == 2)
+        app_audit_personal_split(&e, &f->arena, details);
+    char *text = json_dump_compact(details);
+    e.details_json = arena_strdup(&f->arena, text);
+    free(text);
+    json_decref(details);
+    assert_int_equal(app_audit_append(c, &f->arena, &e, &err), 0);
+    assert_int_equal(store_commit(c, &err), 0);
+    store_conn_put(c);
+}
+
+static void test_audit_chain__format_2_keeps_personal_values_out_of_the_hash(void **state)
+{
+    struct fixture *f = *state;
+    struct store_conn *c;
+    struct usher_error err = {0};
+    assert_int_equal(store_conn_get(f->store, &c, &err), 0);
+    struct app_actor actor = {.user_id = "usr_1"};
+    struct app_audit_event ev = {
+        .agency_id = "agy_a",
+        .action = "invitation.created",
+        .details = json_pack("{s:s, s:s, s:s, s:s, s:i}", "email", "ann@x.test", "first_name",
+                             "Ann", "last_name", "Lee", "new_email", "ann2@x.test", "n", 3),
+    };
+    assert_int_equal(app_audit_record(c, &f->arena, &actor, &ev, &err), 0);
+    store_conn_put(c);
+    assert_string_equal(sql_value(f, "SELECT details FROM audit_log WHERE id = 1"), "{\"n\":3}");
+    assert_string_equal(sql_value(f, "SELECT format FROM audit_log WHERE id = 1"), "2");
+    assert_string_equal(sql_value(f, "SELECT email FROM audit_personal WHERE entry_id = 1"),
+                        "ann@x.test");
+    const char *data = sql_value(f, "SELECT data FROM audit_personal WHERE entry_id = 1");
+    assert_non_null(strstr(data, "\"first_name\":\"Ann\""));
+    assert_non_null(strstr(data, "\"new_email\":\"ann2@x.test\""));
+    /* The digest is keyed: not the plain BLAKE2b of the data, and another secret's differs. */
+    const char *digest = sql_value(f, "SELECT personal_digest FROM audit_log WHERE id = 1");
+    char mine[CRYPTO_HASH_HEX + 1];
+    app_audit_personal_digest(mine, data);
+    assert_string_equal(digest, mine);
+    unsigned char plain[32];
+    char plain_hex[CRYPTO_HASH_HEX + 1];
+    crypto_generichash(plain, sizeof(plain), (const unsigned char *)data, strlen(data), NULL, 0);
+    sodium_bin2hex(plain_hex, sizeof(plain_hex), plain, sizeof(plain));
+    assert_string_not_equal(digest, plain_hex);
+    static const unsigned char other_key[32] = {8};
+    app_audit_key_set(other_key, sizeof(other_key));
+    app_audit_personal_digest(mine, data);
+    app_audit_key_set(test_key, sizeof(test_key));
+    assert_string_not_equal(digest, mine);
+    struct app_audit_verdict v;
+    verify(f, &v);
+    assert_true(v.is_intact);
+    /* The hash input names its format: the same entry read as format 1 does not verify. */
+    sql(f, "UPDATE audit_log SET format = 1 WHERE id = 1");
+    expect_broken(f, "agency:agy_a", "hash does not match");
+    sql(f, "UPDATE audit_log SET format = 2 WHERE id = 1");
+    sql(f, "UPDATE audit_log SET personal_digest = NULL WHERE id = 1");
+    expect_broken(f, "agency:agy_a", "hash does not match");
+}
+
+static void test_audit_chain__a_personal_row_is_checked_against_its_digest(void **state)
+{
+    struct fixture *f = *state;
+    write_personal(f, "agy_a", 2, "ann@x.test", "Ann");
+    write_personal(f, "agy_a", 2, "bob@x.test", "Bob");
+    write_entries(f, 2);
+    struct app_audit_verdict v;
+    verify(f, &v);
+    assert_true(v.is_intact);
+    sql(f, "UPDATE audit_personal SET data = replace(data, 'Ann', 'Eve') WHERE entry_id = 1");
+    expect_broken(f, "agency:agy_a", "does not match its digest");
+    sql(f, "UPDATE audit_personal SET data = replace(data, 'Eve', 'Ann') WHERE entry_id = 1");
+    verify(f, &v);
+    assert_true(v.is_intact);
+    /* A row added to an entry without personal data. */
+    sql(f, "INSERT INTO audit_personal (entry_id, email, data) VALUES (3, 'x@x.test', '{}')");
+    expect_broken(f, "agency:agy_a", "entry that had none");
+    sql(f, "DELETE FROM audit_personal WHERE entry_id = 3");
+    sql(f, "UPDATE audit_personal SET data = NULL WHERE entry_id = 1");
+    expect_broken(f, "agency:agy_a", "removed without being marked erased");
+    sql(f, "DELETE FROM audit_personal WHERE entry_id = 1");
+    expect_broken(f, "agency:agy_a", "deleted without being marked erased");
+}
+
+static void test_audit_chain__erasure_blanks_personal_rows_and_the_log_stays_intact(void **state)
+{
+    struct fixture *f = *state;
+    write_personal(f, "agy_a", 2, "ann@x.test", "Ann"); /* actor usr_1, subject usr_2 */
+    struct store_conn *c;
+    struct usher_error err = {0};
+    assert_int_equal(store_conn_get(f->store, &c, &err), 0);
+    struct app_actor actor = {.user_id = "usr_9"};
+    struct app_audit_event ev = {
+        .agency_id = "agy_b",
+        .action = "session.failed",
+        .details = json_pack("{s:s}", "email", "carl@x.test"),
+    };
+    assert_int_equal(app_audit_record(c, &f->arena, &actor, &ev, &err), 0);
+    ev.details = json_pack("{s:s}", "email", "dora@x.test");
+    assert_int_equal(app_audit_record(c, &f->arena, &actor, &ev, &err), 0);
+    int64_t erased = 0;
+    assert_int_equal(store_begin(c, true, &err), 0);
+    /* usr_2 was the subject of entry 1; carl@x.test is the address of entry 2. */
+    assert_int_equal(
+        store_audit_personal_erase(&erased, c, &f->arena, "usr_2", "nobody@x.test", 42, &err), 0);
+    assert_int_equal(erased, 1);
+    assert_int_equal(
+        store_audit_personal_erase(&erased, c, &f->arena, "usr_7", "carl@x.test", 43, &err), 0);
+    assert_int_equal(erased, 1);
+    assert_int_equal(store_commit(c, &err), 0);
+    store_conn_put(c);
+    assert_string_equal(sql_value(f, "SELECT COUNT(*) FROM audit_personal WHERE data IS NULL "
+                                     "AND email IS NULL AND erased_at IS NOT NULL"),
+                        "2");
+    assert_string_equal(sql_value(f, "SELECT email FROM audit_personal WHERE entry_id = 3"),
+                        "dora@x.test");
+    struct app_audit_verdict v;
+    verify(f, &v);
+    assert_true(v.is_intact);
+    assert_int_equal(v.entries, 3);
+}
+
+static void test_audit_chain__format_1_entries_are_converted_once(void **state)
+{
+    struct fixture *f = *state;
+    write_personal(f, "agy_a", 1, "ann@x.test", "Ann");
+    write_personal(f, NULL, 1, "bob@x.test", "Bob");
+    write_personal(f, "agy_b", 1, "carl@x.test", "Carl");
+    write_personal(f, "agy_a", 1, "dora@x.test", "Dora");
+    /* Entries written after the migration but before the conversion follow in format 2. */
+    write_personal(f, "agy_a", 2, "eve@x.test", "Eve");
+    write_entries(f, 3);
+    struct app_audit_verdict v;
+    verify(f, &v);
+    assert_true(v.is_intact);
+    assert_string_equal(sql_value(f, "SELECT COUNT(*) FROM audit_log WHERE format = 1"), "4");
+    const char *old_hash = sql_value(f, "SELECT hash FROM audit_log WHERE id = 1");
+    int64_t converted = 0;
+    struct usher_error err = {0};
+    if (app_audit_reformat(&converted, f->store, &err) != 0)
+        fail_msg("conversion failed: %s", err.message);
+    assert_int_equal(converted, 4);
+    verify(f, &v);
+    assert_true(v.is_intact);
+    assert_int_equal(v.entries, 9); /* 8 and the record of the conversion */
+    assert_string_equal(sql_value(f, "SELECT COUNT(*) FROM audit_log WHERE format = 1"), "0");
+    assert_string_equal(sql_value(f, "SELECT COUNT(*) FROM audit_log WHERE details LIKE '%@%' "
+                                     "OR details LIKE '%first_name%'"),
+                        "0");
+    assert_string_equal(sql_value(f, "SELECT details FROM audit_log WHERE id = 1"), "{\"n\":1}");
+    assert_string_equal(sql_value(f, "SELECT email FROM audit_personal WHERE entry_id = 4"),
+                        "dora@x.test");
+    assert_string_not_equal(sql_value(f, "SELECT hash FROM audit_log WHERE id = 1"), old_hash);
+    assert_string_equal(
+        sql_value(f, "SELECT details FROM audit_log WHERE action = 'audit.reformatted'"),
+        "{\"entries\":4,\"chains\":3,\"format\":2}");
+    /* A converted entry is erasable like any other. */
+    sql(f, "UPDATE audit_personal SET data = NULL, email = NULL, erased_at = 5 WHERE entry_id = 2");
+    verify(f, &v);
+    assert_true(v.is_intact);
+    /* Nothing left to convert: nothing written. */
+    assert_int_equal(app_audit_reformat(&converted, f->store, &err), 0);
+    assert_int_equal(converted, 0);
+    assert_string_equal(
+        sql_value(f, "SELECT COUNT(*) FROM audit_log WHERE action = 'audit.reformatted'"), "1");
+}
+
+static void test_audit_chain__a_broken_log_is_not_converted(void **state)
+{
+    struct fixture *f = *state;
+    write_personal(f, "agy_a", 1, "ann@x.test", "Ann");
+    write_personal(f, "agy_a", 1, "bob@x.test", "Bob");
+    sql(f, "UPDATE audit_log SET details = replace(details, 'ann@', 'eve@') WHERE id = 1");
+    int64_t converted = 7;
+    struct usher_error err = {0};
+    assert_int_equal(app_audit_reformat(&converted, f->store, &err), 0);
+    assert_int_equal(converted, 0);
+    assert_string_equal(sql_value(f, "SELECT COUNT(*) FROM audit_log WHERE format = 1"), "2");
+    assert_string_equal(sql_value(f, "SELECT COUNT(*) FROM audit_personal"), "0");
+    expect_broken(f, "agency:agy_a", "hash does not match");
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -686,6 +894,11 @@ int main(void)
         T(test_audit_chain__no_checkpoint_of_a_broken_log),
         T(test_audit_chain__an_upgraded_log_is_sealed_once),
         T(test_audit_chain__an_emptied_log_is_not_sealed),
+        T(test_audit_chain__format_2_keeps_personal_values_out_of_the_hash),
+        T(test_audit_chain__a_personal_row_is_checked_against_its_digest),
+        T(test_audit_chain__erasure_blanks_personal_rows_and_the_log_stays_intact),
+        T(test_audit_chain__format_1_entries_are_converted_once),
+        T(test_audit_chain__a_broken_log_is_not_converted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

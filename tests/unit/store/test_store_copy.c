@@ -66,12 +66,26 @@ static void test_store_copy_tables__lists_every_table_parents_first_with_its_key
     struct store_schema s;
     schema_read(f, f->src, &s);
     const char *expected[] = {
-        "agencies",        "api_tokens",        "audit_chain_heads",
-        "audit_log",       "audit_registry",    "bots",
-        "custom_roles",    "environments",      "grants",
-        "invitations",     "mail_outbox",       "memberships",
-        "password_resets", "schema_migrations", "secret_check",
-        "sessions",        "throttle_events",   "users",
+        "agencies",
+        "api_tokens",
+        "audit_chain_heads",
+        "audit_log",
+        "audit_personal",
+        "audit_registry",
+        "bots",
+        "custom_roles",
+        "email_changes",
+        "environments",
+        "grants",
+        "invitations",
+        "mail_outbox",
+        "memberships",
+        "password_resets",
+        "schema_migrations",
+        "secret_check",
+        "sessions",
+        "throttle_events",
+        "users",
     };
     assert_int_equal(s.count, sizeof(expected) / sizeof(expected[0]));
     for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++)
@@ -87,6 +101,7 @@ static void test_store_copy_tables__lists_every_table_parents_first_with_its_key
     assert_true(place_of(&s, "agencies") < place_of(&s, "environments"));
     assert_true(place_of(&s, "environments") < place_of(&s, "bots"));
     assert_true(place_of(&s, "bots") < place_of(&s, "grants"));
+    assert_true(place_of(&s, "audit_log") < place_of(&s, "audit_personal"));
     const struct store_table *m = store_copy_table_find(&s, "memberships");
     assert_int_equal(m->key_count, 2);
     assert_string_equal(m->key[0], "agency_id");

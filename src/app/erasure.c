@@ -1,0 +1,247 @@
+/* Erasing an account, by the person (with their password) or by a platform admin (with the
+ * address typed as confirmation): the guards, then one transaction that blanks the audit log's
+ * personal rows about them, deletes the account and every row holding its address, and writes
+ * "member.removed" in each agency and "user.erased" on the platform chain. */
+#include "app/erasure.h"
+
+#include <sodium.h>
+#include <string.h>
+
+#include "app/account_int.h"
+#include "app/audit.h"
+#include "app/grants.h"
+#include "app/password.h"
+#include "app/tokens.h"
+#include "base/clock.h"
+#include "base/text.h"
+#include "store/store_audit.h"
+#include "store/store_erasure.h"
+#include "store/store_user.h"
+
+#define WRONG_PASSWORD_MESSAGE "the current password is not correct"
+
+/* Refuses while target is the only owner of an agency, or the last active platform admin. */
+static int erase_guard(const struct app_call *call, struct store_conn *c,
+                       const struct store_user *target)
+{
+    const char *agency = NULL;
+    int rc = store_erasure_sole_owner(&agency, c, call->arena, target->id, call->err);
+    if (rc)
+        return rc;
+    if (agency)
+        return usher_error_set(call->err, USHER_ECONFLICT, "last_owner", NULL,
+                               "the account is the only owner of agency %s: make someone else "
+                               "an owner first",
+                               agency);
+    if (!target->is_platform_admin)
+        return 0;
+    int64_t others = 0;
+    rc = store_user_active_admin_count(&others, c, call->arena, target->id, call->err);
+    if (rc)
+        return rc;
+    if (others == 0)
+        return usher_error_set(call->err, USHER_ECONFLICT, "last_platform_admin", NULL,
+                               "the platform would be left without an active platform admin");
+    return 0;
+}
+
+/* The audit entries of an erasure, written after the personal rows were blanked: one
+ * "member.removed" per agency (so each agency's log shows the member leaving) and
+ * "user.erased". None carries an address or a name. */
+static int erase_record(const struct app_call *call, struct store_conn *c, const char *user_id,
+                        const char *via, const char *const *agencies, size_t agency_count,
+                        const struct store_erasure_counts *n, int64_t audit_rows)
+{
+    for (size_t i = 0; i < agency_count; i++) {
+        struct app_audit_event ev = {
+            .agency_id = agencies[i],
+            .action = "member.removed",
+            .subject_user_id = user_id,
+            .scope_type = "agency",
+            .scope_id = agencies[i],
+            .details = json_pack("{s:s}", "reason", "account_erased"),
+        };
+        int rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
+        if (rc)
+            return rc;
+    }
+    struct app_audit_event ev = {
+        .action = "user.erased",
+        .subject_user_id = user_id,
+        .details = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "via", via, "agencies",
+                             (json_int_t)agency_count, "grants", (json_int_t)n->grants,
+                             "invitations", (json_int_t)n->invitations, "password_resets",
+                             (json_int_t)n->password_resets, "messages", (json_int_t)n->messages,
+                             "audit_personal_rows", (json_int_t)audit_rows),
+    };
+    return app_audit_record(c, call->arena, call->actor, &ev, call->err);
+}
+
+/* The erasure itself, in one write transaction; then the decision index and the token cache
+ * forget the person at once (other instances through the change feed). */
+static int erase_run(const struct app_call *call, const char *user_id, const char *via)
+{
+    struct store_conn *c = NULL;
+    struct store_user target;
+    const char **agencies = NULL;
+    size_t agency_count = 0;
+    struct store_erasure_counts n;
+    int64_t audit_rows = 0;
+    int rc = app_call_begin(&c, call, true);
+    if (rc)
+        goto done;
+    rc = store_user_get(&target, c, call->arena, user_id, call->err);
+    if (rc)
+        goto done;
+    rc = erase_guard(call, c, &target);
+    if (rc)
+        goto done;
+    rc = store_erasure_agencies(&agencies, &agency_count, c, call->arena, target.id, call->err);
+    if (rc)
+        goto done;
+    rc = store_audit_personal_erase(&audit_rows, c, call->arena, target.id, target.email,
+                                    clock_now_ms(), call->err);
+    if (rc)
+        goto done;
+    rc = store_erasure_remove(&n, c, call->arena, target.id, target.email, call->err);
+    if (rc)
+        goto done;
+    rc = erase_record(call, c, target.id, via, agencies, agency_count, &n, audit_rows);
+    if (rc)
+        goto done;
+    rc = store_commit(c, call->err);
+    if (rc)
+        goto done;
+    app_grants_refresh(call->app, c, target.id);
+    app_token_cache_clear(call->app->token_cache);
+done:
+    store_conn_put(c);
+    return rc;
+}
+
+/* A wrong current password: one throttle mark and a "user.erase_failed" row. */
+static int erase_refused(const struct app_call *call, struct app_throttle_ticket *ticket,
+                         const struct store_user *user, const char *reason)
+{
+    app_throttle_failure(call->app->throttle, ticket, clock_now_ms());
+    struct store_conn *c = NULL;
+    int rc = app_call_begin(&c, call, true);
+    if (rc)
+        goto done;
+    struct app_audit_event ev = {
+        .action = "user.erase_failed",
+        .subject_user_id = user->id,
+        .details = json_pack("{s:s}", "reason", reason),
+    };
+    rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
+    if (rc)
+        goto done;
+    rc = store_commit(c, call->err);
+    if (rc)
+        goto done;
+    rc = usher_error_set(call->err, USHER_EFORBIDDEN, "invalid_credentials", "current_password",
+                         WRONG_PASSWORD_MESSAGE);
+done:
+    store_conn_put(c);
+    return rc;
+}
+
+/* The signed-in person's account, read without holding a connection afterwards. */
+static int self_load(struct store_user *out, const struct app_call *call)
+{
+    struct store_conn *c = NULL;
+    int rc = store_conn_get(call->app->store, &c, call->err);
+    if (rc)
+        goto done;
+    rc = store_user_get(out, c, call->arena, call->actor->user_id, call->err);
+done:
+    store_conn_put(c);
+    return rc;
+}
+
+int app_erasure_self(int64_t *out_retry_after, const struct app_call *call,
+                     const struct app_erasure_self *in)
+{
+    struct app_throttle_ticket ticket = {0};
+    struct store_user user;
+    bool ok = false, needs_rehash = false;
+    int64_t retry_after = 0;
+    int rc = 0;
+    if (!call->actor->user_id || call->actor->impersonator_id || !in->session_hash) {
+        rc = usher_error_set(call->err, USHER_EFORBIDDEN, NULL, NULL,
+                             "only the person themselves, signed in, deletes their account");
+        goto done;
+    }
+    rc = app_password_check(in->current_password, "current_password", call->err);
+    if (rc)
+        goto done;
+    rc = self_load(&user, call);
+    if (rc)
+        goto done;
+    /* The place in the throttle comes before any hashing, as for a sign-in. */
+    rc = app_account_throttle_reserve(&ticket, &retry_after, call, user.email, in->device_cookie);
+    if (rc)
+        goto done;
+    rc = app_password_verify(call->app->hash_pool, &ok, &needs_rehash, user.password_hash,
+                             in->current_password, call->err);
+    if (rc)
+        goto done;
+    if (!user.password_hash) {
+        rc = erase_refused(call, &ticket, &user, "no_password");
+        goto done;
+    }
+    if (!ok) {
+        rc = erase_refused(call, &ticket, &user, "wrong_password");
+        goto done;
+    }
+    rc = erase_run(call, user.id, "self_service");
+    if (rc)
+        goto done;
+    app_throttle_success(call->app->throttle, &ticket);
+done:
+    app_throttle_release(call->app->throttle, &ticket);
+    if (out_retry_after)
+        *out_retry_after = retry_after;
+    return rc;
+}
+
+int app_erasure_user(const struct app_call *call, const char *user_id, const char *confirm)
+{
+    struct store_conn *c = NULL;
+    struct store_user target;
+    const char *typed = NULL;
+    int rc = 0;
+    if (!call->actor->is_platform_admin || call->actor->impersonator_id) {
+        rc = usher_error_set(call->err, USHER_EFORBIDDEN, NULL, NULL,
+                             "only platform admins erase accounts");
+        goto done;
+    }
+    rc = store_conn_get(call->app->store, &c, call->err);
+    if (rc)
+        goto done;
+    rc = store_user_get(&target, c, call->arena, user_id, call->err);
+    store_conn_put(c);
+    c = NULL;
+    if (rc)
+        goto done;
+    if (call->actor->user_id && strcmp(call->actor->user_id, target.id) == 0) {
+        rc = usher_error_set(call->err, USHER_ECONFLICT, "cannot_erase_self", NULL,
+                             "you cannot erase your own account here: delete it from your "
+                             "profile (DELETE /me)");
+        goto done;
+    }
+    typed = text_trim(call->arena, confirm ? confirm : "");
+    char *lower = arena_strdup(call->arena, typed);
+    for (char *p = lower; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    if (strcmp(lower, target.email) != 0) {
+        rc = usher_error_set(call->err, USHER_EINVAL, "confirm_mismatch", "confirm",
+                             "confirm must be the account's email address");
+        goto done;
+    }
+    rc = erase_run(call, target.id, "platform_admin");
+done:
+    store_conn_put(c);
+    return rc;
+}

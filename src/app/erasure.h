@@ -1,0 +1,38 @@
+/* Erasing an account: a person deletes their own (proving their password), or a platform admin
+ * erases someone's (typing their address to confirm). The account, its sessions, memberships
+ * and grants, the invitations, password-reset requests and queued messages of its address, and
+ * the personal values of every audit entry about it go in one transaction; the audit log keeps
+ * the pseudonymous id and still verifies (see docs/internals/audit.md, "Erasure"). */
+#ifndef USHER_APP_ERASURE_H
+#define USHER_APP_ERASURE_H
+
+#include <stdint.h>
+
+#include "app/app.h"
+
+/* Deleting one's own account. Strings are borrowed. */
+struct app_erasure_self {
+    const char *current_password;
+    const char *session_hash;  /* the session asking: none for an API token */
+    const char *device_cookie; /* the device cookie the client sent, or NULL */
+};
+
+/* Erases call->actor's own account: reserves a place in the sign-in throttle, verifies the
+ * current password (a wrong one counts as a failed sign-in and writes "user.erase_failed"),
+ * then erases. Errors: USHER_EINVAL naming current_password; USHER_EFORBIDDEN
+ * "invalid_credentials" for a wrong password, or for no person, a "view as" actor or no
+ * session; USHER_ECONFLICT "last_owner" (naming the agency) while they are the only owner of
+ * an agency, "last_platform_admin" when no other active platform admin would remain;
+ * USHER_ELIMIT "rate_limited" with *out_retry_after in seconds (may be NULL); USHER_EUNAVAIL;
+ * store errors. */
+int app_erasure_self(int64_t *out_retry_after, const struct app_call *call,
+                     const struct app_erasure_self *in);
+
+/* Erases the account user_id for a platform admin; confirm must be its email address (as
+ * stored, compared after trimming and lower-casing ASCII). Errors: USHER_EFORBIDDEN unless a
+ * platform admin acts (never while viewing as someone); USHER_ENOTFOUND; USHER_EINVAL
+ * "confirm_mismatch" naming confirm; USHER_ECONFLICT "cannot_erase_self" for their own account
+ * (they use app_erasure_self) and "last_owner" as above; store errors. */
+int app_erasure_user(const struct app_call *call, const char *user_id, const char *confirm);
+
+#endif
