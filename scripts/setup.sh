@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 DEBIAN_PACKAGES=(
     build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
     libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev postgresql-15 libsodium-dev libinih-dev
-    libcurl4-openssl-dev libjose-dev libzxcvbn-dev libcmocka-dev sqlite3 curl jq nodejs npm
+    libcurl4-openssl-dev libjose-dev libzxcvbn-dev libcmocka-dev liboath-dev libqrencode-dev sqlite3
+    curl jq nodejs npm
     chromium fonts-dejavu-core nginx
 )
 

@@ -1,12 +1,15 @@
-/* Agencies: create (platform admins), list the ones the caller may see, read one. */
+/* Agencies: create (platform admins), list the ones the caller may see, read one, and set
+ * whether its members must have a second factor. */
 #include "api/api.h"
+#include "app/second_factor.h"
 #include "app/tenancy.h"
 #include "base/json.h"
 
 static json_t *agency_json(struct http_request *req, const struct store_agency *agency)
 {
-    return json_pack("{s:s, s:s, s:o}", "id", agency->id, "name", agency->name, "created_at",
-                     json_time_ms(&req->arena, agency->created_at));
+    return json_pack("{s:s, s:s, s:o, s:b}", "id", agency->id, "name", agency->name, "created_at",
+                     json_time_ms(&req->arena, agency->created_at), "require_second_factor",
+                     agency->require_second_factor);
 }
 
 static int agencies_create(struct http_request *req, struct http_response *res)
@@ -58,10 +61,32 @@ static int agencies_get(struct http_request *req, struct http_response *res)
     return 0;
 }
 
+static int agencies_patch(struct http_request *req, struct http_response *res)
+{
+    static const char *const allowed[] = {"require_second_factor", NULL};
+    json_t *body;
+    int rc = http_json_body(&body, req, allowed);
+    if (rc)
+        return rc;
+    json_t *v = json_object_get(body, "require_second_factor");
+    if (!json_is_boolean(v))
+        return usher_error_set(&req->err, USHER_EINVAL, NULL, "require_second_factor",
+                               "require_second_factor must be true or false");
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
+    struct store_agency agency;
+    rc = app_agency_second_factor_set(&agency, &call, api_param(req, 0), json_is_true(v));
+    if (rc)
+        return rc;
+    http_response_json(res, req, 200, agency_json(req, &agency));
+    return 0;
+}
+
 static const struct http_route routes[] = {
     {"POST", "/api/v1/agencies", agencies_create, HTTP_AUTHENTICATED},
     {"GET", "/api/v1/agencies", agencies_list, HTTP_AUTHENTICATED},
     {"GET", "/api/v1/agencies/{id}", agencies_get, HTTP_AUTHENTICATED},
+    {"PATCH", "/api/v1/agencies/{id}", agencies_patch, HTTP_AUTHENTICATED},
     {NULL, NULL, NULL, HTTP_PUBLIC},
 };
 

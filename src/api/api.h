@@ -13,6 +13,7 @@ extern const struct http_route_table api_sessions_routes;
 extern const struct http_route_table api_password_reset_routes;
 extern const struct http_route_table api_email_change_routes;
 extern const struct http_route_table api_me_routes;
+extern const struct http_route_table api_second_factor_routes; /* /me/totp */
 extern const struct http_route_table api_agency_routes;
 extern const struct http_route_table api_environment_routes;
 extern const struct http_route_table api_bot_routes;
@@ -75,6 +76,14 @@ json_t *api_user_json(struct http_request *req, const struct store_user *u);
 struct app_session_new;
 json_t *api_session_json(struct http_request *req, struct http_response *res,
                          const struct app_session_new *s);
+
+/* {mfa_required: true, mfa_token, expires_at}: the answer of a first step that proved the
+ * password of an account with a second factor (s->mfa_required). No cookie is set. */
+json_t *api_mfa_challenge_json(struct http_request *req, const struct app_session_new *s);
+
+/* Sets Retry-After (seconds, at least 1) when rc is USHER_ELIMIT or USHER_EUNAVAIL. */
+void api_retry_after(struct http_request *req, struct http_response *res, int rc,
+                     int64_t retry_after);
 
 /* Sets the Set-Cookie header that removes the session cookie (sign-out). */
 void api_session_cookie_clear(struct http_request *req, struct http_response *res);

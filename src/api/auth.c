@@ -7,6 +7,7 @@
 
 #include "app/account.h"
 #include "app/impersonation.h"
+#include "app/second_factor.h"
 #include "app/tokens.h"
 #include "http/http.h"
 
@@ -108,6 +109,34 @@ static int authenticate_impersonation(struct http_request *req, const struct sto
     return rc;
 }
 
+/* What a session held back by its agencies' second-factor policy may still do: read the
+ * person, enrol, sign out. */
+static bool second_factor_may_use(const struct http_request *req)
+{
+    const char *r = req->route;
+    if (!r || strcmp(r, "unmatched") == 0)
+        return true; /* answers 404 anyway */
+    if (strcmp(r, "/api/v1/me") == 0)
+        return !http_method_is_unsafe(req->method);
+    if (strcmp(r, "/api/v1/sessions/current") == 0)
+        return strcmp(req->method, "DELETE") == 0;
+    return strcmp(r, "/api/v1/me/totp") == 0 || strcmp(r, "/api/v1/me/totp/confirm") == 0;
+}
+
+/* A person whose agency requires a second factor and who has none gets only what enrolling
+ * needs. Read from the decision index: no SQL. */
+static int second_factor_gate(struct http_request *req)
+{
+    if (!app_second_factor_required(req->app, req->principal.user_id))
+        return 0;
+    req->principal.second_factor_required = true;
+    if (second_factor_may_use(req))
+        return 0;
+    return usher_error_set(&req->err, USHER_EFORBIDDEN, "second_factor_required", NULL,
+                           "an agency you belong to requires two-step verification: turn it "
+                           "on first");
+}
+
 int api_auth_authenticate(struct http_request *req)
 {
     struct app *app = req->app;
@@ -154,5 +183,5 @@ int api_auth_authenticate(struct http_request *req)
     req->principal.session_hash = arena_strdup(&req->arena, hash);
     if (session.impersonator_id)
         return authenticate_impersonation(req, &session);
-    return 0;
+    return second_factor_gate(req);
 }

@@ -11,6 +11,7 @@
 #include "app/erasure.h"
 #include "app/invitation.h"
 #include "app/password.h"
+#include "app/second_factor.h"
 #include "base/clock.h"
 #include "base/json.h"
 #include "policy/catalogue.h"
@@ -103,6 +104,16 @@ static int me_get(struct http_request *req, struct http_response *res)
     json_t *out = json_object();
     json_object_set_new(out, "user", api_user_json(req, &user));
     json_object_set_new(out, "is_platform_admin", json_boolean(user.is_platform_admin));
+    bool second_factor = false;
+    rc = app_second_factor_is_on(&second_factor, &call, user.id);
+    if (rc) {
+        json_decref(agencies);
+        json_decref(out);
+        return rc;
+    }
+    json_object_set_new(out, "second_factor", json_boolean(second_factor));
+    json_object_set_new(out, "second_factor_required",
+                        json_boolean(req->principal.second_factor_required));
     json_object_set_new(out, "agencies", agencies);
     if (req->principal.impersonator_id) {
         struct store_user viewer;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "app/second_factor.h"
 #include "policy/catalogue.h"
 #include "app/members.h"
 #include "app/tenancy.h"
@@ -37,6 +38,10 @@ static json_t *member_json(struct http_request *req, const struct app_member *m,
     json_object_set_new(o, "environments", envs);
     json_object_set_new(o, "last_active_at", json_time_ms(&req->arena, p->last_active_at));
     json_object_set_new(o, "created_at", json_time_ms(&req->arena, p->created_at));
+    /* From the decision index, as the sessions' own check reads it: no query per member. */
+    json_object_set_new(
+        o, "second_factor",
+        json_boolean(!p->is_invited && app_second_factor_on_cached(req->app, p->id)));
     if (p->is_invited)
         json_object_set_new(o, "invitation_id", json_string(p->id));
     return o;

@@ -1,6 +1,7 @@
 /* Password recovery: POST /api/v1/password-resets asks for a reset link by email (always 202,
  * whatever the address) and POST /api/v1/password-resets/confirm sets a new password with the
- * link's token and signs the person in, answering as POST /api/v1/sessions does. */
+ * link's token and signs the person in, answering as POST /api/v1/sessions does (a two-step
+ * token instead of a session when the account has a second factor). */
 #include "api/api.h"
 #include "app/password.h"
 #include "app/password_reset.h"
@@ -51,6 +52,10 @@ static int password_resets_confirm(struct http_request *req, struct http_respons
     rc = app_password_reset_confirm(&s, &call, token, password);
     if (rc)
         return rc;
+    if (s.mfa_required) {
+        http_response_json(res, req, 200, api_mfa_challenge_json(req, &s));
+        return 0;
+    }
     http_response_json(res, req, 201, api_session_json(req, res, &s));
     return 0;
 }

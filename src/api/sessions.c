@@ -1,4 +1,5 @@
-/* Sign-in and sign-out: POST /api/v1/sessions and DELETE /api/v1/sessions/current. The
+/* Sign-in and sign-out: POST /api/v1/sessions (and its second step, POST
+ * /api/v1/sessions/mfa, for accounts with a second factor) and DELETE /api/v1/sessions/current. The
  * session token goes to the client twice, in the body (for API clients) and in an HttpOnly
  * cookie (for the console), and is never logged. A password sign-in also sets the device
  * cookie that keeps this client's sign-ins apart from strangers' failures (app/device.h). */
@@ -7,11 +8,14 @@
 #include "api/api.h"
 #include "app/account.h"
 #include "app/password.h"
+#include "app/second_factor.h"
 #include "base/clock.h"
 #include "base/json.h"
 #include "config/config.h"
 
 #define SIGN_IN_EMAIL_MAX 1024 /* raw bytes before trimming; the address itself is capped later */
+#define MFA_TOKEN_MAX     256
+#define MFA_CODE_MAX      64
 
 static const char *const sign_in_fields[] = {"email", "password", NULL};
 
@@ -45,6 +49,22 @@ json_t *api_session_json(struct http_request *req, struct http_response *res,
     return out;
 }
 
+json_t *api_mfa_challenge_json(struct http_request *req, const struct app_session_new *s)
+{
+    return json_pack("{s:b, s:s, s:o}", "mfa_required", 1, "mfa_token", s->mfa_token, "expires_at",
+                     json_time_ms(&req->arena, s->mfa_expires_at));
+}
+
+void api_retry_after(struct http_request *req, struct http_response *res, int rc,
+                     int64_t retry_after)
+{
+    if (rc != USHER_ELIMIT && rc != USHER_EUNAVAIL)
+        return;
+    char seconds[24];
+    snprintf(seconds, sizeof(seconds), "%lld", (long long)(retry_after > 0 ? retry_after : 1));
+    http_response_header(res, req, "Retry-After", seconds);
+}
+
 static int sessions_create(struct http_request *req, struct http_response *res)
 {
     struct app *app = req->app;
@@ -68,13 +88,14 @@ static int sessions_create(struct http_request *req, struct http_response *res)
     struct app_session_new s;
     int64_t retry_after = 0;
     rc = app_account_sign_in(&s, &retry_after, &call, &in);
-    if (rc == USHER_ELIMIT || rc == USHER_EUNAVAIL) {
-        char seconds[24];
-        snprintf(seconds, sizeof(seconds), "%lld", (long long)(retry_after > 0 ? retry_after : 1));
-        http_response_header(res, req, "Retry-After", seconds);
-    }
+    api_retry_after(req, res, rc, retry_after);
     if (rc)
         return rc;
+    /* The password was right and the account has a second factor: no session yet. */
+    if (s.mfa_required) {
+        http_response_json(res, req, 200, api_mfa_challenge_json(req, &s));
+        return 0;
+    }
 
     /* The cookie is about to be replaced: the session it carried ends now rather than
      * lingering until its timeout. */
@@ -112,8 +133,46 @@ static int sessions_delete_current(struct http_request *req, struct http_respons
     return 0;
 }
 
+static const char *const mfa_fields[] = {"mfa_token", "code", "recovery_code", NULL};
+
+/* The second step of a two-step sign-in: the token of the first and a code or recovery code. */
+static int sessions_mfa(struct http_request *req, struct http_response *res)
+{
+    json_t *body;
+    const char *token = NULL;
+    struct app_second_factor_proof proof = {0};
+    int rc = http_json_body(&body, req, mfa_fields);
+    if (rc == 0)
+        rc = json_member_string(&token, body, "mfa_token", true, MFA_TOKEN_MAX, &req->err);
+    if (rc == 0)
+        rc = json_member_string(&proof.code, body, "code", false, MFA_CODE_MAX, &req->err);
+    if (rc == 0)
+        rc = json_member_string(&proof.recovery_code, body, "recovery_code", false, MFA_CODE_MAX,
+                                &req->err);
+    if (rc)
+        return rc;
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
+    struct app_session_new s;
+    int64_t retry_after = 0;
+    rc = app_second_factor_sign_in(&s, &retry_after, &call, token, &proof,
+                                   http_cookie(req, req->app->device_cookie_name));
+    api_retry_after(req, res, rc, retry_after);
+    if (rc)
+        return rc;
+    if (req->principal.via_cookie && req->principal.session_hash) {
+        struct usher_error ignored = {0};
+        struct app_call quiet = call;
+        quiet.err = &ignored;
+        app_account_sign_out(&quiet, req->principal.session_hash);
+    }
+    http_response_json(res, req, 201, api_session_json(req, res, &s));
+    return 0;
+}
+
 static const struct http_route routes[] = {
     {"POST", "/api/v1/sessions", sessions_create, HTTP_PUBLIC},
+    {"POST", "/api/v1/sessions/mfa", sessions_mfa, HTTP_PUBLIC},
     {"DELETE", "/api/v1/sessions/current", sessions_delete_current, HTTP_AUTHENTICATED},
     {NULL, NULL, NULL, HTTP_PUBLIC},
 };

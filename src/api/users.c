@@ -1,9 +1,11 @@
 /* Every account on the platform, for platform admins: GET /api/v1/users lists them with their
  * agencies; PATCH /api/v1/users/{id} disables or re-activates one; DELETE /api/v1/users/{id}
- * erases one; POST /api/v1/users/{id}/password-reset emails the person a password reset link. */
+ * erases one; POST /api/v1/users/{id}/password-reset emails the person a password reset link;
+ * DELETE /api/v1/users/{id}/totp resets a lost second factor. */
 #include "api/api.h"
 #include "app/erasure.h"
 #include "app/password_reset.h"
+#include "app/second_factor.h"
 #include "app/users.h"
 #include "base/json.h"
 
@@ -11,6 +13,8 @@ static json_t *entry_json(struct http_request *req, const struct app_user_entry 
 {
     json_t *o = api_user_json(req, &e->user);
     json_object_set_new(o, "is_platform_admin", json_boolean(e->user.is_platform_admin));
+    json_object_set_new(o, "second_factor",
+                        json_boolean(app_second_factor_on_cached(req->app, e->user.id)));
     json_t *agencies = json_array();
     for (size_t i = 0; i < e->agency_count; i++)
         json_array_append_new(agencies, json_pack("{s:s, s:s}", "id", e->agencies[i].agency_id,
@@ -103,11 +107,24 @@ static int users_delete(struct http_request *req, struct http_response *res)
     return 0;
 }
 
+/* A platform admin turns off the second factor of someone who lost it. */
+static int users_totp_delete(struct http_request *req, struct http_response *res)
+{
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
+    int rc = app_second_factor_reset(&call, api_param(req, 0));
+    if (rc)
+        return rc;
+    http_response_empty(res, 204);
+    return 0;
+}
+
 static const struct http_route routes[] = {
     {"GET", "/api/v1/users", users_list, HTTP_AUTHENTICATED},
     {"PATCH", "/api/v1/users/{id}", users_patch, HTTP_AUTHENTICATED},
     {"POST", "/api/v1/users/{id}/password-reset", users_password_reset, HTTP_AUTHENTICATED},
     {"DELETE", "/api/v1/users/{id}", users_delete, HTTP_AUTHENTICATED},
+    {"DELETE", "/api/v1/users/{id}/totp", users_totp_delete, HTTP_AUTHENTICATED},
     {NULL, NULL, NULL, HTTP_PUBLIC},
 };
 

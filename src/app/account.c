@@ -12,6 +12,7 @@
 #include "app/device.h"
 #include "app/password.h"
 #include "app/password_strength.h"
+#include "app/second_factor.h"
 #include "app/throttle.h"
 #include "base/clock.h"
 #include "base/error.h"
@@ -164,6 +165,14 @@ int app_account_session_start(struct app_session_new *out, struct app *app, stru
                               struct arena *a, const struct app_actor *actor,
                               const struct store_user *user, struct usher_error *err)
 {
+    return app_account_session_start_with(out, app, c, a, actor, user, NULL, err);
+}
+
+int app_account_session_start_with(struct app_session_new *out, struct app *app,
+                                   struct store_conn *c, struct arena *a,
+                                   const struct app_actor *actor, const struct store_user *user,
+                                   const char *second_factor, struct usher_error *err)
+{
     int64_t now = clock_now_ms();
     crypto_token_new(out->token);
     crypto_hmac_hex(out->token_hash, app->secret, sizeof(app->secret), out->token,
@@ -173,6 +182,9 @@ int app_account_session_start(struct app_session_new *out, struct app *app, stru
     out->user = *user;
     out->user.last_active_at = now;
     out->device_cookie[0] = '\0';
+    out->mfa_required = false;
+    out->mfa_token[0] = '\0';
+    out->mfa_expires_at = 0;
     struct store_session s = {
         .token_hash = out->token_hash,
         .user_id = user->id,
@@ -198,7 +210,9 @@ int app_account_session_start(struct app_session_new *out, struct app *app, stru
     struct app_audit_event ev = {
         .action = "session.created",
         .subject_user_id = user->id,
-        .details = json_pack("{s:s}", "method", "password"),
+        .details = second_factor ? json_pack("{s:s, s:s}", "method", "password", "second_factor",
+                                             second_factor)
+                                 : json_pack("{s:s}", "method", "password"),
     };
     return app_audit_record(c, a, &who, &ev, err);
 }
@@ -294,9 +308,15 @@ static int sign_in_session_start(struct app_session_new *out, const struct app_c
             goto done;
         log_msg(LOG_INFO, "account.password_rehashed", "{s:s}", "user_id", user->id);
     }
-    rc = app_account_session_start(out, call->app, c, call->arena, call->actor, user, call->err);
+    rc = app_second_factor_challenge(out, call->app, c, call->arena, user, "password", call->err);
     if (rc)
         goto done;
+    if (!out->mfa_required) {
+        rc =
+            app_account_session_start(out, call->app, c, call->arena, call->actor, user, call->err);
+        if (rc)
+            goto done;
+    }
     rc = store_commit(c, call->err);
 done:
     store_conn_put(c);
@@ -312,6 +332,7 @@ int app_account_sign_in(struct app_session_new *out, int64_t *out_retry_after,
     const char *normal = NULL;
     bool found = false, ok = false, needs_rehash = false;
     int64_t retry_after = 0;
+    out->mfa_required = false; /* until a second factor asks for one */
     int rc =
         text_email_normalize(&normal, call->arena, in->email ? in->email : "", "email", call->err);
     if (rc)
@@ -340,6 +361,10 @@ int app_account_sign_in(struct app_session_new *out, int64_t *out_retry_after,
     else
         rc = sign_in_session_start(out, call, &user, in->password, needs_rehash);
     if (rc)
+        goto done;
+    /* Only the second step forgives failures: a known password must not clear the count of
+     * wrong codes. The reservation ends below without counting. */
+    if (out->mfa_required)
         goto done;
     app_throttle_success(call->app->throttle, &ticket);
     app_device_cookie_new(out->device_cookie, call->app->secret, normal);

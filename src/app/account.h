@@ -32,6 +32,12 @@ struct app_session_new {
     int64_t expires_at;                              /* absolute end, Unix ms */
     struct store_user user;                          /* the signed-in user (arena strings) */
     char device_cookie[APP_DEVICE_COOKIE_CHARS + 1]; /* set by a password sign-in, else "" */
+    /* A first step that proved the password of an account with a second factor starts no
+     * session: mfa_required is true and only the two-step token below is set (the fields
+     * above are not). See app/second_factor.h. */
+    bool mfa_required;
+    char mfa_token[CRYPTO_TOKEN_CHARS + 1]; /* the secret; never logged or stored */
+    int64_t mfa_expires_at;                 /* Unix ms */
 };
 
 /* What a new account is made of. */
@@ -73,10 +79,12 @@ struct app_sign_in {
  * pair's), verifies the password (against a dummy hash when the email is unknown, so the
  * answer and its time do not tell whether the account exists), re-hashes a password stored
  * with older parameters, and on success starts a session and fills out->device_cookie with a
- * new device cookie. Failures write a "session.failed" audit row. Errors: USHER_EINVAL;
- * USHER_EUNAUTH "invalid_credentials" (unknown email, wrong password, disabled account, no
- * password: all alike); USHER_ELIMIT "rate_limited" with *out_retry_after in seconds;
- * USHER_EUNAVAIL. out_retry_after may be NULL. */
+ * new device cookie. When the account has a second factor on, no session starts: out carries
+ * a two-step token instead (out->mfa_required), the throttle reservation ends without
+ * forgiving earlier failures, and app_second_factor_sign_in finishes the sign-in. Failures write a
+ * "session.failed" audit row. Errors: USHER_EINVAL; USHER_EUNAUTH "invalid_credentials" (unknown
+ * email, wrong password, disabled account, no password: all alike); USHER_ELIMIT "rate_limited"
+ * with *out_retry_after in seconds; USHER_EUNAVAIL. out_retry_after may be NULL. */
 int app_account_sign_in(struct app_session_new *out, int64_t *out_retry_after,
                         const struct app_call *call, const struct app_sign_in *in);
 
@@ -86,6 +94,13 @@ int app_account_sign_in(struct app_session_new *out, int64_t *out_retry_after,
 int app_account_session_start(struct app_session_new *out, struct app *app, struct store_conn *c,
                               struct arena *a, const struct app_actor *actor,
                               const struct store_user *user, struct usher_error *err);
+
+/* As app_account_session_start, for a sign-in that also proved a second factor: the audit row
+ * names it (second_factor "totp" or "recovery_code"; NULL for none). */
+int app_account_session_start_with(struct app_session_new *out, struct app *app,
+                                   struct store_conn *c, struct arena *a,
+                                   const struct app_actor *actor, const struct store_user *user,
+                                   const char *second_factor, struct usher_error *err);
 
 /* Ends the session whose token hash is session_hash, with a "session.ended" audit row.
  * Ending a session that is already gone is not an error. */

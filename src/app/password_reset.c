@@ -11,6 +11,7 @@
 #include "app/audit.h"
 #include "app/password.h"
 #include "app/password_strength.h"
+#include "app/second_factor.h"
 #include "base/clock.h"
 #include "base/error.h"
 #include "base/text.h"
@@ -283,9 +284,18 @@ static int reset_write(struct app_session_new *out, const struct app_call *call,
     rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
     if (rc)
         goto done;
-    rc = app_account_session_start(out, call->app, c, call->arena, call->actor, user, call->err);
+    /* The link proves the mailbox, not the second factor: with one on, the new password
+     * leads to the same second step as a sign-in. */
+    rc = app_second_factor_challenge(out, call->app, c, call->arena, user, "password_reset",
+                                     call->err);
     if (rc)
         goto done;
+    if (!out->mfa_required) {
+        rc =
+            app_account_session_start(out, call->app, c, call->arena, call->actor, user, call->err);
+        if (rc)
+            goto done;
+    }
     struct app_account_mail_when when = {
         .at = now,
         .source_ip = call->actor->source_ip,
@@ -307,6 +317,7 @@ int app_password_reset_confirm(struct app_session_new *out, const struct app_cal
     struct store_user user;
     char token_hash[CRYPTO_HASH_HEX + 1];
     char hash[APP_PASSWORD_HASH_MAX] = "";
+    out->mfa_required = false; /* until a second factor asks for one */
     reset_token_hash(token_hash, call->app, token ? token : "");
     int rc = reset_load(&r, &user, call, token_hash);
     if (rc)

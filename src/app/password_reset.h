@@ -34,8 +34,9 @@ int app_password_reset_request(const struct app_call *call, const char *email);
  * strength rules is USHER_EINVAL naming password ("weak_password" for a guessable one; the link
  * still works). On success, in one transaction: the new hash, the link used, every session of
  * the account ended (and any "view as" session it started), a pending change of email voided,
- * a new session started into *out,
- * a "user.password_reset" audit row and the "your password was changed" email. USHER_EUNAVAIL
+ * a new session started into *out (or, when the account has a second factor on, a two-step
+ * token: out->mfa_required, see app/second_factor.h), a "user.password_reset" audit row and
+ * the "your password was changed" email. USHER_EUNAVAIL
  * when hashing or the store is saturated. */
 int app_password_reset_confirm(struct app_session_new *out, const struct app_call *call,
                                const char *token, const char *password);

@@ -64,6 +64,17 @@ int authz_index_refresh_user(struct authz_index *ix, struct store_conn *c, const
 /* Drops a user from the index: every check for them is denied until the next refresh. */
 void authz_index_forget_user(struct authz_index *ix, const char *user_id);
 
+/* Sets whether an agency requires a second factor of its members (after the change committed). */
+void authz_index_put_agency_policy(struct authz_index *ix, const char *agency_id,
+                                   bool require_second_factor);
+
+/* Whether user_id has a second factor on (false when unknown). */
+bool authz_user_second_factor(struct authz_index *ix, const char *user_id);
+
+/* Whether user_id holds a grant in an agency that requires a second factor and has none on.
+ * Platform admins are judged as anyone else. */
+bool authz_second_factor_required(struct authz_index *ix, const char *user_id);
+
 /* Records an agency, an environment or a bot (after its creation committed). */
 void authz_index_put_agency(struct authz_index *ix, const char *agency_id);
 void authz_index_put_environment(struct authz_index *ix, const char *environment_id,

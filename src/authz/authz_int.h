@@ -23,6 +23,7 @@
 #define IX_ADMIN   4u  /* users: platform admin */
 #define IX_ACTIVE  8u  /* users: status active */
 #define IX_POOLED  16u /* users: the grant set lives in the load's pool, not on its own */
+#define IX_SECOND  32u /* users: a second factor is on; agencies: members must have one */
 
 _Static_assert(POLICY_ROLE_COUNT <= 16, "built-in roles fit a grant's 16-bit mask");
 _Static_assert(POLICY_PERM_COUNT <= 32, "extra permissions fit a grant's 32-bit mask");
@@ -155,6 +156,9 @@ void ix_user_set(struct ix_data *d, const char *user_id, uint32_t flags, struct 
 
 /* Marks an agency present or gone. */
 void ix_agency_set(struct ix_data *d, const char *agency_id, bool is_present);
+
+/* Sets whether an agency requires a second factor of its members (interning it when new). */
+void ix_agency_second_factor_set(struct ix_data *d, const char *agency_id, bool required);
 
 /* Records an environment of agency_id, or marks it gone when agency_id is NULL. */
 void ix_env_set(struct ix_data *d, const char *env_id, const char *agency_id);

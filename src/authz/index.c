@@ -351,6 +351,12 @@ void ix_agency_set(struct ix_data *d, const char *agency_id, bool is_present)
     a->flags = is_present ? a->flags | IX_PRESENT : a->flags & ~IX_PRESENT;
 }
 
+void ix_agency_second_factor_set(struct ix_data *d, const char *agency_id, bool required)
+{
+    struct ix_agency *a = ix_rec(&d->agencies, ix_intern(&d->agencies, agency_id));
+    a->flags = required ? a->flags | IX_SECOND : a->flags & ~IX_SECOND;
+}
+
 static void place_set(struct ix_data *d, struct ix_table *t, const char *id, const char *env_id,
                       const char *agency_id)
 {
@@ -467,6 +473,53 @@ void authz_index_put_agency(struct authz_index *ix, const char *agency_id)
     pthread_rwlock_wrlock(&ix->lock);
     ix_agency_set(&ix->d, agency_id, true);
     pthread_rwlock_unlock(&ix->lock);
+}
+
+void authz_index_put_agency_policy(struct authz_index *ix, const char *agency_id,
+                                   bool require_second_factor)
+{
+    pthread_rwlock_wrlock(&ix->lock);
+    ix_agency_second_factor_set(&ix->d, agency_id, require_second_factor);
+    pthread_rwlock_unlock(&ix->lock);
+}
+
+bool authz_user_second_factor(struct authz_index *ix, const char *user_id)
+{
+    pthread_rwlock_rdlock(&ix->lock);
+    uint32_t h = ix_find(&ix->d.users, user_id);
+    bool on = h != IX_NONE && (((struct ix_user *)ix_rec(&ix->d.users, h))->flags & IX_SECOND);
+    pthread_rwlock_unlock(&ix->lock);
+    return on;
+}
+
+/* The agency handle of grant g's scope, or IX_NONE. */
+static uint32_t grant_agency(const struct ix_data *d, const struct ix_grant *g)
+{
+    if (g->kind == POLICY_SCOPE_AGENCY)
+        return g->scope;
+    const struct ix_table *t = g->kind == POLICY_SCOPE_ENVIRONMENT ? &d->envs : &d->bots;
+    if (g->scope >= t->names.count)
+        return IX_NONE;
+    return ((const struct ix_place *)ix_rec(t, g->scope))->agency;
+}
+
+bool authz_second_factor_required(struct authz_index *ix, const char *user_id)
+{
+    bool required = false;
+    pthread_rwlock_rdlock(&ix->lock);
+    const struct ix_data *d = &ix->d;
+    uint32_t h = ix_find(&d->users, user_id);
+    const struct ix_user *u = h != IX_NONE ? ix_rec(&d->users, h) : NULL;
+    if (u && !(u->flags & IX_SECOND) && u->set) {
+        for (uint32_t i = 0; i < u->set->count && !required; i++) {
+            uint32_t agency = grant_agency(d, &u->set->grants[i]);
+            required =
+                agency != IX_NONE && agency < d->agencies.names.count &&
+                (((const struct ix_agency *)ix_rec(&d->agencies, agency))->flags & IX_SECOND);
+        }
+    }
+    pthread_rwlock_unlock(&ix->lock);
+    return required;
 }
 
 void authz_index_put_environment(struct authz_index *ix, const char *environment_id,

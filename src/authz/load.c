@@ -21,6 +21,8 @@ static uint32_t user_flags(const struct store_rows *users, size_t r)
         flags |= IX_ADMIN;
     if (status && strcmp(status, "active") == 0)
         flags |= IX_ACTIVE;
+    if (store_cell_int(users, r, 3) != 0)
+        flags |= IX_SECOND;
     return flags;
 }
 
@@ -58,8 +60,11 @@ static int load_places(struct ix_data *d, struct store_conn *c, struct usher_err
     if (rc == 0)
         rc = store_authz_custom_roles(&roles, c, &a, err);
     if (rc == 0) {
-        for (size_t r = 0; r < agencies.count; r++)
+        for (size_t r = 0; r < agencies.count; r++) {
             ix_agency_set(d, store_cell_text(&agencies, r, 0), true);
+            ix_agency_second_factor_set(d, store_cell_text(&agencies, r, 0),
+                                        store_cell_int(&agencies, r, 1) != 0);
+        }
         for (size_t r = 0; r < envs.count; r++)
             ix_env_set(d, store_cell_text(&envs, r, 0), store_cell_text(&envs, r, 1));
         for (size_t r = 0; r < bots.count; r++)

@@ -20,9 +20,11 @@ static int place_sync(struct authz_index *ix, struct store_conn *c, struct arena
     if (rc)
         return rc;
     pthread_rwlock_wrlock(&ix->lock);
-    if (strcmp(type, "agency") == 0)
+    if (strcmp(type, "agency") == 0) {
         ix_agency_set(&ix->d, id, rows.count > 0);
-    else if (strcmp(type, "environment") == 0)
+        if (rows.count > 0)
+            ix_agency_second_factor_set(&ix->d, id, store_cell_int(&rows, 0, 1) != 0);
+    } else if (strcmp(type, "environment") == 0)
         ix_env_set(&ix->d, id, rows.count ? store_cell_text(&rows, 0, 1) : NULL);
     else
         ix_bot_set(&ix->d, id, rows.count ? store_cell_text(&rows, 0, 1) : NULL,

@@ -44,6 +44,7 @@ struct http_principal {
     const char *token_agency_id; /* the API token's agency; NULL for a platform token */
     const char *impersonator_id; /* "view as": the person viewing as user_id, else NULL */
     const char *impersonation_agency_id; /* "view as": the one agency the session sees */
+    bool second_factor_required;         /* a person's session held back until they enrol one */
 };
 
 struct http_request {

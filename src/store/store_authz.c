@@ -16,7 +16,7 @@ static int all(struct store_rows *out, struct store_conn *c, struct arena *a, co
 int store_authz_agencies(struct store_rows *out, struct store_conn *c, struct arena *a,
                          struct usher_error *err)
 {
-    static const char sql[] = "SELECT id FROM agencies";
+    static const char sql[] = "SELECT id, require_second_factor FROM agencies";
     return all(out, c, a, sql, err);
 }
 
@@ -47,7 +47,9 @@ int store_authz_users_each(struct store_conn *c, size_t page_rows,
                            void *ctx, struct usher_error *err)
 {
     /* No order: the index takes users in any order, and a table scan is the cheapest read. */
-    static const char sql[] = "SELECT id, is_platform_admin, status FROM users";
+    static const char sql[] = "SELECT u.id, u.is_platform_admin, u.status, "
+                              "CASE WHEN s.enabled_at IS NULL THEN 0 ELSE 1 END "
+                              "FROM users u LEFT JOIN second_factors s ON s.user_id = u.id";
     struct store_pages q = {.sql = sql, .page_rows = page_rows, .each = each, .ctx = ctx};
     return store_exec_pages(c, &q, err);
 }
@@ -69,7 +71,10 @@ int store_authz_user(struct store_rows *out_user, struct store_rows *out_grants,
                      struct store_conn *c, struct arena *a, const char *user_id,
                      struct usher_error *err)
 {
-    static const char user_sql[] = "SELECT id, is_platform_admin, status FROM users WHERE id = $1";
+    static const char user_sql[] = "SELECT u.id, u.is_platform_admin, u.status, "
+                                   "CASE WHEN s.enabled_at IS NULL THEN 0 ELSE 1 END "
+                                   "FROM users u LEFT JOIN second_factors s ON s.user_id = u.id "
+                                   "WHERE u.id = $1";
     static const char grants_sql[] = GRANT_SELECT "WHERE g.user_id = $1";
     struct store_value p[] = {store_text(user_id)};
     int rc = store_exec(c, a, user_sql, p, 1, out_user, NULL, err);
@@ -103,7 +108,7 @@ int store_authz_changes(struct store_rows *out, struct store_conn *c, struct are
 int store_authz_place(struct store_rows *out, struct store_conn *c, struct arena *a,
                       const char *scope_type, const char *id, struct usher_error *err)
 {
-    static const char agency[] = "SELECT id FROM agencies WHERE id = $1";
+    static const char agency[] = "SELECT id, require_second_factor FROM agencies WHERE id = $1";
     static const char env[] = "SELECT id, agency_id FROM environments WHERE id = $1";
     static const char bot[] = "SELECT id, environment_id, agency_id FROM bots WHERE id = $1";
     const char *sql = strcmp(scope_type, "agency") == 0        ? agency

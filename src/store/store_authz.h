@@ -18,7 +18,7 @@ enum {
     STORE_AUTHZ_GRANT_BOT_ENVIRONMENT,
 };
 
-/* Every agency id. */
+/* Every agency (id, require_second_factor). */
 int store_authz_agencies(struct store_rows *out, struct store_conn *c, struct arena *a,
                          struct usher_error *err);
 
@@ -34,9 +34,9 @@ int store_authz_bots(struct store_rows *out, struct store_conn *c, struct arena 
 int store_authz_custom_roles(struct store_rows *out, struct store_conn *c, struct arena *a,
                              struct usher_error *err);
 
-/* Every user (id, is_platform_admin, status), handed to each a page of at most page_rows at a
- * time (store_exec_pages: inside a transaction, each must not use c). Errors: as
- * store_exec_pages. */
+/* Every user (id, is_platform_admin, status, second factor on as 0/1), handed to each a page of at
+ * most page_rows at a time (store_exec_pages: inside a transaction, each must not use c). Errors:
+ * as store_exec_pages. */
 int store_authz_users_each(struct store_conn *c, size_t page_rows,
                            int (*each)(void *ctx, const struct store_rows *page,
                                        struct usher_error *err),
@@ -50,7 +50,8 @@ int store_authz_grants_each(struct store_conn *c, size_t page_rows,
                                         struct usher_error *err),
                             void *ctx, struct usher_error *err);
 
-/* One user (id, is_platform_admin, status; no row when absent) and their grants. */
+/* One user (id, is_platform_admin, status, second factor on; no row when absent) and their grants.
+ */
 int store_authz_user(struct store_rows *out_user, struct store_rows *out_grants,
                      struct store_conn *c, struct arena *a, const char *user_id,
                      struct usher_error *err);
@@ -65,8 +66,8 @@ int store_authz_change_cursor(int64_t *out, struct store_conn *c, struct arena *
 int store_authz_changes(struct store_rows *out, struct store_conn *c, struct arena *a,
                         int64_t after, int limit, struct usher_error *err);
 
-/* One place by id: an agency (id), an environment (id, agency_id) or a bot (id,
- * environment_id, agency_id); no row when it is gone. */
+/* One place by id: an agency (id, require_second_factor), an environment (id, agency_id) or a bot
+ * (id, environment_id, agency_id); no row when it is gone. */
 int store_authz_place(struct store_rows *out, struct store_conn *c, struct arena *a,
                       const char *scope_type, const char *id, struct usher_error *err);
 

@@ -96,7 +96,7 @@ static int page_query(struct store_rows *rows, bool *has_more, struct store_conn
 
 /* --- agencies --- */
 
-#define AGENCY_COLUMNS "a.id, a.name, a.created_at, a.created_by"
+#define AGENCY_COLUMNS "a.id, a.name, a.created_at, a.created_by, a.require_second_factor"
 
 static void agency_from_row(struct store_agency *out, const struct store_rows *rows, size_t r)
 {
@@ -104,6 +104,7 @@ static void agency_from_row(struct store_agency *out, const struct store_rows *r
     out->name = store_cell_text(rows, r, 1);
     out->created_at = store_cell_int(rows, r, 2);
     out->created_by = store_cell_text(rows, r, 3);
+    out->require_second_factor = store_cell_int(rows, r, 4) != 0;
 }
 
 static struct store_agency *agencies_from_rows(struct arena *a, const struct store_rows *rows)
@@ -124,6 +125,18 @@ int store_agency_insert(struct store_conn *c, struct arena *a, const struct stor
     struct store_value p[] = {store_text(agency->id), store_text(agency->name),
                               store_int(agency->created_at), store_text(agency->created_by)};
     return store_exec(c, a, sql, p, 4, NULL, NULL, err);
+}
+
+int store_agency_second_factor_set(struct store_conn *c, struct arena *a, const char *id,
+                                   bool required, struct usher_error *err)
+{
+    static const char sql[] = "UPDATE agencies SET require_second_factor = $2 WHERE id = $1";
+    struct store_value p[] = {store_text(id), store_int(required ? 1 : 0)};
+    int64_t changed = 0;
+    int rc = store_exec(c, a, sql, p, 2, NULL, &changed, err);
+    if (rc == 0 && changed == 0)
+        rc = usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "agency not found");
+    return rc;
 }
 
 int store_agency_get(struct store_agency *out, struct store_conn *c, struct arena *a,

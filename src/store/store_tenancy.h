@@ -20,7 +20,8 @@ struct store_agency {
     const char *id;
     const char *name;
     int64_t created_at;
-    const char *created_by; /* NULL when made from the command line or the creator is gone */
+    const char *created_by;     /* NULL when made from the command line or the creator is gone */
+    bool require_second_factor; /* members must have a second factor to use their sessions */
 };
 
 struct store_environment {
@@ -71,6 +72,11 @@ int store_cursor_decode(struct store_cursor *out, struct arena *a, const char *t
  * gives USHER_ECONFLICT. */
 int store_agency_insert(struct store_conn *c, struct arena *a, const struct store_agency *agency,
                         struct usher_error *err);
+
+/* Sets whether agency id requires a second factor of its members; USHER_ENOTFOUND when there
+ * is no such agency. */
+int store_agency_second_factor_set(struct store_conn *c, struct arena *a, const char *id,
+                                   bool required, struct usher_error *err);
 
 /* Reads one agency by id; USHER_ENOTFOUND when there is none. */
 int store_agency_get(struct store_agency *out, struct store_conn *c, struct arena *a,

@@ -20,6 +20,7 @@ const PUBLIC = new Set([
   'POST /api/v1/password-resets',
   'POST /api/v1/password-resets/confirm',
   'POST /api/v1/email-changes/confirm',
+  'POST /api/v1/sessions/mfa',
 ]);
 
 describe('every route', () => {

@@ -1,0 +1,237 @@
+/* Turning the second factor off (by the person, or by a platform admin for a lost one), reading
+ * whether it is on, and the agency policy that requires one. */
+#include <liboath/oath.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/access.h"
+#include "app/account_int.h"
+#include "app/audit.h"
+#include "app/grants.h"
+#include "app/password.h"
+#include "app/second_factor.h"
+#include "app/second_factor_int.h"
+#include "app/throttle.h"
+#include "authz/authz.h"
+#include "base/clock.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "mail/mail.h"
+#include "store/store_second_factor.h"
+#include "store/store_tenancy.h"
+#include "store/store_user.h"
+
+/* --- turning it off --- */
+
+/* Deletes user's factor with the audit row and the email, in the caller's transaction. */
+static int factor_remove(struct store_conn *c, const struct app_call *call,
+                         const struct store_user *user, const char *action,
+                         enum app_second_factor_mail_kind kind)
+{
+    int64_t deleted = 0;
+    int rc = store_second_factor_delete(&deleted, c, call->arena, user->id, call->err);
+    if (rc)
+        return rc;
+    struct app_audit_event ev = {
+        .action = action,
+        .subject_user_id = user->id,
+        .details = json_pack("{s:s}", "email", user->email),
+    };
+    rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
+    if (rc)
+        return rc;
+    struct app_second_factor_mail mail = app_second_factor_mail_now(call, kind);
+    return app_second_factor_mail_queue(c, call->arena, user, &mail, call->err);
+}
+
+static int disable_write(bool *out_taken, const struct app_call *call,
+                         const struct store_user *user, const struct app_second_factor_match *m)
+{
+    struct store_conn *c = NULL;
+    int rc = app_call_begin(&c, call, true);
+    if (rc)
+        goto done;
+    rc = app_second_factor_proof_take(out_taken, c, call, user->id, m, false);
+    if (rc || !*out_taken)
+        goto done;
+    rc = factor_remove(c, call, user, "second_factor.disabled", APP_SECOND_FACTOR_MAIL_DISABLED);
+    if (rc)
+        goto done;
+    rc = store_commit(c, call->err);
+    if (rc)
+        goto done;
+    app_grants_refresh(call->app, c, user->id);
+done:
+    store_conn_put(c);
+    return rc;
+}
+
+int app_second_factor_disable(int64_t *out_retry_after, const struct app_call *call,
+                              const char *current_password,
+                              const struct app_second_factor_proof *proof,
+                              const char *device_cookie)
+{
+    struct app_throttle_ticket ticket = {0};
+    struct store_user user;
+    struct store_second_factor sf;
+    struct app_second_factor_match m;
+    bool has = false, ok = false, taken = false;
+    int64_t retry_after = 0;
+    int rc = app_second_factor_self_check(call);
+    if (rc)
+        goto done;
+    rc = app_second_factor_proof_shape(call, proof);
+    if (rc)
+        goto done;
+    rc = app_second_factor_state_load(&user, &sf, &has, call, call->actor->user_id);
+    if (rc)
+        goto done;
+    if (!has || !sf.enabled_at) {
+        rc = usher_error_set(call->err, USHER_ECONFLICT, "second_factor_off", NULL,
+                             "two-step verification is not on");
+        goto done;
+    }
+    rc = app_account_throttle_reserve(&ticket, &retry_after, call, user.email, device_cookie);
+    if (rc)
+        goto done;
+    rc = app_second_factor_password_prove(call, &ticket, &user, current_password);
+    if (rc)
+        goto done;
+    rc = app_second_factor_proof_check(&ok, &m, call, &sf, proof);
+    if (rc)
+        goto done;
+    if (ok)
+        rc = disable_write(&taken, call, &user, &m);
+    if (rc)
+        goto done;
+    if (!taken) {
+        app_second_factor_attempt_failed(call, &ticket, "second_factor.change_failed", user.id,
+                                         "wrong_code");
+        rc = app_second_factor_code_refused(call, USHER_EINVAL, &m);
+        goto done;
+    }
+    app_throttle_success(call->app->throttle, &ticket);
+    mail_sender_wake(call->app->mail);
+done:
+    app_throttle_release(call->app->throttle, &ticket);
+    if (out_retry_after)
+        *out_retry_after = retry_after;
+    return rc;
+}
+
+int app_second_factor_reset(const struct app_call *call, const char *user_id)
+{
+    struct store_conn *c = NULL;
+    struct store_user user;
+    struct store_second_factor sf;
+    struct usher_error lookup = {0};
+    int rc = 0;
+    if (!call->actor->is_platform_admin || call->actor->impersonator_id) {
+        rc = usher_error_set(call->err, USHER_EFORBIDDEN, NULL, NULL,
+                             "only platform admins reset a second factor");
+        goto done;
+    }
+    rc = app_call_begin(&c, call, true);
+    if (rc)
+        goto done;
+    rc = store_user_get(&user, c, call->arena, user_id, call->err);
+    if (rc)
+        goto done;
+    rc = store_second_factor_get(&sf, c, call->arena, user_id, &lookup);
+    if (rc == USHER_ENOTFOUND || (rc == 0 && !sf.enabled_at)) {
+        rc = usher_error_set(call->err, USHER_ECONFLICT, "second_factor_off", NULL,
+                             "this account has no second factor");
+        goto done;
+    }
+    if (rc) {
+        rc = usher_error_set(call->err, rc, NULL, NULL, "%s", lookup.message);
+        goto done;
+    }
+    rc = factor_remove(c, call, &user, "second_factor.reset", APP_SECOND_FACTOR_MAIL_RESET);
+    if (rc)
+        goto done;
+    rc = store_commit(c, call->err);
+    if (rc)
+        goto done;
+    app_grants_refresh(call->app, c, user.id);
+    mail_sender_wake(call->app->mail);
+done:
+    store_conn_put(c);
+    return rc;
+}
+
+int app_second_factor_is_on(bool *out, const struct app_call *call, const char *user_id)
+{
+    struct store_conn *c = NULL;
+    struct store_second_factor sf;
+    struct usher_error lookup = {0};
+    *out = false;
+    int rc = store_conn_get(call->app->store, &c, call->err);
+    if (rc)
+        goto done;
+    rc = store_second_factor_get(&sf, c, call->arena, user_id, &lookup);
+    if (rc == 0)
+        *out = sf.enabled_at != 0;
+    else if (rc == USHER_ENOTFOUND)
+        rc = 0;
+    else
+        rc = usher_error_set(call->err, rc, NULL, NULL, "%s", lookup.message);
+done:
+    store_conn_put(c);
+    return rc;
+}
+
+bool app_second_factor_on_cached(struct app *app, const char *user_id)
+{
+    return app->authz && user_id && authz_user_second_factor(app->authz, user_id);
+}
+
+bool app_second_factor_required(struct app *app, const char *user_id)
+{
+    return app->authz && user_id && authz_second_factor_required(app->authz, user_id);
+}
+
+/* --- agency policy --- */
+
+int app_agency_second_factor_set(struct store_agency *out, const struct app_call *call,
+                                 const char *agency_id, bool required)
+{
+    struct store_conn *c = NULL;
+    struct store_agency agency;
+    int rc = app_call_begin(&c, call, true);
+    if (rc)
+        goto done;
+    rc = store_agency_get(&agency, c, call->arena, agency_id, call->err);
+    if (rc)
+        goto done;
+    rc = app_access_demand(c, call->arena, call->actor, agency_id, POLICY_SCOPE_AGENCY, agency_id,
+                           "agency.manage", "agency", call->err);
+    if (rc)
+        goto done;
+    if (agency.require_second_factor != required) {
+        rc = store_agency_second_factor_set(c, call->arena, agency_id, required, call->err);
+        if (rc)
+            goto done;
+        struct app_audit_event ev = {
+            .agency_id = agency_id,
+            .action = "agency.updated",
+            .scope_type = "agency",
+            .scope_id = agency_id,
+            .details = json_pack("{s:b}", "require_second_factor", required),
+        };
+        rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
+        if (rc)
+            goto done;
+    }
+    rc = store_commit(c, call->err);
+    if (rc)
+        goto done;
+    if (call->app->authz)
+        authz_index_put_agency_policy(call->app->authz, agency_id, required);
+    agency.require_second_factor = required;
+    *out = agency;
+done:
+    store_conn_put(c);
+    return rc;
+}
