@@ -84,6 +84,7 @@ describe('two-step verification in the web console', () => {
   const ids = {};
   const browsers = [];
   let recoveryCodes;
+  let memberBrowser; // the member, signed in before their agency requires two-step verification
 
   async function call(method, urlPath, { token = adminToken, body } = {}) {
     return usher.api(method, `/api/v1${urlPath}`, { token, body });
@@ -303,6 +304,10 @@ describe('two-step verification in the web console', () => {
   });
 
   step('lets the owner require two-step verification for the agency, after a confirmation', async () => {
+    memberBrowser = await browser();
+    await passwordStep(memberBrowser.page, MEMBER);
+    await memberBrowser.page.getByRole('heading', { name: 'Control panel' }).waitFor();
+
     const { page } = await browser();
     await passwordStep(page, OWNER);
     await page.getByLabel('Enter the 6-digit code from your authenticator app').fill(await freshCode(OWNER));
@@ -337,11 +342,16 @@ describe('two-step verification in the web console', () => {
   });
 
   step('puts the enrolment in front of every screen for a member without it, and lets them in once enrolled', async () => {
-    const { page } = await browser();
-    await passwordStep(page, MEMBER);
+    // Signed in before: their next step in the console meets the page.
+    const { page } = memberBrowser;
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Agencies' }).click();
     await page.getByRole('heading', { name: 'Your agency requires two-step verification' }).waitFor();
     assert.equal(await page.getByRole('navigation', { name: 'Main' }).count(), 0, 'no way around the page');
     await screen(page, 'second-factor-required');
+    // Signing in again meets it too.
+    await page.getByRole('button', { name: 'Sign out' }).first().click();
+    await passwordStep(page, MEMBER);
+    await page.getByRole('heading', { name: 'Your agency requires two-step verification' }).waitFor();
     await page.goto(`${usher.url}/agencies/${ids.acme}/users`);
     await page.getByRole('heading', { name: 'Your agency requires two-step verification' }).waitFor();
     assert.equal((await call('GET', `/agencies/${ids.acme}/users`, { token: (await ok('POST', '/sessions', { token: null, body: creds(MEMBER) })).token })).json?.code, 'second_factor_required');
