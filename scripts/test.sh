@@ -237,11 +237,12 @@ fi
 
 # --- ThreadSanitizer -------------------------------------------------------------------------
 # The concurrency tests (decision index readers against writers, the store pool, the hashing
-# pool, the throttle, the mail sender, concurrent accepts and grant changes during checks) and
+# pool, the throttle, the mail sender, concurrent accepts and grant changes during checks, the
+# OpenID Connect key cache under a flood of unknown kids) and
 # a short concurrent crash-test load on the server, built with clang -fsanitize=thread.
 TSAN_BUILD=build-tsan
 TSAN_TESTS=(test_races test_authz test_store test_password test_throttle test_mail test_outbox_claims
-    test_crypto test_log)
+    test_crypto test_log test_oidc_http)
 echo "== building $TSAN_BUILD (ThreadSanitizer, clang)"
 tsan_ok=1
 { CC=clang cmake -S . -B "$TSAN_BUILD" -DUSHER_TSAN=ON -DCMAKE_BUILD_TYPE=Debug -DUSHER_TESTS=ON \

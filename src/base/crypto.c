@@ -26,6 +26,15 @@ char *crypto_id_new(struct arena *a, const char *prefix)
     return arena_printf(a, "%s_%s", prefix, enc);
 }
 
+void crypto_subkey_derive(unsigned char *out, size_t out_len, const unsigned char *secret,
+                          size_t secret_len, const char context[8], unsigned long long id)
+{
+    unsigned char master[crypto_kdf_KEYBYTES];
+    crypto_generichash(master, sizeof(master), secret, secret_len, NULL, 0);
+    crypto_kdf_derive_from_key(out, out_len, id, context, master);
+    sodium_memzero(master, sizeof(master));
+}
+
 void crypto_token_new(char out[CRYPTO_TOKEN_CHARS + 1])
 {
     unsigned char raw[CRYPTO_TOKEN_BYTES];

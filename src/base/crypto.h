@@ -33,6 +33,12 @@ void crypto_hmac_hex(char out[CRYPTO_HASH_HEX + 1], const unsigned char *key, si
 void crypto_link_token(char out[CRYPTO_TOKEN_CHARS + 1], const unsigned char *key, size_t key_len,
                        const char *label, const char *id, const char *nonce);
 
+/* Derives a key of out_len bytes (16..64) for one purpose from the server secret: BLAKE2b of
+ * the secret as the master key, then crypto_kdf with context (exactly 8 characters, one per
+ * purpose) and subkey id. Distinct contexts or ids give unrelated keys. */
+void crypto_subkey_derive(unsigned char *out, size_t out_len, const unsigned char *secret,
+                          size_t secret_len, const char context[8], unsigned long long id);
+
 /* Constant-time equality of two NUL-terminated strings of any length. */
 bool crypto_str_equal(const char *a, const char *b);
 

@@ -12,7 +12,7 @@
 #include "base/ipnet.h"
 #include "base/log.h"
 
-enum setting_type { SETTING_STRING, SETTING_INT };
+enum setting_type { SETTING_STRING, SETTING_INT, SETTING_BOOL };
 
 struct setting {
     const char *name; /* config-file key */
@@ -33,6 +33,12 @@ struct setting {
 #define S_INT(n, f, e, field, d, lo, hi, h)                                                        \
     {                                                                                              \
         n, f, e, SETTING_INT, offsetof(struct config, field), d, lo, hi, true, h                   \
+    }
+
+/* A boolean: "1", "true" or "on", "0", "false" or "off"; the flag alone means on. */
+#define S_BOOL(n, f, e, field, d, h)                                                               \
+    {                                                                                              \
+        n, f, e, SETTING_BOOL, offsetof(struct config, field), d, 0, 1, true, h                    \
     }
 
 static const struct setting settings[] = {
@@ -90,6 +96,10 @@ static const struct setting settings[] = {
           "database connections; 0 means threads + 2"),
     S_INT("audit_retention_days", NULL, "USHER_AUDIT_RETENTION_DAYS", audit_retention_days, "0", 0,
           36500, "audit entries older than this are deleted; 0 keeps them forever"),
+    S_BOOL("oidc_allow_insecure_loopback", "--oidc-allow-insecure-loopback",
+           "USHER_OIDC_ALLOW_INSECURE_LOOPBACK", oidc_allow_insecure_loopback, "0",
+           "allow http:// OpenID Connect issuers and endpoints on loopback addresses (tests and "
+           "local IdPs only)"),
 };
 
 #define SETTINGS_COUNT (sizeof(settings) / sizeof(settings[0]))
@@ -108,6 +118,19 @@ static int setting_apply(struct config *cfg, const struct setting *s, const char
         char **slot = (char **)(base + s->offset);
         free(*slot);
         *slot = xstrdup(value);
+        return 0;
+    }
+    if (s->type == SETTING_BOOL) {
+        bool *slot = (bool *)(base + s->offset);
+        if (strcmp(value, "1") == 0 || strcmp(value, "true") == 0 || strcmp(value, "on") == 0)
+            *slot = true;
+        else if (strcmp(value, "0") == 0 || strcmp(value, "false") == 0 ||
+                 strcmp(value, "off") == 0)
+            *slot = false;
+        else
+            return usher_error_set(err, USHER_EINVAL, NULL, s->name,
+                                   "%s from %s must be 1 or 0 (true/false, on/off)", s->name,
+                                   source);
         return 0;
     }
     char *end = NULL;
@@ -224,6 +247,8 @@ int config_load(struct config *cfg, int argc, char **argv, bool *help, struct us
         if (!s)
             return usher_error_set(err, USHER_EINVAL, NULL, arg, "unknown option %s", arg);
         const char *value = eq ? eq + 1 : NULL;
+        if (!value && s->type == SETTING_BOOL)
+            value = "1";
         if (!value) {
             if (i + 1 >= argc)
                 return usher_error_set(err, USHER_EINVAL, NULL, s->flag, "%s needs a value",

@@ -25,7 +25,84 @@ function write(target, name, content) {
   writeFileSync(path.join(dir, `seed-${name}`), content);
 }
 
+
+const ISSUER = 'https://idp.example.org';
+const IDP_NOW = 1800000000;
+const claims = (extra) =>
+  JSON.stringify({
+    iss: ISSUER,
+    sub: '248289761001',
+    aud: 'usher-client',
+    nonce: 'n-0S6_WzA2Mj',
+    iat: IDP_NOW - 10,
+    exp: IDP_NOW + 300,
+    email: 'ana@example.org',
+    email_verified: true,
+    ...extra,
+  });
+const b64url = (s) => Buffer.from(s).toString('base64url');
+const discovery = (extra) =>
+  JSON.stringify({
+    issuer: ISSUER,
+    authorization_endpoint: `${ISSUER}/authorize`,
+    token_endpoint: `${ISSUER}/token`,
+    jwks_uri: `${ISSUER}/jwks`,
+    id_token_signing_alg_values_supported: ['RS256', 'ES256'],
+    ...extra,
+  });
+const RSA_N = b64url(Buffer.alloc(256, 0xc3));
+const EC_X = b64url(Buffer.alloc(32, 1));
+const EC_Y = b64url(Buffer.alloc(32, 2));
+
 const seeds = {
+  oidc_discovery: {
+    minimal: discovery({}),
+    full: discovery({
+      end_session_endpoint: `${ISSUER}/logout`,
+      token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt'],
+    }),
+    other_issuer: discovery({ issuer: `${ISSUER}/` }),
+    http_endpoint: discovery({ token_endpoint: 'http://127.0.0.1:8080/token' }),
+    userinfo_url: discovery({ jwks_uri: 'https://a@idp.example.org/jwks' }),
+    hs_only: discovery({ id_token_signing_alg_values_supported: ['HS256', 'none'] }),
+    url: 'https://idp.example.org:8443/realms/a',
+    loopback_url: 'http://[::1]:9000/x',
+  },
+  oidc_jwks: {
+    rsa: JSON.stringify({ keys: [{ kty: 'RSA', kid: 'rs', alg: 'RS256', use: 'sig', n: RSA_N, e: 'AQAB' }] }),
+    ec: JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', kid: 'es', x: EC_X, y: EC_Y }] }),
+    mixed: JSON.stringify({
+      keys: [
+        { kty: 'oct', k: 'c2VjcmV0' },
+        { kty: 'RSA', n: RSA_N, e: 'AQAB', use: 'enc' },
+        { kty: 'RSA', n: RSA_N, e: 'AQAB', d: 'AQAB', kid: 'priv' },
+        { kty: 'EC', crv: 'P-384', x: EC_X, y: EC_Y },
+        { kty: 'EC', crv: 'P-256', x: EC_X, y: EC_Y, alg: 'RS256' },
+        { kty: 'RSA', n: RSA_N, e: 'AQAB', key_ops: ['verify'], alg: 'PS256', kid: 7 },
+      ],
+    }),
+    empty: '{"keys":[]}',
+    not_array: '{"keys":{}}',
+  },
+  oidc_id_token: {
+    es256: `{"alg":"ES256","kid":"es"}${NUL}${claims({})}${NUL}x.y.z`,
+    rs256_no_kid: `{"alg":"RS256"}${NUL}${claims({ name: 'Ana', given_name: 'Ana' })}${NUL}`,
+    aud_array: `{"alg":"ES256"}${NUL}${claims({ aud: ['usher-client', 'other'], azp: 'usher-client' })}${NUL}`,
+    expired: `{"alg":"ES256","kid":"es"}${NUL}${claims({ exp: IDP_NOW - 1000 })}${NUL}`,
+    wrong_nonce: `{"alg":"ES256","kid":"es"}${NUL}${claims({ nonce: 'other' })}${NUL}`,
+    none: `{"alg":"none"}${NUL}${claims({})}${NUL}${b64url('{"alg":"none"}')}.${b64url(claims({}))}.`,
+    hs256: `{"alg":"HS256","kid":"rs"}${NUL}${claims({})}${NUL}${b64url('{"alg":"HS256"}')}.${b64url(claims({}))}.AAAA`,
+    kid_mismatch: `{"alg":"RS256","kid":"es"}${NUL}${claims({})}${NUL}`,
+  },
+  oidc_callback_query: {
+    code: 'code=SplxlOBeZQQYbYS6WxSbIA&state=af0ifjsldkj',
+    error: 'error=access_denied&error_description=User+said%20no&state=s1',
+    duplicate: 'code=a&state=b&code=c',
+    bad_escape: 'code=a%2&state=%zz',
+    control: 'code=a%0Ab&state=b',
+    empty: '',
+    extras: 'session_state=x&iss=https%3A%2F%2Fidp.example.org&code=c&state=s',
+  },
   json_body: {
     object: '{"name":"Acme","email":"a@b.co"}',
     nested: '{"grants":[{"roles":["agent"],"environment_id":"env_x"}],"token":null}',

@@ -74,6 +74,18 @@ export interface Me {
   pending_email?: string | null;
 }
 
+// GET /me/sessions: where the person is signed in.
+export interface AccountSession {
+  id: string;
+  created_at: string;
+  last_used_at: string | null;
+  expires_at?: string;
+  address?: string | null;
+  source_ip?: string | null;
+  user_agent: string | null;
+  current: boolean;
+}
+
 export interface Page<T> {
   items: T[];
   next_cursor: string | null;

@@ -431,11 +431,44 @@ static void test_config_help__lists_every_flag_and_variable(void **state)
     free(text);
 }
 
+static void test_config_oidc_loopback__is_off_unless_flag_variable_or_file_turns_it_on(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(load(f, NULL), 0);
+    assert_false(f->cfg.oidc_allow_insecure_loopback);
+    /* The flag alone turns it on and does not swallow the next argument. */
+    const char *const alone[] = {"--oidc-allow-insecure-loopback", "--threads", "3", NULL};
+    assert_int_equal(load(f, alone), 0);
+    assert_true(f->cfg.oidc_allow_insecure_loopback);
+    assert_int_equal(f->cfg.threads, 3);
+    const char *const off[] = {"--oidc-allow-insecure-loopback=0", NULL};
+    assert_int_equal(load(f, off), 0);
+    assert_false(f->cfg.oidc_allow_insecure_loopback);
+
+    setenv("USHER_OIDC_ALLOW_INSECURE_LOOPBACK", "1", 1);
+    assert_int_equal(load(f, NULL), 0);
+    assert_true(f->cfg.oidc_allow_insecure_loopback);
+    setenv("USHER_OIDC_ALLOW_INSECURE_LOOPBACK", "yes please", 1);
+    assert_int_equal(load(f, NULL), USHER_EINVAL);
+    assert_string_equal(f->err.field, "oidc_allow_insecure_loopback");
+    assert_non_null(strstr(f->err.message, "USHER_OIDC_ALLOW_INSECURE_LOOPBACK"));
+    unsetenv("USHER_OIDC_ALLOW_INSECURE_LOOPBACK");
+
+    config_dispose(&f->cfg);
+    config_init(&f->cfg);
+    char *path = ini(f, "oidc_allow_insecure_loopback = true\n");
+    const char *const file[] = {"--config", path, NULL};
+    assert_int_equal(load(f, file), 0);
+    assert_true(f->cfg.oidc_allow_insecure_loopback);
+    free(path);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_config_defaults__match_the_documented_table),
+        T(test_config_oidc_loopback__is_off_unless_flag_variable_or_file_turns_it_on),
         T(test_config_finish__derives_counts_from_the_cores),
         T(test_config_finish__keeps_explicit_counts),
         T(test_config_env__sets_strings_and_integers),

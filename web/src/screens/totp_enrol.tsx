@@ -1,8 +1,9 @@
 // Turning on two-step verification, in three steps: the current password (POST /me/totp
 // answers a new secret, as a QR code and as text), a code from the authenticator app
 // (POST /me/totp/confirm turns it on and answers ten recovery codes), and the recovery codes,
-// shown this once, with Copy, Download .txt and "I have saved them" before going on. Used by
-// the page an agency's requirement puts in front of every screen, and by the account page.
+// shown this once, with Copy, Download .txt and "I have saved them" before going on. A
+// component of its own, for the page an agency's requirement puts in front of every screen and
+// any other screen that turns two-step verification on.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, post } from '../api';
 import { FormError, IconClipboard, TextField, announce, copyText, useId } from '../ui';
