@@ -148,8 +148,8 @@ export function ActionDialog({ person: p, action, onClose, onDone }: ActionDialo
         </p>
         <p>
           Their authenticator app and recovery codes stop working, and they sign in with their password alone until they
-          set it up again. If an agency of theirs requires two-step verification, they have to set it up at their next
-          sign-in. We email {p.email} that it was reset.
+          set it up again. If an agency of theirs requires two-step verification, they have to set it up again before
+          they can go on. We email {p.email} that it was reset.
         </p>
       </Confirm>
     );
