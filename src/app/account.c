@@ -168,10 +168,19 @@ int app_account_session_start(struct app_session_new *out, struct app *app, stru
     return app_account_session_start_with(out, app, c, a, actor, user, NULL, err);
 }
 
-int app_account_session_start_with(struct app_session_new *out, struct app *app,
-                                   struct store_conn *c, struct arena *a,
-                                   const struct app_actor *actor, const struct store_user *user,
-                                   const char *second_factor, struct usher_error *err)
+/* How a session is made: the method, and for "oidc" the connection and the sealed ID token. */
+struct session_how {
+    const char *method;
+    const char *second_factor;
+    const char *connection_id;
+    const char *issuer;
+    const char *id_token_sealed;
+};
+
+static int session_start(struct app_session_new *out, struct app *app, struct store_conn *c,
+                         struct arena *a, const struct app_actor *actor,
+                         const struct store_user *user, const struct session_how *how,
+                         struct usher_error *err)
 {
     int64_t now = clock_now_ms();
     crypto_token_new(out->token);
@@ -194,6 +203,9 @@ int app_account_session_start_with(struct app_session_new *out, struct app *app,
         .public_id = crypto_id_new(a, "ses"),
         .source_ip = actor ? actor->source_ip : NULL,
         .user_agent = app_account_user_agent_clean(a, actor ? actor->user_agent : NULL),
+        .method = how->method,
+        .connection_id = how->connection_id,
+        .id_token_sealed = how->id_token_sealed,
     };
     int rc = store_session_insert(c, a, &s, err);
     if (rc)
@@ -210,11 +222,35 @@ int app_account_session_start_with(struct app_session_new *out, struct app *app,
     struct app_audit_event ev = {
         .action = "session.created",
         .subject_user_id = user->id,
-        .details = second_factor ? json_pack("{s:s, s:s}", "method", "password", "second_factor",
-                                             second_factor)
-                                 : json_pack("{s:s}", "method", "password"),
+        .details = json_pack("{s:s, s:s?, s:s?, s:s?}", "method", how->method, "second_factor",
+                             how->second_factor, "connection_id", how->connection_id, "issuer",
+                             how->issuer),
     };
     return app_audit_record(c, a, &who, &ev, err);
+}
+
+int app_account_session_start_with(struct app_session_new *out, struct app *app,
+                                   struct store_conn *c, struct arena *a,
+                                   const struct app_actor *actor, const struct store_user *user,
+                                   const char *second_factor, struct usher_error *err)
+{
+    struct session_how how = {.method = "password", .second_factor = second_factor};
+    return session_start(out, app, c, a, actor, user, &how, err);
+}
+
+int app_account_session_start_oidc(struct app_session_new *out, struct app *app,
+                                   struct store_conn *c, struct arena *a,
+                                   const struct app_actor *actor, const struct store_user *user,
+                                   const char *connection_id, const char *issuer,
+                                   const char *id_token_sealed, struct usher_error *err)
+{
+    struct session_how how = {
+        .method = "oidc",
+        .connection_id = connection_id,
+        .issuer = issuer,
+        .id_token_sealed = id_token_sealed,
+    };
+    return session_start(out, app, c, a, actor, user, &how, err);
 }
 
 /* The failure path: one throttle mark, one audit row, one answer for every cause. */
