@@ -33,6 +33,8 @@ struct app_invitation_view {
     json_t *grants;           /* response shape (custom roles by name); new reference */
     const char *url;          /* the current link, only where the operation returns it */
     bool account_exists;      /* lookup: the invited email already has an account */
+    const char *connection_id;   /* the agency's (first) sign-in connection, NULL when none */
+    const char *connection_name; /* its name */
 };
 
 /* Releases the JSON held by a view; accepts a zeroed view. */

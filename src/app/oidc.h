@@ -84,11 +84,10 @@ int app_oidc_connection_get(struct app_oidc_connection_view *out, const struct a
 int app_oidc_connection_list(struct app_oidc_connection_view **out, size_t *out_count,
                              const struct app_call *call, const char *agency_id);
 
-/* The agency's connections by id and name, for anyone who sees the agency (the invite
- * dialog). *out is an arena array. */
+/* The agency's connections (only id and name are for showing), for a caller who was already
+ * let see the agency (the invite dialog). *out is an arena array. Store errors. */
 int app_oidc_connection_names(struct store_oidc_connection **out, size_t *out_count,
-                              struct store_conn *c, struct arena *a, const char *agency_id,
-                              struct usher_error *err);
+                              const struct app_call *call, const char *agency_id);
 
 /* What testing a connection found. */
 struct app_oidc_test {
@@ -184,6 +183,11 @@ int app_oidc_end_session_url(const char **out, const struct app_call *call,
  * admin, and the session did not sign in through that connection. */
 int app_oidc_sso_check(struct store_conn *c, struct arena *a, const struct app_actor *actor,
                        const char *agency_id, struct usher_error *err);
+
+/* For each of count agencies, whether app_oidc_sso_check holds the actor back there:
+ * out[i] true for "sso_required". Store errors. */
+int app_oidc_sso_flags(bool *out, const struct app_call *call, const char *const *agency_ids,
+                       size_t count);
 
 /* How user_id can sign in: *out_password and *out_oidc. */
 int app_oidc_sign_in_methods(bool *out_password, bool *out_oidc, struct store_conn *c,

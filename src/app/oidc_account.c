@@ -155,20 +155,24 @@ int app_oidc_sso_check(struct store_conn *c, struct arena *a, const struct app_a
                            "this agency requires signing in with its organisation's account");
 }
 
+int app_oidc_sso_flags(bool *out, const struct app_call *call, const char *const *agency_ids,
+                       size_t count)
+{
+    struct store_conn *c = NULL;
+    int rc = store_conn_get(call->app->store, &c, call->err);
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        struct usher_error e2 = {0};
+        int one = app_oidc_sso_check(c, call->arena, call->actor, agency_ids[i], &e2);
+        out[i] = one == USHER_EFORBIDDEN;
+        if (one && one != USHER_EFORBIDDEN)
+            rc = usher_error_set(call->err, one, NULL, NULL, "%s", e2.message);
+    }
+    store_conn_put(c);
+    return rc;
+}
+
 int app_oidc_sign_in_methods(bool *out_password, bool *out_oidc, struct store_conn *c,
                              struct arena *a, const char *user_id, struct usher_error *err)
 {
-    struct store_user u;
-    struct store_identity *items = NULL;
-    size_t n = 0;
-    *out_password = false;
-    *out_oidc = false;
-    int rc = store_user_get(&u, c, a, user_id, err);
-    if (rc == 0)
-        rc = store_identity_list_user(&items, &n, c, a, user_id, err);
-    if (rc == 0) {
-        *out_password = u.password_hash != NULL;
-        *out_oidc = n > 0;
-    }
-    return rc;
+    return store_identity_sign_in_methods(out_password, out_oidc, c, a, user_id, err);
 }

@@ -370,10 +370,14 @@ done:
 }
 
 int app_oidc_connection_names(struct store_oidc_connection **out, size_t *out_count,
-                              struct store_conn *c, struct arena *a, const char *agency_id,
-                              struct usher_error *err)
+                              const struct app_call *call, const char *agency_id)
 {
-    return store_oidc_connection_list(out, out_count, c, a, agency_id, err);
+    struct store_conn *c = NULL;
+    int rc = store_conn_get(call->app->store, &c, call->err);
+    if (rc == 0)
+        rc = store_oidc_connection_list(out, out_count, c, call->arena, agency_id, call->err);
+    store_conn_put(c);
+    return rc;
 }
 
 static void problem_add(struct app_oidc_test *out, struct arena *a, const char *what,

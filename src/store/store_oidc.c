@@ -268,6 +268,24 @@ int store_identity_user_has_connection(bool *out, struct store_conn *c, struct a
     return rc;
 }
 
+int store_identity_sign_in_methods(bool *out_password, bool *out_identity, struct store_conn *c,
+                                   struct arena *a, const char *user_id, struct usher_error *err)
+{
+    static const char sql[] =
+        "SELECT CASE WHEN password_hash IS NULL THEN 0 ELSE 1 END, "
+        "(SELECT count(*) FROM identities WHERE user_id = $1) FROM users WHERE id = $1";
+    struct store_value p[] = {store_text(user_id)};
+    struct store_rows rows;
+    *out_password = false;
+    *out_identity = false;
+    int rc = store_exec(c, a, sql, p, COUNT(p), &rows, NULL, err);
+    if (rc == 0 && rows.count > 0) {
+        *out_password = store_cell_int(&rows, 0, 0) != 0;
+        *out_identity = store_cell_int(&rows, 0, 1) > 0;
+    }
+    return rc;
+}
+
 #define STATE_COLUMNS                                                                              \
     "state_hash, browser_hash, nonce, code_verifier_sealed, connection_id, purpose, "            \
     "invitation_id, link_user_id, return_to, created_at, expires_at, used_at"

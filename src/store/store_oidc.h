@@ -99,6 +99,11 @@ int store_identity_user_has_connection(bool *out, struct store_conn *c, struct a
                                        const char *user_id, const char *connection_id,
                                        struct usher_error *err);
 
+/* How user_id can sign in: with a password (*out_password) and through a provider
+ * (*out_identity: at least one identity). Both false for an unknown user. */
+int store_identity_sign_in_methods(bool *out_password, bool *out_identity, struct store_conn *c,
+                                   struct arena *a, const char *user_id, struct usher_error *err);
+
 struct store_oidc_state {
     const char *state_hash;   /* keyed hash of the state parameter */
     const char *browser_hash; /* keyed hash of the browser cookie's value */
