@@ -124,16 +124,16 @@ static const char *idp_exchange(struct flow *f, const char **cause, const struct
     int rc = oidc_secret_open(&secret, a, key, f->conn.id, f->conn.client_secret_sealed, &e);
     sodium_memzero(key, sizeof(key));
     if (rc || !verifier) {
-        *cause = verifier ? e.problem : "code_verifier_corrupt";
+        *cause = verifier ? arena_strdup(a, e.problem) : "code_verifier_corrupt";
         return "idp_error";
     }
     if (app_oidc_provider_get(&p, &ref, call->app, &f->conn, &e) != 0) {
-        *cause = e.problem;
+        *cause = arena_strdup(a, e.problem);
         return "idp_unreachable";
     }
     struct oidc_discovery d;
     if (oidc_provider_discovery(&d, a, p, &e) != 0) {
-        *cause = e.problem;
+        *cause = arena_strdup(a, e.problem);
         reason = "idp_unreachable";
         goto done;
     }
@@ -149,7 +149,7 @@ static const char *idp_exchange(struct flow *f, const char **cause, const struct
     struct oidc_tokens tokens;
     rc = oidc_token_exchange(&tokens, a, d.token_endpoint, &req, &opt, &e);
     if (rc) {
-        *cause = e.problem;
+        *cause = arena_strdup(a, e.problem);
         reason = rc == USHER_EUNAVAIL && strcmp(e.problem, "oidc_token_response_invalid") != 0
                      ? "idp_unreachable"
                      : "idp_error";
@@ -163,7 +163,7 @@ static const char *idp_exchange(struct flow *f, const char **cause, const struct
     };
     rc = oidc_provider_id_token_verify(&f->claims, a, p, tokens.id_token, &check, &e);
     if (rc) {
-        *cause = e.problem;
+        *cause = arena_strdup(a, e.problem);
         reason = rc == USHER_EUNAVAIL ? "idp_unreachable" : "token_invalid";
         goto done;
     }
