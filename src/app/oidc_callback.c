@@ -42,9 +42,11 @@ static int refuse(struct app_oidc_callback_out *out, const struct app_call *call
     log_msg(LOG_INFO, "oidc.sign_in_failed", "{s:s, s:s, s:s?, s:s?}", "reason", reason, "cause",
             cause ? cause : reason, "connection_id", f->has_conn ? f->conn.id : NULL,
             "request_id", call->actor->request_id);
+    /* A state nobody started is anyone's GET: it is logged, but only a sign-in that was
+     * started here reaches the audit log, so strangers cannot fill it. */
     struct usher_error ignored = {0};
     struct store_conn *c = NULL;
-    if (store_conn_get(call->app->store, &c, &ignored) != 0)
+    if (!f->has_conn || store_conn_get(call->app->store, &c, &ignored) != 0)
         return 0;
     struct app_audit_event ev = {
         .agency_id = f->has_conn ? f->conn.agency_id : NULL,
