@@ -177,6 +177,19 @@ struct session_how {
     const char *id_token_sealed;
 };
 
+/* The audit details of a new session: the method, and what of the rest applies. */
+static json_t *session_details(const struct session_how *how)
+{
+    json_t *d = json_pack("{s:s}", "method", how->method);
+    if (how->second_factor)
+        json_object_set_new(d, "second_factor", json_string(how->second_factor));
+    if (how->connection_id)
+        json_object_set_new(d, "connection_id", json_string(how->connection_id));
+    if (how->issuer)
+        json_object_set_new(d, "issuer", json_string(how->issuer));
+    return d;
+}
+
 static int session_start(struct app_session_new *out, struct app *app, struct store_conn *c,
                          struct arena *a, const struct app_actor *actor,
                          const struct store_user *user, const struct session_how *how,
@@ -222,9 +235,7 @@ static int session_start(struct app_session_new *out, struct app *app, struct st
     struct app_audit_event ev = {
         .action = "session.created",
         .subject_user_id = user->id,
-        .details = json_pack("{s:s, s:s?, s:s?, s:s?}", "method", how->method, "second_factor",
-                             how->second_factor, "connection_id", how->connection_id, "issuer",
-                             how->issuer),
+        .details = session_details(how),
     };
     return app_audit_record(c, a, &who, &ev, err);
 }
