@@ -65,8 +65,8 @@ static int agencies_get(struct http_request *req, struct http_response *res)
     json_t *o = agency_json(req, &agency);
     json_t *list = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(list, json_pack("{s:s, s:s}", "id", conns[i].id, "name",
-                                              conns[i].name));
+        json_array_append_new(list,
+                              json_pack("{s:s, s:s}", "id", conns[i].id, "name", conns[i].name));
     json_object_set_new(o, "sign_in_connections", list);
     http_response_json(res, req, 200, o);
     return 0;

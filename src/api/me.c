@@ -91,13 +91,13 @@ static int me_sign_in_json(json_t *out, struct http_request *req, const struct a
     for (size_t i = 0; i < n; i++) {
         const struct store_identity *d = &items[i];
         json_array_append_new(
-            list, json_pack("{s:s, s:o, s:o, s:s, s:o, s:o}", "id", d->id, "connection_id",
-                            d->connection_id ? json_string(d->connection_id) : json_null(),
-                            "connection_name",
-                            d->connection_name ? json_string(d->connection_name) : json_null(),
-                            "issuer", d->issuer, "email",
-                            d->email ? json_string(d->email) : json_null(), "created_at",
-                            json_time_ms(&req->arena, d->created_at)));
+            list,
+            json_pack("{s:s, s:o, s:o, s:s, s:o, s:o}", "id", d->id, "connection_id",
+                      d->connection_id ? json_string(d->connection_id) : json_null(),
+                      "connection_name",
+                      d->connection_name ? json_string(d->connection_name) : json_null(), "issuer",
+                      d->issuer, "email", d->email ? json_string(d->email) : json_null(),
+                      "created_at", json_time_ms(&req->arena, d->created_at)));
     }
     const char *method = req->principal.session_method;
     json_object_set_new(out, "sign_in_method",
@@ -136,11 +136,11 @@ static int me_get(struct http_request *req, struct http_response *res)
         json_t *grants = json_array();
         for (size_t g = 0; !sso[i] && g < m->grant_count; g++)
             json_array_append_new(grants, grant_json(&m->grants[g]));
-        json_array_append_new(
-            agencies,
-            json_pack("{s:s, s:s, s:o, s:o, s:b}", "id", m->agency_id, "name", m->agency_name,
-                      "shortcode", m->shortcode ? json_string(m->shortcode) : json_null(),
-                      "grants", grants, "sso_required", sso[i]));
+        json_array_append_new(agencies,
+                              json_pack("{s:s, s:s, s:o, s:o, s:b}", "id", m->agency_id, "name",
+                                        m->agency_name, "shortcode",
+                                        m->shortcode ? json_string(m->shortcode) : json_null(),
+                                        "grants", grants, "sso_required", sso[i]));
     }
     json_t *out = json_object();
     json_object_set_new(out, "user", api_user_json(req, &user));

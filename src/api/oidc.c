@@ -27,11 +27,11 @@ static int sign_in_discover(struct http_request *req, struct http_response *res)
     rc = app_oidc_discover(&conn, &found, &call, email);
     if (rc)
         return rc;
-    json_t *o = found ? json_pack("{s:s, s:s, s:s, s:s}", "method", "oidc", "connection_id",
-                                  conn.id, "connection_name", conn.name, "start_url",
-                                  arena_printf(&req->arena, "/api/v1/oidc/start?connection_id=%s",
-                                               conn.id))
-                      : json_pack("{s:s}", "method", "password");
+    json_t *o =
+        found ? json_pack("{s:s, s:s, s:s, s:s}", "method", "oidc", "connection_id", conn.id,
+                          "connection_name", conn.name, "start_url",
+                          arena_printf(&req->arena, "/api/v1/oidc/start?connection_id=%s", conn.id))
+              : json_pack("{s:s}", "method", "password");
     http_response_json(res, req, 200, o);
     return 0;
 }
@@ -107,10 +107,10 @@ static int oidc_callback(struct http_request *req, struct http_response *res)
     if (rc)
         return rc;
     /* The binding cookie has served its one use. */
-    http_response_header(res, req, "Set-Cookie",
-                         arena_printf(&req->arena, "%s=; Path=/; HttpOnly; SameSite=Lax%s; Max-Age=0",
-                                      browser_cookie_name(app),
-                                      app->cookie_secure ? "; Secure" : ""));
+    http_response_header(
+        res, req, "Set-Cookie",
+        arena_printf(&req->arena, "%s=; Path=/; HttpOnly; SameSite=Lax%s; Max-Age=0",
+                     browser_cookie_name(app), app->cookie_secure ? "; Secure" : ""));
     if (out.reason) {
         redirect_problem(res, req, out.reason);
         return 0;

@@ -12,7 +12,8 @@
 static const char *const create_fields[] = {"name",    "issuer",     "client_id", "client_secret",
                                             "domains", "algorithms", "required",  NULL};
 
-static json_t *api_oidc_connection_json(struct http_request *req, const struct app_oidc_connection_view *v)
+static json_t *api_oidc_connection_json(struct http_request *req,
+                                        const struct app_oidc_connection_view *v)
 {
     json_t *domains = json_array();
     for (size_t i = 0; i < v->domain_count; i++)
@@ -21,13 +22,12 @@ static json_t *api_oidc_connection_json(struct http_request *req, const struct a
     for (unsigned bit = 1; bit <= OIDC_ALGS_DEFAULT; bit <<= 1)
         if (v->algs & bit)
             json_array_append_new(algs, json_string(oidc_alg_name(bit)));
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:b, s:o, s:o, s:s}", "id", v->conn.id,
-                     "agency_id", v->conn.agency_id, "name", v->conn.name, "issuer",
-                     v->conn.issuer, "client_id", v->conn.client_id, "domains", domains,
-                     "algorithms", algs, "required", v->conn.required, "created_at",
-                     json_time_ms(&req->arena, v->conn.created_at), "updated_at",
-                     json_time_ms(&req->arena, v->conn.updated_at), "redirect_uri",
-                     v->redirect_uri);
+    return json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:b, s:o, s:o, s:s}", "id", v->conn.id, "agency_id",
+        v->conn.agency_id, "name", v->conn.name, "issuer", v->conn.issuer, "client_id",
+        v->conn.client_id, "domains", domains, "algorithms", algs, "required", v->conn.required,
+        "created_at", json_time_ms(&req->arena, v->conn.created_at), "updated_at",
+        json_time_ms(&req->arena, v->conn.updated_at), "redirect_uri", v->redirect_uri);
 }
 
 /* An optional array of strings; *present tells whether the member was there. */
@@ -51,8 +51,8 @@ static int string_list(const char *const **out, size_t *count, bool *present, js
         json_t *s = json_array_get(v, i);
         if (!json_is_string(s) || json_string_length(s) > LIST_ITEM_MAX) {
             free(items);
-            return usher_error_set(err, USHER_EINVAL, NULL, key,
-                                   "%s must be an array of strings", key);
+            return usher_error_set(err, USHER_EINVAL, NULL, key, "%s must be an array of strings",
+                                   key);
         }
         items[i] = json_string_value(s);
     }
@@ -188,13 +188,13 @@ static int connections_test(struct http_request *req, struct http_response *res)
     for (unsigned bit = 1; bit <= OIDC_ALGS_DEFAULT; bit <<= 1)
         if (t.discovery.algs & bit)
             json_array_append_new(algs, json_string(oidc_alg_name(bit)));
-    json_t *o = json_pack("{s:b, s:o, s:o, s:o, s:o, s:o, s:I, s:o}", "ok", t.ok, "problems",
-                          problems, "issuer", string_or_null(t.discovery.issuer),
-                          "authorization_endpoint",
-                          string_or_null(t.discovery.authorization_endpoint), "token_endpoint",
-                          string_or_null(t.discovery.token_endpoint), "end_session_endpoint",
-                          string_or_null(t.discovery.end_session_endpoint), "keys",
-                          (json_int_t)t.keys, "algorithms", algs);
+    json_t *o =
+        json_pack("{s:b, s:o, s:o, s:o, s:o, s:o, s:I, s:o}", "ok", t.ok, "problems", problems,
+                  "issuer", string_or_null(t.discovery.issuer), "authorization_endpoint",
+                  string_or_null(t.discovery.authorization_endpoint), "token_endpoint",
+                  string_or_null(t.discovery.token_endpoint), "end_session_endpoint",
+                  string_or_null(t.discovery.end_session_endpoint), "keys", (json_int_t)t.keys,
+                  "algorithms", algs);
     http_response_json(res, req, 200, o);
     return 0;
 }

@@ -29,10 +29,10 @@ struct app_invitation_view {
     struct store_invitation inv;
     const char *status; /* as stored, but "expired" once past expires_at */
     const char *agency_name;
-    const char *inviter_name; /* first and last name, or email; NULL when the inviter is gone */
-    json_t *grants;           /* response shape (custom roles by name); new reference */
-    const char *url;          /* the current link, only where the operation returns it */
-    bool account_exists;      /* lookup: the invited email already has an account */
+    const char *inviter_name;    /* first and last name, or email; NULL when the inviter is gone */
+    json_t *grants;              /* response shape (custom roles by name); new reference */
+    const char *url;             /* the current link, only where the operation returns it */
+    bool account_exists;         /* lookup: the invited email already has an account */
     const char *connection_id;   /* the agency's (first) sign-in connection, NULL when none */
     const char *connection_name; /* its name */
 };

@@ -123,9 +123,9 @@ struct app_oidc_start_in {
 };
 
 struct app_oidc_start_out {
-    const char *location;                      /* the provider's authorization URL */
-    char browser[APP_OIDC_BROWSER_CHARS + 1];  /* the value of the browser-binding cookie */
-    const char *reason;                        /* non-NULL: go to the problem page instead */
+    const char *location;                     /* the provider's authorization URL */
+    char browser[APP_OIDC_BROWSER_CHARS + 1]; /* the value of the browser-binding cookie */
+    const char *reason;                       /* non-NULL: go to the problem page instead */
 };
 
 /* Starts a sign-in: the state, nonce and PKCE verifier, stored for ten minutes with the hash

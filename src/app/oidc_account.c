@@ -122,9 +122,9 @@ int app_oidc_end_session_url(const char **out, const struct app_call *call,
     char state[OIDC_RANDOM_CHARS + 1];
     oidc_random_new(state);
     char *q = arena_strdup(call->arena, "");
-    const char *hint = app_oidc_open(call->arena, call->app,
-                                     arena_printf(call->arena, "id_token:%s", conn.id),
-                                     s.id_token_sealed);
+    const char *hint =
+        app_oidc_open(call->arena, call->app, arena_printf(call->arena, "id_token:%s", conn.id),
+                      s.id_token_sealed);
     if (hint)
         q = query_add(call->arena, q, "id_token_hint", hint);
     q = query_add(call->arena, q, "client_id", conn.client_id);
@@ -144,9 +144,8 @@ int app_oidc_sso_check(struct store_conn *c, struct arena *a, const struct app_a
 {
     if (actor->is_platform_admin || !actor->user_id || !actor->session_method)
         return 0;
-    const char *through = strcmp(actor->session_method, "oidc") == 0
-                              ? actor->session_connection_id
-                              : NULL;
+    const char *through =
+        strcmp(actor->session_method, "oidc") == 0 ? actor->session_connection_id : NULL;
     const char *required = NULL;
     int rc = store_oidc_connection_required_other(&required, c, a, agency_id, through, err);
     if (rc || !required)

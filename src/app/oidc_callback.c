@@ -40,8 +40,8 @@ static int refuse(struct app_oidc_callback_out *out, const struct app_call *call
 {
     out->reason = reason;
     log_msg(LOG_INFO, "oidc.sign_in_failed", "{s:s, s:s, s:s?, s:s?}", "reason", reason, "cause",
-            cause ? cause : reason, "connection_id", f->has_conn ? f->conn.id : NULL,
-            "request_id", call->actor->request_id);
+            cause ? cause : reason, "connection_id", f->has_conn ? f->conn.id : NULL, "request_id",
+            call->actor->request_id);
     /* A state nobody started is anyone's GET: it is logged, but only a sign-in that was
      * started here reaches the audit log, so strangers cannot fill it. */
     struct usher_error ignored = {0};
@@ -118,8 +118,8 @@ static const char *idp_exchange(struct flow *f, const char **cause, const struct
     struct app_oidc_provider_ref *ref = NULL;
     struct usher_error e = {0};
     const char *reason = NULL;
-    char *verifier = app_oidc_open(a, call->app, f->state.state_hash,
-                                   f->state.code_verifier_sealed);
+    char *verifier =
+        app_oidc_open(a, call->app, f->state.state_hash, f->state.code_verifier_sealed);
     unsigned char key[OIDC_SECRET_KEY_BYTES];
     oidc_secret_key_derive(key, call->app->secret, sizeof(call->app->secret));
     char *secret = NULL;
@@ -280,9 +280,9 @@ static int finish(struct app_oidc_callback_out *out, const struct app_call *call
         if (rc)
             goto done;
     }
-    rc = app_account_session_start_oidc(&out->session, call->app, c, call->arena, call->actor,
-                                        &user, f->conn.id, f->conn.issuer, f->id_token_sealed,
-                                        call->err);
+    rc =
+        app_account_session_start_oidc(&out->session, call->app, c, call->arena, call->actor, &user,
+                                       f->conn.id, f->conn.issuer, f->id_token_sealed, call->err);
     if (rc)
         goto done;
     out->has_session = true;

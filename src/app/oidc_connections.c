@@ -17,8 +17,8 @@
 
 static int manage_check(struct store_conn *c, const struct app_call *call, const char *agency_id)
 {
-    return app_access_demand(c, call->arena, call->actor, agency_id, POLICY_SCOPE_AGENCY,
-                             agency_id, "agency.manage", "agency", call->err);
+    return app_access_demand(c, call->arena, call->actor, agency_id, POLICY_SCOPE_AGENCY, agency_id,
+                             "agency.manage", "agency", call->err);
 }
 
 /* A domain as claimed: lower case letters, digits, '-' and '.', dotted, at most 253 bytes. */
@@ -128,8 +128,8 @@ static int check_lists(struct checked *x, const struct app_call *call,
     }
     if (in->has_domains) {
         if (in->domain_count > APP_OIDC_DOMAINS_MAX)
-            return usher_error_set(call->err, USHER_EINVAL, NULL, "domains",
-                                   "at most %d domains", APP_OIDC_DOMAINS_MAX);
+            return usher_error_set(call->err, USHER_EINVAL, NULL, "domains", "at most %d domains",
+                                   APP_OIDC_DOMAINS_MAX);
         x->domains = arena_alloc(call->arena, (in->domain_count + 1) * sizeof(*x->domains));
         for (size_t i = 0; i < in->domain_count; i++) {
             const char *d;
@@ -220,9 +220,9 @@ int app_oidc_connection_create(struct app_oidc_connection_view *out, const struc
     struct store_conn *c = NULL;
     int rc = 0;
     if (!in->name || !in->issuer || !in->client_id || !in->client_secret || !in->has_domains) {
-        const char *field = !in->name        ? "name"
-                            : !in->issuer    ? "issuer"
-                            : !in->client_id ? "client_id"
+        const char *field = !in->name            ? "name"
+                            : !in->issuer        ? "issuer"
+                            : !in->client_id     ? "client_id"
                             : !in->client_secret ? "client_secret"
                                                  : "domains";
         rc = usher_error_set(call->err, USHER_EINVAL, NULL, field, "%s is required", field);

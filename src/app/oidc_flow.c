@@ -107,9 +107,8 @@ static int start_invitation(const char **out_id, struct store_conn *c, const str
         return 0;
     if (rc)
         return usher_error_set(call->err, rc, NULL, NULL, "%s", e2.message);
-    if (strcmp(inv.status, "pending") != 0 || inv.expires_at <= clock_now_ms() ||
-        !inv.sign_in || strcmp(inv.sign_in, "oauth") != 0 ||
-        strcmp(inv.agency_id, conn->agency_id) != 0)
+    if (strcmp(inv.status, "pending") != 0 || inv.expires_at <= clock_now_ms() || !inv.sign_in ||
+        strcmp(inv.sign_in, "oauth") != 0 || strcmp(inv.agency_id, conn->agency_id) != 0)
         return 0;
     *out_id = inv.id;
     return 0;
@@ -126,7 +125,8 @@ static const char *authorization_url(struct arena *a, const struct app *app,
     char *q = arena_strdup(a, "");
     q = query_add(a, q, "response_type", "code");
     q = query_add(a, q, "client_id", conn->client_id);
-    q = query_add(a, q, "redirect_uri", arena_printf(a, "%s/api/v1/oidc/callback", app->public_url));
+    q = query_add(a, q, "redirect_uri",
+                  arena_printf(a, "%s/api/v1/oidc/callback", app->public_url));
     q = query_add(a, q, "scope", "openid email profile");
     q = query_add(a, q, "state", state);
     q = query_add(a, q, "nonce", nonce);
@@ -216,7 +216,9 @@ int app_oidc_start(struct app_oidc_start_out *out, const struct app_call *call,
         .nonce = nonce,
         .code_verifier_sealed = app_oidc_seal(call->arena, call->app, state_hash, verifier),
         .connection_id = conn.id,
-        .purpose = in->link ? "link" : invitation_id ? "invitation" : "sign_in",
+        .purpose = in->link        ? "link"
+                   : invitation_id ? "invitation"
+                                   : "sign_in",
         .invitation_id = invitation_id,
         .link_user_id = in->link ? call->actor->user_id : NULL,
         .return_to = return_to,

@@ -6,7 +6,7 @@
 #define COUNT(x) (sizeof(x) / sizeof((x)[0]))
 
 #define CONNECTION_COLUMNS                                                                         \
-    "id, agency_id, name, issuer, client_id, client_secret_sealed, algorithms, required, "       \
+    "id, agency_id, name, issuer, client_id, client_secret_sealed, algorithms, required, "         \
     "created_at, updated_at"
 
 static void connection_row(struct store_oidc_connection *out, const struct store_rows *rows,
@@ -46,10 +46,14 @@ int store_oidc_connection_update(struct store_conn *c, struct arena *a,
         "UPDATE oidc_connections SET name = $2, issuer = $3, client_id = $4, "
         "client_secret_sealed = $5, algorithms = $6, required = $7, updated_at = $8 WHERE id = $1";
     struct store_value p[] = {
-        store_text(conn->id),         store_text(conn->name),
-        store_text(conn->issuer),     store_text(conn->client_id),
-        store_text(conn->client_secret_sealed), store_text(conn->algorithms),
-        store_int(conn->required ? 1 : 0),      store_int(conn->updated_at),
+        store_text(conn->id),
+        store_text(conn->name),
+        store_text(conn->issuer),
+        store_text(conn->client_id),
+        store_text(conn->client_secret_sealed),
+        store_text(conn->algorithms),
+        store_int(conn->required ? 1 : 0),
+        store_int(conn->updated_at),
     };
     int64_t changed = 0;
     int rc = store_exec(c, a, sql, p, COUNT(p), NULL, &changed, err);
@@ -194,8 +198,8 @@ int store_identity_insert(struct store_conn *c, struct arena *a, const struct st
     static const char sql[] =
         "INSERT INTO identities (" IDENTITY_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7)";
     struct store_value p[] = {
-        store_text(id->id),      store_text(id->user_id),       store_text(id->issuer),
-        store_text(id->subject), store_text(id->connection_id), store_text(id->email),
+        store_text(id->id),        store_text(id->user_id),       store_text(id->issuer),
+        store_text(id->subject),   store_text(id->connection_id), store_text(id->email),
         store_int(id->created_at),
     };
     return store_exec(c, a, sql, p, COUNT(p), NULL, NULL, err);
@@ -287,7 +291,7 @@ int store_identity_sign_in_methods(bool *out_password, bool *out_identity, struc
 }
 
 #define STATE_COLUMNS                                                                              \
-    "state_hash, browser_hash, nonce, code_verifier_sealed, connection_id, purpose, "            \
+    "state_hash, browser_hash, nonce, code_verifier_sealed, connection_id, purpose, "              \
     "invitation_id, link_user_id, return_to, created_at, expires_at, used_at"
 
 int store_oidc_state_insert(struct store_conn *c, struct arena *a, const struct store_oidc_state *s,

@@ -10,7 +10,8 @@ int store_session_insert(struct store_conn *c, struct arena *a, const struct sto
     static const char sql[] =
         "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at, "
         "impersonator_id, impersonation_agency_id, impersonation_reason, public_id, source_ip, "
-        "user_agent, method, connection_id, id_token_sealed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+        "user_agent, method, connection_id, id_token_sealed) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+        "$8, "
         "$9, $10, $11, $12, $13, $14)";
     struct store_value p[] = {
         store_text(s->token_hash),
@@ -33,7 +34,7 @@ int store_session_insert(struct store_conn *c, struct arena *a, const struct sto
 
 #define SESSION_COLUMNS                                                                            \
     "token_hash, user_id, created_at, last_seen_at, expires_at, impersonator_id, "                 \
-    "impersonation_agency_id, impersonation_reason, public_id, source_ip, user_agent, method, "      \
+    "impersonation_agency_id, impersonation_reason, public_id, source_ip, user_agent, method, "    \
     "connection_id, id_token_sealed"
 
 static void session_row(struct store_session *out, const struct store_rows *rows, size_t r)
