@@ -20,6 +20,7 @@
 
 #define APP_OIDC_DOMAINS_MAX    20     /* domains one connection claims */
 #define APP_OIDC_STATE_TTL_MS   600000 /* a sign-in under way: ten minutes */
+#define APP_OIDC_STATES_MAX     100000 /* sign-ins under way at once, platform-wide */
 #define APP_OIDC_RETURN_TO_MAX  512    /* bytes of a return_to path */
 #define APP_OIDC_NAME_MAX       100    /* bytes of a connection's name */
 #define APP_OIDC_CLIENT_ID_MAX  255    /* bytes of a client id */
@@ -131,7 +132,8 @@ struct app_oidc_start_out {
 /* Starts a sign-in: the state, nonce and PKCE verifier, stored for ten minutes with the hash
  * of a new browser cookie value, and the provider's authorization URL. A provider that cannot
  * be reached, or an invitation that cannot be accepted through this connection, is not an
- * error: out->reason says "idp_unreachable" or "invitation_invalid". Errors: USHER_EINVAL
+ * error: out->reason says "idp_unreachable" or "invitation_invalid". Errors: USHER_ELIMIT
+ * "rate_limited" past APP_OIDC_STATES_MAX sign-ins under way; USHER_EINVAL
  * naming connection_id or return_to; USHER_ENOTFOUND "connection_not_found"; USHER_EUNAUTH
  * for link without a signed-in person. */
 int app_oidc_start(struct app_oidc_start_out *out, const struct app_call *call,

@@ -74,28 +74,6 @@ done:
     return rc;
 }
 
-/* Appends name=value, value percent-encoded. */
-static char *query_add(struct arena *a, char *query, const char *name, const char *value)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t len = strlen(value);
-    char *enc = arena_alloc(a, len * 3 + 1);
-    size_t j = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)value[i];
-        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-            ch == '-' || ch == '.' || ch == '_' || ch == '~') {
-            enc[j++] = (char)ch;
-        } else {
-            enc[j++] = '%';
-            enc[j++] = hex[ch >> 4];
-            enc[j++] = hex[ch & 15];
-        }
-    }
-    enc[j] = '\0';
-    return arena_printf(a, "%s%s%s=%s", query, *query ? "&" : "", name, enc);
-}
-
 int app_oidc_end_session_url(const char **out, const struct app_call *call,
                              const char *session_hash)
 {
@@ -126,11 +104,11 @@ int app_oidc_end_session_url(const char **out, const struct app_call *call,
         app_oidc_open(call->arena, call->app, arena_printf(call->arena, "id_token:%s", conn.id),
                       s.id_token_sealed);
     if (hint)
-        q = query_add(call->arena, q, "id_token_hint", hint);
-    q = query_add(call->arena, q, "client_id", conn.client_id);
-    q = query_add(call->arena, q, "post_logout_redirect_uri",
-                  arena_printf(call->arena, "%s/signed-out", call->app->public_url));
-    q = query_add(call->arena, q, "state", state);
+        q = app_oidc_query_add(call->arena, q, "id_token_hint", hint);
+    q = app_oidc_query_add(call->arena, q, "client_id", conn.client_id);
+    q = app_oidc_query_add(call->arena, q, "post_logout_redirect_uri",
+                           arena_printf(call->arena, "%s/signed-out", call->app->public_url));
+    q = app_oidc_query_add(call->arena, q, "state", state);
     *out = arena_printf(call->arena, "%s%s%s", d.end_session_endpoint,
                         strchr(d.end_session_endpoint, '?') ? "&" : "?", q);
 done:

@@ -235,3 +235,31 @@ int app_oidc_connection_load(struct store_oidc_connection *out, struct store_con
     }
     return rc;
 }
+
+void app_oidc_keyed_hash(char out[CRYPTO_HASH_HEX + 1], const struct app *app, struct arena *a,
+                         const char *what, const char *value)
+{
+    const char *text = arena_printf(a, "oidc_%s:%s", what, value);
+    crypto_hmac_hex(out, app->secret, sizeof(app->secret), text, strlen(text));
+}
+
+char *app_oidc_query_add(struct arena *a, const char *query, const char *name, const char *value)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t len = strlen(value);
+    char *enc = arena_alloc(a, len * 3 + 1);
+    size_t j = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)value[i];
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+            ch == '-' || ch == '.' || ch == '_' || ch == '~') {
+            enc[j++] = (char)ch;
+        } else {
+            enc[j++] = '%';
+            enc[j++] = hex[ch >> 4];
+            enc[j++] = hex[ch & 15];
+        }
+    }
+    enc[j] = '\0';
+    return arena_printf(a, "%s%s%s=%s", query, *query ? "&" : "", name, enc);
+}

@@ -27,13 +27,6 @@ struct flow {
     const char *user_id; /* the account concerned, once known */
 };
 
-static void keyed_hash(char out[CRYPTO_HASH_HEX + 1], const struct app *app, const char *what,
-                       const char *value, struct arena *a)
-{
-    const char *text = arena_printf(a, "oidc_%s:%s", what, value);
-    crypto_hmac_hex(out, app->secret, sizeof(app->secret), text, strlen(text));
-}
-
 /* A refusal: the reason for the page, the cause in the log and the audit log. */
 static int refuse(struct app_oidc_callback_out *out, const struct app_call *call,
                   const struct flow *f, const char *reason, const char *cause)
@@ -71,8 +64,8 @@ static int state_take(bool *out_ok, struct flow *f, const struct app_call *call,
         strlen(in->browser_cookie) > 128)
         return 0;
     char state_hash[CRYPTO_HASH_HEX + 1], browser_hash[CRYPTO_HASH_HEX + 1];
-    keyed_hash(state_hash, call->app, "state", in->state, call->arena);
-    keyed_hash(browser_hash, call->app, "browser", in->browser_cookie, call->arena);
+    app_oidc_keyed_hash(state_hash, call->app, call->arena, "state", in->state);
+    app_oidc_keyed_hash(browser_hash, call->app, call->arena, "browser", in->browser_cookie);
     struct store_conn *c = NULL;
     bool taken = false;
     int rc = store_conn_get(call->app->store, &c, call->err);

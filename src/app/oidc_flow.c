@@ -16,36 +16,6 @@
 #include "store/store_invitation.h"
 #include "store/store_user.h"
 
-/* The keyed hash under which a state, or a browser cookie's value, is kept. */
-static void keyed_hash(char out[CRYPTO_HASH_HEX + 1], const struct app *app, const char *what,
-                       const char *value, struct arena *a)
-{
-    const char *text = arena_printf(a, "oidc_%s:%s", what, value);
-    crypto_hmac_hex(out, app->secret, sizeof(app->secret), text, strlen(text));
-}
-
-/* Appends "name=value" to a query, value percent-encoded (RFC 3986 unreserved kept). */
-static char *query_add(struct arena *a, char *query, const char *name, const char *value)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t len = strlen(value);
-    char *enc = arena_alloc(a, len * 3 + 1);
-    size_t j = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)value[i];
-        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-            ch == '-' || ch == '.' || ch == '_' || ch == '~') {
-            enc[j++] = (char)ch;
-        } else {
-            enc[j++] = '%';
-            enc[j++] = hex[ch >> 4];
-            enc[j++] = hex[ch & 15];
-        }
-    }
-    enc[j] = '\0';
-    return arena_printf(a, "%s%s%s=%s", query, *query ? "&" : "", name, enc);
-}
-
 bool app_oidc_return_to_valid(const char *path)
 {
     if (!path || path[0] != '/' || path[1] == '/' || path[1] == '\\')
@@ -123,15 +93,15 @@ static const char *authorization_url(struct arena *a, const struct app *app,
     char challenge[OIDC_RANDOM_CHARS + 1];
     oidc_pkce_challenge(challenge, verifier);
     char *q = arena_strdup(a, "");
-    q = query_add(a, q, "response_type", "code");
-    q = query_add(a, q, "client_id", conn->client_id);
-    q = query_add(a, q, "redirect_uri",
-                  arena_printf(a, "%s/api/v1/oidc/callback", app->public_url));
-    q = query_add(a, q, "scope", "openid email profile");
-    q = query_add(a, q, "state", state);
-    q = query_add(a, q, "nonce", nonce);
-    q = query_add(a, q, "code_challenge", challenge);
-    q = query_add(a, q, "code_challenge_method", "S256");
+    q = app_oidc_query_add(a, q, "response_type", "code");
+    q = app_oidc_query_add(a, q, "client_id", conn->client_id);
+    q = app_oidc_query_add(a, q, "redirect_uri",
+                           arena_printf(a, "%s/api/v1/oidc/callback", app->public_url));
+    q = app_oidc_query_add(a, q, "scope", "openid email profile");
+    q = app_oidc_query_add(a, q, "state", state);
+    q = app_oidc_query_add(a, q, "nonce", nonce);
+    q = app_oidc_query_add(a, q, "code_challenge", challenge);
+    q = app_oidc_query_add(a, q, "code_challenge_method", "S256");
     return arena_printf(a, "%s%s%s", d->authorization_endpoint,
                         strchr(d->authorization_endpoint, '?') ? "&" : "?", q);
 }
@@ -207,8 +177,8 @@ int app_oidc_start(struct app_oidc_start_out *out, const struct app_call *call,
     oidc_random_new(verifier);
     oidc_random_new(out->browser);
     char state_hash[CRYPTO_HASH_HEX + 1], browser_hash[CRYPTO_HASH_HEX + 1];
-    keyed_hash(state_hash, call->app, "state", state, call->arena);
-    keyed_hash(browser_hash, call->app, "browser", out->browser, call->arena);
+    app_oidc_keyed_hash(state_hash, call->app, call->arena, "state", state);
+    app_oidc_keyed_hash(browser_hash, call->app, call->arena, "browser", out->browser);
     int64_t now = clock_now_ms();
     struct store_oidc_state s = {
         .state_hash = state_hash,
@@ -228,7 +198,7 @@ int app_oidc_start(struct app_oidc_start_out *out, const struct app_call *call,
     rc = app_call_begin(&c, call, true);
     if (rc)
         goto done;
-    rc = store_oidc_state_insert(c, call->arena, &s, now, call->err);
+    rc = store_oidc_state_insert(c, call->arena, &s, now, APP_OIDC_STATES_MAX, call->err);
     if (rc)
         goto done;
     rc = store_commit(c, call->err);

@@ -4,6 +4,7 @@
 #define USHER_APP_OIDC_INT_H
 
 #include "app/oidc.h"
+#include "base/crypto.h"
 
 /* The provider of conn from the cache, made (or made again when conn changed since) as needed;
  * *out stays valid until app_oidc_provider_release. Errors: those of oidc_provider_new. */
@@ -22,6 +23,15 @@ char *app_oidc_seal(struct arena *a, const struct app *app, const char *ad, cons
 
 /* Opens what app_oidc_seal made with the same ad; NULL when it does not open. */
 char *app_oidc_open(struct arena *a, const struct app *app, const char *ad, const char *sealed);
+
+/* The keyed hash (HMAC under the server secret) under which a value of kind what ("state",
+ * "browser") is kept, as hex. */
+void app_oidc_keyed_hash(char out[CRYPTO_HASH_HEX + 1], const struct app *app, struct arena *a,
+                         const char *what, const char *value);
+
+/* query with "name=value" appended ("&" between), value percent-encoded (RFC 3986 unreserved
+ * characters kept); in a. */
+char *app_oidc_query_add(struct arena *a, const char *query, const char *name, const char *value);
 
 /* The algorithms of a stored connection as bits (OIDC_ALGS_DEFAULT when unreadable). */
 unsigned app_oidc_algs(const struct store_oidc_connection *conn);

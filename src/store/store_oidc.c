@@ -295,15 +295,24 @@ int store_identity_sign_in_methods(bool *out_password, bool *out_identity, struc
     "invitation_id, link_user_id, return_to, created_at, expires_at, used_at"
 
 int store_oidc_state_insert(struct store_conn *c, struct arena *a, const struct store_oidc_state *s,
-                            int64_t now, struct usher_error *err)
+                            int64_t now, int64_t max_live, struct usher_error *err)
 {
     static const char purge[] = "DELETE FROM oidc_states WHERE expires_at < $1";
+    static const char live[] = "SELECT count(*) FROM (SELECT 1 FROM oidc_states LIMIT $1) t";
     static const char sql[] = "INSERT INTO oidc_states (" STATE_COLUMNS
                               ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL)";
     struct store_value q[] = {store_int(now)};
     int rc = store_exec(c, a, purge, q, COUNT(q), NULL, NULL, err);
     if (rc)
         return rc;
+    struct store_value m[] = {store_int(max_live)};
+    struct store_rows rows;
+    rc = store_exec(c, a, live, m, COUNT(m), &rows, NULL, err);
+    if (rc)
+        return rc;
+    if (rows.count > 0 && store_cell_int(&rows, 0, 0) >= max_live)
+        return usher_error_set(err, USHER_ELIMIT, "rate_limited", NULL,
+                               "too many sign-ins are under way; try again in a few minutes");
     struct store_value p[] = {
         store_text(s->state_hash),    store_text(s->browser_hash),
         store_text(s->nonce),         store_text(s->code_verifier_sealed),

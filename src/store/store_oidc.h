@@ -117,9 +117,10 @@ struct store_oidc_state {
     int64_t created_at, expires_at, used_at; /* used_at 0 while unused */
 };
 
-/* Inserts s, after deleting the states that expired before now. */
+/* Inserts s, after deleting the states that expired before now. Errors: USHER_ELIMIT
+ * "rate_limited" when max_live states are under way already. */
 int store_oidc_state_insert(struct store_conn *c, struct arena *a, const struct store_oidc_state *s,
-                            int64_t now, struct usher_error *err);
+                            int64_t now, int64_t max_live, struct usher_error *err);
 
 /* The state with this hash. Errors: USHER_ENOTFOUND. */
 int store_oidc_state_get(struct store_oidc_state *out, struct store_conn *c, struct arena *a,
