@@ -91,13 +91,13 @@ static int oidc_callback(struct http_request *req, struct http_response *res)
 {
     const struct app *app = req->app;
     struct app_oidc_callback_in in = {0};
-    struct usher_error query_err = {0};
-    /* A malformed query (a parameter twice, too long) is a state that cannot be trusted. */
-    bool bad = http_query(&in.code, req, "code") != 0 || http_query(&in.state, req, "state") != 0 ||
-               http_query(&in.error, req, "error") != 0;
-    if (bad) {
-        req->err = query_err;
-        in.state = NULL;
+    /* A malformed query (a parameter twice, a value too long) is not answered with an error
+     * page of the API: its state cannot be trusted, so the browser goes to the problem page
+     * as for any unknown state. */
+    if (http_query(&in.code, req, "code") != 0 || http_query(&in.state, req, "state") != 0 ||
+        http_query(&in.error, req, "error") != 0) {
+        usher_error_clear(&req->err);
+        in = (struct app_oidc_callback_in){0};
     }
     in.browser_cookie = http_cookie(req, browser_cookie_name(app));
     struct app_actor actor;

@@ -307,6 +307,32 @@ describe('OpenID Connect sign-in per agency', () => {
       assert.ok(sessionOf(mine));
     });
 
+    it('sends the provider\'s error, a refused algorithm and a disabled account to the problem page', async () => {
+      const s = await start({ connection_id: conn.id });
+      const state = new URL(s.location).searchParams.get('state');
+      const denied = await w.usher.api('GET', `/api/v1/oidc/callback?error=access_denied&state=${state}`, { headers: { Cookie: s.cookie } });
+      assert.equal(reasonOf(denied), 'idp_error');
+      const twice = await w.usher.api('GET', `/api/v1/oidc/callback?state=a&state=b&code=c`, { headers: { Cookie: s.cookie } });
+      assert.equal(reasonOf(twice), 'state_invalid');
+
+      // The provider signs with RS256; a connection narrowed to ES256 refuses its tokens.
+      const narrowed = await w.as(admin)('PATCH', `/api/v1/agencies/${A.id}/oidc-connections/${conn.id}`, { algorithms: ['ES256'] });
+      assert.equal(narrowed.status, 200, narrowed.text);
+      try {
+        const refused = await flow({ connection_id: conn.id }, 'sub-pat');
+        assert.equal(reasonOf(refused.res), 'token_invalid');
+        assert.ok(w.usher.findLogs('oidc.sign_in_failed').some((l) => l.cause === 'id_token_alg_refused'));
+      } finally {
+        await w.as(admin)('PATCH', `/api/v1/agencies/${A.id}/oidc-connections/${conn.id}`, { algorithms: ['RS256', 'PS256', 'ES256'] });
+      }
+
+      const dora = w.addUser('dora@acme.test');
+      idp.accounts.set('sub-dora', { email: 'dora@acme.test', email_verified: true });
+      assert.ok((await flow({ connection_id: conn.id }, 'sub-dora')).token);
+      w.sql(`UPDATE users SET status = 'disabled' WHERE id = '${dora}'`);
+      assert.equal(reasonOf((await flow({ connection_id: conn.id }, 'sub-dora')).res), 'account_disabled');
+    });
+
     it('refuses an invitation naming another subject than the provider\'s', async () => {
       const inv = await w.invite(admin, A.id, {
         email: 'sam@acme.test', sign_in: 'oauth', oauth_subject: 'sub-sam', grants: [{ roles: ['analyst'] }],
@@ -380,6 +406,8 @@ describe('OpenID Connect sign-in per agency', () => {
     });
 
     it('links and unlinks a sign-in from a signed-in session, keeping the last way in', async () => {
+      const anonymous = await w.usher.api('GET', `/api/v1/oidc/start?connection_id=${conn.id}&link=1`);
+      assertProblem(anonymous, 401, 'unauthenticated');
       const lee = w.addUser('lee@elsewhere.test');
       const pw = await w.signIn('lee@elsewhere.test');
       idp.accounts.set('sub-lee', { email: 'lee@private.test', email_verified: false });
