@@ -15,8 +15,10 @@ int app_oidc_identities(struct store_identity **out, size_t *out_count, const st
 {
     struct store_conn *c = NULL;
     int rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc == 0)
-        rc = store_identity_list_user(out, out_count, c, call->arena, user_id, call->err);
+    if (rc)
+        goto done;
+    rc = store_identity_list_user(out, out_count, c, call->arena, user_id, call->err);
+done:
     store_conn_put(c);
     return rc;
 }

@@ -230,68 +230,66 @@ static const char *sign_in_account(struct store_user *out, bool *out_link, struc
     return NULL;
 }
 
+/* Linking to the account that started: NULL, or the reason it cannot be done. */
+static const char *link_write(struct store_conn *c, const struct app_call *call, struct flow *f,
+                              int *rc)
+{
+    struct store_identity idn;
+    struct usher_error e2 = {0};
+    f->user_id = f->state.link_user_id;
+    int found = store_identity_by_subject(&idn, c, call->arena, f->conn.issuer, f->claims.sub, &e2);
+    if (found == 0)
+        return strcmp(idn.user_id, f->state.link_user_id) == 0 ? NULL : "link_conflict";
+    if (found != USHER_ENOTFOUND) {
+        *rc = usher_error_set(call->err, found, NULL, NULL, "%s", e2.message);
+        return NULL;
+    }
+    *rc = identity_link(c, call, f, f->state.link_user_id, "account");
+    return NULL;
+}
+
+/* A plain sign-in: NULL and a session in out, or the reason it is refused. */
+static const char *sign_in_write(struct app_oidc_callback_out *out, struct store_conn *c,
+                                 const struct app_call *call, struct flow *f, int *rc)
+{
+    struct store_user user;
+    bool link = false;
+    const char *reason = sign_in_account(&user, &link, c, call, f);
+    if (reason)
+        return reason;
+    f->user_id = user.id;
+    if (strcmp(user.status, STORE_USER_ACTIVE) != 0)
+        return "account_disabled";
+    if (link) {
+        *rc = identity_link(c, call, f, user.id, "verified_email");
+        if (*rc)
+            return NULL;
+    }
+    *rc =
+        app_account_session_start_oidc(&out->session, call->app, c, call->arena, call->actor, &user,
+                                       f->conn.id, f->conn.issuer, f->id_token_sealed, call->err);
+    out->has_session = *rc == 0;
+    return NULL;
+}
+
 /* A plain sign-in, or a link to the signed-in account, in one write transaction. */
 static int finish(struct app_oidc_callback_out *out, const struct app_call *call, struct flow *f)
 {
-    bool is_link = strcmp(f->state.purpose, "link") == 0;
-    const char *reason = NULL, *cause = NULL;
+    const char *reason = NULL;
     struct store_conn *c = NULL;
-    struct store_user user;
-    bool link = false;
     int rc = app_call_begin(&c, call, true);
     if (rc)
         goto done;
-    if (is_link) {
-        struct store_identity idn;
-        struct usher_error e2 = {0};
-        f->user_id = f->state.link_user_id;
-        rc = store_identity_by_subject(&idn, c, call->arena, f->conn.issuer, f->claims.sub, &e2);
-        if (rc == 0 && strcmp(idn.user_id, f->state.link_user_id) != 0) {
-            reason = "link_conflict";
-            rc = 0;
-            goto done;
-        }
-        if (rc == 0)
-            goto commit; /* linked already */
-        if (rc != USHER_ENOTFOUND) {
-            rc = usher_error_set(call->err, rc, NULL, NULL, "%s", e2.message);
-            goto done;
-        }
-        rc = identity_link(c, call, f, f->state.link_user_id, "account");
-        goto commit;
-    }
-    reason = sign_in_account(&user, &link, c, call, f);
-    if (reason)
-        goto done;
-    f->user_id = user.id;
-    if (strcmp(user.status, STORE_USER_ACTIVE) != 0) {
-        reason = "account_disabled";
-        goto done;
-    }
-    if (link) {
-        rc = identity_link(c, call, f, user.id, "verified_email");
-        if (rc)
-            goto done;
-    }
-    rc =
-        app_account_session_start_oidc(&out->session, call->app, c, call->arena, call->actor, &user,
-                                       f->conn.id, f->conn.issuer, f->id_token_sealed, call->err);
-    if (rc)
-        goto done;
-    out->has_session = true;
-commit:
-    if (rc)
+    if (strcmp(f->state.purpose, "link") == 0)
+        reason = link_write(c, call, f, &rc);
+    else
+        reason = sign_in_write(out, c, call, f, &rc);
+    if (rc || reason)
         goto done;
     rc = store_commit(c, call->err);
-    if (rc == USHER_ECONFLICT) {
-        /* The same identity was linked by a concurrent callback. */
-        reason = "link_conflict";
-        cause = "identity_race";
-        usher_error_clear(call->err);
-        rc = 0;
-    }
 done:
     store_conn_put(c);
+    /* The same identity linked by a concurrent callback meanwhile. */
     if (rc == USHER_ECONFLICT && !reason) {
         usher_error_clear(call->err);
         reason = "link_conflict";
@@ -299,7 +297,7 @@ done:
     }
     if (reason) {
         out->has_session = false;
-        return refuse(out, call, f, reason, cause);
+        return refuse(out, call, f, reason, NULL);
     }
     if (rc == 0)
         out->return_to = f->state.return_to;

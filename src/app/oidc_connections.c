@@ -229,8 +229,9 @@ int app_oidc_connection_create(struct app_oidc_connection_view *out, const struc
         goto done;
     }
     rc = check_strings(&x, call, in);
-    if (rc == 0)
-        rc = check_lists(&x, call, in);
+    if (rc)
+        goto done;
+    rc = check_lists(&x, call, in);
     if (rc)
         goto done;
     rc = app_call_begin(&c, call, true);
@@ -269,8 +270,9 @@ int app_oidc_connection_update(struct app_oidc_connection_view *out, const struc
     if (rc)
         goto done;
     rc = check_strings(&x, call, in);
-    if (rc == 0)
-        rc = check_lists(&x, call, in);
+    if (rc)
+        goto done;
+    rc = check_lists(&x, call, in);
     if (rc)
         goto done;
     rc = connection_write(&x, c, call, false);
@@ -374,8 +376,24 @@ int app_oidc_connection_names(struct store_oidc_connection **out, size_t *out_co
 {
     struct store_conn *c = NULL;
     int rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc == 0)
-        rc = store_oidc_connection_list(out, out_count, c, call->arena, agency_id, call->err);
+    if (rc)
+        goto done;
+    rc = store_oidc_connection_list(out, out_count, c, call->arena, agency_id, call->err);
+done:
+    store_conn_put(c);
+    return rc;
+}
+
+/* The stored connection id (its sealed secret and algorithms), on a connection of its own. */
+static int connection_read(struct store_oidc_connection *out, const struct app_call *call,
+                           const char *id)
+{
+    struct store_conn *c = NULL;
+    int rc = store_conn_get(call->app->store, &c, call->err);
+    if (rc)
+        goto done;
+    rc = store_oidc_connection_get(out, c, call->arena, id, call->err);
+done:
     store_conn_put(c);
     return rc;
 }
@@ -401,11 +419,7 @@ int app_oidc_connection_test(struct app_oidc_test *out, const struct app_call *c
     int rc = app_oidc_connection_get(&view, call, agency_id, id);
     if (rc)
         return rc;
-    struct store_conn *c = NULL;
-    rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc == 0)
-        rc = store_oidc_connection_get(&conn, c, call->arena, id, call->err);
-    store_conn_put(c);
+    rc = connection_read(&conn, call, id);
     if (rc)
         return rc;
     out->ok = true;
