@@ -106,6 +106,24 @@ static const char *authorization_url(struct arena *a, const struct app *app,
                         strchr(d->authorization_endpoint, '?') ? "&" : "?", q);
 }
 
+/* What a start asks, checked before anything is read. */
+static int start_check(const struct app_call *call, const struct app_oidc_start_in *in,
+                       const char *return_to)
+{
+    if (!in->connection_id || !*in->connection_id || strlen(in->connection_id) > 64)
+        return usher_error_set(call->err, USHER_EINVAL, NULL, "connection_id",
+                               "connection_id is required");
+    if (!app_oidc_return_to_valid(return_to))
+        return usher_error_set(call->err, USHER_EINVAL, "return_to_invalid", "return_to",
+                               "return_to must be a path of this site, such as /agencies");
+    if (in->link && !call->actor->user_id)
+        return usher_error_set(call->err, USHER_EUNAUTH, NULL, NULL, "sign in first to link");
+    if (in->link && call->actor->impersonator_id)
+        return usher_error_set(call->err, USHER_EFORBIDDEN, NULL, NULL,
+                               "a view-as session cannot link a sign-in");
+    return 0;
+}
+
 int app_oidc_start(struct app_oidc_start_out *out, const struct app_call *call,
                    const struct app_oidc_start_in *in)
 {
@@ -116,26 +134,9 @@ int app_oidc_start(struct app_oidc_start_out *out, const struct app_call *call,
     struct app_oidc_provider_ref *ref = NULL;
     const char *invitation_id = NULL;
     const char *return_to = in->return_to ? in->return_to : (in->link ? "/account" : "/");
-    int rc = 0;
-    if (!in->connection_id || !*in->connection_id || strlen(in->connection_id) > 64) {
-        rc = usher_error_set(call->err, USHER_EINVAL, NULL, "connection_id",
-                             "connection_id is required");
+    int rc = start_check(call, in, return_to);
+    if (rc)
         goto done;
-    }
-    if (!app_oidc_return_to_valid(return_to)) {
-        rc = usher_error_set(call->err, USHER_EINVAL, "return_to_invalid", "return_to",
-                             "return_to must be a path of this site, such as /agencies");
-        goto done;
-    }
-    if (in->link && !call->actor->user_id) {
-        rc = usher_error_set(call->err, USHER_EUNAUTH, NULL, NULL, "sign in first to link");
-        goto done;
-    }
-    if (in->link && call->actor->impersonator_id) {
-        rc = usher_error_set(call->err, USHER_EFORBIDDEN, NULL, NULL,
-                             "a view-as session cannot link a sign-in");
-        goto done;
-    }
     rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
         goto done;
