@@ -3,9 +3,9 @@
 // or short password, a confirmation's refusal) and worded for people; the invite dialog opened
 // from the agency page starts at an environment, and access to the whole agency is confirmed
 // first; extra permissions read as descriptions; the notices in the corner can be dismissed, go
-// after 5 seconds, never pile up and leave the table's row actions uncovered; and the invite and
-// edit dialogs say who becomes or stops being notified of incoming chats. Each screen is checked
-// with axe and photographed.
+// after 5 seconds (held while pointed at), never pile up and leave the table's row actions
+// uncovered; and the invite and edit dialogs say who becomes or stops being notified of incoming
+// chats. Each screen is checked with axe and photographed.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -356,5 +356,14 @@ describe('the console dialogs', () => {
     assert.equal(await third.count(), 1, 'still there after 3.5 s');
     await third.waitFor({ state: 'detached', timeout: 4000 });
     assert.ok(Date.now() - shown < 6500, 'gone by about 5 s');
+
+    // Pointed at, it stays to be read; once the pointer leaves, its 5 seconds start again.
+    await invite('fourth@acme.test');
+    const fourth = toasts.filter({ hasText: 'Invitation sent to fourth@acme.test' });
+    await fourth.hover();
+    await page.waitForTimeout(6000);
+    assert.equal(await fourth.count(), 1, 'held while pointed at');
+    await page.mouse.move(DESKTOP.width - 10, 10);
+    await fourth.waitFor({ state: 'detached', timeout: 6500 });
   });
 });

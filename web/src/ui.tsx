@@ -361,17 +361,29 @@ function toastsSet(next: Toast[]): void {
   for (const l of toastListeners) l(toasts);
 }
 
+const toastTimers = new Map<number, ReturnType<typeof setTimeout>>();
+
 // Takes a notice away (its close button, or its time is up).
 export function dismiss(id: number): void {
+  clearTimeout(toastTimers.get(id));
+  toastTimers.delete(id);
   toastsSet(toasts.filter((x) => x.id !== id));
 }
 
-// Shows a short notice in the corner for 5 seconds and reads it to screen readers. A newer
-// notice replaces the one shown: they never pile up over the page.
+// Starts (again) the notice's 5 seconds, or holds them while the pointer or the focus is on it.
+function toastTimer(id: number, run: boolean): void {
+  clearTimeout(toastTimers.get(id));
+  toastTimers.delete(id);
+  if (run && toasts.some((x) => x.id === id)) toastTimers.set(id, setTimeout(() => dismiss(id), TOAST_MS));
+}
+
+// Shows a short notice in the corner for 5 seconds (held while pointed at or focused) and reads
+// it to screen readers. A newer notice replaces the one shown: they never pile up over the page.
 export function announce(text: string, kind: 'ok' | 'error' = 'ok'): void {
+  for (const t of toasts) toastTimer(t.id, false);
   const t = { id: ++nextId, text, kind };
   toastsSet([t]);
-  setTimeout(() => dismiss(t.id), TOAST_MS);
+  toastTimer(t.id, true);
 }
 
 export function Toasts() {
@@ -385,7 +397,14 @@ export function Toasts() {
   return (
     <div class="toasts" role="status" aria-live="polite">
       {list.map((t) => (
-        <div key={t.id} class={`toast toast-${t.kind}`}>
+        <div
+          key={t.id}
+          class={`toast toast-${t.kind}`}
+          onMouseEnter={() => toastTimer(t.id, false)}
+          onMouseLeave={() => toastTimer(t.id, true)}
+          onFocusIn={() => toastTimer(t.id, false)}
+          onFocusOut={() => toastTimer(t.id, true)}
+        >
           <p class="toast-text">{t.text}</p>
           <button type="button" class="toast-close" aria-label="Dismiss" title="Dismiss" onClick={() => dismiss(t.id)}>
             <IconClose />
