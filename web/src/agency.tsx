@@ -29,6 +29,8 @@ export interface AgencyData {
   access: Access;
   reloadEnvironments: () => void;
   reloadRoles: () => void;
+  // After a rename, a suspension or a resumption: the agency as the server now answers it.
+  setAgency: (a: Agency) => void;
 }
 
 const AgencyContext = createContext<AgencyData | null>(null);
@@ -102,7 +104,9 @@ export function AgencyShell({ agencyId, section, crumbs = [], children }: ShellP
     access,
     reloadEnvironments: envs.reload,
     reloadRoles: roles.reload,
+    setAgency: agency.set,
   };
+  const suspended = agency.data.status === 'suspended';
   const base = `/agencies/${encodeURIComponent(agencyId)}`;
   const may = (p: string) => access.canAnywhere(p, agencyId);
   const items: { key: Section; href: string; label: string; show: boolean }[] = [
@@ -130,6 +134,12 @@ export function AgencyShell({ agencyId, section, crumbs = [], children }: ShellP
           </ul>
         </nav>
         <div class="agency-main">
+          {suspended ? (
+            <div class="note note-warn banner-suspended" role="status">
+              <strong>{agency.data.name} is suspended.</strong> Nobody in it can sign in to its screens and its API
+              tokens are refused; nothing is deleted. {session.me?.is_platform_admin ? 'Resume it from the agency page.' : ''}
+            </div>
+          ) : null}
           {crumbs.length ? (
             <nav class="crumbs" aria-label="Breadcrumb">
               <ol>

@@ -135,6 +135,7 @@ export interface Agency {
   id: string;
   name: string;
   created_at?: string;
+  status?: 'active' | 'suspended';
 }
 
 export interface Environment {
