@@ -110,6 +110,7 @@ describe('places, notifications, bot options and bulk invitations in the console
     await counts.waitFor();
     const text = await counts.textContent();
     assert.match(text, /1 person loses their access here \(1 grant removed\)/);
+    assert.match(text, /1 person has no other access in the agency and stops being a member/);
     assert.match(text, /1 pending invitation is revoked/);
     await screen('places-delete-environment');
     await dialog.getByRole('button', { name: 'Delete environment' }).click();
@@ -198,6 +199,8 @@ describe('places, notifications, bot options and bulk invitations in the console
     await dialog.getByRole('button', { name: 'Suspend agency' }).click();
     await page.getByText('Orbit is suspended.').waitFor();
     assert.equal((await ok('GET', `/agencies/${ids.agency}`)).status, 'suspended');
+    assert.equal(await page.getByRole('button', { name: 'Invite user' }).count(), 0, 'nothing to change while suspended');
+    assert.equal(await page.getByRole('button', { name: 'Resume agency' }).count(), 1);
     await screen('places-suspended');
     await page.goto(`${usher.url}/environments/${ids.prod}`);
     await page.getByText('Orbit is suspended.').waitFor();

@@ -115,7 +115,7 @@ function AgencyActions() {
   const { agency, access, setAgency } = useAgency();
   const { me } = useSession();
   const [open, setOpen] = useState<AgencyDialog>(null);
-  const canRename = access.can('agency.manage', agency.id);
+  const canRename = agency.status !== 'suspended' && access.can('agency.manage', agency.id);
   const isAdmin = !!me?.is_platform_admin && !me.impersonation;
   const suspended = agency.status === 'suspended';
   if (!canRename && !isAdmin) return null;
@@ -158,9 +158,12 @@ function EnvironmentList() {
   const [inviting, setInviting] = useState(false);
   const [renaming, setRenaming] = useState<Environment | null>(null);
   const [deleting, setDeleting] = useState<Environment | null>(null);
-  const canCreate = access.can('environments.create', agency.id);
-  const canInvite = access.canAnywhere('users.invite', agency.id);
-  const canRename = (env: Environment) => canCreate || access.can('environment.manage', agency.id, { environmentId: env.id });
+  // A suspended agency is read and resumed, not changed.
+  const live = agency.status !== 'suspended';
+  const canCreate = live && access.can('environments.create', agency.id);
+  const canInvite = live && access.canAnywhere('users.invite', agency.id);
+  const canRename = (env: Environment) =>
+    canCreate || (live && access.can('environment.manage', agency.id, { environmentId: env.id }));
   return (
     <section class="page">
       <div class="page-head">

@@ -209,13 +209,14 @@ function Options({ bot, onShared }: { bot: Bot; onShared: (shared: boolean) => v
 }
 
 function BotBody({ bot, tab, onRenamed }: { bot: Bot; tab: 'overview' | 'options'; onRenamed: (name: string) => void }) {
-  const { environments } = useAgency();
+  const { environments, agency } = useAgency();
   const [shared, setShared] = useState(bot.shared);
   const [dialog, setDialog] = useState<'rename' | 'delete' | null>(null);
   const here = useScopePermissions({ bot });
   const canDelegate = here.has('bot.delegate');
   // Renaming and deleting a bot take what creating one takes: bot.develop in its environment.
-  const canDevelop = useScopePermissions({ environmentId: bot.environment_id }).has('bot.develop');
+  const develops = useScopePermissions({ environmentId: bot.environment_id }).has('bot.develop');
+  const canDevelop = develops && agency.status !== 'suspended';
   const base = `/bots/${encodeURIComponent(bot.id)}`;
   const showOptions = tab === 'options' && canDelegate;
   return (

@@ -59,14 +59,15 @@ function EnvironmentBody({ env, onRenamed }: { env: Environment; onRenamed: (nam
   const [dialog, setDialog] = useState<'rename' | 'delete' | null>(null);
   const [botRenaming, setBotRenaming] = useState<Bot | null>(null);
   const [botDeleting, setBotDeleting] = useState<Bot | null>(null);
-  const canDelete = access.can('environments.create', agency.id);
+  const live = agency.status !== 'suspended';
+  const canDelete = live && access.can('environments.create', agency.id);
   const bots = useLoad(() => getAll<Bot>(`/environments/${encodeURIComponent(env.id)}/bots`), [env.id]);
   const [inviting, setInviting] = useState(false);
   const here = useScopePermissions({ environmentId: env.id });
-  const canInvite = here.has('users.invite');
+  const canInvite = live && here.has('users.invite');
   const canSeeUsers = here.has('users.read');
-  const canRename = canDelete || here.has('environment.manage');
-  const canDevelop = here.has('bot.develop');
+  const canRename = canDelete || (live && here.has('environment.manage'));
+  const canDevelop = live && here.has('bot.develop');
   return (
     <section class="page">
       <div class="page-head">
