@@ -52,6 +52,35 @@ describe('places, notifications, bot options and bulk invitations in the console
     });
   }
 
+  const WIDTHS = [
+    { width: 1280, height: 800 },
+    { width: 1366, height: 768 },
+    { width: 390, height: 844 },
+  ];
+
+  // Whether the element is wholly inside the window horizontally, and at least partly vertically.
+  const inView = (locator) =>
+    locator.evaluate((el) => {
+      const r = el.getBoundingClientRect();
+      return r.width > 0 && r.left >= 0 && r.right <= window.innerWidth && r.bottom > 0 && r.top < window.innerHeight;
+    });
+
+  // At each width, each button is visible, takes the keyboard focus (scrolled to), and the
+  // name of what it acts on stays in view beside it.
+  async function actionsReachable(page, buttons, name) {
+    for (const size of WIDTHS) {
+      await page.setViewportSize(size);
+      for (const button of buttons) {
+        await button.focus();
+        assert.equal(await button.evaluate((el) => el === document.activeElement), true);
+        await button.evaluate((el) => el.scrollIntoView({ block: 'nearest', inline: 'nearest' }));
+        assert.equal(await inView(button), true, `${size.width}px: a row action is out of view`);
+        assert.equal(await inView(name), true, `${size.width}px: the row's name is out of view`);
+      }
+    }
+    await page.setViewportSize({ width: 1280, height: 860 });
+  }
+
   before(async () => {
     usher = await startUsher({ env: { USHER_ADMIN_EMAIL: ADMIN.email, USHER_ADMIN_PASSWORD: ADMIN.password } });
     token = (await ok('POST', '/sessions', ADMIN, null)).token;
@@ -99,6 +128,11 @@ describe('places, notifications, bot options and bulk invitations in the console
     await dialog.getByRole('button', { name: 'Rename' }).click();
     await page.getByRole('link', { name: 'Orbit QA' }).waitFor();
     assert.equal((await ok('GET', `/environments/${ids.staging}`)).name, 'Orbit QA');
+    await actionsReachable(
+      page,
+      [page.getByRole('button', { name: 'Rename Orbit QA' }), page.getByRole('button', { name: 'Delete Orbit QA' })],
+      page.getByRole('link', { name: 'Orbit QA' }),
+    );
     await screen('places-agency');
   });
 
@@ -143,6 +177,15 @@ describe('places, notifications, bot options and bulk invitations in the console
     await page.goto(`${usher.url}/bots/${ids.bot}/options`);
     const copy = page.getByRole('button', { name: 'Copy the invitation link for freelancer@orbit.test' });
     await copy.waitFor();
+    await actionsReachable(
+      page,
+      [
+        copy,
+        page.getByRole('button', { name: 'Resend the invitation to freelancer@orbit.test' }),
+        page.getByRole('button', { name: 'Revoke the invitation for freelancer@orbit.test' }),
+      ],
+      page.getByText('freelancer@orbit.test', { exact: false }).first(),
+    );
     await screen('places-bot-options');
     await copy.focus();
     await page.keyboard.press('Enter');
