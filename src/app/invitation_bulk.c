@@ -1,6 +1,6 @@
-/* Bulk invitations: reads a CSV file (RFC 4180), checks every row against the agency before
- * anything is sent, then sends each row through app_invitation_create, recording per row what
- * became of it. See app/invitation_bulk.h for the file's columns. */
+/* Bulk invitations: reads a CSV file (RFC 4180, base/csv.h), checks every row against the agency
+ * before anything is sent, then sends each row through app_invitation_create, recording per row
+ * what became of it. See app/invitation_bulk.h for the file's columns. */
 #include "app/invitation_bulk.h"
 
 #include <strings.h>
@@ -8,6 +8,7 @@
 
 #include "app/access.h"
 #include "app/grants.h"
+#include "base/csv.h"
 #include "base/json.h"
 #include "base/text.h"
 #include "policy/catalogue.h"
@@ -42,112 +43,6 @@ void app_invitation_bulk_dispose(struct app_bulk *b)
     }
 }
 
-/* --- reading the file ------------------------------------------------------------------- */
-
-/* One record of the file: its fields (arena-owned, NUL-terminated) and its number. */
-struct record {
-    char **fields;
-    size_t count;
-    size_t row;
-};
-
-struct reader {
-    struct arena *a;
-    const char *p;
-    const char *end;
-    size_t row;
-};
-
-static void fields_push(struct record *r, size_t *cap, struct arena *a, char *field)
-{
-    if (r->count == *cap) {
-        size_t next = *cap ? *cap * 2 : 8;
-        char **grown = arena_alloc(a, next * sizeof(*grown));
-        if (r->count)
-            memcpy(grown, r->fields, r->count * sizeof(*grown));
-        r->fields = grown;
-        *cap = next;
-    }
-    r->fields[r->count++] = field;
-}
-
-/* Reads one field at rd->p: quoted ("" is a quote; commas and line breaks are text) or not.
- * Leaves rd->p on the comma, line break or end after it. Returns NULL with *why set when the
- * field is malformed. */
-static char *field_read(struct reader *rd, const char **why)
-{
-    if (rd->p < rd->end && *rd->p == '"') {
-        rd->p++;
-        size_t cap = 64, n = 0;
-        char *buf = arena_alloc(rd->a, cap);
-        for (;;) {
-            if (rd->p >= rd->end) {
-                *why = "a quoted field is not closed: a \" is missing";
-                return NULL;
-            }
-            char ch = *rd->p++;
-            if (ch == '"') {
-                if (rd->p < rd->end && *rd->p == '"') {
-                    rd->p++;
-                } else {
-                    break;
-                }
-            }
-            if (n + 2 > cap) {
-                char *grown = arena_alloc(rd->a, cap * 2);
-                memcpy(grown, buf, n);
-                buf = grown;
-                cap *= 2;
-            }
-            buf[n++] = ch;
-        }
-        if (rd->p < rd->end && *rd->p != ',' && *rd->p != '\r' && *rd->p != '\n') {
-            *why = "a quoted field must end at a comma or the end of the line";
-            return NULL;
-        }
-        buf[n] = '\0';
-        return buf;
-    }
-    const char *start = rd->p;
-    while (rd->p < rd->end && *rd->p != ',' && *rd->p != '\r' && *rd->p != '\n') {
-        if (*rd->p == '"') {
-            *why = "a field with a \" must be quoted whole, with the quote doubled";
-            return NULL;
-        }
-        rd->p++;
-    }
-    return arena_strndup(rd->a, start, (size_t)(rd->p - start));
-}
-
-/* Reads the next record into *r; false at the end of the file. A malformed record sets *why. */
-static bool record_read(struct record *r, struct reader *rd, const char **why)
-{
-    memset(r, 0, sizeof(*r));
-    if (rd->p >= rd->end)
-        return false;
-    r->row = ++rd->row;
-    size_t cap = 0;
-    for (;;) {
-        char *f = field_read(rd, why);
-        if (!f)
-            return true;
-        fields_push(r, &cap, rd->a, f);
-        if (rd->p >= rd->end)
-            return true;
-        char ch = *rd->p++;
-        if (ch == ',')
-            continue;
-        if (ch == '\r' && rd->p < rd->end && *rd->p == '\n')
-            rd->p++;
-        return true;
-    }
-}
-
-static bool record_blank(const struct record *r)
-{
-    return r->count == 1 && r->fields[0][0] == '\0';
-}
-
 /* --- problems --------------------------------------------------------------------------- */
 
 struct checker {
@@ -177,7 +72,7 @@ static void problem_add(struct checker *k, size_t row, const char *column, const
 
 /* Maps the header's columns: where[c] is the field index of column c, or -1. Header names are
  * compared trimmed, ignoring ASCII case, with spaces read as '_'. */
-static void header_read(int where[COL_COUNT], struct checker *k, const struct record *h)
+static void header_read(int where[COL_COUNT], struct checker *k, const struct csv_record *h)
 {
     for (int c = 0; c < COL_COUNT; c++)
         where[c] = -1;
@@ -348,7 +243,8 @@ static json_t *roles_read(struct checker *k, const struct context *x, size_t row
 
 /* --- one row ------------------------------------------------------------------------------ */
 
-static const char *cell(const struct record *r, const int where[COL_COUNT], int c, struct arena *a)
+static const char *cell(const struct csv_record *r, const int where[COL_COUNT], int c,
+                        struct arena *a)
 {
     return where[c] >= 0 ? text_trim(a, r->fields[where[c]]) : "";
 }
@@ -405,17 +301,17 @@ static int row_agency_check(struct checker *k, struct context *x, struct app_bul
 
 /* Checks one record into *row, adding its problems. */
 static int row_check(struct app_bulk_row *row, struct checker *k, struct context *x,
-                     const struct record *r, const int where[COL_COUNT], size_t columns)
+                     const struct csv_record *r, const int where[COL_COUNT], size_t columns)
 {
     struct arena *a = k->a;
     struct usher_error e = {0};
-    row->row = r->row;
+    row->row = r->number;
     row->is_valid = true;
     row->in.send_email = true;
     row->in.expires_in_seconds = APP_INVITATION_EXPIRY_DEFAULT_S;
     if (r->count != columns) {
         problem_add(
-            k, r->row, NULL,
+            k, r->number, NULL,
             arena_printf(a, "this row has %zu fields; the header row has %zu", r->count, columns));
         row->is_valid = false;
         return 0;
@@ -427,41 +323,41 @@ static int row_check(struct app_bulk_row *row, struct checker *k, struct context
     const char *last = cell(r, where, COL_LAST, a);
     const char *shortcode = cell(r, where, COL_SHORTCODE, a);
     if (!*row->email) {
-        problem_add(k, r->row, "email", "an email address is required");
+        problem_add(k, r->number, "email", "an email address is required");
         row->is_valid = false;
     } else if (text_email_normalize(&row->in.email, a, row->email, "email", &e)) {
-        problem_add(k, r->row, "email", e.message);
+        problem_add(k, r->number, "email", e.message);
         row->in.email = NULL;
         row->is_valid = false;
     }
     usher_error_clear(&e);
     if (*first &&
         text_name_check(&row->in.first_name, a, first, "first_name", TEXT_NAME_MAX_CHARS, &e)) {
-        problem_add(k, r->row, "first_name", e.message);
+        problem_add(k, r->number, "first_name", e.message);
         row->is_valid = false;
     }
     usher_error_clear(&e);
     if (*last &&
         text_name_check(&row->in.last_name, a, last, "last_name", TEXT_NAME_MAX_CHARS, &e)) {
-        problem_add(k, r->row, "last_name", e.message);
+        problem_add(k, r->number, "last_name", e.message);
         row->is_valid = false;
     }
     usher_error_clear(&e);
     if (*shortcode && text_shortcode_check(&row->in.shortcode, a, shortcode, "shortcode", &e)) {
-        problem_add(k, r->row, "shortcode", e.message);
+        problem_add(k, r->number, "shortcode", e.message);
         row->in.shortcode = NULL;
         row->is_valid = false;
     }
     usher_error_clear(&e);
     const char *why = NULL;
     if (!*row->environment) {
-        problem_add(k, r->row, "environment", "name the environment to invite them to");
+        problem_add(k, r->number, "environment", "name the environment to invite them to");
         row->is_valid = false;
     } else if (!(row->environment_id = environment_find(x, row->environment, &why))) {
-        problem_add(k, r->row, "environment", why);
+        problem_add(k, r->number, "environment", why);
         row->is_valid = false;
     }
-    json_t *roles = roles_read(k, x, r->row, row->roles);
+    json_t *roles = roles_read(k, x, r->number, row->roles);
     if (!roles)
         row->is_valid = false;
     if (!row->environment_id || !roles) {
@@ -500,19 +396,22 @@ static void duplicates_check(struct checker *k, struct app_bulk *b)
 }
 
 /* Reads the records after the header into out->rows. */
-static int rows_read(struct checker *k, struct context *x, struct reader *rd,
+static int rows_read(struct checker *k, struct context *x, struct csv_reader *rd,
                      const int where[COL_COUNT], size_t columns)
 {
     struct app_bulk *b = k->out;
     b->rows = arena_alloc(k->a, (APP_BULK_ROWS_MAX + 1) * sizeof(*b->rows));
-    struct record r;
-    const char *why = NULL;
-    while (record_read(&r, rd, &why)) {
-        if (why) {
-            problem_add(k, r.row, NULL, why);
+    for (;;) {
+        struct csv_record r;
+        struct usher_error e = {0};
+        bool has = false;
+        if (csv_record_next(&r, &has, rd, &e)) {
+            problem_add(k, r.number, NULL, e.message);
             return 0;
         }
-        if (record_blank(&r))
+        if (!has)
+            return 0;
+        if (csv_record_blank(&r))
             continue;
         if (b->row_count == APP_BULK_ROWS_MAX)
             return usher_error_set(x->call->err, USHER_ELIMIT, "too_large", NULL,
@@ -521,7 +420,6 @@ static int rows_read(struct checker *k, struct context *x, struct reader *rd,
         if (rc)
             return rc;
     }
-    return 0;
 }
 
 int app_invitation_bulk_check(struct app_bulk *out, const struct app_call *call,
@@ -551,15 +449,17 @@ int app_invitation_bulk_check(struct app_bulk *out, const struct app_call *call,
         problem_add(&k, 0, NULL, "the file must be text (CSV), not a binary file");
         goto done;
     }
-    struct reader rd = {.a = call->arena, .p = csv, .end = csv + len};
-    struct record header;
-    const char *why = NULL;
-    if (!record_read(&header, &rd, &why) || record_blank(&header)) {
-        problem_add(&k, 1, NULL, "the file must start with a header row naming its columns");
+    struct csv_reader rd;
+    csv_reader_init(&rd, call->arena, csv, len);
+    struct csv_record header;
+    struct usher_error e = {0};
+    bool has = false;
+    if (csv_record_next(&header, &has, &rd, &e)) {
+        problem_add(&k, 1, NULL, e.message);
         goto done;
     }
-    if (why) {
-        problem_add(&k, 1, NULL, why);
+    if (!has || csv_record_blank(&header)) {
+        problem_add(&k, 1, NULL, "the file must start with a header row naming its columns");
         goto done;
     }
     int where[COL_COUNT];
