@@ -249,17 +249,25 @@ static const char *cell(const struct csv_record *r, const int where[COL_COUNT], 
     return where[c] >= 0 ? text_trim(a, r->fields[where[c]]) : "";
 }
 
+/* Reads the row's grant and asks rule 4 of it, the reason of a refusal in *e. */
+static int row_grant_check(struct context *x, struct arena *a, const struct app_bulk_row *row,
+                           struct usher_error *e)
+{
+    struct app_grant *grants = NULL;
+    size_t n = 0;
+    int rc = app_grants_parse(&grants, &n, x->c, a, x->agency_id, &x->acc.roles, row->in.grants,
+                              "roles", false, e);
+    if (rc)
+        return rc;
+    return app_access_may_grant(&x->acc, a, grants, n, "users.invite", "roles", e);
+}
+
 /* Rule 4 over the row's grant, and what the agency already holds: members, shortcodes. */
 static int row_agency_check(struct checker *k, struct context *x, struct app_bulk_row *row)
 {
     struct arena *a = k->a;
     struct usher_error e = {0};
-    struct app_grant *grants = NULL;
-    size_t n = 0;
-    int rc = app_grants_parse(&grants, &n, x->c, a, x->agency_id, &x->acc.roles, row->in.grants,
-                              "roles", false, &e);
-    if (rc == 0)
-        rc = app_access_may_grant(&x->acc, a, grants, n, "users.invite", "roles", &e);
+    int rc = row_grant_check(x, a, row, &e);
     if (rc == USHER_EINVAL || rc == USHER_EFORBIDDEN) {
         problem_add(k, row->row, "roles", e.message);
         row->is_valid = false;

@@ -419,10 +419,12 @@ static int removal_run(struct app_place_removal *out, struct removal *r, struct 
 {
     int64_t ended = 0;
     int rc = removal_plan(r, c, call);
-    if (rc == 0 && is_preview)
-        rc = removal_ending(&ended, r, c, call);
-    if (rc || is_preview)
+    if (rc)
         goto done;
+    if (is_preview) {
+        rc = removal_ending(&ended, r, c, call);
+        goto done;
+    }
     rc = removal_apply(&ended, r, c, call);
     if (rc)
         goto done;
