@@ -29,7 +29,8 @@ export interface AgencyData {
   access: Access;
   reloadEnvironments: () => void;
   reloadRoles: () => void;
-  // After a rename, a suspension or a resumption: the agency as the server now answers it.
+  // After a rename, a suspension, a resumption or a change of the agency's settings: the
+  // agency as the server now answers it.
   setAgency: (a: Agency) => void;
 }
 

@@ -7,6 +7,7 @@ import { Link, navigate } from '../router';
 import { useSession } from '../session';
 import type { Agency, Environment, Page } from '../types';
 import { FormError, IconPlus, LoadProblem, Loading, PageTitle, TextField, announce, useLoad } from '../ui';
+import { SecondFactorPolicy } from './agency_security';
 import { InviteDialog } from './invite';
 import { DeleteAgencyDialog, DeletePlaceDialog, RenameDialog, SuspendDialog } from './places';
 
@@ -220,6 +221,7 @@ function EnvironmentList() {
           ))}
         </ul>
       )}
+      <SecondFactorPolicy />
       {inviting ? <InviteDialog onClose={() => setInviting(false)} /> : null}
       {renaming ? (
         <RenameDialog
