@@ -312,13 +312,16 @@ static int environment_recipients(struct http_request *req, struct http_response
     return 0;
 }
 
+static const char *const explain_params[] = {"explain", NULL};
+static const char *const scope_params[] = {"agency_id", "environment_id", "bot_id", NULL};
+
 static const struct http_route routes[] = {
-    {"POST", "/api/v1/check", check_one, HTTP_SERVICE},
-    {"POST", "/api/v1/check/batch", check_batch, HTTP_SERVICE},
-    {"GET", "/api/v1/users/{id}/effective", users_effective, HTTP_SERVICE},
+    {"POST", "/api/v1/check", check_one, HTTP_SERVICE, explain_params},
+    {"POST", "/api/v1/check/batch", check_batch, HTTP_SERVICE, explain_params},
+    {"GET", "/api/v1/users/{id}/effective", users_effective, HTTP_SERVICE, scope_params},
     {"GET", "/api/v1/environments/{id}/notification-recipients", environment_recipients,
-     HTTP_SERVICE},
-    {NULL, NULL, NULL, HTTP_PUBLIC},
+     HTTP_SERVICE, api_page_params},
+    {NULL, NULL, NULL, HTTP_PUBLIC, NULL},
 };
 
 const struct http_route_table api_check_routes = {"check", routes};

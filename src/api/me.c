@@ -367,15 +367,15 @@ static int me_sessions_delete(struct http_request *req, struct http_response *re
 }
 
 static const struct http_route routes[] = {
-    {"GET", "/api/v1/me", me_get, HTTP_AUTHENTICATED},
-    {"PATCH", "/api/v1/me", me_patch, HTTP_AUTHENTICATED},
-    {"DELETE", "/api/v1/me", me_delete, HTTP_AUTHENTICATED},
-    {"POST", "/api/v1/me/password", me_password_post, HTTP_AUTHENTICATED},
-    {"POST", "/api/v1/me/email", me_email_post, HTTP_AUTHENTICATED},
-    {"DELETE", "/api/v1/me/email", me_email_delete, HTTP_AUTHENTICATED},
-    {"GET", "/api/v1/me/sessions", me_sessions_list, HTTP_AUTHENTICATED},
-    {"DELETE", "/api/v1/me/sessions/{id}", me_sessions_delete, HTTP_AUTHENTICATED},
-    {NULL, NULL, NULL, HTTP_PUBLIC},
+    {"GET", "/api/v1/me", me_get, HTTP_AUTHENTICATED, NULL},
+    {"PATCH", "/api/v1/me", me_patch, HTTP_AUTHENTICATED, NULL},
+    {"DELETE", "/api/v1/me", me_delete, HTTP_AUTHENTICATED, NULL},
+    {"POST", "/api/v1/me/password", me_password_post, HTTP_AUTHENTICATED, NULL},
+    {"POST", "/api/v1/me/email", me_email_post, HTTP_AUTHENTICATED, NULL},
+    {"DELETE", "/api/v1/me/email", me_email_delete, HTTP_AUTHENTICATED, NULL},
+    {"GET", "/api/v1/me/sessions", me_sessions_list, HTTP_AUTHENTICATED, NULL},
+    {"DELETE", "/api/v1/me/sessions/{id}", me_sessions_delete, HTTP_AUTHENTICATED, NULL},
+    {NULL, NULL, NULL, HTTP_PUBLIC, NULL},
 };
 
 const struct http_route_table api_me_routes = {"me", routes};

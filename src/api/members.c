@@ -167,16 +167,24 @@ static int members_grants_put(struct http_request *req, struct http_response *re
 {
     static const char *const allowed[] = {"grants", NULL};
     json_t *body;
-    int rc = http_json_body(&body, req, allowed);
+    bool dry_run = false;
+    int rc = api_dry_run_query(&dry_run, req);
+    if (rc == 0)
+        rc = http_json_body(&body, req, allowed);
     if (rc)
         return rc;
     struct app_actor actor;
     struct app_call call = api_call(req, &actor);
     struct app_member_detail d;
-    rc = app_member_grants_replace(&d, &call, api_param(req, 0), api_param(req, 1),
-                                   json_object_get(body, "grants"));
+    struct app_grants_preview preview;
+    rc = app_member_grants_replace(&d, dry_run ? &preview : NULL, &call, api_param(req, 0),
+                                   api_param(req, 1), json_object_get(body, "grants"));
     if (rc)
         return rc;
+    if (dry_run) {
+        api_preview_response(res, req, &preview);
+        return 0;
+    }
     http_response_json(res, req, 200, detail_json(req, &d));
     return 0;
 }
@@ -203,15 +211,20 @@ static int environment_members_delete(struct http_request *req, struct http_resp
     return 0;
 }
 
+static const char *const list_params[] = {"q",    "environment_id", "role",  "shortcode",
+                                          "sort", "cursor",         "limit", NULL};
+static const char *const grants_params[] = {"dry_run", NULL};
+
 static const struct http_route routes[] = {
-    {"GET", "/api/v1/agencies/{id}/users", members_list, HTTP_AUTHENTICATED},
-    {"GET", "/api/v1/agencies/{id}/users/{user_id}", members_get, HTTP_AUTHENTICATED},
-    {"PATCH", "/api/v1/agencies/{id}/users/{user_id}", members_patch, HTTP_AUTHENTICATED},
-    {"DELETE", "/api/v1/agencies/{id}/users/{user_id}", members_delete, HTTP_AUTHENTICATED},
-    {"PUT", "/api/v1/agencies/{id}/users/{user_id}/grants", members_grants_put, HTTP_AUTHENTICATED},
+    {"GET", "/api/v1/agencies/{id}/users", members_list, HTTP_AUTHENTICATED, list_params},
+    {"GET", "/api/v1/agencies/{id}/users/{user_id}", members_get, HTTP_AUTHENTICATED, NULL},
+    {"PATCH", "/api/v1/agencies/{id}/users/{user_id}", members_patch, HTTP_AUTHENTICATED, NULL},
+    {"DELETE", "/api/v1/agencies/{id}/users/{user_id}", members_delete, HTTP_AUTHENTICATED, NULL},
+    {"PUT", "/api/v1/agencies/{id}/users/{user_id}/grants", members_grants_put, HTTP_AUTHENTICATED,
+     grants_params},
     {"DELETE", "/api/v1/environments/{id}/users/{user_id}", environment_members_delete,
-     HTTP_AUTHENTICATED},
-    {NULL, NULL, NULL, HTTP_PUBLIC},
+     HTTP_AUTHENTICATED, NULL},
+    {NULL, NULL, NULL, HTTP_PUBLIC, NULL},
 };
 
 const struct http_route_table api_member_routes = {"members", routes};

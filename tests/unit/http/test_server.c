@@ -76,15 +76,15 @@ static int route_empty(struct http_request *req, struct http_response *res)
 }
 
 static const struct http_route routes[] = {
-    {"GET", "/echo/{a}/{b}", route_echo, HTTP_PUBLIC},
-    {"GET", "/query", route_query, HTTP_PUBLIC},
-    {"POST", "/json", route_json, HTTP_PUBLIC},
-    {"GET", "/internal", route_internal, HTTP_PUBLIC},
-    {"GET", "/conflict", route_conflict, HTTP_PUBLIC},
-    {"GET", "/private", route_private, HTTP_AUTHENTICATED},
-    {"GET", "/cacheable", route_cacheable, HTTP_PUBLIC},
-    {"DELETE", "/empty", route_empty, HTTP_PUBLIC},
-    {NULL, NULL, NULL, HTTP_PUBLIC},
+    {"GET", "/echo/{a}/{b}", route_echo, HTTP_PUBLIC, NULL},
+    {"GET", "/query", route_query, HTTP_PUBLIC, NULL},
+    {"POST", "/json", route_json, HTTP_PUBLIC, NULL},
+    {"GET", "/internal", route_internal, HTTP_PUBLIC, NULL},
+    {"GET", "/conflict", route_conflict, HTTP_PUBLIC, NULL},
+    {"GET", "/private", route_private, HTTP_AUTHENTICATED, NULL},
+    {"GET", "/cacheable", route_cacheable, HTTP_PUBLIC, NULL},
+    {"DELETE", "/empty", route_empty, HTTP_PUBLIC, NULL},
+    {NULL, NULL, NULL, HTTP_PUBLIC, NULL},
 };
 static const struct http_route_table table = {"test", routes};
 static const struct http_route_table *const tables[] = {&table, NULL};
