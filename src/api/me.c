@@ -64,7 +64,7 @@ static json_t *roles_json(const char *csv)
     return arr;
 }
 
-static json_t *grant_json(const struct store_user_grant *g)
+static json_t *grant_json(struct http_request *req, const struct store_user_grant *g)
 {
     json_t *o = json_object();
     if (g->bot_id)
@@ -73,6 +73,8 @@ static json_t *grant_json(const struct store_user_grant *g)
         json_object_set_new(o, "environment_id", json_string(g->environment_id));
     json_object_set_new(o, "roles", roles_json(g->roles));
     json_object_set_new(o, "extra_permissions", names_json(g->extra_permissions));
+    if (g->expires_at > 0)
+        json_object_set_new(o, "expires_at", json_time_ms(&req->arena, g->expires_at));
     return o;
 }
 
@@ -94,8 +96,12 @@ static int me_get(struct http_request *req, struct http_response *res)
         if (only && strcmp(m->agency_id, only) != 0)
             continue;
         json_t *grants = json_array();
-        for (size_t g = 0; g < m->grant_count; g++)
-            json_array_append_new(grants, grant_json(&m->grants[g]));
+        int64_t now = clock_now_ms();
+        for (size_t g = 0; g < m->grant_count; g++) {
+            /* A lapsed grant counts for nothing, even before the lapse job removes it. */
+            if (m->grants[g].expires_at <= 0 || now < m->grants[g].expires_at)
+                json_array_append_new(grants, grant_json(req, &m->grants[g]));
+        }
         json_array_append_new(
             agencies, json_pack("{s:s, s:s, s:o, s:o}", "id", m->agency_id, "name", m->agency_name,
                                 "shortcode", m->shortcode ? json_string(m->shortcode) : json_null(),

@@ -63,12 +63,16 @@ static json_t *detail_json(struct http_request *req, const struct app_member_det
             json_array_extend(extras, json_object_get(g, "extra_permissions"));
             json_decref(one);
         }
-        json_array_append_new(access,
-                              json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:o}", "environment_id",
-                                        e->environment->id, "name", e->environment->name, "access",
-                                        app_member_access_name(e->access), "removed", e->is_removed,
-                                        "roles", roles, "extra_permissions", extras, "permissions",
-                                        permissions_json(e->permissions)));
+        json_t *entry =
+            json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:o}", "environment_id", e->environment->id,
+                      "name", e->environment->name, "access", app_member_access_name(e->access),
+                      "removed", e->is_removed, "roles", roles, "extra_permissions", extras,
+                      "permissions", permissions_json(e->permissions));
+        /* Until when the grant in force there lasts. */
+        if (e->grant && e->grant->expires_at > 0)
+            json_object_set_new(entry, "expires_at",
+                                json_time_ms(&req->arena, e->grant->expires_at));
+        json_array_append_new(access, entry);
     }
     json_object_set_new(o, "access", access);
     return o;

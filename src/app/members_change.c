@@ -221,7 +221,7 @@ int app_member_grants_replace(struct app_member_detail *out, struct app_grants_p
             goto done;
     }
     rc = app_grants_write(x.c, call->arena, x.agency_id, user_id, NULL, next, next_count, true,
-                          call->err);
+                          call->actor->user_id, call->err);
     if (rc)
         goto done;
     if (preview) {

@@ -304,12 +304,18 @@ struct ix_grant_set *ix_grant_set_build(struct ix_data *d, const struct ix_grant
     if (count == 0)
         return NULL;
     size_t customs = 0;
-    for (size_t i = 0; i < count; i++)
+    int64_t first_expiry = IX_NEVER;
+    for (size_t i = 0; i < count; i++) {
         policy_catalogue_roles_each(rows[i].roles, count_custom, &customs);
-    size_t bytes =
-        sizeof(struct ix_grant_set) + count * sizeof(struct ix_grant) + customs * sizeof(uint32_t);
+        if (rows[i].expires_at > 0 && rows[i].expires_at < first_expiry)
+            first_expiry = rows[i].expires_at;
+    }
+    size_t bytes = ix_set_expiries_offset(count, customs);
+    if (first_expiry != IX_NEVER)
+        bytes += count * sizeof(int64_t);
     struct ix_grant_set *set = is_pooled ? chunk_take(&d->sets, bytes, true) : xmalloc(bytes);
     set->count = (uint32_t)count;
+    set->first_expiry = first_expiry;
     struct grant_fill f = {d, NULL, NULL, (uint32_t *)(void *)(set->grants + count), 0};
     for (size_t i = 0; i < count; i++) {
         struct ix_grant *g = &set->grants[i];
@@ -323,6 +329,12 @@ struct ix_grant_set *ix_grant_set_build(struct ix_data *d, const struct ix_grant
         policy_catalogue_roles_each(rows[i].roles, fill_role, &f);
     }
     set->custom_count = f.custom_count;
+    if (first_expiry != IX_NEVER) {
+        int64_t *expiries =
+            (int64_t *)(void *)((char *)set + ix_set_expiries_offset(count, f.custom_count));
+        for (size_t i = 0; i < count; i++)
+            expiries[i] = rows[i].expires_at > 0 ? rows[i].expires_at : IX_NEVER;
+    }
     return set;
 }
 
@@ -634,9 +646,11 @@ static void grants_collect(struct policy_decide_grants *out,
     if (!set)
         return;
     const uint32_t *customs = (const uint32_t *)(const void *)(set->grants + set->count);
+    /* Most sets hold no grant that ends: one compare, and the clock is not even read. */
+    int64_t now_ms = set->first_expiry == IX_NEVER ? 0 : clock_now_ms();
     for (uint32_t i = 0; i < set->count; i++) {
         const struct ix_grant *g = &set->grants[i];
-        if (!grant_bears_on(g, t))
+        if (!grant_bears_on(g, t) || ix_grant_lapsed(set, i, now_ms))
             continue;
         const char *env = NULL;
         if (g->kind == POLICY_SCOPE_BOT) {
@@ -840,6 +854,8 @@ void authz_index_stats(struct authz_stats *out, struct authz_index *ix)
         out->grants += u->set->count;
         out->bytes += sizeof(*u->set) + u->set->count * sizeof(struct ix_grant) +
                       u->set->custom_count * sizeof(uint32_t);
+        if (u->set->first_expiry != IX_NEVER)
+            out->bytes += u->set->count * sizeof(int64_t);
     }
     pthread_rwlock_unlock(&ix->lock);
 }
