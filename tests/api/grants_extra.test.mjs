@@ -4,12 +4,27 @@
 // (database, outbox, audit log, decisions); a grant's expires_at ends it at that second with no
 // job having run, and the lapse job removes it, audits it and warns three days ahead, once.
 import assert from 'node:assert/strict';
+import { chmodSync, copyFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { runUsher } from './lib/harness.mjs';
+import { databaseOf, runUsher, startUsher, tempDir } from './lib/harness.mjs';
 import { ADMIN_EMAIL, assertProblem, startWorld } from './lib/world.mjs';
 
 const sorted = (list) => [...list].sort();
+
+// Another usher on the database of world w, with its secret, sending through w's SMTP server.
+function startUsherOn(w, env = {}) {
+  const dir = tempDir();
+  copyFileSync(path.join(w.usher.dataDir, 'secret'), path.join(dir, 'secret'));
+  chmodSync(path.join(dir, 'secret'), 0o600);
+  const url = databaseOf(w.usher.dataDir) || `sqlite:${path.join(w.usher.dataDir, 'usher.db')}`;
+  return startUsher({
+    env: { USHER_SMTP_URL: w.smtp.url, USHER_SMTP_FROM: 'studio@studio.example', ...env },
+    args: ['--database', url],
+    dataDir: dir,
+  });
+}
 
 describe('strict query parameters, dry runs and end-dated grants', () => {
   let w;
@@ -37,7 +52,9 @@ describe('strict query parameters, dry runs and end-dated grants', () => {
   }
 
   before(async () => {
-    w = await startWorld({ env: { USHER_GRANT_LAPSE_INTERVAL_SECONDS: '1' } });
+    // The lapse job keeps its default period here (a minute after the first run at start), so
+    // what these tests see of expiries comes from the decision path alone.
+    w = await startWorld();
     admin = await w.signIn(ADMIN_EMAIL);
     as = w.as(admin);
     fx.agency = (await w.agencyNew(admin, 'Extra grants')).id;
@@ -49,6 +66,7 @@ describe('strict query parameters, dry runs and end-dated grants', () => {
     const acc = await w.acceptNew(new URL(inv.json.url).hash.replace(/^#token=/, ''));
     assert.equal(acc.status, 201, acc.text);
     fx.member = acc.json.user.id;
+    fx.memberToken = acc.json.token;
     const roles = await as('GET', '/api/v1/roles');
     for (const r of roles.json.items) perms[r.name] = r.permissions;
     // A first request may record the session's use (at most once a minute): get it done.
@@ -214,5 +232,194 @@ describe('strict query parameters, dry runs and end-dated grants', () => {
       assert.equal(count('mail_outbox', "WHERE recipient = 'second@extra.example'"), 1);
       assert.equal(count('audit_log', "WHERE action = 'invitation.created'"), snap.created + 1);
     });
+
+  describe('end-dated grants', () => {
+    const inDays = (days) => new Date(Date.now() + days * 86400e3).toISOString();
+
+    it('accepts expires_at on every grant object and answers it back', async () => {
+      const until = inDays(10);
+      const put = await as('PUT', grantsUrl(fx.member), { grants: [
+        { environment_id: fx.env1, roles: ['agent'], expires_at: until },
+        { environment_id: fx.env2, roles: ['operator'] },
+      ] });
+      assert.equal(put.status, 200, put.text);
+      const byEnv = Object.fromEntries(put.json.grants.map((g) => [g.environment_id, g]));
+      assert.equal(byEnv[fx.env1].expires_at, until);
+      assert.equal(byEnv[fx.env2].expires_at, undefined);
+      assert.equal(put.json.access.find((e) => e.environment_id === fx.env1).expires_at, until);
+      assert.equal(w.sql(`SELECT granted_by FROM grants WHERE user_id = '${fx.member}' AND scope_id = '${fx.env1}'`).trim(),
+        w.sql(`SELECT id FROM users WHERE email = '${ADMIN_EMAIL}'`).trim());
+      const list = await as('GET', `/api/v1/agencies/${fx.agency}/users?q=member@extra`);
+      assert.equal(list.json.items[0].grants.find((g) => g.environment_id === fx.env1).expires_at, until);
+      const me = await w.as(fx.memberToken)('GET', '/api/v1/me');
+      const mine = me.json.agencies.find((a) => a.id === fx.agency).grants;
+      assert.equal(mine.find((g) => g.environment_id === fx.env1).expires_at, until);
+      assert.equal(mine.find((g) => g.environment_id === fx.env2).expires_at, undefined);
+      // A dry run carries it too, and changes nothing.
+      const snap = w.snapshot();
+      const dry = await as('PUT', `${grantsUrl(fx.member)}?dry_run=1`, { grants: [{ environment_id: fx.env1, roles: ['agent'], expires_at: inDays(20) }] });
+      assert.equal(dry.status, 200, dry.text);
+      assert.equal(w.snapshot(), snap);
+    });
+
+    it('refuses an expiry that is not RFC 3339 UTC, not in the future, too far, or on an owner', async () => {
+      const put = (expires_at, roles = ['agent']) => as('PUT', grantsUrl(fx.member), { grants: [{ environment_id: fx.env1, roles, expires_at }] });
+      assertProblem(await put(new Date(Date.now() - 60e3).toISOString()), 400, 'expiry_in_past', 'grants[0].expires_at');
+      assertProblem(await put('tomorrow'), 400, 'invalid_input', 'grants[0].expires_at');
+      assertProblem(await put(1893456000000), 400, 'invalid_input', 'grants[0].expires_at');
+      assertProblem(await put('2031-02-30T10:00:00Z'), 400, 'invalid_input', 'grants[0].expires_at');
+      assertProblem(await put(inDays(10).replace('Z', '+02:00')), 400, 'invalid_input', 'grants[0].expires_at');
+      assertProblem(await put(inDays(6 * 365)), 400, 'invalid_input', 'grants[0].expires_at');
+      assertProblem(await as('PUT', grantsUrl(fx.member), { grants: [{ roles: ['owner'], expires_at: inDays(3) }] }), 400, 'owner_expiry', 'grants[0].expires_at');
+      assert.equal((await put(inDays(4.9 * 365))).status, 200);
+      assert.equal((await put(inDays(10).replace(/\.\d+Z$/, '+00:00'))).status, 200);
+      assertProblem(await as('POST', `/api/v1/agencies/${fx.agency}/invitations`, {
+        email: 'late@extra.example', grants: [{ environment_id: fx.env1, roles: ['agent'], expires_at: '2001-01-01T00:00:00Z' }],
+      }), 400, 'expiry_in_past', 'grants[0].expires_at');
+    });
+
+    it("carries an invitation grant's expiry into the grant it creates, set by the inviter", async () => {
+      const until = inDays(30);
+      const inv = await w.invite(admin, fx.agency, { email: 'temp@extra.example', send_email: false,
+        grants: [{ environment_id: fx.env2, roles: ['analyst'], expires_at: until }] });
+      assert.equal(inv.status, 201, inv.text);
+      assert.equal(inv.json.grants[0].expires_at, until);
+      const acc = await w.acceptNew(new URL(inv.json.url).hash.replace(/^#token=/, ''));
+      assert.equal(acc.status, 201, acc.text);
+      const detail = await as('GET', `/api/v1/agencies/${fx.agency}/users/${acc.json.user.id}`);
+      assert.equal(detail.json.grants[0].expires_at, until);
+      assert.equal(w.sql(`SELECT expires_at FROM grants WHERE user_id = '${acc.json.user.id}'`).trim(), String(Date.parse(until)));
+      assert.equal(w.sql(`SELECT granted_by FROM grants WHERE user_id = '${acc.json.user.id}'`).trim(),
+        w.sql(`SELECT id FROM users WHERE email = '${ADMIN_EMAIL}'`).trim());
+    });
+
+    it('denies from expires_at on, with no job having run', async () => {
+      const until = new Date(Date.now() + 2000);
+      const put = await as('PUT', grantsUrl(fx.member), { grants: [
+        { environment_id: fx.env1, roles: ['agent'], expires_at: until.toISOString() },
+        { environment_id: fx.env2, roles: ['analyst'] },
+      ] });
+      assert.equal(put.status, 200, put.text);
+      assert.equal(await allowed(fx.member, 'inbox.reply', fx.env1), true);
+      assert.deepEqual(await recipients(fx.env1), [fx.member]);
+      await new Promise((r) => setTimeout(r, until.getTime() - Date.now() + 100));
+      assert.equal(await allowed(fx.member, 'inbox.reply', fx.env1), false);
+      assert.deepEqual(await effective(fx.member, fx.env1), []);
+      assert.deepEqual(await recipients(fx.env1), []);
+      assert.equal(await allowed(fx.member, 'analytics.read', fx.env2), true, 'the grant without an end still counts');
+      const me = await w.as(fx.memberToken)('GET', '/api/v1/me');
+      assert.deepEqual(me.json.agencies.find((a) => a.id === fx.agency).grants.map((g) => g.environment_id), [fx.env2]);
+      // The row is still there and nothing was audited: the lapse job has not run.
+      assert.equal(count('grants', `WHERE user_id = '${fx.member}' AND scope_id = '${fx.env1}'`), 1);
+      assert.equal(count('audit_log', "WHERE action = 'grant.lapsed'"), 0);
+    });
+  });
+  });
+});
+
+// The lapse job, with its period shortened by its setting so a test can wait for it. Several
+// instances may run it at once: a second usher on the same database runs it too.
+describe('the lapse job', () => {
+  let w;
+  let admin;
+  let as;
+  let second;
+  const fx = {};
+  const count = (table, where = '') => Number(w.sql(`SELECT COUNT(*) FROM ${table} ${where}`).trim());
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  async function until(what, fn, ms = 15000) {
+    const end = Date.now() + ms;
+    for (;;) {
+      if (await fn()) return;
+      if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+      await sleep(100);
+    }
+  }
+  async function allowed(userId, permission, environmentId) {
+    const res = await as('POST', '/api/v1/check', { user_id: userId, permission, environment_id: environmentId });
+    assert.equal(res.status, 200, res.text);
+    return res.json.allowed;
+  }
+
+  before(async () => {
+    w = await startWorld({ env: { USHER_GRANT_LAPSE_INTERVAL_SECONDS: '1' } });
+    admin = await w.signIn(ADMIN_EMAIL);
+    as = w.as(admin);
+    fx.agency = (await w.agencyNew(admin, 'Lapsing')).id;
+    fx.env1 = (await w.environmentNew(admin, fx.agency, 'Lapsing – live')).id;
+    fx.env2 = (await w.environmentNew(admin, fx.agency, 'Lapsing – test')).id;
+    fx.granter = w.addUser('granter@lapse.example');
+    w.grant(fx.granter, fx.agency, { roles: 'organisation_manager' });
+    fx.granterToken = await w.signIn('granter@lapse.example');
+    const inv = await w.invite(admin, fx.agency, { email: 'holder@lapse.example', first_name: 'Hol', grants: [{ environment_id: fx.env2, roles: ['analyst'] }], send_email: false });
+    assert.equal(inv.status, 201, inv.text);
+    const acc = await w.acceptNew(new URL(inv.json.url).hash.replace(/^#token=/, ''));
+    assert.equal(acc.status, 201, acc.text);
+    fx.holder = acc.json.user.id;
+    // The granter sets a grant ending in ten days, next to one without an end.
+    const put = await w.as(fx.granterToken)('PUT', `/api/v1/agencies/${fx.agency}/users/${fx.holder}/grants`, { grants: [
+      { environment_id: fx.env1, roles: ['agent'], expires_at: new Date(Date.now() + 10 * 86400e3).toISOString() },
+      { environment_id: fx.env2, roles: ['analyst'] },
+    ] });
+    assert.equal(put.status, 200, put.text);
+    // A second instance on the same database runs the job as well.
+    second = await startUsherOn(w, { USHER_GRANT_LAPSE_INTERVAL_SECONDS: '1' });
+  });
+
+  after(async () => {
+    if (second) assert.equal(await second.stop(), 0);
+    assert.equal(await w.stop(), 0);
+  });
+
+  it('emails the holder and the granter three days before, once, whatever the instances', async () => {
+    const where = `WHERE user_id = '${fx.holder}' AND scope_id = '${fx.env1}'`;
+    assert.equal(w.sql(`SELECT granted_by FROM grants ${where}`).trim(), fx.granter);
+    await sleep(1500);
+    assert.equal(count('mail_outbox', "WHERE recipient = 'holder@lapse.example'"), 0, 'ten days ahead: no notice yet');
+    w.sql(`UPDATE grants SET expires_at = ${Date.now() + 3 * 86400e3 - 60e3} ${where}`);
+    const toHolder = await w.smtp.waitFor('holder@lapse.example');
+    const toGranter = await w.smtp.waitFor('granter@lapse.example');
+    assert.equal(toHolder.parsed.subject, 'Your access ends in three days');
+    assert.match(toHolder.parsed.text, /the environment Lapsing – live in the agency Lapsing ends on \d{4}-\d\d-\d\dT/);
+    assert.match(toHolder.parsed.text, /granter@lapse\.example/);
+    assert.equal(toGranter.parsed.subject, 'Access you gave ends in three days');
+    assert.match(toGranter.parsed.text, /Hol \(holder@lapse\.example\)/);
+    assert.notEqual(w.sql(`SELECT notice_sent_at FROM grants ${where}`).trim(), '');
+    await sleep(2500); // two more runs of each instance
+    assert.equal(count('mail_outbox', "WHERE recipient = 'holder@lapse.example'"), 1);
+    assert.equal(count('mail_outbox', "WHERE recipient = 'granter@lapse.example'"), 1);
+    // The grant still counts until it ends.
+    assert.equal(await allowed(fx.holder, 'inbox.reply', fx.env1), true);
+  });
+
+  it('removes a lapsed grant with one grant.lapsed entry, and lists stop showing it', async () => {
+    const where = `WHERE user_id = '${fx.holder}' AND scope_id = '${fx.env1}'`;
+    // Moved into the past behind the index's back: only the job can make the change seen.
+    w.sql(`UPDATE grants SET expires_at = ${Date.now() - 1000} ${where}`);
+    await until('the grant to lapse', () => count('audit_log', "WHERE action = 'grant.lapsed'") === 1);
+    assert.equal(count('grants', where), 0);
+    const entry = w.sql(`SELECT subject_user_id, scope_type, scope_id, actor_id FROM audit_log WHERE action = 'grant.lapsed'`).trim();
+    assert.equal(entry, `${fx.holder}|environment|${fx.env1}|`);
+    assert.equal(await allowed(fx.holder, 'inbox.reply', fx.env1), false);
+    assert.equal(await allowed(fx.holder, 'analytics.read', fx.env2), true);
+    const detail = await as('GET', `/api/v1/agencies/${fx.agency}/users/${fx.holder}`);
+    assert.equal(detail.status, 200, detail.text);
+    assert.deepEqual(detail.json.grants.map((g) => g.environment_id), [fx.env2]);
+    const audit = await as('GET', `/api/v1/agencies/${fx.agency}/audit?action=grant.lapsed`);
+    assert.equal(audit.json.items.length, 1);
+    assert.deepEqual(audit.json.items[0].details.grants, [{ environment_id: fx.env1, roles: ['agent'], extra_permissions: [] }]);
+    await sleep(2500);
+    assert.equal(count('audit_log', "WHERE action = 'grant.lapsed'"), 1, 'lapsed once, whatever the instances');
+    // The second instance heard of it through the change feed.
+    const res = await second.api('POST', '/api/v1/check', { token: admin, body: { user_id: fx.holder, permission: 'inbox.reply', environment_id: fx.env1 } });
+    assert.equal(res.json.allowed, false);
+  });
+
+  it("takes the membership with the person's last grant", async () => {
+    w.sql(`UPDATE grants SET expires_at = ${Date.now() - 1000} WHERE user_id = '${fx.holder}'`);
+    await until('the last grant to lapse', () => count('audit_log', "WHERE action = 'grant.lapsed'") === 2);
+    assert.equal(count('memberships', `WHERE user_id = '${fx.holder}' AND agency_id = '${fx.agency}'`), 0);
+    assertProblem(await as('GET', `/api/v1/agencies/${fx.agency}/users/${fx.holder}`), 404, 'not_found');
+    assert.equal(await allowed(fx.holder, 'analytics.read', fx.env2), false);
   });
 });
