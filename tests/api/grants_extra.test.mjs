@@ -18,10 +18,10 @@ function startUsherOn(w, env = {}) {
   const dir = tempDir();
   copyFileSync(path.join(w.usher.dataDir, 'secret'), path.join(dir, 'secret'));
   chmodSync(path.join(dir, 'secret'), 0o600);
-  const url = databaseOf(w.usher.dataDir) || `sqlite:${path.join(w.usher.dataDir, 'usher.db')}`;
+  const pg = databaseOf(w.usher.dataDir); // '' on SQLite: the file in w's data dir
   return startUsher({
     env: { USHER_SMTP_URL: w.smtp.url, USHER_SMTP_FROM: 'studio@studio.example', ...env },
-    args: ['--database', url],
+    ...(pg ? { database: pg } : { args: ['--database', `sqlite:${path.join(w.usher.dataDir, 'usher.db')}`] }),
     dataDir: dir,
   });
 }
