@@ -10,6 +10,7 @@
 #include "api/api.h"
 #include "policy/catalogue.h"
 #include "app/check.h"
+#include "base/json.h"
 #include "base/json_flat.h"
 #include "base/json_writer.h"
 
@@ -284,6 +285,9 @@ static int users_effective(struct http_request *req, struct http_response *res)
                   policy_catalogue_scope_name(scope), "id", scope_id, "roles",
                   names_json(eff.roles, true), "permissions", names_json(eff.permissions, false),
                   "source", eff.source, "inherited", eff.is_inherited);
+    /* Only when a grant in force there ends, as on grant objects. */
+    if (eff.expires_at > 0)
+        json_object_set_new(out, "expires_at", json_time_ms(&req->arena, eff.expires_at));
     http_response_json(res, req, 200, out);
     return 0;
 }

@@ -321,6 +321,7 @@ int app_check_effective(struct app_effective *out, const struct app_call *call,
     out->roles = eff.roles;
     out->permissions = eff.permissions;
     effective_source(out, &eff, scope);
+    out->expires_at = authz_effective_until(call->app->authz, user_id, scope, scope_id);
     return 0;
 }
 

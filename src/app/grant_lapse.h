@@ -1,4 +1,4 @@
-/* The end of end-dated grants (docs/rules.md, "Grants that end"). Decisions stop counting a
+/* The end of end-dated grants (docs/rules.md, Grants that end). Decisions stop counting a
  * grant at its expires_at by themselves (the decision index compares the clock); this job,
  * run by the sync thread every grant_lapse_interval_seconds, tidies up after them:
  * - a lapsed grant is removed with a grant.lapsed audit entry (and the membership with it when

@@ -802,6 +802,28 @@ done:
     return found;
 }
 
+int64_t authz_effective_until(struct authz_index *ix, const char *user_id, enum policy_scope scope,
+                              const char *scope_id)
+{
+    int64_t until = 0;
+    struct target t;
+    pthread_rwlock_rdlock(&ix->lock);
+    const struct ix_data *d = &ix->d;
+    const struct ix_user *u = user_id ? user_find(d, user_id) : NULL;
+    if (u && u->set && u->set->first_expiry != IX_NEVER && scope_resolve(&t, d, scope, scope_id)) {
+        const int64_t *expiries = ix_set_expiries(u->set);
+        int64_t now_ms = clock_now_ms();
+        for (uint32_t i = 0; i < u->set->count; i++) {
+            int64_t at = expiries[i];
+            if (grant_bears_on(&u->set->grants[i], &t) && at != IX_NEVER && now_ms < at &&
+                (until == 0 || at < until))
+                until = at;
+        }
+    }
+    pthread_rwlock_unlock(&ix->lock);
+    return until;
+}
+
 const char *authz_scope_agency(struct authz_index *ix, enum policy_scope scope,
                                const char *scope_id, struct arena *a)
 {

@@ -255,6 +255,10 @@ describe('strict query parameters, dry runs and end-dated grants', () => {
       const mine = me.json.agencies.find((a) => a.id === fx.agency).grants;
       assert.equal(mine.find((g) => g.environment_id === fx.env1).expires_at, until);
       assert.equal(mine.find((g) => g.environment_id === fx.env2).expires_at, undefined);
+      const eff1 = await as('GET', `/api/v1/users/${fx.member}/effective?environment_id=${fx.env1}`);
+      assert.equal(eff1.json.expires_at, until);
+      const eff2 = await as('GET', `/api/v1/users/${fx.member}/effective?environment_id=${fx.env2}`);
+      assert.equal(eff2.json.expires_at, undefined);
       // A dry run carries it too, and changes nothing.
       const snap = w.snapshot();
       const dry = await as('PUT', `${grantsUrl(fx.member)}?dry_run=1`, { grants: [{ environment_id: fx.env1, roles: ['agent'], expires_at: inDays(20) }] });
