@@ -97,12 +97,12 @@ int app_grants_preview_build(struct app_grants_preview *out, struct store_conn *
     size_t most = before_count + after_count + 1;
     out->changes = arena_alloc(a, most * sizeof(*out->changes));
     out->recipients = arena_alloc(a, most * sizeof(*out->recipients));
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < after_count; i++)
-        rc = scope_compare(out, c, a, &after[i], before, before_count, after, after_count,
-                           is_active, err);
-    for (size_t i = 0; rc == 0 && i < before_count; i++)
-        rc = scope_compare(out, c, a, &before[i], before, before_count, after, after_count,
-                           is_active, err);
-    return rc;
+    for (size_t i = 0; i < after_count + before_count; i++) {
+        const struct app_grant *g = i < after_count ? &after[i] : &before[i - after_count];
+        int rc =
+            scope_compare(out, c, a, g, before, before_count, after, after_count, is_active, err);
+        if (rc)
+            return rc;
+    }
+    return 0;
 }
