@@ -523,7 +523,11 @@ bool authz_second_factor_required(struct authz_index *ix, const char *user_id)
     uint32_t h = ix_find(&d->users, user_id);
     const struct ix_user *u = h != IX_NONE ? ix_rec(&d->users, h) : NULL;
     if (u && !(u->flags & IX_SECOND) && u->set) {
+        /* A lapsed grant no longer makes the person a member the agency's policy binds. */
+        int64_t now_ms = u->set->first_expiry == IX_NEVER ? 0 : clock_now_ms();
         for (uint32_t i = 0; i < u->set->count && !required; i++) {
+            if (ix_grant_lapsed(u->set, i, now_ms))
+                continue;
             uint32_t agency = grant_agency(d, &u->set->grants[i]);
             required =
                 agency != IX_NONE && agency < d->agencies.names.count &&

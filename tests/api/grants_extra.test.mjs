@@ -231,6 +231,13 @@ describe('strict query parameters, dry runs and end-dated grants', () => {
       assert.equal(real.status, 201, real.text);
       assert.equal(count('mail_outbox', "WHERE recipient = 'second@extra.example'"), 1);
       assert.equal(count('audit_log', "WHERE action = 'invitation.created'"), snap.created + 1);
+      // The sender marks the row once it is delivered: let that happen before the next
+      // comparison of snapshots.
+      await w.smtp.waitFor('second@extra.example');
+      for (let i = 0; i < 200 && count('mail_outbox', 'WHERE sent_at IS NULL AND dropped_at IS NULL') > 0; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(count('mail_outbox', 'WHERE sent_at IS NULL AND dropped_at IS NULL'), 0);
     });
 
   describe('end-dated grants', () => {
@@ -298,7 +305,7 @@ describe('strict query parameters, dry runs and end-dated grants', () => {
     });
 
     it('denies from expires_at on, with no job having run', async () => {
-      const until = new Date(Date.now() + 2000);
+      const until = new Date(Date.now() + 4000); // room for a loaded machine before it ends
       const put = await as('PUT', grantsUrl(fx.member), { grants: [
         { environment_id: fx.env1, roles: ['agent'], expires_at: until.toISOString() },
         { environment_id: fx.env2, roles: ['analyst'] },
