@@ -17,7 +17,8 @@ static void routes_help(FILE *out)
             "  --access    add a third column: \"public\" or \"authenticated\" (a session or a\n"
             "              token is required, else 401)\n"
             "  --query     add a column: the query parameters the route reads, comma-separated,\n"
-            "              or \"-\" for none (any other parameter is refused with 400)\n");
+            "              \"-\" for none (any other parameter is refused with 400), or \"*\"\n"
+            "              for a route that takes any parameter and judges them itself\n");
 }
 
 static int routes_run(int argc, char **argv)

@@ -70,8 +70,12 @@ static enum MHD_Result query_walk_one(void *cls, enum MHD_ValueKind kind, const 
     return MHD_NO;
 }
 
+const char *const http_query_any[] = {"*", NULL};
+
 int http_query_check(struct http_request *req, const char *const *accepted)
 {
+    if (accepted == http_query_any)
+        return 0;
     struct query_walk w = {accepted, NULL};
     MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, query_walk_one, &w);
     if (w.unknown) {

@@ -177,7 +177,8 @@ describe('docs/openapi.json against the binary', () => {
     assert.ok([...reads.values()].some((q) => q.includes('dry_run')));
     for (const { method, pattern, op, item } of operations) {
       const key = routeKey(method, pattern);
-      if (!reads.has(key)) continue;
+      // "*": the route takes any parameter and judges them itself (a redirect from elsewhere).
+      if (!reads.has(key) || reads.get(key).includes('*')) continue;
       const documented = [...(item.parameters || []), ...(op.parameters || [])].map(deref)
         .filter((p) => p.in === 'query').map((p) => p.name);
       assert.deepEqual([...documented].sort(), [...reads.get(key)].sort(), `${method} ${pattern}: query parameters`);

@@ -80,9 +80,23 @@ static int route_empty(struct http_request *req, struct http_response *res)
 
 static const char *const query_params[] = {"x", "y", NULL};
 
+/* Answers how many parameters it was given: every one gets through. */
+static int route_any(struct http_request *req, struct http_response *res)
+{
+    const char *code = NULL;
+    int rc = http_query(&code, req, "code");
+    if (rc) {
+        usher_error_clear(&req->err);
+        code = "(judged by the handler)";
+    }
+    http_response_json(res, req, 200, json_pack("{s:s?}", "code", code));
+    return 0;
+}
+
 static const struct http_route routes[] = {
     {"GET", "/echo/{a}/{b}", route_echo, HTTP_PUBLIC, NULL},
     {"GET", "/query", route_query, HTTP_PUBLIC, query_params},
+    {"GET", "/any", route_any, HTTP_PUBLIC, http_query_any},
     {"POST", "/json", route_json, HTTP_PUBLIC, NULL},
     {"GET", "/internal", route_internal, HTTP_PUBLIC, NULL},
     {"GET", "/conflict", route_conflict, HTTP_PUBLIC, NULL},
@@ -362,6 +376,15 @@ static void test_server_query__refuses_a_parameter_the_route_does_not_read(void 
     assert_string_equal(member(&r, "field"), "(unreadable name)");
     reply_dispose(&r);
     assert_int_equal(query_calls, calls);
+    /* A route taking any parameter sees them all, repeated ones too, and judges itself. */
+    get(&r, "/any?code=c1&iss=https%3A%2F%2Fidp&session_state=s", NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(member(&r, "code"), "c1");
+    reply_dispose(&r);
+    get(&r, "/any?code=a&code=b", NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(member(&r, "code"), "(judged by the handler)");
+    reply_dispose(&r);
 }
 
 static void test_server_query__refuses_an_overlong_value(void **state)
