@@ -196,8 +196,9 @@ static const char *const bulk_params[] = {"validate_only", "send", NULL};
 
 static const struct http_route routes[] = {
     {"POST", "/api/v1/agencies/{id}/invitations/bulk", bulk_post, HTTP_AUTHENTICATED, bulk_params},
-    {"GET", "/api/v1/agencies/{id}/invitations/bulk/template", bulk_template, HTTP_AUTHENTICATED},
-    {NULL, NULL, NULL, HTTP_PUBLIC},
+    {"GET", "/api/v1/agencies/{id}/invitations/bulk/template", bulk_template, HTTP_AUTHENTICATED,
+     NULL},
+    {NULL, NULL, NULL, HTTP_PUBLIC, NULL},
 };
 
 const struct http_route_table api_invitation_bulk_routes = {"invitations_bulk", routes};
