@@ -11,6 +11,7 @@
 #include "app/account.h"
 #include "app/app.h"
 #include "app/grants.h"
+#include "app/grants_preview.h"
 #include "base/arena.h"
 #include "base/crypto.h"
 #include "store/store_invitation.h"
@@ -52,6 +53,10 @@ struct app_invitation_new {
     int64_t expires_in_seconds; /* 1 .. APP_INVITATION_EXPIRY_MAX_S */
     const char *sign_in;        /* "password", "oauth" or NULL (password) */
     const char *oauth_subject;  /* NULL when not given */
+    /* Non-NULL: a dry run. Every check and the insert run as for a real invitation, then the
+     * transaction is rolled back; *preview says what accepting it would give. No email, no
+     * audit row, nothing stored. */
+    struct app_grants_preview *preview;
 };
 
 /* Creates an invitation in agency_id. The actor needs `authority` (users.invite, or

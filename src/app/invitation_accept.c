@@ -324,7 +324,7 @@ static int accept_write(struct app_invitation_accepted *out, struct acceptance *
         shortcode = taken ? NULL : x->inv.shortcode;
     }
     rc = app_grants_write(c, call->arena, x->inv.agency_id, x->user.id, shortcode, x->grants,
-                          x->grant_count, false, call->err);
+                          x->grant_count, false, x->inv.created_by, call->err);
     if (rc)
         return rc;
     struct app_actor who = *call->actor;
