@@ -464,6 +464,8 @@ describe('the web console', () => {
     await panel.getByRole('checkbox', { name: /^Night shift/ }).check();
     const sent = page.waitForRequest((r) => r.method() === 'PUT' && r.url().endsWith('/grants'));
     await panel.getByRole('button', { name: 'Save access' }).click();
+    // Save first shows what would change; the change goes out once confirmed.
+    await panel.getByRole('button', { name: 'Confirm and save' }).click();
     const body = (await sent).postDataJSON();
     assert.deepEqual(body.grants.find((g) => g.environment_id === ids.env).roles.sort(), ['night_shift', 'operator']);
     await prod.getByText('Operator, Night shift').waitFor();

@@ -4,8 +4,9 @@
 // from the agency page starts at an environment, and access to the whole agency is confirmed
 // first; extra permissions read as descriptions; the notices in the corner can be dismissed, go
 // after 5 seconds (held while pointed at), never pile up and leave the table's row actions
-// uncovered; and the invite and edit dialogs say who becomes or stops being notified of incoming
-// chats. Each screen is checked with axe and photographed.
+// uncovered; the invite and edit dialogs say who becomes or stops being notified of incoming
+// chats; an end date ("until") is saved from both; and the edit dialog shows the server's dry
+// run of a change before saving it. Each screen is checked with axe and photographed.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -287,6 +288,64 @@ describe('the console dialogs', () => {
     assert.deepEqual(after.grants, before.grants, 'Cancel changed nothing');
     const recipients = await ok('GET', `/environments/${ids.env}/notification-recipients`);
     assert.ok(recipients.items.some((r) => (r.user_id || r.id) === ids.colleague), 'Cleo is still notified');
+  });
+
+  // The last day of access, 30 days from now, as the date field takes it.
+  const lastDay = new Date(Date.now() + 30 * 86400000).toISOString().slice(0, 10);
+
+  step('saves an end date chosen in the invite dialog', async () => {
+    const { page } = manager;
+    const dialog = await openInvite(page);
+    await dialog.getByLabel('Where').selectOption({ label: 'Acme production' });
+    await dialog.getByRole('checkbox', { name: /^Analyst/ }).check();
+    await dialog.getByLabel('Email', { exact: true }).fill('until@acme.test');
+    await dialog.getByLabel(/^Until/).fill(lastDay);
+    await dialog.getByRole('button', { name: 'Send invitation' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    const list = await ok('GET', `/agencies/${ids.agency}/invitations?status=pending`);
+    const inv = list.items.find((i) => i.email === 'until@acme.test');
+    assert.ok(inv, 'the invitation exists');
+    assert.equal(new Date(inv.grants[0].expires_at).toISOString(), `${lastDay}T23:59:59.000Z`, 'access ends at the end of the day');
+  });
+
+  step('previews a change of access before saving it, changes nothing on Cancel, then saves an end date', async () => {
+    const { page } = manager;
+    const grantsNow = async () => (await ok('GET', `/agencies/${ids.agency}/users/${ids.colleague}`)).grants;
+    const before = await grantsNow();
+    await page.goto(`${usher.url}/agencies/${ids.agency}/users/${ids.colleague}`);
+    const panel = page.getByRole('complementary', { name: 'Cleo Colleague' });
+    await panel.getByRole('button', { name: 'Edit access' }).click();
+    const roles = panel.getByRole('group', { name: 'Roles', exact: true });
+    await roles.getByRole('checkbox').first().waitFor();
+    await roles.getByRole('checkbox', { name: /^Analyst/ }).check();
+    await roles.getByRole('checkbox', { name: /^Operator/ }).uncheck();
+    await panel.getByRole('button', { name: 'Save access' }).click();
+    const preview = panel.getByRole('region', { name: /What Save changes/ });
+    await preview.waitFor();
+    const said = await preview.textContent();
+    assert.match(said, /Acme production: gains see analytics and reports; loses .*reply to incoming conversations/);
+    assert.match(said, /Stops being notified of incoming chats in Acme production\./);
+    assert.deepEqual(await grantsNow(), before, 'the preview changed nothing');
+    await preview.scrollIntoViewIfNeeded();
+    await screen(page, 'dialogs-edit-preview');
+    await panel.getByRole('button', { name: 'Cancel' }).click();
+    assert.deepEqual(await grantsNow(), before, 'Cancel changed nothing');
+
+    // An end date only: previewed, confirmed, saved, and shown when the access is edited again.
+    await panel.getByRole('button', { name: 'Edit access' }).click();
+    await roles.getByRole('checkbox').first().waitFor();
+    await panel.getByLabel(/^Until/).fill(lastDay);
+    await panel.getByRole('button', { name: 'Save access' }).click();
+    await preview.waitFor();
+    await panel.getByRole('button', { name: 'Confirm and save' }).click();
+    await panel.getByRole('button', { name: 'Edit access' }).waitFor();
+    const after = await grantsNow();
+    const prod = after.find((g) => g.environment_id === ids.env);
+    assert.deepEqual(prod.roles, ['operator']);
+    assert.equal(new Date(prod.expires_at).toISOString(), `${lastDay}T23:59:59.000Z`);
+    await panel.getByRole('button', { name: 'Edit access' }).click();
+    assert.equal(await panel.getByLabel(/^Until/).inputValue(), lastDay, 'the end date is shown');
+    await panel.getByRole('button', { name: 'Cancel' }).click();
   });
 
   step('puts a confirmation\'s refusal in view with the focus on it', async () => {

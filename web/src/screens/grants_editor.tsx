@@ -8,7 +8,7 @@ import { environmentName, useAgency } from '../agency';
 import { sentence } from '../format';
 import { GrantPurpose, useGrantable } from '../grantable';
 import type { Grant, Role } from '../types';
-import { Confirm, IconPlus, fieldMessage } from '../ui';
+import { Confirm, IconPlus, fieldMessage, useId } from '../ui';
 import { humanMessage } from '../messages';
 import { GrantRow } from './grant_row';
 
@@ -16,17 +16,23 @@ export interface GrantDraft {
   scope: string; // '' for the whole agency, else an environment id
   roles: string[];
   extra: string[];
+  until?: string; // the last day of access (YYYY-MM-DD, UTC); '' or absent: it does not end
 }
+
+// A grant's last day as the date field holds it: the UTC day of its end.
+export const untilOf = (expiresAt?: string | null) => (expiresAt ? new Date(expiresAt).toISOString().slice(0, 10) : '');
 
 export function draftOf(g: Grant, roles: Role[]): GrantDraft {
   // Custom roles may come back by name: keep the value the checkboxes use (id when known).
   const ids = g.roles.map((r) => roles.find((x) => !x.built_in && (x.name === r || x.id === r))?.id || r);
-  return { scope: g.environment_id || '', roles: ids, extra: [...g.extra_permissions] };
+  return { scope: g.environment_id || '', roles: ids, extra: [...g.extra_permissions], until: untilOf(g.expires_at) };
 }
 
 export function grantOf(d: GrantDraft): Grant {
   const g: Grant = { roles: d.roles, extra_permissions: d.extra };
   if (d.scope) g.environment_id = d.scope;
+  // Access lasts to the end of its last day, in UTC, as the field says.
+  if (d.until) g.expires_at = `${d.until}T23:59:59Z`;
   return g;
 }
 
@@ -93,7 +99,9 @@ export function GrantsEditor({ value, onChange, error, purpose, allowEmpty }: Ed
             canRemove={allowEmpty || value.length > 1}
             onChange={(d) => update(i, d)}
             onRemove={() => onChange(value.filter((_, k) => k !== i))}
-          />
+          >
+            <UntilField index={i} value={g.until || ''} owner={g.roles.includes('owner')} onValue={(until) => update(i, { until })} />
+          </GrantRow>
         );
       })}
       {groupMessage && !shownInRow ? <p class="field-error">{groupMessage}</p> : null}
@@ -121,6 +129,32 @@ export function GrantsEditor({ value, onChange, error, purpose, allowEmpty }: Ed
           <IconPlus /> Add another scope
         </button>
       ) : null}
+    </div>
+  );
+}
+
+// The day access ends, optional: from tomorrow on, in UTC. An owner's access does not end.
+function UntilField({ index, value, owner, onValue }: { index: number; value: string; owner: boolean; onValue: (v: string) => void }) {
+  const id = useId('until');
+  const tomorrow = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
+  return (
+    <div class="field until-field">
+      <label for={id}>
+        Until <span class="optional">(optional)</span>
+      </label>
+      <input
+        id={id}
+        type="date"
+        name={`grants[${index}].expires_at`}
+        value={value}
+        min={tomorrow}
+        disabled={owner && !value}
+        aria-describedby={`${id}-hint`}
+        onInput={(e) => onValue((e.currentTarget as HTMLInputElement).value)}
+      />
+      <p class="hint" id={`${id}-hint`}>
+        {owner ? 'An owner\'s access does not end.' : 'Access ends at the end of this day (UTC). Empty: it does not end.'}
+      </p>
     </div>
   );
 }
