@@ -1,0 +1,616 @@
+// usher's OpenID Connect relying party against a hostile provider (docs/SECURITY.md 18 and
+// 42; docs/internals/oidc.md), through the real binary, in the manner of the OpenID
+// Foundation's relying-party conformance cases. Each case makes its own provider
+// (lib/hostile_idp.mjs) and its own connection, then drives a browser's sign-in: GET
+// /oidc/start with a cookie jar, the provider's /authorize (which approves at once), back to
+// /oidc/callback. A refused case must end on /sign-in/problem?reason=… with the right reason,
+// with the precise check named in the log and no session cookie; the token in each refused
+// case is otherwise good and names a person who can sign in, so that removing the check it
+// covers would let the sign-in through.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { rememberSecret, request } from './lib/harness.mjs';
+import {
+  hmacToken, makeKey, publicPem, rawToken, signToken, startHostileIdp, tamperSignature,
+} from './lib/hostile_idp.mjs';
+import { ADMIN_EMAIL, startWorld } from './lib/world.mjs';
+
+const SESSION_COOKIE = /^(__Host-)?usher_session$/;
+
+// The name=value pairs of a response's Set-Cookie headers (a value may be empty: a deletion).
+function setCookies(res) {
+  return [].concat(res.headers['set-cookie'] || []).map((line) => {
+    const m = /^([^=]+)=([^;]*)/.exec(line);
+    return { name: m[1].trim(), value: m[2], line };
+  });
+}
+
+// A browser's cookie jar for usher's origin.
+function jarTake(jar, res) {
+  for (const c of setCookies(res)) {
+    if (c.value === '' || /max-age=0/i.test(c.line)) jar.delete(c.name);
+    else jar.set(c.name, c.value);
+  }
+}
+const jarHeader = (jar) => (jar.size ? { Cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') } : {});
+
+describe('the OpenID Connect relying party against a hostile provider', () => {
+  let w;
+  let admin;
+  let n = 0;
+
+  before(async () => {
+    w = await startWorld({ env: { USHER_OIDC_ALLOW_INSECURE_LOOPBACK: '1', USHER_THREADS: 8 } });
+    admin = await w.signIn(ADMIN_EMAIL);
+  });
+
+  after(async () => {
+    // The harness's canary: no ID token, code, client secret or session reached the log.
+    if (w) await w.stop();
+  });
+
+  const idps = [];
+  after(async () => {
+    for (const idp of idps) await idp.stop();
+  });
+
+  // A provider, an agency with a connection to it claiming a fresh domain, and a member of the
+  // agency with an address in that domain whom the provider vouches for (verified email), so
+  // that an honest token signs them in. opts: keys, algorithms (the connection's), idp (an
+  // existing provider).
+  async function setup({ keys, algorithms, idp } = {}) {
+    n += 1;
+    const domain = `t${n}-${randomBytes(3).toString('hex')}.example`;
+    const email = `ada@${domain}`;
+    const clientSecret = `secret-${randomBytes(16).toString('hex')}`;
+    rememberSecret(clientSecret);
+    const provider = idp || (await startHostileIdp({ keys, clientId: `usher-${n}`, clientSecret }));
+    if (!idp) idps.push(provider);
+    provider.person = { sub: `subject-${n}-${randomBytes(4).toString('hex')}`, email, email_verified: true };
+    const agency = await w.agencyNew(admin, `Agency ${n}`);
+    const userId = w.addUser(email);
+    w.grant(userId, agency.id);
+    const body = {
+      name: `Provider ${n}`,
+      issuer: provider.issuer,
+      client_id: provider.clientId,
+      client_secret: provider.clientSecret,
+      domains: [domain],
+    };
+    if (algorithms) body.algorithms = algorithms;
+    const res = await w.as(admin)('POST', `/api/v1/agencies/${agency.id}/oidc-connections`, body);
+    assert.equal(res.status, 201, `connection: ${res.text}`);
+    assert.equal(JSON.stringify(res.json).includes(clientSecret), false, 'the secret is never answered');
+    return { idp: provider, conn: res.json, email, agency, userId };
+  }
+
+  // Remembers every ID token and code the provider hands out, for the log canary.
+  function canary(idp) {
+    for (const t of idp.issued) rememberSecret(t);
+    for (const code of idp.grants.keys()) rememberSecret(code);
+  }
+
+  // One browser sign-in through conn. Returns every step's answer, the callback's target,
+  // the reason of a problem page, the session cookie set (if any) and the time the callback
+  // took. opts.jar: an existing cookie jar; opts.beforeCallback(r): a hook run between the
+  // provider's answer and the callback (it may change r.callbackPath); opts.noCallback: stop
+  // there, as a browser whose redirect was intercepted.
+  async function attempt(conn, { jar = new Map(), beforeCallback, noCallback = false, query = '' } = {}) {
+    const r = { jar, logFrom: w.usher.logs.length };
+    r.start = await w.usher.api('GET', `/api/v1/oidc/start?connection_id=${encodeURIComponent(conn.id)}${query}`,
+      { headers: jarHeader(jar) });
+    jarTake(jar, r.start);
+    r.startCookies = new Map(jar);
+    const done = (target) => {
+      r.target = target;
+      if (target) {
+        const u = new URL(target, w.usher.url);
+        r.targetPath = u.pathname;
+        r.reason = u.pathname === '/sign-in/problem' ? u.searchParams.get('reason') : null;
+      }
+      return r;
+    };
+    if (r.start.status !== 302) return done(null);
+    const toIdp = new URL(r.start.headers.location, w.usher.url);
+    if (toIdp.origin === new URL(w.usher.url).origin) return done(r.start.headers.location);
+    r.authorizeUrl = toIdp;
+    r.authorize = await request(toIdp.hostname, Number(toIdp.port), 'GET', toIdp.pathname + toIdp.search);
+    if (r.authorize.status !== 302) return done(null);
+    const back = new URL(r.authorize.headers.location);
+    assert.equal(back.origin, new URL(w.usher.url).origin, 'the provider sends the browser back to usher');
+    assert.equal(back.pathname, '/api/v1/oidc/callback');
+    r.callbackPath = back.pathname + back.search;
+    if (beforeCallback) await beforeCallback(r);
+    if (noCallback) return r;
+    return callback(r, r.callbackPath, jar);
+  }
+
+  // The browser's GET of the callback (again, for a replay) with jar's cookies.
+  async function callback(r, callbackPath, jar) {
+    const t0 = Date.now();
+    r.callback = await w.usher.api('GET', callbackPath, { headers: jarHeader(jar) });
+    r.callbackMs = Date.now() - t0;
+    jarTake(jar, r.callback);
+    r.session = setCookies(r.callback).find((c) => SESSION_COOKIE.test(c.name) && c.value !== '') || null;
+    if (r.session) w.secrets.add(r.session.value);
+    assert.equal(r.callback.status, 302, `callback: ${r.callback.status} ${r.callback.text}`);
+    const u = new URL(r.callback.headers.location, w.usher.url);
+    r.target = r.callback.headers.location;
+    r.targetPath = u.pathname;
+    r.reason = u.pathname === '/sign-in/problem' ? u.searchParams.get('reason') : null;
+    return r;
+  }
+
+  // Waits (up to 3 s) for a log line, written since the attempt began, that names problem.
+  async function assertLogged(r, problem) {
+    for (let i = 0; i < 30; i++) {
+      if (w.usher.logs.slice(r.logFrom).some((l) => JSON.stringify(l).includes(problem))) return;
+      await sleep(100);
+    }
+    const seen = w.usher.logs.slice(r.logFrom).filter((l) => /oidc/.test(JSON.stringify(l)));
+    assert.fail(`no log line names ${problem}; oidc lines: ${JSON.stringify(seen)}`);
+  }
+
+  // The attempt ended on the problem page for reason, set no session, and logged problem.
+  async function assertRefused(r, reason, problem) {
+    assert.equal(r.targetPath, '/sign-in/problem', `refused, but went to ${r.target} (start ${r.start.status} ${r.start.text})`);
+    assert.equal(r.reason, reason);
+    assert.equal(r.session, null, 'no session cookie');
+    if (problem) await assertLogged(r, problem);
+  }
+
+  // The attempt ended on "/" with a session cookie that GET /me accepts as email's, made
+  // through OpenID Connect.
+  async function assertSignedIn(r, email, idp) {
+    assert.equal(r.reason, null, `refused with ${r.reason}; provider problems: ${JSON.stringify(idp?.problems)}`);
+    assert.equal(r.targetPath, '/');
+    assert.ok(r.session, 'a session cookie');
+    const me = await w.usher.api('GET', '/api/v1/me', { headers: { Cookie: `${r.session.name}=${r.session.value}` } });
+    assert.equal(me.status, 200, me.text);
+    assert.equal(me.json.user.email, email);
+    assert.equal(me.json.sign_in_method, 'oidc');
+    if (idp) assert.deepEqual(idp.problems, [], 'the provider found nothing wrong in usher\'s requests');
+  }
+
+  // Runs one attempt whose ID token is made by make(grant, idp) and returns it.
+  async function withToken(fx, make, opts) {
+    fx.idp.idToken = (grant) => make(grant, fx.idp);
+    const r = await attempt(fx.conn, opts);
+    canary(fx.idp);
+    return r;
+  }
+
+  // ---- the honest provider ---------------------------------------------------------------
+
+  for (const alg of ['RS256', 'PS256', 'ES256']) {
+    it(`signs in with a good ${alg} ID token, and only then`, async () => {
+      const key = await makeKey(alg);
+      const fx = await setup({ keys: [key] });
+      const r = await withToken(fx, (grant, idp) => idp.sign(idp.claims(grant), key));
+      await assertSignedIn(r, fx.email, fx.idp);
+      assert.equal(r.authorizeUrl.searchParams.get('scope'), 'openid email profile');
+      assert.equal(fx.idp.counts['/token'], 1);
+    });
+  }
+
+  it('reports an honest provider as usable in the connection test', async () => {
+    const fx = await setup({ keys: [await makeKey('RS256'), await makeKey('ES256')] });
+    const res = await w.as(admin)('POST', `/api/v1/agencies/${fx.agency.id}/oidc-connections/${fx.conn.id}/test`);
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.json.ok, true, res.text);
+    assert.deepEqual(res.json.problems, []);
+    assert.equal(res.json.issuer, fx.idp.issuer);
+    assert.equal(res.json.token_endpoint, `${fx.idp.base}/token`);
+    assert.equal(res.json.keys, 2);
+  });
+
+  // ---- claims ------------------------------------------------------------------------------
+
+  it('refuses an ID token from another issuer (wrong iss, and a trailing slash)', async () => {
+    const fx = await setup();
+    for (const iss of ['http://127.0.0.1:1/elsewhere', `${fx.idp.issuer}/`]) {
+      const r = await withToken(fx, (grant, idp) => idp.sign({ ...idp.claims(grant), iss }));
+      await assertRefused(r, 'token_invalid', 'id_token_wrong_issuer');
+    }
+  });
+
+  it('refuses an ID token for another client (wrong aud, as a string and as an array)', async () => {
+    const fx = await setup();
+    for (const aud of ['another-client', ['another-client', 'a-third-client']]) {
+      const r = await withToken(fx, (grant, idp) => idp.sign({ ...idp.claims(grant), aud, azp: 'another-client' }));
+      await assertRefused(r, 'token_invalid', 'id_token_wrong_audience');
+    }
+  });
+
+  it('refuses several audiences without azp', async () => {
+    const fx = await setup();
+    const r = await withToken(fx, (grant, idp) => idp.sign({ ...idp.claims(grant), aud: [idp.clientId, 'another-client'] }));
+    await assertRefused(r, 'token_invalid', 'id_token_azp_missing');
+  });
+
+  it('refuses several audiences whose azp is another client', async () => {
+    const fx = await setup();
+    const r = await withToken(fx, (grant, idp) =>
+      idp.sign({ ...idp.claims(grant), aud: [idp.clientId, 'another-client'], azp: 'another-client' }));
+    await assertRefused(r, 'token_invalid', 'id_token_wrong_azp');
+    // The same token with azp naming usher's client is good.
+    const ok = await withToken(fx, (grant, idp) =>
+      idp.sign({ ...idp.claims(grant), aud: [idp.clientId, 'another-client'], azp: idp.clientId }));
+    await assertSignedIn(ok, fx.email, fx.idp);
+  });
+
+  it('refuses an ID token without sub', async () => {
+    const fx = await setup();
+    const r = await withToken(fx, (grant, idp) => {
+      const claims = idp.claims(grant);
+      delete claims.sub;
+      return idp.sign(claims);
+    });
+    await assertRefused(r, 'token_invalid', 'id_token_sub_missing');
+  });
+
+  it('refuses an ID token without nonce', async () => {
+    const fx = await setup();
+    const r = await withToken(fx, (grant, idp) => {
+      const claims = idp.claims(grant);
+      delete claims.nonce;
+      return idp.sign(claims);
+    });
+    await assertRefused(r, 'token_invalid', 'id_token_nonce_missing');
+  });
+
+  it('refuses an ID token with another nonce', async () => {
+    const fx = await setup();
+    const r = await withToken(fx, (grant, idp) =>
+      idp.sign({ ...idp.claims(grant), nonce: randomBytes(32).toString('base64url') }));
+    await assertRefused(r, 'token_invalid', 'id_token_wrong_nonce');
+  });
+
+  it('refuses an expired ID token (ten minutes past exp, beyond the two minutes of skew)', async () => {
+    const fx = await setup();
+    const now = Math.floor(Date.now() / 1000);
+    const r = await withToken(fx, (grant, idp) => idp.sign({ ...idp.claims(grant), iat: now - 900, exp: now - 600 }));
+    await assertRefused(r, 'token_invalid', 'id_token_expired');
+  });
+
+  it('refuses an ID token issued an hour in the future', async () => {
+    const fx = await setup();
+    const now = Math.floor(Date.now() / 1000);
+    const r = await withToken(fx, (grant, idp) => idp.sign({ ...idp.claims(grant), iat: now + 3600, exp: now + 7200 }));
+    await assertRefused(r, 'token_invalid', 'id_token_issued_in_future');
+  });
+
+  // ---- algorithms and signatures -----------------------------------------------------------
+
+  it('refuses alg none, with an empty signature and with one', async () => {
+    const fx = await setup();
+    const empty = await withToken(fx, (grant, idp) =>
+      rawToken({ alg: 'none', typ: 'JWT', kid: idp.keys[0].kid }, idp.claims(grant), ''));
+    await assertRefused(empty, 'token_invalid');
+    const signed = await withToken(fx, async (grant, idp) => {
+      const good = await idp.sign(idp.claims(grant));
+      return rawToken({ alg: 'none', typ: 'JWT', kid: idp.keys[0].kid }, idp.claims(grant), good.split('.')[2]);
+    });
+    await assertRefused(signed, 'token_invalid', 'id_token_alg_refused');
+  });
+
+  it('refuses HS256 keyed with the RSA public key as PEM text', async () => {
+    const fx = await setup();
+    const pem = await publicPem(fx.idp.keys[0]);
+    for (const kid of [fx.idp.keys[0].kid, undefined]) {
+      const r = await withToken(fx, (grant, idp) => hmacToken(idp.claims(grant), pem, kid ? { kid } : {}));
+      await assertRefused(r, 'token_invalid', 'id_token_alg_refused');
+    }
+  });
+
+  it('refuses HS256 keyed with the RSA public key as the bytes of its JWK', async () => {
+    const fx = await setup();
+    const jwkText = JSON.stringify(fx.idp.jwks().keys[0]);
+    for (const secret of [jwkText, JSON.stringify(fx.idp.jwks()), Buffer.from(fx.idp.keys[0].jwk.n, 'base64url')]) {
+      const r = await withToken(fx, (grant, idp) => hmacToken(idp.claims(grant), secret, { kid: idp.keys[0].kid }));
+      await assertRefused(r, 'token_invalid', 'id_token_alg_refused');
+    }
+  });
+
+  it('refuses an algorithm outside the connection\'s list, though the provider publishes its key', async () => {
+    const rs = await makeKey('RS256');
+    const es = await makeKey('ES256');
+    const fx = await setup({ keys: [rs, es], algorithms: ['RS256'] });
+    const r = await withToken(fx, (grant, idp) => idp.sign(idp.claims(grant), es));
+    await assertRefused(r, 'token_invalid');
+    const ok = await withToken(fx, (grant, idp) => idp.sign(idp.claims(grant), rs));
+    await assertSignedIn(ok, fx.email, fx.idp);
+  });
+
+  it('refuses an RS256 token whose signature is altered or made by another key under the published kid', async () => {
+    const fx = await setup();
+    const flipped = await withToken(fx, async (grant, idp) => tamperSignature(await idp.sign(idp.claims(grant))));
+    await assertRefused(flipped, 'token_invalid', 'id_token_bad_signature');
+    const stranger = await makeKey('RS256', { kid: fx.idp.keys[0].kid });
+    const forged = await withToken(fx, (grant, idp) => idp.sign(idp.claims(grant), stranger));
+    await assertRefused(forged, 'token_invalid', 'id_token_bad_signature');
+  });
+
+  it('refuses an ES256 token whose signature is altered or made by another key under the published kid', async () => {
+    const es = await makeKey('ES256');
+    const fx = await setup({ keys: [es] });
+    const flipped = await withToken(fx, async (grant, idp) => tamperSignature(await idp.sign(idp.claims(grant), es)));
+    await assertRefused(flipped, 'token_invalid', 'id_token_bad_signature');
+    const stranger = await makeKey('ES256', { kid: es.kid });
+    const forged = await withToken(fx, (grant, idp) => idp.sign(idp.claims(grant), stranger));
+    await assertRefused(forged, 'token_invalid', 'id_token_bad_signature');
+  });
+
+  it('accepts a token without kid when the provider publishes one key', async () => {
+    const fx = await setup();
+    const r = await withToken(fx, (grant, idp) => idp.sign(idp.claims(grant), idp.keys[0], { kid: null }));
+    await assertSignedIn(r, fx.email, fx.idp);
+  });
+
+  it('without kid tries each published key of the right type; refuses a key it does not publish', async () => {
+    // docs/internals/oidc.md, "Which key": every suitable key is tried, the first that
+    // verifies wins; refusing would break providers that omit kid during a rotation.
+    const a = await makeKey('RS256');
+    const b = await makeKey('RS256');
+    const e = await makeKey('ES256');
+    const fx = await setup({ keys: [a, b, e] });
+    const unpublished = await makeKey('RS256');
+    const stranger = await withToken(fx, (grant, idp) => idp.sign(idp.claims(grant), unpublished, { kid: null }));
+    await assertRefused(stranger, 'token_invalid');
+    // kid names a published key, but another published key signed: that key and no other.
+    const crossed = await withToken(fx, (grant, idp) => idp.sign(idp.claims(grant), b, { kid: a.kid }));
+    await assertRefused(crossed, 'token_invalid', 'id_token_bad_signature');
+    const second = await withToken(fx, (grant, idp) => idp.sign(idp.claims(grant), b, { kid: null }));
+    await assertSignedIn(second, fx.email, fx.idp);
+    const ec = await withToken(fx, (grant, idp) => idp.sign(idp.claims(grant), e, { kid: null }));
+    await assertSignedIn(ec, fx.email, fx.idp);
+  });
+
+  // ---- keys: rotation and the refetch limit -------------------------------------------------
+
+  it('limits a flood of tokens with unknown kids to one key-set fetch a minute', async () => {
+    const fx = await setup();
+    const good = await withToken(fx, (grant, idp) => idp.sign(idp.claims(grant)));
+    await assertSignedIn(good, fx.email, fx.idp);
+    const fetched = fx.idp.counts['/jwks'];
+    assert.equal(fetched, 1);
+    const t0 = Date.now();
+    fx.idp.idToken = (grant) => fx.idp.sign(fx.idp.claims(grant), fx.idp.keys[0], { kid: `made-up-${randomBytes(8).toString('hex')}` });
+    const flood = await Promise.all(Array.from({ length: 24 }, () => attempt(fx.conn)));
+    canary(fx.idp);
+    const minutes = Math.ceil((Date.now() - t0) / 60000);
+    for (const r of flood) await assertRefused(r, 'token_invalid');
+    await assertLogged(flood[0], 'id_token_unknown_kid');
+    assert.ok(fx.idp.counts['/jwks'] - fetched <= minutes,
+      `${fx.idp.counts['/jwks'] - fetched} refetches for 24 unknown kids in ${minutes} minute(s)`);
+    // The set usher holds is still the good one.
+    const after = await withToken(fx, (grant, idp) => idp.sign(idp.claims(grant)));
+    await assertSignedIn(after, fx.email, fx.idp);
+  });
+
+  it('picks up a provider that restarted with a new key and kid, without restarting usher', { timeout: 180000 }, async () => {
+    const old = await makeKey('RS256');
+    const fx = await setup({ keys: [old] });
+    const first = await withToken(fx, (grant, idp) => idp.sign(idp.claims(grant)));
+    await assertSignedIn(first, fx.email, fx.idp);
+    const fetchedAt = Date.now();
+    assert.equal(fx.idp.counts['/jwks'], 1);
+
+    const next = await makeKey('RS256');
+    await fx.idp.stop();
+    fx.idp.keys = [next];
+    await fx.idp.restart();
+    // Within the minute after the last fetch, the unknown kid is refused without a fetch.
+    const early = await withToken(fx, (grant, idp) => idp.sign(idp.claims(grant)));
+    await assertRefused(early, 'token_invalid', 'id_token_unknown_kid');
+    assert.equal(fx.idp.counts['/jwks'], 1);
+
+    await sleep(Math.max(0, fetchedAt + 62000 - Date.now()));
+    const later = await withToken(fx, (grant, idp) => idp.sign(idp.claims(grant)));
+    await assertSignedIn(later, fx.email, fx.idp);
+    assert.equal(fx.idp.counts['/jwks'], 2, 'one more fetch');
+    // The old key is gone from the set usher now holds.
+    const stale = await withToken(fx, (grant, idp) => idp.sign(idp.claims(grant), old));
+    await assertRefused(stale, 'token_invalid', 'id_token_unknown_kid');
+    assert.equal(fx.idp.counts['/jwks'], 2);
+  });
+
+  // ---- discovery -------------------------------------------------------------------------
+
+  it('refuses a provider whose discovery names another issuer: the test reports it, sign-in is refused', async () => {
+    const fx = await setup();
+    fx.idp.discoveryPatch = { issuer: `${fx.idp.issuer}/` };
+    const res = await w.as(admin)('POST', `/api/v1/agencies/${fx.agency.id}/oidc-connections/${fx.conn.id}/test`);
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.json.ok, false);
+    assert.match(res.json.problems.join(' '), /issuer/i);
+    const r = await withToken(fx, (grant, idp) => idp.sign(idp.claims(grant)));
+    assert.equal(r.session ?? null, null, 'no session');
+    assert.equal(fx.idp.counts['/authorize'] ?? 0, 0, 'the browser is not sent to the provider');
+    assert.equal(fx.idp.counts['/token'] ?? 0, 0);
+    if (r.targetPath !== undefined) assert.equal(r.targetPath, '/sign-in/problem');
+    await assertLogged(r, 'oidc_issuer_mismatch');
+  });
+
+  it('does not follow a provider that redirects its discovery document elsewhere', async () => {
+    const fx = await setup();
+    // The other server would serve a usable document for this issuer, pointing at fx.idp.
+    const other = await startHostileIdp({ clientId: fx.idp.clientId, clientSecret: fx.idp.clientSecret });
+    idps.push(other);
+    other.discovery = () => fx.idp.discovery();
+    fx.idp.handlers['/.well-known/openid-configuration'] = async (req, res) => {
+      res.writeHead(302, { Location: `${other.base}/.well-known/openid-configuration`, 'Content-Length': 0 });
+      res.end();
+    };
+    const test = await w.as(admin)('POST', `/api/v1/agencies/${fx.agency.id}/oidc-connections/${fx.conn.id}/test`);
+    assert.equal(test.status, 200, test.text);
+    assert.equal(test.json.ok, false);
+    const r = await withToken(fx, (grant, idp) => idp.sign(idp.claims(grant)));
+    assert.equal(r.session ?? null, null, 'no session');
+    assert.deepEqual(other.counts, {}, 'the redirect was not followed');
+    assert.equal(fx.idp.counts['/authorize'] ?? 0, 0);
+    if (r.targetPath !== undefined) assert.equal(r.targetPath, '/sign-in/problem');
+    await assertLogged(r, 'oidc_http_redirect');
+  });
+
+  it('does not follow a token endpoint that redirects elsewhere', async () => {
+    const fx = await setup();
+    const other = await startHostileIdp({ clientId: fx.idp.clientId, clientSecret: fx.idp.clientSecret });
+    idps.push(other);
+    other.grants = fx.idp.grants;
+    other.idToken = (grant) => fx.idp.sign(fx.idp.claims(grant));
+    fx.idp.handlers['/token'] = async (req, res) => {
+      res.writeHead(307, { Location: `${other.base}/token`, 'Content-Length': 0 });
+      res.end();
+    };
+    const r = await attempt(fx.conn);
+    await assertRefused(r, 'idp_unreachable', 'oidc_http_redirect');
+    assert.deepEqual(other.counts, {}, 'the redirect was not followed');
+  });
+
+  // ---- state and replays -------------------------------------------------------------------
+
+  it('refuses a replayed state: the same callback twice signs in once', async () => {
+    const fx = await setup();
+    const r = await withToken(fx, (grant, idp) => idp.sign(idp.claims(grant)));
+    await assertSignedIn(r, fx.email, fx.idp);
+    const tokens = fx.idp.counts['/token'];
+    // The browser (or whoever copied the URL and the binding cookie) comes back again.
+    const again = await callback({ logFrom: w.usher.logs.length }, r.callbackPath, new Map(r.startCookies));
+    await assertRefused(again, 'state_invalid');
+    assert.equal(fx.idp.counts['/token'], tokens, 'usher did not redeem the code again');
+  });
+
+  it('refuses a state brought back by another browser, with no binding cookie or its own', async () => {
+    const fx = await setup();
+    // Browser A starts and the provider approves; its redirect back is taken elsewhere.
+    const a = await attempt(fx.conn, { noCallback: true });
+    canary(fx.idp);
+    const bare = await callback({ logFrom: w.usher.logs.length }, a.callbackPath, new Map());
+    await assertRefused(bare, 'state_invalid');
+    // Browser B holds a binding cookie of its own sign-in, not of A's state.
+    const b = await attempt(fx.conn, { noCallback: true });
+    canary(fx.idp);
+    const crossed = await callback({ logFrom: w.usher.logs.length }, a.callbackPath, b.jar);
+    await assertRefused(crossed, 'state_invalid');
+    assert.equal(fx.idp.counts['/token'] ?? 0, 0, 'no code was redeemed for another browser');
+    // B's own redirect, in B, signs in.
+    const own = await callback({ logFrom: w.usher.logs.length }, b.callbackPath, b.jar);
+    await assertSignedIn(own, fx.email, fx.idp);
+  });
+
+  it('refuses a replayed code: an ID token the provider answers twice signs in once', async () => {
+    const fx = await setup();
+    const first = await withToken(fx, (grant, idp) => idp.sign(idp.claims(grant)));
+    await assertSignedIn(first, fx.email, fx.idp);
+    const firstCode = new URL(first.callbackPath, w.usher.url).searchParams.get('code');
+    const replayed = fx.idp.issued[0];
+    // A lax provider that redeems a code twice and hands out the same token again.
+    fx.idp.handlers['/token'] = async (req, res, ctx) => {
+      const form = new URLSearchParams(ctx.body);
+      fx.idp.replayedVerifier = form.get('code_verifier');
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ access_token: 'at', token_type: 'Bearer', id_token: replayed }));
+    };
+    // A new sign-in in the same browser whose callback carries the first code.
+    const second = await attempt(fx.conn, {
+      beforeCallback: async (x) => {
+        const u = new URL(x.callbackPath, w.usher.url);
+        u.searchParams.set('code', firstCode);
+        x.callbackPath = u.pathname + u.search;
+      },
+    });
+    await assertRefused(second, 'token_invalid', 'id_token_wrong_nonce');
+    const firstVerifier = new URLSearchParams(fx.idp.requests.find((q) => q.path === '/token').body).get('code_verifier');
+    assert.notEqual(fx.idp.replayedVerifier, firstVerifier, 'each sign-in has its own PKCE verifier');
+    // And the token replayed through an honest-looking new code is refused the same way.
+    fx.idp.handlers['/token'] = undefined;
+    const third = await withToken(fx, () => replayed);
+    await assertRefused(third, 'token_invalid', 'id_token_wrong_nonce');
+  });
+
+  // ---- a provider that is down, slow or too talkative --------------------------------------
+
+  it('answers idp_unreachable at once when the provider is down at the callback', async () => {
+    const fx = await setup();
+    const r = await attempt(fx.conn, { beforeCallback: () => fx.idp.stop() });
+    canary(fx.idp);
+    await assertRefused(r, 'idp_unreachable', 'oidc_http_failed');
+    assert.ok(r.callbackMs < 4000, `answered in ${r.callbackMs} ms`);
+  });
+
+  it('does not send the browser anywhere when the provider is down at the start', async () => {
+    const fx = await setup();
+    await fx.idp.stop();
+    const t0 = Date.now();
+    const r = await attempt(fx.conn);
+    assert.ok(Date.now() - t0 < 4000, `answered in ${Date.now() - t0} ms`);
+    assert.equal(r.authorize, undefined, 'not sent to a provider');
+    assert.equal(r.session ?? null, null);
+    if (r.targetPath !== undefined) {
+      assert.equal(r.targetPath, '/sign-in/problem');
+      assert.equal(r.reason, 'idp_unreachable');
+    }
+    await assertLogged(r, 'oidc_http_failed');
+  });
+
+  it('answers idp_unreachable within usher\'s timeout when the token endpoint stalls', { timeout: 60000 }, async () => {
+    const fx = await setup();
+    // The answer, a good one, would come after 12 s: only usher's 5 s timeout refuses it.
+    fx.idp.handlers['/token'] = async (req, res, ctx) => {
+      await sleep(12000);
+      if (res.destroyed || req.socket.destroyed) return;
+      const form = new URLSearchParams(ctx.body);
+      const grant = fx.idp.grants.get(form.get('code'));
+      await fx.idp.tokenAnswer(res, grant);
+    };
+    const r = await attempt(fx.conn);
+    canary(fx.idp);
+    await assertRefused(r, 'idp_unreachable', 'oidc_http_failed');
+    assert.ok(r.callbackMs < 8000, `answered in ${r.callbackMs} ms`);
+    assert.ok(r.callbackMs >= 4000, `gave up after only ${r.callbackMs} ms`);
+  });
+
+  it('refuses a token answer past 256 KiB, announced or streamed', { timeout: 60000 }, async () => {
+    const fx = await setup();
+    const pad = 'x'.repeat(1024 * 1024);
+    // Announced: Content-Length says 1 MiB and more; the id_token in it is good.
+    fx.idp.tokenAnswer = async (res, grant) => {
+      const idToken = await fx.idp.sign(fx.idp.claims(grant));
+      fx.idp.issued.push(idToken);
+      const body = JSON.stringify({ id_token: idToken, access_token: 'at', token_type: 'Bearer', padding: pad });
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+      res.end(body);
+    };
+    const announced = await attempt(fx.conn);
+    canary(fx.idp);
+    await assertRefused(announced, 'idp_unreachable', 'oidc_http_too_large');
+    // Streamed: no length, 4 MiB in chunks, then the end of a good answer.
+    fx.idp.tokenAnswer = async (res, grant) => {
+      const idToken = await fx.idp.sign(fx.idp.claims(grant));
+      fx.idp.issued.push(idToken);
+      let gone = false;
+      res.on('close', () => {
+        gone = true;
+      });
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.write(`{"id_token":"${idToken}","token_type":"Bearer","padding":"`);
+      for (let i = 0; i < 4 && !gone; i++) {
+        if (!res.write(pad)) {
+          await new Promise((resolve) => {
+            res.once('drain', resolve);
+            res.once('close', resolve);
+          });
+        }
+      }
+      if (!gone) res.end('"}');
+    };
+    const streamed = await attempt(fx.conn);
+    canary(fx.idp);
+    await assertRefused(streamed, 'idp_unreachable', 'oidc_http_too_large');
+    assert.ok(streamed.callbackMs < 8000, `answered in ${streamed.callbackMs} ms`);
+  });
+});
