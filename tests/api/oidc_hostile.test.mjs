@@ -84,7 +84,10 @@ describe('the OpenID Connect relying party against a hostile provider', () => {
     const res = await w.as(admin)('POST', `/api/v1/agencies/${agency.id}/oidc-connections`, body);
     assert.equal(res.status, 201, `connection: ${res.text}`);
     assert.equal(JSON.stringify(res.json).includes(clientSecret), false, 'the secret is never answered');
-    return { idp: provider, conn: res.json, email, agency, userId };
+    // Each case's browser comes from its own loopback address, so that what one case's
+    // failures count (the sign-in throttle) does not reach the next.
+    const conn = { ...res.json, browserAddress: `127.0.${Math.floor(n / 200) + 1}.${(n % 200) + 2}` };
+    return { idp: provider, conn, email, agency, userId };
   }
 
   // Remembers every ID token and code the provider hands out, for the log canary.
@@ -99,9 +102,9 @@ describe('the OpenID Connect relying party against a hostile provider', () => {
   // provider's answer and the callback (it may change r.callbackPath); opts.noCallback: stop
   // there, as a browser whose redirect was intercepted.
   async function attempt(conn, { jar = new Map(), beforeCallback, noCallback = false, query = '' } = {}) {
-    const r = { jar, logFrom: w.usher.logs.length };
+    const r = { jar, logFrom: w.usher.logs.length, browserAddress: conn.browserAddress };
     r.start = await w.usher.api('GET', `/api/v1/oidc/start?connection_id=${encodeURIComponent(conn.id)}${query}`,
-      { headers: jarHeader(jar) });
+      { headers: jarHeader(jar), localAddress: conn.browserAddress });
     jarTake(jar, r.start);
     r.startCookies = new Map(jar);
     const done = (target) => {
@@ -131,7 +134,7 @@ describe('the OpenID Connect relying party against a hostile provider', () => {
   // The browser's GET of the callback (again, for a replay) with jar's cookies.
   async function callback(r, callbackPath, jar) {
     const t0 = Date.now();
-    r.callback = await w.usher.api('GET', callbackPath, { headers: jarHeader(jar) });
+    r.callback = await w.usher.api('GET', callbackPath, { headers: jarHeader(jar), localAddress: r.browserAddress });
     r.callbackMs = Date.now() - t0;
     jarTake(jar, r.callback);
     r.session = setCookies(r.callback).find((c) => SESSION_COOKIE.test(c.name) && c.value !== '') || null;
@@ -143,6 +146,10 @@ describe('the OpenID Connect relying party against a hostile provider', () => {
     r.reason = u.pathname === '/sign-in/problem' ? u.searchParams.get('reason') : null;
     return r;
   }
+
+  // A browser's GET of a callback URL seen before (a replay, or another browser's).
+  const callbackAgain = (fx, callbackPath, jar) =>
+    callback({ logFrom: w.usher.logs.length, browserAddress: fx.conn.browserAddress }, callbackPath, jar);
 
   // Waits (up to 3 s) for a log line, written since the attempt began, that names problem.
   async function assertLogged(r, problem) {
@@ -471,6 +478,74 @@ describe('the OpenID Connect relying party against a hostile provider', () => {
     assert.deepEqual(other.counts, {}, 'the redirect was not followed');
   });
 
+  it('never fetches an internal address a provider names: cloud metadata, private networks', async () => {
+    // Discovery (on loopback, allowed in tests) steers usher's token and key requests inward.
+    for (const patch of [
+      { token_endpoint: 'https://169.254.169.254/latest/meta-data/iam/security-credentials' },
+      { token_endpoint: 'https://10.0.0.5/token' },
+      { jwks_uri: 'https://192.168.1.1/jwks' },
+    ]) {
+      const fx = await setup();
+      fx.idp.discoveryPatch = patch;
+      const t0 = Date.now();
+      const r = await withToken(fx, (grant, idp) => idp.sign(idp.claims(grant)));
+      assert.equal(r.session ?? null, null, `no session with ${JSON.stringify(patch)}`);
+      assert.equal(r.targetPath, '/sign-in/problem');
+      await assertLogged(r, 'oidc_address_refused');
+      assert.ok(Date.now() - t0 < 4000, 'refused before any connection attempt');
+    }
+  });
+
+  it('never fetches from an issuer at an internal address', async () => {
+    const fx = await setup();
+    const patch = await w.as(admin)('PATCH', `/api/v1/agencies/${fx.agency.id}/oidc-connections/${fx.conn.id}`,
+      { issuer: 'https://169.254.169.254' });
+    assert.equal(patch.status, 200, patch.text);
+    const test = await w.as(admin)('POST', `/api/v1/agencies/${fx.agency.id}/oidc-connections/${fx.conn.id}/test`);
+    assert.equal(test.status, 200, test.text);
+    assert.equal(test.json.ok, false);
+    assert.ok(test.json.problems.length > 0);
+    const r = await attempt(fx.conn);
+    assert.equal(r.authorize, undefined, 'not sent to a provider');
+    assert.equal(r.session ?? null, null);
+    await assertLogged(r, 'oidc_address_refused');
+  });
+
+  // ---- errors from the provider ------------------------------------------------------------
+
+  it('answers idp_error when the provider refuses at /authorize, and logs none of its free text', async () => {
+    const fx = await setup();
+    const description = `canary-description-${randomBytes(8).toString('hex')}`;
+    rememberSecret(description);
+    fx.idp.handlers['/authorize'] = async (req, res, ctx) => {
+      const back = new URL(ctx.query.get('redirect_uri'));
+      back.searchParams.set('error', 'access_denied');
+      back.searchParams.set('error_description', description);
+      back.searchParams.set('state', ctx.query.get('state'));
+      res.writeHead(302, { Location: back.toString(), 'Content-Length': 0 });
+      res.end();
+    };
+    const r = await attempt(fx.conn);
+    await assertRefused(r, 'idp_error', 'access_denied');
+    assert.equal(fx.idp.counts['/token'] ?? 0, 0);
+    assert.equal(w.logText().includes(description), false, 'the description is not logged');
+  });
+
+  it('answers idp_error when the token endpoint refuses the code, and logs none of its free text', async () => {
+    const fx = await setup();
+    const description = `canary-description-${randomBytes(8).toString('hex')}`;
+    rememberSecret(description);
+    fx.idp.handlers['/token'] = async (req, res) => {
+      const body = JSON.stringify({ error: 'invalid_grant', error_description: description });
+      res.writeHead(400, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+      res.end(body);
+    };
+    const r = await attempt(fx.conn);
+    canary(fx.idp);
+    await assertRefused(r, 'idp_error', 'invalid_grant');
+    assert.equal(w.logText().includes(description), false, 'the description is not logged');
+  });
+
   // ---- state and replays -------------------------------------------------------------------
 
   it('refuses a replayed state: the same callback twice signs in once', async () => {
@@ -479,7 +554,7 @@ describe('the OpenID Connect relying party against a hostile provider', () => {
     await assertSignedIn(r, fx.email, fx.idp);
     const tokens = fx.idp.counts['/token'];
     // The browser (or whoever copied the URL and the binding cookie) comes back again.
-    const again = await callback({ logFrom: w.usher.logs.length }, r.callbackPath, new Map(r.startCookies));
+    const again = await callbackAgain(fx, r.callbackPath, new Map(r.startCookies));
     await assertRefused(again, 'state_invalid');
     assert.equal(fx.idp.counts['/token'], tokens, 'usher did not redeem the code again');
   });
@@ -489,16 +564,16 @@ describe('the OpenID Connect relying party against a hostile provider', () => {
     // Browser A starts and the provider approves; its redirect back is taken elsewhere.
     const a = await attempt(fx.conn, { noCallback: true });
     canary(fx.idp);
-    const bare = await callback({ logFrom: w.usher.logs.length }, a.callbackPath, new Map());
+    const bare = await callbackAgain(fx, a.callbackPath, new Map());
     await assertRefused(bare, 'state_invalid');
     // Browser B holds a binding cookie of its own sign-in, not of A's state.
     const b = await attempt(fx.conn, { noCallback: true });
     canary(fx.idp);
-    const crossed = await callback({ logFrom: w.usher.logs.length }, a.callbackPath, b.jar);
+    const crossed = await callbackAgain(fx, a.callbackPath, b.jar);
     await assertRefused(crossed, 'state_invalid');
     assert.equal(fx.idp.counts['/token'] ?? 0, 0, 'no code was redeemed for another browser');
     // B's own redirect, in B, signs in.
-    const own = await callback({ logFrom: w.usher.logs.length }, b.callbackPath, b.jar);
+    const own = await callbackAgain(fx, b.callbackPath, b.jar);
     await assertSignedIn(own, fx.email, fx.idp);
   });
 
