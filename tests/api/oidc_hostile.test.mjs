@@ -304,8 +304,10 @@ describe('the OpenID Connect relying party against a hostile provider', () => {
     await assertRefused(signed, 'token_invalid', 'id_token_alg_refused');
   });
 
+  // The RSA key is published without alg, the case where a verifier that trusts the token's
+  // alg would use the key's bytes as an HMAC secret.
   it('refuses HS256 keyed with the RSA public key as PEM text', async () => {
-    const fx = await setup();
+    const fx = await setup({ keys: [await makeKey('RS256', { publishAlg: false })] });
     const pem = await publicPem(fx.idp.keys[0]);
     for (const kid of [fx.idp.keys[0].kid, undefined]) {
       const r = await withToken(fx, (grant, idp) => hmacToken(idp.claims(grant), pem, kid ? { kid } : {}));
@@ -314,7 +316,7 @@ describe('the OpenID Connect relying party against a hostile provider', () => {
   });
 
   it('refuses HS256 keyed with the RSA public key as the bytes of its JWK', async () => {
-    const fx = await setup();
+    const fx = await setup({ keys: [await makeKey('RS256', { publishAlg: false })] });
     const jwkText = JSON.stringify(fx.idp.jwks().keys[0]);
     for (const secret of [jwkText, JSON.stringify(fx.idp.jwks()), Buffer.from(fx.idp.keys[0].jwk.n, 'base64url')]) {
       const r = await withToken(fx, (grant, idp) => hmacToken(idp.claims(grant), secret, { kid: idp.keys[0].kid }));
@@ -324,7 +326,8 @@ describe('the OpenID Connect relying party against a hostile provider', () => {
 
   it('refuses an algorithm outside the connection\'s list, though the provider publishes its key', async () => {
     const rs = await makeKey('RS256');
-    const es = await makeKey('ES256');
+    // Without alg in the key set, only the verifier's allow-list stands in the way.
+    const es = await makeKey('ES256', { publishAlg: false });
     const fx = await setup({ keys: [rs, es], algorithms: ['RS256'] });
     const r = await withToken(fx, (grant, idp) => idp.sign(idp.claims(grant), es));
     await assertRefused(r, 'token_invalid');
@@ -563,10 +566,11 @@ describe('the OpenID Connect relying party against a hostile provider', () => {
     canary(fx.idp);
     const bare = await callbackAgain(fx, a.callbackPath, new Map());
     await assertRefused(bare, 'state_invalid');
-    // Browser B holds a binding cookie of its own sign-in, not of A's state.
+    // Browser B holds a binding cookie of its own sign-in, not of A's state. (The answer
+    // clears the binding cookie, so B's own redirect below goes with a copy taken before.)
     const b = await attempt(fx.conn, { noCallback: true });
     canary(fx.idp);
-    const crossed = await callbackAgain(fx, a.callbackPath, b.jar);
+    const crossed = await callbackAgain(fx, a.callbackPath, new Map(b.jar));
     await assertRefused(crossed, 'state_invalid');
     assert.equal(fx.idp.counts['/token'] ?? 0, 0, 'no code was redeemed for another browser');
     // B's own redirect, in B, signs in.
