@@ -645,6 +645,38 @@ describe('the OpenID Connect relying party against a hostile provider', () => {
     assert.ok(r.callbackMs >= 4000, `gave up after only ${r.callbackMs} ms`);
   });
 
+  it('answers idp_unreachable within usher\'s timeout when discovery or the key set stalls', { timeout: 60000 }, async () => {
+    // Each stalled answer would be a good one after 12 s.
+    const stall = (route) => async (req, res, ctx) => {
+      await sleep(12000);
+      if (!res.destroyed && !req.socket.destroyed) await route(req, res, ctx);
+    };
+    const slowStart = await setup();
+    const discovery = async (req, res) => {
+      const body = JSON.stringify(slowStart.idp.discovery());
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+      res.end(body);
+    };
+    slowStart.idp.handlers['/.well-known/openid-configuration'] = stall(discovery);
+    let t0 = Date.now();
+    const r = await attempt(slowStart.conn);
+    const startMs = Date.now() - t0;
+    await assertRefused(r, 'idp_unreachable', 'oidc_http_failed');
+    assert.ok(startMs < 8000 && startMs >= 4000, `the start answered in ${startMs} ms`);
+
+    const slowKeys = await setup();
+    const jwks = async (req, res) => {
+      const body = JSON.stringify(slowKeys.idp.jwks());
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+      res.end(body);
+    };
+    slowKeys.idp.handlers['/jwks'] = stall(jwks);
+    t0 = Date.now();
+    const k = await withToken(slowKeys, (grant, idp) => idp.sign(idp.claims(grant)));
+    await assertRefused(k, 'idp_unreachable', 'oidc_http_failed');
+    assert.ok(k.callbackMs < 8000 && k.callbackMs >= 4000, `the callback answered in ${k.callbackMs} ms`);
+  });
+
   it('refuses a token answer past 256 KiB, announced or streamed', { timeout: 60000 }, async () => {
     const fx = await setup();
     const pad = 'x'.repeat(1024 * 1024);
