@@ -290,6 +290,93 @@ describe('the OpenID Connect relying party against a hostile provider', () => {
     await assertRefused(r, 'token_invalid', 'id_token_issued_in_future');
   });
 
+  // ---- whom a provider may speak for -------------------------------------------------------
+
+  const identitiesOf = (userId) => Number(w.sql(`SELECT COUNT(*) FROM identities WHERE user_id = '${userId}'`).trim());
+  const good = (grant, idp) => idp.sign(idp.claims(grant));
+
+  it('trusts an address only when the provider says it is verified, with the JSON value true', async () => {
+    const fx = await setup();
+    for (const verified of [false, 'true', undefined]) {
+      fx.idp.person.email_verified = verified;
+      const r = await withToken(fx, good);
+      await assertRefused(r, 'email_unverified');
+    }
+    assert.equal(identitiesOf(fx.userId), 0, 'no identity linked');
+    fx.idp.person.email_verified = true;
+    await assertSignedIn(await withToken(fx, good), fx.email, fx.idp);
+  });
+
+  it('never links an address outside the domains the connection claims', async () => {
+    const a = await setup();
+    const b = await setup();
+    const loose = `bob@unclaimed-${randomBytes(3).toString('hex')}.example`;
+    const looseId = w.addUser(loose);
+    w.grant(looseId, a.agency.id);
+    for (const email of [b.email, loose]) {
+      a.idp.person = { sub: `subject-${randomBytes(6).toString('hex')}`, email, email_verified: true };
+      const r = await withToken(a, good);
+      await assertRefused(r, 'domain_not_claimed');
+    }
+    assert.equal(identitiesOf(b.userId), 0);
+    assert.equal(identitiesOf(looseId), 0);
+  });
+
+  it('keys people on issuer and subject: the same sub from another provider is someone else', async () => {
+    const a = await setup();
+    await assertSignedIn(await withToken(a, good), a.email, a.idp);
+    const b = await setup();
+    // B's provider names A's person's subject and no address.
+    b.idp.person = { sub: a.idp.person.sub };
+    const r = await withToken(b, good);
+    await assertRefused(r, 'no_account');
+  });
+
+  it('does not let an agency\'s connection take over accounts outside the agency by claiming their domain', async () => {
+    // Mallory owns agency X (no platform role) and points a connection at her own provider,
+    // claiming the domain of the platform admin and of a member of agency Y.
+    n += 1;
+    const mallory = `mallory@x${n}-${randomBytes(3).toString('hex')}.example`;
+    const X = await w.agencyNew(admin, `Agency X ${n}`);
+    w.grant(w.addUser(mallory), X.id, { roles: 'owner' });
+    const malloryToken = await w.signIn(mallory);
+    const Y = await w.agencyNew(admin, `Agency Y ${n}`);
+    const victimDomain = `y${n}-${randomBytes(3).toString('hex')}.example`;
+    const victim = `vera@${victimDomain}`;
+    const victimId = w.addUser(victim);
+    w.grant(victimId, Y.id, { roles: 'owner' });
+    const adminId = w.sql(`SELECT id FROM users WHERE email = '${ADMIN_EMAIL}'`).trim();
+
+    const clientSecret = `secret-${randomBytes(16).toString('hex')}`;
+    rememberSecret(clientSecret);
+    const idp = await startHostileIdp({ clientId: `mallory-${n}`, clientSecret });
+    idps.push(idp);
+    const made = await w.as(malloryToken)('POST', `/api/v1/agencies/${X.id}/oidc-connections`, {
+      name: 'Mallory', issuer: idp.issuer, client_id: idp.clientId, client_secret: clientSecret,
+      domains: [ADMIN_EMAIL.split('@')[1], victimDomain],
+    });
+    if (made.status !== 201) {
+      // Refusing the claim itself is a defence too.
+      assert.ok(made.status >= 400 && made.status < 500, made.text);
+      return;
+    }
+    const conn = { ...made.json, browserAddress: '127.0.9.9' };
+    const takenOver = [];
+    for (const [email, userId, who] of [[ADMIN_EMAIL, adminId, 'the platform admin'], [victim, victimId, 'an owner of agency Y']]) {
+      idp.person = { sub: `mallory-as-${randomBytes(6).toString('hex')}`, email, email_verified: true };
+      idp.idToken = (grant) => good(grant, idp);
+      const r = await attempt(conn);
+      canary(idp);
+      if (r.session) {
+        const me = await w.usher.api('GET', '/api/v1/me', { headers: { Cookie: `${r.session.name}=${r.session.value}` } });
+        takenOver.push(`${who} (${me.json?.user?.email})`);
+      }
+      if (identitiesOf(userId) > 0 && !r.session) takenOver.push(`${who} (identity linked)`);
+      if (!r.session) assert.equal(r.targetPath, '/sign-in/problem', `refused as ${email}`);
+    }
+    assert.deepEqual(takenOver, [], `Mallory's provider signed her in as ${takenOver.join(' and ')}`);
+  });
+
   // ---- algorithms and signatures -----------------------------------------------------------
 
   it('refuses alg none, with an empty signature and with one', async () => {
