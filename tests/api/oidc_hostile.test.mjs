@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { rememberSecret, request } from './lib/harness.mjs';
+import { tokenOf } from './lib/smtp.mjs';
 import {
   hmacToken, makeKey, publicPem, rawToken, signToken, startHostileIdp, tamperSignature,
 } from './lib/hostile_idp.mjs';
@@ -375,6 +376,50 @@ describe('the OpenID Connect relying party against a hostile provider', () => {
       if (!r.session) assert.equal(r.targetPath, '/sign-in/problem', `refused as ${email}`);
     }
     assert.deepEqual(takenOver, [], `Mallory's provider signed her in as ${takenOver.join(' and ')}`);
+  });
+
+  it('does not let an inviter take over an existing account through an oauth invitation to its address', async () => {
+    // Mallory owns agency X, whose connection is her own provider (claiming only her domain).
+    // She invites addresses that already have accounts, keeps the links (no email sent) and
+    // brings them back through her provider, which names whatever subject she likes.
+    n += 1;
+    const domain = `x${n}-${randomBytes(3).toString('hex')}.example`;
+    const mallory = `mallory@${domain}`;
+    const X = await w.agencyNew(admin, `Agency X ${n}`);
+    w.grant(w.addUser(mallory), X.id, { roles: 'owner' });
+    const malloryToken = await w.signIn(mallory);
+    const Y = await w.agencyNew(admin, `Agency Y ${n}`);
+    const victim = `vera@y${n}-${randomBytes(3).toString('hex')}.example`;
+    const victimId = w.addUser(victim);
+    w.grant(victimId, Y.id, { roles: 'owner' });
+    const adminId = w.sql(`SELECT id FROM users WHERE email = '${ADMIN_EMAIL}'`).trim();
+
+    const clientSecret = `secret-${randomBytes(16).toString('hex')}`;
+    rememberSecret(clientSecret);
+    const idp = await startHostileIdp({ clientId: `mallory-${n}`, clientSecret });
+    idps.push(idp);
+    const made = await w.as(malloryToken)('POST', `/api/v1/agencies/${X.id}/oidc-connections`, {
+      name: 'Mallory', issuer: idp.issuer, client_id: idp.clientId, client_secret: clientSecret, domains: [domain],
+    });
+    assert.equal(made.status, 201, made.text);
+    const conn = { ...made.json, browserAddress: '127.0.9.10' };
+    const takenOver = [];
+    for (const [email, userId, who] of [[ADMIN_EMAIL, adminId, 'the platform admin'], [victim, victimId, 'an owner of agency Y']]) {
+      const inv = await w.invite(malloryToken, X.id, { email, sign_in: 'oauth', send_email: false, grants: [{ roles: ['analyst'] }] });
+      if (inv.status !== 201) continue; // refusing the invitation is a defence too
+      const token = tokenOf(inv.json.url);
+      idp.person = { sub: `mallory-as-${randomBytes(6).toString('hex')}`, email: mallory, email_verified: true };
+      idp.idToken = (grant) => good(grant, idp);
+      const r = await attempt(conn, { query: `&invitation=${encodeURIComponent(token)}` });
+      canary(idp);
+      if (r.session) {
+        const me = await w.usher.api('GET', '/api/v1/me', { headers: { Cookie: `${r.session.name}=${r.session.value}` } });
+        takenOver.push(`${who} (${me.json?.user?.email})`);
+      } else if (identitiesOf(userId) > 0) {
+        takenOver.push(`${who} (identity linked)`);
+      }
+    }
+    assert.deepEqual(takenOver, [], `Mallory's invitations signed her in as ${takenOver.join(' and ')}`);
   });
 
   // ---- algorithms and signatures -----------------------------------------------------------
