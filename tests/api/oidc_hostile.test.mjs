@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { rememberSecret, request } from './lib/harness.mjs';
 import { tokenOf } from './lib/smtp.mjs';
 import {
-  hmacToken, makeKey, publicPem, rawToken, signToken, startHostileIdp, tamperSignature,
+  hmacToken, makeKey, privateJwk, publicPem, rawToken, signToken, startHostileIdp, tamperSignature,
 } from './lib/hostile_idp.mjs';
 import { ADMIN_EMAIL, startWorld } from './lib/world.mjs';
 
@@ -291,6 +291,15 @@ describe('the OpenID Connect relying party against a hostile provider', () => {
     await assertRefused(r, 'token_invalid', 'id_token_issued_in_future');
   });
 
+  it('refuses an ID token past 16 KiB', async () => {
+    const fx = await setup();
+    const r = await withToken(fx, (grant, idp) => idp.sign({ ...idp.claims(grant), padding: 'p'.repeat(20 * 1024) }));
+    assert.equal(r.session ?? null, null, 'no session');
+    assert.equal(r.targetPath, '/sign-in/problem');
+    const ok = await withToken(fx, (grant, idp) => idp.sign({ ...idp.claims(grant), padding: 'p'.repeat(8 * 1024) }));
+    await assertSignedIn(ok, fx.email, fx.idp);
+  });
+
   // ---- whom a provider may speak for -------------------------------------------------------
 
   const identitiesOf = (userId) => Number(w.sql(`SELECT COUNT(*) FROM identities WHERE user_id = '${userId}'`).trim());
@@ -484,6 +493,22 @@ describe('the OpenID Connect relying party against a hostile provider', () => {
     const stranger = await makeKey('ES256', { kid: es.kid });
     const forged = await withToken(fx, (grant, idp) => idp.sign(idp.claims(grant), stranger));
     await assertRefused(forged, 'token_invalid', 'id_token_bad_signature');
+  });
+
+  it('trusts no key published with its private half, and no symmetric key', async () => {
+    const leaky = await makeKey('RS256');
+    const fx = await setup({ keys: [leaky] });
+    // The set holds the private JWK (d, p, q, ...) instead of the public one.
+    leaky.jwk = await privateJwk(leaky);
+    assert.ok(leaky.jwk.d);
+    const r = await withToken(fx, good);
+    await assertRefused(r, 'token_invalid', 'oidc_jwks_empty');
+
+    const secret = randomBytes(32);
+    const sym = await setup();
+    sym.idp.keys[0].jwk = { kty: 'oct', k: secret.toString('base64url'), kid: 'shared', alg: 'HS256', use: 'sig' };
+    const h = await withToken(sym, (grant, idp) => hmacToken(idp.claims(grant), secret, { kid: 'shared' }));
+    await assertRefused(h, 'token_invalid');
   });
 
   it('accepts a token without kid when the provider publishes one key', async () => {
@@ -689,6 +714,18 @@ describe('the OpenID Connect relying party against a hostile provider', () => {
     const again = await callbackAgain(fx, r.callbackPath, new Map(r.startCookies));
     await assertRefused(again, 'state_invalid');
     assert.equal(fx.idp.counts['/token'], tokens, 'usher did not redeem the code again');
+  });
+
+  it('takes a state once when its callback arrives ten times at once, even from a provider that honours a code twice', async () => {
+    const fx = await setup();
+    fx.idp.reuseCodes = true;
+    const a = await attempt(fx.conn, { noCallback: true });
+    const answers = await Promise.all(Array.from({ length: 10 }, () => callbackAgain(fx, a.callbackPath, new Map(a.jar))));
+    canary(fx.idp);
+    const sessions = answers.filter((r) => r.session);
+    assert.equal(sessions.length, 1, `sessions: ${sessions.length}; reasons: ${answers.map((r) => r.reason)}`);
+    for (const r of answers.filter((x) => !x.session)) assert.equal(r.reason, 'state_invalid');
+    assert.equal(fx.idp.counts['/token'], 1, 'the code was redeemed once');
   });
 
   it('refuses a state brought back by another browser, with no binding cookie or its own', async () => {

@@ -56,6 +56,11 @@ export function tamperSignature(token) {
   return `${h}.${p}.${b64url(sig)}`;
 }
 
+// The JWK of a key's private half (d, p, q, ... included), as a careless IdP might publish it.
+export async function privateJwk(key) {
+  return { ...(await jose.exportJWK(key.privateKey)), kid: key.kid, alg: key.alg, use: 'sig' };
+}
+
 // The PEM (SubjectPublicKeyInfo) text of a key's public half.
 export function publicPem(key) {
   return jose.exportSPKI(key.publicKey);
