@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { rememberSecret, request } from './lib/harness.mjs';
 import { tokenOf } from './lib/smtp.mjs';
 import {
-  hmacToken, makeKey, privateJwk, publicPem, rawToken, signToken, startHostileIdp, tamperSignature,
+  hmacToken, makeKey, privateJwk, publicPem, rawToken, startHostileIdp, tamperSignature,
 } from './lib/hostile_idp.mjs';
 import { ADMIN_EMAIL, startWorld } from './lib/world.mjs';
 
