@@ -6,7 +6,12 @@
 // /oidc/callback. A refused case must end on /sign-in/problem?reason=… with the right reason,
 // with the precise check named in the log and no session cookie; the token in each refused
 // case is otherwise good and names a person who can sign in, so that removing the check it
-// covers would let the sign-in through.
+// covers would let the sign-in through. Covered: every ID token claim, algorithms and
+// signatures (none, HMAC keyed with the public key, altered signatures, key choice with and
+// without kid, private and symmetric keys), key rotation and the refetch limit, discovery
+// (issuer, redirects), internal addresses, state and code replays, a provider that errs, is
+// down, stalls or answers too much, and whom a provider may speak for (verified addresses in
+// claimed domains, issuer + subject, no account outside the connection's agency).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
