@@ -13,7 +13,8 @@
         &api_environment_routes, &api_bot_routes, &api_catalogue_routes, &api_role_routes,         \
         &api_invitation_routes, &api_bot_manager_routes, &api_impersonation_routes,                \
         &api_token_routes, &api_check_routes, &api_audit_routes, &api_member_routes,               \
-        &api_grantable_routes, &api_user_routes, NULL
+        &api_grantable_routes, &api_user_routes, &api_oidc_routes, &api_oidc_connection_routes,    \
+        NULL
 
 const struct http_route_table *const api_route_tables[] = {&api_metrics_routes,
                                                            API_TABLES_AFTER_METRICS};
@@ -40,6 +41,8 @@ struct app_actor api_actor(struct http_request *req)
         ua = arena_strndup(&req->arena, ua, 256);
     a.user_agent = ua;
     a.request_id = req->request_id;
+    a.session_method = req->principal.session_method;
+    a.session_connection_id = req->principal.session_connection_id;
     return a;
 }
 
@@ -75,6 +78,14 @@ void api_list_response(struct http_response *res, struct http_request *req, json
 {
     http_response_json(res, req, 200,
                        json_pack("{s:o, s:s?}", "items", items, "next_cursor", next_cursor));
+}
+
+json_t *api_removal_json(const struct app_place_removal *r)
+{
+    return json_pack("{s:I, s:I, s:I, s:I}", "grants_removed", (json_int_t)r->grants_removed,
+                     "invitations_revoked", (json_int_t)r->invitations_revoked, "people_affected",
+                     (json_int_t)r->people_affected, "memberships_ended",
+                     (json_int_t)r->memberships_ended);
 }
 
 int api_name_body(const char **out, struct http_request *req)

@@ -3,6 +3,7 @@
 #define USHER_API_API_H
 
 #include "app/app.h"
+#include "app/tenancy.h"
 #include "http/http.h"
 
 extern const struct http_route_table api_health_routes;  /* /healthz, /readyz */
@@ -28,6 +29,8 @@ extern const struct http_route_table api_audit_routes;
 extern const struct http_route_table api_member_routes;
 extern const struct http_route_table api_grantable_routes;
 extern const struct http_route_table api_user_routes;
+extern const struct http_route_table api_oidc_routes;            /* sign-in through a provider */
+extern const struct http_route_table api_oidc_connection_routes; /* an agency's providers */
 
 /* Every table, NULL-terminated, in match order. */
 extern const struct http_route_table *const api_route_tables[];
@@ -56,6 +59,10 @@ void api_list_response(struct http_response *res, struct http_request *req, json
 
 /* Reads a body that is exactly {"name": "..."} (the name is validated by the rules). */
 int api_name_body(const char **out, struct http_request *req);
+
+/* {"grants_removed", "invitations_revoked", "people_affected", "memberships_ended"}: what
+ * deleting an environment or a bot takes (or would take) with it. */
+json_t *api_removal_json(const struct app_place_removal *r);
 
 /* The i-th {param} of the matched pattern. */
 const char *api_param(struct http_request *req, size_t i);

@@ -3,19 +3,25 @@ import { useEffect } from 'preact/hooks';
 import { del, messageOf } from './api';
 import { fullName } from './format';
 import { Link, match, navigate, useLocation } from './router';
-import { SessionProvider, signInPath, useSession } from './session';
+import { PUBLIC_PAGES, SessionProvider, signInPath, useSession } from './session';
 import { AcceptInvitation } from './screens/accept';
+import { Account } from './screens/account';
+import { AccountDeleted } from './screens/account_delete';
 import { AgencyAudit } from './screens/audit';
 import { AgencyEnvironments, Agencies } from './screens/agencies';
 import { BotScreen } from './screens/bot';
+import { EmailChangeConfirm } from './screens/email_change';
 import { ControlPanel } from './screens/home';
 import { EnvironmentScreen } from './screens/environment';
 import { PasswordReset } from './screens/password_reset';
+import { People } from './screens/people';
 import { AgencyRoles } from './screens/roles';
+import { SecondFactorRequired } from './screens/second_factor_required';
 import { SignIn } from './screens/signin';
 import { AgencyTokens } from './screens/tokens';
 import { AgencyUsers } from './screens/users';
 import { ErrorNote, Loading, PageTitle, Toasts, announce } from './ui';
+import { UserMenu } from './user_menu';
 
 export function App() {
   return (
@@ -36,18 +42,24 @@ function Header() {
       </Link>
       {me ? (
         <>
-          <nav class="top-nav" aria-label="Main">
-            <Link href="/" aria-current={path === '/' ? 'page' : undefined}>
-              Control panel
-            </Link>
-            <Link href="/agencies" aria-current={path.startsWith('/agencies') ? 'page' : undefined}>
-              Agencies
-            </Link>
-          </nav>
+          {/* Every screen is the enrolment page until two-step verification is set up. */}
+          {me.second_factor_required ? null : (
+            <nav class="top-nav" aria-label="Main">
+              <Link href="/" aria-current={path === '/' ? 'page' : undefined}>
+                Control panel
+              </Link>
+              <Link href="/agencies" aria-current={path.startsWith('/agencies') ? 'page' : undefined}>
+                Agencies
+              </Link>
+              {me.is_platform_admin && !me.impersonator ? (
+                <Link href="/people" aria-current={path.startsWith('/people') ? 'page' : undefined}>
+                  People
+                </Link>
+              ) : null}
+            </nav>
+          )}
           <div class="top-user">
-            <span class="top-user-name" title={me.user.email}>
-              {fullName(me.user)}
-            </span>
+            <UserMenu me={me} />
             <button type="button" class="button button-small" onClick={signOut}>
               Sign out
             </button>
@@ -90,8 +102,9 @@ function ImpersonationBanner() {
 function Screens() {
   const session = useSession();
   const { path } = useLocation();
-  // Pages for people who are not signed in (yet): signing in, invitations, password recovery.
-  const needsSession = !path.startsWith('/invitations/accept') && path !== '/signin' && path !== '/password-reset';
+  // Pages for people who are not signed in (yet): signing in, invitations, password recovery,
+  // the link that confirms a new email address, and the page after deleting one's account.
+  const needsSession = !path.startsWith('/invitations/accept') && !PUBLIC_PAGES.includes(path);
 
   useEffect(() => {
     if (needsSession && session.status === 'signed-out') navigate(signInPath(), { replace: true });
@@ -100,13 +113,18 @@ function Screens() {
   if (path === '/signin') return <SignIn />;
   if (path === '/invitations/accept') return <AcceptInvitation />;
   if (path === '/password-reset') return <PasswordReset />;
+  if (path === '/email-change') return <EmailChangeConfirm />;
+  if (path === '/account-deleted') return <AccountDeleted />;
   if (session.status === 'loading') return <Loading what="Signing in" />;
   if (session.status === 'error') return <ErrorNote error={session.error} />;
   if (session.status === 'signed-out') return <Loading what="Opening the sign-in page" />;
+  if (session.me?.second_factor_required) return <SecondFactorRequired />;
 
   let m: Record<string, string> | null;
   if (path === '/') return <ControlPanel />;
   if (path === '/agencies') return <Agencies />;
+  if (path === '/people') return <People />;
+  if (path === '/account') return <Account />;
   if ((m = match('/agencies/:id', path))) return <AgencyEnvironments agencyId={m.id} />;
   if ((m = match('/agencies/:id/users', path))) return <AgencyUsers agencyId={m.id} />;
   if ((m = match('/agencies/:id/users/:userId', path)))

@@ -3,7 +3,7 @@
 import { ComponentChildren, createContext } from 'preact';
 import { useCallback, useContext, useEffect, useMemo, useState } from 'preact/hooks';
 import { Access } from './access';
-import { ApiError, del, get, sessionSettled, setCsrfToken, setUnauthenticatedHandler } from './api';
+import { ApiError, del, get, sessionSettled, setCsrfToken, setSecondFactorHandler, setUnauthenticatedHandler } from './api';
 import { navigate } from './router';
 import type { Me, Page, Permission, Role } from './types';
 
@@ -19,6 +19,9 @@ export interface Session {
   // After POST /sessions or accepting as a new user: remembers the CSRF token, loads /me.
   started: (answer: { csrf_token?: string }) => Promise<Me | null>;
   signOut: () => Promise<void>;
+  // The server has already ended the session (the account was deleted): forgets it here and
+  // shows the page at path, which must be one that needs no session.
+  ended: (path: string) => void;
 }
 
 const SessionContext = createContext<Session | null>(null);
@@ -28,6 +31,9 @@ export function useSession(): Session {
   if (!s) throw new Error('useSession outside SessionProvider');
   return s;
 }
+
+// Pages for people who are not signed in; a 401 on them does not send the visitor to sign in.
+export const PUBLIC_PAGES = ['/signin', '/password-reset', '/email-change', '/account-deleted'];
 
 // The path to come back to after signing in.
 export function signInPath(): string {
@@ -46,9 +52,13 @@ export function SessionProvider({ children }: { children: ComponentChildren }) {
     try {
       const m = await get<Me>('/me', { quietAuth: true });
       if (m.csrf_token) setCsrfToken(m.csrf_token);
-      const [roles, perms] = await Promise.all([get<Page<Role>>('/roles'), get<Page<Permission>>('/permissions')]);
-      setRoles(roles.items);
-      setPermissions(perms.items);
+      // Until the person sets up the two-step verification an agency requires, the server
+      // answers nothing else: the console shows the enrolment page only.
+      if (!m.second_factor_required) {
+        const [roles, perms] = await Promise.all([get<Page<Role>>('/roles'), get<Page<Permission>>('/permissions')]);
+        setRoles(roles.items);
+        setPermissions(perms.items);
+      }
       setMe(m);
       setError(null);
       setStatus('ready');
@@ -71,8 +81,12 @@ export function SessionProvider({ children }: { children: ComponentChildren }) {
       setCsrfToken(null);
       setMe(null);
       setStatus('signed-out');
-      const open = location.pathname.startsWith('/invitations/accept') || location.pathname === '/password-reset';
+      const open = location.pathname.startsWith('/invitations/accept') || PUBLIC_PAGES.includes(location.pathname);
       if (!open) navigate(signInPath(), { replace: true });
+    });
+    // An agency may start requiring two-step verification while the person is signed in.
+    setSecondFactorHandler(() => {
+      refresh();
     });
     refresh().finally(sessionSettled);
   }, [refresh]);
@@ -97,6 +111,13 @@ export function SessionProvider({ children }: { children: ComponentChildren }) {
     navigate('/signin');
   }, []);
 
+  const ended = useCallback((path: string) => {
+    navigate(path, { replace: true });
+    setCsrfToken(null);
+    setMe(null);
+    setStatus('signed-out');
+  }, []);
+
   const access = useCallback(
     (custom: Role[] = []) =>
       me
@@ -110,8 +131,8 @@ export function SessionProvider({ children }: { children: ComponentChildren }) {
   );
 
   const value = useMemo<Session>(
-    () => ({ me, status, error, builtInRoles, permissions, access, refresh, started, signOut }),
-    [me, status, error, builtInRoles, permissions, access, refresh, started, signOut],
+    () => ({ me, status, error, builtInRoles, permissions, access, refresh, started, signOut, ended }),
+    [me, status, error, builtInRoles, permissions, access, refresh, started, signOut, ended],
   );
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }

@@ -68,6 +68,22 @@ export interface Me {
   csrf_token?: string;
   impersonation?: Impersonation | null;
   impersonator?: User | null; // the person viewing, while impersonating
+  // Present only on servers with those features (absent: the console does not offer them).
+  second_factor?: boolean;
+  second_factor_required?: boolean;
+  pending_email?: string | null;
+}
+
+// GET /me/sessions: where the person is signed in.
+export interface AccountSession {
+  id: string;
+  created_at: string;
+  last_used_at: string | null;
+  expires_at?: string;
+  address?: string | null;
+  source_ip?: string | null;
+  user_agent: string | null;
+  current: boolean;
 }
 
 export interface Page<T> {
@@ -119,6 +135,7 @@ export interface Agency {
   id: string;
   name: string;
   created_at?: string;
+  require_second_factor?: boolean; // absent on a server without two-step verification
 }
 
 export interface Environment {
@@ -160,6 +177,7 @@ export interface Member {
   created_at: string | null;
   invitation_id?: string;
   access?: MemberAccess[]; // GET of one member only
+  second_factor?: boolean; // absent on a server without two-step verification
 }
 
 // How a member stands in one environment.
@@ -204,4 +222,20 @@ export interface AuditEntry {
   source_ip: string | null;
   user_agent: string | null;
   details: Record<string, unknown>;
+}
+
+// One account of GET /users (platform admins).
+export interface PlatformUser extends User {
+  is_platform_admin: boolean;
+  agencies: { id: string; name: string }[];
+  second_factor?: boolean; // absent on a server without two-step verification
+}
+
+// The answer of POST /sessions and of its second step, POST /sessions/mfa.
+export interface SessionAnswer {
+  csrf_token?: string;
+  // Set instead of a session when the account has two-step verification: the code goes to
+  // POST /sessions/mfa with this token.
+  mfa_required?: boolean;
+  mfa_token?: string;
 }
