@@ -815,7 +815,7 @@ describe('the OpenID Connect relying party against a hostile provider', () => {
     const r = await attempt(fx.conn);
     canary(fx.idp);
     await assertRefused(r, 'idp_unreachable', 'oidc_http_failed');
-    assert.ok(r.callbackMs < 8000, `answered in ${r.callbackMs} ms`);
+    assert.ok(r.callbackMs < 10000, `answered in ${r.callbackMs} ms`);
     assert.ok(r.callbackMs >= 4000, `gave up after only ${r.callbackMs} ms`);
   });
 
@@ -836,7 +836,7 @@ describe('the OpenID Connect relying party against a hostile provider', () => {
     const r = await attempt(slowStart.conn);
     const startMs = Date.now() - t0;
     await assertRefused(r, 'idp_unreachable', 'oidc_http_failed');
-    assert.ok(startMs < 8000 && startMs >= 4000, `the start answered in ${startMs} ms`);
+    assert.ok(startMs < 10000 && startMs >= 4000, `the start answered in ${startMs} ms`);
 
     const slowKeys = await setup();
     const jwks = async (req, res) => {
@@ -848,7 +848,7 @@ describe('the OpenID Connect relying party against a hostile provider', () => {
     t0 = Date.now();
     const k = await withToken(slowKeys, (grant, idp) => idp.sign(idp.claims(grant)));
     await assertRefused(k, 'idp_unreachable', 'oidc_http_failed');
-    assert.ok(k.callbackMs < 8000 && k.callbackMs >= 4000, `the callback answered in ${k.callbackMs} ms`);
+    assert.ok(k.callbackMs < 10000 && k.callbackMs >= 4000, `the callback answered in ${k.callbackMs} ms`);
   });
 
   it('refuses a token answer past 256 KiB, announced or streamed', { timeout: 60000 }, async () => {
