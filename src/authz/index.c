@@ -873,7 +873,8 @@ int64_t authz_effective_until(struct authz_index *ix, const char *user_id, enum 
     pthread_rwlock_rdlock(&ix->lock);
     const struct ix_data *d = &ix->d;
     const struct ix_user *u = user_id ? user_find(d, user_id) : NULL;
-    if (u && u->set && u->set->first_expiry != IX_NEVER && scope_resolve(&t, d, scope, scope_id)) {
+    if (u && u->set && u->set->first_expiry != IX_NEVER &&
+        scope_resolve(&t, d, scope, scope_id) == RESOLVED) {
         const int64_t *expiries = ix_set_expiries(u->set);
         int64_t now_ms = clock_now_ms();
         for (uint32_t i = 0; i < u->set->count; i++) {
