@@ -3,7 +3,7 @@ import { useEffect } from 'preact/hooks';
 import { del, messageOf } from './api';
 import { fullName } from './format';
 import { Link, match, navigate, useLocation } from './router';
-import { SessionProvider, signInPath, useSession } from './session';
+import { SessionProvider, isPublicPage, signInPath, useSession } from './session';
 import { AcceptInvitation } from './screens/accept';
 import { AgencyAudit } from './screens/audit';
 import { AgencyEnvironments, Agencies } from './screens/agencies';
@@ -13,6 +13,8 @@ import { EnvironmentScreen } from './screens/environment';
 import { PasswordReset } from './screens/password_reset';
 import { AgencyRoles } from './screens/roles';
 import { SignIn } from './screens/signin';
+import { SignInProblem, SignedOut } from './screens/signin_problem';
+import { AgencySignIn } from './screens/connections';
 import { AgencyTokens } from './screens/tokens';
 import { AgencyUsers } from './screens/users';
 import { ErrorNote, Loading, PageTitle, Toasts, announce } from './ui';
@@ -90,8 +92,7 @@ function ImpersonationBanner() {
 function Screens() {
   const session = useSession();
   const { path } = useLocation();
-  // Pages for people who are not signed in (yet): signing in, invitations, password recovery.
-  const needsSession = !path.startsWith('/invitations/accept') && path !== '/signin' && path !== '/password-reset';
+  const needsSession = !isPublicPage(path);
 
   useEffect(() => {
     if (needsSession && session.status === 'signed-out') navigate(signInPath(), { replace: true });
@@ -100,6 +101,8 @@ function Screens() {
   if (path === '/signin') return <SignIn />;
   if (path === '/invitations/accept') return <AcceptInvitation />;
   if (path === '/password-reset') return <PasswordReset />;
+  if (path === '/sign-in/problem') return <SignInProblem />;
+  if (path === '/signed-out') return <SignedOut />;
   if (session.status === 'loading') return <Loading what="Signing in" />;
   if (session.status === 'error') return <ErrorNote error={session.error} />;
   if (session.status === 'signed-out') return <Loading what="Opening the sign-in page" />;
@@ -115,6 +118,7 @@ function Screens() {
     return <AgencyUsers agencyId={m.id} openInvitation={m.invitationId} />;
   if ((m = match('/agencies/:id/roles', path))) return <AgencyRoles agencyId={m.id} />;
   if ((m = match('/agencies/:id/tokens', path))) return <AgencyTokens agencyId={m.id} />;
+  if ((m = match('/agencies/:id/sign-in', path))) return <AgencySignIn agencyId={m.id} />;
   if ((m = match('/agencies/:id/audit', path))) return <AgencyAudit agencyId={m.id} />;
   if ((m = match('/environments/:id', path))) return <EnvironmentScreen environmentId={m.id} />;
   if ((m = match('/bots/:id', path))) return <BotScreen botId={m.id} tab="overview" />;

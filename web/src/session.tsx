@@ -29,6 +29,13 @@ export function useSession(): Session {
   return s;
 }
 
+// Pages for people who are not signed in (yet): signing in, invitations, password recovery,
+// and the pages a company sign-in or sign-out comes back to. A 401 there does not send the
+// visitor to sign in.
+export function isPublicPage(path: string): boolean {
+  return path.startsWith('/invitations/accept') || ['/signin', '/password-reset', '/sign-in/problem', '/signed-out'].includes(path);
+}
+
 // The path to come back to after signing in.
 export function signInPath(): string {
   const here = location.pathname + location.search;
@@ -71,8 +78,7 @@ export function SessionProvider({ children }: { children: ComponentChildren }) {
       setCsrfToken(null);
       setMe(null);
       setStatus('signed-out');
-      const open = location.pathname.startsWith('/invitations/accept') || location.pathname === '/password-reset';
-      if (!open) navigate(signInPath(), { replace: true });
+      if (!isPublicPage(location.pathname)) navigate(signInPath(), { replace: true });
     });
     refresh().finally(sessionSettled);
   }, [refresh]);
@@ -86,15 +92,21 @@ export function SessionProvider({ children }: { children: ComponentChildren }) {
   );
 
   const signOut = useCallback(async () => {
+    let endSession: string | null = null;
     try {
-      await del('/sessions/current');
+      // A session made through a company login whose IdP can sign out too: the answer names
+      // the IdP's end-session address, which comes back to /signed-out.
+      const answer = await del<{ end_session_url?: string } | undefined>('/sessions/current');
+      const url = answer?.end_session_url;
+      if (url && /^https?:\/\//.test(url)) endSession = url;
     } catch {
       // The session may already be gone; signing out locally is what matters here.
     }
     setCsrfToken(null);
     setMe(null);
     setStatus('signed-out');
-    navigate('/signin');
+    if (endSession) window.location.assign(endSession);
+    else navigate('/signin');
   }, []);
 
   const access = useCallback(

@@ -22,6 +22,9 @@ export interface Membership {
   name: string;
   shortcode: string | null;
   grants: Grant[];
+  // The agency requires its company sign-in and this session was made with a password: the
+  // server answers its routes 403 sso_required until the person signs in through it.
+  sso_required?: boolean;
 }
 
 export interface Invitation {
@@ -50,7 +53,9 @@ export interface InvitationFacts {
   status: string;
   expires_at: string;
   account_exists: boolean;
-  sign_in: string;
+  sign_in: string; // "password" or "oauth" (accepted only through the agency's company sign-in)
+  connection_id?: string | null;
+  connection_name?: string | null;
   grants: Grant[];
 }
 
@@ -68,6 +73,55 @@ export interface Me {
   csrf_token?: string;
   impersonation?: Impersonation | null;
   impersonator?: User | null; // the person viewing, while impersonating
+  // Present only on servers with company sign-in (OpenID Connect).
+  sign_in_method?: 'password' | 'oidc'; // how this session was made
+  identities?: Identity[];
+  has_password?: boolean;
+}
+
+// A company sign-in (OpenID Connect) identity linked to the account: issuer + subject.
+export interface Identity {
+  id: string;
+  connection_id: string | null;
+  connection_name: string | null;
+  issuer: string;
+  email: string | null;
+  created_at: string;
+}
+
+// An agency's company sign-in connection (never its client secret).
+export interface OidcConnection {
+  id: string;
+  agency_id: string;
+  name: string;
+  issuer: string;
+  client_id: string;
+  domains: string[];
+  algorithms: string[];
+  required: boolean;
+  created_at: string;
+  updated_at: string;
+  redirect_uri: string;
+}
+
+// POST …/oidc-connections/{id}/test: what the IdP's discovery document and keys offer.
+export interface OidcTestResult {
+  ok: boolean;
+  problems: string[];
+  issuer?: string | null;
+  authorization_endpoint?: string | null;
+  token_endpoint?: string | null;
+  end_session_endpoint?: string | null;
+  keys?: number | null;
+  algorithms?: string[] | null;
+}
+
+// POST /sign-in/discover: how the address signs in, decided from its domain.
+export interface SignInMethod {
+  method: 'password' | 'oidc';
+  connection_id?: string;
+  connection_name?: string;
+  start_url?: string;
 }
 
 export interface Page<T> {
@@ -119,6 +173,7 @@ export interface Agency {
   id: string;
   name: string;
   created_at?: string;
+  sign_in_connections?: { id: string; name: string }[]; // absent on a server without company sign-in
 }
 
 export interface Environment {
@@ -160,6 +215,7 @@ export interface Member {
   created_at: string | null;
   invitation_id?: string;
   access?: MemberAccess[]; // GET of one member only
+  sign_in_methods?: ('password' | 'oidc')[]; // absent on a server without company sign-in
 }
 
 // How a member stands in one environment.
