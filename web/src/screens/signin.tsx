@@ -154,7 +154,9 @@ export function SignIn() {
             </div>
           </div>
         )}
-        <p class="muted small signin-foot">Invited by email? Open the link in the invitation to set your password.</p>
+        {step.kind === 'company' ? null : (
+          <p class="muted small signin-foot">Invited by email? Open the link in the invitation to set your password.</p>
+        )}
       </div>
     </section>
   );
