@@ -1,15 +1,19 @@
-/* Agencies: create (platform admins), list the ones the caller may see, read one, and set
- * whether its members must have a second factor. */
+/* Agencies: create (platform admins), list the ones the caller may see, read one, rename it,
+ * set whether its members must have a second factor, suspend and resume it (platform admins),
+ * and delete a suspended one (platform admins, with its name typed as confirmation). */
 #include "api/api.h"
 #include "app/second_factor.h"
 #include "app/tenancy.h"
 #include "base/json.h"
 
+#include <string.h>
+
 static json_t *agency_json(struct http_request *req, const struct store_agency *agency)
 {
-    return json_pack("{s:s, s:s, s:o, s:b}", "id", agency->id, "name", agency->name, "created_at",
-                     json_time_ms(&req->arena, agency->created_at), "require_second_factor",
-                     agency->require_second_factor);
+    return json_pack("{s:s, s:s, s:o, s:b, s:s}", "id", agency->id, "name", agency->name,
+                     "created_at", json_time_ms(&req->arena, agency->created_at),
+                     "require_second_factor", agency->require_second_factor, "status",
+                     agency->is_suspended ? "suspended" : "active");
 }
 
 static int agencies_create(struct http_request *req, struct http_response *res)
@@ -61,24 +65,72 @@ static int agencies_get(struct http_request *req, struct http_response *res)
     return 0;
 }
 
+/* {name?, status?, require_second_factor?}: at least one. The name and status change in one
+ * transaction, the second-factor setting in its own. */
 static int agencies_patch(struct http_request *req, struct http_response *res)
 {
-    static const char *const allowed[] = {"require_second_factor", NULL};
+    static const char *const allowed[] = {"name", "status", "require_second_factor", NULL};
     json_t *body;
     int rc = http_json_body(&body, req, allowed);
     if (rc)
         return rc;
+    const char *name = NULL;
+    const char *status = NULL;
+    rc = json_member_string(&name, body, "name", false, JSON_STRING_MAX, &req->err);
+    if (rc == 0)
+        rc = json_member_string(&status, body, "status", false, JSON_STRING_MAX, &req->err);
+    if (rc)
+        return rc;
+    enum app_agency_status_change change = APP_AGENCY_STATUS_KEEP;
+    if (status && strcmp(status, "suspended") == 0)
+        change = APP_AGENCY_STATUS_SUSPENDED;
+    else if (status && strcmp(status, "active") == 0)
+        change = APP_AGENCY_STATUS_ACTIVE;
+    else if (status)
+        return usher_error_set(&req->err, USHER_EINVAL, NULL, "status",
+                               "status must be \"active\" or \"suspended\"");
     json_t *v = json_object_get(body, "require_second_factor");
-    if (!json_is_boolean(v))
+    if (v && !json_is_boolean(v))
         return usher_error_set(&req->err, USHER_EINVAL, NULL, "require_second_factor",
                                "require_second_factor must be true or false");
+    if (!name && !status && !v)
+        return usher_error_set(&req->err, USHER_EINVAL, NULL, NULL,
+                               "give name, status or require_second_factor");
     struct app_actor actor;
     struct app_call call = api_call(req, &actor);
     struct store_agency agency;
-    rc = app_agency_second_factor_set(&agency, &call, api_param(req, 0), json_is_true(v));
+    if (name || status) {
+        rc = app_agency_update(&agency, &call, api_param(req, 0), name, change);
+        if (rc)
+            return rc;
+    }
+    if (v) {
+        rc = app_agency_second_factor_set(&agency, &call, api_param(req, 0), json_is_true(v));
+        if (rc)
+            return rc;
+    }
+    http_response_json(res, req, 200, agency_json(req, &agency));
+    return 0;
+}
+
+static int agencies_delete(struct http_request *req, struct http_response *res)
+{
+    static const char *const allowed[] = {"confirm", NULL};
+    json_t *body;
+    int rc = http_json_body(&body, req, allowed);
     if (rc)
         return rc;
-    http_response_json(res, req, 200, agency_json(req, &agency));
+    const char *confirm = NULL;
+    rc = json_member_string(&confirm, body, "confirm", true, JSON_STRING_MAX, &req->err);
+    if (rc)
+        return rc;
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
+    rc = app_agency_delete(&call, api_param(req, 0), confirm);
+    if (rc)
+        return rc;
+    http_response_json(res, req, 200,
+                       json_pack("{s:s, s:b}", "id", api_param(req, 0), "deleted", 1));
     return 0;
 }
 
@@ -87,6 +139,7 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/agencies", agencies_list, HTTP_AUTHENTICATED},
     {"GET", "/api/v1/agencies/{id}", agencies_get, HTTP_AUTHENTICATED},
     {"PATCH", "/api/v1/agencies/{id}", agencies_patch, HTTP_AUTHENTICATED},
+    {"DELETE", "/api/v1/agencies/{id}", agencies_delete, HTTP_AUTHENTICATED},
     {NULL, NULL, NULL, HTTP_PUBLIC},
 };
 

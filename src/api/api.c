@@ -77,6 +77,14 @@ void api_list_response(struct http_response *res, struct http_request *req, json
                        json_pack("{s:o, s:s?}", "items", items, "next_cursor", next_cursor));
 }
 
+json_t *api_removal_json(const struct app_place_removal *r)
+{
+    return json_pack("{s:I, s:I, s:I, s:I}", "grants_removed", (json_int_t)r->grants_removed,
+                     "invitations_revoked", (json_int_t)r->invitations_revoked, "people_affected",
+                     (json_int_t)r->people_affected, "memberships_ended",
+                     (json_int_t)r->memberships_ended);
+}
+
 int api_name_body(const char **out, struct http_request *req)
 {
     static const char *const allowed[] = {"name", NULL};

@@ -3,6 +3,7 @@
 #define USHER_API_API_H
 
 #include "app/app.h"
+#include "app/tenancy.h"
 #include "http/http.h"
 
 extern const struct http_route_table api_health_routes;  /* /healthz, /readyz */
@@ -56,6 +57,10 @@ void api_list_response(struct http_response *res, struct http_request *req, json
 
 /* Reads a body that is exactly {"name": "..."} (the name is validated by the rules). */
 int api_name_body(const char **out, struct http_request *req);
+
+/* {"grants_removed", "invitations_revoked", "people_affected", "memberships_ended"}: what
+ * deleting an environment or a bot takes (or would take) with it. */
+json_t *api_removal_json(const struct app_place_removal *r);
 
 /* The i-th {param} of the matched pattern. */
 const char *api_param(struct http_request *req, size_t i);

@@ -1,4 +1,5 @@
-/* Bots of an environment: create, list (each with its "shared" badge), read one. */
+/* Bots of an environment: create, list (each with its "shared" badge), read one, rename one,
+ * and delete one with the grants and invitations on it (or preview what that takes). */
 #include "api/api.h"
 #include "app/tenancy.h"
 #include "base/json.h"
@@ -59,10 +60,51 @@ static int bots_get(struct http_request *req, struct http_response *res)
     return 0;
 }
 
+static int bots_patch(struct http_request *req, struct http_response *res)
+{
+    const char *name;
+    int rc = api_name_body(&name, req);
+    if (rc)
+        return rc;
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
+    struct store_bot bot;
+    rc = app_bot_rename(&bot, &call, api_param(req, 0), name);
+    if (rc)
+        return rc;
+    http_response_json(res, req, 200, bot_json(req, &bot));
+    return 0;
+}
+
+static int bots_remove(struct http_request *req, struct http_response *res, bool is_preview)
+{
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
+    struct app_place_removal r;
+    int rc = app_bot_delete(&r, &call, api_param(req, 0), is_preview);
+    if (rc)
+        return rc;
+    http_response_json(res, req, 200, api_removal_json(&r));
+    return 0;
+}
+
+static int bots_delete(struct http_request *req, struct http_response *res)
+{
+    return bots_remove(req, res, false);
+}
+
+static int bots_deletion_preview(struct http_request *req, struct http_response *res)
+{
+    return bots_remove(req, res, true);
+}
+
 static const struct http_route routes[] = {
     {"POST", "/api/v1/environments/{id}/bots", bots_create, HTTP_AUTHENTICATED},
     {"GET", "/api/v1/environments/{id}/bots", bots_list, HTTP_AUTHENTICATED},
     {"GET", "/api/v1/bots/{id}", bots_get, HTTP_AUTHENTICATED},
+    {"PATCH", "/api/v1/bots/{id}", bots_patch, HTTP_AUTHENTICATED},
+    {"DELETE", "/api/v1/bots/{id}", bots_delete, HTTP_AUTHENTICATED},
+    {"GET", "/api/v1/bots/{id}/deletion-preview", bots_deletion_preview, HTTP_AUTHENTICATED},
     {NULL, NULL, NULL, HTTP_PUBLIC},
 };
 

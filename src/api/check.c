@@ -154,6 +154,10 @@ static void answer_write(struct json_writer *w, const struct app_check_answer *a
             json_writer_string(w, ans->roles[i]);
         }
         json_writer_raw(w, "]", 1);
+        if (ans->reason) {
+            json_writer_lit(w, ",\"reason\":");
+            json_writer_string(w, ans->reason);
+        }
     }
     json_writer_raw(w, "}", 1);
 }

@@ -1,4 +1,5 @@
-/* Environments of an agency: create, list the ones the caller may see, read one. */
+/* Environments of an agency: create, list the ones the caller may see, read one, rename one,
+ * and delete one with what is scoped to it (or preview what that deletion takes). */
 #include "api/api.h"
 #include "app/tenancy.h"
 #include "base/json.h"
@@ -58,10 +59,52 @@ static int environments_get(struct http_request *req, struct http_response *res)
     return 0;
 }
 
+static int environments_patch(struct http_request *req, struct http_response *res)
+{
+    const char *name;
+    int rc = api_name_body(&name, req);
+    if (rc)
+        return rc;
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
+    struct store_environment env;
+    rc = app_environment_rename(&env, &call, api_param(req, 0), name);
+    if (rc)
+        return rc;
+    http_response_json(res, req, 200, environment_json(req, &env));
+    return 0;
+}
+
+static int environments_remove(struct http_request *req, struct http_response *res, bool is_preview)
+{
+    struct app_actor actor;
+    struct app_call call = api_call(req, &actor);
+    struct app_place_removal r;
+    int rc = app_environment_delete(&r, &call, api_param(req, 0), is_preview);
+    if (rc)
+        return rc;
+    http_response_json(res, req, 200, api_removal_json(&r));
+    return 0;
+}
+
+static int environments_delete(struct http_request *req, struct http_response *res)
+{
+    return environments_remove(req, res, false);
+}
+
+static int environments_deletion_preview(struct http_request *req, struct http_response *res)
+{
+    return environments_remove(req, res, true);
+}
+
 static const struct http_route routes[] = {
     {"POST", "/api/v1/agencies/{id}/environments", environments_create, HTTP_AUTHENTICATED},
     {"GET", "/api/v1/agencies/{id}/environments", environments_list, HTTP_AUTHENTICATED},
     {"GET", "/api/v1/environments/{id}", environments_get, HTTP_AUTHENTICATED},
+    {"PATCH", "/api/v1/environments/{id}", environments_patch, HTTP_AUTHENTICATED},
+    {"DELETE", "/api/v1/environments/{id}", environments_delete, HTTP_AUTHENTICATED},
+    {"GET", "/api/v1/environments/{id}/deletion-preview", environments_deletion_preview,
+     HTTP_AUTHENTICATED},
     {NULL, NULL, NULL, HTTP_PUBLIC},
 };
 

@@ -93,6 +93,16 @@ int app_access_load(struct app_access *out, struct store_conn *c, struct arena *
         return rc;
     if (!member)
         return usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "%s not found", what);
+    if (!actor->is_platform_admin) {
+        /* A suspended agency is closed to its members; platform admins still reach it. */
+        struct store_agency agency;
+        rc = store_agency_get(&agency, c, a, agency_id, err);
+        if (rc)
+            return rc;
+        if (agency.is_suspended)
+            return usher_error_set(err, USHER_EFORBIDDEN, "agency_suspended", NULL,
+                                   "this agency is suspended");
+    }
     rc = app_role_set_load(&out->roles, c, a, agency_id, err);
     if (rc)
         return rc;

@@ -49,7 +49,8 @@ int app_access_member_grants(struct policy_decide_grants *out, const struct app_
  * for callers that read grants or role references too). Platform admins pass without reading
  * grants; members get their grants loaded. Anyone else, and a "view as" session outside its agency,
  * learns only that the object they asked for does not exist: USHER_ENOTFOUND "<what> not
- * found". Store errors pass through. */
+ * found". A member of a suspended agency gets USHER_EFORBIDDEN "agency_suspended" (platform
+ * admins pass). Store errors pass through. */
 int app_access_load(struct app_access *out, struct store_conn *c, struct arena *a,
                     const struct app_actor *actor, const char *agency_id, const char *what,
                     struct usher_error *err);

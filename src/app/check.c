@@ -179,6 +179,10 @@ void app_check_answer(struct app_check_answer *out, struct app *app,
     struct authz_answer ans;
     authz_check(&ans, app->authz, &aq, a);
     out->allowed = ans.allowed;
+    if (ans.agency_suspended) {
+        out->reason = "agency_suspended";
+        return;
+    }
     if (ans.is_platform_admin) {
         out->source = "platform_admin";
         return;

@@ -82,6 +82,8 @@ struct app_check_answer {
     const char *source;
     const char *roles[POLICY_ROLE_COUNT]; /* effective built-in roles at the scope (static names) */
     size_t role_count;
+    const char *reason; /* why a known scope is denied whatever the grants: "agency_suspended";
+                           NULL otherwise (static) */
 };
 
 /* Answers q from the decision index for caller (who must have passed app_check_may_ask). An

@@ -90,6 +90,62 @@ int app_bot_get(struct store_bot *out, const struct app_call *call, const char *
 int app_bot_list(struct app_bot_page *out, const struct app_call *call, const char *environment_id,
                  const struct app_page *page);
 
+/* --- places that change and go (src/app/places.c) --- */
+
+/* What PATCH /agencies/{id} changes besides the second-factor setting. */
+enum app_agency_status_change {
+    APP_AGENCY_STATUS_KEEP,
+    APP_AGENCY_STATUS_ACTIVE,
+    APP_AGENCY_STATUS_SUSPENDED,
+};
+
+/* Renames an agency (name non-NULL: validated as at creation) and/or suspends or resumes it.
+ * Renaming needs agency.manage at agency scope; suspending and resuming, a platform admin
+ * (USHER_EFORBIDDEN); an agency the actor cannot see is USHER_ENOTFOUND. Changes nothing that
+ * is already so. Audited as agency.renamed (old and new names) and agency.suspended /
+ * agency.resumed; the decision index and API tokens follow at once. *out is the agency after
+ * the change. */
+int app_agency_update(struct store_agency *out, const struct app_call *call, const char *agency_id,
+                      const char *name, enum app_agency_status_change status);
+
+/* Deletes a suspended agency and everything under it in one transaction. Platform admins only
+ * (USHER_EFORBIDDEN; USHER_ENOTFOUND for an agency the actor cannot see); an active agency is
+ * USHER_ECONFLICT "agency_not_suspended"; confirm must be the agency's exact name, else
+ * USHER_EINVAL "confirm_mismatch". The agency's audit chain stays as it is; the deletion is
+ * recorded as agency.deleted on the platform chain. */
+int app_agency_delete(const struct app_call *call, const char *agency_id, const char *confirm);
+
+/* Renames an environment (validated as at creation). Needs environments.create at agency
+ * scope (what creating it takes) or environment.manage on the environment; USHER_EFORBIDDEN,
+ * or USHER_ENOTFOUND outside the actor's agencies. Audited as environment.renamed. */
+int app_environment_rename(struct store_environment *out, const struct app_call *call,
+                           const char *environment_id, const char *name);
+
+/* Renames a bot. Needs bot.develop in its environment (what creating it takes). Audited as
+ * bot.renamed. */
+int app_bot_rename(struct store_bot *out, const struct app_call *call, const char *bot_id,
+                   const char *name);
+
+/* What deleting an environment or a bot takes with it. */
+struct app_place_removal {
+    int64_t grants_removed;      /* grants on the place (and, for an environment, its bots) */
+    int64_t invitations_revoked; /* pending invitations with a grant on any of them */
+    int64_t people_affected;     /* distinct people who lose a grant */
+    int64_t memberships_ended;   /* of those, people left with no grant in the agency */
+};
+
+/* Deletes an environment with its bots, or a bot, in one transaction: the grants on them go,
+ * pending invitations naming them are revoked (kept, for history), and people left with no
+ * grant in the agency stop being members (as when their last grant is taken away). With
+ * is_preview, only counts and changes nothing. Needs what creating it takes (environments.create
+ * at agency scope; bot.develop in the bot's environment): USHER_EFORBIDDEN, or USHER_ENOTFOUND
+ * outside the actor's agencies. Audited as environment.deleted / bot.deleted with the counts;
+ * the decision index denies the place as soon as this returns. */
+int app_environment_delete(struct app_place_removal *out, const struct app_call *call,
+                           const char *environment_id, bool is_preview);
+int app_bot_delete(struct app_place_removal *out, const struct app_call *call, const char *bot_id,
+                   bool is_preview);
+
 /* Succeeds when the actor may see agency_id (platform admin or member), else
  * USHER_ENOTFOUND. */
 int app_agency_check_visible(const struct app_call *call, const char *agency_id);

@@ -86,7 +86,8 @@ int app_token_revoke(const struct app_call *call, const char *agency_id, const c
 /* Resolves a presented API token to its working row, and records its use (at most once per
  * APP_TOKEN_TOUCH_MS). The row comes from app->token_cache when it was read less than
  * APP_TOKEN_CACHE_MS ago, else from the store. Strings in *out live in a. Errors:
- * USHER_EUNAUTH when the token is malformed, unknown or revoked; USHER_EUNAVAIL /
+ * USHER_EUNAUTH when the token is malformed, unknown or revoked, or its agency is suspended or
+ * gone (problem code agency_suspended; read from app->authz); USHER_EUNAVAIL /
  * USHER_EINTERNAL when the store fails. */
 int app_token_resolve(struct store_token *out, struct app *app, struct arena *a,
                       const char *presented, struct usher_error *err);

@@ -68,6 +68,24 @@ void authz_index_forget_user(struct authz_index *ix, const char *user_id);
 void authz_index_put_agency_policy(struct authz_index *ix, const char *agency_id,
                                    bool require_second_factor);
 
+/* Sets whether an agency is suspended (after the change committed): while it is, every check
+ * about its places is denied, platform admins included, and authz_effective finds nothing. */
+void authz_index_put_agency_status(struct authz_index *ix, const char *agency_id, bool suspended);
+
+/* Forgets a deleted agency and its custom roles: every question about it, its environments and
+ * bots is denied from now on. */
+void authz_index_drop_agency(struct authz_index *ix, const char *agency_id);
+
+enum authz_agency_state {
+    AUTHZ_AGENCY_UNKNOWN, /* not in the index (never created, or deleted) */
+    AUTHZ_AGENCY_ACTIVE,
+    AUTHZ_AGENCY_SUSPENDED,
+};
+
+/* The state of an agency as the index knows it (for refusing a suspended agency's API tokens
+ * without SQL). */
+enum authz_agency_state authz_agency_state(struct authz_index *ix, const char *agency_id);
+
 /* Whether user_id has a second factor on (false when unknown). */
 bool authz_user_second_factor(struct authz_index *ix, const char *user_id);
 
@@ -75,7 +93,10 @@ bool authz_user_second_factor(struct authz_index *ix, const char *user_id);
  * Platform admins are judged as anyone else. */
 bool authz_second_factor_required(struct authz_index *ix, const char *user_id);
 
-/* Records an agency, an environment or a bot (after its creation committed). */
+/* Records an agency, an environment or a bot (after its creation or rename committed). An
+ * environment or bot given a NULL agency_id is marked gone (after its deletion committed);
+ * a bot whose environment or agency is gone, or an environment whose agency is gone, is
+ * denied as unknown. */
 void authz_index_put_agency(struct authz_index *ix, const char *agency_id);
 void authz_index_put_environment(struct authz_index *ix, const char *environment_id,
                                  const char *agency_id);
@@ -104,6 +125,7 @@ struct authz_answer {
     const char *roles[POLICY_ROLE_COUNT + 16]; /* effective role names (built-in and custom ids) */
     size_t role_count;
     const char *agency_id; /* the agency the scope belongs to, NULL when unknown */
+    bool agency_suspended; /* denied because that agency is suspended */
 };
 
 /* Answers q. Deny by default: unknown or disabled user, unknown scope, unknown permission.

@@ -18,12 +18,13 @@
 #define IX_NONE UINT32_MAX
 
 /* Record flags. */
-#define IX_PRESENT 1u  /* exists in the store: a user, or a scope a question may name */
-#define IX_KNOWN   2u  /* places: agency (and a bot's environment) known, if only from a grant */
-#define IX_ADMIN   4u  /* users: platform admin */
-#define IX_ACTIVE  8u  /* users: status active */
-#define IX_POOLED  16u /* users: the grant set lives in the load's pool, not on its own */
-#define IX_SECOND  32u /* users: a second factor is on; agencies: members must have one */
+#define IX_PRESENT   1u  /* exists in the store: a user, or a scope a question may name */
+#define IX_KNOWN     2u  /* places: agency (and a bot's environment) known, if only from a grant */
+#define IX_ADMIN     4u  /* users: platform admin */
+#define IX_ACTIVE    8u  /* users: status active */
+#define IX_POOLED    16u /* users: the grant set lives in the load's pool, not on its own */
+#define IX_SECOND    32u /* users: a second factor is on; agencies: members must have one */
+#define IX_SUSPENDED 64u /* agencies: suspended, every question about it is denied */
 
 _Static_assert(POLICY_ROLE_COUNT <= 16, "built-in roles fit a grant's 16-bit mask");
 _Static_assert(POLICY_PERM_COUNT <= 32, "extra permissions fit a grant's 32-bit mask");
@@ -159,6 +160,9 @@ void ix_agency_set(struct ix_data *d, const char *agency_id, bool is_present);
 
 /* Sets whether an agency requires a second factor of its members (interning it when new). */
 void ix_agency_second_factor_set(struct ix_data *d, const char *agency_id, bool required);
+
+/* Sets whether an agency is suspended (interning it when new). */
+void ix_agency_suspended_set(struct ix_data *d, const char *agency_id, bool suspended);
 
 /* Records an environment of agency_id, or marks it gone when agency_id is NULL. */
 void ix_env_set(struct ix_data *d, const char *env_id, const char *agency_id);

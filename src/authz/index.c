@@ -357,6 +357,20 @@ void ix_agency_second_factor_set(struct ix_data *d, const char *agency_id, bool 
     a->flags = required ? a->flags | IX_SECOND : a->flags & ~IX_SECOND;
 }
 
+/* The flags of agency handle h (0 when out of range). */
+static uint32_t agency_flags(const struct ix_data *d, uint32_t h)
+{
+    if (h == IX_NONE || h >= d->agencies.names.count)
+        return 0;
+    return ((const struct ix_agency *)ix_rec(&d->agencies, h))->flags;
+}
+
+void ix_agency_suspended_set(struct ix_data *d, const char *agency_id, bool suspended)
+{
+    struct ix_agency *a = ix_rec(&d->agencies, ix_intern(&d->agencies, agency_id));
+    a->flags = suspended ? a->flags | IX_SUSPENDED : a->flags & ~IX_SUSPENDED;
+}
+
 static void place_set(struct ix_data *d, struct ix_table *t, const char *id, const char *env_id,
                       const char *agency_id)
 {
@@ -475,6 +489,35 @@ void authz_index_put_agency(struct authz_index *ix, const char *agency_id)
     pthread_rwlock_unlock(&ix->lock);
 }
 
+void authz_index_put_agency_status(struct authz_index *ix, const char *agency_id, bool suspended)
+{
+    pthread_rwlock_wrlock(&ix->lock);
+    ix_agency_suspended_set(&ix->d, agency_id, suspended);
+    pthread_rwlock_unlock(&ix->lock);
+}
+
+void authz_index_drop_agency(struct authz_index *ix, const char *agency_id)
+{
+    pthread_rwlock_wrlock(&ix->lock);
+    ix_agency_set(&ix->d, agency_id, false);
+    ix_roles_drop_agency(&ix->d, agency_id);
+    pthread_rwlock_unlock(&ix->lock);
+}
+
+enum authz_agency_state authz_agency_state(struct authz_index *ix, const char *agency_id)
+{
+    enum authz_agency_state state = AUTHZ_AGENCY_UNKNOWN;
+    pthread_rwlock_rdlock(&ix->lock);
+    uint32_t h = ix_find(&ix->d.agencies, agency_id);
+    if (h != IX_NONE) {
+        uint32_t flags = ((const struct ix_agency *)ix_rec(&ix->d.agencies, h))->flags;
+        if (flags & IX_PRESENT)
+            state = flags & IX_SUSPENDED ? AUTHZ_AGENCY_SUSPENDED : AUTHZ_AGENCY_ACTIVE;
+    }
+    pthread_rwlock_unlock(&ix->lock);
+    return state;
+}
+
 void authz_index_put_agency_policy(struct authz_index *ix, const char *agency_id,
                                    bool require_second_factor)
 {
@@ -513,9 +556,8 @@ bool authz_second_factor_required(struct authz_index *ix, const char *user_id)
     if (u && !(u->flags & IX_SECOND) && u->set) {
         for (uint32_t i = 0; i < u->set->count && !required; i++) {
             uint32_t agency = grant_agency(d, &u->set->grants[i]);
-            required =
-                agency != IX_NONE && agency < d->agencies.names.count &&
-                (((const struct ix_agency *)ix_rec(&d->agencies, agency))->flags & IX_SECOND);
+            uint32_t flags = agency_flags(d, agency);
+            required = (flags & IX_PRESENT) && (flags & IX_SECOND);
         }
     }
     pthread_rwlock_unlock(&ix->lock);
@@ -556,38 +598,49 @@ struct target {
     uint32_t env;    /* environments: the scope itself; bots: their environment; else IX_NONE */
 };
 
-static bool scope_resolve(struct target *out, const struct ix_data *d, enum policy_scope scope,
-                          const char *scope_id)
+/* How a scope resolved: to a place that answers, to nothing, or to a place of a suspended
+ * agency (which answers nothing either, but says why). */
+enum resolved { RESOLVED, RESOLVED_UNKNOWN, RESOLVED_SUSPENDED };
+
+/* Resolves a scope to its agency (and a bot's environment). A place answers only while it,
+ * its agency and a bot's environment are present: deleting an environment or an agency thus
+ * takes everything under it out at once, whatever the feed says about the places below. */
+static enum resolved scope_resolve(struct target *out, const struct ix_data *d,
+                                   enum policy_scope scope, const char *scope_id)
 {
     out->kind = scope;
     out->scope = out->agency = out->env = IX_NONE;
     if (!scope_id || !*scope_id)
-        return false;
+        return RESOLVED_UNKNOWN;
     switch (scope) {
     case POLICY_SCOPE_AGENCY: {
         uint32_t h = ix_find(&d->agencies, scope_id);
-        if (h == IX_NONE || !(((struct ix_agency *)ix_rec(&d->agencies, h))->flags & IX_PRESENT))
-            return false;
+        if (!(agency_flags(d, h) & IX_PRESENT))
+            return RESOLVED_UNKNOWN;
         out->scope = out->agency = h;
-        return true;
+        break;
     }
     case POLICY_SCOPE_ENVIRONMENT:
     case POLICY_SCOPE_BOT: {
         const struct ix_table *t = scope == POLICY_SCOPE_BOT ? &d->bots : &d->envs;
         uint32_t h = ix_find(t, scope_id);
         if (h == IX_NONE)
-            return false;
+            return RESOLVED_UNKNOWN;
         const struct ix_place *p = ix_rec(t, h);
-        if (!(p->flags & IX_PRESENT) || p->agency == IX_NONE)
-            return false;
+        if (!(p->flags & IX_PRESENT) || !(agency_flags(d, p->agency) & IX_PRESENT))
+            return RESOLVED_UNKNOWN;
+        if (scope == POLICY_SCOPE_BOT && p->env != IX_NONE &&
+            !(((const struct ix_place *)ix_rec(&d->envs, p->env))->flags & IX_PRESENT))
+            return RESOLVED_UNKNOWN;
         out->scope = h;
         out->agency = p->agency;
         out->env = scope == POLICY_SCOPE_BOT ? p->env : h;
-        return true;
+        break;
     }
     default:
-        return false;
+        return RESOLVED_UNKNOWN;
     }
+    return agency_flags(d, out->agency) & IX_SUSPENDED ? RESOLVED_SUSPENDED : RESOLVED;
 }
 
 /* Whether grant g can matter at target t. The decision function only ever looks at the agency
@@ -726,12 +779,18 @@ void authz_check(struct authz_answer *out, struct authz_index *ix, const struct 
     const struct ix_data *d = &ix->d;
     const struct ix_user *u = user_find(d, q->user_id);
     struct target t;
-    if (!u || !scope_resolve(&t, d, q->scope, q->scope_id))
+    enum resolved r = u ? scope_resolve(&t, d, q->scope, q->scope_id) : RESOLVED_UNKNOWN;
+    if (r == RESOLVED_UNKNOWN)
         goto done;
     const char *agency_id = ix_name(&d->agencies, t.agency);
     if (q->limit_agency_id && strcmp(q->limit_agency_id, agency_id) != 0)
         goto done;
     out->agency_id = a ? arena_strdup(a, agency_id) : NULL;
+    if (r == RESOLVED_SUSPENDED) {
+        /* Nobody, platform admins included, is allowed anything in a suspended agency. */
+        out->agency_suspended = true;
+        goto done;
+    }
     if (u->flags & IX_ADMIN) {
         out->allowed = true;
         out->is_platform_admin = true;
@@ -774,7 +833,7 @@ bool authz_effective(struct policy_decide_effective *out, bool *out_is_admin,
     const struct ix_data *d = &ix->d;
     const struct ix_user *u = user_id ? user_find(d, user_id) : NULL;
     struct target t;
-    if (!u || !scope_resolve(&t, d, scope, scope_id))
+    if (!u || scope_resolve(&t, d, scope, scope_id) != RESOLVED)
         goto done;
     found = true;
     if (out_agency_id)
@@ -794,7 +853,7 @@ const char *authz_scope_agency(struct authz_index *ix, enum policy_scope scope,
     const char *copy = NULL;
     struct target t;
     pthread_rwlock_rdlock(&ix->lock);
-    if (scope_resolve(&t, &ix->d, scope, scope_id))
+    if (scope_resolve(&t, &ix->d, scope, scope_id) != RESOLVED_UNKNOWN)
         copy = arena_strdup(a, ix_name(&ix->d.agencies, t.agency));
     pthread_rwlock_unlock(&ix->lock);
     return copy;

@@ -64,6 +64,9 @@ static int load_places(struct ix_data *d, struct store_conn *c, struct usher_err
             ix_agency_set(d, store_cell_text(&agencies, r, 0), true);
             ix_agency_second_factor_set(d, store_cell_text(&agencies, r, 0),
                                         store_cell_int(&agencies, r, 1) != 0);
+            const char *status = store_cell_text(&agencies, r, 2);
+            ix_agency_suspended_set(d, store_cell_text(&agencies, r, 0),
+                                    status && strcmp(status, "suspended") == 0);
         }
         for (size_t r = 0; r < envs.count; r++)
             ix_env_set(d, store_cell_text(&envs, r, 0), store_cell_text(&envs, r, 1));

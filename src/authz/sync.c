@@ -22,8 +22,12 @@ static int place_sync(struct authz_index *ix, struct store_conn *c, struct arena
     pthread_rwlock_wrlock(&ix->lock);
     if (strcmp(type, "agency") == 0) {
         ix_agency_set(&ix->d, id, rows.count > 0);
-        if (rows.count > 0)
+        if (rows.count > 0) {
+            const char *status = store_cell_text(&rows, 0, 2);
             ix_agency_second_factor_set(&ix->d, id, store_cell_int(&rows, 0, 1) != 0);
+            ix_agency_suspended_set(&ix->d, id, status && strcmp(status, "suspended") == 0);
+        } else
+            ix_roles_drop_agency(&ix->d, id);
     } else if (strcmp(type, "environment") == 0)
         ix_env_set(&ix->d, id, rows.count ? store_cell_text(&rows, 0, 1) : NULL);
     else

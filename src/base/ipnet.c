@@ -194,3 +194,30 @@ bool ipnet_list_contains(const struct ipnet_list *list, const struct ipnet_addr 
     }
     return false;
 }
+
+/* Addresses no outbound fetch may reach: "this network", private (RFC 1918), shared (RFC 6598),
+ * loopback, link-local, IETF protocol assignments, benchmarking, multicast and reserved IPv4;
+ * unspecified, loopback and IPv4-compatible, NAT64 (it leads to IPv4 inside), unique local,
+ * link-local and multicast IPv6. IPv4-mapped IPv6 is tested as the IPv4 address it holds. */
+static const char internal_ranges[] =
+    "0.0.0.0/8, 10.0.0.0/8, 100.64.0.0/10, 127.0.0.0/8, 169.254.0.0/16, 172.16.0.0/12,"
+    "192.0.0.0/24, 192.168.0.0/16, 198.18.0.0/15, 224.0.0.0/4, 240.0.0.0/4,"
+    "::/96, 64:ff9b::/96, fc00::/7, fe80::/10, ff00::/8";
+
+bool ipnet_addr_is_internal(const struct ipnet_addr *addr)
+{
+    struct ipnet_list *list = NULL;
+    if (ipnet_list_new(&list, internal_ranges, "internal_ranges", NULL))
+        return true; /* cannot happen with the constant above; refuse rather than allow */
+    bool internal = ipnet_list_contains(list, addr);
+    ipnet_list_free(list);
+    return internal;
+}
+
+bool ipnet_addr_is_loopback(const struct ipnet_addr *addr)
+{
+    static const uint8_t v6_loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    if (ipnet_addr_is_v4(addr))
+        return addr->bytes[12] == 127;
+    return memcmp(addr->bytes, v6_loopback, sizeof(v6_loopback)) == 0;
+}

@@ -61,4 +61,11 @@ void ipnet_list_free(struct ipnet_list *list);
 /* True when addr lies in one of the list's ranges; false for the empty (NULL) list. */
 bool ipnet_list_contains(const struct ipnet_list *list, const struct ipnet_addr *addr);
 
+/* True when addr is one an outbound fetch must not reach: loopback, private, shared, link-local,
+ * multicast, reserved, unique-local or NAT64 (the ranges are listed in ipnet.c). */
+bool ipnet_addr_is_internal(const struct ipnet_addr *addr);
+
+/* True for 127.0.0.0/8 (IPv4-mapped too) and ::1. */
+bool ipnet_addr_is_loopback(const struct ipnet_addr *addr);
+
 #endif

@@ -1,13 +1,15 @@
 /* The one way usher talks to an IdP: libcurl with no redirects, https only (http to loopback
- * only when allowed), connect and total timeouts, a response size cap enforced as bytes
- * arrive, and the Cache-Control max-age read for the caches. */
+ * only when allowed), never to an internal address, connect and total timeouts, a response
+ * size cap enforced as bytes arrive, and the Cache-Control max-age read for the caches. */
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "base/error.h"
+#include "base/ipnet.h"
 #include "oidc/oidc.h"
 
 struct sink {
@@ -17,6 +19,8 @@ struct sink {
     bool too_large;
     int64_t max_age_s;
     bool has_max_age, no_store;
+    bool allow_loopback;  /* the insecure-loopback development setting */
+    bool address_refused; /* the name led to an internal address */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -98,6 +102,23 @@ static bool content_type_is_json(const char *ct)
            strncasecmp(ct, "application/", 12) == 0;
 }
 
+/* Opens the socket for an address the name resolved to, unless that address is internal: an
+ * issuer's name must not lead usher to its own network (a loopback address is allowed only
+ * under the development setting). Checked on the resolved address, so a public name that
+ * resolves inward is refused as well. */
+static curl_socket_t socket_open(void *user, curlsocktype purpose, struct curl_sockaddr *address)
+{
+    struct sink *s = user;
+    struct ipnet_addr addr;
+    (void)purpose;
+    if (!ipnet_addr_from_sockaddr(&addr, &address->addr) ||
+        (ipnet_addr_is_internal(&addr) && !(s->allow_loopback && ipnet_addr_is_loopback(&addr)))) {
+        s->address_refused = true;
+        return CURL_SOCKET_BAD;
+    }
+    return socket(address->family, address->socktype, address->protocol);
+}
+
 /* Sets every option of one exchange on curl; returns the header list to free afterwards. */
 static struct curl_slist *curl_prepare(CURL *curl, struct arena *a, const char *url,
                                        const char *form, const char *authorization,
@@ -123,6 +144,9 @@ static struct curl_slist *curl_prepare(CURL *curl, struct arena *a, const char *
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, sink);
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, header_read);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, sink);
+    sink->allow_loopback = loopback;
+    curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, socket_open);
+    curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, sink);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl, CURLOPT_USERAGENT, "usher");
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
@@ -161,6 +185,11 @@ static int http_perform(struct oidc_http_response *out, struct arena *a, const c
     if (sink.too_large || cc == CURLE_FILESIZE_EXCEEDED) {
         rc = usher_error_set(err, USHER_EUNAVAIL, "oidc_http_too_large", NULL,
                              "the IdP's answer is larger than %zu bytes", sink.max);
+        goto done;
+    }
+    if (sink.address_refused) {
+        rc = usher_error_set(err, USHER_EINVAL, "oidc_address_refused", "url",
+                             "the IdP's name leads to an internal address, which is not fetched");
         goto done;
     }
     if (cc != CURLE_OK) {

@@ -16,7 +16,7 @@ static int all(struct store_rows *out, struct store_conn *c, struct arena *a, co
 int store_authz_agencies(struct store_rows *out, struct store_conn *c, struct arena *a,
                          struct usher_error *err)
 {
-    static const char sql[] = "SELECT id, require_second_factor FROM agencies";
+    static const char sql[] = "SELECT id, require_second_factor, status FROM agencies";
     return all(out, c, a, sql, err);
 }
 
@@ -108,7 +108,8 @@ int store_authz_changes(struct store_rows *out, struct store_conn *c, struct are
 int store_authz_place(struct store_rows *out, struct store_conn *c, struct arena *a,
                       const char *scope_type, const char *id, struct usher_error *err)
 {
-    static const char agency[] = "SELECT id, require_second_factor FROM agencies WHERE id = $1";
+    static const char agency[] =
+        "SELECT id, require_second_factor, status FROM agencies WHERE id = $1";
     static const char env[] = "SELECT id, agency_id FROM environments WHERE id = $1";
     static const char bot[] = "SELECT id, environment_id, agency_id FROM bots WHERE id = $1";
     const char *sql = strcmp(scope_type, "agency") == 0        ? agency

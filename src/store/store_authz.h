@@ -18,7 +18,7 @@ enum {
     STORE_AUTHZ_GRANT_BOT_ENVIRONMENT,
 };
 
-/* Every agency (id, require_second_factor). */
+/* Every agency (id, require_second_factor, status). */
 int store_authz_agencies(struct store_rows *out, struct store_conn *c, struct arena *a,
                          struct usher_error *err);
 
@@ -66,8 +66,8 @@ int store_authz_change_cursor(int64_t *out, struct store_conn *c, struct arena *
 int store_authz_changes(struct store_rows *out, struct store_conn *c, struct arena *a,
                         int64_t after, int limit, struct usher_error *err);
 
-/* One place by id: an agency (id, require_second_factor), an environment (id, agency_id) or a bot
- * (id, environment_id, agency_id); no row when it is gone. */
+/* One place by id: an agency (id, require_second_factor, status), an environment (id, agency_id) or
+ * a bot (id, environment_id, agency_id); no row when it is gone. */
 int store_authz_place(struct store_rows *out, struct store_conn *c, struct arena *a,
                       const char *scope_type, const char *id, struct usher_error *err);
 

@@ -213,6 +213,20 @@ int store_invitation_send_counts(int64_t *out_recipient, int64_t *out_actor, int
     return 0;
 }
 
+int store_invitation_pending_in_agency(struct store_invitation **out, size_t *count,
+                                       struct store_conn *c, struct arena *a, const char *agency_id,
+                                       struct usher_error *err)
+{
+    static const char sql[] = "SELECT " INVITATION_COLUMNS " FROM invitations "
+                              "WHERE agency_id = $1 AND status = 'pending' ORDER BY created_at, id";
+    struct store_value p[] = {store_text(agency_id)};
+    struct store_rows rows;
+    int rc = store_exec(c, a, sql, p, 1, &rows, NULL, err);
+    if (rc)
+        return rc;
+    return rows_read(out, count, a, &rows);
+}
+
 int store_invitation_pending_for_bot(struct store_invitation **out, size_t *count,
                                      struct store_conn *c, struct arena *a, const char *agency_id,
                                      const char *bot_id, struct usher_error *err)

@@ -61,6 +61,11 @@ int store_invitation_pending_for_bot(struct store_invitation **out, size_t *coun
                                      struct store_conn *c, struct arena *a, const char *agency_id,
                                      const char *bot_id, struct usher_error *err);
 
+/* Every pending invitation of agency_id, oldest first. */
+int store_invitation_pending_in_agency(struct store_invitation **out, size_t *count,
+                                       struct store_conn *c, struct arena *a, const char *agency_id,
+                                       struct usher_error *err);
+
 /* Moves a pending invitation to status (accepted, declined, revoked, expired). *changed tells
  * whether this call did it (false: it was no longer pending). */
 int store_invitation_decide(bool *changed, struct store_conn *c, struct arena *a, const char *id,

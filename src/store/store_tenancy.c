@@ -96,7 +96,7 @@ static int page_query(struct store_rows *rows, bool *has_more, struct store_conn
 
 /* --- agencies --- */
 
-#define AGENCY_COLUMNS "a.id, a.name, a.created_at, a.created_by, a.require_second_factor"
+#define AGENCY_COLUMNS "a.id, a.name, a.created_at, a.created_by, a.require_second_factor, a.status"
 
 static void agency_from_row(struct store_agency *out, const struct store_rows *rows, size_t r)
 {
@@ -105,6 +105,8 @@ static void agency_from_row(struct store_agency *out, const struct store_rows *r
     out->created_at = store_cell_int(rows, r, 2);
     out->created_by = store_cell_text(rows, r, 3);
     out->require_second_factor = store_cell_int(rows, r, 4) != 0;
+    const char *status = store_cell_text(rows, r, 5);
+    out->is_suspended = status && strcmp(status, "suspended") == 0;
 }
 
 static struct store_agency *agencies_from_rows(struct arena *a, const struct store_rows *rows)
@@ -137,6 +139,69 @@ int store_agency_second_factor_set(struct store_conn *c, struct arena *a, const 
     if (rc == 0 && changed == 0)
         rc = usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "agency not found");
     return rc;
+}
+
+/* Runs an UPDATE or DELETE of one row by id; no row changed is USHER_ENOTFOUND "<what> not
+ * found". */
+static int change_one(struct store_conn *c, struct arena *a, const char *sql,
+                      const struct store_value *p, size_t n, const char *what,
+                      struct usher_error *err)
+{
+    int64_t changed = 0;
+    int rc = store_exec(c, a, sql, p, n, NULL, &changed, err);
+    if (rc == 0 && changed == 0)
+        rc = usher_error_set(err, USHER_ENOTFOUND, NULL, NULL, "%s not found", what);
+    return rc;
+}
+
+/* The first column of every row, as an arena array of strings (NULL when there are none). */
+static const char **column_strings(struct arena *a, const struct store_rows *rows)
+{
+    if (rows->count == 0)
+        return NULL;
+    const char **out = arena_alloc(a, rows->count * sizeof(*out));
+    for (size_t i = 0; i < rows->count; i++)
+        out[i] = store_cell_text(rows, i, 0);
+    return out;
+}
+
+int store_agency_rename(struct store_conn *c, struct arena *a, const char *id, const char *name,
+                        struct usher_error *err)
+{
+    static const char sql[] = "UPDATE agencies SET name = $2 WHERE id = $1";
+    struct store_value p[] = {store_text(id), store_text(name)};
+    return change_one(c, a, sql, p, 2, "agency", err);
+}
+
+int store_agency_status_set(struct store_conn *c, struct arena *a, const char *id, bool suspended,
+                            struct usher_error *err)
+{
+    static const char sql[] = "UPDATE agencies SET status = $2 WHERE id = $1";
+    struct store_value p[] = {store_text(id), store_text(suspended ? "suspended" : "active")};
+    return change_one(c, a, sql, p, 2, "agency", err);
+}
+
+int store_agency_delete(struct store_conn *c, struct arena *a, const char *id,
+                        struct usher_error *err)
+{
+    static const char sql[] = "DELETE FROM agencies WHERE id = $1";
+    struct store_value p[] = {store_text(id)};
+    return change_one(c, a, sql, p, 1, "agency", err);
+}
+
+int store_agency_member_ids(const char ***out, size_t *count, struct store_conn *c, struct arena *a,
+                            const char *agency_id, struct usher_error *err)
+{
+    static const char sql[] =
+        "SELECT user_id FROM memberships WHERE agency_id = $1 ORDER BY user_id";
+    struct store_value p[] = {store_text(agency_id)};
+    struct store_rows rows;
+    int rc = store_exec(c, a, sql, p, 1, &rows, NULL, err);
+    if (rc)
+        return rc;
+    *out = column_strings(a, &rows);
+    *count = rows.count;
+    return 0;
 }
 
 int store_agency_get(struct store_agency *out, struct store_conn *c, struct arena *a,
@@ -244,6 +309,36 @@ int store_environment_get(struct store_environment *out, struct store_conn *c, s
     return 0;
 }
 
+int store_environment_rename(struct store_conn *c, struct arena *a, const char *id,
+                             const char *name, struct usher_error *err)
+{
+    static const char sql[] = "UPDATE environments SET name = $2 WHERE id = $1";
+    struct store_value p[] = {store_text(id), store_text(name)};
+    return change_one(c, a, sql, p, 2, "environment", err);
+}
+
+int store_environment_delete(struct store_conn *c, struct arena *a, const char *id,
+                             struct usher_error *err)
+{
+    static const char sql[] = "DELETE FROM environments WHERE id = $1";
+    struct store_value p[] = {store_text(id)};
+    return change_one(c, a, sql, p, 1, "environment", err);
+}
+
+int store_environment_bot_ids(const char ***out, size_t *count, struct store_conn *c,
+                              struct arena *a, const char *environment_id, struct usher_error *err)
+{
+    static const char sql[] = "SELECT id FROM bots WHERE environment_id = $1 ORDER BY id";
+    struct store_value p[] = {store_text(environment_id)};
+    struct store_rows rows;
+    int rc = store_exec(c, a, sql, p, 1, &rows, NULL, err);
+    if (rc)
+        return rc;
+    *out = column_strings(a, &rows);
+    *count = rows.count;
+    return 0;
+}
+
 int store_environment_list(struct store_environment **out, size_t *count, bool *has_more,
                            struct store_conn *c, struct arena *a, const char *agency_id,
                            const struct store_cursor *after, size_t limit, struct usher_error *err)
@@ -311,6 +406,21 @@ int store_bot_get(struct store_bot *out, struct store_conn *c, struct arena *a, 
     return 0;
 }
 
+int store_bot_rename(struct store_conn *c, struct arena *a, const char *id, const char *name,
+                     struct usher_error *err)
+{
+    static const char sql[] = "UPDATE bots SET name = $2 WHERE id = $1";
+    struct store_value p[] = {store_text(id), store_text(name)};
+    return change_one(c, a, sql, p, 2, "bot", err);
+}
+
+int store_bot_delete(struct store_conn *c, struct arena *a, const char *id, struct usher_error *err)
+{
+    static const char sql[] = "DELETE FROM bots WHERE id = $1";
+    struct store_value p[] = {store_text(id)};
+    return change_one(c, a, sql, p, 1, "bot", err);
+}
+
 int store_bot_list(struct store_bot **out, size_t *count, bool *has_more, struct store_conn *c,
                    struct arena *a, const char *environment_id, const struct store_cursor *after,
                    size_t limit, struct usher_error *err)
@@ -332,6 +442,47 @@ int store_bot_list(struct store_bot **out, size_t *count, bool *has_more, struct
 }
 
 /* --- grants --- */
+
+/* The grants that go with a place: every row the deletion's cascade would take (one naming
+ * the place as its environment, its bot or its scope) and, for an environment, those on its
+ * bots. */
+#define ENV_GRANTS                                                                                 \
+    "FROM grants WHERE environment_id = $1 OR scope_id = $1 "                                      \
+    "OR bot_id IN (SELECT b.id FROM bots b WHERE b.environment_id = $1)"
+#define BOT_GRANTS "FROM grants WHERE bot_id = $1 OR scope_id = $1"
+
+static bool kind_is_environment(const char *kind)
+{
+    return strcmp(kind, "environment") == 0;
+}
+
+int store_place_grant_holders(const char ***out_users, size_t *count, struct store_conn *c,
+                              struct arena *a, const char *kind, const char *id,
+                              struct usher_error *err)
+{
+    static const char env_sql[] = "SELECT user_id " ENV_GRANTS " ORDER BY user_id, id";
+    static const char bot_sql[] = "SELECT user_id " BOT_GRANTS " ORDER BY user_id, id";
+    struct store_value p[] = {store_text(id)};
+    struct store_rows rows;
+    int rc =
+        store_exec(c, a, kind_is_environment(kind) ? env_sql : bot_sql, p, 1, &rows, NULL, err);
+    if (rc)
+        return rc;
+    *out_users = column_strings(a, &rows);
+    *count = rows.count;
+    return 0;
+}
+
+int store_place_grants_delete(int64_t *out_deleted, struct store_conn *c, struct arena *a,
+                              const char *kind, const char *id, struct usher_error *err)
+{
+    static const char env_sql[] = "DELETE " ENV_GRANTS;
+    static const char bot_sql[] = "DELETE " BOT_GRANTS;
+    struct store_value p[] = {store_text(id)};
+    *out_deleted = 0;
+    return store_exec(c, a, kind_is_environment(kind) ? env_sql : bot_sql, p, 1, NULL, out_deleted,
+                      err);
+}
 
 int store_grant_list_in_agency(struct store_grant **out, size_t *count, struct store_conn *c,
                                struct arena *a, const char *agency_id, const char *user_id,

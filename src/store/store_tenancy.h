@@ -22,6 +22,7 @@ struct store_agency {
     int64_t created_at;
     const char *created_by;     /* NULL when made from the command line or the creator is gone */
     bool require_second_factor; /* members must have a second factor to use their sessions */
+    bool is_suspended;          /* status "suspended": checks, tokens and members are refused */
 };
 
 struct store_environment {
@@ -78,6 +79,24 @@ int store_agency_insert(struct store_conn *c, struct arena *a, const struct stor
 int store_agency_second_factor_set(struct store_conn *c, struct arena *a, const char *id,
                                    bool required, struct usher_error *err);
 
+/* Renames agency id (name already checked); USHER_ENOTFOUND when there is none. */
+int store_agency_rename(struct store_conn *c, struct arena *a, const char *id, const char *name,
+                        struct usher_error *err);
+
+/* Sets agency id suspended or active; USHER_ENOTFOUND when there is none. */
+int store_agency_status_set(struct store_conn *c, struct arena *a, const char *id, bool suspended,
+                            struct usher_error *err);
+
+/* Deletes agency id and, by cascade, everything under it (environments, bots, memberships,
+ * grants, invitations, custom roles, API tokens, "view as" sessions into it). Its audit entries
+ * stay. USHER_ENOTFOUND when there is none. */
+int store_agency_delete(struct store_conn *c, struct arena *a, const char *id,
+                        struct usher_error *err);
+
+/* The ids of agency_id's members (*out an arena array of *count ids, NULL when none). */
+int store_agency_member_ids(const char ***out, size_t *count, struct store_conn *c, struct arena *a,
+                            const char *agency_id, struct usher_error *err);
+
 /* Reads one agency by id; USHER_ENOTFOUND when there is none. */
 int store_agency_get(struct store_agency *out, struct store_conn *c, struct arena *a,
                      const char *id, struct usher_error *err);
@@ -112,6 +131,19 @@ int store_environment_list(struct store_environment **out, size_t *count, bool *
                            struct store_conn *c, struct arena *a, const char *agency_id,
                            const struct store_cursor *after, size_t limit, struct usher_error *err);
 
+/* Renames environment id; USHER_ENOTFOUND when there is none. */
+int store_environment_rename(struct store_conn *c, struct arena *a, const char *id,
+                             const char *name, struct usher_error *err);
+
+/* Deletes environment id (its bots and whatever still names it go by cascade);
+ * USHER_ENOTFOUND when there is none. */
+int store_environment_delete(struct store_conn *c, struct arena *a, const char *id,
+                             struct usher_error *err);
+
+/* The ids of the bots of environment_id (*out an arena array, NULL when none). */
+int store_environment_bot_ids(const char ***out, size_t *count, struct store_conn *c,
+                              struct arena *a, const char *environment_id, struct usher_error *err);
+
 /* Inserts a bot (is_shared is ignored). An unknown agency or environment gives
  * USHER_ECONFLICT. */
 int store_bot_insert(struct store_conn *c, struct arena *a, const struct store_bot *bot,
@@ -126,6 +158,25 @@ int store_bot_get(struct store_bot *out, struct store_conn *c, struct arena *a, 
 int store_bot_list(struct store_bot **out, size_t *count, bool *has_more, struct store_conn *c,
                    struct arena *a, const char *environment_id, const struct store_cursor *after,
                    size_t limit, struct usher_error *err);
+
+/* Renames bot id; USHER_ENOTFOUND when there is none. */
+int store_bot_rename(struct store_conn *c, struct arena *a, const char *id, const char *name,
+                     struct usher_error *err);
+
+/* Deletes bot id (grants naming it go by cascade); USHER_ENOTFOUND when there is none. */
+int store_bot_delete(struct store_conn *c, struct arena *a, const char *id,
+                     struct usher_error *err);
+
+/* The grants that sit on a place and go with it: on an environment (kind "environment"), the
+ * grants on it and on its bots; on a bot (kind "bot"), the grants on it. *out_users is an arena
+ * array of the holders' user ids, one per grant (a user appears once per grant). */
+int store_place_grant_holders(const char ***out_users, size_t *count, struct store_conn *c,
+                              struct arena *a, const char *kind, const char *id,
+                              struct usher_error *err);
+
+/* Deletes the grants store_place_grant_holders lists; *out_deleted gets how many. */
+int store_place_grants_delete(int64_t *out_deleted, struct store_conn *c, struct arena *a,
+                              const char *kind, const char *id, struct usher_error *err);
 
 /* Reads every grant user_id holds in agency_id, oldest first. *out is an arena array of
  * *count rows (NULL and 0 when there are none). */

@@ -431,7 +431,7 @@ describe('two-step verification', () => {
     // Only holders of agency.manage set the policy.
     assertProblem(await w.as(member.token)('PATCH', `/api/v1/agencies/${agency.id}`, { require_second_factor: true }), 403, 'forbidden');
     assertProblem(await w.as(owner.token)('PATCH', `/api/v1/agencies/${agency.id}`, { require_second_factor: 'yes' }), 400, 'invalid_input');
-    assertProblem(await w.as(owner.token)('PATCH', `/api/v1/agencies/${agency.id}`, { name: 'x' }), 400, 'invalid_input');
+    assertProblem(await w.as(owner.token)('PATCH', `/api/v1/agencies/${agency.id}`, { nickname: 'x' }), 400, 'invalid_input', 'nickname');
     const set = await w.as(owner.token)('PATCH', `/api/v1/agencies/${agency.id}`, { require_second_factor: true });
     assert.equal(set.status, 200, set.text);
     assert.equal(set.json.require_second_factor, true);

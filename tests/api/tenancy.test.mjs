@@ -135,7 +135,7 @@ describe('agencies, environments and bots', () => {
     it('creates an agency with a trimmed name', async () => {
       const res = await as('admin')('POST', '/api/v1/agencies', { name: '  Initech \t' });
       assert.equal(res.status, 201);
-      assert.deepEqual(Object.keys(res.json).sort(), ['created_at', 'id', 'name', 'require_second_factor']);
+      assert.deepEqual(Object.keys(res.json).sort(), ['created_at', 'id', 'name', 'require_second_factor', 'status']);
       assert.equal(res.json.require_second_factor, false);
       assert.equal(res.json.name, 'Initech');
       assert.equal(typeof res.json.id, 'string');

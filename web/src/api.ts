@@ -7,13 +7,27 @@ export class ApiError extends Error {
   readonly code: string;
   readonly field: string | null;
   readonly requestId: string | null;
+  // Seconds to wait before trying again (the Retry-After of a 429), else null.
+  readonly retryAfter: number | null;
+  // The whole problem body, for members beyond code, detail and field.
+  readonly body: Record<string, unknown>;
 
-  constructor(status: number, code: string, detail: string, field: string | null, requestId: string | null) {
+  constructor(
+    status: number,
+    code: string,
+    detail: string,
+    field: string | null,
+    requestId: string | null,
+    retryAfter: number | null = null,
+    body: Record<string, unknown> = {},
+  ) {
     super(detail);
     this.status = status;
     this.code = code;
     this.field = field;
     this.requestId = requestId;
+    this.retryAfter = retryAfter;
+    this.body = body;
   }
 
   // The route itself does not exist on this server (an older usher): the router answers
@@ -87,12 +101,15 @@ export async function api<T = unknown>(
   const data = type.includes('json') ? await res.json().catch(() => null) : null;
   if (res.ok) return data as T;
   const p = (data || {}) as { code?: string; detail?: string; field?: string; request_id?: string };
+  const wait = Number.parseInt(res.headers.get('Retry-After') || '', 10);
   const err = new ApiError(
     res.status,
     p.code || 'error',
     p.detail || `the request failed (${res.status})`,
     p.field || null,
     p.request_id || null,
+    Number.isFinite(wait) && wait >= 0 ? wait : null,
+    data && typeof data === 'object' ? (data as Record<string, unknown>) : {},
   );
   if (res.status === 401 && !opts.quietAuth && onUnauthenticated) onUnauthenticated();
   return Promise.reject(err);
@@ -103,7 +120,24 @@ export const post = <T>(path: string, body?: unknown, opts?: { quietAuth?: boole
   api<T>('POST', path, body ?? {}, opts);
 export const patch = <T>(path: string, body: unknown) => api<T>('PATCH', path, body);
 export const put = <T>(path: string, body: unknown) => api<T>('PUT', path, body);
-export const del = <T = void>(path: string) => api<T>('DELETE', path);
+export const del = <T = void>(path: string, body?: unknown) => api<T>('DELETE', path, body);
+
+// The methods this server answers at path (the Allow header of its 405 to OPTIONS), without
+// authentication; an empty list when it has no such route. Lets a screen offer an action only
+// when this server has it.
+export async function allowedMethods(path: string): Promise<string[]> {
+  try {
+    const res = await fetch(`/api/v1${path}`, { method: 'OPTIONS', credentials: 'same-origin', cache: 'no-store' });
+    const allow = res.headers.get('Allow') || '';
+    await res.text(); // read to the end, so the request is over
+    return allow
+      .split(',')
+      .map((m) => m.trim().toUpperCase())
+      .filter(Boolean);
+  } catch {
+    return [];
+  }
+}
 
 // The message of any error, for a status line.
 export function messageOf(e: unknown): string {

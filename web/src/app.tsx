@@ -5,9 +5,12 @@ import { fullName } from './format';
 import { Link, match, navigate, useLocation } from './router';
 import { SessionProvider, isPublicPage, signInPath, useSession } from './session';
 import { AcceptInvitation } from './screens/accept';
+import { Account } from './screens/account';
+import { AccountDeleted } from './screens/account_delete';
 import { AgencyAudit } from './screens/audit';
 import { AgencyEnvironments, Agencies } from './screens/agencies';
 import { BotScreen } from './screens/bot';
+import { EmailChangeConfirm } from './screens/email_change';
 import { ControlPanel } from './screens/home';
 import { EnvironmentScreen } from './screens/environment';
 import { PasswordReset } from './screens/password_reset';
@@ -18,6 +21,7 @@ import { AgencySignIn } from './screens/connections';
 import { AgencyTokens } from './screens/tokens';
 import { AgencyUsers } from './screens/users';
 import { ErrorNote, Loading, PageTitle, Toasts, announce } from './ui';
+import { UserMenu } from './user_menu';
 
 export function App() {
   return (
@@ -47,9 +51,7 @@ function Header() {
             </Link>
           </nav>
           <div class="top-user">
-            <span class="top-user-name" title={me.user.email}>
-              {fullName(me.user)}
-            </span>
+            <UserMenu me={me} />
             <button type="button" class="button button-small" onClick={signOut}>
               Sign out
             </button>
@@ -103,6 +105,8 @@ function Screens() {
   if (path === '/password-reset') return <PasswordReset />;
   if (path === '/sign-in/problem') return <SignInProblem />;
   if (path === '/signed-out') return <SignedOut />;
+  if (path === '/email-change') return <EmailChangeConfirm />;
+  if (path === '/account-deleted') return <AccountDeleted />;
   if (session.status === 'loading') return <Loading what="Signing in" />;
   if (session.status === 'error') return <ErrorNote error={session.error} />;
   if (session.status === 'signed-out') return <Loading what="Opening the sign-in page" />;
@@ -110,6 +114,7 @@ function Screens() {
   let m: Record<string, string> | null;
   if (path === '/') return <ControlPanel />;
   if (path === '/agencies') return <Agencies />;
+  if (path === '/account') return <Account />;
   if ((m = match('/agencies/:id', path))) return <AgencyEnvironments agencyId={m.id} />;
   if ((m = match('/agencies/:id/users', path))) return <AgencyUsers agencyId={m.id} />;
   if ((m = match('/agencies/:id/users/:userId', path)))

@@ -19,6 +19,9 @@ export interface Session {
   // After POST /sessions or accepting as a new user: remembers the CSRF token, loads /me.
   started: (answer: { csrf_token?: string }) => Promise<Me | null>;
   signOut: () => Promise<void>;
+  // The server has already ended the session (the account was deleted): forgets it here and
+  // shows the page at path, which must be one that needs no session.
+  ended: (path: string) => void;
 }
 
 const SessionContext = createContext<Session | null>(null);
@@ -30,10 +33,13 @@ export function useSession(): Session {
 }
 
 // Pages for people who are not signed in (yet): signing in, invitations, password recovery,
-// and the pages a company sign-in or sign-out comes back to. A 401 there does not send the
-// visitor to sign in.
+// the link that confirms a new email address, the page after deleting one's account, and the
+// pages a company sign-in or sign-out comes back to. A 401 there does not send the visitor to
+// sign in.
+export const PUBLIC_PAGES = ['/signin', '/password-reset', '/email-change', '/account-deleted', '/sign-in/problem', '/signed-out'];
+
 export function isPublicPage(path: string): boolean {
-  return path.startsWith('/invitations/accept') || ['/signin', '/password-reset', '/sign-in/problem', '/signed-out'].includes(path);
+  return path.startsWith('/invitations/accept') || PUBLIC_PAGES.includes(path);
 }
 
 // The path to come back to after signing in.
@@ -109,6 +115,13 @@ export function SessionProvider({ children }: { children: ComponentChildren }) {
     else navigate('/signin');
   }, []);
 
+  const ended = useCallback((path: string) => {
+    navigate(path, { replace: true });
+    setCsrfToken(null);
+    setMe(null);
+    setStatus('signed-out');
+  }, []);
+
   const access = useCallback(
     (custom: Role[] = []) =>
       me
@@ -122,8 +135,8 @@ export function SessionProvider({ children }: { children: ComponentChildren }) {
   );
 
   const value = useMemo<Session>(
-    () => ({ me, status, error, builtInRoles, permissions, access, refresh, started, signOut }),
-    [me, status, error, builtInRoles, permissions, access, refresh, started, signOut],
+    () => ({ me, status, error, builtInRoles, permissions, access, refresh, started, signOut, ended }),
+    [me, status, error, builtInRoles, permissions, access, refresh, started, signOut, ended],
   );
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }

@@ -73,6 +73,10 @@ export interface Me {
   csrf_token?: string;
   impersonation?: Impersonation | null;
   impersonator?: User | null; // the person viewing, while impersonating
+  // Present only on servers with those features (absent: the console does not offer them).
+  second_factor?: boolean;
+  second_factor_required?: boolean;
+  pending_email?: string | null;
   // Present only on servers with company sign-in (OpenID Connect).
   sign_in_method?: 'password' | 'oidc'; // how this session was made
   identities?: Identity[];
@@ -122,6 +126,18 @@ export interface SignInMethod {
   connection_id?: string;
   connection_name?: string;
   start_url?: string;
+}
+
+// GET /me/sessions: where the person is signed in.
+export interface AccountSession {
+  id: string;
+  created_at: string;
+  last_used_at: string | null;
+  expires_at?: string;
+  address?: string | null;
+  source_ip?: string | null;
+  user_agent: string | null;
+  current: boolean;
 }
 
 export interface Page<T> {

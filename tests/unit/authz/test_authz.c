@@ -308,6 +308,97 @@ static void test_index__sync_applies_changes_made_elsewhere(void **state)
     store_conn_put(c);
 }
 
+static bool ask_suspended(struct fixture *f, const char *user, const char *perm,
+                          enum policy_scope scope, const char *id)
+{
+    struct authz_question q = {user, perm, scope, id, NULL};
+    struct authz_answer ans;
+    authz_check(&ans, f->ix, &q, NULL);
+    assert_false(ans.allowed);
+    return ans.agency_suspended;
+}
+
+static void test_index__a_suspended_agency_denies_everyone_until_resumed(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(authz_agency_state(f->ix, "ag_a"), AUTHZ_AGENCY_ACTIVE);
+    authz_index_put_agency_status(f->ix, "ag_a", true);
+    assert_int_equal(authz_agency_state(f->ix, "ag_a"), AUTHZ_AGENCY_SUSPENDED);
+    /* Every scope of the agency, platform admins included, with the reason. */
+    assert_true(ask_suspended(f, "u_ann", "inbox.start", POLICY_SCOPE_AGENCY, "ag_a"));
+    assert_true(ask_suspended(f, "u_ann", "analytics.read", POLICY_SCOPE_ENVIRONMENT, "env_prod"));
+    assert_true(ask_suspended(f, "u_bob", "bot.develop", POLICY_SCOPE_BOT, "bot_2"));
+    assert_true(ask_suspended(f, "u_admin", "bot.read", POLICY_SCOPE_BOT, "bot_1"));
+    /* Unknown places and other agencies say nothing of a suspension. */
+    assert_false(ask_suspended(f, "u_ann", "bot.read", POLICY_SCOPE_ENVIRONMENT, "env_nowhere"));
+    assert_true(ask(f, "u_admin", "bot.read", POLICY_SCOPE_ENVIRONMENT, "env_b"));
+    struct policy_decide_effective eff;
+    bool is_admin = false;
+    assert_false(
+        authz_effective(&eff, &is_admin, f->ix, "u_ann", POLICY_SCOPE_AGENCY, "ag_a", NULL, NULL));
+    /* Resuming gives back exactly what was there. */
+    authz_index_put_agency_status(f->ix, "ag_a", false);
+    assert_true(ask(f, "u_ann", "inbox.start", POLICY_SCOPE_AGENCY, "ag_a"));
+    assert_false(ask(f, "u_ann", "inbox.start", POLICY_SCOPE_ENVIRONMENT, "env_prod"));
+    assert_true(ask(f, "u_bob", "bot.develop", POLICY_SCOPE_BOT, "bot_2"));
+    assert_int_equal(authz_agency_state(f->ix, "ag_nowhere"), AUTHZ_AGENCY_UNKNOWN);
+}
+
+static void test_index__a_gone_environment_or_agency_takes_what_is_under_it(void **state)
+{
+    struct fixture *f = *state;
+    assert_true(ask(f, "u_ann", "analytics.read", POLICY_SCOPE_BOT, "bot_1"));
+    /* Only the environment is marked gone: its bot is denied with it, the rest stays. */
+    authz_index_put_environment(f->ix, "env_prod", NULL);
+    assert_false(ask(f, "u_ann", "analytics.read", POLICY_SCOPE_BOT, "bot_1"));
+    assert_false(ask(f, "u_admin", "bot.read", POLICY_SCOPE_BOT, "bot_1"));
+    assert_true(ask(f, "u_bob", "bot.develop", POLICY_SCOPE_BOT, "bot_2"));
+    /* Only the agency is dropped: every environment and bot under it goes too. */
+    authz_index_drop_agency(f->ix, "ag_a");
+    assert_int_equal(authz_agency_state(f->ix, "ag_a"), AUTHZ_AGENCY_UNKNOWN);
+    assert_false(ask(f, "u_bob", "bot.develop", POLICY_SCOPE_BOT, "bot_2"));
+    assert_false(ask(f, "u_admin", "bot.read", POLICY_SCOPE_ENVIRONMENT, "env_test"));
+    assert_false(ask(f, "u_ann", "inbox.start", POLICY_SCOPE_AGENCY, "ag_a"));
+    assert_true(ask(f, "u_admin", "bot.read", POLICY_SCOPE_ENVIRONMENT, "env_b"));
+}
+
+static void test_index__sync_applies_suspension_and_deletion_of_an_agency(void **state)
+{
+    struct fixture *f = *state;
+    struct store_conn *c;
+    struct usher_error err = {0};
+    int64_t cursor = 0;
+    int applied = 0;
+    assert_int_equal(authz_index_sync_cursor(&cursor, f->store, &err), 0);
+    fixture_sql(f->store, "UPDATE agencies SET status = 'suspended' WHERE id = 'ag_a'", NULL, 0);
+    fixture_sql(f->store,
+                "INSERT INTO audit_log (at, agency_id, action, scope_type, scope_id) VALUES "
+                "(2, 'ag_a', 'agency.suspended', 'agency', 'ag_a')",
+                NULL, 0);
+    assert_int_equal(store_conn_get(f->store, &c, &err), 0);
+    assert_int_equal(authz_index_sync(f->ix, c, &cursor, &applied, &err), 0);
+    assert_true(ask_suspended(f, "u_cy", "crm.read", POLICY_SCOPE_ENVIRONMENT, "env_prod"));
+    fixture_sql(f->store, "UPDATE agencies SET status = 'active' WHERE id = 'ag_a'", NULL, 0);
+    fixture_sql(f->store,
+                "INSERT INTO audit_log (at, agency_id, action, scope_type, scope_id) VALUES "
+                "(3, 'ag_a', 'agency.resumed', 'agency', 'ag_a')",
+                NULL, 0);
+    assert_int_equal(authz_index_sync(f->ix, c, &cursor, &applied, &err), 0);
+    assert_true(ask(f, "u_cy", "crm.read", POLICY_SCOPE_ENVIRONMENT, "env_prod"));
+    /* A deletion is a platform entry naming the agency as its scope. */
+    fixture_sql(f->store, "DELETE FROM agencies WHERE id = 'ag_a'", NULL, 0);
+    fixture_sql(f->store,
+                "INSERT INTO audit_log (at, action, scope_type, scope_id) VALUES "
+                "(4, 'agency.deleted', 'agency', 'ag_a')",
+                NULL, 0);
+    assert_int_equal(authz_index_sync(f->ix, c, &cursor, &applied, &err), 0);
+    store_conn_put(c);
+    assert_false(ask(f, "u_cy", "crm.read", POLICY_SCOPE_ENVIRONMENT, "env_prod"));
+    assert_false(ask(f, "u_admin", "bot.read", POLICY_SCOPE_BOT, "bot_2"));
+    assert_int_equal(authz_agency_state(f->ix, "ag_a"), AUTHZ_AGENCY_UNKNOWN);
+    assert_true(ask(f, "u_admin", "bot.read", POLICY_SCOPE_ENVIRONMENT, "env_b"));
+}
+
 static void test_index__stats_count_what_was_loaded(void **state)
 {
     struct fixture *f = *state;
@@ -336,6 +427,9 @@ int main(void)
         T(test_index__explain_names_source_and_roles),
         T(test_index__readers_run_while_grants_change),
         T(test_index__sync_applies_changes_made_elsewhere),
+        T(test_index__a_suspended_agency_denies_everyone_until_resumed),
+        T(test_index__a_gone_environment_or_agency_takes_what_is_under_it),
+        T(test_index__sync_applies_suspension_and_deletion_of_an_agency),
         T(test_index__stats_count_what_was_loaded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -102,6 +102,44 @@ static void test_ipnet_addr_from_sockaddr__reads_both_families(void **state)
     assert_false(ipnet_addr_from_sockaddr(&x, NULL));
 }
 
+static void test_ipnet_addr_is_internal__private_loopback_link_local_and_reserved(void **state)
+{
+    (void)state;
+    static const char *const inside[] = {"0.0.0.0",
+                                         "10.1.2.3",
+                                         "100.64.0.1",
+                                         "127.0.0.1",
+                                         "169.254.169.254",
+                                         "172.16.0.1",
+                                         "172.31.255.255",
+                                         "192.168.0.1",
+                                         "198.18.0.1",
+                                         "224.0.0.1",
+                                         "255.255.255.255",
+                                         "::",
+                                         "::1",
+                                         "::ffff:10.0.0.1",
+                                         "64:ff9b::a00:1",
+                                         "fd00::1",
+                                         "fe80::1",
+                                         "ff02::1"};
+    static const char *const outside[] = {"1.1.1.1",      "172.32.0.1",    "192.169.0.1",
+                                          "100.128.0.1",  "8.8.8.8",       "2001:db8::1",
+                                          "2606:4700::1", "::ffff:8.8.8.8"};
+    for (size_t i = 0; i < sizeof(inside) / sizeof(inside[0]); i++) {
+        struct ipnet_addr a = addr_of(inside[i]);
+        assert_true(ipnet_addr_is_internal(&a));
+    }
+    for (size_t i = 0; i < sizeof(outside) / sizeof(outside[0]); i++) {
+        struct ipnet_addr a = addr_of(outside[i]);
+        assert_false(ipnet_addr_is_internal(&a));
+    }
+    struct ipnet_addr lo4 = addr_of("127.9.9.9"), lo6 = addr_of("::1"), ten = addr_of("10.0.0.1");
+    assert_true(ipnet_addr_is_loopback(&lo4));
+    assert_true(ipnet_addr_is_loopback(&lo6));
+    assert_false(ipnet_addr_is_loopback(&ten));
+}
+
 static void test_ipnet_list__empty_text_is_the_empty_list(void **state)
 {
     (void)state;
@@ -205,6 +243,7 @@ int main(void)
         cmocka_unit_test(test_ipnet_addr_parse__takes_plain_ipv4_and_ipv6_only),
         cmocka_unit_test(test_ipnet_addr_format__writes_dotted_quads_and_canonical_ipv6),
         cmocka_unit_test(test_ipnet_addr_from_sockaddr__reads_both_families),
+        cmocka_unit_test(test_ipnet_addr_is_internal__private_loopback_link_local_and_reserved),
         cmocka_unit_test(test_ipnet_list__empty_text_is_the_empty_list),
         cmocka_unit_test(test_ipnet_list__matches_addresses_and_ranges_at_their_edges),
         cmocka_unit_test(test_ipnet_list__ipv4_mapped_ipv6_matches_ipv4_ranges),

@@ -93,6 +93,40 @@ static void test_http_get__refuses_http_unless_loopback_is_allowed(void **state)
     assert_int_equal(test_server_hits(f->srv, "/doc"), 0);
 }
 
+/* The address a name resolves to decides, not the URL: loopback only under the development
+ * setting, private and link-local never, whatever the scheme. */
+static void test_http_get__never_reaches_an_internal_address(void **state)
+{
+    struct fixture *f = *state;
+    route_text(f, "/doc", 200, JSON_HEADERS, "{}");
+    struct oidc_http_options strict = f->http;
+    strict.allow_insecure_loopback = false;
+    char target[128];
+    static const char *const loopbacks[] = {"127.0.0.1", "localhost", "127.1.2.3"};
+    for (size_t i = 0; i < sizeof(loopbacks) / sizeof(loopbacks[0]); i++) {
+        snprintf(target, sizeof(target), "https://%s:%d/doc", loopbacks[i], f->srv->port);
+        struct oidc_http_response res;
+        assert_int_equal(oidc_http_get(&res, &f->a, target, &strict, &f->err), USHER_EINVAL);
+        assert_string_equal(f->err.problem, "oidc_address_refused");
+        usher_error_clear(&f->err);
+    }
+    /* Private and link-local addresses stay out of reach even under the loopback setting. */
+    static const char *const inside[] = {"https://10.0.0.1/doc", "https://192.168.1.1/doc",
+                                         "https://169.254.169.254/latest/meta-data",
+                                         "http://172.16.0.1/doc", "https://[fd00::1]/doc"};
+    for (size_t i = 0; i < sizeof(inside) / sizeof(inside[0]); i++) {
+        struct oidc_http_response res;
+        int rc = oidc_http_get(&res, &f->a, inside[i], &f->http, &f->err);
+        assert_int_equal(rc, USHER_EINVAL);
+        /* http to a private address fails the URL rule before any lookup; https the address. */
+        assert_true(strcmp(f->err.problem, "oidc_address_refused") == 0 ||
+                    (strncmp(inside[i], "http:", 5) == 0 &&
+                     strcmp(f->err.problem, "oidc_url_refused") == 0));
+        usher_error_clear(&f->err);
+    }
+    assert_int_equal(test_server_hits(f->srv, "/doc"), 0);
+}
+
 static void test_http_get__does_not_follow_redirects(void **state)
 {
     struct fixture *f = *state;
@@ -393,6 +427,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_http_get__reads_json_and_its_max_age),
         T(test_http_get__refuses_http_unless_loopback_is_allowed),
+        T(test_http_get__never_reaches_an_internal_address),
         T(test_http_get__does_not_follow_redirects),
         T(test_http_get__refuses_a_body_over_the_cap),
         T(test_http_get__gives_up_after_the_timeout),

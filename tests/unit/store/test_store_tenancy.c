@@ -39,7 +39,7 @@ static int teardown(void **state)
 
 static void agency_add(struct fixture *f, const char *id, int64_t created_at)
 {
-    struct store_agency a = {id, "Agency", created_at, NULL, false};
+    struct store_agency a = {id, "Agency", created_at, NULL, false, false};
     usher_error_clear(&f->err);
     assert_int_equal(store_agency_insert(f->conn, &f->arena, &a, &f->err), 0);
 }
@@ -64,7 +64,7 @@ static void test_store_agency__insert_then_get(void **state)
 {
     struct fixture *f = *state;
     fixture_user_add(f->store, "usr_1");
-    struct store_agency in = {"agy_1", "Acme", 1000, "usr_1", false};
+    struct store_agency in = {"agy_1", "Acme", 1000, "usr_1", false, false};
     assert_int_equal(store_agency_insert(f->conn, &f->arena, &in, &f->err), 0);
     struct store_agency out;
     assert_int_equal(store_agency_get(&out, f->conn, &f->arena, "agy_1", &f->err), 0);
@@ -87,7 +87,7 @@ static void test_store_agency__duplicate_id_conflicts(void **state)
 {
     struct fixture *f = *state;
     agency_add(f, "agy_1", 1);
-    struct store_agency again = {"agy_1", "Other", 2, NULL, false};
+    struct store_agency again = {"agy_1", "Other", 2, NULL, false, false};
     assert_int_equal(store_agency_insert(f->conn, &f->arena, &again, &f->err), USHER_ECONFLICT);
 }
 

@@ -9,6 +9,7 @@ import { day } from '../format';
 import { useSession } from '../session';
 import type { Agency, Identity, Me } from '../types';
 import { Confirm, useLoad } from '../ui';
+import { AccountSection } from './account_kit';
 
 // The refusals of DELETE /me/identities/{id} in words.
 function unlinkError(e: unknown, me: Me): unknown {
@@ -47,10 +48,7 @@ export function CompanySignInSection({ me }: { me: Me }) {
   const label = (i: Identity) => i.connection_name || i.issuer;
 
   return (
-    <section id="company-sign-in" class="card account-section" aria-labelledby="company-sign-in-title">
-      <h2 id="company-sign-in-title" tabIndex={-1}>
-        Company sign-in
-      </h2>
+    <AccountSection id="company-sign-in" title="Company sign-in">
       {me.sign_in_method === 'oidc' ? <p class="muted">You signed in this time with a company login.</p> : null}
       {identities.length ? (
         <ul class="identity-list">
@@ -104,6 +102,6 @@ export function CompanySignInSection({ me }: { me: Me }) {
           </p>
         </Confirm>
       ) : null}
-    </section>
+    </AccountSection>
   );
 }

@@ -1,0 +1,152 @@
+// The Account page's two-step verification: whether it is on, turning it on (the steps in
+// account_totp_enrol.tsx), new recovery codes (account_two_step_codes.tsx), and turning it off
+// with the current password and a code from the app or a recovery code (DELETE /me/totp).
+// Shown only when GET /me carries second_factor.
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { ApiError, api } from '../api';
+import { useSession } from '../session';
+import type { Me } from '../types';
+import { Badge, FormError, TextField, announce } from '../ui';
+import { AccountSection, accountError, focusSoon, useFocusError } from './account_kit';
+import { TotpEnrol } from './account_totp_enrol';
+import { NewRecoveryCodes } from './account_two_step_codes';
+
+function TurnOff({ me, onDone }: { me: Me; onDone: (off: boolean) => void }) {
+  const session = useSession();
+  const [password, setPassword] = useState('');
+  const [code, setCode] = useState('');
+  const [recovery, setRecovery] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const form = useRef<HTMLFormElement>(null);
+  useFocusError(form, error);
+  useEffect(() => form.current?.querySelector<HTMLInputElement>('input')?.focus(), []);
+  const field = recovery ? 'recovery_code' : 'code';
+
+  async function submit(e: Event) {
+    e.preventDefault();
+    const value = recovery ? code.trim() : code.replace(/\s+/g, '');
+    if (!recovery && !/^\d{6}$/.test(value)) {
+      setError(new ApiError(400, 'invalid_input', 'Enter the 6 digits your app shows for usher.', 'code', null));
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      await api('DELETE', '/me/totp', { current_password: password, [field]: value }, { quietAuth: true });
+      onDone(true);
+    } catch (err) {
+      setBusy(false);
+      if (err instanceof ApiError && err.status === 401 && err.code !== 'invalid_code' && err.code !== 'invalid_credentials') {
+        await session.refresh();
+        return;
+      }
+      setError(accountError(err, me, { invalid_code: field }));
+    }
+  }
+
+  return (
+    <form ref={form} onSubmit={submit} noValidate aria-label="Turn off two-step verification" class="account-subform">
+      <p>Without it, your password alone signs you in. Confirm with your password and a code.</p>
+      <TextField
+        label="Current password"
+        name="current_password"
+        type="password"
+        value={password}
+        onValue={setPassword}
+        required
+        autoComplete="current-password"
+        error={error}
+      />
+      <TextField
+        key={field}
+        label={recovery ? 'Recovery code' : '6-digit code from the app'}
+        name={field}
+        value={code}
+        onValue={setCode}
+        required
+        inputMode={recovery ? 'text' : 'numeric'}
+        autoComplete={recovery ? 'off' : 'one-time-code'}
+        error={error}
+      />
+      <p class="small">
+        <button
+          type="button"
+          class="link-button"
+          onClick={() => {
+            setRecovery(!recovery);
+            setCode('');
+            setError(null);
+          }}
+        >
+          {recovery ? 'Use a code from the app instead' : 'Use a recovery code instead'}
+        </button>
+      </p>
+      <FormError error={error} fields={['current_password', field]} />
+      <div class="actions actions-start">
+        <button type="submit" class="button button-danger" disabled={busy}>
+          {busy ? 'Turning off…' : 'Turn off two-step verification'}
+        </button>
+        <button type="button" class="button" onClick={() => onDone(false)}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
+
+export function TwoStepSection({ me }: { me: Me }) {
+  const session = useSession();
+  const [mode, setMode] = useState<'status' | 'on' | 'off' | 'codes'>('status');
+  if (me.second_factor === undefined) return null;
+  const on = me.second_factor;
+
+  async function finished(changed: boolean, said: string) {
+    if (changed) {
+      await session.refresh();
+      if (said) announce(said);
+    }
+    setMode('status');
+    focusSoon('two-step-status');
+  }
+
+  return (
+    <AccountSection id="two-step" title="Two-step verification">
+      {mode === 'status' ? (
+        <>
+          <p id="two-step-status">
+            {on ? <Badge kind="ok">On</Badge> : <Badge>Off</Badge>}{' '}
+            {on
+              ? 'Signing in asks for your password and a 6-digit code from the authenticator app on your phone.'
+              : 'Add a second step to signing in: a 6-digit code from an authenticator app on your phone, so a stolen password alone is not enough.'}
+          </p>
+          {me.second_factor_required && !on ? (
+            <p class="note note-info">One of your agencies requires two-step verification: turn it on to use the console.</p>
+          ) : null}
+          <div class="actions actions-start">
+            {on ? (
+              <>
+                <button type="button" class="button" onClick={() => setMode('codes')}>
+                  New recovery codes
+                </button>
+                <button type="button" class="button" onClick={() => setMode('off')}>
+                  Turn off
+                </button>
+              </>
+            ) : (
+              <button type="button" class="button button-primary" onClick={() => setMode('on')}>
+                Turn on
+              </button>
+            )}
+          </div>
+        </>
+      ) : mode === 'on' ? (
+        <TotpEnrol me={me} onFinished={(done) => finished(done, '')} />
+      ) : mode === 'codes' ? (
+        <NewRecoveryCodes me={me} onDone={() => finished(false, '')} />
+      ) : (
+        <TurnOff me={me} onDone={(done) => finished(done, 'Two-step verification is off')} />
+      )}
+    </AccountSection>
+  );
+}
