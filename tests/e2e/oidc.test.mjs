@@ -15,7 +15,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { startUsher } from '../api/lib/harness.mjs';
-import { startOidcProvider } from '../api/lib/oidc_provider.mjs';
+import { startProvider } from '../api/lib/oidc_provider.mjs';
 import { captureScreen, openBrowser, screenshotDir } from './lib/browser.mjs';
 import { continueWithEmail, signInWithPassword } from './lib/signin.mjs';
 import { linkIn, startSmtp } from './lib/smtp.mjs';
@@ -26,12 +26,14 @@ const OWNER = { email: 'olga@acme.test', password: 'linen-harbour-comet-5' };
 const DANA = { email: 'dana@acme.test', sub: 'dana-4711', first: 'Dana', last: 'Company' };
 // Known to the company's login, never invited.
 const EVE = { email: 'eve@acme.test', sub: 'eve-0815' };
-const CLIENT = { id: 'usher-console-test', secret: 'client-secret-for-the-e2e-test-0123456789' };
+// The owner's account at the company login.
+const OLGA_SUB = 'olga-0042';
 
 describe('company sign-in in the web console', () => {
   let smtp;
   let usher;
   let idp;
+  let client; // the provider's client for usher: {client_id, client_secret}
   let adminToken;
   const ids = {};
   const browsers = [];
@@ -58,17 +60,45 @@ describe('company sign-in in the web console', () => {
   // The signed-in person's GET /me, asked from inside the page (its cookie).
   const meOf = (page) => page.evaluate(() => fetch('/api/v1/me', { headers: { Accept: 'application/json' } }).then((r) => r.json()));
 
-  // At the provider's development login form: any login is accepted as that subject; then its
-  // consent form, when it asks.
-  async function providerSignIn(page, sub) {
-    await page.waitForURL((u) => u.origin === new URL(idp.issuer).origin);
-    await page.locator('input[name=login]').fill(sub);
-    await page.locator('input[name=password]').fill('anything');
-    await page.getByRole('button', { name: 'Sign-in' }).click();
-    await page.waitForURL((u) => u.origin === usher.url || u.pathname.includes('/interaction/'));
-    if (new URL(page.url()).origin !== usher.url) {
-      await page.getByRole('button', { name: 'Continue' }).click();
-      await page.waitForURL((u) => u.origin === usher.url);
+  // Runs go (a click that leaves for the provider) and then the provider's development pages
+  // as they come: its login form, where any login is accepted as that subject, and its consent
+  // form (a browser with a session there may see neither); resolves once the provider has sent
+  // the browser back to usher.
+  async function throughProvider(page, sub, go) {
+    const provider = new URL(idp.issuer).origin;
+    let visited = false;
+    // Every hop counts, redirects included: with a session at the provider the browser may
+    // pass through it without stopping.
+    const seen = (request) => {
+      if (request.isNavigationRequest() && request.url().startsWith(provider)) visited = true;
+    };
+    page.on('request', seen);
+    try {
+      await go();
+      const deadline = Date.now() + 15000;
+      while (Date.now() < deadline) {
+        const here = new URL(page.url());
+        if (visited && here.origin === usher.url) return;
+        if (here.origin === provider) {
+          try {
+            const login = page.locator('input[name=login]');
+            const consent = page.getByRole('button', { name: 'Continue' });
+            if (await login.count()) {
+              await login.fill(sub);
+              await page.locator('input[name=password]').fill('anything');
+              await page.getByRole('button', { name: 'Sign-in' }).click();
+            } else if (await consent.count()) {
+              await consent.click();
+            }
+          } catch {
+            // The page moved on while being read: look again.
+          }
+        }
+        await page.waitForTimeout(100);
+      }
+      throw new Error(`the provider did not send the browser back to usher (at ${page.url()})`);
+    } finally {
+      page.off('request', seen);
     }
   }
 
@@ -100,20 +130,10 @@ describe('company sign-in in the web console', () => {
         USHER_OIDC_ALLOW_INSECURE_LOOPBACK: '1',
       },
     });
-    idp = await startOidcProvider({
-      clients: [
-        {
-          client_id: CLIENT.id,
-          client_secret: CLIENT.secret,
-          redirect_uris: [`${usher.url}/api/v1/oidc/callback`],
-          post_logout_redirect_uris: [`${usher.url}/signed-out`],
-        },
-      ],
-      accounts: {
-        [DANA.sub]: { email: DANA.email, email_verified: true, given_name: DANA.first, family_name: DANA.last },
-        [EVE.sub]: { email: EVE.email, email_verified: true },
-      },
-    });
+    idp = await startProvider({ redirectUri: `${usher.url}/api/v1/oidc/callback`, postLogoutRedirectUri: `${usher.url}/signed-out` });
+    idp.accounts.set(DANA.sub, { email: DANA.email, email_verified: true, given_name: DANA.first, family_name: DANA.last });
+    idp.accounts.set(EVE.sub, { email: EVE.email, email_verified: true });
+    client = idp.clients.rs256;
     adminToken = (await ok('POST', '/sessions', { token: null, body: ADMIN })).token;
     ids.acme = (await ok('POST', '/agencies', { body: { name: 'Acme' } })).id;
     ids.acmeProd = (await ok('POST', `/agencies/${ids.acme}/environments`, { body: { name: 'Acme production' } })).id;
@@ -150,14 +170,18 @@ describe('company sign-in in the web console', () => {
     const dialog = page.getByRole('dialog', { name: 'Add company sign-in' });
     await dialog.waitFor();
     assert.equal(await dialog.getByLabel('Redirect URI').inputValue(), `${usher.url}/api/v1/oidc/callback`);
-    // The three algorithms a new connection starts with.
-    for (const alg of ['RS256', 'PS256', 'ES256']) assert.ok(await dialog.getByRole('checkbox', { name: alg }).isChecked(), alg);
-    for (const alg of ['RS384', 'ES384']) assert.ok(!(await dialog.getByRole('checkbox', { name: alg }).isChecked()), alg);
+    // The three algorithms usher accepts, all on for a new connection.
+    const algs = dialog.getByRole('group', { name: 'ID token algorithms' }).getByRole('checkbox');
+    assert.deepEqual(await algs.evaluateAll((els) => els.map((e) => [e.value, e.checked])), [
+      ['RS256', true],
+      ['PS256', true],
+      ['ES256', true],
+    ]);
     await dialog.getByLabel('Name').fill('Acme Login');
     // Not https and not loopback: refused, and said beside the issuer field.
     await dialog.getByLabel('Issuer URL').fill('http://login.acme.example');
-    await dialog.getByLabel('Client ID').fill(CLIENT.id);
-    await dialog.getByLabel('Client secret').fill(CLIENT.secret);
+    await dialog.getByLabel('Client ID').fill(client.client_id);
+    await dialog.getByLabel('Client secret').fill(client.client_secret);
     await dialog.getByLabel('Email domains').fill('acme.test');
     await screen(page, 'oidc-connection-dialog');
     await dialog.getByRole('button', { name: 'Add connection' }).click();
@@ -178,7 +202,7 @@ describe('company sign-in in the web console', () => {
     assert.equal(conn.issuer, idp.issuer);
     assert.deepEqual(conn.domains, ['acme.test']);
     assert.ok(!('client_secret' in conn), 'the secret is never answered');
-    assert.ok(!(await page.content()).includes(CLIENT.secret), 'the secret is nowhere in the page');
+    assert.ok(!(await page.content()).includes(client.client_secret), 'the secret is nowhere in the page');
 
     await card.getByRole('button', { name: 'Copy' }).click();
     await card.getByRole('button', { name: 'Copied' }).waitFor();
@@ -236,8 +260,7 @@ describe('company sign-in in the web console', () => {
     const accept = page.getByRole('link', { name: 'Accept with Acme Login' });
     assert.match(await accept.getAttribute('href'), new RegExp(`^/api/v1/oidc/start\\?connection_id=${ids.connection}&invitation=`));
     await screen(page, 'oidc-accept');
-    await accept.click();
-    await providerSignIn(page, DANA.sub);
+    await throughProvider(page, DANA.sub, () => accept.click());
     await page.getByRole('heading', { name: 'Control panel' }).waitFor();
     await page.getByRole('link', { name: 'Acme', exact: true }).waitFor();
     const me = await meOf(page);
@@ -289,7 +312,7 @@ describe('company sign-in in the web console', () => {
     // The provider asks whether to sign out of it too.
     await page.waitForURL((u) => u.origin === new URL(idp.issuer).origin);
     await page.getByRole('button', { name: /Yes/ }).click();
-    await page.waitForURL(`${usher.url}/signed-out`);
+    await page.waitForURL((u) => u.origin === usher.url && u.pathname === '/signed-out');
     await page.getByRole('heading', { name: 'You are signed out' }).waitFor();
     await screen(page, 'oidc-signed-out');
     const r = await page.evaluate(() => fetch('/api/v1/me').then((x) => x.status));
@@ -305,8 +328,7 @@ describe('company sign-in in the web console', () => {
     await go.waitFor();
     assert.equal(await page.locator('input[type=password]').count(), 0, 'no password field for a company address');
     await screen(page, 'oidc-signin-company');
-    await go.click();
-    await providerSignIn(page, DANA.sub);
+    await throughProvider(page, DANA.sub, () => go.click());
     await page.getByRole('heading', { name: 'Control panel' }).waitFor();
     assert.equal((await meOf(page)).sign_in_method, 'oidc');
 
@@ -323,8 +345,7 @@ describe('company sign-in in the web console', () => {
     const { page } = await browser();
     await page.goto(`${usher.url}/signin`);
     await continueWithEmail(page, EVE.email);
-    await page.getByRole('link', { name: 'Continue with Acme Login' }).click();
-    await providerSignIn(page, EVE.sub);
+    await throughProvider(page, EVE.sub, () => page.getByRole('link', { name: 'Continue with Acme Login' }).click());
     await page.waitForURL(`${usher.url}/sign-in/problem?reason=no_account`);
     await page.getByRole('heading', { name: 'There is no usher account for you yet' }).waitFor();
     assert.match(await page.locator('main').textContent(), /Ask a manager of your agency to invite you/);
@@ -337,6 +358,72 @@ describe('company sign-in in the web console', () => {
     await page.getByRole('heading', { name: 'This sign-in could not be finished' }).waitFor();
     await page.getByRole('link', { name: 'Back to sign-in' }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  });
+
+  step('links a company login to a password account on the Account page, and unlinks it', async () => {
+    idp.accounts.set(OLGA_SUB, { email: OWNER.email, email_verified: true });
+    const { page } = owner;
+    await page.goto(`${usher.url}/account`);
+    const section = page.getByRole('region', { name: 'Company sign-in' });
+    await section.getByText('No company login is linked to your account').waitFor();
+    await throughProvider(page, OLGA_SUB, () => section.getByRole('link', { name: 'Link Acme Login' }).click());
+    await page.waitForURL(`${usher.url}/account`);
+    await section.getByRole('button', { name: 'Unlink Acme Login' }).waitFor();
+    assert.match(await section.textContent(), /Acme Login · olga@acme\.test/);
+    assert.equal(await section.getByRole('link', { name: 'Link Acme Login' }).count(), 0, 'linked already');
+    const me = await meOf(page);
+    assert.equal(me.identities.length, 1);
+    assert.equal(me.sign_in_method, 'password', 'linking keeps the session as it was made');
+    await screen(page, 'oidc-account');
+
+    await section.getByRole('button', { name: 'Unlink Acme Login' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Unlink Acme Login?' });
+    await dialog.getByRole('button', { name: 'Unlink' }).click();
+    await section.getByText('No company login is linked to your account').waitFor();
+    assert.deepEqual((await meOf(page)).identities, []);
+  });
+
+  step('explains why a company login that is the only way in cannot be unlinked', async () => {
+    const { page } = dana;
+    await page.goto(`${usher.url}/account`);
+    const section = page.getByRole('region', { name: 'Company sign-in' });
+    await section.getByRole('button', { name: 'Unlink Acme Login' }).waitFor();
+    assert.equal(await page.getByRole('region', { name: 'Password' }).count(), 0, 'no password to change');
+    await section.getByRole('button', { name: 'Unlink Acme Login' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Unlink Acme Login?' });
+    await dialog.getByRole('button', { name: 'Unlink' }).click();
+    await dialog.getByRole('alert').getByText(/only way to sign in/).waitFor();
+    await screen(page, 'oidc-account-unlink-refused');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    assert.equal((await meOf(page)).identities.length, 1, 'still linked');
+  });
+
+  step('requires the company sign-in: the owner, signed in with a password, is told and comes back through it', async () => {
+    const { page } = owner;
+    await page.goto(`${usher.url}/agencies/${ids.acme}/sign-in`);
+    await page.getByRole('button', { name: 'Edit' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Edit Acme Login' });
+    const required = dialog.getByRole('switch', { name: 'Require this sign-in for members of Acme' });
+    assert.equal(await required.getAttribute('aria-checked'), 'false');
+    await required.click();
+    assert.equal(await required.getAttribute('aria-checked'), 'true');
+    await dialog.getByText('That includes you').scrollIntoViewIfNeeded();
+    await screen(page, 'oidc-connection-required');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    // Her password session no longer opens Acme.
+    await page.getByText('This agency requires its company sign-in').waitFor();
+    await screen(page, 'oidc-sso-required');
+    await page.goto(`${usher.url}/`);
+    await page.getByText('Acme requires its company sign-in').waitFor();
+    await page.getByRole('button', { name: 'Sign out to use the company login' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await continueWithEmail(page, OWNER.email);
+    await throughProvider(page, OLGA_SUB, () => page.getByRole('link', { name: 'Continue with Acme Login' }).click());
+    await page.getByRole('heading', { name: 'Control panel' }).waitFor();
+    await page.goto(`${usher.url}/agencies/${ids.acme}/sign-in`);
+    const card = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'Acme Login' }) });
+    await card.getByText('Required').waitFor();
   });
 
   step('asks before deleting the connection and says people keep their accounts', async () => {

@@ -5,7 +5,8 @@
 import { useRef, useState } from 'preact/hooks';
 import { ApiError, del, get, messageOf, patch, post } from '../api';
 import { AgencyShell, useAgency } from '../agency';
-import { day } from '../format';
+import { useSession } from '../session';
+import { day, sentence } from '../format';
 import type { OidcConnection, OidcTestResult, Page } from '../types';
 import {
   Badge,
@@ -27,9 +28,21 @@ import {
   useSubmit,
 } from '../ui';
 
-// The ID-token algorithms the server accepts, and those a new connection starts with.
-export const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384'];
-export const DEFAULT_ALGORITHMS = ['RS256', 'PS256', 'ES256'];
+// The ID-token algorithms usher accepts (a connection may narrow them); a new connection starts
+// with all of them.
+export const ALGORITHMS = ['RS256', 'PS256', 'ES256'];
+export const DEFAULT_ALGORITHMS = ALGORITHMS;
+
+// A refusal of the connection routes in words, kept at the field it names.
+export function connectionError(e: unknown): unknown {
+  if (!(e instanceof ApiError)) return e;
+  const say = (text: string) => new ApiError(e.status, e.code, text, e.field, e.requestId);
+  if (e.code === 'insecure_issuer')
+    return say('Use the https:// address of your identity provider: usher talks to identity providers over https only.');
+  if (e.code === 'domain_claimed')
+    return say('Another company sign-in already claims one of these domains, in this agency or another. A domain can lead to one login only.');
+  return e.status === 0 ? e : say(sentence(e.message));
+}
 
 // "acme.com, acme.co.uk" or one per line → ["acme.com", "acme.co.uk"].
 export function domainsOf(text: string): string[] {
@@ -81,6 +94,7 @@ interface EditProps {
 
 function ConnectionDialog({ agencyId, connection, redirectUri, onClose, onSaved }: EditProps) {
   const { agency } = useAgency();
+  const { me } = useSession();
   const [name, setName] = useState(connection?.name || '');
   const [issuer, setIssuer] = useState(connection?.issuer || '');
   const [clientId, setClientId] = useState(connection?.client_id || '');
@@ -106,9 +120,14 @@ function ConnectionDialog({ agencyId, connection, redirectUri, onClose, onSaved 
     };
     // Write-only: sent when typed, else the stored secret stays.
     if (secret) body.client_secret = secret;
-    const saved = connection
-      ? await patch<OidcConnection>(`${base}/${encodeURIComponent(connection.id)}`, body)
-      : await post<OidcConnection>(base, body);
+    let saved: OidcConnection;
+    try {
+      saved = connection
+        ? await patch<OidcConnection>(`${base}/${encodeURIComponent(connection.id)}`, body)
+        : await post<OidcConnection>(base, body);
+    } catch (e) {
+      throw connectionError(e);
+    }
     announce(connection ? `${saved.name} saved` : `${saved.name} added`);
     onSaved(saved);
     onClose();
@@ -182,7 +201,7 @@ function ConnectionDialog({ agencyId, connection, redirectUri, onClose, onSaved 
         <fieldset class={`checks checks-compact${algError ? ' field-invalid' : ''}`} aria-describedby={`${algId}-hint${algError ? ` ${algId}-error` : ''}`}>
           <legend>ID token algorithms</legend>
           <p class="hint checks-hint" id={`${algId}-hint`}>
-            The signatures usher accepts from this login. RS256, PS256 and ES256 suit almost every provider.
+            The signatures usher accepts from this login. Keep all three unless your provider says otherwise.
           </p>
           {ALGORITHMS.map((a) => (
             <label key={a} class="check">
@@ -221,6 +240,12 @@ function ConnectionDialog({ agencyId, connection, redirectUri, onClose, onSaved 
             ? `Members who signed in with a password cannot open ${agency.name} until they sign in through this login; their other agencies still work. Platform admins keep their password, so a broken login never locks everyone out.`
             : 'Members may also sign in with a password, if they have one.'}
         </p>
+        {required && !connection?.required && me && !me.is_platform_admin && me.sign_in_method !== 'oidc' ? (
+          <p class="note note-info">
+            That includes you: you signed in with a password, so once this is saved you sign out and in again, through this
+            login, to keep managing {agency.name}.
+          </p>
+        ) : null}
         <FormError error={error} fields={['name', 'issuer', 'client_id', 'client_secret', 'domains', 'algorithms']} />
         <div class="actions">
           <button type="button" class="button" onClick={onClose}>
@@ -375,7 +400,7 @@ function Connections() {
     <section class="page">
       <div class="page-head">
         <PageTitle text="Company sign-in" />
-        {list.data ? (
+        {list.data && !list.error ? (
           <button type="button" class="button button-primary" onClick={() => setEditing('new')}>
             <IconPlus /> Add connection
           </button>
@@ -386,7 +411,8 @@ function Connections() {
         Google Workspace) instead of a password. Whoever signs in with an address in a connection's domains is sent there.
       </p>
       {list.error ? <LoadProblem error={list.error} what="Company sign-in" /> : null}
-      {!list.data ? (
+      {/* A refusal hides what an earlier answer showed (the list may have changed meanwhile). */}
+      {!list.data || list.error ? (
         list.error ? null : <Loading what="Loading the connections" />
       ) : items.length === 0 ? (
         <p class="note note-info">No company sign-in yet. Add one with the client ID and secret your identity provider gave usher.</p>
