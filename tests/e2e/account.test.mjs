@@ -290,8 +290,10 @@ describe('the Account page of the web console', () => {
     const { page } = nora;
     const me = await ok('GET', '/me', { token: await noraSession() });
     const allow = (await call('OPTIONS', '/me')).headers.allow || '';
-    const expected = ['Profile', 'Password'];
+    const expected = ['Profile'];
+    if (me.has_password !== false) expected.push('Password');
     if ('second_factor' in me) expected.push('Two-step verification');
+    if ('identities' in me) expected.push('Company sign-in');
     expected.push('Sessions');
     if (/\bDELETE\b/.test(allow)) expected.push('Delete account');
     await openAccount();
