@@ -1,13 +1,15 @@
 // Sign in, email first: POST /sign-in/discover says from the address's domain whether the
-// person signs in with a password here (POST /sessions) or through their company's login (a
-// full-page navigation to the start URL the server gives), then back to where they were going.
-// A server without company sign-in answers discover 404, and the password step follows.
+// person signs in with a password here (POST /sessions, then a code when the account has
+// two-step verification: signin_code.tsx) or through their company's login (a full-page
+// navigation to the start URL the server gives), then back to where they were going. A server
+// without company sign-in answers discover 404, and the password step follows.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, post, withQuery } from '../api';
 import { Link, navigate, useLocation } from '../router';
 import { useSession } from '../session';
-import type { SignInMethod } from '../types';
+import type { SessionAnswer, SignInMethod } from '../types';
 import { FormError, PageTitle, TextField } from '../ui';
+import { SecondStep } from './signin_code';
 
 // Only a path of this console: never an address elsewhere.
 export function safeNext(next: string | null): string {
@@ -34,6 +36,7 @@ export function SignIn() {
   const passwordBox = useRef<HTMLDivElement>(null);
   const companyButton = useRef<HTMLAnchorElement>(null);
   const emailBox = useRef<HTMLDivElement>(null);
+  const [mfaToken, setMfaToken] = useState<string | null>(null);
 
   useEffect(() => {
     if (session.status === 'ready') navigate(next, { replace: true });
@@ -80,13 +83,40 @@ export function SignIn() {
     setBusy(true);
     setError(null);
     try {
-      const answer = await post<{ csrf_token: string }>('/sessions', { email: email.trim(), password }, { quietAuth: true });
+      const answer = await post<SessionAnswer>('/sessions', { email: email.trim(), password }, { quietAuth: true });
+      if (answer.mfa_required && answer.mfa_token) {
+        // No session yet: the code comes next. The password is not kept.
+        setPassword('');
+        setMfaToken(answer.mfa_token);
+        setBusy(false);
+        return;
+      }
       await session.started(answer);
       navigate(next, { replace: true });
     } catch (err) {
       setError(err);
       setBusy(false);
     }
+  }
+
+  if (mfaToken) {
+    return (
+      <section class="page page-narrow">
+        <div class="card">
+          <SecondStep
+            mfaToken={mfaToken}
+            onSignedIn={async (answer) => {
+              await session.started(answer);
+              navigate(next, { replace: true });
+            }}
+            onRestart={() => {
+              setMfaToken(null);
+              setError(null);
+            }}
+          />
+        </div>
+      </section>
+    );
   }
 
   const changeAddress = (
