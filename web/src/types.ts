@@ -189,6 +189,7 @@ export interface Agency {
   id: string;
   name: string;
   created_at?: string;
+  status?: 'active' | 'suspended';
   require_second_factor?: boolean; // absent on a server without two-step verification
   sign_in_connections?: { id: string; name: string }[]; // absent on a server without company sign-in
 }
