@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { startUsher } from '../api/lib/harness.mjs';
 import { DESKTOP, PHONE, captureScreen, openBrowser, screenshotDir } from './lib/browser.mjs';
+import { continueWithEmail, signInWithPassword } from './lib/signin.mjs';
 import { startSmtp } from './lib/smtp.mjs';
 
 const ADMIN = { email: 'admin@studio.test', password: 'quiet-lantern-orbit-1' };
@@ -51,9 +52,7 @@ describe('the console dialogs', () => {
 
   async function signIn(page, who) {
     await page.goto(`${usher.url}/signin`);
-    await page.getByLabel('Email').fill(who.email);
-    await page.getByLabel('Password').fill(who.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signInWithPassword(page, who);
     await page.getByRole('heading', { name: 'Control panel' }).waitFor();
   }
 
@@ -139,7 +138,7 @@ describe('the console dialogs', () => {
   step('keeps the focus on a sign-in refusal and words it for people', async () => {
     const { page } = manager;
     await page.goto(`${usher.url}/signin`);
-    await page.getByLabel('Email').fill(MANAGER.email);
+    await continueWithEmail(page, MANAGER.email);
     await page.getByLabel('Password').fill('not-the-password');
     await page.getByRole('button', { name: 'Sign in' }).click();
     const alert = page.getByRole('alert');
@@ -159,7 +158,13 @@ describe('the console dialogs', () => {
     assert.match(said, /Passwords have at least 8 characters\./);
     assert.doesNotMatch(said, /bytes|must be/);
 
-    await signIn(page, MANAGER);
+    // Back to the address step, then in.
+    await page.getByRole('button', { name: 'Use another email' }).click();
+    await page.getByLabel('Email').fill(MANAGER.email);
+    await page.getByRole('button', { name: 'Continue', exact: true }).click();
+    await page.getByLabel('Password').fill(MANAGER.password);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByRole('heading', { name: 'Control panel' }).waitFor();
   });
 
   for (const size of [DESKTOP, PHONE]) {

@@ -8,7 +8,7 @@ import { ApiError, post, withQuery } from '../api';
 import { Link, navigate, useLocation } from '../router';
 import { useSession } from '../session';
 import type { SessionAnswer, SignInMethod } from '../types';
-import { FormError, PageTitle, TextField } from '../ui';
+import { FormError, PageTitle, TextField, useFocusFirstError } from '../ui';
 import { SecondStep } from './signin_code';
 
 // Only a path of this console: never an address elsewhere.
@@ -37,6 +37,9 @@ export function SignIn() {
   const companyButton = useRef<HTMLAnchorElement>(null);
   const emailBox = useRef<HTMLDivElement>(null);
   const [mfaToken, setMfaToken] = useState<string | null>(null);
+  const form = useRef<HTMLFormElement>(null);
+  // A refusal takes the focus (its field, or the note that says it), so it is heard and seen.
+  useFocusFirstError(form, error);
 
   useEffect(() => {
     if (session.status === 'ready') navigate(next, { replace: true });
@@ -135,7 +138,7 @@ export function SignIn() {
       <div class="card">
         <PageTitle text="Sign in" />
         {step.kind === 'email' ? (
-          <form onSubmit={discover} noValidate>
+          <form ref={form} onSubmit={discover} noValidate>
             <div ref={emailBox}>
               <TextField label="Email" name="email" type="email" value={email} onValue={setEmail} required autoComplete="username" error={error} />
             </div>
@@ -147,7 +150,7 @@ export function SignIn() {
             </div>
           </form>
         ) : step.kind === 'password' ? (
-          <form onSubmit={submit} noValidate>
+          <form ref={form} onSubmit={submit} noValidate>
             {changeAddress}
             {/* The address again, unseen, for password managers: they save and fill the pair. */}
             <input type="email" name="email" value={email.trim()} autoComplete="username" readOnly hidden />
