@@ -58,6 +58,31 @@ static const char *person_name(struct arena *a, const struct store_user *u)
     return arena_printf(a, "%s%s%s", first, *first && *last ? " " : "", last);
 }
 
+/* Adds the name of each grant's environment or bot ("environment_name", "bot_name" with the
+ * bot's "environment_name" too), so the invited person, who cannot read the agency's places
+ * yet, sees where the invitation leads. A place that is gone keeps its id only. */
+static void grants_name_places(json_t *grants, struct store_conn *c, struct arena *a)
+{
+    size_t i;
+    json_t *g;
+    json_array_foreach(grants, i, g)
+    {
+        struct usher_error ignored = {0};
+        const char *env_id = json_string_value(json_object_get(g, "environment_id"));
+        const char *bot_id = json_string_value(json_object_get(g, "bot_id"));
+        if (bot_id) {
+            struct store_bot bot;
+            if (store_bot_get(&bot, c, a, bot_id, &ignored) != 0)
+                continue;
+            json_object_set_new(g, "bot_name", json_string(bot.name));
+            env_id = bot.environment_id;
+        }
+        struct store_environment env;
+        if (env_id && store_environment_get(&env, c, a, env_id, &ignored) == 0)
+            json_object_set_new(g, "environment_name", json_string(env.name));
+    }
+}
+
 /* Fills agency name, inviter, status and grants of a view. */
 int app_invitation_view_fill(struct app_invitation_view *v, struct store_conn *c, struct arena *a,
                              const struct store_invitation *inv, struct usher_error *err)
@@ -88,6 +113,7 @@ int app_invitation_view_fill(struct app_invitation_view *v, struct store_conn *c
         if (!v->grants)
             v->grants = json_array();
     }
+    grants_name_places(v->grants, c, a);
     return 0;
 }
 

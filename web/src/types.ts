@@ -15,6 +15,10 @@ export interface Grant {
   bot_id?: string;
   roles: string[];
   extra_permissions: string[];
+  // Names of the place, where the server gives them (invitations do).
+  environment_name?: string;
+  bot_name?: string;
+  expires_at?: string | null; // an end-dated grant: no access from that moment on
 }
 
 export interface Membership {

@@ -1,0 +1,85 @@
+// The names of the environments and bots that grants point at, for screens whose grants carry
+// ids only (GET /me, the users overview). Each place is asked for once per page load; a place
+// the signed-in person may not see keeps a neutral wording instead of its id.
+import { useEffect, useState } from 'preact/hooks';
+import { get } from '../api';
+import type { Grant } from '../types';
+
+export interface PlaceNames {
+  environments: Record<string, string>;
+  bots: Record<string, { name: string; environment_id?: string }>;
+  pending?: boolean; // some names are still being asked for
+}
+
+type BotFacts = { name: string; environment_id?: string };
+const envCache = new Map<string, Promise<string | null>>();
+const botCache = new Map<string, Promise<BotFacts | null>>();
+
+function environmentOf(id: string): Promise<string | null> {
+  let p = envCache.get(id);
+  if (!p) {
+    p = get<{ name: string }>(`/environments/${encodeURIComponent(id)}`).then(
+      (e) => e.name,
+      () => null,
+    );
+    envCache.set(id, p);
+  }
+  return p;
+}
+
+function botOf(id: string): Promise<BotFacts | null> {
+  let p = botCache.get(id);
+  if (!p) {
+    p = get<BotFacts>(`/bots/${encodeURIComponent(id)}`).then(
+      (b) => ({ name: b.name, environment_id: b.environment_id }),
+      () => null,
+    );
+    botCache.set(id, p);
+  }
+  return p;
+}
+
+// After a rename the next lookup asks the server again.
+export function forgetPlaceNames(): void {
+  envCache.clear();
+  botCache.clear();
+}
+
+// Looks up the places of grants that do not name them; known: environment names already at
+// hand (the agency's list). Answers what is known so far and re-renders as names arrive.
+export function usePlaceNames(grants: Grant[], known: { id: string; name: string }[] = []): PlaceNames {
+  const [names, setNames] = useState<PlaceNames & { key: string }>({ environments: {}, bots: {}, key: '|' });
+  const envIds = new Set<string>();
+  const botIds = new Set<string>();
+  for (const g of grants) {
+    if (g.bot_id && !g.bot_name) botIds.add(g.bot_id);
+    else if (g.environment_id && !g.environment_name && !known.some((e) => e.id === g.environment_id))
+      envIds.add(g.environment_id);
+  }
+  const key = [...envIds].sort().join(',') + '|' + [...botIds].sort().join(',');
+  useEffect(() => {
+    if (key === '|') return;
+    let live = true;
+    Promise.all([
+      Promise.all([...envIds].map(async (id) => [id, await environmentOf(id)] as const)),
+      Promise.all([...botIds].map(async (id) => [id, await botOf(id)] as const)),
+    ]).then(([envs, bots]) => {
+      if (!live) return;
+      const out = { environments: {} as PlaceNames['environments'], bots: {} as PlaceNames['bots'], key };
+      for (const [id, name] of envs) if (name) out.environments[id] = name;
+      for (const [id, bot] of bots) if (bot) out.bots[id] = bot;
+      setNames(out);
+    });
+    return () => {
+      live = false;
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [key]);
+  const environments: Record<string, string> = {};
+  for (const e of known) environments[e.id] = e.name;
+  return {
+    environments: { ...environments, ...names.environments },
+    bots: names.bots,
+    pending: key !== '|' && names.key !== key,
+  };
+}

@@ -1,0 +1,129 @@
+// A row's actions behind one button ("Actions for Mia Jansen"), so a wide table keeps them in a
+// narrow column next to the name: a menu button opening a list of menu items, moved through
+// with the arrow keys, closed with Escape or Tab, focus back on the button.
+import { ComponentChildren } from 'preact';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { useId } from '../ui';
+
+export interface RowAction {
+  label: string; // what the item says ("Remove from agency")
+  onSelect: () => void;
+  danger?: boolean;
+  disabled?: boolean; // shown but not usable (viewing as someone)
+  icon?: ComponentChildren;
+}
+
+export function RowActions({ name, actions, note }: { name: string; actions: RowAction[]; note?: string }) {
+  const [open, setOpen] = useState(false);
+  const [pos, setPos] = useState<{ top: number; left: number; up: boolean } | null>(null);
+  const button = useRef<HTMLButtonElement>(null);
+  const menu = useRef<HTMLUListElement>(null);
+  const id = useId('actions');
+
+  function place() {
+    const r = button.current?.getBoundingClientRect();
+    if (!r) return;
+    const width = 240;
+    const left = Math.max(8, Math.min(r.right - width, window.innerWidth - width - 8));
+    const up = r.bottom + 48 * actions.length + 16 > window.innerHeight && r.top > 48 * actions.length;
+    setPos({ top: up ? r.top - 4 : r.bottom + 4, left, up });
+  }
+
+  useLayoutEffect(() => {
+    if (!open) return;
+    place();
+    const items = menu.current?.querySelectorAll<HTMLElement>('[role="menuitem"]');
+    items?.[0]?.focus();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [open]);
+
+  useEffect(() => {
+    if (!open) return;
+    const close = (e: Event) => {
+      if (e.type === 'scroll' && menu.current?.contains(e.target as Node)) return;
+      if (e.type === 'mousedown' && (menu.current?.contains(e.target as Node) || button.current?.contains(e.target as Node)))
+        return;
+      setOpen(false);
+    };
+    window.addEventListener('mousedown', close);
+    window.addEventListener('resize', close);
+    window.addEventListener('scroll', close, true);
+    return () => {
+      window.removeEventListener('mousedown', close);
+      window.removeEventListener('resize', close);
+      window.removeEventListener('scroll', close, true);
+    };
+  }, [open]);
+
+  function onMenuKey(e: KeyboardEvent) {
+    const items = [...(menu.current?.querySelectorAll<HTMLElement>('[role="menuitem"]') || [])];
+    const at = items.indexOf(document.activeElement as HTMLElement);
+    const go = (i: number) => items[(i + items.length) % items.length]?.focus();
+    if (e.key === 'ArrowDown') go(at + 1);
+    else if (e.key === 'ArrowUp') go(at - 1);
+    else if (e.key === 'Home') go(0);
+    else if (e.key === 'End') go(items.length - 1);
+    else if (e.key === 'Escape' || e.key === 'Tab') {
+      setOpen(false);
+      button.current?.focus();
+    } else return;
+    e.preventDefault();
+    e.stopPropagation();
+  }
+
+  if (!actions.length) return <span class="muted">{note || '—'}</span>;
+  return (
+    <>
+      <button
+        ref={button}
+        type="button"
+        class="button button-small row-menu-button"
+        aria-haspopup="menu"
+        aria-expanded={open}
+        aria-controls={open ? id : undefined}
+        aria-label={`Actions for ${name}`}
+        onClick={() => setOpen(!open)}
+        onKeyDown={(e) => {
+          if (e.key === 'ArrowDown' && !open) {
+            e.preventDefault();
+            setOpen(true);
+          }
+        }}
+      >
+        Actions <span aria-hidden="true">▾</span>
+      </button>
+      {open ? (
+        <ul
+          ref={menu}
+          id={id}
+          role="menu"
+          aria-label={`Actions for ${name}`}
+          class={`row-menu${pos?.up ? ' row-menu-up' : ''}`}
+          style={pos ? { top: `${pos.top}px`, left: `${pos.left}px` } : { visibility: 'hidden' }}
+          onKeyDown={onMenuKey}
+        >
+          {actions.map((a) => (
+            <li key={a.label} role="none">
+              <button
+                type="button"
+                role="menuitem"
+                tabIndex={-1}
+                class={a.danger ? 'row-menu-item row-menu-danger' : 'row-menu-item'}
+                aria-disabled={a.disabled ? 'true' : undefined}
+                onClick={() => {
+                  if (a.disabled) return;
+                  setOpen(false);
+                  button.current?.focus();
+                  a.onSelect();
+                }}
+              >
+                {a.icon}
+                {a.label}
+              </button>
+            </li>
+          ))}
+        </ul>
+      ) : null}
+    </>
+  );
+}
