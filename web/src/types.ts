@@ -15,9 +15,6 @@ export interface Grant {
   bot_id?: string;
   roles: string[];
   extra_permissions: string[];
-  // Names of the place, where the server gives them (invitations do).
-  environment_name?: string;
-  bot_name?: string;
   expires_at?: string | null; // an end-dated grant: no access from that moment on
 }
 
@@ -43,6 +40,13 @@ export interface Invitation {
   last_sent_at: string | null;
   send_count: number;
   url?: string;
+  places?: Places; // the names of the environments and bots its grants point at
+}
+
+// Names of the places an invitation's grants point at, for people who cannot read them yet.
+export interface Places {
+  environments: Record<string, string>;
+  bots: Record<string, { name: string; environment_id?: string }>;
 }
 
 export interface InvitationFacts {
@@ -56,6 +60,7 @@ export interface InvitationFacts {
   account_exists: boolean;
   sign_in: string;
   grants: Grant[];
+  places?: Places;
 }
 
 // Present while the signed-in person sees the studio as someone else (read-only).

@@ -3,7 +3,7 @@
 // the grant itself, the agency's environments or a look-up (place_names.ts).
 import { useAgencyRoles } from '../agency';
 import { roleName } from '../format';
-import type { Environment, Grant, Role } from '../types';
+import type { Environment, Grant, Places, Role } from '../types';
 import { PlaceNames, usePlaceNames } from './place_names';
 
 // Where a grant applies, named: "Whole agency", "Acme – production", "Support bot (bot in
@@ -13,13 +13,13 @@ export function scopeLabel(g: Grant, environments?: Environment[], names?: Place
     id ? environments?.find((e) => e.id === id)?.name || names?.environments[id] : undefined;
   if (g.bot_id) {
     const bot = names?.bots[g.bot_id];
-    const name = g.bot_name || bot?.name;
+    const name = bot?.name;
     if (!name) return names?.pending ? 'Bot…' : 'A bot you cannot see';
-    const where = g.environment_name || envName(g.environment_id || bot?.environment_id);
+    const where = envName(bot?.environment_id);
     return where ? `${name} (bot in ${where})` : `${name} (bot)`;
   }
   if (g.environment_id) {
-    const name = g.environment_name || envName(g.environment_id);
+    const name = envName(g.environment_id);
     if (name) return name;
     return names?.pending ? 'Environment…' : 'An environment you cannot see';
   }
@@ -56,9 +56,15 @@ export function Until({ grant }: { grant: Grant }) {
   );
 }
 
-export function GrantList({ grants, environments }: { grants: Grant[]; environments?: Environment[] }) {
+interface GrantListProps {
+  grants: Grant[];
+  environments?: Environment[];
+  places?: Places; // names the answer carried (invitations)
+}
+
+export function GrantList({ grants, environments, places }: GrantListProps) {
   const roles = useAgencyRoles();
-  const names = usePlaceNames(grants, environments);
+  const names = usePlaceNames(grants, environments, places);
   if (!grants.length) return <p class="muted">No roles.</p>;
   return (
     <ul class="grant-list">

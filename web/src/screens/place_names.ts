@@ -45,16 +45,21 @@ export function forgetPlaceNames(): void {
   botCache.clear();
 }
 
-// Looks up the places of grants that do not name them; known: environment names already at
-// hand (the agency's list). Answers what is known so far and re-renders as names arrive.
-export function usePlaceNames(grants: Grant[], known: { id: string; name: string }[] = []): PlaceNames {
+// Looks up the places of grants that are not named yet; known: environment names already at
+// hand (the agency's list); given: the names an answer carried (an invitation's "places").
+// Answers what is known so far and re-renders as names arrive.
+export function usePlaceNames(
+  grants: Grant[],
+  known: { id: string; name: string }[] = [],
+  given?: Pick<PlaceNames, 'environments' | 'bots'>,
+): PlaceNames {
   const [names, setNames] = useState<PlaceNames & { key: string }>({ environments: {}, bots: {}, key: '|' });
   const envIds = new Set<string>();
   const botIds = new Set<string>();
-  for (const g of grants) {
-    if (g.bot_id && !g.bot_name) botIds.add(g.bot_id);
-    else if (g.environment_id && !g.environment_name && !known.some((e) => e.id === g.environment_id))
-      envIds.add(g.environment_id);
+  // An answer that names places named all that still exist: nothing is asked for then.
+  for (const g of given ? [] : grants) {
+    if (g.bot_id) botIds.add(g.bot_id);
+    else if (g.environment_id && !known.some((e) => e.id === g.environment_id)) envIds.add(g.environment_id);
   }
   const key = [...envIds].sort().join(',') + '|' + [...botIds].sort().join(',');
   useEffect(() => {
@@ -78,8 +83,8 @@ export function usePlaceNames(grants: Grant[], known: { id: string; name: string
   const environments: Record<string, string> = {};
   for (const e of known) environments[e.id] = e.name;
   return {
-    environments: { ...environments, ...names.environments },
-    bots: names.bots,
+    environments: { ...environments, ...given?.environments, ...names.environments },
+    bots: { ...given?.bots, ...names.bots },
     pending: key !== '|' && names.key !== key,
   };
 }

@@ -320,7 +320,7 @@ export function InvitationPanel({ invitationId, onClose, onChanged, onCopy }: In
             <dd>{when(i.expires_at)}</dd>
           </dl>
           <h3>Access it gives</h3>
-          <GrantList grants={i.grants} environments={environments} />
+          <GrantList grants={i.grants} environments={environments} places={i.places} />
           <FormError error={error} fields={[]} />
           {(i.status === 'pending' || i.status === 'expired') && canInvite ? (
             <div class="actions actions-start">
@@ -354,7 +354,7 @@ export function InvitationPanel({ invitationId, onClose, onChanged, onCopy }: In
               <p>
                 The link for <strong>{i.email}</strong> stops working at once. It would have given:
               </p>
-              <GrantList grants={i.grants} environments={environments} />
+              <GrantList grants={i.grants} environments={environments} places={i.places} />
             </Confirm>
           ) : null}
         </>
