@@ -41,10 +41,7 @@ function PendingInvitationsLink() {
   return (
     <Link href="/" class="header-invitations">
       {n === 1 ? 'Pending invitation' : 'Pending invitations'}
-      <span class="count" aria-hidden="true">
-        {n}
-      </span>
-      <span class="visually-hidden">: {n}</span>
+      <span class="visually-hidden">:</span> <span class="count">{n}</span>
     </Link>
   );
 }

@@ -62,23 +62,32 @@ export function usePlaceNames(
     else if (g.environment_id && !known.some((e) => e.id === g.environment_id)) envIds.add(g.environment_id);
   }
   const key = [...envIds].sort().join(',') + '|' + [...botIds].sort().join(',');
+  // key stands for the ids asked for: the look-up runs again only when they change.
   useEffect(() => {
     if (key === '|') return;
     let live = true;
     Promise.all([
       Promise.all([...envIds].map(async (id) => [id, await environmentOf(id)] as const)),
       Promise.all([...botIds].map(async (id) => [id, await botOf(id)] as const)),
-    ]).then(([envs, bots]) => {
-      if (!live) return;
-      const out = { environments: {} as PlaceNames['environments'], bots: {} as PlaceNames['bots'], key };
-      for (const [id, name] of envs) if (name) out.environments[id] = name;
-      for (const [id, bot] of bots) if (bot) out.bots[id] = bot;
-      setNames(out);
-    });
+    ])
+      .then(async ([envs, bots]) => {
+        // A bot's environment, named too where the person may read it.
+        const more = bots
+          .map(([, b]) => b?.environment_id)
+          .filter((id): id is string => !!id && !known.some((e) => e.id === id) && !envs.some(([e]) => e === id));
+        const extra = await Promise.all([...new Set(more)].map(async (id) => [id, await environmentOf(id)] as const));
+        return [[...envs, ...extra], bots] as const;
+      })
+      .then(([envs, bots]) => {
+        if (!live) return;
+        const out = { environments: {} as PlaceNames['environments'], bots: {} as PlaceNames['bots'], key };
+        for (const [id, name] of envs) if (name) out.environments[id] = name;
+        for (const [id, bot] of bots) if (bot) out.bots[id] = bot;
+        setNames(out);
+      });
     return () => {
       live = false;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key]);
   const environments: Record<string, string> = {};
   for (const e of known) environments[e.id] = e.name;

@@ -20,6 +20,8 @@ export function RowActions({ name, actions, note }: { name: string; actions: Row
   const menu = useRef<HTMLUListElement>(null);
   const id = useId('actions');
 
+  // Where the menu goes: under the button, or above it near the bottom of the window, and
+  // never past either side.
   function place() {
     const r = button.current?.getBoundingClientRect();
     if (!r) return;
@@ -29,12 +31,15 @@ export function RowActions({ name, actions, note }: { name: string; actions: Row
     setPos({ top: up ? r.top - 4 : r.bottom + 4, left, up });
   }
 
+  function show() {
+    place();
+    setOpen(true);
+  }
+
   useLayoutEffect(() => {
     if (!open) return;
-    place();
     const items = menu.current?.querySelectorAll<HTMLElement>('[role="menuitem"]');
     items?.[0]?.focus();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [open]);
 
   useEffect(() => {
@@ -82,11 +87,11 @@ export function RowActions({ name, actions, note }: { name: string; actions: Row
         aria-expanded={open}
         aria-controls={open ? id : undefined}
         aria-label={`Actions for ${name}`}
-        onClick={() => setOpen(!open)}
+        onClick={() => (open ? setOpen(false) : show())}
         onKeyDown={(e) => {
           if (e.key === 'ArrowDown' && !open) {
             e.preventDefault();
-            setOpen(true);
+            show();
           }
         }}
       >
@@ -99,7 +104,7 @@ export function RowActions({ name, actions, note }: { name: string; actions: Row
           role="menu"
           aria-label={`Actions for ${name}`}
           class={`row-menu${pos?.up ? ' row-menu-up' : ''}`}
-          style={pos ? { top: `${pos.top}px`, left: `${pos.left}px` } : { visibility: 'hidden' }}
+          style={pos ? { top: `${pos.top}px`, left: `${pos.left}px` } : undefined}
           onKeyDown={onMenuKey}
         >
           {actions.map((a) => (

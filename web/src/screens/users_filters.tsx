@@ -54,11 +54,11 @@ export function UsersFilters({ filters, error, onChange }: Props) {
   const { environments, roles } = useAgency();
   const [search, setSearch] = useState(filters.q);
   const id = useId('filters');
+  // Runs on typing only: the search reaches the address 300 ms after the last key.
   useEffect(() => {
     if (search.trim() === filters.q) return;
     const t = setTimeout(() => onChange({ q: search.trim() }), 300);
     return () => clearTimeout(t);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [search]);
   const select = (key: string) => (e: Event) => onChange({ [key]: (e.currentTarget as HTMLSelectElement).value });
   const searchError = error?.field === 'q';
