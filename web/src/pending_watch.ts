@@ -8,7 +8,11 @@ import type { Me } from './types';
 
 export const PENDING_POLL_MS = 30_000;
 
-const idsOf = (m: Me | null) => (m?.pending_invitations || []).map((i) => `${i.id}:${i.status}`).sort().join(',');
+const idsOf = (m: Me | null) =>
+  (m?.pending_invitations || [])
+    .map((i) => `${i.id}:${i.status}`)
+    .sort()
+    .join(',');
 
 export function usePendingInvitationsWatch(): void {
   const { me, refresh } = useSession();

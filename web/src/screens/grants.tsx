@@ -27,7 +27,11 @@ export function scopeLabel(g: Grant, environments?: Environment[], names?: Place
 }
 
 const shortDay = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short' });
-const longDay = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
+const longDay = new Intl.DateTimeFormat(undefined, {
+  day: 'numeric',
+  month: 'short',
+  year: 'numeric',
+});
 
 // "until 31 Jan" for an end-dated grant (the year when it is not this one); null otherwise.
 export function untilText(g: Grant): string | null {

@@ -53,13 +53,18 @@ export function usePlaceNames(
   known: { id: string; name: string }[] = [],
   given?: Pick<PlaceNames, 'environments' | 'bots'>,
 ): PlaceNames {
-  const [names, setNames] = useState<PlaceNames & { key: string }>({ environments: {}, bots: {}, key: '|' });
+  const [names, setNames] = useState<PlaceNames & { key: string }>({
+    environments: {},
+    bots: {},
+    key: '|',
+  });
   const envIds = new Set<string>();
   const botIds = new Set<string>();
   // An answer that names places named all that still exist: nothing is asked for then.
   for (const g of given ? [] : grants) {
     if (g.bot_id) botIds.add(g.bot_id);
-    else if (g.environment_id && !known.some((e) => e.id === g.environment_id)) envIds.add(g.environment_id);
+    else if (g.environment_id && !known.some((e) => e.id === g.environment_id))
+      envIds.add(g.environment_id);
   }
   const key = [...envIds].sort().join(',') + '|' + [...botIds].sort().join(',');
   // key stands for the ids asked for: the look-up runs again only when they change.
@@ -74,13 +79,20 @@ export function usePlaceNames(
         // A bot's environment, named too where the person may read it.
         const more = bots
           .map(([, b]) => b?.environment_id)
-          .filter((id): id is string => !!id && !known.some((e) => e.id === id) && !envs.some(([e]) => e === id));
-        const extra = await Promise.all([...new Set(more)].map(async (id) => [id, await environmentOf(id)] as const));
+          .filter((id): id is string => !!id && !known.some((e) => e.id === id))
+          .filter((id) => !envs.some(([e]) => e === id));
+        const extra = await Promise.all(
+          [...new Set(more)].map(async (id) => [id, await environmentOf(id)] as const),
+        );
         return [[...envs, ...extra], bots] as const;
       })
       .then(([envs, bots]) => {
         if (!live) return;
-        const out = { environments: {} as PlaceNames['environments'], bots: {} as PlaceNames['bots'], key };
+        const out = {
+          environments: {} as PlaceNames['environments'],
+          bots: {} as PlaceNames['bots'],
+          key,
+        };
         for (const [id, name] of envs) if (name) out.environments[id] = name;
         for (const [id, bot] of bots) if (bot) out.bots[id] = bot;
         setNames(out);

@@ -13,7 +13,13 @@ export interface RowAction {
   icon?: ComponentChildren;
 }
 
-export function RowActions({ name, actions, note }: { name: string; actions: RowAction[]; note?: string }) {
+interface Props {
+  name: string; // the person or thing of the row, in the button's label
+  actions: RowAction[];
+  note?: string; // shown instead of the button when there is nothing to do
+}
+
+export function RowActions({ name, actions, note }: Props) {
   const [open, setOpen] = useState(false);
   const [pos, setPos] = useState<{ top: number; left: number; up: boolean } | null>(null);
   const button = useRef<HTMLButtonElement>(null);
@@ -27,7 +33,8 @@ export function RowActions({ name, actions, note }: { name: string; actions: Row
     if (!r) return;
     const width = 240;
     const left = Math.max(8, Math.min(r.right - width, window.innerWidth - width - 8));
-    const up = r.bottom + 48 * actions.length + 16 > window.innerHeight && r.top > 48 * actions.length;
+    const height = 48 * actions.length;
+    const up = r.bottom + height + 16 > window.innerHeight && r.top > height;
     setPos({ top: up ? r.top - 4 : r.bottom + 4, left, up });
   }
 
@@ -46,8 +53,9 @@ export function RowActions({ name, actions, note }: { name: string; actions: Row
     if (!open) return;
     const close = (e: Event) => {
       if (e.type === 'scroll' && menu.current?.contains(e.target as Node)) return;
-      if (e.type === 'mousedown' && (menu.current?.contains(e.target as Node) || button.current?.contains(e.target as Node)))
-        return;
+      const target = e.target as Node;
+      const mine = menu.current?.contains(target) || button.current?.contains(target);
+      if (e.type === 'mousedown' && mine) return;
       setOpen(false);
     };
     window.addEventListener('mousedown', close);

@@ -55,6 +55,8 @@ function Details({ member, onChanged }: { member: Member; onChanged: (m?: Member
   // Viewing as someone: the controls they would have, disabled.
   const canManage = access.showsAnywhere('users.manage', agency.id);
   const readOnly = access.readOnly;
+  const managesIn = (environmentId: string) =>
+    access.shows('users.manage', agency.id, { environmentId });
   const namesEditable = useNamesEditable(member);
   const self = me?.user.id === member.id;
   const [editing, setEditing] = useState<'profile' | 'grants' | null>(null);
@@ -77,7 +79,12 @@ function Details({ member, onChanged }: { member: Member; onChanged: (m?: Member
         <dd>{day(member.created_at)}</dd>
       </dl>
       {canManage && editing !== 'profile' ? (
-        <button type="button" class="button button-small" disabled={readOnly} onClick={() => setEditing('profile')}>
+        <button
+          type="button"
+          class="button button-small"
+          disabled={readOnly}
+          onClick={() => setEditing('profile')}
+        >
           {namesEditable ? 'Edit names and shortcode' : 'Edit shortcode'}
         </button>
       ) : null}
@@ -129,8 +136,13 @@ function Details({ member, onChanged }: { member: Member; onChanged: (m?: Member
                       Permissions
                     </button>
                   ) : null}
-                  {!self && a.access !== 'none' && access.shows('users.manage', agency.id, { environmentId: a.environment_id }) ? (
-                    <button type="button" class="button button-small button-quiet" disabled={readOnly} onClick={() => setRemoving(a)}>
+                  {!self && a.access !== 'none' && managesIn(a.environment_id) ? (
+                    <button
+                      type="button"
+                      class="button button-small button-quiet"
+                      disabled={readOnly}
+                      onClick={() => setRemoving(a)}
+                    >
                       Remove from this environment
                     </button>
                   ) : null}
@@ -156,7 +168,12 @@ function Details({ member, onChanged }: { member: Member; onChanged: (m?: Member
           {canManage && self ? (
             <p class="hint">Nobody changes their own access: ask another manager to change yours.</p>
           ) : canManage ? (
-            <button type="button" class="button button-small" disabled={readOnly} onClick={() => setEditing('grants')}>
+            <button
+              type="button"
+              class="button button-small"
+              disabled={readOnly}
+              onClick={() => setEditing('grants')}
+            >
               Edit access
             </button>
           ) : null}
@@ -215,7 +232,12 @@ export function UserPanel({ userId, onClose, onChanged, onImpersonate }: UserPan
       ) : (
         <>
           {viewAs ? (
-            <button type="button" class="button button-small" disabled={access.readOnly} onClick={viewAs}>
+            <button
+              type="button"
+              class="button button-small"
+              disabled={access.readOnly}
+              onClick={viewAs}
+            >
               <IconPersonArrow /> See the studio as {fullName(m)}
             </button>
           ) : null}
@@ -325,15 +347,30 @@ export function InvitationPanel({ invitationId, onClose, onChanged, onCopy }: In
           {(i.status === 'pending' || i.status === 'expired') && canInvite ? (
             <div class="actions actions-start">
               {i.status === 'pending' ? (
-                <button type="button" class="button button-small" disabled={readOnly} onClick={() => onCopy(i)}>
+                <button
+                  type="button"
+                  class="button button-small"
+                  disabled={readOnly}
+                  onClick={() => onCopy(i)}
+                >
                   <IconClipboard /> Copy link
                 </button>
               ) : null}
-              <button type="button" class="button button-small" disabled={readOnly} onClick={resend}>
+              <button
+                type="button"
+                class="button button-small"
+                disabled={readOnly}
+                onClick={resend}
+              >
                 Resend
               </button>
               {i.status === 'pending' ? (
-                <button type="button" class="button button-small button-danger" disabled={readOnly} onClick={() => setRevoking(true)}>
+                <button
+                  type="button"
+                  class="button button-small button-danger"
+                  disabled={readOnly}
+                  onClick={() => setRevoking(true)}
+                >
                   Revoke
                 </button>
               ) : null}

@@ -8,7 +8,17 @@ import { day, fullName } from '../format';
 import { navigate, useLocation } from '../router';
 import { useSession } from '../session';
 import type { Environment, Grant, Invitation, Member, Page } from '../types';
-import { Confirm, Dialog, IconPlus, LoadProblem, Loading, PageTitle, announce, copyText, useLoad } from '../ui';
+import {
+  Confirm,
+  Dialog,
+  IconPlus,
+  LoadProblem,
+  Loading,
+  PageTitle,
+  announce,
+  copyText,
+  useLoad,
+} from '../ui';
 import { useState } from 'preact/hooks';
 import { Pager } from './agencies';
 import { rolesText, scopeLabel } from './grants';
@@ -49,7 +59,10 @@ function invitationRow(inv: Invitation, environments: Environment[]): Member {
     shortcode: inv.shortcode,
     status: inv.status,
     grants: inv.grants,
-    environments: envIds.map((id) => ({ id, name: environments.find((e) => e.id === id)?.name || '' })),
+    environments: envIds.map((id) => ({
+      id,
+      name: environments.find((e) => e.id === id)?.name || '',
+    })),
     last_active_at: null,
     created_at: inv.created_at,
   };
@@ -58,7 +71,8 @@ function invitationRow(inv: Invitation, environments: Environment[]): Member {
 // The invitations list has no search or filters of its own: they apply to the page here.
 function invitationMatches(m: Member, f: UserFilters): boolean {
   const q = f.q.toLowerCase();
-  if (q && !`${fullName(m)} ${m.email} ${m.shortcode || ''}`.toLowerCase().includes(q)) return false;
+  const text = `${fullName(m)} ${m.email} ${m.shortcode || ''}`.toLowerCase();
+  if (q && !text.includes(q)) return false;
   if (f.env && !m.grants.some((g) => !g.environment_id || g.environment_id === f.env)) return false;
   if (f.role && !m.grants.some((g) => g.roles.includes(f.role))) return false;
   return true;
@@ -66,17 +80,25 @@ function invitationMatches(m: Member, f: UserFilters): boolean {
 
 // One page of rows for the filters: members and pending invitations from the users list, or
 // expired or revoked invitations from the agency's invitations.
-async function loadRows(base: string, f: UserFilters, cursor: string | null, environments: Environment[]): Promise<Page<Member>> {
+async function loadRows(
+  base: string,
+  f: UserFilters,
+  cursor: string | null,
+  environments: Environment[],
+): Promise<Page<Member>> {
   if (f.status === 'expired' || f.status === 'revoked') {
-    const page = await get<Page<Invitation>>(withQuery(`${base}/invitations`, { status: f.status, limit: 50, cursor }));
-    const rows = page.items.filter((i) => i.status === f.status).map((i) => invitationRow(i, environments));
+    const path = withQuery(`${base}/invitations`, { status: f.status, limit: 50, cursor });
+    const page = await get<Page<Invitation>>(path);
+    const rows = page.items
+      .filter((i) => i.status === f.status)
+      .map((i) => invitationRow(i, environments));
     return { items: rows.filter((m) => invitationMatches(m, f)), next_cursor: page.next_cursor };
   }
-  const page = await get<Page<Member>>(
-    withQuery(`${base}/users`, { q: f.q, environment_id: f.env, role: f.role, sort: f.sort, limit: 50, cursor }),
-  );
+  const query = { q: f.q, environment_id: f.env, role: f.role, sort: f.sort, limit: 50, cursor };
+  const page = await get<Page<Member>>(withQuery(`${base}/users`, query));
   if (f.status === 'active') return { ...page, items: page.items.filter((m) => !isInvitation(m)) };
-  if (f.status === 'invited') return { ...page, items: page.items.filter((m) => m.status === 'invited') };
+  if (f.status === 'invited')
+    return { ...page, items: page.items.filter((m) => m.status === 'invited') };
   return page;
 }
 
@@ -136,8 +158,11 @@ function Overview({ openUser, openInvitation }: { openUser?: string; openInvitat
 
   async function resend(m: Member) {
     try {
-      const r = await post<{ expires_at: string }>(`/invitations/${encodeURIComponent(invitationId(m))}/resend`);
-      announce(`Invitation for ${m.email} sent again; the new link is valid until ${day(r.expires_at)}`);
+      const id = encodeURIComponent(invitationId(m));
+      const r = await post<{ expires_at: string }>(`/invitations/${id}/resend`);
+      announce(
+        `Invitation for ${m.email} sent again; the new link is valid until ${day(r.expires_at)}`,
+      );
       list.reload();
     } catch (e) {
       announce(messageOf(e), 'error');
@@ -161,30 +186,38 @@ function Overview({ openUser, openInvitation }: { openUser?: string; openInvitat
   function actionsOf(m: Member): RowAction[] {
     const name = fullName(m);
     const out: RowAction[] = [];
+    const add = (label: string, onSelect: () => void, danger = false) =>
+      out.push({ label, onSelect, danger, disabled: readOnly });
     if (m.status === 'invited' && showsInvite) {
-      out.push({ label: 'Copy invitation link', disabled: readOnly, onSelect: () => copyLink(invitationId(m), m.email) });
+      add('Copy invitation link', () => copyLink(invitationId(m), m.email));
     }
     // The server sends a pending or an expired invitation again, with a new link.
     if ((m.status === 'invited' || m.status === 'expired') && showsInvite) {
-      out.push({ label: 'Resend invitation', disabled: readOnly, onSelect: () => resend(m) });
+      add('Resend invitation', () => resend(m));
     }
-    if (mayImpersonate(m)) out.push({ label: `See the studio as ${name}`, disabled: readOnly, onSelect: () => impersonate(m) });
+    if (mayImpersonate(m)) add(`See the studio as ${name}`, () => impersonate(m));
     if (m.status === 'invited' && showsInvite) {
-      out.push({ label: 'Revoke invitation', danger: true, disabled: readOnly, onSelect: () => setRemoving(m) });
+      add('Revoke invitation', () => setRemoving(m), true);
     } else if (!isInvitation(m) && showsManage && m.id !== selfId) {
-      out.push({ label: 'Remove from agency', danger: true, disabled: readOnly, onSelect: () => setRemoving(m) });
+      add('Remove from agency', () => setRemoving(m), true);
     }
     return out;
   }
 
   const filtered = filters.q || filters.env || filters.role || filters.status;
   const statusWords = STATUSES.find(([k]) => k === filters.status)![1].toLowerCase();
+  const sortWords = SORTS.find(([k]) => k === filters.sort)![1].toLowerCase();
   return (
     <section class={`page users${openUser || openInvitation ? ' with-panel' : ''}`}>
       <div class="page-head">
         <PageTitle text="Users" />
         {showsInvite ? (
-          <button type="button" class="button button-primary" disabled={readOnly} onClick={() => setInviting(true)}>
+          <button
+            type="button"
+            class="button button-primary"
+            disabled={readOnly}
+            onClick={() => setInviting(true)}
+          >
             <IconPlus /> Invite user
           </button>
         ) : null}
@@ -194,11 +227,13 @@ function Overview({ openUser, openInvitation }: { openUser?: string; openInvitat
       {!list.data ? (
         list.error ? null : <Loading what="Loading users" />
       ) : rows.length === 0 ? (
-        <p class="muted">{filtered ? 'Nobody matches these filters on this page.' : 'Nobody here yet.'}</p>
+        <p class="muted">
+          {filtered ? 'Nobody matches these filters on this page.' : 'Nobody here yet.'}
+        </p>
       ) : (
         <UsersTable
           rows={rows}
-          caption={`Users of ${agency.name} (${statusWords}), sorted by ${SORTS.find(([k]) => k === filters.sort)![1].toLowerCase()}`}
+          caption={`Users of ${agency.name} (${statusWords}), sorted by ${sortWords}`}
           hrefOf={(m) =>
             isInvitation(m)
               ? `${base}/invitations/${encodeURIComponent(invitationId(m))}${listQuery}`
@@ -222,7 +257,13 @@ function Overview({ openUser, openInvitation }: { openUser?: string; openInvitat
       {openInvitation ? (
         <InvitationPanel invitationId={openInvitation} onClose={closePanel} onChanged={list.reload} onCopy={(inv) => copyLink(inv.id, inv.email)} />
       ) : null}
-      {inviting ? <InviteDialog onClose={() => setInviting(false)} onSent={list.reload} environmentId={filters.env || undefined} /> : null}
+      {inviting ? (
+        <InviteDialog
+          onClose={() => setInviting(false)}
+          onSent={list.reload}
+          environmentId={filters.env || undefined}
+        />
+      ) : null}
       {removing ? (
         <RemoveConfirm
           member={removing}
@@ -231,7 +272,11 @@ function Overview({ openUser, openInvitation }: { openUser?: string; openInvitat
             if (wasOpen) closePanel();
             list.reload();
           }}
-          isOpen={isInvitation(removing) ? openInvitation === invitationId(removing) : openUser === removing.id}
+          isOpen={
+            isInvitation(removing)
+              ? openInvitation === invitationId(removing)
+              : openUser === removing.id
+          }
         />
       ) : null}
       {showLink ? (
@@ -275,16 +320,16 @@ function RemoveConfirm({ member, isOpen, onClose, onDone }: RemoveProps) {
       {invited ? (
         <>
           <p>
-            The invitation for <strong>{member.email}</strong> stops working at once: its link, and any link copied or emailed
-            before, will say it was withdrawn. It would have given:
+            The invitation for <strong>{member.email}</strong> stops working at once: its link,
+            and any link copied or emailed before, will say it was withdrawn. It would have given:
           </p>
           <LossList grants={member.grants} environments={environments} />
         </>
       ) : (
         <>
           <p>
-            {fullName(member)} ({member.email}) loses all access to <strong>{agency.name}</strong> at once, in every environment
-            and bot:
+            {fullName(member)} ({member.email}) loses all access to{' '}
+            <strong>{agency.name}</strong> at once, in every environment and bot:
           </p>
           <LossList grants={member.grants} environments={environments} />
           <p>Their next request in this agency is refused. You can invite them again later.</p>

@@ -60,7 +60,8 @@ export function UsersFilters({ filters, error, onChange }: Props) {
     const t = setTimeout(() => onChange({ q: search.trim() }), 300);
     return () => clearTimeout(t);
   }, [search]);
-  const select = (key: string) => (e: Event) => onChange({ [key]: (e.currentTarget as HTMLSelectElement).value });
+  const select = (key: string) => (e: Event) =>
+    onChange({ [key]: (e.currentTarget as HTMLSelectElement).value });
   const searchError = error?.field === 'q';
   return (
     <form class="filters" role="search" onSubmit={(e) => e.preventDefault()}>
@@ -83,7 +84,12 @@ export function UsersFilters({ filters, error, onChange }: Props) {
       </div>
       <div class="field">
         <label for={`${id}-env`}>Environment</label>
-        <select id={`${id}-env`} name="environment_id" value={filters.env} onChange={select('environment_id')}>
+        <select
+          id={`${id}-env`}
+          name="environment_id"
+          value={filters.env}
+          onChange={select('environment_id')}
+        >
           <option value="">All environments</option>
           {environments.map((e) => (
             <option key={e.id} value={e.id}>
@@ -105,7 +111,12 @@ export function UsersFilters({ filters, error, onChange }: Props) {
       </div>
       <div class="field">
         <label for={`${id}-status`}>Status</label>
-        <select id={`${id}-status`} name="status" value={filters.status} onChange={select('status')}>
+        <select
+          id={`${id}-status`}
+          name="status"
+          value={filters.status}
+          onChange={select('status')}
+        >
           {STATUSES.map(([k, label]) => (
             <option key={k} value={k}>
               {label}

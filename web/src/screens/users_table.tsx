@@ -23,8 +23,9 @@ const STATUS_WORDS: Record<string, string> = {
 };
 
 function StatusBadge({ status }: { status: string }) {
-  const kind = status === 'active' ? 'ok' : status === 'invited' ? 'info' : status === 'expired' ? 'warn' : 'neutral';
-  return <Badge kind={kind}>{STATUS_WORDS[status] || status.charAt(0).toUpperCase() + status.slice(1)}</Badge>;
+  const kinds: Record<string, string> = { active: 'ok', invited: 'info', expired: 'warn' };
+  const words = STATUS_WORDS[status] || status.charAt(0).toUpperCase() + status.slice(1);
+  return <Badge kind={kinds[status] || 'neutral'}>{words}</Badge>;
 }
 
 // Whether a member signs in with two-step verification (nothing for invitations, or on a server
@@ -101,7 +102,9 @@ export function UsersTable({ rows, caption, hrefOf, isOpen, actionsOf, copied }:
                 </th>
                 <td class="row-actions col-actions">
                   <RowActions name={name} actions={actionsOf(m)} />
-                  {invitation && copied === invitationId(m) ? <span class="copied">Link copied</span> : null}
+                  {invitation && copied === invitationId(m) ? (
+                    <span class="copied">Link copied</span>
+                  ) : null}
                 </td>
                 <td data-label="Shortcode">{m.shortcode || <span class="muted">—</span>}</td>
                 <td data-label="Access">
@@ -111,7 +114,9 @@ export function UsersTable({ rows, caption, hrefOf, isOpen, actionsOf, copied }:
                   <StatusBadge status={m.status} />
                   <SecondFactorMark member={m} />
                 </td>
-                <td data-label="Last active">{invitation ? <span class="muted">—</span> : when(m.last_active_at)}</td>
+                <td data-label="Last active">
+                  {invitation ? <span class="muted">—</span> : when(m.last_active_at)}
+                </td>
                 <td data-label="Created" class="nowrap">
                   {day(m.created_at)}
                 </td>
