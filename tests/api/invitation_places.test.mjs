@@ -18,7 +18,8 @@ describe('the places of an invitation', () => {
     fx.A = await w.agencyNew(tok.admin, 'Acme');
     fx.E1 = await w.environmentNew(tok.admin, fx.A.id, 'Acme – production');
     fx.E2 = await w.environmentNew(tok.admin, fx.A.id, 'Acme – staging');
-    const bot = await w.as(tok.admin)('POST', `/api/v1/environments/${fx.E1.id}/bots`, { name: 'Support bot' });
+    const bots = `/api/v1/environments/${fx.E1.id}/bots`;
+    const bot = await w.as(tok.admin)('POST', bots, { name: 'Support bot' });
     assert.equal(bot.status, 201, bot.text);
     fx.bot = bot.json;
     fx.olaf = w.addUser('olaf@elsewhere.example');
@@ -34,7 +35,7 @@ describe('the places of an invitation', () => {
     bots: { [fx.bot.id]: { name: 'Support bot', environment_id: fx.E1.id } },
   });
 
-  it('names every environment and bot on the managers\' routes, the invitee\'s /me and the lookup', async () => {
+  it('names each place for managers, in the invitee\'s /me and in the lookup', async () => {
     const res = await w.as(tok.admin)('POST', `/api/v1/agencies/${fx.A.id}/invitations`, {
       email: 'olaf@elsewhere.example',
       grants: [
@@ -55,21 +56,25 @@ describe('the places of an invitation', () => {
 
     const one = await w.as(tok.admin)('GET', `/api/v1/invitations/${fx.inv.id}`);
     assert.deepEqual(one.json.places, expected());
-    const list = await w.as(tok.admin)('GET', `/api/v1/agencies/${fx.A.id}/invitations?status=pending`);
+    const pending = `/api/v1/agencies/${fx.A.id}/invitations?status=pending`;
+    const list = await w.as(tok.admin)('GET', pending);
     assert.deepEqual(list.json.items.find((i) => i.id === fx.inv.id).places, expected());
 
     // Olaf cannot read Acme's places, yet his pending invitation names them.
     const env = await w.as(tok.olaf)('GET', `/api/v1/environments/${fx.E2.id}`);
     assert.ok(env.status === 403 || env.status === 404, `${env.status}`);
     const me = await w.as(tok.olaf)('GET', '/api/v1/me');
-    assert.deepEqual(me.json.pending_invitations.find((i) => i.id === fx.inv.id).places, expected());
+    const mine = me.json.pending_invitations.find((i) => i.id === fx.inv.id);
+    assert.deepEqual(mine.places, expected());
 
     const { token } = await w.mailLink('olaf@elsewhere.example');
     const lookup = await w.as(undefined)('POST', '/api/v1/invitations/lookup', { token });
     assert.equal(lookup.status, 200, lookup.text);
     assert.deepEqual(lookup.json.places, expected());
     assert.equal(lookup.json.grants.length, 3);
-    for (const g of lookup.json.grants) assert.deepEqual(Object.keys(g).filter((k) => k.endsWith('_name')), []);
+    for (const g of lookup.json.grants) {
+      assert.deepEqual(Object.keys(g).filter((k) => k.endsWith('_name')), []);
+    }
   });
 
   it('leaves out a place deleted since', async () => {
@@ -80,6 +85,7 @@ describe('the places of an invitation', () => {
       grants: [{ environment_id: fx.E1.id, roles: ['agent'] }],
     });
     assert.equal(inv.status, 201, inv.text);
-    assert.deepEqual(inv.json.places, { environments: { [fx.E1.id]: 'Acme – production' }, bots: {} });
+    const places = { environments: { [fx.E1.id]: 'Acme – production' }, bots: {} };
+    assert.deepEqual(inv.json.places, places);
   });
 });

@@ -14,10 +14,11 @@ import { axeViolations, openBrowser, screenshotDir } from './lib/browser.mjs';
 import { linkIn, startSmtp } from './lib/smtp.mjs';
 
 const ADMIN = { email: 'admin@studio.test', password: 'quiet-lantern-orbit-1' };
-const MANAGER = { email: 'mia@acme.test', password: 'copper-meadow-keys-1', first: 'Mia', last: 'Jansen' };
-const OLAF = { email: 'olaf@acme.test', password: 'granite-willow-ferry-7', first: 'Olaf', last: 'Berg' };
-const BEA = { email: 'bea@freelance.test', password: 'saffron-pebble-dune-4', first: 'Bea', last: 'Bakker' };
-const NORA = { email: 'nora@acme.test', password: 'amber-pylon-thistle-2', first: 'Nora', last: 'Noord' };
+const person = (email, password, first, last) => ({ email, password, first, last });
+const MANAGER = person('mia@acme.test', 'copper-meadow-keys-1', 'Mia', 'Jansen');
+const OLAF = person('olaf@acme.test', 'granite-willow-ferry-7', 'Olaf', 'Berg');
+const BEA = person('bea@freelance.test', 'saffron-pebble-dune-4', 'Bea', 'Bakker');
+const NORA = person('nora@acme.test', 'amber-pylon-thistle-2', 'Nora', 'Noord');
 const WIDTHS = [
   { width: 1280, height: 800 },
   { width: 1366, height: 768 },
@@ -52,7 +53,8 @@ describe('the users overview, the control panel and the header', () => {
       await page.setViewportSize(size);
       await page.waitForTimeout(50);
       for (const v of await axeViolations(page)) found.push(`${size.width}px ${v}`);
-      await page.screenshot({ path: path.join(screenshotDir, `${name}-${size.width}.png`), fullPage: true });
+      const file = path.join(screenshotDir, `${name}-${size.width}.png`);
+      await page.screenshot({ path: file, fullPage: true });
     }
     await page.setViewportSize(WIDTHS[0]);
     assert.deepEqual(found, [], `axe on ${name}`);
@@ -65,7 +67,8 @@ describe('the users overview, the control panel and the header', () => {
       } catch (e) {
         mkdirSync(screenshotDir, { recursive: true });
         for (const [i, b] of browsers.entries()) {
-          const file = path.join(screenshotDir, `failed-users-${name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}-${i}.png`);
+          const slug = name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-');
+          const file = path.join(screenshotDir, `failed-users-${slug}-${i}.png`);
           await b.page.screenshot({ path: file, fullPage: true }).catch(() => {});
         }
         throw e;
@@ -76,10 +79,17 @@ describe('the users overview, the control panel and the header', () => {
   // A member of agency with grants, through an accepted invitation.
   async function member(agency, who, grants) {
     const inv = await ok('POST', `/agencies/${agency}/invitations`, {
-      body: { email: who.email, first_name: who.first, last_name: who.last, grants, send_email: false },
+      body: {
+        email: who.email,
+        first_name: who.first,
+        last_name: who.last,
+        grants,
+        send_email: false,
+      },
     });
     const token = new URL(inv.url).hash.replace('#token=', '');
-    await ok('POST', '/invitations/accept', { token: null, body: { token, password: who.password } });
+    const body = { token, password: who.password };
+    await ok('POST', '/invitations/accept', { token: null, body });
   }
 
   async function signIn(page, who) {
@@ -102,10 +112,15 @@ describe('the users overview, the control panel and the header', () => {
     });
     adminToken = (await ok('POST', '/sessions', { token: null, body: ADMIN })).token;
     ids.agency = (await ok('POST', '/agencies', { body: { name: 'Acme' } })).id;
-    ids.prod = (await ok('POST', `/agencies/${ids.agency}/environments`, { body: { name: 'Acme – production' } })).id;
-    ids.test = (await ok('POST', `/agencies/${ids.agency}/environments`, { body: { name: 'Acme – test' } })).id;
-    ids.bot = (await ok('POST', `/environments/${ids.prod}/bots`, { body: { name: 'Support bot' } })).id;
-    await member(ids.agency, MANAGER, [{ roles: ['organisation_manager', 'developer', 'operator'] }]);
+    const environment = async (agency, name) =>
+      (await ok('POST', `/agencies/${agency}/environments`, { body: { name } })).id;
+    const bot = async (env, name) =>
+      (await ok('POST', `/environments/${env}/bots`, { body: { name } })).id;
+    ids.prod = await environment(ids.agency, 'Acme – production');
+    ids.test = await environment(ids.agency, 'Acme – test');
+    ids.bot = await bot(ids.prod, 'Support bot');
+    const managerRoles = ['organisation_manager', 'developer', 'operator'];
+    await member(ids.agency, MANAGER, [{ roles: managerRoles }]);
     await member(ids.agency, OLAF, [{ environment_id: ids.prod, roles: ['operator'] }]);
     await member(ids.agency, BEA, [{ bot_id: ids.bot, roles: ['bot_manager'] }]);
     await member(ids.agency, NORA, [{ roles: ['agent'] }]);
@@ -124,7 +139,12 @@ describe('the users overview, the control panel and the header', () => {
       ],
     );
     await ok('POST', `/agencies/${ids.agency}/invitations`, {
-      body: { email: 'pia@acme.test', first_name: 'Pia', last_name: 'Pending', grants: [{ environment_id: ids.test, roles: ['agent'] }] },
+      body: {
+        email: 'pia@acme.test',
+        first_name: 'Pia',
+        last_name: 'Pending',
+        grants: [{ environment_id: ids.test, roles: ['agent'] }],
+      },
     });
     ids.expired = (
       await ok('POST', `/agencies/${ids.agency}/invitations`, {
@@ -140,14 +160,20 @@ describe('the users overview, the control panel and the header', () => {
     ).id;
     ids.revoked = (
       await ok('POST', `/agencies/${ids.agency}/invitations`, {
-        body: { email: 'rita@acme.test', first_name: 'Rita', last_name: 'Revoked', grants: [{ roles: ['agent'] }], send_email: false },
+        body: {
+          email: 'rita@acme.test',
+          first_name: 'Rita',
+          last_name: 'Revoked',
+          grants: [{ roles: ['agent'] }],
+          send_email: false,
+        },
       })
     ).id;
     await ok('DELETE', `/invitations/${ids.revoked}`);
     // A second agency, to invite an existing member of Acme into.
     ids.globex = (await ok('POST', '/agencies', { body: { name: 'Globex' } })).id;
-    ids.globexWeb = (await ok('POST', `/agencies/${ids.globex}/environments`, { body: { name: 'Globex web' } })).id;
-    ids.globexBot = (await ok('POST', `/environments/${ids.globexWeb}/bots`, { body: { name: 'Globex helper' } })).id;
+    ids.globexWeb = await environment(ids.globex, 'Globex web');
+    ids.globexBot = await bot(ids.globexWeb, 'Globex helper');
     // Past its second of validity by the time the tests look.
     await new Promise((r) => setTimeout(r, 1200));
   });
@@ -166,24 +192,31 @@ describe('the users overview, the control panel and the header', () => {
   async function inView(locator) {
     return locator.evaluate((el) => {
       const r = el.getBoundingClientRect();
-      const inside = (o) => r.left >= o.left - 0.5 && r.right <= o.right + 0.5 && r.top >= o.top - 0.5 && r.bottom <= o.bottom + 0.5;
+      const inside = (o) =>
+        r.left >= o.left - 0.5 &&
+        r.right <= o.right + 0.5 &&
+        r.top >= o.top - 0.5 &&
+        r.bottom <= o.bottom + 0.5;
       if (r.width === 0 || r.height === 0) return 'has no size';
-      if (!inside({ left: 0, top: 0, right: window.innerWidth, bottom: window.innerHeight })) return 'outside the viewport';
+      const viewport = { left: 0, top: 0, right: window.innerWidth, bottom: window.innerHeight };
+      if (!inside(viewport)) return 'outside the viewport';
       for (let p = el; p.parentElement && getComputedStyle(p).position !== 'fixed'; ) {
         p = p.parentElement;
         const style = getComputedStyle(p);
-        if (/(auto|scroll|hidden|clip)/.test(style.overflowX + style.overflowY) && !inside(p.getBoundingClientRect()))
+        const clips = /(auto|scroll|hidden|clip)/.test(style.overflowX + style.overflowY);
+        if (clips && !inside(p.getBoundingClientRect()))
           return `clipped by ${p.className || p.tagName}`;
       }
       // A name may wrap: its first line is where one looks.
       const first = el.getClientRects()[0] || r;
-      const hit = document.elementFromPoint(first.left + first.width / 2, first.top + first.height / 2);
-      if (!hit || !(el === hit || el.contains(hit))) return `covered by ${hit?.className || hit?.tagName}`;
+      const x = first.left + first.width / 2;
+      const hit = document.elementFromPoint(x, first.top + first.height / 2);
+      if (!hit || !el.contains(hit)) return `covered by ${hit?.className || hit?.tagName}`;
       return 'ok';
     });
   }
 
-  step('shows every row\'s actions, reached by Tab with the name in view, at 1280, 1366 and 390 px', async () => {
+  step('shows each row\'s actions, reached by Tab with the name in view, at 3 widths', async () => {
     const { page } = await browser();
     ids.managerBrowser = browsers.length - 1;
     await signIn(page, MANAGER);
@@ -204,10 +237,13 @@ describe('the users overview, the control panel and the header', () => {
         const button = row.getByRole('button', { name: `Actions for ${name}` });
         await link.focus();
         await page.keyboard.press('Tab');
-        const focused = await page.evaluate(() => document.activeElement?.getAttribute('aria-label'));
-        assert.equal(focused, `Actions for ${name}`, `${size.width}px: Tab from ${name} reaches the row's actions`);
-        assert.equal(await inView(button), 'ok', `${size.width}px: the actions of ${name}`);
-        assert.equal(await inView(link), 'ok', `${size.width}px: the name ${name} while its actions have the focus`);
+        const at = `${size.width}px`;
+        const focused = await page.evaluate(
+          () => document.activeElement?.getAttribute('aria-label'),
+        );
+        assert.equal(focused, `Actions for ${name}`, `${at}: Tab from ${name} reaches its actions`);
+        assert.equal(await inView(button), 'ok', `${at}: the actions of ${name}`);
+        assert.equal(await inView(link), 'ok', `${at}: the name ${name} by its focused actions`);
       }
       // The menu opens from the keyboard, its items in view, and Escape gives the focus back.
       const olaf = page.getByRole('button', { name: 'Actions for Olaf Berg' });
@@ -217,14 +253,18 @@ describe('the users overview, the control panel and the header', () => {
       await menu.waitFor();
       const items = await menu.getByRole('menuitem').allTextContents();
       assert.deepEqual(items, ['See the studio as Olaf Berg', 'Remove from agency']);
-      assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'See the studio as Olaf Berg');
-      for (const item of await menu.getByRole('menuitem').all()) assert.equal(await inView(item), 'ok', `${size.width}px: menu item`);
+      const focusText = () => page.evaluate(() => document.activeElement?.textContent);
+      assert.equal(await focusText(), 'See the studio as Olaf Berg');
+      for (const item of await menu.getByRole('menuitem').all()) {
+        assert.equal(await inView(item), 'ok', `${size.width}px: menu item`);
+      }
       await page.keyboard.press('ArrowDown');
-      assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Remove from agency');
+      assert.equal(await focusText(), 'Remove from agency');
       await page.screenshot({ path: path.join(screenshotDir, `users-row-menu-${size.width}.png`) });
       await page.keyboard.press('Escape');
       await menu.waitFor({ state: 'detached' });
-      assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Actions for Olaf Berg');
+      const label = await page.evaluate(() => document.activeElement?.getAttribute('aria-label'));
+      assert.equal(label, 'Actions for Olaf Berg');
     }
     await page.setViewportSize(WIDTHS[0]);
     await screen(page, 'users-overview');
@@ -237,13 +277,13 @@ describe('the users overview, the control panel and the header', () => {
       for (const name of names.filter((n) => n !== 'Mia Jansen')) {
         const button = page.getByRole('button', { name: `Actions for ${name}` });
         await button.scrollIntoViewIfNeeded();
-        assert.equal(await inView(button), 'ok', `${size.width}px with the panel: the actions of ${name}`);
+        assert.equal(await inView(button), 'ok', `${size.width}px, panel open: actions of ${name}`);
       }
     }
     await page.setViewportSize(WIDTHS[0]);
   });
 
-  step('names the environment and the bot of each grant in the table, the panel and the control panel', async () => {
+  step('names the environment and bot of each grant in table, panel, control panel', async () => {
     const { page } = browsers[ids.managerBrowser];
     await page.goto(`${usher.url}/agencies/${ids.agency}/users`);
     const olaf = page.getByRole('row', { name: /Olaf Berg/ });
@@ -251,7 +291,8 @@ describe('the users overview, the control panel and the header', () => {
     assert.match(await olaf.textContent(), /Acme – production: Operator/);
     const bea = page.getByRole('row', { name: /Bea Bakker/ });
     await bea.getByText('Support bot (bot in Acme – production):').waitFor();
-    assert.match(await bea.textContent(), /Support bot \(bot in Acme – production\): Bot manager/);
+    const beaText = await bea.textContent();
+    assert.match(beaText, /Support bot \(bot in Acme – production\): Bot manager/);
     const pia = page.getByRole('row', { name: /Pia Pending/ });
     assert.match(await pia.textContent(), /Acme – test: Agent/);
     const table = await page.locator('main').textContent();
@@ -265,7 +306,8 @@ describe('the users overview, the control panel and the header', () => {
     // Bea's own control panel names her bot and its environment.
     const b = await browser();
     await signIn(b.page, BEA);
-    const card = b.page.getByRole('listitem').filter({ has: b.page.getByRole('link', { name: 'Acme', exact: true }) });
+    const acme = b.page.getByRole('link', { name: 'Acme', exact: true });
+    const card = b.page.getByRole('listitem').filter({ has: acme });
     await card.getByText('Support bot (bot in Acme – production)').waitFor();
     assert.match(await card.textContent(), /Bot manager/);
     assert.doesNotMatch(await b.page.locator('main').textContent(), /One environment|One bot/);
@@ -310,7 +352,7 @@ describe('the users overview, the control panel and the header', () => {
     assert.equal(await page.evaluate(() => window.sameDocument), true, 'no reload');
   });
 
-  step('lists expired and revoked invitations on request and sends an expired one again', async () => {
+  step('lists expired and revoked invitations on request, and resends an expired one', async () => {
     const { page } = browsers[ids.managerBrowser];
     await page.goto(`${usher.url}/agencies/${ids.agency}/users`);
     await page.getByRole('row', { name: /Pia Pending/ }).waitFor();
@@ -322,7 +364,8 @@ describe('the users overview, the control panel and the header', () => {
     await rita.waitFor();
     assert.match(await rita.textContent(), /Invitation revoked/);
     assert.equal(await page.locator('tbody tr').count(), 1);
-    assert.equal(await rita.getByRole('button', { name: /^Actions for/ }).count(), 0, 'nothing to do with a revoked one');
+    const ritaActions = rita.getByRole('button', { name: /^Actions for/ });
+    assert.equal(await ritaActions.count(), 0, 'nothing to do with a revoked one');
     assert.match(page.url(), /status=revoked/);
     await screen(page, 'users-revoked');
 
@@ -334,7 +377,8 @@ describe('the users overview, the control panel and the header', () => {
     assert.equal(await page.getByRole('row', { name: /Pia Pending|Rita Revoked/ }).count(), 0);
     await screen(page, 'users-expired');
     await eve.getByRole('button', { name: 'Actions for Eve Expired' }).click();
-    const items = await page.getByRole('menu', { name: 'Actions for Eve Expired' }).getByRole('menuitem').allTextContents();
+    const eveMenu = page.getByRole('menu', { name: 'Actions for Eve Expired' });
+    const items = await eveMenu.getByRole('menuitem').allTextContents();
     assert.deepEqual(items, ['Resend invitation']);
     await page.getByRole('menuitem', { name: 'Resend invitation' }).click();
     await page.getByText(/Invitation for eve@acme\.test sent again/).waitFor();
@@ -351,7 +395,7 @@ describe('the users overview, the control panel and the header', () => {
     assert.equal(await page.getByRole('row', { name: /Eve Expired|Pia Pending/ }).count(), 0);
   });
 
-  step('shows the buttons of the person one views as, disabled, under the read-only banner', async () => {
+  step('shows the buttons of the person one views as, disabled, under the banner', async () => {
     const { page } = await browser();
     await signIn(page, ADMIN);
     await page.goto(`${usher.url}/agencies/${ids.agency}/users`);
