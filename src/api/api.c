@@ -11,10 +11,10 @@
     &api_health_routes, &api_sessions_routes, &api_password_reset_routes,                          \
         &api_email_change_routes, &api_me_routes, &api_second_factor_routes, &api_agency_routes,   \
         &api_environment_routes, &api_bot_routes, &api_catalogue_routes, &api_role_routes,         \
-        &api_invitation_routes, &api_bot_manager_routes, &api_impersonation_routes,                \
-        &api_token_routes, &api_check_routes, &api_audit_routes, &api_member_routes,               \
-        &api_grantable_routes, &api_user_routes, &api_oidc_routes, &api_oidc_connection_routes,    \
-        NULL
+        &api_invitation_routes, &api_invitation_bulk_routes, &api_bot_manager_routes,              \
+        &api_impersonation_routes, &api_token_routes, &api_check_routes, &api_audit_routes,        \
+        &api_member_routes, &api_grantable_routes, &api_user_routes, &api_oidc_routes,             \
+        &api_oidc_connection_routes, NULL
 
 const struct http_route_table *const api_route_tables[] = {&api_metrics_routes,
                                                            API_TABLES_AFTER_METRICS};

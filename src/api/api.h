@@ -21,6 +21,7 @@ extern const struct http_route_table api_bot_routes;
 extern const struct http_route_table api_catalogue_routes;
 extern const struct http_route_table api_role_routes;
 extern const struct http_route_table api_invitation_routes;
+extern const struct http_route_table api_invitation_bulk_routes; /* CSV of invitations */
 extern const struct http_route_table api_bot_manager_routes;
 extern const struct http_route_table api_impersonation_routes;
 extern const struct http_route_table api_token_routes;

@@ -1,6 +1,6 @@
 // The names of the environments and bots that grants point at, for screens whose grants carry
-// ids only (GET /me, the users overview). Each place is asked for once per page load; a place
-// the signed-in person may not see keeps a neutral wording instead of its id.
+// ids only (GET /me, the users overview). Each place is asked for at most every 30 seconds; a
+// place the signed-in person may not see keeps a neutral wording instead of its id.
 import { useEffect, useState } from 'preact/hooks';
 import { get } from '../api';
 import type { Grant } from '../types';
@@ -12,37 +12,31 @@ export interface PlaceNames {
 }
 
 type BotFacts = { name: string; environment_id?: string };
-const envCache = new Map<string, Promise<string | null>>();
-const botCache = new Map<string, Promise<BotFacts | null>>();
+// Answers are kept a short while: a place renamed on another screen shows its new name soon.
+const KEEP_MS = 30_000;
+const envCache = new Map<string, { at: number; name: Promise<string | null> }>();
+const botCache = new Map<string, { at: number; bot: Promise<BotFacts | null> }>();
 
 function environmentOf(id: string): Promise<string | null> {
-  let p = envCache.get(id);
-  if (!p) {
-    p = get<{ name: string }>(`/environments/${encodeURIComponent(id)}`).then(
-      (e) => e.name,
-      () => null,
-    );
-    envCache.set(id, p);
-  }
-  return p;
+  const hit = envCache.get(id);
+  if (hit && Date.now() - hit.at < KEEP_MS) return hit.name;
+  const name = get<{ name: string }>(`/environments/${encodeURIComponent(id)}`).then(
+    (e) => e.name,
+    () => null,
+  );
+  envCache.set(id, { at: Date.now(), name });
+  return name;
 }
 
 function botOf(id: string): Promise<BotFacts | null> {
-  let p = botCache.get(id);
-  if (!p) {
-    p = get<BotFacts>(`/bots/${encodeURIComponent(id)}`).then(
-      (b) => ({ name: b.name, environment_id: b.environment_id }),
-      () => null,
-    );
-    botCache.set(id, p);
-  }
-  return p;
-}
-
-// After a rename the next lookup asks the server again.
-export function forgetPlaceNames(): void {
-  envCache.clear();
-  botCache.clear();
+  const hit = botCache.get(id);
+  if (hit && Date.now() - hit.at < KEEP_MS) return hit.bot;
+  const bot = get<BotFacts>(`/bots/${encodeURIComponent(id)}`).then(
+    (b) => ({ name: b.name, environment_id: b.environment_id }),
+    () => null,
+  );
+  botCache.set(id, { at: Date.now(), bot });
+  return bot;
 }
 
 // Looks up the places of grants that are not named yet; known: environment names already at

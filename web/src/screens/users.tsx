@@ -21,6 +21,7 @@ import {
 } from '../ui';
 import { useState } from 'preact/hooks';
 import { Pager } from './agencies';
+import { BulkInviteDialog } from './bulk_invite';
 import { rolesText, scopeLabel } from './grants';
 import { InviteDialog } from './invite';
 import { usePlaceNames } from './place_names';
@@ -110,6 +111,7 @@ function Overview({ openUser, openInvitation }: { openUser?: string; openInvitat
   const filters = readFilters(query);
   const pager = usePager();
   const [inviting, setInviting] = useState(false);
+  const [bulk, setBulk] = useState(false);
   const [removing, setRemoving] = useState<Member | null>(null);
   const [copied, setCopied] = useState<string | null>(null);
   const [showLink, setShowLink] = useState<{ email: string; url: string } | null>(null);
@@ -212,14 +214,19 @@ function Overview({ openUser, openInvitation }: { openUser?: string; openInvitat
       <div class="page-head">
         <PageTitle text="Users" />
         {showsInvite ? (
-          <button
-            type="button"
-            class="button button-primary"
-            disabled={readOnly}
-            onClick={() => setInviting(true)}
-          >
-            <IconPlus /> Invite user
-          </button>
+          <div class="page-actions">
+            <button type="button" class="button" disabled={readOnly} onClick={() => setBulk(true)}>
+              Invite from a file
+            </button>
+            <button
+              type="button"
+              class="button button-primary"
+              disabled={readOnly}
+              onClick={() => setInviting(true)}
+            >
+              <IconPlus /> Invite user
+            </button>
+          </div>
         ) : null}
       </div>
       <UsersFilters filters={filters} error={list.error} onChange={setQuery} />
@@ -257,6 +264,7 @@ function Overview({ openUser, openInvitation }: { openUser?: string; openInvitat
       {openInvitation ? (
         <InvitationPanel invitationId={openInvitation} onClose={closePanel} onChanged={list.reload} onCopy={(inv) => copyLink(inv.id, inv.email)} />
       ) : null}
+      {bulk ? <BulkInviteDialog onClose={() => setBulk(false)} onSent={list.reload} /> : null}
       {inviting ? (
         <InviteDialog
           onClose={() => setInviting(false)}
