@@ -51,11 +51,14 @@ export function RowActions({ name, actions, note }: Props) {
 
   useEffect(() => {
     if (!open) return;
+    // Closes on a click elsewhere, a resize, or a scroll of anything but the menu itself (the
+    // target of a scroll or resize may be the document or the window, which are not nodes).
     const close = (e: Event) => {
-      if (e.type === 'scroll' && menu.current?.contains(e.target as Node)) return;
-      const target = e.target as Node;
-      const mine = menu.current?.contains(target) || button.current?.contains(target);
-      if (e.type === 'mousedown' && mine) return;
+      const target = e.target instanceof Node ? e.target : null;
+      const inMenu = !!target && !!menu.current?.contains(target);
+      const onButton = !!target && !!button.current?.contains(target);
+      if (e.type === 'scroll' && inMenu) return;
+      if (e.type === 'mousedown' && (inMenu || onButton)) return;
       setOpen(false);
     };
     window.addEventListener('mousedown', close);
