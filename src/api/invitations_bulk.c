@@ -192,10 +192,13 @@ static int bulk_template(struct http_request *req, struct http_response *res)
     return 0;
 }
 
+static const char *const bulk_params[] = {"validate_only", "send", NULL};
+
 static const struct http_route routes[] = {
-    {"POST", "/api/v1/agencies/{id}/invitations/bulk", bulk_post, HTTP_AUTHENTICATED},
-    {"GET", "/api/v1/agencies/{id}/invitations/bulk/template", bulk_template, HTTP_AUTHENTICATED},
-    {NULL, NULL, NULL, HTTP_PUBLIC},
+    {"POST", "/api/v1/agencies/{id}/invitations/bulk", bulk_post, HTTP_AUTHENTICATED, bulk_params},
+    {"GET", "/api/v1/agencies/{id}/invitations/bulk/template", bulk_template, HTTP_AUTHENTICATED,
+     NULL},
+    {NULL, NULL, NULL, HTTP_PUBLIC, NULL},
 };
 
 const struct http_route_table api_invitation_bulk_routes = {"invitations_bulk", routes};
