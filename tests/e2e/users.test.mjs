@@ -314,6 +314,30 @@ describe('the users overview, the control panel and the header', () => {
     await screen(b.page, 'control-panel-bot');
   });
 
+  step('shows an end-dated grant with the day it ends in the users overview', async () => {
+    const until = new Date(Date.now() + 40 * 86400e3);
+    until.setUTCHours(12, 0, 0, 0);
+    const nora = (await ok('GET', `/agencies/${ids.agency}/users?q=nora`)).items[0];
+    await ok('PUT', `/agencies/${ids.agency}/users/${nora.id}/grants`, {
+      body: { grants: [{ roles: ['agent'], expires_at: until.toISOString().replace('.000', '') }] },
+    });
+    // "until 14 Jan", with the year when it is not this one (the browser runs in en-GB, UTC).
+    const sameYear = until.getUTCFullYear() === new Date().getUTCFullYear();
+    const words = new Intl.DateTimeFormat('en-GB', {
+      day: 'numeric',
+      month: 'short',
+      ...(sameYear ? {} : { year: 'numeric' }),
+      timeZone: 'UTC',
+    }).format(until);
+    const { page } = browsers[ids.managerBrowser];
+    await page.goto(`${usher.url}/agencies/${ids.agency}/users`);
+    const row = page.getByRole('row', { name: /Nora Noord/ });
+    await row.getByText(`until ${words}`).waitFor();
+    assert.match(await row.textContent(), new RegExp(`Whole agency: Agent until ${words}`));
+    // Grants without an end say nothing of one.
+    assert.doesNotMatch(await page.getByRole('row', { name: /Olaf Berg/ }).textContent(), /until/);
+  });
+
   step('shows a new invitation in the control panel and the header without a reload', async () => {
     const { page } = await browser();
     await signIn(page, OLAF);
