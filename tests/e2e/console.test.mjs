@@ -398,7 +398,7 @@ describe('the web console', () => {
     assert.equal(await identifier.inputValue(), '');
     await page.getByRole('checkbox', { name: /inbox\.reply/ }).check();
     await page.getByRole('button', { name: 'Create role' }).click();
-    await page.locator('.field-invalid').filter({ has: identifier }).getByText(/^id is required/).waitFor();
+    await page.locator('.field-invalid').filter({ has: identifier }).getByText(/^Identifier is required/).waitFor();
     await identifier.fill('night_ru');
     await page.getByRole('button', { name: 'Create role' }).click();
     await page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'Ночная смена' }) }).getByText('night_ru').waitFor();
@@ -466,6 +466,8 @@ describe('the web console', () => {
     await panel.getByRole('checkbox', { name: /^Night shift/ }).check();
     const sent = page.waitForRequest((r) => r.method() === 'PUT' && r.url().endsWith('/grants'));
     await panel.getByRole('button', { name: 'Save access' }).click();
+    // Save first shows what would change; the change goes out once confirmed.
+    await panel.getByRole('button', { name: 'Confirm and save' }).click();
     const body = (await sent).postDataJSON();
     assert.deepEqual(body.grants.find((g) => g.environment_id === ids.env).roles.sort(), ['night_shift', 'operator']);
     await prod.getByText('Operator, Night shift').waitFor();

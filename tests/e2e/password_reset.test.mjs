@@ -148,7 +148,7 @@ describe('password recovery in the web console', () => {
     await page.waitForFunction(() => document.querySelector('input[name=password]')?.getAttribute('aria-invalid') === 'true');
     const describedBy = (await password.getAttribute('aria-describedby')).split(' ');
     const reason = await page.locator(`[id="${describedBy[describedBy.length - 1]}"]`).textContent();
-    assert.match(reason, /^password is too easy to guess: /);
+    assert.match(reason, /^Password is too easy to guess: /);
     assert.deepEqual(await focused(page), { name: 'password', tag: 'INPUT' });
     await screen(page, 'password-reset-weak');
     const old = await usher.api('POST', '/api/v1/sessions', { body: PERSON });

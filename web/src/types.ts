@@ -15,7 +15,17 @@ export interface Grant {
   bot_id?: string;
   roles: string[];
   extra_permissions: string[];
-  expires_at?: string | null; // an end-dated grant: no access from that moment on
+  expires_at?: string | null; // RFC 3339: the grant ends then; absent or null: it does not end
+}
+
+// What a change of grants would do (PUT …/grants?dry_run=1); nothing was changed.
+export interface GrantsPreview {
+  dry_run: true;
+  changes: { scope_type: 'agency' | 'environment' | 'bot'; scope_id: string; scope_name: string; gained: string[]; lost: string[] }[];
+  notification_recipients: {
+    added: { email: string; environment_id: string; environment_name: string }[];
+    removed: { email: string; environment_id: string; environment_name: string }[];
+  };
 }
 
 export interface Membership {

@@ -2,11 +2,12 @@
 // permissions, expiry. Only what the server says the signed-in person may give is offered, and
 // nothing is sent until every scope gives something.
 import { useRef, useState } from 'preact/hooks';
-import { post } from '../api';
+import { ApiError, post } from '../api';
 import { useAgency } from '../agency';
 import type { Invitation } from '../types';
 import { Dialog, FormError, TextField, announce, fieldMessage, useFocusFirstError, useId, useSubmit } from '../ui';
 import { GrantDraft, GrantsEditor, grantOf, isEmptyDraft } from './grants_editor';
+import { NotifyNote } from './notify_note';
 
 const EXPIRY = [
   { seconds: 86400, label: '1 day' },
@@ -25,12 +26,10 @@ interface InviteProps {
 export function InviteDialog({ onClose, onSent, environmentId }: InviteProps) {
   const { agency, environments, access } = useAgency();
   const mayInvite = (env?: string) => access.can('users.invite', agency.id, env ? { environmentId: env } : {});
+  // An environment by default, never the whole agency while an environment may be chosen: access
+  // to the whole agency is asked for on purpose (the editor confirms it).
   const startScope =
-    environmentId && mayInvite(environmentId)
-      ? environmentId
-      : mayInvite()
-        ? ''
-        : environments.find((e) => mayInvite(e.id))?.id || '';
+    environmentId && mayInvite(environmentId) ? environmentId : environments.find((e) => mayInvite(e.id))?.id || '';
   const [email, setEmail] = useState('');
   const [first, setFirst] = useState('');
   const [last, setLast] = useState('');
@@ -44,6 +43,8 @@ export function InviteDialog({ onClose, onSent, environmentId }: InviteProps) {
   const empty = grants.filter(isEmptyDraft).length;
   const { busy, error, submit } = useSubmit(async () => {
     if (empty) return;
+    // Said here at once, in the words the server would use, without a round trip.
+    if (!email.trim()) throw new ApiError(400, 'invalid_input', 'email is required', 'email', null);
     const body: Record<string, unknown> = {
       email: email.trim(),
       grants: grants.map(grantOf),
@@ -78,6 +79,7 @@ export function InviteDialog({ onClose, onSent, environmentId }: InviteProps) {
         />
         <h3 class="h4">Access</h3>
         <GrantsEditor value={grants} onChange={setGrants} error={error} purpose="invite" />
+        <NotifyNote before={[]} after={grants} who="they" invitation />
         <div class="field">
           <label for={expiryId}>Link valid for</label>
           <select id={expiryId} name="expires_in_seconds" value={String(expiry)} onChange={(e) => setExpiry(Number((e.currentTarget as HTMLSelectElement).value))}>

@@ -1,11 +1,11 @@
 // Sign in with email and password (POST /sessions), and with a code when the account has
 // two-step verification (signin_code.tsx), then back to where the person was going.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { post } from '../api';
 import { Link, navigate, useLocation } from '../router';
 import { useSession } from '../session';
 import type { SessionAnswer } from '../types';
-import { FormError, PageTitle, TextField } from '../ui';
+import { FormError, PageTitle, TextField, useFocusFirstError } from '../ui';
 import { SecondStep } from './signin_code';
 
 // Only a path of this console: never an address elsewhere.
@@ -22,6 +22,9 @@ export function SignIn() {
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const [mfaToken, setMfaToken] = useState<string | null>(null);
+  const form = useRef<HTMLFormElement>(null);
+  // A refusal takes the focus (its field, or the note that says it), so it is heard and seen.
+  useFocusFirstError(form, error);
 
   useEffect(() => {
     if (session.status === 'ready') navigate(next, { replace: true });
@@ -72,7 +75,7 @@ export function SignIn() {
     <section class="page page-narrow">
       <div class="card">
         <PageTitle text="Sign in" />
-        <form onSubmit={submit} noValidate>
+        <form ref={form} onSubmit={submit} noValidate>
           <TextField label="Email" name="email" type="email" value={email} onValue={setEmail} required autoComplete="username" error={error} />
           <TextField
             label="Password"
