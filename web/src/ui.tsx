@@ -4,6 +4,7 @@ import { ComponentChildren, JSX } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, messageOf } from './api';
 import { humanMessage } from './messages';
+import { useSession } from './session';
 
 // --- icons (decorative: the button around each one carries the name) -----------------------
 
@@ -131,7 +132,21 @@ export function NotAvailable({ what }: { what: string }) {
 
 // A section's load error: "not available" when the route is missing, else the message.
 export function LoadProblem({ error, what }: { error: ApiError; what: string }) {
+  if (error.code === 'sso_required') return <SsoRequired />;
   return error.isMissingRoute ? <NotAvailable what={what} /> : <ErrorNote error={error} />;
+}
+
+// The agency requires its company sign-in and this session was made with a password.
+function SsoRequired() {
+  const { signOut } = useSession();
+  return (
+    <div class="note note-info" role="alert">
+      <p>This agency requires its company sign-in. Sign out, then sign in again: your email address leads you to your company login.</p>
+      <button type="button" class="button button-small" onClick={signOut}>
+        Sign out
+      </button>
+    </div>
+  );
 }
 
 // --- forms ----------------------------------------------------------------------------------------

@@ -43,6 +43,22 @@ function SecondFactorMark({ member }: { member: Member }) {
   );
 }
 
+const METHOD_WORDS: Record<string, string> = { password: 'Password', oidc: 'Company login' };
+
+// How a member signs in: a password, a company login, or both (nothing for invitations).
+function SignInMethods({ member }: { member: Member }) {
+  const methods = member.sign_in_methods || [];
+  if (isInvitation(member)) return <span class="muted">—</span>;
+  if (!methods.length) return <span class="muted">none yet</span>;
+  return (
+    <ul class="cell-list">
+      {methods.map((m) => (
+        <li key={m}>{METHOD_WORDS[m] || m}</li>
+      ))}
+    </ul>
+  );
+}
+
 // Where a person has access, one line per grant: "Acme – production: Operator until 31 Jan".
 export function AccessCell({ member }: { member: Member }) {
   const { environments } = useAgency();
@@ -71,6 +87,8 @@ interface TableProps {
 }
 
 export function UsersTable({ rows, caption, hrefOf, isOpen, actionsOf, copied }: TableProps) {
+  // A server with company sign-in says how each member signs in.
+  const showMethods = rows.some((m) => Array.isArray(m.sign_in_methods));
   return (
     <div class="table-wrap users-table-wrap" role="region" aria-label="Users table" tabIndex={0}>
       <table class="table table-cards users-table">
@@ -86,6 +104,7 @@ export function UsersTable({ rows, caption, hrefOf, isOpen, actionsOf, copied }:
             <th scope="col">Shortcode</th>
             <th scope="col">Access</th>
             <th scope="col">Status</th>
+            {showMethods ? <th scope="col">Sign-in</th> : null}
             <th scope="col">Last active</th>
             <th scope="col">Created</th>
           </tr>
@@ -114,6 +133,11 @@ export function UsersTable({ rows, caption, hrefOf, isOpen, actionsOf, copied }:
                   <StatusBadge status={m.status} />
                   <SecondFactorMark member={m} />
                 </td>
+                {showMethods ? (
+                  <td data-label="Sign-in">
+                    <SignInMethods member={m} />
+                  </td>
+                ) : null}
                 <td data-label="Last active">
                   {invitation ? <span class="muted">—</span> : when(m.last_active_at)}
                 </td>
