@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { startUsher } from '../api/lib/harness.mjs';
 import { axeViolations, openBrowser, screenshotDir } from './lib/browser.mjs';
+import { signInWithPassword } from './lib/signin.mjs';
 import { linkIn, startSmtp } from './lib/smtp.mjs';
 
 const ADMIN = { email: 'admin@studio.test', password: 'quiet-lantern-orbit-1' };
@@ -94,9 +95,7 @@ describe('the users overview, the control panel and the header', () => {
 
   async function signIn(page, who) {
     await page.goto(`${usher.url}/signin`);
-    await page.getByLabel('Email').fill(who.email);
-    await page.getByLabel('Password').fill(who.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signInWithPassword(page, who);
     await page.getByRole('heading', { name: 'Control panel' }).waitFor();
   }
 
