@@ -18,6 +18,39 @@ static json_t *text_or_null(const char *s)
     return s && *s ? json_string(s) : json_null();
 }
 
+/* Moves the names app_invitation_view_fill put on the grants into one object, so each grant
+ * keeps the shape a client sends: {"environments": {id: name}, "bots": {id: {"name",
+ * "environment_id"}}}. */
+static json_t *places_json(json_t *grants)
+{
+    json_t *envs = json_object();
+    json_t *bots = json_object();
+    size_t i;
+    json_t *g;
+    json_array_foreach(grants, i, g)
+    {
+        const char *env_id = json_string_value(json_object_get(g, "environment_id"));
+        const char *bot_id = json_string_value(json_object_get(g, "bot_id"));
+        const char *env_name = json_string_value(json_object_get(g, "environment_name"));
+        const char *bot_name = json_string_value(json_object_get(g, "bot_name"));
+        const char *bot_env = json_string_value(json_object_get(g, "bot_environment_id"));
+        const char *bot_env_name = json_string_value(json_object_get(g, "bot_environment_name"));
+        if (env_id && env_name)
+            json_object_set_new(envs, env_id, json_string(env_name));
+        if (bot_id && bot_name)
+            json_object_set_new(
+                bots, bot_id,
+                json_pack("{s:s, s:s?}", "name", bot_name, "environment_id", bot_env));
+        if (bot_env && bot_env_name)
+            json_object_set_new(envs, bot_env, json_string(bot_env_name));
+        json_object_del(g, "environment_name");
+        json_object_del(g, "bot_name");
+        json_object_del(g, "bot_environment_id");
+        json_object_del(g, "bot_environment_name");
+    }
+    return json_pack("{s:o, s:o}", "environments", envs, "bots", bots);
+}
+
 /* The JSON of an invitation for those who manage it. Takes the view's grants. */
 json_t *api_invitation_json(struct http_request *req, struct app_invitation_view *v)
 {
@@ -31,7 +64,10 @@ json_t *api_invitation_json(struct http_request *req, struct app_invitation_view
     json_object_set_new(o, "last_name", text_or_null(inv->last_name));
     json_object_set_new(o, "shortcode", text_or_null(inv->shortcode));
     json_object_set_new(o, "status", json_string(v->status));
-    json_object_set_new(o, "grants", v->grants ? json_incref(v->grants) : json_array());
+    if (!v->grants)
+        v->grants = json_array();
+    json_object_set_new(o, "places", places_json(v->grants));
+    json_object_set_new(o, "grants", json_incref(v->grants));
     json_object_set_new(
         o, "invited_by",
         inv->created_by ? json_pack("{s:s, s:s?}", "id", inv->created_by, "name", v->inviter_name)
@@ -255,6 +291,7 @@ static int invitations_lookup(struct http_request *req, struct http_response *re
     json_t *out = json_object();
     json_object_set_new(out, "agency",
                         json_pack("{s:s, s:s}", "id", v.inv.agency_id, "name", v.agency_name));
+    json_object_set_new(out, "places", places_json(v.grants));
     json_object_set_new(out, "inviter",
                         v.inviter_name ? json_pack("{s:s}", "name", v.inviter_name) : json_null());
     json_object_set_new(out, "email", json_string(v.inv.email));

@@ -59,6 +59,36 @@ static const char *person_name(struct arena *a, const struct store_user *u)
     return arena_printf(a, "%s%s%s", first, *first && *last ? " " : "", last);
 }
 
+/* Adds the names of each grant's place for the API (api_invitation_json moves them out of the
+ * grant into the invitation's "places"), so the invited person, who cannot read the agency's
+ * places yet, sees where the invitation leads: "environment_name" on an environment grant;
+ * "bot_name", "bot_environment_id" and "bot_environment_name" on a bot grant. A place that is
+ * gone keeps its id only. */
+static void grants_name_places(json_t *grants, struct store_conn *c, struct arena *a)
+{
+    size_t i;
+    json_t *g;
+    json_array_foreach(grants, i, g)
+    {
+        struct usher_error ignored = {0};
+        const char *env_id = json_string_value(json_object_get(g, "environment_id"));
+        const char *bot_id = json_string_value(json_object_get(g, "bot_id"));
+        const char *env_key = "environment_name";
+        if (bot_id) {
+            struct store_bot bot;
+            if (store_bot_get(&bot, c, a, bot_id, &ignored) != 0)
+                continue;
+            json_object_set_new(g, "bot_name", json_string(bot.name));
+            json_object_set_new(g, "bot_environment_id", json_string(bot.environment_id));
+            env_id = bot.environment_id;
+            env_key = "bot_environment_name";
+        }
+        struct store_environment env;
+        if (env_id && store_environment_get(&env, c, a, env_id, &ignored) == 0)
+            json_object_set_new(g, env_key, json_string(env.name));
+    }
+}
+
 /* Fills agency name, inviter, status and grants of a view. */
 int app_invitation_view_fill(struct app_invitation_view *v, struct store_conn *c, struct arena *a,
                              const struct store_invitation *inv, struct usher_error *err)
@@ -98,6 +128,7 @@ int app_invitation_view_fill(struct app_invitation_view *v, struct store_conn *c
         if (!v->grants)
             v->grants = json_array();
     }
+    grants_name_places(v->grants, c, a);
     return 0;
 }
 

@@ -205,7 +205,8 @@ describe('the web console', () => {
     await row.waitFor();
     assert.match(await row.textContent(), /Invited/);
     await screen(page, 'users');
-    await row.getByRole('button', { name: `Copy the invitation link for ${COLLEAGUE.email}` }).click();
+    await row.getByRole('button', { name: 'Actions for Cleo Colleague' }).click();
+    await page.getByRole('menu', { name: 'Actions for Cleo Colleague' }).getByRole('menuitem', { name: 'Copy invitation link' }).click();
     await row.getByText('Link copied').waitFor();
     const copied = await page.evaluate(() => navigator.clipboard.readText());
     const { url } = await ok('GET', `/invitations/${ids.colleagueInvitation}/link`);
@@ -277,7 +278,7 @@ describe('the web console', () => {
     ids.colleagueBrowser = browsers.length - 1;
   });
 
-  step('revokes a pending invitation with the trashcan after a confirmation naming what is lost', async () => {
+  step('revokes a pending invitation from its row\'s menu after a confirmation naming what is lost', async () => {
     const inv = await ok('POST', `/agencies/${ids.agency}/invitations`, {
       token: managerToken,
       body: { email: 'temp@acme.test', grants: [{ environment_id: ids.env2, roles: ['agent'] }] },
@@ -286,7 +287,8 @@ describe('the web console', () => {
     const { page } = manager;
     await page.goto(`${usher.url}/agencies/${ids.agency}/users`);
     const row = page.getByRole('row', { name: /temp@acme\.test/ });
-    await row.getByRole('button', { name: 'Revoke the invitation for temp@acme.test' }).click();
+    await row.getByRole('button', { name: 'Actions for temp@acme.test' }).click();
+    await page.getByRole('menuitem', { name: 'Revoke invitation' }).click();
     const dialog = page.getByRole('dialog', { name: 'Revoke invitation' });
     const said = await dialog.textContent();
     assert.match(said, /Acme test/);
@@ -473,10 +475,11 @@ describe('the web console', () => {
     await panel.getByRole('button', { name: 'Close the panel' }).click();
   });
 
-  step('impersonates a user from the person-arrow icon and exits from the banner', async () => {
+  step('impersonates a user from their row\'s menu and exits from the banner', async () => {
     const { page } = manager;
     await page.goto(`${usher.url}/agencies/${ids.agency}/users`);
-    await page.getByRole('button', { name: 'See the studio as Cleo Colleague' }).click();
+    await page.getByRole('button', { name: 'Actions for Cleo Colleague' }).click();
+    await page.getByRole('menuitem', { name: 'See the studio as Cleo Colleague' }).click();
     const banner = page.getByRole('region', { name: 'Impersonation' });
     await banner.waitFor();
     assert.match(await banner.textContent(), /Cleo Colleague/);
@@ -491,11 +494,12 @@ describe('the web console', () => {
     await page.getByText('Mia Manager', { exact: true }).first().waitFor();
   });
 
-  step('removes a member with the trashcan after a confirmation naming what is lost', async () => {
+  step('removes a member from their row\'s menu after a confirmation naming what is lost', async () => {
     const { page } = manager;
     await page.goto(`${usher.url}/agencies/${ids.agency}/users`);
     const row = page.getByRole('row', { name: /Cleo Colleague/ });
-    await row.getByRole('button', { name: 'Remove Cleo Colleague' }).click();
+    await row.getByRole('button', { name: 'Actions for Cleo Colleague' }).click();
+    await page.getByRole('menuitem', { name: 'Remove from agency' }).click();
     const dialog = page.getByRole('dialog', { name: 'Remove Cleo Colleague' });
     assert.match(await dialog.textContent(), /Acme production: Operator, Night shift/);
     await screen(page, 'confirm-remove');

@@ -15,7 +15,8 @@ export class Access {
   private readonly me: Me;
   private readonly roles: Map<string, Role>;
   private readonly all: string[];
-  private readonly readOnly: boolean;
+  // Viewing as someone: screens show what that person would see, disabled (see shows()).
+  readonly readOnly: boolean;
 
   // roles: the built-in catalogue and an agency's custom roles, by the id grants use (a
   // built-in role's name, a custom role's id; a display name never matches);
@@ -80,5 +81,19 @@ export class Access {
 
   canAnywhere(permission: string, agencyId: string): boolean {
     return this.anywhere(agencyId).has(permission);
+  }
+
+  // Whether the person whose studio this is would see a control for permission somewhere in
+  // the agency, read-only viewing or not: while viewing as someone the screens show the
+  // controls that person has, disabled (can/canAnywhere say whether they work).
+  showsAnywhere(permission: string, agencyId: string): boolean {
+    if (this.held(agencyId, {}).has(permission)) return true;
+    const out = new Set<string>();
+    for (const g of this.grants(agencyId)) this.grantPermissions(g, out);
+    return out.has(permission);
+  }
+
+  shows(permission: string, agencyId: string, scope: Scope = {}): boolean {
+    return this.held(agencyId, scope).has(permission);
   }
 }

@@ -24,12 +24,27 @@ import { AgencyTokens } from './screens/tokens';
 import { AgencyUsers } from './screens/users';
 import { ErrorNote, Loading, PageTitle, Toasts, announce } from './ui';
 import { UserMenu } from './user_menu';
+import { usePendingInvitationsWatch } from './pending_watch';
 
 export function App() {
   return (
     <SessionProvider>
       <Shell />
     </SessionProvider>
+  );
+}
+
+// The count of the signed-in person's pending invitations, a link to where they are answered.
+function PendingInvitationsLink() {
+  const { me } = useSession();
+  usePendingInvitationsWatch();
+  const n = me?.pending_invitations.length || 0;
+  if (!n) return null;
+  return (
+    <Link href="/" class="header-invitations">
+      {n === 1 ? 'Pending invitation' : 'Pending invitations'}
+      <span class="visually-hidden">:</span> <span class="count">{n}</span>
+    </Link>
   );
 }
 
@@ -61,6 +76,7 @@ function Header() {
             </nav>
           )}
           <div class="top-user">
+            {me.second_factor_required ? null : <PendingInvitationsLink />}
             <UserMenu me={me} />
             <button type="button" class="button button-small" onClick={signOut}>
               Sign out

@@ -53,6 +53,13 @@ export interface Invitation {
   last_sent_at: string | null;
   send_count: number;
   url?: string;
+  places?: Places; // the names of the environments and bots its grants point at
+}
+
+// Names of the places an invitation's grants point at, for people who cannot read them yet.
+export interface Places {
+  environments: Record<string, string>;
+  bots: Record<string, { name: string; environment_id?: string }>;
 }
 
 export interface InvitationFacts {
@@ -68,6 +75,7 @@ export interface InvitationFacts {
   connection_id?: string | null;
   connection_name?: string | null;
   grants: Grant[];
+  places?: Places;
 }
 
 // Present while the signed-in person sees the studio as someone else (read-only).

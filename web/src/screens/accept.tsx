@@ -232,7 +232,7 @@ export function AcceptInvitation() {
           <dd>{facts.email}</dd>
           <dt>Roles</dt>
           <dd>
-            <GrantList grants={facts.grants} />
+            <GrantList grants={facts.grants} places={facts.places} />
           </dd>
           <dt>Valid until</dt>
           <dd>{day(facts.expires_at)}</dd>

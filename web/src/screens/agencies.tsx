@@ -10,6 +10,7 @@ import { FormError, IconPlus, LoadProblem, Loading, PageTitle, TextField, announ
 import { SecondFactorPolicy } from './agency_security';
 import { InviteDialog } from './invite';
 import { DeleteAgencyDialog, DeletePlaceDialog, RenameDialog, SuspendDialog } from './places';
+import { usePager } from './use_pager';
 
 // A one-field form that creates something by name.
 export function CreateByName({ label, button, onCreate }: { label: string; button: string; onCreate: (name: string) => Promise<void> }) {
@@ -41,8 +42,8 @@ export function CreateByName({ label, button, onCreate }: { label: string; butto
 
 export function Agencies() {
   const { me } = useSession();
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [trail, setTrail] = useState<(string | null)[]>([]);
+  const pager = usePager();
+  const cursor = pager.cursor;
   const list = useLoad(() => get<Page<Agency>>(withQuery('/agencies', { limit: 50, cursor })), [cursor]);
   return (
     <section class="page">
@@ -78,18 +79,7 @@ export function Agencies() {
           ))}
         </ul>
       )}
-      <Pager
-        hasPrevious={trail.length > 0}
-        next={list.data?.next_cursor || null}
-        onPrevious={() => {
-          setCursor(trail[trail.length - 1] ?? null);
-          setTrail(trail.slice(0, -1));
-        }}
-        onNext={(c) => {
-          setTrail([...trail, cursor]);
-          setCursor(c);
-        }}
-      />
+      <Pager {...pager.props(list.data?.next_cursor)} />
     </section>
   );
 }

@@ -1,13 +1,45 @@
 // Grants as words: "Operator, Agent — Acme production". Grants name roles by id; custom roles
-// show their display name where the agency's roles are known.
-import { environmentName, useAgencyRoles } from '../agency';
+// show their display name where the agency's roles are known; places show their name, from
+// the grant itself, the agency's environments or a look-up (place_names.ts).
+import { useAgencyRoles } from '../agency';
 import { roleName } from '../format';
-import type { Environment, Grant, Role } from '../types';
+import type { Environment, Grant, Places, Role } from '../types';
+import { PlaceNames, usePlaceNames } from './place_names';
 
-export function scopeLabel(g: Grant, environments?: Environment[], bots?: { id: string; name: string }[]): string {
-  if (g.bot_id) return bots?.find((b) => b.id === g.bot_id)?.name || 'One bot';
-  if (g.environment_id) return environments ? environmentName(environments, g.environment_id) : 'One environment';
+// Where a grant applies, named: "Whole agency", "Acme – production", "Support bot (bot in
+// Acme – production)".
+export function scopeLabel(g: Grant, environments?: Environment[], names?: PlaceNames): string {
+  const envName = (id: string | undefined) =>
+    id ? environments?.find((e) => e.id === id)?.name || names?.environments[id] : undefined;
+  if (g.bot_id) {
+    const bot = names?.bots[g.bot_id];
+    const name = bot?.name;
+    if (!name) return names?.pending ? 'Bot…' : 'A bot you cannot see';
+    const where = envName(bot?.environment_id);
+    return where ? `${name} (bot in ${where})` : `${name} (bot)`;
+  }
+  if (g.environment_id) {
+    const name = envName(g.environment_id);
+    if (name) return name;
+    return names?.pending ? 'Environment…' : 'An environment you cannot see';
+  }
   return 'Whole agency';
+}
+
+const shortDay = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short' });
+const longDay = new Intl.DateTimeFormat(undefined, {
+  day: 'numeric',
+  month: 'short',
+  year: 'numeric',
+});
+
+// "until 31 Jan" for an end-dated grant (the year when it is not this one); null otherwise.
+export function untilText(g: Grant): string | null {
+  if (!g.expires_at) return null;
+  const d = new Date(g.expires_at);
+  if (Number.isNaN(d.getTime())) return null;
+  const f = d.getFullYear() === new Date().getFullYear() ? shortDay : longDay;
+  return `until ${f.format(d)}`;
 }
 
 export function rolesText(g: Grant, roles: Role[] = []): string {
@@ -16,15 +48,37 @@ export function rolesText(g: Grant, roles: Role[] = []): string {
   return parts.length ? parts.join(', ') : 'No access';
 }
 
-export function GrantList({ grants, environments }: { grants: Grant[]; environments?: Environment[] }) {
+// An end date after the roles, where the grant has one.
+export function Until({ grant }: { grant: Grant }) {
+  const text = untilText(grant);
+  if (!text) return null;
+  return (
+    <span class="grant-until" title={new Date(grant.expires_at!).toLocaleString()}>
+      {' '}
+      {text}
+    </span>
+  );
+}
+
+interface GrantListProps {
+  grants: Grant[];
+  environments?: Environment[];
+  places?: Places; // names the answer carried (invitations)
+}
+
+export function GrantList({ grants, environments, places }: GrantListProps) {
   const roles = useAgencyRoles();
+  const names = usePlaceNames(grants, environments, places);
   if (!grants.length) return <p class="muted">No roles.</p>;
   return (
     <ul class="grant-list">
       {grants.map((g, i) => (
         <li key={i}>
-          <span class="grant-scope">{scopeLabel(g, environments)}</span>
-          <span class="grant-roles">{rolesText(g, roles)}</span>
+          <span class="grant-scope">{scopeLabel(g, environments, names)}</span>
+          <span class="grant-roles">
+            {rolesText(g, roles)}
+            <Until grant={g} />
+          </span>
         </li>
       ))}
     </ul>

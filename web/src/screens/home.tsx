@@ -32,7 +32,7 @@ function PendingInvitation({ inv }: { inv: Invitation }) {
       <p class="muted">
         From {inv.invited_by?.name || 'a manager of the agency'} · valid until {day(inv.expires_at)}
       </p>
-      <GrantList grants={inv.grants} />
+      <GrantList grants={inv.grants} places={inv.places} />
       <FormError error={error} fields={[]} />
       <div class="actions">
         <button type="button" class="button" disabled={busy} onClick={() => act('decline')}>

@@ -9,6 +9,7 @@ import { useSession } from '../session';
 import type { Page, PlatformUser } from '../types';
 import { Badge, LoadProblem, Loading, PageTitle, useId, useLoad } from '../ui';
 import { Pager } from './agencies';
+import { usePager } from './use_pager';
 import { ActionDialog, PersonAction, actionsFor, actionLabel, serverActions } from './people_actions';
 
 function StatusBadge({ status }: { status: string }) {
@@ -84,8 +85,8 @@ function PeopleList() {
   const { query } = useLocation();
   const q = query.get('q') || '';
   const [search, setSearch] = useState(q);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [trail, setTrail] = useState<(string | null)[]>([]);
+  const pager = usePager();
+  const cursor = pager.cursor;
   const [acting, setActing] = useState<{ person: PlatformUser; action: PersonAction } | null>(null);
   const searchId = useId('people-search');
   const list = useLoad(() => get<Page<PlatformUser>>(withQuery('/users', { q, limit: 50, cursor })), [q, cursor]);
@@ -95,8 +96,7 @@ function PeopleList() {
   useEffect(() => {
     if (search.trim() === q) return;
     const t = setTimeout(() => {
-      setCursor(null);
-      setTrail([]);
+      pager.reset();
       const s = search.trim();
       navigate(s ? `/people?${new URLSearchParams({ q: s })}` : '/people', { replace: true });
     }, 300);
@@ -205,18 +205,7 @@ function PeopleList() {
           </table>
         </div>
       )}
-      <Pager
-        hasPrevious={trail.length > 0}
-        next={list.data?.next_cursor || null}
-        onPrevious={() => {
-          setCursor(trail[trail.length - 1] ?? null);
-          setTrail(trail.slice(0, -1));
-        }}
-        onNext={(c) => {
-          setTrail([...trail, cursor]);
-          setCursor(c);
-        }}
-      />
+      <Pager {...pager.props(list.data?.next_cursor)} />
       {acting ? <ActionDialog person={acting.person} action={acting.action} onClose={() => setActing(null)} onDone={list.reload} /> : null}
     </section>
   );

@@ -52,7 +52,11 @@ function standing(a: MemberAccess, roles: Role[]): string {
 function Details({ member, onChanged }: { member: Member; onChanged: (m?: Member) => void }) {
   const { agency, environments, roles, access } = useAgency();
   const { me } = useSession();
-  const canManage = access.canAnywhere('users.manage', agency.id);
+  // Viewing as someone: the controls they would have, disabled.
+  const canManage = access.showsAnywhere('users.manage', agency.id);
+  const readOnly = access.readOnly;
+  const managesIn = (environmentId: string) =>
+    access.shows('users.manage', agency.id, { environmentId });
   const namesEditable = useNamesEditable(member);
   const self = me?.user.id === member.id;
   const [editing, setEditing] = useState<'profile' | 'grants' | null>(null);
@@ -75,7 +79,12 @@ function Details({ member, onChanged }: { member: Member; onChanged: (m?: Member
         <dd>{day(member.created_at)}</dd>
       </dl>
       {canManage && editing !== 'profile' ? (
-        <button type="button" class="button button-small" onClick={() => setEditing('profile')}>
+        <button
+          type="button"
+          class="button button-small"
+          disabled={readOnly}
+          onClick={() => setEditing('profile')}
+        >
           {namesEditable ? 'Edit names and shortcode' : 'Edit shortcode'}
         </button>
       ) : null}
@@ -127,8 +136,13 @@ function Details({ member, onChanged }: { member: Member; onChanged: (m?: Member
                       Permissions
                     </button>
                   ) : null}
-                  {!self && a.access !== 'none' && access.can('users.manage', agency.id, { environmentId: a.environment_id }) ? (
-                    <button type="button" class="button button-small button-quiet" onClick={() => setRemoving(a)}>
+                  {!self && a.access !== 'none' && managesIn(a.environment_id) ? (
+                    <button
+                      type="button"
+                      class="button button-small button-quiet"
+                      disabled={readOnly}
+                      onClick={() => setRemoving(a)}
+                    >
                       Remove from this environment
                     </button>
                   ) : null}
@@ -154,7 +168,12 @@ function Details({ member, onChanged }: { member: Member; onChanged: (m?: Member
           {canManage && self ? (
             <p class="hint">Nobody changes their own access: ask another manager to change yours.</p>
           ) : canManage ? (
-            <button type="button" class="button button-small" onClick={() => setEditing('grants')}>
+            <button
+              type="button"
+              class="button button-small"
+              disabled={readOnly}
+              onClick={() => setEditing('grants')}
+            >
               Edit access
             </button>
           ) : null}
@@ -213,7 +232,12 @@ export function UserPanel({ userId, onClose, onChanged, onImpersonate }: UserPan
       ) : (
         <>
           {viewAs ? (
-            <button type="button" class="button button-small" onClick={viewAs}>
+            <button
+              type="button"
+              class="button button-small"
+              disabled={access.readOnly}
+              onClick={viewAs}
+            >
               <IconPersonArrow /> See the studio as {fullName(m)}
             </button>
           ) : null}
@@ -280,7 +304,8 @@ export function InvitationPanel({ invitationId, onClose, onChanged, onCopy }: In
   const inv = useLoad(() => get<Invitation>(`/invitations/${encodeURIComponent(invitationId)}`), [invitationId]);
   const [revoking, setRevoking] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const canInvite = access.canAnywhere('users.invite', agency.id);
+  const canInvite = access.showsAnywhere('users.invite', agency.id);
+  const readOnly = access.readOnly;
   async function resend() {
     setError(null);
     try {
@@ -317,19 +342,38 @@ export function InvitationPanel({ invitationId, onClose, onChanged, onCopy }: In
             <dd>{when(i.expires_at)}</dd>
           </dl>
           <h3>Access it gives</h3>
-          <GrantList grants={i.grants} environments={environments} />
+          <GrantList grants={i.grants} environments={environments} places={i.places} />
           <FormError error={error} fields={[]} />
-          {i.status === 'pending' && canInvite ? (
+          {(i.status === 'pending' || i.status === 'expired') && canInvite ? (
             <div class="actions actions-start">
-              <button type="button" class="button button-small" onClick={() => onCopy(i)}>
-                <IconClipboard /> Copy link
-              </button>
-              <button type="button" class="button button-small" onClick={resend}>
+              {i.status === 'pending' ? (
+                <button
+                  type="button"
+                  class="button button-small"
+                  disabled={readOnly}
+                  onClick={() => onCopy(i)}
+                >
+                  <IconClipboard /> Copy link
+                </button>
+              ) : null}
+              <button
+                type="button"
+                class="button button-small"
+                disabled={readOnly}
+                onClick={resend}
+              >
                 Resend
               </button>
-              <button type="button" class="button button-small button-danger" onClick={() => setRevoking(true)}>
-                Revoke
-              </button>
+              {i.status === 'pending' ? (
+                <button
+                  type="button"
+                  class="button button-small button-danger"
+                  disabled={readOnly}
+                  onClick={() => setRevoking(true)}
+                >
+                  Revoke
+                </button>
+              ) : null}
             </div>
           ) : null}
           {revoking ? (
@@ -347,7 +391,7 @@ export function InvitationPanel({ invitationId, onClose, onChanged, onCopy }: In
               <p>
                 The link for <strong>{i.email}</strong> stops working at once. It would have given:
               </p>
-              <GrantList grants={i.grants} environments={environments} />
+              <GrantList grants={i.grants} environments={environments} places={i.places} />
             </Confirm>
           ) : null}
         </>

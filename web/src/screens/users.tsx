@@ -1,155 +1,148 @@
-// The users overview (seeds 000 and 004, SPEC §6): members and invited people of an agency
-// with search, filters, sorting and pages; the three row icons (copy the invitation link,
-// impersonate, remove); and the right panel with a person's details, grants per environment
-// and audit log.
-import { useEffect, useState } from 'preact/hooks';
-import { ApiError, del, get, messageOf, post, withQuery } from '../api';
+// The users overview: members and invited people of an agency with search, filters (expired
+// and revoked invitations too), sorting and pages; each row's actions (copy the invitation
+// link, resend, impersonate, remove or revoke) in one menu beside the name; and the right panel
+// with a person's details, grants per environment and audit log.
+import { get, messageOf, post, withQuery, ApiError, del } from '../api';
 import { AgencyShell, useAgency, useAgencyRoles } from '../agency';
-import { day, fullName, roleId, roleLabel, when } from '../format';
-import { Link, navigate, useLocation } from '../router';
+import { day, fullName } from '../format';
+import { navigate, useLocation } from '../router';
 import { useSession } from '../session';
-import type { Environment, Grant, Member, Page } from '../types';
+import type { Environment, Grant, Invitation, Member, Page } from '../types';
 import {
-  Badge,
   Confirm,
   Dialog,
-  IconClipboard,
-  IconPersonArrow,
   IconPlus,
-  IconTrash,
   LoadProblem,
   Loading,
   PageTitle,
   announce,
   copyText,
-  useId,
   useLoad,
 } from '../ui';
+import { useState } from 'preact/hooks';
 import { Pager } from './agencies';
-import { rolesText, scopeLabel } from './grants';
 import { BulkInviteDialog } from './bulk_invite';
+import { rolesText, scopeLabel } from './grants';
 import { InviteDialog } from './invite';
+import { usePlaceNames } from './place_names';
+import type { RowAction } from './row_actions';
+import { usePager } from './use_pager';
 import { InvitationPanel, UserPanel } from './user_panel';
-
-const SORTS: [string, string][] = [
-  ['name', 'Name (A to Z)'],
-  ['-name', 'Name (Z to A)'],
-  ['-last_active', 'Last active (recent first)'],
-  ['-created', 'Created (newest first)'],
-  ['created', 'Created (oldest first)'],
-];
-
-const isInvited = (m: Member) => m.status === 'invited';
-const invitationId = (m: Member) => m.invitation_id || m.id;
-
-function StatusBadge({ status }: { status: string }) {
-  const kind = status === 'active' ? 'ok' : status === 'invited' ? 'info' : 'neutral';
-  return <Badge kind={kind}>{status.charAt(0).toUpperCase() + status.slice(1)}</Badge>;
-}
-
-const METHOD_WORDS: Record<string, string> = { password: 'Password', oidc: 'Company login' };
-
-// How a member signs in: a password, a company login, or both (nothing for invitations).
-function SignInMethods({ member }: { member: Member }) {
-  const methods = member.sign_in_methods || [];
-  if (isInvited(member)) return <span class="muted">—</span>;
-  if (!methods.length) return <span class="muted">none yet</span>;
-  return (
-    <ul class="cell-list">
-      {methods.map((m) => (
-        <li key={m}>{METHOD_WORDS[m] || m}</li>
-      ))}
-    </ul>
-  );
-}
-
-// Whether a member signs in with two-step verification (nothing for invitations, or on a server
-// without it).
-function SecondFactorMark({ member }: { member: Member }) {
-  if (isInvited(member) || typeof member.second_factor !== 'boolean') return null;
-  return member.second_factor ? (
-    <span class="badge badge-ok badge-2step" title="Two-step verification is on">
-      2-step<span class="visually-hidden"> verification on</span>
-    </span>
-  ) : (
-    <span class="badge badge-neutral badge-2step" title="Two-step verification is off">
-      No 2-step<span class="visually-hidden"> verification</span>
-    </span>
-  );
-}
+import { SORTS, STATUSES, UserFilters, UsersFilters, readFilters } from './users_filters';
+import { UsersTable, invitationId, isInvitation } from './users_table';
+import './users.css';
 
 // What removing takes away, in words, for the confirmation.
 export function LossList({ grants, environments }: { grants: Grant[]; environments: Environment[] }) {
   const roles = useAgencyRoles();
+  const names = usePlaceNames(grants, environments);
   if (!grants.length) return null;
   return (
     <ul class="loss-list">
       {grants.map((g, i) => (
         <li key={i}>
-          <strong>{scopeLabel(g, environments)}</strong>: {rolesText(g, roles)}
+          <strong>{scopeLabel(g, environments, names)}</strong>: {rolesText(g, roles)}
         </li>
       ))}
     </ul>
   );
 }
 
+// An expired or revoked invitation as a row of the table.
+function invitationRow(inv: Invitation, environments: Environment[]): Member {
+  const envIds = [...new Set(inv.grants.map((g) => g.environment_id).filter(Boolean))] as string[];
+  return {
+    id: inv.id,
+    invitation_id: inv.id,
+    email: inv.email,
+    first_name: inv.first_name || '',
+    last_name: inv.last_name || '',
+    shortcode: inv.shortcode,
+    status: inv.status,
+    grants: inv.grants,
+    environments: envIds.map((id) => ({
+      id,
+      name: environments.find((e) => e.id === id)?.name || '',
+    })),
+    last_active_at: null,
+    created_at: inv.created_at,
+  };
+}
+
+// The invitations list has no search or filters of its own: they apply to the page here.
+function invitationMatches(m: Member, f: UserFilters): boolean {
+  const q = f.q.toLowerCase();
+  const text = `${fullName(m)} ${m.email} ${m.shortcode || ''}`.toLowerCase();
+  if (q && !text.includes(q)) return false;
+  if (f.env && !m.grants.some((g) => !g.environment_id || g.environment_id === f.env)) return false;
+  if (f.role && !m.grants.some((g) => g.roles.includes(f.role))) return false;
+  return true;
+}
+
+// One page of rows for the filters: members and pending invitations from the users list, or
+// expired or revoked invitations from the agency's invitations.
+async function loadRows(
+  base: string,
+  f: UserFilters,
+  cursor: string | null,
+  environments: Environment[],
+): Promise<Page<Member>> {
+  if (f.status === 'expired' || f.status === 'revoked') {
+    const path = withQuery(`${base}/invitations`, { status: f.status, limit: 50, cursor });
+    const page = await get<Page<Invitation>>(path);
+    const rows = page.items
+      .filter((i) => i.status === f.status)
+      .map((i) => invitationRow(i, environments));
+    return { items: rows.filter((m) => invitationMatches(m, f)), next_cursor: page.next_cursor };
+  }
+  const query = { q: f.q, environment_id: f.env, role: f.role, sort: f.sort, limit: 50, cursor };
+  const page = await get<Page<Member>>(withQuery(`${base}/users`, query));
+  if (f.status === 'active') return { ...page, items: page.items.filter((m) => !isInvitation(m)) };
+  if (f.status === 'invited')
+    return { ...page, items: page.items.filter((m) => m.status === 'invited') };
+  return page;
+}
+
 function Overview({ openUser, openInvitation }: { openUser?: string; openInvitation?: string }) {
   const session = useSession();
-  const { agency, environments, roles, access } = useAgency();
+  const { agency, environments, access } = useAgency();
   const { query } = useLocation();
   const base = `/agencies/${encodeURIComponent(agency.id)}`;
-  const q = query.get('q') || '';
-  const env = query.get('environment_id') || '';
-  const role = query.get('role') || '';
-  const sort = SORTS.some(([k]) => k === query.get('sort')) ? query.get('sort')! : 'name';
-  const [search, setSearch] = useState(q);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [trail, setTrail] = useState<(string | null)[]>([]);
+  const filters = readFilters(query);
+  const pager = usePager();
   const [inviting, setInviting] = useState(false);
   const [bulk, setBulk] = useState(false);
   const [removing, setRemoving] = useState<Member | null>(null);
   const [copied, setCopied] = useState<string | null>(null);
   const [showLink, setShowLink] = useState<{ email: string; url: string } | null>(null);
-  const searchId = useId('search');
-  const envId = useId('env');
-  const roleFieldId = useId('role');
-  const sortId = useId('sort');
 
-  const canInvite = access.canAnywhere('users.invite', agency.id);
-  const canManage = access.canAnywhere('users.manage', agency.id);
+  // While viewing as someone, their controls show, disabled (access.readOnly).
+  const readOnly = access.readOnly;
+  const showsInvite = access.showsAnywhere('users.invite', agency.id);
+  const showsManage = access.showsAnywhere('users.manage', agency.id);
   const selfId = session.me?.user.id;
 
   const list = useLoad(
-    () => get<Page<Member>>(withQuery(`${base}/users`, { q, environment_id: env, role, sort, limit: 50, cursor })),
-    [base, q, env, role, sort, cursor],
+    () => loadRows(base, filters, pager.cursor, environments),
+    [base, filters.q, filters.env, filters.role, filters.sort, filters.status, pager.cursor],
   );
 
-  // The query lives in the address, so a filtered list can be bookmarked and shared.
   function setQuery(changes: Record<string, string>) {
     const next = new URLSearchParams(location.search);
     for (const [k, v] of Object.entries(changes)) {
       if (v) next.set(k, v);
       else next.delete(k);
     }
-    setCursor(null);
-    setTrail([]);
+    pager.reset();
     const s = next.toString();
     navigate(`${location.pathname}${s ? `?${s}` : ''}`, { replace: true });
   }
-  useEffect(() => {
-    if (search.trim() === q) return;
-    const t = setTimeout(() => setQuery({ q: search.trim() }), 300);
-    return () => clearTimeout(t);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [search]);
 
   const listQuery = location.search;
   const rows = list.data?.items || [];
-  // A server with company sign-in says how each member signs in.
-  const showMethods = rows.some((m) => Array.isArray(m.sign_in_methods));
   const closePanel = () => navigate(`${base}/users${listQuery}`);
 
-  // Copy link (seed 000's clipboard icon): the current link, unchanged, for another channel.
+  // Copy link: the current link, unchanged, for another channel.
   async function copyLink(id: string, email: string) {
     try {
       const { url } = await get<{ url: string }>(`/invitations/${encodeURIComponent(id)}/link`);
@@ -160,6 +153,19 @@ function Overview({ openUser, openInvitation }: { openUser?: string; openInvitat
       } else {
         setShowLink({ email, url });
       }
+    } catch (e) {
+      announce(messageOf(e), 'error');
+    }
+  }
+
+  async function resend(m: Member) {
+    try {
+      const id = encodeURIComponent(invitationId(m));
+      const r = await post<{ expires_at: string }>(`/invitations/${id}/resend`);
+      announce(
+        `Invitation for ${m.email} sent again; the new link is valid until ${day(r.expires_at)}`,
+      );
+      list.reload();
     } catch (e) {
       announce(messageOf(e), 'error');
     }
@@ -177,191 +183,75 @@ function Overview({ openUser, openInvitation }: { openUser?: string; openInvitat
     }
   }
 
-  const mayImpersonate = (m: Member) => !isInvited(m) && m.status === 'active' && canManage && m.id !== selfId;
-  const mayRemove = (m: Member) => (isInvited(m) ? canInvite : canManage && m.id !== selfId);
+  const mayImpersonate = (m: Member) => m.status === 'active' && showsManage && m.id !== selfId;
 
+  function actionsOf(m: Member): RowAction[] {
+    const name = fullName(m);
+    const out: RowAction[] = [];
+    const add = (label: string, onSelect: () => void, danger = false) =>
+      out.push({ label, onSelect, danger, disabled: readOnly });
+    if (m.status === 'invited' && showsInvite) {
+      add('Copy invitation link', () => copyLink(invitationId(m), m.email));
+    }
+    // The server sends a pending or an expired invitation again, with a new link.
+    if ((m.status === 'invited' || m.status === 'expired') && showsInvite) {
+      add('Resend invitation', () => resend(m));
+    }
+    if (mayImpersonate(m)) add(`See the studio as ${name}`, () => impersonate(m));
+    if (m.status === 'invited' && showsInvite) {
+      add('Revoke invitation', () => setRemoving(m), true);
+    } else if (!isInvitation(m) && showsManage && m.id !== selfId) {
+      add('Remove from agency', () => setRemoving(m), true);
+    }
+    return out;
+  }
+
+  const filtered = filters.q || filters.env || filters.role || filters.status;
+  const statusWords = STATUSES.find(([k]) => k === filters.status)![1].toLowerCase();
+  const sortWords = SORTS.find(([k]) => k === filters.sort)![1].toLowerCase();
   return (
     <section class={`page users${openUser || openInvitation ? ' with-panel' : ''}`}>
       <div class="page-head">
         <PageTitle text="Users" />
-        {canInvite ? (
+        {showsInvite ? (
           <div class="page-actions">
-            <button type="button" class="button" onClick={() => setBulk(true)}>
+            <button type="button" class="button" disabled={readOnly} onClick={() => setBulk(true)}>
               Invite from a file
             </button>
-            <button type="button" class="button button-primary" onClick={() => setInviting(true)}>
+            <button
+              type="button"
+              class="button button-primary"
+              disabled={readOnly}
+              onClick={() => setInviting(true)}
+            >
               <IconPlus /> Invite user
             </button>
           </div>
         ) : null}
       </div>
-      <form class="filters" role="search" onSubmit={(e) => e.preventDefault()}>
-        <div class="field">
-          <label for={searchId}>Search</label>
-          <input
-            id={searchId}
-            type="search"
-            name="q"
-            value={search}
-            placeholder="Name or email"
-            aria-describedby={list.error?.field === 'q' ? `${searchId}-error` : undefined}
-            onInput={(e) => setSearch((e.currentTarget as HTMLInputElement).value)}
-          />
-          {list.error?.field === 'q' ? (
-            <p class="field-error" id={`${searchId}-error`}>
-              {list.error.message}
-            </p>
-          ) : null}
-        </div>
-        <div class="field">
-          <label for={envId}>Environment</label>
-          <select id={envId} name="environment_id" value={env} onChange={(e) => setQuery({ environment_id: (e.currentTarget as HTMLSelectElement).value })}>
-            <option value="">All environments</option>
-            {environments.map((e) => (
-              <option key={e.id} value={e.id}>
-                {e.name}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div class="field">
-          <label for={roleFieldId}>Role</label>
-          <select id={roleFieldId} name="role" value={role} onChange={(e) => setQuery({ role: (e.currentTarget as HTMLSelectElement).value })}>
-            <option value="">All roles</option>
-            {roles.map((r) => (
-              <option key={roleId(r)} value={roleId(r)}>
-                {roleLabel(r.name)}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div class="field">
-          <label for={sortId}>Sort by</label>
-          <select id={sortId} name="sort" value={sort} onChange={(e) => setQuery({ sort: (e.currentTarget as HTMLSelectElement).value })}>
-            {SORTS.map(([k, label]) => (
-              <option key={k} value={k}>
-                {label}
-              </option>
-            ))}
-          </select>
-        </div>
-      </form>
+      <UsersFilters filters={filters} error={list.error} onChange={setQuery} />
       {list.error && list.error.field !== 'q' ? <LoadProblem error={list.error} what="The user list" /> : null}
       {!list.data ? (
         list.error ? null : <Loading what="Loading users" />
       ) : rows.length === 0 ? (
-        <p class="muted">{q || env || role ? 'Nobody matches these filters.' : 'Nobody here yet.'}</p>
+        <p class="muted">
+          {filtered ? 'Nobody matches these filters on this page.' : 'Nobody here yet.'}
+        </p>
       ) : (
-        <div class="table-wrap" tabIndex={0} role="region" aria-label="Users table">
-          <table class="table table-cards">
-            <caption class="visually-hidden">
-              Users of {agency.name}, sorted by {SORTS.find(([k]) => k === sort)![1].toLowerCase()}
-            </caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Email</th>
-                <th scope="col">Shortcode</th>
-                <th scope="col">Roles</th>
-                <th scope="col">Environments</th>
-                <th scope="col">Status</th>
-                {showMethods ? <th scope="col">Sign-in</th> : null}
-                <th scope="col">Last active</th>
-                <th scope="col">Created</th>
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((m) => {
-                const invited = isInvited(m);
-                const href = invited
-                  ? `${base}/invitations/${encodeURIComponent(invitationId(m))}${listQuery}`
-                  : `${base}/users/${encodeURIComponent(m.id)}${listQuery}`;
-                const label = fullName(m);
-                const open = invited ? openInvitation === invitationId(m) : openUser === m.id;
-                return (
-                  <tr key={m.id} class={open ? 'selected' : undefined}>
-                    <th scope="row">
-                      <Link href={href}>{label}</Link>
-                    </th>
-                    <td data-label="Email">{m.email}</td>
-                    <td data-label="Shortcode">{m.shortcode || <span class="muted">—</span>}</td>
-                    <td data-label="Roles">
-                      <ul class="cell-list">
-                        {m.grants.map((g, i) => (
-                          <li key={i}>
-                            <span class="muted">{scopeLabel(g, environments)}:</span> {rolesText(g, roles)}
-                          </li>
-                        ))}
-                      </ul>
-                    </td>
-                    <td data-label="Environments">
-                      {m.environments.length ? m.environments.map((e) => e.name).join(', ') : <span class="muted">none</span>}
-                    </td>
-                    <td data-label="Status">
-                      <StatusBadge status={m.status} />
-                      <SecondFactorMark member={m} />
-                    </td>
-                    {showMethods ? (
-                      <td data-label="Sign-in">
-                        <SignInMethods member={m} />
-                      </td>
-                    ) : null}
-                    <td data-label="Last active">{invited ? <span class="muted">—</span> : when(m.last_active_at)}</td>
-                    <td data-label="Created" class="nowrap">
-                      {day(m.created_at)}
-                    </td>
-                    <td class="row-actions">
-                      {invited && canInvite ? (
-                        <button type="button" class="icon-button" aria-label={`Copy the invitation link for ${m.email}`} title="Copy invitation link" onClick={() => copyLink(invitationId(m), m.email)}>
-                          <IconClipboard />
-                        </button>
-                      ) : (
-                        <span class="icon-space" />
-                      )}
-                      {mayImpersonate(m) ? (
-                        <button type="button" class="icon-button" aria-label={`See the studio as ${label}`} title="Impersonate" onClick={() => impersonate(m)}>
-                          <IconPersonArrow />
-                        </button>
-                      ) : (
-                        <span class="icon-space" />
-                      )}
-                      {mayRemove(m) ? (
-                        <button
-                          type="button"
-                          class="icon-button icon-danger"
-                          aria-label={invited ? `Revoke the invitation for ${m.email}` : `Remove ${label}`}
-                          title={invited ? 'Revoke invitation' : 'Remove user'}
-                          onClick={() => setRemoving(m)}
-                        >
-                          <IconTrash />
-                        </button>
-                      ) : (
-                        <span class="icon-space" />
-                      )}
-                      {invited && copied === invitationId(m) ? <span class="copied">Link copied</span> : null}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+        <UsersTable
+          rows={rows}
+          caption={`Users of ${agency.name} (${statusWords}), sorted by ${sortWords}`}
+          hrefOf={(m) =>
+            isInvitation(m)
+              ? `${base}/invitations/${encodeURIComponent(invitationId(m))}${listQuery}`
+              : `${base}/users/${encodeURIComponent(m.id)}${listQuery}`
+          }
+          isOpen={(m) => (isInvitation(m) ? openInvitation === invitationId(m) : openUser === m.id)}
+          actionsOf={actionsOf}
+          copied={copied}
+        />
       )}
-      <Pager
-        hasPrevious={trail.length > 0}
-        next={list.data?.next_cursor || null}
-        onPrevious={() => {
-          setCursor(trail[trail.length - 1] ?? null);
-          setTrail(trail.slice(0, -1));
-        }}
-        onNext={(c) => {
-          setTrail([...trail, cursor]);
-          setCursor(c);
-        }}
-      />
+      <Pager {...pager.props(list.data?.next_cursor)} />
 
       {openUser ? (
         <UserPanel
@@ -375,44 +265,27 @@ function Overview({ openUser, openInvitation }: { openUser?: string; openInvitat
         <InvitationPanel invitationId={openInvitation} onClose={closePanel} onChanged={list.reload} onCopy={(inv) => copyLink(inv.id, inv.email)} />
       ) : null}
       {bulk ? <BulkInviteDialog onClose={() => setBulk(false)} onSent={list.reload} /> : null}
-      {inviting ? <InviteDialog onClose={() => setInviting(false)} onSent={list.reload} environmentId={env || undefined} /> : null}
+      {inviting ? (
+        <InviteDialog
+          onClose={() => setInviting(false)}
+          onSent={list.reload}
+          environmentId={filters.env || undefined}
+        />
+      ) : null}
       {removing ? (
-        <Confirm
-          title={isInvited(removing) ? 'Revoke invitation' : `Remove ${fullName(removing)}`}
-          confirm={isInvited(removing) ? 'Revoke invitation' : 'Remove from agency'}
+        <RemoveConfirm
+          member={removing}
           onClose={() => setRemoving(null)}
-          onConfirm={async () => {
-            if (isInvited(removing)) {
-              await del(`/invitations/${encodeURIComponent(invitationId(removing))}`);
-              announce(`The invitation for ${removing.email} was revoked`);
-              if (openInvitation === invitationId(removing)) closePanel();
-            } else {
-              await del(`${base}/users/${encodeURIComponent(removing.id)}`);
-              announce(`${fullName(removing)} was removed from ${agency.name}`);
-              if (openUser === removing.id) closePanel();
-            }
+          onDone={(wasOpen) => {
+            if (wasOpen) closePanel();
             list.reload();
           }}
-        >
-          {isInvited(removing) ? (
-            <>
-              <p>
-                The invitation for <strong>{removing.email}</strong> stops working at once: its link, and any link copied or
-                emailed before, will say it was withdrawn. It would have given:
-              </p>
-              <LossList grants={removing.grants} environments={environments} />
-            </>
-          ) : (
-            <>
-              <p>
-                {fullName(removing)} ({removing.email}) loses all access to <strong>{agency.name}</strong> at once, in every
-                environment and bot:
-              </p>
-              <LossList grants={removing.grants} environments={environments} />
-              <p>Their next request in this agency is refused. You can invite them again later.</p>
-            </>
-          )}
-        </Confirm>
+          isOpen={
+            isInvitation(removing)
+              ? openInvitation === invitationId(removing)
+              : openUser === removing.id
+          }
+        />
       ) : null}
       {showLink ? (
         <Dialog title="Copy the invitation link" onClose={() => setShowLink(null)}>
@@ -421,6 +294,56 @@ function Overview({ openUser, openInvitation }: { openUser?: string; openInvitat
         </Dialog>
       ) : null}
     </section>
+  );
+}
+
+interface RemoveProps {
+  member: Member;
+  isOpen: boolean;
+  onClose: () => void;
+  onDone: (wasOpen: boolean) => void;
+}
+
+// Revoking an invitation or removing a member, with what it takes away.
+function RemoveConfirm({ member, isOpen, onClose, onDone }: RemoveProps) {
+  const { agency, environments } = useAgency();
+  const invited = isInvitation(member);
+  const base = `/agencies/${encodeURIComponent(agency.id)}`;
+  return (
+    <Confirm
+      title={invited ? 'Revoke invitation' : `Remove ${fullName(member)}`}
+      confirm={invited ? 'Revoke invitation' : 'Remove from agency'}
+      onClose={onClose}
+      onConfirm={async () => {
+        if (invited) {
+          await del(`/invitations/${encodeURIComponent(invitationId(member))}`);
+          announce(`The invitation for ${member.email} was revoked`);
+        } else {
+          await del(`${base}/users/${encodeURIComponent(member.id)}`);
+          announce(`${fullName(member)} was removed from ${agency.name}`);
+        }
+        onDone(isOpen);
+      }}
+    >
+      {invited ? (
+        <>
+          <p>
+            The invitation for <strong>{member.email}</strong> stops working at once: its link,
+            and any link copied or emailed before, will say it was withdrawn. It would have given:
+          </p>
+          <LossList grants={member.grants} environments={environments} />
+        </>
+      ) : (
+        <>
+          <p>
+            {fullName(member)} ({member.email}) loses all access to{' '}
+            <strong>{agency.name}</strong> at once, in every environment and bot:
+          </p>
+          <LossList grants={member.grants} environments={environments} />
+          <p>Their next request in this agency is refused. You can invite them again later.</p>
+        </>
+      )}
+    </Confirm>
   );
 }
 
