@@ -95,7 +95,7 @@ static const char *ids(struct fixture *f, const struct app_audit_page *page)
     buf[0] = '\0';
     for (size_t i = 0; i < page->count; i++)
         len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%lld", i ? "," : "",
-                                (long long)page->items[i].id);
+                                (long long)page->items[i].entry.id);
     return arena_strdup(&f->arena, buf);
 }
 
@@ -103,7 +103,8 @@ static int list(struct fixture *f, struct app_audit_page *out, const char *actor
                 const char *user_id, const char *action, const char *limit, const char *cursor)
 {
     struct app_actor actor = {.user_id = actor_id};
-    struct app_audit_query q = {user_id, action, limit, cursor};
+    struct app_audit_query q = {
+        .user_id = user_id, .action = action, .limit = limit, .cursor = cursor};
     return app_audit_list(out, FIXTURE_AS(f, &actor), "agy_a", &q);
 }
 
@@ -114,8 +115,8 @@ static void test_audit_list__newest_first_in_pages(void **state)
     assert_int_equal(list(f, &page, "usr_auditor", NULL, NULL, NULL, NULL), 0);
     assert_string_equal(ids(f, &page), "7,6,4,2,1");
     assert_null(page.next_cursor);
-    assert_string_equal(page.items[0].action, "invitation_x.created");
-    assert_string_equal(page.items[0].details_json, "{\"n\":1}");
+    assert_string_equal(page.items[0].entry.action, "invitation_x.created");
+    assert_string_equal(page.items[0].entry.details_json, "{\"n\":1}");
     assert_int_equal(list(f, &page, "usr_auditor", NULL, NULL, "2", NULL), 0);
     assert_string_equal(ids(f, &page), "7,6");
     assert_non_null(page.next_cursor);
