@@ -45,7 +45,8 @@ function Sentence({ parts }: { parts: Part[] }) {
       {parts.map((p, i) => {
         if (typeof p === 'string') return i === first && i === 0 ? p.charAt(0).toUpperCase() + p.slice(1) : p;
         if ('place' in p) return <strong key={i}>{p.place}</strong>;
-        const who = i === 0 ? p.person.charAt(0).toUpperCase() + p.person.slice(1) : p.person;
+        // An address stays as it is written; our own words ("someone") start the sentence capitalised.
+        const who = i === 0 && !p.person.includes('@') ? p.person.charAt(0).toUpperCase() + p.person.slice(1) : p.person;
         return p.deleted ? (
           <em key={i} class="audit-deleted">
             {who}
