@@ -29,6 +29,7 @@ export interface AgencyData {
   access: Access;
   reloadEnvironments: () => void;
   reloadRoles: () => void;
+  setAgency: (a: Agency) => void; // after a change of the agency's settings
 }
 
 const AgencyContext = createContext<AgencyData | null>(null);
@@ -102,6 +103,7 @@ export function AgencyShell({ agencyId, section, crumbs = [], children }: ShellP
     access,
     reloadEnvironments: envs.reload,
     reloadRoles: roles.reload,
+    setAgency: agency.set,
   };
   const base = `/agencies/${encodeURIComponent(agencyId)}`;
   const may = (p: string) => access.canAnywhere(p, agencyId);

@@ -31,9 +31,13 @@ export class ApiError extends Error {
   }
 
   // The route itself does not exist on this server (an older usher): the router answers
-  // 404 "no such resource", which no handler uses for a missing object.
+  // 404 "no such resource", which no handler uses for a missing object, or 405 when the path
+  // is known for other methods only.
   get isMissingRoute(): boolean {
-    return this.status === 404 && this.code === 'not_found' && this.message === 'no such resource';
+    return (
+      (this.status === 404 && this.code === 'not_found' && this.message === 'no such resource') ||
+      (this.status === 405 && this.code === 'method_not_allowed')
+    );
   }
 }
 
@@ -50,6 +54,7 @@ export function sessionSettled(): void {
   markSettled();
 }
 let onUnauthenticated: (() => void) | null = null;
+let onSecondFactorRequired: (() => void) | null = null;
 
 // Remembers the session's CSRF token (from sign-in, accept, or GET /me after a reload).
 export function setCsrfToken(token: string | null | undefined): void {
@@ -59,6 +64,12 @@ export function setCsrfToken(token: string | null | undefined): void {
 // Called when an API answer says the session is gone (401), except for sign-in itself.
 export function setUnauthenticatedHandler(fn: () => void): void {
   onUnauthenticated = fn;
+}
+
+// Called when the server refuses a request until the person sets up two-step verification
+// (an agency of theirs requires it), so the console can show the enrolment page.
+export function setSecondFactorHandler(fn: () => void): void {
+  onSecondFactorRequired = fn;
 }
 
 type Query = Record<string, string | number | null | undefined>;
@@ -112,6 +123,7 @@ export async function api<T = unknown>(
     data && typeof data === 'object' ? (data as Record<string, unknown>) : {},
   );
   if (res.status === 401 && !opts.quietAuth && onUnauthenticated) onUnauthenticated();
+  if (res.status === 403 && err.code === 'second_factor_required' && onSecondFactorRequired) onSecondFactorRequired();
   return Promise.reject(err);
 }
 

@@ -14,7 +14,9 @@ import { EmailChangeConfirm } from './screens/email_change';
 import { ControlPanel } from './screens/home';
 import { EnvironmentScreen } from './screens/environment';
 import { PasswordReset } from './screens/password_reset';
+import { People } from './screens/people';
 import { AgencyRoles } from './screens/roles';
+import { SecondFactorRequired } from './screens/second_factor_required';
 import { SignIn } from './screens/signin';
 import { AgencyTokens } from './screens/tokens';
 import { AgencyUsers } from './screens/users';
@@ -40,14 +42,22 @@ function Header() {
       </Link>
       {me ? (
         <>
-          <nav class="top-nav" aria-label="Main">
-            <Link href="/" aria-current={path === '/' ? 'page' : undefined}>
-              Control panel
-            </Link>
-            <Link href="/agencies" aria-current={path.startsWith('/agencies') ? 'page' : undefined}>
-              Agencies
-            </Link>
-          </nav>
+          {/* Every screen is the enrolment page until two-step verification is set up. */}
+          {me.second_factor_required ? null : (
+            <nav class="top-nav" aria-label="Main">
+              <Link href="/" aria-current={path === '/' ? 'page' : undefined}>
+                Control panel
+              </Link>
+              <Link href="/agencies" aria-current={path.startsWith('/agencies') ? 'page' : undefined}>
+                Agencies
+              </Link>
+              {me.is_platform_admin && !me.impersonator ? (
+                <Link href="/people" aria-current={path.startsWith('/people') ? 'page' : undefined}>
+                  People
+                </Link>
+              ) : null}
+            </nav>
+          )}
           <div class="top-user">
             <UserMenu me={me} />
             <button type="button" class="button button-small" onClick={signOut}>
@@ -108,10 +118,12 @@ function Screens() {
   if (session.status === 'loading') return <Loading what="Signing in" />;
   if (session.status === 'error') return <ErrorNote error={session.error} />;
   if (session.status === 'signed-out') return <Loading what="Opening the sign-in page" />;
+  if (session.me?.second_factor_required) return <SecondFactorRequired />;
 
   let m: Record<string, string> | null;
   if (path === '/') return <ControlPanel />;
   if (path === '/agencies') return <Agencies />;
+  if (path === '/people') return <People />;
   if (path === '/account') return <Account />;
   if ((m = match('/agencies/:id', path))) return <AgencyEnvironments agencyId={m.id} />;
   if ((m = match('/agencies/:id/users', path))) return <AgencyUsers agencyId={m.id} />;

@@ -3,7 +3,7 @@
 import { ComponentChildren, createContext } from 'preact';
 import { useCallback, useContext, useEffect, useMemo, useState } from 'preact/hooks';
 import { Access } from './access';
-import { ApiError, del, get, sessionSettled, setCsrfToken, setUnauthenticatedHandler } from './api';
+import { ApiError, del, get, sessionSettled, setCsrfToken, setSecondFactorHandler, setUnauthenticatedHandler } from './api';
 import { navigate } from './router';
 import type { Me, Page, Permission, Role } from './types';
 
@@ -52,9 +52,13 @@ export function SessionProvider({ children }: { children: ComponentChildren }) {
     try {
       const m = await get<Me>('/me', { quietAuth: true });
       if (m.csrf_token) setCsrfToken(m.csrf_token);
-      const [roles, perms] = await Promise.all([get<Page<Role>>('/roles'), get<Page<Permission>>('/permissions')]);
-      setRoles(roles.items);
-      setPermissions(perms.items);
+      // Until the person sets up the two-step verification an agency requires, the server
+      // answers nothing else: the console shows the enrolment page only.
+      if (!m.second_factor_required) {
+        const [roles, perms] = await Promise.all([get<Page<Role>>('/roles'), get<Page<Permission>>('/permissions')]);
+        setRoles(roles.items);
+        setPermissions(perms.items);
+      }
       setMe(m);
       setError(null);
       setStatus('ready');
@@ -79,6 +83,10 @@ export function SessionProvider({ children }: { children: ComponentChildren }) {
       setStatus('signed-out');
       const open = location.pathname.startsWith('/invitations/accept') || PUBLIC_PAGES.includes(location.pathname);
       if (!open) navigate(signInPath(), { replace: true });
+    });
+    // An agency may start requiring two-step verification while the person is signed in.
+    setSecondFactorHandler(() => {
+      refresh();
     });
     refresh().finally(sessionSettled);
   }, [refresh]);

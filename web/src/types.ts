@@ -135,6 +135,7 @@ export interface Agency {
   id: string;
   name: string;
   created_at?: string;
+  require_second_factor?: boolean; // absent on a server without two-step verification
 }
 
 export interface Environment {
@@ -176,6 +177,7 @@ export interface Member {
   created_at: string | null;
   invitation_id?: string;
   access?: MemberAccess[]; // GET of one member only
+  second_factor?: boolean; // absent on a server without two-step verification
 }
 
 // How a member stands in one environment.
@@ -220,4 +222,20 @@ export interface AuditEntry {
   source_ip: string | null;
   user_agent: string | null;
   details: Record<string, unknown>;
+}
+
+// One account of GET /users (platform admins).
+export interface PlatformUser extends User {
+  is_platform_admin: boolean;
+  agencies: { id: string; name: string }[];
+  second_factor?: boolean; // absent on a server without two-step verification
+}
+
+// The answer of POST /sessions and of its second step, POST /sessions/mfa.
+export interface SessionAnswer {
+  csrf_token?: string;
+  // Set instead of a session when the account has two-step verification: the code goes to
+  // POST /sessions/mfa with this token.
+  mfa_required?: boolean;
+  mfa_token?: string;
 }

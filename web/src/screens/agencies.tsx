@@ -7,6 +7,7 @@ import { Link, navigate } from '../router';
 import { useSession } from '../session';
 import type { Agency, Environment, Page } from '../types';
 import { FormError, IconPlus, LoadProblem, Loading, PageTitle, TextField, announce, useLoad } from '../ui';
+import { SecondFactorPolicy } from './agency_security';
 import { InviteDialog } from './invite';
 
 // A one-field form that creates something by name.
@@ -144,6 +145,7 @@ function EnvironmentList() {
           ))}
         </ul>
       )}
+      <SecondFactorPolicy />
       {inviting ? <InviteDialog onClose={() => setInviting(false)} /> : null}
     </section>
   );

@@ -8,7 +8,9 @@ import { ApiError, post } from '../api';
 import { PasswordStrength } from '../password_strength';
 import { Link, navigate } from '../router';
 import { useSession } from '../session';
+import type { SessionAnswer } from '../types';
 import { FormError, PageTitle, TextField, announce, useId } from '../ui';
+import { SecondStep } from './signin_code';
 
 function tokenFromFragment(): string {
   const m = /(?:^#|&)token=([A-Za-z0-9_-]+)/.exec(location.hash);
@@ -132,6 +134,7 @@ function ChoosePassword({ token, onEnded }: { token: string; onEnded: () => void
   const [repeat, setRepeat] = useState('');
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  const [mfaToken, setMfaToken] = useState<string | null>(null);
   const strengthId = useId('password-strength');
   const form = useRef<HTMLFormElement>(null);
   useFocusError(form, error);
@@ -146,7 +149,14 @@ function ChoosePassword({ token, onEnded }: { token: string; onEnded: () => void
     setError(null);
     try {
       // The answer is a new session, as from signing in: its CSRF token, then /me.
-      const answer = await post<{ csrf_token: string }>('/password-resets/confirm', { token, password }, { quietAuth: true });
+      const answer = await post<SessionAnswer>('/password-resets/confirm', { token, password }, { quietAuth: true });
+      if (answer.mfa_required && answer.mfa_token) {
+        // The password is changed; the account's second factor still stands before a session.
+        setPassword('');
+        setRepeat('');
+        setMfaToken(answer.mfa_token);
+        return;
+      }
       await session.started(answer);
       announce('Your password was changed and you are signed in');
       navigate('/', { replace: true });
@@ -158,6 +168,24 @@ function ChoosePassword({ token, onEnded }: { token: string; onEnded: () => void
       setError(err);
       setBusy(false);
     }
+  }
+
+  if (mfaToken) {
+    return (
+      <div class="card">
+        <SecondStep
+          mfaToken={mfaToken}
+          intro="Your new password is set. Your account has two-step verification: finish signing in with a code."
+          restartLabel="Sign in with the new password"
+          onSignedIn={async (answer) => {
+            await session.started(answer);
+            announce('Your password was changed and you are signed in');
+            navigate('/', { replace: true });
+          }}
+          onRestart={() => navigate('/signin')}
+        />
+      </div>
+    );
   }
 
   return (

@@ -1,9 +1,12 @@
-// Sign in with email and password (POST /sessions), then back to where the person was going.
+// Sign in with email and password (POST /sessions), and with a code when the account has
+// two-step verification (signin_code.tsx), then back to where the person was going.
 import { useEffect, useState } from 'preact/hooks';
 import { post } from '../api';
 import { Link, navigate, useLocation } from '../router';
 import { useSession } from '../session';
+import type { SessionAnswer } from '../types';
 import { FormError, PageTitle, TextField } from '../ui';
+import { SecondStep } from './signin_code';
 
 // Only a path of this console: never an address elsewhere.
 export function safeNext(next: string | null): string {
@@ -18,6 +21,7 @@ export function SignIn() {
   const [password, setPassword] = useState('');
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  const [mfaToken, setMfaToken] = useState<string | null>(null);
 
   useEffect(() => {
     if (session.status === 'ready') navigate(next, { replace: true });
@@ -28,13 +32,40 @@ export function SignIn() {
     setBusy(true);
     setError(null);
     try {
-      const answer = await post<{ csrf_token: string }>('/sessions', { email, password }, { quietAuth: true });
+      const answer = await post<SessionAnswer>('/sessions', { email, password }, { quietAuth: true });
+      if (answer.mfa_required && answer.mfa_token) {
+        // No session yet: the code comes next. The password is not kept.
+        setPassword('');
+        setMfaToken(answer.mfa_token);
+        setBusy(false);
+        return;
+      }
       await session.started(answer);
       navigate(next, { replace: true });
     } catch (err) {
       setError(err);
       setBusy(false);
     }
+  }
+
+  if (mfaToken) {
+    return (
+      <section class="page page-narrow">
+        <div class="card">
+          <SecondStep
+            mfaToken={mfaToken}
+            onSignedIn={async (answer) => {
+              await session.started(answer);
+              navigate(next, { replace: true });
+            }}
+            onRestart={() => {
+              setMfaToken(null);
+              setError(null);
+            }}
+          />
+        </div>
+      </section>
+    );
   }
 
   return (

@@ -46,6 +46,21 @@ function StatusBadge({ status }: { status: string }) {
   return <Badge kind={kind}>{status.charAt(0).toUpperCase() + status.slice(1)}</Badge>;
 }
 
+// Whether a member signs in with two-step verification (nothing for invitations, or on a server
+// without it).
+function SecondFactorMark({ member }: { member: Member }) {
+  if (isInvited(member) || typeof member.second_factor !== 'boolean') return null;
+  return member.second_factor ? (
+    <span class="badge badge-ok badge-2step" title="Two-step verification is on">
+      2-step<span class="visually-hidden"> verification on</span>
+    </span>
+  ) : (
+    <span class="badge badge-neutral badge-2step" title="Two-step verification is off">
+      No 2-step<span class="visually-hidden"> verification</span>
+    </span>
+  );
+}
+
 // What removing takes away, in words, for the confirmation.
 export function LossList({ grants, environments }: { grants: Grant[]; environments: Environment[] }) {
   const roles = useAgencyRoles();
@@ -261,6 +276,7 @@ function Overview({ openUser, openInvitation }: { openUser?: string; openInvitat
                     </td>
                     <td data-label="Status">
                       <StatusBadge status={m.status} />
+                      <SecondFactorMark member={m} />
                     </td>
                     <td data-label="Last active">{invited ? <span class="muted">—</span> : when(m.last_active_at)}</td>
                     <td data-label="Created" class="nowrap">

@@ -1,0 +1,221 @@
+// The platform People page in headless Chromium against the real binary: a platform admin
+// finds it in the header (an agency manager does not, and is turned away at /people), searches
+// every account by email or name, and disables and enables an account from its row's menu,
+// with a confirmation before disabling and an announcement after each; the server agrees (the
+// disabled person cannot sign in, then can again). Every screen is checked with axe-core and
+// photographed at 1280 and 390 px.
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+
+import { startUsher } from '../api/lib/harness.mjs';
+import { captureScreen, openBrowser, screenshotDir } from './lib/browser.mjs';
+import { startSmtp } from './lib/smtp.mjs';
+
+const ADMIN = { email: 'admin@studio.test', password: 'quiet-lantern-orbit-1' };
+const MANAGER = { email: 'mia@acme.test', password: 'copper-meadow-keys-1', first: 'Mia', last: 'Manager' };
+const PEOPLE = [
+  { email: 'nora@acme.test', password: 'amber-pylon-thistle-2', first: 'Nora', last: 'North' },
+  { email: 'oscar@globex.test', password: 'cedar-rocket-lagoon-3', first: 'Oscar', last: 'Ortiz' },
+  { email: 'nadia@globex.test', password: 'velvet-harbor-quartz-4', first: 'Nadia', last: 'Stone' },
+];
+
+describe('the platform People page', () => {
+  let smtp;
+  let usher;
+  let adminToken;
+  const ids = {};
+  const browsers = [];
+  let admin; // the platform admin's browser
+
+  async function ok(method, urlPath, { token = adminToken, body } = {}) {
+    const r = await usher.api(method, `/api/v1${urlPath}`, { token, body });
+    assert.ok(r.status < 300, `${method} ${urlPath}: ${r.status} ${r.text}`);
+    return r.json;
+  }
+
+  async function screen(page, name) {
+    const violations = await captureScreen(page, name);
+    assert.deepEqual(violations, [], `axe on ${name}`);
+  }
+
+  function step(name, fn) {
+    it(name, async (t) => {
+      try {
+        await fn(t);
+      } catch (e) {
+        mkdirSync(screenshotDir, { recursive: true });
+        for (const [i, b] of browsers.entries()) {
+          const file = path.join(screenshotDir, `failed-people-${name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}-${i}.png`);
+          await b.page.screenshot({ path: file, fullPage: true }).catch(() => {});
+        }
+        throw e;
+      }
+    });
+  }
+
+  async function member(agency, who, roles) {
+    const inv = await ok('POST', `/agencies/${agency}/invitations`, {
+      body: { email: who.email, first_name: who.first, last_name: who.last, grants: [{ roles }], send_email: false },
+    });
+    const token = new URL(inv.url).hash.replace('#token=', '');
+    await ok('POST', '/invitations/accept', { token: null, body: { token, password: who.password } });
+  }
+
+  async function signIn(page, who) {
+    await page.goto(`${usher.url}/signin`);
+    await page.getByLabel('Email').fill(who.email);
+    await page.getByLabel('Password').fill(who.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Control panel' }).waitFor();
+  }
+
+  const creds = (who) => ({ email: who.email, password: who.password });
+
+  // The emails of the table's rows, in order.
+  const emails = (page) => page.locator('tbody th[scope=row]').evaluateAll((els) => els.map((e) => e.firstChild.textContent.trim()));
+  // Waits until the element has the focus (effects run after the frame is drawn).
+  const focusReaches = (locator) => locator.evaluate((el) => new Promise((resolve, reject) => {
+    const start = Date.now();
+    const poll = () => (el === document.activeElement ? resolve() : Date.now() - start > 3000 ? reject(new Error('focus did not arrive')) : setTimeout(poll, 20));
+    poll();
+  })).catch(async (e) => {
+    throw new Error(`${e.message}: ${await locator.page().evaluate(() => document.activeElement?.outerHTML.slice(0, 200))}`);
+  });
+  const row = (page, email) => page.locator('tbody tr').filter({ has: page.locator('th', { hasText: email }) });
+
+  before(async () => {
+    smtp = await startSmtp();
+    usher = await startUsher({
+      env: {
+        USHER_SMTP_URL: smtp.url,
+        USHER_SMTP_FROM: 'studio@studio.test',
+        USHER_ADMIN_EMAIL: ADMIN.email,
+        USHER_ADMIN_PASSWORD: ADMIN.password,
+      },
+    });
+    adminToken = (await ok('POST', '/sessions', { token: null, body: ADMIN })).token;
+    ids.acme = (await ok('POST', '/agencies', { body: { name: 'Acme' } })).id;
+    ids.globex = (await ok('POST', '/agencies', { body: { name: 'Globex' } })).id;
+    await member(ids.acme, MANAGER, ['organisation_manager']);
+    await member(ids.acme, PEOPLE[0], ['analyst']);
+    await member(ids.globex, PEOPLE[1], ['operator']);
+    await member(ids.globex, PEOPLE[2], ['analyst']);
+    admin = await openBrowser(usher.url);
+    browsers.push(admin);
+  });
+
+  after(async () => {
+    for (const b of browsers) await b.close().catch(() => {});
+    const problems = browsers.flatMap((b) => b.problems);
+    if (usher) assert.equal(await usher.stop(), 0);
+    if (smtp) await smtp.close();
+    assert.deepEqual(problems, [], 'no page errors and no Content-Security-Policy violations');
+  });
+
+  step('is in the header for a platform admin only, and lists every account with its agencies', async () => {
+    const visitor = await openBrowser(usher.url);
+    browsers.push(visitor);
+    await signIn(visitor.page, MANAGER);
+    assert.equal(await visitor.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'People' }).count(), 0);
+    await visitor.page.goto(`${usher.url}/people`);
+    await visitor.page.getByRole('heading', { name: 'People' }).waitFor();
+    await visitor.page.getByText('Only platform administrators see every account.').waitFor();
+    assert.equal(await visitor.page.locator('table').count(), 0);
+
+    const { page } = admin;
+    await signIn(page, ADMIN);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'People' }).click();
+    await page.waitForURL(`${usher.url}/people`);
+    await page.getByRole('heading', { name: 'People' }).waitFor();
+    await page.locator('tbody tr').first().waitFor();
+    assert.deepEqual((await emails(page)).sort(), [ADMIN.email, MANAGER.email, ...PEOPLE.map((p) => p.email)].sort());
+    const oscar = row(page, PEOPLE[1].email);
+    assert.equal(await oscar.locator('td[data-label=Name]').textContent(), 'Oscar Ortiz');
+    assert.equal(await oscar.locator('td[data-label=Agencies]').textContent(), 'Globex');
+    assert.equal(await oscar.locator('td[data-label=Status]').textContent(), 'Active');
+    assert.match(await row(page, ADMIN.email).locator('th').textContent(), /\(you\)$/);
+    assert.equal(await row(page, ADMIN.email).getByRole('button', { name: /^Actions for/ }).count(), 0, 'no actions on oneself');
+    await screen(page, 'people');
+  });
+
+  step('searches by email or name, keeps the search in the address, and says when nobody matches', async () => {
+    const { page } = admin;
+    const search = page.getByRole('searchbox', { name: 'Search' });
+    await search.fill('globex');
+    await page.waitForURL(`${usher.url}/people?q=globex`);
+    await page.waitForFunction(() => document.querySelectorAll('tbody tr').length === 2);
+    assert.deepEqual((await emails(page)).sort(), [PEOPLE[2].email, PEOPLE[1].email]);
+
+    await search.fill('Nadia');
+    await page.waitForURL(`${usher.url}/people?q=Nadia`);
+    await page.waitForFunction(() => document.querySelectorAll('tbody tr').length === 1);
+    assert.deepEqual(await emails(page), [PEOPLE[2].email]);
+
+    await search.fill('nobody-at-all');
+    await page.getByText('Nobody matches “nobody-at-all”.').waitFor();
+    await screen(page, 'people-no-match');
+
+    // Opened from the address, the search is in the field and the list.
+    await page.goto(`${usher.url}/people?q=nora`);
+    await page.waitForFunction(() => document.querySelectorAll('tbody tr').length === 1);
+    assert.equal(await page.getByRole('searchbox', { name: 'Search' }).inputValue(), 'nora');
+    assert.deepEqual(await emails(page), [PEOPLE[0].email]);
+  });
+
+  step('disables an account after a confirmation, and the person can no longer sign in', async () => {
+    const { page } = admin;
+    const nora = row(page, PEOPLE[0].email);
+    const menu = nora.getByRole('button', { name: `Actions for ${PEOPLE[0].email}` });
+    assert.equal(await menu.getAttribute('aria-expanded'), 'false');
+    await menu.click();
+    assert.equal(await menu.getAttribute('aria-expanded'), 'true');
+    const disable = nora.getByRole('button', { name: 'Disable account' });
+    await disable.waitFor();
+    await focusReaches(nora.locator('.row-menu button').first()); // the first action takes the focus
+    assert.deepEqual(await nora.locator('.row-menu button').allTextContents(), ['Send password reset link', 'Disable account', 'Erase account']);
+    assert.ok(await disable.isVisible());
+    await screen(page, 'people-menu');
+
+    // Escape closes the menu and gives the focus back to its button.
+    await page.keyboard.press('Escape');
+    assert.equal(await menu.getAttribute('aria-expanded'), 'false');
+    await focusReaches(menu);
+
+    await menu.click();
+    await nora.getByRole('button', { name: 'Disable account' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Disable Nora North' });
+    await dialog.waitFor();
+    assert.match(await dialog.textContent(), /can no longer sign in, and every session they have ends at once/);
+    await screen(page, 'people-disable');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    assert.equal(await nora.locator('td[data-label=Status]').textContent(), 'Active', 'cancel changes nothing');
+    assert.equal((await usher.api('POST', '/api/v1/sessions', { body: creds(PEOPLE[0]) })).status, 201);
+
+    await menu.click();
+    await nora.getByRole('button', { name: 'Disable account' }).click();
+    await page.getByRole('dialog', { name: 'Disable Nora North' }).getByRole('button', { name: 'Disable account' }).click();
+    await page.locator('.toast').getByText(`${PEOPLE[0].email} is disabled and signed out everywhere`).waitFor();
+    await nora.locator('td[data-label=Status]').getByText('Disabled').waitFor();
+    await screen(page, 'people-disabled');
+    const refused = await usher.api('POST', '/api/v1/sessions', { body: creds(PEOPLE[0]) });
+    assert.notEqual(refused.status, 201, 'a disabled account cannot sign in');
+    assert.ok(refused.status >= 400);
+    const listed = (await ok('GET', `/users?q=${encodeURIComponent(PEOPLE[0].email)}`)).items;
+    assert.equal(listed[0].status, 'disabled');
+  });
+
+  step('enables the account again, and the person can sign in', async () => {
+    const { page } = admin;
+    const nora = row(page, PEOPLE[0].email);
+    await nora.getByRole('button', { name: `Actions for ${PEOPLE[0].email}` }).click();
+    assert.equal(await nora.getByRole('button', { name: 'Disable account' }).count(), 0, 'a disabled account offers Enable, not Disable');
+    await nora.getByRole('button', { name: 'Enable account' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Enable Nora North' });
+    await dialog.getByRole('button', { name: 'Enable account' }).click();
+    await page.locator('.toast').getByText(`${PEOPLE[0].email} can sign in again`).waitFor();
+    await nora.locator('td[data-label=Status]').getByText('Active').waitFor();
+    assert.equal((await usher.api('POST', '/api/v1/sessions', { body: creds(PEOPLE[0]) })).status, 201);
+  });
+});
