@@ -378,9 +378,9 @@ int app_audit_list(struct app_audit_page *out, const struct app_call *call, cons
         if (!f.skip_requests || strcmp(it->entry.action, "impersonation.started") != 0)
             continue;
         it->is_grouped = true;
-        rc = store_audit_requests(&it->requests, &it->request_count, &it->request_total, c,
-                                  call->arena, agency_id, &it->entry, APP_AUDIT_GROUP_MAX,
-                                  call->err);
+        rc = store_audit_requests_list(&it->requests, &it->request_count, &it->request_total, c,
+                                       call->arena, agency_id, &it->entry, APP_AUDIT_GROUP_MAX,
+                                       call->err);
         if (rc)
             goto done;
     }

@@ -186,10 +186,10 @@ int store_audit_list(struct store_audit_row **out, size_t *count, bool *has_more
     return 0;
 }
 
-int store_audit_requests(struct store_audit_request **out, size_t *count, int64_t *total,
-                         struct store_conn *c, struct arena *a, const char *agency_id,
-                         const struct store_audit_entry *started, size_t max,
-                         struct usher_error *err)
+int store_audit_requests_list(struct store_audit_request **out, size_t *count, int64_t *total,
+                              struct store_conn *c, struct arena *a, const char *agency_id,
+                              const struct store_audit_entry *started, size_t max,
+                              struct usher_error *err)
 {
     *out = NULL;
     *count = 0;

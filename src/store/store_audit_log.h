@@ -76,9 +76,9 @@ struct store_audit_request {
  * started (an "impersonation.started" entry of agency_id): made by its subject with its
  * impersonator after it and before that impersonator's next start or end. Up to max of them,
  * oldest first, in *out (*count rows); *total counts all of them. */
-int store_audit_requests(struct store_audit_request **out, size_t *count, int64_t *total,
-                         struct store_conn *c, struct arena *a, const char *agency_id,
-                         const struct store_audit_entry *started, size_t max,
-                         struct usher_error *err);
+int store_audit_requests_list(struct store_audit_request **out, size_t *count, int64_t *total,
+                              struct store_conn *c, struct arena *a, const char *agency_id,
+                              const struct store_audit_entry *started, size_t max,
+                              struct usher_error *err);
 
 #endif
