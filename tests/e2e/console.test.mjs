@@ -470,7 +470,7 @@ describe('the web console', () => {
     await prod.getByText('Operator, Night shift').waitFor();
 
     await panel.getByRole('tab', { name: 'Audit log' }).click();
-    await panel.getByRole('tabpanel').locator('[data-action="member.updated"]', { hasText: /changed the/ }).first().waitFor();
+    await panel.getByRole('tabpanel').locator('[data-action="member.updated"]', { hasText: /set the shortcode of Cleo Colleague to/ }).first().waitFor();
     await screen(page, 'user-panel-audit');
     await panel.getByRole('button', { name: 'Close the panel' }).click();
   });

@@ -191,11 +191,11 @@ export function sentenceOf(e: AuditRow, ctx: SentenceContext): Part[] {
     case 'member.grants_replaced':
       return [a, ' changed what ', s, ` can do: now ${grantsText(d.grants, ctx)}`];
     case 'member.updated': {
-      const changed = [
-        typeof d.shortcode === 'string' ? `shortcode to ${d.shortcode}` : '',
-        d.first_name !== undefined || d.last_name !== undefined ? 'name' : '',
-      ].filter(Boolean);
-      return [a, ' changed the ', changed.length ? list(changed) : 'details', ' of ', s];
+      const renamed = d.first_name !== undefined || d.last_name !== undefined;
+      const code = text(d.shortcode);
+      if (code && renamed) return [a, ' changed the name of ', s, ` and set their shortcode to ${code}`];
+      if (code) return [a, ' set the shortcode of ', s, ` to ${code}`];
+      return [a, renamed ? ' changed the name of ' : ' changed the details of ', s];
     }
     case 'member.removed':
       if (d.reason === 'account_erased') return [s, ' left the agency: their account was erased'];
