@@ -2,6 +2,7 @@
  * set whether its members must have a second factor, suspend and resume it (platform admins),
  * and delete a suspended one (platform admins, with its name typed as confirmation). */
 #include "api/api.h"
+#include "app/oidc.h"
 #include "app/second_factor.h"
 #include "app/tenancy.h"
 #include "base/json.h"
@@ -59,9 +60,19 @@ static int agencies_get(struct http_request *req, struct http_response *res)
     struct app_call call = api_call(req, &actor);
     struct store_agency agency;
     int rc = app_agency_get(&agency, &call, api_param(req, 0));
+    struct store_oidc_connection *conns = NULL;
+    size_t n = 0;
+    if (rc == 0)
+        rc = app_oidc_connection_names(&conns, &n, &call, agency.id);
     if (rc)
         return rc;
-    http_response_json(res, req, 200, agency_json(req, &agency));
+    json_t *o = agency_json(req, &agency);
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(list,
+                              json_pack("{s:s, s:s}", "id", conns[i].id, "name", conns[i].name));
+    json_object_set_new(o, "sign_in_connections", list);
+    http_response_json(res, req, 200, o);
     return 0;
 }
 

@@ -13,7 +13,8 @@
         &api_environment_routes, &api_bot_routes, &api_catalogue_routes, &api_role_routes,         \
         &api_invitation_routes, &api_bot_manager_routes, &api_impersonation_routes,                \
         &api_token_routes, &api_check_routes, &api_audit_routes, &api_member_routes,               \
-        &api_grantable_routes, &api_user_routes, NULL
+        &api_grantable_routes, &api_user_routes, &api_oidc_routes, &api_oidc_connection_routes,    \
+        NULL
 
 const struct http_route_table *const api_route_tables[] = {&api_metrics_routes,
                                                            API_TABLES_AFTER_METRICS};
@@ -40,6 +41,8 @@ struct app_actor api_actor(struct http_request *req)
         ua = arena_strndup(&req->arena, ua, 256);
     a.user_agent = ua;
     a.request_id = req->request_id;
+    a.session_method = req->principal.session_method;
+    a.session_connection_id = req->principal.session_connection_id;
     return a;
 }
 

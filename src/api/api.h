@@ -29,6 +29,8 @@ extern const struct http_route_table api_audit_routes;
 extern const struct http_route_table api_member_routes;
 extern const struct http_route_table api_grantable_routes;
 extern const struct http_route_table api_user_routes;
+extern const struct http_route_table api_oidc_routes;            /* sign-in through a provider */
+extern const struct http_route_table api_oidc_connection_routes; /* an agency's providers */
 
 /* Every table, NULL-terminated, in match order. */
 extern const struct http_route_table *const api_route_tables[];

@@ -183,5 +183,11 @@ int api_auth_authenticate(struct http_request *req)
     req->principal.session_hash = arena_strdup(&req->arena, hash);
     if (session.impersonator_id)
         return authenticate_impersonation(req, &session);
+    req->principal.session_method = session.method ? session.method : "password";
+    req->principal.session_connection_id = session.connection_id;
+    /* The provider authenticated an "oidc" session: it stands for the second factor the
+     * agencies' two-step policy asks of a password. */
+    if (strcmp(req->principal.session_method, "oidc") == 0)
+        return 0;
     return second_factor_gate(req);
 }

@@ -40,6 +40,8 @@ json_t *api_invitation_json(struct http_request *req, struct app_invitation_view
     json_object_set_new(o, "expires_at", json_time_ms(&req->arena, inv->expires_at));
     json_object_set_new(o, "last_sent_at", json_time_ms(&req->arena, inv->last_sent_at));
     json_object_set_new(o, "send_count", json_integer(inv->send_count));
+    json_object_set_new(o, "sign_in", json_string(inv->sign_in ? inv->sign_in : "password"));
+    json_object_set_new(o, "oauth_subject", text_or_null(inv->oauth_subject));
     if (v->url)
         json_object_set_new(o, "url", json_string(v->url));
     app_invitation_view_dispose(v);
@@ -253,6 +255,8 @@ static int invitations_lookup(struct http_request *req, struct http_response *re
     json_object_set_new(out, "expires_at", json_time_ms(&req->arena, v.inv.expires_at));
     json_object_set_new(out, "account_exists", json_boolean(v.account_exists));
     json_object_set_new(out, "sign_in", json_string(v.inv.sign_in));
+    json_object_set_new(out, "connection_id", text_or_null(v.connection_id));
+    json_object_set_new(out, "connection_name", text_or_null(v.connection_name));
     json_object_set_new(out, "grants", json_incref(v.grants));
     app_invitation_view_dispose(&v);
     http_response_json(res, req, 200, out);

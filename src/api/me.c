@@ -10,6 +10,7 @@
 #include "app/email_change.h"
 #include "app/erasure.h"
 #include "app/invitation.h"
+#include "app/oidc.h"
 #include "app/password.h"
 #include "app/second_factor.h"
 #include "base/clock.h"
@@ -76,6 +77,36 @@ static json_t *grant_json(const struct store_user_grant *g)
     return o;
 }
 
+/* How this session was made, the person's identities at providers and whether they have a
+ * password. */
+static int me_sign_in_json(json_t *out, struct http_request *req, const struct app_call *call,
+                           const struct store_user *user)
+{
+    struct store_identity *items = NULL;
+    size_t n = 0;
+    int rc = app_oidc_identities(&items, &n, call, user->id);
+    if (rc)
+        return rc;
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const struct store_identity *d = &items[i];
+        json_array_append_new(
+            list,
+            json_pack("{s:s, s:o, s:o, s:s, s:o, s:o}", "id", d->id, "connection_id",
+                      d->connection_id ? json_string(d->connection_id) : json_null(),
+                      "connection_name",
+                      d->connection_name ? json_string(d->connection_name) : json_null(), "issuer",
+                      d->issuer, "email", d->email ? json_string(d->email) : json_null(),
+                      "created_at", json_time_ms(&req->arena, d->created_at)));
+    }
+    const char *method = req->principal.session_method;
+    json_object_set_new(out, "sign_in_method",
+                        json_string(method && strcmp(method, "oidc") == 0 ? "oidc" : "password"));
+    json_object_set_new(out, "identities", list);
+    json_object_set_new(out, "has_password", json_boolean(user->password_hash != NULL));
+    return 0;
+}
+
 static int me_get(struct http_request *req, struct http_response *res)
 {
     struct app_actor actor;
@@ -88,18 +119,28 @@ static int me_get(struct http_request *req, struct http_response *res)
         return rc;
     /* Viewing as someone shows their one agency, and the person viewing. */
     const char *only = req->principal.impersonation_agency_id;
+    const char **ids = arena_alloc(&req->arena, (count + 1) * sizeof(*ids));
+    bool *sso = arena_alloc(&req->arena, (count + 1) * sizeof(*sso));
+    for (size_t i = 0; i < count; i++)
+        ids[i] = members[i].agency_id;
+    rc = app_oidc_sso_flags(sso, &call, ids, count);
+    if (rc)
+        return rc;
     json_t *agencies = json_array();
     for (size_t i = 0; i < count; i++) {
         const struct store_user_membership *m = &members[i];
         if (only && strcmp(m->agency_id, only) != 0)
             continue;
+        /* An agency that requires its provider shows no grants until the person signs in
+         * through it. */
         json_t *grants = json_array();
-        for (size_t g = 0; g < m->grant_count; g++)
+        for (size_t g = 0; !sso[i] && g < m->grant_count; g++)
             json_array_append_new(grants, grant_json(&m->grants[g]));
-        json_array_append_new(
-            agencies, json_pack("{s:s, s:s, s:o, s:o}", "id", m->agency_id, "name", m->agency_name,
-                                "shortcode", m->shortcode ? json_string(m->shortcode) : json_null(),
-                                "grants", grants));
+        json_array_append_new(agencies,
+                              json_pack("{s:s, s:s, s:o, s:o, s:b}", "id", m->agency_id, "name",
+                                        m->agency_name, "shortcode",
+                                        m->shortcode ? json_string(m->shortcode) : json_null(),
+                                        "grants", grants, "sso_required", sso[i]));
     }
     json_t *out = json_object();
     json_object_set_new(out, "user", api_user_json(req, &user));
@@ -115,6 +156,11 @@ static int me_get(struct http_request *req, struct http_response *res)
     json_object_set_new(out, "second_factor_required",
                         json_boolean(req->principal.second_factor_required));
     json_object_set_new(out, "agencies", agencies);
+    rc = me_sign_in_json(out, req, &call, &user);
+    if (rc) {
+        json_decref(out);
+        return rc;
+    }
     if (req->principal.impersonator_id) {
         struct store_user viewer;
         struct store_user_membership *ignored = NULL;

@@ -44,6 +44,12 @@ static json_t *member_json(struct http_request *req, const struct app_member *m,
         json_boolean(!p->is_invited && app_second_factor_on_cached(req->app, p->id)));
     if (p->is_invited)
         json_object_set_new(o, "invitation_id", json_string(p->id));
+    json_t *methods = json_array();
+    if (m->has_password)
+        json_array_append_new(methods, json_string("password"));
+    if (m->has_oidc)
+        json_array_append_new(methods, json_string("oidc"));
+    json_object_set_new(o, "sign_in_methods", methods);
     return o;
 }
 

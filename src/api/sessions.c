@@ -7,6 +7,7 @@
 
 #include "api/api.h"
 #include "app/account.h"
+#include "app/oidc.h"
 #include "app/password.h"
 #include "app/second_factor.h"
 #include "base/clock.h"
@@ -125,11 +126,19 @@ static int sessions_delete_current(struct http_request *req, struct http_respons
                                "this credential is not a session");
     struct app_actor actor;
     struct app_call call = api_call(req, &actor);
-    int rc = app_account_sign_out(&call, req->principal.session_hash);
+    /* Read before the session row goes: a session made through a provider that has a sign-out
+     * endpoint sends the browser there next. */
+    const char *end_session_url = NULL;
+    int rc = app_oidc_end_session_url(&end_session_url, &call, req->principal.session_hash);
+    if (rc == 0)
+        rc = app_account_sign_out(&call, req->principal.session_hash);
     if (rc)
         return rc;
     api_session_cookie_clear(req, res);
-    http_response_empty(res, 204);
+    if (end_session_url)
+        http_response_json(res, req, 200, json_pack("{s:s}", "end_session_url", end_session_url));
+    else
+        http_response_empty(res, 204);
     return 0;
 }
 

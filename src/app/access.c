@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "app/oidc.h"
 #include "policy/catalogue.h"
 #include "store/store_member.h"
 #include "store/store_tenancy.h"
@@ -103,6 +104,9 @@ int app_access_load(struct app_access *out, struct store_conn *c, struct arena *
             return usher_error_set(err, USHER_EFORBIDDEN, "agency_suspended", NULL,
                                    "this agency is suspended");
     }
+    rc = app_oidc_sso_check(c, a, actor, agency_id, err);
+    if (rc)
+        return rc;
     rc = app_role_set_load(&out->roles, c, a, agency_id, err);
     if (rc)
         return rc;

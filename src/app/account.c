@@ -168,10 +168,32 @@ int app_account_session_start(struct app_session_new *out, struct app *app, stru
     return app_account_session_start_with(out, app, c, a, actor, user, NULL, err);
 }
 
-int app_account_session_start_with(struct app_session_new *out, struct app *app,
-                                   struct store_conn *c, struct arena *a,
-                                   const struct app_actor *actor, const struct store_user *user,
-                                   const char *second_factor, struct usher_error *err)
+/* How a session is made: the method, and for "oidc" the connection and the sealed ID token. */
+struct session_how {
+    const char *method;
+    const char *second_factor;
+    const char *connection_id;
+    const char *issuer;
+    const char *id_token_sealed;
+};
+
+/* The audit details of a new session: the method, and what of the rest applies. */
+static json_t *session_details(const struct session_how *how)
+{
+    json_t *d = json_pack("{s:s}", "method", how->method);
+    if (how->second_factor)
+        json_object_set_new(d, "second_factor", json_string(how->second_factor));
+    if (how->connection_id)
+        json_object_set_new(d, "connection_id", json_string(how->connection_id));
+    if (how->issuer)
+        json_object_set_new(d, "issuer", json_string(how->issuer));
+    return d;
+}
+
+static int session_start(struct app_session_new *out, struct app *app, struct store_conn *c,
+                         struct arena *a, const struct app_actor *actor,
+                         const struct store_user *user, const struct session_how *how,
+                         struct usher_error *err)
 {
     int64_t now = clock_now_ms();
     crypto_token_new(out->token);
@@ -194,6 +216,9 @@ int app_account_session_start_with(struct app_session_new *out, struct app *app,
         .public_id = crypto_id_new(a, "ses"),
         .source_ip = actor ? actor->source_ip : NULL,
         .user_agent = app_account_user_agent_clean(a, actor ? actor->user_agent : NULL),
+        .method = how->method,
+        .connection_id = how->connection_id,
+        .id_token_sealed = how->id_token_sealed,
     };
     int rc = store_session_insert(c, a, &s, err);
     if (rc)
@@ -210,11 +235,33 @@ int app_account_session_start_with(struct app_session_new *out, struct app *app,
     struct app_audit_event ev = {
         .action = "session.created",
         .subject_user_id = user->id,
-        .details = second_factor ? json_pack("{s:s, s:s}", "method", "password", "second_factor",
-                                             second_factor)
-                                 : json_pack("{s:s}", "method", "password"),
+        .details = session_details(how),
     };
     return app_audit_record(c, a, &who, &ev, err);
+}
+
+int app_account_session_start_with(struct app_session_new *out, struct app *app,
+                                   struct store_conn *c, struct arena *a,
+                                   const struct app_actor *actor, const struct store_user *user,
+                                   const char *second_factor, struct usher_error *err)
+{
+    struct session_how how = {.method = "password", .second_factor = second_factor};
+    return session_start(out, app, c, a, actor, user, &how, err);
+}
+
+int app_account_session_start_oidc(struct app_session_new *out, struct app *app,
+                                   struct store_conn *c, struct arena *a,
+                                   const struct app_actor *actor, const struct store_user *user,
+                                   const char *connection_id, const char *issuer,
+                                   const char *id_token_sealed, struct usher_error *err)
+{
+    struct session_how how = {
+        .method = "oidc",
+        .connection_id = connection_id,
+        .issuer = issuer,
+        .id_token_sealed = id_token_sealed,
+    };
+    return session_start(out, app, c, a, actor, user, &how, err);
 }
 
 /* The failure path: one throttle mark, one audit row, one answer for every cause. */

@@ -102,6 +102,16 @@ int app_account_session_start_with(struct app_session_new *out, struct app *app,
                                    const struct app_actor *actor, const struct store_user *user,
                                    const char *second_factor, struct usher_error *err);
 
+/* As app_account_session_start, for a sign-in through an OpenID Connect connection: the
+ * session's method is "oidc", it names the connection, and keeps the ID token sealed
+ * (id_token_sealed, for the provider's sign-out; may be NULL). The audit row names the
+ * connection and the issuer, never a token. */
+int app_account_session_start_oidc(struct app_session_new *out, struct app *app,
+                                   struct store_conn *c, struct arena *a,
+                                   const struct app_actor *actor, const struct store_user *user,
+                                   const char *connection_id, const char *issuer,
+                                   const char *id_token_sealed, struct usher_error *err);
+
 /* Ends the session whose token hash is session_hash, with a "session.ended" audit row.
  * Ending a session that is already gone is not an error. */
 int app_account_sign_out(const struct app_call *call, const char *session_hash);

@@ -12,6 +12,7 @@
 #include "app/tokens.h"
 #include "app/app_mail.h"
 #include "app/audit.h"
+#include "app/oidc.h"
 #include "authz/authz.h"
 #include "base/clock.h"
 #include "base/crypto.h"
@@ -158,6 +159,7 @@ int app_open(struct app *app, const struct config *cfg, bool migrate, struct ush
     app->throttle = app_throttle_new(NULL, app->store, app->secret);
     app->token_cache = app_token_cache_new(app->secret, sizeof(app->secret));
     app->authz = authz_index_new();
+    app->oidc = app_oidc_cache_new();
     if (migrate) {
         rc = authz_index_load(app->authz, app->store, err);
         if (rc)
@@ -189,6 +191,8 @@ void app_close(struct app *app)
     app->mail_transport = NULL;
     authz_index_free(app->authz);
     app->authz = NULL;
+    app_oidc_cache_free(app->oidc);
+    app->oidc = NULL;
     app_token_cache_free(app->token_cache);
     app->token_cache = NULL;
     app_hash_pool_free(app->hash_pool);

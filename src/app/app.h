@@ -20,6 +20,7 @@ struct authz_index;
 struct app_token_cache;
 struct mail_transport;
 struct mail_sender;
+struct app_oidc_cache;
 
 struct app {
     const struct config *cfg;
@@ -35,6 +36,7 @@ struct app {
     struct app_token_cache *token_cache;       /* API tokens resolved recently */
     struct mail_transport *mail_transport;     /* SMTP or .eml files */
     struct mail_sender *mail;                  /* outbox sender (started by serve) */
+    struct app_oidc_cache *oidc;               /* OpenID Connect providers, per connection */
 };
 
 /* Who makes a change, for rules and for the audit row. Strings are borrowed. */
@@ -46,6 +48,10 @@ struct app_actor {
     const char *source_ip;
     const char *user_agent;
     const char *request_id;
+    /* A person's own session: how it was made ("password" or "oidc"), and through which
+     * connection; session_method is NULL for anything else (CLI, API token, "view as"). */
+    const char *session_method;
+    const char *session_connection_id;
 };
 
 struct usher_error;

@@ -20,6 +20,7 @@
 #include "store/store_directory.h"
 #include "store/store_member.h"
 #include "store/store_tenancy.h"
+#include "store/store_oidc.h"
 #include "store/store_user.h"
 
 void app_invitation_view_dispose(struct app_invitation_view *v)
@@ -70,6 +71,15 @@ int app_invitation_view_fill(struct app_invitation_view *v, struct store_conn *c
     if (rc)
         return rc;
     v->agency_name = agency.name;
+    struct store_oidc_connection *conns = NULL;
+    size_t conn_count = 0;
+    rc = store_oidc_connection_list(&conns, &conn_count, c, a, inv->agency_id, err);
+    if (rc)
+        return rc;
+    if (conn_count > 0) {
+        v->connection_id = conns[0].id;
+        v->connection_name = conns[0].name;
+    }
     if (inv->created_by) {
         struct store_user u;
         struct usher_error ignored = {0};

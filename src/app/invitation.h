@@ -29,10 +29,12 @@ struct app_invitation_view {
     struct store_invitation inv;
     const char *status; /* as stored, but "expired" once past expires_at */
     const char *agency_name;
-    const char *inviter_name; /* first and last name, or email; NULL when the inviter is gone */
-    json_t *grants;           /* response shape (custom roles by name); new reference */
-    const char *url;          /* the current link, only where the operation returns it */
-    bool account_exists;      /* lookup: the invited email already has an account */
+    const char *inviter_name;    /* first and last name, or email; NULL when the inviter is gone */
+    json_t *grants;              /* response shape (custom roles by name); new reference */
+    const char *url;             /* the current link, only where the operation returns it */
+    bool account_exists;         /* lookup: the invited email already has an account */
+    const char *connection_id;   /* the agency's (first) sign-in connection, NULL when none */
+    const char *connection_name; /* its name */
 };
 
 /* Releases the JSON held by a view; accepts a zeroed view. */
@@ -126,6 +128,31 @@ struct app_invitation_accepted {
 int app_invitation_accept(struct app_invitation_accepted *out, const struct app_call *call,
                           const char *token, const char *id, const char *password,
                           const char *first_name, const char *last_name);
+
+/* Who a provider sign-in proved, for accepting an invitation through it. Strings borrowed. */
+struct app_invitation_oidc {
+    const char *invitation_id;
+    const char *connection_id;
+    const char *issuer;
+    const char *subject;
+    const char *email;           /* the email claim, NULL when absent */
+    const char *first_name;      /* given_name, NULL when absent */
+    const char *last_name;       /* family_name, NULL when absent */
+    const char *id_token_sealed; /* kept with the session, may be NULL */
+};
+
+/* Accepts an invitation whose sign_in is "oauth" through a provider sign-in: the invitation
+ * (found by id: the state of the sign-in carried it from the link) proves the address, so the
+ * email claim need not be verified; when the invitation names oauth_subject the provider's
+ * subject must equal it. The account is the identity's (whose email must be the invited one),
+ * or the invited address's (the identity is linked to it), or a new one without password (names
+ * from the invitation, else from the claims). One transaction: the account, the identity
+ * ("identity.linked"), the grants, the audit rows and an "oidc" session (out->session, always
+ * set). Errors: as app_invitation_accept; USHER_EFORBIDDEN "invitation_invalid" (not an oauth
+ * invitation), "invitation_subject_mismatch", "account_disabled"; USHER_ECONFLICT
+ * "link_conflict" when the identity belongs to an account with another address. */
+int app_invitation_accept_oidc(struct app_invitation_accepted *out, const struct app_call *call,
+                               const struct app_invitation_oidc *who);
 
 /* Declines by token (signed out, or signed in with the invited email, else USHER_EFORBIDDEN
  * "email_mismatch") or, signed in with the invited email, by id. */

@@ -19,6 +19,7 @@
 #include "policy/catalogue.h"
 #include "store/store_directory.h"
 #include "store/store_member.h"
+#include "store/store_oidc.h"
 #include "store/store_tenancy.h"
 #include "store/store_user.h"
 #include "app/password.h"
@@ -168,6 +169,8 @@ struct acceptance {
     char hash[APP_PASSWORD_HASH_MAX]; /* a new account's password hash; wiped at the end */
     struct app_grant *grants;         /* the invitation's grants as they resolve now */
     size_t grant_count;
+    const struct app_invitation_oidc *oidc; /* accepting through a provider sign-in */
+    bool has_identity;                      /* the identity exists (x->user is its account) */
 };
 
 /* Before the transaction, without the write lock: the invitation, and either the signed-in
@@ -182,6 +185,10 @@ static int accept_prepare(struct acceptance *x, struct store_conn *c, const stru
     rc = app_invitation_not_pending(&x->inv, call->err);
     if (rc)
         return rc;
+    if (x->inv.sign_in && strcmp(x->inv.sign_in, "oauth") == 0)
+        return usher_error_set(call->err, USHER_EINVAL, "sign_in_oauth_required", NULL,
+                               "this invitation is accepted by signing in with your "
+                               "organisation's account");
     if (call->actor->user_id) {
         rc = store_user_get(&x->user, c, call->arena, call->actor->user_id, call->err);
         if (rc)
@@ -247,6 +254,38 @@ static int accept_recheck(struct acceptance *x, struct store_conn *c, const stru
     return inviter_still_allowed(c, call->arena, &x->inv, x->grants, x->grant_count, call->err);
 }
 
+/* Links the provider's identity to the account accepting, unless it is linked already. */
+static int accept_identity(struct acceptance *x, struct store_conn *c, const struct app_call *call,
+                           const struct app_actor *who)
+{
+    if (x->has_identity)
+        return 0;
+    struct store_identity idn = {
+        .id = crypto_id_new(call->arena, "idn"),
+        .user_id = x->user.id,
+        .issuer = x->oidc->issuer,
+        .subject = x->oidc->subject,
+        .connection_id = x->oidc->connection_id,
+        .email = x->oidc->email,
+        .created_at = clock_now_ms(),
+    };
+    int rc = store_identity_insert(c, call->arena, &idn, call->err);
+    if (rc == USHER_ECONFLICT) {
+        usher_error_clear(call->err);
+        return usher_error_set(call->err, USHER_ECONFLICT, "link_conflict", NULL,
+                               "this sign-in belongs to another account");
+    }
+    if (rc)
+        return rc;
+    struct app_audit_event ev = {
+        .action = "identity.linked",
+        .subject_user_id = x->user.id,
+        .details = json_pack("{s:s, s:s, s:s, s:s}", "identity_id", idn.id, "connection_id",
+                             idn.connection_id, "issuer", idn.issuer, "via", "invitation"),
+    };
+    return app_audit_record(c, call->arena, who, &ev, call->err);
+}
+
 /* The acceptance, in the transaction: the new account, the invitation consumed (of concurrent
  * accepts, one changes it), the grants and the shortcode, the audit row, and a new account's
  * session in out. */
@@ -256,9 +295,9 @@ static int accept_write(struct app_invitation_accepted *out, struct acceptance *
     int rc = 0;
     if (x->is_new) {
         struct app_actor creating = *call->actor;
-        rc =
-            app_account_insert(&x->user, c, call->arena, &creating, x->inv.email, x->new_first_name,
-                               x->new_last_name, x->hash, false, "invitation", call->err);
+        rc = app_account_insert(&x->user, c, call->arena, &creating, x->inv.email,
+                                x->new_first_name, x->new_last_name, x->oidc ? NULL : x->hash,
+                                false, x->oidc ? "oidc_invitation" : "invitation", call->err);
         if (rc == USHER_ECONFLICT) {
             usher_error_clear(call->err);
             rc = usher_error_set(call->err, USHER_ECONFLICT, "account_exists", NULL,
@@ -302,7 +341,17 @@ static int accept_write(struct app_invitation_accepted *out, struct acceptance *
                       app_grants_json(x->grants, x->grant_count, NULL), "shortcode", shortcode),
     };
     rc = app_audit_record(c, call->arena, &who, &ev, call->err);
-    if (rc || !x->is_new)
+    if (rc)
+        return rc;
+    if (x->oidc) {
+        rc = accept_identity(x, c, call, &who);
+        if (rc)
+            return rc;
+        return app_account_session_start_oidc(&out->session, call->app, c, call->arena, &who,
+                                              &x->user, x->oidc->connection_id, x->oidc->issuer,
+                                              x->oidc->id_token_sealed, call->err);
+    }
+    if (!x->is_new)
         return rc;
     return app_account_session_start(&out->session, call->app, c, call->arena, &who, &x->user,
                                      call->err);
@@ -351,6 +400,90 @@ int app_invitation_accept(struct app_invitation_accepted *out, const struct app_
 done:
     store_conn_put(c);
     sodium_memzero(x.hash, sizeof(x.hash));
+    return rc;
+}
+
+/* Before the transaction, for a provider sign-in: the invitation by id, the subject the
+ * inviter named, and the account (the identity's, the invited address's, or a new one). */
+static int accept_prepare_oidc(struct acceptance *x, struct store_conn *c,
+                               const struct app_call *call)
+{
+    const struct app_invitation_oidc *who = x->oidc;
+    int rc = store_invitation_get(&x->inv, c, call->arena, who->invitation_id, call->err);
+    if (rc)
+        return rc;
+    rc = app_invitation_not_pending(&x->inv, call->err);
+    if (rc)
+        return rc;
+    if (!x->inv.sign_in || strcmp(x->inv.sign_in, "oauth") != 0)
+        return usher_error_set(call->err, USHER_EFORBIDDEN, "invitation_invalid", NULL,
+                               "this invitation is not accepted through a provider");
+    if (x->inv.oauth_subject && strcmp(x->inv.oauth_subject, who->subject) != 0)
+        return usher_error_set(call->err, USHER_EFORBIDDEN, "invitation_subject_mismatch", NULL,
+                               "this invitation is for another account at the provider");
+    struct store_identity idn;
+    struct usher_error e2 = {0};
+    rc = store_identity_by_subject(&idn, c, call->arena, who->issuer, who->subject, &e2);
+    if (rc == 0) {
+        x->has_identity = true;
+        rc = store_user_get(&x->user, c, call->arena, idn.user_id, call->err);
+        if (rc)
+            return rc;
+        if (strcmp(x->user.email, x->inv.email) != 0)
+            return usher_error_set(call->err, USHER_ECONFLICT, "link_conflict", NULL,
+                                   "this sign-in belongs to an account with another address");
+    } else if (rc != USHER_ENOTFOUND) {
+        return usher_error_set(call->err, rc, NULL, NULL, "%s", e2.message);
+    } else if (store_user_by_email(&x->user, c, call->arena, x->inv.email, &e2) != 0) {
+        x->is_new = true;
+        const char *first = x->inv.first_name ? x->inv.first_name : who->first_name;
+        const char *last = x->inv.last_name ? x->inv.last_name : who->last_name;
+        /* A provider's names that usher would not take are left out rather than refused. */
+        if (text_name_optional_check(&x->new_first_name, call->arena, first, "first_name", &e2))
+            x->new_first_name = "";
+        if (text_name_optional_check(&x->new_last_name, call->arena, last, "last_name", &e2))
+            x->new_last_name = "";
+        return 0;
+    }
+    if (strcmp(x->user.status, STORE_USER_ACTIVE) != 0)
+        return usher_error_set(call->err, USHER_EFORBIDDEN, "account_disabled", NULL,
+                               "this account is disabled");
+    return 0;
+}
+
+int app_invitation_accept_oidc(struct app_invitation_accepted *out, const struct app_call *call,
+                               const struct app_invitation_oidc *who)
+{
+    memset(out, 0, sizeof(*out));
+    struct acceptance x = {.oidc = who};
+    struct store_conn *c = NULL;
+    int rc = store_conn_get(call->app->store, &c, call->err);
+    if (rc)
+        goto done;
+    rc = accept_prepare_oidc(&x, c, call);
+    if (rc)
+        goto done;
+    rc = store_begin(c, true, call->err);
+    if (rc)
+        goto done;
+    rc = accept_recheck(&x, c, call);
+    if (rc)
+        goto done;
+    rc = accept_write(out, &x, c, call);
+    if (rc)
+        goto done;
+    rc = store_commit(c, call->err);
+    if (rc)
+        goto done;
+    app_grants_refresh(call->app, c, x.user.id);
+    x.inv.status = "accepted";
+    rc = app_invitation_view_fill(&out->view, c, call->arena, &x.inv, call->err);
+    if (rc)
+        goto done;
+    out->user = x.user;
+    out->is_new_user = x.is_new;
+done:
+    store_conn_put(c);
     return rc;
 }
 

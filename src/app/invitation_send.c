@@ -17,7 +17,9 @@
 #include "mail/mail.h"
 #include "policy/catalogue.h"
 #include "store/store_directory.h"
+#include "oidc/oidc.h"
 #include "store/store_member.h"
+#include "store/store_oidc.h"
 #include "store/store_tenancy.h"
 #include "store/store_user.h"
 
@@ -195,7 +197,8 @@ static int create_insert(struct store_invitation *inv, const struct creation *x,
     free(text);
     inv->status = "pending";
     inv->generation = 1;
-    inv->sign_in = "password";
+    inv->sign_in = in->sign_in ? in->sign_in : "password";
+    inv->oauth_subject = in->oauth_subject;
     inv->authority = x->authority;
     inv->created_by = call->actor->user_id;
     inv->created_at = x->now;
@@ -224,14 +227,15 @@ int app_invitation_create(struct app_invitation_view *out, int64_t *out_retry_af
     struct store_conn *c = NULL;
     struct store_invitation inv = {0};
     int rc = 0;
-    if (in->sign_in && strcmp(in->sign_in, "oauth") == 0) {
-        rc = usher_error_set(call->err, USHER_EINVAL, "sign_in_unavailable", "sign_in",
-                             "no OAuth 2.0 sign-in is set up for this agency");
-        goto done;
-    }
-    if (in->oauth_subject) {
+    bool oauth = in->sign_in && strcmp(in->sign_in, "oauth") == 0;
+    if (in->oauth_subject && !oauth) {
         rc = usher_error_set(call->err, USHER_EINVAL, NULL, "oauth_subject",
                              "oauth_subject needs sign_in \"oauth\"");
+        goto done;
+    }
+    if (in->oauth_subject && (!*in->oauth_subject || strlen(in->oauth_subject) > OIDC_SUB_MAX)) {
+        rc = usher_error_set(call->err, USHER_EINVAL, NULL, "oauth_subject",
+                             "oauth_subject must be 1 to %d bytes", OIDC_SUB_MAX);
         goto done;
     }
     rc = app_call_begin(&c, call, true);
@@ -240,6 +244,19 @@ int app_invitation_create(struct app_invitation_view *out, int64_t *out_retry_af
     rc = create_check(&x, out_retry_after, c, call);
     if (rc)
         goto done;
+    if (oauth) {
+        /* Accepted only through the agency's provider: there must be one. */
+        struct store_oidc_connection *conns = NULL;
+        size_t n = 0;
+        rc = store_oidc_connection_list(&conns, &n, c, call->arena, agency_id, call->err);
+        if (rc)
+            goto done;
+        if (n == 0) {
+            rc = usher_error_set(call->err, USHER_EINVAL, "sign_in_unavailable", "sign_in",
+                                 "no sign-in connection is set up for this agency");
+            goto done;
+        }
+    }
     rc = create_insert(&inv, &x, c, call);
     if (rc)
         goto done;

@@ -9,6 +9,7 @@
 #include "policy/catalogue.h"
 #include "policy/decide.h"
 #include "app/access.h"
+#include "app/oidc.h"
 #include "app/tenancy.h"
 #include "base/clock.h"
 #include "base/crypto.h"
@@ -201,6 +202,12 @@ void app_members_build(struct app_member *out, const struct app_members_ctx *x,
 {
     memset(out, 0, sizeof(*out));
     out->person = *p;
+    if (!p->is_invited) {
+        /* Shown beside the person; a failed read shows no method rather than failing the
+         * list. */
+        struct usher_error ignored = {0};
+        app_oidc_sign_in_methods(&out->has_password, &out->has_oidc, x->c, x->a, p->id, &ignored);
+    }
     out->grants = arena_alloc(x->a, (pg->count + 1) * sizeof(*out->grants));
     for (size_t i = 0; i < pg->count; i++) {
         const struct app_grant *g = &pg->items[i];

@@ -41,6 +41,8 @@ struct app_member {
     size_t grant_count;
     const struct store_environment **environments; /* with access, as the caller may see */
     size_t environment_count;
+    bool has_password; /* how the person signs in (false for an invitation) */
+    bool has_oidc;
 };
 
 /* How a member stands in one environment. */

@@ -81,9 +81,10 @@ int app_agency_update(struct store_agency *out, const struct app_call *call, con
     bool restated = status != APP_AGENCY_STATUS_KEEP && suspend != agency.is_suspended;
     if (renamed) {
         rc = store_agency_rename(c, call->arena, agency_id, clean, call->err);
-        if (rc == 0)
-            rc = rename_record(c, call, agency_id, "agency.renamed", "agency", agency_id,
-                               agency.name, clean);
+        if (rc)
+            goto done;
+        rc = rename_record(c, call, agency_id, "agency.renamed", "agency", agency_id, agency.name,
+                           clean);
         if (rc)
             goto done;
         agency.name = clean;
@@ -205,9 +206,10 @@ int app_environment_rename(struct store_environment *out, const struct app_call 
         goto done;
     if (strcmp(clean, env.name) != 0) {
         rc = store_environment_rename(c, call->arena, env.id, clean, call->err);
-        if (rc == 0)
-            rc = rename_record(c, call, env.agency_id, "environment.renamed", "environment", env.id,
-                               env.name, clean);
+        if (rc)
+            goto done;
+        rc = rename_record(c, call, env.agency_id, "environment.renamed", "environment", env.id,
+                           env.name, clean);
         if (rc)
             goto done;
     }
@@ -247,9 +249,9 @@ int app_bot_rename(struct store_bot *out, const struct app_call *call, const cha
         goto done;
     if (strcmp(clean, bot.name) != 0) {
         rc = store_bot_rename(c, call->arena, bot.id, clean, call->err);
-        if (rc == 0)
-            rc = rename_record(c, call, bot.agency_id, "bot.renamed", "bot", bot.id, bot.name,
-                               clean);
+        if (rc)
+            goto done;
+        rc = rename_record(c, call, bot.agency_id, "bot.renamed", "bot", bot.id, bot.name, clean);
         if (rc)
             goto done;
     }
@@ -363,10 +365,14 @@ static int removal_apply(int64_t *ended, const struct removal *r, struct store_c
     for (size_t i = 0; rc == 0 && i < r->people_count; i++) {
         int64_t left = 0;
         rc = store_grant_count(&left, c, call->arena, r->agency_id, r->people[i], call->err);
-        if (rc == 0 && left == 0) {
-            rc = store_member_remove(NULL, c, call->arena, r->agency_id, r->people[i], call->err);
-            (*ended)++;
-        }
+        if (rc)
+            return rc;
+        if (left > 0)
+            continue;
+        rc = store_member_remove(NULL, c, call->arena, r->agency_id, r->people[i], call->err);
+        if (rc)
+            return rc;
+        (*ended)++;
     }
     if (rc)
         return rc;

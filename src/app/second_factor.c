@@ -197,13 +197,14 @@ static int enrol_write(const struct app_call *call, const struct store_user *use
     if (rc)
         goto done;
     rc = store_second_factor_get(&sf, c, call->arena, user->id, &lookup);
-    if (rc == 0 && sf.enabled_at) {
-        rc = usher_error_set(call->err, USHER_ECONFLICT, "second_factor_on", NULL,
-                             "two-step verification is already on");
-        goto done;
-    }
     if (rc && rc != USHER_ENOTFOUND) {
         rc = usher_error_set(call->err, rc, NULL, NULL, "%s", lookup.message);
+        goto done;
+    }
+    bool found = rc == 0;
+    if (found && sf.enabled_at) {
+        rc = usher_error_set(call->err, USHER_ECONFLICT, "second_factor_on", NULL,
+                             "two-step verification is already on");
         goto done;
     }
     struct store_second_factor fresh = {

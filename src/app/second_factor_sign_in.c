@@ -70,6 +70,28 @@ int app_second_factor_challenge(struct app_session_new *out, struct app *app, st
     return 0;
 }
 
+/* Reads the token, its account and its second factor; USHER_ENOTFOUND when the token is not a
+ * live sign-in token of an active account whose second factor is on. */
+static int mfa_read(struct store_mfa_token *out_t, struct store_user *out_user,
+                    struct store_second_factor *out_sf, struct store_conn *c, struct arena *a,
+                    const char *token_hash, struct usher_error *lookup)
+{
+    int rc = store_mfa_token_get(out_t, c, a, token_hash, lookup);
+    if (rc)
+        return rc;
+    if (strcmp(out_t->purpose, "sign_in") != 0 || out_t->expires_at <= clock_now_ms())
+        return USHER_ENOTFOUND;
+    rc = store_user_get(out_user, c, a, out_t->user_id, lookup);
+    if (rc)
+        return rc;
+    if (strcmp(out_user->status, STORE_USER_ACTIVE) != 0)
+        return USHER_ENOTFOUND;
+    rc = store_second_factor_get(out_sf, c, a, out_t->user_id, lookup);
+    if (rc)
+        return rc;
+    return out_sf->enabled_at ? 0 : USHER_ENOTFOUND;
+}
+
 /* The token and its active account, or the uniform mfa_token_invalid. */
 static int mfa_load(struct store_mfa_token *out_t, struct store_user *out_user,
                     struct store_second_factor *out_sf, const struct app_call *call,
@@ -80,17 +102,7 @@ static int mfa_load(struct store_mfa_token *out_t, struct store_user *out_user,
     int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
         goto done;
-    rc = store_mfa_token_get(out_t, c, call->arena, token_hash, &lookup);
-    if (rc == 0 && (strcmp(out_t->purpose, "sign_in") != 0 || out_t->expires_at <= clock_now_ms()))
-        rc = USHER_ENOTFOUND;
-    if (rc == 0)
-        rc = store_user_get(out_user, c, call->arena, out_t->user_id, &lookup);
-    if (rc == 0 && strcmp(out_user->status, STORE_USER_ACTIVE) != 0)
-        rc = USHER_ENOTFOUND;
-    if (rc == 0)
-        rc = store_second_factor_get(out_sf, c, call->arena, out_t->user_id, &lookup);
-    if (rc == 0 && !out_sf->enabled_at)
-        rc = USHER_ENOTFOUND;
+    rc = mfa_read(out_t, out_user, out_sf, c, call->arena, token_hash, &lookup);
     if (rc == USHER_ENOTFOUND)
         rc = usher_error_set(call->err, USHER_EUNAUTH, "mfa_token_invalid", "mfa_token",
                              TOKEN_INVALID_MESSAGE);
@@ -112,19 +124,21 @@ static void mfa_failed(const struct app_call *call, struct app_throttle_ticket *
     struct app_call quiet = *call;
     quiet.err = &ignored;
     int rc = app_call_begin(&c, &quiet, true);
-    if (rc == 0)
-        rc = store_mfa_token_fail(c, call->arena, t->token_hash, APP_MFA_TOKEN_MAX_FAILURES,
-                                  &ignored);
-    if (rc == 0) {
-        struct app_audit_event ev = {
-            .action = "session.failed",
-            .subject_user_id = user->id,
-            .details = json_pack("{s:s, s:s}", "email", user->email, "reason", "wrong_code"),
-        };
-        rc = app_audit_record(c, call->arena, call->actor, &ev, &ignored);
-    }
-    if (rc == 0)
-        rc = store_commit(c, &ignored);
+    if (rc)
+        goto done;
+    rc = store_mfa_token_fail(c, call->arena, t->token_hash, APP_MFA_TOKEN_MAX_FAILURES, &ignored);
+    if (rc)
+        goto done;
+    struct app_audit_event ev = {
+        .action = "session.failed",
+        .subject_user_id = user->id,
+        .details = json_pack("{s:s, s:s}", "email", user->email, "reason", "wrong_code"),
+    };
+    rc = app_audit_record(c, call->arena, call->actor, &ev, &ignored);
+    if (rc)
+        goto done;
+    rc = store_commit(c, &ignored);
+done:
     if (rc)
         log_msg(LOG_WARN, "second_factor.failure_unrecorded", "{s:s}", "message", ignored.message);
     store_conn_put(c);

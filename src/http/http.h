@@ -45,6 +45,10 @@ struct http_principal {
     const char *impersonator_id; /* "view as": the person viewing as user_id, else NULL */
     const char *impersonation_agency_id; /* "view as": the one agency the session sees */
     bool second_factor_required;         /* a person's session held back until they enrol one */
+    /* A person's own session: "password" or "oidc" (NULL for API tokens and "view as"), and
+     * the connection an "oidc" session signed in through. Arena-owned. */
+    const char *session_method;
+    const char *session_connection_id;
 };
 
 struct http_request {

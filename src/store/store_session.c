@@ -10,7 +10,9 @@ int store_session_insert(struct store_conn *c, struct arena *a, const struct sto
     static const char sql[] =
         "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at, "
         "impersonator_id, impersonation_agency_id, impersonation_reason, public_id, source_ip, "
-        "user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+        "user_agent, method, connection_id, id_token_sealed) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+        "$8, "
+        "$9, $10, $11, $12, $13, $14)";
     struct store_value p[] = {
         store_text(s->token_hash),
         store_text(s->user_id),
@@ -23,13 +25,17 @@ int store_session_insert(struct store_conn *c, struct arena *a, const struct sto
         store_text(s->public_id),
         store_text(s->source_ip),
         store_text(s->user_agent),
+        store_text(s->method ? s->method : "password"),
+        store_text(s->connection_id),
+        store_text(s->id_token_sealed),
     };
     return store_exec(c, a, sql, p, COUNT(p), NULL, NULL, err);
 }
 
 #define SESSION_COLUMNS                                                                            \
     "token_hash, user_id, created_at, last_seen_at, expires_at, impersonator_id, "                 \
-    "impersonation_agency_id, impersonation_reason, public_id, source_ip, user_agent"
+    "impersonation_agency_id, impersonation_reason, public_id, source_ip, user_agent, method, "    \
+    "connection_id, id_token_sealed"
 
 static void session_row(struct store_session *out, const struct store_rows *rows, size_t r)
 {
@@ -44,6 +50,9 @@ static void session_row(struct store_session *out, const struct store_rows *rows
     out->public_id = store_cell_text(rows, r, 8);
     out->source_ip = store_cell_text(rows, r, 9);
     out->user_agent = store_cell_text(rows, r, 10);
+    out->method = store_cell_text(rows, r, 11);
+    out->connection_id = store_cell_text(rows, r, 12);
+    out->id_token_sealed = store_cell_text(rows, r, 13);
 }
 
 /* The one session matching sql with its one parameter, or USHER_ENOTFOUND. */

@@ -17,9 +17,12 @@ struct store_session {
     const char *impersonator_id;         /* set on a "view as" session, else NULL */
     const char *impersonation_agency_id; /* the one agency such a session sees */
     const char *impersonation_reason;    /* NULL when none was given */
-    const char *public_id;  /* "ses_…": shown to the owner, names the session to end it */
-    const char *source_ip;  /* the address it was started from, NULL when unknown */
-    const char *user_agent; /* the User-Agent it was started with (bounded), NULL when none */
+    const char *public_id;       /* "ses_…": shown to the owner, names the session to end it */
+    const char *source_ip;       /* the address it was started from, NULL when unknown */
+    const char *user_agent;      /* the User-Agent it was started with (bounded), NULL when none */
+    const char *method;          /* "password" (NULL is taken as it) or "oidc" */
+    const char *connection_id;   /* the connection an "oidc" session signed in through */
+    const char *id_token_sealed; /* its ID token, sealed, for the provider's sign-out */
 };
 
 /* Inserts s. Errors: USHER_ECONFLICT (hash taken, or no such user). */

@@ -168,9 +168,10 @@ describe('users overview and member management', () => {
       const agent = items.find((i) => i.id === fx.agent);
       assert.deepEqual(Object.keys(agent).sort(), [
         'created_at', 'email', 'environments', 'first_name', 'grants', 'id', 'last_active_at', 'last_name',
-        'second_factor', 'shortcode', 'status',
+        'second_factor', 'shortcode', 'sign_in_methods', 'status',
       ]);
       assert.equal(agent.second_factor, false);
+      assert.deepEqual(agent.sign_in_methods, ['password']);
       assert.equal(agent.status, 'active');
       assert.equal(agent.email, 'agent@acme.example');
       assert.deepEqual(agent.grants, [{ roles: ['agent'], extra_permissions: [] }]);

@@ -21,6 +21,9 @@ const PUBLIC = new Set([
   'POST /api/v1/password-resets/confirm',
   'POST /api/v1/email-changes/confirm',
   'POST /api/v1/sessions/mfa',
+  'POST /api/v1/sign-in/discover',
+  'GET /api/v1/oidc/start',
+  'GET /api/v1/oidc/callback',
 ]);
 
 describe('every route', () => {

@@ -358,12 +358,12 @@ describe('two-step verification in the web console', () => {
 
     await page.getByRole('button', { name: 'Set up two-step verification' }).click();
     await page.getByRole('heading', { name: 'Step 1 of 3: confirm it is you' }).waitFor();
-    await page.getByLabel('Your current password').fill('not-the-password-1');
+    await page.getByLabel('Current password').fill('not-the-password-1');
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByText('That is not your current password.').waitFor();
-    await focusReaches(page.getByLabel('Your current password'));
+    await focusReaches(page.getByLabel('Current password'));
     await screen(page, 'enrol-password-wrong');
-    await page.getByLabel('Your current password').fill(MEMBER.password);
+    await page.getByLabel('Current password').fill(MEMBER.password);
     await page.getByRole('button', { name: 'Continue' }).click();
 
     await page.getByRole('heading', { name: 'Step 2 of 3: add usher to your app' }).waitFor();
@@ -375,11 +375,11 @@ describe('two-step verification in the web console', () => {
     MEMBER.secret = shown.replace(/ /g, '');
     await screen(page, 'enrol-scan');
 
-    await page.getByLabel('Enter the 6-digit code the app now shows').fill(totpAt(MEMBER.secret, currentStep() - 120));
+    await page.getByLabel('6-digit code from the app').fill(totpAt(MEMBER.secret, currentStep() - 120));
     await page.getByRole('button', { name: 'Turn on two-step verification' }).click();
     await page.getByText(/^That code is not right\./).waitFor();
-    await focusReaches(page.getByLabel('Enter the 6-digit code the app now shows'));
-    await page.getByLabel('Enter the 6-digit code the app now shows').fill(await freshCode(MEMBER));
+    await focusReaches(page.getByLabel('6-digit code from the app'));
+    await page.getByLabel('6-digit code from the app').fill(await freshCode(MEMBER));
     await page.getByRole('button', { name: 'Turn on two-step verification' }).click();
 
     await page.getByRole('heading', { name: 'Step 3 of 3: save your recovery codes' }).waitFor();
@@ -387,8 +387,12 @@ describe('two-step verification in the web console', () => {
     assert.equal(codes.length, 10);
     assert.equal(new Set(codes).size, 10);
     const done = page.getByRole('button', { name: 'Continue to usher' });
-    assert.ok(await done.isDisabled(), 'not before the codes are saved');
     await screen(page, 'enrol-codes');
+    // Not before the codes are saved: the page stays, says why and moves to the box.
+    await done.click();
+    await page.getByText('Tick the box once the codes are saved: they cannot be shown again.').waitFor();
+    await focusReaches(page.getByLabel('I have saved them'));
+    assert.equal(await page.getByRole('list', { name: 'Recovery codes' }).getByRole('listitem').count(), 10);
     await page.getByRole('button', { name: 'Copy', exact: true }).click();
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), codes.join('\n'));
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download .txt' }).click()]);

@@ -1,5 +1,5 @@
 // The Account page's two-step verification: whether it is on, turning it on (the steps in
-// account_totp_enrol.tsx), new recovery codes (account_two_step_codes.tsx), and turning it off
+// totp_enrol.tsx), new recovery codes (account_two_step_codes.tsx), and turning it off
 // with the current password and a code from the app or a recovery code (DELETE /me/totp).
 // Shown only when GET /me carries second_factor.
 import { useEffect, useRef, useState } from 'preact/hooks';
@@ -8,7 +8,7 @@ import { useSession } from '../session';
 import type { Me } from '../types';
 import { Badge, FormError, TextField, announce } from '../ui';
 import { AccountSection, accountError, focusSoon, useFocusError } from './account_kit';
-import { TotpEnrol } from './account_totp_enrol';
+import { TotpEnrol } from './totp_enrol';
 import { NewRecoveryCodes } from './account_two_step_codes';
 
 function TurnOff({ me, onDone }: { me: Me; onDone: (off: boolean) => void }) {
@@ -27,17 +27,21 @@ function TurnOff({ me, onDone }: { me: Me; onDone: (off: boolean) => void }) {
     e.preventDefault();
     const value = recovery ? code.trim() : code.replace(/\s+/g, '');
     if (!recovery && !/^\d{6}$/.test(value)) {
-      setError(new ApiError(400, 'invalid_input', 'Enter the 6 digits your app shows for usher.', 'code', null));
+      const text = 'Enter the 6 digits your app shows for usher.';
+      setError(new ApiError(400, 'invalid_input', text, 'code', null));
       return;
     }
     setBusy(true);
     setError(null);
     try {
-      await api('DELETE', '/me/totp', { current_password: password, [field]: value }, { quietAuth: true });
+      const body = { current_password: password, [field]: value };
+      await api('DELETE', '/me/totp', body, { quietAuth: true });
       onDone(true);
     } catch (err) {
       setBusy(false);
-      if (err instanceof ApiError && err.status === 401 && err.code !== 'invalid_code' && err.code !== 'invalid_credentials') {
+      const ours =
+        err instanceof ApiError && ['invalid_code', 'invalid_credentials'].includes(err.code);
+      if (err instanceof ApiError && err.status === 401 && !ours) {
         await session.refresh();
         return;
       }
@@ -46,7 +50,13 @@ function TurnOff({ me, onDone }: { me: Me; onDone: (off: boolean) => void }) {
   }
 
   return (
-    <form ref={form} onSubmit={submit} noValidate aria-label="Turn off two-step verification" class="account-subform">
+    <form
+      ref={form}
+      onSubmit={submit}
+      noValidate
+      aria-label="Turn off two-step verification"
+      class="account-subform"
+    >
       <p>Without it, your password alone signs you in. Confirm with your password and a code.</p>
       <TextField
         label="Current password"
@@ -117,11 +127,15 @@ export function TwoStepSection({ me }: { me: Me }) {
           <p id="two-step-status">
             {on ? <Badge kind="ok">On</Badge> : <Badge>Off</Badge>}{' '}
             {on
-              ? 'Signing in asks for your password and a 6-digit code from the authenticator app on your phone.'
-              : 'Add a second step to signing in: a 6-digit code from an authenticator app on your phone, so a stolen password alone is not enough.'}
+              ? 'Signing in asks for your password and a 6-digit code from the authenticator ' +
+                'app on your phone.'
+              : 'Add a second step to signing in: a 6-digit code from an authenticator app on ' +
+                'your phone, so a stolen password alone is not enough.'}
           </p>
           {me.second_factor_required && !on ? (
-            <p class="note note-info">One of your agencies requires two-step verification: turn it on to use the console.</p>
+            <p class="note note-info">
+              One of your agencies requires two-step verification: turn it on to use the console.
+            </p>
           ) : null}
           <div class="actions actions-start">
             {on ? (
@@ -141,7 +155,9 @@ export function TwoStepSection({ me }: { me: Me }) {
           </div>
         </>
       ) : mode === 'on' ? (
-        <TotpEnrol me={me} onFinished={(done) => finished(done, '')} />
+        <div class="account-subform">
+          <TotpEnrol onDone={() => finished(true, '')} onCancel={() => finished(false, '')} />
+        </div>
       ) : mode === 'codes' ? (
         <NewRecoveryCodes me={me} onDone={() => finished(false, '')} />
       ) : (

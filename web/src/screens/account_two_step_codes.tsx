@@ -2,12 +2,13 @@
 // the app (POST /me/totp/recovery-codes); the old codes stop working and the ten new ones are
 // shown once, as at enrolment.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, api } from '../api';
+import { ApiError } from '../api';
 import { useSession } from '../session';
 import type { Me } from '../types';
 import { FormError, TextField } from '../ui';
 import { accountError, useFocusError } from './account_kit';
-import { RecoveryCodes } from './account_recovery';
+import { RecoveryCodes } from './recovery_codes';
+import { sendTotp } from './totp_scan';
 
 export function NewRecoveryCodes({ me, onDone }: { me: Me; onDone: () => void }) {
   const session = useSession();
@@ -20,38 +21,43 @@ export function NewRecoveryCodes({ me, onDone }: { me: Me; onDone: () => void })
   useFocusError(form, error);
   useEffect(() => form.current?.querySelector<HTMLInputElement>('input')?.focus(), []);
 
-  if (codes) return <RecoveryCodes codes={codes} email={me.user.email} onDone={onDone} replaced />;
+  if (codes) {
+    return <RecoveryCodes codes={codes} email={me.user.email} onDone={onDone} replaced />;
+  }
 
   async function submit(e: Event) {
     e.preventDefault();
     const digits = code.replace(/\s+/g, '');
     if (!/^\d{6}$/.test(digits)) {
-      setError(new ApiError(400, 'invalid_input', 'Enter the 6 digits your app shows for usher.', 'code', null));
+      const text = 'Enter the 6 digits your app shows for usher.';
+      setError(new ApiError(400, 'invalid_input', text, 'code', null));
       return;
     }
     setBusy(true);
     setError(null);
     try {
-      const answer = await api<{ recovery_codes: string[] }>(
-        'POST',
-        '/me/totp/recovery-codes',
-        { current_password: password, code: digits },
-        { quietAuth: true },
-      );
+      const body = { current_password: password, code: digits };
+      type Answer = { recovery_codes: string[] };
+      const answer = await sendTotp<Answer>('/me/totp/recovery-codes', body, session.refresh);
       setCodes(answer.recovery_codes || []);
     } catch (err) {
       setBusy(false);
-      if (err instanceof ApiError && err.status === 401 && err.code !== 'invalid_code' && err.code !== 'invalid_credentials') {
-        await session.refresh();
-        return;
-      }
       setError(accountError(err, me, { invalid_code: 'code' }));
     }
   }
 
   return (
-    <form ref={form} onSubmit={submit} noValidate aria-label="New recovery codes" class="account-subform">
-      <p>New codes replace all the old ones, used or not. Confirm with your password and a code from the app.</p>
+    <form
+      ref={form}
+      onSubmit={submit}
+      noValidate
+      aria-label="New recovery codes"
+      class="account-subform"
+    >
+      <p>
+        New codes replace all the old ones, used or not. Confirm with your password and a code
+        from the app.
+      </p>
       <TextField
         label="Current password"
         name="current_password"

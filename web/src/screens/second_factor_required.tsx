@@ -13,7 +13,9 @@ export function SecondFactorRequired() {
 
   async function done() {
     const me = await session.refresh();
-    if (me && !me.second_factor_required) announce('Two-step verification is on. Welcome to usher.');
+    if (me && !me.second_factor_required) {
+      announce('Two-step verification is on. Welcome to usher.');
+    }
   }
 
   return (
@@ -21,19 +23,29 @@ export function SecondFactorRequired() {
       <div class="card">
         <PageTitle text="Your agency requires two-step verification" />
         {enrolling ? (
-          <TotpEnrol onDone={done} onCancel={() => setEnrolling(false)} doneLabel="Continue to usher" />
+          <TotpEnrol
+            onDone={done}
+            onCancel={() => setEnrolling(false)}
+            doneLabel="Continue to usher"
+            headingLevel={2}
+          />
         ) : (
           <>
             <p>
-              An agency you belong to asks everyone to sign in with two steps: your password, then a code from an
-              authenticator app on your phone. Set it up now to continue; it takes about two minutes.
+              An agency you belong to asks everyone to sign in with two steps: your password,
+              then a code from an authenticator app on your phone. Set it up now to continue; it
+              takes about two minutes.
             </p>
             <p class="muted small">Until then, you can only sign out.</p>
             <div class="actions">
               <button type="button" class="button" onClick={session.signOut}>
                 Sign out
               </button>
-              <button type="button" class="button button-primary" onClick={() => setEnrolling(true)}>
+              <button
+                type="button"
+                class="button button-primary"
+                onClick={() => setEnrolling(true)}
+              >
                 Set up two-step verification
               </button>
             </div>
