@@ -311,11 +311,18 @@ static int people_add(json_t *details, struct store_conn *c, struct arena *a,
 {
     const char *actor_id = actor ? actor->user_id : NULL;
     const char *impersonator_id = actor ? actor->impersonator_id : NULL;
+    const char *subject_id = ev->subject_user_id;
     int rc = person_add(details, c, a, "actor", actor_id, err);
-    if (rc == 0 && impersonator_id && (!actor_id || strcmp(impersonator_id, actor_id) != 0))
+    if (rc)
+        goto done;
+    if (impersonator_id && (!actor_id || strcmp(impersonator_id, actor_id) != 0)) {
         rc = person_add(details, c, a, "impersonator", impersonator_id, err);
-    if (rc == 0 && ev->subject_user_id && (!actor_id || strcmp(ev->subject_user_id, actor_id) != 0))
-        rc = person_add(details, c, a, "subject", ev->subject_user_id, err);
+        if (rc)
+            goto done;
+    }
+    if (subject_id && (!actor_id || strcmp(subject_id, actor_id) != 0))
+        rc = person_add(details, c, a, "subject", subject_id, err);
+done:
     return rc;
 }
 

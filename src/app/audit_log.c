@@ -87,6 +87,15 @@ static bool digits_read(const char **p, int count, int *out)
     return true;
 }
 
+/* Steps over one of the characters in any (never over the end of the text). */
+static bool sep_read(const char **p, const char *any)
+{
+    if (**p == '\0' || !strchr(any, **p))
+        return false;
+    (*p)++;
+    return true;
+}
+
 /* Days since 1970-01-01 of a date of the proleptic Gregorian calendar. */
 static int64_t days_from_civil(int y, int m, int d)
 {
@@ -111,9 +120,10 @@ static bool time_parse(int64_t *out, const char *text)
 {
     const char *p = text;
     int y, mo, d, h, mi, s, oh = 0, om = 0, ms = 0;
-    if (!digits_read(&p, 4, &y) || *p++ != '-' || !digits_read(&p, 2, &mo) || *p++ != '-' ||
-        !digits_read(&p, 2, &d) || (*p != 'T' && *p != 't') || !(++p, digits_read(&p, 2, &h)) ||
-        *p++ != ':' || !digits_read(&p, 2, &mi) || *p++ != ':' || !digits_read(&p, 2, &s))
+    if (!digits_read(&p, 4, &y) || !sep_read(&p, "-") || !digits_read(&p, 2, &mo) ||
+        !sep_read(&p, "-") || !digits_read(&p, 2, &d) || !sep_read(&p, "Tt") ||
+        !digits_read(&p, 2, &h) || !sep_read(&p, ":") || !digits_read(&p, 2, &mi) ||
+        !sep_read(&p, ":") || !digits_read(&p, 2, &s))
         return false;
     if (*p == '.') {
         p++;
@@ -132,7 +142,7 @@ static bool time_parse(int64_t *out, const char *text)
         p++;
     } else if (*p == '+' || *p == '-') {
         sign = *p++ == '+' ? 1 : -1;
-        if (!digits_read(&p, 2, &oh) || *p++ != ':' || !digits_read(&p, 2, &om) || oh > 23 ||
+        if (!digits_read(&p, 2, &oh) || !sep_read(&p, ":") || !digits_read(&p, 2, &om) || oh > 23 ||
             om > 59)
             return false;
     } else {

@@ -40,13 +40,24 @@ function query(f: Filter) {
   };
 }
 
-function KindField({ value, onValue, error }: { value: string; onValue: (v: string) => void; error: unknown }) {
+interface KindFieldProps {
+  value: string;
+  onValue: (v: string) => void;
+  error: unknown;
+}
+
+function KindField({ value, onValue, error }: KindFieldProps) {
   const id = useId('kind');
   const msg = fieldMessage(error, 'action');
   return (
     <div class={`field${msg ? ' field-invalid' : ''}`}>
       <label for={id}>Kind of action</label>
-      <select id={id} name="action" value={value} onChange={(e) => onValue((e.currentTarget as HTMLSelectElement).value)}>
+      <select
+        id={id}
+        name="action"
+        value={value}
+        onChange={(e) => onValue((e.currentTarget as HTMLSelectElement).value)}
+      >
         <option value="">Any kind</option>
         {KIND_GROUPS.map((g) => (
           <optgroup key={g.label} label={g.label}>
@@ -63,7 +74,15 @@ function KindField({ value, onValue, error }: { value: string; onValue: (v: stri
   );
 }
 
-function DateField(p: { label: string; name: string; value: string; onValue: (v: string) => void; error?: string | null }) {
+interface DateFieldProps {
+  label: string;
+  name: string;
+  value: string;
+  onValue: (v: string) => void;
+  error?: string | null;
+}
+
+function DateField(p: DateFieldProps) {
   const id = useId(p.name);
   return (
     <div class={`field${p.error ? ' field-invalid' : ''}`}>
@@ -96,11 +115,15 @@ function AuditLog() {
   const [trail, setTrail] = useState<(string | null)[]>([]);
   const path = `/agencies/${encodeURIComponent(agency)}/audit`;
   const log = useLoad(
-    () => get<Page<AuditRow>>(withQuery(path, { ...query(filter), group: 'impersonation', limit: 50, cursor })),
+    () =>
+      get<Page<AuditRow>>(
+        withQuery(path, { ...query(filter), group: 'impersonation', limit: 50, cursor }),
+      ),
     [path, filter, cursor],
   );
   // The export streams every matching entry; the browser downloads it with the session cookie.
-  const exportHref = (format: string) => `/api/v1${withQuery(`${path}/export`, { ...query(filter), format })}`;
+  const exportHref = (format: string) =>
+    `/api/v1${withQuery(`${path}/export`, { ...query(filter), format })}`;
   const filtered = filter !== NO_FILTER;
   const set = (k: keyof Filter) => (v: string) => setDraft({ ...draft, [k]: v });
   const apply = (f: Filter) => {
@@ -137,10 +160,23 @@ function AuditLog() {
           apply({ ...draft, q: draft.q.trim() });
         }}
       >
-        <TextField label="Person" name="q" value={draft.q} onValue={set('q')} hint="Name or email address" error={log.error} />
+        <TextField
+          label="Person"
+          name="q"
+          value={draft.q}
+          onValue={set('q')}
+          hint="Name or email address"
+          error={log.error}
+        />
         <KindField value={draft.action} onValue={set('action')} error={log.error} />
         <div class="audit-range">
-          <DateField label="From" name="since" value={draft.from} onValue={set('from')} error={fieldMessage(log.error, 'since')} />
+          <DateField
+            label="From"
+            name="since"
+            value={draft.from}
+            onValue={set('from')}
+            error={fieldMessage(log.error, 'since')}
+          />
           <DateField
             label="To"
             name="until"

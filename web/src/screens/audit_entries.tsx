@@ -38,15 +38,17 @@ function When({ at }: { at: string }) {
   );
 }
 
+const capital = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
 function Sentence({ parts }: { parts: Part[] }) {
   const first = parts.findIndex((p) => typeof p === 'string' && p.length > 0);
   return (
     <>
       {parts.map((p, i) => {
-        if (typeof p === 'string') return i === first && i === 0 ? p.charAt(0).toUpperCase() + p.slice(1) : p;
+        if (typeof p === 'string') return i === first && i === 0 ? capital(p) : p;
         if ('place' in p) return <strong key={i}>{p.place}</strong>;
-        // An address stays as it is written; our own words ("someone") start the sentence capitalised.
-        const who = i === 0 && !p.person.includes('@') ? p.person.charAt(0).toUpperCase() + p.person.slice(1) : p.person;
+        // An address stays as written; our own words ("someone") start a sentence capitalised.
+        const who = i === 0 && !p.person.includes('@') ? capital(p.person) : p.person;
         return p.deleted ? (
           <em key={i} class="audit-deleted">
             {who}
@@ -136,11 +138,23 @@ function Entry({ row, ctx }: { row: Row; ctx: SentenceContext }) {
   let pages: { count: number; items: PageView[] } | null = null;
   if (row.views) {
     const first = row.views[0];
-    parts = sentenceOf({ ...first, action: 'impersonation.started', actor_name: first.impersonator_name,
-      actor_email: first.impersonator_email, actor_deleted: first.impersonator_deleted,
-      actor_id: first.impersonator_id, subject_name: first.actor_name, subject_email: first.actor_email,
-      subject_deleted: first.actor_deleted, subject_user_id: first.actor_id }, ctx);
-    const items = [...row.views].reverse().map((v) => ({ id: v.id, at: v.at, ...(v.details as object) }));
+    // Said as the start of that view: the one viewing acts, the one viewed as is the subject.
+    const start: AuditRow = {
+      ...first,
+      action: 'impersonation.started',
+      actor_id: first.impersonator_id,
+      actor_name: first.impersonator_name,
+      actor_email: first.impersonator_email,
+      actor_deleted: first.impersonator_deleted,
+      subject_user_id: first.actor_id,
+      subject_name: first.actor_name,
+      subject_email: first.actor_email,
+      subject_deleted: first.actor_deleted,
+    };
+    parts = sentenceOf(start, ctx);
+    const items = [...row.views]
+      .reverse()
+      .map((v) => ({ id: v.id, at: v.at, ...(v.details as object) }));
     pages = { count: row.views.length, items };
   } else if (e.requests) {
     pages = e.requests;
@@ -160,7 +174,12 @@ function Entry({ row, ctx }: { row: Row; ctx: SentenceContext }) {
   );
 }
 
-export function AuditEntries({ entries, label = 'Audit entries' }: { entries: AuditRow[]; label?: string }) {
+interface AuditEntriesProps {
+  entries: AuditRow[];
+  label?: string;
+}
+
+export function AuditEntries({ entries, label = 'Audit entries' }: AuditEntriesProps) {
   const { environments, roles } = useAgency();
   const ctx = { environments, roles };
   return (

@@ -4,6 +4,14 @@
 import type { AuditEntry, Environment, Role } from '../types';
 import { roleName } from '../format';
 
+// A request made while viewing as someone.
+export interface RequestView {
+  id: string;
+  at: string;
+  method?: string;
+  route?: string;
+}
+
 // An entry as GET …/audit gives it: the people and place it names, with their names then.
 export interface AuditRow extends AuditEntry {
   actor_name?: string | null;
@@ -17,7 +25,7 @@ export interface AuditRow extends AuditEntry {
   impersonator_deleted?: boolean;
   scope: { type: string; id: string | null; name?: string | null } | null;
   // With group=impersonation: the requests made during a "view as" session, under its start.
-  requests?: { count: number; items: { id: string; at: string; method?: string; route?: string }[] };
+  requests?: { count: number; items: RequestView[] };
 }
 
 // One choice of the kind filter: the server's action filter (names, or prefixes with '*').
@@ -49,13 +57,19 @@ export const KIND_GROUPS: KindGroup[] = [
       { value: 'member.*,bot.manager_removed', label: 'Any change to people' },
       { value: 'member.grants_replaced', label: 'Changed what someone can do' },
       { value: 'member.updated', label: 'Changed a name or shortcode' },
-      { value: 'member.removed,member.removed_from_environment,bot.manager_removed', label: 'Removed someone' },
+      {
+        value: 'member.removed,member.removed_from_environment,bot.manager_removed',
+        label: 'Removed someone',
+      },
     ],
   },
   {
     label: 'Places',
     kinds: [
-      { value: 'agency.*,environment.*,bot.created,bot.renamed,bot.deleted', label: 'Any change to places' },
+      {
+        value: 'agency.*,environment.*,bot.created,bot.renamed,bot.deleted',
+        label: 'Any change to places',
+      },
       { value: 'agency.created,environment.created,bot.created', label: 'Created a place' },
       { value: 'agency.renamed,environment.renamed,bot.renamed', label: 'Renamed a place' },
       { value: 'agency.deleted,environment.deleted,bot.deleted', label: 'Deleted a place' },
@@ -98,7 +112,8 @@ function person(e: AuditRow, role: Role3): Part {
   if (name) return { person: name, deleted: false };
   if (email) return { person: email, deleted: false };
   if (deleted) return { person: 'a deleted user', deleted: true };
-  const id = role === 'actor' ? e.actor_id : role === 'subject' ? e.subject_user_id : e.impersonator_id;
+  const ids = { actor: e.actor_id, subject: e.subject_user_id, impersonator: e.impersonator_id };
+  const id = ids[role];
   return { person: id ? 'someone' : 'usher', deleted: false };
 }
 
@@ -130,7 +145,8 @@ function grantsText(grants: unknown, ctx: SentenceContext): string {
   if (!Array.isArray(grants) || grants.length === 0) return 'nothing';
   const parts = (grants as GrantJson[]).map((g) => {
     const roles = (g.roles || []).map((r) => roleName(r, ctx.roles));
-    const extras = g.extra_permissions?.length ? [`${g.extra_permissions.length} extra permissions`] : [];
+    const extraCount = g.extra_permissions?.length || 0;
+    const extras = extraCount ? [`${extraCount} extra permissions`] : [];
     const what = list([...roles, ...extras]) || 'nothing';
     if (g.environment_id) {
       const env = ctx.environments.find((x) => x.id === g.environment_id);
@@ -152,7 +168,7 @@ export function sentenceOf(e: AuditRow, ctx: SentenceContext): Part[] {
   const d = e.details || {};
   const a = person(e, 'actor');
   const s = person(e, 'subject');
-  const email = text(d.email) || 'someone';
+  const invitee: Part = { person: text(d.email) || 'someone', deleted: false };
   const name = text(d.name);
   const place: Part = name ? { place: name } : scopePlace(e);
   switch (e.action) {
@@ -165,7 +181,13 @@ export function sentenceOf(e: AuditRow, ctx: SentenceContext): Part[] {
     case 'agency.renamed':
     case 'environment.renamed':
     case 'bot.renamed':
-      return [a, ` renamed the ${e.action.split('.')[0]} `, { place: text(d.old_name) || '?' }, ' to ', { place: name || '?' }];
+      return [
+        a,
+        ` renamed the ${e.action.split('.')[0]} `,
+        { place: text(d.old_name) || '?' },
+        ' to ',
+        { place: name || '?' },
+      ];
     case 'agency.deleted':
     case 'environment.deleted':
     case 'bot.deleted':
@@ -176,24 +198,31 @@ export function sentenceOf(e: AuditRow, ctx: SentenceContext): Part[] {
       return [a, ' resumed ', scopePlace(e)];
     case 'agency.updated':
       if (typeof d.require_second_factor === 'boolean')
-        return [a, d.require_second_factor ? ' required a second sign-in step for everyone in ' : ' stopped requiring a second sign-in step in ', scopePlace(e)];
+        return [
+          a,
+          d.require_second_factor
+            ? ' required a second sign-in step for everyone in '
+            : ' stopped requiring a second sign-in step in ',
+          scopePlace(e),
+        ];
       return [a, ' changed the settings of ', scopePlace(e)];
     case 'invitation.created':
-      return [a, ' invited ', { person: email, deleted: false }, ` as ${grantsText(d.grants, ctx)}`];
+      return [a, ' invited ', invitee, ` as ${grantsText(d.grants, ctx)}`];
     case 'invitation.resent':
-      return [a, ' sent the invitation to ', { person: email, deleted: false }, ' again'];
+      return [a, ' sent the invitation to ', invitee, ' again'];
     case 'invitation.revoked':
-      return [a, ' revoked the invitation to ', { person: email, deleted: false }];
+      return [a, ' revoked the invitation to ', invitee];
     case 'invitation.accepted':
       return [a, ` accepted the invitation and joined as ${grantsText(d.grants, ctx)}`];
     case 'invitation.declined':
-      return [{ person: email, deleted: false }, ' declined the invitation'];
+      return [invitee, ' declined the invitation'];
     case 'member.grants_replaced':
       return [a, ' changed what ', s, ` can do: now ${grantsText(d.grants, ctx)}`];
     case 'member.updated': {
       const renamed = d.first_name !== undefined || d.last_name !== undefined;
       const code = text(d.shortcode);
-      if (code && renamed) return [a, ' changed the name of ', s, ` and set their shortcode to ${code}`];
+      if (code && renamed)
+        return [a, ' changed the name of ', s, ` and set their shortcode to ${code}`];
       if (code) return [a, ' set the shortcode of ', s, ` to ${code}`];
       return [a, renamed ? ' changed the name of ' : ' changed the details of ', s];
     }
@@ -232,6 +261,7 @@ export function sentenceOf(e: AuditRow, ctx: SentenceContext): Part[] {
 
 // The sentence as plain text (for tests of the catalogue and for titles).
 export function sentenceText(parts: Part[]): string {
-  const t = parts.map((p) => (typeof p === 'string' ? p : 'person' in p ? p.person : p.place)).join('');
+  const words = (p: Part) => (typeof p === 'string' ? p : 'person' in p ? p.person : p.place);
+  const t = parts.map(words).join('');
   return t.charAt(0).toUpperCase() + t.slice(1);
 }
