@@ -146,12 +146,12 @@ static int agencies_delete(struct http_request *req, struct http_response *res)
 }
 
 static const struct http_route routes[] = {
-    {"POST", "/api/v1/agencies", agencies_create, HTTP_AUTHENTICATED},
-    {"GET", "/api/v1/agencies", agencies_list, HTTP_AUTHENTICATED},
-    {"GET", "/api/v1/agencies/{id}", agencies_get, HTTP_AUTHENTICATED},
-    {"PATCH", "/api/v1/agencies/{id}", agencies_patch, HTTP_AUTHENTICATED},
-    {"DELETE", "/api/v1/agencies/{id}", agencies_delete, HTTP_AUTHENTICATED},
-    {NULL, NULL, NULL, HTTP_PUBLIC},
+    {"POST", "/api/v1/agencies", agencies_create, HTTP_AUTHENTICATED, NULL},
+    {"GET", "/api/v1/agencies", agencies_list, HTTP_AUTHENTICATED, api_page_params},
+    {"GET", "/api/v1/agencies/{id}", agencies_get, HTTP_AUTHENTICATED, NULL},
+    {"PATCH", "/api/v1/agencies/{id}", agencies_patch, HTTP_AUTHENTICATED, NULL},
+    {"DELETE", "/api/v1/agencies/{id}", agencies_delete, HTTP_AUTHENTICATED, NULL},
+    {NULL, NULL, NULL, HTTP_PUBLIC, NULL},
 };
 
 const struct http_route_table api_agency_routes = {"agencies", routes};

@@ -21,6 +21,7 @@ extern const struct http_route_table api_bot_routes;
 extern const struct http_route_table api_catalogue_routes;
 extern const struct http_route_table api_role_routes;
 extern const struct http_route_table api_invitation_routes;
+extern const struct http_route_table api_invitation_bulk_routes; /* CSV of invitations */
 extern const struct http_route_table api_bot_manager_routes;
 extern const struct http_route_table api_impersonation_routes;
 extern const struct http_route_table api_token_routes;
@@ -49,9 +50,23 @@ struct app_actor api_actor(struct http_request *req);
  * slot, and the actor (api_actor) written into *actor_storage, which must outlive the call. */
 struct app_call api_call(struct http_request *req, struct app_actor *actor_storage);
 
+/* The query parameters of a page of a list: limit and cursor (api_page_query). */
+extern const char *const api_page_params[];
+
 /* Reads the `limit` and `cursor` query parameters into a page. */
 struct app_page;
 int api_page_query(struct app_page *out, struct http_request *req);
+
+/* Reads ?dry_run=: true for "1" or "true", false when absent; any other value is
+ * USHER_EINVAL naming dry_run. */
+int api_dry_run_query(bool *out, struct http_request *req);
+
+/* Answers 200 with what a dry run found: {dry_run: true, changes: [{scope_type, scope_id,
+ * scope_name, gained, lost}], notification_recipients: {added, removed}}, each recipient entry
+ * {user_id (when known), email, environment_id, environment_name}. */
+struct app_grants_preview;
+void api_preview_response(struct http_response *res, struct http_request *req,
+                          const struct app_grants_preview *p);
 
 /* Answers 200 with {items, next_cursor}; takes the items reference. */
 void api_list_response(struct http_response *res, struct http_request *req, json_t *items,

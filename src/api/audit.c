@@ -141,10 +141,14 @@ static int agency_audit_export(struct http_request *req, struct http_response *r
     return 0;
 }
 
+static const char *const list_params[] = {"user_id", "action", "limit", "cursor", NULL};
+static const char *const export_params[] = {"user_id", "action", "format", NULL};
+
 static const struct http_route routes[] = {
-    {"GET", "/api/v1/agencies/{id}/audit", agency_audit_list, HTTP_AUTHENTICATED},
-    {"GET", "/api/v1/agencies/{id}/audit/export", agency_audit_export, HTTP_AUTHENTICATED},
-    {NULL, NULL, NULL, HTTP_PUBLIC},
+    {"GET", "/api/v1/agencies/{id}/audit", agency_audit_list, HTTP_AUTHENTICATED, list_params},
+    {"GET", "/api/v1/agencies/{id}/audit/export", agency_audit_export, HTTP_AUTHENTICATED,
+     export_params},
+    {NULL, NULL, NULL, HTTP_PUBLIC, NULL},
 };
 
 const struct http_route_table api_audit_routes = {"audit", routes};

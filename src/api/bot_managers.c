@@ -74,10 +74,10 @@ static int managers_remove(struct http_request *req, struct http_response *res)
 }
 
 static const struct http_route routes[] = {
-    {"POST", "/api/v1/bots/{id}/managers", managers_invite, HTTP_AUTHENTICATED},
-    {"GET", "/api/v1/bots/{id}/managers", managers_list, HTTP_AUTHENTICATED},
-    {"DELETE", "/api/v1/bots/{id}/managers/{user_id}", managers_remove, HTTP_AUTHENTICATED},
-    {NULL, NULL, NULL, HTTP_PUBLIC},
+    {"POST", "/api/v1/bots/{id}/managers", managers_invite, HTTP_AUTHENTICATED, NULL},
+    {"GET", "/api/v1/bots/{id}/managers", managers_list, HTTP_AUTHENTICATED, NULL},
+    {"DELETE", "/api/v1/bots/{id}/managers/{user_id}", managers_remove, HTTP_AUTHENTICATED, NULL},
+    {NULL, NULL, NULL, HTTP_PUBLIC, NULL},
 };
 
 const struct http_route_table api_bot_manager_routes = {"bot_managers", routes};

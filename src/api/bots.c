@@ -99,13 +99,13 @@ static int bots_deletion_preview(struct http_request *req, struct http_response 
 }
 
 static const struct http_route routes[] = {
-    {"POST", "/api/v1/environments/{id}/bots", bots_create, HTTP_AUTHENTICATED},
-    {"GET", "/api/v1/environments/{id}/bots", bots_list, HTTP_AUTHENTICATED},
-    {"GET", "/api/v1/bots/{id}", bots_get, HTTP_AUTHENTICATED},
-    {"PATCH", "/api/v1/bots/{id}", bots_patch, HTTP_AUTHENTICATED},
-    {"DELETE", "/api/v1/bots/{id}", bots_delete, HTTP_AUTHENTICATED},
-    {"GET", "/api/v1/bots/{id}/deletion-preview", bots_deletion_preview, HTTP_AUTHENTICATED},
-    {NULL, NULL, NULL, HTTP_PUBLIC},
+    {"POST", "/api/v1/environments/{id}/bots", bots_create, HTTP_AUTHENTICATED, NULL},
+    {"GET", "/api/v1/environments/{id}/bots", bots_list, HTTP_AUTHENTICATED, api_page_params},
+    {"GET", "/api/v1/bots/{id}", bots_get, HTTP_AUTHENTICATED, NULL},
+    {"PATCH", "/api/v1/bots/{id}", bots_patch, HTTP_AUTHENTICATED, NULL},
+    {"DELETE", "/api/v1/bots/{id}", bots_delete, HTTP_AUTHENTICATED, NULL},
+    {"GET", "/api/v1/bots/{id}/deletion-preview", bots_deletion_preview, HTTP_AUTHENTICATED, NULL},
+    {NULL, NULL, NULL, HTTP_PUBLIC, NULL},
 };
 
 const struct http_route_table api_bot_routes = {"bots", routes};

@@ -49,9 +49,9 @@ static int catalogue_permissions(struct http_request *req, struct http_response 
 }
 
 static const struct http_route routes[] = {
-    {"GET", "/api/v1/roles", catalogue_roles, HTTP_AUTHENTICATED},
-    {"GET", "/api/v1/permissions", catalogue_permissions, HTTP_AUTHENTICATED},
-    {NULL, NULL, NULL, HTTP_PUBLIC},
+    {"GET", "/api/v1/roles", catalogue_roles, HTTP_AUTHENTICATED, NULL},
+    {"GET", "/api/v1/permissions", catalogue_permissions, HTTP_AUTHENTICATED, NULL},
+    {NULL, NULL, NULL, HTTP_PUBLIC, NULL},
 };
 
 const struct http_route_table api_catalogue_routes = {"catalogue", routes};

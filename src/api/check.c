@@ -10,6 +10,7 @@
 #include "api/api.h"
 #include "policy/catalogue.h"
 #include "app/check.h"
+#include "base/json.h"
 #include "base/json_flat.h"
 #include "base/json_writer.h"
 
@@ -288,6 +289,9 @@ static int users_effective(struct http_request *req, struct http_response *res)
                   policy_catalogue_scope_name(scope), "id", scope_id, "roles",
                   names_json(eff.roles, true), "permissions", names_json(eff.permissions, false),
                   "source", eff.source, "inherited", eff.is_inherited);
+    /* Only when a grant in force there ends, as on grant objects. */
+    if (eff.expires_at > 0)
+        json_object_set_new(out, "expires_at", json_time_ms(&req->arena, eff.expires_at));
     http_response_json(res, req, 200, out);
     return 0;
 }
@@ -316,13 +320,16 @@ static int environment_recipients(struct http_request *req, struct http_response
     return 0;
 }
 
+static const char *const explain_params[] = {"explain", NULL};
+static const char *const scope_params[] = {"agency_id", "environment_id", "bot_id", NULL};
+
 static const struct http_route routes[] = {
-    {"POST", "/api/v1/check", check_one, HTTP_SERVICE},
-    {"POST", "/api/v1/check/batch", check_batch, HTTP_SERVICE},
-    {"GET", "/api/v1/users/{id}/effective", users_effective, HTTP_SERVICE},
+    {"POST", "/api/v1/check", check_one, HTTP_SERVICE, explain_params},
+    {"POST", "/api/v1/check/batch", check_batch, HTTP_SERVICE, explain_params},
+    {"GET", "/api/v1/users/{id}/effective", users_effective, HTTP_SERVICE, scope_params},
     {"GET", "/api/v1/environments/{id}/notification-recipients", environment_recipients,
-     HTTP_SERVICE},
-    {NULL, NULL, NULL, HTTP_PUBLIC},
+     HTTP_SERVICE, api_page_params},
+    {NULL, NULL, NULL, HTTP_PUBLIC, NULL},
 };
 
 const struct http_route_table api_check_routes = {"check", routes};

@@ -30,8 +30,8 @@ static int email_changes_confirm(struct http_request *req, struct http_response 
 }
 
 static const struct http_route routes[] = {
-    {"POST", "/api/v1/email-changes/confirm", email_changes_confirm, HTTP_PUBLIC},
-    {NULL, NULL, NULL, HTTP_PUBLIC},
+    {"POST", "/api/v1/email-changes/confirm", email_changes_confirm, HTTP_PUBLIC, NULL},
+    {NULL, NULL, NULL, HTTP_PUBLIC, NULL},
 };
 
 const struct http_route_table api_email_change_routes = {"email_changes", routes};

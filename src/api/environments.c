@@ -98,14 +98,15 @@ static int environments_deletion_preview(struct http_request *req, struct http_r
 }
 
 static const struct http_route routes[] = {
-    {"POST", "/api/v1/agencies/{id}/environments", environments_create, HTTP_AUTHENTICATED},
-    {"GET", "/api/v1/agencies/{id}/environments", environments_list, HTTP_AUTHENTICATED},
-    {"GET", "/api/v1/environments/{id}", environments_get, HTTP_AUTHENTICATED},
-    {"PATCH", "/api/v1/environments/{id}", environments_patch, HTTP_AUTHENTICATED},
-    {"DELETE", "/api/v1/environments/{id}", environments_delete, HTTP_AUTHENTICATED},
+    {"POST", "/api/v1/agencies/{id}/environments", environments_create, HTTP_AUTHENTICATED, NULL},
+    {"GET", "/api/v1/agencies/{id}/environments", environments_list, HTTP_AUTHENTICATED,
+     api_page_params},
+    {"GET", "/api/v1/environments/{id}", environments_get, HTTP_AUTHENTICATED, NULL},
+    {"PATCH", "/api/v1/environments/{id}", environments_patch, HTTP_AUTHENTICATED, NULL},
+    {"DELETE", "/api/v1/environments/{id}", environments_delete, HTTP_AUTHENTICATED, NULL},
     {"GET", "/api/v1/environments/{id}/deletion-preview", environments_deletion_preview,
-     HTTP_AUTHENTICATED},
-    {NULL, NULL, NULL, HTTP_PUBLIC},
+     HTTP_AUTHENTICATED, NULL},
+    {NULL, NULL, NULL, HTTP_PUBLIC, NULL},
 };
 
 const struct http_route_table api_environment_routes = {"environments", routes};

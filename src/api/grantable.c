@@ -55,9 +55,11 @@ static int grantable_get(struct http_request *req, struct http_response *res)
     return 0;
 }
 
+static const char *const grantable_params[] = {"environment_id", "bot_id", "for", NULL};
+
 static const struct http_route routes[] = {
-    {"GET", "/api/v1/agencies/{id}/grantable", grantable_get, HTTP_AUTHENTICATED},
-    {NULL, NULL, NULL, HTTP_PUBLIC},
+    {"GET", "/api/v1/agencies/{id}/grantable", grantable_get, HTTP_AUTHENTICATED, grantable_params},
+    {NULL, NULL, NULL, HTTP_PUBLIC, NULL},
 };
 
 const struct http_route_table api_grantable_routes = {"grantable", routes};

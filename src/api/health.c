@@ -45,14 +45,14 @@ static const char path_healthz[] = "/healthz";
 static const char path_metrics[] = "/metrics";
 
 static const struct http_route routes[] = {
-    {"GET", path_healthz, health_live, HTTP_PUBLIC},
-    {"GET", "/readyz", health_ready, HTTP_PUBLIC},
-    {NULL, NULL, NULL, HTTP_PUBLIC},
+    {"GET", path_healthz, health_live, HTTP_PUBLIC, NULL},
+    {"GET", "/readyz", health_ready, HTTP_PUBLIC, NULL},
+    {NULL, NULL, NULL, HTTP_PUBLIC, NULL},
 };
 
 static const struct http_route metrics_routes[] = {
-    {"GET", path_metrics, health_metrics, HTTP_PUBLIC},
-    {NULL, NULL, NULL, HTTP_PUBLIC},
+    {"GET", path_metrics, health_metrics, HTTP_PUBLIC, NULL},
+    {NULL, NULL, NULL, HTTP_PUBLIC, NULL},
 };
 
 /* As for any path nothing serves: the main listener does not tell where metrics went. */
@@ -63,14 +63,14 @@ static int health_metrics_elsewhere(struct http_request *req, struct http_respon
 }
 
 static const struct http_route metrics_elsewhere_routes[] = {
-    {"GET", path_metrics, health_metrics_elsewhere, HTTP_PUBLIC},
-    {NULL, NULL, NULL, HTTP_PUBLIC},
+    {"GET", path_metrics, health_metrics_elsewhere, HTTP_PUBLIC, NULL},
+    {NULL, NULL, NULL, HTTP_PUBLIC, NULL},
 };
 
 static const struct http_route metrics_listener_routes[] = {
-    {"GET", path_metrics, health_metrics, HTTP_PUBLIC},
-    {"GET", path_healthz, health_live, HTTP_PUBLIC},
-    {NULL, NULL, NULL, HTTP_PUBLIC},
+    {"GET", path_metrics, health_metrics, HTTP_PUBLIC, NULL},
+    {"GET", path_healthz, health_live, HTTP_PUBLIC, NULL},
+    {NULL, NULL, NULL, HTTP_PUBLIC, NULL},
 };
 
 const struct http_route_table api_health_routes = {"health", routes};

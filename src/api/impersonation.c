@@ -58,9 +58,9 @@ static int impersonation_end(struct http_request *req, struct http_response *res
 }
 
 static const struct http_route routes[] = {
-    {"POST", "/api/v1/impersonation", impersonation_start, HTTP_AUTHENTICATED},
-    {"DELETE", "/api/v1/impersonation", impersonation_end, HTTP_AUTHENTICATED},
-    {NULL, NULL, NULL, HTTP_PUBLIC},
+    {"POST", "/api/v1/impersonation", impersonation_start, HTTP_AUTHENTICATED, NULL},
+    {"DELETE", "/api/v1/impersonation", impersonation_end, HTTP_AUTHENTICATED, NULL},
+    {NULL, NULL, NULL, HTTP_PUBLIC, NULL},
 };
 
 const struct http_route_table api_impersonation_routes = {"impersonation", routes};

@@ -111,11 +111,16 @@ static int invitations_create(struct http_request *req, struct http_response *re
 {
     json_t *body;
     struct app_invitation_new in;
-    int rc = http_json_body(&body, req, NULL);
+    bool dry_run = false;
+    struct app_grants_preview preview;
+    int rc = api_dry_run_query(&dry_run, req);
+    if (rc == 0)
+        rc = http_json_body(&body, req, NULL);
     if (rc == 0)
         rc = api_invitation_new_parse(&in, req, body, create_fields);
     if (rc)
         return rc;
+    in.preview = dry_run ? &preview : NULL;
     struct app_actor actor;
     struct app_call call = api_call(req, &actor);
     struct app_invitation_view v;
@@ -125,6 +130,10 @@ static int invitations_create(struct http_request *req, struct http_response *re
         retry_after(req, res, wait);
     if (rc)
         return rc;
+    if (dry_run) {
+        api_preview_response(res, req, &preview);
+        return 0;
+    }
     http_response_header(res, req, "Location",
                          arena_printf(&req->arena, "/api/v1/invitations/%s", v.inv.id));
     http_response_json(res, req, 201, api_invitation_json(req, &v));
@@ -346,19 +355,24 @@ static int me_invitation_decline(struct http_request *req, struct http_response 
     return 0;
 }
 
+static const char *const create_params[] = {"dry_run", NULL};
+static const char *const list_params[] = {"status", "limit", "cursor", NULL};
+
 static const struct http_route routes[] = {
-    {"POST", "/api/v1/invitations/lookup", invitations_lookup, HTTP_PUBLIC},
-    {"POST", "/api/v1/invitations/accept", invitations_accept, HTTP_PUBLIC},
-    {"POST", "/api/v1/invitations/decline", invitations_decline, HTTP_PUBLIC},
-    {"POST", "/api/v1/agencies/{id}/invitations", invitations_create, HTTP_AUTHENTICATED},
-    {"GET", "/api/v1/agencies/{id}/invitations", invitations_list, HTTP_AUTHENTICATED},
-    {"GET", "/api/v1/invitations/{id}", invitations_get, HTTP_AUTHENTICATED},
-    {"DELETE", "/api/v1/invitations/{id}", invitations_revoke, HTTP_AUTHENTICATED},
-    {"GET", "/api/v1/invitations/{id}/link", invitations_link, HTTP_AUTHENTICATED},
-    {"POST", "/api/v1/invitations/{id}/resend", invitations_resend, HTTP_AUTHENTICATED},
-    {"POST", "/api/v1/me/invitations/{id}/accept", me_invitation_accept, HTTP_AUTHENTICATED},
-    {"POST", "/api/v1/me/invitations/{id}/decline", me_invitation_decline, HTTP_AUTHENTICATED},
-    {NULL, NULL, NULL, HTTP_PUBLIC},
+    {"POST", "/api/v1/invitations/lookup", invitations_lookup, HTTP_PUBLIC, NULL},
+    {"POST", "/api/v1/invitations/accept", invitations_accept, HTTP_PUBLIC, NULL},
+    {"POST", "/api/v1/invitations/decline", invitations_decline, HTTP_PUBLIC, NULL},
+    {"POST", "/api/v1/agencies/{id}/invitations", invitations_create, HTTP_AUTHENTICATED,
+     create_params},
+    {"GET", "/api/v1/agencies/{id}/invitations", invitations_list, HTTP_AUTHENTICATED, list_params},
+    {"GET", "/api/v1/invitations/{id}", invitations_get, HTTP_AUTHENTICATED, NULL},
+    {"DELETE", "/api/v1/invitations/{id}", invitations_revoke, HTTP_AUTHENTICATED, NULL},
+    {"GET", "/api/v1/invitations/{id}/link", invitations_link, HTTP_AUTHENTICATED, NULL},
+    {"POST", "/api/v1/invitations/{id}/resend", invitations_resend, HTTP_AUTHENTICATED, NULL},
+    {"POST", "/api/v1/me/invitations/{id}/accept", me_invitation_accept, HTTP_AUTHENTICATED, NULL},
+    {"POST", "/api/v1/me/invitations/{id}/decline", me_invitation_decline, HTTP_AUTHENTICATED,
+     NULL},
+    {NULL, NULL, NULL, HTTP_PUBLIC, NULL},
 };
 
 const struct http_route_table api_invitation_routes = {"invitations", routes};

@@ -65,7 +65,7 @@ static json_t *roles_json(const char *csv)
     return arr;
 }
 
-static json_t *grant_json(const struct store_user_grant *g)
+static json_t *grant_json(struct http_request *req, const struct store_user_grant *g)
 {
     json_t *o = json_object();
     if (g->bot_id)
@@ -74,6 +74,8 @@ static json_t *grant_json(const struct store_user_grant *g)
         json_object_set_new(o, "environment_id", json_string(g->environment_id));
     json_object_set_new(o, "roles", roles_json(g->roles));
     json_object_set_new(o, "extra_permissions", names_json(g->extra_permissions));
+    if (g->expires_at > 0)
+        json_object_set_new(o, "expires_at", json_time_ms(&req->arena, g->expires_at));
     return o;
 }
 
@@ -134,8 +136,12 @@ static int me_get(struct http_request *req, struct http_response *res)
         /* An agency that requires its provider shows no grants until the person signs in
          * through it. */
         json_t *grants = json_array();
-        for (size_t g = 0; !sso[i] && g < m->grant_count; g++)
-            json_array_append_new(grants, grant_json(&m->grants[g]));
+        int64_t now = clock_now_ms();
+        for (size_t g = 0; !sso[i] && g < m->grant_count; g++) {
+            /* A lapsed grant counts for nothing, even before the lapse job removes it. */
+            if (m->grants[g].expires_at <= 0 || now < m->grants[g].expires_at)
+                json_array_append_new(grants, grant_json(req, &m->grants[g]));
+        }
         json_array_append_new(agencies,
                               json_pack("{s:s, s:s, s:o, s:o, s:b}", "id", m->agency_id, "name",
                                         m->agency_name, "shortcode",
@@ -413,15 +419,15 @@ static int me_sessions_delete(struct http_request *req, struct http_response *re
 }
 
 static const struct http_route routes[] = {
-    {"GET", "/api/v1/me", me_get, HTTP_AUTHENTICATED},
-    {"PATCH", "/api/v1/me", me_patch, HTTP_AUTHENTICATED},
-    {"DELETE", "/api/v1/me", me_delete, HTTP_AUTHENTICATED},
-    {"POST", "/api/v1/me/password", me_password_post, HTTP_AUTHENTICATED},
-    {"POST", "/api/v1/me/email", me_email_post, HTTP_AUTHENTICATED},
-    {"DELETE", "/api/v1/me/email", me_email_delete, HTTP_AUTHENTICATED},
-    {"GET", "/api/v1/me/sessions", me_sessions_list, HTTP_AUTHENTICATED},
-    {"DELETE", "/api/v1/me/sessions/{id}", me_sessions_delete, HTTP_AUTHENTICATED},
-    {NULL, NULL, NULL, HTTP_PUBLIC},
+    {"GET", "/api/v1/me", me_get, HTTP_AUTHENTICATED, NULL},
+    {"PATCH", "/api/v1/me", me_patch, HTTP_AUTHENTICATED, NULL},
+    {"DELETE", "/api/v1/me", me_delete, HTTP_AUTHENTICATED, NULL},
+    {"POST", "/api/v1/me/password", me_password_post, HTTP_AUTHENTICATED, NULL},
+    {"POST", "/api/v1/me/email", me_email_post, HTTP_AUTHENTICATED, NULL},
+    {"DELETE", "/api/v1/me/email", me_email_delete, HTTP_AUTHENTICATED, NULL},
+    {"GET", "/api/v1/me/sessions", me_sessions_list, HTTP_AUTHENTICATED, NULL},
+    {"DELETE", "/api/v1/me/sessions/{id}", me_sessions_delete, HTTP_AUTHENTICATED, NULL},
+    {NULL, NULL, NULL, HTTP_PUBLIC, NULL},
 };
 
 const struct http_route_table api_me_routes = {"me", routes};

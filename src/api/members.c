@@ -69,12 +69,16 @@ static json_t *detail_json(struct http_request *req, const struct app_member_det
             json_array_extend(extras, json_object_get(g, "extra_permissions"));
             json_decref(one);
         }
-        json_array_append_new(access,
-                              json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:o}", "environment_id",
-                                        e->environment->id, "name", e->environment->name, "access",
-                                        app_member_access_name(e->access), "removed", e->is_removed,
-                                        "roles", roles, "extra_permissions", extras, "permissions",
-                                        permissions_json(e->permissions)));
+        json_t *entry =
+            json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:o}", "environment_id", e->environment->id,
+                      "name", e->environment->name, "access", app_member_access_name(e->access),
+                      "removed", e->is_removed, "roles", roles, "extra_permissions", extras,
+                      "permissions", permissions_json(e->permissions));
+        /* Until when the grant in force there lasts. */
+        if (e->grant && e->grant->expires_at > 0)
+            json_object_set_new(entry, "expires_at",
+                                json_time_ms(&req->arena, e->grant->expires_at));
+        json_array_append_new(access, entry);
     }
     json_object_set_new(o, "access", access);
     return o;
@@ -173,16 +177,24 @@ static int members_grants_put(struct http_request *req, struct http_response *re
 {
     static const char *const allowed[] = {"grants", NULL};
     json_t *body;
-    int rc = http_json_body(&body, req, allowed);
+    bool dry_run = false;
+    int rc = api_dry_run_query(&dry_run, req);
+    if (rc == 0)
+        rc = http_json_body(&body, req, allowed);
     if (rc)
         return rc;
     struct app_actor actor;
     struct app_call call = api_call(req, &actor);
     struct app_member_detail d;
-    rc = app_member_grants_replace(&d, &call, api_param(req, 0), api_param(req, 1),
-                                   json_object_get(body, "grants"));
+    struct app_grants_preview preview;
+    rc = app_member_grants_replace(&d, dry_run ? &preview : NULL, &call, api_param(req, 0),
+                                   api_param(req, 1), json_object_get(body, "grants"));
     if (rc)
         return rc;
+    if (dry_run) {
+        api_preview_response(res, req, &preview);
+        return 0;
+    }
     http_response_json(res, req, 200, detail_json(req, &d));
     return 0;
 }
@@ -209,15 +221,20 @@ static int environment_members_delete(struct http_request *req, struct http_resp
     return 0;
 }
 
+static const char *const list_params[] = {"q",    "environment_id", "role",  "shortcode",
+                                          "sort", "cursor",         "limit", NULL};
+static const char *const grants_params[] = {"dry_run", NULL};
+
 static const struct http_route routes[] = {
-    {"GET", "/api/v1/agencies/{id}/users", members_list, HTTP_AUTHENTICATED},
-    {"GET", "/api/v1/agencies/{id}/users/{user_id}", members_get, HTTP_AUTHENTICATED},
-    {"PATCH", "/api/v1/agencies/{id}/users/{user_id}", members_patch, HTTP_AUTHENTICATED},
-    {"DELETE", "/api/v1/agencies/{id}/users/{user_id}", members_delete, HTTP_AUTHENTICATED},
-    {"PUT", "/api/v1/agencies/{id}/users/{user_id}/grants", members_grants_put, HTTP_AUTHENTICATED},
+    {"GET", "/api/v1/agencies/{id}/users", members_list, HTTP_AUTHENTICATED, list_params},
+    {"GET", "/api/v1/agencies/{id}/users/{user_id}", members_get, HTTP_AUTHENTICATED, NULL},
+    {"PATCH", "/api/v1/agencies/{id}/users/{user_id}", members_patch, HTTP_AUTHENTICATED, NULL},
+    {"DELETE", "/api/v1/agencies/{id}/users/{user_id}", members_delete, HTTP_AUTHENTICATED, NULL},
+    {"PUT", "/api/v1/agencies/{id}/users/{user_id}/grants", members_grants_put, HTTP_AUTHENTICATED,
+     grants_params},
     {"DELETE", "/api/v1/environments/{id}/users/{user_id}", environment_members_delete,
-     HTTP_AUTHENTICATED},
-    {NULL, NULL, NULL, HTTP_PUBLIC},
+     HTTP_AUTHENTICATED, NULL},
+    {NULL, NULL, NULL, HTTP_PUBLIC, NULL},
 };
 
 const struct http_route_table api_member_routes = {"members", routes};

@@ -139,12 +139,16 @@ static int identities_delete(struct http_request *req, struct http_response *res
     return 0;
 }
 
+static const char *const oidc_start_params[] = {"connection_id", "invitation", "return_to", "link",
+                                                NULL};
+
 static const struct http_route routes[] = {
-    {"POST", "/api/v1/sign-in/discover", sign_in_discover, HTTP_PUBLIC},
-    {"GET", "/api/v1/oidc/start", oidc_start, HTTP_PUBLIC},
-    {"GET", "/api/v1/oidc/callback", oidc_callback, HTTP_PUBLIC},
-    {"DELETE", "/api/v1/me/identities/{id}", identities_delete, HTTP_AUTHENTICATED},
-    {NULL, NULL, NULL, HTTP_PUBLIC},
+    {"POST", "/api/v1/sign-in/discover", sign_in_discover, HTTP_PUBLIC, NULL},
+    {"GET", "/api/v1/oidc/start", oidc_start, HTTP_PUBLIC, oidc_start_params},
+    /* The IdP's redirect may add parameters of its own (iss, session_state, scope …). */
+    {"GET", "/api/v1/oidc/callback", oidc_callback, HTTP_PUBLIC, http_query_any},
+    {"DELETE", "/api/v1/me/identities/{id}", identities_delete, HTTP_AUTHENTICATED, NULL},
+    {NULL, NULL, NULL, HTTP_PUBLIC, NULL},
 };
 
 const struct http_route_table api_oidc_routes = {"oidc", routes};

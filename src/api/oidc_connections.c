@@ -200,16 +200,18 @@ static int connections_test(struct http_request *req, struct http_response *res)
 }
 
 static const struct http_route routes[] = {
-    {"POST", "/api/v1/agencies/{id}/oidc-connections", connections_create, HTTP_AUTHENTICATED},
-    {"GET", "/api/v1/agencies/{id}/oidc-connections", connections_list, HTTP_AUTHENTICATED},
-    {"GET", "/api/v1/agencies/{id}/oidc-connections/{cid}", connections_get, HTTP_AUTHENTICATED},
+    {"POST", "/api/v1/agencies/{id}/oidc-connections", connections_create, HTTP_AUTHENTICATED,
+     NULL},
+    {"GET", "/api/v1/agencies/{id}/oidc-connections", connections_list, HTTP_AUTHENTICATED, NULL},
+    {"GET", "/api/v1/agencies/{id}/oidc-connections/{cid}", connections_get, HTTP_AUTHENTICATED,
+     NULL},
     {"PATCH", "/api/v1/agencies/{id}/oidc-connections/{cid}", connections_update,
-     HTTP_AUTHENTICATED},
+     HTTP_AUTHENTICATED, NULL},
     {"DELETE", "/api/v1/agencies/{id}/oidc-connections/{cid}", connections_delete,
-     HTTP_AUTHENTICATED},
+     HTTP_AUTHENTICATED, NULL},
     {"POST", "/api/v1/agencies/{id}/oidc-connections/{cid}/test", connections_test,
-     HTTP_AUTHENTICATED},
-    {NULL, NULL, NULL, HTTP_PUBLIC},
+     HTTP_AUTHENTICATED, NULL},
+    {NULL, NULL, NULL, HTTP_PUBLIC, NULL},
 };
 
 const struct http_route_table api_oidc_connection_routes = {"oidc_connections", routes};

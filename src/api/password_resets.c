@@ -61,9 +61,9 @@ static int password_resets_confirm(struct http_request *req, struct http_respons
 }
 
 static const struct http_route routes[] = {
-    {"POST", "/api/v1/password-resets", password_resets_create, HTTP_PUBLIC},
-    {"POST", "/api/v1/password-resets/confirm", password_resets_confirm, HTTP_PUBLIC},
-    {NULL, NULL, NULL, HTTP_PUBLIC},
+    {"POST", "/api/v1/password-resets", password_resets_create, HTTP_PUBLIC, NULL},
+    {"POST", "/api/v1/password-resets/confirm", password_resets_confirm, HTTP_PUBLIC, NULL},
+    {NULL, NULL, NULL, HTTP_PUBLIC, NULL},
 };
 
 const struct http_route_table api_password_reset_routes = {"password_resets", routes};

@@ -99,11 +99,11 @@ static int roles_delete(struct http_request *req, struct http_response *res)
 }
 
 static const struct http_route routes[] = {
-    {"GET", "/api/v1/agencies/{id}/roles", roles_list, HTTP_AUTHENTICATED},
-    {"POST", "/api/v1/agencies/{id}/roles", roles_create, HTTP_AUTHENTICATED},
-    {"PATCH", "/api/v1/agencies/{id}/roles/{role_id}", roles_update, HTTP_AUTHENTICATED},
-    {"DELETE", "/api/v1/agencies/{id}/roles/{role_id}", roles_delete, HTTP_AUTHENTICATED},
-    {NULL, NULL, NULL, HTTP_PUBLIC},
+    {"GET", "/api/v1/agencies/{id}/roles", roles_list, HTTP_AUTHENTICATED, NULL},
+    {"POST", "/api/v1/agencies/{id}/roles", roles_create, HTTP_AUTHENTICATED, NULL},
+    {"PATCH", "/api/v1/agencies/{id}/roles/{role_id}", roles_update, HTTP_AUTHENTICATED, NULL},
+    {"DELETE", "/api/v1/agencies/{id}/roles/{role_id}", roles_delete, HTTP_AUTHENTICATED, NULL},
+    {NULL, NULL, NULL, HTTP_PUBLIC, NULL},
 };
 
 const struct http_route_table api_role_routes = {"roles", routes};

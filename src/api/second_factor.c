@@ -138,11 +138,11 @@ static int totp_codes_replace(struct http_request *req, struct http_response *re
 }
 
 static const struct http_route routes[] = {
-    {"POST", "/api/v1/me/totp", totp_enrol, HTTP_AUTHENTICATED},
-    {"POST", "/api/v1/me/totp/confirm", totp_confirm, HTTP_AUTHENTICATED},
-    {"DELETE", "/api/v1/me/totp", totp_delete, HTTP_AUTHENTICATED},
-    {"POST", "/api/v1/me/totp/recovery-codes", totp_codes_replace, HTTP_AUTHENTICATED},
-    {NULL, NULL, NULL, HTTP_PUBLIC},
+    {"POST", "/api/v1/me/totp", totp_enrol, HTTP_AUTHENTICATED, NULL},
+    {"POST", "/api/v1/me/totp/confirm", totp_confirm, HTTP_AUTHENTICATED, NULL},
+    {"DELETE", "/api/v1/me/totp", totp_delete, HTTP_AUTHENTICATED, NULL},
+    {"POST", "/api/v1/me/totp/recovery-codes", totp_codes_replace, HTTP_AUTHENTICATED, NULL},
+    {NULL, NULL, NULL, HTTP_PUBLIC, NULL},
 };
 
 const struct http_route_table api_second_factor_routes = {"second_factor", routes};

@@ -180,10 +180,10 @@ static int sessions_mfa(struct http_request *req, struct http_response *res)
 }
 
 static const struct http_route routes[] = {
-    {"POST", "/api/v1/sessions", sessions_create, HTTP_PUBLIC},
-    {"POST", "/api/v1/sessions/mfa", sessions_mfa, HTTP_PUBLIC},
-    {"DELETE", "/api/v1/sessions/current", sessions_delete_current, HTTP_AUTHENTICATED},
-    {NULL, NULL, NULL, HTTP_PUBLIC},
+    {"POST", "/api/v1/sessions", sessions_create, HTTP_PUBLIC, NULL},
+    {"POST", "/api/v1/sessions/mfa", sessions_mfa, HTTP_PUBLIC, NULL},
+    {"DELETE", "/api/v1/sessions/current", sessions_delete_current, HTTP_AUTHENTICATED, NULL},
+    {NULL, NULL, NULL, HTTP_PUBLIC, NULL},
 };
 
 const struct http_route_table api_sessions_routes = {"sessions", routes};

@@ -99,13 +99,15 @@ static int platform_tokens_revoke(struct http_request *req, struct http_response
 }
 
 static const struct http_route routes[] = {
-    {"POST", "/api/v1/agencies/{id}/tokens", agency_tokens_create, HTTP_AUTHENTICATED},
-    {"GET", "/api/v1/agencies/{id}/tokens", agency_tokens_list, HTTP_AUTHENTICATED},
-    {"DELETE", "/api/v1/agencies/{id}/tokens/{token_id}", agency_tokens_revoke, HTTP_AUTHENTICATED},
-    {"POST", "/api/v1/tokens", platform_tokens_create, HTTP_AUTHENTICATED},
-    {"GET", "/api/v1/tokens", platform_tokens_list, HTTP_AUTHENTICATED},
-    {"DELETE", "/api/v1/tokens/{token_id}", platform_tokens_revoke, HTTP_AUTHENTICATED},
-    {NULL, NULL, NULL, HTTP_PUBLIC},
+    {"POST", "/api/v1/agencies/{id}/tokens", agency_tokens_create, HTTP_AUTHENTICATED, NULL},
+    {"GET", "/api/v1/agencies/{id}/tokens", agency_tokens_list, HTTP_AUTHENTICATED,
+     api_page_params},
+    {"DELETE", "/api/v1/agencies/{id}/tokens/{token_id}", agency_tokens_revoke, HTTP_AUTHENTICATED,
+     NULL},
+    {"POST", "/api/v1/tokens", platform_tokens_create, HTTP_AUTHENTICATED, NULL},
+    {"GET", "/api/v1/tokens", platform_tokens_list, HTTP_AUTHENTICATED, api_page_params},
+    {"DELETE", "/api/v1/tokens/{token_id}", platform_tokens_revoke, HTTP_AUTHENTICATED, NULL},
+    {NULL, NULL, NULL, HTTP_PUBLIC, NULL},
 };
 
 const struct http_route_table api_token_routes = {"tokens", routes};

@@ -119,13 +119,15 @@ static int users_totp_delete(struct http_request *req, struct http_response *res
     return 0;
 }
 
+static const char *const list_params[] = {"q", "limit", "cursor", NULL};
+
 static const struct http_route routes[] = {
-    {"GET", "/api/v1/users", users_list, HTTP_AUTHENTICATED},
-    {"PATCH", "/api/v1/users/{id}", users_patch, HTTP_AUTHENTICATED},
-    {"POST", "/api/v1/users/{id}/password-reset", users_password_reset, HTTP_AUTHENTICATED},
-    {"DELETE", "/api/v1/users/{id}", users_delete, HTTP_AUTHENTICATED},
-    {"DELETE", "/api/v1/users/{id}/totp", users_totp_delete, HTTP_AUTHENTICATED},
-    {NULL, NULL, NULL, HTTP_PUBLIC},
+    {"GET", "/api/v1/users", users_list, HTTP_AUTHENTICATED, list_params},
+    {"PATCH", "/api/v1/users/{id}", users_patch, HTTP_AUTHENTICATED, NULL},
+    {"POST", "/api/v1/users/{id}/password-reset", users_password_reset, HTTP_AUTHENTICATED, NULL},
+    {"DELETE", "/api/v1/users/{id}", users_delete, HTTP_AUTHENTICATED, NULL},
+    {"DELETE", "/api/v1/users/{id}/totp", users_totp_delete, HTTP_AUTHENTICATED, NULL},
+    {NULL, NULL, NULL, HTTP_PUBLIC, NULL},
 };
 
 const struct http_route_table api_user_routes = {"users", routes};

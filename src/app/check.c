@@ -10,6 +10,7 @@
 #include "policy/catalogue.h"
 #include "app/tenancy.h"
 #include "authz/authz.h"
+#include "base/clock.h"
 #include "base/json.h"
 #include "store/store_tenancy.h"
 #include "store/store_user.h"
@@ -324,6 +325,7 @@ int app_check_effective(struct app_effective *out, const struct app_call *call,
     out->roles = eff.roles;
     out->permissions = eff.permissions;
     effective_source(out, &eff, scope);
+    out->expires_at = authz_effective_until(call->app->authz, user_id, scope, scope_id);
     return 0;
 }
 
@@ -355,8 +357,8 @@ int app_check_recipients(struct app_recipient_page *out, const struct app_call *
         if (rc)
             goto done;
     }
-    rc = store_recipient_list(&rows, &count, &has_more, c, call->arena, env.id, &page->after,
-                              page->limit, call->err);
+    rc = store_recipient_list(&rows, &count, &has_more, c, call->arena, env.id, clock_now_ms(),
+                              &page->after, page->limit, call->err);
     if (rc)
         goto done;
     if (has_more && count > 0)

@@ -99,6 +99,7 @@ struct app_effective {
     uint64_t permissions; /* every permission in force, custom roles included */
     const char *source;   /* "agency", "environment", "bot", "platform_admin" or "none" */
     bool is_inherited;    /* what is in force comes (at least partly) from a wider scope */
+    int64_t expires_at;   /* the earliest end of a grant in force there (ms); 0: none ends */
 };
 
 /* The effective roles and permissions of user_id at a scope, from the decision index.

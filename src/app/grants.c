@@ -239,13 +239,41 @@ static int grant_extras(struct app_grant *g, struct arena *a, json_t *list, cons
     return 0;
 }
 
+/* Reads the optional "expires_at" of a requested grant: RFC 3339 UTC, in the future, at most
+ * APP_GRANT_EXPIRY_MAX_MS ahead, and not on an owner grant. */
+static int grant_expiry(struct app_grant *g, struct arena *a, json_t *obj, const char *where,
+                        struct usher_error *err)
+{
+    json_t *v = json_object_get(obj, "expires_at");
+    if (!v || json_is_null(v))
+        return 0;
+    const char *field = arena_printf(a, "%s.expires_at", where);
+    int64_t at = 0;
+    if (!json_is_string(v) || clock_parse_ms(&at, json_string_value(v)) != 0)
+        return usher_error_set(err, USHER_EINVAL, NULL, field,
+                               "%s must be an RFC 3339 time in UTC, like 2027-01-31T17:00:00Z",
+                               field);
+    int64_t now = clock_now_ms();
+    if (at <= now)
+        return usher_error_set(err, USHER_EINVAL, "expiry_in_past", field,
+                               "%s must be in the future", field);
+    if (at - now > APP_GRANT_EXPIRY_MAX_MS)
+        return usher_error_set(err, USHER_EINVAL, NULL, field, "%s may be at most five years ahead",
+                               field);
+    if (g->roles & POLICY_BIT(POLICY_ROLE_OWNER))
+        return usher_error_set(err, USHER_EINVAL, "owner_expiry", field,
+                               "an owner grant does not end: an agency keeps its owner");
+    g->expires_at = at;
+    return 0;
+}
+
 /* Parses one requested grant, the element obj of the list named where, into g (zeroed). */
 static int grant_parse(struct app_grant *g, struct store_conn *c, struct arena *a,
                        const char *agency_id, const struct app_role_set *roles, json_t *obj,
                        const char *where, struct usher_error *err)
 {
-    static const char *const allowed[] = {"environment_id", "bot_id", "roles", "extra_permissions",
-                                          NULL};
+    static const char *const allowed[] = {"environment_id",    "bot_id",     "roles",
+                                          "extra_permissions", "expires_at", NULL};
     json_t *role_list = NULL, *extra_list = NULL;
     if (!json_is_object(obj))
         return usher_error_set(err, USHER_EINVAL, NULL, where, "%s must be an object", where);
@@ -271,7 +299,7 @@ static int grant_parse(struct app_grant *g, struct store_conn *c, struct arena *
         g->scope != POLICY_SCOPE_ENVIRONMENT)
         return usher_error_set(err, USHER_EINVAL, NULL, where,
                                "%s must hold a role or a permission", where);
-    return 0;
+    return grant_expiry(g, a, obj, where, err);
 }
 
 int app_grants_parse(struct app_grant **out, size_t *count, struct store_conn *c, struct arena *a,
@@ -349,7 +377,8 @@ static char *perms_csv(struct arena *a, uint64_t mask)
 
 int app_grants_write(struct store_conn *c, struct arena *a, const char *agency_id,
                      const char *user_id, const char *shortcode, const struct app_grant *grants,
-                     size_t count, bool replace_all, struct usher_error *err)
+                     size_t count, bool replace_all, const char *granted_by,
+                     struct usher_error *err)
 {
     int64_t now = clock_now_ms();
     int rc = store_member_ensure(c, a, agency_id, user_id, shortcode, now, err);
@@ -372,6 +401,8 @@ int app_grants_write(struct store_conn *c, struct arena *a, const char *agency_i
             .roles = roles_csv(a, g),
             .extra_permissions = perms_csv(a, g->extra),
             .created_at = now,
+            .expires_at = g->expires_at,
+            .granted_by = granted_by,
         };
         rc = store_grant_upsert(c, a, &w, err);
         if (rc)
@@ -408,6 +439,13 @@ json_t *app_grants_json(const struct app_grant *grants, size_t count,
                 json_array_append_new(extras, json_string(policy_catalogue_permission_at(p)->name));
         }
         json_object_set_new(obj, "extra_permissions", extras);
+        if (g->expires_at > 0) {
+            struct arena tmp;
+            arena_init(&tmp);
+            json_object_set_new(obj, "expires_at",
+                                json_string(clock_format_ms(&tmp, g->expires_at)));
+            arena_dispose(&tmp);
+        }
         json_array_append_new(list, obj);
     }
     return list;
@@ -497,7 +535,8 @@ bool app_grant_from_row(struct app_grant *g, struct arena *a, const struct store
     policy_catalogue_roles_each(csv, row_role_add, &rr);
     g->extra = policy_catalogue_permissions_parse(row->extra_permissions, NULL);
     g->permissions |= g->extra;
-    return true;
+    g->expires_at = row->expires_at;
+    return g->expires_at <= 0 || clock_now_ms() < g->expires_at;
 }
 
 /* The grants of an invitation (stored JSON) as struct app_grant; bots' environments are filled
@@ -545,6 +584,10 @@ void app_grant_list_from_json(struct app_grant_list *out, struct arena *a, const
             g->extra |= policy_catalogue_permission_bit(json_string_value(item));
         }
         g->permissions |= g->extra;
+        int64_t at = 0;
+        const char *until = json_string_value(json_object_get(obj, "expires_at"));
+        if (until && clock_parse_ms(&at, until) == 0)
+            g->expires_at = at;
         out->count++;
     }
     json_decref(list);

@@ -52,7 +52,11 @@ struct app_grant {
     size_t custom_count;
     uint64_t extra;       /* extra permissions */
     uint64_t permissions; /* everything the grant gives: roles, custom roles, extras */
+    int64_t expires_at;   /* ms since the epoch from which it counts for nothing; 0: never */
 };
+
+/* How far ahead a grant may end: five years. */
+#define APP_GRANT_EXPIRY_MAX_MS (1826LL * 24 * 3600 * 1000)
 
 /* Places a grant in agency_id: on bot_id, else on environment_id, else on the agency (g is
  * reset and gets the scope; roles and permissions are the caller's). A bot or environment of
@@ -63,25 +67,30 @@ int app_grant_place(struct app_grant *g, struct store_conn *c, struct arena *a,
                     const char *field, struct usher_error *err);
 
 /* Parses a JSON array of grants for agency_id. Each item is an object with optional
- * "environment_id" or "bot_id" (not both; neither means the agency) and optional "roles" and
- * "extra_permissions" arrays. Errors (USHER_EINVAL naming the field, e.g.
- * "grants[1].roles[0]"): not an array or object, unknown fields, unknown roles or permissions,
- * a role that does not fit the scope, an environment or bot outside the agency, two grants on
- * one scope, more than APP_GRANTS_MAX, an empty grant at agency or bot scope (an empty
- * environment grant is the explicit "no access"), and an empty list unless allow_empty. */
+ * "environment_id" or "bot_id" (not both; neither means the agency), optional "roles" and
+ * "extra_permissions" arrays, and an optional "expires_at" (RFC 3339 UTC, after now and at most
+ * APP_GRANT_EXPIRY_MAX_MS ahead; not on a grant holding owner, as an agency keeps its owner).
+ * Errors (USHER_EINVAL naming the field, e.g. "grants[1].roles[0]"): not an array or object,
+ * unknown fields, unknown roles or permissions, a role that does not fit the scope, an environment
+ * or bot outside the agency, two grants on one scope, more than APP_GRANTS_MAX, an empty grant at
+ * agency or bot scope (an empty environment grant is the explicit "no access"), and an empty list
+ * unless allow_empty. */
 int app_grants_parse(struct app_grant **out, size_t *count, struct store_conn *c, struct arena *a,
                      const char *agency_id, const struct app_role_set *roles, json_t *array,
                      const char *field, bool allow_empty, struct usher_error *err);
 
 /* Writes grants for user_id in agency_id inside the caller's transaction: ensures the
  * membership (with shortcode when new), then, when replace_all, removes the user's other grants
- * in the agency, and inserts or replaces each grant. */
+ * in the agency, and inserts or replaces each grant, recording granted_by (may be NULL) as the
+ * person who set it. */
 int app_grants_write(struct store_conn *c, struct arena *a, const char *agency_id,
                      const char *user_id, const char *shortcode, const struct app_grant *grants,
-                     size_t count, bool replace_all, struct usher_error *err);
+                     size_t count, bool replace_all, const char *granted_by,
+                     struct usher_error *err);
 
-/* The JSON array of grants, roles by id. With roles, custom roles no longer in the set (deleted)
- * are left out, as they grant nothing; without, every stored id is kept. */
+/* The JSON array of grants, roles by id, with "expires_at" (RFC 3339) on a grant that ends. With
+ * roles, custom roles no longer in the set (deleted) are left out, as they grant nothing; without,
+ * every stored id is kept. */
 json_t *app_grants_json(const struct app_grant *grants, size_t count,
                         const struct app_role_set *roles);
 
@@ -96,7 +105,8 @@ struct app_grant_list {
 };
 
 /* A stored grants row of agency_id as g (roles read with the agency's custom roles; names the
- * catalogue or the agency does not know grant nothing); false for a row of no known shape. */
+ * catalogue or the agency does not know grant nothing); false for a row of no known shape, and
+ * for a grant that has lapsed (it counts for nothing, and the lapse job removes it). */
 bool app_grant_from_row(struct app_grant *g, struct arena *a, const struct store_grant *row,
                         const char *agency_id, const struct app_role_set *roles);
 

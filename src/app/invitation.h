@@ -11,6 +11,7 @@
 #include "app/account.h"
 #include "app/app.h"
 #include "app/grants.h"
+#include "app/grants_preview.h"
 #include "base/arena.h"
 #include "base/crypto.h"
 #include "store/store_invitation.h"
@@ -52,6 +53,10 @@ struct app_invitation_new {
     int64_t expires_in_seconds; /* 1 .. APP_INVITATION_EXPIRY_MAX_S */
     const char *sign_in;        /* "password", "oauth" or NULL (password) */
     const char *oauth_subject;  /* NULL when not given */
+    /* Non-NULL: a dry run. Every check and the insert run as for a real invitation, then the
+     * transaction is rolled back; *preview says what accepting it would give. No email, no
+     * audit row, nothing stored. */
+    struct app_grants_preview *preview;
 };
 
 /* Creates an invitation in agency_id. The actor needs `authority` (users.invite, or
@@ -139,17 +144,22 @@ struct app_invitation_oidc {
     const char *first_name;      /* given_name, NULL when absent */
     const char *last_name;       /* family_name, NULL when absent */
     const char *id_token_sealed; /* kept with the session, may be NULL */
+    const char *signed_in_id;    /* the account signed in (in its own right) in the browser
+                                  * that started the sign-in, NULL when none */
 };
 
 /* Accepts an invitation whose sign_in is "oauth" through a provider sign-in: the invitation
  * (found by id: the state of the sign-in carried it from the link) proves the address, so the
  * email claim need not be verified; when the invitation names oauth_subject the provider's
  * subject must equal it. The account is the identity's (whose email must be the invited one),
- * or the invited address's (the identity is linked to it), or a new one without password (names
- * from the invitation, else from the claims). One transaction: the account, the identity
- * ("identity.linked"), the grants, the audit rows and an "oidc" session (out->session, always
- * set). Errors: as app_invitation_accept; USHER_EFORBIDDEN "invitation_invalid" (not an oauth
- * invitation), "invitation_subject_mismatch", "account_disabled"; USHER_ECONFLICT
+ * or the invited address's when that account is who->signed_in_id (the identity is linked to
+ * it: only the account itself joins a provider identity to it, never an invitation token
+ * alone), or a new one without password (names from the invitation, else from the claims).
+ * One transaction: the account, the identity ("identity.linked"), the grants, the audit rows
+ * and an "oidc" session (out->session, always set). Errors: as app_invitation_accept;
+ * USHER_EFORBIDDEN "invitation_invalid" (not an oauth invitation),
+ * "invitation_subject_mismatch", "account_disabled", "account_exists_sign_in_first" (the
+ * invited address has an account that was not signed in at the start); USHER_ECONFLICT
  * "link_conflict" when the identity belongs to an account with another address. */
 int app_invitation_accept_oidc(struct app_invitation_accepted *out, const struct app_call *call,
                                const struct app_invitation_oidc *who);

@@ -324,7 +324,7 @@ static int accept_write(struct app_invitation_accepted *out, struct acceptance *
         shortcode = taken ? NULL : x->inv.shortcode;
     }
     rc = app_grants_write(c, call->arena, x->inv.agency_id, x->user.id, shortcode, x->grants,
-                          x->grant_count, false, call->err);
+                          x->grant_count, false, x->inv.created_by, call->err);
     if (rc)
         return rc;
     struct app_actor who = *call->actor;
@@ -404,7 +404,8 @@ done:
 }
 
 /* Before the transaction, for a provider sign-in: the invitation by id, the subject the
- * inviter named, and the account (the identity's, the invited address's, or a new one). */
+ * inviter named, and the account (the identity's, the invited address's when it was signed
+ * in at the start, or a new one). */
 static int accept_prepare_oidc(struct acceptance *x, struct store_conn *c,
                                const struct app_call *call)
 {
@@ -448,6 +449,12 @@ static int accept_prepare_oidc(struct acceptance *x, struct store_conn *c,
     if (strcmp(x->user.status, STORE_USER_ACTIVE) != 0)
         return usher_error_set(call->err, USHER_EFORBIDDEN, "account_disabled", NULL,
                                "this account is disabled");
+    /* Whoever holds the token (the inviter too: a link can be copied) brings a provider
+     * identity of their choosing; an existing account takes it only from its own session. */
+    if (!x->has_identity && (!who->signed_in_id || strcmp(who->signed_in_id, x->user.id) != 0))
+        return usher_error_set(call->err, USHER_EFORBIDDEN, "account_exists_sign_in_first", NULL,
+                               "an account with this address exists: sign in to it first, then "
+                               "accept the invitation");
     return 0;
 }
 

@@ -260,6 +260,14 @@ int app_invitation_create(struct app_invitation_view *out, int64_t *out_retry_af
     rc = create_insert(&inv, &x, c, call);
     if (rc)
         goto done;
+    if (in->preview) {
+        /* A dry run: the insert above is rolled back as the connection goes back. */
+        rc = app_grants_preview_build(in->preview, c, call->arena, NULL, 0, x.grants, x.grant_count,
+                                      true, call->err);
+        in->preview->email = in->email;
+        store_conn_put(c);
+        return rc;
+    }
     rc = app_invitation_view_fill(out, c, call->arena, &inv, call->err);
     if (rc)
         goto done;

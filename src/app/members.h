@@ -28,6 +28,7 @@
 
 #include "app/app.h"
 #include "app/grants.h"
+#include "app/grants_preview.h"
 #include "store/store_directory.h"
 #include "store/store_tenancy.h"
 
@@ -124,9 +125,13 @@ int app_member_update(struct app_member_detail *out, const struct app_call *call
  * empty list is refused: removal is app_member_remove). Besides authority over the member at
  * the scopes of the current grants, the new ones must pass rule 4 for users.manage
  * (USHER_EFORBIDDEN "grant_ceiling"); one's own grants are refused (USHER_EFORBIDDEN
- * "own_grants"). Audited as member.grants_replaced. */
-int app_member_grants_replace(struct app_member_detail *out, const struct app_call *call,
-                              const char *agency_id, const char *user_id, json_t *grants);
+ * "own_grants"). Audited as member.grants_replaced.
+ * With preview non-NULL it is a dry run: every check and the write run as above, then the
+ * transaction is rolled back; *preview says what would change and *out is left empty. Nothing is
+ * audited, stored or pushed into the decision index. */
+int app_member_grants_replace(struct app_member_detail *out, struct app_grants_preview *preview,
+                              const struct app_call *call, const char *agency_id,
+                              const char *user_id, json_t *grants);
 
 /* Removes a member from agency_id: membership and grants go, and their pending invitations to
  * the agency are revoked. Audited as member.removed. */

@@ -6,6 +6,7 @@
 
 #include "app/access.h"
 #include "app/audit.h"
+#include "app/grants_preview.h"
 #include "app/members_int.h"
 #include "base/clock.h"
 #include "base/crypto.h"
@@ -183,8 +184,9 @@ done:
     return rc;
 }
 
-int app_member_grants_replace(struct app_member_detail *out, const struct app_call *call,
-                              const char *agency_id, const char *user_id, json_t *grants)
+int app_member_grants_replace(struct app_member_detail *out, struct app_grants_preview *preview,
+                              const struct app_call *call, const char *agency_id,
+                              const char *user_id, json_t *grants)
 {
     memset(out, 0, sizeof(*out));
     struct app_members_ctx x;
@@ -219,9 +221,17 @@ int app_member_grants_replace(struct app_member_detail *out, const struct app_ca
             goto done;
     }
     rc = app_grants_write(x.c, call->arena, x.agency_id, user_id, NULL, next, next_count, true,
-                          call->err);
+                          call->actor->user_id, call->err);
     if (rc)
         goto done;
+    if (preview) {
+        /* A dry run ends here: the write above is rolled back as the context closes. */
+        rc = app_grants_preview_build(preview, x.c, call->arena, pg.items, pg.count, next,
+                                      next_count, strcmp(person.status, "active") == 0, call->err);
+        preview->user_id = user_id;
+        preview->email = person.email;
+        goto done;
+    }
     struct app_audit_event ev = {
         .agency_id = x.agency_id,
         .action = "member.grants_replaced",

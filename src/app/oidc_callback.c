@@ -101,6 +101,29 @@ done:
     return rc;
 }
 
+static bool starts_with(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* The reason of the problem page for a failed exchange or verification, from its precise
+ * problem: the provider refused the code or answered nonsense (idp_error); the ID token, or
+ * the keys that should verify it, failed a check (token_invalid); anything else kept usher
+ * from talking to the provider at all, an address usher will not fetch included
+ * (idp_unreachable). */
+static const char *exchange_reason(const char *problem)
+{
+    if (!problem)
+        return "idp_unreachable";
+    if (strcmp(problem, "oidc_token_error") == 0 ||
+        strcmp(problem, "oidc_token_response_invalid") == 0)
+        return "idp_error";
+    if (starts_with(problem, "id_token_") || starts_with(problem, "oidc_jwks_") ||
+        strcmp(problem, "oidc_token_no_id_token") == 0)
+        return "token_invalid";
+    return "idp_unreachable";
+}
+
 /* The code exchanged and the ID token verified: NULL, or the reason it failed (*cause the
  * precise problem). Nothing here holds a database connection. */
 static const char *idp_exchange(struct flow *f, const char **cause, const struct app_call *call,
@@ -145,9 +168,7 @@ static const char *idp_exchange(struct flow *f, const char **cause, const struct
     rc = oidc_token_exchange(&tokens, a, d.token_endpoint, &req, &opt, &e);
     if (rc) {
         *cause = arena_strdup(a, e.problem);
-        reason = rc == USHER_EUNAVAIL && strcmp(e.problem, "oidc_token_response_invalid") != 0
-                     ? "idp_unreachable"
-                     : "idp_error";
+        reason = exchange_reason(e.problem);
         goto done;
     }
     struct oidc_id_token_check check = {
@@ -159,7 +180,7 @@ static const char *idp_exchange(struct flow *f, const char **cause, const struct
     rc = oidc_provider_id_token_verify(&f->claims, a, p, tokens.id_token, &check, &e);
     if (rc) {
         *cause = arena_strdup(a, e.problem);
-        reason = rc == USHER_EUNAVAIL ? "idp_unreachable" : "token_invalid";
+        reason = exchange_reason(e.problem);
         goto done;
     }
     f->id_token_sealed =
@@ -199,8 +220,32 @@ static int identity_link(struct store_conn *c, const struct app_call *call, cons
     return app_audit_record(c, call->arena, &who, &ev, call->err);
 }
 
+/* Whether the provider of agency_id may speak for user's address: user is no platform admin
+ * and belongs to agency_id and to no other agency. Any other account is linked only from its
+ * own signed-in session: a domain claim made by one agency must not open accounts that the
+ * platform or another agency answers for. */
+static int account_inside_agency(bool *out, struct store_conn *c, const struct app_call *call,
+                                 const struct store_user *user, const char *agency_id)
+{
+    struct store_user_membership *ms = NULL;
+    size_t n = 0;
+    *out = false;
+    if (user->is_platform_admin)
+        return 0;
+    struct usher_error e2 = {0};
+    int rc = store_user_memberships(&ms, &n, c, call->arena, user->id, &e2);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(ms[i].agency_id, agency_id) != 0)
+            return 0;
+    *out = n > 0;
+    return 0;
+}
+
 /* Which account a plain sign-in is for: the identity's, or the account of a verified address
- * in a domain this connection claims (then linked). NULL reason and *out filled, or a reason. */
+ * in a domain this connection claims, when it belongs to the connection's agency alone (then
+ * linked). NULL reason and *out filled, or a reason. */
 static const char *sign_in_account(struct store_user *out, bool *out_link, struct store_conn *c,
                                    const struct app_call *call, struct flow *f)
 {
@@ -226,6 +271,9 @@ static const char *sign_in_account(struct store_user *out, bool *out_link, struc
     if (store_oidc_domain_owner(&owner, c, call->arena, strrchr(email, '@') + 1, &e2) != 0 ||
         !owner || strcmp(owner, f->conn.id) != 0)
         return "domain_not_claimed";
+    bool inside = false;
+    if (account_inside_agency(&inside, c, call, out, f->conn.agency_id) != 0 || !inside)
+        return "account_exists_sign_in_first";
     *out_link = true;
     return NULL;
 }
@@ -317,6 +365,7 @@ static int finish_invitation(struct app_oidc_callback_out *out, const struct app
         .first_name = f->claims.given_name,
         .last_name = f->claims.family_name,
         .id_token_sealed = f->id_token_sealed,
+        .signed_in_id = f->state.link_user_id,
     };
     struct app_invitation_accepted acc;
     struct usher_error e2 = {0};
@@ -330,7 +379,9 @@ static int finish_invitation(struct app_oidc_callback_out *out, const struct app
         const char *reason = strcmp(p, "invitation_subject_mismatch") == 0 ? p
                              : strcmp(p, "link_conflict") == 0             ? p
                              : strcmp(p, "account_disabled") == 0          ? p
-                                                                           : "invitation_invalid";
+                             : strcmp(p, "account_exists_sign_in_first") == 0
+                                 ? p
+                                 : "invitation_invalid";
         return refuse(out, call, f, reason, p);
     }
     app_invitation_view_dispose(&acc.view);

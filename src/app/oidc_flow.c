@@ -106,6 +106,13 @@ static const char *authorization_url(struct arena *a, const struct app *app,
                         strchr(d->authorization_endpoint, '?') ? "&" : "?", q);
 }
 
+/* The account signed in at the start, in its own right: the account a link, or an invitation
+ * to its address, may join the provider's identity to. Never a view-as session's. */
+static const char *signed_in_self(const struct app_actor *actor)
+{
+    return actor->impersonator_id ? NULL : actor->user_id;
+}
+
 /* What a start asks, checked before anything is read. */
 static int start_check(const struct app_call *call, const struct app_oidc_start_in *in,
                        const char *return_to)
@@ -191,7 +198,7 @@ int app_oidc_start(struct app_oidc_start_out *out, const struct app_call *call,
                    : invitation_id ? "invitation"
                                    : "sign_in",
         .invitation_id = invitation_id,
-        .link_user_id = in->link ? call->actor->user_id : NULL,
+        .link_user_id = in->link || invitation_id ? signed_in_self(call->actor) : NULL,
         .return_to = return_to,
         .created_at = now,
         .expires_at = now + APP_OIDC_STATE_TTL_MS,

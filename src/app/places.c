@@ -277,6 +277,7 @@ struct removal {
     const char **bots;          /* the bots that go: an environment's, or the bot itself */
     size_t bot_count;
     const char **people; /* distinct holders of the grants that go, sorted */
+    int64_t *going;      /* how many of people[i]'s grants go */
     size_t people_count;
     int64_t grant_count;
     struct store_invitation *invitations; /* pending ones naming the place or its bots */
@@ -328,9 +329,11 @@ static int removal_plan(struct removal *r, struct store_conn *c, const struct ap
         return rc;
     r->grant_count = (int64_t)holder_count;
     r->people = holder_count ? arena_alloc(call->arena, holder_count * sizeof(*r->people)) : NULL;
+    r->going = holder_count ? arena_alloc(call->arena, holder_count * sizeof(*r->going)) : NULL;
     for (size_t i = 0; i < holder_count; i++) {
         if (r->people_count == 0 || strcmp(r->people[r->people_count - 1], holders[i]) != 0)
             r->people[r->people_count++] = holders[i];
+        r->going[r->people_count - 1]++;
     }
     struct store_invitation *pending = NULL;
     size_t pending_count = 0;
@@ -398,6 +401,23 @@ static int removal_apply(int64_t *ended, const struct removal *r, struct store_c
     return app_audit_record(c, call->arena, call->actor, &ev, call->err);
 }
 
+/* How many of r's people hold no grant in the agency but those that go: the memberships the
+ * deletion would end, for a preview. */
+static int removal_ending(int64_t *out, const struct removal *r, struct store_conn *c,
+                          const struct app_call *call)
+{
+    *out = 0;
+    for (size_t i = 0; i < r->people_count; i++) {
+        int64_t held = 0;
+        int rc = store_grant_count(&held, c, call->arena, r->agency_id, r->people[i], call->err);
+        if (rc)
+            return rc;
+        if (held <= r->going[i])
+            (*out)++;
+    }
+    return 0;
+}
+
 /* Plans r (already read and authorised on c), applies it unless is_preview, commits, and
  * brings the decision index up to date. */
 static int removal_run(struct app_place_removal *out, struct removal *r, struct store_conn *c,
@@ -405,8 +425,12 @@ static int removal_run(struct app_place_removal *out, struct removal *r, struct 
 {
     int64_t ended = 0;
     int rc = removal_plan(r, c, call);
-    if (rc || is_preview)
+    if (rc)
         goto done;
+    if (is_preview) {
+        rc = removal_ending(&ended, r, c, call);
+        goto done;
+    }
     rc = removal_apply(&ended, r, c, call);
     if (rc)
         goto done;

@@ -11,6 +11,7 @@
 
 #include "app/audit.h"
 #include "app/email_change.h"
+#include "app/grant_lapse.h"
 #include "app/tokens.h"
 #include "authz/authz.h"
 #include "base/clock.h"
@@ -24,6 +25,7 @@ struct app_sync {
     struct app *app;
     int64_t cursor;
     int64_t next_prune_ms;
+    int64_t next_lapse_ms;
     struct store_listener *listener; /* NULL without notices, or while lost */
     bool notifies;                   /* the database sends change notices */
     int retry_ms;                    /* wait before the next attempt to listen again */
@@ -49,6 +51,18 @@ static void prune(struct app *app)
         log_msg(LOG_WARN, "account.links_purge_failed", "{s:s}", "error", err.message);
     else if (deleted > 0)
         log_msg(LOG_INFO, "account.links_purged", "{s:I}", "deleted", (json_int_t)deleted);
+}
+
+/* Removes lapsed grants and announces ending ones (app/grant_lapse.h). */
+static void lapse(struct app *app)
+{
+    struct usher_error err = {0};
+    struct app_grant_lapse_result r;
+    if (app_grant_lapse_run(&r, app, clock_now_ms(), &err) != 0)
+        log_msg(LOG_WARN, "grants.lapse_failed", "{s:s}", "error", err.message);
+    if (r.lapsed > 0 || r.noticed > 0)
+        log_msg(LOG_INFO, "grants.lapse_run", "{s:I, s:I}", "lapsed", (json_int_t)r.lapsed,
+                "noticed", (json_int_t)r.noticed);
 }
 
 /* Applies what other processes changed since the cursor, draining a burst in several batches.
@@ -163,6 +177,11 @@ static void *sync_main(void *arg)
         if (clock_now_ms() >= s->next_prune_ms) {
             s->next_prune_ms = clock_now_ms() + SYNC_PRUNE_EVERY_MS;
             prune(s->app);
+        }
+        if (clock_now_ms() >= s->next_lapse_ms) {
+            s->next_lapse_ms =
+                clock_now_ms() + s->app->cfg->grant_lapse_interval_seconds * (int64_t)1000;
+            lapse(s->app);
         }
         pthread_mutex_lock(&s->lock);
         if (s->stop)

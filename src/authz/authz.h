@@ -139,6 +139,12 @@ bool authz_effective(struct policy_decide_effective *out, bool *out_is_admin,
                      struct authz_index *ix, const char *user_id, enum policy_scope scope,
                      const char *scope_id, const char **out_agency_id, struct arena *a);
 
+/* The earliest expires_at (ms) among the user's grants that bear on the scope and still count,
+ * that is when what authz_effective answers there changes by itself at the latest; 0 when none
+ * of them ends (or the user or scope is unknown). */
+int64_t authz_effective_until(struct authz_index *ix, const char *user_id, enum policy_scope scope,
+                              const char *scope_id);
+
 /* The agency of a scope, copied into a; NULL when unknown. */
 const char *authz_scope_agency(struct authz_index *ix, enum policy_scope scope,
                                const char *scope_id, struct arena *a);

@@ -67,12 +67,39 @@ struct ix_grant {
 
 /* A user's grants, immutable once built: count grants, then custom_count role handles. Grant
  * i's custom roles run from grants[i].custom to grants[i + 1].custom (custom_count for the
- * last). */
+ * last). When some grant ends (first_expiry is not IX_NEVER), the expiry of each grant follows,
+ * 8-byte aligned (ix_set_expiries). */
 struct ix_grant_set {
     uint32_t count;
     uint32_t custom_count;
+    int64_t first_expiry; /* the earliest expiry of its grants (ms), IX_NEVER when none ends */
     struct ix_grant grants[];
 };
+
+#define IX_NEVER INT64_MAX
+
+/* Bytes of a set of count grants and custom_count custom roles up to its expiries. */
+static inline size_t ix_set_expiries_offset(size_t count, size_t custom_count)
+{
+    size_t bytes = sizeof(struct ix_grant_set) + count * sizeof(struct ix_grant) +
+                   custom_count * sizeof(uint32_t);
+    return (bytes + 7) & ~(size_t)7;
+}
+
+/* Grant i of set ends at ix_set_expiries(set)[i] (ms, IX_NEVER for never); only for a set whose
+ * first_expiry is not IX_NEVER. */
+static inline const int64_t *ix_set_expiries(const struct ix_grant_set *set)
+{
+    return (const int64_t *)(const void *)((const char *)set +
+                                           ix_set_expiries_offset(set->count, set->custom_count));
+}
+
+/* Whether grant i of set has lapsed at now_ms: from its expiry on, a grant counts for
+ * nothing. */
+static inline bool ix_grant_lapsed(const struct ix_grant_set *set, uint32_t i, int64_t now_ms)
+{
+    return now_ms >= set->first_expiry && now_ms >= ix_set_expiries(set)[i];
+}
 
 struct ix_user {
     struct ix_grant_set *set; /* NULL: no grants */
@@ -141,8 +168,9 @@ struct ix_grant_row {
     const char *scope_id;
     const char *bot_env_id; /* bot grants: the bot's environment, NULL when unknown */
     enum policy_scope kind;
-    const char *roles; /* stored role list: built-in role names and the agency's custom role ids */
-    uint64_t extra;    /* extra permissions */
+    const char *roles;  /* stored role list: built-in role names and the agency's custom role ids */
+    uint64_t extra;     /* extra permissions */
+    int64_t expires_at; /* ms since the epoch from which the grant no longer counts; 0: never */
 };
 
 /* Builds a user's grant set from rows (interning their places and custom roles into d);

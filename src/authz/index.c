@@ -304,12 +304,18 @@ struct ix_grant_set *ix_grant_set_build(struct ix_data *d, const struct ix_grant
     if (count == 0)
         return NULL;
     size_t customs = 0;
-    for (size_t i = 0; i < count; i++)
+    int64_t first_expiry = IX_NEVER;
+    for (size_t i = 0; i < count; i++) {
         policy_catalogue_roles_each(rows[i].roles, count_custom, &customs);
-    size_t bytes =
-        sizeof(struct ix_grant_set) + count * sizeof(struct ix_grant) + customs * sizeof(uint32_t);
+        if (rows[i].expires_at > 0 && rows[i].expires_at < first_expiry)
+            first_expiry = rows[i].expires_at;
+    }
+    size_t bytes = ix_set_expiries_offset(count, customs);
+    if (first_expiry != IX_NEVER)
+        bytes += count * sizeof(int64_t);
     struct ix_grant_set *set = is_pooled ? chunk_take(&d->sets, bytes, true) : xmalloc(bytes);
     set->count = (uint32_t)count;
+    set->first_expiry = first_expiry;
     struct grant_fill f = {d, NULL, NULL, (uint32_t *)(void *)(set->grants + count), 0};
     for (size_t i = 0; i < count; i++) {
         struct ix_grant *g = &set->grants[i];
@@ -323,6 +329,12 @@ struct ix_grant_set *ix_grant_set_build(struct ix_data *d, const struct ix_grant
         policy_catalogue_roles_each(rows[i].roles, fill_role, &f);
     }
     set->custom_count = f.custom_count;
+    if (first_expiry != IX_NEVER) {
+        int64_t *expiries =
+            (int64_t *)(void *)((char *)set + ix_set_expiries_offset(count, f.custom_count));
+        for (size_t i = 0; i < count; i++)
+            expiries[i] = rows[i].expires_at > 0 ? rows[i].expires_at : IX_NEVER;
+    }
     return set;
 }
 
@@ -554,7 +566,11 @@ bool authz_second_factor_required(struct authz_index *ix, const char *user_id)
     uint32_t h = ix_find(&d->users, user_id);
     const struct ix_user *u = h != IX_NONE ? ix_rec(&d->users, h) : NULL;
     if (u && !(u->flags & IX_SECOND) && u->set) {
+        /* A lapsed grant no longer makes the person a member the agency's policy binds. */
+        int64_t now_ms = u->set->first_expiry == IX_NEVER ? 0 : clock_now_ms();
         for (uint32_t i = 0; i < u->set->count && !required; i++) {
+            if (ix_grant_lapsed(u->set, i, now_ms))
+                continue;
             uint32_t agency = grant_agency(d, &u->set->grants[i]);
             uint32_t flags = agency_flags(d, agency);
             required = (flags & IX_PRESENT) && (flags & IX_SECOND);
@@ -687,9 +703,11 @@ static void grants_collect(struct policy_decide_grants *out,
     if (!set)
         return;
     const uint32_t *customs = (const uint32_t *)(const void *)(set->grants + set->count);
+    /* Most sets hold no grant that ends: one compare, and the clock is not even read. */
+    int64_t now_ms = set->first_expiry == IX_NEVER ? 0 : clock_now_ms();
     for (uint32_t i = 0; i < set->count; i++) {
         const struct ix_grant *g = &set->grants[i];
-        if (!grant_bears_on(g, t))
+        if (!grant_bears_on(g, t) || ix_grant_lapsed(set, i, now_ms))
             continue;
         const char *env = NULL;
         if (g->kind == POLICY_SCOPE_BOT) {
@@ -847,6 +865,29 @@ done:
     return found;
 }
 
+int64_t authz_effective_until(struct authz_index *ix, const char *user_id, enum policy_scope scope,
+                              const char *scope_id)
+{
+    int64_t until = 0;
+    struct target t;
+    pthread_rwlock_rdlock(&ix->lock);
+    const struct ix_data *d = &ix->d;
+    const struct ix_user *u = user_id ? user_find(d, user_id) : NULL;
+    if (u && u->set && u->set->first_expiry != IX_NEVER &&
+        scope_resolve(&t, d, scope, scope_id) == RESOLVED) {
+        const int64_t *expiries = ix_set_expiries(u->set);
+        int64_t now_ms = clock_now_ms();
+        for (uint32_t i = 0; i < u->set->count; i++) {
+            int64_t at = expiries[i];
+            if (grant_bears_on(&u->set->grants[i], &t) && at != IX_NEVER && now_ms < at &&
+                (until == 0 || at < until))
+                until = at;
+        }
+    }
+    pthread_rwlock_unlock(&ix->lock);
+    return until;
+}
+
 const char *authz_scope_agency(struct authz_index *ix, enum policy_scope scope,
                                const char *scope_id, struct arena *a)
 {
@@ -899,6 +940,8 @@ void authz_index_stats(struct authz_stats *out, struct authz_index *ix)
         out->grants += u->set->count;
         out->bytes += sizeof(*u->set) + u->set->count * sizeof(struct ix_grant) +
                       u->set->custom_count * sizeof(uint32_t);
+        if (u->set->first_expiry != IX_NEVER)
+            out->bytes += u->set->count * sizeof(int64_t);
     }
     pthread_rwlock_unlock(&ix->lock);
 }

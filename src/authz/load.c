@@ -39,6 +39,7 @@ static void grant_row_read(struct ix_grant_row *out, const struct store_rows *ro
     out->roles = store_cell_text(rows, r, STORE_AUTHZ_GRANT_ROLES);
     out->extra =
         policy_catalogue_permissions_parse(store_cell_text(rows, r, STORE_AUTHZ_GRANT_EXTRA), NULL);
+    out->expires_at = store_cell_int(rows, r, STORE_AUTHZ_GRANT_EXPIRES);
     if (a) {
         out->agency_id = arena_strdup(a, out->agency_id);
         out->scope_id = arena_strdup(a, out->scope_id);

@@ -96,6 +96,9 @@ static const struct setting settings[] = {
           "database connections; 0 means threads + 2"),
     S_INT("audit_retention_days", NULL, "USHER_AUDIT_RETENTION_DAYS", audit_retention_days, "0", 0,
           36500, "audit entries older than this are deleted; 0 keeps them forever"),
+    S_INT("grant_lapse_interval_seconds", NULL, "USHER_GRANT_LAPSE_INTERVAL_SECONDS",
+          grant_lapse_interval_seconds, "60", 1, 3600,
+          "how often lapsed grants are removed and ending ones announced"),
     S_BOOL("oidc_allow_insecure_loopback", "--oidc-allow-insecure-loopback",
            "USHER_OIDC_ALLOW_INSECURE_LOOPBACK", oidc_allow_insecure_loopback, "0",
            "allow http:// OpenID Connect issuers and endpoints on loopback addresses (tests and "

@@ -36,7 +36,8 @@ struct config {
     int64_t hash_queue;           /* requests allowed to wait for a hashing slot */
     int64_t db_pool;              /* store connections */
     int64_t audit_retention_days; /* 0 keeps audit entries forever */
-    struct ipnet_list *proxies;   /* trusted_proxies parsed by config_finish; NULL = none */
+    int64_t grant_lapse_interval_seconds; /* the lapse job's period (app/grant_lapse.h) */
+    struct ipnet_list *proxies;           /* trusted_proxies parsed by config_finish; NULL = none */
 
     bool oidc_allow_insecure_loopback; /* http:// IdP URLs on loopback (tests, local IdPs) */
 };

@@ -109,7 +109,16 @@ struct http_route {
     const char *pattern; /* "/api/v1/agencies/{id}/environments" */
     http_handler handler;
     enum http_access access;
+    /* The query parameters the route reads, ending with NULL; NULL when it reads none. Any
+     * other parameter, or one given twice, is refused before the handler runs
+     * (http_query_check). http_query_any lets every parameter through, for a route whose
+     * caller is another party's redirect (an identity provider adds parameters of its own)
+     * and which judges its query itself. */
+    const char *const *query;
 };
+
+/* The query list of a route that takes any parameter: {"*", NULL}. */
+extern const char *const http_query_any[];
 
 /* A route table ends with an entry whose method is NULL. */
 struct http_route_table {
@@ -126,6 +135,12 @@ typedef int (*http_authenticator)(struct http_request *req);
 /* A query-string value, NULL if absent; a parameter given more than once, or a value longer
  * than HTTP_QUERY_VALUE_MAX, gives USHER_EINVAL naming the parameter. */
 int http_query(const char **out, struct http_request *req, const char *name);
+
+/* Refuses a query string holding a parameter not in accepted (a NULL-terminated list; NULL
+ * accepts none; http_query_any accepts everything, checking nothing) with USHER_EINVAL
+ * "unknown_parameter" naming it, and a parameter given more than once with USHER_EINVAL naming it.
+ * Returns 0 when every parameter is known and single. */
+int http_query_check(struct http_request *req, const char *const *accepted);
 
 /* A request header, NULL if absent or longer than HTTP_HEADER_VALUE_MAX. */
 const char *http_header(struct http_request *req, const char *name);

@@ -43,6 +43,64 @@ int http_query(const char **out, struct http_request *req, const char *name)
     return 0;
 }
 
+/* What walking the query string found: the first parameter not accepted. */
+struct query_walk {
+    const char *const *accepted;
+    const char *unknown;
+};
+
+static bool query_accepted(const char *const *accepted, const char *key)
+{
+    for (const char *const *a = accepted; a && *a; a++) {
+        if (strcmp(*a, key) == 0)
+            return true;
+    }
+    return false;
+}
+
+static enum MHD_Result query_walk_one(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    (void)kind;
+    (void)value;
+    struct query_walk *w = cls;
+    if (!key || query_accepted(w->accepted, key))
+        return MHD_YES;
+    w->unknown = key;
+    return MHD_NO;
+}
+
+const char *const http_query_any[] = {"*", NULL};
+
+int http_query_check(struct http_request *req, const char *const *accepted)
+{
+    if (accepted == http_query_any)
+        return 0;
+    struct query_walk w = {accepted, NULL};
+    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, query_walk_one, &w);
+    if (w.unknown) {
+        /* The name goes back as given only when it is short printable ASCII. */
+        const char *name = w.unknown;
+        size_t len = strlen(name);
+        for (size_t i = 0; i < len; i++) {
+            if (name[i] < 0x21 || name[i] > 0x7e || name[i] == '"' || name[i] == '\\')
+                len = 0;
+        }
+        if (len == 0 || len > 64)
+            name = "(unreadable name)";
+        return usher_error_set(&req->err, USHER_EINVAL, "unknown_parameter", name,
+                               "unknown query parameter \"%s\"", name);
+    }
+    for (const char *const *a = accepted; a && *a; a++) {
+        struct query_count qc = {*a, 0};
+        MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, query_count_one, &qc);
+        if (qc.count > 1)
+            return usher_error_set(&req->err, USHER_EINVAL, NULL, *a, "%s is given more than once",
+                                   *a);
+    }
+    return 0;
+}
+
 const char *http_header(struct http_request *req, const char *name)
 {
     const char *v = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);

@@ -356,6 +356,8 @@ static enum MHD_Result dispatch(struct http_server *s, struct http_request *req)
         rc = usher_error_set(&req->err, USHER_EFORBIDDEN, NULL, NULL,
                              "API tokens may only call the decision endpoints");
     if (rc == 0)
+        rc = http_query_check(req, route->query);
+    if (rc == 0)
         rc = route->handler(req, &res);
     if (rc != 0) {
         if (res.stream_free)

@@ -250,8 +250,9 @@ struct oidc_tokens {
 /* Parses a token endpoint's answer. A 200 with a JSON object holding a string id_token (at most
  * OIDC_TOKEN_MAX bytes) fills *out (strings in a). An OAuth error body gives USHER_EUNAUTH
  * with problem "oidc_token_error" and the IdP's error code (only the RFC 6749 character set,
- * at most 64 bytes) in the message; anything else gives USHER_EUNAVAIL
- * "oidc_token_response_invalid" or USHER_EUNAUTH "oidc_token_no_id_token". */
+ * at most 64 bytes) in the message; an id_token past OIDC_TOKEN_MAX gives USHER_EUNAUTH
+ * "id_token_too_large"; anything else gives USHER_EUNAVAIL "oidc_token_response_invalid" or
+ * USHER_EUNAUTH "oidc_token_no_id_token". */
 int oidc_token_response_parse(struct oidc_tokens *out, struct arena *a, long status,
                               const char *body, size_t len, struct usher_error *err);
 

@@ -112,6 +112,12 @@ int oidc_token_response_parse(struct oidc_tokens *out, struct arena *a, long sta
     }
     const char *id_token = NULL, *access_token = NULL, *token_type = NULL;
     int found = oidc_json_string(&id_token, doc, "id_token", OIDC_TOKEN_MAX);
+    json_t *given = json_object_get(doc, "id_token");
+    if (found != 1 && json_is_string(given) && json_string_length(given) > OIDC_TOKEN_MAX) {
+        rc = usher_error_set(err, USHER_EUNAUTH, "id_token_too_large", NULL,
+                             "the ID token is larger than %d bytes", OIDC_TOKEN_MAX);
+        goto done;
+    }
     if (found != 1) {
         rc = usher_error_set(err, USHER_EUNAUTH, "oidc_token_no_id_token", NULL,
                              "the token endpoint sent no usable id_token");

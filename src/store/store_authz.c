@@ -5,7 +5,8 @@
 
 #define GRANT_SELECT                                                                               \
     "SELECT g.user_id, g.agency_id, g.environment_id, g.bot_id, g.scope_id, g.roles, "             \
-    "g.extra_permissions, b.environment_id FROM grants g LEFT JOIN bots b ON b.id = g.bot_id "
+    "g.extra_permissions, b.environment_id, g.expires_at "                                         \
+    "FROM grants g LEFT JOIN bots b ON b.id = g.bot_id "
 
 static int all(struct store_rows *out, struct store_conn *c, struct arena *a, const char *sql,
                struct usher_error *err)
@@ -62,7 +63,7 @@ int store_authz_grants_each(struct store_conn *c, size_t page_rows,
     /* The (user_id, scope_id) unique index gives the order on both dialects. */
     static const char sql[] =
         "SELECT g.user_id, g.agency_id, g.environment_id, g.bot_id, g.scope_id, g.roles, "
-        "g.extra_permissions, NULL FROM grants g ORDER BY g.user_id, g.scope_id";
+        "g.extra_permissions, NULL, g.expires_at FROM grants g ORDER BY g.user_id, g.scope_id";
     struct store_pages q = {.sql = sql, .page_rows = page_rows, .each = each, .ctx = ctx};
     return store_exec_pages(c, &q, err);
 }

@@ -16,6 +16,7 @@ enum {
     STORE_AUTHZ_GRANT_ROLES,
     STORE_AUTHZ_GRANT_EXTRA,
     STORE_AUTHZ_GRANT_BOT_ENVIRONMENT,
+    STORE_AUTHZ_GRANT_EXPIRES, /* ms since the epoch; NULL: never */
 };
 
 /* Every agency (id, require_second_factor, status). */

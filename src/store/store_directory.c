@@ -273,7 +273,7 @@ static void batch_sql_build(void)
     snprintf(grants_batch_sql, sizeof(grants_batch_sql), "%s",
              "SELECT g.user_id, g.id, "
              "CASE WHEN g.bot_id IS NULL THEN g.environment_id ELSE b.environment_id END, "
-             "g.bot_id, g.scope_id, g.roles, g.extra_permissions, g.created_at "
+             "g.bot_id, g.scope_id, g.roles, g.extra_permissions, g.created_at, g.expires_at "
              "FROM grants g LEFT JOIN bots b ON b.id = g.bot_id "
              "WHERE g.agency_id = $1 AND g.user_id IN (");
     placeholders_append(grants_batch_sql, sizeof(grants_batch_sql));
@@ -526,6 +526,7 @@ int store_directory_grants(struct store_directory_grant **out, size_t *out_count
             g->grant.roles = store_cell_text(&rows, r, 5);
             g->grant.extra_permissions = store_cell_text(&rows, r, 6);
             g->grant.created_at = store_cell_int(&rows, r, 7);
+            g->grant.expires_at = store_cell_int(&rows, r, 8);
         }
     }
     *out = items;

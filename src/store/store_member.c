@@ -63,9 +63,11 @@ int store_grant_upsert(struct store_conn *c, struct arena *a, const struct store
 {
     static const char sql[] =
         "INSERT INTO grants (id, agency_id, user_id, environment_id, bot_id, scope_id, roles, "
-        "extra_permissions, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+        "extra_permissions, created_at, expires_at, granted_by) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
         "ON CONFLICT (user_id, scope_id) DO UPDATE SET roles = excluded.roles, "
-        "extra_permissions = excluded.extra_permissions";
+        "extra_permissions = excluded.extra_permissions, expires_at = excluded.expires_at, "
+        "granted_by = excluded.granted_by, notice_sent_at = NULL";
     struct store_value p[] = {
         store_text(g->id),
         store_text(g->agency_id),
@@ -76,6 +78,8 @@ int store_grant_upsert(struct store_conn *c, struct arena *a, const struct store
         store_text(g->roles ? g->roles : ""),
         store_text(g->extra_permissions ? g->extra_permissions : ""),
         store_int(g->created_at),
+        g->expires_at ? store_int(g->expires_at) : store_null(),
+        store_text(g->granted_by),
     };
     return store_exec(c, a, sql, p, sizeof(p) / sizeof(p[0]), NULL, NULL, err);
 }

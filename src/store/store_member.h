@@ -35,9 +35,12 @@ struct store_grant_write {
     const char *roles;
     const char *extra_permissions;
     int64_t created_at;
+    int64_t expires_at;     /* ms since the epoch; 0: never */
+    const char *granted_by; /* the person setting it; NULL when none (an admin command) */
 };
 
-/* Inserts or replaces the user's grant on g->scope_id. */
+/* Inserts or replaces the user's grant on g->scope_id; a replaced grant takes the new expiry
+ * and granter, and its three-day notice is due again. */
 int store_grant_upsert(struct store_conn *c, struct arena *a, const struct store_grant_write *g,
                        struct usher_error *err);
 

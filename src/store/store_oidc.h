@@ -112,7 +112,7 @@ struct store_oidc_state {
     const char *connection_id;
     const char *purpose;       /* sign_in | link | invitation */
     const char *invitation_id; /* purpose invitation */
-    const char *link_user_id;  /* purpose link */
+    const char *link_user_id;  /* purpose link: who started; invitation: who was signed in */
     const char *return_to;
     int64_t created_at, expires_at, used_at; /* used_at 0 while unused */
 };

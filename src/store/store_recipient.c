@@ -1,5 +1,5 @@
-/* The notification-recipient query: environment grants naming agent or operator, joined with
- * their active users, keyset-paginated on the user's (created_at, id). */
+/* The notification-recipient query: environment grants naming agent or operator, not lapsed,
+ * joined with their active users, keyset-paginated on the user's (created_at, id). */
 #include "store/store_recipient.h"
 
 /* The role list is matched as a whole item of the comma-separated list. */
@@ -7,24 +7,26 @@
     "SELECT u.id, u.email, u.first_name, u.last_name, u.created_at, g.roles "                      \
     "FROM grants g JOIN users u ON u.id = g.user_id "                                              \
     "WHERE g.environment_id = $1 AND g.scope_id = $1 AND g.bot_id IS NULL "                        \
-    "AND u.status = 'active' "                                                                     \
+    "AND u.status = 'active' AND (g.expires_at IS NULL OR g.expires_at > $2) "                     \
     "AND ((',' || g.roles || ',') LIKE '%,agent,%' OR (',' || g.roles || ',') LIKE "               \
     "'%,operator,%') "
 
 int store_recipient_list(struct store_recipient **out, size_t *count, bool *has_more,
                          struct store_conn *c, struct arena *a, const char *environment_id,
-                         const struct store_cursor *after, size_t limit, struct usher_error *err)
+                         int64_t now, const struct store_cursor *after, size_t limit,
+                         struct usher_error *err)
 {
-    static const char first[] = RECIPIENT_SELECT "ORDER BY u.created_at, u.id LIMIT $2";
+    static const char first[] = RECIPIENT_SELECT "ORDER BY u.created_at, u.id LIMIT $3";
     static const char resume[] =
-        RECIPIENT_SELECT "AND (u.created_at > $2 OR (u.created_at = $2 AND u.id > $3)) "
-                         "ORDER BY u.created_at, u.id LIMIT $4";
+        RECIPIENT_SELECT "AND (u.created_at > $3 OR (u.created_at = $3 AND u.id > $4)) "
+                         "ORDER BY u.created_at, u.id LIMIT $5";
     if (limit == 0 || limit > STORE_PAGE_LIMIT_MAX)
         limit = limit == 0 ? STORE_PAGE_LIMIT_DEFAULT : STORE_PAGE_LIMIT_MAX;
     bool is_resume = after && after->is_set;
-    struct store_value p[4];
+    struct store_value p[5];
     size_t n = 0;
     p[n++] = store_text(environment_id);
+    p[n++] = store_int(now);
     if (is_resume) {
         p[n++] = store_int(after->created_at);
         p[n++] = store_text(after->id);

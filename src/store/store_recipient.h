@@ -21,10 +21,12 @@ struct store_recipient {
 };
 
 /* Lists up to limit active users, ordered by (created_at, id) after *after (may be NULL), whose
- * grant on environment_id (not a bot grant) lists "agent" or "operator" among its roles. The
+ * grant on environment_id (not a bot grant) lists "agent" or "operator" among its roles and has
+ * not lapsed at now (ms since the epoch). The
  * caller re-checks the roles with the catalogue. *has_more tells whether rows follow. */
 int store_recipient_list(struct store_recipient **out, size_t *count, bool *has_more,
                          struct store_conn *c, struct arena *a, const char *environment_id,
-                         const struct store_cursor *after, size_t limit, struct usher_error *err);
+                         int64_t now, const struct store_cursor *after, size_t limit,
+                         struct usher_error *err);
 
 #endif

@@ -491,7 +491,7 @@ int store_grant_list_in_agency(struct store_grant **out, size_t *count, struct s
     /* A bot grant's environment is the bot's, whatever the grant row says. */
     static const char sql[] =
         "SELECT g.id, CASE WHEN g.bot_id IS NULL THEN g.environment_id ELSE b.environment_id END, "
-        "g.bot_id, g.scope_id, g.roles, g.extra_permissions, g.created_at "
+        "g.bot_id, g.scope_id, g.roles, g.extra_permissions, g.created_at, g.expires_at "
         "FROM grants g LEFT JOIN bots b ON b.id = g.bot_id "
         "WHERE g.agency_id = $1 AND g.user_id = $2 ORDER BY g.created_at, g.id";
     struct store_value p[] = {store_text(agency_id), store_text(user_id)};
@@ -509,6 +509,7 @@ int store_grant_list_in_agency(struct store_grant **out, size_t *count, struct s
         g->roles = store_cell_text(&rows, i, 4);
         g->extra_permissions = store_cell_text(&rows, i, 5);
         g->created_at = store_cell_int(&rows, i, 6);
+        g->expires_at = store_cell_int(&rows, i, 7);
     }
     *count = rows.count;
     return 0;

@@ -52,6 +52,7 @@ struct store_grant {
     const char *roles;
     const char *extra_permissions;
     int64_t created_at;
+    int64_t expires_at; /* ms since the epoch; 0: never */
 };
 
 /* A position in a list: resume after (created_at, id). is_set is false for the first page. */

@@ -237,7 +237,8 @@ int store_user_memberships(struct store_user_membership **out, size_t *out_count
         "JOIN agencies ag ON ag.id = m.agency_id WHERE m.user_id = $1 "
         "ORDER BY ag.name, m.agency_id";
     static const char grants_sql[] =
-        "SELECT agency_id, environment_id, bot_id, roles, extra_permissions FROM grants "
+        "SELECT agency_id, environment_id, bot_id, roles, extra_permissions, expires_at FROM "
+        "grants "
         "WHERE user_id = $1 ORDER BY agency_id, "
         "CASE WHEN bot_id IS NOT NULL THEN 2 WHEN environment_id IS NOT NULL THEN 1 ELSE 0 END, "
         "scope_id";
@@ -273,6 +274,7 @@ int store_user_memberships(struct store_user_membership **out, size_t *out_count
             out_g->bot_id = store_cell_text(&grants, g, 2);
             out_g->roles = store_cell_text(&grants, g, 3);
             out_g->extra_permissions = store_cell_text(&grants, g, 4);
+            out_g->expires_at = store_cell_int(&grants, g, 5);
         }
     }
     *out = list;

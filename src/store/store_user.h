@@ -31,6 +31,7 @@ struct store_user_grant {
     const char *bot_id;         /* NULL unless bot scope */
     const char *roles;
     const char *extra_permissions;
+    int64_t expires_at; /* ms since the epoch; 0: never */
 };
 
 /* One agency a user belongs to, with the user's grants in it. */

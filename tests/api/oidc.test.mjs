@@ -5,6 +5,7 @@
 // provider that is down.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import { rememberSecret } from './lib/harness.mjs';
 import { startProvider } from './lib/oidc_provider.mjs';
@@ -307,6 +308,32 @@ describe('OpenID Connect sign-in per agency', () => {
       assert.ok(sessionOf(mine));
     });
 
+    it('audits the failures of states usher issued, and only logs a state it never issued', async () => {
+      const audited = () => count(`SELECT COUNT(*) FROM audit_log WHERE action = 'user.sign_in_failed'`);
+      const before = audited();
+      const logged = w.usher.findLogs('oidc.sign_in_failed').length;
+      const s = await start({ connection_id: conn.id });
+      for (const q of ['state=junk&code=x', 'code=x', `state=${'j'.repeat(200)}&code=x`, 'state=junk&error=access_denied']) {
+        assert.equal(reasonOf(await w.usher.api('GET', `/api/v1/oidc/callback?${q}`, { headers: { Cookie: s.cookie } })), 'state_invalid');
+        assert.equal(reasonOf(await w.usher.api('GET', `/api/v1/oidc/callback?${q}`)), 'state_invalid');
+      }
+      assert.equal(audited(), before, 'no audit row for a state usher never issued');
+      const junk = (l) => l.reason === 'state_invalid' && !l.connection_id;
+      await w.usher.waitForLog('oidc.sign_in_failed', junk);
+      for (let i = 0; i < 30 && w.usher.findLogs('oidc.sign_in_failed').slice(logged).filter(junk).length < 8; i++) await sleep(100);
+      assert.equal(w.usher.findLogs('oidc.sign_in_failed').slice(logged).filter(junk).length, 8, 'each one is logged');
+      // A state usher issued, brought back by another browser (with its own binding cookie):
+      // audited. The right browser still finishes.
+      const back = await idp.signIn(s.location, 'sub-pat');
+      const other = await start({ connection_id: conn.id });
+      assert.equal(reasonOf(await callback(back, other.cookie)), 'state_invalid');
+      assert.equal(audited(), before + 1);
+      const row = w.sql(`SELECT details FROM audit_log WHERE action = 'user.sign_in_failed' ORDER BY id DESC LIMIT 1`);
+      assert.match(row, /"reason":"state_invalid"/);
+      assert.match(row, new RegExp(conn.id));
+      assert.ok(sessionOf(await callback(back, s.cookie)));
+    });
+
     it('sends the provider\'s error, a refused algorithm and a disabled account to the problem page', async () => {
       const s = await start({ connection_id: conn.id });
       const state = new URL(s.location).searchParams.get('state');
@@ -327,6 +354,7 @@ describe('OpenID Connect sign-in per agency', () => {
       }
 
       const dora = w.addUser('dora@acme.test');
+      w.grant(dora, A.id, { roles: 'analyst' });
       idp.accounts.set('sub-dora', { email: 'dora@acme.test', email_verified: true });
       assert.ok((await flow({ connection_id: conn.id }, 'sub-dora')).token);
       w.sql(`UPDATE users SET status = 'disabled' WHERE id = '${dora}'`);
@@ -430,6 +458,61 @@ describe('OpenID Connect sign-in per agency', () => {
       const newbie = await flow({ connection_id: conn.id }, 'sub-newbie');
       const mine = (await meWith(newbie.token)).json.identities;
       assertProblem(await w.as(newbie.token)('DELETE', `/api/v1/me/identities/${mine[0].id}`), 409, 'last_sign_in_method');
+    });
+
+    it('links an account that is also another agency\'s only from its own session, by the account page or an invitation', async () => {
+      // Quinn's address is in the domain A's connection claims, but Quinn belongs to B: A's
+      // provider does not speak for Quinn's account on its own.
+      const quinn = w.addUser('quinn@acme.test');
+      w.grant(quinn, B.id, { roles: 'analyst' });
+      idp.accounts.set('sub-quinn', { email: 'quinn@acme.test', email_verified: true });
+      const linkedToQuinn = () => count(`SELECT COUNT(*) FROM identities WHERE user_id = '${quinn}'`);
+      const plain = await flow({ connection_id: conn.id }, 'sub-quinn');
+      assert.equal(reasonOf(plain.res), 'account_exists_sign_in_first');
+      assert.equal(sessionOf(plain.res), undefined);
+      assert.equal(linkedToQuinn(), 0);
+
+      // An oauth invitation of A to the address: its token alone links nothing, and neither
+      // does another account's session.
+      const inv = await w.invite(admin, A.id, { email: 'quinn@acme.test', sign_in: 'oauth', send_email: false, grants: [{ roles: ['analyst'] }] });
+      assert.equal(inv.status, 201, inv.text);
+      const token = new URL(inv.json.url).hash.replace('#token=', '');
+      const anonymous = await flow({ connection_id: conn.id, invitation: token }, 'sub-quinn');
+      assert.equal(reasonOf(anonymous.res), 'account_exists_sign_in_first');
+      w.addUser('rex@elsewhere.test');
+      const rex = await w.signIn('rex@elsewhere.test');
+      const other = await flow({ connection_id: conn.id, invitation: token }, 'sub-quinn', { Authorization: `Bearer ${rex}` });
+      assert.equal(reasonOf(other.res), 'account_exists_sign_in_first');
+      assert.equal(linkedToQuinn(), 0);
+      assert.equal(w.sql(`SELECT status FROM invitations WHERE id = '${inv.json.id}'`).trim(), 'pending');
+
+      // Started in Quinn's own session: linked and accepted.
+      const pw = await w.signIn('quinn@acme.test');
+      const accepted = await flow({ connection_id: conn.id, invitation: token }, 'sub-quinn', { Authorization: `Bearer ${pw}` });
+      assert.equal(accepted.res.headers.location, '/', accepted.res.headers.location);
+      assert.ok(accepted.token);
+      const me = await meWith(accepted.token);
+      assert.equal(me.json.user.email, 'quinn@acme.test');
+      assert.equal(me.json.sign_in_method, 'oidc');
+      assert.deepEqual(me.json.agencies.map((a) => a.id).sort(), [A.id, B.id].sort());
+      assert.equal(linkedToQuinn(), 1);
+      assert.equal(w.sql(`SELECT status FROM invitations WHERE id = '${inv.json.id}'`).trim(), 'accepted');
+      // From now on the provider signs Quinn in by the linked identity.
+      const again = await flow({ connection_id: conn.id }, 'sub-quinn');
+      assert.equal(again.res.headers.location, '/');
+      assert.equal((await meWith(again.token)).json.user.email, 'quinn@acme.test');
+
+      // Through the account page instead: Tess of B links from her own session.
+      const tess = w.addUser('tess@acme.test');
+      w.grant(tess, B.id, { roles: 'analyst' });
+      idp.accounts.set('sub-tess', { email: 'tess@acme.test', email_verified: true });
+      assert.equal(reasonOf((await flow({ connection_id: conn.id }, 'sub-tess')).res), 'account_exists_sign_in_first');
+      const tessPw = await w.signIn('tess@acme.test');
+      const link = await flow({ connection_id: conn.id, link: '1' }, 'sub-tess', { Authorization: `Bearer ${tessPw}` });
+      assert.equal(link.res.headers.location, '/account');
+      assert.equal(count(`SELECT COUNT(*) FROM identities WHERE user_id = '${tess}'`), 1);
+      const signedIn = await flow({ connection_id: conn.id }, 'sub-tess');
+      assert.equal((await meWith(signedIn.token)).json.user.email, 'tess@acme.test');
     });
 
     it('erasing a person removes their identities', async () => {

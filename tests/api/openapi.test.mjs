@@ -165,6 +165,26 @@ describe('docs/openapi.json against the binary', () => {
     assert.match(bad.stderr, /unknown option/);
   });
 
+  it('documents exactly the query parameters each route reads (any other is refused)', async () => {
+    const res = await runUsher(['routes', '--query']);
+    assert.equal(res.code, 0, res.stderr);
+    const reads = new Map();
+    for (const line of res.stdout.split('\n').filter(Boolean)) {
+      const m = /^([A-Z]+) (\/\S*) (\S+)$/.exec(line);
+      assert.ok(m, `unexpected line from usher routes --query: ${JSON.stringify(line)}`);
+      reads.set(routeKey(m[1], m[2]), m[3] === '-' ? [] : m[3].split(','));
+    }
+    assert.ok([...reads.values()].some((q) => q.includes('dry_run')));
+    for (const { method, pattern, op, item } of operations) {
+      const key = routeKey(method, pattern);
+      // "*": the route takes any parameter and judges them itself (a redirect from elsewhere).
+      if (!reads.has(key) || reads.get(key).includes('*')) continue;
+      const documented = [...(item.parameters || []), ...(op.parameters || [])].map(deref)
+        .filter((p) => p.in === 'query').map((p) => p.name);
+      assert.deepEqual([...documented].sort(), [...reads.get(key)].sort(), `${method} ${pattern}: query parameters`);
+    }
+  });
+
   it('describes every route the binary serves', () => {
     const documented = new Map(operations.map((o) => [routeKey(o.method, o.pattern), o]));
     const missing = [...served.keys()].filter((k) => !documented.has(k));

@@ -118,7 +118,12 @@ describe('every route', () => {
     for (const r of routes) {
       if (r.method !== 'GET') continue;
       for (const method of ['GET', 'HEAD']) {
-        const res = await w.usher.api(method, `${fill(r.pattern)}?limit=5`, { token: admin });
+        // A list reads ?limit; a route that reads no such parameter refuses it, so it is asked
+        // again without, and the handler runs either way.
+        let res = await w.usher.api(method, `${fill(r.pattern)}?limit=5`, { token: admin });
+        if (res.status === 400 && (method === 'HEAD' || res.json?.code === 'unknown_parameter')) {
+          res = await w.usher.api(method, fill(r.pattern), { token: admin });
+        }
         assert.ok(res.status < 500, `${method} ${r.pattern}: ${res.status}`);
         reads++;
       }

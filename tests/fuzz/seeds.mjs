@@ -141,6 +141,15 @@ const seeds = {
     cyrillic: '\u043ewner',
     shortcode: ' JD-42_x ',
   },
+  csv: {
+    template: 'email,first_name,last_name,shortcode,environment,roles\r\nolaf.berg@example.com,Olaf,Berg,OB,Production,Agent;Operator\r\n',
+    quoted: '"Berg, Jr.","O""Brien","two\r\nlines"\nnext,,\r\n',
+    blank: 'a\r\n\r\n\rb',
+    unclosed: 'a,"never closed\r\n',
+    early: '"closed"early,x\n',
+    inner: 'Ol"af,x\n',
+    empty_quotes: '"","""",\n',
+  },
   cursor: {
     empty: `${NUL}${NUL}${NUL}`,
     limit: `50${NUL}${NUL}name${NUL}`,

@@ -29,7 +29,9 @@ export interface AgencyData {
   access: Access;
   reloadEnvironments: () => void;
   reloadRoles: () => void;
-  setAgency: (a: Agency) => void; // after a change of the agency's settings
+  // After a rename, a suspension, a resumption or a change of the agency's settings: the
+  // agency as the server now answers it.
+  setAgency: (a: Agency) => void;
 }
 
 const AgencyContext = createContext<AgencyData | null>(null);
@@ -105,6 +107,7 @@ export function AgencyShell({ agencyId, section, crumbs = [], children }: ShellP
     reloadRoles: roles.reload,
     setAgency: agency.set,
   };
+  const suspended = agency.data.status === 'suspended';
   const base = `/agencies/${encodeURIComponent(agencyId)}`;
   const may = (p: string) => access.canAnywhere(p, agencyId);
   const items: { key: Section; href: string; label: string; show: boolean }[] = [
@@ -132,6 +135,12 @@ export function AgencyShell({ agencyId, section, crumbs = [], children }: ShellP
           </ul>
         </nav>
         <div class="agency-main">
+          {suspended ? (
+            <div class="note note-warn banner-suspended" role="status">
+              <strong>{agency.data.name} is suspended.</strong> Nobody in it can sign in to its screens and its API
+              tokens are refused; nothing is deleted. {session.me?.is_platform_admin ? 'Resume it from the agency page.' : ''}
+            </div>
+          ) : null}
           {crumbs.length ? (
             <nav class="crumbs" aria-label="Breadcrumb">
               <ol>

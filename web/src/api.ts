@@ -88,10 +88,12 @@ export async function api<T = unknown>(
   method: string,
   path: string,
   body?: unknown,
-  opts: { quietAuth?: boolean } = {},
+  opts: { quietAuth?: boolean; contentType?: string } = {},
 ): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  // A body with its own type (a CSV file) travels as it is; anything else as JSON.
+  const raw = opts.contentType !== undefined && typeof body === 'string';
+  if (body !== undefined) headers['Content-Type'] = raw ? opts.contentType! : 'application/json';
   const unsafe = !['GET', 'HEAD', 'OPTIONS'].includes(method);
   if (unsafe) await settled;
   if (unsafe && csrfToken) headers['X-CSRF-Token'] = csrfToken;
@@ -100,7 +102,7 @@ export async function api<T = unknown>(
     res = await fetch(`/api/v1${path}`, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? undefined : raw ? (body as string) : JSON.stringify(body),
       credentials: 'same-origin',
       cache: 'no-store',
     });

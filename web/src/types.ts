@@ -135,6 +135,7 @@ export interface Agency {
   id: string;
   name: string;
   created_at?: string;
+  status?: 'active' | 'suspended';
   require_second_factor?: boolean; // absent on a server without two-step verification
 }
 

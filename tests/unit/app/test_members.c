@@ -442,8 +442,8 @@ static void test_member_grants_replace__writes_and_reaches_the_index(void **stat
     snprintf(text, sizeof(text), "[{\"environment_id\":\"%s\",\"roles\":[\"producer\"]}]",
              f->e2.id);
     json_t *g = grants_json(text);
-    assert_int_equal(app_member_grants_replace(&d, FIXTURE_AS(f, &owner), f->a.id, "usr_agent", g),
-                     0);
+    assert_int_equal(
+        app_member_grants_replace(&d, NULL, FIXTURE_AS(f, &owner), f->a.id, "usr_agent", g), 0);
     json_decref(g);
     assert_int_equal(d.member.grant_count, 1);
     assert_int_equal(env_of(&d, &f->e1)->access, APP_MEMBER_NONE);
@@ -460,13 +460,13 @@ static void test_member_grants_replace__writes_and_reaches_the_index(void **stat
                      1);
 
     json_t *empty = grants_json("[]");
-    expect_error(f,
-                 app_member_grants_replace(&d, FIXTURE_AS(f, &owner), f->a.id, "usr_agent", empty),
-                 USHER_EINVAL, NULL, "grants");
+    expect_error(
+        f, app_member_grants_replace(&d, NULL, FIXTURE_AS(f, &owner), f->a.id, "usr_agent", empty),
+        USHER_EINVAL, NULL, "grants");
     json_decref(empty);
-    expect_error(f,
-                 app_member_grants_replace(&d, FIXTURE_AS(f, &owner), f->a.id, "usr_agent", NULL),
-                 USHER_EINVAL, NULL, "grants");
+    expect_error(
+        f, app_member_grants_replace(&d, NULL, FIXTURE_AS(f, &owner), f->a.id, "usr_agent", NULL),
+        USHER_EINVAL, NULL, "grants");
 }
 
 static void test_member_grants_replace__keeps_to_the_ceiling(void **state)
@@ -476,8 +476,9 @@ static void test_member_grants_replace__keeps_to_the_ceiling(void **state)
     struct app_member_detail d;
     /* An environment manager cannot act at agency scope ... */
     json_t *org = grants_json("[{\"roles\":[\"organisation_manager\"]}]");
-    expect_error(f, app_member_grants_replace(&d, FIXTURE_AS(f, &em1), f->a.id, "usr_e1only", org),
-                 USHER_EFORBIDDEN, "grant_ceiling", "grants[0]");
+    expect_error(
+        f, app_member_grants_replace(&d, NULL, FIXTURE_AS(f, &em1), f->a.id, "usr_e1only", org),
+        USHER_EFORBIDDEN, "grant_ceiling", "grants[0]");
     json_decref(org);
     /* ... nor give on E1 an authority they do not hold there ... */
     char text[256];
@@ -486,15 +487,16 @@ static void test_member_grants_replace__keeps_to_the_ceiling(void **state)
              "\"extra_permissions\":[\"environments.create\"]}]",
              f->e1.id);
     json_t *op = grants_json(text);
-    expect_error(f, app_member_grants_replace(&d, FIXTURE_AS(f, &em1), f->a.id, "usr_e1only", op),
-                 USHER_EFORBIDDEN, "grant_ceiling", "grants[0]");
+    expect_error(
+        f, app_member_grants_replace(&d, NULL, FIXTURE_AS(f, &em1), f->a.id, "usr_e1only", op),
+        USHER_EFORBIDDEN, "grant_ceiling", "grants[0]");
     json_decref(op);
     /* ... while work they do not do themselves comes with managing people there ... */
     snprintf(text, sizeof(text),
              "[{\"environment_id\":\"%s\",\"roles\":[\"producer\",\"developer\"]}]", f->e1.id);
     json_t *work = grants_json(text);
     assert_int_equal(
-        app_member_grants_replace(&d, FIXTURE_AS(f, &em1), f->a.id, "usr_e1only", work), 0);
+        app_member_grants_replace(&d, NULL, FIXTURE_AS(f, &em1), f->a.id, "usr_e1only", work), 0);
     json_decref(work);
     assert_true(check(f, "usr_e1only", "cms.write", &f->e1));
     /* ... and nobody changes their own grants. */
@@ -502,24 +504,27 @@ static void test_member_grants_replace__keeps_to_the_ceiling(void **state)
              "[{\"environment_id\":\"%s\",\"roles\":[\"environment_manager\",\"operator\"]}]",
              f->e1.id);
     json_t *self = grants_json(text);
-    expect_error(f, app_member_grants_replace(&d, FIXTURE_AS(f, &em1), f->a.id, "usr_em1", self),
+    expect_error(f,
+                 app_member_grants_replace(&d, NULL, FIXTURE_AS(f, &em1), f->a.id, "usr_em1", self),
                  USHER_EFORBIDDEN, "own_grants", NULL);
     json_decref(self);
     /* ... nor strip grants at scopes they do not manage. */
     snprintf(text, sizeof(text),
              "[{\"environment_id\":\"%s\",\"roles\":[\"environment_manager\"]}]", f->e1.id);
     json_t *em = grants_json(text);
-    expect_error(f, app_member_grants_replace(&d, FIXTURE_AS(f, &em1), f->a.id, "usr_agent", em),
+    expect_error(f,
+                 app_member_grants_replace(&d, NULL, FIXTURE_AS(f, &em1), f->a.id, "usr_agent", em),
                  USHER_EFORBIDDEN, NULL, NULL);
     /* Within E1 it works. */
-    assert_int_equal(app_member_grants_replace(&d, FIXTURE_AS(f, &em1), f->a.id, "usr_e1only", em),
-                     0);
+    assert_int_equal(
+        app_member_grants_replace(&d, NULL, FIXTURE_AS(f, &em1), f->a.id, "usr_e1only", em), 0);
     json_decref(em);
     assert_true(check(f, "usr_e1only", "users.manage", &f->e1));
     /* Bad input names the field. */
     json_t *bad = grants_json("[{\"roles\":[\"wizard\"]}]");
-    expect_error(f, app_member_grants_replace(&d, FIXTURE_AS(f, &em1), f->a.id, "usr_e1only", bad),
-                 USHER_EINVAL, "unknown_role", "grants[0].roles[0]");
+    expect_error(
+        f, app_member_grants_replace(&d, NULL, FIXTURE_AS(f, &em1), f->a.id, "usr_e1only", bad),
+        USHER_EINVAL, "unknown_role", "grants[0].roles[0]");
     json_decref(bad);
 }
 
@@ -529,27 +534,30 @@ static void test_member_grants_replace__protects_owners(void **state)
     struct app_member_detail d;
     json_t *agent = grants_json("[{\"roles\":[\"agent\"]}]");
     struct app_actor org = as("usr_org");
-    expect_error(f, app_member_grants_replace(&d, FIXTURE_AS(f, &org), f->a.id, "usr_owner", agent),
-                 USHER_EFORBIDDEN, NULL, NULL);
+    expect_error(
+        f, app_member_grants_replace(&d, NULL, FIXTURE_AS(f, &org), f->a.id, "usr_owner", agent),
+        USHER_EFORBIDDEN, NULL, NULL);
     struct app_actor owner = as("usr_owner");
     struct app_actor adm = as("usr_admin");
-    expect_error(f,
-                 app_member_grants_replace(&d, FIXTURE_AS(f, &owner), f->a.id, "usr_owner", agent),
-                 USHER_EFORBIDDEN, "own_grants", NULL);
-    expect_error(f, app_member_grants_replace(&d, FIXTURE_AS(f, &adm), f->a.id, "usr_owner", agent),
-                 USHER_ECONFLICT, "last_owner", NULL);
+    expect_error(
+        f, app_member_grants_replace(&d, NULL, FIXTURE_AS(f, &owner), f->a.id, "usr_owner", agent),
+        USHER_EFORBIDDEN, "own_grants", NULL);
+    expect_error(
+        f, app_member_grants_replace(&d, NULL, FIXTURE_AS(f, &adm), f->a.id, "usr_owner", agent),
+        USHER_ECONFLICT, "last_owner", NULL);
     /* Only an owner makes an owner; with a second owner, the first may be stepped down. */
     json_t *own = grants_json("[{\"roles\":[\"owner\"]}]");
     struct app_actor e1only = as("usr_em1");
-    expect_error(f, app_member_grants_replace(&d, FIXTURE_AS(f, &org), f->a.id, "usr_e1only", own),
-                 USHER_EFORBIDDEN, "grant_ceiling", "grants[0]");
+    expect_error(
+        f, app_member_grants_replace(&d, NULL, FIXTURE_AS(f, &org), f->a.id, "usr_e1only", own),
+        USHER_EFORBIDDEN, "grant_ceiling", "grants[0]");
     (void)e1only;
-    assert_int_equal(app_member_grants_replace(&d, FIXTURE_AS(f, &owner), f->a.id, "usr_org", own),
-                     0);
-    struct app_actor org_now_owner = as("usr_org");
     assert_int_equal(
-        app_member_grants_replace(&d, FIXTURE_AS(f, &org_now_owner), f->a.id, "usr_owner", agent),
-        0);
+        app_member_grants_replace(&d, NULL, FIXTURE_AS(f, &owner), f->a.id, "usr_org", own), 0);
+    struct app_actor org_now_owner = as("usr_org");
+    assert_int_equal(app_member_grants_replace(&d, NULL, FIXTURE_AS(f, &org_now_owner), f->a.id,
+                                               "usr_owner", agent),
+                     0);
     json_decref(own);
     json_decref(agent);
 }

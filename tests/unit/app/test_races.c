@@ -204,8 +204,8 @@ static void test_races__checks_see_whole_grant_changes(void **state)
         struct arena a;
         arena_init(&a);
         struct usher_error err = {0};
-        int rc = app_member_grants_replace(&out, FIXTURE_CALL(&f->app, &a, &owner, &err), f->a.id,
-                                           "usr_subject", grants);
+        int rc = app_member_grants_replace(&out, NULL, FIXTURE_CALL(&f->app, &a, &owner, &err),
+                                           f->a.id, "usr_subject", grants);
         json_decref(grants);
         arena_dispose(&a);
         if (rc)

@@ -8,6 +8,7 @@
 #include "../fixture.h"
 
 #include "authz/authz.h"
+#include "authz/authz_int.h"
 #include "base/clock.h"
 #include "base/crypto.h"
 #include "store/store.h"
@@ -188,6 +189,102 @@ static void test_index__refresh_sees_removed_grants_and_disabled_users(void **st
     assert_int_equal(authz_index_refresh_user(f->ix, c, "u_cy", &err), 0);
     assert_false(ask(f, "u_cy", "crm.read", POLICY_SCOPE_ENVIRONMENT, "env_prod"));
     store_conn_put(c);
+}
+
+/* A grant counts until the millisecond before its expires_at and for nothing from then on, with
+ * no job run and nothing read again: the index compares the clock itself. Grants of the same
+ * person without an end keep counting. */
+static void test_index__a_grant_counts_until_its_expiry_and_not_from_then_on(void **state)
+{
+    struct fixture *f = *state;
+    struct store_conn *c;
+    struct usher_error err = {0};
+    int64_t now = clock_now_ms();
+    int64_t at = now + 3600 * 1000;
+    char sql[256];
+    /* ann's agency grant (operator) ends in an hour; her prod grant (analyst) never does. */
+    snprintf(sql, sizeof(sql), "UPDATE grants SET expires_at = %lld WHERE id = 'g1'",
+             (long long)at);
+    fixture_sql(f->store, sql, NULL, 0);
+    assert_int_equal(store_conn_get(f->store, &c, &err), 0);
+    assert_int_equal(authz_index_refresh_user(f->ix, c, "u_ann", &err), 0);
+    store_conn_put(c);
+    assert_true(ask(f, "u_ann", "inbox.start", POLICY_SCOPE_AGENCY, "ag_a"));
+    clock_set_offset_ms(at - 100 - clock_now_ms());
+    assert_true(ask(f, "u_ann", "inbox.start", POLICY_SCOPE_AGENCY, "ag_a"));
+    /* At (or just past) the expiry: the agency grant is gone everywhere it rippled. */
+    clock_set_offset_ms(0);
+    clock_set_offset_ms(at - clock_now_ms());
+    assert_false(ask(f, "u_ann", "inbox.start", POLICY_SCOPE_AGENCY, "ag_a"));
+    assert_false(ask(f, "u_ann", "inbox.start", POLICY_SCOPE_BOT, "bot_1"));
+    /* prod has a grant of its own without an end. */
+    assert_true(ask(f, "u_ann", "analytics.read", POLICY_SCOPE_ENVIRONMENT, "env_prod"));
+    struct policy_decide_effective eff;
+    bool is_admin = false;
+    assert_true(
+        authz_effective(&eff, &is_admin, f->ix, "u_ann", POLICY_SCOPE_AGENCY, "ag_a", NULL, NULL));
+    assert_int_equal(eff.permissions, 0);
+    clock_set_offset_ms(0);
+    assert_true(ask(f, "u_ann", "inbox.start", POLICY_SCOPE_AGENCY, "ag_a"));
+}
+
+/* The compare itself, to the millisecond, on a set built directly: a grant with an expiry and
+ * one without in the same set, and a set where nothing ends. */
+static void test_index__the_expiry_compare_is_exact_to_the_millisecond(void **state)
+{
+    (void)state;
+    struct ix_data d;
+    ix_data_init(&d);
+    struct ix_grant_row rows[] = {
+        {.agency_id = "ag",
+         .scope_id = "ag",
+         .kind = POLICY_SCOPE_AGENCY,
+         .roles = "agent",
+         .expires_at = 5000},
+        {.agency_id = "ag",
+         .scope_id = "env",
+         .kind = POLICY_SCOPE_ENVIRONMENT,
+         .roles = "reviewer,analyst",
+         .expires_at = 0},
+        {.agency_id = "ag",
+         .scope_id = "env2",
+         .kind = POLICY_SCOPE_ENVIRONMENT,
+         .roles = "",
+         .expires_at = 7000},
+    };
+    struct ix_grant_set *set = ix_grant_set_build(&d, rows, 3, false);
+    assert_int_equal(set->first_expiry, 5000);
+    assert_false(ix_grant_lapsed(set, 0, 4999));
+    assert_true(ix_grant_lapsed(set, 0, 5000));
+    assert_true(ix_grant_lapsed(set, 0, 5001));
+    assert_false(ix_grant_lapsed(set, 1, 5000));
+    assert_false(ix_grant_lapsed(set, 1, IX_NEVER - 1));
+    assert_false(ix_grant_lapsed(set, 2, 6999));
+    assert_true(ix_grant_lapsed(set, 2, 7000));
+    /* The custom role list sits before the expiries and is intact. */
+    assert_int_equal(set->custom_count, 1);
+    free(set);
+    struct ix_grant_set *plain = ix_grant_set_build(&d, rows + 1, 1, false);
+    assert_int_equal(plain->first_expiry, IX_NEVER);
+    assert_false(ix_grant_lapsed(plain, 0, IX_NEVER - 1));
+    free(plain);
+    ix_data_dispose(&d);
+}
+
+/* A load reads expiries too, and the stats count their bytes. */
+static void test_index__a_load_reads_expiries(void **state)
+{
+    struct fixture *f = *state;
+    struct usher_error err = {0};
+    struct authz_stats before, after;
+    authz_index_stats(&before, f->ix);
+    fixture_sql(f->store, "UPDATE grants SET expires_at = 1000 WHERE id = 'g5'", NULL, 0);
+    assert_int_equal(authz_index_load(f->ix, f->store, &err), 0);
+    authz_index_stats(&after, f->ix);
+    assert_int_equal(after.grants, before.grants);
+    assert_int_equal(after.bytes, before.bytes + sizeof(int64_t));
+    assert_false(ask(f, "u_cy", "crm.read", POLICY_SCOPE_ENVIRONMENT, "env_prod"));
+    assert_true(ask(f, "u_ann", "inbox.start", POLICY_SCOPE_AGENCY, "ag_a"));
 }
 
 static void test_index__explain_names_source_and_roles(void **state)
@@ -424,6 +521,9 @@ int main(void)
         T(test_index__agency_limit_hides_other_agencies),
         T(test_index__answers_nothing_once_it_is_no_longer_current),
         T(test_index__refresh_sees_removed_grants_and_disabled_users),
+        T(test_index__a_grant_counts_until_its_expiry_and_not_from_then_on),
+        T(test_index__a_load_reads_expiries),
+        cmocka_unit_test(test_index__the_expiry_compare_is_exact_to_the_millisecond),
         T(test_index__explain_names_source_and_roles),
         T(test_index__readers_run_while_grants_change),
         T(test_index__sync_applies_changes_made_elsewhere),

@@ -19,21 +19,21 @@ static int handler_b(struct http_request *req, struct http_response *res)
 }
 
 static const struct http_route agency_routes[] = {
-    {"GET", "/api/v1/agencies", handler_a, HTTP_AUTHENTICATED},
-    {"POST", "/api/v1/agencies", handler_b, HTTP_AUTHENTICATED},
-    {"GET", "/api/v1/agencies/{id}", handler_a, HTTP_AUTHENTICATED},
-    {"GET", "/api/v1/agencies/{id}/environments", handler_a, HTTP_AUTHENTICATED},
-    {"DELETE", "/api/v1/agencies/{id}/users/{user_id}", handler_b, HTTP_AUTHENTICATED},
-    {"PATCH", "/api/v1/agencies/{id}/users/{user_id}", handler_a, HTTP_AUTHENTICATED},
-    {NULL, NULL, NULL, HTTP_PUBLIC},
+    {"GET", "/api/v1/agencies", handler_a, HTTP_AUTHENTICATED, NULL},
+    {"POST", "/api/v1/agencies", handler_b, HTTP_AUTHENTICATED, NULL},
+    {"GET", "/api/v1/agencies/{id}", handler_a, HTTP_AUTHENTICATED, NULL},
+    {"GET", "/api/v1/agencies/{id}/environments", handler_a, HTTP_AUTHENTICATED, NULL},
+    {"DELETE", "/api/v1/agencies/{id}/users/{user_id}", handler_b, HTTP_AUTHENTICATED, NULL},
+    {"PATCH", "/api/v1/agencies/{id}/users/{user_id}", handler_a, HTTP_AUTHENTICATED, NULL},
+    {NULL, NULL, NULL, HTTP_PUBLIC, NULL},
 };
 
 static const struct http_route session_routes[] = {
-    {"POST", "/api/v1/sessions", handler_a, HTTP_PUBLIC},
-    {"DELETE", "/api/v1/sessions/current", handler_b, HTTP_AUTHENTICATED},
-    {"PUT", "/api/v1/agencies/{id}", handler_b, HTTP_AUTHENTICATED},
-    {"GET", "/a/{p1}/{p2}/{p3}/{p4}/{p5}", handler_a, HTTP_PUBLIC},
-    {NULL, NULL, NULL, HTTP_PUBLIC},
+    {"POST", "/api/v1/sessions", handler_a, HTTP_PUBLIC, NULL},
+    {"DELETE", "/api/v1/sessions/current", handler_b, HTTP_AUTHENTICATED, NULL},
+    {"PUT", "/api/v1/agencies/{id}", handler_b, HTTP_AUTHENTICATED, NULL},
+    {"GET", "/a/{p1}/{p2}/{p3}/{p4}/{p5}", handler_a, HTTP_PUBLIC, NULL},
+    {NULL, NULL, NULL, HTTP_PUBLIC, NULL},
 };
 
 static const struct http_route_table agency_table = {"agencies", agency_routes};

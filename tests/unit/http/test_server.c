@@ -20,9 +20,12 @@ static int route_echo(struct http_request *req, struct http_response *res)
     return 0;
 }
 
+static int query_calls; /* how many times route_query ran */
+
 static int route_query(struct http_request *req, struct http_response *res)
 {
     const char *x = NULL;
+    query_calls++;
     int rc = http_query(&x, req, "x");
     if (rc)
         return rc;
@@ -75,16 +78,32 @@ static int route_empty(struct http_request *req, struct http_response *res)
     return 0;
 }
 
+static const char *const query_params[] = {"x", "y", NULL};
+
+/* Answers how many parameters it was given: every one gets through. */
+static int route_any(struct http_request *req, struct http_response *res)
+{
+    const char *code = NULL;
+    int rc = http_query(&code, req, "code");
+    if (rc) {
+        usher_error_clear(&req->err);
+        code = "(judged by the handler)";
+    }
+    http_response_json(res, req, 200, json_pack("{s:s?}", "code", code));
+    return 0;
+}
+
 static const struct http_route routes[] = {
-    {"GET", "/echo/{a}/{b}", route_echo, HTTP_PUBLIC},
-    {"GET", "/query", route_query, HTTP_PUBLIC},
-    {"POST", "/json", route_json, HTTP_PUBLIC},
-    {"GET", "/internal", route_internal, HTTP_PUBLIC},
-    {"GET", "/conflict", route_conflict, HTTP_PUBLIC},
-    {"GET", "/private", route_private, HTTP_AUTHENTICATED},
-    {"GET", "/cacheable", route_cacheable, HTTP_PUBLIC},
-    {"DELETE", "/empty", route_empty, HTTP_PUBLIC},
-    {NULL, NULL, NULL, HTTP_PUBLIC},
+    {"GET", "/echo/{a}/{b}", route_echo, HTTP_PUBLIC, NULL},
+    {"GET", "/query", route_query, HTTP_PUBLIC, query_params},
+    {"GET", "/any", route_any, HTTP_PUBLIC, http_query_any},
+    {"POST", "/json", route_json, HTTP_PUBLIC, NULL},
+    {"GET", "/internal", route_internal, HTTP_PUBLIC, NULL},
+    {"GET", "/conflict", route_conflict, HTTP_PUBLIC, NULL},
+    {"GET", "/private", route_private, HTTP_AUTHENTICATED, NULL},
+    {"GET", "/cacheable", route_cacheable, HTTP_PUBLIC, NULL},
+    {"DELETE", "/empty", route_empty, HTTP_PUBLIC, NULL},
+    {NULL, NULL, NULL, HTTP_PUBLIC, NULL},
 };
 static const struct http_route_table table = {"test", routes};
 static const struct http_route_table *const tables[] = {&table, NULL};
@@ -333,6 +352,41 @@ static void test_server_query__refuses_a_repeated_parameter(void **state)
     reply_dispose(&r);
 }
 
+static void test_server_query__refuses_a_parameter_the_route_does_not_read(void **state)
+{
+    (void)state;
+    struct reply r;
+    int calls = query_calls;
+    get(&r, "/query?x=a&dry_run=1", NULL);
+    assert_problem(&r, 400, "unknown_parameter");
+    assert_string_equal(member(&r, "field"), "dry_run");
+    reply_dispose(&r);
+    /* A route that reads no parameter refuses every one, and a repeated unread one. */
+    get(&r, "/echo/1/2?x=1", NULL);
+    assert_problem(&r, 400, "unknown_parameter");
+    assert_string_equal(member(&r, "field"), "x");
+    reply_dispose(&r);
+    get(&r, "/query?y=1&y=2", NULL);
+    assert_problem(&r, 400, "invalid_input");
+    assert_string_equal(member(&r, "field"), "y");
+    reply_dispose(&r);
+    /* A name that is not short printable text is not echoed back. */
+    get(&r, "/query?%01%02=1", NULL);
+    assert_problem(&r, 400, "unknown_parameter");
+    assert_string_equal(member(&r, "field"), "(unreadable name)");
+    reply_dispose(&r);
+    assert_int_equal(query_calls, calls);
+    /* A route taking any parameter sees them all, repeated ones too, and judges itself. */
+    get(&r, "/any?code=c1&iss=https%3A%2F%2Fidp&session_state=s", NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(member(&r, "code"), "c1");
+    reply_dispose(&r);
+    get(&r, "/any?code=a&code=b", NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(member(&r, "code"), "(judged by the handler)");
+    reply_dispose(&r);
+}
+
 static void test_server_query__refuses_an_overlong_value(void **state)
 {
     (void)state;
@@ -536,6 +590,7 @@ int main(void)
         cmocka_unit_test(test_server_query__reads_one_value),
         cmocka_unit_test(test_server_query__refuses_a_repeated_parameter),
         cmocka_unit_test(test_server_query__refuses_an_overlong_value),
+        cmocka_unit_test(test_server_query__refuses_a_parameter_the_route_does_not_read),
         cmocka_unit_test(test_server_json_body__accepts_a_valid_object),
         cmocka_unit_test(test_server_json_body__names_an_unknown_field),
         cmocka_unit_test(test_server_json_body__refuses_bad_bodies),

@@ -169,8 +169,8 @@ static int fallback(struct http_request *req, struct http_response *res)
 }
 
 static const struct http_route routes[] = {
-    {"GET", "/api/v1/ping", route_ping, HTTP_PUBLIC},
-    {NULL, NULL, NULL, HTTP_PUBLIC},
+    {"GET", "/api/v1/ping", route_ping, HTTP_PUBLIC, NULL},
+    {NULL, NULL, NULL, HTTP_PUBLIC, NULL},
 };
 static const struct http_route_table table = {"test", routes};
 static const struct http_route_table *const tables[] = {&table, NULL};

@@ -367,6 +367,19 @@ static void test_token_response__reads_tokens_and_error_bodies(void **state)
                      USHER_EUNAUTH);
     assert_string_equal(f->err.problem, "oidc_token_no_id_token");
     usher_error_clear(&f->err);
+    /* An ID token past the limit is named as such, not as a missing one. */
+    size_t big_len = OIDC_TOKEN_MAX + 64;
+    char *big = arena_alloc(&f->a, big_len + 32);
+    memcpy(big, "{\"id_token\":\"", 13);
+    memset(big + 13, 'a', OIDC_TOKEN_MAX + 1);
+    memcpy(big + 13 + OIDC_TOKEN_MAX + 1, "\"}", 3);
+    assert_int_equal(oidc_token_response_parse(&t, &f->a, 200, big, strlen(big), &f->err),
+                     USHER_EUNAUTH);
+    assert_string_equal(f->err.problem, "id_token_too_large");
+    usher_error_clear(&f->err);
+    memcpy(big + 13 + OIDC_TOKEN_MAX, "\"}", 3);
+    assert_int_equal(oidc_token_response_parse(&t, &f->a, 200, big, strlen(big), &f->err), 0);
+    assert_int_equal(strlen(t.id_token), OIDC_TOKEN_MAX);
     assert_int_equal(oidc_token_response_parse(&t, &f->a, 502, "<html>", 6, &f->err),
                      USHER_EUNAVAIL);
     assert_string_equal(f->err.problem, "oidc_token_response_invalid");

@@ -9,6 +9,7 @@ import type { Agency, Environment, Page } from '../types';
 import { FormError, IconPlus, LoadProblem, Loading, PageTitle, TextField, announce, useLoad } from '../ui';
 import { SecondFactorPolicy } from './agency_security';
 import { InviteDialog } from './invite';
+import { DeleteAgencyDialog, DeletePlaceDialog, RenameDialog, SuspendDialog } from './places';
 
 // A one-field form that creates something by name.
 export function CreateByName({ label, button, onCreate }: { label: string; button: string; onCreate: (name: string) => Promise<void> }) {
@@ -69,7 +70,10 @@ export function Agencies() {
               <h2 class="h3">
                 <Link href={`/agencies/${encodeURIComponent(a.id)}`}>{a.name}</Link>
               </h2>
-              <p class="muted small">Created {day(a.created_at)}</p>
+              <p class="muted small">
+                Created {day(a.created_at)}
+                {a.status === 'suspended' ? ' · Suspended' : ''}
+              </p>
             </li>
           ))}
         </ul>
@@ -104,11 +108,63 @@ export function Pager(p: { hasPrevious: boolean; next: string | null; onPrevious
   );
 }
 
+type AgencyDialog = 'rename' | 'suspend' | 'delete' | null;
+
+// What may be done to the agency itself: rename it (agency.manage), suspend, resume and, once
+// suspended, delete it (platform admins).
+function AgencyActions() {
+  const { agency, access, setAgency } = useAgency();
+  const { me } = useSession();
+  const [open, setOpen] = useState<AgencyDialog>(null);
+  const canRename = agency.status !== 'suspended' && access.can('agency.manage', agency.id);
+  const isAdmin = !!me?.is_platform_admin && !me.impersonation;
+  const suspended = agency.status === 'suspended';
+  if (!canRename && !isAdmin) return null;
+  return (
+    <div class="place-actions" role="group" aria-label="Agency actions">
+      {canRename ? (
+        <button type="button" class="button button-small" onClick={() => setOpen('rename')}>
+          Rename agency
+        </button>
+      ) : null}
+      {isAdmin ? (
+        <button type="button" class="button button-small" onClick={() => setOpen('suspend')}>
+          {suspended ? 'Resume agency' : 'Suspend agency'}
+        </button>
+      ) : null}
+      {isAdmin && suspended ? (
+        <button type="button" class="button button-small button-danger" onClick={() => setOpen('delete')}>
+          Delete agency
+        </button>
+      ) : null}
+      {open === 'rename' ? (
+        <RenameDialog
+          kind="agency"
+          id={agency.id}
+          name={agency.name}
+          onClose={() => setOpen(null)}
+          onRenamed={(name) => setAgency({ ...agency, name })}
+        />
+      ) : null}
+      {open === 'suspend' ? <SuspendDialog agency={agency} onClose={() => setOpen(null)} onChanged={setAgency} /> : null}
+      {open === 'delete' ? (
+        <DeleteAgencyDialog agency={agency} onClose={() => setOpen(null)} onDeleted={() => navigate('/agencies')} />
+      ) : null}
+    </div>
+  );
+}
+
 function EnvironmentList() {
   const { agency, environments, access, reloadEnvironments } = useAgency();
   const [inviting, setInviting] = useState(false);
-  const canCreate = access.can('environments.create', agency.id);
-  const canInvite = access.canAnywhere('users.invite', agency.id);
+  const [renaming, setRenaming] = useState<Environment | null>(null);
+  const [deleting, setDeleting] = useState<Environment | null>(null);
+  // A suspended agency is read and resumed, not changed.
+  const live = agency.status !== 'suspended';
+  const canCreate = live && access.can('environments.create', agency.id);
+  const canInvite = live && access.canAnywhere('users.invite', agency.id);
+  const canRename = (env: Environment) =>
+    canCreate || (live && access.can('environment.manage', agency.id, { environmentId: env.id }));
   return (
     <section class="page">
       <div class="page-head">
@@ -119,6 +175,7 @@ function EnvironmentList() {
           </button>
         ) : null}
       </div>
+      <AgencyActions />
       <h2>Environments</h2>
       {canCreate ? (
         <CreateByName
@@ -141,12 +198,49 @@ function EnvironmentList() {
                 <Link href={`/environments/${encodeURIComponent(env.id)}`}>{env.name}</Link>
               </h3>
               <p class="muted small">Created {day(env.created_at)}</p>
+              {canRename(env) || canCreate ? (
+                <div class="card-actions">
+                  {canRename(env) ? (
+                    <button type="button" class="button button-small" aria-label={`Rename ${env.name}`} onClick={() => setRenaming(env)}>
+                      Rename
+                    </button>
+                  ) : null}
+                  {canCreate ? (
+                    <button
+                      type="button"
+                      class="button button-small button-danger"
+                      aria-label={`Delete ${env.name}`}
+                      onClick={() => setDeleting(env)}
+                    >
+                      Delete
+                    </button>
+                  ) : null}
+                </div>
+              ) : null}
             </li>
           ))}
         </ul>
       )}
       <SecondFactorPolicy />
       {inviting ? <InviteDialog onClose={() => setInviting(false)} /> : null}
+      {renaming ? (
+        <RenameDialog
+          kind="environment"
+          id={renaming.id}
+          name={renaming.name}
+          onClose={() => setRenaming(null)}
+          onRenamed={reloadEnvironments}
+        />
+      ) : null}
+      {deleting ? (
+        <DeletePlaceDialog
+          kind="environment"
+          id={deleting.id}
+          name={deleting.name}
+          onClose={() => setDeleting(null)}
+          onDeleted={reloadEnvironments}
+        />
+      ) : null}
     </section>
   );
 }

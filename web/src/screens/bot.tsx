@@ -1,12 +1,28 @@
-// One bot: its overview, and the Options tab where its owner delegates it to bot managers
-// (seed 001): invite by email, see who manages it and who is still invited, take access away.
+// One bot: its overview, and the Options tab where its owner delegates it to bot managers:
+// invite by email, see who manages it and who is still invited (copy the link, send it again,
+// revoke it), take access away; renaming and deleting the bot.
 import { useState } from 'preact/hooks';
-import { del, get, post } from '../api';
+import { del, get, messageOf, post } from '../api';
 import { AgencyShell, environmentName, useAgency, useScopePermissions } from '../agency';
 import { day, fullName } from '../format';
-import { Link } from '../router';
+import { Link, navigate } from '../router';
 import type { Bot, BotManager, Invitation } from '../types';
-import { Badge, Confirm, FormError, IconTrash, LoadProblem, Loading, PageTitle, TextField, announce, useLoad } from '../ui';
+import {
+  Badge,
+  Confirm,
+  Dialog,
+  FormError,
+  IconClipboard,
+  IconTrash,
+  LoadProblem,
+  Loading,
+  PageTitle,
+  TextField,
+  announce,
+  copyText,
+  useLoad,
+} from '../ui';
+import { DeletePlaceDialog, RenameDialog } from './places';
 
 interface Managers {
   items: BotManager[];
@@ -21,6 +37,29 @@ function Options({ bot, onShared }: { bot: Bot; onShared: (shared: boolean) => v
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const [removing, setRemoving] = useState<BotManager | null>(null);
+  const [revoking, setRevoking] = useState<Invitation | null>(null);
+  const [showLink, setShowLink] = useState<{ email: string; url: string } | null>(null);
+
+  // The same actions as on the users screen: the current link for another channel, a new
+  // link sent by email (older ones stop working), or the invitation withdrawn.
+  async function copyLink(inv: Invitation) {
+    try {
+      const { url } = await get<{ url: string }>(`/invitations/${encodeURIComponent(inv.id)}/link`);
+      if (await copyText(url)) announce(`Invitation link for ${inv.email} copied`);
+      else setShowLink({ email: inv.email, url });
+    } catch (e) {
+      announce(messageOf(e), 'error');
+    }
+  }
+  async function resend(inv: Invitation) {
+    try {
+      const r = await post<{ expires_at: string }>(`/invitations/${encodeURIComponent(inv.id)}/resend`);
+      announce(`Invitation sent again to ${inv.email}; the new link is valid until ${day(r.expires_at)}`);
+      managers.reload();
+    } catch (e) {
+      announce(messageOf(e), 'error');
+    }
+  }
 
   async function invite(e: Event) {
     e.preventDefault();
@@ -86,9 +125,30 @@ function Options({ bot, onShared }: { bot: Bot; onShared: (shared: boolean) => v
                 {managers.data.pending_invitations.map((inv) => (
                   <li key={inv.id}>
                     <span>
-                      {inv.email} <span class="muted">· valid until {day(inv.expires_at)}</span>
+                      {inv.email} <span class="muted">· valid until {day(inv.expires_at)}</span> <Badge>Invited</Badge>
                     </span>
-                    <Badge>Invited</Badge>
+                    <span class="card-actions">
+                      <button
+                        type="button"
+                        class="icon-button"
+                        aria-label={`Copy the invitation link for ${inv.email}`}
+                        title="Copy invitation link"
+                        onClick={() => copyLink(inv)}
+                      >
+                        <IconClipboard />
+                      </button>
+                      <button type="button" class="button button-small" aria-label={`Resend the invitation to ${inv.email}`} onClick={() => resend(inv)}>
+                        Resend
+                      </button>
+                      <button
+                        type="button"
+                        class="button button-small button-danger"
+                        aria-label={`Revoke the invitation for ${inv.email}`}
+                        onClick={() => setRevoking(inv)}
+                      >
+                        Revoke
+                      </button>
+                    </span>
                   </li>
                 ))}
               </ul>
@@ -96,6 +156,35 @@ function Options({ bot, onShared }: { bot: Bot; onShared: (shared: boolean) => v
           ) : null}
         </>
       )}
+      {revoking ? (
+        <Confirm
+          title="Revoke invitation"
+          confirm="Revoke invitation"
+          onClose={() => setRevoking(null)}
+          onConfirm={async () => {
+            await del(`/invitations/${encodeURIComponent(revoking.id)}`);
+            announce(`The invitation for ${revoking.email} was revoked`);
+            managers.reload();
+          }}
+        >
+          <p>
+            The link for <strong>{revoking.email}</strong> stops working at once: they will not manage <strong>{bot.name}</strong>.
+            You can invite them again later.
+          </p>
+        </Confirm>
+      ) : null}
+      {showLink ? (
+        <Dialog title="Copy the invitation link" onClose={() => setShowLink(null)}>
+          <p>The clipboard is not available here. Select the link for {showLink.email} and copy it:</p>
+          <input
+            class="link-field"
+            readOnly
+            value={showLink.url}
+            aria-label="Invitation link"
+            onFocus={(e) => (e.currentTarget as HTMLInputElement).select()}
+          />
+        </Dialog>
+      ) : null}
       {removing ? (
         <Confirm
           title="Remove bot manager"
@@ -119,10 +208,15 @@ function Options({ bot, onShared }: { bot: Bot; onShared: (shared: boolean) => v
   );
 }
 
-function BotBody({ bot, tab }: { bot: Bot; tab: 'overview' | 'options' }) {
-  const { environments } = useAgency();
+function BotBody({ bot, tab, onRenamed }: { bot: Bot; tab: 'overview' | 'options'; onRenamed: (name: string) => void }) {
+  const { environments, agency } = useAgency();
   const [shared, setShared] = useState(bot.shared);
-  const canDelegate = useScopePermissions({ bot }).has('bot.delegate');
+  const [dialog, setDialog] = useState<'rename' | 'delete' | null>(null);
+  const here = useScopePermissions({ bot });
+  const canDelegate = here.has('bot.delegate');
+  // Renaming and deleting a bot take what creating one takes: bot.develop in its environment.
+  const develops = useScopePermissions({ environmentId: bot.environment_id }).has('bot.develop');
+  const canDevelop = develops && agency.status !== 'suspended';
   const base = `/bots/${encodeURIComponent(bot.id)}`;
   const showOptions = tab === 'options' && canDelegate;
   return (
@@ -132,6 +226,28 @@ function BotBody({ bot, tab }: { bot: Bot; tab: 'overview' | 'options' }) {
           {bot.name} {shared ? <Badge kind="shared">Shared</Badge> : null}
         </PageTitle>
       </div>
+      {canDevelop ? (
+        <div class="place-actions" role="group" aria-label="Bot actions">
+          <button type="button" class="button button-small" onClick={() => setDialog('rename')}>
+            Rename bot
+          </button>
+          <button type="button" class="button button-small button-danger" onClick={() => setDialog('delete')}>
+            Delete bot
+          </button>
+        </div>
+      ) : null}
+      {dialog === 'rename' ? (
+        <RenameDialog kind="bot" id={bot.id} name={bot.name} onClose={() => setDialog(null)} onRenamed={onRenamed} />
+      ) : null}
+      {dialog === 'delete' ? (
+        <DeletePlaceDialog
+          kind="bot"
+          id={bot.id}
+          name={bot.name}
+          onClose={() => setDialog(null)}
+          onDeleted={() => navigate(`/environments/${encodeURIComponent(bot.environment_id)}`)}
+        />
+      ) : null}
       <nav class="tabs" aria-label="Bot">
         <Link href={base} aria-current={!showOptions ? 'page' : undefined}>
           Overview
@@ -171,7 +287,7 @@ export function BotScreen({ botId, tab }: { botId: string; tab: 'overview' | 'op
       section="environments"
       crumbs={[{ href: `/environments/${encodeURIComponent(b.environment_id)}`, environmentId: b.environment_id }, { label: b.name }]}
     >
-      <BotBody bot={b} tab={tab} />
+      <BotBody bot={b} tab={tab} onRenamed={(name) => bot.set({ ...b, name })} />
     </AgencyShell>
   );
 }

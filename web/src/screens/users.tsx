@@ -27,6 +27,7 @@ import {
 } from '../ui';
 import { Pager } from './agencies';
 import { rolesText, scopeLabel } from './grants';
+import { BulkInviteDialog } from './bulk_invite';
 import { InviteDialog } from './invite';
 import { InvitationPanel, UserPanel } from './user_panel';
 
@@ -89,6 +90,7 @@ function Overview({ openUser, openInvitation }: { openUser?: string; openInvitat
   const [cursor, setCursor] = useState<string | null>(null);
   const [trail, setTrail] = useState<(string | null)[]>([]);
   const [inviting, setInviting] = useState(false);
+  const [bulk, setBulk] = useState(false);
   const [removing, setRemoving] = useState<Member | null>(null);
   const [copied, setCopied] = useState<string | null>(null);
   const [showLink, setShowLink] = useState<{ email: string; url: string } | null>(null);
@@ -165,9 +167,14 @@ function Overview({ openUser, openInvitation }: { openUser?: string; openInvitat
       <div class="page-head">
         <PageTitle text="Users" />
         {canInvite ? (
-          <button type="button" class="button button-primary" onClick={() => setInviting(true)}>
-            <IconPlus /> Invite user
-          </button>
+          <div class="page-actions">
+            <button type="button" class="button" onClick={() => setBulk(true)}>
+              Invite from a file
+            </button>
+            <button type="button" class="button button-primary" onClick={() => setInviting(true)}>
+              <IconPlus /> Invite user
+            </button>
+          </div>
         ) : null}
       </div>
       <form class="filters" role="search" onSubmit={(e) => e.preventDefault()}>
@@ -343,6 +350,7 @@ function Overview({ openUser, openInvitation }: { openUser?: string; openInvitat
       {openInvitation ? (
         <InvitationPanel invitationId={openInvitation} onClose={closePanel} onChanged={list.reload} onCopy={(inv) => copyLink(inv.id, inv.email)} />
       ) : null}
+      {bulk ? <BulkInviteDialog onClose={() => setBulk(false)} onSent={list.reload} /> : null}
       {inviting ? <InviteDialog onClose={() => setInviting(false)} onSent={list.reload} environmentId={env || undefined} /> : null}
       {removing ? (
         <Confirm
