@@ -141,8 +141,10 @@ static int agency_audit_export(struct http_request *req, struct http_response *r
     return 0;
 }
 
-static const char *const list_params[] = {"user_id", "action", "limit", "cursor", NULL};
-static const char *const export_params[] = {"user_id", "action", "format", NULL};
+static const char *const list_params[] = {"user_id", "action", "q",      "since", "until",
+                                          "group",   "limit",  "cursor", NULL};
+static const char *const export_params[] = {"user_id", "action", "q", "since",
+                                            "until",   "format", NULL};
 
 static const struct http_route routes[] = {
     {"GET", "/api/v1/agencies/{id}/audit", agency_audit_list, HTTP_AUTHENTICATED, list_params},
