@@ -300,14 +300,17 @@ static const char *json_text(json_t *o, const char *key)
     return s && *s ? s : NULL;
 }
 
-/* "First Last", "First", "Last" or NULL. */
+/* "First Last", "First", "Last" or NULL, in a (the parts may live in a JSON value freed
+ * before the name is used). */
 static const char *full_name(struct arena *a, const char *first, const char *last)
 {
     first = first && *first ? first : NULL;
     last = last && *last ? last : NULL;
     if (first && last)
         return arena_printf(a, "%s %s", first, last);
-    return first ? first : last;
+    if (first || last)
+        return arena_strdup(a, first ? first : last);
+    return NULL;
 }
 
 /* The person in role ("actor", ...) of an entry: as recorded in its personal values, else as
