@@ -200,15 +200,6 @@ static void test_audit_list__kinds_people_and_times(void **state)
     assert_string_equal(page.items[2].actor.email, "auditor@example.com");
     assert_null(page.items[2].subject.email); /* usr_x has no account */
     assert_string_equal(page.items[1].subject.email, "agent@example.com");
-    /* Someone with a first name only is named by it. */
-    struct fixture_user solo = {.id = "usr_solo", .first_name = "Solo"};
-    fixture_user_add_with(f->app.store, &solo);
-    entry_add(f, "agy_a", "usr_solo", "grant.changed", NULL);
-    q.q = "solo";
-    assert_int_equal(query(f, &page, &q), 0);
-    assert_int_equal(page.count, 1);
-    assert_string_equal(page.items[0].actor.name, "Solo");
-    assert_string_equal(page.items[0].actor.email, "solo@example.com");
     q.q = "auditor nobody";
     assert_int_equal(query(f, &page, &q), 0);
     assert_int_equal(page.count, 0);
@@ -237,6 +228,15 @@ static void test_audit_list__kinds_people_and_times(void **state)
         t = (struct app_audit_query){.until = bad[i]};
         expect_error(f, query(f, &page, &t), USHER_EINVAL, "until");
     }
+    /* Someone with a first name only is named by it. */
+    struct fixture_user solo = {.id = "usr_solo", .first_name = "Solo"};
+    fixture_user_add_with(f->app.store, &solo);
+    entry_add(f, "agy_a", "usr_solo", "grant.changed", NULL);
+    q = (struct app_audit_query){.q = "solo"};
+    assert_int_equal(query(f, &page, &q), 0);
+    assert_int_equal(page.count, 1);
+    assert_string_equal(page.items[0].actor.name, "Solo");
+    assert_string_equal(page.items[0].actor.email, "solo@example.com");
     t = (struct app_audit_query){.group = "everything"};
     expect_error(f, query(f, &page, &t), USHER_EINVAL, "group");
 }
