@@ -125,7 +125,8 @@ function scopePlace(e: AuditRow): Part {
   const name = e.scope?.name;
   if (name) return { place: name };
   if (e.scope?.type === 'agency') return 'the agency';
-  return `a ${e.scope?.type || 'place'} since deleted`;
+  const kind = e.scope?.type || 'place';
+  return `${kind === 'environment' ? 'an' : 'a'} ${kind} since deleted`;
 }
 
 function list(items: string[]): string {
