@@ -25,4 +25,9 @@ int clock_parse_ms(int64_t *out, const char *text);
 /* "2026-11-26T06:46:26.123Z" in the arena; 0 or negative gives NULL. */
 char *clock_format_ms(struct arena *a, int64_t ms);
 
+/* The same instant as people read it, in UTC to the minute: "Friday 11 December 2026, 14:00
+ * UTC" (English day and month names, whatever the locale). Allocated in a; 0 or negative
+ * gives NULL. */
+char *clock_format_readable_ms(struct arena *a, int64_t ms);
+
 #endif

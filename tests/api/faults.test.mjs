@@ -15,7 +15,7 @@ import { startSmtp } from './lib/smtp.mjs';
 import { ADMIN_EMAIL, PASSWORD, startWorld } from './lib/world.mjs';
 
 // The statement that re-reads one user's grants into the decision index, and only it.
-const INDEX_REFRESH = 'sql=b.environment_id FROM grants g LEFT JOIN bots b ON b.id = g.bot_id WHERE g.user_id';
+const INDEX_REFRESH = 'sql=FROM grants g LEFT JOIN bots b ON b.id = g.bot_id WHERE g.user_id';
 
 describe('store faults', () => {
   const faultFile = path.join(tempDir(), 'faults');

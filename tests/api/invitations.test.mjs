@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { readableUtc } from './lib/dates.mjs';
 import { linkIn, tokenOf } from './lib/smtp.mjs';
 import { ADMIN_EMAIL, PASSWORD, assertProblem, startWorld } from './lib/world.mjs';
 
@@ -106,8 +107,8 @@ describe('invitations', () => {
       assert.match(body, /Mia Manager/, `the ${part} part names the inviter`);
       assert.match(body, /Acme/, `the ${part} part names the agency`);
       assert.ok(body.includes('Acme – production'), `the ${part} part names the environment`);
-      assert.match(body, /operator/, `the ${part} part names the role`);
-      assert.ok(body.includes(inv.expires_at), `the ${part} part gives the expiry`);
+      assert.ok(body.includes('Acme – production: Operator'), `the ${part} part names the role in words`);
+      assert.ok(body.includes(`expires on ${readableUtc(inv.expires_at)}`), `the ${part} part gives the expiry`);
       assert.ok(body.includes(url), `the ${part} part holds the link`);
       assert.ok(!body.includes(PASSWORD), `the ${part} part holds no password`);
     }

@@ -1,5 +1,6 @@
 // Mail delivery through a real SMTP server (npm smtp-server on 127.0.0.1, a port chosen at run
-// time), driven by `usher mail-test`, and the .eml fallback when no SMTP server is configured.
+// time), driven by `usher mail-test`, the .eml fallback when no SMTP server is configured, and
+// the wording of the invitation email.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -8,6 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { simpleParser } from 'mailparser';
+
+import { readableUtc } from './lib/dates.mjs';
+import { ADMIN_EMAIL, startWorld } from './lib/world.mjs';
 
 const BIN = process.env.USHER_BIN || 'build/usher';
 
@@ -145,5 +149,40 @@ test('mail-test refuses a list of addresses', async () => {
     assert.match(r.stderr, /exactly one address/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// The invitation email as its reader sees it: roles in words, extra permissions by what they
+// let one do, the expiry as a date (text and HTML parts alike), never the ids or ISO stamps.
+test('the invitation email names roles in words and gives a readable expiry', async () => {
+  const w = await startWorld();
+  try {
+    const admin = await w.signIn(ADMIN_EMAIL);
+    const agency = await w.agencyNew(admin, 'Acme');
+    const env = await w.environmentNew(admin, agency.id, 'production');
+    const res = await w.invite(admin, agency.id, {
+      email: 'words@customer.example',
+      grants: [
+        { environment_id: env.id, roles: ['environment_manager', 'operator'], extra_permissions: ['analytics.read'] },
+        { roles: ['content_manager'] },
+      ],
+      expires_in_seconds: 259200,
+    });
+    assert.equal(res.status, 201, res.text);
+    const { message } = await w.mailLink('words@customer.example');
+    const { text, html } = message.parsed;
+    const readable = readableUtc(res.json.expires_at);
+    for (const [part, body] of [['text', text], ['html', html]]) {
+      assert.ok(body.includes('environment production: Operator, Environment manager; also: ' +
+        'see analytics and reports'), `${part}: ${body}`);
+      assert.ok(body.includes('all of Acme: Content manager'), `${part}: ${body}`);
+      assert.ok(body.includes(`expires on ${readable}.`), `${part}: ${readable} in ${body}`);
+      for (const raw of ['environment_manager', 'content_manager', 'analytics.read']) {
+        assert.ok(!body.includes(raw), `${part} shows no ${raw}`);
+      }
+      assert.doesNotMatch(body, /\d{4}-\d\d-\d\dT\d\d:\d\d/, `${part} shows no ISO timestamp`);
+    }
+  } finally {
+    assert.equal(await w.stop(), 0);
   }
 });

@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { startUsher } from '../api/lib/harness.mjs';
 import { captureScreen, openBrowser, screenshotDir } from './lib/browser.mjs';
+import { signInWithPassword } from './lib/signin.mjs';
 import { linkIn, startSmtp } from './lib/smtp.mjs';
 
 const ADMIN = { email: 'admin@studio.test', password: 'quiet-lantern-orbit-1' };
@@ -99,9 +100,7 @@ describe('the Account page of the web console', () => {
 
   async function signIn(page, who) {
     await page.goto(`${usher.url}/signin`);
-    await page.getByLabel('Email').fill(who.email);
-    await page.getByLabel('Password').fill(who.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signInWithPassword(page, who);
     await page.getByRole('heading', { name: 'Control panel' }).waitFor();
   }
 
@@ -112,9 +111,7 @@ describe('the Account page of the web console', () => {
     const title = page.getByRole('heading', { level: 1 });
     await title.waitFor();
     if ((await title.textContent()) === 'Sign in') {
-      await page.getByLabel('Email').fill(PERSON.email);
-      await page.getByLabel('Password').fill(PERSON.password);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await signInWithPassword(page, PERSON);
     }
     await page.getByRole('heading', { name: 'Account', level: 1 }).waitFor();
     await section(page, 'Sessions').getByRole('table').waitFor();
@@ -293,8 +290,10 @@ describe('the Account page of the web console', () => {
     const { page } = nora;
     const me = await ok('GET', '/me', { token: await noraSession() });
     const allow = (await call('OPTIONS', '/me')).headers.allow || '';
-    const expected = ['Profile', 'Password'];
+    const expected = ['Profile'];
+    if (me.has_password !== false) expected.push('Password');
     if ('second_factor' in me) expected.push('Two-step verification');
+    if ('identities' in me) expected.push('Company sign-in');
     expected.push('Sessions');
     if (/\bDELETE\b/.test(allow)) expected.push('Delete account');
     await openAccount();
@@ -362,9 +361,7 @@ describe('the Account page of the web console', () => {
     PERSON.email = NEW_EMAIL;
 
     await page.getByRole('link', { name: 'Go to sign in' }).click();
-    await page.getByLabel('Email').fill(PERSON.email);
-    await page.getByLabel('Password').fill(PERSON.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signInWithPassword(page, PERSON);
     await page.getByRole('heading', { name: 'Control panel' }).waitFor();
     await mailTo(oldEmail, /^Your email address was changed$/); // and the old address is told
   });

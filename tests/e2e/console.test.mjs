@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { startUsher } from '../api/lib/harness.mjs';
 import { captureScreen, openBrowser, screenshotDir } from './lib/browser.mjs';
+import { signInWithPassword } from './lib/signin.mjs';
 import { linkIn, startSmtp } from './lib/smtp.mjs';
 
 const ADMIN = { email: 'admin@studio.test', password: 'quiet-lantern-orbit-1' };
@@ -51,9 +52,7 @@ describe('the web console', () => {
 
   async function signIn(page, who) {
     await page.goto(`${usher.url}/signin`);
-    await page.getByLabel('Email').fill(who.email);
-    await page.getByLabel('Password').fill(who.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signInWithPassword(page, who);
     await page.getByRole('heading', { name: 'Control panel' }).waitFor();
   }
 
@@ -143,9 +142,7 @@ describe('the web console', () => {
     await page.waitForURL(/\/signin\?next=/);
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     await screen(page, 'signin');
-    await page.getByLabel('Email').fill(MANAGER.email);
-    await page.getByLabel('Password').fill('not-the-password');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signInWithPassword(page, { email: MANAGER.email, password: 'not-the-password' });
     await page.getByRole('alert').waitFor();
     await page.getByLabel('Password').fill(MANAGER.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -396,7 +393,7 @@ describe('the web console', () => {
     assert.equal(await identifier.inputValue(), '');
     await page.getByRole('checkbox', { name: /inbox\.reply/ }).check();
     await page.getByRole('button', { name: 'Create role' }).click();
-    await page.locator('.field-invalid').filter({ has: identifier }).getByText(/^id is required/).waitFor();
+    await page.locator('.field-invalid').filter({ has: identifier }).getByText(/^Identifier is required/).waitFor();
     await identifier.fill('night_ru');
     await page.getByRole('button', { name: 'Create role' }).click();
     await page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'Ночная смена' }) }).getByText('night_ru').waitFor();
@@ -465,6 +462,8 @@ describe('the web console', () => {
     await panel.getByRole('checkbox', { name: /^Night shift/ }).check();
     const sent = page.waitForRequest((r) => r.method() === 'PUT' && r.url().endsWith('/grants'));
     await panel.getByRole('button', { name: 'Save access' }).click();
+    // Save first shows what would change; the change goes out once confirmed.
+    await panel.getByRole('button', { name: 'Confirm and save' }).click();
     const body = (await sent).postDataJSON();
     assert.deepEqual(body.grants.find((g) => g.environment_id === ids.env).roles.sort(), ['night_shift', 'operator']);
     await prod.getByText('Operator, Night shift').waitFor();

@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { startUsher } from '../api/lib/harness.mjs';
 import { captureScreen, openBrowser, screenshotDir } from './lib/browser.mjs';
+import { signInWithPassword } from './lib/signin.mjs';
 import { startSmtp } from './lib/smtp.mjs';
 
 const ADMIN = { email: 'admin@studio.test', password: 'quiet-lantern-orbit-1' };
@@ -65,9 +66,7 @@ describe('the platform People page', () => {
 
   async function signIn(page, who) {
     await page.goto(`${usher.url}/signin`);
-    await page.getByLabel('Email').fill(who.email);
-    await page.getByLabel('Password').fill(who.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signInWithPassword(page, who);
     await page.getByRole('heading', { name: 'Control panel' }).waitFor();
   }
 

@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { startUsher } from '../api/lib/harness.mjs';
 import { captureScreen, openBrowser, screenshotDir } from './lib/browser.mjs';
+import { signInWithPassword } from './lib/signin.mjs';
 
 const ADMIN = { email: 'admin@studio.test', password: 'quiet-lantern-orbit-1' };
 const HEADER = 'email,first_name,last_name,shortcode,environment,roles';
@@ -100,9 +101,7 @@ describe('places, notifications, bot options and bulk invitations in the console
     await member('abe@orbit.test', 'Abe', [{ roles: ['agent'] }]);
     b = await openBrowser(usher.url);
     await b.page.goto(`${usher.url}/signin`);
-    await b.page.getByLabel('Email').fill(ADMIN.email);
-    await b.page.getByLabel('Password').fill(ADMIN.password);
-    await b.page.getByRole('button', { name: 'Sign in' }).click();
+    await signInWithPassword(b.page, ADMIN);
     await b.page.getByRole('heading', { name: 'Control panel' }).waitFor();
   });
 

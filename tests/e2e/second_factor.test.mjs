@@ -18,6 +18,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { startUsher } from '../api/lib/harness.mjs';
 import { captureScreen, openBrowser, screenshotDir } from './lib/browser.mjs';
+import { signInWithPassword } from './lib/signin.mjs';
 import { linkIn, startSmtp } from './lib/smtp.mjs';
 
 const ADMIN = { email: 'admin@studio.test', password: 'quiet-lantern-orbit-1' };
@@ -149,9 +150,7 @@ describe('two-step verification in the web console', () => {
   // The password step of signing in, up to the page that asks for the code.
   async function passwordStep(page, who) {
     await page.goto(`${usher.url}/signin`);
-    await page.getByLabel('Email').fill(who.email);
-    await page.getByLabel('Password').fill(who.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signInWithPassword(page, who);
   }
 
   // Waits until the element has the focus (effects run after the frame is drawn).
@@ -416,9 +415,7 @@ describe('two-step verification in the web console', () => {
   step('lets a platform admin reset a lost second factor, send a reset link and erase an account', async () => {
     const { page } = await browser();
     await page.goto(`${usher.url}/signin`);
-    await page.getByLabel('Email').fill(ADMIN.email);
-    await page.getByLabel('Password').fill(ADMIN.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signInWithPassword(page, ADMIN);
     await page.getByRole('heading', { name: 'Control panel' }).waitFor();
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'People' }).click();
     await page.getByRole('columnheader', { name: 'Two-step verification' }).waitFor();

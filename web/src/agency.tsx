@@ -73,7 +73,7 @@ export function useScopePermissions(scope: Scope): Set<string> {
   }, [eff.data, access, agency.id, key, me]);
 }
 
-type Section = 'environments' | 'users' | 'roles' | 'tokens' | 'audit';
+type Section = 'environments' | 'users' | 'roles' | 'tokens' | 'signin' | 'audit';
 
 interface ShellProps {
   agencyId: string;
@@ -115,6 +115,13 @@ export function AgencyShell({ agencyId, section, crumbs = [], children }: ShellP
     { key: 'users', href: `${base}/users`, label: 'Users', show: may('users.read') },
     { key: 'roles', href: `${base}/roles`, label: 'Roles', show: may('users.read') || may('agency.manage') },
     { key: 'tokens', href: `${base}/tokens`, label: 'API tokens', show: access.can('agency.manage', agencyId) },
+    // Only on a server with company sign-in: its agency answer lists the connections.
+    {
+      key: 'signin',
+      href: `${base}/sign-in`,
+      label: 'Company sign-in',
+      show: access.can('agency.manage', agencyId) && Array.isArray(agency.data.sign_in_connections),
+    },
     { key: 'audit', href: `${base}/audit`, label: 'Audit log', show: may('audit.read') },
   ];
   return (

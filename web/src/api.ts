@@ -1,6 +1,7 @@
 // The client of usher's public API: JSON in and out under /api/v1, the session cookie sent by
 // the browser, the CSRF token added to every unsafe request, and problem+json errors turned
 // into ApiError with the field they name.
+import { humanMessage } from './messages';
 
 export class ApiError extends Error {
   readonly status: number;
@@ -153,9 +154,9 @@ export async function allowedMethods(path: string): Promise<string[]> {
   }
 }
 
-// The message of any error, for a status line.
+// The message of any error, for a status line: an API error in words for people.
 export function messageOf(e: unknown): string {
-  if (e instanceof ApiError) return e.message;
+  if (e instanceof ApiError) return humanMessage(e);
   if (e instanceof Error) return e.message;
   return String(e);
 }

@@ -3,7 +3,7 @@ import { useEffect } from 'preact/hooks';
 import { del, messageOf } from './api';
 import { fullName } from './format';
 import { Link, match, navigate, useLocation } from './router';
-import { PUBLIC_PAGES, SessionProvider, signInPath, useSession } from './session';
+import { SessionProvider, isPublicPage, signInPath, useSession } from './session';
 import { AcceptInvitation } from './screens/accept';
 import { Account } from './screens/account';
 import { AccountDeleted } from './screens/account_delete';
@@ -18,6 +18,8 @@ import { People } from './screens/people';
 import { AgencyRoles } from './screens/roles';
 import { SecondFactorRequired } from './screens/second_factor_required';
 import { SignIn } from './screens/signin';
+import { SignInProblem, SignedOut } from './screens/signin_problem';
+import { AgencySignIn } from './screens/connections';
 import { AgencyTokens } from './screens/tokens';
 import { AgencyUsers } from './screens/users';
 import { ErrorNote, Loading, PageTitle, Toasts, announce } from './ui';
@@ -102,9 +104,7 @@ function ImpersonationBanner() {
 function Screens() {
   const session = useSession();
   const { path } = useLocation();
-  // Pages for people who are not signed in (yet): signing in, invitations, password recovery,
-  // the link that confirms a new email address, and the page after deleting one's account.
-  const needsSession = !path.startsWith('/invitations/accept') && !PUBLIC_PAGES.includes(path);
+  const needsSession = !isPublicPage(path);
 
   useEffect(() => {
     if (needsSession && session.status === 'signed-out') navigate(signInPath(), { replace: true });
@@ -113,6 +113,8 @@ function Screens() {
   if (path === '/signin') return <SignIn />;
   if (path === '/invitations/accept') return <AcceptInvitation />;
   if (path === '/password-reset') return <PasswordReset />;
+  if (path === '/sign-in/problem') return <SignInProblem />;
+  if (path === '/signed-out') return <SignedOut />;
   if (path === '/email-change') return <EmailChangeConfirm />;
   if (path === '/account-deleted') return <AccountDeleted />;
   if (session.status === 'loading') return <Loading what="Signing in" />;
@@ -133,6 +135,7 @@ function Screens() {
     return <AgencyUsers agencyId={m.id} openInvitation={m.invitationId} />;
   if ((m = match('/agencies/:id/roles', path))) return <AgencyRoles agencyId={m.id} />;
   if ((m = match('/agencies/:id/tokens', path))) return <AgencyTokens agencyId={m.id} />;
+  if ((m = match('/agencies/:id/sign-in', path))) return <AgencySignIn agencyId={m.id} />;
   if ((m = match('/agencies/:id/audit', path))) return <AgencyAudit agencyId={m.id} />;
   if ((m = match('/environments/:id', path))) return <EnvironmentScreen environmentId={m.id} />;
   if ((m = match('/bots/:id', path))) return <BotScreen botId={m.id} tab="overview" />;

@@ -32,8 +32,15 @@ export function useSession(): Session {
   return s;
 }
 
-// Pages for people who are not signed in; a 401 on them does not send the visitor to sign in.
-export const PUBLIC_PAGES = ['/signin', '/password-reset', '/email-change', '/account-deleted'];
+// Pages for people who are not signed in (yet): signing in, invitations, password recovery,
+// the link that confirms a new email address, the page after deleting one's account, and the
+// pages a company sign-in or sign-out comes back to. A 401 there does not send the visitor to
+// sign in.
+export const PUBLIC_PAGES = ['/signin', '/password-reset', '/email-change', '/account-deleted', '/sign-in/problem', '/signed-out'];
+
+export function isPublicPage(path: string): boolean {
+  return path.startsWith('/invitations/accept') || PUBLIC_PAGES.includes(path);
+}
 
 // The path to come back to after signing in.
 export function signInPath(): string {
@@ -81,8 +88,7 @@ export function SessionProvider({ children }: { children: ComponentChildren }) {
       setCsrfToken(null);
       setMe(null);
       setStatus('signed-out');
-      const open = location.pathname.startsWith('/invitations/accept') || PUBLIC_PAGES.includes(location.pathname);
-      if (!open) navigate(signInPath(), { replace: true });
+      if (!isPublicPage(location.pathname)) navigate(signInPath(), { replace: true });
     });
     // An agency may start requiring two-step verification while the person is signed in.
     setSecondFactorHandler(() => {
@@ -100,15 +106,21 @@ export function SessionProvider({ children }: { children: ComponentChildren }) {
   );
 
   const signOut = useCallback(async () => {
+    let endSession: string | null = null;
     try {
-      await del('/sessions/current');
+      // A session made through a company login whose IdP can sign out too: the answer names
+      // the IdP's end-session address, which comes back to /signed-out.
+      const answer = await del<{ end_session_url?: string } | undefined>('/sessions/current');
+      const url = answer?.end_session_url;
+      if (url && /^https?:\/\//.test(url)) endSession = url;
     } catch {
       // The session may already be gone; signing out locally is what matters here.
     }
     setCsrfToken(null);
     setMe(null);
     setStatus('signed-out');
-    navigate('/signin');
+    if (endSession) window.location.assign(endSession);
+    else navigate('/signin');
   }, []);
 
   const ended = useCallback((path: string) => {

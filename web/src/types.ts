@@ -15,6 +15,17 @@ export interface Grant {
   bot_id?: string;
   roles: string[];
   extra_permissions: string[];
+  expires_at?: string | null; // RFC 3339: the grant ends then; absent or null: it does not end
+}
+
+// What a change of grants would do (PUT …/grants?dry_run=1); nothing was changed.
+export interface GrantsPreview {
+  dry_run: true;
+  changes: { scope_type: 'agency' | 'environment' | 'bot'; scope_id: string; scope_name: string; gained: string[]; lost: string[] }[];
+  notification_recipients: {
+    added: { email: string; environment_id: string; environment_name: string }[];
+    removed: { email: string; environment_id: string; environment_name: string }[];
+  };
 }
 
 export interface Membership {
@@ -22,6 +33,9 @@ export interface Membership {
   name: string;
   shortcode: string | null;
   grants: Grant[];
+  // The agency requires its company sign-in and this session was made with a password: the
+  // server answers its routes 403 sso_required until the person signs in through it.
+  sso_required?: boolean;
 }
 
 export interface Invitation {
@@ -50,7 +64,9 @@ export interface InvitationFacts {
   status: string;
   expires_at: string;
   account_exists: boolean;
-  sign_in: string;
+  sign_in: string; // "password" or "oauth" (accepted only through the agency's company sign-in)
+  connection_id?: string | null;
+  connection_name?: string | null;
   grants: Grant[];
 }
 
@@ -72,6 +88,55 @@ export interface Me {
   second_factor?: boolean;
   second_factor_required?: boolean;
   pending_email?: string | null;
+  // Present only on servers with company sign-in (OpenID Connect).
+  sign_in_method?: 'password' | 'oidc'; // how this session was made
+  identities?: Identity[];
+  has_password?: boolean;
+}
+
+// A company sign-in (OpenID Connect) identity linked to the account: issuer + subject.
+export interface Identity {
+  id: string;
+  connection_id: string | null;
+  connection_name: string | null;
+  issuer: string;
+  email: string | null;
+  created_at: string;
+}
+
+// An agency's company sign-in connection (never its client secret).
+export interface OidcConnection {
+  id: string;
+  agency_id: string;
+  name: string;
+  issuer: string;
+  client_id: string;
+  domains: string[];
+  algorithms: string[];
+  required: boolean;
+  created_at: string;
+  updated_at: string;
+  redirect_uri: string;
+}
+
+// POST …/oidc-connections/{id}/test: what the IdP's discovery document and keys offer.
+export interface OidcTestResult {
+  ok: boolean;
+  problems: string[];
+  issuer?: string | null;
+  authorization_endpoint?: string | null;
+  token_endpoint?: string | null;
+  end_session_endpoint?: string | null;
+  keys?: number | null;
+  algorithms?: string[] | null;
+}
+
+// POST /sign-in/discover: how the address signs in, decided from its domain.
+export interface SignInMethod {
+  method: 'password' | 'oidc';
+  connection_id?: string;
+  connection_name?: string;
+  start_url?: string;
 }
 
 // GET /me/sessions: where the person is signed in.
@@ -137,6 +202,7 @@ export interface Agency {
   created_at?: string;
   status?: 'active' | 'suspended';
   require_second_factor?: boolean; // absent on a server without two-step verification
+  sign_in_connections?: { id: string; name: string }[]; // absent on a server without company sign-in
 }
 
 export interface Environment {
@@ -179,6 +245,7 @@ export interface Member {
   invitation_id?: string;
   access?: MemberAccess[]; // GET of one member only
   second_factor?: boolean; // absent on a server without two-step verification
+  sign_in_methods?: ('password' | 'oidc')[]; // absent on a server without company sign-in
 }
 
 // How a member stands in one environment.

@@ -3,6 +3,8 @@
 import { ComponentChildren, JSX } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, messageOf } from './api';
+import { humanMessage } from './messages';
+import { useSession } from './session';
 
 // --- icons (decorative: the button around each one carries the name) -----------------------
 
@@ -130,7 +132,21 @@ export function NotAvailable({ what }: { what: string }) {
 
 // A section's load error: "not available" when the route is missing, else the message.
 export function LoadProblem({ error, what }: { error: ApiError; what: string }) {
+  if (error.code === 'sso_required') return <SsoRequired />;
   return error.isMissingRoute ? <NotAvailable what={what} /> : <ErrorNote error={error} />;
+}
+
+// The agency requires its company sign-in and this session was made with a password.
+function SsoRequired() {
+  const { signOut } = useSession();
+  return (
+    <div class="note note-info" role="alert">
+      <p>This agency requires its company sign-in. Sign out, then sign in again: your email address leads you to your company login.</p>
+      <button type="button" class="button button-small" onClick={signOut}>
+        Sign out
+      </button>
+    </div>
+  );
 }
 
 // --- forms ----------------------------------------------------------------------------------------
@@ -139,7 +155,7 @@ export function LoadProblem({ error, what }: { error: ApiError; what: string }) 
 export function fieldMessage(err: unknown, field: string): string | null {
   if (!(err instanceof ApiError) || !err.field) return null;
   const f = err.field;
-  return f === field || f.startsWith(`${field}[`) || f.startsWith(`${field}.`) ? err.message : null;
+  return f === field || f.startsWith(`${field}[`) || f.startsWith(`${field}.`) ? humanMessage(err) : null;
 }
 
 // The error of a form that none of its fields shows.
@@ -147,7 +163,7 @@ export function FormError({ error, fields }: { error: unknown; fields: string[] 
   if (!error) return null;
   if (error instanceof ApiError && error.field && fields.some((f) => fieldMessage(error, f))) return null;
   return (
-    <p class="note note-error" role="alert">
+    <p class="note note-error" role="alert" tabIndex={-1}>
       {messageOf(error)}
     </p>
   );
@@ -177,15 +193,21 @@ export function useSubmit(send: () => Promise<void>): Submission {
   return { busy, error, submit };
 }
 
-// Once per new error, moves the focus to the first field of the form it marks invalid, so a
-// keyboard or screen reader user lands on what to put right.
+// Once per new error, moves the focus to the first field of the form it marks invalid, or
+// else to the form's error note, and scrolls it to the middle of what is visible (inside a
+// dialog too, below its sticky title), so a keyboard or screen reader user lands on what to put
+// right and a sighted one sees it.
 export function useFocusFirstError(form: { current: HTMLElement | null }, error: unknown): void {
   useEffect(() => {
     if (!error || !form.current) return;
-    const first = form.current.querySelector<HTMLElement>(
-      '[aria-invalid="true"], .field-invalid input:not([disabled]), .field-invalid select:not([disabled])',
-    );
-    first?.focus();
+    const target =
+      form.current.querySelector<HTMLElement>(
+        '[aria-invalid="true"], .field-invalid input:not([disabled]), .field-invalid select:not([disabled])',
+      ) || form.current.querySelector<HTMLElement>('.note-error, .field-error');
+    if (!target) return;
+    if (!target.matches('input, select, textarea, button')) target.tabIndex = -1;
+    target.focus({ preventScroll: true });
+    (target.closest('.field') || target).scrollIntoView({ block: 'center', inline: 'nearest' });
   }, [error, form]);
 }
 
@@ -302,10 +324,13 @@ interface ConfirmProps {
   danger?: boolean;
 }
 
-// Asks before a change that cannot be undone; the API's refusal appears inside.
+// Asks before a change that cannot be undone; the API's refusal appears inside, with the focus.
 export function Confirm({ title, children, confirm, onConfirm, onClose, danger = true }: ConfirmProps) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  const body = useRef<HTMLDivElement>(null);
+  // The confirm button is disabled while the request runs: a refusal takes the focus back.
+  useFocusFirstError(body, error);
   async function go() {
     setBusy(true);
     setError(null);
@@ -319,8 +344,10 @@ export function Confirm({ title, children, confirm, onConfirm, onClose, danger =
   }
   return (
     <Dialog title={title} onClose={onClose}>
-      <div class="confirm-text">{children}</div>
-      <FormError error={error} fields={[]} />
+      <div ref={body}>
+        <div class="confirm-text">{children}</div>
+        <FormError error={error} fields={[]} />
+      </div>
       <div class="actions">
         <button type="button" class="button" onClick={onClose}>
           Cancel
@@ -342,16 +369,36 @@ interface Toast {
 }
 let toasts: Toast[] = [];
 const toastListeners = new Set<(t: Toast[]) => void>();
+const TOAST_MS = 5000;
 
-// Shows a short message in the corner and reads it to screen readers.
-export function announce(text: string, kind: 'ok' | 'error' = 'ok'): void {
-  const t = { id: ++nextId, text, kind };
-  toasts = [...toasts, t].slice(-4);
+function toastsSet(next: Toast[]): void {
+  toasts = next;
   for (const l of toastListeners) l(toasts);
-  setTimeout(() => {
-    toasts = toasts.filter((x) => x.id !== t.id);
-    for (const l of toastListeners) l(toasts);
-  }, 8000);
+}
+
+const toastTimers = new Map<number, ReturnType<typeof setTimeout>>();
+
+// Takes a notice away (its close button, or its time is up).
+export function dismiss(id: number): void {
+  clearTimeout(toastTimers.get(id));
+  toastTimers.delete(id);
+  toastsSet(toasts.filter((x) => x.id !== id));
+}
+
+// Starts (again) the notice's 5 seconds, or holds them while the pointer or the focus is on it.
+function toastTimer(id: number, run: boolean): void {
+  clearTimeout(toastTimers.get(id));
+  toastTimers.delete(id);
+  if (run && toasts.some((x) => x.id === id)) toastTimers.set(id, setTimeout(() => dismiss(id), TOAST_MS));
+}
+
+// Shows a short notice in the corner for 5 seconds (held while pointed at or focused) and reads
+// it to screen readers. A newer notice replaces the one shown: they never pile up over the page.
+export function announce(text: string, kind: 'ok' | 'error' = 'ok'): void {
+  for (const t of toasts) toastTimer(t.id, false);
+  const t = { id: ++nextId, text, kind };
+  toastsSet([t]);
+  toastTimer(t.id, true);
 }
 
 export function Toasts() {
@@ -365,9 +412,19 @@ export function Toasts() {
   return (
     <div class="toasts" role="status" aria-live="polite">
       {list.map((t) => (
-        <p key={t.id} class={`toast toast-${t.kind}`}>
-          {t.text}
-        </p>
+        <div
+          key={t.id}
+          class={`toast toast-${t.kind}`}
+          onMouseEnter={() => toastTimer(t.id, false)}
+          onMouseLeave={() => toastTimer(t.id, true)}
+          onFocusIn={() => toastTimer(t.id, false)}
+          onFocusOut={() => toastTimer(t.id, true)}
+        >
+          <p class="toast-text">{t.text}</p>
+          <button type="button" class="toast-close" aria-label="Dismiss" title="Dismiss" onClick={() => dismiss(t.id)}>
+            <IconClose />
+          </button>
+        </div>
       ))}
     </div>
   );

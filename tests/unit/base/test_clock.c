@@ -1,7 +1,8 @@
 /* RFC 3339 parsing and formatting: UTC only, real dates only, milliseconds kept, and what
- * clock_format_ms writes reads back to the same instant. */
+ * clock_format_ms writes reads back to the same instant; and the date emails give people. */
 #include "../unit.h"
 
+#include "base/arena.h"
 #include "base/clock.h"
 
 static int64_t parsed(const char *text)
@@ -66,12 +67,31 @@ static void test_clock_format__reads_back_to_the_same_instant(void **state)
     arena_dispose(&a);
 }
 
+static void test_clock_format_readable__names_day_and_month_to_the_minute(void **state)
+{
+    (void)state;
+    struct arena arena;
+    arena_init(&arena);
+    struct arena *a = &arena;
+    /* 2026-12-11T14:00:59.999Z: a Friday; the seconds do not show. */
+    assert_string_equal(clock_format_readable_ms(a, 1796997659999LL),
+                        "Friday 11 December 2026, 14:00 UTC");
+    /* Single-digit days stay unpadded, hours and minutes keep two digits. */
+    assert_string_equal(clock_format_readable_ms(a, 1780448700000LL),
+                        "Wednesday 3 June 2026, 01:05 UTC");
+    assert_string_equal(clock_format_readable_ms(a, 1000), "Thursday 1 January 1970, 00:00 UTC");
+    assert_null(clock_format_readable_ms(a, 0));
+    assert_null(clock_format_readable_ms(a, -5));
+    arena_dispose(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clock_parse__reads_utc_times_to_the_millisecond),
         cmocka_unit_test(test_clock_parse__refuses_anything_else),
         cmocka_unit_test(test_clock_format__reads_back_to_the_same_instant),
+        cmocka_unit_test(test_clock_format_readable__names_day_and_month_to_the_minute),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,9 +1,10 @@
 // The invitation landing page (/invitations/accept#token=…): the token is read from the
 // fragment, so it never reaches a server log; the page shows what the invitation offers and
-// lets a new user set a password, or a signed-in user accept, or anyone decline. Used,
+// lets a new user set a password, or a signed-in user accept, or anyone decline; an invitation
+// that requires the agency's company sign-in is accepted through that login instead. Used,
 // expired and withdrawn links get a page of their own saying whom to ask.
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, post } from '../api';
+import { ApiError, post, withQuery } from '../api';
 import { day, when } from '../format';
 import { PasswordStrength } from '../password_strength';
 import { Link, navigate } from '../router';
@@ -150,6 +151,12 @@ export function AcceptInvitation() {
   }
 
   const me = session.me;
+  // An invitation to accept through the agency's company sign-in: no password form, only the
+  // way to the company login, which accepts it on the way back.
+  const oauthStart =
+    facts.sign_in === 'oauth' && facts.connection_id
+      ? withQuery('/api/v1/oidc/start', { connection_id: facts.connection_id, invitation: token })
+      : null;
   const sameEmail = me && me.user.email.toLowerCase() === facts.email.toLowerCase();
 
   async function finish(answer: { csrf_token?: string } | undefined) {
@@ -231,7 +238,23 @@ export function AcceptInvitation() {
           <dd>{day(facts.expires_at)}</dd>
         </dl>
 
-        {me && sameEmail ? (
+        {oauthStart && !(me && !sameEmail) ? (
+          <div>
+            <p>
+              {facts.agency.name} asks you to sign in with your company login, <strong>{facts.connection_name}</strong>: you
+              need no password in usher. Accepting takes you there and brings you back signed in.
+            </p>
+            <FormError error={error} fields={[]} />
+            <div class="actions">
+              <button type="button" class="button" disabled={busy} onClick={decline}>
+                Decline
+              </button>
+              <a class="button button-primary" href={oauthStart}>
+                Accept with {facts.connection_name}
+              </a>
+            </div>
+          </div>
+        ) : me && sameEmail ? (
           <div>
             <p>
               You are signed in as <strong>{me.user.email}</strong>. Accepting adds {facts.agency.name} to your account: no

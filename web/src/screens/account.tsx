@@ -1,12 +1,14 @@
 // The Account page, /account: the signed-in person's own profile, password, two-step
-// verification, sessions and the deletion of the account. A section whose API this server
-// lacks is left out: two-step verification needs second_factor in GET /me, the change of
-// address pending_email, and deletion a DELETE on /me (asked once with OPTIONS).
+// verification, linked company logins, sessions and the deletion of the account. A section
+// whose API this server lacks is left out: two-step verification needs second_factor in GET
+// /me, company sign-in identities, the change of address pending_email, and deletion a DELETE
+// on /me (asked once with OPTIONS). An account without a password has no password section.
 import { useState } from 'preact/hooks';
 import { allowedMethods } from '../api';
 import { fullName } from '../format';
 import { useSession } from '../session';
 import { PageTitle, useLoad } from '../ui';
+import { CompanySignInSection } from './account_identities';
 import { DeleteSection } from './account_delete';
 import { PasswordSection } from './account_password';
 import { ProfileSection } from './account_profile';
@@ -46,9 +48,12 @@ export function Account() {
   const viewingAs = !!me.impersonator;
   const canDelete = !viewingAs && (methods.data || []).includes('DELETE');
   const items: [string, string][] = [['profile', 'Profile']];
+  // An account made through a company login has no password to change.
+  const hasPassword = me.has_password !== false;
   if (!viewingAs) {
-    items.push(['password', 'Password']);
+    if (hasPassword) items.push(['password', 'Password']);
     if (me.second_factor !== undefined) items.push(['two-step', 'Two-step verification']);
+    if (Array.isArray(me.identities)) items.push(['company-sign-in', 'Company sign-in']);
     items.push(['sessions', 'Sessions']);
   }
   if (canDelete) items.push(['delete', 'Delete account']);
@@ -71,8 +76,9 @@ export function Account() {
           <ProfileSection me={me} readOnly={viewingAs} />
           {viewingAs ? null : (
             <>
-              <PasswordSection me={me} onChanged={() => setSessionsTick((t) => t + 1)} />
+              {hasPassword ? <PasswordSection me={me} onChanged={() => setSessionsTick((t) => t + 1)} /> : null}
               <TwoStepSection me={me} />
+              <CompanySignInSection me={me} />
               <SessionsSection me={me} tick={sessionsTick} />
             </>
           )}

@@ -1,5 +1,6 @@
 // One scope of the grants editor: where, then the roles the server says the signed-in person
 // may give there (the others listed apart with the reason), then the extra permissions.
+import type { ComponentChildren } from 'preact';
 import type { ScopeOffer } from '../grantable';
 import { roleLabel, sentence } from '../format';
 import type { GrantableRole, Role } from '../types';
@@ -27,9 +28,11 @@ interface RowProps {
   canRemove: boolean;
   onChange: (d: Partial<GrantDraft>) => void;
   onRemove: () => void;
+  children?: ComponentChildren; // more fields of the grant, after its permissions
 }
 
-export function GrantRow({ index, draft, scopes, offer, onRetry, catalogue, message, canRemove, onChange, onRemove }: RowProps) {
+export function GrantRow(props: RowProps) {
+  const { index, draft, scopes, offer, onRetry, catalogue, message, canRemove, onChange, onRemove, children } = props;
   const id = useId('grant');
   const known = (v: string) => catalogue.find((r) => (r.built_in ? r.name === v : r.id === v || r.name === v));
   const fromRoles = new Set(draft.roles.flatMap((v) => known(v)?.permissions || []));
@@ -68,6 +71,7 @@ export function GrantRow({ index, draft, scopes, offer, onRetry, catalogue, mess
           <ExtraChoices index={index} permissions={offer.data.extra_permissions} draft={draft} fromRoles={fromRoles} onChange={onChange} />
         </>
       )}
+      {children}
       {message ? (
         <p class="field-error" id={`${id}-error`}>
           {message}

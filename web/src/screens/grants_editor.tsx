@@ -1,29 +1,38 @@
 // The grants editor of the invite dialog and the user panel: one row per scope, each offering
 // exactly the roles and extra permissions the server says the signed-in person may give there,
-// and saying why the others are missing.
+// and saying why the others are missing. Choosing the whole agency as a scope asks first: it
+// gives access to every environment, those of today and those made later.
+import { useState } from 'preact/hooks';
 import { ApiError } from '../api';
 import { environmentName, useAgency } from '../agency';
 import { sentence } from '../format';
 import { GrantPurpose, useGrantable } from '../grantable';
 import type { Grant, Role } from '../types';
-import { IconPlus, fieldMessage } from '../ui';
+import { Confirm, IconPlus, fieldMessage, useId } from '../ui';
+import { humanMessage } from '../messages';
 import { GrantRow } from './grant_row';
 
 export interface GrantDraft {
   scope: string; // '' for the whole agency, else an environment id
   roles: string[];
   extra: string[];
+  until?: string; // the last day of access (YYYY-MM-DD, UTC); '' or absent: it does not end
 }
+
+// A grant's last day as the date field holds it: the UTC day of its end.
+export const untilOf = (expiresAt?: string | null) => (expiresAt ? new Date(expiresAt).toISOString().slice(0, 10) : '');
 
 export function draftOf(g: Grant, roles: Role[]): GrantDraft {
   // Custom roles may come back by name: keep the value the checkboxes use (id when known).
   const ids = g.roles.map((r) => roles.find((x) => !x.built_in && (x.name === r || x.id === r))?.id || r);
-  return { scope: g.environment_id || '', roles: ids, extra: [...g.extra_permissions] };
+  return { scope: g.environment_id || '', roles: ids, extra: [...g.extra_permissions], until: untilOf(g.expires_at) };
 }
 
 export function grantOf(d: GrantDraft): Grant {
   const g: Grant = { roles: d.roles, extra_permissions: d.extra };
   if (d.scope) g.environment_id = d.scope;
+  // Access lasts to the end of its last day, in UTC, as the field says.
+  if (d.until) g.expires_at = `${d.until}T23:59:59Z`;
   return g;
 }
 
@@ -39,7 +48,8 @@ export function grantMessage(err: unknown, i: number): string | null {
   const at = GRANT_AT.exec(err.field)?.[1] ?? (err.field === 'grants' ? GRANT_AT.exec(err.message)?.[1] : undefined);
   if (at === undefined || Number(at) !== i) return null;
   if (err.code === 'empty_grant') return 'This access gives nothing: choose at least one role.';
-  return sentence(err.message.replace(/^grants\[\d+\]\S*?[:\s]+/, ''));
+  const rest = err.message.replace(/^grants\[\d+\]\S*?[:\s]+/, '');
+  return sentence(humanMessage(new ApiError(err.status, err.code, rest, err.field, err.requestId, err.retryAfter)));
 }
 
 interface EditorProps {
@@ -62,7 +72,11 @@ export function GrantsEditor({ value, onChange, error, purpose, allowEmpty }: Ed
     ...(access.can(authority, agency.id) ? [{ id: '', name: 'Whole agency (ripples down to every environment)' }] : []),
     ...environments.filter((e) => access.can(authority, agency.id, { environmentId: e.id })),
   ];
-  const update = (i: number, d: Partial<GrantDraft>) => onChange(value.map((g, k) => (k === i ? { ...g, ...d } : g)));
+  const apply = (i: number, d: Partial<GrantDraft>) => onChange(value.map((g, k) => (k === i ? { ...g, ...d } : g)));
+  // A scope changed to the whole agency waits for the confirmation.
+  const [asked, setAsked] = useState<{ i: number; d: Partial<GrantDraft> } | null>(null);
+  const update = (i: number, d: Partial<GrantDraft>) =>
+    d.scope === '' && value[i].scope !== '' ? setAsked({ i, d }) : apply(i, d);
   const unused = scopes.filter((s) => !value.some((g) => g.scope === s.id));
   const groupMessage = fieldMessage(error, 'grants');
   const shownInRow = value.some((_, i) => grantMessage(error, i));
@@ -85,10 +99,27 @@ export function GrantsEditor({ value, onChange, error, purpose, allowEmpty }: Ed
             canRemove={allowEmpty || value.length > 1}
             onChange={(d) => update(i, d)}
             onRemove={() => onChange(value.filter((_, k) => k !== i))}
-          />
+          >
+            <UntilField index={i} value={g.until || ''} owner={g.roles.includes('owner')} onValue={(until) => update(i, { until })} />
+          </GrantRow>
         );
       })}
       {groupMessage && !shownInRow ? <p class="field-error">{groupMessage}</p> : null}
+      {asked ? (
+        <Confirm
+          title="Give access to the whole agency?"
+          confirm="Yes, the whole agency"
+          danger={false}
+          onConfirm={async () => apply(asked.i, asked.d)}
+          onClose={() => setAsked(null)}
+        >
+          <p>
+            Access at agency level gives access to every environment of {agency.name}, now and in the future: also to
+            environments created later.
+          </p>
+          <p class="confirm-scope">To give access to one environment only, cancel and choose that environment.</p>
+        </Confirm>
+      ) : null}
       {unused.length ? (
         <button
           type="button"
@@ -98,6 +129,32 @@ export function GrantsEditor({ value, onChange, error, purpose, allowEmpty }: Ed
           <IconPlus /> Add another scope
         </button>
       ) : null}
+    </div>
+  );
+}
+
+// The day access ends, optional: from tomorrow on, in UTC. An owner's access does not end.
+function UntilField({ index, value, owner, onValue }: { index: number; value: string; owner: boolean; onValue: (v: string) => void }) {
+  const id = useId('until');
+  const tomorrow = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
+  return (
+    <div class="field until-field">
+      <label for={id}>
+        Until <span class="optional">(optional)</span>
+      </label>
+      <input
+        id={id}
+        type="date"
+        name={`grants[${index}].expires_at`}
+        value={value}
+        min={tomorrow}
+        disabled={owner && !value}
+        aria-describedby={`${id}-hint`}
+        onInput={(e) => onValue((e.currentTarget as HTMLInputElement).value)}
+      />
+      <p class="hint" id={`${id}-hint`}>
+        {owner ? 'An owner\'s access does not end.' : 'Access ends at the end of this day (UTC). Empty: it does not end.'}
+      </p>
     </div>
   );
 }

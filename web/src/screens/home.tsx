@@ -47,7 +47,7 @@ function PendingInvitation({ inv }: { inv: Invitation }) {
 }
 
 export function ControlPanel() {
-  const { me } = useSession();
+  const { me, signOut } = useSession();
   if (!me) return null;
   return (
     <section class="page">
@@ -72,7 +72,18 @@ export function ControlPanel() {
                 <h3>
                   <Link href={`/agencies/${encodeURIComponent(a.id)}`}>{a.name}</Link>
                 </h3>
-                <GrantList grants={a.grants} />
+                {a.sso_required ? (
+                  <>
+                    <p class="note note-info">
+                      {a.name} requires its company sign-in. Sign out, then sign in again with your company login to open it.
+                    </p>
+                    <button type="button" class="button button-small" onClick={signOut}>
+                      Sign out to use the company login
+                    </button>
+                  </>
+                ) : (
+                  <GrantList grants={a.grants} />
+                )}
               </li>
             ))}
           </ul>

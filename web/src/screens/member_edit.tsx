@@ -1,14 +1,15 @@
 // The user panel's two edits of a member: their shortcode (and names, which belong to the
 // person: only they or a platform admin change them), and their access per scope, offering
 // what the server says the manager may give.
-import { useRef, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, patch, put } from '../api';
 import { useAgency } from '../agency';
 import { fullName } from '../format';
 import { useSession } from '../session';
-import type { Member } from '../types';
-import { FormError, TextField, announce, fieldMessage, useFocusFirstError, useSubmit } from '../ui';
+import type { GrantsPreview, Member } from '../types';
+import { FormError, TextField, announce, fieldMessage, useFocusFirstError, useId, useSubmit } from '../ui';
 import { GrantDraft, GrantsEditor, draftOf, grantOf } from './grants_editor';
+import { NotifyNote } from './notify_note';
 
 const memberPath = (agencyId: string, userId: string) =>
   `/agencies/${encodeURIComponent(agencyId)}/users/${encodeURIComponent(userId)}`;
@@ -88,28 +89,83 @@ export function ProfileForm({ member, onCancel, onSaved }: EditProps & { onSaved
 
 export function AccessForm({ member, onCancel, onSaved }: EditProps & { onSaved: () => void }) {
   const { agency, roles } = useAgency();
-  const [drafts, setDrafts] = useState<GrantDraft[]>(() => member.grants.filter((g) => !g.bot_id).map((g) => draftOf(g, roles)));
+  const [held] = useState<GrantDraft[]>(() => member.grants.filter((g) => !g.bot_id).map((g) => draftOf(g, roles)));
+  const [drafts, setDrafts] = useState<GrantDraft[]>(held);
+  // What Save would do, asked of the server first (?dry_run=1); Save again applies it.
+  const [preview, setPreview] = useState<GrantsPreview | null>(null);
   const form = useRef<HTMLFormElement>(null);
+  const path = `${memberPath(agency.id, member.id)}/grants`;
+  // Bot grants are not edited here (the bot's Options tab delegates them): keep them.
+  const body = () => ({ grants: [...drafts.map(grantOf), ...member.grants.filter((g) => g.bot_id)] });
   const { busy, error, submit } = useSubmit(async () => {
-    // Bot grants are not edited here (the bot's Options tab delegates them): keep them.
-    const bots = member.grants.filter((g) => g.bot_id);
-    await put(`${memberPath(agency.id, member.id)}/grants`, { grants: [...drafts.map(grantOf), ...bots] });
+    if (!preview) {
+      setPreview(await put<GrantsPreview>(`${path}?dry_run=1`, body()));
+      return;
+    }
+    await put(path, body());
     announce(`Access of ${fullName(member)} saved`);
     onSaved();
   });
   useFocusFirstError(form, error);
+  const change = (v: GrantDraft[]) => {
+    setDrafts(v);
+    setPreview(null);
+  };
   return (
     <form ref={form} onSubmit={submit} noValidate class="panel-form">
-      <GrantsEditor value={drafts} onChange={setDrafts} error={error} purpose="manage" />
+      <GrantsEditor value={drafts} onChange={change} error={error} purpose="manage" />
+      {member.status === 'active' || !member.status ? <NotifyNote before={held} after={drafts} who={fullName(member)} /> : null}
+      {preview ? <PreviewNote preview={preview} who={fullName(member)} /> : null}
       <FormError error={error} fields={['grants']} />
       <div class="actions">
+        {preview ? (
+          <button type="button" class="button" onClick={() => setPreview(null)}>
+            Back to the choices
+          </button>
+        ) : null}
         <button type="button" class="button" onClick={onCancel}>
           Cancel
         </button>
         <button type="submit" class="button button-primary" disabled={busy}>
-          Save access
+          {preview ? 'Confirm and save' : 'Save access'}
         </button>
       </div>
     </form>
+  );
+}
+
+// The server's answer to the dry run: per scope what would be gained and lost, and where the
+// person would start or stop being notified. Nothing has changed yet.
+function PreviewNote({ preview, who }: { preview: GrantsPreview; who: string }) {
+  const perms = useSession().permissions;
+  const words = (name: string) => perms.find((p) => p.name === name)?.description || name;
+  const { added, removed } = preview.notification_recipients;
+  const titleId = useId('preview');
+  const ref = useRef<HTMLElement>(null);
+  useEffect(() => {
+    ref.current?.focus();
+  }, [preview]);
+  return (
+    <section class="note note-info preview" aria-labelledby={titleId} ref={ref} tabIndex={-1}>
+      <p class="field-label" id={titleId}>
+        What Save changes (nothing has changed yet)
+      </p>
+      {preview.changes.length === 0 && !added.length && !removed.length ? <p>Nothing: {who} keeps the same access.</p> : null}
+      <ul class="notify-list">
+        {preview.changes.map((c) => (
+          <li key={`${c.scope_type}:${c.scope_id}`}>
+            <strong>{c.scope_type === 'agency' ? `Whole agency (${c.scope_name})` : c.scope_name}</strong>
+            {c.gained.length ? <span>: gains {c.gained.map(words).join(', ')}</span> : null}
+            {c.lost.length ? <span>{c.gained.length ? '; ' : ': '}loses {c.lost.map(words).join(', ')}</span> : null}
+          </li>
+        ))}
+        {added.map((r) => (
+          <li key={`add:${r.environment_id}`}>Starts being notified of incoming chats in {r.environment_name}.</li>
+        ))}
+        {removed.map((r) => (
+          <li key={`rm:${r.environment_id}`}>Stops being notified of incoming chats in {r.environment_name}.</li>
+        ))}
+      </ul>
+    </section>
   );
 }

@@ -47,6 +47,22 @@ function StatusBadge({ status }: { status: string }) {
   return <Badge kind={kind}>{status.charAt(0).toUpperCase() + status.slice(1)}</Badge>;
 }
 
+const METHOD_WORDS: Record<string, string> = { password: 'Password', oidc: 'Company login' };
+
+// How a member signs in: a password, a company login, or both (nothing for invitations).
+function SignInMethods({ member }: { member: Member }) {
+  const methods = member.sign_in_methods || [];
+  if (isInvited(member)) return <span class="muted">—</span>;
+  if (!methods.length) return <span class="muted">none yet</span>;
+  return (
+    <ul class="cell-list">
+      {methods.map((m) => (
+        <li key={m}>{METHOD_WORDS[m] || m}</li>
+      ))}
+    </ul>
+  );
+}
+
 // Whether a member signs in with two-step verification (nothing for invitations, or on a server
 // without it).
 function SecondFactorMark({ member }: { member: Member }) {
@@ -129,6 +145,8 @@ function Overview({ openUser, openInvitation }: { openUser?: string; openInvitat
 
   const listQuery = location.search;
   const rows = list.data?.items || [];
+  // A server with company sign-in says how each member signs in.
+  const showMethods = rows.some((m) => Array.isArray(m.sign_in_methods));
   const closePanel = () => navigate(`${base}/users${listQuery}`);
 
   // Copy link (seed 000's clipboard icon): the current link, unchanged, for another channel.
@@ -247,6 +265,7 @@ function Overview({ openUser, openInvitation }: { openUser?: string; openInvitat
                 <th scope="col">Roles</th>
                 <th scope="col">Environments</th>
                 <th scope="col">Status</th>
+                {showMethods ? <th scope="col">Sign-in</th> : null}
                 <th scope="col">Last active</th>
                 <th scope="col">Created</th>
                 <th scope="col">
@@ -285,6 +304,11 @@ function Overview({ openUser, openInvitation }: { openUser?: string; openInvitat
                       <StatusBadge status={m.status} />
                       <SecondFactorMark member={m} />
                     </td>
+                    {showMethods ? (
+                      <td data-label="Sign-in">
+                        <SignInMethods member={m} />
+                      </td>
+                    ) : null}
                     <td data-label="Last active">{invited ? <span class="muted">—</span> : when(m.last_active_at)}</td>
                     <td data-label="Created" class="nowrap">
                       {day(m.created_at)}
