@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { startUsher } from '../api/lib/harness.mjs';
 import { captureScreen, openBrowser, screenshotDir } from './lib/browser.mjs';
+import { signInWithPassword } from './lib/signin.mjs';
 
 const ADMIN = { email: 'admin@studio.test', password: 'quiet-lantern-orbit-1' };
 const person = (email, password, first, last) => ({ email, password, first, last });
@@ -131,9 +132,7 @@ describe('the audit log of the web console', () => {
     browsers.push(mia);
     const { page } = mia;
     await page.goto(`${usher.url}/signin`);
-    await page.getByLabel('Email').fill(MIA.email);
-    await page.getByLabel('Password').fill(MIA.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signInWithPassword(page, MIA);
     await page.getByRole('heading', { name: 'Control panel' }).waitFor();
   });
 
