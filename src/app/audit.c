@@ -15,6 +15,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "store/store_audit.h"
+#include "store/store_user.h"
 
 #define AUDIT_KDF_CONTEXT  "usheraud"
 #define AUDIT_KDF_HEADS    1
@@ -99,6 +100,13 @@ static bool ends_with(const char *s, const char *end)
     return n > m && strcmp(s + n - m, end) == 0;
 }
 
+/* A key app_audit_record adds for the people an entry names ("actor_email", ...). */
+static bool is_recorded_person_key(const char *key)
+{
+    return strncmp(key, "actor_", 6) == 0 || strncmp(key, "subject_", 8) == 0 ||
+           strncmp(key, "impersonator_", 13) == 0;
+}
+
 bool app_audit_personal_key(const char *key)
 {
     return strcmp(key, "email") == 0 || strcmp(key, "first_name") == 0 ||
@@ -123,11 +131,13 @@ void app_audit_personal_split(struct store_audit_entry *e, struct arena *a, json
     e->personal_email = NULL;
     e->personal_digest = NULL;
     if (json_object_size(personal) > 0) {
-        /* The address the entry concerns: "email", else the first "..._email". */
+        /* The address the entry concerns: "email", else the first "..._email" other than
+         * those recorded for the people the entry names. */
         json_t *email = json_object_get(personal, "email");
         json_object_foreach(personal, key, value)
         {
-            if (!json_is_string(email) && json_is_string(value) && ends_with(key, "_email"))
+            if (!json_is_string(email) && json_is_string(value) && ends_with(key, "_email") &&
+                !is_recorded_person_key(key))
                 email = value;
         }
         if (json_is_string(email))
@@ -268,6 +278,54 @@ int app_audit_append(struct store_conn *c, struct arena *a, struct store_audit_e
     return has_reg ? store_audit_registry_put(c, a, &reg, err) : 0;
 }
 
+/* Adds the name and address of account id, as they read now, to details under role ("actor"
+ * gives actor_email, actor_first_name, actor_last_name): personal values, so they go to the
+ * entry's personal row, outlive the person's membership and a change of name, and go with an
+ * erasure. An account that is not there (erased in this transaction) adds nothing. */
+static int person_add(json_t *details, struct store_conn *c, struct arena *a, const char *role,
+                      const char *id, struct usher_error *err)
+{
+    if (!id)
+        return 0;
+    struct store_user u;
+    struct usher_error miss = {0};
+    int rc = store_user_get(&u, c, a, id, &miss);
+    if (rc == USHER_ENOTFOUND)
+        return 0;
+    if (rc)
+        return usher_error_set(err, rc, NULL, NULL, "%s", miss.message);
+    json_object_set_new(details, arena_printf(a, "%s_email", role), json_string(u.email));
+    if (u.first_name && *u.first_name)
+        json_object_set_new(details, arena_printf(a, "%s_first_name", role),
+                            json_string(u.first_name));
+    if (u.last_name && *u.last_name)
+        json_object_set_new(details, arena_printf(a, "%s_last_name", role),
+                            json_string(u.last_name));
+    return 0;
+}
+
+/* The people an entry names, recorded into details as they are at the time of writing. */
+static int people_add(json_t *details, struct store_conn *c, struct arena *a,
+                      const struct app_actor *actor, const struct app_audit_event *ev,
+                      struct usher_error *err)
+{
+    const char *actor_id = actor ? actor->user_id : NULL;
+    const char *impersonator_id = actor ? actor->impersonator_id : NULL;
+    const char *subject_id = ev->subject_user_id;
+    int rc = person_add(details, c, a, "actor", actor_id, err);
+    if (rc)
+        goto done;
+    if (impersonator_id && (!actor_id || strcmp(impersonator_id, actor_id) != 0)) {
+        rc = person_add(details, c, a, "impersonator", impersonator_id, err);
+        if (rc)
+            goto done;
+    }
+    if (subject_id && (!actor_id || strcmp(subject_id, actor_id) != 0))
+        rc = person_add(details, c, a, "subject", subject_id, err);
+done:
+    return rc;
+}
+
 int app_audit_record(struct store_conn *c, struct arena *a, const struct app_actor *actor,
                      const struct app_audit_event *ev, struct usher_error *err)
 {
@@ -287,27 +345,29 @@ int app_audit_record(struct store_conn *c, struct arena *a, const struct app_act
         .chain = ev->agency_id ? arena_printf(a, "agency:%s", ev->agency_id) : "platform",
         .format = 2,
     };
-    if (ev->details) {
-        /* Email addresses and names go to the entry's personal row, which erasure can blank. */
-        app_audit_personal_split(&e, a, ev->details);
-        char *details = json_dump_compact(ev->details);
-        json_decref(ev->details);
-        if (details)
-            e.details_json = arena_strdup(a, details);
-        free(details);
-    }
+    json_t *details = ev->details ? ev->details : json_object();
     /* Without the caller's transaction, the chain's head is read and moved under the write lock
      * in one of its own. */
     bool own = !store_in_transaction(c);
     int rc = own ? store_begin(c, true, err) : 0;
     if (rc)
         goto done;
+    rc = people_add(details, c, a, actor, ev, err);
+    if (rc)
+        goto done;
+    /* Email addresses and names go to the entry's personal row, which erasure can blank. */
+    app_audit_personal_split(&e, a, details);
+    char *text = json_dump_compact(details);
+    if (text)
+        e.details_json = arena_strdup(a, text);
+    free(text);
     rc = app_audit_append(c, a, &e, err);
     if (rc)
         goto done;
     if (own)
         rc = store_commit(c, err);
 done:
+    json_decref(details);
     if (rc && own)
         store_rollback(c);
     return rc;

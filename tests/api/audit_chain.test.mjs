@@ -90,9 +90,15 @@ describe('audit chain', () => {
     const ids = sqlIn(w.usher.dataDir, `SELECT id FROM audit_log WHERE chain = '${fx.chainA}' ORDER BY id`).trim().split('\n');
     assert.ok(ids.length >= 4, ids.join(','));
     let dir = copyOf(w.usher.dataDir);
-    sqlIn(dir, `UPDATE audit_log SET id = -1 WHERE id = ${ids[1]};
+    // The personal rows (every entry naming a person has one) move with their entries.
+    const swap = `CASE entry_id WHEN ${ids[1]} THEN ${ids[2]} ELSE ${ids[1]} END`;
+    sqlIn(dir, `CREATE TEMP TABLE moved AS SELECT * FROM audit_personal WHERE entry_id IN (${ids[1]}, ${ids[2]});
+                DELETE FROM audit_personal WHERE entry_id IN (${ids[1]}, ${ids[2]});
+                UPDATE audit_log SET id = -1 WHERE id = ${ids[1]};
                 UPDATE audit_log SET id = ${ids[1]} WHERE id = ${ids[2]};
-                UPDATE audit_log SET id = ${ids[2]} WHERE id = -1;`);
+                UPDATE audit_log SET id = ${ids[2]} WHERE id = -1;
+                UPDATE moved SET entry_id = ${swap};
+                INSERT INTO audit_personal SELECT * FROM moved;`);
     let bad = await verify(dir);
     assert.equal(bad.code, 1, bad.stdout + bad.stderr);
     assert.match(bad.stdout, new RegExp(`^audit log broken: chain ${fx.chainA}, entry ${ids[1]}: its previous-hash does not match`, 'm'));

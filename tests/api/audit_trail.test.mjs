@@ -138,3 +138,193 @@ describe('audit trail', () => {
     assert.equal(canaryFindings('{"nothing":"here"}').length, 0);
   });
 });
+
+// The log as people read it: names recorded when each entry was written (kept through a
+// removal and a change of name, gone with an erasure), places by name, a person search, kinds
+// of action, a time range, and a "view as" session's requests grouped under its start.
+describe('audit log in words', () => {
+  let w;
+  const fx = {};
+  const ids = {};
+  const tok = {};
+
+  const named = (id, first, last) =>
+    w.sql(`UPDATE users SET first_name = '${first}', last_name = '${last}' WHERE id = '${id}'`);
+
+  before(async () => {
+    w = await startWorld();
+    tok.admin = await w.signIn('provider@studio.example');
+    fx.A = await w.agencyNew(tok.admin, 'Acme');
+    fx.E1 = await w.environmentNew(tok.admin, fx.A.id, 'Acme – production');
+    ids.mia = w.addUser('mia@acme.example');
+    ids.olaf = w.addUser('olaf@acme.example');
+    ids.piet = w.addUser('piet@acme.example');
+    named(ids.mia, 'Mia', 'Jansen');
+    named(ids.olaf, 'Olaf', 'Berg');
+    named(ids.piet, 'Piet', 'Smit');
+    w.grant(ids.mia, fx.A.id, { roles: 'owner' });
+    w.grant(ids.olaf, fx.A.id, { environmentId: fx.E1.id, roles: 'operator' });
+    w.grant(ids.piet, fx.A.id, { environmentId: fx.E1.id, roles: 'operator' });
+    tok.mia = await w.signIn('mia@acme.example');
+    const users = `/api/v1/agencies/${fx.A.id}/users`;
+    // Mia gives Olaf a shortcode, invites someone, and views the studio as Piet.
+    const patched = await w.as(tok.mia)('PATCH', `${users}/${ids.olaf}`, { shortcode: 'OB' });
+    assert.equal(patched.status, 200, patched.text);
+    const inv = await w.invite(tok.mia, fx.A.id, {
+      email: 'new@acme.example', send_email: false,
+      grants: [{ environment_id: fx.E1.id, roles: ['agent'] }],
+    });
+    assert.equal(inv.status, 201, inv.text);
+    const view = await w.usher.api('POST', '/api/v1/impersonation', {
+      token: tok.mia, body: { user_id: ids.piet, agency_id: fx.A.id },
+    });
+    assert.equal(view.status, 201, view.text);
+    const agency = `/api/v1/agencies/${fx.A.id}`;
+    for (const p of [agency, '/api/v1/me', `${agency}/environments`]) {
+      assert.equal((await w.as(view.json.token)('GET', p)).status, 200, p);
+    }
+    const back = await w.as(view.json.token)('DELETE', '/api/v1/impersonation');
+    assert.equal(back.status, 200, back.text);
+    tok.mia = back.json.token;
+    // Then Olaf changes his name and leaves; Mia marries and changes hers.
+    named(ids.olaf, 'Olaf', 'Nieuwland');
+    const removed = await w.as(tok.mia)('DELETE', `${users}/${ids.olaf}`);
+    assert.equal(removed.status, 204, removed.text);
+    named(ids.mia, 'Mia', 'de Vries');
+  });
+
+  after(async () => {
+    assert.equal(await w.stop(), 0);
+  });
+
+  const get = (query) => w.as(tok.admin)('GET', `/api/v1/agencies/${fx.A.id}/audit${query}`);
+  const list = async (query = '') => {
+    const res = await get(query);
+    assert.equal(res.status, 200, res.text);
+    return res.json;
+  };
+  const one = (page, action) => {
+    const found = page.items.filter((e) => e.action === action);
+    assert.equal(found.length, 1, `one ${action} in ${page.items.map((e) => e.action)}`);
+    return found[0];
+  };
+
+  it('names each entry\'s people as they were then, through a removal and a new name', async () => {
+    const page = await list('?limit=200');
+    const updated = one(page, 'member.updated');
+    assert.equal(updated.actor_name, 'Mia Jansen');
+    assert.equal(updated.actor_email, 'mia@acme.example');
+    assert.equal(updated.subject_name, 'Olaf Berg', 'the name Olaf had then, though he left since');
+    assert.equal(updated.subject_email, 'olaf@acme.example');
+    assert.equal(updated.subject_deleted, false);
+    // The recorded names are the entry's people, not part of its details.
+    assert.deepEqual(Object.keys(updated.details).filter((k) => /^(actor|subject)_/.test(k)), []);
+    const removed = one(page, 'member.removed');
+    assert.equal(removed.actor_name, 'Mia Jansen');
+    assert.equal(removed.subject_name, 'Olaf Nieuwland');
+    // Names are in the personal rows only, never in the hashed details.
+    assert.equal(w.sql("SELECT COUNT(*) FROM audit_log WHERE details LIKE '%Jansen%'").trim(), '0');
+    const kept = w.sql("SELECT COUNT(*) FROM audit_personal WHERE data LIKE '%Jansen%'");
+    assert.ok(Number(kept.trim()) >= 3);
+    // Places by name: the environment and the agency.
+    const invited = one(page, 'invitation.created');
+    assert.equal(invited.actor_name, 'Mia Jansen');
+    const created = one(page, 'environment.created');
+    assert.equal(created.scope.name, 'Acme – production');
+    assert.equal(one(page, 'agency.created').scope.name, 'Acme');
+  });
+
+  it('finds a person by name or address, former members and old names included', async () => {
+    const byOldName = await list('?q=olaf%20berg&limit=200');
+    assert.deepEqual(byOldName.items.map((e) => e.action), ['member.updated']);
+    const byAddress = await list('?q=OLAF@acme&limit=200');
+    assert.deepEqual(byAddress.items.map((e) => e.action).sort(),
+      ['member.removed', 'member.updated']);
+    const mia = await list('?q=jansen&limit=200');
+    assert.ok(mia.items.length >= 4);
+    const names = (e) => [e.actor_name, e.subject_name, e.impersonator_name];
+    assert.ok(mia.items.every((e) => names(e).includes('Mia Jansen')));
+    // Her new name finds her entries too, through her account as it is now.
+    const now = await list('?q=vries&limit=200');
+    assert.deepEqual(now.items.map((e) => e.id), mia.items.map((e) => e.id));
+    assert.equal((await list('?q=nobody-like-this')).items.length, 0);
+    // A search word is text, not a pattern.
+    assert.equal((await list('?q=%25')).items.length, 0);
+    assertProblem(await get('?q=a%20b%20c%20d%20e'), 400, 'invalid_input', 'q');
+  });
+
+  it('filters by kinds of action and by time range', async () => {
+    const kinds = await list('?action=invitation.created,member.*&limit=200');
+    assert.deepEqual(kinds.items.map((e) => e.action).sort(),
+      ['invitation.created', 'member.removed', 'member.updated']);
+    assertProblem(await get('?action=member.*,'), 400, 'invalid_input', 'action');
+    const all = (await list('?limit=200')).items;
+    const times = [...new Set(all.map((e) => Date.parse(e.at)))].sort((a, b) => a - b);
+    assert.ok(times.length >= 3, 'entries at three times at least');
+    const mid = new Date(times[Math.floor(times.length / 2)]).toISOString();
+    const since = (await list(`?since=${mid}&limit=200`)).items;
+    const until = (await list(`?until=${mid}&limit=200`)).items;
+    assert.ok(since.length > 0 && until.length > 0);
+    assert.ok(since.every((e) => Date.parse(e.at) >= Date.parse(mid)));
+    assert.ok(until.every((e) => Date.parse(e.at) < Date.parse(mid)));
+    assert.equal(since.length + until.length, all.length);
+    // Offsets are honoured: the same instant written in another zone.
+    const shifted = new Date(Date.parse(mid) + 3600e3).toISOString().replace('Z', '+01:00');
+    const sinceShifted = await list(`?since=${encodeURIComponent(shifted)}&limit=200`);
+    assert.equal(sinceShifted.items.length, since.length);
+    const both = (await list(`?since=${mid}&until=${mid}`)).items;
+    assert.equal(both.length, 0);
+    for (const bad of ['yesterday', '2026-02-30T00:00:00Z', '2026-01-01T00:00:00']) {
+      assertProblem(await w.as(tok.admin)('GET', `/api/v1/agencies/${fx.A.id}/audit?since=${bad}`),
+        400, 'invalid_input', 'since');
+    }
+  });
+
+  it('groups the requests of a view-as session under its start, page after page', async () => {
+    const flat = (await list('?limit=200')).items;
+    const requests = flat.filter((e) => e.action === 'impersonation.request');
+    assert.ok(requests.length >= 3);
+    const grouped = (await list('?group=impersonation&limit=200')).items;
+    assert.ok(!grouped.some((e) => e.action === 'impersonation.request'));
+    assert.equal(grouped.length, flat.length - requests.length);
+    const started = one({ items: grouped }, 'impersonation.started');
+    assert.equal(started.actor_name, 'Mia Jansen');
+    assert.equal(started.subject_name, 'Piet Smit');
+    assert.equal(started.requests.count, requests.length);
+    assert.deepEqual(started.requests.items.map((r) => r.id), requests.map((e) => e.id).reverse());
+    assert.ok(started.requests.items.some((r) => r.method === 'GET' && r.route === '/api/v1/me'));
+    // The request rows name Piet as the one acting and Mia as the one viewing.
+    assert.equal(requests[0].actor_name, 'Piet Smit');
+    assert.equal(requests[0].impersonator_name, 'Mia Jansen');
+    // Cursors still walk the grouped list, two entries a page.
+    const walked = [];
+    let cursor = null;
+    do {
+      const after = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
+      const page = await list(`?group=impersonation&limit=2${after}`);
+      walked.push(...page.items.map((e) => e.id));
+      cursor = page.next_cursor;
+    } while (cursor);
+    assert.deepEqual(walked, grouped.map((e) => e.id));
+    assertProblem(await w.as(tok.admin)('GET', `/api/v1/agencies/${fx.A.id}/audit?group=all`),
+      400, 'invalid_input', 'group');
+  });
+
+  it('shows an erased person as deleted, with no name left; the log still verifies', async () => {
+    const erased = await w.as(tok.admin)('DELETE', `/api/v1/users/${ids.olaf}`,
+      { confirm: 'olaf@acme.example' });
+    assert.equal(erased.status, 204, erased.text);
+    const page = await list('?limit=200');
+    const updated = one(page, 'member.updated');
+    assert.equal(updated.subject_deleted, true);
+    assert.equal(updated.subject_name, null);
+    assert.equal(updated.subject_email, null);
+    // Mia's name went with that entry's personal row; her account gives it now.
+    assert.equal(updated.actor_name, 'Mia de Vries');
+    assert.ok(!JSON.stringify(page).includes('Berg') && !JSON.stringify(page).includes('olaf@'));
+    assert.equal((await list('?q=olaf')).items.length, 0);
+    const ok = await runUsher(['audit', 'verify', '--data-dir', w.usher.dataDir]);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    assert.match(ok.stdout, /audit log intact/);
+  });
+});

@@ -680,9 +680,10 @@ describe('decisions, API tokens and the audit log', () => {
       const numeric = items.map((e) => Number(e.id));
       assert.deepEqual(numeric, [...numeric].sort((x, y) => y - x));
       assert.equal(items[0].action, 'environment.created');
-      assert.deepEqual(Object.keys(items[0]).sort(), ['action', 'actor_deleted', 'actor_id', 'at', 'details', 'id',
-        'impersonator_deleted', 'impersonator_id', 'scope', 'source_ip', 'subject_deleted', 'subject_user_id',
-        'user_agent']);
+      assert.deepEqual(Object.keys(items[0]).sort(), ['action', 'actor_deleted', 'actor_email', 'actor_id',
+        'actor_name', 'at', 'details', 'id', 'impersonator_deleted', 'impersonator_email', 'impersonator_id',
+        'impersonator_name', 'scope', 'source_ip', 'subject_deleted', 'subject_email', 'subject_name',
+        'subject_user_id', 'user_agent']);
       assert.equal(items[0].actor_id, ids.admin);
       assert.equal(items[0].scope.type, 'environment');
       assert.deepEqual(items[0].details, { name: 'Globex staging' });
@@ -690,7 +691,7 @@ describe('decisions, API tokens and the audit log', () => {
       assert.ok(items.every((e) => e.action !== 'session.created'), 'no platform-level rows');
       assert.ok(!res.text.includes('usk_'));
       const agencyCreated = items.find((e) => e.action === 'agency.created');
-      assert.deepEqual(agencyCreated.scope, { type: 'agency', id: fx.A2.id });
+      assert.deepEqual(agencyCreated.scope, { type: 'agency', id: fx.A2.id, name: 'Globex' });
     });
 
     it('filters by action, exactly or by prefix', async () => {

@@ -16,6 +16,11 @@ const PAIR_LIMIT = 10; // untrusted failures per account from one address (app/t
 const PER_ACCOUNT = 5; // email changes per account per hour (app/email_change.h)
 const RESET_PER_ACCOUNT = 5; // reset emails per account per hour (app/password_reset.h)
 
+// Personal values of an audit entry without the names recorded for its people (actor_email,
+// subject_first_name, ...), which every entry carries.
+const ownValues = (text) => Object.fromEntries(Object.entries(JSON.parse(text))
+  .filter(([k]) => !/^(actor|subject|impersonator)_/.test(k)));
+
 describe('email change', () => {
   let w;
   let admin;
@@ -68,7 +73,7 @@ describe('email change', () => {
                         WHERE action = '${action}' AND subject_user_id = '${subject}' ORDER BY id`);
     return rows.trim().split('\n').filter(Boolean).map((line) => {
       const [actor, details, personal] = line.split('|');
-      return { actor, details: { ...JSON.parse(details), ...(personal ? JSON.parse(personal) : {}) } };
+      return { actor, details: { ...JSON.parse(details), ...(personal ? ownValues(personal) : {}) } };
     });
   }
 

@@ -22,6 +22,11 @@ function assertProblem(res, status, code, field) {
 
 const ids = (items) => items.map((i) => i.id);
 
+// Personal values of an audit entry without the names recorded for its people (actor_email,
+// subject_first_name, ...), which every entry carries.
+const ownValues = (text) => Object.fromEntries(Object.entries(JSON.parse(text))
+  .filter(([k]) => !/^(actor|subject|impersonator)_/.test(k)));
+
 describe('users overview and member management', () => {
   let usher;
   const tokens = {};
@@ -385,7 +390,7 @@ describe('users overview and member management', () => {
       // Names sit in the entry's personal row (audit_personal), apart from its details.
       const rows = sql(`SELECT details, (SELECT data FROM audit_personal p WHERE p.entry_id = audit_log.id)
                         FROM audit_log WHERE action = 'member.updated' AND subject_user_id = '${fx.e1only}' ORDER BY id`)
-        .trim().split('\n').map((r) => r.split('|')).map(([d, p]) => ({ ...JSON.parse(d), ...(p ? JSON.parse(p) : {}) }));
+        .trim().split('\n').map((r) => r.split('|')).map(([d, p]) => ({ ...JSON.parse(d), ...(p ? ownValues(p) : {}) }));
       assert.deepEqual(rows, [{ shortcode: 'IAN_1' }, { first_name: 'Iain' }]);
       const listed = await listAll('owner', 'shortcode=IAN_1');
       assert.deepEqual(ids(listed), [fx.e1only]);

@@ -573,14 +573,16 @@ static void test_names__sets_the_callers_own_names_and_audits_what_changed(void 
     assert_string_equal(out.first_name, "Zoë");
     assert_string_equal(out.last_name, "Lee");
     assert_string_equal(query_text(f, "SELECT first_name FROM users WHERE id = $1", u.id), "Zoë");
-    /* Names go to the entry's personal row, apart from its hashed details. */
+    /* Names go to the entry's personal row, apart from its hashed details, with the actor's
+     * names and address as they are when the entry is written. */
     assert_string_equal(
         query_text(f, "SELECT details FROM audit_log WHERE action = 'user.updated'", NULL), "{}");
     assert_string_equal(query_text(f,
                                    "SELECT p.data FROM audit_personal p JOIN audit_log l ON "
                                    "l.id = p.entry_id WHERE l.action = 'user.updated'",
                                    NULL),
-                        "{\"first_name\":\"Zoë\"}");
+                        "{\"first_name\":\"Zoë\",\"actor_email\":\"ann@example.com\","
+                        "\"actor_first_name\":\"Zoë\",\"actor_last_name\":\"Lee\"}");
     /* The same names again change nothing and write no row. */
     assert_int_equal(
         app_account_names_set(&out, FIXTURE_CALL(&f->app, &f->arena, &me, &err), &names), 0);

@@ -95,7 +95,7 @@ static const char *ids(struct fixture *f, const struct app_audit_page *page)
     buf[0] = '\0';
     for (size_t i = 0; i < page->count; i++)
         len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%lld", i ? "," : "",
-                                (long long)page->items[i].id);
+                                (long long)page->items[i].entry.id);
     return arena_strdup(&f->arena, buf);
 }
 
@@ -103,7 +103,8 @@ static int list(struct fixture *f, struct app_audit_page *out, const char *actor
                 const char *user_id, const char *action, const char *limit, const char *cursor)
 {
     struct app_actor actor = {.user_id = actor_id};
-    struct app_audit_query q = {user_id, action, limit, cursor};
+    struct app_audit_query q = {
+        .user_id = user_id, .action = action, .limit = limit, .cursor = cursor};
     return app_audit_list(out, FIXTURE_AS(f, &actor), "agy_a", &q);
 }
 
@@ -114,8 +115,8 @@ static void test_audit_list__newest_first_in_pages(void **state)
     assert_int_equal(list(f, &page, "usr_auditor", NULL, NULL, NULL, NULL), 0);
     assert_string_equal(ids(f, &page), "7,6,4,2,1");
     assert_null(page.next_cursor);
-    assert_string_equal(page.items[0].action, "invitation_x.created");
-    assert_string_equal(page.items[0].details_json, "{\"n\":1}");
+    assert_string_equal(page.items[0].entry.action, "invitation_x.created");
+    assert_string_equal(page.items[0].entry.details_json, "{\"n\":1}");
     assert_int_equal(list(f, &page, "usr_auditor", NULL, NULL, "2", NULL), 0);
     assert_string_equal(ids(f, &page), "7,6");
     assert_non_null(page.next_cursor);
@@ -176,6 +177,70 @@ static void test_audit_list__validates_its_input(void **state)
     expect_error(f, list(f, &page, "usr_auditor", NULL, NULL, NULL, other), USHER_EINVAL, "cursor");
 }
 
+static int query(struct fixture *f, struct app_audit_page *out, const struct app_audit_query *q)
+{
+    struct app_actor actor = {.user_id = "usr_auditor"};
+    return app_audit_list(out, FIXTURE_AS(f, &actor), "agy_a", q);
+}
+
+static void test_audit_list__kinds_people_and_times(void **state)
+{
+    struct fixture *f = *state;
+    struct app_audit_page page;
+    /* Several kinds at once, names and prefixes mixed. */
+    assert_int_equal(list(f, &page, "usr_auditor", NULL, "grant.changed,invitations.*", NULL, NULL),
+                     0);
+    assert_string_equal(ids(f, &page), "6,4");
+    expect_error(f, list(f, &page, "usr_auditor", NULL, "grant.changed,", NULL, NULL), USHER_EINVAL,
+                 "action");
+    /* The people an entry names, as recorded when it was written: the auditor's address. */
+    struct app_audit_query q = {.q = "AUDITOR@example"};
+    assert_int_equal(query(f, &page, &q), 0);
+    assert_string_equal(ids(f, &page), "7,4,1");
+    assert_string_equal(page.items[2].actor.email, "auditor@example.com");
+    assert_null(page.items[2].subject.email); /* usr_x has no account */
+    assert_string_equal(page.items[1].subject.email, "agent@example.com");
+    q.q = "auditor nobody";
+    assert_int_equal(query(f, &page, &q), 0);
+    assert_int_equal(page.count, 0);
+    q.q = "%";
+    assert_int_equal(query(f, &page, &q), 0);
+    assert_int_equal(page.count, 0);
+    q.q = "a b c d e";
+    expect_error(f, query(f, &page, &q), USHER_EINVAL, "q");
+    /* Times, with offsets and fractions. */
+    struct app_audit_query t = {.since = "2000-01-01T00:00:00Z"};
+    assert_int_equal(query(f, &page, &t), 0);
+    assert_string_equal(ids(f, &page), "7,6,4,2,1");
+    t = (struct app_audit_query){.until = "2000-01-01T01:00:00+01:00"};
+    assert_int_equal(query(f, &page, &t), 0);
+    assert_int_equal(page.count, 0);
+    t = (struct app_audit_query){.since = "2024-02-29T23:59:59.5-12:00"};
+    assert_int_equal(query(f, &page, &t), 0);
+    assert_int_equal(page.count, 5);
+    t = (struct app_audit_query){.since = "2999-12-31T23:59:59.999Z"};
+    assert_int_equal(query(f, &page, &t), 0);
+    assert_int_equal(page.count, 0);
+    const char *bad[] = {"2026-13-01T00:00:00Z", "2026-02-29T00:00:00Z",    "2026-01-01 00:00:00Z",
+                         "2026-01-01T00:00:00",  "2026-01-01T24:00:00Z",    "2026-01-01T00:00:00.Z",
+                         "2026-1-01T00:00:00Z",  "2026-01-01T00:00:00+0100"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        t = (struct app_audit_query){.until = bad[i]};
+        expect_error(f, query(f, &page, &t), USHER_EINVAL, "until");
+    }
+    /* Someone with a first name only is named by it. */
+    struct fixture_user solo = {.id = "usr_solo", .first_name = "Solo"};
+    fixture_user_add_with(f->app.store, &solo);
+    entry_add(f, "agy_a", "usr_solo", "grant.changed", NULL);
+    q = (struct app_audit_query){.q = "solo"};
+    assert_int_equal(query(f, &page, &q), 0);
+    assert_int_equal(page.count, 1);
+    assert_string_equal(page.items[0].actor.name, "Solo");
+    assert_string_equal(page.items[0].actor.email, "solo@example.com");
+    t = (struct app_audit_query){.group = "everything"};
+    expect_error(f, query(f, &page, &t), USHER_EINVAL, "group");
+}
+
 static void test_audit_list__needs_audit_read_in_the_agency(void **state)
 {
     struct fixture *f = *state;
@@ -198,6 +263,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_audit_list__filters_by_user_and_action, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_audit_list__validates_its_input, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_list__kinds_people_and_times, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_list__needs_audit_read_in_the_agency, setup,
                                         teardown),
     };

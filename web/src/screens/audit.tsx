@@ -1,96 +1,136 @@
-// The agency's audit log (SPEC §7): who did what, when, to whom, where; filtered by action and
-// user, a page at a time, and exported as CSV or NDJSON by the server.
-import { useMemo, useState } from 'preact/hooks';
+// The agency's audit log: who did what, when, to whom and where, each entry as a sentence with
+// its raw details one click away; filtered by person (name or address), kind of action and
+// dates, a page at a time, and exported as CSV or NDJSON by the server.
+import { useState } from 'preact/hooks';
 import { get, withQuery } from '../api';
-import { AgencyShell, environmentName, getAll, useAgency } from '../agency';
-import { fullName, when } from '../format';
-import { useSession } from '../session';
-import type { AuditEntry, Member, Page } from '../types';
-import { LoadProblem, Loading, PageTitle, TextField, useLoad } from '../ui';
+import { AgencyShell, useAgency } from '../agency';
+import type { AuditEntry, Page } from '../types';
+import { fieldMessage, LoadProblem, Loading, PageTitle, TextField, useId, useLoad } from '../ui';
 import { Pager } from './agencies';
+import { AuditEntries } from './audit_entries';
+import { type AuditRow, KIND_GROUPS } from './audit_kinds';
 
-function scopeText(e: AuditEntry, envName: (id: string) => string): string {
-  if (!e.scope || !e.scope.id) return '—';
-  if (e.scope.type === 'environment') return envName(e.scope.id);
-  return e.scope.type;
+// The entries of one person or place, as the shared list shows them (the user panel's tab).
+export function AuditTable({ entries }: { entries: AuditEntry[]; compact?: boolean }) {
+  return <AuditEntries entries={entries as AuditRow[]} />;
 }
 
-function detailsText(d: Record<string, unknown>): string {
-  const parts = Object.entries(d || {}).map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
-  return parts.join('; ');
+interface Filter {
+  q: string;
+  action: string;
+  from: string; // yyyy-mm-dd, local
+  to: string;
 }
 
-// Names of the agency's people by id, for reading who did what; empty without users.read.
-function usePeopleNames(): Map<string, string> {
-  const { agency, access } = useAgency();
-  const { me } = useSession();
-  const may = access.canAnywhere('users.read', agency.id);
-  const people = useLoad(
-    () => (may ? getAll<Member>(`/agencies/${encodeURIComponent(agency.id)}/users`, 5) : Promise.resolve([])),
-    [agency.id, may],
-  );
-  return useMemo(() => {
-    const names = new Map((people.data || []).map((p) => [p.id, fullName(p)]));
-    if (me) names.set(me.user.id, `${fullName(me.user)} (you)`);
-    return names;
-  }, [people.data, me]);
+const NO_FILTER: Filter = { q: '', action: '', from: '', to: '' };
+
+// A local date's midnight (plus days) as RFC 3339, for the server's since and until.
+function midnight(date: string, plusDays = 0): string | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+  if (!m) return undefined;
+  return new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]) + plusDays).toISOString();
 }
 
-export function AuditTable({ entries, compact = false }: { entries: AuditEntry[]; compact?: boolean }) {
-  const { environments } = useAgency();
-  const names = usePeopleNames();
-  const envName = (id: string) => environmentName(environments, id);
-  const who = (id: string | null) => (id ? names.get(id) || id : '—');
+function query(f: Filter) {
+  return {
+    q: f.q || undefined,
+    action: f.action || undefined,
+    since: midnight(f.from),
+    until: midnight(f.to, 1), // the whole of the last day
+  };
+}
+
+interface KindFieldProps {
+  value: string;
+  onValue: (v: string) => void;
+  error: unknown;
+}
+
+function KindField({ value, onValue, error }: KindFieldProps) {
+  const id = useId('kind');
+  const msg = fieldMessage(error, 'action');
   return (
-    <div class="table-wrap" tabIndex={0} role="region" aria-label="Audit entries">
-      <table class="table">
-        <thead>
-          <tr>
-            <th scope="col">When</th>
-            <th scope="col">Action</th>
-            {compact ? null : <th scope="col">Actor</th>}
-            {compact ? null : <th scope="col">Subject</th>}
-            <th scope="col">Scope</th>
-            {compact ? null : <th scope="col">Source</th>}
-            <th scope="col">Details</th>
-          </tr>
-        </thead>
-        <tbody>
-          {entries.map((e) => (
-            <tr key={e.id}>
-              <td class="nowrap">{when(e.at)}</td>
-              <td>
-                <code>{e.action}</code>
-              </td>
-              {compact ? null : (
-                <td>
-                  {who(e.actor_id)}
-                  {e.impersonator_id ? <span class="muted small"> (viewed by {who(e.impersonator_id)})</span> : null}
-                </td>
-              )}
-              {compact ? null : <td>{who(e.subject_user_id)}</td>}
-              <td>{scopeText(e, envName)}</td>
-              {compact ? null : <td>{e.source_ip || '—'}</td>}
-              <td class="small details">{detailsText(e.details)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+    <div class={`field${msg ? ' field-invalid' : ''}`}>
+      <label for={id}>Kind of action</label>
+      <select
+        id={id}
+        name="action"
+        value={value}
+        onChange={(e) => onValue((e.currentTarget as HTMLSelectElement).value)}
+      >
+        <option value="">Any kind</option>
+        {KIND_GROUPS.map((g) => (
+          <optgroup key={g.label} label={g.label}>
+            {g.kinds.map((k) => (
+              <option key={k.value} value={k.value}>
+                {k.label}
+              </option>
+            ))}
+          </optgroup>
+        ))}
+      </select>
+      {msg ? <p class="field-error">{msg}</p> : null}
+    </div>
+  );
+}
+
+interface DateFieldProps {
+  label: string;
+  name: string;
+  value: string;
+  onValue: (v: string) => void;
+  error?: string | null;
+}
+
+function DateField(p: DateFieldProps) {
+  const id = useId(p.name);
+  return (
+    <div class={`field${p.error ? ' field-invalid' : ''}`}>
+      <label for={id}>{p.label}</label>
+      <input
+        id={id}
+        type="date"
+        name={p.name}
+        value={p.value}
+        aria-invalid={p.error ? 'true' : undefined}
+        aria-describedby={p.error ? `${id}-error` : undefined}
+        onInput={(e) => p.onValue((e.currentTarget as HTMLInputElement).value)}
+      />
+      {p.error ? (
+        <p class="field-error" id={`${id}-error`}>
+          {p.error}
+        </p>
+      ) : null}
     </div>
   );
 }
 
 function AuditLog() {
-  const { agency } = useAgency();
-  const [action, setAction] = useState('');
-  const [userId, setUserId] = useState('');
-  const [filter, setFilter] = useState({ action: '', user_id: '' });
+  const { agency: current } = useAgency();
+  const agency = current.id;
+  const [draft, setDraft] = useState<Filter>(NO_FILTER);
+  const [filter, setFilter] = useState<Filter>(NO_FILTER);
+  const [rangeError, setRangeError] = useState<string | null>(null);
   const [cursor, setCursor] = useState<string | null>(null);
   const [trail, setTrail] = useState<(string | null)[]>([]);
-  const path = `/agencies/${encodeURIComponent(agency.id)}/audit`;
-  const log = useLoad(() => get<Page<AuditEntry>>(withQuery(path, { ...filter, limit: 50, cursor })), [path, filter.action, filter.user_id, cursor]);
+  const path = `/agencies/${encodeURIComponent(agency)}/audit`;
+  const log = useLoad(
+    () =>
+      get<Page<AuditRow>>(
+        withQuery(path, { ...query(filter), group: 'impersonation', limit: 50, cursor }),
+      ),
+    [path, filter, cursor],
+  );
   // The export streams every matching entry; the browser downloads it with the session cookie.
-  const exportHref = (format: string) => `/api/v1${withQuery(`${path}/export`, { ...filter, format })}`;
+  const exportHref = (format: string) =>
+    `/api/v1${withQuery(`${path}/export`, { ...query(filter), format })}`;
+  const filtered = filter !== NO_FILTER;
+  const set = (k: keyof Filter) => (v: string) => setDraft({ ...draft, [k]: v });
+  const apply = (f: Filter) => {
+    setCursor(null);
+    setTrail([]);
+    setFilter(f);
+  };
 
   return (
     <section class="page">
@@ -108,29 +148,73 @@ function AuditLog() {
         )}
       </div>
       <form
-        class="filters"
+        class="filters audit-filters"
+        aria-label="Filter the audit log"
         onSubmit={(e) => {
           e.preventDefault();
-          setCursor(null);
-          setTrail([]);
-          setFilter({ action: action.trim(), user_id: userId.trim() });
+          if (draft.from && draft.to && draft.from > draft.to) {
+            setRangeError('The end date comes before the start date');
+            return;
+          }
+          setRangeError(null);
+          apply({ ...draft, q: draft.q.trim() });
         }}
       >
-        <TextField label="Action" name="action" value={action} onValue={setAction} hint="For example invitation.created" error={log.error} />
-        <TextField label="User id" name="user_id" value={userId} onValue={setUserId} hint="Who acted or was acted on" error={log.error} />
+        <TextField
+          label="Person"
+          name="q"
+          value={draft.q}
+          onValue={set('q')}
+          hint="Name or email address"
+          error={log.error}
+        />
+        <KindField value={draft.action} onValue={set('action')} error={log.error} />
+        <div class="audit-range">
+          <DateField
+            label="From"
+            name="since"
+            value={draft.from}
+            onValue={set('from')}
+            error={fieldMessage(log.error, 'since')}
+          />
+          <DateField
+            label="To"
+            name="until"
+            value={draft.to}
+            onValue={set('to')}
+            error={rangeError || fieldMessage(log.error, 'until')}
+          />
+        </div>
         <div class="field field-button">
-          <button type="submit" class="button">
+          <button type="submit" class="button button-primary">
             Filter
           </button>
         </div>
+        {filtered ? (
+          <div class="field field-button">
+            <button
+              type="button"
+              class="button"
+              onClick={() => {
+                setDraft(NO_FILTER);
+                setRangeError(null);
+                apply(NO_FILTER);
+              }}
+            >
+              Clear
+            </button>
+          </div>
+        ) : null}
       </form>
-      {log.error && !['action', 'user_id'].includes(log.error.field || '') ? <LoadProblem error={log.error} what="The audit log" /> : null}
+      {log.error && !['action', 'q', 'since', 'until'].includes(log.error.field || '') ? (
+        <LoadProblem error={log.error} what="The audit log" />
+      ) : null}
       {!log.data ? (
         log.error ? null : <Loading />
       ) : log.data.items.length === 0 ? (
-        <p class="muted">Nothing recorded{filter.action || filter.user_id ? ' for this filter' : ''}.</p>
+        <p class="muted">Nothing recorded{filtered ? ' for this filter' : ''}.</p>
       ) : (
-        <AuditTable entries={log.data.items} />
+        <AuditEntries entries={log.data.items} />
       )}
       <Pager
         hasPrevious={trail.length > 0}

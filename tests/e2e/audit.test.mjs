@@ -1,0 +1,239 @@
+// The console's audit log in headless Chromium against the real binary: each entry reads as a
+// sentence with the names recorded at the time (a former member keeps theirs), the pages opened
+// while viewing as someone fold under that view, the raw details open from a disclosure, and
+// the person, kind and date filters narrow the list. Checked with axe-core and photographed at
+// 1280 and 390 px; rows fit at 1280, 1366 and 390 px without sideways scrolling.
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+
+import { startUsher } from '../api/lib/harness.mjs';
+import { captureScreen, openBrowser, screenshotDir } from './lib/browser.mjs';
+import { signInWithPassword } from './lib/signin.mjs';
+
+const ADMIN = { email: 'admin@studio.test', password: 'quiet-lantern-orbit-1' };
+const person = (email, password, first, last) => ({ email, password, first, last });
+const MIA = person('mia@acme.test', 'copper-meadow-keys-1', 'Mia', 'Jansen');
+const OLAF = person('olaf@acme.test', 'harbor-violet-tiles-1', 'Olaf', 'Berg');
+const PIET = person('piet@acme.test', 'granite-willow-ferry-7', 'Piet', 'Smit');
+const ENV = 'Acme – production';
+
+describe('the audit log of the web console', () => {
+  let usher;
+  let adminToken;
+  let miaToken;
+  const ids = {};
+  const browsers = [];
+  let mia; // Mia's browser
+
+  async function call(method, urlPath, { token = adminToken, body } = {}) {
+    return usher.api(method, `/api/v1${urlPath}`, { token, body });
+  }
+
+  async function ok(method, urlPath, opts) {
+    const r = await call(method, urlPath, opts);
+    assert.ok(r.status < 300, `${method} ${urlPath}: ${r.status} ${r.text}`);
+    return r.json;
+  }
+
+  // Invites who (by token) with grants and accepts as them; resolves their id.
+  async function join(token, who, grants) {
+    const inv = await ok('POST', `/agencies/${ids.agency}/invitations`, {
+      token,
+      body: {
+        email: who.email, first_name: who.first, last_name: who.last, grants, send_email: false,
+      },
+    });
+    const link = new URL(inv.url).hash.replace('#token=', '');
+    const body = { token: link, password: who.password };
+    const res = await ok('POST', '/invitations/accept', { token: null, body });
+    return res.user?.id || (await ok('GET', '/me', { token: res.token })).user.id;
+  }
+
+  async function screen(page, name) {
+    const violations = await captureScreen(page, name);
+    assert.deepEqual(violations, [], `axe on ${name}`);
+  }
+
+  // A test whose failure leaves a picture of every open page under build/e2e-screenshots/.
+  function step(name, fn) {
+    it(name, async (t) => {
+      try {
+        await fn(t);
+      } catch (e) {
+        mkdirSync(screenshotDir, { recursive: true });
+        for (const [i, b] of browsers.entries()) {
+          const slug = name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-');
+          const file = path.join(screenshotDir, `failed-audit-${slug}-${i}.png`);
+          await b.page.screenshot({ path: file, fullPage: true }).catch(() => {});
+        }
+        throw e;
+      }
+    });
+  }
+
+  const entries = (page) =>
+    page.getByRole('list', { name: 'Audit entries' }).locator(':scope > li');
+  const sentences = async (page) =>
+    (await page.locator('.audit-sentence').allTextContents())
+      .map((s) => s.replace(/\s+/g, ' ').trim());
+
+  async function openLog(page) {
+    await page.goto(`${usher.url}/agencies/${ids.agency}/audit`);
+    await page.getByRole('heading', { name: 'Audit log', level: 1 }).waitFor();
+    await entries(page).first().waitFor();
+    await page.waitForLoadState('networkidle');
+  }
+
+  // The next answer of GET …/audit.
+  const listed = (page) =>
+    page.waitForResponse((r) => new URL(r.url()).pathname.endsWith('/audit'));
+
+  // Sets the filters and applies them; resolves once the list shows the answer (sent is false
+  // when the console is to refuse the filter without asking the server).
+  async function filter(page, { person = '', kind = '', from = '', to = '' }, sent = true) {
+    await page.getByLabel('Person').fill(person);
+    await page.getByLabel('Kind of action').selectOption(kind ? { label: kind } : { value: '' });
+    await page.getByLabel('From').fill(from);
+    await page.getByLabel('To', { exact: true }).fill(to);
+    const answered = sent ? listed(page) : null;
+    await page.getByRole('button', { name: 'Filter' }).click();
+    if (answered) assert.equal((await answered).status(), 200);
+    await page.waitForTimeout(150);
+  }
+
+  before(async () => {
+    usher = await startUsher({
+      env: { USHER_ADMIN_EMAIL: ADMIN.email, USHER_ADMIN_PASSWORD: ADMIN.password },
+    });
+    adminToken = (await ok('POST', '/sessions', { token: null, body: ADMIN })).token;
+    ids.agency = (await ok('POST', '/agencies', { body: { name: 'Acme' } })).id;
+    const env = await ok('POST', `/agencies/${ids.agency}/environments`, { body: { name: ENV } });
+    ids.env = env.id;
+    ids.mia = await join(adminToken, MIA, [{ roles: ['owner'] }]);
+    const signIn = { email: MIA.email, password: MIA.password };
+    miaToken = (await ok('POST', '/sessions', { token: null, body: signIn })).token;
+    // Mia invites Olaf and Piet, changes what Olaf can do, views as Piet, and removes Olaf.
+    ids.olaf = await join(miaToken, OLAF, [{ environment_id: ids.env, roles: ['operator'] }]);
+    ids.piet = await join(miaToken, PIET, [{ environment_id: ids.env, roles: ['operator'] }]);
+    await ok('PUT', `/agencies/${ids.agency}/users/${ids.olaf}/grants`, {
+      token: miaToken, body: { grants: [{ environment_id: ids.env, roles: ['agent'] }] },
+    });
+    const view = await ok('POST', '/impersonation', {
+      token: miaToken, body: { user_id: ids.piet, agency_id: ids.agency },
+    });
+    for (const p of [`/agencies/${ids.agency}`, '/me', `/agencies/${ids.agency}/environments`]) {
+      await ok('GET', p, { token: view.token });
+    }
+    miaToken = (await ok('DELETE', '/impersonation', { token: view.token })).token;
+    await ok('DELETE', `/agencies/${ids.agency}/users/${ids.olaf}`, { token: miaToken });
+    mia = await openBrowser(usher.url);
+    browsers.push(mia);
+    const { page } = mia;
+    await page.goto(`${usher.url}/signin`);
+    await signInWithPassword(page, MIA);
+    await page.getByRole('heading', { name: 'Control panel' }).waitFor();
+  });
+
+  after(async () => {
+    for (const b of browsers) await b.close().catch(() => {});
+    const problems = browsers.flatMap((b) => b.problems);
+    if (usher) assert.equal(await usher.stop(), 0);
+    assert.deepEqual(problems, [], 'no page errors and no Content-Security-Policy violations');
+  });
+
+  step('shows entries as sentences, a former member by name, view-as pages folded', async () => {
+    const { page } = mia;
+    await openLog(page);
+    const said = await sentences(page);
+    for (const s of [
+      `Mia Jansen invited olaf@acme.test as Operator to ${ENV}`,
+      `Mia Jansen changed what Olaf Berg can do: now Agent to ${ENV}`,
+      'Mia Jansen removed Olaf Berg from the agency',
+      'Mia Jansen viewed the studio as Piet Smit — 4 pages',
+    ]) {
+      assert.ok(said.includes(s), `"${s}" in:\n${said.join('\n')}`);
+    }
+    const joined = 'Mia Jansen accepted the invitation and joined as Owner to the whole agency';
+    assert.ok(said.includes(joined), said.join('\n'));
+    assert.ok(!said.some((s) => /usr_|[a-z]+\.[a-z_]+$/.test(s)), 'no ids or action codes');
+    assert.ok(!said.some((s) => /opened .* as /.test(s)), 'no row per page view');
+    // Each row shows when, in words and exactly.
+    const when = entries(page).first().locator('time');
+    assert.match(await when.textContent(), /(just now|minute|second).*·/);
+    assert.ok(Date.parse(await when.getAttribute('datetime')) > 0);
+    // The pages opened while viewing as Piet open from their row.
+    const viewRow = entries(page).filter({ hasText: 'viewed the studio as Piet Smit' });
+    await viewRow.getByText('4 pages opened').click();
+    await viewRow.getByText('GET /api/v1/me').waitFor();
+    await screen(page, 'audit-log');
+  });
+
+  step('opens the raw details of an entry with one click, and keeps rows compact', async () => {
+    const { page } = mia;
+    await openLog(page);
+    const row = entries(page).filter({ hasText: 'removed Olaf Berg from the agency' });
+    const summary = row.getByText('Raw details', { exact: true });
+    const raw = row.locator('pre');
+    assert.equal(await raw.isVisible(), false);
+    await summary.focus();
+    await page.keyboard.press('Enter');
+    await raw.waitFor();
+    const text = await raw.textContent();
+    assert.match(text, /"action": "member.removed"/);
+    assert.match(text, new RegExp(`"subject_user_id": "${ids.olaf}"`));
+    await screen(page, 'audit-raw-details');
+    await summary.click();
+    // Every row stays compact and nothing scrolls sideways, at each width.
+    const sizes = [[1280, 800], [1366, 768], [390, 844]]
+      .map(([width, height]) => ({ width, height }));
+    for (const size of sizes) {
+      await page.setViewportSize(size);
+      await page.waitForTimeout(50);
+      const heights = await entries(page)
+        .evaluateAll((els) => els.map((e) => e.getBoundingClientRect().height));
+      const limit = size.width < 600 ? 160 : 90;
+      assert.ok(heights.every((h) => h < limit), `${size.width}px: row heights ${heights}`);
+      const wide = await page
+        .evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(wide <= 0, `${size.width}px: the page scrolls ${wide}px sideways`);
+      await row.getByText('Raw details', { exact: true }).scrollIntoViewIfNeeded();
+      assert.ok(await row.getByText('Raw details', { exact: true }).isVisible());
+    }
+    await page.setViewportSize({ width: 1280, height: 860 });
+  });
+
+  step('filters by person, kind of action and dates', async () => {
+    const { page } = mia;
+    await openLog(page);
+    // A former member by name: every entry left names him.
+    await filter(page, { person: 'olaf berg' });
+    let said = await sentences(page);
+    assert.ok(said.length >= 3, said.join('\n'));
+    const naming = (s) => s.includes('Olaf Berg') || s.includes('olaf@acme.test');
+    assert.ok(said.every(naming), said.join('\n'));
+    await screen(page, 'audit-filtered');
+    // By address and kind: only his removal.
+    await filter(page, { person: 'olaf@acme', kind: 'Removed someone' });
+    said = await sentences(page);
+    assert.deepEqual(said, ['Mia Jansen removed Olaf Berg from the agency']);
+    // Dates: nothing from tomorrow on; everything up to today.
+    const day = (d) => new Date(Date.now() + d * 86400e3).toISOString().slice(0, 10);
+    await filter(page, { from: day(1) });
+    await page.getByText('Nothing recorded for this filter.').waitFor();
+    await filter(page, { from: day(-1), to: day(0), kind: 'Invited someone' });
+    said = await sentences(page);
+    assert.deepEqual(said.map((s) => s.replace(/ as .*/, '')).sort(),
+      ['Mia Jansen invited olaf@acme.test', 'Mia Jansen invited piet@acme.test',
+        'admin@studio.test invited mia@acme.test']);
+    // An end before the start is refused at the field, with nothing sent.
+    await filter(page, { from: day(0), to: day(-2) }, false);
+    await page.getByText('The end date comes before the start date').waitFor();
+    const answered = listed(page);
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await answered;
+    await page.waitForTimeout(150);
+    assert.ok((await sentences(page)).length > 8);
+  });
+});
