@@ -62,7 +62,11 @@ export class Access {
     } else {
       this.grantPermissions(agencyGrant, out);
     }
-    if (scope.bot) this.grantPermissions(grants.find((g) => g.bot_id === scope.bot!.id), out);
+    if (scope.bot)
+      this.grantPermissions(
+        grants.find((g) => g.bot_id === scope.bot!.id),
+        out,
+      );
     return out;
   }
 

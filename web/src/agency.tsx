@@ -58,10 +58,17 @@ export function environmentName(envs: Environment[], id: string | undefined): st
 export function useScopePermissions(scope: Scope): Set<string> {
   const { agency, access } = useAgency();
   const { me } = useSession();
-  const query = scope.bot ? { bot_id: scope.bot.id } : scope.environmentId ? { environment_id: scope.environmentId } : { agency_id: agency.id };
+  const query = scope.bot
+    ? { bot_id: scope.bot.id }
+    : scope.environmentId
+      ? { environment_id: scope.environmentId }
+      : { agency_id: agency.id };
   const key = JSON.stringify(query);
   const eff = useLoad(
-    () => (me ? get<Effective>(withQuery(`/users/${encodeURIComponent(me.user.id)}/effective`, query)) : Promise.reject(new Error('signed out'))),
+    () =>
+      me
+        ? get<Effective>(withQuery(`/users/${encodeURIComponent(me.user.id)}/effective`, query))
+        : Promise.reject(new Error('signed out')),
     [me?.user.id, key],
   );
   return useMemo(() => {
@@ -85,9 +92,18 @@ interface ShellProps {
 
 export function AgencyShell({ agencyId, section, crumbs = [], children }: ShellProps) {
   const session = useSession();
-  const agency = useLoad(() => get<Agency>(`/agencies/${encodeURIComponent(agencyId)}`), [agencyId]);
-  const envs = useLoad(() => getAll<Environment>(`/agencies/${encodeURIComponent(agencyId)}/environments`), [agencyId]);
-  const roles = useLoad(() => get<Page<Role>>(`/agencies/${encodeURIComponent(agencyId)}/roles`), [agencyId]);
+  const agency = useLoad(
+    () => get<Agency>(`/agencies/${encodeURIComponent(agencyId)}`),
+    [agencyId],
+  );
+  const envs = useLoad(
+    () => getAll<Environment>(`/agencies/${encodeURIComponent(agencyId)}/environments`),
+    [agencyId],
+  );
+  const roles = useLoad(
+    () => get<Page<Role>>(`/agencies/${encodeURIComponent(agencyId)}/roles`),
+    [agencyId],
+  );
 
   const custom = useMemo(() => (roles.data?.items || []).filter((r) => !r.built_in), [roles.data]);
   const access = useMemo(() => session.access(custom), [session, custom]);
@@ -113,8 +129,18 @@ export function AgencyShell({ agencyId, section, crumbs = [], children }: ShellP
   const items: { key: Section; href: string; label: string; show: boolean }[] = [
     { key: 'environments', href: base, label: 'Environments', show: true },
     { key: 'users', href: `${base}/users`, label: 'Users', show: may('users.read') },
-    { key: 'roles', href: `${base}/roles`, label: 'Roles', show: may('users.read') || may('agency.manage') },
-    { key: 'tokens', href: `${base}/tokens`, label: 'API tokens', show: access.can('agency.manage', agencyId) },
+    {
+      key: 'roles',
+      href: `${base}/roles`,
+      label: 'Roles',
+      show: may('users.read') || may('agency.manage'),
+    },
+    {
+      key: 'tokens',
+      href: `${base}/tokens`,
+      label: 'API tokens',
+      show: access.can('agency.manage', agencyId),
+    },
     // Only on a server with company sign-in: its agency answer lists the connections.
     {
       key: 'signin',
@@ -144,8 +170,9 @@ export function AgencyShell({ agencyId, section, crumbs = [], children }: ShellP
         <div class="agency-main">
           {suspended ? (
             <div class="note note-warn banner-suspended" role="status">
-              <strong>{agency.data.name} is suspended.</strong> Nobody in it can sign in to its screens and its API
-              tokens are refused; nothing is deleted. {session.me?.is_platform_admin ? 'Resume it from the agency page.' : ''}
+              <strong>{agency.data.name} is suspended.</strong> Nobody in it can sign in to its
+              screens and its API tokens are refused; nothing is deleted.{' '}
+              {session.me?.is_platform_admin ? 'Resume it from the agency page.' : ''}
             </div>
           ) : null}
           {crumbs.length ? (
@@ -155,8 +182,18 @@ export function AgencyShell({ agencyId, section, crumbs = [], children }: ShellP
                   <Link href={base}>{agency.data.name}</Link>
                 </li>
                 {crumbs.map((c, i) => {
-                  const label = c.environmentId ? environmentName(envs.data!, c.environmentId) : c.label || '';
-                  return <li key={i}>{c.href ? <Link href={c.href}>{label}</Link> : <span aria-current="page">{label}</span>}</li>;
+                  const label = c.environmentId
+                    ? environmentName(envs.data!, c.environmentId)
+                    : c.label || '';
+                  return (
+                    <li key={i}>
+                      {c.href ? (
+                        <Link href={c.href}>{label}</Link>
+                      ) : (
+                        <span aria-current="page">{label}</span>
+                      )}
+                    </li>
+                  );
                 })}
               </ol>
             </nav>

@@ -108,7 +108,13 @@ export async function api<T = unknown>(
       cache: 'no-store',
     });
   } catch {
-    throw new ApiError(0, 'network', 'usher cannot be reached; check your connection and try again', null, null);
+    throw new ApiError(
+      0,
+      'network',
+      'usher cannot be reached; check your connection and try again',
+      null,
+      null,
+    );
   }
   if (res.status === 204) return undefined as T;
   const type = res.headers.get('Content-Type') || '';
@@ -126,11 +132,13 @@ export async function api<T = unknown>(
     data && typeof data === 'object' ? (data as Record<string, unknown>) : {},
   );
   if (res.status === 401 && !opts.quietAuth && onUnauthenticated) onUnauthenticated();
-  if (res.status === 403 && err.code === 'second_factor_required' && onSecondFactorRequired) onSecondFactorRequired();
+  if (res.status === 403 && err.code === 'second_factor_required' && onSecondFactorRequired)
+    onSecondFactorRequired();
   return Promise.reject(err);
 }
 
-export const get = <T>(path: string, opts?: { quietAuth?: boolean }) => api<T>('GET', path, undefined, opts);
+export const get = <T>(path: string, opts?: { quietAuth?: boolean }) =>
+  api<T>('GET', path, undefined, opts);
 export const post = <T>(path: string, body?: unknown, opts?: { quietAuth?: boolean }) =>
   api<T>('POST', path, body ?? {}, opts);
 export const patch = <T>(path: string, body: unknown) => api<T>('PATCH', path, body);
@@ -142,7 +150,11 @@ export const del = <T = void>(path: string, body?: unknown) => api<T>('DELETE', 
 // when this server has it.
 export async function allowedMethods(path: string): Promise<string[]> {
   try {
-    const res = await fetch(`/api/v1${path}`, { method: 'OPTIONS', credentials: 'same-origin', cache: 'no-store' });
+    const res = await fetch(`/api/v1${path}`, {
+      method: 'OPTIONS',
+      credentials: 'same-origin',
+      cache: 'no-store',
+    });
     const allow = res.headers.get('Allow') || '';
     await res.text(); // read to the end, so the request is over
     return allow

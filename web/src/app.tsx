@@ -54,7 +54,9 @@ function Header() {
   return (
     <header class="top">
       <Link href="/" class="brand">
-        <span class="brand-mark" aria-hidden="true">u</span>
+        <span class="brand-mark" aria-hidden="true">
+          u
+        </span>
         <span>usher</span>
       </Link>
       {me ? (
@@ -65,7 +67,10 @@ function Header() {
               <Link href="/" aria-current={path === '/' ? 'page' : undefined}>
                 Control panel
               </Link>
-              <Link href="/agencies" aria-current={path.startsWith('/agencies') ? 'page' : undefined}>
+              <Link
+                href="/agencies"
+                aria-current={path.startsWith('/agencies') ? 'page' : undefined}
+              >
                 Agencies
               </Link>
               {me.is_platform_admin && !me.impersonator ? (
@@ -107,8 +112,8 @@ function ImpersonationBanner() {
   return (
     <div class="banner" role="region" aria-label="Impersonation">
       <p>
-        {fullName(me.impersonator)}, you are seeing the studio as <strong>{fullName(me.user)}</strong> ({me.user.email}).
-        Nothing can be changed meanwhile.
+        {fullName(me.impersonator)}, you are seeing the studio as{' '}
+        <strong>{fullName(me.user)}</strong> ({me.user.email}). Nothing can be changed meanwhile.
       </p>
       <button type="button" class="button button-small" onClick={exit}>
         Exit

@@ -45,9 +45,12 @@ export function roleName(id: string, roles: Role[] = []): string {
 // letters lower-cased, digits kept, other runs one '_', at most 40 characters; '' when the name
 // holds anything past ASCII or gives no id that starts with a letter.
 export function roleIdFromName(name: string): string {
-  if (/[^\x00-\x7f]/.test(name)) return '';
+  if (/[^\p{ASCII}]/u.test(name)) return '';
   let id = '';
-  for (const word of name.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean)) {
+  for (const word of name
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean)) {
     const next = id ? `${id}_${word}` : word;
     if (next.length > 40) {
       id = (id ? `${id}_` : '') + word;
@@ -59,7 +62,11 @@ export function roleIdFromName(name: string): string {
   return /^[a-z][a-z0-9_]{1,39}$/.test(id) && !ROLE_WORDS[id] ? id : '';
 }
 
-export function fullName(p: { first_name?: string | null; last_name?: string | null; email?: string }): string {
+export function fullName(p: {
+  first_name?: string | null;
+  last_name?: string | null;
+  email?: string;
+}): string {
   const n = [p.first_name, p.last_name].filter(Boolean).join(' ');
   return n || p.email || '';
 }

@@ -22,7 +22,11 @@ export interface GrantableCache {
 
 // scopes: the scopes in use, '' for the whole agency, else an environment id. Each is asked
 // as soon as it appears; a scope chosen while another answer is on its way is asked at once.
-export function useGrantable(agencyId: string, purpose: GrantPurpose, scopes: string[]): GrantableCache {
+export function useGrantable(
+  agencyId: string,
+  purpose: GrantPurpose,
+  scopes: string[],
+): GrantableCache {
   const [answers, setAnswers] = useState<Record<string, ScopeOffer>>({});
   const asked = useRef(new Set<string>());
   const live = useRef(true);
@@ -40,11 +44,15 @@ export function useGrantable(agencyId: string, purpose: GrantPurpose, scopes: st
     for (const scope of new Set(scopes)) {
       if (asked.current.has(scope)) continue;
       asked.current.add(scope);
-      const path = withQuery(`/agencies/${encodeURIComponent(agencyId)}/grantable`, { environment_id: scope, for: purpose });
+      const path = withQuery(`/agencies/${encodeURIComponent(agencyId)}/grantable`, {
+        environment_id: scope,
+        for: purpose,
+      });
       get<Grantable>(path).then(
         (data) => live.current && setAnswers((a) => ({ ...a, [scope]: { data } })),
         (e) => {
-          const error = e instanceof ApiError ? e : new ApiError(0, 'error', messageOf(e), null, null);
+          const error =
+            e instanceof ApiError ? e : new ApiError(0, 'error', messageOf(e), null, null);
           if (live.current) setAnswers((a) => ({ ...a, [scope]: { error } }));
         },
       );

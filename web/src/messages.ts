@@ -30,7 +30,11 @@ const FIELD_WORDS: Record<string, string> = {
 // A field's name in words: "grants[0].roles" → "Roles", "first_name" → "First name".
 export function fieldWords(field: string | null): string {
   if (!field) return 'This value';
-  const last = field.replace(/\[\d+\]/g, '').split('.').pop() || field;
+  const last =
+    field
+      .replace(/\[\d+\]/g, '')
+      .split('.')
+      .pop() || field;
   if (FIELD_WORDS[last]) return FIELD_WORDS[last];
   const words = last.replace(/_+/g, ' ').trim();
   return words.charAt(0).toUpperCase() + words.slice(1);
@@ -55,8 +59,10 @@ const BY_CODE: Record<string, (e: ApiError) => string> = {
   rate_limited: (e) => `Too many attempts. Wait ${waitFor(e.retryAfter)} and try again.`,
   empty_grant: () => 'This access gives nothing: choose at least one role.',
   email_taken: () => 'Another account already uses this email address.',
-  names_belong_to_person: () => 'Names belong to the person: only they change them, in their own account.',
-  impersonation_read_only: () => 'While you view the studio as someone else, nothing can be changed.',
+  names_belong_to_person: () =>
+    'Names belong to the person: only they change them, in their own account.',
+  impersonation_read_only: () =>
+    'While you view the studio as someone else, nothing can be changed.',
   invitation_expired: () => 'This invitation has expired. Ask for a new one.',
   invitation_not_pending: () => 'This invitation was already accepted, declined or revoked.',
   account_disabled: () => 'This account is disabled. Ask your administrator.',
@@ -74,9 +80,13 @@ function inputSentence(e: ApiError): string | null {
     return `${label} cannot be empty.`;
   }
   if ((m = / must be at least (\d+) (?:bytes|characters)$/.exec(d)))
-    return isPassword(e.field) ? `Passwords have at least ${m[1]} characters.` : `${label} needs at least ${m[1]} characters.`;
+    return isPassword(e.field)
+      ? `Passwords have at least ${m[1]} characters.`
+      : `${label} needs at least ${m[1]} characters.`;
   if ((m = / must be at most (\d+) (?:bytes|characters)$/.exec(d)))
-    return isPassword(e.field) ? `Passwords have at most ${m[1]} characters.` : `${label} has at most ${m[1]} characters.`;
+    return isPassword(e.field)
+      ? `Passwords have at most ${m[1]} characters.`
+      : `${label} has at most ${m[1]} characters.`;
   if (/ is not a valid address$| must be exactly one address$/.test(d))
     return 'Enter one email address, like name@example.com.';
   if ((m = / must be 1 to (\d+) ASCII letters/.exec(d)))
@@ -107,11 +117,14 @@ export function humanMessage(e: ApiError): string {
   if (byCode) return byCode(e);
   if (e.status === 0) return 'usher cannot be reached. Check your connection and try again.';
   if (e.status >= 500) {
-    const ref = e.requestId ? ` If it keeps happening, give your administrator this reference: ${e.requestId}.` : '';
+    const ref = e.requestId
+      ? ` If it keeps happening, give your administrator this reference: ${e.requestId}.`
+      : '';
     return `Something went wrong on the server. Try again in a moment.${ref}`;
   }
   if (e.status === 429) return BY_CODE.rate_limited(e);
-  if (e.status === 401 && e.code === 'unauthenticated') return 'You are signed out. Sign in again to go on.';
+  if (e.status === 401 && e.code === 'unauthenticated')
+    return 'You are signed out. Sign in again to go on.';
   if (e.code === 'invalid_input' || e.status === 400) {
     const s = inputSentence(e);
     if (s) return s;

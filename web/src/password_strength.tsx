@@ -41,7 +41,8 @@ const WHAT: Record<Kind, string> = {
 export function userWords(email: string, ...names: string[]): string[] {
   const words = new Set<string>();
   const add = (w: string, separators?: RegExp) => {
-    for (const piece of [w, ...(separators ? w.split(separators) : [])]) if (piece.length >= PART_MIN) words.add(piece.toLowerCase());
+    for (const piece of [w, ...(separators ? w.split(separators) : [])])
+      if (piece.length >= PART_MIN) words.add(piece.toLowerCase());
   };
   const at = email.indexOf('@');
   add(email);
@@ -66,9 +67,14 @@ export function reasonOf(password: string, sequence: ZxcvbnMatch[]): string {
   let top: Kind | undefined;
   for (const k of KINDS) if ((covered.get(k) || 0) > (top ? covered.get(top) || 0 : 0)) top = k;
   if (!top) return 'it is too short for the kinds of characters it uses';
-  const rest = password.split('').filter((_, i) => !sequence.some((m) => kindOf(m) === top && m.i <= i && i <= m.j));
+  const rest = password
+    .split('')
+    .filter((_, i) => !sequence.some((m) => kindOf(m) === top && m.i <= i && i <= m.j));
   const digits = rest.length > 0 && rest.every((c) => c >= '0' && c <= '9');
-  if (top === 'word' && words > 1) return rest.length === 0 || digits ? 'it is made of common words' : 'it is made of common words and a few characters';
+  if (top === 'word' && words > 1)
+    return rest.length === 0 || digits
+      ? 'it is made of common words'
+      : 'it is made of common words and a few characters';
   if (rest.length === 0) return ALONE[top];
   return `${WHAT[top]} with ${digits ? 'a number' : 'a few characters'} added`;
 }
@@ -112,7 +118,10 @@ export function PasswordStrength({ id, password, email, names }: Props) {
         if (!live) return;
         const pw = password.slice(0, ESTIMATED_CHARS);
         const r = zxcvbn(pw, inputs ? inputs.split('\n') : []);
-        setEstimate({ log10: r.guesses_log10, reason: r.guesses_log10 < GUESSES_LOG10_MIN ? reasonOf(pw, r.sequence) : '' });
+        setEstimate({
+          log10: r.guesses_log10,
+          reason: r.guesses_log10 < GUESSES_LOG10_MIN ? reasonOf(pw, r.sequence) : '',
+        });
       },
       () => live && setEstimate(null),
     );
@@ -122,7 +131,13 @@ export function PasswordStrength({ id, password, email, names }: Props) {
   }, [password, inputs]);
 
   const shown = password ? estimate : null;
-  const text = !shown ? '' : shown.reason ? `Too easy to guess: ${shown.reason}` : shown.log10 < STRONG_LOG10 ? 'Strong enough' : 'Strong';
+  const text = !shown
+    ? ''
+    : shown.reason
+      ? `Too easy to guess: ${shown.reason}`
+      : shown.log10 < STRONG_LOG10
+        ? 'Strong enough'
+        : 'Strong';
   return (
     <div class={`strength${shown?.reason ? ' strength-weak' : ''}`}>
       <meter

@@ -60,7 +60,8 @@ interface LinkProps {
 
 export function Link({ href, children, ...rest }: LinkProps) {
   function onClick(e: MouseEvent) {
-    if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey)
+      return;
     e.preventDefault();
     navigate(href);
   }

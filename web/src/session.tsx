@@ -3,7 +3,15 @@
 import { ComponentChildren, createContext } from 'preact';
 import { useCallback, useContext, useEffect, useMemo, useState } from 'preact/hooks';
 import { Access } from './access';
-import { ApiError, del, get, sessionSettled, setCsrfToken, setSecondFactorHandler, setUnauthenticatedHandler } from './api';
+import {
+  ApiError,
+  del,
+  get,
+  sessionSettled,
+  setCsrfToken,
+  setSecondFactorHandler,
+  setUnauthenticatedHandler,
+} from './api';
 import { navigate } from './router';
 import type { Me, Page, Permission, Role } from './types';
 
@@ -36,7 +44,14 @@ export function useSession(): Session {
 // the link that confirms a new email address, the page after deleting one's account, and the
 // pages a company sign-in or sign-out comes back to. A 401 there does not send the visitor to
 // sign in.
-export const PUBLIC_PAGES = ['/signin', '/password-reset', '/email-change', '/account-deleted', '/sign-in/problem', '/signed-out'];
+export const PUBLIC_PAGES = [
+  '/signin',
+  '/password-reset',
+  '/email-change',
+  '/account-deleted',
+  '/sign-in/problem',
+  '/signed-out',
+];
 
 export function isPublicPage(path: string): boolean {
   return path.startsWith('/invitations/accept') || PUBLIC_PAGES.includes(path);
@@ -45,7 +60,9 @@ export function isPublicPage(path: string): boolean {
 // The path to come back to after signing in.
 export function signInPath(): string {
   const here = location.pathname + location.search;
-  return here === '/' || here.startsWith('/signin') ? '/signin' : `/signin?next=${encodeURIComponent(here)}`;
+  return here === '/' || here.startsWith('/signin')
+    ? '/signin'
+    : `/signin?next=${encodeURIComponent(here)}`;
 }
 
 export function SessionProvider({ children }: { children: ComponentChildren }) {
@@ -62,7 +79,10 @@ export function SessionProvider({ children }: { children: ComponentChildren }) {
       // Until the person sets up the two-step verification an agency requires, the server
       // answers nothing else: the console shows the enrolment page only.
       if (!m.second_factor_required) {
-        const [roles, perms] = await Promise.all([get<Page<Role>>('/roles'), get<Page<Permission>>('/permissions')]);
+        const [roles, perms] = await Promise.all([
+          get<Page<Role>>('/roles'),
+          get<Page<Permission>>('/permissions'),
+        ]);
         setRoles(roles.items);
         setPermissions(perms.items);
       }
@@ -143,7 +163,18 @@ export function SessionProvider({ children }: { children: ComponentChildren }) {
   );
 
   const value = useMemo<Session>(
-    () => ({ me, status, error, builtInRoles, permissions, access, refresh, started, signOut, ended }),
+    () => ({
+      me,
+      status,
+      error,
+      builtInRoles,
+      permissions,
+      access,
+      refresh,
+      started,
+      signOut,
+      ended,
+    }),
     [me, status, error, builtInRoles, permissions, access, refresh, started, signOut, ended],
   );
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;

@@ -21,7 +21,13 @@ export interface Grant {
 // What a change of grants would do (PUT …/grants?dry_run=1); nothing was changed.
 export interface GrantsPreview {
   dry_run: true;
-  changes: { scope_type: 'agency' | 'environment' | 'bot'; scope_id: string; scope_name: string; gained: string[]; lost: string[] }[];
+  changes: {
+    scope_type: 'agency' | 'environment' | 'bot';
+    scope_id: string;
+    scope_name: string;
+    gained: string[];
+    lost: string[];
+  }[];
   notification_recipients: {
     added: { email: string; environment_id: string; environment_name: string }[];
     removed: { email: string; environment_id: string; environment_name: string }[];

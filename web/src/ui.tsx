@@ -10,7 +10,14 @@ import { useSession } from './session';
 
 function Svg({ children }: { children: ComponentChildren }) {
   return (
-    <svg class="icon" viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false">
+    <svg
+      class="icon"
+      viewBox="0 0 24 24"
+      width="20"
+      height="20"
+      aria-hidden="true"
+      focusable="false"
+    >
       {children}
     </svg>
   );
@@ -141,7 +148,10 @@ function SsoRequired() {
   const { signOut } = useSession();
   return (
     <div class="note note-info" role="alert">
-      <p>This agency requires its company sign-in. Sign out, then sign in again: your email address leads you to your company login.</p>
+      <p>
+        This agency requires its company sign-in. Sign out, then sign in again: your email address
+        leads you to your company login.
+      </p>
       <button type="button" class="button button-small" onClick={signOut}>
         Sign out
       </button>
@@ -155,13 +165,16 @@ function SsoRequired() {
 export function fieldMessage(err: unknown, field: string): string | null {
   if (!(err instanceof ApiError) || !err.field) return null;
   const f = err.field;
-  return f === field || f.startsWith(`${field}[`) || f.startsWith(`${field}.`) ? humanMessage(err) : null;
+  return f === field || f.startsWith(`${field}[`) || f.startsWith(`${field}.`)
+    ? humanMessage(err)
+    : null;
 }
 
 // The error of a form that none of its fields shows.
 export function FormError({ error, fields }: { error: unknown; fields: string[] }) {
   if (!error) return null;
-  if (error instanceof ApiError && error.field && fields.some((f) => fieldMessage(error, f))) return null;
+  if (error instanceof ApiError && error.field && fields.some((f) => fieldMessage(error, f)))
+    return null;
   return (
     <p class="note note-error" role="alert" tabIndex={-1}>
       {messageOf(error)}
@@ -237,7 +250,9 @@ interface TextFieldProps {
 export function TextField(p: TextFieldProps) {
   const id = useId(p.name);
   const msg = fieldMessage(p.error, p.name);
-  const described = [p.hint ? `${id}-hint` : '', p.describedBy || '', msg ? `${id}-error` : ''].filter(Boolean).join(' ');
+  const described = [p.hint ? `${id}-hint` : '', p.describedBy || '', msg ? `${id}-error` : '']
+    .filter(Boolean)
+    .join(' ');
   return (
     <div class={`field${msg ? ' field-invalid' : ''}`}>
       <label for={id}>
@@ -306,7 +321,13 @@ export function Dialog({ title, onClose, children, wide }: DialogProps) {
     >
       <div class="dialog-head">
         <h2 id={titleId}>{title}</h2>
-        <button type="button" class="icon-button" aria-label="Close" title="Close" onClick={onClose}>
+        <button
+          type="button"
+          class="icon-button"
+          aria-label="Close"
+          title="Close"
+          onClick={onClose}
+        >
           <IconClose />
         </button>
       </div>
@@ -325,7 +346,14 @@ interface ConfirmProps {
 }
 
 // Asks before a change that cannot be undone; the API's refusal appears inside, with the focus.
-export function Confirm({ title, children, confirm, onConfirm, onClose, danger = true }: ConfirmProps) {
+export function Confirm({
+  title,
+  children,
+  confirm,
+  onConfirm,
+  onClose,
+  danger = true,
+}: ConfirmProps) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const body = useRef<HTMLDivElement>(null);
@@ -352,7 +380,12 @@ export function Confirm({ title, children, confirm, onConfirm, onClose, danger =
         <button type="button" class="button" onClick={onClose}>
           Cancel
         </button>
-        <button type="button" class={`button ${danger ? 'button-danger' : 'button-primary'}`} disabled={busy} onClick={go}>
+        <button
+          type="button"
+          class={`button ${danger ? 'button-danger' : 'button-primary'}`}
+          disabled={busy}
+          onClick={go}
+        >
           {busy ? 'Working…' : confirm}
         </button>
       </div>
@@ -389,7 +422,11 @@ export function dismiss(id: number): void {
 function toastTimer(id: number, run: boolean): void {
   clearTimeout(toastTimers.get(id));
   toastTimers.delete(id);
-  if (run && toasts.some((x) => x.id === id)) toastTimers.set(id, setTimeout(() => dismiss(id), TOAST_MS));
+  if (run && toasts.some((x) => x.id === id))
+    toastTimers.set(
+      id,
+      setTimeout(() => dismiss(id), TOAST_MS),
+    );
 }
 
 // Shows a short notice in the corner for 5 seconds (held while pointed at or focused) and reads
@@ -421,7 +458,13 @@ export function Toasts() {
           onFocusOut={() => toastTimer(t.id, true)}
         >
           <p class="toast-text">{t.text}</p>
-          <button type="button" class="toast-close" aria-label="Dismiss" title="Dismiss" onClick={() => dismiss(t.id)}>
+          <button
+            type="button"
+            class="toast-close"
+            aria-label="Dismiss"
+            title="Dismiss"
+            onClick={() => dismiss(t.id)}
+          >
             <IconClose />
           </button>
         </div>
@@ -430,7 +473,13 @@ export function Toasts() {
   );
 }
 
-export function Badge({ children, kind = 'neutral' }: { children: ComponentChildren; kind?: string }) {
+export function Badge({
+  children,
+  kind = 'neutral',
+}: {
+  children: ComponentChildren;
+  kind?: string;
+}) {
   return <span class={`badge badge-${kind}`}>{children}</span>;
 }
 

@@ -19,7 +19,9 @@ function tokenFromFragment(): string {
 }
 
 function askWhom(f: InvitationFacts): string {
-  return f.inviter?.name ? `${f.inviter.name} at ${f.agency.name}` : `a manager at ${f.agency.name}`;
+  return f.inviter?.name
+    ? `${f.inviter.name} at ${f.agency.name}`
+    : `a manager at ${f.agency.name}`;
 }
 
 function Ended({ facts }: { facts: InvitationFacts }) {
@@ -99,7 +101,8 @@ export function AcceptInvitation() {
         setFirst(f.first_name || '');
         setLast(f.last_name || '');
       },
-      (e) => setLookupError(e instanceof ApiError ? e : new ApiError(0, 'error', String(e), null, null)),
+      (e) =>
+        setLookupError(e instanceof ApiError ? e : new ApiError(0, 'error', String(e), null, null)),
     );
   }, [token]);
 
@@ -109,15 +112,19 @@ export function AcceptInvitation() {
         <div class="card">
           <PageTitle text="No invitation in this link" />
           <p>
-            Open the link exactly as it is in your invitation email: the part after the <code>#</code> is needed. If you
-            copied it by hand, ask the person who invited you to copy the link for you again.
+            Open the link exactly as it is in your invitation email: the part after the{' '}
+            <code>#</code> is needed. If you copied it by hand, ask the person who invited you to
+            copy the link for you again.
           </p>
         </div>
       </section>
     );
   }
   if (lookupError) {
-    const invalid = lookupError.code === 'invitation_not_found' || lookupError.status === 404 || lookupError.field === 'token';
+    const invalid =
+      lookupError.code === 'invitation_not_found' ||
+      lookupError.status === 404 ||
+      lookupError.field === 'token';
     return (
       <section class="page page-narrow">
         <div class="card">
@@ -173,8 +180,15 @@ export function AcceptInvitation() {
       await action();
     } catch (e) {
       // The facts may have changed meanwhile (expired, revoked, used): show their page.
-      if (e instanceof ApiError && ['invitation_expired', 'invitation_not_pending'].includes(e.code)) {
-        const f = await post<InvitationFacts>('/invitations/lookup', { token }, { quietAuth: true }).catch(() => null);
+      if (
+        e instanceof ApiError &&
+        ['invitation_expired', 'invitation_not_pending'].includes(e.code)
+      ) {
+        const f = await post<InvitationFacts>(
+          '/invitations/lookup',
+          { token },
+          { quietAuth: true },
+        ).catch(() => null);
         if (f) setFacts(f);
       }
       setError(e);
@@ -185,7 +199,9 @@ export function AcceptInvitation() {
   const createAccount = (e: Event) => {
     e.preventDefault();
     if (password !== repeat) {
-      setError(new ApiError(400, 'invalid_input', 'the two passwords differ', 'password_repeat', null));
+      setError(
+        new ApiError(400, 'invalid_input', 'the two passwords differ', 'password_repeat', null),
+      );
       return;
     }
     run(async () => {
@@ -201,7 +217,11 @@ export function AcceptInvitation() {
   const signInAndAccept = (e: Event) => {
     e.preventDefault();
     run(async () => {
-      const s = await post<{ csrf_token: string }>('/sessions', { email: facts.email, password: signInPassword }, { quietAuth: true });
+      const s = await post<{ csrf_token: string }>(
+        '/sessions',
+        { email: facts.email, password: signInPassword },
+        { quietAuth: true },
+      );
       await session.started(s);
       await post('/invitations/accept', { token });
       await finish(undefined);
@@ -241,8 +261,9 @@ export function AcceptInvitation() {
         {oauthStart && !(me && !sameEmail) ? (
           <div>
             <p>
-              {facts.agency.name} asks you to sign in with your company login, <strong>{facts.connection_name}</strong>: you
-              need no password in usher. Accepting takes you there and brings you back signed in.
+              {facts.agency.name} asks you to sign in with your company login,{' '}
+              <strong>{facts.connection_name}</strong>: you need no password in usher. Accepting
+              takes you there and brings you back signed in.
             </p>
             <FormError error={error} fields={[]} />
             <div class="actions">
@@ -257,15 +278,20 @@ export function AcceptInvitation() {
         ) : me && sameEmail ? (
           <div>
             <p>
-              You are signed in as <strong>{me.user.email}</strong>. Accepting adds {facts.agency.name} to your account: no
-              new password is needed.
+              You are signed in as <strong>{me.user.email}</strong>. Accepting adds{' '}
+              {facts.agency.name} to your account: no new password is needed.
             </p>
             <FormError error={error} fields={[]} />
             <div class="actions">
               <button type="button" class="button" disabled={busy} onClick={decline}>
                 Decline
               </button>
-              <button type="button" class="button button-primary" disabled={busy} onClick={acceptSignedIn}>
+              <button
+                type="button"
+                class="button button-primary"
+                disabled={busy}
+                onClick={acceptSignedIn}
+              >
                 Accept invitation
               </button>
             </div>
@@ -273,19 +299,35 @@ export function AcceptInvitation() {
         ) : me ? (
           <div>
             <p class="note note-error" role="alert">
-              You are signed in as {me.user.email}, but this invitation is for {facts.email}. Sign out, then open the link
-              again and sign in as {facts.email}.
+              You are signed in as {me.user.email}, but this invitation is for {facts.email}. Sign
+              out, then open the link again and sign in as {facts.email}.
             </p>
             <div class="actions">
-              <button type="button" class="button" onClick={() => session.signOut().then(() => navigate(location.pathname + location.hash))}>
+              <button
+                type="button"
+                class="button"
+                onClick={() =>
+                  session.signOut().then(() => navigate(location.pathname + location.hash))
+                }
+              >
                 Sign out
               </button>
             </div>
           </div>
         ) : facts.account_exists ? (
           <form onSubmit={signInAndAccept} noValidate>
-            <p>{facts.email} already has an account. Sign in to accept: no new password is needed.</p>
-            <TextField label="Email" name="email" value={facts.email} onValue={() => undefined} readOnly required autoComplete="username" />
+            <p>
+              {facts.email} already has an account. Sign in to accept: no new password is needed.
+            </p>
+            <TextField
+              label="Email"
+              name="email"
+              value={facts.email}
+              onValue={() => undefined}
+              readOnly
+              required
+              autoComplete="username"
+            />
             <TextField
               label="Password"
               name="password"
@@ -310,10 +352,34 @@ export function AcceptInvitation() {
           <form onSubmit={createAccount} noValidate>
             <p>Set a password to create your account for {facts.email}.</p>
             <div class="row-2">
-              <TextField label="First name" name="first_name" value={first} onValue={setFirst} autoComplete="given-name" error={error} required />
-              <TextField label="Last name" name="last_name" value={last} onValue={setLast} autoComplete="family-name" error={error} required />
+              <TextField
+                label="First name"
+                name="first_name"
+                value={first}
+                onValue={setFirst}
+                autoComplete="given-name"
+                error={error}
+                required
+              />
+              <TextField
+                label="Last name"
+                name="last_name"
+                value={last}
+                onValue={setLast}
+                autoComplete="family-name"
+                error={error}
+                required
+              />
             </div>
-            <TextField label="Email" name="email" value={facts.email} onValue={() => undefined} readOnly required autoComplete="username" />
+            <TextField
+              label="Email"
+              name="email"
+              value={facts.email}
+              onValue={() => undefined}
+              readOnly
+              required
+              autoComplete="username"
+            />
             <TextField
               label="Password"
               name="password"
@@ -327,7 +393,12 @@ export function AcceptInvitation() {
               describedBy={strengthId}
               error={error}
             />
-            <PasswordStrength id={strengthId} password={password} email={facts.email} names={[first, last]} />
+            <PasswordStrength
+              id={strengthId}
+              password={password}
+              email={facts.email}
+              names={[first, last]}
+            />
             <TextField
               label="Repeat the password"
               name="password_repeat"
@@ -338,7 +409,10 @@ export function AcceptInvitation() {
               autoComplete="new-password"
               error={error}
             />
-            <FormError error={error} fields={['password', 'password_repeat', 'first_name', 'last_name']} />
+            <FormError
+              error={error}
+              fields={['password', 'password_repeat', 'first_name', 'last_name']}
+            />
             <div class="actions">
               <button type="button" class="button" disabled={busy} onClick={decline}>
                 Decline

@@ -66,8 +66,8 @@ export function Account() {
       </p>
       {viewingAs ? (
         <p class="note note-info">
-          You are seeing the studio as {fullName(me.user)}. Their account settings are theirs to change: only their profile
-          is shown.
+          You are seeing the studio as {fullName(me.user)}. Their account settings are theirs to
+          change: only their profile is shown.
         </p>
       ) : null}
       <div class="account-layout">
@@ -76,7 +76,9 @@ export function Account() {
           <ProfileSection me={me} readOnly={viewingAs} />
           {viewingAs ? null : (
             <>
-              {hasPassword ? <PasswordSection me={me} onChanged={() => setSessionsTick((t) => t + 1)} /> : null}
+              {hasPassword ? (
+                <PasswordSection me={me} onChanged={() => setSessionsTick((t) => t + 1)} />
+              ) : null}
               <TwoStepSection me={me} />
               <CompanySignInSection me={me} />
               <SessionsSection me={me} tick={sessionsTick} />

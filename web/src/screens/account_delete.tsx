@@ -21,7 +21,15 @@ function DeleteForm({ me, onCancel }: { me: Me; onCancel: () => void }) {
   async function submit(e: Event) {
     e.preventDefault();
     if (typed.trim().toLowerCase() !== me.user.email.toLowerCase()) {
-      setError(new ApiError(400, 'invalid_input', `Type your email address, ${me.user.email}, exactly.`, 'confirm_email', null));
+      setError(
+        new ApiError(
+          400,
+          'invalid_input',
+          `Type your email address, ${me.user.email}, exactly.`,
+          'confirm_email',
+          null,
+        ),
+      );
       return;
     }
     setBusy(true);
@@ -40,7 +48,13 @@ function DeleteForm({ me, onCancel }: { me: Me; onCancel: () => void }) {
   }
 
   return (
-    <form ref={form} onSubmit={submit} noValidate aria-label="Delete account" class="account-subform">
+    <form
+      ref={form}
+      onSubmit={submit}
+      noValidate
+      aria-label="Delete account"
+      class="account-subform"
+    >
       <TextField
         label="Current password"
         name="current_password"
@@ -85,13 +99,14 @@ export function DeleteSection({ me }: { me: Me }) {
         <li>your name, email address and password, and every session where you are signed in;</li>
         <li>your two-step verification settings and recovery codes, if any;</li>
         <li>
-          your access to {agencies.length ? agencies.join(', ') : 'every agency'}, and any invitations waiting for your email
-          address.
+          your access to {agencies.length ? agencies.join(', ') : 'every agency'}, and any
+          invitations waiting for your email address.
         </li>
       </ul>
       <p class="hint">
-        What you did stays in the agencies' audit logs, shown as done by "deleted user", without your name or email address.
-        If you are the only owner of an agency, make someone else an owner first.
+        What you did stays in the agencies' audit logs, shown as done by "deleted user", without
+        your name or email address. If you are the only owner of an agency, make someone else an
+        owner first.
       </p>
       {open ? (
         <DeleteForm
@@ -103,7 +118,12 @@ export function DeleteSection({ me }: { me: Me }) {
         />
       ) : (
         <div class="actions actions-start">
-          <button type="button" id="delete-open" class="button button-danger" onClick={() => setOpen(true)}>
+          <button
+            type="button"
+            id="delete-open"
+            class="button button-danger"
+            onClick={() => setOpen(true)}
+          >
             Delete account…
           </button>
         </div>
@@ -118,8 +138,8 @@ export function AccountDeleted() {
       <div class="card">
         <PageTitle text="Your account was deleted" />
         <p role="status">
-          Your name, email address and password are gone from usher, and you were signed out everywhere. The agencies you
-          belonged to see you as "deleted user" in their audit logs.
+          Your name, email address and password are gone from usher, and you were signed out
+          everywhere. The agencies you belonged to see you as "deleted user" in their audit logs.
         </p>
         <p>To use usher again, you would need a new invitation from an agency.</p>
         <div class="actions actions-start">

@@ -32,14 +32,23 @@ function ChangeForm({ me, onDone }: { me: Me; onDone: () => void }) {
     setBusy(true);
     setError(null);
     try {
-      await api('POST', '/me/email', { email: email.trim(), current_password: password }, { quietAuth: true });
+      await api(
+        'POST',
+        '/me/email',
+        { email: email.trim(), current_password: password },
+        { quietAuth: true },
+      );
       await session.refresh();
       announce(`A confirmation link was sent to ${email.trim()}`);
       onDone();
       focusSoon('email-pending');
     } catch (err) {
       setBusy(false);
-      if (err && (err as { status?: number }).status === 401 && (err as { code?: string }).code !== 'invalid_credentials') {
+      if (
+        err &&
+        (err as { status?: number }).status === 401 &&
+        (err as { code?: string }).code !== 'invalid_credentials'
+      ) {
         await session.refresh();
         return;
       }
@@ -48,12 +57,27 @@ function ChangeForm({ me, onDone }: { me: Me; onDone: () => void }) {
   }
 
   return (
-    <form ref={form} onSubmit={submit} noValidate aria-label="Change email address" class="account-subform">
+    <form
+      ref={form}
+      onSubmit={submit}
+      noValidate
+      aria-label="Change email address"
+      class="account-subform"
+    >
       <p class="hint">
-        We send a link to the new address. Your address changes when you open it; until then you sign in with{' '}
-        {me.user.email}.
+        We send a link to the new address. Your address changes when you open it; until then you
+        sign in with {me.user.email}.
       </p>
-      <TextField label="New email address" name="email" type="email" value={email} onValue={setEmail} required autoComplete="email" error={error} />
+      <TextField
+        label="New email address"
+        name="email"
+        type="email"
+        value={email}
+        onValue={setEmail}
+        required
+        autoComplete="email"
+        error={error}
+      />
       <TextField
         label="Current password"
         name="current_password"
@@ -111,8 +135,9 @@ export function EmailChange({ me }: { me: Me }) {
       {pending ? (
         <div class="note note-info" id="email-pending">
           <p>
-            Confirmation sent to <strong>{pending}</strong>: the change is pending until the link in that email is
-            opened (it works for 24 hours). Until then you sign in with {me.user.email}.
+            Confirmation sent to <strong>{pending}</strong>: the change is pending until the link in
+            that email is opened (it works for 24 hours). Until then you sign in with{' '}
+            {me.user.email}.
           </p>
           <FormError error={error} fields={[]} />
           <button type="button" class="button button-small" disabled={busy} onClick={cancel}>
@@ -123,12 +148,7 @@ export function EmailChange({ me }: { me: Me }) {
       {open ? (
         <ChangeForm me={me} onDone={() => setOpen(false)} />
       ) : (
-        <button
-          type="button"
-          id="change-email"
-          class="button"
-          onClick={() => setOpen(true)}
-        >
+        <button type="button" id="change-email" class="button" onClick={() => setOpen(true)}>
           {pending ? 'Change to another address' : 'Change email'}
         </button>
       )}

@@ -33,7 +33,8 @@ async function agencyConnections(me: Me): Promise<{ id: string; name: string; ag
     me.agencies.map((a) => get<Agency>(`/agencies/${encodeURIComponent(a.id)}`).catch(() => null)),
   );
   for (const a of answers) {
-    for (const c of a?.sign_in_connections || []) if (!out.some((x) => x.id === c.id)) out.push({ ...c, agency: a!.name });
+    for (const c of a?.sign_in_connections || [])
+      if (!out.some((x) => x.id === c.id)) out.push({ ...c, agency: a!.name });
   }
   return out;
 }
@@ -41,15 +42,22 @@ async function agencyConnections(me: Me): Promise<{ id: string; name: string; ag
 export function CompanySignInSection({ me }: { me: Me }) {
   const { refresh } = useSession();
   const [unlinking, setUnlinking] = useState<Identity | null>(null);
-  const connections = useLoad(() => agencyConnections(me), [me.user.id, me.agencies.map((a) => a.id).join()]);
+  const connections = useLoad(
+    () => agencyConnections(me),
+    [me.user.id, me.agencies.map((a) => a.id).join()],
+  );
   if (!Array.isArray(me.identities)) return null;
   const identities = me.identities;
-  const linkable = (connections.data || []).filter((c) => !identities.some((i) => i.connection_id === c.id));
+  const linkable = (connections.data || []).filter(
+    (c) => !identities.some((i) => i.connection_id === c.id),
+  );
   const label = (i: Identity) => i.connection_name || i.issuer;
 
   return (
     <AccountSection id="company-sign-in" title="Company sign-in">
-      {me.sign_in_method === 'oidc' ? <p class="muted">You signed in this time with a company login.</p> : null}
+      {me.sign_in_method === 'oidc' ? (
+        <p class="muted">You signed in this time with a company login.</p>
+      ) : null}
       {identities.length ? (
         <ul class="identity-list">
           {identities.map((i) => (
@@ -61,7 +69,12 @@ export function CompanySignInSection({ me }: { me: Me }) {
                 </p>
                 <p class="muted small">Linked {day(i.created_at)}</p>
               </div>
-              <button type="button" class="button button-small button-danger-quiet" onClick={() => setUnlinking(i)} aria-label={`Unlink ${label(i)}`}>
+              <button
+                type="button"
+                class="button button-small button-danger-quiet"
+                onClick={() => setUnlinking(i)}
+                aria-label={`Unlink ${label(i)}`}
+              >
                 Unlink
               </button>
             </li>
@@ -72,10 +85,17 @@ export function CompanySignInSection({ me }: { me: Me }) {
       )}
       {linkable.length ? (
         <>
-          <p class="hint">Link a company login to sign in with it instead of your password. It takes you there and back.</p>
+          <p class="hint">
+            Link a company login to sign in with it instead of your password. It takes you there and
+            back.
+          </p>
           <div class="link-buttons">
             {linkable.map((c) => (
-              <a key={c.id} class="button" href={withQuery('/api/v1/oidc/start', { connection_id: c.id, link: 1 })}>
+              <a
+                key={c.id}
+                class="button"
+                href={withQuery('/api/v1/oidc/start', { connection_id: c.id, link: 1 })}
+              >
                 Link {c.name}
               </a>
             ))}

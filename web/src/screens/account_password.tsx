@@ -24,7 +24,15 @@ export function PasswordSection({ me, onChanged }: { me: Me; onChanged: () => vo
     e.preventDefault();
     setDone(false);
     if (password !== repeat) {
-      setError(new ApiError(400, 'invalid_input', 'The two new passwords differ.', 'new_password_repeat', null));
+      setError(
+        new ApiError(
+          400,
+          'invalid_input',
+          'The two new passwords differ.',
+          'new_password_repeat',
+          null,
+        ),
+      );
       return;
     }
     setBusy(true);
@@ -46,11 +54,14 @@ export function PasswordSection({ me, onChanged }: { me: Me; onChanged: () => vo
 
   return (
     <AccountSection id="password" title="Password">
-      <p class="hint">Changing your password signs out every other session of your account. This one stays signed in.</p>
+      <p class="hint">
+        Changing your password signs out every other session of your account. This one stays signed
+        in.
+      </p>
       {done ? (
         <p class="note note-ok" id="password-done" role="status">
-          Your password was changed. Every other session of your account was signed out; you stay signed in here. We sent
-          a notice to {me.user.email}.
+          Your password was changed. Every other session of your account was signed out; you stay
+          signed in here. We sent a notice to {me.user.email}.
         </p>
       ) : null}
       <form ref={form} onSubmit={submit} noValidate aria-label="Change password">
@@ -77,7 +88,12 @@ export function PasswordSection({ me, onChanged }: { me: Me; onChanged: () => vo
           describedBy={strengthId}
           error={error}
         />
-        <PasswordStrength id={strengthId} password={password} email={me.user.email} names={[me.user.first_name, me.user.last_name]} />
+        <PasswordStrength
+          id={strengthId}
+          password={password}
+          email={me.user.email}
+          names={[me.user.first_name, me.user.last_name]}
+        />
         <TextField
           label="Repeat the new password"
           name="new_password_repeat"

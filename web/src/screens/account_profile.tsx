@@ -17,7 +17,8 @@ function NamesForm({ me }: { me: Me }) {
   const [saved, setSaved] = useState(false);
   const form = useRef<HTMLFormElement>(null);
   useFocusError(form, error);
-  const changed = first.trim() !== (me.user.first_name || '') || last.trim() !== (me.user.last_name || '');
+  const changed =
+    first.trim() !== (me.user.first_name || '') || last.trim() !== (me.user.last_name || '');
 
   async function submit(e: Event) {
     e.preventDefault();

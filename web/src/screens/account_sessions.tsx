@@ -9,7 +9,15 @@ import type { AccountSession, Me } from '../types';
 import { Badge, LoadProblem, Loading, announce, useLoad } from '../ui';
 import { AccountSection, accountError, focusSoon } from './account_kit';
 
-function SessionRow({ s, onEnd, busy }: { s: AccountSession; onEnd: (s: AccountSession) => void; busy: boolean }) {
+function SessionRow({
+  s,
+  onEnd,
+  busy,
+}: {
+  s: AccountSession;
+  onEnd: (s: AccountSession) => void;
+  busy: boolean;
+}) {
   const device = deviceName(s.user_agent);
   return (
     <tr>
@@ -70,7 +78,10 @@ export function SessionsSection({ me, tick }: { me: Me; tick: number }) {
 
   return (
     <AccountSection id="sessions" title="Sessions">
-      <p class="hint">Where your account is signed in now. Sign out any you do not recognise, then change your password.</p>
+      <p class="hint">
+        Where your account is signed in now. Sign out any you do not recognise, then change your
+        password.
+      </p>
       {list.error ? (
         <LoadProblem error={list.error} what="Sessions" />
       ) : !list.data ? (
@@ -93,7 +104,12 @@ export function SessionsSection({ me, tick }: { me: Me; tick: number }) {
               </thead>
               <tbody>
                 {items.map((s) => (
-                  <SessionRow key={s.id} s={s} busy={busy} onEnd={(x) => end([x.id], `${deviceName(x.user_agent)} was signed out`)} />
+                  <SessionRow
+                    key={s.id}
+                    s={s}
+                    busy={busy}
+                    onEnd={(x) => end([x.id], `${deviceName(x.user_agent)} was signed out`)}
+                  />
                 ))}
               </tbody>
             </table>
@@ -105,14 +121,21 @@ export function SessionsSection({ me, tick }: { me: Me; tick: number }) {
           ) : null}
           <div class="actions actions-start">
             <p class="muted small actions-hint">
-              {others.length ? `${plural(others.length, 'other session', 'other sessions')} besides this one.` : 'You are signed in only here.'}
+              {others.length
+                ? `${plural(others.length, 'other session', 'other sessions')} besides this one.`
+                : 'You are signed in only here.'}
             </p>
             {others.length ? (
               <button
                 type="button"
                 class="button"
                 disabled={busy}
-                onClick={() => end(others.map((s) => s.id), `${plural(others.length, 'other session was', 'other sessions were')} signed out`)}
+                onClick={() =>
+                  end(
+                    others.map((s) => s.id),
+                    `${plural(others.length, 'other session was', 'other sessions were')} signed out`,
+                  )
+                }
               >
                 Sign out everywhere else
               </button>

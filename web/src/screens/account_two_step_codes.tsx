@@ -55,8 +55,8 @@ export function NewRecoveryCodes({ me, onDone }: { me: Me; onDone: () => void })
       class="account-subform"
     >
       <p>
-        New codes replace all the old ones, used or not. Confirm with your password and a code
-        from the app.
+        New codes replace all the old ones, used or not. Confirm with your password and a code from
+        the app.
       </p>
       <TextField
         label="Current password"

@@ -6,14 +6,31 @@ import { day } from '../format';
 import { Link, navigate } from '../router';
 import { useSession } from '../session';
 import type { Agency, Environment, Page } from '../types';
-import { FormError, IconPlus, LoadProblem, Loading, PageTitle, TextField, announce, useLoad } from '../ui';
+import {
+  FormError,
+  IconPlus,
+  LoadProblem,
+  Loading,
+  PageTitle,
+  TextField,
+  announce,
+  useLoad,
+} from '../ui';
 import { SecondFactorPolicy } from './agency_security';
 import { InviteDialog } from './invite';
 import { DeleteAgencyDialog, DeletePlaceDialog, RenameDialog, SuspendDialog } from './places';
 import { usePager } from './use_pager';
 
 // A one-field form that creates something by name.
-export function CreateByName({ label, button, onCreate }: { label: string; button: string; onCreate: (name: string) => Promise<void> }) {
+export function CreateByName({
+  label,
+  button,
+  onCreate,
+}: {
+  label: string;
+  button: string;
+  onCreate: (name: string) => Promise<void>;
+}) {
   const [name, setName] = useState('');
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -44,7 +61,10 @@ export function Agencies() {
   const { me } = useSession();
   const pager = usePager();
   const cursor = pager.cursor;
-  const list = useLoad(() => get<Page<Agency>>(withQuery('/agencies', { limit: 50, cursor })), [cursor]);
+  const list = useLoad(
+    () => get<Page<Agency>>(withQuery('/agencies', { limit: 50, cursor })),
+    [cursor],
+  );
   return (
     <section class="page">
       <PageTitle text="Agencies" />
@@ -61,7 +81,9 @@ export function Agencies() {
       ) : null}
       {list.error ? <LoadProblem error={list.error} what="The agency list" /> : null}
       {!list.data ? (
-        list.error ? null : <Loading />
+        list.error ? null : (
+          <Loading />
+        )
       ) : list.data.items.length === 0 ? (
         <p class="muted">No agencies yet.</p>
       ) : (
@@ -84,14 +106,24 @@ export function Agencies() {
   );
 }
 
-export function Pager(p: { hasPrevious: boolean; next: string | null; onPrevious: () => void; onNext: (c: string) => void }) {
+export function Pager(p: {
+  hasPrevious: boolean;
+  next: string | null;
+  onPrevious: () => void;
+  onNext: (c: string) => void;
+}) {
   if (!p.hasPrevious && !p.next) return null;
   return (
     <nav class="pager" aria-label="Pages">
       <button type="button" class="button" disabled={!p.hasPrevious} onClick={p.onPrevious}>
         Previous page
       </button>
-      <button type="button" class="button" disabled={!p.next} onClick={() => p.next && p.onNext(p.next)}>
+      <button
+        type="button"
+        class="button"
+        disabled={!p.next}
+        onClick={() => p.next && p.onNext(p.next)}
+      >
         Next page
       </button>
     </nav>
@@ -123,7 +155,11 @@ function AgencyActions() {
         </button>
       ) : null}
       {isAdmin && suspended ? (
-        <button type="button" class="button button-small button-danger" onClick={() => setOpen('delete')}>
+        <button
+          type="button"
+          class="button button-small button-danger"
+          onClick={() => setOpen('delete')}
+        >
           Delete agency
         </button>
       ) : null}
@@ -136,9 +172,15 @@ function AgencyActions() {
           onRenamed={(name) => setAgency({ ...agency, name })}
         />
       ) : null}
-      {open === 'suspend' ? <SuspendDialog agency={agency} onClose={() => setOpen(null)} onChanged={setAgency} /> : null}
+      {open === 'suspend' ? (
+        <SuspendDialog agency={agency} onClose={() => setOpen(null)} onChanged={setAgency} />
+      ) : null}
       {open === 'delete' ? (
-        <DeleteAgencyDialog agency={agency} onClose={() => setOpen(null)} onDeleted={() => navigate('/agencies')} />
+        <DeleteAgencyDialog
+          agency={agency}
+          onClose={() => setOpen(null)}
+          onDeleted={() => navigate('/agencies')}
+        />
       ) : null}
     </div>
   );
@@ -172,14 +214,21 @@ function EnvironmentList() {
           label="New environment name"
           button="Create environment"
           onCreate={async (name) => {
-            const env = await post<Environment>(`/agencies/${encodeURIComponent(agency.id)}/environments`, { name });
+            const env = await post<Environment>(
+              `/agencies/${encodeURIComponent(agency.id)}/environments`,
+              { name },
+            );
             announce(`Environment ${env.name} created`);
             reloadEnvironments();
           }}
         />
       ) : null}
       {environments.length === 0 ? (
-        <p class="muted">{canCreate ? 'No environments yet: create the first one above.' : 'You have no environment in this agency.'}</p>
+        <p class="muted">
+          {canCreate
+            ? 'No environments yet: create the first one above.'
+            : 'You have no environment in this agency.'}
+        </p>
       ) : (
         <ul class="cards cards-grid">
           {environments.map((env) => (
@@ -191,7 +240,12 @@ function EnvironmentList() {
               {canRename(env) || canCreate ? (
                 <div class="card-actions">
                   {canRename(env) ? (
-                    <button type="button" class="button button-small" aria-label={`Rename ${env.name}`} onClick={() => setRenaming(env)}>
+                    <button
+                      type="button"
+                      class="button button-small"
+                      aria-label={`Rename ${env.name}`}
+                      onClick={() => setRenaming(env)}
+                    >
                       Rename
                     </button>
                   ) : null}

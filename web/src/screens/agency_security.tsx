@@ -12,11 +12,14 @@ export function SecondFactorPolicy() {
   const [asking, setAsking] = useState(false);
   const labelId = useId('policy-label');
   const hintId = useId('policy-hint');
-  if (typeof agency.require_second_factor !== 'boolean' || !access.can('agency.manage', agency.id)) return null;
+  if (typeof agency.require_second_factor !== 'boolean' || !access.can('agency.manage', agency.id))
+    return null;
   const on = agency.require_second_factor;
 
   async function change() {
-    const updated = await patch<Agency>(`/agencies/${encodeURIComponent(agency.id)}`, { require_second_factor: !on });
+    const updated = await patch<Agency>(`/agencies/${encodeURIComponent(agency.id)}`, {
+      require_second_factor: !on,
+    });
     setAgency(updated);
     announce(
       updated.require_second_factor
@@ -61,18 +64,19 @@ export function SecondFactorPolicy() {
         >
           {on ? (
             <p>
-              Members of <strong>{agency.name}</strong> may then sign in with their password alone. Those who have
-              two-step verification keep it.
+              Members of <strong>{agency.name}</strong> may then sign in with their password alone.
+              Those who have two-step verification keep it.
             </p>
           ) : (
             <>
               <p>
-                Every member of <strong>{agency.name}</strong> will sign in with their password and a code from an
-                authenticator app on their phone.
+                Every member of <strong>{agency.name}</strong> will sign in with their password and
+                a code from an authenticator app on their phone.
               </p>
               <p>
-                Members who have not set it up will have to, before they can do anything else in usher: at their next
-                sign-in, or at once if they are signed in now. The users list shows who has it (2-step).
+                Members who have not set it up will have to, before they can do anything else in
+                usher: at their next sign-in, or at once if they are signed in now. The users list
+                shows who has it (2-step).
               </p>
             </>
           )}

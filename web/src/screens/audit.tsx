@@ -210,7 +210,9 @@ function AuditLog() {
         <LoadProblem error={log.error} what="The audit log" />
       ) : null}
       {!log.data ? (
-        log.error ? null : <Loading />
+        log.error ? null : (
+          <Loading />
+        )
       ) : log.data.items.length === 0 ? (
         <p class="muted">Nothing recorded{filtered ? ' for this filter' : ''}.</p>
       ) : (

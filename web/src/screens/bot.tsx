@@ -53,8 +53,12 @@ function Options({ bot, onShared }: { bot: Bot; onShared: (shared: boolean) => v
   }
   async function resend(inv: Invitation) {
     try {
-      const r = await post<{ expires_at: string }>(`/invitations/${encodeURIComponent(inv.id)}/resend`);
-      announce(`Invitation sent again to ${inv.email}; the new link is valid until ${day(r.expires_at)}`);
+      const r = await post<{ expires_at: string }>(
+        `/invitations/${encodeURIComponent(inv.id)}/resend`,
+      );
+      announce(
+        `Invitation sent again to ${inv.email}; the new link is valid until ${day(r.expires_at)}`,
+      );
       managers.reload();
     } catch (e) {
       announce(messageOf(e), 'error');
@@ -80,11 +84,19 @@ function Options({ bot, onShared }: { bot: Bot; onShared: (shared: boolean) => v
     <section aria-labelledby="delegate-title" class="section">
       <h2 id="delegate-title">Delegate access to managers</h2>
       <p class="muted">
-        A bot manager can build and configure this bot only. They get an email with a link, register with that address,
-        and accept; then the bot shows the Shared badge.
+        A bot manager can build and configure this bot only. They get an email with a link, register
+        with that address, and accept; then the bot shows the Shared badge.
       </p>
       <form class="inline-form" onSubmit={invite} noValidate>
-        <TextField label="Email of the new manager" name="email" type="email" value={email} onValue={setEmail} required error={error} />
+        <TextField
+          label="Email of the new manager"
+          name="email"
+          type="email"
+          value={email}
+          onValue={setEmail}
+          required
+          error={error}
+        />
         <button type="submit" class="button button-primary" disabled={busy}>
           Send invitation
         </button>
@@ -92,7 +104,9 @@ function Options({ bot, onShared }: { bot: Bot; onShared: (shared: boolean) => v
       </form>
       {managers.error ? <LoadProblem error={managers.error} what="The manager list" /> : null}
       {!managers.data ? (
-        managers.error ? null : <Loading what="Loading managers" />
+        managers.error ? null : (
+          <Loading what="Loading managers" />
+        )
       ) : (
         <>
           <h3>Managers</h3>
@@ -125,7 +139,8 @@ function Options({ bot, onShared }: { bot: Bot; onShared: (shared: boolean) => v
                 {managers.data.pending_invitations.map((inv) => (
                   <li key={inv.id}>
                     <span>
-                      {inv.email} <span class="muted">· valid until {day(inv.expires_at)}</span> <Badge>Invited</Badge>
+                      {inv.email} <span class="muted">· valid until {day(inv.expires_at)}</span>{' '}
+                      <Badge>Invited</Badge>
                     </span>
                     <span class="card-actions">
                       <button
@@ -137,7 +152,12 @@ function Options({ bot, onShared }: { bot: Bot; onShared: (shared: boolean) => v
                       >
                         <IconClipboard />
                       </button>
-                      <button type="button" class="button button-small" aria-label={`Resend the invitation to ${inv.email}`} onClick={() => resend(inv)}>
+                      <button
+                        type="button"
+                        class="button button-small"
+                        aria-label={`Resend the invitation to ${inv.email}`}
+                        onClick={() => resend(inv)}
+                      >
                         Resend
                       </button>
                       <button
@@ -168,14 +188,16 @@ function Options({ bot, onShared }: { bot: Bot; onShared: (shared: boolean) => v
           }}
         >
           <p>
-            The link for <strong>{revoking.email}</strong> stops working at once: they will not manage <strong>{bot.name}</strong>.
-            You can invite them again later.
+            The link for <strong>{revoking.email}</strong> stops working at once: they will not
+            manage <strong>{bot.name}</strong>. You can invite them again later.
           </p>
         </Confirm>
       ) : null}
       {showLink ? (
         <Dialog title="Copy the invitation link" onClose={() => setShowLink(null)}>
-          <p>The clipboard is not available here. Select the link for {showLink.email} and copy it:</p>
+          <p>
+            The clipboard is not available here. Select the link for {showLink.email} and copy it:
+          </p>
           <input
             class="link-field"
             readOnly
@@ -199,8 +221,9 @@ function Options({ bot, onShared }: { bot: Bot; onShared: (shared: boolean) => v
           }}
         >
           <p>
-            {fullName(removing)} ({removing.email}) loses the Bot manager role on <strong>{bot.name}</strong> at once: they can
-            no longer see, build or configure it. You can invite them again later.
+            {fullName(removing)} ({removing.email}) loses the Bot manager role on{' '}
+            <strong>{bot.name}</strong> at once: they can no longer see, build or configure it. You
+            can invite them again later.
           </p>
         </Confirm>
       ) : null}
@@ -208,7 +231,15 @@ function Options({ bot, onShared }: { bot: Bot; onShared: (shared: boolean) => v
   );
 }
 
-function BotBody({ bot, tab, onRenamed }: { bot: Bot; tab: 'overview' | 'options'; onRenamed: (name: string) => void }) {
+function BotBody({
+  bot,
+  tab,
+  onRenamed,
+}: {
+  bot: Bot;
+  tab: 'overview' | 'options';
+  onRenamed: (name: string) => void;
+}) {
   const { environments, agency } = useAgency();
   const [shared, setShared] = useState(bot.shared);
   const [dialog, setDialog] = useState<'rename' | 'delete' | null>(null);
@@ -231,13 +262,23 @@ function BotBody({ bot, tab, onRenamed }: { bot: Bot; tab: 'overview' | 'options
           <button type="button" class="button button-small" onClick={() => setDialog('rename')}>
             Rename bot
           </button>
-          <button type="button" class="button button-small button-danger" onClick={() => setDialog('delete')}>
+          <button
+            type="button"
+            class="button button-small button-danger"
+            onClick={() => setDialog('delete')}
+          >
             Delete bot
           </button>
         </div>
       ) : null}
       {dialog === 'rename' ? (
-        <RenameDialog kind="bot" id={bot.id} name={bot.name} onClose={() => setDialog(null)} onRenamed={onRenamed} />
+        <RenameDialog
+          kind="bot"
+          id={bot.id}
+          name={bot.name}
+          onClose={() => setDialog(null)}
+          onRenamed={onRenamed}
+        />
       ) : null}
       {dialog === 'delete' ? (
         <DeletePlaceDialog
@@ -264,7 +305,9 @@ function BotBody({ bot, tab, onRenamed }: { bot: Bot; tab: 'overview' | 'options
         <dl class="facts">
           <dt>Environment</dt>
           <dd>
-            <Link href={`/environments/${encodeURIComponent(bot.environment_id)}`}>{environmentName(environments, bot.environment_id)}</Link>
+            <Link href={`/environments/${encodeURIComponent(bot.environment_id)}`}>
+              {environmentName(environments, bot.environment_id)}
+            </Link>
           </dd>
           <dt>Shared</dt>
           <dd>{shared ? 'Yes: bot managers work on it' : 'No'}</dd>
@@ -285,7 +328,13 @@ export function BotScreen({ botId, tab }: { botId: string; tab: 'overview' | 'op
     <AgencyShell
       agencyId={b.agency_id}
       section="environments"
-      crumbs={[{ href: `/environments/${encodeURIComponent(b.environment_id)}`, environmentId: b.environment_id }, { label: b.name }]}
+      crumbs={[
+        {
+          href: `/environments/${encodeURIComponent(b.environment_id)}`,
+          environmentId: b.environment_id,
+        },
+        { label: b.name },
+      ]}
     >
       <BotBody bot={b} tab={tab} onRenamed={(name) => bot.set({ ...b, name })} />
     </AgencyShell>

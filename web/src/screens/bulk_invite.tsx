@@ -72,11 +72,14 @@ export function BulkInviteDialog({ onClose, onSent }: { onClose: () => void; onS
       const a = await api<BulkAnswer>('POST', `${path}${query}`, text, { contentType: 'text/csv' });
       setAnswer(a);
       if (a.sent) {
-        announce(`${a.created ?? 0} invited, ${a.refused ?? 0} refused, ${a.skipped ?? 0} not sent`);
+        announce(
+          `${a.created ?? 0} invited, ${a.refused ?? 0} refused, ${a.skipped ?? 0} not sent`,
+        );
         onSent();
       }
     } catch (e) {
-      if (e instanceof ApiError && e.code === 'invalid_rows') setAnswer(e.body as unknown as BulkAnswer);
+      if (e instanceof ApiError && e.code === 'invalid_rows')
+        setAnswer(e.body as unknown as BulkAnswer);
       else {
         setAnswer(null);
         setError(e);
@@ -108,16 +111,22 @@ export function BulkInviteDialog({ onClose, onSent }: { onClose: () => void; onS
   return (
     <Dialog title="Invite people from a file" onClose={onClose} wide>
       <p>
-        A CSV file with a header row: <code>email</code>, <code>first_name</code>, <code>last_name</code>,{' '}
-        <code>shortcode</code>, <code>environment</code> (its name) and <code>roles</code> (names separated by ; or |).
-        Nothing is sent until you choose to.{' '}
+        A CSV file with a header row: <code>email</code>, <code>first_name</code>,{' '}
+        <code>last_name</code>, <code>shortcode</code>, <code>environment</code> (its name) and{' '}
+        <code>roles</code> (names separated by ; or |). Nothing is sent until you choose to.{' '}
         <a href={`/api/v1${path}/template`} download="invitations-template.csv">
           Download the template
         </a>
       </p>
       <div class="field">
         <label for={fileId}>CSV file</label>
-        <input id={fileId} type="file" accept=".csv,text/csv" onChange={chosen} disabled={busy || sent} />
+        <input
+          id={fileId}
+          type="file"
+          accept=".csv,text/csv"
+          onChange={chosen}
+          disabled={busy || sent}
+        />
       </div>
       <FormError error={error} fields={[]} />
       {busy ? (
@@ -127,7 +136,12 @@ export function BulkInviteDialog({ onClose, onSent }: { onClose: () => void; onS
       ) : null}
       {answer ? (
         <div>
-          <div ref={summary} tabIndex={-1} role="status" class={`note ${problems.length ? 'note-error' : 'note-ok'}`}>
+          <div
+            ref={summary}
+            tabIndex={-1}
+            role="status"
+            class={`note ${problems.length ? 'note-error' : 'note-ok'}`}
+          >
             {sent
               ? `${answer.created ?? 0} invited, ${answer.refused ?? 0} refused, ${answer.skipped ?? 0} not sent.`
               : problems.length
@@ -188,12 +202,22 @@ export function BulkInviteDialog({ onClose, onSent }: { onClose: () => void; onS
           {sent ? 'Close' : 'Cancel'}
         </button>
         {answer && !sent && csv !== null && problems.length === 0 && answer.row_count > 0 ? (
-          <button type="button" class="button button-primary" disabled={busy} onClick={() => ask(csv, '')}>
+          <button
+            type="button"
+            class="button button-primary"
+            disabled={busy}
+            onClick={() => ask(csv, '')}
+          >
             Send all
           </button>
         ) : null}
         {answer && !sent && csv !== null && problems.length > 0 && valid > 0 ? (
-          <button type="button" class="button button-primary" disabled={busy} onClick={() => ask(csv, '?send=valid')}>
+          <button
+            type="button"
+            class="button button-primary"
+            disabled={busy}
+            onClick={() => ask(csv, '?send=valid')}
+          >
             Send the {valid} valid row{valid === 1 ? '' : 's'}
           </button>
         ) : null}

@@ -38,9 +38,13 @@ export function connectionError(e: unknown): unknown {
   if (!(e instanceof ApiError)) return e;
   const say = (text: string) => new ApiError(e.status, e.code, text, e.field, e.requestId);
   if (e.code === 'insecure_issuer')
-    return say('Use the https:// address of your identity provider: usher talks to identity providers over https only.');
+    return say(
+      'Use the https:// address of your identity provider: usher talks to identity providers over https only.',
+    );
   if (e.code === 'domain_claimed')
-    return say('Another company sign-in already claims one of these domains, in this agency or another. A domain can lead to one login only.');
+    return say(
+      'Another company sign-in already claims one of these domains, in this agency or another. A domain can lead to one login only.',
+    );
   return e.status === 0 ? e : say(sentence(e.message));
 }
 
@@ -62,7 +66,13 @@ export function CopyValue({ label, value }: { label: string; value: string }) {
         {label}
       </label>
       <div class="copy-row">
-        <input id={fieldId} class="link-field" readOnly value={value} onFocus={(e) => (e.currentTarget as HTMLInputElement).select()} />
+        <input
+          id={fieldId}
+          class="link-field"
+          readOnly
+          value={value}
+          onFocus={(e) => (e.currentTarget as HTMLInputElement).select()}
+        />
         <button
           type="button"
           class="button button-small"
@@ -100,7 +110,9 @@ function ConnectionDialog({ agencyId, connection, redirectUri, onClose, onSaved 
   const [clientId, setClientId] = useState(connection?.client_id || '');
   const [secret, setSecret] = useState('');
   const [domains, setDomains] = useState((connection?.domains || []).join('\n'));
-  const [algorithms, setAlgorithms] = useState<string[]>(connection?.algorithms || DEFAULT_ALGORITHMS);
+  const [algorithms, setAlgorithms] = useState<string[]>(
+    connection?.algorithms || DEFAULT_ALGORITHMS,
+  );
   const [required, setRequired] = useState(connection?.required || false);
   const domainsId = useId('domains');
   const algId = useId('algorithms');
@@ -109,7 +121,14 @@ function ConnectionDialog({ agencyId, connection, redirectUri, onClose, onSaved 
   const base = `/agencies/${encodeURIComponent(agencyId)}/oidc-connections`;
 
   const { busy, error, submit } = useSubmit(async () => {
-    if (!algorithms.length) throw new ApiError(400, 'invalid_input', 'Choose at least one algorithm.', 'algorithms', null);
+    if (!algorithms.length)
+      throw new ApiError(
+        400,
+        'invalid_input',
+        'Choose at least one algorithm.',
+        'algorithms',
+        null,
+      );
     const body: Record<string, unknown> = {
       name: name.trim(),
       issuer: issuer.trim(),
@@ -137,10 +156,17 @@ function ConnectionDialog({ agencyId, connection, redirectUri, onClose, onSaved 
   const algError = fieldMessage(error, 'algorithms');
 
   return (
-    <Dialog title={connection ? `Edit ${connection.name}` : 'Add company sign-in'} onClose={onClose} wide>
+    <Dialog
+      title={connection ? `Edit ${connection.name}` : 'Add company sign-in'}
+      onClose={onClose}
+      wide
+    >
       <form ref={form} onSubmit={submit} noValidate>
         <CopyValue label="Redirect URI" value={redirectUri} />
-        <p class="hint copy-hint">Register this address at your company's login (the identity provider) for the application usher.</p>
+        <p class="hint copy-hint">
+          Register this address at your company's login (the identity provider) for the application
+          usher.
+        </p>
         <TextField
           label="Name"
           name="name"
@@ -162,7 +188,15 @@ function ConnectionDialog({ agencyId, connection, redirectUri, onClose, onSaved 
           hint="The address of your identity provider, starting with https://; usher reads its /.well-known/openid-configuration."
         />
         <div class="row-2">
-          <TextField label="Client ID" name="client_id" value={clientId} onValue={setClientId} required autoComplete="off" error={error} />
+          <TextField
+            label="Client ID"
+            name="client_id"
+            value={clientId}
+            onValue={setClientId}
+            required
+            autoComplete="off"
+            error={error}
+          />
           <TextField
             label="Client secret"
             name="client_secret"
@@ -172,7 +206,11 @@ function ConnectionDialog({ agencyId, connection, redirectUri, onClose, onSaved 
             required={!connection}
             autoComplete="new-password"
             error={error}
-            hint={connection ? 'Leave empty to keep the current secret. It is never shown again.' : 'Stored encrypted and never shown again.'}
+            hint={
+              connection
+                ? 'Leave empty to keep the current secret. It is never shown again.'
+                : 'Stored encrypted and never shown again.'
+            }
           />
         </div>
         <div class={`field${domainsError ? ' field-invalid' : ''}`}>
@@ -189,8 +227,9 @@ function ConnectionDialog({ agencyId, connection, redirectUri, onClose, onSaved 
             onInput={(e) => setDomains((e.currentTarget as HTMLTextAreaElement).value)}
           />
           <p class="hint" id={`${domainsId}-hint`}>
-            Separated by commas or one per line, like acme.com. People whose address is in these domains are sent to this login
-            when they sign in. Only domains your agency owns: no other connection may claim them.
+            Separated by commas or one per line, like acme.com. People whose address is in these
+            domains are sent to this login when they sign in. Only domains your agency owns: no
+            other connection may claim them.
           </p>
           {domainsError ? (
             <p class="field-error" id={`${domainsId}-error`}>
@@ -198,10 +237,14 @@ function ConnectionDialog({ agencyId, connection, redirectUri, onClose, onSaved 
             </p>
           ) : null}
         </div>
-        <fieldset class={`checks checks-compact${algError ? ' field-invalid' : ''}`} aria-describedby={`${algId}-hint${algError ? ` ${algId}-error` : ''}`}>
+        <fieldset
+          class={`checks checks-compact${algError ? ' field-invalid' : ''}`}
+          aria-describedby={`${algId}-hint${algError ? ` ${algId}-error` : ''}`}
+        >
           <legend>ID token algorithms</legend>
           <p class="hint checks-hint" id={`${algId}-hint`}>
-            The signatures usher accepts from this login. Keep all three unless your provider says otherwise.
+            The signatures usher accepts from this login. Keep all three unless your provider says
+            otherwise.
           </p>
           {ALGORITHMS.map((a) => (
             <label key={a} class="check">
@@ -225,7 +268,14 @@ function ConnectionDialog({ agencyId, connection, redirectUri, onClose, onSaved 
           ) : null}
         </fieldset>
         <div class="switch-row">
-          <button type="button" role="switch" class="switch" aria-checked={required ? 'true' : 'false'} aria-describedby={requiredHint} onClick={() => setRequired(!required)}>
+          <button
+            type="button"
+            role="switch"
+            class="switch"
+            aria-checked={required ? 'true' : 'false'}
+            aria-describedby={requiredHint}
+            onClick={() => setRequired(!required)}
+          >
             <span class="switch-track" aria-hidden="true">
               <span class="switch-thumb" />
             </span>
@@ -240,13 +290,20 @@ function ConnectionDialog({ agencyId, connection, redirectUri, onClose, onSaved 
             ? `Members who signed in with a password cannot open ${agency.name} until they sign in through this login; their other agencies still work. Platform admins keep their password, so a broken login never locks everyone out.`
             : 'Members may also sign in with a password, if they have one.'}
         </p>
-        {required && !connection?.required && me && !me.is_platform_admin && me.sign_in_method !== 'oidc' ? (
+        {required &&
+        !connection?.required &&
+        me &&
+        !me.is_platform_admin &&
+        me.sign_in_method !== 'oidc' ? (
           <p class="note note-info">
-            That includes you: you signed in with a password, so once this is saved you sign out and in again, through this
-            login, to keep managing {agency.name}.
+            That includes you: you signed in with a password, so once this is saved you sign out and
+            in again, through this login, to keep managing {agency.name}.
           </p>
         ) : null}
-        <FormError error={error} fields={['name', 'issuer', 'client_id', 'client_secret', 'domains', 'algorithms']} />
+        <FormError
+          error={error}
+          fields={['name', 'issuer', 'client_id', 'client_secret', 'domains', 'algorithms']}
+        />
         <div class="actions">
           <button type="button" class="button" onClick={onClose}>
             Cancel
@@ -263,7 +320,11 @@ function ConnectionDialog({ agencyId, connection, redirectUri, onClose, onSaved 
 // The answer of "Test connection", in words.
 function TestOutcome({ result, name }: { result: OidcTestResult; name: string }) {
   return (
-    <div class={`note ${result.ok ? 'note-ok' : 'note-error'} test-outcome`} role="status" tabIndex={-1}>
+    <div
+      class={`note ${result.ok ? 'note-ok' : 'note-error'} test-outcome`}
+      role="status"
+      tabIndex={-1}
+    >
       <p>
         <strong>{result.ok ? `${name} works.` : `${name} has problems.`}</strong>
       </p>
@@ -295,7 +356,10 @@ function TestOutcome({ result, name }: { result: OidcTestResult; name: string })
             </>
           ) : null}
           <dt>Sign-out</dt>
-          <dd>{result.end_session_endpoint || 'Not offered: signing out of usher leaves people signed in to the company login.'}</dd>
+          <dd>
+            {result.end_session_endpoint ||
+              'Not offered: signing out of usher leaves people signed in to the company login.'}
+          </dd>
           {typeof result.keys === 'number' ? (
             <>
               <dt>Signing keys</dt>
@@ -341,7 +405,10 @@ function ConnectionCard({
     }
     setTesting(false);
     // The outcome takes the focus, so a screen reader reads it at once.
-    setTimeout(() => box.current?.querySelector<HTMLElement>('.test-outcome, .note-error')?.focus(), 0);
+    setTimeout(
+      () => box.current?.querySelector<HTMLElement>('.test-outcome, .note-error')?.focus(),
+      0,
+    );
   }
 
   return (
@@ -372,7 +439,12 @@ function ConnectionCard({
         <button type="button" class="button" onClick={onEdit}>
           Edit
         </button>
-        <button type="button" class="button button-danger-quiet" onClick={onDelete} aria-label={`Delete ${connection.name}`}>
+        <button
+          type="button"
+          class="button button-danger-quiet"
+          onClick={onDelete}
+          aria-label={`Delete ${connection.name}`}
+        >
           Delete
         </button>
       </div>
@@ -407,19 +479,30 @@ function Connections() {
         ) : null}
       </div>
       <p class="muted intro">
-        Let people of {agency.name} sign in with their company's login (OpenID Connect, such as Okta, Microsoft Entra ID or
-        Google Workspace) instead of a password. Whoever signs in with an address in a connection's domains is sent there.
+        Let people of {agency.name} sign in with their company's login (OpenID Connect, such as
+        Okta, Microsoft Entra ID or Google Workspace) instead of a password. Whoever signs in with
+        an address in a connection's domains is sent there.
       </p>
       {list.error ? <LoadProblem error={list.error} what="Company sign-in" /> : null}
       {/* A refusal hides what an earlier answer showed (the list may have changed meanwhile). */}
       {!list.data || list.error ? (
-        list.error ? null : <Loading what="Loading the connections" />
+        list.error ? null : (
+          <Loading what="Loading the connections" />
+        )
       ) : items.length === 0 ? (
-        <p class="note note-info">No company sign-in yet. Add one with the client ID and secret your identity provider gave usher.</p>
+        <p class="note note-info">
+          No company sign-in yet. Add one with the client ID and secret your identity provider gave
+          usher.
+        </p>
       ) : (
         <ul class="cards">
           {items.map((c) => (
-            <ConnectionCard key={c.id} connection={c} onEdit={() => setEditing(c)} onDelete={() => setDeleting(c)} />
+            <ConnectionCard
+              key={c.id}
+              connection={c}
+              onEdit={() => setEditing(c)}
+              onDelete={() => setDeleting(c)}
+            />
           ))}
         </ul>
       )}
@@ -447,7 +530,10 @@ function Connections() {
             Nobody can sign in through <strong>{deleting.name}</strong> any more, and addresses in{' '}
             {deleting.domains.join(', ') || 'its domains'} sign in with a password again.
           </p>
-          <p>People who used it keep their accounts and their access: they need a password (Forgot password?) to sign in.</p>
+          <p>
+            People who used it keep their accounts and their access: they need a password (Forgot
+            password?) to sign in.
+          </p>
         </Confirm>
       ) : null}
     </section>

@@ -44,8 +44,8 @@ function Said({ outcome }: { outcome: Outcome }) {
         <>
           <PageTitle text="Your email address was changed" />
           <p role="status">
-            Your account's email address is now <strong>{outcome.email}</strong>. You were signed out everywhere: sign in
-            again with the new address.
+            Your account's email address is now <strong>{outcome.email}</strong>. You were signed
+            out everywhere: sign in again with the new address.
           </p>
         </>
       );
@@ -54,8 +54,9 @@ function Said({ outcome }: { outcome: Outcome }) {
         <>
           <PageTitle text="This link does not work any more" />
           <p>
-            It was already used, a newer change replaced it, or it is older than 24 hours. Your email address has not been
-            changed by it. Sign in and ask for the change again from your Account page.
+            It was already used, a newer change replaced it, or it is older than 24 hours. Your
+            email address has not been changed by it. Sign in and ask for the change again from your
+            Account page.
           </p>
         </>
       );
@@ -64,8 +65,8 @@ function Said({ outcome }: { outcome: Outcome }) {
         <>
           <PageTitle text="That address is taken" />
           <p>
-            Another account started using this email address after you asked for the change, so your address stays as it
-            was. Sign in and choose another address from your Account page.
+            Another account started using this email address after you asked for the change, so your
+            address stays as it was. Sign in and choose another address from your Account page.
           </p>
         </>
       );
@@ -73,7 +74,10 @@ function Said({ outcome }: { outcome: Outcome }) {
       return (
         <>
           <PageTitle text="No confirmation link" />
-          <p>Open the link from the email we sent to your new address. It ends with #token= and a long code.</p>
+          <p>
+            Open the link from the email we sent to your new address. It ends with #token= and a
+            long code.
+          </p>
         </>
       );
     default:
@@ -91,7 +95,9 @@ function Said({ outcome }: { outcome: Outcome }) {
 export function EmailChangeConfirm() {
   const session = useSession();
   const [token] = useState(tokenFromFragment);
-  const [outcome, setOutcome] = useState<Outcome>(token ? { kind: 'working' } : { kind: 'no-token' });
+  const [outcome, setOutcome] = useState<Outcome>(
+    token ? { kind: 'working' } : { kind: 'no-token' },
+  );
 
   useEffect(() => {
     // The token lives only in this component's state from here on.
@@ -105,8 +111,12 @@ export function EmailChangeConfirm() {
       },
       (e) => {
         if (e instanceof ApiError && e.isMissingRoute)
-          setOutcome({ kind: 'failed', message: 'Changing an email address is not available on this usher server.' });
-        else if (e instanceof ApiError && (e.code === 'invalid_token' || e.status === 404)) setOutcome({ kind: 'ended' });
+          setOutcome({
+            kind: 'failed',
+            message: 'Changing an email address is not available on this usher server.',
+          });
+        else if (e instanceof ApiError && (e.code === 'invalid_token' || e.status === 404))
+          setOutcome({ kind: 'ended' });
         else if (e instanceof ApiError && e.code === 'email_taken') setOutcome({ kind: 'taken' });
         else setOutcome({ kind: 'failed', message: String((accountError(e) as Error).message) });
       },

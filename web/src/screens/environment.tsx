@@ -23,22 +23,28 @@ interface Recipient {
 // Agent or Operator (agency-wide agents and operators are not).
 function WhoGetsNotified({ env }: { env: Environment }) {
   const list = useLoad(
-    () => get<Page<Recipient>>(`/environments/${encodeURIComponent(env.id)}/notification-recipients?limit=200`),
+    () =>
+      get<Page<Recipient>>(
+        `/environments/${encodeURIComponent(env.id)}/notification-recipients?limit=200`,
+      ),
     [env.id],
   );
   return (
     <section class="section" aria-labelledby="notified-title">
       <h2 id="notified-title">Who gets notified</h2>
       <p class="muted small">
-        People whose own access to {env.name} includes the Agent or Operator role are told of its incoming chats. Agents
-        and operators of the whole agency are not.
+        People whose own access to {env.name} includes the Agent or Operator role are told of its
+        incoming chats. Agents and operators of the whole agency are not.
       </p>
       {list.error ? <LoadProblem error={list.error} what="Who gets notified" /> : null}
       {!list.data ? (
-        list.error ? null : <Loading what="Loading who gets notified" />
+        list.error ? null : (
+          <Loading what="Loading who gets notified" />
+        )
       ) : list.data.items.length === 0 ? (
         <p class="muted" data-testid="recipients-none">
-          Nobody: give someone the Agent or Operator role on {env.name} to have incoming chats noticed.
+          Nobody: give someone the Agent or Operator role on {env.name} to have incoming chats
+          noticed.
         </p>
       ) : (
         <ul class="recipients" data-testid="recipients">
@@ -54,14 +60,23 @@ function WhoGetsNotified({ env }: { env: Environment }) {
   );
 }
 
-function EnvironmentBody({ env, onRenamed }: { env: Environment; onRenamed: (name: string) => void }) {
+function EnvironmentBody({
+  env,
+  onRenamed,
+}: {
+  env: Environment;
+  onRenamed: (name: string) => void;
+}) {
   const { agency, access, reloadEnvironments } = useAgency();
   const [dialog, setDialog] = useState<'rename' | 'delete' | null>(null);
   const [botRenaming, setBotRenaming] = useState<Bot | null>(null);
   const [botDeleting, setBotDeleting] = useState<Bot | null>(null);
   const live = agency.status !== 'suspended';
   const canDelete = live && access.can('environments.create', agency.id);
-  const bots = useLoad(() => getAll<Bot>(`/environments/${encodeURIComponent(env.id)}/bots`), [env.id]);
+  const bots = useLoad(
+    () => getAll<Bot>(`/environments/${encodeURIComponent(env.id)}/bots`),
+    [env.id],
+  );
   const [inviting, setInviting] = useState(false);
   const here = useScopePermissions({ environmentId: env.id });
   const canInvite = live && here.has('users.invite');
@@ -74,7 +89,10 @@ function EnvironmentBody({ env, onRenamed }: { env: Environment; onRenamed: (nam
         <PageTitle text={env.name} />
         <div class="page-actions">
           {canSeeUsers ? (
-            <Link class="button" href={`/agencies/${encodeURIComponent(agency.id)}/users?environment_id=${encodeURIComponent(env.id)}`}>
+            <Link
+              class="button"
+              href={`/agencies/${encodeURIComponent(agency.id)}/users?environment_id=${encodeURIComponent(env.id)}`}
+            >
               Users
             </Link>
           ) : null}
@@ -93,7 +111,11 @@ function EnvironmentBody({ env, onRenamed }: { env: Environment; onRenamed: (nam
             </button>
           ) : null}
           {canDelete ? (
-            <button type="button" class="button button-small button-danger" onClick={() => setDialog('delete')}>
+            <button
+              type="button"
+              class="button button-small button-danger"
+              onClick={() => setDialog('delete')}
+            >
               Delete environment
             </button>
           ) : null}
@@ -113,7 +135,9 @@ function EnvironmentBody({ env, onRenamed }: { env: Environment; onRenamed: (nam
       ) : null}
       {bots.error ? <LoadProblem error={bots.error} what="The bot list" /> : null}
       {!bots.data ? (
-        bots.error ? null : <Loading what="Loading bots" />
+        bots.error ? null : (
+          <Loading what="Loading bots" />
+        )
       ) : bots.data.length === 0 ? (
         <p class="muted">No bots in this environment.</p>
       ) : (
@@ -125,7 +149,12 @@ function EnvironmentBody({ env, onRenamed }: { env: Environment; onRenamed: (nam
               <span class="muted small">Created {day(b.created_at)}</span>
               {canDevelop ? (
                 <span class="card-actions">
-                  <button type="button" class="button button-small" aria-label={`Rename ${b.name}`} onClick={() => setBotRenaming(b)}>
+                  <button
+                    type="button"
+                    class="button button-small"
+                    aria-label={`Rename ${b.name}`}
+                    onClick={() => setBotRenaming(b)}
+                  >
                     Rename
                   </button>
                   <button
@@ -169,21 +198,40 @@ function EnvironmentBody({ env, onRenamed }: { env: Environment; onRenamed: (nam
         />
       ) : null}
       {botRenaming ? (
-        <RenameDialog kind="bot" id={botRenaming.id} name={botRenaming.name} onClose={() => setBotRenaming(null)} onRenamed={bots.reload} />
+        <RenameDialog
+          kind="bot"
+          id={botRenaming.id}
+          name={botRenaming.name}
+          onClose={() => setBotRenaming(null)}
+          onRenamed={bots.reload}
+        />
       ) : null}
       {botDeleting ? (
-        <DeletePlaceDialog kind="bot" id={botDeleting.id} name={botDeleting.name} onClose={() => setBotDeleting(null)} onDeleted={bots.reload} />
+        <DeletePlaceDialog
+          kind="bot"
+          id={botDeleting.id}
+          name={botDeleting.name}
+          onClose={() => setBotDeleting(null)}
+          onDeleted={bots.reload}
+        />
       ) : null}
     </section>
   );
 }
 
 export function EnvironmentScreen({ environmentId }: { environmentId: string }) {
-  const env = useLoad(() => get<Environment>(`/environments/${encodeURIComponent(environmentId)}`), [environmentId]);
+  const env = useLoad(
+    () => get<Environment>(`/environments/${encodeURIComponent(environmentId)}`),
+    [environmentId],
+  );
   if (env.error) return <LoadProblem error={env.error} what="This environment" />;
   if (!env.data) return <Loading />;
   return (
-    <AgencyShell agencyId={env.data.agency_id} section="environments" crumbs={[{ label: env.data.name }]}>
+    <AgencyShell
+      agencyId={env.data.agency_id}
+      section="environments"
+      crumbs={[{ label: env.data.name }]}
+    >
       <EnvironmentBody env={env.data} onRenamed={(name) => env.set({ ...env.data!, name })} />
     </AgencyShell>
   );

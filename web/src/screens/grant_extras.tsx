@@ -6,8 +6,16 @@ import { useId } from '../ui';
 import type { GrantDraft } from './grants_editor';
 
 const KINDS: { kind: GrantablePermission['kind']; title: string; hint: string }[] = [
-  { kind: 'work', title: 'Work', hint: 'The daily work: the inbox, content, customer records, analytics, bots.' },
-  { kind: 'authority', title: 'Authority', hint: 'Power over people and settings: only someone who holds it here may give it.' },
+  {
+    kind: 'work',
+    title: 'Work',
+    hint: 'The daily work: the inbox, content, customer records, analytics, bots.',
+  },
+  {
+    kind: 'authority',
+    title: 'Authority',
+    hint: 'Power over people and settings: only someone who holds it here may give it.',
+  },
 ];
 
 interface Props {
@@ -30,7 +38,14 @@ export function ExtraChoices({ index, permissions, draft, fromRoles, onChange }:
             <legend>{title}</legend>
             <p class="hint checks-hint">{hint}</p>
             {list.map((p) => (
-              <ExtraCheck key={p.name} index={index} permission={p} draft={draft} given={fromRoles.has(p.name)} onChange={onChange} />
+              <ExtraCheck
+                key={p.name}
+                index={index}
+                permission={p}
+                draft={draft}
+                given={fromRoles.has(p.name)}
+                onChange={onChange}
+              />
             ))}
           </fieldset>
         ) : null;
@@ -53,8 +68,13 @@ function ExtraCheck({ index, permission: p, draft, given, onChange }: CheckProps
   const id = useId('extra');
   const picked = draft.extra.includes(p.name);
   const fromRole = given && !picked;
-  const note = fromRole ? 'Given by a role chosen above.' : p.grantable ? null : sentence(p.reason || 'you may not give it here');
-  const toggle = (on: boolean) => onChange({ extra: on ? [...draft.extra, p.name] : draft.extra.filter((x) => x !== p.name) });
+  const note = fromRole
+    ? 'Given by a role chosen above.'
+    : p.grantable
+      ? null
+      : sentence(p.reason || 'you may not give it here');
+  const toggle = (on: boolean) =>
+    onChange({ extra: on ? [...draft.extra, p.name] : draft.extra.filter((x) => x !== p.name) });
   return (
     <div class={`check${!picked && (given || !p.grantable) ? ' check-off' : ''}`}>
       <input

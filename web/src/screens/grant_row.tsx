@@ -15,7 +15,8 @@ function reasonText(label: string, reason: string | null): string {
   return r.startsWith('is ') ? sentence(`${label} ${r}`) : sentence(r);
 }
 
-const toggle = (list: string[], v: string, on: boolean) => (on ? [...list, v] : list.filter((x) => x !== v));
+const toggle = (list: string[], v: string, on: boolean) =>
+  on ? [...list, v] : list.filter((x) => x !== v);
 
 interface RowProps {
   index: number;
@@ -32,12 +33,28 @@ interface RowProps {
 }
 
 export function GrantRow(props: RowProps) {
-  const { index, draft, scopes, offer, onRetry, catalogue, message, canRemove, onChange, onRemove, children } = props;
+  const {
+    index,
+    draft,
+    scopes,
+    offer,
+    onRetry,
+    catalogue,
+    message,
+    canRemove,
+    onChange,
+    onRemove,
+    children,
+  } = props;
   const id = useId('grant');
-  const known = (v: string) => catalogue.find((r) => (r.built_in ? r.name === v : r.id === v || r.name === v));
+  const known = (v: string) =>
+    catalogue.find((r) => (r.built_in ? r.name === v : r.id === v || r.name === v));
   const fromRoles = new Set(draft.roles.flatMap((v) => known(v)?.permissions || []));
   return (
-    <fieldset class={`grant-row${message ? ' field-invalid' : ''}`} aria-describedby={message ? `${id}-error` : undefined}>
+    <fieldset
+      class={`grant-row${message ? ' field-invalid' : ''}`}
+      aria-describedby={message ? `${id}-error` : undefined}
+    >
       <legend>Access {index + 1}</legend>
       <div class="field">
         <label for={`${id}-scope`}>Where</label>
@@ -45,7 +62,9 @@ export function GrantRow(props: RowProps) {
           id={`${id}-scope`}
           name={`grants[${index}].scope`}
           value={draft.scope}
-          onChange={(e) => onChange({ scope: (e.currentTarget as HTMLSelectElement).value, roles: [], extra: [] })}
+          onChange={(e) =>
+            onChange({ scope: (e.currentTarget as HTMLSelectElement).value, roles: [], extra: [] })
+          }
         >
           {scopes.map((s) => (
             <option key={s.id} value={s.id}>
@@ -67,8 +86,20 @@ export function GrantRow(props: RowProps) {
         </p>
       ) : (
         <>
-          <RoleChoices index={index} roles={offer.data.roles} draft={draft} describe={(v) => known(v)?.description} onChange={onChange} />
-          <ExtraChoices index={index} permissions={offer.data.extra_permissions} draft={draft} fromRoles={fromRoles} onChange={onChange} />
+          <RoleChoices
+            index={index}
+            roles={offer.data.roles}
+            draft={draft}
+            describe={(v) => known(v)?.description}
+            onChange={onChange}
+          />
+          <ExtraChoices
+            index={index}
+            permissions={offer.data.extra_permissions}
+            draft={draft}
+            fromRoles={fromRoles}
+            onChange={onChange}
+          />
         </>
       )}
       {children}
@@ -117,7 +148,11 @@ function RoleChoices({ index, roles, draft, describe, onChange }: RoleProps) {
                 value={r.id}
                 checked={draft.roles.includes(r.id)}
                 aria-describedby={r.grantable ? undefined : reasonId}
-                onChange={(e) => onChange({ roles: toggle(draft.roles, r.id, (e.currentTarget as HTMLInputElement).checked) })}
+                onChange={(e) =>
+                  onChange({
+                    roles: toggle(draft.roles, r.id, (e.currentTarget as HTMLInputElement).checked),
+                  })
+                }
               />
               <span>
                 {label}

@@ -20,12 +20,20 @@ export interface GrantDraft {
 }
 
 // A grant's last day as the date field holds it: the UTC day of its end.
-export const untilOf = (expiresAt?: string | null) => (expiresAt ? new Date(expiresAt).toISOString().slice(0, 10) : '');
+export const untilOf = (expiresAt?: string | null) =>
+  expiresAt ? new Date(expiresAt).toISOString().slice(0, 10) : '';
 
 export function draftOf(g: Grant, roles: Role[]): GrantDraft {
   // Custom roles may come back by name: keep the value the checkboxes use (id when known).
-  const ids = g.roles.map((r) => roles.find((x) => !x.built_in && (x.name === r || x.id === r))?.id || r);
-  return { scope: g.environment_id || '', roles: ids, extra: [...g.extra_permissions], until: untilOf(g.expires_at) };
+  const ids = g.roles.map(
+    (r) => roles.find((x) => !x.built_in && (x.name === r || x.id === r))?.id || r,
+  );
+  return {
+    scope: g.environment_id || '',
+    roles: ids,
+    extra: [...g.extra_permissions],
+    until: untilOf(g.expires_at),
+  };
 }
 
 export function grantOf(d: GrantDraft): Grant {
@@ -45,11 +53,17 @@ const GRANT_AT = /^grants\[(\d+)\]/;
 // naming grants[i]), without the field's code name; null when it is about something else.
 export function grantMessage(err: unknown, i: number): string | null {
   if (!(err instanceof ApiError) || !err.field) return null;
-  const at = GRANT_AT.exec(err.field)?.[1] ?? (err.field === 'grants' ? GRANT_AT.exec(err.message)?.[1] : undefined);
+  const at =
+    GRANT_AT.exec(err.field)?.[1] ??
+    (err.field === 'grants' ? GRANT_AT.exec(err.message)?.[1] : undefined);
   if (at === undefined || Number(at) !== i) return null;
   if (err.code === 'empty_grant') return 'This access gives nothing: choose at least one role.';
   const rest = err.message.replace(/^grants\[\d+\]\S*?[:\s]+/, '');
-  return sentence(humanMessage(new ApiError(err.status, err.code, rest, err.field, err.requestId, err.retryAfter)));
+  return sentence(
+    humanMessage(
+      new ApiError(err.status, err.code, rest, err.field, err.requestId, err.retryAfter),
+    ),
+  );
 }
 
 interface EditorProps {
@@ -69,10 +83,13 @@ export function GrantsEditor({ value, onChange, error, purpose, allowEmpty }: Ed
     value.map((g) => g.scope),
   );
   const scopes = [
-    ...(access.can(authority, agency.id) ? [{ id: '', name: 'Whole agency (ripples down to every environment)' }] : []),
+    ...(access.can(authority, agency.id)
+      ? [{ id: '', name: 'Whole agency (ripples down to every environment)' }]
+      : []),
     ...environments.filter((e) => access.can(authority, agency.id, { environmentId: e.id })),
   ];
-  const apply = (i: number, d: Partial<GrantDraft>) => onChange(value.map((g, k) => (k === i ? { ...g, ...d } : g)));
+  const apply = (i: number, d: Partial<GrantDraft>) =>
+    onChange(value.map((g, k) => (k === i ? { ...g, ...d } : g)));
   // A scope changed to the whole agency waits for the confirmation.
   const [asked, setAsked] = useState<{ i: number; d: Partial<GrantDraft> } | null>(null);
   const update = (i: number, d: Partial<GrantDraft>) =>
@@ -84,8 +101,11 @@ export function GrantsEditor({ value, onChange, error, purpose, allowEmpty }: Ed
     <div class="grants-editor">
       {value.map((g, i) => {
         // A grant the member already holds where the editor may not act stays nameable.
-        const choices = scopes.filter((s) => s.id === g.scope || !value.some((o) => o.scope === s.id));
-        if (!choices.some((s) => s.id === g.scope)) choices.unshift({ id: g.scope, name: environmentName(environments, g.scope) });
+        const choices = scopes.filter(
+          (s) => s.id === g.scope || !value.some((o) => o.scope === s.id),
+        );
+        if (!choices.some((s) => s.id === g.scope))
+          choices.unshift({ id: g.scope, name: environmentName(environments, g.scope) });
         return (
           <GrantRow
             key={i}
@@ -100,7 +120,12 @@ export function GrantsEditor({ value, onChange, error, purpose, allowEmpty }: Ed
             onChange={(d) => update(i, d)}
             onRemove={() => onChange(value.filter((_, k) => k !== i))}
           >
-            <UntilField index={i} value={g.until || ''} owner={g.roles.includes('owner')} onValue={(until) => update(i, { until })} />
+            <UntilField
+              index={i}
+              value={g.until || ''}
+              owner={g.roles.includes('owner')}
+              onValue={(until) => update(i, { until })}
+            />
           </GrantRow>
         );
       })}
@@ -114,10 +139,12 @@ export function GrantsEditor({ value, onChange, error, purpose, allowEmpty }: Ed
           onClose={() => setAsked(null)}
         >
           <p>
-            Access at agency level gives access to every environment of {agency.name}, now and in the future: also to
-            environments created later.
+            Access at agency level gives access to every environment of {agency.name}, now and in
+            the future: also to environments created later.
           </p>
-          <p class="confirm-scope">To give access to one environment only, cancel and choose that environment.</p>
+          <p class="confirm-scope">
+            To give access to one environment only, cancel and choose that environment.
+          </p>
         </Confirm>
       ) : null}
       {unused.length ? (
@@ -134,7 +161,17 @@ export function GrantsEditor({ value, onChange, error, purpose, allowEmpty }: Ed
 }
 
 // The day access ends, optional: from tomorrow on, in UTC. An owner's access does not end.
-function UntilField({ index, value, owner, onValue }: { index: number; value: string; owner: boolean; onValue: (v: string) => void }) {
+function UntilField({
+  index,
+  value,
+  owner,
+  onValue,
+}: {
+  index: number;
+  value: string;
+  owner: boolean;
+  onValue: (v: string) => void;
+}) {
   const id = useId('until');
   const tomorrow = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
   return (
@@ -153,7 +190,9 @@ function UntilField({ index, value, owner, onValue }: { index: number; value: st
         onInput={(e) => onValue((e.currentTarget as HTMLInputElement).value)}
       />
       <p class="hint" id={`${id}-hint`}>
-        {owner ? 'An owner\'s access does not end.' : 'Access ends at the end of this day (UTC). Empty: it does not end.'}
+        {owner
+          ? "An owner's access does not end."
+          : 'Access ends at the end of this day (UTC). Empty: it does not end.'}
       </p>
     </div>
   );

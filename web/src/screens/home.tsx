@@ -18,7 +18,11 @@ function PendingInvitation({ inv }: { inv: Invitation }) {
     setError(null);
     try {
       await post(`/me/invitations/${encodeURIComponent(inv.id)}/${verb}`);
-      announce(verb === 'accept' ? `You joined ${inv.agency.name}` : `You declined the invitation to ${inv.agency.name}`);
+      announce(
+        verb === 'accept'
+          ? `You joined ${inv.agency.name}`
+          : `You declined the invitation to ${inv.agency.name}`,
+      );
       await refresh();
     } catch (e) {
       setError(e);
@@ -38,7 +42,12 @@ function PendingInvitation({ inv }: { inv: Invitation }) {
         <button type="button" class="button" disabled={busy} onClick={() => act('decline')}>
           Decline
         </button>
-        <button type="button" class="button button-primary" disabled={busy} onClick={() => act('accept')}>
+        <button
+          type="button"
+          class="button button-primary"
+          disabled={busy}
+          onClick={() => act('accept')}
+        >
           Accept
         </button>
       </div>
@@ -75,7 +84,8 @@ export function ControlPanel() {
                 {a.sso_required ? (
                   <>
                     <p class="note note-info">
-                      {a.name} requires its company sign-in. Sign out, then sign in again with your company login to open it.
+                      {a.name} requires its company sign-in. Sign out, then sign in again with your
+                      company login to open it.
                     </p>
                     <button type="button" class="button button-small" onClick={signOut}>
                       Sign out to use the company login

@@ -5,7 +5,16 @@ import { useRef, useState } from 'preact/hooks';
 import { ApiError, post } from '../api';
 import { useAgency } from '../agency';
 import type { Invitation } from '../types';
-import { Dialog, FormError, TextField, announce, fieldMessage, useFocusFirstError, useId, useSubmit } from '../ui';
+import {
+  Dialog,
+  FormError,
+  TextField,
+  announce,
+  fieldMessage,
+  useFocusFirstError,
+  useId,
+  useSubmit,
+} from '../ui';
 import { GrantDraft, GrantsEditor, grantOf, isEmptyDraft } from './grants_editor';
 import { NotifyNote } from './notify_note';
 
@@ -25,11 +34,14 @@ interface InviteProps {
 
 export function InviteDialog({ onClose, onSent, environmentId }: InviteProps) {
   const { agency, environments, access } = useAgency();
-  const mayInvite = (env?: string) => access.can('users.invite', agency.id, env ? { environmentId: env } : {});
+  const mayInvite = (env?: string) =>
+    access.can('users.invite', agency.id, env ? { environmentId: env } : {});
   // An environment by default, never the whole agency while an environment may be chosen: access
   // to the whole agency is asked for on purpose (the editor confirms it).
   const startScope =
-    environmentId && mayInvite(environmentId) ? environmentId : environments.find((e) => mayInvite(e.id))?.id || '';
+    environmentId && mayInvite(environmentId)
+      ? environmentId
+      : environments.find((e) => mayInvite(e.id))?.id || '';
   const [email, setEmail] = useState('');
   const [first, setFirst] = useState('');
   const [last, setLast] = useState('');
@@ -61,7 +73,10 @@ export function InviteDialog({ onClose, onSent, environmentId }: InviteProps) {
     if (shortcode.trim()) body.shortcode = shortcode.trim();
     if (connections.length) body.sign_in = signIn;
     if (signIn === 'oauth' && subject.trim()) body.oauth_subject = subject.trim();
-    const inv = await post<Invitation>(`/agencies/${encodeURIComponent(agency.id)}/invitations`, body);
+    const inv = await post<Invitation>(
+      `/agencies/${encodeURIComponent(agency.id)}/invitations`,
+      body,
+    );
     announce(sendEmail ? `Invitation sent to ${inv.email}` : `Invitation created for ${inv.email}`);
     onSent?.(inv);
     onClose();
@@ -75,11 +90,23 @@ export function InviteDialog({ onClose, onSent, environmentId }: InviteProps) {
           <fieldset class="method-choice" aria-describedby={`${methodId}-hint`}>
             <legend>Sign-in method</legend>
             <label class="check">
-              <input type="radio" name="sign_in" value="password" checked={signIn === 'password'} onChange={() => setSignIn('password')} />
+              <input
+                type="radio"
+                name="sign_in"
+                value="password"
+                checked={signIn === 'password'}
+                onChange={() => setSignIn('password')}
+              />
               <span>Email &amp; password</span>
             </label>
             <label class="check">
-              <input type="radio" name="sign_in" value="oauth" checked={signIn === 'oauth'} onChange={() => setSignIn('oauth')} />
+              <input
+                type="radio"
+                name="sign_in"
+                value="oauth"
+                checked={signIn === 'oauth'}
+                onChange={() => setSignIn('oauth')}
+              />
               <span>Company login ({connections.map((c) => c.name).join(' or ')})</span>
             </label>
             <p class="hint" id={`${methodId}-hint`}>
@@ -87,10 +114,21 @@ export function InviteDialog({ onClose, onSent, environmentId }: InviteProps) {
                 ? 'They accept by signing in through the company login; they set no password in usher.'
                 : 'They set a password when they accept, or use the one they have.'}
             </p>
-            {fieldMessage(error, 'sign_in') ? <p class="field-error">{fieldMessage(error, 'sign_in')}</p> : null}
+            {fieldMessage(error, 'sign_in') ? (
+              <p class="field-error">{fieldMessage(error, 'sign_in')}</p>
+            ) : null}
           </fieldset>
         ) : null}
-        <TextField label="Email" name="email" type="email" value={email} onValue={setEmail} required autoComplete="off" error={error} />
+        <TextField
+          label="Email"
+          name="email"
+          type="email"
+          value={email}
+          onValue={setEmail}
+          required
+          autoComplete="off"
+          error={error}
+        />
         {signIn === 'oauth' ? (
           <TextField
             label="User identifier at the company login"
@@ -103,8 +141,20 @@ export function InviteDialog({ onClose, onSent, environmentId }: InviteProps) {
           />
         ) : null}
         <div class="row-2">
-          <TextField label="First name" name="first_name" value={first} onValue={setFirst} error={error} />
-          <TextField label="Last name" name="last_name" value={last} onValue={setLast} error={error} />
+          <TextField
+            label="First name"
+            name="first_name"
+            value={first}
+            onValue={setFirst}
+            error={error}
+          />
+          <TextField
+            label="Last name"
+            name="last_name"
+            value={last}
+            onValue={setLast}
+            error={error}
+          />
         </div>
         <TextField
           label="Shortcode"
@@ -119,30 +169,61 @@ export function InviteDialog({ onClose, onSent, environmentId }: InviteProps) {
         <NotifyNote before={[]} after={grants} who="they" invitation />
         <div class="field">
           <label for={expiryId}>Link valid for</label>
-          <select id={expiryId} name="expires_in_seconds" value={String(expiry)} onChange={(e) => setExpiry(Number((e.currentTarget as HTMLSelectElement).value))}>
+          <select
+            id={expiryId}
+            name="expires_in_seconds"
+            value={String(expiry)}
+            onChange={(e) => setExpiry(Number((e.currentTarget as HTMLSelectElement).value))}
+          >
             {EXPIRY.map((x) => (
               <option key={x.seconds} value={String(x.seconds)}>
                 {x.label}
               </option>
             ))}
           </select>
-          {fieldMessage(error, 'expires_in_seconds') ? <p class="field-error">{fieldMessage(error, 'expires_in_seconds')}</p> : null}
+          {fieldMessage(error, 'expires_in_seconds') ? (
+            <p class="field-error">{fieldMessage(error, 'expires_in_seconds')}</p>
+          ) : null}
         </div>
         <label class="check">
-          <input type="checkbox" name="send_email" checked={sendEmail} onChange={(e) => setSendEmail((e.currentTarget as HTMLInputElement).checked)} />
+          <input
+            type="checkbox"
+            name="send_email"
+            checked={sendEmail}
+            onChange={(e) => setSendEmail((e.currentTarget as HTMLInputElement).checked)}
+          />
           <span>Send the invitation by email (otherwise copy the link from the user table)</span>
         </label>
-        <FormError error={error} fields={['email', 'first_name', 'last_name', 'shortcode', 'grants', 'expires_in_seconds', 'sign_in', 'oauth_subject']} />
+        <FormError
+          error={error}
+          fields={[
+            'email',
+            'first_name',
+            'last_name',
+            'shortcode',
+            'grants',
+            'expires_in_seconds',
+            'sign_in',
+            'oauth_subject',
+          ]}
+        />
         <div class="actions">
           {empty ? (
             <p class="hint actions-hint" id={hintId}>
-              {grants.length > 1 ? 'Choose at least one role for every access' : 'Choose at least one role'}
+              {grants.length > 1
+                ? 'Choose at least one role for every access'
+                : 'Choose at least one role'}
             </p>
           ) : null}
           <button type="button" class="button" onClick={onClose}>
             Cancel
           </button>
-          <button type="submit" class="button button-primary" disabled={busy || empty > 0} aria-describedby={empty ? hintId : undefined}>
+          <button
+            type="submit"
+            class="button button-primary"
+            disabled={busy || empty > 0}
+            aria-describedby={empty ? hintId : undefined}
+          >
             {busy ? 'Sending…' : sendEmail ? 'Send invitation' : 'Create invitation'}
           </button>
         </div>

@@ -7,7 +7,15 @@ import { useAgency } from '../agency';
 import { fullName } from '../format';
 import { useSession } from '../session';
 import type { GrantsPreview, Member } from '../types';
-import { FormError, TextField, announce, fieldMessage, useFocusFirstError, useId, useSubmit } from '../ui';
+import {
+  FormError,
+  TextField,
+  announce,
+  fieldMessage,
+  useFocusFirstError,
+  useId,
+  useSubmit,
+} from '../ui';
 import { GrantDraft, GrantsEditor, draftOf, grantOf } from './grants_editor';
 import { NotifyNote } from './notify_note';
 
@@ -33,7 +41,11 @@ interface EditProps {
   onCancel: () => void;
 }
 
-export function ProfileForm({ member, onCancel, onSaved }: EditProps & { onSaved: (m: Member) => void }) {
+export function ProfileForm({
+  member,
+  onCancel,
+  onSaved,
+}: EditProps & { onSaved: (m: Member) => void }) {
   const { agency } = useAgency();
   const namesEditable = useNamesEditable(member);
   const [first, setFirst] = useState(member.first_name);
@@ -58,14 +70,30 @@ export function ProfileForm({ member, onCancel, onSaved }: EditProps & { onSaved
     <form ref={form} onSubmit={sent.submit} noValidate class="panel-form">
       {namesEditable ? (
         <>
-          <TextField label="First name" name="first_name" value={first} onValue={setFirst} error={error} />
-          <TextField label="Last name" name="last_name" value={last} onValue={setLast} error={error} />
+          <TextField
+            label="First name"
+            name="first_name"
+            value={first}
+            onValue={setFirst}
+            error={error}
+          />
+          <TextField
+            label="Last name"
+            name="last_name"
+            value={last}
+            onValue={setLast}
+            error={error}
+          />
         </>
       ) : (
         <div class={`field${namesMessage ? ' field-invalid' : ''}`}>
           <p class="field-label">Name</p>
-          <p class="names-readonly">{fullName({ first_name: member.first_name, last_name: member.last_name }) || '—'}</p>
-          <p class="hint">Names belong to the person: only they change them, in their own account.</p>
+          <p class="names-readonly">
+            {fullName({ first_name: member.first_name, last_name: member.last_name }) || '—'}
+          </p>
+          <p class="hint">
+            Names belong to the person: only they change them, in their own account.
+          </p>
           {namesMessage ? (
             <p class="field-error" role="alert">
               {namesMessage}
@@ -73,7 +101,13 @@ export function ProfileForm({ member, onCancel, onSaved }: EditProps & { onSaved
           ) : null}
         </div>
       )}
-      <TextField label="Shortcode" name="shortcode" value={shortcode} onValue={setShortcode} error={error} />
+      <TextField
+        label="Shortcode"
+        name="shortcode"
+        value={shortcode}
+        onValue={setShortcode}
+        error={error}
+      />
       <FormError error={error} fields={['first_name', 'last_name', 'shortcode']} />
       <div class="actions">
         <button type="button" class="button" onClick={onCancel}>
@@ -89,14 +123,18 @@ export function ProfileForm({ member, onCancel, onSaved }: EditProps & { onSaved
 
 export function AccessForm({ member, onCancel, onSaved }: EditProps & { onSaved: () => void }) {
   const { agency, roles } = useAgency();
-  const [held] = useState<GrantDraft[]>(() => member.grants.filter((g) => !g.bot_id).map((g) => draftOf(g, roles)));
+  const [held] = useState<GrantDraft[]>(() =>
+    member.grants.filter((g) => !g.bot_id).map((g) => draftOf(g, roles)),
+  );
   const [drafts, setDrafts] = useState<GrantDraft[]>(held);
   // What Save would do, asked of the server first (?dry_run=1); Save again applies it.
   const [preview, setPreview] = useState<GrantsPreview | null>(null);
   const form = useRef<HTMLFormElement>(null);
   const path = `${memberPath(agency.id, member.id)}/grants`;
   // Bot grants are not edited here (the bot's Options tab delegates them): keep them.
-  const body = () => ({ grants: [...drafts.map(grantOf), ...member.grants.filter((g) => g.bot_id)] });
+  const body = () => ({
+    grants: [...drafts.map(grantOf), ...member.grants.filter((g) => g.bot_id)],
+  });
   const { busy, error, submit } = useSubmit(async () => {
     if (!preview) {
       setPreview(await put<GrantsPreview>(`${path}?dry_run=1`, body()));
@@ -114,7 +152,9 @@ export function AccessForm({ member, onCancel, onSaved }: EditProps & { onSaved:
   return (
     <form ref={form} onSubmit={submit} noValidate class="panel-form">
       <GrantsEditor value={drafts} onChange={change} error={error} purpose="manage" />
-      {member.status === 'active' || !member.status ? <NotifyNote before={held} after={drafts} who={fullName(member)} /> : null}
+      {member.status === 'active' || !member.status ? (
+        <NotifyNote before={held} after={drafts} who={fullName(member)} />
+      ) : null}
       {preview ? <PreviewNote preview={preview} who={fullName(member)} /> : null}
       <FormError error={error} fields={['grants']} />
       <div class="actions">
@@ -150,20 +190,32 @@ function PreviewNote({ preview, who }: { preview: GrantsPreview; who: string }) 
       <p class="field-label" id={titleId}>
         What Save changes (nothing has changed yet)
       </p>
-      {preview.changes.length === 0 && !added.length && !removed.length ? <p>Nothing: {who} keeps the same access.</p> : null}
+      {preview.changes.length === 0 && !added.length && !removed.length ? (
+        <p>Nothing: {who} keeps the same access.</p>
+      ) : null}
       <ul class="notify-list">
         {preview.changes.map((c) => (
           <li key={`${c.scope_type}:${c.scope_id}`}>
-            <strong>{c.scope_type === 'agency' ? `Whole agency (${c.scope_name})` : c.scope_name}</strong>
+            <strong>
+              {c.scope_type === 'agency' ? `Whole agency (${c.scope_name})` : c.scope_name}
+            </strong>
             {c.gained.length ? <span>: gains {c.gained.map(words).join(', ')}</span> : null}
-            {c.lost.length ? <span>{c.gained.length ? '; ' : ': '}loses {c.lost.map(words).join(', ')}</span> : null}
+            {c.lost.length ? (
+              <span>
+                {c.gained.length ? '; ' : ': '}loses {c.lost.map(words).join(', ')}
+              </span>
+            ) : null}
           </li>
         ))}
         {added.map((r) => (
-          <li key={`add:${r.environment_id}`}>Starts being notified of incoming chats in {r.environment_name}.</li>
+          <li key={`add:${r.environment_id}`}>
+            Starts being notified of incoming chats in {r.environment_name}.
+          </li>
         ))}
         {removed.map((r) => (
-          <li key={`rm:${r.environment_id}`}>Stops being notified of incoming chats in {r.environment_name}.</li>
+          <li key={`rm:${r.environment_id}`}>
+            Stops being notified of incoming chats in {r.environment_name}.
+          </li>
         ))}
       </ul>
     </section>

@@ -36,7 +36,8 @@ export function NotifyNote({ before, after, who, invitation }: Props) {
     );
   }
   for (const id of was) {
-    if (!will.has(id)) lines.push(`${who} will no longer be notified of incoming chats in ${name(id)}.`);
+    if (!will.has(id))
+      lines.push(`${who} will no longer be notified of incoming chats in ${name(id)}.`);
   }
   if (after.some((d) => !d.scope && notifies(d)) && will.size === 0) {
     lines.push(

@@ -29,7 +29,8 @@ function useFocusError(form: { current: HTMLElement | null }, error: unknown): v
   useEffect(() => {
     if (!error || !form.current) return;
     const target =
-      form.current.querySelector<HTMLElement>('[aria-invalid="true"]') || form.current.querySelector<HTMLElement>('.note-error');
+      form.current.querySelector<HTMLElement>('[aria-invalid="true"]') ||
+      form.current.querySelector<HTMLElement>('.note-error');
     if (!target) return;
     if (!target.matches('input, select, textarea, button')) target.tabIndex = -1;
     target.focus();
@@ -62,8 +63,9 @@ function RequestLink() {
       <div class="card">
         <PageTitle text="Check your email" />
         <p role="status">
-          If an account exists for <strong>{sentTo}</strong>, we sent a link to choose a new password. It works once,
-          within 30 minutes. If nothing arrives in a few minutes, check the spam folder or ask again.
+          If an account exists for <strong>{sentTo}</strong>, we sent a link to choose a new
+          password. It works once, within 30 minutes. If nothing arrives in a few minutes, check the
+          spam folder or ask again.
         </p>
         <div class="actions">
           <button
@@ -87,9 +89,21 @@ function RequestLink() {
   return (
     <div class="card">
       <PageTitle text="Forgot your password?" />
-      <p>Enter the email address you sign in with. If it belongs to an account, we will send it a link to choose a new password.</p>
+      <p>
+        Enter the email address you sign in with. If it belongs to an account, we will send it a
+        link to choose a new password.
+      </p>
       <form ref={form} onSubmit={submit} noValidate>
-        <TextField label="Email" name="email" type="email" value={email} onValue={setEmail} required autoComplete="username" error={error} />
+        <TextField
+          label="Email"
+          name="email"
+          type="email"
+          value={email}
+          onValue={setEmail}
+          required
+          autoComplete="username"
+          error={error}
+        />
         <FormError error={error} fields={['email']} />
         <div class="actions">
           <Link href="/signin" class="button">
@@ -109,8 +123,8 @@ function LinkEnded({ onAskAgain }: { onAskAgain: () => void }) {
     <div class="card">
       <PageTitle text="This link has expired" />
       <p>
-        The link has already been used, was replaced by a newer one, or is older than 30 minutes. Your password has not
-        been changed by it.
+        The link has already been used, was replaced by a newer one, or is older than 30 minutes.
+        Your password has not been changed by it.
       </p>
       <p>
         <a
@@ -142,14 +156,20 @@ function ChoosePassword({ token, onEnded }: { token: string; onEnded: () => void
   async function submit(e: Event) {
     e.preventDefault();
     if (password !== repeat) {
-      setError(new ApiError(400, 'invalid_input', 'the two passwords differ', 'password_repeat', null));
+      setError(
+        new ApiError(400, 'invalid_input', 'the two passwords differ', 'password_repeat', null),
+      );
       return;
     }
     setBusy(true);
     setError(null);
     try {
       // The answer is a new session, as from signing in: its CSRF token, then /me.
-      const answer = await post<SessionAnswer>('/password-resets/confirm', { token, password }, { quietAuth: true });
+      const answer = await post<SessionAnswer>(
+        '/password-resets/confirm',
+        { token, password },
+        { quietAuth: true },
+      );
       if (answer.mfa_required && answer.mfa_token) {
         // The password is changed; the account's second factor still stands before a session.
         setPassword('');

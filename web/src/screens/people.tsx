@@ -10,15 +10,33 @@ import type { Page, PlatformUser } from '../types';
 import { Badge, LoadProblem, Loading, PageTitle, useId, useLoad } from '../ui';
 import { Pager } from './agencies';
 import { usePager } from './use_pager';
-import { ActionDialog, PersonAction, actionsFor, actionLabel, serverActions } from './people_actions';
+import {
+  ActionDialog,
+  PersonAction,
+  actionsFor,
+  actionLabel,
+  serverActions,
+} from './people_actions';
 
 function StatusBadge({ status }: { status: string }) {
-  return <Badge kind={status === 'active' ? 'ok' : 'neutral'}>{status === 'active' ? 'Active' : status === 'disabled' ? 'Disabled' : status}</Badge>;
+  return (
+    <Badge kind={status === 'active' ? 'ok' : 'neutral'}>
+      {status === 'active' ? 'Active' : status === 'disabled' ? 'Disabled' : status}
+    </Badge>
+  );
 }
 
 // The row's actions behind one button: a disclosure that opens in the row itself, so a
 // scrolling table never hides it. Escape or a click elsewhere closes it.
-function RowMenu({ person, actions, onChoose }: { person: PlatformUser; actions: PersonAction[]; onChoose: (a: PersonAction) => void }) {
+function RowMenu({
+  person,
+  actions,
+  onChoose,
+}: {
+  person: PlatformUser;
+  actions: PersonAction[];
+  onChoose: (a: PersonAction) => void;
+}) {
   const [open, setOpen] = useState(false);
   const menuId = useId('row-menu');
   const root = useRef<HTMLDivElement>(null);
@@ -64,7 +82,11 @@ function RowMenu({ person, actions, onChoose }: { person: PlatformUser; actions:
             <li key={a}>
               <button
                 type="button"
-                class={a === 'erase' || a === 'disable' || a === 'reset_totp' ? 'row-menu-danger' : undefined}
+                class={
+                  a === 'erase' || a === 'disable' || a === 'reset_totp'
+                    ? 'row-menu-danger'
+                    : undefined
+                }
                 onClick={() => {
                   setOpen(false);
                   onChoose(a);
@@ -89,7 +111,10 @@ function PeopleList() {
   const cursor = pager.cursor;
   const [acting, setActing] = useState<{ person: PlatformUser; action: PersonAction } | null>(null);
   const searchId = useId('people-search');
-  const list = useLoad(() => get<Page<PlatformUser>>(withQuery('/users', { q, limit: 50, cursor })), [q, cursor]);
+  const list = useLoad(
+    () => get<Page<PlatformUser>>(withQuery('/users', { q, limit: 50, cursor })),
+    [q, cursor],
+  );
   const server = useLoad(serverActions, []);
 
   // The search lives in the address, so a search can be bookmarked, shared and gone back to.
@@ -101,6 +126,8 @@ function PeopleList() {
       navigate(s ? `/people?${new URLSearchParams({ q: s })}` : '/people', { replace: true });
     }, 300);
     return () => clearTimeout(t);
+    // The pager is reset from inside; it must not restart the wait on each render.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [search, q]);
 
   const rows = list.data?.items || [];
@@ -132,9 +159,13 @@ function PeopleList() {
           ) : null}
         </div>
       </form>
-      {list.error && !searchError ? <LoadProblem error={list.error} what="The list of people" /> : null}
+      {list.error && !searchError ? (
+        <LoadProblem error={list.error} what="The list of people" />
+      ) : null}
       {!list.data ? (
-        list.error ? null : <Loading what="Loading people" />
+        list.error ? null : (
+          <Loading what="Loading people" />
+        )
       ) : rows.length === 0 ? (
         <p class="muted" role="status">
           {q ? `Nobody matches “${q}”.` : 'No accounts yet.'}
@@ -142,7 +173,9 @@ function PeopleList() {
       ) : (
         <div class="table-wrap" tabIndex={0} role="region" aria-label="People table">
           <table class="table table-cards">
-            <caption class="visually-hidden">{q ? `Accounts matching “${q}”` : 'Every account'}, by email</caption>
+            <caption class="visually-hidden">
+              {q ? `Accounts matching “${q}”` : 'Every account'}, by email
+            </caption>
             <thead>
               <tr>
                 <th scope="col">Email</th>
@@ -164,7 +197,11 @@ function PeopleList() {
                     {p.email}
                     {p.id === selfId ? <span class="muted"> (you)</span> : null}
                   </th>
-                  <td data-label="Name">{fullName({ first_name: p.first_name, last_name: p.last_name }) || <span class="muted">—</span>}</td>
+                  <td data-label="Name">
+                    {fullName({ first_name: p.first_name, last_name: p.last_name }) || (
+                      <span class="muted">—</span>
+                    )}
+                  </td>
                   <td data-label="Status">
                     <StatusBadge status={p.status} />
                     {p.is_platform_admin ? (
@@ -189,7 +226,11 @@ function PeopleList() {
                   </td>
                   {twoStep ? (
                     <td data-label="Two-step verification">
-                      {p.second_factor ? <Badge kind="ok">On</Badge> : <span class="muted">Off</span>}
+                      {p.second_factor ? (
+                        <Badge kind="ok">On</Badge>
+                      ) : (
+                        <span class="muted">Off</span>
+                      )}
                     </td>
                   ) : null}
                   <td data-label="Created" class="nowrap">
@@ -197,7 +238,11 @@ function PeopleList() {
                   </td>
                   <td data-label="Last active">{when(p.last_active_at)}</td>
                   <td class="row-actions">
-                    <RowMenu person={p} actions={server.data ? actionsFor(p, selfId, server.data) : []} onChoose={(action) => setActing({ person: p, action })} />
+                    <RowMenu
+                      person={p}
+                      actions={server.data ? actionsFor(p, selfId, server.data) : []}
+                      onChoose={(action) => setActing({ person: p, action })}
+                    />
                   </td>
                 </tr>
               ))}
@@ -206,7 +251,14 @@ function PeopleList() {
         </div>
       )}
       <Pager {...pager.props(list.data?.next_cursor)} />
-      {acting ? <ActionDialog person={acting.person} action={acting.action} onClose={() => setActing(null)} onDone={list.reload} /> : null}
+      {acting ? (
+        <ActionDialog
+          person={acting.person}
+          action={acting.action}
+          onClose={() => setActing(null)}
+          onDone={list.reload}
+        />
+      ) : null}
     </section>
   );
 }
@@ -217,7 +269,10 @@ export function People() {
     return (
       <section class="page">
         <PageTitle text="People" />
-        <p>Only platform administrators see every account. <Link href="/">Go to the control panel</Link>.</p>
+        <p>
+          Only platform administrators see every account.{' '}
+          <Link href="/">Go to the control panel</Link>.
+        </p>
       </section>
     );
   }

@@ -39,7 +39,11 @@ export async function serverActions(): Promise<Set<PersonAction>> {
 // The actions offered for a person: none on oneself (the account page is for that), enable or
 // disable by status, a reset link to active accounts, a second-factor reset where one is on,
 // and of those only what this server has.
-export function actionsFor(p: PlatformUser, selfId: string, server: Set<PersonAction>): PersonAction[] {
+export function actionsFor(
+  p: PlatformUser,
+  selfId: string,
+  server: Set<PersonAction>,
+): PersonAction[] {
   if (p.id === selfId) return [];
   const out: PersonAction[] = [];
   if (p.status === 'disabled') out.push('enable');
@@ -50,15 +54,19 @@ export function actionsFor(p: PlatformUser, selfId: string, server: Set<PersonAc
   return out.filter((a) => server.has(a));
 }
 
-const nameOf = (p: PlatformUser) => fullName({ first_name: p.first_name, last_name: p.last_name }) || p.email;
+const nameOf = (p: PlatformUser) =>
+  fullName({ first_name: p.first_name, last_name: p.last_name }) || p.email;
 
 // The refusal in words.
 function inWords(e: unknown, action: PersonAction, p: PlatformUser): Error {
   if (e instanceof ApiError) {
-    if (e.isMissingRoute) return new Error(`${LABELS[action]} is not available on this usher server yet.`);
+    if (e.isMissingRoute)
+      return new Error(`${LABELS[action]} is not available on this usher server yet.`);
     if (e.code === 'last_owner') {
       // The refusal names the agency by its id, in a member of its own or in its message.
-      const named = [e.body.agency_id, (e.body.agency as { id?: string } | undefined)?.id].find((v) => typeof v === 'string');
+      const named = [e.body.agency_id, (e.body.agency as { id?: string } | undefined)?.id].find(
+        (v) => typeof v === 'string',
+      );
       const agency = p.agencies.find((a) => a.id === named || e.message.includes(a.id))?.name;
       const where = agency ? `the agency ${agency}` : 'one of their agencies';
       return new Error(
@@ -66,8 +74,13 @@ function inWords(e: unknown, action: PersonAction, p: PlatformUser): Error {
       );
     }
     if (e.code === 'last_platform_admin')
-      return new Error(`${nameOf(p)} is the last active platform admin. Make someone else a platform admin first.`);
-    if (e.status === 404) return new Error('This account no longer exists. Reload the list to see the accounts as they are now.');
+      return new Error(
+        `${nameOf(p)} is the last active platform admin. Make someone else a platform admin first.`,
+      );
+    if (e.status === 404)
+      return new Error(
+        'This account no longer exists. Reload the list to see the accounts as they are now.',
+      );
   }
   return new Error(messageOf(e));
 }
@@ -99,10 +112,13 @@ export function ActionDialog({ person: p, action, onClose, onDone }: ActionDialo
         confirm="Enable account"
         danger={false}
         onClose={onClose}
-        onConfirm={() => run(() => patch(`/users/${id}`, { status: 'active' }), `${p.email} can sign in again`)}
+        onConfirm={() =>
+          run(() => patch(`/users/${id}`, { status: 'active' }), `${p.email} can sign in again`)
+        }
       >
         <p>
-          <strong>{p.email}</strong> can sign in again, with the access they had in their agencies before it was disabled.
+          <strong>{p.email}</strong> can sign in again, with the access they had in their agencies
+          before it was disabled.
         </p>
       </Confirm>
     );
@@ -112,11 +128,16 @@ export function ActionDialog({ person: p, action, onClose, onDone }: ActionDialo
         title={`Disable ${name}`}
         confirm="Disable account"
         onClose={onClose}
-        onConfirm={() => run(() => patch(`/users/${id}`, { status: 'disabled' }), `${p.email} is disabled and signed out everywhere`)}
+        onConfirm={() =>
+          run(
+            () => patch(`/users/${id}`, { status: 'disabled' }),
+            `${p.email} is disabled and signed out everywhere`,
+          )
+        }
       >
         <p>
-          <strong>{p.email}</strong> can no longer sign in, and every session they have ends at once. Their access in
-          agencies is kept and works again if you enable the account later.
+          <strong>{p.email}</strong> can no longer sign in, and every session they have ends at
+          once. Their access in agencies is kept and works again if you enable the account later.
         </p>
       </Confirm>
     );
@@ -127,11 +148,17 @@ export function ActionDialog({ person: p, action, onClose, onDone }: ActionDialo
         confirm="Send the link"
         danger={false}
         onClose={onClose}
-        onConfirm={() => run(() => post(`/users/${id}/password-reset`), `A password reset link was sent to ${p.email}`)}
+        onConfirm={() =>
+          run(
+            () => post(`/users/${id}/password-reset`),
+            `A password reset link was sent to ${p.email}`,
+          )
+        }
       >
         <p>
-          We email <strong>{p.email}</strong> a link to choose a new password. It works once, within 30 minutes. You do
-          not see the link, and their current password keeps working until they use it.
+          We email <strong>{p.email}</strong> a link to choose a new password. It works once, within
+          30 minutes. You do not see the link, and their current password keeps working until they
+          use it.
         </p>
       </Confirm>
     );
@@ -141,15 +168,19 @@ export function ActionDialog({ person: p, action, onClose, onDone }: ActionDialo
         title="Reset two-step verification"
         confirm="Reset two-step verification"
         onClose={onClose}
-        onConfirm={() => run(() => del(`/users/${id}/totp`), `Two-step verification of ${p.email} was reset`)}
+        onConfirm={() =>
+          run(() => del(`/users/${id}/totp`), `Two-step verification of ${p.email} was reset`)
+        }
       >
         <p>
-          Do this only when you are sure it is <strong>{name}</strong> asking, for example after they lost their phone.
+          Do this only when you are sure it is <strong>{name}</strong> asking, for example after
+          they lost their phone.
         </p>
         <p>
-          Their authenticator app and recovery codes stop working, and they sign in with their password alone until they
-          set it up again. If an agency of theirs requires two-step verification, they have to set it up again before
-          they can go on. We email {p.email} that it was reset.
+          Their authenticator app and recovery codes stop working, and they sign in with their
+          password alone until they set it up again. If an agency of theirs requires two-step
+          verification, they have to set it up again before they can go on. We email {p.email} that
+          it was reset.
         </p>
       </Confirm>
     );
@@ -173,13 +204,18 @@ function EraseDialog({ person: p, onClose, run }: EraseProps) {
   async function submit(e: Event) {
     e.preventDefault();
     if (!matches) {
-      setError(new ApiError(400, 'invalid_input', `Type ${p.email} exactly to confirm.`, 'confirm', null));
+      setError(
+        new ApiError(400, 'invalid_input', `Type ${p.email} exactly to confirm.`, 'confirm', null),
+      );
       return;
     }
     setBusy(true);
     setError(null);
     try {
-      await run(() => del(`/users/${encodeURIComponent(p.id)}`, { confirm: p.email }), `The account of ${p.email} was erased`);
+      await run(
+        () => del(`/users/${encodeURIComponent(p.id)}`, { confirm: p.email }),
+        `The account of ${p.email} was erased`,
+      );
       onClose();
     } catch (err) {
       setError(err);
@@ -191,14 +227,24 @@ function EraseDialog({ person: p, onClose, run }: EraseProps) {
     <Dialog title={`Erase the account of ${nameOf(p)}`} onClose={onClose}>
       <form ref={form} onSubmit={submit} noValidate>
         <p>
-          This deletes the account of <strong>{p.email}</strong> and its personal data for good: name, email address,
-          password, sessions and two-step verification. Their access in every agency and the invitations sent to this
-          address go too. The audit log keeps its entries, which then show a deleted user.
+          This deletes the account of <strong>{p.email}</strong> and its personal data for good:
+          name, email address, password, sessions and two-step verification. Their access in every
+          agency and the invitations sent to this address go too. The audit log keeps its entries,
+          which then show a deleted user.
         </p>
         <p>
-          <strong>This cannot be undone.</strong> To keep the account but stop its use, disable it instead.
+          <strong>This cannot be undone.</strong> To keep the account but stop its use, disable it
+          instead.
         </p>
-        <TextField label={`Type ${p.email} to confirm`} name="confirm" value={typed} onValue={setTyped} required autoComplete="off" error={error} />
+        <TextField
+          label={`Type ${p.email} to confirm`}
+          name="confirm"
+          value={typed}
+          onValue={setTyped}
+          required
+          autoComplete="off"
+          error={error}
+        />
         <FormError error={error} fields={['confirm']} />
         <div class="actions">
           <button type="button" class="button" onClick={onClose}>

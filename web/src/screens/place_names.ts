@@ -94,6 +94,7 @@ export function usePlaceNames(
     return () => {
       live = false;
     };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key]);
   const environments: Record<string, string> = {};
   for (const e of known) environments[e.id] = e.name;

@@ -4,12 +4,29 @@
 import { useRef, useState } from 'preact/hooks';
 import { api, get, patch } from '../api';
 import type { Agency } from '../types';
-import { Dialog, FormError, LoadProblem, Loading, TextField, announce, useFocusFirstError, useLoad } from '../ui';
+import {
+  Dialog,
+  FormError,
+  LoadProblem,
+  Loading,
+  TextField,
+  announce,
+  useFocusFirstError,
+  useLoad,
+} from '../ui';
 
 export type PlaceKind = 'agency' | 'environment' | 'bot';
 
-const PATHS: Record<PlaceKind, string> = { agency: '/agencies', environment: '/environments', bot: '/bots' };
-const WORDS: Record<PlaceKind, string> = { agency: 'agency', environment: 'environment', bot: 'bot' };
+const PATHS: Record<PlaceKind, string> = {
+  agency: '/agencies',
+  environment: '/environments',
+  bot: '/bots',
+};
+const WORDS: Record<PlaceKind, string> = {
+  agency: 'agency',
+  environment: 'environment',
+  bot: 'bot',
+};
 
 export function placePath(kind: PlaceKind, id: string): string {
   return `${PATHS[kind]}/${encodeURIComponent(id)}`;
@@ -47,7 +64,9 @@ export function removalSentences(r: Removal): string[] {
     );
   }
   if (r.invitations_revoked > 0) {
-    out.push(`${plural(r.invitations_revoked, 'pending invitation is', 'pending invitations are')} revoked.`);
+    out.push(
+      `${plural(r.invitations_revoked, 'pending invitation is', 'pending invitations are')} revoked.`,
+    );
   }
   return out;
 }
@@ -84,7 +103,14 @@ export function RenameDialog({ kind, id, name, onClose, onRenamed }: RenameProps
   return (
     <Dialog title={`Rename ${WORDS[kind]} ${name}`} onClose={onClose}>
       <form ref={form} onSubmit={submit} noValidate>
-        <TextField label="New name" name="name" value={value} onValue={setValue} required error={error} />
+        <TextField
+          label="New name"
+          name="name"
+          value={value}
+          onValue={setValue}
+          required
+          error={error}
+        />
         <FormError error={error} fields={['name']} />
         <div class="actions">
           <button type="button" class="button" onClick={onClose}>
@@ -109,7 +135,10 @@ interface DeleteProps {
 
 // Deleting an environment or a bot: the preview's counts first, then DELETE.
 export function DeletePlaceDialog({ kind, id, name, onClose, onDeleted }: DeleteProps) {
-  const preview = useLoad(() => get<Removal>(`${placePath(kind, id)}/deletion-preview`), [kind, id]);
+  const preview = useLoad(
+    () => get<Removal>(`${placePath(kind, id)}/deletion-preview`),
+    [kind, id],
+  );
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   async function go() {
@@ -117,7 +146,9 @@ export function DeletePlaceDialog({ kind, id, name, onClose, onDeleted }: Delete
     setError(null);
     try {
       const r = await api<Removal>('DELETE', placePath(kind, id));
-      announce(`${kind === 'bot' ? 'Bot' : 'Environment'} ${name} deleted; ${removalSentences(r!)[0]}`);
+      announce(
+        `${kind === 'bot' ? 'Bot' : 'Environment'} ${name} deleted; ${removalSentences(r!)[0]}`,
+      );
       onClose();
       onDeleted();
     } catch (e) {
@@ -130,12 +161,17 @@ export function DeletePlaceDialog({ kind, id, name, onClose, onDeleted }: Delete
       <div class="confirm-text">
         <p>
           <strong>{name}</strong>
-          {kind === 'environment' ? ' and its bots go for good' : ' goes for good'}, with every grant and pending
-          invitation on {kind === 'environment' ? 'them' : 'it'}. This cannot be undone.
+          {kind === 'environment' ? ' and its bots go for good' : ' goes for good'}, with every
+          grant and pending invitation on {kind === 'environment' ? 'them' : 'it'}. This cannot be
+          undone.
         </p>
-        {preview.error ? <LoadProblem error={preview.error} what="What the deletion takes" /> : null}
+        {preview.error ? (
+          <LoadProblem error={preview.error} what="What the deletion takes" />
+        ) : null}
         {!preview.data ? (
-          preview.error ? null : <Loading what="Counting who loses access" />
+          preview.error ? null : (
+            <Loading what="Counting who loses access" />
+          )
         ) : (
           <ul class="removal" data-testid="removal-counts">
             {removalSentences(preview.data).map((s) => (
@@ -149,7 +185,12 @@ export function DeletePlaceDialog({ kind, id, name, onClose, onDeleted }: Delete
         <button type="button" class="button" onClick={onClose}>
           Cancel
         </button>
-        <button type="button" class="button button-danger" disabled={busy || !preview.data} onClick={go}>
+        <button
+          type="button"
+          class="button button-danger"
+          disabled={busy || !preview.data}
+          onClick={go}
+        >
           {busy ? 'Working…' : `Delete ${WORDS[kind]}`}
         </button>
       </div>
@@ -158,7 +199,15 @@ export function DeletePlaceDialog({ kind, id, name, onClose, onDeleted }: Delete
 }
 
 // Suspending or resuming an agency (platform admins).
-export function SuspendDialog({ agency, onClose, onChanged }: { agency: Agency; onClose: () => void; onChanged: (a: Agency) => void }) {
+export function SuspendDialog({
+  agency,
+  onClose,
+  onChanged,
+}: {
+  agency: Agency;
+  onClose: () => void;
+  onChanged: (a: Agency) => void;
+}) {
   const suspending = agency.status !== 'suspended';
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -166,7 +215,9 @@ export function SuspendDialog({ agency, onClose, onChanged }: { agency: Agency; 
     setBusy(true);
     setError(null);
     try {
-      const a = await patch<Agency>(placePath('agency', agency.id), { status: suspending ? 'suspended' : 'active' });
+      const a = await patch<Agency>(placePath('agency', agency.id), {
+        status: suspending ? 'suspended' : 'active',
+      });
       announce(suspending ? `${a.name} is suspended` : `${a.name} is active again`);
       onClose();
       onChanged(a);
@@ -176,16 +227,20 @@ export function SuspendDialog({ agency, onClose, onChanged }: { agency: Agency; 
     }
   }
   return (
-    <Dialog title={suspending ? `Suspend ${agency.name}` : `Resume ${agency.name}`} onClose={onClose}>
+    <Dialog
+      title={suspending ? `Suspend ${agency.name}` : `Resume ${agency.name}`}
+      onClose={onClose}
+    >
       <div class="confirm-text">
         {suspending ? (
           <p>
-            Every member and every API token of <strong>{agency.name}</strong> is refused at once. Nothing is deleted:
-            resuming gives everything back exactly.
+            Every member and every API token of <strong>{agency.name}</strong> is refused at once.
+            Nothing is deleted: resuming gives everything back exactly.
           </p>
         ) : (
           <p>
-            Members and API tokens of <strong>{agency.name}</strong> work again at once, with the access they had.
+            Members and API tokens of <strong>{agency.name}</strong> work again at once, with the
+            access they had.
           </p>
         )}
       </div>
@@ -194,7 +249,12 @@ export function SuspendDialog({ agency, onClose, onChanged }: { agency: Agency; 
         <button type="button" class="button" onClick={onClose}>
           Cancel
         </button>
-        <button type="button" class={`button ${suspending ? 'button-danger' : 'button-primary'}`} disabled={busy} onClick={go}>
+        <button
+          type="button"
+          class={`button ${suspending ? 'button-danger' : 'button-primary'}`}
+          disabled={busy}
+          onClick={go}
+        >
           {busy ? 'Working…' : suspending ? 'Suspend agency' : 'Resume agency'}
         </button>
       </div>
@@ -203,7 +263,15 @@ export function SuspendDialog({ agency, onClose, onChanged }: { agency: Agency; 
 }
 
 // Deleting a suspended agency: its exact name typed, the audit export offered first.
-export function DeleteAgencyDialog({ agency, onClose, onDeleted }: { agency: Agency; onClose: () => void; onDeleted: () => void }) {
+export function DeleteAgencyDialog({
+  agency,
+  onClose,
+  onDeleted,
+}: {
+  agency: Agency;
+  onClose: () => void;
+  onDeleted: () => void;
+}) {
   const [typed, setTyped] = useState('');
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -229,8 +297,8 @@ export function DeleteAgencyDialog({ agency, onClose, onDeleted }: { agency: Age
       <form ref={form} onSubmit={submit} noValidate>
         <div class="confirm-text">
           <p>
-            Its environments, bots, members, grants, invitations, custom roles and API tokens go for good. The audit
-            log stays on the server, but you will no longer find it in the console.
+            Its environments, bots, members, grants, invitations, custom roles and API tokens go for
+            good. The audit log stays on the server, but you will no longer find it in the console.
           </p>
           <p>
             <a class="button" href={exportHref} download={`audit-${agency.id}.csv`}>
@@ -251,7 +319,11 @@ export function DeleteAgencyDialog({ agency, onClose, onDeleted }: { agency: Age
           <button type="button" class="button" onClick={onClose}>
             Cancel
           </button>
-          <button type="submit" class="button button-danger" disabled={busy || typed !== agency.name}>
+          <button
+            type="submit"
+            class="button button-danger"
+            disabled={busy || typed !== agency.name}
+          >
             {busy ? 'Working…' : 'Delete agency'}
           </button>
         </div>

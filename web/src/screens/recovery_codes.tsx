@@ -87,8 +87,8 @@ export function RecoveryCodes(p: Props) {
       </p>
       <p>
         If you lose your phone, each of these codes signs you in once instead of a code from the
-        app. <strong>They are shown only now.</strong> Keep them somewhere safe and private, such
-        as a password manager.
+        app. <strong>They are shown only now.</strong> Keep them somewhere safe and private, such as
+        a password manager.
       </p>
       <ol class="recovery-codes" aria-label="Recovery codes">
         {codes.map((c) => (

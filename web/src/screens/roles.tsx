@@ -8,7 +8,17 @@ import { AgencyShell, useAgency } from '../agency';
 import { roleId, roleIdFromName, roleLabel } from '../format';
 import { useSession } from '../session';
 import type { Role } from '../types';
-import { Badge, Confirm, FormError, IconPlus, PageTitle, TextField, announce, fieldMessage, useId } from '../ui';
+import {
+  Badge,
+  Confirm,
+  FormError,
+  IconPlus,
+  PageTitle,
+  TextField,
+  announce,
+  fieldMessage,
+  useId,
+} from '../ui';
 
 function RoleForm({ role, onDone }: { role?: Role; onDone: () => void }) {
   const { agency, access, reloadRoles } = useAgency();
@@ -27,8 +37,17 @@ function RoleForm({ role, onDone }: { role?: Role; onDone: () => void }) {
     setError(null);
     try {
       const path = `/agencies/${encodeURIComponent(agency.id)}/roles`;
-      if (role?.id) await patch(`${path}/${encodeURIComponent(role.id)}`, { name: name.trim(), permissions: perms });
-      else await post(path, { ...(shownId.trim() ? { id: shownId.trim() } : {}), name: name.trim(), permissions: perms });
+      if (role?.id)
+        await patch(`${path}/${encodeURIComponent(role.id)}`, {
+          name: name.trim(),
+          permissions: perms,
+        });
+      else
+        await post(path, {
+          ...(shownId.trim() ? { id: shownId.trim() } : {}),
+          name: name.trim(),
+          permissions: perms,
+        });
       announce(role ? `Role ${name} saved` : `Role ${name} created`);
       reloadRoles();
       onDone();
@@ -44,7 +63,8 @@ function RoleForm({ role, onDone }: { role?: Role; onDone: () => void }) {
       <TextField label="Name" name="name" value={name} onValue={setName} required error={error} />
       {role ? (
         <p class="small">
-          Identifier <code>{role.id}</code>: grants and the API refer to the role by it, and it does not change.
+          Identifier <code>{role.id}</code>: grants and the API refer to the role by it, and it does
+          not change.
         </p>
       ) : (
         <TextField
@@ -56,7 +76,10 @@ function RoleForm({ role, onDone }: { role?: Role; onDone: () => void }) {
           hint="What grants and the API use: lowercase letters, digits and _, starting with a letter. Made from the name unless you change it; it cannot change later."
         />
       )}
-      <fieldset class={`checks checks-compact${msg ? ' field-invalid' : ''}`} aria-describedby={msg ? `${groupId}-error` : undefined}>
+      <fieldset
+        class={`checks checks-compact${msg ? ' field-invalid' : ''}`}
+        aria-describedby={msg ? `${groupId}-error` : undefined}
+      >
         <legend>Permissions</legend>
         {permissions
           .filter((p) => mine.has(p.name))
@@ -112,7 +135,9 @@ function RoleList() {
           </button>
         ) : null}
       </div>
-      {editing ? <RoleForm role={editing === 'new' ? undefined : editing} onDone={() => setEditing(null)} /> : null}
+      {editing ? (
+        <RoleForm role={editing === 'new' ? undefined : editing} onDone={() => setEditing(null)} />
+      ) : null}
       <ul class="role-list">
         {roles.map((r) => (
           <li key={roleId(r)} class="card">
@@ -135,7 +160,11 @@ function RoleList() {
                 <button type="button" class="button button-small" onClick={() => setEditing(r)}>
                   Edit
                 </button>
-                <button type="button" class="button button-small button-danger" onClick={() => setDeleting(r)}>
+                <button
+                  type="button"
+                  class="button button-small button-danger"
+                  onClick={() => setDeleting(r)}
+                >
                   Delete
                 </button>
               </div>
@@ -149,7 +178,9 @@ function RoleList() {
           confirm="Delete role"
           onClose={() => setDeleting(null)}
           onConfirm={async () => {
-            await del(`/agencies/${encodeURIComponent(agency.id)}/roles/${encodeURIComponent(roleId(deleting))}`);
+            await del(
+              `/agencies/${encodeURIComponent(agency.id)}/roles/${encodeURIComponent(roleId(deleting))}`,
+            );
             announce(`Role ${deleting.name} deleted`);
             reloadRoles();
           }}

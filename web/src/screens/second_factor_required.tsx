@@ -32,9 +32,9 @@ export function SecondFactorRequired() {
         ) : (
           <>
             <p>
-              An agency you belong to asks everyone to sign in with two steps: your password,
-              then a code from an authenticator app on your phone. Set it up now to continue; it
-              takes about two minutes.
+              An agency you belong to asks everyone to sign in with two steps: your password, then a
+              code from an authenticator app on your phone. Set it up now to continue; it takes
+              about two minutes.
             </p>
             <p class="muted small">Until then, you can only sign out.</p>
             <div class="actions">

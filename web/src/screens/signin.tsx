@@ -22,7 +22,8 @@ export function companyStartUrl(startUrl: string, next: string): string | null {
   return next === '/' ? startUrl : withQuery(startUrl, { return_to: next });
 }
 
-type Step = { kind: 'email' } | { kind: 'password' } | { kind: 'company'; name: string; url: string };
+type Step =
+  { kind: 'email' } | { kind: 'password' } | { kind: 'company'; name: string; url: string };
 
 export function SignIn() {
   const session = useSession();
@@ -48,7 +49,8 @@ export function SignIn() {
   // Each step puts the focus where the person goes on: the password, the company button, or
   // back on the address.
   useEffect(() => {
-    if (step.kind === 'password') passwordBox.current?.querySelector<HTMLInputElement>('input[type=password]')?.focus();
+    if (step.kind === 'password')
+      passwordBox.current?.querySelector<HTMLInputElement>('input[type=password]')?.focus();
     else if (step.kind === 'company') companyButton.current?.focus();
   }, [step.kind]);
 
@@ -63,15 +65,31 @@ export function SignIn() {
     e.preventDefault();
     const address = email.trim();
     if (!/^[^\s@]+@[^\s@]+$/.test(address)) {
-      setError(new ApiError(400, 'invalid_input', 'Enter your email address, like name@example.com.', 'email', null));
+      setError(
+        new ApiError(
+          400,
+          'invalid_input',
+          'Enter your email address, like name@example.com.',
+          'email',
+          null,
+        ),
+      );
       return;
     }
     setBusy(true);
     setError(null);
     try {
-      const method = await post<SignInMethod>('/sign-in/discover', { email: address }, { quietAuth: true });
-      const url = method.method === 'oidc' && method.start_url ? companyStartUrl(method.start_url, next) : null;
-      if (url) setStep({ kind: 'company', name: method.connection_name || 'your company login', url });
+      const method = await post<SignInMethod>(
+        '/sign-in/discover',
+        { email: address },
+        { quietAuth: true },
+      );
+      const url =
+        method.method === 'oidc' && method.start_url
+          ? companyStartUrl(method.start_url, next)
+          : null;
+      if (url)
+        setStep({ kind: 'company', name: method.connection_name || 'your company login', url });
       else setStep({ kind: 'password' });
     } catch (err) {
       // A server without company sign-in: everyone signs in with a password.
@@ -86,7 +104,11 @@ export function SignIn() {
     setBusy(true);
     setError(null);
     try {
-      const answer = await post<SessionAnswer>('/sessions', { email: email.trim(), password }, { quietAuth: true });
+      const answer = await post<SessionAnswer>(
+        '/sessions',
+        { email: email.trim(), password },
+        { quietAuth: true },
+      );
       if (answer.mfa_required && answer.mfa_token) {
         // No session yet: the code comes next. The password is not kept.
         setPassword('');
@@ -140,7 +162,16 @@ export function SignIn() {
         {step.kind === 'email' ? (
           <form ref={form} onSubmit={discover} noValidate>
             <div ref={emailBox}>
-              <TextField label="Email" name="email" type="email" value={email} onValue={setEmail} required autoComplete="username" error={error} />
+              <TextField
+                label="Email"
+                name="email"
+                type="email"
+                value={email}
+                onValue={setEmail}
+                required
+                autoComplete="username"
+                error={error}
+              />
             </div>
             <FormError error={error} fields={['email']} />
             <div class="actions">
@@ -153,7 +184,14 @@ export function SignIn() {
           <form ref={form} onSubmit={submit} noValidate>
             {changeAddress}
             {/* The address again, unseen, for password managers: they save and fill the pair. */}
-            <input type="email" name="email" value={email.trim()} autoComplete="username" readOnly hidden />
+            <input
+              type="email"
+              name="email"
+              value={email.trim()}
+              autoComplete="username"
+              readOnly
+              hidden
+            />
             <div ref={passwordBox}>
               <TextField
                 label="Password"
@@ -179,7 +217,10 @@ export function SignIn() {
         ) : (
           <div>
             {changeAddress}
-            <p>Your organisation signs you in with its own login. You will come back here once it knows you.</p>
+            <p>
+              Your organisation signs you in with its own login. You will come back here once it
+              knows you.
+            </p>
             <div class="actions actions-start">
               <a ref={companyButton} class="button button-primary" href={step.url}>
                 Continue with {step.name}
@@ -188,7 +229,9 @@ export function SignIn() {
           </div>
         )}
         {step.kind === 'company' ? null : (
-          <p class="muted small signin-foot">Invited by email? Open the link in the invitation to set your password.</p>
+          <p class="muted small signin-foot">
+            Invited by email? Open the link in the invitation to set your password.
+          </p>
         )}
       </div>
     </section>

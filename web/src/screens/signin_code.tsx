@@ -36,7 +36,10 @@ function problemOf(e: unknown, recovery: boolean): Problem {
       };
     if (e.status === 429) {
       const wait = e.retryAfter || 60;
-      return { at: 'form', text: `Too many wrong codes. Wait ${plural(wait, 'second', 'seconds')} and try again.` };
+      return {
+        at: 'form',
+        text: `Too many wrong codes. Wait ${plural(wait, 'second', 'seconds')} and try again.`,
+      };
     }
   }
   return { at: 'form', text: messageOf(e) };
@@ -56,7 +59,13 @@ interface SecondStepProps {
   intro?: string;
 }
 
-export function SecondStep({ mfaToken, onSignedIn, onRestart, restartLabel = 'Start again', intro }: SecondStepProps) {
+export function SecondStep({
+  mfaToken,
+  onSignedIn,
+  onRestart,
+  restartLabel = 'Start again',
+  intro,
+}: SecondStepProps) {
   const [recovery, setRecovery] = useState(false);
   const [code, setCode] = useState('');
   const [problem, setProblem] = useState<Problem | null>(null);
@@ -94,7 +103,9 @@ export function SecondStep({ mfaToken, onSignedIn, onRestart, restartLabel = 'St
     setBusy(true);
     setProblem(null);
     try {
-      const body = recovery ? { mfa_token: mfaToken, recovery_code: value } : { mfa_token: mfaToken, code: value };
+      const body = recovery
+        ? { mfa_token: mfaToken, recovery_code: value }
+        : { mfa_token: mfaToken, code: value };
       const answer = await post<SessionAnswer>('/sessions/mfa', body, { quietAuth: true });
       await onSignedIn(answer);
     } catch (err) {
@@ -128,7 +139,9 @@ export function SecondStep({ mfaToken, onSignedIn, onRestart, restartLabel = 'St
       <form onSubmit={submit} noValidate>
         <div class={`field${fieldError ? ' field-invalid' : ''}`}>
           <label for={inputId}>
-            {recovery ? 'Enter one of your recovery codes' : 'Enter the 6-digit code from your authenticator app'}
+            {recovery
+              ? 'Enter one of your recovery codes'
+              : 'Enter the 6-digit code from your authenticator app'}
           </label>
           <input
             ref={input}

@@ -22,7 +22,8 @@ export const PROBLEMS: Record<string, Words> = {
   idp_error: {
     title: 'Your company login stopped the sign-in',
     what: 'Your company login answered with an error instead of signing you in: you may have cancelled, or your account there may not be allowed to use usher.',
-    advice: 'Try again. If it happens again, ask your IT team whether your company account may use usher.',
+    advice:
+      'Try again. If it happens again, ask your IT team whether your company account may use usher.',
   },
   idp_unreachable: {
     title: 'Your company login cannot be reached',
@@ -32,22 +33,26 @@ export const PROBLEMS: Record<string, Words> = {
   token_invalid: {
     title: 'The answer of your company login could not be trusted',
     what: 'usher checks the proof your company login sends back, and this one did not pass: its signature, its age or the application it was made for was wrong.',
-    advice: 'Try again. If it happens again, the company sign-in may be set up wrongly: tell the owner of your agency in usher.',
+    advice:
+      'Try again. If it happens again, the company sign-in may be set up wrongly: tell the owner of your agency in usher.',
   },
   no_account: {
     title: 'There is no usher account for you yet',
     what: 'Your company login knows you, but nobody has invited you to usher with this account.',
-    advice: 'Ask a manager of your agency to invite you, then open the link in the invitation email.',
+    advice:
+      'Ask a manager of your agency to invite you, then open the link in the invitation email.',
   },
   email_unverified: {
     title: 'Your email address is not confirmed',
     what: 'Your company login did not confirm that the email address it gave belongs to you, so usher cannot match it to an account.',
-    advice: 'Ask your IT team to mark your address as verified, or ask a manager of your agency for an invitation.',
+    advice:
+      'Ask your IT team to mark your address as verified, or ask a manager of your agency for an invitation.',
   },
   domain_not_claimed: {
     title: 'Your email domain is not set up for this login',
     what: 'The email address your company login gave is in a domain this company sign-in is not set up for.',
-    advice: 'Ask the owner of your agency in usher to add your domain to the company sign-in, or sign in with your password if you have one.',
+    advice:
+      'Ask the owner of your agency in usher to add your domain to the company sign-in, or sign in with your password if you have one.',
   },
   invitation_invalid: {
     title: 'This invitation cannot be used any more',
@@ -57,7 +62,8 @@ export const PROBLEMS: Record<string, Words> = {
   invitation_subject_mismatch: {
     title: 'This invitation is for another company account',
     what: 'You signed in to your company login as someone other than the person the invitation names.',
-    advice: 'Sign out of your company login, then open the invitation link again and sign in as the invited person. If the invitation names the wrong person, ask for a new one.',
+    advice:
+      'Sign out of your company login, then open the invitation link again and sign in as the invited person. If the invitation names the wrong person, ask for a new one.',
   },
   account_disabled: {
     title: 'Your account is disabled',
@@ -74,7 +80,8 @@ export const PROBLEMS: Record<string, Words> = {
 const UNKNOWN: Words = {
   title: 'Signing in through your company did not work',
   what: 'The sign-in was refused.',
-  advice: 'Start again from the sign-in page. If it keeps happening, tell the owner of your agency in usher.',
+  advice:
+    'Start again from the sign-in page. If it keeps happening, tell the owner of your agency in usher.',
 };
 
 export function SignInProblem() {
@@ -116,7 +123,10 @@ export function SignedOut() {
     <section class="page page-narrow">
       <div class="card">
         <PageTitle text="You are signed out" />
-        <p>You are signed out of usher and of your company login. Close the browser if others use this computer.</p>
+        <p>
+          You are signed out of usher and of your company login. Close the browser if others use
+          this computer.
+        </p>
         <div class="actions actions-start">
           <Link href="/signin" class="button button-primary">
             Sign in again

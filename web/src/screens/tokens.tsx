@@ -5,7 +5,16 @@ import { del, get, post } from '../api';
 import { AgencyShell, useAgency } from '../agency';
 import { when } from '../format';
 import type { ApiToken, Page } from '../types';
-import { Confirm, IconClipboard, LoadProblem, Loading, PageTitle, announce, copyText, useLoad } from '../ui';
+import {
+  Confirm,
+  IconClipboard,
+  LoadProblem,
+  Loading,
+  PageTitle,
+  announce,
+  copyText,
+  useLoad,
+} from '../ui';
 import { CreateByName } from './agencies';
 
 function TokenList() {
@@ -18,7 +27,9 @@ function TokenList() {
   return (
     <section class="page">
       <PageTitle text="API tokens" />
-      <p class="muted">Services such as the inbox or the CMS use a token to ask usher who may do what.</p>
+      <p class="muted">
+        Services such as the inbox or the CMS use a token to ask usher who may do what.
+      </p>
       {canManage && !tokens.error?.isMissingRoute ? (
         <CreateByName
           label="New token name"
@@ -40,7 +51,12 @@ function TokenList() {
             <button
               type="button"
               class="button button-small"
-              onClick={async () => announce((await copyText(made.token!)) ? 'Token copied' : 'Select the token and copy it', 'ok')}
+              onClick={async () =>
+                announce(
+                  (await copyText(made.token!)) ? 'Token copied' : 'Select the token and copy it',
+                  'ok',
+                )
+              }
             >
               <IconClipboard /> Copy
             </button>
@@ -49,7 +65,9 @@ function TokenList() {
       ) : null}
       {tokens.error ? <LoadProblem error={tokens.error} what="API tokens" /> : null}
       {!tokens.data ? (
-        tokens.error ? null : <Loading />
+        tokens.error ? null : (
+          <Loading />
+        )
       ) : tokens.data.items.length === 0 ? (
         <p class="muted">No tokens yet.</p>
       ) : (
@@ -75,7 +93,11 @@ function TokenList() {
                   <td>{t.revoked_at ? `Revoked ${when(t.revoked_at)}` : 'Active'}</td>
                   <td>
                     {!t.revoked_at && canManage ? (
-                      <button type="button" class="button button-small button-danger" onClick={() => setRevoking(t)}>
+                      <button
+                        type="button"
+                        class="button button-small button-danger"
+                        onClick={() => setRevoking(t)}
+                      >
                         Revoke
                       </button>
                     ) : null}
@@ -98,7 +120,8 @@ function TokenList() {
           }}
         >
           <p>
-            Every service using <strong>{revoking.name}</strong> is refused from its next request. This cannot be undone.
+            Every service using <strong>{revoking.name}</strong> is refused from its next request.
+            This cannot be undone.
           </p>
         </Confirm>
       ) : null}

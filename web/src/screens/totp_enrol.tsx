@@ -45,9 +45,9 @@ function PasswordStep({ headingLevel, onStarted, onAlready, onCancel }: Password
     <form ref={form} onSubmit={submit} noValidate aria-labelledby={`${id}-title`}>
       <StepHeading id={`${id}-title`} level={headingLevel} text="Step 1 of 3: confirm it is you" />
       <p>
-        Two-step verification asks for a code from an app on your phone each time you sign in,
-        after your password. You need an authenticator app, such as Google Authenticator,
-        Microsoft Authenticator, 1Password or Aegis.
+        Two-step verification asks for a code from an app on your phone each time you sign in, after
+        your password. You need an authenticator app, such as Google Authenticator, Microsoft
+        Authenticator, 1Password or Aegis.
       </p>
       <TextField
         label="Current password"

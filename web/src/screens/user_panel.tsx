@@ -9,12 +9,32 @@ import { useAgency } from '../agency';
 import { day, fullName, roleName, when } from '../format';
 import type { AuditEntry, Invitation, Member, MemberAccess, Page, Role } from '../types';
 import { useSession } from '../session';
-import { Badge, Confirm, FormError, IconClipboard, IconClose, IconPersonArrow, LoadProblem, Loading, announce, useId, useLoad } from '../ui';
+import {
+  Badge,
+  Confirm,
+  FormError,
+  IconClipboard,
+  IconClose,
+  IconPersonArrow,
+  LoadProblem,
+  Loading,
+  announce,
+  useId,
+  useLoad,
+} from '../ui';
 import { AuditTable } from './audit';
 import { GrantList } from './grants';
 import { AccessForm, ProfileForm, useNamesEditable } from './member_edit';
 
-function Panel({ title, onClose, children }: { title: string; onClose: () => void; children: ComponentChildren }) {
+function Panel({
+  title,
+  onClose,
+  children,
+}: {
+  title: string;
+  onClose: () => void;
+  children: ComponentChildren;
+}) {
   const id = useId('panel');
   const ref = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
@@ -33,7 +53,13 @@ function Panel({ title, onClose, children }: { title: string; onClose: () => voi
         <h2 id={id} ref={ref} tabIndex={-1}>
           {title}
         </h2>
-        <button type="button" class="icon-button" aria-label="Close the panel" title="Close" onClick={onClose}>
+        <button
+          type="button"
+          class="icon-button"
+          aria-label="Close the panel"
+          title="Close"
+          onClick={onClose}
+        >
           <IconClose />
         </button>
       </div>
@@ -131,7 +157,9 @@ function Details({ member, onChanged }: { member: Member; onChanged: (m?: Member
                       type="button"
                       class="button button-small button-quiet"
                       aria-expanded={showPerms === a.environment_id}
-                      onClick={() => setShowPerms(showPerms === a.environment_id ? null : a.environment_id)}
+                      onClick={() =>
+                        setShowPerms(showPerms === a.environment_id ? null : a.environment_id)
+                      }
                     >
                       Permissions
                     </button>
@@ -166,7 +194,9 @@ function Details({ member, onChanged }: { member: Member; onChanged: (m?: Member
             </>
           ) : null}
           {canManage && self ? (
-            <p class="hint">Nobody changes their own access: ask another manager to change yours.</p>
+            <p class="hint">
+              Nobody changes their own access: ask another manager to change yours.
+            </p>
           ) : canManage ? (
             <button
               type="button"
@@ -185,14 +215,17 @@ function Details({ member, onChanged }: { member: Member; onChanged: (m?: Member
           confirm="Remove from environment"
           onClose={() => setRemoving(null)}
           onConfirm={async () => {
-            await del(`/environments/${encodeURIComponent(removing.environment_id)}/users/${encodeURIComponent(member.id)}`);
+            await del(
+              `/environments/${encodeURIComponent(removing.environment_id)}/users/${encodeURIComponent(member.id)}`,
+            );
             announce(`${fullName(member)} no longer has access to ${removing.name}`);
             onChanged();
           }}
         >
           <p>
-            {fullName(member)} loses access to <strong>{removing.name}</strong> at once, even where an agency role would ripple
-            down, and keeps their access elsewhere. They lose: {standing(removing, roles)}.
+            {fullName(member)} loses access to <strong>{removing.name}</strong> at once, even where
+            an agency role would ripple down, and keeps their access elsewhere. They lose:{' '}
+            {standing(removing, roles)}.
           </p>
         </Confirm>
       ) : null}
@@ -202,7 +235,16 @@ function Details({ member, onChanged }: { member: Member; onChanged: (m?: Member
 
 export function UserAudit({ userId }: { userId: string }) {
   const { agency } = useAgency();
-  const audit = useLoad(() => get<Page<AuditEntry>>(withQuery(`/agencies/${encodeURIComponent(agency.id)}/audit`, { user_id: userId, limit: 50 })), [agency.id, userId]);
+  const audit = useLoad(
+    () =>
+      get<Page<AuditEntry>>(
+        withQuery(`/agencies/${encodeURIComponent(agency.id)}/audit`, {
+          user_id: userId,
+          limit: 50,
+        }),
+      ),
+    [agency.id, userId],
+  );
   if (audit.error) return <LoadProblem error={audit.error} what="The audit log" />;
   if (!audit.data) return <Loading />;
   if (!audit.data.items.length) return <p class="muted">Nothing recorded yet.</p>;
@@ -218,7 +260,11 @@ interface UserPanelProps {
 
 export function UserPanel({ userId, onClose, onChanged, onImpersonate }: UserPanelProps) {
   const { agency, access } = useAgency();
-  const member = useLoad(() => get<Member>(`/agencies/${encodeURIComponent(agency.id)}/users/${encodeURIComponent(userId)}`), [agency.id, userId]);
+  const member = useLoad(
+    () =>
+      get<Member>(`/agencies/${encodeURIComponent(agency.id)}/users/${encodeURIComponent(userId)}`),
+    [agency.id, userId],
+  );
   const [tab, setTab] = useState<'details' | 'audit'>('details');
   const m = member.data;
   const tabsId = useId('tabs');
@@ -228,7 +274,9 @@ export function UserPanel({ userId, onClose, onChanged, onImpersonate }: UserPan
     <Panel title={m ? fullName(m) : 'User'} onClose={onClose}>
       {member.error ? <LoadProblem error={member.error} what="User details" /> : null}
       {!m ? (
-        member.error ? null : <Loading />
+        member.error ? null : (
+          <Loading />
+        )
       ) : (
         <>
           {viewAs ? (
@@ -299,9 +347,17 @@ interface InvitationPanelProps {
   onCopy: (inv: Invitation) => void;
 }
 
-export function InvitationPanel({ invitationId, onClose, onChanged, onCopy }: InvitationPanelProps) {
+export function InvitationPanel({
+  invitationId,
+  onClose,
+  onChanged,
+  onCopy,
+}: InvitationPanelProps) {
   const { environments, agency, access } = useAgency();
-  const inv = useLoad(() => get<Invitation>(`/invitations/${encodeURIComponent(invitationId)}`), [invitationId]);
+  const inv = useLoad(
+    () => get<Invitation>(`/invitations/${encodeURIComponent(invitationId)}`),
+    [invitationId],
+  );
   const [revoking, setRevoking] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const canInvite = access.showsAnywhere('users.invite', agency.id);
@@ -309,7 +365,9 @@ export function InvitationPanel({ invitationId, onClose, onChanged, onCopy }: In
   async function resend() {
     setError(null);
     try {
-      const r = await post<{ expires_at: string }>(`/invitations/${encodeURIComponent(invitationId)}/resend`);
+      const r = await post<{ expires_at: string }>(
+        `/invitations/${encodeURIComponent(invitationId)}/resend`,
+      );
       announce(`Invitation sent again; the new link is valid until ${day(r.expires_at)}`);
       inv.reload();
       onChanged();
@@ -322,7 +380,9 @@ export function InvitationPanel({ invitationId, onClose, onChanged, onCopy }: In
     <Panel title={i ? i.email : 'Invitation'} onClose={onClose}>
       {inv.error ? <LoadProblem error={inv.error} what="This invitation" /> : null}
       {!i ? (
-        inv.error ? null : <Loading />
+        inv.error ? null : (
+          <Loading />
+        )
       ) : (
         <>
           <dl class="facts">

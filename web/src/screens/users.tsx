@@ -33,7 +33,13 @@ import { UsersTable, invitationId, isInvitation } from './users_table';
 import './users.css';
 
 // What removing takes away, in words, for the confirmation.
-export function LossList({ grants, environments }: { grants: Grant[]; environments: Environment[] }) {
+export function LossList({
+  grants,
+  environments,
+}: {
+  grants: Grant[];
+  environments: Environment[];
+}) {
   const roles = useAgencyRoles();
   const names = usePlaceNames(grants, environments);
   if (!grants.length) return null;
@@ -173,12 +179,16 @@ function Overview({ openUser, openInvitation }: { openUser?: string; openInvitat
 
   async function impersonate(m: Member) {
     try {
-      const answer = await post<{ csrf_token?: string }>('/impersonation', { user_id: m.id, agency_id: agency.id });
+      const answer = await post<{ csrf_token?: string }>('/impersonation', {
+        user_id: m.id,
+        agency_id: agency.id,
+      });
       await session.started(answer);
       announce(`You are now seeing the studio as ${fullName(m)}`);
       navigate(base);
     } catch (e) {
-      if (e instanceof ApiError && e.isMissingRoute) announce('Impersonation is not available on this usher server yet', 'error');
+      if (e instanceof ApiError && e.isMissingRoute)
+        announce('Impersonation is not available on this usher server yet', 'error');
       else announce(messageOf(e), 'error');
     }
   }
@@ -230,9 +240,13 @@ function Overview({ openUser, openInvitation }: { openUser?: string; openInvitat
         ) : null}
       </div>
       <UsersFilters filters={filters} error={list.error} onChange={setQuery} />
-      {list.error && list.error.field !== 'q' ? <LoadProblem error={list.error} what="The user list" /> : null}
+      {list.error && list.error.field !== 'q' ? (
+        <LoadProblem error={list.error} what="The user list" />
+      ) : null}
       {!list.data ? (
-        list.error ? null : <Loading what="Loading users" />
+        list.error ? null : (
+          <Loading what="Loading users" />
+        )
       ) : rows.length === 0 ? (
         <p class="muted">
           {filtered ? 'Nobody matches these filters on this page.' : 'Nobody here yet.'}
@@ -262,7 +276,12 @@ function Overview({ openUser, openInvitation }: { openUser?: string; openInvitat
         />
       ) : null}
       {openInvitation ? (
-        <InvitationPanel invitationId={openInvitation} onClose={closePanel} onChanged={list.reload} onCopy={(inv) => copyLink(inv.id, inv.email)} />
+        <InvitationPanel
+          invitationId={openInvitation}
+          onClose={closePanel}
+          onChanged={list.reload}
+          onCopy={(inv) => copyLink(inv.id, inv.email)}
+        />
       ) : null}
       {bulk ? <BulkInviteDialog onClose={() => setBulk(false)} onSent={list.reload} /> : null}
       {inviting ? (
@@ -289,8 +308,16 @@ function Overview({ openUser, openInvitation }: { openUser?: string; openInvitat
       ) : null}
       {showLink ? (
         <Dialog title="Copy the invitation link" onClose={() => setShowLink(null)}>
-          <p>The clipboard is not available here. Select the link for {showLink.email} and copy it:</p>
-          <input class="link-field" readOnly value={showLink.url} aria-label="Invitation link" onFocus={(e) => (e.currentTarget as HTMLInputElement).select()} />
+          <p>
+            The clipboard is not available here. Select the link for {showLink.email} and copy it:
+          </p>
+          <input
+            class="link-field"
+            readOnly
+            value={showLink.url}
+            aria-label="Invitation link"
+            onFocus={(e) => (e.currentTarget as HTMLInputElement).select()}
+          />
         </Dialog>
       ) : null}
     </section>
@@ -328,16 +355,16 @@ function RemoveConfirm({ member, isOpen, onClose, onDone }: RemoveProps) {
       {invited ? (
         <>
           <p>
-            The invitation for <strong>{member.email}</strong> stops working at once: its link,
-            and any link copied or emailed before, will say it was withdrawn. It would have given:
+            The invitation for <strong>{member.email}</strong> stops working at once: its link, and
+            any link copied or emailed before, will say it was withdrawn. It would have given:
           </p>
           <LossList grants={member.grants} environments={environments} />
         </>
       ) : (
         <>
           <p>
-            {fullName(member)} ({member.email}) loses all access to{' '}
-            <strong>{agency.name}</strong> at once, in every environment and bot:
+            {fullName(member)} ({member.email}) loses all access to <strong>{agency.name}</strong>{' '}
+            at once, in every environment and bot:
           </p>
           <LossList grants={member.grants} environments={environments} />
           <p>Their next request in this agency is refused. You can invite them again later.</p>
@@ -347,7 +374,15 @@ function RemoveConfirm({ member, isOpen, onClose, onDone }: RemoveProps) {
   );
 }
 
-export function AgencyUsers({ agencyId, openUser, openInvitation }: { agencyId: string; openUser?: string; openInvitation?: string }) {
+export function AgencyUsers({
+  agencyId,
+  openUser,
+  openInvitation,
+}: {
+  agencyId: string;
+  openUser?: string;
+  openInvitation?: string;
+}) {
   return (
     <AgencyShell agencyId={agencyId} section="users">
       <Overview openUser={openUser} openInvitation={openInvitation} />

@@ -59,6 +59,8 @@ export function UsersFilters({ filters, error, onChange }: Props) {
     if (search.trim() === filters.q) return;
     const t = setTimeout(() => onChange({ q: search.trim() }), 300);
     return () => clearTimeout(t);
+    // Runs on typing only, as said above: a new address must not start the wait again.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [search]);
   const select = (key: string) => (e: Event) =>
     onChange({ [key]: (e.currentTarget as HTMLSelectElement).value });
