@@ -51,8 +51,9 @@ if [[ " ${missing[*]} " == *" nginx "* ]]; then
 fi
 
 # npm packages, pinned in each folder's package-lock.json and installed again only when it
-# changes: web/ builds the console (make runs its build), tests/ holds the peers and the
-# browser driver of the black-box and console tests (node's own test runner runs them).
+# changes: web/ builds and lints the console (make runs its build, make test its lint), tests/
+# holds the peers and the browser driver of the black-box and console tests (node's own test
+# runner runs them).
 npm_install() {
     local dir=$1 what=$2
     [ -f "$dir/package.json" ] || return 0

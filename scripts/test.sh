@@ -1,19 +1,18 @@
 #!/usr/bin/env bash
-# Runs every test suite and ends with one line "N passed, N failed" (", N skipped" when some
-# were skipped). Suites: the cmocka unit tests under ctest in the sanitizer build (ASan, UBSan,
-# with store fault injection compiled in), on SQLite and again on PostgreSQL 15, the black-box
-# API tests against the sanitizer binary on SQLite and again on PostgreSQL, the web console
-# tests (headless Chromium), the ThreadSanitizer build's concurrency tests and server load, a
-# short crash test (SIGKILL and restart) on SQLite and on PostgreSQL, a short deployment test
-# (three instances on PostgreSQL behind nginx, one killed and restarted), the replay of every fuzz
-# corpus and past crash, the clang-format check and the static source checks. One throwaway
-# PostgreSQL cluster (scripts/pg_cluster.sh) serves the whole run: its admin URL is exported as
-# USHER_TEST_PG_URL to every suite (tests that need a PostgreSQL database of their own make it
-# there), and it is removed on exit; the -pg suites set USHER_TEST_DB=postgres as well. A
-# cluster that cannot start fails the suites that need it. A suite that crashes counts as a
-# failure, never as zero tests. Exits non-zero when anything failed. Set USHER_TEST_JOBS to
-# change ctest's parallelism (default 2) and USHER_CRASH_CYCLES the crash tests' cycles
-# (default 5).
+# Runs every test suite and ends with one line "N passed, N failed" (", N skipped" when some were
+# skipped). Suites: the cmocka unit tests under ctest in the sanitizer build (ASan, UBSan, with
+# store fault injection compiled in), on SQLite and again on PostgreSQL 15, the black-box API tests
+# against the sanitizer binary on SQLite and again on PostgreSQL, the web console tests (headless
+# Chromium), the ThreadSanitizer build's concurrency tests and server load, a short crash test
+# (SIGKILL and restart) on SQLite and on PostgreSQL, a short deployment test (three instances on
+# PostgreSQL behind nginx, one killed and restarted), the replay of every fuzz corpus and past
+# crash, the clang-format check, the console's lint (Prettier and ESLint) and the static source
+# checks. One throwaway PostgreSQL cluster (scripts/pg_cluster.sh) serves the whole run: its admin
+# URL is exported as USHER_TEST_PG_URL to every suite (tests that need a PostgreSQL database of
+# their own make it there), and it is removed on exit; the -pg suites set USHER_TEST_DB=postgres as
+# well. A cluster that cannot start fails the suites that need it. A suite that crashes counts as a
+# failure, never as zero tests. Exits non-zero when anything failed. Set USHER_TEST_JOBS to change
+# ctest's parallelism (default 2) and USHER_CRASH_CYCLES the crash tests' cycles (default 5).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -413,6 +412,19 @@ while IFS= read -r f; do
     fi
 done < <(git ls-files -co --exclude-standard -- '*.c' '*.h' | grep -E '^(src|tests)/')
 record format "$fmt_pass" "$fmt_fail" 0
+
+# --- console lint ----------------------------------------------------------------------------------
+# Prettier's check and ESLint over the console's sources (web/eslint.config.js); one test.
+echo "== console lint (Prettier and ESLint in web/)"
+log="$LOGS/lint.log"
+if [ ! -x web/node_modules/.bin/eslint ] || [ ! -x web/node_modules/.bin/prettier ]; then
+    record lint 0 1 0 "web/node_modules lacks ESLint or Prettier: run scripts/setup.sh"
+elif (cd web && npm run --silent lint) >"$log" 2>&1; then
+    record lint 1 0 0
+else
+    grep -vE '^$' "$log" | head -n 30
+    record lint 0 1 0 "log in $log (fix with: cd web && npm run format)"
+fi
 
 # --- static checks -------------------------------------------------------------------------------
 echo "== static checks"
