@@ -3,14 +3,22 @@
 // lets a new user set a password, or a signed-in user accept, or anyone decline; an invitation
 // that requires the agency's company sign-in is accepted through that login instead. Used,
 // expired and withdrawn links get a page of their own saying whom to ask.
+import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, post, withQuery } from '../api';
 import { day, when } from '../format';
-import { PasswordStrength } from '../password_strength';
 import { Link, navigate } from '../router';
 import { useSession } from '../session';
 import type { InvitationFacts } from '../types';
-import { FormError, Loading, PageTitle, TextField, announce, useId } from '../ui';
+import { Loading, PageTitle, announce } from '../ui';
+import {
+  AcceptSignedIn,
+  AcceptWithCompany,
+  CreateAccount,
+  type NewAccount,
+  SignInAndAccept,
+  WrongAccount,
+} from './accept_forms';
 import { GrantList } from './grants';
 
 function tokenFromFragment(): string {
@@ -63,20 +71,40 @@ function Ended({ facts }: { facts: InvitationFacts }) {
   );
 }
 
+// A page of one card with a title and a paragraph: the outcomes that offer nothing to do.
+function Notice({ title, children }: { title: string; children: ComponentChildren }) {
+  return (
+    <section class="page page-narrow">
+      <div class="card">
+        <PageTitle text={title} />
+        <p>{children}</p>
+      </div>
+    </section>
+  );
+}
+
+function LookupFailed({ error }: { error: ApiError }) {
+  const invalid =
+    error.code === 'invitation_not_found' || error.status === 404 || error.field === 'token';
+  return (
+    <Notice title={invalid ? 'This link does not work' : 'The invitation cannot be read'}>
+      {invalid
+        ? 'It may have been replaced by a newer invitation. Ask the person who invited you to send it again or to copy you the current link.'
+        : error.message}
+    </Notice>
+  );
+}
+
+function lookup(token: string): Promise<InvitationFacts> {
+  return post<InvitationFacts>('/invitations/lookup', { token }, { quietAuth: true });
+}
+
 export function AcceptInvitation() {
   const session = useSession();
   const [token, setToken] = useState(tokenFromFragment);
   const [facts, setFacts] = useState<InvitationFacts | null>(null);
   const [lookupError, setLookupError] = useState<ApiError | null>(null);
-  const [first, setFirst] = useState('');
-  const [last, setLast] = useState('');
-  const [password, setPassword] = useState('');
-  const [repeat, setRepeat] = useState('');
-  const [signInPassword, setSignInPassword] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
   const [declined, setDeclined] = useState(false);
-  const strengthId = useId('password-strength');
 
   // Another link pasted into this tab changes only the fragment: no page load, a new token.
   useEffect(() => {
@@ -91,62 +119,29 @@ export function AcceptInvitation() {
   useEffect(() => {
     setFacts(null);
     setLookupError(null);
-    setError(null);
     setDeclined(false);
-    setBusy(false);
     if (!token) return;
-    post<InvitationFacts>('/invitations/lookup', { token }, { quietAuth: true }).then(
-      (f) => {
-        setFacts(f);
-        setFirst(f.first_name || '');
-        setLast(f.last_name || '');
-      },
-      (e) =>
-        setLookupError(e instanceof ApiError ? e : new ApiError(0, 'error', String(e), null, null)),
+    lookup(token).then(setFacts, (e) =>
+      setLookupError(e instanceof ApiError ? e : new ApiError(0, 'error', String(e), null, null)),
     );
   }, [token]);
 
   if (!token) {
     return (
-      <section class="page page-narrow">
-        <div class="card">
-          <PageTitle text="No invitation in this link" />
-          <p>
-            Open the link exactly as it is in your invitation email: the part after the{' '}
-            <code>#</code> is needed. If you copied it by hand, ask the person who invited you to
-            copy the link for you again.
-          </p>
-        </div>
-      </section>
+      <Notice title="No invitation in this link">
+        Open the link exactly as it is in your invitation email: the part after the <code>#</code>{' '}
+        is needed. If you copied it by hand, ask the person who invited you to copy the link for you
+        again.
+      </Notice>
     );
   }
-  if (lookupError) {
-    const invalid =
-      lookupError.code === 'invitation_not_found' ||
-      lookupError.status === 404 ||
-      lookupError.field === 'token';
-    return (
-      <section class="page page-narrow">
-        <div class="card">
-          <PageTitle text={invalid ? 'This link does not work' : 'The invitation cannot be read'} />
-          <p>
-            {invalid
-              ? 'It may have been replaced by a newer invitation. Ask the person who invited you to send it again or to copy you the current link.'
-              : lookupError.message}
-          </p>
-        </div>
-      </section>
-    );
-  }
+  if (lookupError) return <LookupFailed error={lookupError} />;
   if (!facts || session.status === 'loading') return <Loading what="Reading the invitation" />;
   if (declined) {
     return (
-      <section class="page page-narrow">
-        <div class="card">
-          <PageTitle text="Invitation declined" />
-          <p>You declined the invitation to {facts.agency.name}. Nothing was created for you.</p>
-        </div>
-      </section>
+      <Notice title="Invitation declined">
+        You declined the invitation to {facts.agency.name}. Nothing was created for you.
+      </Notice>
     );
   }
   if (facts.status !== 'pending') {
@@ -156,6 +151,33 @@ export function AcceptInvitation() {
       </section>
     );
   }
+  return (
+    <PendingInvitation
+      token={token}
+      facts={facts}
+      onFacts={setFacts}
+      onDeclined={() => setDeclined(true)}
+    />
+  );
+}
+
+// What a pending invitation offers, and the one way to answer it that fits who is signed in.
+// Its requests run one at a time; a refusal that says the invitation changed meanwhile reads
+// it again (onFacts), so the page then says what became of it.
+function PendingInvitation({
+  token,
+  facts,
+  onFacts,
+  onDeclined,
+}: {
+  token: string;
+  facts: InvitationFacts;
+  onFacts: (f: InvitationFacts) => void;
+  onDeclined: () => void;
+}) {
+  const session = useSession();
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
 
   const me = session.me;
   // An invitation to accept through the agency's company sign-in: no password form, only the
@@ -169,7 +191,7 @@ export function AcceptInvitation() {
   async function finish(answer: { csrf_token?: string } | undefined) {
     if (answer?.csrf_token) await session.started(answer);
     else await session.refresh();
-    announce(`Welcome to ${facts!.agency.name}`);
+    announce(`Welcome to ${facts.agency.name}`);
     navigate('/', { replace: true });
   }
 
@@ -184,49 +206,35 @@ export function AcceptInvitation() {
         e instanceof ApiError &&
         ['invitation_expired', 'invitation_not_pending'].includes(e.code)
       ) {
-        const f = await post<InvitationFacts>(
-          '/invitations/lookup',
-          { token },
-          { quietAuth: true },
-        ).catch(() => null);
-        if (f) setFacts(f);
+        const f = await lookup(token).catch(() => null);
+        if (f) onFacts(f);
       }
       setError(e);
       setBusy(false);
     }
   }
 
-  const createAccount = (e: Event) => {
-    e.preventDefault();
-    if (password !== repeat) {
-      setError(
-        new ApiError(400, 'invalid_input', 'the two passwords differ', 'password_repeat', null),
-      );
-      return;
-    }
+  const createAccount = (account: NewAccount) =>
     run(async () => {
       const answer = await post<{ csrf_token: string }>(
         '/invitations/accept',
-        { token, password, first_name: first, last_name: last },
+        { token, ...account },
         { quietAuth: true },
       );
       await finish(answer);
     });
-  };
 
-  const signInAndAccept = (e: Event) => {
-    e.preventDefault();
+  const signInAndAccept = (password: string) =>
     run(async () => {
       const s = await post<{ csrf_token: string }>(
         '/sessions',
-        { email: facts.email, password: signInPassword },
+        { email: facts.email, password },
         { quietAuth: true },
       );
       await session.started(s);
       await post('/invitations/accept', { token });
       await finish(undefined);
     });
-  };
 
   const acceptSignedIn = () =>
     run(async () => {
@@ -237,10 +245,11 @@ export function AcceptInvitation() {
   const decline = () =>
     run(async () => {
       await post('/invitations/decline', { token }, { quietAuth: true });
-      setDeclined(true);
+      onDeclined();
       setBusy(false);
     });
 
+  const answer = { facts, error, busy, onDecline: decline };
   return (
     <section class="page page-narrow">
       <div class="card">
@@ -259,169 +268,21 @@ export function AcceptInvitation() {
         </dl>
 
         {oauthStart && !(me && !sameEmail) ? (
-          <div>
-            <p>
-              {facts.agency.name} asks you to sign in with your company login,{' '}
-              <strong>{facts.connection_name}</strong>: you need no password in usher. Accepting
-              takes you there and brings you back signed in.
-            </p>
-            <FormError error={error} fields={[]} />
-            <div class="actions">
-              <button type="button" class="button" disabled={busy} onClick={decline}>
-                Decline
-              </button>
-              <a class="button button-primary" href={oauthStart}>
-                Accept with {facts.connection_name}
-              </a>
-            </div>
-          </div>
+          <AcceptWithCompany {...answer} oauthStart={oauthStart} />
         ) : me && sameEmail ? (
-          <div>
-            <p>
-              You are signed in as <strong>{me.user.email}</strong>. Accepting adds{' '}
-              {facts.agency.name} to your account: no new password is needed.
-            </p>
-            <FormError error={error} fields={[]} />
-            <div class="actions">
-              <button type="button" class="button" disabled={busy} onClick={decline}>
-                Decline
-              </button>
-              <button
-                type="button"
-                class="button button-primary"
-                disabled={busy}
-                onClick={acceptSignedIn}
-              >
-                Accept invitation
-              </button>
-            </div>
-          </div>
+          <AcceptSignedIn {...answer} email={me.user.email} onAccept={acceptSignedIn} />
         ) : me ? (
-          <div>
-            <p class="note note-error" role="alert">
-              You are signed in as {me.user.email}, but this invitation is for {facts.email}. Sign
-              out, then open the link again and sign in as {facts.email}.
-            </p>
-            <div class="actions">
-              <button
-                type="button"
-                class="button"
-                onClick={() =>
-                  session.signOut().then(() => navigate(location.pathname + location.hash))
-                }
-              >
-                Sign out
-              </button>
-            </div>
-          </div>
+          <WrongAccount
+            facts={facts}
+            email={me.user.email}
+            onSignOut={() =>
+              session.signOut().then(() => navigate(location.pathname + location.hash))
+            }
+          />
         ) : facts.account_exists ? (
-          <form onSubmit={signInAndAccept} noValidate>
-            <p>
-              {facts.email} already has an account. Sign in to accept: no new password is needed.
-            </p>
-            <TextField
-              label="Email"
-              name="email"
-              value={facts.email}
-              onValue={() => undefined}
-              readOnly
-              required
-              autoComplete="username"
-            />
-            <TextField
-              label="Password"
-              name="password"
-              type="password"
-              value={signInPassword}
-              onValue={setSignInPassword}
-              required
-              autoComplete="current-password"
-              error={error}
-            />
-            <FormError error={error} fields={['password']} />
-            <div class="actions">
-              <button type="button" class="button" disabled={busy} onClick={decline}>
-                Decline
-              </button>
-              <button type="submit" class="button button-primary" disabled={busy}>
-                Sign in and accept
-              </button>
-            </div>
-          </form>
+          <SignInAndAccept {...answer} onSignIn={signInAndAccept} />
         ) : (
-          <form onSubmit={createAccount} noValidate>
-            <p>Set a password to create your account for {facts.email}.</p>
-            <div class="row-2">
-              <TextField
-                label="First name"
-                name="first_name"
-                value={first}
-                onValue={setFirst}
-                autoComplete="given-name"
-                error={error}
-                required
-              />
-              <TextField
-                label="Last name"
-                name="last_name"
-                value={last}
-                onValue={setLast}
-                autoComplete="family-name"
-                error={error}
-                required
-              />
-            </div>
-            <TextField
-              label="Email"
-              name="email"
-              value={facts.email}
-              onValue={() => undefined}
-              readOnly
-              required
-              autoComplete="username"
-            />
-            <TextField
-              label="Password"
-              name="password"
-              type="password"
-              value={password}
-              onValue={setPassword}
-              required
-              minLength={8}
-              autoComplete="new-password"
-              hint="At least 8 characters. A long phrase is easier to remember and harder to guess."
-              describedBy={strengthId}
-              error={error}
-            />
-            <PasswordStrength
-              id={strengthId}
-              password={password}
-              email={facts.email}
-              names={[first, last]}
-            />
-            <TextField
-              label="Repeat the password"
-              name="password_repeat"
-              type="password"
-              value={repeat}
-              onValue={setRepeat}
-              required
-              autoComplete="new-password"
-              error={error}
-            />
-            <FormError
-              error={error}
-              fields={['password', 'password_repeat', 'first_name', 'last_name']}
-            />
-            <div class="actions">
-              <button type="button" class="button" disabled={busy} onClick={decline}>
-                Decline
-              </button>
-              <button type="submit" class="button button-primary" disabled={busy}>
-                {busy ? 'Creating your account…' : 'Create account and accept'}
-              </button>
-            </div>
-          </form>
+          <CreateAccount {...answer} onCreate={createAccount} onError={setError} />
         )}
       </div>
     </section>

@@ -6,11 +6,10 @@ import { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { del, get, post, withQuery } from '../api';
 import { useAgency } from '../agency';
-import { day, fullName, roleName, when } from '../format';
-import type { AuditEntry, Invitation, Member, MemberAccess, Page, Role } from '../types';
+import { day, fullName, when } from '../format';
+import type { AuditEntry, Invitation, Member, MemberAccess, Page } from '../types';
 import { useSession } from '../session';
 import {
-  Badge,
   Confirm,
   FormError,
   IconClipboard,
@@ -25,6 +24,7 @@ import {
 import { AuditTable } from './audit';
 import { GrantList } from './grants';
 import { AccessForm, ProfileForm, useNamesEditable } from './member_edit';
+import { AccessList, RemoveFromEnvironment } from './user_access';
 
 function Panel({
   title,
@@ -68,11 +68,21 @@ function Panel({
   );
 }
 
-function standing(a: MemberAccess, roles: Role[]): string {
-  const parts = a.roles.map((id) => roleName(id, roles));
-  if (a.extra_permissions.length) parts.push(`+ ${a.extra_permissions.join(', ')}`);
-  if (parts.length) return parts.join(', ');
-  return a.removed ? 'No access: removed from this environment' : 'No access';
+function MemberFacts({ member }: { member: Member }) {
+  return (
+    <dl class="facts">
+      <dt>Email</dt>
+      <dd>{member.email}</dd>
+      <dt>Shortcode</dt>
+      <dd>{member.shortcode || '—'}</dd>
+      <dt>Status</dt>
+      <dd>{member.status}</dd>
+      <dt>Last active</dt>
+      <dd>{when(member.last_active_at)}</dd>
+      <dt>Created</dt>
+      <dd>{day(member.created_at)}</dd>
+    </dl>
+  );
 }
 
 function Details({ member, onChanged }: { member: Member; onChanged: (m?: Member) => void }) {
@@ -89,21 +99,9 @@ function Details({ member, onChanged }: { member: Member; onChanged: (m?: Member
   const [removing, setRemoving] = useState<MemberAccess | null>(null);
   const [showPerms, setShowPerms] = useState<string | null>(null);
 
-  const botGrants = member.grants.filter((g) => g.bot_id);
   return (
     <div>
-      <dl class="facts">
-        <dt>Email</dt>
-        <dd>{member.email}</dd>
-        <dt>Shortcode</dt>
-        <dd>{member.shortcode || '—'}</dd>
-        <dt>Status</dt>
-        <dd>{member.status}</dd>
-        <dt>Last active</dt>
-        <dd>{when(member.last_active_at)}</dd>
-        <dt>Created</dt>
-        <dd>{day(member.created_at)}</dd>
-      </dl>
+      <MemberFacts member={member} />
       {canManage && editing !== 'profile' ? (
         <button
           type="button"
@@ -137,62 +135,16 @@ function Details({ member, onChanged }: { member: Member; onChanged: (m?: Member
         />
       ) : (
         <>
-          <ul class="env-access">
-            {(member.access || []).map((a) => (
-              <li key={a.environment_id}>
-                <div class="env-access-head">
-                  <strong>{a.name}</strong>
-                  {a.access === 'overridden' ? (
-                    <Badge kind="info">overridden here</Badge>
-                  ) : a.access === 'granted' ? (
-                    <Badge kind="info">granted here</Badge>
-                  ) : a.access === 'inherited' ? (
-                    <Badge kind="neutral">inherited from agency</Badge>
-                  ) : null}
-                </div>
-                <p class="small">{standing(a, roles)}</p>
-                <div class="env-access-actions">
-                  {a.permissions.length ? (
-                    <button
-                      type="button"
-                      class="button button-small button-quiet"
-                      aria-expanded={showPerms === a.environment_id}
-                      onClick={() =>
-                        setShowPerms(showPerms === a.environment_id ? null : a.environment_id)
-                      }
-                    >
-                      Permissions
-                    </button>
-                  ) : null}
-                  {!self && a.access !== 'none' && managesIn(a.environment_id) ? (
-                    <button
-                      type="button"
-                      class="button button-small button-quiet"
-                      disabled={readOnly}
-                      onClick={() => setRemoving(a)}
-                    >
-                      Remove from this environment
-                    </button>
-                  ) : null}
-                </div>
-                {showPerms === a.environment_id ? (
-                  <p class="perms">
-                    {a.permissions.map((p) => (
-                      <code key={p} class="perm">
-                        {p}
-                      </code>
-                    ))}
-                  </p>
-                ) : null}
-              </li>
-            ))}
-          </ul>
-          {botGrants.length ? (
-            <>
-              <h3>Bots</h3>
-              <GrantList grants={botGrants} environments={environments} />
-            </>
-          ) : null}
+          <AccessList
+            member={member}
+            roles={roles}
+            environments={environments}
+            removable={(a) => !self && a.access !== 'none' && managesIn(a.environment_id)}
+            readOnly={readOnly}
+            showPerms={showPerms}
+            onShowPerms={setShowPerms}
+            onRemove={setRemoving}
+          />
           {canManage && self ? (
             <p class="hint">
               Nobody changes their own access: ask another manager to change yours.
@@ -210,24 +162,13 @@ function Details({ member, onChanged }: { member: Member; onChanged: (m?: Member
         </>
       )}
       {removing ? (
-        <Confirm
-          title={`Remove from ${removing.name}`}
-          confirm="Remove from environment"
+        <RemoveFromEnvironment
+          member={member}
+          removing={removing}
+          roles={roles}
           onClose={() => setRemoving(null)}
-          onConfirm={async () => {
-            await del(
-              `/environments/${encodeURIComponent(removing.environment_id)}/users/${encodeURIComponent(member.id)}`,
-            );
-            announce(`${fullName(member)} no longer has access to ${removing.name}`);
-            onChanged();
-          }}
-        >
-          <p>
-            {fullName(member)} loses access to <strong>{removing.name}</strong> at once, even where
-            an agency role would ripple down, and keeps their access elsewhere. They lose:{' '}
-            {standing(removing, roles)}.
-          </p>
-        </Confirm>
+          onRemoved={() => onChanged()}
+        />
       ) : null}
     </div>
   );
