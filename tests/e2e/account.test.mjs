@@ -5,7 +5,7 @@
 // sections whose API the server has, changes the email address through the link mailed to the
 // new one, turns two-step verification on with a code computed here from the key it shows (RFC
 // 6238) and off with a recovery code, and deletes the account once it is no longer an agency's
-// only owner. Every screen is checked with axe-core and photographed at 1280 and 390 px.
+// only owner. Every screen is checked with axe-core and photographed at 1280, 1366 and 390 px.
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';

@@ -2,7 +2,7 @@
 // sentence with the names recorded at the time (a former member keeps theirs), the pages opened
 // while viewing as someone fold under that view, the raw details open from a disclosure, and
 // the person, kind and date filters narrow the list. Checked with axe-core and photographed at
-// 1280 and 390 px; rows fit at 1280, 1366 and 390 px without sideways scrolling.
+// 1280, 1366 and 390 px; rows fit at 1280, 1366 and 390 px without sideways scrolling.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';

@@ -4,7 +4,7 @@
 // sets a good one and lands in the console; copy link; revoke; expired and used links;
 // delegating a bot and its Shared badge; an existing user accepting from the control panel;
 // impersonation and member removal once the server has their routes. Every screen is checked
-// with axe-core (no serious or critical finding) and photographed at 1280 and 390 px.
+// with axe-core (no serious or critical finding) and photographed at 1280, 1366 and 390 px.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';

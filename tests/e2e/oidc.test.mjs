@@ -8,7 +8,7 @@
 // member signs in; signing out goes through the provider and back to /signed-out; signing in
 // again starts from the email; someone the provider knows but usher does not, and a callback
 // whose state is unknown, get the problem page in words. Every new screen is checked with
-// axe-core (no serious or critical finding) and photographed at 1280 and 390 px.
+// axe-core (no serious or critical finding) and photographed at 1280, 1366 and 390 px.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';

@@ -4,7 +4,7 @@
 // from the address bar, shows the strength meter and the server's reason for a weak password,
 // and signs the person in with a strong one; the new password then works for signing in, and
 // the used link says it has expired. Every screen is checked with axe-core and photographed at
-// 1280 and 390 px.
+// 1280, 1366 and 390 px.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';

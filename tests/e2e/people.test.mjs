@@ -3,7 +3,7 @@
 // every account by email or name, and disables and enables an account from its row's menu,
 // with a confirmation before disabling and an announcement after each; the server agrees (the
 // disabled person cannot sign in, then can again). Every screen is checked with axe-core and
-// photographed at 1280 and 390 px.
+// photographed at 1280, 1366 and 390 px.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
