@@ -76,6 +76,7 @@ export function useScopePermissions(scope: Scope): Set<string> {
     const out = new Set(eff.data.permissions);
     if (me?.impersonation) for (const p of [...out]) if (!p.endsWith('.read')) out.delete(p);
     return out;
+    // key stands for the scope asked about (query), which is a new object on every render.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [eff.data, access, agency.id, key, me]);
 }

@@ -57,6 +57,7 @@ export function useGrantable(
         },
       );
     }
+    // key stands for the scopes asked about: the look-ups run again only when they change.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [agencyId, purpose, key, tick]);
 

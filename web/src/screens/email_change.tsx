@@ -121,6 +121,7 @@ export function EmailChangeConfirm() {
         else setOutcome({ kind: 'failed', message: String((accountError(e) as Error).message) });
       },
     );
+    // Confirms once per token: a new session object must not send the link again.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [token]);
 
