@@ -33,6 +33,17 @@ int app_account_throttle_reserve(struct app_throttle_ticket *out, int64_t *out_r
                                  const struct app_call *call, const char *email,
                                  const char *device_cookie);
 
+/* What a person is told when the current password they gave is not theirs. */
+#define APP_ACCOUNT_WRONG_PASSWORD "the current password is not correct"
+
+/* The answer to a wrong current password in self-service (a password, email or account change):
+ * one failure in the sign-in throttle on ticket, an audit row `action` with details {reason} in
+ * a transaction of its own, then USHER_EFORBIDDEN invalid_credentials on field
+ * current_password. Store errors when the row cannot be written. */
+int app_account_password_refused(const struct app_call *call, struct app_throttle_ticket *ticket,
+                                 const struct store_user *user, const char *action,
+                                 const char *reason);
+
 /* When and from where a password was changed, for the email. Strings are borrowed. */
 struct app_account_mail_when {
     int64_t at;             /* Unix ms */

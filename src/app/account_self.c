@@ -18,8 +18,6 @@
 #include "store/store_email_change.h"
 #include "store/store_session.h"
 
-#define WRONG_PASSWORD_MESSAGE "the current password is not correct"
-
 int app_account_names_set(struct store_user *out, const struct app_call *call,
                           const struct app_account_names *in)
 {
@@ -96,9 +94,9 @@ done:
     return rc;
 }
 
-/* A wrong current password: one throttle mark and a "user.password_change_failed" row. */
-static int password_change_refused(const struct app_call *call, struct app_throttle_ticket *ticket,
-                                   const struct store_user *user, const char *reason)
+int app_account_password_refused(const struct app_call *call, struct app_throttle_ticket *ticket,
+                                 const struct store_user *user, const char *action,
+                                 const char *reason)
 {
     app_throttle_failure(call->app->throttle, ticket, clock_now_ms());
     struct store_conn *c = NULL;
@@ -106,7 +104,7 @@ static int password_change_refused(const struct app_call *call, struct app_throt
     if (rc)
         goto done;
     struct app_audit_event ev = {
-        .action = "user.password_change_failed",
+        .action = action,
         .subject_user_id = user->id,
         .details = json_pack("{s:s}", "reason", reason),
     };
@@ -117,7 +115,7 @@ static int password_change_refused(const struct app_call *call, struct app_throt
     if (rc)
         goto done;
     rc = usher_error_set(call->err, USHER_EFORBIDDEN, "invalid_credentials", "current_password",
-                         WRONG_PASSWORD_MESSAGE);
+                         APP_ACCOUNT_WRONG_PASSWORD);
 done:
     store_conn_put(c);
     return rc;
@@ -203,11 +201,13 @@ int app_account_password_change(int64_t *out_retry_after, const struct app_call 
     if (rc)
         goto done;
     if (!user.password_hash) {
-        rc = password_change_refused(call, &ticket, &user, "no_password");
+        rc = app_account_password_refused(call, &ticket, &user, "user.password_change_failed",
+                                          "no_password");
         goto done;
     }
     if (!ok) {
-        rc = password_change_refused(call, &ticket, &user, "wrong_password");
+        rc = app_account_password_refused(call, &ticket, &user, "user.password_change_failed",
+                                          "wrong_password");
         goto done;
     }
     rc = app_password_hash(call->app->hash_pool, hash, in->new_password, call->err);

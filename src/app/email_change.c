@@ -21,9 +21,8 @@
 #include "store/store_password_reset.h"
 #include "store/store_session.h"
 
-#define INVALID_MESSAGE        "this email change link is not valid: it is unknown, used or expired"
-#define WRONG_PASSWORD_MESSAGE "the current password is not correct"
-#define TAKEN_MESSAGE          "another account has this email address"
+#define INVALID_MESSAGE "this email change link is not valid: it is unknown, used or expired"
+#define TAKEN_MESSAGE   "another account has this email address"
 
 static void change_token(char out[CRYPTO_TOKEN_CHARS + 1], const struct app *app, const char *id,
                          const char *nonce)
@@ -101,33 +100,6 @@ static int self_load(struct store_user *out, const struct app_call *call)
     if (rc)
         goto done;
     rc = store_user_get(out, c, call->arena, call->actor->user_id, call->err);
-done:
-    store_conn_put(c);
-    return rc;
-}
-
-/* A wrong current password: one throttle mark and an "email.change_failed" row. */
-static int request_refused(const struct app_call *call, struct app_throttle_ticket *ticket,
-                           const struct store_user *user, const char *reason)
-{
-    app_throttle_failure(call->app->throttle, ticket, clock_now_ms());
-    struct store_conn *c = NULL;
-    int rc = app_call_begin(&c, call, true);
-    if (rc)
-        goto done;
-    struct app_audit_event ev = {
-        .action = "email.change_failed",
-        .subject_user_id = user->id,
-        .details = json_pack("{s:s}", "reason", reason),
-    };
-    rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
-    if (rc)
-        goto done;
-    rc = store_commit(c, call->err);
-    if (rc)
-        goto done;
-    rc = usher_error_set(call->err, USHER_EFORBIDDEN, "invalid_credentials", "current_password",
-                         WRONG_PASSWORD_MESSAGE);
 done:
     store_conn_put(c);
     return rc;
@@ -252,11 +224,13 @@ int app_email_change_request(const char **out_pending, int64_t *out_retry_after,
     if (rc)
         goto done;
     if (!user.password_hash) {
-        rc = request_refused(call, &ticket, &user, "no_password");
+        rc = app_account_password_refused(call, &ticket, &user, "email.change_failed",
+                                          "no_password");
         goto done;
     }
     if (!ok) {
-        rc = request_refused(call, &ticket, &user, "wrong_password");
+        rc = app_account_password_refused(call, &ticket, &user, "email.change_failed",
+                                          "wrong_password");
         goto done;
     }
     app_throttle_success(call->app->throttle, &ticket);

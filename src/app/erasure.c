@@ -18,8 +18,6 @@
 #include "store/store_erasure.h"
 #include "store/store_user.h"
 
-#define WRONG_PASSWORD_MESSAGE "the current password is not correct"
-
 /* Refuses while target is the only owner of an agency, or the last active platform admin. */
 static int erase_guard(const struct app_call *call, struct store_conn *c,
                        const struct store_user *target)
@@ -119,33 +117,6 @@ done:
     return rc;
 }
 
-/* A wrong current password: one throttle mark and a "user.erase_failed" row. */
-static int erase_refused(const struct app_call *call, struct app_throttle_ticket *ticket,
-                         const struct store_user *user, const char *reason)
-{
-    app_throttle_failure(call->app->throttle, ticket, clock_now_ms());
-    struct store_conn *c = NULL;
-    int rc = app_call_begin(&c, call, true);
-    if (rc)
-        goto done;
-    struct app_audit_event ev = {
-        .action = "user.erase_failed",
-        .subject_user_id = user->id,
-        .details = json_pack("{s:s}", "reason", reason),
-    };
-    rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
-    if (rc)
-        goto done;
-    rc = store_commit(c, call->err);
-    if (rc)
-        goto done;
-    rc = usher_error_set(call->err, USHER_EFORBIDDEN, "invalid_credentials", "current_password",
-                         WRONG_PASSWORD_MESSAGE);
-done:
-    store_conn_put(c);
-    return rc;
-}
-
 /* The signed-in person's account, read without holding a connection afterwards. */
 static int self_load(struct store_user *out, const struct app_call *call)
 {
@@ -187,11 +158,12 @@ int app_erasure_self(int64_t *out_retry_after, const struct app_call *call,
     if (rc)
         goto done;
     if (!user.password_hash) {
-        rc = erase_refused(call, &ticket, &user, "no_password");
+        rc = app_account_password_refused(call, &ticket, &user, "user.erase_failed", "no_password");
         goto done;
     }
     if (!ok) {
-        rc = erase_refused(call, &ticket, &user, "wrong_password");
+        rc = app_account_password_refused(call, &ticket, &user, "user.erase_failed",
+                                          "wrong_password");
         goto done;
     }
     rc = erase_run(call, user.id, "self_service");

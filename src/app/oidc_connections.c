@@ -132,7 +132,7 @@ static int check_lists(struct checked *x, const struct app_call *call,
                                    APP_OIDC_DOMAINS_MAX);
         x->domains = arena_alloc(call->arena, (in->domain_count + 1) * sizeof(*x->domains));
         for (size_t i = 0; i < in->domain_count; i++) {
-            const char *d;
+            const char *d = NULL;
             int rc = domain_normalize(&d, call->arena, in->domains[i], call->err);
             if (rc)
                 return rc;

@@ -23,8 +23,7 @@
 #include "store/store_tenancy.h"
 #include "store/store_user.h"
 
-#define WRONG_PASSWORD_MESSAGE "the current password is not correct"
-#define WRONG_CODE_MESSAGE     "the code is not correct"
+#define WRONG_CODE_MESSAGE "the code is not correct"
 
 int app_second_factor_self_check(const struct app_call *call)
 {
@@ -101,7 +100,7 @@ int app_second_factor_password_prove(const struct app_call *call,
     if (rc)
         return usher_error_set(call->err, rc, NULL, NULL, "the attempt could not be recorded");
     return usher_error_set(call->err, USHER_EFORBIDDEN, "invalid_credentials", "current_password",
-                           WRONG_PASSWORD_MESSAGE);
+                           APP_ACCOUNT_WRONG_PASSWORD);
 }
 
 /* A recovery code against the account's unused ones, every hash compared in constant time. */
