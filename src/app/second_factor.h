@@ -34,7 +34,7 @@ struct store_conn;
 #define APP_SECOND_FACTOR_WINDOW         1 /* steps of drift accepted either way */
 #define APP_RECOVERY_CODE_COUNT          10
 #define APP_RECOVERY_CODE_SYMBOLS        10 /* base32 symbols, 50 random bits */
-#define APP_RECOVERY_CODE_CHARS          12 /* "xxxx-xxxx-xx" */
+#define APP_RECOVERY_CODE_CHARS          12 /* groups of 4, 4 and 2, e.g. "7kq2-m9zd-4h" */
 #define APP_MFA_TOKEN_TTL_MS             (5LL * 60 * 1000)
 #define APP_MFA_TOKEN_MAX_FAILURES       5
 #define APP_SECOND_FACTOR_SECRET_BOX_MAX 256 /* hex of nonce, ciphertext and tag, with room */
@@ -63,7 +63,7 @@ bool app_second_factor_code_check(int64_t *out_step,
                                   const unsigned char secret[APP_SECOND_FACTOR_SECRET_BYTES],
                                   const char *code, int64_t now_ms);
 
-/* A new recovery code "xxxx-xxxx-xx" (lower-case Crockford base32) in out. */
+/* A new recovery code, e.g. "7kq2-m9zd-4h" (lower-case Crockford base32) in out. */
 void app_recovery_code_new(char out[APP_RECOVERY_CODE_CHARS + 1]);
 
 /* The canonical symbols of a recovery code as typed: case, spaces and dashes ignored, and the
