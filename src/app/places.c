@@ -10,6 +10,7 @@
 #include "app/audit.h"
 #include "app/grants.h"
 #include "app/tenancy.h"
+#include "app/tenancy_int.h"
 #include "app/tokens.h"
 #include "authz/authz.h"
 #include "base/clock.h"
@@ -18,30 +19,9 @@
 #include "store/store_invitation.h"
 #include "store/store_member.h"
 
-static int name_clean(const char **out, const struct app_call *call, const char *name)
-{
-    if (!name)
-        return usher_error_set(call->err, USHER_EINVAL, NULL, "name", "name is required");
-    return text_name_check(out, call->arena, name, "name", TEXT_NAME_MAX_CHARS, call->err);
-}
-
 static int forbidden(struct usher_error *err, const char *why)
 {
     return usher_error_set(err, USHER_EFORBIDDEN, NULL, NULL, "%s", why);
-}
-
-/* Records a change of an agency (agency_id) or of one of its places in the same transaction. */
-static int place_record(struct store_conn *c, const struct app_call *call, const char *agency_id,
-                        const char *kind, const char *id, const char *what, json_t *details)
-{
-    struct app_audit_event ev = {
-        .agency_id = agency_id,
-        .action = arena_printf(call->arena, "%s.%s", kind, what),
-        .scope_type = kind,
-        .scope_id = id,
-        .details = details,
-    };
-    return app_audit_record(c, call->arena, call->actor, &ev, call->err);
 }
 
 /* Validates name and, when it differs from old_name, renames the place (kind "agency",
@@ -52,7 +32,7 @@ static int rename_apply(const char **out, struct store_conn *c, const struct app
                         const char *old_name, const char *name)
 {
     const char *clean = NULL;
-    int rc = name_clean(&clean, call, name);
+    int rc = tenancy_name_clean(&clean, call, name);
     if (rc)
         return rc;
     if (strcmp(clean, old_name) != 0) {
@@ -64,8 +44,8 @@ static int rename_apply(const char **out, struct store_conn *c, const struct app
             rc = store_bot_rename(c, call->arena, id, clean, call->err);
         if (rc)
             return rc;
-        rc = place_record(c, call, agency_id, kind, id, "renamed",
-                          json_pack("{s:s, s:s}", "old_name", old_name, "name", clean));
+        rc = tenancy_place_record(c, call, agency_id, kind, id, "renamed",
+                                  json_pack("{s:s, s:s}", "old_name", old_name, "name", clean));
         if (rc)
             return rc;
     }
@@ -168,9 +148,9 @@ int app_agency_update(struct store_agency *out, const struct app_call *call, con
         rc = store_agency_status_set(c, call->arena, agency_id, suspend, call->err);
         if (rc)
             goto done;
-        rc =
-            place_record(c, call, agency_id, "agency", agency_id, suspend ? "suspended" : "resumed",
-                         json_pack("{s:s}", "name", agency.name));
+        rc = tenancy_place_record(c, call, agency_id, "agency", agency_id,
+                                  suspend ? "suspended" : "resumed",
+                                  json_pack("{s:s}", "name", agency.name));
         if (rc)
             goto done;
         agency.is_suspended = suspend;
@@ -182,8 +162,8 @@ int app_agency_update(struct store_agency *out, const struct app_call *call, con
         rc = store_agency_second_factor_set(c, call->arena, agency_id, required, call->err);
         if (rc)
             goto done;
-        rc = place_record(c, call, agency_id, "agency", agency_id, "updated",
-                          json_pack("{s:b}", "require_second_factor", required));
+        rc = tenancy_place_record(c, call, agency_id, "agency", agency_id, "updated",
+                                  json_pack("{s:b}", "require_second_factor", required));
         if (rc)
             goto done;
         agency.require_second_factor = required;
@@ -238,7 +218,7 @@ int app_agency_delete(const struct app_call *call, const char *agency_id, const 
     if (rc)
         goto done;
     /* The agency's own chain stays whole and verifiable; the deletion is a platform event. */
-    rc = place_record(
+    rc = tenancy_place_record(
         c, call, NULL, "agency", agency_id, "deleted",
         json_pack("{s:s, s:I}", "name", agency.name, "members", (json_int_t)member_count));
     if (rc)
@@ -427,7 +407,7 @@ static int removal_apply(int64_t *ended, const struct removal *r, struct store_c
         json_object_set_new(details, "environment_id", json_string(r->environment_id));
     else
         json_object_set_new(details, "bots_removed", json_integer((json_int_t)r->bot_count));
-    return place_record(c, call, r->agency_id, r->kind, r->id, "deleted", details);
+    return tenancy_place_record(c, call, r->agency_id, r->kind, r->id, "deleted", details);
 }
 
 /* How many of r's people hold no grant in the agency but those that go: the memberships the
