@@ -181,17 +181,20 @@ describe('places that live and die', () => {
       assertProblem(refused, 403, 'forbidden');
       assert.equal(sql(`SELECT name, status, require_second_factor FROM agencies WHERE id = '${fx.A.id}'`), before);
       assert.equal(count(`SELECT COUNT(*) FROM audit_log WHERE scope_id = '${fx.A.id}' AND details LIKE '%half-done%'`), 0);
-      // All three from a platform admin: one transaction, one row each.
-      const all = await admin('PATCH', `/api/v1/agencies/${fx.A.id}`,
-        { name: 'Acme whole', require_second_factor: true, status: 'suspended' });
+      // All three from a platform admin (on Globex, whose audit rows no later test counts):
+      // one transaction, one row each.
+      const state = () => sql(`SELECT name, status, require_second_factor FROM agencies WHERE id = '${fx.G.id}'`);
+      const was = state();
+      const all = await admin('PATCH', `/api/v1/agencies/${fx.G.id}`,
+        { name: 'Globex whole', require_second_factor: true, status: 'suspended' });
       assert.equal(all.status, 200, all.text);
-      assert.deepEqual([all.json.name, all.json.status, all.json.require_second_factor], ['Acme whole', 'suspended', true]);
-      const back = await admin('PATCH', `/api/v1/agencies/${fx.A.id}`,
-        { name: 'Acme', require_second_factor: false, status: 'active' });
+      assert.deepEqual([all.json.name, all.json.status, all.json.require_second_factor], ['Globex whole', 'suspended', true]);
+      const back = await admin('PATCH', `/api/v1/agencies/${fx.G.id}`,
+        { name: 'Globex', require_second_factor: false, status: 'active' });
       assert.equal(back.status, 200, back.text);
-      assert.equal(sql(`SELECT name, status, require_second_factor FROM agencies WHERE id = '${fx.A.id}'`), before);
-      const actions = sql(`SELECT action FROM audit_log WHERE scope_id = '${fx.A.id}'
-        AND action IN ('agency.renamed', 'agency.suspended', 'agency.resumed', 'agency.updated') ORDER BY id DESC LIMIT 6`);
+      assert.equal(state(), was);
+      const actions = sql(`SELECT action FROM audit_log WHERE scope_id = '${fx.G.id}'
+        AND action IN ('agency.renamed', 'agency.suspended', 'agency.resumed', 'agency.updated')`);
       assert.deepEqual(actions.trim().split('\n').sort(),
         ['agency.renamed', 'agency.renamed', 'agency.resumed', 'agency.suspended', 'agency.updated', 'agency.updated']);
     });
