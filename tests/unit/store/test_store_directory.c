@@ -106,7 +106,8 @@ static const char *members_all(struct fixture *f, const char *agency_id,
         bool more = false;
         usher_error_clear(&f->err);
         assert_int_equal(store_directory_members(&rows, &count, &more, f->conn, &f->arena,
-                                                 agency_id, order, filter, &after, limit, &f->err),
+                                                 agency_id, order, filter, &after, NOW, limit,
+                                                 &f->err),
                          0);
         assert_true(count <= limit);
         for (size_t i = 0; i < count; i++)
@@ -444,7 +445,8 @@ static void test_store_directory__reads_the_grants_of_many_users_at_once(void **
     struct store_directory_grant *rows = NULL;
     size_t count = 0;
     assert_int_equal(
-        store_directory_grants(&rows, &count, f->conn, &f->arena, "agy_a", ids, 253, &f->err), 0);
+        store_directory_grants(&rows, &count, f->conn, &f->arena, "agy_a", ids, 253, NOW, &f->err),
+        0);
     assert_int_equal(count, 250 + 1 + 2);
     size_t bot = 0, cy = 0;
     for (size_t i = 0; i < count; i++) {
@@ -483,8 +485,8 @@ static void test_store_directory__counts_active_owners(void **state)
 {
     struct fixture *f = *state;
     int64_t n = -1;
-    assert_int_equal(store_directory_owner_count(&n, f->conn, &f->arena, "agy_a", NULL, &f->err),
-                     0);
+    assert_int_equal(
+        store_directory_owner_count(&n, f->conn, &f->arena, "agy_a", NULL, NOW, &f->err), 0);
     assert_int_equal(n, 0);
     fixture_sql(
         f->store,
@@ -492,14 +494,14 @@ static void test_store_directory__counts_active_owners(void **state)
         NULL, 0);
     fixture_grant_set(f->store, "agy_a", "usr_ed", NULL, "owner", NULL);
     fixture_grant_set(f->store, "agy_a", "usr_bob", NULL, "owner_like", NULL);
-    assert_int_equal(store_directory_owner_count(&n, f->conn, &f->arena, "agy_a", NULL, &f->err),
-                     0);
+    assert_int_equal(
+        store_directory_owner_count(&n, f->conn, &f->arena, "agy_a", NULL, NOW, &f->err), 0);
     assert_int_equal(n, 1); /* usr_ed is disabled; owner_like is not owner */
     assert_int_equal(
-        store_directory_owner_count(&n, f->conn, &f->arena, "agy_a", "usr_cy", &f->err), 0);
+        store_directory_owner_count(&n, f->conn, &f->arena, "agy_a", "usr_cy", NOW, &f->err), 0);
     assert_int_equal(n, 0);
-    assert_int_equal(store_directory_owner_count(&n, f->conn, &f->arena, "agy_b", NULL, &f->err),
-                     0);
+    assert_int_equal(
+        store_directory_owner_count(&n, f->conn, &f->arena, "agy_b", NULL, NOW, &f->err), 0);
     assert_int_equal(n, 1);
 }
 
