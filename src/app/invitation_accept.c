@@ -241,6 +241,15 @@ static int accept_recheck(struct acceptance *x, struct store_conn *c, const stru
     rc = app_invitation_not_pending(&again, call->err);
     if (rc)
         return rc;
+    /* A suspended agency takes nobody in; the link stays good for when it is resumed. */
+    struct store_agency agency;
+    rc = store_agency_get(&agency, c, call->arena, x->inv.agency_id, call->err);
+    if (rc)
+        return rc;
+    if (agency.is_suspended)
+        return usher_error_set(call->err, USHER_EFORBIDDEN, "agency_suspended", NULL,
+                               "this agency is suspended; the invitation can be accepted once it "
+                               "is active again");
     struct app_role_set roles;
     struct usher_error e2 = {0};
     rc = app_invitation_stored_grants(&x->grants, &x->grant_count, &roles, c, call->arena, &x->inv,

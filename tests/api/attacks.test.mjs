@@ -222,6 +222,23 @@ describe('attacks on the everyday-admin features', () => {
       assert.equal((await w.usher.api('GET', `/api/v1/users/${ids.admin}/effective?environment_id=${XE.id}`, { token: tok.json.token })).status, 401);
     });
 
+    it('takes nobody into a suspended agency through a pending invitation, and keeps the link for the resume', async () => {
+      const S = await made('/api/v1/agencies', 'Sigma');
+      const SE = await made(`/api/v1/agencies/${S.id}/environments`, 'Sigma prod');
+      const inv = await w.invite(tokens.admin, S.id, { email: 'sigma.new@attacks.example', send_email: false,
+        grants: [{ environment_id: SE.id, roles: ['agent'] }] });
+      assert.equal(inv.status, 201, inv.text);
+      const link = new URL(inv.json.url).hash.replace(/^#token=/, '');
+      assert.equal((await admin('PATCH', `/api/v1/agencies/${S.id}`, { status: 'suspended' })).status, 200);
+      const before = w.snapshot();
+      assertProblem(await w.acceptNew(link), 403, 'agency_suspended');
+      assert.equal(w.snapshot(), before);
+      assert.equal(count("SELECT COUNT(*) FROM users WHERE email = 'sigma.new@attacks.example'"), 0);
+      assert.equal((await admin('PATCH', `/api/v1/agencies/${S.id}`, { status: 'active' })).status, 200);
+      const acc = await w.acceptNew(link);
+      assert.equal(acc.status, 201, acc.text);
+    });
+
     it('lets exactly one of two simultaneous deletions of a place win, with no 500 and nothing left', async () => {
       const E = await made(`/api/v1/agencies/${fx.A.id}/environments`, 'Twice');
       const B = await made(`/api/v1/environments/${E.id}/bots`, 'Twice bot');
