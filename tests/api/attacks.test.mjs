@@ -239,6 +239,26 @@ describe('attacks on the everyday-admin features', () => {
       assert.equal(acc.status, 201, acc.text);
     });
 
+    it('changes no place from a view-as session, even viewing as the owner', async () => {
+      const start = await admin('POST', '/api/v1/impersonation', { user_id: ids.owner, agency_id: fx.A.id, reason: 'attack test' });
+      assert.equal(start.status, 201, start.text);
+      w.secrets.add(start.json.token);
+      const v = (method, urlPath, body) => w.usher.api(method, urlPath, { token: start.json.token, body });
+      const places = () => sql(`SELECT name, status FROM agencies ORDER BY id; SELECT id, name FROM environments ORDER BY id;
+        SELECT id, name FROM bots ORDER BY id; SELECT COUNT(*) FROM grants;`);
+      const before = places();
+      assertProblem(await v('PATCH', `/api/v1/agencies/${fx.A.id}`, { name: 'Viewed' }), 403, 'impersonation_read_only');
+      assertProblem(await v('PATCH', `/api/v1/environments/${fx.E1.id}`, { name: 'Viewed' }), 403, 'impersonation_read_only');
+      assertProblem(await v('DELETE', `/api/v1/environments/${fx.E2.id}`), 403, 'impersonation_read_only');
+      assertProblem(await v('DELETE', `/api/v1/bots/${fx.B1.id}`), 403, 'impersonation_read_only');
+      assertProblem(await v('PUT', `/api/v1/agencies/${fx.A.id}/users/${ids.peer}/grants`,
+        { grants: [{ environment_id: fx.E2.id, roles: ['operator'] }] }), 403, 'impersonation_read_only');
+      assert.equal(places(), before);
+      assert.equal((await v('DELETE', '/api/v1/impersonation')).status < 300, true);
+      // The session is renewed at the start and the end of a view-as session.
+      await signIn('admin');
+    });
+
     it('lets exactly one of two simultaneous deletions of a place win, with no 500 and nothing left', async () => {
       const E = await made(`/api/v1/agencies/${fx.A.id}/environments`, 'Twice');
       const B = await made(`/api/v1/environments/${E.id}/bots`, 'Twice bot');
