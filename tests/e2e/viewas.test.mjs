@@ -297,6 +297,40 @@ describe('viewing the studio as someone', () => {
       );
   });
 
+  step('gives the users overview\'s disabled controls their reason while viewing as an owner', async () => {
+    const { page } = admin;
+    await viewAs(OWEN);
+    try {
+      await page.goto(`${usher.url}/agencies/${ids.agency}/users`);
+      for (const name of ['Invite user', 'Invite from a file']) {
+        const b = page.getByRole('button', { name });
+        await b.waitFor();
+        assert.equal(await b.isDisabled(), true, name);
+        assert.match((await b.getAttribute('title')) || '', /Read-only: you are seeing the studio as Owen/);
+        assert.equal(await b.getAttribute('aria-describedby'), 'view-as-note', name);
+      }
+      await page.getByRole('button', { name: 'Actions for Anna Analyst' }).click();
+      const item = page.getByRole('menuitem', { name: 'Remove from agency' });
+      assert.equal(await item.getAttribute('aria-disabled'), 'true');
+      assert.match((await item.getAttribute('title')) || '', /Read-only: you are seeing the studio as Owen/);
+      assert.equal(await item.getAttribute('aria-describedby'), 'view-as-note');
+      await page.keyboard.press('Escape');
+    } finally {
+      await exitView();
+    }
+  });
+
+  step('names extra permissions in words when asking to remove someone', async () => {
+    const { page } = admin;
+    await page.goto(`${usher.url}/agencies/${ids.agency}/users`);
+    await page.getByRole('button', { name: 'Actions for Anna Analyst' }).click();
+    await page.getByRole('menuitem', { name: 'Remove from agency' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.locator('.loss-list').waitFor();
+    assert.match(await dialog.locator('.loss-list').textContent(), /\+ Change customer records/);
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+  });
+
   step('names an extra permission by its description in the user panel', async () => {
     const { page } = admin;
     await page.goto(`${usher.url}/agencies/${ids.agency}/users/${ids.anna}`);
