@@ -243,7 +243,9 @@ static int account_inside_agency(bool *out, struct store_conn *c, const struct a
     return 0;
 }
 
-/* Which account a plain sign-in is for: the identity's, or the account of a verified address
+/* Which account a plain sign-in is for: the identity linked through this very connection (an
+ * identity linked through another connection, another agency's at the same provider included,
+ * is not looked at), or the account of a verified address
  * in a domain this connection claims, when it belongs to the connection's agency alone (then
  * linked). NULL reason and *out filled, or a reason. */
 static const char *sign_in_account(struct store_user *out, bool *out_link, struct store_conn *c,
@@ -252,7 +254,8 @@ static const char *sign_in_account(struct store_user *out, bool *out_link, struc
     struct usher_error e2 = {0};
     struct store_identity idn;
     *out_link = false;
-    int rc = store_identity_by_subject(&idn, c, call->arena, f->conn.issuer, f->claims.sub, &e2);
+    int rc = store_identity_by_connection(&idn, c, call->arena, f->conn.id, f->conn.issuer,
+                                          f->claims.sub, &e2);
     if (rc == 0) {
         if (store_user_get(out, c, call->arena, idn.user_id, &e2) != 0)
             return "no_account";
@@ -285,7 +288,8 @@ static const char *link_write(struct store_conn *c, const struct app_call *call,
     struct store_identity idn;
     struct usher_error e2 = {0};
     f->user_id = f->state.link_user_id;
-    int found = store_identity_by_subject(&idn, c, call->arena, f->conn.issuer, f->claims.sub, &e2);
+    int found = store_identity_by_connection(&idn, c, call->arena, f->conn.id, f->conn.issuer,
+                                             f->claims.sub, &e2);
     if (found == 0)
         return strcmp(idn.user_id, f->state.link_user_id) == 0 ? NULL : "link_conflict";
     if (found != USHER_ENOTFOUND) {
@@ -301,8 +305,16 @@ static const char *sign_in_write(struct app_oidc_callback_out *out, struct store
                                  const struct app_call *call, struct flow *f, int *rc)
 {
     struct store_user user;
-    bool link = false;
+    bool link = false, elsewhere = false;
+    struct usher_error e2 = {0};
     const char *reason = sign_in_account(&user, &link, c, call, f);
+    /* The provider account is linked, but through another connection (another agency's, at
+     * the same provider): its owner links this one from their own session. */
+    if (reason &&
+        store_identity_elsewhere(&elsewhere, c, call->arena, f->conn.id, f->conn.issuer,
+                                 f->claims.sub, &e2) == 0 &&
+        elsewhere)
+        reason = "identity_not_linked_here";
     if (reason)
         return reason;
     f->user_id = user.id;

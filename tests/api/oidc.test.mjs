@@ -202,10 +202,32 @@ describe('OpenID Connect sign-in per agency', () => {
       assert.equal(count(`SELECT COUNT(*) FROM oidc_states WHERE state_hash = '${state}'`), 0, 'only a keyed hash is kept');
     });
 
-    it('refuses return_to values that leave the console', async () => {
+    it('refuses return_to values that leave the console, on the problem page', async () => {
       for (const bad of ['//evil.example/', 'https://evil.example/', '/\\evil.example', '\\evil', 'evil', '/\tx']) {
         const res = await w.usher.api('GET', `/api/v1/oidc/start?${new URLSearchParams({ connection_id: conn.id, return_to: bad })}`);
-        assertProblem(res, 400, 'return_to_invalid', 'return_to');
+        assert.equal(reasonOf(res), 'return_to_invalid', bad);
+        assert.equal(binding(res), undefined, 'no sign-in was started');
+      }
+    });
+
+    it('sends every start it refuses to the problem page, never an API error', async () => {
+      const cases = [
+        [`connection_id=oic_${'0'.repeat(20)}`, 'connection_not_found'],
+        ['', 'connection_not_found'],
+        [`connection_id=${conn.id}&connection_id=${conn.id}`, 'request_invalid'],
+        [`connection_id=${conn.id}&colour=blue`, 'request_invalid'],
+        [`connection_id=${conn.id}&return_to=${'/x'.repeat(300)}`, 'return_to_invalid'],
+        [`connection_id=${conn.id}&link=1`, 'sign_in_required'],
+      ];
+      for (const [query, reason] of cases) {
+        const from = w.usher.logs.length;
+        const res = await w.usher.api('GET', `/api/v1/oidc/start?${query}`);
+        assert.equal(reasonOf(res), reason, query);
+        assert.doesNotMatch(String(res.headers['content-type'] || ''), /json/, `${query}: no API error body`);
+        assert.equal(binding(res), undefined, `${query}: no sign-in was started`);
+        const logged = await w.usher.waitForLog('oidc.start_refused',
+          (l) => w.usher.logs.indexOf(l) >= from && JSON.stringify(l).includes(`"reason":"${reason}"`), 3000).catch(() => null);
+        assert.ok(logged, `${query}: the refusal is logged; ${JSON.stringify(w.usher.logs.slice(from))}`);
       }
     });
 
@@ -435,7 +457,7 @@ describe('OpenID Connect sign-in per agency', () => {
 
     it('links and unlinks a sign-in from a signed-in session, keeping the last way in', async () => {
       const anonymous = await w.usher.api('GET', `/api/v1/oidc/start?connection_id=${conn.id}&link=1`);
-      assertProblem(anonymous, 401, 'unauthenticated');
+      assert.equal(reasonOf(anonymous), 'sign_in_required');
       const lee = w.addUser('lee@elsewhere.test');
       const pw = await w.signIn('lee@elsewhere.test');
       idp.accounts.set('sub-lee', { email: 'lee@private.test', email_verified: false });
