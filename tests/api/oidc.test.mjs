@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { rememberSecret } from './lib/harness.mjs';
 import { startProvider } from './lib/oidc_provider.mjs';
-import { ADMIN_EMAIL, assertProblem, startWorld } from './lib/world.mjs';
+import { ADMIN_EMAIL, assertProblem, PASSWORD, startWorld } from './lib/world.mjs';
 
 const LOOPBACK = { USHER_OIDC_ALLOW_INSECURE_LOOPBACK: '1' };
 
@@ -480,6 +480,25 @@ describe('OpenID Connect sign-in per agency', () => {
       const newbie = await flow({ connection_id: conn.id }, 'sub-newbie');
       const mine = (await meWith(newbie.token)).json.identities;
       assertProblem(await w.as(newbie.token)('DELETE', `/api/v1/me/identities/${mine[0].id}`), 409, 'last_sign_in_method');
+    });
+
+    it('does not turn on usher\'s two-step verification for an account without a password', async () => {
+      const newbie = await flow({ connection_id: conn.id }, 'sub-newbie');
+      const me = await meWith(newbie.token);
+      assert.equal(me.json.has_password, false);
+      assert.equal(me.json.second_factor, false);
+      const from = count(`SELECT COUNT(*) FROM audit_log WHERE subject_user_id = '${me.json.user.id}'`);
+      const res = await w.as(newbie.token)('POST', '/api/v1/me/totp', { current_password: 'anything-at-all-1' });
+      assertProblem(res, 409, 'second_factor_needs_password');
+      assert.equal(count(`SELECT COUNT(*) FROM second_factors WHERE user_id = '${me.json.user.id}'`), 0);
+      assert.equal(count(`SELECT COUNT(*) FROM audit_log WHERE subject_user_id = '${me.json.user.id}'`), from,
+        'not counted as a failed password either');
+      // With a password (here set by the operator), the same account may turn it on.
+      w.sql(`UPDATE users SET password_hash = (SELECT password_hash FROM users WHERE email = '${ADMIN_EMAIL}') WHERE id = '${me.json.user.id}'`);
+      const ok = await w.as(newbie.token)('POST', '/api/v1/me/totp', { current_password: PASSWORD });
+      assert.equal(ok.status, 200, ok.text);
+      w.sql(`DELETE FROM second_factors WHERE user_id = '${me.json.user.id}'`);
+      w.sql(`UPDATE users SET password_hash = NULL WHERE id = '${me.json.user.id}'`);
     });
 
     it('links an account that is also another agency\'s only from its own session, by the account page or an invitation', async () => {
