@@ -459,7 +459,7 @@ describe('the Account page of the web console', () => {
     assert.equal(after.status, 201, 'the password alone signs in again');
   });
 
-  step('refuses to delete the only owner of an agency, naming it, then deletes the account with the password and a code', async () => {
+  step('refuses to delete the only owner of an agency, naming it, then deletes the account', async () => {
     // Two-step verification on again (through the API): deleting asks for a code as well.
     const first = await ok('POST', '/sessions', { token: null, body: PERSON });
     const enrolled = await ok('POST', '/me/totp', { token: first.token, body: { current_password: PERSON.password } });
