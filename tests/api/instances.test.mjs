@@ -232,9 +232,9 @@ async function indexFigures(server) {
   return figures;
 }
 
-// Polls fn until it returns true, for up to five seconds.
+// Polls fn until it returns true, for up to fifteen seconds (the machine may be loaded).
 async function eventually(fn, what) {
-  const until = Date.now() + 5000;
+  const until = Date.now() + 15000;
   for (;;) {
     if (await fn()) return;
     assert.ok(Date.now() < until, `never came true: ${what}`);

@@ -19,6 +19,7 @@ import {
   fieldMessage,
   useId,
 } from '../ui';
+import { PermissionChips } from './permission_words';
 
 function RoleForm({ role, onDone }: { role?: Role; onDone: () => void }) {
   const { agency, access, reloadRoles } = useAgency();
@@ -124,13 +125,20 @@ function RoleList() {
   const { agency, roles, access, reloadRoles } = useAgency();
   const [editing, setEditing] = useState<Role | 'new' | null>(null);
   const [deleting, setDeleting] = useState<Role | null>(null);
-  const canManage = access.can('agency.manage', agency.id);
+  // The controls the person holds show; while someone views the studio as them, disabled.
+  const canManage = access.shows('agency.manage', agency.id);
+  const lock = access.lock();
   return (
     <section class="page">
       <div class="page-head">
         <PageTitle text="Roles" />
         {canManage && !editing ? (
-          <button type="button" class="button button-primary" onClick={() => setEditing('new')}>
+          <button
+            type="button"
+            class="button button-primary"
+            {...lock}
+            onClick={() => setEditing('new')}
+          >
             <IconPlus /> New custom role
           </button>
         ) : null}
@@ -148,21 +156,23 @@ function RoleList() {
               <span class="muted small">{r.scopes.join(', ')}</span>
             </div>
             {r.description ? <p class="small">{r.description}</p> : null}
-            <p class="perms">
-              {r.permissions.map((p) => (
-                <code key={p} class="perm">
-                  {p}
-                </code>
-              ))}
-            </p>
+            <PermissionChips names={r.permissions} />
             {!r.built_in && canManage ? (
               <div class="actions actions-start">
-                <button type="button" class="button button-small" onClick={() => setEditing(r)}>
+                <button
+                  type="button"
+                  class="button button-small"
+                  aria-label={`Edit ${r.name}`}
+                  {...lock}
+                  onClick={() => setEditing(r)}
+                >
                   Edit
                 </button>
                 <button
                   type="button"
                   class="button button-small button-danger"
+                  aria-label={`Delete ${r.name}`}
+                  {...lock}
                   onClick={() => setDeleting(r)}
                 >
                   Delete
@@ -188,13 +198,7 @@ function RoleList() {
           <p>
             Everyone who holds <strong>{deleting.name}</strong> loses its permissions at once:
           </p>
-          <p class="perms">
-            {deleting.permissions.map((p) => (
-              <code key={p} class="perm">
-                {p}
-              </code>
-            ))}
-          </p>
+          <PermissionChips names={deleting.permissions} />
         </Confirm>
       ) : null}
     </section>

@@ -24,6 +24,7 @@ import { Pager } from './agencies';
 import { BulkInviteDialog } from './bulk_invite';
 import { rolesText, scopeLabel } from './grants';
 import { InviteDialog } from './invite';
+import { usePermissionWords } from './permission_words';
 import { usePlaceNames } from './place_names';
 import type { RowAction } from './row_actions';
 import { usePager } from './use_pager';
@@ -42,12 +43,13 @@ export function LossList({
 }) {
   const roles = useAgencyRoles();
   const names = usePlaceNames(grants, environments);
+  const words = usePermissionWords();
   if (!grants.length) return null;
   return (
     <ul class="loss-list">
       {grants.map((g, i) => (
         <li key={i}>
-          <strong>{scopeLabel(g, environments, names)}</strong>: {rolesText(g, roles)}
+          <strong>{scopeLabel(g, environments, names)}</strong>: {rolesText(g, roles, words)}
         </li>
       ))}
     </ul>
@@ -88,6 +90,7 @@ function Overview({ openUser, openInvitation }: { openUser?: string; openInvitat
 
   // While viewing as someone, their controls show, disabled (access.readOnly).
   const readOnly = access.readOnly;
+  const lock = access.lock();
   const showsInvite = access.showsAnywhere('users.invite', agency.id);
   const showsManage = access.showsAnywhere('users.manage', agency.id);
   const selfId = session.me?.user.id;
@@ -163,7 +166,7 @@ function Overview({ openUser, openInvitation }: { openUser?: string; openInvitat
     const name = fullName(m);
     const out: RowAction[] = [];
     const add = (label: string, onSelect: () => void, danger = false) =>
-      out.push({ label, onSelect, danger, disabled: readOnly });
+      out.push({ label, onSelect, danger, disabled: readOnly, reason: lock.title });
     if (m.status === 'invited' && showsInvite) {
       add('Copy invitation link', () => copyLink(invitationId(m), m.email));
     }
@@ -189,13 +192,13 @@ function Overview({ openUser, openInvitation }: { openUser?: string; openInvitat
         <PageTitle text="Users" />
         {showsInvite ? (
           <div class="page-actions">
-            <button type="button" class="button" disabled={readOnly} onClick={() => setBulk(true)}>
+            <button type="button" class="button" {...lock} onClick={() => setBulk(true)}>
               Invite from a file
             </button>
             <button
               type="button"
               class="button button-primary"
-              disabled={readOnly}
+              {...lock}
               onClick={() => setInviting(true)}
             >
               <IconPlus /> Invite user
