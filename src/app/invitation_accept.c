@@ -433,7 +433,8 @@ static int accept_prepare_oidc(struct acceptance *x, struct store_conn *c,
                                "this invitation is for another account at the provider");
     struct store_identity idn;
     struct usher_error e2 = {0};
-    rc = store_identity_by_subject(&idn, c, call->arena, who->issuer, who->subject, &e2);
+    rc = store_identity_by_connection(&idn, c, call->arena, who->connection_id, who->issuer,
+                                      who->subject, &e2);
     if (rc == 0) {
         x->has_identity = true;
         rc = store_user_get(&x->user, c, call->arena, idn.user_id, call->err);
