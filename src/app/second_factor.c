@@ -57,6 +57,25 @@ done:
     return rc;
 }
 
+int app_second_factor_state_expect(struct store_user *out_user, struct store_second_factor *out_sf,
+                                   bool *out_has, const struct app_call *call, bool want_on)
+{
+    int rc = app_second_factor_self_check(call);
+    if (rc)
+        return rc;
+    rc = app_second_factor_state_load(out_user, out_sf, out_has, call, call->actor->user_id);
+    if (rc)
+        return rc;
+    bool on = *out_has && out_sf->enabled_at;
+    if (on && !want_on)
+        return usher_error_set(call->err, USHER_ECONFLICT, "second_factor_on", NULL,
+                               "two-step verification is already on");
+    if (!on && want_on)
+        return usher_error_set(call->err, USHER_ECONFLICT, "second_factor_off", NULL,
+                               "two-step verification is not on");
+    return 0;
+}
+
 /* Ends ticket as a failed attempt and writes an audit row action (subject user_id, details
  * {"reason": reason}) in a transaction of its own. Returns the store's error, if any (the
  * caller's error slot is left alone). */
@@ -344,17 +363,9 @@ int app_second_factor_enrol(struct app_second_factor_enrolment *out, int64_t *ou
     struct store_user user;
     struct store_second_factor sf;
     bool has = false;
-    int rc = app_second_factor_self_check(call);
+    int rc = app_second_factor_state_expect(&user, &sf, &has, call, false);
     if (rc)
         goto done;
-    rc = app_second_factor_state_load(&user, &sf, &has, call, call->actor->user_id);
-    if (rc)
-        goto done;
-    if (has && sf.enabled_at) {
-        rc = usher_error_set(call->err, USHER_ECONFLICT, "second_factor_on", NULL,
-                             "two-step verification is already on");
-        goto done;
-    }
     /* A sign-in through a provider never asks for usher's code (the provider does its own
      * checks), so on an account without a password the factor would guard nothing. */
     if (!user.password_hash) {
@@ -479,17 +490,9 @@ int app_second_factor_confirm(const char ***out_codes, int64_t *out_retry_after,
     struct store_user user;
     struct store_second_factor sf;
     bool has = false;
-    int rc = app_second_factor_self_check(call);
+    int rc = app_second_factor_state_expect(&user, &sf, &has, call, false);
     if (rc)
         goto done;
-    rc = app_second_factor_state_load(&user, &sf, &has, call, call->actor->user_id);
-    if (rc)
-        goto done;
-    if (has && sf.enabled_at) {
-        rc = usher_error_set(call->err, USHER_ECONFLICT, "second_factor_on", NULL,
-                             "two-step verification is already on");
-        goto done;
-    }
     if (!has) {
         rc = usher_error_set(call->err, USHER_ECONFLICT, "no_enrolment", NULL,
                              "start the enrolment first (POST /api/v1/me/totp)");
@@ -524,17 +527,9 @@ int app_second_factor_codes_replace(const char ***out_codes, int64_t *out_retry_
     struct store_user user;
     struct store_second_factor sf;
     bool has = false;
-    int rc = app_second_factor_self_check(call);
+    int rc = app_second_factor_state_expect(&user, &sf, &has, call, true);
     if (rc)
         goto done;
-    rc = app_second_factor_state_load(&user, &sf, &has, call, call->actor->user_id);
-    if (rc)
-        goto done;
-    if (!has || !sf.enabled_at) {
-        rc = usher_error_set(call->err, USHER_ECONFLICT, "second_factor_off", NULL,
-                             "two-step verification is not on");
-        goto done;
-    }
     struct app_second_factor_proof proof = {.code = code};
     struct codes_step step = {out_codes, &user, false};
     struct app_second_factor_guard g = {

@@ -25,6 +25,12 @@ int app_second_factor_self_check(const struct app_call *call);
 int app_second_factor_state_load(struct store_user *out_user, struct store_second_factor *out_sf,
                                  bool *out_has, const struct app_call *call, const char *user_id);
 
+/* app_second_factor_self_check, then app_second_factor_state_load for call->actor, then
+ * USHER_ECONFLICT "second_factor_on" or "second_factor_off" unless the factor is on exactly when
+ * want_on. */
+int app_second_factor_state_expect(struct store_user *out_user, struct store_second_factor *out_sf,
+                                   bool *out_has, const struct app_call *call, bool want_on);
+
 /* What a checked proof will take when the write commits. */
 struct app_second_factor_match {
     bool is_recovery;

@@ -86,14 +86,9 @@ int app_second_factor_disable(int64_t *out_retry_after, const struct app_call *c
     rc = app_second_factor_proof_shape(call, proof);
     if (rc)
         goto done;
-    rc = app_second_factor_state_load(&user, &sf, &has, call, call->actor->user_id);
+    rc = app_second_factor_state_expect(&user, &sf, &has, call, true);
     if (rc)
         goto done;
-    if (!has || !sf.enabled_at) {
-        rc = usher_error_set(call->err, USHER_ECONFLICT, "second_factor_off", NULL,
-                             "two-step verification is not on");
-        goto done;
-    }
     struct app_second_factor_guard g = {
         .user = &user,
         .sf = &sf,
