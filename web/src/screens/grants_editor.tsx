@@ -70,6 +70,10 @@ function heldTo(d: GrantDraft, ceiling: string | null): GrantDraft {
   return { ...d, ceiling, until: !d.until || d.until > last ? last : d.until };
 }
 
+// Whether err refuses a grant for outlasting the giver's own access: the end date is at fault.
+const outlasts = (err: unknown) =>
+  err instanceof ApiError && err.code === 'grant_ceiling' && /outlast/.test(err.message);
+
 // A grant that gives nothing: no role and no extra permission.
 export const isEmptyDraft = (d: GrantDraft) => d.roles.length === 0 && d.extra.length === 0;
 
@@ -158,7 +162,7 @@ export function GrantsEditor({ value, onChange, error, purpose, allowEmpty }: Ed
             offer={grantable.offer(g.scope)}
             onRetry={() => grantable.retry(g.scope)}
             catalogue={roles}
-            message={grantMessage(error, i)}
+            message={outlasts(error) ? null : grantMessage(error, i)}
             canRemove={allowEmpty || value.length > 1}
             onChange={(d) => update(i, d)}
             onRemove={() => onChange(value.filter((_, k) => k !== i))}
@@ -168,6 +172,7 @@ export function GrantsEditor({ value, onChange, error, purpose, allowEmpty }: Ed
               value={g.until || ''}
               owner={g.roles.includes('owner')}
               ceiling={ceilings[i]}
+              error={outlasts(error) ? grantMessage(error, i) : null}
               onValue={(until) => update(i, { until })}
             />
           </GrantRow>
@@ -212,6 +217,7 @@ export function UntilField({
   owner,
   ceiling,
   name,
+  error,
   onValue,
 }: {
   index: number;
@@ -219,13 +225,14 @@ export function UntilField({
   owner: boolean;
   ceiling?: string | null;
   name?: string;
+  error?: string | null; // why the end was refused: shown here, where the focus goes
   onValue: (v: string) => void;
 }) {
   const id = useId('until');
   const tomorrow = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
   const last = ceiling ? utcDay(ceiling) : undefined;
   return (
-    <div class="field until-field">
+    <div class={`field until-field${error ? ' field-invalid' : ''}`}>
       <label for={id}>Until {ceiling ? null : <span class="optional">(optional)</span>}</label>
       <input
         id={id}
@@ -235,8 +242,9 @@ export function UntilField({
         min={last && last < tomorrow ? last : tomorrow}
         max={last}
         required={!!ceiling}
+        aria-invalid={error ? 'true' : undefined}
         disabled={owner && !value}
-        aria-describedby={`${id}-hint`}
+        aria-describedby={error ? `${id}-error ${id}-hint` : `${id}-hint`}
         onInput={(e) => onValue((e.currentTarget as HTMLInputElement).value)}
       />
       <p class="hint" id={`${id}-hint`}>
@@ -246,6 +254,11 @@ export function UntilField({
             ? "An owner's access does not end."
             : 'Access ends at the end of this day (UTC). Empty: it does not end.'}
       </p>
+      {error ? (
+        <p class="field-error" id={`${id}-error`}>
+          {error}
+        </p>
+      ) : null}
     </div>
   );
 }
