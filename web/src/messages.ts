@@ -69,7 +69,9 @@ const BY_CODE: Record<string, (e: ApiError) => string> = {
   account_disabled: () => 'This account is disabled. Ask your administrator.',
   // Rule 4 in time: what one gives ends no later than one's own right to give it.
   grant_ceiling: (e) => {
-    const m = /outlast your own access here, which ends at (\d{4}-\d\d-\d\dT[\d:.]+Z)/.exec(e.message);
+    const m = /outlast your own access here, which ends at (\d{4}-\d\d-\d\dT[\d:.]+Z)/.exec(
+      e.message,
+    );
     if (!m) return tidied(e);
     return (
       `Your own access here ends on ${readableDay(m[1])}, so what you give must end by then. ` +
