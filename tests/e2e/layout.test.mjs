@@ -2,8 +2,8 @@
 // than looked at: the users filters show every label and every choice whole; the users table
 // fits its card, with or without a person's panel beside it; the Account page's list of
 // sections stays at the top beside (on a phone: above) the first section however far the page
-// is scrolled; a notice on a phone takes its own room and covers no control; and no screen
-// scrolls sideways.
+// is scrolled; a notice on a phone takes its own room and covers no control; and on every
+// screen of an agency nothing scrolls sideways and no two controls touch or overlap.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -74,12 +74,14 @@ describe('the console layout at 1280, 1366 and 390 px', () => {
     ids.agency = (await ok('POST', '/agencies', { body: { name: 'Acme' } })).id;
     ids.prod = (await ok('POST', `/agencies/${ids.agency}/environments`, { body: { name: 'Acme – production' } })).id;
     ids.test = (await ok('POST', `/agencies/${ids.agency}/environments`, { body: { name: 'Acme – test' } })).id;
-    await member(MANAGER, [{ roles: ['organisation_manager', 'developer', 'operator'] }]);
+    await member(MANAGER, [{ roles: ['owner'] }]);
     await member(OLAF, [{ environment_id: ids.prod, roles: ['operator'] }]);
     await member(LONG, [
       { environment_id: ids.prod, roles: ['operator', 'agent', 'analyst'] },
       { environment_id: ids.test, roles: ['developer', 'content_manager'] },
     ]);
+    ids.bot = (await ok('POST', `/environments/${ids.prod}/bots`, { body: { name: 'Support bot' } })).id;
+    await ok('POST', `/agencies/${ids.agency}/tokens`, { body: { name: 'Inbox service' } });
     ids.long = (await ok('GET', `/agencies/${ids.agency}/users?q=maximiliane`)).items[0].id;
     b = await openBrowser(usher.url);
     await b.page.goto(`${usher.url}/signin`);
@@ -275,5 +277,68 @@ describe('the console layout at 1280, 1366 and 390 px', () => {
     await notice.getByRole('button', { name: 'Dismiss' }).click();
     assert.equal(await page.locator('.toasts .toast').count(), 0, 'dismissed');
     await page.setViewportSize(SCREEN_SIZES[0]);
+  });
+  // Pairs of visible controls (buttons, fields, lists) that overlap or touch, closer than 3 px.
+  async function crowded(page) {
+    return page.evaluate(() => {
+      const visible = (el) => {
+        const r = el.getBoundingClientRect();
+        const style = getComputedStyle(el);
+        return r.width > 0 && r.height > 0 && style.visibility !== 'hidden' && !el.closest('[hidden], .visually-hidden');
+      };
+      const controls = [
+        ...document.querySelectorAll('main button, main .button, main input:not([type=checkbox]):not([type=radio]), main select, main textarea'),
+      ].filter(visible);
+      const name = (el) => (el.textContent || el.getAttribute('aria-label') || el.name || el.type || '').trim().slice(0, 30);
+      const found = [];
+      for (const [i, a] of controls.entries()) {
+        const p = a.getBoundingClientRect();
+        for (const bEl of controls.slice(i + 1)) {
+          if (a.contains(bEl) || bEl.contains(a)) continue;
+          const q = bEl.getBoundingClientRect();
+          const m = 1.5;
+          if (p.left - m < q.right + m && p.right + m > q.left - m && p.top - m < q.bottom + m && p.bottom + m > q.top - m)
+            found.push(`"${name(a)}" and "${name(bEl)}"`);
+        }
+      }
+      return found;
+    });
+  }
+
+  step('lays out every screen of an agency without sideways scrolling or touching controls', async () => {
+    const { page } = b;
+    const screens = [
+      ['control panel', '/', 'Control panel'],
+      ['environments', `/agencies/${ids.agency}`, 'Environments'],
+      ['environment', `/environments/${ids.prod}`, 'Bots'],
+      ['bot', `/bots/${ids.bot}/options`, 'Delegate access to managers'],
+      ['users', `/agencies/${ids.agency}/users`, 'Users'],
+      ['roles', `/agencies/${ids.agency}/roles`, 'Roles'],
+      ['tokens', `/agencies/${ids.agency}/tokens`, 'API tokens'],
+      // Filtered, so that Clear stands beside Filter.
+      ['audit', `/agencies/${ids.agency}/audit`, 'Audit log', async () => {
+        await page.getByLabel('Person').fill('Olaf');
+        await page.getByRole('button', { name: 'Filter', exact: true }).click();
+        await page.getByRole('button', { name: 'Clear', exact: true }).waitFor();
+      }],
+      ['account', '/account', 'Sessions'],
+    ];
+    const problems = [];
+    for (const [label, address, heading, then] of screens) {
+      await page.setViewportSize(SCREEN_SIZES[0]);
+      await page.goto(`${usher.url}${address}`);
+      await page.getByRole('heading', { name: heading, exact: true }).first().waitFor();
+      await page.waitForLoadState('networkidle').catch(() => {});
+      if (then) await then();
+      for (const size of SCREEN_SIZES) {
+        await page.setViewportSize(size);
+        await page.waitForTimeout(50);
+        for (const p of await overflows(page, '.card, .page-head, .filters, .place-actions, .bot-list li, .table-wrap'))
+          problems.push(`${label} at ${size.width}px: ${p}`);
+        for (const p of await crowded(page)) problems.push(`${label} at ${size.width}px: ${p} touch`);
+      }
+    }
+    await page.setViewportSize(SCREEN_SIZES[0]);
+    assert.deepEqual(problems, []);
   });
 });
