@@ -76,8 +76,8 @@ static int agencies_get(struct http_request *req, struct http_response *res)
     return 0;
 }
 
-/* {name?, status?, require_second_factor?}: at least one. The name and status change in one
- * transaction, the second-factor setting in its own. */
+/* {name?, status?, require_second_factor?}: at least one, all applied in one transaction or
+ * none. */
 static int agencies_patch(struct http_request *req, struct http_response *res)
 {
     static const char *const allowed[] = {"name", "status", "require_second_factor", NULL};
@@ -92,11 +92,11 @@ static int agencies_patch(struct http_request *req, struct http_response *res)
         rc = json_member_string(&status, body, "status", false, JSON_STRING_MAX, &req->err);
     if (rc)
         return rc;
-    enum app_agency_status_change change = APP_AGENCY_STATUS_KEEP;
+    enum app_agency_status_change status_change = APP_AGENCY_STATUS_KEEP;
     if (status && strcmp(status, "suspended") == 0)
-        change = APP_AGENCY_STATUS_SUSPENDED;
+        status_change = APP_AGENCY_STATUS_SUSPENDED;
     else if (status && strcmp(status, "active") == 0)
-        change = APP_AGENCY_STATUS_ACTIVE;
+        status_change = APP_AGENCY_STATUS_ACTIVE;
     else if (status)
         return usher_error_set(&req->err, USHER_EINVAL, NULL, "status",
                                "status must be \"active\" or \"suspended\"");
@@ -107,19 +107,19 @@ static int agencies_patch(struct http_request *req, struct http_response *res)
     if (!name && !status && !v)
         return usher_error_set(&req->err, USHER_EINVAL, NULL, NULL,
                                "give name, status or require_second_factor");
+    struct app_agency_change change = {
+        .name = name,
+        .status = status_change,
+        .second_factor = !v                ? APP_AGENCY_SECOND_FACTOR_KEEP
+                         : json_is_true(v) ? APP_AGENCY_SECOND_FACTOR_ON
+                                           : APP_AGENCY_SECOND_FACTOR_OFF,
+    };
     struct app_actor actor;
     struct app_call call = api_call(req, &actor);
     struct store_agency agency;
-    if (name || status) {
-        rc = app_agency_update(&agency, &call, api_param(req, 0), name, change);
-        if (rc)
-            return rc;
-    }
-    if (v) {
-        rc = app_agency_second_factor_set(&agency, &call, api_param(req, 0), json_is_true(v));
-        if (rc)
-            return rc;
-    }
+    rc = app_agency_update(&agency, &call, api_param(req, 0), &change);
+    if (rc)
+        return rc;
     http_response_json(res, req, 200, agency_json(req, &agency));
     return 0;
 }

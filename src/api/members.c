@@ -97,6 +97,8 @@ static int members_list(struct http_request *req, struct http_response *res)
     if (rc == 0)
         rc = http_query(&q.shortcode, req, "shortcode");
     if (rc == 0)
+        rc = http_query(&q.status, req, "status");
+    if (rc == 0)
         rc = http_query(&q.sort, req, "sort");
     if (rc == 0)
         rc = http_query(&q.cursor, req, "cursor");
@@ -221,7 +223,7 @@ static int environment_members_delete(struct http_request *req, struct http_resp
     return 0;
 }
 
-static const char *const list_params[] = {"q",    "environment_id", "role",  "shortcode",
+static const char *const list_params[] = {"q",    "environment_id", "role",  "shortcode", "status",
                                           "sort", "cursor",         "limit", NULL};
 static const char *const grants_params[] = {"dry_run", NULL};
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "app/oidc.h"
+#include "base/clock.h"
 #include "policy/catalogue.h"
 #include "store/store_member.h"
 #include "store/store_tenancy.h"
@@ -22,7 +23,8 @@ static int grants_read(struct policy_decide_grants *out, struct store_conn *c, s
     memset(out, 0, sizeof(*out));
     struct store_grant *rows = NULL;
     size_t count = 0;
-    int rc = store_grant_list_in_agency(&rows, &count, c, a, agency_id, user_id, err);
+    int rc =
+        store_grant_list_in_agency(&rows, &count, c, a, agency_id, user_id, clock_now_ms(), err);
     if (rc)
         goto done;
     struct policy_decide_grant *envs = arena_alloc(a, (count + 1) * sizeof(*envs));

@@ -572,7 +572,8 @@ int app_account_profile(struct store_user *out_user, struct store_user_membershi
     rc = store_user_get(out_user, c, call->arena, user_id, call->err);
     if (rc)
         goto done;
-    rc = store_user_memberships(out_members, out_count, c, call->arena, user_id, call->err);
+    rc = store_user_memberships(out_members, out_count, c, call->arena, user_id, clock_now_ms(),
+                                call->err);
     if (rc)
         goto done;
     rc = store_commit(c, call->err);

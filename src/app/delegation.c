@@ -7,6 +7,7 @@
 #include "policy/catalogue.h"
 #include "app/access.h"
 #include "app/tenancy.h"
+#include "base/clock.h"
 #include "base/json.h"
 #include "store/store_tenancy.h"
 
@@ -68,7 +69,8 @@ static int managers_read(struct store_bot_manager **out_managers, size_t *manage
     int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
         goto done;
-    rc = store_bot_managers_list(out_managers, manager_count, c, call->arena, bot->id, call->err);
+    rc = store_bot_managers_list(out_managers, manager_count, c, call->arena, bot->id,
+                                 clock_now_ms(), call->err);
     if (rc)
         goto done;
     rc = store_invitation_pending_for_bot(out_rows, row_count, c, call->arena, bot->agency_id,
@@ -133,7 +135,8 @@ static int manager_removal_check(struct store_conn *c, const struct app_call *ca
     struct store_bot_manager *managers = NULL;
     size_t count = 0;
     bool found = false;
-    int rc = store_bot_managers_list(&managers, &count, c, call->arena, bot->id, call->err);
+    int rc = store_bot_managers_list(&managers, &count, c, call->arena, bot->id, clock_now_ms(),
+                                     call->err);
     if (rc)
         return rc;
     for (size_t i = 0; i < count; i++)

@@ -23,7 +23,8 @@ static int erase_guard(const struct app_call *call, struct store_conn *c,
                        const struct store_user *target)
 {
     const char *agency = NULL;
-    int rc = store_erasure_sole_owner(&agency, c, call->arena, target->id, call->err);
+    int rc =
+        store_erasure_sole_owner(&agency, c, call->arena, target->id, clock_now_ms(), call->err);
     if (rc)
         return rc;
     if (agency)

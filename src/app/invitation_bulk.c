@@ -8,11 +8,13 @@
 
 #include "app/access.h"
 #include "app/grants.h"
+#include "base/clock.h"
 #include "base/csv.h"
 #include "base/json.h"
 #include "base/text.h"
 #include "policy/catalogue.h"
 #include "store/store_directory.h"
+#include "store/store_invitation.h"
 #include "store/store_tenancy.h"
 #include "store/store_user.h"
 
@@ -262,7 +264,31 @@ static int row_grant_check(struct context *x, struct arena *a, const struct app_
     return app_access_may_grant(&x->acc, a, grants, n, "users.invite", "roles", e);
 }
 
-/* Rule 4 over the row's grant, and what the agency already holds: members, shortcodes. */
+/* An invitation to the agency still waiting for the row's address: sending would be refused
+ * (one pending invitation per address and agency), so the row is not valid. Invitations past
+ * their expiry do not count: sending marks them expired first. */
+static int row_pending_check(struct checker *k, struct context *x, struct app_bulk_row *row)
+{
+    struct store_invitation *pending = NULL;
+    size_t n = 0;
+    int rc = store_invitation_pending_for_email(&pending, &n, x->c, k->a, row->in.email,
+                                                clock_now_ms(), x->call->err);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(pending[i].agency_id, x->agency_id) != 0)
+            continue;
+        problem_add(k, row->row, "email",
+                    "already invited: their invitation to this agency is still waiting; resend "
+                    "or revoke it from the list of people instead");
+        row->is_valid = false;
+        break;
+    }
+    return 0;
+}
+
+/* Rule 4 over the row's grant, and what the agency already holds: members, pending
+ * invitations, shortcodes. */
 static int row_agency_check(struct checker *k, struct context *x, struct app_bulk_row *row)
 {
     struct arena *a = k->a;
@@ -292,6 +318,10 @@ static int row_agency_check(struct checker *k, struct context *x, struct app_bul
         problem_add(k, row->row, "email",
                     "already a member of this agency: change their access instead");
         row->is_valid = false;
+    } else if (row->in.email) {
+        rc = row_pending_check(k, x, row);
+        if (rc)
+            return rc;
     }
     if (row->in.shortcode) {
         bool taken = false;

@@ -58,11 +58,11 @@ void app_invitation_bulk_dispose(struct app_bulk *b);
 /* Reads and checks csv[0..len) for agency_id as the actor: the file's shape (header, quoting,
  * at most APP_BULK_ROWS_MAX rows and APP_BULK_BYTES_MAX bytes), then each row (email, names,
  * shortcode, environment by name among those where the actor may invite, roles by name, rule 4
- * over the grant, no invitation of oneself, no member already, no address or shortcode twice,
- * no shortcode taken). Problems go into out->problems and rows are marked valid or not: a file
- * with problems is still answered 0. Errors: USHER_ENOTFOUND (agency not visible),
- * USHER_EFORBIDDEN (a suspended agency), USHER_ELIMIT "too_large" (over the bounds); store
- * errors. Changes nothing. */
+ * over the grant, no invitation of oneself, no member already, no invitation to the agency
+ * still pending for the address, no address or shortcode twice, no shortcode taken). Problems go
+ * into out->problems and rows are marked valid or not: a file with problems is still answered 0.
+ * Errors: USHER_ENOTFOUND (agency not visible), USHER_EFORBIDDEN (a suspended agency), USHER_ELIMIT
+ * "too_large" (over the bounds); store errors. Changes nothing. */
 int app_invitation_bulk_check(struct app_bulk *out, const struct app_call *call,
                               const char *agency_id, const char *csv, size_t len);
 

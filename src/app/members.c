@@ -135,7 +135,8 @@ int app_members_grants_load(struct app_grant_list *out, struct app_members_ctx *
     memset(out, 0, sizeof(*out));
     struct store_grant *rows = NULL;
     size_t count = 0;
-    int rc = store_grant_list_in_agency(&rows, &count, x->c, x->a, x->agency_id, user_id, err);
+    int rc = store_grant_list_in_agency(&rows, &count, x->c, x->a, x->agency_id, user_id,
+                                        clock_now_ms(), err);
     if (rc)
         return rc;
     out->items = arena_alloc(x->a, (count + 1) * sizeof(*out->items));

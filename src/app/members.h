@@ -85,6 +85,8 @@ struct app_member_query {
     const char *environment_id; /* people with access to this environment */
     const char *role;           /* people holding this role (built-in or custom role name) */
     const char *shortcode;      /* exact */
+    const char *status;         /* "active" (members), "invited" (pending invitations), "expired" or
+                                 * "revoked" (those invitations); NULL: members and pending ones */
     const char *sort;           /* see store_directory_order_parse; default "name" */
     const char *cursor;
     size_t limit; /* 1..STORE_PAGE_LIMIT_MAX; 0 means the default */
@@ -100,7 +102,8 @@ struct app_member_patch {
     const char *shortcode; /* text_shortcode_check, or NULL to clear */
 };
 
-/* Lists the overview of agency_id. Bad q, sort, cursor, shortcode, role (USHER_EINVAL
+/* Lists the overview of agency_id. Grants that have ended count for nothing (the environment
+ * and role filters, the grants shown). Bad status, q, sort, cursor, shortcode, role (USHER_EINVAL
  * "unknown_role") or environment_id (USHER_EINVAL "unknown_scope") name their field; a member
  * without users.read anywhere gets USHER_EFORBIDDEN, as does one filtering by an environment
  * where they lack it. */

@@ -39,7 +39,8 @@ static bool text_equal(const char *x, const char *y)
 static int last_owner_guard(struct app_members_ctx *x, const char *user_id, struct usher_error *err)
 {
     int64_t others = 0;
-    int rc = store_directory_owner_count(&others, x->c, x->a, x->agency_id, user_id, err);
+    int rc = store_directory_owner_count(&others, x->c, x->a, x->agency_id, user_id, clock_now_ms(),
+                                         err);
     if (rc)
         return rc;
     if (others == 0)

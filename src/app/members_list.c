@@ -1,5 +1,5 @@
 /* The users overview: members and invited people merged into one keyset-paged list, filtered by
- * search, environment, role and shortcode, each showing only what the caller may see. */
+ * status, search, environment, role and shortcode, each showing only what the caller may see. */
 #include "app/members.h"
 
 #include <string.h>
@@ -87,14 +87,13 @@ static int invited_collect(struct store_directory_person **out, struct app_grant
                            const struct store_directory_order *order,
                            const struct store_directory_filter *sql_filter,
                            const struct invited_filter *filter,
-                           const struct store_directory_key *after, size_t limit,
+                           const struct store_directory_key *after, int64_t now, size_t limit,
                            struct usher_error *err)
 {
     struct store_directory_person *items = arena_alloc(x->a, (limit + 2) * sizeof(*items));
     struct app_grant_list *grants = arena_alloc(x->a, (limit + 2) * sizeof(*grants));
     size_t n = 0;
     struct store_directory_key pos = *after;
-    int64_t now = clock_now_ms();
     for (;;) {
         struct store_directory_person *batch = NULL;
         size_t count = 0;
@@ -126,13 +125,47 @@ static int invited_collect(struct store_directory_person **out, struct app_grant
     return 0;
 }
 
+/* Which sources a status reads: members, invitations (and which). */
+struct status_sources {
+    bool members;
+    bool invitations;
+    enum store_directory_invitations which;
+};
+
+/* Parses the status filter: none (members and pending invitations), "active" (members),
+ * "invited" (pending invitations), "expired" or "revoked" (those invitations). */
+static int status_parse(struct status_sources *out, const char *status, struct usher_error *err)
+{
+    static const struct {
+        const char *name;
+        struct status_sources sources;
+    } known[] = {
+        {"active", {true, false, STORE_DIRECTORY_PENDING}},
+        {"invited", {false, true, STORE_DIRECTORY_PENDING}},
+        {"expired", {false, true, STORE_DIRECTORY_EXPIRED}},
+        {"revoked", {false, true, STORE_DIRECTORY_REVOKED}},
+    };
+    *out = (struct status_sources){true, true, STORE_DIRECTORY_PENDING};
+    if (!status || !*status)
+        return 0;
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+        if (strcmp(known[i].name, status) == 0) {
+            *out = known[i].sources;
+            return 0;
+        }
+    }
+    return usher_error_set(err, USHER_EINVAL, NULL, "status",
+                           "status must be one of active, invited, expired, revoked");
+}
+
 /* Validates the query and turns it into the store's filter and the invited people's one. */
 static int query_prepare(struct store_directory_filter *out, struct invited_filter *inv,
                          struct app_members_ctx *x, const struct app_member_query *q,
-                         struct usher_error *err)
+                         enum store_directory_invitations which, struct usher_error *err)
 {
     memset(out, 0, sizeof(*out));
     memset(inv, 0, sizeof(*inv));
+    out->invitations = which;
     if (!x->caller.reads_all && x->caller.readable_count == 0)
         return app_members_forbidden(err, "users.read is required in this agency");
     if (q->q) {
@@ -238,7 +271,7 @@ static void page_merge(struct app_member_page *out, bool *is_member,
 /* Reads the grants of the page's members (is_member[i]) in one query, and builds each member as
  * the caller may see them. */
 static int page_member_grants(struct app_member_page *out, const bool *is_member,
-                              struct app_members_ctx *x, const struct app_call *call)
+                              struct app_members_ctx *x, const struct app_call *call, int64_t now)
 {
     const char **member_ids = arena_alloc(call->arena, (out->count + 1) * sizeof(*member_ids));
     size_t ids = 0;
@@ -249,7 +282,7 @@ static int page_member_grants(struct app_member_page *out, const bool *is_member
     struct store_directory_grant *rows = NULL;
     size_t row_count = 0;
     int rc = store_directory_grants(&rows, &row_count, x->c, call->arena, x->agency_id, member_ids,
-                                    ids, call->err);
+                                    ids, now, call->err);
     if (rc)
         return rc;
     for (size_t i = 0; i < out->count; i++) {
@@ -283,10 +316,16 @@ int app_member_list(struct app_member_page *out, const struct app_call *call, co
     struct store_directory_filter filter;
     struct invited_filter inv_filter;
     struct page_sources src = {0};
+    struct status_sources sources;
+    /* One moment for the whole page: what has ended, grants and invitations alike. */
+    int64_t now = clock_now_ms();
     size_t limit = query->limit ? query->limit : STORE_PAGE_LIMIT_DEFAULT;
     if (limit > STORE_PAGE_LIMIT_MAX)
         limit = STORE_PAGE_LIMIT_MAX;
-    int rc = store_directory_order_parse(&order, query->sort, call->err);
+    int rc = status_parse(&sources, query->status, call->err);
+    if (rc)
+        goto done;
+    rc = store_directory_order_parse(&order, query->sort, call->err);
     if (rc)
         goto done;
     rc = store_directory_cursor_decode(&after, call->arena, &order, query->cursor, call->err);
@@ -295,21 +334,23 @@ int app_member_list(struct app_member_page *out, const struct app_call *call, co
     rc = app_members_ctx_open(&x, call, agency_id, false);
     if (rc)
         goto done;
-    rc = query_prepare(&filter, &inv_filter, &x, query, call->err);
+    rc = query_prepare(&filter, &inv_filter, &x, query, sources.which, call->err);
     if (rc)
         goto done;
-    rc = store_directory_members(&src.members, &src.member_count, &src.members_more, x.c,
-                                 call->arena, x.agency_id, &order, &filter, &after, limit,
-                                 call->err);
+    if (sources.members)
+        rc = store_directory_members(&src.members, &src.member_count, &src.members_more, x.c,
+                                     call->arena, x.agency_id, &order, &filter, &after, now, limit,
+                                     call->err);
     if (rc)
         goto done;
-    rc = invited_collect(&src.invited, &src.invited_grants, &src.invited_count, &x, &order, &filter,
-                         &inv_filter, &after, limit, call->err);
+    if (sources.invitations)
+        rc = invited_collect(&src.invited, &src.invited_grants, &src.invited_count, &x, &order,
+                             &filter, &inv_filter, &after, now, limit, call->err);
     if (rc)
         goto done;
     bool *is_member = arena_alloc(call->arena, (limit + 1) * sizeof(bool));
     page_merge(out, is_member, &x, &src, &order, limit);
-    rc = page_member_grants(out, is_member, &x, call);
+    rc = page_member_grants(out, is_member, &x, call, now);
     if (rc)
         goto done;
     out->roles = x.roles;

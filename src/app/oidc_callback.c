@@ -233,7 +233,7 @@ static int account_inside_agency(bool *out, struct store_conn *c, const struct a
     if (user->is_platform_admin)
         return 0;
     struct usher_error e2 = {0};
-    int rc = store_user_memberships(&ms, &n, c, call->arena, user->id, &e2);
+    int rc = store_user_memberships(&ms, &n, c, call->arena, user->id, clock_now_ms(), &e2);
     if (rc)
         return rc;
     for (size_t i = 0; i < n; i++)

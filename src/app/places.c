@@ -1,8 +1,8 @@
 /* Places that change and go: renaming agencies, environments and bots, deleting an environment
- * or a bot with everything scoped to it, suspending and resuming an agency, and deleting a
- * suspended one. Each change and its audit row commit together; the decision index (and so
- * /check, route enforcement and API tokens) follows right after the commit here, and through
- * the change feed on every other process. */
+ * or a bot with everything scoped to it, suspending and resuming an agency (with its name and
+ * second-factor policy, in one transaction), and deleting a suspended one. Each change and its
+ * audit row commit together; the decision index (and so /check, route enforcement and API tokens)
+ * follows right after the commit here, and through the change feed on every other process. */
 #include <jansson.h>
 #include <string.h>
 
@@ -10,6 +10,7 @@
 #include "app/audit.h"
 #include "app/grants.h"
 #include "app/tenancy.h"
+#include "app/tenancy_int.h"
 #include "app/tokens.h"
 #include "authz/authz.h"
 #include "base/clock.h"
@@ -18,42 +19,111 @@
 #include "store/store_invitation.h"
 #include "store/store_member.h"
 
-static int name_clean(const char **out, const struct app_call *call, const char *name)
-{
-    if (!name)
-        return usher_error_set(call->err, USHER_EINVAL, NULL, "name", "name is required");
-    return text_name_check(out, call->arena, name, "name", TEXT_NAME_MAX_CHARS, call->err);
-}
-
 static int forbidden(struct usher_error *err, const char *why)
 {
     return usher_error_set(err, USHER_EFORBIDDEN, NULL, NULL, "%s", why);
 }
 
-/* Records a rename of a place: old and new names. */
-static int rename_record(struct store_conn *c, const struct app_call *call, const char *agency_id,
-                         const char *action, const char *scope_type, const char *scope_id,
-                         const char *old_name, const char *new_name)
+/* Validates name and, when it differs from old_name, renames the place (kind "agency",
+ * "environment" or "bot") and records <kind>.renamed with both names, on c. *out gets the
+ * name the place has after. */
+static int rename_apply(const char **out, struct store_conn *c, const struct app_call *call,
+                        const char *kind, const char *agency_id, const char *id,
+                        const char *old_name, const char *name)
 {
-    struct app_audit_event ev = {
-        .agency_id = agency_id,
-        .action = action,
-        .scope_type = scope_type,
-        .scope_id = scope_id,
-        .details = json_pack("{s:s, s:s}", "old_name", old_name, "name", new_name),
-    };
-    return app_audit_record(c, call->arena, call->actor, &ev, call->err);
+    const char *clean = NULL;
+    int rc = tenancy_name_clean(&clean, call, name);
+    if (rc)
+        return rc;
+    if (strcmp(clean, old_name) != 0) {
+        if (strcmp(kind, "agency") == 0)
+            rc = store_agency_rename(c, call->arena, id, clean, call->err);
+        else if (strcmp(kind, "environment") == 0)
+            rc = store_environment_rename(c, call->arena, id, clean, call->err);
+        else
+            rc = store_bot_rename(c, call->arena, id, clean, call->err);
+        if (rc)
+            return rc;
+        rc = tenancy_place_record(c, call, agency_id, kind, id, "renamed",
+                                  json_pack("{s:s, s:s}", "old_name", old_name, "name", clean));
+        if (rc)
+            return rc;
+    }
+    *out = clean;
+    return 0;
+}
+
+/* The frame of a change to an environment: a transaction (a writing one when is_write), the
+ * environment, and the caller's access in its agency. */
+static int environment_open(struct store_conn **c, struct store_environment *env,
+                            struct app_access *acc, const struct app_call *call,
+                            const char *environment_id, bool is_write)
+{
+    int rc = app_call_begin(c, call, is_write);
+    if (rc)
+        return rc;
+    rc = store_environment_get(env, *c, call->arena, environment_id, call->err);
+    if (rc)
+        return rc;
+    return app_access_load(acc, *c, call->arena, call->actor, env->agency_id, "environment",
+                           call->err);
+}
+
+/* The frame of a change to a bot, as environment_open, and the bot.develop in its environment
+ * that renaming and deleting it take (what creating it takes). */
+static int bot_open(struct store_conn **c, struct store_bot *bot, const struct app_call *call,
+                    const char *bot_id, bool is_write)
+{
+    struct app_access acc;
+    int rc = app_call_begin(c, call, is_write);
+    if (rc)
+        return rc;
+    rc = store_bot_get(bot, *c, call->arena, bot_id, call->err);
+    if (rc)
+        return rc;
+    rc = app_access_load(&acc, *c, call->arena, call->actor, bot->agency_id, "bot", call->err);
+    if (rc)
+        return rc;
+    if (!app_access_allows(&acc, POLICY_SCOPE_ENVIRONMENT, bot->environment_id, NULL,
+                           "bot.develop"))
+        return forbidden(call->err, "bot.develop is required in this environment");
+    return 0;
+}
+
+/* After a deletion committed: the place and what is under it leave the decision index, and
+ * everyone whose grants named any of it is read again. */
+static void index_place_gone(const struct app_call *call, struct store_conn *c,
+                             enum policy_scope kind, const char *id)
+{
+    if (!call->app->authz)
+        return;
+    const char **users = NULL;
+    size_t count = authz_index_place_gone(&users, call->app->authz, kind, id, call->arena);
+    for (size_t i = 0; i < count; i++)
+        app_grants_refresh(call->app, c, users[i]);
 }
 
 /* --- agencies --- */
 
+/* Checks that the actor may make change to agency (access loaded as acc): before anything is
+ * written, so that a refusal leaves everything as it was. */
+static int agency_change_allowed(const struct app_access *acc, const struct app_call *call,
+                                 const char *agency_id, const struct app_agency_change *change)
+{
+    if (change->status != APP_AGENCY_STATUS_KEEP && !acc->is_admin)
+        return forbidden(call->err, "only platform admins suspend and resume agencies");
+    if (change->name || change->second_factor != APP_AGENCY_SECOND_FACTOR_KEEP)
+        return app_access_require(acc, POLICY_SCOPE_AGENCY, agency_id, NULL, "agency.manage",
+                                  call->err);
+    return 0;
+}
+
 int app_agency_update(struct store_agency *out, const struct app_call *call, const char *agency_id,
-                      const char *name, enum app_agency_status_change status)
+                      const struct app_agency_change *change)
 {
     struct store_conn *c = NULL;
     struct store_agency agency;
     struct app_access acc;
-    const char *clean = NULL;
     int rc = app_call_begin(&c, call, true);
     if (rc)
         goto done;
@@ -63,53 +133,48 @@ int app_agency_update(struct store_agency *out, const struct app_call *call, con
     rc = app_access_load(&acc, c, call->arena, call->actor, agency_id, "agency", call->err);
     if (rc)
         goto done;
-    if (status != APP_AGENCY_STATUS_KEEP && !acc.is_admin) {
-        rc = forbidden(call->err, "only platform admins suspend and resume agencies");
+    rc = agency_change_allowed(&acc, call, agency_id, change);
+    if (rc)
         goto done;
-    }
-    if (name) {
-        rc = app_access_require(&acc, POLICY_SCOPE_AGENCY, agency_id, NULL, "agency.manage",
-                                call->err);
-        if (rc)
-            goto done;
-        rc = name_clean(&clean, call, name);
+    if (change->name) {
+        rc = rename_apply(&agency.name, c, call, "agency", agency_id, agency_id, agency.name,
+                          change->name);
         if (rc)
             goto done;
     }
-    bool renamed = clean && strcmp(clean, agency.name) != 0;
-    bool suspend = status == APP_AGENCY_STATUS_SUSPENDED;
-    bool restated = status != APP_AGENCY_STATUS_KEEP && suspend != agency.is_suspended;
-    if (renamed) {
-        rc = store_agency_rename(c, call->arena, agency_id, clean, call->err);
-        if (rc)
-            goto done;
-        rc = rename_record(c, call, agency_id, "agency.renamed", "agency", agency_id, agency.name,
-                           clean);
-        if (rc)
-            goto done;
-        agency.name = clean;
-    }
+    bool suspend = change->status == APP_AGENCY_STATUS_SUSPENDED;
+    bool restated = change->status != APP_AGENCY_STATUS_KEEP && suspend != agency.is_suspended;
     if (restated) {
         rc = store_agency_status_set(c, call->arena, agency_id, suspend, call->err);
         if (rc)
             goto done;
-        struct app_audit_event ev = {
-            .agency_id = agency_id,
-            .action = suspend ? "agency.suspended" : "agency.resumed",
-            .scope_type = "agency",
-            .scope_id = agency_id,
-            .details = json_pack("{s:s}", "name", agency.name),
-        };
-        rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
+        rc = tenancy_place_record(c, call, agency_id, "agency", agency_id,
+                                  suspend ? "suspended" : "resumed",
+                                  json_pack("{s:s}", "name", agency.name));
         if (rc)
             goto done;
         agency.is_suspended = suspend;
+    }
+    bool required = change->second_factor == APP_AGENCY_SECOND_FACTOR_ON;
+    bool repolicied = change->second_factor != APP_AGENCY_SECOND_FACTOR_KEEP &&
+                      required != agency.require_second_factor;
+    if (repolicied) {
+        rc = store_agency_second_factor_set(c, call->arena, agency_id, required, call->err);
+        if (rc)
+            goto done;
+        rc = tenancy_place_record(c, call, agency_id, "agency", agency_id, "updated",
+                                  json_pack("{s:b}", "require_second_factor", required));
+        if (rc)
+            goto done;
+        agency.require_second_factor = required;
     }
     rc = store_commit(c, call->err);
     if (rc)
         goto done;
     if (restated && call->app->authz)
         authz_index_put_agency_status(call->app->authz, agency_id, suspend);
+    if (repolicied && call->app->authz)
+        authz_index_put_agency_policy(call->app->authz, agency_id, required);
     *out = agency;
 done:
     store_conn_put(c);
@@ -153,24 +218,15 @@ int app_agency_delete(const struct app_call *call, const char *agency_id, const 
     if (rc)
         goto done;
     /* The agency's own chain stays whole and verifiable; the deletion is a platform event. */
-    struct app_audit_event ev = {
-        .action = "agency.deleted",
-        .scope_type = "agency",
-        .scope_id = agency_id,
-        .details =
-            json_pack("{s:s, s:I}", "name", agency.name, "members", (json_int_t)member_count),
-    };
-    rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
+    rc = tenancy_place_record(
+        c, call, NULL, "agency", agency_id, "deleted",
+        json_pack("{s:s, s:I}", "name", agency.name, "members", (json_int_t)member_count));
     if (rc)
         goto done;
     rc = store_commit(c, call->err);
     if (rc)
         goto done;
-    if (call->app->authz) {
-        authz_index_drop_agency(call->app->authz, agency_id);
-        for (size_t i = 0; i < member_count; i++)
-            app_grants_refresh(call->app, c, members[i]);
-    }
+    index_place_gone(call, c, POLICY_SCOPE_AGENCY, agency_id);
     app_token_cache_clear(call->app->token_cache);
 done:
     store_conn_put(c);
@@ -185,15 +241,7 @@ int app_environment_rename(struct store_environment *out, const struct app_call 
     struct store_conn *c = NULL;
     struct store_environment env;
     struct app_access acc;
-    const char *clean = NULL;
-    int rc = app_call_begin(&c, call, true);
-    if (rc)
-        goto done;
-    rc = store_environment_get(&env, c, call->arena, environment_id, call->err);
-    if (rc)
-        goto done;
-    rc =
-        app_access_load(&acc, c, call->arena, call->actor, env.agency_id, "environment", call->err);
+    int rc = environment_open(&c, &env, &acc, call, environment_id, true);
     if (rc)
         goto done;
     if (!app_access_allows(&acc, POLICY_SCOPE_AGENCY, env.agency_id, NULL, "environments.create") &&
@@ -201,22 +249,12 @@ int app_environment_rename(struct store_environment *out, const struct app_call 
         rc = forbidden(call->err, "environment.manage is required in this environment");
         goto done;
     }
-    rc = name_clean(&clean, call, name);
+    rc = rename_apply(&env.name, c, call, "environment", env.agency_id, env.id, env.name, name);
     if (rc)
         goto done;
-    if (strcmp(clean, env.name) != 0) {
-        rc = store_environment_rename(c, call->arena, env.id, clean, call->err);
-        if (rc)
-            goto done;
-        rc = rename_record(c, call, env.agency_id, "environment.renamed", "environment", env.id,
-                           env.name, clean);
-        if (rc)
-            goto done;
-    }
     rc = store_commit(c, call->err);
     if (rc)
         goto done;
-    env.name = clean;
     *out = env;
 done:
     store_conn_put(c);
@@ -228,37 +266,15 @@ int app_bot_rename(struct store_bot *out, const struct app_call *call, const cha
 {
     struct store_conn *c = NULL;
     struct store_bot bot;
-    struct app_access acc;
-    const char *clean = NULL;
-    int rc = app_call_begin(&c, call, true);
+    int rc = bot_open(&c, &bot, call, bot_id, true);
     if (rc)
         goto done;
-    rc = store_bot_get(&bot, c, call->arena, bot_id, call->err);
+    rc = rename_apply(&bot.name, c, call, "bot", bot.agency_id, bot.id, bot.name, name);
     if (rc)
         goto done;
-    rc = app_access_load(&acc, c, call->arena, call->actor, bot.agency_id, "bot", call->err);
-    if (rc)
-        goto done;
-    if (!app_access_allows(&acc, POLICY_SCOPE_ENVIRONMENT, bot.environment_id, NULL,
-                           "bot.develop")) {
-        rc = forbidden(call->err, "bot.develop is required in this environment");
-        goto done;
-    }
-    rc = name_clean(&clean, call, name);
-    if (rc)
-        goto done;
-    if (strcmp(clean, bot.name) != 0) {
-        rc = store_bot_rename(c, call->arena, bot.id, clean, call->err);
-        if (rc)
-            goto done;
-        rc = rename_record(c, call, bot.agency_id, "bot.renamed", "bot", bot.id, bot.name, clean);
-        if (rc)
-            goto done;
-    }
     rc = store_commit(c, call->err);
     if (rc)
         goto done;
-    bot.name = clean;
     *out = bot;
 done:
     store_conn_put(c);
@@ -391,14 +407,7 @@ static int removal_apply(int64_t *ended, const struct removal *r, struct store_c
         json_object_set_new(details, "environment_id", json_string(r->environment_id));
     else
         json_object_set_new(details, "bots_removed", json_integer((json_int_t)r->bot_count));
-    struct app_audit_event ev = {
-        .agency_id = r->agency_id,
-        .action = r->environment_id ? "bot.deleted" : "environment.deleted",
-        .scope_type = r->kind,
-        .scope_id = r->id,
-        .details = details,
-    };
-    return app_audit_record(c, call->arena, call->actor, &ev, call->err);
+    return tenancy_place_record(c, call, r->agency_id, r->kind, r->id, "deleted", details);
 }
 
 /* How many of r's people hold no grant in the agency but those that go: the memberships the
@@ -437,18 +446,8 @@ static int removal_run(struct app_place_removal *out, struct removal *r, struct 
     rc = store_commit(c, call->err);
     if (rc)
         goto done;
-    struct authz_index *ix = call->app->authz;
-    if (ix) {
-        if (r->environment_id)
-            authz_index_put_bot(ix, r->id, NULL, NULL);
-        else {
-            authz_index_put_environment(ix, r->id, NULL);
-            for (size_t i = 0; i < r->bot_count; i++)
-                authz_index_put_bot(ix, r->bots[i], NULL, NULL);
-        }
-        for (size_t i = 0; i < r->people_count; i++)
-            app_grants_refresh(call->app, c, r->people[i]);
-    }
+    index_place_gone(call, c, r->environment_id ? POLICY_SCOPE_BOT : POLICY_SCOPE_ENVIRONMENT,
+                     r->id);
 done:
     if (rc == 0) {
         out->grants_removed = r->grant_count;
@@ -466,14 +465,7 @@ int app_environment_delete(struct app_place_removal *out, const struct app_call 
     struct store_conn *c = NULL;
     struct store_environment env;
     struct app_access acc;
-    int rc = app_call_begin(&c, call, !is_preview);
-    if (rc)
-        goto done;
-    rc = store_environment_get(&env, c, call->arena, environment_id, call->err);
-    if (rc)
-        goto done;
-    rc =
-        app_access_load(&acc, c, call->arena, call->actor, env.agency_id, "environment", call->err);
+    int rc = environment_open(&c, &env, &acc, call, environment_id, !is_preview);
     if (rc)
         goto done;
     if (!app_access_allows(&acc, POLICY_SCOPE_AGENCY, env.agency_id, NULL, "environments.create")) {
@@ -498,21 +490,9 @@ int app_bot_delete(struct app_place_removal *out, const struct app_call *call, c
     memset(out, 0, sizeof(*out));
     struct store_conn *c = NULL;
     struct store_bot bot;
-    struct app_access acc;
-    int rc = app_call_begin(&c, call, !is_preview);
+    int rc = bot_open(&c, &bot, call, bot_id, !is_preview);
     if (rc)
         goto done;
-    rc = store_bot_get(&bot, c, call->arena, bot_id, call->err);
-    if (rc)
-        goto done;
-    rc = app_access_load(&acc, c, call->arena, call->actor, bot.agency_id, "bot", call->err);
-    if (rc)
-        goto done;
-    if (!app_access_allows(&acc, POLICY_SCOPE_ENVIRONMENT, bot.environment_id, NULL,
-                           "bot.develop")) {
-        rc = forbidden(call->err, "bot.develop is required in this environment");
-        goto done;
-    }
     const char **self = arena_alloc(call->arena, sizeof(*self));
     self[0] = bot.id;
     struct removal r = {

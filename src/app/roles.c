@@ -472,7 +472,7 @@ int app_role_delete(const struct app_call *call, const char *agency_id, const ch
     rc = store_role_get(&role, c, call->arena, agency_id, role_id, call->err);
     if (rc)
         goto done;
-    rc = store_role_in_use(&in_use, c, call->arena, agency_id, role.id, call->err);
+    rc = store_role_in_use(&in_use, c, call->arena, agency_id, role.id, clock_now_ms(), call->err);
     if (rc)
         goto done;
     if (in_use) {

@@ -191,8 +191,9 @@ int app_second_factor_sign_in(struct app_session_new *out, int64_t *out_retry_af
 
 /* Sets whether agency_id requires its members to have a second factor (owner or agency.manage
  * at agency scope, or a platform admin), with an "agency.updated" audit row; the decision index
- * follows at once here and through the change feed elsewhere. *out receives the agency.
- * Errors: USHER_ENOTFOUND outside the agency; USHER_EFORBIDDEN without agency.manage. */
+ * follows at once here and through the change feed elsewhere. *out receives the agency. This is
+ * app_agency_update (app/tenancy.h) with only this change. Errors: USHER_ENOTFOUND outside the
+ * agency; USHER_EFORBIDDEN without agency.manage. */
 int app_agency_second_factor_set(struct store_agency *out, const struct app_call *call,
                                  const char *agency_id, bool required);
 

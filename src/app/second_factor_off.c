@@ -12,6 +12,7 @@
 #include "app/password.h"
 #include "app/second_factor.h"
 #include "app/second_factor_int.h"
+#include "app/tenancy.h"
 #include "app/throttle.h"
 #include "authz/authz.h"
 #include "base/clock.h"
@@ -197,41 +198,8 @@ bool app_second_factor_required(struct app *app, const char *user_id)
 int app_agency_second_factor_set(struct store_agency *out, const struct app_call *call,
                                  const char *agency_id, bool required)
 {
-    struct store_conn *c = NULL;
-    struct store_agency agency;
-    int rc = app_call_begin(&c, call, true);
-    if (rc)
-        goto done;
-    rc = store_agency_get(&agency, c, call->arena, agency_id, call->err);
-    if (rc)
-        goto done;
-    rc = app_access_demand(c, call->arena, call->actor, agency_id, POLICY_SCOPE_AGENCY, agency_id,
-                           "agency.manage", "agency", call->err);
-    if (rc)
-        goto done;
-    if (agency.require_second_factor != required) {
-        rc = store_agency_second_factor_set(c, call->arena, agency_id, required, call->err);
-        if (rc)
-            goto done;
-        struct app_audit_event ev = {
-            .agency_id = agency_id,
-            .action = "agency.updated",
-            .scope_type = "agency",
-            .scope_id = agency_id,
-            .details = json_pack("{s:b}", "require_second_factor", required),
-        };
-        rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
-        if (rc)
-            goto done;
-    }
-    rc = store_commit(c, call->err);
-    if (rc)
-        goto done;
-    if (call->app->authz)
-        authz_index_put_agency_policy(call->app->authz, agency_id, required);
-    agency.require_second_factor = required;
-    *out = agency;
-done:
-    store_conn_put(c);
-    return rc;
+    struct app_agency_change change = {
+        .second_factor = required ? APP_AGENCY_SECOND_FACTOR_ON : APP_AGENCY_SECOND_FACTOR_OFF,
+    };
+    return app_agency_update(out, call, agency_id, &change);
 }

@@ -1,7 +1,9 @@
 /* Agencies, environments and bots: who may create, see and list them. Visibility follows
  * membership (a foreign agency is not found, never forbidden); permissions inside an agency
- * come from the decision function over the caller's grants. */
+ * come from the decision function over the caller's grants. The name check and the audit row
+ * of a change to a place, shared with places.c, are at the end (app/tenancy_int.h). */
 #include "app/tenancy.h"
+#include "app/tenancy_int.h"
 
 #include <string.h>
 
@@ -55,8 +57,7 @@ int app_agency_create(struct store_agency *out, const struct app_call *call, con
                              "only platform admins create agencies");
         goto done;
     }
-    rc = name ? text_name_check(&clean, call->arena, name, "name", TEXT_NAME_MAX_CHARS, call->err)
-              : usher_error_set(call->err, USHER_EINVAL, NULL, "name", "name is required");
+    rc = tenancy_name_clean(&clean, call, name);
     if (rc)
         goto done;
     struct store_agency agency = {
@@ -71,14 +72,8 @@ int app_agency_create(struct store_agency *out, const struct app_call *call, con
     rc = store_agency_insert(c, call->arena, &agency, call->err);
     if (rc)
         goto done;
-    struct app_audit_event ev = {
-        .agency_id = agency.id,
-        .action = "agency.created",
-        .scope_type = "agency",
-        .scope_id = agency.id,
-        .details = json_pack("{s:s}", "name", agency.name),
-    };
-    rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
+    rc = tenancy_place_record(c, call, agency.id, "agency", agency.id, "created",
+                              json_pack("{s:s}", "name", agency.name));
     if (rc)
         goto done;
     rc = store_commit(c, call->err);
@@ -189,8 +184,7 @@ int app_environment_create(struct store_environment *out, const struct app_call 
         rc = forbidden(call->err, "environments.create", "agency");
         goto done;
     }
-    rc = name ? text_name_check(&clean, call->arena, name, "name", TEXT_NAME_MAX_CHARS, call->err)
-              : usher_error_set(call->err, USHER_EINVAL, NULL, "name", "name is required");
+    rc = tenancy_name_clean(&clean, call, name);
     if (rc)
         goto done;
     struct store_environment env = {
@@ -202,14 +196,8 @@ int app_environment_create(struct store_environment *out, const struct app_call 
     rc = store_environment_insert(c, call->arena, &env, call->err);
     if (rc)
         goto done;
-    struct app_audit_event ev = {
-        .agency_id = agency.id,
-        .action = "environment.created",
-        .scope_type = "environment",
-        .scope_id = env.id,
-        .details = json_pack("{s:s}", "name", env.name),
-    };
-    rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
+    rc = tenancy_place_record(c, call, agency.id, "environment", env.id, "created",
+                              json_pack("{s:s}", "name", env.name));
     if (rc)
         goto done;
     rc = store_commit(c, call->err);
@@ -323,8 +311,7 @@ int app_bot_create(struct store_bot *out, const struct app_call *call, const cha
         rc = forbidden(call->err, "bot.develop", "environment");
         goto done;
     }
-    rc = name ? text_name_check(&clean, call->arena, name, "name", TEXT_NAME_MAX_CHARS, call->err)
-              : usher_error_set(call->err, USHER_EINVAL, NULL, "name", "name is required");
+    rc = tenancy_name_clean(&clean, call, name);
     if (rc)
         goto done;
     struct store_bot bot = {
@@ -338,14 +325,8 @@ int app_bot_create(struct store_bot *out, const struct app_call *call, const cha
     rc = store_bot_insert(c, call->arena, &bot, call->err);
     if (rc)
         goto done;
-    struct app_audit_event ev = {
-        .agency_id = bot.agency_id,
-        .action = "bot.created",
-        .scope_type = "bot",
-        .scope_id = bot.id,
-        .details = json_pack("{s:s, s:s}", "name", bot.name, "environment_id", env.id),
-    };
-    rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
+    rc = tenancy_place_record(c, call, bot.agency_id, "bot", bot.id, "created",
+                              json_pack("{s:s, s:s}", "name", bot.name, "environment_id", env.id));
     if (rc)
         goto done;
     rc = store_commit(c, call->err);
@@ -437,4 +418,26 @@ int app_bot_list(struct app_bot_page *out, const struct app_call *call, const ch
 done:
     store_conn_put(c);
     return rc;
+}
+
+/* --- shared with places.c (app/tenancy_int.h) --- */
+
+int tenancy_name_clean(const char **out, const struct app_call *call, const char *name)
+{
+    if (!name)
+        return usher_error_set(call->err, USHER_EINVAL, NULL, "name", "name is required");
+    return text_name_check(out, call->arena, name, "name", TEXT_NAME_MAX_CHARS, call->err);
+}
+
+int tenancy_place_record(struct store_conn *c, const struct app_call *call, const char *agency_id,
+                         const char *kind, const char *id, const char *what, json_t *details)
+{
+    struct app_audit_event ev = {
+        .agency_id = agency_id,
+        .action = arena_printf(call->arena, "%s.%s", kind, what),
+        .scope_type = kind,
+        .scope_id = id,
+        .details = details,
+    };
+    return app_audit_record(c, call->arena, call->actor, &ev, call->err);
 }

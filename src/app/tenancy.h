@@ -92,21 +92,36 @@ int app_bot_list(struct app_bot_page *out, const struct app_call *call, const ch
 
 /* --- places that change and go (src/app/places.c) --- */
 
-/* What PATCH /agencies/{id} changes besides the second-factor setting. */
+/* Whether PATCH /agencies/{id} suspends or resumes the agency. */
 enum app_agency_status_change {
     APP_AGENCY_STATUS_KEEP,
     APP_AGENCY_STATUS_ACTIVE,
     APP_AGENCY_STATUS_SUSPENDED,
 };
 
-/* Renames an agency (name non-NULL: validated as at creation) and/or suspends or resumes it.
- * Renaming needs agency.manage at agency scope; suspending and resuming, a platform admin
- * (USHER_EFORBIDDEN); an agency the actor cannot see is USHER_ENOTFOUND. Changes nothing that
- * is already so. Audited as agency.renamed (old and new names) and agency.suspended /
- * agency.resumed; the decision index and API tokens follow at once. *out is the agency after
- * the change. */
+/* Whether PATCH /agencies/{id} changes the agency's second-factor requirement. */
+enum app_agency_second_factor_change {
+    APP_AGENCY_SECOND_FACTOR_KEEP,
+    APP_AGENCY_SECOND_FACTOR_ON,
+    APP_AGENCY_SECOND_FACTOR_OFF,
+};
+
+/* What PATCH /agencies/{id} changes. */
+struct app_agency_change {
+    const char *name; /* NULL keeps the name */
+    enum app_agency_status_change status;
+    enum app_agency_second_factor_change second_factor;
+};
+
+/* Applies change to an agency in one transaction: all of it or, on any refusal or failure,
+ * none of it. A name is validated as at creation. Renaming and the second-factor setting need
+ * agency.manage at agency scope; suspending and resuming, a platform admin (USHER_EFORBIDDEN);
+ * an agency the actor cannot see is USHER_ENOTFOUND. Changes nothing that is already so.
+ * Audited as agency.renamed (old and new names), agency.suspended / agency.resumed and
+ * agency.updated (require_second_factor), in the same transaction; the decision index and API
+ * tokens follow at once. *out is the agency after the change. */
 int app_agency_update(struct store_agency *out, const struct app_call *call, const char *agency_id,
-                      const char *name, enum app_agency_status_change status);
+                      const struct app_agency_change *change);
 
 /* Deletes a suspended agency and everything under it in one transaction. Platform admins only
  * (USHER_EFORBIDDEN; USHER_ENOTFOUND for an agency the actor cannot see); an active agency is

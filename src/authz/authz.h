@@ -72,9 +72,14 @@ void authz_index_put_agency_policy(struct authz_index *ix, const char *agency_id
  * about its places is denied, platform admins included, and authz_effective finds nothing. */
 void authz_index_put_agency_status(struct authz_index *ix, const char *agency_id, bool suspended);
 
-/* Forgets a deleted agency and its custom roles: every question about it, its environments and
- * bots is denied from now on. */
-void authz_index_drop_agency(struct authz_index *ix, const char *agency_id);
+/* Marks a deleted place gone with everything under it (after the deletion committed): an
+ * agency with its environments, bots and custom roles, an environment with its bots, or a bot;
+ * every question about them is denied from now on. *out_users gets the users whose grants in
+ * the index name any of them (ids copied into a), and the count is returned: the caller
+ * re-reads each (authz_index_refresh_user) so that their grants end as a fresh load would
+ * give them. A place the index never knew changes nothing and finds nobody. */
+size_t authz_index_place_gone(const char ***out_users, struct authz_index *ix,
+                              enum policy_scope kind, const char *place_id, struct arena *a);
 
 enum authz_agency_state {
     AUTHZ_AGENCY_UNKNOWN, /* not in the index (never created, or deleted) */

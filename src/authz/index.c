@@ -508,14 +508,6 @@ void authz_index_put_agency_status(struct authz_index *ix, const char *agency_id
     pthread_rwlock_unlock(&ix->lock);
 }
 
-void authz_index_drop_agency(struct authz_index *ix, const char *agency_id)
-{
-    pthread_rwlock_wrlock(&ix->lock);
-    ix_agency_set(&ix->d, agency_id, false);
-    ix_roles_drop_agency(&ix->d, agency_id);
-    pthread_rwlock_unlock(&ix->lock);
-}
-
 enum authz_agency_state authz_agency_state(struct authz_index *ix, const char *agency_id)
 {
     enum authz_agency_state state = AUTHZ_AGENCY_UNKNOWN;
@@ -594,6 +586,90 @@ void authz_index_put_bot(struct authz_index *ix, const char *bot_id, const char 
     pthread_rwlock_wrlock(&ix->lock);
     ix_bot_set(&ix->d, bot_id, environment_id, agency_id);
     pthread_rwlock_unlock(&ix->lock);
+}
+
+/* A place that goes, as handles: an agency takes its environments and bots, an environment
+ * its bots, a bot only itself. */
+struct gone {
+    enum policy_scope kind;
+    uint32_t scope; /* handle in the table of its kind */
+};
+
+/* Whether place p (of an environment or bot table) is under g. */
+static bool place_under(const struct ix_place *p, const struct gone *g, bool is_bot)
+{
+    switch (g->kind) {
+    case POLICY_SCOPE_AGENCY:
+        return p->agency == g->scope;
+    case POLICY_SCOPE_ENVIRONMENT:
+        return is_bot && p->env == g->scope;
+    default:
+        return false;
+    }
+}
+
+/* Whether grant x names g's place or a place under it. */
+static bool grant_under(const struct ix_data *d, const struct ix_grant *x, const struct gone *g)
+{
+    if (x->kind == g->kind && x->scope == g->scope)
+        return true;
+    if (x->kind == POLICY_SCOPE_AGENCY)
+        return false;
+    const struct ix_table *t = x->kind == POLICY_SCOPE_ENVIRONMENT ? &d->envs : &d->bots;
+    if (x->scope >= t->names.count)
+        return false;
+    return place_under(ix_rec(t, x->scope), g, x->kind == POLICY_SCOPE_BOT);
+}
+
+/* Clears IX_PRESENT on every place of t under g. */
+static void places_drop_under(struct ix_table *t, const struct gone *g, bool is_bot)
+{
+    for (uint32_t h = 0; h < t->names.count; h++) {
+        struct ix_place *p = ix_rec(t, h);
+        if (place_under(p, g, is_bot))
+            p->flags &= ~IX_PRESENT;
+    }
+}
+
+size_t authz_index_place_gone(const char ***out_users, struct authz_index *ix,
+                              enum policy_scope kind, const char *place_id, struct arena *a)
+{
+    *out_users = NULL;
+    size_t count = 0;
+    pthread_rwlock_wrlock(&ix->lock);
+    struct ix_data *d = &ix->d;
+    struct gone g = {.kind = kind, .scope = IX_NONE};
+    if (kind == POLICY_SCOPE_AGENCY)
+        g.scope = ix_find(&d->agencies, place_id);
+    else if (kind == POLICY_SCOPE_ENVIRONMENT)
+        g.scope = ix_find(&d->envs, place_id);
+    else if (kind == POLICY_SCOPE_BOT)
+        g.scope = ix_find(&d->bots, place_id);
+    if (g.scope == IX_NONE)
+        goto done;
+    if (kind == POLICY_SCOPE_AGENCY) {
+        ix_agency_set(d, place_id, false);
+        ix_roles_drop_agency(d, place_id);
+        places_drop_under(&d->envs, &g, false);
+    } else if (kind == POLICY_SCOPE_ENVIRONMENT)
+        ix_env_set(d, place_id, NULL);
+    else
+        ix_bot_set(d, place_id, NULL, NULL);
+    places_drop_under(&d->bots, &g, true);
+    for (uint32_t h = 0; h < d->users.names.count; h++) {
+        const struct ix_user *u = ix_rec(&d->users, h);
+        for (uint32_t i = 0; u->set && i < u->set->count; i++) {
+            if (!grant_under(d, &u->set->grants[i], &g))
+                continue;
+            if (!*out_users)
+                *out_users = arena_alloc(a, (size_t)d->users.names.count * sizeof(**out_users));
+            (*out_users)[count++] = arena_strdup(a, ix_name(&d->users, h));
+            break;
+        }
+    }
+done:
+    pthread_rwlock_unlock(&ix->lock);
+    return count;
 }
 
 void authz_index_put_custom_role(struct authz_index *ix, const char *role_id, const char *agency_id,

@@ -1,7 +1,8 @@
 /* Keeping the index in step with the database: every change writes an audit row in its own
  * transaction, so reading the rows after a cursor tells which users, places and custom roles
- * to read again. A row's subject user is re-read, its scope re-read (or dropped when gone),
- * and a custom-role change re-reads the agency's roles. */
+ * to read again. A row's subject user is re-read, its scope re-read (or, when gone, dropped with
+ * what is under it and the users holding grants there re-read), and a custom-role change
+ * re-reads the agency's roles. */
 #include <string.h>
 
 #include "policy/catalogue.h"
@@ -10,29 +11,52 @@
 
 #define SYNC_BATCH 500
 
+/* A place no longer in the store: marked gone with everything under it, and every user whose
+ * grants named any of it read again, so that this index ends as a fresh load would build it.
+ * The feed names only the place itself, not the people who lost grants there. A failed
+ * re-read returns the error: the row is read again, and its users are found again, as their
+ * grants still name the place. */
+static int place_gone_sync(struct authz_index *ix, struct store_conn *c, struct arena *a,
+                           enum policy_scope kind, const char *id, struct usher_error *err)
+{
+    const char **users = NULL;
+    size_t count = authz_index_place_gone(&users, ix, kind, id, a);
+    for (size_t i = 0; i < count; i++) {
+        int rc = authz_index_refresh_user(ix, c, users[i], err);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 static int place_sync(struct authz_index *ix, struct store_conn *c, struct arena *a,
                       const char *type, const char *id, struct usher_error *err)
 {
-    if (strcmp(type, "agency") != 0 && strcmp(type, "environment") != 0 && strcmp(type, "bot") != 0)
+    enum policy_scope kind;
+    if (strcmp(type, "agency") == 0)
+        kind = POLICY_SCOPE_AGENCY;
+    else if (strcmp(type, "environment") == 0)
+        kind = POLICY_SCOPE_ENVIRONMENT;
+    else if (strcmp(type, "bot") == 0)
+        kind = POLICY_SCOPE_BOT;
+    else
         return 0;
     struct store_rows rows;
     int rc = store_authz_place(&rows, c, a, type, id, err);
     if (rc)
         return rc;
+    if (rows.count == 0)
+        return place_gone_sync(ix, c, a, kind, id, err);
     pthread_rwlock_wrlock(&ix->lock);
-    if (strcmp(type, "agency") == 0) {
-        ix_agency_set(&ix->d, id, rows.count > 0);
-        if (rows.count > 0) {
-            const char *status = store_cell_text(&rows, 0, 2);
-            ix_agency_second_factor_set(&ix->d, id, store_cell_int(&rows, 0, 1) != 0);
-            ix_agency_suspended_set(&ix->d, id, status && strcmp(status, "suspended") == 0);
-        } else
-            ix_roles_drop_agency(&ix->d, id);
-    } else if (strcmp(type, "environment") == 0)
-        ix_env_set(&ix->d, id, rows.count ? store_cell_text(&rows, 0, 1) : NULL);
+    if (kind == POLICY_SCOPE_AGENCY) {
+        const char *status = store_cell_text(&rows, 0, 2);
+        ix_agency_set(&ix->d, id, true);
+        ix_agency_second_factor_set(&ix->d, id, store_cell_int(&rows, 0, 1) != 0);
+        ix_agency_suspended_set(&ix->d, id, status && strcmp(status, "suspended") == 0);
+    } else if (kind == POLICY_SCOPE_ENVIRONMENT)
+        ix_env_set(&ix->d, id, store_cell_text(&rows, 0, 1));
     else
-        ix_bot_set(&ix->d, id, rows.count ? store_cell_text(&rows, 0, 1) : NULL,
-                   rows.count ? store_cell_text(&rows, 0, 2) : NULL);
+        ix_bot_set(&ix->d, id, store_cell_text(&rows, 0, 1), store_cell_text(&rows, 0, 2));
     pthread_rwlock_unlock(&ix->lock);
     return 0;
 }

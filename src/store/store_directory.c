@@ -167,12 +167,15 @@ int store_directory_cursor_decode(struct store_directory_key *out, struct arena 
     " ELSE trim(" first " || ' ' || " last ") END, 1, 64))"
 
 /* Members: $1 agency, $2 shortcode, $3 search pattern (over memberships.search_text),
- * $4 environment ids (comma-separated), $5 role pattern, $6 row limit; resuming adds $7 sort
- * value and $8 user id. A member has access to environment E through a grant on E that is not
- * empty, through a grant on one of E's bots, or through the agency grant when they hold no
- * grant on E. The environment and role filters are uncorrelated IN lists, built once per
- * query through indexes, so a rare match costs no more than a common one. */
-#define E_IN_SET "(',' || $4 || ',') LIKE ('%,' || replace(e.id, '_', '!_') || ',%') ESCAPE '!' "
+ * $4 environment ids (comma-separated), $5 role pattern, $6 now, $7 row limit; resuming adds
+ * $8 sort value and $9 user id. A member has access to environment E through a grant on E that
+ * is not empty, through a grant on one of E's bots, or through the agency grant when they hold
+ * no grant on E. Only grants in force at $6 count: one that has ended is skipped (so an agency
+ * grant applies again where an environment grant ended) although its row waits for the lapse
+ * job. The environment and role filters are uncorrelated IN lists, built once per query
+ * through indexes, so a rare match costs no more than a common one. */
+#define E_IN_SET        "(',' || $4 || ',') LIKE ('%,' || replace(e.id, '_', '!_') || ',%') ESCAPE '!' "
+#define IN_FORCE(alias) "(" alias ".expires_at IS NULL OR " alias ".expires_at > $6) "
 
 #define MEMBER_SELECT                                                                              \
     "SELECT m.user_id, u.email, u.first_name, u.last_name, m.shortcode, u.status, m.created_at, "  \
@@ -183,26 +186,35 @@ int store_directory_cursor_decode(struct store_directory_key *out, struct arena 
     "AND (CAST($4 AS TEXT) IS NULL OR m.user_id IN ("                                              \
     "SELECT g.user_id FROM environments e JOIN grants g ON g.scope_id = e.id "                     \
     "WHERE e.agency_id = $1 AND " E_IN_SET "AND (g.roles <> '' OR g.extra_permissions <> '') "     \
-    "UNION ALL SELECT g.user_id FROM environments e JOIN bots b ON b.environment_id = e.id "       \
-    "JOIN grants g ON g.scope_id = b.id "                                                          \
-    "WHERE e.agency_id = $1 AND " E_IN_SET "AND (g.roles <> '' OR g.extra_permissions <> '') "     \
-    "UNION ALL SELECT ga.user_id FROM grants ga JOIN environments e ON e.agency_id = $1 "          \
-    "WHERE ga.scope_id = $1 AND " E_IN_SET                                                         \
-    "AND NOT EXISTS (SELECT 1 FROM grants gn WHERE gn.user_id = ga.user_id "                       \
-    "AND gn.scope_id = e.id))) "                                                                   \
-    "AND (CAST($5 AS TEXT) IS NULL OR m.user_id IN (SELECT gr.user_id FROM grants gr WHERE "       \
-    "gr.agency_id = $1 "                                                                           \
-    "AND (',' || gr.roles || ',') LIKE $5 ESCAPE '!')) "
+    "AND " IN_FORCE(                                                                               \
+        "g") "UNION ALL SELECT g.user_id FROM environments e JOIN bots b ON b.environment_id = "   \
+             "e.id "                                                                               \
+             "JOIN grants g ON g.scope_id = b.id "                                                 \
+             "WHERE e.agency_id = $1 AND " E_IN_SET                                                \
+             "AND (g.roles <> '' OR g.extra_permissions <> '') "                                   \
+             "AND " IN_FORCE(                                                                      \
+                 "g") "UNION ALL SELECT ga.user_id FROM grants ga JOIN environments e ON "         \
+                      "e.agency_id = $1 "                                                          \
+                      "WHERE ga.scope_id = $1 AND " E_IN_SET "AND " IN_FORCE(                      \
+                          "ga") "AND NOT EXISTS (SELECT 1 FROM grants gn WHERE gn.user_id = "      \
+                                "ga.user_id "                                                      \
+                                "AND gn.scope_id = e.id AND " IN_FORCE(                            \
+                                    "gn") "))) "                                                   \
+                                          "AND (CAST($5 AS TEXT) IS NULL OR m.user_id IN (SELECT " \
+                                          "gr.user_id FROM grants gr WHERE "                       \
+                                          "gr.agency_id = $1 AND " IN_FORCE(                       \
+                                              "gr") "AND (',' || gr.roles || ',') LIKE $5 ESCAPE " \
+                                                    "'!')) "
 
 /* An exact shortcode names at most one member: the extra equality lets the planner read it
  * through memberships_shortcode instead of walking the agency in sort order. */
 #define BY_SHORTCODE "AND m.shortcode = $2 "
 
 #define MEMBER_FIRST(extra, col, dir)                                                              \
-    MEMBER_SELECT extra "ORDER BY " col dir ", m.user_id" dir " LIMIT $6"
+    MEMBER_SELECT extra "ORDER BY " col dir ", m.user_id" dir " LIMIT $7"
 #define MEMBER_RESUME(extra, col, op, dir)                                                         \
-    MEMBER_SELECT extra "AND (" col ", m.user_id) " op " ($7, $8) "                                \
-                        "ORDER BY " col dir ", m.user_id" dir " LIMIT $6"
+    MEMBER_SELECT extra "AND (" col ", m.user_id) " op " ($8, $9) "                                \
+                        "ORDER BY " col dir ", m.user_id" dir " LIMIT $7"
 #define MEMBER_QUERIES(extra, col)                                                                 \
     {                                                                                              \
         {MEMBER_FIRST(extra, col, ""), MEMBER_RESUME(extra, col, ">", "")},                        \
@@ -220,42 +232,57 @@ int store_directory_cursor_decode(struct store_directory_key *out, struct arena 
 /* [by shortcode][sort][descending][resuming] */
 static const char *const member_sql[2][3][2][2] = {MEMBER_SORTS(""), MEMBER_SORTS(BY_SHORTCODE)};
 
-/* Invited people: $1 agency, $2 now, $3 shortcode, $4 search pattern, $5 row limit; resuming
- * adds $6 sort value and $7 invitation id. */
+/* Invitations: $1 agency, $2 now, $3 shortcode, $4 search pattern, $5 row limit; resuming adds
+ * $6 sort value and $7 invitation id. Pending ones count while unexpired at $2 and only for
+ * people who are not members yet (one row per person); an expired one is marked so, or still
+ * pending past its end (the invitations list marks those as it reads them). */
 #define INVITED_NAME NAME_KEY("coalesce(i.first_name, '')", "coalesce(i.last_name, '')", "i.email")
 
-#define INVITED_SELECT(key)                                                                        \
+#define PENDING_NOW                                                                                \
+    "i.status = 'pending' AND i.expires_at > $2 "                                                  \
+    "AND NOT EXISTS (SELECT 1 FROM users u JOIN memberships mm ON mm.user_id = u.id "              \
+    "AND mm.agency_id = i.agency_id WHERE u.email = i.email) "
+#define EXPIRED_NOW "(i.status = 'expired' OR (i.status = 'pending' AND i.expires_at <= $2)) "
+#define REVOKED     "i.status = 'revoked' "
+
+#define INVITED_SELECT(status, key)                                                                \
     "SELECT i.id, i.email, coalesce(i.first_name, ''), coalesce(i.last_name, ''), i.shortcode, "   \
     "i.created_at, i.grants, " key " AS sort_key FROM invitations i "                              \
-    "WHERE i.agency_id = $1 AND i.status = 'pending' AND i.expires_at > $2 "                       \
-    "AND NOT EXISTS (SELECT 1 FROM users u JOIN memberships mm ON mm.user_id = u.id "              \
-    "AND mm.agency_id = i.agency_id WHERE u.email = i.email) "                                     \
-    "AND (CAST($3 AS TEXT) IS NULL OR i.shortcode = $3) "                                          \
+    "WHERE i.agency_id = $1 AND " status "AND (CAST($3 AS TEXT) IS NULL OR i.shortcode = $3) "     \
     "AND (CAST($4 AS TEXT) IS NULL OR lower(coalesce(i.first_name, '') || ' ' || "                 \
     "coalesce(i.last_name, '') "                                                                   \
     "|| ' ' || i.email) LIKE $4 ESCAPE '!') "
 
-#define INVITED_FIRST(key, dir) INVITED_SELECT(key) "ORDER BY sort_key" dir ", i.id" dir " LIMIT $5"
-#define INVITED_RESUME(key, op, dir)                                                               \
-    INVITED_SELECT(key)                                                                            \
+#define INVITED_FIRST(status, key, dir)                                                            \
+    INVITED_SELECT(status, key) "ORDER BY sort_key" dir ", i.id" dir " LIMIT $5"
+#define INVITED_RESUME(status, key, op, dir)                                                       \
+    INVITED_SELECT(status, key)                                                                    \
     "AND (" key ", i.id) " op " ($6, $7) "                                                         \
     "ORDER BY sort_key" dir ", i.id" dir " LIMIT $5"
-#define INVITED_QUERIES(key)                                                                       \
+#define INVITED_QUERIES(status, key)                                                               \
     {                                                                                              \
-        {INVITED_FIRST(key, ""), INVITED_RESUME(key, ">", "")},                                    \
+        {INVITED_FIRST(status, key, ""), INVITED_RESUME(status, key, ">", "")},                    \
         {                                                                                          \
-            INVITED_FIRST(key, " DESC"), INVITED_RESUME(key, "<", " DESC")                         \
+            INVITED_FIRST(status, key, " DESC"), INVITED_RESUME(status, key, "<", " DESC")         \
         }                                                                                          \
     }
+#define INVITED_SORTS(status)                                                                      \
+    {                                                                                              \
+        [STORE_DIRECTORY_BY_NAME] = INVITED_QUERIES(status, INVITED_NAME),                         \
+        [STORE_DIRECTORY_BY_CREATED] = INVITED_QUERIES(status, "i.created_at"),                    \
+        [STORE_DIRECTORY_BY_ACTIVE] = INVITED_QUERIES(status, "0")                                 \
+    }
 
-static const char *const invited_sql[3][2][2] = {
-    [STORE_DIRECTORY_BY_NAME] = INVITED_QUERIES(INVITED_NAME),
-    [STORE_DIRECTORY_BY_CREATED] = INVITED_QUERIES("i.created_at"),
-    [STORE_DIRECTORY_BY_ACTIVE] = INVITED_QUERIES("0"),
+/* [which][sort][descending][resuming] */
+static const char *const invited_sql[3][3][2][2] = {
+    [STORE_DIRECTORY_PENDING] = INVITED_SORTS(PENDING_NOW),
+    [STORE_DIRECTORY_EXPIRED] = INVITED_SORTS(EXPIRED_NOW),
+    [STORE_DIRECTORY_REVOKED] = INVITED_SORTS(REVOKED),
 };
 
 /* Batched reads take $1 the agency and $2..$(STORE_DIRECTORY_BATCH + 1) ids, NULL-padded, so
- * one statement text serves every page and stays in the statement cache. */
+ * one statement text serves every page and stays in the statement cache; the grants' one adds
+ * now after them, skipping grants that have ended. */
 static char grants_batch_sql[1024 + STORE_DIRECTORY_BATCH * 8];
 static char bots_batch_sql[512 + STORE_DIRECTORY_BATCH * 8];
 static pthread_once_t batch_once = PTHREAD_ONCE_INIT;
@@ -279,7 +306,9 @@ static void batch_sql_build(void)
     placeholders_append(grants_batch_sql, sizeof(grants_batch_sql));
     size_t len = strlen(grants_batch_sql);
     snprintf(grants_batch_sql + len, sizeof(grants_batch_sql) - len,
-             " ORDER BY g.user_id, g.created_at, g.id");
+             " AND (g.expires_at IS NULL OR g.expires_at > $%d) ORDER BY g.user_id, g.created_at, "
+             "g.id",
+             STORE_DIRECTORY_BATCH + 2);
     snprintf(bots_batch_sql, sizeof(bots_batch_sql), "%s",
              "SELECT b.id, b.environment_id FROM bots b WHERE b.agency_id = $1 AND b.id IN (");
     placeholders_append(bots_batch_sql, sizeof(bots_batch_sql));
@@ -377,7 +406,7 @@ int store_directory_members(struct store_directory_person **out, size_t *count, 
                             struct store_conn *c, struct arena *a, const char *agency_id,
                             const struct store_directory_order *order,
                             const struct store_directory_filter *filter,
-                            const struct store_directory_key *after, size_t limit,
+                            const struct store_directory_key *after, int64_t now, size_t limit,
                             struct usher_error *err)
 {
     *out = NULL;
@@ -387,16 +416,17 @@ int store_directory_members(struct store_directory_person **out, size_t *count, 
     bool resume = after && after->is_set;
     bool by_shortcode = filter->shortcode != NULL;
     const char *sql = member_sql[by_shortcode][order->by][order->is_desc][resume];
-    struct store_value p[8] = {
+    struct store_value p[9] = {
         store_text(agency_id),
         store_text(filter->shortcode),
         store_text(search_pattern(a, filter->search)),
         store_text(filter->environment_ids && *filter->environment_ids ? filter->environment_ids
                                                                        : NULL),
         store_text(role_pattern(a, filter->role)),
+        store_int(now),
         store_int((int64_t)limit + 1),
     };
-    size_t n = 6;
+    size_t n = 7;
     if (resume) {
         p[n++] = key_value(order, after);
         p[n++] = store_text(after->id);
@@ -427,7 +457,15 @@ int store_directory_invited(struct store_directory_person **out, size_t *count, 
     *has_more = false;
     limit = limit_clamp(limit);
     bool resume = after && after->is_set;
-    const char *sql = invited_sql[order->by][order->is_desc][resume];
+    enum store_directory_invitations which = filter->invitations;
+    if (which != STORE_DIRECTORY_EXPIRED && which != STORE_DIRECTORY_REVOKED)
+        which = STORE_DIRECTORY_PENDING;
+    const char *sql = invited_sql[which][order->by][order->is_desc][resume];
+    static const char *const statuses[] = {
+        [STORE_DIRECTORY_PENDING] = STORE_DIRECTORY_INVITED,
+        [STORE_DIRECTORY_EXPIRED] = STORE_DIRECTORY_INVITATION_EXPIRED,
+        [STORE_DIRECTORY_REVOKED] = STORE_DIRECTORY_INVITATION_REVOKED,
+    };
     struct store_value p[7] = {
         store_text(agency_id),         store_int(now),
         store_text(filter->shortcode), store_text(search_pattern(a, filter->search)),
@@ -453,7 +491,7 @@ int store_directory_invited(struct store_directory_person **out, size_t *count, 
         item->first_name = store_cell_text(&rows, r, 2);
         item->last_name = store_cell_text(&rows, r, 3);
         item->shortcode = store_cell_text(&rows, r, 4);
-        item->status = STORE_DIRECTORY_INVITED;
+        item->status = statuses[which];
         item->created_at = store_cell_int(&rows, r, 5);
         item->grants_json = store_cell_text(&rows, r, 6);
         item->key.is_set = true;
@@ -492,7 +530,8 @@ int store_directory_member_get(struct store_directory_person *out, struct store_
 
 int store_directory_grants(struct store_directory_grant **out, size_t *out_count,
                            struct store_conn *c, struct arena *a, const char *agency_id,
-                           const char *const *user_ids, size_t count, struct usher_error *err)
+                           const char *const *user_ids, size_t count, int64_t now,
+                           struct usher_error *err)
 {
     pthread_once(&batch_once, batch_sql_build);
     *out = NULL;
@@ -500,12 +539,13 @@ int store_directory_grants(struct store_directory_grant **out, size_t *out_count
     struct store_directory_grant *items = NULL;
     size_t n = 0, cap = 0;
     for (size_t start = 0; start < count; start += STORE_DIRECTORY_BATCH) {
-        struct store_value p[STORE_DIRECTORY_BATCH + 1];
+        struct store_value p[STORE_DIRECTORY_BATCH + 2];
         p[0] = store_text(agency_id);
         for (size_t i = 0; i < STORE_DIRECTORY_BATCH; i++)
             p[i + 1] = start + i < count ? store_text(user_ids[start + i]) : store_null();
+        p[STORE_DIRECTORY_BATCH + 1] = store_int(now);
         struct store_rows rows;
-        int rc = store_exec(c, a, grants_batch_sql, p, STORE_DIRECTORY_BATCH + 1, &rows, NULL, err);
+        int rc = store_exec(c, a, grants_batch_sql, p, STORE_DIRECTORY_BATCH + 2, &rows, NULL, err);
         if (rc)
             return rc;
         if (n + rows.count > cap) {
@@ -655,17 +695,18 @@ int store_directory_bot_grants_delete(int64_t *out_deleted, struct store_conn *c
 }
 
 int store_directory_owner_count(int64_t *out, struct store_conn *c, struct arena *a,
-                                const char *agency_id, const char *except_user_id,
+                                const char *agency_id, const char *except_user_id, int64_t now,
                                 struct usher_error *err)
 {
     static const char sql[] = "SELECT count(*) FROM grants g JOIN users u ON u.id = g.user_id "
                               "WHERE g.agency_id = $1 AND g.scope_id = $1 AND u.status = 'active' "
                               "AND (',' || g.roles || ',') LIKE '%,owner,%' AND (CAST($2 AS TEXT) "
-                              "IS NULL OR g.user_id <> $2)";
-    struct store_value p[] = {store_text(agency_id), store_text(except_user_id)};
+                              "IS NULL OR g.user_id <> $2) "
+                              "AND (g.expires_at IS NULL OR g.expires_at > $3)";
+    struct store_value p[] = {store_text(agency_id), store_text(except_user_id), store_int(now)};
     struct store_rows rows;
     *out = 0;
-    int rc = store_exec(c, a, sql, p, 2, &rows, NULL, err);
+    int rc = store_exec(c, a, sql, p, 3, &rows, NULL, err);
     if (rc)
         return rc;
     *out = rows.count ? store_cell_int(&rows, 0, 0) : 0;

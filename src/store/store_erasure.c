@@ -4,21 +4,23 @@
 
 #include <string.h>
 
+/* An owner grant in force at $2. */
 #define OWNER_GRANT(alias)                                                                         \
-    alias ".scope_id = " alias ".agency_id AND (',' || " alias ".roles || ',') LIKE '%,owner,%'"
+    alias ".scope_id = " alias ".agency_id AND (',' || " alias ".roles || ',') LIKE '%,owner,%' "  \
+          "AND (" alias ".expires_at IS NULL OR " alias ".expires_at > $2)"
 
 int store_erasure_sole_owner(const char **out, struct store_conn *c, struct arena *a,
-                             const char *user_id, struct usher_error *err)
+                             const char *user_id, int64_t now, struct usher_error *err)
 {
     static const char sql[] =
         "SELECT g.agency_id FROM grants g WHERE g.user_id = $1 AND " OWNER_GRANT(
             "g") " AND NOT EXISTS (SELECT 1 FROM grants o JOIN users u ON u.id = o.user_id "
                  "WHERE o.agency_id = g.agency_id AND o.user_id <> $1 AND u.status = 'active' "
                  "AND " OWNER_GRANT("o") ") ORDER BY g.agency_id LIMIT 1";
-    struct store_value p[] = {store_text(user_id)};
+    struct store_value p[] = {store_text(user_id), store_int(now)};
     struct store_rows rows;
     *out = NULL;
-    int rc = store_exec(c, a, sql, p, 1, &rows, NULL, err);
+    int rc = store_exec(c, a, sql, p, 2, &rows, NULL, err);
     if (rc == 0 && rows.count == 1)
         *out = store_cell_text(&rows, 0, 0);
     return rc;

@@ -9,9 +9,9 @@
 #include "store/store.h"
 
 /* The first agency (by id) in which user_id holds the owner role at agency scope and no other
- * active account does, or NULL in *out. */
+ * active account does, or NULL in *out. Only grants in force at now count. */
 int store_erasure_sole_owner(const char **out, struct store_conn *c, struct arena *a,
-                             const char *user_id, struct usher_error *err);
+                             const char *user_id, int64_t now, struct usher_error *err);
 
 /* The ids of the agencies user_id is a member of, by id: an arena array of *count. */
 int store_erasure_agencies(const char ***out, size_t *count, struct store_conn *c, struct arena *a,

@@ -131,17 +131,19 @@ int store_custom_role_list(struct store_custom_role **out, size_t *count, struct
 }
 
 int store_bot_managers_list(struct store_bot_manager **out, size_t *count, struct store_conn *c,
-                            struct arena *a, const char *bot_id, struct usher_error *err)
+                            struct arena *a, const char *bot_id, int64_t now,
+                            struct usher_error *err)
 {
     static const char sql[] =
         "SELECT u.id, u.email, u.first_name, u.last_name, u.status FROM grants g "
         "JOIN users u ON u.id = g.user_id WHERE g.bot_id = $1 "
-        "AND (',' || g.roles || ',') LIKE '%,bot_manager,%' ORDER BY u.email";
-    struct store_value p[] = {store_text(bot_id)};
+        "AND (',' || g.roles || ',') LIKE '%,bot_manager,%' "
+        "AND (g.expires_at IS NULL OR g.expires_at > $2) ORDER BY u.email";
+    struct store_value p[] = {store_text(bot_id), store_int(now)};
     struct store_rows rows;
     *out = NULL;
     *count = 0;
-    int rc = store_exec(c, a, sql, p, 1, &rows, NULL, err);
+    int rc = store_exec(c, a, sql, p, 2, &rows, NULL, err);
     if (rc)
         return rc;
     struct store_bot_manager *items = arena_alloc(a, (rows.count + 1) * sizeof(*items));

@@ -74,11 +74,15 @@ struct store_bot_manager {
     const char *status;
 };
 
-/* The bot managers of bot_id (grants on the bot holding bot_manager), by email. */
+/* The bot managers of bot_id (grants on the bot in force at now holding bot_manager), by
+ * email. */
 int store_bot_managers_list(struct store_bot_manager **out, size_t *count, struct store_conn *c,
-                            struct arena *a, const char *bot_id, struct usher_error *err);
+                            struct arena *a, const char *bot_id, int64_t now,
+                            struct usher_error *err);
 
-/* Counts the grants user_id holds in agency_id. */
+/* Counts the grant rows user_id holds in agency_id, ended or not: a membership lasts while a
+ * row does, and the lapse job takes ended rows one by one (each with its grant.lapsed entry),
+ * ending the membership with the last. */
 int store_grant_count(int64_t *out, struct store_conn *c, struct arena *a, const char *agency_id,
                       const char *user_id, struct usher_error *err);
 

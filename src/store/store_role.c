@@ -116,7 +116,7 @@ static char *like_item(struct arena *a, const char *s, bool is_quoted)
 }
 
 int store_role_in_use(bool *out, struct store_conn *c, struct arena *a, const char *agency_id,
-                      const char *role_id, struct usher_error *err)
+                      const char *role_id, int64_t now, struct usher_error *err)
 {
     /* Grants hold "agent,night_shift,..." so the id is matched as a whole item between commas.
      * Invitations hold compact JSON whose only arrays are role ids and permission names: with
@@ -126,16 +126,16 @@ int store_role_in_use(bool *out, struct store_conn *c, struct arena *a, const ch
      * it. */
     static const char sql[] =
         "SELECT 1 FROM grants WHERE agency_id = $1 "
-        "AND ',' || roles || ',' LIKE $2 ESCAPE '!' "
+        "AND ',' || roles || ',' LIKE $2 ESCAPE '!' AND (expires_at IS NULL OR expires_at > $4) "
         "UNION ALL "
         "SELECT 1 FROM invitations WHERE agency_id = $1 AND status = 'pending' "
         "AND ',' || replace(replace(grants, '[', ','), ']', ',') LIKE $3 ESCAPE '!' "
         "LIMIT 1";
     struct store_value p[] = {store_text(agency_id), store_text(like_item(a, role_id, false)),
-                              store_text(like_item(a, role_id, true))};
+                              store_text(like_item(a, role_id, true)), store_int(now)};
     struct store_rows rows;
     *out = false;
-    int rc = store_exec(c, a, sql, p, 3, &rows, NULL, err);
+    int rc = store_exec(c, a, sql, p, 4, &rows, NULL, err);
     if (rc)
         return rc;
     *out = rows.count > 0;

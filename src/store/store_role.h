@@ -42,10 +42,10 @@ int store_role_permissions_set(struct store_conn *c, struct arena *a, const char
 int store_role_delete(struct store_conn *c, struct arena *a, const char *agency_id,
                       const char *role_id, struct usher_error *err);
 
-/* Sets *out to whether anything of agency_id refers to role_id: a grant whose role list holds
- * it as a whole item, or a pending invitation whose stored grants name it. Other agencies'
- * rows are not looked at. */
+/* Sets *out to whether anything of agency_id refers to role_id: a grant in force at now whose
+ * role list holds it as a whole item, or a pending invitation whose stored grants name it.
+ * Other agencies' rows are not looked at. */
 int store_role_in_use(bool *out, struct store_conn *c, struct arena *a, const char *agency_id,
-                      const char *role_id, struct usher_error *err);
+                      const char *role_id, int64_t now, struct usher_error *err);
 
 #endif

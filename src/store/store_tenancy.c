@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/clock.h"
+
 #define CURSOR_ID_MAX 200
 
 char *store_cursor_encode(struct arena *a, int64_t created_at, const char *id)
@@ -362,12 +364,14 @@ int store_environment_list(struct store_environment **out, size_t *count, bool *
 
 /* --- bots --- */
 
-/* A bot is shared when a grant on it holds bot_manager; roles are stored comma-separated, so
- * the list is wrapped in commas and matched whole ("!" escapes LIKE's "_" wildcard). */
+/* A bot is shared when a grant on it in force at $2 holds bot_manager; roles are stored
+ * comma-separated, so the list is wrapped in commas and matched whole ("!" escapes LIKE's "_"
+ * wildcard). */
 #define BOT_COLUMNS                                                                                \
     "b.id, b.agency_id, b.environment_id, b.name, b.created_at, "                                  \
     "CASE WHEN EXISTS (SELECT 1 FROM grants g WHERE g.agency_id = b.agency_id "                    \
-    "AND g.bot_id = b.id AND (',' || g.roles || ',') LIKE '%,bot!_manager,%' ESCAPE '!') "         \
+    "AND g.bot_id = b.id AND (',' || g.roles || ',') LIKE '%,bot!_manager,%' ESCAPE '!' "          \
+    "AND (g.expires_at IS NULL OR g.expires_at > $2)) "                                            \
     "THEN 1 ELSE 0 END"
 
 static void bot_from_row(struct store_bot *out, const struct store_rows *rows, size_t r)
@@ -395,9 +399,9 @@ int store_bot_get(struct store_bot *out, struct store_conn *c, struct arena *a, 
                   struct usher_error *err)
 {
     static const char sql[] = "SELECT " BOT_COLUMNS " FROM bots b WHERE b.id = $1";
-    struct store_value p[] = {store_text(id)};
+    struct store_value p[] = {store_text(id), store_int(clock_now_ms())};
     struct store_rows rows;
-    int rc = store_exec(c, a, sql, p, 1, &rows, NULL, err);
+    int rc = store_exec(c, a, sql, p, 2, &rows, NULL, err);
     if (rc)
         return rc;
     if (rows.count == 0)
@@ -426,14 +430,23 @@ int store_bot_list(struct store_bot **out, size_t *count, bool *has_more, struct
                    size_t limit, struct usher_error *err)
 {
     static const char first[] = "SELECT " BOT_COLUMNS " FROM bots b "
-                                "WHERE b.environment_id = $1 ORDER BY b.created_at, b.id LIMIT $2";
+                                "WHERE b.environment_id = $1 ORDER BY b.created_at, b.id LIMIT $3";
     static const char resume[] = "SELECT " BOT_COLUMNS " FROM bots b WHERE b.environment_id = $1 "
-                                 "AND (b.created_at > $2 OR (b.created_at = $2 AND b.id > $3)) "
-                                 "ORDER BY b.created_at, b.id LIMIT $4";
+                                 "AND (b.created_at > $4 OR (b.created_at = $4 AND b.id > $5)) "
+                                 "ORDER BY b.created_at, b.id LIMIT $3";
+    if (limit == 0 || limit > STORE_PAGE_LIMIT_MAX)
+        limit = limit == 0 ? STORE_PAGE_LIMIT_DEFAULT : STORE_PAGE_LIMIT_MAX;
+    bool resuming = after && after->is_set;
+    struct store_value p[] = {
+        store_text(environment_id), store_int(clock_now_ms()), store_int((int64_t)limit + 1),
+        store_int(resuming ? after->created_at : 0), store_text(resuming ? after->id : NULL)};
     struct store_rows rows;
-    int rc = page_query(&rows, has_more, c, a, first, resume, environment_id, after, limit, err);
+    int rc = store_exec(c, a, resuming ? resume : first, p, resuming ? 5 : 3, &rows, NULL, err);
     if (rc)
         return rc;
+    *has_more = rows.count > limit;
+    if (*has_more)
+        rows.count = limit;
     *out = rows.count ? arena_alloc(a, rows.count * sizeof(**out)) : NULL;
     for (size_t i = 0; i < rows.count; i++)
         bot_from_row(&(*out)[i], &rows, i);
@@ -486,17 +499,18 @@ int store_place_grants_delete(int64_t *out_deleted, struct store_conn *c, struct
 
 int store_grant_list_in_agency(struct store_grant **out, size_t *count, struct store_conn *c,
                                struct arena *a, const char *agency_id, const char *user_id,
-                               struct usher_error *err)
+                               int64_t now, struct usher_error *err)
 {
     /* A bot grant's environment is the bot's, whatever the grant row says. */
     static const char sql[] =
         "SELECT g.id, CASE WHEN g.bot_id IS NULL THEN g.environment_id ELSE b.environment_id END, "
         "g.bot_id, g.scope_id, g.roles, g.extra_permissions, g.created_at, g.expires_at "
         "FROM grants g LEFT JOIN bots b ON b.id = g.bot_id "
-        "WHERE g.agency_id = $1 AND g.user_id = $2 ORDER BY g.created_at, g.id";
-    struct store_value p[] = {store_text(agency_id), store_text(user_id)};
+        "WHERE g.agency_id = $1 AND g.user_id = $2 AND (g.expires_at IS NULL OR g.expires_at > $3) "
+        "ORDER BY g.created_at, g.id";
+    struct store_value p[] = {store_text(agency_id), store_text(user_id), store_int(now)};
     struct store_rows rows;
-    int rc = store_exec(c, a, sql, p, 2, &rows, NULL, err);
+    int rc = store_exec(c, a, sql, p, 3, &rows, NULL, err);
     if (rc)
         return rc;
     *out = rows.count ? arena_alloc(a, rows.count * sizeof(**out)) : NULL;

@@ -150,12 +150,14 @@ int store_environment_bot_ids(const char ***out, size_t *count, struct store_con
 int store_bot_insert(struct store_conn *c, struct arena *a, const struct store_bot *bot,
                      struct usher_error *err);
 
-/* Reads one bot by id with its shared flag; USHER_ENOTFOUND when there is none. */
+/* Reads one bot by id with its shared flag (a bot_manager grant on it in force at
+ * clock_now_ms(): one that has ended does not share the bot); USHER_ENOTFOUND when there is
+ * none. */
 int store_bot_get(struct store_bot *out, struct store_conn *c, struct arena *a, const char *id,
                   struct usher_error *err);
 
 /* Lists up to limit bots of environment_id after *after (may be NULL), each with its shared
- * flag, as store_agency_list. */
+ * flag (as store_bot_get), as store_agency_list. */
 int store_bot_list(struct store_bot **out, size_t *count, bool *has_more, struct store_conn *c,
                    struct arena *a, const char *environment_id, const struct store_cursor *after,
                    size_t limit, struct usher_error *err);
@@ -179,10 +181,11 @@ int store_place_grant_holders(const char ***out_users, size_t *count, struct sto
 int store_place_grants_delete(int64_t *out_deleted, struct store_conn *c, struct arena *a,
                               const char *kind, const char *id, struct usher_error *err);
 
-/* Reads every grant user_id holds in agency_id, oldest first. *out is an arena array of
- * *count rows (NULL and 0 when there are none). */
+/* Reads every grant user_id holds in agency_id and in force at now (one whose expires_at has
+ * passed is left out although its row waits for the lapse job), oldest first. *out is an arena
+ * array of *count rows (NULL and 0 when there are none). */
 int store_grant_list_in_agency(struct store_grant **out, size_t *count, struct store_conn *c,
                                struct arena *a, const char *agency_id, const char *user_id,
-                               struct usher_error *err);
+                               int64_t now, struct usher_error *err);
 
 #endif

@@ -229,7 +229,7 @@ int store_user_touch(struct store_conn *c, struct arena *a, const char *id, int6
 }
 
 int store_user_memberships(struct store_user_membership **out, size_t *out_count,
-                           struct store_conn *c, struct arena *a, const char *user_id,
+                           struct store_conn *c, struct arena *a, const char *user_id, int64_t now,
                            struct usher_error *err)
 {
     static const char members_sql[] =
@@ -238,15 +238,14 @@ int store_user_memberships(struct store_user_membership **out, size_t *out_count
         "ORDER BY ag.name, m.agency_id";
     static const char grants_sql[] =
         "SELECT agency_id, environment_id, bot_id, roles, extra_permissions, expires_at FROM "
-        "grants "
-        "WHERE user_id = $1 ORDER BY agency_id, "
+        "grants WHERE user_id = $1 AND (expires_at IS NULL OR expires_at > $2) ORDER BY agency_id, "
         "CASE WHEN bot_id IS NOT NULL THEN 2 WHEN environment_id IS NOT NULL THEN 1 ELSE 0 END, "
         "scope_id";
     *out = NULL;
     *out_count = 0;
-    struct store_value p[] = {store_text(user_id)};
+    struct store_value p[] = {store_text(user_id), store_int(now)};
     struct store_rows members, grants;
-    int rc = store_exec(c, a, members_sql, p, COUNT(p), &members, NULL, err);
+    int rc = store_exec(c, a, members_sql, p, 1, &members, NULL, err);
     if (rc)
         return rc;
     rc = store_exec(c, a, grants_sql, p, COUNT(p), &grants, NULL, err);

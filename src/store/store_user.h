@@ -105,10 +105,11 @@ int store_user_list_agencies(struct store_user_agency **out, size_t *count, stru
 int store_user_touch(struct store_conn *c, struct arena *a, const char *id, int64_t at,
                      struct usher_error *err);
 
-/* Lists the user's memberships ordered by agency name, each with its grants (agency scope
- * first, then environments, then bots). *out is an arena array of *out_count entries. */
+/* Lists the user's memberships ordered by agency name, each with its grants in force at now
+ * (agency scope first, then environments, then bots). *out is an arena array of *out_count
+ * entries. */
 int store_user_memberships(struct store_user_membership **out, size_t *out_count,
-                           struct store_conn *c, struct arena *a, const char *user_id,
+                           struct store_conn *c, struct arena *a, const char *user_id, int64_t now,
                            struct usher_error *err);
 
 #endif

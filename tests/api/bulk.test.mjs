@@ -1,6 +1,6 @@
 // Bulk invitations through the real binary: a CSV file checked whole before anything is sent
 // (problems named by row and column, 400 and nothing sent), validate_only, sending only the
-// valid rows, rule 4 per row (a lesser admin cannot give through the file what they could not
+// valid rows, people already invited found before sending, rule 4 per row (a lesser admin cannot give through the file what they could not
 // give one by one), the per-sender send limit reported per row, the bounds on rows and bytes,
 // RFC 4180 quoting (commas, quotes and line breaks inside fields), and a template file no
 // spreadsheet would read as formulas.
@@ -172,12 +172,40 @@ describe('bulk invitations', () => {
     assert.equal(invitations(), 2);
     assert.equal(mails(), 2);
     assert.equal(count(`SELECT COUNT(*) FROM audit_log WHERE action = 'invitation.created' AND agency_id = '${fx.A.id}'`), 2);
-    // The same file again: each row refused on its own (a pending invitation), nothing new.
+    // The same file again: both are already invited, which validation says by row and
+    // column, and nothing new is sent.
     res = await post('admin', csv.replace('GN1', ''));
-    assert.equal(res.status, 200, res.text);
-    assert.deepEqual(res.json.rows.map((r) => r.result), ['refused', 'refused']);
-    assert.match(res.json.rows[0].message, /revoke it or resend it/);
+    assertProblem(res, 400, 'invalid_rows');
+    assert.deepEqual(res.json.problems.map((p) => `${p.row}:${p.column}`), ['2:email', '3:email']);
+    assert.match(res.json.problems[0].message, /already invited: their invitation to this agency is still waiting/);
+    assert.equal(res.json.valid_count, 0);
     assert.equal(invitations(), 2);
+  });
+
+  it('finds in validation a person whose invitation is still waiting, and sends the others', async () => {
+    // gi was invited above; qu's invitation is past its expiry, which sending sets aside.
+    const old = await admin('POST', `/api/v1/agencies/${fx.A.id}/invitations`, {
+      email: 'qu@bulk.example', send_email: false, grants: [{ environment_id: fx.E1.id, roles: ['agent'] }],
+    });
+    assert.equal(old.status, 201, old.text);
+    sql(`UPDATE invitations SET expires_at = 1 WHERE id = '${old.json.id ?? old.json.invitation?.id}'`);
+    const csv = [
+      HEADER,
+      'ra@bulk.example,Ra,,,Production,Agent',
+      'GI@bulk.example,Gi,,,Staging,Agent',
+      'qu@bulk.example,Qu,,,Production,Agent',
+    ].join('\r\n');
+    const before = invitations();
+    let res = await post('admin', csv, '?validate_only=1');
+    assertProblem(res, 400, 'invalid_rows');
+    assert.deepEqual(res.json.problems.map((p) => `${p.row}:${p.column}`), ['3:email']);
+    assert.match(res.json.problems[0].message, /already invited/);
+    assert.equal(res.json.valid_count, 2);
+    assert.equal(invitations(), before);
+    res = await post('admin', csv, '?send=valid');
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual(res.json.rows.map((r) => r.result), ['created', 'skipped', 'created']);
+    assert.equal(invitations(), before + 2);
   });
 
   it('sends only the valid rows when asked to', async () => {

@@ -178,10 +178,23 @@ describe('store faults', () => {
     });
     await sweep('invitation revoke', () => as2('DELETE', `/api/v1/invitations/${other.json.id}`));
     await sweep('member remove', () => as2('DELETE', `/api/v1/agencies/${A}/users/${member}`));
+    await sweep('agency rename, suspension and second-factor policy', () =>
+      as2('PATCH', `/api/v1/agencies/${A}`, { name: 'Swept again', status: 'suspended', require_second_factor: true }));
     console.log(`# write sweep: ${failures} failed attempts, each answered 503 with nothing changed`);
     assert.ok(failures > 40, `only ${failures} failure points`);
     const verify = await runUsher(['audit', 'verify', '--data-dir', w.usher.dataDir]);
     assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+  });
+
+  it("leaves an agency's name as it was when its second-factor setting cannot be written", async (t) => {
+    if (!supported) return t.skip('this binary has no fault injection (USHER_FAULTS)');
+    faults('ioerr:1:sql=UPDATE agencies SET require_second_factor');
+    const res = await as(admin)('PATCH', `/api/v1/agencies/${fx.A.id}`, { name: 'Faulty renamed', require_second_factor: true });
+    faults('');
+    assert.equal(res.status, 503, res.text);
+    const after = w.sql(`SELECT name, require_second_factor FROM agencies WHERE id = ${q(fx.A.id)}`).trim();
+    assert.equal(after, 'Faulty|0');
+    assert.equal(count(`SELECT COUNT(*) FROM audit_log WHERE action = 'agency.renamed' AND scope_id = ${q(fx.A.id)}`), 0);
   });
 
   it('answers 503 while the disk is full, reads still work, and writes work again after', async (t) => {

@@ -70,6 +70,11 @@ describe('a running server', () => {
       ['usher_http_errors_total', 'counter'],
       ['usher_password_hashes_total', 'counter'],
       ['usher_http_connections', 'gauge'],
+      ['usher_authz_index_users', 'gauge'],
+      ['usher_authz_index_grants', 'gauge'],
+      ['usher_authz_index_places', 'gauge'],
+      ['usher_authz_index_custom_roles', 'gauge'],
+      ['usher_authz_index_bytes', 'gauge'],
     ]) {
       assert.ok(res.text.includes(`# TYPE ${family} ${type}\n`), `${family} is a ${type}`);
       assert.ok(res.text.includes(`# HELP ${family} `), `${family} has help`);

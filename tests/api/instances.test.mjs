@@ -2,8 +2,9 @@
 // the sign-in throttle and the invitation send limits hold for the whole deployment (two
 // servers on one PostgreSQL database, and two on one SQLite file), and three servers on one
 // PostgreSQL database deliver every queued invitation email exactly once per Message-ID while
-// one of them is killed mid-run and started again. The instances share the server secret, as a
-// deployment must (sessions, links and throttle keys derive from it).
+// one of them is killed mid-run and started again; a place deleted on one server leaves the
+// other's decision index as a fresh start would build it. The instances share the server
+// secret, as a deployment must (sessions, links and throttle keys derive from it).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -206,5 +207,130 @@ describe('three servers on one PostgreSQL database send each invitation email on
       await smtp.close();
       db.drop();
     }
+  });
+});
+
+// Runs SQL text on database (a user or a membership written behind the servers' backs).
+function sqlOn(database, text) {
+  if (database.url.startsWith('sqlite:')) {
+    return execFileSync('sqlite3', ['-cmd', '.timeout 5000', database.url.slice('sqlite:'.length), text],
+      { encoding: 'utf8' });
+  }
+  return execFileSync('psql', [database.url, '-qAt', '-c', text], { encoding: 'utf8' });
+}
+
+// The decision index's gauges of a server: users, grants, places by kind and custom roles.
+async function indexFigures(server) {
+  const res = await server.api('GET', '/metrics');
+  assert.equal(res.status, 200, res.text);
+  const figures = {};
+  for (const line of res.text.split('\n')) {
+    const m = /^(usher_authz_index_(?!bytes)[a-z_]+(?:\{[^}]*\})?) (\d+)$/.exec(line);
+    if (m) figures[m[1]] = Number(m[2]);
+  }
+  assert.ok(Object.keys(figures).length >= 6, `index gauges in ${res.text.slice(-800)}`);
+  return figures;
+}
+
+// Polls fn until it returns true, for up to fifteen seconds (the machine may be loaded).
+async function eventually(fn, what) {
+  const until = Date.now() + 15000;
+  for (;;) {
+    if (await fn()) return;
+    assert.ok(Date.now() < until, `never came true: ${what}`);
+    await sleep(25);
+  }
+}
+
+// Deletes an environment, then its suspended agency, on one server, and checks that the other
+// ends each time exactly where a server started afresh on the database begins.
+async function deletionsFollowed(t, database, label) {
+  const env = { USHER_ADMIN_EMAIL: ADMIN_EMAIL, USHER_ADMIN_PASSWORD: PASSWORD };
+  const [a, b] = await startInstances(2, database, env);
+  const fresh = async () => {
+    const c = await startInstance(database, env, { first: a });
+    try {
+      return await indexFigures(c);
+    } finally {
+      assert.equal(await c.stop(), 0);
+    }
+  };
+  try {
+    const token = await adminToken(a, '127.0.0.41');
+    const as = (server) => (method, urlPath, body) => server.api(method, urlPath, { token, body });
+    const made = async (urlPath, name) => {
+      const res = await as(a)('POST', urlPath, { name });
+      assert.equal(res.status, 201, res.text);
+      return res.json;
+    };
+    const agency = await made('/api/v1/agencies', `Doomed ${label}`);
+    const doomed = await made(`/api/v1/agencies/${agency.id}/environments`, 'Doomed');
+    const kept = await made(`/api/v1/agencies/${agency.id}/environments`, 'Kept');
+    const doomedBot = await made(`/api/v1/environments/${doomed.id}/bots`, 'In doomed');
+    const role = await as(a)('POST', `/api/v1/agencies/${agency.id}/roles`,
+      { id: 'reviewer', name: 'Reviewer', permissions: ['analytics.read'] });
+    assert.equal(role.status, 201, role.text);
+    // gone holds grants only in the doomed environment and on its bot; both holds one there and
+    // one in the kept environment.
+    const people = { gone: [{ environment_id: doomed.id, roles: ['agent'] }, { bot_id: doomedBot.id, roles: ['bot_manager'] }],
+      both: [{ environment_id: doomed.id, roles: ['developer'] }, { environment_id: kept.id, roles: ['agent'] }] };
+    const ids = {};
+    for (const [key, grants] of Object.entries(people)) {
+      ids[key] = `usr_inst_${label}_${key}`;
+      sqlOn(database, `INSERT INTO users (id, email, password_hash, created_at)
+        SELECT '${ids[key]}', '${key}-${label}@instances.example', password_hash, 1 FROM users WHERE email = '${ADMIN_EMAIL}';
+        INSERT INTO memberships (agency_id, user_id, created_at) VALUES ('${agency.id}', '${ids[key]}', 1);`);
+      const put = await as(a)('PUT', `/api/v1/agencies/${agency.id}/users/${ids[key]}/grants`, { grants });
+      assert.equal(put.status, 200, put.text);
+    }
+    // The agency requires a second factor, which neither has: each is held to enrolling.
+    const policy = await as(a)('PATCH', `/api/v1/agencies/${agency.id}`, { require_second_factor: true });
+    assert.equal(policy.status, 200, policy.text);
+    const goneToken = (await signIn(a, { email: `gone-${label}@instances.example`, password: PASSWORD, from: '127.0.0.42' })).json.token;
+    rememberSecret(goneToken);
+    const heldBack = async (server) =>
+      (await server.api('GET', '/api/v1/agencies', { token: goneToken })).json?.code === 'second_factor_required';
+    await eventually(async () => JSON.stringify(await indexFigures(b)) === JSON.stringify(await indexFigures(a)), 'the second server caught up');
+    assert.equal(await heldBack(a), true);
+    assert.equal(await heldBack(b), true);
+
+    await t.test('a deleted environment leaves the other server as a fresh start would', async () => {
+      const del = await as(a)('DELETE', `/api/v1/environments/${doomed.id}`);
+      assert.equal(del.status, 200, del.text);
+      assert.equal(del.json.memberships_ended, 1, del.text);
+      // gone is in no agency any more: nothing holds them back, on either server.
+      assert.equal(await heldBack(a), false);
+      await eventually(async () => !(await heldBack(b)), 'gone let go on the second server');
+      const onA = await indexFigures(a);
+      await eventually(async () => JSON.stringify(await indexFigures(b)) === JSON.stringify(onA), 'the same index on both');
+      assert.deepEqual(await fresh(), onA);
+    });
+
+    await t.test('a deleted agency leaves the other server as a fresh start would', async () => {
+      assert.equal((await as(a)('PATCH', `/api/v1/agencies/${agency.id}`, { status: 'suspended' })).status, 200);
+      const del = await as(a)('DELETE', `/api/v1/agencies/${agency.id}`, { confirm: agency.name });
+      assert.equal(del.status, 200, del.text);
+      const onA = await indexFigures(a);
+      await eventually(async () => JSON.stringify(await indexFigures(b)) === JSON.stringify(onA), 'the same index on both');
+      assert.deepEqual(await fresh(), onA);
+    });
+  } finally {
+    assert.equal(await a.stop(), 0);
+    assert.equal(await b.stop(), 0);
+  }
+}
+
+describe('a place deleted on one server, followed by another on the same database', () => {
+  it('on one PostgreSQL database', { skip: PG_SKIP }, async (t) => {
+    const db = pgDatabase();
+    try {
+      await deletionsFollowed(t, db, 'pg');
+    } finally {
+      db.drop();
+    }
+  });
+
+  it('on one SQLite file', async (t) => {
+    await deletionsFollowed(t, sqliteDatabase(), 'sqlite');
   });
 });

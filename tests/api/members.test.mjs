@@ -105,7 +105,11 @@ describe('users overview and member management', () => {
   }
 
   before(async () => {
-    usher = await startUsher({ env: { USHER_ADMIN_EMAIL: ADMIN_EMAIL, USHER_ADMIN_PASSWORD: PASSWORD } });
+    // The lapse job runs at start and then hourly, so grants that end during the tests keep their
+    // rows: what the lists show of them comes from the reads alone.
+    usher = await startUsher({ env: {
+      USHER_ADMIN_EMAIL: ADMIN_EMAIL, USHER_ADMIN_PASSWORD: PASSWORD, USHER_GRANT_LAPSE_INTERVAL_SECONDS: '3600',
+    } });
     tokens.admin = await signIn(ADMIN_EMAIL);
     const make = async (urlPath, name) => {
       const res = await as('admin')('POST', urlPath, { name });
@@ -311,6 +315,144 @@ describe('users overview and member management', () => {
         400, 'invalid_input', 'cursor');
       assertProblem(await as('owner')('GET', `${users()}?environment_id=${fx.EB.id}`), 400, 'unknown_scope', 'environment_id');
     });
+  });
+
+  // The status filter runs on the server, so a filtered page is as full as the limit allows and
+  // the cursor reaches every match: an agency whose members and invitations alternate by name.
+  describe('GET /agencies/{id}/users?status=', () => {
+    const st = {};
+    const N = 7;
+    const pad = (i) => String(i).padStart(2, '0');
+    // An invitation row as the service stores it; status and end chosen by the test.
+    function invitationAt(id, agencyId, { email, grants, status = 'pending', expiresAt, createdAt }) {
+      sql(`INSERT INTO invitations (id, agency_id, email, first_name, grants, status, token_nonce, token_hash,
+                                    created_at, expires_in_seconds, expires_at)
+           VALUES (${q(id)}, ${q(agencyId)}, ${q(email)}, ${q(email.slice(0, 3).toUpperCase())},
+                   ${q(JSON.stringify(grants))}, ${q(status)}, 'nonce', 'hash_${id}', ${createdAt}, 3600, ${expiresAt})`);
+      return id;
+    }
+    // Every page of a listing with its size, following next_cursor.
+    async function pages(query, agency = st.S) {
+      const out = [];
+      let cursor = null;
+      for (let guard = 0; guard < 100; guard++) {
+        const res = await as('admin')('GET', `${users(agency)}?${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+        assert.equal(res.status, 200, res.text);
+        out.push(res.json.items);
+        if (!res.json.next_cursor) return out;
+        cursor = res.json.next_cursor;
+      }
+      throw new Error('paging did not end');
+    }
+    // Pages of query at limit: each but the last full, none empty, together exactly expected.
+    async function assertPaged(query, limit, expected) {
+      const got = await pages([query, `limit=${limit}`].filter(Boolean).join('&'));
+      for (const [i, page] of got.slice(0, -1).entries()) assert.equal(page.length, limit, `${query}: page ${i + 1} is short`);
+      if (expected.length) assert.ok(got.at(-1).length > 0, `${query}: an empty last page`);
+      const all = got.flat();
+      assert.equal(new Set(ids(all)).size, all.length, `${query}: a row repeats`);
+      assert.deepEqual(ids(all).sort(), [...expected].sort(), query);
+      return all;
+    }
+
+    before(async () => {
+      st.S = (await as('admin')('POST', '/api/v1/agencies', { name: 'Statuses' })).json.id;
+      st.E = (await as('admin')('POST', `/api/v1/agencies/${st.S}/environments`, { name: 'Statuses – live' })).json.id;
+      st.E2 = (await as('admin')('POST', `/api/v1/agencies/${st.S}/environments`, { name: 'Statuses – test' })).json.id;
+      const now = Date.now();
+      st.members = [];
+      st.pending = [];
+      st.expired = [];
+      st.revoked = [];
+      // Names p00, p01, ... alternate: even ones members, odd ones pending invitations; the
+      // ended invitations take names in between, and none of the three kinds is listed by default.
+      for (let i = 0; i < 2 * N; i++) {
+        const email = `p${pad(i)}@st.example`;
+        if (i % 2 === 0) {
+          st.members.push(seed.bulkMember(`st${pad(i)}`, st.S, {
+            email, first: `P${pad(i)}`, last: 'Member', createdAt: 500 + i, activeAt: null, shortcode: `ST-${pad(i)}`,
+            environmentId: i % 4 === 0 ? st.E : st.E2, roles: i % 4 === 0 ? 'agent' : 'analyst',
+          }));
+        } else {
+          st.pending.push(invitationAt(`inv_st_p${pad(i)}`, st.S, {
+            email, createdAt: now - 1000 + i, expiresAt: now + 3600e3,
+            grants: [i % 4 === 1 ? { environment_id: st.E, roles: ['agent'] } : { environment_id: st.E2, roles: ['analyst'] }],
+          }));
+        }
+      }
+      for (let i = 0; i < 4; i++) {
+        const grants = [{ environment_id: st.E, roles: ['agent'] }];
+        // Two marked expired, two still pending past their end (the list judges them by the time).
+        st.expired.push(invitationAt(`inv_st_x${i}`, st.S, {
+          email: `p${pad(2 * i)}x@st.example`, grants, createdAt: now - 5000 + i,
+          status: i < 2 ? 'expired' : 'pending', expiresAt: now - 1000,
+        }));
+        st.revoked.push(invitationAt(`inv_st_r${i}`, st.S, {
+          email: `p${pad(2 * i + 1)}r@st.example`, grants, createdAt: now - 4000 + i, status: 'revoked', expiresAt: now + 3600e3,
+        }));
+      }
+    });
+
+    it('lists only members with status=active, in full pages, the cursor walking all', async () => {
+      for (const limit of [1, 2, 3]) {
+        const all = await assertPaged('status=active', limit, st.members);
+        for (const m of all) {
+          assert.equal(m.status, 'active', m.id);
+          assert.equal(m.invitation_id, undefined, m.id);
+        }
+      }
+      // Without a status, members and pending invitations, as before.
+      await assertPaged('', 3, [...st.members, ...st.pending]);
+    });
+
+    it('lists only pending invitations with status=invited, in full pages, in every order', async () => {
+      for (const sort of ['name', '-name', 'created', '-created', 'last_active', '-last_active']) {
+        const all = await assertPaged(`status=invited&sort=${sort}`, 3, st.pending);
+        for (const m of all) {
+          assert.equal(m.status, 'invited', m.id);
+          assert.equal(m.invitation_id, m.id);
+        }
+        const whole = (await as('admin')('GET', `${users(st.S)}?status=invited&sort=${sort}&limit=200`)).json.items;
+        assert.deepEqual(ids(all), ids(whole), `sort=${sort}: pages keep the order`);
+      }
+    });
+
+    it('lists expired and revoked invitations with status=expired and status=revoked', async () => {
+      const expired = await assertPaged('status=expired', 3, st.expired);
+      for (const m of expired) assert.equal(m.status, 'expired', m.id);
+      assert.deepEqual(expired.find((m) => m.id === st.expired[0]).environments.map((e) => e.id), [st.E]);
+      const revoked = await assertPaged('status=revoked', 3, st.revoked);
+      for (const m of revoked) {
+        assert.equal(m.status, 'revoked', m.id);
+        assert.equal(m.invitation_id, m.id);
+      }
+    });
+
+    it('combines with search, environment, role and shortcode', async () => {
+      // Members p00, p04, p08, p12 are agents in E; invitations p01, p05, p09, p13 too; the
+      // others are analysts in E2.
+      const membersInE = st.members.filter((_, k) => (2 * k) % 4 === 0);
+      const pendingInE = st.pending.filter((_, k) => (2 * k + 1) % 4 === 1);
+      assert.equal(membersInE.length, 4);
+      assert.equal(pendingInE.length, 4);
+      await assertPaged(`status=active&environment_id=${st.E}`, 3, membersInE);
+      await assertPaged(`status=invited&environment_id=${st.E}`, 3, pendingInE);
+      await assertPaged('status=active&role=analyst', 2, st.members.filter((m) => !membersInE.includes(m)));
+      await assertPaged('status=invited&role=agent', 3, pendingInE);
+      await assertPaged(`status=expired&environment_id=${st.E}&role=agent`, 3, st.expired);
+      await assertPaged('status=revoked&role=analyst', 3, []);
+      await assertPaged('status=active&q=p0', 2, st.members.slice(0, 5));
+      await assertPaged('status=invited&q=p0', 2, st.pending.slice(0, 5));
+      await assertPaged('status=expired&q=p00x', 2, [st.expired[0]]);
+      await assertPaged('status=active&shortcode=ST-04', 2, [st.members[2]]);
+      await assertPaged('status=invited&shortcode=ST-04', 2, []);
+    });
+
+    for (const value of ['bogus', 'Active', 'pending', 'all']) {
+      it(`refuses status=${value} naming status`, async () => {
+        assertProblem(await as('admin')('GET', `${users(st.S)}?status=${value}`), 400, 'invalid_input', 'status');
+      });
+    }
   });
 
   describe('invited people', () => {
@@ -688,6 +830,117 @@ describe('users overview and member management', () => {
       const gone = await as('owner')('DELETE', `${users()}/${fx.owner}`);
       assert.equal(gone.status, 204, gone.text);
       assertProblem(await as('org')('DELETE', `${users()}/${fx.org}`), 409, 'last_owner');
+    });
+  });
+
+  // A grant that has ended counts for nothing from that second on, everywhere: the rows wait for
+  // the lapse job (an hour away here), yet no filter, list, column or count may see them.
+  describe('grants that end, before the lapse job removes them', () => {
+    const lx = {};
+    const agencyUsers = () => users(lx.L);
+    const grantsOf = async (id) => {
+      const res = await as('admin')('GET', `${agencyUsers()}/${id}`);
+      assert.equal(res.status, 200, res.text);
+      return res.json;
+    };
+    const listed = async (query) => ids(await listAll('admin', query, lx.L));
+
+    before(async () => {
+      const make = async (urlPath, body) => {
+        const res = await as('admin')('POST', urlPath, body);
+        assert.equal(res.status, 201, res.text);
+        return res.json.id;
+      };
+      lx.L = await make('/api/v1/agencies', { name: 'Lapses' });
+      lx.E1 = await make(`/api/v1/agencies/${lx.L}/environments`, { name: 'Lapses – one' });
+      lx.E2 = await make(`/api/v1/agencies/${lx.L}/environments`, { name: 'Lapses – two' });
+      lx.bot = await make(`/api/v1/environments/${lx.E1}/bots`, { name: 'Lapse bot' });
+      lx.role = await make(`/api/v1/agencies/${lx.L}/roles`, { name: 'Season help', permissions: ['cms.read'] });
+      lx.owner = await seed.person('lowner', lx.L, [{ roles: ['owner'] }], { first: 'Lou', last: 'Owner', email: 'owner@lapses.example' });
+      lx.p = await seed.person('lp', lx.L, [{ environment_id: lx.E2, roles: ['agent'] }], { first: 'Pia', last: 'Temp', email: 'pia@lapses.example' });
+      lx.q = await seed.person('lq', lx.L, [{ roles: ['agent'] }], { first: 'Quinn', last: 'Temp', email: 'quinn@lapses.example' });
+      lx.r = await seed.person('lr', lx.L, [{ environment_id: lx.E2, roles: ['agent'] }], { first: 'Rae', last: 'Temp', email: 'rae@lapses.example' });
+    });
+
+    it('leaves the ended grant out of filters, rows, details, /me, bot managers and role use', async () => {
+      // Room for a loaded machine to make every change and look once before the end.
+      const until = new Date(Date.now() + 3000);
+      const put = async (id, grants) => {
+        const res = await as('admin')('PUT', `${agencyUsers()}/${id}/grants`, { grants });
+        assert.equal(res.status, 200, res.text);
+      };
+      const end = until.toISOString();
+      // Pia: analyst and the custom role in E1 until the end, agent in E2 for good.
+      await put(lx.p, [{ environment_id: lx.E1, roles: ['analyst', lx.role], expires_at: end },
+        { environment_id: lx.E2, roles: ['agent'] }]);
+      // Quinn: agent agency-wide for good, overridden in E1 by content_manager until the end.
+      await put(lx.q, [{ roles: ['agent'] }, { environment_id: lx.E1, roles: ['content_manager'], expires_at: end }]);
+      // Rae: the bot's manager until the end, agent in E2 for good.
+      await put(lx.r, [{ bot_id: lx.bot, roles: ['bot_manager'], expires_at: end }, { environment_id: lx.E2, roles: ['agent'] }]);
+
+      const before = {
+        e1: await listed(`environment_id=${lx.E1}`),
+        analyst: await listed('role=analyst'),
+        custom: await listed(`role=${lx.role}`),
+        contentManager: await listed('role=content_manager'),
+        botManager: await listed('role=bot_manager'),
+        managers: (await as('admin')('GET', `/api/v1/bots/${lx.bot}/managers`)).json,
+        bot: (await as('admin')('GET', `/api/v1/bots/${lx.bot}`)).json,
+        roleDelete: await as('admin')('DELETE', `/api/v1/agencies/${lx.L}/roles/${lx.role}`),
+      };
+      assert.ok(Date.now() < until.getTime(), 'the machine was too slow to look before the end');
+      assert.deepEqual(before.e1.sort(), [lx.owner, lx.p, lx.q, lx.r].sort());
+      assert.deepEqual(before.analyst, [lx.p]);
+      assert.deepEqual(before.custom, [lx.p]);
+      assert.deepEqual(before.contentManager, [lx.q]);
+      assert.deepEqual(before.botManager, [lx.r]);
+      assert.deepEqual(before.managers.items.map((m) => m.user_id), [lx.r]);
+      assert.equal(before.managers.shared, true);
+      assert.equal(before.bot.shared, true);
+      assertProblem(before.roleDelete, 409, 'role_in_use');
+
+      await new Promise((r) => setTimeout(r, until.getTime() - Date.now() + 200));
+      const rows = `SELECT COUNT(*) FROM grants WHERE agency_id = '${lx.L}' AND expires_at IS NOT NULL`;
+      assert.equal(sql(rows).trim(), '3', 'the rows are still there: the lapse job has not run');
+      assert.equal(await allowed(lx.p, 'analytics.read', { environment_id: lx.E1 }), false);
+
+      // Filters: the environment and role filters no longer find the ended grants. Quinn stays in
+      // E1 through the agency grant, which applies there again.
+      assert.deepEqual((await listed(`environment_id=${lx.E1}`)).sort(), [lx.owner, lx.q].sort());
+      assert.deepEqual((await listed(`environment_id=${lx.E2}`)).sort(), [lx.owner, lx.q, lx.p, lx.r].sort());
+      assert.deepEqual(await listed('role=analyst'), []);
+      assert.deepEqual(await listed(`role=${lx.role}`), []);
+      assert.deepEqual(await listed('role=content_manager'), []);
+      assert.deepEqual(await listed('role=bot_manager'), []);
+      assert.deepEqual((await listed('role=agent')).sort(), [lx.p, lx.q, lx.r].sort());
+
+      // Rows and details agree with the filters: the grants and environments columns.
+      const all = await listAll('admin', 'limit=2', lx.L);
+      const row = (id) => all.find((m) => m.id === id);
+      assert.deepEqual(row(lx.p).grants, [{ environment_id: lx.E2, roles: ['agent'], extra_permissions: [] }]);
+      assert.deepEqual(row(lx.p).environments.map((e) => e.id), [lx.E2]);
+      assert.deepEqual(row(lx.q).grants, [{ roles: ['agent'], extra_permissions: [] }]);
+      assert.deepEqual(row(lx.r).grants, [{ environment_id: lx.E2, roles: ['agent'], extra_permissions: [] }]);
+      assert.deepEqual(row(lx.r).environments.map((e) => e.id), [lx.E2]);
+      const p = await grantsOf(lx.p);
+      assert.deepEqual(p.grants.map((g) => g.environment_id), [lx.E2]);
+      assert.equal(p.access.find((e) => e.environment_id === lx.E1).access, 'none');
+      const q1 = (await grantsOf(lx.q)).access.find((e) => e.environment_id === lx.E1);
+      assert.equal(q1.access, 'inherited');
+      assert.deepEqual(q1.roles, ['agent']);
+      assert.equal(q1.expires_at, undefined);
+      assert.deepEqual((await grantsOf(lx.r)).grants.map((g) => g.bot_id || g.environment_id), [lx.E2]);
+
+      // The person's own view, the bot's managers and shared flag, and the custom role's use.
+      const me = await as('lp')('GET', '/api/v1/me');
+      assert.deepEqual(me.json.agencies.find((a) => a.id === lx.L).grants.map((g) => g.environment_id), [lx.E2]);
+      const managers = (await as('admin')('GET', `/api/v1/bots/${lx.bot}/managers`)).json;
+      assert.deepEqual(managers.items, []);
+      assert.equal(managers.shared, false);
+      assert.equal((await as('admin')('GET', `/api/v1/bots/${lx.bot}`)).json.shared, false);
+      assert.equal((await as('admin')('GET', `/api/v1/environments/${lx.E1}/bots`)).json.items[0].shared, false);
+      assert.equal((await as('admin')('DELETE', `/api/v1/agencies/${lx.L}/roles/${lx.role}`)).status, 204);
+      assert.equal(sql(rows).trim(), '3');
     });
   });
 

@@ -173,6 +173,32 @@ describe('places that live and die', () => {
       assert.equal(off.json.require_second_factor, false);
     });
 
+    it('applies a name, a status and the second-factor setting all together or not at all', async () => {
+      const before = sql(`SELECT name, status, require_second_factor FROM agencies WHERE id = '${fx.A.id}'`);
+      // The owner may rename and set the policy, but not suspend: nothing of it happens.
+      const refused = await as('owner')('PATCH', `/api/v1/agencies/${fx.A.id}`,
+        { name: 'Acme half-done', require_second_factor: true, status: 'suspended' });
+      assertProblem(refused, 403, 'forbidden');
+      assert.equal(sql(`SELECT name, status, require_second_factor FROM agencies WHERE id = '${fx.A.id}'`), before);
+      assert.equal(count(`SELECT COUNT(*) FROM audit_log WHERE scope_id = '${fx.A.id}' AND details LIKE '%half-done%'`), 0);
+      // All three from a platform admin (on Globex, whose audit rows no later test counts):
+      // one transaction, one row each.
+      const state = () => sql(`SELECT name, status, require_second_factor FROM agencies WHERE id = '${fx.G.id}'`);
+      const was = state();
+      const all = await admin('PATCH', `/api/v1/agencies/${fx.G.id}`,
+        { name: 'Globex whole', require_second_factor: true, status: 'suspended' });
+      assert.equal(all.status, 200, all.text);
+      assert.deepEqual([all.json.name, all.json.status, all.json.require_second_factor], ['Globex whole', 'suspended', true]);
+      const back = await admin('PATCH', `/api/v1/agencies/${fx.G.id}`,
+        { name: 'Globex', require_second_factor: false, status: 'active' });
+      assert.equal(back.status, 200, back.text);
+      assert.equal(state(), was);
+      const actions = sql(`SELECT action FROM audit_log WHERE scope_id = '${fx.G.id}'
+        AND action IN ('agency.renamed', 'agency.suspended', 'agency.resumed', 'agency.updated')`);
+      assert.deepEqual(actions.trim().split('\n').sort(),
+        ['agency.renamed', 'agency.renamed', 'agency.resumed', 'agency.suspended', 'agency.updated', 'agency.updated']);
+    });
+
     it('renames an environment for those who may create or manage it, not for a developer', async () => {
       const res = await as('org')('PATCH', `/api/v1/environments/${fx.E3.id}`, { name: 'Sandbox 2' });
       assert.equal(res.status, 200, res.text);

@@ -236,4 +236,39 @@ describe('the audit log of the web console', () => {
     await page.waitForTimeout(150);
     assert.ok((await sentences(page)).length > 8);
   });
+
+  step('pages through more entries than one page holds, forward and back', async () => {
+    const { page } = mia;
+    // Sixty renames: with the entries before them, more than a page of 50 twice over.
+    let name = ENV;
+    for (let i = 1; i <= 60; i++) {
+      const next = `Round ${i}`;
+      await ok('PATCH', `/environments/${ids.env}`, { token: miaToken, body: { name: next } });
+      name = next;
+    }
+    assert.equal(name, 'Round 60');
+    await openLog(page);
+    const renamed = (from, to) => `Mia Jansen renamed the environment ${from} to ${to}`;
+    const first = await sentences(page);
+    assert.equal(await entries(page).count(), 50, 'one page holds 50 entries');
+    assert.equal(first[0], renamed('Round 59', 'Round 60'));
+    assert.equal(first[49], renamed('Round 10', 'Round 11'));
+    const pages = page.getByRole('navigation', { name: 'Pages' });
+    assert.equal(await pages.getByRole('button', { name: 'Previous page' }).isDisabled(), true);
+    let answered = listed(page);
+    await pages.getByRole('button', { name: 'Next page' }).click();
+    assert.equal((await answered).status(), 200);
+    await page.waitForTimeout(150);
+    const second = await sentences(page);
+    assert.equal(second[0], renamed('Round 9', 'Round 10'));
+    assert.ok(second.includes(renamed(ENV, 'Round 1')), second.join('\n'));
+    assert.ok(!second.some((s) => first.includes(s)), 'the second page repeats nothing');
+    await screen(page, 'audit-second-page');
+    answered = listed(page);
+    await pages.getByRole('button', { name: 'Previous page' }).click();
+    assert.equal((await answered).status(), 200);
+    await page.waitForTimeout(150);
+    assert.deepEqual(await sentences(page), first, 'Previous page shows the first page again');
+    assert.equal(await pages.getByRole('button', { name: 'Previous page' }).isDisabled(), true);
+  });
 });

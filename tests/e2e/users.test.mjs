@@ -382,7 +382,12 @@ describe('the users overview, the control panel and the header', () => {
     assert.equal(await page.getByRole('row', { name: /Eve Expired/ }).count(), 0);
     assert.equal(await page.getByRole('row', { name: /Rita Revoked/ }).count(), 0);
 
+    // The server applies the status with the other filters (so pages come back full): the
+    // console asks the users list for it, not the invitations list.
+    const asked = page.waitForRequest((r) => new URL(r.url()).pathname.endsWith('/users')
+      && new URL(r.url()).searchParams.get('status') === 'revoked');
     await page.getByLabel('Status').selectOption('revoked');
+    await asked;
     const rita = page.getByRole('row', { name: /Rita Revoked/ });
     await rita.waitFor();
     assert.match(await rita.textContent(), /Invitation revoked/);

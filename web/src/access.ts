@@ -3,8 +3,30 @@
 // environment's; platform admins may do everything. The server decides every request anyway:
 // this only keeps the screens and buttons to what will be allowed. What may be granted to
 // others is the server's answer alone (GET /agencies/{id}/grantable, see grantable.ts).
-import { roleId } from './format';
+import { fullName, roleId } from './format';
 import type { Grant, Me, Role } from './types';
+
+// The id of the read-only banner's sentence (app.tsx), which a disabled control names as its
+// description while someone views the studio as another person.
+export const VIEW_AS_NOTE_ID = 'view-as-note';
+
+// What a control the person would have carries: disabled (also when busy) and, while viewing as
+// them, why, as a tooltip and as the description a screen reader gives.
+export interface Lock {
+  disabled: boolean;
+  title?: string;
+  'aria-describedby'?: string;
+}
+
+// The Lock of a control for me (the session's GET /me): inert while viewing as someone.
+export function viewAsLock(me: Me | null | undefined, busy = false): Lock {
+  if (!me?.impersonation) return { disabled: busy };
+  return {
+    disabled: true,
+    title: `Read-only: you are seeing the studio as ${fullName(me.user)}`,
+    'aria-describedby': VIEW_AS_NOTE_ID,
+  };
+}
 
 export interface Scope {
   environmentId?: string;
@@ -99,5 +121,17 @@ export class Access {
 
   shows(permission: string, agencyId: string, scope: Scope = {}): boolean {
     return this.held(agencyId, scope).has(permission);
+  }
+
+  // Every permission the person holds at one scope, read-only viewing or not (what shows()
+  // answers from).
+  holds(agencyId: string, scope: Scope = {}): Set<string> {
+    return this.held(agencyId, scope);
+  }
+
+  // Spread on a control that shows() or showsAnywhere() put on the screen: disabled while
+  // viewing as someone (or while busy), with the reason.
+  lock(busy = false): Lock {
+    return viewAsLock(this.me, busy);
   }
 }

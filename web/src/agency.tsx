@@ -52,10 +52,19 @@ export function environmentName(envs: Environment[], id: string | undefined): st
   return envs.find((e) => e.id === id)?.name || 'An environment you cannot see';
 }
 
-// What the signed-in user may do at one environment or bot: the server's own answer
-// (GET /users/{me}/effective), and until it arrives, or where it cannot be had, what GET /me
-// and the catalogue say. Read-only while viewing as someone else.
-export function useScopePermissions(scope: Scope): Set<string> {
+// What the signed-in user holds and may do at one environment or bot.
+export interface ScopePermissions {
+  // Whether the person holds permission here: the screen shows its controls.
+  shows: (permission: string) => boolean;
+  // Whether the control works now: the same, but the reading permissions only while someone
+  // views the studio as this person.
+  can: (permission: string) => boolean;
+}
+
+// What the signed-in user holds at one environment or bot: the server's own answer
+// (GET /users/{me}/effective, which in a view-as session answers for the person viewed), and
+// until it arrives, or where it cannot be had, what GET /me and the catalogue say.
+export function useScopePermissions(scope: Scope): ScopePermissions {
   const { agency, access } = useAgency();
   const { me } = useSession();
   const query = scope.bot
@@ -72,13 +81,15 @@ export function useScopePermissions(scope: Scope): Set<string> {
     [me?.user.id, key],
   );
   return useMemo(() => {
-    if (!eff.data) return access.at(agency.id, scope);
-    const out = new Set(eff.data.permissions);
-    if (me?.impersonation) for (const p of [...out]) if (!p.endsWith('.read')) out.delete(p);
-    return out;
+    const held = eff.data ? new Set(eff.data.permissions) : access.holds(agency.id, scope);
+    const readOnly = access.readOnly;
+    return {
+      shows: (p: string) => held.has(p),
+      can: (p: string) => held.has(p) && (!readOnly || p.endsWith('.read')),
+    };
     // key stands for the scope asked about (query), which is a new object on every render.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [eff.data, access, agency.id, key, me]);
+  }, [eff.data, access, agency.id, key]);
 }
 
 type Section = 'environments' | 'users' | 'roles' | 'tokens' | 'signin' | 'audit';
@@ -126,7 +137,9 @@ export function AgencyShell({ agencyId, section, crumbs = [], children }: ShellP
   };
   const suspended = agency.data.status === 'suspended';
   const base = `/agencies/${encodeURIComponent(agencyId)}`;
-  const may = (p: string) => access.canAnywhere(p, agencyId);
+  // The sections the person holds, also while someone views the studio as them (their
+  // screens then show the controls disabled).
+  const may = (p: string) => access.showsAnywhere(p, agencyId);
   const items: { key: Section; href: string; label: string; show: boolean }[] = [
     { key: 'environments', href: base, label: 'Environments', show: true },
     { key: 'users', href: `${base}/users`, label: 'Users', show: may('users.read') },
@@ -140,14 +153,15 @@ export function AgencyShell({ agencyId, section, crumbs = [], children }: ShellP
       key: 'tokens',
       href: `${base}/tokens`,
       label: 'API tokens',
-      show: access.can('agency.manage', agencyId),
+      show: access.shows('agency.manage', agencyId),
     },
     // Only on a server with company sign-in: its agency answer lists the connections.
     {
       key: 'signin',
       href: `${base}/sign-in`,
       label: 'Company sign-in',
-      show: access.can('agency.manage', agencyId) && Array.isArray(agency.data.sign_in_connections),
+      show:
+        access.shows('agency.manage', agencyId) && Array.isArray(agency.data.sign_in_connections),
     },
     { key: 'audit', href: `${base}/audit`, label: 'Audit log', show: may('audit.read') },
   ];

@@ -1,5 +1,6 @@
 // The console: the header, the impersonation banner, and which screen each path shows.
 import { useEffect } from 'preact/hooks';
+import { VIEW_AS_NOTE_ID } from './access';
 import { del, messageOf } from './api';
 import { fullName } from './format';
 import { Link, match, navigate, useLocation } from './router';
@@ -111,7 +112,7 @@ function ImpersonationBanner() {
   }
   return (
     <div class="banner" role="region" aria-label="Impersonation">
-      <p>
+      <p id={VIEW_AS_NOTE_ID}>
         {fullName(me.impersonator)}, you are seeing the studio as{' '}
         <strong>{fullName(me.user)}</strong> ({me.user.email}). Nothing can be changed meanwhile.
       </p>

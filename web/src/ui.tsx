@@ -243,6 +243,7 @@ interface TextFieldProps {
   autoComplete?: string;
   hint?: string;
   readOnly?: boolean;
+  disabled?: boolean;
   inputMode?: JSX.HTMLAttributes['inputMode'];
   minLength?: number;
   describedBy?: string; // the id of more text about the field (a strength meter)
@@ -267,6 +268,7 @@ export function TextField(p: TextFieldProps) {
         value={p.value}
         required={p.required}
         readOnly={p.readOnly}
+        disabled={p.disabled}
         autoComplete={p.autoComplete}
         inputMode={p.inputMode}
         minLength={p.minLength}

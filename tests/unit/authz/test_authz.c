@@ -451,7 +451,11 @@ static void test_index__a_gone_environment_or_agency_takes_what_is_under_it(void
     assert_false(ask(f, "u_admin", "bot.read", POLICY_SCOPE_BOT, "bot_1"));
     assert_true(ask(f, "u_bob", "bot.develop", POLICY_SCOPE_BOT, "bot_2"));
     /* Only the agency is dropped: every environment and bot under it goes too. */
-    authz_index_drop_agency(f->ix, "ag_a");
+    struct arena a;
+    arena_init(&a);
+    const char **users = NULL;
+    assert_int_equal(authz_index_place_gone(&users, f->ix, POLICY_SCOPE_AGENCY, "ag_a", &a), 3);
+    arena_dispose(&a);
     assert_int_equal(authz_agency_state(f->ix, "ag_a"), AUTHZ_AGENCY_UNKNOWN);
     assert_false(ask(f, "u_bob", "bot.develop", POLICY_SCOPE_BOT, "bot_2"));
     assert_false(ask(f, "u_admin", "bot.read", POLICY_SCOPE_ENVIRONMENT, "env_test"));
@@ -496,6 +500,89 @@ static void test_index__sync_applies_suspension_and_deletion_of_an_agency(void *
     assert_true(ask(f, "u_admin", "bot.read", POLICY_SCOPE_ENVIRONMENT, "env_b"));
 }
 
+/* Whether f->ix counts what an index freshly loaded from f's store counts. */
+static void assert_as_fresh(struct fixture *f)
+{
+    struct usher_error err = {0};
+    struct authz_index *fresh = authz_index_new();
+    assert_int_equal(authz_index_load(fresh, f->store, &err), 0);
+    struct authz_stats have, want;
+    authz_index_stats(&have, f->ix);
+    authz_index_stats(&want, fresh);
+    authz_index_free(fresh);
+    assert_int_equal(have.users, want.users);
+    assert_int_equal(have.grants, want.grants);
+    assert_int_equal(have.agencies, want.agencies);
+    assert_int_equal(have.environments, want.environments);
+    assert_int_equal(have.bots, want.bots);
+    assert_int_equal(have.custom_roles, want.custom_roles);
+}
+
+/* Runs the statements of a deletion made elsewhere (NULL-terminated) and writes the one feed
+ * row that names the place. */
+static void place_delete_elsewhere(struct fixture *f, const char *const *sql, int at,
+                                   const char *action, const char *type, const char *id)
+{
+    for (size_t i = 0; sql[i]; i++)
+        fixture_sql(f->store, sql[i], NULL, 0);
+    char row[256];
+    snprintf(row, sizeof(row),
+             "INSERT INTO audit_log (at, action, scope_type, scope_id) VALUES (%d, '%s', '%s', "
+             "'%s')",
+             at, action, type, id);
+    fixture_sql(f->store, row, NULL, 0);
+}
+
+static void test_index__sync_of_a_deletion_ends_as_a_fresh_load(void **state)
+{
+    struct fixture *f = *state;
+    struct store_conn *c;
+    struct usher_error err = {0};
+    int64_t cursor = 0;
+    int applied = 0;
+    assert_int_equal(authz_index_sync_cursor(&cursor, f->store, &err), 0);
+    int64_t start = cursor;
+    assert_int_equal(store_conn_get(f->store, &c, &err), 0);
+    /* The feed names only the environment: ann's and cy's grants there, and its bot, go. */
+    static const char *const env_gone[] = {
+        "DELETE FROM grants WHERE environment_id = 'env_prod' OR bot_id = 'bot_1'",
+        "DELETE FROM bots WHERE id = 'bot_1'",
+        "DELETE FROM environments WHERE id = 'env_prod'",
+        NULL,
+    };
+    place_delete_elsewhere(f, env_gone, 2, "environment.deleted", "environment", "env_prod");
+    assert_int_equal(authz_index_sync(f->ix, c, &cursor, &applied, &err), 0);
+    assert_int_equal(applied, 1);
+    assert_as_fresh(f);
+    struct authz_stats st;
+    authz_index_stats(&st, f->ix);
+    assert_int_equal(st.grants, 3);
+    assert_int_equal(st.bots, 1);
+    /* Read again (as after a failed batch), the row finds nothing more to do. */
+    cursor = start;
+    assert_int_equal(authz_index_sync(f->ix, c, &cursor, &applied, &err), 0);
+    assert_as_fresh(f);
+    /* The agency goes with what is left under it: its environments, bots, roles and grants. */
+    static const char *const agency_gone[] = {
+        "DELETE FROM grants WHERE agency_id = 'ag_a'",
+        "DELETE FROM bots WHERE agency_id = 'ag_a'",
+        "DELETE FROM environments WHERE agency_id = 'ag_a'",
+        "DELETE FROM custom_roles WHERE agency_id = 'ag_a'",
+        "DELETE FROM memberships WHERE agency_id = 'ag_a'",
+        "DELETE FROM agencies WHERE id = 'ag_a'",
+        NULL,
+    };
+    place_delete_elsewhere(f, agency_gone, 3, "agency.deleted", "agency", "ag_a");
+    assert_int_equal(authz_index_sync(f->ix, c, &cursor, &applied, &err), 0);
+    store_conn_put(c);
+    assert_as_fresh(f);
+    authz_index_stats(&st, f->ix);
+    assert_int_equal(st.grants, 0);
+    assert_int_equal(st.environments, 1);
+    assert_int_equal(st.bots, 0);
+    assert_int_equal(st.custom_roles, 1);
+}
+
 static void test_index__stats_count_what_was_loaded(void **state)
 {
     struct fixture *f = *state;
@@ -531,6 +618,7 @@ int main(void)
         T(test_index__a_gone_environment_or_agency_takes_what_is_under_it),
         T(test_index__sync_applies_suspension_and_deletion_of_an_agency),
         T(test_index__stats_count_what_was_loaded),
+        T(test_index__sync_of_a_deletion_ends_as_a_fresh_load),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

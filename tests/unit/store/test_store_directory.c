@@ -106,7 +106,8 @@ static const char *members_all(struct fixture *f, const char *agency_id,
         bool more = false;
         usher_error_clear(&f->err);
         assert_int_equal(store_directory_members(&rows, &count, &more, f->conn, &f->arena,
-                                                 agency_id, order, filter, &after, limit, &f->err),
+                                                 agency_id, order, filter, &after, NOW, limit,
+                                                 &f->err),
                          0);
         assert_true(count <= limit);
         for (size_t i = 0; i < count; i++)
@@ -444,7 +445,8 @@ static void test_store_directory__reads_the_grants_of_many_users_at_once(void **
     struct store_directory_grant *rows = NULL;
     size_t count = 0;
     assert_int_equal(
-        store_directory_grants(&rows, &count, f->conn, &f->arena, "agy_a", ids, 253, &f->err), 0);
+        store_directory_grants(&rows, &count, f->conn, &f->arena, "agy_a", ids, 253, NOW, &f->err),
+        0);
     assert_int_equal(count, 250 + 1 + 2);
     size_t bot = 0, cy = 0;
     for (size_t i = 0; i < count; i++) {
@@ -479,12 +481,53 @@ static void test_store_directory__lists_environments(void **state)
     assert_string_equal(envs[1].name, "E2");
 }
 
+/* A grant whose expires_at is at or before now counts for nothing: not in the environment and
+ * role filters (the agency grant applies again where an environment grant ended), not among a
+ * page's grants, not as an owner; one ending later counts. */
+static void test_store_directory__leaves_ended_grants_out(void **state)
+{
+    struct fixture *f = *state;
+    struct store_directory_filter in_env1 = {.environment_ids = "env_1"};
+    struct store_directory_filter content = {.role = "content_manager"};
+    assert_string_equal(members_all(f, "agy_a", &BY_NAME, &in_env1, 2), "usr_ada usr_bob usr_di");
+    assert_string_equal(members_all(f, "agy_a", &BY_NAME, &content, 2), "usr_bob");
+    fixture_sql(f->store,
+                "UPDATE grants SET expires_at = 1000000 WHERE user_id IN ('usr_bob', 'usr_cy') "
+                "AND scope_id = 'env_1'",
+                NULL, 0);
+    assert_string_equal(members_all(f, "agy_a", &BY_NAME, &in_env1, 2), "usr_ada usr_cy usr_di");
+    assert_string_equal(members_all(f, "agy_a", &BY_NAME, &content, 2), "");
+    const char *ids[] = {"usr_bob", "usr_cy"};
+    struct store_directory_grant *rows = NULL;
+    size_t count = 0;
+    assert_int_equal(
+        store_directory_grants(&rows, &count, f->conn, &f->arena, "agy_a", ids, 2, NOW, &f->err),
+        0);
+    assert_int_equal(count, 1);
+    assert_string_equal(rows[0].grant.scope_id, "agy_a");
+    assert_int_equal(store_directory_grants(&rows, &count, f->conn, &f->arena, "agy_a", ids, 2,
+                                            NOW - 1, &f->err),
+                     0);
+    assert_int_equal(count, 3);
+
+    int64_t n = -1;
+    fixture_sql(f->store,
+                "UPDATE grants SET roles = 'owner', expires_at = 1000000 WHERE user_id = 'usr_ada'",
+                NULL, 0);
+    assert_int_equal(
+        store_directory_owner_count(&n, f->conn, &f->arena, "agy_a", NULL, NOW, &f->err), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(
+        store_directory_owner_count(&n, f->conn, &f->arena, "agy_a", NULL, NOW - 1, &f->err), 0);
+    assert_int_equal(n, 1);
+}
+
 static void test_store_directory__counts_active_owners(void **state)
 {
     struct fixture *f = *state;
     int64_t n = -1;
-    assert_int_equal(store_directory_owner_count(&n, f->conn, &f->arena, "agy_a", NULL, &f->err),
-                     0);
+    assert_int_equal(
+        store_directory_owner_count(&n, f->conn, &f->arena, "agy_a", NULL, NOW, &f->err), 0);
     assert_int_equal(n, 0);
     fixture_sql(
         f->store,
@@ -492,14 +535,14 @@ static void test_store_directory__counts_active_owners(void **state)
         NULL, 0);
     fixture_grant_set(f->store, "agy_a", "usr_ed", NULL, "owner", NULL);
     fixture_grant_set(f->store, "agy_a", "usr_bob", NULL, "owner_like", NULL);
-    assert_int_equal(store_directory_owner_count(&n, f->conn, &f->arena, "agy_a", NULL, &f->err),
-                     0);
+    assert_int_equal(
+        store_directory_owner_count(&n, f->conn, &f->arena, "agy_a", NULL, NOW, &f->err), 0);
     assert_int_equal(n, 1); /* usr_ed is disabled; owner_like is not owner */
     assert_int_equal(
-        store_directory_owner_count(&n, f->conn, &f->arena, "agy_a", "usr_cy", &f->err), 0);
+        store_directory_owner_count(&n, f->conn, &f->arena, "agy_a", "usr_cy", NOW, &f->err), 0);
     assert_int_equal(n, 0);
-    assert_int_equal(store_directory_owner_count(&n, f->conn, &f->arena, "agy_b", NULL, &f->err),
-                     0);
+    assert_int_equal(
+        store_directory_owner_count(&n, f->conn, &f->arena, "agy_b", NULL, NOW, &f->err), 0);
     assert_int_equal(n, 1);
 }
 
@@ -639,6 +682,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_store_directory__reads_the_grants_of_many_users_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_directory__lists_environments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_directory__leaves_ended_grants_out, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_store_directory__counts_active_owners, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_store_directory__revokes_and_deletes, setup, teardown),

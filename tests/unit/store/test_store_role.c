@@ -119,7 +119,7 @@ static bool in_use(struct fixture *f, const char *agency_id, const char *role_id
 {
     bool used = true;
     usher_error_clear(&f->err);
-    if (store_role_in_use(&used, f->conn, &f->arena, agency_id, role_id, &f->err))
+    if (store_role_in_use(&used, f->conn, &f->arena, agency_id, role_id, 0, &f->err))
         fail_msg("in_use %s: %s", role_id, f->err.message);
     return used;
 }

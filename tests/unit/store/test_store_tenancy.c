@@ -325,7 +325,8 @@ static void test_store_grant__lists_a_users_grants_in_one_agency(void **state)
     struct store_grant *g;
     size_t count;
     assert_int_equal(
-        store_grant_list_in_agency(&g, &count, f->conn, &f->arena, "agy_1", "usr_1", &f->err), 0);
+        store_grant_list_in_agency(&g, &count, f->conn, &f->arena, "agy_1", "usr_1", 0, &f->err),
+        0);
     assert_int_equal(count, 3);
     assert_string_equal(g[0].id, "grt_a");
     assert_null(g[0].environment_id);
@@ -339,7 +340,8 @@ static void test_store_grant__lists_a_users_grants_in_one_agency(void **state)
     assert_string_equal(g[2].environment_id, "env_2");
 
     assert_int_equal(
-        store_grant_list_in_agency(&g, &count, f->conn, &f->arena, "agy_2", "usr_2", &f->err), 0);
+        store_grant_list_in_agency(&g, &count, f->conn, &f->arena, "agy_2", "usr_2", 0, &f->err),
+        0);
     assert_int_equal(count, 0);
     assert_null(g);
 }

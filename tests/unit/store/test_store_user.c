@@ -175,7 +175,8 @@ static void test_store_user__lists_memberships_with_their_grants(void **state)
         NULL, 0);
     struct store_user_membership *m = NULL;
     size_t count = 0;
-    assert_int_equal(store_user_memberships(&m, &count, f->conn, &f->arena, "usr_m", &f->err), 0);
+    assert_int_equal(store_user_memberships(&m, &count, f->conn, &f->arena, "usr_m", 0, &f->err),
+                     0);
     assert_int_equal(count, 2);
     assert_string_equal(m[0].agency_id, "agy_a");
     assert_string_equal(m[0].agency_name, "Acme");
@@ -194,7 +195,7 @@ static void test_store_user__lists_memberships_with_their_grants(void **state)
     assert_int_equal(m[1].grant_count, 1);
     assert_string_equal(m[1].grants[0].roles, "owner");
 
-    assert_int_equal(store_user_memberships(&m, &count, f->conn, &f->arena, "usr_none", &f->err),
+    assert_int_equal(store_user_memberships(&m, &count, f->conn, &f->arena, "usr_none", 0, &f->err),
                      0);
     assert_int_equal(count, 0);
 }

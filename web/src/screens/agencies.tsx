@@ -1,6 +1,7 @@
 // Agencies (platform admins create them) and one agency's environments.
 import { useState } from 'preact/hooks';
 import { get, post, withQuery } from '../api';
+import type { Lock } from '../access';
 import { AgencyShell, useAgency } from '../agency';
 import { day } from '../format';
 import { Link, navigate } from '../router';
@@ -21,15 +22,17 @@ import { InviteDialog } from './invite';
 import { DeleteAgencyDialog, DeletePlaceDialog, RenameDialog, SuspendDialog } from './places';
 import { usePager } from './use_pager';
 
-// A one-field form that creates something by name.
+// A one-field form that creates something by name; lock disables it while viewing as someone.
 export function CreateByName({
   label,
   button,
   onCreate,
+  lock,
 }: {
   label: string;
   button: string;
   onCreate: (name: string) => Promise<void>;
+  lock?: Lock;
 }) {
   const [name, setName] = useState('');
   const [error, setError] = useState<unknown>(null);
@@ -48,8 +51,21 @@ export function CreateByName({
   }
   return (
     <form class="inline-form" onSubmit={submit} noValidate>
-      <TextField label={label} name="name" value={name} onValue={setName} required error={error} />
-      <button type="submit" class="button button-primary" disabled={busy}>
+      <TextField
+        label={label}
+        name="name"
+        value={name}
+        onValue={setName}
+        required
+        error={error}
+        disabled={lock?.disabled}
+      />
+      <button
+        type="submit"
+        class="button button-primary"
+        {...lock}
+        disabled={busy || lock?.disabled}
+      >
         <IconPlus /> {button}
       </button>
       <FormError error={error} fields={['name']} />
@@ -138,14 +154,19 @@ function AgencyActions() {
   const { agency, access, setAgency } = useAgency();
   const { me } = useSession();
   const [open, setOpen] = useState<AgencyDialog>(null);
-  const canRename = agency.status !== 'suspended' && access.can('agency.manage', agency.id);
+  const canRename = agency.status !== 'suspended' && access.shows('agency.manage', agency.id);
   const isAdmin = !!me?.is_platform_admin && !me.impersonation;
   const suspended = agency.status === 'suspended';
   if (!canRename && !isAdmin) return null;
   return (
     <div class="place-actions" role="group" aria-label="Agency actions">
       {canRename ? (
-        <button type="button" class="button button-small" onClick={() => setOpen('rename')}>
+        <button
+          type="button"
+          class="button button-small"
+          {...access.lock()}
+          onClick={() => setOpen('rename')}
+        >
           Rename agency
         </button>
       ) : null}
@@ -193,16 +214,23 @@ function EnvironmentList() {
   const [deleting, setDeleting] = useState<Environment | null>(null);
   // A suspended agency is read and resumed, not changed.
   const live = agency.status !== 'suspended';
-  const canCreate = live && access.can('environments.create', agency.id);
-  const canInvite = live && access.canAnywhere('users.invite', agency.id);
+  // The controls the person holds show; while someone views the studio as them, disabled.
+  const lock = access.lock();
+  const canCreate = live && access.shows('environments.create', agency.id);
+  const canInvite = live && access.showsAnywhere('users.invite', agency.id);
   const canRename = (env: Environment) =>
-    canCreate || (live && access.can('environment.manage', agency.id, { environmentId: env.id }));
+    canCreate || (live && access.shows('environment.manage', agency.id, { environmentId: env.id }));
   return (
     <section class="page">
       <div class="page-head">
         <PageTitle text={agency.name} />
         {canInvite ? (
-          <button type="button" class="button button-primary" onClick={() => setInviting(true)}>
+          <button
+            type="button"
+            class="button button-primary"
+            {...lock}
+            onClick={() => setInviting(true)}
+          >
             <IconPlus /> Invite user
           </button>
         ) : null}
@@ -213,6 +241,7 @@ function EnvironmentList() {
         <CreateByName
           label="New environment name"
           button="Create environment"
+          lock={lock}
           onCreate={async (name) => {
             const env = await post<Environment>(
               `/agencies/${encodeURIComponent(agency.id)}/environments`,
@@ -244,6 +273,7 @@ function EnvironmentList() {
                       type="button"
                       class="button button-small"
                       aria-label={`Rename ${env.name}`}
+                      {...lock}
                       onClick={() => setRenaming(env)}
                     >
                       Rename
@@ -254,6 +284,7 @@ function EnvironmentList() {
                       type="button"
                       class="button button-small button-danger"
                       aria-label={`Delete ${env.name}`}
+                      {...lock}
                       onClick={() => setDeleting(env)}
                     >
                       Delete

@@ -12,8 +12,13 @@ export function SecondFactorPolicy() {
   const [asking, setAsking] = useState(false);
   const labelId = useId('policy-label');
   const hintId = useId('policy-hint');
-  if (typeof agency.require_second_factor !== 'boolean' || !access.can('agency.manage', agency.id))
+  if (
+    typeof agency.require_second_factor !== 'boolean' ||
+    !access.shows('agency.manage', agency.id)
+  )
     return null;
+  // Shown to whoever holds agency.manage; while someone views the studio as them, disabled.
+  const lock = access.lock();
   const on = agency.require_second_factor;
 
   async function change() {
@@ -37,7 +42,9 @@ export function SecondFactorPolicy() {
           role="switch"
           class="switch"
           aria-checked={on ? 'true' : 'false'}
-          aria-describedby={hintId}
+          disabled={lock.disabled}
+          title={lock.title}
+          aria-describedby={[hintId, lock['aria-describedby']].filter(Boolean).join(' ')}
           onClick={() => setAsking(true)}
         >
           <span class="switch-track" aria-hidden="true">

@@ -9,6 +9,7 @@ import { fieldMessage, LoadProblem, Loading, PageTitle, TextField, useId, useLoa
 import { Pager } from './agencies';
 import { AuditEntries } from './audit_entries';
 import { type AuditRow, KIND_GROUPS } from './audit_kinds';
+import { usePager } from './use_pager';
 
 // The entries of one person or place, as the shared list shows them (the user panel's tab).
 export function AuditTable({ entries }: { entries: AuditEntry[]; compact?: boolean }) {
@@ -111,8 +112,8 @@ function AuditLog() {
   const [draft, setDraft] = useState<Filter>(NO_FILTER);
   const [filter, setFilter] = useState<Filter>(NO_FILTER);
   const [rangeError, setRangeError] = useState<string | null>(null);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [trail, setTrail] = useState<(string | null)[]>([]);
+  const pager = usePager();
+  const cursor = pager.cursor;
   const path = `/agencies/${encodeURIComponent(agency)}/audit`;
   const log = useLoad(
     () =>
@@ -127,8 +128,7 @@ function AuditLog() {
   const filtered = filter !== NO_FILTER;
   const set = (k: keyof Filter) => (v: string) => setDraft({ ...draft, [k]: v });
   const apply = (f: Filter) => {
-    setCursor(null);
-    setTrail([]);
+    pager.reset();
     setFilter(f);
   };
 
@@ -218,18 +218,7 @@ function AuditLog() {
       ) : (
         <AuditEntries entries={log.data.items} />
       )}
-      <Pager
-        hasPrevious={trail.length > 0}
-        next={log.data?.next_cursor || null}
-        onPrevious={() => {
-          setCursor(trail[trail.length - 1] ?? null);
-          setTrail(trail.slice(0, -1));
-        }}
-        onNext={(c) => {
-          setTrail([...trail, cursor]);
-          setCursor(c);
-        }}
-      />
+      <Pager {...pager.props(log.data?.next_cursor)} />
     </section>
   );
 }

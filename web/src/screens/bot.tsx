@@ -31,6 +31,9 @@ interface Managers {
 }
 
 function Options({ bot, onShared }: { bot: Bot; onShared: (shared: boolean) => void }) {
+  // While someone views the studio as the bot's owner, every control here is disabled.
+  const { access } = useAgency();
+  const lock = access.lock();
   const path = `/bots/${encodeURIComponent(bot.id)}/managers`;
   const managers = useLoad(() => get<Managers>(path), [bot.id]);
   const [email, setEmail] = useState('');
@@ -96,8 +99,9 @@ function Options({ bot, onShared }: { bot: Bot; onShared: (shared: boolean) => v
           onValue={setEmail}
           required
           error={error}
+          disabled={lock.disabled}
         />
-        <button type="submit" class="button button-primary" disabled={busy}>
+        <button type="submit" class="button button-primary" {...access.lock(busy)}>
           Send invitation
         </button>
         <FormError error={error} fields={['email']} />
@@ -124,6 +128,7 @@ function Options({ bot, onShared }: { bot: Bot; onShared: (shared: boolean) => v
                     class="icon-button"
                     aria-label={`Remove ${fullName(m)} as manager`}
                     title="Remove manager"
+                    {...lock}
                     onClick={() => setRemoving(m)}
                   >
                     <IconTrash />
@@ -148,6 +153,7 @@ function Options({ bot, onShared }: { bot: Bot; onShared: (shared: boolean) => v
                         class="icon-button"
                         aria-label={`Copy the invitation link for ${inv.email}`}
                         title="Copy invitation link"
+                        {...lock}
                         onClick={() => copyLink(inv)}
                       >
                         <IconClipboard />
@@ -156,6 +162,7 @@ function Options({ bot, onShared }: { bot: Bot; onShared: (shared: boolean) => v
                         type="button"
                         class="button button-small"
                         aria-label={`Resend the invitation to ${inv.email}`}
+                        {...lock}
                         onClick={() => resend(inv)}
                       >
                         Resend
@@ -164,6 +171,7 @@ function Options({ bot, onShared }: { bot: Bot; onShared: (shared: boolean) => v
                         type="button"
                         class="button button-small button-danger"
                         aria-label={`Revoke the invitation for ${inv.email}`}
+                        {...lock}
                         onClick={() => setRevoking(inv)}
                       >
                         Revoke
@@ -240,13 +248,15 @@ function BotBody({
   tab: 'overview' | 'options';
   onRenamed: (name: string) => void;
 }) {
-  const { environments, agency } = useAgency();
+  const { environments, agency, access } = useAgency();
   const [shared, setShared] = useState(bot.shared);
   const [dialog, setDialog] = useState<'rename' | 'delete' | null>(null);
+  // The controls the person holds show; while someone views the studio as them, disabled.
+  const lock = access.lock();
   const here = useScopePermissions({ bot });
-  const canDelegate = here.has('bot.delegate');
+  const canDelegate = here.shows('bot.delegate');
   // Renaming and deleting a bot take what creating one takes: bot.develop in its environment.
-  const develops = useScopePermissions({ environmentId: bot.environment_id }).has('bot.develop');
+  const develops = useScopePermissions({ environmentId: bot.environment_id }).shows('bot.develop');
   const canDevelop = develops && agency.status !== 'suspended';
   const base = `/bots/${encodeURIComponent(bot.id)}`;
   const showOptions = tab === 'options' && canDelegate;
@@ -259,12 +269,18 @@ function BotBody({
       </div>
       {canDevelop ? (
         <div class="place-actions" role="group" aria-label="Bot actions">
-          <button type="button" class="button button-small" onClick={() => setDialog('rename')}>
+          <button
+            type="button"
+            class="button button-small"
+            {...lock}
+            onClick={() => setDialog('rename')}
+          >
             Rename bot
           </button>
           <button
             type="button"
             class="button button-small button-danger"
+            {...lock}
             onClick={() => setDialog('delete')}
           >
             Delete bot

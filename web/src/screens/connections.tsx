@@ -391,6 +391,9 @@ function ConnectionCard({
   const [result, setResult] = useState<OidcTestResult | null>(null);
   const [testError, setTestError] = useState<unknown>(null);
   const box = useRef<HTMLLIElement>(null);
+  // While someone views the studio as a manager of the agency, their controls are disabled.
+  const { access } = useAgency();
+  const lock = access.lock();
   const titleId = `conn-${connection.id}`;
   const path = `/agencies/${encodeURIComponent(connection.agency_id)}/oidc-connections/${encodeURIComponent(connection.id)}`;
 
@@ -433,15 +436,16 @@ function ConnectionCard({
       </dl>
       <CopyValue label="Redirect URI" value={connection.redirect_uri} />
       <div class="actions actions-start">
-        <button type="button" class="button" disabled={testing} onClick={test}>
+        <button type="button" class="button" {...access.lock(testing)} onClick={test}>
           {testing ? 'Testing…' : 'Test connection'}
         </button>
-        <button type="button" class="button" onClick={onEdit}>
+        <button type="button" class="button" {...lock} onClick={onEdit}>
           Edit
         </button>
         <button
           type="button"
           class="button button-danger-quiet"
+          {...lock}
           onClick={onDelete}
           aria-label={`Delete ${connection.name}`}
         >
@@ -459,7 +463,7 @@ function ConnectionCard({
 }
 
 function Connections() {
-  const { agency } = useAgency();
+  const { agency, access } = useAgency();
   const base = `/agencies/${encodeURIComponent(agency.id)}/oidc-connections`;
   const list = useLoad(() => get<Page<OidcConnection>>(base), [base]);
   const [editing, setEditing] = useState<OidcConnection | 'new' | null>(null);
@@ -473,7 +477,12 @@ function Connections() {
       <div class="page-head">
         <PageTitle text="Company sign-in" />
         {list.data && !list.error ? (
-          <button type="button" class="button button-primary" onClick={() => setEditing('new')}>
+          <button
+            type="button"
+            class="button button-primary"
+            {...access.lock()}
+            onClick={() => setEditing('new')}
+          >
             <IconPlus /> Add connection
           </button>
         ) : null}

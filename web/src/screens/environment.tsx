@@ -72,17 +72,19 @@ function EnvironmentBody({
   const [botRenaming, setBotRenaming] = useState<Bot | null>(null);
   const [botDeleting, setBotDeleting] = useState<Bot | null>(null);
   const live = agency.status !== 'suspended';
-  const canDelete = live && access.can('environments.create', agency.id);
+  // The controls the person holds show; while someone views the studio as them, disabled.
+  const lock = access.lock();
+  const canDelete = live && access.shows('environments.create', agency.id);
   const bots = useLoad(
     () => getAll<Bot>(`/environments/${encodeURIComponent(env.id)}/bots`),
     [env.id],
   );
   const [inviting, setInviting] = useState(false);
   const here = useScopePermissions({ environmentId: env.id });
-  const canInvite = live && here.has('users.invite');
-  const canSeeUsers = here.has('users.read');
-  const canRename = canDelete || (live && here.has('environment.manage'));
-  const canDevelop = live && here.has('bot.develop');
+  const canInvite = live && here.shows('users.invite');
+  const canSeeUsers = here.can('users.read');
+  const canRename = canDelete || (live && here.shows('environment.manage'));
+  const canDevelop = live && here.shows('bot.develop');
   return (
     <section class="page">
       <div class="page-head">
@@ -97,7 +99,12 @@ function EnvironmentBody({
             </Link>
           ) : null}
           {canInvite ? (
-            <button type="button" class="button button-primary" onClick={() => setInviting(true)}>
+            <button
+              type="button"
+              class="button button-primary"
+              {...lock}
+              onClick={() => setInviting(true)}
+            >
               <IconPlus /> Invite user
             </button>
           ) : null}
@@ -106,7 +113,12 @@ function EnvironmentBody({
       {canRename || canDelete ? (
         <div class="place-actions" role="group" aria-label="Environment actions">
           {canRename ? (
-            <button type="button" class="button button-small" onClick={() => setDialog('rename')}>
+            <button
+              type="button"
+              class="button button-small"
+              {...lock}
+              onClick={() => setDialog('rename')}
+            >
               Rename environment
             </button>
           ) : null}
@@ -114,6 +126,7 @@ function EnvironmentBody({
             <button
               type="button"
               class="button button-small button-danger"
+              {...lock}
               onClick={() => setDialog('delete')}
             >
               Delete environment
@@ -126,6 +139,7 @@ function EnvironmentBody({
         <CreateByName
           label="New bot name"
           button="Create bot"
+          lock={lock}
           onCreate={async (name) => {
             const b = await post<Bot>(`/environments/${encodeURIComponent(env.id)}/bots`, { name });
             announce(`Bot ${b.name} created`);
@@ -153,6 +167,7 @@ function EnvironmentBody({
                     type="button"
                     class="button button-small"
                     aria-label={`Rename ${b.name}`}
+                    {...lock}
                     onClick={() => setBotRenaming(b)}
                   >
                     Rename
@@ -161,6 +176,7 @@ function EnvironmentBody({
                     type="button"
                     class="button button-small button-danger"
                     aria-label={`Delete ${b.name}`}
+                    {...lock}
                     onClick={() => setBotDeleting(b)}
                   >
                     Delete

@@ -4,6 +4,7 @@ import { sentence } from '../format';
 import type { GrantablePermission } from '../types';
 import { useId } from '../ui';
 import type { GrantDraft } from './grants_editor';
+import { permissionText } from './permission_words';
 
 const KINDS: { kind: GrantablePermission['kind']; title: string; hint: string }[] = [
   {
@@ -88,7 +89,7 @@ function ExtraCheck({ index, permission: p, draft, given, onChange }: CheckProps
         onChange={(e) => toggle((e.currentTarget as HTMLInputElement).checked)}
       />
       <span>
-        <label for={id}>{sentence(p.description).replace(/\.$/, '')}</label>
+        <label for={id}>{permissionText(p.description)}</label>
         <code class="check-hint">{p.name}</code>
         {note ? (
           <span class={fromRole ? 'check-hint' : 'check-reason'} id={`${id}-note`}>

@@ -4,6 +4,7 @@
 import { useAgencyRoles } from '../agency';
 import { roleName } from '../format';
 import type { Environment, Grant, Places, Role } from '../types';
+import { ExtraPermissions } from './permission_words';
 import { PlaceNames, usePlaceNames } from './place_names';
 
 // Where a grant applies, named: "Whole agency", "Acme – production", "Support bot (bot in
@@ -42,10 +43,26 @@ export function untilText(g: Grant): string | null {
   return `until ${f.format(d)}`;
 }
 
-export function rolesText(g: Grant, roles: Role[] = []): string {
+// The roles and extra permissions of a grant in words; words names an extra permission (its
+// description: usePermissionWords), its code when not given.
+export function rolesText(
+  g: Grant,
+  roles: Role[] = [],
+  words: (permission: string) => string = (p) => p,
+): string {
   const parts = g.roles.map((id) => roleName(id, roles));
-  if (g.extra_permissions.length) parts.push(`+ ${g.extra_permissions.join(', ')}`);
+  if (g.extra_permissions.length) parts.push(`+ ${g.extra_permissions.map(words).join(', ')}`);
   return parts.length ? parts.join(', ') : 'No access';
+}
+
+// The same as rolesText, each extra permission by its description with its code beside it.
+export function RolesWords({ roles, extra }: { roles: string; extra: string[] }) {
+  if (!extra.length) return <>{roles || 'No access'}</>;
+  return (
+    <>
+      {roles ? `${roles}, ` : ''}+ <ExtraPermissions names={extra} />
+    </>
+  );
 }
 
 // An end date after the roles, where the grant has one.
@@ -76,7 +93,10 @@ export function GrantList({ grants, environments, places }: GrantListProps) {
         <li key={i}>
           <span class="grant-scope">{scopeLabel(g, environments, names)}</span>
           <span class="grant-roles">
-            {rolesText(g, roles)}
+            <RolesWords
+              roles={g.roles.map((id) => roleName(id, roles)).join(', ')}
+              extra={g.extra_permissions}
+            />
             <Until grant={g} />
           </span>
         </li>

@@ -1,6 +1,7 @@
 // The control panel: pending invitations to accept or decline (seed 001's "message about a
 // pending invitation"), and the agencies the signed-in user belongs to.
 import { useState } from 'preact/hooks';
+import { viewAsLock } from '../access';
 import { post } from '../api';
 import { day, fullName } from '../format';
 import { Link } from '../router';
@@ -10,8 +11,10 @@ import { FormError, PageTitle, announce } from '../ui';
 import { GrantList } from './grants';
 
 function PendingInvitation({ inv }: { inv: Invitation }) {
-  const { refresh } = useSession();
+  const { me, refresh } = useSession();
   const [busy, setBusy] = useState(false);
+  // Seen by someone viewing the studio as this person: shown, disabled.
+  const lock = viewAsLock(me, busy);
   const [error, setError] = useState<unknown>(null);
   async function act(verb: 'accept' | 'decline') {
     setBusy(true);
@@ -39,15 +42,10 @@ function PendingInvitation({ inv }: { inv: Invitation }) {
       <GrantList grants={inv.grants} places={inv.places} />
       <FormError error={error} fields={[]} />
       <div class="actions">
-        <button type="button" class="button" disabled={busy} onClick={() => act('decline')}>
+        <button type="button" class="button" {...lock} onClick={() => act('decline')}>
           Decline
         </button>
-        <button
-          type="button"
-          class="button button-primary"
-          disabled={busy}
-          onClick={() => act('accept')}
-        >
+        <button type="button" class="button button-primary" {...lock} onClick={() => act('accept')}>
           Accept
         </button>
       </div>

@@ -124,13 +124,20 @@ function RoleList() {
   const { agency, roles, access, reloadRoles } = useAgency();
   const [editing, setEditing] = useState<Role | 'new' | null>(null);
   const [deleting, setDeleting] = useState<Role | null>(null);
-  const canManage = access.can('agency.manage', agency.id);
+  // The controls the person holds show; while someone views the studio as them, disabled.
+  const canManage = access.shows('agency.manage', agency.id);
+  const lock = access.lock();
   return (
     <section class="page">
       <div class="page-head">
         <PageTitle text="Roles" />
         {canManage && !editing ? (
-          <button type="button" class="button button-primary" onClick={() => setEditing('new')}>
+          <button
+            type="button"
+            class="button button-primary"
+            {...lock}
+            onClick={() => setEditing('new')}
+          >
             <IconPlus /> New custom role
           </button>
         ) : null}
@@ -157,12 +164,20 @@ function RoleList() {
             </p>
             {!r.built_in && canManage ? (
               <div class="actions actions-start">
-                <button type="button" class="button button-small" onClick={() => setEditing(r)}>
+                <button
+                  type="button"
+                  class="button button-small"
+                  aria-label={`Edit ${r.name}`}
+                  {...lock}
+                  onClick={() => setEditing(r)}
+                >
                   Edit
                 </button>
                 <button
                   type="button"
                   class="button button-small button-danger"
+                  aria-label={`Delete ${r.name}`}
+                  {...lock}
                   onClick={() => setDeleting(r)}
                 >
                   Delete

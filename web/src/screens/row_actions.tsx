@@ -3,6 +3,7 @@
 // with the arrow keys, closed with Escape or Tab, focus back on the button.
 import { ComponentChildren } from 'preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { VIEW_AS_NOTE_ID } from '../access';
 import { useId } from '../ui';
 
 export interface RowAction {
@@ -10,6 +11,7 @@ export interface RowAction {
   onSelect: () => void;
   danger?: boolean;
   disabled?: boolean; // shown but not usable (viewing as someone)
+  reason?: string; // why it is disabled, shown as its tooltip
   icon?: ComponentChildren;
 }
 
@@ -126,6 +128,8 @@ export function RowActions({ name, actions, note }: Props) {
                 tabIndex={-1}
                 class={a.danger ? 'row-menu-item row-menu-danger' : 'row-menu-item'}
                 aria-disabled={a.disabled ? 'true' : undefined}
+                title={a.disabled ? a.reason : undefined}
+                aria-describedby={a.disabled && a.reason ? VIEW_AS_NOTE_ID : undefined}
                 onClick={() => {
                   if (a.disabled) return;
                   setOpen(false);

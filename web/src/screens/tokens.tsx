@@ -23,7 +23,9 @@ function TokenList() {
   const tokens = useLoad(() => get<Page<ApiToken>>(`${path}?limit=200`), [path]);
   const [made, setMade] = useState<ApiToken | null>(null);
   const [revoking, setRevoking] = useState<ApiToken | null>(null);
-  const canManage = access.can('agency.manage', agency.id);
+  // The controls the person holds show; while someone views the studio as them, disabled.
+  const canManage = access.shows('agency.manage', agency.id);
+  const lock = access.lock();
   return (
     <section class="page">
       <PageTitle text="API tokens" />
@@ -34,6 +36,7 @@ function TokenList() {
         <CreateByName
           label="New token name"
           button="Create token"
+          lock={lock}
           onCreate={async (name) => {
             const t = await post<ApiToken>(path, { name });
             setMade(t);
@@ -96,6 +99,8 @@ function TokenList() {
                       <button
                         type="button"
                         class="button button-small button-danger"
+                        aria-label={`Revoke ${t.name}`}
+                        {...lock}
                         onClick={() => setRevoking(t)}
                       >
                         Revoke

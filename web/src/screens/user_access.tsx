@@ -1,18 +1,28 @@
 // A member's access in the users overview's right panel (user_panel.tsx): one line per
 // environment with how they stand there ("inherited from agency", "overridden here"), the
 // permissions that gives on request, removal from one environment, and their bots' grants.
+import type { Lock } from '../access';
 import { del } from '../api';
 import { fullName, roleName } from '../format';
 import type { Environment, Member, MemberAccess, Role } from '../types';
 import { Badge, Confirm, announce } from '../ui';
-import { GrantList } from './grants';
+import { GrantList, RolesWords } from './grants';
+import { usePermissionWords } from './permission_words';
 
-// The roles and extra permissions of one environment in words.
-export function standing(a: MemberAccess, roles: Role[]): string {
+// The roles and extra permissions of one environment in words; words names an extra
+// permission (its description: usePermissionWords).
+export function standing(a: MemberAccess, roles: Role[], words: (p: string) => string): string {
   const parts = a.roles.map((id) => roleName(id, roles));
-  if (a.extra_permissions.length) parts.push(`+ ${a.extra_permissions.join(', ')}`);
+  if (a.extra_permissions.length) parts.push(`+ ${a.extra_permissions.map(words).join(', ')}`);
   if (parts.length) return parts.join(', ');
   return a.removed ? 'No access: removed from this environment' : 'No access';
+}
+
+// standing() on the screen, each extra permission with its code beside its description.
+function Standing({ a, roles }: { a: MemberAccess; roles: Role[] }) {
+  if (!a.extra_permissions.length) return <>{standing(a, roles, (p) => p)}</>;
+  const names = a.roles.map((id) => roleName(id, roles)).join(', ');
+  return <RolesWords roles={names} extra={a.extra_permissions} />;
 }
 
 function AccessBadge({ access }: { access: MemberAccess['access'] }) {
@@ -29,7 +39,7 @@ interface EnvironmentAccessProps {
   onTogglePerms: () => void;
   // Absent when this member may not be removed here by the viewer.
   onRemove?: () => void;
-  readOnly: boolean;
+  lock: Lock; // disabled while viewing as someone
 }
 
 function EnvironmentAccess({
@@ -38,7 +48,7 @@ function EnvironmentAccess({
   permsShown,
   onTogglePerms,
   onRemove,
-  readOnly,
+  lock,
 }: EnvironmentAccessProps) {
   return (
     <li>
@@ -46,7 +56,9 @@ function EnvironmentAccess({
         <strong>{a.name}</strong>
         <AccessBadge access={a.access} />
       </div>
-      <p class="small">{standing(a, roles)}</p>
+      <p class="small">
+        <Standing a={a} roles={roles} />
+      </p>
       <div class="env-access-actions">
         {a.permissions.length ? (
           <button
@@ -62,7 +74,7 @@ function EnvironmentAccess({
           <button
             type="button"
             class="button button-small button-quiet"
-            disabled={readOnly}
+            {...lock}
             onClick={onRemove}
           >
             Remove from this environment
@@ -88,7 +100,7 @@ interface AccessListProps {
   environments: Environment[];
   // Whether the viewer may remove the member from an environment (never themselves).
   removable: (a: MemberAccess) => boolean;
-  readOnly: boolean;
+  lock: Lock;
   showPerms: string | null;
   onShowPerms: (environmentId: string | null) => void;
   onRemove: (a: MemberAccess) => void;
@@ -99,7 +111,7 @@ export function AccessList({
   roles,
   environments,
   removable,
-  readOnly,
+  lock,
   showPerms,
   onShowPerms,
   onRemove,
@@ -118,7 +130,7 @@ export function AccessList({
               onShowPerms(showPerms === a.environment_id ? null : a.environment_id)
             }
             onRemove={removable(a) ? () => onRemove(a) : undefined}
-            readOnly={readOnly}
+            lock={lock}
           />
         ))}
       </ul>
@@ -146,6 +158,7 @@ export function RemoveFromEnvironment({
   onClose: () => void;
   onRemoved: () => void;
 }) {
+  const words = usePermissionWords();
   return (
     <Confirm
       title={`Remove from ${removing.name}`}
@@ -162,7 +175,7 @@ export function RemoveFromEnvironment({
       <p>
         {fullName(member)} loses access to <strong>{removing.name}</strong> at once, even where an
         agency role would ripple down, and keeps their access elsewhere. They lose:{' '}
-        {standing(removing, roles)}.
+        {standing(removing, roles, words)}.
       </p>
     </Confirm>
   );

@@ -90,7 +90,7 @@ function Details({ member, onChanged }: { member: Member; onChanged: (m?: Member
   const { me } = useSession();
   // Viewing as someone: the controls they would have, disabled.
   const canManage = access.showsAnywhere('users.manage', agency.id);
-  const readOnly = access.readOnly;
+  const lock = access.lock();
   const managesIn = (environmentId: string) =>
     access.shows('users.manage', agency.id, { environmentId });
   const namesEditable = useNamesEditable(member);
@@ -106,7 +106,7 @@ function Details({ member, onChanged }: { member: Member; onChanged: (m?: Member
         <button
           type="button"
           class="button button-small"
-          disabled={readOnly}
+          {...lock}
           onClick={() => setEditing('profile')}
         >
           {namesEditable ? 'Edit names and shortcode' : 'Edit shortcode'}
@@ -140,7 +140,7 @@ function Details({ member, onChanged }: { member: Member; onChanged: (m?: Member
             roles={roles}
             environments={environments}
             removable={(a) => !self && a.access !== 'none' && managesIn(a.environment_id)}
-            readOnly={readOnly}
+            lock={lock}
             showPerms={showPerms}
             onShowPerms={setShowPerms}
             onRemove={setRemoving}
@@ -153,7 +153,7 @@ function Details({ member, onChanged }: { member: Member; onChanged: (m?: Member
             <button
               type="button"
               class="button button-small"
-              disabled={readOnly}
+              {...lock}
               onClick={() => setEditing('grants')}
             >
               Edit access
@@ -221,12 +221,7 @@ export function UserPanel({ userId, onClose, onChanged, onImpersonate }: UserPan
       ) : (
         <>
           {viewAs ? (
-            <button
-              type="button"
-              class="button button-small"
-              disabled={access.readOnly}
-              onClick={viewAs}
-            >
+            <button type="button" class="button button-small" {...access.lock()} onClick={viewAs}>
               <IconPersonArrow /> See the studio as {fullName(m)}
             </button>
           ) : null}
@@ -302,7 +297,7 @@ export function InvitationPanel({
   const [revoking, setRevoking] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const canInvite = access.showsAnywhere('users.invite', agency.id);
-  const readOnly = access.readOnly;
+  const lock = access.lock();
   async function resend() {
     setError(null);
     try {
@@ -351,25 +346,20 @@ export function InvitationPanel({
                 <button
                   type="button"
                   class="button button-small"
-                  disabled={readOnly}
+                  {...lock}
                   onClick={() => onCopy(i)}
                 >
                   <IconClipboard /> Copy link
                 </button>
               ) : null}
-              <button
-                type="button"
-                class="button button-small"
-                disabled={readOnly}
-                onClick={resend}
-              >
+              <button type="button" class="button button-small" {...lock} onClick={resend}>
                 Resend
               </button>
               {i.status === 'pending' ? (
                 <button
                   type="button"
                   class="button button-small button-danger"
-                  disabled={readOnly}
+                  {...lock}
                   onClick={() => setRevoking(true)}
                 >
                   Revoke

@@ -7,7 +7,7 @@ import { AgencyShell, useAgency, useAgencyRoles } from '../agency';
 import { day, fullName } from '../format';
 import { navigate, useLocation } from '../router';
 import { useSession } from '../session';
-import type { Environment, Grant, Invitation, Member, Page } from '../types';
+import type { Environment, Grant, Member, Page } from '../types';
 import {
   Confirm,
   Dialog,
@@ -24,6 +24,7 @@ import { Pager } from './agencies';
 import { BulkInviteDialog } from './bulk_invite';
 import { rolesText, scopeLabel } from './grants';
 import { InviteDialog } from './invite';
+import { usePermissionWords } from './permission_words';
 import { usePlaceNames } from './place_names';
 import type { RowAction } from './row_actions';
 import { usePager } from './use_pager';
@@ -42,76 +43,41 @@ export function LossList({
 }) {
   const roles = useAgencyRoles();
   const names = usePlaceNames(grants, environments);
+  const words = usePermissionWords();
   if (!grants.length) return null;
   return (
     <ul class="loss-list">
       {grants.map((g, i) => (
         <li key={i}>
-          <strong>{scopeLabel(g, environments, names)}</strong>: {rolesText(g, roles)}
+          <strong>{scopeLabel(g, environments, names)}</strong>: {rolesText(g, roles, words)}
         </li>
       ))}
     </ul>
   );
 }
 
-// An expired or revoked invitation as a row of the table.
-function invitationRow(inv: Invitation, environments: Environment[]): Member {
-  const envIds = [...new Set(inv.grants.map((g) => g.environment_id).filter(Boolean))] as string[];
-  return {
-    id: inv.id,
-    invitation_id: inv.id,
-    email: inv.email,
-    first_name: inv.first_name || '',
-    last_name: inv.last_name || '',
-    shortcode: inv.shortcode,
-    status: inv.status,
-    grants: inv.grants,
-    environments: envIds.map((id) => ({
-      id,
-      name: environments.find((e) => e.id === id)?.name || '',
-    })),
-    last_active_at: null,
-    created_at: inv.created_at,
-  };
-}
-
-// The invitations list has no search or filters of its own: they apply to the page here.
-function invitationMatches(m: Member, f: UserFilters): boolean {
-  const q = f.q.toLowerCase();
-  const text = `${fullName(m)} ${m.email} ${m.shortcode || ''}`.toLowerCase();
-  if (q && !text.includes(q)) return false;
-  if (f.env && !m.grants.some((g) => !g.environment_id || g.environment_id === f.env)) return false;
-  if (f.role && !m.grants.some((g) => g.roles.includes(f.role))) return false;
-  return true;
-}
-
-// One page of rows for the filters: members and pending invitations from the users list, or
-// expired or revoked invitations from the agency's invitations.
+// One page of rows for the filters, all applied by the server (status too), so a page is full
+// whenever more matches follow.
 async function loadRows(
   base: string,
   f: UserFilters,
   cursor: string | null,
-  environments: Environment[],
 ): Promise<Page<Member>> {
-  if (f.status === 'expired' || f.status === 'revoked') {
-    const path = withQuery(`${base}/invitations`, { status: f.status, limit: 50, cursor });
-    const page = await get<Page<Invitation>>(path);
-    const rows = page.items
-      .filter((i) => i.status === f.status)
-      .map((i) => invitationRow(i, environments));
-    return { items: rows.filter((m) => invitationMatches(m, f)), next_cursor: page.next_cursor };
-  }
-  const query = { q: f.q, environment_id: f.env, role: f.role, sort: f.sort, limit: 50, cursor };
-  const page = await get<Page<Member>>(withQuery(`${base}/users`, query));
-  if (f.status === 'active') return { ...page, items: page.items.filter((m) => !isInvitation(m)) };
-  if (f.status === 'invited')
-    return { ...page, items: page.items.filter((m) => m.status === 'invited') };
-  return page;
+  const query = {
+    q: f.q,
+    environment_id: f.env,
+    role: f.role,
+    status: f.status,
+    sort: f.sort,
+    limit: 50,
+    cursor,
+  };
+  return get<Page<Member>>(withQuery(`${base}/users`, query));
 }
 
 function Overview({ openUser, openInvitation }: { openUser?: string; openInvitation?: string }) {
   const session = useSession();
-  const { agency, environments, access } = useAgency();
+  const { agency, access } = useAgency();
   const { query } = useLocation();
   const base = `/agencies/${encodeURIComponent(agency.id)}`;
   const filters = readFilters(query);
@@ -124,12 +90,13 @@ function Overview({ openUser, openInvitation }: { openUser?: string; openInvitat
 
   // While viewing as someone, their controls show, disabled (access.readOnly).
   const readOnly = access.readOnly;
+  const lock = access.lock();
   const showsInvite = access.showsAnywhere('users.invite', agency.id);
   const showsManage = access.showsAnywhere('users.manage', agency.id);
   const selfId = session.me?.user.id;
 
   const list = useLoad(
-    () => loadRows(base, filters, pager.cursor, environments),
+    () => loadRows(base, filters, pager.cursor),
     [base, filters.q, filters.env, filters.role, filters.sort, filters.status, pager.cursor],
   );
 
@@ -199,7 +166,7 @@ function Overview({ openUser, openInvitation }: { openUser?: string; openInvitat
     const name = fullName(m);
     const out: RowAction[] = [];
     const add = (label: string, onSelect: () => void, danger = false) =>
-      out.push({ label, onSelect, danger, disabled: readOnly });
+      out.push({ label, onSelect, danger, disabled: readOnly, reason: lock.title });
     if (m.status === 'invited' && showsInvite) {
       add('Copy invitation link', () => copyLink(invitationId(m), m.email));
     }
@@ -225,13 +192,13 @@ function Overview({ openUser, openInvitation }: { openUser?: string; openInvitat
         <PageTitle text="Users" />
         {showsInvite ? (
           <div class="page-actions">
-            <button type="button" class="button" disabled={readOnly} onClick={() => setBulk(true)}>
+            <button type="button" class="button" {...lock} onClick={() => setBulk(true)}>
               Invite from a file
             </button>
             <button
               type="button"
               class="button button-primary"
-              disabled={readOnly}
+              {...lock}
               onClick={() => setInviting(true)}
             >
               <IconPlus /> Invite user
@@ -248,9 +215,7 @@ function Overview({ openUser, openInvitation }: { openUser?: string; openInvitat
           <Loading what="Loading users" />
         )
       ) : rows.length === 0 ? (
-        <p class="muted">
-          {filtered ? 'Nobody matches these filters on this page.' : 'Nobody here yet.'}
-        </p>
+        <p class="muted">{filtered ? 'Nobody matches these filters.' : 'Nobody here yet.'}</p>
       ) : (
         <UsersTable
           rows={rows}

@@ -7,6 +7,7 @@ import { Link } from '../router';
 import type { Member } from '../types';
 import { Badge } from '../ui';
 import { rolesText, scopeLabel, Until } from './grants';
+import { usePermissionWords } from './permission_words';
 import { usePlaceNames } from './place_names';
 import { RowAction, RowActions } from './row_actions';
 
@@ -64,12 +65,14 @@ export function AccessCell({ member }: { member: Member }) {
   const { environments } = useAgency();
   const roles = useAgencyRoles();
   const names = usePlaceNames(member.grants, environments);
+  const words = usePermissionWords();
   if (!member.grants.length) return <span class="muted">none</span>;
   return (
     <ul class="cell-list">
       {member.grants.map((g, i) => (
         <li key={i}>
-          <span class="muted">{scopeLabel(g, environments, names)}:</span> {rolesText(g, roles)}
+          <span class="muted">{scopeLabel(g, environments, names)}:</span>{' '}
+          {rolesText(g, roles, words)}
           <Until grant={g} />
         </li>
       ))}
