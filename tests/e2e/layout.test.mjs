@@ -118,40 +118,7 @@ describe('the console layout at 1280, 1366 and 390 px', () => {
     for (const size of SCREEN_SIZES) {
       await page.setViewportSize(size);
       await page.waitForTimeout(50);
-      const cut = await page.evaluate(() => {
-        const form = document.querySelector('form.filters');
-        const found = [];
-        const formBox = form.getBoundingClientRect();
-        // The room a select's own arrow takes, besides its padding and border.
-        const ARROW = 20;
-        const canvas = document.createElement('canvas').getContext('2d');
-        for (const field of form.querySelectorAll('.field')) {
-          const label = field.querySelector('label');
-          const box = field.getBoundingClientRect();
-          if (box.left < formBox.left - 1 || box.right > formBox.right + 1) found.push(`${label.textContent} sticks out of the filters`);
-          if (label.scrollWidth > label.clientWidth + 1) found.push(`the label ${label.textContent} is cut off`);
-          const control = field.querySelector('select, input');
-          const c = control.getBoundingClientRect();
-          const l = label.getBoundingClientRect();
-          const overlap = l.left < c.right && l.right > c.left && l.top < c.bottom && l.bottom > c.top;
-          if (overlap) found.push(`the label ${label.textContent} overlaps its control`);
-          if (control.tagName !== 'SELECT') continue;
-          const style = getComputedStyle(control);
-          canvas.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
-          const room =
-            c.width -
-            parseFloat(style.paddingLeft) -
-            parseFloat(style.paddingRight) -
-            parseFloat(style.borderLeftWidth) -
-            parseFloat(style.borderRightWidth) -
-            ARROW;
-          for (const option of control.options) {
-            const text = canvas.measureText(option.text).width;
-            if (text > room) found.push(`${label.textContent}: "${option.text}" needs ${Math.ceil(text)} px, has ${Math.floor(room)}`);
-          }
-        }
-        return found;
-      });
+      const cut = await choicesCut(page);
       assert.deepEqual(cut, [], `${size.width}px`);
       assert.deepEqual(await overflows(page, '.filters, .users-table-wrap'), [], `${size.width}px`);
       // The status filter is a real choice: "Invitation expired" is one of them.
@@ -160,6 +127,58 @@ describe('the console layout at 1280, 1366 and 390 px', () => {
     }
     assert.deepEqual(await captureScreen(page, 'layout-users-filters'), [], 'axe');
   });
+
+  step('shows every kind of action of the audit filter whole, and its dates apart', async () => {
+    const { page } = b;
+    await page.goto(`${usher.url}/agencies/${ids.agency}/audit`);
+    await page.getByRole('heading', { name: 'Audit log' }).waitFor();
+    for (const size of SCREEN_SIZES) {
+      await page.setViewportSize(size);
+      await page.waitForTimeout(50);
+      assert.deepEqual(await choicesCut(page), [], `${size.width}px`);
+      assert.deepEqual(await crowded(page), [], `${size.width}px`);
+    }
+    await page.setViewportSize(SCREEN_SIZES[0]);
+  });
+
+  // The filters whose label, or one of whose choices, does not show whole in the filter form.
+  async function choicesCut(page) {
+    return page.evaluate(() => {
+      const form = document.querySelector('form.filters');
+      const found = [];
+      const formBox = form.getBoundingClientRect();
+      // The room a select's own arrow takes, besides its padding and border.
+      const ARROW = 20;
+      const canvas = document.createElement('canvas').getContext('2d');
+      for (const field of form.querySelectorAll('.field')) {
+        const label = field.querySelector('label');
+        if (!label) continue; // the buttons' box
+        const box = field.getBoundingClientRect();
+        if (box.left < formBox.left - 1 || box.right > formBox.right + 1) found.push(`${label.textContent} sticks out of the filters`);
+        if (label.scrollWidth > label.clientWidth + 1) found.push(`the label ${label.textContent} is cut off`);
+        const control = field.querySelector('select, input');
+        const c = control.getBoundingClientRect();
+        const l = label.getBoundingClientRect();
+        const overlap = l.left < c.right && l.right > c.left && l.top < c.bottom && l.bottom > c.top;
+        if (overlap) found.push(`the label ${label.textContent} overlaps its control`);
+        if (control.tagName !== 'SELECT') continue;
+        const style = getComputedStyle(control);
+        canvas.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+        const room =
+          c.width -
+          parseFloat(style.paddingLeft) -
+          parseFloat(style.paddingRight) -
+          parseFloat(style.borderLeftWidth) -
+          parseFloat(style.borderRightWidth) -
+          ARROW;
+        for (const option of control.options) {
+          const text = canvas.measureText(option.text).width;
+          if (text > room) found.push(`${label.textContent}: "${option.text}" needs ${Math.ceil(text)} px, has ${Math.floor(room)}`);
+        }
+      }
+      return found;
+    });
+  }
 
   step('fits the users table in its card with a person\'s panel open beside it', async () => {
     const { page } = b;
