@@ -360,4 +360,43 @@ describe('the console layout at 1280, 1366 and 390 px', () => {
     await page.setViewportSize(SCREEN_SIZES[0]);
     assert.deepEqual(problems, []);
   });
+  step('opens a person\'s menu on the People page wholly in view at each width', async () => {
+    const admin = await openBrowser(usher.url);
+    try {
+      const { page } = admin;
+      await page.goto(`${usher.url}/signin`);
+      await signInWithPassword(page, ADMIN);
+      await page.getByRole('heading', { name: 'Control panel' }).waitFor();
+      await page.goto(`${usher.url}/people`);
+      const button = page.getByRole('button', { name: `Actions for ${OLAF.email}` });
+      await button.waitFor();
+      for (const size of SCREEN_SIZES) {
+        await page.setViewportSize(size);
+        await page.waitForTimeout(50);
+        await button.click();
+        const items = page.locator('.row-menu button');
+        await items.first().waitFor();
+        const hidden = await items.evaluateAll((els) =>
+          els
+            .map((el) => {
+              const r = el.getBoundingClientRect();
+              el.scrollIntoView({ block: 'nearest' });
+              const s = el.getBoundingClientRect();
+              const wrap = el.closest('.table-wrap').getBoundingClientRect();
+              const inView = s.left >= 0 && s.right <= window.innerWidth && s.top >= 0 && s.bottom <= window.innerHeight;
+              const inWrap = s.left >= wrap.left - 0.5 && s.right <= wrap.right + 0.5 && s.top >= wrap.top - 0.5 && s.bottom <= wrap.bottom + 0.5;
+              const hit = document.elementFromPoint(s.left + s.width / 2, s.top + s.height / 2);
+              const text = el.scrollWidth <= el.clientWidth + 1;
+              return inView && inWrap && el.contains(hit) && text && r.width > 0 ? null : el.textContent;
+            })
+            .filter(Boolean),
+        );
+        assert.deepEqual(hidden, [], `${size.width}px: menu items out of view or cut off`);
+        await page.keyboard.press('Escape');
+      }
+    } finally {
+      b.problems.push(...admin.problems);
+      await admin.close();
+    }
+  });
 });
