@@ -101,8 +101,8 @@ static int authenticate_impersonation(struct http_request *req, const struct sto
                              "a view-as session cannot change anything; exit it first");
     struct usher_error ignored = {0};
     struct app_call record = {req->app, &req->arena, &actor, &ignored};
-    if (app_impersonation_record_request(&record, s->impersonation_agency_id, req->method,
-                                         req->route) != 0 &&
+    if (app_impersonation_record_request(&record, s->impersonation_agency_id, s->public_id,
+                                         req->method, req->route) != 0 &&
         rc == 0)
         /* Every request while impersonating is on the record, or it does not happen. */
         rc = usher_error_set(&req->err, USHER_EUNAVAIL, NULL, NULL, "%s", ignored.message);

@@ -79,8 +79,8 @@ static json_t *grant_json(struct http_request *req, const struct store_user_gran
     return o;
 }
 
-/* How this session was made, the person's identities at providers and whether they have a
- * password. */
+/* How this session was made, the person's identities at providers (each "usable" while its
+ * connection exists with the issuer it was linked under) and whether they have a password. */
 static int me_sign_in_json(json_t *out, struct http_request *req, const struct app_call *call,
                            const struct store_user *user)
 {
@@ -94,12 +94,12 @@ static int me_sign_in_json(json_t *out, struct http_request *req, const struct a
         const struct store_identity *d = &items[i];
         json_array_append_new(
             list,
-            json_pack("{s:s, s:o, s:o, s:s, s:o, s:o}", "id", d->id, "connection_id",
+            json_pack("{s:s, s:o, s:o, s:s, s:o, s:o, s:b}", "id", d->id, "connection_id",
                       d->connection_id ? json_string(d->connection_id) : json_null(),
                       "connection_name",
                       d->connection_name ? json_string(d->connection_name) : json_null(), "issuer",
                       d->issuer, "email", d->email ? json_string(d->email) : json_null(),
-                      "created_at", json_time_ms(&req->arena, d->created_at)));
+                      "created_at", json_time_ms(&req->arena, d->created_at), "usable", d->usable));
     }
     const char *method = req->principal.session_method;
     json_object_set_new(out, "sign_in_method",
@@ -328,10 +328,13 @@ static int me_email_delete(struct http_request *req, struct http_response *res)
     return 0;
 }
 
-/* Deletes the signed-in person's account for good, once they give their password. */
+#define PROOF_MAX 64 /* bytes of a typed code or recovery code, as the second-factor routes */
+
+/* Deletes the signed-in person's account for good, once they give their password (and, when
+ * their two-step verification is on, a current code or a recovery code). */
 static int me_delete(struct http_request *req, struct http_response *res)
 {
-    static const char *const allowed[] = {"current_password", NULL};
+    static const char *const allowed[] = {"current_password", "code", "recovery_code", NULL};
     json_t *body;
     struct app_erasure_self in = {
         .session_hash = req->principal.session_hash,
@@ -341,6 +344,11 @@ static int me_delete(struct http_request *req, struct http_response *res)
     if (rc == 0)
         rc = json_member_string(&in.current_password, body, "current_password", true,
                                 APP_PASSWORD_MAX_BYTES, &req->err);
+    if (rc == 0)
+        rc = json_member_string(&in.proof.code, body, "code", false, PROOF_MAX, &req->err);
+    if (rc == 0)
+        rc = json_member_string(&in.proof.recovery_code, body, "recovery_code", false, PROOF_MAX,
+                                &req->err);
     if (rc)
         return rc;
     struct app_actor actor;

@@ -8,6 +8,7 @@
 #include "app/account.h"
 #include "app/oidc.h"
 #include "base/json.h"
+#include "base/log.h"
 
 static const char *const discover_fields[] = {"email", NULL};
 
@@ -53,26 +54,59 @@ static void redirect_problem(struct http_response *res, struct http_request *req
     redirect(res, req, arena_printf(&req->arena, "/sign-in/problem?reason=%s", reason));
 }
 
+static const char *const oidc_start_params[] = {"connection_id", "invitation", "return_to", "link",
+                                                NULL};
+
+/* The problem page's reason for a start that failed with an error: the start is a browser's
+ * navigation, so nothing it refuses is answered as JSON. The error is logged as it was. */
+static const char *start_reason(struct http_request *req, int rc)
+{
+    const char *problem = req->err.problem;
+    const char *field = req->err.field;
+    const char *reason = "server_error";
+    if (strcmp(problem, "return_to_invalid") == 0)
+        reason = "return_to_invalid";
+    else if (strcmp(problem, "connection_not_found") == 0)
+        reason = "connection_not_found";
+    else if (rc == USHER_EINVAL)
+        reason = "request_invalid";
+    else if (rc == USHER_EUNAUTH)
+        reason = "sign_in_required";
+    else if (rc == USHER_EFORBIDDEN)
+        reason = "link_not_allowed";
+    else if (rc == USHER_ELIMIT || rc == USHER_EUNAVAIL)
+        reason = "busy";
+    log_msg(rc == USHER_EINTERNAL || rc == USHER_EUNAVAIL ? LOG_WARN : LOG_INFO,
+            "oidc.start_refused", "{s:s, s:s, s:s, s:s}", "reason", reason, "problem", problem,
+            "field", field, "message", req->err.message);
+    usher_error_clear(&req->err);
+    return reason;
+}
+
 static int oidc_start(struct http_request *req, struct http_response *res)
 {
     struct app_oidc_start_in in = {0};
     const char *link = NULL;
-    int rc = http_query(&in.connection_id, req, "connection_id");
+    int rc = http_query_check(req, oidc_start_params);
+    if (rc == 0)
+        rc = http_query(&in.connection_id, req, "connection_id");
     if (rc == 0)
         rc = http_query(&in.invitation_token, req, "invitation");
     if (rc == 0)
         rc = http_query(&in.return_to, req, "return_to");
     if (rc == 0)
         rc = http_query(&link, req, "link");
-    if (rc)
-        return rc;
-    in.link = link && strcmp(link, "1") == 0;
-    struct app_actor actor;
-    struct app_call call = api_call(req, &actor);
-    struct app_oidc_start_out out;
-    rc = app_oidc_start(&out, &call, &in);
-    if (rc)
-        return rc;
+    struct app_oidc_start_out out = {0};
+    if (rc == 0) {
+        in.link = link && strcmp(link, "1") == 0;
+        struct app_actor actor;
+        struct app_call call = api_call(req, &actor);
+        rc = app_oidc_start(&out, &call, &in);
+    }
+    if (rc) {
+        redirect_problem(res, req, start_reason(req, rc));
+        return 0;
+    }
     if (out.reason) {
         redirect_problem(res, req, out.reason);
         return 0;
@@ -104,8 +138,14 @@ static int oidc_callback(struct http_request *req, struct http_response *res)
     struct app_call call = api_call(req, &actor);
     struct app_oidc_callback_out out;
     int rc = app_oidc_callback(&out, &call, &in);
-    if (rc)
-        return rc;
+    if (rc) {
+        /* A store that failed: logged, and the browser still lands on the problem page. */
+        log_msg(LOG_WARN, "oidc.callback_failed", "{s:s, s:s}", "problem", req->err.problem,
+                "message", req->err.message);
+        usher_error_clear(&req->err);
+        memset(&out, 0, sizeof(out));
+        out.reason = "server_error";
+    }
     /* The binding cookie has served its one use. */
     http_response_header(
         res, req, "Set-Cookie",
@@ -139,12 +179,11 @@ static int identities_delete(struct http_request *req, struct http_response *res
     return 0;
 }
 
-static const char *const oidc_start_params[] = {"connection_id", "invitation", "return_to", "link",
-                                                NULL};
-
 static const struct http_route routes[] = {
     {"POST", "/api/v1/sign-in/discover", sign_in_discover, HTTP_PUBLIC, NULL},
-    {"GET", "/api/v1/oidc/start", oidc_start, HTTP_PUBLIC, oidc_start_params},
+    /* The start checks its parameters itself (oidc_start_params), so that a browser sent
+     * here with a bad one lands on the problem page rather than on an API error. */
+    {"GET", "/api/v1/oidc/start", oidc_start, HTTP_PUBLIC, http_query_any},
     /* The IdP's redirect may add parameters of its own (iss, session_state, scope …). */
     {"GET", "/api/v1/oidc/callback", oidc_callback, HTTP_PUBLIC, http_query_any},
     {"DELETE", "/api/v1/me/identities/{id}", identities_delete, HTTP_AUTHENTICATED, NULL},

@@ -15,10 +15,12 @@
 
 #define OWNER_BIT POLICY_BIT(POLICY_ROLE_OWNER)
 
-/* user_id's grants in agency_id, their custom roles read with the agency's set custom. */
-static int grants_read(struct policy_decide_grants *out, struct store_conn *c, struct arena *a,
-                       const char *agency_id, const char *user_id,
-                       const struct app_role_set *custom, struct usher_error *err)
+/* user_id's grants in agency_id, their custom roles read with the agency's set custom. When
+ * ends is not NULL, it gets when each grant ends (the until fields of struct app_access). */
+static int grants_read(struct policy_decide_grants *out, struct app_access *ends,
+                       struct store_conn *c, struct arena *a, const char *agency_id,
+                       const char *user_id, const struct app_role_set *custom,
+                       struct usher_error *err)
 {
     memset(out, 0, sizeof(*out));
     struct store_grant *rows = NULL;
@@ -29,7 +31,13 @@ static int grants_read(struct policy_decide_grants *out, struct store_conn *c, s
         goto done;
     struct policy_decide_grant *envs = arena_alloc(a, (count + 1) * sizeof(*envs));
     struct policy_decide_grant *bots = arena_alloc(a, (count + 1) * sizeof(*bots));
+    int64_t *env_until = arena_alloc(a, (count + 1) * sizeof(*env_until));
+    int64_t *bot_until = arena_alloc(a, (count + 1) * sizeof(*bot_until));
+    int64_t agency_until = 0, latest = 0;
     for (size_t i = 0; i < count; i++) {
+        int64_t until = rows[i].expires_at > 0 ? rows[i].expires_at : 0;
+        if (until > latest)
+            latest = until;
         struct policy_decide_grant g = {
             .scope_id = rows[i].scope_id,
             .extra = policy_catalogue_permissions_parse(rows[i].extra_permissions, NULL),
@@ -40,21 +48,30 @@ static int grants_read(struct policy_decide_grants *out, struct store_conn *c, s
         if (rows[i].bot_id) {
             g.scope_id = rows[i].bot_id;
             g.environment_id = rows[i].environment_id;
+            bot_until[out->bot_count] = until;
             bots[out->bot_count++] = g;
         } else if (rows[i].environment_id) {
             /* Custom roles count at agency and environment scope, as extra permissions. */
             g.extra |= custom_perms;
             g.scope_id = rows[i].environment_id;
+            env_until[out->environment_count] = until;
             envs[out->environment_count++] = g;
         } else if (rows[i].scope_id && strcmp(rows[i].scope_id, agency_id) == 0) {
             g.extra |= custom_perms;
             struct policy_decide_grant *agency = arena_alloc(a, sizeof(*agency));
             *agency = g;
             out->agency = agency;
+            agency_until = until;
         }
     }
     out->environments = envs;
     out->bots = bots;
+    if (ends) {
+        ends->agency_until = agency_until;
+        ends->environment_until = env_until;
+        ends->bot_until = bot_until;
+        ends->latest_until = latest;
+    }
 done:
     return rc;
 }
@@ -68,14 +85,14 @@ int app_access_grants_load(struct policy_decide_grants *out, struct store_conn *
         memset(out, 0, sizeof(*out));
         return rc;
     }
-    return grants_read(out, c, a, agency_id, user_id, &custom, err);
+    return grants_read(out, NULL, c, a, agency_id, user_id, &custom, err);
 }
 
 int app_access_member_grants(struct policy_decide_grants *out, const struct app_access *acc,
                              struct store_conn *c, struct arena *a, const char *user_id,
                              struct usher_error *err)
 {
-    return grants_read(out, c, a, acc->agency_id, user_id, &acc->roles, err);
+    return grants_read(out, NULL, c, a, acc->agency_id, user_id, &acc->roles, err);
 }
 
 int app_access_load(struct app_access *out, struct store_conn *c, struct arena *a,
@@ -117,7 +134,7 @@ int app_access_load(struct app_access *out, struct store_conn *c, struct arena *
         out->is_owner = true;
         return 0;
     }
-    rc = grants_read(&out->grants, c, a, agency_id, actor->user_id, &out->roles, err);
+    rc = grants_read(&out->grants, out, c, a, agency_id, actor->user_id, &out->roles, err);
     if (rc)
         return rc;
     out->is_owner = out->grants.agency && (out->grants.agency->roles & OWNER_BIT);
@@ -230,12 +247,55 @@ const char *app_access_grant_refusal(const struct app_access *acc, struct arena 
     return NULL;
 }
 
+/* Whether a grant of the caller ending at until (0: never) still counts at end (0: never). */
+static bool lasts_until(int64_t until, int64_t end)
+{
+    return until == 0 || (end > 0 && until >= end);
+}
+
+/* Why g would outlast the caller's own right to give it, or NULL: g is asked again of the
+ * caller's grants that last at least as long as g does. */
+static const char *grant_outlasting(const struct app_access *acc, struct arena *a,
+                                    const struct app_grant *g, const char *needed)
+{
+    if (acc->is_admin || acc->latest_until == 0)
+        return NULL;
+    struct app_access lasting = *acc;
+    struct policy_decide_grants *kept = &lasting.grants;
+    kept->agency = acc->grants.agency && lasts_until(acc->agency_until, g->expires_at)
+                       ? acc->grants.agency
+                       : NULL;
+    struct policy_decide_grant *envs =
+        arena_alloc(a, (acc->grants.environment_count + 1) * sizeof(*envs));
+    struct policy_decide_grant *bots = arena_alloc(a, (acc->grants.bot_count + 1) * sizeof(*bots));
+    kept->environment_count = 0;
+    kept->bot_count = 0;
+    for (size_t i = 0; i < acc->grants.environment_count; i++) {
+        if (lasts_until(acc->environment_until[i], g->expires_at))
+            envs[kept->environment_count++] = acc->grants.environments[i];
+    }
+    for (size_t i = 0; i < acc->grants.bot_count; i++) {
+        if (lasts_until(acc->bot_until[i], g->expires_at))
+            bots[kept->bot_count++] = acc->grants.bots[i];
+    }
+    kept->environments = envs;
+    kept->bots = bots;
+    if (!app_access_grant_refusal(&lasting, a, g, needed))
+        return NULL;
+    return arena_printf(a,
+                        "it would outlast your own access, which ends at %s: give it an end "
+                        "no later than that",
+                        clock_format_ms(a, acc->latest_until));
+}
+
 int app_access_may_grant(const struct app_access *acc, struct arena *a,
                          const struct app_grant *grants, size_t count, const char *needed,
                          const char *field, struct usher_error *err)
 {
     for (size_t i = 0; i < count; i++) {
         const char *why = app_access_grant_refusal(acc, a, &grants[i], needed);
+        if (!why)
+            why = grant_outlasting(acc, a, &grants[i], needed);
         if (why) {
             const char *where = arena_printf(a, "%s[%zu]", field, i);
             return usher_error_set(err, USHER_EFORBIDDEN, "grant_ceiling", where, "%s: %s", where,

@@ -31,6 +31,13 @@ struct app_access {
     bool is_owner; /* holds the owner role at agency scope (platform admins count as owners) */
     struct policy_decide_grants grants; /* the caller's grants in the agency */
     struct app_role_set roles;          /* the agency's custom roles, read once with them */
+    /* When each of those grants ends (ms; 0: never), in the same order: agency_until for
+     * grants.agency, environment_until[i] for grants.environments[i], bot_until[i] for
+     * grants.bots[i]. latest_until is the latest of them, 0 when none of them ends. */
+    int64_t agency_until;
+    int64_t *environment_until;
+    int64_t *bot_until;
+    int64_t latest_until;
 };
 
 /* Reads user_id's grants in agency_id into decision input (arena-owned). Custom roles count as
@@ -88,8 +95,11 @@ const char *app_access_grant_refusal(const struct app_access *acc, struct arena 
 /* Rule 4: may the caller give these grants? For each grant at scope S the caller needs
  * `needed` at S (users.invite to invite, users.manage to change grants; bot grants need
  * bot.delegate on the bot instead) and every authority permission the grant gives; only an
- * owner grants the owner role. field names the list in errors ("grants" gives "grants[1]").
- * USHER_EFORBIDDEN "grant_ceiling" naming the grant and saying what is missing. */
+ * owner grants the owner role. The ceiling holds in time too: a grant must end no later than
+ * the caller's own grants that let them give it (a manager whose access ends on Friday gives
+ * nobody, a second address of their own included, access beyond Friday). field names the list
+ * in errors ("grants" gives "grants[1]"). USHER_EFORBIDDEN "grant_ceiling" naming the grant
+ * and saying what is missing. */
 int app_access_may_grant(const struct app_access *acc, struct arena *a,
                          const struct app_grant *grants, size_t count, const char *needed,
                          const char *field, struct usher_error *err);

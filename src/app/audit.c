@@ -15,7 +15,6 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "store/store_audit.h"
-#include "store/store_user.h"
 
 #define AUDIT_KDF_CONTEXT  "usheraud"
 #define AUDIT_KDF_HEADS    1
@@ -114,6 +113,35 @@ bool app_audit_personal_key(const char *key)
            ends_with(key, "_first_name") || ends_with(key, "_last_name");
 }
 
+/* The string values of personal, in order, lower-cased (ASCII letters, as search words are)
+ * and joined by spaces: what a person search matches. Migration 0021 computes the same for the
+ * rows written before it. */
+static const char *personal_search(struct arena *a, json_t *personal)
+{
+    size_t len = 0;
+    const char *key;
+    json_t *value;
+    json_object_foreach(personal, key, value)
+    {
+        if (json_is_string(value))
+            len += json_string_length(value) + 1;
+    }
+    char *out = arena_alloc(a, len + 1);
+    size_t k = 0;
+    json_object_foreach(personal, key, value)
+    {
+        if (!json_is_string(value))
+            continue;
+        if (k > 0)
+            out[k++] = ' ';
+        const char *v = json_string_value(value);
+        for (size_t i = 0, n = json_string_length(value); i < n; i++)
+            out[k++] = v[i] >= 'A' && v[i] <= 'Z' ? (char)(v[i] - 'A' + 'a') : v[i];
+    }
+    out[k] = '\0';
+    return out;
+}
+
 void app_audit_personal_split(struct store_audit_entry *e, struct arena *a, json_t *details)
 {
     json_t *personal = json_object();
@@ -130,6 +158,7 @@ void app_audit_personal_split(struct store_audit_entry *e, struct arena *a, json
     e->personal_data = NULL;
     e->personal_email = NULL;
     e->personal_digest = NULL;
+    e->personal_search = NULL;
     if (json_object_size(personal) > 0) {
         /* The address the entry concerns: "email", else the first "..._email" other than
          * those recorded for the people the entry names. */
@@ -145,6 +174,7 @@ void app_audit_personal_split(struct store_audit_entry *e, struct arena *a, json
         char *text = json_dump_compact(personal);
         e->personal_data = arena_strdup(a, text ? text : "{}");
         free(text);
+        e->personal_search = personal_search(a, personal);
         char digest[CRYPTO_HASH_HEX + 1];
         app_audit_personal_digest(digest, e->personal_data);
         e->personal_digest = arena_strdup(a, digest);
@@ -278,52 +308,57 @@ int app_audit_append(struct store_conn *c, struct arena *a, struct store_audit_e
     return has_reg ? store_audit_registry_put(c, a, &reg, err) : 0;
 }
 
-/* Adds the name and address of account id, as they read now, to details under role ("actor"
- * gives actor_email, actor_first_name, actor_last_name): personal values, so they go to the
- * entry's personal row, outlive the person's membership and a change of name, and go with an
- * erasure. An account that is not there (erased in this transaction) adds nothing. */
-static int person_add(json_t *details, struct store_conn *c, struct arena *a, const char *role,
-                      const char *id, struct usher_error *err)
+/* Adds the name and address p read for an account to details under role ("actor" gives
+ * actor_email, actor_first_name, actor_last_name): personal values, so they go to the entry's
+ * personal row, outlive the person's membership and a change of name, and go with an erasure.
+ * An account that is not there (erased in this transaction) adds nothing. */
+static void person_add(json_t *details, struct arena *a, const char *role,
+                       const struct store_audit_person *p)
 {
-    if (!id)
-        return 0;
-    struct store_user u;
-    struct usher_error miss = {0};
-    int rc = store_user_get(&u, c, a, id, &miss);
-    if (rc == USHER_ENOTFOUND)
-        return 0;
-    if (rc)
-        return usher_error_set(err, rc, NULL, NULL, "%s", miss.message);
-    json_object_set_new(details, arena_printf(a, "%s_email", role), json_string(u.email));
-    if (u.first_name && *u.first_name)
+    if (!p->id)
+        return;
+    json_object_set_new(details, arena_printf(a, "%s_email", role), json_string(p->email));
+    if (p->first_name && *p->first_name)
         json_object_set_new(details, arena_printf(a, "%s_first_name", role),
-                            json_string(u.first_name));
-    if (u.last_name && *u.last_name)
+                            json_string(p->first_name));
+    if (p->last_name && *p->last_name)
         json_object_set_new(details, arena_printf(a, "%s_last_name", role),
-                            json_string(u.last_name));
-    return 0;
+                            json_string(p->last_name));
 }
 
-/* The people an entry names, recorded into details as they are at the time of writing. */
+/* The people an entry names, recorded into details as they are at the time of writing: the
+ * actor, the impersonator and the subject, each once, read in one statement. */
 static int people_add(json_t *details, struct store_conn *c, struct arena *a,
                       const struct app_actor *actor, const struct app_audit_event *ev,
                       struct usher_error *err)
 {
+    static const char *const roles[] = {"actor", "impersonator", "subject"};
     const char *actor_id = actor ? actor->user_id : NULL;
     const char *impersonator_id = actor ? actor->impersonator_id : NULL;
     const char *subject_id = ev->subject_user_id;
-    int rc = person_add(details, c, a, "actor", actor_id, err);
+    const char *ids[STORE_AUDIT_PEOPLE_MAX] = {actor_id, NULL, NULL};
+    if (impersonator_id && (!actor_id || strcmp(impersonator_id, actor_id) != 0))
+        ids[1] = impersonator_id;
+    if (subject_id && (!actor_id || strcmp(subject_id, actor_id) != 0))
+        ids[2] = subject_id;
+    struct store_audit_person people[STORE_AUDIT_PEOPLE_MAX];
+    int rc = store_audit_people_get(people, c, a, ids, STORE_AUDIT_PEOPLE_MAX, err);
     if (rc)
         goto done;
-    if (impersonator_id && (!actor_id || strcmp(impersonator_id, actor_id) != 0)) {
-        rc = person_add(details, c, a, "impersonator", impersonator_id, err);
-        if (rc)
-            goto done;
-    }
-    if (subject_id && (!actor_id || strcmp(subject_id, actor_id) != 0))
-        rc = person_add(details, c, a, "subject", subject_id, err);
+    for (size_t i = 0; i < STORE_AUDIT_PEOPLE_MAX; i++)
+        person_add(details, a, roles[i], &people[i]);
 done:
     return rc;
+}
+
+/* The view-as session an "impersonation.*" entry belongs to: its details' "session_id". */
+static const char *view_session(struct arena *a, const char *action, json_t *details)
+{
+    static const char prefix[] = "impersonation.";
+    if (strncmp(action, prefix, sizeof(prefix) - 1) != 0)
+        return NULL;
+    const char *id = json_string_value(json_object_get(details, "session_id"));
+    return id && *id ? arena_strdup(a, id) : NULL;
 }
 
 int app_audit_record(struct store_conn *c, struct arena *a, const struct app_actor *actor,
@@ -357,6 +392,7 @@ int app_audit_record(struct store_conn *c, struct arena *a, const struct app_act
         goto done;
     /* Email addresses and names go to the entry's personal row, which erasure can blank. */
     app_audit_personal_split(&e, a, details);
+    e.view_session = view_session(a, e.action, details);
     char *text = json_dump_compact(details);
     if (text)
         e.details_json = arena_strdup(a, text);

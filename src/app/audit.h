@@ -21,7 +21,10 @@ struct app_audit_event {
 };
 
 /* Writes one row for actor on conn, inside the caller's transaction (or in one of its own when
- * conn has none), extending the agency's hash chain, its signed head and the registry. A head
+ * conn has none), extending the agency's hash chain, its signed head and the registry. The
+ * names and addresses of the actor, impersonator and subject are read (in one statement) and
+ * recorded in the entry's personal row; an "impersonation.*" entry whose details carry a
+ * "session_id" is filed under that view-as session. A head
  * or registry whose MAC does not hold is never signed again: the damage stays evident. Errors
  * are the store's. */
 int app_audit_record(struct store_conn *c, struct arena *a, const struct app_actor *actor,
@@ -47,8 +50,9 @@ void app_audit_personal_digest(char out[CRYPTO_HASH_HEX + 1], const char *data);
 bool app_audit_personal_key(const char *key);
 
 /* Moves the personal keys of details (kept by the caller) into e: personal_data (the compact
- * JSON of those keys), personal_email (the "email" value, else the first "..._email" one) and
- * personal_digest; all three NULL when details hold none. Strings in a. */
+ * JSON of those keys), personal_email (the "email" value, else the first "..._email" one),
+ * personal_digest and personal_search (the string values, ASCII letters lower-cased, joined by
+ * spaces); all four NULL when details hold none. Strings in a. */
 void app_audit_personal_split(struct store_audit_entry *e, struct arena *a, json_t *details);
 
 /* Converts every format-1 entry to format 2 (see docs/internals/audit.md, "Format 2"): verifies

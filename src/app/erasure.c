@@ -1,7 +1,8 @@
-/* Erasing an account, by the person (with their password) or by a platform admin (with the
- * address typed as confirmation): the guards, then one transaction that blanks the audit log's
- * personal rows about them, deletes the account and every row holding its address, and writes
- * "member.removed" in each agency and "user.erased" on the platform chain. */
+/* Erasing an account, by the person (with their password, and a second-factor code when it is
+ * on) or by a platform admin (with the address typed as confirmation): the guards, then one
+ * transaction that blanks the audit log's personal rows about them, deletes the account and
+ * every row holding its address, and writes "member.removed" in each agency and "user.erased"
+ * on the platform chain. */
 #include "app/erasure.h"
 
 #include <sodium.h>
@@ -11,11 +12,13 @@
 #include "app/audit.h"
 #include "app/grants.h"
 #include "app/password.h"
+#include "app/second_factor_int.h"
 #include "app/tokens.h"
 #include "base/clock.h"
 #include "base/text.h"
 #include "store/store_audit.h"
 #include "store/store_erasure.h"
+#include "store/store_second_factor.h"
 #include "store/store_user.h"
 
 /* Refuses while target is the only owner of an agency, or the last active platform admin. */
@@ -77,8 +80,11 @@ static int erase_record(const struct app_call *call, struct store_conn *c, const
 }
 
 /* The erasure itself, in one write transaction; then the decision index and the token cache
- * forget the person at once (other instances through the change feed). */
-static int erase_run(const struct app_call *call, const char *user_id, const char *via)
+ * forget the person at once (other instances through the change feed). proof, when not NULL,
+ * is a checked second-factor proof taken in the same transaction: *out_taken is false (and
+ * nothing is erased) when a concurrent use of the same code won. */
+static int erase_run(bool *out_taken, const struct app_call *call, const char *user_id,
+                     const char *via, const struct app_second_factor_match *proof)
 {
     struct store_conn *c = NULL;
     struct store_user target;
@@ -86,9 +92,15 @@ static int erase_run(const struct app_call *call, const char *user_id, const cha
     size_t agency_count = 0;
     struct store_erasure_counts n;
     int64_t audit_rows = 0;
+    *out_taken = proof == NULL;
     int rc = app_call_begin(&c, call, true);
     if (rc)
         goto done;
+    if (proof) {
+        rc = app_second_factor_proof_take(out_taken, c, call, user_id, proof, false);
+        if (rc || !*out_taken)
+            goto done;
+    }
     rc = store_user_get(&target, c, call->arena, user_id, call->err);
     if (rc)
         goto done;
@@ -118,17 +130,12 @@ done:
     return rc;
 }
 
-/* The signed-in person's account, read without holding a connection afterwards. */
-static int self_load(struct store_user *out, const struct app_call *call)
+/* A wrong or replayed code, or a concurrent use of it: a failed attempt, counted and audited. */
+static int code_refused(const struct app_call *call, struct app_throttle_ticket *ticket,
+                        const struct store_user *user, const struct app_second_factor_match *m)
 {
-    struct store_conn *c = NULL;
-    int rc = store_conn_get(call->app->store, &c, call->err);
-    if (rc)
-        goto done;
-    rc = store_user_get(out, c, call->arena, call->actor->user_id, call->err);
-done:
-    store_conn_put(c);
-    return rc;
+    app_second_factor_attempt_failed(call, ticket, "user.erase_failed", user->id, "wrong_code");
+    return app_second_factor_code_refused(call, USHER_EINVAL, m);
 }
 
 int app_erasure_self(int64_t *out_retry_after, const struct app_call *call,
@@ -136,7 +143,9 @@ int app_erasure_self(int64_t *out_retry_after, const struct app_call *call,
 {
     struct app_throttle_ticket ticket = {0};
     struct store_user user;
-    bool ok = false, needs_rehash = false;
+    struct store_second_factor sf;
+    struct app_second_factor_match m;
+    bool ok = false, needs_rehash = false, has_factor = false, taken = false;
     int64_t retry_after = 0;
     int rc = 0;
     if (!call->actor->user_id || call->actor->impersonator_id || !in->session_hash) {
@@ -147,9 +156,15 @@ int app_erasure_self(int64_t *out_retry_after, const struct app_call *call,
     rc = app_password_check(in->current_password, "current_password", call->err);
     if (rc)
         goto done;
-    rc = self_load(&user, call);
+    rc = app_second_factor_state_load(&user, &sf, &has_factor, call, call->actor->user_id);
     if (rc)
         goto done;
+    has_factor = has_factor && sf.enabled_at;
+    if (has_factor) {
+        rc = app_second_factor_proof_shape(call, &in->proof);
+        if (rc)
+            goto done;
+    }
     /* The place in the throttle comes before any hashing, as for a sign-in. */
     rc = app_account_throttle_reserve(&ticket, &retry_after, call, user.email, in->device_cookie);
     if (rc)
@@ -167,9 +182,22 @@ int app_erasure_self(int64_t *out_retry_after, const struct app_call *call,
                                           "wrong_password");
         goto done;
     }
-    rc = erase_run(call, user.id, "self_service");
+    if (has_factor) {
+        rc = app_second_factor_proof_check(&ok, &m, call, &sf, &in->proof);
+        if (rc)
+            goto done;
+        if (!ok) {
+            rc = code_refused(call, &ticket, &user, &m);
+            goto done;
+        }
+    }
+    rc = erase_run(&taken, call, user.id, "self_service", has_factor ? &m : NULL);
     if (rc)
         goto done;
+    if (!taken) {
+        rc = code_refused(call, &ticket, &user, &m);
+        goto done;
+    }
     app_throttle_success(call->app->throttle, &ticket);
 done:
     app_throttle_release(call->app->throttle, &ticket);
@@ -213,7 +241,8 @@ int app_erasure_user(const struct app_call *call, const char *user_id, const cha
                              "confirm must be the account's email address");
         goto done;
     }
-    rc = erase_run(call, target.id, "platform_admin");
+    bool taken = false;
+    rc = erase_run(&taken, call, target.id, "platform_admin", NULL);
 done:
     store_conn_put(c);
     return rc;

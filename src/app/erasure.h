@@ -9,17 +9,23 @@
 #include <stdint.h>
 
 #include "app/app.h"
+#include "app/second_factor.h"
 
 /* Deleting one's own account. Strings are borrowed. */
 struct app_erasure_self {
     const char *current_password;
-    const char *session_hash;  /* the session asking: none for an API token */
-    const char *device_cookie; /* the device cookie the client sent, or NULL */
+    struct app_second_factor_proof proof; /* needed when the account's second factor is on */
+    const char *session_hash;             /* the session asking: none for an API token */
+    const char *device_cookie;            /* the device cookie the client sent, or NULL */
 };
 
 /* Erases call->actor's own account: reserves a place in the sign-in throttle, verifies the
  * current password (a wrong one counts as a failed sign-in and writes "user.erase_failed"),
- * then erases. Errors: USHER_EINVAL naming current_password; USHER_EFORBIDDEN
+ * and, when the account's second factor is on, the proof (a code or a recovery code, checked
+ * and taken as turning the factor off does; a wrong one counts and writes "user.erase_failed"
+ * too), then erases. Errors: USHER_EINVAL naming current_password, "code" when the factor is
+ * on and the proof is not exactly one of code and recovery_code, "invalid_code" naming code or
+ * recovery_code for a wrong, reused or malformed one; USHER_EFORBIDDEN
  * "invalid_credentials" for a wrong password, or for no person, a "view as" actor or no
  * session; USHER_ECONFLICT "last_owner" (naming the agency) while they are the only owner of
  * an agency, "last_platform_admin" when no other active platform admin would remain;

@@ -80,8 +80,8 @@ static int allowed(struct store_conn *c, struct arena *a, const struct store_use
 }
 
 /* An impersonation session: the target's, naming the impersonator and the agency. */
-static int session_insert(struct app_session_new *out, struct app *app, struct store_conn *c,
-                          struct arena *a, const struct store_user *target,
+static int session_insert(struct app_session_new *out, const char **out_public_id, struct app *app,
+                          struct store_conn *c, struct arena *a, const struct store_user *target,
                           const char *impersonator_id, const char *agency_id, const char *reason,
                           struct usher_error *err)
 {
@@ -106,6 +106,7 @@ static int session_insert(struct app_session_new *out, struct app *app, struct s
         .impersonation_reason = reason,
         .public_id = crypto_id_new(a, "ses"),
     };
+    *out_public_id = s.public_id;
     return store_session_insert(c, a, &s, err);
 }
 
@@ -142,8 +143,8 @@ int app_impersonation_start(struct app_impersonation *out, const struct app_call
     rc = allowed(c, call->arena, &out->impersonator, &target, agency_id, call->err);
     if (rc)
         goto done;
-    rc = session_insert(&out->session, call->app, c, call->arena, &target, call->actor->user_id,
-                        agency_id, reason, call->err);
+    rc = session_insert(&out->session, &out->session_id, call->app, c, call->arena, &target,
+                        call->actor->user_id, agency_id, reason, call->err);
     if (rc)
         goto done;
     /* The session that asked ends: the impersonator returns with a fresh one. */
@@ -160,8 +161,9 @@ int app_impersonation_start(struct app_impersonation *out, const struct app_call
         .subject_user_id = target.id,
         .scope_type = "agency",
         .scope_id = agency_id,
-        .details = json_pack("{s:s?, s:s}", "reason", reason, "expires_at",
-                             clock_format_ms(call->arena, out->session.expires_at)),
+        .details = json_pack("{s:s?, s:s, s:s}", "reason", reason, "expires_at",
+                             clock_format_ms(call->arena, out->session.expires_at), "session_id",
+                             out->session_id),
     };
     rc = app_audit_record(c, call->arena, &who, &ev, call->err);
     if (rc)
@@ -211,7 +213,7 @@ int app_impersonation_end(struct app_session_new *out, const struct app_call *ca
         .subject_user_id = s.user_id,
         .scope_type = "agency",
         .scope_id = s.impersonation_agency_id,
-        .details = json_pack("{s:s}", "reason", "exit"),
+        .details = json_pack("{s:s, s:s?}", "reason", "exit", "session_id", s.public_id),
     };
     struct app_actor ending = *call->actor;
     ending.user_id = impersonator.id;
@@ -279,7 +281,8 @@ int app_impersonation_recheck(const struct app_call *call, const struct store_se
         .subject_user_id = s->user_id,
         .scope_type = "agency",
         .scope_id = s->impersonation_agency_id,
-        .details = json_pack("{s:s, s:s}", "reason", "right_lost", "detail", why.message),
+        .details = json_pack("{s:s, s:s, s:s?}", "reason", "right_lost", "detail", why.message,
+                             "session_id", s->public_id),
     };
     rc = app_audit_record(c, call->arena, &who, &ev, call->err);
     if (rc)
@@ -295,7 +298,7 @@ done:
 }
 
 int app_impersonation_record_request(const struct app_call *call, const char *agency_id,
-                                     const char *method, const char *route)
+                                     const char *session_id, const char *method, const char *route)
 {
     struct store_conn *c = NULL;
     int rc = store_conn_get(call->app->store, &c, call->err);
@@ -304,7 +307,8 @@ int app_impersonation_record_request(const struct app_call *call, const char *ag
     struct app_audit_event ev = {
         .agency_id = agency_id,
         .action = "impersonation.request",
-        .details = json_pack("{s:s, s:s}", "method", method, "route", route ? route : ""),
+        .details = json_pack("{s:s, s:s, s:s?}", "method", method, "route", route ? route : "",
+                             "session_id", session_id),
     };
     rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
 done:

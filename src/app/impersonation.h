@@ -19,6 +19,7 @@ struct app_impersonation {
     struct app_session_new session; /* session.user is the target */
     struct store_user impersonator;
     const char *agency_id;
+    const char *session_id; /* the session's public id, which its audit entries carry */
 };
 
 /* Starts viewing as target_id in agency_id. call->actor must be a person's own session (not an API
@@ -44,8 +45,9 @@ int app_impersonation_end(struct app_session_new *out, const struct app_call *ca
 int app_impersonation_recheck(const struct app_call *call, const struct store_session *s);
 
 /* Records one request made while impersonating (call->actor names both people), the route
- * and method. */
+ * and method, filed under the view-as session session_id (its public id; may be NULL for a
+ * session that has none), as its start and end are. */
 int app_impersonation_record_request(const struct app_call *call, const char *agency_id,
-                                     const char *method, const char *route);
+                                     const char *session_id, const char *method, const char *route);
 
 #endif

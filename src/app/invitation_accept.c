@@ -241,6 +241,15 @@ static int accept_recheck(struct acceptance *x, struct store_conn *c, const stru
     rc = app_invitation_not_pending(&again, call->err);
     if (rc)
         return rc;
+    /* A suspended agency takes nobody in; the link stays good for when it is resumed. */
+    struct store_agency agency;
+    rc = store_agency_get(&agency, c, call->arena, x->inv.agency_id, call->err);
+    if (rc)
+        return rc;
+    if (agency.is_suspended)
+        return usher_error_set(call->err, USHER_EFORBIDDEN, "agency_suspended", NULL,
+                               "this agency is suspended; the invitation can be accepted once it "
+                               "is active again");
     struct app_role_set roles;
     struct usher_error e2 = {0};
     rc = app_invitation_stored_grants(&x->grants, &x->grant_count, &roles, c, call->arena, &x->inv,
@@ -424,7 +433,8 @@ static int accept_prepare_oidc(struct acceptance *x, struct store_conn *c,
                                "this invitation is for another account at the provider");
     struct store_identity idn;
     struct usher_error e2 = {0};
-    rc = store_identity_by_subject(&idn, c, call->arena, who->issuer, who->subject, &e2);
+    rc = store_identity_by_connection(&idn, c, call->arena, who->connection_id, who->issuer,
+                                      who->subject, &e2);
     if (rc == 0) {
         x->has_identity = true;
         rc = store_user_get(&x->user, c, call->arena, idn.user_id, call->err);

@@ -134,8 +134,9 @@ struct app_oidc_start_out {
  * be reached, or an invitation that cannot be accepted through this connection, is not an
  * error: out->reason says "idp_unreachable" or "invitation_invalid". Errors: USHER_ELIMIT
  * "rate_limited" past APP_OIDC_STATES_MAX sign-ins under way; USHER_EINVAL
- * naming connection_id or return_to; USHER_ENOTFOUND "connection_not_found"; USHER_EUNAUTH
- * for link without a signed-in person. */
+ * "connection_not_found" (no connection_id) or "return_to_invalid"; USHER_ENOTFOUND
+ * "connection_not_found"; USHER_EUNAUTH for link without a signed-in person; USHER_EFORBIDDEN
+ * for link in a "view as" session. The route sends each to the problem page. */
 int app_oidc_start(struct app_oidc_start_out *out, const struct app_call *call,
                    const struct app_oidc_start_in *in);
 

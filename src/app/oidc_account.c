@@ -52,7 +52,13 @@ int app_oidc_identity_unlink(const struct app_call *call, const char *id)
         rc = usher_error_set(call->err, USHER_ENOTFOUND, NULL, NULL, "identity not found");
         goto done;
     }
-    if (!me.password_hash && n <= 1) {
+    /* An identity whose connection is gone, or whose connection now names another issuer,
+     * signs nobody in: removing it never takes a way in away. */
+    size_t usable_others = 0;
+    for (size_t i = 0; i < n; i++)
+        if (items[i].usable && &items[i] != found)
+            usable_others++;
+    if (found->usable && !me.password_hash && usable_others == 0) {
         rc = usher_error_set(call->err, USHER_ECONFLICT, "last_sign_in_method", NULL,
                              "this is your only way to sign in: set a password or link another "
                              "sign-in first");

@@ -235,7 +235,7 @@ static int account_inside_agency(bool *out, struct store_conn *c, const struct a
     struct usher_error e2 = {0};
     int rc = store_user_memberships(&ms, &n, c, call->arena, user->id, clock_now_ms(), &e2);
     if (rc)
-        return rc;
+        return usher_error_set(call->err, rc, NULL, NULL, "%s", e2.message);
     for (size_t i = 0; i < n; i++)
         if (strcmp(ms[i].agency_id, agency_id) != 0)
             return 0;
@@ -243,36 +243,61 @@ static int account_inside_agency(bool *out, struct store_conn *c, const struct a
     return 0;
 }
 
-/* Which account a plain sign-in is for: the identity's, or the account of a verified address
- * in a domain this connection claims, when it belongs to the connection's agency alone (then
- * linked). NULL reason and *out filled, or a reason. */
+/* A store error of a lookup (anything but USHER_ENOTFOUND) in call->err and *rc; whether there
+ * was one. Such an error is never taken for "not found": the sign-in stops on it. */
+static bool store_failed(int *rc, const struct app_call *call, int found,
+                         const struct usher_error *e2)
+{
+    if (found == 0 || found == USHER_ENOTFOUND)
+        return false;
+    *rc = usher_error_set(call->err, found, NULL, NULL, "%s", e2->message);
+    return true;
+}
+
+/* Which account a plain sign-in is for: the identity linked through this very connection (an
+ * identity linked through another connection, another agency's at the same provider included,
+ * is not looked at), or the account of a verified address in a domain this connection claims,
+ * when it belongs to the connection's agency alone (then linked). NULL reason and *out
+ * filled, or a reason; NULL with *rc set when the store failed. */
 static const char *sign_in_account(struct store_user *out, bool *out_link, struct store_conn *c,
-                                   const struct app_call *call, struct flow *f)
+                                   const struct app_call *call, struct flow *f, int *rc)
 {
     struct usher_error e2 = {0};
     struct store_identity idn;
     *out_link = false;
-    int rc = store_identity_by_subject(&idn, c, call->arena, f->conn.issuer, f->claims.sub, &e2);
-    if (rc == 0) {
-        if (store_user_get(out, c, call->arena, idn.user_id, &e2) != 0)
-            return "no_account";
+    int found = store_identity_by_connection(&idn, c, call->arena, f->conn.id, f->conn.issuer,
+                                             f->claims.sub, &e2);
+    if (store_failed(rc, call, found, &e2))
         return NULL;
+    if (found == 0) {
+        found = store_user_get(out, c, call->arena, idn.user_id, &e2);
+        if (store_failed(rc, call, found, &e2))
+            return NULL;
+        return found ? "no_account" : NULL;
     }
     const char *email = NULL;
     if (!f->claims.email ||
         text_email_normalize(&email, call->arena, f->claims.email, "email", &e2) != 0)
         return "no_account";
-    if (store_user_by_email(out, c, call->arena, email, &e2) != 0)
+    found = store_user_by_email(out, c, call->arena, email, &e2);
+    if (store_failed(rc, call, found, &e2))
+        return NULL;
+    if (found)
         return "no_account";
     f->user_id = out->id;
     if (!f->claims.email_verified)
         return "email_unverified";
     const char *owner = NULL;
-    if (store_oidc_domain_owner(&owner, c, call->arena, strrchr(email, '@') + 1, &e2) != 0 ||
-        !owner || strcmp(owner, f->conn.id) != 0)
+    found = store_oidc_domain_owner(&owner, c, call->arena, strrchr(email, '@') + 1, &e2);
+    if (store_failed(rc, call, found, &e2))
+        return NULL;
+    if (!owner || strcmp(owner, f->conn.id) != 0)
         return "domain_not_claimed";
     bool inside = false;
-    if (account_inside_agency(&inside, c, call, out, f->conn.agency_id) != 0 || !inside)
+    *rc = account_inside_agency(&inside, c, call, out, f->conn.agency_id);
+    if (*rc)
+        return NULL;
+    if (!inside)
         return "account_exists_sign_in_first";
     *out_link = true;
     return NULL;
@@ -285,7 +310,8 @@ static const char *link_write(struct store_conn *c, const struct app_call *call,
     struct store_identity idn;
     struct usher_error e2 = {0};
     f->user_id = f->state.link_user_id;
-    int found = store_identity_by_subject(&idn, c, call->arena, f->conn.issuer, f->claims.sub, &e2);
+    int found = store_identity_by_connection(&idn, c, call->arena, f->conn.id, f->conn.issuer,
+                                             f->claims.sub, &e2);
     if (found == 0)
         return strcmp(idn.user_id, f->state.link_user_id) == 0 ? NULL : "link_conflict";
     if (found != USHER_ENOTFOUND) {
@@ -301,8 +327,18 @@ static const char *sign_in_write(struct app_oidc_callback_out *out, struct store
                                  const struct app_call *call, struct flow *f, int *rc)
 {
     struct store_user user;
-    bool link = false;
-    const char *reason = sign_in_account(&user, &link, c, call, f);
+    bool link = false, elsewhere = false;
+    struct usher_error e2 = {0};
+    const char *reason = sign_in_account(&user, &link, c, call, f, rc);
+    if (*rc)
+        return NULL;
+    /* The provider account is linked, but through another connection (another agency's, at
+     * the same provider): its owner links this one from their own session. */
+    if (reason &&
+        store_identity_elsewhere(&elsewhere, c, call->arena, f->conn.id, f->conn.issuer,
+                                 f->claims.sub, &e2) == 0 &&
+        elsewhere)
+        reason = "identity_not_linked_here";
     if (reason)
         return reason;
     f->user_id = user.id;

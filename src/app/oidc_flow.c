@@ -118,7 +118,7 @@ static int start_check(const struct app_call *call, const struct app_oidc_start_
                        const char *return_to)
 {
     if (!in->connection_id || !*in->connection_id || strlen(in->connection_id) > 64)
-        return usher_error_set(call->err, USHER_EINVAL, NULL, "connection_id",
+        return usher_error_set(call->err, USHER_EINVAL, "connection_not_found", "connection_id",
                                "connection_id is required");
     if (!app_oidc_return_to_valid(return_to))
         return usher_error_set(call->err, USHER_EINVAL, "return_to_invalid", "return_to",

@@ -258,6 +258,14 @@ int app_second_factor_enrol(struct app_second_factor_enrolment *out, int64_t *ou
                              "two-step verification is already on");
         goto done;
     }
+    /* A sign-in through a provider never asks for usher's code (the provider does its own
+     * checks), so on an account without a password the factor would guard nothing. */
+    if (!user.password_hash) {
+        rc = usher_error_set(call->err, USHER_ECONFLICT, "second_factor_needs_password", NULL,
+                             "you sign in through your organisation's provider, which handles "
+                             "two-step verification; set a password first to use usher's");
+        goto done;
+    }
     rc = app_account_throttle_reserve(&ticket, &retry_after, call, user.email, device_cookie);
     if (rc)
         goto done;

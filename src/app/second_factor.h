@@ -111,7 +111,9 @@ struct app_second_factor_proof {
  * sign-in throttle (a wrong one counts as a failed sign-in: USHER_EFORBIDDEN
  * "invalid_credentials" naming current_password, as a password change answers): a new secret,
  * sealed and stored unconfirmed, returned with its otpauth URL and QR code in call->arena.
- * Errors: USHER_ECONFLICT "second_factor_on" when the factor is already on; USHER_EFORBIDDEN
+ * Errors: USHER_ECONFLICT "second_factor_on" when the factor is already on,
+ * "second_factor_needs_password" for an account without a password (it signs in only through
+ * a provider, and a provider sign-in never asks for usher's code); USHER_EFORBIDDEN
  * for no person or a "view as" actor; USHER_ELIMIT "rate_limited" with *out_retry_after;
  * USHER_EUNAVAIL; store errors. */
 int app_second_factor_enrol(struct app_second_factor_enrolment *out, int64_t *out_retry_after,

@@ -132,8 +132,9 @@ typedef int (*http_authenticator)(struct http_request *req);
 
 /* --- request helpers --- */
 
-/* A query-string value, NULL if absent; a parameter given more than once, or a value longer
- * than HTTP_QUERY_VALUE_MAX, gives USHER_EINVAL naming the parameter. */
+/* A query-string value, NULL if absent; a parameter given more than once, given without a
+ * value (`?dry_run`), or with a value longer than HTTP_QUERY_VALUE_MAX gives USHER_EINVAL
+ * naming the parameter. */
 int http_query(const char **out, struct http_request *req, const char *name);
 
 /* Refuses a query string holding a parameter not in accepted (a NULL-terminated list; NULL

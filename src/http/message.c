@@ -27,16 +27,20 @@ static enum MHD_Result query_count_one(void *cls, enum MHD_ValueKind kind, const
 int http_query(const char **out, struct http_request *req, const char *name)
 {
     *out = NULL;
-    const char *v = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
-    if (!v)
-        return 0;
     /* `?status=a&status=b` is ambiguous: which one a check saw and which one a query used
      * could differ, so a repeated parameter is refused rather than the first one taken. */
     struct query_count qc = {name, 0};
     MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, query_count_one, &qc);
+    if (qc.count == 0)
+        return 0;
     if (qc.count > 1)
         return usher_error_set(&req->err, USHER_EINVAL, NULL, name, "%s is given more than once",
                                name);
+    /* `?dry_run` with no "=" has no value: read as absent, it would turn a dry run into the
+     * real change, so a parameter given without a value is refused. */
+    const char *v = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+    if (!v)
+        return usher_error_set(&req->err, USHER_EINVAL, NULL, name, "%s needs a value", name);
     if (strlen(v) > HTTP_QUERY_VALUE_MAX)
         return usher_error_set(&req->err, USHER_EINVAL, NULL, name, "%s is too long", name);
     *out = v;

@@ -176,10 +176,10 @@ static int personal_insert(struct store_conn *c, struct arena *a, const struct s
                            struct usher_error *err)
 {
     static const char sql[] =
-        "INSERT INTO audit_personal (entry_id, email, data) VALUES ($1, $2, $3)";
+        "INSERT INTO audit_personal (entry_id, email, data, search) VALUES ($1, $2, $3, $4)";
     struct store_value p[] = {store_int(e->id), store_text(e->personal_email),
-                              store_text(e->personal_data)};
-    return store_exec(c, a, sql, p, 3, NULL, NULL, err);
+                              store_text(e->personal_data), store_text(e->personal_search)};
+    return store_exec(c, a, sql, p, 4, NULL, NULL, err);
 }
 
 int store_audit_insert(struct store_conn *c, struct arena *a, struct store_audit_entry *e,
@@ -195,9 +195,9 @@ int store_audit_insert(struct store_conn *c, struct arena *a, struct store_audit
     static const char sql_v2[] =
         "INSERT INTO audit_log (at, agency_id, actor_id, impersonator_id, action, "
         "subject_user_id, scope_type, scope_id, source_ip, user_agent, request_id, details, "
-        "chain, prev_hash, hash, format, personal_digest) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) "
-        "RETURNING id";
+        "chain, prev_hash, hash, format, personal_digest, view_session) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, "
+        "$18) RETURNING id";
     bool v1 = e->format == 1;
     struct store_value p[] = {
         store_int(e->at),
@@ -217,6 +217,7 @@ int store_audit_insert(struct store_conn *c, struct arena *a, struct store_audit
         store_text(e->hash),
         store_int(e->format),
         store_text(e->personal_digest),
+        store_text(e->view_session),
     };
     struct store_rows rows;
     size_t n = v1 ? 15 : sizeof(p) / sizeof(p[0]);
@@ -432,7 +433,7 @@ int store_audit_personal_erase(int64_t *out_erased, struct store_conn *c, struct
                                struct usher_error *err)
 {
     static const char sql[] =
-        "UPDATE audit_personal SET data = NULL, email = NULL, erased_at = $3 "
+        "UPDATE audit_personal SET data = NULL, email = NULL, search = NULL, erased_at = $3 "
         "WHERE erased_at IS NULL AND (email = $2 OR entry_id IN (SELECT id FROM audit_log "
         "WHERE actor_id = $1 OR subject_user_id = $1 OR impersonator_id = $1))";
     struct store_value p[] = {store_text(user_id), store_text(email), store_int(now)};
@@ -441,4 +442,39 @@ int store_audit_personal_erase(int64_t *out_erased, struct store_conn *c, struct
     if (out_erased)
         *out_erased = n;
     return rc;
+}
+
+int store_audit_people_get(struct store_audit_person *out, struct store_conn *c, struct arena *a,
+                           const char *const *ids, size_t count, struct usher_error *err)
+{
+    static const char sql[] =
+        "SELECT id, email, first_name, last_name FROM users WHERE id IN ($1, $2, $3)";
+    struct store_value p[STORE_AUDIT_PEOPLE_MAX];
+    bool any = false;
+    memset(out, 0, count * sizeof(*out));
+    if (count > STORE_AUDIT_PEOPLE_MAX)
+        return usher_error_set(err, USHER_EINVAL, NULL, NULL, "too many people");
+    for (size_t i = 0; i < STORE_AUDIT_PEOPLE_MAX; i++) {
+        const char *id = i < count ? ids[i] : NULL;
+        p[i] = id ? store_text(id) : store_null();
+        any = any || id;
+    }
+    if (!any)
+        return 0;
+    struct store_rows rows;
+    int rc = store_exec(c, a, sql, p, STORE_AUDIT_PEOPLE_MAX, &rows, NULL, err);
+    if (rc)
+        return rc;
+    for (size_t r = 0; r < rows.count; r++) {
+        const char *id = store_cell_text(&rows, r, 0);
+        for (size_t i = 0; i < count; i++) {
+            if (!id || !ids[i] || strcmp(ids[i], id) != 0)
+                continue;
+            out[i].id = id;
+            out[i].email = store_cell_text(&rows, r, 1);
+            out[i].first_name = store_cell_text(&rows, r, 2);
+            out[i].last_name = store_cell_text(&rows, r, 3);
+        }
+    }
+    return 0;
 }

@@ -33,11 +33,17 @@ struct store_audit_entry {
     const char *personal_digest; /* format 2: keyed digest of personal_data; NULL: none */
     const char *personal_data;   /* JSON object of the personal values; NULL: none or erased */
     const char *personal_email;  /* the address the entry concerns (indexed), or NULL */
-    bool has_personal;           /* read back: the entry has an audit_personal row */
-    int64_t personal_erased_at;  /* read back: when that row was erased, 0 if it was not */
-    bool is_actor_gone;          /* read by store_audit_list: the actor's account was erased */
-    bool is_subject_gone;        /* ... the subject's */
-    bool is_impersonator_gone;   /* ... the impersonator's */
+    /* The personal values lower-cased and joined by spaces, what a person search matches
+     * (derived from personal_data, so not in the hash); NULL with personal_data. */
+    const char *personal_search;
+    /* An "impersonation.*" entry: the view-as session it belongs to, copied from the details'
+     * "session_id" for lookup (the details are what the hash covers); NULL otherwise. */
+    const char *view_session;
+    bool has_personal;          /* read back: the entry has an audit_personal row */
+    int64_t personal_erased_at; /* read back: when that row was erased, 0 if it was not */
+    bool is_actor_gone;         /* read by store_audit_list: the actor's account was erased */
+    bool is_subject_gone;       /* ... the subject's */
+    bool is_impersonator_gone;  /* ... the impersonator's */
 };
 
 /* One chain's head: where the chain ends, how long it is, and its MAC. */
@@ -154,10 +160,25 @@ int store_audit_reformat_put(struct store_conn *c, struct arena *a,
                              const struct store_audit_entry *e, struct usher_error *err);
 
 /* Erases the personal rows of every entry user_id acted in (also while viewing as someone) or
- * was the subject of, and of every entry concerning email: data and email become NULL and
- * erased_at is set to now. *out_erased (may be NULL) gets how many rows. */
+ * was the subject of, and of every entry concerning email: data, email and search become NULL
+ * and erased_at is set to now. *out_erased (may be NULL) gets how many rows. */
 int store_audit_personal_erase(int64_t *out_erased, struct store_conn *c, struct arena *a,
                                const char *user_id, const char *email, int64_t now,
                                struct usher_error *err);
+
+/* The name and address of an account, as an audit entry records it. */
+struct store_audit_person {
+    const char *id;
+    const char *email;
+    const char *first_name;
+    const char *last_name;
+};
+
+/* Reads, in one statement, the accounts among ids[0..count) (NULL entries are skipped, at most
+ * 3): out[i] gets ids[i]'s name and address, or all NULL when ids[i] is NULL or has no account
+ * (erased). */
+#define STORE_AUDIT_PEOPLE_MAX 3
+int store_audit_people_get(struct store_audit_person *out, struct store_conn *c, struct arena *a,
+                           const char *const *ids, size_t count, struct usher_error *err);
 
 #endif

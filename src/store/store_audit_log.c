@@ -13,10 +13,12 @@
     "('agency.created', 'agency.renamed', 'environment.created', 'environment.renamed', "          \
     "'bot.created', 'bot.renamed')"
 
-/* What one search word must match: the entry's personal values or a named account. */
+/* What one search word must match: the values of the entry's personal row (names and
+ * addresses recorded at the time, lower-cased in its search column), or the current name or
+ * address of an account the entry names. */
 #define TERM_MATCH                                                                                 \
-    " AND (lower(COALESCE((SELECT p.data FROM audit_personal p WHERE p.entry_id = "                \
-    "audit_log.id), '')) LIKE $%zu ESCAPE '\\' OR lower(COALESCE(ua.email, '') || ' ' || "         \
+    " AND (COALESCE((SELECT p.search FROM audit_personal p WHERE p.entry_id = audit_log.id), "     \
+    "'') LIKE $%zu ESCAPE '\\' OR lower(COALESCE(ua.email, '') || ' ' || "                         \
     "COALESCE(ua.first_name, '') || ' ' || COALESCE(ua.last_name, '') || ' ' || "                  \
     "COALESCE(us.email, '') || ' ' || COALESCE(us.first_name, '') || ' ' || "                      \
     "COALESCE(us.last_name, '') || ' ' || COALESCE(ui.email, '') || ' ' || "                       \
@@ -130,7 +132,8 @@ int store_audit_list(struct store_audit_row **out, size_t *count, bool *has_more
                   "CASE WHEN audit_log.scope_id IS NULL THEN NULL ELSE (SELECT x.details FROM "
                   "audit_log x WHERE x.chain = audit_log.chain AND x.action IN " NAMED_ACTIONS
                   " AND x.scope_type = audit_log.scope_type AND x.scope_id = audit_log.scope_id "
-                  "AND x.id <= audit_log.id ORDER BY x.id DESC LIMIT 1) END "
+                  "AND x.id <= audit_log.id ORDER BY x.id DESC LIMIT 1) END, "
+                  "audit_log.view_session "
                   "FROM audit_log "
                   "LEFT JOIN users ua ON ua.id = audit_log.actor_id "
                   "LEFT JOIN users us ON us.id = audit_log.subject_user_id "
@@ -181,6 +184,7 @@ int store_audit_list(struct store_audit_row **out, size_t *count, bool *has_more
         account_read(&r->impersonator, &rows, i, 24);
         r->scope_name_now = store_cell_text(&rows, i, 27);
         r->scope_named_details = store_cell_text(&rows, i, 28);
+        e->view_session = store_cell_text(&rows, i, 29);
     }
     *count = rows.count;
     return 0;
@@ -196,20 +200,28 @@ int store_audit_requests_list(struct store_audit_request **out, size_t *count, i
     *total = 0;
     if (!started->impersonator_id || !started->subject_user_id)
         return 0;
-    /* The session ends at its impersonator's next start or end: nested sessions are refused,
-     * so the requests between belong to this one. */
-    static const char range[] =
+    /* A session recorded with its id (view_session) has exactly the requests filed under it.
+     * One recorded before that ends at its impersonator's next start or end: nested sessions
+     * are refused, so the requests between belong to it, unless the same person held two at
+     * once. */
+    static const char by_session[] =
+        " FROM audit_log r WHERE r.chain = $1 AND r.view_session = $5 "
+        "AND r.action = 'impersonation.request' AND r.impersonator_id = $2 AND r.actor_id = $4 "
+        "AND r.id > $3";
+    static const char by_time[] =
         " FROM audit_log r WHERE r.chain = $1 AND r.action = 'impersonation.request' "
-        "AND r.impersonator_id = $2 AND r.actor_id = $3 AND r.id > $4 AND r.id < "
-        "COALESCE((SELECT MIN(x.id) FROM audit_log x WHERE x.chain = $1 AND x.id > $4 AND "
+        "AND r.impersonator_id = $2 AND r.actor_id = $4 AND r.id > $3 AND r.id < "
+        "COALESCE((SELECT MIN(x.id) FROM audit_log x WHERE x.chain = $1 AND x.id > $3 AND "
         "x.impersonator_id = $2 AND x.action IN ('impersonation.started', "
         "'impersonation.ended')), $5)";
+    bool has_session = started->view_session != NULL;
+    const char *range = has_session ? by_session : by_time;
     struct store_value p[] = {
         store_text(arena_printf(a, "agency:%s", agency_id)),
         store_text(started->impersonator_id),
-        store_text(started->subject_user_id),
         store_int(started->id),
-        store_int(INT64_MAX),
+        store_text(started->subject_user_id),
+        has_session ? store_text(started->view_session) : store_int(INT64_MAX),
         store_int((int64_t)max),
     };
     struct store_rows rows;

@@ -28,8 +28,9 @@ struct store_audit_filter {
     const struct store_audit_action *actions; /* any of these; action_count 0: every action */
     size_t action_count;
     /* LIKE patterns (lower case, wildcards escaped with '\', wrapped in '%'): each must match
-     * the entry's personal values (names and addresses recorded at the time) or the current
-     * name or address of an account the entry names. */
+     * the entry's personal values (names and addresses recorded at the time, through the
+     * personal row's search column: values only, never its JSON keys or punctuation) or the
+     * current name or address of an account the entry names. */
     const char *const *terms;
     size_t term_count;
     bool has_since, has_until;
@@ -58,9 +59,9 @@ struct store_audit_row {
 };
 
 /* Lists up to f->limit entries matching f, newest (highest id) first, with their ids, each
- * with its personal data (personal_data, personal_erased_at) and whether the accounts it names
- * were erased (is_actor_gone, ...). *out is an arena array of *count rows; *has_more tells
- * whether older matching rows follow. */
+ * with its personal data (personal_data, personal_erased_at), its view_session and whether the
+ * accounts it names were erased (is_actor_gone, ...). *out is an arena array of *count rows;
+ * *has_more tells whether older matching rows follow. */
 int store_audit_list(struct store_audit_row **out, size_t *count, bool *has_more,
                      struct store_conn *c, struct arena *a, const struct store_audit_filter *f,
                      struct usher_error *err);
@@ -73,9 +74,11 @@ struct store_audit_request {
 };
 
 /* The "impersonation.request" entries that belong to the "view as" session started by entry
- * started (an "impersonation.started" entry of agency_id): made by its subject with its
- * impersonator after it and before that impersonator's next start or end. Up to max of them,
- * oldest first, in *out (*count rows); *total counts all of them. */
+ * started (an "impersonation.started" entry of agency_id, with view_session as listed): made
+ * by its subject with its impersonator after it, and filed under the same view_session; for a
+ * start recorded without one (before migration 0021), made before that impersonator's next
+ * start or end. Up to max of them, oldest first, in *out (*count rows); *total counts all of
+ * them. */
 int store_audit_requests_list(struct store_audit_request **out, size_t *count, int64_t *total,
                               struct store_conn *c, struct arena *a, const char *agency_id,
                               const struct store_audit_entry *started, size_t max,

@@ -205,12 +205,13 @@ int store_identity_insert(struct store_conn *c, struct arena *a, const struct st
     return store_exec(c, a, sql, p, COUNT(p), NULL, NULL, err);
 }
 
-int store_identity_by_subject(struct store_identity *out, struct store_conn *c, struct arena *a,
-                              const char *issuer, const char *subject, struct usher_error *err)
+int store_identity_by_connection(struct store_identity *out, struct store_conn *c, struct arena *a,
+                                 const char *connection_id, const char *issuer, const char *subject,
+                                 struct usher_error *err)
 {
-    static const char sql[] =
-        "SELECT " IDENTITY_COLUMNS " FROM identities WHERE issuer = $1 AND subject = $2";
-    struct store_value p[] = {store_text(issuer), store_text(subject)};
+    static const char sql[] = "SELECT " IDENTITY_COLUMNS " FROM identities "
+                              "WHERE connection_id = $1 AND issuer = $2 AND subject = $3";
+    struct store_value p[] = {store_text(connection_id), store_text(issuer), store_text(subject)};
     struct store_rows rows;
     int rc = store_exec(c, a, sql, p, COUNT(p), &rows, NULL, err);
     if (rc)
@@ -221,12 +222,30 @@ int store_identity_by_subject(struct store_identity *out, struct store_conn *c, 
     return 0;
 }
 
+int store_identity_elsewhere(bool *out, struct store_conn *c, struct arena *a,
+                             const char *connection_id, const char *issuer, const char *subject,
+                             struct usher_error *err)
+{
+    static const char sql[] =
+        "SELECT 1 FROM identities i JOIN oidc_connections o ON o.id = i.connection_id "
+        "AND o.issuer = i.issuer WHERE i.issuer = $1 AND i.subject = $2 AND i.connection_id <> $3 "
+        "LIMIT 1";
+    struct store_value p[] = {store_text(issuer), store_text(subject), store_text(connection_id)};
+    struct store_rows rows;
+    *out = false;
+    int rc = store_exec(c, a, sql, p, COUNT(p), &rows, NULL, err);
+    if (rc == 0)
+        *out = rows.count > 0;
+    return rc;
+}
+
 int store_identity_list_user(struct store_identity **out, size_t *out_count, struct store_conn *c,
                              struct arena *a, const char *user_id, struct usher_error *err)
 {
     static const char sql[] =
         "SELECT i.id, i.user_id, i.issuer, i.subject, i.connection_id, i.email, i.created_at, "
-        "o.name FROM identities i LEFT JOIN oidc_connections o ON o.id = i.connection_id "
+        "o.name, CASE WHEN o.issuer = i.issuer THEN 1 ELSE 0 END "
+        "FROM identities i LEFT JOIN oidc_connections o ON o.id = i.connection_id "
         "WHERE i.user_id = $1 ORDER BY i.created_at, i.id LIMIT $2";
     struct store_value p[] = {store_text(user_id), store_int(STORE_IDENTITIES_MAX)};
     struct store_rows rows;
@@ -239,6 +258,7 @@ int store_identity_list_user(struct store_identity **out, size_t *out_count, str
     for (size_t r = 0; r < rows.count; r++) {
         identity_row(&items[r], &rows, r);
         items[r].connection_name = store_cell_text(&rows, r, 7);
+        items[r].usable = store_cell_int(&rows, r, 8) != 0;
     }
     *out = items;
     *out_count = rows.count;
@@ -277,7 +297,9 @@ int store_identity_sign_in_methods(bool *out_password, bool *out_identity, struc
 {
     static const char sql[] =
         "SELECT CASE WHEN password_hash IS NULL THEN 0 ELSE 1 END, "
-        "(SELECT count(*) FROM identities WHERE user_id = $1) FROM users WHERE id = $1";
+        "(SELECT count(*) FROM identities i JOIN oidc_connections o "
+        "ON o.id = i.connection_id AND o.issuer = i.issuer WHERE i.user_id = $1) "
+        "FROM users WHERE id = $1";
     struct store_value p[] = {store_text(user_id)};
     struct store_rows rows;
     *out_password = false;

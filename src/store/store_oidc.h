@@ -1,7 +1,8 @@
 /* OpenID Connect records: an agency's connections to identity providers and the email domains
- * they claim, the identities (issuer, subject) that belong to accounts, and the states of
- * sign-ins under way. Functions work on a checked-out connection so they can join the caller's
- * transaction; strings in results live in the arena. Errors are those listed in store.h. */
+ * they claim, the identities (connection, issuer, subject) that belong to accounts, and the
+ * states of sign-ins under way. Functions work on a checked-out connection so they can join the
+ * caller's transaction; strings in results live in the arena. Errors are those listed in store.h.
+ */
 #ifndef USHER_STORE_STORE_OIDC_H
 #define USHER_STORE_STORE_OIDC_H
 
@@ -74,15 +75,26 @@ struct store_identity {
     const char *connection_name; /* read by the list, NULL otherwise or when gone */
     const char *email;           /* the provider's email claim when linked, may be NULL */
     int64_t created_at;
+    bool usable; /* read by the list: its connection exists and still has its issuer */
 };
 
-/* Inserts id. Errors: USHER_ECONFLICT when (issuer, subject) belongs to an account already. */
+/* Inserts id. Errors: USHER_ECONFLICT when (connection_id, issuer, subject) belongs to an
+ * account already. The same (issuer, subject) may be linked through several connections. */
 int store_identity_insert(struct store_conn *c, struct arena *a, const struct store_identity *id,
                           struct usher_error *err);
 
-/* The identity (issuer, subject). Errors: USHER_ENOTFOUND. */
-int store_identity_by_subject(struct store_identity *out, struct store_conn *c, struct arena *a,
-                              const char *issuer, const char *subject, struct usher_error *err);
+/* The identity (issuer, subject) linked through connection_id: the only one a sign-in through
+ * that connection may use. The caller passes the connection's current issuer, so an identity
+ * recorded under an earlier issuer does not match. Errors: USHER_ENOTFOUND. */
+int store_identity_by_connection(struct store_identity *out, struct store_conn *c, struct arena *a,
+                                 const char *connection_id, const char *issuer, const char *subject,
+                                 struct usher_error *err);
+
+/* Whether (issuer, subject) is linked, usably, through a connection other than connection_id
+ * (another agency's connection to the same provider, say). */
+int store_identity_elsewhere(bool *out, struct store_conn *c, struct arena *a,
+                             const char *connection_id, const char *issuer, const char *subject,
+                             struct usher_error *err);
 
 /* The identities of user_id, oldest first, with their connection's name (at most
  * STORE_IDENTITIES_MAX). *out is an arena array. */
@@ -100,7 +112,8 @@ int store_identity_user_has_connection(bool *out, struct store_conn *c, struct a
                                        struct usher_error *err);
 
 /* How user_id can sign in: with a password (*out_password) and through a provider
- * (*out_identity: at least one identity). Both false for an unknown user. */
+ * (*out_identity: at least one usable identity, whose connection exists and still has the
+ * identity's issuer). Both false for an unknown user. */
 int store_identity_sign_in_methods(bool *out_password, bool *out_identity, struct store_conn *c,
                                    struct arena *a, const char *user_id, struct usher_error *err);
 

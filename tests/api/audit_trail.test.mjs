@@ -253,6 +253,32 @@ describe('audit log in words', () => {
     assertProblem(await get('?q=a%20b%20c%20d%20e'), 400, 'invalid_input', 'q');
   });
 
+  it('matches values only: key names and the punctuation of the record find nothing', async () => {
+    // Every entry of this world has a personal row with actor_email, actor_first_name, ...
+    const all = (await list('?limit=200')).items;
+    assert.ok(all.length >= 8);
+    for (const word of ['email', 'first_name', 'last', 'name', 'actor', 'subject', '{', '"',
+      ':', ',', '":"', '}']) {
+      const found = (await list(`?q=${encodeURIComponent(word)}&limit=200`)).items;
+      assert.deepEqual(found.map((e) => e.action), [], `"${word}" finds nothing`);
+    }
+    // Wildcards are literal: "_" and "%" in a word are those characters, not any.
+    assert.equal((await list('?q=j_nsen&limit=200')).items.length, 0);
+    assert.equal((await list('?q=j%25sen&limit=200')).items.length, 0);
+    assert.equal((await list('?q=_&limit=200')).items.length, 0);
+    // The values themselves, a name and an address, in any case, find their entries.
+    const byName = await list('?q=PIET%20smit&limit=200');
+    assert.deepEqual(byName.items.map((e) => e.action).filter((a) => !a.startsWith('impersonation')),
+      []);
+    assert.ok(byName.items.some((e) => e.action === 'impersonation.started'));
+    const byAddress = (await list('?q=piet@acme.example&limit=200')).items;
+    assert.deepEqual(byAddress.map((e) => e.id), byName.items.map((e) => e.id));
+    // The search column holds values, lower-cased, and no key.
+    const keys = w.sql("SELECT COUNT(*) FROM audit_personal WHERE search LIKE '%email%' "
+      + "OR search LIKE '%{%' OR search <> lower(search)");
+    assert.equal(keys.trim(), '0');
+  });
+
   it('filters by kinds of action and by time range', async () => {
     const kinds = await list('?action=invitation.created,member.*&limit=200');
     assert.deepEqual(kinds.items.map((e) => e.action).sort(),
@@ -323,8 +349,70 @@ describe('audit log in words', () => {
     assert.equal(updated.actor_name, 'Mia de Vries');
     assert.ok(!JSON.stringify(page).includes('Berg') && !JSON.stringify(page).includes('olaf@'));
     assert.equal((await list('?q=olaf')).items.length, 0);
+    // Neither of his old names nor his address is left to search.
+    for (const word of ['berg', 'nieuwland', 'olaf@acme.example']) {
+      assert.equal((await list(`?q=${encodeURIComponent(word)}`)).items.length, 0, word);
+    }
+    assert.equal(w.sql("SELECT COUNT(*) FROM audit_personal WHERE search LIKE '%olaf%'").trim(),
+      '0');
     const ok = await runUsher(['audit', 'verify', '--data-dir', w.usher.dataDir]);
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
     assert.match(ok.stdout, /audit log intact/);
+  });
+
+  it('groups two view-as sessions of the same two people, held at once, each apart', async () => {
+    // Mia signs in from two browsers and views as Piet from both at the same time.
+    const browsers = [await w.signIn('mia@acme.example'), await w.signIn('mia@acme.example')];
+    const views = [];
+    for (const token of browsers) {
+      const view = await w.usher.api('POST', '/api/v1/impersonation', {
+        token, body: { user_id: ids.piet, agency_id: fx.A.id },
+      });
+      assert.equal(view.status, 201, view.text);
+      views.push(view.json.token);
+    }
+    const agency = `/api/v1/agencies/${fx.A.id}`;
+    // Interleaved: the first looks at /me only, the second at the agency and its environments.
+    const steps = [[0, '/api/v1/me'], [1, agency], [0, '/api/v1/me'], [1, `${agency}/environments`],
+      [0, '/api/v1/me']];
+    for (const [i, path] of steps) {
+      assert.equal((await w.as(views[i])('GET', path)).status, 200, path);
+    }
+    assert.equal((await w.as(views[1])('DELETE', '/api/v1/impersonation')).status, 200);
+    assert.equal((await w.as(views[0])('GET', '/api/v1/me')).status, 200);
+    assert.equal((await w.as(views[0])('DELETE', '/api/v1/impersonation')).status, 200);
+
+    const grouped = (await list('?group=impersonation&action=impersonation.*&limit=200')).items;
+    const starts = grouped.filter((e) => e.action === 'impersonation.started');
+    assert.equal(starts.length, 3, 'the session of the setup and these two');
+    const [second, first] = starts; // newest first
+    const routes = (e) => e.requests.items.map((r) => `${r.method} ${r.route}`);
+    assert.deepEqual(routes(first), ['GET /api/v1/me', 'GET /api/v1/me', 'GET /api/v1/me',
+      'GET /api/v1/me', 'DELETE /api/v1/impersonation']);
+    assert.deepEqual(routes(second), ['GET /api/v1/agencies/{id}',
+      'GET /api/v1/agencies/{id}/environments', 'DELETE /api/v1/impersonation']);
+    assert.equal(first.requests.count, 5);
+    assert.equal(second.requests.count, 3);
+    // Each start, end and request names its session; the details carry it under the hash.
+    assert.equal(typeof first.details.session_id, 'string');
+    assert.notEqual(first.details.session_id, second.details.session_id);
+    const ends = grouped.filter((e) => e.action === 'impersonation.ended').slice(0, 2);
+    assert.deepEqual(ends.map((e) => e.details.session_id),
+      [first.details.session_id, second.details.session_id]);
+    const ok = await runUsher(['audit', 'verify', '--data-dir', w.usher.dataDir]);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+  });
+
+  it('still groups a view-as session recorded before sessions were named, by its time', async () => {
+    const before = (await list('?group=impersonation&action=impersonation.*&limit=200')).items;
+    const oldest = before.filter((e) => e.action === 'impersonation.started').at(-1);
+    const ids = oldest.requests.items.map((r) => r.id);
+    assert.equal(ids.length, 4);
+    // Entries written before migration 0021 carry no session: their column is empty.
+    w.sql('UPDATE audit_log SET view_session = NULL WHERE id <= '
+      + `${Math.max(...ids.map(Number)) + 1}`);
+    const after = (await list('?group=impersonation&action=impersonation.*&limit=200')).items;
+    const same = after.find((e) => e.id === oldest.id);
+    assert.deepEqual(same.requests.items.map((r) => r.id), ids);
   });
 });

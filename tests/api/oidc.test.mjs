@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { rememberSecret } from './lib/harness.mjs';
 import { startProvider } from './lib/oidc_provider.mjs';
-import { ADMIN_EMAIL, assertProblem, startWorld } from './lib/world.mjs';
+import { ADMIN_EMAIL, assertProblem, PASSWORD, startWorld } from './lib/world.mjs';
 
 const LOOPBACK = { USHER_OIDC_ALLOW_INSECURE_LOOPBACK: '1' };
 
@@ -205,7 +205,29 @@ describe('OpenID Connect sign-in per agency', () => {
     it('refuses return_to values that leave the console', async () => {
       for (const bad of ['//evil.example/', 'https://evil.example/', '/\\evil.example', '\\evil', 'evil', '/\tx']) {
         const res = await w.usher.api('GET', `/api/v1/oidc/start?${new URLSearchParams({ connection_id: conn.id, return_to: bad })}`);
-        assertProblem(res, 400, 'return_to_invalid', 'return_to');
+        assert.equal(reasonOf(res), 'return_to_invalid', bad);
+        assert.equal(binding(res), undefined, 'no sign-in was started');
+      }
+    });
+
+    it('sends every start it refuses to the problem page, never an API error', async () => {
+      const cases = [
+        [`connection_id=oic_${'0'.repeat(20)}`, 'connection_not_found'],
+        ['', 'connection_not_found'],
+        [`connection_id=${conn.id}&connection_id=${conn.id}`, 'request_invalid'],
+        [`connection_id=${conn.id}&colour=blue`, 'request_invalid'],
+        [`connection_id=${conn.id}&return_to=${'/x'.repeat(300)}`, 'return_to_invalid'],
+        [`connection_id=${conn.id}&link=1`, 'sign_in_required'],
+      ];
+      for (const [query, reason] of cases) {
+        const from = w.usher.logs.length;
+        const res = await w.usher.api('GET', `/api/v1/oidc/start?${query}`);
+        assert.equal(reasonOf(res), reason, query);
+        assert.doesNotMatch(String(res.headers['content-type'] || ''), /json/, `${query}: no API error body`);
+        assert.equal(binding(res), undefined, `${query}: no sign-in was started`);
+        const logged = await w.usher.waitForLog('oidc.start_refused',
+          (l) => w.usher.logs.indexOf(l) >= from && JSON.stringify(l).includes(`"reason":"${reason}"`), 3000).catch(() => null);
+        assert.ok(logged, `${query}: the refusal is logged; ${JSON.stringify(w.usher.logs.slice(from))}`);
       }
     });
 
@@ -435,7 +457,7 @@ describe('OpenID Connect sign-in per agency', () => {
 
     it('links and unlinks a sign-in from a signed-in session, keeping the last way in', async () => {
       const anonymous = await w.usher.api('GET', `/api/v1/oidc/start?connection_id=${conn.id}&link=1`);
-      assertProblem(anonymous, 401, 'unauthenticated');
+      assert.equal(reasonOf(anonymous), 'sign_in_required');
       const lee = w.addUser('lee@elsewhere.test');
       const pw = await w.signIn('lee@elsewhere.test');
       idp.accounts.set('sub-lee', { email: 'lee@private.test', email_verified: false });
@@ -458,6 +480,25 @@ describe('OpenID Connect sign-in per agency', () => {
       const newbie = await flow({ connection_id: conn.id }, 'sub-newbie');
       const mine = (await meWith(newbie.token)).json.identities;
       assertProblem(await w.as(newbie.token)('DELETE', `/api/v1/me/identities/${mine[0].id}`), 409, 'last_sign_in_method');
+    });
+
+    it('does not turn on usher\'s two-step verification for an account without a password', async () => {
+      const newbie = await flow({ connection_id: conn.id }, 'sub-newbie');
+      const me = await meWith(newbie.token);
+      assert.equal(me.json.has_password, false);
+      assert.equal(me.json.second_factor, false);
+      const from = count(`SELECT COUNT(*) FROM audit_log WHERE subject_user_id = '${me.json.user.id}'`);
+      const res = await w.as(newbie.token)('POST', '/api/v1/me/totp', { current_password: 'anything-at-all-1' });
+      assertProblem(res, 409, 'second_factor_needs_password');
+      assert.equal(count(`SELECT COUNT(*) FROM second_factors WHERE user_id = '${me.json.user.id}'`), 0);
+      assert.equal(count(`SELECT COUNT(*) FROM audit_log WHERE subject_user_id = '${me.json.user.id}'`), from,
+        'not counted as a failed password either');
+      // With a password (here set by the operator), the same account may turn it on.
+      w.sql(`UPDATE users SET password_hash = (SELECT password_hash FROM users WHERE email = '${ADMIN_EMAIL}') WHERE id = '${me.json.user.id}'`);
+      const ok = await w.as(newbie.token)('POST', '/api/v1/me/totp', { current_password: PASSWORD });
+      assert.equal(ok.status, 200, ok.text);
+      w.sql(`DELETE FROM second_factors WHERE user_id = '${me.json.user.id}'`);
+      w.sql(`UPDATE users SET password_hash = NULL WHERE id = '${me.json.user.id}'`);
     });
 
     it('links an account that is also another agency\'s only from its own session, by the account page or an invitation', async () => {

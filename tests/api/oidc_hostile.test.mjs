@@ -107,10 +107,10 @@ describe('the OpenID Connect relying party against a hostile provider', () => {
   // took. opts.jar: an existing cookie jar; opts.beforeCallback(r): a hook run between the
   // provider's answer and the callback (it may change r.callbackPath); opts.noCallback: stop
   // there, as a browser whose redirect was intercepted.
-  async function attempt(conn, { jar = new Map(), beforeCallback, noCallback = false, query = '' } = {}) {
+  async function attempt(conn, { jar = new Map(), beforeCallback, noCallback = false, query = '', headers = {} } = {}) {
     const r = { jar, logFrom: w.usher.logs.length, browserAddress: conn.browserAddress };
     r.start = await w.usher.api('GET', `/api/v1/oidc/start?connection_id=${encodeURIComponent(conn.id)}${query}`,
-      { headers: jarHeader(jar), localAddress: conn.browserAddress });
+      { headers: { ...jarHeader(jar), ...headers }, localAddress: conn.browserAddress });
     jarTake(jar, r.start);
     r.startCookies = new Map(jar);
     const done = (target) => {
@@ -344,6 +344,102 @@ describe('the OpenID Connect relying party against a hostile provider', () => {
     b.idp.person = { sub: a.idp.person.sub };
     const r = await withToken(b, good);
     await assertRefused(r, 'no_account');
+  });
+
+  it('scopes an identity to the connection that linked it: another agency\'s connection to the same provider does not sign its person in', async () => {
+    // Agency A's connection links Ada (a verified address in A's domain) on her first sign-in.
+    const a = await setup();
+    await assertSignedIn(await withToken(a, good), a.email, a.idp);
+    assert.equal(identitiesOf(a.userId), 1);
+    // Agency B holds its own connection, with its own client, at the same provider (issuer).
+    n += 1;
+    const B = await w.agencyNew(admin, `Agency B ${n}`);
+    const clientA = { id: a.idp.clientId, secret: a.idp.clientSecret };
+    const clientB = { id: `usher-b-${n}`, secret: `secret-${randomBytes(16).toString('hex')}` };
+    rememberSecret(clientB.secret);
+    const made = await w.as(admin)('POST', `/api/v1/agencies/${B.id}/oidc-connections`, {
+      name: `B at the same provider ${n}`, issuer: a.idp.issuer, client_id: clientB.id,
+      client_secret: clientB.secret, domains: [`b${n}-${randomBytes(3).toString('hex')}.example`],
+    });
+    assert.equal(made.status, 201, made.text);
+    const b = { idp: a.idp, conn: { ...made.json, browserAddress: `127.0.8.${(n % 200) + 2}` } };
+    const asClient = (client) => {
+      a.idp.clientId = client.id;
+      a.idp.clientSecret = client.secret;
+    };
+    const audited = (reason) => Number(w.sql(`SELECT COUNT(*) FROM audit_log WHERE action = 'user.sign_in_failed' AND agency_id = '${B.id}' AND details LIKE '%"reason":"${reason}"%' AND details LIKE '%${b.conn.id}%'`).trim());
+    try {
+      // Ada consents to B's client at the provider: B's connection must not sign her in.
+      asClient(clientB);
+      const refused = await withToken(b, good);
+      await assertRefused(refused, 'identity_not_linked_here');
+      assert.equal(audited('identity_not_linked_here'), 1, 'the refusal is in B\'s audit log');
+      assert.equal(identitiesOf(a.userId), 1, 'nothing linked through B');
+
+      // From her own signed-in session, Ada links the same provider account through B.
+      const pw = await w.signIn(a.email);
+      const link = await withToken(b, good, { query: '&link=1', headers: { Authorization: `Bearer ${pw}` } });
+      assert.equal(link.reason, null, `link refused: ${link.reason}`);
+      assert.equal(link.targetPath, '/account');
+      assert.equal(identitiesOf(a.userId), 2);
+      await assertSignedIn(await withToken(b, good), a.email, a.idp);
+
+      // Unlinking A's identity leaves B's: B still signs her in, A no longer does.
+      const me = await w.usher.api('GET', '/api/v1/me', { token: pw });
+      const idA = me.json.identities.find((i) => i.connection_id === a.conn.id);
+      assert.ok(idA && me.json.identities.some((i) => i.connection_id === b.conn.id), JSON.stringify(me.json.identities));
+      const unlink = await w.usher.api('DELETE', `/api/v1/me/identities/${idA.id}`, { token: pw });
+      assert.equal(unlink.status, 204, unlink.text);
+      assert.equal(identitiesOf(a.userId), 1);
+      await assertSignedIn(await withToken(b, good), a.email, a.idp);
+      asClient(clientA);
+      // (Unverified, so that A's connection cannot link her address again on its own.)
+      a.idp.person.email_verified = false;
+      await assertRefused(await withToken(a, good), 'identity_not_linked_here');
+    } finally {
+      asClient(clientA);
+      a.idp.person.email_verified = true;
+    }
+  });
+
+  it('stops using an identity while its connection names another issuer, and uses it again once moved back', async () => {
+    const a = await setup();
+    await assertSignedIn(await withToken(a, good), a.email, a.idp);
+    // The agency points its connection at another provider, with the same client.
+    const other = await startHostileIdp({ clientId: a.idp.clientId, clientSecret: a.idp.clientSecret });
+    idps.push(other);
+    other.person = { ...a.idp.person, email_verified: false };
+    const moved = await w.as(admin)('PATCH', `/api/v1/agencies/${a.agency.id}/oidc-connections/${a.conn.id}`, { issuer: other.issuer });
+    assert.equal(moved.status, 200, moved.text);
+    const fx = { idp: other, conn: a.conn };
+    // The same subject at the new issuer is not the identity recorded under the old one.
+    await assertRefused(await withToken(fx, good), 'email_unverified');
+    const pw = await w.signIn(a.email);
+    const me = await w.usher.api('GET', '/api/v1/me', { token: pw });
+    assert.equal(me.json.identities.length, 1);
+    assert.equal(me.json.identities[0].issuer, a.idp.issuer);
+    assert.equal(me.json.identities[0].usable, false);
+    // Moved back, the identity signs her in again.
+    const back = await w.as(admin)('PATCH', `/api/v1/agencies/${a.agency.id}/oidc-connections/${a.conn.id}`, { issuer: a.idp.issuer });
+    assert.equal(back.status, 200, back.text);
+    a.idp.person.email_verified = false;
+    await assertSignedIn(await withToken(a, good), a.email, a.idp);
+    assert.equal((await w.usher.api('GET', '/api/v1/me', { token: pw })).json.identities[0].usable, true);
+  });
+
+  it('lands on the problem page, not an API error, when the store fails at the callback', async () => {
+    const fx = await setup();
+    const r = await attempt(fx.conn, {
+      noCallback: true,
+    });
+    canary(fx.idp);
+    w.sql('ALTER TABLE identities RENAME TO identities_away');
+    try {
+      const done = await callbackAgain(fx, r.callbackPath, r.jar);
+      await assertRefused(done, 'server_error', 'oidc.callback_failed');
+    } finally {
+      w.sql('ALTER TABLE identities_away RENAME TO identities');
+    }
   });
 
   it('does not let an agency\'s connection take over accounts outside the agency by claiming their domain', async () => {

@@ -389,6 +389,27 @@ describe('two-step verification', () => {
     assert.ok(w.sql(`SELECT action FROM audit_log WHERE subject_user_id = '${p.id}'`).includes('second_factor.disabled'));
   });
 
+  it('deletes an account with the factor on only with the password and a current code or a recovery code', async () => {
+    const p = await personWithFactor('erase');
+    const erase = (body) => w.as(p.token)('DELETE', '/api/v1/me', body);
+    const present = () => Number(w.sql(`SELECT COUNT(*) FROM users WHERE id = '${p.id}'`).trim());
+    assertProblem(await erase({ current_password: PASSWORD }), 400, 'invalid_input', 'code');
+    assertProblem(await erase({ current_password: PASSWORD, code: totp(p.secret, p.step - 1) }), 400, 'invalid_code', 'code');
+    assertProblem(await erase({ current_password: PASSWORD, recovery_code: 'aaaa-bbbb-cc' }), 400, 'invalid_code', 'recovery_code');
+    assertProblem(await erase({ current_password: 'canary-wrong-password-x3', code: totp(p.secret, p.step) }), 403, 'invalid_credentials', 'current_password');
+    assert.equal(present(), 1, 'still there');
+    const failed = w.sql(`SELECT details FROM audit_log WHERE action = 'user.erase_failed' AND subject_user_id = '${p.id}'`);
+    assert.equal(failed.split('\n').filter((l) => l.includes('wrong_code')).length, 2, failed);
+    const res = await erase({ current_password: PASSWORD, code: totp(p.secret, await steadyStep()) });
+    assert.equal(res.status, 204, res.text);
+    assert.equal(present(), 0);
+
+    const q = await personWithFactor('erase-recovery');
+    const gone = await w.as(q.token)('DELETE', '/api/v1/me', { current_password: PASSWORD, recovery_code: q.codes[3] });
+    assert.equal(gone.status, 204, gone.text);
+    assert.equal(Number(w.sql(`SELECT COUNT(*) FROM users WHERE id = '${q.id}'`).trim()), 0);
+  });
+
   it('lets a platform admin reset a lost factor, and nobody else', async () => {
     const p = await personWithFactor('lost');
     const other = await personWithFactor('nosy');

@@ -460,12 +460,18 @@ describe('the Account page of the web console', () => {
   });
 
   step('refuses to delete the only owner of an agency, naming it, then deletes the account', async () => {
+    // Two-step verification on again (through the API): deleting asks for a code as well.
+    const first = await ok('POST', '/sessions', { token: null, body: PERSON });
+    const enrolled = await ok('POST', '/me/totp', { token: first.token, body: { current_password: PERSON.password } });
+    await ok('POST', '/me/totp/confirm', { token: first.token, body: { code: totp(enrolled.secret) } });
+    const secret = enrolled.secret;
     const page = await openAccount();
     const danger = section(page, 'Delete account');
     assert.match(await danger.textContent(), /cannot be undone/);
     await danger.getByRole('button', { name: 'Delete account…' }).click();
     const form = danger.getByRole('form', { name: 'Delete account' });
     await form.getByLabel('Current password').fill(PERSON.password);
+    await form.getByLabel('6-digit code from the app').fill(totp(secret, Date.now() + 30000));
     await form.getByLabel('Type your email address to confirm').fill('someone@else.test');
     await form.getByRole('button', { name: 'Delete my account' }).click();
     await form.getByText(`Type your email address, ${PERSON.email}, exactly.`).waitFor();
@@ -476,12 +482,21 @@ describe('the Account page of the web console', () => {
     await form.getByText('That is not your current password.').waitFor();
     await focusOn(page, 'current_password');
 
+    // The right password with a wrong code: refused at the code's field.
     await form.getByLabel('Current password').fill(PERSON.password);
+    await form.getByLabel('6-digit code from the app').fill(wrongCode(secret));
+    await form.getByRole('button', { name: 'Delete my account' }).click();
+    await form.getByText(/^That code is not right/).waitFor();
+    await focusOn(page, 'code');
+    await screen(page, 'account-delete-code');
+
+    await form.getByLabel('6-digit code from the app').fill(totp(secret, Date.now() + 30000));
     await form.getByRole('button', { name: 'Delete my account' }).click();
     const refusal = form.getByRole('alert');
     await refusal.getByText(/^You are the only owner of Acme\./).waitFor();
     assert.match(await refusal.textContent(), /Make someone else an owner of Acme first/);
-    assert.equal((await call('POST', '/sessions', { token: null, body: PERSON })).status, 201, 'nothing was deleted');
+    const still = await call('POST', '/sessions', { token: null, body: PERSON });
+    assert.equal(still.json?.mfa_required, true, `nothing was deleted: ${still.status} ${still.text}`);
     await screen(page, 'account-delete-last-owner');
 
     // Someone else becomes an owner of Acme: now the account goes.

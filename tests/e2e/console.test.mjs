@@ -388,6 +388,9 @@ describe('the web console', () => {
     const custom = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'Night shift' }) });
     await custom.getByText('custom', { exact: true }).waitFor();
     await custom.getByText('night_shift', { exact: true }).waitFor();
+    // Each permission says what it allows, its code beside it.
+    const chip = custom.locator('.perm').filter({ hasText: 'inbox.reply' });
+    assert.match((await chip.textContent()).replace(/\s+/g, ' '), /^Reply to incoming conversations inbox\.reply$/);
     await screen(page, 'roles');
     // A name that makes no identifier: the console asks for one, and the server names the field.
     await page.getByRole('button', { name: 'New custom role' }).click();

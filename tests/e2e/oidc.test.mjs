@@ -259,6 +259,9 @@ describe('company sign-in in the web console', () => {
     assert.equal(await page.locator('input[type=password]').count(), 0, 'no password form');
     const accept = page.getByRole('link', { name: 'Accept with Acme Login' });
     assert.match(await accept.getAttribute('href'), new RegExp(`^/api/v1/oidc/start\\?connection_id=${ids.connection}&invitation=`));
+    // Before linking, the landing says what the company login will open: the whole account.
+    const whole = page.locator('#company-login-whole-account');
+    assert.match(await whole.textContent(), /signs you in to\s+the whole account, every agency you belong to or join later, not only Acme/);
     await screen(page, 'oidc-accept');
     await throughProvider(page, DANA.sub, () => accept.click());
     await page.getByRole('heading', { name: 'Control panel' }).waitFor();
@@ -358,6 +361,16 @@ describe('company sign-in in the web console', () => {
     await page.getByRole('heading', { name: 'This sign-in could not be finished' }).waitFor();
     await page.getByRole('link', { name: 'Back to sign-in' }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+
+    // A start the server refuses (a connection that does not exist, a link to an account
+    // without being signed in) lands on the problem page too, never on an API error.
+    await page.goto(`${usher.url}/api/v1/oidc/start?connection_id=oic_gone`);
+    await page.waitForURL(`${usher.url}/sign-in/problem?reason=connection_not_found`);
+    await page.getByRole('heading', { name: 'This company sign-in does not exist' }).waitFor();
+    await screen(page, 'oidc-problem-start');
+    await page.goto(`${usher.url}/api/v1/oidc/start?connection_id=${ids.connection}&link=1`);
+    await page.waitForURL(`${usher.url}/sign-in/problem?reason=sign_in_required`);
+    await page.getByRole('heading', { name: 'Sign in first' }).waitFor();
   });
 
   step('links a company login to a password account on the Account page, and unlinks it', async () => {
@@ -366,6 +379,8 @@ describe('company sign-in in the web console', () => {
     await page.goto(`${usher.url}/account`);
     const section = page.getByRole('region', { name: 'Company sign-in' });
     await section.getByText('No company login is linked to your account').waitFor();
+    // Said before the person links: a linked login opens the whole account.
+    assert.match(await section.locator('#link-whole-account').textContent(), /signs you in to your whole usher account: every agency you\s+belong to/);
     await throughProvider(page, OLGA_SUB, () => section.getByRole('link', { name: 'Link Acme Login' }).click());
     await page.waitForURL(`${usher.url}/account`);
     await section.getByRole('button', { name: 'Unlink Acme Login' }).waitFor();
@@ -396,6 +411,19 @@ describe('company sign-in in the web console', () => {
     await screen(page, 'oidc-account-unlink-refused');
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     assert.equal((await meOf(page)).identities.length, 1, 'still linked');
+  });
+
+  step('tells an account without a password that its company login handles two-step verification, and how deleting works', async () => {
+    const { page } = dana;
+    await page.goto(`${usher.url}/account`);
+    const twoStep = page.getByRole('region', { name: 'Two-step verification' });
+    await twoStep.getByText('Your company login takes care of it.').waitFor();
+    assert.match(await twoStep.textContent(), /usher never asks for its own code when you sign in that way/);
+    assert.equal(await twoStep.getByRole('button', { name: 'Turn on' }).count(), 0, 'no Turn on asking for a password she does not have');
+    const danger = page.getByRole('region', { name: 'Delete account' });
+    assert.match(await danger.textContent(), /Set a password first/);
+    assert.equal(await danger.getByRole('button', { name: 'Delete account…' }).count(), 0);
+    await screen(page, 'oidc-account-no-password');
   });
 
   step('requires the company sign-in: the owner, signed in with a password, is told and comes back through it', async () => {
@@ -439,5 +467,10 @@ describe('company sign-in in the web console', () => {
     // The address signs in with a password again.
     const answer = await usher.api('POST', '/api/v1/sign-in/discover', { body: { email: DANA.email } });
     assert.equal(answer.json.method, 'password');
+    // The owner's identity stays on her Account page, saying it no longer signs her in.
+    await page.goto(`${usher.url}/account`);
+    const section = page.getByRole('region', { name: 'Company sign-in' });
+    await section.getByText('No longer signs you in: the agency removed this company sign-in.').waitFor();
+    assert.equal((await meOf(page)).identities[0].usable, false);
   });
 });

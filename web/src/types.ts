@@ -116,6 +116,8 @@ export interface Identity {
   issuer: string;
   email: string | null;
   created_at: string;
+  // false once its connection was deleted or now names another issuer: it signs nobody in
+  usable?: boolean;
 }
 
 // An agency's company sign-in connection (never its client secret).

@@ -272,18 +272,27 @@ static void test_sign_in__same_answer_for_unknown_email(void **state)
     user_create(f, "ann@example.com", false);
     struct app_session_new s;
     struct usher_error wrong = {0}, unknown = {0};
-    int64_t t0 = clock_mono_ns();
-    int rc_wrong = sign_in(f, &s, &wrong, "ann@example.com", "not the password");
-    int64_t t1 = clock_mono_ns();
-    int rc_unknown = sign_in(f, &s, &unknown, "nobody@example.com", "not the password");
-    int64_t t2 = clock_mono_ns();
-    assert_int_equal(rc_wrong, USHER_EUNAUTH);
-    assert_int_equal(rc_unknown, USHER_EUNAUTH);
-    assert_memory_equal(&wrong, &unknown, sizeof(wrong));
+    /* The fastest of three tries each, alternating, so a busy machine slowing one try does not
+     * decide the comparison (three of each stays inside every throttle window). */
+    int64_t fastest_wrong = INT64_MAX, fastest_unknown = INT64_MAX;
+    for (int i = 0; i < 3; i++) {
+        int64_t t0 = clock_mono_ns();
+        assert_int_equal(sign_in(f, &s, &wrong, "ann@example.com", "not the password"),
+                         USHER_EUNAUTH);
+        int64_t t1 = clock_mono_ns();
+        assert_int_equal(sign_in(f, &s, &unknown, "nobody@example.com", "not the password"),
+                         USHER_EUNAUTH);
+        int64_t t2 = clock_mono_ns();
+        if (t1 - t0 < fastest_wrong)
+            fastest_wrong = t1 - t0;
+        if (t2 - t1 < fastest_unknown)
+            fastest_unknown = t2 - t1;
+        assert_memory_equal(&wrong, &unknown, sizeof(wrong));
+    }
     assert_string_equal(wrong.problem, "invalid_credentials");
     /* Both verify one argon2id hash: the times are of the same order. */
-    assert_true((t2 - t1) * 4 > (t1 - t0));
-    assert_true((t1 - t0) * 4 > (t2 - t1));
+    assert_true(fastest_unknown * 4 > fastest_wrong);
+    assert_true(fastest_wrong * 4 > fastest_unknown);
 }
 
 static void test_sign_in__disabled_user_fails_like_a_wrong_password(void **state)

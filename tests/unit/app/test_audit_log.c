@@ -256,6 +256,76 @@ static void test_audit_list__needs_audit_read_in_the_agency(void **state)
                  NULL);
 }
 
+/* Every personal row's search column as "id:search" lines, in entry order. */
+static const char *searches(struct fixture *f)
+{
+    struct store_rows rows =
+        fixture_sql_rows(f->app.store, &f->arena,
+                         "SELECT entry_id, search FROM audit_personal ORDER BY entry_id", NULL, 0);
+    char buf[4096];
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < rows.count; i++) {
+        const char *v = store_cell_text(&rows, i, 1);
+        len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%lld:%s\n",
+                                (long long)store_cell_int(&rows, i, 0), v ? v : "NULL");
+        assert_true(len < sizeof(buf));
+    }
+    return arena_strdup(&f->arena, buf);
+}
+
+/* Migration 0021 on rows written before it: each personal row gets its values, lower-cased
+ * and joined by spaces (the text usher writes with a new row), an erased row none; and the
+ * search then matches values, not keys. */
+static void test_migration_0021__fills_the_search_of_existing_rows(void **state)
+{
+    struct fixture *f = *state;
+    struct store_conn *c = NULL;
+    struct app_actor who = {.user_id = "usr_auditor"};
+    struct app_audit_event ev = {
+        .agency_id = "agy_a",
+        .action = "invitation.created",
+        .subject_user_id = "usr_agent",
+        .details =
+            json_pack("{s:s, s:s, s:s, s:s, s:i}", "email", "Zoe.Ng@Example.COM", "first_name",
+                      "Zo\xC3\xAB", "last_name", "Ng-Van Dijk", "role", "agent", "n", 2),
+    };
+    assert_int_equal(store_conn_get(f->app.store, &c, &f->err), 0);
+    assert_int_equal(app_audit_record(c, &f->arena, &who, &ev, &f->err), 0); /* 8 */
+    store_conn_put(c);
+    fixture_sql(f->app.store,
+                "UPDATE audit_personal SET data = NULL, search = NULL, email = NULL, "
+                "erased_at = 1 WHERE entry_id = 1",
+                NULL, 0);
+    const char *written = searches(f);
+    assert_non_null(strstr(written, "\n8:zoe.ng@example.com zo\xC3\xAB ng-van dijk "
+                                    "auditor@example.com"));
+    assert_int_equal(strncmp(written, "1:NULL\n", 7), 0);
+
+    /* The database as it was before 0021, with the same personal rows. */
+    fixture_sql(f->app.store, "DROP INDEX audit_log_view_session", NULL, 0);
+    fixture_sql(f->app.store, "ALTER TABLE audit_log DROP COLUMN view_session", NULL, 0);
+    fixture_sql(f->app.store, "ALTER TABLE audit_personal DROP COLUMN search", NULL, 0);
+    fixture_sql(f->app.store, "DELETE FROM schema_migrations WHERE name = '0021_audit_search.sql'",
+                NULL, 0);
+    int applied = 0;
+    assert_int_equal(store_migrate(f->app.store, &applied, &f->err), 0);
+    assert_int_equal(applied, 1);
+    assert_string_equal(searches(f), written);
+
+    struct app_audit_page page;
+    struct app_audit_query q = {.q = "ng-van"};
+    assert_int_equal(query(f, &page, &q), 0);
+    assert_string_equal(ids(f, &page), "8");
+    const char *keys[] = {"email", "first_name", "role", "\"", "{", ":"};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        q.q = keys[i];
+        assert_int_equal(query(f, &page, &q), 0);
+        if (page.count != 0)
+            fail_msg("\"%s\" found %s", keys[i], ids(f, &page));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -266,6 +336,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_audit_list__kinds_people_and_times, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_list__needs_audit_read_in_the_agency, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_migration_0021__fills_the_search_of_existing_rows,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -39,6 +39,10 @@ export function AcceptWithCompany({
         <strong>{facts.connection_name}</strong>: you need no password in usher. Accepting takes you
         there and brings you back signed in.
       </p>
+      <p class="note note-info" id="company-login-whole-account">
+        Accepting links that company login to your usher account: from then on it signs you in to
+        the whole account, every agency you belong to or join later, not only {facts.agency.name}.
+      </p>
       <FormError error={error} fields={[]} />
       <div class="actions">
         <DeclineButton busy={busy} onDecline={onDecline} />

@@ -1,5 +1,7 @@
 // The Account page's danger zone: deleting one's own account (DELETE /me) with the current
-// password and the email address typed out, and the page shown afterwards, signed out.
+// password, a code from the authenticator app or a recovery code when two-step verification is
+// on, and the email address typed out; and the page shown afterwards, signed out. An account
+// without a password is told how to get one (the deletion asks for it).
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, api } from '../api';
 import { Link } from '../router';
@@ -12,14 +14,24 @@ function DeleteForm({ me, onCancel }: { me: Me; onCancel: () => void }) {
   const session = useSession();
   const [password, setPassword] = useState('');
   const [typed, setTyped] = useState('');
+  const [code, setCode] = useState('');
+  const [recovery, setRecovery] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const form = useRef<HTMLFormElement>(null);
   useFocusError(form, error);
   useEffect(() => form.current?.querySelector<HTMLInputElement>('input')?.focus(), []);
+  const twoStep = me.second_factor === true;
+  const field = recovery ? 'recovery_code' : 'code';
 
   async function submit(e: Event) {
     e.preventDefault();
+    const value = recovery ? code.trim() : code.replace(/\s+/g, '');
+    if (twoStep && !recovery && !/^\d{6}$/.test(value)) {
+      const text = 'Enter the 6 digits your app shows for usher.';
+      setError(new ApiError(400, 'invalid_input', text, 'code', null));
+      return;
+    }
     if (typed.trim().toLowerCase() !== me.user.email.toLowerCase()) {
       setError(
         new ApiError(
@@ -35,7 +47,10 @@ function DeleteForm({ me, onCancel }: { me: Me; onCancel: () => void }) {
     setBusy(true);
     setError(null);
     try {
-      await api('DELETE', '/me', { current_password: password }, { quietAuth: true });
+      const body = twoStep
+        ? { current_password: password, [field]: value }
+        : { current_password: password };
+      await api('DELETE', '/me', body, { quietAuth: true });
       session.ended('/account-deleted');
     } catch (err) {
       setBusy(false);
@@ -43,7 +58,7 @@ function DeleteForm({ me, onCancel }: { me: Me; onCancel: () => void }) {
         await session.refresh();
         return;
       }
-      setError(accountError(err, me));
+      setError(accountError(err, me, { invalid_code: field }));
     }
   }
 
@@ -65,6 +80,35 @@ function DeleteForm({ me, onCancel }: { me: Me; onCancel: () => void }) {
         autoComplete="current-password"
         error={error}
       />
+      {twoStep ? (
+        <>
+          <TextField
+            key={field}
+            label={recovery ? 'Recovery code' : '6-digit code from the app'}
+            name={field}
+            value={code}
+            onValue={setCode}
+            required
+            inputMode={recovery ? 'text' : 'numeric'}
+            autoComplete={recovery ? 'off' : 'one-time-code'}
+            hint="Your account has two-step verification on: confirm with a code."
+            error={error}
+          />
+          <p class="small">
+            <button
+              type="button"
+              class="link-button"
+              onClick={() => {
+                setRecovery(!recovery);
+                setCode('');
+                setError(null);
+              }}
+            >
+              {recovery ? 'Use a code from the app instead' : 'Use a recovery code instead'}
+            </button>
+          </p>
+        </>
+      ) : null}
       <TextField
         label="Type your email address to confirm"
         name="confirm_email"
@@ -76,7 +120,7 @@ function DeleteForm({ me, onCancel }: { me: Me; onCancel: () => void }) {
         hint={me.user.email}
         error={error}
       />
-      <FormError error={error} fields={['current_password', 'confirm_email']} />
+      <FormError error={error} fields={['current_password', field, 'confirm_email']} />
       <div class="actions actions-start">
         <button type="submit" class="button button-danger" disabled={busy}>
           {busy ? 'Deleting…' : 'Delete my account'}
@@ -108,7 +152,13 @@ export function DeleteSection({ me }: { me: Me }) {
         your name or email address. If you are the only owner of an agency, make someone else an
         owner first.
       </p>
-      {open ? (
+      {me.has_password === false ? (
+        <p class="note note-info" id="delete-no-password">
+          Deleting your account asks for your usher password, and you sign in only through a company
+          login. Set a password first with &ldquo;Forgot password?&rdquo; on the sign-in page, or
+          ask a platform administrator to delete the account for you.
+        </p>
+      ) : open ? (
         <DeleteForm
           me={me}
           onCancel={() => {

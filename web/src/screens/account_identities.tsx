@@ -1,7 +1,9 @@
 // The Account page's "Company sign-in" section: the company logins (OpenID Connect identities)
 // linked to the account, each with Unlink (refused while it is the only way in), and a "Link"
 // button for each company sign-in of the person's agencies not linked yet, which goes through
-// that login (GET /oidc/start?link=1) and comes back to /account. Shown only when GET /me
+// that login (GET /oidc/start?link=1) and comes back to /account; before linking it says that
+// a linked login opens the whole account, every agency included. An identity that no longer
+// signs in (its connection deleted or moved to another issuer) says so. Shown only when GET /me
 // carries identities.
 import { useState } from 'preact/hooks';
 import { ApiError, del, get, withQuery } from '../api';
@@ -49,7 +51,7 @@ export function CompanySignInSection({ me }: { me: Me }) {
   if (!Array.isArray(me.identities)) return null;
   const identities = me.identities;
   const linkable = (connections.data || []).filter(
-    (c) => !identities.some((i) => i.connection_id === c.id),
+    (c) => !identities.some((i) => i.connection_id === c.id && i.usable !== false),
   );
   const label = (i: Identity) => i.connection_name || i.issuer;
 
@@ -68,6 +70,14 @@ export function CompanySignInSection({ me }: { me: Me }) {
                   {i.email ? <span class="muted"> · {i.email}</span> : null}
                 </p>
                 <p class="muted small">Linked {day(i.created_at)}</p>
+                {i.usable === false ? (
+                  <p class="note note-warn small">
+                    No longer signs you in:{' '}
+                    {i.connection_id
+                      ? 'this company sign-in now points to another login service.'
+                      : 'the agency removed this company sign-in.'}
+                  </p>
+                ) : null}
               </div>
               <button
                 type="button"
@@ -88,6 +98,10 @@ export function CompanySignInSection({ me }: { me: Me }) {
           <p class="hint">
             Link a company login to sign in with it instead of your password. It takes you there and
             back.
+          </p>
+          <p class="note note-info" id="link-whole-account">
+            A linked company login signs you in to your whole usher account: every agency you belong
+            to, not only the one whose company sign-in it is. Link only a login that is yours alone.
           </p>
           <div class="link-buttons">
             {linkable.map((c) => (

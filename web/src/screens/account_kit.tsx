@@ -60,6 +60,11 @@ export function accountError(
           );
     case 'second_factor_on':
       return say('Two-step verification is already on for your account.', null);
+    case 'second_factor_needs_password':
+      return say(
+        "You sign in through your company login, which handles two-step verification. Set a password in usher first to use usher's own.",
+        null,
+      );
     case 'email_taken':
       return say('Another account already uses this email address.', 'email');
     case 'same_email':

@@ -1,7 +1,9 @@
 // The Account page's two-step verification: whether it is on, turning it on (the steps in
 // totp_enrol.tsx), new recovery codes (account_two_step_codes.tsx), and turning it off
 // with the current password and a code from the app or a recovery code (DELETE /me/totp).
-// Shown only when GET /me carries second_factor.
+// Shown only when GET /me carries second_factor. An account without a password (it signs in
+// only through a company login, which never asks for usher's code) is told so, with no
+// "Turn on" button.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, api } from '../api';
 import { useSession } from '../session';
@@ -110,6 +112,7 @@ export function TwoStepSection({ me }: { me: Me }) {
   const [mode, setMode] = useState<'status' | 'on' | 'off' | 'codes'>('status');
   if (me.second_factor === undefined) return null;
   const on = me.second_factor;
+  const noPassword = !on && me.has_password === false;
 
   async function finished(changed: boolean, said: string) {
     if (changed) {
@@ -129,12 +132,21 @@ export function TwoStepSection({ me }: { me: Me }) {
             {on
               ? 'Signing in asks for your password and a 6-digit code from the authenticator ' +
                 'app on your phone.'
-              : 'Add a second step to signing in: a 6-digit code from an authenticator app on ' +
-                'your phone, so a stolen password alone is not enough.'}
+              : noPassword
+                ? 'Your company login takes care of it.'
+                : 'Add a second step to signing in: a 6-digit code from an authenticator app on ' +
+                  'your phone, so a stolen password alone is not enough.'}
           </p>
-          {me.second_factor_required && !on ? (
+          {me.second_factor_required && !on && !noPassword ? (
             <p class="note note-info">
               One of your agencies requires two-step verification: turn it on to use the console.
+            </p>
+          ) : null}
+          {noPassword ? (
+            <p class="note note-info" id="two-step-provider">
+              You sign in through your company login, which handles two-step verification for you:
+              usher never asks for its own code when you sign in that way. usher&apos;s two-step
+              verification protects a password, and your account has none.
             </p>
           ) : null}
           <div class="actions actions-start">
@@ -147,7 +159,7 @@ export function TwoStepSection({ me }: { me: Me }) {
                   Turn off
                 </button>
               </>
-            ) : (
+            ) : noPassword ? null : (
               <button type="button" class="button button-primary" onClick={() => setMode('on')}>
                 Turn on
               </button>

@@ -36,3 +36,17 @@ export function ExtraPermissions({ names }: { names: string[] }) {
     </>
   );
 }
+
+// Permissions as a row of chips, each saying what it allows with its code in small type.
+export function PermissionChips({ names }: { names: string[] }) {
+  const words = usePermissionWords();
+  return (
+    <p class="perms">
+      {names.map((n) => (
+        <span key={n} class="perm">
+          {words(n)} <code class="perm-code">{n}</code>
+        </span>
+      ))}
+    </p>
+  );
+}

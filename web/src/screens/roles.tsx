@@ -19,6 +19,7 @@ import {
   fieldMessage,
   useId,
 } from '../ui';
+import { PermissionChips } from './permission_words';
 
 function RoleForm({ role, onDone }: { role?: Role; onDone: () => void }) {
   const { agency, access, reloadRoles } = useAgency();
@@ -155,13 +156,7 @@ function RoleList() {
               <span class="muted small">{r.scopes.join(', ')}</span>
             </div>
             {r.description ? <p class="small">{r.description}</p> : null}
-            <p class="perms">
-              {r.permissions.map((p) => (
-                <code key={p} class="perm">
-                  {p}
-                </code>
-              ))}
-            </p>
+            <PermissionChips names={r.permissions} />
             {!r.built_in && canManage ? (
               <div class="actions actions-start">
                 <button
@@ -203,13 +198,7 @@ function RoleList() {
           <p>
             Everyone who holds <strong>{deleting.name}</strong> loses its permissions at once:
           </p>
-          <p class="perms">
-            {deleting.permissions.map((p) => (
-              <code key={p} class="perm">
-                {p}
-              </code>
-            ))}
-          </p>
+          <PermissionChips names={deleting.permissions} />
         </Confirm>
       ) : null}
     </section>

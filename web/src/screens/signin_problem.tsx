@@ -1,5 +1,5 @@
 // Pages around a company sign-in (OpenID Connect): /sign-in/problem?reason=… where the
-// server's callback sends a browser whose sign-in it refused, saying what went wrong and what
+// server's start and callback send a browser whose sign-in they refused, saying what went wrong and what
 // to do, and /signed-out, where the company's login sends the browser back after signing out
 // of both.
 import { Link, useLocation } from '../router';
@@ -12,7 +12,7 @@ interface Words {
   advice: string;
 }
 
-// One entry per reason the callback gives; the server logs the precise cause.
+// One entry per reason the start or the callback gives; the server logs the precise cause.
 export const PROBLEMS: Record<string, Words> = {
   state_invalid: {
     title: 'This sign-in could not be finished',
@@ -74,6 +74,54 @@ export const PROBLEMS: Record<string, Words> = {
     title: 'This company account belongs to someone else',
     what: 'The company account you signed in with is already linked to another usher account, so it cannot be linked to this one.',
     advice: 'Sign in with the account it is linked to, or ask an administrator to unlink it first.',
+  },
+  account_exists_sign_in_first: {
+    title: 'Sign in to your usher account first',
+    what: 'An usher account with your email address already exists, and this company login may not open it on its own.',
+    advice:
+      'Sign in the way you usually do (with your password), then link this company login from your Account page, or open the invitation again while signed in.',
+  },
+  identity_not_linked_here: {
+    title: 'Your company account is linked through another agency',
+    what: "This company account signs you in to usher through another agency's company sign-in, not this one. Each agency's company sign-in is linked on its own.",
+    advice:
+      'Sign in the way you usually do, then link this company sign-in from your Account page if you want to use it too.',
+  },
+  connection_not_found: {
+    title: 'This company sign-in does not exist',
+    what: 'The link you followed names a company sign-in that usher does not have: it may have been removed by the agency.',
+    advice: 'Start again from the sign-in page with your email address.',
+  },
+  return_to_invalid: {
+    title: 'This sign-in link is not right',
+    what: 'The link you followed would send you somewhere outside usher after signing in, so it was not used.',
+    advice: 'Start again from the sign-in page.',
+  },
+  request_invalid: {
+    title: 'This sign-in link is not right',
+    what: 'The link you followed is damaged or was changed.',
+    advice: 'Start again from the sign-in page. If you used a bookmark, update it.',
+  },
+  sign_in_required: {
+    title: 'Sign in first',
+    what: 'Linking a company login to your account needs you to be signed in, and you are not (any more).',
+    advice: 'Sign in, then link the company login again from your Account page.',
+  },
+  link_not_allowed: {
+    title: 'A company login cannot be linked from here',
+    what: 'While you view usher as someone else, no company login can be linked to their account.',
+    advice: 'Stop viewing as them; each person links their own company login.',
+  },
+  busy: {
+    title: 'usher is busy',
+    what: 'Too many sign-ins are under way at the moment to start yours.',
+    advice: 'Wait a minute and try again.',
+  },
+  server_error: {
+    title: 'Something went wrong on our side',
+    what: 'usher could not finish the sign-in because of a problem of its own, not of your company login.',
+    advice:
+      'Try again in a few minutes. If it lasts, tell the owner of your agency in usher and give them the reference below.',
   },
 };
 

@@ -7,7 +7,7 @@ import { fullName, roleName } from '../format';
 import type { Environment, Member, MemberAccess, Role } from '../types';
 import { Badge, Confirm, announce } from '../ui';
 import { GrantList, RolesWords } from './grants';
-import { usePermissionWords } from './permission_words';
+import { PermissionChips, usePermissionWords } from './permission_words';
 
 // The roles and extra permissions of one environment in words; words names an extra
 // permission (its description: usePermissionWords).
@@ -81,15 +81,7 @@ function EnvironmentAccess({
           </button>
         ) : null}
       </div>
-      {permsShown ? (
-        <p class="perms">
-          {a.permissions.map((p) => (
-            <code key={p} class="perm">
-              {p}
-            </code>
-          ))}
-        </p>
-      ) : null}
+      {permsShown ? <PermissionChips names={a.permissions} /> : null}
     </li>
   );
 }
