@@ -325,7 +325,7 @@ describe('the console dialogs', () => {
     await roles.getByRole('checkbox', { name: /^Analyst/ }).check();
     await roles.getByRole('checkbox', { name: /^Operator/ }).uncheck();
     await panel.getByRole('button', { name: 'Save access' }).click();
-    const preview = panel.getByRole('region', { name: /What Save changes/ });
+    const preview = panel.getByRole('region', { name: /What saving changes/ });
     await preview.waitFor();
     const said = await preview.textContent();
     assert.match(said, /Acme production: gains see analytics and reports; loses .*reply to incoming conversations/);

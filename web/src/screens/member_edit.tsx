@@ -188,7 +188,7 @@ function PreviewNote({ preview, who }: { preview: GrantsPreview; who: string }) 
   return (
     <section class="note note-info preview" aria-labelledby={titleId} ref={ref} tabIndex={-1}>
       <p class="field-label" id={titleId}>
-        What Save changes (nothing has changed yet)
+        What saving changes (nothing is saved yet)
       </p>
       {preview.changes.length === 0 && !added.length && !removed.length ? (
         <p>Nothing: {who} keeps the same access.</p>

@@ -5,7 +5,7 @@
 import { useState } from 'preact/hooks';
 import { del, patch, post } from '../api';
 import { AgencyShell, useAgency } from '../agency';
-import { roleId, roleIdFromName, roleLabel } from '../format';
+import { roleId, roleIdFromName, roleLabel, sentence } from '../format';
 import { useSession } from '../session';
 import type { Role } from '../types';
 import {
@@ -155,7 +155,7 @@ function RoleList() {
               {r.built_in ? <Badge>built-in</Badge> : <Badge kind="info">custom</Badge>}
               <span class="muted small">{r.scopes.join(', ')}</span>
             </div>
-            {r.description ? <p class="small">{r.description}</p> : null}
+            {r.description ? <p class="small">{sentence(r.description)}</p> : null}
             <PermissionChips names={r.permissions} />
             {!r.built_in && canManage ? (
               <div class="actions actions-start">
