@@ -3,6 +3,7 @@
 
 #include "api/api.h"
 #include "app/delegation.h"
+#include "base/json.h"
 
 static json_t *manager_json(const struct store_bot_manager *m)
 {
@@ -11,23 +12,26 @@ static json_t *manager_json(const struct store_bot_manager *m)
                      m->last_name ? m->last_name : "", "status", m->status);
 }
 
-static const char *const invite_fields[] = {"email",      "first_name",         "last_name",
-                                            "send_email", "expires_in_seconds", NULL};
+static const char *const invite_fields[] = {
+    "email", "first_name", "last_name", "send_email", "expires_in_seconds", "expires_at", NULL};
 
 static int managers_invite(struct http_request *req, struct http_response *res)
 {
     json_t *body;
     struct app_invitation_new in;
+    const char *expires_at = NULL;
     int rc = http_json_body(&body, req, NULL);
     if (rc == 0)
         rc = api_invitation_new_parse(&in, req, body, invite_fields);
+    if (rc == 0)
+        rc = json_member_string(&expires_at, body, "expires_at", false, 64, &req->err);
     if (rc)
         return rc;
     struct app_actor actor;
     struct app_call call = api_call(req, &actor);
     struct app_invitation_view v;
     int64_t wait = 0;
-    rc = app_bot_manager_invite(&v, &wait, &call, api_param(req, 0), &in);
+    rc = app_bot_manager_invite(&v, &wait, &call, api_param(req, 0), &in, expires_at);
     if (rc == USHER_ELIMIT) {
         char text[24];
         snprintf(text, sizeof(text), "%lld", (long long)(wait > 0 ? wait : 60));

@@ -4,10 +4,17 @@
 #include <string.h>
 
 #include "app/grantable.h"
+#include "base/clock.h"
 
 static json_t *reason_json(const char *reason)
 {
     return reason ? json_string(reason) : json_null();
+}
+
+/* An end as RFC 3339, or null when there is none. */
+static json_t *until_json(struct arena *a, int64_t until)
+{
+    return until > 0 ? json_string(clock_format_ms(a, until)) : json_null();
 }
 
 static int grantable_get(struct http_request *req, struct http_response *res)
@@ -35,23 +42,26 @@ static int grantable_get(struct http_request *req, struct http_response *res)
     json_t *roles = json_array();
     for (size_t i = 0; i < g.role_count; i++) {
         const struct app_grantable_role *r = &g.roles[i];
-        json_array_append_new(roles, json_pack("{s:s, s:s, s:b, s:b, s:o}", "id", r->id, "name",
-                                               r->name, "built_in", r->is_built_in, "grantable",
-                                               r->is_grantable, "reason", reason_json(r->reason)));
+        json_array_append_new(
+            roles, json_pack("{s:s, s:s, s:b, s:b, s:o, s:o}", "id", r->id, "name", r->name,
+                             "built_in", r->is_built_in, "grantable", r->is_grantable, "reason",
+                             reason_json(r->reason), "until", until_json(&req->arena, r->until)));
     }
     json_t *perms = json_array();
     for (size_t i = 0; i < POLICY_PERM_COUNT; i++) {
         const struct app_grantable_permission *p = &g.permissions[i];
-        json_array_append_new(perms, json_pack("{s:s, s:s, s:s, s:b, s:o}", "name", p->name,
+        json_array_append_new(perms, json_pack("{s:s, s:s, s:s, s:b, s:o, s:o}", "name", p->name,
                                                "description", p->description, "kind",
                                                p->is_authority ? "authority" : "work", "grantable",
-                                               p->is_grantable, "reason", reason_json(p->reason)));
+                                               p->is_grantable, "reason", reason_json(p->reason),
+                                               "until", until_json(&req->arena, p->until)));
     }
     json_t *scope =
         json_pack("{s:s, s:s}", "type", policy_catalogue_scope_name(g.scope), "id", g.scope_id);
     http_response_json(res, req, 200,
-                       json_pack("{s:o, s:s, s:o, s:o}", "scope", scope, "needs", g.needed, "roles",
-                                 roles, "extra_permissions", perms));
+                       json_pack("{s:o, s:s, s:o, s:o, s:o}", "scope", scope, "needs", g.needed,
+                                 "until", until_json(&req->arena, g.until), "roles", roles,
+                                 "extra_permissions", perms));
     return 0;
 }
 

@@ -6,6 +6,7 @@
 
 #include "api/api.h"
 #include "app/invitation_bulk.h"
+#include "base/clock.h"
 #include "base/json.h"
 
 static json_t *text_or_null(const char *s)
@@ -69,6 +70,7 @@ struct bulk_ask {
     size_t len;
     bool validate_only;
     bool valid_rows_only;
+    const char *expires_at; /* every row's end, NULL for none */
 };
 
 static int flag_read(bool *out, const char *value, const char *name, struct http_request *req)
@@ -100,14 +102,26 @@ static int send_read(bool *valid_only, const char *value, struct http_request *r
                            "send must be \"all\" or \"valid\"");
 }
 
+/* Every row's end, when given, is an RFC 3339 time (whether it may be given is asked per row). */
+static int end_read(const char *expires_at, struct http_request *req)
+{
+    int64_t at = 0;
+    if (expires_at && clock_parse_ms(&at, expires_at) != 0)
+        return usher_error_set(&req->err, USHER_EINVAL, NULL, "expires_at",
+                               "expires_at must be an RFC 3339 time in UTC");
+    return 0;
+}
+
 static int ask_read(struct bulk_ask *ask, struct http_request *req)
 {
-    static const char *const fields[] = {"csv", "send", "validate_only", NULL};
+    static const char *const fields[] = {"csv", "send", "validate_only", "expires_at", NULL};
     memset(ask, 0, sizeof(*ask));
     const char *validate = NULL, *send = NULL;
     int rc = http_query(&validate, req, "validate_only");
     if (rc == 0)
         rc = http_query(&send, req, "send");
+    if (rc == 0)
+        rc = http_query(&ask->expires_at, req, "expires_at");
     if (rc == 0)
         rc = flag_read(&ask->validate_only, validate, "validate_only", req);
     if (rc == 0)
@@ -126,7 +140,11 @@ static int ask_read(struct bulk_ask *ask, struct http_request *req)
             rc = json_member_string(&send, body, "send", false, 16, &req->err);
         if (rc == 0 && send)
             rc = send_read(&ask->valid_rows_only, send, req);
+        if (rc == 0 && json_object_get(body, "expires_at"))
+            rc = json_member_string(&ask->expires_at, body, "expires_at", false, 64, &req->err);
         ask->len = ask->csv ? strlen(ask->csv) : 0;
+        if (rc == 0)
+            rc = end_read(ask->expires_at, req);
         return rc;
     }
     if (!ct || (strncasecmp(ct, "text/csv", 8) != 0 && strncasecmp(ct, "text/plain", 10) != 0))
@@ -134,7 +152,7 @@ static int ask_read(struct bulk_ask *ask, struct http_request *req)
                                "send the file as text/csv (or JSON with a csv member)");
     ask->csv = req->body ? req->body : "";
     ask->len = req->body ? req->body_len : 0;
-    return 0;
+    return end_read(ask->expires_at, req);
 }
 
 static int bulk_post(struct http_request *req, struct http_response *res)
@@ -146,7 +164,7 @@ static int bulk_post(struct http_request *req, struct http_response *res)
     struct app_actor actor;
     struct app_call call = api_call(req, &actor);
     struct app_bulk b;
-    rc = app_invitation_bulk_check(&b, &call, api_param(req, 0), ask.csv, ask.len);
+    rc = app_invitation_bulk_check(&b, &call, api_param(req, 0), ask.csv, ask.len, ask.expires_at);
     if (rc)
         return rc;
     bool whole_file_ok = b.problem_count == 0;
@@ -192,7 +210,7 @@ static int bulk_template(struct http_request *req, struct http_response *res)
     return 0;
 }
 
-static const char *const bulk_params[] = {"validate_only", "send", NULL};
+static const char *const bulk_params[] = {"validate_only", "send", "expires_at", NULL};
 
 static const struct http_route routes[] = {
     {"POST", "/api/v1/agencies/{id}/invitations/bulk", bulk_post, HTTP_AUTHENTICATED, bulk_params},

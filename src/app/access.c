@@ -253,39 +253,69 @@ static bool lasts_until(int64_t until, int64_t end)
     return until == 0 || (end > 0 && until >= end);
 }
 
-/* Why g would outlast the caller's own right to give it, or NULL: g is asked again of the
- * caller's grants that last at least as long as g does. */
-static const char *grant_outlasting(const struct app_access *acc, struct arena *a,
-                                    const struct app_grant *g, const char *needed)
+/* The caller's standing made of those of their grants that still count at end (0: never). */
+static void lasting_keep(struct app_access *out, const struct app_access *acc, struct arena *a,
+                         int64_t end)
 {
-    if (acc->is_admin || acc->latest_until == 0)
-        return NULL;
-    struct app_access lasting = *acc;
-    struct policy_decide_grants *kept = &lasting.grants;
-    kept->agency = acc->grants.agency && lasts_until(acc->agency_until, g->expires_at)
-                       ? acc->grants.agency
-                       : NULL;
+    *out = *acc;
+    struct policy_decide_grants *kept = &out->grants;
+    kept->agency =
+        acc->grants.agency && lasts_until(acc->agency_until, end) ? acc->grants.agency : NULL;
     struct policy_decide_grant *envs =
         arena_alloc(a, (acc->grants.environment_count + 1) * sizeof(*envs));
     struct policy_decide_grant *bots = arena_alloc(a, (acc->grants.bot_count + 1) * sizeof(*bots));
     kept->environment_count = 0;
     kept->bot_count = 0;
     for (size_t i = 0; i < acc->grants.environment_count; i++) {
-        if (lasts_until(acc->environment_until[i], g->expires_at))
+        if (lasts_until(acc->environment_until[i], end))
             envs[kept->environment_count++] = acc->grants.environments[i];
     }
     for (size_t i = 0; i < acc->grants.bot_count; i++) {
-        if (lasts_until(acc->bot_until[i], g->expires_at))
+        if (lasts_until(acc->bot_until[i], end))
             bots[kept->bot_count++] = acc->grants.bots[i];
     }
     kept->environments = envs;
     kept->bots = bots;
+}
+
+/* The latest end among the caller's grants that comes before bound (INT64_MAX: any), or 0. */
+static int64_t end_before(const struct app_access *acc, int64_t bound)
+{
+    int64_t best = 0;
+    if (acc->grants.agency && acc->agency_until < bound && acc->agency_until > best)
+        best = acc->agency_until;
+    for (size_t i = 0; i < acc->grants.environment_count; i++) {
+        if (acc->environment_until[i] < bound && acc->environment_until[i] > best)
+            best = acc->environment_until[i];
+    }
+    for (size_t i = 0; i < acc->grants.bot_count; i++) {
+        if (acc->bot_until[i] < bound && acc->bot_until[i] > best)
+            best = acc->bot_until[i];
+    }
+    return best;
+}
+
+int64_t app_access_grant_until(const struct app_access *acc, struct arena *a,
+                               const struct app_grant *g, const char *needed)
+{
+    if (acc->is_admin || acc->latest_until == 0)
+        return 0;
+    struct app_access lasting;
+    lasting_keep(&lasting, acc, a, 0);
     if (!app_access_grant_refusal(&lasting, a, g, needed))
-        return NULL;
-    return arena_printf(a,
-                        "it would outlast your own access, which ends at %s: give it an end "
-                        "no later than that",
-                        clock_format_ms(a, acc->latest_until));
+        return 0;
+    /* Between two ends of the caller's grants the same grants count, so the latest end that
+     * works is one of those ends: they are tried latest first. Before the earliest of them
+     * every grant counts, which is the question app_access_grant_refusal answers. */
+    int64_t end = end_before(acc, INT64_MAX), last = end;
+    while (end > 0) {
+        lasting_keep(&lasting, acc, a, end);
+        if (!app_access_grant_refusal(&lasting, a, g, needed))
+            return end;
+        last = end;
+        end = end_before(acc, end);
+    }
+    return last;
 }
 
 int app_access_may_grant(const struct app_access *acc, struct arena *a,
@@ -294,8 +324,15 @@ int app_access_may_grant(const struct app_access *acc, struct arena *a,
 {
     for (size_t i = 0; i < count; i++) {
         const char *why = app_access_grant_refusal(acc, a, &grants[i], needed);
-        if (!why)
-            why = grant_outlasting(acc, a, &grants[i], needed);
+        if (!why) {
+            int64_t until = app_access_grant_until(acc, a, &grants[i], needed);
+            int64_t end = grants[i].expires_at;
+            if (until > 0 && (end <= 0 || end > until))
+                why = arena_printf(a,
+                                   "it would outlast your own access here, which ends at %s: "
+                                   "give it an end no later than that",
+                                   clock_format_ms(a, until));
+        }
         if (why) {
             const char *where = arena_printf(a, "%s[%zu]", field, i);
             return usher_error_set(err, USHER_EFORBIDDEN, "grant_ceiling", where, "%s: %s", where,

@@ -92,13 +92,23 @@ int app_access_demand(struct store_conn *c, struct arena *a, const struct app_ac
 const char *app_access_grant_refusal(const struct app_access *acc, struct arena *a,
                                      const struct app_grant *g, const char *needed);
 
+/* Rule 4 in time: the latest end (ms) grant g may have when the caller gives it, or 0 when it
+ * may last without end (platform admins; a caller whose grants that let them give it do not
+ * end). It is the latest end of the caller's own grants such that those lasting at least that
+ * long still let them give g (app_access_grant_refusal asked of them). Meaningful for a grant
+ * app_access_grant_refusal lets pass; GET /agencies/{id}/grantable answers it as `until`, and
+ * app_access_may_grant refuses an end past it, so the two agree. Nothing is allocated outside
+ * a. */
+int64_t app_access_grant_until(const struct app_access *acc, struct arena *a,
+                               const struct app_grant *g, const char *needed);
+
 /* Rule 4: may the caller give these grants? For each grant at scope S the caller needs
  * `needed` at S (users.invite to invite, users.manage to change grants; bot grants need
  * bot.delegate on the bot instead) and every authority permission the grant gives; only an
  * owner grants the owner role. The ceiling holds in time too: a grant must end no later than
- * the caller's own grants that let them give it (a manager whose access ends on Friday gives
- * nobody, a second address of their own included, access beyond Friday). field names the list
- * in errors ("grants" gives "grants[1]"). USHER_EFORBIDDEN "grant_ceiling" naming the grant
+ * app_access_grant_until says (a manager whose access ends on Friday gives nobody, a second
+ * address of their own included, access beyond Friday); the refusal names that end. field names the
+ * list in errors ("grants" gives "grants[1]"). USHER_EFORBIDDEN "grant_ceiling" naming the grant
  * and saying what is missing. */
 int app_access_may_grant(const struct app_access *acc, struct arena *a,
                          const struct app_grant *grants, size_t count, const char *needed,

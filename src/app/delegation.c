@@ -1,6 +1,7 @@
 /* Bot managers: invitations with a bot grant, the list of managers, and removal. */
 #include "app/delegation.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "app/audit.h"
@@ -45,7 +46,7 @@ done:
 
 int app_bot_manager_invite(struct app_invitation_view *out, int64_t *out_retry_after,
                            const struct app_call *call, const char *bot_id,
-                           const struct app_invitation_new *in)
+                           const struct app_invitation_new *in, const char *expires_at)
 {
     memset(out, 0, sizeof(*out));
     struct store_bot bot;
@@ -55,8 +56,20 @@ int app_bot_manager_invite(struct app_invitation_view *out, int64_t *out_retry_a
     /* The grant is set here: the role is always bot_manager on this bot. */
     struct app_invitation_new mine = *in;
     mine.grants = json_pack("[{s:s, s:[s]}]", "bot_id", bot.id, "roles", "bot_manager");
+    if (expires_at)
+        json_object_set_new(json_array_get(mine.grants, 0), "expires_at", json_string(expires_at));
     rc = app_invitation_create(out, out_retry_after, call, bot.agency_id, &mine, "bot.delegate");
     json_decref(mine.grants);
+    /* The caller sent no list of grants: a problem with the one grant is about its end. */
+    if (rc && strncmp(call->err->field, "grants[0]", 9) == 0) {
+        snprintf(call->err->field, sizeof(call->err->field), "expires_at");
+        const char *rest = strstr(call->err->message, ": ");
+        if (strncmp(call->err->message, "grants[0]", 9) == 0 && rest) {
+            char why[sizeof(call->err->message)];
+            snprintf(why, sizeof(why), "expires_at%s", rest);
+            snprintf(call->err->message, sizeof(call->err->message), "%s", why);
+        }
+    }
     return rc;
 }
 

@@ -8,11 +8,14 @@
 #include "store/store_member.h"
 
 /* Invites in->email to manage bot_id: an invitation with one bot grant (bot_manager), created
- * with the bot.delegate authority; in->grants is ignored. Errors as app_invitation_create; an
- * unknown or foreign bot is USHER_ENOTFOUND. */
+ * with the bot.delegate authority; in->grants is ignored. expires_at (RFC 3339, or NULL: no
+ * end) is when that grant ends; the grant ceiling holds it to the inviter's own right to
+ * delegate the bot. Errors as app_invitation_create, those about the grant naming
+ * "expires_at" (403 "grant_ceiling" past the inviter's right); an unknown or foreign bot is
+ * USHER_ENOTFOUND. */
 int app_bot_manager_invite(struct app_invitation_view *out, int64_t *out_retry_after,
                            const struct app_call *call, const char *bot_id,
-                           const struct app_invitation_new *in);
+                           const struct app_invitation_new *in, const char *expires_at);
 
 /* The bot's managers and its pending manager invitations. */
 int app_bot_managers_list(struct store_bot_manager **out_managers, size_t *manager_count,

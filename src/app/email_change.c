@@ -4,10 +4,10 @@
  * purge of old email-change and password-reset rows. */
 #include "app/email_change.h"
 
-#include <sodium.h>
 #include <string.h>
 
 #include "app/account_int.h"
+#include "app/account_link.h"
 #include "app/audit.h"
 #include "app/email_change_int.h"
 #include "app/password.h"
@@ -18,23 +18,15 @@
 #include "base/text.h"
 #include "mail/mail.h"
 #include "store/store_email_change.h"
-#include "store/store_password_reset.h"
 #include "store/store_session.h"
 
 #define INVALID_MESSAGE "this email change link is not valid: it is unknown, used or expired"
 #define TAKEN_MESSAGE   "another account has this email address"
 
-static void change_token(char out[CRYPTO_TOKEN_CHARS + 1], const struct app *app, const char *id,
-                         const char *nonce)
-{
-    crypto_link_token(out, app->secret, sizeof(app->secret), "email_change", id, nonce);
-}
-
-static void change_token_hash(char out[CRYPTO_HASH_HEX + 1], const struct app *app,
-                              const char *token)
-{
-    crypto_hmac_hex(out, app->secret, sizeof(app->secret), token, strlen(token));
-}
+static const struct app_account_link_kind change_link = {
+    &store_email_changes, "email_change",  "/email-change",
+    USHER_EINVAL,         "invalid_token", INVALID_MESSAGE,
+};
 
 /* Copies the first UTF-8 sequence of s (or nothing for ""). */
 static size_t first_char_len(const char *s)
@@ -62,26 +54,8 @@ const char *app_email_mask(struct arena *a, const char *email)
 int app_email_change_link(const char **out_url, struct app *app, struct arena *a, const char *id,
                           struct usher_error *err)
 {
-    struct store_conn *c = NULL;
-    struct store_email_change e;
-    int rc = store_conn_get(app->store, &c, err);
-    if (rc)
-        goto done;
-    rc = store_email_change_get(&e, c, a, id, err);
-    if (rc)
-        goto done;
     /* A used, voided, cancelled or expired change's email is dropped, not sent. */
-    if (strcmp(e.status, "pending") != 0 || e.expires_at <= clock_now_ms()) {
-        rc = USHER_ENOTFOUND;
-        goto done;
-    }
-    char token[CRYPTO_TOKEN_CHARS + 1];
-    change_token(token, app, e.id, e.token_nonce);
-    *out_url = arena_printf(a, "%s/email-change#token=%s", app->public_url, token);
-    sodium_memzero(token, sizeof(token));
-done:
-    store_conn_put(c);
-    return rc;
+    return app_account_link_url(out_url, app, a, &change_link, id, err);
 }
 
 /* Only the person themselves, with a session of their own. */
@@ -149,22 +123,18 @@ static int request_write(int64_t *out_retry_after, const struct app_call *call,
     rc = store_email_change_end_user(&voided, c, call->arena, user->id, "voided", call->err);
     if (rc)
         goto done;
-    char token[CRYPTO_TOKEN_CHARS + 1], hash[CRYPTO_HASH_HEX + 1];
-    struct store_email_change e = {
+    char hash[CRYPTO_HASH_HEX + 1];
+    struct store_link e = {
         .id = crypto_id_new(call->arena, "emc"),
         .user_id = user->id,
-        .new_email = email,
+        .email = email,
         .status = "pending",
-        .token_nonce = crypto_id_new(call->arena, "n"),
         .source_ip = call->actor->source_ip,
         .created_at = now,
         .expires_at = now + APP_EMAIL_CHANGE_TTL_MS,
     };
-    change_token(token, call->app, e.id, e.token_nonce);
-    change_token_hash(hash, call->app, token);
-    sodium_memzero(token, sizeof(token));
-    e.token_hash = hash;
-    rc = store_email_change_insert(c, call->arena, &e, call->err);
+    app_account_link_seal(&e, hash, call->app, call->arena, &change_link);
+    rc = store_link_insert(c, call->arena, &store_email_changes, &e, call->err);
     if (rc)
         goto done;
     struct app_audit_event ev = {
@@ -246,68 +216,29 @@ done:
     return rc;
 }
 
-/* Reads the change and its account on c: USHER_ENOTFOUND when the change is unknown, not
- * pending or expired, or its account is gone or not active; the store's codes otherwise
- * (detail in lookup). */
-static int confirm_read(struct store_email_change *out_e, struct store_user *out_user,
-                        struct store_conn *c, struct arena *a, const char *token_hash, int64_t now,
-                        struct usher_error *lookup)
-{
-    int rc = store_email_change_by_token_hash(out_e, c, a, token_hash, lookup);
-    if (rc)
-        return rc;
-    if (strcmp(out_e->status, "pending") != 0 || out_e->expires_at <= now)
-        return USHER_ENOTFOUND;
-    rc = store_user_get(out_user, c, a, out_e->user_id, lookup);
-    if (rc)
-        return rc;
-    return strcmp(out_user->status, STORE_USER_ACTIVE) != 0 ? USHER_ENOTFOUND : 0;
-}
-
-/* confirm_read with its answer for the caller: every kind of unusable link is the one
- * USHER_EINVAL "invalid_token". */
-static int confirm_find(struct store_email_change *out_e, struct store_user *out_user,
-                        struct store_conn *c, const struct app_call *call, const char *token_hash,
-                        int64_t now)
-{
-    struct usher_error lookup = {0};
-    int rc = confirm_read(out_e, out_user, c, call->arena, token_hash, now, &lookup);
-    if (rc == USHER_ENOTFOUND)
-        return usher_error_set(call->err, USHER_EINVAL, "invalid_token", "token", INVALID_MESSAGE);
-    if (rc)
-        return usher_error_set(call->err, rc, NULL, NULL, "%s", lookup.message);
-    return 0;
-}
-
 int app_email_change_confirm(struct store_user *out, const struct app_call *call, const char *token)
 {
     struct store_conn *c = NULL;
-    struct store_email_change e;
+    struct store_link e;
     struct store_user user;
-    char token_hash[CRYPTO_HASH_HEX + 1];
-    int64_t used = 0, ended = 0, ended_views = 0;
+    int64_t ended = 0, ended_views = 0;
     int64_t now = clock_now_ms();
-    change_token_hash(token_hash, call->app, token ? token : "");
     int rc = app_call_begin(&c, call, true);
     if (rc)
         goto done;
-    rc = confirm_find(&e, &user, c, call, token_hash, now);
+    rc = app_account_link_open(&e, &user, c, call, &change_link, token, now);
     if (rc)
         goto done;
-    rc = address_free(c, call, user.id, e.new_email);
+    rc = address_free(c, call, user.id, e.email);
     if (rc)
         goto done;
     /* Only one of two racing confirmations finds the change still pending. */
-    rc = store_email_change_use(&used, c, call->arena, e.id, now, call->err);
+    rc = app_account_link_take(c, call, &change_link, &e, now);
     if (rc)
         goto done;
-    if (used != 1) {
-        rc = usher_error_set(call->err, USHER_EINVAL, "invalid_token", "token", INVALID_MESSAGE);
-        goto done;
-    }
     /* The unique index has the last word when another account took the address meanwhile. */
     struct usher_error set_err = {0};
-    rc = store_user_email_set(c, call->arena, user.id, e.new_email, &set_err);
+    rc = store_user_email_set(c, call->arena, user.id, e.email, &set_err);
     if (rc == USHER_ECONFLICT) {
         rc = usher_error_set(call->err, USHER_ECONFLICT, "email_taken", "email", TAKEN_MESSAGE);
         goto done;
@@ -325,22 +256,22 @@ int app_email_change_confirm(struct store_user *out, const struct app_call *call
     struct app_audit_event ev = {
         .action = "email.changed",
         .subject_user_id = user.id,
-        .details = json_pack("{s:s, s:s, s:s, s:I}", "change_id", e.id, "old_email", user.email,
-                             "new_email", e.new_email, "sessions_ended",
-                             (json_int_t)(ended + ended_views)),
+        .details =
+            json_pack("{s:s, s:s, s:s, s:I}", "change_id", e.id, "old_email", user.email,
+                      "new_email", e.email, "sessions_ended", (json_int_t)(ended + ended_views)),
     };
     rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
     if (rc)
         goto done;
     struct app_email_change_when when = {now, call->actor->source_ip};
-    rc = app_email_change_done_mail_queue(c, call->arena, &user, e.new_email, &when, call->err);
+    rc = app_email_change_done_mail_queue(c, call->arena, &user, e.email, &when, call->err);
     if (rc)
         goto done;
     rc = store_commit(c, call->err);
     if (rc)
         goto done;
     mail_sender_wake(call->app->mail);
-    user.email = e.new_email;
+    user.email = e.email;
     user.password_hash = NULL;
     *out = user;
 done:
@@ -384,7 +315,7 @@ int app_email_change_pending(const char **out_email, const struct app_call *call
                              const char *user_id)
 {
     struct store_conn *c = NULL;
-    struct store_email_change e;
+    struct store_link e;
     struct usher_error lookup = {0};
     *out_email = NULL;
     int rc = store_conn_get(call->app->store, &c, call->err);
@@ -392,7 +323,7 @@ int app_email_change_pending(const char **out_email, const struct app_call *call
         goto done;
     rc = store_email_change_pending(&e, c, call->arena, user_id, clock_now_ms(), &lookup);
     if (rc == 0)
-        *out_email = e.new_email;
+        *out_email = e.email;
     else if (rc == USHER_ENOTFOUND)
         rc = 0;
     else
@@ -414,10 +345,10 @@ int app_account_links_purge(int64_t *out_deleted, struct app *app, struct usher_
     rc = store_begin(c, true, err);
     if (rc)
         goto done;
-    rc = store_email_change_purge(&changes, c, &a, before, err);
+    rc = store_link_purge(&changes, c, &a, &store_email_changes, before, err);
     if (rc)
         goto done;
-    rc = store_password_reset_purge(&resets, c, &a, before, err);
+    rc = store_link_purge(&resets, c, &a, &store_password_resets, before, err);
     if (rc)
         goto done;
     rc = store_commit(c, err);

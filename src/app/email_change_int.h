@@ -7,7 +7,7 @@
 #include "base/arena.h"
 
 struct store_conn;
-struct store_email_change;
+struct store_link;
 struct store_user;
 struct usher_error;
 
@@ -18,16 +18,15 @@ struct app_email_change_when {
 };
 
 /* Queues the email with the confirmation link (a placeholder the sender fills in at send time)
- * to e->new_email, in the caller's transaction on c. It names neither the account nor its
+ * to e->email, in the caller's transaction on c. It names neither the account nor its
  * person: the new address may be mistyped. Store errors. */
 int app_email_change_link_mail_queue(struct store_conn *c, struct arena *a,
-                                     const struct store_email_change *e, struct usher_error *err);
+                                     const struct store_link *e, struct usher_error *err);
 
-/* Queues the notice that a change to e->new_email (masked) was asked for, to user->email (the
+/* Queues the notice that a change to e->email (masked) was asked for, to user->email (the
  * old address), in the caller's transaction on c. Store errors. */
 int app_email_change_asked_mail_queue(struct store_conn *c, struct arena *a,
-                                      const struct store_user *user,
-                                      const struct store_email_change *e,
+                                      const struct store_user *user, const struct store_link *e,
                                       const struct app_email_change_when *when,
                                       struct usher_error *err);
 

@@ -8,7 +8,7 @@
 #include "app/email_change_int.h"
 #include "base/clock.h"
 #include "mail/mail.h"
-#include "store/store_email_change.h"
+#include "store/store_link.h"
 #include "store/store_user.h"
 
 /* The text and HTML parts of one email, grown side by side. */
@@ -81,8 +81,7 @@ static void pair_when(struct mail_pair *m, struct arena *a,
 }
 
 static int pair_queue(struct store_conn *c, struct arena *a, struct mail_pair *m, const char *to,
-                      const char *subject, const struct store_email_change *link,
-                      struct usher_error *err)
+                      const char *subject, const struct store_link *link, struct usher_error *err)
 {
     struct mail_outbox_item item = {
         .recipient = to,
@@ -97,14 +96,14 @@ static int pair_queue(struct store_conn *c, struct arena *a, struct mail_pair *m
 }
 
 int app_email_change_link_mail_queue(struct store_conn *c, struct arena *a,
-                                     const struct store_email_change *e, struct usher_error *err)
+                                     const struct store_link *e, struct usher_error *err)
 {
     struct mail_pair m;
     pair_init(&m, a);
     /* The new address may be mistyped: its email tells nothing about the account. */
     pair_hello(&m, NULL);
     pair_add(&m, "Someone asked to make this address, ");
-    pair_strong(&m, e->new_email);
+    pair_strong(&m, e->email);
     pair_add(&m, ", the email address of their usher account. Open this link to confirm it:");
     pair_break(&m);
     app_mail_buf_add(&m.text, MAIL_LINK_PLACEHOLDER);
@@ -117,12 +116,11 @@ int app_email_change_link_mail_queue(struct store_conn *c, struct arena *a,
     pair_break(&m);
     pair_add(&m, "If you did not ask for this, ignore this email: nothing changes.");
     pair_end(&m);
-    return pair_queue(c, a, &m, e->new_email, "Confirm your new email address", e, err);
+    return pair_queue(c, a, &m, e->email, "Confirm your new email address", e, err);
 }
 
 int app_email_change_asked_mail_queue(struct store_conn *c, struct arena *a,
-                                      const struct store_user *user,
-                                      const struct store_email_change *e,
+                                      const struct store_user *user, const struct store_link *e,
                                       const struct app_email_change_when *when,
                                       struct usher_error *err)
 {
@@ -132,7 +130,7 @@ int app_email_change_asked_mail_queue(struct store_conn *c, struct arena *a,
     pair_add(&m, "A change of the email address of your account ");
     pair_strong(&m, user->email);
     pair_add(&m, " to ");
-    pair_strong(&m, app_email_mask(a, e->new_email));
+    pair_strong(&m, app_email_mask(a, e->email));
     pair_add(&m, " was requested");
     pair_when(&m, a, when);
     pair_add(&m, ". The address changes only if the link sent to the new address is opened "

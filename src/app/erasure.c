@@ -130,23 +130,23 @@ done:
     return rc;
 }
 
-/* A wrong or replayed code, or a concurrent use of it: a failed attempt, counted and audited. */
-static int code_refused(const struct app_call *call, struct app_throttle_ticket *ticket,
-                        const struct store_user *user, const struct app_second_factor_match *m)
+/* erase_run for the person themselves, as the change their password and second factor guard:
+ * ctx is the account's id. */
+static int erase_self_write(bool *out_taken, const struct app_call *call,
+                            const struct app_second_factor_match *m, void *ctx)
 {
-    app_second_factor_attempt_failed(call, ticket, "user.erase_failed", user->id, "wrong_code");
-    return app_second_factor_code_refused(call, USHER_EINVAL, m);
+    const struct store_user *user = ctx;
+    return erase_run(out_taken, call, user->id, "self_service", m);
 }
 
 int app_erasure_self(int64_t *out_retry_after, const struct app_call *call,
                      const struct app_erasure_self *in)
 {
-    struct app_throttle_ticket ticket = {0};
     struct store_user user;
     struct store_second_factor sf;
-    struct app_second_factor_match m;
-    bool ok = false, needs_rehash = false, has_factor = false, taken = false;
-    int64_t retry_after = 0;
+    bool has_factor = false;
+    if (out_retry_after)
+        *out_retry_after = 0;
     int rc = 0;
     if (!call->actor->user_id || call->actor->impersonator_id || !in->session_hash) {
         rc = usher_error_set(call->err, USHER_EFORBIDDEN, NULL, NULL,
@@ -165,44 +165,19 @@ int app_erasure_self(int64_t *out_retry_after, const struct app_call *call,
         if (rc)
             goto done;
     }
-    /* The place in the throttle comes before any hashing, as for a sign-in. */
-    rc = app_account_throttle_reserve(&ticket, &retry_after, call, user.email, in->device_cookie);
-    if (rc)
-        goto done;
-    rc = app_password_verify(call->app->hash_pool, &ok, &needs_rehash, user.password_hash,
-                             in->current_password, call->err);
-    if (rc)
-        goto done;
-    if (!user.password_hash) {
-        rc = app_account_password_refused(call, &ticket, &user, "user.erase_failed", "no_password");
-        goto done;
-    }
-    if (!ok) {
-        rc = app_account_password_refused(call, &ticket, &user, "user.erase_failed",
-                                          "wrong_password");
-        goto done;
-    }
-    if (has_factor) {
-        rc = app_second_factor_proof_check(&ok, &m, call, &sf, &in->proof);
-        if (rc)
-            goto done;
-        if (!ok) {
-            rc = code_refused(call, &ticket, &user, &m);
-            goto done;
-        }
-    }
-    rc = erase_run(&taken, call, user.id, "self_service", has_factor ? &m : NULL);
-    if (rc)
-        goto done;
-    if (!taken) {
-        rc = code_refused(call, &ticket, &user, &m);
-        goto done;
-    }
-    app_throttle_success(call->app->throttle, &ticket);
+    struct app_second_factor_guard g = {
+        .user = &user,
+        .sf = has_factor ? &sf : NULL,
+        .proof = &in->proof,
+        .password = in->current_password,
+        .failed_action = "user.erase_failed",
+        .refusal = USHER_EINVAL,
+        .device_cookie = in->device_cookie,
+        .write = erase_self_write,
+        .ctx = &user,
+    };
+    rc = app_second_factor_guard_run(out_retry_after, call, &g);
 done:
-    app_throttle_release(call->app->throttle, &ticket);
-    if (out_retry_after)
-        *out_retry_after = retry_after;
     return rc;
 }
 

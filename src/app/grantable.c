@@ -18,6 +18,16 @@ static const char *scope_refusal(const struct policy_catalogue_role *role)
     return "is not given on a single bot";
 }
 
+/* Whether the caller may give g, why not, and the latest end it may have. */
+static void grantable_ask(bool *is_grantable, const char **reason, int64_t *until,
+                          const struct app_access *acc, struct arena *a, const struct app_grant *g,
+                          const char *needed)
+{
+    *reason = app_access_grant_refusal(acc, a, g, needed);
+    *is_grantable = *reason == NULL;
+    *until = *is_grantable ? app_access_grant_until(acc, a, g, needed) : 0;
+}
+
 int app_grantable_list(struct app_grantable *out, const struct app_call *call,
                        const char *agency_id, const char *environment_id, const char *bot_id,
                        bool is_manage)
@@ -52,6 +62,9 @@ int app_grantable_list(struct app_grantable *out, const struct app_call *call,
     out->needed = place.scope == POLICY_SCOPE_BOT ? "bot.delegate"
                   : is_manage                     ? "users.manage"
                                                   : "users.invite";
+    /* A grant giving nothing asks only for the right to give at the scope. */
+    if (!app_access_grant_refusal(&acc, call->arena, &place, out->needed))
+        out->until = app_access_grant_until(&acc, call->arena, &place, out->needed);
     out->roles =
         arena_alloc(call->arena, (POLICY_ROLE_COUNT + custom.count + 1) * sizeof(*out->roles));
     for (size_t i = 0; i < POLICY_ROLE_COUNT; i++) {
@@ -65,8 +78,7 @@ int app_grantable_list(struct app_grantable *out, const struct app_call *call,
         struct app_grant g = place;
         g.roles = POLICY_BIT(i);
         g.permissions = role->permissions;
-        r->reason = app_access_grant_refusal(&acc, call->arena, &g, out->needed);
-        r->is_grantable = r->reason == NULL;
+        grantable_ask(&r->is_grantable, &r->reason, &r->until, &acc, call->arena, &g, out->needed);
     }
     for (size_t i = 0; i < custom.count; i++) {
         struct app_grantable_role *r = &out->roles[out->role_count++];
@@ -77,8 +89,7 @@ int app_grantable_list(struct app_grantable *out, const struct app_call *call,
         }
         struct app_grant g = place;
         g.permissions = custom.permissions[i];
-        r->reason = app_access_grant_refusal(&acc, call->arena, &g, out->needed);
-        r->is_grantable = r->reason == NULL;
+        grantable_ask(&r->is_grantable, &r->reason, &r->until, &acc, call->arena, &g, out->needed);
     }
     for (size_t i = 0; i < POLICY_PERM_COUNT; i++) {
         const struct policy_catalogue_permission *p = policy_catalogue_permission_at(i);
@@ -91,8 +102,7 @@ int app_grantable_list(struct app_grantable *out, const struct app_call *call,
         struct app_grant g = place;
         g.extra = POLICY_BIT(i);
         g.permissions = g.extra;
-        q->reason = app_access_grant_refusal(&acc, call->arena, &g, out->needed);
-        q->is_grantable = q->reason == NULL;
+        grantable_ask(&q->is_grantable, &q->reason, &q->until, &acc, call->arena, &g, out->needed);
     }
 done:
     store_conn_put(c);

@@ -1,12 +1,14 @@
 /* What the caller may grant where: the roles and extra permissions of one scope, each with
  * whether the caller may give it there (rule 4 in docs/rules.md) and, when not, why in words.
  * The console's invite and edit dialogs offer exactly these, and say why the others are
- * missing; the answer comes from the same question the grant itself is checked with
- * (app_access_grant_refusal), so the two cannot disagree. */
+ * missing; the answer comes from the same questions the grant itself is checked with
+ * (app_access_grant_refusal, and app_access_grant_until for how long it may last), so the two
+ * cannot disagree. */
 #ifndef USHER_APP_GRANTABLE_H
 #define USHER_APP_GRANTABLE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "app/app.h"
 #include "policy/catalogue.h"
@@ -18,6 +20,7 @@ struct app_grantable_role {
     bool is_built_in;
     bool is_grantable;
     const char *reason; /* why not, for people; NULL when grantable */
+    int64_t until;      /* grantable: the latest end it may have (ms), 0 when it need not end */
 };
 
 /* One catalogue permission as an extra permission at the scope. */
@@ -27,6 +30,7 @@ struct app_grantable_permission {
     bool is_authority;
     bool is_grantable;
     const char *reason;
+    int64_t until; /* as for roles */
 };
 
 /* The answer; everything is arena-owned or static. */
@@ -34,6 +38,10 @@ struct app_grantable {
     enum policy_scope scope;
     const char *scope_id;
     const char *needed; /* users.invite, users.manage or bot.delegate */
+    /* When the caller's right to give at the scope (`needed` there) ends: the latest end a
+     * grant there may have (ms), 0 when it does not end or the caller may not give there at
+     * all. A role or permission carrying authority may end earlier: see its own until. */
+    int64_t until;
     struct app_grantable_role *roles;
     size_t role_count;
     struct app_grantable_permission permissions[POLICY_PERM_COUNT];

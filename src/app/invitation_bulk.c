@@ -112,6 +112,7 @@ struct context {
     const char *own_email;          /* the actor's address, NULL for an API token */
     struct store_environment *envs; /* where the actor may invite */
     size_t env_count;
+    const char *expires_at; /* every row's end (RFC 3339), NULL for none */
 };
 
 static int context_load(struct context *x, const struct app_call *call, const char *agency_id)
@@ -404,6 +405,9 @@ static int row_check(struct app_bulk_row *row, struct checker *k, struct context
     }
     row->in.grants =
         json_pack("[{s:s, s:o}]", "environment_id", row->environment_id, "roles", roles);
+    if (x->expires_at)
+        json_object_set_new(json_array_get(row->in.grants, 0), "expires_at",
+                            json_string(x->expires_at));
     return row_agency_check(k, x, row);
 }
 
@@ -461,11 +465,12 @@ static int rows_read(struct checker *k, struct context *x, struct csv_reader *rd
 }
 
 int app_invitation_bulk_check(struct app_bulk *out, const struct app_call *call,
-                              const char *agency_id, const char *csv, size_t len)
+                              const char *agency_id, const char *csv, size_t len,
+                              const char *expires_at)
 {
     memset(out, 0, sizeof(*out));
     struct checker k = {.out = out, .a = call->arena};
-    struct context x = {.call = call, .agency_id = agency_id};
+    struct context x = {.call = call, .agency_id = agency_id, .expires_at = expires_at};
     int rc = 0;
     if (len > APP_BULK_BYTES_MAX) {
         rc = usher_error_set(call->err, USHER_ELIMIT, "too_large", NULL,

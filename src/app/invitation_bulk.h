@@ -62,9 +62,13 @@ void app_invitation_bulk_dispose(struct app_bulk *b);
  * still pending for the address, no address or shortcode twice, no shortcode taken). Problems go
  * into out->problems and rows are marked valid or not: a file with problems is still answered 0.
  * Errors: USHER_ENOTFOUND (agency not visible), USHER_EFORBIDDEN (a suspended agency), USHER_ELIMIT
- * "too_large" (over the bounds); store errors. Changes nothing. */
+ * "too_large" (over the bounds); store errors. expires_at (RFC 3339, or NULL: no end) is when
+ * every row's grant ends, checked per row as any grant's end is (in the future, within the
+ * ceiling of rule 4: a manager whose own right to invite ends gives an end no later than it).
+ * Changes nothing. */
 int app_invitation_bulk_check(struct app_bulk *out, const struct app_call *call,
-                              const char *agency_id, const char *csv, size_t len);
+                              const char *agency_id, const char *csv, size_t len,
+                              const char *expires_at);
 
 /* Sends the invitations of a checked file, one app_invitation_create each, in file order:
  * every row when valid_only is false (the caller makes sure the file has no problems), else

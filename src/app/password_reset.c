@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app/account_int.h"
+#include "app/account_link.h"
 #include "app/app_mail.h"
 #include "app/audit.h"
 #include "app/password.h"
@@ -23,48 +24,22 @@
 
 #define EXPIRED_MESSAGE "this password reset link has expired or was already used"
 
-static void reset_token(char out[CRYPTO_TOKEN_CHARS + 1], const struct app *app, const char *id,
-                        const char *nonce)
-{
-    crypto_link_token(out, app->secret, sizeof(app->secret), "password_reset", id, nonce);
-}
-
-static void reset_token_hash(char out[CRYPTO_HASH_HEX + 1], const struct app *app,
-                             const char *token)
-{
-    crypto_hmac_hex(out, app->secret, sizeof(app->secret), token, strlen(token));
-}
+static const struct app_account_link_kind reset_link = {
+    &store_password_resets, "password_reset",         "/password-reset",
+    USHER_EEXPIRED,         "password_reset_expired", EXPIRED_MESSAGE,
+};
 
 int app_password_reset_link(const char **out_url, struct app *app, struct arena *a, const char *id,
                             struct usher_error *err)
 {
-    struct store_conn *c = NULL;
-    struct store_password_reset r;
-    int rc = store_conn_get(app->store, &c, err);
-    if (rc)
-        goto done;
-    rc = store_password_reset_get(&r, c, a, id, err);
-    if (rc)
-        goto done;
     /* A used, voided or expired request's email is dropped, not sent. */
-    if (strcmp(r.status, "pending") != 0 || !r.user_id || r.expires_at <= clock_now_ms()) {
-        rc = USHER_ENOTFOUND;
-        goto done;
-    }
-    char token[CRYPTO_TOKEN_CHARS + 1];
-    reset_token(token, app, r.id, r.token_nonce);
-    *out_url = arena_printf(a, "%s/password-reset#token=%s", app->public_url, token);
-    sodium_memzero(token, sizeof(token));
-done:
-    store_conn_put(c);
-    return rc;
+    return app_account_link_url(out_url, app, a, &reset_link, id, err);
 }
 
 /* The email with the link (a placeholder the sender fills in at send time); by_admin when a
  * platform admin sent it rather than someone asking with the address. */
 static int reset_mail_queue(struct store_conn *c, struct arena *a, const struct store_user *user,
-                            const struct store_password_reset *r, bool by_admin,
-                            struct usher_error *err)
+                            const struct store_link *r, bool by_admin, struct usher_error *err)
 {
     struct app_mail_buf text = {a, NULL, 0, 0}, html = {a, NULL, 0, 0};
     const char *until = clock_format_ms(a, r->expires_at);
@@ -154,22 +129,18 @@ int app_password_reset_request(const struct app_call *call, const char *email)
     rc = store_password_reset_void_user(NULL, c, call->arena, send ? user.id : "", call->err);
     if (rc)
         goto done;
-    char token[CRYPTO_TOKEN_CHARS + 1], hash[CRYPTO_HASH_HEX + 1];
-    struct store_password_reset r = {
+    char hash[CRYPTO_HASH_HEX + 1];
+    struct store_link r = {
         .id = crypto_id_new(call->arena, "pwr"),
         .email = normal,
         .user_id = known ? user.id : NULL,
         .status = strcmp(outcome, "throttled") == 0 ? "throttled" : "pending",
-        .token_nonce = crypto_id_new(call->arena, "n"),
         .source_ip = call->actor->source_ip,
         .created_at = now,
         .expires_at = now + APP_PASSWORD_RESET_TTL_MS,
     };
-    reset_token(token, call->app, r.id, r.token_nonce);
-    reset_token_hash(hash, call->app, token);
-    sodium_memzero(token, sizeof(token));
-    r.token_hash = hash;
-    rc = store_password_reset_insert(c, call->arena, &r, call->err);
+    app_account_link_seal(&r, hash, call->app, call->arena, &reset_link);
+    rc = store_link_insert(c, call->arena, &store_password_resets, &r, call->err);
     if (rc)
         goto done;
     struct app_audit_event ev = {
@@ -198,43 +169,16 @@ done:
 }
 
 /* The request and its active account for a presented token, or the uniform expired error. */
-/* Reads the link and its account on c: USHER_EEXPIRED when the link is not pending, has no
- * account or has run out, or the account is not active; the store's codes otherwise (detail
- * in lookup). */
-static int reset_find(struct store_password_reset *out_r, struct store_user *out_user,
-                      struct store_conn *c, struct arena *a, const char *token_hash,
-                      struct usher_error *lookup)
-{
-    int rc = store_password_reset_by_token_hash(out_r, c, a, token_hash, lookup);
-    if (rc)
-        return rc;
-    if (strcmp(out_r->status, "pending") != 0 || !out_r->user_id ||
-        out_r->expires_at <= clock_now_ms())
-        return USHER_EEXPIRED;
-    rc = store_user_get(out_user, c, a, out_r->user_id, lookup);
-    if (rc)
-        return rc;
-    return strcmp(out_user->status, STORE_USER_ACTIVE) != 0 ? USHER_EEXPIRED : 0;
-}
-
-static int reset_load(struct store_password_reset *out_r, struct store_user *out_user,
-                      const struct app_call *call, const char *token_hash)
+static int reset_load(struct store_link *out_r, struct store_user *out_user,
+                      const struct app_call *call, const char *token)
 {
     struct store_conn *c = NULL;
-    struct usher_error lookup = {0};
     int rc = app_call_begin(&c, call, false);
     if (rc)
         goto done;
-    rc = reset_find(out_r, out_user, c, call->arena, token_hash, &lookup);
-    if (rc == USHER_ENOTFOUND || rc == USHER_EEXPIRED) {
-        rc = usher_error_set(call->err, USHER_EEXPIRED, "password_reset_expired", "token",
-                             EXPIRED_MESSAGE);
+    rc = app_account_link_open(out_r, out_user, c, call, &reset_link, token, clock_now_ms());
+    if (rc)
         goto done;
-    }
-    if (rc) {
-        rc = usher_error_set(call->err, rc, NULL, NULL, "%s", lookup.message);
-        goto done;
-    }
     rc = store_commit(c, call->err);
 done:
     store_conn_put(c);
@@ -244,24 +188,18 @@ done:
 /* The link used, the new hash, every session ended, a new one started, the audit row and the
  * email, in one transaction. */
 static int reset_write(struct app_session_new *out, const struct app_call *call,
-                       const struct store_password_reset *r, const struct store_user *user,
-                       const char *hash)
+                       const struct store_link *r, const struct store_user *user, const char *hash)
 {
     struct store_conn *c = NULL;
-    int64_t used = 0, ended = 0, ended_views = 0;
+    int64_t ended = 0, ended_views = 0;
     int64_t now = clock_now_ms();
     int rc = app_call_begin(&c, call, true);
     if (rc)
         goto done;
     /* Only one of two racing confirmations finds the link still pending. */
-    rc = store_password_reset_use(&used, c, call->arena, r->id, now, call->err);
+    rc = app_account_link_take(c, call, &reset_link, r, now);
     if (rc)
         goto done;
-    if (used != 1) {
-        rc = usher_error_set(call->err, USHER_EEXPIRED, "password_reset_expired", "token",
-                             EXPIRED_MESSAGE);
-        goto done;
-    }
     rc = store_user_password_set(c, call->arena, user->id, hash, call->err);
     if (rc)
         goto done;
@@ -313,13 +251,11 @@ done:
 int app_password_reset_confirm(struct app_session_new *out, const struct app_call *call,
                                const char *token, const char *password)
 {
-    struct store_password_reset r;
+    struct store_link r;
     struct store_user user;
-    char token_hash[CRYPTO_HASH_HEX + 1];
     char hash[APP_PASSWORD_HASH_MAX] = "";
     out->mfa_required = false; /* until a second factor asks for one */
-    reset_token_hash(token_hash, call->app, token ? token : "");
-    int rc = reset_load(&r, &user, call, token_hash);
+    int rc = reset_load(&r, &user, call, token);
     if (rc)
         goto done;
     rc = app_password_check(password, "password", call->err);
@@ -364,22 +300,18 @@ static int admin_send_write(struct store_conn *c, const struct app_call *call, c
     rc = store_password_reset_void_user(NULL, c, call->arena, user.id, call->err);
     if (rc)
         return rc;
-    char token[CRYPTO_TOKEN_CHARS + 1], hash[CRYPTO_HASH_HEX + 1];
-    struct store_password_reset r = {
+    char hash[CRYPTO_HASH_HEX + 1];
+    struct store_link r = {
         .id = crypto_id_new(call->arena, "pwr"),
         .email = user.email,
         .user_id = user.id,
         .status = "pending",
-        .token_nonce = crypto_id_new(call->arena, "n"),
         .source_ip = call->actor->source_ip,
         .created_at = now,
         .expires_at = now + APP_PASSWORD_RESET_TTL_MS,
     };
-    reset_token(token, call->app, r.id, r.token_nonce);
-    reset_token_hash(hash, call->app, token);
-    sodium_memzero(token, sizeof(token));
-    r.token_hash = hash;
-    rc = store_password_reset_insert(c, call->arena, &r, call->err);
+    app_account_link_seal(&r, hash, call->app, call->arena, &reset_link);
+    rc = store_link_insert(c, call->arena, &store_password_resets, &r, call->err);
     if (rc)
         return rc;
     struct app_audit_event ev = {

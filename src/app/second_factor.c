@@ -57,9 +57,30 @@ done:
     return rc;
 }
 
-int app_second_factor_attempt_failed(const struct app_call *call,
-                                     struct app_throttle_ticket *ticket, const char *action,
-                                     const char *user_id, const char *reason)
+int app_second_factor_state_expect(struct store_user *out_user, struct store_second_factor *out_sf,
+                                   bool *out_has, const struct app_call *call, bool want_on)
+{
+    int rc = app_second_factor_self_check(call);
+    if (rc)
+        return rc;
+    rc = app_second_factor_state_load(out_user, out_sf, out_has, call, call->actor->user_id);
+    if (rc)
+        return rc;
+    bool on = *out_has && out_sf->enabled_at;
+    if (on && !want_on)
+        return usher_error_set(call->err, USHER_ECONFLICT, "second_factor_on", NULL,
+                               "two-step verification is already on");
+    if (!on && want_on)
+        return usher_error_set(call->err, USHER_ECONFLICT, "second_factor_off", NULL,
+                               "two-step verification is not on");
+    return 0;
+}
+
+/* Ends ticket as a failed attempt and writes an audit row action (subject user_id, details
+ * {"reason": reason}) in a transaction of its own. Returns the store's error, if any (the
+ * caller's error slot is left alone). */
+static int attempt_failed(const struct app_call *call, struct app_throttle_ticket *ticket,
+                          const char *action, const char *user_id, const char *reason)
 {
     app_throttle_failure(call->app->throttle, ticket, clock_now_ms());
     struct store_conn *c = NULL;
@@ -81,9 +102,11 @@ done:
     return rc;
 }
 
-int app_second_factor_password_prove(const struct app_call *call,
-                                     struct app_throttle_ticket *ticket,
-                                     const struct store_user *user, const char *password)
+/* Verifies user's current password with a place already reserved in ticket; a wrong one (or
+ * none) counts as a failed sign-in, writes action and answers USHER_EFORBIDDEN
+ * "invalid_credentials" naming current_password. */
+static int password_prove(const struct app_call *call, struct app_throttle_ticket *ticket,
+                          const struct store_user *user, const char *password, const char *action)
 {
     bool ok = false, needs_rehash = false;
     int rc = app_password_check(password, "current_password", call->err);
@@ -95,8 +118,8 @@ int app_second_factor_password_prove(const struct app_call *call,
         return rc;
     if (user->password_hash && ok)
         return 0;
-    rc = app_second_factor_attempt_failed(call, ticket, "second_factor.change_failed", user->id,
-                                          user->password_hash ? "wrong_password" : "no_password");
+    rc = attempt_failed(call, ticket, action, user->id,
+                        user->password_hash ? "wrong_password" : "no_password");
     if (rc)
         return usher_error_set(call->err, rc, NULL, NULL, "the attempt could not be recorded");
     return usher_error_set(call->err, USHER_EFORBIDDEN, "invalid_credentials", "current_password",
@@ -129,9 +152,13 @@ done:
     return rc;
 }
 
-int app_second_factor_proof_check(bool *out_ok, struct app_second_factor_match *m,
-                                  const struct app_call *call, const struct store_second_factor *sf,
-                                  const struct app_second_factor_proof *proof)
+/* Checks proof against sf: a code with liboath on the opened secret, for a step after the last
+ * accepted one; a recovery code by its hash among the unused ones (constant time). *out_ok
+ * false for a wrong, replayed or malformed one; *m says what to take. Errors: USHER_EINTERNAL
+ * when the secret does not open; store errors. */
+static int proof_check(bool *out_ok, struct app_second_factor_match *m, const struct app_call *call,
+                       const struct store_second_factor *sf,
+                       const struct app_second_factor_proof *proof)
 {
     unsigned char secret[APP_SECOND_FACTOR_SECRET_BYTES];
     int rc = 0;
@@ -177,11 +204,61 @@ int app_second_factor_proof_shape(const struct app_call *call,
     return 0;
 }
 
-int app_second_factor_code_refused(const struct app_call *call, int code,
-                                   const struct app_second_factor_match *m)
+/* Sets the "invalid_code" error with code, naming the field m was about, and returns code. */
+static int code_refused(const struct app_call *call, int code,
+                        const struct app_second_factor_match *m)
 {
     return usher_error_set(call->err, code, "invalid_code",
                            m->is_recovery ? "recovery_code" : "code", WRONG_CODE_MESSAGE);
+}
+
+/* A wrong or replayed proof, or one a concurrent use took: counted, audited, refused. */
+static int guard_refused(const struct app_call *call, struct app_throttle_ticket *ticket,
+                         const struct app_second_factor_guard *g,
+                         const struct app_second_factor_match *m)
+{
+    if (g->failed)
+        g->failed(call, ticket, g->ctx);
+    else
+        attempt_failed(call, ticket, g->failed_action, g->user->id, "wrong_code");
+    return code_refused(call, g->refusal, m);
+}
+
+int app_second_factor_guard_run(int64_t *out_retry_after, const struct app_call *call,
+                                const struct app_second_factor_guard *g)
+{
+    struct app_throttle_ticket ticket = {0};
+    struct app_second_factor_match m = {0};
+    bool ok = true, taken = false;
+    int64_t retry_after = 0;
+    int rc =
+        app_account_throttle_reserve(&ticket, &retry_after, call, g->user->email, g->device_cookie);
+    if (rc)
+        goto done;
+    if (g->password) {
+        rc = password_prove(call, &ticket, g->user, g->password, g->failed_action);
+        if (rc)
+            goto done;
+    }
+    if (g->sf) {
+        rc = proof_check(&ok, &m, call, g->sf, g->proof);
+        if (rc)
+            goto done;
+    }
+    if (ok)
+        rc = g->write(&taken, call, g->sf ? &m : NULL, g->ctx);
+    if (rc)
+        goto done;
+    if (!taken) {
+        rc = guard_refused(call, &ticket, g, &m);
+        goto done;
+    }
+    app_throttle_success(call->app->throttle, &ticket);
+done:
+    app_throttle_release(call->app->throttle, &ticket);
+    if (out_retry_after)
+        *out_retry_after = retry_after;
+    return rc;
 }
 
 /* --- enrolment --- */
@@ -236,28 +313,59 @@ static int secret_base32(const char **out, const struct app_call *call,
     return 0;
 }
 
+/* The enrolment once the password is proved: a new secret, sealed and stored unconfirmed, and
+ * what the authenticator app needs, in ctx (struct enrol_step). */
+struct enrol_step {
+    struct app_second_factor_enrolment *out;
+    const struct store_user *user;
+};
+
+static int enrol_start(bool *out_taken, const struct app_call *call,
+                       const struct app_second_factor_match *m, void *ctx)
+{
+    (void)m;
+    const struct enrol_step *step = ctx;
+    const struct store_user *user = step->user;
+    unsigned char secret[APP_SECOND_FACTOR_SECRET_BYTES];
+    char box[APP_SECOND_FACTOR_SECRET_BOX_MAX];
+    randombytes_buf(secret, sizeof(secret));
+    int rc = app_second_factor_seal(box, sizeof(box), call->app->secret, user->id, secret,
+                                    sizeof(secret));
+    if (rc) {
+        rc = usher_error_set(call->err, USHER_EINTERNAL, NULL, NULL,
+                             "the secret could not be sealed");
+        goto done;
+    }
+    rc = enrol_write(call, user, box);
+    if (rc)
+        goto done;
+    rc = secret_base32(&step->out->secret, call, secret);
+    if (rc)
+        goto done;
+    step->out->otpauth_url =
+        app_second_factor_otpauth_url(call->arena, user->email, step->out->secret);
+    rc = app_second_factor_qr_svg(&step->out->qr_svg, call->arena, step->out->otpauth_url,
+                                  call->err);
+    if (rc)
+        goto done;
+    *out_taken = true;
+done:
+    sodium_memzero(secret, sizeof(secret));
+    return rc;
+}
+
 int app_second_factor_enrol(struct app_second_factor_enrolment *out, int64_t *out_retry_after,
                             const struct app_call *call, const char *current_password,
                             const char *device_cookie)
 {
-    struct app_throttle_ticket ticket = {0};
+    if (out_retry_after)
+        *out_retry_after = 0;
     struct store_user user;
     struct store_second_factor sf;
-    unsigned char secret[APP_SECOND_FACTOR_SECRET_BYTES];
-    char box[APP_SECOND_FACTOR_SECRET_BOX_MAX];
     bool has = false;
-    int64_t retry_after = 0;
-    int rc = app_second_factor_self_check(call);
+    int rc = app_second_factor_state_expect(&user, &sf, &has, call, false);
     if (rc)
         goto done;
-    rc = app_second_factor_state_load(&user, &sf, &has, call, call->actor->user_id);
-    if (rc)
-        goto done;
-    if (has && sf.enabled_at) {
-        rc = usher_error_set(call->err, USHER_ECONFLICT, "second_factor_on", NULL,
-                             "two-step verification is already on");
-        goto done;
-    }
     /* A sign-in through a provider never asks for usher's code (the provider does its own
      * checks), so on an account without a password the factor would guard nothing. */
     if (!user.password_hash) {
@@ -266,36 +374,18 @@ int app_second_factor_enrol(struct app_second_factor_enrolment *out, int64_t *ou
                              "two-step verification; set a password first to use usher's");
         goto done;
     }
-    rc = app_account_throttle_reserve(&ticket, &retry_after, call, user.email, device_cookie);
-    if (rc)
-        goto done;
-    rc = app_second_factor_password_prove(call, &ticket, &user, current_password);
-    if (rc)
-        goto done;
-    randombytes_buf(secret, sizeof(secret));
-    rc = app_second_factor_seal(box, sizeof(box), call->app->secret, user.id, secret,
-                                sizeof(secret));
-    if (rc) {
-        rc = usher_error_set(call->err, USHER_EINTERNAL, NULL, NULL,
-                             "the secret could not be sealed");
-        goto done;
-    }
-    rc = enrol_write(call, &user, box);
-    if (rc)
-        goto done;
-    rc = secret_base32(&out->secret, call, secret);
-    if (rc)
-        goto done;
-    out->otpauth_url = app_second_factor_otpauth_url(call->arena, user.email, out->secret);
-    rc = app_second_factor_qr_svg(&out->qr_svg, call->arena, out->otpauth_url, call->err);
-    if (rc)
-        goto done;
-    app_throttle_success(call->app->throttle, &ticket);
+    struct enrol_step step = {out, &user};
+    struct app_second_factor_guard g = {
+        .user = &user,
+        .password = current_password,
+        .failed_action = "second_factor.change_failed",
+        .refusal = USHER_EINVAL,
+        .device_cookie = device_cookie,
+        .write = enrol_start,
+        .ctx = &step,
+    };
+    rc = app_second_factor_guard_run(out_retry_after, call, &g);
 done:
-    app_throttle_release(call->app->throttle, &ticket);
-    sodium_memzero(secret, sizeof(secret));
-    if (out_retry_after)
-        *out_retry_after = retry_after;
     return rc;
 }
 
@@ -377,55 +467,54 @@ done:
     return rc;
 }
 
+/* codes_write as the guarded change: ctx is a struct codes_step. */
+struct codes_step {
+    const char ***out;
+    const struct store_user *user;
+    bool enable;
+};
+
+static int codes_step_write(bool *out_taken, const struct app_call *call,
+                            const struct app_second_factor_match *m, void *ctx)
+{
+    const struct codes_step *step = ctx;
+    return codes_write(step->out, out_taken, call, step->user, m, step->enable);
+}
+
 int app_second_factor_confirm(const char ***out_codes, int64_t *out_retry_after,
                               const struct app_call *call, const char *code,
                               const char *device_cookie)
 {
-    struct app_throttle_ticket ticket = {0};
+    if (out_retry_after)
+        *out_retry_after = 0;
     struct store_user user;
     struct store_second_factor sf;
-    struct app_second_factor_match m;
-    bool has = false, ok = false, taken = false;
-    int64_t retry_after = 0;
-    int rc = app_second_factor_self_check(call);
+    bool has = false;
+    int rc = app_second_factor_state_expect(&user, &sf, &has, call, false);
     if (rc)
         goto done;
-    rc = app_second_factor_state_load(&user, &sf, &has, call, call->actor->user_id);
-    if (rc)
-        goto done;
-    if (has && sf.enabled_at) {
-        rc = usher_error_set(call->err, USHER_ECONFLICT, "second_factor_on", NULL,
-                             "two-step verification is already on");
-        goto done;
-    }
     if (!has) {
         rc = usher_error_set(call->err, USHER_ECONFLICT, "no_enrolment", NULL,
                              "start the enrolment first (POST /api/v1/me/totp)");
         goto done;
     }
-    rc = app_account_throttle_reserve(&ticket, &retry_after, call, user.email, device_cookie);
-    if (rc)
-        goto done;
     struct app_second_factor_proof proof = {.code = code};
-    rc = app_second_factor_proof_check(&ok, &m, call, &sf, &proof);
+    struct codes_step step = {out_codes, &user, true};
+    struct app_second_factor_guard g = {
+        .user = &user,
+        .sf = &sf,
+        .proof = &proof,
+        .failed_action = "second_factor.change_failed",
+        .refusal = USHER_EINVAL,
+        .device_cookie = device_cookie,
+        .write = codes_step_write,
+        .ctx = &step,
+    };
+    rc = app_second_factor_guard_run(out_retry_after, call, &g);
     if (rc)
         goto done;
-    if (ok)
-        rc = codes_write(out_codes, &taken, call, &user, &m, true);
-    if (rc)
-        goto done;
-    if (!taken) {
-        app_second_factor_attempt_failed(call, &ticket, "second_factor.change_failed", user.id,
-                                         "wrong_code");
-        rc = app_second_factor_code_refused(call, USHER_EINVAL, &m);
-        goto done;
-    }
-    app_throttle_success(call->app->throttle, &ticket);
     mail_sender_wake(call->app->mail);
 done:
-    app_throttle_release(call->app->throttle, &ticket);
-    if (out_retry_after)
-        *out_retry_after = retry_after;
     return rc;
 }
 
@@ -433,47 +522,28 @@ int app_second_factor_codes_replace(const char ***out_codes, int64_t *out_retry_
                                     const struct app_call *call, const char *current_password,
                                     const char *code, const char *device_cookie)
 {
-    struct app_throttle_ticket ticket = {0};
+    if (out_retry_after)
+        *out_retry_after = 0;
     struct store_user user;
     struct store_second_factor sf;
-    struct app_second_factor_match m;
-    bool has = false, ok = false, taken = false;
-    int64_t retry_after = 0;
-    int rc = app_second_factor_self_check(call);
-    if (rc)
-        goto done;
-    rc = app_second_factor_state_load(&user, &sf, &has, call, call->actor->user_id);
-    if (rc)
-        goto done;
-    if (!has || !sf.enabled_at) {
-        rc = usher_error_set(call->err, USHER_ECONFLICT, "second_factor_off", NULL,
-                             "two-step verification is not on");
-        goto done;
-    }
-    rc = app_account_throttle_reserve(&ticket, &retry_after, call, user.email, device_cookie);
-    if (rc)
-        goto done;
-    rc = app_second_factor_password_prove(call, &ticket, &user, current_password);
+    bool has = false;
+    int rc = app_second_factor_state_expect(&user, &sf, &has, call, true);
     if (rc)
         goto done;
     struct app_second_factor_proof proof = {.code = code};
-    rc = app_second_factor_proof_check(&ok, &m, call, &sf, &proof);
-    if (rc)
-        goto done;
-    if (ok)
-        rc = codes_write(out_codes, &taken, call, &user, &m, false);
-    if (rc)
-        goto done;
-    if (!taken) {
-        app_second_factor_attempt_failed(call, &ticket, "second_factor.change_failed", user.id,
-                                         "wrong_code");
-        rc = app_second_factor_code_refused(call, USHER_EINVAL, &m);
-        goto done;
-    }
-    app_throttle_success(call->app->throttle, &ticket);
+    struct codes_step step = {out_codes, &user, false};
+    struct app_second_factor_guard g = {
+        .user = &user,
+        .sf = &sf,
+        .proof = &proof,
+        .password = current_password,
+        .failed_action = "second_factor.change_failed",
+        .refusal = USHER_EINVAL,
+        .device_cookie = device_cookie,
+        .write = codes_step_write,
+        .ctx = &step,
+    };
+    rc = app_second_factor_guard_run(out_retry_after, call, &g);
 done:
-    app_throttle_release(call->app->throttle, &ticket);
-    if (out_retry_after)
-        *out_retry_after = retry_after;
     return rc;
 }

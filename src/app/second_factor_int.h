@@ -25,20 +25,11 @@ int app_second_factor_self_check(const struct app_call *call);
 int app_second_factor_state_load(struct store_user *out_user, struct store_second_factor *out_sf,
                                  bool *out_has, const struct app_call *call, const char *user_id);
 
-/* Ends ticket as a failed attempt and writes an audit row action (subject user_id, details
- * {"reason": reason}) in a transaction of its own. Returns the store's error, if any (the
- * caller's error slot is left alone). */
-int app_second_factor_attempt_failed(const struct app_call *call,
-                                     struct app_throttle_ticket *ticket, const char *action,
-                                     const char *user_id, const char *reason);
-
-/* Verifies user's current password with a place already reserved in ticket; a wrong one (or
- * none) counts as a failed sign-in, writes "second_factor.change_failed" and answers
- * USHER_EFORBIDDEN "invalid_credentials" naming current_password. USHER_EINVAL for a password
- * of a bad length; USHER_EUNAVAIL when the hashing pool is full. */
-int app_second_factor_password_prove(const struct app_call *call,
-                                     struct app_throttle_ticket *ticket,
-                                     const struct store_user *user, const char *password);
+/* app_second_factor_self_check, then app_second_factor_state_load for call->actor, then
+ * USHER_ECONFLICT "second_factor_on" or "second_factor_off" unless the factor is on exactly when
+ * want_on. */
+int app_second_factor_state_expect(struct store_user *out_user, struct store_second_factor *out_sf,
+                                   bool *out_has, const struct app_call *call, bool want_on);
 
 /* What a checked proof will take when the write commits. */
 struct app_second_factor_match {
@@ -47,14 +38,6 @@ struct app_second_factor_match {
     char hash[CRYPTO_HASH_HEX + 1]; /* a recovery code's hash */
 };
 
-/* Checks proof against sf: a code with liboath on the opened secret, for a step after the last
- * accepted one; a recovery code by its hash among the unused ones (constant time). *out_ok
- * false for a wrong, replayed or malformed one; *m says what to take. Errors: USHER_EINTERNAL
- * when the secret does not open; store errors. */
-int app_second_factor_proof_check(bool *out_ok, struct app_second_factor_match *m,
-                                  const struct app_call *call, const struct store_second_factor *sf,
-                                  const struct app_second_factor_proof *proof);
-
 /* Takes the matched proof inside the write transaction on c: the step (only if still newer;
  * with enable, only on an unconfirmed enrolment, which it turns on) or the recovery code (only
  * if still unused). *out_taken false when a concurrent use won. Store errors. */
@@ -62,14 +45,47 @@ int app_second_factor_proof_take(bool *out_taken, struct store_conn *c, const st
                                  const char *user_id, const struct app_second_factor_match *m,
                                  bool enable);
 
+/* The change a proof of the second factor allows. It runs once the proof checked, takes the
+ * proof (app_second_factor_proof_take) in its own write transaction together with the change,
+ * and leaves *out_taken false, with nothing changed, when a concurrent use of the same proof won.
+ * m is NULL when the account has no factor to prove. Returns 0 or an error set in call->err
+ * (which ends the attempt neither as a success nor as a failure). */
+typedef int app_second_factor_write_fn(bool *out_taken, const struct app_call *call,
+                                       const struct app_second_factor_match *m, void *ctx);
+
+/* Counts and records a wrong proof in place of the default audit row (the sign-in's second step,
+ * which also spends a try of its token). Must end ticket with app_throttle_failure. */
+typedef void app_second_factor_failed_fn(const struct app_call *call,
+                                         struct app_throttle_ticket *ticket, void *ctx);
+
+/* One action guarded by possession of the second factor (and the current password). Strings and
+ * rows are borrowed. */
+struct app_second_factor_guard {
+    const struct store_user *user;               /* whose factor; its address keys the throttle */
+    const struct store_second_factor *sf;        /* NULL: no factor to prove, password only */
+    const struct app_second_factor_proof *proof; /* checked against sf */
+    const char *password;      /* proved first when not NULL (the current password) */
+    const char *failed_action; /* audit action of a wrong password or proof */
+    int refusal;               /* the code of a wrong proof: USHER_EINVAL or USHER_EUNAUTH */
+    const char *device_cookie; /* the sign-in throttle's device cookie, may be NULL */
+    app_second_factor_write_fn *write;
+    app_second_factor_failed_fn *failed; /* NULL: a failed_action row with reason wrong_code */
+    void *ctx;                           /* handed to write and failed */
+};
+
+/* The one way usher accepts a proof of possession: reserves a place in the sign-in throttle
+ * (before any hashing), verifies the password when g->password is set, checks the proof against
+ * g->sf when set, then runs g->write. A wrong password answers USHER_EFORBIDDEN
+ * "invalid_credentials"; a wrong, replayed or concurrently used proof answers g->refusal
+ * "invalid_code"; both count as failed sign-ins and are audited as g->failed_action (or through
+ * g->failed). *out_retry_after (may be NULL) is set with USHER_ELIMIT when the throttle refuses.
+ * Other errors: as app_password_verify, app_second_factor_proof_check and g->write. */
+int app_second_factor_guard_run(int64_t *out_retry_after, const struct app_call *call,
+                                const struct app_second_factor_guard *g);
+
 /* USHER_EINVAL naming code unless exactly one of code and recovery_code is given. */
 int app_second_factor_proof_shape(const struct app_call *call,
                                   const struct app_second_factor_proof *proof);
-
-/* Sets the "invalid_code" error with code (USHER_EINVAL or USHER_EUNAUTH), naming the field m
- * was about, and returns code. */
-int app_second_factor_code_refused(const struct app_call *call, int code,
-                                   const struct app_second_factor_match *m);
 
 enum app_second_factor_mail_kind {
     APP_SECOND_FACTOR_MAIL_ENABLED,  /* the person turned it on */

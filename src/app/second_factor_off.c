@@ -46,9 +46,11 @@ static int factor_remove(struct store_conn *c, const struct app_call *call,
     return app_second_factor_mail_queue(c, call->arena, user, &mail, call->err);
 }
 
+/* Takes the proof and turns the factor off, in one transaction (a guarded change). */
 static int disable_write(bool *out_taken, const struct app_call *call,
-                         const struct store_user *user, const struct app_second_factor_match *m)
+                         const struct app_second_factor_match *m, void *ctx)
 {
+    const struct store_user *user = ctx;
     struct store_conn *c = NULL;
     int rc = app_call_begin(&c, call, true);
     if (rc)
@@ -73,51 +75,36 @@ int app_second_factor_disable(int64_t *out_retry_after, const struct app_call *c
                               const struct app_second_factor_proof *proof,
                               const char *device_cookie)
 {
-    struct app_throttle_ticket ticket = {0};
     struct store_user user;
     struct store_second_factor sf;
-    struct app_second_factor_match m;
-    bool has = false, ok = false, taken = false;
-    int64_t retry_after = 0;
+    bool has = false;
+    if (out_retry_after)
+        *out_retry_after = 0;
     int rc = app_second_factor_self_check(call);
     if (rc)
         goto done;
     rc = app_second_factor_proof_shape(call, proof);
     if (rc)
         goto done;
-    rc = app_second_factor_state_load(&user, &sf, &has, call, call->actor->user_id);
+    rc = app_second_factor_state_expect(&user, &sf, &has, call, true);
     if (rc)
         goto done;
-    if (!has || !sf.enabled_at) {
-        rc = usher_error_set(call->err, USHER_ECONFLICT, "second_factor_off", NULL,
-                             "two-step verification is not on");
-        goto done;
-    }
-    rc = app_account_throttle_reserve(&ticket, &retry_after, call, user.email, device_cookie);
+    struct app_second_factor_guard g = {
+        .user = &user,
+        .sf = &sf,
+        .proof = proof,
+        .password = current_password,
+        .failed_action = "second_factor.change_failed",
+        .refusal = USHER_EINVAL,
+        .device_cookie = device_cookie,
+        .write = disable_write,
+        .ctx = &user,
+    };
+    rc = app_second_factor_guard_run(out_retry_after, call, &g);
     if (rc)
         goto done;
-    rc = app_second_factor_password_prove(call, &ticket, &user, current_password);
-    if (rc)
-        goto done;
-    rc = app_second_factor_proof_check(&ok, &m, call, &sf, proof);
-    if (rc)
-        goto done;
-    if (ok)
-        rc = disable_write(&taken, call, &user, &m);
-    if (rc)
-        goto done;
-    if (!taken) {
-        app_second_factor_attempt_failed(call, &ticket, "second_factor.change_failed", user.id,
-                                         "wrong_code");
-        rc = app_second_factor_code_refused(call, USHER_EINVAL, &m);
-        goto done;
-    }
-    app_throttle_success(call->app->throttle, &ticket);
     mail_sender_wake(call->app->mail);
 done:
-    app_throttle_release(call->app->throttle, &ticket);
-    if (out_retry_after)
-        *out_retry_after = retry_after;
     return rc;
 }
 

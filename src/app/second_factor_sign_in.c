@@ -113,11 +113,21 @@ done:
     return rc;
 }
 
+/* The second step's sign-in: the token, its account and, once the proof is taken, the new
+ * session. */
+struct mfa_step {
+    struct app_session_new *out;
+    const struct store_mfa_token *t;
+    const struct store_user *user;
+};
+
 /* A wrong code on the second step: the throttle mark, one more failure on the token (gone at
- * the limit) and the "session.failed" row. */
-static void mfa_failed(const struct app_call *call, struct app_throttle_ticket *ticket,
-                       const struct store_mfa_token *t, const struct store_user *user)
+ * the limit) and the "session.failed" row. ctx is a struct mfa_step. */
+static void mfa_failed(const struct app_call *call, struct app_throttle_ticket *ticket, void *ctx)
 {
+    const struct mfa_step *step = ctx;
+    const struct store_mfa_token *t = step->t;
+    const struct store_user *user = step->user;
     app_throttle_failure(call->app->throttle, ticket, clock_now_ms());
     struct store_conn *c = NULL;
     struct usher_error ignored = {0};
@@ -144,35 +154,32 @@ done:
     store_conn_put(c);
 }
 
-/* Uses the token and the proof and starts the session, in one transaction. *out_result: 0 done,
- * 1 the token was used meanwhile, 2 the proof was taken meanwhile. */
-static int mfa_write(struct app_session_new *out, int *out_result, const struct app_call *call,
-                     const struct store_mfa_token *t, const struct store_user *user,
-                     const struct app_second_factor_match *m)
+/* Uses the token and the proof and starts the session, in one transaction (the guarded change;
+ * ctx is a struct mfa_step). A token used meanwhile is the uniform mfa_token_invalid, not a
+ * failed attempt. */
+static int mfa_write(bool *out_taken, const struct app_call *call,
+                     const struct app_second_factor_match *m, void *ctx)
 {
+    const struct mfa_step *step = ctx;
     struct store_conn *c = NULL;
     int64_t used = 0;
-    bool taken = false;
-    *out_result = 0;
     int rc = app_call_begin(&c, call, true);
     if (rc)
         goto done;
-    rc = store_mfa_token_use(&used, c, call->arena, t->token_hash, clock_now_ms(), call->err);
+    rc = store_mfa_token_use(&used, c, call->arena, step->t->token_hash, clock_now_ms(), call->err);
     if (rc)
         goto done;
     if (used != 1) {
-        *out_result = 1;
+        rc = usher_error_set(call->err, USHER_EUNAUTH, "mfa_token_invalid", "mfa_token",
+                             TOKEN_INVALID_MESSAGE);
         goto done;
     }
-    rc = app_second_factor_proof_take(&taken, c, call, user->id, m, false);
-    if (rc)
+    rc = app_second_factor_proof_take(out_taken, c, call, step->user->id, m, false);
+    if (rc || !*out_taken)
         goto done;
-    if (!taken) {
-        *out_result = 2;
-        goto done;
-    }
-    rc = app_account_session_start_with(out, call->app, c, call->arena, call->actor, user,
-                                        m->is_recovery ? "recovery_code" : "totp", call->err);
+    rc = app_account_session_start_with(step->out, call->app, c, call->arena, call->actor,
+                                        step->user, m->is_recovery ? "recovery_code" : "totp",
+                                        call->err);
     if (rc)
         goto done;
     rc = store_commit(c, call->err);
@@ -186,16 +193,13 @@ int app_second_factor_sign_in(struct app_session_new *out, int64_t *out_retry_af
                               const struct app_second_factor_proof *proof,
                               const char *device_cookie)
 {
-    struct app_throttle_ticket ticket = {0};
     struct store_mfa_token t;
     struct store_user user;
     struct store_second_factor sf;
-    struct app_second_factor_match m;
     char token_hash[CRYPTO_HASH_HEX + 1];
-    bool ok = false;
-    int result = 0;
-    int64_t retry_after = 0;
     memset(out, 0, sizeof(*out));
+    if (out_retry_after)
+        *out_retry_after = 0;
     int rc = app_second_factor_proof_shape(call, proof);
     if (rc)
         goto done;
@@ -203,32 +207,22 @@ int app_second_factor_sign_in(struct app_session_new *out, int64_t *out_retry_af
     rc = mfa_load(&t, &user, &sf, call, token_hash);
     if (rc)
         goto done;
-    rc = app_account_throttle_reserve(&ticket, &retry_after, call, user.email, device_cookie);
+    struct mfa_step step = {out, &t, &user};
+    struct app_second_factor_guard g = {
+        .user = &user,
+        .sf = &sf,
+        .proof = proof,
+        .refusal = USHER_EUNAUTH,
+        .device_cookie = device_cookie,
+        .write = mfa_write,
+        .failed = mfa_failed,
+        .ctx = &step,
+    };
+    rc = app_second_factor_guard_run(out_retry_after, call, &g);
     if (rc)
         goto done;
-    rc = app_second_factor_proof_check(&ok, &m, call, &sf, proof);
-    if (rc)
-        goto done;
-    if (ok)
-        rc = mfa_write(out, &result, call, &t, &user, &m);
-    if (rc)
-        goto done;
-    if (ok && result == 1) {
-        rc = usher_error_set(call->err, USHER_EUNAUTH, "mfa_token_invalid", "mfa_token",
-                             TOKEN_INVALID_MESSAGE);
-        goto done;
-    }
-    if (!ok || result == 2) {
-        mfa_failed(call, &ticket, &t, &user);
-        rc = app_second_factor_code_refused(call, USHER_EUNAUTH, &m);
-        goto done;
-    }
-    app_throttle_success(call->app->throttle, &ticket);
     app_device_cookie_new(out->device_cookie, call->app->secret, user.email);
 done:
-    app_throttle_release(call->app->throttle, &ticket);
     sodium_memzero(token_hash, sizeof(token_hash));
-    if (out_retry_after)
-        *out_retry_after = retry_after;
     return rc;
 }

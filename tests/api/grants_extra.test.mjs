@@ -326,6 +326,125 @@ describe('strict query parameters, dry runs and end-dated grants', () => {
       assert.equal(count('audit_log', "WHERE action = 'grant.lapsed'"), 0);
     });
   });
+
+  describe('the grant ceiling in time', () => {
+    const DAY = 86400e3;
+    const iso = (ms) => new Date(ms).toISOString();
+    // Ends with milliseconds of their own, so an answer rounded to the second would show.
+    const soon = Math.floor((Date.now() + 10 * DAY) / 1000) * 1000 + 250;
+    const later = soon + 30 * DAY;
+    const people = {};
+    const grantable = (token, query) => w.as(token)('GET', `/api/v1/agencies/${fx.agency}/grantable?${query}`);
+    async function member(email, grants) {
+      const inv = await w.invite(admin, fx.agency, { email, send_email: false, grants });
+      assert.equal(inv.status, 201, inv.text);
+      const acc = await w.acceptNew(new URL(inv.json.url).hash.replace(/^#token=/, ''));
+      assert.equal(acc.status, 201, acc.text);
+      return { id: acc.json.user.id, token: acc.json.token };
+    }
+
+    before(async () => {
+      // A manager of production until `soon` and of staging until `later`: their latest end is
+      // not the one that applies in production.
+      people.lead = await member('lead@extra.example', [
+        { environment_id: fx.env1, roles: ['environment_manager'], expires_at: iso(soon) },
+        { environment_id: fx.env2, roles: ['environment_manager'], expires_at: iso(later) },
+      ]);
+      people.steady = await member('steady@extra.example', [{ environment_id: fx.env1, roles: ['environment_manager'] }]);
+      people.helper = await member('helper@extra.example', [{ environment_id: fx.env1, roles: ['analyst'] }]);
+      fx.bot = (await as('POST', `/api/v1/environments/${fx.env1}/bots`, { name: 'Ceiling bot' })).json.id;
+      assert.ok(fx.bot);
+    });
+
+    it('answers until: the end of the right to give at the scope, null when it does not end and for admins', async () => {
+      for (const purpose of ['invite', 'manage']) {
+        const prod = await grantable(people.lead.token, `environment_id=${fx.env1}&for=${purpose}`);
+        assert.equal(prod.status, 200, prod.text);
+        assert.equal(prod.json.until, iso(soon));
+        const agent = prod.json.roles.find((r) => r.id === 'agent');
+        assert.equal(agent.grantable, true);
+        assert.equal(agent.until, iso(soon));
+        assert.equal(prod.json.roles.find((r) => r.id === 'owner').until, null, 'not grantable: no end to name');
+        assert.equal(prod.json.extra_permissions.find((p) => p.name === 'inbox.reply').until, iso(soon));
+        const staging = await grantable(people.lead.token, `environment_id=${fx.env2}&for=${purpose}`);
+        assert.equal(staging.json.until, iso(later));
+        const steady = await grantable(people.steady.token, `environment_id=${fx.env1}&for=${purpose}`);
+        assert.equal(steady.json.until, null);
+        assert.equal(steady.json.roles.find((r) => r.id === 'agent').until, null);
+        const mine = await as('GET', `/api/v1/agencies/${fx.agency}/grantable?environment_id=${fx.env1}&for=${purpose}`);
+        assert.equal(mine.json.until, null);
+        assert.ok(mine.json.roles.every((r) => r.until === null));
+      }
+      const bot = await grantable(people.lead.token, `bot_id=${fx.bot}`);
+      assert.equal(bot.json.needs, 'bot.delegate');
+      assert.equal(bot.json.until, iso(soon));
+      // Where one may not give at all there is no end to name.
+      const none = await grantable(people.helper.token, `environment_id=${fx.env1}`);
+      assert.equal(none.json.until, null);
+      assert.ok(none.json.roles.every((r) => !r.grantable && r.until === null));
+    });
+
+    it('enforces exactly that end: a grant ending at until is accepted, a millisecond later refused naming it', async () => {
+      const t = w.as(people.lead.token);
+      const until = Date.parse((await grantable(people.lead.token, `environment_id=${fx.env1}`)).json.until);
+      const body = (email, at) => ({ email, send_email: false, grants: [{ environment_id: fx.env1, roles: ['agent'], expires_at: iso(at) }] });
+      const late = await t('POST', `/api/v1/agencies/${fx.agency}/invitations`, body('late.help@extra.example', until + 1));
+      assertProblem(late, 403, 'grant_ceiling', 'grants[0]');
+      // The refusal names the end that applies here, not the lead's latest one (staging's).
+      assert.match(late.json.detail, new RegExp(iso(soon).replace(/\./g, '\\.')));
+      assert.doesNotMatch(late.json.detail, new RegExp(iso(later).replace(/\./g, '\\.')));
+      const never = await t('POST', `/api/v1/agencies/${fx.agency}/invitations`, { ...body('late.help@extra.example', until), grants: [{ environment_id: fx.env1, roles: ['agent'] }] });
+      assertProblem(never, 403, 'grant_ceiling', 'grants[0]');
+      const ok = await t('POST', `/api/v1/agencies/${fx.agency}/invitations`, body('late.help@extra.example', until));
+      assert.equal(ok.status, 201, ok.text);
+      assert.equal(ok.json.grants[0].expires_at, iso(until));
+      // Changing grants: the same end, asked for users.manage.
+      const manageUntil = Date.parse((await grantable(people.lead.token, `environment_id=${fx.env1}&for=manage`)).json.until);
+      const put = (at) => t('PUT', grantsUrl(people.helper.id), { grants: [{ environment_id: fx.env1, roles: ['analyst'], expires_at: iso(at) }] });
+      assertProblem(await put(manageUntil + 1), 403, 'grant_ceiling', 'grants[0]');
+      assert.equal((await put(manageUntil)).status, 200);
+      // In staging the lead's own end is later, and it holds there.
+      const staging = (at) => t('POST', `/api/v1/agencies/${fx.agency}/invitations`, { email: 'staging.help@extra.example', send_email: false,
+        grants: [{ environment_id: fx.env2, roles: ['agent'], expires_at: iso(at) }] });
+      assertProblem(await staging(later + 1), 403, 'grant_ceiling', 'grants[0]');
+      assert.equal((await staging(later)).status, 201);
+    });
+
+    it('holds a bot manager invitation and a bulk file to the same end, and lets them carry it', async () => {
+      const t = w.as(people.lead.token);
+      const until = (await grantable(people.lead.token, `bot_id=${fx.bot}`)).json.until;
+      const managers = `/api/v1/bots/${fx.bot}/managers`;
+      assertProblem(await t('POST', managers, { email: 'bots@extra.example', send_email: false }), 403, 'grant_ceiling', 'expires_at');
+      const past = await t('POST', managers, { email: 'bots@extra.example', send_email: false, expires_at: iso(Date.parse(until) + 1) });
+      assertProblem(past, 403, 'grant_ceiling', 'expires_at');
+      assert.match(past.json.detail, /^expires_at: it would outlast your own access here/);
+      const bot = await t('POST', managers, { email: 'bots@extra.example', send_email: false, expires_at: until });
+      assert.equal(bot.status, 201, bot.text);
+      assert.equal(bot.json.grants[0].expires_at, until);
+      assert.equal(bot.json.grants[0].bot_id, fx.bot);
+      // The admin's bot invitations need no end.
+      const adminBot = await as('POST', managers, { email: 'bots2@extra.example', send_email: false });
+      assert.equal(adminBot.status, 201, adminBot.text);
+      assert.equal(adminBot.json.grants[0].expires_at, undefined);
+
+      const prodUntil = (await grantable(people.lead.token, `environment_id=${fx.env1}`)).json.until;
+      const csv = 'email,environment,roles\r\nbulk.one@extra.example,Extra – production,Agent\r\n';
+      const bulk = (query) => w.usher.api('POST', `/api/v1/agencies/${fx.agency}/invitations/bulk${query}`,
+        { token: people.lead.token, raw: csv, headers: { 'Content-Type': 'text/csv' } });
+      const plain = await bulk('?validate_only=1');
+      assertProblem(plain, 400, 'invalid_rows');
+      assert.match(plain.json.problems[0].message, /outlast your own access here/);
+      const tooLate = await bulk(`?validate_only=1&expires_at=${encodeURIComponent(iso(Date.parse(prodUntil) + 1))}`);
+      assertProblem(tooLate, 400, 'invalid_rows');
+      assertProblem(await bulk('?validate_only=1&expires_at=soon'), 400, 'invalid_input', 'expires_at');
+      const sent = await bulk(`?expires_at=${encodeURIComponent(prodUntil)}`);
+      assert.equal(sent.status, 200, sent.text);
+      assert.equal(sent.json.created, 1);
+      const pending = await as('GET', `/api/v1/agencies/${fx.agency}/invitations?status=pending`);
+      const made = pending.json.items.find((i) => i.email === 'bulk.one@extra.example');
+      assert.equal(made.grants[0].expires_at, prodUntil);
+    });
+  });
   });
 });
 

@@ -180,10 +180,11 @@ function Shell() {
       </a>
       <Header />
       <ImpersonationBanner />
+      {/* Before the page: on a phone the notice takes its room above it (see styles.css). */}
+      <Toasts />
       <main id="main">
         <Screens />
       </main>
-      <Toasts />
     </>
   );
 }

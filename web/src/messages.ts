@@ -3,6 +3,7 @@
 // sentence chosen by code and field ("Passwords have at least 8 characters."), and only when
 // it knows neither, the detail tidied into a sentence with the field's name in words.
 import type { ApiError } from './api';
+import { readableDay } from './ceiling';
 
 // The fields of the console's forms as people call them.
 const FIELD_WORDS: Record<string, string> = {
@@ -66,6 +67,17 @@ const BY_CODE: Record<string, (e: ApiError) => string> = {
   invitation_expired: () => 'This invitation has expired. Ask for a new one.',
   invitation_not_pending: () => 'This invitation was already accepted, declined or revoked.',
   account_disabled: () => 'This account is disabled. Ask your administrator.',
+  // Rule 4 in time: what one gives ends no later than one's own right to give it.
+  grant_ceiling: (e) => {
+    const m = /outlast your own access here, which ends at (\d{4}-\d\d-\d\dT[\d:.]+Z)/.exec(
+      e.message,
+    );
+    if (!m) return tidied(e);
+    return (
+      `Your own access here ends on ${readableDay(m[1])}, so what you give must end by then. ` +
+      'Choose that day or an earlier one.'
+    );
+  },
 };
 
 // Sentences for the checks every text field goes through (code invalid_input), by the

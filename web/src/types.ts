@@ -195,6 +195,7 @@ export interface GrantableRole {
   built_in: boolean;
   grantable: boolean;
   reason: string | null;
+  until?: string | null; // the latest end it may have when given here; null: it need not end
 }
 
 export interface GrantablePermission {
@@ -203,11 +204,13 @@ export interface GrantablePermission {
   kind: 'authority' | 'work';
   grantable: boolean;
   reason: string | null;
+  until?: string | null;
 }
 
 export interface Grantable {
   scope: { type: string; id: string };
   needs: string;
+  until?: string | null; // when the right to give here ends (RFC 3339); null: it does not end
   roles: GrantableRole[];
   extra_permissions: GrantablePermission[];
 }

@@ -432,8 +432,9 @@ function toastTimer(id: number, run: boolean): void {
     );
 }
 
-// Shows a short notice in the corner for 5 seconds (held while pointed at or focused) and reads
-// it to screen readers. A newer notice replaces the one shown: they never pile up over the page.
+// Shows a short notice for 5 seconds (held while pointed at or focused) and reads it to screen
+// readers: in the corner on a wide screen, on a phone in the page's flow above its content, so it
+// never covers a control. A newer notice replaces the one shown: they never pile up.
 export function announce(text: string, kind: 'ok' | 'error' = 'ok'): void {
   for (const t of toasts) toastTimer(t.id, false);
   const t = { id: ++nextId, text, kind };

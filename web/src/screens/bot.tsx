@@ -1,12 +1,13 @@
 // One bot: its overview, and the Options tab where its owner delegates it to bot managers:
 // invite by email, see who manages it and who is still invited (copy the link, send it again,
 // revoke it), take access away; renaming and deleting the bot.
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { del, get, messageOf, post } from '../api';
 import { AgencyShell, environmentName, useAgency, useScopePermissions } from '../agency';
 import { day, fullName } from '../format';
 import { Link, navigate } from '../router';
-import type { Bot, BotManager, Invitation } from '../types';
+import { endToSend, utcDay } from '../ceiling';
+import type { Bot, BotManager, Grantable, Invitation } from '../types';
 import {
   Badge,
   Confirm,
@@ -20,8 +21,10 @@ import {
   TextField,
   announce,
   copyText,
+  useFocusFirstError,
   useLoad,
 } from '../ui';
+import { UntilField } from './grants_editor';
 import { DeletePlaceDialog, RenameDialog } from './places';
 
 interface Managers {
@@ -32,10 +35,23 @@ interface Managers {
 
 function Options({ bot, onShared }: { bot: Bot; onShared: (shared: boolean) => void }) {
   // While someone views the studio as the bot's owner, every control here is disabled.
-  const { access } = useAgency();
+  const { agency, access } = useAgency();
   const lock = access.lock();
   const path = `/bots/${encodeURIComponent(bot.id)}/managers`;
   const managers = useLoad(() => get<Managers>(path), [bot.id]);
+  // When the signed-in person's own right to delegate this bot ends: what they give ends by
+  // then (rule 4). Platform admins and those whose access does not end get null.
+  const offer = useLoad(
+    () =>
+      get<Grantable>(
+        `/agencies/${encodeURIComponent(agency.id)}/grantable?bot_id=${encodeURIComponent(bot.id)}`,
+      ),
+    [agency.id, bot.id],
+  );
+  const ceiling = offer.data?.until || null;
+  const [until, setUntil] = useState('');
+  const shownUntil = ceiling && (!until || until > utcDay(ceiling)) ? utcDay(ceiling) : until;
+  const form = useRef<HTMLFormElement>(null);
   const [email, setEmail] = useState('');
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -73,7 +89,10 @@ function Options({ bot, onShared }: { bot: Bot; onShared: (shared: boolean) => v
     setBusy(true);
     setError(null);
     try {
-      const inv = await post<Invitation>(path, { email: email.trim() });
+      const body: Record<string, unknown> = { email: email.trim() };
+      const end = endToSend(shownUntil, ceiling);
+      if (end) body.expires_at = end;
+      const inv = await post<Invitation>(path, body);
       announce(`Invitation sent to ${inv.email}`);
       setEmail('');
       managers.reload();
@@ -82,6 +101,7 @@ function Options({ bot, onShared }: { bot: Bot; onShared: (shared: boolean) => v
     }
     setBusy(false);
   }
+  useFocusFirstError(form, error);
 
   return (
     <section aria-labelledby="delegate-title" class="section">
@@ -90,7 +110,7 @@ function Options({ bot, onShared }: { bot: Bot; onShared: (shared: boolean) => v
         A bot manager can build and configure this bot only. They get an email with a link, register
         with that address, and accept; then the bot shows the Shared badge.
       </p>
-      <form class="inline-form" onSubmit={invite} noValidate>
+      <form class="inline-form" ref={form} onSubmit={invite} noValidate>
         <TextField
           label="Email of the new manager"
           name="email"
@@ -101,6 +121,16 @@ function Options({ bot, onShared }: { bot: Bot; onShared: (shared: boolean) => v
           error={error}
           disabled={lock.disabled}
         />
+        {ceiling ? (
+          <UntilField
+            index={0}
+            name="expires_at"
+            value={shownUntil}
+            owner={false}
+            ceiling={ceiling}
+            onValue={setUntil}
+          />
+        ) : null}
         <button type="submit" class="button button-primary" {...access.lock(busy)}>
           Send invitation
         </button>

@@ -4,6 +4,8 @@
 import { useRef, useState } from 'preact/hooks';
 import { ApiError, api, messageOf } from '../api';
 import { useAgency } from '../agency';
+import { ceilingSentence, earliestEnd } from '../ceiling';
+import { useGrantable } from '../grantable';
 import { Dialog, FormError, announce, useId } from '../ui';
 
 interface BulkRow {
@@ -54,8 +56,19 @@ function where(p: BulkProblem): string {
 const RESULT_WORDS = { created: 'Invited', refused: 'Refused', skipped: 'Not sent' };
 
 export function BulkInviteDialog({ onClose, onSent }: { onClose: () => void; onSent: () => void }) {
-  const { agency } = useAgency();
+  const { agency, environments, access } = useAgency();
   const fileId = useId('bulk-file');
+  // Rows name no end of their own: when the sender's right to invite ends somewhere, every
+  // invitation of the file ends at the earliest such end (rule 4), said here and sent along.
+  const places = environments
+    .filter((e) => access.can('users.invite', agency.id, { environmentId: e.id }))
+    .map((e) => e.id);
+  const grantable = useGrantable(agency.id, 'invite', places);
+  const offers = places.map((p) => grantable.offer(p));
+  const known = offers.every((o) => o.data || o.error);
+  const ceiling = earliestEnd(...offers.map((o) => o.data?.until));
+  const withEnd = (query: string) =>
+    ceiling ? `${query}${query ? '&' : '?'}expires_at=${encodeURIComponent(ceiling)}` : query;
   const [csv, setCsv] = useState<string | null>(null);
   const [fileName, setFileName] = useState('');
   const [answer, setAnswer] = useState<BulkAnswer | null>(null);
@@ -69,7 +82,9 @@ export function BulkInviteDialog({ onClose, onSent }: { onClose: () => void; onS
     setBusy(true);
     setError(null);
     try {
-      const a = await api<BulkAnswer>('POST', `${path}${query}`, text, { contentType: 'text/csv' });
+      const a = await api<BulkAnswer>('POST', `${path}${withEnd(query)}`, text, {
+        contentType: 'text/csv',
+      });
       setAnswer(a);
       if (a.sent) {
         announce(
@@ -118,6 +133,11 @@ export function BulkInviteDialog({ onClose, onSent }: { onClose: () => void; onS
           Download the template
         </a>
       </p>
+      {ceiling ? (
+        <p class="note note-info" id={`${fileId}-ceiling`}>
+          {ceilingSentence(ceiling)} Every invitation from this file gives access until then.
+        </p>
+      ) : null}
       <div class="field">
         <label for={fileId}>CSV file</label>
         <input
@@ -125,7 +145,8 @@ export function BulkInviteDialog({ onClose, onSent }: { onClose: () => void; onS
           type="file"
           accept=".csv,text/csv"
           onChange={chosen}
-          disabled={busy || sent}
+          disabled={busy || sent || !known}
+          aria-describedby={ceiling ? `${fileId}-ceiling` : undefined}
         />
       </div>
       <FormError error={error} fields={[]} />

@@ -2,11 +2,12 @@
 // exactly the roles and extra permissions the server says the signed-in person may give there,
 // and saying why the others are missing. Choosing the whole agency as a scope asks first: it
 // gives access to every environment, those of today and those made later.
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { ApiError } from '../api';
 import { environmentName, useAgency } from '../agency';
 import { sentence } from '../format';
-import { GrantPurpose, useGrantable } from '../grantable';
+import { ceilingSentence, earliestEnd, endToSend, utcDay } from '../ceiling';
+import { GrantPurpose, ScopeOffer, useGrantable } from '../grantable';
 import type { Grant, Role } from '../types';
 import { Confirm, IconPlus, fieldMessage, useId } from '../ui';
 import { humanMessage } from '../messages';
@@ -17,6 +18,9 @@ export interface GrantDraft {
   roles: string[];
   extra: string[];
   until?: string; // the last day of access (YYYY-MM-DD, UTC); '' or absent: it does not end
+  // When the giver's own right to give this ends (RFC 3339), from the server: the grant ends
+  // no later. Absent or null: no limit.
+  ceiling?: string | null;
 }
 
 // A grant's last day as the date field holds it: the UTC day of its end.
@@ -39,10 +43,36 @@ export function draftOf(g: Grant, roles: Role[]): GrantDraft {
 export function grantOf(d: GrantDraft): Grant {
   const g: Grant = { roles: d.roles, extra_permissions: d.extra };
   if (d.scope) g.environment_id = d.scope;
-  // Access lasts to the end of its last day, in UTC, as the field says.
-  if (d.until) g.expires_at = `${d.until}T23:59:59Z`;
+  // Access lasts to the end of its last day, in UTC, as the field says, and never past the
+  // giver's own right to give it.
+  const end = endToSend(d.until, d.ceiling);
+  if (end) g.expires_at = end;
   return g;
 }
+
+// When the giver's right to give what draft d chooses ends, from the server's answer for its
+// scope: the earliest of the scope's end and those of the chosen roles and permissions.
+export function ceilingOf(d: GrantDraft, offer: ScopeOffer): string | null {
+  const data = offer.data;
+  if (!data) return null;
+  return earliestEnd(
+    data.until,
+    ...data.roles.filter((r) => d.roles.includes(r.id)).map((r) => r.until),
+    ...data.extra_permissions.filter((p) => d.extra.includes(p.name)).map((p) => p.until),
+  );
+}
+
+// The draft held to its ceiling: the ceiling noted, and the last day set to the ceiling's day
+// when it is empty or later.
+function heldTo(d: GrantDraft, ceiling: string | null): GrantDraft {
+  if (!ceiling) return d.ceiling ? { ...d, ceiling: null } : d;
+  const last = utcDay(ceiling);
+  return { ...d, ceiling, until: !d.until || d.until > last ? last : d.until };
+}
+
+// Whether err refuses a grant for outlasting the giver's own access: the end date is at fault.
+const outlasts = (err: unknown) =>
+  err instanceof ApiError && err.code === 'grant_ceiling' && /outlast/.test(err.message);
 
 // A grant that gives nothing: no role and no extra permission.
 export const isEmptyDraft = (d: GrantDraft) => d.roles.length === 0 && d.extra.length === 0;
@@ -95,6 +125,23 @@ export function GrantsEditor({ value, onChange, error, purpose, allowEmpty }: Ed
   const update = (i: number, d: Partial<GrantDraft>) =>
     d.scope === '' && value[i].scope !== '' ? setAsked({ i, d }) : apply(i, d);
   const unused = scopes.filter((s) => !value.some((g) => g.scope === s.id));
+  // A refusal for outlasting one's own access means the answer held here is out of date (the
+  // giver's access changed meanwhile): ask again, and the drafts are held to the new end.
+  useEffect(() => {
+    if (!(error instanceof ApiError) || error.code !== 'grant_ceiling') return;
+    value.forEach((g, i) => grantMessage(error, i) && grantable.retry(g.scope));
+    // Only a new refusal asks again.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [error]);
+  // Each grant held to when the giver's own right to give it ends, once the server said so.
+  const ceilings = value.map((g) => ceilingOf(g, grantable.offer(g.scope)));
+  const ceilingKey = ceilings.join('\n');
+  useEffect(() => {
+    const held = value.map((g, i) => heldTo(g, ceilings[i]));
+    if (held.some((g, i) => g !== value[i])) onChange(held);
+    // ceilingKey stands for the ceilings: the drafts are held again only when one changes.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [ceilingKey, value.length]);
   const groupMessage = fieldMessage(error, 'grants');
   const shownInRow = value.some((_, i) => grantMessage(error, i));
   return (
@@ -115,7 +162,7 @@ export function GrantsEditor({ value, onChange, error, purpose, allowEmpty }: Ed
             offer={grantable.offer(g.scope)}
             onRetry={() => grantable.retry(g.scope)}
             catalogue={roles}
-            message={grantMessage(error, i)}
+            message={outlasts(error) ? null : grantMessage(error, i)}
             canRemove={allowEmpty || value.length > 1}
             onChange={(d) => update(i, d)}
             onRemove={() => onChange(value.filter((_, k) => k !== i))}
@@ -124,6 +171,8 @@ export function GrantsEditor({ value, onChange, error, purpose, allowEmpty }: Ed
               index={i}
               value={g.until || ''}
               owner={g.roles.includes('owner')}
+              ceiling={ceilings[i]}
+              error={outlasts(error) ? grantMessage(error, i) : null}
               onValue={(until) => update(i, { until })}
             />
           </GrantRow>
@@ -161,39 +210,55 @@ export function GrantsEditor({ value, onChange, error, purpose, allowEmpty }: Ed
 }
 
 // The day access ends, optional: from tomorrow on, in UTC. An owner's access does not end.
-function UntilField({
+// Under a ceiling (the giver's own access ends) it is required and no later than that day.
+export function UntilField({
   index,
   value,
   owner,
+  ceiling,
+  name,
+  error,
   onValue,
 }: {
   index: number;
   value: string;
   owner: boolean;
+  ceiling?: string | null;
+  name?: string;
+  error?: string | null; // why the end was refused: shown here, where the focus goes
   onValue: (v: string) => void;
 }) {
   const id = useId('until');
   const tomorrow = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
+  const last = ceiling ? utcDay(ceiling) : undefined;
   return (
-    <div class="field until-field">
-      <label for={id}>
-        Until <span class="optional">(optional)</span>
-      </label>
+    <div class={`field until-field${error ? ' field-invalid' : ''}`}>
+      <label for={id}>Until {ceiling ? null : <span class="optional">(optional)</span>}</label>
       <input
         id={id}
         type="date"
-        name={`grants[${index}].expires_at`}
+        name={name || `grants[${index}].expires_at`}
         value={value}
-        min={tomorrow}
+        min={last && last < tomorrow ? last : tomorrow}
+        max={last}
+        required={!!ceiling}
+        aria-invalid={error ? 'true' : undefined}
         disabled={owner && !value}
-        aria-describedby={`${id}-hint`}
+        aria-describedby={error ? `${id}-error ${id}-hint` : `${id}-hint`}
         onInput={(e) => onValue((e.currentTarget as HTMLInputElement).value)}
       />
       <p class="hint" id={`${id}-hint`}>
-        {owner
-          ? "An owner's access does not end."
-          : 'Access ends at the end of this day (UTC). Empty: it does not end.'}
+        {ceiling
+          ? `${ceilingSentence(ceiling)} Access ends at the end of the day chosen (UTC).`
+          : owner
+            ? "An owner's access does not end."
+            : 'Access ends at the end of this day (UTC). Empty: it does not end.'}
       </p>
+      {error ? (
+        <p class="field-error" id={`${id}-error`}>
+          {error}
+        </p>
+      ) : null}
     </div>
   );
 }

@@ -75,7 +75,7 @@ function TokenList() {
         <p class="muted">No tokens yet.</p>
       ) : (
         <div class="table-wrap" tabIndex={0} role="region" aria-label="API tokens table">
-          <table class="table">
+          <table class="table table-cards tokens-table">
             <thead>
               <tr>
                 <th scope="col">Name</th>

@@ -7,11 +7,11 @@ import { roleId, roleLabel } from '../format';
 import { useId } from '../ui';
 
 export const SORTS: [string, string][] = [
-  ['name', 'Name (A to Z)'],
-  ['-name', 'Name (Z to A)'],
-  ['-last_active', 'Last active (recent first)'],
-  ['-created', 'Created (newest first)'],
-  ['created', 'Created (oldest first)'],
+  ['name', 'Name, A to Z'],
+  ['-name', 'Name, Z to A'],
+  ['-last_active', 'Recently active'],
+  ['-created', 'Newest first'],
+  ['created', 'Oldest first'],
 ];
 
 // Who the table lists: members and pending invitations by default; expired and revoked
@@ -66,7 +66,7 @@ export function UsersFilters({ filters, error, onChange }: Props) {
     onChange({ [key]: (e.currentTarget as HTMLSelectElement).value });
   const searchError = error?.field === 'q';
   return (
-    <form class="filters" role="search" onSubmit={(e) => e.preventDefault()}>
+    <form class="filters users-filters" role="search" onSubmit={(e) => e.preventDefault()}>
       <div class="field">
         <label for={`${id}-q`}>Search</label>
         <input

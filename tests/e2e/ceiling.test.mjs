@@ -1,0 +1,154 @@
+// The grant ceiling in time in the console, in headless Chromium against the real binary: a
+// manager whose own access ends opens the invite dialog and finds the end date filled in with
+// that end, no later day allowed and one sentence saying why; the invitation sent carries that
+// end to the millisecond. When the manager's access is shortened while the dialog is open, the
+// refusal is worded for people, has the focus, and the dialog takes up the new end. Each
+// screen is checked with axe and photographed at 1280 and 390 px.
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+
+import { startUsher } from '../api/lib/harness.mjs';
+import { DESKTOP, PHONE, captureScreen, openBrowser, screenshotDir } from './lib/browser.mjs';
+import { signInWithPassword } from './lib/signin.mjs';
+
+const ADMIN = { email: 'admin@studio.test', password: 'quiet-lantern-orbit-1' };
+const LEAD = { email: 'tess@acme.test', password: 'copper-meadow-keys-2' };
+const DAY = 86400e3;
+
+// The end of the lead's access: in 20 days, at a time of day that is not midnight, so a date
+// field's "end of that day" would outlast it.
+const firstEnd = new Date(Math.floor((Date.now() + 20 * DAY) / DAY) * DAY + 12 * 3600e3 + 34 * 60e3 + 789);
+const secondEnd = new Date(firstEnd.getTime() - 9 * DAY);
+const dayOf = (d) => d.toISOString().slice(0, 10);
+const words = (d) => d.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+
+describe('the grant ceiling in time in the console', () => {
+  let usher;
+  let adminToken;
+  let lead;
+  const ids = {};
+
+  async function ok(method, urlPath, { token = adminToken, body } = {}) {
+    const r = await usher.api(method, `/api/v1${urlPath}`, { token, body });
+    assert.ok(r.status < 300, `${method} ${urlPath}: ${r.status} ${r.text}`);
+    return r.json;
+  }
+
+  async function screen(page, name) {
+    assert.deepEqual(await captureScreen(page, name), [], `axe on ${name}`);
+  }
+
+  function step(name, fn) {
+    it(name, async () => {
+      try {
+        await fn();
+      } catch (e) {
+        mkdirSync(screenshotDir, { recursive: true });
+        const file = path.join(screenshotDir, `failed-ceiling-${name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}.png`);
+        await lead?.page.screenshot({ path: file, fullPage: true }).catch(() => {});
+        throw e;
+      }
+    });
+  }
+
+  before(async () => {
+    usher = await startUsher({ env: { USHER_ADMIN_EMAIL: ADMIN.email, USHER_ADMIN_PASSWORD: ADMIN.password } });
+    adminToken = (await ok('POST', '/sessions', { token: null, body: ADMIN })).token;
+    ids.agency = (await ok('POST', '/agencies', { body: { name: 'Acme' } })).id;
+    ids.env = (await ok('POST', `/agencies/${ids.agency}/environments`, { body: { name: 'Acme production' } })).id;
+    const inv = await ok('POST', `/agencies/${ids.agency}/invitations`, {
+      body: {
+        email: LEAD.email, first_name: 'Tess', last_name: 'Lead', send_email: false,
+        grants: [{ environment_id: ids.env, roles: ['environment_manager'], expires_at: firstEnd.toISOString() }],
+      },
+    });
+    const token = new URL(inv.url).hash.replace('#token=', '');
+    ids.lead = (await ok('POST', '/invitations/accept', { token: null, body: { token, password: LEAD.password } })).user.id;
+    lead = await openBrowser(usher.url);
+  });
+
+  after(async () => {
+    await lead?.close().catch(() => {});
+    const problems = lead?.problems || [];
+    if (usher) assert.equal(await usher.stop(), 0);
+    assert.deepEqual(problems, [], 'no page errors and no Content-Security-Policy violations');
+  });
+
+  async function openInvite(page) {
+    await page.goto(`${usher.url}/environments/${ids.env}`);
+    await page.getByRole('button', { name: 'Invite user' }).first().click();
+    const dialog = page.getByRole('dialog', { name: 'Invite user' });
+    await dialog.waitFor();
+    await dialog.getByRole('group', { name: 'Roles', exact: true }).getByRole('checkbox').first().waitFor();
+    return dialog;
+  }
+
+  step('fills the end in, allows no later day and says why; the invitation carries that end', async () => {
+    const { page } = lead;
+    await page.goto(`${usher.url}/signin`);
+    await signInWithPassword(page, LEAD);
+    await page.getByRole('heading', { name: 'Control panel' }).waitFor();
+    for (const size of [DESKTOP, PHONE]) {
+      await page.setViewportSize(size);
+      const dialog = await openInvite(page);
+      const until = dialog.getByLabel(/^Until/);
+      await page.waitForFunction(() => document.querySelector('input[type=date]')?.value);
+      assert.equal(await until.inputValue(), dayOf(firstEnd), 'the end is filled in');
+      assert.equal(await until.getAttribute('max'), dayOf(firstEnd), 'no later day may be picked');
+      assert.equal(await until.getAttribute('required'), '', 'an end is needed');
+      const hint = await dialog.locator(`#${(await until.getAttribute('aria-describedby')).split(' ').pop()}`).textContent();
+      assert.match(hint, new RegExp(`^Your own access here ends on ${words(firstEnd)}; what you give ends by then\\.`));
+      // captureScreen photographs and checks every width itself: once is enough.
+      await until.scrollIntoViewIfNeeded();
+      if (size === DESKTOP) await screen(page, 'ceiling-invite');
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+      await dialog.waitFor({ state: 'detached' });
+    }
+    await page.setViewportSize(DESKTOP);
+    const dialog = await openInvite(page);
+    await dialog.getByLabel('Email', { exact: true }).fill('helper@acme.test');
+    await dialog.getByRole('checkbox', { name: /^Agent/ }).check();
+    await dialog.getByRole('button', { name: 'Send invitation' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    const list = await ok('GET', `/agencies/${ids.agency}/invitations?status=pending`);
+    const sent = list.items.find((i) => i.email === 'helper@acme.test');
+    assert.ok(sent, 'the invitation exists');
+    assert.equal(sent.grants[0].expires_at, firstEnd.toISOString(), 'it ends when the lead’s access ends, not at midnight after');
+  });
+
+  step('words a refusal for an end that no longer fits, focuses it, and takes up the new end', async () => {
+    const { page } = lead;
+    const dialog = await openInvite(page);
+    await dialog.getByLabel('Email', { exact: true }).fill('second@acme.test');
+    await dialog.getByRole('checkbox', { name: /^Agent/ }).check();
+    // Meanwhile an admin shortens the lead's access.
+    await ok('PUT', `/agencies/${ids.agency}/users/${ids.lead}/grants`, {
+      body: { grants: [{ environment_id: ids.env, roles: ['environment_manager'], expires_at: secondEnd.toISOString() }] },
+    });
+    await dialog.getByRole('button', { name: 'Send invitation' }).click();
+    const error = dialog.locator('.until-field .field-error');
+    await error.waitFor();
+    assert.equal(await error.textContent(),
+      `Your own access here ends on ${words(secondEnd)}, so what you give must end by then. Choose that day or an earlier one.`);
+    // The focus is on the end date, the field at fault, with the refusal in view below it.
+    await page.waitForFunction(() => document.activeElement?.getAttribute('type') === 'date');
+    assert.ok(await error.evaluate((el) => {
+      const r = el.getBoundingClientRect();
+      const box = el.closest('dialog').getBoundingClientRect();
+      return r.top >= box.top && r.bottom <= box.bottom;
+    }), 'the refusal is in view');
+    const until = dialog.getByLabel(/^Until/);
+    assert.equal(await until.getAttribute('aria-invalid'), 'true');
+    assert.ok((await until.getAttribute('aria-describedby')).split(' ').includes(await error.getAttribute('id')),
+      'the end date is described by the refusal');
+    await page.waitForFunction((d) => document.querySelector('input[type=date]')?.value === d, dayOf(secondEnd));
+    assert.equal(await until.getAttribute('max'), dayOf(secondEnd));
+    await screen(page, 'ceiling-invite-refused');
+    await dialog.getByRole('button', { name: 'Send invitation' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    const list = await ok('GET', `/agencies/${ids.agency}/invitations?status=pending`);
+    assert.equal(list.items.find((i) => i.email === 'second@acme.test').grants[0].expires_at, secondEnd.toISOString());
+  });
+});

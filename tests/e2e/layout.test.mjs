@@ -1,0 +1,402 @@
+// The console's layout in headless Chromium at 1280×800, 1366×768 and 390×844, measured rather
+// than looked at: the users filters show every label and every choice whole; the users table
+// fits its card, with or without a person's panel beside it; the Account page's list of
+// sections stays at the top beside (on a phone: above) the first section however far the page
+// is scrolled; a notice on a phone takes its own room and covers no control; and on every
+// screen of an agency nothing scrolls sideways and no two controls touch or overlap.
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+
+import { startUsher } from '../api/lib/harness.mjs';
+import { captureScreen, openBrowser, screenshotDir, SCREEN_SIZES } from './lib/browser.mjs';
+import { signInWithPassword } from './lib/signin.mjs';
+import { startSmtp } from './lib/smtp.mjs';
+
+const ADMIN = { email: 'admin@studio.test', password: 'quiet-lantern-orbit-1' };
+const MANAGER = { email: 'mia@acme.test', password: 'copper-meadow-keys-1', first: 'Mia', last: 'Jansen' };
+const LONG = {
+  email: 'maximiliane.vandenberg-oosterhuis@customer-support.example.test',
+  password: 'velvet-harbor-quartz-4',
+  first: 'Maximiliane Johanna',
+  last: 'van den Berg-Oosterhuis',
+};
+const OLAF = { email: 'olaf@acme.test', password: 'granite-willow-ferry-7', first: 'Olaf', last: 'Berg' };
+const PHONE = SCREEN_SIZES.find((s) => s.width < 760);
+const WIDE = SCREEN_SIZES.filter((s) => s.width >= 760);
+
+describe('the console layout at 1280, 1366 and 390 px', () => {
+  let smtp;
+  let usher;
+  let adminToken;
+  let b;
+  const ids = {};
+
+  async function ok(method, urlPath, { token = adminToken, body } = {}) {
+    const r = await usher.api(method, `/api/v1${urlPath}`, { token, body });
+    assert.ok(r.status < 300, `${method} ${urlPath}: ${r.status} ${r.text}`);
+    return r.json;
+  }
+
+  async function member(who, grants) {
+    const inv = await ok('POST', `/agencies/${ids.agency}/invitations`, {
+      body: { email: who.email, first_name: who.first, last_name: who.last, grants, send_email: false },
+    });
+    const token = new URL(inv.url).hash.replace('#token=', '');
+    await ok('POST', '/invitations/accept', { token: null, body: { token, password: who.password } });
+  }
+
+  function step(name, fn) {
+    it(name, async () => {
+      try {
+        await fn();
+      } catch (e) {
+        mkdirSync(screenshotDir, { recursive: true });
+        const slug = name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-');
+        await b?.page.screenshot({ path: path.join(screenshotDir, `failed-layout-${slug}.png`), fullPage: true }).catch(() => {});
+        throw e;
+      }
+    });
+  }
+
+  before(async () => {
+    smtp = await startSmtp();
+    usher = await startUsher({
+      env: {
+        USHER_SMTP_URL: smtp.url,
+        USHER_SMTP_FROM: 'studio@studio.test',
+        USHER_ADMIN_EMAIL: ADMIN.email,
+        USHER_ADMIN_PASSWORD: ADMIN.password,
+      },
+    });
+    adminToken = (await ok('POST', '/sessions', { token: null, body: ADMIN })).token;
+    ids.agency = (await ok('POST', '/agencies', { body: { name: 'Acme' } })).id;
+    ids.prod = (await ok('POST', `/agencies/${ids.agency}/environments`, { body: { name: 'Acme – production' } })).id;
+    ids.test = (await ok('POST', `/agencies/${ids.agency}/environments`, { body: { name: 'Acme – test' } })).id;
+    await member(MANAGER, [{ roles: ['owner'] }]);
+    await member(OLAF, [{ environment_id: ids.prod, roles: ['operator'] }]);
+    await member(LONG, [
+      { environment_id: ids.prod, roles: ['operator', 'agent', 'analyst'] },
+      { environment_id: ids.test, roles: ['developer', 'content_manager'] },
+    ]);
+    ids.bot = (await ok('POST', `/environments/${ids.prod}/bots`, { body: { name: 'Support bot' } })).id;
+    await ok('POST', `/agencies/${ids.agency}/tokens`, { body: { name: 'Inbox service' } });
+    ids.long = (await ok('GET', `/agencies/${ids.agency}/users?q=maximiliane`)).items[0].id;
+    b = await openBrowser(usher.url);
+    await b.page.goto(`${usher.url}/signin`);
+    await signInWithPassword(b.page, MANAGER);
+    await b.page.getByRole('heading', { name: 'Control panel' }).waitFor();
+  });
+
+  after(async () => {
+    await b?.close().catch(() => {});
+    const problems = b ? b.problems : [];
+    if (usher) assert.equal(await usher.stop(), 0);
+    if (smtp) await smtp.close();
+    assert.deepEqual(problems, [], 'no page errors and no Content-Security-Policy violations');
+  });
+
+  // What is cut off, overflowing or too wide in the page at the current viewport: the document
+  // scrolling sideways, and every element matched by selector wider than its own box.
+  async function overflows(page, selector) {
+    return page.evaluate((sel) => {
+      const found = [];
+      const doc = document.documentElement;
+      if (doc.scrollWidth > doc.clientWidth + 1) found.push(`the page scrolls sideways (${doc.scrollWidth} > ${doc.clientWidth})`);
+      for (const el of document.querySelectorAll(sel)) {
+        if (el.scrollWidth > el.clientWidth + 1) found.push(`${el.className || el.tagName}: ${el.scrollWidth} > ${el.clientWidth}`);
+      }
+      return found;
+    }, selector);
+  }
+
+  step('shows every filter label and every choice of the users filters whole', async () => {
+    const { page } = b;
+    await page.goto(`${usher.url}/agencies/${ids.agency}/users`);
+    await page.getByRole('row', { name: /Olaf Berg/ }).waitFor();
+    for (const size of SCREEN_SIZES) {
+      await page.setViewportSize(size);
+      await page.waitForTimeout(50);
+      const cut = await choicesCut(page);
+      assert.deepEqual(cut, [], `${size.width}px`);
+      assert.deepEqual(await overflows(page, '.filters, .users-table-wrap'), [], `${size.width}px`);
+      // The status filter is a real choice: "Invitation expired" is one of them.
+      const status = page.getByLabel('Status');
+      assert.ok((await status.locator('option').allTextContents()).includes('Invitation expired'));
+    }
+    assert.deepEqual(await captureScreen(page, 'layout-users-filters'), [], 'axe');
+  });
+
+  step('shows every kind of action of the audit filter whole, and its dates apart', async () => {
+    const { page } = b;
+    await page.goto(`${usher.url}/agencies/${ids.agency}/audit`);
+    await page.getByRole('heading', { name: 'Audit log' }).waitFor();
+    for (const size of SCREEN_SIZES) {
+      await page.setViewportSize(size);
+      await page.waitForTimeout(50);
+      assert.deepEqual(await choicesCut(page), [], `${size.width}px`);
+      assert.deepEqual(await crowded(page), [], `${size.width}px`);
+    }
+    await page.setViewportSize(SCREEN_SIZES[0]);
+  });
+
+  // The filters whose label, or one of whose choices, does not show whole in the filter form.
+  async function choicesCut(page) {
+    return page.evaluate(() => {
+      const form = document.querySelector('form.filters');
+      const found = [];
+      const formBox = form.getBoundingClientRect();
+      // The room a select's own arrow takes, besides its padding and border.
+      const ARROW = 20;
+      const canvas = document.createElement('canvas').getContext('2d');
+      for (const field of form.querySelectorAll('.field')) {
+        const label = field.querySelector('label');
+        if (!label) continue; // the buttons' box
+        const box = field.getBoundingClientRect();
+        if (box.left < formBox.left - 1 || box.right > formBox.right + 1) found.push(`${label.textContent} sticks out of the filters`);
+        if (label.scrollWidth > label.clientWidth + 1) found.push(`the label ${label.textContent} is cut off`);
+        const control = field.querySelector('select, input');
+        const c = control.getBoundingClientRect();
+        const l = label.getBoundingClientRect();
+        const overlap = l.left < c.right && l.right > c.left && l.top < c.bottom && l.bottom > c.top;
+        if (overlap) found.push(`the label ${label.textContent} overlaps its control`);
+        if (control.tagName !== 'SELECT') continue;
+        const style = getComputedStyle(control);
+        canvas.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+        const room =
+          c.width -
+          parseFloat(style.paddingLeft) -
+          parseFloat(style.paddingRight) -
+          parseFloat(style.borderLeftWidth) -
+          parseFloat(style.borderRightWidth) -
+          ARROW;
+        for (const option of control.options) {
+          const text = canvas.measureText(option.text).width;
+          if (text > room) found.push(`${label.textContent}: "${option.text}" needs ${Math.ceil(text)} px, has ${Math.floor(room)}`);
+        }
+      }
+      return found;
+    });
+  }
+
+  step('fits the users table in its card with a person\'s panel open beside it', async () => {
+    const { page } = b;
+    await page.goto(`${usher.url}/agencies/${ids.agency}/users/${ids.long}`);
+    const panel = page.getByRole('heading', { name: `${LONG.first} ${LONG.last}`, level: 2 });
+    await panel.waitFor();
+    for (const size of WIDE) {
+      await page.setViewportSize(size);
+      await page.waitForTimeout(50);
+      assert.deepEqual(await overflows(page, '.users-table-wrap'), [], `${size.width}px, panel open`);
+      // The list and the panel side by side, not one over the other.
+      const apart = await page.evaluate(() => {
+        const list = document.querySelector('.users-table-wrap').getBoundingClientRect();
+        const side = document.querySelector('.panel').getBoundingClientRect();
+        return list.right <= side.left + 1;
+      });
+      assert.ok(apart, `${size.width}px: the table ends where the panel starts`);
+      // Its name and its actions still there to click.
+      const row = page.getByRole('row', { name: /Olaf Berg/ });
+      assert.ok(await row.getByRole('button', { name: 'Actions for Olaf Berg' }).isVisible());
+    }
+    assert.deepEqual(await captureScreen(page, 'layout-users-panel'), [], 'axe');
+  });
+
+  step('keeps the Account page\'s sections list at the top however far it is scrolled', async () => {
+    const { page } = b;
+    await page.goto(`${usher.url}/account`);
+    await page.getByRole('heading', { name: 'Profile' }).waitFor();
+    await page.getByRole('heading', { name: 'Sessions' }).waitFor();
+    for (const size of SCREEN_SIZES) {
+      await page.setViewportSize(size);
+      await page.waitForTimeout(50);
+      // Scrolled to the end, as after following "Delete account" in the list.
+      await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+      await page.waitForTimeout(50);
+      const at = await page.evaluate(() => {
+        const onPage = (el) => {
+          const r = el.getBoundingClientRect();
+          return { top: r.top + window.scrollY, bottom: r.bottom + window.scrollY, left: r.left, right: r.right, height: r.height };
+        };
+        const nav = document.querySelector('nav[aria-label="Account sections"]');
+        const first = document.querySelector('.account-sections > *');
+        const links = [...nav.querySelectorAll('a')].map((a) => ({ text: a.textContent, ...onPage(a) }));
+        return { nav: onPage(nav), first: onPage(first), links, navOverflow: nav.scrollWidth - nav.clientWidth };
+      });
+      const w = `${size.width}px`;
+      assert.ok(at.navOverflow <= 1, `${w}: the list fits its box`);
+      if (size.width >= 760) {
+        assert.ok(Math.abs(at.nav.top - at.first.top) <= 2, `${w}: the list's top (${at.nav.top}) is the first section's (${at.first.top})`);
+        assert.ok(at.nav.right <= at.first.left, `${w}: the list is beside the sections`);
+        // One line per entry ("Two-step verification" not broken in two).
+        for (const l of at.links) assert.ok(l.height < 48, `${w}: "${l.text}" on one line (${l.height} px)`);
+      } else {
+        assert.ok(at.nav.bottom <= at.first.top, `${w}: the list is above the first section`);
+        assert.ok(at.nav.height <= 140, `${w}: the list is compact (${at.nav.height} px)`);
+      }
+    }
+    await page.evaluate(() => window.scrollTo(0, 0));
+    assert.deepEqual(await captureScreen(page, 'layout-account'), [], 'axe');
+  });
+
+  step('shows a notice on a phone in its own room, covering no control, dismissable', async () => {
+    const { page } = b;
+    await page.setViewportSize(PHONE);
+    await page.goto(`${usher.url}/agencies/${ids.agency}/users`);
+    await page.getByRole('row', { name: /Olaf Berg/ }).waitFor();
+    await page.getByRole('button', { name: 'Invite user' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Invite user' });
+    await dialog.getByRole('checkbox', { name: /^Analyst/ }).check();
+    await dialog.getByLabel('Email', { exact: true }).fill('new@acme.test');
+    await dialog.getByRole('button', { name: /^(Create|Send) invitation$/ }).click();
+    await dialog.waitFor({ state: 'detached' });
+    const notice = page.locator('.toasts .toast').filter({ hasText: 'new@acme.test' });
+    await notice.waitFor();
+    await page.getByRole('row', { name: /new@acme\.test/ }).waitFor();
+    // Still read out: the notice is inside a polite status region.
+    const live = await notice.evaluate((el) => {
+      const region = el.closest('[role="status"]');
+      return region ? region.getAttribute('aria-live') : null;
+    });
+    assert.equal(live, 'polite');
+    const found = await notice.evaluate((toast) => {
+      const out = [];
+      const first = toast.getBoundingClientRect();
+      if (first.top < 0 || first.bottom > window.innerHeight) out.push('the notice is out of view');
+      // Every control of the page, at every scroll position: none under the notice.
+      const controls = [...document.querySelectorAll('button, a[href], input, select, textarea, [role="button"]')];
+      const end = document.documentElement.scrollHeight;
+      for (let y = 0; y <= end; y += 40) {
+        window.scrollTo(0, y);
+        const t = toast.getBoundingClientRect();
+        for (const el of controls) {
+          if (toast.contains(el)) continue;
+          const r = el.getBoundingClientRect();
+          if (!r.width || !r.height) continue;
+          if (r.left < t.right && r.right > t.left && r.top < t.bottom && r.bottom > t.top)
+            out.push(`scrolled to ${window.scrollY}: covers ${el.tagName} "${(el.textContent || el.getAttribute('aria-label') || '').trim()}"`);
+        }
+      }
+      window.scrollTo(0, 0);
+      return [...new Set(out)].slice(0, 5);
+    });
+    assert.deepEqual(found, [], 'the notice covers nothing');
+    // Scrolled to the end of the list, the last card's actions are not under it either.
+    await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+    const last = page.locator('tbody tr').last().getByRole('button', { name: /^Actions for/ });
+    const hit = await last.evaluate((el) => {
+      const r = el.getBoundingClientRect();
+      const at = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+      return !!at && el.contains(at);
+    });
+    assert.ok(hit, 'the last row\'s actions take a click');
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: path.join(screenshotDir, 'layout-notice-390.png'), fullPage: true });
+    await notice.getByRole('button', { name: 'Dismiss' }).click();
+    assert.equal(await page.locator('.toasts .toast').count(), 0, 'dismissed');
+    await page.setViewportSize(SCREEN_SIZES[0]);
+  });
+  // Pairs of visible controls (buttons, fields, lists) that overlap or touch, closer than 3 px.
+  async function crowded(page) {
+    return page.evaluate(() => {
+      const visible = (el) => {
+        const r = el.getBoundingClientRect();
+        const style = getComputedStyle(el);
+        return r.width > 0 && r.height > 0 && style.visibility !== 'hidden' && !el.closest('[hidden], .visually-hidden');
+      };
+      const controls = [
+        ...document.querySelectorAll('main button, main .button, main input:not([type=checkbox]):not([type=radio]), main select, main textarea'),
+      ].filter(visible);
+      const name = (el) => (el.textContent || el.getAttribute('aria-label') || el.name || el.type || '').trim().slice(0, 30);
+      const found = [];
+      for (const [i, a] of controls.entries()) {
+        const p = a.getBoundingClientRect();
+        for (const bEl of controls.slice(i + 1)) {
+          if (a.contains(bEl) || bEl.contains(a)) continue;
+          const q = bEl.getBoundingClientRect();
+          const m = 1.5;
+          if (p.left - m < q.right + m && p.right + m > q.left - m && p.top - m < q.bottom + m && p.bottom + m > q.top - m)
+            found.push(`"${name(a)}" and "${name(bEl)}"`);
+        }
+      }
+      return found;
+    });
+  }
+
+  step('lays out every screen of an agency without sideways scrolling or touching controls', async () => {
+    const { page } = b;
+    const screens = [
+      ['control panel', '/', 'Control panel'],
+      ['environments', `/agencies/${ids.agency}`, 'Environments'],
+      ['environment', `/environments/${ids.prod}`, 'Bots'],
+      ['bot', `/bots/${ids.bot}/options`, 'Delegate access to managers'],
+      ['users', `/agencies/${ids.agency}/users`, 'Users'],
+      ['roles', `/agencies/${ids.agency}/roles`, 'Roles'],
+      ['tokens', `/agencies/${ids.agency}/tokens`, 'API tokens'],
+      // Filtered, so that Clear stands beside Filter.
+      ['audit', `/agencies/${ids.agency}/audit`, 'Audit log', async () => {
+        await page.getByLabel('Person').fill('Olaf');
+        await page.getByRole('button', { name: 'Filter', exact: true }).click();
+        await page.getByRole('button', { name: 'Clear', exact: true }).waitFor();
+      }],
+      ['account', '/account', 'Sessions'],
+    ];
+    const problems = [];
+    for (const [label, address, heading, then] of screens) {
+      await page.setViewportSize(SCREEN_SIZES[0]);
+      await page.goto(`${usher.url}${address}`);
+      await page.getByRole('heading', { name: heading, exact: true }).first().waitFor();
+      await page.waitForLoadState('networkidle').catch(() => {});
+      if (then) await then();
+      for (const size of SCREEN_SIZES) {
+        await page.setViewportSize(size);
+        await page.waitForTimeout(50);
+        for (const p of await overflows(page, '.card, .page-head, .filters, .place-actions, .bot-list li, .table-wrap'))
+          problems.push(`${label} at ${size.width}px: ${p}`);
+        for (const p of await crowded(page)) problems.push(`${label} at ${size.width}px: ${p} touch`);
+      }
+    }
+    await page.setViewportSize(SCREEN_SIZES[0]);
+    assert.deepEqual(problems, []);
+  });
+  step('opens a person\'s menu on the People page wholly in view at each width', async () => {
+    const admin = await openBrowser(usher.url);
+    try {
+      const { page } = admin;
+      await page.goto(`${usher.url}/signin`);
+      await signInWithPassword(page, ADMIN);
+      await page.getByRole('heading', { name: 'Control panel' }).waitFor();
+      await page.goto(`${usher.url}/people`);
+      const button = page.getByRole('button', { name: `Actions for ${OLAF.email}` });
+      await button.waitFor();
+      for (const size of SCREEN_SIZES) {
+        await page.setViewportSize(size);
+        await page.waitForTimeout(50);
+        await button.click();
+        const items = page.locator('.row-menu button');
+        await items.first().waitFor();
+        const hidden = await items.evaluateAll((els) =>
+          els
+            .map((el) => {
+              const r = el.getBoundingClientRect();
+              el.scrollIntoView({ block: 'nearest' });
+              const s = el.getBoundingClientRect();
+              const wrap = el.closest('.table-wrap').getBoundingClientRect();
+              const inView = s.left >= 0 && s.right <= window.innerWidth && s.top >= 0 && s.bottom <= window.innerHeight;
+              const inWrap = s.left >= wrap.left - 0.5 && s.right <= wrap.right + 0.5 && s.top >= wrap.top - 0.5 && s.bottom <= wrap.bottom + 0.5;
+              const hit = document.elementFromPoint(s.left + s.width / 2, s.top + s.height / 2);
+              const text = el.scrollWidth <= el.clientWidth + 1;
+              return inView && inWrap && el.contains(hit) && text && r.width > 0 ? null : el.textContent;
+            })
+            .filter(Boolean),
+        );
+        assert.deepEqual(hidden, [], `${size.width}px: menu items out of view or cut off`);
+        await page.keyboard.press('Escape');
+      }
+    } finally {
+      b.problems.push(...admin.problems);
+      await admin.close();
+    }
+  });
+});
