@@ -8,16 +8,13 @@
 // only owner. Every screen is checked with axe-core and photographed at 1280, 1366 and 390 px.
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { before, describe } from 'node:test';
 
-import { startUsher } from '../api/lib/harness.mjs';
-import { captureScreen, openBrowser, screenshotDir } from './lib/browser.mjs';
 import { signInWithPassword } from './lib/signin.mjs';
-import { linkIn, startSmtp } from './lib/smtp.mjs';
+import { linkIn } from './lib/smtp.mjs';
+import { setUpStudio } from './lib/studio.mjs';
 
-const ADMIN = { email: 'admin@studio.test', password: 'quiet-lantern-orbit-1' };
 const PERSON = { email: 'nora@acme.test', password: 'amber-pylon-thistle-2' };
 const NEW_PASSWORD = 'juniper-canal-mosaic-velvet-8';
 const NEW_EMAIL = 'noor.vandijk@acme.test';
@@ -59,28 +56,19 @@ function wrongCode(secret) {
 }
 
 describe('the Account page of the web console', () => {
-  let smtp;
-  let usher;
-  let adminToken;
+  const studio = setUpStudio({
+    failurePrefix: 'failed-account-',
+    checkLog: (logText) => assert.ok(!logText.includes(NEW_PASSWORD), 'the new password appeared in the log'),
+  });
+  const { call, ok, browser, screen, step, member, signIn } = studio;
   let nora; // Nora's browser
   const ids = {};
-  const browsers = [];
-
-  async function call(method, urlPath, { token = adminToken, body } = {}) {
-    return usher.api(method, `/api/v1${urlPath}`, { token, body });
-  }
-
-  async function ok(method, urlPath, opts) {
-    const r = await call(method, urlPath, opts);
-    assert.ok(r.status < 300, `${method} ${urlPath}: ${r.status} ${r.text}`);
-    return r.json;
-  }
 
   // The first message to addr whose subject matches, waiting up to 15 s for it.
   async function mailTo(addr, subject) {
     const until = Date.now() + 15000;
     for (;;) {
-      const found = smtp.messages.find((m) => m.to.includes(addr.toLowerCase()) && subject.test(m.parsed.subject || ''));
+      const found = studio.smtp.messages.find((m) => m.to.includes(addr.toLowerCase()) && subject.test(m.parsed.subject || ''));
       if (found) return found;
       assert.ok(Date.now() < until, `no message "${subject}" to ${addr}`);
       await new Promise((r) => setTimeout(r, 100));
@@ -92,22 +80,10 @@ describe('the Account page of the web console', () => {
     return (await ok('POST', '/sessions', { token: null, body: { email: PERSON.email, password } })).token;
   }
 
-  async function browser() {
-    const b = await openBrowser(usher.url);
-    browsers.push(b);
-    return b;
-  }
-
-  async function signIn(page, who) {
-    await page.goto(`${usher.url}/signin`);
-    await signInWithPassword(page, who);
-    await page.getByRole('heading', { name: 'Control panel' }).waitFor();
-  }
-
   // Nora's browser on the Account page, signed in again if her session was ended.
   async function openAccount() {
     const { page } = nora;
-    await page.goto(`${usher.url}/account`);
+    await page.goto(`${studio.usher.url}/account`);
     const title = page.getByRole('heading', { level: 1 });
     await title.waitFor();
     if ((await title.textContent()) === 'Sign in') {
@@ -117,11 +93,6 @@ describe('the Account page of the web console', () => {
     await section(page, 'Sessions').getByRole('table').waitFor();
     await page.waitForLoadState('networkidle');
     return page;
-  }
-
-  async function screen(page, name) {
-    const violations = await captureScreen(page, name);
-    assert.deepEqual(violations, [], `axe on ${name}`);
   }
 
   // The section of the Account page headed title.
@@ -134,50 +105,10 @@ describe('the Account page of the web console', () => {
     assert.equal(await has(), `INPUT ${name}`, 'the focus is on the field to put right');
   }
 
-  // A test whose failure leaves a picture of every open page under build/e2e-screenshots/.
-  function step(name, fn) {
-    it(name, async (t) => {
-      try {
-        await fn(t);
-      } catch (e) {
-        mkdirSync(screenshotDir, { recursive: true });
-        for (const [i, b] of browsers.entries()) {
-          const file = path.join(screenshotDir, `failed-account-${name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}-${i}.png`);
-          await b.page.screenshot({ path: file, fullPage: true }).catch(() => {});
-        }
-        throw e;
-      }
-    });
-  }
-
   before(async () => {
-    smtp = await startSmtp();
-    usher = await startUsher({
-      env: {
-        USHER_SMTP_URL: smtp.url,
-        USHER_SMTP_FROM: 'studio@studio.test',
-        USHER_ADMIN_EMAIL: ADMIN.email,
-        USHER_ADMIN_PASSWORD: ADMIN.password,
-      },
-    });
-    adminToken = (await ok('POST', '/sessions', { token: null, body: ADMIN })).token;
     ids.agency = (await ok('POST', '/agencies', { body: { name: 'Acme' } })).id;
-    const inv = await ok('POST', `/agencies/${ids.agency}/invitations`, {
-      body: { email: PERSON.email, first_name: 'Nora', last_name: 'Reset', grants: [{ roles: ['owner'] }], send_email: false },
-    });
-    const token = new URL(inv.url).hash.replace('#token=', '');
-    await ok('POST', '/invitations/accept', { token: null, body: { token, password: PERSON.password } });
+    await member(ids.agency, { ...PERSON, first: 'Nora', last: 'Reset' }, [{ roles: ['owner'] }]);
     nora = await browser();
-  });
-
-  after(async () => {
-    for (const b of browsers) await b.close().catch(() => {});
-    const problems = browsers.flatMap((b) => b.problems);
-    const logText = usher ? JSON.stringify(usher.logs) + usher.stderr.join('\n') : '';
-    if (usher) assert.equal(await usher.stop(), 0);
-    if (smtp) await smtp.close();
-    assert.deepEqual(problems, [], 'no page errors and no Content-Security-Policy violations');
-    assert.ok(!logText.includes(NEW_PASSWORD), 'the new password appeared in the log');
   });
 
   step('opens the Account page from the name in the header and changes the names', async () => {
@@ -190,7 +121,7 @@ describe('the Account page of the web console', () => {
     await page.getByText(PERSON.email, { exact: true }).waitFor();
     await screen(page, 'account-menu');
     await page.getByRole('link', { name: 'Account' }).click();
-    await page.waitForURL(`${usher.url}/account`);
+    await page.waitForURL(`${studio.usher.url}/account`);
     await page.getByRole('heading', { name: 'Account', level: 1 }).waitFor();
     assert.equal(await menu.getAttribute('aria-expanded'), 'false', 'the menu closes on the way');
     const profile = section(page, 'Profile');
@@ -264,7 +195,7 @@ describe('the Account page of the web console', () => {
     assert.match(await here.locator('th').textContent(), /^Chrome on Linux/);
     assert.match(await here.locator('td[data-label="Address"]').textContent(), /^127\.0\.0\.1$/);
     const browsersRows = rows.filter({ hasText: 'Chrome on Linux' });
-    assert.equal(await browsersRows.count(), 2, 'both browsers read as Chrome on Linux');
+    assert.equal(await browsersRows.count(), 2, 'both studio.browsers read as Chrome on Linux');
     await screen(page, 'account-sessions');
 
     // The other browser's row: Chrome, not this device.
@@ -272,7 +203,7 @@ describe('the Account page of the web console', () => {
     await theirs.getByRole('button', { name: /^Sign out Chrome on Linux/ }).click();
     await sessions.getByText('2 other sessions besides this one.').waitFor();
     await page.getByText('Chrome on Linux was signed out').waitFor();
-    await other.page.goto(`${usher.url}/account`);
+    await other.page.goto(`${studio.usher.url}/account`);
     await other.page.getByRole('heading', { name: 'Sign in' }).waitFor();
     assert.equal((await call('GET', '/me', { token: api1 })).status, 200, 'only that session ended');
 
@@ -328,7 +259,7 @@ describe('the Account page of the web console', () => {
     await pending.getByText(`Confirmation sent to ${NEW_EMAIL}`).waitFor();
     assert.match(await pending.textContent(), /pending/);
     await screen(page, 'account-email-pending');
-    const firstMail = await smtp.waitFor(NEW_EMAIL, 1);
+    const firstMail = await studio.smtp.waitFor(NEW_EMAIL, 1);
     assert.equal(firstMail.parsed.subject, 'Confirm your new email address');
     const first = linkIn(firstMail);
 
@@ -342,18 +273,18 @@ describe('the Account page of the web console', () => {
     // Asked again: a new link; the first one no longer works, in any browser.
     await ask(PERSON.password);
     await pending.getByText(`Confirmation sent to ${NEW_EMAIL}`).waitFor();
-    const link = linkIn(await smtp.waitFor(NEW_EMAIL, 2));
+    const link = linkIn(await studio.smtp.waitFor(NEW_EMAIL, 2));
     assert.notEqual(link, first);
     assert.equal(new URL(link).pathname, '/email-change');
     const stranger = await browser();
     await stranger.page.goto(first);
     await stranger.page.getByRole('heading', { name: 'This link does not work any more' }).waitFor();
-    assert.equal(stranger.page.url(), `${usher.url}/email-change`, 'the token left the address bar');
+    assert.equal(stranger.page.url(), `${studio.usher.url}/email-change`, 'the token left the address bar');
     await screen(stranger.page, 'email-change-ended');
 
     await page.goto(link);
     await page.getByRole('heading', { name: 'Your email address was changed' }).waitFor();
-    assert.equal(page.url(), `${usher.url}/email-change`, 'the token left the address bar');
+    assert.equal(page.url(), `${studio.usher.url}/email-change`, 'the token left the address bar');
     assert.ok((await page.locator('main').textContent()).includes(NEW_EMAIL));
     await page.getByRole('button', { name: 'Sign out' }).waitFor({ state: 'detached' });
     await screen(page, 'email-change-done');
@@ -505,7 +436,7 @@ describe('the Account page of the web console', () => {
     });
     await ok('POST', '/invitations/accept', { token: null, body: { token: new URL(inv.url).hash.replace('#token=', ''), password: OTHER_OWNER.password } });
     await form.getByRole('button', { name: 'Delete my account' }).click();
-    await page.waitForURL(`${usher.url}/account-deleted`);
+    await page.waitForURL(`${studio.usher.url}/account-deleted`);
     await page.getByRole('heading', { name: 'Your account was deleted' }).waitFor();
     assert.equal(await page.getByRole('button', { name: 'Sign out' }).count(), 0, 'signed out');
     await screen(page, 'account-deleted');

@@ -4,15 +4,10 @@
 // the person, kind and date filters narrow the list. Checked with axe-core and photographed at
 // 1280, 1366 and 390 px; rows fit at 1280, 1366 and 390 px without sideways scrolling.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe } from 'node:test';
 
-import { startUsher } from '../api/lib/harness.mjs';
-import { captureScreen, openBrowser, screenshotDir } from './lib/browser.mjs';
-import { signInWithPassword } from './lib/signin.mjs';
+import { setUpStudio } from './lib/studio.mjs';
 
-const ADMIN = { email: 'admin@studio.test', password: 'quiet-lantern-orbit-1' };
 const person = (email, password, first, last) => ({ email, password, first, last });
 const MIA = person('mia@acme.test', 'copper-meadow-keys-1', 'Mia', 'Jansen');
 const OLAF = person('olaf@acme.test', 'harbor-violet-tiles-1', 'Olaf', 'Berg');
@@ -20,58 +15,14 @@ const PIET = person('piet@acme.test', 'granite-willow-ferry-7', 'Piet', 'Smit');
 const ENV = 'Acme – production';
 
 describe('the audit log of the web console', () => {
-  let usher;
-  let adminToken;
+  const studio = setUpStudio({ failurePrefix: 'failed-audit-', smtp: false });
+  const { ok, browser, screen, step, signIn } = studio;
   let miaToken;
   const ids = {};
-  const browsers = [];
   let mia; // Mia's browser
 
-  async function call(method, urlPath, { token = adminToken, body } = {}) {
-    return usher.api(method, `/api/v1${urlPath}`, { token, body });
-  }
-
-  async function ok(method, urlPath, opts) {
-    const r = await call(method, urlPath, opts);
-    assert.ok(r.status < 300, `${method} ${urlPath}: ${r.status} ${r.text}`);
-    return r.json;
-  }
-
   // Invites who (by token) with grants and accepts as them; resolves their id.
-  async function join(token, who, grants) {
-    const inv = await ok('POST', `/agencies/${ids.agency}/invitations`, {
-      token,
-      body: {
-        email: who.email, first_name: who.first, last_name: who.last, grants, send_email: false,
-      },
-    });
-    const link = new URL(inv.url).hash.replace('#token=', '');
-    const body = { token: link, password: who.password };
-    const res = await ok('POST', '/invitations/accept', { token: null, body });
-    return res.user?.id || (await ok('GET', '/me', { token: res.token })).user.id;
-  }
-
-  async function screen(page, name) {
-    const violations = await captureScreen(page, name);
-    assert.deepEqual(violations, [], `axe on ${name}`);
-  }
-
-  // A test whose failure leaves a picture of every open page under build/e2e-screenshots/.
-  function step(name, fn) {
-    it(name, async (t) => {
-      try {
-        await fn(t);
-      } catch (e) {
-        mkdirSync(screenshotDir, { recursive: true });
-        for (const [i, b] of browsers.entries()) {
-          const slug = name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-');
-          const file = path.join(screenshotDir, `failed-audit-${slug}-${i}.png`);
-          await b.page.screenshot({ path: file, fullPage: true }).catch(() => {});
-        }
-        throw e;
-      }
-    });
-  }
+  const join = async (token, who, grants) => (await studio.member(ids.agency, who, grants, { token })).id;
 
   const entries = (page) =>
     page.getByRole('list', { name: 'Audit entries' }).locator(':scope > li');
@@ -80,7 +31,7 @@ describe('the audit log of the web console', () => {
       .map((s) => s.replace(/\s+/g, ' ').trim());
 
   async function openLog(page) {
-    await page.goto(`${usher.url}/agencies/${ids.agency}/audit`);
+    await page.goto(`${studio.usher.url}/agencies/${ids.agency}/audit`);
     await page.getByRole('heading', { name: 'Audit log', level: 1 }).waitFor();
     await entries(page).first().waitFor();
     await page.waitForLoadState('networkidle');
@@ -104,16 +55,12 @@ describe('the audit log of the web console', () => {
   }
 
   before(async () => {
-    usher = await startUsher({
-      env: { USHER_ADMIN_EMAIL: ADMIN.email, USHER_ADMIN_PASSWORD: ADMIN.password },
-    });
-    adminToken = (await ok('POST', '/sessions', { token: null, body: ADMIN })).token;
     ids.agency = (await ok('POST', '/agencies', { body: { name: 'Acme' } })).id;
     const env = await ok('POST', `/agencies/${ids.agency}/environments`, { body: { name: ENV } });
     ids.env = env.id;
-    ids.mia = await join(adminToken, MIA, [{ roles: ['owner'] }]);
-    const signIn = { email: MIA.email, password: MIA.password };
-    miaToken = (await ok('POST', '/sessions', { token: null, body: signIn })).token;
+    ids.mia = await join(studio.adminToken, MIA, [{ roles: ['owner'] }]);
+    const miaCredentials = { email: MIA.email, password: MIA.password };
+    miaToken = (await ok('POST', '/sessions', { token: null, body: miaCredentials })).token;
     // Mia invites Olaf and Piet, changes what Olaf can do, views as Piet, and removes Olaf.
     ids.olaf = await join(miaToken, OLAF, [{ environment_id: ids.env, roles: ['operator'] }]);
     ids.piet = await join(miaToken, PIET, [{ environment_id: ids.env, roles: ['operator'] }]);
@@ -128,19 +75,8 @@ describe('the audit log of the web console', () => {
     }
     miaToken = (await ok('DELETE', '/impersonation', { token: view.token })).token;
     await ok('DELETE', `/agencies/${ids.agency}/users/${ids.olaf}`, { token: miaToken });
-    mia = await openBrowser(usher.url);
-    browsers.push(mia);
-    const { page } = mia;
-    await page.goto(`${usher.url}/signin`);
-    await signInWithPassword(page, MIA);
-    await page.getByRole('heading', { name: 'Control panel' }).waitFor();
-  });
-
-  after(async () => {
-    for (const b of browsers) await b.close().catch(() => {});
-    const problems = browsers.flatMap((b) => b.problems);
-    if (usher) assert.equal(await usher.stop(), 0);
-    assert.deepEqual(problems, [], 'no page errors and no Content-Security-Policy violations');
+    mia = await browser();
+    await signIn(mia.page, MIA);
   });
 
   step('shows entries as sentences, a former member by name, view-as pages folded', async () => {

@@ -5,15 +5,12 @@
 // refusal is worded for people, has the focus, and the dialog takes up the new end. Each
 // screen is checked with axe and photographed at 1280 and 390 px.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe } from 'node:test';
 
-import { startUsher } from '../api/lib/harness.mjs';
-import { DESKTOP, PHONE, captureScreen, openBrowser, screenshotDir } from './lib/browser.mjs';
+import { DESKTOP, PHONE } from './lib/browser.mjs';
 import { signInWithPassword } from './lib/signin.mjs';
+import { setUpStudio } from './lib/studio.mjs';
 
-const ADMIN = { email: 'admin@studio.test', password: 'quiet-lantern-orbit-1' };
 const LEAD = { email: 'tess@acme.test', password: 'copper-meadow-keys-2' };
 const DAY = 86400e3;
 
@@ -25,59 +22,21 @@ const dayOf = (d) => d.toISOString().slice(0, 10);
 const words = (d) => d.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
 
 describe('the grant ceiling in time in the console', () => {
-  let usher;
-  let adminToken;
+  const studio = setUpStudio({ failurePrefix: 'failed-ceiling-', smtp: false });
+  const { ok, browser, screen, step, member } = studio;
   let lead;
   const ids = {};
 
-  async function ok(method, urlPath, { token = adminToken, body } = {}) {
-    const r = await usher.api(method, `/api/v1${urlPath}`, { token, body });
-    assert.ok(r.status < 300, `${method} ${urlPath}: ${r.status} ${r.text}`);
-    return r.json;
-  }
-
-  async function screen(page, name) {
-    assert.deepEqual(await captureScreen(page, name), [], `axe on ${name}`);
-  }
-
-  function step(name, fn) {
-    it(name, async () => {
-      try {
-        await fn();
-      } catch (e) {
-        mkdirSync(screenshotDir, { recursive: true });
-        const file = path.join(screenshotDir, `failed-ceiling-${name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}.png`);
-        await lead?.page.screenshot({ path: file, fullPage: true }).catch(() => {});
-        throw e;
-      }
-    });
-  }
-
   before(async () => {
-    usher = await startUsher({ env: { USHER_ADMIN_EMAIL: ADMIN.email, USHER_ADMIN_PASSWORD: ADMIN.password } });
-    adminToken = (await ok('POST', '/sessions', { token: null, body: ADMIN })).token;
     ids.agency = (await ok('POST', '/agencies', { body: { name: 'Acme' } })).id;
     ids.env = (await ok('POST', `/agencies/${ids.agency}/environments`, { body: { name: 'Acme production' } })).id;
-    const inv = await ok('POST', `/agencies/${ids.agency}/invitations`, {
-      body: {
-        email: LEAD.email, first_name: 'Tess', last_name: 'Lead', send_email: false,
-        grants: [{ environment_id: ids.env, roles: ['environment_manager'], expires_at: firstEnd.toISOString() }],
-      },
-    });
-    const token = new URL(inv.url).hash.replace('#token=', '');
-    ids.lead = (await ok('POST', '/invitations/accept', { token: null, body: { token, password: LEAD.password } })).user.id;
-    lead = await openBrowser(usher.url);
-  });
-
-  after(async () => {
-    await lead?.close().catch(() => {});
-    const problems = lead?.problems || [];
-    if (usher) assert.equal(await usher.stop(), 0);
-    assert.deepEqual(problems, [], 'no page errors and no Content-Security-Policy violations');
+    const grants = [{ environment_id: ids.env, roles: ['environment_manager'], expires_at: firstEnd.toISOString() }];
+    ids.lead = (await member(ids.agency, { ...LEAD, first: 'Tess', last: 'Lead' }, grants)).id;
+    lead = await browser();
   });
 
   async function openInvite(page) {
-    await page.goto(`${usher.url}/environments/${ids.env}`);
+    await page.goto(`${studio.usher.url}/environments/${ids.env}`);
     await page.getByRole('button', { name: 'Invite user' }).first().click();
     const dialog = page.getByRole('dialog', { name: 'Invite user' });
     await dialog.waitFor();
@@ -87,7 +46,7 @@ describe('the grant ceiling in time in the console', () => {
 
   step('fills the end in, allows no later day and says why; the invitation carries that end', async () => {
     const { page } = lead;
-    await page.goto(`${usher.url}/signin`);
+    await page.goto(`${studio.usher.url}/signin`);
     await signInWithPassword(page, LEAD);
     await page.getByRole('heading', { name: 'Control panel' }).waitFor();
     for (const size of [DESKTOP, PHONE]) {

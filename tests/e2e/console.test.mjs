@@ -6,16 +6,12 @@
 // impersonation and member removal once the server has their routes. Every screen is checked
 // with axe-core (no serious or critical finding) and photographed at 1280, 1366 and 390 px.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe } from 'node:test';
 
-import { startUsher } from '../api/lib/harness.mjs';
-import { captureScreen, openBrowser, screenshotDir } from './lib/browser.mjs';
 import { signInWithPassword } from './lib/signin.mjs';
-import { linkIn, startSmtp } from './lib/smtp.mjs';
+import { linkIn } from './lib/smtp.mjs';
+import { ADMIN, setUpStudio } from './lib/studio.mjs';
 
-const ADMIN = { email: 'admin@studio.test', password: 'quiet-lantern-orbit-1' };
 const MANAGER = { email: 'mia@acme.test', password: 'copper-meadow-keys-1' };
 const COLLEAGUE = { email: 'cleo@acme.test', password: 'harbor-violet-tiles-1' };
 const BOT_DEV = { email: 'bob@freelance.test', password: 'botdev-password-1' };
@@ -25,36 +21,11 @@ const CONTENT = { email: 'carl@northwind.test', password: 'saffron-pebble-dune-4
 const ENV_MANAGER_ROLES = ['agent', 'analyst', 'content_manager', 'developer', 'environment_manager', 'operator', 'producer'];
 
 describe('the web console', () => {
-  let smtp;
-  let usher;
-  let adminToken;
+  const studio = setUpStudio({ failurePrefix: 'failed-' });
+  const { ok, browser, screen, step, member, signIn } = studio;
   let managerToken;
   const ids = {};
-  const browsers = [];
   let manager; // the manager's browser
-
-  async function call(method, path, { token = adminToken, body } = {}) {
-    const r = await usher.api(method, `/api/v1${path}`, { token, body });
-    return r;
-  }
-
-  async function ok(method, path, opts) {
-    const r = await call(method, path, opts);
-    assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${r.text}`);
-    return r.json;
-  }
-
-  async function browser() {
-    const b = await openBrowser(usher.url);
-    browsers.push(b);
-    return b;
-  }
-
-  async function signIn(page, who) {
-    await page.goto(`${usher.url}/signin`);
-    await signInWithPassword(page, who);
-    await page.getByRole('heading', { name: 'Control panel' }).waitFor();
-  }
 
   // Follows an emailed invitation as someone new: names, password, and into the console.
   async function acceptAsNew(page, link, who, first, last) {
@@ -77,68 +48,20 @@ describe('the web console', () => {
     return (await roles.locator('input[type=checkbox]:not([disabled])').evaluateAll((els) => els.map((e) => e.value))).sort();
   }
 
-  async function screen(page, name) {
-    const violations = await captureScreen(page, name);
-    assert.deepEqual(violations, [], `axe on ${name}`);
-  }
-
-  // A test whose failure leaves a picture of every open page under build/e2e-screenshots/.
-  function step(name, fn) {
-    it(name, async (t) => {
-      try {
-        await fn(t);
-      } catch (e) {
-        mkdirSync(screenshotDir, { recursive: true });
-        for (const [i, b] of browsers.entries()) {
-          const file = path.join(screenshotDir, `failed-${name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}-${i}.png`);
-          await b.page.screenshot({ path: file, fullPage: true }).catch(() => {});
-        }
-        throw e;
-      }
-    });
-  }
-
   before(async () => {
-    smtp = await startSmtp();
-    usher = await startUsher({
-      env: {
-        USHER_SMTP_URL: smtp.url,
-        USHER_SMTP_FROM: 'studio@studio.test',
-        USHER_ADMIN_EMAIL: ADMIN.email,
-        USHER_ADMIN_PASSWORD: ADMIN.password,
-      },
-    });
-    adminToken = (await ok('POST', '/sessions', { token: null, body: ADMIN })).token;
     ids.agency = (await ok('POST', '/agencies', { body: { name: 'Acme' } })).id;
     ids.env = (await ok('POST', `/agencies/${ids.agency}/environments`, { body: { name: 'Acme production' } })).id;
     ids.env2 = (await ok('POST', `/agencies/${ids.agency}/environments`, { body: { name: 'Acme test' } })).id;
     ids.bot = (await ok('POST', `/environments/${ids.env}/bots`, { body: { name: 'Website bot' } })).id;
-    const inv = await ok('POST', `/agencies/${ids.agency}/invitations`, {
-      body: {
-        email: MANAGER.email,
-        first_name: 'Mia',
-        last_name: 'Manager',
-        shortcode: 'MIA',
-        grants: [{ roles: ['organisation_manager', 'developer', 'operator'] }],
-        send_email: false,
-      },
-    });
-    const token = new URL(inv.url).hash.replace('#token=', '');
-    managerToken = (await ok('POST', '/invitations/accept', { token: null, body: { token, password: MANAGER.password } })).token;
+    const mia = { ...MANAGER, first: 'Mia', last: 'Manager', shortcode: 'MIA' };
+    const managerRoles = ['organisation_manager', 'developer', 'operator'];
+    managerToken = (await member(ids.agency, mia, [{ roles: managerRoles }])).token;
     manager = await browser();
-  });
-
-  after(async () => {
-    for (const b of browsers) await b.close().catch(() => {});
-    const problems = browsers.flatMap((b) => b.problems);
-    if (usher) assert.equal(await usher.stop(), 0);
-    if (smtp) await smtp.close();
-    assert.deepEqual(problems, [], 'no page errors and no Content-Security-Policy violations');
   });
 
   step('sends a signed-out visitor to sign in, shows a wrong password, then signs the manager in', async () => {
     const { page } = manager;
-    await page.goto(`${usher.url}/agencies/${ids.agency}/users`);
+    await page.goto(`${studio.usher.url}/agencies/${ids.agency}/users`);
     await page.waitForURL(/\/signin\?next=/);
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     await screen(page, 'signin');
@@ -146,13 +69,13 @@ describe('the web console', () => {
     await page.getByRole('alert').waitFor();
     await page.getByLabel('Password').fill(MANAGER.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${usher.url}/agencies/${ids.agency}/users`);
+    await page.waitForURL(`${studio.usher.url}/agencies/${ids.agency}/users`);
     await page.getByRole('heading', { name: 'Users', level: 1 }).waitFor();
   });
 
   step('shows the control panel, the agency and an environment', async () => {
     const { page } = manager;
-    await page.goto(`${usher.url}/`);
+    await page.goto(`${studio.usher.url}/`);
     await page.getByRole('heading', { name: 'Control panel' }).waitFor();
     await screen(page, 'control-panel');
     await page.getByRole('link', { name: 'Acme', exact: true }).click();
@@ -167,7 +90,7 @@ describe('the web console', () => {
 
   step('invites a colleague from the dialog, with the API error beside the field it names', async () => {
     const { page } = manager;
-    await page.goto(`${usher.url}/environments/${ids.env}`);
+    await page.goto(`${studio.usher.url}/environments/${ids.env}`);
     await page.getByRole('button', { name: 'Invite user' }).click();
     const dialog = page.getByRole('dialog', { name: 'Invite user' });
     await dialog.waitFor();
@@ -200,7 +123,7 @@ describe('the web console', () => {
 
   step('lists the invitation in the users overview and copies its link with a visible confirmation', async () => {
     const { page } = manager;
-    await page.goto(`${usher.url}/agencies/${ids.agency}/users`);
+    await page.goto(`${studio.usher.url}/agencies/${ids.agency}/users`);
     const row = page.getByRole('row', { name: new RegExp(COLLEAGUE.email) });
     await row.waitFor();
     assert.match(await row.textContent(), /Invited/);
@@ -211,7 +134,7 @@ describe('the web console', () => {
     const copied = await page.evaluate(() => navigator.clipboard.readText());
     const { url } = await ok('GET', `/invitations/${ids.colleagueInvitation}/link`);
     assert.equal(copied, url);
-    const mail = await smtp.waitFor(COLLEAGUE.email);
+    const mail = await studio.smtp.waitFor(COLLEAGUE.email);
     assert.equal(linkIn(mail), url, 'copy link gives the emailed link');
 
     await page.getByRole('link', { name: 'Cleo Colleague' }).click();
@@ -222,7 +145,7 @@ describe('the web console', () => {
   });
 
   step('lets the colleague follow the emailed link, set a password and land in the console', async () => {
-    const mail = await smtp.waitFor(COLLEAGUE.email);
+    const mail = await studio.smtp.waitFor(COLLEAGUE.email);
     const link = linkIn(mail);
     const { page } = await browser();
     await page.goto(link);
@@ -258,7 +181,7 @@ describe('the web console', () => {
     await page.getByText('the two passwords differ').waitFor();
     await page.getByLabel('Repeat the password').fill(COLLEAGUE.password);
     await page.getByRole('button', { name: 'Create account and accept' }).click();
-    await page.waitForURL(`${usher.url}/`);
+    await page.waitForURL(`${studio.usher.url}/`);
     await page.getByRole('heading', { name: 'Control panel' }).waitFor();
     await page.getByRole('link', { name: 'Acme', exact: true }).waitFor();
     await screen(page, 'control-panel-new-user');
@@ -275,7 +198,7 @@ describe('the web console', () => {
     await page.goto(link);
     await page.getByRole('heading', { name: 'This invitation has already been used' }).waitFor();
     await screen(page, 'accept-used');
-    ids.colleagueBrowser = browsers.length - 1;
+    ids.colleagueBrowser = studio.browsers.length - 1;
   });
 
   step('revokes a pending invitation from its row\'s menu after a confirmation naming what is lost', async () => {
@@ -283,9 +206,9 @@ describe('the web console', () => {
       token: managerToken,
       body: { email: 'temp@acme.test', grants: [{ environment_id: ids.env2, roles: ['agent'] }] },
     });
-    const link = linkIn(await smtp.waitFor('temp@acme.test'));
+    const link = linkIn(await studio.smtp.waitFor('temp@acme.test'));
     const { page } = manager;
-    await page.goto(`${usher.url}/agencies/${ids.agency}/users`);
+    await page.goto(`${studio.usher.url}/agencies/${ids.agency}/users`);
     const row = page.getByRole('row', { name: /temp@acme\.test/ });
     await row.getByRole('button', { name: 'Actions for temp@acme.test' }).click();
     await page.getByRole('menuitem', { name: 'Revoke invitation' }).click();
@@ -312,7 +235,7 @@ describe('the web console', () => {
       body: { email: 'late@acme.test', grants: [{ roles: ['agent'] }], expires_in_seconds: 1, send_email: false },
     });
     await new Promise((r) => setTimeout(r, 1500));
-    const { page } = browsers[browsers.length - 1];
+    const { page } = studio.browsers[studio.browsers.length - 1];
     await page.goto(inv.url);
     await page.getByRole('heading', { name: 'This invitation has expired' }).waitFor();
     assert.match(await page.locator('main').textContent(), /Ask Mia Manager at Acme to send you a new one/);
@@ -321,7 +244,7 @@ describe('the web console', () => {
 
   step('delegates a bot from its Options tab and shows the Shared badge once accepted', async () => {
     const { page } = manager;
-    await page.goto(`${usher.url}/bots/${ids.bot}`);
+    await page.goto(`${studio.usher.url}/bots/${ids.bot}`);
     await page.getByRole('link', { name: 'Options' }).click();
     await page.getByRole('heading', { name: 'Delegate access to managers' }).waitFor();
     await page.getByLabel('Email of the new manager').fill(BOT_DEV.email);
@@ -331,7 +254,7 @@ describe('the web console', () => {
     await screen(page, 'bot-options');
 
     const dev = await browser();
-    await dev.page.goto(linkIn(await smtp.waitFor(BOT_DEV.email)));
+    await dev.page.goto(linkIn(await studio.smtp.waitFor(BOT_DEV.email)));
     await dev.page.getByRole('heading', { name: 'Join Acme' }).waitFor();
     assert.match(await dev.page.locator('main').textContent(), /Bot manager/);
     await dev.page.getByLabel('First name').fill('Bob');
@@ -341,11 +264,11 @@ describe('the web console', () => {
     await dev.page.getByRole('button', { name: 'Create account and accept' }).click();
     await dev.page.getByRole('heading', { name: 'Control panel' }).waitFor();
 
-    await page.goto(`${usher.url}/environments/${ids.env}`);
+    await page.goto(`${studio.usher.url}/environments/${ids.env}`);
     const item = page.getByRole('listitem').filter({ hasText: 'Website bot' });
     await item.getByText('Shared', { exact: true }).waitFor();
     await screen(page, 'environment-shared');
-    await page.goto(`${usher.url}/bots/${ids.bot}/options`);
+    await page.goto(`${studio.usher.url}/bots/${ids.bot}/options`);
     await page.getByText('Bob Builder').waitFor();
     await screen(page, 'bot-options-shared');
   });
@@ -355,8 +278,8 @@ describe('the web console', () => {
     await ok('POST', `/agencies/${globex}/invitations`, {
       body: { email: COLLEAGUE.email, grants: [{ roles: ['analyst'] }], send_email: false },
     });
-    const { page } = browsers[ids.colleagueBrowser];
-    await page.goto(`${usher.url}/`);
+    const { page } = studio.browsers[ids.colleagueBrowser];
+    await page.goto(`${studio.usher.url}/`);
     const card = page.getByRole('listitem', { name: 'Invitation to Globex' });
     await card.waitFor();
     assert.match(await card.textContent(), /Analyst/);
@@ -371,10 +294,10 @@ describe('the web console', () => {
     const admin = await browser();
     const { page } = admin;
     await signIn(page, ADMIN);
-    await page.goto(`${usher.url}/agencies`);
+    await page.goto(`${studio.usher.url}/agencies`);
     await page.getByRole('link', { name: 'Globex' }).waitFor();
     await screen(page, 'agencies');
-    await page.goto(`${usher.url}/agencies/${ids.agency}/roles`);
+    await page.goto(`${studio.usher.url}/agencies/${ids.agency}/roles`);
     await page.getByRole('heading', { name: 'Organisation manager' }).waitFor();
     await page.getByRole('button', { name: 'New custom role' }).click();
     await page.getByLabel('Name', { exact: true }).fill('Night shift');
@@ -402,17 +325,17 @@ describe('the web console', () => {
     await identifier.fill('night_ru');
     await page.getByRole('button', { name: 'Create role' }).click();
     await page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'Ночная смена' }) }).getByText('night_ru').waitFor();
-    const listed = await admin.context.request.get(`${usher.url}/api/v1/agencies/${ids.agency}/roles`);
+    const listed = await admin.context.request.get(`${studio.usher.url}/api/v1/agencies/${ids.agency}/roles`);
     const customIds = (await listed.json()).items.filter((r) => !r.built_in).map((r) => [r.id, r.name]);
     assert.deepEqual(customIds, [['night_shift', 'Night shift'], ['night_ru', 'Ночная смена']]);
 
-    await page.goto(`${usher.url}/agencies/${ids.agency}/tokens`);
+    await page.goto(`${studio.usher.url}/agencies/${ids.agency}/tokens`);
     await page.getByRole('heading', { name: 'API tokens', level: 1 }).waitFor();
     await page.getByLabel('New token name').fill('Inbox service');
     await page.getByRole('button', { name: 'Create token' }).click();
     await page.getByText('it is not shown again').waitFor();
     const secret = await page.locator('.secret code').textContent();
-    const check = await usher.api('POST', '/api/v1/check', {
+    const check = await studio.usher.api('POST', '/api/v1/check', {
       token: secret,
       body: { user_id: 'usr_nobody', permission: 'bot.read', agency_id: ids.agency },
     });
@@ -422,21 +345,21 @@ describe('the web console', () => {
     await page.getByRole('dialog', { name: 'Revoke Inbox service' }).getByRole('button', { name: 'Revoke token' }).click();
     await page.getByRole('row', { name: /Inbox service/ }).getByText(/^Revoked/).waitFor();
 
-    await page.goto(`${usher.url}/agencies/${ids.agency}/audit`);
+    await page.goto(`${studio.usher.url}/agencies/${ids.agency}/audit`);
     await page.getByRole('heading', { name: 'Audit log', level: 1 }).waitFor();
     // Entries read as sentences that name the people (tests/e2e/audit.test.mjs goes further).
     await page.locator('.audit-sentence', { hasText: / invited / }).first().waitFor();
     await page.locator('.audit-sentence strong', { hasText: 'Mia Manager' }).first().waitFor();
     await screen(page, 'audit');
     const href = await page.getByRole('link', { name: 'Export CSV' }).getAttribute('href');
-    const csv = await admin.context.request.get(`${usher.url}${href}`);
+    const csv = await admin.context.request.get(`${studio.usher.url}${href}`);
     assert.equal(csv.status(), 200);
     assert.match(await csv.text(), /invitation\.created/);
   });
 
   step('shows a member in the user panel: grants per environment, an edit with its error, the audit tab', async () => {
     const { page } = manager;
-    await page.goto(`${usher.url}/agencies/${ids.agency}/users`);
+    await page.goto(`${studio.usher.url}/agencies/${ids.agency}/users`);
     const row = page.getByRole('row', { name: /Cleo Colleague/ });
     assert.match(await row.textContent(), /Active/);
     await row.getByRole('link', { name: 'Cleo Colleague' }).click();
@@ -481,7 +404,7 @@ describe('the web console', () => {
 
   step('impersonates a user from their row\'s menu and exits from the banner', async () => {
     const { page } = manager;
-    await page.goto(`${usher.url}/agencies/${ids.agency}/users`);
+    await page.goto(`${studio.usher.url}/agencies/${ids.agency}/users`);
     await page.getByRole('button', { name: 'Actions for Cleo Colleague' }).click();
     await page.getByRole('menuitem', { name: 'See the studio as Cleo Colleague' }).click();
     const banner = page.getByRole('region', { name: 'Impersonation' });
@@ -500,7 +423,7 @@ describe('the web console', () => {
 
   step('removes a member from their row\'s menu after a confirmation naming what is lost', async () => {
     const { page } = manager;
-    await page.goto(`${usher.url}/agencies/${ids.agency}/users`);
+    await page.goto(`${studio.usher.url}/agencies/${ids.agency}/users`);
     const row = page.getByRole('row', { name: /Cleo Colleague/ });
     await row.getByRole('button', { name: 'Actions for Cleo Colleague' }).click();
     await page.getByRole('menuitem', { name: 'Remove from agency' }).click();
@@ -523,7 +446,7 @@ describe('the web console', () => {
     const admin = await browser();
     const { page } = admin;
     await signIn(page, ADMIN);
-    await page.goto(`${usher.url}/environments/${ids.nwWeb}`);
+    await page.goto(`${studio.usher.url}/environments/${ids.nwWeb}`);
     await page.getByRole('button', { name: 'Invite user' }).click();
     const dialog = page.getByRole('dialog', { name: 'Invite user' });
     await dialog.getByRole('checkbox', { name: /^Environment manager/ }).check();
@@ -542,7 +465,7 @@ describe('the web console', () => {
   });
 
   step('lets the environment manager accept from the emailed link, then sign in to the console', async () => {
-    const link = linkIn(await smtp.waitFor(ENV_MANAGER.email));
+    const link = linkIn(await studio.smtp.waitFor(ENV_MANAGER.email));
     const b = await browser();
     const said = await acceptAsNew(b.page, link, ENV_MANAGER, 'Erin', 'Northwind');
     assert.match(said, /Join Northwind/);
@@ -552,13 +475,13 @@ describe('the web console', () => {
     await b.page.waitForURL(/\/signin/);
     await signIn(b.page, ENV_MANAGER);
     await b.page.getByRole('link', { name: 'Northwind', exact: true }).waitFor();
-    ids.envManagerBrowser = browsers.length - 1;
+    ids.envManagerBrowser = studio.browsers.length - 1;
     ids.envManager = (await ok('GET', `/agencies/${ids.nw}/users?q=erin`)).items[0].id;
   });
 
   step('offers the environment manager exactly what they may give in their environment, and says why the rest is missing', async () => {
-    const { page } = browsers[ids.envManagerBrowser];
-    await page.goto(`${usher.url}/environments/${ids.nwWeb}`);
+    const { page } = studio.browsers[ids.envManagerBrowser];
+    await page.goto(`${studio.usher.url}/environments/${ids.nwWeb}`);
     await page.getByRole('button', { name: 'Invite user' }).click();
     const dialog = page.getByRole('dialog', { name: 'Invite user' });
     // Their environment only: never the whole agency, never the other environment.
@@ -627,7 +550,7 @@ describe('the web console', () => {
   });
 
   step('lets the invited content manager accept from the emailed link and land in the console', async () => {
-    const link = linkIn(await smtp.waitFor(CONTENT.email));
+    const link = linkIn(await studio.smtp.waitFor(CONTENT.email));
     const b = await browser();
     const said = await acceptAsNew(b.page, link, CONTENT, 'Carl', 'Content');
     assert.match(said, /Erin Northwind/);
@@ -640,8 +563,8 @@ describe('the web console', () => {
   });
 
   step('lets the environment manager change a colleague\'s shortcode and access but not their names, nor their own access', async () => {
-    const { page } = browsers[ids.envManagerBrowser];
-    await page.goto(`${usher.url}/agencies/${ids.nw}/users`);
+    const { page } = studio.browsers[ids.envManagerBrowser];
+    await page.goto(`${studio.usher.url}/agencies/${ids.nw}/users`);
     await page.getByRole('row', { name: /Carl Content/ }).getByRole('link', { name: 'Carl Content' }).click();
     const panel = page.getByRole('complementary', { name: 'Carl Content' });
     assert.equal(await panel.getByRole('button', { name: 'Edit names and shortcode' }).count(), 0);

@@ -10,51 +10,20 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe } from 'node:test';
 
-import { startUsher } from '../api/lib/harness.mjs';
-import { DESKTOP, PHONE, captureScreen, openBrowser, screenshotDir } from './lib/browser.mjs';
-import { continueWithEmail, signInWithPassword } from './lib/signin.mjs';
-import { startSmtp } from './lib/smtp.mjs';
+import { DESKTOP, PHONE, screenshotDir } from './lib/browser.mjs';
+import { continueWithEmail } from './lib/signin.mjs';
+import { setUpStudio } from './lib/studio.mjs';
 
-const ADMIN = { email: 'admin@studio.test', password: 'quiet-lantern-orbit-1' };
-const MANAGER = { email: 'mia@acme.test', password: 'copper-meadow-keys-1' };
-const COLLEAGUE = { email: 'cleo@acme.test', password: 'harbor-violet-tiles-1' };
+const MANAGER = { email: 'mia@acme.test', password: 'copper-meadow-keys-1', first: 'Mia', last: 'Manager' };
+const COLLEAGUE = { email: 'cleo@acme.test', password: 'harbor-violet-tiles-1', first: 'Cleo', last: 'Colleague' };
 
 describe('the console dialogs', () => {
-  let smtp;
-  let usher;
-  let adminToken;
+  const studio = setUpStudio({ failurePrefix: 'failed-dialogs-' });
+  const { ok, browser, screen, step, member } = studio;
   const ids = {};
-  const browsers = [];
   let manager; // the organisation manager's browser
-
-  async function ok(method, urlPath, { token = adminToken, body } = {}) {
-    const r = await usher.api(method, `/api/v1${urlPath}`, { token, body });
-    assert.ok(r.status < 300, `${method} ${urlPath}: ${r.status} ${r.text}`);
-    return r.json;
-  }
-
-  // Invites email with grants (no email sent) and accepts as a new user; resolves the user id.
-  async function member(who, first, last, grants) {
-    const inv = await ok('POST', `/agencies/${ids.agency}/invitations`, {
-      body: { email: who.email, first_name: first, last_name: last, grants, send_email: false },
-    });
-    const token = new URL(inv.url).hash.replace('#token=', '');
-    const done = await ok('POST', '/invitations/accept', { token: null, body: { token, password: who.password } });
-    return done.user?.id || (await ok('GET', `/agencies/${ids.agency}/users?q=${encodeURIComponent(first)}`)).items[0].id;
-  }
-
-  async function screen(page, name) {
-    const violations = await captureScreen(page, name);
-    assert.deepEqual(violations, [], `axe on ${name}`);
-  }
-
-  async function signIn(page, who) {
-    await page.goto(`${usher.url}/signin`);
-    await signInWithPassword(page, who);
-    await page.getByRole('heading', { name: 'Control panel' }).waitFor();
-  }
 
   // Whether the element is wholly visible: inside the window, inside every scrolling box around
   // it, and below a dialog's sticky title.
@@ -83,7 +52,7 @@ describe('the console dialogs', () => {
 
   // The invite dialog opened from the agency page.
   async function openInvite(page) {
-    await page.goto(`${usher.url}/agencies/${ids.agency}`);
+    await page.goto(`${studio.usher.url}/agencies/${ids.agency}`);
     await page.getByRole('heading', { name: 'Environments' }).waitFor();
     await page.getByRole('button', { name: 'Invite user' }).click();
     const dialog = page.getByRole('dialog', { name: 'Invite user' });
@@ -92,52 +61,19 @@ describe('the console dialogs', () => {
     return dialog;
   }
 
-  function step(name, fn) {
-    it(name, async (t) => {
-      try {
-        await fn(t);
-      } catch (e) {
-        mkdirSync(screenshotDir, { recursive: true });
-        for (const [i, b] of browsers.entries()) {
-          const file = path.join(screenshotDir, `failed-dialogs-${name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}-${i}.png`);
-          await b.page.screenshot({ path: file, fullPage: true }).catch(() => {});
-        }
-        throw e;
-      }
-    });
-  }
-
   before(async () => {
-    smtp = await startSmtp();
-    usher = await startUsher({
-      env: {
-        USHER_SMTP_URL: smtp.url,
-        USHER_SMTP_FROM: 'studio@studio.test',
-        USHER_ADMIN_EMAIL: ADMIN.email,
-        USHER_ADMIN_PASSWORD: ADMIN.password,
-      },
-    });
-    adminToken = (await ok('POST', '/sessions', { token: null, body: ADMIN })).token;
     ids.agency = (await ok('POST', '/agencies', { body: { name: 'Acme' } })).id;
     ids.env = (await ok('POST', `/agencies/${ids.agency}/environments`, { body: { name: 'Acme production' } })).id;
     ids.env2 = (await ok('POST', `/agencies/${ids.agency}/environments`, { body: { name: 'Acme test' } })).id;
-    ids.manager = await member(MANAGER, 'Mia', 'Manager', [{ roles: ['organisation_manager'] }]);
-    ids.colleague = await member(COLLEAGUE, 'Cleo', 'Colleague', [{ environment_id: ids.env, roles: ['operator'] }]);
-    manager = await openBrowser(usher.url);
-    browsers.push(manager);
-  });
-
-  after(async () => {
-    for (const b of browsers) await b.close().catch(() => {});
-    const problems = browsers.flatMap((b) => b.problems);
-    if (usher) assert.equal(await usher.stop(), 0);
-    if (smtp) await smtp.close();
-    assert.deepEqual(problems, [], 'no page errors and no Content-Security-Policy violations');
+    ids.manager = (await member(ids.agency, MANAGER, [{ roles: ['organisation_manager'] }])).id;
+    const colleagueGrants = [{ environment_id: ids.env, roles: ['operator'] }];
+    ids.colleague = (await member(ids.agency, COLLEAGUE, colleagueGrants)).id;
+    manager = await browser();
   });
 
   step('keeps the focus on a sign-in refusal and words it for people', async () => {
     const { page } = manager;
-    await page.goto(`${usher.url}/signin`);
+    await page.goto(`${studio.usher.url}/signin`);
     await continueWithEmail(page, MANAGER.email);
     await page.getByLabel('Password').fill('not-the-password');
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -276,7 +212,7 @@ describe('the console dialogs', () => {
   step('says in the edit dialog who stops being notified, and changes nothing on Cancel', async () => {
     const { page } = manager;
     const before = await ok('GET', `/agencies/${ids.agency}/users/${ids.colleague}`);
-    await page.goto(`${usher.url}/agencies/${ids.agency}/users/${ids.colleague}`);
+    await page.goto(`${studio.usher.url}/agencies/${ids.agency}/users/${ids.colleague}`);
     const panel = page.getByRole('complementary', { name: 'Cleo Colleague' });
     await panel.getByRole('button', { name: 'Edit access' }).click();
     const roles = panel.getByRole('group', { name: 'Roles', exact: true });
@@ -317,7 +253,7 @@ describe('the console dialogs', () => {
     const { page } = manager;
     const grantsNow = async () => (await ok('GET', `/agencies/${ids.agency}/users/${ids.colleague}`)).grants;
     const before = await grantsNow();
-    await page.goto(`${usher.url}/agencies/${ids.agency}/users/${ids.colleague}`);
+    await page.goto(`${studio.usher.url}/agencies/${ids.agency}/users/${ids.colleague}`);
     const panel = page.getByRole('complementary', { name: 'Cleo Colleague' });
     await panel.getByRole('button', { name: 'Edit access' }).click();
     const roles = panel.getByRole('group', { name: 'Roles', exact: true });
@@ -358,7 +294,7 @@ describe('the console dialogs', () => {
       body: { email: 'gone@acme.test', grants: [{ environment_id: ids.env2, roles: ['agent'] }], send_email: false },
     });
     const { page } = manager;
-    await page.goto(`${usher.url}/agencies/${ids.agency}/users`);
+    await page.goto(`${studio.usher.url}/agencies/${ids.agency}/users`);
     const row = page.getByRole('row', { name: /gone@acme\.test/ });
     await row.getByRole('button', { name: 'Actions for gone@acme.test' }).click();
     await page.getByRole('menuitem', { name: 'Revoke invitation' }).click();
@@ -378,7 +314,7 @@ describe('the console dialogs', () => {
 
   step('shows one dismissable notice at a time, gone after 5 seconds, clear of the row actions', async () => {
     const { page } = manager;
-    await page.goto(`${usher.url}/agencies/${ids.agency}/users`);
+    await page.goto(`${studio.usher.url}/agencies/${ids.agency}/users`);
     await page.getByRole('row', { name: /Cleo Colleague/ }).waitFor();
     const invite = async (email) => {
       await page.getByRole('button', { name: 'Invite user' }).click();

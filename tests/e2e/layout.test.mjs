@@ -5,16 +5,13 @@
 // is scrolled; a notice on a phone takes its own room and covers no control; and on every
 // screen of an agency nothing scrolls sideways and no two controls touch or overlap.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe } from 'node:test';
 
-import { startUsher } from '../api/lib/harness.mjs';
 import { captureScreen, openBrowser, screenshotDir, SCREEN_SIZES } from './lib/browser.mjs';
 import { signInWithPassword } from './lib/signin.mjs';
-import { startSmtp } from './lib/smtp.mjs';
+import { ADMIN, setUpStudio } from './lib/studio.mjs';
 
-const ADMIN = { email: 'admin@studio.test', password: 'quiet-lantern-orbit-1' };
 const MANAGER = { email: 'mia@acme.test', password: 'copper-meadow-keys-1', first: 'Mia', last: 'Jansen' };
 const LONG = {
   email: 'maximiliane.vandenberg-oosterhuis@customer-support.example.test',
@@ -27,74 +24,26 @@ const PHONE = SCREEN_SIZES.find((s) => s.width < 760);
 const WIDE = SCREEN_SIZES.filter((s) => s.width >= 760);
 
 describe('the console layout at 1280, 1366 and 390 px', () => {
-  let smtp;
-  let usher;
-  let adminToken;
+  const studio = setUpStudio({ failurePrefix: 'failed-layout-' });
+  const { ok, browser, step, member, signIn } = studio;
   let b;
   const ids = {};
 
-  async function ok(method, urlPath, { token = adminToken, body } = {}) {
-    const r = await usher.api(method, `/api/v1${urlPath}`, { token, body });
-    assert.ok(r.status < 300, `${method} ${urlPath}: ${r.status} ${r.text}`);
-    return r.json;
-  }
-
-  async function member(who, grants) {
-    const inv = await ok('POST', `/agencies/${ids.agency}/invitations`, {
-      body: { email: who.email, first_name: who.first, last_name: who.last, grants, send_email: false },
-    });
-    const token = new URL(inv.url).hash.replace('#token=', '');
-    await ok('POST', '/invitations/accept', { token: null, body: { token, password: who.password } });
-  }
-
-  function step(name, fn) {
-    it(name, async () => {
-      try {
-        await fn();
-      } catch (e) {
-        mkdirSync(screenshotDir, { recursive: true });
-        const slug = name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-');
-        await b?.page.screenshot({ path: path.join(screenshotDir, `failed-layout-${slug}.png`), fullPage: true }).catch(() => {});
-        throw e;
-      }
-    });
-  }
-
   before(async () => {
-    smtp = await startSmtp();
-    usher = await startUsher({
-      env: {
-        USHER_SMTP_URL: smtp.url,
-        USHER_SMTP_FROM: 'studio@studio.test',
-        USHER_ADMIN_EMAIL: ADMIN.email,
-        USHER_ADMIN_PASSWORD: ADMIN.password,
-      },
-    });
-    adminToken = (await ok('POST', '/sessions', { token: null, body: ADMIN })).token;
     ids.agency = (await ok('POST', '/agencies', { body: { name: 'Acme' } })).id;
     ids.prod = (await ok('POST', `/agencies/${ids.agency}/environments`, { body: { name: 'Acme – production' } })).id;
     ids.test = (await ok('POST', `/agencies/${ids.agency}/environments`, { body: { name: 'Acme – test' } })).id;
-    await member(MANAGER, [{ roles: ['owner'] }]);
-    await member(OLAF, [{ environment_id: ids.prod, roles: ['operator'] }]);
-    await member(LONG, [
+    await member(ids.agency, MANAGER, [{ roles: ['owner'] }]);
+    await member(ids.agency, OLAF, [{ environment_id: ids.prod, roles: ['operator'] }]);
+    await member(ids.agency, LONG, [
       { environment_id: ids.prod, roles: ['operator', 'agent', 'analyst'] },
       { environment_id: ids.test, roles: ['developer', 'content_manager'] },
     ]);
     ids.bot = (await ok('POST', `/environments/${ids.prod}/bots`, { body: { name: 'Support bot' } })).id;
     await ok('POST', `/agencies/${ids.agency}/tokens`, { body: { name: 'Inbox service' } });
     ids.long = (await ok('GET', `/agencies/${ids.agency}/users?q=maximiliane`)).items[0].id;
-    b = await openBrowser(usher.url);
-    await b.page.goto(`${usher.url}/signin`);
-    await signInWithPassword(b.page, MANAGER);
-    await b.page.getByRole('heading', { name: 'Control panel' }).waitFor();
-  });
-
-  after(async () => {
-    await b?.close().catch(() => {});
-    const problems = b ? b.problems : [];
-    if (usher) assert.equal(await usher.stop(), 0);
-    if (smtp) await smtp.close();
-    assert.deepEqual(problems, [], 'no page errors and no Content-Security-Policy violations');
+    b = await browser();
+    await signIn(b.page, MANAGER);
   });
 
   // What is cut off, overflowing or too wide in the page at the current viewport: the document
@@ -113,7 +62,7 @@ describe('the console layout at 1280, 1366 and 390 px', () => {
 
   step('shows every filter label and every choice of the users filters whole', async () => {
     const { page } = b;
-    await page.goto(`${usher.url}/agencies/${ids.agency}/users`);
+    await page.goto(`${studio.usher.url}/agencies/${ids.agency}/users`);
     await page.getByRole('row', { name: /Olaf Berg/ }).waitFor();
     for (const size of SCREEN_SIZES) {
       await page.setViewportSize(size);
@@ -130,7 +79,7 @@ describe('the console layout at 1280, 1366 and 390 px', () => {
 
   step('shows every kind of action of the audit filter whole, and its dates apart', async () => {
     const { page } = b;
-    await page.goto(`${usher.url}/agencies/${ids.agency}/audit`);
+    await page.goto(`${studio.usher.url}/agencies/${ids.agency}/audit`);
     await page.getByRole('heading', { name: 'Audit log' }).waitFor();
     for (const size of SCREEN_SIZES) {
       await page.setViewportSize(size);
@@ -182,7 +131,7 @@ describe('the console layout at 1280, 1366 and 390 px', () => {
 
   step('fits the users table in its card with a person\'s panel open beside it', async () => {
     const { page } = b;
-    await page.goto(`${usher.url}/agencies/${ids.agency}/users/${ids.long}`);
+    await page.goto(`${studio.usher.url}/agencies/${ids.agency}/users/${ids.long}`);
     const panel = page.getByRole('heading', { name: `${LONG.first} ${LONG.last}`, level: 2 });
     await panel.waitFor();
     for (const size of WIDE) {
@@ -205,7 +154,7 @@ describe('the console layout at 1280, 1366 and 390 px', () => {
 
   step('keeps the Account page\'s sections list at the top however far it is scrolled', async () => {
     const { page } = b;
-    await page.goto(`${usher.url}/account`);
+    await page.goto(`${studio.usher.url}/account`);
     await page.getByRole('heading', { name: 'Profile' }).waitFor();
     await page.getByRole('heading', { name: 'Sessions' }).waitFor();
     for (const size of SCREEN_SIZES) {
@@ -243,7 +192,7 @@ describe('the console layout at 1280, 1366 and 390 px', () => {
   step('shows a notice on a phone in its own room, covering no control, dismissable', async () => {
     const { page } = b;
     await page.setViewportSize(PHONE);
-    await page.goto(`${usher.url}/agencies/${ids.agency}/users`);
+    await page.goto(`${studio.usher.url}/agencies/${ids.agency}/users`);
     await page.getByRole('row', { name: /Olaf Berg/ }).waitFor();
     await page.getByRole('button', { name: 'Invite user' }).click();
     const dialog = page.getByRole('dialog', { name: 'Invite user' });
@@ -345,7 +294,7 @@ describe('the console layout at 1280, 1366 and 390 px', () => {
     const problems = [];
     for (const [label, address, heading, then] of screens) {
       await page.setViewportSize(SCREEN_SIZES[0]);
-      await page.goto(`${usher.url}${address}`);
+      await page.goto(`${studio.usher.url}${address}`);
       await page.getByRole('heading', { name: heading, exact: true }).first().waitFor();
       await page.waitForLoadState('networkidle').catch(() => {});
       if (then) await then();
@@ -361,13 +310,13 @@ describe('the console layout at 1280, 1366 and 390 px', () => {
     assert.deepEqual(problems, []);
   });
   step('opens a person\'s menu on the People page wholly in view at each width', async () => {
-    const admin = await openBrowser(usher.url);
+    const admin = await openBrowser(studio.usher.url);
     try {
       const { page } = admin;
-      await page.goto(`${usher.url}/signin`);
+      await page.goto(`${studio.usher.url}/signin`);
       await signInWithPassword(page, ADMIN);
       await page.getByRole('heading', { name: 'Control panel' }).waitFor();
-      await page.goto(`${usher.url}/people`);
+      await page.goto(`${studio.usher.url}/people`);
       const button = page.getByRole('button', { name: `Actions for ${OLAF.email}` });
       await button.waitFor();
       for (const size of SCREEN_SIZES) {

@@ -10,17 +10,13 @@
 // whose state is unknown, get the problem page in words. Every new screen is checked with
 // axe-core (no serious or critical finding) and photographed at 1280, 1366 and 390 px.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe } from 'node:test';
 
-import { startUsher } from '../api/lib/harness.mjs';
 import { startProvider } from '../api/lib/oidc_provider.mjs';
-import { captureScreen, openBrowser, screenshotDir } from './lib/browser.mjs';
 import { continueWithEmail, signInWithPassword } from './lib/signin.mjs';
-import { linkIn, startSmtp } from './lib/smtp.mjs';
+import { linkIn } from './lib/smtp.mjs';
+import { ADMIN, setUpStudio } from './lib/studio.mjs';
 
-const ADMIN = { email: 'admin@studio.test', password: 'quiet-lantern-orbit-1' };
 const OWNER = { email: 'olga@acme.test', password: 'linen-harbour-comet-5' };
 // Known to the company's login (its subject) and invited by the owner to use it.
 const DANA = { email: 'dana@acme.test', sub: 'dana-4711', first: 'Dana', last: 'Company' };
@@ -30,32 +26,22 @@ const EVE = { email: 'eve@acme.test', sub: 'eve-0815' };
 const OLGA_SUB = 'olga-0042';
 
 describe('company sign-in in the web console', () => {
-  let smtp;
-  let usher;
   let idp;
   let client; // the provider's client for usher: {client_id, client_secret}
-  let adminToken;
+  const studio = setUpStudio({
+    failurePrefix: 'failed-oidc-',
+    // The provider of the test listens on http://127.0.0.1.
+    env: { USHER_OIDC_ALLOW_INSECURE_LOOPBACK: '1' },
+    // The provider's own pages ask for web fonts; that is not the console's doing.
+    ignoreProblem: (p) => p.includes('fonts.googleapis.com'),
+    beforeSmtpStop: async () => {
+      if (idp) await idp.close();
+    },
+  });
+  const { ok, browser, screen, step, member } = studio;
   const ids = {};
-  const browsers = [];
   let owner; // the owner's browser
   let dana; // the invitee's browser
-
-  async function ok(method, urlPath, { token = adminToken, body } = {}) {
-    const r = await usher.api(method, `/api/v1${urlPath}`, { token, body });
-    assert.ok(r.status < 300, `${method} ${urlPath}: ${r.status} ${r.text}`);
-    return r.json;
-  }
-
-  async function browser() {
-    const b = await openBrowser(usher.url);
-    browsers.push(b);
-    return b;
-  }
-
-  async function screen(page, name) {
-    const violations = await captureScreen(page, name);
-    assert.deepEqual(violations, [], `axe on ${name}`);
-  }
 
   // The signed-in person's GET /me, asked from inside the page (its cookie).
   const meOf = (page) => page.evaluate(() => fetch('/api/v1/me', { headers: { Accept: 'application/json' } }).then((r) => r.json()));
@@ -78,7 +64,7 @@ describe('company sign-in in the web console', () => {
       const deadline = Date.now() + 15000;
       while (Date.now() < deadline) {
         const here = new URL(page.url());
-        if (visited && here.origin === usher.url) return;
+        if (visited && here.origin === studio.usher.url) return;
         if (here.origin === provider) {
           try {
             const login = page.locator('input[name=login]');
@@ -102,65 +88,25 @@ describe('company sign-in in the web console', () => {
     }
   }
 
-  // A test whose failure leaves a picture of every open page under build/e2e-screenshots/.
-  function step(name, fn) {
-    it(name, async (t) => {
-      try {
-        await fn(t);
-      } catch (e) {
-        mkdirSync(screenshotDir, { recursive: true });
-        for (const [i, b] of browsers.entries()) {
-          const file = path.join(screenshotDir, `failed-oidc-${name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}-${i}.png`);
-          await b.page.screenshot({ path: file, fullPage: true }).catch(() => {});
-        }
-        throw e;
-      }
-    });
-  }
-
   before(async () => {
-    smtp = await startSmtp();
-    usher = await startUsher({
-      env: {
-        USHER_SMTP_URL: smtp.url,
-        USHER_SMTP_FROM: 'studio@studio.test',
-        USHER_ADMIN_EMAIL: ADMIN.email,
-        USHER_ADMIN_PASSWORD: ADMIN.password,
-        // The provider of the test listens on http://127.0.0.1.
-        USHER_OIDC_ALLOW_INSECURE_LOOPBACK: '1',
-      },
-    });
-    idp = await startProvider({ redirectUri: `${usher.url}/api/v1/oidc/callback`, postLogoutRedirectUri: `${usher.url}/signed-out` });
+    const { url } = studio.usher;
+    idp = await startProvider({ redirectUri: `${url}/api/v1/oidc/callback`, postLogoutRedirectUri: `${url}/signed-out` });
     idp.accounts.set(DANA.sub, { email: DANA.email, email_verified: true, given_name: DANA.first, family_name: DANA.last });
     idp.accounts.set(EVE.sub, { email: EVE.email, email_verified: true });
     client = idp.clients.rs256;
-    adminToken = (await ok('POST', '/sessions', { token: null, body: ADMIN })).token;
     ids.acme = (await ok('POST', '/agencies', { body: { name: 'Acme' } })).id;
     ids.acmeProd = (await ok('POST', `/agencies/${ids.acme}/environments`, { body: { name: 'Acme production' } })).id;
     ids.globex = (await ok('POST', '/agencies', { body: { name: 'Globex' } })).id;
-    const inv = await ok('POST', `/agencies/${ids.acme}/invitations`, {
-      body: { email: OWNER.email, first_name: 'Olga', last_name: 'Owner', grants: [{ roles: ['owner'] }], send_email: false },
-    });
-    const token = new URL(inv.url).hash.replace('#token=', '');
-    await ok('POST', '/invitations/accept', { token: null, body: { token, password: OWNER.password } });
+    await member(ids.acme, { ...OWNER, first: 'Olga', last: 'Owner' }, [{ roles: ['owner'] }]);
     owner = await browser();
-  });
-
-  after(async () => {
-    for (const b of browsers) await b.close().catch(() => {});
-    const problems = browsers.flatMap((b) => b.problems).filter((p) => !p.includes('fonts.googleapis.com'));
-    if (usher) assert.equal(await usher.stop(), 0);
-    if (idp) await idp.close();
-    if (smtp) await smtp.close();
-    assert.deepEqual(problems, [], 'no page errors and no Content-Security-Policy violations');
   });
 
   step('lets the owner add the company sign-in, copy the redirect URI, see a refusal at its field and test it', async () => {
     const { page } = owner;
-    await page.goto(`${usher.url}/signin`);
+    await page.goto(`${studio.usher.url}/signin`);
     await signInWithPassword(page, OWNER);
     await page.getByRole('heading', { name: 'Control panel' }).waitFor();
-    await page.goto(`${usher.url}/agencies/${ids.acme}`);
+    await page.goto(`${studio.usher.url}/agencies/${ids.acme}`);
     await page.getByRole('navigation', { name: 'Agency' }).getByRole('link', { name: 'Company sign-in' }).click();
     await page.getByRole('heading', { name: 'Company sign-in', level: 1 }).waitFor();
     await page.getByText('No company sign-in yet').waitFor();
@@ -169,7 +115,7 @@ describe('company sign-in in the web console', () => {
     await page.getByRole('button', { name: 'Add connection' }).click();
     const dialog = page.getByRole('dialog', { name: 'Add company sign-in' });
     await dialog.waitFor();
-    assert.equal(await dialog.getByLabel('Redirect URI').inputValue(), `${usher.url}/api/v1/oidc/callback`);
+    assert.equal(await dialog.getByLabel('Redirect URI').inputValue(), `${studio.usher.url}/api/v1/oidc/callback`);
     // The three algorithms usher accepts, all on for a new connection.
     const algs = dialog.getByRole('group', { name: 'ID token algorithms' }).getByRole('checkbox');
     assert.deepEqual(await algs.evaluateAll((els) => els.map((e) => [e.value, e.checked])), [
@@ -206,7 +152,7 @@ describe('company sign-in in the web console', () => {
 
     await card.getByRole('button', { name: 'Copy' }).click();
     await card.getByRole('button', { name: 'Copied' }).waitFor();
-    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), `${usher.url}/api/v1/oidc/callback`);
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), `${studio.usher.url}/api/v1/oidc/callback`);
 
     await card.getByRole('button', { name: 'Test connection' }).click();
     const outcome = card.getByRole('status');
@@ -229,7 +175,7 @@ describe('company sign-in in the web console', () => {
 
   step('lets the owner invite someone choosing the company login', async () => {
     const { page } = owner;
-    await page.goto(`${usher.url}/agencies/${ids.acme}/users`);
+    await page.goto(`${studio.usher.url}/agencies/${ids.acme}/users`);
     await page.getByRole('button', { name: 'Invite user' }).click();
     const dialog = page.getByRole('dialog', { name: 'Invite user' });
     const method = dialog.getByRole('group', { name: 'Sign-in method' });
@@ -251,7 +197,7 @@ describe('company sign-in in the web console', () => {
   });
 
   step('lets the invitee accept through the company login and land in the agency with the invited roles', async () => {
-    const link = linkIn(await smtp.waitFor(DANA.email));
+    const link = linkIn(await studio.smtp.waitFor(DANA.email));
     dana = await browser();
     const { page } = dana;
     await page.goto(link);
@@ -283,7 +229,7 @@ describe('company sign-in in the web console', () => {
     await ok('POST', `/agencies/${ids.globex}/invitations`, {
       body: { email: DANA.email, grants: [{ roles: ['analyst'] }], sign_in: 'password' },
     });
-    const link = linkIn(await smtp.waitFor(DANA.email, 2));
+    const link = linkIn(await studio.smtp.waitFor(DANA.email, 2));
     const { page } = dana;
     await page.goto(link);
     await page.getByRole('heading', { name: 'Join Globex' }).waitFor();
@@ -298,7 +244,7 @@ describe('company sign-in in the web console', () => {
 
   step('shows the owner how each member signs in', async () => {
     const { page } = owner;
-    await page.goto(`${usher.url}/agencies/${ids.acme}/users`);
+    await page.goto(`${studio.usher.url}/agencies/${ids.acme}/users`);
     const row = page.getByRole('row', { name: new RegExp(DANA.email) });
     await row.waitFor();
     assert.equal((await row.locator('td[data-label="Sign-in"]').textContent()).trim(), 'Company login');
@@ -309,13 +255,13 @@ describe('company sign-in in the web console', () => {
 
   step('signs out through the company login and back to the signed-out page', async () => {
     const { page } = dana;
-    await page.goto(`${usher.url}/`);
+    await page.goto(`${studio.usher.url}/`);
     await page.getByRole('heading', { name: 'Control panel' }).waitFor();
     await page.getByRole('button', { name: 'Sign out' }).click();
     // The provider asks whether to sign out of it too.
     await page.waitForURL((u) => u.origin === new URL(idp.issuer).origin);
     await page.getByRole('button', { name: /Yes/ }).click();
-    await page.waitForURL((u) => u.origin === usher.url && u.pathname === '/signed-out');
+    await page.waitForURL((u) => u.origin === studio.usher.url && u.pathname === '/signed-out');
     await page.getByRole('heading', { name: 'You are signed out' }).waitFor();
     await screen(page, 'oidc-signed-out');
     const r = await page.evaluate(() => fetch('/api/v1/me').then((x) => x.status));
@@ -337,7 +283,7 @@ describe('company sign-in in the web console', () => {
 
     // A password address still gets the password step, with the address for password managers.
     const other = await browser();
-    await other.page.goto(`${usher.url}/signin`);
+    await other.page.goto(`${studio.usher.url}/signin`);
     await continueWithEmail(other.page, ADMIN.email);
     await other.page.getByLabel('Password').waitFor();
     assert.equal(await other.page.locator('input[autocomplete=username]').inputValue(), ADMIN.email);
@@ -346,43 +292,43 @@ describe('company sign-in in the web console', () => {
 
   step('tells someone the company login knows but usher does not what went wrong and what to do', async () => {
     const { page } = await browser();
-    await page.goto(`${usher.url}/signin`);
+    await page.goto(`${studio.usher.url}/signin`);
     await continueWithEmail(page, EVE.email);
     await throughProvider(page, EVE.sub, () => page.getByRole('link', { name: 'Continue with Acme Login' }).click());
-    await page.waitForURL(`${usher.url}/sign-in/problem?reason=no_account`);
+    await page.waitForURL(`${studio.usher.url}/sign-in/problem?reason=no_account`);
     await page.getByRole('heading', { name: 'There is no usher account for you yet' }).waitFor();
     assert.match(await page.locator('main').textContent(), /Ask a manager of your agency to invite you/);
     assert.equal((await page.evaluate(() => fetch('/api/v1/me').then((x) => x.status))), 401, 'not signed in');
     await screen(page, 'oidc-problem-no-account');
 
     // A callback this browser did not start: the state is unknown.
-    await page.goto(`${usher.url}/api/v1/oidc/callback?code=not-a-code&state=not-a-state`);
-    await page.waitForURL(`${usher.url}/sign-in/problem?reason=state_invalid`);
+    await page.goto(`${studio.usher.url}/api/v1/oidc/callback?code=not-a-code&state=not-a-state`);
+    await page.waitForURL(`${studio.usher.url}/sign-in/problem?reason=state_invalid`);
     await page.getByRole('heading', { name: 'This sign-in could not be finished' }).waitFor();
     await page.getByRole('link', { name: 'Back to sign-in' }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
 
     // A start the server refuses (a connection that does not exist, a link to an account
     // without being signed in) lands on the problem page too, never on an API error.
-    await page.goto(`${usher.url}/api/v1/oidc/start?connection_id=oic_gone`);
-    await page.waitForURL(`${usher.url}/sign-in/problem?reason=connection_not_found`);
+    await page.goto(`${studio.usher.url}/api/v1/oidc/start?connection_id=oic_gone`);
+    await page.waitForURL(`${studio.usher.url}/sign-in/problem?reason=connection_not_found`);
     await page.getByRole('heading', { name: 'This company sign-in does not exist' }).waitFor();
     await screen(page, 'oidc-problem-start');
-    await page.goto(`${usher.url}/api/v1/oidc/start?connection_id=${ids.connection}&link=1`);
-    await page.waitForURL(`${usher.url}/sign-in/problem?reason=sign_in_required`);
+    await page.goto(`${studio.usher.url}/api/v1/oidc/start?connection_id=${ids.connection}&link=1`);
+    await page.waitForURL(`${studio.usher.url}/sign-in/problem?reason=sign_in_required`);
     await page.getByRole('heading', { name: 'Sign in first' }).waitFor();
   });
 
   step('links a company login to a password account on the Account page, and unlinks it', async () => {
     idp.accounts.set(OLGA_SUB, { email: OWNER.email, email_verified: true });
     const { page } = owner;
-    await page.goto(`${usher.url}/account`);
+    await page.goto(`${studio.usher.url}/account`);
     const section = page.getByRole('region', { name: 'Company sign-in' });
     await section.getByText('No company login is linked to your account').waitFor();
     // Said before the person links: a linked login opens the whole account.
     assert.match(await section.locator('#link-whole-account').textContent(), /signs you in to your whole usher account: every agency you\s+belong to/);
     await throughProvider(page, OLGA_SUB, () => section.getByRole('link', { name: 'Link Acme Login' }).click());
-    await page.waitForURL(`${usher.url}/account`);
+    await page.waitForURL(`${studio.usher.url}/account`);
     await section.getByRole('button', { name: 'Unlink Acme Login' }).waitFor();
     assert.match(await section.textContent(), /Acme Login · olga@acme\.test/);
     assert.equal(await section.getByRole('link', { name: 'Link Acme Login' }).count(), 0, 'linked already');
@@ -400,7 +346,7 @@ describe('company sign-in in the web console', () => {
 
   step('explains why a company login that is the only way in cannot be unlinked', async () => {
     const { page } = dana;
-    await page.goto(`${usher.url}/account`);
+    await page.goto(`${studio.usher.url}/account`);
     const section = page.getByRole('region', { name: 'Company sign-in' });
     await section.getByRole('button', { name: 'Unlink Acme Login' }).waitFor();
     assert.equal(await page.getByRole('region', { name: 'Password' }).count(), 0, 'no password to change');
@@ -415,7 +361,7 @@ describe('company sign-in in the web console', () => {
 
   step('tells an account without a password that its company login handles two-step verification, and how deleting works', async () => {
     const { page } = dana;
-    await page.goto(`${usher.url}/account`);
+    await page.goto(`${studio.usher.url}/account`);
     const twoStep = page.getByRole('region', { name: 'Two-step verification' });
     await twoStep.getByText('Your company login takes care of it.').waitFor();
     assert.match(await twoStep.textContent(), /usher never asks for its own code when you sign in that way/);
@@ -428,7 +374,7 @@ describe('company sign-in in the web console', () => {
 
   step('requires the company sign-in: the owner, signed in with a password, is told and comes back through it', async () => {
     const { page } = owner;
-    await page.goto(`${usher.url}/agencies/${ids.acme}/sign-in`);
+    await page.goto(`${studio.usher.url}/agencies/${ids.acme}/sign-in`);
     await page.getByRole('button', { name: 'Edit' }).click();
     const dialog = page.getByRole('dialog', { name: 'Edit Acme Login' });
     const required = dialog.getByRole('switch', { name: 'Require this sign-in for members of Acme' });
@@ -442,21 +388,21 @@ describe('company sign-in in the web console', () => {
     // Her password session no longer opens Acme.
     await page.getByText('This agency requires its company sign-in').waitFor();
     await screen(page, 'oidc-sso-required');
-    await page.goto(`${usher.url}/`);
+    await page.goto(`${studio.usher.url}/`);
     await page.getByText('Acme requires its company sign-in').waitFor();
     await page.getByRole('button', { name: 'Sign out to use the company login' }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     await continueWithEmail(page, OWNER.email);
     await throughProvider(page, OLGA_SUB, () => page.getByRole('link', { name: 'Continue with Acme Login' }).click());
     await page.getByRole('heading', { name: 'Control panel' }).waitFor();
-    await page.goto(`${usher.url}/agencies/${ids.acme}/sign-in`);
+    await page.goto(`${studio.usher.url}/agencies/${ids.acme}/sign-in`);
     const card = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'Acme Login' }) });
     await card.getByText('Required').waitFor();
   });
 
   step('asks before deleting the connection and says people keep their accounts', async () => {
     const { page } = owner;
-    await page.goto(`${usher.url}/agencies/${ids.acme}/sign-in`);
+    await page.goto(`${studio.usher.url}/agencies/${ids.acme}/sign-in`);
     await page.getByRole('button', { name: 'Delete Acme Login' }).click();
     const dialog = page.getByRole('dialog', { name: 'Delete Acme Login?' });
     assert.match(await dialog.textContent(), /keep their accounts/);
@@ -465,10 +411,10 @@ describe('company sign-in in the web console', () => {
     await page.getByText('No company sign-in yet').waitFor();
     assert.deepEqual((await ok('GET', `/agencies/${ids.acme}/oidc-connections`)).items, []);
     // The address signs in with a password again.
-    const answer = await usher.api('POST', '/api/v1/sign-in/discover', { body: { email: DANA.email } });
+    const answer = await studio.usher.api('POST', '/api/v1/sign-in/discover', { body: { email: DANA.email } });
     assert.equal(answer.json.method, 'password');
     // The owner's identity stays on her Account page, saying it no longer signs her in.
-    await page.goto(`${usher.url}/account`);
+    await page.goto(`${studio.usher.url}/account`);
     const section = page.getByRole('region', { name: 'Company sign-in' });
     await section.getByText('No longer signs you in: the agency removed this company sign-in.').waitFor();
     assert.equal((await meOf(page)).identities[0].usable, false);

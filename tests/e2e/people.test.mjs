@@ -5,16 +5,10 @@
 // disabled person cannot sign in, then can again). Every screen is checked with axe-core and
 // photographed at 1280, 1366 and 390 px.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe } from 'node:test';
 
-import { startUsher } from '../api/lib/harness.mjs';
-import { captureScreen, openBrowser, screenshotDir } from './lib/browser.mjs';
-import { signInWithPassword } from './lib/signin.mjs';
-import { startSmtp } from './lib/smtp.mjs';
+import { ADMIN, setUpStudio } from './lib/studio.mjs';
 
-const ADMIN = { email: 'admin@studio.test', password: 'quiet-lantern-orbit-1' };
 const MANAGER = { email: 'mia@acme.test', password: 'copper-meadow-keys-1', first: 'Mia', last: 'Manager' };
 const PEOPLE = [
   { email: 'nora@acme.test', password: 'amber-pylon-thistle-2', first: 'Nora', last: 'North' },
@@ -23,52 +17,10 @@ const PEOPLE = [
 ];
 
 describe('the platform People page', () => {
-  let smtp;
-  let usher;
-  let adminToken;
+  const studio = setUpStudio({ failurePrefix: 'failed-people-' });
+  const { ok, browser, screen, step, member, signIn } = studio;
   const ids = {};
-  const browsers = [];
   let admin; // the platform admin's browser
-
-  async function ok(method, urlPath, { token = adminToken, body } = {}) {
-    const r = await usher.api(method, `/api/v1${urlPath}`, { token, body });
-    assert.ok(r.status < 300, `${method} ${urlPath}: ${r.status} ${r.text}`);
-    return r.json;
-  }
-
-  async function screen(page, name) {
-    const violations = await captureScreen(page, name);
-    assert.deepEqual(violations, [], `axe on ${name}`);
-  }
-
-  function step(name, fn) {
-    it(name, async (t) => {
-      try {
-        await fn(t);
-      } catch (e) {
-        mkdirSync(screenshotDir, { recursive: true });
-        for (const [i, b] of browsers.entries()) {
-          const file = path.join(screenshotDir, `failed-people-${name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}-${i}.png`);
-          await b.page.screenshot({ path: file, fullPage: true }).catch(() => {});
-        }
-        throw e;
-      }
-    });
-  }
-
-  async function member(agency, who, roles) {
-    const inv = await ok('POST', `/agencies/${agency}/invitations`, {
-      body: { email: who.email, first_name: who.first, last_name: who.last, grants: [{ roles }], send_email: false },
-    });
-    const token = new URL(inv.url).hash.replace('#token=', '');
-    await ok('POST', '/invitations/accept', { token: null, body: { token, password: who.password } });
-  }
-
-  async function signIn(page, who) {
-    await page.goto(`${usher.url}/signin`);
-    await signInWithPassword(page, who);
-    await page.getByRole('heading', { name: 'Control panel' }).waitFor();
-  }
 
   const creds = (who) => ({ email: who.email, password: who.password });
 
@@ -85,40 +37,20 @@ describe('the platform People page', () => {
   const row = (page, email) => page.locator('tbody tr').filter({ has: page.locator('th', { hasText: email }) });
 
   before(async () => {
-    smtp = await startSmtp();
-    usher = await startUsher({
-      env: {
-        USHER_SMTP_URL: smtp.url,
-        USHER_SMTP_FROM: 'studio@studio.test',
-        USHER_ADMIN_EMAIL: ADMIN.email,
-        USHER_ADMIN_PASSWORD: ADMIN.password,
-      },
-    });
-    adminToken = (await ok('POST', '/sessions', { token: null, body: ADMIN })).token;
     ids.acme = (await ok('POST', '/agencies', { body: { name: 'Acme' } })).id;
     ids.globex = (await ok('POST', '/agencies', { body: { name: 'Globex' } })).id;
-    await member(ids.acme, MANAGER, ['organisation_manager']);
-    await member(ids.acme, PEOPLE[0], ['analyst']);
-    await member(ids.globex, PEOPLE[1], ['operator']);
-    await member(ids.globex, PEOPLE[2], ['analyst']);
-    admin = await openBrowser(usher.url);
-    browsers.push(admin);
-  });
-
-  after(async () => {
-    for (const b of browsers) await b.close().catch(() => {});
-    const problems = browsers.flatMap((b) => b.problems);
-    if (usher) assert.equal(await usher.stop(), 0);
-    if (smtp) await smtp.close();
-    assert.deepEqual(problems, [], 'no page errors and no Content-Security-Policy violations');
+    await member(ids.acme, MANAGER, [{ roles: ['organisation_manager'] }]);
+    await member(ids.acme, PEOPLE[0], [{ roles: ['analyst'] }]);
+    await member(ids.globex, PEOPLE[1], [{ roles: ['operator'] }]);
+    await member(ids.globex, PEOPLE[2], [{ roles: ['analyst'] }]);
+    admin = await browser();
   });
 
   step('is in the header for a platform admin only, and lists every account with its agencies', async () => {
-    const visitor = await openBrowser(usher.url);
-    browsers.push(visitor);
+    const visitor = await browser();
     await signIn(visitor.page, MANAGER);
     assert.equal(await visitor.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'People' }).count(), 0);
-    await visitor.page.goto(`${usher.url}/people`);
+    await visitor.page.goto(`${studio.usher.url}/people`);
     await visitor.page.getByRole('heading', { name: 'People' }).waitFor();
     await visitor.page.getByText('Only platform administrators see every account.').waitFor();
     assert.equal(await visitor.page.locator('table').count(), 0);
@@ -126,7 +58,7 @@ describe('the platform People page', () => {
     const { page } = admin;
     await signIn(page, ADMIN);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'People' }).click();
-    await page.waitForURL(`${usher.url}/people`);
+    await page.waitForURL(`${studio.usher.url}/people`);
     await page.getByRole('heading', { name: 'People' }).waitFor();
     await page.locator('tbody tr').first().waitFor();
     assert.deepEqual((await emails(page)).sort(), [ADMIN.email, MANAGER.email, ...PEOPLE.map((p) => p.email)].sort());
@@ -143,12 +75,12 @@ describe('the platform People page', () => {
     const { page } = admin;
     const search = page.getByRole('searchbox', { name: 'Search' });
     await search.fill('globex');
-    await page.waitForURL(`${usher.url}/people?q=globex`);
+    await page.waitForURL(`${studio.usher.url}/people?q=globex`);
     await page.waitForFunction(() => document.querySelectorAll('tbody tr').length === 2);
     assert.deepEqual((await emails(page)).sort(), [PEOPLE[2].email, PEOPLE[1].email]);
 
     await search.fill('Nadia');
-    await page.waitForURL(`${usher.url}/people?q=Nadia`);
+    await page.waitForURL(`${studio.usher.url}/people?q=Nadia`);
     await page.waitForFunction(() => document.querySelectorAll('tbody tr').length === 1);
     assert.deepEqual(await emails(page), [PEOPLE[2].email]);
 
@@ -157,7 +89,7 @@ describe('the platform People page', () => {
     await screen(page, 'people-no-match');
 
     // Opened from the address, the search is in the field and the list.
-    await page.goto(`${usher.url}/people?q=nora`);
+    await page.goto(`${studio.usher.url}/people?q=nora`);
     await page.waitForFunction(() => document.querySelectorAll('tbody tr').length === 1);
     assert.equal(await page.getByRole('searchbox', { name: 'Search' }).inputValue(), 'nora');
     assert.deepEqual(await emails(page), [PEOPLE[0].email]);
@@ -190,7 +122,7 @@ describe('the platform People page', () => {
     await screen(page, 'people-disable');
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     assert.equal(await nora.locator('td[data-label=Status]').textContent(), 'Active', 'cancel changes nothing');
-    assert.equal((await usher.api('POST', '/api/v1/sessions', { body: creds(PEOPLE[0]) })).status, 201);
+    assert.equal((await studio.usher.api('POST', '/api/v1/sessions', { body: creds(PEOPLE[0]) })).status, 201);
 
     await menu.click();
     await nora.getByRole('button', { name: 'Disable account' }).click();
@@ -198,7 +130,7 @@ describe('the platform People page', () => {
     await page.locator('.toast').getByText(`${PEOPLE[0].email} is disabled and signed out everywhere`).waitFor();
     await nora.locator('td[data-label=Status]').getByText('Disabled').waitFor();
     await screen(page, 'people-disabled');
-    const refused = await usher.api('POST', '/api/v1/sessions', { body: creds(PEOPLE[0]) });
+    const refused = await studio.usher.api('POST', '/api/v1/sessions', { body: creds(PEOPLE[0]) });
     assert.notEqual(refused.status, 201, 'a disabled account cannot sign in');
     assert.ok(refused.status >= 400);
     const listed = (await ok('GET', `/users?q=${encodeURIComponent(PEOPLE[0].email)}`)).items;
@@ -215,6 +147,6 @@ describe('the platform People page', () => {
     await dialog.getByRole('button', { name: 'Enable account' }).click();
     await page.locator('.toast').getByText(`${PEOPLE[0].email} can sign in again`).waitFor();
     await nora.locator('td[data-label=Status]').getByText('Active').waitFor();
-    assert.equal((await usher.api('POST', '/api/v1/sessions', { body: creds(PEOPLE[0]) })).status, 201);
+    assert.equal((await studio.usher.api('POST', '/api/v1/sessions', { body: creds(PEOPLE[0]) })).status, 201);
   });
 });

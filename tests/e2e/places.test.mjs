@@ -6,52 +6,21 @@
 // and deletes it with its name typed and the audit export offered. Every screen passes axe and
 // is photographed at 1280 and 390 px.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe } from 'node:test';
 
-import { startUsher } from '../api/lib/harness.mjs';
-import { captureScreen, openBrowser, screenshotDir } from './lib/browser.mjs';
-import { signInWithPassword } from './lib/signin.mjs';
+import { ADMIN, setUpStudio } from './lib/studio.mjs';
 
-const ADMIN = { email: 'admin@studio.test', password: 'quiet-lantern-orbit-1' };
 const HEADER = 'email,first_name,last_name,shortcode,environment,roles';
 
 describe('places, notifications, bot options and bulk invitations in the console', () => {
-  let usher;
-  let token;
+  const studio = setUpStudio({ failurePrefix: 'failed-places-', smtp: false });
+  const { ok, browser, screen, step, signIn } = studio;
   let b;
   const ids = {};
 
-  async function ok(method, p, body, auth = token) {
-    const r = await usher.api(method, `/api/v1${p}`, { token: auth, body });
-    assert.ok(r.status < 300, `${method} ${p}: ${r.status} ${r.text}`);
-    return r.json;
-  }
-
   // Invites someone into the agency and accepts for them: a member with those grants.
-  async function member(email, first, grants) {
-    const inv = await ok('POST', `/agencies/${ids.agency}/invitations`, { email, first_name: first, last_name: 'Test', grants, send_email: false });
-    const t = new URL(inv.url).hash.replace('#token=', '');
-    await ok('POST', '/invitations/accept', { token: t, password: 'amber-kettle-signal-9' }, null);
-  }
-
-  async function screen(name) {
-    assert.deepEqual(await captureScreen(b.page, name), [], `axe on ${name}`);
-  }
-
-  function step(name, fn) {
-    it(name, async () => {
-      try {
-        await fn();
-      } catch (e) {
-        mkdirSync(screenshotDir, { recursive: true });
-        const file = path.join(screenshotDir, `failed-places-${name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}.png`);
-        await b.page.screenshot({ path: file, fullPage: true }).catch(() => {});
-        throw e;
-      }
-    });
-  }
+  const member = (email, first, grants) =>
+    studio.member(ids.agency, { email, first, last: 'Test', password: 'amber-kettle-signal-9' }, grants);
 
   const WIDTHS = [
     { width: 1280, height: 800 },
@@ -83,46 +52,36 @@ describe('places, notifications, bot options and bulk invitations in the console
   }
 
   before(async () => {
-    usher = await startUsher({ env: { USHER_ADMIN_EMAIL: ADMIN.email, USHER_ADMIN_PASSWORD: ADMIN.password } });
-    token = (await ok('POST', '/sessions', ADMIN, null)).token;
-    ids.agency = (await ok('POST', '/agencies', { name: 'Orbit' })).id;
-    ids.prod = (await ok('POST', `/agencies/${ids.agency}/environments`, { name: 'Orbit production' })).id;
-    ids.staging = (await ok('POST', `/agencies/${ids.agency}/environments`, { name: 'Orbit staging' })).id;
-    ids.bot = (await ok('POST', `/environments/${ids.prod}/bots`, { name: 'Helpdesk' })).id;
+    ids.agency = (await ok('POST', '/agencies', { body: { name: 'Orbit' } })).id;
+    ids.prod = (await ok('POST', `/agencies/${ids.agency}/environments`, { body: { name: 'Orbit production' } })).id;
+    ids.staging = (await ok('POST', `/agencies/${ids.agency}/environments`, { body: { name: 'Orbit staging' } })).id;
+    ids.bot = (await ok('POST', `/environments/${ids.prod}/bots`, { body: { name: 'Helpdesk' } })).id;
     // Staging: one member who works only there, one pending invitation.
     await member('sam@orbit.test', 'Sam', [{ environment_id: ids.staging, roles: ['agent'] }]);
     await ok('POST', `/agencies/${ids.agency}/invitations`, {
-      email: 'pending@orbit.test',
-      grants: [{ environment_id: ids.staging, roles: ['analyst'] }],
-      send_email: false,
+      body: {
+        email: 'pending@orbit.test',
+        grants: [{ environment_id: ids.staging, roles: ['analyst'] }],
+        send_email: false,
+      },
     });
     // Production: an operator of the environment (notified) and an agency-wide agent (not).
     await member('nia@orbit.test', 'Nia', [{ environment_id: ids.prod, roles: ['operator'] }]);
     await member('abe@orbit.test', 'Abe', [{ roles: ['agent'] }]);
-    b = await openBrowser(usher.url);
-    await b.page.goto(`${usher.url}/signin`);
-    await signInWithPassword(b.page, ADMIN);
-    await b.page.getByRole('heading', { name: 'Control panel' }).waitFor();
-  });
-
-  after(async () => {
-    if (b) {
-      assert.deepEqual(b.problems, [], 'no script error or CSP violation');
-      await b.close();
-    }
-    if (usher) assert.equal(await usher.stop(), 0);
+    b = await browser();
+    await signIn(b.page, ADMIN);
   });
 
   step('renames an environment from the agency page', async () => {
     const { page } = b;
-    await page.goto(`${usher.url}/agencies/${ids.agency}`);
+    await page.goto(`${studio.usher.url}/agencies/${ids.agency}`);
     await page.getByRole('button', { name: 'Rename Orbit staging' }).click();
     const dialog = page.getByRole('dialog', { name: 'Rename environment Orbit staging' });
     await dialog.getByLabel('New name').fill('  ');
     await dialog.getByRole('button', { name: 'Rename' }).click();
     await dialog.locator('.field-error').waitFor();
     assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('name')), 'name', 'focus on the field in error');
-    await screen('places-rename-error');
+    await screen(b.page, 'places-rename-error');
     await dialog.getByLabel('New name').fill('Orbit QA');
     await dialog.getByRole('button', { name: 'Rename' }).click();
     await page.getByRole('link', { name: 'Orbit QA' }).waitFor();
@@ -132,7 +91,7 @@ describe('places, notifications, bot options and bulk invitations in the console
       [page.getByRole('button', { name: 'Rename Orbit QA' }), page.getByRole('button', { name: 'Delete Orbit QA' })],
       page.getByRole('link', { name: 'Orbit QA' }),
     );
-    await screen('places-agency');
+    await screen(b.page, 'places-agency');
   });
 
   step('deletes an environment after saying how many people lose what', async () => {
@@ -145,23 +104,23 @@ describe('places, notifications, bot options and bulk invitations in the console
     assert.match(text, /1 person loses their access here \(1 grant removed\)/);
     assert.match(text, /1 person has no other access in the agency and stops being a member/);
     assert.match(text, /1 pending invitation is revoked/);
-    await screen('places-delete-environment');
+    await screen(b.page, 'places-delete-environment');
     await dialog.getByRole('button', { name: 'Delete environment' }).click();
     await dialog.waitFor({ state: 'detached' });
     await page.getByRole('link', { name: 'Orbit QA' }).waitFor({ state: 'detached' });
-    const gone = await usher.api('GET', `/api/v1/environments/${ids.staging}`, { token });
+    const gone = await studio.usher.api('GET', `/api/v1/environments/${ids.staging}`, { token: studio.adminToken });
     assert.equal(gone.status, 404);
   });
 
   step('shows who gets notified on the environment page, and renames a bot', async () => {
     const { page } = b;
-    await page.goto(`${usher.url}/environments/${ids.prod}`);
+    await page.goto(`${studio.usher.url}/environments/${ids.prod}`);
     const list = page.getByTestId('recipients');
     await list.waitFor();
     const names = await list.textContent();
     assert.match(names, /Nia Test/);
     assert.doesNotMatch(names, /Abe/, 'agency-wide agents are not notified');
-    await screen('places-environment');
+    await screen(b.page, 'places-environment');
     await page.getByRole('button', { name: 'Rename Helpdesk' }).click();
     const dialog = page.getByRole('dialog', { name: 'Rename bot Helpdesk' });
     await dialog.getByLabel('New name').fill('Front desk');
@@ -172,8 +131,8 @@ describe('places, notifications, bot options and bulk invitations in the console
 
   step("acts on a bot's pending manager invitations, and refuses inviting oneself", async () => {
     const { page } = b;
-    const inv = await ok('POST', `/bots/${ids.bot}/managers`, { email: 'freelancer@orbit.test', send_email: false });
-    await page.goto(`${usher.url}/bots/${ids.bot}/options`);
+    const inv = await ok('POST', `/bots/${ids.bot}/managers`, { body: { email: 'freelancer@orbit.test', send_email: false } });
+    await page.goto(`${studio.usher.url}/bots/${ids.bot}/options`);
     const copy = page.getByRole('button', { name: 'Copy the invitation link for freelancer@orbit.test' });
     await copy.waitFor();
     await actionsReachable(
@@ -185,7 +144,7 @@ describe('places, notifications, bot options and bulk invitations in the console
       ],
       page.getByText('freelancer@orbit.test', { exact: false }).first(),
     );
-    await screen('places-bot-options');
+    await screen(b.page, 'places-bot-options');
     await copy.focus();
     await page.keyboard.press('Enter');
     await page.getByText('Invitation link for freelancer@orbit.test copied').waitFor();
@@ -206,7 +165,7 @@ describe('places, notifications, bot options and bulk invitations in the console
 
   step('invites people from a CSV file: problems by row and column, then each row sent', async () => {
     const { page } = b;
-    await page.goto(`${usher.url}/agencies/${ids.agency}/users`);
+    await page.goto(`${studio.usher.url}/agencies/${ids.agency}/users`);
     await page.getByRole('button', { name: 'Invite from a file' }).click();
     const dialog = page.getByRole('dialog', { name: 'Invite people from a file' });
     const template = dialog.getByRole('link', { name: 'Download the template' });
@@ -219,14 +178,14 @@ describe('places, notifications, bot options and bulk invitations in the console
     assert.match(await dialog.textContent(), /Nothing was sent/);
     await dialog.getByRole('button', { name: 'Send the 1 valid row' }).waitFor();
     assert.equal(await dialog.getByRole('button', { name: 'Send all' }).count(), 0);
-    await screen('places-bulk-problems');
+    await screen(b.page, 'places-bulk-problems');
     const fixed = bad.replace('not-an-email', 'lou@orbit.test');
     await dialog.getByLabel('CSV file').setInputFiles({ name: 'people.csv', mimeType: 'text/csv', buffer: Buffer.from(fixed) });
     await dialog.getByText('people.csv: 2 people ready to invite.').waitFor();
     await dialog.getByRole('button', { name: 'Send all' }).click();
     await dialog.getByText('2 invited, 0 refused, 0 not sent.').waitFor();
     assert.equal(await dialog.getByRole('cell', { name: 'Invited' }).count(), 2);
-    await screen('places-bulk-results');
+    await screen(b.page, 'places-bulk-results');
     const list = await ok('GET', `/agencies/${ids.agency}/invitations?status=pending`);
     const kim = list.items.find((i) => i.email === 'kim@orbit.test');
     assert.equal(kim.last_name, 'Lee, Jr.');
@@ -235,7 +194,7 @@ describe('places, notifications, bot options and bulk invitations in the console
 
   step('suspends the agency (a banner on every page) and deletes it with its name typed', async () => {
     const { page } = b;
-    await page.goto(`${usher.url}/agencies/${ids.agency}`);
+    await page.goto(`${studio.usher.url}/agencies/${ids.agency}`);
     await page.getByRole('button', { name: 'Suspend agency' }).click();
     const dialog = page.getByRole('dialog', { name: 'Suspend Orbit' });
     await dialog.getByRole('button', { name: 'Suspend agency' }).click();
@@ -243,10 +202,10 @@ describe('places, notifications, bot options and bulk invitations in the console
     assert.equal((await ok('GET', `/agencies/${ids.agency}`)).status, 'suspended');
     assert.equal(await page.getByRole('button', { name: 'Invite user' }).count(), 0, 'nothing to change while suspended');
     assert.equal(await page.getByRole('button', { name: 'Resume agency' }).count(), 1);
-    await screen('places-suspended');
-    await page.goto(`${usher.url}/environments/${ids.prod}`);
+    await screen(b.page, 'places-suspended');
+    await page.goto(`${studio.usher.url}/environments/${ids.prod}`);
     await page.getByText('Orbit is suspended.').waitFor();
-    await page.goto(`${usher.url}/agencies/${ids.agency}`);
+    await page.goto(`${studio.usher.url}/agencies/${ids.agency}`);
     await page.getByRole('button', { name: 'Delete agency' }).click();
     const del = page.getByRole('dialog', { name: 'Delete Orbit' });
     const exportLink = del.getByRole('link', { name: 'Export the audit log first' });
@@ -254,11 +213,11 @@ describe('places, notifications, bot options and bulk invitations in the console
     const go = del.getByRole('button', { name: 'Delete agency' });
     await del.getByLabel(/Type the agency's name/).fill('orbit');
     assert.equal(await go.isDisabled(), true, 'the name must be typed exactly');
-    await screen('places-delete-agency');
+    await screen(b.page, 'places-delete-agency');
     await del.getByLabel(/Type the agency's name/).fill('Orbit');
     await go.click();
     await page.getByRole('heading', { name: 'Agencies' }).waitFor();
-    const gone = await usher.api('GET', `/api/v1/agencies/${ids.agency}`, { token });
+    const gone = await studio.usher.api('GET', `/api/v1/agencies/${ids.agency}`, { token: studio.adminToken });
     assert.equal(gone.status, 404);
   });
 });

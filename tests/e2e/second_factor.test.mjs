@@ -12,16 +12,13 @@
 // 390 px.
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { before, describe } from 'node:test';
 
-import { startUsher } from '../api/lib/harness.mjs';
-import { captureScreen, openBrowser, screenshotDir } from './lib/browser.mjs';
 import { signInWithPassword } from './lib/signin.mjs';
-import { linkIn, startSmtp } from './lib/smtp.mjs';
+import { linkIn } from './lib/smtp.mjs';
+import { ADMIN, setUpStudio } from './lib/studio.mjs';
 
-const ADMIN = { email: 'admin@studio.test', password: 'quiet-lantern-orbit-1' };
 // The owner of Acme, with two-step verification from the start.
 const OWNER = { email: 'tara@acme.test', password: 'amber-pylon-thistle-2', first: 'Tara', last: 'Owner' };
 // A member of Acme without it, until Acme requires it.
@@ -79,49 +76,17 @@ async function freshCode(person) {
 }
 
 describe('two-step verification in the web console', () => {
-  let smtp;
-  let usher;
-  let adminToken;
-  const ids = {};
-  const browsers = [];
   let recoveryCodes;
+  const studio = setUpStudio({
+    failurePrefix: 'failed-2step-',
+    checkLog(logText) {
+      for (const secret of [OWNER.secret, MEMBER.secret, ...(recoveryCodes || [])].filter(Boolean))
+        assert.ok(!logText.includes(secret), 'a second-factor secret or recovery code appeared in the log');
+    },
+  });
+  const { call, ok, browser, screen, step, member } = studio;
+  const ids = {};
   let memberBrowser; // the member, signed in before their agency requires two-step verification
-
-  async function call(method, urlPath, { token = adminToken, body } = {}) {
-    return usher.api(method, `/api/v1${urlPath}`, { token, body });
-  }
-
-  async function ok(method, urlPath, opts) {
-    const r = await call(method, urlPath, opts);
-    assert.ok(r.status < 300, `${method} ${urlPath}: ${r.status} ${r.text}`);
-    return r.json;
-  }
-
-  async function screen(page, name) {
-    const violations = await captureScreen(page, name);
-    assert.deepEqual(violations, [], `axe on ${name}`);
-  }
-
-  async function browser() {
-    const b = await openBrowser(usher.url);
-    browsers.push(b);
-    return b;
-  }
-
-  function step(name, fn) {
-    it(name, async (t) => {
-      try {
-        await fn(t);
-      } catch (e) {
-        mkdirSync(screenshotDir, { recursive: true });
-        for (const [i, b] of browsers.entries()) {
-          const file = path.join(screenshotDir, `failed-2step-${name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}-${i}.png`);
-          await b.page.screenshot({ path: file, fullPage: true }).catch(() => {});
-        }
-        throw e;
-      }
-    });
-  }
 
   const creds = (who) => ({ email: who.email, password: who.password });
 
@@ -130,26 +95,16 @@ describe('two-step verification in the web console', () => {
   async function mailWith(addr, subject, ms = 15000) {
     const until = Date.now() + ms;
     for (;;) {
-      const found = smtp.messages.find((m) => m.to.includes(addr.toLowerCase()) && m.parsed.subject === subject);
+      const found = studio.smtp.messages.find((m) => m.to.includes(addr.toLowerCase()) && m.parsed.subject === subject);
       if (found) return found;
       if (Date.now() > until) throw new Error(`no message "${subject}" to ${addr} within ${ms} ms`);
       await sleep(100);
     }
   }
 
-  async function member(agency, who, roles) {
-    const inv = await ok('POST', `/agencies/${agency}/invitations`, {
-      body: { email: who.email, first_name: who.first, last_name: who.last, grants: [{ roles }], send_email: false },
-    });
-    const token = new URL(inv.url).hash.replace('#token=', '');
-    const session = await ok('POST', '/invitations/accept', { token: null, body: { token, password: who.password } });
-    who.id = session.user.id;
-    return session.token;
-  }
-
   // The password step of signing in, up to the page that asks for the code.
   async function passwordStep(page, who) {
-    await page.goto(`${usher.url}/signin`);
+    await page.goto(`${studio.usher.url}/signin`);
     await signInWithPassword(page, who);
   }
 
@@ -166,22 +121,12 @@ describe('two-step verification in the web console', () => {
     );
 
   before(async () => {
-    smtp = await startSmtp();
-    usher = await startUsher({
-      env: {
-        USHER_SMTP_URL: smtp.url,
-        USHER_SMTP_FROM: 'studio@studio.test',
-        USHER_ADMIN_EMAIL: ADMIN.email,
-        USHER_ADMIN_PASSWORD: ADMIN.password,
-      },
-    });
-    adminToken = (await ok('POST', '/sessions', { token: null, body: ADMIN })).token;
     ids.acme = (await ok('POST', '/agencies', { body: { name: 'Acme' } })).id;
     ids.globex = (await ok('POST', '/agencies', { body: { name: 'Globex' } })).id;
-    const ownerToken = await member(ids.acme, OWNER, ['owner']);
-    await member(ids.acme, MEMBER, ['analyst']);
-    await member(ids.globex, OTHER, ['analyst']);
-    await member(ids.globex, LEAVER, ['analyst']);
+    const ownerToken = (await member(ids.acme, OWNER, [{ roles: ['owner'] }])).token;
+    await member(ids.acme, MEMBER, [{ roles: ['analyst'] }]);
+    await member(ids.globex, OTHER, [{ roles: ['analyst'] }]);
+    await member(ids.globex, LEAVER, [{ roles: ['analyst'] }]);
 
     // The owner enrols through the API, as their app would: the secret gives the codes.
     const enrolment = await ok('POST', '/me/totp', { token: ownerToken, body: { current_password: OWNER.password } });
@@ -190,17 +135,6 @@ describe('two-step verification in the web console', () => {
     const confirmed = await ok('POST', '/me/totp/confirm', { token: ownerToken, body: { code: await freshCode(OWNER) } });
     assert.equal(confirmed.recovery_codes.length, 10);
     recoveryCodes = confirmed.recovery_codes;
-  });
-
-  after(async () => {
-    for (const b of browsers) await b.close().catch(() => {});
-    const problems = browsers.flatMap((b) => b.problems);
-    const logText = usher ? JSON.stringify(usher.logs) + usher.stderr.join('\n') : '';
-    if (usher) assert.equal(await usher.stop(), 0);
-    if (smtp) await smtp.close();
-    assert.deepEqual(problems, [], 'no page errors and no Content-Security-Policy violations');
-    for (const secret of [OWNER.secret, MEMBER.secret, ...(recoveryCodes || [])].filter(Boolean))
-      assert.ok(!logText.includes(secret), 'a second-factor secret or recovery code appeared in the log');
   });
 
   step('asks for the code after the password, says when it is wrong, and signs in with the right one', async () => {
@@ -312,7 +246,7 @@ describe('two-step verification in the web console', () => {
     await page.getByLabel('Enter the 6-digit code from your authenticator app').fill(await freshCode(OWNER));
     await page.getByRole('button', { name: 'Verify' }).click();
     await page.getByRole('heading', { name: 'Control panel' }).waitFor();
-    await page.goto(`${usher.url}/agencies/${ids.acme}`);
+    await page.goto(`${studio.usher.url}/agencies/${ids.acme}`);
     const toggle = page.getByRole('switch', { name: 'Require two-step verification' });
     await toggle.waitFor();
     assert.equal(await toggle.getAttribute('aria-checked'), 'false');
@@ -329,7 +263,7 @@ describe('two-step verification in the web console', () => {
     await screen(page, 'agency-2step-on');
 
     // The users overview tells who has it.
-    await page.goto(`${usher.url}/agencies/${ids.acme}/users`);
+    await page.goto(`${studio.usher.url}/agencies/${ids.acme}/users`);
     const row = (email) => page.locator('tbody tr').filter({ has: page.getByText(email, { exact: true }) });
     await row(OWNER.email).locator('td[data-label=Status]').getByText('2-step').waitFor();
     assert.match(await row(MEMBER.email).locator('td[data-label=Status]').textContent(), /No 2-step/);
@@ -351,7 +285,7 @@ describe('two-step verification in the web console', () => {
     await page.getByRole('button', { name: 'Sign out' }).first().click();
     await passwordStep(page, MEMBER);
     await page.getByRole('heading', { name: 'Your agency requires two-step verification' }).waitFor();
-    await page.goto(`${usher.url}/agencies/${ids.acme}/users`);
+    await page.goto(`${studio.usher.url}/agencies/${ids.acme}/users`);
     await page.getByRole('heading', { name: 'Your agency requires two-step verification' }).waitFor();
     assert.equal((await call('GET', `/agencies/${ids.acme}/users`, { token: (await ok('POST', '/sessions', { token: null, body: creds(MEMBER) })).token })).json?.code, 'second_factor_required');
 
@@ -414,7 +348,7 @@ describe('two-step verification in the web console', () => {
 
   step('lets a platform admin reset a lost second factor, send a reset link and erase an account', async () => {
     const { page } = await browser();
-    await page.goto(`${usher.url}/signin`);
+    await page.goto(`${studio.usher.url}/signin`);
     await signInWithPassword(page, ADMIN);
     await page.getByRole('heading', { name: 'Control panel' }).waitFor();
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'People' }).click();

@@ -5,16 +5,13 @@
 // invitations listed on request, an expired one sent again; and viewing as someone showing
 // their buttons disabled. Every screen is checked with axe-core and photographed at each width.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe } from 'node:test';
 
-import { startUsher } from '../api/lib/harness.mjs';
-import { axeViolations, openBrowser, screenshotDir } from './lib/browser.mjs';
-import { signInWithPassword } from './lib/signin.mjs';
-import { linkIn, startSmtp } from './lib/smtp.mjs';
+import { screenshotDir } from './lib/browser.mjs';
+import { linkIn } from './lib/smtp.mjs';
+import { ADMIN, setUpStudio } from './lib/studio.mjs';
 
-const ADMIN = { email: 'admin@studio.test', password: 'quiet-lantern-orbit-1' };
 const person = (email, password, first, last) => ({ email, password, first, last });
 const MANAGER = person('mia@acme.test', 'copper-meadow-keys-1', 'Mia', 'Jansen');
 const OLAF = person('olaf@acme.test', 'granite-willow-ferry-7', 'Olaf', 'Berg');
@@ -27,89 +24,15 @@ const WIDTHS = [
 ];
 
 describe('the users overview, the control panel and the header', () => {
-  let smtp;
-  let usher;
-  let adminToken;
+  const studio = setUpStudio({
+    failurePrefix: 'failed-users-',
+    // The overview is checked with axe at 1366 px too, and left at 1280×800.
+    screen: { axeEverySize: true, restore: WIDTHS[0] },
+  });
+  const { ok, browser, screen, step, member, signIn } = studio;
   const ids = {};
-  const browsers = [];
-
-  async function ok(method, urlPath, { token = adminToken, body } = {}) {
-    const r = await usher.api(method, `/api/v1${urlPath}`, { token, body });
-    assert.ok(r.status < 300, `${method} ${urlPath}: ${r.status} ${r.text}`);
-    return r.json;
-  }
-
-  async function browser() {
-    const b = await openBrowser(usher.url);
-    browsers.push(b);
-    return b;
-  }
-
-  // axe at zero serious or critical findings, and a screenshot, at each of the three widths.
-  async function screen(page, name) {
-    mkdirSync(screenshotDir, { recursive: true });
-    await page.waitForLoadState('networkidle').catch(() => {});
-    const found = [];
-    for (const size of WIDTHS) {
-      await page.setViewportSize(size);
-      await page.waitForTimeout(50);
-      for (const v of await axeViolations(page)) found.push(`${size.width}px ${v}`);
-      const file = path.join(screenshotDir, `${name}-${size.width}.png`);
-      await page.screenshot({ path: file, fullPage: true });
-    }
-    await page.setViewportSize(WIDTHS[0]);
-    assert.deepEqual(found, [], `axe on ${name}`);
-  }
-
-  function step(name, fn) {
-    it(name, async (t) => {
-      try {
-        await fn(t);
-      } catch (e) {
-        mkdirSync(screenshotDir, { recursive: true });
-        for (const [i, b] of browsers.entries()) {
-          const slug = name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-');
-          const file = path.join(screenshotDir, `failed-users-${slug}-${i}.png`);
-          await b.page.screenshot({ path: file, fullPage: true }).catch(() => {});
-        }
-        throw e;
-      }
-    });
-  }
-
-  // A member of agency with grants, through an accepted invitation.
-  async function member(agency, who, grants) {
-    const inv = await ok('POST', `/agencies/${agency}/invitations`, {
-      body: {
-        email: who.email,
-        first_name: who.first,
-        last_name: who.last,
-        grants,
-        send_email: false,
-      },
-    });
-    const token = new URL(inv.url).hash.replace('#token=', '');
-    const body = { token, password: who.password };
-    await ok('POST', '/invitations/accept', { token: null, body });
-  }
-
-  async function signIn(page, who) {
-    await page.goto(`${usher.url}/signin`);
-    await signInWithPassword(page, who);
-    await page.getByRole('heading', { name: 'Control panel' }).waitFor();
-  }
 
   before(async () => {
-    smtp = await startSmtp();
-    usher = await startUsher({
-      env: {
-        USHER_SMTP_URL: smtp.url,
-        USHER_SMTP_FROM: 'studio@studio.test',
-        USHER_ADMIN_EMAIL: ADMIN.email,
-        USHER_ADMIN_PASSWORD: ADMIN.password,
-      },
-    });
-    adminToken = (await ok('POST', '/sessions', { token: null, body: ADMIN })).token;
     ids.agency = (await ok('POST', '/agencies', { body: { name: 'Acme' } })).id;
     const environment = async (agency, name) =>
       (await ok('POST', `/agencies/${agency}/environments`, { body: { name } })).id;
@@ -177,14 +100,6 @@ describe('the users overview, the control panel and the header', () => {
     await new Promise((r) => setTimeout(r, 1200));
   });
 
-  after(async () => {
-    for (const b of browsers) await b.close().catch(() => {});
-    const problems = browsers.flatMap((b) => b.problems);
-    if (usher) assert.equal(await usher.stop(), 0);
-    if (smtp) await smtp.close();
-    assert.deepEqual(problems, [], 'no page errors and no Content-Security-Policy violations');
-  });
-
   // 'ok' when the element lies wholly inside the viewport and inside every box that clips it
   // (up to a fixed-position ancestor, which nothing clips), and is what a click at its centre
   // would reach; otherwise what is wrong.
@@ -217,9 +132,9 @@ describe('the users overview, the control panel and the header', () => {
 
   step('shows each row\'s actions, reached by Tab with the name in view, at 3 widths', async () => {
     const { page } = await browser();
-    ids.managerBrowser = browsers.length - 1;
+    ids.managerBrowser = studio.browsers.length - 1;
     await signIn(page, MANAGER);
-    await page.goto(`${usher.url}/agencies/${ids.agency}/users`);
+    await page.goto(`${studio.usher.url}/agencies/${ids.agency}/users`);
     await page.getByRole('row', { name: /Olaf Berg/ }).waitFor();
     const rows = page.locator('tbody tr');
     const names = await page.locator('tbody th[scope=row] a').allTextContents();
@@ -283,8 +198,8 @@ describe('the users overview, the control panel and the header', () => {
   });
 
   step('names the environment and bot of each grant in table, panel, control panel', async () => {
-    const { page } = browsers[ids.managerBrowser];
-    await page.goto(`${usher.url}/agencies/${ids.agency}/users`);
+    const { page } = studio.browsers[ids.managerBrowser];
+    await page.goto(`${studio.usher.url}/agencies/${ids.agency}/users`);
     const olaf = page.getByRole('row', { name: /Olaf Berg/ });
     await olaf.getByText('Acme – production:').waitFor();
     assert.match(await olaf.textContent(), /Acme – production: Operator/);
@@ -328,8 +243,8 @@ describe('the users overview, the control panel and the header', () => {
       ...(sameYear ? {} : { year: 'numeric' }),
       timeZone: 'UTC',
     }).format(until);
-    const { page } = browsers[ids.managerBrowser];
-    await page.goto(`${usher.url}/agencies/${ids.agency}/users`);
+    const { page } = studio.browsers[ids.managerBrowser];
+    await page.goto(`${studio.usher.url}/agencies/${ids.agency}/users`);
     const row = page.getByRole('row', { name: /Nora Noord/ });
     await row.getByText(`until ${words}`).waitFor();
     assert.match(await row.textContent(), new RegExp(`Whole agency: Agent until ${words}`));
@@ -376,8 +291,8 @@ describe('the users overview, the control panel and the header', () => {
   });
 
   step('lists expired and revoked invitations on request, and resends an expired one', async () => {
-    const { page } = browsers[ids.managerBrowser];
-    await page.goto(`${usher.url}/agencies/${ids.agency}/users`);
+    const { page } = studio.browsers[ids.managerBrowser];
+    await page.goto(`${studio.usher.url}/agencies/${ids.agency}/users`);
     await page.getByRole('row', { name: /Pia Pending/ }).waitFor();
     assert.equal(await page.getByRole('row', { name: /Eve Expired/ }).count(), 0);
     assert.equal(await page.getByRole('row', { name: /Rita Revoked/ }).count(), 0);
@@ -411,7 +326,7 @@ describe('the users overview, the control panel and the header', () => {
     await page.getByRole('menuitem', { name: 'Resend invitation' }).click();
     await page.getByText(/Invitation for eve@acme\.test sent again/).waitFor();
     await eve.waitFor({ state: 'detached' });
-    assert.ok(linkIn(await smtp.waitFor('eve@acme.test')), 'the invitation is emailed again');
+    assert.ok(linkIn(await studio.smtp.waitFor('eve@acme.test')), 'the invitation is emailed again');
     const fresh = await ok('GET', `/invitations/${ids.expired}`);
     assert.equal(fresh.status, 'pending');
 
@@ -426,13 +341,13 @@ describe('the users overview, the control panel and the header', () => {
   step('shows the buttons of the person one views as, disabled, under the banner', async () => {
     const { page } = await browser();
     await signIn(page, ADMIN);
-    await page.goto(`${usher.url}/agencies/${ids.agency}/users`);
+    await page.goto(`${studio.usher.url}/agencies/${ids.agency}/users`);
     await page.getByRole('button', { name: 'Actions for Mia Jansen' }).click();
     await page.getByRole('menuitem', { name: 'See the studio as Mia Jansen' }).click();
     const banner = page.getByRole('region', { name: 'Impersonation' });
     await banner.waitFor();
     assert.match(await banner.textContent(), /Nothing can be changed/);
-    await page.goto(`${usher.url}/agencies/${ids.agency}/users`);
+    await page.goto(`${studio.usher.url}/agencies/${ids.agency}/users`);
     await banner.waitFor();
     const invite = page.getByRole('button', { name: 'Invite user' });
     await invite.waitFor();

@@ -5,16 +5,10 @@
 // sections of the agency; the user panel names an extra permission by its description. Every
 // screen is checked with axe-core and photographed at 1280, 1366 and 390 px.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe } from 'node:test';
 
-import { startUsher } from '../api/lib/harness.mjs';
-import { captureScreen, openBrowser, screenshotDir } from './lib/browser.mjs';
-import { signInWithPassword } from './lib/signin.mjs';
-import { startSmtp } from './lib/smtp.mjs';
+import { ADMIN, setUpStudio } from './lib/studio.mjs';
 
-const ADMIN = { email: 'admin@studio.test', password: 'quiet-lantern-orbit-1' };
 const person = (email, password, first, last) => ({ email, password, first, last });
 const ELLA = person('ella@acme.test', 'copper-meadow-keys-1', 'Ella', 'Envman');
 const BEN = person('ben@freelance.test', 'granite-willow-ferry-7', 'Ben', 'Botman');
@@ -22,71 +16,10 @@ const OWEN = person('owen@acme.test', 'saffron-pebble-dune-4', 'Owen', 'Owner');
 const ANNA = person('anna@acme.test', 'amber-pylon-thistle-2', 'Anna', 'Analyst');
 
 describe('viewing the studio as someone', () => {
-  let smtp;
-  let usher;
-  let adminToken;
+  const studio = setUpStudio({ failurePrefix: 'failed-viewas-' });
+  const { ok, browser, screen, step, member, signIn } = studio;
   const ids = {};
-  const browsers = [];
   let admin; // the platform admin's browser
-
-  async function ok(method, urlPath, { token = adminToken, body } = {}) {
-    const r = await usher.api(method, `/api/v1${urlPath}`, { token, body });
-    assert.ok(r.status < 300, `${method} ${urlPath}: ${r.status} ${r.text}`);
-    return r.json;
-  }
-
-  async function browser() {
-    const b = await openBrowser(usher.url);
-    browsers.push(b);
-    return b;
-  }
-
-  async function screen(page, name) {
-    const violations = await captureScreen(page, name);
-    assert.deepEqual(violations, [], `axe on ${name}`);
-  }
-
-  // A test whose failure leaves a picture of every open page under build/e2e-screenshots/.
-  function step(name, fn) {
-    it(name, async (t) => {
-      try {
-        await fn(t);
-      } catch (e) {
-        mkdirSync(screenshotDir, { recursive: true });
-        for (const [i, b] of browsers.entries()) {
-          const slug = name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-');
-          const file = path.join(screenshotDir, `failed-viewas-${slug}-${i}.png`);
-          await b.page.screenshot({ path: file, fullPage: true }).catch(() => {});
-        }
-        throw e;
-      }
-    });
-  }
-
-  // A member of the agency with grants, through an accepted invitation.
-  async function member(who, grants) {
-    const inv = await ok('POST', `/agencies/${ids.agency}/invitations`, {
-      body: {
-        email: who.email,
-        first_name: who.first,
-        last_name: who.last,
-        grants,
-        send_email: false,
-      },
-    });
-    const token = new URL(inv.url).hash.replace('#token=', '');
-    const res = await ok('POST', '/invitations/accept', {
-      token: null,
-      body: { token, password: who.password },
-    });
-    return res.user?.id || (await ok('GET', '/me', { token: res.token })).user.id;
-  }
-
-  async function signIn(page, who) {
-    await page.goto(`${usher.url}/signin`);
-    await signInWithPassword(page, who);
-    await page.getByRole('heading', { name: 'Control panel' }).waitFor();
-  }
 
   // The screens compared.
   const screens = () => [
@@ -138,7 +71,7 @@ describe('viewing the studio as someone', () => {
   async function survey(page, shots) {
     const out = {};
     for (const s of screens()) {
-      await page.goto(`${usher.url}${s.path}`);
+      await page.goto(`${studio.usher.url}${s.path}`);
       out[s.key] = await controls(page);
       if (shots) await screen(page, `${shots}-${s.key}`);
     }
@@ -147,7 +80,7 @@ describe('viewing the studio as someone', () => {
 
   async function viewAs(who) {
     const { page } = admin;
-    await page.goto(`${usher.url}/agencies/${ids.agency}/users`);
+    await page.goto(`${studio.usher.url}/agencies/${ids.agency}/users`);
     const name = `${who.first} ${who.last}`;
     await page.getByRole('button', { name: `Actions for ${name}` }).click();
     await page.getByRole('menuitem', { name: `See the studio as ${name}` }).click();
@@ -168,7 +101,7 @@ describe('viewing the studio as someone', () => {
     await signIn(own.page, who);
     const theirs = await survey(own.page, null);
     await own.close();
-    browsers.splice(browsers.indexOf(own), 1);
+    studio.browsers.splice(studio.browsers.indexOf(own), 1);
     await viewAs(who);
     const viewed = await survey(admin.page, `viewas-${slug}`);
     await exitView();
@@ -198,16 +131,6 @@ describe('viewing the studio as someone', () => {
   const names = (survey, key) => survey[key].found.map((c) => c.name);
 
   before(async () => {
-    smtp = await startSmtp();
-    usher = await startUsher({
-      env: {
-        USHER_SMTP_URL: smtp.url,
-        USHER_SMTP_FROM: 'studio@studio.test',
-        USHER_ADMIN_EMAIL: ADMIN.email,
-        USHER_ADMIN_PASSWORD: ADMIN.password,
-      },
-    });
-    adminToken = (await ok('POST', '/sessions', { token: null, body: ADMIN })).token;
     ids.agency = (await ok('POST', '/agencies', { body: { name: 'Acme' } })).id;
     const environment = async (name) =>
       (await ok('POST', `/agencies/${ids.agency}/environments`, { body: { name } })).id;
@@ -215,12 +138,13 @@ describe('viewing the studio as someone', () => {
     ids.test = await environment('Acme – test');
     ids.bot = (await ok('POST', `/environments/${ids.prod}/bots`, { body: { name: 'Support bot' } }))
       .id;
-    await member(ELLA, [{ environment_id: ids.prod, roles: ['environment_manager'] }]);
-    await member(BEN, [{ bot_id: ids.bot, roles: ['bot_manager'] }]);
-    await member(OWEN, [{ roles: ['owner'] }]);
-    ids.anna = await member(ANNA, [
+    await member(ids.agency, ELLA, [{ environment_id: ids.prod, roles: ['environment_manager'] }]);
+    await member(ids.agency, BEN, [{ bot_id: ids.bot, roles: ['bot_manager'] }]);
+    await member(ids.agency, OWEN, [{ roles: ['owner'] }]);
+    const annaGrants = [
       { environment_id: ids.prod, roles: ['analyst'], extra_permissions: ['crm.write'] },
-    ]);
+    ];
+    ids.anna = (await member(ids.agency, ANNA, annaGrants)).id;
     // A pending bot-manager invitation, a custom role and an API token: each has its buttons.
     await ok('POST', `/bots/${ids.bot}/managers`, { body: { email: 'pia@freelance.test' } });
     await ok('POST', `/agencies/${ids.agency}/roles`, {
@@ -229,14 +153,6 @@ describe('viewing the studio as someone', () => {
     await ok('POST', `/agencies/${ids.agency}/tokens`, { body: { name: 'Inbox service' } });
     admin = await browser();
     await signIn(admin.page, ADMIN);
-  });
-
-  after(async () => {
-    for (const b of browsers) await b.close().catch(() => {});
-    const problems = browsers.flatMap((b) => b.problems);
-    if (usher) assert.equal(await usher.stop(), 0);
-    if (smtp) await smtp.close();
-    assert.deepEqual(problems, [], 'no page errors and no Content-Security-Policy violations');
   });
 
   step('shows an environment manager\'s controls, disabled, as they see them', async () => {
@@ -301,7 +217,7 @@ describe('viewing the studio as someone', () => {
     const { page } = admin;
     await viewAs(OWEN);
     try {
-      await page.goto(`${usher.url}/agencies/${ids.agency}/users`);
+      await page.goto(`${studio.usher.url}/agencies/${ids.agency}/users`);
       for (const name of ['Invite user', 'Invite from a file']) {
         const b = page.getByRole('button', { name });
         await b.waitFor();
@@ -322,7 +238,7 @@ describe('viewing the studio as someone', () => {
 
   step('names extra permissions in words when asking to remove someone', async () => {
     const { page } = admin;
-    await page.goto(`${usher.url}/agencies/${ids.agency}/users`);
+    await page.goto(`${studio.usher.url}/agencies/${ids.agency}/users`);
     await page.getByRole('button', { name: 'Actions for Anna Analyst' }).click();
     await page.getByRole('menuitem', { name: 'Remove from agency' }).click();
     const dialog = page.getByRole('dialog');
@@ -333,7 +249,7 @@ describe('viewing the studio as someone', () => {
 
   step('names an extra permission by its description in the user panel', async () => {
     const { page } = admin;
-    await page.goto(`${usher.url}/agencies/${ids.agency}/users/${ids.anna}`);
+    await page.goto(`${studio.usher.url}/agencies/${ids.agency}/users/${ids.anna}`);
     const panel = page.getByRole('complementary', { name: 'Anna Analyst' });
     const line = panel.locator('.env-access li').filter({ hasText: 'Acme – production' });
     await line.waitFor();

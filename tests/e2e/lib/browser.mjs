@@ -70,18 +70,18 @@ export async function axeViolations(page) {
 }
 
 // Saves a screenshot of the screen at each of SCREEN_SIZES as <name>-1280.png, <name>-1366.png
-// and <name>-390.png, checking it with axe at 1280 and 390 px. Resolves with the violations found
-// (empty when none).
-export async function captureScreen(page, name) {
+// and <name>-390.png, checking it with axe at 1280 and 390 px (at every size with axeEverySize),
+// then leaves the page at the size restore. Resolves with the violations found (empty when none).
+export async function captureScreen(page, name, { axeEverySize = false, restore = DESKTOP } = {}) {
   mkdirSync(screenshotDir, { recursive: true });
   await page.waitForLoadState('networkidle').catch(() => {});
   const found = [];
   for (const { axe, ...size } of SCREEN_SIZES) {
     await page.setViewportSize(size);
     await page.waitForTimeout(50);
-    if (axe) for (const v of await axeViolations(page)) found.push(`${size.width}px ${v}`);
+    if (axe || axeEverySize) for (const v of await axeViolations(page)) found.push(`${size.width}px ${v}`);
     await page.screenshot({ path: path.join(screenshotDir, `${name}-${size.width}.png`), fullPage: true });
   }
-  await page.setViewportSize(DESKTOP);
+  await page.setViewportSize(restore);
   return found;
 }
