@@ -45,6 +45,7 @@ struct app_actor api_actor(struct http_request *req)
     a.request_id = req->request_id;
     a.session_method = req->principal.session_method;
     a.session_connection_id = req->principal.session_connection_id;
+    a.session_started_at = req->principal.session_started_at;
     return a;
 }
 

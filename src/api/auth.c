@@ -185,6 +185,7 @@ int api_auth_authenticate(struct http_request *req)
         return authenticate_impersonation(req, &session);
     req->principal.session_method = session.method ? session.method : "password";
     req->principal.session_connection_id = session.connection_id;
+    req->principal.session_started_at = session.created_at;
     /* The provider authenticated an "oidc" session: it stands for the second factor the
      * agencies' two-step policy asks of a password. */
     if (strcmp(req->principal.session_method, "oidc") == 0)

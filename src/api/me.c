@@ -106,6 +106,9 @@ static int me_sign_in_json(json_t *out, struct http_request *req, const struct a
                         json_string(method && strcmp(method, "oidc") == 0 ? "oidc" : "password"));
     json_object_set_new(out, "identities", list);
     json_object_set_new(out, "has_password", json_boolean(user->password_hash != NULL));
+    int64_t until = app_erasure_recent_sign_in_until(call->actor);
+    json_object_set_new(out, "recent_sign_in_until",
+                        until ? json_time_ms(&req->arena, until) : json_null());
     return 0;
 }
 
@@ -331,7 +334,8 @@ static int me_email_delete(struct http_request *req, struct http_response *res)
 #define PROOF_MAX 64 /* bytes of a typed code or recovery code, as the second-factor routes */
 
 /* Deletes the signed-in person's account for good, once they give their password (and, when
- * their two-step verification is on, a current code or a recovery code). */
+ * their two-step verification is on, a current code or a recovery code), or, for an account
+ * without a password, when this session is a recent company sign-in. */
 static int me_delete(struct http_request *req, struct http_response *res)
 {
     static const char *const allowed[] = {"current_password", "code", "recovery_code", NULL};
@@ -342,7 +346,7 @@ static int me_delete(struct http_request *req, struct http_response *res)
     };
     int rc = http_json_body(&body, req, allowed);
     if (rc == 0)
-        rc = json_member_string(&in.current_password, body, "current_password", true,
+        rc = json_member_string(&in.current_password, body, "current_password", false,
                                 APP_PASSWORD_MAX_BYTES, &req->err);
     if (rc == 0)
         rc = json_member_string(&in.proof.code, body, "code", false, PROOF_MAX, &req->err);

@@ -49,9 +49,11 @@ struct app_actor {
     const char *user_agent;
     const char *request_id;
     /* A person's own session: how it was made ("password" or "oidc"), and through which
-     * connection; session_method is NULL for anything else (CLI, API token, "view as"). */
+     * connection; session_method is NULL for anything else (CLI, API token, "view as").
+     * session_started_at is when that session was made (Unix ms), 0 for anything else. */
     const char *session_method;
     const char *session_connection_id;
+    int64_t session_started_at;
 };
 
 struct usher_error;

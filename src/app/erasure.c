@@ -1,8 +1,8 @@
 /* Erasing an account, by the person (with their password, and a second-factor code when it is
- * on) or by a platform admin (with the address typed as confirmation): the guards, then one
- * transaction that blanks the audit log's personal rows about them, deletes the account and
- * every row holding its address, and writes "member.removed" in each agency and "user.erased"
- * on the platform chain. */
+ * on; without a password, by a recent company sign-in) or by a platform admin (with the address
+ * typed as confirmation): the guards, then one transaction that blanks the audit log's personal
+ * rows about them, deletes the account and every row holding its address, and writes
+ * "member.removed" in each agency and "user.erased" on the platform chain. */
 #include "app/erasure.h"
 
 #include <sodium.h>
@@ -139,6 +139,57 @@ static int erase_self_write(bool *out_taken, const struct app_call *call,
     return erase_run(out_taken, call, user->id, "self_service", m);
 }
 
+int64_t app_erasure_recent_sign_in_until(const struct app_actor *actor)
+{
+    if (!actor || !actor->user_id || actor->impersonator_id || !actor->session_method ||
+        strcmp(actor->session_method, "oidc") != 0 || !actor->session_connection_id ||
+        actor->session_started_at <= 0)
+        return 0;
+    return actor->session_started_at + APP_ERASURE_RECENT_SIGN_IN_MS;
+}
+
+/* A refused deletion without a password: "user.erase_failed" with reason, in a transaction
+ * of its own, then USHER_EFORBIDDEN "recent_sign_in_required". */
+static int erase_refuse_not_recent(const struct app_call *call, const char *user_id,
+                                   const char *reason)
+{
+    struct store_conn *c = NULL;
+    struct app_audit_event ev = {
+        .action = "user.erase_failed",
+        .subject_user_id = user_id,
+        .details = json_pack("{s:s}", "reason", reason),
+    };
+    int rc = app_call_begin(&c, call, true);
+    if (rc)
+        goto done;
+    rc = app_audit_record(c, call->arena, call->actor, &ev, call->err);
+    if (rc)
+        goto done;
+    rc = store_commit(c, call->err);
+    if (rc)
+        goto done;
+    rc = usher_error_set(call->err, USHER_EFORBIDDEN, "recent_sign_in_required", NULL,
+                         "your account has no password: sign in again with your company login, "
+                         "then delete the account within %d minutes",
+                         APP_ERASURE_RECENT_SIGN_IN_MS / 60000);
+done:
+    store_conn_put(c);
+    return rc;
+}
+
+/* The deletion of an account without a password, asked without one: the session must have
+ * been started by a company sign-in within the window. */
+static int erase_self_by_sign_in(const struct app_call *call, const struct store_user *user)
+{
+    int64_t until = app_erasure_recent_sign_in_until(call->actor);
+    if (until == 0)
+        return erase_refuse_not_recent(call, user->id, "no_company_sign_in");
+    if (clock_now_ms() > until)
+        return erase_refuse_not_recent(call, user->id, "sign_in_not_recent");
+    bool taken = false;
+    return erase_run(&taken, call, user->id, "self_service", NULL);
+}
+
 int app_erasure_self(int64_t *out_retry_after, const struct app_call *call,
                      const struct app_erasure_self *in)
 {
@@ -153,10 +204,17 @@ int app_erasure_self(int64_t *out_retry_after, const struct app_call *call,
                              "only the person themselves, signed in, deletes their account");
         goto done;
     }
-    rc = app_password_check(in->current_password, "current_password", call->err);
+    rc = app_second_factor_state_load(&user, &sf, &has_factor, call, call->actor->user_id);
     if (rc)
         goto done;
-    rc = app_second_factor_state_load(&user, &sf, &has_factor, call, call->actor->user_id);
+    /* No password to prove: the provider's recent sign-in is the proof (it ran its own
+     * checks, second factor included, as for every sign-in through it). A password given
+     * anyway goes the password way below, and is refused there as one that does not match. */
+    if (!user.password_hash && !in->current_password) {
+        rc = erase_self_by_sign_in(call, &user);
+        goto done;
+    }
+    rc = app_password_check(in->current_password, "current_password", call->err);
     if (rc)
         goto done;
     has_factor = has_factor && sf.enabled_at;

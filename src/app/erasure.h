@@ -1,5 +1,6 @@
-/* Erasing an account: a person deletes their own (proving their password), or a platform admin
- * erases someone's (typing their address to confirm). The account, its sessions, memberships
+/* Erasing an account: a person deletes their own (proving their password, or, for an account
+ * without one, by a recent sign-in through their company login), or a platform admin erases
+ * someone's (typing their address to confirm). The account, its sessions, memberships
  * and grants, the invitations, password-reset requests and queued messages of its address, and
  * the personal values of every audit entry about it go in one transaction; the audit log keeps
  * the pseudonymous id and still verifies (see docs/internals/audit.md, "Erasure"). */
@@ -11,15 +12,28 @@
 #include "app/app.h"
 #include "app/second_factor.h"
 
+/* How long a session started by a company sign-in (OpenID Connect) stands as proof for an
+ * account without a password to delete itself: ten minutes from the sign-in. */
+#define APP_ERASURE_RECENT_SIGN_IN_MS (10 * 60 * 1000)
+
 /* Deleting one's own account. Strings are borrowed. */
 struct app_erasure_self {
-    const char *current_password;
+    const char *current_password;         /* NULL when none was given */
     struct app_second_factor_proof proof; /* needed when the account's second factor is on */
     const char *session_hash;             /* the session asking: none for an API token */
     const char *device_cookie;            /* the device cookie the client sent, or NULL */
 };
 
-/* Erases call->actor's own account: reserves a place in the sign-in throttle, verifies the
+/* Until when (Unix ms) actor's session stands as a recent company sign-in: its start plus
+ * APP_ERASURE_RECENT_SIGN_IN_MS for a person's own session made through a connection, else 0
+ * (password sessions, "view as", API tokens, the CLI). The moment may have passed. */
+int64_t app_erasure_recent_sign_in_until(const struct app_actor *actor);
+
+/* Erases call->actor's own account. An account without a password, asked without one, proves
+ * itself by the session: it must have been started by a company sign-in no more than
+ * APP_ERASURE_RECENT_SIGN_IN_MS ago, else USHER_EFORBIDDEN "recent_sign_in_required" (audited
+ * as "user.erase_failed" with reason "sign_in_not_recent"); then it is erased. Otherwise (a
+ * password exists, or one was given) it reserves a place in the sign-in throttle, verifies the
  * current password (a wrong one counts as a failed sign-in and writes "user.erase_failed"),
  * and, when the account's second factor is on, the proof (a code or a recovery code, checked
  * and taken as turning the factor off does; a wrong one counts and writes "user.erase_failed"

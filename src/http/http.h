@@ -49,6 +49,7 @@ struct http_principal {
      * the connection an "oidc" session signed in through. Arena-owned. */
     const char *session_method;
     const char *session_connection_id;
+    int64_t session_started_at; /* when that session was made (Unix ms); 0 for anything else */
 };
 
 struct http_request {

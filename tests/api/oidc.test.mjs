@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { rememberSecret } from './lib/harness.mjs';
+import { rememberSecret, runUsher } from './lib/harness.mjs';
 import { startProvider } from './lib/oidc_provider.mjs';
 import { ADMIN_EMAIL, assertProblem, PASSWORD, startWorld } from './lib/world.mjs';
 
@@ -554,6 +554,67 @@ describe('OpenID Connect sign-in per agency', () => {
       assert.equal(count(`SELECT COUNT(*) FROM identities WHERE user_id = '${tess}'`), 1);
       const signedIn = await flow({ connection_id: conn.id }, 'sub-tess');
       assert.equal((await meWith(signedIn.token)).json.user.email, 'tess@acme.test');
+    });
+
+    it('lets an account without a password delete itself only right after a company sign-in', async () => {
+      const inv = await w.invite(admin, A.id, { email: 'dana@acme.test', sign_in: 'oauth', send_email: false, grants: [{ roles: ['analyst'] }] });
+      assert.equal(inv.status, 201, inv.text);
+      idp.accounts.set('sub-dana', { email: 'dana@acme.test', email_verified: true, given_name: 'Dana' });
+      const first = await flow({ connection_id: conn.id, invitation: new URL(inv.json.url).hash.replace('#token=', '') }, 'sub-dana');
+      assert.ok(first.token, first.res.headers.location);
+      const me = (await meWith(first.token)).json;
+      const dana = me.user.id;
+      assert.equal(me.has_password, false);
+      const until = Date.parse(me.recent_sign_in_until);
+      assert.ok(Math.abs(until - (Date.now() + 10 * 60e3)) < 60e3, me.recent_sign_in_until);
+      const failures = (reason) => count(`SELECT COUNT(*) FROM audit_log WHERE action = 'user.erase_failed' AND subject_user_id = '${dana}' AND details LIKE '%"reason":"${reason}"%'`);
+      const exists = () => count(`SELECT COUNT(*) FROM users WHERE id = '${dana}'`);
+
+      // Eleven minutes after that sign-in, it no longer stands as proof.
+      w.sql(`UPDATE sessions SET created_at = created_at - ${11 * 60e3} WHERE user_id = '${dana}'`);
+      const stale = await w.as(first.token)('DELETE', '/api/v1/me', {});
+      assertProblem(stale, 403, 'recent_sign_in_required');
+      assert.match(stale.json.detail, /sign in again/);
+      assert.equal(failures('sign_in_not_recent'), 1);
+      assert.ok(Date.parse((await meWith(first.token)).json.recent_sign_in_until) < Date.now());
+      // A password is refused: the account has none.
+      assertProblem(await w.as(first.token)('DELETE', '/api/v1/me', { current_password: 'a-guess-at-a-password' }), 403, 'invalid_credentials', 'current_password');
+      assert.equal(failures('no_password'), 1);
+
+      // A view-as session of the account is refused, whatever its age.
+      const viewer = await w.signIn(ADMIN_EMAIL);
+      const view = await w.as(viewer)('POST', '/api/v1/impersonation', { user_id: dana, agency_id: A.id, reason: 'ticket 7' });
+      assert.equal(view.status, 201, view.text);
+      rememberSecret(view.json.token);
+      assert.equal((await meWith(view.json.token)).json.recent_sign_in_until, null);
+      assert.equal((await w.as(view.json.token)('DELETE', '/api/v1/me', {})).status, 403);
+      assert.ok((await w.as(view.json.token)('DELETE', '/api/v1/impersonation')).status < 300);
+
+      // An account with a password keeps needing it, even right after a company sign-in, and
+      // its password session is no proof either.
+      const patSso = await flow({ connection_id: conn.id }, 'sub-pat');
+      assert.ok((await meWith(patSso.token)).json.recent_sign_in_until);
+      assertProblem(await w.as(patSso.token)('DELETE', '/api/v1/me', {}), 400, 'invalid_input', 'current_password');
+      const patPw = await w.signIn('pat@acme.test');
+      assert.equal((await meWith(patPw)).json.recent_sign_in_until, null);
+      assertProblem(await w.as(patPw)('DELETE', '/api/v1/me', {}), 400, 'invalid_input', 'current_password');
+      assert.equal(count(`SELECT COUNT(*) FROM users WHERE email = 'pat@acme.test'`), 1);
+      assert.equal(exists(), 1);
+
+      // Signed in again through the company login: deleted, with the audit of any erasure.
+      const again = await flow({ connection_id: conn.id }, 'sub-dana');
+      const gone = await w.as(again.token)('DELETE', '/api/v1/me', {});
+      assert.equal(gone.status, 204, gone.text);
+      assert.equal(exists(), 0);
+      assert.equal(count(`SELECT COUNT(*) FROM identities WHERE user_id = '${dana}' OR subject = 'sub-dana'`), 0);
+      assert.equal(count(`SELECT COUNT(*) FROM sessions WHERE user_id = '${dana}'`), 0);
+      assert.equal((await meWith(first.token)).status, 401);
+      const erased = w.sql(`SELECT actor_id, details FROM audit_log WHERE action = 'user.erased' AND subject_user_id = '${dana}'`).trim();
+      assert.match(erased, new RegExp(`^${dana}\\|\\{"via":"self_service"`));
+      assert.equal(count(`SELECT COUNT(*) FROM audit_log WHERE action = 'member.removed' AND subject_user_id = '${dana}'`), 1);
+      assert.equal(w.snapshot().toLowerCase().includes('dana@acme.test'), false, 'the address is gone');
+      const verified = await runUsher(['audit', 'verify', '--data-dir', w.usher.dataDir]);
+      assert.equal(verified.code, 0, verified.stdout + verified.stderr);
     });
 
     it('erasing a person removes their identities', async () => {
