@@ -7,7 +7,8 @@
 // and they accept it signed in, with no new credentials; the users overview shows how each
 // member signs in; signing out goes through the provider and back to /signed-out; signing in
 // again starts from the email; someone the provider knows but usher does not, and a callback
-// whose state is unknown, get the problem page in words. Every new screen is checked with
+// whose state is unknown, get the problem page in words; the invitee, who has no password,
+// deletes the account after signing in again with the company login. Every new screen is checked with
 // axe-core (no serious or critical finding) and photographed at 1280, 1366 and 390 px.
 import assert from 'node:assert/strict';
 import { before, describe } from 'node:test';
@@ -359,17 +360,47 @@ describe('company sign-in in the web console', () => {
     assert.equal((await meOf(page)).identities.length, 1, 'still linked');
   });
 
-  step('tells an account without a password that its company login handles two-step verification, and how deleting works', async () => {
+  step('tells an account without a password that its company login handles two-step verification', async () => {
     const { page } = dana;
     await page.goto(`${studio.usher.url}/account`);
     const twoStep = page.getByRole('region', { name: 'Two-step verification' });
     await twoStep.getByText('Your company login takes care of it.').waitFor();
     assert.match(await twoStep.textContent(), /usher never asks for its own code when you sign in that way/);
     assert.equal(await twoStep.getByRole('button', { name: 'Turn on' }).count(), 0, 'no Turn on asking for a password she does not have');
-    const danger = page.getByRole('region', { name: 'Delete account' });
-    assert.match(await danger.textContent(), /Set a password first/);
-    assert.equal(await danger.getByRole('button', { name: 'Delete account…' }).count(), 0);
     await screen(page, 'oidc-account-no-password');
+  });
+
+  step('lets an account without a password delete itself after signing in again with the company login', async () => {
+    const { page } = dana;
+    const danaId = (await meOf(page)).user.id;
+    // Her company sign-in of earlier steps is now more than ten minutes old.
+    studio.usher.sql(`UPDATE sessions SET created_at = created_at - ${11 * 60e3} WHERE user_id = '${danaId}'`);
+    await page.goto(`${studio.usher.url}/account`);
+    const danger = page.getByRole('region', { name: 'Delete account' });
+    await danger.locator('#delete-no-password').waitFor();
+    assert.match(await danger.textContent(), /To delete your account, sign\s+in again with it/);
+    assert.equal(await danger.getByRole('button', { name: 'Delete account…' }).count(), 0, 'no form before signing in again');
+    const again = danger.getByRole('link', { name: 'Sign in again with Acme Login' });
+    const href = new URL(await again.getAttribute('href'), studio.usher.url);
+    assert.equal(href.pathname, '/api/v1/oidc/start');
+    assert.equal(href.searchParams.get('connection_id'), ids.connection);
+    assert.equal(href.searchParams.get('return_to'), '/account#delete');
+    await screen(page, 'oidc-account-delete-sign-in-again');
+
+    await throughProvider(page, DANA.sub, () => again.click());
+    await page.waitForURL(`${studio.usher.url}/account#delete`);
+    const form = danger.getByRole('form', { name: 'Delete account' });
+    await form.waitFor();
+    await danger.locator('#delete-recent-sign-in').waitFor();
+    assert.equal(await form.locator('input[type=password]').count(), 0, 'no password asked');
+    assert.equal(await form.locator('input').count(), 1, 'only the typed address');
+    await form.getByLabel('Type your email address to confirm').fill(DANA.email);
+    await screen(page, 'oidc-account-delete-recent');
+    await form.getByRole('button', { name: 'Delete my account' }).click();
+    await page.waitForURL(`${studio.usher.url}/account-deleted`);
+    await page.getByRole('heading', { name: 'Your account was deleted' }).waitFor();
+    assert.equal(await page.evaluate(() => fetch('/api/v1/me').then((x) => x.status)), 401, 'signed out');
+    assert.equal(studio.usher.sql(`SELECT COUNT(*) FROM users WHERE id = '${danaId}'`).trim(), '0');
   });
 
   step('requires the company sign-in: the owner, signed in with a password, is told and comes back through it', async () => {

@@ -106,6 +106,9 @@ export interface Me {
   sign_in_method?: 'password' | 'oidc'; // how this session was made
   identities?: Identity[];
   has_password?: boolean;
+  // Until when this session counts as a recent company sign-in (null for any other session):
+  // until then an account without a password may delete itself without one.
+  recent_sign_in_until?: string | null;
 }
 
 // A company sign-in (OpenID Connect) identity linked to the account: issuer + subject.

@@ -1,16 +1,27 @@
 // The Account page's danger zone: deleting one's own account (DELETE /me) with the current
 // password, a code from the authenticator app or a recovery code when two-step verification is
 // on, and the email address typed out; and the page shown afterwards, signed out. An account
-// without a password is told how to get one (the deletion asks for it).
+// without a password proves itself by a recent company sign-in instead: the section offers to
+// sign in again with its company login (back to /account#delete) and, for the minutes after
+// such a sign-in, asks only for the typed address.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, api } from '../api';
+import { ApiError, api, withQuery } from '../api';
+import { when } from '../format';
 import { Link } from '../router';
 import { useSession } from '../session';
-import type { Me } from '../types';
+import type { Identity, Me } from '../types';
 import { FormError, PageTitle, TextField } from '../ui';
 import { AccountSection, accountError, focusSoon, useFocusError } from './account_kit';
 
-function DeleteForm({ me, onCancel }: { me: Me; onCancel: () => void }) {
+function DeleteForm({
+  me,
+  onCancel,
+  onExpired,
+}: {
+  me: Me;
+  onCancel: () => void;
+  onExpired: () => void;
+}) {
   const session = useSession();
   const [password, setPassword] = useState('');
   const [typed, setTyped] = useState('');
@@ -21,7 +32,9 @@ function DeleteForm({ me, onCancel }: { me: Me; onCancel: () => void }) {
   const form = useRef<HTMLFormElement>(null);
   useFocusError(form, error);
   useEffect(() => form.current?.querySelector<HTMLInputElement>('input')?.focus(), []);
-  const twoStep = me.second_factor === true;
+  // Without a password, the recent company sign-in of this session is the proof.
+  const withPassword = me.has_password !== false;
+  const twoStep = withPassword && me.second_factor === true;
   const field = recovery ? 'recovery_code' : 'code';
 
   async function submit(e: Event) {
@@ -47,15 +60,23 @@ function DeleteForm({ me, onCancel }: { me: Me; onCancel: () => void }) {
     setBusy(true);
     setError(null);
     try {
-      const body = twoStep
-        ? { current_password: password, [field]: value }
-        : { current_password: password };
+      const body = !withPassword
+        ? {}
+        : twoStep
+          ? { current_password: password, [field]: value }
+          : { current_password: password };
       await api('DELETE', '/me', body, { quietAuth: true });
       session.ended('/account-deleted');
     } catch (err) {
       setBusy(false);
       if (err instanceof ApiError && err.status === 401 && err.code !== 'invalid_credentials') {
         await session.refresh();
+        return;
+      }
+      if (err instanceof ApiError && err.code === 'recent_sign_in_required') {
+        // The minutes after the sign-in ran out: the section offers to sign in again.
+        await session.refresh();
+        onExpired();
         return;
       }
       setError(accountError(err, me, { invalid_code: field }));
@@ -70,16 +91,18 @@ function DeleteForm({ me, onCancel }: { me: Me; onCancel: () => void }) {
       aria-label="Delete account"
       class="account-subform"
     >
-      <TextField
-        label="Current password"
-        name="current_password"
-        type="password"
-        value={password}
-        onValue={setPassword}
-        required
-        autoComplete="current-password"
-        error={error}
-      />
+      {withPassword ? (
+        <TextField
+          label="Current password"
+          name="current_password"
+          type="password"
+          value={password}
+          onValue={setPassword}
+          required
+          autoComplete="current-password"
+          error={error}
+        />
+      ) : null}
       {twoStep ? (
         <>
           <TextField
@@ -133,9 +156,77 @@ function DeleteForm({ me, onCancel }: { me: Me; onCancel: () => void }) {
   );
 }
 
+// Whether this session is a company sign-in recent enough to delete an account without a
+// password (the server decides again when asked).
+function recentSignIn(me: Me): boolean {
+  const until = me.recent_sign_in_until ? Date.parse(me.recent_sign_in_until) : NaN;
+  return !Number.isNaN(until) && until > Date.now();
+}
+
+// The company logins that still sign this account in.
+function usableLogins(me: Me): Identity[] {
+  const out: Identity[] = [];
+  for (const i of me.identities || [])
+    if (
+      i.connection_id &&
+      i.usable !== false &&
+      !out.some((o) => o.connection_id === i.connection_id)
+    )
+      out.push(i);
+  return out;
+}
+
+// For an account without a password and no recent company sign-in: what to do instead.
+function SignInAgain({ me, expired }: { me: Me; expired: boolean }) {
+  const logins = usableLogins(me);
+  return (
+    <div id="delete-no-password">
+      {expired ? (
+        <p class="note note-warn" role="alert">
+          Your sign-in is no longer recent enough to delete the account. Sign in again first.
+        </p>
+      ) : null}
+      <p class="note note-info">
+        You have no usher password: you sign in with a company login. To delete your account, sign
+        in again with it; for the next 10 minutes you can then delete the account here.
+      </p>
+      {logins.length ? (
+        <div class="actions actions-start">
+          {logins.map((i) => (
+            <a
+              key={i.id}
+              class="button"
+              href={withQuery('/api/v1/oidc/start', {
+                connection_id: i.connection_id,
+                return_to: '/account#delete',
+              })}
+            >
+              Sign in again with {i.connection_name || i.issuer}
+            </a>
+          ))}
+        </div>
+      ) : (
+        <p>
+          None of your company logins signs you in any more: ask a platform administrator to delete
+          the account for you.
+        </p>
+      )}
+    </div>
+  );
+}
+
 export function DeleteSection({ me }: { me: Me }) {
-  const [open, setOpen] = useState(false);
+  const withPassword = me.has_password !== false;
+  const recent = !withPassword && recentSignIn(me);
+  const [expired, setExpired] = useState(false);
+  // Back from signing in again (return_to /account#delete): the form opens at once.
+  const [open, setOpen] = useState(() => recent && location.hash === '#delete');
   const agencies = me.agencies.map((a) => a.name).filter(Boolean);
+  useEffect(() => {
+    if (location.hash !== '#delete') return;
+    const heading = document.getElementById('delete-title');
+    heading?.scrollIntoView({ block: 'start' });
+  }, []);
   return (
     <AccountSection id="delete" title="Delete account" danger>
       <p>Deleting your account cannot be undone. It removes:</p>
@@ -152,31 +243,41 @@ export function DeleteSection({ me }: { me: Me }) {
         your name or email address. If you are the only owner of an agency, make someone else an
         owner first.
       </p>
-      {me.has_password === false ? (
-        <p class="note note-info" id="delete-no-password">
-          Deleting your account asks for your usher password, and you sign in only through a company
-          login. Set a password first with &ldquo;Forgot password?&rdquo; on the sign-in page, or
-          ask a platform administrator to delete the account for you.
-        </p>
-      ) : open ? (
-        <DeleteForm
-          me={me}
-          onCancel={() => {
-            setOpen(false);
-            focusSoon('delete-open');
-          }}
-        />
+      {!withPassword && (!recent || expired) ? (
+        <SignInAgain me={me} expired={expired} />
       ) : (
-        <div class="actions actions-start">
-          <button
-            type="button"
-            id="delete-open"
-            class="button button-danger"
-            onClick={() => setOpen(true)}
-          >
-            Delete account…
-          </button>
-        </div>
+        <>
+          {recent ? (
+            <p class="note note-info" id="delete-recent-sign-in">
+              You signed in recently with your company login: you can delete your account without a
+              password until {when(me.recent_sign_in_until)}.
+            </p>
+          ) : null}
+          {open ? (
+            <DeleteForm
+              me={me}
+              onCancel={() => {
+                setOpen(false);
+                focusSoon('delete-open');
+              }}
+              onExpired={() => {
+                setOpen(false);
+                setExpired(true);
+              }}
+            />
+          ) : (
+            <div class="actions actions-start">
+              <button
+                type="button"
+                id="delete-open"
+                class="button button-danger"
+                onClick={() => setOpen(true)}
+              >
+                Delete account…
+              </button>
+            </div>
+          )}
+        </>
       )}
     </AccountSection>
   );
