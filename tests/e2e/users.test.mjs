@@ -142,6 +142,7 @@ describe('the users overview, the control panel and the header', () => {
     // Nobody removes or views as themselves: the manager's own row has no actions.
     const own = rows.filter({ hasText: MANAGER.email });
     assert.equal(await own.getByRole('button', { name: /^Actions for/ }).count(), 0);
+    assert.equal((await own.locator('td.col-actions').textContent()).trim(), 'You');
     for (const size of WIDTHS) {
       await page.setViewportSize(size);
       for (const [i, name] of names.entries()) {

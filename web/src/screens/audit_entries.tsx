@@ -6,6 +6,8 @@ import { useAgency } from '../agency';
 import { plural } from '../format';
 import './audit.css';
 import { type AuditRow, type Part, type SentenceContext, sentenceOf } from './audit_kinds';
+import { usePlaceNames } from './place_names';
+import type { Grant } from '../types';
 
 const exact = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
@@ -181,7 +183,18 @@ interface AuditEntriesProps {
 
 export function AuditEntries({ entries, label = 'Audit entries' }: AuditEntriesProps) {
   const { environments, roles } = useAgency();
-  const ctx = { environments, roles };
+  // Bots are named by asking for them (entries carry their ids only), environments from the
+  // agency's list.
+  const botGrants: Grant[] = [];
+  for (const e of entries) {
+    const grants = (e.details as { grants?: unknown } | null)?.grants;
+    if (!Array.isArray(grants)) continue;
+    for (const g of grants as Partial<Grant>[])
+      if (typeof g.bot_id === 'string')
+        botGrants.push({ bot_id: g.bot_id, roles: [], extra_permissions: [] });
+  }
+  const places = usePlaceNames(botGrants, environments);
+  const ctx = { environments, roles, bots: places.bots };
   return (
     <ol class="audit-list" aria-label={label}>
       {rowsOf(entries).map((row) => (

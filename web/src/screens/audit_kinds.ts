@@ -101,6 +101,7 @@ export type Part = string | { person: string; deleted: boolean } | { place: stri
 export interface SentenceContext {
   environments: Environment[];
   roles: Role[];
+  bots?: Record<string, { name: string }>; // the names of bots the entries name, when known
 }
 
 type Role3 = 'actor' | 'subject' | 'impersonator';
@@ -141,8 +142,9 @@ interface GrantJson {
   extra_permissions?: string[];
 }
 
-// "Operator to Acme – production and Agent to the whole agency".
-function grantsText(grants: unknown, ctx: SentenceContext): string {
+// "Operator to Acme – production and Agent to the whole agency"; a bot by its name when the
+// screen has it (ctx.bots, or the entry's own place).
+function grantsText(grants: unknown, ctx: SentenceContext, e: AuditRow): string {
   if (!Array.isArray(grants) || grants.length === 0) return 'nothing';
   const parts = (grants as GrantJson[]).map((g) => {
     const roles = (g.roles || []).map((r) => roleName(r, ctx.roles));
@@ -153,7 +155,12 @@ function grantsText(grants: unknown, ctx: SentenceContext): string {
       const env = ctx.environments.find((x) => x.id === g.environment_id);
       return `${what} to ${env ? env.name : 'an environment since deleted'}`;
     }
-    if (g.bot_id) return `${what} on a bot`;
+    if (g.bot_id) {
+      const bot =
+        ctx.bots?.[g.bot_id]?.name ||
+        (e.scope?.type === 'bot' && e.scope.id === g.bot_id ? e.scope.name : null);
+      return `${what} on ${bot || 'a bot'}`;
+    }
     return `${what} to the whole agency`;
   });
   return list(parts);
@@ -208,17 +215,17 @@ export function sentenceOf(e: AuditRow, ctx: SentenceContext): Part[] {
         ];
       return [a, ' changed the settings of ', scopePlace(e)];
     case 'invitation.created':
-      return [a, ' invited ', invitee, ` as ${grantsText(d.grants, ctx)}`];
+      return [a, ' invited ', invitee, ` as ${grantsText(d.grants, ctx, e)}`];
     case 'invitation.resent':
       return [a, ' sent the invitation to ', invitee, ' again'];
     case 'invitation.revoked':
       return [a, ' revoked the invitation to ', invitee];
     case 'invitation.accepted':
-      return [a, ` accepted the invitation and joined as ${grantsText(d.grants, ctx)}`];
+      return [a, ` accepted the invitation and joined as ${grantsText(d.grants, ctx, e)}`];
     case 'invitation.declined':
       return [invitee, ' declined the invitation'];
     case 'member.grants_replaced':
-      return [a, ' changed what ', s, ` can do: now ${grantsText(d.grants, ctx)}`];
+      return [a, ' changed what ', s, ` can do: now ${grantsText(d.grants, ctx, e)}`];
     case 'member.updated': {
       const renamed = d.first_name !== undefined || d.last_name !== undefined;
       const code = text(d.shortcode);

@@ -4,6 +4,7 @@
 import { useAgency, useAgencyRoles } from '../agency';
 import { day, fullName, when } from '../format';
 import { Link } from '../router';
+import { useSession } from '../session';
 import type { Member } from '../types';
 import { Badge } from '../ui';
 import { rolesText, scopeLabel, Until } from './grants';
@@ -92,6 +93,7 @@ interface TableProps {
 export function UsersTable({ rows, caption, hrefOf, isOpen, actionsOf, copied }: TableProps) {
   // A server with company sign-in says how each member signs in.
   const showMethods = rows.some((m) => Array.isArray(m.sign_in_methods));
+  const selfId = useSession().me?.user.id;
   return (
     <div class="table-wrap users-table-wrap" role="region" aria-label="Users table" tabIndex={0}>
       <table class="table table-cards users-table">
@@ -123,7 +125,11 @@ export function UsersTable({ rows, caption, hrefOf, isOpen, actionsOf, copied }:
                   {name !== m.email ? <span class="cell-email">{m.email}</span> : null}
                 </th>
                 <td class="row-actions col-actions">
-                  <RowActions name={name} actions={actionsOf(m)} />
+                  <RowActions
+                    name={name}
+                    actions={actionsOf(m)}
+                    note={!invitation && m.id === selfId ? 'You' : undefined}
+                  />
                   {invitation && copied === invitationId(m) ? (
                     <span class="copied">Link copied</span>
                   ) : null}
