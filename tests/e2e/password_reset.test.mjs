@@ -55,6 +55,7 @@ describe('password recovery in the web console', () => {
     const describedBy = await email.getAttribute('aria-describedby');
     assert.ok(describedBy, 'the email field points at its error');
     assert.match(await page.locator(`[id="${describedBy.split(' ').pop()}"]`).textContent(), /email/i);
+    await page.waitForFunction(() => document.activeElement?.getAttribute('name') === 'email');
     assert.deepEqual(await focused(page), { name: 'email', tag: 'INPUT' });
     await screen(page, 'password-reset-request-error');
 
@@ -98,6 +99,8 @@ describe('password recovery in the web console', () => {
     const describedBy = (await password.getAttribute('aria-describedby')).split(' ');
     const reason = await page.locator(`[id="${describedBy[describedBy.length - 1]}"]`).textContent();
     assert.match(reason, /^Password is too easy to guess: /);
+    // The focus moves once the refusal is drawn: wait for it rather than read it at once.
+    await page.waitForFunction(() => document.activeElement?.getAttribute('name') === 'password');
     assert.deepEqual(await focused(page), { name: 'password', tag: 'INPUT' });
     await screen(page, 'password-reset-weak');
     const old = await studio.usher.api('POST', '/api/v1/sessions', { body: PERSON });
