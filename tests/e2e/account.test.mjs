@@ -11,6 +11,7 @@ import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { before, describe } from 'node:test';
 
+import { focusIs } from './lib/browser.mjs';
 import { signInWithPassword } from './lib/signin.mjs';
 import { linkIn } from './lib/smtp.mjs';
 import { setUpStudio } from './lib/studio.mjs';
@@ -99,11 +100,7 @@ describe('the Account page of the web console', () => {
   const section = (page, title) => page.getByRole('region', { name: title, exact: true });
 
   // Waits until the input named name has the focus (moved there after the render that shows an error).
-  async function focusOn(page, name) {
-    const has = () => page.evaluate(() => `${document.activeElement?.tagName} ${document.activeElement?.getAttribute('name')}`);
-    await page.waitForFunction((n) => document.activeElement?.getAttribute('name') === n, name, { timeout: 3000 }).catch(() => {});
-    assert.equal(await has(), `INPUT ${name}`, 'the focus is on the field to put right');
-  }
+  const focusOn = (page, name) => focusIs(page, { name }, 'the focus is on the field to put right');
 
   before(async () => {
     ids.agency = (await ok('POST', '/agencies', { body: { name: 'Acme' } })).id;

@@ -14,6 +14,7 @@ import assert from 'node:assert/strict';
 import { before, describe } from 'node:test';
 
 import { startProvider } from '../api/lib/oidc_provider.mjs';
+import { focusIs } from './lib/browser.mjs';
 import { continueWithEmail, signInWithPassword } from './lib/signin.mjs';
 import { linkIn } from './lib/smtp.mjs';
 import { ADMIN, setUpStudio } from './lib/studio.mjs';
@@ -136,7 +137,7 @@ describe('company sign-in in the web console', () => {
     await page.waitForFunction(() => document.querySelector('dialog input[name=issuer]')?.getAttribute('aria-invalid') === 'true');
     const describedBy = (await issuer.getAttribute('aria-describedby')).split(' ');
     assert.match(await page.locator(`[id="${describedBy[describedBy.length - 1]}"]`).textContent(), /https/i);
-    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('name')), 'issuer', 'the focus is on the refused field');
+    await focusIs(page, { name: 'issuer' }, 'the focus is on the refused field');
     await screen(page, 'oidc-connection-refused');
 
     await issuer.fill(idp.issuer);

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { before, describe } from 'node:test';
 
+import { focusReaches } from './lib/browser.mjs';
 import { ADMIN, setUpStudio } from './lib/studio.mjs';
 
 const MANAGER = { email: 'mia@acme.test', password: 'copper-meadow-keys-1', first: 'Mia', last: 'Manager' };
@@ -26,14 +27,6 @@ describe('the platform People page', () => {
 
   // The emails of the table's rows, in order.
   const emails = (page) => page.locator('tbody th[scope=row]').evaluateAll((els) => els.map((e) => e.firstChild.textContent.trim()));
-  // Waits until the element has the focus (effects run after the frame is drawn).
-  const focusReaches = (locator) => locator.evaluate((el) => new Promise((resolve, reject) => {
-    const start = Date.now();
-    const poll = () => (el === document.activeElement ? resolve() : Date.now() - start > 3000 ? reject(new Error('focus did not arrive')) : setTimeout(poll, 20));
-    poll();
-  })).catch(async (e) => {
-    throw new Error(`${e.message}: ${await locator.page().evaluate(() => document.activeElement?.outerHTML.slice(0, 200))}`);
-  });
   const row = (page, email) => page.locator('tbody tr').filter({ has: page.locator('th', { hasText: email }) });
 
   before(async () => {

@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { before, describe } from 'node:test';
 
+import { focusIs } from './lib/browser.mjs';
 import { ADMIN, setUpStudio } from './lib/studio.mjs';
 
 const HEADER = 'email,first_name,last_name,shortcode,environment,roles';
@@ -80,7 +81,7 @@ describe('places, notifications, bot options and bulk invitations in the console
     await dialog.getByLabel('New name').fill('  ');
     await dialog.getByRole('button', { name: 'Rename' }).click();
     await dialog.locator('.field-error').waitFor();
-    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('name')), 'name', 'focus on the field in error');
+    await focusIs(page, { name: 'name' }, 'focus on the field in error');
     await screen(b.page, 'places-rename-error');
     await dialog.getByLabel('New name').fill('Orbit QA');
     await dialog.getByRole('button', { name: 'Rename' }).click();

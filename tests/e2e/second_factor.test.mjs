@@ -15,6 +15,7 @@ import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { before, describe } from 'node:test';
 
+import { focusReaches } from './lib/browser.mjs';
 import { signInWithPassword } from './lib/signin.mjs';
 import { linkIn } from './lib/smtp.mjs';
 import { ADMIN, setUpStudio } from './lib/studio.mjs';
@@ -107,18 +108,6 @@ describe('two-step verification in the web console', () => {
     await page.goto(`${studio.usher.url}/signin`);
     await signInWithPassword(page, who);
   }
-
-  // Waits until the element has the focus (effects run after the frame is drawn).
-  const focusReaches = (locator) =>
-    locator.evaluate(
-      (el) =>
-        new Promise((resolve, reject) => {
-          const start = Date.now();
-          const poll = () =>
-            el === document.activeElement ? resolve() : Date.now() - start > 3000 ? reject(new Error('focus did not arrive')) : setTimeout(poll, 20);
-          poll();
-        }),
-    );
 
   before(async () => {
     ids.acme = (await ok('POST', '/agencies', { body: { name: 'Acme' } })).id;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { before, describe } from 'node:test';
 
-import { screenshotDir } from './lib/browser.mjs';
+import { focusIs, screenshotDir } from './lib/browser.mjs';
 import { linkIn } from './lib/smtp.mjs';
 import { ADMIN, setUpStudio } from './lib/studio.mjs';
 
@@ -153,10 +153,7 @@ describe('the users overview, the control panel and the header', () => {
         await link.focus();
         await page.keyboard.press('Tab');
         const at = `${size.width}px`;
-        const focused = await page.evaluate(
-          () => document.activeElement?.getAttribute('aria-label'),
-        );
-        assert.equal(focused, `Actions for ${name}`, `${at}: Tab from ${name} reaches its actions`);
+        await focusIs(page, { 'aria-label': `Actions for ${name}` }, `${at}: Tab from ${name} reaches its actions`);
         assert.equal(await inView(button), 'ok', `${at}: the actions of ${name}`);
         assert.equal(await inView(link), 'ok', `${at}: the name ${name} by its focused actions`);
       }
@@ -168,18 +165,16 @@ describe('the users overview, the control panel and the header', () => {
       await menu.waitFor();
       const items = await menu.getByRole('menuitem').allTextContents();
       assert.deepEqual(items, ['See the studio as Olaf Berg', 'Remove from agency']);
-      const focusText = () => page.evaluate(() => document.activeElement?.textContent);
-      assert.equal(await focusText(), 'See the studio as Olaf Berg');
+      await focusIs(page, { text: 'See the studio as Olaf Berg' }, 'the menu opens on its first item');
       for (const item of await menu.getByRole('menuitem').all()) {
         assert.equal(await inView(item), 'ok', `${size.width}px: menu item`);
       }
       await page.keyboard.press('ArrowDown');
-      assert.equal(await focusText(), 'Remove from agency');
+      await focusIs(page, { text: 'Remove from agency' }, 'ArrowDown moves to the next item');
       await page.screenshot({ path: path.join(screenshotDir, `users-row-menu-${size.width}.png`) });
       await page.keyboard.press('Escape');
       await menu.waitFor({ state: 'detached' });
-      const label = await page.evaluate(() => document.activeElement?.getAttribute('aria-label'));
-      assert.equal(label, 'Actions for Olaf Berg');
+      await focusIs(page, { 'aria-label': 'Actions for Olaf Berg' }, 'Escape gives the focus back');
     }
     await page.setViewportSize(WIDTHS[0]);
     await screen(page, 'users-overview');

@@ -85,3 +85,43 @@ export async function captureScreen(page, name, { axeEverySize = false, restore 
   await page.setViewportSize(restore);
   return found;
 }
+
+// What has the keyboard focus, for a failure message.
+const focusNow = (page) => page.evaluate(() => document.activeElement?.outerHTML.slice(0, 200) ?? 'nothing');
+
+// Waits until the element has the focus. The console moves the focus in effects, which run after
+// the frame that shows an error or opens a menu is drawn, so reading it at once races on a busy
+// machine. Fails naming what has the focus instead.
+export async function focusReaches(locator, timeout = 5000) {
+  const arrived = await locator
+    .evaluate(
+      (el, ms) =>
+        new Promise((resolve) => {
+          const start = Date.now();
+          const poll = () => (el === document.activeElement ? resolve(true) : Date.now() - start > ms ? resolve(false) : setTimeout(poll, 20));
+          poll();
+        }),
+      timeout,
+    )
+    .catch(() => false);
+  if (!arrived) throw new Error(`the focus did not arrive; it is on ${await focusNow(locator.page())}`);
+}
+
+// Waits until the focused element has each attribute of want ({name: 'email'}, {'aria-label':
+// '…'}; text compares its text content). Fails with message, naming what has the focus instead.
+export async function focusIs(page, want, message = 'the focus', timeout = 5000) {
+  const arrived = await page
+    .waitForFunction(
+      (w) => {
+        const el = document.activeElement;
+        return !!el && Object.entries(w).every(([k, v]) => (k === 'text' ? el.textContent : el.getAttribute(k)) === v);
+      },
+      want,
+      { timeout },
+    )
+    .then(
+      () => true,
+      () => false,
+    );
+  if (!arrived) throw new Error(`${message}: wanted ${JSON.stringify(want)}, the focus is on ${await focusNow(page)}`);
+}
