@@ -295,6 +295,7 @@ struct removal {
     const char **people; /* distinct holders of the grants that go, sorted */
     int64_t *going;      /* how many of people[i]'s grants go */
     size_t people_count;
+    size_t losing_count; /* of people, those with a grant in force among them */
     int64_t grant_count;
     struct store_invitation *invitations; /* pending ones naming the place or its bots */
     size_t invitation_count;
@@ -331,7 +332,7 @@ static bool invitation_names(const struct removal *r, const struct store_invitat
  * the one bot already set). */
 static int removal_plan(struct removal *r, struct store_conn *c, const struct app_call *call)
 {
-    const char **holders = NULL;
+    struct store_place_holder *holders = NULL;
     size_t holder_count = 0;
     int rc = 0;
     if (!r->environment_id) {
@@ -340,16 +341,25 @@ static int removal_plan(struct removal *r, struct store_conn *c, const struct ap
             return rc;
     }
     rc = store_place_grant_holders(&holders, &holder_count, c, call->arena, r->kind, r->id,
-                                   call->err);
+                                   clock_now_ms(), call->err);
     if (rc)
         return rc;
     r->grant_count = (int64_t)holder_count;
     r->people = holder_count ? arena_alloc(call->arena, holder_count * sizeof(*r->people)) : NULL;
     r->going = holder_count ? arena_alloc(call->arena, holder_count * sizeof(*r->going)) : NULL;
+    bool *losing = holder_count ? arena_alloc(call->arena, holder_count * sizeof(*losing)) : NULL;
     for (size_t i = 0; i < holder_count; i++) {
-        if (r->people_count == 0 || strcmp(r->people[r->people_count - 1], holders[i]) != 0)
-            r->people[r->people_count++] = holders[i];
+        const char *user = holders[i].user_id;
+        if (r->people_count == 0 || strcmp(r->people[r->people_count - 1], user) != 0) {
+            r->people[r->people_count] = user;
+            losing[r->people_count++] = false;
+        }
         r->going[r->people_count - 1]++;
+        /* A grant that has ended gives no access to lose, though its row goes too. */
+        if (holders[i].in_force && !losing[r->people_count - 1]) {
+            losing[r->people_count - 1] = true;
+            r->losing_count++;
+        }
     }
     struct store_invitation *pending = NULL;
     size_t pending_count = 0;
@@ -402,7 +412,7 @@ static int removal_apply(int64_t *ended, const struct removal *r, struct store_c
     json_t *details = json_pack(
         "{s:s, s:I, s:I, s:I, s:I}", "name", r->name, "grants_removed", (json_int_t)deleted,
         "invitations_revoked", (json_int_t)r->invitation_count, "people_affected",
-        (json_int_t)r->people_count, "memberships_ended", (json_int_t)*ended);
+        (json_int_t)r->losing_count, "memberships_ended", (json_int_t)*ended);
     if (r->environment_id)
         json_object_set_new(details, "environment_id", json_string(r->environment_id));
     else
@@ -452,7 +462,7 @@ done:
     if (rc == 0) {
         out->grants_removed = r->grant_count;
         out->invitations_revoked = (int64_t)r->invitation_count;
-        out->people_affected = (int64_t)r->people_count;
+        out->people_affected = (int64_t)r->losing_count;
         out->memberships_ended = ended;
     }
     return rc;

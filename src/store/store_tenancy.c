@@ -469,19 +469,26 @@ static bool kind_is_environment(const char *kind)
     return strcmp(kind, "environment") == 0;
 }
 
-int store_place_grant_holders(const char ***out_users, size_t *count, struct store_conn *c,
-                              struct arena *a, const char *kind, const char *id,
+int store_place_grant_holders(struct store_place_holder **out, size_t *count, struct store_conn *c,
+                              struct arena *a, const char *kind, const char *id, int64_t now,
                               struct usher_error *err)
 {
-    static const char env_sql[] = "SELECT user_id " ENV_GRANTS " ORDER BY user_id, id";
-    static const char bot_sql[] = "SELECT user_id " BOT_GRANTS " ORDER BY user_id, id";
-    struct store_value p[] = {store_text(id)};
+#define HOLDER_COLUMNS                                                                             \
+    "SELECT user_id, CASE WHEN expires_at IS NULL OR expires_at > $2 THEN 1 ELSE 0 END "
+    static const char env_sql[] = HOLDER_COLUMNS ENV_GRANTS " ORDER BY user_id, id";
+    static const char bot_sql[] = HOLDER_COLUMNS BOT_GRANTS " ORDER BY user_id, id";
+#undef HOLDER_COLUMNS
+    struct store_value p[] = {store_text(id), store_int(now)};
     struct store_rows rows;
     int rc =
-        store_exec(c, a, kind_is_environment(kind) ? env_sql : bot_sql, p, 1, &rows, NULL, err);
+        store_exec(c, a, kind_is_environment(kind) ? env_sql : bot_sql, p, 2, &rows, NULL, err);
     if (rc)
         return rc;
-    *out_users = column_strings(a, &rows);
+    *out = rows.count ? arena_alloc(a, rows.count * sizeof(**out)) : NULL;
+    for (size_t i = 0; i < rows.count; i++) {
+        (*out)[i].user_id = store_cell_text(&rows, i, 0);
+        (*out)[i].in_force = store_cell_int(&rows, i, 1) != 0;
+    }
     *count = rows.count;
     return 0;
 }

@@ -170,11 +170,20 @@ int store_bot_rename(struct store_conn *c, struct arena *a, const char *id, cons
 int store_bot_delete(struct store_conn *c, struct arena *a, const char *id,
                      struct usher_error *err);
 
+/* One grant that goes with a place: its holder, and whether it is still in force at the time
+ * asked (one whose expires_at has passed gives no access, although its row waits for the lapse
+ * job). */
+struct store_place_holder {
+    const char *user_id;
+    bool in_force;
+};
+
 /* The grants that sit on a place and go with it: on an environment (kind "environment"), the
- * grants on it and on its bots; on a bot (kind "bot"), the grants on it. *out_users is an arena
- * array of the holders' user ids, one per grant (a user appears once per grant). */
-int store_place_grant_holders(const char ***out_users, size_t *count, struct store_conn *c,
-                              struct arena *a, const char *kind, const char *id,
+ * grants on it and on its bots; on a bot (kind "bot"), the grants on it, ended or not. *out is
+ * an arena array, one entry per grant sorted by holder (a user appears once per grant), each
+ * saying whether it is in force at now. */
+int store_place_grant_holders(struct store_place_holder **out, size_t *count, struct store_conn *c,
+                              struct arena *a, const char *kind, const char *id, int64_t now,
                               struct usher_error *err);
 
 /* Deletes the grants store_place_grant_holders lists; *out_deleted gets how many. */

@@ -887,6 +887,7 @@ describe('users overview and member management', () => {
         managers: (await as('admin')('GET', `/api/v1/bots/${lx.bot}/managers`)).json,
         bot: (await as('admin')('GET', `/api/v1/bots/${lx.bot}`)).json,
         roleDelete: await as('admin')('DELETE', `/api/v1/agencies/${lx.L}/roles/${lx.role}`),
+        removal: (await as('admin')('GET', `/api/v1/environments/${lx.E1}/deletion-preview`)).json,
       };
       assert.ok(Date.now() < until.getTime(), 'the machine was too slow to look before the end');
       assert.deepEqual(before.e1.sort(), [lx.owner, lx.p, lx.q, lx.r].sort());
@@ -898,6 +899,7 @@ describe('users overview and member management', () => {
       assert.equal(before.managers.shared, true);
       assert.equal(before.bot.shared, true);
       assertProblem(before.roleDelete, 409, 'role_in_use');
+      assert.deepEqual(before.removal, { grants_removed: 3, invitations_revoked: 0, people_affected: 3, memberships_ended: 0 });
 
       await new Promise((r) => setTimeout(r, until.getTime() - Date.now() + 200));
       const rows = `SELECT COUNT(*) FROM grants WHERE agency_id = '${lx.L}' AND expires_at IS NOT NULL`;
@@ -940,6 +942,10 @@ describe('users overview and member management', () => {
       assert.equal((await as('admin')('GET', `/api/v1/bots/${lx.bot}`)).json.shared, false);
       assert.equal((await as('admin')('GET', `/api/v1/environments/${lx.E1}/bots`)).json.items[0].shared, false);
       assert.equal((await as('admin')('DELETE', `/api/v1/agencies/${lx.L}/roles/${lx.role}`)).status, 204);
+      // Deleting E1 now takes the three ended rows, but nobody loses any access with them.
+      const removal = await as('admin')('GET', `/api/v1/environments/${lx.E1}/deletion-preview`);
+      assert.equal(removal.status, 200, removal.text);
+      assert.deepEqual(removal.json, { grants_removed: 3, invitations_revoked: 0, people_affected: 0, memberships_ended: 0 });
       assert.equal(sql(rows).trim(), '3');
     });
   });
