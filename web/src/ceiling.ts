@@ -19,6 +19,21 @@ export const readableDay = (iso: string) => longDay.format(new Date(iso));
 export const ceilingSentence = (until: string) =>
   `Your own access here ends on ${readableDay(until)}; what you give ends by then.`;
 
+// Why an end later than until is refused, whoever refuses it: the server or the console.
+export const outlastSentence = (until: string) =>
+  `Your own access here ends on ${readableDay(until)}, so what you give must end by then. ` +
+  'Choose that day or an earlier one.';
+
+// Whether a last day (YYYY-MM-DD) falls after the ceiling's day.
+export const pastCeiling = (lastDay: string | undefined, ceiling: string | null | undefined) =>
+  !!lastDay && !!ceiling && lastDay > utcDay(ceiling);
+
+// A last day held to a ceiling that has just become known or changed: the ceiling's day when
+// none is chosen or the one chosen is later, else the day chosen. Without a ceiling, unchanged.
+export function dayHeldTo(lastDay: string, ceiling: string | null | undefined): string {
+  return ceiling && (!lastDay || pastCeiling(lastDay, ceiling)) ? utcDay(ceiling) : lastDay;
+}
+
 // The earliest of the ends given (null and undefined: no end), or null when none ends.
 export function earliestEnd(...ends: (string | null | undefined)[]): string | null {
   let best: string | null = null;

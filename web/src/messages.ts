@@ -3,7 +3,7 @@
 // sentence chosen by code and field ("Passwords have at least 8 characters."), and only when
 // it knows neither, the detail tidied into a sentence with the field's name in words.
 import type { ApiError } from './api';
-import { readableDay } from './ceiling';
+import { outlastSentence } from './ceiling';
 
 // The fields of the console's forms as people call them.
 const FIELD_WORDS: Record<string, string> = {
@@ -72,11 +72,7 @@ const BY_CODE: Record<string, (e: ApiError) => string> = {
     const m = /outlast your own access here, which ends at (\d{4}-\d\d-\d\dT[\d:.]+Z)/.exec(
       e.message,
     );
-    if (!m) return tidied(e);
-    return (
-      `Your own access here ends on ${readableDay(m[1])}, so what you give must end by then. ` +
-      'Choose that day or an earlier one.'
-    );
+    return m ? outlastSentence(m[1]) : tidied(e);
   },
 };
 

@@ -6,7 +6,7 @@ import { del, get, messageOf, post } from '../api';
 import { AgencyShell, environmentName, useAgency, useScopePermissions } from '../agency';
 import { day, fullName } from '../format';
 import { Link, navigate } from '../router';
-import { endToSend, utcDay } from '../ceiling';
+import { endToSend } from '../ceiling';
 import type { Bot, BotManager, Grantable, Invitation } from '../types';
 import {
   Badge,
@@ -21,10 +21,11 @@ import {
   TextField,
   announce,
   copyText,
+  fieldMessage,
   useFocusFirstError,
   useLoad,
 } from '../ui';
-import { UntilField } from './grants_editor';
+import { UntilField, endRefused, pastCeilingRefusal, useHeldDay } from './until_field';
 import { DeletePlaceDialog, RenameDialog } from './places';
 
 interface Managers {
@@ -49,8 +50,7 @@ function Options({ bot, onShared }: { bot: Bot; onShared: (shared: boolean) => v
     [agency.id, bot.id],
   );
   const ceiling = offer.data?.until || null;
-  const [until, setUntil] = useState('');
-  const shownUntil = ceiling && (!until || until > utcDay(ceiling)) ? utcDay(ceiling) : until;
+  const [until, setUntil] = useHeldDay(ceiling);
   const form = useRef<HTMLFormElement>(null);
   const [email, setEmail] = useState('');
   const [error, setError] = useState<unknown>(null);
@@ -86,11 +86,17 @@ function Options({ bot, onShared }: { bot: Bot; onShared: (shared: boolean) => v
 
   async function invite(e: Event) {
     e.preventDefault();
+    const late = pastCeilingRefusal('expires_at', until, ceiling);
+    if (late) {
+      setError(late);
+      return;
+    }
     setBusy(true);
     setError(null);
     try {
       const body: Record<string, unknown> = { email: email.trim() };
-      const end = endToSend(shownUntil, ceiling);
+      // The date is offered only under a ceiling: without one, the access does not end.
+      const end = ceiling ? endToSend(until, ceiling) : null;
       if (end) body.expires_at = end;
       const inv = await post<Invitation>(path, body);
       announce(`Invitation sent to ${inv.email}`);
@@ -98,6 +104,8 @@ function Options({ bot, onShared }: { bot: Bot; onShared: (shared: boolean) => v
       managers.reload();
     } catch (err) {
       setError(err);
+      // The giver's own access changed meanwhile: ask again, and the date takes up the new end.
+      if (endRefused(err)) offer.reload();
     }
     setBusy(false);
   }
@@ -123,18 +131,17 @@ function Options({ bot, onShared }: { bot: Bot; onShared: (shared: boolean) => v
         />
         {ceiling ? (
           <UntilField
-            index={0}
             name="expires_at"
-            value={shownUntil}
-            owner={false}
+            value={until}
             ceiling={ceiling}
+            error={fieldMessage(error, 'expires_at')}
             onValue={setUntil}
           />
         ) : null}
         <button type="submit" class="button button-primary" {...access.lock(busy)}>
           Send invitation
         </button>
-        <FormError error={error} fields={['email']} />
+        <FormError error={error} fields={ceiling ? ['email', 'expires_at'] : ['email']} />
       </form>
       {managers.error ? <LoadProblem error={managers.error} what="The manager list" /> : null}
       {!managers.data ? (

@@ -6,12 +6,13 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiError } from '../api';
 import { environmentName, useAgency } from '../agency';
 import { sentence } from '../format';
-import { ceilingSentence, earliestEnd, endToSend, utcDay } from '../ceiling';
+import { dayHeldTo, earliestEnd, endToSend } from '../ceiling';
 import { GrantPurpose, ScopeOffer, useGrantable } from '../grantable';
 import type { Grant, Role } from '../types';
-import { Confirm, IconPlus, fieldMessage, useId } from '../ui';
+import { Confirm, IconPlus, fieldMessage } from '../ui';
 import { humanMessage } from '../messages';
 import { GrantRow } from './grant_row';
+import { UntilField, endRefused, pastCeilingRefusal } from './until_field';
 
 export interface GrantDraft {
   scope: string; // '' for the whole agency, else an environment id
@@ -66,13 +67,18 @@ export function ceilingOf(d: GrantDraft, offer: ScopeOffer): string | null {
 // when it is empty or later.
 function heldTo(d: GrantDraft, ceiling: string | null): GrantDraft {
   if (!ceiling) return d.ceiling ? { ...d, ceiling: null } : d;
-  const last = utcDay(ceiling);
-  return { ...d, ceiling, until: !d.until || d.until > last ? last : d.until };
+  return { ...d, ceiling, until: dayHeldTo(d.until || '', ceiling) };
 }
 
-// Whether err refuses a grant for outlasting the giver's own access: the end date is at fault.
-const outlasts = (err: unknown) =>
-  err instanceof ApiError && err.code === 'grant_ceiling' && /outlast/.test(err.message);
+// The refusal of the first draft whose last day was typed past its ceiling, at its date
+// field; null when every end fits. The forms check it before sending.
+export function pastCeilingDraft(drafts: GrantDraft[]): ApiError | null {
+  for (const [i, d] of drafts.entries()) {
+    const refusal = pastCeilingRefusal(`grants[${i}].expires_at`, d.until, d.ceiling);
+    if (refusal) return refusal;
+  }
+  return null;
+}
 
 // A grant that gives nothing: no role and no extra permission.
 export const isEmptyDraft = (d: GrantDraft) => d.roles.length === 0 && d.extra.length === 0;
@@ -162,17 +168,17 @@ export function GrantsEditor({ value, onChange, error, purpose, allowEmpty }: Ed
             offer={grantable.offer(g.scope)}
             onRetry={() => grantable.retry(g.scope)}
             catalogue={roles}
-            message={outlasts(error) ? null : grantMessage(error, i)}
+            message={endRefused(error) ? null : grantMessage(error, i)}
             canRemove={allowEmpty || value.length > 1}
             onChange={(d) => update(i, d)}
             onRemove={() => onChange(value.filter((_, k) => k !== i))}
           >
             <UntilField
-              index={i}
+              name={`grants[${i}].expires_at`}
               value={g.until || ''}
               owner={g.roles.includes('owner')}
               ceiling={ceilings[i]}
-              error={outlasts(error) ? grantMessage(error, i) : null}
+              error={endRefused(error) ? grantMessage(error, i) : null}
               onValue={(until) => update(i, { until })}
             />
           </GrantRow>
@@ -204,60 +210,6 @@ export function GrantsEditor({ value, onChange, error, purpose, allowEmpty }: Ed
         >
           <IconPlus /> Add another scope
         </button>
-      ) : null}
-    </div>
-  );
-}
-
-// The day access ends, optional: from tomorrow on, in UTC. An owner's access does not end.
-// Under a ceiling (the giver's own access ends) it is required and no later than that day.
-export function UntilField({
-  index,
-  value,
-  owner,
-  ceiling,
-  name,
-  error,
-  onValue,
-}: {
-  index: number;
-  value: string;
-  owner: boolean;
-  ceiling?: string | null;
-  name?: string;
-  error?: string | null; // why the end was refused: shown here, where the focus goes
-  onValue: (v: string) => void;
-}) {
-  const id = useId('until');
-  const tomorrow = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
-  const last = ceiling ? utcDay(ceiling) : undefined;
-  return (
-    <div class={`field until-field${error ? ' field-invalid' : ''}`}>
-      <label for={id}>Until {ceiling ? null : <span class="optional">(optional)</span>}</label>
-      <input
-        id={id}
-        type="date"
-        name={name || `grants[${index}].expires_at`}
-        value={value}
-        min={last && last < tomorrow ? last : tomorrow}
-        max={last}
-        required={!!ceiling}
-        aria-invalid={error ? 'true' : undefined}
-        disabled={owner && !value}
-        aria-describedby={error ? `${id}-error ${id}-hint` : `${id}-hint`}
-        onInput={(e) => onValue((e.currentTarget as HTMLInputElement).value)}
-      />
-      <p class="hint" id={`${id}-hint`}>
-        {ceiling
-          ? `${ceilingSentence(ceiling)} Access ends at the end of the day chosen (UTC).`
-          : owner
-            ? "An owner's access does not end."
-            : 'Access ends at the end of this day (UTC). Empty: it does not end.'}
-      </p>
-      {error ? (
-        <p class="field-error" id={`${id}-error`}>
-          {error}
-        </p>
       ) : null}
     </div>
   );

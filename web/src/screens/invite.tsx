@@ -15,7 +15,7 @@ import {
   useId,
   useSubmit,
 } from '../ui';
-import { GrantDraft, GrantsEditor, grantOf, isEmptyDraft } from './grants_editor';
+import { GrantDraft, GrantsEditor, grantOf, isEmptyDraft, pastCeilingDraft } from './grants_editor';
 import { NotifyNote } from './notify_note';
 
 const EXPIRY = [
@@ -62,6 +62,8 @@ export function InviteDialog({ onClose, onSent, environmentId }: InviteProps) {
     if (empty) return;
     // Said here at once, in the words the server would use, without a round trip.
     if (!email.trim()) throw new ApiError(400, 'invalid_input', 'email is required', 'email', null);
+    const late = pastCeilingDraft(grants);
+    if (late) throw late;
     const body: Record<string, unknown> = {
       email: email.trim(),
       grants: grants.map(grantOf),

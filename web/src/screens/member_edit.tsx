@@ -16,7 +16,7 @@ import {
   useId,
   useSubmit,
 } from '../ui';
-import { GrantDraft, GrantsEditor, draftOf, grantOf } from './grants_editor';
+import { GrantDraft, GrantsEditor, draftOf, grantOf, pastCeilingDraft } from './grants_editor';
 import { NotifyNote } from './notify_note';
 
 const memberPath = (agencyId: string, userId: string) =>
@@ -136,6 +136,8 @@ export function AccessForm({ member, onCancel, onSaved }: EditProps & { onSaved:
     grants: [...drafts.map(grantOf), ...member.grants.filter((g) => g.bot_id)],
   });
   const { busy, error, submit } = useSubmit(async () => {
+    const late = pastCeilingDraft(drafts);
+    if (late) throw late;
     if (!preview) {
       setPreview(await put<GrantsPreview>(`${path}?dry_run=1`, body()));
       return;
