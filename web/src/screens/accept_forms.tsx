@@ -3,10 +3,9 @@
 // its address, or by creating an account with a password; and the note for a signed-in user it
 // is not for. Each form calls back to the page, which runs the request and shows its outcome.
 import { useState } from 'preact/hooks';
-import { ApiError } from '../api';
-import { PasswordStrength } from '../password_strength';
+import { PasswordChoice, usePasswordChoice } from '../password_choice';
 import type { InvitationFacts } from '../types';
-import { FormError, TextField, useId } from '../ui';
+import { FormError, TextField } from '../ui';
 
 interface AnswerProps {
   facts: InvitationFacts;
@@ -155,7 +154,7 @@ export interface NewAccount {
 }
 
 // The names start as the inviter gave them; the two passwords must match before anything is
-// sent (onError shows the difference as a refusal of the repeat field).
+// sent (onError shows the difference as a refusal of the repeat field, which takes the focus).
 export function CreateAccount({
   facts,
   error,
@@ -166,19 +165,16 @@ export function CreateAccount({
 }: AnswerProps & { onCreate: (account: NewAccount) => void; onError: (e: unknown) => void }) {
   const [first, setFirst] = useState(facts.first_name || '');
   const [last, setLast] = useState(facts.last_name || '');
-  const [password, setPassword] = useState('');
-  const [repeat, setRepeat] = useState('');
-  const strengthId = useId('password-strength');
+  const choice = usePasswordChoice('password', 'Password');
 
   const submit = (e: Event) => {
     e.preventDefault();
-    if (password !== repeat) {
-      onError(
-        new ApiError(400, 'invalid_input', 'the two passwords differ', 'password_repeat', null),
-      );
+    const differ = choice.mismatch();
+    if (differ) {
+      onError(differ);
       return;
     }
-    onCreate({ password, first_name: first, last_name: last });
+    onCreate({ password: choice.value, first_name: first, last_name: last });
   };
 
   return (
@@ -213,35 +209,7 @@ export function CreateAccount({
         required
         autoComplete="username"
       />
-      <TextField
-        label="Password"
-        name="password"
-        type="password"
-        value={password}
-        onValue={setPassword}
-        required
-        minLength={8}
-        autoComplete="new-password"
-        hint="At least 8 characters. A long phrase is easier to remember and harder to guess."
-        describedBy={strengthId}
-        error={error}
-      />
-      <PasswordStrength
-        id={strengthId}
-        password={password}
-        email={facts.email}
-        names={[first, last]}
-      />
-      <TextField
-        label="Repeat the password"
-        name="password_repeat"
-        type="password"
-        value={repeat}
-        onValue={setRepeat}
-        required
-        autoComplete="new-password"
-        error={error}
-      />
+      <PasswordChoice choice={choice} error={error} email={facts.email} names={[first, last]} />
       <FormError
         error={error}
         fields={['password', 'password_repeat', 'first_name', 'last_name']}

@@ -1,47 +1,37 @@
 // The Account page's password: the current one and a new one with the strength meter
 // (POST /me/password). The server signs out every other session of the account; this one stays.
 import { useRef, useState } from 'preact/hooks';
-import { ApiError, post } from '../api';
-import { PasswordStrength } from '../password_strength';
+import { post } from '../api';
+import { PasswordChoice, usePasswordChoice } from '../password_choice';
 import type { Me } from '../types';
-import { FormError, TextField, announce, useId } from '../ui';
+import { FormError, TextField, announce } from '../ui';
 import { AccountSection, accountError, focusSoon, useFocusError } from './account_kit';
 
 const FIELDS = ['current_password', 'new_password', 'new_password_repeat'];
 
 export function PasswordSection({ me, onChanged }: { me: Me; onChanged: () => void }) {
   const [current, setCurrent] = useState('');
-  const [password, setPassword] = useState('');
-  const [repeat, setRepeat] = useState('');
+  const choice = usePasswordChoice('new_password', 'New password');
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const [done, setDone] = useState(false);
-  const strengthId = useId('new-password-strength');
   const form = useRef<HTMLFormElement>(null);
   useFocusError(form, error);
 
   async function submit(e: Event) {
     e.preventDefault();
     setDone(false);
-    if (password !== repeat) {
-      setError(
-        new ApiError(
-          400,
-          'invalid_input',
-          'The two new passwords differ.',
-          'new_password_repeat',
-          null,
-        ),
-      );
+    const differ = choice.mismatch();
+    if (differ) {
+      setError(differ);
       return;
     }
     setBusy(true);
     setError(null);
     try {
-      await post('/me/password', { current_password: current, new_password: password });
+      await post('/me/password', { current_password: current, new_password: choice.value });
       setCurrent('');
-      setPassword('');
-      setRepeat('');
+      choice.clear();
       setDone(true);
       announce('Your password was changed');
       onChanged();
@@ -75,34 +65,11 @@ export function PasswordSection({ me, onChanged }: { me: Me; onChanged: () => vo
           autoComplete="current-password"
           error={error}
         />
-        <TextField
-          label="New password"
-          name="new_password"
-          type="password"
-          value={password}
-          onValue={setPassword}
-          required
-          minLength={8}
-          autoComplete="new-password"
-          hint="At least 8 characters. A long phrase is easier to remember and harder to guess."
-          describedBy={strengthId}
+        <PasswordChoice
+          choice={choice}
           error={error}
-        />
-        <PasswordStrength
-          id={strengthId}
-          password={password}
           email={me.user.email}
           names={[me.user.first_name, me.user.last_name]}
-        />
-        <TextField
-          label="Repeat the new password"
-          name="new_password_repeat"
-          type="password"
-          value={repeat}
-          onValue={setRepeat}
-          required
-          autoComplete="new-password"
-          error={error}
         />
         <FormError error={error} fields={FIELDS} />
         <div class="actions actions-start">

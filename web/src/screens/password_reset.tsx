@@ -5,11 +5,12 @@
 // new password, which signs them in. Used or expired links get a page saying how to get another.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, post } from '../api';
-import { PasswordStrength } from '../password_strength';
+import { PasswordChoice, usePasswordChoice } from '../password_choice';
 import { Link, navigate } from '../router';
 import { useSession } from '../session';
 import type { SessionAnswer } from '../types';
-import { FormError, PageTitle, TextField, announce, useId } from '../ui';
+import { FormError, PageTitle, TextField, announce } from '../ui';
+import { useFocusError } from './account_kit';
 import { SecondStep } from './signin_code';
 
 function tokenFromFragment(): string {
@@ -21,20 +22,6 @@ function tokenFromFragment(): string {
 // left on screen, in the back button or in a copied address.
 function forgetFragment(): void {
   if (location.hash) history.replaceState(history.state, '', location.pathname + location.search);
-}
-
-// Once per new error, moves the focus to the first field marked invalid, or else to the form's
-// error note, so a keyboard or screen reader user lands on what went wrong.
-function useFocusError(form: { current: HTMLElement | null }, error: unknown): void {
-  useEffect(() => {
-    if (!error || !form.current) return;
-    const target =
-      form.current.querySelector<HTMLElement>('[aria-invalid="true"]') ||
-      form.current.querySelector<HTMLElement>('.note-error');
-    if (!target) return;
-    if (!target.matches('input, select, textarea, button')) target.tabIndex = -1;
-    target.focus();
-  }, [error, form]);
 }
 
 function RequestLink() {
@@ -144,21 +131,18 @@ function LinkEnded({ onAskAgain }: { onAskAgain: () => void }) {
 
 function ChoosePassword({ token, onEnded }: { token: string; onEnded: () => void }) {
   const session = useSession();
-  const [password, setPassword] = useState('');
-  const [repeat, setRepeat] = useState('');
+  const choice = usePasswordChoice('password', 'New password');
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const [mfaToken, setMfaToken] = useState<string | null>(null);
-  const strengthId = useId('password-strength');
   const form = useRef<HTMLFormElement>(null);
   useFocusError(form, error);
 
   async function submit(e: Event) {
     e.preventDefault();
-    if (password !== repeat) {
-      setError(
-        new ApiError(400, 'invalid_input', 'the two passwords differ', 'password_repeat', null),
-      );
+    const differ = choice.mismatch();
+    if (differ) {
+      setError(differ);
       return;
     }
     setBusy(true);
@@ -167,13 +151,12 @@ function ChoosePassword({ token, onEnded }: { token: string; onEnded: () => void
       // The answer is a new session, as from signing in: its CSRF token, then /me.
       const answer = await post<SessionAnswer>(
         '/password-resets/confirm',
-        { token, password },
+        { token, password: choice.value },
         { quietAuth: true },
       );
       if (answer.mfa_required && answer.mfa_token) {
         // The password is changed; the account's second factor still stands before a session.
-        setPassword('');
-        setRepeat('');
+        choice.clear();
         setMfaToken(answer.mfa_token);
         return;
       }
@@ -213,30 +196,7 @@ function ChoosePassword({ token, onEnded }: { token: string; onEnded: () => void
       <PageTitle text="Choose a new password" />
       <p>Choosing a new password signs out every session of your account and signs you in here.</p>
       <form ref={form} onSubmit={submit} noValidate>
-        <TextField
-          label="New password"
-          name="password"
-          type="password"
-          value={password}
-          onValue={setPassword}
-          required
-          minLength={8}
-          autoComplete="new-password"
-          hint="At least 8 characters. A long phrase is easier to remember and harder to guess."
-          describedBy={strengthId}
-          error={error}
-        />
-        <PasswordStrength id={strengthId} password={password} email="" names={[]} />
-        <TextField
-          label="Repeat the new password"
-          name="password_repeat"
-          type="password"
-          value={repeat}
-          onValue={setRepeat}
-          required
-          autoComplete="new-password"
-          error={error}
-        />
+        <PasswordChoice choice={choice} error={error} email="" names={[]} />
         <FormError error={error} fields={['password', 'password_repeat']} />
         <div class="actions">
           <button type="submit" class="button button-primary" disabled={busy}>
