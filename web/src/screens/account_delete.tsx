@@ -10,8 +10,13 @@ import { when } from '../format';
 import { Link } from '../router';
 import { useSession } from '../session';
 import type { Identity, Me } from '../types';
-import { FormError, PageTitle, TextField } from '../ui';
+import { FormError, PageTitle, TextField, fieldMessage } from '../ui';
 import { AccountSection, accountError, focusSoon, useFocusError } from './account_kit';
+import { CONFIRM_WORDS, SecondFactorCodeField, codeOf } from './second_factor_code';
+
+// The code field's words here: the same as elsewhere on the page, with why it is asked.
+const WHY_A_CODE = 'Your account has two-step verification on: confirm with a code.';
+const DELETE_WORDS = { ...CONFIRM_WORDS, codeHint: WHY_A_CODE, recoveryHint: WHY_A_CODE };
 
 function DeleteForm({
   me,
@@ -39,7 +44,7 @@ function DeleteForm({
 
   async function submit(e: Event) {
     e.preventDefault();
-    const value = recovery ? code.trim() : code.replace(/\s+/g, '');
+    const value = codeOf(code, recovery);
     if (twoStep && !recovery && !/^\d{6}$/.test(value)) {
       const text = 'Enter the 6 digits your app shows for usher.';
       setError(new ApiError(400, 'invalid_input', text, 'code', null));
@@ -104,33 +109,17 @@ function DeleteForm({
         />
       ) : null}
       {twoStep ? (
-        <>
-          <TextField
-            key={field}
-            label={recovery ? 'Recovery code' : '6-digit code from the app'}
-            name={field}
-            value={code}
-            onValue={setCode}
-            required
-            inputMode={recovery ? 'text' : 'numeric'}
-            autoComplete={recovery ? 'off' : 'one-time-code'}
-            hint="Your account has two-step verification on: confirm with a code."
-            error={error}
-          />
-          <p class="small">
-            <button
-              type="button"
-              class="link-button"
-              onClick={() => {
-                setRecovery(!recovery);
-                setCode('');
-                setError(null);
-              }}
-            >
-              {recovery ? 'Use a code from the app instead' : 'Use a recovery code instead'}
-            </button>
-          </p>
-        </>
+        <SecondFactorCodeField
+          recovery={recovery}
+          onRecovery={(r) => {
+            setRecovery(r);
+            setError(null);
+          }}
+          value={code}
+          onValue={setCode}
+          error={fieldMessage(error, field)}
+          words={DELETE_WORDS}
+        />
       ) : null}
       <TextField
         label="Type your email address to confirm"

@@ -8,8 +8,9 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, api } from '../api';
 import { useSession } from '../session';
 import type { Me } from '../types';
-import { Badge, FormError, TextField, announce } from '../ui';
+import { Badge, FormError, TextField, announce, fieldMessage } from '../ui';
 import { AccountSection, accountError, focusSoon, useFocusError } from './account_kit';
+import { SecondFactorCodeField, codeOf } from './second_factor_code';
 import { TotpEnrol } from './totp_enrol';
 import { NewRecoveryCodes } from './account_two_step_codes';
 
@@ -27,7 +28,7 @@ function TurnOff({ me, onDone }: { me: Me; onDone: (off: boolean) => void }) {
 
   async function submit(e: Event) {
     e.preventDefault();
-    const value = recovery ? code.trim() : code.replace(/\s+/g, '');
+    const value = codeOf(code, recovery);
     if (!recovery && !/^\d{6}$/.test(value)) {
       const text = 'Enter the 6 digits your app shows for usher.';
       setError(new ApiError(400, 'invalid_input', text, 'code', null));
@@ -70,30 +71,16 @@ function TurnOff({ me, onDone }: { me: Me; onDone: (off: boolean) => void }) {
         autoComplete="current-password"
         error={error}
       />
-      <TextField
-        key={field}
-        label={recovery ? 'Recovery code' : '6-digit code from the app'}
-        name={field}
+      <SecondFactorCodeField
+        recovery={recovery}
+        onRecovery={(r) => {
+          setRecovery(r);
+          setError(null);
+        }}
         value={code}
         onValue={setCode}
-        required
-        inputMode={recovery ? 'text' : 'numeric'}
-        autoComplete={recovery ? 'off' : 'one-time-code'}
-        error={error}
+        error={fieldMessage(error, field)}
       />
-      <p class="small">
-        <button
-          type="button"
-          class="link-button"
-          onClick={() => {
-            setRecovery(!recovery);
-            setCode('');
-            setError(null);
-          }}
-        >
-          {recovery ? 'Use a code from the app instead' : 'Use a recovery code instead'}
-        </button>
-      </p>
       <FormError error={error} fields={['current_password', field]} />
       <div class="actions actions-start">
         <button type="submit" class="button button-danger" disabled={busy}>

@@ -8,7 +8,8 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, messageOf, post } from '../api';
 import { plural } from '../format';
 import type { SessionAnswer } from '../types';
-import { PageTitle, useId } from '../ui';
+import { PageTitle } from '../ui';
+import { CodeWords, SecondFactorCodeField, codeOf } from './second_factor_code';
 
 interface Problem {
   text: string;
@@ -45,8 +46,15 @@ function problemOf(e: unknown, recovery: boolean): Problem {
   return { at: 'form', text: messageOf(e) };
 }
 
-// The digits of a code typed with spaces or a dash ("123 456").
-const digitsOf = (s: string) => s.replace(/[\s-]/g, '');
+// The field's words on the sign-in page, where the code is all it asks for.
+const SIGN_IN_WORDS: CodeWords = {
+  code: 'Enter the 6-digit code from your authenticator app',
+  recovery: 'Enter one of your recovery codes',
+  toCode: 'Use the code from your app instead',
+  codeHint: 'Open the authenticator app on your phone and look for usher.',
+  recoveryHint:
+    'You saved ten recovery codes when you turned on two-step verification. Each one works once.',
+};
 
 interface SecondStepProps {
   mfaToken: string;
@@ -70,7 +78,6 @@ export function SecondStep({
   const [code, setCode] = useState('');
   const [problem, setProblem] = useState<Problem | null>(null);
   const [busy, setBusy] = useState(false);
-  const inputId = useId('second-step');
   const input = useRef<HTMLInputElement>(null);
   const note = useRef<HTMLParagraphElement>(null);
 
@@ -81,17 +88,9 @@ export function SecondStep({
     else note.current?.focus();
   }, [problem]);
 
-  function switchMode() {
-    setRecovery(!recovery);
-    setCode('');
-    setProblem(null);
-    // The field changes meaning: the focus follows it.
-    setTimeout(() => input.current?.focus(), 0);
-  }
-
   async function submit(e: Event) {
     e.preventDefault();
-    const value = recovery ? code.trim() : digitsOf(code);
+    const value = codeOf(code, recovery);
     if (!recovery && !/^[0-9]{6}$/.test(value)) {
       setProblem({ at: 'field', text: 'Enter the 6 digits your authenticator app shows.' });
       return;
@@ -137,51 +136,24 @@ export function SecondStep({
       <PageTitle text="Two-step verification" />
       {intro ? <p>{intro}</p> : null}
       <form onSubmit={submit} noValidate>
-        <div class={`field${fieldError ? ' field-invalid' : ''}`}>
-          <label for={inputId}>
-            {recovery
-              ? 'Enter one of your recovery codes'
-              : 'Enter the 6-digit code from your authenticator app'}
-          </label>
-          <input
-            ref={input}
-            id={inputId}
-            name={recovery ? 'recovery_code' : 'code'}
-            type="text"
-            class={recovery ? 'code-input code-input-recovery' : 'code-input'}
-            value={code}
-            required
-            autoComplete={recovery ? 'off' : 'one-time-code'}
-            inputMode={recovery ? 'text' : 'numeric'}
-            pattern={recovery ? undefined : '[0-9 ]*'}
-            maxLength={recovery ? 40 : 7}
-            spellcheck={false}
-            autoCapitalize="off"
-            aria-invalid={fieldError ? 'true' : undefined}
-            aria-describedby={`${inputId}-hint${fieldError ? ` ${inputId}-error` : ''}`}
-            onInput={(e) => setCode((e.currentTarget as HTMLInputElement).value)}
-          />
-          <p class="hint" id={`${inputId}-hint`}>
-            {recovery
-              ? 'You saved ten recovery codes when you turned on two-step verification. Each one works once.'
-              : 'Open the authenticator app on your phone and look for usher.'}
-          </p>
-          {fieldError ? (
-            <p class="field-error" id={`${inputId}-error`}>
-              {fieldError}
-            </p>
-          ) : null}
-        </div>
+        <SecondFactorCodeField
+          recovery={recovery}
+          onRecovery={(r) => {
+            setRecovery(r);
+            setProblem(null);
+          }}
+          value={code}
+          onValue={setCode}
+          error={fieldError}
+          words={SIGN_IN_WORDS}
+          large
+          inputRef={input}
+        />
         {problem?.at === 'form' ? (
           <p ref={note} class="note note-error" role="alert" tabIndex={-1}>
             {problem.text}
           </p>
         ) : null}
-        <p class="small">
-          <button type="button" class="button-link" onClick={switchMode}>
-            {recovery ? 'Use the code from your app instead' : 'Use a recovery code instead'}
-          </button>
-        </p>
         <div class="actions">
           <button type="button" class="button" onClick={onRestart}>
             Cancel
