@@ -374,6 +374,8 @@ describe('the Account page of the web console', () => {
     await twoStep.getByRole('button', { name: 'Turn off' }).click();
     await twoStep.getByLabel('Current password').fill(PERSON.password);
     await twoStep.getByRole('button', { name: 'Use a recovery code instead' }).click();
+    // The field changes meaning: the focus goes to it.
+    await focusIs(page, { name: 'recovery_code' }, 'the focus follows the switch to a recovery code');
     await twoStep.getByLabel('Recovery code').fill(codes[0]);
     await twoStep.getByRole('button', { name: 'Turn off two-step verification' }).click();
     await twoStep.getByText('That recovery code is not right, or it was already used.').waitFor();

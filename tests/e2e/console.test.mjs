@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { before, describe } from 'node:test';
 
+import { focusReaches } from './lib/browser.mjs';
 import { signInWithPassword } from './lib/signin.mjs';
 import { linkIn } from './lib/smtp.mjs';
 import { ADMIN, setUpStudio } from './lib/studio.mjs';
@@ -172,6 +173,7 @@ describe('the web console', () => {
     await page.getByRole('button', { name: 'Create account and accept' }).click();
     await page.getByText('password is too easy to guess: it contains your name or email address').waitFor();
     assert.equal(await password.getAttribute('aria-invalid'), 'true');
+    await focusReaches(password);
     assert.equal(new URL(page.url()).pathname, '/invitations/accept', 'no account, still on the invitation');
 
     await password.fill(COLLEAGUE.password);
@@ -179,6 +181,7 @@ describe('the web console', () => {
     await page.getByLabel('Repeat the password').fill('something else');
     await page.getByRole('button', { name: 'Create account and accept' }).click();
     await page.getByText('the two passwords differ').waitFor();
+    await focusReaches(page.getByLabel('Repeat the password'));
     await page.getByLabel('Repeat the password').fill(COLLEAGUE.password);
     await page.getByRole('button', { name: 'Create account and accept' }).click();
     await page.waitForURL(`${studio.usher.url}/`);
