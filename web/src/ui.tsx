@@ -225,6 +225,16 @@ export function useFocusFirstError(form: { current: HTMLElement | null }, error:
   }, [error, form]);
 }
 
+// A field's refusal, under it; the field names id in its aria-describedby. Nothing when the
+// field is not refused.
+export function FieldError({ id, message }: { id: string; message: string | null | undefined }) {
+  return message ? (
+    <p class="field-error" id={id}>
+      {message}
+    </p>
+  ) : null;
+}
+
 let nextId = 0;
 export function useId(prefix: string): string {
   const ref = useRef<string>('');
@@ -281,11 +291,7 @@ export function TextField(p: TextFieldProps) {
           {p.hint}
         </p>
       ) : null}
-      {msg ? (
-        <p class="field-error" id={`${id}-error`}>
-          {msg}
-        </p>
-      ) : null}
+      <FieldError id={`${id}-error`} message={msg} />
     </div>
   );
 }

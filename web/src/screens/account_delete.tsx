@@ -12,7 +12,12 @@ import { useSession } from '../session';
 import type { Identity, Me } from '../types';
 import { FormError, PageTitle, TextField, fieldMessage } from '../ui';
 import { AccountSection, accountError, focusSoon, useFocusError } from './account_kit';
-import { CONFIRM_WORDS, SecondFactorCodeField, codeOf } from './second_factor_code';
+import {
+  CONFIRM_WORDS,
+  SecondFactorCodeField,
+  confirmCodeRefusal,
+  useSecondFactorCode,
+} from './second_factor_code';
 
 // The code field's words here: the same as elsewhere on the page, with why it is asked.
 const WHY_A_CODE = 'Your account has two-step verification on: confirm with a code.';
@@ -30,8 +35,7 @@ function DeleteForm({
   const session = useSession();
   const [password, setPassword] = useState('');
   const [typed, setTyped] = useState('');
-  const [code, setCode] = useState('');
-  const [recovery, setRecovery] = useState(false);
+  const code = useSecondFactorCode();
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const form = useRef<HTMLFormElement>(null);
@@ -40,14 +44,12 @@ function DeleteForm({
   // Without a password, the recent company sign-in of this session is the proof.
   const withPassword = me.has_password !== false;
   const twoStep = withPassword && me.second_factor === true;
-  const field = recovery ? 'recovery_code' : 'code';
 
   async function submit(e: Event) {
     e.preventDefault();
-    const value = codeOf(code, recovery);
-    if (twoStep && !recovery && !/^\d{6}$/.test(value)) {
-      const text = 'Enter the 6 digits your app shows for usher.';
-      setError(new ApiError(400, 'invalid_input', text, 'code', null));
+    const refusal = twoStep ? confirmCodeRefusal(code) : null;
+    if (refusal) {
+      setError(refusal);
       return;
     }
     if (typed.trim().toLowerCase() !== me.user.email.toLowerCase()) {
@@ -68,7 +70,7 @@ function DeleteForm({
       const body = !withPassword
         ? {}
         : twoStep
-          ? { current_password: password, [field]: value }
+          ? { current_password: password, [code.field]: code.value }
           : { current_password: password };
       await api('DELETE', '/me', body, { quietAuth: true });
       session.ended('/account-deleted');
@@ -84,7 +86,7 @@ function DeleteForm({
         onExpired();
         return;
       }
-      setError(accountError(err, me, { invalid_code: field }));
+      setError(accountError(err, me, { invalid_code: code.field }));
     }
   }
 
@@ -110,14 +112,9 @@ function DeleteForm({
       ) : null}
       {twoStep ? (
         <SecondFactorCodeField
-          recovery={recovery}
-          onRecovery={(r) => {
-            setRecovery(r);
-            setError(null);
-          }}
-          value={code}
-          onValue={setCode}
-          error={fieldMessage(error, field)}
+          state={code}
+          onSwitch={() => setError(null)}
+          error={fieldMessage(error, code.field)}
           words={DELETE_WORDS}
         />
       ) : null}
@@ -132,7 +129,7 @@ function DeleteForm({
         hint={me.user.email}
         error={error}
       />
-      <FormError error={error} fields={['current_password', field, 'confirm_email']} />
+      <FormError error={error} fields={['current_password', code.field, 'confirm_email']} />
       <div class="actions actions-start">
         <button type="submit" class="button button-danger" disabled={busy}>
           {busy ? 'Deleting…' : 'Delete my account'}

@@ -10,34 +10,35 @@ import { useSession } from '../session';
 import type { Me } from '../types';
 import { Badge, FormError, TextField, announce, fieldMessage } from '../ui';
 import { AccountSection, accountError, focusSoon, useFocusError } from './account_kit';
-import { SecondFactorCodeField, codeOf } from './second_factor_code';
+import {
+  SecondFactorCodeField,
+  confirmCodeRefusal,
+  useSecondFactorCode,
+} from './second_factor_code';
 import { TotpEnrol } from './totp_enrol';
 import { NewRecoveryCodes } from './account_two_step_codes';
 
 function TurnOff({ me, onDone }: { me: Me; onDone: (off: boolean) => void }) {
   const session = useSession();
   const [password, setPassword] = useState('');
-  const [code, setCode] = useState('');
-  const [recovery, setRecovery] = useState(false);
+  const code = useSecondFactorCode();
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const form = useRef<HTMLFormElement>(null);
   useFocusError(form, error);
   useEffect(() => form.current?.querySelector<HTMLInputElement>('input')?.focus(), []);
-  const field = recovery ? 'recovery_code' : 'code';
 
   async function submit(e: Event) {
     e.preventDefault();
-    const value = codeOf(code, recovery);
-    if (!recovery && !/^\d{6}$/.test(value)) {
-      const text = 'Enter the 6 digits your app shows for usher.';
-      setError(new ApiError(400, 'invalid_input', text, 'code', null));
+    const refusal = confirmCodeRefusal(code);
+    if (refusal) {
+      setError(refusal);
       return;
     }
     setBusy(true);
     setError(null);
     try {
-      const body = { current_password: password, [field]: value };
+      const body = { current_password: password, [code.field]: code.value };
       await api('DELETE', '/me/totp', body, { quietAuth: true });
       onDone(true);
     } catch (err) {
@@ -48,7 +49,7 @@ function TurnOff({ me, onDone }: { me: Me; onDone: (off: boolean) => void }) {
         await session.refresh();
         return;
       }
-      setError(accountError(err, me, { invalid_code: field }));
+      setError(accountError(err, me, { invalid_code: code.field }));
     }
   }
 
@@ -72,16 +73,11 @@ function TurnOff({ me, onDone }: { me: Me; onDone: (off: boolean) => void }) {
         error={error}
       />
       <SecondFactorCodeField
-        recovery={recovery}
-        onRecovery={(r) => {
-          setRecovery(r);
-          setError(null);
-        }}
-        value={code}
-        onValue={setCode}
-        error={fieldMessage(error, field)}
+        state={code}
+        onSwitch={() => setError(null)}
+        error={fieldMessage(error, code.field)}
       />
-      <FormError error={error} fields={['current_password', field]} />
+      <FormError error={error} fields={['current_password', code.field]} />
       <div class="actions actions-start">
         <button type="submit" class="button button-danger" disabled={busy}>
           {busy ? 'Turning off…' : 'Turn off two-step verification'}

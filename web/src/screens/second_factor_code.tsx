@@ -3,8 +3,9 @@
 // the authenticator app, or one of the recovery codes after "Use a recovery code instead".
 // Switching empties the field and takes the focus to it, since it changes meaning.
 import type { Ref } from 'preact';
-import { useRef } from 'preact/hooks';
-import { useId } from '../ui';
+import { useRef, useState } from 'preact/hooks';
+import { ApiError } from '../api';
+import { FieldError, useId } from '../ui';
 
 // What the field and the switch say in each mode.
 export interface CodeWords {
@@ -25,16 +26,46 @@ export const CONFIRM_WORDS: CodeWords = {
 // The digits of a code typed with spaces or a dash ("123 456").
 const digitsOf = (s: string) => s.replace(/[\s-]/g, '');
 
-// What to send of the code typed: a recovery code trimmed, the app's code as its digits.
-export const codeOf = (typed: string, recovery: boolean) =>
-  recovery ? typed.trim() : digitsOf(typed);
+// The code being typed and which kind it is.
+export interface SecondFactorCode {
+  recovery: boolean;
+  code: string; // as typed
+  setCode: (v: string) => void;
+  switchMode: () => void; // to the other kind, emptied
+  field: 'code' | 'recovery_code'; // the API's name for it
+  value: string; // what to send: a recovery code trimmed, the app's code as its digits
+  sixDigits: boolean; // a recovery code, or the app's code as 6 digits
+}
+
+export function useSecondFactorCode(): SecondFactorCode {
+  const [recovery, setRecovery] = useState(false);
+  const [code, setCode] = useState('');
+  const value = recovery ? code.trim() : digitsOf(code);
+  return {
+    recovery,
+    code,
+    setCode,
+    switchMode: () => {
+      setRecovery(!recovery);
+      setCode('');
+    },
+    field: recovery ? 'recovery_code' : 'code',
+    value,
+    sixDigits: recovery || /^[0-9]{6}$/.test(value),
+  };
+}
+
+// The Account page's refusal of an app's code that is not 6 digits, before it is sent; null
+// when it is (or is a recovery code, which the server judges).
+export function confirmCodeRefusal(c: SecondFactorCode): ApiError | null {
+  if (c.sixDigits) return null;
+  const text = 'Enter the 6 digits your app shows for usher.';
+  return new ApiError(400, 'invalid_input', text, 'code', null);
+}
 
 interface Props {
-  recovery: boolean;
-  // Called with the other mode when the person switches; the field is emptied already.
-  onRecovery: (recovery: boolean) => void;
-  value: string;
-  onValue: (v: string) => void;
+  state: SecondFactorCode;
+  onSwitch?: () => void; // after a switch of kind (to clear a refusal of the other kind)
   error: string | null; // why the code was refused: shown beside it
   words?: CodeWords;
   large?: boolean; // the code in large monospace, as the only field of its page
@@ -43,15 +74,14 @@ interface Props {
 
 // The field's name is the API's: code, or recovery_code.
 export function SecondFactorCodeField({
-  recovery,
-  onRecovery,
-  value,
-  onValue,
+  state,
+  onSwitch,
   error,
   words = CONFIRM_WORDS,
   large = false,
   inputRef,
 }: Props) {
+  const { recovery } = state;
   const id = useId('second-factor-code');
   const own = useRef<HTMLInputElement>(null);
   const input = (inputRef as { current: HTMLInputElement | null } | undefined) ?? own;
@@ -59,8 +89,8 @@ export function SecondFactorCodeField({
   const described = [hint ? `${id}-hint` : '', error ? `${id}-error` : ''].filter(Boolean);
 
   function switchMode() {
-    onValue('');
-    onRecovery(!recovery);
+    state.switchMode();
+    onSwitch?.();
     // The field changes meaning: the focus follows it.
     setTimeout(() => input.current?.focus(), 0);
   }
@@ -75,7 +105,7 @@ export function SecondFactorCodeField({
           name={recovery ? 'recovery_code' : 'code'}
           type="text"
           class={large ? `code-input${recovery ? ' code-input-recovery' : ''}` : undefined}
-          value={value}
+          value={state.code}
           required
           autoComplete={recovery ? 'off' : 'one-time-code'}
           inputMode={recovery ? 'text' : 'numeric'}
@@ -85,18 +115,14 @@ export function SecondFactorCodeField({
           autoCapitalize="off"
           aria-invalid={error ? 'true' : undefined}
           aria-describedby={described.length ? described.join(' ') : undefined}
-          onInput={(e) => onValue((e.currentTarget as HTMLInputElement).value)}
+          onInput={(e) => state.setCode((e.currentTarget as HTMLInputElement).value)}
         />
         {hint ? (
           <p class="hint" id={`${id}-hint`}>
             {hint}
           </p>
         ) : null}
-        {error ? (
-          <p class="field-error" id={`${id}-error`}>
-            {error}
-          </p>
-        ) : null}
+        <FieldError id={`${id}-error`} message={error} />
       </div>
       <p class="small">
         <button type="button" class="button-link" onClick={switchMode}>

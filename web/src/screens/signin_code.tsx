@@ -9,7 +9,7 @@ import { ApiError, messageOf, post } from '../api';
 import { plural } from '../format';
 import type { SessionAnswer } from '../types';
 import { PageTitle } from '../ui';
-import { CodeWords, SecondFactorCodeField, codeOf } from './second_factor_code';
+import { CodeWords, SecondFactorCodeField, useSecondFactorCode } from './second_factor_code';
 
 interface Problem {
   text: string;
@@ -74,8 +74,7 @@ export function SecondStep({
   restartLabel = 'Start again',
   intro,
 }: SecondStepProps) {
-  const [recovery, setRecovery] = useState(false);
-  const [code, setCode] = useState('');
+  const code = useSecondFactorCode();
   const [problem, setProblem] = useState<Problem | null>(null);
   const [busy, setBusy] = useState(false);
   const input = useRef<HTMLInputElement>(null);
@@ -90,25 +89,22 @@ export function SecondStep({
 
   async function submit(e: Event) {
     e.preventDefault();
-    const value = codeOf(code, recovery);
-    if (!recovery && !/^[0-9]{6}$/.test(value)) {
+    if (!code.sixDigits) {
       setProblem({ at: 'field', text: 'Enter the 6 digits your authenticator app shows.' });
       return;
     }
-    if (recovery && !value) {
+    if (!code.value) {
       setProblem({ at: 'field', text: 'Enter one of the recovery codes you saved.' });
       return;
     }
     setBusy(true);
     setProblem(null);
     try {
-      const body = recovery
-        ? { mfa_token: mfaToken, recovery_code: value }
-        : { mfa_token: mfaToken, code: value };
+      const body = { mfa_token: mfaToken, [code.field]: code.value };
       const answer = await post<SessionAnswer>('/sessions/mfa', body, { quietAuth: true });
       await onSignedIn(answer);
     } catch (err) {
-      setProblem(problemOf(err, recovery));
+      setProblem(problemOf(err, code.recovery));
       setBusy(false);
     }
   }
@@ -137,13 +133,8 @@ export function SecondStep({
       {intro ? <p>{intro}</p> : null}
       <form onSubmit={submit} noValidate>
         <SecondFactorCodeField
-          recovery={recovery}
-          onRecovery={(r) => {
-            setRecovery(r);
-            setProblem(null);
-          }}
-          value={code}
-          onValue={setCode}
+          state={code}
+          onSwitch={() => setProblem(null)}
           error={fieldError}
           words={SIGN_IN_WORDS}
           large

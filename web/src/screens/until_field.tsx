@@ -6,7 +6,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError } from '../api';
 import { ceilingSentence, dayHeldTo, outlastSentence, pastCeiling, utcDay } from '../ceiling';
-import { useId } from '../ui';
+import { FieldError, useId } from '../ui';
 
 // The code of the console's own refusal of a day past the ceiling: worded as the server's
 // grant_ceiling, but nothing was asked of the server, whose answers need not be asked again.
@@ -74,11 +74,7 @@ export function UntilField({ name, value, onValue, ceiling, owner = false, error
             ? "An owner's access does not end."
             : 'Access ends at the end of this day (UTC). Empty: it does not end.'}
       </p>
-      {error ? (
-        <p class="field-error" id={`${id}-error`}>
-          {error}
-        </p>
-      ) : null}
+      <FieldError id={`${id}-error`} message={error} />
     </div>
   );
 }
