@@ -11,7 +11,7 @@ import { FieldError, useId } from '../ui';
 export interface CodeWords {
   code: string; // the label for the app's code
   recovery: string; // the label for a recovery code
-  toCode: string; // the switch back to the app's code
+  toCode: string; // the switch back to the app's code (the other way is always the same)
   codeHint?: string;
   recoveryHint?: string;
 }
@@ -34,7 +34,7 @@ export interface SecondFactorCode {
   switchMode: () => void; // to the other kind, emptied
   field: 'code' | 'recovery_code'; // the API's name for it
   value: string; // what to send: a recovery code trimmed, the app's code as its digits
-  sixDigits: boolean; // a recovery code, or the app's code as 6 digits
+  wellFormed: boolean; // a recovery code (the server judges it), or the app's code as 6 digits
 }
 
 export function useSecondFactorCode(): SecondFactorCode {
@@ -51,14 +51,14 @@ export function useSecondFactorCode(): SecondFactorCode {
     },
     field: recovery ? 'recovery_code' : 'code',
     value,
-    sixDigits: recovery || /^[0-9]{6}$/.test(value),
+    wellFormed: recovery || /^[0-9]{6}$/.test(value),
   };
 }
 
 // The Account page's refusal of an app's code that is not 6 digits, before it is sent; null
 // when it is (or is a recovery code, which the server judges).
 export function confirmCodeRefusal(c: SecondFactorCode): ApiError | null {
-  if (c.sixDigits) return null;
+  if (c.wellFormed) return null;
   const text = 'Enter the 6 digits your app shows for usher.';
   return new ApiError(400, 'invalid_input', text, 'code', null);
 }

@@ -89,7 +89,7 @@ export function SecondStep({
 
   async function submit(e: Event) {
     e.preventDefault();
-    if (!code.sixDigits) {
+    if (!code.wellFormed) {
       setProblem({ at: 'field', text: 'Enter the 6 digits your authenticator app shows.' });
       return;
     }
