@@ -452,6 +452,7 @@ static int row_check(struct app_bulk_row *row, struct checker *k, struct context
     struct usher_error e = {0};
     row->row = r->number;
     row->is_valid = true;
+    row->end_text = "";
     row->in.send_email = true;
     row->in.expires_in_seconds = APP_INVITATION_EXPIRY_DEFAULT_S;
     if (r->count != columns) {
