@@ -125,3 +125,17 @@ export async function focusIs(page, want, message = 'the focus', timeout = 5000)
     );
   if (!arrived) throw new Error(`${message}: wanted ${JSON.stringify(want)}, the focus is on ${await focusNow(page)}`);
 }
+
+// Waits until read() resolves to want (compared as JSON), polling: what the console shows after
+// a reload of its data arrives a little later than the click that asked for it. Fails with
+// message and the last value read.
+export async function eventually(read, want, message, timeout = 5000) {
+  const start = Date.now();
+  let last;
+  for (;;) {
+    last = await read();
+    if (JSON.stringify(last) === JSON.stringify(want)) return;
+    if (Date.now() - start > timeout) throw new Error(`${message}: wanted ${JSON.stringify(want)}, got ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
