@@ -610,7 +610,7 @@ describe('OpenID Connect sign-in per agency', () => {
       assert.equal(count(`SELECT COUNT(*) FROM sessions WHERE user_id = '${dana}'`), 0);
       assert.equal((await meWith(first.token)).status, 401);
       const erased = w.sql(`SELECT actor_id, details FROM audit_log WHERE action = 'user.erased' AND subject_user_id = '${dana}'`).trim();
-      assert.match(erased, new RegExp(`^${dana}\\|\\{"via":"self_service"`));
+      assert.match(erased, new RegExp(`^${dana}\\|\\{"via":"self_service","proof":"recent_company_sign_in"`));
       assert.equal(count(`SELECT COUNT(*) FROM audit_log WHERE action = 'member.removed' AND subject_user_id = '${dana}'`), 1);
       assert.equal(w.snapshot().toLowerCase().includes('dana@acme.test'), false, 'the address is gone');
       const verified = await runUsher(['audit', 'verify', '--data-dir', w.usher.dataDir]);
