@@ -553,7 +553,7 @@ describe('attacks on the everyday-admin features', () => {
   describe('strict query parameters', () => {
     it('refuses empty, repeated, encoded and valueless names as the route would not read them', async () => {
       const base = `/api/v1/agencies/${fx.A.id}/users`;
-      for (const query of ['?=1', '?&', '?&&limit=5', '?limit=5&limit=5', '?li%6Dit=5&limit=5', '?limit', '?q',
+      for (const query of ['?=1', '?&=1', '?limit=5&limit=5', '?li%6Dit=5&limit=5', '?limit', '?&limit', '?q',
         '?limit%00x=5', '?q=a&q=b', '?status=active&status=invited']) {
         const res = await admin('GET', `${base}${query}`);
         assert.equal(res.status, 400, `${query}: ${res.status} ${res.text}`);
@@ -563,6 +563,24 @@ describe('attacks on the everyday-admin features', () => {
       const encoded = await admin('GET', `${base}?li%6Dit=1`);
       assert.equal(encoded.status, 200, encoded.text);
       assert.equal(encoded.json.items.length, 1);
+    });
+
+    it('reads empty pairs as nothing, wherever they stand, as URLSearchParams does', async () => {
+      const base = `/api/v1/agencies/${fx.A.id}/users`;
+      const all = await admin('GET', base);
+      assert.equal(all.status, 200, all.text);
+      assert.ok(all.json.items.length > 1, 'the list has more than one person to limit');
+      for (const query of ['?&limit=1', '?limit=1&', '?limit=1&&', '?&&limit=1&&']) {
+        assert.deepEqual([...new URLSearchParams(query).keys()], ['limit'], query);
+        const res = await admin('GET', `${base}${query}`);
+        assert.equal(res.status, 200, `${query}: ${res.status} ${res.text}`);
+        assert.equal(res.json.items.length, 1, `${query} keeps its limit`);
+      }
+      for (const query of ['?&', '?&&']) {
+        const res = await admin('GET', `${base}${query}`);
+        assert.equal(res.status, 200, `${query}: ${res.status} ${res.text}`);
+        assert.deepEqual(res.json.items.map((i) => i.id), all.json.items.map((i) => i.id), query);
+      }
     });
   });
 
