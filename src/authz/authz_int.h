@@ -137,7 +137,10 @@ struct ix_data {
 struct authz_index {
     pthread_rwlock_t lock;
     struct ix_data d;
-    int64_t cursor;                   /* the change feed's position when the content was loaded */
+    int64_t cursor;       /* the change feed's position when the content was loaded */
+    uint64_t user_writes; /* users installed or dropped so far (under lock): a re-read of a
+                           * user that saw this move while it read may hold an older state
+                           * than what was installed meanwhile */
     _Atomic int64_t current_until_ns; /* answers are given until then (clock_mono_ns) */
 };
 

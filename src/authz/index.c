@@ -491,6 +491,7 @@ void authz_index_forget_user(struct authz_index *ix, const char *user_id)
 {
     pthread_rwlock_wrlock(&ix->lock);
     ix_user_set(&ix->d, user_id, 0, NULL);
+    ix->user_writes++;
     pthread_rwlock_unlock(&ix->lock);
 }
 

@@ -188,7 +188,10 @@ int store_exec(struct store_conn *c, struct arena *a, const char *sql,
     int rc = store_fault_hit(STORE_FAULT_EXEC, sql, err);
     if (rc)
         return rc;
-    return c->store->driver->exec(c->handle, a, sql, params, n, rows, changes, err);
+    rc = c->store->driver->exec(c->handle, a, sql, params, n, rows, changes, err);
+    if (rc == 0)
+        store_fault_pause(sql);
+    return rc;
 }
 
 int store_exec_pages(struct store_conn *c, const struct store_pages *q, struct usher_error *err)

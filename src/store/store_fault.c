@@ -6,6 +6,7 @@
 #ifdef USHER_FAULTS
 
 #include <ctype.h>
+#include <errno.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "base/log.h"
 
@@ -23,7 +25,7 @@
 enum fault_where { WHERE_ANY, WHERE_READ, WHERE_WRITE, WHERE_BEGIN, WHERE_COMMIT, WHERE_SQL };
 
 struct fault_rule {
-    const char *kind; /* "busy", "ioerr", "full" */
+    const char *kind; /* "busy", "ioerr", "full", "slow" */
     uint32_t per_million;
     long nth;  /* > 0: fail exactly the nth matching call instead of at random */
     long seen; /* matching calls since the rules were read */
@@ -52,6 +54,8 @@ static bool rule_parse(struct fault_rule *out, char *text)
         out->kind = "ioerr";
     else if (strcmp(kind, "full") == 0)
         out->kind = "full";
+    else if (strcmp(kind, "slow") == 0)
+        out->kind = "slow";
     else
         return false;
     p = colon + 1;
@@ -175,20 +179,42 @@ static bool rule_matches(const struct fault_rule *r, enum store_fault_point poin
     return false;
 }
 
-int store_fault_hit(enum store_fault_point point, const char *sql, struct usher_error *err)
+/* The kind of the first rule of the wanted sort (slow ones, or the failing ones) that fires
+ * for this call, or NULL. */
+static const char *rule_fired(enum store_fault_point point, const char *sql, bool is_slow)
 {
     const char *kind = NULL;
     pthread_mutex_lock(&fault_lock);
     rules_refresh();
     for (size_t i = 0; i < fault_rule_count && !kind; i++) {
         struct fault_rule *r = &fault_rules[i];
-        if (!rule_matches(r, point, sql))
+        if ((strcmp(r->kind, "slow") == 0) != is_slow || !rule_matches(r, point, sql))
             continue;
         if (r->nth > 0 ? ++r->seen == r->nth
                        : r->per_million > 0 && randombytes_uniform(1000000) < r->per_million)
             kind = r->kind;
     }
     pthread_mutex_unlock(&fault_lock);
+    return kind;
+}
+
+void store_fault_pause(const char *sql)
+{
+    if (!rule_fired(STORE_FAULT_EXEC, sql, true))
+        return;
+    char head[81];
+    snprintf(head, sizeof(head), "%s", sql ? sql : "");
+    log_msg(LOG_WARN, "store.fault", "{s:s, s:s, s:s}", "kind", "slow", "point", "exec", "sql",
+            head);
+    struct timespec pause = {.tv_sec = STORE_FAULT_SLOW_MS / 1000,
+                             .tv_nsec = (long)(STORE_FAULT_SLOW_MS % 1000) * 1000000L};
+    while (nanosleep(&pause, &pause) != 0 && errno == EINTR)
+        continue;
+}
+
+int store_fault_hit(enum store_fault_point point, const char *sql, struct usher_error *err)
+{
+    const char *kind = rule_fired(point, sql, false);
     if (!kind)
         return 0;
     static const char *const points[] = {"exec", "begin", "commit"};

@@ -3,12 +3,13 @@
 // servers on one PostgreSQL database, and two on one SQLite file), and three servers on one
 // PostgreSQL database deliver every queued invitation email exactly once per Message-ID while
 // one of them is killed mid-run and started again; a place deleted on one server leaves the
-// other's decision index as a fresh start would build it. The instances share the server
+// other's decision index as a fresh start would build it; and a server's re-read of a user it
+// changed, held up until another server changed that user again, never undoes the newer change. The instances share the server
 // secret, as a deployment must (sessions, links and throttle keys derive from it).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, copyFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 
@@ -332,5 +333,91 @@ describe('a place deleted on one server, followed by another on the same databas
 
   it('on one SQLite file', async (t) => {
     await deletionsFollowed(t, sqliteDatabase(), 'sqlite');
+  });
+});
+
+// A change on server a whose re-read of the user is held up (the test build's slow fault: the
+// read has its rows, then waits two seconds) while server b changes the same user again, and a's
+// change feed brings b's change meanwhile. Installing the older read last would leave a granting
+// what b took away, until the user's next change.
+async function staleReadHeld(t, database, label) {
+  const faultFile = path.join(tempDir(), 'faults');
+  writeFileSync(faultFile, '');
+  const env = { USHER_ADMIN_EMAIL: ADMIN_EMAIL, USHER_ADMIN_PASSWORD: PASSWORD };
+  const a = await startInstance(database, { ...env, USHER_FAULT_FILE: faultFile });
+  const b = await startInstance(database, env, { first: a });
+  try {
+    if (a.findLogs('store.fault_rules').length === 0) {
+      t.skip('this build cannot inject faults');
+      return;
+    }
+    const token = await adminToken(a, '127.0.0.51');
+    const as = (server) => (method, urlPath, body) => server.api(method, urlPath, { token, body });
+    const made = async (urlPath, name) => {
+      const res = await as(a)('POST', urlPath, { name });
+      assert.equal(res.status, 201, res.text);
+      return res.json;
+    };
+    const agency = await made('/api/v1/agencies', `Held ${label}`);
+    const place = await made(`/api/v1/agencies/${agency.id}/environments`, 'Held');
+    const user = `usr_held_${label}`;
+    sqlOn(database, `INSERT INTO users (id, email, password_hash, created_at)
+      SELECT '${user}', 'held-${label}@instances.example', password_hash, 1 FROM users WHERE email = '${ADMIN_EMAIL}';
+      INSERT INTO memberships (agency_id, user_id, created_at) VALUES ('${agency.id}', '${user}', 1);`);
+    const grantsPath = `/api/v1/agencies/${agency.id}/users/${user}/grants`;
+    const put = async (server, roles) => {
+      const res = await as(server)('PUT', grantsPath, { grants: [{ environment_id: place.id, roles }] });
+      assert.equal(res.status, 200, res.text);
+    };
+    const analyst = async (server) => {
+      const res = await as(server)('POST', '/api/v1/check', { user_id: user, permission: 'analytics.read', environment_id: place.id });
+      assert.equal(res.status, 200, res.text);
+      return res.json.allowed;
+    };
+    await put(a, ['agent']);
+    await eventually(async () => (await analyst(b)) === false, 'the second server knows the user');
+
+    // The next read of the user's grants on a waits two seconds after reading them. Whichever
+    // of a's threads reads first is held: the request's own re-read after its commit (the case
+    // this is about: the answer then takes two seconds) or the change feed's. Either way a must
+    // end agreeing with b; the scenario is tried until the request's re-read was the one held.
+    let held = 0;
+    for (let attempt = 1; attempt <= 5 && held === 0; attempt++) {
+      const faults = a.findLogs('store.fault').length;
+      writeFileSync(faultFile, `slow:@1:sql=WHERE g.user_id = $1${' '.repeat(attempt)}`);
+      const started = Date.now();
+      const change = put(a, ['analyst']).then(() => Date.now() - started);
+      await sleep(400);
+      await put(b, ['agent']);
+      const took = await change;
+      writeFileSync(faultFile, '');
+      assert.equal(a.findLogs('store.fault').length, faults + 1, 'one read was held up');
+      if (took >= 1800) held = attempt;
+      await eventually(async () => (await analyst(b)) === false, 'b took analyst away');
+      // Past the held read and the feed's next poll: a agrees with b and with the database.
+      await sleep(2500);
+      assert.equal(await analyst(a), false, `attempt ${attempt}: the older read, installed last, undid the newer change`);
+      assert.equal(await analyst(b), false);
+    }
+    t.diagnostic(`the request's own re-read was held at attempt ${held}`);
+    assert.ok(held > 0, "the request's own re-read was never the one held");
+  } finally {
+    assert.equal(await a.stop(), 0);
+    assert.equal(await b.stop(), 0);
+  }
+}
+
+describe('a held-up re-read on one server never undoes a newer change made on another', () => {
+  it('on one PostgreSQL database', { skip: PG_SKIP }, async (t) => {
+    const db = pgDatabase();
+    try {
+      await staleReadHeld(t, db, 'pg');
+    } finally {
+      db.drop();
+    }
+  });
+
+  it('on one SQLite file', async (t) => {
+    await staleReadHeld(t, sqliteDatabase(), 'sqlite');
   });
 });

@@ -12,7 +12,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { before, describe } from 'node:test';
 
-import { DESKTOP, noticeProblems, PHONE, screenshotDir } from './lib/browser.mjs';
+import { DESKTOP, eventually, noticeProblems, PHONE, screenshotDir } from './lib/browser.mjs';
 import { continueWithEmail } from './lib/signin.mjs';
 import { setUpStudio } from './lib/studio.mjs';
 
@@ -285,7 +285,7 @@ describe('the console dialogs', () => {
     assert.deepEqual(prod.roles, ['operator']);
     assert.equal(new Date(prod.expires_at).toISOString(), `${lastDay}T23:59:59.000Z`);
     await panel.getByRole('button', { name: 'Edit access' }).click();
-    assert.equal(await panel.getByLabel(/^Until/).inputValue(), lastDay, 'the end date is shown');
+    await eventually(() => panel.getByLabel(/^Until/).inputValue(), lastDay, 'the end date is shown');
     await panel.getByRole('button', { name: 'Cancel' }).click();
   });
 

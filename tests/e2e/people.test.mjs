@@ -134,8 +134,10 @@ describe('the platform People page', () => {
     const { page } = admin;
     const nora = row(page, PEOPLE[0].email);
     await nora.getByRole('button', { name: `Actions for ${PEOPLE[0].email}` }).click();
+    const enable = nora.getByRole('button', { name: 'Enable account' });
+    await enable.waitFor();
     assert.equal(await nora.getByRole('button', { name: 'Disable account' }).count(), 0, 'a disabled account offers Enable, not Disable');
-    await nora.getByRole('button', { name: 'Enable account' }).click();
+    await enable.click();
     const dialog = page.getByRole('dialog', { name: 'Enable Nora North' });
     await dialog.getByRole('button', { name: 'Enable account' }).click();
     await page.locator('.toast').getByText(`${PEOPLE[0].email} can sign in again`).waitFor();

@@ -126,6 +126,20 @@ export async function focusIs(page, want, message = 'the focus', timeout = 5000)
   if (!arrived) throw new Error(`${message}: wanted ${JSON.stringify(want)}, the focus is on ${await focusNow(page)}`);
 }
 
+// Waits until read() resolves to want (compared as JSON), polling: what the console shows after
+// a reload of its data arrives a little later than the click that asked for it. Fails with
+// message and the last value read.
+export async function eventually(read, want, message, timeout = 5000) {
+  const start = Date.now();
+  let last;
+  for (;;) {
+    last = await read();
+    if (JSON.stringify(last) === JSON.stringify(want)) return;
+    if (Date.now() - start > timeout) throw new Error(`${message}: wanted ${JSON.stringify(want)}, got ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 // Run inside the page: what is wrong with the notice shown: none shows, it is not wholly inside
 // the window, or it lies over a focusable control in view (a button, link, field or anything
 // reachable with Tab). With settled, only whether nothing is wrong.
