@@ -1,6 +1,6 @@
 /* Bulk invitations over HTTP: a CSV file POSTed to an agency (text/csv, or JSON {csv, send,
- * validate_only}), checked whole and answered with its problems by row and column, or sent
- * row by row with each row's result; and the template file to start from. */
+ * validate_only, expires_at}), checked whole and answered with its problems by row and column
+ * and each row's end, or sent row by row with each row's result; and the template file. */
 #include <string.h>
 #include <strings.h>
 
@@ -26,8 +26,9 @@ static json_t *problems_json(const struct app_bulk *b)
     return list;
 }
 
-/* The rows as read, for a preview: what each says and whether it is valid. */
-static json_t *rows_json(const struct app_bulk *b)
+/* The rows as read, for a preview: what each says, whether it is valid and the end its grant
+ * gets (expires_at, with expires_at_source saying whence: "row", "default" or "ceiling"). */
+static json_t *rows_json(struct http_request *req, const struct app_bulk *b)
 {
     json_t *list = json_array();
     for (size_t i = 0; i < b->row_count; i++) {
@@ -38,6 +39,9 @@ static json_t *rows_json(const struct app_bulk *b)
                       "last_name", text_or_null(r->in.last_name), "shortcode",
                       text_or_null(r->in.shortcode), "environment", text_or_null(r->environment),
                       "roles", text_or_null(r->roles), "valid", r->is_valid);
+        json_object_set_new(o, "expires_at",
+                            text_or_null(r->end ? clock_format_ms(&req->arena, r->end) : NULL));
+        json_object_set_new(o, "expires_at_source", text_or_null(r->end ? r->end_source : NULL));
         if (r->result) {
             json_object_set_new(o, "result", json_string(r->result));
             json_object_set_new(o, "invitation_id", text_or_null(r->invitation_id));
@@ -59,7 +63,7 @@ static void invalid_answer(struct http_response *res, struct http_request *req,
         arena_printf(&req->arena, "the file has %zu problem%s; nothing was sent", b->problem_count,
                      b->problem_count == 1 ? "" : "s"),
         "request_id", req->request_id, "row_count", (json_int_t)b->row_count, "valid_count",
-        (json_int_t)b->valid_count, "problems", problems_json(b), "rows", rows_json(b));
+        (json_int_t)b->valid_count, "problems", problems_json(b), "rows", rows_json(req, b));
     http_response_json(res, req, 400, body);
     res->content_type = "application/problem+json";
 }
@@ -70,7 +74,7 @@ struct bulk_ask {
     size_t len;
     bool validate_only;
     bool valid_rows_only;
-    const char *expires_at; /* every row's end, NULL for none */
+    const char *expires_at; /* the end of rows without their own, NULL for none */
 };
 
 static int flag_read(bool *out, const char *value, const char *name, struct http_request *req)
@@ -100,16 +104,6 @@ static int send_read(bool *valid_only, const char *value, struct http_request *r
     }
     return usher_error_set(&req->err, USHER_EINVAL, NULL, "send",
                            "send must be \"all\" or \"valid\"");
-}
-
-/* Every row's end, when given, is an RFC 3339 time (whether it may be given is asked per row). */
-static int end_read(const char *expires_at, struct http_request *req)
-{
-    int64_t at = 0;
-    if (expires_at && clock_parse_ms(&at, expires_at) != 0)
-        return usher_error_set(&req->err, USHER_EINVAL, NULL, "expires_at",
-                               "expires_at must be an RFC 3339 time in UTC");
-    return 0;
 }
 
 static int ask_read(struct bulk_ask *ask, struct http_request *req)
@@ -143,8 +137,6 @@ static int ask_read(struct bulk_ask *ask, struct http_request *req)
         if (rc == 0 && json_object_get(body, "expires_at"))
             rc = json_member_string(&ask->expires_at, body, "expires_at", false, 64, &req->err);
         ask->len = ask->csv ? strlen(ask->csv) : 0;
-        if (rc == 0)
-            rc = end_read(ask->expires_at, req);
         return rc;
     }
     if (!ct || (strncasecmp(ct, "text/csv", 8) != 0 && strncasecmp(ct, "text/plain", 10) != 0))
@@ -152,7 +144,7 @@ static int ask_read(struct bulk_ask *ask, struct http_request *req)
                                "send the file as text/csv (or JSON with a csv member)");
     ask->csv = req->body ? req->body : "";
     ask->len = req->body ? req->body_len : 0;
-    return end_read(ask->expires_at, req);
+    return 0;
 }
 
 static int bulk_post(struct http_request *req, struct http_response *res)
@@ -178,7 +170,7 @@ static int bulk_post(struct http_request *req, struct http_response *res)
                            json_pack("{s:b, s:I, s:I, s:o, s:o}", "sent", false, "row_count",
                                      (json_int_t)b.row_count, "valid_count",
                                      (json_int_t)b.valid_count, "problems", problems_json(&b),
-                                     "rows", rows_json(&b)));
+                                     "rows", rows_json(req, &b)));
         goto done;
     }
     rc = app_invitation_bulk_send(&b, &call, api_param(req, 0), ask.valid_rows_only);
@@ -195,7 +187,7 @@ static int bulk_post(struct http_request *req, struct http_response *res)
                        json_pack("{s:b, s:I, s:I, s:I, s:I, s:o, s:o}", "sent", true, "row_count",
                                  (json_int_t)b.row_count, "created", created, "refused", refused,
                                  "skipped", skipped, "problems", problems_json(&b), "rows",
-                                 rows_json(&b)));
+                                 rows_json(req, &b)));
 done:
     app_invitation_bulk_dispose(&b);
     return rc;
@@ -203,7 +195,7 @@ done:
 
 static int bulk_template(struct http_request *req, struct http_response *res)
 {
-    const char *text = app_invitation_bulk_template();
+    const char *text = app_invitation_bulk_template(&req->arena);
     http_response_text(res, req, 200, "text/csv; charset=utf-8", text, strlen(text));
     http_response_header(res, req, "Content-Disposition",
                          "attachment; filename=\"invitations-template.csv\"");

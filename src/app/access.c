@@ -467,7 +467,7 @@ int app_access_demand(struct store_conn *c, struct arena *a, const struct app_ac
         goto done;
     if (scope == POLICY_SCOPE_BOT) {
         struct store_bot bot;
-        rc = store_bot_get(&bot, c, a, scope_id, err);
+        rc = store_bot_get(&bot, c, a, scope_id, clock_now_ms(), err);
         if (rc)
             goto done;
         t.environment_id = bot.environment_id;

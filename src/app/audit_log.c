@@ -513,12 +513,13 @@ static void grow_add(struct grow *g, const char *s, size_t n)
     g->data[g->len] = '\0';
 }
 
-/* One CSV field: quoted, quotes doubled, and a leading = + - @ defused so a spreadsheet
- * never runs it as a formula. */
+/* One CSV field: quoted, quotes doubled, and a leading = + - @, tab or carriage return (the
+ * starts OWASP's CSV injection advice lists) defused with a ' so a spreadsheet never runs it
+ * as a formula. */
 static void csv_field(struct grow *g, const char *v, bool last)
 {
     grow_add(g, "\"", 1);
-    if (v && (*v == '=' || *v == '+' || *v == '-' || *v == '@'))
+    if (v && *v && strchr("=+-@\t\r", *v))
         grow_add(g, "'", 1);
     for (const char *p = v ? v : ""; *p; p++) {
         if (*p == '"')

@@ -17,7 +17,7 @@
 static int delegable_bot(struct store_bot *out, struct app_access *acc, struct store_conn *c,
                          const struct app_call *call, const char *bot_id)
 {
-    int rc = store_bot_get(out, c, call->arena, bot_id, call->err);
+    int rc = store_bot_get(out, c, call->arena, bot_id, clock_now_ms(), call->err);
     if (rc)
         return rc;
     rc = app_access_load(acc, c, call->arena, call->actor, out->agency_id, "bot", call->err);

@@ -21,6 +21,16 @@
 #include "store/store_second_factor.h"
 #include "store/store_user.h"
 
+/* Who asked for an erasure ("self_service" or "platform_admin") and what proved the request:
+ * "password" (the account's password, its second factor being off), "totp" or
+ * "recovery_code" (the password and that proof of the second factor), "recent_company_sign_in"
+ * (an account without a password, by a session its company login made moments before) or
+ * "platform_admin" (a platform admin's session and the address typed to confirm). */
+struct erase_how {
+    const char *via;
+    const char *proof;
+};
+
 /* Refuses while target is the only owner of an agency, or the last active platform admin. */
 static int erase_guard(const struct app_call *call, struct store_conn *c,
                        const struct store_user *target)
@@ -49,10 +59,12 @@ static int erase_guard(const struct app_call *call, struct store_conn *c,
 
 /* The audit entries of an erasure, written after the personal rows were blanked: one
  * "member.removed" per agency (so each agency's log shows the member leaving) and
- * "user.erased". None carries an address or a name. */
+ * "user.erased", which names the kind of proof that allowed it (never the proof itself). None
+ * carries an address or a name. */
 static int erase_record(const struct app_call *call, struct store_conn *c, const char *user_id,
-                        const char *via, const char *const *agencies, size_t agency_count,
-                        const struct store_erasure_counts *n, int64_t audit_rows)
+                        const struct erase_how *how, const char *const *agencies,
+                        size_t agency_count, const struct store_erasure_counts *n,
+                        int64_t audit_rows)
 {
     for (size_t i = 0; i < agency_count; i++) {
         struct app_audit_event ev = {
@@ -70,11 +82,11 @@ static int erase_record(const struct app_call *call, struct store_conn *c, const
     struct app_audit_event ev = {
         .action = "user.erased",
         .subject_user_id = user_id,
-        .details = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "via", via, "agencies",
-                             (json_int_t)agency_count, "grants", (json_int_t)n->grants,
-                             "invitations", (json_int_t)n->invitations, "password_resets",
-                             (json_int_t)n->password_resets, "messages", (json_int_t)n->messages,
-                             "audit_personal_rows", (json_int_t)audit_rows),
+        .details = json_pack(
+            "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "via", how->via, "proof", how->proof,
+            "agencies", (json_int_t)agency_count, "grants", (json_int_t)n->grants, "invitations",
+            (json_int_t)n->invitations, "password_resets", (json_int_t)n->password_resets,
+            "messages", (json_int_t)n->messages, "audit_personal_rows", (json_int_t)audit_rows),
     };
     return app_audit_record(c, call->arena, call->actor, &ev, call->err);
 }
@@ -84,7 +96,7 @@ static int erase_record(const struct app_call *call, struct store_conn *c, const
  * is a checked second-factor proof taken in the same transaction: *out_taken is false (and
  * nothing is erased) when a concurrent use of the same code won. */
 static int erase_run(bool *out_taken, const struct app_call *call, const char *user_id,
-                     const char *via, const struct app_second_factor_match *proof)
+                     const struct erase_how *how, const struct app_second_factor_match *proof)
 {
     struct store_conn *c = NULL;
     struct store_user target;
@@ -117,7 +129,7 @@ static int erase_run(bool *out_taken, const struct app_call *call, const char *u
     rc = store_erasure_remove(&n, c, call->arena, target.id, target.email, call->err);
     if (rc)
         goto done;
-    rc = erase_record(call, c, target.id, via, agencies, agency_count, &n, audit_rows);
+    rc = erase_record(call, c, target.id, how, agencies, agency_count, &n, audit_rows);
     if (rc)
         goto done;
     rc = store_commit(c, call->err);
@@ -136,7 +148,11 @@ static int erase_self_write(bool *out_taken, const struct app_call *call,
                             const struct app_second_factor_match *m, void *ctx)
 {
     const struct store_user *user = ctx;
-    return erase_run(out_taken, call, user->id, "self_service", m);
+    /* The password was proved first; with the factor on, so was a code or a recovery code. */
+    struct erase_how how = {"self_service", "password"};
+    if (m)
+        how.proof = m->is_recovery ? "recovery_code" : "totp";
+    return erase_run(out_taken, call, user->id, &how, m);
 }
 
 int64_t app_erasure_recent_sign_in_until(const struct app_actor *actor)
@@ -187,7 +203,8 @@ static int erase_self_by_sign_in(const struct app_call *call, const struct store
     if (clock_now_ms() > until)
         return erase_refuse_not_recent(call, user->id, "sign_in_not_recent");
     bool taken = false;
-    return erase_run(&taken, call, user->id, "self_service", NULL);
+    const struct erase_how how = {"self_service", "recent_company_sign_in"};
+    return erase_run(&taken, call, user->id, &how, NULL);
 }
 
 int app_erasure_self(int64_t *out_retry_after, const struct app_call *call,
@@ -275,7 +292,8 @@ int app_erasure_user(const struct app_call *call, const char *user_id, const cha
         goto done;
     }
     bool taken = false;
-    rc = erase_run(&taken, call, target.id, "platform_admin", NULL);
+    const struct erase_how how = {"platform_admin", "platform_admin"};
+    rc = erase_run(&taken, call, target.id, &how, NULL);
 done:
     store_conn_put(c);
     return rc;

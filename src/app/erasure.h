@@ -37,22 +37,24 @@ int64_t app_erasure_recent_sign_in_until(const struct app_actor *actor);
  * current password (a wrong one counts as a failed sign-in and writes "user.erase_failed"),
  * and, when the account's second factor is on, the proof (a code or a recovery code, checked
  * and taken as turning the factor off does; a wrong one counts and writes "user.erase_failed"
- * too), then erases. Errors: USHER_EINVAL naming current_password, "code" when the factor is
- * on and the proof is not exactly one of code and recovery_code, "invalid_code" naming code or
- * recovery_code for a wrong, reused or malformed one; USHER_EFORBIDDEN
- * "invalid_credentials" for a wrong password, or for no person, a "view as" actor or no
- * session; USHER_ECONFLICT "last_owner" (naming the agency) while they are the only owner of
- * an agency, "last_platform_admin" when no other active platform admin would remain;
- * USHER_ELIMIT "rate_limited" with *out_retry_after in seconds (may be NULL); USHER_EUNAVAIL;
- * store errors. */
+ * too), then erases. The platform log's "user.erased" names the kind of proof in its "proof"
+ * detail ("password", "totp", "recovery_code" or "recent_company_sign_in"), never its value.
+ * Errors: USHER_EINVAL naming current_password, "code" when the factor is on and the proof is
+ * not exactly one of code and recovery_code, "invalid_code" naming code or recovery_code for a
+ * wrong, reused or malformed one; USHER_EFORBIDDEN "invalid_credentials" for a wrong password,
+ * or for no person, a "view as" actor or no session; USHER_ECONFLICT "last_owner" (naming the
+ * agency) while they are the only owner of an agency, "last_platform_admin" when no other active
+ * platform admin would remain; USHER_ELIMIT "rate_limited" with *out_retry_after in seconds (may be
+ * NULL); USHER_EUNAVAIL; store errors. */
 int app_erasure_self(int64_t *out_retry_after, const struct app_call *call,
                      const struct app_erasure_self *in);
 
-/* Erases the account user_id for a platform admin; confirm must be its email address (as
- * stored, compared after trimming and lower-casing ASCII). Errors: USHER_EFORBIDDEN unless a
- * platform admin acts (never while viewing as someone); USHER_ENOTFOUND; USHER_EINVAL
- * "confirm_mismatch" naming confirm; USHER_ECONFLICT "cannot_erase_self" for their own account
- * (they use app_erasure_self) and "last_owner" as above; store errors. */
+/* Erases the account user_id for a platform admin ("user.erased" with proof "platform_admin");
+ * confirm must be its email address (as stored, compared after trimming and lower-casing ASCII).
+ * Errors: USHER_EFORBIDDEN unless a platform admin acts (never while viewing as someone);
+ * USHER_ENOTFOUND; USHER_EINVAL "confirm_mismatch" naming confirm; USHER_ECONFLICT
+ * "cannot_erase_self" for their own account (they use app_erasure_self) and "last_owner" as above;
+ * store errors. */
 int app_erasure_user(const struct app_call *call, const char *user_id, const char *confirm);
 
 #endif

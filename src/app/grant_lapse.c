@@ -79,7 +79,8 @@ done:
 
 /* The name of g's scope for the notice, and its agency's name. */
 static int names_read(const char **out_agency, const char **out_scope, struct store_conn *c,
-                      struct arena *a, const struct store_grant_due *g, struct usher_error *err)
+                      struct arena *a, const struct store_grant_due *g, int64_t now,
+                      struct usher_error *err)
 {
     struct store_agency agency;
     int rc = store_agency_get(&agency, c, a, g->agency_id, err);
@@ -88,7 +89,7 @@ static int names_read(const char **out_agency, const char **out_scope, struct st
     *out_agency = agency.name;
     if (g->bot_id) {
         struct store_bot bot;
-        rc = store_bot_get(&bot, c, a, g->bot_id, err);
+        rc = store_bot_get(&bot, c, a, g->bot_id, now, err);
         *out_scope = rc ? NULL : arena_printf(a, "the bot %s", bot.name);
     } else if (g->environment_id) {
         struct store_environment env;
@@ -117,7 +118,7 @@ static int notice_one(bool *out_done, struct store_conn *c, struct arena *a,
     rc = store_grant_notice_claim(&claimed, c, a, g->id, now, err);
     if (rc || !claimed)
         goto done;
-    rc = names_read(&agency_name, &scope_name, c, a, g, err);
+    rc = names_read(&agency_name, &scope_name, c, a, g, now, err);
     if (rc)
         goto done;
     /* A holder erased in the meantime is told nothing; the claim still stands. */

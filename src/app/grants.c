@@ -135,7 +135,7 @@ int app_grant_place(struct app_grant *g, struct store_conn *c, struct arena *a,
     if (bot_id) {
         struct store_bot bot;
         const char *where = field_of(a, field, "bot_id");
-        rc = store_bot_get(&bot, c, a, bot_id, &e2);
+        rc = store_bot_get(&bot, c, a, bot_id, clock_now_ms(), &e2);
         if (rc == USHER_ENOTFOUND || (rc == 0 && strcmp(bot.agency_id, agency_id) != 0))
             return usher_error_set(err, USHER_EINVAL, "unknown_scope", where,
                                    "%s is not a bot of this agency", where);

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "base/clock.h"
 #include "policy/catalogue.h"
 #include "store/store_tenancy.h"
 
@@ -39,7 +40,7 @@ static int scope_name(const char **out, struct store_conn *c, struct arena *a,
         *out = rc ? NULL : env.name;
     } else {
         struct store_bot bot;
-        rc = store_bot_get(&bot, c, a, id, err);
+        rc = store_bot_get(&bot, c, a, id, clock_now_ms(), err);
         *out = rc ? NULL : bot.name;
     }
     return rc;

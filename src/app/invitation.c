@@ -76,7 +76,7 @@ static void grants_name_places(json_t *grants, struct store_conn *c, struct aren
         const char *env_key = "environment_name";
         if (bot_id) {
             struct store_bot bot;
-            if (store_bot_get(&bot, c, a, bot_id, &ignored) != 0)
+            if (store_bot_get(&bot, c, a, bot_id, clock_now_ms(), &ignored) != 0)
                 continue;
             json_object_set_new(g, "bot_name", json_string(bot.name));
             json_object_set_new(g, "bot_environment_id", json_string(bot.environment_id));

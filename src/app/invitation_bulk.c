@@ -1,6 +1,7 @@
 /* Bulk invitations: reads a CSV file (RFC 4180, base/csv.h), checks every row against the agency
- * before anything is sent, then sends each row through app_invitation_create, recording per row
- * what became of it. See app/invitation_bulk.h for the file's columns. */
+ * before anything is sent (each row's end held to the sender's own), then sends each row through
+ * app_invitation_create, recording per row what became of it. See app/invitation_bulk.h for the
+ * file's columns. */
 #include "app/invitation_bulk.h"
 
 #include <strings.h>
@@ -18,23 +19,36 @@
 #include "store/store_tenancy.h"
 #include "store/store_user.h"
 
-enum bulk_column { COL_EMAIL, COL_FIRST, COL_LAST, COL_SHORTCODE, COL_ENV, COL_ROLES, COL_COUNT };
+enum bulk_column {
+    COL_EMAIL,
+    COL_FIRST,
+    COL_LAST,
+    COL_SHORTCODE,
+    COL_ENV,
+    COL_ROLES,
+    COL_EXPIRES,
+    COL_COUNT
+};
 
 static const char *const column_names[COL_COUNT] = {
-    "email", "first_name", "last_name", "shortcode", "environment", "roles",
+    "email", "first_name", "last_name", "shortcode", "environment", "roles", "expires_at",
 };
-static const bool column_required[COL_COUNT] = {true, false, false, false, true, true};
+static const bool column_required[COL_COUNT] = {true, false, false, false, true, true, false};
 
 #define BULK_PROBLEMS_MAX 2000 /* past this many, the rest are not listed */
 #define BULK_ROLES_MAX    16   /* roles named in one row */
+#define BULK_DAY_MS       86400000LL
 
-static const char template_csv[] =
-    "email,first_name,last_name,shortcode,environment,roles\r\n"
-    "olaf.berg@example.com,Olaf,Berg,OB,Production,Agent;Operator\r\n";
-
-const char *app_invitation_bulk_template(void)
+const char *app_invitation_bulk_template(struct arena *a)
 {
-    return template_csv;
+    /* "2026-12-06T…": the year is the first four characters. */
+    const char *now = clock_format_ms(a, clock_now_ms());
+    int year = (now[0] - '0') * 1000 + (now[1] - '0') * 100 + (now[2] - '0') * 10 + (now[3] - '0');
+    return arena_printf(a,
+                        "email,first_name,last_name,shortcode,environment,roles,expires_at\r\n"
+                        "olaf.berg@example.com,Olaf,Berg,OB,Production,Agent;Operator,\r\n"
+                        "mia.jansen@example.com,Mia,Jansen,MJ,Staging,Agent,%d-12-31\r\n",
+                        year + 1);
 }
 
 void app_invitation_bulk_dispose(struct app_bulk *b)
@@ -90,7 +104,7 @@ static void header_read(int where[COL_COUNT], struct checker *k, const struct cs
         if (found < 0) {
             problem_add(k, 1, arena_strdup(k->a, name),
                         "unknown column: the columns are email, first_name, last_name, "
-                        "shortcode, environment and roles");
+                        "shortcode, environment, roles and expires_at");
         } else if (where[found] >= 0) {
             problem_add(k, 1, column_names[found], "this column appears twice");
         } else {
@@ -112,7 +126,7 @@ struct context {
     const char *own_email;          /* the actor's address, NULL for an API token */
     struct store_environment *envs; /* where the actor may invite */
     size_t env_count;
-    const char *expires_at; /* every row's end (RFC 3339), NULL for none */
+    int64_t default_end; /* the end of rows without their own (ms), 0 for none */
 };
 
 static int context_load(struct context *x, const struct app_call *call, const char *agency_id)
@@ -161,17 +175,18 @@ static int context_load(struct context *x, const struct app_call *call, const ch
 
 /* The environment named name (exactly, else ignoring ASCII case when that is unambiguous) among
  * those where the actor may invite; NULL with *why set otherwise. */
-static const char *environment_find(const struct context *x, const char *name, const char **why)
+static const struct store_environment *environment_find(const struct context *x, const char *name,
+                                                        const char **why)
 {
-    const char *exact = NULL, *folded = NULL;
+    const struct store_environment *exact = NULL, *folded = NULL;
     size_t exact_n = 0, folded_n = 0;
     for (size_t i = 0; i < x->env_count; i++) {
         if (strcmp(x->envs[i].name, name) == 0) {
-            exact = x->envs[i].id;
+            exact = &x->envs[i];
             exact_n++;
         }
         if (strcasecmp(x->envs[i].name, name) == 0) {
-            folded = x->envs[i].id;
+            folded = &x->envs[i];
             folded_n++;
         }
     }
@@ -252,17 +267,113 @@ static const char *cell(const struct csv_record *r, const int where[COL_COUNT], 
     return where[c] >= 0 ? text_trim(a, r->fields[where[c]]) : "";
 }
 
-/* Reads the row's grant and asks rule 4 of it, the reason of a refusal in *e. */
-static int row_grant_check(struct context *x, struct arena *a, const struct app_bulk_row *row,
-                           struct usher_error *e)
+/* --- ends ---------------------------------------------------------------------------------- */
+
+/* Reads an end as a cell or the request gives it: a date YYYY-MM-DD (the end of that day in UTC,
+ * *is_day set) or an RFC 3339 time, in the future and at most five years ahead. Returns 0, or -1
+ * with *why in words for people (static). */
+static int end_read(int64_t *out, bool *is_day, struct arena *a, const char *text, const char **why)
 {
+    *out = 0;
+    size_t n = strlen(text);
+    bool day = n == 10 && text[4] == '-' && text[7] == '-';
+    for (size_t i = 0; day && i < n; i++)
+        day = i == 4 || i == 7 || (text[i] >= '0' && text[i] <= '9');
+    *is_day = day;
+    int64_t at = 0;
+    const char *full = day ? arena_printf(a, "%sT23:59:59Z", text) : text;
+    if (clock_parse_ms(&at, full) != 0) {
+        *why = "write a date like 2027-01-31 (the end of that day, UTC) or an RFC 3339 time in "
+               "UTC like 2027-01-31T17:00:00Z";
+        return -1;
+    }
+    int64_t now = clock_now_ms();
+    if (at <= now) {
+        *why = "this end has already passed: give a later one";
+        return -1;
+    }
+    if (at - now > APP_GRANT_EXPIRY_MAX_MS) {
+        *why = "an end may be at most five years ahead";
+        return -1;
+    }
+    *out = at;
+    return 0;
+}
+
+/* Settles the row's end: its own, else the request's default, else none, held to until (the
+ * latest end the sender may give the row's grant; 0: any). A row's own end past until is a
+ * problem of its expires_at cell, unless it is a date on until's own day, which takes until; a
+ * default end, or no end, past until becomes until. Returns whether the row's end is settled. */
+static bool row_end_settle(struct checker *k, const struct context *x, struct app_bulk_row *row,
+                           int64_t until)
+{
+    int64_t end = row->end_asked ? row->end_asked : x->default_end;
+    row->end_source = row->end_asked ? "row" : end ? "default" : NULL;
+    if (until > 0 && (end == 0 || end > until)) {
+        bool same_day = row->is_end_a_day && row->end_asked / BULK_DAY_MS == until / BULK_DAY_MS;
+        if (row->end_asked && !same_day) {
+            problem_add(k, row->row, "expires_at",
+                        arena_printf(k->a,
+                                     "your own right to give this in %s ends on %s: give an end "
+                                     "no later than that, or leave the cell empty to end then",
+                                     row->environment_name, clock_format_readable_ms(k->a, until)));
+            row->is_valid = false;
+            row->end_source = NULL;
+            return false;
+        }
+        end = until;
+        row->end_source = "ceiling";
+    }
+    row->end = end;
+    return true;
+}
+
+/* Rule 4 over the row's grant, as for one invitation: what it gives (a refusal is a problem of
+ * its roles), then its end (row_end_settle), then the grant with that end asked of
+ * app_access_may_grant. Problems go into the file's list; returns 0 or a store error. */
+static int row_grant_check(struct checker *k, struct context *x, struct app_bulk_row *row)
+{
+    struct arena *a = k->a;
+    struct usher_error e = {0};
     struct app_grant *grants = NULL;
     size_t n = 0;
+    const char *column = "roles";
     int rc = app_grants_parse(&grants, &n, x->c, a, x->agency_id, &x->acc.roles, row->in.grants,
-                              "roles", false, e);
+                              "roles", false, &e);
     if (rc)
-        return rc;
-    return app_access_may_grant(&x->acc, a, grants, n, "users.invite", "roles", e);
+        goto done;
+    const char *why = app_access_grant_refusal(&x->acc, a, &grants[0], "users.invite");
+    if (why) {
+        rc = usher_error_set(&e, USHER_EFORBIDDEN, "grant_ceiling", "roles", "%s", why);
+        goto done;
+    }
+    if (*row->end_text && !row->end_asked)
+        goto done; /* its own end is wrong, which is said already */
+    if (!row_end_settle(k, x, row, app_access_grant_until(&x->acc, a, &grants[0], "users.invite")))
+        goto done;
+    if (row->end) {
+        /* Read again with the end, as the invitation will be: an owner grant takes none. */
+        json_object_set_new(json_array_get(row->in.grants, 0), "expires_at",
+                            json_string(clock_format_ms(a, row->end)));
+        column = "expires_at";
+        rc = app_grants_parse(&grants, &n, x->c, a, x->agency_id, &x->acc.roles, row->in.grants,
+                              "roles", false, &e);
+        if (rc)
+            goto done;
+        column = "roles";
+    }
+    rc = app_access_may_grant(&x->acc, a, grants, n, "users.invite", "roles", &e);
+done:
+    if (rc == USHER_EINVAL || rc == USHER_EFORBIDDEN) {
+        problem_add(k, row->row, column, e.message);
+        row->is_valid = false;
+        row->end = 0;
+        row->end_source = NULL;
+        return 0;
+    }
+    if (rc)
+        return usher_error_set(x->call->err, rc, e.problem, e.field, "%s", e.message);
+    return 0;
 }
 
 /* An invitation to the agency still waiting for the row's address: sending would be refused
@@ -288,20 +399,15 @@ static int row_pending_check(struct checker *k, struct context *x, struct app_bu
     return 0;
 }
 
-/* Rule 4 over the row's grant, and what the agency already holds: members, pending
+/* Rule 4 over the row's grant and its end, and what the agency already holds: members, pending
  * invitations, shortcodes. */
 static int row_agency_check(struct checker *k, struct context *x, struct app_bulk_row *row)
 {
     struct arena *a = k->a;
     struct usher_error e = {0};
-    int rc = row_grant_check(x, a, row, &e);
-    if (rc == USHER_EINVAL || rc == USHER_EFORBIDDEN) {
-        problem_add(k, row->row, "roles", e.message);
-        row->is_valid = false;
-        rc = 0;
-    }
+    int rc = row_grant_check(k, x, row);
     if (rc)
-        return usher_error_set(x->call->err, rc, e.problem, e.field, "%s", e.message);
+        return rc;
     if (row->in.email && x->own_email && strcmp(row->in.email, x->own_email) == 0) {
         problem_add(k, row->row, "email", "you cannot invite yourself; ask another manager");
         row->is_valid = false;
@@ -346,6 +452,7 @@ static int row_check(struct app_bulk_row *row, struct checker *k, struct context
     struct usher_error e = {0};
     row->row = r->number;
     row->is_valid = true;
+    row->end_text = "";
     row->in.send_email = true;
     row->in.expires_in_seconds = APP_INVITATION_EXPIRY_DEFAULT_S;
     if (r->count != columns) {
@@ -389,12 +496,21 @@ static int row_check(struct app_bulk_row *row, struct checker *k, struct context
     }
     usher_error_clear(&e);
     const char *why = NULL;
+    row->end_text = cell(r, where, COL_EXPIRES, a);
+    if (*row->end_text && end_read(&row->end_asked, &row->is_end_a_day, a, row->end_text, &why)) {
+        problem_add(k, r->number, "expires_at", why);
+        row->is_valid = false;
+    }
+    const struct store_environment *env = NULL;
     if (!*row->environment) {
         problem_add(k, r->number, "environment", "name the environment to invite them to");
         row->is_valid = false;
-    } else if (!(row->environment_id = environment_find(x, row->environment, &why))) {
+    } else if (!(env = environment_find(x, row->environment, &why))) {
         problem_add(k, r->number, "environment", why);
         row->is_valid = false;
+    } else {
+        row->environment_id = env->id;
+        row->environment_name = env->name;
     }
     json_t *roles = roles_read(k, x, r->number, row->roles);
     if (!roles)
@@ -405,9 +521,6 @@ static int row_check(struct app_bulk_row *row, struct checker *k, struct context
     }
     row->in.grants =
         json_pack("[{s:s, s:o}]", "environment_id", row->environment_id, "roles", roles);
-    if (x->expires_at)
-        json_object_set_new(json_array_get(row->in.grants, 0), "expires_at",
-                            json_string(x->expires_at));
     return row_agency_check(k, x, row);
 }
 
@@ -466,12 +579,18 @@ static int rows_read(struct checker *k, struct context *x, struct csv_reader *rd
 
 int app_invitation_bulk_check(struct app_bulk *out, const struct app_call *call,
                               const char *agency_id, const char *csv, size_t len,
-                              const char *expires_at)
+                              const char *default_end)
 {
     memset(out, 0, sizeof(*out));
     struct checker k = {.out = out, .a = call->arena};
-    struct context x = {.call = call, .agency_id = agency_id, .expires_at = expires_at};
+    struct context x = {.call = call, .agency_id = agency_id};
     int rc = 0;
+    bool is_day = false;
+    const char *why = NULL;
+    if (default_end && end_read(&x.default_end, &is_day, call->arena, default_end, &why)) {
+        rc = usher_error_set(call->err, USHER_EINVAL, NULL, "expires_at", "expires_at: %s", why);
+        goto done;
+    }
     if (len > APP_BULK_BYTES_MAX) {
         rc = usher_error_set(call->err, USHER_ELIMIT, "too_large", NULL,
                              "a file may have at most %d bytes", APP_BULK_BYTES_MAX);

@@ -4,14 +4,23 @@
  *
  * The file (RFC 4180: comma-separated, "quoted" fields with "" for a quote, CRLF or LF) starts
  * with a header row naming its columns: email, environment and roles are required; first_name,
- * last_name and shortcode may be left out. environment is an environment's name; roles are
- * role names (built-in "Environment manager" or environment_manager, custom by name or id)
- * separated by ';' or '|'. Rows are numbered as in a spreadsheet: the header is row 1. */
+ * last_name, shortcode and expires_at may be left out. environment is an environment's name;
+ * roles are role names (built-in "Environment manager" or environment_manager, custom by name or
+ * id) separated by ';' or '|'. expires_at is when the row's grant ends: a date (YYYY-MM-DD, the
+ * end of that day in UTC) or an RFC 3339 time; empty for no end of its own. Rows are numbered as
+ * in a spreadsheet: the header is row 1.
+ *
+ * Each row's end, in this order: its own cell; else the request's default end; else none. The
+ * sender's own right to invite (rule 4) caps it per row, at the row's environment and roles
+ * (app_access_grant_until): a row's own end past it is a problem of the expires_at column (a date
+ * on the very day the sender's right ends takes that end, as the console's date fields do);
+ * the default end, or no end, past it becomes it. */
 #ifndef USHER_APP_INVITATION_BULK_H
 #define USHER_APP_INVITATION_BULK_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "app/app.h"
 #include "app/invitation.h"
@@ -33,7 +42,13 @@ struct app_bulk_row {
     const char *email;            /* as given, trimmed */
     const char *environment;      /* as given, trimmed */
     const char *roles;            /* as given, trimmed */
+    const char *end_text;         /* expires_at as given, trimmed ("" when empty) */
     const char *environment_id;   /* resolved; NULL when it did not resolve */
+    const char *environment_name; /* resolved: the environment's own name */
+    int64_t end_asked;            /* the row's own end (ms); 0: its cell is empty or wrong */
+    bool is_end_a_day;            /* end_asked came as a date: the end of that day in UTC */
+    int64_t end;                  /* the end its grant gets (ms); 0: none */
+    const char *end_source;       /* "row", "default" or "ceiling" (the sender's own end); NULL */
     struct app_invitation_new in; /* what will be asked of app_invitation_create */
     bool is_valid;
     const char *result;        /* after sending: "created", "refused" or "skipped"; else NULL */
@@ -57,18 +72,18 @@ void app_invitation_bulk_dispose(struct app_bulk *b);
 
 /* Reads and checks csv[0..len) for agency_id as the actor: the file's shape (header, quoting,
  * at most APP_BULK_ROWS_MAX rows and APP_BULK_BYTES_MAX bytes), then each row (email, names,
- * shortcode, environment by name among those where the actor may invite, roles by name, rule 4
- * over the grant, no invitation of oneself, no member already, no invitation to the agency
- * still pending for the address, no address or shortcode twice, no shortcode taken). Problems go
- * into out->problems and rows are marked valid or not: a file with problems is still answered 0.
- * Errors: USHER_ENOTFOUND (agency not visible), USHER_EFORBIDDEN (a suspended agency), USHER_ELIMIT
- * "too_large" (over the bounds); store errors. expires_at (RFC 3339, or NULL: no end) is when
- * every row's grant ends, checked per row as any grant's end is (in the future, within the
- * ceiling of rule 4: a manager whose own right to invite ends gives an end no later than it).
- * Changes nothing. */
+ * shortcode, environment by name among those where the actor may invite, roles by name, its
+ * end, rule 4 over the grant in permissions and in time, no invitation of oneself, no member
+ * already, no invitation to the agency still pending for the address, no address or shortcode
+ * twice, no shortcode taken). Problems go into out->problems and rows are marked valid or not,
+ * each with the end it gets: a file with problems is still answered 0. default_end (a date or
+ * an RFC 3339 time as in the expires_at column, or NULL) is the end of rows without their own.
+ * Errors: USHER_EINVAL naming expires_at (default_end unreadable, past or over five years
+ * ahead), USHER_ENOTFOUND (agency not visible), USHER_EFORBIDDEN (a suspended agency),
+ * USHER_ELIMIT "too_large" (over the bounds); store errors. Changes nothing. */
 int app_invitation_bulk_check(struct app_bulk *out, const struct app_call *call,
                               const char *agency_id, const char *csv, size_t len,
-                              const char *expires_at);
+                              const char *default_end);
 
 /* Sends the invitations of a checked file, one app_invitation_create each, in file order:
  * every row when valid_only is false (the caller makes sure the file has no problems), else
@@ -77,8 +92,9 @@ int app_invitation_bulk_check(struct app_bulk *out, const struct app_call *call,
 int app_invitation_bulk_send(struct app_bulk *b, const struct app_call *call, const char *agency_id,
                              bool valid_only);
 
-/* The template file: a header row and one example row, with no cell a spreadsheet would
- * read as a formula. Static. */
-const char *app_invitation_bulk_template(void);
+/* The template file: a header row and two example rows, one without an end and one ending on
+ * the last day of next year, with no cell a spreadsheet would read as a formula. Allocated in
+ * a. */
+const char *app_invitation_bulk_template(struct arena *a);
 
 #endif

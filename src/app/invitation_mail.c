@@ -53,7 +53,7 @@ static const char *grant_line(struct arena *a, struct store_conn *c, const char 
             where = arena_printf(a, "environment %s", env.name);
     } else if (bot_id) {
         struct store_bot bot;
-        if (store_bot_get(&bot, c, a, bot_id, &ignored) == 0)
+        if (store_bot_get(&bot, c, a, bot_id, clock_now_ms(), &ignored) == 0)
             where = arena_printf(a, "bot %s", bot.name);
     } else {
         where = arena_printf(a, "all of %s", agency_name);

@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "base/text.h"
 #include "config/config.h"
+#include "store/store_member.h"
 #include "store/store_user.h"
 
 /* What the callback has learnt so far. */
@@ -27,7 +28,36 @@ struct flow {
     const char *user_id; /* the account concerned, once known */
 };
 
-/* A refusal: the reason for the page, the cause in the log and the audit log. */
+/* user_id when it may be named in the log of agency_id, else NULL: only a member of that
+ * agency may. The provider's address can match any account, and the browser can carry any
+ * account's session; an agency must not learn of an account that is not its member, not even
+ * that it tried the agency's sign-in. A failed lookup names no one. */
+static const char *member_or_null(struct store_conn *c, const struct app_call *call,
+                                  const char *agency_id, const char *user_id)
+{
+    bool is_member = false;
+    struct usher_error ignored = {0};
+    if (!user_id ||
+        store_member_exists(&is_member, c, call->arena, agency_id, user_id, &ignored) != 0)
+        return NULL;
+    return is_member ? user_id : NULL;
+}
+
+/* The domain of the address the provider gave, lower-cased, or NULL when it gave none that
+ * reads as an address: a refusal keeps it, since it names no one. */
+static const char *claims_domain(const struct app_call *call, const struct flow *f)
+{
+    const char *email = NULL;
+    struct usher_error ignored = {0};
+    if (!f->claims.email ||
+        text_email_normalize(&email, call->arena, f->claims.email, "email", &ignored) != 0)
+        return NULL;
+    return strrchr(email, '@') + 1;
+}
+
+/* A refusal: the reason for the page, the cause in the log and the connection's agency's audit
+ * log, naming the account concerned, the signed-in actor and who they view as only when each is
+ * a member of that agency. */
 static int refuse(struct app_oidc_callback_out *out, const struct app_call *call,
                   const struct flow *f, const char *reason, const char *cause)
 {
@@ -41,15 +71,19 @@ static int refuse(struct app_oidc_callback_out *out, const struct app_call *call
     struct store_conn *c = NULL;
     if (!f->has_conn || store_conn_get(call->app->store, &c, &ignored) != 0)
         return 0;
+    const char *agency_id = f->conn.agency_id;
+    struct app_actor who = *call->actor;
+    who.user_id = member_or_null(c, call, agency_id, who.user_id);
+    who.impersonator_id = member_or_null(c, call, agency_id, who.impersonator_id);
     struct app_audit_event ev = {
-        .agency_id = f->has_conn ? f->conn.agency_id : NULL,
+        .agency_id = agency_id,
         .action = "user.sign_in_failed",
-        .subject_user_id = f->user_id,
-        .details = json_pack("{s:s, s:s, s:s?, s:s?}", "method", "oidc", "reason", reason,
-                             "connection_id", f->has_conn ? f->conn.id : NULL, "issuer",
-                             f->has_conn ? f->conn.issuer : NULL),
+        .subject_user_id = member_or_null(c, call, agency_id, f->user_id),
+        .details = json_pack("{s:s, s:s, s:s, s:s, s:s?}", "method", "oidc", "reason", reason,
+                             "connection_id", f->conn.id, "issuer", f->conn.issuer, "email_domain",
+                             claims_domain(call, f)),
     };
-    if (app_audit_record(c, call->arena, call->actor, &ev, &ignored) != 0)
+    if (app_audit_record(c, call->arena, &who, &ev, &ignored) != 0)
         log_msg(LOG_WARN, "oidc.audit_failed", "{s:s}", "message", ignored.message);
     store_conn_put(c);
     return 0;

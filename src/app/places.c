@@ -78,7 +78,7 @@ static int bot_open(struct store_conn **c, struct store_bot *bot, const struct a
     int rc = app_call_begin(c, call, is_write);
     if (rc)
         return rc;
-    rc = store_bot_get(bot, *c, call->arena, bot_id, call->err);
+    rc = store_bot_get(bot, *c, call->arena, bot_id, clock_now_ms(), call->err);
     if (rc)
         return rc;
     rc = app_access_load(&acc, *c, call->arena, call->actor, bot->agency_id, "bot", call->err);

@@ -348,7 +348,7 @@ int app_bot_get(struct store_bot *out, const struct app_call *call, const char *
     int rc = store_conn_get(call->app->store, &c, call->err);
     if (rc)
         goto done;
-    rc = store_bot_get(&bot, c, call->arena, bot_id, call->err);
+    rc = store_bot_get(&bot, c, call->arena, bot_id, clock_now_ms(), call->err);
     if (rc)
         goto done;
     rc = app_access_load(&acc, c, call->arena, call->actor, bot.agency_id, "bot", call->err);
@@ -391,11 +391,13 @@ int app_bot_list(struct app_bot_page *out, const struct app_call *call, const ch
     struct store_bot *items = arena_alloc(call->arena, (limit + 1) * sizeof(*items));
     size_t n = 0;
     struct store_cursor after = page->after;
+    /* One instant for every batch: a bot's shared flag does not change between two of them. */
+    int64_t now = clock_now_ms();
     for (;;) {
         struct store_bot *batch = NULL;
         size_t batch_count = 0;
         bool more = false;
-        rc = store_bot_list(&batch, &batch_count, &more, c, call->arena, env.id, &after, limit,
+        rc = store_bot_list(&batch, &batch_count, &more, c, call->arena, env.id, &after, limit, now,
                             call->err);
         if (rc)
             goto done;

@@ -141,7 +141,8 @@ int http_query(const char **out, struct http_request *req, const char *name);
 /* Refuses a query string holding a parameter not in accepted (a NULL-terminated list; NULL
  * accepts none; http_query_any accepts everything, checking nothing) with USHER_EINVAL
  * "unknown_parameter" naming it, and a parameter given more than once with USHER_EINVAL naming it.
- * Returns 0 when every parameter is known and single. */
+ * Empty pairs (`?&limit=1`, `?limit=1&&`, `?&`) are nothing, as in URLSearchParams; an empty
+ * name with a value (`?=1`) is unknown. Returns 0 when every parameter is known and single. */
 int http_query_check(struct http_request *req, const char *const *accepted);
 
 /* A request header, NULL if absent or longer than HTTP_HEADER_VALUE_MAX. */

@@ -66,9 +66,11 @@ static enum MHD_Result query_walk_one(void *cls, enum MHD_ValueKind kind, const 
                                       const char *value)
 {
     (void)kind;
-    (void)value;
     struct query_walk *w = cls;
-    if (!key || query_accepted(w->accepted, key))
+    /* An empty pair (`?&limit=1`, `?limit=1&&`) comes as an empty name without a value, while
+     * a trailing `&` comes as nothing: both mean nothing, as URLSearchParams reads them. An
+     * empty name given a value (`?=1`) is a parameter no route reads. */
+    if (!key || (key[0] == '\0' && !value) || query_accepted(w->accepted, key))
         return MHD_YES;
     w->unknown = key;
     return MHD_NO;

@@ -258,6 +258,8 @@ int store_migrate_hooked(struct store *s, int *applied, const struct store_migra
         rc = store_begin(c, true, err);
         if (rc)
             break;
+        /* applied_at records when the runner applied the migration: its own clock is the
+         * honest one (no answer here depends on the time, unlike reads of grants). */
         struct store_value p[2] = {store_text(m->name), store_int(clock_now_ms())};
         struct store_rows rows;
         rc = store_exec(c, &a, "SELECT name FROM schema_migrations WHERE name = $1", p, 1, &rows,

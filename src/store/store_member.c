@@ -31,6 +31,19 @@ int store_member_ensure(struct store_conn *c, struct arena *a, const char *agenc
     return shortcode_conflict(store_exec(c, a, insert, p, 4, NULL, NULL, err), err);
 }
 
+int store_member_exists(bool *out, struct store_conn *c, struct arena *a, const char *agency_id,
+                        const char *user_id, struct usher_error *err)
+{
+    static const char sql[] = "SELECT 1 FROM memberships WHERE agency_id = $1 AND user_id = $2";
+    struct store_value p[] = {store_text(agency_id), store_text(user_id)};
+    struct store_rows rows;
+    *out = false;
+    int rc = store_exec(c, a, sql, p, 2, &rows, NULL, err);
+    if (rc == 0)
+        *out = rows.count > 0;
+    return rc;
+}
+
 int store_member_shortcode_set(struct store_conn *c, struct arena *a, const char *agency_id,
                                const char *user_id, const char *shortcode, struct usher_error *err)
 {

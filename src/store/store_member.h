@@ -12,6 +12,10 @@ int store_member_ensure(struct store_conn *c, struct arena *a, const char *agenc
                         const char *user_id, const char *shortcode, int64_t now,
                         struct usher_error *err);
 
+/* *out tells whether user_id is a member of agency_id. Store errors. */
+int store_member_exists(bool *out, struct store_conn *c, struct arena *a, const char *agency_id,
+                        const char *user_id, struct usher_error *err);
+
 /* Sets (or clears, with NULL) a member's shortcode. USHER_ECONFLICT "shortcode_taken";
  * USHER_ENOTFOUND when not a member. */
 int store_member_shortcode_set(struct store_conn *c, struct arena *a, const char *agency_id,

@@ -6,8 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/clock.h"
-
 #define CURSOR_ID_MAX 200
 
 char *store_cursor_encode(struct arena *a, int64_t created_at, const char *id)
@@ -396,10 +394,10 @@ int store_bot_insert(struct store_conn *c, struct arena *a, const struct store_b
 }
 
 int store_bot_get(struct store_bot *out, struct store_conn *c, struct arena *a, const char *id,
-                  struct usher_error *err)
+                  int64_t now, struct usher_error *err)
 {
     static const char sql[] = "SELECT " BOT_COLUMNS " FROM bots b WHERE b.id = $1";
-    struct store_value p[] = {store_text(id), store_int(clock_now_ms())};
+    struct store_value p[] = {store_text(id), store_int(now)};
     struct store_rows rows;
     int rc = store_exec(c, a, sql, p, 2, &rows, NULL, err);
     if (rc)
@@ -427,7 +425,7 @@ int store_bot_delete(struct store_conn *c, struct arena *a, const char *id, stru
 
 int store_bot_list(struct store_bot **out, size_t *count, bool *has_more, struct store_conn *c,
                    struct arena *a, const char *environment_id, const struct store_cursor *after,
-                   size_t limit, struct usher_error *err)
+                   size_t limit, int64_t now, struct usher_error *err)
 {
     static const char first[] = "SELECT " BOT_COLUMNS " FROM bots b "
                                 "WHERE b.environment_id = $1 ORDER BY b.created_at, b.id LIMIT $3";
@@ -438,7 +436,7 @@ int store_bot_list(struct store_bot **out, size_t *count, bool *has_more, struct
         limit = limit == 0 ? STORE_PAGE_LIMIT_DEFAULT : STORE_PAGE_LIMIT_MAX;
     bool resuming = after && after->is_set;
     struct store_value p[] = {
-        store_text(environment_id), store_int(clock_now_ms()), store_int((int64_t)limit + 1),
+        store_text(environment_id), store_int(now), store_int((int64_t)limit + 1),
         store_int(resuming ? after->created_at : 0), store_text(resuming ? after->id : NULL)};
     struct store_rows rows;
     int rc = store_exec(c, a, resuming ? resume : first, p, resuming ? 5 : 3, &rows, NULL, err);

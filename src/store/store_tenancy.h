@@ -150,17 +150,17 @@ int store_environment_bot_ids(const char ***out, size_t *count, struct store_con
 int store_bot_insert(struct store_conn *c, struct arena *a, const struct store_bot *bot,
                      struct usher_error *err);
 
-/* Reads one bot by id with its shared flag (a bot_manager grant on it in force at
- * clock_now_ms(): one that has ended does not share the bot); USHER_ENOTFOUND when there is
+/* Reads one bot by id with its shared flag (a bot_manager grant on it in force at now, the
+ * caller's clock: one that has ended does not share the bot); USHER_ENOTFOUND when there is
  * none. */
 int store_bot_get(struct store_bot *out, struct store_conn *c, struct arena *a, const char *id,
-                  struct usher_error *err);
+                  int64_t now, struct usher_error *err);
 
 /* Lists up to limit bots of environment_id after *after (may be NULL), each with its shared
- * flag (as store_bot_get), as store_agency_list. */
+ * flag at now (as store_bot_get), as store_agency_list. */
 int store_bot_list(struct store_bot **out, size_t *count, bool *has_more, struct store_conn *c,
                    struct arena *a, const char *environment_id, const struct store_cursor *after,
-                   size_t limit, struct usher_error *err);
+                   size_t limit, int64_t now, struct usher_error *err);
 
 /* Renames bot id; USHER_ENOTFOUND when there is none. */
 int store_bot_rename(struct store_conn *c, struct arena *a, const char *id, const char *name,

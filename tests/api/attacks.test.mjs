@@ -366,13 +366,22 @@ describe('attacks on the everyday-admin features', () => {
         assertProblem(dry, 403, 'grant_ceiling', 'grants[0]');
         assertProblem(await t('PUT', grantsUrl(ids.peer), { grants }), 403, 'grant_ceiling', 'grants[0]');
       }
-      const csv = `email,roles,environment\r\ntemp.private@attacks.example,agent,Staging\r\n`;
-      const bulk = await w.usher.api('POST', `/api/v1/agencies/${fx.A.id}/invitations/bulk`,
+      // A file: a row asking past their end is refused by row and column and the file sends
+      // nothing; a row without an end of its own gets theirs, and a default end asked of the
+      // whole file is held to it too.
+      const csv = `email,roles,environment,expires_at\r\ntemp.private@attacks.example,agent,Staging,${iso(fx.tempUntil + DAY)}\r\n` +
+        'temp.other@attacks.example,agent,Staging,\r\n';
+      const bulk = (query) => w.usher.api('POST', `/api/v1/agencies/${fx.A.id}/invitations/bulk${query}`,
         { token: tokens.temp, raw: csv, headers: { 'Content-Type': 'text/csv' } });
-      assertProblem(bulk, 400, 'invalid_rows');
-      assert.deepEqual(bulk.json.problems.map((p) => [p.row, p.column]), [[2, 'roles']]);
-      assert.match(bulk.json.problems[0].message, /outlast your own access/);
-      assert.equal(count("SELECT COUNT(*) FROM invitations WHERE email = 'temp.private@attacks.example'"), 0);
+      const refused = await bulk('');
+      assertProblem(refused, 400, 'invalid_rows');
+      assert.deepEqual(refused.json.problems.map((p) => [p.row, p.column]), [[2, 'expires_at']]);
+      assert.match(refused.json.problems[0].message, /give an end no later than that/);
+      assert.equal(Date.parse(refused.json.rows[1].expires_at), fx.tempUntil);
+      const lifted = await bulk(`?validate_only=1&expires_at=${encodeURIComponent(iso(fx.tempUntil + 365 * DAY))}`);
+      assert.equal(lifted.status, 400, lifted.text);
+      assert.equal(Date.parse(lifted.json.rows[1].expires_at), fx.tempUntil);
+      assert.equal(count("SELECT COUNT(*) FROM invitations WHERE email LIKE 'temp.%@attacks.example'"), 0);
       assert.equal(w.snapshot(), before);
       // Within their own end, they give as before.
       const within = await t('POST', `/api/v1/agencies/${fx.A.id}/invitations`, { email: 'short.help@attacks.example', send_email: false,
@@ -544,7 +553,7 @@ describe('attacks on the everyday-admin features', () => {
   describe('strict query parameters', () => {
     it('refuses empty, repeated, encoded and valueless names as the route would not read them', async () => {
       const base = `/api/v1/agencies/${fx.A.id}/users`;
-      for (const query of ['?=1', '?&', '?&&limit=5', '?limit=5&limit=5', '?li%6Dit=5&limit=5', '?limit', '?q',
+      for (const query of ['?=1', '?&=1', '?limit=5&limit=5', '?li%6Dit=5&limit=5', '?limit', '?&limit', '?q',
         '?limit%00x=5', '?q=a&q=b', '?status=active&status=invited']) {
         const res = await admin('GET', `${base}${query}`);
         assert.equal(res.status, 400, `${query}: ${res.status} ${res.text}`);
@@ -554,6 +563,24 @@ describe('attacks on the everyday-admin features', () => {
       const encoded = await admin('GET', `${base}?li%6Dit=1`);
       assert.equal(encoded.status, 200, encoded.text);
       assert.equal(encoded.json.items.length, 1);
+    });
+
+    it('reads empty pairs as nothing, wherever they stand, as URLSearchParams does', async () => {
+      const base = `/api/v1/agencies/${fx.A.id}/users`;
+      const all = await admin('GET', base);
+      assert.equal(all.status, 200, all.text);
+      assert.ok(all.json.items.length > 1, 'the list has more than one person to limit');
+      for (const query of ['?&limit=1', '?limit=1&', '?limit=1&&', '?&&limit=1&&']) {
+        assert.deepEqual([...new URLSearchParams(query).keys()], ['limit'], query);
+        const res = await admin('GET', `${base}${query}`);
+        assert.equal(res.status, 200, `${query}: ${res.status} ${res.text}`);
+        assert.equal(res.json.items.length, 1, `${query} keeps its limit`);
+      }
+      for (const query of ['?&', '?&&']) {
+        const res = await admin('GET', `${base}${query}`);
+        assert.equal(res.status, 200, `${query}: ${res.status} ${res.text}`);
+        assert.deepEqual(res.json.items.map((i) => i.id), all.json.items.map((i) => i.id), query);
+      }
     });
   });
 

@@ -2,11 +2,13 @@
 // (problems named by row and column, 400 and nothing sent), validate_only, sending only the
 // valid rows, people already invited found before sending, rule 4 per row (a lesser admin cannot give through the file what they could not
 // give one by one), the per-sender send limit reported per row, the bounds on rows and bytes,
-// RFC 4180 quoting (commas, quotes and line breaks inside fields), and a template file no
-// spreadsheet would read as formulas.
+// RFC 4180 quoting (commas, quotes and line breaks inside fields), a template file no
+// spreadsheet would read as formulas, and each row's end: its own expires_at cell, else the
+// request's default, held row by row to the sender's own right to give it (rule 4 in time).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
+import { readableUtc } from './lib/dates.mjs';
 import { startUsher } from './lib/harness.mjs';
 
 const ADMIN_EMAIL = 'provider@example.com';
@@ -85,9 +87,17 @@ describe('bulk invitations', () => {
     assert.match(res.headers['content-type'], /^text\/csv/);
     assert.match(res.headers['content-disposition'], /attachment/);
     const lines = res.text.trim().split(/\r\n/);
-    assert.equal(lines[0], HEADER);
-    assert.ok(lines.length >= 2, 'an example row');
+    assert.equal(lines[0], `${HEADER},expires_at`);
+    assert.ok(lines.length >= 3, 'example rows');
     for (const line of lines) for (const cell of line.split(',')) assert.doesNotMatch(cell, /^[=+\-@\t\r]/, cell);
+    // One example has no end, one ends on a day still ahead, which the file itself accepts.
+    const ends = lines.slice(1).map((l) => l.split(',')[6]);
+    assert.equal(ends[0], '');
+    assert.match(ends[1], /^\d{4}-12-31$/);
+    assert.ok(Date.parse(`${ends[1]}T23:59:59Z`) > Date.now());
+    const checked = await post('admin', res.text, '?validate_only=1');
+    assert.equal(checked.status, 200, checked.text);
+    assert.deepEqual(checked.json.rows.map((r) => r.expires_at), [null, `${ends[1]}T23:59:59.000Z`]);
   });
 
   it('names every problem by row and column and sends nothing while the file is invalid', async () => {
@@ -292,5 +302,193 @@ describe('bulk invitations', () => {
       headers: { 'Content-Type': 'text/csv' },
     });
     assert.equal(other.status, 404, other.text);
+  });
+});
+
+// Each row's end. A lead whose own right to invite ends on one day in Production and later in
+// Staging: rows without an end of their own end where the lead's right ends for them, a row may
+// ask for an earlier end, and a row asking past the lead's end is a problem of its expires_at
+// cell naming that end. The request's expires_at is the default of rows without their own,
+// itself held to each row's ceiling.
+describe('bulk invitations: each row ends where the sender’s right to give it ends', () => {
+  const DAY = 86400e3;
+  const iso = (ms) => new Date(ms).toISOString();
+  const dayOf = (ms) => iso(ms).slice(0, 10);
+  const endOfDay = (ms) => Date.parse(`${dayOf(ms)}T23:59:59Z`);
+  // The lead's ends, at a time of day that is not midnight and with milliseconds of their own,
+  // so an end rounded to the second or to the day would show.
+  const soon = Math.floor((Date.now() + 10 * DAY) / DAY) * DAY + 12 * 3600e3 + 34 * 60e3 + 56250;
+  const later = soon + 30 * DAY;
+  const COLS = `${HEADER},expires_at`;
+  let usher;
+  const tokens = {};
+  const fx = {};
+  const env = { USHER_ADMIN_EMAIL: ADMIN_EMAIL, USHER_ADMIN_PASSWORD: PASSWORD };
+
+  const post = (key, csv, query = '') =>
+    usher.api('POST', `/api/v1/agencies/${fx.A.id}/invitations/bulk${query}`, {
+      token: tokens[key],
+      raw: csv,
+      headers: { 'Content-Type': 'text/csv' },
+    });
+  const admin = (method, urlPath, body) => usher.api(method, urlPath, { token: tokens.admin, body });
+  const where = (res) => res.json.problems.map((p) => `${p.row}:${p.column}`);
+  const ends = (res) => res.json.rows.map((r) => [r.expires_at && Date.parse(r.expires_at), r.expires_at_source]);
+  // The end of the grant of the invitation a row created, in ms (null: none).
+  async function endOf(row) {
+    assert.equal(row.result, 'created', JSON.stringify(row));
+    const inv = await admin('GET', `/api/v1/invitations/${row.invitation_id}`);
+    assert.equal(inv.status, 200, inv.text);
+    const at = inv.json.grants[0].expires_at;
+    return at ? Date.parse(at) : null;
+  }
+
+  before(async () => {
+    usher = await startUsher({ env });
+    const signIn = async (key, email) => {
+      const res = await usher.api('POST', '/api/v1/sessions', { body: { email, password: PASSWORD } });
+      assert.ok(res.status === 200 || res.status === 201, `sign-in as ${email}: ${res.status}`);
+      tokens[key] = res.json.token;
+    };
+    await signIn('admin', ADMIN_EMAIL);
+    const make = async (p, name) => {
+      const res = await admin('POST', p, { name });
+      assert.equal(res.status, 201, res.text);
+      return res.json;
+    };
+    fx.A = await make('/api/v1/agencies', 'Ends agency');
+    fx.E1 = await make(`/api/v1/agencies/${fx.A.id}/environments`, 'Production');
+    fx.E2 = await make(`/api/v1/agencies/${fx.A.id}/environments`, 'Staging');
+    const inv = await admin('POST', `/api/v1/agencies/${fx.A.id}/invitations`, {
+      email: 'lead@ends.test',
+      send_email: false,
+      grants: [
+        { environment_id: fx.E1.id, roles: ['environment_manager'], expires_at: iso(soon) },
+        { environment_id: fx.E2.id, roles: ['environment_manager'], expires_at: iso(later) },
+      ],
+    });
+    assert.equal(inv.status, 201, inv.text);
+    const token = new URL(inv.json.url).hash.replace(/^#token=/, '');
+    const acc = await usher.api('POST', '/api/v1/invitations/accept', { body: { token, password: PASSWORD } });
+    assert.equal(acc.status, 201, acc.text);
+    tokens.lead = acc.json.token;
+  });
+
+  after(async () => {
+    if (usher) assert.equal(await usher.stop(), 0);
+  });
+
+  it('reads the expires_at column: a date ends with its day in UTC, a time as written; a bad or past end is named by row and column', async () => {
+    const day = Date.now() + 30 * DAY;
+    const time = Math.floor((Date.now() + 45 * DAY) / 1000) * 1000 + 125;
+    const csv = [
+      COLS,
+      `day@ends.example,Day,,,Production,Agent,${dayOf(day)}`,
+      `time@ends.example,Time,,,Staging,Agent,${iso(time)}`,
+      'none@ends.example,None,,,Production,Agent,',
+      'slash@ends.example,Slash,,,Production,Agent,31/01/2027',
+      'past@ends.example,Past,,,Production,Agent,2020-01-31',
+      'feb@ends.example,Feb,,,Production,Agent,2027-02-30',
+      `far@ends.example,Far,,,Production,Agent,${dayOf(Date.now() + 6 * 365 * DAY)}`,
+      'zone@ends.example,Zone,,,Production,Agent,2027-01-31T17:00:00+02:00',
+    ].join('\r\n');
+    const res = await post('admin', csv, '?validate_only=1');
+    assertProblem(res, 400, 'invalid_rows');
+    assert.deepEqual(where(res), ['5:expires_at', '6:expires_at', '7:expires_at', '8:expires_at', '9:expires_at']);
+    const message = (row) => res.json.problems.find((p) => p.row === row).message;
+    assert.match(message(5), /write a date like 2027-01-31/);
+    assert.match(message(6), /already passed/);
+    assert.match(message(7), /write a date like/);
+    assert.match(message(8), /five years/);
+    assert.match(message(9), /RFC 3339 time in UTC/);
+    // A platform admin's rows are held to no ceiling: each gets its own end, or none.
+    assert.deepEqual(ends(res).slice(0, 3), [[endOfDay(day), 'row'], [time, 'row'], [null, null]]);
+    assert.equal(res.json.valid_count, 3);
+    const sent = await post('admin', csv, '?send=valid');
+    assert.equal(sent.status, 200, sent.text);
+    assert.deepEqual(sent.json.rows.map((r) => r.result), ['created', 'created', 'created', 'skipped', 'skipped', 'skipped', 'skipped', 'skipped']);
+    assert.equal(Date.parse(sent.json.rows[0].expires_at), endOfDay(day), 'the result carries the end too');
+    assert.equal(await endOf(sent.json.rows[0]), endOfDay(day));
+    assert.equal(await endOf(sent.json.rows[1]), time);
+    assert.equal(await endOf(sent.json.rows[2]), null);
+  });
+
+  it('ends each row where the sender’s own right ends in its environment, and refuses a row asking past it naming row, column and that end', async () => {
+    const own = soon + 5 * DAY; // past Production's end, within Staging's
+    const csv = [
+      COLS,
+      'p1@ends.example,P,One,,Production,Agent,',
+      's1@ends.example,S,One,,Staging,Operator,',
+      `s2@ends.example,S,Two,,Staging,Agent,${dayOf(own)}`,
+      `p2@ends.example,P,Two,,Production,Agent,${dayOf(soon)}`,
+      `p3@ends.example,P,Three,,Production,Agent,${iso(soon + 1)}`,
+      `s3@ends.example,S,Three,,Staging,Agent,${dayOf(later + DAY)}`,
+      `p4@ends.example,P,Four,,Production,Agent,${dayOf(own)}`,
+    ].join('\r\n');
+    const res = await post('lead', csv, '?validate_only=1');
+    assertProblem(res, 400, 'invalid_rows');
+    assert.deepEqual(where(res), ['6:expires_at', '7:expires_at', '8:expires_at']);
+    const message = (row) => res.json.problems.find((p) => p.row === row).message;
+    // Each refusal names the end that holds for its row, in words, not the lead's latest one.
+    assert.match(message(6), new RegExp(`in Production ends on ${readableUtc(iso(soon))}: give an end no later than that`));
+    assert.match(message(7), new RegExp(`in Staging ends on ${readableUtc(iso(later))}`));
+    assert.match(message(8), new RegExp(`ends on ${readableUtc(iso(soon))}`));
+    assert.deepEqual(ends(res), [
+      [soon, 'ceiling'],
+      [later, 'ceiling'],
+      [endOfDay(own), 'row'],
+      [soon, 'ceiling'], // the date of the lead's last day: the lead's end itself
+      [null, null],
+      [null, null],
+      [null, null],
+    ]);
+    assert.equal(res.json.valid_count, 4);
+    // The whole file is refused while any row asks too far.
+    assertProblem(await post('lead', csv), 400, 'invalid_rows');
+    const sent = await post('lead', csv, '?send=valid');
+    assert.equal(sent.status, 200, sent.text);
+    assert.deepEqual(sent.json.rows.map((r) => r.result), ['created', 'created', 'created', 'created', 'skipped', 'skipped', 'skipped']);
+    assert.deepEqual(await Promise.all(sent.json.rows.slice(0, 4).map(endOf)), [soon, later, endOfDay(own), soon]);
+    // A grant of the invitation ending at the lead's end is one the lead may give: accepting
+    // it works (the ceiling is asked again at accept).
+    const inv = await admin('GET', `/api/v1/invitations/${sent.json.rows[0].invitation_id}`);
+    assert.equal(inv.json.grants[0].environment_id, fx.E1.id);
+  });
+
+  it('takes ?expires_at= as the default for rows without their own, held to each row’s ceiling', async () => {
+    const mid = soon + 15 * DAY; // after Production's end, before Staging's
+    const own = soon + 20 * DAY;
+    const csv = [
+      COLS,
+      'dp@ends.example,,,,Production,Agent,',
+      'ds@ends.example,,,,Staging,Agent,',
+      `do@ends.example,,,,Staging,Agent,${iso(own)}`,
+    ].join('\r\n');
+    const res = await post('lead', csv, `?validate_only=1&expires_at=${encodeURIComponent(iso(mid))}`);
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual(ends(res), [[soon, 'ceiling'], [mid, 'default'], [own, 'row']]);
+    // A date is read as in the file; the JSON member says the same as the parameter.
+    const asDay = await post('lead', csv, `?validate_only=1&expires_at=${dayOf(mid)}`);
+    assert.equal(asDay.status, 200, asDay.text);
+    assert.deepEqual(ends(asDay)[1], [endOfDay(mid), 'default']);
+    const json = await usher.api('POST', `/api/v1/agencies/${fx.A.id}/invitations/bulk`, {
+      token: tokens.lead,
+      body: { csv, validate_only: true, expires_at: iso(mid) },
+    });
+    assert.equal(json.status, 200, json.text);
+    assert.deepEqual(ends(json), ends(res));
+    // A default that is not an end is refused whole, naming the parameter.
+    for (const bad of ['soon', '2020-01-31', iso(Date.now() - 1000), dayOf(Date.now() + 6 * 365 * DAY)]) {
+      const r = await post('lead', csv, `?validate_only=1&expires_at=${encodeURIComponent(bad)}`);
+      assertProblem(r, 400, 'invalid_input');
+      assert.equal(r.json.field, 'expires_at', r.text);
+    }
+    const sent = await post('lead', csv, `?expires_at=${encodeURIComponent(iso(mid))}`);
+    assert.equal(sent.status, 200, sent.text);
+    assert.deepEqual(await Promise.all(sent.json.rows.map(endOf)), [soon, mid, own]);
+    // For a platform admin the default holds as given.
+    const adm = await post('admin', `${COLS}\r\nda@ends.example,,,,Production,Agent,\r\n`, `?validate_only=1&expires_at=${encodeURIComponent(iso(later + 90 * DAY))}`);
+    assert.equal(adm.status, 200, adm.text);
+    assert.deepEqual(ends(adm), [[later + 90 * DAY, 'default']]);
   });
 });

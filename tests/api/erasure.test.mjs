@@ -177,7 +177,7 @@ describe('erasing an account', () => {
 
     // Her entries remain, under her pseudonymous id, marked deleted; no address or name shows.
     const platform = w.sql(`SELECT actor_id, subject_user_id, details FROM audit_log WHERE action = 'user.erased'`).trim();
-    assert.equal(platform, `${ids.erin}|${ids.erin}|{"via":"self_service","agencies":2,"grants":2,"invitations":3,"password_resets":1,"messages":2,"audit_personal_rows":${platform.match(/"audit_personal_rows":(\d+)/)[1]}}`);
+    assert.equal(platform, `${ids.erin}|${ids.erin}|{"via":"self_service","proof":"password","agencies":2,"grants":2,"invitations":3,"password_resets":1,"messages":2,"audit_personal_rows":${platform.match(/"audit_personal_rows":(\d+)/)[1]}}`);
     for (const agency of [fx.A, fx.B, fx.C]) {
       const { items, raw } = await auditOf(agency.id);
       for (const secret of ['erin@acme.example', 'Erinna', 'Erinnah', 'Quillfeather']) {
@@ -212,6 +212,9 @@ describe('erasing an account', () => {
     assertProblem(await signInRaw('pete@acme.example'), 401, 'invalid_credentials');
     assert.equal(w.sql(`SELECT actor_id, subject_user_id FROM audit_log WHERE action = 'user.erased' AND subject_user_id = '${ids.pete}'`).trim(),
       `${ids.admin}|${ids.pete}`);
+    const byAdmin = JSON.parse(w.sql(`SELECT details FROM audit_log WHERE action = 'user.erased' AND subject_user_id = '${ids.pete}'`).trim());
+    assert.equal(byAdmin.via, 'platform_admin');
+    assert.equal(byAdmin.proof, 'platform_admin', 'the entry says what allowed the erasure');
     const { raw } = await auditOf(fx.A.id);
     assert.ok(!raw.includes('pete@acme.example') && !raw.includes('Peregrin') && !raw.includes('Tookbottom'));
     assert.ok(raw.includes('olga@acme.example'), 'other people keep their details');

@@ -431,13 +431,24 @@ describe('strict query parameters, dry runs and end-dated grants', () => {
       const csv = 'email,environment,roles\r\nbulk.one@extra.example,Extra – production,Agent\r\n';
       const bulk = (query) => w.usher.api('POST', `/api/v1/agencies/${fx.agency}/invitations/bulk${query}`,
         { token: people.lead.token, raw: csv, headers: { 'Content-Type': 'text/csv' } });
+      // A row without an end of its own ends with the lead's right to give it; so does the
+      // request's default when it would outlast it. A row asking for more is refused.
       const plain = await bulk('?validate_only=1');
-      assertProblem(plain, 400, 'invalid_rows');
-      assert.match(plain.json.problems[0].message, /outlast your own access here/);
+      assert.equal(plain.status, 200, plain.text);
+      assert.equal(plain.json.rows[0].expires_at, prodUntil);
       const tooLate = await bulk(`?validate_only=1&expires_at=${encodeURIComponent(iso(Date.parse(prodUntil) + 1))}`);
-      assertProblem(tooLate, 400, 'invalid_rows');
+      assert.equal(tooLate.status, 200, tooLate.text);
+      assert.equal(tooLate.json.rows[0].expires_at, prodUntil);
+      const asking = await w.usher.api('POST', `/api/v1/agencies/${fx.agency}/invitations/bulk?validate_only=1`, {
+        token: people.lead.token,
+        raw: `email,environment,roles,expires_at\r\nbulk.one@extra.example,Extra – production,Agent,${iso(Date.parse(prodUntil) + 1)}\r\n`,
+        headers: { 'Content-Type': 'text/csv' },
+      });
+      assertProblem(asking, 400, 'invalid_rows');
+      assert.deepEqual(asking.json.problems.map((p) => `${p.row}:${p.column}`), ['2:expires_at']);
+      assert.match(asking.json.problems[0].message, /ends on .* UTC: give an end no later than that/);
       assertProblem(await bulk('?validate_only=1&expires_at=soon'), 400, 'invalid_input', 'expires_at');
-      const sent = await bulk(`?expires_at=${encodeURIComponent(prodUntil)}`);
+      const sent = await bulk('');
       assert.equal(sent.status, 200, sent.text);
       assert.equal(sent.json.created, 1);
       const pending = await as('GET', `/api/v1/agencies/${fx.agency}/invitations?status=pending`);

@@ -307,6 +307,61 @@ describe('OpenID Connect sign-in per agency', () => {
       for (const r of ['email_unverified', 'domain_not_claimed', 'no_account']) assert.match(failed, new RegExp(`"reason":"${r}"`));
     });
 
+    it('names in the agency\'s log only its own members whose company sign-in was refused', async () => {
+      // The entries of A's log for refused sign-ins, newest first, as A's owner would read them.
+      const refusals = async () => {
+        const res = await w.as(admin)('GET', `/api/v1/agencies/${A.id}/audit?action=user.sign_in_failed&limit=200`);
+        assert.equal(res.status, 200, res.text);
+        return res;
+      };
+      const seen = (await refusals()).json.items.length;
+      // Vera belongs to B only; her address is in the domain A's connection claims.
+      const vera = w.addUser('vera@acme.test');
+      w.grant(vera, B.id, { roles: 'analyst' });
+      idp.accounts.set('sub-vera', { email: 'vera@acme.test', email_verified: true });
+      assert.equal(reasonOf((await flow({ connection_id: conn.id }, 'sub-vera')).res), 'account_exists_sign_in_first');
+      // The same, from a browser that carries her own session: she is not named as the actor either.
+      const veraPw = await w.signIn('vera@acme.test');
+      const s = await start({ connection_id: conn.id });
+      const back = new URL(await idp.signIn(s.location, 'sub-vera'));
+      const withSession = await w.usher.api('GET', back.pathname + back.search,
+        { headers: { Cookie: s.cookie, Authorization: `Bearer ${veraPw}` } });
+      assert.equal(reasonOf(withSession), 'account_exists_sign_in_first');
+
+      const after = await refusals();
+      const fresh = after.json.items.slice(0, after.json.items.length - seen);
+      assert.equal(fresh.length, 2, after.text);
+      for (const e of fresh) {
+        assert.equal(e.details.reason, 'account_exists_sign_in_first');
+        assert.equal(e.details.email_domain, 'acme.test', 'the domain may stay');
+        assert.equal(e.subject_user_id, null);
+        assert.equal(e.actor_id, null);
+      }
+      // Nothing in A's log, listed or exported, leads to her: not her id, not her address.
+      const exported = await w.as(admin)('GET', `/api/v1/agencies/${A.id}/audit/export?format=csv`);
+      assert.equal(exported.status, 200, exported.text);
+      for (const text of [after.text, exported.text]) {
+        for (const trace of [vera, 'vera@acme.test']) assert.ok(!text.includes(trace), `${trace} in A's log`);
+      }
+      assert.equal(count(`SELECT COUNT(*) FROM audit_log WHERE agency_id = '${A.id}' AND (subject_user_id = '${vera}' OR actor_id = '${vera}')`), 0);
+
+      // Mia is A's member: her refusal names her in A's log, as subject and as the actor.
+      const mia = w.addUser('mia@acme.test');
+      w.grant(mia, A.id, { roles: 'analyst' });
+      idp.accounts.set('sub-mia', { email: 'mia@acme.test', email_verified: false });
+      const miaPw = await w.signIn('mia@acme.test');
+      const m = await start({ connection_id: conn.id });
+      const miaBack = new URL(await idp.signIn(m.location, 'sub-mia'));
+      const refused = await w.usher.api('GET', miaBack.pathname + miaBack.search,
+        { headers: { Cookie: m.cookie, Authorization: `Bearer ${miaPw}` } });
+      assert.equal(reasonOf(refused), 'email_unverified');
+      const [hers] = (await refusals()).json.items;
+      assert.equal(hers.details.reason, 'email_unverified');
+      assert.equal(hers.subject_user_id, mia);
+      assert.equal(hers.subject_email, 'mia@acme.test');
+      assert.equal(hers.actor_id, mia);
+    });
+
     it('refuses a replayed state, a replayed code and a state from another browser', async () => {
       const first = await flow({ connection_id: conn.id }, 'sub-pat');
       assert.ok(first.token);
@@ -610,7 +665,7 @@ describe('OpenID Connect sign-in per agency', () => {
       assert.equal(count(`SELECT COUNT(*) FROM sessions WHERE user_id = '${dana}'`), 0);
       assert.equal((await meWith(first.token)).status, 401);
       const erased = w.sql(`SELECT actor_id, details FROM audit_log WHERE action = 'user.erased' AND subject_user_id = '${dana}'`).trim();
-      assert.match(erased, new RegExp(`^${dana}\\|\\{"via":"self_service"`));
+      assert.match(erased, new RegExp(`^${dana}\\|\\{"via":"self_service","proof":"recent_company_sign_in"`));
       assert.equal(count(`SELECT COUNT(*) FROM audit_log WHERE action = 'member.removed' AND subject_user_id = '${dana}'`), 1);
       assert.equal(w.snapshot().toLowerCase().includes('dana@acme.test'), false, 'the address is gone');
       const verified = await runUsher(['audit', 'verify', '--data-dir', w.usher.dataDir]);

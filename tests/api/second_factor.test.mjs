@@ -400,14 +400,21 @@ describe('two-step verification', () => {
     assert.equal(present(), 1, 'still there');
     const failed = w.sql(`SELECT details FROM audit_log WHERE action = 'user.erase_failed' AND subject_user_id = '${p.id}'`);
     assert.equal(failed.split('\n').filter((l) => l.includes('wrong_code')).length, 2, failed);
-    const res = await erase({ current_password: PASSWORD, code: totp(p.secret, await steadyStep()) });
+    const code = totp(p.secret, await steadyStep());
+    const res = await erase({ current_password: PASSWORD, code });
     assert.equal(res.status, 204, res.text);
     assert.equal(present(), 0);
+    // The platform log says which proof allowed it, and holds neither the code nor the password.
+    const erased = (id) => w.sql(`SELECT details FROM audit_log WHERE action = 'user.erased' AND subject_user_id = '${id}'`).trim();
+    assert.equal(JSON.parse(erased(p.id)).proof, 'totp');
+    assert.ok(!erased(p.id).includes(code) && !erased(p.id).includes(PASSWORD), erased(p.id));
 
     const q = await personWithFactor('erase-recovery');
     const gone = await w.as(q.token)('DELETE', '/api/v1/me', { current_password: PASSWORD, recovery_code: q.codes[3] });
     assert.equal(gone.status, 204, gone.text);
     assert.equal(Number(w.sql(`SELECT COUNT(*) FROM users WHERE id = '${q.id}'`).trim()), 0);
+    assert.equal(JSON.parse(erased(q.id)).proof, 'recovery_code');
+    assert.ok(!erased(q.id).toLowerCase().includes(q.codes[3].toLowerCase()), erased(q.id));
   });
 
   it('lets a platform admin reset a lost factor, and nobody else', async () => {

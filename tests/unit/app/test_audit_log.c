@@ -326,6 +326,76 @@ static void test_migration_0021__fills_the_search_of_existing_rows(void **state)
     }
 }
 
+/* The whole CSV export of agency_id as actor_id sees it, in f->arena. */
+static const char *export_csv(struct fixture *f, const char *actor_id, const char *agency_id)
+{
+    struct app_actor actor = {.user_id = actor_id};
+    struct app_audit_query q = {0};
+    struct app_audit_export *x = NULL;
+    assert_int_equal(app_audit_export_open(&x, FIXTURE_AS(f, &actor), agency_id, &q, "csv"), 0);
+    char *text = NULL;
+    size_t len = 0;
+    char buf[512];
+    long n;
+    while ((n = app_audit_export_read(x, buf, sizeof(buf))) > 0) {
+        text = realloc(text, len + (size_t)n + 1);
+        memcpy(text + len, buf, (size_t)n);
+        len += (size_t)n;
+        text[len] = '\0';
+    }
+    assert_int_equal(n, 0);
+    app_audit_export_free(x);
+    const char *out = arena_strdup(&f->arena, text ? text : "");
+    free(text);
+    return out;
+}
+
+/* A cell starting with = + - @, a tab or a carriage return (the characters OWASP lists for CSV
+ * injection) is prefixed with ' so a spreadsheet reads text, not a formula; the same character
+ * further in is left alone. */
+static void test_audit_export__defuses_every_formula_start_in_a_csv_cell(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const starts[] = {"=1+1", "+1", "-1", "@SUM(A1)", "\tcmd", "\rcmd"};
+    const size_t count = sizeof(starts) / sizeof(starts[0]);
+    for (size_t i = 0; i < count; i++) {
+        struct store_conn *c = NULL;
+        struct app_actor who = {.user_id = "usr_bee", .user_agent = starts[i]};
+        struct app_audit_event ev = {.agency_id = "agy_b", .action = "agency.updated"};
+        assert_int_equal(store_conn_get(f->app.store, &c, &f->err), 0);
+        assert_int_equal(app_audit_record(c, &f->arena, &who, &ev, &f->err), 0);
+        store_conn_put(c);
+    }
+    /* The owner of B sees user agents (agency.manage). */
+    const char *csv = export_csv(f, "usr_bee", "agy_b");
+    for (size_t i = 0; i < count; i++) {
+        const char *defused = arena_printf(&f->arena, ",\"'%s\",", starts[i]);
+        if (!strstr(csv, defused))
+            fail_msg("no defused cell for \"%s\" in:\n%s", starts[i], csv);
+    }
+    /* Past the header row, every cell is quoted; none opens with a character a spreadsheet
+     * would run. */
+    const char *p = strstr(csv, "\r\n");
+    assert_non_null(p);
+    for (p += 2; *p;) {
+        assert_int_equal(*p, '"');
+        p++;
+        if (*p && strchr("=+-@\t\r", *p))
+            fail_msg("a cell starts with 0x%02x: %.20s", (unsigned char)*p, p);
+        while (!(p[0] == '"' && p[1] != '"')) {
+            assert_true(*p != '\0');
+            p += p[0] == '"' ? 2 : 1;
+        }
+        p++;
+        if (*p == ',') {
+            p++;
+        } else {
+            assert_true(p[0] == '\r' && p[1] == '\n');
+            p += 2;
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -338,6 +408,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_migration_0021__fills_the_search_of_existing_rows,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_audit_export__defuses_every_formula_start_in_a_csv_cell, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

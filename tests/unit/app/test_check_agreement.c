@@ -18,6 +18,7 @@
 #include "app/grants.h"
 #include "app/tenancy.h"
 #include "authz/authz.h"
+#include "base/clock.h"
 #include "config/config.h"
 #include "store/store.h"
 #include "store/store_tenancy.h"
@@ -294,7 +295,7 @@ static int store_path(struct store_answer *out, struct store_conn *c, struct are
         agency = rc == 0 ? env.agency_id : NULL;
     } else {
         struct store_bot bot;
-        rc = store_bot_get(&bot, c, a, s->scope_id, err);
+        rc = store_bot_get(&bot, c, a, s->scope_id, clock_now_ms(), err);
         agency = rc == 0 ? bot.agency_id : NULL;
         environment = rc == 0 ? bot.environment_id : NULL;
     }

@@ -387,6 +387,33 @@ static void test_server_query__refuses_a_parameter_the_route_does_not_read(void 
     reply_dispose(&r);
 }
 
+static void test_server_query__reads_empty_pairs_as_nothing(void **state)
+{
+    (void)state;
+    static const char *const paths[] = {"/query?&x=a", "/query?x=a&", "/query?x=a&&",
+                                        "/query?&&x=a&&"};
+    struct reply r;
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        get(&r, paths[i], NULL);
+        if (r.status != 200)
+            fail_msg("%s: %d", paths[i], r.status);
+        assert_string_equal(member(&r, "x"), "a");
+        reply_dispose(&r);
+    }
+    /* A route that reads no parameter takes a query of empty pairs alone. */
+    get(&r, "/echo/1/2?&&", NULL);
+    assert_int_equal(r.status, 200);
+    reply_dispose(&r);
+    /* An empty name with a value is a parameter, and a known name without one is refused. */
+    get(&r, "/query?=a", NULL);
+    assert_problem(&r, 400, "unknown_parameter");
+    reply_dispose(&r);
+    get(&r, "/query?&x", NULL);
+    assert_problem(&r, 400, "invalid_input");
+    assert_string_equal(member(&r, "field"), "x");
+    reply_dispose(&r);
+}
+
 static void test_server_query__refuses_an_overlong_value(void **state)
 {
     (void)state;
@@ -590,6 +617,7 @@ int main(void)
         cmocka_unit_test(test_server_query__reads_one_value),
         cmocka_unit_test(test_server_query__refuses_a_repeated_parameter),
         cmocka_unit_test(test_server_query__refuses_an_overlong_value),
+        cmocka_unit_test(test_server_query__reads_empty_pairs_as_nothing),
         cmocka_unit_test(test_server_query__refuses_a_parameter_the_route_does_not_read),
         cmocka_unit_test(test_server_json_body__accepts_a_valid_object),
         cmocka_unit_test(test_server_json_body__names_an_unknown_field),

@@ -257,7 +257,8 @@ static void test_store_bot__shared_needs_a_bot_manager_grant(void **state)
     size_t count;
     bool more;
     assert_int_equal(
-        store_bot_list(&items, &count, &more, f->conn, &f->arena, "env_1", NULL, 50, &f->err), 0);
+        store_bot_list(&items, &count, &more, f->conn, &f->arena, "env_1", NULL, 50, 1, &f->err),
+        0);
     assert_int_equal(count, 4);
     assert_false(more);
     assert_string_equal(items[0].id, "bot_1");
@@ -269,13 +270,56 @@ static void test_store_bot__shared_needs_a_bot_manager_grant(void **state)
     assert_string_equal(items[2].agency_id, "agy_1");
 
     struct store_bot b;
-    assert_int_equal(store_bot_get(&b, f->conn, &f->arena, "bot_3", &f->err), 0);
+    assert_int_equal(store_bot_get(&b, f->conn, &f->arena, "bot_3", 1, &f->err), 0);
     assert_true(b.is_shared);
-    assert_int_equal(store_bot_get(&b, f->conn, &f->arena, "bot_9", &f->err), 0);
+    assert_int_equal(store_bot_get(&b, f->conn, &f->arena, "bot_9", 1, &f->err), 0);
     assert_false(b.is_shared);
     assert_string_equal(b.environment_id, "env_2");
     usher_error_clear(&f->err);
-    assert_int_equal(store_bot_get(&b, f->conn, &f->arena, "bot_none", &f->err), USHER_ENOTFOUND);
+    assert_int_equal(store_bot_get(&b, f->conn, &f->arena, "bot_none", 1, &f->err),
+                     USHER_ENOTFOUND);
+}
+
+/* The shared flag is read at the caller's now, never at the store's own clock: a bot_manager
+ * grant ending at 5000 shares the bot at 4999 and no longer at 5000. */
+static void test_store_bot__shared_at_the_callers_now(void **state)
+{
+    struct fixture *f = *state;
+    fixture_user_add(f->store, "usr_1");
+    agency_add(f, "agy_1", 1);
+    environment_add(f, "env_1", "agy_1", 1);
+    bot_add(f, "bot_1", "agy_1", "env_1", 1);
+    fixture_grant_add_with(f->store, &(struct fixture_grant){.id = "grt_1",
+                                                             .agency_id = "agy_1",
+                                                             .user_id = "usr_1",
+                                                             .environment_id = "env_1",
+                                                             .bot_id = "bot_1",
+                                                             .roles = "bot_manager"});
+    struct store_value p[] = {store_text("grt_1"), store_int(5000)};
+    assert_int_equal(store_exec(f->conn, &f->arena,
+                                "UPDATE grants SET expires_at = $2 WHERE id = $1", p, 2, NULL, NULL,
+                                &f->err),
+                     0);
+
+    struct store_bot b;
+    assert_int_equal(store_bot_get(&b, f->conn, &f->arena, "bot_1", 4999, &f->err), 0);
+    assert_true(b.is_shared);
+    assert_int_equal(store_bot_get(&b, f->conn, &f->arena, "bot_1", 5000, &f->err), 0);
+    assert_false(b.is_shared);
+
+    struct store_bot *items;
+    size_t count;
+    bool more;
+    assert_int_equal(
+        store_bot_list(&items, &count, &more, f->conn, &f->arena, "env_1", NULL, 50, 4999, &f->err),
+        0);
+    assert_int_equal(count, 1);
+    assert_true(items[0].is_shared);
+    assert_int_equal(
+        store_bot_list(&items, &count, &more, f->conn, &f->arena, "env_1", NULL, 50, 5000, &f->err),
+        0);
+    assert_int_equal(count, 1);
+    assert_false(items[0].is_shared);
 }
 
 static void test_store_bot__unknown_environment_conflicts(void **state)
@@ -411,6 +455,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_store_bot__shared_needs_a_bot_manager_grant, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_store_bot__shared_at_the_callers_now, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_bot__unknown_environment_conflicts, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_store_grant__lists_a_users_grants_in_one_agency, setup,

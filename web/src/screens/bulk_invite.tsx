@@ -1,10 +1,13 @@
 // Inviting many people at once from a CSV file: the file is checked by the server first and its
-// problems shown by row and column; nothing is sent until the file is right, unless the admin
-// chooses to send the valid rows; then each row says what became of it.
+// problems shown by row and column, with the end each row's access gets; nothing is sent until
+// the file is right, unless the admin chooses to send the valid rows; then each row says what
+// became of it. Each row may name its own end (expires_at); the server holds every row to the
+// sender's own right to give it there (rule 4), and a row without an end ends with that right.
 import { useRef, useState } from 'preact/hooks';
 import { ApiError, api, messageOf } from '../api';
 import { useAgency } from '../agency';
-import { ceilingSentence, earliestEnd } from '../ceiling';
+import { sentence } from '../format';
+import { readableDay } from '../ceiling';
 import { useGrantable } from '../grantable';
 import { Dialog, FormError, announce, useId } from '../ui';
 
@@ -17,6 +20,10 @@ interface BulkRow {
   environment: string | null;
   roles: string | null;
   valid: boolean;
+  // The end the row's access gets (null: none) and whence: its own cell, the request's default,
+  // or the sender's own end ("ceiling").
+  expires_at?: string | null;
+  expires_at_source?: 'row' | 'default' | 'ceiling' | null;
   result?: 'created' | 'refused' | 'skipped';
   message?: string | null;
 }
@@ -45,6 +52,7 @@ const COLUMN_WORDS: Record<string, string> = {
   shortcode: 'Shortcode',
   environment: 'Environment',
   roles: 'Roles',
+  expires_at: 'End date',
 };
 
 function where(p: BulkProblem): string {
@@ -55,20 +63,73 @@ function where(p: BulkProblem): string {
 
 const RESULT_WORDS = { created: 'Invited', refused: 'Refused', skipped: 'Not sent' };
 
+// What became of a row: "Invited", "Refused: <why>", or the server's "not sent…" as a sentence.
+function resultText(r: BulkRow): string {
+  if (r.result === 'skipped') return sentence(r.message || 'not sent');
+  if (r.result === 'refused') return `${RESULT_WORDS.refused}: ${r.message || ''}`;
+  return r.result ? RESULT_WORDS[r.result] : '';
+}
+
+const dayThisYear = new Intl.DateTimeFormat('en-GB', {
+  day: 'numeric',
+  month: 'short',
+  timeZone: 'UTC',
+});
+const dayOtherYear = new Intl.DateTimeFormat('en-GB', {
+  day: 'numeric',
+  month: 'short',
+  year: 'numeric',
+  timeZone: 'UTC',
+});
+
+// "until 31 Jan" (with the year when it is not this one), in UTC as the file's dates are.
+function untilDay(iso: string): string {
+  const d = new Date(iso);
+  const f = d.getUTCFullYear() === new Date().getUTCFullYear() ? dayThisYear : dayOtherYear;
+  return `until ${f.format(d)}`;
+}
+
+// "A, B and C".
+const listed = (items: string[]) =>
+  items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+
+// Where the sender's own right to invite ends, in words: each row ends by then in its
+// environment, and a row without an end of its own ends then. null when it ends nowhere.
+function endsSentence(ends: { name: string; until: string }[], places: number): string | null {
+  if (!ends.length) return null;
+  const rows = 'a row without an end of its own ends then, and no row may end later.';
+  if (new Set(ends.map((e) => e.until)).size === 1 && ends.length === places)
+    return `Your own access here ends on ${readableDay(ends[0].until)}: ${rows}`;
+  const sorted = [...ends].sort((a, b) => Date.parse(a.until) - Date.parse(b.until));
+  const where =
+    sorted.length <= 3
+      ? listed(sorted.map((e) => `on ${readableDay(e.until)} in ${e.name}`))
+      : `in ${sorted.length} environments, the earliest on ${readableDay(sorted[0].until)} in ` +
+        sorted[0].name;
+  return (
+    `Your own access ends ${where}. A row without an end of its own ends when your access to ` +
+    'its environment ends, and no row may end later.'
+  );
+}
+
 export function BulkInviteDialog({ onClose, onSent }: { onClose: () => void; onSent: () => void }) {
   const { agency, environments, access } = useAgency();
   const fileId = useId('bulk-file');
-  // Rows name no end of their own: when the sender's right to invite ends somewhere, every
-  // invitation of the file ends at the earliest such end (rule 4), said here and sent along.
-  const places = environments
-    .filter((e) => access.can('users.invite', agency.id, { environmentId: e.id }))
-    .map((e) => e.id);
-  const grantable = useGrantable(agency.id, 'invite', places);
-  const offers = places.map((p) => grantable.offer(p));
-  const known = offers.every((o) => o.data || o.error);
-  const ceiling = earliestEnd(...offers.map((o) => o.data?.until));
-  const withEnd = (query: string) =>
-    ceiling ? `${query}${query ? '&' : '?'}expires_at=${encodeURIComponent(ceiling)}` : query;
+  // Where the sender's own right to invite ends, to say so before the file is chosen: the
+  // server ends each row there (and answers each row's end), nothing is sent for it from here.
+  const places = environments.filter((e) =>
+    access.can('users.invite', agency.id, { environmentId: e.id }),
+  );
+  const grantable = useGrantable(
+    agency.id,
+    'invite',
+    places.map((e) => e.id),
+  );
+  const ends = places.flatMap((e) => {
+    const until = grantable.offer(e.id).data?.until;
+    return until ? [{ name: e.name, until }] : [];
+  });
+  const ceiling = endsSentence(ends, places.length);
   const [csv, setCsv] = useState<string | null>(null);
   const [fileName, setFileName] = useState('');
   const [answer, setAnswer] = useState<BulkAnswer | null>(null);
@@ -82,7 +143,7 @@ export function BulkInviteDialog({ onClose, onSent }: { onClose: () => void; onS
     setBusy(true);
     setError(null);
     try {
-      const a = await api<BulkAnswer>('POST', `${path}${withEnd(query)}`, text, {
+      const a = await api<BulkAnswer>('POST', `${path}${query}`, text, {
         contentType: 'text/csv',
       });
       setAnswer(a);
@@ -127,15 +188,17 @@ export function BulkInviteDialog({ onClose, onSent }: { onClose: () => void; onS
     <Dialog title="Invite people from a file" onClose={onClose} wide>
       <p>
         A CSV file with a header row: <code>email</code>, <code>first_name</code>,{' '}
-        <code>last_name</code>, <code>shortcode</code>, <code>environment</code> (its name) and{' '}
-        <code>roles</code> (names separated by ; or |). Nothing is sent until you choose to.{' '}
+        <code>last_name</code>, <code>shortcode</code>, <code>environment</code> (its name),{' '}
+        <code>roles</code> (names separated by ; or |) and <code>expires_at</code> (when their
+        access ends: a date like 2027-01-31, the end of that day in UTC; empty for no end of its
+        own). Nothing is sent until you choose to.{' '}
         <a href={`/api/v1${path}/template`} download="invitations-template.csv">
           Download the template
         </a>
       </p>
       {ceiling ? (
         <p class="note note-info" id={`${fileId}-ceiling`}>
-          {ceilingSentence(ceiling)} Every invitation from this file gives access until then.
+          {ceiling}
         </p>
       ) : null}
       <div class="field">
@@ -145,7 +208,7 @@ export function BulkInviteDialog({ onClose, onSent }: { onClose: () => void; onS
           type="file"
           accept=".csv,text/csv"
           onChange={chosen}
-          disabled={busy || sent || !known}
+          disabled={busy || sent}
           aria-describedby={ceiling ? `${fileId}-ceiling` : undefined}
         />
       </div>
@@ -186,24 +249,44 @@ export function BulkInviteDialog({ onClose, onSent }: { onClose: () => void; onS
                 <thead>
                   <tr>
                     <th scope="col">Row</th>
-                    <th scope="col">Email</th>
-                    <th scope="col">Name</th>
+                    <th scope="col">Person</th>
                     <th scope="col">Environment</th>
                     <th scope="col">Roles</th>
+                    <th scope="col">Ends</th>
                     <th scope="col">{sent ? 'Result' : 'Check'}</th>
                   </tr>
                 </thead>
                 <tbody>
                   {answer.rows.map((r) => (
                     <tr key={r.row} class={r.valid ? '' : 'bulk-bad'}>
-                      <td>{r.row}</td>
-                      <td>{r.email}</td>
-                      <td>{[r.first_name, r.last_name].filter(Boolean).join(' ')}</td>
-                      <td>{r.environment}</td>
-                      <td>{r.roles}</td>
-                      <td>
+                      <th scope="row" data-label="Row">
+                        {r.row}
+                      </th>
+                      <td data-label="Person" class="bulk-person">
+                        {r.first_name || r.last_name ? (
+                          <span class="bulk-name">
+                            {[r.first_name, r.last_name].filter(Boolean).join(' ')}
+                          </span>
+                        ) : null}
+                        <span class="bulk-email">{r.email}</span>
+                      </td>
+                      <td data-label="Environment">{r.environment}</td>
+                      <td data-label="Roles">{r.roles}</td>
+                      <td data-label="Ends" class="bulk-ends">
+                        {r.expires_at ? (
+                          <>
+                            {untilDay(r.expires_at)}
+                            {r.expires_at_source === 'ceiling' ? (
+                              <span class="bulk-note"> when your access ends</span>
+                            ) : null}
+                          </>
+                        ) : r.valid ? (
+                          'No end'
+                        ) : null}
+                      </td>
+                      <td data-label={sent ? 'Result' : 'Check'}>
                         {r.result
-                          ? `${RESULT_WORDS[r.result]}${r.result === 'created' ? '' : `: ${r.message || ''}`}`
+                          ? resultText(r)
                           : r.valid
                             ? 'OK'
                             : problemsOf(r.row)
