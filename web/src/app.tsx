@@ -180,7 +180,7 @@ function Shell() {
       </a>
       <Header />
       <ImpersonationBanner />
-      {/* Before the page: on a phone the notice takes its room above it (see styles.css). */}
+      {/* The notices, fixed at the bottom of the window; their Dismiss button comes before the page. */}
       <Toasts />
       <main id="main">
         <Screens />

@@ -1,9 +1,10 @@
 // The console's building blocks: icons, fields whose API errors appear beside them, dialogs,
 // announcements, loading and "not available" states.
 import { ComponentChildren, JSX } from 'preact';
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, messageOf } from './api';
 import { humanMessage } from './messages';
+import { noticeRoomClear, noticeRoomMake, noticeRoomSet } from './notice_room';
 import { useSession } from './session';
 
 // --- icons (decorative: the button around each one carries the name) -----------------------
@@ -439,8 +440,10 @@ function toastTimer(id: number, run: boolean): void {
 }
 
 // Shows a short notice for 5 seconds (held while pointed at or focused) and reads it to screen
-// readers: in the corner on a wide screen, on a phone in the page's flow above its content, so it
-// never covers a control. A newer notice replaces the one shown: they never pile up.
+// readers. It is fixed at the bottom of the window, so it is in sight however far the page is
+// scrolled: across the bottom on a phone, in the bottom-right corner on a wider screen. When it
+// appears the page makes room for it (notice_room.ts), so it covers no control in view. A newer
+// notice replaces the one shown: they never pile up.
 export function announce(text: string, kind: 'ok' | 'error' = 'ok'): void {
   for (const t of toasts) toastTimer(t.id, false);
   const t = { id: ++nextId, text, kind };
@@ -448,16 +451,55 @@ export function announce(text: string, kind: 'ok' | 'error' = 'ok'): void {
   toastTimer(t.id, true);
 }
 
+// What moves the page on the person's behalf: once they scroll, press a key or click, only the
+// control in use is kept clear of the notice, and the page stays where they put it.
+const PERSON_MOVES = ['wheel', 'touchmove', 'keydown', 'pointerdown'];
+
 export function Toasts() {
   const [list, setList] = useState<Toast[]>(toasts);
+  const region = useRef<HTMLDivElement>(null);
   useEffect(() => {
     toastListeners.add(setList);
     return () => {
       toastListeners.delete(setList);
     };
   }, []);
+  const shown = list[0]?.id;
+  // While a notice shows: room for it at the page's end, and no control under it when it
+  // appears, when the page below changes size (a list reloads) or when the focus moves (a
+  // dialog closes and gives it back).
+  useLayoutEffect(() => {
+    const notice = region.current;
+    if (!shown || !notice) return;
+    let moved = false;
+    let frame = 0;
+    const settle = () => {
+      frame = 0;
+      noticeRoomSet(notice);
+      noticeRoomMake(notice, moved);
+    };
+    const later = () => {
+      if (!frame) frame = requestAnimationFrame(settle);
+    };
+    const personMoved = () => {
+      moved = true;
+    };
+    settle();
+    const observer = new ResizeObserver(later);
+    observer.observe(document.body);
+    observer.observe(notice);
+    for (const e of PERSON_MOVES) window.addEventListener(e, personMoved, true);
+    window.addEventListener('focusin', later);
+    return () => {
+      observer.disconnect();
+      cancelAnimationFrame(frame);
+      for (const e of PERSON_MOVES) window.removeEventListener(e, personMoved, true);
+      window.removeEventListener('focusin', later);
+      noticeRoomClear();
+    };
+  }, [shown]);
   return (
-    <div class="toasts" role="status" aria-live="polite">
+    <div class="toasts" role="status" aria-live="polite" ref={region}>
       {list.map((t) => (
         <div
           key={t.id}

@@ -139,3 +139,41 @@ export async function eventually(read, want, message, timeout = 5000) {
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+// Run inside the page: what is wrong with the notice shown: none shows, it is not wholly inside
+// the window, or it lies over a focusable control in view (a button, link, field or anything
+// reachable with Tab). With settled, only whether nothing is wrong.
+function noticeFaults(settled) {
+  const toast = document.querySelector('.toasts .toast');
+  if (!toast) return settled ? false : ['no notice shows'];
+  const t = toast.getBoundingClientRect();
+  const out = [];
+  if (t.top < 0 || t.left < 0 || t.bottom > window.innerHeight || t.right > window.innerWidth)
+    out.push(`the notice is not wholly in the window: ${Math.round(t.left)},${Math.round(t.top)} to ${Math.round(t.right)},${Math.round(t.bottom)}`);
+  const controls = 'a[href], button, input, select, textarea, summary, [tabindex]:not([tabindex="-1"])';
+  for (const el of document.querySelectorAll(controls)) {
+    // A box that holds controls (a table that scrolls sideways takes the focus) is not one:
+    // its controls are checked one by one.
+    if (toast.contains(el) || el.closest('dialog') || el.querySelector(controls)) continue;
+    const r = el.getBoundingClientRect();
+    // Nothing to hide: a visually hidden control, or one outside the window.
+    if (r.width < 2 || r.height < 2 || r.bottom <= 0 || r.top >= window.innerHeight || r.right <= 0 || r.left >= window.innerWidth) continue;
+    if (r.left < t.right && r.right > t.left && r.top < t.bottom && r.bottom > t.top) {
+      const name = (el.getAttribute('aria-label') || el.textContent || el.getAttribute('name') || '').trim().slice(0, 40);
+      out.push(`the notice covers ${el.tagName.toLowerCase()} "${name}" at ${Math.round(r.left)},${Math.round(r.top)}`);
+    }
+  }
+  return settled ? out.length === 0 : out;
+}
+
+// Waits (up to timeout) for the notice shown to settle wholly inside the window and over no
+// focusable control in view: the console may scroll the page to make room for it after it
+// appears, and the list under it may still be loading. Resolves with what is still wrong then
+// (empty when nothing is).
+export async function noticeProblems(page, timeout = 3000) {
+  const settled = await page.waitForFunction(noticeFaults, true, { timeout }).then(
+    () => true,
+    () => false,
+  );
+  return settled ? [] : page.evaluate(noticeFaults, false);
+}

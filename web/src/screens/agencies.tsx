@@ -259,7 +259,7 @@ function EnvironmentList() {
             : 'You have no environment in this agency.'}
         </p>
       ) : (
-        <ul class="cards cards-grid">
+        <ul class="cards cards-grid env-cards">
           {environments.map((env) => (
             <li key={env.id} class="card">
               <h3>
