@@ -14,6 +14,7 @@
 #include "app/tokens.h"
 #include "authz/authz.h"
 #include "base/clock.h"
+#include "base/log.h"
 #include "base/text.h"
 #include "store/store.h"
 #include "store/store_invitation.h"
@@ -118,6 +119,24 @@ static int agency_change_allowed(const struct app_access *acc, const struct app_
     return 0;
 }
 
+/* Brings the index's view of the agency up to date after a committed change of its status or
+ * policy: read again from c (a newer change another instance made meanwhile then wins), or, when
+ * that read fails, set to what this change wrote. */
+static void agency_index_refresh(const struct app_call *call, struct store_conn *c,
+                                 const char *agency_id, bool restated, bool suspend,
+                                 bool repolicied, bool required)
+{
+    struct usher_error err = {0};
+    if (authz_index_refresh_place(call->app->authz, c, "agency", agency_id, &err) == 0)
+        return;
+    log_msg(LOG_WARN, "authz.refresh_failed", "{s:s, s:s}", "agency_id", agency_id, "error",
+            err.message);
+    if (restated)
+        authz_index_put_agency_status(call->app->authz, agency_id, suspend);
+    if (repolicied)
+        authz_index_put_agency_policy(call->app->authz, agency_id, required);
+}
+
 int app_agency_update(struct store_agency *out, const struct app_call *call, const char *agency_id,
                       const struct app_agency_change *change)
 {
@@ -171,10 +190,8 @@ int app_agency_update(struct store_agency *out, const struct app_call *call, con
     rc = store_commit(c, call->err);
     if (rc)
         goto done;
-    if (restated && call->app->authz)
-        authz_index_put_agency_status(call->app->authz, agency_id, suspend);
-    if (repolicied && call->app->authz)
-        authz_index_put_agency_policy(call->app->authz, agency_id, required);
+    if ((restated || repolicied) && call->app->authz)
+        agency_index_refresh(call, c, agency_id, restated, suspend, repolicied, required);
     *out = agency;
 done:
     store_conn_put(c);

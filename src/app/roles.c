@@ -12,6 +12,7 @@
 #include "app/tenancy.h"
 #include "authz/authz.h"
 #include "base/clock.h"
+#include "base/log.h"
 #include "base/text.h"
 #include "store/store_role.h"
 #include "store/store_tenancy.h"
@@ -276,6 +277,21 @@ static int role_taken(const struct app_role_set *set, const char *id, const char
     return 0;
 }
 
+/* Brings the index's custom roles of the agency up to date after a committed change: read again
+ * from c (a newer change another instance made meanwhile then wins), or, when that read fails,
+ * role_id set to what this change wrote. */
+static void roles_index_refresh(const struct app_call *call, struct store_conn *c,
+                                const char *agency_id, const char *role_id, uint64_t permissions,
+                                bool is_deleted)
+{
+    struct usher_error err = {0};
+    if (authz_index_refresh_roles(call->app->authz, c, agency_id, &err) == 0)
+        return;
+    log_msg(LOG_WARN, "authz.refresh_failed", "{s:s, s:s}", "agency_id", agency_id, "error",
+            err.message);
+    authz_index_put_custom_role(call->app->authz, role_id, agency_id, permissions, is_deleted);
+}
+
 int app_role_create(struct store_custom_role *out, const struct app_call *call,
                     const char *agency_id, const struct app_role_draft *draft)
 {
@@ -339,7 +355,7 @@ int app_role_create(struct store_custom_role *out, const struct app_call *call,
     if (rc)
         goto done;
     if (call->app->authz)
-        authz_index_put_custom_role(call->app->authz, role.id, role.agency_id, perms, false);
+        roles_index_refresh(call, c, role.agency_id, role.id, perms, false);
     *out = role;
 done:
     store_conn_put(c);
@@ -448,8 +464,7 @@ int app_role_update(struct store_custom_role *out, const struct app_call *call,
         if (rc)
             goto done;
         if (perms_changed && call->app->authz)
-            authz_index_put_custom_role(call->app->authz, role.id, role.agency_id, new_perms,
-                                        false);
+            roles_index_refresh(call, c, role.agency_id, role.id, new_perms, false);
     }
     *out = role;
 done:
@@ -500,7 +515,7 @@ int app_role_delete(const struct app_call *call, const char *agency_id, const ch
     if (rc)
         goto done;
     if (call->app->authz)
-        authz_index_put_custom_role(call->app->authz, role.id, role.agency_id, 0, true);
+        roles_index_refresh(call, c, role.agency_id, role.id, 0, true);
 done:
     store_conn_put(c);
     return rc;

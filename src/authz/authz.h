@@ -61,6 +61,19 @@ int authz_index_sync_cursor(int64_t *out, struct store *store, struct usher_erro
 int authz_index_refresh_user(struct authz_index *ix, struct store_conn *c, const char *user_id,
                              struct usher_error *err);
 
+/* Re-reads one place (scope_type "agency", "environment" or "bot": an agency's presence, status
+ * and two-step policy, an environment's agency, a bot's environment and agency) from conn, as
+ * the change feed does; a place no longer in the store is marked gone with everything under it
+ * and its holders re-read. Like authz_index_refresh_user, a read that overlapped another install
+ * reads again. Call after the change that touched the place has committed. */
+int authz_index_refresh_place(struct authz_index *ix, struct store_conn *c, const char *scope_type,
+                              const char *id, struct usher_error *err);
+
+/* Re-reads an agency's custom roles from conn and installs them in place of those held, as
+ * authz_index_refresh_place. */
+int authz_index_refresh_roles(struct authz_index *ix, struct store_conn *c, const char *agency_id,
+                              struct usher_error *err);
+
 /* Drops a user from the index: every check for them is denied until the next refresh. */
 void authz_index_forget_user(struct authz_index *ix, const char *user_id);
 

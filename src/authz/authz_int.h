@@ -134,13 +134,18 @@ struct ix_data {
     struct ix_chunk *sets;    /* grant sets built by the load */
 };
 
+/* How many times a re-read of a user, a place or an agency's roles is tried before its last read
+ * is installed whatever happened meanwhile (authz_index_refresh_user). Two re-reads overlap
+ * only for the length of a read, so four in a row are rare even under a busy change feed. */
+#define IX_REFRESH_TRIES 4
+
 struct authz_index {
     pthread_rwlock_t lock;
     struct ix_data d;
-    int64_t cursor;       /* the change feed's position when the content was loaded */
-    uint64_t user_writes; /* users installed or dropped so far (under lock): a re-read of a
-                           * user that saw this move while it read may hold an older state
-                           * than what was installed meanwhile */
+    int64_t cursor;    /* the change feed's position when the content was loaded */
+    uint64_t installs; /* changes made to the content so far (under lock): a re-read that saw
+                        * this move while it read may hold an older state than what was
+                        * installed meanwhile, and reads again (authz_index_refresh_user) */
     _Atomic int64_t current_until_ns; /* answers are given until then (clock_mono_ns) */
 };
 

@@ -491,13 +491,14 @@ void authz_index_forget_user(struct authz_index *ix, const char *user_id)
 {
     pthread_rwlock_wrlock(&ix->lock);
     ix_user_set(&ix->d, user_id, 0, NULL);
-    ix->user_writes++;
+    ix->installs++;
     pthread_rwlock_unlock(&ix->lock);
 }
 
 void authz_index_put_agency(struct authz_index *ix, const char *agency_id)
 {
     pthread_rwlock_wrlock(&ix->lock);
+    ix->installs++;
     ix_agency_set(&ix->d, agency_id, true);
     pthread_rwlock_unlock(&ix->lock);
 }
@@ -505,6 +506,7 @@ void authz_index_put_agency(struct authz_index *ix, const char *agency_id)
 void authz_index_put_agency_status(struct authz_index *ix, const char *agency_id, bool suspended)
 {
     pthread_rwlock_wrlock(&ix->lock);
+    ix->installs++;
     ix_agency_suspended_set(&ix->d, agency_id, suspended);
     pthread_rwlock_unlock(&ix->lock);
 }
@@ -527,6 +529,7 @@ void authz_index_put_agency_policy(struct authz_index *ix, const char *agency_id
                                    bool require_second_factor)
 {
     pthread_rwlock_wrlock(&ix->lock);
+    ix->installs++;
     ix_agency_second_factor_set(&ix->d, agency_id, require_second_factor);
     pthread_rwlock_unlock(&ix->lock);
 }
@@ -577,6 +580,7 @@ void authz_index_put_environment(struct authz_index *ix, const char *environment
                                  const char *agency_id)
 {
     pthread_rwlock_wrlock(&ix->lock);
+    ix->installs++;
     ix_env_set(&ix->d, environment_id, agency_id);
     pthread_rwlock_unlock(&ix->lock);
 }
@@ -585,6 +589,7 @@ void authz_index_put_bot(struct authz_index *ix, const char *bot_id, const char 
                          const char *agency_id)
 {
     pthread_rwlock_wrlock(&ix->lock);
+    ix->installs++;
     ix_bot_set(&ix->d, bot_id, environment_id, agency_id);
     pthread_rwlock_unlock(&ix->lock);
 }
@@ -638,6 +643,7 @@ size_t authz_index_place_gone(const char ***out_users, struct authz_index *ix,
     *out_users = NULL;
     size_t count = 0;
     pthread_rwlock_wrlock(&ix->lock);
+    ix->installs++;
     struct ix_data *d = &ix->d;
     struct gone g = {.kind = kind, .scope = IX_NONE};
     if (kind == POLICY_SCOPE_AGENCY)
@@ -677,6 +683,7 @@ void authz_index_put_custom_role(struct authz_index *ix, const char *role_id, co
                                  uint64_t permissions, bool is_deleted)
 {
     pthread_rwlock_wrlock(&ix->lock);
+    ix->installs++;
     ix_role_set(&ix->d, role_id, agency_id, permissions, !is_deleted);
     pthread_rwlock_unlock(&ix->lock);
 }

@@ -213,7 +213,7 @@ int authz_index_load(struct authz_index *ix, struct store *store, struct usher_e
     struct ix_data old = ix->d;
     ix->d = fresh;
     ix->cursor = cursor;
-    ix->user_writes++;
+    ix->installs++;
     pthread_rwlock_unlock(&ix->lock);
     ix_data_dispose(&old);
     struct authz_stats st;
@@ -224,15 +224,15 @@ int authz_index_load(struct authz_index *ix, struct store *store, struct usher_e
     return 0;
 }
 
-/* Reads user_id once and installs what was read, unless another user was installed or dropped
- * while it read (*out_installed false) and is_last is not set. */
+/* Reads user_id once and installs what was read, unless anything was installed while it read
+ * (*out_installed false) and is_last is not set. */
 static int refresh_user_once(bool *out_installed, struct authz_index *ix, struct store_conn *c,
                              const char *user_id, bool is_last, struct usher_error *err)
 {
     struct arena a;
     arena_init(&a);
     pthread_rwlock_rdlock(&ix->lock);
-    uint64_t seen = ix->user_writes;
+    uint64_t seen = ix->installs;
     pthread_rwlock_unlock(&ix->lock);
     *out_installed = false;
     struct store_rows user, grants;
@@ -243,13 +243,13 @@ static int refresh_user_once(bool *out_installed, struct authz_index *ix, struct
     for (size_t r = 0; r < grants.count; r++)
         grant_row_read(&rows[r], &grants, r, NULL);
     pthread_rwlock_wrlock(&ix->lock);
-    if (ix->user_writes == seen || is_last) {
+    if (ix->installs == seen || is_last) {
         if (user.count == 1)
             ix_user_set(&ix->d, user_id, user_flags(&user, 0),
                         ix_grant_set_build(&ix->d, rows, grants.count, false));
         else
             ix_user_set(&ix->d, user_id, 0, NULL);
-        ix->user_writes++;
+        ix->installs++;
         *out_installed = true;
     }
     pthread_rwlock_unlock(&ix->lock);
@@ -257,11 +257,6 @@ done:
     arena_dispose(&a);
     return rc;
 }
-
-/* How many times a re-read is tried before its last read is installed whatever happened
- * meanwhile. Two re-reads of users overlap only for the length of a read, so four in a row are
- * rare even under a busy change feed. */
-#define REFRESH_TRIES 4
 
 /* Another thread may install the same user meanwhile from a newer state: the change feed brings
  * a change another instance committed after this read began. Installing this read after it
@@ -273,6 +268,6 @@ int authz_index_refresh_user(struct authz_index *ix, struct store_conn *c, const
     bool installed = false;
     int rc = 0;
     for (int attempt = 1; rc == 0 && !installed; attempt++)
-        rc = refresh_user_once(&installed, ix, c, user_id, attempt == REFRESH_TRIES, err);
+        rc = refresh_user_once(&installed, ix, c, user_id, attempt == IX_REFRESH_TRIES, err);
     return rc;
 }

@@ -29,6 +29,50 @@ static int place_gone_sync(struct authz_index *ix, struct store_conn *c, struct 
     return 0;
 }
 
+/* The number the index's content had reached (see authz_index_refresh_user). */
+static uint64_t installs_seen(struct authz_index *ix)
+{
+    pthread_rwlock_rdlock(&ix->lock);
+    uint64_t seen = ix->installs;
+    pthread_rwlock_unlock(&ix->lock);
+    return seen;
+}
+
+/* Reads the place once and installs it, unless anything was installed while it read
+ * (*out_installed false) and is_last is not set. A place gone from the store is marked gone at
+ * once: it never comes back. */
+static int place_sync_once(bool *out_installed, struct authz_index *ix, struct store_conn *c,
+                           struct arena *a, enum policy_scope kind, const char *type,
+                           const char *id, bool is_last, struct usher_error *err)
+{
+    uint64_t seen = installs_seen(ix);
+    *out_installed = false;
+    struct store_rows rows;
+    int rc = store_authz_place(&rows, c, a, type, id, err);
+    if (rc)
+        return rc;
+    if (rows.count == 0) {
+        *out_installed = true;
+        return place_gone_sync(ix, c, a, kind, id, err);
+    }
+    pthread_rwlock_wrlock(&ix->lock);
+    if (ix->installs == seen || is_last) {
+        if (kind == POLICY_SCOPE_AGENCY) {
+            const char *status = store_cell_text(&rows, 0, 2);
+            ix_agency_set(&ix->d, id, true);
+            ix_agency_second_factor_set(&ix->d, id, store_cell_int(&rows, 0, 1) != 0);
+            ix_agency_suspended_set(&ix->d, id, status && strcmp(status, "suspended") == 0);
+        } else if (kind == POLICY_SCOPE_ENVIRONMENT)
+            ix_env_set(&ix->d, id, store_cell_text(&rows, 0, 1));
+        else
+            ix_bot_set(&ix->d, id, store_cell_text(&rows, 0, 1), store_cell_text(&rows, 0, 2));
+        ix->installs++;
+        *out_installed = true;
+    }
+    pthread_rwlock_unlock(&ix->lock);
+    return 0;
+}
+
 static int place_sync(struct authz_index *ix, struct store_conn *c, struct arena *a,
                       const char *type, const char *id, struct usher_error *err)
 {
@@ -41,22 +85,35 @@ static int place_sync(struct authz_index *ix, struct store_conn *c, struct arena
         kind = POLICY_SCOPE_BOT;
     else
         return 0;
+    bool installed = false;
+    int rc = 0;
+    for (int attempt = 1; rc == 0 && !installed; attempt++)
+        rc =
+            place_sync_once(&installed, ix, c, a, kind, type, id, attempt == IX_REFRESH_TRIES, err);
+    return rc;
+}
+
+/* Reads the agency's custom roles once and installs them, as place_sync_once. */
+static int roles_sync_once(bool *out_installed, struct authz_index *ix, struct store_conn *c,
+                           struct arena *a, const char *agency_id, bool is_last,
+                           struct usher_error *err)
+{
+    uint64_t seen = installs_seen(ix);
+    *out_installed = false;
     struct store_rows rows;
-    int rc = store_authz_place(&rows, c, a, type, id, err);
+    int rc = store_authz_agency_roles(&rows, c, a, agency_id, err);
     if (rc)
         return rc;
-    if (rows.count == 0)
-        return place_gone_sync(ix, c, a, kind, id, err);
     pthread_rwlock_wrlock(&ix->lock);
-    if (kind == POLICY_SCOPE_AGENCY) {
-        const char *status = store_cell_text(&rows, 0, 2);
-        ix_agency_set(&ix->d, id, true);
-        ix_agency_second_factor_set(&ix->d, id, store_cell_int(&rows, 0, 1) != 0);
-        ix_agency_suspended_set(&ix->d, id, status && strcmp(status, "suspended") == 0);
-    } else if (kind == POLICY_SCOPE_ENVIRONMENT)
-        ix_env_set(&ix->d, id, store_cell_text(&rows, 0, 1));
-    else
-        ix_bot_set(&ix->d, id, store_cell_text(&rows, 0, 1), store_cell_text(&rows, 0, 2));
+    if (ix->installs == seen || is_last) {
+        ix_roles_drop_agency(&ix->d, agency_id);
+        for (size_t r = 0; r < rows.count; r++)
+            ix_role_set(&ix->d, store_cell_text(&rows, r, 0), agency_id,
+                        policy_catalogue_permissions_parse(store_cell_text(&rows, r, 2), NULL),
+                        true);
+        ix->installs++;
+        *out_installed = true;
+    }
     pthread_rwlock_unlock(&ix->lock);
     return 0;
 }
@@ -64,17 +121,31 @@ static int place_sync(struct authz_index *ix, struct store_conn *c, struct arena
 static int roles_sync(struct authz_index *ix, struct store_conn *c, struct arena *a,
                       const char *agency_id, struct usher_error *err)
 {
-    struct store_rows rows;
-    int rc = store_authz_agency_roles(&rows, c, a, agency_id, err);
-    if (rc)
-        return rc;
-    pthread_rwlock_wrlock(&ix->lock);
-    ix_roles_drop_agency(&ix->d, agency_id);
-    for (size_t r = 0; r < rows.count; r++)
-        ix_role_set(&ix->d, store_cell_text(&rows, r, 0), agency_id,
-                    policy_catalogue_permissions_parse(store_cell_text(&rows, r, 2), NULL), true);
-    pthread_rwlock_unlock(&ix->lock);
-    return 0;
+    bool installed = false;
+    int rc = 0;
+    for (int attempt = 1; rc == 0 && !installed; attempt++)
+        rc = roles_sync_once(&installed, ix, c, a, agency_id, attempt == IX_REFRESH_TRIES, err);
+    return rc;
+}
+
+int authz_index_refresh_place(struct authz_index *ix, struct store_conn *c, const char *scope_type,
+                              const char *id, struct usher_error *err)
+{
+    struct arena a;
+    arena_init(&a);
+    int rc = place_sync(ix, c, &a, scope_type, id, err);
+    arena_dispose(&a);
+    return rc;
+}
+
+int authz_index_refresh_roles(struct authz_index *ix, struct store_conn *c, const char *agency_id,
+                              struct usher_error *err)
+{
+    struct arena a;
+    arena_init(&a);
+    int rc = roles_sync(ix, c, &a, agency_id, err);
+    arena_dispose(&a);
+    return rc;
 }
 
 int authz_index_sync(struct authz_index *ix, struct store_conn *c, int64_t *cursor,

@@ -336,10 +336,44 @@ describe('a place deleted on one server, followed by another on the same databas
   });
 });
 
-// A change on server a whose re-read of the user is held up (the test build's slow fault: the
-// read has its rows, then waits two seconds) while server b changes the same user again, and a's
-// change feed brings b's change meanwhile. Installing the older read last would leave a granting
-// what b took away, until the user's next change.
+// A change on server a whose re-read of what it changed is held up (the test build's slow fault:
+// the read has its rows, then waits two seconds) while server b changes the same thing again, and
+// a's change feed brings b's change meanwhile. Installing the older read last would leave a
+// granting what b took away, until the next change there. Three kinds of re-read: a user's
+// grants, an agency's custom roles, and an agency's status.
+// (The rules' text is split at commas: no pattern holds one.)
+const HELD = {
+  grants: {
+    sql: 'WHERE g.user_id = $1',
+    // a gives the user analyst, b takes it back.
+    give: (x) => x.put(x.a, { grants: [{ environment_id: x.place.id, roles: ['analyst'] }] }, x.grantsPath),
+    takeBack: (x) => x.put(x.b, { grants: [{ environment_id: x.place.id, roles: ['agent'] }] }, x.grantsPath),
+    setUp: async (x) => x.put(x.a, { grants: [{ environment_id: x.place.id, roles: ['agent'] }] }, x.grantsPath),
+  },
+  roles: {
+    sql: 'permissions FROM custom_roles WHERE agency_id = $1',
+    // The user holds a custom role; a adds analytics.read to it, b takes it out.
+    give: (x) => x.patch(x.a, x.rolePath, { permissions: ['cms.read', 'analytics.read'] }),
+    takeBack: (x) => x.patch(x.b, x.rolePath, { permissions: ['cms.read'] }),
+    setUp: async (x) => {
+      const role = await x.as(x.a)('POST', `/api/v1/agencies/${x.agency.id}/roles`, { id: 'reviewer', name: 'Reviewer', permissions: ['cms.read'] });
+      assert.equal(role.status, 201, role.text);
+      x.rolePath = `/api/v1/agencies/${x.agency.id}/roles/reviewer`;
+      await x.put(x.a, { grants: [{ environment_id: x.place.id, roles: ['reviewer'] }] }, x.grantsPath);
+    },
+  },
+  status: {
+    sql: 'status FROM agencies WHERE id = $1',
+    // The user is an analyst in a suspended agency; a resumes it, b suspends it again.
+    give: (x) => x.patch(x.a, `/api/v1/agencies/${x.agency.id}`, { status: 'active' }),
+    takeBack: (x) => x.patch(x.b, `/api/v1/agencies/${x.agency.id}`, { status: 'suspended' }),
+    setUp: async (x) => {
+      await x.put(x.a, { grants: [{ environment_id: x.place.id, roles: ['analyst'] }] }, x.grantsPath);
+      await x.patch(x.a, `/api/v1/agencies/${x.agency.id}`, { status: 'suspended' });
+    },
+  },
+};
+
 async function staleReadHeld(t, database, label) {
   const faultFile = path.join(tempDir(), 'faults');
   writeFileSync(faultFile, '');
@@ -353,54 +387,62 @@ async function staleReadHeld(t, database, label) {
     }
     const token = await adminToken(a, '127.0.0.51');
     const as = (server) => (method, urlPath, body) => server.api(method, urlPath, { token, body });
-    const made = async (urlPath, name) => {
-      const res = await as(a)('POST', urlPath, { name });
-      assert.equal(res.status, 201, res.text);
-      return res.json;
-    };
-    const agency = await made('/api/v1/agencies', `Held ${label}`);
-    const place = await made(`/api/v1/agencies/${agency.id}/environments`, 'Held');
-    const user = `usr_held_${label}`;
-    sqlOn(database, `INSERT INTO users (id, email, password_hash, created_at)
-      SELECT '${user}', 'held-${label}@instances.example', password_hash, 1 FROM users WHERE email = '${ADMIN_EMAIL}';
-      INSERT INTO memberships (agency_id, user_id, created_at) VALUES ('${agency.id}', '${user}', 1);`);
-    const grantsPath = `/api/v1/agencies/${agency.id}/users/${user}/grants`;
-    const put = async (server, roles) => {
-      const res = await as(server)('PUT', grantsPath, { grants: [{ environment_id: place.id, roles }] });
+    const sent = (method) => async (server, urlPath, body) => {
+      const res = await as(server)(method, urlPath, body);
       assert.equal(res.status, 200, res.text);
     };
-    const analyst = async (server) => {
-      const res = await as(server)('POST', '/api/v1/check', { user_id: user, permission: 'analytics.read', environment_id: place.id });
-      assert.equal(res.status, 200, res.text);
-      return res.json.allowed;
-    };
-    await put(a, ['agent']);
-    await eventually(async () => (await analyst(b)) === false, 'the second server knows the user');
+    let rules = 0;
+    for (const [kind, scenario] of Object.entries(HELD)) {
+      await t.test(`a held-up re-read of ${kind}`, async () => {
+        const made = async (urlPath, name) => {
+          const res = await as(a)('POST', urlPath, { name });
+          assert.equal(res.status, 201, res.text);
+          return res.json;
+        };
+        const x = { a, b, as, patch: sent('PATCH') };
+        x.put = (server, body, urlPath) => sent('PUT')(server, urlPath, body);
+        x.agency = await made('/api/v1/agencies', `Held ${kind} ${label}`);
+        x.place = await made(`/api/v1/agencies/${x.agency.id}/environments`, 'Held');
+        const user = `usr_held_${kind}_${label}`;
+        sqlOn(database, `INSERT INTO users (id, email, password_hash, created_at)
+          SELECT '${user}', 'held-${kind}-${label}@instances.example', password_hash, 1 FROM users WHERE email = '${ADMIN_EMAIL}';
+          INSERT INTO memberships (agency_id, user_id, created_at) VALUES ('${x.agency.id}', '${user}', 1);`);
+        x.grantsPath = `/api/v1/agencies/${x.agency.id}/users/${user}/grants`;
+        const analyst = async (server) => {
+          const res = await as(server)('POST', '/api/v1/check', { user_id: user, permission: 'analytics.read', environment_id: x.place.id });
+          assert.equal(res.status, 200, res.text);
+          return res.json.allowed;
+        };
+        await scenario.setUp(x);
+        await eventually(async () => (await analyst(b)) === false && (await analyst(a)) === false, 'both servers deny to begin with');
 
-    // The next read of the user's grants on a waits two seconds after reading them. Whichever
-    // of a's threads reads first is held: the request's own re-read after its commit (the case
-    // this is about: the answer then takes two seconds) or the change feed's. Either way a must
-    // end agreeing with b; the scenario is tried until the request's re-read was the one held.
-    let held = 0;
-    for (let attempt = 1; attempt <= 5 && held === 0; attempt++) {
-      const faults = a.findLogs('store.fault').length;
-      writeFileSync(faultFile, `slow:@1:sql=WHERE g.user_id = $1${' '.repeat(attempt)}`);
-      const started = Date.now();
-      const change = put(a, ['analyst']).then(() => Date.now() - started);
-      await sleep(400);
-      await put(b, ['agent']);
-      const took = await change;
-      writeFileSync(faultFile, '');
-      assert.equal(a.findLogs('store.fault').length, faults + 1, 'one read was held up');
-      if (took >= 1800) held = attempt;
-      await eventually(async () => (await analyst(b)) === false, 'b took analyst away');
-      // Past the held read and the feed's next poll: a agrees with b and with the database.
-      await sleep(2500);
-      assert.equal(await analyst(a), false, `attempt ${attempt}: the older read, installed last, undid the newer change`);
-      assert.equal(await analyst(b), false);
+        // The next such read on a waits two seconds after reading. Whichever of a's threads reads
+        // first is held: the request's own re-read after its commit (the case this is about: the
+        // answer then takes two seconds) or the change feed's. Either way a must end agreeing with
+        // b; the scenario is tried until the request's re-read was the one held.
+        let held = 0;
+        for (let attempt = 1; attempt <= 5 && held === 0; attempt++) {
+          const faults = a.findLogs('store.fault').length;
+          rules++;
+          writeFileSync(faultFile, `slow:@1:sql=${scenario.sql}${' '.repeat(rules)}`);
+          const started = Date.now();
+          const change = scenario.give(x).then(() => Date.now() - started);
+          await sleep(400);
+          await scenario.takeBack(x);
+          const took = await change;
+          writeFileSync(faultFile, '');
+          assert.equal(a.findLogs('store.fault').length, faults + 1, 'one read was held up');
+          if (took >= 1800) held = attempt;
+          await eventually(async () => (await analyst(b)) === false, 'b took analytics.read away');
+          // Past the held read and the feed's next poll: a agrees with b and with the database.
+          await sleep(2500);
+          assert.equal(await analyst(a), false, `attempt ${attempt}: the older read, installed last, undid the newer change`);
+          assert.equal(await analyst(b), false);
+        }
+        t.diagnostic(`${kind}: the request's own re-read was held at attempt ${held}`);
+        assert.ok(held > 0, "the request's own re-read was never the one held");
+      });
     }
-    t.diagnostic(`the request's own re-read was held at attempt ${held}`);
-    assert.ok(held > 0, "the request's own re-read was never the one held");
   } finally {
     assert.equal(await a.stop(), 0);
     assert.equal(await b.stop(), 0);
