@@ -12,6 +12,7 @@
 #include "app/grants.h"
 #include "authz/authz.h"
 #include "base/clock.h"
+#include "base/log.h"
 #include "base/text.h"
 #include "store/store.h"
 
@@ -47,6 +48,25 @@ static int forbidden(struct usher_error *err, const char *permission, const char
 
 /* --- agencies --- */
 
+/* Brings a place this call created into the index after the commit: read back from c as every
+ * change is (a deletion another instance made meanwhile then wins), or, when that read fails, put
+ * in as written. kind is "agency", "environment" or "bot". */
+static void place_index_refresh(const struct app_call *call, struct store_conn *c, const char *kind,
+                                const char *id, const char *environment_id, const char *agency_id)
+{
+    struct usher_error err = {0};
+    if (authz_index_refresh_place(call->app->authz, c, kind, id, &err) == 0)
+        return;
+    log_msg(LOG_WARN, "authz.refresh_failed", "{s:s, s:s, s:s}", "kind", kind, "id", id, "error",
+            err.message);
+    if (strcmp(kind, "agency") == 0)
+        authz_index_put_agency(call->app->authz, id);
+    else if (strcmp(kind, "environment") == 0)
+        authz_index_put_environment(call->app->authz, id, agency_id);
+    else
+        authz_index_put_bot(call->app->authz, id, environment_id, agency_id);
+}
+
 int app_agency_create(struct store_agency *out, const struct app_call *call, const char *name)
 {
     struct store_conn *c = NULL;
@@ -80,7 +100,7 @@ int app_agency_create(struct store_agency *out, const struct app_call *call, con
     if (rc)
         goto done;
     if (call->app->authz)
-        authz_index_put_agency(call->app->authz, agency.id);
+        place_index_refresh(call, c, "agency", agency.id, NULL, agency.id);
     *out = agency;
 done:
     store_conn_put(c);
@@ -204,7 +224,7 @@ int app_environment_create(struct store_environment *out, const struct app_call 
     if (rc)
         goto done;
     if (call->app->authz)
-        authz_index_put_environment(call->app->authz, env.id, env.agency_id);
+        place_index_refresh(call, c, "environment", env.id, NULL, env.agency_id);
     *out = env;
 done:
     store_conn_put(c);
@@ -333,7 +353,7 @@ int app_bot_create(struct store_bot *out, const struct app_call *call, const cha
     if (rc)
         goto done;
     if (call->app->authz)
-        authz_index_put_bot(call->app->authz, bot.id, bot.environment_id, bot.agency_id);
+        place_index_refresh(call, c, "bot", bot.id, bot.environment_id, bot.agency_id);
     *out = bot;
 done:
     store_conn_put(c);

@@ -339,8 +339,8 @@ describe('a place deleted on one server, followed by another on the same databas
 // A change on server a whose re-read of what it changed is held up (the test build's slow fault:
 // the read has its rows, then waits two seconds) while server b changes the same thing again, and
 // a's change feed brings b's change meanwhile. Installing the older read last would leave a
-// granting what b took away, until the next change there. Three kinds of re-read: a user's
-// grants, an agency's custom roles, and an agency's status.
+// granting what b took away, until the next change there. Four kinds of re-read: a user's
+// grants, an agency's custom roles, an agency's status, and a place just created.
 // (The rules' text is split at commas: no pattern holds one.)
 const HELD = {
   grants: {
@@ -372,6 +372,25 @@ const HELD = {
       await x.patch(x.a, `/api/v1/agencies/${x.agency.id}`, { status: 'suspended' });
     },
   },
+  creation: {
+    sql: 'agency_id FROM environments WHERE id = $1',
+    // The user is an analyst of the whole agency; a creates an environment, b deletes it.
+    setUp: async (x) => {
+      await x.put(x.a, { grants: [{ roles: ['analyst'] }] }, x.grantsPath);
+      x.probe = 'env_none_yet';
+    },
+    give: async (x) => {
+      x.made = `Held new ${(x.round = (x.round || 0) + 1)}`;
+      const res = await x.as(x.a)('POST', `/api/v1/agencies/${x.agency.id}/environments`, { name: x.made });
+      assert.equal(res.status, 201, res.text);
+    },
+    takeBack: async (x) => {
+      x.probe = sqlOn(x.database, `SELECT id FROM environments WHERE name = '${x.made}'`).trim();
+      assert.match(x.probe, /^env_/);
+      const res = await x.as(x.b)('DELETE', `/api/v1/environments/${x.probe}`);
+      assert.equal(res.status, 200, res.text);
+    },
+  },
 };
 
 async function staleReadHeld(t, database, label) {
@@ -399,7 +418,7 @@ async function staleReadHeld(t, database, label) {
           assert.equal(res.status, 201, res.text);
           return res.json;
         };
-        const x = { a, b, as, patch: sent('PATCH') };
+        const x = { a, b, as, database, patch: sent('PATCH') };
         x.put = (server, body, urlPath) => sent('PUT')(server, urlPath, body);
         x.agency = await made('/api/v1/agencies', `Held ${kind} ${label}`);
         x.place = await made(`/api/v1/agencies/${x.agency.id}/environments`, 'Held');
@@ -409,7 +428,7 @@ async function staleReadHeld(t, database, label) {
           INSERT INTO memberships (agency_id, user_id, created_at) VALUES ('${x.agency.id}', '${user}', 1);`);
         x.grantsPath = `/api/v1/agencies/${x.agency.id}/users/${user}/grants`;
         const analyst = async (server) => {
-          const res = await as(server)('POST', '/api/v1/check', { user_id: user, permission: 'analytics.read', environment_id: x.place.id });
+          const res = await as(server)('POST', '/api/v1/check', { user_id: user, permission: 'analytics.read', environment_id: x.probe ?? x.place.id });
           assert.equal(res.status, 200, res.text);
           return res.json.allowed;
         };
