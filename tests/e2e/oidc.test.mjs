@@ -310,6 +310,16 @@ describe('company sign-in in the web console', () => {
     await page.getByRole('link', { name: 'Back to sign-in' }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
 
+    // The agency's log tells its owner of the refusal without naming an address that is no
+    // member of it: only its domain.
+    await owner.page.goto(`${studio.usher.url}/agencies/${ids.acme}/audit`);
+    await owner.page.getByLabel('Kind of action').selectOption({ label: 'Refused a company sign-in' });
+    await owner.page.getByRole('button', { name: 'Filter' }).click();
+    const refused = owner.page.getByText('Someone at acme.test was refused a company sign-in: no usher account has that address');
+    await refused.first().waitFor();
+    assert.doesNotMatch(await owner.page.locator('main').textContent(), /eve@acme\.test/);
+    await screen(owner.page, 'oidc-audit-refused');
+
     // A start the server refuses (a connection that does not exist, a link to an account
     // without being signed in) lands on the problem page too, never on an API error.
     await page.goto(`${studio.usher.url}/api/v1/oidc/start?connection_id=oic_gone`);

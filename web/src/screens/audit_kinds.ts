@@ -88,7 +88,28 @@ export const KIND_GROUPS: KindGroup[] = [
     label: 'Viewing as someone',
     kinds: [{ value: 'impersonation.*', label: 'Viewed the studio as someone' }],
   },
+  {
+    label: 'Signing in',
+    kinds: [{ value: 'user.sign_in_failed', label: 'Refused a company sign-in' }],
+  },
 ];
+
+// Why a company sign-in was refused, said of someone else (the entry's reason).
+const SIGN_IN_REFUSALS: Record<string, string> = {
+  no_account: 'no usher account has that address',
+  email_unverified: 'the company login did not confirm the address',
+  domain_not_claimed: 'the address is outside the domains of this sign-in',
+  state_invalid: 'the sign-in took too long or was started in another browser',
+  idp_error: 'the company login answered with an error',
+  idp_unreachable: 'the company login could not be reached',
+  token_invalid: 'the company login’s answer failed its checks',
+  identity_not_linked_here: 'the company login is not linked to the account through this sign-in',
+  invitation_invalid: 'the invitation could no longer be used',
+  invitation_subject_mismatch: 'the invitation is tied to another company login',
+  account_disabled: 'the account is disabled',
+  link_conflict: 'the company login is already linked to another account',
+  account_exists_sign_in_first: 'the address has an account, which must sign in first to link it',
+};
 
 export function kindLabel(value: string): string | null {
   for (const g of KIND_GROUPS) for (const k of g.kinds) if (k.value === value) return k.label;
@@ -258,6 +279,14 @@ export function sentenceOf(e: AuditRow, ctx: SentenceContext): Part[] {
       return [a, ' stopped viewing as ', s, REASONS[String(d.reason)] ?? ''];
     case 'impersonation.request':
       return [person(e, 'impersonator'), ` opened ${text(d.route) || 'a page'} as `, a];
+    case 'user.sign_in_failed': {
+      // The person is named only when they are a member here; otherwise only their domain.
+      const domain = text(d.email_domain);
+      const who: Part = e.subject_user_id ? s : domain ? `Someone at ${domain}` : 'Someone';
+      const reason = String(d.reason || '');
+      const why = SIGN_IN_REFUSALS[reason] ?? reason.replace(/_/g, ' ');
+      return [who, ` was refused a company sign-in${why ? `: ${why}` : ''}`];
+    }
     case 'audit.pruned':
       return ['Entries older than the retention period were removed from the log'];
     default: {
