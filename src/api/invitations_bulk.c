@@ -27,7 +27,7 @@ static json_t *problems_json(const struct app_bulk *b)
 }
 
 /* The rows as read, for a preview: what each says, whether it is valid and the end its grant
- * gets (expires_at, with expires_at_source saying whence: "row", "default" or "ceiling"). */
+ * is given (expires_at, with expires_at_source saying whence: "row", "default" or "ceiling"). */
 static json_t *rows_json(struct http_request *req, const struct app_bulk *b)
 {
     json_t *list = json_array();

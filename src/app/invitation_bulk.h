@@ -47,7 +47,7 @@ struct app_bulk_row {
     const char *environment_name; /* resolved: the environment's own name */
     int64_t end_asked;            /* the row's own end (ms); 0: its cell is empty or wrong */
     bool is_end_a_day;            /* end_asked came as a date: the end of that day in UTC */
-    int64_t end;                  /* the end its grant gets (ms); 0: none */
+    int64_t end;                  /* the end given to its grant (ms); 0: none */
     const char *end_source;       /* "row", "default" or "ceiling" (the sender's own end); NULL */
     struct app_invitation_new in; /* what will be asked of app_invitation_create */
     bool is_valid;
